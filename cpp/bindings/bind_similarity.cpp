@@ -1,0 +1,57 @@
+// recforge._core.similarity: binds similarity.hpp (see python/recforge/similarity.py).
+#include <stdexcept>
+#include <tuple>
+
+#include "common.hpp"
+#include "recforge/similarity.hpp"
+
+namespace recforge::bind {
+
+namespace {
+
+Metric parse_metric(const std::string& name) {
+    if (name == "dot") return Metric::dot;
+    if (name == "cosine") return Metric::cosine;
+    if (name == "jaccard") return Metric::jaccard;
+    if (name == "pearson") return Metric::pearson;
+    if (name == "corated_cosine") return Metric::corated_cosine;
+    if (name == "msd") return Metric::msd;
+    throw py::value_error("unknown kernel metric '" + name + "'");
+}
+
+}  // namespace
+
+void bind_similarity(py::module_& m) {
+    m.def(
+        "similarity",
+        [](const py::array& indptr, const py::array& indices, const py::array& data, int64_t n_rows,
+           int64_t n_cols, int64_t k, const std::string& metric, double shrinkage, int64_t min_support,
+           int n_threads) {
+            SimilarityOptions opt;
+            opt.k = k;
+            opt.metric = parse_metric(metric);
+            opt.shrinkage = shrinkage;
+            opt.min_support = min_support;
+            opt.n_threads = n_threads;
+            if (k < 0) throw py::value_error("k must be >= 0, got " + std::to_string(k));
+            if (min_support < 0) throw py::value_error("min_support must be >= 0");
+            if (n_threads < 1) throw py::value_error("n_threads must be >= 1 at the kernel boundary");
+            return dispatch_csr("X", indptr, indices, data, [&](auto t, auto i) -> py::tuple {
+                using T = decltype(t);
+                using I = decltype(i);
+                const auto X = checked_csr<T, I>("X", n_rows, n_cols, indptr, indices, data, false, true);
+                TopKCsr<T, I> out;
+                {
+                    py::gil_scoped_release release;
+                    out = recforge::similarity(X, opt);
+                }
+                return py::make_tuple(to_numpy(std::move(out.indptr)), to_numpy(std::move(out.indices)),
+                                      to_numpy(std::move(out.data)));
+            });
+        },
+        py::arg("indptr"), py::arg("indices"), py::arg("data"), py::arg("n_rows"), py::arg("n_cols"),
+        py::arg("k"), py::arg("metric"), py::arg("shrinkage"), py::arg("min_support"), py::arg("n_threads"),
+        "Top-k similar rows of a canonical CSR matrix; returns (indptr int64, indices, data).");
+}
+
+}  // namespace recforge::bind

@@ -1,0 +1,85 @@
+// Helpers shared by the bind_*.cpp files: dtype dispatch, array checks, zero-copy outputs.
+//
+// Arrays are taken as py::array and checked explicitly (dtype, dimensions, contiguity) so
+// that nothing is ever converted or copied silently; the Python layer converts once, on purpose.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "recforge/csr.hpp"
+
+namespace recforge::bind {
+
+namespace py = pybind11;
+
+template <typename T>
+inline bool has_dtype(const py::array& a) {
+    return a.dtype().is(py::dtype::of<T>());
+}
+
+inline std::string dtype_name(const py::array& a) { return py::str(a.dtype()).cast<std::string>(); }
+
+inline void require_vector(const py::array& a, const std::string& name) {
+    if (a.ndim() != 1)
+        throw py::value_error(name + " must be 1-D, got " + std::to_string(a.ndim()) + " dimensions");
+    if (!(a.flags() & py::array::c_style))
+        throw py::value_error(name + " must be C-contiguous");
+}
+
+// Calls f(T{}, I{}) with T the value type of `data` (float/double) and I the common index type
+// of `indices` and `indptr` (int32_t/int64_t).
+template <typename F>
+decltype(auto) dispatch_csr(const std::string& name, const py::array& indptr, const py::array& indices,
+                            const py::array& data, F&& f) {
+    require_vector(indptr, name + ".indptr");
+    require_vector(indices, name + ".indices");
+    require_vector(data, name + ".data");
+    const bool i32 = has_dtype<int32_t>(indptr) && has_dtype<int32_t>(indices);
+    const bool i64 = has_dtype<int64_t>(indptr) && has_dtype<int64_t>(indices);
+    if (!i32 && !i64)
+        throw py::type_error(name + ".indptr and " + name + ".indices must both be int32 or both int64, got " +
+                             dtype_name(indptr) + " and " + dtype_name(indices));
+    if (has_dtype<float>(data)) {
+        if (i32) return f(float{}, int32_t{});
+        return f(float{}, int64_t{});
+    }
+    if (has_dtype<double>(data)) {
+        if (i32) return f(double{}, int32_t{});
+        return f(double{}, int64_t{});
+    }
+    throw py::type_error(name + ".data must be float32 or float64, got " + dtype_name(data));
+}
+
+// Validates (O(n_rows + nnz), GIL held) and returns a view over the arrays' memory.
+template <typename T, typename I>
+CsrView<T, I> checked_csr(const std::string& name, int64_t n_rows, int64_t n_cols, const py::array& indptr,
+                          const py::array& indices, const py::array& data, bool check_finite,
+                          bool require_canonical) {
+    const auto* p = static_cast<const I*>(indptr.data());
+    const auto* ix = static_cast<const I*>(indices.data());
+    const auto* v = static_cast<const T*>(data.data());
+    if (indptr.size() == 0) throw py::value_error(name + ".indptr is empty, expected n_rows + 1 entries");
+    const CsrCheck check = check_csr<T, I>(name, n_rows, n_cols, p, indptr.size(), ix, indices.size(), v,
+                                           data.size(), check_finite);
+    if (!check.error.empty()) throw py::value_error(check.error);
+    if (require_canonical && !check.canonical)
+        throw py::value_error(name + " is not canonical (row indices must be sorted and unique); "
+                                     "pass it through recforge.as_csr first");
+    return CsrView<T, I>{n_rows, n_cols, p, ix, v};
+}
+
+// Hands a vector's buffer to numpy without copying; the capsule frees it with the array.
+template <typename T>
+py::array_t<T> to_numpy(std::vector<T>&& v) {
+    auto* owned = new std::vector<T>(std::move(v));
+    py::capsule free_when_done(owned, [](void* ptr) { delete static_cast<std::vector<T>*>(ptr); });
+    return py::array_t<T>(static_cast<py::ssize_t>(owned->size()), owned->data(), free_when_done);
+}
+
+}  // namespace recforge::bind

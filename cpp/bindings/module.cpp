@@ -1,0 +1,17 @@
+// The extension module recforge._core: one bind_<concept> function per kernel header.
+#include <pybind11/pybind11.h>
+
+namespace py = pybind11;
+
+namespace recforge::bind {
+void bind_config(py::module_& m);
+void bind_csr(py::module_& m);
+void bind_similarity(py::module_& m);
+}  // namespace recforge::bind
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "recforge compiled kernels (internal: use the recforge package API)";
+    recforge::bind::bind_config(m);
+    recforge::bind::bind_csr(m);
+    recforge::bind::bind_similarity(m);
+}

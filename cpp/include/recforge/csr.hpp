@@ -1,0 +1,132 @@
+// Non-owning CSR views, structural validation and transpose.
+//
+// Every kernel in recforge reads its sparse inputs through CsrView: three raw arrays and a
+// shape, owned by the caller (numpy arrays in the bindings). check_csr() is the last line of
+// defence before a kernel runs without the GIL: anything it accepts cannot make a kernel read
+// or write out of bounds.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace recforge {
+
+// T: value type (float or double). I: index type (int32_t or int64_t).
+template <typename T, typename I>
+struct CsrView {
+    int64_t n_rows = 0;
+    int64_t n_cols = 0;
+    const I* indptr = nullptr;   // n_rows + 1 entries, indptr[0] == 0, non-decreasing
+    const I* indices = nullptr;  // nnz column ids in [0, n_cols)
+    const T* data = nullptr;     // nnz values
+
+    int64_t nnz() const { return static_cast<int64_t>(indptr[n_rows]); }
+    int64_t row_begin(int64_t r) const { return static_cast<int64_t>(indptr[r]); }
+    int64_t row_end(int64_t r) const { return static_cast<int64_t>(indptr[r + 1]); }
+    int64_t row_length(int64_t r) const { return row_end(r) - row_begin(r); }
+};
+
+// Owning CSR, used for matrices a kernel derives internally (the transpose).
+template <typename T, typename I>
+struct CsrMatrix {
+    int64_t n_rows = 0;
+    int64_t n_cols = 0;
+    std::vector<I> indptr;
+    std::vector<I> indices;
+    std::vector<T> data;
+
+    CsrView<T, I> view() const {
+        return CsrView<T, I>{n_rows, n_cols, indptr.data(), indices.data(), data.data()};
+    }
+};
+
+struct CsrCheck {
+    std::string error;      // empty when the structure is valid
+    bool canonical = true;  // every row's indices strictly increasing (sorted, no duplicates)
+};
+
+// check_csr: validate a CSR structure given as raw arrays with their lengths.
+//   Checks, in order: indptr length == n_rows + 1, indptr[0] == 0, indptr non-decreasing,
+//   len(indices) == len(data) == indptr[n_rows], every index in [0, n_cols), every value finite
+//   (when check_finite). Reports whether the rows are canonical (strictly increasing indices).
+//   `name` prefixes the message ("X.indptr must ...").
+// Complexity O(n_rows + nnz), no allocation besides the message. Thread-safe (read-only).
+template <typename T, typename I>
+CsrCheck check_csr(const std::string& name, int64_t n_rows, int64_t n_cols, const I* indptr,
+                   int64_t indptr_len, const I* indices, int64_t indices_len, const T* data,
+                   int64_t data_len, bool check_finite = true) {
+    CsrCheck out;
+    auto fail = [&](std::string msg) {
+        out.error = name + msg;
+        out.canonical = false;
+        return out;
+    };
+    if (n_rows < 0 || n_cols < 0) return fail(" has a negative shape");
+    if (indptr_len != n_rows + 1)
+        return fail(".indptr has " + std::to_string(indptr_len) + " entries, expected n_rows + 1 = " +
+                    std::to_string(n_rows + 1));
+    if (indptr[0] != 0) return fail(".indptr[0] is " + std::to_string(indptr[0]) + ", expected 0");
+    for (int64_t r = 0; r < n_rows; ++r) {
+        if (indptr[r + 1] < indptr[r])
+            return fail(".indptr is not non-decreasing: indptr[" + std::to_string(r) + "] = " +
+                        std::to_string(indptr[r]) + " > indptr[" + std::to_string(r + 1) +
+                        "] = " + std::to_string(indptr[r + 1]));
+    }
+    const int64_t nnz = static_cast<int64_t>(indptr[n_rows]);
+    if (indices_len != data_len)
+        return fail(" has " + std::to_string(indices_len) + " indices but " +
+                    std::to_string(data_len) + " values");
+    if (nnz != indices_len)
+        return fail(".indptr ends at " + std::to_string(nnz) + " but there are " +
+                    std::to_string(indices_len) + " stored entries (nnz)");
+    for (int64_t r = 0; r < n_rows; ++r) {
+        const int64_t b = indptr[r], e = indptr[r + 1];
+        for (int64_t p = b; p < e; ++p) {
+            const I c = indices[p];
+            if (c < 0 || static_cast<int64_t>(c) >= n_cols)
+                return fail(".indices has " + std::to_string(c) + " in row " + std::to_string(r) +
+                            ", outside [0, " + std::to_string(n_cols) + ")");
+            if (p > b && indices[p - 1] >= c) out.canonical = false;
+        }
+    }
+    if (check_finite) {
+        for (int64_t p = 0; p < nnz; ++p) {
+            if (!std::isfinite(data[p]))
+                return fail(".data has a non-finite value (" + std::to_string(data[p]) +
+                            ") at position " + std::to_string(p) + "; NaN and inf are not allowed");
+        }
+    }
+    return out;
+}
+
+// transpose: CSR of A^T from a CSR A (a counting sort by column).
+//   Rows of the result list their entries in increasing original-row order, so a canonical A
+//   gives a canonical A^T. If `position` is given it receives, for every entry p of A, where
+//   that entry landed in A^T (size nnz). O(nnz + n_cols) time and memory; single-threaded.
+template <typename T, typename I>
+CsrMatrix<T, I> transpose(const CsrView<T, I>& a, std::vector<I>* position = nullptr) {
+    CsrMatrix<T, I> t;
+    t.n_rows = a.n_cols;
+    t.n_cols = a.n_rows;
+    const int64_t nnz = a.nnz();
+    t.indptr.assign(static_cast<size_t>(a.n_cols) + 1, 0);
+    t.indices.resize(static_cast<size_t>(nnz));
+    t.data.resize(static_cast<size_t>(nnz));
+    for (int64_t p = 0; p < nnz; ++p) ++t.indptr[static_cast<size_t>(a.indices[p]) + 1];
+    for (int64_t c = 0; c < a.n_cols; ++c) t.indptr[c + 1] += t.indptr[c];
+    std::vector<I> next(t.indptr.begin(), t.indptr.end() - 1);
+    if (position) position->resize(static_cast<size_t>(nnz));
+    for (int64_t r = 0; r < a.n_rows; ++r) {
+        for (int64_t p = a.row_begin(r); p < a.row_end(r); ++p) {
+            const I dst = next[a.indices[p]]++;
+            if (position) (*position)[p] = dst;
+            t.indices[dst] = static_cast<I>(r);
+            t.data[dst] = a.data[p];
+        }
+    }
+    return t;
+}
+
+}  // namespace recforge

@@ -1,0 +1,195 @@
+// Sparse row-row similarity with per-row top-k (Gustavson's row-by-row product + bounded top-k).
+//
+// Every metric here is symmetric, so each pair is computed once. For each row i (in parallel,
+// dynamic schedule: rows are popularity-skewed), walk i's columns c, and for each c walk only
+// the rows j > i that hold c (the part of column c after i, found through the transpose),
+// accumulating pair statistics into per-thread dense arrays (similarity_stats.hpp). Each
+// non-zero similarity s(i, j) is then offered to row i's top-k and to row j's. Memory:
+// O(n*k) for the per-row top-k buffers + O(threads*n) accumulators; never n x n.
+//
+// Two traversal modes per row, chosen from the row's work (its pair count):
+//   sparse: remember touched rows in a list (one extra check per pair), visit only those;
+//   dense:  the row touches a large share of the rows after it (a popular item), so skip the
+//           bookkeeping, scan them all once against the running k-th best and reset by fill.
+// Results do not depend on the thread count: each s(i, j) is accumulated in a fixed order by
+// one thread, and a row's top-k is the exact best k of all offers under a total order.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <vector>
+
+#include "csr.hpp"
+#include "similarity_stats.hpp"
+#include "topk_rows.hpp"
+
+namespace recforge {
+
+enum class Metric { dot, cosine, jaccard, pearson, corated_cosine, msd };
+
+struct SimilarityOptions {
+    int64_t k = 50;            // neighbours kept per row, >= 0
+    Metric metric = Metric::cosine;
+    double shrinkage = 0.0;    // similarity *= n / (n + shrinkage), n = shared columns; >= 0
+    int64_t min_support = 1;   // pairs with fewer shared columns get no entry
+    int n_threads = 1;         // >= 1
+};
+
+namespace detail {
+
+// X: the rows; XT: its transpose; position[p]: where X's entry p sits in XT.
+template <typename T, typename I, typename Stats>
+TopKCsr<T, I> similarity_with(const CsrView<T, I>& X, const CsrView<T, I>& XT, const std::vector<I>& position,
+                              const RowStats& rows, const SimilarityOptions& opt) {
+    const int64_t n = X.n_rows;
+    const int64_t min_support = std::max<int64_t>(opt.min_support, 1);
+    const double shrinkage = opt.shrinkage;
+    SharedTopKRows<T, I> best(n, opt.k);
+    ExceptionTrap trap;
+
+#pragma omp parallel num_threads(opt.n_threads)
+    trap.run([&] {
+        Stats st(n, &rows);
+        std::vector<I> mark(static_cast<size_t>(n), static_cast<I>(-1));  // mark[j] == i: touched by row i
+        std::vector<I> touched;
+        TopKBuffer<T, I> own(opt.k);  // row i's candidates, handed over under one lock
+
+        // Last row first: when row i offers s(i, j) to a row j > i, row j has already
+        // collected its own candidates, so its floor is high and most offers stop at one
+        // comparison instead of taking j's lock (measured: 4x fewer admissions).
+#pragma omp for schedule(dynamic, 8)
+        for (int64_t step = 0; step < n; ++step) {
+            const int64_t i = n - 1 - step;
+            // Similarity of the pair (i, j) after shrinkage, in the output type.
+            auto similarity_of = [&](int64_t j) -> T {
+                double s = st.value(i, j);
+                if (shrinkage > 0.0) {
+                    const double m = static_cast<double>(st.support(j));
+                    s *= m / (m + shrinkage);
+                }
+                return static_cast<T>(s);
+            };
+            // Admission rules shared by both modes: support, non-zero, not NaN.
+            auto offer = [&](int64_t j, T v) {
+                if (!st.present(j)) return;
+                if (Stats::kCounts && st.support(j) < min_support) return;
+                if (v == T(0) || std::isnan(v)) return;
+                own.push(v, static_cast<I>(j));
+                best.offer(j, v, static_cast<I>(i));
+            };
+
+            const int64_t b = X.row_begin(i), e = X.row_end(i);
+            int64_t work = 0;
+            for (int64_t p = b; p < e; ++p) work += XT.row_end(X.indices[p]) - position[p] - 1;
+            if (work == 0) continue;
+            own.clear();
+            // Cosine: XT's values were divided by their row norms at transpose time; dividing
+            // row i's by its own here makes the accumulated dot product the cosine itself.
+            const double x_scale = rows.inv_norm.empty() ? 1.0 : rows.inv_norm[i];
+
+            // Dense mode when the pairs reach a quarter of the rows after i (measured best).
+            if (4 * work >= n - i - 1) {
+                for (int64_t p = b; p < e; ++p) {
+                    const double x = static_cast<double>(X.data[p]) * x_scale;
+                    for (int64_t q = position[p] + 1, qe = XT.row_end(X.indices[p]); q < qe; ++q)
+                        st.add(XT.indices[q], x, static_cast<double>(XT.data[q]));
+                }
+                // One comparison with the lower of the two floors for most j; untouched j need
+                // no test of their own (a branch that mispredicts): their value is 0 or NaN.
+                for (int64_t j = i + 1; j < n; ++j) {
+                    const T v = similarity_of(j);
+                    if (v >= own.floor() || v >= best.floor_hint(j)) offer(j, v);
+                }
+                st.reset_range(i + 1, n);
+            } else {
+                const I row_mark = static_cast<I>(i);
+                for (int64_t p = b; p < e; ++p) {
+                    const double x = static_cast<double>(X.data[p]) * x_scale;
+                    for (int64_t q = position[p] + 1, qe = XT.row_end(X.indices[p]); q < qe; ++q) {
+                        const I j = XT.indices[q];
+                        if (mark[j] != row_mark) {
+                            mark[j] = row_mark;
+                            touched.push_back(j);
+                        }
+                        st.add(j, x, static_cast<double>(XT.data[q]));
+                    }
+                }
+                for (const I j : touched) {
+                    offer(j, similarity_of(j));
+                    st.reset(j);
+                }
+                touched.clear();
+            }
+            best.offer_all(i, own.sorted());
+        }
+    });
+    trap.rethrow();
+    return assemble_topk_csr<T, I>(n, best, opt.n_threads);
+}
+
+template <typename T, typename I>
+RowStats row_stats(const CsrView<T, I>& X, Metric metric) {
+    RowStats rows;
+    if (metric == Metric::cosine) {
+        rows.inv_norm.resize(static_cast<size_t>(X.n_rows));
+        for (int64_t r = 0; r < X.n_rows; ++r) {
+            double ss = 0.0;
+            for (int64_t p = X.row_begin(r); p < X.row_end(r); ++p)
+                ss += static_cast<double>(X.data[p]) * static_cast<double>(X.data[p]);
+            rows.inv_norm[r] = ss > 0.0 ? 1.0 / std::sqrt(ss) : 0.0;
+        }
+    } else if (metric == Metric::jaccard) {
+        rows.length.resize(static_cast<size_t>(X.n_rows));
+        for (int64_t r = 0; r < X.n_rows; ++r) rows.length[r] = static_cast<double>(X.row_length(r));
+    }
+    return rows;
+}
+
+}  // namespace detail
+
+// similarity: top-k most similar other rows of each row of X.
+//   X: canonical CSR (sorted, duplicate-free rows; check_csr passed), n_rows x n_cols.
+//   Returns CSR n_rows x n_rows: row i holds <= k entries (j, s) with j != i, sharing at least
+//   max(1, min_support) columns with i, s != 0 and not NaN, sorted by descending s, ties to the
+//   lower j. Identical for any n_threads.
+// Complexity: O(sum over columns of len(column)^2 / 2) accumulation + O(n * k) output.
+// Thread-safety: pure function of its inputs.
+template <typename T, typename I>
+TopKCsr<T, I> similarity(const CsrView<T, I>& X, const SimilarityOptions& opt) {
+    if (opt.k < 0) throw std::invalid_argument("k must be >= 0");
+    if (opt.n_threads < 1) throw std::invalid_argument("n_threads must be >= 1");
+    if (!(opt.shrinkage >= 0.0) || !std::isfinite(opt.shrinkage))
+        throw std::invalid_argument("shrinkage must be a finite number >= 0");
+    // A row has at most n_rows - 1 neighbours: clamping keeps buffers O(n) for any k.
+    SimilarityOptions o = opt;
+    o.k = std::min<int64_t>(o.k, std::max<int64_t>(X.n_rows - 1, 0));
+    std::vector<I> position;
+    CsrMatrix<T, I> XT = transpose(X, &position);
+    const RowStats rows = detail::row_stats(X, o.metric);
+    if (!rows.inv_norm.empty()) {
+        for (size_t q = 0; q < XT.data.size(); ++q)
+            XT.data[q] = static_cast<T>(static_cast<double>(XT.data[q]) * rows.inv_norm[XT.indices[q]]);
+    }
+    const bool counts = o.shrinkage > 0.0 || o.min_support > 1;
+    const auto xt = XT.view();
+    switch (o.metric) {
+        case Metric::dot:
+        case Metric::cosine:
+            return counts ? detail::similarity_with<T, I, DotStats<true>>(X, xt, position, rows, o)
+                          : detail::similarity_with<T, I, DotStats<false>>(X, xt, position, rows, o);
+        case Metric::jaccard:
+            return detail::similarity_with<T, I, JaccardStats>(X, xt, position, rows, o);
+        case Metric::pearson:
+            return detail::similarity_with<T, I, CoratedStats<CoratedKind::pearson>>(X, xt, position, rows, o);
+        case Metric::corated_cosine:
+            return detail::similarity_with<T, I, CoratedStats<CoratedKind::cosine>>(X, xt, position, rows, o);
+        case Metric::msd:
+            return detail::similarity_with<T, I, MsdStats>(X, xt, position, rows, o);
+    }
+    throw std::invalid_argument("unknown metric");
+}
+
+}  // namespace recforge

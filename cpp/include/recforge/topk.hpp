@@ -1,0 +1,112 @@
+// Bounded top-k selection with a deterministic total order.
+//
+// Order: higher score first; equal scores go to the lower id. Because the order is total, the
+// selected set and its order do not depend on the order candidates arrive in, so results are
+// identical for any thread count or traversal order. NaN scores must be filtered by the caller.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+namespace recforge {
+
+template <typename S, typename I>
+struct Scored {
+    S score;
+    I id;
+};
+
+// True when a ranks strictly before b.
+template <typename S, typename I>
+inline bool ranks_before(const Scored<S, I>& a, const Scored<S, I>& b) {
+    return a.score > b.score || (a.score == b.score && a.id < b.id);
+}
+
+// The same order as a function object, so std::sort / nth_element inline it.
+struct RanksBefore {
+    template <typename S, typename I>
+    bool operator()(const Scored<S, I>& a, const Scored<S, I>& b) const {
+        return ranks_before(a, b);
+    }
+};
+
+// TopKBuffer: keeps the k best of a stream of (score, id).
+//   push() is O(1) amortised: candidates go into a buffer of up to 2k (at least 32); when it
+//   fills, nth_element keeps the k best and their k-th becomes the admission threshold, so most
+//   later candidates are rejected by one comparison. finish() sorts and writes <= k results.
+//   Memory O(k). One instance per thread; not thread-safe.
+template <typename S, typename I>
+class TopKBuffer {
+   public:
+    explicit TopKBuffer(int64_t k = 0) : k_(k), capacity_(std::max<int64_t>(2 * k, 32)) {}
+
+    int64_t k() const { return k_; }
+
+    void clear() {
+        buffer_.clear();
+        has_threshold_ = false;
+    }
+
+    inline void push(S score, I id) {
+        const Scored<S, I> c{score, id};
+        if (has_threshold_ && !ranks_before(c, threshold_)) return;
+        buffer_.push_back(c);
+        if (static_cast<int64_t>(buffer_.size()) >= capacity_) shrink();
+    }
+
+    // Scores below floor() can never enter: a one-comparison pre-filter for hot loops
+    // (equal scores may still enter or not, depending on the id; push() decides).
+    inline S floor() const {
+        return has_threshold_ ? threshold_.score : std::numeric_limits<S>::lowest();
+    }
+
+    // Sort the kept candidates and write them out; returns how many were written (<= k).
+    int64_t finish(I* ids, S* scores) {
+        const auto& best = sorted();
+        const int64_t n = static_cast<int64_t>(best.size());
+        for (int64_t t = 0; t < n; ++t) {
+            ids[t] = best[t].id;
+            scores[t] = best[t].score;
+        }
+        return n;
+    }
+
+    // Same, appending to vectors.
+    int64_t finish_into(std::vector<I>& ids, std::vector<S>& scores) {
+        for (const auto& c : sorted()) {
+            ids.push_back(c.id);
+            scores.push_back(c.score);
+        }
+        return static_cast<int64_t>(buffer_.size());
+    }
+
+    // Reduce to the k best, sort them in rank order and return them (valid until next push).
+    const std::vector<Scored<S, I>>& sorted() {
+        if (static_cast<int64_t>(buffer_.size()) > k_) shrink();
+        std::sort(buffer_.begin(), buffer_.end(), RanksBefore{});
+        return buffer_;
+    }
+
+   private:
+    void shrink() {
+        if (k_ == 0) {
+            buffer_.clear();
+            return;
+        }
+        std::nth_element(buffer_.begin(), buffer_.begin() + (k_ - 1), buffer_.end(),
+                         RanksBefore{});
+        buffer_.resize(static_cast<size_t>(k_));
+        threshold_ = buffer_[static_cast<size_t>(k_ - 1)];
+        has_threshold_ = true;
+    }
+
+    int64_t k_;
+    int64_t capacity_;
+    std::vector<Scored<S, I>> buffer_;
+    Scored<S, I> threshold_{};
+    bool has_threshold_ = false;
+};
+
+}  // namespace recforge

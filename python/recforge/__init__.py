@@ -1,0 +1,12 @@
+"""recforge: a high-performance recommendation engine.
+
+A C++17 core over CSR matrices (OpenMP, pybind11) under a thin Python layer. Start with
+:func:`similarity` and :func:`config`; see the README for a tour.
+"""
+
+from ._config import config
+from ._sparse import as_csr
+from ._version import __version__
+from .similarity import METRICS, similarity
+
+__all__ = ["__version__", "as_csr", "config", "similarity", "METRICS"]

@@ -1,0 +1,27 @@
+from typing import Any, Literal, TypeVar
+
+import scipy.sparse as sp
+
+__version__: str
+METRICS: tuple[str, ...]
+
+_Sparse = TypeVar("_Sparse", sp.csr_matrix, sp.csr_array)
+
+Metric = Literal[
+    "cosine", "dot", "jaccard", "pearson", "centered_cosine", "adjusted_cosine",
+    "corated_cosine", "msd", "tfidf", "bm25",
+]
+
+def config() -> dict[str, Any]: ...
+def as_csr(X: Any, name: str = "X") -> sp.csr_matrix | sp.csr_array: ...
+def similarity(
+    X: Any,
+    k: int = 50,
+    metric: Metric = "cosine",
+    shrinkage: float = 0.0,
+    min_support: int = 1,
+    n_threads: int = 0,
+    *,
+    k1: float = 1.2,
+    b: float = 0.75,
+) -> sp.csr_matrix | sp.csr_array: ...

@@ -1,0 +1,66 @@
+"""Build and runtime information, and the thread count rule shared by every kernel."""
+
+from __future__ import annotations
+
+import os
+import platform
+
+from . import _core
+from ._checks import check_int
+from ._version import __version__
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on: its CPU affinity where the OS reports one."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # macOS and Windows have no sched_getaffinity
+        return max(1, os.cpu_count() or 1)
+
+
+def default_threads() -> int:
+    """Threads used for ``n_threads=0``: the available CPUs, capped by OMP_NUM_THREADS if set."""
+    n = available_cpus()
+    env = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    if env.isdigit() and int(env) > 0:
+        n = min(n, int(env))
+    return n if _core.build_info()["openmp"] else 1
+
+
+def resolve_threads(n_threads) -> int:
+    """Validate ``n_threads`` (0 = all available CPUs) and return the count a kernel gets."""
+    n = check_int(n_threads, "n_threads", minimum=0)
+    if not _core.build_info()["openmp"]:
+        return 1
+    return n if n > 0 else default_threads()
+
+
+def config() -> dict:
+    """Describe this recforge build and the parallelism it will use.
+
+    Returns
+    -------
+    dict
+        ``version``; ``compiler`` and ``cxx_standard`` of the compiled core; ``openmp``
+        (whether kernels run in parallel) and ``openmp_version``; ``threads``, the thread count
+        used for ``n_threads=0`` (the CPUs in this process's affinity mask, capped by
+        ``OMP_NUM_THREADS``); ``available_cpus``; ``python`` and ``platform``.
+
+    Examples
+    --------
+    >>> import recforge as rf
+    >>> rf.config()["openmp"]  # doctest: +SKIP
+    True
+    """
+    info = dict(_core.build_info())
+    return {
+        "version": __version__,
+        "compiler": info["compiler"],
+        "cxx_standard": info["cxx_standard"],
+        "openmp": info["openmp"],
+        "openmp_version": info["openmp_version"],
+        "threads": default_threads(),
+        "available_cpus": available_cpus(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }

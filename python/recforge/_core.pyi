@@ -1,0 +1,28 @@
+"""Type stubs for the compiled core (internal API; use the recforge package functions)."""
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+def build_info() -> dict[str, Any]: ...
+def check_csr(
+    indptr: npt.NDArray[np.integer],
+    indices: npt.NDArray[np.integer],
+    data: npt.NDArray[np.floating],
+    n_rows: int,
+    n_cols: int,
+    name: str = "X",
+) -> bool: ...
+def similarity(
+    indptr: npt.NDArray[np.integer],
+    indices: npt.NDArray[np.integer],
+    data: npt.NDArray[np.floating],
+    n_rows: int,
+    n_cols: int,
+    k: int,
+    metric: str,
+    shrinkage: float,
+    min_support: int,
+    n_threads: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.integer], npt.NDArray[np.floating]]: ...

@@ -1,0 +1,158 @@
+"""The CSR boundary: every sparse input enters recforge through :func:`as_csr`.
+
+What it guarantees to the kernels: a 2-D CSR structure whose indptr is monotone and ends at
+nnz, whose indices lie in range and are sorted and unique within each row, whose values are
+finite float32/float64, and whose indices are int32 or int64 (the same for indptr and indices).
+What it promises the caller: its object is never modified, and nothing is copied when it is
+already such a matrix. Conversions that must copy (another format, another dtype, unsorted or
+duplicate indices) happen once, here, and are documented.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import _core
+
+# Integer and small float types whose values float32 holds exactly; everything else real -> float64.
+_EXACT_IN_FLOAT32 = {np.dtype(t) for t in (np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.float16)}
+_VALUE_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_INDEX_DTYPES = (np.dtype(np.int32), np.dtype(np.int64))
+
+
+class CsrParts(NamedTuple):
+    """A validated, canonical CSR matrix as raw arrays (what the kernels take)."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    shape: tuple[int, int]
+    is_array: bool  # the caller used the sparse *array* API (csr_array) rather than csr_matrix
+
+    def to_scipy(self):
+        """Wrap the arrays in a scipy CSR of the caller's flavour (no copy of the values)."""
+        cls = sp.csr_array if self.is_array else sp.csr_matrix
+        return cls((self.data, self.indices, self.indptr), shape=self.shape, copy=False)
+
+
+def value_dtype(dtype: np.dtype, name: str) -> np.dtype:
+    """The float dtype recforge computes in for values of ``dtype``."""
+    dtype = np.dtype(dtype)
+    if dtype in _VALUE_DTYPES:
+        return dtype
+    if dtype in _EXACT_IN_FLOAT32:
+        return np.dtype(np.float32)
+    if dtype.kind in "iuf":
+        return np.dtype(np.float64)
+    raise TypeError(f"{name} must hold real numbers, got dtype {dtype}")
+
+
+def _is_sparse_array(X) -> bool:
+    sparray = getattr(sp, "sparray", None)
+    return sparray is not None and isinstance(X, sparray)
+
+
+def _index_arrays(*arrays: np.ndarray) -> list[np.ndarray]:
+    """int32/int64 C-contiguous index arrays with one common dtype (copies only if needed)."""
+    common = np.dtype(np.int64) if any(a.dtype != np.int32 for a in arrays) else np.dtype(np.int32)
+    out = []
+    for a in arrays:
+        if a.dtype.kind not in "iu":
+            raise TypeError(f"sparse index arrays must be integers, got dtype {a.dtype}")
+        out.append(np.ascontiguousarray(a, dtype=common))
+    return out
+
+
+def _check_coo_bounds(X, name: str) -> None:
+    # scipy's COO -> CSR conversion writes through the row ids: an out-of-range id would corrupt
+    # memory, so bounds are checked here first.
+    for ids, axis, extent in ((X.row, "row", X.shape[0]), (X.col, "column", X.shape[1])):
+        if ids.size and (ids.min() < 0 or ids.max() >= extent):
+            bad = ids[(ids < 0) | (ids >= extent)][0]
+            raise ValueError(f"{name} has {axis} index {bad} outside [0, {extent})")
+
+
+def check_sparse(X, name: str = "X") -> CsrParts:
+    """Validate ``X`` and return it as canonical CSR parts; see :func:`as_csr`."""
+    if not sp.issparse(X):
+        raise TypeError(
+            f"{name} must be a scipy.sparse matrix or array, got {type(X).__module__}.{type(X).__name__}; "
+            "wrap dense data with scipy.sparse.csr_array(...)"
+        )
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be 2-D, got {X.ndim} dimensions")
+    is_array = _is_sparse_array(X)
+    n_rows, n_cols = (int(s) for s in X.shape)
+    dtype = value_dtype(X.dtype, name)
+
+    if X.format in ("csr", "csc"):
+        major, minor = (n_rows, n_cols) if X.format == "csr" else (n_cols, n_rows)
+        indptr, indices = _index_arrays(X.indptr, X.indices)
+        data = np.ascontiguousarray(X.data, dtype=dtype)
+        canonical = _core.check_csr(indptr, indices, data, major, minor, name)
+        if X.format == "csc":
+            cls = sp.csc_array if is_array else sp.csc_matrix
+            X = cls((data, indices, indptr), shape=(n_rows, n_cols)).tocsr()
+            indptr, indices = _index_arrays(X.indptr, X.indices)
+            data = X.data
+            canonical = _core.check_csr(indptr, indices, data, n_rows, n_cols, name)
+    else:
+        if X.format == "coo":
+            _check_coo_bounds(X, name)
+        X = X.tocsr()
+        indptr, indices = _index_arrays(X.indptr, X.indices)
+        data = np.ascontiguousarray(X.data, dtype=dtype)
+        canonical = _core.check_csr(indptr, indices, data, n_rows, n_cols, name)
+
+    if not canonical:
+        # Sort and merge duplicates on a copy: the caller's object is never touched. Flags are
+        # reset by hand because scipy trusts cached ones that may be stale.
+        Y = sp.csr_matrix((data.copy(), indices.copy(), indptr.copy()), shape=(n_rows, n_cols))
+        Y.has_sorted_indices = False
+        Y._has_canonical_format = False
+        Y.sum_duplicates()
+        indptr, indices = _index_arrays(Y.indptr, Y.indices)
+        data = Y.data
+        if not _core.check_csr(indptr, indices, data, n_rows, n_cols, name):
+            raise ValueError(f"{name} could not be brought to canonical form")  # defensive; scipy bug
+    return CsrParts(indptr, indices, data, (n_rows, n_cols), is_array)
+
+
+def as_csr(X, name: str = "X"):
+    """Validate a sparse matrix and return it as canonical CSR.
+
+    Parameters
+    ----------
+    X : scipy.sparse matrix or array
+        Any format (CSR, CSC, COO, ...). Values of another real dtype are converted once:
+        bool/int8/uint8/int16/uint16/float16 to float32, other integers to float64.
+    name : str, default "X"
+        Name used in error messages.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix or scipy.sparse.csr_array
+        Same flavour (matrix/array) as ``X``. ``X`` itself when it already is canonical CSR
+        with float32/float64 values; otherwise a new matrix. ``X`` is never modified.
+
+    Raises
+    ------
+    TypeError
+        ``X`` is not a scipy.sparse object, or holds non-real values.
+    ValueError
+        ``X`` is not 2-D, holds NaN or inf, or its structure is malformed (indptr of the wrong
+        length, not starting at 0, decreasing, or not ending at nnz; indices out of range).
+    """
+    parts = check_sparse(X, name)
+    if (
+        sp.issparse(X)
+        and X.format == "csr"
+        and X.indptr is parts.indptr
+        and X.indices is parts.indices
+        and X.data is parts.data
+    ):
+        return X
+    return parts.to_scipy()

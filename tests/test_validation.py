@@ -1,0 +1,204 @@
+"""The CSR boundary (recforge.as_csr) and argument checks: every rejection is tested."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import recforge as rf
+
+
+def good(n_rows=4, n_cols=3):
+    return sp.csr_matrix(np.arange(n_rows * n_cols, dtype=np.float64).reshape(n_rows, n_cols) % 3)
+
+
+def raw_csr(data, indices, indptr, shape):
+    """A csr_matrix built without scipy's own checks, as a careless caller could make one."""
+    X = sp.csr_matrix(shape, dtype=np.asarray(data).dtype)
+    X.data, X.indices, X.indptr = np.asarray(data), np.asarray(indices), np.asarray(indptr)
+    return X
+
+
+def test_canonical_input_is_returned_without_copy():
+    X = good()
+    assert rf.as_csr(X) is X
+    Y = sp.csr_array(X)
+    assert rf.as_csr(Y) is Y
+
+
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_supported_dtypes_pass_through(dtype, index_dtype):
+    X = good().astype(dtype)
+    X.indices = X.indices.astype(index_dtype)
+    X.indptr = X.indptr.astype(index_dtype)
+    out = rf.as_csr(X)
+    assert out is X and out.dtype == dtype and out.indices.dtype == index_dtype
+
+
+@pytest.mark.parametrize(
+    "dtype,expect",
+    [(np.bool_, np.float32), (np.int8, np.float32), (np.uint16, np.float32),
+     (np.int32, np.float64), (np.int64, np.float64), (np.uint64, np.float64)],
+)
+def test_other_numeric_dtypes_are_converted_once(dtype, expect):
+    X = good().astype(dtype)
+    out = rf.as_csr(X)
+    assert out.dtype == expect
+    np.testing.assert_array_equal(out.toarray(), X.toarray().astype(expect))
+
+
+def test_noncanonical_input_is_fixed_on_a_copy():
+    X = raw_csr(np.array([1.0, 2.0, 3.0]), np.array([2, 0, 2], dtype=np.int32), np.array([0, 3, 3], dtype=np.int32), (2, 3))
+    before = [a.copy() for a in (X.data, X.indices, X.indptr)]
+    out = rf.as_csr(X)
+    assert out is not X
+    np.testing.assert_array_equal(out.toarray(), [[2.0, 0, 4.0], [0, 0, 0]])
+    for a, b in zip(before, (X.data, X.indices, X.indptr)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_csc_and_coo_are_converted():
+    X = good()
+    for other in (X.tocsc(), X.tocoo(), sp.csc_array(X), sp.coo_array(X)):
+        np.testing.assert_array_equal(rf.as_csr(other).toarray(), X.toarray())
+
+
+@pytest.mark.parametrize("bad", [np.ones((3, 3)), [[1, 2]], "X", None])
+def test_non_sparse_is_a_type_error(bad):
+    with pytest.raises(TypeError, match="X must be a scipy.sparse"):
+        rf.similarity(bad)
+
+
+def test_complex_values_are_a_type_error():
+    with pytest.raises(TypeError, match="real numbers"):
+        rf.as_csr(sp.csr_matrix(np.ones((2, 2), dtype=np.complex128)))
+
+
+def test_one_dimensional_sparse_array_is_rejected():
+    coo_1d = getattr(sp, "coo_array", None)
+    try:
+        v = coo_1d(np.array([1.0, 0.0, 2.0]))
+    except Exception:  # scipy without 1-D sparse arrays
+        pytest.skip("this scipy has no 1-D sparse arrays")
+    if v.ndim != 1:
+        pytest.skip("this scipy has no 1-D sparse arrays")
+    with pytest.raises(ValueError, match="2-D"):
+        rf.as_csr(v)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_non_finite_values_are_rejected(value):
+    X = good()
+    X.data[1] = value
+    with pytest.raises(ValueError, match=r"X\.data has a non-finite value"):
+        rf.similarity(X)
+
+
+def test_indptr_wrong_length():
+    X = raw_csr(np.ones(2), np.array([0, 1], np.int32), np.array([0, 1, 2], np.int32), (3, 2))
+    with pytest.raises(ValueError, match=r"X\.indptr has 3 entries, expected n_rows \+ 1 = 4"):
+        rf.as_csr(X)
+
+
+def test_indptr_not_starting_at_zero():
+    X = raw_csr(np.ones(2), np.array([0, 1], np.int32), np.array([1, 1, 2], np.int32), (2, 2))
+    with pytest.raises(ValueError, match=r"X\.indptr\[0\] is 1"):
+        rf.as_csr(X)
+
+
+def test_indptr_not_monotone():
+    X = raw_csr(np.ones(3), np.array([0, 1, 0], np.int32), np.array([0, 2, 1, 3], np.int32), (3, 2))
+    with pytest.raises(ValueError, match=r"X\.indptr is not non-decreasing"):
+        rf.as_csr(X)
+
+
+def test_indptr_not_ending_at_nnz():
+    X = raw_csr(np.ones(3), np.array([0, 1, 0], np.int32), np.array([0, 1, 2], np.int32), (2, 2))
+    with pytest.raises(ValueError, match=r"X\.indptr ends at 2 but there are 3 stored entries"):
+        rf.as_csr(X)
+    X = raw_csr(np.ones(2), np.array([0, 1], np.int32), np.array([0, 1, 5], np.int32), (2, 2))
+    with pytest.raises(ValueError, match=r"ends at 5"):
+        rf.as_csr(X)
+
+
+@pytest.mark.parametrize("bad_index", [-1, 2, 1000])
+def test_indices_out_of_range(bad_index):
+    X = raw_csr(np.ones(2), np.array([0, bad_index], np.int32), np.array([0, 1, 2], np.int32), (2, 2))
+    with pytest.raises(ValueError, match=rf"X\.indices has {bad_index} in row 1, outside \[0, 2\)"):
+        rf.similarity(X)
+
+
+def test_indices_and_data_length_mismatch():
+    X = raw_csr(np.ones(3), np.array([0, 1], np.int32), np.array([0, 1, 2], np.int32), (2, 2))
+    with pytest.raises(ValueError, match="2 indices but 3 values"):
+        rf.as_csr(X)
+
+
+def test_csc_with_bad_row_index():
+    X = sp.csc_matrix((2, 2))
+    X.data, X.indices, X.indptr = np.ones(1), np.array([7], np.int32), np.array([0, 1, 1], np.int32)
+    with pytest.raises(ValueError, match=r"indices has 7"):
+        rf.as_csr(X)
+
+
+def test_coo_with_bad_index():
+    X = sp.coo_matrix((np.ones(1), (np.array([0]), np.array([1]))), shape=(2, 2))
+    X.row = np.array([5], dtype=np.int32)
+    with pytest.raises(ValueError, match="row index 5 outside"):
+        rf.as_csr(X)
+
+
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        (dict(k=-1), ValueError, "k must be >= 0"),
+        (dict(k=2.5), TypeError, "k must be an integer"),
+        (dict(k=True), TypeError, "k must be an integer"),
+        (dict(metric="euclid"), ValueError, "metric must be one of"),
+        (dict(metric=3), TypeError, "metric must be a string"),
+        (dict(shrinkage=-1.0), ValueError, "shrinkage must be >= 0"),
+        (dict(shrinkage=float("nan")), ValueError, "shrinkage must be finite"),
+        (dict(min_support=-2), ValueError, "min_support must be >= 0"),
+        (dict(n_threads=-1), ValueError, "n_threads must be >= 0"),
+        (dict(n_threads=1.0), TypeError, "n_threads must be an integer"),
+        (dict(metric="bm25", b=1.5), ValueError, r"b must be in \[0, 1\]"),
+        (dict(metric="bm25", k1=-1.0), ValueError, "k1 must be >= 0"),
+    ],
+)
+def test_bad_arguments(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        rf.similarity(good(), **kwargs)
+
+
+@pytest.mark.parametrize("metric", ["tfidf", "bm25"])
+def test_weightings_need_nonnegative_values(metric):
+    X = good()
+    X.data[0] = -1.0
+    with pytest.raises(ValueError, match="non-negative"):
+        rf.similarity(X, metric=metric)
+
+
+def test_kernel_boundary_rechecks_structure():
+    # The compiled function validates on its own too: no input can crash it.
+    from recforge import _core
+
+    with pytest.raises(ValueError, match="outside"):
+        _core.similarity(np.array([0, 1], np.int32), np.array([9], np.int32), np.ones(1), 1, 2, 3, "cosine", 0.0, 1, 1)
+    with pytest.raises(ValueError, match="not canonical"):
+        _core.similarity(np.array([0, 2], np.int32), np.array([1, 0], np.int32), np.ones(2), 1, 2, 3, "cosine", 0.0, 1, 1)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        _core.similarity(np.array([0, 1], np.int32), np.array([0], np.int32), np.ones(1, np.int64), 1, 2, 3, "cosine", 0.0, 1, 1)
+    with pytest.raises(TypeError, match="both be int32 or both int64"):
+        _core.similarity(np.array([0, 1], np.int64), np.array([0], np.int32), np.ones(1), 1, 2, 3, "cosine", 0.0, 1, 1)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        _core.similarity(np.array([0, 2], np.int32), np.array([0, 9, 1, 9], np.int32)[::2], np.ones(2), 1, 2, 3, "cosine", 0.0, 1, 1)
+
+
+def test_config_reports_build_and_threads():
+    info = rf.config()
+    assert info["version"] == rf.__version__
+    assert isinstance(info["openmp"], bool)
+    assert info["threads"] >= 1 and info["available_cpus"] >= 1
+    assert info["compiler"]
