@@ -123,7 +123,7 @@ TopKCsr<T, I> similarity_with(const CsrView<T, I>& X, const CsrView<T, I>& XT, c
                 }
                 touched.clear();
             }
-            best.offer_all(i, own.sorted());
+            best.offer_all(i, own.best());
         }
     });
     trap.rethrow();

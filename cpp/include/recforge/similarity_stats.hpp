@@ -95,48 +95,39 @@ template <CoratedKind Kind>
 class CoratedStats {
    public:
     static constexpr bool kCounts = true;
-    CoratedStats(int64_t n, const RowStats*)
-        : count_(static_cast<size_t>(n), 0), sums_(static_cast<size_t>(n)) {}
+    CoratedStats(int64_t n, const RowStats*) : sums_(static_cast<size_t>(n)) {}
 
     inline void add(int64_t j, double x, double y) {
-        ++count_[j];
-        Sums& s = sums_[j];
+        Sums& s = sums_[j];  // all six statistics of a pair in one cache line
+        s.n += 1.0;
         s.x += x;
         s.y += y;
         s.xx += x * x;
         s.yy += y * y;
         s.xy += x * y;
     }
-    inline bool present(int64_t j) const { return count_[j] != 0; }
-    inline int64_t support(int64_t j) const { return count_[j]; }
+    inline bool present(int64_t j) const { return sums_[j].n != 0.0; }
+    inline int64_t support(int64_t j) const { return static_cast<int64_t>(sums_[j].n); }
     inline double value(int64_t, int64_t j) const {
         const Sums& s = sums_[j];
         if constexpr (Kind == CoratedKind::pearson) {
-            const double n = static_cast<double>(count_[j]);
-            const double vx = n * s.xx - s.x * s.x;
-            const double vy = n * s.yy - s.y * s.y;
+            const double vx = s.n * s.xx - s.x * s.x;
+            const double vy = s.n * s.yy - s.y * s.y;
             if (!(vx > 0.0) || !(vy > 0.0)) return 0.0;
-            return (n * s.xy - s.x * s.y) / std::sqrt(vx * vy);
+            return (s.n * s.xy - s.x * s.y) / std::sqrt(vx * vy);
         } else {
             const double d = s.xx * s.yy;
             return d > 0.0 ? s.xy / std::sqrt(d) : 0.0;
         }
     }
-    inline void reset(int64_t j) {
-        count_[j] = 0;
-        sums_[j] = Sums{};
-    }
-    void reset_range(int64_t b, int64_t e) {
-        std::fill(count_.begin() + b, count_.begin() + e, 0);
-        std::fill(sums_.begin() + b, sums_.begin() + e, Sums{});
-    }
+    inline void reset(int64_t j) { sums_[j] = Sums{}; }
+    void reset_range(int64_t b, int64_t e) { std::fill(sums_.begin() + b, sums_.begin() + e, Sums{}); }
 
    private:
     struct Sums {
-        double x = 0, y = 0, xx = 0, yy = 0, xy = 0;
+        double n = 0, x = 0, y = 0, xx = 0, yy = 0, xy = 0;  // n is an exact integer count
     };
-    std::vector<int64_t> count_;
-    std::vector<Sums> sums_;  // the five sums of one pair share a cache line
+    std::vector<Sums> sums_;
 };
 
 // Mean squared difference over the shared columns; similarity 1 / (msd + 1) (scikit-surprise).

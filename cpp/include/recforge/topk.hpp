@@ -35,7 +35,7 @@ struct RanksBefore {
 // TopKBuffer: keeps the k best of a stream of (score, id).
 //   push() is O(1) amortised: candidates go into a buffer of up to 2k (at least 32); when it
 //   fills, nth_element keeps the k best and their k-th becomes the admission threshold, so most
-//   later candidates are rejected by one comparison. finish() sorts and writes <= k results.
+//   later candidates are rejected by one comparison. sorted() gives the <= k best in order.
 //   Memory O(k). One instance per thread; not thread-safe.
 template <typename S, typename I>
 class TopKBuffer {
@@ -62,32 +62,21 @@ class TopKBuffer {
         return has_threshold_ ? threshold_.score : std::numeric_limits<S>::lowest();
     }
 
-    // Sort the kept candidates and write them out; returns how many were written (<= k).
-    int64_t finish(I* ids, S* scores) {
-        const auto& best = sorted();
-        const int64_t n = static_cast<int64_t>(best.size());
-        for (int64_t t = 0; t < n; ++t) {
-            ids[t] = best[t].id;
-            scores[t] = best[t].score;
-        }
-        return n;
-    }
-
-    // Same, appending to vectors.
-    int64_t finish_into(std::vector<I>& ids, std::vector<S>& scores) {
-        for (const auto& c : sorted()) {
-            ids.push_back(c.id);
-            scores.push_back(c.score);
-        }
-        return static_cast<int64_t>(buffer_.size());
-    }
-
     // Reduce to the k best, sort them in rank order and return them (valid until next push).
     const std::vector<Scored<S, I>>& sorted() {
-        if (static_cast<int64_t>(buffer_.size()) > k_) shrink();
+        best();
         std::sort(buffer_.begin(), buffer_.end(), RanksBefore{});
         return buffer_;
     }
+
+    // Reduce to the k best, in no particular order (valid until next push).
+    const std::vector<Scored<S, I>>& best() {
+        if (static_cast<int64_t>(buffer_.size()) > k_) shrink();
+        return buffer_;
+    }
+
+    // The current content as it is (after sorted(): in rank order).
+    const std::vector<Scored<S, I>>& items() const { return buffer_; }
 
    private:
     void shrink() {

@@ -58,8 +58,10 @@ class SharedTopKRows {
         floors_[r].store(tops_[r].floor(), std::memory_order_relaxed);
         unlock(r);
     }
-    // After all offers (no concurrent offer): row r in rank order.
-    const std::vector<Scored<S, I>>& sorted(int64_t r) { return tops_[r].sorted(); }
+    // After all offers (no concurrent offer): sort row r in rank order, return its size.
+    int64_t finalize(int64_t r) { return static_cast<int64_t>(tops_[r].sorted().size()); }
+    // Row r as finalize() left it.
+    const std::vector<Scored<S, I>>& items(int64_t r) const { return tops_[r].items(); }
 
    private:
     void lock(int64_t r) {
@@ -73,21 +75,22 @@ class SharedTopKRows {
     std::unique_ptr<std::atomic_flag[]> locks_;
 };
 
-// assemble_topk_csr: CSR arrays from n_rows rows; rows.sorted(r) gives row r in rank order.
+// assemble_topk_csr: CSR arrays from n_rows rows; rows.finalize(r) sorts row r and returns its
+// size, rows.items(r) then gives it in rank order.
 //   O(output) time, parallel over rows; memory: the output.
 template <typename S, typename I, typename Rows>
 TopKCsr<S, I> assemble_topk_csr(int64_t n_rows, Rows& rows, int n_threads) {
     TopKCsr<S, I> out;
     out.indptr.assign(static_cast<size_t>(n_rows) + 1, 0);
 #pragma omp parallel for num_threads(n_threads) schedule(dynamic, 256)
-    for (int64_t r = 0; r < n_rows; ++r) out.indptr[r + 1] = static_cast<int64_t>(rows.sorted(r).size());
+    for (int64_t r = 0; r < n_rows; ++r) out.indptr[r + 1] = rows.finalize(r);
     for (int64_t r = 0; r < n_rows; ++r) out.indptr[r + 1] += out.indptr[r];
     out.indices.resize(static_cast<size_t>(out.indptr[n_rows]));
     out.data.resize(static_cast<size_t>(out.indptr[n_rows]));
 #pragma omp parallel for num_threads(n_threads) schedule(dynamic, 256)
     for (int64_t r = 0; r < n_rows; ++r) {
         int64_t dst = out.indptr[r];
-        for (const auto& c : rows.sorted(r)) {  // already sorted: only the copy is left
+        for (const auto& c : rows.items(r)) {
             out.indices[dst] = c.id;
             out.data[dst] = c.score;
             ++dst;
