@@ -14,11 +14,12 @@ import time
 from dataclasses import dataclass, field
 
 
-def _vm_hwm_kib() -> int | None:
+def _status_kib(field: str) -> int | None:
+    """A memory figure (kB) from /proc/self/status: VmHWM (peak RSS) or VmRSS (Linux only)."""
     try:
         with open("/proc/self/status") as f:
             for line in f:
-                if line.startswith("VmHWM"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1])
     except OSError:
         return None
@@ -33,17 +34,6 @@ def _reset_peak() -> bool:
         return True
     except OSError:
         return False
-
-
-def _rss_kib() -> int | None:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmRSS"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
 
 
 @dataclass
@@ -73,12 +63,12 @@ def measure(name: str, fn, repeats: int = 5, warmup: int = 1) -> tuple[Timing, o
     for r in range(warmup + repeats):
         gc.collect()
         track = r == 0 and _reset_peak()
-        before = _rss_kib() if track else None
+        before = _status_kib("VmRSS") if track else None
         start = time.perf_counter()
         result = fn()
         elapsed = time.perf_counter() - start
         if track and before is not None:
-            timing.peak_extra_mib = (_vm_hwm_kib() - before) / 1024
+            timing.peak_extra_mib = (_status_kib("VmHWM") - before) / 1024
         if r >= warmup:
             timing.seconds.append(elapsed)
         if r < warmup + repeats - 1:
