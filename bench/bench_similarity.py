@@ -4,8 +4,9 @@
     python bench/bench_similarity.py [--repeats 5] [--shared ../shared/datasets]
 
 Everything runs in one process on identical data, 2 threads for every parallel contender and
-BLAS held to 1 thread. Prints markdown tables of medians and recforge's speed-up, plus
-agreement checks (same neighbours / same values).
+BLAS held to 1 thread. Contenders run in interleaved rounds, so the machine's other load hits
+them alike; the speed-up is the median of the round-by-round ratios. Prints markdown tables
+plus agreement checks (same neighbours / same values).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +23,7 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import recforge as rf  # noqa: E402
-from harness import exec_with_returning_malloc, measure, table  # noqa: E402
+from harness import exec_with_returning_malloc, measure, measure_rounds, table  # noqa: E402
 from synthetic import power_law_interactions  # noqa: E402
 
 THREADS = 2
@@ -89,23 +91,20 @@ def bench_cosine(X, repeats):
     XT = X.T.tocsr()
     XTn = normalise_rows(XT)
     XTn_T = XTn.T.tocsr()
-    rows = []
-    t, ours = measure("recforge similarity(metric='cosine')", lambda: rf.similarity(XT, k=K, n_threads=THREADS), repeats)
-    rows.append(t)
 
     def implicit_fit():
         m = CosineRecommender(K=K + 1, num_threads=THREADS)  # implicit counts the item itself
         m.fit(X, show_progress=False)
         return m.similarity
 
-    t, theirs = measure("implicit CosineRecommender.fit", implicit_fit, repeats)
-    rows.append(t)
-    t, topn = measure(
-        "sparse_dot_topn sp_matmul_topn (pre-normalised rows)",
-        lambda: sp_matmul_topn(XTn, XTn_T, top_n=K + 1, n_threads=THREADS, sort=True),
-        repeats,
-    )
-    rows.append(t)
+    # recforge gets what a user writes, X.T (users x items in CSC form), implicit gets X.
+    rows, results = measure_rounds({
+        "recforge similarity(X.T, metric='cosine')": lambda: rf.similarity(X.T, k=K, n_threads=THREADS),
+        "implicit CosineRecommender.fit(X)": implicit_fit,
+        "sparse_dot_topn sp_matmul_topn (pre-normalised rows)":
+            lambda: sp_matmul_topn(XTn, XTn_T, top_n=K + 1, n_threads=THREADS, sort=True),
+    }, repeats)
+    ours, theirs, topn = results.values()
     t, _ = measure("scipy X·Xᵀ + per-row top-50 (1 thread)", lambda: scipy_topk(XTn, K), max(1, repeats // 2))
     rows.append(t)
     out_mib = (ours.data.nbytes + ours.indices.nbytes + ours.indptr.nbytes) / 2**20
@@ -120,19 +119,17 @@ def bench_cosine(X, repeats):
 def bench_bm25(X, repeats):
     from implicit.nearest_neighbours import BM25Recommender
 
-    XT = X.T.tocsr()
-    rows = []
-    t, ours = measure("recforge similarity(metric='bm25')",
-                      lambda: rf.similarity(XT, k=K, metric="bm25", k1=1.2, b=0.75, n_threads=THREADS), repeats)
-    rows.append(t)
-
     def implicit_fit():
         m = BM25Recommender(K=K + 1, K1=1.2, B=0.75, num_threads=THREADS)
         m.fit(X, show_progress=False)
         return m.similarity
 
-    t, theirs = measure("implicit BM25Recommender.fit", implicit_fit, repeats)
-    rows.append(t)
+    rows, results = measure_rounds({
+        "recforge similarity(X.T, metric='bm25')":
+            lambda: rf.similarity(X.T, k=K, metric="bm25", k1=1.2, b=0.75, n_threads=THREADS),
+        "implicit BM25Recommender.fit(X)": implicit_fit,
+    }, repeats)
+    ours, theirs = results.values()
     agree, gap = agreement(ours, theirs, K)
     return rows, f"neighbours shared with implicit {agree:.4%} (max value gap {gap:.1e}, float32 vs implicit's float64)"
 
@@ -147,13 +144,12 @@ def bench_pearson(shared: Path, repeats):
     yr = {}
     for u, i, v in zip(users.tolist(), items.tolist(), r.tolist()):
         yr.setdefault(i, []).append((u, v))
-    rows = []
-    t, ours = measure("recforge similarity(metric='pearson'), k = all users",
-                      lambda: rf.similarity(X, k=943, metric="pearson", n_threads=THREADS), repeats)
-    rows.append(t)
-    t, theirs = measure("scikit-surprise similarities.pearson", lambda: similarities.pearson(943, yr, 1),
-                        max(1, repeats // 2))
-    rows.append(t)
+    rows, results = measure_rounds({
+        "recforge similarity(metric='pearson'), k = all users":
+            lambda: rf.similarity(X, k=943, metric="pearson", n_threads=THREADS),
+        "scikit-surprise similarities.pearson": lambda: similarities.pearson(943, yr, 1),
+    }, repeats)
+    ours, theirs = results.values()
     theirs = np.array(theirs)
     np.fill_diagonal(theirs, 0)
     gap = float(np.max(np.abs(ours.toarray() - theirs)))
@@ -162,6 +158,8 @@ def bench_pearson(shared: Path, repeats):
 
 def main():
     exec_with_returning_malloc()
+    # implicit warns about its own internal COO -> CSR conversion; the time is its own either way
+    warnings.filterwarnings("ignore", module="implicit")
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--shared", type=Path,

@@ -55,34 +55,55 @@ def exec_with_returning_malloc() -> None:
         os.execve(sys.executable, [sys.executable, *sys.argv], env)
 
 
+def _run_once(timing: Timing, fn, track_memory: bool):
+    """One timed call of fn(); with track_memory, its peak RSS above the RSS before it."""
+    gc.collect()
+    track = track_memory and _reset_peak()
+    before = _status_kib("VmRSS") if track else None
+    start = time.perf_counter()
+    result = fn()
+    elapsed = time.perf_counter() - start
+    if track and before is not None:
+        timing.peak_extra_mib = (_status_kib("VmHWM") - before) / 1024
+    return elapsed, result
+
+
 def measure(name: str, fn, repeats: int = 5, warmup: int = 1) -> tuple[Timing, object]:
     """Median time of `repeats` runs of fn() after `warmup` runs; peak memory of the first run
     above the RSS before it (Linux; None elsewhere)."""
-    timing = Timing(name)
-    result = None
+    timing, _ = measure_rounds({name: fn}, repeats, warmup)
+    return timing[0], _[name]
+
+
+def measure_rounds(contenders: dict, repeats: int = 5, warmup: int = 1) -> tuple[list[Timing], dict]:
+    """Run the contenders in interleaved rounds (A B C, A B C, ...) so that load from other
+    tenants of this shared machine hits all of them alike; each Timing keeps one time per
+    round, so ratios can be taken round by round (see table). Returns the timings and each
+    contender's last result."""
+    timings = [Timing(name) for name in contenders]
+    results = {}
     for r in range(warmup + repeats):
-        gc.collect()
-        track = r == 0 and _reset_peak()
-        before = _status_kib("VmRSS") if track else None
-        start = time.perf_counter()
-        result = fn()
-        elapsed = time.perf_counter() - start
-        if track and before is not None:
-            timing.peak_extra_mib = (_status_kib("VmHWM") - before) / 1024
-        if r >= warmup:
-            timing.seconds.append(elapsed)
-        if r < warmup + repeats - 1:
-            del result
-    return timing, result
+        for timing, (name, fn) in zip(timings, contenders.items()):
+            results.pop(name, None)
+            elapsed, results[name] = _run_once(timing, fn, track_memory=r == 0)
+            if r >= warmup:
+                timing.seconds.append(elapsed)
+    return timings, results
 
 
 def table(rows: list[Timing], baseline: str) -> str:
-    """Markdown table: median, spread, and speed-up of `baseline` over each row."""
-    base = next(t for t in rows if t.name == baseline).median
+    """Markdown table: median, spread, and speed-up of `baseline` over each row: the median of
+    the round-by-round ratios when both ran in the same rounds (measure_rounds), else the
+    ratio of the medians."""
+    base = next(t for t in rows if t.name == baseline)
     out = ["| contender | median s | min–max s | runs | peak extra MiB | recforge speed-up |",
            "|---|---:|---:|---:|---:|---:|"]
     for t in rows:
         mem = f"{t.peak_extra_mib:.0f}" if t.peak_extra_mib is not None else "–"
+        if len(t.seconds) == len(base.seconds):
+            speedup = statistics.median(a / b for a, b in zip(t.seconds, base.seconds))
+        else:
+            speedup = t.median / base.median
         out.append(f"| {t.name} | {t.median:.3f} | {min(t.seconds):.3f}–{max(t.seconds):.3f} | "
-                   f"{len(t.seconds)} | {mem} | {t.median / base:.2f}× |")
+                   f"{len(t.seconds)} | {mem} | {speedup:.2f}× |")
     return "\n".join(out)

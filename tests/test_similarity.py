@@ -132,9 +132,10 @@ def power_law(rng, n_rows, n_cols, nnz, dtype=np.float64):
 
 
 @pytest.mark.parametrize("metric", rf.METRICS)
-def test_thread_count_does_not_change_result(metric, rng):
+@pytest.mark.parametrize("k", [10, 299])  # 299 = every other row: the kernel keeps all pairs
+def test_thread_count_does_not_change_result(metric, k, rng):
     X = power_law(rng, 700, 300, 12000).T.tocsr()  # 300 item rows, popular ones dense
-    kw = dict(k=10, metric=metric, shrinkage=2.0 if metric == "cosine" else 0.0)
+    kw = dict(k=k, metric=metric, shrinkage=2.0 if metric == "cosine" else 0.0)
     one = rf.similarity(X, n_threads=1, **kw)
     for threads in (2, 5):
         many = rf.similarity(X, n_threads=threads, **kw)
@@ -230,3 +231,28 @@ def test_movielens_user_user_pearson_matches_reference(datasets_dir):
     dense = S.toarray()
     np.testing.assert_allclose(dense, sim, rtol=1e-9, atol=1e-12)
     check_against_reference(X, rf.similarity(X, k=40, metric="pearson"), k=40, metric="pearson")
+
+
+@pytest.mark.parametrize("metric", rf.METRICS)
+def test_csc_input_takes_the_transposed_path_with_identical_results(metric, rng):
+    # X.tocsc() is X.T in CSR form: the kernel transposes it instead of scipy converting it.
+    X = power_law(rng, 120, 40, 900)
+    kw = dict(k=6, metric=metric, shrinkage=1.0 if metric == "jaccard" else 0.0)
+    expect = rf.similarity(X, **kw)
+    for csc in (X.tocsc(), sp.csc_array(X), X.T.tocsr().T):
+        got = rf.similarity(csc, **kw)
+        assert type(got) is (sp.csr_array if isinstance(csc, sp.sparray) else sp.csr_matrix)
+        np.testing.assert_array_equal(got.indptr, expect.indptr)
+        np.testing.assert_array_equal(got.indices, expect.indices)
+        np.testing.assert_array_equal(got.data, expect.data)
+
+
+def test_non_canonical_csc_input(rng):
+    X = random_sparse(rng, 30, 12, 0.4)
+    C = X.tocsc()
+    # reverse each column's row order: valid CSC, not canonical
+    order = np.concatenate([np.arange(C.indptr[c], C.indptr[c + 1])[::-1] for c in range(C.shape[1])])
+    messy = sp.csc_matrix((C.data[order], C.indices[order], C.indptr), shape=C.shape)
+    before = messy.indices.copy()
+    np.testing.assert_array_equal(rf.similarity(messy, k=4).toarray(), rf.similarity(X, k=4).toarray())
+    np.testing.assert_array_equal(messy.indices, before)

@@ -9,7 +9,7 @@ namespace recforge::bind {
 
 namespace {
 
-Metric parse_metric(const std::string& name) {
+Metric metric_named(const std::string& name) {
     if (name == "dot") return Metric::dot;
     if (name == "cosine") return Metric::cosine;
     if (name == "jaccard") return Metric::jaccard;
@@ -19,6 +19,20 @@ Metric parse_metric(const std::string& name) {
     throw py::value_error("unknown kernel metric '" + name + "'");
 }
 
+// Kernel metric names; "tfidf" and "bm25" are a weighting followed by cosine / dot.
+void parse_metric(const std::string& name, SimilarityOptions& opt) {
+    opt.weighting = Weighting::none;
+    if (name == "tfidf") {
+        opt.weighting = Weighting::tfidf;
+        opt.metric = Metric::cosine;
+    } else if (name == "bm25") {
+        opt.weighting = Weighting::bm25;
+        opt.metric = Metric::dot;
+    } else {
+        opt.metric = metric_named(name);
+    }
+}
+
 }  // namespace
 
 void bind_similarity(py::module_& m) {
@@ -26,10 +40,12 @@ void bind_similarity(py::module_& m) {
         "similarity",
         [](const py::array& indptr, const py::array& indices, const py::array& data, int64_t n_rows,
            int64_t n_cols, int64_t k, const std::string& metric, double shrinkage, int64_t min_support,
-           int n_threads) {
+           int n_threads, double k1, double b, bool transposed) {
             SimilarityOptions opt;
             opt.k = k;
-            opt.metric = parse_metric(metric);
+            parse_metric(metric, opt);
+            opt.k1 = k1;
+            opt.b = b;
             opt.shrinkage = shrinkage;
             opt.min_support = min_support;
             opt.n_threads = n_threads;
@@ -43,7 +59,7 @@ void bind_similarity(py::module_& m) {
                 TopKCsr<T, I> out;
                 {
                     py::gil_scoped_release release;
-                    out = recforge::similarity(X, opt);
+                    out = transposed ? recforge::similarity_of_transpose(X, opt) : recforge::similarity(X, opt);
                 }
                 return py::make_tuple(to_numpy(std::move(out.indptr)), to_numpy(std::move(out.indices)),
                                       to_numpy(std::move(out.data)));
@@ -51,7 +67,9 @@ void bind_similarity(py::module_& m) {
         },
         py::arg("indptr"), py::arg("indices"), py::arg("data"), py::arg("n_rows"), py::arg("n_cols"),
         py::arg("k"), py::arg("metric"), py::arg("shrinkage"), py::arg("min_support"), py::arg("n_threads"),
-        "Top-k similar rows of a canonical CSR matrix; returns (indptr int64, indices, data).");
+        py::arg("k1") = 1.2, py::arg("b") = 0.75, py::arg("transposed") = false,
+        "Top-k similar rows of a canonical CSR matrix (of its columns when transposed: the arrays are\n"
+        "then X.T's CSR, i.e. X's CSC); returns (indptr int64, indices, data).");
 }
 
 }  // namespace recforge::bind

@@ -25,4 +25,7 @@ def similarity(
     shrinkage: float,
     min_support: int,
     n_threads: int,
+    k1: float = 1.2,
+    b: float = 0.75,
+    transposed: bool = False,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.integer], npt.NDArray[np.floating]]: ...

@@ -24,17 +24,17 @@ METRICS = (
 )
 
 
-def _kernel_input(X: CsrParts, metric: str, k1: float, b: float) -> tuple[np.ndarray, str]:
-    """Values handed to the kernel and the kernel metric that finishes the job."""
-    if metric == "tfidf":
-        return weighting.tfidf(X), "cosine"
-    if metric == "bm25":
-        return weighting.bm25(X, k1, b), "dot"
+def _kernel_input(parts: CsrParts, metric: str, transposed: bool) -> tuple[np.ndarray, str]:
+    """Values handed to the kernel and the kernel metric that finishes the job (tfidf and
+    bm25 weight inside the kernel). ``parts`` holds X, or X.T when ``transposed``: X's rows
+    are then its columns."""
+    rows, columns = (weighting.center_columns, weighting.center_rows) if transposed else (
+        weighting.center_rows, weighting.center_columns)
     if metric == "centered_cosine":
-        return weighting.center_rows(X), "cosine"
+        return rows(parts), "cosine"
     if metric == "adjusted_cosine":
-        return weighting.center_columns(X), "corated_cosine"
-    return X.data, metric
+        return columns(parts), "corated_cosine"
+    return parts.data, metric
 
 
 def similarity(
@@ -122,11 +122,15 @@ def similarity(
     if b > 1:
         raise ValueError(f"b must be in [0, 1], got {b}")
     threads = resolve_threads(n_threads)
-    parts = check_sparse(X, "X")
-    data, kernel_metric = _kernel_input(parts, metric, k1, b)
-    n_rows, n_cols = parts.shape
+    # X in CSC form (user_items.T for item-item) is X.T in CSR form: the kernel takes it as it
+    # is, sparing scipy's conversion (the kernel needs both orientations anyway).
+    transposed = sp.issparse(X) and X.format == "csc" and X.ndim == 2
+    parts = check_sparse(X.T if transposed else X, "X")
+    data, kernel_metric = _kernel_input(parts, metric, transposed)
+    n = parts.shape[1] if transposed else parts.shape[0]
     indptr, indices, values = _core.similarity(
-        parts.indptr, parts.indices, data, n_rows, n_cols, k, kernel_metric, shrinkage, min_support, threads
+        parts.indptr, parts.indices, data, *parts.shape, k, kernel_metric, shrinkage, min_support, threads,
+        k1, b, transposed,
     )
     cls = sp.csr_array if parts.is_array else sp.csr_matrix
-    return cls((values, indices, indptr), shape=(n_rows, n_rows))
+    return cls((values, indices, indptr), shape=(n, n))

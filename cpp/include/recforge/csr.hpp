@@ -6,6 +6,7 @@
 // or write out of bounds.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -104,26 +105,58 @@ CsrCheck check_csr(const std::string& name, int64_t n_rows, int64_t n_cols, cons
 // transpose: CSR of A^T from a CSR A (a counting sort by column).
 //   Rows of the result list their entries in increasing original-row order, so a canonical A
 //   gives a canonical A^T. If `position` is given it receives, for every entry p of A, where
-//   that entry landed in A^T (size nnz). O(nnz + n_cols) time and memory; single-threaded.
+//   that entry landed in A^T (size nnz). Parallel over blocks of A's rows: each block counts
+//   its columns, a prefix sum over (column, block) gives every block its own slots, so the
+//   result is the same for any thread count. O(nnz + threads * n_cols) time and memory.
 template <typename T, typename I>
-CsrMatrix<T, I> transpose(const CsrView<T, I>& a, std::vector<I>* position = nullptr) {
+CsrMatrix<T, I> transpose(const CsrView<T, I>& a, std::vector<I>* position = nullptr, int n_threads = 1) {
     CsrMatrix<T, I> t;
     t.n_rows = a.n_cols;
     t.n_cols = a.n_rows;
     const int64_t nnz = a.nnz();
-    t.indptr.assign(static_cast<size_t>(a.n_cols) + 1, 0);
+    const int64_t n_cols = a.n_cols;
+    t.indptr.assign(static_cast<size_t>(n_cols) + 1, 0);
     t.indices.resize(static_cast<size_t>(nnz));
     t.data.resize(static_cast<size_t>(nnz));
-    for (int64_t p = 0; p < nnz; ++p) ++t.indptr[static_cast<size_t>(a.indices[p]) + 1];
-    for (int64_t c = 0; c < a.n_cols; ++c) t.indptr[c + 1] += t.indptr[c];
-    std::vector<I> next(t.indptr.begin(), t.indptr.end() - 1);
     if (position) position->resize(static_cast<size_t>(nnz));
-    for (int64_t r = 0; r < a.n_rows; ++r) {
-        for (int64_t p = a.row_begin(r); p < a.row_end(r); ++p) {
-            const I dst = next[a.indices[p]]++;
-            if (position) (*position)[p] = dst;
-            t.indices[dst] = static_cast<I>(r);
-            t.data[dst] = a.data[p];
+    // More blocks than nnz / n_cols would spend more on the count tables than on the entries.
+    const int64_t blocks = std::max<int64_t>(
+        1, std::min<int64_t>({static_cast<int64_t>(n_threads), a.n_rows, nnz / std::max<int64_t>(n_cols, 1)}));
+    // Row blocks of about equal nnz.
+    std::vector<int64_t> first_row(static_cast<size_t>(blocks) + 1, a.n_rows);
+    first_row[0] = 0;
+    for (int64_t blk = 1, r = 0; blk < blocks; ++blk) {
+        const int64_t target = nnz * blk / blocks;
+        while (r < a.n_rows && a.row_begin(r) < target) ++r;
+        first_row[blk] = r;
+    }
+    // next[blk * n_cols + c]: block blk's next slot in column c.
+    std::vector<int64_t> next(static_cast<size_t>(blocks * n_cols), 0);
+#pragma omp parallel for num_threads(static_cast<int>(blocks)) schedule(static, 1)
+    for (int64_t blk = 0; blk < blocks; ++blk) {
+        int64_t* count = next.data() + blk * n_cols;
+        for (int64_t p = a.row_begin(first_row[blk]); p < a.row_begin(first_row[blk + 1]); ++p) ++count[a.indices[p]];
+    }
+    int64_t offset = 0;
+    for (int64_t c = 0; c < n_cols; ++c) {
+        t.indptr[c] = static_cast<I>(offset);
+        for (int64_t blk = 0; blk < blocks; ++blk) {
+            const int64_t count = next[blk * n_cols + c];
+            next[blk * n_cols + c] = offset;
+            offset += count;
+        }
+    }
+    t.indptr[n_cols] = static_cast<I>(offset);
+#pragma omp parallel for num_threads(static_cast<int>(blocks)) schedule(static, 1)
+    for (int64_t blk = 0; blk < blocks; ++blk) {
+        int64_t* slot = next.data() + blk * n_cols;
+        for (int64_t r = first_row[blk]; r < first_row[blk + 1]; ++r) {
+            for (int64_t p = a.row_begin(r); p < a.row_end(r); ++p) {
+                const int64_t dst = slot[a.indices[p]]++;
+                if (position) (*position)[p] = static_cast<I>(dst);
+                t.indices[dst] = static_cast<I>(r);
+                t.data[dst] = a.data[p];
+            }
         }
     }
     return t;

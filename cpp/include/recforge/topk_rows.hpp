@@ -40,6 +40,7 @@ class SharedTopKRows {
             locks_[r].clear();
         }
     }
+    int64_t size() const { return static_cast<int64_t>(tops_.size()); }
     // Scores below this can never enter row r (possibly stale, so possibly too low).
     inline S floor_hint(int64_t r) const { return floors_[r].load(std::memory_order_relaxed); }
 
