@@ -24,8 +24,9 @@ def _safe_div(a, b):
 
 
 def _idf(P):
+    # implicit's log(n_rows) - log1p(df), as the log of one ratio: exactly 0 when df = n_rows - 1
     n_rows = P.shape[0]
-    return np.log(max(n_rows, 1)) - np.log1p(P.sum(axis=0))
+    return np.log(max(n_rows, 1) / (1.0 + P.sum(axis=0)))
 
 
 def similarity_matrix(X, metric: str, *, k1: float = 1.2, b: float = 0.75):

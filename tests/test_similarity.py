@@ -256,3 +256,11 @@ def test_non_canonical_csc_input(rng):
     before = messy.indices.copy()
     np.testing.assert_array_equal(rf.similarity(messy, k=4).toarray(), rf.similarity(X, k=4).toarray())
     np.testing.assert_array_equal(messy.indices, before)
+
+
+@pytest.mark.parametrize("metric", ["tfidf", "bm25"])
+def test_zero_idf_is_exactly_zero(metric):
+    # 3 documents, one term held by 2 of them: idf = log 3 - log1p 2 = 0 exactly, so no pair
+    # has a similarity (an idf an ulp off 0 would make the tfidf cosine 1).
+    X = sp.csr_matrix(np.array([[5.0], [0.0], [5.0]], dtype=np.float32))
+    assert rf.similarity(X, k=2, metric=metric).nnz == 0

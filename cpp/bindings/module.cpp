@@ -7,6 +7,7 @@ namespace recforge::bind {
 void bind_config(py::module_& m);
 void bind_csr(py::module_& m);
 void bind_similarity(py::module_& m);
+void bind_topk(py::module_& m);
 }  // namespace recforge::bind
 
 PYBIND11_MODULE(_core, m) {
@@ -14,4 +15,5 @@ PYBIND11_MODULE(_core, m) {
     recforge::bind::bind_config(m);
     recforge::bind::bind_csr(m);
     recforge::bind::bind_similarity(m);
+    recforge::bind::bind_topk(m);
 }

@@ -8,5 +8,6 @@ from ._config import config
 from ._sparse import as_csr
 from ._version import __version__
 from .similarity import METRICS, similarity
+from .topk import topk
 
-__all__ = ["__version__", "as_csr", "config", "similarity", "METRICS"]
+__all__ = ["__version__", "as_csr", "config", "similarity", "topk", "METRICS"]

@@ -1,5 +1,8 @@
 from typing import Any, Literal, TypeVar
 
+import numpy as np
+import numpy.typing as npt
+
 import scipy.sparse as sp
 
 __version__: str
@@ -25,3 +28,13 @@ def similarity(
     k1: float = 1.2,
     b: float = 0.75,
 ) -> sp.csr_matrix | sp.csr_array: ...
+def topk(
+    queries: npt.NDArray[np.floating],
+    items: npt.NDArray[np.floating],
+    k: int = 10,
+    exclude: Any = None,
+    allow: npt.ArrayLike | None = None,
+    n_threads: int = 0,
+    *,
+    cosine: bool = False,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.floating]]: ...

@@ -29,3 +29,14 @@ def similarity(
     b: float = 0.75,
     transposed: bool = False,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.integer], npt.NDArray[np.floating]]: ...
+def topk_dense(
+    queries: npt.NDArray[np.floating],
+    items: npt.NDArray[np.floating],
+    exclude_indptr: npt.NDArray[np.integer] | None,
+    exclude_indices: npt.NDArray[np.integer] | None,
+    exclude_data: npt.NDArray[np.floating] | None,
+    allow: npt.NDArray[np.integer] | None,
+    k: int,
+    cosine: bool,
+    n_threads: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.floating]]: ...

@@ -38,11 +38,13 @@ std::vector<T> weighted_values(const CsrView<T, I>& X, const CsrView<T, I>& XT, 
     if (!(opt.b >= 0.0 && opt.b <= 1.0)) throw std::invalid_argument("b must be in [0, 1]");
     const int64_t n = X.n_rows;
     const int64_t nnz = X.nnz();
-    // implicit's idf: log(n_rows) - log1p(number of stored entries in the column).
+    // implicit's idf: log(n_rows) - log1p(number of stored entries in the column), written as
+    // one log of the ratio so that it is exactly 0 when the column holds n_rows - 1 entries
+    // (the difference of two logs can miss 0 by an ulp, and cosine would blow that up to 1).
     std::vector<double> idf(static_cast<size_t>(X.n_cols));
-    const double log_n = std::log(static_cast<double>(std::max<int64_t>(n, 1)));
+    const double n_docs = static_cast<double>(std::max<int64_t>(n, 1));
 #pragma omp parallel for num_threads(opt.n_threads) schedule(static)
-    for (int64_t c = 0; c < X.n_cols; ++c) idf[c] = log_n - std::log1p(static_cast<double>(XT.row_length(c)));
+    for (int64_t c = 0; c < X.n_cols; ++c) idf[c] = std::log(n_docs / (1.0 + static_cast<double>(XT.row_length(c))));
     // Row sums (bm25's document lengths) and the sign check in one parallel pass.
     std::vector<double> row_sum(static_cast<size_t>(n), 0.0);
     int64_t negative = 0;

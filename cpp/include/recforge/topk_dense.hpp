@@ -1,0 +1,169 @@
+// Fused exact inner-product top-k: for every query row, the k best items, without ever forming
+// the n_queries x n_items score matrix.
+//
+// Items (the allowed ones) are packed once into factor-major tiles of kTileItems, in order of
+// decreasing norm. Queries go in micro-blocks of kTileQueries (parallel, dynamic schedule);
+// each block walks the tiles, scores a tile with the register-blocked kernel (score_tile.hpp)
+// and offers the scores to each query's top-k buffer right away, while they are in registers
+// and L1. Exact pruning: by Cauchy-Schwarz q.i <= |q| |i|, and later tiles hold smaller norms,
+// so once |q| |first item of the tile| is below a query's k-th best score, nothing later can
+// enter; the block stops when all its queries are done. Excluded items are skipped through a
+// per-thread bit mask over tile positions, set from each query's (sorted) exclusion row.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <numeric>
+#include <stdexcept>
+#include <vector>
+
+#include "parallel.hpp"
+#include "score_tile.hpp"
+#include "topk.hpp"
+
+namespace recforge {
+
+struct DenseTopKOptions {
+    int64_t k = 10;
+    bool cosine = false;  // normalise queries and items (zero vectors score 0)
+    int n_threads = 1;
+};
+
+// Exclusion rows (CSR pattern only): row q lists item ids banned for query q.
+template <typename I>
+struct ExclusionRows {
+    const I* indptr = nullptr;   // n_queries + 1, or nullptr for none
+    const I* indices = nullptr;  // ids in [0, n_items)
+};
+
+// topk_dense: ids[q * k + r], scores[q * k + r] = the r-th best item of query q.
+//   queries: n_queries x f row-major; items: n_items x f row-major (both finite).
+//   allow: sorted distinct item ids (n_allow of them), or nullptr for every item.
+//   Rank order: higher score first, equal scores to the lower id; rows with fewer than k
+//   candidates are padded with id -1 and score -inf. Identical for any n_threads.
+// Memory: a packed copy of the allowed items (n_allow x f) + O(threads * n_items / 8) + output.
+// Complexity: O(n_queries * n_allow * f) at worst; pruning skips the low-norm tail.
+template <typename T, typename I>
+void topk_dense(const T* queries, int64_t n_queries, const T* items, int64_t n_items, int64_t f,
+                const ExclusionRows<I>& exclude, const I* allow, int64_t n_allow, const DenseTopKOptions& opt,
+                int64_t* ids, T* scores) {
+    if (opt.k < 0) throw std::invalid_argument("k must be >= 0");
+    const int64_t k = opt.k;
+    if (k == 0 || n_queries == 0) return;
+    const int64_t n_cand = allow ? n_allow : n_items;
+    auto candidate = [&](int64_t c) -> int64_t { return allow ? static_cast<int64_t>(allow[c]) : c; };
+
+    // Norms in double; the order: decreasing norm, then increasing id (deterministic).
+    auto norm_of = [f](const T* v) {
+        double s = 0.0;
+        for (int64_t d = 0; d < f; ++d) s += static_cast<double>(v[d]) * static_cast<double>(v[d]);
+        return std::sqrt(s);
+    };
+    std::vector<double> cand_norm(static_cast<size_t>(n_cand));
+#pragma omp parallel for num_threads(opt.n_threads) schedule(static)
+    for (int64_t c = 0; c < n_cand; ++c) cand_norm[c] = norm_of(items + candidate(c) * f);
+    std::vector<int64_t> order(static_cast<size_t>(n_cand));
+    std::iota(order.begin(), order.end(), int64_t(0));
+    std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+        return cand_norm[a] > cand_norm[b] || (cand_norm[a] == cand_norm[b] && a < b);
+    });
+
+    // Packed tiles: slot s = tile * kTileItems + w holds candidate order[s]; padding slots are 0.
+    const int64_t n_tiles = (n_cand + kTileItems - 1) / kTileItems;
+    std::vector<T> packed(static_cast<size_t>(n_tiles * kTileItems * f), T(0));
+    std::vector<int64_t> slot_id(static_cast<size_t>(n_tiles * kTileItems), -1);
+    std::vector<double> tile_norm(static_cast<size_t>(n_tiles), 0.0);  // largest norm in the tile
+    std::vector<int64_t> slot_of(static_cast<size_t>(n_items), -1);     // item id -> slot
+#pragma omp parallel for num_threads(opt.n_threads) schedule(static)
+    for (int64_t s = 0; s < n_cand; ++s) {
+        const int64_t c = order[s], id = candidate(c);
+        const double scale = opt.cosine ? (cand_norm[c] > 0.0 ? 1.0 / cand_norm[c] : 0.0) : 1.0;
+        T* tile = packed.data() + (s / kTileItems) * kTileItems * f;
+        const T* v = items + id * f;
+        for (int64_t d = 0; d < f; ++d)
+            tile[d * kTileItems + s % kTileItems] = opt.cosine ? static_cast<T>(v[d] * scale) : v[d];
+        slot_id[s] = id;
+        slot_of[id] = s;
+    }
+    for (int64_t t = 0; t < n_tiles; ++t) tile_norm[t] = opt.cosine ? 1.0 : cand_norm[order[t * kTileItems]];
+    // Rounding slack on the bound: a computed dot product may exceed |q||i| by ~f ulps.
+    const double slack = 1.0 + 4.0 * static_cast<double>(f + 4) * std::numeric_limits<T>::epsilon();
+    const int64_t n_blocks = (n_queries + kTileQueries - 1) / kTileQueries;
+    ExceptionTrap trap;
+
+#pragma omp parallel num_threads(opt.n_threads)
+    trap.run([&] {
+        std::vector<TopKBuffer<T, int64_t>> best(kTileQueries, TopKBuffer<T, int64_t>(k));
+        std::vector<T> block(static_cast<size_t>(kTileQueries * f));
+        std::vector<double> q_norm(kTileQueries);
+        std::vector<T> tile_scores(static_cast<size_t>(kTileQueries * kTileItems));
+        std::vector<uint8_t> banned(static_cast<size_t>(n_tiles * kTileItems), 0);  // bit qi: banned for query qi
+        std::vector<int64_t> banned_slots;
+
+#pragma omp for schedule(dynamic, 4)
+        for (int64_t blk = 0; blk < n_blocks; ++blk) {
+            const int64_t q0 = blk * kTileQueries;
+            const int64_t nq = std::min(kTileQueries, n_queries - q0);
+            for (int64_t qi = 0; qi < kTileQueries; ++qi) {
+                best[qi].clear();
+                T* dst = block.data() + qi * f;
+                if (qi >= nq) {
+                    std::fill(dst, dst + f, T(0));
+                    q_norm[qi] = 0.0;
+                    continue;
+                }
+                const T* q = queries + (q0 + qi) * f;
+                const double norm = norm_of(q);
+                const double scale = opt.cosine ? (norm > 0.0 ? 1.0 / norm : 0.0) : 1.0;
+                for (int64_t d = 0; d < f; ++d) dst[d] = opt.cosine ? static_cast<T>(q[d] * scale) : q[d];
+                q_norm[qi] = opt.cosine ? 1.0 : norm;
+                if (exclude.indptr) {
+                    for (int64_t p = exclude.indptr[q0 + qi]; p < exclude.indptr[q0 + qi + 1]; ++p) {
+                        const int64_t s = slot_of[exclude.indices[p]];
+                        if (s < 0) continue;  // not a candidate anyway
+                        if (!banned[s]) banned_slots.push_back(s);
+                        banned[s] |= static_cast<uint8_t>(1u << qi);
+                    }
+                }
+            }
+            for (int64_t t = 0; t < n_tiles; ++t) {
+                // Stop when no query of the block can still gain from this tile or any later.
+                bool open = false;
+                for (int64_t qi = 0; qi < nq && !open; ++qi) {
+                    const auto& items_best = best[qi].items();
+                    open = static_cast<int64_t>(items_best.size()) < k ||
+                           !(q_norm[qi] * tile_norm[t] * slack < static_cast<double>(best[qi].floor()));
+                }
+                if (!open) break;
+                detail::score_tile(block.data(), packed.data() + t * kTileItems * f, f, tile_scores.data());
+                const int64_t s0 = t * kTileItems;
+                const int64_t w_end = std::min(kTileItems, n_cand - s0);
+                for (int64_t qi = 0; qi < nq; ++qi) {
+                    const T* row = tile_scores.data() + qi * kTileItems;
+                    const uint8_t bit = static_cast<uint8_t>(1u << qi);
+                    for (int64_t w = 0; w < w_end; ++w) {
+                        if (row[w] < best[qi].floor() || (banned[s0 + w] & bit)) continue;
+                        best[qi].push(row[w], slot_id[s0 + w]);
+                    }
+                }
+            }
+            for (int64_t qi = 0; qi < nq; ++qi) {
+                const auto& sorted = best[qi].sorted();
+                int64_t* out_ids = ids + (q0 + qi) * k;
+                T* out_scores = scores + (q0 + qi) * k;
+                const int64_t m = static_cast<int64_t>(sorted.size());
+                for (int64_t r = 0; r < k; ++r) {
+                    out_ids[r] = r < m ? sorted[r].id : -1;
+                    out_scores[r] = r < m ? sorted[r].score : -std::numeric_limits<T>::infinity();
+                }
+            }
+            for (const int64_t s : banned_slots) banned[s] = 0;
+            banned_slots.clear();
+        }
+    });
+    trap.rethrow();
+}
+
+}  // namespace recforge

@@ -1,0 +1,192 @@
+"""recforge.topk against a dense numpy reference (score everything, mask, sort)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given
+from hypothesis import strategies as st
+
+import recforge as rf
+
+TOL = {np.float32: dict(rtol=2e-5, atol=2e-5), np.float64: dict(rtol=1e-12, atol=1e-12)}
+
+
+def reference_scores(Q, V, cosine=False):
+    Q64, V64 = Q.astype(np.float64), V.astype(np.float64)
+    if cosine:
+        qn, vn = np.linalg.norm(Q64, axis=1), np.linalg.norm(V64, axis=1)
+        Q64 = Q64 / np.where(qn > 0, qn, 1)[:, None]
+        V64 = V64 / np.where(vn > 0, vn, 1)[:, None]
+    return Q64 @ V64.T
+
+
+def candidates(n_queries, n_items, exclude, allow):
+    ok = np.ones((n_queries, n_items), dtype=bool)
+    if allow is not None:
+        ok[:] = False
+        ok[:, np.asarray(allow, dtype=np.int64)] = True
+    if exclude is not None:
+        E = sp.csr_matrix(exclude)
+        banned = np.zeros((n_queries, n_items), dtype=bool)
+        banned[np.repeat(np.arange(n_queries), np.diff(E.indptr)), E.indices] = True  # stored = banned
+        ok &= ~banned
+    return ok
+
+
+def check(Q, V, k, ids, scores, *, exclude=None, allow=None, cosine=False):
+    tol = TOL[Q.dtype.type]
+    S = reference_scores(Q, V, cosine)
+    ok = candidates(Q.shape[0], V.shape[0], exclude, allow)
+    assert ids.shape == scores.shape == (Q.shape[0], k)
+    assert ids.dtype == np.int64 and scores.dtype == Q.dtype
+    scale = max(1.0, float(np.abs(S).max()) if S.size else 1.0)
+    for q in range(Q.shape[0]):
+        n_ok = int(ok[q].sum())
+        m = min(k, n_ok)
+        got, val = ids[q, :m], scores[q, :m].astype(np.float64)
+        assert np.all(ids[q, m:] == -1) and np.all(np.isneginf(scores[q, m:])), "padding"
+        assert np.all(got >= 0) and len(set(got.tolist())) == m, "duplicate or padding inside the top"
+        assert np.all(ok[q, got]), "an excluded or not-allowed item was returned"
+        np.testing.assert_allclose(val, S[q, got], rtol=tol["rtol"], atol=tol["atol"] * scale)
+        assert np.all(np.diff(val) <= 0)
+        tied = np.diff(val) == 0
+        assert np.all(np.diff(got)[tied] > 0), "equal scores must come in increasing id"
+        rest = ok[q].copy()
+        rest[got] = False
+        if m and rest.any():
+            assert S[q, rest].max() <= val[-1] + tol["atol"] * scale + tol["rtol"] * abs(val[-1])
+
+
+def factors(rng, n, f, dtype, spread=True):
+    X = rng.normal(size=(n, f))
+    if spread:  # realistic factor norms vary a lot: pruning has something to prune
+        X *= rng.lognormal(0.0, 0.8, size=(n, 1))
+    return X.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("cosine", [False, True])
+def test_matches_reference_with_exclude_and_allow(dtype, index_dtype, cosine, rng):
+    Q, V = factors(rng, 37, 16, dtype), factors(rng, 203, 16, dtype)
+    exclude = sp.random(37, 203, density=0.2, format="lil", random_state=1, dtype=np.float64)
+    exclude[5, :] = 0  # a query with nothing excluded
+    exclude = exclude.tocsr()
+    exclude.indices = exclude.indices.astype(index_dtype)
+    exclude.indptr = exclude.indptr.astype(index_dtype)
+    allow = rng.choice(203, size=120, replace=False)
+    for kw in (dict(), dict(exclude=exclude), dict(allow=allow), dict(exclude=exclude, allow=allow)):
+        for k in (1, 10, 150, 250):  # 250 > every candidate count: padding
+            ids, scores = rf.topk(Q, V, k, cosine=cosine, **kw)
+            check(Q, V, k, ids, scores, cosine=cosine, **kw)
+
+
+@given(
+    n_queries=st.integers(0, 12),
+    n_items=st.integers(0, 90),
+    f=st.integers(1, 40),
+    k=st.integers(0, 100),
+    seed=st.integers(0, 2**32 - 1),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    exclude_density=st.sampled_from([0.0, 0.3, 0.9]),
+    use_allow=st.booleans(),
+    cosine=st.booleans(),
+)
+def test_random_shapes_match_reference(n_queries, n_items, f, k, seed, dtype, exclude_density, use_allow, cosine):
+    rng = np.random.default_rng(seed)
+    Q, V = factors(rng, n_queries, f, dtype), factors(rng, n_items, f, dtype)
+    exclude = sp.random(n_queries, n_items, density=exclude_density, format="csr", random_state=seed % 2**31)
+    allow = rng.choice(n_items, size=n_items // 2, replace=False) if use_allow and n_items else None
+    ids, scores = rf.topk(Q, V, k, exclude=exclude, allow=allow, cosine=cosine)
+    check(Q, V, k, ids, scores, exclude=exclude, allow=allow, cosine=cosine)
+
+
+def test_ties_go_to_the_lower_id():
+    # Integer-valued factors: exact arithmetic, many equal scores.
+    rng = np.random.default_rng(3)
+    Q = rng.integers(-2, 3, size=(40, 4)).astype(np.float64)
+    V = rng.integers(-2, 3, size=(300, 4)).astype(np.float64)
+    ids, scores = rf.topk(Q, V, k=20)
+    S = Q @ V.T
+    for q in range(40):
+        expect = sorted(range(300), key=lambda i: (-S[q, i], i))[:20]
+        assert ids[q].tolist() == expect
+        np.testing.assert_array_equal(scores[q], S[q, expect])
+
+
+def test_thread_count_does_not_change_result(rng):
+    Q, V = factors(rng, 301, 24, np.float32), factors(rng, 2000, 24, np.float32)
+    exclude = sp.random(301, 2000, density=0.02, format="csr", random_state=2)
+    one = rf.topk(Q, V, 10, exclude=exclude, n_threads=1)
+    for threads in (2, 5):
+        many = rf.topk(Q, V, 10, exclude=exclude, n_threads=threads)
+        np.testing.assert_array_equal(one[0], many[0])
+        np.testing.assert_array_equal(one[1], many[1])
+    check(Q, V, 10, *one, exclude=exclude)
+
+
+def test_pruning_stays_exact_when_the_best_items_have_small_norms(rng):
+    # Adversarial for norm pruning: the large-norm items point away from every query.
+    f = 8
+    Q = np.abs(rng.normal(size=(20, f)))
+    big = -np.abs(rng.normal(size=(500, f))) * 100
+    small = np.abs(rng.normal(size=(500, f))) * 0.01
+    V = np.vstack([big, small])
+    ids, scores = rf.topk(Q, V, 5)
+    check(Q, V, 5, ids, scores)
+    assert np.all(ids >= 500)
+
+
+def test_zero_vectors_and_empty_inputs():
+    Q = np.zeros((3, 4))
+    V = np.vstack([np.zeros(4), np.ones(4)])
+    ids, scores = rf.topk(Q, V, 3)
+    assert ids.tolist() == [[0, 1, -1]] * 3
+    ids, scores = rf.topk(Q, V, 2, cosine=True)
+    np.testing.assert_array_equal(scores, np.zeros((3, 2)))
+    ids, scores = rf.topk(np.zeros((0, 4)), V, 2)
+    assert ids.shape == (0, 2)
+    ids, scores = rf.topk(Q, np.zeros((0, 4)), 2)
+    assert np.all(ids == -1) and np.all(np.isneginf(scores))
+    ids, scores = rf.topk(Q, V, 0)
+    assert ids.shape == (3, 0)
+
+
+def good():
+    return np.ones((3, 4), np.float32), np.ones((5, 4), np.float32)
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, exc, match",
+    [
+        ((np.ones((3, 4)).tolist(), good()[1]), {}, TypeError, "queries must be a numpy array"),
+        ((good()[0].astype(np.int64), good()[1]), {}, TypeError, "queries must be float32 or float64"),
+        ((good()[0], good()[1].astype(np.float64)), {}, TypeError, "items must have the dtype of queries"),
+        ((np.ones(4, np.float32), good()[1]), {}, ValueError, "queries must be 2-D"),
+        ((good()[0], np.ones((5, 3), np.float32)), {}, ValueError, "same number of columns"),
+        ((np.asfortranarray(np.ones((3, 4), np.float32)), good()[1]), {}, ValueError, "C-contiguous"),
+        ((np.full((3, 4), np.nan, np.float32), good()[1]), {}, ValueError, "queries holds NaN or inf"),
+        ((good()[0], np.full((5, 4), np.inf, np.float32)), {}, ValueError, "items holds NaN or inf"),
+        (good(), dict(k=-1), ValueError, "k must be >= 0"),
+        (good(), dict(k=2.5), TypeError, "k must be an integer"),
+        (good(), dict(exclude=sp.csr_matrix((3, 4))), ValueError, r"exclude must have shape \(n_queries, n_items\)"),
+        (good(), dict(exclude=np.zeros((3, 5))), TypeError, "exclude must be a scipy.sparse"),
+        (good(), dict(allow=[0, 5]), ValueError, r"allow holds item id 5, outside \[0, 5\)"),
+        (good(), dict(allow=[-1]), ValueError, "allow holds item id -1"),
+        (good(), dict(allow=[0.5]), TypeError, "allow must hold integer item ids"),
+        (good(), dict(allow=[[0]]), ValueError, "allow must be 1-D"),
+        (good(), dict(n_threads=-1), ValueError, "n_threads must be >= 0"),
+    ],
+)
+def test_bad_input(args, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        rf.topk(*args, **kwargs)
+
+
+def test_malformed_exclude_is_rejected():
+    Q, V = good()
+    bad = sp.csr_matrix((np.ones(1), np.array([7]), np.array([0, 1, 1, 1])), shape=(3, 5), copy=False)
+    with pytest.raises(ValueError, match="exclude"):
+        rf.topk(Q, V, 2, exclude=bad)
