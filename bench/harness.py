@@ -71,8 +71,8 @@ def _run_once(timing: Timing, fn, track_memory: bool):
 def measure(name: str, fn, repeats: int = 5, warmup: int = 1) -> tuple[Timing, object]:
     """Median time of `repeats` runs of fn() after `warmup` runs; peak memory of the first run
     above the RSS before it (Linux; None elsewhere)."""
-    timing, _ = measure_rounds({name: fn}, repeats, warmup)
-    return timing[0], _[name]
+    timings, results = measure_rounds({name: fn}, repeats, warmup)
+    return timings[0], results[name]
 
 
 def measure_rounds(contenders: dict, repeats: int = 5, warmup: int = 1) -> tuple[list[Timing], dict]:

@@ -100,8 +100,8 @@ TopKCsr<T, I> similarity_with(const CsrView<T, I>& X, const CsrView<T, I>& XT, c
             for (int64_t p = b; p < e; ++p) work += XT.row_end(X.indices[p]) - position[p] - 1;
             if (work == 0) continue;
             out.begin_row(i);
-            // Cosine: XT's values were divided by their row norms at transpose time; dividing
-            // row i's by its own here makes the accumulated dot product the cosine itself.
+            // Cosine: XT's values were divided by their row norms (similarity_prepared);
+            // dividing row i's by its own here makes the accumulated dot product the cosine.
             const double x_scale = rows.inv_norm.empty() ? 1.0 : rows.inv_norm[i];
 
             // Dense mode when the pairs reach a quarter of the rows after i (measured best).
@@ -248,7 +248,7 @@ template <typename T, typename I>
 TopKCsr<T, I> similarity(const CsrView<T, I>& X, const SimilarityOptions& opt) {
     detail::check_options(opt);
     std::vector<I> position;
-    const CsrMatrix<T, I> XT = transpose(X, &position, opt.n_threads);
+    const CsrMatrix<T, I> XT = transpose(X, &position, opt.n_threads, /*with_values=*/false);
     return detail::similarity_prepared(X, XT.view(), position, opt);
 }
 
