@@ -6,6 +6,8 @@
 Factors: implicit's ALS (64 factors) on the synthetic set of DESIGN.md §6; top-10 for every
 user with the items they interacted with excluded; 2 threads, BLAS held to 1 thread.
 Contenders run in interleaved rounds; numpy (block matmul + mask + argpartition) runs once.
+Peak memory of the 100k-user run: bench/peak_memory.py (fresh processes; bench_recommend.py
+prints it).
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ def main():
             "recforge topk (exclude seen)": lambda: rf.topk(U, V, K, exclude=seen, n_threads=THREADS),
             "implicit.cpu.topk.topk (filter_query_items)":
                 lambda: implicit_topk(V, U, K, filter_query_items=seen, num_threads=THREADS),
-        }, args.repeats)
+        }, args.repeats, track_memory=False)
         t, ref = measure("numpy block matmul + mask + argpartition (BLAS 1 thread)",
                          lambda: numpy_topk(U, V, seen, K), 1, warmup=0)
         rows.append(t)

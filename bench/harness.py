@@ -75,17 +75,19 @@ def measure(name: str, fn, repeats: int = 5, warmup: int = 1) -> tuple[Timing, o
     return timings[0], results[name]
 
 
-def measure_rounds(contenders: dict, repeats: int = 5, warmup: int = 1) -> tuple[list[Timing], dict]:
+def measure_rounds(contenders: dict, repeats: int = 5, warmup: int = 1,
+                   track_memory: bool = True) -> tuple[list[Timing], dict]:
     """Run the contenders in interleaved rounds (A B C, A B C, ...) so that load from other
     tenants of this shared machine hits all of them alike; each Timing keeps one time per
     round, so ratios can be taken round by round (see table). Returns the timings and each
-    contender's last result."""
+    contender's last result. track_memory=False leaves peak memory out (for runs whose
+    allocations the process's freed memory would hide: see bench/peak_memory.py)."""
     timings = [Timing(name) for name in contenders]
     results = {}
     for r in range(warmup + repeats):
         for timing, (name, fn) in zip(timings, contenders.items()):
             results.pop(name, None)
-            elapsed, results[name] = _run_once(timing, fn, track_memory=r == 0)
+            elapsed, results[name] = _run_once(timing, fn, track_memory=track_memory and r == 0)
             if r >= warmup:
                 timing.seconds.append(elapsed)
     return timings, results

@@ -88,3 +88,31 @@ def expected_candidates(sim, support, *, shrinkage=0.0, min_support=1):
     allowed = support >= max(min_support, 1)
     np.fill_diagonal(allowed, False)
     return s, allowed
+
+
+RANK_TOL = {np.float32: dict(rtol=2e-5, atol=2e-5), np.float64: dict(rtol=1e-12, atol=1e-12)}
+
+
+def check_ranked(S, ok, k, ids, scores, dtype):
+    """Check a fixed-width top-k result (ids, scores) against dense reference scores S (float64)
+    and a candidate mask ok: right shape and dtypes, only candidates, scores equal to S within
+    rounding, descending with ties in increasing id, nothing better left out, padding (-1, -inf)
+    exactly where fewer than k candidates exist."""
+    tol = RANK_TOL[np.dtype(dtype).type]
+    assert ids.shape == scores.shape == (S.shape[0], k)
+    assert ids.dtype == np.int64 and scores.dtype == dtype
+    scale = max(1.0, float(np.abs(S[ok]).max()) if ok.any() else 1.0)
+    for q in range(S.shape[0]):
+        m = min(k, int(ok[q].sum()))
+        got, val = ids[q, :m], scores[q, :m].astype(np.float64)
+        assert np.all(ids[q, m:] == -1) and np.all(np.isneginf(scores[q, m:])), "padding"
+        assert np.all(got >= 0) and len(set(got.tolist())) == m, "duplicate or padding inside the top"
+        assert np.all(ok[q, got]), "an excluded, not-allowed or unreached item was returned"
+        np.testing.assert_allclose(val, S[q, got], rtol=tol["rtol"], atol=tol["atol"] * scale)
+        assert np.all(np.diff(val) <= 0)
+        tied = np.diff(val) == 0
+        assert np.all(np.diff(got)[tied] > 0), "equal scores must come in increasing id"
+        rest = ok[q].copy()
+        rest[got] = False
+        if m and rest.any():
+            assert S[q, rest].max() <= val[-1] + tol["atol"] * scale + tol["rtol"] * abs(val[-1])

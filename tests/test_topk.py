@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 import recforge as rf
 
-TOL = {np.float32: dict(rtol=2e-5, atol=2e-5), np.float64: dict(rtol=1e-12, atol=1e-12)}
+from reference import check_ranked
+
 
 
 def reference_scores(Q, V, cosine=False):
@@ -36,27 +37,8 @@ def candidates(n_queries, n_items, exclude, allow):
 
 
 def check(Q, V, k, ids, scores, *, exclude=None, allow=None, cosine=False):
-    tol = TOL[Q.dtype.type]
-    S = reference_scores(Q, V, cosine)
     ok = candidates(Q.shape[0], V.shape[0], exclude, allow)
-    assert ids.shape == scores.shape == (Q.shape[0], k)
-    assert ids.dtype == np.int64 and scores.dtype == Q.dtype
-    scale = max(1.0, float(np.abs(S).max()) if S.size else 1.0)
-    for q in range(Q.shape[0]):
-        n_ok = int(ok[q].sum())
-        m = min(k, n_ok)
-        got, val = ids[q, :m], scores[q, :m].astype(np.float64)
-        assert np.all(ids[q, m:] == -1) and np.all(np.isneginf(scores[q, m:])), "padding"
-        assert np.all(got >= 0) and len(set(got.tolist())) == m, "duplicate or padding inside the top"
-        assert np.all(ok[q, got]), "an excluded or not-allowed item was returned"
-        np.testing.assert_allclose(val, S[q, got], rtol=tol["rtol"], atol=tol["atol"] * scale)
-        assert np.all(np.diff(val) <= 0)
-        tied = np.diff(val) == 0
-        assert np.all(np.diff(got)[tied] > 0), "equal scores must come in increasing id"
-        rest = ok[q].copy()
-        rest[got] = False
-        if m and rest.any():
-            assert S[q, rest].max() <= val[-1] + tol["atol"] * scale + tol["rtol"] * abs(val[-1])
+    check_ranked(reference_scores(Q, V, cosine), ok, k, ids, scores, Q.dtype)
 
 
 def factors(rng, n, f, dtype, spread=True):

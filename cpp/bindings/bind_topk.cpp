@@ -4,6 +4,7 @@
 
 #include "common.hpp"
 #include "recforge/topk_dense.hpp"
+#include "recforge/topk_sparse.hpp"
 
 namespace recforge::bind {
 
@@ -19,6 +20,35 @@ const T* checked_matrix(const py::array& a, const std::string& name, int64_t* ro
     return static_cast<const T*>(a.data());
 }
 
+// Sorted distinct ids in [0, n_items), as the kernels require (the Python layer makes them so).
+template <typename I>
+const I* checked_allow(const py::object& allow, int64_t n_items, int64_t* n_allow) {
+    *n_allow = 0;
+    if (allow.is_none()) return nullptr;
+    const auto a = allow.cast<py::array>();
+    require_vector(a, "allow");
+    if (!has_dtype<I>(a)) throw py::type_error("allow must have the index dtype of the sparse inputs");
+    const I* allowed = static_cast<const I*>(a.data());
+    for (int64_t c = 0; c < a.size(); ++c) {
+        if (allowed[c] < 0 || allowed[c] >= n_items || (c > 0 && allowed[c] <= allowed[c - 1]))
+            throw py::value_error("allow must hold sorted distinct item ids in [0, " + std::to_string(n_items) + ")");
+    }
+    *n_allow = a.size();
+    return allowed;
+}
+
+template <typename T, typename I>
+ExclusionRows<I> checked_exclusion(const py::object& indptr, const py::object& indices, const py::object& data,
+                                   int64_t n_rows, int64_t n_items) {
+    ExclusionRows<I> ex;
+    if (indptr.is_none()) return ex;
+    const auto view = checked_csr<T, I>("exclude", n_rows, n_items, indptr.cast<py::array>(),
+                                        indices.cast<py::array>(), data.cast<py::array>(), false, false);
+    ex.indptr = view.indptr;
+    ex.indices = view.indices;
+    return ex;
+}
+
 template <typename T, typename I>
 py::tuple run(const py::array& queries, const py::array& items, const py::object& exclude_indptr,
               const py::object& exclude_indices, const py::object& exclude_data, const py::object& allow,
@@ -29,27 +59,10 @@ py::tuple run(const py::array& queries, const py::array& items, const py::object
     if (f != f_items)
         throw py::value_error("queries and items must have the same number of columns, got " + std::to_string(f) +
                               " and " + std::to_string(f_items));
-    ExclusionRows<I> ex;
-    if (!exclude_indptr.is_none()) {
-        const auto view = checked_csr<T, I>("exclude", n_q, n_items, exclude_indptr.cast<py::array>(),
-                                            exclude_indices.cast<py::array>(), exclude_data.cast<py::array>(),
-                                            false, false);
-        ex.indptr = view.indptr;
-        ex.indices = view.indices;
-    }
-    const I* allowed = nullptr;
+    const ExclusionRows<I> ex =
+        checked_exclusion<T, I>(exclude_indptr, exclude_indices, exclude_data, n_q, n_items);
     int64_t n_allow = 0;
-    if (!allow.is_none()) {
-        const auto a = allow.cast<py::array>();
-        require_vector(a, "allow");
-        if (!has_dtype<I>(a)) throw py::type_error("allow must have the index dtype of exclude");
-        allowed = static_cast<const I*>(a.data());
-        n_allow = a.size();
-        for (int64_t c = 0; c < n_allow; ++c) {
-            if (allowed[c] < 0 || allowed[c] >= n_items || (c > 0 && allowed[c] <= allowed[c - 1]))
-                throw py::value_error("allow must hold sorted distinct item ids in [0, " + std::to_string(n_items) + ")");
-        }
-    }
+    const I* allowed = checked_allow<I>(allow, n_items, &n_allow);
     const int64_t k = opt.k;
     py::array_t<int64_t> ids({n_q, k});
     py::array_t<T> scores({n_q, k});
@@ -58,6 +71,43 @@ py::tuple run(const py::array& queries, const py::array& items, const py::object
     {
         py::gil_scoped_release release;
         topk_dense<T, I>(q, n_q, it, n_items, f, ex, allowed, n_allow, opt, ids_out, scores_out);
+    }
+    return py::make_tuple(ids, scores);
+}
+
+template <typename T, typename I>
+py::tuple run_sparse(const CsrView<T, I>& history, const py::array& s_indptr, const py::array& s_indices,
+                     const py::array& s_data, int64_t n_items, const py::object& exclude_indptr,
+                     const py::object& exclude_indices, const py::object& exclude_data, const py::object& allow,
+                     int64_t k, int n_threads, const py::object& rows) {
+    const int64_t* selected = nullptr;
+    int64_t n_out = history.n_rows;
+    if (!rows.is_none()) {
+        const auto r = rows.cast<py::array>();
+        require_vector(r, "rows");
+        if (!has_dtype<int64_t>(r)) throw py::type_error("rows must be int64, got " + dtype_name(r));
+        selected = static_cast<const int64_t*>(r.data());
+        n_out = r.size();
+        for (int64_t u = 0; u < n_out; ++u) {
+            if (selected[u] < 0 || selected[u] >= history.n_rows)
+                throw py::value_error("rows holds " + std::to_string(selected[u]) + ", outside [0, " +
+                                      std::to_string(history.n_rows) + ")");
+        }
+    }
+    const auto similarity =
+        checked_csr<T, I>("similarity", history.n_cols, n_items, s_indptr, s_indices, s_data, false, false);
+    const ExclusionRows<I> ex =
+        checked_exclusion<T, I>(exclude_indptr, exclude_indices, exclude_data, n_out, n_items);
+    int64_t n_allow = 0;
+    const I* allowed = checked_allow<I>(allow, n_items, &n_allow);
+    py::array_t<int64_t> ids({n_out, k});
+    py::array_t<T> scores({n_out, k});
+    int64_t* ids_out = ids.mutable_data();
+    T* scores_out = scores.mutable_data();
+    {
+        py::gil_scoped_release release;
+        topk_sparse<T, I>(history, similarity, ex, allowed, n_allow, k, n_threads, ids_out, scores_out, selected,
+                          n_out);
     }
     return py::make_tuple(ids, scores);
 }
@@ -85,6 +135,32 @@ void bind_topk(py::module_& m) {
         py::arg("queries"), py::arg("items"), py::arg("exclude_indptr"), py::arg("exclude_indices"),
         py::arg("exclude_data"), py::arg("allow"), py::arg("k"), py::arg("cosine"), py::arg("n_threads"),
         "Exact inner-product top-k of each query row against all (allowed, not excluded) item rows.");
+
+    m.def(
+        "topk_sparse",
+        [](const py::array& h_indptr, const py::array& h_indices, const py::array& h_data, int64_t n_rows,
+           int64_t n_inner, const py::array& s_indptr, const py::array& s_indices, const py::array& s_data,
+           int64_t n_items, const py::object& exclude_indptr, const py::object& exclude_indices,
+           const py::object& exclude_data, const py::object& allow, int64_t k, int n_threads,
+           const py::object& rows) {
+            if (k < 0) throw py::value_error("k must be >= 0, got " + std::to_string(k));
+            if (n_threads < 1) throw py::value_error("n_threads must be >= 1 at the kernel boundary");
+            return dispatch_csr("history", h_indptr, h_indices, h_data, [&](auto t, auto i) {
+                using T = decltype(t);
+                using I = decltype(i);
+                const auto history =
+                    checked_csr<T, I>("history", n_rows, n_inner, h_indptr, h_indices, h_data, false, false);
+                if (!has_dtype<T>(s_data) || !has_dtype<I>(s_indptr) || !has_dtype<I>(s_indices))
+                    throw py::type_error("similarity must have the value and index dtypes of history");
+                return run_sparse<T, I>(history, s_indptr, s_indices, s_data, n_items, exclude_indptr,
+                                        exclude_indices, exclude_data, allow, k, n_threads, rows);
+            });
+        },
+        py::arg("h_indptr"), py::arg("h_indices"), py::arg("h_data"), py::arg("n_rows"), py::arg("n_inner"),
+        py::arg("s_indptr"), py::arg("s_indices"), py::arg("s_data"), py::arg("n_items"), py::arg("exclude_indptr"),
+        py::arg("exclude_indices"), py::arg("exclude_data"), py::arg("allow"), py::arg("k"), py::arg("n_threads"),
+        py::arg("rows") = py::none(),
+        "Top-k of each (selected) row of history . similarity over the reached, allowed, not excluded items.");
 }
 
 }  // namespace recforge::bind

@@ -18,9 +18,11 @@ namespace recforge::bind {
 
 namespace py = pybind11;
 
+// Equivalence, not identity: unpickled arrays carry their own (equal) dtype objects, and a
+// byte-swapped dtype is not equivalent, so it is rejected rather than misread.
 template <typename T>
 inline bool has_dtype(const py::array& a) {
-    return a.dtype().is(py::dtype::of<T>());
+    return a.dtype().equal(py::dtype::of<T>());
 }
 
 inline std::string dtype_name(const py::array& a) { return py::str(a.dtype()).cast<std::string>(); }
@@ -61,6 +63,13 @@ template <typename T, typename I>
 CsrView<T, I> checked_csr(const std::string& name, int64_t n_rows, int64_t n_cols, const py::array& indptr,
                           const py::array& indices, const py::array& data, bool check_finite,
                           bool require_canonical) {
+    require_vector(indptr, name + ".indptr");
+    require_vector(indices, name + ".indices");
+    require_vector(data, name + ".data");
+    if (!has_dtype<I>(indptr) || !has_dtype<I>(indices) || !has_dtype<T>(data))
+        throw py::type_error(name + " has dtypes (" + dtype_name(indptr) + ", " + dtype_name(indices) + ", " +
+                             dtype_name(data) + "); expected " + dtype_name(py::array_t<I>()) + " indices and " +
+                             dtype_name(py::array_t<T>()) + " values");
     const auto* p = static_cast<const I*>(indptr.data());
     const auto* ix = static_cast<const I*>(indices.data());
     const auto* v = static_cast<const T*>(data.data());

@@ -7,7 +7,11 @@ A C++17 core over CSR matrices (OpenMP, pybind11) under a thin Python layer. Sta
 from ._config import config
 from ._sparse import as_csr
 from ._version import __version__
+from .models import ItemKNN, NotFittedError, Popularity, Recommender, UserKNN, load
 from .similarity import METRICS, similarity
-from .topk import topk
+from .topk import topk, topk_sparse
 
-__all__ = ["__version__", "as_csr", "config", "similarity", "topk", "METRICS"]
+__all__ = [
+    "__version__", "as_csr", "config", "similarity", "topk", "topk_sparse", "METRICS",
+    "Recommender", "ItemKNN", "UserKNN", "Popularity", "NotFittedError", "load",
+]

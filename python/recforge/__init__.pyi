@@ -38,3 +38,18 @@ def topk(
     *,
     cosine: bool = False,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.floating]]: ...
+def topk_sparse(
+    history: Any,
+    similarity: Any,
+    k: int = 10,
+    exclude: Any = None,
+    allow: npt.ArrayLike | None = None,
+    n_threads: int = 0,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.floating]]: ...
+
+from .models import ItemKNN as ItemKNN
+from .models import NotFittedError as NotFittedError
+from .models import Popularity as Popularity
+from .models import Recommender as Recommender
+from .models import UserKNN as UserKNN
+from .models import load as load

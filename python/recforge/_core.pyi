@@ -40,3 +40,21 @@ def topk_dense(
     cosine: bool,
     n_threads: int,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.floating]]: ...
+def topk_sparse(
+    h_indptr: npt.NDArray[np.integer],
+    h_indices: npt.NDArray[np.integer],
+    h_data: npt.NDArray[np.floating],
+    n_rows: int,
+    n_inner: int,
+    s_indptr: npt.NDArray[np.integer],
+    s_indices: npt.NDArray[np.integer],
+    s_data: npt.NDArray[np.floating],
+    n_items: int,
+    exclude_indptr: npt.NDArray[np.integer] | None,
+    exclude_indices: npt.NDArray[np.integer] | None,
+    exclude_data: npt.NDArray[np.floating] | None,
+    allow: npt.NDArray[np.integer] | None,
+    k: int,
+    n_threads: int,
+    rows: npt.NDArray[np.int64] | None = None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.floating]]: ...

@@ -7,7 +7,7 @@ import numpy as np
 from . import _core
 from ._checks import check_int
 from ._config import resolve_threads
-from ._sparse import check_sparse
+from ._sparse import CsrParts, check_sparse
 
 
 def _dense(a, name: str) -> np.ndarray:
@@ -84,26 +84,128 @@ def topk(queries, items, k: int = 10, exclude=None, allow=None, n_threads: int =
         raise ValueError(f"queries and items must have the same number of columns (factors), got "
                          f"{queries.shape[1]} and {items.shape[1]}")
     k = check_int(k, "k", minimum=0)
-    threads = resolve_threads(n_threads)
+    ex = check_sparse(exclude, "exclude") if exclude is not None else None
+    return dense_topk_parts(queries, items, k, ex, allow, resolve_threads(n_threads), cosine)
+
+
+def dense_topk_parts(queries: np.ndarray, items: np.ndarray, k: int, ex: CsrParts | None, allow, threads: int,
+                     cosine: bool = False):
+    """:func:`topk` on validated arrays and exclusion parts."""
     n_queries, n_items = queries.shape[0], items.shape[0]
-    ex_indptr = ex_indices = ex_data = None
-    index_dtype = np.int64
-    if exclude is not None:
-        ex = check_sparse(exclude, "exclude")
-        if ex.shape != (n_queries, n_items):
-            raise ValueError(f"exclude must have shape (n_queries, n_items) = {(n_queries, n_items)}, got {ex.shape}")
-        ex_indptr, ex_indices = ex.indptr, ex.indices
-        ex_data = ex.data.astype(queries.dtype, copy=False)
-        index_dtype = ex.indices.dtype
-    allowed = None
-    if allow is not None:
-        allowed = np.asarray(allow)
-        if allowed.ndim != 1:
-            raise ValueError(f"allow must be 1-D, got {allowed.ndim} dimensions")
-        if allowed.size and not np.issubdtype(allowed.dtype, np.integer):
-            raise TypeError(f"allow must hold integer item ids, got {allowed.dtype}")
-        if allowed.size and (allowed.min() < 0 or allowed.max() >= n_items):
-            bad = allowed[(allowed < 0) | (allowed >= n_items)][0]
-            raise ValueError(f"allow holds item id {bad}, outside [0, {n_items})")
-        allowed = np.unique(allowed).astype(index_dtype)
-    return _core.topk_dense(queries, items, ex_indptr, ex_indices, ex_data, allowed, k, cosine, threads)
+    index_dtype = ex.indices.dtype if ex is not None else np.dtype(np.int64)
+    ex_arrays = _exclusion(ex, (n_queries, n_items), index_dtype, queries.dtype, "n_queries")
+    allowed = _allowed(allow, n_items, index_dtype)
+    return _core.topk_dense(queries, items, *ex_arrays, allowed, k, cosine, threads)
+
+
+def _exclusion(ex, shape: tuple[int, int], index_dtype, value_dtype, rows: str):
+    """Exclusion CSR arrays in the kernel's dtypes (indptr, indices, data), or three Nones.
+    Values are never read, so converting them costs one small copy at most; index arrays are
+    converted only when their dtype differs from the other inputs' (a documented copy)."""
+    if ex is None:
+        return None, None, None
+    if ex.shape != shape:
+        raise ValueError(f"exclude must have shape ({rows}, n_items) = {shape}, got {ex.shape}")
+    return (ex.indptr.astype(index_dtype, copy=False), ex.indices.astype(index_dtype, copy=False),
+            ex.data.astype(value_dtype, copy=False))
+
+
+def _allowed(allow, n_items: int, index_dtype):
+    """``allow`` as sorted distinct ids of ``index_dtype``, or None."""
+    if allow is None:
+        return None
+    allowed = np.asarray(allow)
+    if allowed.ndim != 1:
+        raise ValueError(f"allow must be 1-D, got {allowed.ndim} dimensions")
+    if allowed.size and not np.issubdtype(allowed.dtype, np.integer):
+        raise TypeError(f"allow must hold integer item ids, got {allowed.dtype}")
+    if allowed.size and (allowed.min() < 0 or allowed.max() >= n_items):
+        bad = allowed[(allowed < 0) | (allowed >= n_items)][0]
+        raise ValueError(f"allow holds item id {bad}, outside [0, {n_items})")
+    return np.unique(allowed).astype(index_dtype)
+
+
+def topk_sparse(history, similarity, k: int = 10, exclude=None, allow=None, n_threads: int = 0):
+    """Top-k items of every row of ``history @ similarity``: neighbourhood scoring.
+
+    For item-based scoring, ``history`` is users x items (interaction weights) and
+    ``similarity`` items x items, e.g. ``rf.similarity(X.T)``: an item scores the sum, over the
+    user's items, of weight times similarity. For user-based scoring, pass the users' rows of a
+    user-user similarity as ``history`` and the interactions (users x items) as ``similarity``.
+    The product is never formed: each row is accumulated in a per-thread dense array and only
+    the items it reaches are ranked, in parallel over rows.
+
+    Parameters
+    ----------
+    history : scipy.sparse matrix or array, shape (n_rows, m)
+        Any sparse format (validated as by :func:`recforge.as_csr`). Its values are converted to
+        the value dtype of ``similarity`` (a copy of ``history.data`` when they differ).
+    similarity : scipy.sparse matrix or array, shape (m, n_items)
+        float32 or float64 values; sets the dtype of the returned scores.
+    k : int, default 10
+        Items returned per row (>= 0).
+    exclude : scipy.sparse matrix or array, shape (n_rows, n_items), optional
+        Stored entries are items banned for that row (e.g. ``history`` itself for item-based
+        scoring, to drop what the customer already has); values are ignored.
+    allow : array-like of int, optional
+        Candidate item ids for every row; combined with ``exclude``, an item must be allowed
+        and not excluded.
+    n_threads : int, default 0
+        Threads; 0 means every CPU this process may use. Results do not depend on it.
+
+    Returns
+    -------
+    ids : numpy.ndarray of int64, shape (n_rows, k)
+        Row u holds its best items by descending score, equal scores in increasing id. Only
+        items the product reaches are candidates (an item no history entry links to has no
+        score); rows with fewer than k candidates are padded with -1.
+    scores : numpy.ndarray, shape (n_rows, k), dtype of ``similarity``
+        The matching scores, summed in double precision in a fixed order; padding is -inf.
+
+    Raises
+    ------
+    TypeError
+        Non-sparse or non-numeric matrices, non-integer ``k`` or ``allow``.
+    ValueError
+        Malformed or non-finite matrices, mismatched shapes, negative ``k``, ids in ``allow``
+        out of range.
+
+    Notes
+    -----
+    When ``history``, ``similarity`` and ``exclude`` differ in index dtype (int32/int64), the
+    int32 ones are converted to int64 (a copy of their index arrays).
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp, recforge as rf
+    >>> X = sp.random(50, 20, density=0.2, format="csr", random_state=0)
+    >>> S = rf.similarity(X.T, k=5)
+    >>> ids, scores = rf.topk_sparse(X, S, k=3, exclude=X)
+    >>> ids.shape
+    (50, 3)
+    """
+    sim = check_sparse(similarity, "similarity")
+    hist = check_sparse(history, "history")
+    if hist.shape[1] != sim.shape[0]:
+        raise ValueError(f"history has {hist.shape[1]} columns but similarity has {sim.shape[0]} rows; "
+                         "they must match (history @ similarity)")
+    k = check_int(k, "k", minimum=0)
+    ex = check_sparse(exclude, "exclude") if exclude is not None else None
+    return sparse_topk_parts(hist, sim, k, ex, allow, resolve_threads(n_threads))
+
+
+def sparse_topk_parts(hist: CsrParts, sim: CsrParts, k: int, ex: CsrParts | None, allow, threads: int,
+                      rows: np.ndarray | None = None):
+    """:func:`topk_sparse` on validated parts; ``rows`` (int64) selects and orders history rows
+    without copying them (the exclusion then has one row per selected row)."""
+    index_dtypes = {hist.indices.dtype, sim.indices.dtype} | ({ex.indices.dtype} if ex is not None else set())
+    index_dtype = np.dtype(np.int64) if len(index_dtypes) > 1 else sim.indices.dtype
+    value_dtype = sim.data.dtype
+    n_rows, n_items = (hist.shape[0] if rows is None else len(rows)), sim.shape[1]
+    ex_arrays = _exclusion(ex, (n_rows, n_items), index_dtype, value_dtype, "n_rows")
+    allowed = _allowed(allow, n_items, index_dtype)
+    return _core.topk_sparse(
+        hist.indptr.astype(index_dtype, copy=False), hist.indices.astype(index_dtype, copy=False),
+        hist.data.astype(value_dtype, copy=False), hist.shape[0], hist.shape[1],
+        sim.indptr.astype(index_dtype, copy=False), sim.indices.astype(index_dtype, copy=False), sim.data,
+        n_items, *ex_arrays, allowed, k, threads, rows)

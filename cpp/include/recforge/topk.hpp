@@ -98,4 +98,26 @@ class TopKBuffer {
     bool has_threshold_ = false;
 };
 
+// Exclusion rows (CSR pattern only): row q lists item ids banned for query q.
+template <typename I>
+struct ExclusionRows {
+    const I* indptr = nullptr;   // n_queries + 1, or nullptr for none
+    const I* indices = nullptr;  // ids in [0, n_items)
+};
+
+// Writes one query's ranked result as a fixed-width row of k: the ranked entries first, then
+// padding (id -1, score -inf) when fewer than k candidates existed.
+template <typename S, typename I>
+inline void write_padded_row(const std::vector<Scored<S, I>>& ranked, int64_t k, int64_t* ids, S* scores) {
+    const int64_t m = std::min<int64_t>(static_cast<int64_t>(ranked.size()), k);
+    for (int64_t r = 0; r < m; ++r) {
+        ids[r] = static_cast<int64_t>(ranked[r].id);
+        scores[r] = ranked[r].score;
+    }
+    for (int64_t r = m; r < k; ++r) {
+        ids[r] = -1;
+        scores[r] = -std::numeric_limits<S>::infinity();
+    }
+}
+
 }  // namespace recforge

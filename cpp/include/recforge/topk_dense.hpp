@@ -31,13 +31,6 @@ struct DenseTopKOptions {
     int n_threads = 1;
 };
 
-// Exclusion rows (CSR pattern only): row q lists item ids banned for query q.
-template <typename I>
-struct ExclusionRows {
-    const I* indptr = nullptr;   // n_queries + 1, or nullptr for none
-    const I* indices = nullptr;  // ids in [0, n_items)
-};
-
 // topk_dense: ids[q * k + r], scores[q * k + r] = the r-th best item of query q.
 //   queries: n_queries x f row-major; items: n_items x f row-major (both finite).
 //   allow: sorted distinct item ids (n_allow of them), or nullptr for every item.
@@ -150,14 +143,7 @@ void topk_dense(const T* queries, int64_t n_queries, const T* items, int64_t n_i
                 }
             }
             for (int64_t qi = 0; qi < nq; ++qi) {
-                const auto& sorted = best[qi].sorted();
-                int64_t* out_ids = ids + (q0 + qi) * k;
-                T* out_scores = scores + (q0 + qi) * k;
-                const int64_t m = static_cast<int64_t>(sorted.size());
-                for (int64_t r = 0; r < k; ++r) {
-                    out_ids[r] = r < m ? sorted[r].id : -1;
-                    out_scores[r] = r < m ? sorted[r].score : -std::numeric_limits<T>::infinity();
-                }
+                write_padded_row(best[qi].sorted(), k, ids + (q0 + qi) * k, scores + (q0 + qi) * k);
             }
             for (const int64_t s : banned_slots) banned[s] = 0;
             banned_slots.clear();

@@ -1,0 +1,237 @@
+"""The recommender base class every model shares: batch recommend, similar items and users,
+parameters, save/load and pickling. Models implement the scoring hooks only."""
+
+from __future__ import annotations
+
+import inspect
+import os
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._checks import check_int
+from .._sparse import CsrParts, check_sparse
+
+
+class NotFittedError(ValueError, AttributeError):
+    """A model was used before ``fit`` (or ``rf.load``); a ValueError, as in scikit-learn."""
+
+
+def _ids(ids, name: str, n: int, kind: str) -> tuple[np.ndarray, bool]:
+    """Ids as int64 1-D array and whether a single scalar id was given; range-checked."""
+    single = np.ndim(ids) == 0
+    arr = np.asarray(ids)
+    if arr.ndim > 1:
+        raise ValueError(f"{name} must be an integer or a 1-D array of integers, got {arr.ndim} dimensions")
+    arr = arr.reshape(-1)
+    if arr.dtype == np.bool_ or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
+        raise TypeError(f"{name} must hold integer {kind} ids, got dtype {arr.dtype}")
+    arr = arr.astype(np.int64, copy=False)
+    if arr.size and (arr.min() < 0 or arr.max() >= n):
+        bad = arr[(arr < 0) | (arr >= n)][0]
+        raise ValueError(f"{name} holds {kind} id {bad}, outside the {n} {kind}s the model knows [0, {n})")
+    return arr, single
+
+
+def union_pattern(a: CsrParts, b: CsrParts) -> CsrParts:
+    """CSR whose stored entries are those of a or b (values 1; only the pattern is used)."""
+    def ones(p: CsrParts):
+        return sp.csr_matrix((np.ones(p.indices.size, dtype=p.data.dtype), p.indices, p.indptr), shape=p.shape)
+
+    return check_sparse(ones(a) + ones(b), "exclude")
+
+
+class Recommender:
+    """Base class of recforge models.
+
+    Every model is fitted on a sparse ``user_items`` matrix (users x items; stored entries are
+    interactions, values their weights) and answers the same questions with the same
+    arguments: :meth:`recommend`, :meth:`similar_items`, :meth:`similar_users`, :meth:`save`.
+    Results are batch-first: arrays of shape (n_ids, k), padded with id -1 and score -inf where
+    fewer than k candidates exist; a single scalar id gives 1-D arrays.
+
+    Subclasses set ``_state`` (names of the fitted attributes to save) and implement
+    ``_fit``, ``_scores_topk`` and, where meaningful, ``_similar_items`` / ``_similar_users``.
+    """
+
+    _state: tuple[str, ...] = ()
+
+    # -- parameters ---------------------------------------------------------------------------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p.name for p in sig.parameters.values() if p.name != "self" and p.kind != p.VAR_KEYWORD]
+
+    def get_params(self) -> dict:
+        """The constructor arguments of this model, as a dict (as in scikit-learn)."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    # -- fitted state -------------------------------------------------------------------------
+    @property
+    def is_fitted(self) -> bool:
+        return all(hasattr(self, name) for name in self._state)
+
+    def _check_fitted(self) -> None:
+        if not self.is_fitted:
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit(user_items) first")
+
+    def __getstate__(self) -> dict:
+        # Lazily built caches (names starting with "_cache") are rebuilt on demand, not pickled.
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_cache")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+
+    # -- fitting ------------------------------------------------------------------------------
+    def fit(self, user_items, **kwargs):
+        """Fit the model on ``user_items`` (users x items, any scipy.sparse format); returns self."""
+        X = check_sparse(user_items, "user_items")
+        for name in [n for n in self.__dict__ if n in self._state or n.startswith("_cache")]:
+            del self.__dict__[name]  # a refit starts from nothing
+        self._fit(X, **kwargs)
+        return self
+
+    def _fit(self, X: CsrParts, **kwargs) -> None:
+        raise NotImplementedError
+
+    # -- questions ----------------------------------------------------------------------------
+    def recommend(self, user_ids, user_items, k: int = 10, exclude_seen: bool = True, exclude=None, allow=None):
+        """Top-k items for each user.
+
+        Parameters
+        ----------
+        user_ids : int or array-like of int
+            Users (row ids of the training matrix). A scalar gives 1-D results.
+        user_items : scipy.sparse matrix or array, shape (len(user_ids), n_items)
+            One row per requested user, in the same order: their interactions (e.g.
+            ``train[user_ids]``). Neighbourhood models score from these rows; every model uses
+            them for ``exclude_seen``.
+        k : int, default 10
+            Items per user (>= 0).
+        exclude_seen : bool, default True
+            Never return an item stored in the user's row of ``user_items``.
+        exclude : scipy.sparse matrix or array, shape (len(user_ids), n_items), optional
+            More items banned per user (stored entries; values ignored).
+        allow : array-like of int, optional
+            Candidate items for every user; others are never returned.
+
+        Returns
+        -------
+        ids : numpy.ndarray of int64, shape (n_users, k) or (k,)
+            Best items first; equal scores in increasing id; padded with -1.
+        scores : numpy.ndarray, shape (n_users, k) or (k,)
+            The model's scores; padding is -inf.
+
+        Raises
+        ------
+        NotFittedError
+            The model is not fitted.
+        ValueError, TypeError
+            Ids out of range or not integers, ``user_items`` / ``exclude`` with the wrong
+            number of rows or items, negative ``k``, ids in ``allow`` out of range.
+        """
+        self._check_fitted()
+        users, single = _ids(user_ids, "user_ids", self.n_users_, "user")
+        k = check_int(k, "k", minimum=0)
+        history = self._user_rows(user_items, "user_items", len(users))
+        banned = None
+        if exclude is not None:
+            banned = self._user_rows(exclude, "exclude", len(users))
+        if exclude_seen:
+            banned = history if banned is None else union_pattern(history, banned)
+        ids, scores = self._scores_topk(users, history, k, banned, allow)
+        return (ids[0], scores[0]) if single else (ids, scores)
+
+    def similar_items(self, item_ids, k: int = 10):
+        """The k items most similar to each given item (itself excluded).
+
+        Parameters
+        ----------
+        item_ids : int or array-like of int
+            Items in [0, n_items). A scalar gives 1-D results.
+        k : int, default 10
+
+        Returns
+        -------
+        ids, scores : numpy.ndarray, shape (n_items_asked, k) or (k,)
+            Most similar first; padded with -1 / -inf. What "similar" means is the model's
+            (see its class docstring).
+        """
+        self._check_fitted()
+        items, single = _ids(item_ids, "item_ids", self.n_items_, "item")
+        ids, scores = self._similar_items(items, check_int(k, "k", minimum=0))
+        return (ids[0], scores[0]) if single else (ids, scores)
+
+    def similar_users(self, user_ids, k: int = 10):
+        """The k users most similar to each given user (themselves excluded).
+
+        Parameters
+        ----------
+        user_ids : int or array-like of int
+            Users in [0, n_users). A scalar gives 1-D results.
+        k : int, default 10
+
+        Returns
+        -------
+        ids, scores : numpy.ndarray, shape (n_users_asked, k) or (k,)
+            Most similar first; padded with -1 / -inf.
+        """
+        self._check_fitted()
+        users, single = _ids(user_ids, "user_ids", self.n_users_, "user")
+        ids, scores = self._similar_users(users, check_int(k, "k", minimum=0))
+        return (ids[0], scores[0]) if single else (ids, scores)
+
+    def _scores_topk(self, users, history: CsrParts, k: int, banned: CsrParts | None, allow):
+        raise NotImplementedError
+
+    def _similar_items(self, items: np.ndarray, k: int):
+        raise NotImplementedError(f"{type(self).__name__} has no notion of item similarity")
+
+    def _similar_users(self, users: np.ndarray, k: int):
+        raise NotImplementedError(f"{type(self).__name__} has no notion of user similarity")
+
+    def _user_rows(self, M, name: str, n_rows: int) -> CsrParts:
+        parts = check_sparse(M, name)
+        if parts.shape[0] != n_rows:
+            raise ValueError(f"{name} must have one row per requested user ({n_rows}), got {parts.shape[0]} rows")
+        if parts.shape[1] != self.n_items_:
+            raise ValueError(f"{name} has {parts.shape[1]} columns but the model knows {self.n_items_} items")
+        return parts
+
+    def _validate_state(self) -> None:
+        """Check state read from a file before any kernel sees it (a damaged or hand-made file
+        must give a ValueError, never a crash): sizes are non-negative integers, matrices are
+        well-formed CSR. Subclasses add their shape checks."""
+        for name in self._state:
+            value = getattr(self, name)
+            if name.startswith("n_"):
+                if not isinstance(value, int) or value < 0:
+                    raise ValueError(f"model state {name} must be a non-negative integer, got {value!r}")
+            elif sp.issparse(value):
+                check_sparse(value, name)
+            elif not isinstance(value, np.ndarray) or not np.isfinite(value).all():
+                raise ValueError(f"model state {name} must be a finite array")
+
+    def _require_shape(self, name: str, shape: tuple) -> None:
+        if getattr(self, name).shape != shape:
+            raise ValueError(f"model state {name} has shape {getattr(self, name).shape}, expected {shape}")
+
+    def _cached(self, name: str, build):
+        """A derived object (not saved, not pickled), built on first use."""
+        key = "_cache_" + name
+        if key not in self.__dict__:
+            self.__dict__[key] = build()
+        return self.__dict__[key]
+
+    # -- files --------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the fitted model to ``path`` (an ``.npz`` file, exactly that name; no pickle).
+        Read it back with :func:`recforge.load`."""
+        from .persistence import save
+
+        self._check_fitted()
+        save(self, path)

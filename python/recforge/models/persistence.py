@@ -1,0 +1,107 @@
+"""Model files: one ``.npz`` per model, readable with ``allow_pickle=False``.
+
+Layout (format version 1): ``__format__`` = "recforge-model", ``__format_version__``,
+``__class__`` (the model's class name), ``__params__`` (constructor arguments as JSON),
+``__recforge_version__``; then one entry per fitted attribute: ``state.<name>`` for arrays and
+scalars, ``state.<name>.{indptr,indices,data,shape}`` for CSR matrices.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._version import __version__
+
+FORMAT = "recforge-model"
+FORMAT_VERSION = 1
+_CSR_PARTS = ("indptr", "indices", "data", "shape")
+
+
+def _registry() -> dict:
+    from . import MODELS
+
+    return {cls.__name__: cls for cls in MODELS}
+
+
+def save(model, path: str | os.PathLike) -> None:
+    entries = {
+        "__format__": np.array(FORMAT),
+        "__format_version__": np.array(FORMAT_VERSION),
+        "__class__": np.array(type(model).__name__),
+        "__params__": np.array(json.dumps(model.get_params())),
+        "__recforge_version__": np.array(__version__),
+    }
+    for name in model._state:
+        value = getattr(model, name)
+        if sp.issparse(value):
+            value = value.tocsr()
+            for part in _CSR_PARTS:
+                entries[f"state.{name}.{part}"] = np.asarray(getattr(value, part))
+        else:
+            entries[f"state.{name}"] = np.asarray(value)
+    with open(path, "wb") as f:  # a file object: numpy must not append ".npz" to the name
+        np.savez(f, **entries)
+
+
+def load(path: str | os.PathLike):
+    """Read a model written by ``model.save(path)``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    Recommender
+        A fitted model of the class that was saved, with the same parameters and state.
+
+    Raises
+    ------
+    ValueError
+        The file is not a recforge model file, is truncated or damaged, or was written by a
+        newer format version.
+    OSError
+        The file cannot be opened.
+    """
+    where = repr(os.fspath(path))
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except (zipfile.BadZipFile, EOFError, ValueError) as e:
+        raise ValueError(f"{where} is not a recforge model file ({type(e).__name__}: {e})") from e
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise ValueError(f"{where} is not a recforge model file (a plain .npy array)")
+    with npz:
+        try:
+            return _build(npz, where)
+        except (zipfile.BadZipFile, EOFError, KeyError, OSError, json.JSONDecodeError) as e:
+            raise ValueError(f"{where} is a damaged or truncated recforge model file ({type(e).__name__}: {e})") from e
+
+
+def _build(npz, where: str):
+    if "__format__" not in npz.files or str(npz["__format__"]) != FORMAT:
+        raise ValueError(f"{where} is not a recforge model file (no recforge format marker)")
+    version = int(npz["__format_version__"])
+    if version > FORMAT_VERSION:
+        raise ValueError(f"{where} uses recforge model format {version}; this recforge "
+                         f"({__version__}) reads up to {FORMAT_VERSION}: upgrade recforge")
+    name = str(npz["__class__"])
+    cls = _registry().get(name)
+    if cls is None:
+        raise ValueError(f"{where} holds a recforge model of unknown class {name!r}")
+    model = cls(**json.loads(str(npz["__params__"])))
+    for attr in cls._state:
+        if f"state.{attr}.indptr" in npz.files:
+            indptr, indices, data, shape = (npz[f"state.{attr}.{part}"] for part in _CSR_PARTS)
+            value = sp.csr_matrix((data, indices, indptr), shape=tuple(int(s) for s in shape))
+        else:
+            value = npz[f"state.{attr}"]
+            if value.ndim == 0:
+                value = value.item()
+        setattr(model, attr, value)
+    model._validate_state()
+    return model

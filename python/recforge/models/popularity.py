@@ -1,0 +1,110 @@
+"""The popularity baseline: the same ranking for everyone, minus what each customer has."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._checks import check_int, check_real
+from .._config import resolve_threads
+from .._sparse import CsrParts, check_sparse
+from ..topk import dense_topk_parts
+from .base import Recommender
+from .knn import _self_exclusion
+
+
+class Popularity(Recommender):
+    """Most popular items first: the baseline every model must beat, and the fallback for
+    customers with no history.
+
+    An item's popularity is the number of users who interacted with it (``use_weights=False``)
+    or the sum of the interaction values (``use_weights=True``). With ``half_life``, each
+    interaction counts ``0.5 ** ((now - t) / half_life)``, t being its time, so recent activity
+    weighs more (trending items).
+
+    Parameters
+    ----------
+    use_weights : bool, default False
+        Sum interaction values instead of counting interactions.
+    half_life : float, optional
+        Time for an interaction's weight to halve, in the unit of the ``times`` given to
+        :meth:`fit`. None: no decay.
+    n_threads : int, default 0
+        Threads for queries; 0 means every CPU this process may use.
+
+    Attributes
+    ----------
+    popularity_ : numpy.ndarray of float64, shape (n_items,)
+        Each item's score.
+
+    Notes
+    -----
+    ``similar_items`` returns the most popular other items (this model has no notion of
+    similarity; it is the "bestsellers" baseline); ``similar_users`` is not available.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp, recforge as rf
+    >>> X = sp.random(100, 40, density=0.1, format="csr", random_state=0)
+    >>> ids, scores = rf.Popularity().fit(X).recommend(0, X[0], k=3)
+    >>> ids.shape
+    (3,)
+    """
+
+    _state = ("popularity_", "n_users_", "n_items_")
+
+    def __init__(self, use_weights: bool = False, half_life: float | None = None, n_threads: int = 0):
+        if not isinstance(use_weights, (bool, np.bool_)):
+            raise TypeError(f"use_weights must be a bool, got {type(use_weights).__name__}")
+        self.use_weights = bool(use_weights)
+        self.half_life = None if half_life is None else check_real(half_life, "half_life", minimum=0.0)
+        if self.half_life == 0.0:
+            raise ValueError("half_life must be > 0 (or None for no decay)")
+        self.n_threads = check_int(n_threads, "n_threads", minimum=0)
+
+    def fit(self, user_items, times=None, now: float | None = None):
+        """Count (or sum) each item's interactions; returns self.
+
+        Parameters
+        ----------
+        user_items : scipy.sparse matrix or array, shape (n_users, n_items)
+        times : scipy.sparse matrix or array, shape (n_users, n_items), optional
+            The time of each interaction, stored at the same positions as ``user_items``
+            (one entry per user-item pair, e.g. the latest). Required with ``half_life``.
+        now : float, optional
+            The time decay is measured from; default the latest time in ``times``.
+        """
+        return super().fit(user_items, times=times, now=now)
+
+    def _fit(self, X: CsrParts, times=None, now=None) -> None:
+        weights = X.data.astype(np.float64) if self.use_weights else np.ones(X.data.size)
+        if self.half_life is not None:
+            if times is None:
+                raise ValueError("times is required when half_life is set")
+            T = check_sparse(times, "times")
+            if T.shape != X.shape or not (np.array_equal(T.indptr, X.indptr) and np.array_equal(T.indices, X.indices)):
+                raise ValueError("times must have an entry at exactly the positions user_items has")
+            t = T.data.astype(np.float64)
+            now = float(t.max()) if now is None and t.size else check_real(0.0 if now is None else now, "now")
+            weights = weights * np.exp2(-(now - t) / self.half_life)
+        elif times is not None or now is not None:
+            raise ValueError("times and now are only used with half_life; set half_life or leave them out")
+        self.n_users_, self.n_items_ = X.shape
+        self.popularity_ = np.bincount(X.indices, weights=weights, minlength=X.shape[1]).astype(np.float64)
+
+    def _validate_state(self) -> None:
+        super()._validate_state()
+        self._require_shape("popularity_", (self.n_items_,))
+
+    def _ranked(self, n_rows: int, k: int, banned: CsrParts | None, allow):
+        # Every row ranks the same scores: inner products of a constant query with the item
+        # "factors" popularity_ (one column). The dense top-k kernel brings exclusion, ties and
+        # padding; its norm bound stops each row after the first tile or so.
+        queries = np.ones((n_rows, 1))
+        items = np.ascontiguousarray(self.popularity_.reshape(-1, 1))
+        return dense_topk_parts(queries, items, k, banned, allow, resolve_threads(self.n_threads))
+
+    def _scores_topk(self, users, history, k, banned, allow):
+        return self._ranked(len(users), k, banned, allow)
+
+    def _similar_items(self, items, k):
+        return self._ranked(len(items), k, _self_exclusion(items, self.n_items_), None)

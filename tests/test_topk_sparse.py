@@ -1,0 +1,206 @@
+"""recforge.topk_sparse against a dense numpy reference (form history @ similarity, mask, sort)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given
+from hypothesis import strategies as st
+
+import recforge as rf
+
+from reference import check_ranked
+
+
+def pattern(X) -> np.ndarray:
+    """Dense bool mask of the stored entries (explicit zeros included)."""
+    X = sp.csr_matrix(X)
+    mask = np.zeros(X.shape, dtype=bool)
+    mask[np.repeat(np.arange(X.shape[0]), np.diff(X.indptr)), X.indices] = True
+    return mask
+
+
+def check(H, S, k, ids, scores, *, exclude=None, allow=None):
+    dense = sp.csr_matrix(H).astype(np.float64).toarray() @ sp.csr_matrix(S).astype(np.float64).toarray()
+    ok = (pattern(H).astype(np.int64) @ pattern(S).astype(np.int64)) > 0  # reached by the product
+    if allow is not None:
+        allowed = np.zeros(S.shape[1], dtype=bool)
+        allowed[np.asarray(allow, dtype=np.int64)] = True
+        ok &= allowed
+    if exclude is not None:
+        ok &= ~pattern(exclude)
+    check_ranked(dense, ok, k, ids, scores, np.dtype(S.dtype))
+
+
+def random_csr(rng, shape, density, dtype, index_dtype=np.int32, signed=True):
+    X = sp.random(*shape, density=density, format="csr", random_state=rng.integers(2**31), dtype=np.float64)
+    if signed:
+        X.data = X.data * 2 - 1
+    X = X.astype(dtype)
+    X.indices = X.indices.astype(index_dtype)
+    X.indptr = X.indptr.astype(index_dtype)
+    return X
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_matches_reference_with_exclude_and_allow(dtype, index_dtype, rng):
+    H = random_csr(rng, (41, 60), 0.1, dtype, index_dtype, signed=False)
+    H = sp.lil_matrix(H)
+    H[3, :] = 0  # an empty history
+    H = sp.csr_matrix(H)
+    H.indices, H.indptr = H.indices.astype(index_dtype), H.indptr.astype(index_dtype)
+    S = random_csr(rng, (60, 75), 0.15, dtype, index_dtype)
+    S = sp.lil_matrix(S)
+    S[:, 7] = 0  # an item nothing reaches
+    S = sp.csr_matrix(S)
+    exclude = random_csr(rng, (41, 75), 0.2, dtype, index_dtype)
+    allow = rng.choice(75, size=40, replace=False)
+    for kw in (dict(), dict(exclude=exclude), dict(allow=allow), dict(exclude=exclude, allow=allow)):
+        for k in (1, 5, 30, 90):  # 90 > every candidate count: padding
+            ids, scores = rf.topk_sparse(H, S, k, **kw)
+            check(H, S, k, ids, scores, **kw)
+            assert not np.any(ids == 7)
+
+
+@given(
+    n_rows=st.integers(0, 15),
+    m=st.integers(0, 40),
+    n_items=st.integers(0, 50),
+    k=st.integers(0, 60),
+    seed=st.integers(0, 2**32 - 1),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    density=st.sampled_from([0.0, 0.1, 0.5]),
+    exclude_density=st.sampled_from([0.0, 0.3]),
+    use_allow=st.booleans(),
+)
+def test_random_shapes_match_reference(n_rows, m, n_items, k, seed, dtype, density, exclude_density, use_allow):
+    rng = np.random.default_rng(seed)
+    H = random_csr(rng, (n_rows, m), density, dtype, signed=False)
+    S = random_csr(rng, (m, n_items), density, dtype)
+    exclude = random_csr(rng, (n_rows, n_items), exclude_density, dtype)
+    allow = rng.choice(n_items, size=n_items // 2, replace=False) if use_allow and n_items else None
+    ids, scores = rf.topk_sparse(H, S, k, exclude=exclude, allow=allow)
+    check(H, S, k, ids, scores, exclude=exclude, allow=allow)
+
+
+def test_item_knn_scoring_with_seen_items_excluded(rng):
+    # The use it is built for: history = interactions, similarity = rf.similarity(X.T).
+    X = random_csr(rng, (200, 80), 0.08, np.float32, signed=False)
+    S = rf.similarity(X.T, k=10)
+    ids, scores = rf.topk_sparse(X, S, 10, exclude=X)
+    check(X, S, 10, ids, scores, exclude=X)
+    seen = pattern(X)
+    assert not any(seen[u, i] for u in range(200) for i in ids[u] if i >= 0)
+
+
+def test_ties_go_to_the_lower_id():
+    rng = np.random.default_rng(5)
+    H = sp.csr_matrix(rng.integers(0, 2, size=(30, 12)).astype(np.float64))
+    S = sp.csr_matrix(rng.integers(-1, 2, size=(12, 200)).astype(np.float64))
+    ids, scores = rf.topk_sparse(H, S, k=25)
+    check(H, S, 25, ids, scores)
+    dense = H.toarray() @ S.toarray()
+    reached = (pattern(H).astype(int) @ pattern(S).astype(int)) > 0
+    for u in range(30):
+        expect = sorted(np.flatnonzero(reached[u]), key=lambda i: (-dense[u, i], i))[:25]
+        assert ids[u, : len(expect)].tolist() == expect
+
+
+def test_thread_count_does_not_change_result(rng):
+    H = random_csr(rng, (700, 300), 0.05, np.float32, signed=False)
+    S = random_csr(rng, (300, 400), 0.05, np.float32)
+    exclude = random_csr(rng, (700, 400), 0.02, np.float32)
+    one = rf.topk_sparse(H, S, 10, exclude=exclude, n_threads=1)
+    for threads in (2, 5):
+        many = rf.topk_sparse(H, S, 10, exclude=exclude, n_threads=threads)
+        np.testing.assert_array_equal(one[0], many[0])
+        np.testing.assert_array_equal(one[1], many[1])
+    check(H, S, 10, *one, exclude=exclude)
+
+
+def test_mixed_dtypes_are_reconciled(rng):
+    H = random_csr(rng, (20, 30), 0.2, np.float64, np.int64, signed=False)
+    S = random_csr(rng, (30, 25), 0.2, np.float32, np.int32)
+    exclude = random_csr(rng, (20, 25), 0.2, np.float64, np.int32)
+    ids, scores = rf.topk_sparse(H, S, 6, exclude=exclude)
+    assert scores.dtype == np.float32  # the similarity's dtype
+    check(H.astype(np.float32), S, 6, ids, scores, exclude=exclude)
+
+
+def test_empty_inputs():
+    H = sp.csr_matrix((0, 5))
+    ids, scores = rf.topk_sparse(H, sp.identity(5, format="csr"), 3)
+    assert ids.shape == (0, 3)
+    ids, scores = rf.topk_sparse(sp.csr_matrix((4, 5)), sp.identity(5, format="csr"), 3)
+    assert np.all(ids == -1) and np.all(np.isneginf(scores))
+    ids, scores = rf.topk_sparse(sp.identity(5, format="csr"), sp.identity(5, format="csr"), 0)
+    assert ids.shape == (5, 0)
+
+
+def good():
+    return sp.identity(3, format="csr"), sp.random(3, 4, density=0.5, format="csr", random_state=0)
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, exc, match",
+    [
+        ((np.eye(3), good()[1]), {}, TypeError, "history must be a scipy.sparse"),
+        ((good()[0], np.ones((3, 4))), {}, TypeError, "similarity must be a scipy.sparse"),
+        ((sp.identity(2, format="csr"), good()[1]), {}, ValueError, "history has 2 columns but similarity has 3 rows"),
+        ((good()[0], sp.csr_matrix(np.full((3, 4), np.nan))), {}, ValueError, "similarity"),
+        ((sp.csr_matrix(np.full((3, 3), np.inf)), good()[1]), {}, ValueError, "history"),
+        (good(), dict(k=-2), ValueError, "k must be >= 0"),
+        (good(), dict(k="3"), TypeError, "k must be an integer"),
+        (good(), dict(exclude=sp.csr_matrix((3, 3))), ValueError, r"exclude must have shape \(n_rows, n_items\) = \(3, 4\)"),
+        (good(), dict(allow=[4]), ValueError, r"allow holds item id 4, outside \[0, 4\)"),
+        (good(), dict(allow=[1.5]), TypeError, "allow must hold integer item ids"),
+        (good(), dict(n_threads=-1), ValueError, "n_threads must be >= 0"),
+    ],
+)
+def test_bad_input(args, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        rf.topk_sparse(*args, **kwargs)
+
+
+def test_malformed_similarity_is_rejected():
+    H = sp.identity(3, format="csr")
+    bad = sp.csr_matrix((np.ones(1), np.array([9]), np.array([0, 1, 1, 1])), shape=(3, 4), copy=False)
+    with pytest.raises(ValueError, match="similarity"):
+        rf.topk_sparse(H, bad, 2)
+    decreasing = sp.csr_matrix((np.ones(1), np.array([0]), np.array([0, 1, 0, 1])), shape=(3, 4), copy=False)
+    with pytest.raises(ValueError, match="similarity"):
+        rf.topk_sparse(H, decreasing, 2)
+
+
+def test_kernel_boundary_rejects_mismatched_dtypes():
+    # The C++ side re-checks what it relies on, whatever the Python layer passes.
+    from recforge import _core
+
+    p = np.array([0, 1], np.int32)
+    i = np.array([0], np.int32)
+    d = np.ones(1, np.float32)
+    with pytest.raises(TypeError, match="similarity must have the value and index dtypes of history"):
+        _core.topk_sparse(p, i, d, 1, 1, p.astype(np.int64), i.astype(np.int64), d, 1, None, None, None, None, 1, 1)
+    with pytest.raises(TypeError, match="exclude has dtypes"):
+        _core.topk_sparse(p, i, d, 1, 1, p, i, d, 1, p.astype(np.int64), i, d, None, 1, 1)
+    with pytest.raises(ValueError, match="allow must hold sorted distinct"):
+        _core.topk_sparse(p, i, d, 1, 1, p, i, d, 1, None, None, None, np.array([0, 0], np.int32), 1, 1)
+
+
+def test_selected_rows_match_scoring_the_sliced_history(rng):
+    # Models score their stored rows for a batch of user ids without slicing (copying) them.
+    from recforge._sparse import check_sparse
+    from recforge.topk import sparse_topk_parts
+
+    H = random_csr(rng, (50, 30), 0.2, np.float64, signed=False)
+    S = random_csr(rng, (30, 40), 0.2, np.float64)
+    rows = np.array([7, 0, 7, 49, 3], dtype=np.int64)  # repeats and any order
+    exclude = random_csr(rng, (5, 40), 0.2, np.float64)
+    got = sparse_topk_parts(check_sparse(H), check_sparse(S), 8, check_sparse(exclude), None, 2, rows)
+    want = rf.topk_sparse(H[rows], S, 8, exclude=exclude)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+    with pytest.raises(ValueError, match=r"rows holds 50, outside \[0, 50\)"):
+        sparse_topk_parts(check_sparse(H), check_sparse(S), 8, None, None, 1, np.array([50]))
