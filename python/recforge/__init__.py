@@ -8,10 +8,11 @@ from ._config import config
 from ._sparse import as_csr
 from ._version import __version__
 from .models import ItemKNN, NotFittedError, Popularity, Recommender, UserKNN, load
+from . import metrics
 from .similarity import METRICS, similarity
 from .topk import topk, topk_sparse
 
 __all__ = [
     "__version__", "as_csr", "config", "similarity", "topk", "topk_sparse", "METRICS",
-    "Recommender", "ItemKNN", "UserKNN", "Popularity", "NotFittedError", "load",
+    "metrics", "Recommender", "ItemKNN", "UserKNN", "Popularity", "NotFittedError", "load",
 ]

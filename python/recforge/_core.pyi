@@ -58,3 +58,13 @@ def topk_sparse(
     n_threads: int,
     rows: npt.NDArray[np.int64] | None = None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.floating]]: ...
+def ranking_metrics(
+    recommended: npt.NDArray[np.int64],
+    indptr: npt.NDArray[np.integer],
+    indices: npt.NDArray[np.integer],
+    data: npt.NDArray[np.floating],
+    n_items: int,
+    k: int,
+    n_threads: int,
+    per_user: bool,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.uint8]]: ...

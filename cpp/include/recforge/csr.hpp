@@ -7,10 +7,13 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "parallel.hpp"
 
 namespace recforge {
 
@@ -52,12 +55,42 @@ struct CsrCheck {
 //   Checks, in order: indptr length == n_rows + 1, indptr[0] == 0, indptr non-decreasing,
 //   len(indices) == len(data) == indptr[n_rows], every index in [0, n_cols), every value finite
 //   (when check_finite). Reports whether the rows are canonical (strictly increasing indices).
-//   `name` prefixes the message ("X.indptr must ...").
-// Complexity O(n_rows + nnz), no allocation besides the message. Thread-safe (read-only).
+//   `name` prefixes the message ("X.indptr must ..."), which names the first failure in
+//   row/position order whatever the thread count.
+// Complexity O(n_rows + nnz), parallel over rows (n_threads, 0 = the OpenMP default) above ~64k
+// entries; no allocation besides the message. Thread-safe (read-only).
+namespace detail {
+
+// Threads for a check over `work` entries: one below ~64k, where starting a team costs more.
+inline int check_threads(int64_t work, int n_threads) {
+    return work < (int64_t(1) << 16) ? 1 : resolve_threads(n_threads);
+}
+
+// The smallest i in [0, n) with failing(i), or n when none: parallel over blocks, each thread
+// keeps its own minimum, then the minima are merged (OpenMP 2.0 has no min reduction, and
+// MSVC builds use OpenMP 2.0). The answer does not depend on the thread count.
+template <typename F>
+int64_t first_failing(int64_t n, int threads, F&& failing) {
+    int64_t first = n;
+#pragma omp parallel num_threads(threads)
+    {
+        int64_t mine = n;
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < n; ++i) {
+            if (i < mine && failing(i)) mine = i;
+        }
+#pragma omp critical(recforge_first_failing)
+        if (mine < first) first = mine;
+    }
+    return first;
+}
+
+}  // namespace detail
+
 template <typename T, typename I>
 CsrCheck check_csr(const std::string& name, int64_t n_rows, int64_t n_cols, const I* indptr,
                    int64_t indptr_len, const I* indices, int64_t indices_len, const T* data,
-                   int64_t data_len, bool check_finite = true) {
+                   int64_t data_len, bool check_finite = true, int n_threads = 0) {
     CsrCheck out;
     auto fail = [&](std::string msg) {
         out.error = name + msg;
@@ -69,11 +102,13 @@ CsrCheck check_csr(const std::string& name, int64_t n_rows, int64_t n_cols, cons
         return fail(".indptr has " + std::to_string(indptr_len) + " entries, expected n_rows + 1 = " +
                     std::to_string(n_rows + 1));
     if (indptr[0] != 0) return fail(".indptr[0] is " + std::to_string(indptr[0]) + ", expected 0");
-    for (int64_t r = 0; r < n_rows; ++r) {
-        if (indptr[r + 1] < indptr[r])
-            return fail(".indptr is not non-decreasing: indptr[" + std::to_string(r) + "] = " +
-                        std::to_string(indptr[r]) + " > indptr[" + std::to_string(r + 1) +
-                        "] = " + std::to_string(indptr[r + 1]));
+    const int threads = detail::check_threads(n_rows + indices_len, n_threads);
+    const int64_t bad_ptr = detail::first_failing(n_rows, threads, [&](int64_t r) { return indptr[r + 1] < indptr[r]; });
+    if (bad_ptr < n_rows) {
+        const int64_t r = bad_ptr;
+        return fail(".indptr is not non-decreasing: indptr[" + std::to_string(r) + "] = " +
+                    std::to_string(indptr[r]) + " > indptr[" + std::to_string(r + 1) + "] = " +
+                    std::to_string(indptr[r + 1]));
     }
     const int64_t nnz = static_cast<int64_t>(indptr[n_rows]);
     if (indices_len != data_len)
@@ -82,22 +117,32 @@ CsrCheck check_csr(const std::string& name, int64_t n_rows, int64_t n_cols, cons
     if (nnz != indices_len)
         return fail(".indptr ends at " + std::to_string(nnz) + " but there are " +
                     std::to_string(indices_len) + " stored entries (nnz)");
-    for (int64_t r = 0; r < n_rows; ++r) {
+    // One pass over the indices for both questions: the first row with an index out of range,
+    // and (when there is none) whether every row is strictly increasing.
+    auto out_of_range = [&](I c) { return c < 0 || static_cast<int64_t>(c) >= n_cols; };
+    std::atomic<bool> sorted{true};
+    const int64_t bad_row = detail::first_failing(n_rows, threads, [&](int64_t r) {
         const int64_t b = indptr[r], e = indptr[r + 1];
+        bool row_sorted = true;
         for (int64_t p = b; p < e; ++p) {
-            const I c = indices[p];
-            if (c < 0 || static_cast<int64_t>(c) >= n_cols)
-                return fail(".indices has " + std::to_string(c) + " in row " + std::to_string(r) +
-                            ", outside [0, " + std::to_string(n_cols) + ")");
-            if (p > b && indices[p - 1] >= c) out.canonical = false;
+            if (out_of_range(indices[p])) return true;
+            row_sorted &= p == b || indices[p - 1] < indices[p];
         }
+        if (!row_sorted) sorted.store(false, std::memory_order_relaxed);
+        return false;
+    });
+    if (bad_row < n_rows) {
+        int64_t p = indptr[bad_row];
+        while (!out_of_range(indices[p])) ++p;
+        return fail(".indices has " + std::to_string(indices[p]) + " in row " + std::to_string(bad_row) +
+                    ", outside [0, " + std::to_string(n_cols) + ")");
     }
+    out.canonical = sorted.load();
     if (check_finite) {
-        for (int64_t p = 0; p < nnz; ++p) {
-            if (!std::isfinite(data[p]))
-                return fail(".data has a non-finite value (" + std::to_string(data[p]) +
-                            ") at position " + std::to_string(p) + "; NaN and inf are not allowed");
-        }
+        const int64_t p = detail::first_failing(nnz, threads, [&](int64_t q) { return !std::isfinite(data[q]); });
+        if (p < nnz)
+            return fail(".data has a non-finite value (" + std::to_string(data[p]) + ") at position " +
+                        std::to_string(p) + "; NaN and inf are not allowed");
     }
     return out;
 }
