@@ -8,11 +8,12 @@ from ._config import config
 from ._sparse import as_csr
 from ._version import __version__
 from .models import ItemKNN, NotFittedError, Popularity, Recommender, UserKNN, load
-from . import metrics
+from . import metrics, split
+from .evaluation import Comparison, compare, cross_validate, evaluate
 from .similarity import METRICS, similarity
 from .topk import topk, topk_sparse
 
 __all__ = [
     "__version__", "as_csr", "config", "similarity", "topk", "topk_sparse", "METRICS",
-    "metrics", "Recommender", "ItemKNN", "UserKNN", "Popularity", "NotFittedError", "load",
+    "metrics", "split", "evaluate", "compare", "cross_validate", "Comparison", "Recommender", "ItemKNN", "UserKNN", "Popularity", "NotFittedError", "load",
 ]

@@ -53,3 +53,10 @@ from .models import Popularity as Popularity
 from .models import Recommender as Recommender
 from .models import UserKNN as UserKNN
 from .models import load as load
+
+from . import metrics as metrics
+from . import split as split
+from .evaluation import Comparison as Comparison
+from .evaluation import compare as compare
+from .evaluation import cross_validate as cross_validate
+from .evaluation import evaluate as evaluate

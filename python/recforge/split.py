@@ -1,0 +1,136 @@
+"""Train/test splits of an interaction matrix: every split returns two CSR matrices of the
+input's shape (so user and item ids mean the same in both) whose stored entries partition the
+input's. Seeded splits are reproducible."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._checks import check_choice, check_int, check_real
+from ._sparse import CsrParts, check_sparse
+
+
+def _partition(X: CsrParts, in_test: np.ndarray):
+    """Two CSR matrices of X's shape: entries where in_test is False, and where it is True."""
+    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+
+    def pick(mask):
+        counts = np.bincount(rows[mask], minlength=X.shape[0])
+        indptr = np.concatenate([[0], np.cumsum(counts)]).astype(X.indptr.dtype)
+        M = sp.csr_matrix((X.data[mask], X.indices[mask], indptr), shape=X.shape)
+        return sp.csr_array(M) if X.is_array else M
+
+    return pick(~in_test), pick(in_test)
+
+
+def _rank_within_rows(X: CsrParts, key: np.ndarray) -> np.ndarray:
+    """For each entry, its 0-based rank within its row when the row is ordered by key (ties by
+    position)."""
+    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+    order = np.lexsort((np.arange(rows.size), key, rows))
+    rank = np.empty(rows.size, dtype=np.int64)
+    rank[order] = np.arange(rows.size) - X.indptr[rows[order]]
+    return rank
+
+
+def _times(times, X: CsrParts) -> np.ndarray:
+    T = check_sparse(times, "times")
+    if T.shape != X.shape or not (np.array_equal(T.indptr, X.indptr) and np.array_equal(T.indices, X.indices)):
+        raise ValueError("times must have an entry at exactly the positions user_items has")
+    return T.data.astype(np.float64)
+
+
+def _fraction(frac) -> float:
+    frac = check_real(frac, "frac", minimum=0.0)
+    if frac > 1:
+        raise ValueError(f"frac must be in [0, 1], got {frac}")
+    return frac
+
+
+def random_split(user_items, frac: float = 0.2, seed: int = 0):
+    """Each interaction goes to test with probability ``frac`` (exactly round(frac * nnz) of them).
+
+    Returns
+    -------
+    train, test : scipy.sparse csr, same shape as ``user_items``
+    """
+    X, frac = check_sparse(user_items, "user_items"), _fraction(frac)
+    nnz = X.indices.size
+    chosen = np.random.default_rng(check_int(seed, "seed")).permutation(nnz)[: int(round(frac * nnz))]
+    in_test = np.zeros(nnz, dtype=bool)
+    in_test[chosen] = True
+    return _partition(X, in_test)
+
+
+def per_user_split(user_items, frac: float = 0.2, seed: int = 0, min_train: int = 1):
+    """For every user, round(frac * n_u) of their interactions (chosen at random) go to test,
+    keeping at least ``min_train`` in train, so every user with history can be evaluated.
+
+    Returns
+    -------
+    train, test : scipy.sparse csr, same shape as ``user_items``
+    """
+    X, frac = check_sparse(user_items, "user_items"), _fraction(frac)
+    min_train = check_int(min_train, "min_train", minimum=0)
+    n_u = np.diff(X.indptr)
+    n_test = np.minimum(np.round(frac * n_u).astype(np.int64), np.maximum(n_u - min_train, 0))
+    rng = np.random.default_rng(check_int(seed, "seed"))
+    rank = _rank_within_rows(X, rng.random(X.indices.size))
+    rows = np.repeat(np.arange(X.shape[0]), n_u)
+    return _partition(X, rank < n_test[rows])
+
+
+def leave_k_out(user_items, k: int = 1, by: str = "random", times=None, seed: int = 0):
+    """For every user with more than k interactions, k of them go to test: the latest
+    (``by="time"``, using ``times``; ties to the later position) or random ones.
+
+    Parameters
+    ----------
+    user_items : scipy.sparse matrix or array, shape (n_users, n_items)
+    k : int, default 1
+    by : {"random", "time"}
+    times : scipy.sparse matrix, same positions as ``user_items``; required for ``by="time"``.
+    seed : int, default 0
+
+    Returns
+    -------
+    train, test : scipy.sparse csr, same shape as ``user_items``
+    """
+    X = check_sparse(user_items, "user_items")
+    k = check_int(k, "k", minimum=1)
+    check_choice(by, "by", ("random", "time"))
+    if by == "time":
+        if times is None:
+            raise ValueError('times is required for by="time"')
+        rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+        # Latest first; equal times: the later stored position first.
+        order = np.lexsort((-np.arange(rows.size), -_times(times, X), rows))
+        rank = np.empty(rows.size, dtype=np.int64)
+        rank[order] = np.arange(rows.size) - X.indptr[rows[order]]
+    else:
+        rank = _rank_within_rows(X, np.random.default_rng(check_int(seed, "seed")).random(X.indices.size))
+    n_u = np.diff(X.indptr)
+    rows = np.repeat(np.arange(X.shape[0]), n_u)
+    return _partition(X, (rank < k) & (n_u[rows] > k))
+
+
+def temporal_split(user_items, times, cutoff):
+    """Interactions at or after ``cutoff`` go to test, earlier ones to train: the honest split
+    for a campaign (train on the past, measure on the future).
+
+    Parameters
+    ----------
+    user_items : scipy.sparse matrix or array, shape (n_users, n_items)
+    times : scipy.sparse matrix, same positions as ``user_items`` (numbers, e.g. epoch seconds)
+    cutoff : float
+        In the unit of ``times``.
+
+    Returns
+    -------
+    train, test : scipy.sparse csr, same shape as ``user_items``
+    """
+    X = check_sparse(user_items, "user_items")
+    t = _times(times, X)
+    cutoff = check_real(cutoff, "cutoff")
+    return _partition(X, t >= cutoff)

@@ -1,0 +1,86 @@
+"""recforge.split: every split partitions the input's entries, keeps its shape, and is seeded."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import recforge as rf
+
+from model_behaviour import interactions
+
+
+def assert_partition(X, train, test):
+    assert train.shape == test.shape == X.shape
+    assert (train.multiply(test)).nnz == 0, "an interaction is in both train and test"
+    np.testing.assert_array_equal((train + test).toarray(), X.toarray())
+
+
+def times_like(X, seed=0):
+    T = X.copy().astype(np.float64)
+    T.data = np.random.default_rng(seed).integers(0, 1000, size=X.nnz).astype(np.float64)
+    return T
+
+
+def test_random_split():
+    X = interactions(n_users=200)
+    train, test = rf.split.random_split(X, 0.25, seed=3)
+    assert_partition(X, train, test)
+    assert test.nnz == round(0.25 * X.nnz)
+    again = rf.split.random_split(X, 0.25, seed=3)
+    np.testing.assert_array_equal(again[1].toarray(), test.toarray())
+    other = rf.split.random_split(X, 0.25, seed=4)
+    assert (other[1] != test).nnz > 0
+
+
+def test_per_user_split():
+    X = interactions(n_users=200)
+    train, test = rf.split.per_user_split(X, 0.3, seed=1)
+    assert_partition(X, train, test)
+    n_u, n_test, n_train = (np.diff(M.indptr) for M in (X, test, train))
+    np.testing.assert_array_equal(n_test, np.minimum(np.round(0.3 * n_u), np.maximum(n_u - 1, 0)))
+    assert np.all(n_train[n_u > 0] >= 1)
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_leave_k_out_by_time_takes_the_latest(k):
+    X = interactions(n_users=150)
+    T = times_like(X)
+    train, test = rf.split.leave_k_out(X, k=k, by="time", times=T)
+    assert_partition(X, train, test)
+    Td = T.toarray()
+    for u in range(X.shape[0]):
+        n = X[u].nnz
+        held = test[u].indices
+        if n <= k:
+            assert held.size == 0
+            continue
+        assert held.size == k
+        kept = train[u].indices
+        assert Td[u, held].min() >= Td[u, kept].max()
+
+
+def test_leave_k_out_random_and_temporal():
+    X = interactions(n_users=150)
+    train, test = rf.split.leave_k_out(X, k=2, seed=5)
+    assert_partition(X, train, test)
+    n_u = np.diff(X.indptr)
+    np.testing.assert_array_equal(np.diff(test.indptr), np.where(n_u > 2, 2, 0))
+    T = times_like(X, seed=2)
+    train, test = rf.split.temporal_split(X, T, cutoff=700)
+    assert_partition(X, train, test)
+    assert np.all(T.multiply(test.astype(bool)).data >= 700)
+    assert np.all(T.multiply(train.astype(bool)).data < 700)
+
+
+def test_bad_input():
+    X = interactions()
+    with pytest.raises(ValueError, match=r"frac must be in \[0, 1\]"):
+        rf.split.random_split(X, 1.5)
+    with pytest.raises(ValueError, match="times is required"):
+        rf.split.leave_k_out(X, by="time")
+    with pytest.raises(ValueError, match="by must be one of"):
+        rf.split.leave_k_out(X, by="date")
+    with pytest.raises(ValueError, match="times must have an entry at exactly the positions"):
+        rf.split.temporal_split(X, sp.csr_matrix(X.shape), 1.0)
