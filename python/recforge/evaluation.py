@@ -17,10 +17,10 @@ def _evaluated_users(test) -> np.ndarray:
     return np.flatnonzero(np.diff(test.indptr) > 0)
 
 
-def _per_user(model, train, test, users, k, exclude_seen):
-    ids, _ = model.recommend(users, train[users], k=k, exclude_seen=exclude_seen)
-    res = ranking_metrics(ids, test[users], k, per_user=True)
-    return ids, res
+def _per_user(model, users, history, held_out, k, exclude_seen):
+    """Recommend to ``users`` from their ``history`` rows and score against ``held_out`` rows."""
+    ids, _ = model.recommend(users, history, k=k, exclude_seen=exclude_seen)
+    return ids, ranking_metrics(ids, held_out, k, per_user=True)
 
 
 def _check_pair(train, test):
@@ -43,7 +43,7 @@ def evaluate(model, train, test, k: int = 10, *, exclude_seen: bool = True) -> d
     train, test = _check_pair(train, test)
     k = check_int(k, "k", minimum=1)
     users = _evaluated_users(test)
-    ids, res = _per_user(model, train, test, users, k, exclude_seen)
+    ids, res = _per_user(model, users, train[users], test[users], k, exclude_seen)
     res.pop("per_user")
     res["coverage"] = coverage(ids, train.shape[1]) if len(users) else 0.0
     return res
@@ -110,7 +110,8 @@ def compare(models: dict, train, test, k: int = 10, *, exclude_seen: bool = True
     train, test = _check_pair(train, test)
     k = check_int(k, "k", minimum=1)
     users = _evaluated_users(test)
-    per_user = {name: _per_user(model, train, test, users, k, exclude_seen)[1]["per_user"]
+    history, held_out = train[users], test[users]  # sliced once for every model
+    per_user = {name: _per_user(model, users, history, held_out, k, exclude_seen)[1]["per_user"]
                 for name, model in models.items()}
     baseline = next(iter(models))
     out = Comparison(k=k, n_users=len(users), baseline=baseline)
