@@ -29,3 +29,18 @@ def datasets_dir() -> Path:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(20261123)
+
+
+@pytest.fixture(params=["pandas", "numpy"])
+def backend(request, monkeypatch):
+    """Run a test with pandas (when installed) and with the numpy-only fallback that a plain
+    ``pip install recforge`` uses."""
+    from recforge import _factorize, _tables, _times, data
+
+    if request.param == "pandas":
+        if _factorize.pd is None:
+            pytest.skip("pandas not installed")
+    else:
+        for module in (_factorize, _tables, _times, data):
+            monkeypatch.setattr(module, "pd", None)
+    return request.param

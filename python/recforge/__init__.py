@@ -7,13 +7,14 @@ A C++17 core over CSR matrices (OpenMP, pybind11) under a thin Python layer. Sta
 from ._config import config
 from ._sparse import as_csr
 from ._version import __version__
+from .data import Interactions
 from .models import ItemKNN, NotFittedError, Popularity, Recommender, UserKNN, load
-from . import metrics, split
+from . import datasets, metrics, split
 from .evaluation import Comparison, compare, cross_validate, evaluate
 from .similarity import METRICS, similarity
 from .topk import topk, topk_sparse
 
 __all__ = [
-    "__version__", "as_csr", "config", "similarity", "topk", "topk_sparse", "METRICS",
+    "__version__", "as_csr", "config", "Interactions", "datasets", "similarity", "topk", "topk_sparse", "METRICS",
     "metrics", "split", "evaluate", "compare", "cross_validate", "Comparison", "Recommender", "ItemKNN", "UserKNN", "Popularity", "NotFittedError", "load",
 ]

@@ -60,3 +60,6 @@ from .evaluation import Comparison as Comparison
 from .evaluation import compare as compare
 from .evaluation import cross_validate as cross_validate
 from .evaluation import evaluate as evaluate
+
+from . import datasets as datasets
+from .data import Interactions as Interactions

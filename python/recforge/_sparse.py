@@ -78,6 +78,10 @@ def _check_coo_bounds(X, name: str) -> None:
 def check_sparse(X, name: str = "X") -> CsrParts:
     """Validate ``X`` and return it as canonical CSR parts; see :func:`as_csr`."""
     if not sp.issparse(X):
+        from .data import Interactions
+
+        if isinstance(X, Interactions):
+            return check_sparse(X.matrix, name)
         raise TypeError(
             f"{name} must be a scipy.sparse matrix or array, got {type(X).__module__}.{type(X).__name__}; "
             "wrap dense data with scipy.sparse.csr_array(...)"

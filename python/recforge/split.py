@@ -1,6 +1,7 @@
 """Train/test splits of an interaction matrix: every split returns two CSR matrices of the
 input's shape (so user and item ids mean the same in both) whose stored entries partition the
-input's. Seeded splits are reproducible."""
+input's. Given an :class:`~recforge.Interactions`, they return two ``Interactions`` with the
+same id maps (and its times split alongside). Seeded splits are reproducible."""
 
 from __future__ import annotations
 
@@ -11,17 +12,35 @@ from ._checks import check_choice, check_int, check_real
 from ._sparse import CsrParts, check_sparse
 
 
-def _partition(X: CsrParts, in_test: np.ndarray):
-    """Two CSR matrices of X's shape: entries where in_test is False, and where it is True."""
+def _partition(X: CsrParts, in_test: np.ndarray, source=None):
+    """Two CSR matrices of X's shape: entries where in_test is False, and where it is True.
+    With ``source`` (the Interactions X came from): two Interactions, times split alike."""
     rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
 
-    def pick(mask):
+    def pick(mask, data):
         counts = np.bincount(rows[mask], minlength=X.shape[0])
         indptr = np.concatenate([[0], np.cumsum(counts)]).astype(X.indptr.dtype)
-        M = sp.csr_matrix((X.data[mask], X.indices[mask], indptr), shape=X.shape)
+        M = sp.csr_matrix((data[mask], X.indices[mask], indptr), shape=X.shape)
         return sp.csr_array(M) if X.is_array else M
 
-    return pick(~in_test), pick(in_test)
+    if source is None:
+        return pick(~in_test, X.data), pick(in_test, X.data)
+    times = None if source.times is None else source.times.data
+    return tuple(source._with(pick(mask, X.data), None if times is None else pick(mask, times))
+                 for mask in (~in_test, in_test))
+
+
+def _source(user_items):
+    """The validated matrix, and the Interactions it came from (or None)."""
+    from .data import Interactions
+
+    return check_sparse(user_items, "user_items"), user_items if isinstance(user_items, Interactions) else None
+
+
+def _times_or_own(times, source):
+    if times is None and source is not None and source.times is not None:
+        return source.times
+    return times
 
 
 def _rank_within_rows(X: CsrParts, key: np.ndarray) -> np.ndarray:
@@ -55,12 +74,12 @@ def random_split(user_items, frac: float = 0.2, seed: int = 0):
     -------
     train, test : scipy.sparse csr, same shape as ``user_items``
     """
-    X, frac = check_sparse(user_items, "user_items"), _fraction(frac)
+    (X, source), frac = _source(user_items), _fraction(frac)
     nnz = X.indices.size
     chosen = np.random.default_rng(check_int(seed, "seed")).permutation(nnz)[: int(round(frac * nnz))]
     in_test = np.zeros(nnz, dtype=bool)
     in_test[chosen] = True
-    return _partition(X, in_test)
+    return _partition(X, in_test, source)
 
 
 def per_user_split(user_items, frac: float = 0.2, seed: int = 0, min_train: int = 1):
@@ -71,14 +90,14 @@ def per_user_split(user_items, frac: float = 0.2, seed: int = 0, min_train: int 
     -------
     train, test : scipy.sparse csr, same shape as ``user_items``
     """
-    X, frac = check_sparse(user_items, "user_items"), _fraction(frac)
+    (X, source), frac = _source(user_items), _fraction(frac)
     min_train = check_int(min_train, "min_train", minimum=0)
     n_u = np.diff(X.indptr)
     n_test = np.minimum(np.round(frac * n_u).astype(np.int64), np.maximum(n_u - min_train, 0))
     rng = np.random.default_rng(check_int(seed, "seed"))
     rank = _rank_within_rows(X, rng.random(X.indices.size))
     rows = np.repeat(np.arange(X.shape[0]), n_u)
-    return _partition(X, rank < n_test[rows])
+    return _partition(X, rank < n_test[rows], source)
 
 
 def leave_k_out(user_items, k: int = 1, by: str = "random", times=None, seed: int = 0):
@@ -87,19 +106,21 @@ def leave_k_out(user_items, k: int = 1, by: str = "random", times=None, seed: in
 
     Parameters
     ----------
-    user_items : scipy.sparse matrix or array, shape (n_users, n_items)
+    user_items : scipy.sparse matrix or array, or Interactions, shape (n_users, n_items)
     k : int, default 1
     by : {"random", "time"}
-    times : scipy.sparse matrix, same positions as ``user_items``; required for ``by="time"``.
+    times : scipy.sparse matrix, same positions as ``user_items``; required for ``by="time"``
+        unless ``user_items`` is an Interactions with times.
     seed : int, default 0
 
     Returns
     -------
     train, test : scipy.sparse csr, same shape as ``user_items``
     """
-    X = check_sparse(user_items, "user_items")
+    X, source = _source(user_items)
     k = check_int(k, "k", minimum=1)
     check_choice(by, "by", ("random", "time"))
+    times = _times_or_own(times, source)
     if by == "time":
         if times is None:
             raise ValueError('times is required for by="time"')
@@ -112,25 +133,48 @@ def leave_k_out(user_items, k: int = 1, by: str = "random", times=None, seed: in
         rank = _rank_within_rows(X, np.random.default_rng(check_int(seed, "seed")).random(X.indices.size))
     n_u = np.diff(X.indptr)
     rows = np.repeat(np.arange(X.shape[0]), n_u)
-    return _partition(X, (rank < k) & (n_u[rows] > k))
+    return _partition(X, (rank < k) & (n_u[rows] > k), source)
 
 
-def temporal_split(user_items, times, cutoff):
+def temporal_split(user_items, times=None, cutoff=None):
     """Interactions at or after ``cutoff`` go to test, earlier ones to train: the honest split
     for a campaign (train on the past, measure on the future).
 
+    A stored pair is one (user, item) entry: with an :class:`~recforge.Interactions` its time is
+    the pair's latest event, so a product bought before and after ``cutoff`` goes to test whole.
+    To split events instead, build train and test from the two halves of the event log with
+    :meth:`Interactions.transform` (the id maps stay shared), as ``recforge demo`` does.
+
     Parameters
     ----------
-    user_items : scipy.sparse matrix or array, shape (n_users, n_items)
+    user_items : scipy.sparse matrix or array, or Interactions, shape (n_users, n_items)
     times : scipy.sparse matrix, same positions as ``user_items`` (numbers, e.g. epoch seconds)
-    cutoff : float
+        Default: the times of an Interactions.
+    cutoff : float, or (with an Interactions) a date such as "2011-11-01"
         In the unit of ``times``.
 
     Returns
     -------
     train, test : scipy.sparse csr, same shape as ``user_items``
     """
-    X = check_sparse(user_items, "user_items")
+    X, source = _source(user_items)
+    times = _times_or_own(times, source)
+    if times is None:
+        raise ValueError("times is required (or an Interactions built with times)")
     t = _times(times, X)
-    cutoff = check_real(cutoff, "cutoff")
-    return _partition(X, t >= cutoff)
+    if cutoff is None:
+        raise ValueError("cutoff is required")
+    cutoff = _cutoff_seconds(cutoff) if source is not None else check_real(cutoff, "cutoff")
+    return _partition(X, t >= cutoff, source)
+
+
+def _cutoff_seconds(cutoff) -> float:
+    """An Interactions keeps times in epoch seconds: accept a date as well as a number."""
+    if isinstance(cutoff, (int, float, np.integer, np.floating)) and not isinstance(cutoff, bool):
+        return check_real(cutoff, "cutoff")
+    from ._times import as_seconds
+
+    seconds = as_seconds(np.array([cutoff]), "cutoff")[0]
+    if not np.isfinite(seconds):
+        raise ValueError(f"cutoff must be a time, got {cutoff!r}")
+    return float(seconds)

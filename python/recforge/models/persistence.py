@@ -3,7 +3,9 @@
 Layout (format version 1): ``__format__`` = "recforge-model", ``__format_version__``,
 ``__class__`` (the model's class name), ``__params__`` (constructor arguments as JSON),
 ``__recforge_version__``; then one entry per fitted attribute: ``state.<name>`` for arrays and
-scalars, ``state.<name>.{indptr,indices,data,shape}`` for CSR matrices.
+scalars, ``state.<name>.{indptr,indices,data,shape}`` for CSR matrices; optionally
+``extra.<name>`` arrays that travel with the model (the command-line tool keeps the raw id maps
+there) and that :func:`load` ignores.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import zipfile
 import numpy as np
 import scipy.sparse as sp
 
+from .._npz import open_npz
 from .._version import __version__
 
 FORMAT = "recforge-model"
@@ -28,7 +31,7 @@ def _registry() -> dict:
     return {cls.__name__: cls for cls in MODELS}
 
 
-def save(model, path: str | os.PathLike) -> None:
+def save(model, path: str | os.PathLike, extra: dict | None = None) -> None:
     entries = {
         "__format__": np.array(FORMAT),
         "__format_version__": np.array(FORMAT_VERSION),
@@ -44,6 +47,8 @@ def save(model, path: str | os.PathLike) -> None:
                 entries[f"state.{name}.{part}"] = np.asarray(getattr(value, part))
         else:
             entries[f"state.{name}"] = np.asarray(value)
+    for name, value in (extra or {}).items():
+        entries[f"extra.{name}"] = np.asarray(value)
     with open(path, "wb") as f:  # a file object: numpy must not append ".npz" to the name
         np.savez(f, **entries)
 
@@ -68,18 +73,18 @@ def load(path: str | os.PathLike):
     OSError
         The file cannot be opened.
     """
-    where = repr(os.fspath(path))
-    try:
-        npz = np.load(path, allow_pickle=False)
-    except (zipfile.BadZipFile, EOFError, ValueError) as e:
-        raise ValueError(f"{where} is not a recforge model file ({type(e).__name__}: {e})") from e
-    if not isinstance(npz, np.lib.npyio.NpzFile):
-        raise ValueError(f"{where} is not a recforge model file (a plain .npy array)")
+    npz, where = open_npz(path, "recforge model file")
     with npz:
         try:
             return _build(npz, where)
         except (zipfile.BadZipFile, EOFError, KeyError, OSError, json.JSONDecodeError) as e:
             raise ValueError(f"{where} is a damaged or truncated recforge model file ({type(e).__name__}: {e})") from e
+
+
+def load_extra(path: str | os.PathLike) -> dict:
+    """The ``extra.<name>`` arrays of a model file (empty when it has none)."""
+    with np.load(path, allow_pickle=False) as npz:
+        return {name[len("extra."):]: npz[name] for name in npz.files if name.startswith("extra.")}
 
 
 def _build(npz, where: str):

@@ -69,10 +69,15 @@ class Popularity(Recommender):
         user_items : scipy.sparse matrix or array, shape (n_users, n_items)
         times : scipy.sparse matrix or array, shape (n_users, n_items), optional
             The time of each interaction, stored at the same positions as ``user_items``
-            (one entry per user-item pair, e.g. the latest). Required with ``half_life``.
+            (one entry per user-item pair, e.g. the latest). Required with ``half_life``;
+            default the times of an Interactions ``user_items``.
         now : float, optional
             The time decay is measured from; default the latest time in ``times``.
         """
+        from ..data import Interactions
+
+        if times is None and self.half_life is not None and isinstance(user_items, Interactions):
+            times = user_items.times  # an Interactions carries each pair's latest time
         return super().fit(user_items, times=times, now=now)
 
     def _fit(self, X: CsrParts, times=None, now=None) -> None:

@@ -1,0 +1,29 @@
+"""Opening recforge's own ``.npz`` files (models, interactions) safely: no pickle, and a clear
+ValueError for anything that is not such a file."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+
+import numpy as np
+
+
+def open_npz(path: str | os.PathLike, what: str):
+    """The open NpzFile at ``path`` and its quoted name for messages.
+
+    Raises
+    ------
+    ValueError
+        Not a zip of arrays (``what`` names the file kind expected, e.g. "recforge model file").
+    OSError
+        The file cannot be opened.
+    """
+    where = repr(os.fspath(path))
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except (zipfile.BadZipFile, EOFError, ValueError) as e:
+        raise ValueError(f"{where} is not a {what} ({type(e).__name__}: {e})") from e
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise ValueError(f"{where} is not a {what} (a plain .npy array)")
+    return npz, where

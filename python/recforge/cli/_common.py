@@ -1,0 +1,160 @@
+"""Pieces every subcommand shares: reading event files, the model registry, batched
+recommendation with a progress bar, writing result tables."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+
+import numpy as np
+
+from .._factorize import pd
+from .._tables import read_csv_columns
+from ..data import Interactions
+from ..models import MODELS
+
+MODEL_NAMES = {cls.__name__.lower(): cls for cls in MODELS}
+BATCH = 20_000  # users per recommend call: bounds memory, paces the progress bar
+
+
+class CliError(Exception):
+    """A user mistake: printed as one line, exit status 2."""
+
+
+def add_data_arguments(parser, required: bool = True) -> None:
+    g = parser.add_argument_group("events")
+    g.add_argument("--data", required=required, metavar="FILE",
+                   help='events: .csv (.gz/.bz2/.xz/.zip) or .parquet; "sample" for the shipped Online Retail sample')
+    g.add_argument("--user-col", default="user", help="customer id column (default: user)")
+    g.add_argument("--item-col", default="item", help="product id column (default: item)")
+    g.add_argument("--weight-col", help="numeric weight column (default: 1 per event)")
+    g.add_argument("--time-col", help="event time column (epoch seconds or dates)")
+    g.add_argument("--event-col", help="event type column, weighted by --event-weights")
+    g.add_argument("--event-weights", metavar="TYPE=W,...", help="e.g. view=1,cart=3,purchase=5")
+    g.add_argument("--aggregate", default="sum", choices=("sum", "max", "count", "last"),
+                   help="how repeated (customer, product) events merge (default: sum)")
+    g.add_argument("--sep", default=",", help="CSV delimiter (default: ,)")
+
+
+def event_weights(text):
+    if text is None:
+        return None
+    out = {}
+    for part in text.split(","):
+        name, eq, value = part.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise CliError(f"--event-weights: {part!r} is not TYPE=NUMBER") from None
+        if not eq or not name.strip():
+            raise CliError(f"--event-weights: {part!r} is not TYPE=NUMBER")
+    return out
+
+
+def spec_of(args) -> dict:
+    return {"user_col": args.user_col, "item_col": args.item_col, "weight_col": args.weight_col,
+            "time_col": args.time_col, "event_col": args.event_col, "event_weights": event_weights(args.event_weights)}
+
+
+def read_events(args):
+    """The event columns named by the arguments, as a mapping column -> array."""
+    spec = spec_of(args)
+    columns = [c for k, c in spec.items() if k.endswith("_col") and c is not None]
+    if not os.path.exists(args.data):
+        raise CliError(f"--data: no such file {args.data!r}")
+    try:
+        if args.data.lower().endswith(".parquet"):
+            if pd is None:
+                raise CliError("reading Parquet needs pandas and pyarrow: pip install 'recforge[io]'")
+            return pd.read_parquet(args.data, columns=columns)
+        text = [c for c in (args.user_col, args.item_col, args.event_col, args.time_col) if c is not None]
+        return read_csv_columns(args.data, columns, text=text, sep=args.sep)
+    except (ValueError, KeyError, OSError) as e:
+        raise CliError(f"--data: {e}") from None
+
+
+def build_interactions(args) -> Interactions:
+    if args.data == "sample":
+        from ..datasets import sample
+
+        return sample().interactions
+    try:
+        return Interactions.from_pandas(read_events(args), aggregate=args.aggregate, **spec_of(args))
+    except (ValueError, TypeError) as e:
+        raise CliError(f"--data: {e}") from None
+
+
+def parse_params(pairs) -> dict:
+    """--param k=50 --param metric=bm25 -> {"k": 50, "metric": "bm25"} (JSON values, else text)."""
+    out = {}
+    for pair in pairs or []:
+        name, eq, value = pair.partition("=")
+        if not eq or not name:
+            raise CliError(f"--param: {pair!r} is not NAME=VALUE")
+        try:
+            out[name] = json.loads(value)
+        except json.JSONDecodeError:
+            out[name] = value
+    return out
+
+
+def make_model(name: str, params: dict):
+    cls = MODEL_NAMES.get(name.lower())
+    if cls is None:
+        raise CliError(f"--model: unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}")
+    try:
+        return cls(**params)
+    except (TypeError, ValueError) as e:
+        raise CliError(f"--param: {e}") from None
+
+
+def progress(total: int, desc: str, quiet: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="customers", disable=quiet or None, file=sys.stderr)
+
+
+def recommend_all(model, users: np.ndarray, history, k: int, quiet: bool):
+    """Top-k for ``users`` (rows of ``history``) in batches, with a progress bar."""
+    ids = np.full((users.size, k), -1, dtype=np.int64)
+    scores = np.full((users.size, k), -np.inf)
+    with progress(users.size, "recommending", quiet) as bar:
+        for start in range(0, users.size, BATCH):
+            chunk = users[start:start + BATCH]
+            ids[start:start + chunk.size], scores[start:start + chunk.size] = model.recommend(chunk, history[chunk], k=k)
+            bar.update(chunk.size)
+    return ids, scores
+
+
+def campaign_rows(user_ids, item_ids, users, ids, scores, describe=None):
+    """One row per (customer, rank) with a recommendation: the campaign list."""
+    rank = np.broadcast_to(np.arange(1, ids.shape[1] + 1), ids.shape)
+    ok = ids >= 0
+    rows = np.broadcast_to(users[:, None], ids.shape)[ok]
+    table = {"user": user_ids[rows], "rank": rank[ok], "item": item_ids[ids[ok]], "score": scores[ok]}
+    if describe is not None:
+        table["description"] = describe(ids[ok])
+    return table
+
+
+def write_table(table: dict, path: str) -> None:
+    """A dict of equal-length columns to CSV (.csv, .csv.gz) or Parquet (.parquet)."""
+    if path.lower().endswith(".parquet"):
+        if pd is None:
+            raise CliError("writing Parquet needs pandas and pyarrow: pip install 'recforge[io]'")
+        pd.DataFrame(table).to_parquet(path, index=False)
+        return
+    columns = list(table)
+    if pd is not None:
+        pd.DataFrame(table).to_csv(path, index=False, float_format="%.6g")
+        return
+    import gzip
+
+    opener = gzip.open if path.lower().endswith(".gz") else open
+    with opener(path, "wt", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(columns)
+        for row in zip(*(table[c].tolist() for c in columns)):
+            w.writerow([f"{v:.6g}" if isinstance(v, float) else v for v in row])

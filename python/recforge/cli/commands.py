@@ -1,0 +1,139 @@
+"""recforge train | recommend | evaluate | similar."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+from .. import split
+from ..data import Interactions, _savable_ids
+from ..evaluation import compare
+from ..models import load
+from ..models.persistence import load_extra, save
+from ._common import (CliError, build_interactions, campaign_rows, make_model, parse_params, read_events,
+                      recommend_all, write_table)
+
+
+def train(args) -> None:
+    start = time.perf_counter()
+    inter = build_interactions(args)
+    print(f"{inter} from {args.data}; dropped rows: {_dropped(inter.report)}")
+    model = make_model(args.model, parse_params(args.param)).fit(inter)
+    save(model, args.out, extra={"user_ids": _savable_ids(inter.user_ids, "user ids"),
+                                 "item_ids": _savable_ids(inter.item_ids, "item ids"),
+                                 "spec": json.dumps(inter._spec)})
+    print(f"{model!r} trained in {time.perf_counter() - start:.1f} s -> {args.out}")
+
+
+def _dropped(report: dict) -> str:
+    dropped = {k: v for k, v in report.get("dropped", {}).items() if v}
+    return ", ".join(f"{k} {v:,}" for k, v in dropped.items()) or "none"
+
+
+def _trained(path: str):
+    """The model, and an empty Interactions carrying its id maps and event columns."""
+    try:
+        model, extra = load(path), load_extra(path)
+    except (ValueError, OSError) as e:
+        raise CliError(f"--model: {e}") from None
+    if not {"user_ids", "item_ids", "spec"} <= set(extra):
+        raise CliError(f"--model: {path!r} has no id maps; write it with 'recforge train'")
+    ids = [extra[n].astype(object) if extra[n].dtype.kind == "U" else extra[n] for n in ("user_ids", "item_ids")]
+    empty = sp.csr_matrix((ids[0].size, ids[1].size), dtype=np.float32)
+    return model, Interactions(empty, ids[0], ids[1], _spec=json.loads(str(extra["spec"])))
+
+
+def recommend(args) -> None:
+    start = time.perf_counter()
+    model, known = _trained(args.model)
+    if args.data == "sample":
+        from ..datasets import sample
+
+        inter = sample().interactions
+        M = inter.matrix
+        rows = np.repeat(np.arange(M.shape[0]), np.diff(M.indptr))
+        events = {known._spec["user_col"]: inter.user_ids[rows], known._spec["item_col"]: inter.item_ids[M.indices]}
+        known._spec = dict(known._spec, weight_col=None, time_col=None, event_col=None, event_weights=None)
+    else:
+        for key in ("user_col", "item_col", "weight_col", "time_col", "event_col"):
+            setattr(args, key, known._spec.get(key))
+        args.event_weights = None
+        events = read_events(args)
+    try:
+        history = known.transform(events)
+    except (ValueError, TypeError) as e:
+        raise CliError(f"--data: {e}") from None
+    users = np.flatnonzero(np.diff(history.matrix.indptr) > 0)
+    new = history.report.get("new_users", [])
+    print(f"{users.size:,} known customers with events in {args.data}"
+          + (f"; {len(new):,} customers the model has not seen were skipped" if len(new) else ""))
+    ids, scores = recommend_all(model, users, history.matrix, args.k, args.quiet)
+    table = campaign_rows(known.user_ids, known.item_ids, users, ids, scores)
+    write_table(table, args.out)
+    print(f"{table['rank'].size:,} recommendations ({args.k} per customer) in "
+          f"{time.perf_counter() - start:.1f} s -> {args.out}")
+
+
+def evaluate(args) -> None:
+    inter = build_interactions(args)
+    train_set, test_set = split_events(inter, args.split, args.test_frac, args.cutoff, args.seed)
+    test_set = warm_test(train_set, test_set)
+    models = {}
+    for name in args.models.split(","):
+        models[name] = make_model(name.strip(), {}).fit(train_set)
+    result = compare(models, train_set, test_set, k=args.k)
+    print(f"{inter}; split {args.split}: {train_set.nnz:,} train / {test_set.nnz:,} test pairs")
+    print(result)
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump({"k": result.k, "n_users": result.n_users, "metrics": result.metrics,
+                       "p_values": result.p_values}, f, indent=2)
+
+
+def split_events(inter: Interactions, how: str, test_frac: float, cutoff, seed: int):
+    if how == "temporal":
+        if inter.times is None:
+            raise CliError("--split temporal needs event times: give --time-col")
+        if cutoff is None:  # the latest test_frac of the pairs go to test
+            cutoff = float(np.quantile(inter.times.data, 1.0 - test_frac)) if inter.nnz else 0.0
+        try:
+            return split.temporal_split(inter, cutoff=cutoff)
+        except ValueError as e:
+            raise CliError(f"--cutoff: {e}") from None
+    if how == "per-user":
+        return split.per_user_split(inter, frac=test_frac, seed=seed)
+    if how == "leave-one-out":
+        return split.leave_k_out(inter, 1, by="time" if inter.times is not None else "random", seed=seed)
+    return split.random_split(inter, frac=test_frac, seed=seed)
+
+
+def warm_test(train_set: Interactions, test_set: Interactions) -> Interactions:
+    """The test pairs of customers who have training history: without a cold-start fallback
+    no model can rank for the others, and counting them as zeros would only add noise."""
+    T = test_set.matrix
+    rows = np.repeat(np.arange(T.shape[0]), np.diff(T.indptr))
+    _, warm = split._partition(split._source(test_set)[0], np.diff(train_set.matrix.indptr)[rows] > 0, test_set)
+    return warm
+
+
+def similar(args) -> None:
+    model, known = _trained(args.model)
+    raw = np.array(args.items, dtype=known.item_ids.dtype if known.item_ids.dtype.kind in "iuf" else object)
+    try:
+        items = known.item_index(raw)
+    except KeyError as e:
+        raise CliError(f"--items: {e.args[0]}") from None
+    ids, scores = model.similar_items(items, k=args.k)
+    rank = np.broadcast_to(np.arange(1, args.k + 1), ids.shape)
+    ok = ids >= 0
+    table = {"item": known.item_ids[np.broadcast_to(items[:, None], ids.shape)[ok]], "rank": rank[ok],
+             "similar_item": known.item_ids[ids[ok]], "score": scores[ok]}
+    if args.out:
+        write_table(table, args.out)
+        print(f"{ok.sum():,} rows -> {args.out}")
+    else:
+        for row in zip(*(table[c].tolist() for c in table)):
+            print("\t".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row))

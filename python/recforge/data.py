@@ -1,0 +1,465 @@
+"""Interaction logs -> :class:`Interactions`: the users x items matrix every model fits, with the
+raw customer and product ids mapped to rows and columns both ways."""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._checks import check_choice
+from ._factorize import factorize, lookup, missing_mask, pd, to_numpy
+from ._npz import open_npz
+from ._sparse import check_sparse
+from ._times import as_seconds
+
+AGGREGATES = ("sum", "max", "count", "last")
+FORMAT = "recforge-interactions"
+FORMAT_VERSION = 1
+# Why a row was dropped, in the order reasons are checked (a row counts under its first reason).
+DROP_REASONS = ("missing_user", "missing_item", "new_user", "new_item", "unknown_event", "bad_weight", "bad_time")
+
+
+def _index_dtype(*extents: int):
+    return np.int32 if max(extents, default=0) < 2**31 else np.int64
+
+
+def _weights(weights, events, event_weights, n: int):
+    """Per-row weight (float64), the rows whose event type has no weight, and those types."""
+    if weights is None:
+        w = np.ones(n)
+    else:
+        w = to_numpy(weights)
+        if w.dtype.kind not in "iufb":
+            raise TypeError(f"weights must be numbers, got dtype {w.dtype}")
+        w = w.astype(np.float64, copy=False)
+    unknown, unweighted = [], None
+    if events is not None:
+        if not isinstance(event_weights, dict) or not event_weights:
+            raise ValueError("event_weights must be a non-empty dict of event type -> weight when events are given")
+        codes, types = factorize(events, "events")
+        table = np.array([float(event_weights.get(t, np.nan)) for t in types.tolist()] + [np.nan])
+        per_row = table[codes]  # code -1 (missing type) reads the trailing NaN
+        unweighted = np.isnan(per_row)
+        w = w * per_row
+        unknown = [t for t in types.tolist() if t not in event_weights]
+    elif event_weights is not None:
+        raise ValueError("event_weights given without events")
+    return w, unweighted, unknown
+
+
+def _aggregate(u, i, w, t, shape, aggregate: str):
+    """CSR (float32) of the rows' weights merged per (user, item), and the CSR of each pair's
+    latest time (or None)."""
+    n_users, n_items = shape
+    itype = _index_dtype(n_users, n_items, u.size)
+    if aggregate in ("sum", "count") and t is None:
+        # scipy's COO -> CSR merges duplicates by summing: a linear-time path for the common case.
+        values = np.ones(u.size) if aggregate == "count" else w
+        M = sp.coo_matrix((values, (u, i)), shape=shape).tocsr()
+        return sp.csr_matrix((M.data.astype(np.float32), M.indices.astype(itype, copy=False),
+                              M.indptr.astype(itype, copy=False)), shape=shape), None
+    key = u * np.int64(n_items) + i
+    # Group the rows of each pair together; within a pair, by time then input order ("last").
+    order = np.lexsort((t, key)) if t is not None else np.argsort(key, kind="stable")
+    key = key[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else np.zeros(0, dtype=np.int64)
+    ends = np.r_[starts[1:], key.size] - 1
+    w = w[order]
+    if aggregate == "sum":
+        values = np.add.reduceat(w, starts) if key.size else w
+    elif aggregate == "max":
+        values = np.maximum.reduceat(w, starts) if key.size else w
+    elif aggregate == "count":
+        values = (ends - starts + 1).astype(np.float64)
+    else:  # last
+        values = w[ends]
+    pairs = key[starts]
+    rows, cols = pairs // n_items, pairs % n_items
+    indptr = np.zeros(n_users + 1, dtype=itype)
+    np.cumsum(np.bincount(rows, minlength=n_users), out=indptr[1:])
+    cols = cols.astype(itype)
+    M = sp.csr_matrix((values.astype(np.float32), cols, indptr), shape=shape)
+    T = None if t is None else sp.csr_matrix((t[order][ends], cols.copy(), indptr.copy()), shape=shape)
+    return M, T
+
+
+def _columns(data, spec: dict) -> dict:
+    """The named columns of a DataFrame or mapping, with a clear error for absent ones."""
+    out = {}
+    for key, col in spec.items():
+        if col is None or not key.endswith("_col"):
+            continue
+        try:
+            out[key[:-4]] = data[col]
+        except (KeyError, IndexError, TypeError):
+            have = list(data.columns) if hasattr(data, "columns") else list(data) if hasattr(data, "keys") else []
+            raise ValueError(f"{key} {col!r} is not a column of the data (columns: {have})") from None
+    return out
+
+
+def _plain(value):
+    """JSON-ready copy of a report value."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_plain(v) for v in (value.tolist() if isinstance(value, np.ndarray) else value)]
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _savable_ids(ids: np.ndarray, name: str) -> np.ndarray:
+    if ids.dtype != object:
+        return ids
+    values = ids.tolist()
+    if all(isinstance(v, str) for v in values):
+        return np.array(values, dtype=str)
+    if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
+        return np.array(values, dtype=np.int64)
+    raise TypeError(f"{name} can be saved when they are all strings or all integers; convert them first")
+
+
+class Interactions:
+    """Users x items interactions with the raw ids of both sides.
+
+    Build one with :meth:`from_pandas`, :meth:`from_csv`, :meth:`from_parquet` or
+    :meth:`from_arrays`; every recforge function that takes a sparse ``user_items`` matrix also
+    takes an ``Interactions`` (its :attr:`matrix`), and the splits of :mod:`recforge.split`
+    return ``Interactions`` when given one.
+
+    Parameters
+    ----------
+    matrix : scipy.sparse matrix, shape (n_users, n_items)
+    user_ids, item_ids : array-like
+        The raw id of each row and column (distinct).
+    times : scipy.sparse matrix, optional
+        Each pair's latest event time (epoch seconds), at the positions of ``matrix``.
+    report : dict, optional
+        What building dropped and merged (see :meth:`from_arrays`).
+
+    Attributes
+    ----------
+    matrix : scipy.sparse.csr_matrix of float32
+    times : scipy.sparse.csr_matrix of float64 or None
+    user_ids, item_ids : numpy.ndarray
+        Raw ids; row ``u`` of ``matrix`` is customer ``user_ids[u]``.
+    report : dict
+        ``rows`` read, ``kept``, ``dropped`` (count per reason: missing_user, missing_item,
+        new_user, new_item (ids unknown to :meth:`transform`), unknown_event, bad_weight,
+        bad_time), ``unknown_events``, ``merged`` (rows folded into an
+        existing pair by the aggregation), ``nnz``; after :meth:`transform` also ``new_users`` /
+        ``new_items`` (distinct ids the maps do not know, whose rows were dropped).
+
+    Examples
+    --------
+    >>> import recforge as rf
+    >>> events = {"customer": ["ann", "bob", "ann", "ann"], "product": ["tea", "tea", "mug", "tea"],
+    ...           "event": ["view", "purchase", "cart", "purchase"]}
+    >>> inter = rf.Interactions.from_pandas(events, user_col="customer", item_col="product",
+    ...                                     event_col="event", event_weights={"view": 1, "cart": 3, "purchase": 5})
+    >>> inter.matrix.toarray()
+    array([[6., 3.],
+           [5., 0.]], dtype=float32)
+    >>> inter.item_index(["mug", "tea"])
+    array([1, 0])
+    """
+
+    def __init__(self, matrix, user_ids, item_ids, times=None, report: dict | None = None, *, _spec=None):
+        parts = check_sparse(matrix, "matrix")
+        self.matrix = sp.csr_matrix(parts.to_scipy())
+        self.user_ids = to_numpy(user_ids)
+        self.item_ids = to_numpy(item_ids)
+        for name, ids, n in (("user_ids", self.user_ids, parts.shape[0]), ("item_ids", self.item_ids, parts.shape[1])):
+            if ids.ndim != 1 or ids.size != n:
+                raise ValueError(f"{name} must hold one id per {'row' if name == 'user_ids' else 'column'} "
+                                 f"of matrix ({n}), got shape {ids.shape}")
+            if _spec is None and factorize(ids, name)[1].size != n:
+                raise ValueError(f"{name} must be distinct (and not missing)")
+        self.times = None
+        if times is not None:
+            T = check_sparse(times, "times")
+            if T.shape != parts.shape or not (np.array_equal(T.indptr, parts.indptr) and np.array_equal(T.indices, parts.indices)):
+                raise ValueError("times must have an entry at exactly the positions of matrix")
+            self.times = sp.csr_matrix(T.to_scipy(), dtype=np.float64)
+        self.report = dict(report or {})
+        self._spec = dict(_spec or {"user_col": "user", "item_col": "item", "weight_col": "weight",
+                                    "time_col": "time" if times is not None else None})
+
+    # -- building -----------------------------------------------------------------------------
+    @classmethod
+    def from_arrays(cls, users, items, weights=None, *, times=None, events=None, event_weights=None,
+                    aggregate: str = "sum"):
+        """Build from one array per column (one element per event).
+
+        Parameters
+        ----------
+        users, items : array-like of hashable ids (numbers, strings, ...)
+            Missing ids (None, NaN) drop the row.
+        weights : array-like of numbers, optional
+            Default 1 per event. Non-finite weights drop the row.
+        times : array-like, optional
+            Epoch seconds, datetime64, pandas datetimes or ISO 8601 strings; missing times drop
+            the row. Kept per pair as the latest time (:attr:`times`), used by time splits and
+            ``aggregate="last"``.
+        events : array-like, optional
+            Event type of each row (e.g. "view", "cart", "purchase"), weighted by ``event_weights``
+            (multiplied into ``weights``). Rows of types not in ``event_weights`` are dropped.
+        event_weights : dict, optional
+            Event type -> weight, e.g. ``{"view": 1, "cart": 3, "purchase": 5}``.
+        aggregate : {"sum", "max", "count", "last"}, default "sum"
+            How events of the same (user, item) pair merge: total weight, largest weight, number
+            of events, or the weight of the latest event (by ``times``, then input order).
+
+        Returns
+        -------
+        Interactions
+            Rows and columns follow the first appearance of each id.
+        """
+        return cls._build(
+            {"user": users, "item": items, "weight": weights, "time": times, "event": events},
+            {"user_col": "user", "item_col": "item", "weight_col": None if weights is None else "weight",
+             "time_col": None if times is None else "time", "event_col": None if events is None else "event",
+             "event_weights": event_weights}, aggregate, known=None)
+
+    @classmethod
+    def from_pandas(cls, df, user_col: str = "user", item_col: str = "item", weight_col: str | None = None,
+                    time_col: str | None = None, event_col: str | None = None, event_weights: dict | None = None,
+                    aggregate: str = "sum"):
+        """Build from a pandas DataFrame (or any mapping of column name -> array).
+
+        Parameters are those of :meth:`from_arrays`, given as column names. The column names
+        are remembered for :meth:`transform`.
+        """
+        spec = {"user_col": user_col, "item_col": item_col, "weight_col": weight_col, "time_col": time_col,
+                "event_col": event_col, "event_weights": event_weights}
+        return cls._build(_columns(df, spec), spec, aggregate, known=None)
+
+    @classmethod
+    def from_csv(cls, path, user_col: str = "user", item_col: str = "item", weight_col: str | None = None,
+                 time_col: str | None = None, event_col: str | None = None, event_weights: dict | None = None,
+                 aggregate: str = "sum", sep: str = ","):
+        """Build from a CSV file with a header row (gzip/bz2/xz/zip compressed too).
+
+        Only the named columns are read. Ids are read as strings (a text file's ids are text:
+        "00123" stays "00123"). Uses pandas when installed, the standard library otherwise.
+        """
+        from ._tables import read_csv_columns
+
+        spec = {"user_col": user_col, "item_col": item_col, "weight_col": weight_col, "time_col": time_col,
+                "event_col": event_col, "event_weights": event_weights}
+        wanted = [c for r, c in spec.items() if r != "event_weights" and c is not None]
+        text = [c for c in (user_col, item_col, event_col, time_col) if c is not None]
+        data = read_csv_columns(path, wanted, text=text, sep=sep)
+        return cls._build(_columns(data, spec), spec, aggregate, known=None)
+
+    @classmethod
+    def from_parquet(cls, path, user_col: str = "user", item_col: str = "item", weight_col: str | None = None,
+                     time_col: str | None = None, event_col: str | None = None, event_weights: dict | None = None,
+                     aggregate: str = "sum"):
+        """Build from a Parquet file (needs pandas and pyarrow: ``pip install recforge[io]``)."""
+        if pd is None:
+            raise ImportError("reading Parquet needs pandas and pyarrow: pip install 'recforge[io]'")
+        columns = [c for c in (user_col, item_col, weight_col, time_col, event_col) if c is not None]
+        df = pd.read_parquet(path, columns=columns)
+        return cls.from_pandas(df, user_col, item_col, weight_col, time_col, event_col, event_weights, aggregate)
+
+    def transform(self, df):
+        """Interactions of new events over this object's id maps (same shape, same rows and
+        columns), e.g. this week's events for a model trained last week.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame or mapping
+            With the columns this object was built from (:meth:`from_arrays` names them
+            "user", "item", "weight", "time", "event").
+
+        Returns
+        -------
+        Interactions
+            Rows of ids the maps do not know are dropped; ``report["new_users"]`` and
+            ``report["new_items"]`` list those ids (distinct).
+        """
+        return type(self)._build(_columns(df, self._spec), self._spec, self._spec.get("aggregate", "sum"),
+                                 known=(self.user_ids, self.item_ids))
+
+    @classmethod
+    def _build(cls, cols: dict, spec: dict, aggregate: str, known):
+        check_choice(aggregate, "aggregate", AGGREGATES)
+        users, items = cols["user"], cols["item"]
+        n = len(users)
+        for role in ("item", "weight", "time", "event"):
+            if cols.get(role) is not None and len(cols[role]) != n:
+                raise ValueError(f"{role} has {len(cols[role])} rows but user has {n}")
+        w, unweighted, unknown_events = _weights(cols.get("weight"), cols.get("event"), spec.get("event_weights"), n)
+        t = as_seconds(cols["time"], "time") if cols.get("time") is not None else None
+        report = {"rows": n}
+        if known is None:
+            u, user_ids = factorize(users, "user ids")
+            i, item_ids = factorize(items, "item ids")
+            missing_u, missing_i = u < 0, i < 0  # factorize codes missing ids as -1
+        else:
+            user_ids, item_ids = known
+            users, items = to_numpy(users), to_numpy(items)
+            missing_u, missing_i = missing_mask(users), missing_mask(items)
+            u, i = lookup(user_ids, users), lookup(item_ids, items)
+            for role, codes, raw, missing in (("users", u, users, missing_u), ("items", i, items, missing_i)):
+                new = (codes < 0) & ~missing
+                report[f"new_{role}"] = factorize(raw[new], role)[1]
+        checks = (lambda: missing_u, lambda: missing_i, lambda: None if known is None else u < 0,
+                  lambda: None if known is None else i < 0, lambda: unweighted,
+                  lambda: ~np.isfinite(w), lambda: None if t is None else ~np.isfinite(t))
+        keep = np.ones(n, dtype=bool)
+        dropped = {}
+        for reason, check in zip(DROP_REASONS, checks):
+            bad = check()  # built one at a time: each is a full-length mask
+            dropped[reason] = 0 if bad is None or not bad.any() else int(np.count_nonzero(bad & keep))
+            if dropped[reason]:
+                keep &= ~bad
+        if not keep.all():
+            u, i, w = u[keep], i[keep], w[keep]
+            t = None if t is None else t[keep]
+        if known is None and not keep.all():
+            # Ids seen only on dropped rows get no row or column.
+            u, user_ids = _compact(u, user_ids)
+            i, item_ids = _compact(i, item_ids)
+        shape = (len(user_ids), len(item_ids))
+        M, T = _aggregate(u, i, w, t, shape, aggregate)
+        report.update(kept=int(u.size), dropped=dropped, unknown_events=unknown_events,
+                      merged=int(u.size - M.nnz), nnz=int(M.nnz))
+        obj = cls.__new__(cls)
+        obj.matrix, obj.times, obj.user_ids, obj.item_ids = M, T, user_ids, item_ids
+        obj.report = report
+        obj._spec = dict(spec, aggregate=aggregate)
+        return obj
+
+    # -- ids ----------------------------------------------------------------------------------
+    def user_index(self, raw, missing: str = "raise"):
+        """Row of each raw user id.
+
+        Parameters
+        ----------
+        raw : id or array-like of ids
+        missing : {"raise", "ignore"}
+            Unknown ids raise ``KeyError`` naming them, or map to -1.
+
+        Returns
+        -------
+        int or numpy.ndarray of int64
+        """
+        return self._index(self.user_ids, raw, missing, "user")
+
+    def item_index(self, raw, missing: str = "raise"):
+        """Column of each raw item id; see :meth:`user_index`."""
+        return self._index(self.item_ids, raw, missing, "item")
+
+    @staticmethod
+    def _index(known, raw, missing: str, kind: str):
+        check_choice(missing, "missing", ("raise", "ignore"))
+        scalar = np.ndim(raw) == 0 and not isinstance(raw, (list, tuple))
+        values = np.array([raw], dtype=object) if scalar else to_numpy(raw)
+        codes = lookup(known, values)
+        if missing == "raise" and (codes < 0).any():
+            bad = values[codes < 0].tolist()
+            raise KeyError(f"unknown {kind} id{'s' if len(bad) > 1 else ''}: "
+                           f"{', '.join(map(repr, bad[:5]))}{' ...' if len(bad) > 5 else ''} ({len(bad)} of {len(values)})")
+        return int(codes[0]) if scalar else codes
+
+    # -- shape --------------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.matrix.shape
+
+    @property
+    def n_users(self) -> int:
+        return self.matrix.shape[0]
+
+    @property
+    def n_items(self) -> int:
+        return self.matrix.shape[1]
+
+    @property
+    def nnz(self) -> int:
+        return self.matrix.nnz
+
+    def __repr__(self) -> str:
+        return (f"Interactions({self.n_users:,} users x {self.n_items:,} items, {self.nnz:,} pairs"
+                f"{', with times' if self.times is not None else ''})")
+
+    def _with(self, matrix, times):
+        """Same id maps and column spec, another matrix (used by the splits)."""
+        obj = type(self).__new__(type(self))
+        obj.matrix, obj.times = sp.csr_matrix(matrix), None if times is None else sp.csr_matrix(times)
+        obj.user_ids, obj.item_ids, obj._spec = self.user_ids, self.item_ids, self._spec
+        obj.report = {"nnz": int(obj.matrix.nnz)}
+        return obj
+
+    def to_pandas(self):
+        """One row per stored pair: user, item (raw ids), weight and, with times, time."""
+        if pd is None:
+            raise ImportError("to_pandas needs pandas: pip install 'recforge[io]'")
+        M = self.matrix
+        rows = np.repeat(np.arange(M.shape[0]), np.diff(M.indptr))
+        out = {"user": self.user_ids[rows], "item": self.item_ids[M.indices], "weight": M.data}
+        if self.times is not None:
+            out["time"] = pd.to_datetime(self.times.data, unit="s")
+        return pd.DataFrame(out)
+
+    # -- files --------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> None:
+        """Write to an ``.npz`` file (exactly that name; no pickle). Ids must be all strings or
+        all numbers. Read back with :meth:`load`."""
+        entries = {"__format__": np.array(FORMAT), "__format_version__": np.array(FORMAT_VERSION),
+                   "user_ids": _savable_ids(self.user_ids, "user_ids"),
+                   "item_ids": _savable_ids(self.item_ids, "item_ids"),
+                   "report": np.array(json.dumps(_plain(self.report))),
+                   "spec": np.array(json.dumps(_plain(self._spec)))}
+        for name, M in (("matrix", self.matrix), ("times", self.times)):
+            if M is not None:
+                for part in ("indptr", "indices", "data"):
+                    entries[f"{name}.{part}"] = getattr(M, part)
+        entries["shape"] = np.array(self.shape)
+        with open(path, "wb") as f:
+            np.savez(f, **entries)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike):
+        """Read a file written by :meth:`save`.
+
+        Raises
+        ------
+        ValueError
+            Not an interactions file, damaged, or from a newer recforge.
+        """
+        npz, where = open_npz(path, "recforge interactions file")
+        try:
+            with npz:
+                if "__format__" not in npz.files or str(npz["__format__"]) != FORMAT:
+                    raise ValueError(f"{where} is not a recforge interactions file")
+                if int(npz["__format_version__"]) > FORMAT_VERSION:
+                    raise ValueError(f"{where} was written by a newer recforge (format "
+                                     f"{int(npz['__format_version__'])}); upgrade recforge")
+                shape = tuple(int(s) for s in npz["shape"])
+                parts = {n: sp.csr_matrix(tuple(npz[f"{n}.{p}"] for p in ("data", "indices", "indptr")), shape=shape)
+                         for n in ("matrix", "times") if f"{n}.indptr" in npz.files}
+                ids = [npz[n] for n in ("user_ids", "item_ids")]
+                report, spec = json.loads(str(npz["report"])), json.loads(str(npz["spec"]))
+        except (zipfile.BadZipFile, EOFError, KeyError, OSError, json.JSONDecodeError) as e:
+            raise ValueError(f"{where} is a damaged recforge interactions file ({type(e).__name__}: {e})") from e
+        ids = [i.astype(object) if i.dtype.kind == "U" else i for i in ids]
+        return cls(parts["matrix"], ids[0], ids[1], parts.get("times"), report, _spec=spec)
+
+
+def _compact(codes: np.ndarray, ids: np.ndarray):
+    used = np.zeros(ids.size, dtype=bool)
+    used[codes] = True
+    if used.all():
+        return codes, ids
+    new = np.cumsum(used) - 1
+    return new[codes], ids[used]
+
+
+def unwrap(X):
+    """The matrix of an :class:`Interactions`, anything else unchanged."""
+    return X.matrix if isinstance(X, Interactions) else X

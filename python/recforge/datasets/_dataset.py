@@ -1,0 +1,48 @@
+"""The object every loader returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._factorize import pd
+from ..data import Interactions
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A public dataset, ready for recforge.
+
+    Attributes
+    ----------
+    name : str
+    interactions : Interactions
+        Users x items, with raw ids and each pair's latest time: what models fit.
+    items : dict of str -> numpy.ndarray
+        Item metadata aligned with ``interactions.item_ids`` (e.g. "title", "genres",
+        "description").
+    events : dict of str -> numpy.ndarray
+        The source rows as read, one array per column (before any filtering), for building
+        other matrices with :meth:`Interactions.from_pandas`.
+    license, citation : str
+        Terms of use and how to cite the data.
+    """
+
+    name: str
+    interactions: Interactions
+    items: dict = field(repr=False)
+    events: dict = field(repr=False)
+    license: str = field(repr=False, default="")
+    citation: str = field(repr=False, default="")
+
+    def events_frame(self):
+        """``events`` as a pandas DataFrame (needs pandas)."""
+        if pd is None:
+            raise ImportError("events_frame needs pandas: pip install 'recforge[io]'")
+        return pd.DataFrame(self.events)
+
+    def describe_items(self, item_index) -> np.ndarray:
+        """The main description (title or product description) of items by column index."""
+        key = "title" if "title" in self.items else "description"
+        return np.asarray(self.items[key], dtype=object)[np.asarray(item_index)]

@@ -1,0 +1,147 @@
+"""Online Retail (UCI Machine Learning Repository, CC BY 4.0): a year of a UK gift shop's
+transaction lines, and the sample of it shipped inside recforge."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from .._factorize import factorize, lookup, pd
+from .._tables import read_table
+from ..data import Interactions
+from ._dataset import Dataset
+from ._download import fetch
+
+LICENSE = "Creative Commons Attribution 4.0 International (CC BY 4.0)"
+CITATION = ("Chen, D. (2015). Online Retail [Dataset]. UCI Machine Learning Repository. "
+            "https://doi.org/10.24432/C5BW33. Chen, Sain & Guo (2012), Journal of Database Marketing "
+            "and Customer Strategy Management 19(3), 197-208.")
+COLUMNS = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country"]
+_TEXT = ["InvoiceNo", "StockCode", "Description", "InvoiceDate", "CustomerID", "Country"]
+# The published summary of the full file (UCI; shared/datasets/README.md): what a download
+# without a published checksum is verified against.
+FULL_ROWS, FULL_QUANTITY = 541_909, 5_176_450
+
+
+def load_online_retail(path=None, *, progress: bool = True) -> Dataset:
+    """Load the UCI Online Retail transactions (541,909 lines, 2010-12-01 to 2011-12-09).
+
+    Parameters
+    ----------
+    path : str or os.PathLike, optional
+        A CSV export of the workbook (columns as in the original, ``.csv`` or ``.csv.gz``), the
+        official ``Online Retail.xlsx`` or the official zip (these two need pandas and
+        openpyxl). Without it, the official zip is downloaded once into the cache folder
+        (``$RECFORGE_DATA``, default ``~/.cache/recforge``); UCI publishes no checksum, so
+        the content is verified against the published row count and quantity total.
+    progress : bool, default True
+        Show a progress bar while downloading.
+
+    Returns
+    -------
+    Dataset
+        ``interactions``: customers x products (StockCode) from purchase lines (a customer
+        id, quantity > 0, unit price > 0, not a cancellation "C..." or adjustment "A..."),
+        valued by the number of such lines, with each pair's latest InvoiceDate; ``items``:
+        "description" (the most frequent one of each product); ``events``: every line.
+    """
+    downloaded = path is None
+    if downloaded:
+        path = fetch("online-retail", progress=progress)
+    path = Path(path)
+    if path.suffix.lower() in (".xlsx", ".zip"):
+        events = _read_workbook(path)
+    else:
+        events = _columns(read_table(path, COLUMNS, text=_TEXT))
+    if downloaded and (len(events["Quantity"]) != FULL_ROWS or np.nansum(events["Quantity"]) != FULL_QUANTITY):
+        raise ValueError(f"{str(path)!r} does not hold the published Online Retail data ({len(events['Quantity'])} "
+                         f"rows); delete it and try again")
+    return _dataset("online-retail", events, _most_frequent_description(events))
+
+
+def sample() -> Dataset:
+    """The Online Retail sample shipped with recforge: every line of half of the customers
+    (2,186 customers, 198,640 lines, 3,509 products). Works offline and without pandas.
+
+    Online Retail is by Daqing Chen (UCI Machine Learning Repository), CC BY 4.0; see
+    ``recforge/datasets/data/ATTRIBUTION.md`` for the citation and the changes made.
+
+    Returns
+    -------
+    Dataset
+        As :func:`load_online_retail`.
+    """
+    folder = resources.files(__package__) / "data"
+    with resources.as_file(folder / "online_retail_sample.csv.gz") as lines, \
+            resources.as_file(folder / "online_retail_products.csv.gz") as products:
+        events = _columns(read_table(lines, [c for c in COLUMNS if c != "Description"], text=_TEXT))
+        table = read_table(products, text=["StockCode", "Description"])
+    at = lookup(np.asarray(table["StockCode"], dtype=object), events["StockCode"])
+    events["Description"] = np.where(at >= 0, np.asarray(table["Description"], dtype=object)[at], None)
+    events = {c: events[c] for c in COLUMNS}
+    description = dict(zip(np.asarray(table["StockCode"]).tolist(), np.asarray(table["Description"]).tolist()))
+    return _dataset("online-retail-sample", events, description)
+
+
+def _columns(data) -> dict:
+    out = {}
+    for c in data if isinstance(data, dict) else data.columns:
+        values = data[c]
+        if c in _TEXT:
+            values = np.array([None if v is None or v != v else str(v) for v in np.asarray(values, dtype=object).tolist()],
+                              dtype=object)
+        else:
+            values = np.asarray(values, dtype=np.float64)
+        out[c] = values
+    return out
+
+
+def _read_workbook(path: Path) -> dict:
+    if pd is None:
+        raise ImportError("reading the Online Retail workbook needs pandas and openpyxl: "
+                          "pip install 'recforge[io]' openpyxl")
+    if path.suffix.lower() == ".zip":
+        import io
+        import zipfile
+
+        with zipfile.ZipFile(path) as z:
+            name = next((m for m in z.namelist() if m.lower().endswith(".xlsx")), None)
+            if name is None:
+                raise ValueError(f"{str(path)!r} holds no .xlsx workbook")
+            df = pd.read_excel(io.BytesIO(z.read(name)), dtype={"InvoiceNo": str, "StockCode": str})
+    else:
+        df = pd.read_excel(path, dtype={"InvoiceNo": str, "StockCode": str})
+    df["InvoiceDate"] = pd.to_datetime(df["InvoiceDate"]).dt.strftime("%Y-%m-%d %H:%M:%S")
+    df["CustomerID"] = df["CustomerID"].astype("Int64").astype(str).replace("<NA>", None)
+    return _columns(df[COLUMNS])
+
+
+def _purchases(events: dict) -> np.ndarray:
+    invoice = events["InvoiceNo"]
+    adjusted = np.array([v is not None and v[:1] in ("C", "A") for v in invoice.tolist()], dtype=bool)
+    customer = np.array([v is not None for v in events["CustomerID"].tolist()], dtype=bool)
+    return customer & ~adjusted & (events["Quantity"] > 0) & (events["UnitPrice"] > 0)
+
+
+def _most_frequent_description(events: dict) -> dict:
+    code, desc = events["StockCode"], events["Description"]
+    known = np.array([d is not None and c is not None for c, d in zip(code.tolist(), desc.tolist())], dtype=bool)
+    c_codes, c_ids = factorize(code[known], "StockCode")
+    d_codes, d_ids = factorize(desc[known], "Description")
+    pairs, counts = np.unique(c_codes * np.int64(d_ids.size) + d_codes, return_counts=True)
+    # Per product, the most frequent description (ties: the first in the file).
+    order = np.lexsort((-counts, pairs // d_ids.size))
+    pairs = pairs[order]
+    first = np.r_[True, (pairs[1:] // d_ids.size) != (pairs[:-1] // d_ids.size)]
+    best = pairs[first]
+    return dict(zip(c_ids[best // d_ids.size].tolist(), d_ids[best % d_ids.size].tolist()))
+
+
+def _dataset(name: str, events: dict, description: dict) -> Dataset:
+    buy = _purchases(events)
+    inter = Interactions.from_arrays(events["CustomerID"][buy], events["StockCode"][buy],
+                                     times=events["InvoiceDate"][buy])
+    items = {"description": np.array([description.get(c) for c in inter.item_ids.tolist()], dtype=object)}
+    return Dataset(name, inter, items, events, LICENSE, CITATION)

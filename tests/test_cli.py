@@ -1,0 +1,150 @@
+"""The recforge command end to end: demo, train -> recommend / similar, evaluate, help, errors."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from importlib.metadata import entry_points
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import recforge as rf
+from recforge.cli import main
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture
+def events_csv(tmp_path, rng):
+    """A small event log with string ids, event types and times."""
+    n = 4000
+    users = rng.integers(0, 150, n)
+    items = (rng.zipf(1.6, n) % 60)
+    kinds = rng.choice(["view", "cart", "purchase", "wishlist"], n, p=[0.6, 0.2, 0.15, 0.05])
+    path = tmp_path / "events.csv"
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["customer", "sku", "event", "ts"])
+        for u, i, k, t in zip(users, items, kinds, rng.integers(1.6e9, 1.7e9, n)):
+            w.writerow([f"C{u:04d}", f"SKU-{i}", k, int(t)])
+    return path
+
+
+DATA_ARGS = ["--user-col", "customer", "--item-col", "sku", "--event-col", "event",
+             "--event-weights", "view=1,cart=3,purchase=5", "--time-col", "ts"]
+
+
+def test_demo_writes_the_campaign_list(tmp_path, capsys):
+    out = tmp_path / "campaign.csv"
+    assert main(["demo", "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "popularity" in printed and "itemknn" in printed and "campaign list" in printed
+    rows = read_csv(out)
+    assert list(rows[0]) == ["customer_id", "rank", "stock_code", "description", "score"]
+    data = rf.datasets.sample()
+    inter = data.interactions
+    assert len({r["customer_id"] for r in rows}) == inter.n_users
+    bought = {(inter.user_ids[u], inter.item_ids[j]) for u in range(inter.n_users)
+              for j in inter.matrix.indices[inter.matrix.indptr[u]:inter.matrix.indptr[u + 1]]}
+    assert not any((r["customer_id"], r["stock_code"]) in bought for r in rows)
+    first = [r for r in rows if r["customer_id"] == rows[0]["customer_id"]]
+    assert [int(r["rank"]) for r in first] == list(range(1, 11))
+    assert [float(r["score"]) for r in first] == sorted((float(r["score"]) for r in first), reverse=True)
+    assert all(r["description"] for r in rows)
+
+
+def test_train_recommend_similar(tmp_path, events_csv, capsys):
+    model_path = tmp_path / "model.npz"
+    assert main(["train", "--data", str(events_csv), *DATA_ARGS, "--model", "itemknn", "--param", "k=20",
+                 "--out", str(model_path)]) == 0
+    assert "unknown_event" in capsys.readouterr().out  # wishlist rows were dropped and said so
+    model = rf.load(model_path)
+    assert model.get_params()["k"] == 20
+    out = tmp_path / "recs.csv"
+    assert main(["recommend", "--model", str(model_path), "--data", str(events_csv), "--k", "5",
+                 "--out", str(out), "--quiet"]) == 0
+    rows = read_csv(out)
+    capsys.readouterr()
+    # Same answer as the Python API on the same events.
+    inter = rf.Interactions.from_csv(events_csv, "customer", "sku", time_col="ts", event_col="event",
+                                     event_weights={"view": 1, "cart": 3, "purchase": 5})
+    users = np.arange(inter.n_users)
+    ids, _ = model.recommend(users, inter.matrix, k=5)
+    expected = {(inter.user_ids[u], int(r) + 1, inter.item_ids[ids[u, r]]) for u in users for r in range(5) if ids[u, r] >= 0}
+    assert {(r["user"], int(r["rank"]), r["item"]) for r in rows} == expected
+    assert main(["similar", "--model", str(model_path), "--items", "SKU-1", "SKU-2", "--k", "3"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 6 and lines[0].startswith("SKU-1\t1\t")
+    s_ids, _ = model.similar_items(inter.item_index(["SKU-1"]), k=3)
+    assert lines[0].split("\t")[2] == inter.item_ids[s_ids[0, 0]]
+
+
+def test_recommend_to_parquet(tmp_path, events_csv):
+    pytest.importorskip("pyarrow")
+    import pandas as pd
+
+    model_path = tmp_path / "pop.npz"
+    assert main(["train", "--data", str(events_csv), *DATA_ARGS, "--model", "popularity", "--out", str(model_path)]) == 0
+    assert main(["recommend", "--model", str(model_path), "--data", str(events_csv), "--out",
+                 str(tmp_path / "r.parquet"), "--quiet"]) == 0
+    df = pd.read_parquet(tmp_path / "r.parquet")
+    assert list(df.columns) == ["user", "rank", "item", "score"] and len(df) > 0
+
+
+@pytest.mark.parametrize("split", ["temporal", "per-user", "leave-one-out", "random"])
+def test_evaluate(tmp_path, events_csv, capsys, split):
+    out = tmp_path / "res.json"
+    assert main(["evaluate", "--data", str(events_csv), *DATA_ARGS, "--models", "popularity,itemknn,userknn",
+                 "--split", split, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| userknn |" in printed and "paired t-test" in printed
+    import json
+
+    result = json.loads(out.read_text())
+    assert set(result["metrics"]) == {"popularity", "itemknn", "userknn"} and result["n_users"] > 0
+
+
+@pytest.mark.parametrize("command", ["demo", "train", "recommend", "evaluate", "similar"])
+def test_help(command, capsys):
+    with pytest.raises(SystemExit) as e:
+        main([command, "--help"])
+    assert e.value.code == 0
+    assert "usage: recforge " + command in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--data", "absent.csv", "--model", "itemknn", "--out", "m.npz"], "no such file"),
+    (["train", "--data", "{events}", "--user-col", "shopper", "--model", "itemknn", "--out", "m.npz"], "no column 'shopper'"),
+    (["train", "--data", "{events}", *DATA_ARGS, "--model", "deepnet", "--out", "m.npz"], "unknown model 'deepnet'"),
+    (["train", "--data", "{events}", *DATA_ARGS, "--model", "itemknn", "--param", "k=-1", "--out", "m.npz"], "k must be"),
+    (["train", "--data", "{events}", *DATA_ARGS[:4], "--event-weights", "view", "--model", "itemknn", "--out", "m.npz"],
+     "TYPE=NUMBER"),
+    (["recommend", "--model", "{events}", "--data", "{events}", "--out", "r.csv"], "not a recforge model file"),
+    (["evaluate", "--data", "{events}", "--user-col", "customer", "--item-col", "sku", "--split", "temporal"],
+     "needs event times"),
+])
+def test_errors_are_one_line(argv, message, events_csv, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    argv = [a.replace("{events}", str(events_csv)) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_similar_unknown_item(tmp_path, events_csv, capsys):
+    main(["train", "--data", str(events_csv), *DATA_ARGS, "--model", "itemknn", "--out", str(tmp_path / "m.npz")])
+    assert main(["similar", "--model", str(tmp_path / "m.npz"), "--items", "SKU-404"]) == 2
+    assert "unknown item id: 'SKU-404'" in capsys.readouterr().err
+
+
+def test_console_entry_point():
+    names = {ep.name: ep.value for ep in entry_points(group="console_scripts")}
+    assert names.get("recforge") == "recforge.cli:main"
+    done = subprocess.run([sys.executable, "-m", "recforge", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("recforge ")

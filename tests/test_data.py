@@ -1,0 +1,226 @@
+"""rf.Interactions: id maps, aggregation against a plain-Python reference, the drop report,
+transform, files, and every function that takes one. Runs with and without pandas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import recforge as rf
+from recforge import _factorize
+
+pd = _factorize.pd
+
+
+def reference(users, items, weights, times, aggregate):
+    """{(user, item): (value, latest time)} by a loop over the events."""
+    out = {}
+    for pos, (u, i, w, t) in enumerate(zip(users, items, weights, times)):
+        key = (u, i)
+        if key not in out:
+            out[key] = (w, 1, t, pos, w)
+            continue
+        total, count, latest, last_pos, last_w = out[key]
+        later = (t, pos) >= (latest, last_pos)
+        out[key] = ({"sum": total + w, "max": max(total, w)}.get(aggregate, total), count + 1, max(latest, t),
+                    pos if later else last_pos, w if later else last_w)
+    result = {}
+    for key, (total, count, latest, _, last_w) in out.items():
+        value = {"sum": total, "max": total, "count": count, "last": last_w}[aggregate]
+        result[key] = (value, latest)
+    return result
+
+
+def dense(inter: rf.Interactions, which="matrix"):
+    """{(raw user, raw item): stored value} of the matrix or the times."""
+    M = getattr(inter, which)
+    return {(inter.user_ids[u], inter.item_ids[j]): M[u, j]
+            for u in range(M.shape[0]) for j in M.indices[M.indptr[u]:M.indptr[u + 1]]}
+
+
+@pytest.mark.parametrize("aggregate", rf.data.AGGREGATES)
+@pytest.mark.parametrize("id_kind", ["str", "int"])
+def test_aggregation_matches_reference(backend, rng, aggregate, id_kind):
+    n = 400
+    users = rng.integers(0, 30, n)
+    items = rng.integers(0, 12, n)
+    if id_kind == "str":
+        users, items = np.array([f"c{u:03d}" for u in users], dtype=object), np.array([f"p{i}" for i in items], dtype=object)
+    weights = rng.integers(1, 6, n).astype(np.float64)
+    times = rng.integers(0, 50, n).astype(np.float64)  # many ties: "last" falls back to input order
+    inter = rf.Interactions.from_arrays(users, items, weights, times=times, aggregate=aggregate)
+    expected = reference(users.tolist(), items.tolist(), weights.tolist(), times.tolist(), aggregate)
+    assert dense(inter) == pytest.approx({k: v[0] for k, v in expected.items()})
+    assert dense(inter, "times") == {k: v[1] for k, v in expected.items()}
+    assert inter.matrix.dtype == np.float32 and inter.times.dtype == np.float64
+    assert inter.matrix.has_canonical_format
+    # Ids in order of first appearance.
+    assert inter.user_ids.tolist() == list(dict.fromkeys(users.tolist()))
+    assert inter.item_ids.tolist() == list(dict.fromkeys(items.tolist()))
+    assert inter.report["merged"] == n - inter.nnz
+
+
+@pytest.mark.parametrize("aggregate", ["sum", "count"])
+def test_fast_path_without_times_agrees(backend, rng, aggregate):
+    users, items = rng.integers(0, 50, 1000), rng.integers(0, 20, 1000)
+    w = rng.random(1000)
+    fast = rf.Interactions.from_arrays(users, items, w, aggregate=aggregate)
+    slow = rf.Interactions.from_arrays(users, items, w, times=np.zeros(1000), aggregate=aggregate)
+    assert (fast.matrix != slow.matrix).nnz == 0
+    assert np.array_equal(fast.matrix.indptr, slow.matrix.indptr) and np.array_equal(fast.matrix.indices, slow.matrix.indices)
+
+
+def test_event_weights_and_drop_report(backend):
+    events = {
+        "customer": ["ann", "bob", None, "ann", "cy", "dan", "eve", "ann"],
+        "product": ["tea", "tea", "tea", None, "mug", "mug", "cup", "mug"],
+        "event": ["view", "purchase", "view", "view", "like", "cart", "view", "cart"],
+        "qty": [1.0, 2.0, 1.0, 1.0, 1.0, np.nan, 1.0, 1.0],
+        "when": ["2024-01-01", "2024-01-02", "2024-01-02", "2024-01-03", "2024-01-03", "2024-01-04", None, "2024-01-05"],
+    }
+    inter = rf.Interactions.from_pandas(events, user_col="customer", item_col="product", weight_col="qty",
+                                        time_col="when", event_col="event",
+                                        event_weights={"view": 1, "cart": 3, "purchase": 5})
+    r = inter.report
+    assert r["rows"] == 8 and r["kept"] == 3
+    assert r["dropped"] == {"missing_user": 1, "missing_item": 1, "new_user": 0, "new_item": 0,
+                            "unknown_event": 1, "bad_weight": 1, "bad_time": 1}
+    assert r["unknown_events"] == ["like"]
+    # cy, dan and eve appear only on dropped rows: no rows for them.
+    assert inter.user_ids.tolist() == ["ann", "bob"] and inter.item_ids.tolist() == ["tea", "mug"]
+    assert inter.matrix.toarray().tolist() == [[1.0, 3.0], [10.0, 0.0]]
+    assert inter.times[0, 1] == np.datetime64("2024-01-05", "s").astype(np.int64)
+
+
+def test_datetime_inputs_agree(backend):
+    stamps = np.array(["2024-03-01T10:00:00", "2024-03-02T11:30:00"], dtype="datetime64[s]")
+    seconds = stamps.astype(np.int64).astype(float)
+    a = rf.Interactions.from_arrays([1, 2], [1, 1], times=stamps)
+    b = rf.Interactions.from_arrays([1, 2], [1, 1], times=seconds)
+    c = rf.Interactions.from_arrays([1, 2], [1, 1], times=stamps.astype(str))
+    assert a.times.data.tolist() == b.times.data.tolist() == c.times.data.tolist() == seconds.tolist()
+
+
+def test_index_lookups(backend):
+    inter = rf.Interactions.from_arrays(["u1", "u2", "u3"], ["a", "b", "a"])
+    assert inter.user_index("u2") == 1
+    assert inter.user_index(["u3", "u1"]).tolist() == [2, 0]
+    assert inter.item_index(np.array(["b", "zz"]), missing="ignore").tolist() == [1, -1]
+    with pytest.raises(KeyError, match="unknown user id: 'nobody'"):
+        inter.user_index("nobody")
+    with pytest.raises(KeyError, match=r"'x', 'y' \(2 of 3\)"):
+        inter.item_index(["x", "a", "y"])
+    with pytest.raises(ValueError, match="missing"):
+        inter.user_index("u1", missing="skip")
+
+
+def test_transform_keeps_maps_and_reports_new_ids(backend):
+    inter = rf.Interactions.from_pandas({"u": ["a", "b"], "i": [1, 2], "w": [1.0, 2.0]}, "u", "i", weight_col="w")
+    new = inter.transform({"u": ["b", "c", "c", None], "i": [1, 2, 3, 1], "w": [4.0, 1.0, 1.0, 1.0]})
+    assert new.shape == inter.shape
+    assert new.user_ids is inter.user_ids and new.item_ids is inter.item_ids
+    assert new.matrix.toarray().tolist() == [[0.0, 0.0], [4.0, 0.0]]
+    assert new.report["new_users"].tolist() == ["c"] and new.report["new_items"].tolist() == [3]
+    assert new.report["dropped"]["new_user"] == 2 and new.report["dropped"]["missing_user"] == 1
+
+
+def test_save_load_roundtrip(tmp_path, rng):
+    users = np.array([f"cust-{u}" for u in rng.integers(0, 40, 300)], dtype=object)
+    inter = rf.Interactions.from_arrays(users, rng.integers(0, 25, 300), rng.random(300), times=rng.random(300) * 1e9)
+    path = tmp_path / "events.bin"  # the exact name is kept
+    inter.save(path)
+    back = rf.Interactions.load(path)
+    assert (back.matrix != inter.matrix).nnz == 0 and (back.times != inter.times).nnz == 0
+    assert back.user_ids.tolist() == inter.user_ids.tolist() and back.item_ids.tolist() == inter.item_ids.tolist()
+    assert back.report == {k: v for k, v in inter.report.items()}
+    again = back.transform({"user": ["cust-1"], "item": [inter.item_ids[0]], "weight": [1.0], "time": [0.0]})
+    assert again.shape == inter.shape
+
+
+def test_bad_files(tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="bad.npz"):
+        rf.Interactions.load(bad)
+    np.savez(tmp_path / "other.npz", x=np.arange(3))
+    with pytest.raises(ValueError, match="not a recforge interactions file"):
+        rf.Interactions.load(tmp_path / "other.npz")
+    inter = rf.Interactions.from_arrays(["a", "b"], [1, 2])
+    inter.user_ids = np.array(["a", 1], dtype=object)  # mixed ids: pandas can build them, npz cannot hold them
+    with pytest.raises(TypeError, match="user_ids"):
+        inter.save(tmp_path / "mixed.npz")
+
+
+def test_bad_input(backend):
+    with pytest.raises(ValueError, match="item has 2 rows but user has 3"):
+        rf.Interactions.from_arrays([1, 2, 3], [1, 2])
+    with pytest.raises(ValueError, match="event_weights"):
+        rf.Interactions.from_arrays([1], [1], events=["view"])
+    with pytest.raises(ValueError, match="without events"):
+        rf.Interactions.from_arrays([1], [1], event_weights={"view": 1})
+    with pytest.raises(TypeError, match="weights must be numbers"):
+        rf.Interactions.from_arrays([1], [1], ["heavy"])
+    with pytest.raises(ValueError, match="aggregate"):
+        rf.Interactions.from_arrays([1], [1], aggregate="mean")
+    with pytest.raises(ValueError, match="user_col 'customer' is not a column"):
+        rf.Interactions.from_pandas({"user": [1], "item": [1]}, user_col="customer")
+    with pytest.raises(ValueError, match="time"):
+        rf.Interactions.from_arrays([1], [1], times=["yesterday-ish"])
+    with pytest.raises(ValueError, match="distinct"):
+        rf.Interactions(sp.csr_matrix((2, 1)), ["a", "a"], ["x"])
+    with pytest.raises(ValueError, match="one id per row"):
+        rf.Interactions(sp.csr_matrix((2, 1)), ["a"], ["x"])
+
+
+def test_from_csv_keeps_ids_as_text(backend, tmp_path):
+    path = tmp_path / "events.csv.gz"
+    import gzip
+
+    with gzip.open(path, "wt") as f:
+        f.write("customer,product,qty,when\n00123,A1,2,2024-01-01 10:00:00\n00123,A2,1,2024-01-02 10:00:00\n"
+                "7,A1,,2024-01-03 10:00:00\n,A1,1,2024-01-03 10:00:00\n")
+    inter = rf.Interactions.from_csv(path, "customer", "product", weight_col="qty", time_col="when")
+    assert inter.user_ids.tolist() == ["00123"]
+    assert inter.item_ids.tolist() == ["A1", "A2"]
+    assert inter.report["dropped"]["bad_weight"] == 1 and inter.report["dropped"]["missing_user"] == 1
+    with pytest.raises(ValueError, match="no column 'shop'"):
+        rf.Interactions.from_csv(path, "shop", "product")
+    with pytest.raises(FileNotFoundError):
+        rf.Interactions.from_csv(tmp_path / "absent.csv")
+
+
+def test_from_parquet(tmp_path):
+    pytest.importorskip("pyarrow")
+    df = pd.DataFrame({"user": ["a", "b", "a"], "item": [10, 11, 11], "ts": pd.to_datetime(["2024-01-01"] * 3)})
+    df.to_parquet(tmp_path / "e.parquet")
+    inter = rf.Interactions.from_parquet(tmp_path / "e.parquet", time_col="ts")
+    assert inter.matrix.toarray().tolist() == [[1.0, 1.0], [0.0, 1.0]]
+    assert inter.to_pandas()["time"].tolist() == list(df["ts"])
+
+
+def test_splits_and_models_take_interactions(rng):
+    n = 3000
+    users, items = rng.integers(0, 200, n), rng.integers(0, 80, n)
+    inter = rf.Interactions.from_arrays(users, items, times=rng.integers(0, 10**6, n))
+    for train, test in (rf.split.per_user_split(inter, frac=0.3, seed=1), rf.split.random_split(inter, seed=2),
+                        rf.split.leave_k_out(inter, 1, by="time"), rf.split.temporal_split(inter, cutoff=5 * 10**5)):
+        assert isinstance(train, rf.Interactions) and train.shape == test.shape == inter.shape
+        assert train.user_ids is inter.user_ids
+        assert (train.matrix + test.matrix != inter.matrix).nnz == 0
+        merged = train.times + test.times
+        assert (merged != inter.times).nnz == 0
+    train, test = rf.split.temporal_split(inter, cutoff=5 * 10**5)
+    assert train.times.data.max() < 5 * 10**5 <= test.times.data.min()
+    model = rf.ItemKNN(k=20).fit(train)
+    assert rf.evaluate(model, train, test)["n_users"] > 0
+    assert rf.Popularity(half_life=1e5).fit(inter).popularity_.shape == (inter.n_items,)
+
+
+def test_temporal_split_takes_dates():
+    inter = rf.Interactions.from_arrays(["a", "a", "b"], ["x", "y", "x"],
+                                        times=["2024-01-01", "2024-02-01", "2024-03-01"])
+    train, test = rf.split.temporal_split(inter, cutoff="2024-01-15")
+    assert train.nnz == 1 and test.nnz == 2
+    with pytest.raises(ValueError, match="cutoff"):
+        rf.split.temporal_split(inter, cutoff="soon")
