@@ -116,3 +116,13 @@ def check_ranked(S, ok, k, ids, scores, dtype):
         rest[got] = False
         if m and rest.any():
             assert S[q, rest].max() <= val[-1] + tol["atol"] * scale + tol["rtol"] * abs(val[-1])
+
+
+def same_for_any_thread_count(run, threads=(2, 5)):
+    """run(n_threads) -> tuple of arrays; asserts every thread count gives identical arrays and
+    returns the single-thread result."""
+    one = run(1)
+    for n in threads:
+        for a, b in zip(one, run(n)):
+            np.testing.assert_array_equal(a, b)
+    return one

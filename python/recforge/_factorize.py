@@ -38,9 +38,7 @@ def to_numpy(values) -> np.ndarray:
             return values.to_numpy(dtype=object, na_value=None)
         return values.to_numpy()
     array = np.asarray(values)
-    if array.ndim != 1:
-        array = array.reshape(-1) if array.ndim == 0 else array
-    return array
+    return array.reshape(1) if array.ndim == 0 else array
 
 
 def factorize(values, name: str) -> tuple[np.ndarray, np.ndarray]:

@@ -114,11 +114,6 @@ def _read_pandas(source, columns, names, text, sep, encoding, where):
         raise ValueError(f"could not read {where}: {e}") from None
 
 
-def read_csv_columns(path, columns, *, text=(), sep: str = ","):
-    """The named columns of a delimited file with a header row (see :func:`read_table`)."""
-    return read_table(path, columns, text=text, sep=sep)
-
-
 def _quoting(sep: str) -> int:
     # Comma files quote fields that hold commas; tab/pipe files (MovieLens) never quote, and
     # a title with a quote character in it must not start a quoted field.

@@ -15,6 +15,7 @@ from ._factorize import factorize, lookup, missing_mask, pd, to_numpy
 from ._npz import open_npz
 from ._sparse import check_sparse
 from ._times import as_seconds
+from .weighting import row_ids
 
 AGGREGATES = ("sum", "max", "count", "last")
 FORMAT = "recforge-interactions"
@@ -245,14 +246,12 @@ class Interactions:
         Only the named columns are read. Ids are read as strings (a text file's ids are text:
         "00123" stays "00123"). Uses pandas when installed, the standard library otherwise.
         """
-        from ._tables import read_csv_columns
+        from ._tables import read_table
 
-        spec = {"user_col": user_col, "item_col": item_col, "weight_col": weight_col, "time_col": time_col,
-                "event_col": event_col, "event_weights": event_weights}
-        wanted = [c for r, c in spec.items() if r != "event_weights" and c is not None]
+        wanted = [c for c in (user_col, item_col, weight_col, time_col, event_col) if c is not None]
         text = [c for c in (user_col, item_col, event_col, time_col) if c is not None]
-        data = read_csv_columns(path, wanted, text=text, sep=sep)
-        return cls._build(_columns(data, spec), spec, aggregate, known=None)
+        data = read_table(path, wanted, text=text, sep=sep)
+        return cls.from_pandas(data, user_col, item_col, weight_col, time_col, event_col, event_weights, aggregate)
 
     @classmethod
     def from_parquet(cls, path, user_col: str = "user", item_col: str = "item", weight_col: str | None = None,
@@ -400,7 +399,7 @@ class Interactions:
         if pd is None:
             raise ImportError("to_pandas needs pandas: pip install 'recforge[io]'")
         M = self.matrix
-        rows = np.repeat(np.arange(M.shape[0]), np.diff(M.indptr))
+        rows = row_ids(M)
         out = {"user": self.user_ids[rows], "item": self.item_ids[M.indices], "weight": M.data}
         if self.times is not None:
             out["time"] = pd.to_datetime(self.times.data, unit="s")

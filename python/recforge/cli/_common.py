@@ -11,7 +11,7 @@ import sys
 import numpy as np
 
 from .._factorize import pd
-from .._tables import read_csv_columns
+from .._tables import read_table
 from ..data import Interactions
 from ..models import MODELS
 
@@ -70,7 +70,7 @@ def read_events(args):
                 raise CliError("reading Parquet needs pandas and pyarrow: pip install 'recforge[io]'")
             return pd.read_parquet(args.data, columns=columns)
         text = [c for c in (args.user_col, args.item_col, args.event_col, args.time_col) if c is not None]
-        return read_csv_columns(args.data, columns, text=text, sep=args.sep)
+        return read_table(args.data, columns, text=text, sep=args.sep)
     except (ValueError, KeyError, OSError) as e:
         raise CliError(f"--data: {e}") from None
 

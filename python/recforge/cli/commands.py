@@ -13,6 +13,7 @@ from ..data import Interactions, _savable_ids
 from ..evaluation import compare
 from ..models import load
 from ..models.persistence import load_extra, save
+from ..weighting import row_ids
 from ._common import (CliError, build_interactions, campaign_rows, make_model, parse_params, read_events,
                       recommend_all, write_table)
 
@@ -54,7 +55,7 @@ def recommend(args) -> None:
 
         inter = sample().interactions
         M = inter.matrix
-        rows = np.repeat(np.arange(M.shape[0]), np.diff(M.indptr))
+        rows = row_ids(M)
         events = {known._spec["user_col"]: inter.user_ids[rows], known._spec["item_col"]: inter.item_ids[M.indices]}
         known._spec = dict(known._spec, weight_col=None, time_col=None, event_col=None, event_weights=None)
     else:
@@ -110,13 +111,15 @@ def split_events(inter: Interactions, how: str, test_frac: float, cutoff, seed: 
     return split.random_split(inter, frac=test_frac, seed=seed)
 
 
+def keep_pairs(inter: Interactions, keep: np.ndarray) -> Interactions:
+    """The stored pairs of ``inter`` where ``keep`` (one flag per stored entry) holds; times alike."""
+    return split._partition(split._source(inter)[0], keep, inter)[1]
+
+
 def warm_test(train_set: Interactions, test_set: Interactions) -> Interactions:
     """The test pairs of customers who have training history: without a cold-start fallback
     no model can rank for the others, and counting them as zeros would only add noise."""
-    T = test_set.matrix
-    rows = np.repeat(np.arange(T.shape[0]), np.diff(T.indptr))
-    _, warm = split._partition(split._source(test_set)[0], np.diff(train_set.matrix.indptr)[rows] > 0, test_set)
-    return warm
+    return keep_pairs(test_set, np.diff(train_set.matrix.indptr)[row_ids(test_set.matrix)] > 0)
 
 
 def similar(args) -> None:

@@ -13,7 +13,8 @@ from ..datasets.online_retail import _purchases
 from ..evaluation import compare
 from ..models import ItemKNN, Popularity, UserKNN
 from ._common import CliError, campaign_rows, recommend_all, write_table
-from .commands import warm_test
+from ..weighting import row_ids
+from .commands import keep_pairs, warm_test
 
 SHOWN = ("precision", "recall", "ndcg", "map", "hit_rate")
 
@@ -70,13 +71,12 @@ def split_events_by_time(data, inter: Interactions, cutoff: str):
                                 "time": events["InvoiceDate"][mask]})
 
     train, later = pairs(buy & (t < cut)), pairs(buy & (t >= cut))
-    seen = train.matrix.copy()
-    seen.data[:] = 1.0
-    first_time = later.matrix - later.matrix.multiply(seen)  # drop pairs already in train
-    first_time.eliminate_zeros()
-    mask = first_time.astype(bool)
-    test = later._with(first_time, later.times.multiply(mask).tocsr())
-    return train, warm_test(train, test)
+
+    def keys(M):
+        return row_ids(M) * np.int64(M.shape[1]) + M.indices
+
+    first_time = keep_pairs(later, ~np.isin(keys(later.matrix), keys(train.matrix)))  # not bought before
+    return train, warm_test(train, first_time)
 
 
 def _summary(result, k: int) -> str:
