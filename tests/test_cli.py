@@ -44,7 +44,8 @@ def test_demo_writes_the_campaign_list(tmp_path, capsys):
     out = tmp_path / "campaign.csv"
     assert main(["demo", "--out", str(out), "--quiet"]) == 0
     printed = capsys.readouterr().out
-    assert "popularity" in printed and "itemknn" in printed and "campaign list" in printed
+    assert "popularity" in printed and "itemknn" in printed and "\nals " in printed and "campaign list" in printed
+    assert "best by NDCG@10: als" in printed
     rows = read_csv(out)
     assert list(rows[0]) == ["customer_id", "rank", "stock_code", "description", "score"]
     data = rf.datasets.sample()
@@ -57,6 +58,15 @@ def test_demo_writes_the_campaign_list(tmp_path, capsys):
     assert [int(r["rank"]) for r in first] == list(range(1, 11))
     assert [float(r["score"]) for r in first] == sorted((float(r["score"]) for r in first), reverse=True)
     assert all(r["description"] for r in rows)
+
+
+def test_train_a_factor_model_with_string_and_number_parameters(tmp_path, events_csv, capsys):
+    path = tmp_path / "als.npz"
+    assert main(["train", "--data", str(events_csv), *DATA_ARGS, "--model", "als", "--param", "factors=8",
+                 "--param", "solver=cholesky", "--param", "random_state=3", "--out", str(path)]) == 0
+    model = rf.load(path)
+    assert isinstance(model, rf.ALS) and model.solver == "cholesky" and model.random_state == 3
+    assert model.user_factors_.shape[1] == 8
 
 
 def test_train_recommend_similar(tmp_path, events_csv, capsys):

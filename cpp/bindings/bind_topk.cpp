@@ -10,16 +10,6 @@ namespace recforge::bind {
 
 namespace {
 
-template <typename T>
-const T* checked_matrix(const py::array& a, const std::string& name, int64_t* rows, int64_t* cols) {
-    if (!has_dtype<T>(a)) throw py::type_error(name + " must have the dtype of queries, got " + dtype_name(a));
-    if (a.ndim() != 2) throw py::value_error(name + " must be 2-D");
-    if (!(a.flags() & py::array::c_style)) throw py::value_error(name + " must be C-contiguous");
-    *rows = a.shape(0);
-    *cols = a.shape(1);
-    return static_cast<const T*>(a.data());
-}
-
 // Sorted distinct ids in [0, n_items), as the kernels require (the Python layer makes them so).
 template <typename I>
 const I* checked_allow(const py::object& allow, int64_t n_items, int64_t* n_allow) {

@@ -83,6 +83,18 @@ CsrView<T, I> checked_csr(const std::string& name, int64_t n_rows, int64_t n_col
     return CsrView<T, I>{n_rows, n_cols, p, ix, v};
 }
 
+// A C-contiguous 2-D array of T; its shape goes to *rows, *cols.
+template <typename T>
+T* checked_matrix(const py::array& a, const std::string& name, int64_t* rows, int64_t* cols) {
+    if (!has_dtype<T>(a))
+        throw py::type_error(name + " must be " + dtype_name(py::array_t<T>()) + ", got " + dtype_name(a));
+    if (a.ndim() != 2) throw py::value_error(name + " must be 2-D, got " + std::to_string(a.ndim()) + " dimensions");
+    if (!(a.flags() & py::array::c_style)) throw py::value_error(name + " must be C-contiguous");
+    *rows = a.shape(0);
+    *cols = a.shape(1);
+    return static_cast<T*>(const_cast<void*>(a.data()));
+}
+
 // Hands a vector's buffer to numpy without copying; the capsule frees it with the array.
 template <typename T>
 py::array_t<T> to_numpy(std::vector<T>&& v) {

@@ -9,6 +9,7 @@ void bind_csr(py::module_& m);
 void bind_similarity(py::module_& m);
 void bind_topk(py::module_& m);
 void bind_metrics(py::module_& m);
+void bind_als(py::module_& m);
 }  // namespace recforge::bind
 
 PYBIND11_MODULE(_core, m) {
@@ -18,4 +19,5 @@ PYBIND11_MODULE(_core, m) {
     recforge::bind::bind_similarity(m);
     recforge::bind::bind_topk(m);
     recforge::bind::bind_metrics(m);
+    recforge::bind::bind_als(m);
 }

@@ -47,6 +47,7 @@ def topk_sparse(
     n_threads: int = 0,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.floating]]: ...
 
+from .models import ALS as ALS
 from .models import ItemKNN as ItemKNN
 from .models import NotFittedError as NotFittedError
 from .models import Popularity as Popularity

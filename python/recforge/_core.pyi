@@ -68,3 +68,23 @@ def ranking_metrics(
     n_threads: int,
     per_user: bool,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.uint8]]: ...
+def als_whiten(
+    factors: npt.NDArray[np.floating], regularization: float, n_threads: int
+) -> tuple[npt.NDArray[np.floating], npt.NDArray[np.floating], npt.NDArray[np.floating], npt.NDArray[np.float64]]: ...
+def als_solve(
+    indptr: npt.NDArray[np.integer],
+    indices: npt.NDArray[np.integer],
+    data: npt.NDArray[np.floating],
+    n_cols: int,
+    fixed: npt.NDArray[np.floating],
+    whitened: npt.NDArray[np.floating],
+    L: npt.NDArray[np.floating],
+    Linv: npt.NDArray[np.floating],
+    G: npt.NDArray[np.float64],
+    solved: npt.NDArray[np.floating],
+    alpha: float,
+    solver: int,
+    cg_steps: int,
+    n_threads: int,
+    want_loss: bool,
+) -> tuple[int, npt.NDArray[np.float64] | None]: ...

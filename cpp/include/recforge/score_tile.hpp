@@ -21,14 +21,15 @@ constexpr int64_t kTileItems = 32;   // item columns per micro-tile (2 AVX-512 /
 
 namespace detail {
 
-// out[qi * kTileItems + w] = sum_d queries[qi * f + d] * tile[d * kTileItems + w]
+// out[qi * kTileItems + w] = sum_{d < depth} queries[qi * stride + d] * tile[d * kTileItems + w]
 template <typename T>
-inline void score_tile_body(const T* __restrict queries, const T* __restrict tile, int64_t f, T* __restrict out) {
+inline void score_tile_body(const T* __restrict queries, int64_t stride, const T* __restrict tile, int64_t depth,
+                            T* __restrict out) {
     T acc[kTileQueries][kTileItems] = {};
-    for (int64_t d = 0; d < f; ++d) {
+    for (int64_t d = 0; d < depth; ++d) {
         const T* row = tile + d * kTileItems;
         for (int64_t qi = 0; qi < kTileQueries; ++qi) {
-            const T q = queries[qi * f + d];
+            const T q = queries[qi * stride + d];
             for (int64_t w = 0; w < kTileItems; ++w) acc[qi][w] += q * row[w];
         }
     }
@@ -36,14 +37,26 @@ inline void score_tile_body(const T* __restrict queries, const T* __restrict til
         for (int64_t w = 0; w < kTileItems; ++w) out[qi * kTileItems + w] = acc[qi][w];
 }
 
+// The full inner product (depth = stride = f) and a prefix of it (the first `depth` factors of
+// rows `stride` apart: products with a triangular matrix skip its zero part).
 RECFORGE_MULTIVERSION
 inline void score_tile(const float* queries, const float* tile, int64_t f, float* out) {
-    score_tile_body(queries, tile, f, out);
+    score_tile_body(queries, f, tile, f, out);
 }
 
 RECFORGE_MULTIVERSION
 inline void score_tile(const double* queries, const double* tile, int64_t f, double* out) {
-    score_tile_body(queries, tile, f, out);
+    score_tile_body(queries, f, tile, f, out);
+}
+
+RECFORGE_MULTIVERSION
+inline void score_tile(const float* queries, int64_t stride, const float* tile, int64_t depth, float* out) {
+    score_tile_body(queries, stride, tile, depth, out);
+}
+
+RECFORGE_MULTIVERSION
+inline void score_tile(const double* queries, int64_t stride, const double* tile, int64_t depth, double* out) {
+    score_tile_body(queries, stride, tile, depth, out);
 }
 
 }  // namespace detail

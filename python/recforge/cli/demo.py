@@ -11,7 +11,7 @@ from ..data import Interactions
 from ..datasets import sample
 from ..datasets.online_retail import _purchases
 from ..evaluation import compare
-from ..models import ItemKNN, Popularity, UserKNN
+from ..models import ALS, ItemKNN, Popularity, UserKNN
 from ._common import CliError, campaign_rows, recommend_all, write_table
 from ..weighting import row_ids
 from .commands import keep_pairs, warm_test
@@ -31,7 +31,8 @@ def demo(args) -> None:
           f"{test.nnz:,} products {np.count_nonzero(np.diff(test.matrix.indptr)):,} returning customers bought "
           f"for the first time after it")
     candidates = {"popularity": Popularity(), "itemknn": ItemKNN(k=args.neighbours, metric="cosine"),
-                  "userknn": UserKNN(k=args.neighbours, metric="cosine")}
+                  "userknn": UserKNN(k=args.neighbours, metric="cosine"),
+                  "als": ALS(factors=64, regularization=1.0, iterations=15, random_state=0)}
     fitted = {name: model.fit(train) for name, model in candidates.items()}
     result = compare(fitted, train, test, k=args.k)
     print()

@@ -17,6 +17,9 @@ class NotFittedError(ValueError, AttributeError):
     """A model was used before ``fit`` (or ``rf.load``); a ValueError, as in scikit-learn."""
 
 
+_ANY_ID = np.iinfo(np.int64).max  # the range bound of ids that are labels, not row numbers
+
+
 def _ids(ids, name: str, n: int, kind: str) -> tuple[np.ndarray, bool]:
     """Ids as int64 1-D array and whether a single scalar id was given; range-checked."""
     single = np.ndim(ids) == 0
@@ -134,8 +137,15 @@ class Recommender:
             Ids out of range or not integers, ``user_items`` / ``exclude`` with the wrong
             number of rows or items, negative ``k``, ids in ``allow`` out of range.
         """
+        return self._recommend(user_ids, user_items, k, exclude_seen, exclude, allow)
+
+    def _recommend(self, user_ids, user_items, k, exclude_seen, exclude, allow, known_users: bool = True,
+                   **options):
+        """recommend() with model-specific ``options`` passed on to ``_scores_topk``; with
+        ``known_users=False`` the ids are labels only (any non-negative integer), for models
+        that score from the ``user_items`` rows alone."""
         self._check_fitted()
-        users, single = _ids(user_ids, "user_ids", self.n_users_, "user")
+        users, single = _ids(user_ids, "user_ids", self.n_users_ if known_users else _ANY_ID, "user")
         k = check_int(k, "k", minimum=0)
         history = self._user_rows(user_items, "user_items", len(users))
         banned = None
@@ -143,7 +153,7 @@ class Recommender:
             banned = self._user_rows(exclude, "exclude", len(users))
         if exclude_seen:
             banned = history if banned is None else union_pattern(history, banned)
-        ids, scores = self._scores_topk(users, history, k, banned, allow)
+        ids, scores = self._scores_topk(users, history, k, banned, allow, **options)
         return (ids[0], scores[0]) if single else (ids, scores)
 
     def similar_items(self, item_ids, k: int = 10):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_int, check_real
+from .._checks import check_bool, check_int, check_real
 from .._config import resolve_threads
 from .._sparse import CsrParts, check_sparse
 from ..topk import dense_topk_parts
@@ -53,9 +53,7 @@ class Popularity(Recommender):
     _state = ("popularity_", "n_users_", "n_items_")
 
     def __init__(self, use_weights: bool = False, half_life: float | None = None, n_threads: int = 0):
-        if not isinstance(use_weights, (bool, np.bool_)):
-            raise TypeError(f"use_weights must be a bool, got {type(use_weights).__name__}")
-        self.use_weights = bool(use_weights)
+        self.use_weights = check_bool(use_weights, "use_weights")
         self.half_life = None if half_life is None else check_real(half_life, "half_life", minimum=0.0)
         if self.half_life == 0.0:
             raise ValueError("half_life must be > 0 (or None for no decay)")
