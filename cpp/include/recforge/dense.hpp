@@ -52,15 +52,8 @@ RECFORGE_INLINE void axpy(T* __restrict y, S a, const T* __restrict x, int64_t n
     for (int64_t i = 0; i < n; ++i) y[i] += t * x[i];
 }
 
-// out[0:cols] = sum_j v[j] * M[j, 0:cols]   (row vector times a row-major rows x cols matrix)
-template <typename T>
-RECFORGE_INLINE void vecmat(const T* __restrict v, const T* __restrict M, int64_t rows, int64_t cols, T* __restrict out) {
-    std::fill(out, out + cols, T(0));
-    for (int64_t j = 0; j < rows; ++j) axpy(out, v[j], M + j * cols, cols);
-}
-
 // out[0:n] = v^T L = sum_j v[j] * L[j, 0:j+1] for a lower-triangular row-major n x n L (only
-// the triangle is read: half the work of vecmat).
+// the triangle is read: half the work of a full matrix).
 template <typename T>
 RECFORGE_INLINE void vecmat_lower(const T* __restrict v, const T* __restrict L, int64_t n, T* __restrict out) {
     std::fill(out, out + n, T(0));
@@ -101,7 +94,7 @@ RECFORGE_INLINE void gather_dots_axpy(T* __restrict out, const T* __restrict row
     }
 }
 
-// (dot, axpy, vecmat, the gather ops, cholesky and cholesky_solve are always inlined: they must take the
+// (dot, axpy, vecmat_lower, the gather ops, cholesky and cholesky_solve are always inlined: they must take the
 // instruction set of the multiversioned solver that calls them.)
 
 // In-place Cholesky A = L L^T of a row-major n x n symmetric positive definite matrix; reads the
