@@ -188,14 +188,6 @@ class ALS(FactorModel):
         self._half_step(C, fixed, solved, "new", None, whitening=self._whitening(side), solver="cholesky")
         return solved
 
-    def _rows(self, M, name: str, n_rows: int | None, n_cols: int, cols: str) -> CsrParts:
-        parts = check_sparse(M, name)
-        if n_rows is not None and parts.shape[0] != n_rows:
-            raise ValueError(f"{name} must have one row per id ({n_rows}), got {parts.shape[0]} rows")
-        if parts.shape[1] != n_cols:
-            raise ValueError(f"{name} has {parts.shape[1]} columns but the model knows {n_cols} {cols}")
-        return parts
-
     def fold_in_users(self, user_items) -> np.ndarray:
         """Factors for customers from their interactions, without retraining.
 

@@ -36,6 +36,12 @@ def _ids(ids, name: str, n: int, kind: str) -> tuple[np.ndarray, bool]:
     return arr, single
 
 
+def _unwrap(result: tuple[np.ndarray, np.ndarray], single: bool):
+    """(ids, scores) of a batch, or their one row when a scalar id was asked."""
+    ids, scores = result
+    return (ids[0], scores[0]) if single else (ids, scores)
+
+
 def union_pattern(a: CsrParts, b: CsrParts) -> CsrParts:
     """CSR whose stored entries are those of a or b (values 1; only the pattern is used)."""
     def ones(p: CsrParts):
@@ -153,8 +159,7 @@ class Recommender:
             banned = self._user_rows(exclude, "exclude", len(users))
         if exclude_seen:
             banned = history if banned is None else union_pattern(history, banned)
-        ids, scores = self._scores_topk(users, history, k, banned, allow, **options)
-        return (ids[0], scores[0]) if single else (ids, scores)
+        return _unwrap(self._scores_topk(users, history, k, banned, allow, **options), single)
 
     def similar_items(self, item_ids, k: int = 10):
         """The k items most similar to each given item (itself excluded).
@@ -171,10 +176,7 @@ class Recommender:
             Most similar first; padded with -1 / -inf. What "similar" means is the model's
             (see its class docstring).
         """
-        self._check_fitted()
-        items, single = _ids(item_ids, "item_ids", self.n_items_, "item")
-        ids, scores = self._similar_items(items, check_int(k, "k", minimum=0))
-        return (ids[0], scores[0]) if single else (ids, scores)
+        return self._similar(item_ids, k, "item", self._similar_items)
 
     def similar_users(self, user_ids, k: int = 10):
         """The k users most similar to each given user (themselves excluded).
@@ -190,10 +192,13 @@ class Recommender:
         ids, scores : numpy.ndarray, shape (n_users_asked, k) or (k,)
             Most similar first; padded with -1 / -inf.
         """
+        return self._similar(user_ids, k, "user", self._similar_users)
+
+    def _similar(self, asked, k, kind: str, find):
+        """similar_items / similar_users: check the ids (of ``kind``) and k, then ``find``."""
         self._check_fitted()
-        users, single = _ids(user_ids, "user_ids", self.n_users_, "user")
-        ids, scores = self._similar_users(users, check_int(k, "k", minimum=0))
-        return (ids[0], scores[0]) if single else (ids, scores)
+        asked, single = _ids(asked, f"{kind}_ids", getattr(self, f"n_{kind}s_"), kind)
+        return _unwrap(find(asked, check_int(k, "k", minimum=0)), single)
 
     def _scores_topk(self, users, history: CsrParts, k: int, banned: CsrParts | None, allow):
         raise NotImplementedError
@@ -205,11 +210,16 @@ class Recommender:
         raise NotImplementedError(f"{type(self).__name__} has no notion of user similarity")
 
     def _user_rows(self, M, name: str, n_rows: int) -> CsrParts:
+        return self._rows(M, name, n_rows, self.n_items_, "items", per="requested user")
+
+    @staticmethod
+    def _rows(M, name: str, n_rows: int | None, n_cols: int, cols: str, per: str = "id") -> CsrParts:
+        """M as CSR parts with ``n_rows`` rows (any number when None) of ``n_cols`` columns."""
         parts = check_sparse(M, name)
-        if parts.shape[0] != n_rows:
-            raise ValueError(f"{name} must have one row per requested user ({n_rows}), got {parts.shape[0]} rows")
-        if parts.shape[1] != self.n_items_:
-            raise ValueError(f"{name} has {parts.shape[1]} columns but the model knows {self.n_items_} items")
+        if n_rows is not None and parts.shape[0] != n_rows:
+            raise ValueError(f"{name} must have one row per {per} ({n_rows}), got {parts.shape[0]} rows")
+        if parts.shape[1] != n_cols:
+            raise ValueError(f"{name} has {parts.shape[1]} columns but the model knows {n_cols} {cols}")
         return parts
 
     def _validate_state(self) -> None:
