@@ -10,6 +10,8 @@ void bind_similarity(py::module_& m);
 void bind_topk(py::module_& m);
 void bind_metrics(py::module_& m);
 void bind_als(py::module_& m);
+void bind_mf(py::module_& m);
+void bind_knn(py::module_& m);
 }  // namespace recforge::bind
 
 PYBIND11_MODULE(_core, m) {
@@ -20,4 +22,6 @@ PYBIND11_MODULE(_core, m) {
     recforge::bind::bind_topk(m);
     recforge::bind::bind_metrics(m);
     recforge::bind::bind_als(m);
+    recforge::bind::bind_mf(m);
+    recforge::bind::bind_knn(m);
 }

@@ -48,7 +48,9 @@ def topk_sparse(
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.floating]]: ...
 
 from .models import ALS as ALS
+from .models import BiasedMF as BiasedMF
 from .models import ItemKNN as ItemKNN
+from .models import KNNRegressor as KNNRegressor
 from .models import NotFittedError as NotFittedError
 from .models import Popularity as Popularity
 from .models import Recommender as Recommender

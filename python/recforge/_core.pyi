@@ -28,6 +28,7 @@ def similarity(
     k1: float = 1.2,
     b: float = 0.75,
     transposed: bool = False,
+    shrinkage_offset: float = 0.0,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.integer], npt.NDArray[np.floating]]: ...
 def topk_dense(
     queries: npt.NDArray[np.floating],
@@ -88,3 +89,55 @@ def als_solve(
     n_threads: int,
     want_loss: bool,
 ) -> tuple[int, npt.NDArray[np.float64] | None]: ...
+def mf_sgd_epochs(
+    users: npt.NDArray[np.integer],
+    items: npt.NDArray[np.integer],
+    ratings: npt.NDArray[np.floating],
+    block_ptr: npt.NDArray[np.int64],
+    user_factors: npt.NDArray[np.floating],
+    item_factors: npt.NDArray[np.floating],
+    user_bias: npt.NDArray[np.floating],
+    item_bias: npt.NDArray[np.floating],
+    mu: float,
+    lr: float,
+    reg: float,
+    lr_bias: float,
+    reg_bias: float,
+    decay: float,
+    seed: int,
+    first_epoch: int,
+    n_epochs: int,
+    n_threads: int,
+) -> npt.NDArray[np.float64]: ...
+def ridge_rows(
+    indptr: npt.NDArray[np.integer],
+    indices: npt.NDArray[np.integer],
+    targets: npt.NDArray[np.floating],
+    n_cols: int,
+    features: npt.NDArray[np.floating],
+    lambda_: npt.NDArray[np.float64],
+    solved: npt.NDArray[np.floating],
+    n_threads: int,
+) -> int: ...
+def pair_dots(
+    user_factors: npt.NDArray[np.floating],
+    item_factors: npt.NDArray[np.floating],
+    user_ids: npt.NDArray[np.int64],
+    item_ids: npt.NDArray[np.int64],
+    n_threads: int,
+) -> npt.NDArray[np.floating]: ...
+def knn_predict(
+    s_indptr: npt.NDArray[np.integer],
+    s_indices: npt.NDArray[np.integer],
+    s_data: npt.NDArray[np.floating],
+    d_indptr: npt.NDArray[np.integer],
+    d_indices: npt.NDArray[np.integer],
+    d_data: npt.NDArray[np.floating],
+    n_contexts: int,
+    contexts: npt.NDArray[np.int64],
+    entities: npt.NDArray[np.int64],
+    order: npt.NDArray[np.int64],
+    k: int,
+    min_k: int,
+    n_threads: int,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]: ...

@@ -278,24 +278,9 @@ RECFORGE_ALS_ROWS(double, int64_t)
 // solution is not finite (divergence). Memory: O(threads * f * max(f, 256)).
 template <typename T, typename I>
 int64_t als_solve(const AlsProblem<T, I>& P, int n_threads) {
-    constexpr int64_t kBlock = 32;
-    const int64_t n_blocks = (P.n_rows + kBlock - 1) / kBlock;
-    int64_t bad = 0;
-    ExceptionTrap trap;
-#pragma omp parallel num_threads(n_threads)
-    {
-        // Every thread reaches the worksharing loop even if its scratch could not be allocated
-        // (skipping it would deadlock the others); the error is rethrown after the region.
-        std::unique_ptr<AlsScratch<T>> scratch;
-        trap.run([&] { scratch = std::make_unique<AlsScratch<T>>(P.f); });
-#pragma omp for schedule(dynamic, 1) reduction(+ : bad)
-        for (int64_t b = 0; b < n_blocks; ++b) {
-            if (scratch)
-                trap.run([&] { bad += detail::als_rows(P, b * kBlock, std::min(P.n_rows, (b + 1) * kBlock), *scratch); });
-        }
-    }
-    trap.rethrow();
-    return bad;
+    return sum_over_row_blocks<AlsScratch<T>>(
+        P.n_rows, 32, n_threads, [&] { return std::make_unique<AlsScratch<T>>(P.f); },
+        [&](int64_t row0, int64_t row1, AlsScratch<T>& s) { return detail::als_rows(P, row0, row1, s); });
 }
 
 }  // namespace recforge

@@ -24,6 +24,19 @@
 
 namespace recforge::dense {
 
+// part[0] = the pairwise tree sum of part[0:lanes] (lanes a power of two), written out level by
+// level so that it compiles to register shuffles rather than a loop through memory.
+template <int64_t Lanes, typename A>
+RECFORGE_INLINE void reduce_lanes(A* part) {
+    if constexpr (Lanes > 1) {
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC unroll 16
+#endif
+        for (int64_t j = 0; j < Lanes / 2; ++j) part[j] += part[j + Lanes / 2];
+        reduce_lanes<Lanes / 2>(part);
+    }
+}
+
 // sum_i a[i] * b[i], accumulated in Acc: 16 interleaved partial sums reduced as a tree (so it
 // vectorises without -ffast-math and the order is fixed); short vectors are summed in order.
 template <typename Acc = void, typename T>
@@ -39,8 +52,7 @@ RECFORGE_INLINE auto dot(const T* __restrict a, const T* __restrict b, int64_t n
     const int64_t body = n - n % kLanes;
     for (int64_t i = 0; i < body; i += kLanes)
         for (int64_t j = 0; j < kLanes; ++j) part[j] += static_cast<A>(a[i + j]) * static_cast<A>(b[i + j]);
-    for (int64_t width = kLanes / 2; width >= 1; width /= 2)
-        for (int64_t j = 0; j < width; ++j) part[j] += part[j + width];
+    reduce_lanes<kLanes>(part);
     for (int64_t i = body; i < n; ++i) s += static_cast<A>(a[i]) * static_cast<A>(b[i]);
     return part[0] + s;
 }
@@ -79,8 +91,7 @@ RECFORGE_INLINE void gather_dots_axpy(T* __restrict out, const T* __restrict row
                 for (int64_t j = 0; j < kLanes; ++j) part[r][j] += y[r][i + j] * v[i + j];
         T q[4];
         for (int r = 0; r < 4; ++r) {
-            for (int64_t width = kLanes / 2; width >= 1; width /= 2)
-                for (int64_t j = 0; j < width; ++j) part[r][j] += part[r][j + width];
+            reduce_lanes<kLanes>(part[r]);
             T tail = 0;
             for (int64_t i = body; i < f; ++i) tail += y[r][i] * v[i];
             q[r] = coef(e + r, part[r][0] + tail);

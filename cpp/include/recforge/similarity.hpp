@@ -35,7 +35,8 @@ enum class Metric { dot, cosine, jaccard, pearson, corated_cosine, msd };
 struct SimilarityOptions {
     int64_t k = 50;            // neighbours kept per row, >= 0
     Metric metric = Metric::cosine;
-    double shrinkage = 0.0;    // similarity *= n / (n + shrinkage), n = shared columns; >= 0
+    double shrinkage = 0.0;    // similarity *= m / (m + shrinkage), m = shared columns - offset; >= 0
+    double shrinkage_offset = 0.0;  // 1 gives scikit-surprise's (n - 1) / (n - 1 + shrinkage)
     int64_t min_support = 1;   // pairs with fewer shared columns get no entry
     int n_threads = 1;         // >= 1
     // Applied to X's values before the metric: tfidf then cosine and bm25 then dot are
@@ -61,7 +62,7 @@ TopKCsr<T, I> similarity_with(const CsrView<T, I>& X, const CsrView<T, I>& XT, c
                               const RowStats& rows, const SimilarityOptions& opt, Sink& sink) {
     const int64_t n = X.n_rows;
     const int64_t min_support = std::max<int64_t>(opt.min_support, 1);
-    const double shrinkage = opt.shrinkage;
+    const double shrinkage = opt.shrinkage, offset = opt.shrinkage_offset;
     ExceptionTrap trap;
 
 #pragma omp parallel num_threads(opt.n_threads)
@@ -81,7 +82,7 @@ TopKCsr<T, I> similarity_with(const CsrView<T, I>& X, const CsrView<T, I>& XT, c
             auto similarity_of = [&](int64_t j) -> T {
                 double s = st.value(i, j);
                 if (shrinkage > 0.0) {
-                    const double m = static_cast<double>(st.support(j));
+                    const double m = static_cast<double>(st.support(j)) - offset;
                     s *= m / (m + shrinkage);
                 }
                 return static_cast<T>(s);

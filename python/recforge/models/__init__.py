@@ -3,10 +3,12 @@
 
 from .als import ALS
 from .base import NotFittedError, Recommender
+from .biased_mf import BiasedMF
 from .knn import ItemKNN, UserKNN
+from .knn_regressor import KNNRegressor
 from .persistence import load
 from .popularity import Popularity
 
-MODELS = (ItemKNN, UserKNN, Popularity, ALS)
+MODELS = (ItemKNN, UserKNN, Popularity, ALS, BiasedMF, KNNRegressor)
 
-__all__ = ["ALS", "ItemKNN", "MODELS", "NotFittedError", "Popularity", "Recommender", "UserKNN", "load"]
+__all__ = ["ALS", "BiasedMF", "ItemKNN", "KNNRegressor", "MODELS", "NotFittedError", "Popularity", "Recommender", "UserKNN", "load"]

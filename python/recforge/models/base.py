@@ -231,6 +231,9 @@ class Recommender:
             if name.startswith("n_"):
                 if not isinstance(value, int) or value < 0:
                     raise ValueError(f"model state {name} must be a non-negative integer, got {value!r}")
+            elif isinstance(value, float):
+                if not np.isfinite(value):
+                    raise ValueError(f"model state {name} must be finite, got {value}")
             elif sp.issparse(value):
                 check_sparse(value, name)
             elif not isinstance(value, np.ndarray) or not np.isfinite(value).all():
