@@ -8,13 +8,6 @@ namespace recforge::bind {
 
 namespace {
 
-const int64_t* checked_ids(const py::array& a, const std::string& name, int64_t n) {
-    require_vector(a, name);
-    if (!has_dtype<int64_t>(a)) throw py::type_error(name + " must be int64, got " + dtype_name(a));
-    if (a.size() != n) throw py::value_error(name + " must have " + std::to_string(n) + " entries");
-    return static_cast<const int64_t*>(a.data());
-}
-
 template <typename T, typename I>
 py::tuple predict(const py::array& s_indptr, const py::array& s_indices, const py::array& s_data,
                   const py::array& d_indptr, const py::array& d_indices, const py::array& d_data, int64_t n_contexts,
@@ -25,9 +18,9 @@ py::tuple predict(const py::array& s_indptr, const py::array& s_indices, const p
     P.S = checked_csr<T, I>("similarity", n_entities, n_entities, s_indptr, s_indices, s_data, true, false);
     P.D = checked_csr<T, I>("deviations", n_contexts, n_entities, d_indptr, d_indices, d_data, true, false);
     P.n = contexts.size();
-    P.contexts = checked_ids(contexts, "contexts", P.n);
-    P.entities = checked_ids(entities, "entities", P.n);
-    P.order = checked_ids(order, "order", P.n);
+    P.contexts = checked_vector<int64_t>(contexts, "contexts", P.n, false);
+    P.entities = checked_vector<int64_t>(entities, "entities", P.n, false);
+    P.order = checked_vector<int64_t>(order, "order", P.n, false);
     for (int64_t q = 0; q < P.n; ++q)
         if (P.order[q] < 0 || P.order[q] >= P.n) throw py::value_error("order holds an index out of range");
     P.k = k;

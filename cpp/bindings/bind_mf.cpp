@@ -14,17 +14,6 @@ namespace recforge::bind {
 namespace {
 
 template <typename T>
-T* checked_vector(const py::array& a, const std::string& name, int64_t size, bool writeable) {
-    require_vector(a, name);
-    if (!has_dtype<T>(a))
-        throw py::type_error(name + " must be " + dtype_name(py::array_t<T>()) + ", got " + dtype_name(a));
-    if (a.size() != size)
-        throw py::value_error(name + " must have " + std::to_string(size) + " entries, got " + std::to_string(a.size()));
-    if (writeable && !a.writeable()) throw py::value_error(name + " must be writeable");
-    return static_cast<T*>(const_cast<void*>(a.data()));
-}
-
-template <typename T>
 T* checked_factors(const py::array& a, const std::string& name, int64_t rows, int64_t cols) {
     int64_t r = 0, c = 0;
     T* p = checked_matrix<T>(a, name, &r, &c);

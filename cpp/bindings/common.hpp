@@ -83,6 +83,18 @@ CsrView<T, I> checked_csr(const std::string& name, int64_t n_rows, int64_t n_col
     return CsrView<T, I>{n_rows, n_cols, p, ix, v};
 }
 
+// A C-contiguous 1-D array of `size` T (writeable when asked).
+template <typename T>
+T* checked_vector(const py::array& a, const std::string& name, int64_t size, bool writeable) {
+    require_vector(a, name);
+    if (!has_dtype<T>(a))
+        throw py::type_error(name + " must be " + dtype_name(py::array_t<T>()) + ", got " + dtype_name(a));
+    if (a.size() != size)
+        throw py::value_error(name + " must have " + std::to_string(size) + " entries, got " + std::to_string(a.size()));
+    if (writeable && !a.writeable()) throw py::value_error(name + " must be writeable");
+    return static_cast<T*>(const_cast<void*>(a.data()));
+}
+
 // A C-contiguous 2-D array of T; its shape goes to *rows, *cols.
 template <typename T>
 T* checked_matrix(const py::array& a, const std::string& name, int64_t* rows, int64_t* cols) {
