@@ -17,30 +17,18 @@ data), both solvers of both libraries, at a low and a high regularization, avera
 
 from __future__ import annotations
 
-import argparse
-import statistics
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import recforge as rf  # noqa: E402
-from harness import Timing, table  # noqa: E402
-from synthetic import power_law_interactions  # noqa: E402
+from harness import Timing, callback_rounds, factor_bench_main, movielens_interactions  # noqa: E402
 
 THREADS = 2
 ITERATIONS = 3
 DEFAULT_MOVIELENS = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "ml-100k"
-
-
-def per_iteration(fit) -> float:
-    """Median seconds per iteration of one fit, from the callback's elapsed times."""
-    elapsed = []
-    fit(lambda iteration, seconds, loss: elapsed.append(seconds))
-    return statistics.median(elapsed)
 
 
 def speed(X, factors: int, solver: str, repeats: int) -> list[Timing]:
@@ -57,24 +45,14 @@ def speed(X, factors: int, solver: str, repeats: int) -> list[Timing]:
 
     contenders = {f"recforge ALS {solver}, {factors} factors": ours,
                   f"implicit ALS {'cg' if solver == 'cg' else 'cholesky'}, {factors} factors": theirs}
-    timings = [Timing(name) for name in contenders]
-    for round_ in range(repeats + 1):  # the first round warms up
-        for timing, fit in zip(timings, contenders.values()):
-            seconds = per_iteration(fit)
-            if round_:
-                timing.seconds.append(seconds)
-    return timings
+    return callback_rounds(contenders, repeats)
 
 
 def quality(path: Path, regularizations=(0.05, 10.0), seeds=range(5)) -> str:
     from implicit.cpu.als import AlternatingLeastSquares
 
-    inter = rf.datasets.load_movielens("100k", path=path).interactions
-    X = inter.matrix.tocsr().astype(np.float32)
-    X.data[:] = 1.0
-    train, test = rf.split.per_user_split(X, frac=0.2, seed=0)
-    train, test = train.tocsr(), test.tocsr()
-    users = np.arange(X.shape[0])
+    train, test = movielens_interactions(path)
+    users = np.arange(train.shape[0])
     factors, alpha, iterations = 64, 10.0, 15
 
     def implicit_ids(solver, regularization, seed):
@@ -89,7 +67,8 @@ def quality(path: Path, regularizations=(0.05, 10.0), seeds=range(5)) -> str:
                        solver=solver, random_state=seed, n_threads=THREADS)
         return model.fit(train).recommend(users, train, k=10)[0]
 
-    out = [f"\nMovieLens 100K, {X.nnz:,} ratings as 0/1 interactions, per-user 80/20 split; factors={factors}, "
+    out = [f"\nMovieLens 100K, {train.nnz + test.nnz:,} ratings as 0/1 interactions, per-user 80/20 split; "
+           f"factors={factors}, "
            f"implicit alpha={alpha} (recforge alpha={alpha - 1}), {iterations} iterations, mean of seeds "
            f"{list(seeds)}\n",
            "| regularization | model | precision@10 | NDCG@10 | vs implicit cg | vs implicit cholesky |",
@@ -109,25 +88,10 @@ def quality(path: Path, regularizations=(0.05, 10.0), seeds=range(5)) -> str:
 
 
 def main():
-    warnings.filterwarnings("ignore", module="implicit")
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--movielens", type=Path, default=DEFAULT_MOVIELENS)
-    parser.add_argument("--skip-speed", action="store_true")
-    args = parser.parse_args()
-    with threadpool_limits(1, "blas"):
-        if not args.skip_speed:
-            X = power_law_interactions().tocsr()
-            print(f"{X.shape[0]:,} users x {X.shape[1]:,} items, {X.nnz:,} interactions; seconds per iteration, "
-                  f"{THREADS} threads, medians of {args.repeats} rounds\n")
-            for factors in (64, 128):
-                for solver in ("cg", "cholesky"):
-                    timings = speed(X, factors, solver, args.repeats)
-                    print(table(timings, timings[0].name), "\n")
-        if args.movielens.is_dir():
-            print(quality(args.movielens))
-        else:
-            print(f"(quality skipped: no MovieLens 100K at {args.movielens})")
+    def tables(X, factors, repeats):
+        return [speed(X, factors, solver, repeats) for solver in ("cg", "cholesky")]
+
+    factor_bench_main(__doc__, tables, quality, (64, 128), "iteration", THREADS, DEFAULT_MOVIELENS)
 
 
 if __name__ == "__main__":

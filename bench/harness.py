@@ -109,3 +109,62 @@ def table(rows: list[Timing], baseline: str) -> str:
         out.append(f"| {t.name} | {t.median:.3f} | {min(t.seconds):.3f}–{max(t.seconds):.3f} | "
                    f"{len(t.seconds)} | {mem} | {speedup:.2f}× |")
     return "\n".join(out)
+
+
+def callback_rounds(contenders: dict, repeats: int) -> list[Timing]:
+    """Seconds per iteration of training runs: each contender is a fit(callback) whose callback
+    gets the elapsed time of each iteration as its second argument (recforge's and implicit's
+    both do); its figure for a round is the median over the fit's iterations. One warm-up round,
+    then `repeats` interleaved rounds (so ratios can be taken round by round, see table)."""
+    timings = [Timing(name) for name in contenders]
+    for round_ in range(repeats + 1):
+        for timing, fit in zip(timings, contenders.values()):
+            elapsed = []
+            fit(lambda iteration, seconds, *rest: elapsed.append(seconds))
+            if round_:
+                timing.seconds.append(statistics.median(elapsed))
+    return timings
+
+
+def movielens_interactions(path):
+    """MovieLens 100K at `path`, every rating an interaction of value 1, split 80/20 per user
+    (seed 0): (train, test) CSR float32, as the ranking-quality benches use it."""
+    import numpy as np
+    import recforge as rf
+
+    X = rf.datasets.load_movielens("100k", path=path).interactions.matrix.tocsr().astype(np.float32)
+    X.data[:] = 1.0
+    train, test = rf.split.per_user_split(X, frac=0.2, seed=0)
+    return train.tocsr(), test.tocsr()
+
+
+def factor_bench_main(doc: str, speed, quality, factors: tuple, unit: str, threads: int, default_movielens) -> None:
+    """The command line of bench_als.py and bench_bpr.py: for each factor count, the speed tables
+    `speed(X, factors, repeats)` returns (a list of Timing lists, seconds per `unit`) on the
+    synthetic set, then the markdown `quality(path)` returns for MovieLens 100K when present."""
+    import argparse
+    import warnings
+    from pathlib import Path
+
+    from threadpoolctl import threadpool_limits
+
+    from synthetic import power_law_interactions
+
+    warnings.filterwarnings("ignore", module="implicit")
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--movielens", type=Path, default=default_movielens)
+    parser.add_argument("--skip-speed", action="store_true")
+    args = parser.parse_args()
+    with threadpool_limits(1, "blas"):
+        if not args.skip_speed:
+            X = power_law_interactions().tocsr()
+            print(f"{X.shape[0]:,} users x {X.shape[1]:,} items, {X.nnz:,} interactions; seconds per {unit}, "
+                  f"{threads} threads, medians of {args.repeats} rounds\n")
+            for f in factors:
+                for timings in speed(X, f, args.repeats):
+                    print(table(timings, timings[0].name), "\n")
+        if args.movielens.is_dir():
+            print(quality(args.movielens))
+        else:
+            print(f"(quality skipped: no MovieLens 100K at {args.movielens})")

@@ -16,7 +16,6 @@ the recommend run's alone.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile

@@ -9,7 +9,6 @@ from importlib.metadata import entry_points
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
 import recforge as rf
 from recforge.cli import main

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import recforge as rf
-from reference import dense_parts, expected_candidates, similarity_matrix
+from reference import expected_candidates, similarity_matrix
 
 NONNEGATIVE_ONLY = {"tfidf", "bm25"}
 TOL = {np.float32: dict(rtol=3e-5, atol=3e-6), np.float64: dict(rtol=1e-9, atol=1e-12)}
@@ -264,3 +264,33 @@ def test_zero_idf_is_exactly_zero(metric):
     # has a similarity (an idf an ulp off 0 would make the tfidf cosine 1).
     X = sp.csr_matrix(np.array([[5.0], [0.0], [5.0]], dtype=np.float32))
     assert rf.similarity(X, k=2, metric=metric).nnz == 0
+
+
+@pytest.mark.parametrize("metric", ["corated_cosine", "pearson", "cosine"])
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_unsorted_rows_hold_the_same_pairs_in_column_order(metric, index_dtype, rng):
+    from recforge import _core
+
+    X = power_law(rng, 300, 120, 5000).T.tocsr()  # 120 rows: every neighbour kept below
+    X.indices, X.indptr = X.indices.astype(index_dtype), X.indptr.astype(index_dtype)
+    X.data -= 3.0  # both signs, as KNNRegressor's baseline residuals
+    n = X.shape[0]
+    for k in (n, 10):  # every neighbour (the dense table), then a top-k (always sorted)
+        args = (X.indptr, X.indices, X.data, *X.shape, k, metric, 5.0, 1, 2)
+        indptr, indices, data = _core.similarity(*args, shrinkage_offset=1.0)
+        for threads in (1, 3):
+            u_indptr, u_indices, u_data = _core.similarity(*args[:-1], threads, shrinkage_offset=1.0,
+                                                           sorted_rows=False)
+            np.testing.assert_array_equal(u_indptr, indptr)
+            for r in range(n):
+                got = slice(u_indptr[r], u_indptr[r + 1])
+                want = slice(indptr[r], indptr[r + 1])
+                if k == n:
+                    assert np.all(np.diff(u_indices[got]) > 0)
+                    order = np.argsort(indices[want], kind="stable")
+                    np.testing.assert_array_equal(u_indices[got], indices[want][order])
+                    np.testing.assert_array_equal(u_data[got], data[want][order])
+                else:
+                    np.testing.assert_array_equal(u_indices[got], indices[want])
+                    np.testing.assert_array_equal(u_data[got], data[want])
+        assert indptr[-1] > n  # rows are not empty: the test compares something

@@ -12,6 +12,7 @@ void bind_metrics(py::module_& m);
 void bind_als(py::module_& m);
 void bind_mf(py::module_& m);
 void bind_knn(py::module_& m);
+void bind_bpr(py::module_& m);
 }  // namespace recforge::bind
 
 PYBIND11_MODULE(_core, m) {
@@ -24,4 +25,5 @@ PYBIND11_MODULE(_core, m) {
     recforge::bind::bind_als(m);
     recforge::bind::bind_mf(m);
     recforge::bind::bind_knn(m);
+    recforge::bind::bind_bpr(m);
 }

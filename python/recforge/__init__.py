@@ -8,7 +8,7 @@ from ._config import config
 from ._sparse import as_csr
 from ._version import __version__
 from .data import Interactions
-from .models import ALS, BiasedMF, ItemKNN, KNNRegressor, NotFittedError, Popularity, Recommender, UserKNN, load
+from .models import ALS, BPR, BiasedMF, ItemKNN, KNNRegressor, NotFittedError, Popularity, Recommender, UserKNN, load
 from . import datasets, metrics, split
 from .evaluation import Comparison, compare, cross_validate, evaluate
 from .similarity import METRICS, similarity
@@ -16,5 +16,5 @@ from .topk import topk, topk_sparse
 
 __all__ = [
     "__version__", "as_csr", "config", "Interactions", "datasets", "similarity", "topk", "topk_sparse", "METRICS",
-    "metrics", "split", "evaluate", "compare", "cross_validate", "Comparison", "Recommender", "ALS", "BiasedMF", "KNNRegressor", "ItemKNN", "UserKNN", "Popularity", "NotFittedError", "load",
+    "metrics", "split", "evaluate", "compare", "cross_validate", "Comparison", "Recommender", "ALS", "BPR", "BiasedMF", "KNNRegressor", "ItemKNN", "UserKNN", "Popularity", "NotFittedError", "load",
 ]

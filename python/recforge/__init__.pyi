@@ -48,6 +48,7 @@ def topk_sparse(
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.floating]]: ...
 
 from .models import ALS as ALS
+from .models import BPR as BPR
 from .models import BiasedMF as BiasedMF
 from .models import ItemKNN as ItemKNN
 from .models import KNNRegressor as KNNRegressor

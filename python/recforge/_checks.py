@@ -30,6 +30,14 @@ def check_real(value, name: str, *, minimum: float | None = None) -> float:
     return value
 
 
+def check_positive(value, name: str) -> float:
+    """``value`` as a finite float > 0, or raise TypeError/ValueError naming ``name``."""
+    value = check_real(value, name, minimum=0.0)
+    if value == 0:
+        raise ValueError(f"{name} must be > 0, got 0")
+    return value
+
+
 def check_choice(value, name: str, choices) -> str:
     """Return ``value`` if it is one of ``choices`` (strings), else raise naming the options."""
     if not isinstance(value, str):

@@ -29,6 +29,7 @@ def similarity(
     b: float = 0.75,
     transposed: bool = False,
     shrinkage_offset: float = 0.0,
+    sorted_rows: bool = True,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.integer], npt.NDArray[np.floating]]: ...
 def topk_dense(
     queries: npt.NDArray[np.floating],
@@ -141,3 +142,22 @@ def knn_predict(
     min_k: int,
     n_threads: int,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]: ...
+def bpr_epochs(
+    indptr: npt.NDArray[np.integer],
+    indices: npt.NDArray[np.integer],
+    data: npt.NDArray[np.floating],
+    n_items: int,
+    user_of: npt.NDArray[np.integer],
+    user_factors: npt.NDArray[np.floating],
+    item_factors: npt.NDArray[np.floating],
+    item_bias: npt.NDArray[np.floating],
+    lr: float,
+    reg: float,
+    popularity: bool,
+    verify: bool,
+    seed: int,
+    first_epoch: int,
+    n_epochs: int,
+    n_threads: int,
+    trace: npt.NDArray[np.int64] | None = None,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...

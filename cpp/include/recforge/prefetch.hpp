@@ -1,6 +1,8 @@
 // A portable software-prefetch hint (a no-op where the compiler has none).
 #pragma once
 
+#include <cstdint>
+
 #if defined(_MSC_VER) && !defined(__clang__) && (defined(_M_X64) || defined(_M_IX86))
 #include <xmmintrin.h>
 #endif
@@ -16,6 +18,13 @@ inline void prefetch(const void* p) {
 #else
     (void)p;
 #endif
+}
+
+// Prefetch every cache line of [p, p + bytes) (a factor row before its SGD update).
+inline void prefetch_span(const void* p, int64_t bytes) {
+    const char* c = static_cast<const char*>(p);
+    for (int64_t b = 0; b < bytes; b += 64) prefetch(c + b);
+    prefetch(c + bytes - 1);  // the last line when the span is not line-aligned
 }
 
 }  // namespace recforge

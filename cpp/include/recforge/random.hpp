@@ -15,6 +15,13 @@ inline uint64_t splitmix64(uint64_t& state) {
     return z ^ (z >> 31);
 }
 
+// The seed of epoch t of a run seeded with `seed`: epochs get unrelated streams, and running
+// epochs one call at a time or all in one call draws the same numbers.
+inline uint64_t epoch_seed(uint64_t seed, int64_t t) {
+    uint64_t mix = seed ^ (0x632BE59BD9B4E019ULL * static_cast<uint64_t>(t + 1));
+    return splitmix64(mix);
+}
+
 // xoshiro256** (Blackman & Vigna 2018): 256 bits of state, passes BigCrush, ~1 ns a draw.
 class Rng {
    public:

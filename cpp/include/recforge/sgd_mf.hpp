@@ -106,19 +106,18 @@ void mf_sgd_epochs(MfSgdProblem<T, I> p, double decay, uint64_t seed, int64_t fi
     std::vector<int64_t> strata(static_cast<size_t>(B));
     const T lr = p.lr, lr_bias = p.lr_bias;
     for (int64_t t = first_epoch; t < first_epoch + n_epochs; ++t) {
-        uint64_t mix = seed ^ (0x632BE59BD9B4E019ULL * static_cast<uint64_t>(t + 1));
-        const uint64_t epoch_seed = splitmix64(mix);
+        const uint64_t seed_t = epoch_seed(seed, t);
         const double scale = std::pow(decay, static_cast<double>(t));
         p.lr = static_cast<T>(lr * scale);
         p.lr_bias = static_cast<T>(lr_bias * scale);
         for (int64_t s = 0; s < B; ++s) strata[s] = s;
-        Rng order(epoch_seed, static_cast<uint64_t>(n_blocks));
+        Rng order(seed_t, static_cast<uint64_t>(n_blocks));
         for (int64_t s = B - 1; s > 0; --s) std::swap(strata[s], strata[order.index(static_cast<uint64_t>(s) + 1)]);
 #pragma omp parallel num_threads(n_threads)
         {
 #pragma omp for schedule(dynamic, 1)
             for (int64_t b = 0; b < n_blocks; ++b) {
-                Rng rng(epoch_seed, static_cast<uint64_t>(b));
+                Rng rng(seed_t, static_cast<uint64_t>(b));
                 const int64_t e0 = p.block_ptr[b];
                 shuffle_together(p.users + e0, p.items + e0, p.ratings + e0, p.block_ptr[b + 1] - e0, rng);
             }

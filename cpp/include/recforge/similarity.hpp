@@ -43,6 +43,9 @@ struct SimilarityOptions {
     // implicit's TFIDFRecommender and BM25Recommender.
     Weighting weighting = Weighting::none;
     double k1 = 1.2, b = 0.75;  // bm25 parameters
+    // false: when every neighbour is kept (k >= n - 1, small n), rows come in column order, not
+    // by similarity (faster, for callers that scatter rows); top-k rows are always sorted.
+    bool sorted_rows = true;
 };
 
 namespace detail {
@@ -159,7 +162,7 @@ TopKCsr<T, I> similarity_with(const CsrView<T, I>& X, const CsrView<T, I>& XT, c
                               const RowStats& rows, const SimilarityOptions& opt) {
     const int64_t n = X.n_rows;
     if (opt.k >= n - 1 && AllNeighbours<T, I>::fits(n)) {
-        AllNeighbours<T, I> sink(n);
+        AllNeighbours<T, I> sink(n, opt.sorted_rows);
         return similarity_with<T, I, Stats>(X, XT, position, rows, opt, sink);
     }
     SelectedNeighbours<T, I> sink(n, opt.k);

@@ -54,7 +54,11 @@ class SelectedNeighbours {
 
 // k >= n - 1 (every neighbour kept) and a small n: the output is n x (n - 1) at worst anyway,
 // so a dense n x n table costs no more, and each cell is written by the one thread that
-// computed the pair: no selection, no locks. Rows are radix-sorted once at the end.
+// computed the pair: no selection, no locks. The kernel fills the upper triangle row by row
+// (contiguous writes); assemble mirrors it in cache-sized tiles (writing s(i, j) to row j
+// as it is computed would touch one cache line per pair), then radix-sorts each row by
+// similarity, or, when `sorted` is false, keeps each row in column order (what a caller that
+// scatters the rows needs; the sort is most of assemble's time).
 template <typename T, typename I>
 class AllNeighbours {
    public:
@@ -62,17 +66,14 @@ class AllNeighbours {
     static constexpr int64_t kMaxTableBytes = int64_t(64) << 20;
     static bool fits(int64_t n) { return n <= 1 || n <= kMaxTableBytes / static_cast<int64_t>(sizeof(T)) / n; }
 
-    explicit AllNeighbours(int64_t n) : n_(n), table_(static_cast<size_t>(n * n), T(0)) {}
+    AllNeighbours(int64_t n, bool sorted) : n_(n), sorted_(sorted), table_(static_cast<size_t>(n * n), T(0)) {}
 
     class Writer {
        public:
         explicit Writer(AllNeighbours& sink) : n_(sink.n_), table_(sink.table_.data()) {}
         void begin_row(int64_t) {}
         inline bool may_enter(int64_t, T) const { return true; }
-        inline void offer(int64_t i, int64_t j, T v) {
-            table_[i * n_ + j] = v;
-            table_[j * n_ + i] = v;
-        }
+        inline void offer(int64_t i, int64_t j, T v) { table_[i * n_ + j] = v; }  // i < j
         void end_row(int64_t) {}
 
        private:
@@ -82,6 +83,7 @@ class AllNeighbours {
 
     // A stored 0 means "no entry": the kernel never offers 0 (zero similarities are dropped).
     TopKCsr<T, I> assemble(int n_threads) {
+        mirror_upper(n_threads);
         TopKCsr<T, I> out;
         out.indptr.assign(static_cast<size_t>(n_) + 1, 0);
 #pragma omp parallel for num_threads(n_threads) schedule(static)
@@ -98,15 +100,22 @@ class AllNeighbours {
 #pragma omp for schedule(dynamic, 16)
             for (int64_t r = 0; r < n_; ++r) {
                 const T* row = table_.data() + r * n_;
+                int64_t dst = out.indptr[r];
+                if (!sorted_) {
+                    for (int64_t j = 0; j < n_; ++j)
+                        if (row[j] != T(0)) {
+                            out.indices[dst] = static_cast<I>(j);
+                            out.data[dst++] = row[j];
+                        }
+                    continue;
+                }
                 items.clear();
                 for (int64_t j = 0; j < n_; ++j)
                     if (row[j] != T(0)) items.push_back({row[j], static_cast<I>(j)});
                 sort_ranked(items, scratch);  // items are in increasing j: radix sort applies
-                int64_t dst = out.indptr[r];
                 for (const auto& c : items) {
                     out.indices[dst] = c.id;
-                    out.data[dst] = c.score;
-                    ++dst;
+                    out.data[dst++] = c.score;
                 }
             }
         }
@@ -114,7 +123,24 @@ class AllNeighbours {
     }
 
    private:
+    // table[j][i] = table[i][j] for i < j, tile by tile.
+    void mirror_upper(int n_threads) {
+        constexpr int64_t kTile = 64;
+        const int64_t tiles = (n_ + kTile - 1) / kTile;
+        T* t = table_.data();
+#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
+        for (int64_t tj = 0; tj < tiles; ++tj) {  // tile column tj receives from tile row tj
+            const int64_t j0 = tj * kTile, j1 = std::min(n_, j0 + kTile);
+            for (int64_t i0 = j0; i0 < n_; i0 += kTile) {
+                const int64_t i1 = std::min(n_, i0 + kTile);
+                for (int64_t j = j0; j < j1; ++j)
+                    for (int64_t i = std::max(i0, j + 1); i < i1; ++i) t[i * n_ + j] = t[j * n_ + i];
+            }
+        }
+    }
+
     int64_t n_;
+    bool sorted_;
     std::vector<T> table_;
 };
 

@@ -4,11 +4,12 @@
 from .als import ALS
 from .base import NotFittedError, Recommender
 from .biased_mf import BiasedMF
+from .bpr import BPR
 from .knn import ItemKNN, UserKNN
 from .knn_regressor import KNNRegressor
 from .persistence import load
 from .popularity import Popularity
 
-MODELS = (ItemKNN, UserKNN, Popularity, ALS, BiasedMF, KNNRegressor)
+MODELS = (ItemKNN, UserKNN, Popularity, ALS, BPR, BiasedMF, KNNRegressor)
 
-__all__ = ["ALS", "BiasedMF", "ItemKNN", "KNNRegressor", "MODELS", "NotFittedError", "Popularity", "Recommender", "UserKNN", "load"]
+__all__ = ["ALS", "BPR", "BiasedMF", "ItemKNN", "KNNRegressor", "MODELS", "NotFittedError", "Popularity", "Recommender", "UserKNN", "load"]

@@ -11,7 +11,7 @@ from .. import _core
 from .._checks import check_bool, check_choice, check_int, check_real
 from .._sparse import CsrParts, check_sparse
 from .base import _ANY_ID, _ids
-from .factors import FactorModel, check_dtype, check_seed
+from .factors import FactorModel
 
 SOLVERS = ("cg", "cholesky")
 
@@ -102,11 +102,8 @@ class ALS(FactorModel):
         self.iterations = check_int(iterations, "iterations", minimum=0)
         self.solver = check_choice(solver, "solver", SOLVERS)
         self.cg_steps = check_int(cg_steps, "cg_steps", minimum=1)
-        self.dtype = check_dtype(dtype)
         self.calculate_loss = check_bool(calculate_loss, "calculate_loss")
-        self.random_state = check_seed(random_state)
-        self.n_threads = check_int(n_threads, "n_threads", minimum=0)
-        self.show_progress = check_bool(show_progress, "show_progress")
+        self._set_run_options(dtype, random_state, n_threads, show_progress)
 
     # -- fitting ------------------------------------------------------------------------------
     def fit(self, user_items, callback=None):
@@ -127,9 +124,7 @@ class ALS(FactorModel):
             The factors became non-finite (divergence): lower ``alpha`` or raise
             ``regularization``.
         """
-        if callback is not None and not callable(callback):
-            raise TypeError(f"callback must be callable, got {type(callback).__name__}")
-        return super().fit(user_items, callback=callback)
+        return self._fit_watched(user_items, callback)
 
     def _fit(self, X: CsrParts, callback=None) -> None:
         from tqdm.auto import tqdm
@@ -138,7 +133,7 @@ class ALS(FactorModel):
         CT = check_sparse(C.to_scipy().T.tocsr(), "user_items.T")
         n_users, n_items = X.shape
         rng = np.random.default_rng(self.random_state)
-        users = (rng.standard_normal((n_users, self.factors)) * 0.01).astype(self.dtype)
+        users = self._normal_factors(rng, n_users, 0.01)
         items = np.zeros((n_items, self.factors), dtype=self.dtype)
         total_confidence = n_users * n_items + self.alpha * float(np.abs(C.data, dtype=np.float64).sum())
         self.loss_ = None

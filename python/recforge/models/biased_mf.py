@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from .. import _core
-from .._checks import check_bool, check_choice, check_int, check_real
+from .._checks import check_choice, check_int, check_positive, check_real
 from .._sparse import CsrParts, check_sparse
 from ..weighting import row_ids
-from .factors import FactorModel, check_dtype, check_seed
+from .factors import ItemBiasFactorModel
 from .ratings import RatingPredictor
 
 SOLVERS = ("sgd", "als")
 GROUPS = 32  # user and item groups of stratified SGD: its parallelism (see sgd_mf.hpp)
 
 
-class BiasedMF(RatingPredictor, FactorModel):
+class BiasedMF(RatingPredictor, ItemBiasFactorModel):
     """Rating prediction by biased matrix factorisation: r^_ui = mu + b_u + b_i + q_i . p_u
     (the "SVD" of the Netflix prize, scikit-surprise's ``SVD``).
 
@@ -94,7 +92,7 @@ class BiasedMF(RatingPredictor, FactorModel):
     (3,)
     """
 
-    _state = FactorModel._state + ("user_bias_", "item_bias_", "global_mean_", "rating_range_")
+    _state = ItemBiasFactorModel._state + ("user_bias_", "global_mean_", "rating_range_")
 
     def __init__(self, factors: int = 32, iterations: int = 20, learning_rate: float = 0.03,
                  regularization: float = 0.05, bias_learning_rate: float | None = None,
@@ -103,20 +101,17 @@ class BiasedMF(RatingPredictor, FactorModel):
                  show_progress: bool = False):
         self.factors = check_int(factors, "factors", minimum=1)
         self.iterations = check_int(iterations, "iterations", minimum=0)
-        self.learning_rate = _positive(learning_rate, "learning_rate")
+        self.learning_rate = check_positive(learning_rate, "learning_rate")
         self.regularization = check_real(regularization, "regularization", minimum=0.0)
-        self.bias_learning_rate = None if bias_learning_rate is None else _positive(bias_learning_rate,
+        self.bias_learning_rate = None if bias_learning_rate is None else check_positive(bias_learning_rate,
                                                                                     "bias_learning_rate")
         self.bias_regularization = check_real(bias_regularization, "bias_regularization", minimum=0.0)
-        self.learning_rate_decay = _positive(learning_rate_decay, "learning_rate_decay")
+        self.learning_rate_decay = check_positive(learning_rate_decay, "learning_rate_decay")
         if self.learning_rate_decay > 1:
             raise ValueError(f"learning_rate_decay must be in (0, 1], got {self.learning_rate_decay}")
         self.init_std = check_real(init_std, "init_std", minimum=0.0)
         self.solver = check_choice(solver, "solver", SOLVERS)
-        self.dtype = check_dtype(dtype)
-        self.random_state = check_seed(random_state)
-        self.n_threads = check_int(n_threads, "n_threads", minimum=0)
-        self.show_progress = check_bool(show_progress, "show_progress")
+        self._set_run_options(dtype, random_state, n_threads, show_progress)
 
     # -- fitting ------------------------------------------------------------------------------
     def fit(self, user_items, callback=None):
@@ -134,9 +129,7 @@ class BiasedMF(RatingPredictor, FactorModel):
         FloatingPointError
             Training diverged (factors not finite): lower ``learning_rate``.
         """
-        if callback is not None and not callable(callback):
-            raise TypeError(f"callback must be callable, got {type(callback).__name__}")
-        return super().fit(user_items, callback=callback)
+        return self._fit_watched(user_items, callback)
 
     def _fit(self, X: CsrParts, callback=None) -> None:
         n_users, n_items = X.shape
@@ -144,8 +137,8 @@ class BiasedMF(RatingPredictor, FactorModel):
         ratings = X.data.astype(self.dtype)  # a copy: the kernel shuffles it in place
         self._start_ratings(X)
         mu = float(ratings.mean(dtype=np.float64)) if ratings.size else 0.0
-        users = (rng.standard_normal((n_users, self.factors)) * self.init_std).astype(self.dtype)
-        items = (rng.standard_normal((n_items, self.factors)) * self.init_std).astype(self.dtype)
+        users = self._normal_factors(rng, n_users, self.init_std)
+        items = self._normal_factors(rng, n_items, self.init_std)
         user_bias, item_bias = np.zeros(n_users, self.dtype), np.zeros(n_items, self.dtype)
         self.global_mean_ = mu
         fit = self._fit_sgd if self.solver == "sgd" else self._fit_als
@@ -153,24 +146,6 @@ class BiasedMF(RatingPredictor, FactorModel):
         self.n_users_, self.n_items_ = n_users, n_items
         self.user_factors_, self.item_factors_ = users, items
         self.user_bias_, self.item_bias_ = user_bias, item_bias
-
-    def _epochs(self, run, callback):
-        """Call ``run(first, count) -> sum of squared errors per epoch`` for all iterations, one
-        epoch per call when someone watches (callback, progress bar), else in one call."""
-        from tqdm.auto import tqdm
-
-        self.loss_ = None
-        watched = callback is not None or self.show_progress
-        steps = range(self.iterations) if watched else ([0] if self.iterations else [])
-        for t in tqdm(steps, desc=type(self).__name__, unit="epoch", disable=not self.show_progress):
-            start = time.perf_counter()
-            errors = run(t, 1 if watched else self.iterations)
-            if not np.isfinite(errors).all():
-                raise FloatingPointError(f"{type(self).__name__} diverged in epoch {t + len(errors)}: lower "
-                                         f"learning_rate (now {self.learning_rate})")
-            self.loss_ = float(np.sqrt(errors[-1] / max(self._n_ratings, 1)))
-            if callback is not None:
-                callback(t, time.perf_counter() - start, self.loss_)
 
     def _fit_sgd(self, X, ratings, users, items, user_bias, item_bias, rng, callback):
         n_users, n_items = X.shape
@@ -185,12 +160,13 @@ class BiasedMF(RatingPredictor, FactorModel):
         lr_bias = self.learning_rate if self.bias_learning_rate is None else self.bias_learning_rate
 
         def run(first, count):
-            return _core.mf_sgd_epochs(user_ids, item_ids, ratings, block_ptr, users, items, user_bias, item_bias,
-                                       self.global_mean_, self.learning_rate, self.regularization, lr_bias,
-                                       self.bias_regularization, self.learning_rate_decay, seed, first, count,
-                                       self._threads)
+            errors = _core.mf_sgd_epochs(user_ids, item_ids, ratings, block_ptr, users, items, user_bias, item_bias,
+                                         self.global_mean_, self.learning_rate, self.regularization, lr_bias,
+                                         self.bias_regularization, self.learning_rate_decay, seed, first, count,
+                                         self._threads)
+            return self._rmse(errors)
 
-        self._epochs(run, callback)
+        self._run_epochs(run, callback)
 
     def _fit_als(self, X, ratings, users, items, user_bias, item_bias, rng, callback):
         n_users, n_items = X.shape
@@ -217,9 +193,12 @@ class BiasedMF(RatingPredictor, FactorModel):
                 half_step(X, items, item_bias, users, user_bias)
                 residual = X.data - self._scores(users, items, user_bias, item_bias, row_ids(X), X.indices.astype(np.int64))
                 errors[k] = float(np.square(residual, dtype=np.float64).sum())
-            return errors
+            return self._rmse(errors)
 
-        self._epochs(run, callback)
+        self._run_epochs(run, callback)
+
+    def _rmse(self, squared_errors: np.ndarray) -> np.ndarray:
+        return np.sqrt(squared_errors / max(self._n_ratings, 1))
 
     # -- scoring ------------------------------------------------------------------------------
     def _scores(self, users, items, user_bias, item_bias, user_ids, item_ids):
@@ -236,36 +215,14 @@ class BiasedMF(RatingPredictor, FactorModel):
         return self._scores(self.user_factors_, self.item_factors_, self.user_bias_, self.item_bias_, user_ids,
                             item_ids)
 
-    def _query_vectors(self, users, history, recalculate_user):
-        # Ranking for a user by mu + b_u + b_i + p_u . q_i is ranking by [p_u, 1] . [q_i, b_i].
-        queries = np.ones((len(users), self.factors + 1), dtype=self.dtype)
-        queries[:, : self.factors] = self.user_factors_[users]
-        return queries
-
-    def _item_vectors(self):
-        def build():
-            items = np.empty((self.n_items_, self.factors + 1), dtype=self.dtype)
-            items[:, : self.factors], items[:, self.factors] = self.item_factors_, self.item_bias_
-            return items
-
-        return self._cached("item_vectors", build)
-
     def _scores_topk(self, users, history, k, banned, allow, recalculate_user: bool = False):
+        # Ranking by mu + b_u + b_i + p_u . q_i is ranking by [p_u, 1] . [q_i, b_i]; add the rest.
         ids, scores = super()._scores_topk(users, history, k, banned, allow)
         offset = (self.global_mean_ + self.user_bias_[users].astype(np.float64)).astype(scores.dtype)
         return ids, np.where(ids >= 0, scores + offset[:, None], scores)
 
     def _validate_state(self) -> None:
         super()._validate_state()
-        for name, n in (("user_bias_", self.n_users_), ("item_bias_", self.n_items_)):
-            if getattr(self, name).dtype != np.dtype(self.dtype):
-                raise ValueError(f"model state {name} must be {self.dtype}, got {getattr(self, name).dtype}")
-            self._require_shape(name, (n,))
+        self._check_dtype_state("user_bias_", (self.n_users_,))
         self._validate_ratings()
 
-
-def _positive(value, name: str) -> float:
-    value = check_real(value, name, minimum=0.0)
-    if value == 0:
-        raise ValueError(f"{name} must be > 0, got 0")
-    return value

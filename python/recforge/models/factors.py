@@ -3,9 +3,11 @@ products (fused top-k in C++), similarity as cosine between factors, and the sta
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
-from .._checks import check_int
+from .._checks import check_bool, check_int
 from .._config import resolve_threads
 from ..topk import dense_topk_parts
 from .base import Recommender
@@ -40,6 +42,17 @@ class FactorModel(Recommender):
 
     _state = ("user_factors_", "item_factors_", "n_users_", "n_items_")
 
+    def _set_run_options(self, dtype, random_state, n_threads, show_progress) -> None:
+        """Check and set the constructor arguments every trained factor model shares."""
+        self.dtype = check_dtype(dtype)
+        self.random_state = check_seed(random_state)
+        self.n_threads = check_int(n_threads, "n_threads", minimum=0)
+        self.show_progress = check_bool(show_progress, "show_progress")
+
+    def _normal_factors(self, rng: np.random.Generator, n_rows: int, std: float) -> np.ndarray:
+        """n_rows x factors, normal with standard deviation ``std``, in the model's dtype."""
+        return (rng.standard_normal((n_rows, self.factors)) * std).astype(self.dtype)
+
     @property
     def _threads(self) -> int:
         return resolve_threads(self.n_threads)
@@ -66,10 +79,67 @@ class FactorModel(Recommender):
         ex = _self_exclusion(ids, F.shape[0])
         return dense_topk_parts(queries, F, k, ex, None, self._threads, cosine=True)
 
+    def _fit_watched(self, user_items, callback):
+        """fit() with an optional ``callback(iteration, elapsed, loss)``, checked before anything runs."""
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+        return Recommender.fit(self, user_items, callback=callback)
+
+    def _run_epochs(self, run, callback, postfix=None) -> None:
+        """Train by ``run(first, count) -> loss of each epoch`` over ``self.iterations`` epochs:
+        one epoch per call when someone watches (``callback(iteration, elapsed, loss)``, the
+        progress bar, which shows ``postfix()``), else all in one call (the kernels give the same
+        result either way). Sets ``loss_`` to the last epoch's loss; a loss that is not finite
+        means divergence."""
+        from tqdm.auto import tqdm
+
+        self.loss_ = None
+        watched = callback is not None or self.show_progress
+        steps = range(self.iterations) if watched else ([0] if self.iterations else [])
+        bar = tqdm(steps, desc=type(self).__name__, unit="epoch", disable=not self.show_progress)
+        for t in bar:
+            start = time.perf_counter()
+            losses = run(t, 1 if watched else self.iterations)
+            if not np.isfinite(losses).all():
+                raise FloatingPointError(f"{type(self).__name__} diverged in epoch {t + len(losses)}: lower "
+                                         f"learning_rate (now {self.learning_rate})")
+            self.loss_ = float(losses[-1])
+            if self.show_progress:
+                bar.set_postfix(postfix() if postfix else {"loss": f"{self.loss_:.4f}"})
+            if callback is not None:
+                callback(t, time.perf_counter() - start, self.loss_)
+
+    def _check_dtype_state(self, name: str, shape: tuple) -> None:
+        value = getattr(self, name)
+        if value.dtype != np.dtype(self.dtype) or not value.flags.c_contiguous:
+            raise ValueError(f"model state {name} must be a C-contiguous {self.dtype} array, got {value.dtype}")
+        self._require_shape(name, shape)
+
     def _validate_state(self) -> None:
         super()._validate_state()
-        for name, n in (("user_factors_", self.n_users_), ("item_factors_", self.n_items_)):
-            value = getattr(self, name)
-            if value.dtype != np.dtype(self.dtype) or not value.flags.c_contiguous:
-                raise ValueError(f"model state {name} must be a C-contiguous {self.dtype} array, got {value.dtype}")
-            self._require_shape(name, (n, self.factors))
+        self._check_dtype_state("user_factors_", (self.n_users_, self.factors))
+        self._check_dtype_state("item_factors_", (self.n_items_, self.factors))
+
+
+class ItemBiasFactorModel(FactorModel):
+    """A factor model whose scores add an item bias, ``p_u . q_i + b_i`` (``item_bias_``): ranked
+    by the fused dense top-k as ``[p_u, 1] . [q_i, b_i]`` (the item side built once, cached)."""
+
+    _state = FactorModel._state + ("item_bias_",)
+
+    def _query_vectors(self, users, history, recalculate_user):
+        queries = np.ones((len(users), self.factors + 1), dtype=self.dtype)
+        queries[:, : self.factors] = self.user_factors_[users]
+        return queries
+
+    def _item_vectors(self):
+        def build():
+            items = np.empty((self.n_items_, self.factors + 1), dtype=self.dtype)
+            items[:, : self.factors], items[:, self.factors] = self.item_factors_, self.item_bias_
+            return items
+
+        return self._cached("item_vectors", build)
+
+    def _validate_state(self) -> None:
+        super()._validate_state()
+        self._check_dtype_state("item_bias_", (self.n_items_,))

@@ -167,7 +167,8 @@ class KNNRegressor(RatingPredictor, Recommender):
         k = E.shape[0] if self.neighbourhood is None else self.neighbourhood
         indptr, indices, data = _core.similarity(E.indptr, E.indices, E.data, *E.shape, k,
                                                  _KERNEL_METRIC[self.metric], shrink, 1, self._threads,
-                                                 shrinkage_offset=1.0 if shrink else 0.0)
+                                                 shrinkage_offset=1.0 if shrink else 0.0,
+                                                 sorted_rows=False)  # prediction scatters rows: no order needed
         self.similarity_ = sp.csr_matrix((data, indices, indptr), shape=(E.shape[0],) * 2)
         # Deviations of every rating from its baseline, contexts x entities.
         D = sp.csr_matrix((X.data - (mu + b_u[users] + b_i[items]), X.indices, X.indptr), shape=X.shape)
