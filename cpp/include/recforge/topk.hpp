@@ -62,6 +62,13 @@ class TopKBuffer {
         return has_threshold_ ? threshold_.score : std::numeric_limits<S>::lowest();
     }
 
+    // Once k candidates are in, reduce to the k best so that their k-th becomes the admission
+    // threshold now rather than when the buffer next fills (a row that just received its own
+    // k best then rejects most later offers by one comparison).
+    void settle() {
+        if (k_ > 0 && static_cast<int64_t>(buffer_.size()) >= k_ && !has_threshold_) shrink();
+    }
+
     // Reduce to the k best, sort them in rank order and return them (valid until next push).
     const std::vector<Scored<S, I>>& sorted() {
         best();

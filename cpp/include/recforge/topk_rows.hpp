@@ -56,6 +56,7 @@ class SharedTopKRows {
         if (candidates.empty()) return;
         lock(r);
         for (const auto& c : candidates) tops_[r].push(c.score, c.id);
+        tops_[r].settle();
         floors_[r].store(tops_[r].floor(), std::memory_order_relaxed);
         unlock(r);
     }
