@@ -34,9 +34,9 @@
 
 namespace recforge {
 
-constexpr int kBprDraws = 16;        // negative draws per sample before it is skipped
-constexpr int64_t kBprAhead = 4;      // samples between the stages of the prefetch pipeline
-constexpr int64_t kBprRing = 16;     // ring of samples in flight (> 2 kBprAhead, a power of two)
+constexpr int kBprDraws = 16;     // negative draws per sample before it is skipped
+constexpr int64_t kBprAhead = 4;  // samples between pipeline stages (2 to 16 tried: 4 was best)
+constexpr int64_t kBprRing = 16;  // ring of samples in flight (> 2 kBprAhead, a power of two)
 
 // Interactions as CSR user rows (sorted, unique indices: the verification is a binary search)
 // plus user_of[e], the row of interaction e. Factors P (n_users x f), Q (n_items x f) and the
