@@ -150,12 +150,11 @@ RECFORGE_INLINE BprTally bpr_range_body(const BprProblem<T, I>& p, Rng& rng, int
         if (s + A < s1) resolve(ring[(s + A) & mask]);
         const BprDraw<T, I>& d = ring[s & mask];
         I j = d.j;
-        int draws = 1;
-        while (bpr_is_positive(p, d.u, d.i, j) && draws < kBprDraws) {
+        bool skip = bpr_is_positive(p, d.u, d.i, j);  // one binary search per draw, no more
+        for (int draws = 1; skip && draws < kBprDraws; ++draws) {
             j = bpr_negative_item(p, bpr_negative_draw(p, rng));
-            ++draws;
+            skip = bpr_is_positive(p, d.u, d.i, j);
         }
-        const bool skip = bpr_is_positive(p, d.u, d.i, j);
         if (p.trace) {
             p.trace[3 * s] = d.u;
             p.trace[3 * s + 1] = d.i;
