@@ -23,7 +23,7 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import recforge as rf  # noqa: E402
-from harness import exec_with_returning_malloc, measure, measure_rounds, table  # noqa: E402
+from harness import exec_with_bench_env, measure, measure_rounds, table  # noqa: E402
 from synthetic import power_law_interactions  # noqa: E402
 
 THREADS = 2
@@ -116,7 +116,7 @@ def bench_cosine(X, repeats):
     return rows, notes
 
 
-def bench_bm25(X, repeats):
+def bench_bm25(X, repeats, track_memory):
     from implicit.nearest_neighbours import BM25Recommender
 
     def implicit_fit():
@@ -128,13 +128,13 @@ def bench_bm25(X, repeats):
         "recforge similarity(X.T, metric='bm25')":
             lambda: rf.similarity(X.T, k=K, metric="bm25", k1=1.2, b=0.75, n_threads=THREADS),
         "implicit BM25Recommender.fit(X)": implicit_fit,
-    }, repeats)
+    }, repeats, track_memory=track_memory)
     ours, theirs = results.values()
     agree, gap = agreement(ours, theirs, K)
     return rows, f"neighbours shared with implicit {agree:.4%} (max value gap {gap:.1e}, float32 vs implicit's float64)"
 
 
-def bench_pearson(shared: Path, repeats):
+def bench_pearson(shared: Path, repeats, track_memory):
     from surprise import similarities
 
     ratings = np.loadtxt(shared / "ml-100k" / "u.data", dtype=np.int64)
@@ -148,7 +148,7 @@ def bench_pearson(shared: Path, repeats):
         "recforge similarity(metric='pearson'), k = all users":
             lambda: rf.similarity(X, k=943, metric="pearson", n_threads=THREADS),
         "scikit-surprise similarities.pearson": lambda: similarities.pearson(943, yr, 1),
-    }, repeats)
+    }, repeats, track_memory=track_memory)
     ours, theirs = results.values()
     theirs = np.array(theirs)
     np.fill_diagonal(theirs, 0)
@@ -157,7 +157,7 @@ def bench_pearson(shared: Path, repeats):
 
 
 def main():
-    exec_with_returning_malloc()
+    exec_with_bench_env()
     # implicit warns about its own internal COO -> CSR conversion; the time is its own either way
     warnings.filterwarnings("ignore", module="implicit")
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -176,14 +176,16 @@ def main():
         if "cosine" in only:
             rows, notes = bench_cosine(X, args.repeats)
             print("### cosine\n\n" + table(rows, rows[0].name) + f"\n\n{notes}\n")
+        # Peak memory only for the process's first section: later ones reuse memory that the
+        # earlier ones freed (thread arenas), which hides their own peak (it read 0 MiB).
         if "bm25" in only:
-            rows, notes = bench_bm25(X, args.repeats)
+            rows, notes = bench_bm25(X, args.repeats, track_memory="cosine" not in only)
             print("### bm25 (k1 = 1.2, b = 0.75)\n\n" + table(rows, rows[0].name) + f"\n\n{notes}\n")
         if "pearson" in only:
             if not (args.shared / "ml-100k" / "u.data").exists():
                 print(f"### pearson\n\nskipped: {args.shared}/ml-100k not found\n")
             else:
-                rows, notes = bench_pearson(args.shared, args.repeats)
+                rows, notes = bench_pearson(args.shared, args.repeats, track_memory=only == {"pearson"})
                 print("### pearson (MovieLens 100K, user-user)\n\n" + table(rows, rows[0].name) + f"\n\n{notes}\n")
 
 

@@ -294,3 +294,49 @@ def test_unsorted_rows_hold_the_same_pairs_in_column_order(metric, index_dtype, 
                     np.testing.assert_array_equal(u_indices[got], indices[want])
                     np.testing.assert_array_equal(u_data[got], data[want])
         assert indptr[-1] > n  # rows are not empty: the test compares something
+
+
+def huge_negative_products(rng, n):
+    """Rows 0 .. n/2 - 1 share columns only with rows n/2 .. n - 1, with the opposite sign, and
+    |values| are 2^55 .. 2^62: each of the first rows has only negative similarities, down to
+    -2^125, near the end of float32's range (the histogram's buckets next to -inf)."""
+    half, per_row, per_column = n // 2, 8, 8
+    n_cols = half * per_row
+    rows, cols = [], []
+    for c in range(n_cols):
+        rows += [c // per_row, *rng.choice(np.arange(half, n), per_column, replace=False)]
+        cols += [c] * (per_column + 1)
+    rows = np.array(rows)
+    vals = np.exp2(rng.integers(55, 63, size=len(rows))) * np.where(rows < half, 1.0, -1.0)
+    X = sp.csr_matrix((vals, (rows, cols)), shape=(n, n_cols))
+    X.sum_duplicates()
+    return X
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("metric, values", [("dot", "wide"), ("dot", "signed"), ("dot", "binary"),
+                                            ("jaccard", "binary"), ("centered_cosine", "signed"),
+                                            ("centered_cosine", "wide"), ("dot", "huge")])
+def test_selected_rows_are_the_head_of_the_full_ranking(dtype, metric, values, rng):
+    # Rows of a few hundred candidates each, selected down to k: the kernel picks an admission
+    # floor from a histogram of each row's values before selecting. Values spread over more
+    # octaves than the histogram spans ("wide"), of both signs, or all tied ("binary") must
+    # still give exactly the first k of the full ranking (k = n - 1 keeps every pair unselected).
+    n = 600
+    if values == "huge":
+        X = huge_negative_products(rng, n)
+    else:
+        X = random_sparse(rng, n, 1500, 0.012, dtype=np.float64, values="binary" if values == "binary" else "signed")
+    if values == "wide":  # 2^-30 .. 2^30: products span 120 octaves, never overflowing float32
+        X.data *= np.exp2(rng.integers(-30, 31, size=X.nnz))
+    X = X.astype(dtype)
+    full = rf.similarity(X, k=n - 1, metric=metric)
+    assert np.diff(full.indptr).mean() > 100  # most rows hold far more than 2k candidates
+    for k in (1, 4, 25):
+        for threads in (1, 2):
+            top = rf.similarity(X, k=k, metric=metric, n_threads=threads)
+            for i in range(n):
+                head = slice(full.indptr[i], min(full.indptr[i] + k, full.indptr[i + 1]))
+                got = slice(top.indptr[i], top.indptr[i + 1])
+                np.testing.assert_array_equal(top.indices[got], full.indices[head])
+                np.testing.assert_array_equal(top.data[got], full.data[head])

@@ -9,32 +9,11 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
-#include <cstring>
-#include <type_traits>
 #include <vector>
 
 #include "topk.hpp"
 
 namespace recforge {
-
-namespace detail {
-
-template <typename S>
-using ScoreBits = std::conditional_t<sizeof(S) == 4, uint32_t, uint64_t>;
-
-// Unsigned key whose increasing order is the decreasing order of the (non-NaN) score.
-template <typename S>
-inline ScoreBits<S> descending_key(S score) {
-    using U = ScoreBits<S>;
-    static_assert(sizeof(S) == sizeof(U), "float or double scores only");
-    constexpr U sign = U(1) << (8 * sizeof(U) - 1);
-    U u;
-    std::memcpy(&u, &score, sizeof(U));
-    const U ascending = (u & sign) ? ~u : (u | sign);  // IEEE order as unsigned order
-    return ~ascending;
-}
-
-}  // namespace detail
 
 // sort_ranked: put items into rank order. Precondition: items are in increasing id order
 // (ties are then resolved by stability). scratch is reused storage. O(n * sizeof(S)).

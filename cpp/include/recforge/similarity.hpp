@@ -9,6 +9,8 @@
 //
 // Two traversal modes per row, chosen from the row's work (its pair count):
 //   sparse: remember touched rows in a list (one extra check per pair), visit only those;
+//           their values are all known before any is offered, so the row's own top-k starts
+//           from a floor read off a histogram of them (topk.hpp: floor_of_kth_best);
 //   dense:  the row touches a large share of the rows after it (a popular item), so skip the
 //           bookkeeping, scan them all once against the running k-th best and reset by fill.
 // Results do not depend on the thread count: each s(i, j) is accumulated in a fixed order by
@@ -18,6 +20,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 #include <vector>
@@ -73,6 +76,7 @@ TopKCsr<T, I> similarity_with(const CsrView<T, I>& X, const CsrView<T, I>& XT, c
         Stats st(n, &rows);
         std::vector<I> mark(static_cast<size_t>(n), static_cast<I>(-1));  // mark[j] == i: touched by row i
         std::vector<I> touched;
+        std::vector<T> values;  // values[t]: the pair (i, touched[t]), NaN when not admissible
         typename Sink::Writer out(sink);
 
         // Last row first: when row i offers s(i, j) to a row j > i, row j has already
@@ -143,10 +147,17 @@ TopKCsr<T, I> similarity_with(const CsrView<T, I>& X, const CsrView<T, I>& XT, c
                         st.add(j, x, static_cast<double>(XT.data[q]));
                     }
                 }
-                for (const I j : touched) {
-                    offer(j, similarity_of(j));
+                // Every candidate is known before any is offered: the sink may plan its selection.
+                values.resize(touched.size());
+                for (size_t t = 0; t < touched.size(); ++t) {
+                    const I j = touched[t];
+                    const T v = similarity_of(j);
+                    values[t] = admissible(j, v) ? v : std::numeric_limits<T>::quiet_NaN();
                     st.reset(j);
                 }
+                out.preview(values.data(), static_cast<int64_t>(values.size()));
+                for (size_t t = 0; t < touched.size(); ++t)
+                    if (!std::isnan(values[t])) out.offer(i, touched[t], values[t]);
                 touched.clear();
             }
             out.end_row(i);

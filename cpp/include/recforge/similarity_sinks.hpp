@@ -3,6 +3,8 @@
 // The kernel computes s(i, j) once for j > i and hands it to a sink for rows i and j. A sink
 // has a shared part (the rows being built) and a per-thread Writer:
 //   Writer::begin_row(i)          row i's pairs (i, j > i) are about to be offered
+//   Writer::preview(values, m)    optional, after begin_row: the values of all m pairs that
+//                                 row i will offer (NaN: not offered), to plan its selection
 //   Writer::may_enter(j, v)       cheap pre-filter: false only if v can enter neither row i nor j
 //   Writer::offer(i, j, v)        s(i, j) = v, for both rows (v != 0, not NaN)
 //   Writer::end_row(i)            row i's pairs are all offered
@@ -11,6 +13,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -31,6 +34,11 @@ class SelectedNeighbours {
        public:
         explicit Writer(SelectedNeighbours& sink) : best_(sink.best_), own_(sink.k_) {}
         void begin_row(int64_t) { own_.clear(); }
+        // Row i keeps only scores within one histogram bucket of its k-th best: about k
+        // admissions instead of a buffer refilled and re-selected several times.
+        void preview(const T* values, int64_t m) {
+            if (m > 2 * own_.k()) own_.admit_at_least(floor_of_kth_best(values, m, own_.k(), count_));
+        }
         inline bool may_enter(int64_t j, T v) const { return v >= own_.floor() || v >= best_.floor_hint(j); }
         inline void offer(int64_t i, int64_t j, T v) {
             own_.push(v, static_cast<I>(j));
@@ -41,6 +49,7 @@ class SelectedNeighbours {
        private:
         SharedTopKRows<T, I>& best_;
         TopKBuffer<T, I> own_;
+        std::array<uint32_t, kFloorBuckets> count_;
     };
 
     TopKCsr<T, I> assemble(int n_threads) {
@@ -72,6 +81,7 @@ class AllNeighbours {
        public:
         explicit Writer(AllNeighbours& sink) : n_(sink.n_), table_(sink.table_.data()) {}
         void begin_row(int64_t) {}
+        void preview(const T*, int64_t) {}
         inline bool may_enter(int64_t, T) const { return true; }
         inline void offer(int64_t i, int64_t j, T v) { table_[i * n_ + j] = v; }  // i < j
         void end_row(int64_t) {}
