@@ -24,7 +24,7 @@ import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import recforge as rf  # noqa: E402
-from harness import exec_with_bench_env, measure_rounds, table  # noqa: E402
+from harness import exec_with_returning_malloc, measure_rounds, table  # noqa: E402
 
 
 def event_log(n_rows: int, n_users: int = 1_000_000, n_items: int = 50_000, seed: int = 0) -> pd.DataFrame:
@@ -53,7 +53,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--rows", type=int, default=10_000_000)
     args = parser.parse_args()
-    exec_with_bench_env()
+    exec_with_returning_malloc()
     df = event_log(args.rows)
     print(f"{len(df):,} events, pandas {pd.__version__}, id columns of dtype {df['user'].dtype}")
     timings, results = measure_rounds({

@@ -23,7 +23,7 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import recforge as rf  # noqa: E402
-from harness import exec_with_bench_env, measure, measure_rounds, table  # noqa: E402
+from harness import exec_with_returning_malloc, measure, measure_rounds, table  # noqa: E402
 from synthetic import power_law_interactions  # noqa: E402
 
 THREADS = 2
@@ -43,7 +43,7 @@ def numpy_topk(U, V, seen, k, block=4096):
 
 
 def main():
-    exec_with_bench_env()
+    exec_with_returning_malloc()
     warnings.filterwarnings("ignore", module="implicit")
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)

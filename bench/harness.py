@@ -47,23 +47,11 @@ class Timing:
         return statistics.median(self.seconds)
 
 
-def exec_with_bench_env() -> None:
-    """Re-run this script once with the environment every benchmark runs in:
-
-    - BLAS at one thread from the start (OPENBLAS_NUM_THREADS / MKL_NUM_THREADS). threadpoolctl
-      limits calls, but the pool threads a BLAS library starts at import can still take CPU on a
-      2-core machine: measured, they made recforge's 2-thread kernels bimodal per process
-      (0.34 s or 0.44 s for the same bm25 run).
-    - glibc malloc returning large blocks to the OS at once, so the peak RSS of one contender is
-      not hidden in memory an earlier one freed.
-    """
-    wanted = {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    if sys.platform.startswith("linux"):
-        wanted.update(MALLOC_MMAP_THRESHOLD_="65536", MALLOC_TRIM_THRESHOLD_="0")
-    if any(os.environ.get(name) is None for name in wanted):
-        env = dict(os.environ)
-        for name, value in wanted.items():
-            env.setdefault(name, value)
+def exec_with_returning_malloc() -> None:
+    """Re-run this script with glibc malloc returning large blocks to the OS at once, so the
+    peak RSS of one contender is not hidden in memory an earlier one freed."""
+    if os.environ.get("MALLOC_MMAP_THRESHOLD_") is None and sys.platform.startswith("linux"):
+        env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536", MALLOC_TRIM_THRESHOLD_="0")
         os.execve(sys.executable, [sys.executable, *sys.argv], env)
 
 

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "rank_sort.hpp"
@@ -37,7 +38,9 @@ class SelectedNeighbours {
         // Row i keeps only scores within one histogram bucket of its k-th best: about k
         // admissions instead of a buffer refilled and re-selected several times.
         void preview(const T* values, int64_t m) {
-            if (m > 2 * own_.k()) own_.admit_at_least(floor_of_kth_best(values, m, own_.k(), count_));
+            if (m <= 2 * own_.k()) return;  // one selection at end_row at most: nothing to save
+            const T floor = floor_of_kth_best(values, m, own_.k(), count_);
+            if (floor > -std::numeric_limits<T>::infinity()) own_.admit_at_least(floor);
         }
         inline bool may_enter(int64_t j, T v) const { return v >= own_.floor() || v >= best_.floor_hint(j); }
         inline void offer(int64_t i, int64_t j, T v) {
