@@ -95,10 +95,19 @@ class ModelBehaviour:
             expect = [i for i in full_ids[u] if i >= 0 and i % 2 == 0 and i not in banned]
             assert [i for i in ids[u] if i >= 0] == expect
 
-    def test_k_above_the_number_of_items_pads(self, model, X):
+    def test_k_above_the_number_of_items_is_capped_and_pads(self, model, X):
+        # The width is capped at the catalogue; seen items excluded, every row is padded.
         ids, scores = model.recommend([0, 1], X[[0, 1]], k=X.shape[1] + 5)
-        assert ids.shape == (2, X.shape[1] + 5)
-        assert np.all(ids[:, -5:] == -1) and np.all(np.isneginf(scores[:, -5:]))
+        assert ids.shape == (2, X.shape[1])
+        seen = np.diff(X[[0, 1]].indptr).min()
+        assert np.all(ids[:, X.shape[1] - seen:] == -1) and np.all(np.isneginf(scores[:, X.shape[1] - seen:]))
+        # A k far beyond memory allocates no more than the catalogue (it once asked for ~32 GiB).
+        ids, _ = model.recommend([0, 1], X[[0, 1]], k=2**31)
+        assert ids.shape == (2, X.shape[1])
+        ids, _ = model.recommend([0, 1], X[[0, 1]], k=2**63 - 1)
+        assert ids.shape == (2, X.shape[1])
+        with pytest.raises(ValueError, match="k must fit"):
+            model.recommend([0, 1], X[[0, 1]], k=2**63)
         ids, scores = model.recommend([0, 1], X[[0, 1]], k=0)
         assert ids.shape == (2, 0)
 

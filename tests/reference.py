@@ -93,12 +93,14 @@ def expected_candidates(sim, support, *, shrinkage=0.0, min_support=1):
 RANK_TOL = {np.float32: dict(rtol=2e-5, atol=2e-5), np.float64: dict(rtol=1e-12, atol=1e-12)}
 
 
-def check_ranked(S, ok, k, ids, scores, dtype):
+def check_ranked(S, ok, k, ids, scores, dtype, n_candidates=None):
     """Check a fixed-width top-k result (ids, scores) against dense reference scores S (float64)
-    and a candidate mask ok: right shape and dtypes, only candidates, scores equal to S within
-    rounding, descending with ties in increasing id, nothing better left out, padding (-1, -inf)
-    exactly where fewer than k candidates exist."""
+    and a candidate mask ok: right shape (min(k, n_candidates) columns: the allowed items, all
+    columns of S by default) and dtypes, only candidates, scores equal to S within rounding,
+    descending with ties in increasing id, nothing better left out, padding (-1, -inf) exactly
+    where fewer than k candidates exist."""
     tol = RANK_TOL[np.dtype(dtype).type]
+    k = min(k, S.shape[1] if n_candidates is None else n_candidates)
     assert ids.shape == scores.shape == (S.shape[0], k)
     assert ids.dtype == np.int64 and scores.dtype == dtype
     scale = max(1.0, float(np.abs(S[ok]).max()) if ok.any() else 1.0)

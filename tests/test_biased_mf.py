@@ -158,7 +158,12 @@ def test_recommend_ranks_by_the_full_prediction():
 
 
 @pytest.mark.parametrize("solver", ["sgd", "als"])
-def test_seeded_fits_are_identical_for_any_thread_count_and_with_a_callback(solver):
+def test_seeded_fits_are_identical_for_any_thread_count_and_with_a_callback(solver, monkeypatch):
+    # Small data would run on one thread whatever n_threads says: lift the work floor so that
+    # several threads really run the strata.
+    from recforge.models import biased_mf
+
+    monkeypatch.setattr(biased_mf, "SGD_RATINGS_PER_THREAD", 1)
     R = ratings(8, 300, 200, 0.1)
     kw = dict(factors=8, iterations=4, solver=solver, random_state=3)
     a = rf.BiasedMF(n_threads=1, **kw).fit(R)

@@ -30,7 +30,8 @@ def check(H, S, k, ids, scores, *, exclude=None, allow=None):
         ok &= allowed
     if exclude is not None:
         ok &= ~pattern(exclude)
-    check_ranked(dense, ok, k, ids, scores, np.dtype(S.dtype))
+    check_ranked(dense, ok, k, ids, scores, np.dtype(S.dtype),
+                 None if allow is None else np.unique(np.asarray(allow)).size)
 
 
 def random_csr(rng, shape, density, dtype, index_dtype=np.int32, signed=True):

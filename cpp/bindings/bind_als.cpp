@@ -76,7 +76,7 @@ void bind_als(py::module_& m) {
         "als_whiten",
         [](const py::array& Y, double regularization, int n_threads) {
             if (!(regularization >= 0.0)) throw py::value_error("regularization must be >= 0");
-            if (n_threads < 1) throw py::value_error("n_threads must be >= 1 at the kernel boundary");
+            n_threads = kernel_threads(n_threads);
             if (has_dtype<float>(Y)) return whiten<float>(Y, regularization, n_threads);
             if (has_dtype<double>(Y)) return whiten<double>(Y, regularization, n_threads);
             throw py::type_error("factors must be float32 or float64, got " + dtype_name(Y));
@@ -92,7 +92,7 @@ void bind_als(py::module_& m) {
             if (!(alpha >= 0.0) || !std::isfinite(alpha)) throw py::value_error("alpha must be finite and >= 0");
             if (solver != 0 && solver != 1) throw py::value_error("solver must be 0 (cg) or 1 (cholesky)");
             if (cg_steps < 1) throw py::value_error("cg_steps must be >= 1");
-            if (n_threads < 1) throw py::value_error("n_threads must be >= 1 at the kernel boundary");
+            n_threads = kernel_threads(n_threads);
             if (indptr.size() < 1) throw py::value_error("user_items.indptr is empty, expected n_rows + 1 entries");
             return dispatch_csr("user_items", indptr, indices, data, [&](auto t, auto i) {
                 return solve<decltype(t), decltype(i)>(indptr, indices, data, n_cols, Y, Yt, L, Linv, G, X, alpha,

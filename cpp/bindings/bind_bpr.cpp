@@ -83,7 +83,7 @@ void bind_bpr(py::module_& m) {
            int n_threads, const py::object& trace) {
             if (!std::isfinite(lr) || !std::isfinite(reg)) throw py::value_error("lr and reg must be finite");
             if (first_epoch < 0 || n_epochs < 0) throw py::value_error("first_epoch and n_epochs must be >= 0");
-            if (n_threads < 1) throw py::value_error("n_threads must be >= 1 at the kernel boundary");
+            n_threads = kernel_threads(n_threads);
             if (n_items < 0) throw py::value_error("n_items must be >= 0");
             if (indptr.size() < 1) throw py::value_error("user_items.indptr is empty, expected n_users + 1 entries");
             return dispatch_csr("user_items", indptr, indices, data, [&](auto td, auto i) {

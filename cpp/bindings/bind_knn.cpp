@@ -46,7 +46,7 @@ void bind_knn(py::module_& m) {
            const py::array& entities, const py::array& order, int64_t k, int64_t min_k, int n_threads) {
             if (k < 1) throw py::value_error("k must be >= 1");
             if (min_k < 0) throw py::value_error("min_k must be >= 0");
-            if (n_threads < 1) throw py::value_error("n_threads must be >= 1 at the kernel boundary");
+            n_threads = kernel_threads(n_threads);
             if (s_indptr.size() < 1) throw py::value_error("similarity.indptr is empty");
             return dispatch_csr("similarity", s_indptr, s_indices, s_data, [&](auto t, auto i) {
                 return predict<decltype(t), decltype(i)>(s_indptr, s_indices, s_data, d_indptr, d_indices, d_data,

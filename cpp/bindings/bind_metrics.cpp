@@ -14,7 +14,7 @@ void bind_metrics(py::module_& m) {
             if (!has_dtype<int64_t>(recommended) || recommended.ndim() != 2 ||
                 !(recommended.flags() & py::array::c_style))
                 throw py::type_error("recommended_ids must be a C-contiguous 2-D int64 array");
-            if (n_threads < 1) throw py::value_error("n_threads must be >= 1 at the kernel boundary");
+            n_threads = kernel_threads(n_threads);
             const int64_t n_users = recommended.shape(0), width = recommended.shape(1);
             if (k < 1 || k > width)
                 throw py::value_error("k must be in [1, " + std::to_string(width) + "] (the recommended columns), got " +

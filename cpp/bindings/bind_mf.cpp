@@ -147,7 +147,7 @@ void bind_mf(py::module_& m) {
             for (double v : {mu, lr, reg, lr_bias, reg_bias, decay})
                 if (!std::isfinite(v)) throw py::value_error("mu, learning rates, decay and regularization must be finite");
             if (first_epoch < 0 || n_epochs < 0) throw py::value_error("first_epoch and n_epochs must be >= 0");
-            if (n_threads < 1) throw py::value_error("n_threads must be >= 1 at the kernel boundary");
+            n_threads = kernel_threads(n_threads);
             require_vector(users, "users");
             const bool i32 = has_dtype<int32_t>(users) && has_dtype<int32_t>(items);
             const bool i64 = has_dtype<int64_t>(users) && has_dtype<int64_t>(items);
@@ -176,7 +176,7 @@ void bind_mf(py::module_& m) {
         "ridge_rows",
         [](const py::array& indptr, const py::array& indices, const py::array& targets, int64_t n_cols,
            const py::array& F, const py::array& lambda, const py::array& X, int n_threads) {
-            if (n_threads < 1) throw py::value_error("n_threads must be >= 1 at the kernel boundary");
+            n_threads = kernel_threads(n_threads);
             if (indptr.size() < 1) throw py::value_error("targets.indptr is empty, expected n_rows + 1 entries");
             return dispatch_csr("targets", indptr, indices, targets, [&](auto t, auto i) {
                 return ridge<decltype(t), decltype(i)>(indptr, indices, targets, n_cols, F, lambda, X, n_threads);
@@ -190,7 +190,7 @@ void bind_mf(py::module_& m) {
     m.def(
         "pair_dots",
         [](const py::array& P, const py::array& Q, const py::array& users, const py::array& items, int n_threads) {
-            if (n_threads < 1) throw py::value_error("n_threads must be >= 1 at the kernel boundary");
+            n_threads = kernel_threads(n_threads);
             if (has_dtype<float>(P)) return py::array(dots<float>(P, Q, users, items, n_threads));
             if (has_dtype<double>(P)) return py::array(dots<double>(P, Q, users, items, n_threads));
             throw py::type_error("user_factors must be float32 or float64, got " + dtype_name(P));

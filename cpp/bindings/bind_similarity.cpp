@@ -1,4 +1,5 @@
 // recforge._core.similarity: binds similarity.hpp (see python/recforge/similarity.py).
+#include <algorithm>
 #include <stdexcept>
 #include <tuple>
 
@@ -52,10 +53,12 @@ void bind_similarity(py::module_& m) {
             opt.shrinkage_offset = shrinkage_offset;
             opt.sorted_rows = sorted_rows;
             opt.min_support = min_support;
-            opt.n_threads = n_threads;
             if (k < 0) throw py::value_error("k must be >= 0, got " + std::to_string(k));
             if (min_support < 0) throw py::value_error("min_support must be >= 0");
-            if (n_threads < 1) throw py::value_error("n_threads must be >= 1 at the kernel boundary");
+            opt.n_threads = kernel_threads(n_threads);
+            // A row has at most n - 1 neighbours: a larger k keeps them all (and allocates no more).
+            const int64_t n = transposed ? n_cols : n_rows;
+            opt.k = std::min<int64_t>(k, std::max<int64_t>(n - 1, 0));
             return dispatch_csr("X", indptr, indices, data, [&](auto t, auto i) -> py::tuple {
                 using T = decltype(t);
                 using I = decltype(i);

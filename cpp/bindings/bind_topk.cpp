@@ -1,4 +1,5 @@
 // recforge._core.topk_dense: binds topk_dense.hpp (see python/recforge/topk.py).
+#include <algorithm>
 #include <limits>
 #include <string>
 
@@ -27,6 +28,12 @@ const I* checked_allow(const py::object& allow, int64_t n_items, int64_t* n_allo
     return allowed;
 }
 
+// Output width for k: never more columns than candidate items (the allowed ones, else all), so a
+// huge k cannot allocate more than the catalogue; rows with fewer candidates are still padded.
+inline int64_t candidate_width(int64_t k, bool has_allow, int64_t n_allow, int64_t n_items) {
+    return std::min(k, has_allow ? n_allow : n_items);
+}
+
 template <typename T, typename I>
 ExclusionRows<I> checked_exclusion(const py::object& indptr, const py::object& indices, const py::object& data,
                                    int64_t n_rows, int64_t n_items) {
@@ -53,14 +60,16 @@ py::tuple run(const py::array& queries, const py::array& items, const py::object
         checked_exclusion<T, I>(exclude_indptr, exclude_indices, exclude_data, n_q, n_items);
     int64_t n_allow = 0;
     const I* allowed = checked_allow<I>(allow, n_items, &n_allow);
-    const int64_t k = opt.k;
+    DenseTopKOptions capped = opt;
+    capped.k = candidate_width(opt.k, allowed != nullptr, n_allow, n_items);
+    const int64_t k = capped.k;
     py::array_t<int64_t> ids({n_q, k});
     py::array_t<T> scores({n_q, k});
     int64_t* ids_out = ids.mutable_data();
     T* scores_out = scores.mutable_data();
     {
         py::gil_scoped_release release;
-        topk_dense<T, I>(q, n_q, it, n_items, f, ex, allowed, n_allow, opt, ids_out, scores_out);
+        topk_dense<T, I>(q, n_q, it, n_items, f, ex, allowed, n_allow, capped, ids_out, scores_out);
     }
     return py::make_tuple(ids, scores);
 }
@@ -90,6 +99,7 @@ py::tuple run_sparse(const CsrView<T, I>& history, const py::array& s_indptr, co
         checked_exclusion<T, I>(exclude_indptr, exclude_indices, exclude_data, n_out, n_items);
     int64_t n_allow = 0;
     const I* allowed = checked_allow<I>(allow, n_items, &n_allow);
+    k = candidate_width(k, allowed != nullptr, n_allow, n_items);
     py::array_t<int64_t> ids({n_out, k});
     py::array_t<T> scores({n_out, k});
     int64_t* ids_out = ids.mutable_data();
@@ -111,7 +121,7 @@ void bind_topk(py::module_& m) {
            const py::object& exclude_indices, const py::object& exclude_data, const py::object& allow, int64_t k,
            bool cosine, int n_threads) {
             if (k < 0) throw py::value_error("k must be >= 0, got " + std::to_string(k));
-            if (n_threads < 1) throw py::value_error("n_threads must be >= 1 at the kernel boundary");
+            n_threads = kernel_threads(n_threads);
             DenseTopKOptions opt{k, cosine, n_threads};
             const bool i32 = !exclude_indptr.is_none() && has_dtype<int32_t>(exclude_indptr.cast<py::array>());
             if (has_dtype<float>(queries))
@@ -134,7 +144,7 @@ void bind_topk(py::module_& m) {
            const py::object& exclude_data, const py::object& allow, int64_t k, int n_threads,
            const py::object& rows) {
             if (k < 0) throw py::value_error("k must be >= 0, got " + std::to_string(k));
-            if (n_threads < 1) throw py::value_error("n_threads must be >= 1 at the kernel boundary");
+            n_threads = kernel_threads(n_threads);
             return dispatch_csr("history", h_indptr, h_indices, h_data, [&](auto t, auto i) {
                 using T = decltype(t);
                 using I = decltype(i);

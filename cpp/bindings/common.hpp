@@ -7,12 +7,14 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "recforge/csr.hpp"
+#include "recforge/parallel.hpp"
 
 namespace recforge::bind {
 
@@ -105,6 +107,20 @@ T* checked_matrix(const py::array& a, const std::string& name, int64_t* rows, in
     *rows = a.shape(0);
     *cols = a.shape(1);
     return static_cast<T*>(const_cast<void*>(a.data()));
+}
+
+// The thread count a kernel runs with for the Python layer's n_threads (already resolved there;
+// capped again here so that no caller can start more threads than CPUs, or any in a forked child).
+inline int kernel_threads(int64_t n_threads) {
+    if (n_threads < 1) throw py::value_error("n_threads must be >= 1 at the kernel boundary");
+    return resolve_threads(static_cast<int>(std::min<int64_t>(n_threads, 1 << 20)));
+}
+
+// The interrupt poll kernels call (through StopFlag) from the thread that entered them: runs
+// Python's signal handlers, so Ctrl-C's KeyboardInterrupt is pending when this returns true.
+inline bool python_signal_pending() {
+    py::gil_scoped_acquire gil;
+    return PyErr_CheckSignals() != 0;
 }
 
 // Hands a vector's buffer to numpy without copying; the capsule frees it with the array.

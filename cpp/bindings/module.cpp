@@ -1,6 +1,8 @@
 // The extension module recforge._core: one bind_<concept> function per kernel header.
 #include <pybind11/pybind11.h>
 
+#include "common.hpp"
+
 namespace py = pybind11;
 
 namespace recforge::bind {
@@ -17,6 +19,17 @@ void bind_bpr(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "recforge compiled kernels (internal: use the recforge package API)";
+    recforge::install_fork_guard();
+    recforge::set_interrupt_poll(&recforge::bind::python_signal_pending);
+    // A kernel stopped by Ctrl-C: the poll already set KeyboardInterrupt (or a signal handler's
+    // own exception); keep it, or say KeyboardInterrupt when nothing is set.
+    py::register_exception_translator([](std::exception_ptr p) {
+        try {
+            if (p) std::rethrow_exception(p);
+        } catch (const recforge::Interrupted&) {
+            if (!PyErr_Occurred()) PyErr_SetNone(PyExc_KeyboardInterrupt);
+        }
+    });
     recforge::bind::bind_config(m);
     recforge::bind::bind_csr(m);
     recforge::bind::bind_similarity(m);

@@ -8,13 +8,21 @@ import numbers
 import numpy as np
 
 
+_INT64_MAX = 2**63 - 1
+
+
 def check_int(value, name: str, *, minimum: int | None = None) -> int:
-    """Return ``value`` as a Python int, or raise TypeError/ValueError naming ``name``."""
+    """Return ``value`` as a Python int, or raise TypeError/ValueError naming ``name``.
+
+    Integers beyond the int64 range are refused here, so that no kernel is ever handed a count
+    it cannot represent (sizes that are merely large are capped where they are used)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
     value = int(value)
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if not -_INT64_MAX - 1 <= value <= _INT64_MAX:
+        raise ValueError(f"{name} must fit in a signed 64-bit integer (<= 2**63 - 1), got {value}")
     return value
 
 

@@ -28,11 +28,17 @@ def default_threads() -> int:
 
 
 def resolve_threads(n_threads) -> int:
-    """Validate ``n_threads`` (0 = all available CPUs) and return the count a kernel gets."""
+    """Validate ``n_threads`` and return the count a kernel gets.
+
+    0 means all available CPUs (see :func:`default_threads`); any larger request is capped at
+    :func:`available_cpus`, since more threads than CPUs only slow a kernel down (and a huge
+    count would exhaust the thread limits). The compiled core applies the same cap, and runs
+    with one thread in a process forked after recforge had started threads (OpenMP's thread
+    pool does not survive a fork)."""
     n = check_int(n_threads, "n_threads", minimum=0)
     if not _core.build_info()["openmp"]:
         return 1
-    return n if n > 0 else default_threads()
+    return min(n, available_cpus()) if n > 0 else default_threads()
 
 
 def config() -> dict:

@@ -75,46 +75,18 @@ def _check_coo_bounds(X, name: str) -> None:
             raise ValueError(f"{name} has {axis} index {bad} outside [0, {extent})")
 
 
-def check_sparse(X, name: str = "X") -> CsrParts:
-    """Validate ``X`` and return it as canonical CSR parts; see :func:`as_csr`."""
-    if not sp.issparse(X):
-        from .data import Interactions
-
-        if isinstance(X, Interactions):
-            return check_sparse(X.matrix, name)
-        raise TypeError(
-            f"{name} must be a scipy.sparse matrix or array, got {type(X).__module__}.{type(X).__name__}; "
-            "wrap dense data with scipy.sparse.csr_array(...)"
-        )
-    if X.ndim != 2:
-        raise ValueError(f"{name} must be 2-D, got {X.ndim} dimensions")
-    is_array = _is_sparse_array(X)
-    n_rows, n_cols = (int(s) for s in X.shape)
-    dtype = value_dtype(X.dtype, name)
-
-    if X.format in ("csr", "csc"):
-        major, minor = (n_rows, n_cols) if X.format == "csr" else (n_cols, n_rows)
-        indptr, indices = _index_arrays(X.indptr, X.indices)
-        data = np.ascontiguousarray(X.data, dtype=dtype)
-        canonical = _core.check_csr(indptr, indices, data, major, minor, name)
-        if X.format == "csc":
-            cls = sp.csc_array if is_array else sp.csc_matrix
-            X = cls((data, indices, indptr), shape=(n_rows, n_cols)).tocsr()
-            indptr, indices = _index_arrays(X.indptr, X.indices)
-            data = X.data
-            canonical = _core.check_csr(indptr, indices, data, n_rows, n_cols, name)
-    else:
-        if X.format == "coo":
-            _check_coo_bounds(X, name)
-        X = X.tocsr()
-        indptr, indices = _index_arrays(X.indptr, X.indices)
-        data = np.ascontiguousarray(X.data, dtype=dtype)
-        canonical = _core.check_csr(indptr, indices, data, n_rows, n_cols, name)
-
+def _compressed(indptr, indices, data, shape: tuple[int, int], dtype, name: str, is_array: bool) -> CsrParts:
+    """Raw compressed arrays read as a CSR of ``shape``: checked before anything reads them (no
+    scipy constructor sees them first: it would silently prune or cast a malformed structure),
+    then brought to canonical form on a copy when needed."""
+    indptr, indices = _index_arrays(indptr, indices)
+    data = np.ascontiguousarray(data, dtype=dtype)
+    n_rows, n_cols = shape
+    canonical = _core.check_csr(indptr, indices, data, n_rows, n_cols, name)
     if not canonical:
         # Sort and merge duplicates on a copy: the caller's object is never touched. Flags are
         # reset by hand because scipy trusts cached ones that may be stale.
-        Y = sp.csr_matrix((data.copy(), indices.copy(), indptr.copy()), shape=(n_rows, n_cols))
+        Y = sp.csr_matrix((data.copy(), indices.copy(), indptr.copy()), shape=shape)
         Y.has_sorted_indices = False
         Y._has_canonical_format = False
         Y.sum_duplicates()
@@ -122,7 +94,71 @@ def check_sparse(X, name: str = "X") -> CsrParts:
         data = Y.data
         if not _core.check_csr(indptr, indices, data, n_rows, n_cols, name):
             raise ValueError(f"{name} could not be brought to canonical form")  # defensive; scipy bug
-    return CsrParts(indptr, indices, data, (n_rows, n_cols), is_array)
+    return CsrParts(indptr, indices, data, shape, is_array)
+
+
+def _not_sparse(X, name: str):
+    return TypeError(
+        f"{name} must be a scipy.sparse matrix or array, got {type(X).__module__}.{type(X).__name__}; "
+        "wrap dense data with scipy.sparse.csr_array(...)"
+    )
+
+
+def check_sparse(X, name: str = "X") -> CsrParts:
+    """Validate ``X`` and return it as canonical CSR parts; see :func:`as_csr`."""
+    if not sp.issparse(X):
+        from .data import Interactions
+
+        if isinstance(X, Interactions):
+            return check_sparse(X.matrix, name)
+        raise _not_sparse(X, name)
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be 2-D, got {X.ndim} dimensions")
+    is_array = _is_sparse_array(X)
+    n_rows, n_cols = (int(s) for s in X.shape)
+    dtype = value_dtype(X.dtype, name)
+    if X.format == "csr":
+        return _compressed(X.indptr, X.indices, X.data, (n_rows, n_cols), dtype, name, is_array)
+    if X.format == "csc":
+        # X's arrays are the CSR of X.T: checked as such, then transposed from checked arrays.
+        T = _compressed(X.indptr, X.indices, X.data, (n_cols, n_rows), dtype, name, is_array)
+        Y = sp.csr_matrix((T.data, T.indices, T.indptr), shape=T.shape).T.tocsr()
+        return _compressed(Y.indptr, Y.indices, Y.data, (n_rows, n_cols), dtype, name, is_array)
+    if X.format == "coo":
+        _check_coo_bounds(X, name)
+    Y = X.tocsr()
+    return _compressed(Y.indptr, Y.indices, Y.data, (n_rows, n_cols), dtype, name, is_array)
+
+
+def check_sparse_transpose(X, name: str = "X") -> CsrParts:
+    """``X.T`` as canonical CSR parts: for a CSC ``X`` its own arrays, checked, without a copy
+    (what ``user_items.T`` gives for item-item work); any other input through :func:`check_sparse`."""
+    if sp.issparse(X) and X.format == "csc" and X.ndim == 2:
+        n_rows, n_cols = (int(s) for s in X.shape)
+        return _compressed(X.indptr, X.indices, X.data, (n_cols, n_rows), value_dtype(X.dtype, name),
+                           name, _is_sparse_array(X))
+    parts = check_sparse(X, name)
+    Y = parts.to_scipy().T.tocsr()
+    return _compressed(Y.indptr, Y.indices, Y.data, (parts.shape[1], parts.shape[0]), parts.data.dtype,
+                       f"{name}.T", parts.is_array)
+
+
+def require_distinct_columns(X, name: str) -> None:
+    """Raise ValueError unless ``X`` is a valid CSR whose rows never repeat a column (rows may
+    be in any order: models store neighbours ranked). For state read from files, which must be
+    checked as strictly as fresh input and never silently repaired."""
+    if not sp.issparse(X) or X.format != "csr":
+        raise ValueError(f"{name} must be a CSR matrix")
+    indptr, indices = _index_arrays(X.indptr, X.indices)
+    data = np.ascontiguousarray(X.data, dtype=value_dtype(X.dtype, name))
+    n_rows, n_cols = int(X.shape[0]), int(X.shape[1])
+    if _core.check_csr(indptr, indices, data, n_rows, n_cols, name):
+        return  # sorted and unique
+    rows = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(indptr))
+    keys = np.sort(rows * np.int64(n_cols) + indices)
+    if keys.size and (np.diff(keys) == 0).any():
+        row = int(keys[np.flatnonzero(np.diff(keys) == 0)[0]] // max(n_cols, 1))
+        raise ValueError(f"{name} repeats a column in row {row}")
 
 
 def as_csr(X, name: str = "X"):

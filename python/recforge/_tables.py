@@ -34,7 +34,8 @@ def open_text(path, encoding: str = "utf-8"):
     return open(name, encoding=encoding, newline="")
 
 
-def read_table(source, columns=None, *, names=None, text=(), sep: str = ",", encoding: str = "utf-8"):
+def read_table(source, columns=None, *, names=None, text=(), sep: str = ",", encoding: str = "utf-8",
+               quoted: bool = True):
     """Columns of a delimited text file as a mapping of column -> array.
 
     Parameters
@@ -48,11 +49,21 @@ def read_table(source, columns=None, *, names=None, text=(), sep: str = ",", enc
     text : columns kept as strings (empty fields: None); the others are parsed as numbers.
     sep : str
         Delimiter; may be several characters (MovieLens 1M's "::").
+    quoted : bool, default True
+        Fields may be quoted ("a; b" holds the delimiter), for every delimiter. False for
+        files that never quote and may hold a lone quote character in a field (MovieLens).
+
+    Every field is text until converted: only an empty field is missing ("NA", "null", "None"
+    are ids like any other), with and without pandas alike. A line with more fields than the
+    header is an error naming it (never a shifted column), and so is a line that repeats the
+    header (files concatenated with their headers); a short line's missing fields are empty
+    (its row is then dropped and counted as a missing id or a bad weight).
 
     Raises
     ------
     ValueError
-        A named column is absent, a line is short, or a number column holds text.
+        A named column is absent, a line has the wrong number of fields or repeats the
+        header, or a number column holds text.
     FileNotFoundError
         No such file.
     """
@@ -62,65 +73,120 @@ def read_table(source, columns=None, *, names=None, text=(), sep: str = ",", enc
     if len(sep) > 1:  # one-character delimiters are what every parser handles fast
         raw = source if isinstance(source, bytes) else open_text(source, encoding).read().encode(encoding)
         source, sep = raw.replace(sep.encode(encoding), b"\t"), "\t"
+    quoting = csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
     if pd is not None:
-        return _read_pandas(source, columns, names, text, sep, encoding, where)
+        data = _read_pandas(source, columns, names, text, sep, encoding, where, quoting)
+    else:
+        data = _read_csv_module(source, columns, names, sep, encoding, where, quoting)
+    out = {}
+    for c, vals in data.items():
+        vals = np.asarray(vals, dtype=object)
+        header_again = vals == c
+        if names is None and header_again.any():
+            line = _line_of(int(np.flatnonzero(header_again)[0]))
+            raise ValueError(f"{where} line {line} repeats the header (files joined with their headers?); "
+                             "remove the repeated header lines")
+        if c in text:
+            out[c] = np.where(vals == "", None, vals)
+        else:
+            out[c] = _numbers(vals, c, where)
+    return out
+
+
+def _line_of(row: int) -> int:
+    return row + 2  # 1-based, after the header (blank lines, which are skipped, aside)
+
+
+def _numbers(vals: np.ndarray, column: str, where: str) -> np.ndarray:
+    """Text fields as float64, empty as NaN: Python's float() rules for both backends."""
+    try:  # numpy applies float() to each object in C: fast, and the same rules
+        return np.where(vals == "", "nan", vals).astype(np.float64)
+    except (TypeError, ValueError):
+        pass  # find the offending line
+    out = np.empty(vals.size, dtype=np.float64)
+    for n, v in enumerate(vals.tolist()):
+        try:
+            out[n] = float(v) if v != "" else np.nan
+        except (TypeError, ValueError):
+            raise ValueError(f"column {column!r} of {where} must hold numbers: line {_line_of(n)} has {v!r}") from None
+    return out
+
+
+def _read_csv_module(source, columns, names, sep, encoding, where, quoting) -> dict:
     stream = io.TextIOWrapper(io.BytesIO(source), encoding=encoding, newline="") \
         if isinstance(source, bytes) else open_text(source, encoding)
-    with stream as f:
-        reader = csv.reader(f, delimiter=sep, quoting=_quoting(sep))
-        header = list(names) if names is not None else next(reader, [])
-        columns = list(dict.fromkeys(columns if columns is not None else header))
-        _check_header(where, columns, header)
-        at = [header.index(c) for c in columns]
-        values = [[] for _ in columns]
-        for line, row in enumerate(reader, start=1 if names is not None else 2):
-            if not row:
-                continue
-            if len(row) < len(header):
-                raise ValueError(f"{where} line {line} has {len(row)} fields, expected {len(header)}")
-            for out, j in zip(values, at):
-                out.append(row[j])
-    data = {}
-    for c, vals in zip(columns, values):
-        if c in text:
-            data[c] = np.array([v if v != "" else None for v in vals], dtype=object)
-        else:
-            try:
-                data[c] = np.array([float(v) if v != "" else np.nan for v in vals], dtype=np.float64)
-            except ValueError as e:
-                raise ValueError(f"column {c!r} of {where} must hold numbers: {e}") from None
-    return data
-
-
-def _read_pandas(source, columns, names, text, sep, encoding, where):
-    handle = io.BytesIO(source) if isinstance(source, bytes) else source
     try:
-        if names is None:
-            header = list(pd.read_csv(handle, sep=sep, nrows=0, encoding=encoding).columns)
-            if isinstance(handle, io.BytesIO):
-                handle.seek(0)
-        else:
-            header = list(names)
+        with stream as f:
+            reader = csv.reader(f, delimiter=sep, quoting=quoting, strict=quoting != csv.QUOTE_NONE)
+            header = list(names) if names is not None else next(reader, [])
+            columns = list(dict.fromkeys(columns if columns is not None else header))
+            _check_header(where, columns, header)
+            at = [header.index(c) for c in columns]
+            values = [[] for _ in columns]
+            for row in reader:
+                if not row:
+                    continue
+                if len(row) > len(header):
+                    raise ValueError(f"{where} line {reader.line_num} has {len(row)} fields, expected "
+                                     f"{len(header)}{_separator_hint(row, sep)}")
+                if len(row) < len(header):  # missing trailing fields are empty, as pandas reads them
+                    row = row + [""] * (len(header) - len(row))
+                for out, j in zip(values, at):
+                    out.append(row[j])
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{where} is not {encoding} text ({e}){_binary_hint(where)}") from None
+    except csv.Error as e:
+        raise ValueError(f"could not read {where}: {e}") from None
+    return dict(zip(columns, values))
+
+
+def _separator_hint(row, sep: str) -> str:
+    if len(row) == 1:
+        for other in (";", "\t", "|", ","):
+            if other != sep and other in row[0]:
+                return f" (one field holding {other!r}: is the delimiter {other!r}? give it as the separator, --sep)"
+        return ""
+    return " (a field holding the delimiter must be quoted)"
+
+
+def _binary_hint(where: str) -> str:
+    if where.lower().rstrip("'").endswith((".xlsx", ".xls", ".ods")):
+        return "; spreadsheets are not read: save the sheet as CSV (UTF-8) and pass that file"
+    return "; give its encoding (e.g. latin-1)"
+
+
+def _read_pandas(source, columns, names, text, sep, encoding, where, quoting) -> dict:
+    # Every column as text with only empty fields missing (pandas would otherwise drop ids such
+    # as "NA" or "null" that the csv module keeps); index_col=False so that a line with an extra
+    # field is an error, never a silent shift of every column by one.
+    handle = io.BytesIO(source) if isinstance(source, bytes) else source
+    options = dict(sep=sep, encoding=encoding, quoting=quoting, index_col=False, dtype=str,
+                   keep_default_na=False, na_values=[], skip_blank_lines=True)
+    try:
+        header = list(names) if names is not None else list(
+            pd.read_csv(handle, nrows=0, **{k: v for k, v in options.items() if k != "index_col"}).columns)
+        if isinstance(handle, io.BytesIO):
+            handle.seek(0)
         columns = list(dict.fromkeys(columns if columns is not None else header))
         _check_header(where, columns, header)
-        return pd.read_csv(handle, sep=sep, usecols=columns, encoding=encoding, names=names,
-                           header=None if names is not None else "infer",
-                           dtype={c: str for c in text if c in columns}, quoting=_quoting(sep))
+        # Every field is read (not only usecols) so that the field count of each line is checked.
+        df = pd.read_csv(handle, names=header, header=None if names is not None else 0, **options)
+        if len(df.columns) != len(header):
+            raise ValueError(f"{where} has lines with more fields than the header ({len(header)})")
+        return {c: df[c].to_numpy(dtype=object) for c in columns}
     except UnicodeDecodeError as e:
-        raise ValueError(f"{where} is not {encoding} text ({e})") from None
+        raise ValueError(f"{where} is not {encoding} text ({e}){_binary_hint(where)}") from None
     except (ValueError, pd.errors.ParserError) as e:
-        if "has no column" in str(e):
+        if "has no column" in str(e) or str(e).startswith(where):
             raise
-        raise ValueError(f"could not read {where}: {e}") from None
-
-
-def _quoting(sep: str) -> int:
-    # Comma files quote fields that hold commas; tab/pipe files (MovieLens) never quote, and
-    # a title with a quote character in it must not start a quoted field.
-    return csv.QUOTE_MINIMAL if sep == "," else csv.QUOTE_NONE
+        message = str(e)
+        if "Expected" in message and "fields" in message:
+            message += " (a field holding the delimiter must be quoted)"
+        raise ValueError(f"could not read {where}: {message}") from None
 
 
 def _check_header(where, columns, header) -> None:
     absent = [c for c in columns if c not in header]
     if absent:
-        raise ValueError(f"{where} has no column {', '.join(map(repr, absent))} (columns: {list(header)})")
+        hint = _separator_hint(header, "") if len(header) == 1 else ""
+        raise ValueError(f"{where} has no column {', '.join(map(repr, absent))} (columns: {list(header)}){hint}")

@@ -10,8 +10,10 @@ import zipfile
 import numpy as np
 import scipy.sparse as sp
 
+from ._atomic import atomic_output
 from ._checks import check_choice
 from ._factorize import factorize, lookup, missing_mask, pd, to_numpy
+from ._ids import decode_ids, encode_ids
 from ._npz import open_npz
 from ._sparse import check_sparse
 from ._times import as_seconds
@@ -68,7 +70,7 @@ def _aggregate(u, i, w, t, shape, aggregate: str):
     order = np.lexsort((t, key)) if t is not None else np.argsort(key, kind="stable")
     key = key[order]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else np.zeros(0, dtype=np.int64)
-    ends = np.r_[starts[1:], key.size] - 1
+    ends = np.r_[starts[1:], key.size] - 1 if key.size else np.zeros(0, dtype=np.int64)
     w = w[order]
     if aggregate == "sum":
         values = np.add.reduceat(w, starts) if key.size else w
@@ -109,17 +111,6 @@ def _plain(value):
     if isinstance(value, (list, tuple, np.ndarray)):
         return [_plain(v) for v in (value.tolist() if isinstance(value, np.ndarray) else value)]
     return value.item() if isinstance(value, np.generic) else value
-
-
-def _savable_ids(ids: np.ndarray, name: str) -> np.ndarray:
-    if ids.dtype != object:
-        return ids
-    values = ids.tolist()
-    if all(isinstance(v, str) for v in values):
-        return np.array(values, dtype=str)
-    if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
-        return np.array(values, dtype=np.int64)
-    raise TypeError(f"{name} can be saved when they are all strings or all integers; convert them first")
 
 
 class Interactions:
@@ -324,7 +315,13 @@ class Interactions:
             u, user_ids = _compact(u, user_ids)
             i, item_ids = _compact(i, item_ids)
         shape = (len(user_ids), len(item_ids))
-        M, T = _aggregate(u, i, w, t, shape, aggregate)
+        with np.errstate(over="ignore"):  # reported below, by pair
+            M, T = _aggregate(u, i, w, t, shape, aggregate)
+        if not np.isfinite(M.data).all():
+            bad = int(np.flatnonzero(~np.isfinite(M.data))[0])
+            row = int(np.searchsorted(M.indptr, bad, side="right") - 1)
+            raise ValueError(f"the weight of customer {user_ids[row]!r}, product {item_ids[M.indices[bad]]!r} is "
+                             f"beyond float32's range (about 3.4e38) once merged; scale the weights down")
         report.update(kept=int(u.size), dropped=dropped, unknown_events=unknown_events,
                       merged=int(u.size - M.nnz), nnz=int(M.nnz))
         obj = cls.__new__(cls)
@@ -410,8 +407,8 @@ class Interactions:
         """Write to an ``.npz`` file (exactly that name; no pickle). Ids must be all strings or
         all numbers. Read back with :meth:`load`."""
         entries = {"__format__": np.array(FORMAT), "__format_version__": np.array(FORMAT_VERSION),
-                   "user_ids": _savable_ids(self.user_ids, "user_ids"),
-                   "item_ids": _savable_ids(self.item_ids, "item_ids"),
+                   **encode_ids(self.user_ids, "user_ids", "user_ids"),
+                   **encode_ids(self.item_ids, "item_ids", "item_ids"),
                    "report": np.array(json.dumps(_plain(self.report))),
                    "spec": np.array(json.dumps(_plain(self._spec)))}
         for name, M in (("matrix", self.matrix), ("times", self.times)):
@@ -419,7 +416,7 @@ class Interactions:
                 for part in ("indptr", "indices", "data"):
                     entries[f"{name}.{part}"] = getattr(M, part)
         entries["shape"] = np.array(self.shape)
-        with open(path, "wb") as f:
+        with atomic_output(path) as f:
             np.savez(f, **entries)
 
     @classmethod
@@ -442,11 +439,10 @@ class Interactions:
                 shape = tuple(int(s) for s in npz["shape"])
                 parts = {n: sp.csr_matrix(tuple(npz[f"{n}.{p}"] for p in ("data", "indices", "indptr")), shape=shape)
                          for n in ("matrix", "times") if f"{n}.indptr" in npz.files}
-                ids = [npz[n] for n in ("user_ids", "item_ids")]
+                ids = [decode_ids(npz, n) for n in ("user_ids", "item_ids")]
                 report, spec = json.loads(str(npz["report"])), json.loads(str(npz["spec"]))
         except (zipfile.BadZipFile, EOFError, KeyError, OSError, json.JSONDecodeError) as e:
             raise ValueError(f"{where} is a damaged recforge interactions file ({type(e).__name__}: {e})") from e
-        ids = [i.astype(object) if i.dtype.kind == "U" else i for i in ids]
         return cls(parts["matrix"], ids[0], ids[1], parts.get("times"), report, _spec=spec)
 
 

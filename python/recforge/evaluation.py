@@ -20,6 +20,8 @@ def _evaluated_users(test) -> np.ndarray:
 def _per_user(model, users, history, held_out, k, exclude_seen):
     """Recommend to ``users`` from their ``history`` rows and score against ``held_out`` rows."""
     ids, _ = model.recommend(users, history, k=k, exclude_seen=exclude_seen)
+    if ids.shape[1] < k:  # k beyond the catalogue: lists stay k long for the @k denominators
+        ids = np.pad(ids, ((0, 0), (0, k - ids.shape[1])), constant_values=-1)
     return ids, ranking_metrics(ids, held_out, k, per_user=True)
 
 

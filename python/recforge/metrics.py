@@ -52,7 +52,7 @@ def ranking_metrics(recommended_ids, test, k: int = 10, *, empty: str = "skip", 
     per_user : bool, default False
         Also return each metric per user (NaN for skipped users) under ``"per_user"``.
     n_threads : int, default 0
-        Threads; 0 means every CPU this process may use.
+        Threads; 0 means every CPU this process may use; larger counts are capped at that number.
 
     Returns
     -------

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from . import _core, weighting
 from ._checks import check_choice, check_int, check_real
 from ._config import resolve_threads
-from ._sparse import CsrParts, check_sparse
+from ._sparse import CsrParts, check_sparse, check_sparse_transpose
 
 METRICS = (
     "cosine",
@@ -84,7 +84,8 @@ def similarity(
     min_support : int, default 1
         Pairs sharing fewer than ``min_support`` columns get no entry.
     n_threads : int, default 0
-        Threads to use; 0 means every CPU this process may run on (see :func:`recforge.config`).
+        Threads to use; 0 means every CPU this process may run on (see :func:`recforge.config`), and
+        larger counts are capped at that number.
         The result is identical for every thread count.
     k1, b : float, keyword-only
         BM25 parameters (implicit's ``K1`` and ``B``), used by ``metric="bm25"``.
@@ -125,7 +126,7 @@ def similarity(
     # X in CSC form (user_items.T for item-item) is X.T in CSR form: the kernel takes it as it
     # is, sparing scipy's conversion (the kernel needs both orientations anyway).
     transposed = sp.issparse(X) and X.format == "csc" and X.ndim == 2
-    parts = check_sparse(X.T if transposed else X, "X")
+    parts = check_sparse_transpose(X, "X") if transposed else check_sparse(X, "X")
     data, kernel_metric = _kernel_input(parts, metric, transposed)
     n = parts.shape[1] if transposed else parts.shape[0]
     indptr, indices, values = _core.similarity(

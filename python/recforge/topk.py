@@ -39,7 +39,8 @@ def topk(queries, items, k: int = 10, exclude=None, allow=None, n_threads: int =
     items : numpy.ndarray, shape (n_items, n_factors)
         Same dtype as ``queries``, C-contiguous, finite (e.g. item factors).
     k : int, default 10
-        Items returned per query (>= 0).
+        Items returned per query (>= 0). The output has min(k, number of candidate items)
+        columns (the allowed items, else all): a huge k never allocates beyond the catalogue.
     exclude : scipy.sparse matrix or array, shape (n_queries, n_items), optional
         Stored entries are items banned for that query (e.g. what the customer already bought);
         values are ignored.
@@ -47,7 +48,7 @@ def topk(queries, items, k: int = 10, exclude=None, allow=None, n_threads: int =
         Candidate item ids for every query (duplicates ignored). Combined with ``exclude``,
         an item must be allowed and not excluded.
     n_threads : int, default 0
-        Threads; 0 means every CPU this process may use. Results do not depend on it.
+        Threads; 0 means every CPU this process may use; larger counts are capped at that number. Results do not depend on it.
 
     cosine : bool, default False, keyword-only
         Rank by cosine similarity instead (queries and items normalised; zero vectors score 0).
@@ -143,7 +144,7 @@ def topk_sparse(history, similarity, k: int = 10, exclude=None, allow=None, n_th
     similarity : scipy.sparse matrix or array, shape (m, n_items)
         float32 or float64 values; sets the dtype of the returned scores.
     k : int, default 10
-        Items returned per row (>= 0).
+        Items returned per row (>= 0); the output has min(k, number of candidate items) columns.
     exclude : scipy.sparse matrix or array, shape (n_rows, n_items), optional
         Stored entries are items banned for that row (e.g. ``history`` itself for item-based
         scoring, to drop what the customer already has); values are ignored.
@@ -151,7 +152,7 @@ def topk_sparse(history, similarity, k: int = 10, exclude=None, allow=None, n_th
         Candidate item ids for every row; combined with ``exclude``, an item must be allowed
         and not excluded.
     n_threads : int, default 0
-        Threads; 0 means every CPU this process may use. Results do not depend on it.
+        Threads; 0 means every CPU this process may use; larger counts are capped at that number. Results do not depend on it.
 
     Returns
     -------

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "dense.hpp"
+#include "parallel.hpp"
 #include "prefetch.hpp"
 #include "random.hpp"
 #include "score_tile.hpp"
@@ -121,7 +122,7 @@ RECFORGE_INLINE void bpr_step(const BprProblem<T, I>& p, I u, I i, I j, BprTally
 // sample s + 2A is drawn and its interactions' ids prefetched; sample s + A reads those ids and
 // prefetches the factor rows and the user's row bounds; sample s is verified and applied.
 template <typename T, typename I>
-RECFORGE_INLINE BprTally bpr_range_body(const BprProblem<T, I>& p, Rng& rng, int64_t s0, int64_t s1) {
+RECFORGE_INLINE BprTally bpr_range_body(const BprProblem<T, I>& p, Rng& rng, int64_t s0, int64_t s1, StopFlag& stop) {
     constexpr int64_t A = kBprAhead, mask = kBprRing - 1;
     static_assert(2 * A < kBprRing && (kBprRing & mask) == 0, "the ring must hold 2A + 1 draws");
     const int64_t row_bytes = p.f * static_cast<int64_t>(sizeof(T));
@@ -146,6 +147,7 @@ RECFORGE_INLINE BprTally bpr_range_body(const BprProblem<T, I>& p, Rng& rng, int
     for (int64_t s = s0; s < std::min(s1, s0 + 2 * A); ++s) draw(ring[s & mask]);
     for (int64_t s = s0; s < std::min(s1, s0 + A); ++s) resolve(ring[s & mask]);
     for (int64_t s = s0; s < s1; ++s) {
+        if ((s & kStopCheckMask) == 0 && stop.requested()) break;  // Ctrl-C: the epoch is discarded
         if (s + 2 * A < s1) draw(ring[(s + 2 * A) & mask]);
         if (s + A < s1) resolve(ring[(s + A) & mask]);
         const BprDraw<T, I>& d = ring[s & mask];
@@ -170,8 +172,8 @@ RECFORGE_INLINE BprTally bpr_range_body(const BprProblem<T, I>& p, Rng& rng, int
 
 #define RECFORGE_BPR_RANGE(T, I)                                                                          \
     RECFORGE_MULTIVERSION inline BprTally bpr_range(const BprProblem<T, I>& p, Rng& rng, int64_t s0,      \
-                                                    int64_t s1) {                                         \
-        return bpr_range_body(p, rng, s0, s1);                                                            \
+                                                    int64_t s1, StopFlag& stop) {                         \
+        return bpr_range_body(p, rng, s0, s1, stop);                                                      \
     }
 RECFORGE_BPR_RANGE(float, int32_t)
 RECFORGE_BPR_RANGE(float, int64_t)
@@ -189,15 +191,18 @@ template <typename T, typename I>
 void bpr_epochs(const BprProblem<T, I>& p, uint64_t seed, int64_t first_epoch, int64_t n_epochs, int n_threads,
                 BprTally* tallies) {
     std::vector<BprTally> worker(static_cast<size_t>(n_threads));
+    StopFlag stop;
     for (int64_t t = first_epoch; t < first_epoch + n_epochs; ++t) {
+        stop.check();
         const uint64_t seed_t = epoch_seed(seed, t);
         if (p.nnz > 0) {
 #pragma omp parallel for schedule(static, 1) num_threads(n_threads)
             for (int w = 0; w < n_threads; ++w) {
                 Rng rng(seed_t, static_cast<uint64_t>(w));
-                worker[w] = detail::bpr_range(p, rng, p.nnz * w / n_threads, p.nnz * (w + 1) / n_threads);
+                worker[w] = detail::bpr_range(p, rng, p.nnz * w / n_threads, p.nnz * (w + 1) / n_threads, stop);
             }
         }
+        stop.throw_if_requested();
         BprTally total;
         for (const BprTally& tw : worker) {
             total.loss += tw.loss;

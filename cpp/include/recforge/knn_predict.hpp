@@ -46,6 +46,7 @@ void knn_predict(const KnnPredictProblem<T, I>& P, int n_threads) {
     const int64_t n_entities = P.S.n_rows, n_contexts = P.D.n_rows;
     const int64_t n_chunks = (P.n + kChunk - 1) / kChunk;
     ExceptionTrap trap;
+    StopFlag stop;
 #pragma omp parallel num_threads(n_threads)
     {
         std::vector<Neighbour> found;
@@ -53,6 +54,7 @@ void knn_predict(const KnnPredictProblem<T, I>& P, int n_threads) {
         std::vector<int64_t> stamp;  // stamp[j] == x: similarity[j] holds s_xj
 #pragma omp for schedule(dynamic, 1)
         for (int64_t chunk = 0; chunk < n_chunks; ++chunk) {
+            if (stop.requested()) continue;  // Ctrl-C: skip the remaining chunks
             trap.run([&] {
                 if (stamp.empty()) {
                     similarity.assign(static_cast<size_t>(n_entities), 0.0);
@@ -104,6 +106,7 @@ void knn_predict(const KnnPredictProblem<T, I>& P, int n_threads) {
         }
     }
     trap.rethrow();
+    stop.throw_if_requested();
 }
 
 }  // namespace recforge

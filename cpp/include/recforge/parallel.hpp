@@ -4,13 +4,21 @@
 // single-threaded build) and call these helpers for thread ids and counts.
 #pragma once
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #if defined(_OPENMP)
 #include <omp.h>
+#endif
+#if defined(__unix__) || defined(__APPLE__)
+#include <pthread.h>
+#define RECFORGE_HAS_PTHREAD_ATFORK 1
 #endif
 
 namespace recforge {
@@ -23,16 +31,113 @@ inline bool openmp_enabled() {
 #endif
 }
 
-// Threads a kernel will use for n_threads (0 = the OpenMP default, which honours the process's
-// CPU affinity and OMP_NUM_THREADS). Always >= 1; 1 without OpenMP.
+// Fork safety. libgomp keeps its worker threads in a pool that a fork() does not copy: a child
+// whose parent had started a team blocks forever in its first parallel region of more than one
+// thread. As PyTorch and other OpenMP libraries do, a child forked after the parent ran a team
+// runs every kernel with one thread (same results: the kernels do not depend on the thread count
+// unless their docstring says so). A child forked before any team keeps its threads.
+namespace detail {
+inline std::atomic<bool>& team_started() {
+    static std::atomic<bool> flag{false};
+    return flag;
+}
+inline std::atomic<bool>& forked_after_team() {
+    static std::atomic<bool> flag{false};
+    return flag;
+}
+inline void on_fork_in_child() {
+    if (team_started().load(std::memory_order_relaxed)) forked_after_team().store(true);
+}
+}  // namespace detail
+
+// Registers the fork handler (once per process; the extension module calls it when loaded).
+inline void install_fork_guard() {
+#if defined(RECFORGE_HAS_PTHREAD_ATFORK)
+    static const bool installed = (pthread_atfork(nullptr, nullptr, &detail::on_fork_in_child), true);
+    (void)installed;
+#endif
+}
+
+// Whether this process is a fork of one that had started a thread team (kernels then use one thread).
+inline bool forked_after_team() { return detail::forked_after_team().load(std::memory_order_relaxed); }
+
+// CPUs this process may run on (its affinity mask where the OpenMP runtime reads it). >= 1.
+inline int usable_cpus() {
+#if defined(_OPENMP)
+    return std::max(1, omp_get_num_procs());
+#else
+    return 1;
+#endif
+}
+
+// Threads a kernel will use for n_threads: 0 = the OpenMP default (the process's CPU affinity,
+// capped by OMP_NUM_THREADS); any request is capped at usable_cpus() (more threads than CPUs
+// only slow a kernel down, and a huge request would exhaust the stack or thread limits); 1 in a
+// child forked after a team had started (see above), and 1 without OpenMP. Always >= 1. Every
+// num_threads clause of the kernels takes a count that went through here.
 inline int resolve_threads(int n_threads) {
 #if defined(_OPENMP)
-    return n_threads > 0 ? n_threads : omp_get_max_threads();
+    if (forked_after_team()) return 1;
+    const int n = std::min(n_threads > 0 ? n_threads : omp_get_max_threads(), usable_cpus());
+    if (n > 1) detail::team_started().store(true, std::memory_order_relaxed);
+    return std::max(n, 1);
 #else
     (void)n_threads;
     return 1;
 #endif
 }
+
+// Interruption (Ctrl-C). A long kernel asks a StopFlag between chunks of work; the flag asks the
+// host's poll function (the Python bindings install one that runs PyErr_CheckSignals with the GIL)
+// from the thread that entered the kernel only, at most every 20 ms. Once it says stop, every
+// thread skips its remaining chunks and the kernel throws Interrupted after its parallel region,
+// leaving its outputs partly written: callers write into fresh buffers and discard them.
+using InterruptPoll = bool (*)();
+namespace detail {
+inline std::atomic<InterruptPoll>& interrupt_poll() {
+    static std::atomic<InterruptPoll> poll{nullptr};
+    return poll;
+}
+}  // namespace detail
+
+inline void set_interrupt_poll(InterruptPoll poll) { detail::interrupt_poll().store(poll); }
+
+struct Interrupted : std::exception {
+    const char* what() const noexcept override { return "interrupted"; }
+};
+
+// Hot loops ask requested() once every kStopCheckMask + 1 iterations.
+constexpr int64_t kStopCheckMask = (int64_t(1) << 14) - 1;
+
+class StopFlag {
+   public:
+    // True once an interruption was seen; cheap for every thread (a relaxed load, plus a clock
+    // read on the entering thread).
+    bool requested() {
+        if (stop_.load(std::memory_order_relaxed)) return true;
+        if (std::this_thread::get_id() != owner_) return false;
+        const auto now = std::chrono::steady_clock::now();
+        if (now < next_poll_) return false;
+        next_poll_ = now + std::chrono::milliseconds(20);
+        const InterruptPoll poll = detail::interrupt_poll().load(std::memory_order_relaxed);
+        if (poll != nullptr && poll()) stop_.store(true, std::memory_order_relaxed);
+        return stop_.load(std::memory_order_relaxed);
+    }
+    // Throws Interrupted if an interruption was seen (call outside parallel regions).
+    void throw_if_requested() const {
+        if (stop_.load(std::memory_order_relaxed)) throw Interrupted();
+    }
+    // requested(), then throw_if_requested(): for sequential loops (between epochs).
+    void check() {
+        requested();
+        throw_if_requested();
+    }
+
+   private:
+    std::atomic<bool> stop_{false};
+    std::thread::id owner_ = std::this_thread::get_id();
+    std::chrono::steady_clock::time_point next_poll_{};
+};
 
 inline int thread_index() {
 #if defined(_OPENMP)
@@ -73,6 +178,7 @@ int64_t sum_over_row_blocks(int64_t n_rows, int64_t block, int n_threads, Make m
     const int64_t n_blocks = (n_rows + block - 1) / block;
     int64_t total = 0;
     ExceptionTrap trap;
+    StopFlag stop;
 #pragma omp parallel num_threads(n_threads)
     {
         // Every thread reaches the worksharing loop even if its scratch could not be allocated
@@ -81,11 +187,12 @@ int64_t sum_over_row_blocks(int64_t n_rows, int64_t block, int n_threads, Make m
         trap.run([&] { scratch = make_scratch(); });
 #pragma omp for schedule(dynamic, 1) reduction(+ : total)
         for (int64_t b = 0; b < n_blocks; ++b) {
-            if (scratch)
+            if (scratch && !stop.requested())
                 trap.run([&] { total += count_rows(b * block, (b + 1) * block < n_rows ? (b + 1) * block : n_rows, *scratch); });
         }
     }
     trap.rethrow();
+    stop.throw_if_requested();
     return total;
 }
 

@@ -57,10 +57,11 @@ struct MfSgdProblem {
 namespace detail {
 
 template <typename T, typename I>
-RECFORGE_INLINE double mf_sgd_range_body(const MfSgdProblem<T, I>& p, int64_t e0, int64_t e1) {
+RECFORGE_INLINE double mf_sgd_range_body(const MfSgdProblem<T, I>& p, int64_t e0, int64_t e1, StopFlag& stop) {
     const int64_t f = p.f;
     double squared_error = 0.0;
     for (int64_t e = e0; e < e1; ++e) {
+        if ((e & kStopCheckMask) == 0 && stop.requested()) break;  // Ctrl-C: the epoch is discarded
         T* __restrict pu = p.P + static_cast<int64_t>(p.users[e]) * f;
         T* __restrict qi = p.Q + static_cast<int64_t>(p.items[e]) * f;
         T& bu = p.user_bias[p.users[e]];
@@ -80,8 +81,9 @@ RECFORGE_INLINE double mf_sgd_range_body(const MfSgdProblem<T, I>& p, int64_t e0
 }
 
 #define RECFORGE_MF_SGD_RANGE(T, I)                                                                      \
-    RECFORGE_MULTIVERSION inline double mf_sgd_range(const MfSgdProblem<T, I>& p, int64_t e0, int64_t e1) { \
-        return mf_sgd_range_body(p, e0, e1);                                                             \
+    RECFORGE_MULTIVERSION inline double mf_sgd_range(const MfSgdProblem<T, I>& p, int64_t e0, int64_t e1,   \
+                                                     StopFlag& stop) {                                      \
+        return mf_sgd_range_body(p, e0, e1, stop);                                                       \
     }
 RECFORGE_MF_SGD_RANGE(float, int32_t)
 RECFORGE_MF_SGD_RANGE(float, int64_t)
@@ -105,7 +107,9 @@ void mf_sgd_epochs(MfSgdProblem<T, I> p, double decay, uint64_t seed, int64_t fi
     std::vector<double> block_errors(static_cast<size_t>(n_blocks), 0.0);
     std::vector<int64_t> strata(static_cast<size_t>(B));
     const T lr = p.lr, lr_bias = p.lr_bias;
+    StopFlag stop;
     for (int64_t t = first_epoch; t < first_epoch + n_epochs; ++t) {
+        stop.check();
         const uint64_t seed_t = epoch_seed(seed, t);
         const double scale = std::pow(decay, static_cast<double>(t));
         p.lr = static_cast<T>(lr * scale);
@@ -125,10 +129,11 @@ void mf_sgd_epochs(MfSgdProblem<T, I> p, double decay, uint64_t seed, int64_t fi
 #pragma omp for schedule(dynamic, 1)
                 for (int64_t g = 0; g < B; ++g) {
                     const int64_t b = g * B + (g + s) % B;
-                    block_errors[b] = detail::mf_sgd_range(p, p.block_ptr[b], p.block_ptr[b + 1]);
+                    block_errors[b] = detail::mf_sgd_range(p, p.block_ptr[b], p.block_ptr[b + 1], stop);
                 }
             }
         }
+        stop.throw_if_requested();
         double total = 0.0;
         for (double e : block_errors) total += e;
         errors[t - first_epoch] = total;

@@ -70,6 +70,7 @@ TopKCsr<T, I> similarity_with(const CsrView<T, I>& X, const CsrView<T, I>& XT, c
     const int64_t min_support = std::max<int64_t>(opt.min_support, 1);
     const double shrinkage = opt.shrinkage, offset = opt.shrinkage_offset;
     ExceptionTrap trap;
+    StopFlag stop;
 
 #pragma omp parallel num_threads(opt.n_threads)
     trap.run([&] {
@@ -84,6 +85,7 @@ TopKCsr<T, I> similarity_with(const CsrView<T, I>& X, const CsrView<T, I>& XT, c
         // comparison instead of taking j's lock (measured: 4x fewer admissions).
 #pragma omp for schedule(dynamic, 8)
         for (int64_t step = 0; step < n; ++step) {
+            if (stop.requested()) continue;  // Ctrl-C: skip the remaining rows
             const int64_t i = n - 1 - step;
             // Similarity of the pair (i, j) after shrinkage, in the output type.
             auto similarity_of = [&](int64_t j) -> T {
@@ -164,6 +166,7 @@ TopKCsr<T, I> similarity_with(const CsrView<T, I>& X, const CsrView<T, I>& XT, c
         }
     });
     trap.rethrow();
+    stop.throw_if_requested();
     return sink.assemble(opt.n_threads);
 }
 

@@ -85,6 +85,7 @@ void topk_dense(const T* queries, int64_t n_queries, const T* items, int64_t n_i
     const double slack = 1.0 + 4.0 * static_cast<double>(f + 4) * std::numeric_limits<T>::epsilon();
     const int64_t n_blocks = (n_queries + kTileQueries - 1) / kTileQueries;
     ExceptionTrap trap;
+    StopFlag stop;
 
 #pragma omp parallel num_threads(opt.n_threads)
     trap.run([&] {
@@ -97,6 +98,7 @@ void topk_dense(const T* queries, int64_t n_queries, const T* items, int64_t n_i
 
 #pragma omp for schedule(dynamic, 4)
         for (int64_t blk = 0; blk < n_blocks; ++blk) {
+            if (stop.requested()) continue;  // Ctrl-C: skip the remaining blocks
             const int64_t q0 = blk * kTileQueries;
             const int64_t nq = std::min(kTileQueries, n_queries - q0);
             for (int64_t qi = 0; qi < kTileQueries; ++qi) {
@@ -150,6 +152,7 @@ void topk_dense(const T* queries, int64_t n_queries, const T* items, int64_t n_i
         }
     });
     trap.rethrow();
+    stop.throw_if_requested();
 }
 
 }  // namespace recforge

@@ -51,6 +51,7 @@ void topk_sparse(const CsrView<T, I>& history, const CsrView<T, I>& similarity, 
     for (int64_t c = 0; c < (allow ? n_allow : 0); ++c) initial[static_cast<size_t>(allow[c])] = 0;
 
     ExceptionTrap trap;
+    StopFlag stop;
 #pragma omp parallel num_threads(n_threads)
     trap.run([&] {
         std::vector<double> acc(static_cast<size_t>(n_items), 0.0);
@@ -60,6 +61,7 @@ void topk_sparse(const CsrView<T, I>& history, const CsrView<T, I>& similarity, 
 
 #pragma omp for schedule(dynamic, 16)
         for (int64_t u = 0; u < n_rows; ++u) {
+            if (stop.requested()) continue;  // Ctrl-C: skip the remaining rows
             const int64_t ex_begin = exclude.indptr ? static_cast<int64_t>(exclude.indptr[u]) : 0;
             const int64_t ex_end = exclude.indptr ? static_cast<int64_t>(exclude.indptr[u + 1]) : 0;
             for (int64_t p = ex_begin; p < ex_end; ++p) state[exclude.indices[p]] |= kBanned;
@@ -96,6 +98,7 @@ void topk_sparse(const CsrView<T, I>& history, const CsrView<T, I>& similarity, 
         }
     });
     trap.rethrow();
+    stop.throw_if_requested();
 }
 
 }  // namespace recforge

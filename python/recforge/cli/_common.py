@@ -4,12 +4,15 @@ recommendation with a progress bar, writing result tables."""
 from __future__ import annotations
 
 import csv
+import importlib.util
+import io
 import json
 import os
 import sys
 
 import numpy as np
 
+from .._atomic import atomic_output, atomic_path, check_writable
 from .._factorize import pd
 from .._tables import read_table
 from ..data import Interactions
@@ -81,9 +84,14 @@ def build_interactions(args) -> Interactions:
 
         return sample().interactions
     try:
-        return Interactions.from_pandas(read_events(args), aggregate=args.aggregate, **spec_of(args))
+        inter = Interactions.from_pandas(read_events(args), aggregate=args.aggregate, **spec_of(args))
     except (ValueError, TypeError) as e:
         raise CliError(f"--data: {e}") from None
+    if inter.nnz == 0:
+        dropped = {k: v for k, v in inter.report.get("dropped", {}).items() if v}
+        raise CliError(f"--data: {args.data!r} holds no usable events ({inter.report.get('rows', 0):,} rows read"
+                       + (f"; dropped: {dropped}" if dropped else "") + ")")
+    return inter
 
 
 def parse_params(pairs) -> dict:
@@ -118,6 +126,7 @@ def progress(total: int, desc: str, quiet: bool):
 
 def recommend_all(model, users: np.ndarray, history, k: int, quiet: bool):
     """Top-k for ``users`` (rows of ``history``) in batches, with a progress bar."""
+    k = min(k, history.shape[1])  # recommend never returns more columns than items
     ids = np.full((users.size, k), -1, dtype=np.int64)
     scores = np.full((users.size, k), -np.inf)
     with progress(users.size, "recommending", quiet) as bar:
@@ -139,22 +148,47 @@ def campaign_rows(user_ids, item_ids, users, ids, scores, describe=None):
     return table
 
 
+TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet")
+
+
+def check_output(path, option: str = "--out", suffixes=None) -> None:
+    """Refuse an output the run could not write, before any work: a missing folder, a suffix
+    recforge does not write (``suffixes``; default the table formats), Parquet without pyarrow."""
+    if path is None:
+        return
+    try:
+        check_writable(path, option)
+    except ValueError as e:
+        raise CliError(str(e)) from None
+    lower = path.lower()
+    allowed = TABLE_SUFFIXES if suffixes is None else suffixes
+    if not lower.endswith(tuple(allowed)):
+        raise CliError(f"{option} {path!r}: recforge writes {', '.join(allowed)} files; choose one of those suffixes")
+    if lower.endswith(".parquet") and (pd is None or importlib.util.find_spec("pyarrow") is None):
+        raise CliError(f"{option} {path!r}: writing Parquet needs pandas and pyarrow: pip install 'recforge[io]'")
+
+
 def write_table(table: dict, path: str) -> None:
     """A dict of equal-length columns to CSV (.csv, .csv.gz) or Parquet (.parquet)."""
     if path.lower().endswith(".parquet"):
-        if pd is None:
-            raise CliError("writing Parquet needs pandas and pyarrow: pip install 'recforge[io]'")
-        pd.DataFrame(table).to_parquet(path, index=False)
+        with atomic_path(path) as tmp:
+            pd.DataFrame(table).to_parquet(tmp, index=False)
         return
     columns = list(table)
+    gz = path.lower().endswith(".gz")
     if pd is not None:
-        pd.DataFrame(table).to_csv(path, index=False, float_format="%.6g")
+        with atomic_path(path) as tmp:
+            pd.DataFrame(table).to_csv(tmp, index=False, float_format="%.6g", compression="gzip" if gz else None)
         return
     import gzip
 
-    opener = gzip.open if path.lower().endswith(".gz") else open
-    with opener(path, "wt", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(columns)
-        for row in zip(*(table[c].tolist() for c in columns)):
-            w.writerow([f"{v:.6g}" if isinstance(v, float) else v for v in row])
+    with atomic_output(path) as raw:
+        with (gzip.open(raw, "wt", newline="", encoding="utf-8") if gz else
+              io.TextIOWrapper(raw, newline="", encoding="utf-8")) as f:
+            w = csv.writer(f)
+            w.writerow(columns)
+            for row in zip(*(table[c].tolist() for c in columns)):
+                w.writerow([f"{v:.6g}" if isinstance(v, float) else v for v in row])
+            f.flush()
+            if not gz:
+                f.detach()  # leave the file open for atomic_output's fsync

@@ -9,22 +9,26 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import split
-from ..data import Interactions, _savable_ids
+from .._atomic import atomic_output
+from .._ids import decode_ids, encode_ids, has_ids
+from ..data import Interactions
 from ..evaluation import compare
 from ..models import load
 from ..models.persistence import load_extra, save
 from ..weighting import row_ids
-from ._common import (CliError, build_interactions, campaign_rows, make_model, parse_params, read_events,
-                      recommend_all, write_table)
+from ._common import (CliError, build_interactions, campaign_rows, check_output, make_model, parse_params,
+                      read_events, recommend_all, write_table)
 
 
 def train(args) -> None:
     start = time.perf_counter()
+    check_output(args.out, suffixes=(".npz",))
+    model = make_model(args.model, parse_params(args.param))
     inter = build_interactions(args)
     print(f"{inter} from {args.data}; dropped rows: {_dropped(inter.report)}")
-    model = make_model(args.model, parse_params(args.param)).fit(inter)
-    save(model, args.out, extra={"user_ids": _savable_ids(inter.user_ids, "user ids"),
-                                 "item_ids": _savable_ids(inter.item_ids, "item ids"),
+    model = model.fit(inter)
+    save(model, args.out, extra={**encode_ids(inter.user_ids, "user_ids", "user ids"),
+                                 **encode_ids(inter.item_ids, "item_ids", "item ids"),
                                  "spec": json.dumps(inter._spec)})
     print(f"{model!r} trained in {time.perf_counter() - start:.1f} s -> {args.out}")
 
@@ -40,15 +44,19 @@ def _trained(path: str):
         model, extra = load(path), load_extra(path)
     except (ValueError, OSError) as e:
         raise CliError(f"--model: {e}") from None
-    if not {"user_ids", "item_ids", "spec"} <= set(extra):
+    if not (has_ids(extra, "user_ids") and has_ids(extra, "item_ids") and "spec" in extra):
         raise CliError(f"--model: {path!r} has no id maps; write it with 'recforge train'")
-    ids = [extra[n].astype(object) if extra[n].dtype.kind == "U" else extra[n] for n in ("user_ids", "item_ids")]
+    try:
+        ids = [decode_ids(extra, n) for n in ("user_ids", "item_ids")]
+    except ValueError as e:
+        raise CliError(f"--model: {path!r}: {e}") from None
     empty = sp.csr_matrix((ids[0].size, ids[1].size), dtype=np.float32)
     return model, Interactions(empty, ids[0], ids[1], _spec=json.loads(str(extra["spec"])))
 
 
 def recommend(args) -> None:
     start = time.perf_counter()
+    check_output(args.out)
     model, known = _trained(args.model)
     if args.data == "sample":
         from ..datasets import sample
@@ -79,6 +87,7 @@ def recommend(args) -> None:
 
 
 def evaluate(args) -> None:
+    check_output(args.out, suffixes=(".json",))
     inter = build_interactions(args)
     train_set, test_set = split_events(inter, args.split, args.test_frac, args.cutoff, args.seed)
     test_set = warm_test(train_set, test_set)
@@ -89,7 +98,7 @@ def evaluate(args) -> None:
     print(f"{inter}; split {args.split}: {train_set.nnz:,} train / {test_set.nnz:,} test pairs")
     print(result)
     if args.out:
-        with open(args.out, "w") as f:
+        with atomic_output(args.out, "w", encoding="utf-8") as f:
             json.dump({"k": result.k, "n_users": result.n_users, "metrics": result.metrics,
                        "p_values": result.p_values}, f, indent=2)
 
@@ -123,6 +132,7 @@ def warm_test(train_set: Interactions, test_set: Interactions) -> Interactions:
 
 
 def similar(args) -> None:
+    check_output(args.out)
     model, known = _trained(args.model)
     raw = np.array(args.items, dtype=known.item_ids.dtype if known.item_ids.dtype.kind in "iuf" else object)
     try:

@@ -12,7 +12,7 @@ from ..datasets import sample
 from ..datasets.online_retail import _purchases
 from ..evaluation import compare
 from ..models import ALS, ItemKNN, Popularity, UserKNN
-from ._common import CliError, campaign_rows, recommend_all, write_table
+from ._common import CliError, campaign_rows, check_output, recommend_all, write_table
 from ..weighting import row_ids
 from .commands import keep_pairs, warm_test
 
@@ -21,6 +21,7 @@ SHOWN = ("precision", "recall", "ndcg", "map", "hit_rate")
 
 def demo(args) -> None:
     start = time.perf_counter()
+    check_output(args.out)
     data = sample()
     inter = data.interactions
     print(f"Online Retail sample (UCI, CC BY 4.0): {inter.n_users:,} customers, {inter.n_items:,} products, "
@@ -72,6 +73,10 @@ def split_events_by_time(data, inter: Interactions, cutoff: str):
                                 "time": events["InvoiceDate"][mask]})
 
     train, later = pairs(buy & (t < cut)), pairs(buy & (t >= cut))
+    if not train.nnz or not later.nnz:
+        first, last = (np.datetime64(int(x), "s") for x in (np.nanmin(t), np.nanmax(t)))
+        raise CliError(f"--cutoff: {cutoff!r} leaves no purchases {'before' if not train.nnz else 'after'} it; "
+                       f"the sample runs from {first} to {last}")
 
     def keys(M):
         return row_ids(M) * np.int64(M.shape[1]) + M.indices

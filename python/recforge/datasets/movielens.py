@@ -65,16 +65,18 @@ def load_movielens(variant: str = "100k", path=None, *, progress: bool = True) -
         path = fetch("ml-" + variant, progress=progress)
     ratings_file, sep, header, movies_file, movie_sep, encoding = _LAYOUT[variant]
     with Files(path) as files:
-        ratings = read_table(files.read(ratings_file), names=None if header else _RATING_COLUMNS, sep=sep)
+        ratings = read_table(files.read(ratings_file), names=None if header else _RATING_COLUMNS, sep=sep,
+                             quoted=sep == ",")
         if variant == "100k":
             movies = read_table(files.read(movies_file), names=["movieId", "title", "release", "video", "url",
                                                                 *_GENRES_100K],
-                                text=["title", "release", "video", "url"], sep=movie_sep, encoding=encoding)
+                                text=["title", "release", "video", "url"], sep=movie_sep, encoding=encoding,
+                                quoted=movie_sep == ",")
             flags = np.column_stack([np.asarray(movies[g], dtype=np.float64) for g in _GENRES_100K]) > 0
             genres = np.array(["|".join(g for g, on in zip(_GENRES_100K, row) if on) for row in flags], dtype=object)
         else:
             movies = read_table(files.read(movies_file), names=None if variant != "1m" else ["movieId", "title", "genres"],
-                                text=["title", "genres"], sep=movie_sep, encoding=encoding)
+                                text=["title", "genres"], sep=movie_sep, encoding=encoding, quoted=movie_sep == ",")
             genres = np.asarray(movies["genres"], dtype=object)
     events = {c: np.asarray(ratings[c]) for c in _RATING_COLUMNS}
     for c in ("userId", "movieId", "timestamp"):

@@ -64,7 +64,7 @@ class ALS(FactorModel):
         Seed of the initial user factors (normal, standard deviation 0.01). Fits with the same
         seed and data give bit-identical factors for any ``n_threads``.
     n_threads : int, default 0
-        Threads; 0 means every CPU this process may use. Results do not depend on it.
+        Threads; 0 means every CPU this process may use; larger counts are capped at that number. Results do not depend on it.
     show_progress : bool, default False
         A tqdm progress bar over the iterations.
 

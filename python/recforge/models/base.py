@@ -10,7 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._checks import check_int
-from .._sparse import CsrParts, check_sparse
+from .._sparse import CsrParts, check_sparse, require_distinct_columns
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -99,9 +99,16 @@ class Recommender:
     def fit(self, user_items, **kwargs):
         """Fit the model on ``user_items`` (users x items, any scipy.sparse format); returns self."""
         X = check_sparse(user_items, "user_items")
+        before = dict(self.__dict__)
         for name in [n for n in self.__dict__ if n in self._state or n.startswith("_cache")]:
             del self.__dict__[name]  # a refit starts from nothing
-        self._fit(X, **kwargs)
+        try:
+            self._fit(X, **kwargs)
+        except BaseException:
+            # Interrupted (Ctrl-C) or failed: the model is left exactly as it was before fit.
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
         return self
 
     def _fit(self, X: CsrParts, **kwargs) -> None:
@@ -120,7 +127,8 @@ class Recommender:
             ``train[user_ids]``). Neighbourhood models score from these rows; every model uses
             them for ``exclude_seen``.
         k : int, default 10
-            Items per user (>= 0).
+            Items per user (>= 0). The output has min(k, number of candidate items) columns
+            (the allowed items, else the catalogue); rows with fewer candidates are padded.
         exclude_seen : bool, default True
             Never return an item stored in the user's row of ``user_items``.
         exclude : scipy.sparse matrix or array, shape (len(user_ids), n_items), optional
@@ -130,7 +138,7 @@ class Recommender:
 
         Returns
         -------
-        ids : numpy.ndarray of int64, shape (n_users, k) or (k,)
+        ids : numpy.ndarray of int64, shape (n_users, min(k, n_items)) or that row
             Best items first; equal scores in increasing id; padded with -1.
         scores : numpy.ndarray, shape (n_users, k) or (k,)
             The model's scores; padding is -inf.
@@ -152,7 +160,7 @@ class Recommender:
         that score from the ``user_items`` rows alone."""
         self._check_fitted()
         users, single = _ids(user_ids, "user_ids", self.n_users_ if known_users else _ANY_ID, "user")
-        k = check_int(k, "k", minimum=0)
+        k = min(check_int(k, "k", minimum=0), self.n_items_)  # never wider than the catalogue
         history = self._user_rows(user_items, "user_items", len(users))
         banned = None
         if exclude is not None:
@@ -172,7 +180,7 @@ class Recommender:
 
         Returns
         -------
-        ids, scores : numpy.ndarray, shape (n_items_asked, k) or (k,)
+        ids, scores : numpy.ndarray, shape (n_items_asked, min(k, n_items)) or that row
             Most similar first; padded with -1 / -inf. What "similar" means is the model's
             (see its class docstring).
         """
@@ -189,7 +197,7 @@ class Recommender:
 
         Returns
         -------
-        ids, scores : numpy.ndarray, shape (n_users_asked, k) or (k,)
+        ids, scores : numpy.ndarray, shape (n_users_asked, min(k, n_users)) or that row
             Most similar first; padded with -1 / -inf.
         """
         return self._similar(user_ids, k, "user", self._similar_users)
@@ -197,8 +205,9 @@ class Recommender:
     def _similar(self, asked, k, kind: str, find):
         """similar_items / similar_users: check the ids (of ``kind``) and k, then ``find``."""
         self._check_fitted()
-        asked, single = _ids(asked, f"{kind}_ids", getattr(self, f"n_{kind}s_"), kind)
-        return _unwrap(find(asked, check_int(k, "k", minimum=0)), single)
+        n = getattr(self, f"n_{kind}s_")
+        asked, single = _ids(asked, f"{kind}_ids", n, kind)
+        return _unwrap(find(asked, min(check_int(k, "k", minimum=0), n)), single)
 
     def _scores_topk(self, users, history: CsrParts, k: int, banned: CsrParts | None, allow):
         raise NotImplementedError
@@ -235,7 +244,7 @@ class Recommender:
                 if not np.isfinite(value):
                     raise ValueError(f"model state {name} must be finite, got {value}")
             elif sp.issparse(value):
-                check_sparse(value, name)
+                require_distinct_columns(value, name)  # as strict as fresh input: no silent repair
             elif not isinstance(value, np.ndarray) or not np.isfinite(value).all():
                 raise ValueError(f"model state {name} must be a finite array")
 

@@ -63,7 +63,7 @@ class BPR(ItemBiasFactorModel):
     random_state : int, optional
         Seed of the initial factors and of the draws.
     n_threads : int, default 0
-        Threads; 0 means every CPU this process may use.
+        Threads; 0 means every CPU this process may use; larger counts are capped at that number.
     show_progress : bool, default False
         A tqdm progress bar over the epochs, with the training loss and AUC.
 

@@ -102,7 +102,7 @@ class ItemKNN(_KNN):
     k1, b : float, default 1.2, 0.75
         BM25 parameters (metric "bm25").
     n_threads : int, default 0
-        Threads for fit and queries; 0 means every CPU this process may use. Results do not
+        Threads for fit and queries; 0 means every CPU this process may use; larger counts are capped at that number. Results do not
         depend on it.
 
     Attributes

@@ -17,12 +17,28 @@ import zipfile
 import numpy as np
 import scipy.sparse as sp
 
+from .._atomic import atomic_output
 from .._npz import open_npz
 from .._version import __version__
 
 FORMAT = "recforge-model"
 FORMAT_VERSION = 1
 _CSR_PARTS = ("indptr", "indices", "data", "shape")
+
+
+def _newer(version: str, than: str) -> bool:
+    """Whether release ``version`` is newer than ``than`` (numeric parts compared; unknown: no)."""
+    def parts(v: str):
+        out = []
+        for p in v.split("+")[0].split("."):
+            digits = "".join(ch for ch in p if ch.isdigit())
+            if not digits:
+                break
+            out.append(int(digits))
+        return tuple(out)
+
+    a, b = parts(version), parts(than)
+    return bool(a) and bool(b) and a > b
 
 
 def _registry() -> dict:
@@ -49,7 +65,7 @@ def save(model, path: str | os.PathLike, extra: dict | None = None) -> None:
             entries[f"state.{name}"] = np.asarray(value)
     for name, value in (extra or {}).items():
         entries[f"extra.{name}"] = np.asarray(value)
-    with open(path, "wb") as f:  # a file object: numpy must not append ".npz" to the name
+    with atomic_output(path) as f:  # a file object: numpy must not append ".npz" to the name
         np.savez(f, **entries)
 
 
@@ -90,15 +106,31 @@ def load_extra(path: str | os.PathLike) -> dict:
 def _build(npz, where: str):
     if "__format__" not in npz.files or str(npz["__format__"]) != FORMAT:
         raise ValueError(f"{where} is not a recforge model file (no recforge format marker)")
-    version = int(npz["__format_version__"])
-    if version > FORMAT_VERSION:
-        raise ValueError(f"{where} uses recforge model format {version}; this recforge "
-                         f"({__version__}) reads up to {FORMAT_VERSION}: upgrade recforge")
+    raw_version = npz["__format_version__"]
+    if raw_version.shape != () or raw_version.dtype.kind not in "iu" or int(raw_version) < 1:
+        raise ValueError(f"{where} has an invalid model format version {raw_version.tolist()!r}")
+    version = int(raw_version)
+    written_by = str(npz["__recforge_version__"]) if "__recforge_version__" in npz.files else "unknown"
+    if version > FORMAT_VERSION or _newer(written_by, __version__):
+        raise ValueError(f"{where} was written by recforge {written_by} (model format {version}); this recforge "
+                         f"({__version__}) reads format {FORMAT_VERSION} files of its own version or older: "
+                         "upgrade recforge")
     name = str(npz["__class__"])
     cls = _registry().get(name)
     if cls is None:
         raise ValueError(f"{where} holds a recforge model of unknown class {name!r}")
-    model = cls(**json.loads(str(npz["__params__"])))
+    params = json.loads(str(npz["__params__"]))
+    if not isinstance(params, dict):
+        raise ValueError(f"{where}: the parameters of its {name} are not a JSON object")
+    unknown = sorted(set(params) - set(cls._param_names()))
+    if unknown:
+        raise ValueError(f"{where} gives {name} the parameter{'s' if len(unknown) > 1 else ''} "
+                         f"{', '.join(map(repr, unknown))}, which {name} of recforge {__version__} does not take "
+                         f"(written by recforge {written_by})")
+    try:
+        model = cls(**params)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{where} holds invalid parameters for {name}: {e}") from None
     for attr in cls._state:
         if f"state.{attr}.indptr" in npz.files:
             indptr, indices, data, shape = (npz[f"state.{attr}.{part}"] for part in _CSR_PARTS)

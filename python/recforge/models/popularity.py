@@ -29,7 +29,7 @@ class Popularity(Recommender):
         Time for an interaction's weight to halve, in the unit of the ``times`` given to
         :meth:`fit`. None: no decay.
     n_threads : int, default 0
-        Threads for queries; 0 means every CPU this process may use.
+        Threads for queries; 0 means every CPU this process may use; larger counts are capped at that number.
 
     Attributes
     ----------

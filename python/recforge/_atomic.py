@@ -1,0 +1,94 @@
+"""Atomic file output: a result appears complete under its name, or not at all.
+
+Every file recforge writes (models, interactions, campaign lists, reports) goes through
+:func:`atomic_output`: the content is written to a temporary file in the destination's folder,
+flushed and fsynced, then renamed over the destination (``os.replace``, atomic on POSIX and
+Windows). A crash, a kill or an exception part-way leaves the previous file untouched and no
+half-written file posing as a result; the temporary file is removed on any exception.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+
+
+def check_writable(path: str | os.PathLike, what: str = "output") -> str:
+    """The path as str, or ValueError when its folder does not exist or is a file: checked
+    before any work, so a long run does not end in a FileNotFoundError."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"{what} {path!r}: folder {folder!r} does not exist")
+    if os.path.isdir(path):
+        raise ValueError(f"{what} {path!r} is a folder, expected a file name")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike, mode: str = "wb", **open_kwargs):
+    """Open a temporary file beside ``path`` for writing; on success it replaces ``path``.
+
+    Yields the open file object (``mode`` "wb" or "w"; ``open_kwargs`` go to :func:`open`).
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".part", dir=folder)
+    try:
+        with os.fdopen(fd, mode, **open_kwargs) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        _keep_mode(path, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _sync_folder(folder)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike):
+    """Like :func:`atomic_output` for writers that take a file name (e.g. pandas' Parquet
+    writer): yields a temporary path beside ``path`` that replaces it on success."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".part", dir=folder)
+    os.close(fd)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        _keep_mode(path, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _sync_folder(folder)
+
+
+def _keep_mode(path: str, tmp: str) -> None:
+    # mkstemp creates 0600 files; give the result the permissions a plain open() would have.
+    try:
+        mode = os.stat(path).st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    with contextlib.suppress(OSError):
+        os.chmod(tmp, mode)
+
+
+def _sync_folder(folder: str) -> None:
+    # The rename itself is durable only once the folder is synced (POSIX; a no-op elsewhere).
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

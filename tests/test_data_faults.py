@@ -1,0 +1,260 @@
+"""Silent data corruption and loss that fault testing found (issue 21, items 6-11): shifted CSV
+columns, ids read as missing, interrupted writes, values that do not read back, CSC inputs that
+skipped the checks, crafted model files. Both CSV backends must agree exactly."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import zipfile
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import recforge as rf
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+# -- 6. columns never shift -----------------------------------------------------------------------
+
+def test_quoted_separator_inside_a_semicolon_file_is_read(tmp_path, backend):
+    path = write(tmp_path, "e.csv", 'user;item;note\nC1;SKU1;"a; b"\nC2;SKU2;plain\n')
+    inter = rf.Interactions.from_csv(path, "user", "item", sep=";")
+    assert sorted(inter.user_ids.tolist()) == ["C1", "C2"] and sorted(inter.item_ids.tolist()) == ["SKU1", "SKU2"]
+
+
+def test_a_line_with_an_extra_field_is_an_error_naming_it(tmp_path, backend):
+    path = write(tmp_path, "e.csv", "user,item,description\nC1,SKU1,mug\nC2,SKU2,mug, large\nC3,SKU3,tea\n")
+    with pytest.raises(ValueError, match="line 3|fields"):
+        rf.Interactions.from_csv(path, "user", "item")
+
+
+def test_a_short_line_is_dropped_and_counted(tmp_path, backend):
+    path = write(tmp_path, "e.csv", "user,item,weight\nC1,SKU1,1\nC2,SKU2\n")
+    inter = rf.Interactions.from_csv(path, "user", "item", "weight")
+    assert inter.report["dropped"]["bad_weight"] == 1 and inter.nnz == 1
+
+
+def test_a_repeated_header_is_an_error_naming_the_line(tmp_path, backend):
+    path = write(tmp_path, "e.csv", "user,item\nC1,SKU1\nuser,item\nC2,SKU2\n")
+    with pytest.raises(ValueError, match="line 3 repeats the header"):
+        rf.Interactions.from_csv(path, "user", "item")
+
+
+# -- 7. ids are text: both backends keep "NA"-like ids --------------------------------------------
+
+NA_LIKE = ["NA", "None", "null", "nan", "n/a", "#N/A", "NULL", "<NA>"]
+
+
+def test_na_like_ids_are_kept_by_both_backends(tmp_path, backend):
+    lines = "".join(f"{u},SKU{i},{i + 1}\n" for i, u in enumerate(NA_LIKE)) + ",SKU9,1\n"
+    path = write(tmp_path, "e.csv", "user,item,weight\n" + lines)
+    inter = rf.Interactions.from_csv(path, "user", "item", "weight")
+    assert inter.user_ids.tolist() == NA_LIKE            # only the empty id is missing
+    assert inter.report["dropped"]["missing_user"] == 1
+    np.testing.assert_array_equal(inter.matrix.sum(axis=1).A1, np.arange(1, 9))
+
+
+def test_backends_agree_exactly(tmp_path, monkeypatch):
+    from recforge import _factorize, _tables, _times, data
+
+    path = write(tmp_path, "e.csv", 'user;item;w\nNA;"x;y";2\nnull;SKU;nan\n;SKU;1\nC;SKU;inf\n')
+    with_pandas = rf.Interactions.from_csv(path, "user", "item", "w", sep=";")
+    for module in (_factorize, _tables, _times, data):
+        monkeypatch.setattr(module, "pd", None)
+    plain = rf.Interactions.from_csv(path, "user", "item", "w", sep=";")
+    assert with_pandas.user_ids.tolist() == plain.user_ids.tolist()
+    assert with_pandas.item_ids.tolist() == plain.item_ids.tolist()
+    assert with_pandas.report == plain.report
+    assert (with_pandas.matrix != plain.matrix).nnz == 0
+
+
+def test_a_single_column_that_looks_semicolon_separated_gets_a_hint(tmp_path, backend):
+    path = write(tmp_path, "e.csv", "user;item\nC1;SKU1\n")
+    with pytest.raises(ValueError, match="delimiter"):
+        rf.Interactions.from_csv(path, "user", "item")
+
+
+# -- 8. interrupted writes keep the previous result -----------------------------------------------
+
+def test_a_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
+    X = sp.random(20, 15, density=0.3, format="csr", random_state=0)
+    model = rf.ItemKNN(k=5).fit(X)
+    path = tmp_path / "m.npz"
+    model.save(path)
+    before = path.read_bytes()
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", boom)
+    with pytest.raises(OSError, match="disk full"):
+        rf.ItemKNN(k=3).fit(X).save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]  # no temporary file left behind
+
+
+KILLED_WRITER = textwrap.dedent("""
+    import sys, numpy as np, scipy.sparse as sp, recforge as rf
+    X = sp.random(3000, 2000, density=0.05, format="csr", random_state=0)
+    model = rf.ItemKNN(k=200).fit(X)
+    real = np.savez
+    def slow(f, **entries):      # the kill lands while the file is being written
+        print("writing", flush=True)
+        real(f, **entries)
+        import time; time.sleep(30)
+    np.savez = slow
+    model.save(sys.argv[1]) if sys.argv[2] == "model" else rf.Interactions.from_arrays(
+        X.nonzero()[0], X.nonzero()[1]).save(sys.argv[1])
+""")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL is POSIX")
+@pytest.mark.parametrize("what", ["model", "interactions"])
+def test_a_killed_save_keeps_the_previous_file(tmp_path, what):
+    path = tmp_path / "out.npz"
+    path.write_bytes(b"previous result")
+    script = tmp_path / "writer.py"
+    script.write_text(KILLED_WRITER)
+    proc = subprocess.Popen([sys.executable, str(script), str(path), what], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "writing"
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+    assert path.read_bytes() == b"previous result"
+
+
+# -- 9. values round-trip exactly or are refused ---------------------------------------------------
+
+def test_a_weight_beyond_float32_is_refused():
+    with pytest.raises(ValueError, match="float32"):
+        rf.Interactions.from_arrays(["a"], ["x"], [1e39])
+    with pytest.raises(ValueError, match="float32"):  # fine alone, too big merged
+        rf.Interactions.from_arrays(["a", "a"], ["x", "x"], [3e38, 3e38])
+
+
+@pytest.mark.parametrize("users", [["x\x00", "x", "y"], [2**63, 1, -5], [2**70, 2**64 + 1, 3], ["ä\x00\x00", "ä", ""]])
+def test_ids_round_trip_exactly(tmp_path, users):
+    users = [u for u in users if u != ""]
+    inter = rf.Interactions.from_arrays(np.array(users, dtype=object), ["i"] * len(users))
+    assert inter.n_users == len(users)
+    inter.save(tmp_path / "i.npz")
+    back = rf.Interactions.load(tmp_path / "i.npz")
+    assert back.user_ids.tolist() == inter.user_ids.tolist()
+    assert [type(u) for u in back.user_ids.tolist()] == [type(u) for u in inter.user_ids.tolist()]
+
+
+# -- 10. CSC input gets the same checks as CSR ----------------------------------------------------
+
+def raw_csc(data, indices, indptr, shape):
+    X = sp.csc_matrix(shape)
+    X.data, X.indices, X.indptr = np.asarray(data), np.asarray(indices), np.asarray(indptr)
+    return X
+
+
+@pytest.mark.parametrize("fn", [lambda X: rf.similarity(X, k=2), rf.as_csr, lambda X: rf.ItemKNN().fit(X)])
+def test_csc_with_indptr_short_of_nnz_is_rejected(fn):
+    X = raw_csc([1.0, 2.0, 3.0], [0, 1, 2], [0, 1, 2], (3, 2))  # indptr ends at 2, three entries
+    with pytest.raises(ValueError, match="indptr"):
+        fn(X)
+
+
+@pytest.mark.parametrize("fn", [lambda X: rf.similarity(X, k=2), rf.as_csr])
+def test_csc_with_float_indices_is_rejected(fn):
+    X = raw_csc([1.0, 2.0], np.array([0.0, 2.7]), [0, 1, 2], (3, 2))
+    with pytest.raises(TypeError, match="integers"):
+        fn(X)
+
+
+# -- 11. crafted model state ------------------------------------------------------------------------
+
+def rewrite(path, **changes):
+    """Rewrite entries of an npz file (value None deletes)."""
+    with np.load(path, allow_pickle=False) as npz:
+        entries = {k: npz[k] for k in npz.files}
+    for k, v in changes.items():
+        if v is None:
+            entries.pop(k, None)
+        else:
+            entries[k] = np.asarray(v)
+    with open(path, "wb") as f:
+        np.savez(f, **entries)
+
+
+@pytest.fixture
+def saved(tmp_path):
+    R = sp.random(40, 30, density=0.3, format="csr", random_state=2)
+    R.data = np.ceil(R.data * 5)
+    path = tmp_path / "m.npz"
+    rf.KNNRegressor(k=5).fit(R).save(path)
+    return path
+
+
+@pytest.mark.parametrize("version", [-7, 1.9, 0, "1"])
+def test_invalid_format_versions_are_refused(saved, version):
+    rewrite(saved, __format_version__=version)
+    with pytest.raises(ValueError, match="format version|not a valid|invalid"):
+        rf.load(saved)
+
+
+def test_a_newer_recforge_file_is_refused(saved):
+    rewrite(saved, __recforge_version__="999.0.0")
+    with pytest.raises(ValueError, match="upgrade recforge"):
+        rf.load(saved)
+
+
+def test_unknown_parameters_and_a_swapped_class_name_the_problem(saved):
+    with np.load(saved) as npz:
+        params = json.loads(str(npz["__params__"]))
+    rewrite(saved, __params__=json.dumps({**params, "turbo": True}))
+    with pytest.raises(ValueError, match="'turbo'"):
+        rf.load(saved)
+    rewrite(saved, __params__=json.dumps(params), __class__="ALS")
+    with pytest.raises(ValueError, match="ALS"):
+        rf.load(saved)
+
+
+def test_a_similarity_row_with_a_repeated_column_is_refused(saved):
+    with np.load(saved) as npz:
+        indices = npz["state.similarity_.indices"].copy()
+        indptr = npz["state.similarity_.indptr"]
+    row = int(np.flatnonzero(np.diff(indptr) >= 2)[0])
+    indices[indptr[row] + 1] = indices[indptr[row]]
+    rewrite(saved, **{"state.similarity_.indices": indices})
+    with pytest.raises(ValueError, match="repeats a column"):
+        rf.load(saved)
+
+
+@pytest.mark.parametrize("n_threads", [100_000, 2**40])
+def test_a_saved_huge_thread_count_is_capped_on_use(tmp_path, n_threads):
+    X = sp.random(30, 20, density=0.3, format="csr", random_state=0)
+    for cls in rf.models.MODELS:
+        path = tmp_path / f"{cls.__name__}.npz"
+        cls().fit(X).save(path)
+        with np.load(path) as npz:
+            params = json.loads(str(npz["__params__"]))
+        rewrite(path, __params__=json.dumps({**params, "n_threads": n_threads}))
+        model = rf.load(path)
+        assert model.recommend([0, 1], X[[0, 1]], k=3)[0].shape == (2, 3)
+
+
+def test_a_zip_that_is_not_a_model_is_refused(tmp_path):
+    path = tmp_path / "m.npz"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("readme.txt", "hello")
+    with pytest.raises(ValueError):
+        rf.load(path)

@@ -1,0 +1,181 @@
+"""Crashes and hangs that fault testing found (issue 21, items 1-4): unbounded thread counts,
+huge k, fork after OpenMP, and Ctrl-C during long kernels. Each runs where it cannot take the
+test run down with it: the fork and signal cases in subprocesses with time limits."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given
+from hypothesis import strategies as st
+
+import recforge as rf
+
+POSIX = os.name == "posix"
+
+
+def small(seed=0, shape=(30, 30), density=0.2):
+    return sp.random(*shape, density=density, format="csr", random_state=seed)
+
+
+# -- 1. thread counts ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n_threads", [64, 5000, 100_000, 10**9, 2**31, 2**62])
+def test_any_thread_count_is_capped_not_a_crash(n_threads):
+    X = small()
+    expect = rf.similarity(X, k=5, n_threads=1)
+    got = rf.similarity(X, k=5, n_threads=n_threads)
+    assert (got != expect).nnz == 0
+    Q = np.random.default_rng(0).random((7, 4))
+    np.testing.assert_array_equal(rf.topk(Q, Q, k=3, n_threads=n_threads)[0], rf.topk(Q, Q, k=3, n_threads=1)[0])
+    ids = np.tile(np.arange(5), (30, 1))
+    m = rf.metrics.ranking_metrics(ids, X, k=5, n_threads=n_threads)
+    assert m == rf.metrics.ranking_metrics(ids, X, k=5, n_threads=1)
+    model = rf.ItemKNN(n_threads=n_threads).fit(X)
+    assert model.recommend([0, 1], X[[0, 1]], k=3)[0].shape == (2, 3)
+
+
+def test_thread_count_resolution_is_capped_at_available_cpus():
+    from recforge._config import available_cpus, resolve_threads
+
+    assert resolve_threads(10**9) == (available_cpus() if rf.config()["openmp"] else 1)
+    assert resolve_threads(1) == 1
+    with pytest.raises(ValueError, match="n_threads"):
+        resolve_threads(-1)
+    with pytest.raises(ValueError, match="n_threads must fit"):
+        resolve_threads(2**63)
+
+
+def test_k_beyond_int64_names_the_argument():
+    Q = np.ones((3, 4), np.float32)
+    with pytest.raises(ValueError, match="k must fit"):
+        rf.topk(Q, Q, k=2**63)
+    with pytest.raises(ValueError, match="k must fit"):
+        rf.similarity(small(), k=2**63)
+    # the largest int64 k is capped at the candidates, allocating nothing more
+    assert rf.topk(Q, Q, k=2**63 - 1)[0].shape == (3, 3)
+    assert rf.topk(Q, Q, k=2**63 - 1, allow=[2])[0].shape == (3, 1)
+    assert rf.similarity(small(), k=2**63 - 1).shape == (30, 30)
+
+
+@given(k=st.integers(-3, 2**64), n_threads=st.integers(-3, 2**64),
+       n_rows=st.integers(0, 6), n_items=st.integers(0, 6))
+def test_fuzz_numeric_arguments(k, n_threads, n_rows, n_items):
+    """Any integer k / n_threads / size: a result, or a ValueError naming the argument."""
+    rng = np.random.default_rng(n_rows * 7 + n_items)
+    Q, V = rng.random((n_rows, 3)), rng.random((n_items, 3))
+    X = sp.random(n_rows, n_items, density=0.5, format="csr", random_state=1)
+    for call in (lambda: rf.topk(Q, V, k=k, n_threads=n_threads),
+                 lambda: rf.topk_sparse(X, rf.similarity(X.T, k=2), k=k, n_threads=n_threads),
+                 lambda: rf.similarity(X, k=k, n_threads=n_threads)):
+        try:
+            out = call()
+        except ValueError as e:
+            assert ("k must" in str(e) and not 0 <= k < 2**63) or (
+                "n_threads must" in str(e) and not 0 <= n_threads < 2**63), str(e)
+            continue
+        assert 0 <= k < 2**63 and 0 <= n_threads < 2**63
+        if isinstance(out, tuple):
+            assert out[0].shape == (n_rows, min(k, n_items))
+
+
+# -- 3. fork after OpenMP -------------------------------------------------------------------------
+
+FORK_CHILD = textwrap.dedent("""
+    import multiprocessing as mp, numpy as np, scipy.sparse as sp, recforge as rf
+
+    def work(_):
+        X = sp.random(3000, 400, density=0.05, format="csr", random_state=1)
+        S = rf.similarity(X.T, k=10, n_threads=2)           # a kernel with 2 threads in the child
+        ids, _ = rf.topk(np.ones((50, 8)), np.ones((60, 8)), k=5, n_threads=2)
+        return S.nnz, ids.shape
+
+    if __name__ == "__main__":
+        X = sp.random(3000, 400, density=0.05, format="csr", random_state=1)
+        expect = rf.similarity(X.T, k=10, n_threads=2).nnz   # the parent's thread team exists now
+        with mp.get_context("fork").Pool(2) as pool:
+            got = pool.map(work, range(4))
+        assert all(nnz == expect for nnz, _ in got), got
+        print("forked children finished")
+""")
+
+
+@pytest.mark.skipif(not POSIX, reason="fork is POSIX only")
+def test_fork_after_a_parallel_kernel_does_not_hang(tmp_path):
+    script = tmp_path / "fork_child.py"
+    script.write_text(FORK_CHILD)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "forked children finished" in done.stdout
+
+
+# -- 4. Ctrl-C ------------------------------------------------------------------------------------
+
+INTERRUPTED = textwrap.dedent("""
+    import sys, time, numpy as np, scipy.sparse as sp, recforge as rf
+
+    which = sys.argv[1]
+    rng = np.random.default_rng(0)
+    X = sp.random(4000, 1500, density=0.02, format="csr", random_state=0)
+    X.data = rng.integers(1, 6, X.nnz).astype(np.float64)
+    if which == "similarity":
+        # one customer with 30000 products: every item pair meets, about 10^9 pair updates
+        big = sp.csr_matrix((np.ones(30000), (np.zeros(30000, int), np.arange(30000))), shape=(1, 30000))
+        call = lambda: rf.similarity(big.T, k=10)
+    elif which == "bpr":
+        model = rf.BPR(factors=16, iterations=2, random_state=0).fit(X)
+        before = model.item_factors_.copy()
+        model.iterations = 100000
+        call = lambda: model.fit(X)
+    elif which == "biased_mf":
+        model = rf.BiasedMF(factors=16, iterations=2, random_state=0).fit(X)
+        before = model.item_factors_.copy()
+        model.iterations = 100000
+        call = lambda: model.fit(X)
+    elif which == "als":
+        model = rf.ALS(factors=16, iterations=2, random_state=0).fit(X)
+        before = model.item_factors_.copy()
+        model.iterations = 100000
+        call = lambda: model.fit(X)
+    print("running", flush=True)
+    try:
+        call()
+    except KeyboardInterrupt:
+        stopped = time.monotonic()
+        if which != "similarity":
+            assert model.iterations == 100000 and model.is_fitted
+            np.testing.assert_array_equal(model.item_factors_, before)   # the model is unchanged
+        print("interrupted", repr(stopped), flush=True)
+        sys.exit(0)
+    print("finished without interruption", flush=True)
+    sys.exit(3)
+""")
+
+
+@pytest.mark.skipif(not POSIX, reason="SIGINT delivery to a child is POSIX only")
+@pytest.mark.parametrize("which", ["similarity", "bpr", "biased_mf", "als"])
+def test_ctrl_c_stops_a_long_kernel_within_a_second(tmp_path, which):
+    script = tmp_path / "interrupted.py"
+    script.write_text(INTERRUPTED)
+    proc = subprocess.Popen([sys.executable, str(script), which], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "running"
+        time.sleep(0.7)  # well inside the kernel
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, (out, err)
+    stopped = float(out.split("interrupted", 1)[1])
+    # The kernels poll every 20 ms; a busy shared CI machine gets generous slack over the 1 s goal.
+    assert stopped - sent < 3.0, f"stopped {stopped - sent:.2f} s after SIGINT"
