@@ -180,10 +180,12 @@ def test_defaults_fit_rated_data_better_than_the_global_mean():
     assert rmse(m, R) < R.data.std()
 
 
-def test_divergence_raises():
+def test_divergence_raises_with_advice_that_fits_the_data():
     R = ratings(10)
+    with pytest.raises(FloatingPointError, match="lower learning_rate"):  # ratings: the step is too big
+        rf.BiasedMF(learning_rate=50.0, learning_rate_decay=1.0, iterations=30, random_state=0).fit(R)
     R.data *= 1e3
-    with pytest.raises(FloatingPointError, match="lower learning_rate"):
+    with pytest.raises(FloatingPointError, match="rating scale"):  # amounts: rescale them
         rf.BiasedMF(learning_rate=5.0, learning_rate_decay=1.0, iterations=30, random_state=0).fit(R)
 
 

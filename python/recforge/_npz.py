@@ -20,6 +20,11 @@ def open_npz(path: str | os.PathLike, what: str):
         The file cannot be opened.
     """
     where = repr(os.fspath(path))
+    with open(path, "rb") as f:  # OSError for a missing file, as documented
+        magic = f.read(4)
+    if magic != b"PK\x03\x04":  # numpy would offer to unpickle it: never suggest that
+        hint = "; spreadsheets are not model files" if magic == b"PK\x05\x06" else ""
+        raise ValueError(f"{where} is not a {what} (not an .npz archive of arrays{hint})")
     try:
         npz = np.load(path, allow_pickle=False)
     except (zipfile.BadZipFile, EOFError, ValueError) as e:

@@ -70,6 +70,8 @@ def read_table(source, columns=None, *, names=None, text=(), sep: str = ",", enc
     where = "the data" if isinstance(source, bytes) else repr(os.fspath(source))
     if not isinstance(source, bytes) and not os.path.exists(os.fspath(source)):
         raise FileNotFoundError(f"no such file: {where}")
+    if not isinstance(source, bytes):
+        _refuse_spreadsheet(os.fspath(source), where)
     if len(sep) > 1:  # one-character delimiters are what every parser handles fast
         raw = source if isinstance(source, bytes) else open_text(source, encoding).read().encode(encoding)
         source, sep = raw.replace(sep.encode(encoding), b"\t"), "\t"
@@ -91,6 +93,19 @@ def read_table(source, columns=None, *, names=None, text=(), sep: str = ",", enc
         else:
             out[c] = _numbers(vals, c, where)
     return out
+
+
+_SPREADSHEET_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # OOXML/ODF zip, OLE2 (.xls)
+
+
+def _refuse_spreadsheet(path: str, where: str) -> None:
+    lower = path.lower()
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    zipped_text = lower.endswith(".zip") and magic == _SPREADSHEET_MAGIC[0]
+    if lower.endswith((".xlsx", ".xlsm", ".xls", ".ods")) or (magic in _SPREADSHEET_MAGIC and not zipped_text):
+        raise ValueError(f"{where} looks like a spreadsheet; spreadsheets are not read: save the sheet as "
+                         "CSV (UTF-8) and pass that file")
 
 
 def _line_of(row: int) -> int:

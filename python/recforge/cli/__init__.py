@@ -33,6 +33,7 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--model", required=True, help=f"one of: {models}")
     t.add_argument("--param", action="append", metavar="NAME=VALUE", help="model parameter, e.g. k=50 (repeatable)")
     t.add_argument("--out", required=True, help="model file (.npz)")
+    t.add_argument("--quiet", action="store_true", help="no progress output")
 
     r = sub.add_parser("recommend", help="top-k products for every customer in an event file",
                        description="Top-k products for every customer with events in --data (read with the "
@@ -40,6 +41,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--model", required=True, help="file written by 'recforge train'")
     r.add_argument("--data", required=True, help='events (.csv or .parquet), or "sample"')
     r.add_argument("--sep", default=",", help="CSV delimiter (default: ,)")
+    r.add_argument("--encoding", default="utf-8", help="CSV text encoding (default: utf-8; e.g. latin-1)")
     r.add_argument("--k", type=int, default=10, help="products per customer (default: 10)")
     r.add_argument("--out", required=True, help="output: .csv, .csv.gz or .parquet")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -55,6 +57,7 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--k", type=int, default=10)
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--out", help="write the results as JSON")
+    e.add_argument("--quiet", action="store_true", help="no progress output")
 
     s = sub.add_parser("similar", help="the products most similar to given ones",
                        description="The k products most similar to each given product id.")
@@ -79,6 +82,13 @@ def main(argv=None) -> int:
     except CliError as e:
         print(f"recforge {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except (ValueError, TypeError, KeyError, FloatingPointError, OSError, ImportError) as e:
+        # Anything the library refused is the input's fault here: one line, never a traceback.
+        print(f"recforge {args.command}: error: {type(e).__name__}: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"recforge {args.command}: interrupted; no output was written", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -19,7 +19,8 @@ from ..data import Interactions
 from ..models import MODELS
 
 MODEL_NAMES = {cls.__name__.lower(): cls for cls in MODELS}
-BATCH = 20_000  # users per recommend call: bounds memory, paces the progress bar
+LARGE_FILE = 20 * 2**20  # bytes above which reading is announced
+BATCH = 2_000  # users per recommend call: bounds memory, moves the progress bar often
 
 
 class CliError(Exception):
@@ -39,6 +40,10 @@ def add_data_arguments(parser, required: bool = True) -> None:
     g.add_argument("--aggregate", default="sum", choices=("sum", "max", "count", "last"),
                    help="how repeated (customer, product) events merge (default: sum)")
     g.add_argument("--sep", default=",", help="CSV delimiter (default: ,)")
+    g.add_argument("--encoding", default="utf-8", help="CSV text encoding (default: utf-8; e.g. latin-1)")
+    g.add_argument("--returns", default="drop", choices=("drop", "keep"),
+                   help="rows with a negative --weight-col value (returns, cancellations): drop them and say "
+                        "how many (default), or keep them, subtracting from their pairs")
 
 
 def event_weights(text):
@@ -73,9 +78,30 @@ def read_events(args):
                 raise CliError("reading Parquet needs pandas and pyarrow: pip install 'recforge[io]'")
             return pd.read_parquet(args.data, columns=columns)
         text = [c for c in (args.user_col, args.item_col, args.event_col, args.time_col) if c is not None]
-        return read_table(args.data, columns, text=text, sep=args.sep)
+        size = os.path.getsize(args.data)
+        if size > LARGE_FILE and not getattr(args, "quiet", False):  # parsing takes a while: say so
+            print(f"reading {args.data} ({size / 2**20:,.0f} MiB) ...", file=sys.stderr)
+        return read_table(args.data, columns, text=text, sep=args.sep, encoding=getattr(args, "encoding", "utf-8"))
+    except LookupError as e:
+        raise CliError(f"--encoding: {e}") from None
     except (ValueError, KeyError, OSError) as e:
         raise CliError(f"--data: {e}") from None
+
+
+def drop_returns(events, args):
+    """Without ``--returns keep``: the rows whose weight is negative (returns, cancellations)
+    are dropped, and their count is said; a customer who only returned items gets no list."""
+    weight = args.weight_col
+    if weight is None or getattr(args, "returns", "drop") == "keep":
+        return events
+    w = np.asarray(events[weight], dtype=np.float64)
+    negative = w < 0
+    if not negative.any():
+        return events
+    print(f"dropped {int(negative.sum()):,} rows with a negative {weight} (returns or cancellations; "
+          "--returns keep subtracts them instead)", file=sys.stderr)
+    keep = ~negative
+    return {c: np.asarray(events[c])[keep] for c in (events.columns if hasattr(events, "columns") else events)}
 
 
 def build_interactions(args) -> Interactions:
@@ -84,7 +110,8 @@ def build_interactions(args) -> Interactions:
 
         return sample().interactions
     try:
-        inter = Interactions.from_pandas(read_events(args), aggregate=args.aggregate, **spec_of(args))
+        inter = Interactions.from_pandas(drop_returns(read_events(args), args), aggregate=args.aggregate,
+                                         **spec_of(args))
     except (ValueError, TypeError) as e:
         raise CliError(f"--data: {e}") from None
     if inter.nnz == 0:
@@ -118,10 +145,10 @@ def make_model(name: str, params: dict):
         raise CliError(f"--param: {e}") from None
 
 
-def progress(total: int, desc: str, quiet: bool):
+def progress(total: int, desc: str, quiet: bool, unit: str = "customers"):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit="customers", disable=quiet or None, file=sys.stderr)
+    return tqdm(total=total, desc=desc, unit=unit, disable=quiet or None, file=sys.stderr)
 
 
 def recommend_all(model, users: np.ndarray, history, k: int, quiet: bool):

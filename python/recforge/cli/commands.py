@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 import numpy as np
@@ -16,8 +17,8 @@ from ..evaluation import compare
 from ..models import load
 from ..models.persistence import load_extra, save
 from ..weighting import row_ids
-from ._common import (CliError, build_interactions, campaign_rows, check_output, make_model, parse_params,
-                      read_events, recommend_all, write_table)
+from ._common import (CliError, build_interactions, campaign_rows, check_output, drop_returns, make_model,
+                      parse_params, progress, read_events, recommend_all, write_table)
 
 
 def train(args) -> None:
@@ -26,6 +27,10 @@ def train(args) -> None:
     model = make_model(args.model, parse_params(args.param))
     inter = build_interactions(args)
     print(f"{inter} from {args.data}; dropped rows: {_dropped(inter.report)}")
+    if hasattr(model, "show_progress") and not args.quiet:
+        model.show_progress = True  # an epoch bar on stderr
+    elif not args.quiet:
+        print(f"fitting {type(model).__name__} ...", file=sys.stderr)
     model = model.fit(inter)
     save(model, args.out, extra={**encode_ids(inter.user_ids, "user_ids", "user ids"),
                                  **encode_ids(inter.item_ids, "item_ids", "item ids"),
@@ -70,7 +75,7 @@ def recommend(args) -> None:
         for key in ("user_col", "item_col", "weight_col", "time_col", "event_col"):
             setattr(args, key, known._spec.get(key))
         args.event_weights = None
-        events = read_events(args)
+        events = drop_returns(read_events(args), args)
     try:
         history = known.transform(events)
     except (ValueError, TypeError) as e:
@@ -88,12 +93,23 @@ def recommend(args) -> None:
 
 def evaluate(args) -> None:
     check_output(args.out, suffixes=(".json",))
+    if not 0 < args.test_frac < 1:
+        raise CliError(f"--test-frac must be in (0, 1), got {args.test_frac}")
+    unfitted = {name.strip(): make_model(name.strip(), {}) for name in args.models.split(",")}
     inter = build_interactions(args)
     train_set, test_set = split_events(inter, args.split, args.test_frac, args.cutoff, args.seed)
     test_set = warm_test(train_set, test_set)
+    if train_set.nnz == 0 or test_set.nnz == 0:
+        side = "training" if train_set.nnz == 0 else "test (customers with training history)"
+        raise CliError(f"--split {args.split}: the {side} side is empty; "
+                       + ("move --cutoff inside the data's time range" if args.split == "temporal"
+                          else "give more events or change --test-frac"))
     models = {}
-    for name in args.models.split(","):
-        models[name] = make_model(name.strip(), {}).fit(train_set)
+    with progress(len(unfitted), "fitting", args.quiet, unit="models") as bar:
+        for name, model in unfitted.items():
+            bar.set_postfix_str(name)
+            models[name] = model.fit(train_set)
+            bar.update(1)
     result = compare(models, train_set, test_set, k=args.k)
     print(f"{inter}; split {args.split}: {train_set.nnz:,} train / {test_set.nnz:,} test pairs")
     print(result)

@@ -139,6 +139,7 @@ class BiasedMF(RatingPredictor, ItemBiasFactorModel):
         n_users, n_items = X.shape
         rng = np.random.default_rng(self.random_state)
         ratings = X.data.astype(self.dtype)  # a copy: the kernel shuffles it in place
+        self._cache_value_range = (float(ratings.min()), float(ratings.max())) if ratings.size else (0.0, 0.0)
         self._start_ratings(X)
         mu = float(ratings.mean(dtype=np.float64)) if ratings.size else 0.0
         users = self._normal_factors(rng, n_users, self.init_std)
@@ -150,6 +151,17 @@ class BiasedMF(RatingPredictor, ItemBiasFactorModel):
         self.n_users_, self.n_items_ = n_users, n_items
         self.user_factors_, self.item_factors_ = users, items
         self.user_bias_, self.item_bias_ = user_bias, item_bias
+
+    def _divergence_advice(self) -> str:
+        low, high = self.__dict__.get("_cache_value_range", (0.0, 0.0))
+        if high - low > 20:
+            # Quantities or amounts, not ratings: no learning rate fixes squared errors of 10^6.
+            return (f"the values span [{low:g}, {high:g}], far from a rating scale; BiasedMF fits ratings: "
+                    "bring them to a small scale first (e.g. numpy.log1p of quantities, or clip them to 1-5), "
+                    "or use an implicit-feedback model (rf.ALS, rf.BPR, rf.ItemKNN) for purchase counts")
+        if self.solver == "als":
+            return f"raise regularization (now {self.regularization})"
+        return f"lower learning_rate (now {self.learning_rate})"
 
     def _fit_sgd(self, X, ratings, users, items, user_bias, item_bias, rng, callback):
         n_users, n_items = X.shape

@@ -101,13 +101,17 @@ class FactorModel(Recommender):
             start = time.perf_counter()
             losses = run(t, 1 if watched else self.iterations)
             if not np.isfinite(losses).all():
-                raise FloatingPointError(f"{type(self).__name__} diverged in epoch {t + len(losses)}: lower "
-                                         f"learning_rate (now {self.learning_rate})")
+                raise FloatingPointError(f"{type(self).__name__} diverged in epoch {t + len(losses)}: "
+                                         f"{self._divergence_advice()}")
             self.loss_ = float(losses[-1])
             if self.show_progress:
                 bar.set_postfix(postfix() if postfix else {"loss": f"{self.loss_:.4f}"})
             if callback is not None:
                 callback(t, time.perf_counter() - start, self.loss_)
+
+    def _divergence_advice(self) -> str:
+        """What to change when training diverges (models override with what works for them)."""
+        return f"lower learning_rate (now {self.learning_rate})"
 
     def _check_dtype_state(self, name: str, shape: tuple) -> None:
         value = getattr(self, name)

@@ -1,0 +1,178 @@
+"""User mistakes at the command line (issue 21, items 12-14): each ends in one line on stderr and
+exit status 2, checked before the work where it can be; returns; progress."""
+
+from __future__ import annotations
+
+import csv
+import os
+
+import numpy as np
+import pytest
+
+from recforge.cli import main
+
+COLS = ["--user-col", "customer", "--item-col", "sku"]
+
+
+@pytest.fixture
+def events(tmp_path):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "events.csv"
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["customer", "sku", "qty", "ts"])
+        for n in range(600):
+            w.writerow([f"C{rng.integers(40)}", f"S{rng.integers(25)}", int(rng.integers(1, 4)),
+                        int(1.6e9 + n * 3600)])
+    return path
+
+
+@pytest.fixture
+def model(tmp_path, events):
+    out = tmp_path / "m.npz"
+    assert main(["train", "--data", str(events), *COLS, "--model", "itemknn", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def one_line_error(capsys, code, *words):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2, err
+    last = err[-1]
+    assert "Traceback" not in "\n".join(err) and last.startswith("recforge "), err
+    for w in words:
+        assert w in last, last
+
+
+def test_header_only_csv(tmp_path, capsys):
+    path = tmp_path / "empty.csv"
+    path.write_text("customer,sku\n")
+    for cmd in (["train", "--model", "itemknn", "--out", str(tmp_path / "m.npz")], ["evaluate"]):
+        one_line_error(capsys, main([cmd[0], "--data", str(path), *COLS, *cmd[1:]]), "no usable events")
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_out_in_a_missing_folder_is_refused_before_training(tmp_path, events, capsys):
+    code = main(["train", "--data", str(events), *COLS, "--model", "itemknn", "--out", str(tmp_path / "no" / "m.npz")])
+    one_line_error(capsys, code, "does not exist")
+    assert "Interactions" not in capsys.readouterr().out  # nothing was read or trained
+
+
+@pytest.mark.parametrize("name", ["recs.json", "recs.xlsx", "recs.txt"])
+def test_unsupported_output_suffixes(tmp_path, model, events, capsys, name):
+    code = main(["recommend", "--model", str(model), "--data", str(events), "--out", str(tmp_path / name)])
+    one_line_error(capsys, code, ".csv")
+    assert not (tmp_path / name).exists()
+
+
+def test_parquet_without_pyarrow_is_refused_before_the_work(tmp_path, model, events, capsys, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pyarrow" else real(name, *a))
+    code = main(["recommend", "--model", str(model), "--data", str(events), "--out", str(tmp_path / "r.parquet")])
+    one_line_error(capsys, code, "recforge[io]")
+
+
+def test_a_spreadsheet_as_data_says_how_to_export(tmp_path, capsys):
+    path = tmp_path / "events.xlsx"
+    path.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 8)
+    code = main(["train", "--data", str(path), *COLS, "--model", "itemknn", "--out", str(tmp_path / "m.npz")])
+    one_line_error(capsys, code, "spreadsheets are not read")
+
+
+def test_a_text_file_as_model_never_suggests_unpickling(tmp_path, events, capsys):
+    path = tmp_path / "model.npz"
+    path.write_text("not a model\n")
+    code = main(["recommend", "--model", str(path), "--data", str(events), "--out", str(tmp_path / "r.csv")])
+    err = capsys.readouterr().err
+    assert code == 2 and "allow_pickle" not in err and "not an .npz archive" in err
+
+
+def test_cutoff_after_all_data(tmp_path, events, capsys):
+    code = main(["evaluate", "--data", str(events), *COLS, "--time-col", "ts", "--split", "temporal",
+                 "--cutoff", "2030-01-01"])
+    one_line_error(capsys, code, "--cutoff")
+    code = main(["demo", "--cutoff", "2030-01-01", "--out", str(tmp_path / "c.csv"), "--quiet"])
+    one_line_error(capsys, code, "--cutoff")
+
+
+def test_model_from_a_newer_version_or_with_an_unknown_parameter(tmp_path, model, events, capsys):
+    from test_data_faults import rewrite
+
+    rewrite(model, __recforge_version__="99.0")
+    code = main(["recommend", "--model", str(model), "--data", str(events), "--out", str(tmp_path / "r.csv")])
+    one_line_error(capsys, code, "upgrade recforge")
+    rewrite(model, __recforge_version__="0.0.1", __params__='{"turbo": 1}')
+    code = main(["recommend", "--model", str(model), "--data", str(events), "--out", str(tmp_path / "r.csv")])
+    one_line_error(capsys, code, "turbo")
+
+
+def test_encoding_and_separator_hints(tmp_path, capsys):
+    path = tmp_path / "latin.csv"
+    path.write_bytes("customer;sku\nJosé;S1\nAna;S2\n".encode("latin-1"))
+    base = ["train", "--data", str(path), *COLS, "--model", "popularity", "--out", str(tmp_path / "m.npz")]
+    one_line_error(capsys, main(base), "delimiter")               # one column holding ';'
+    one_line_error(capsys, main(base + ["--sep", ";"]), "encoding")  # not utf-8
+    assert main(base + ["--sep", ";", "--encoding", "latin-1", "--quiet"]) == 0
+    one_line_error(capsys, main(base + ["--sep", ";", "--encoding", "no-such-codec"]), "--encoding")
+
+
+def test_returns_are_dropped_and_counted(tmp_path, capsys):
+    path = tmp_path / "retail.csv"
+    path.write_text("customer,sku,qty\nA,S1,2\nA,S2,1\nB,S1,-3\nC,S2,1\nC,S1,1\n")
+    out = tmp_path / "m.npz"
+    assert main(["train", "--data", str(path), *COLS, "--weight-col", "qty", "--model", "itemknn",
+                 "--out", str(out), "--quiet"]) == 0
+    assert "dropped 1 rows with a negative qty" in capsys.readouterr().err
+    recs = tmp_path / "r.csv"
+    assert main(["recommend", "--model", str(out), "--data", str(path), "--out", str(recs), "--quiet"]) == 0
+    with open(recs) as f:
+        rows = list(csv.DictReader(f))
+    assert all(r["user"] != "B" for r in rows) and all(float(r["score"]) > 0 for r in rows)
+
+
+def test_biased_mf_on_quantities_gives_advice_that_works(tmp_path, capsys):
+    import recforge as rf
+    import scipy.sparse as sp
+
+    X = sp.random(50, 40, density=0.3, format="csr", random_state=0)
+    X.data = np.round(X.data * 1e4)
+    with pytest.raises(FloatingPointError, match="log1p"):
+        rf.BiasedMF(learning_rate=0.001, iterations=30, random_state=0).fit(X)
+    X.data = np.log1p(X.data)
+    rf.BiasedMF(iterations=30, random_state=0).fit(X)  # the advice works
+
+
+def test_recommend_progress_moves_in_small_batches():
+    from recforge.cli import _common
+
+    assert _common.BATCH <= 2_000
+
+
+def test_a_killed_run_keeps_the_previous_output(tmp_path, model, events):
+    import signal
+    import subprocess
+    import sys
+
+    if os.name != "posix":
+        pytest.skip("SIGKILL is POSIX")
+    out = tmp_path / "r.csv"
+    out.write_text("previous\n")
+    # The writer is killed half-way through writing the campaign list.
+    script = ("import time, pandas\n"
+              "def half(self, path, **kw):\n"
+              "    open(path, 'w').write('user,rank,item,score\\nC1,1,')\n"
+              "    print('writing', flush=True); time.sleep(30)\n"
+              "pandas.DataFrame.to_csv = half\n"
+              "from recforge.cli import main\n"
+              f"main(['recommend', '--model', {str(model)!r}, '--data', {str(events)!r}, '--out', {str(out)!r}, "
+              "'--quiet'])\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stdout:
+            if line.strip() == "writing":
+                break
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert out.read_text() == "previous\n"
