@@ -7,9 +7,9 @@ synthetic set of the same size when ../shared is absent), each in a fresh proces
 setting (the OpenMP runtime reads its environment once), quiet and with one busy process
 beside it, and prints medians and ratios.
 
-    python bench/bench_busy.py [--repeats 9] [--settings default,recforge,active,passive]
+    python bench/bench_busy.py [--rounds 4] [--repeats 3] [--settings default,active,passive,spin=10000]
 
-Settings: ``default`` = recforge as installed (its own choice, see recforge/_config.py);
+Settings: ``default`` = the OpenMP runtime's own policy (libgomp: spin a while, then sleep);
 ``active`` = OMP_WAIT_POLICY=active; ``passive`` = OMP_WAIT_POLICY=passive; ``spin=N`` =
 GOMP_SPINCOUNT=N (libgomp).
 """
@@ -80,18 +80,26 @@ def run(setting: str, busy: bool, repeats: int, threads: int, shared: Path) -> d
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds (default 4)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed calls per job and round (default 3)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--settings", default="default,active,passive")
     parser.add_argument("--shared", default=str(Path(__file__).resolve().parents[2] / "shared" / "datasets"))
     args = parser.parse_args()
     settings = args.settings.split(",")
-    rows = {}
-    for busy in (False, True):
-        for setting in settings:
-            rows[(setting, busy)] = run(setting, busy, args.repeats, args.threads, Path(args.shared))
+    rows: dict = {}
+    # Interleaved rounds: every (setting, load) runs once per round, so that the machine's
+    # drift over minutes falls on all of them alike.
+    for _ in range(args.rounds):
+        for busy in (False, True):
+            for setting in settings:
+                got = run(setting, busy, args.repeats, args.threads, Path(args.shared))
+                for job, times in got.items():
+                    rows.setdefault((setting, busy), {}).setdefault(job, []).extend(times)
     jobs = list(next(iter(rows.values())))
-    print(f"median seconds over {args.repeats} runs, n_threads={args.threads}; 'busy' = one spinning process beside")
+    n = args.rounds * args.repeats
+    print(f"median seconds over {n} runs ({args.rounds} interleaved rounds), n_threads={args.threads}; "
+          "'busy' = one spinning process beside")
     header = f"{'job':14s}" + "".join(f"{s + (' busy' if b else ' quiet'):>18s}" for b in (False, True) for s in settings)
     print(header)
     for job in jobs:

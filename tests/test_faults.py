@@ -96,14 +96,15 @@ FORK_CHILD = textwrap.dedent("""
         X = sp.random(3000, 400, density=0.05, format="csr", random_state=1)
         S = rf.similarity(X.T, k=10, n_threads=2)           # a kernel with 2 threads in the child
         ids, _ = rf.topk(np.ones((50, 8)), np.ones((60, 8)), k=5, n_threads=2)
-        return S.nnz, ids.shape
+        return S.nnz, rf.config()["forked_after_threads"] and rf.config()["threads"] == 1
 
     if __name__ == "__main__":
         X = sp.random(3000, 400, density=0.05, format="csr", random_state=1)
         expect = rf.similarity(X.T, k=10, n_threads=2).nnz   # the parent's thread team exists now
         with mp.get_context("fork").Pool(2) as pool:
             got = pool.map(work, range(4))
-        assert all(nnz == expect for nnz, _ in got), got
+        assert all(nnz == expect and single for nnz, single in got), got
+        assert not rf.config()["forked_after_threads"]
         print("forked children finished")
 """)
 

@@ -32,6 +32,7 @@ void bind_config(py::module_& m) {
         info["openmp_version"] = py::none();
 #endif
         info["max_threads"] = resolve_threads(0);
+        info["forked_after_threads"] = forked_after_team();
         return info;
     });
 }

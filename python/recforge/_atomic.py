@@ -32,27 +32,15 @@ def atomic_output(path: str | os.PathLike, mode: str = "wb", **open_kwargs):
 
     Yields the open file object (``mode`` "wb" or "w"; ``open_kwargs`` go to :func:`open`).
     """
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".part", dir=folder)
-    try:
-        with os.fdopen(fd, mode, **open_kwargs) as f:
+    with atomic_path(path) as tmp:
+        with open(tmp, mode, **open_kwargs) as f:
             yield f
-            f.flush()
-            os.fsync(f.fileno())
-        _keep_mode(path, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _sync_folder(folder)
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike):
-    """Like :func:`atomic_output` for writers that take a file name (e.g. pandas' Parquet
-    writer): yields a temporary path beside ``path`` that replaces it on success."""
+    """A temporary path beside ``path`` (for writers that take a file name, e.g. pandas'
+    Parquet writer): once the block succeeds, the file is fsynced and replaces ``path``."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".part", dir=folder)

@@ -20,11 +20,14 @@ def available_cpus() -> int:
 
 def default_threads() -> int:
     """Threads used for ``n_threads=0``: the available CPUs, capped by OMP_NUM_THREADS if set."""
+    info = _core.build_info()
+    if not info["openmp"] or info["forked_after_threads"]:
+        return 1  # one thread in a child forked after recforge's threads had started (see resolve_threads)
     n = available_cpus()
     env = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
     if env.isdigit() and int(env) > 0:
         n = min(n, int(env))
-    return n if _core.build_info()["openmp"] else 1
+    return n
 
 
 def resolve_threads(n_threads) -> int:
@@ -36,7 +39,8 @@ def resolve_threads(n_threads) -> int:
     with one thread in a process forked after recforge had started threads (OpenMP's thread
     pool does not survive a fork)."""
     n = check_int(n_threads, "n_threads", minimum=0)
-    if not _core.build_info()["openmp"]:
+    info = _core.build_info()
+    if not info["openmp"] or info["forked_after_threads"]:
         return 1
     return min(n, available_cpus()) if n > 0 else default_threads()
 
@@ -50,7 +54,8 @@ def config() -> dict:
         ``version``; ``compiler`` and ``cxx_standard`` of the compiled core; ``openmp``
         (whether kernels run in parallel) and ``openmp_version``; ``threads``, the thread count
         used for ``n_threads=0`` (the CPUs in this process's affinity mask, capped by
-        ``OMP_NUM_THREADS``); ``available_cpus``; ``python`` and ``platform``.
+        ``OMP_NUM_THREADS``; 1 in a process forked after recforge had started threads);
+        ``available_cpus``; ``forked_after_threads``; ``python`` and ``platform``.
 
     Examples
     --------
@@ -67,6 +72,7 @@ def config() -> dict:
         "openmp_version": info["openmp_version"],
         "threads": default_threads(),
         "available_cpus": available_cpus(),
+        "forked_after_threads": info["forked_after_threads"],
         "python": platform.python_version(),
         "platform": platform.platform(),
     }

@@ -141,7 +141,10 @@ class Interactions:
         ``rows`` read, ``kept``, ``dropped`` (count per reason: missing_user, missing_item,
         new_user, new_item (ids unknown to :meth:`transform`), unknown_event, bad_weight,
         bad_time), ``unknown_events``, ``merged`` (rows folded into an
-        existing pair by the aggregation), ``nnz``; after :meth:`transform` also ``new_users`` /
+        existing pair by the aggregation), ``nnz``, ``negative_weights`` (kept rows with a weight
+        below 0: returns or cancellations in a purchase log, summed into their pairs; drop them
+        first where they are not meant to subtract), ``nonpositive_pairs`` (pairs whose merged
+        weight is <= 0); after :meth:`transform` also ``new_users`` /
         ``new_items`` (distinct ids the maps do not know, whose rows were dropped).
 
     Examples
@@ -323,7 +326,8 @@ class Interactions:
             raise ValueError(f"the weight of customer {user_ids[row]!r}, product {item_ids[M.indices[bad]]!r} is "
                              f"beyond float32's range (about 3.4e38) once merged; scale the weights down")
         report.update(kept=int(u.size), dropped=dropped, unknown_events=unknown_events,
-                      merged=int(u.size - M.nnz), nnz=int(M.nnz))
+                      merged=int(u.size - M.nnz), nnz=int(M.nnz),
+                      negative_weights=int(np.count_nonzero(w < 0)), nonpositive_pairs=int(np.count_nonzero(M.data <= 0)))
         obj = cls.__new__(cls)
         obj.matrix, obj.times, obj.user_ids, obj.item_ids = M, T, user_ids, item_ids
         obj.report = report

@@ -38,7 +38,9 @@ class BPR(ItemBiasFactorModel):
     without locks. With ``n_threads=1`` a seeded fit is bit-reproducible. With several threads
     the draws are still a function of the seed and ``n_threads``, but the order in which threads'
     updates of the same row interleave is not, so results differ slightly from run to run (the
-    quality does not). The draws depend on ``n_threads``: fix it to compare runs.
+    quality does not). The draws depend on the thread count used, which is ``n_threads`` capped
+    at the CPUs this process may use (one in a process forked after recforge ran threads): fix
+    ``n_threads`` at or below the CPU count to compare runs across machines.
 
     Users without interactions keep zero factors (they are ranked by the item bias, a learned
     popularity); items without interactions start at zero.
