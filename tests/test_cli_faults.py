@@ -176,3 +176,13 @@ def test_a_killed_run_keeps_the_previous_output(tmp_path, model, events):
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     assert out.read_text() == "previous\n"
+
+
+def test_training_shows_epoch_progress(tmp_path, events, capsys):
+    out = tmp_path / "m.npz"
+    assert main(["train", "--data", str(events), *COLS, "--model", "als", "--param", "iterations=3",
+                 "--out", str(out)]) == 0
+    assert "ALS: 100%" in capsys.readouterr().err  # the tqdm bar over the iterations
+    assert main(["train", "--data", str(events), *COLS, "--model", "als", "--param", "iterations=3",
+                 "--out", str(out), "--quiet"]) == 0
+    assert "ALS:" not in capsys.readouterr().err

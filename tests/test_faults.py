@@ -180,3 +180,30 @@ def test_ctrl_c_stops_a_long_kernel_within_a_second(tmp_path, which):
     stopped = float(out.split("interrupted", 1)[1])
     # The kernels poll every 20 ms; a busy shared CI machine gets generous slack over the 1 s goal.
     assert stopped - sent < 3.0, f"stopped {stopped - sent:.2f} s after SIGINT"
+
+
+# -- 5. busy machines: barrier-heavy work does not oversubscribe small data ------------------------
+
+def test_biased_mf_runs_small_data_on_one_thread(monkeypatch):
+    """Stratified SGD ends 32 strata per epoch at barriers: on small data its threads would wait
+    more than they compute (9x slower beside a busy process), so it uses one thread per
+    SGD_RATINGS_PER_THREAD ratings; the result is the same for any count."""
+    from recforge import _core
+    from recforge.models import biased_mf
+
+    used = []
+    real = _core.mf_sgd_epochs
+
+    def spy(*args):
+        used.append(args[-1])
+        return real(*args)
+
+    monkeypatch.setattr(biased_mf._core, "mf_sgd_epochs", spy)
+    R = sp.random(200, 100, density=0.2, format="csr", random_state=0)
+    R.data = np.ceil(R.data * 5)
+    rf.BiasedMF(iterations=2, random_state=0, n_threads=2).fit(R)
+    assert used and set(used) == {1}
+    monkeypatch.setattr(biased_mf, "SGD_RATINGS_PER_THREAD", 100)
+    used.clear()
+    rf.BiasedMF(iterations=2, random_state=0, n_threads=2).fit(R)
+    assert set(used) == {min(2, rf.config()["threads"])}

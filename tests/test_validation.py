@@ -196,6 +196,23 @@ def test_kernel_boundary_rechecks_structure():
         _core.similarity(np.array([0, 2], np.int32), np.array([0, 9, 1, 9], np.int32)[::2], np.ones(2), 1, 2, 3, "cosine", 0.0, 1, 1)
 
 
+def test_trusted_kernel_path_checks_sizes_and_the_default_checks_everything():
+    # recforge's own calls pass CsrParts (validated once) as trusted: O(1) size checks only.
+    # A direct call of the compiled function validates the whole structure by default.
+    from recforge import _core
+
+    h = (np.array([0, 1], np.int32), np.array([0], np.int32), np.ones(1, np.float32))
+    bad_sim = (np.array([0, 1, 1], np.int32), np.array([7], np.int32), np.ones(1, np.float32))  # index 7 of 2
+    with pytest.raises(ValueError, match="outside|out of range|index"):
+        _core.topk_sparse(*h, 1, 2, *bad_sim, 2, None, None, None, None, 1, 1)
+    short_sim = (np.array([0, 1, 2], np.int32), np.array([0], np.int32), np.ones(1, np.float32))  # nnz 2 != 1
+    with pytest.raises(ValueError, match="structure"):
+        _core.topk_sparse(*h, 1, 2, *short_sim, 2, None, None, None, None, 1, 1, trusted=True)
+    good_sim = (np.array([0, 1, 1], np.int32), np.array([1], np.int32), np.ones(1, np.float32))
+    ids, _ = _core.topk_sparse(*h, 1, 2, *good_sim, 2, None, None, None, None, 1, 1, trusted=True)
+    assert ids.tolist() == [[1]]
+
+
 def test_config_reports_build_and_threads():
     info = rf.config()
     assert info["version"] == rf.__version__

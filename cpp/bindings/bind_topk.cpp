@@ -36,11 +36,11 @@ inline int64_t candidate_width(int64_t k, bool has_allow, int64_t n_allow, int64
 
 template <typename T, typename I>
 ExclusionRows<I> checked_exclusion(const py::object& indptr, const py::object& indices, const py::object& data,
-                                   int64_t n_rows, int64_t n_items) {
+                                   int64_t n_rows, int64_t n_items, bool trusted) {
     ExclusionRows<I> ex;
     if (indptr.is_none()) return ex;
     const auto view = checked_csr<T, I>("exclude", n_rows, n_items, indptr.cast<py::array>(),
-                                        indices.cast<py::array>(), data.cast<py::array>(), false, false);
+                                        indices.cast<py::array>(), data.cast<py::array>(), false, false, trusted);
     ex.indptr = view.indptr;
     ex.indices = view.indices;
     return ex;
@@ -49,7 +49,7 @@ ExclusionRows<I> checked_exclusion(const py::object& indptr, const py::object& i
 template <typename T, typename I>
 py::tuple run(const py::array& queries, const py::array& items, const py::object& exclude_indptr,
               const py::object& exclude_indices, const py::object& exclude_data, const py::object& allow,
-              const DenseTopKOptions& opt) {
+              const DenseTopKOptions& opt, bool opt_trusted) {
     int64_t n_q = 0, f = 0, n_items = 0, f_items = 0;
     const T* q = checked_matrix<T>(queries, "queries", &n_q, &f);
     const T* it = checked_matrix<T>(items, "items", &n_items, &f_items);
@@ -57,7 +57,7 @@ py::tuple run(const py::array& queries, const py::array& items, const py::object
         throw py::value_error("queries and items must have the same number of columns, got " + std::to_string(f) +
                               " and " + std::to_string(f_items));
     const ExclusionRows<I> ex =
-        checked_exclusion<T, I>(exclude_indptr, exclude_indices, exclude_data, n_q, n_items);
+        checked_exclusion<T, I>(exclude_indptr, exclude_indices, exclude_data, n_q, n_items, opt_trusted);
     int64_t n_allow = 0;
     const I* allowed = checked_allow<I>(allow, n_items, &n_allow);
     DenseTopKOptions capped = opt;
@@ -78,7 +78,7 @@ template <typename T, typename I>
 py::tuple run_sparse(const CsrView<T, I>& history, const py::array& s_indptr, const py::array& s_indices,
                      const py::array& s_data, int64_t n_items, const py::object& exclude_indptr,
                      const py::object& exclude_indices, const py::object& exclude_data, const py::object& allow,
-                     int64_t k, int n_threads, const py::object& rows) {
+                     int64_t k, int n_threads, const py::object& rows, bool trusted) {
     const int64_t* selected = nullptr;
     int64_t n_out = history.n_rows;
     if (!rows.is_none()) {
@@ -94,9 +94,9 @@ py::tuple run_sparse(const CsrView<T, I>& history, const py::array& s_indptr, co
         }
     }
     const auto similarity =
-        checked_csr<T, I>("similarity", history.n_cols, n_items, s_indptr, s_indices, s_data, false, false);
+        checked_csr<T, I>("similarity", history.n_cols, n_items, s_indptr, s_indices, s_data, false, false, trusted);
     const ExclusionRows<I> ex =
-        checked_exclusion<T, I>(exclude_indptr, exclude_indices, exclude_data, n_out, n_items);
+        checked_exclusion<T, I>(exclude_indptr, exclude_indices, exclude_data, n_out, n_items, trusted);
     int64_t n_allow = 0;
     const I* allowed = checked_allow<I>(allow, n_items, &n_allow);
     k = candidate_width(k, allowed != nullptr, n_allow, n_items);
@@ -119,21 +119,22 @@ void bind_topk(py::module_& m) {
         "topk_dense",
         [](const py::array& queries, const py::array& items, const py::object& exclude_indptr,
            const py::object& exclude_indices, const py::object& exclude_data, const py::object& allow, int64_t k,
-           bool cosine, int n_threads) {
+           bool cosine, int n_threads, bool trusted) {
             if (k < 0) throw py::value_error("k must be >= 0, got " + std::to_string(k));
             n_threads = kernel_threads(n_threads);
             DenseTopKOptions opt{k, cosine, n_threads};
             const bool i32 = !exclude_indptr.is_none() && has_dtype<int32_t>(exclude_indptr.cast<py::array>());
             if (has_dtype<float>(queries))
-                return i32 ? run<float, int32_t>(queries, items, exclude_indptr, exclude_indices, exclude_data, allow, opt)
-                           : run<float, int64_t>(queries, items, exclude_indptr, exclude_indices, exclude_data, allow, opt);
+                return i32 ? run<float, int32_t>(queries, items, exclude_indptr, exclude_indices, exclude_data, allow, opt, trusted)
+                           : run<float, int64_t>(queries, items, exclude_indptr, exclude_indices, exclude_data, allow, opt, trusted);
             if (has_dtype<double>(queries))
-                return i32 ? run<double, int32_t>(queries, items, exclude_indptr, exclude_indices, exclude_data, allow, opt)
-                           : run<double, int64_t>(queries, items, exclude_indptr, exclude_indices, exclude_data, allow, opt);
+                return i32 ? run<double, int32_t>(queries, items, exclude_indptr, exclude_indices, exclude_data, allow, opt, trusted)
+                           : run<double, int64_t>(queries, items, exclude_indptr, exclude_indices, exclude_data, allow, opt, trusted);
             throw py::type_error("queries must be float32 or float64, got " + dtype_name(queries));
         },
         py::arg("queries"), py::arg("items"), py::arg("exclude_indptr"), py::arg("exclude_indices"),
         py::arg("exclude_data"), py::arg("allow"), py::arg("k"), py::arg("cosine"), py::arg("n_threads"),
+        py::arg("trusted") = false,
         "Exact inner-product top-k of each query row against all (allowed, not excluded) item rows.");
 
     m.def(
@@ -142,24 +143,24 @@ void bind_topk(py::module_& m) {
            int64_t n_inner, const py::array& s_indptr, const py::array& s_indices, const py::array& s_data,
            int64_t n_items, const py::object& exclude_indptr, const py::object& exclude_indices,
            const py::object& exclude_data, const py::object& allow, int64_t k, int n_threads,
-           const py::object& rows) {
+           const py::object& rows, bool trusted) {
             if (k < 0) throw py::value_error("k must be >= 0, got " + std::to_string(k));
             n_threads = kernel_threads(n_threads);
             return dispatch_csr("history", h_indptr, h_indices, h_data, [&](auto t, auto i) {
                 using T = decltype(t);
                 using I = decltype(i);
                 const auto history =
-                    checked_csr<T, I>("history", n_rows, n_inner, h_indptr, h_indices, h_data, false, false);
+                    checked_csr<T, I>("history", n_rows, n_inner, h_indptr, h_indices, h_data, false, false, trusted);
                 if (!has_dtype<T>(s_data) || !has_dtype<I>(s_indptr) || !has_dtype<I>(s_indices))
                     throw py::type_error("similarity must have the value and index dtypes of history");
                 return run_sparse<T, I>(history, s_indptr, s_indices, s_data, n_items, exclude_indptr,
-                                        exclude_indices, exclude_data, allow, k, n_threads, rows);
+                                        exclude_indices, exclude_data, allow, k, n_threads, rows, trusted);
             });
         },
         py::arg("h_indptr"), py::arg("h_indices"), py::arg("h_data"), py::arg("n_rows"), py::arg("n_inner"),
         py::arg("s_indptr"), py::arg("s_indices"), py::arg("s_data"), py::arg("n_items"), py::arg("exclude_indptr"),
         py::arg("exclude_indices"), py::arg("exclude_data"), py::arg("allow"), py::arg("k"), py::arg("n_threads"),
-        py::arg("rows") = py::none(),
+        py::arg("rows") = py::none(), py::arg("trusted") = false,
         "Top-k of each (selected) row of history . similarity over the reached, allowed, not excluded items.");
 }
 

@@ -60,11 +60,15 @@ decltype(auto) dispatch_csr(const std::string& name, const py::array& indptr, co
     throw py::type_error(name + ".data must be float32 or float64, got " + dtype_name(data));
 }
 
-// Validates (O(n_rows + nnz), GIL held) and returns a view over the arrays' memory.
+// Validates (O(n_rows + nnz), GIL held) and returns a view over the arrays' memory. With
+// `trusted` the caller vouches that the structure already passed this check (the Python layer's
+// CsrParts, validated once at the public boundary): only the O(1) facts are checked (dtypes,
+// contiguity, lengths, indptr's ends), so a one-row call against a large cached matrix does not
+// pay O(nnz) again.
 template <typename T, typename I>
 CsrView<T, I> checked_csr(const std::string& name, int64_t n_rows, int64_t n_cols, const py::array& indptr,
                           const py::array& indices, const py::array& data, bool check_finite,
-                          bool require_canonical) {
+                          bool require_canonical, bool trusted = false) {
     require_vector(indptr, name + ".indptr");
     require_vector(indices, name + ".indices");
     require_vector(data, name + ".data");
@@ -76,6 +80,13 @@ CsrView<T, I> checked_csr(const std::string& name, int64_t n_rows, int64_t n_col
     const auto* ix = static_cast<const I*>(indices.data());
     const auto* v = static_cast<const T*>(data.data());
     if (indptr.size() == 0) throw py::value_error(name + ".indptr is empty, expected n_rows + 1 entries");
+    if (trusted) {
+        if (n_rows < 0 || n_cols < 0 || indptr.size() != n_rows + 1 || p[0] != 0 ||
+            static_cast<int64_t>(p[n_rows]) != indices.size() || indices.size() != data.size())
+            throw py::value_error(name + " does not have the structure its shape (" + std::to_string(n_rows) + ", " +
+                                  std::to_string(n_cols) + ") requires");
+        return CsrView<T, I>{n_rows, n_cols, p, ix, v};
+    }
     const CsrCheck check = check_csr<T, I>(name, n_rows, n_cols, p, indptr.size(), ix, indices.size(), v,
                                            data.size(), check_finite);
     if (!check.error.empty()) throw py::value_error(check.error);

@@ -41,6 +41,7 @@ def topk_dense(
     k: int,
     cosine: bool,
     n_threads: int,
+    trusted: bool = False,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.floating]]: ...
 def topk_sparse(
     h_indptr: npt.NDArray[np.integer],
@@ -59,6 +60,7 @@ def topk_sparse(
     k: int,
     n_threads: int,
     rows: npt.NDArray[np.int64] | None = None,
+    trusted: bool = False,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.floating]]: ...
 def ranking_metrics(
     recommended: npt.NDArray[np.int64],

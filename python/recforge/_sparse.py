@@ -107,10 +107,11 @@ def _not_sparse(X, name: str):
 def check_sparse(X, name: str = "X") -> CsrParts:
     """Validate ``X`` and return it as canonical CSR parts; see :func:`as_csr`."""
     if not sp.issparse(X):
-        from .data import Interactions
-
-        if isinstance(X, Interactions):
-            return check_sparse(X.matrix, name)
+        # An Interactions (or any object that carries its matrix as ``matrix``): its matrix.
+        # Duck-typed so that this module, which everything imports, imports nothing of recforge's.
+        matrix = getattr(X, "matrix", None)
+        if sp.issparse(matrix):
+            return check_sparse(matrix, name)
         raise _not_sparse(X, name)
     if X.ndim != 2:
         raise ValueError(f"{name} must be 2-D, got {X.ndim} dimensions")

@@ -130,6 +130,9 @@ class Interactions:
         Each pair's latest event time (epoch seconds), at the positions of ``matrix``.
     report : dict, optional
         What building dropped and merged (see :meth:`from_arrays`).
+    spec : dict, optional
+        The event columns this object reads in :meth:`transform` (``user_col``, ``item_col``,
+        ``weight_col``, ``time_col``, ``event_col``, ``event_weights``, ``aggregate``).
 
     Attributes
     ----------
@@ -137,6 +140,8 @@ class Interactions:
     times : scipy.sparse.csr_matrix of float64 or None
     user_ids, item_ids : numpy.ndarray
         Raw ids; row ``u`` of ``matrix`` is customer ``user_ids[u]``.
+    spec : dict
+        The event columns and aggregation it was built with (see the parameter).
     report : dict
         ``rows`` read, ``kept``, ``dropped`` (count per reason: missing_user, missing_item,
         new_user, new_item (ids unknown to :meth:`transform`), unknown_event, bad_weight,
@@ -161,7 +166,7 @@ class Interactions:
     array([1, 0])
     """
 
-    def __init__(self, matrix, user_ids, item_ids, times=None, report: dict | None = None, *, _spec=None):
+    def __init__(self, matrix, user_ids, item_ids, times=None, report: dict | None = None, *, spec=None):
         parts = check_sparse(matrix, "matrix")
         self.matrix = sp.csr_matrix(parts.to_scipy())
         self.user_ids = to_numpy(user_ids)
@@ -170,7 +175,7 @@ class Interactions:
             if ids.ndim != 1 or ids.size != n:
                 raise ValueError(f"{name} must hold one id per {'row' if name == 'user_ids' else 'column'} "
                                  f"of matrix ({n}), got shape {ids.shape}")
-            if _spec is None and factorize(ids, name)[1].size != n:
+            if factorize(ids, name)[1].size != n:
                 raise ValueError(f"{name} must be distinct (and not missing)")
         self.times = None
         if times is not None:
@@ -179,7 +184,7 @@ class Interactions:
                 raise ValueError("times must have an entry at exactly the positions of matrix")
             self.times = sp.csr_matrix(T.to_scipy(), dtype=np.float64)
         self.report = dict(report or {})
-        self._spec = dict(_spec or {"user_col": "user", "item_col": "item", "weight_col": "weight",
+        self.spec = dict(spec or {"user_col": "user", "item_col": "item", "weight_col": "weight",
                                     "time_col": "time" if times is not None else None})
 
     # -- building -----------------------------------------------------------------------------
@@ -274,7 +279,7 @@ class Interactions:
             Rows of ids the maps do not know are dropped; ``report["new_users"]`` and
             ``report["new_items"]`` list those ids (distinct).
         """
-        return type(self)._build(_columns(df, self._spec), self._spec, self._spec.get("aggregate", "sum"),
+        return type(self)._build(_columns(df, self.spec), self.spec, self.spec.get("aggregate", "sum"),
                                  known=(self.user_ids, self.item_ids))
 
     @classmethod
@@ -331,7 +336,7 @@ class Interactions:
         obj = cls.__new__(cls)
         obj.matrix, obj.times, obj.user_ids, obj.item_ids = M, T, user_ids, item_ids
         obj.report = report
-        obj._spec = dict(spec, aggregate=aggregate)
+        obj.spec = dict(spec, aggregate=aggregate)
         return obj
 
     # -- ids ----------------------------------------------------------------------------------
@@ -387,11 +392,20 @@ class Interactions:
         return (f"Interactions({self.n_users:,} users x {self.n_items:,} items, {self.nnz:,} pairs"
                 f"{', with times' if self.times is not None else ''})")
 
-    def _with(self, matrix, times):
-        """Same id maps and column spec, another matrix (used by the splits)."""
+    def with_matrix(self, matrix, times=None):
+        """Same id maps and column spec, another matrix of the same shape (the splits use it).
+
+        Parameters
+        ----------
+        matrix : scipy.sparse matrix, shape ``self.shape``
+        times : scipy.sparse matrix, optional
+            At the positions of ``matrix``.
+        """
+        if matrix.shape != self.shape:
+            raise ValueError(f"matrix must have shape {self.shape}, got {matrix.shape}")
         obj = type(self).__new__(type(self))
         obj.matrix, obj.times = sp.csr_matrix(matrix), None if times is None else sp.csr_matrix(times)
-        obj.user_ids, obj.item_ids, obj._spec = self.user_ids, self.item_ids, self._spec
+        obj.user_ids, obj.item_ids, obj.spec = self.user_ids, self.item_ids, self.spec
         obj.report = {"nnz": int(obj.matrix.nnz)}
         return obj
 
@@ -414,7 +428,7 @@ class Interactions:
                    **encode_ids(self.user_ids, "user_ids", "user_ids"),
                    **encode_ids(self.item_ids, "item_ids", "item_ids"),
                    "report": np.array(json.dumps(_plain(self.report))),
-                   "spec": np.array(json.dumps(_plain(self._spec)))}
+                   "spec": np.array(json.dumps(_plain(self.spec)))}
         for name, M in (("matrix", self.matrix), ("times", self.times)):
             if M is not None:
                 for part in ("indptr", "indices", "data"):
@@ -447,7 +461,7 @@ class Interactions:
                 report, spec = json.loads(str(npz["report"])), json.loads(str(npz["spec"]))
         except (zipfile.BadZipFile, EOFError, KeyError, OSError, json.JSONDecodeError) as e:
             raise ValueError(f"{where} is a damaged recforge interactions file ({type(e).__name__}: {e})") from e
-        return cls(parts["matrix"], ids[0], ids[1], parts.get("times"), report, _spec=spec)
+        return cls(parts["matrix"], ids[0], ids[1], parts.get("times"), report, spec=spec)
 
 
 def _compact(codes: np.ndarray, ids: np.ndarray):
@@ -458,7 +472,3 @@ def _compact(codes: np.ndarray, ids: np.ndarray):
     new = np.cumsum(used) - 1
     return new[codes], ids[used]
 
-
-def unwrap(X):
-    """The matrix of an :class:`Interactions`, anything else unchanged."""
-    return X.matrix if isinstance(X, Interactions) else X

@@ -11,6 +11,7 @@ from scipy import stats
 from ._checks import check_int
 from ._sparse import check_sparse
 from .metrics import RANKING_METRICS, coverage, ranking_metrics
+from .split import partition
 
 
 def _evaluated_users(test) -> np.ndarray:
@@ -141,11 +142,9 @@ def cross_validate(make_model, user_items, folds: int = 5, k: int = 10, seed: in
     X = check_sparse(user_items, "user_items")
     folds = check_int(folds, "folds", minimum=2)
     fold_of = np.random.default_rng(check_int(seed, "seed")).permutation(X.indices.size) % folds
-    from .split import _partition
-
     results = []
     for f in range(folds):
-        train, test = _partition(X, fold_of == f)
+        train, test = partition(user_items, fold_of == f)
         results.append(evaluate(make_model().fit(train), train, test, k))
     out = {"folds": results}
     for m in (*RANKING_METRICS, "coverage"):

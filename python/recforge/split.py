@@ -10,6 +10,28 @@ import scipy.sparse as sp
 
 from ._checks import check_choice, check_int, check_real
 from ._sparse import CsrParts, check_sparse
+from .data import Interactions
+
+
+def partition(user_items, in_test: np.ndarray):
+    """Split the stored entries of ``user_items`` by a mask: the building block of every split.
+
+    Parameters
+    ----------
+    user_items : scipy.sparse matrix or Interactions
+    in_test : numpy.ndarray of bool, one per stored entry (in CSR order)
+
+    Returns
+    -------
+    train, test
+        Two matrices of the input's shape (two Interactions with its id maps and times when
+        given one): the entries where ``in_test`` is False, and where it is True.
+    """
+    X, source = _source(user_items)
+    in_test = np.asarray(in_test, dtype=bool)
+    if in_test.shape != X.data.shape:
+        raise ValueError(f"in_test must hold one flag per stored entry ({X.data.size}), got shape {in_test.shape}")
+    return _partition(X, in_test, source)
 
 
 def _partition(X: CsrParts, in_test: np.ndarray, source=None):
@@ -26,14 +48,12 @@ def _partition(X: CsrParts, in_test: np.ndarray, source=None):
     if source is None:
         return pick(~in_test, X.data), pick(in_test, X.data)
     times = None if source.times is None else source.times.data
-    return tuple(source._with(pick(mask, X.data), None if times is None else pick(mask, times))
+    return tuple(source.with_matrix(pick(mask, X.data), None if times is None else pick(mask, times))
                  for mask in (~in_test, in_test))
 
 
 def _source(user_items):
     """The validated matrix, and the Interactions it came from (or None)."""
-    from .data import Interactions
-
     return check_sparse(user_items, "user_items"), user_items if isinstance(user_items, Interactions) else None
 
 

@@ -96,7 +96,8 @@ def dense_topk_parts(queries: np.ndarray, items: np.ndarray, k: int, ex: CsrPart
     index_dtype = ex.indices.dtype if ex is not None else np.dtype(np.int64)
     ex_arrays = _exclusion(ex, (n_queries, n_items), index_dtype, queries.dtype, "n_queries")
     allowed = _allowed(allow, n_items, index_dtype)
-    return _core.topk_dense(queries, items, *ex_arrays, allowed, k, cosine, threads)
+    # The exclusion is CsrParts: validated at the public boundary, so the core only checks sizes.
+    return _core.topk_dense(queries, items, *ex_arrays, allowed, k, cosine, threads, trusted=True)
 
 
 def _exclusion(ex, shape: tuple[int, int], index_dtype, value_dtype, rows: str):
@@ -198,7 +199,9 @@ def topk_sparse(history, similarity, k: int = 10, exclude=None, allow=None, n_th
 def sparse_topk_parts(hist: CsrParts, sim: CsrParts, k: int, ex: CsrParts | None, allow, threads: int,
                       rows: np.ndarray | None = None):
     """:func:`topk_sparse` on validated parts; ``rows`` (int64) selects and orders history rows
-    without copying them (the exclusion then has one row per selected row)."""
+    without copying them (the exclusion then has one row per selected row). The parts are
+    trusted: the O(nnz) structure check ran when they were made (check_sparse), so a one-row
+    call against a large cached similarity costs what the row needs, not a re-validation."""
     index_dtypes = {hist.indices.dtype, sim.indices.dtype} | ({ex.indices.dtype} if ex is not None else set())
     index_dtype = np.dtype(np.int64) if len(index_dtypes) > 1 else sim.indices.dtype
     value_dtype = sim.data.dtype
@@ -209,4 +212,4 @@ def sparse_topk_parts(hist: CsrParts, sim: CsrParts, k: int, ex: CsrParts | None
         hist.indptr.astype(index_dtype, copy=False), hist.indices.astype(index_dtype, copy=False),
         hist.data.astype(value_dtype, copy=False), hist.shape[0], hist.shape[1],
         sim.indptr.astype(index_dtype, copy=False), sim.indices.astype(index_dtype, copy=False), sim.data,
-        n_items, *ex_arrays, allowed, k, threads, rows)
+        n_items, *ex_arrays, allowed, k, threads, rows, trusted=True)

@@ -34,7 +34,7 @@ def train(args) -> None:
     model = model.fit(inter)
     save(model, args.out, extra={**encode_ids(inter.user_ids, "user_ids", "user ids"),
                                  **encode_ids(inter.item_ids, "item_ids", "item ids"),
-                                 "spec": json.dumps(inter._spec)})
+                                 "spec": json.dumps(inter.spec)})
     print(f"{model!r} trained in {time.perf_counter() - start:.1f} s -> {args.out}")
 
 
@@ -56,7 +56,7 @@ def _trained(path: str):
     except ValueError as e:
         raise CliError(f"--model: {path!r}: {e}") from None
     empty = sp.csr_matrix((ids[0].size, ids[1].size), dtype=np.float32)
-    return model, Interactions(empty, ids[0], ids[1], _spec=json.loads(str(extra["spec"])))
+    return model, Interactions(empty, ids[0], ids[1], spec=json.loads(str(extra["spec"])))
 
 
 def recommend(args) -> None:
@@ -69,11 +69,11 @@ def recommend(args) -> None:
         inter = sample().interactions
         M = inter.matrix
         rows = row_ids(M)
-        events = {known._spec["user_col"]: inter.user_ids[rows], known._spec["item_col"]: inter.item_ids[M.indices]}
-        known._spec = dict(known._spec, weight_col=None, time_col=None, event_col=None, event_weights=None)
+        events = {known.spec["user_col"]: inter.user_ids[rows], known.spec["item_col"]: inter.item_ids[M.indices]}
+        known.spec = dict(known.spec, weight_col=None, time_col=None, event_col=None, event_weights=None)
     else:
         for key in ("user_col", "item_col", "weight_col", "time_col", "event_col"):
-            setattr(args, key, known._spec.get(key))
+            setattr(args, key, known.spec.get(key))
         args.event_weights = None
         events = drop_returns(read_events(args), args)
     try:
@@ -138,7 +138,7 @@ def split_events(inter: Interactions, how: str, test_frac: float, cutoff, seed: 
 
 def keep_pairs(inter: Interactions, keep: np.ndarray) -> Interactions:
     """The stored pairs of ``inter`` where ``keep`` (one flag per stored entry) holds; times alike."""
-    return split._partition(split._source(inter)[0], keep, inter)[1]
+    return split.partition(inter, keep)[1]
 
 
 def warm_test(train_set: Interactions, test_set: Interactions) -> Interactions:

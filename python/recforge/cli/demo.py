@@ -9,7 +9,7 @@ import numpy as np
 from .._times import as_seconds
 from ..data import Interactions
 from ..datasets import sample
-from ..datasets.online_retail import _purchases
+from ..datasets.online_retail import purchases
 from ..evaluation import compare
 from ..models import ALS, ItemKNN, Popularity, UserKNN
 from ._common import CliError, campaign_rows, check_output, recommend_all, write_table
@@ -62,7 +62,7 @@ def split_events_by_time(data, inter: Interactions, cutoff: str):
     bought at or after it (what a campaign can still recommend). Split by event, not by
     (customer, product) pair, so a product bought on both sides stays in train."""
     events = data.events
-    buy = _purchases(events)
+    buy = purchases(events)
     t = as_seconds(events["InvoiceDate"], "InvoiceDate")
     cut = as_seconds(np.array([cutoff]), "cutoff")[0]
     if not np.isfinite(cut):

@@ -118,7 +118,9 @@ def _read_workbook(path: Path) -> dict:
     return _columns(df[COLUMNS])
 
 
-def _purchases(events: dict) -> np.ndarray:
+def purchases(events: dict) -> np.ndarray:
+    """Which lines are purchases: a customer id, not a cancelled (C) or adjusted (A) invoice, a
+    positive quantity and price (returns and cancellations are left out, not subtracted)."""
     invoice = events["InvoiceNo"]
     adjusted = np.array([v is not None and v[:1] in ("C", "A") for v in invoice.tolist()], dtype=bool)
     customer = np.array([v is not None for v in events["CustomerID"].tolist()], dtype=bool)
@@ -140,7 +142,7 @@ def _most_frequent_description(events: dict) -> dict:
 
 
 def _dataset(name: str, events: dict, description: dict) -> Dataset:
-    buy = _purchases(events)
+    buy = purchases(events)
     inter = Interactions.from_arrays(events["CustomerID"][buy], events["StockCode"][buy],
                                      times=events["InvoiceDate"][buy])
     items = {"description": np.array([description.get(c) for c in inter.item_ids.tolist()], dtype=object)}

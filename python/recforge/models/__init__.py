@@ -9,7 +9,11 @@ from .knn import ItemKNN, UserKNN
 from .knn_regressor import KNNRegressor
 from .persistence import load
 from .popularity import Popularity
+from .registry import register
 
 MODELS = (ItemKNN, UserKNN, Popularity, ALS, BPR, BiasedMF, KNNRegressor)
+for _cls in MODELS:
+    register(_cls)  # rf.load finds a file's class by its name
+del _cls
 
 __all__ = ["ALS", "BPR", "BiasedMF", "ItemKNN", "KNNRegressor", "MODELS", "NotFittedError", "Popularity", "Recommender", "UserKNN", "load"]

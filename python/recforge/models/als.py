@@ -10,7 +10,7 @@ import scipy.linalg
 from .. import _core
 from .._checks import check_bool, check_choice, check_int, check_real
 from .._sparse import CsrParts, check_sparse
-from .base import _ANY_ID, _ids
+from .base import ANY_ID, check_ids
 from .factors import FactorModel
 
 SOLVERS = ("cg", "cholesky")
@@ -233,7 +233,7 @@ class ALS(FactorModel):
         """Fold in rows of M for the ``side`` ("user" or "item") ids, growing that side."""
         self._check_fitted()
         other = "item" if side == "user" else "user"
-        ids, _ = _ids(ids, f"{side}_ids", _ANY_ID, side)
+        ids, _ = check_ids(ids, f"{side}_ids", ANY_ID, side)
         rows = self._rows(M, f"{side}_{other}s", len(ids), getattr(self, f"n_{other}s_"), other + "s")
         factors = _grown(getattr(self, f"{side}_factors_"), ids, self._fold_in(rows, other))
         setattr(self, f"{side}_factors_", factors)
@@ -268,8 +268,8 @@ class ALS(FactorModel):
             Their terms of the score.
         """
         self._check_fitted()
-        user, _ = _ids(user_id, "user_id", _ANY_ID, "user")
-        item, _ = _ids(item_id, "item_id", self.n_items_, "item")
+        user, _ = check_ids(user_id, "user_id", ANY_ID, "user")
+        item, _ = check_ids(item_id, "item_id", self.n_items_, "item")
         k = check_int(k, "k", minimum=0)
         rows = self._rows(user_items, "user_items", None, self.n_items_, "items")
         if rows.shape[0] != 1:

@@ -11,16 +11,17 @@ import scipy.sparse as sp
 
 from .._checks import check_int
 from .._sparse import CsrParts, check_sparse, require_distinct_columns
+from .persistence import save
 
 
 class NotFittedError(ValueError, AttributeError):
     """A model was used before ``fit`` (or ``rf.load``); a ValueError, as in scikit-learn."""
 
 
-_ANY_ID = np.iinfo(np.int64).max  # the range bound of ids that are labels, not row numbers
+ANY_ID = np.iinfo(np.int64).max  # the range bound of ids that are labels, not row numbers
 
 
-def _ids(ids, name: str, n: int, kind: str) -> tuple[np.ndarray, bool]:
+def check_ids(ids, name: str, n: int, kind: str) -> tuple[np.ndarray, bool]:
     """Ids as int64 1-D array and whether a single scalar id was given; range-checked."""
     single = np.ndim(ids) == 0
     arr = np.asarray(ids)
@@ -159,7 +160,7 @@ class Recommender:
         ``known_users=False`` the ids are labels only (any non-negative integer), for models
         that score from the ``user_items`` rows alone."""
         self._check_fitted()
-        users, single = _ids(user_ids, "user_ids", self.n_users_ if known_users else _ANY_ID, "user")
+        users, single = check_ids(user_ids, "user_ids", self.n_users_ if known_users else ANY_ID, "user")
         k = min(check_int(k, "k", minimum=0), self.n_items_)  # never wider than the catalogue
         history = self._user_rows(user_items, "user_items", len(users))
         banned = None
@@ -206,7 +207,7 @@ class Recommender:
         """similar_items / similar_users: check the ids (of ``kind``) and k, then ``find``."""
         self._check_fitted()
         n = getattr(self, f"n_{kind}s_")
-        asked, single = _ids(asked, f"{kind}_ids", n, kind)
+        asked, single = check_ids(asked, f"{kind}_ids", n, kind)
         return _unwrap(find(asked, min(check_int(k, "k", minimum=0), n)), single)
 
     def _scores_topk(self, users, history: CsrParts, k: int, banned: CsrParts | None, allow):
@@ -263,7 +264,5 @@ class Recommender:
     def save(self, path: str | os.PathLike) -> None:
         """Write the fitted model to ``path`` (an ``.npz`` file, exactly that name; no pickle).
         Read it back with :func:`recforge.load`."""
-        from .persistence import save
-
         self._check_fitted()
         save(self, path)

@@ -11,7 +11,7 @@ from .._checks import check_bool, check_int
 from .._config import resolve_threads
 from ..topk import dense_topk_parts
 from .base import Recommender
-from .knn import _self_exclusion
+from .rows import self_exclusion
 
 DTYPES = ("float32", "float64")
 
@@ -76,7 +76,7 @@ class FactorModel(Recommender):
 
     def _cosine_neighbours(self, F: np.ndarray, ids: np.ndarray, k: int):
         queries = np.ascontiguousarray(F[ids])
-        ex = _self_exclusion(ids, F.shape[0])
+        ex = self_exclusion(ids, F.shape[0])
         return dense_topk_parts(queries, F, k, ex, None, self._threads, cosine=True)
 
     def _fit_watched(self, user_items, callback):

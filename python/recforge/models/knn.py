@@ -11,18 +11,7 @@ from .._sparse import CsrParts, check_sparse
 from ..similarity import METRICS, similarity
 from ..topk import sparse_topk_parts
 from .base import Recommender
-
-
-def _selector(n: int, dtype) -> CsrParts:
-    """The n x n identity: as ``history`` with ``rows=ids`` it makes topk_sparse return rows of
-    the similarity matrix itself, ranked and padded, with no Python loop."""
-    return check_sparse(sp.identity(n, dtype=dtype, format="csr"), "identity")
-
-
-def _self_exclusion(ids: np.ndarray, n: int) -> CsrParts:
-    """One banned entry per row: the asked id itself."""
-    E = sp.csr_matrix((np.ones(len(ids)), ids, np.arange(len(ids) + 1)), shape=(len(ids), n))
-    return check_sparse(E, "exclude")
+from .rows import self_exclusion, selector
 
 
 def _cosine_operands(M) -> tuple[CsrParts, CsrParts]:
@@ -71,13 +60,13 @@ class _KNN(Recommender):
     def _neighbours(self, ids: np.ndarray, k: int):
         """Rows ``ids`` of the fitted similarity, ranked and padded to k."""
         S = self._parts("similarity_")
-        return sparse_topk_parts(_selector(S.shape[0], S.data.dtype), S, k, None, None, self._threads, ids)
+        return sparse_topk_parts(selector(S.shape[0], S.data.dtype), S, k, None, None, self._threads, ids)
 
     def _cosine_neighbours(self, name: str, M, ids: np.ndarray, k: int):
         """Cosine between rows ``ids`` of M and every other row of M (rows sharing no column
         with the asked row have no similarity and are not returned)."""
         N, NT = self._cached(name, lambda: _cosine_operands(M))
-        return sparse_topk_parts(N, NT, k, _self_exclusion(ids, N.shape[0]), None, self._threads, ids)
+        return sparse_topk_parts(N, NT, k, self_exclusion(ids, N.shape[0]), None, self._threads, ids)
 
 
 class ItemKNN(_KNN):

@@ -12,7 +12,7 @@ from .._sparse import CsrParts, check_sparse
 from ..topk import sparse_topk_parts
 from ..weighting import row_ids
 from .base import Recommender
-from .knn import _selector
+from .rows import selector
 from .ratings import RatingPredictor
 
 METRICS = ("pearson_baseline", "pearson", "cosine", "msd")
@@ -214,7 +214,7 @@ class KNNRegressor(RatingPredictor, Recommender):
 
     def _neighbours(self, ids, k):
         S = self._cached("similarity", lambda: check_sparse(self.similarity_, "similarity_"))
-        return sparse_topk_parts(_selector(S.shape[0], S.data.dtype), S, k, None, None, self._threads, ids)
+        return sparse_topk_parts(selector(S.shape[0], S.data.dtype), S, k, None, None, self._threads, ids)
 
     def _similar_items(self, items, k):
         if self.user_based:

@@ -20,6 +20,7 @@ import scipy.sparse as sp
 from .._atomic import atomic_output
 from .._npz import open_npz
 from .._version import __version__
+from .registry import model_class
 
 FORMAT = "recforge-model"
 FORMAT_VERSION = 1
@@ -39,12 +40,6 @@ def _newer(version: str, than: str) -> bool:
 
     a, b = parts(version), parts(than)
     return bool(a) and bool(b) and a > b
-
-
-def _registry() -> dict:
-    from . import MODELS
-
-    return {cls.__name__: cls for cls in MODELS}
 
 
 def save(model, path: str | os.PathLike, extra: dict | None = None) -> None:
@@ -116,7 +111,7 @@ def _build(npz, where: str):
                          f"({__version__}) reads format {FORMAT_VERSION} files of its own version or older: "
                          "upgrade recforge")
     name = str(npz["__class__"])
-    cls = _registry().get(name)
+    cls = model_class(name)
     if cls is None:
         raise ValueError(f"{where} holds a recforge model of unknown class {name!r}")
     params = json.loads(str(npz["__params__"]))

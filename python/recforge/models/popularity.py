@@ -9,7 +9,7 @@ from .._config import resolve_threads
 from .._sparse import CsrParts, check_sparse
 from ..topk import dense_topk_parts
 from .base import Recommender
-from .knn import _self_exclusion
+from .rows import self_exclusion
 
 
 class Popularity(Recommender):
@@ -110,4 +110,4 @@ class Popularity(Recommender):
         return self._ranked(len(users), k, banned, allow)
 
     def _similar_items(self, items, k):
-        return self._ranked(len(items), k, _self_exclusion(items, self.n_items_), None)
+        return self._ranked(len(items), k, self_exclusion(items, self.n_items_), None)

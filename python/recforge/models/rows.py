@@ -1,0 +1,21 @@
+"""Row selectors the models share when they rank rows of a matrix they hold (neighbours of
+given items or users): as CSR parts for the top-k kernels."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._sparse import CsrParts, check_sparse
+
+
+def selector(n: int, dtype) -> CsrParts:
+    """The n x n identity: as ``history`` with ``rows=ids`` it makes topk_sparse return rows of
+    the similarity matrix itself, ranked and padded, with no Python loop."""
+    return check_sparse(sp.identity(n, dtype=dtype, format="csr"), "identity")
+
+
+def self_exclusion(ids: np.ndarray, n: int) -> CsrParts:
+    """One banned entry per row: the asked id itself."""
+    E = sp.csr_matrix((np.ones(len(ids)), ids, np.arange(len(ids) + 1)), shape=(len(ids), n))
+    return check_sparse(E, "exclude")

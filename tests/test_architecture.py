@@ -1,0 +1,130 @@
+"""The package's walls: no import cycle among recforge's modules (function-level imports
+included: they hide cycles, they do not remove them), and no module reaching into another
+module's private names (``from .knn import _helper``, ``split._partition``). What is shared is
+promoted to a named module instead."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import recforge
+
+ROOT = Path(recforge.__file__).resolve().parent
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in ROOT.rglob("*.py")}
+PACKAGES = {module_name(p) for p in ROOT.rglob("__init__.py")}
+EXTENSIONS = {"recforge._core"}
+
+
+def resolve(importer: str, node: ast.ImportFrom) -> str:
+    """The absolute module an ImportFrom reads from."""
+    if node.level == 0:
+        return node.module or ""
+    base = importer.split(".") if importer in PACKAGES else importer.split(".")[:-1]
+    base = base[: len(base) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def is_module(name: str) -> bool:
+    return name in MODULES or name in EXTENSIONS
+
+
+def imports(importer: str):
+    """(target module, imported name or None, line) for every import in the module's source."""
+    tree = ast.parse(MODULES[importer].read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("recforge"):
+                    yield alias.name, None, node.lineno
+        elif isinstance(node, ast.ImportFrom):
+            source = resolve(importer, node)
+            if not source.startswith("recforge"):
+                continue
+            for alias in node.names:
+                sub = f"{source}.{alias.name}"
+                yield (sub, None, node.lineno) if is_module(sub) else (source, alias.name, node.lineno)
+
+
+def graph() -> dict[str, set[str]]:
+    edges = {}
+    for name in MODULES:
+        targets = set()
+        for target, _, _ in imports(name):
+            # A package's __init__ importing its own submodules is how packages are built.
+            if target in MODULES and not (name in PACKAGES and target.startswith(name + ".")):
+                targets.add(target)
+        edges[name] = targets
+    return edges
+
+
+def test_no_import_cycles():
+    edges = graph()
+    state: dict[str, int] = {}
+    stack: list[str] = []
+    cycles = []
+
+    def visit(n):
+        state[n] = 1
+        stack.append(n)
+        for m in sorted(edges[n]):
+            if state.get(m) == 1:
+                cycles.append(stack[stack.index(m):] + [m])
+            elif m not in state:
+                visit(m)
+        stack.pop()
+        state[n] = 2
+
+    for n in sorted(edges):
+        if n not in state:
+            visit(n)
+    assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
+
+
+def test_no_private_names_across_modules():
+    offences = []
+    for name in MODULES:
+        module_aliases = {}
+        for target, imported, line in imports(name):
+            if imported is not None and imported.startswith("_") and imported != "__version__" and target != name:
+                offences.append(f"{name}:{line} imports {imported} from {target}")
+        tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                source = resolve(name, node)
+                for alias in node.names:
+                    if is_module(f"{source}.{alias.name}"):
+                        module_aliases[alias.asname or alias.name] = f"{source}.{alias.name}"
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                    and node.value.id in module_aliases and node.attr.startswith("_")
+                    and not is_module(f"{module_aliases[node.value.id]}.{node.attr}")):
+                offences.append(f"{name}:{node.lineno} reads {node.value.id}.{node.attr}")
+    assert not offences, "\n".join(offences)
+
+
+@pytest.mark.parametrize("probe", ["cycle", "private"])
+def test_the_checks_can_fail(probe, tmp_path, monkeypatch):
+    """The two checks above see what they are meant to see (on a planted offence)."""
+    fake = {"recforge.a": tmp_path / "a.py", "recforge.b": tmp_path / "b.py"}
+    if probe == "cycle":
+        fake["recforge.a"].write_text("def f():\n    from .b import g\n")
+        fake["recforge.b"].write_text("from .a import f\n")
+        monkeypatch.setattr(__import__(__name__), "MODULES", fake)
+        with pytest.raises(AssertionError, match="import cycles"):
+            test_no_import_cycles()
+    else:
+        fake["recforge.a"].write_text("from .b import _hidden\n")
+        fake["recforge.b"].write_text("_hidden = 1\n")
+        monkeypatch.setattr(__import__(__name__), "MODULES", fake)
+        with pytest.raises(AssertionError, match="imports _hidden"):
+            test_no_private_names_across_modules()
