@@ -144,6 +144,15 @@ def check_sparse_transpose(X, name: str = "X") -> CsrParts:
                        f"{name}.T", parts.is_array)
 
 
+def check_aligned(times, X: CsrParts, of: str = "user_items") -> CsrParts:
+    """``times`` validated as a matrix with an entry at exactly the positions of ``X`` (each
+    stored interaction's time), as CSR parts; ValueError naming ``of`` otherwise."""
+    T = check_sparse(times, "times")
+    if T.shape != X.shape or not (np.array_equal(T.indptr, X.indptr) and np.array_equal(T.indices, X.indices)):
+        raise ValueError(f"times must have an entry at exactly the positions {of} has")
+    return T
+
+
 def require_distinct_columns(X, name: str) -> None:
     """Raise ValueError unless ``X`` is a valid CSR whose rows never repeat a column (rows may
     be in any order: models store neighbours ranked). For state read from files, which must be

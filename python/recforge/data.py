@@ -15,7 +15,7 @@ from ._checks import check_choice
 from ._factorize import factorize, lookup, missing_mask, pd, to_numpy
 from ._ids import decode_ids, encode_ids
 from ._npz import open_npz
-from ._sparse import check_sparse
+from ._sparse import check_aligned, check_sparse
 from ._times import as_seconds
 from .weighting import row_ids
 
@@ -179,10 +179,7 @@ class Interactions:
                 raise ValueError(f"{name} must be distinct (and not missing)")
         self.times = None
         if times is not None:
-            T = check_sparse(times, "times")
-            if T.shape != parts.shape or not (np.array_equal(T.indptr, parts.indptr) and np.array_equal(T.indices, parts.indices)):
-                raise ValueError("times must have an entry at exactly the positions of matrix")
-            self.times = sp.csr_matrix(T.to_scipy(), dtype=np.float64)
+            self.times = sp.csr_matrix(check_aligned(times, parts, "matrix").to_scipy(), dtype=np.float64)
         self.report = dict(report or {})
         self.spec = dict(spec or {"user_col": "user", "item_col": "item", "weight_col": "weight",
                                     "time_col": "time" if times is not None else None})

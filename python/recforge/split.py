@@ -9,8 +9,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._checks import check_choice, check_int, check_real
-from ._sparse import CsrParts, check_sparse
+from ._sparse import CsrParts, check_aligned, check_sparse
 from .data import Interactions
+from .weighting import row_ids
 
 
 def partition(user_items, in_test: np.ndarray):
@@ -37,7 +38,7 @@ def partition(user_items, in_test: np.ndarray):
 def _partition(X: CsrParts, in_test: np.ndarray, source=None):
     """Two CSR matrices of X's shape: entries where in_test is False, and where it is True.
     With ``source`` (the Interactions X came from): two Interactions, times split alike."""
-    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+    rows = row_ids(X)
 
     def pick(mask, data):
         counts = np.bincount(rows[mask], minlength=X.shape[0])
@@ -66,7 +67,7 @@ def _times_or_own(times, source):
 def _rank_within_rows(X: CsrParts, key: np.ndarray) -> np.ndarray:
     """For each entry, its 0-based rank within its row when the row is ordered by key (ties by
     position)."""
-    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+    rows = row_ids(X)
     order = np.lexsort((np.arange(rows.size), key, rows))
     rank = np.empty(rows.size, dtype=np.int64)
     rank[order] = np.arange(rows.size) - X.indptr[rows[order]]
@@ -74,10 +75,7 @@ def _rank_within_rows(X: CsrParts, key: np.ndarray) -> np.ndarray:
 
 
 def _times(times, X: CsrParts) -> np.ndarray:
-    T = check_sparse(times, "times")
-    if T.shape != X.shape or not (np.array_equal(T.indptr, X.indptr) and np.array_equal(T.indices, X.indices)):
-        raise ValueError("times must have an entry at exactly the positions user_items has")
-    return T.data.astype(np.float64)
+    return check_aligned(times, X).data.astype(np.float64)
 
 
 def _fraction(frac) -> float:
@@ -116,8 +114,7 @@ def per_user_split(user_items, frac: float = 0.2, seed: int = 0, min_train: int 
     n_test = np.minimum(np.round(frac * n_u).astype(np.int64), np.maximum(n_u - min_train, 0))
     rng = np.random.default_rng(check_int(seed, "seed"))
     rank = _rank_within_rows(X, rng.random(X.indices.size))
-    rows = np.repeat(np.arange(X.shape[0]), n_u)
-    return _partition(X, rank < n_test[rows], source)
+    return _partition(X, rank < n_test[row_ids(X)], source)
 
 
 def leave_k_out(user_items, k: int = 1, by: str = "random", times=None, seed: int = 0):
@@ -144,7 +141,7 @@ def leave_k_out(user_items, k: int = 1, by: str = "random", times=None, seed: in
     if by == "time":
         if times is None:
             raise ValueError('times is required for by="time"')
-        rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+        rows = row_ids(X)
         # Latest first; equal times: the later stored position first.
         order = np.lexsort((-np.arange(rows.size), -_times(times, X), rows))
         rank = np.empty(rows.size, dtype=np.int64)
@@ -152,8 +149,7 @@ def leave_k_out(user_items, k: int = 1, by: str = "random", times=None, seed: in
     else:
         rank = _rank_within_rows(X, np.random.default_rng(check_int(seed, "seed")).random(X.indices.size))
     n_u = np.diff(X.indptr)
-    rows = np.repeat(np.arange(X.shape[0]), n_u)
-    return _partition(X, (rank < k) & (n_u[rows] > k), source)
+    return _partition(X, (rank < k) & (n_u[row_ids(X)] > k), source)
 
 
 def temporal_split(user_items, times=None, cutoff=None):

@@ -95,7 +95,7 @@ def dense_topk_parts(queries: np.ndarray, items: np.ndarray, k: int, ex: CsrPart
     n_queries, n_items = queries.shape[0], items.shape[0]
     index_dtype = ex.indices.dtype if ex is not None else np.dtype(np.int64)
     ex_arrays = _exclusion(ex, (n_queries, n_items), index_dtype, queries.dtype, "n_queries")
-    allowed = _allowed(allow, n_items, index_dtype)
+    allowed = allowed_items(allow, n_items, index_dtype)
     # The exclusion is CsrParts: validated at the public boundary, so the core only checks sizes.
     return _core.topk_dense(queries, items, *ex_arrays, allowed, k, cosine, threads, trusted=True)
 
@@ -112,8 +112,9 @@ def _exclusion(ex, shape: tuple[int, int], index_dtype, value_dtype, rows: str):
             ex.data.astype(value_dtype, copy=False))
 
 
-def _allowed(allow, n_items: int, index_dtype):
-    """``allow`` as sorted distinct ids of ``index_dtype``, or None."""
+def allowed_items(allow, n_items: int, index_dtype=np.int64):
+    """``allow`` (candidate item ids) checked and made sorted and distinct, as ``index_dtype``;
+    None stays None. ValueError/TypeError naming ``allow`` otherwise."""
     if allow is None:
         return None
     allowed = np.asarray(allow)
@@ -207,7 +208,7 @@ def sparse_topk_parts(hist: CsrParts, sim: CsrParts, k: int, ex: CsrParts | None
     value_dtype = sim.data.dtype
     n_rows, n_items = (hist.shape[0] if rows is None else len(rows)), sim.shape[1]
     ex_arrays = _exclusion(ex, (n_rows, n_items), index_dtype, value_dtype, "n_rows")
-    allowed = _allowed(allow, n_items, index_dtype)
+    allowed = allowed_items(allow, n_items, index_dtype)
     return _core.topk_sparse(
         hist.indptr.astype(index_dtype, copy=False), hist.indices.astype(index_dtype, copy=False),
         hist.data.astype(value_dtype, copy=False), hist.shape[0], hist.shape[1],

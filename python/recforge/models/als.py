@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import scipy.linalg
@@ -127,8 +126,6 @@ class ALS(FactorModel):
         return self._fit_watched(user_items, callback)
 
     def _fit(self, X: CsrParts, callback=None) -> None:
-        from tqdm.auto import tqdm
-
         C = self._confidence_rows(X, "user_items")
         CT = check_sparse(C.to_scipy().T.tocsr(), "user_items.T")
         n_users, n_items = X.shape
@@ -136,16 +133,18 @@ class ALS(FactorModel):
         users = self._normal_factors(rng, n_users, 0.01)
         items = np.zeros((n_items, self.factors), dtype=self.dtype)
         total_confidence = n_users * n_items + self.alpha * float(np.abs(C.data, dtype=np.float64).sum())
-        self.loss_ = None
-        for iteration in tqdm(range(self.iterations), desc="ALS", unit="it", disable=not self.show_progress):
-            start = time.perf_counter()
-            self._half_step(CT, users, items, "item", iteration)
-            loss_rows = self._half_step(C, items, users, "user", iteration, want_loss=self.calculate_loss)
-            if loss_rows is not None:
-                penalty = self.regularization * float(np.square(items, dtype=np.float64).sum())
-                self.loss_ = (float(loss_rows.sum()) + penalty) / max(total_confidence, 1.0)
-            if callback is not None:
-                callback(iteration, time.perf_counter() - start, self.loss_)
+
+        def run(first, count):
+            losses = []
+            for iteration in range(first, first + count):
+                self._half_step(CT, users, items, "item", iteration)
+                loss_rows = self._half_step(C, items, users, "user", iteration, want_loss=self.calculate_loss)
+                if loss_rows is not None:
+                    penalty = self.regularization * float(np.square(items, dtype=np.float64).sum())
+                    losses.append((float(loss_rows.sum()) + penalty) / max(total_confidence, 1.0))
+            return np.array(losses) if self.calculate_loss else None
+
+        self._run_epochs(run, callback)
         self.n_users_, self.n_items_ = n_users, n_items
         self.user_factors_, self.item_factors_ = users, items
 

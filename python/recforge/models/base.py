@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._checks import check_int
+from .._config import resolve_threads
 from .._sparse import CsrParts, check_sparse, require_distinct_columns
 from .persistence import save
 
@@ -79,6 +80,11 @@ class Recommender:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
+
+    @property
+    def _threads(self) -> int:
+        """The kernels' thread count for this model's ``n_threads`` (every model has one)."""
+        return resolve_threads(self.n_threads)
 
     # -- fitted state -------------------------------------------------------------------------
     @property

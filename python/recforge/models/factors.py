@@ -8,7 +8,6 @@ import time
 import numpy as np
 
 from .._checks import check_bool, check_int
-from .._config import resolve_threads
 from ..topk import dense_topk_parts
 from .base import Recommender
 from .rows import self_exclusion
@@ -53,10 +52,6 @@ class FactorModel(Recommender):
         """n_rows x factors, normal with standard deviation ``std``, in the model's dtype."""
         return (rng.standard_normal((n_rows, self.factors)) * std).astype(self.dtype)
 
-    @property
-    def _threads(self) -> int:
-        return resolve_threads(self.n_threads)
-
     def _query_vectors(self, users: np.ndarray, history, recalculate_user: bool) -> np.ndarray:
         """The vectors scored against ``_item_vectors()`` for these users."""
         return self.user_factors_[users]
@@ -89,8 +84,8 @@ class FactorModel(Recommender):
         """Train by ``run(first, count) -> loss of each epoch`` over ``self.iterations`` epochs:
         one epoch per call when someone watches (``callback(iteration, elapsed, loss)``, the
         progress bar, which shows ``postfix()``), else all in one call (the kernels give the same
-        result either way). Sets ``loss_`` to the last epoch's loss; a loss that is not finite
-        means divergence."""
+        result either way). Sets ``loss_`` to the last epoch's loss (None when ``run`` computes
+        none); a loss that is not finite means divergence."""
         from tqdm.auto import tqdm
 
         self.loss_ = None
@@ -100,11 +95,11 @@ class FactorModel(Recommender):
         for t in bar:
             start = time.perf_counter()
             losses = run(t, 1 if watched else self.iterations)
-            if not np.isfinite(losses).all():
+            if losses is not None and not np.isfinite(losses).all():
                 raise FloatingPointError(f"{type(self).__name__} diverged in epoch {t + len(losses)}: "
                                          f"{self._divergence_advice()}")
-            self.loss_ = float(losses[-1])
-            if self.show_progress:
+            self.loss_ = float(losses[-1]) if losses is not None and len(losses) else None
+            if self.show_progress and self.loss_ is not None:
                 bar.set_postfix(postfix() if postfix else {"loss": f"{self.loss_:.4f}"})
             if callback is not None:
                 callback(t, time.perf_counter() - start, self.loss_)

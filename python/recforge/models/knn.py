@@ -6,7 +6,6 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._checks import check_choice, check_int, check_real
-from .._config import resolve_threads
 from .._sparse import CsrParts, check_sparse
 from ..similarity import METRICS, similarity
 from ..topk import sparse_topk_parts
@@ -49,10 +48,6 @@ class _KNN(Recommender):
 
     def _similarity_input(self, X):
         raise NotImplementedError
-
-    @property
-    def _threads(self) -> int:
-        return resolve_threads(self.n_threads)
 
     def _parts(self, name: str) -> CsrParts:
         return self._cached(name, lambda: check_sparse(getattr(self, name), name))

@@ -7,9 +7,8 @@ import scipy.sparse as sp
 
 from .. import _core
 from .._checks import check_bool, check_choice, check_int, check_real
-from .._config import resolve_threads
 from .._sparse import CsrParts, check_sparse
-from ..topk import sparse_topk_parts
+from ..topk import allowed_items, sparse_topk_parts
 from ..weighting import row_ids
 from .base import Recommender
 from .rows import selector
@@ -129,10 +128,6 @@ class KNNRegressor(RatingPredictor, Recommender):
         self.neighbourhood = None if neighbourhood is None else check_int(neighbourhood, "neighbourhood", minimum=1)
         self.n_threads = check_int(n_threads, "n_threads", minimum=0)
 
-    @property
-    def _threads(self) -> int:
-        return resolve_threads(self.n_threads)
-
     # -- fitting ------------------------------------------------------------------------------
     def _fit(self, X: CsrParts) -> None:
         X = X._replace(data=X.data.astype(np.float64))
@@ -190,10 +185,8 @@ class KNNRegressor(RatingPredictor, Recommender):
 
     def _scores_topk(self, users, history, k, banned, allow):
         n_items = self.n_items_
-        candidates = np.arange(n_items) if allow is None else np.unique(np.asarray(allow, dtype=np.int64))
-        if candidates.size and (candidates[0] < 0 or candidates[-1] >= n_items):
-            bad = candidates[(candidates < 0) | (candidates >= n_items)][0]
-            raise ValueError(f"allow holds item id {bad}, outside the {n_items} items the model knows")
+        candidates = np.arange(n_items) if allow is None else allowed_items(allow, n_items)
+        k = min(k, candidates.size)  # as the kernels: never wider than the candidates
         ids = np.full((len(users), k), -1, dtype=np.int64)
         scores = np.full((len(users), k), -np.inf)
         B = None if banned is None else sp.csr_matrix(  # the pattern only: values (even 0) are ignored

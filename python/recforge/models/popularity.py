@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import check_bool, check_int, check_real
-from .._config import resolve_threads
-from .._sparse import CsrParts, check_sparse
+from .._sparse import CsrParts, check_aligned, check_sparse
 from ..topk import dense_topk_parts
 from .base import Recommender
 from .rows import self_exclusion
@@ -83,10 +82,7 @@ class Popularity(Recommender):
         if self.half_life is not None:
             if times is None:
                 raise ValueError("times is required when half_life is set")
-            T = check_sparse(times, "times")
-            if T.shape != X.shape or not (np.array_equal(T.indptr, X.indptr) and np.array_equal(T.indices, X.indices)):
-                raise ValueError("times must have an entry at exactly the positions user_items has")
-            t = T.data.astype(np.float64)
+            t = check_aligned(times, X).data.astype(np.float64)
             now = float(t.max()) if now is None and t.size else check_real(0.0 if now is None else now, "now")
             weights = weights * np.exp2(-(now - t) / self.half_life)
         elif times is not None or now is not None:
@@ -104,7 +100,7 @@ class Popularity(Recommender):
         # padding; its norm bound stops each row after the first tile or so.
         queries = np.ones((n_rows, 1))
         items = np.ascontiguousarray(self.popularity_.reshape(-1, 1))
-        return dense_topk_parts(queries, items, k, banned, allow, resolve_threads(self.n_threads))
+        return dense_topk_parts(queries, items, k, banned, allow, self._threads)
 
     def _scores_topk(self, users, history, k, banned, allow):
         return self._ranked(len(users), k, banned, allow)
