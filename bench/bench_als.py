@@ -36,15 +36,24 @@ def speed(X, factors: int, solver: str, repeats: int) -> list[Timing]:
 
     def ours(callback):
         rf.ALS(factors=factors, iterations=ITERATIONS, solver=solver, random_state=0, n_threads=THREADS).fit(
-            X, callback=callback)
+            X, callback=callback
+        )
 
     def theirs(callback):
-        model = AlternatingLeastSquares(factors=factors, iterations=ITERATIONS, use_cg=solver == "cg",
-                                        calculate_training_loss=False, num_threads=THREADS, random_state=0)
+        model = AlternatingLeastSquares(
+            factors=factors,
+            iterations=ITERATIONS,
+            use_cg=solver == "cg",
+            calculate_training_loss=False,
+            num_threads=THREADS,
+            random_state=0,
+        )
         model.fit(X, show_progress=False, callback=callback)
 
-    contenders = {f"recforge ALS {solver}, {factors} factors": ours,
-                  f"implicit ALS {'cg' if solver == 'cg' else 'cholesky'}, {factors} factors": theirs}
+    contenders = {
+        f"recforge ALS {solver}, {factors} factors": ours,
+        f"implicit ALS {'cg' if solver == 'cg' else 'cholesky'}, {factors} factors": theirs,
+    }
     return callback_rounds(contenders, repeats)
 
 
@@ -56,34 +65,60 @@ def quality(path: Path, regularizations=(0.05, 10.0), seeds=range(5)) -> str:
     factors, alpha, iterations = 64, 10.0, 15
 
     def implicit_ids(solver, regularization, seed):
-        model = AlternatingLeastSquares(factors=factors, regularization=regularization, alpha=alpha,
-                                        iterations=iterations, use_cg=solver == "cg", num_threads=THREADS,
-                                        random_state=seed)
+        model = AlternatingLeastSquares(
+            factors=factors,
+            regularization=regularization,
+            alpha=alpha,
+            iterations=iterations,
+            use_cg=solver == "cg",
+            num_threads=THREADS,
+            random_state=seed,
+        )
         model.fit(train, show_progress=False)
         return model.recommend(users, train, N=10, filter_already_liked_items=True)[0]
 
     def recforge_ids(solver, regularization, seed):
-        model = rf.ALS(factors=factors, regularization=regularization, alpha=alpha - 1, iterations=iterations,
-                       solver=solver, random_state=seed, n_threads=THREADS)
+        model = rf.ALS(
+            factors=factors,
+            regularization=regularization,
+            alpha=alpha - 1,
+            iterations=iterations,
+            solver=solver,
+            random_state=seed,
+            n_threads=THREADS,
+        )
         return model.fit(train).recommend(users, train, k=10)[0]
 
-    out = [f"\nMovieLens 100K, {train.nnz + test.nnz:,} ratings as 0/1 interactions, per-user 80/20 split; "
-           f"factors={factors}, "
-           f"implicit alpha={alpha} (recforge alpha={alpha - 1}), {iterations} iterations, mean of seeds "
-           f"{list(seeds)}\n",
-           "| regularization | model | precision@10 | NDCG@10 | vs implicit cg | vs implicit cholesky |",
-           "|---:|---|---:|---:|---:|---:|"]
+    out = [
+        f"\nMovieLens 100K, {train.nnz + test.nnz:,} ratings as 0/1 interactions, per-user 80/20 split; "
+        f"factors={factors}, "
+        f"implicit alpha={alpha} (recforge alpha={alpha - 1}), {iterations} iterations, mean of seeds "
+        f"{list(seeds)}\n",
+        "| regularization | model | precision@10 | NDCG@10 | vs implicit cg | vs implicit cholesky |",
+        "|---:|---|---:|---:|---:|---:|",
+    ]
     for regularization in regularizations:
         rows = []
         for library, ids_of in (("implicit", implicit_ids), ("recforge", recforge_ids)):
             for solver in ("cg", "cholesky"):
-                results = [rf.metrics.ranking_metrics(np.asarray(ids_of(solver, regularization, seed), dtype=np.int64),
-                                                      test, k=10) for seed in seeds]
-                rows.append((f"{library} {solver}", np.mean([r["precision"] for r in results]),
-                             np.mean([r["ndcg"] for r in results])))
+                results = [
+                    rf.metrics.ranking_metrics(
+                        np.asarray(ids_of(solver, regularization, seed), dtype=np.int64), test, k=10
+                    )
+                    for seed in seeds
+                ]
+                rows.append(
+                    (
+                        f"{library} {solver}",
+                        np.mean([r["precision"] for r in results]),
+                        np.mean([r["ndcg"] for r in results]),
+                    )
+                )
         for name, p, n in rows:
-            out.append(f"| {regularization} | {name} | {p:.4f} | {n:.4f} | {p / rows[0][1] - 1:+.2%} | "
-                       f"{p / rows[1][1] - 1:+.2%} |")
+            out.append(
+                f"| {regularization} | {name} | {p:.4f} | {n:.4f} | {p / rows[0][1] - 1:+.2%} | "
+                f"{p / rows[1][1] - 1:+.2%} |"
+            )
     return "\n".join(out)
 
 

@@ -38,17 +38,27 @@ def speed(X, factors: int, repeats: int) -> list[Timing]:
 
     def ours(negatives):
         def fit(callback):
-            rf.BPR(factors=factors, iterations=EPOCHS, learning_rate=0.01, negatives=negatives, random_state=0,
-                   n_threads=THREADS).fit(X, callback=callback)
+            rf.BPR(
+                factors=factors,
+                iterations=EPOCHS,
+                learning_rate=0.01,
+                negatives=negatives,
+                random_state=0,
+                n_threads=THREADS,
+            ).fit(X, callback=callback)
+
         return fit
 
     def theirs(callback):
         BayesianPersonalizedRanking(factors=factors, iterations=EPOCHS, num_threads=THREADS, random_state=0).fit(
-            X, show_progress=False, callback=callback)
+            X, show_progress=False, callback=callback
+        )
 
-    contenders = {f"recforge BPR popularity, {factors} factors": ours("popularity"),
-                  f"recforge BPR uniform, {factors} factors": ours("uniform"),
-                  f"implicit BPR, {factors} factors": theirs}
+    contenders = {
+        f"recforge BPR popularity, {factors} factors": ours("popularity"),
+        f"recforge BPR uniform, {factors} factors": ours("uniform"),
+        f"implicit BPR, {factors} factors": theirs,
+    }
     return callback_rounds(contenders, repeats)
 
 
@@ -59,9 +69,14 @@ def quality(path: Path, seeds=range(3)) -> str:
     users = np.arange(train.shape[0])
 
     def implicit_ids(seed, factors, learning_rate, regularization, iterations):
-        model = BayesianPersonalizedRanking(factors=factors, learning_rate=learning_rate,
-                                            regularization=regularization, iterations=iterations,
-                                            num_threads=THREADS, random_state=seed)
+        model = BayesianPersonalizedRanking(
+            factors=factors,
+            learning_rate=learning_rate,
+            regularization=regularization,
+            iterations=iterations,
+            num_threads=THREADS,
+            random_state=seed,
+        )
         model.fit(train, show_progress=False)
         return model.recommend(users, train, N=10, filter_already_liked_items=True)[0]
 
@@ -70,30 +85,43 @@ def quality(path: Path, seeds=range(3)) -> str:
         return model.fit(train).recommend(users, train, k=10)[0]
 
     def score(ids_of, **params):
-        results = [rf.metrics.ranking_metrics(np.asarray(ids_of(seed, **params), dtype=np.int64), test, k=10)
-                   for seed in seeds]
+        results = [
+            rf.metrics.ranking_metrics(np.asarray(ids_of(seed, **params), dtype=np.int64), test, k=10) for seed in seeds
+        ]
         return np.mean([r["precision"] for r in results]), np.mean([r["ndcg"] for r in results])
 
     implicit_defaults = dict(factors=100, learning_rate=0.01, regularization=0.01, iterations=100)
-    grid = [dict(implicit_defaults, **change) for change in
-            ({}, {"iterations": 50}, {"learning_rate": 0.005}, {"regularization": 0.03}, {"factors": 64})]
+    grid = [
+        dict(implicit_defaults, **change)
+        for change in ({}, {"iterations": 50}, {"learning_rate": 0.005}, {"regularization": 0.03}, {"factors": 64})
+    ]
     implicit_scores = [(params, score(implicit_ids, **params)) for params in grid]
     best_params, best = max(implicit_scores, key=lambda item: item[1][0])
-    rows = [("implicit, its defaults", implicit_defaults, implicit_scores[0][1]),
-            ("implicit, best of grid", best_params, best)]
+    rows = [
+        ("implicit, its defaults", implicit_defaults, implicit_scores[0][1]),
+        ("implicit, best of grid", best_params, best),
+    ]
     for negatives in ("popularity", "uniform"):
-        rows.append((f"recforge {negatives}, implicit's defaults", implicit_defaults,
-                     score(recforge_ids, negatives=negatives, **implicit_defaults)))
+        rows.append(
+            (
+                f"recforge {negatives}, implicit's defaults",
+                implicit_defaults,
+                score(recforge_ids, negatives=negatives, **implicit_defaults),
+            )
+        )
     rows.append(("recforge, its defaults", rf.BPR().get_params(), score(recforge_ids)))
     changes = [{k: v for k, v in p.items() if implicit_defaults[k] != v} for p in grid]
-    out = [f"\nMovieLens 100K, {train.nnz + test.nnz:,} ratings as 0/1 interactions, per-user 80/20 split, "
-           f"mean of seeds {list(seeds)}; implicit's grid: {changes}\n",
-           "| model | factors | learning_rate | regularization | iterations | precision@10 | NDCG@10 "
-           "| vs implicit best |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    out = [
+        f"\nMovieLens 100K, {train.nnz + test.nnz:,} ratings as 0/1 interactions, per-user 80/20 split, "
+        f"mean of seeds {list(seeds)}; implicit's grid: {changes}\n",
+        "| model | factors | learning_rate | regularization | iterations | precision@10 | NDCG@10 | vs implicit best |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for name, p, (precision, ndcg) in rows:
-        out.append(f"| {name} | {p['factors']} | {p['learning_rate']} | {p['regularization']} | {p['iterations']} | "
-                   f"{precision:.4f} | {ndcg:.4f} | {precision / best[0] - 1:+.1%} |")
+        out.append(
+            f"| {name} | {p['factors']} | {p['learning_rate']} | {p['regularization']} | {p['iterations']} | "
+            f"{precision:.4f} | {ndcg:.4f} | {precision / best[0] - 1:+.1%} |"
+        )
     return "\n".join(out)
 
 

@@ -69,8 +69,13 @@ def env_for(setting: str) -> dict:
 def run(setting: str, busy: bool, repeats: int, threads: int, shared: Path) -> dict:
     hog = subprocess.Popen([sys.executable, "-c", BUSY]) if busy else None
     try:
-        done = subprocess.run([sys.executable, "-c", WORKER, str(repeats), str(threads), str(shared)],
-                              env=env_for(setting), capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [sys.executable, "-c", WORKER, str(repeats), str(threads), str(shared)],
+            env=env_for(setting),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     finally:
         if hog is not None:
             hog.kill()
@@ -98,17 +103,23 @@ def main() -> None:
                     rows.setdefault((setting, busy), {}).setdefault(job, []).extend(times)
     jobs = list(next(iter(rows.values())))
     n = args.rounds * args.repeats
-    print(f"median seconds over {n} runs ({args.rounds} interleaved rounds), n_threads={args.threads}; "
-          "'busy' = one spinning process beside")
-    header = f"{'job':14s}" + "".join(f"{s + (' busy' if b else ' quiet'):>18s}" for b in (False, True) for s in settings)
+    print(
+        f"median seconds over {n} runs ({args.rounds} interleaved rounds), n_threads={args.threads}; "
+        "'busy' = one spinning process beside"
+    )
+    header = f"{'job':14s}" + "".join(
+        f"{s + (' busy' if b else ' quiet'):>18s}" for b in (False, True) for s in settings
+    )
     print(header)
     for job in jobs:
         cells = "".join(f"{statistics.median(rows[(s, b)][job]):18.3f}" for b in (False, True) for s in settings)
         print(f"{job:14s}{cells}")
     print("busy / quiet ratio per setting:")
     for job in jobs:
-        ratios = "  ".join(f"{s}: {statistics.median(rows[(s, True)][job]) / statistics.median(rows[(s, False)][job]):.1f}x"
-                           for s in settings)
+        ratios = "  ".join(
+            f"{s}: {statistics.median(rows[(s, True)][job]) / statistics.median(rows[(s, False)][job]):.1f}x"
+            for s in settings
+        )
         print(f"  {job:14s}{ratios}")
 
 

@@ -21,9 +21,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
-
 import recforge as rf
+import scipy.sparse as sp
 
 DEFAULT_MOVIELENS = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "ml-100k"
 THREADS = 2
@@ -32,12 +31,27 @@ FOLDS = 5
 RECFORGE = {
     "rf.BiasedMF() defaults": (lambda: rf.BiasedMF(random_state=0, n_threads=THREADS), "SVD defaults"),
     "rf.BiasedMF tuned (100 f, 40 epochs)": (
-        lambda: rf.BiasedMF(factors=100, iterations=40, learning_rate=0.015, regularization=0.07,
-                            learning_rate_decay=0.98, random_state=0, n_threads=THREADS), "SVD defaults"),
+        lambda: rf.BiasedMF(
+            factors=100,
+            iterations=40,
+            learning_rate=0.015,
+            regularization=0.07,
+            learning_rate_decay=0.98,
+            random_state=0,
+            n_threads=THREADS,
+        ),
+        "SVD defaults",
+    ),
     "rf.BiasedMF(solver='als', 50 f)": (
-        lambda: rf.BiasedMF(solver="als", factors=50, regularization=0.1, iterations=15, init_std=0.1,
-                            random_state=0, n_threads=THREADS), "SVD defaults"),
-    "rf.KNNRegressor() (item pearson_baseline)": (lambda: rf.KNNRegressor(n_threads=THREADS), "KNNBaseline item pearson_baseline"),
+        lambda: rf.BiasedMF(
+            solver="als", factors=50, regularization=0.1, iterations=15, init_std=0.1, random_state=0, n_threads=THREADS
+        ),
+        "SVD defaults",
+    ),
+    "rf.KNNRegressor() (item pearson_baseline)": (
+        lambda: rf.KNNRegressor(n_threads=THREADS),
+        "KNNBaseline item pearson_baseline",
+    ),
 }
 
 
@@ -47,7 +61,8 @@ def surprise_models(svdpp: bool) -> dict:
     models = {
         "SVD defaults": lambda: surprise.SVD(random_state=0),
         "KNNBaseline item pearson_baseline": lambda: surprise.KNNBaseline(
-            k=40, sim_options={"name": "pearson_baseline", "user_based": False}, verbose=False),
+            k=40, sim_options={"name": "pearson_baseline", "user_based": False}, verbose=False
+        ),
     }
     if svdpp:
         models["SVDpp defaults"] = lambda: surprise.SVDpp(random_state=0)
@@ -114,8 +129,11 @@ def main() -> None:
             total = [a + b for a, b in zip(ref["fit"], ref["predict"])]
             ours = [a + b for a, b in zip(res["fit"], res["predict"])]
             cells[1] = f"{statistics.median(a / b for a, b in zip(total, ours)):.1f}×"
-        print(f"| {name} | {np.mean(res['rmse']):.4f} ± {np.std(res['rmse']):.4f} | {statistics.median(res['fit']):.3f} | "
-              f"{statistics.median(res['predict']):.4f} | {cells[0]} | {cells[1]} |")
+        print(
+            f"| {name} | {np.mean(res['rmse']):.4f} ± {np.std(res['rmse']):.4f} | "
+            f"{statistics.median(res['fit']):.3f} | "
+            f"{statistics.median(res['predict']):.4f} | {cells[0]} | {cells[1]} |"
+        )
 
 
 if __name__ == "__main__":

@@ -36,15 +36,19 @@ def event_log(n_rows: int, n_users: int = 1_000_000, n_items: int = 50_000, seed
 
     users = np.char.add("C", np.char.zfill(power_law(n_users, n_rows, 0.6).astype(str), 7))
     items = np.char.add("P", np.char.zfill(power_law(n_items, n_rows, 0.9).astype(str), 5))
-    return pd.DataFrame({"user": pd.Series(users, dtype="str"), "item": pd.Series(items, dtype="str"),
-                         "quantity": rng.integers(1, 13, n_rows).astype(np.float64)})
+    return pd.DataFrame(
+        {
+            "user": pd.Series(users, dtype="str"),
+            "item": pd.Series(items, dtype="str"),
+            "quantity": rng.integers(1, 13, n_rows).astype(np.float64),
+        }
+    )
 
 
 def pandas_scipy(df: pd.DataFrame):
     u, user_ids = pd.factorize(df["user"])
     i, item_ids = pd.factorize(df["item"])
-    M = sp.coo_matrix((df["quantity"].to_numpy(dtype=np.float32), (u, i)),
-                      shape=(len(user_ids), len(item_ids))).tocsr()
+    M = sp.coo_matrix((df["quantity"].to_numpy(dtype=np.float32), (u, i)), shape=(len(user_ids), len(item_ids))).tocsr()
     return M, user_ids, item_ids
 
 
@@ -56,14 +60,22 @@ def main() -> None:
     exec_with_returning_malloc()
     df = event_log(args.rows)
     print(f"{len(df):,} events, pandas {pd.__version__}, id columns of dtype {df['user'].dtype}")
-    timings, results = measure_rounds({
-        "rf.Interactions.from_pandas": lambda: rf.Interactions.from_pandas(df, "user", "item", weight_col="quantity"),
-        "pandas.factorize x2 + scipy COO->CSR": lambda: pandas_scipy(df),
-    }, repeats=args.repeats)
+    timings, results = measure_rounds(
+        {
+            "rf.Interactions.from_pandas": lambda: rf.Interactions.from_pandas(
+                df, "user", "item", weight_col="quantity"
+            ),
+            "pandas.factorize x2 + scipy COO->CSR": lambda: pandas_scipy(df),
+        },
+        repeats=args.repeats,
+    )
     inter = results["rf.Interactions.from_pandas"]
     M, user_ids, item_ids = results["pandas.factorize x2 + scipy COO->CSR"]
-    same = (np.array_equal(inter.user_ids, np.asarray(user_ids)) and np.array_equal(inter.item_ids, np.asarray(item_ids))
-            and abs(inter.matrix - M).max() == 0)
+    same = (
+        np.array_equal(inter.user_ids, np.asarray(user_ids))
+        and np.array_equal(inter.item_ids, np.asarray(item_ids))
+        and abs(inter.matrix - M).max() == 0
+    )
     print(f"{inter}: identical matrix and id maps: {same}")
     out_mib = sum(a.nbytes for a in (inter.matrix.data, inter.matrix.indices, inter.matrix.indptr)) / 2**20
     print(f"output CSR {out_mib:.0f} MiB")

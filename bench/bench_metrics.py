@@ -44,9 +44,18 @@ def numpy_metrics(rec, test, k):
     ndcg = (hit * disc).sum(axis=1) / ideal[depth]
     ap = (hit * np.cumsum(hit, axis=1) / np.arange(1, k + 1)).sum(axis=1) / np.maximum(depth, 1)
     rr = np.where(hits > 0, 1.0 / (np.argmax(hit, axis=1) + 1), 0.0)
-    return {name: float(v[ok].mean()) for name, v in
-            (("precision", precision), ("recall", recall), ("f1", f1), ("ndcg", ndcg), ("map", ap),
-             ("hit_rate", (hits > 0).astype(float)), ("mrr", rr))}
+    return {
+        name: float(v[ok].mean())
+        for name, v in (
+            ("precision", precision),
+            ("recall", recall),
+            ("f1", f1),
+            ("ndcg", ndcg),
+            ("map", ap),
+            ("hit_rate", (hits > 0).astype(float)),
+            ("mrr", rr),
+        )
+    }
 
 
 def data(n_users, n_items=50_000, seed=0):
@@ -57,7 +66,9 @@ def data(n_users, n_items=50_000, seed=0):
     test = sp.csr_matrix((np.ones(items.size, np.float32), items, indptr), shape=(n_users, n_items))
     test.sum_duplicates()
     # Lists: distinct ids per row; about a fifth of the slots are a held-out item.
-    rec = np.argsort(rng.random((n_users, 40)), axis=1)[:, :K] * (n_items // 40) + rng.integers(0, n_items // 40, (n_users, 1))
+    rec = np.argsort(rng.random((n_users, 40)), axis=1)[:, :K] * (n_items // 40) + rng.integers(
+        0, n_items // 40, (n_users, 1)
+    )
     first = test.indices[test.indptr[:-1]]
     swap = (rng.random((n_users, K)) < 0.2) & ~(rec == first[:, None]).any(axis=1, keepdims=True)
     rec = np.where(swap & (np.arange(K) == rng.integers(0, K, (n_users, 1))), first[:, None], rec)
@@ -71,16 +82,22 @@ def main():
     parser.add_argument("--users", type=int, default=1_000_000)
     args = parser.parse_args()
     rec, test = data(args.users)
-    rows, results = measure_rounds({
-        "recforge metrics.ranking_metrics": lambda: rf.metrics.ranking_metrics(rec, test, K, n_threads=THREADS),
-        "numpy vectorised (searchsorted + array metrics)": lambda: numpy_metrics(rec, test, K),
-    }, args.repeats, track_memory=False)
+    rows, results = measure_rounds(
+        {
+            "recforge metrics.ranking_metrics": lambda: rf.metrics.ranking_metrics(rec, test, K, n_threads=THREADS),
+            "numpy vectorised (searchsorted + array metrics)": lambda: numpy_metrics(rec, test, K),
+        },
+        args.repeats,
+        track_memory=False,
+    )
     ours, theirs = results.values()
     gap = max(abs(ours[name] - theirs[name]) for name in theirs)
     print(f"\n{rec.shape[0]:,} users, {test.nnz:,} held-out items, k={K}\n")
     print(table(rows, rows[0].name))
-    print(f"\nlargest difference between the two on any metric: {gap:.1e}; recforge: "
-          + ", ".join(f"{name} {ours[name]:.4f}" for name in theirs))
+    print(
+        f"\nlargest difference between the two on any metric: {gap:.1e}; recforge: "
+        + ", ".join(f"{name} {ours[name]:.4f}" for name in theirs)
+    )
 
 
 if __name__ == "__main__":

@@ -16,9 +16,8 @@ import argparse
 import time
 
 import numpy as np
-import scipy.sparse as sp
-
 import recforge as rf
+import scipy.sparse as sp
 
 
 def main() -> None:
@@ -44,8 +43,10 @@ def main() -> None:
         model.recommend([u], row, k=10)
         times.append(time.perf_counter() - t)
     ms = np.array(times) * 1e3
-    print(f"one-customer recommend over {args.calls} calls: p50 {np.percentile(ms, 50):.3f} ms, "
-          f"p90 {np.percentile(ms, 90):.3f} ms, p99 {np.percentile(ms, 99):.3f} ms")
+    print(
+        f"one-customer recommend over {args.calls} calls: p50 {np.percentile(ms, 50):.3f} ms, "
+        f"p90 {np.percentile(ms, 90):.3f} ms, p99 {np.percentile(ms, 99):.3f} ms"
+    )
 
 
 if __name__ == "__main__":

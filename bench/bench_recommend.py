@@ -45,24 +45,33 @@ def main():
         # (the self entry only scores seen items, which are excluded).
         theirs = CosineRecommender(K=51, num_threads=THREADS)
         theirs.fit(X, show_progress=False)
-        rows, results = measure_rounds({
-            "recforge ItemKNN.recommend (all users)": lambda: ours.recommend(users, X, k=K),
-            "implicit CosineRecommender.recommend (all users)":
-                lambda: theirs.recommend(users, X, N=K, filter_already_liked_items=True),
-        }, args.repeats, track_memory=False)
+        rows, results = measure_rounds(
+            {
+                "recforge ItemKNN.recommend (all users)": lambda: ours.recommend(users, X, k=K),
+                "implicit CosineRecommender.recommend (all users)": lambda: theirs.recommend(
+                    users, X, N=K, filter_already_liked_items=True
+                ),
+            },
+            args.repeats,
+            track_memory=False,
+        )
     (ids, scores), (their_ids, their_scores) = results.values()
     seen_hit = X[np.repeat(users, K), np.maximum(ids.ravel(), 0)].A1[ids.ravel() >= 0].sum()
     same_sets = np.mean([len(set(a) & set(b)) / K for a, b in zip(ids.tolist(), their_ids.tolist())])
     print(f"\n{X.shape[0]:,} users x {X.shape[1]:,} items, {X.nnz:,} interactions; top-{K}, seen excluded\n")
     print(table(rows, rows[0].name))
-    print(f"\nseen items returned: {int(seen_hit)}; top-10 items shared with implicit: {same_sets:.4%}; "
-          f"max |score difference| where both return the same item at the same rank: "
-          f"{np.abs(scores - their_scores)[(ids == their_ids) & (ids >= 0)].max():.2e}")
+    print(
+        f"\nseen items returned: {int(seen_hit)}; top-10 items shared with implicit: {same_sets:.4%}; "
+        f"max |score difference| where both return the same item at the same rank: "
+        f"{np.abs(scores - their_scores)[(ids == their_ids) & (ids >= 0)].max():.2e}"
+    )
     print("\npeak memory of the 100k-user runs (fresh processes; budget: inputs + outputs + 256 MiB):")
     for r in measure_all():
-        print(f"  {r['job']}: inputs {r['inputs_mib']} MiB, outputs {r['outputs_mib']} MiB, peak above "
-              f"baseline {r['peak_above_baseline_mib']} MiB (working {r['working_mib']} MiB): "
-              f"{'within' if r['within_budget'] else 'OVER'} budget")
+        print(
+            f"  {r['job']}: inputs {r['inputs_mib']} MiB, outputs {r['outputs_mib']} MiB, peak above "
+            f"baseline {r['peak_above_baseline_mib']} MiB (working {r['working_mib']} MiB): "
+            f"{'within' if r['within_budget'] else 'OVER'} budget"
+        )
 
 
 if __name__ == "__main__":

@@ -34,8 +34,8 @@ def neighbour_sets(S, k, drop_self=True):
     S = S.tocsr()
     out = []
     for i in range(S.shape[0]):
-        idx = S.indices[S.indptr[i]:S.indptr[i + 1]]
-        val = S.data[S.indptr[i]:S.indptr[i + 1]]
+        idx = S.indices[S.indptr[i] : S.indptr[i + 1]]
+        val = S.data[S.indptr[i] : S.indptr[i + 1]]
         keep = idx != i if drop_self else np.ones(len(idx), bool)
         idx, val = idx[keep], val[keep]
         order = np.lexsort((idx, -val))[:k]
@@ -98,12 +98,16 @@ def bench_cosine(X, repeats):
         return m.similarity
 
     # recforge gets what a user writes, X.T (users x items in CSC form), implicit gets X.
-    rows, results = measure_rounds({
-        "recforge similarity(X.T, metric='cosine')": lambda: rf.similarity(X.T, k=K, n_threads=THREADS),
-        "implicit CosineRecommender.fit(X)": implicit_fit,
-        "sparse_dot_topn sp_matmul_topn (pre-normalised rows)":
-            lambda: sp_matmul_topn(XTn, XTn_T, top_n=K + 1, n_threads=THREADS, sort=True),
-    }, repeats)
+    rows, results = measure_rounds(
+        {
+            "recforge similarity(X.T, metric='cosine')": lambda: rf.similarity(X.T, k=K, n_threads=THREADS),
+            "implicit CosineRecommender.fit(X)": implicit_fit,
+            "sparse_dot_topn sp_matmul_topn (pre-normalised rows)": lambda: sp_matmul_topn(
+                XTn, XTn_T, top_n=K + 1, n_threads=THREADS, sort=True
+            ),
+        },
+        repeats,
+    )
     ours, theirs, topn = results.values()
     t, _ = measure("scipy X·Xᵀ + per-row top-50 (1 thread)", lambda: scipy_topk(XTn, K), max(1, repeats // 2))
     rows.append(t)
@@ -111,8 +115,10 @@ def bench_cosine(X, repeats):
     in_mib = (XT.data.nbytes + XT.indices.nbytes + XT.indptr.nbytes) / 2**20
     agree_i, gap_i = agreement(ours, theirs, K)
     agree_t, gap_t = agreement(ours, topn, K)
-    notes = (f"input {in_mib:.1f} MiB, output {out_mib:.1f} MiB; neighbours shared with implicit "
-             f"{agree_i:.4%} (max value gap {gap_i:.1e}), with sparse_dot_topn {agree_t:.4%} (gap {gap_t:.1e})")
+    notes = (
+        f"input {in_mib:.1f} MiB, output {out_mib:.1f} MiB; neighbours shared with implicit "
+        f"{agree_i:.4%} (max value gap {gap_i:.1e}), with sparse_dot_topn {agree_t:.4%} (gap {gap_t:.1e})"
+    )
     return rows, notes
 
 
@@ -124,11 +130,16 @@ def bench_bm25(X, repeats, track_memory):
         m.fit(X, show_progress=False)
         return m.similarity
 
-    rows, results = measure_rounds({
-        "recforge similarity(X.T, metric='bm25')":
-            lambda: rf.similarity(X.T, k=K, metric="bm25", k1=1.2, b=0.75, n_threads=THREADS),
-        "implicit BM25Recommender.fit(X)": implicit_fit,
-    }, repeats, track_memory=track_memory)
+    rows, results = measure_rounds(
+        {
+            "recforge similarity(X.T, metric='bm25')": lambda: rf.similarity(
+                X.T, k=K, metric="bm25", k1=1.2, b=0.75, n_threads=THREADS
+            ),
+            "implicit BM25Recommender.fit(X)": implicit_fit,
+        },
+        repeats,
+        track_memory=track_memory,
+    )
     ours, theirs = results.values()
     agree, gap = agreement(ours, theirs, K)
     return rows, f"neighbours shared with implicit {agree:.4%} (max value gap {gap:.1e}, float32 vs implicit's float64)"
@@ -144,11 +155,16 @@ def bench_pearson(shared: Path, repeats, track_memory):
     yr = {}
     for u, i, v in zip(users.tolist(), items.tolist(), r.tolist()):
         yr.setdefault(i, []).append((u, v))
-    rows, results = measure_rounds({
-        "recforge similarity(metric='pearson'), k = all users":
-            lambda: rf.similarity(X, k=943, metric="pearson", n_threads=THREADS),
-        "scikit-surprise similarities.pearson": lambda: similarities.pearson(943, yr, 1),
-    }, repeats, track_memory=track_memory)
+    rows, results = measure_rounds(
+        {
+            "recforge similarity(metric='pearson'), k = all users": lambda: rf.similarity(
+                X, k=943, metric="pearson", n_threads=THREADS
+            ),
+            "scikit-surprise similarities.pearson": lambda: similarities.pearson(943, yr, 1),
+        },
+        repeats,
+        track_memory=track_memory,
+    )
     ours, theirs = results.values()
     theirs = np.array(theirs)
     np.fill_diagonal(theirs, 0)
@@ -162,8 +178,11 @@ def main():
     warnings.filterwarnings("ignore", module="implicit")
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--shared", type=Path,
-                        default=Path(os.environ.get("RECFORGE_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "datasets")
+    parser.add_argument(
+        "--shared",
+        type=Path,
+        default=Path(os.environ.get("RECFORGE_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "datasets",
+    )
     parser.add_argument("--only", choices=["cosine", "bm25", "pearson"], action="append")
     args = parser.parse_args()
     only = set(args.only or ["cosine", "bm25", "pearson"])
@@ -171,8 +190,10 @@ def main():
     with threadpool_limits(1):
         if only & {"cosine", "bm25"}:
             X = power_law_interactions()
-            print(f"synthetic set (DESIGN.md §6): {X.shape[0]:,} users x {X.shape[1]:,} items, {X.nnz:,} nnz; "
-                  f"item-item, k = {K}\n")
+            print(
+                f"synthetic set (DESIGN.md §6): {X.shape[0]:,} users x {X.shape[1]:,} items, {X.nnz:,} nnz; "
+                f"item-item, k = {K}\n"
+            )
         if "cosine" in only:
             rows, notes = bench_cosine(X, args.repeats)
             print("### cosine\n\n" + table(rows, rows[0].name) + f"\n\n{notes}\n")

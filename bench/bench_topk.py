@@ -33,12 +33,12 @@ K = 10
 def numpy_topk(U, V, seen, k, block=4096):
     ids = np.empty((U.shape[0], k), dtype=np.int64)
     for start in range(0, U.shape[0], block):
-        S = U[start:start + block] @ V.T
-        rows = seen[start:start + block]
+        S = U[start : start + block] @ V.T
+        rows = seen[start : start + block]
         S[np.repeat(np.arange(S.shape[0]), np.diff(rows.indptr)), rows.indices] = -np.inf
         part = np.argpartition(-S, k, axis=1)[:, :k]
         order = np.argsort(-np.take_along_axis(S, part, axis=1), axis=1, kind="stable")
-        ids[start:start + block] = np.take_along_axis(part, order, axis=1)
+        ids[start : start + block] = np.take_along_axis(part, order, axis=1)
     return ids
 
 
@@ -61,13 +61,19 @@ def main():
         U = np.ascontiguousarray(als.user_factors[: args.users], dtype=np.float32)
         V = np.ascontiguousarray(als.item_factors, dtype=np.float32)
         seen = X[: args.users]
-        rows, results = measure_rounds({
-            "recforge topk (exclude seen)": lambda: rf.topk(U, V, K, exclude=seen, n_threads=THREADS),
-            "implicit.cpu.topk.topk (filter_query_items)":
-                lambda: implicit_topk(V, U, K, filter_query_items=seen, num_threads=THREADS),
-        }, args.repeats, track_memory=False)
-        t, ref = measure("numpy block matmul + mask + argpartition (BLAS 1 thread)",
-                         lambda: numpy_topk(U, V, seen, K), 1, warmup=0)
+        rows, results = measure_rounds(
+            {
+                "recforge topk (exclude seen)": lambda: rf.topk(U, V, K, exclude=seen, n_threads=THREADS),
+                "implicit.cpu.topk.topk (filter_query_items)": lambda: implicit_topk(
+                    V, U, K, filter_query_items=seen, num_threads=THREADS
+                ),
+            },
+            args.repeats,
+            track_memory=False,
+        )
+        t, ref = measure(
+            "numpy block matmul + mask + argpartition (BLAS 1 thread)", lambda: numpy_topk(U, V, seen, K), 1, warmup=0
+        )
         rows.append(t)
     (ids, scores), (their_ids, _) = results.values()
     flops = 2.0 * U.shape[0] * V.shape[0] * U.shape[1]
@@ -77,9 +83,11 @@ def main():
     seen_hit = seen[np.repeat(np.arange(ids.shape[0]), K), ids.ravel()].sum()
     print(f"\n{U.shape[0]:,} users x {V.shape[0]:,} items, {U.shape[1]} factors, top-{K}\n")
     print(table(rows, rows[0].name))
-    print(f"\nrecforge effective {flops / ours / 1e9:.1f} GFLOP/s (brute-force flops / time); "
-          f"k-th score vs numpy: max relative gap {rel.max():.1e}; seen items returned: {int(seen_hit)}; "
-          f"same top-10 sets as implicit: {np.mean(np.sort(ids, 1) == np.sort(their_ids, 1)):.4%}")
+    print(
+        f"\nrecforge effective {flops / ours / 1e9:.1f} GFLOP/s (brute-force flops / time); "
+        f"k-th score vs numpy: max relative gap {rel.max():.1e}; seen items returned: {int(seen_hit)}; "
+        f"same top-10 sets as implicit: {np.mean(np.sort(ids, 1) == np.sort(their_ids, 1)):.4%}"
+    )
 
 
 if __name__ == "__main__":

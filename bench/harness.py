@@ -75,8 +75,9 @@ def measure(name: str, fn, repeats: int = 5, warmup: int = 1) -> tuple[Timing, o
     return timings[0], results[name]
 
 
-def measure_rounds(contenders: dict, repeats: int = 5, warmup: int = 1,
-                   track_memory: bool = True) -> tuple[list[Timing], dict]:
+def measure_rounds(
+    contenders: dict, repeats: int = 5, warmup: int = 1, track_memory: bool = True
+) -> tuple[list[Timing], dict]:
     """Run the contenders in interleaved rounds (A B C, A B C, ...) so that load from other
     tenants of this shared machine hits all of them alike; each Timing keeps one time per
     round, so ratios can be taken round by round (see table). Returns the timings and each
@@ -98,16 +99,20 @@ def table(rows: list[Timing], baseline: str) -> str:
     the round-by-round ratios when both ran in the same rounds (measure_rounds), else the
     ratio of the medians."""
     base = next(t for t in rows if t.name == baseline)
-    out = ["| contender | median s | min–max s | runs | peak extra MiB | recforge speed-up |",
-           "|---|---:|---:|---:|---:|---:|"]
+    out = [
+        "| contender | median s | min–max s | runs | peak extra MiB | recforge speed-up |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for t in rows:
         mem = f"{t.peak_extra_mib:.0f}" if t.peak_extra_mib is not None else "–"
         if len(t.seconds) == len(base.seconds):
             speedup = statistics.median(a / b for a, b in zip(t.seconds, base.seconds))
         else:
             speedup = t.median / base.median
-        out.append(f"| {t.name} | {t.median:.3f} | {min(t.seconds):.3f}–{max(t.seconds):.3f} | "
-                   f"{len(t.seconds)} | {mem} | {speedup:.2f}× |")
+        out.append(
+            f"| {t.name} | {t.median:.3f} | {min(t.seconds):.3f}–{max(t.seconds):.3f} | "
+            f"{len(t.seconds)} | {mem} | {speedup:.2f}× |"
+        )
     return "\n".join(out)
 
 
@@ -120,7 +125,7 @@ def callback_rounds(contenders: dict, repeats: int) -> list[Timing]:
     for round_ in range(repeats + 1):
         for timing, fit in zip(timings, contenders.values()):
             elapsed = []
-            fit(lambda iteration, seconds, *rest: elapsed.append(seconds))
+            fit(lambda iteration, seconds, *rest, elapsed=elapsed: elapsed.append(seconds))
             if round_:
                 timing.seconds.append(statistics.median(elapsed))
     return timings
@@ -146,9 +151,8 @@ def factor_bench_main(doc: str, speed, quality, factors: tuple, unit: str, threa
     import warnings
     from pathlib import Path
 
-    from threadpoolctl import threadpool_limits
-
     from synthetic import power_law_interactions
+    from threadpoolctl import threadpool_limits
 
     warnings.filterwarnings("ignore", module="implicit")
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -159,8 +163,10 @@ def factor_bench_main(doc: str, speed, quality, factors: tuple, unit: str, threa
     with threadpool_limits(1, "blas"):
         if not args.skip_speed:
             X = power_law_interactions().tocsr()
-            print(f"{X.shape[0]:,} users x {X.shape[1]:,} items, {X.nnz:,} interactions; seconds per {unit}, "
-                  f"{threads} threads, medians of {args.repeats} rounds\n")
+            print(
+                f"{X.shape[0]:,} users x {X.shape[1]:,} items, {X.nnz:,} interactions; seconds per {unit}, "
+                f"{threads} threads, medians of {args.repeats} rounds\n"
+            )
             for f in factors:
                 for timings in speed(X, f, args.repeats):
                     print(table(timings, timings[0].name), "\n")

@@ -64,10 +64,14 @@ def child(job: str, folder: Path) -> dict:
     peak = _status_kib("VmHWM")
     outputs = nbytes(ids, scores)
     extra = (peak - baseline) / 1024
-    return {"job": job, "inputs_mib": round(inputs / MIB, 1), "outputs_mib": round(outputs / MIB, 1),
-            "peak_above_baseline_mib": round(extra, 1),
-            "working_mib": round(extra - (inputs + outputs) / MIB, 1),
-            "within_budget": extra <= (inputs + outputs) / MIB + BUDGET_MIB}
+    return {
+        "job": job,
+        "inputs_mib": round(inputs / MIB, 1),
+        "outputs_mib": round(outputs / MIB, 1),
+        "peak_above_baseline_mib": round(extra, 1),
+        "working_mib": round(extra - (inputs + outputs) / MIB, 1),
+        "within_budget": extra <= (inputs + outputs) / MIB + BUDGET_MIB,
+    }
 
 
 def measure_all() -> list[dict]:
@@ -75,8 +79,9 @@ def measure_all() -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         prepare(Path(tmp))
         for job in ("topk", "itemknn"):
-            out = subprocess.run([sys.executable, __file__, "--child", job, tmp], check=True,
-                                 capture_output=True, text=True)
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", job, tmp], check=True, capture_output=True, text=True
+            )
             results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     return results
 

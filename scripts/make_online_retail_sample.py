@@ -23,13 +23,21 @@ def main(source: str) -> None:
     chosen = set(np.random.default_rng(0).choice(customers, customers.size // 2, replace=False))
     sample = df[df["CustomerID"].isin(chosen)]
     described = sample[sample["Description"] != ""]
-    products = (described.groupby(["StockCode", "Description"]).size().reset_index(name="n")
-                .sort_values(["StockCode", "n", "Description"], ascending=[True, False, True])
-                .drop_duplicates("StockCode")[["StockCode", "Description"]])
-    sample.drop(columns="Description").to_csv(OUT / "online_retail_sample.csv.gz", index=False,
-                                              compression={"method": "gzip", "compresslevel": 9, "mtime": 0})
-    products.to_csv(OUT / "online_retail_products.csv.gz", index=False,
-                    compression={"method": "gzip", "compresslevel": 9, "mtime": 0})
+    products = (
+        described.groupby(["StockCode", "Description"])
+        .size()
+        .reset_index(name="n")
+        .sort_values(["StockCode", "n", "Description"], ascending=[True, False, True])
+        .drop_duplicates("StockCode")[["StockCode", "Description"]]
+    )
+    sample.drop(columns="Description").to_csv(
+        OUT / "online_retail_sample.csv.gz", index=False, compression={"method": "gzip", "compresslevel": 9, "mtime": 0}
+    )
+    products.to_csv(
+        OUT / "online_retail_products.csv.gz",
+        index=False,
+        compression={"method": "gzip", "compresslevel": 9, "mtime": 0},
+    )
     print(f"{len(sample):,} lines of {len(chosen):,} customers; {len(products):,} products")
 
 

@@ -9,9 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
-settings.register_profile(
-    "recforge", deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow]
-)
+settings.register_profile("recforge", deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "recforge"))
 
 SHARED = Path(os.environ.get("RECFORGE_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))

@@ -8,9 +8,8 @@ import zipfile
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
-
 import recforge as rf
+import scipy.sparse as sp
 
 
 def interactions(seed: int = 0, n_users: int = 60, n_items: int = 35) -> sp.csr_matrix:
@@ -100,7 +99,7 @@ class ModelBehaviour:
         ids, scores = model.recommend([0, 1], X[[0, 1]], k=X.shape[1] + 5)
         assert ids.shape == (2, X.shape[1])
         seen = np.diff(X[[0, 1]].indptr).min()
-        assert np.all(ids[:, X.shape[1] - seen:] == -1) and np.all(np.isneginf(scores[:, X.shape[1] - seen:]))
+        assert np.all(ids[:, X.shape[1] - seen :] == -1) and np.all(np.isneginf(scores[:, X.shape[1] - seen :]))
         # A k far beyond memory allocates no more than the catalogue (it once asked for ~32 GiB).
         ids, _ = model.recommend([0, 1], X[[0, 1]], k=2**31)
         assert ids.shape == (2, X.shape[1])
@@ -232,8 +231,16 @@ class ModelBehaviour:
             (lambda m, X: m.recommend([-1], X[[0]]), ValueError, "user_ids holds user id -1"),
             (lambda m, X: m.recommend([0.5], X[[0]]), TypeError, "user_ids must hold integer user ids"),
             (lambda m, X: m.recommend([[0]], X[[0]]), ValueError, "user_ids must be an integer or a 1-D array"),
-            (lambda m, X: m.recommend([0, 1], X[[0]]), ValueError, r"user_items must have one row per requested user \(2\)"),
-            (lambda m, X: m.recommend([0], X[[0], :30]), ValueError, "user_items has 30 columns but the model knows 35 items"),
+            (
+                lambda m, X: m.recommend([0, 1], X[[0]]),
+                ValueError,
+                r"user_items must have one row per requested user \(2\)",
+            ),
+            (
+                lambda m, X: m.recommend([0], X[[0], :30]),
+                ValueError,
+                "user_items has 30 columns but the model knows 35 items",
+            ),
             (lambda m, X: m.recommend([0], X[[0]].toarray()), TypeError, "user_items must be a scipy.sparse"),
             (lambda m, X: m.recommend([0], X[[0]], k=-1), ValueError, "k must be >= 0"),
             (lambda m, X: m.recommend([0], X[[0]], exclude=X[[0, 1]]), ValueError, "exclude must have one row per"),

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
-
 import recforge as rf
-
+import scipy.sparse as sp
 from model_behaviour import ModelBehaviour, interactions
 
 
@@ -91,8 +89,9 @@ def test_cholesky_is_the_exact_alternating_solve(dtype, index_dtype, shape, fact
     # Rows shorter and longer than `factors` (both exact paths), dislikes, an empty row and column.
     X = data(shape[0] + shape[1], *shape, density=0.35, negatives=True, index_dtype=index_dtype)
     lam, alpha = 0.5, 3.0
-    model = rf.ALS(factors=factors, regularization=lam, alpha=alpha, iterations=2, solver="cholesky",
-                   dtype=dtype, random_state=7).fit(X)
+    model = rf.ALS(
+        factors=factors, regularization=lam, alpha=alpha, iterations=2, solver="cholesky", dtype=dtype, random_state=7
+    ).fit(X)
     R = X.toarray()
     U = initial_users(shape[0], factors, 7, dtype).astype(np.float64)
     for _ in range(2):
@@ -110,8 +109,9 @@ def test_cholesky_is_the_exact_alternating_solve(dtype, index_dtype, shape, fact
 def test_cg_steps_are_preconditioned_cg(steps, index_dtype):
     X = data(3, 30, 50, density=0.3, negatives=True, index_dtype=index_dtype)
     lam, alpha, f = 0.1, 2.0, 7
-    model = rf.ALS(factors=f, regularization=lam, alpha=alpha, iterations=1, cg_steps=steps, dtype="float64",
-                   random_state=3).fit(X)
+    model = rf.ALS(
+        factors=f, regularization=lam, alpha=alpha, iterations=1, cg_steps=steps, dtype="float64", random_state=3
+    ).fit(X)
     R = X.toarray()
     U0 = initial_users(30, f, 3, np.float64)
     V = pcg_half_step(R.T, U0, lam, alpha, np.zeros((50, f)), steps)
@@ -142,14 +142,23 @@ def objective(R, U, V, lam, alpha):
 def test_training_loss_is_the_objective_and_decreases(solver):
     X = data(6, 60, 30, density=0.2, negatives=True)
     seen = []
-    model = rf.ALS(factors=5, regularization=0.2, alpha=4.0, iterations=6, solver=solver, calculate_loss=True,
-                   dtype="float64", random_state=2)
+    model = rf.ALS(
+        factors=5,
+        regularization=0.2,
+        alpha=4.0,
+        iterations=6,
+        solver=solver,
+        calculate_loss=True,
+        dtype="float64",
+        random_state=2,
+    )
     model.fit(X, callback=lambda it, elapsed, loss: seen.append((it, elapsed, loss)))
     assert [s[0] for s in seen] == list(range(6)) and all(s[1] >= 0 for s in seen)
     losses = [s[2] for s in seen]
     assert model.loss_ == losses[-1]
-    np.testing.assert_allclose(losses[-1], objective(X.toarray(), model.user_factors_, model.item_factors_, 0.2, 4.0),
-                               rtol=1e-10)
+    np.testing.assert_allclose(
+        losses[-1], objective(X.toarray(), model.user_factors_, model.item_factors_, 0.2, 4.0), rtol=1e-10
+    )
     assert all(b <= a + 1e-12 for a, b in zip(losses, losses[1:]))  # ALS never increases it
     quiet = []
     rf.ALS(factors=5, iterations=2).fit(X, callback=lambda *args: quiet.append(args[2]))

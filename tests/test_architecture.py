@@ -9,7 +9,6 @@ import ast
 from pathlib import Path
 
 import pytest
-
 import recforge
 
 ROOT = Path(recforge.__file__).resolve().parent
@@ -78,7 +77,7 @@ def test_no_import_cycles():
         stack.append(n)
         for m in sorted(edges[n]):
             if state.get(m) == 1:
-                cycles.append(stack[stack.index(m):] + [m])
+                cycles.append(stack[stack.index(m) :] + [m])
             elif m not in state:
                 visit(m)
         stack.pop()
@@ -105,9 +104,13 @@ def test_no_private_names_across_modules():
                     if is_module(f"{source}.{alias.name}"):
                         module_aliases[alias.asname or alias.name] = f"{source}.{alias.name}"
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-                    and node.value.id in module_aliases and node.attr.startswith("_")
-                    and not is_module(f"{module_aliases[node.value.id]}.{node.attr}")):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in module_aliases
+                and node.attr.startswith("_")
+                and not is_module(f"{module_aliases[node.value.id]}.{node.attr}")
+            ):
                 offences.append(f"{name}:{node.lineno} reads {node.value.id}.{node.attr}")
     assert not offences, "\n".join(offences)
 

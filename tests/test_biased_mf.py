@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
-
 import recforge as rf
-from recforge import _core
-
+import scipy.sparse as sp
 from model_behaviour import ModelBehaviour
+from recforge import _core
 
 
 def ratings(seed=0, n_users=50, n_items=30, density=0.3, dtype=np.float64, index=np.int32):
     rng = np.random.default_rng(seed)
-    R = sp.random(n_users, n_items, density=density, format="csr", random_state=seed,
-                  data_rvs=lambda n: rng.integers(1, 6, n).astype(float))
+    R = sp.random(
+        n_users,
+        n_items,
+        density=density,
+        format="csr",
+        random_state=seed,
+        data_rvs=lambda n: rng.integers(1, 6, n).astype(float),
+    )
     R = sp.csr_matrix((R.data.astype(dtype), R.indices.astype(index), R.indptr.astype(index)), shape=R.shape)
     return R
 
@@ -65,11 +69,13 @@ def test_sgd_epoch_matches_numpy_when_order_cannot_matter(dtype, index):
     P, Q = rng.standard_normal((n, f)).astype(dtype) * 0.3, rng.standard_normal((n, f)).astype(dtype) * 0.3
     bu, bi = rng.standard_normal(n).astype(dtype) * 0.1, rng.standard_normal(n).astype(dtype) * 0.1
     want = [a.astype(np.float64) for a in (P, Q, bu, bi)]
-    sse = sum(numpy_sgd_step(*want, 3.0, int(u), int(i), float(v), 0.05, 0.02, 0.03, 0.1)
-              for u, i, v in zip(users, items, r))
+    sse = sum(
+        numpy_sgd_step(*want, 3.0, int(u), int(i), float(v), 0.05, 0.02, 0.03, 0.1) for u, i, v in zip(users, items, r)
+    )
     block_ptr = np.array([0, n], dtype=np.int64)
-    got = _core.mf_sgd_epochs(users.copy(), items.copy(), r.copy(), block_ptr, P, Q, bu, bi, 3.0, 0.05, 0.02, 0.03,
-                              0.1, 1.0, 7, 0, 1, 2)
+    got = _core.mf_sgd_epochs(
+        users.copy(), items.copy(), r.copy(), block_ptr, P, Q, bu, bi, 3.0, 0.05, 0.02, 0.03, 0.1, 1.0, 7, 0, 1, 2
+    )
     tol = 1e-12 if dtype == np.float64 else 1e-5
     for a, b in zip((P, Q, bu, bi), want):
         np.testing.assert_allclose(a, b, atol=tol)
@@ -80,8 +86,9 @@ def test_sgd_epoch_matches_numpy_when_order_cannot_matter(dtype, index):
 def test_training_error_decreases(solver):
     R, _, _ = low_rank()
     seen = []
-    rf.BiasedMF(factors=3, iterations=12, solver=solver, random_state=0, learning_rate=0.02,
-                learning_rate_decay=1.0).fit(R, callback=lambda t, s, loss: seen.append(loss))
+    rf.BiasedMF(
+        factors=3, iterations=12, solver=solver, random_state=0, learning_rate=0.02, learning_rate_decay=1.0
+    ).fit(R, callback=lambda t, s, loss: seen.append(loss))
     assert len(seen) == 12 and seen[-1] < 0.8 * seen[0]
     assert all(b <= a * (1 + 1e-9) for a, b in zip(seen, seen[1:]))
 
@@ -90,8 +97,16 @@ def test_learns_a_low_rank_rating_matrix():
     train, full, mask = low_rank()
     test_rows, test_cols = np.nonzero(~mask)
     for solver in ("sgd", "als"):
-        model = rf.BiasedMF(factors=3, iterations=60, solver=solver, learning_rate=0.02, learning_rate_decay=1.0,
-                            regularization=0.01, bias_regularization=0.0, random_state=0).fit(train)
+        model = rf.BiasedMF(
+            factors=3,
+            iterations=60,
+            solver=solver,
+            learning_rate=0.02,
+            learning_rate_decay=1.0,
+            regularization=0.01,
+            bias_regularization=0.0,
+            random_state=0,
+        ).fit(train)
         err = np.sqrt(np.mean((model.predict(test_rows, test_cols, clip=False) - full[~mask]) ** 2))
         assert err < 0.15 * full.std(), solver
 
@@ -118,8 +133,15 @@ def test_ridge_rows_matches_numpy():
 def test_als_fit_is_the_objective_minimiser_for_each_side():
     # After a sweep the users are exactly the ridge solutions given the items (the last step).
     R = ratings(5, 40, 25, 0.3)
-    m = rf.BiasedMF(factors=4, iterations=3, solver="als", dtype="float64", regularization=0.1,
-                    bias_regularization=0.02, random_state=0).fit(R)
+    m = rf.BiasedMF(
+        factors=4,
+        iterations=3,
+        solver="als",
+        dtype="float64",
+        regularization=0.1,
+        bias_regularization=0.02,
+        random_state=0,
+    ).fit(R)
     lam = np.array([0.1] * 4 + [0.02])
     F = np.hstack([m.item_factors_, np.ones((25, 1))])
     for u in range(40):
@@ -137,8 +159,15 @@ def test_predict_is_mu_plus_biases_plus_dot_and_unknown_ids_fall_back():
     users, items = np.array([0, 3, 49, 50, -1, 0, 1000]), np.array([1, 29, 0, 2, 5, 30, -7])
     got = m.predict(users, items, clip=False)
     mu, P, Q, bu, bi = m.global_mean_, m.user_factors_, m.item_factors_, m.user_bias_, m.item_bias_
-    want = [mu + bu[0] + bi[1] + P[0] @ Q[1], mu + bu[3] + bi[29] + P[3] @ Q[29], mu + bu[49] + bi[0] + P[49] @ Q[0],
-            mu + bi[2], mu + bi[5], mu + bu[0], mu]
+    want = [
+        mu + bu[0] + bi[1] + P[0] @ Q[1],
+        mu + bu[3] + bi[29] + P[3] @ Q[29],
+        mu + bu[49] + bi[0] + P[49] @ Q[0],
+        mu + bi[2],
+        mu + bi[5],
+        mu + bu[0],
+        mu,
+    ]
     np.testing.assert_allclose(got, want, rtol=1e-12)
     clipped = m.predict(users, items)
     assert clipped.min() >= 1 and clipped.max() <= 5

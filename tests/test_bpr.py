@@ -7,14 +7,12 @@ import pickle
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
-
 import recforge as rf
+import scipy.sparse as sp
+from model_behaviour import ModelBehaviour
 from recforge import _core
 from recforge._sparse import check_sparse
 from recforge.weighting import row_ids
-
-from model_behaviour import ModelBehaviour
 
 
 class TestBPR(ModelBehaviour):
@@ -28,8 +26,9 @@ class TestBPRPopularityNegatives(ModelBehaviour):
     fit_is_thread_invariant = False
 
     def make(self, **kwargs):
-        return rf.BPR(**{"factors": 5, "iterations": 3, "negatives": "popularity", "random_state": 0, "n_threads": 1,
-                       **kwargs})
+        return rf.BPR(
+            **{"factors": 5, "iterations": 3, "negatives": "popularity", "random_state": 0, "n_threads": 1, **kwargs}
+        )
 
 
 def interactions(seed=0, n_users=40, n_items=25, density=0.15, index=np.int32, empty=True):
@@ -59,9 +58,25 @@ class Kernel:
     def epoch(self, lr=0.1, reg=0.05, popularity=False, verify=True, seed=1, epoch=0, threads=1, trace=True):
         X = self.X
         out = np.full((X.indices.size, 3), -2, dtype=np.int64) if trace else None
-        loss, correct, skipped = _core.bpr_epochs(X.indptr, X.indices, X.data, X.shape[1], self.user_of, self.P,
-                                                  self.Q, self.b, lr, reg, popularity, verify, seed, epoch, 1,
-                                                  threads, out)
+        loss, correct, skipped = _core.bpr_epochs(
+            X.indptr,
+            X.indices,
+            X.data,
+            X.shape[1],
+            self.user_of,
+            self.P,
+            self.Q,
+            self.b,
+            lr,
+            reg,
+            popularity,
+            verify,
+            seed,
+            epoch,
+            1,
+            threads,
+            out,
+        )
         return out, loss[0], correct[0], skipped[0]
 
 
@@ -84,10 +99,15 @@ def numpy_replay(P, Q, b, trace, lr, reg):
     return loss, correct
 
 
-@pytest.mark.parametrize("dtype, index, shape, f", [(np.float64, np.int32, (40, 25), 4),
-                                                     (np.float64, np.int64, (7, 60), 17),
-                                                     (np.float32, np.int32, (60, 9), 33),
-                                                     (np.float32, np.int64, (30, 30), 1)])
+@pytest.mark.parametrize(
+    "dtype, index, shape, f",
+    [
+        (np.float64, np.int32, (40, 25), 4),
+        (np.float64, np.int64, (7, 60), 17),
+        (np.float32, np.int32, (60, 9), 33),
+        (np.float32, np.int64, (30, 30), 1),
+    ],
+)
 @pytest.mark.parametrize("popularity", [False, True])
 def test_an_epoch_is_the_bpr_update_of_its_draws(dtype, index, shape, f, popularity):
     k = Kernel(interactions(3, *shape, index=index), f=f, dtype=dtype)
@@ -166,7 +186,7 @@ def _entry_of(X, users, items):
     """The position in X.indices of each (user, item) interaction."""
     out = np.empty(len(users), dtype=np.int64)
     for e, (u, i) in enumerate(zip(users, items)):
-        row = X.indices[X.indptr[u]:X.indptr[u + 1]]
+        row = X.indices[X.indptr[u] : X.indptr[u + 1]]
         out[e] = X.indptr[u] + np.searchsorted(row, i)
     return out
 
@@ -322,9 +342,24 @@ def test_kernel_rejects_what_it_cannot_trust():
     X = k.X
 
     def call(**over):
-        args = dict(indptr=X.indptr, indices=X.indices, data=X.data, n_items=X.shape[1], user_of=k.user_of,
-                    user_factors=k.P, item_factors=k.Q, item_bias=k.b, lr=0.1, reg=0.0, popularity=False,
-                    verify=True, seed=0, first_epoch=0, n_epochs=1, n_threads=1)
+        args = dict(
+            indptr=X.indptr,
+            indices=X.indices,
+            data=X.data,
+            n_items=X.shape[1],
+            user_of=k.user_of,
+            user_factors=k.P,
+            item_factors=k.Q,
+            item_bias=k.b,
+            lr=0.1,
+            reg=0.0,
+            popularity=False,
+            verify=True,
+            seed=0,
+            first_epoch=0,
+            n_epochs=1,
+            n_threads=1,
+        )
         args.update(over)
         return _core.bpr_epochs(**args)
 
@@ -332,7 +367,7 @@ def test_kernel_rejects_what_it_cannot_trust():
     wrong_user[5] += 1
     unsorted = X.indices.copy()
     row = next(r for r in range(X.shape[0]) if X.indptr[r + 1] - X.indptr[r] >= 2)
-    unsorted[X.indptr[row]:X.indptr[row] + 2] = unsorted[X.indptr[row]:X.indptr[row] + 2][::-1]
+    unsorted[X.indptr[row] : X.indptr[row] + 2] = unsorted[X.indptr[row] : X.indptr[row] + 2][::-1]
     cases = [
         (dict(user_of=wrong_user), ValueError, "user_of"),
         (dict(user_of=k.user_of[:-1]), ValueError, "user_of must have"),

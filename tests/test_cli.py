@@ -9,7 +9,6 @@ from importlib.metadata import entry_points
 
 import numpy as np
 import pytest
-
 import recforge as rf
 from recforge.cli import main
 
@@ -24,7 +23,7 @@ def events_csv(tmp_path, rng):
     """A small event log with string ids, event types and times."""
     n = 4000
     users = rng.integers(0, 150, n)
-    items = (rng.zipf(1.6, n) % 60)
+    items = rng.zipf(1.6, n) % 60
     kinds = rng.choice(["view", "cart", "purchase", "wishlist"], n, p=[0.6, 0.2, 0.15, 0.05])
     path = tmp_path / "events.csv"
     with open(path, "w", newline="") as f:
@@ -35,8 +34,18 @@ def events_csv(tmp_path, rng):
     return path
 
 
-DATA_ARGS = ["--user-col", "customer", "--item-col", "sku", "--event-col", "event",
-             "--event-weights", "view=1,cart=3,purchase=5", "--time-col", "ts"]
+DATA_ARGS = [
+    "--user-col",
+    "customer",
+    "--item-col",
+    "sku",
+    "--event-col",
+    "event",
+    "--event-weights",
+    "view=1,cart=3,purchase=5",
+    "--time-col",
+    "ts",
+]
 
 
 def test_demo_writes_the_campaign_list(tmp_path, capsys):
@@ -50,8 +59,11 @@ def test_demo_writes_the_campaign_list(tmp_path, capsys):
     data = rf.datasets.sample()
     inter = data.interactions
     assert len({r["customer_id"] for r in rows}) == inter.n_users
-    bought = {(inter.user_ids[u], inter.item_ids[j]) for u in range(inter.n_users)
-              for j in inter.matrix.indices[inter.matrix.indptr[u]:inter.matrix.indptr[u + 1]]}
+    bought = {
+        (inter.user_ids[u], inter.item_ids[j])
+        for u in range(inter.n_users)
+        for j in inter.matrix.indices[inter.matrix.indptr[u] : inter.matrix.indptr[u + 1]]
+    }
     assert not any((r["customer_id"], r["stock_code"]) in bought for r in rows)
     first = [r for r in rows if r["customer_id"] == rows[0]["customer_id"]]
     assert [int(r["rank"]) for r in first] == list(range(1, 11))
@@ -61,8 +73,27 @@ def test_demo_writes_the_campaign_list(tmp_path, capsys):
 
 def test_train_a_factor_model_with_string_and_number_parameters(tmp_path, events_csv, capsys):
     path = tmp_path / "als.npz"
-    assert main(["train", "--data", str(events_csv), *DATA_ARGS, "--model", "als", "--param", "factors=8",
-                 "--param", "solver=cholesky", "--param", "random_state=3", "--out", str(path)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(events_csv),
+                *DATA_ARGS,
+                "--model",
+                "als",
+                "--param",
+                "factors=8",
+                "--param",
+                "solver=cholesky",
+                "--param",
+                "random_state=3",
+                "--out",
+                str(path),
+            ]
+        )
+        == 0
+    )
     model = rf.load(path)
     assert isinstance(model, rf.ALS) and model.solver == "cholesky" and model.random_state == 3
     assert model.user_factors_.shape[1] == 8
@@ -70,22 +101,60 @@ def test_train_a_factor_model_with_string_and_number_parameters(tmp_path, events
 
 def test_train_recommend_similar(tmp_path, events_csv, capsys):
     model_path = tmp_path / "model.npz"
-    assert main(["train", "--data", str(events_csv), *DATA_ARGS, "--model", "itemknn", "--param", "k=20",
-                 "--out", str(model_path)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(events_csv),
+                *DATA_ARGS,
+                "--model",
+                "itemknn",
+                "--param",
+                "k=20",
+                "--out",
+                str(model_path),
+            ]
+        )
+        == 0
+    )
     assert "unknown_event" in capsys.readouterr().out  # wishlist rows were dropped and said so
     model = rf.load(model_path)
     assert model.get_params()["k"] == 20
     out = tmp_path / "recs.csv"
-    assert main(["recommend", "--model", str(model_path), "--data", str(events_csv), "--k", "5",
-                 "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "recommend",
+                "--model",
+                str(model_path),
+                "--data",
+                str(events_csv),
+                "--k",
+                "5",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     rows = read_csv(out)
     capsys.readouterr()
     # Same answer as the Python API on the same events.
-    inter = rf.Interactions.from_csv(events_csv, "customer", "sku", time_col="ts", event_col="event",
-                                     event_weights={"view": 1, "cart": 3, "purchase": 5})
+    inter = rf.Interactions.from_csv(
+        events_csv,
+        "customer",
+        "sku",
+        time_col="ts",
+        event_col="event",
+        event_weights={"view": 1, "cart": 3, "purchase": 5},
+    )
     users = np.arange(inter.n_users)
     ids, _ = model.recommend(users, inter.matrix, k=5)
-    expected = {(inter.user_ids[u], int(r) + 1, inter.item_ids[ids[u, r]]) for u in users for r in range(5) if ids[u, r] >= 0}
+    expected = {
+        (inter.user_ids[u], int(r) + 1, inter.item_ids[ids[u, r]]) for u in users for r in range(5) if ids[u, r] >= 0
+    }
     assert {(r["user"], int(r["rank"]), r["item"]) for r in rows} == expected
     assert main(["similar", "--model", str(model_path), "--items", "SKU-1", "SKU-2", "--k", "3"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
@@ -99,9 +168,24 @@ def test_recommend_to_parquet(tmp_path, events_csv):
     import pandas as pd
 
     model_path = tmp_path / "pop.npz"
-    assert main(["train", "--data", str(events_csv), *DATA_ARGS, "--model", "popularity", "--out", str(model_path)]) == 0
-    assert main(["recommend", "--model", str(model_path), "--data", str(events_csv), "--out",
-                 str(tmp_path / "r.parquet"), "--quiet"]) == 0
+    assert (
+        main(["train", "--data", str(events_csv), *DATA_ARGS, "--model", "popularity", "--out", str(model_path)]) == 0
+    )
+    assert (
+        main(
+            [
+                "recommend",
+                "--model",
+                str(model_path),
+                "--data",
+                str(events_csv),
+                "--out",
+                str(tmp_path / "r.parquet"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     df = pd.read_parquet(tmp_path / "r.parquet")
     assert list(df.columns) == ["user", "rank", "item", "score"] and len(df) > 0
 
@@ -109,8 +193,23 @@ def test_recommend_to_parquet(tmp_path, events_csv):
 @pytest.mark.parametrize("split", ["temporal", "per-user", "leave-one-out", "random"])
 def test_evaluate(tmp_path, events_csv, capsys, split):
     out = tmp_path / "res.json"
-    assert main(["evaluate", "--data", str(events_csv), *DATA_ARGS, "--models", "popularity,itemknn,userknn",
-                 "--split", split, "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--data",
+                str(events_csv),
+                *DATA_ARGS,
+                "--models",
+                "popularity,itemknn,userknn",
+                "--split",
+                split,
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "| userknn |" in printed and "paired t-test" in printed
     import json
@@ -127,17 +226,44 @@ def test_help(command, capsys):
     assert "usage: recforge " + command in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["train", "--data", "absent.csv", "--model", "itemknn", "--out", "m.npz"], "no such file"),
-    (["train", "--data", "{events}", "--user-col", "shopper", "--model", "itemknn", "--out", "m.npz"], "no column 'shopper'"),
-    (["train", "--data", "{events}", *DATA_ARGS, "--model", "deepnet", "--out", "m.npz"], "unknown model 'deepnet'"),
-    (["train", "--data", "{events}", *DATA_ARGS, "--model", "itemknn", "--param", "k=-1", "--out", "m.npz"], "k must be"),
-    (["train", "--data", "{events}", *DATA_ARGS[:4], "--event-weights", "view", "--model", "itemknn", "--out", "m.npz"],
-     "TYPE=NUMBER"),
-    (["recommend", "--model", "{events}", "--data", "{events}", "--out", "r.csv"], "not a recforge model file"),
-    (["evaluate", "--data", "{events}", "--user-col", "customer", "--item-col", "sku", "--split", "temporal"],
-     "needs event times"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--data", "absent.csv", "--model", "itemknn", "--out", "m.npz"], "no such file"),
+        (
+            ["train", "--data", "{events}", "--user-col", "shopper", "--model", "itemknn", "--out", "m.npz"],
+            "no column 'shopper'",
+        ),
+        (
+            ["train", "--data", "{events}", *DATA_ARGS, "--model", "deepnet", "--out", "m.npz"],
+            "unknown model 'deepnet'",
+        ),
+        (
+            ["train", "--data", "{events}", *DATA_ARGS, "--model", "itemknn", "--param", "k=-1", "--out", "m.npz"],
+            "k must be",
+        ),
+        (
+            [
+                "train",
+                "--data",
+                "{events}",
+                *DATA_ARGS[:4],
+                "--event-weights",
+                "view",
+                "--model",
+                "itemknn",
+                "--out",
+                "m.npz",
+            ],
+            "TYPE=NUMBER",
+        ),
+        (["recommend", "--model", "{events}", "--data", "{events}", "--out", "r.csv"], "not a recforge model file"),
+        (
+            ["evaluate", "--data", "{events}", "--user-col", "customer", "--item-col", "sku", "--split", "temporal"],
+            "needs event times",
+        ),
+    ],
+)
 def test_errors_are_one_line(argv, message, events_csv, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     argv = [a.replace("{events}", str(events_csv)) for a in argv]

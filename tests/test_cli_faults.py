@@ -8,7 +8,6 @@ import os
 
 import numpy as np
 import pytest
-
 from recforge.cli import main
 
 COLS = ["--user-col", "customer", "--item-col", "sku"]
@@ -22,8 +21,7 @@ def events(tmp_path):
         w = csv.writer(f)
         w.writerow(["customer", "sku", "qty", "ts"])
         for n in range(600):
-            w.writerow([f"C{rng.integers(40)}", f"S{rng.integers(25)}", int(rng.integers(1, 4)),
-                        int(1.6e9 + n * 3600)])
+            w.writerow([f"C{rng.integers(40)}", f"S{rng.integers(25)}", int(rng.integers(1, 4)), int(1.6e9 + n * 3600)])
     return path
 
 
@@ -89,8 +87,9 @@ def test_a_text_file_as_model_never_suggests_unpickling(tmp_path, events, capsys
 
 
 def test_cutoff_after_all_data(tmp_path, events, capsys):
-    code = main(["evaluate", "--data", str(events), *COLS, "--time-col", "ts", "--split", "temporal",
-                 "--cutoff", "2030-01-01"])
+    code = main(
+        ["evaluate", "--data", str(events), *COLS, "--time-col", "ts", "--split", "temporal", "--cutoff", "2030-01-01"]
+    )
     one_line_error(capsys, code, "--cutoff")
     code = main(["demo", "--cutoff", "2030-01-01", "--out", str(tmp_path / "c.csv"), "--quiet"])
     one_line_error(capsys, code, "--cutoff")
@@ -111,7 +110,7 @@ def test_encoding_and_separator_hints(tmp_path, capsys):
     path = tmp_path / "latin.csv"
     path.write_bytes("customer;sku\nJosé;S1\nAna;S2\n".encode("latin-1"))
     base = ["train", "--data", str(path), *COLS, "--model", "popularity", "--out", str(tmp_path / "m.npz")]
-    one_line_error(capsys, main(base), "delimiter")               # one column holding ';'
+    one_line_error(capsys, main(base), "delimiter")  # one column holding ';'
     one_line_error(capsys, main(base + ["--sep", ";"]), "encoding")  # not utf-8
     assert main(base + ["--sep", ";", "--encoding", "latin-1", "--quiet"]) == 0
     one_line_error(capsys, main(base + ["--sep", ";", "--encoding", "no-such-codec"]), "--encoding")
@@ -121,8 +120,24 @@ def test_returns_are_dropped_and_counted(tmp_path, capsys):
     path = tmp_path / "retail.csv"
     path.write_text("customer,sku,qty\nA,S1,2\nA,S2,1\nB,S1,-3\nC,S2,1\nC,S1,1\n")
     out = tmp_path / "m.npz"
-    assert main(["train", "--data", str(path), *COLS, "--weight-col", "qty", "--model", "itemknn",
-                 "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(path),
+                *COLS,
+                "--weight-col",
+                "qty",
+                "--model",
+                "itemknn",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert "dropped 1 rows with a negative qty" in capsys.readouterr().err
     recs = tmp_path / "r.csv"
     assert main(["recommend", "--model", str(out), "--data", str(path), "--out", str(recs), "--quiet"]) == 0
@@ -159,14 +174,16 @@ def test_a_killed_run_keeps_the_previous_output(tmp_path, model, events):
     out = tmp_path / "r.csv"
     out.write_text("previous\n")
     # The writer is killed half-way through writing the campaign list.
-    script = ("import time, pandas\n"
-              "def half(self, path, **kw):\n"
-              "    open(path, 'w').write('user,rank,item,score\\nC1,1,')\n"
-              "    print('writing', flush=True); time.sleep(30)\n"
-              "pandas.DataFrame.to_csv = half\n"
-              "from recforge.cli import main\n"
-              f"main(['recommend', '--model', {str(model)!r}, '--data', {str(events)!r}, '--out', {str(out)!r}, "
-              "'--quiet'])\n")
+    script = (
+        "import time, pandas\n"
+        "def half(self, path, **kw):\n"
+        "    open(path, 'w').write('user,rank,item,score\\nC1,1,')\n"
+        "    print('writing', flush=True); time.sleep(30)\n"
+        "pandas.DataFrame.to_csv = half\n"
+        "from recforge.cli import main\n"
+        f"main(['recommend', '--model', {str(model)!r}, '--data', {str(events)!r}, '--out', {str(out)!r}, "
+        "'--quiet'])\n"
+    )
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         for line in proc.stdout:
@@ -180,9 +197,27 @@ def test_a_killed_run_keeps_the_previous_output(tmp_path, model, events):
 
 def test_training_shows_epoch_progress(tmp_path, events, capsys):
     out = tmp_path / "m.npz"
-    assert main(["train", "--data", str(events), *COLS, "--model", "als", "--param", "iterations=3",
-                 "--out", str(out)]) == 0
+    assert (
+        main(["train", "--data", str(events), *COLS, "--model", "als", "--param", "iterations=3", "--out", str(out)])
+        == 0
+    )
     assert "ALS: 100%" in capsys.readouterr().err  # the tqdm bar over the iterations
-    assert main(["train", "--data", str(events), *COLS, "--model", "als", "--param", "iterations=3",
-                 "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(events),
+                *COLS,
+                "--model",
+                "als",
+                "--param",
+                "iterations=3",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert "ALS:" not in capsys.readouterr().err

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
-
 import recforge as rf
+import scipy.sparse as sp
 from recforge import _factorize
 
 pd = _factorize.pd
@@ -23,8 +22,13 @@ def reference(users, items, weights, times, aggregate):
             continue
         total, count, latest, last_pos, last_w = out[key]
         later = (t, pos) >= (latest, last_pos)
-        out[key] = ({"sum": total + w, "max": max(total, w)}.get(aggregate, total), count + 1, max(latest, t),
-                    pos if later else last_pos, w if later else last_w)
+        out[key] = (
+            {"sum": total + w, "max": max(total, w)}.get(aggregate, total),
+            count + 1,
+            max(latest, t),
+            pos if later else last_pos,
+            w if later else last_w,
+        )
     result = {}
     for key, (total, count, latest, _, last_w) in out.items():
         value = {"sum": total, "max": total, "count": count, "last": last_w}[aggregate]
@@ -35,8 +39,11 @@ def reference(users, items, weights, times, aggregate):
 def dense(inter: rf.Interactions, which="matrix"):
     """{(raw user, raw item): stored value} of the matrix or the times."""
     M = getattr(inter, which)
-    return {(inter.user_ids[u], inter.item_ids[j]): M[u, j]
-            for u in range(M.shape[0]) for j in M.indices[M.indptr[u]:M.indptr[u + 1]]}
+    return {
+        (inter.user_ids[u], inter.item_ids[j]): M[u, j]
+        for u in range(M.shape[0])
+        for j in M.indices[M.indptr[u] : M.indptr[u + 1]]
+    }
 
 
 @pytest.mark.parametrize("aggregate", rf.data.AGGREGATES)
@@ -46,7 +53,10 @@ def test_aggregation_matches_reference(backend, rng, aggregate, id_kind):
     users = rng.integers(0, 30, n)
     items = rng.integers(0, 12, n)
     if id_kind == "str":
-        users, items = np.array([f"c{u:03d}" for u in users], dtype=object), np.array([f"p{i}" for i in items], dtype=object)
+        users, items = (
+            np.array([f"c{u:03d}" for u in users], dtype=object),
+            np.array([f"p{i}" for i in items], dtype=object),
+        )
     weights = rng.integers(1, 6, n).astype(np.float64)
     times = rng.integers(0, 50, n).astype(np.float64)  # many ties: "last" falls back to input order
     inter = rf.Interactions.from_arrays(users, items, weights, times=times, aggregate=aggregate)
@@ -68,7 +78,9 @@ def test_fast_path_without_times_agrees(backend, rng, aggregate):
     fast = rf.Interactions.from_arrays(users, items, w, aggregate=aggregate)
     slow = rf.Interactions.from_arrays(users, items, w, times=np.zeros(1000), aggregate=aggregate)
     assert (fast.matrix != slow.matrix).nnz == 0
-    assert np.array_equal(fast.matrix.indptr, slow.matrix.indptr) and np.array_equal(fast.matrix.indices, slow.matrix.indices)
+    assert np.array_equal(fast.matrix.indptr, slow.matrix.indptr) and np.array_equal(
+        fast.matrix.indices, slow.matrix.indices
+    )
 
 
 def test_event_weights_and_drop_report(backend):
@@ -77,15 +89,37 @@ def test_event_weights_and_drop_report(backend):
         "product": ["tea", "tea", "tea", None, "mug", "mug", "cup", "mug"],
         "event": ["view", "purchase", "view", "view", "like", "cart", "view", "cart"],
         "qty": [1.0, 2.0, 1.0, 1.0, 1.0, np.nan, 1.0, 1.0],
-        "when": ["2024-01-01", "2024-01-02", "2024-01-02", "2024-01-03", "2024-01-03", "2024-01-04", None, "2024-01-05"],
+        "when": [
+            "2024-01-01",
+            "2024-01-02",
+            "2024-01-02",
+            "2024-01-03",
+            "2024-01-03",
+            "2024-01-04",
+            None,
+            "2024-01-05",
+        ],
     }
-    inter = rf.Interactions.from_pandas(events, user_col="customer", item_col="product", weight_col="qty",
-                                        time_col="when", event_col="event",
-                                        event_weights={"view": 1, "cart": 3, "purchase": 5})
+    inter = rf.Interactions.from_pandas(
+        events,
+        user_col="customer",
+        item_col="product",
+        weight_col="qty",
+        time_col="when",
+        event_col="event",
+        event_weights={"view": 1, "cart": 3, "purchase": 5},
+    )
     r = inter.report
     assert r["rows"] == 8 and r["kept"] == 3
-    assert r["dropped"] == {"missing_user": 1, "missing_item": 1, "new_user": 0, "new_item": 0,
-                            "unknown_event": 1, "bad_weight": 1, "bad_time": 1}
+    assert r["dropped"] == {
+        "missing_user": 1,
+        "missing_item": 1,
+        "new_user": 0,
+        "new_item": 0,
+        "unknown_event": 1,
+        "bad_weight": 1,
+        "bad_time": 1,
+    }
     assert r["unknown_events"] == ["like"]
     # cy, dan and eve appear only on dropped rows: no rows for them.
     assert inter.user_ids.tolist() == ["ann", "bob"] and inter.item_ids.tolist() == ["tea", "mug"]
@@ -178,8 +212,10 @@ def test_from_csv_keeps_ids_as_text(backend, tmp_path):
     import gzip
 
     with gzip.open(path, "wt") as f:
-        f.write("customer,product,qty,when\n00123,A1,2,2024-01-01 10:00:00\n00123,A2,1,2024-01-02 10:00:00\n"
-                "7,A1,,2024-01-03 10:00:00\n,A1,1,2024-01-03 10:00:00\n")
+        f.write(
+            "customer,product,qty,when\n00123,A1,2,2024-01-01 10:00:00\n00123,A2,1,2024-01-02 10:00:00\n"
+            "7,A1,,2024-01-03 10:00:00\n,A1,1,2024-01-03 10:00:00\n"
+        )
     inter = rf.Interactions.from_csv(path, "customer", "product", weight_col="qty", time_col="when")
     assert inter.user_ids.tolist() == ["00123"]
     assert inter.item_ids.tolist() == ["A1", "A2"]
@@ -203,8 +239,12 @@ def test_splits_and_models_take_interactions(rng):
     n = 3000
     users, items = rng.integers(0, 200, n), rng.integers(0, 80, n)
     inter = rf.Interactions.from_arrays(users, items, times=rng.integers(0, 10**6, n))
-    for train, test in (rf.split.per_user_split(inter, frac=0.3, seed=1), rf.split.random_split(inter, seed=2),
-                        rf.split.leave_k_out(inter, 1, by="time"), rf.split.temporal_split(inter, cutoff=5 * 10**5)):
+    for train, test in (
+        rf.split.per_user_split(inter, frac=0.3, seed=1),
+        rf.split.random_split(inter, seed=2),
+        rf.split.leave_k_out(inter, 1, by="time"),
+        rf.split.temporal_split(inter, cutoff=5 * 10**5),
+    ):
         assert isinstance(train, rf.Interactions) and train.shape == test.shape == inter.shape
         assert train.user_ids is inter.user_ids
         assert (train.matrix + test.matrix != inter.matrix).nnz == 0
@@ -218,8 +258,9 @@ def test_splits_and_models_take_interactions(rng):
 
 
 def test_temporal_split_takes_dates():
-    inter = rf.Interactions.from_arrays(["a", "a", "b"], ["x", "y", "x"],
-                                        times=["2024-01-01", "2024-02-01", "2024-03-01"])
+    inter = rf.Interactions.from_arrays(
+        ["a", "a", "b"], ["x", "y", "x"], times=["2024-01-01", "2024-02-01", "2024-03-01"]
+    )
     train, test = rf.split.temporal_split(inter, cutoff="2024-01-15")
     assert train.nnz == 1 and test.nnz == 2
     with pytest.raises(ValueError, match="cutoff"):

@@ -15,9 +15,8 @@ import zipfile
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
-
 import recforge as rf
+import scipy.sparse as sp
 
 
 def write(tmp_path, name, text):
@@ -27,6 +26,7 @@ def write(tmp_path, name, text):
 
 
 # -- 6. columns never shift -----------------------------------------------------------------------
+
 
 def test_quoted_separator_inside_a_semicolon_file_is_read(tmp_path, backend):
     path = write(tmp_path, "e.csv", 'user;item;note\nC1;SKU1;"a; b"\nC2;SKU2;plain\n')
@@ -61,7 +61,7 @@ def test_na_like_ids_are_kept_by_both_backends(tmp_path, backend):
     lines = "".join(f"{u},SKU{i},{i + 1}\n" for i, u in enumerate(NA_LIKE)) + ",SKU9,1\n"
     path = write(tmp_path, "e.csv", "user,item,weight\n" + lines)
     inter = rf.Interactions.from_csv(path, "user", "item", "weight")
-    assert inter.user_ids.tolist() == NA_LIKE            # only the empty id is missing
+    assert inter.user_ids.tolist() == NA_LIKE  # only the empty id is missing
     assert inter.report["dropped"]["missing_user"] == 1
     np.testing.assert_array_equal(inter.matrix.sum(axis=1).A1, np.arange(1, 9))
 
@@ -87,6 +87,7 @@ def test_a_single_column_that_looks_semicolon_separated_gets_a_hint(tmp_path, ba
 
 
 # -- 8. interrupted writes keep the previous result -----------------------------------------------
+
 
 def test_a_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
     X = sp.random(20, 15, density=0.3, format="csr", random_state=0)
@@ -140,6 +141,7 @@ def test_a_killed_save_keeps_the_previous_file(tmp_path, what):
 
 # -- 9. values round-trip exactly or are refused ---------------------------------------------------
 
+
 def test_a_weight_beyond_float32_is_refused():
     with pytest.raises(ValueError, match="float32"):
         rf.Interactions.from_arrays(["a"], ["x"], [1e39])
@@ -159,6 +161,7 @@ def test_ids_round_trip_exactly(tmp_path, users):
 
 
 # -- 10. CSC input gets the same checks as CSR ----------------------------------------------------
+
 
 def raw_csc(data, indices, indptr, shape):
     X = sp.csc_matrix(shape)
@@ -181,6 +184,7 @@ def test_csc_with_float_indices_is_rejected(fn):
 
 
 # -- 11. crafted model state ------------------------------------------------------------------------
+
 
 def rewrite(path, **changes):
     """Rewrite entries of an npz file (value None deletes)."""

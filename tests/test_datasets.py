@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 import recforge as rf
 from recforge.datasets import _download
 
@@ -80,23 +79,30 @@ def test_online_retail(datasets_dir):
 def _write_ml1m(folder: Path) -> None:
     folder.mkdir()
     (folder / "ratings.dat").write_text("1::1193::5::978300760\n1::661::3::978302109\n2::1193::4::978298413\n")
-    (folder / "movies.dat").write_bytes('1193::One Flew Over the Cuckoo\'s Nest (1975)::Drama\n'
-                                        '661::James and the Giant "Peach" (1996)::Animation|Children\'s\n'
-                                        '5::Mis\u00e9rables (1995)::Drama\n'.encode("latin-1"))
+    (folder / "movies.dat").write_bytes(
+        "1193::One Flew Over the Cuckoo's Nest (1975)::Drama\n"
+        '661::James and the Giant "Peach" (1996)::Animation|Children\'s\n'
+        "5::Mis\u00e9rables (1995)::Drama\n".encode("latin-1")
+    )
 
 
 def test_movielens_1m_layout(tmp_path, backend):
     _write_ml1m(tmp_path / "ml-1m")
     data = rf.datasets.load_movielens("1m", tmp_path / "ml-1m")
     assert data.interactions.matrix.toarray().tolist() == [[5.0, 3.0], [4.0, 0.0]]
-    assert data.items["title"].tolist() == ["One Flew Over the Cuckoo's Nest (1975)", 'James and the Giant "Peach" (1996)']
+    assert data.items["title"].tolist() == [
+        "One Flew Over the Cuckoo's Nest (1975)",
+        'James and the Giant "Peach" (1996)',
+    ]
 
 
 def test_movielens_20m_layout(tmp_path, backend):
     folder = tmp_path / "ml-20m"
     folder.mkdir()
     (folder / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,2,3.5,1112486027\n1,29,3.5,1112484676\n")
-    (folder / "movies.csv").write_text('movieId,title,genres\n2,Jumanji (1995),Adventure\n29,"City of Lost Children, The (1995)",Drama\n')
+    (folder / "movies.csv").write_text(
+        'movieId,title,genres\n2,Jumanji (1995),Adventure\n29,"City of Lost Children, The (1995)",Drama\n'
+    )
     data = rf.datasets.load_movielens("20m", folder)
     assert data.items["title"].tolist() == ["Jumanji (1995)", "City of Lost Children, The (1995)"]
 
@@ -118,7 +124,9 @@ def _ml100k_zip(tmp_path: Path) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("ml-100k/u.data", "1\t10\t4\t881250949\n2\t10\t5\t891717742\n")
-        z.writestr("ml-100k/u.item", "10|Richard III (1995)|22-Jan-1996||http://x|" + "|".join("0" * 8 + "1" + "0" * 10) + "\n")
+        z.writestr(
+            "ml-100k/u.item", "10|Richard III (1995)|22-Jan-1996||http://x|" + "|".join("0" * 8 + "1" + "0" * 10) + "\n"
+        )
     return buf.getvalue()
 
 

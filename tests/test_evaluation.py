@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 import recforge as rf
-from recforge.metrics import RANKING_METRICS
-
 from model_behaviour import interactions
+from recforge.metrics import RANKING_METRICS
 
 
 @pytest.fixture
@@ -32,8 +30,12 @@ def test_evaluate_is_ranking_metrics_of_recommend(split):
 def test_compare_reports_intervals_and_paired_tests(split):
     train, test = split
     pop = rf.Popularity().fit(train)
-    result = rf.compare({"popularity": pop, "same": rf.Popularity().fit(train), "itemknn": rf.ItemKNN(k=10).fit(train)},
-                        train, test, k=5)
+    result = rf.compare(
+        {"popularity": pop, "same": rf.Popularity().fit(train), "itemknn": rf.ItemKNN(k=10).fit(train)},
+        train,
+        test,
+        k=5,
+    )
     base = rf.evaluate(pop, train, test, k=5)
     for m in RANKING_METRICS:
         mean, low, high = result.metrics["popularity"][m]
@@ -73,8 +75,9 @@ def test_item_knn_beats_popularity_on_movielens(datasets_dir):
     raw = np.loadtxt(datasets_dir / "ml-100k" / "u.data", dtype=np.int64)
     X = sp.csr_matrix((np.ones(len(raw), np.float32), (raw[:, 0] - 1, raw[:, 1] - 1)))
     train, test = rf.split.per_user_split(X, 0.2, seed=0)
-    result = rf.compare({"popularity": rf.Popularity().fit(train), "itemknn": rf.ItemKNN(k=100).fit(train)},
-                        train, test, k=10)
+    result = rf.compare(
+        {"popularity": rf.Popularity().fit(train), "itemknn": rf.ItemKNN(k=100).fit(train)}, train, test, k=10
+    )
     assert result.n_users == 943
     assert result.metrics["itemknn"]["ndcg"][0] > result.metrics["popularity"]["ndcg"][0]
     assert result.p_values["itemknn"]["ndcg"] < 0.05

@@ -13,11 +13,10 @@ import time
 
 import numpy as np
 import pytest
+import recforge as rf
 import scipy.sparse as sp
 from hypothesis import given
 from hypothesis import strategies as st
-
-import recforge as rf
 
 POSIX = os.name == "posix"
 
@@ -27,6 +26,7 @@ def small(seed=0, shape=(30, 30), density=0.2):
 
 
 # -- 1. thread counts ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("n_threads", [64, 5000, 100_000, 10**9, 2**31, 2**62])
 def test_any_thread_count_is_capped_not_a_crash(n_threads):
@@ -66,21 +66,23 @@ def test_k_beyond_int64_names_the_argument():
     assert rf.similarity(small(), k=2**63 - 1).shape == (30, 30)
 
 
-@given(k=st.integers(-3, 2**64), n_threads=st.integers(-3, 2**64),
-       n_rows=st.integers(0, 6), n_items=st.integers(0, 6))
+@given(k=st.integers(-3, 2**64), n_threads=st.integers(-3, 2**64), n_rows=st.integers(0, 6), n_items=st.integers(0, 6))
 def test_fuzz_numeric_arguments(k, n_threads, n_rows, n_items):
     """Any integer k / n_threads / size: a result, or a ValueError naming the argument."""
     rng = np.random.default_rng(n_rows * 7 + n_items)
     Q, V = rng.random((n_rows, 3)), rng.random((n_items, 3))
     X = sp.random(n_rows, n_items, density=0.5, format="csr", random_state=1)
-    for call in (lambda: rf.topk(Q, V, k=k, n_threads=n_threads),
-                 lambda: rf.topk_sparse(X, rf.similarity(X.T, k=2), k=k, n_threads=n_threads),
-                 lambda: rf.similarity(X, k=k, n_threads=n_threads)):
+    for call in (
+        lambda: rf.topk(Q, V, k=k, n_threads=n_threads),
+        lambda: rf.topk_sparse(X, rf.similarity(X.T, k=2), k=k, n_threads=n_threads),
+        lambda: rf.similarity(X, k=k, n_threads=n_threads),
+    ):
         try:
             out = call()
         except ValueError as e:
             assert ("k must" in str(e) and not 0 <= k < 2**63) or (
-                "n_threads must" in str(e) and not 0 <= n_threads < 2**63), str(e)
+                "n_threads must" in str(e) and not 0 <= n_threads < 2**63
+            ), str(e)
             continue
         assert 0 <= k < 2**63 and 0 <= n_threads < 2**63
         if isinstance(out, tuple):
@@ -166,8 +168,9 @@ INTERRUPTED = textwrap.dedent("""
 def test_ctrl_c_stops_a_long_kernel_within_a_second(tmp_path, which):
     script = tmp_path / "interrupted.py"
     script.write_text(INTERRUPTED)
-    proc = subprocess.Popen([sys.executable, str(script), which], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), which], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         assert proc.stdout.readline().strip() == "running"
         time.sleep(0.7)  # well inside the kernel
@@ -183,6 +186,7 @@ def test_ctrl_c_stops_a_long_kernel_within_a_second(tmp_path, which):
 
 
 # -- 5. busy machines: barrier-heavy work does not oversubscribe small data ------------------------
+
 
 def test_biased_mf_runs_small_data_on_one_thread(monkeypatch):
     """Stratified SGD ends 32 strata per epoch at barriers: on small data its threads would wait

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 import recforge as rf
-
 from model_behaviour import ModelBehaviour
 from test_biased_mf import ratings
 
@@ -23,10 +21,18 @@ def reference_biases(R, mu, iterations=10, reg_u=15.0, reg_i=10.0):
     dense, mask = R.toarray(), R.toarray() != 0
     b_u, b_i = np.zeros(R.shape[0]), np.zeros(R.shape[1])
     for _ in range(iterations):
-        b_i = np.array([sum(dense[u, i] - mu - b_u[u] for u in np.nonzero(mask[:, i])[0]) / (reg_i + mask[:, i].sum())
-                        for i in range(R.shape[1])])
-        b_u = np.array([sum(dense[u, i] - mu - b_i[i] for i in np.nonzero(mask[u])[0]) / (reg_u + mask[u].sum())
-                        for u in range(R.shape[0])])
+        b_i = np.array(
+            [
+                sum(dense[u, i] - mu - b_u[u] for u in np.nonzero(mask[:, i])[0]) / (reg_i + mask[:, i].sum())
+                for i in range(R.shape[1])
+            ]
+        )
+        b_u = np.array(
+            [
+                sum(dense[u, i] - mu - b_i[i] for i in np.nonzero(mask[u])[0]) / (reg_u + mask[u].sum())
+                for u in range(R.shape[0])
+            ]
+        )
     return b_u, b_i
 
 
@@ -71,7 +77,9 @@ def reference_predict(R, metric, baseline, k, min_k, shrinkage, user_based, pair
         base = mu + b_u[:, None] + b_i[None, :]
     elif baseline == "mean":
         counts = m_ent.sum(1)
-        means = np.where(counts > 0, (np.where(m_ent, dense.T if not user_based else dense, 0)).sum(1) / np.maximum(counts, 1), mu)
+        means = np.where(
+            counts > 0, (np.where(m_ent, dense.T if not user_based else dense, 0)).sum(1) / np.maximum(counts, 1), mu
+        )
         base = np.broadcast_to(means[None, :] if not user_based else means[:, None], dense.shape)
     else:
         base = np.full(dense.shape, mu)
@@ -91,20 +99,24 @@ def reference_predict(R, metric, baseline, k, min_k, shrinkage, user_based, pair
     return np.array(out)
 
 
-@pytest.mark.parametrize("metric, baseline, user_based, k, min_k", [
-    ("pearson_baseline", "als", False, 5, 1),
-    ("pearson_baseline", "als", True, 3, 2),
-    ("pearson", "mean", False, 4, 1),
-    ("cosine", "none", False, 40, 1),
-    ("msd", "als", True, 6, 1),
-])
+@pytest.mark.parametrize(
+    "metric, baseline, user_based, k, min_k",
+    [
+        ("pearson_baseline", "als", False, 5, 1),
+        ("pearson_baseline", "als", True, 3, 2),
+        ("pearson", "mean", False, 4, 1),
+        ("cosine", "none", False, 40, 1),
+        ("msd", "als", True, 6, 1),
+    ],
+)
 @pytest.mark.parametrize("index", [np.int32, np.int64])
 def test_predict_matches_the_dense_reference(metric, baseline, user_based, k, min_k, index):
     R = ratings(3, 30, 20, 0.3, index=index)
     rng = np.random.default_rng(0)
     pairs = np.stack([rng.integers(0, 30, 80), rng.integers(0, 20, 80)], axis=1)
-    model = rf.KNNRegressor(k=k, metric=metric, baseline=baseline, user_based=user_based, min_k=min_k,
-                            shrinkage=7.0).fit(R)
+    model = rf.KNNRegressor(
+        k=k, metric=metric, baseline=baseline, user_based=user_based, min_k=min_k, shrinkage=7.0
+    ).fit(R)
     got = model.predict(pairs[:, 0], pairs[:, 1], clip=False)
     want = reference_predict(R, metric, baseline, k, min_k, 7.0, user_based, pairs)
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
@@ -125,8 +137,9 @@ def test_unknown_ids_fall_back_to_the_baseline():
     R = ratings(5, 30, 20, 0.3)
     m = rf.KNNRegressor().fit(R)
     got = m.predict([30, 0, -1], [0, 25, 99], clip=False)
-    np.testing.assert_allclose(got, [m.global_mean_ + m.item_bias_[0], m.global_mean_ + m.user_bias_[0],
-                                     m.global_mean_])
+    np.testing.assert_allclose(
+        got, [m.global_mean_ + m.item_bias_[0], m.global_mean_ + m.user_bias_[0], m.global_mean_]
+    )
 
 
 def test_recommend_ranks_by_prediction():
@@ -150,15 +163,18 @@ def test_user_based_similar_users_and_not_items():
         m.similar_items([0])
 
 
-@pytest.mark.parametrize("kwargs, exc, match", [
-    ({"k": 0}, ValueError, "k must be >= 1"),
-    ({"metric": "jaccard"}, ValueError, "metric must be one of"),
-    ({"baseline": "sgd"}, ValueError, "baseline must be one of"),
-    ({"shrinkage": -1}, ValueError, "shrinkage must be >= 0"),
-    ({"min_k": -1}, ValueError, "min_k must be >= 0"),
-    ({"neighbourhood": 0}, ValueError, "neighbourhood must be >= 1"),
-    ({"user_based": 1}, TypeError, "user_based must be a bool"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        ({"k": 0}, ValueError, "k must be >= 1"),
+        ({"metric": "jaccard"}, ValueError, "metric must be one of"),
+        ({"baseline": "sgd"}, ValueError, "baseline must be one of"),
+        ({"shrinkage": -1}, ValueError, "shrinkage must be >= 0"),
+        ({"min_k": -1}, ValueError, "min_k must be >= 0"),
+        ({"neighbourhood": 0}, ValueError, "neighbourhood must be >= 1"),
+        ({"user_based": 1}, TypeError, "user_based must be a bool"),
+    ],
+)
 def test_bad_parameters(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         rf.KNNRegressor(**kwargs)

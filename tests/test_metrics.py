@@ -6,11 +6,10 @@ import math
 
 import numpy as np
 import pytest
+import recforge as rf
 import scipy.sparse as sp
 from hypothesis import given
 from hypothesis import strategies as st
-
-import recforge as rf
 from recforge.metrics import RANKING_METRICS
 
 
@@ -20,7 +19,7 @@ def reference(rec, test, k):
     out = {name: [] for name in RANKING_METRICS}
     evaluated = []
     for u in range(rec.shape[0]):
-        T = set(test.indices[test.indptr[u]:test.indptr[u + 1]].tolist())
+        T = set(test.indices[test.indptr[u] : test.indptr[u + 1]].tolist())
         evaluated.append(bool(T))
         hits, dcg, psum, rr, counted = 0, 0.0, 0.0, 0.0, set()
         for r, i in enumerate(rec[u, :k].tolist()):
@@ -35,9 +34,15 @@ def reference(rec, test, k):
         else:
             p, rc = hits / k, hits / len(T)
             depth = min(len(T), k)
-            vals = dict(precision=p, recall=rc, f1=2 * p * rc / (p + rc) if hits else 0.0,
-                        ndcg=dcg / sum(1 / math.log2(r + 2) for r in range(depth)), map=psum / depth,
-                        hit_rate=float(hits > 0), mrr=rr)
+            vals = dict(
+                precision=p,
+                recall=rc,
+                f1=2 * p * rc / (p + rc) if hits else 0.0,
+                ndcg=dcg / sum(1 / math.log2(r + 2) for r in range(depth)),
+                map=psum / depth,
+                hit_rate=float(hits > 0),
+                mrr=rr,
+            )
         for name in RANKING_METRICS:
             out[name].append(vals[name])
     return {name: np.array(v) for name, v in out.items()}, np.array(evaluated, dtype=bool)
@@ -50,12 +55,24 @@ SPARK_TEST = sp.csr_matrix((np.ones(8), [1, 2, 3, 4, 5, 1, 2, 3], [0, 5, 8, 8]),
 @pytest.mark.parametrize(
     "k, metric, value",
     [  # Spark's RankingMetricsSuite; its third user has an empty set, so empty="zero"
-        (1, "precision", 1 / 3), (2, "precision", 1 / 3), (3, "precision", 1 / 3), (4, "precision", 0.75 / 3),
-        (5, "precision", 0.8 / 3), (10, "precision", 0.8 / 3),
-        (1, "recall", 1 / 15), (2, "recall", 8 / 45), (3, "recall", 11 / 45), (5, "recall", 16 / 45),
+        (1, "precision", 1 / 3),
+        (2, "precision", 1 / 3),
+        (3, "precision", 1 / 3),
+        (4, "precision", 0.75 / 3),
+        (5, "precision", 0.8 / 3),
+        (10, "precision", 0.8 / 3),
+        (1, "recall", 1 / 15),
+        (2, "recall", 8 / 45),
+        (3, "recall", 11 / 45),
+        (5, "recall", 16 / 45),
         (10, "recall", 2 / 3),
-        (1, "map", 1 / 3), (2, "map", 0.25), (3, "map", 0.240741), (10, "map", 0.355026),
-        (3, "ndcg", 1 / 3), (5, "ndcg", 0.328788), (10, "ndcg", 0.487913),
+        (1, "map", 1 / 3),
+        (2, "map", 0.25),
+        (3, "map", 0.240741),
+        (10, "map", 0.355026),
+        (3, "ndcg", 1 / 3),
+        (5, "ndcg", 0.328788),
+        (10, "ndcg", 0.487913),
     ],
 )
 def test_spark_fixture(k, metric, value):
@@ -125,12 +142,32 @@ def test_coverage_and_rating_errors():
 @pytest.mark.parametrize(
     "call, exc, match",
     [
-        (lambda: rf.metrics.ranking_metrics(SPARK_REC[:2], SPARK_TEST), ValueError, "recommended_ids has 2 rows but test has 3"),
-        (lambda: rf.metrics.ranking_metrics(SPARK_REC, SPARK_TEST, k=11), ValueError, "k=11 but recommended_ids has only 10 columns"),
+        (
+            lambda: rf.metrics.ranking_metrics(SPARK_REC[:2], SPARK_TEST),
+            ValueError,
+            "recommended_ids has 2 rows but test has 3",
+        ),
+        (
+            lambda: rf.metrics.ranking_metrics(SPARK_REC, SPARK_TEST, k=11),
+            ValueError,
+            "k=11 but recommended_ids has only 10 columns",
+        ),
         (lambda: rf.metrics.ranking_metrics(SPARK_REC, SPARK_TEST, k=0), ValueError, "k must be >= 1"),
-        (lambda: rf.metrics.ranking_metrics(SPARK_REC + 1, SPARK_TEST), ValueError, r"recommended_ids holds 11 \(user row 0\), outside \[-1, 11\)"),
-        (lambda: rf.metrics.ranking_metrics(SPARK_REC - 2, SPARK_TEST), ValueError, r"recommended_ids holds -3 \(user row 2\)"),
-        (lambda: rf.metrics.ranking_metrics(SPARK_REC * 1.0, SPARK_TEST), TypeError, "recommended_ids must hold integer"),
+        (
+            lambda: rf.metrics.ranking_metrics(SPARK_REC + 1, SPARK_TEST),
+            ValueError,
+            r"recommended_ids holds 11 \(user row 0\), outside \[-1, 11\)",
+        ),
+        (
+            lambda: rf.metrics.ranking_metrics(SPARK_REC - 2, SPARK_TEST),
+            ValueError,
+            r"recommended_ids holds -3 \(user row 2\)",
+        ),
+        (
+            lambda: rf.metrics.ranking_metrics(SPARK_REC * 1.0, SPARK_TEST),
+            TypeError,
+            "recommended_ids must hold integer",
+        ),
         (lambda: rf.metrics.ranking_metrics(SPARK_REC[0], SPARK_TEST), ValueError, "recommended_ids must be 2-D"),
         (lambda: rf.metrics.ranking_metrics(SPARK_REC, SPARK_TEST.toarray()), TypeError, "test must be a scipy.sparse"),
         (lambda: rf.metrics.ranking_metrics(SPARK_REC, SPARK_TEST, empty="drop"), ValueError, "empty must be one of"),

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
-
 import recforge as rf
-
+import scipy.sparse as sp
 from model_behaviour import ModelBehaviour, interactions
 from reference import check_ranked
 
@@ -51,7 +49,7 @@ def test_item_knn_scores_are_history_times_similarity(metric, dtype):
     for i in range(X.shape[1]):
         row = S[i]
         m = row.nnz
-        assert ids[i, :min(m, 12)].tolist() == row.indices[:12].tolist()  # rows are stored ranked
+        assert ids[i, : min(m, 12)].tolist() == row.indices[:12].tolist()  # rows are stored ranked
 
 
 @pytest.mark.parametrize("metric", ["cosine", "pearson"])

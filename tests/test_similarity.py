@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import recforge as rf
 import scipy.sparse as sp
 from hypothesis import given
 from hypothesis import strategies as st
-
-import recforge as rf
 from reference import expected_candidates, similarity_matrix
 
 NONNEGATIVE_ONLY = {"tfidf", "bm25"}
 TOL = {np.float32: dict(rtol=3e-5, atol=3e-6), np.float64: dict(rtol=1e-9, atol=1e-12)}
 
 
-def random_sparse(rng, n_rows, n_cols, density, *, dtype=np.float64, index_dtype=np.int32,
-                  values="ratings", empty_rows=(), empty_cols=()):
+def random_sparse(
+    rng,
+    n_rows,
+    n_cols,
+    density,
+    *,
+    dtype=np.float64,
+    index_dtype=np.int32,
+    values="ratings",
+    empty_rows=(),
+    empty_cols=(),
+):
     """Random CSR with chosen dtypes; rows/columns listed in empty_* hold nothing."""
     mask = rng.random((n_rows, n_cols)) < density
     if n_rows and n_cols:
@@ -47,8 +56,8 @@ def check_against_reference(X, S, *, k, metric, shrinkage=0.0, min_support=1, **
     scale = max(1.0, float(np.abs(s).max()) if s.size else 1.0)
     near_zero = np.abs(s) <= 50 * (tol["atol"] + tol["rtol"] * scale)
     for i in range(n):
-        idx = S.indices[S.indptr[i]:S.indptr[i + 1]]
-        val = S.data[S.indptr[i]:S.indptr[i + 1]].astype(np.float64)
+        idx = S.indices[S.indptr[i] : S.indptr[i + 1]]
+        val = S.data[S.indptr[i] : S.indptr[i + 1]].astype(np.float64)
         strict = allowed[i] & ~near_zero[i]
         maybe = allowed[i] & near_zero[i]
         assert len(idx) <= k
@@ -74,8 +83,9 @@ def check_against_reference(X, S, *, k, metric, shrinkage=0.0, min_support=1, **
 @pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
 def test_each_metric_matches_reference(metric, dtype, index_dtype, rng):
     values = "ratings" if metric in NONNEGATIVE_ONLY or metric in ("pearson", "msd") else "signed"
-    X = random_sparse(rng, 40, 25, 0.3, dtype=dtype, index_dtype=index_dtype, values=values,
-                      empty_rows=[3, 17], empty_cols=[0, 9])
+    X = random_sparse(
+        rng, 40, 25, 0.3, dtype=dtype, index_dtype=index_dtype, values=values, empty_rows=[3, 17], empty_cols=[0, 9]
+    )
     for k in (1, 5, 60):  # 60 > any row's candidate count
         S = rf.similarity(X, k=k, metric=metric)
         assert S.indices.dtype.kind == "i"
@@ -94,8 +104,9 @@ def test_each_metric_matches_reference(metric, dtype, index_dtype, rng):
     shrinkage=st.sampled_from([0.0, 0.5, 10.0]),
     min_support=st.integers(0, 4),
 )
-def test_random_inputs_match_reference(n_rows, n_cols, density, seed, k, metric, dtype, index_dtype,
-                                       shrinkage, min_support):
+def test_random_inputs_match_reference(
+    n_rows, n_cols, density, seed, k, metric, dtype, index_dtype, shrinkage, min_support
+):
     rng = np.random.default_rng(seed)
     values = "ratings" if metric in NONNEGATIVE_ONLY or rng.random() < 0.5 else "signed"
     X = random_sparse(rng, n_rows, n_cols, density, dtype=dtype, index_dtype=index_dtype, values=values)
@@ -115,9 +126,9 @@ def test_exact_values_and_tie_break(dtype, metric, rng):
     for i in range(X.shape[0]):
         cand = [j for j in range(X.shape[0]) if j != i and support[i, j] > 0 and sim[i, j] != 0]
         expect = sorted(cand, key=lambda j: (-dtype(sim[i, j]), j))[:k]
-        got = S.indices[S.indptr[i]:S.indptr[i + 1]].tolist()
+        got = S.indices[S.indptr[i] : S.indptr[i + 1]].tolist()
         assert got == expect
-        np.testing.assert_array_equal(S.data[S.indptr[i]:S.indptr[i + 1]], sim[i, expect].astype(dtype))
+        np.testing.assert_array_equal(S.data[S.indptr[i] : S.indptr[i + 1]], sim[i, expect].astype(dtype))
 
 
 def power_law(rng, n_rows, n_cols, nnz, dtype=np.float64):
@@ -279,8 +290,7 @@ def test_unsorted_rows_hold_the_same_pairs_in_column_order(metric, index_dtype, 
         args = (X.indptr, X.indices, X.data, *X.shape, k, metric, 5.0, 1, 2)
         indptr, indices, data = _core.similarity(*args, shrinkage_offset=1.0)
         for threads in (1, 3):
-            u_indptr, u_indices, u_data = _core.similarity(*args[:-1], threads, shrinkage_offset=1.0,
-                                                           sorted_rows=False)
+            u_indptr, u_indices, u_data = _core.similarity(*args[:-1], threads, shrinkage_offset=1.0, sorted_rows=False)
             np.testing.assert_array_equal(u_indptr, indptr)
             for r in range(n):
                 got = slice(u_indptr[r], u_indptr[r + 1])
@@ -314,9 +324,18 @@ def huge_negative_products(rng, n):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("metric, values", [("dot", "wide"), ("dot", "signed"), ("dot", "binary"),
-                                            ("jaccard", "binary"), ("centered_cosine", "signed"),
-                                            ("centered_cosine", "wide"), ("dot", "huge")])
+@pytest.mark.parametrize(
+    "metric, values",
+    [
+        ("dot", "wide"),
+        ("dot", "signed"),
+        ("dot", "binary"),
+        ("jaccard", "binary"),
+        ("centered_cosine", "signed"),
+        ("centered_cosine", "wide"),
+        ("dot", "huge"),
+    ],
+)
 def test_selected_rows_are_the_head_of_the_full_ranking(dtype, metric, values, rng):
     # Rows of a few hundred candidates each, selected down to k: the kernel picks an admission
     # floor from a histogram of each row's values before selecting. Values spread over more

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
-
 import recforge as rf
-
+import scipy.sparse as sp
 from model_behaviour import interactions
 
 

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import recforge as rf
 import scipy.sparse as sp
 from hypothesis import given
 from hypothesis import strategies as st
-
-import recforge as rf
-
 from reference import check_ranked, same_for_any_thread_count
-
 
 
 def reference_scores(Q, V, cosine=False):
@@ -38,8 +35,15 @@ def candidates(n_queries, n_items, exclude, allow):
 
 def check(Q, V, k, ids, scores, *, exclude=None, allow=None, cosine=False):
     ok = candidates(Q.shape[0], V.shape[0], exclude, allow)
-    check_ranked(reference_scores(Q, V, cosine), ok, k, ids, scores, Q.dtype,
-                 None if allow is None else np.unique(np.asarray(allow)).size)
+    check_ranked(
+        reference_scores(Q, V, cosine),
+        ok,
+        k,
+        ids,
+        scores,
+        Q.dtype,
+        None if allow is None else np.unique(np.asarray(allow)).size,
+    )
 
 
 def factors(rng, n, f, dtype, spread=True):

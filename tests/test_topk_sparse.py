@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import recforge as rf
 import scipy.sparse as sp
 from hypothesis import given
 from hypothesis import strategies as st
-
-import recforge as rf
-
 from reference import check_ranked, same_for_any_thread_count
 
 
@@ -30,8 +28,9 @@ def check(H, S, k, ids, scores, *, exclude=None, allow=None):
         ok &= allowed
     if exclude is not None:
         ok &= ~pattern(exclude)
-    check_ranked(dense, ok, k, ids, scores, np.dtype(S.dtype),
-                 None if allow is None else np.unique(np.asarray(allow)).size)
+    check_ranked(
+        dense, ok, k, ids, scores, np.dtype(S.dtype), None if allow is None else np.unique(np.asarray(allow)).size
+    )
 
 
 def random_csr(rng, shape, density, dtype, index_dtype=np.int32, signed=True):
@@ -150,7 +149,12 @@ def good():
         ((sp.csr_matrix(np.full((3, 3), np.inf)), good()[1]), {}, ValueError, "history"),
         (good(), dict(k=-2), ValueError, "k must be >= 0"),
         (good(), dict(k="3"), TypeError, "k must be an integer"),
-        (good(), dict(exclude=sp.csr_matrix((3, 3))), ValueError, r"exclude must have shape \(n_rows, n_items\) = \(3, 4\)"),
+        (
+            good(),
+            dict(exclude=sp.csr_matrix((3, 3))),
+            ValueError,
+            r"exclude must have shape \(n_rows, n_items\) = \(3, 4\)",
+        ),
         (good(), dict(allow=[4]), ValueError, r"allow holds item id 4, outside \[0, 4\)"),
         (good(), dict(allow=[1.5]), TypeError, "allow must hold integer item ids"),
         (good(), dict(n_threads=-1), ValueError, "n_threads must be >= 0"),

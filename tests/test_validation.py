@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
-
 import recforge as rf
+import scipy.sparse as sp
 
 
 def good(n_rows=4, n_cols=3):
@@ -39,8 +38,14 @@ def test_supported_dtypes_pass_through(dtype, index_dtype):
 
 @pytest.mark.parametrize(
     "dtype,expect",
-    [(np.bool_, np.float32), (np.int8, np.float32), (np.uint16, np.float32),
-     (np.int32, np.float64), (np.int64, np.float64), (np.uint64, np.float64)],
+    [
+        (np.bool_, np.float32),
+        (np.int8, np.float32),
+        (np.uint16, np.float32),
+        (np.int32, np.float64),
+        (np.int64, np.float64),
+        (np.uint64, np.float64),
+    ],
 )
 def test_other_numeric_dtypes_are_converted_once(dtype, expect):
     X = good().astype(dtype)
@@ -50,7 +55,9 @@ def test_other_numeric_dtypes_are_converted_once(dtype, expect):
 
 
 def test_noncanonical_input_is_fixed_on_a_copy():
-    X = raw_csr(np.array([1.0, 2.0, 3.0]), np.array([2, 0, 2], dtype=np.int32), np.array([0, 3, 3], dtype=np.int32), (2, 3))
+    X = raw_csr(
+        np.array([1.0, 2.0, 3.0]), np.array([2, 0, 2], dtype=np.int32), np.array([0, 3, 3], dtype=np.int32), (2, 3)
+    )
     before = [a.copy() for a in (X.data, X.indices, X.indptr)]
     out = rf.as_csr(X)
     assert out is not X
@@ -187,13 +194,19 @@ def test_kernel_boundary_rechecks_structure():
     with pytest.raises(ValueError, match="outside"):
         _core.similarity(np.array([0, 1], np.int32), np.array([9], np.int32), np.ones(1), 1, 2, 3, "cosine", 0.0, 1, 1)
     with pytest.raises(ValueError, match="not canonical"):
-        _core.similarity(np.array([0, 2], np.int32), np.array([1, 0], np.int32), np.ones(2), 1, 2, 3, "cosine", 0.0, 1, 1)
+        _core.similarity(
+            np.array([0, 2], np.int32), np.array([1, 0], np.int32), np.ones(2), 1, 2, 3, "cosine", 0.0, 1, 1
+        )
     with pytest.raises(TypeError, match="float32 or float64"):
-        _core.similarity(np.array([0, 1], np.int32), np.array([0], np.int32), np.ones(1, np.int64), 1, 2, 3, "cosine", 0.0, 1, 1)
+        _core.similarity(
+            np.array([0, 1], np.int32), np.array([0], np.int32), np.ones(1, np.int64), 1, 2, 3, "cosine", 0.0, 1, 1
+        )
     with pytest.raises(TypeError, match="both be int32 or both int64"):
         _core.similarity(np.array([0, 1], np.int64), np.array([0], np.int32), np.ones(1), 1, 2, 3, "cosine", 0.0, 1, 1)
     with pytest.raises(ValueError, match="C-contiguous"):
-        _core.similarity(np.array([0, 2], np.int32), np.array([0, 9, 1, 9], np.int32)[::2], np.ones(2), 1, 2, 3, "cosine", 0.0, 1, 1)
+        _core.similarity(
+            np.array([0, 2], np.int32), np.array([0, 9, 1, 9], np.int32)[::2], np.ones(2), 1, 2, 3, "cosine", 0.0, 1, 1
+        )
 
 
 def test_trusted_kernel_path_checks_sizes_and_the_default_checks_everything():

@@ -2,7 +2,6 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
-
 import scipy.sparse as sp
 
 __version__: str
@@ -11,8 +10,16 @@ METRICS: tuple[str, ...]
 _Sparse = TypeVar("_Sparse", sp.csr_matrix, sp.csr_array)
 
 Metric = Literal[
-    "cosine", "dot", "jaccard", "pearson", "centered_cosine", "adjusted_cosine",
-    "corated_cosine", "msd", "tfidf", "bm25",
+    "cosine",
+    "dot",
+    "jaccard",
+    "pearson",
+    "centered_cosine",
+    "adjusted_cosine",
+    "corated_cosine",
+    "msd",
+    "tfidf",
+    "bm25",
 ]
 
 def config() -> dict[str, Any]: ...
@@ -47,6 +54,14 @@ def topk_sparse(
     n_threads: int = 0,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.floating]]: ...
 
+from . import datasets as datasets
+from . import metrics as metrics
+from . import split as split
+from .data import Interactions as Interactions
+from .evaluation import Comparison as Comparison
+from .evaluation import compare as compare
+from .evaluation import cross_validate as cross_validate
+from .evaluation import evaluate as evaluate
 from .models import ALS as ALS
 from .models import BPR as BPR
 from .models import BiasedMF as BiasedMF
@@ -57,13 +72,3 @@ from .models import Popularity as Popularity
 from .models import Recommender as Recommender
 from .models import UserKNN as UserKNN
 from .models import load as load
-
-from . import metrics as metrics
-from . import split as split
-from .evaluation import Comparison as Comparison
-from .evaluation import compare as compare
-from .evaluation import cross_validate as cross_validate
-from .evaluation import evaluate as evaluate
-
-from . import datasets as datasets
-from .data import Interactions as Interactions

@@ -7,7 +7,6 @@ import numbers
 
 import numpy as np
 
-
 _INT64_MAX = 2**63 - 1
 
 

@@ -51,10 +51,18 @@ def decode_ids(entries, key: str) -> np.ndarray:
     if f"{key}.utf8" in names:
         raw = np.asarray(entries[f"{key}.utf8"]).tobytes()
         offsets = np.asarray(entries[f"{key}.offsets"], dtype=np.int64)
-        if offsets.ndim != 1 or offsets.size < 1 or offsets[0] != 0 or offsets[-1] != len(raw) or np.any(np.diff(offsets) < 0):
+        if (
+            offsets.ndim != 1
+            or offsets.size < 1
+            or offsets[0] != 0
+            or offsets[-1] != len(raw)
+            or np.any(np.diff(offsets) < 0)
+        ):
             raise ValueError(f"{key}: malformed string offsets")
         out = np.empty(offsets.size - 1, dtype=object)
-        out[:] = [raw[a:b].decode("utf-8", "surrogatepass") for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
+        out[:] = [
+            raw[a:b].decode("utf-8", "surrogatepass") for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist())
+        ]
         return out
     if f"{key}.json" in names:
         values = json.loads(str(entries[f"{key}.json"]))

@@ -136,12 +136,14 @@ def check_sparse_transpose(X, name: str = "X") -> CsrParts:
     (what ``user_items.T`` gives for item-item work); any other input through :func:`check_sparse`."""
     if sp.issparse(X) and X.format == "csc" and X.ndim == 2:
         n_rows, n_cols = (int(s) for s in X.shape)
-        return _compressed(X.indptr, X.indices, X.data, (n_cols, n_rows), value_dtype(X.dtype, name),
-                           name, _is_sparse_array(X))
+        return _compressed(
+            X.indptr, X.indices, X.data, (n_cols, n_rows), value_dtype(X.dtype, name), name, _is_sparse_array(X)
+        )
     parts = check_sparse(X, name)
     Y = parts.to_scipy().T.tocsr()
-    return _compressed(Y.indptr, Y.indices, Y.data, (parts.shape[1], parts.shape[0]), parts.data.dtype,
-                       f"{name}.T", parts.is_array)
+    return _compressed(
+        Y.indptr, Y.indices, Y.data, (parts.shape[1], parts.shape[0]), parts.data.dtype, f"{name}.T", parts.is_array
+    )
 
 
 def check_aligned(times, X: CsrParts, of: str = "user_items") -> CsrParts:

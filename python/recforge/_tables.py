@@ -34,8 +34,9 @@ def open_text(path, encoding: str = "utf-8"):
     return open(name, encoding=encoding, newline="")
 
 
-def read_table(source, columns=None, *, names=None, text=(), sep: str = ",", encoding: str = "utf-8",
-               quoted: bool = True):
+def read_table(
+    source, columns=None, *, names=None, text=(), sep: str = ",", encoding: str = "utf-8", quoted: bool = True
+):
     """Columns of a delimited text file as a mapping of column -> array.
 
     Parameters
@@ -86,8 +87,10 @@ def read_table(source, columns=None, *, names=None, text=(), sep: str = ",", enc
         header_again = vals == c
         if names is None and header_again.any():
             line = _line_of(int(np.flatnonzero(header_again)[0]))
-            raise ValueError(f"{where} line {line} repeats the header (files joined with their headers?); "
-                             "remove the repeated header lines")
+            raise ValueError(
+                f"{where} line {line} repeats the header (files joined with their headers?); "
+                "remove the repeated header lines"
+            )
         if c in text:
             out[c] = np.where(vals == "", None, vals)
         else:
@@ -104,8 +107,10 @@ def _refuse_spreadsheet(path: str, where: str) -> None:
         magic = f.read(4)
     zipped_text = lower.endswith(".zip") and magic == _SPREADSHEET_MAGIC[0]
     if lower.endswith((".xlsx", ".xlsm", ".xls", ".ods")) or (magic in _SPREADSHEET_MAGIC and not zipped_text):
-        raise ValueError(f"{where} looks like a spreadsheet; spreadsheets are not read: save the sheet as "
-                         "CSV (UTF-8) and pass that file")
+        raise ValueError(
+            f"{where} looks like a spreadsheet; spreadsheets are not read: save the sheet as "
+            "CSV (UTF-8) and pass that file"
+        )
 
 
 def _line_of(row: int) -> int:
@@ -128,8 +133,11 @@ def _numbers(vals: np.ndarray, column: str, where: str) -> np.ndarray:
 
 
 def _read_csv_module(source, columns, names, sep, encoding, where, quoting) -> dict:
-    stream = io.TextIOWrapper(io.BytesIO(source), encoding=encoding, newline="") \
-        if isinstance(source, bytes) else open_text(source, encoding)
+    stream = (
+        io.TextIOWrapper(io.BytesIO(source), encoding=encoding, newline="")
+        if isinstance(source, bytes)
+        else open_text(source, encoding)
+    )
     try:
         with stream as f:
             reader = csv.reader(f, delimiter=sep, quoting=quoting, strict=quoting != csv.QUOTE_NONE)
@@ -142,8 +150,10 @@ def _read_csv_module(source, columns, names, sep, encoding, where, quoting) -> d
                 if not row:
                     continue
                 if len(row) > len(header):
-                    raise ValueError(f"{where} line {reader.line_num} has {len(row)} fields, expected "
-                                     f"{len(header)}{_separator_hint(row, sep)}")
+                    raise ValueError(
+                        f"{where} line {reader.line_num} has {len(row)} fields, expected "
+                        f"{len(header)}{_separator_hint(row, sep)}"
+                    )
                 if len(row) < len(header):  # missing trailing fields are empty, as pandas reads them
                     row = row + [""] * (len(header) - len(row))
                 for out, j in zip(values, at):
@@ -175,11 +185,22 @@ def _read_pandas(source, columns, names, text, sep, encoding, where, quoting) ->
     # as "NA" or "null" that the csv module keeps); index_col=False so that a line with an extra
     # field is an error, never a silent shift of every column by one.
     handle = io.BytesIO(source) if isinstance(source, bytes) else source
-    options = dict(sep=sep, encoding=encoding, quoting=quoting, index_col=False, dtype=str,
-                   keep_default_na=False, na_values=[], skip_blank_lines=True)
+    options = dict(
+        sep=sep,
+        encoding=encoding,
+        quoting=quoting,
+        index_col=False,
+        dtype=str,
+        keep_default_na=False,
+        na_values=[],
+        skip_blank_lines=True,
+    )
     try:
-        header = list(names) if names is not None else list(
-            pd.read_csv(handle, nrows=0, **{k: v for k, v in options.items() if k != "index_col"}).columns)
+        header = (
+            list(names)
+            if names is not None
+            else list(pd.read_csv(handle, nrows=0, **{k: v for k, v in options.items() if k != "index_col"}).columns)
+        )
         if isinstance(handle, io.BytesIO):
             handle.seek(0)
         columns = list(dict.fromkeys(columns if columns is not None else header))

@@ -27,8 +27,11 @@ def as_seconds(values, name: str) -> np.ndarray:
             return numbers
     if pd is not None and isinstance(values, (pd.Series, pd.Index)):
         if isinstance(values.dtype, pd.DatetimeTZDtype):
-            values = values.dt.tz_convert("UTC").dt.tz_localize(None) if isinstance(values, pd.Series) \
+            values = (
+                values.dt.tz_convert("UTC").dt.tz_localize(None)
+                if isinstance(values, pd.Series)
                 else values.tz_convert("UTC").tz_localize(None)
+            )
         if values.dtype.kind in "O" or pd.api.types.is_string_dtype(values.dtype):
             try:
                 values = pd.to_datetime(values)
@@ -39,11 +42,16 @@ def as_seconds(values, name: str) -> np.ndarray:
         return array.astype(np.float64)
     if array.dtype.kind in "OUS":
         try:
-            array = np.array([None if v is None or v != v else v for v in array.tolist()], dtype="datetime64[ns]") \
-                if array.dtype == object else array.astype("datetime64[ns]")
+            array = (
+                np.array([None if v is None or v != v else v for v in array.tolist()], dtype="datetime64[ns]")
+                if array.dtype == object
+                else array.astype("datetime64[ns]")
+            )
         except (ValueError, TypeError) as e:
             raise ValueError(f"{name} holds values that are not times: {e}") from None
     if array.dtype.kind != "M":
-        raise TypeError(f"{name} must hold numbers (epoch seconds), datetimes or ISO 8601 strings, got dtype {array.dtype}")
+        raise TypeError(
+            f"{name} must hold numbers (epoch seconds), datetimes or ISO 8601 strings, got dtype {array.dtype}"
+        )
     seconds = (array - np.datetime64(0, "s")) / np.timedelta64(1, "s")
     return np.where(np.isnat(array), np.nan, seconds).astype(np.float64)

@@ -63,8 +63,10 @@ def _aggregate(u, i, w, t, shape, aggregate: str):
         # scipy's COO -> CSR merges duplicates by summing: a linear-time path for the common case.
         values = np.ones(u.size) if aggregate == "count" else w
         M = sp.coo_matrix((values, (u, i)), shape=shape).tocsr()
-        return sp.csr_matrix((M.data.astype(np.float32), M.indices.astype(itype, copy=False),
-                              M.indptr.astype(itype, copy=False)), shape=shape), None
+        return sp.csr_matrix(
+            (M.data.astype(np.float32), M.indices.astype(itype, copy=False), M.indptr.astype(itype, copy=False)),
+            shape=shape,
+        ), None
     key = u * np.int64(n_items) + i
     # Group the rows of each pair together; within a pair, by time then input order ("last").
     order = np.lexsort((t, key)) if t is not None else np.argsort(key, kind="stable")
@@ -173,21 +175,31 @@ class Interactions:
         self.item_ids = to_numpy(item_ids)
         for name, ids, n in (("user_ids", self.user_ids, parts.shape[0]), ("item_ids", self.item_ids, parts.shape[1])):
             if ids.ndim != 1 or ids.size != n:
-                raise ValueError(f"{name} must hold one id per {'row' if name == 'user_ids' else 'column'} "
-                                 f"of matrix ({n}), got shape {ids.shape}")
+                raise ValueError(
+                    f"{name} must hold one id per {'row' if name == 'user_ids' else 'column'} "
+                    f"of matrix ({n}), got shape {ids.shape}"
+                )
             if factorize(ids, name)[1].size != n:
                 raise ValueError(f"{name} must be distinct (and not missing)")
         self.times = None
         if times is not None:
             self.times = sp.csr_matrix(check_aligned(times, parts, "matrix").to_scipy(), dtype=np.float64)
         self.report = dict(report or {})
-        self.spec = dict(spec or {"user_col": "user", "item_col": "item", "weight_col": "weight",
-                                    "time_col": "time" if times is not None else None})
+        self.spec = dict(
+            spec
+            or {
+                "user_col": "user",
+                "item_col": "item",
+                "weight_col": "weight",
+                "time_col": "time" if times is not None else None,
+            }
+        )
 
     # -- building -----------------------------------------------------------------------------
     @classmethod
-    def from_arrays(cls, users, items, weights=None, *, times=None, events=None, event_weights=None,
-                    aggregate: str = "sum"):
+    def from_arrays(
+        cls, users, items, weights=None, *, times=None, events=None, event_weights=None, aggregate: str = "sum"
+    ):
         """Build from one array per column (one element per event).
 
         Parameters
@@ -216,27 +228,58 @@ class Interactions:
         """
         return cls._build(
             {"user": users, "item": items, "weight": weights, "time": times, "event": events},
-            {"user_col": "user", "item_col": "item", "weight_col": None if weights is None else "weight",
-             "time_col": None if times is None else "time", "event_col": None if events is None else "event",
-             "event_weights": event_weights}, aggregate, known=None)
+            {
+                "user_col": "user",
+                "item_col": "item",
+                "weight_col": None if weights is None else "weight",
+                "time_col": None if times is None else "time",
+                "event_col": None if events is None else "event",
+                "event_weights": event_weights,
+            },
+            aggregate,
+            known=None,
+        )
 
     @classmethod
-    def from_pandas(cls, df, user_col: str = "user", item_col: str = "item", weight_col: str | None = None,
-                    time_col: str | None = None, event_col: str | None = None, event_weights: dict | None = None,
-                    aggregate: str = "sum"):
+    def from_pandas(
+        cls,
+        df,
+        user_col: str = "user",
+        item_col: str = "item",
+        weight_col: str | None = None,
+        time_col: str | None = None,
+        event_col: str | None = None,
+        event_weights: dict | None = None,
+        aggregate: str = "sum",
+    ):
         """Build from a pandas DataFrame (or any mapping of column name -> array).
 
         Parameters are those of :meth:`from_arrays`, given as column names. The column names
         are remembered for :meth:`transform`.
         """
-        spec = {"user_col": user_col, "item_col": item_col, "weight_col": weight_col, "time_col": time_col,
-                "event_col": event_col, "event_weights": event_weights}
+        spec = {
+            "user_col": user_col,
+            "item_col": item_col,
+            "weight_col": weight_col,
+            "time_col": time_col,
+            "event_col": event_col,
+            "event_weights": event_weights,
+        }
         return cls._build(_columns(df, spec), spec, aggregate, known=None)
 
     @classmethod
-    def from_csv(cls, path, user_col: str = "user", item_col: str = "item", weight_col: str | None = None,
-                 time_col: str | None = None, event_col: str | None = None, event_weights: dict | None = None,
-                 aggregate: str = "sum", sep: str = ","):
+    def from_csv(
+        cls,
+        path,
+        user_col: str = "user",
+        item_col: str = "item",
+        weight_col: str | None = None,
+        time_col: str | None = None,
+        event_col: str | None = None,
+        event_weights: dict | None = None,
+        aggregate: str = "sum",
+        sep: str = ",",
+    ):
         """Build from a CSV file with a header row (gzip/bz2/xz/zip compressed too).
 
         Only the named columns are read. Ids are read as strings (a text file's ids are text:
@@ -250,9 +293,17 @@ class Interactions:
         return cls.from_pandas(data, user_col, item_col, weight_col, time_col, event_col, event_weights, aggregate)
 
     @classmethod
-    def from_parquet(cls, path, user_col: str = "user", item_col: str = "item", weight_col: str | None = None,
-                     time_col: str | None = None, event_col: str | None = None, event_weights: dict | None = None,
-                     aggregate: str = "sum"):
+    def from_parquet(
+        cls,
+        path,
+        user_col: str = "user",
+        item_col: str = "item",
+        weight_col: str | None = None,
+        time_col: str | None = None,
+        event_col: str | None = None,
+        event_weights: dict | None = None,
+        aggregate: str = "sum",
+    ):
         """Build from a Parquet file (needs pandas and pyarrow: ``pip install recforge[io]``)."""
         if pd is None:
             raise ImportError("reading Parquet needs pandas and pyarrow: pip install 'recforge[io]'")
@@ -276,8 +327,9 @@ class Interactions:
             Rows of ids the maps do not know are dropped; ``report["new_users"]`` and
             ``report["new_items"]`` list those ids (distinct).
         """
-        return type(self)._build(_columns(df, self.spec), self.spec, self.spec.get("aggregate", "sum"),
-                                 known=(self.user_ids, self.item_ids))
+        return type(self)._build(
+            _columns(df, self.spec), self.spec, self.spec.get("aggregate", "sum"), known=(self.user_ids, self.item_ids)
+        )
 
     @classmethod
     def _build(cls, cols: dict, spec: dict, aggregate: str, known):
@@ -302,9 +354,15 @@ class Interactions:
             for role, codes, raw, missing in (("users", u, users, missing_u), ("items", i, items, missing_i)):
                 new = (codes < 0) & ~missing
                 report[f"new_{role}"] = factorize(raw[new], role)[1]
-        checks = (lambda: missing_u, lambda: missing_i, lambda: None if known is None else u < 0,
-                  lambda: None if known is None else i < 0, lambda: unweighted,
-                  lambda: ~np.isfinite(w), lambda: None if t is None else ~np.isfinite(t))
+        checks = (
+            lambda: missing_u,
+            lambda: missing_i,
+            lambda: None if known is None else u < 0,
+            lambda: None if known is None else i < 0,
+            lambda: unweighted,
+            lambda: ~np.isfinite(w),
+            lambda: None if t is None else ~np.isfinite(t),
+        )
         keep = np.ones(n, dtype=bool)
         dropped = {}
         for reason, check in zip(DROP_REASONS, checks):
@@ -325,11 +383,19 @@ class Interactions:
         if not np.isfinite(M.data).all():
             bad = int(np.flatnonzero(~np.isfinite(M.data))[0])
             row = int(np.searchsorted(M.indptr, bad, side="right") - 1)
-            raise ValueError(f"the weight of customer {user_ids[row]!r}, product {item_ids[M.indices[bad]]!r} is "
-                             f"beyond float32's range (about 3.4e38) once merged; scale the weights down")
-        report.update(kept=int(u.size), dropped=dropped, unknown_events=unknown_events,
-                      merged=int(u.size - M.nnz), nnz=int(M.nnz),
-                      negative_weights=int(np.count_nonzero(w < 0)), nonpositive_pairs=int(np.count_nonzero(M.data <= 0)))
+            raise ValueError(
+                f"the weight of customer {user_ids[row]!r}, product {item_ids[M.indices[bad]]!r} is "
+                f"beyond float32's range (about 3.4e38) once merged; scale the weights down"
+            )
+        report.update(
+            kept=int(u.size),
+            dropped=dropped,
+            unknown_events=unknown_events,
+            merged=int(u.size - M.nnz),
+            nnz=int(M.nnz),
+            negative_weights=int(np.count_nonzero(w < 0)),
+            nonpositive_pairs=int(np.count_nonzero(M.data <= 0)),
+        )
         obj = cls.__new__(cls)
         obj.matrix, obj.times, obj.user_ids, obj.item_ids = M, T, user_ids, item_ids
         obj.report = report
@@ -364,8 +430,10 @@ class Interactions:
         codes = lookup(known, values)
         if missing == "raise" and (codes < 0).any():
             bad = values[codes < 0].tolist()
-            raise KeyError(f"unknown {kind} id{'s' if len(bad) > 1 else ''}: "
-                           f"{', '.join(map(repr, bad[:5]))}{' ...' if len(bad) > 5 else ''} ({len(bad)} of {len(values)})")
+            raise KeyError(
+                f"unknown {kind} id{'s' if len(bad) > 1 else ''}: "
+                f"{', '.join(map(repr, bad[:5]))}{' ...' if len(bad) > 5 else ''} ({len(bad)} of {len(values)})"
+            )
         return int(codes[0]) if scalar else codes
 
     # -- shape --------------------------------------------------------------------------------
@@ -386,8 +454,10 @@ class Interactions:
         return self.matrix.nnz
 
     def __repr__(self) -> str:
-        return (f"Interactions({self.n_users:,} users x {self.n_items:,} items, {self.nnz:,} pairs"
-                f"{', with times' if self.times is not None else ''})")
+        return (
+            f"Interactions({self.n_users:,} users x {self.n_items:,} items, {self.nnz:,} pairs"
+            f"{', with times' if self.times is not None else ''})"
+        )
 
     def with_matrix(self, matrix, times=None):
         """Same id maps and column spec, another matrix of the same shape (the splits use it).
@@ -421,11 +491,14 @@ class Interactions:
     def save(self, path: str | os.PathLike) -> None:
         """Write to an ``.npz`` file (exactly that name; no pickle). Ids must be all strings or
         all numbers. Read back with :meth:`load`."""
-        entries = {"__format__": np.array(FORMAT), "__format_version__": np.array(FORMAT_VERSION),
-                   **encode_ids(self.user_ids, "user_ids", "user_ids"),
-                   **encode_ids(self.item_ids, "item_ids", "item_ids"),
-                   "report": np.array(json.dumps(_plain(self.report))),
-                   "spec": np.array(json.dumps(_plain(self.spec)))}
+        entries = {
+            "__format__": np.array(FORMAT),
+            "__format_version__": np.array(FORMAT_VERSION),
+            **encode_ids(self.user_ids, "user_ids", "user_ids"),
+            **encode_ids(self.item_ids, "item_ids", "item_ids"),
+            "report": np.array(json.dumps(_plain(self.report))),
+            "spec": np.array(json.dumps(_plain(self.spec))),
+        }
         for name, M in (("matrix", self.matrix), ("times", self.times)):
             if M is not None:
                 for part in ("indptr", "indices", "data"):
@@ -449,11 +522,16 @@ class Interactions:
                 if "__format__" not in npz.files or str(npz["__format__"]) != FORMAT:
                     raise ValueError(f"{where} is not a recforge interactions file")
                 if int(npz["__format_version__"]) > FORMAT_VERSION:
-                    raise ValueError(f"{where} was written by a newer recforge (format "
-                                     f"{int(npz['__format_version__'])}); upgrade recforge")
+                    raise ValueError(
+                        f"{where} was written by a newer recforge (format "
+                        f"{int(npz['__format_version__'])}); upgrade recforge"
+                    )
                 shape = tuple(int(s) for s in npz["shape"])
-                parts = {n: sp.csr_matrix(tuple(npz[f"{n}.{p}"] for p in ("data", "indices", "indptr")), shape=shape)
-                         for n in ("matrix", "times") if f"{n}.indptr" in npz.files}
+                parts = {
+                    n: sp.csr_matrix(tuple(npz[f"{n}.{p}"] for p in ("data", "indices", "indptr")), shape=shape)
+                    for n in ("matrix", "times")
+                    if f"{n}.indptr" in npz.files
+                }
                 ids = [decode_ids(npz, n) for n in ("user_ids", "item_ids")]
                 report, spec = json.loads(str(npz["report"])), json.loads(str(npz["spec"]))
         except (zipfile.BadZipFile, EOFError, KeyError, OSError, json.JSONDecodeError) as e:
@@ -468,4 +546,3 @@ def _compact(codes: np.ndarray, ids: np.ndarray):
         return codes, ids
     new = np.cumsum(used) - 1
     return new[codes], ids[used]
-

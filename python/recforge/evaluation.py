@@ -71,7 +71,7 @@ class Comparison:
 
     k: int
     n_users: int
-    metrics: dict = field(default_factory=dict)   # model -> metric -> (mean, low, high)
+    metrics: dict = field(default_factory=dict)  # model -> metric -> (mean, low, high)
     p_values: dict = field(default_factory=dict)  # model -> metric -> p-value vs the baseline
     baseline: str = ""
 
@@ -87,8 +87,10 @@ class Comparison:
                     cell += f" (p={self.p_values[name][m]:.2g})"
                 cells.append(cell)
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
-        lines.append(f"\n{self.n_users} users; ± is the half-width of the 95% interval; p: paired t-test "
-                     f"against {self.baseline}.")
+        lines.append(
+            f"\n{self.n_users} users; ± is the half-width of the 95% interval; p: paired t-test "
+            f"against {self.baseline}."
+        )
         return "\n".join(lines)
 
 
@@ -114,8 +116,10 @@ def compare(models: dict, train, test, k: int = 10, *, exclude_seen: bool = True
     k = check_int(k, "k", minimum=1)
     users = _evaluated_users(test)
     history, held_out = train[users], test[users]  # sliced once for every model
-    per_user = {name: _per_user(model, users, history, held_out, k, exclude_seen)[1]["per_user"]
-                for name, model in models.items()}
+    per_user = {
+        name: _per_user(model, users, history, held_out, k, exclude_seen)[1]["per_user"]
+        for name, model in models.items()
+    }
     baseline = next(iter(models))
     out = Comparison(k=k, n_users=len(users), baseline=baseline)
     for name, values in per_user.items():
@@ -124,8 +128,11 @@ def compare(models: dict, train, test, k: int = 10, *, exclude_seen: bool = True
             out.p_values[name] = {}
             for m in RANKING_METRICS:
                 diff = values[m] - per_user[baseline][m]
-                out.p_values[name][m] = float(stats.ttest_rel(values[m], per_user[baseline][m]).pvalue) \
-                    if len(users) > 1 and np.any(diff != 0) else 1.0
+                out.p_values[name][m] = (
+                    float(stats.ttest_rel(values[m], per_user[baseline][m]).pvalue)
+                    if len(users) > 1 and np.any(diff != 0)
+                    else 1.0
+                )
     return out
 
 

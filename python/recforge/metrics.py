@@ -35,8 +35,9 @@ def _recommended(recommended_ids) -> np.ndarray:
     return np.ascontiguousarray(rec, dtype=np.int64)
 
 
-def ranking_metrics(recommended_ids, test, k: int = 10, *, empty: str = "skip", per_user: bool = False,
-                    n_threads: int = 0) -> dict:
+def ranking_metrics(
+    recommended_ids, test, k: int = 10, *, empty: str = "skip", per_user: bool = False, n_threads: int = 0
+) -> dict:
     """Precision, recall, F1, NDCG, MAP, hit rate and MRR at k, computed in C++ over users.
 
     Parameters
@@ -77,14 +78,16 @@ def ranking_metrics(recommended_ids, test, k: int = 10, *, empty: str = "skip", 
     rec = _recommended(recommended_ids)
     T = check_sparse(test, "test")
     if rec.shape[0] != T.shape[0]:
-        raise ValueError(f"recommended_ids has {rec.shape[0]} rows but test has {T.shape[0]}; row u of both "
-                         "must be the same user")
+        raise ValueError(
+            f"recommended_ids has {rec.shape[0]} rows but test has {T.shape[0]}; row u of both must be the same user"
+        )
     k = check_int(k, "k", minimum=1)
     if k > rec.shape[1]:
         raise ValueError(f"k={k} but recommended_ids has only {rec.shape[1]} columns")
     check_choice(empty, "empty", ("skip", "zero"))
-    block_sums, values, evaluated = _core.ranking_metrics(rec, T.indptr, T.indices, T.data, T.shape[1], k,
-                                                          resolve_threads(n_threads), per_user)
+    block_sums, values, evaluated = _core.ranking_metrics(
+        rec, T.indptr, T.indices, T.data, T.shape[1], k, resolve_threads(n_threads), per_user
+    )
     # Sums come per fixed block of users and are added here in block order: the averages do not
     # depend on the thread count.
     totals = block_sums.sum(axis=0)

@@ -28,8 +28,11 @@ def _kernel_input(parts: CsrParts, metric: str, transposed: bool) -> tuple[np.nd
     """Values handed to the kernel and the kernel metric that finishes the job (tfidf and
     bm25 weight inside the kernel). ``parts`` holds X, or X.T when ``transposed``: X's rows
     are then its columns."""
-    rows, columns = (weighting.center_columns, weighting.center_rows) if transposed else (
-        weighting.center_rows, weighting.center_columns)
+    rows, columns = (
+        (weighting.center_columns, weighting.center_rows)
+        if transposed
+        else (weighting.center_rows, weighting.center_columns)
+    )
     if metric == "centered_cosine":
         return rows(parts), "cosine"
     if metric == "adjusted_cosine":
@@ -130,8 +133,18 @@ def similarity(
     data, kernel_metric = _kernel_input(parts, metric, transposed)
     n = parts.shape[1] if transposed else parts.shape[0]
     indptr, indices, values = _core.similarity(
-        parts.indptr, parts.indices, data, *parts.shape, k, kernel_metric, shrinkage, min_support, threads,
-        k1, b, transposed,
+        parts.indptr,
+        parts.indices,
+        data,
+        *parts.shape,
+        k,
+        kernel_metric,
+        shrinkage,
+        min_support,
+        threads,
+        k1,
+        b,
+        transposed,
     )
     cls = sp.csr_array if parts.is_array else sp.csr_matrix
     return cls((values, indices, indptr), shape=(n, n))

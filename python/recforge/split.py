@@ -49,8 +49,10 @@ def _partition(X: CsrParts, in_test: np.ndarray, source=None):
     if source is None:
         return pick(~in_test, X.data), pick(in_test, X.data)
     times = None if source.times is None else source.times.data
-    return tuple(source.with_matrix(pick(mask, X.data), None if times is None else pick(mask, times))
-                 for mask in (~in_test, in_test))
+    return tuple(
+        source.with_matrix(pick(mask, X.data), None if times is None else pick(mask, times))
+        for mask in (~in_test, in_test)
+    )
 
 
 def _source(user_items):

@@ -48,7 +48,8 @@ def topk(queries, items, k: int = 10, exclude=None, allow=None, n_threads: int =
         Candidate item ids for every query (duplicates ignored). Combined with ``exclude``,
         an item must be allowed and not excluded.
     n_threads : int, default 0
-        Threads; 0 means every CPU this process may use; larger counts are capped at that number. Results do not depend on it.
+        Threads; 0 means every CPU this process may use; larger counts are capped at that number.
+        Results do not depend on it.
 
     cosine : bool, default False, keyword-only
         Rank by cosine similarity instead (queries and items normalised; zero vectors score 0).
@@ -82,15 +83,18 @@ def topk(queries, items, k: int = 10, exclude=None, allow=None, n_threads: int =
     if items.dtype != queries.dtype:
         raise TypeError(f"items must have the dtype of queries ({queries.dtype}), got {items.dtype}")
     if items.shape[1] != queries.shape[1]:
-        raise ValueError(f"queries and items must have the same number of columns (factors), got "
-                         f"{queries.shape[1]} and {items.shape[1]}")
+        raise ValueError(
+            f"queries and items must have the same number of columns (factors), got "
+            f"{queries.shape[1]} and {items.shape[1]}"
+        )
     k = check_int(k, "k", minimum=0)
     ex = check_sparse(exclude, "exclude") if exclude is not None else None
     return dense_topk_parts(queries, items, k, ex, allow, resolve_threads(n_threads), cosine)
 
 
-def dense_topk_parts(queries: np.ndarray, items: np.ndarray, k: int, ex: CsrParts | None, allow, threads: int,
-                     cosine: bool = False):
+def dense_topk_parts(
+    queries: np.ndarray, items: np.ndarray, k: int, ex: CsrParts | None, allow, threads: int, cosine: bool = False
+):
     """:func:`topk` on validated arrays and exclusion parts."""
     n_queries, n_items = queries.shape[0], items.shape[0]
     index_dtype = ex.indices.dtype if ex is not None else np.dtype(np.int64)
@@ -108,8 +112,11 @@ def _exclusion(ex, shape: tuple[int, int], index_dtype, value_dtype, rows: str):
         return None, None, None
     if ex.shape != shape:
         raise ValueError(f"exclude must have shape ({rows}, n_items) = {shape}, got {ex.shape}")
-    return (ex.indptr.astype(index_dtype, copy=False), ex.indices.astype(index_dtype, copy=False),
-            ex.data.astype(value_dtype, copy=False))
+    return (
+        ex.indptr.astype(index_dtype, copy=False),
+        ex.indices.astype(index_dtype, copy=False),
+        ex.data.astype(value_dtype, copy=False),
+    )
 
 
 def allowed_items(allow, n_items: int, index_dtype=np.int64):
@@ -154,7 +161,8 @@ def topk_sparse(history, similarity, k: int = 10, exclude=None, allow=None, n_th
         Candidate item ids for every row; combined with ``exclude``, an item must be allowed
         and not excluded.
     n_threads : int, default 0
-        Threads; 0 means every CPU this process may use; larger counts are capped at that number. Results do not depend on it.
+        Threads; 0 means every CPU this process may use; larger counts are capped at that number.
+        Results do not depend on it.
 
     Returns
     -------
@@ -190,15 +198,18 @@ def topk_sparse(history, similarity, k: int = 10, exclude=None, allow=None, n_th
     sim = check_sparse(similarity, "similarity")
     hist = check_sparse(history, "history")
     if hist.shape[1] != sim.shape[0]:
-        raise ValueError(f"history has {hist.shape[1]} columns but similarity has {sim.shape[0]} rows; "
-                         "they must match (history @ similarity)")
+        raise ValueError(
+            f"history has {hist.shape[1]} columns but similarity has {sim.shape[0]} rows; "
+            "they must match (history @ similarity)"
+        )
     k = check_int(k, "k", minimum=0)
     ex = check_sparse(exclude, "exclude") if exclude is not None else None
     return sparse_topk_parts(hist, sim, k, ex, allow, resolve_threads(n_threads))
 
 
-def sparse_topk_parts(hist: CsrParts, sim: CsrParts, k: int, ex: CsrParts | None, allow, threads: int,
-                      rows: np.ndarray | None = None):
+def sparse_topk_parts(
+    hist: CsrParts, sim: CsrParts, k: int, ex: CsrParts | None, allow, threads: int, rows: np.ndarray | None = None
+):
     """:func:`topk_sparse` on validated parts; ``rows`` (int64) selects and orders history rows
     without copying them (the exclusion then has one row per selected row). The parts are
     trusted: the O(nnz) structure check ran when they were made (check_sparse), so a one-row
@@ -210,7 +221,19 @@ def sparse_topk_parts(hist: CsrParts, sim: CsrParts, k: int, ex: CsrParts | None
     ex_arrays = _exclusion(ex, (n_rows, n_items), index_dtype, value_dtype, "n_rows")
     allowed = allowed_items(allow, n_items, index_dtype)
     return _core.topk_sparse(
-        hist.indptr.astype(index_dtype, copy=False), hist.indices.astype(index_dtype, copy=False),
-        hist.data.astype(value_dtype, copy=False), hist.shape[0], hist.shape[1],
-        sim.indptr.astype(index_dtype, copy=False), sim.indices.astype(index_dtype, copy=False), sim.data,
-        n_items, *ex_arrays, allowed, k, threads, rows, trusted=True)
+        hist.indptr.astype(index_dtype, copy=False),
+        hist.indices.astype(index_dtype, copy=False),
+        hist.data.astype(value_dtype, copy=False),
+        hist.shape[0],
+        hist.shape[1],
+        sim.indptr.astype(index_dtype, copy=False),
+        sim.indices.astype(index_dtype, copy=False),
+        sim.data,
+        n_items,
+        *ex_arrays,
+        allowed,
+        k,
+        threads,
+        rows,
+        trusted=True,
+    )

@@ -11,33 +11,45 @@ from ._common import MODEL_NAMES, CliError, add_data_arguments
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="recforge", description="recforge: recommendations for every customer, "
-                                "from interaction logs. Run 'recforge demo' to see it work.")
+    p = argparse.ArgumentParser(
+        prog="recforge",
+        description="recforge: recommendations for every customer, "
+        "from interaction logs. Run 'recforge demo' to see it work.",
+    )
     p.add_argument("--version", action="version", version=f"recforge {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
     models = ", ".join(MODEL_NAMES)
 
-    d = sub.add_parser("demo", help="train, evaluate against popularity and write a campaign list, on the shipped sample",
-                       description="The main job on the Online Retail sample shipped with recforge (UCI, CC BY 4.0): "
-                       "split by time, compare models against popularity on the customers who came back, then "
-                       "write the best model's top-k products for every customer to CSV.")
+    d = sub.add_parser(
+        "demo",
+        help="train, evaluate against popularity and write a campaign list, on the shipped sample",
+        description="The main job on the Online Retail sample shipped with recforge (UCI, CC BY 4.0): "
+        "split by time, compare models against popularity on the customers who came back, then "
+        "write the best model's top-k products for every customer to CSV.",
+    )
     d.add_argument("--out", default="campaign_top10.csv", help="campaign list file (default: campaign_top10.csv)")
     d.add_argument("--k", type=int, default=10, help="products per customer (default: 10)")
     d.add_argument("--cutoff", default="2011-11-01", help="train before this date, test from it (default: 2011-11-01)")
     d.add_argument("--neighbours", type=int, default=100, help="neighbours of the KNN models (default: 100)")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    t = sub.add_parser("train", help="fit a model on an event file and save it",
-                       description="Fit a model on events and save it (with the raw id maps) for 'recommend'.")
+    t = sub.add_parser(
+        "train",
+        help="fit a model on an event file and save it",
+        description="Fit a model on events and save it (with the raw id maps) for 'recommend'.",
+    )
     add_data_arguments(t)
     t.add_argument("--model", required=True, help=f"one of: {models}")
     t.add_argument("--param", action="append", metavar="NAME=VALUE", help="model parameter, e.g. k=50 (repeatable)")
     t.add_argument("--out", required=True, help="model file (.npz)")
     t.add_argument("--quiet", action="store_true", help="no progress output")
 
-    r = sub.add_parser("recommend", help="top-k products for every customer in an event file",
-                       description="Top-k products for every customer with events in --data (read with the "
-                       "columns the model was trained with), their own products excluded.")
+    r = sub.add_parser(
+        "recommend",
+        help="top-k products for every customer in an event file",
+        description="Top-k products for every customer with events in --data (read with the "
+        "columns the model was trained with), their own products excluded.",
+    )
     r.add_argument("--model", required=True, help="file written by 'recforge train'")
     r.add_argument("--data", required=True, help='events (.csv or .parquet), or "sample"')
     r.add_argument("--sep", default=",", help="CSV delimiter (default: ,)")
@@ -46,9 +58,12 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True, help="output: .csv, .csv.gz or .parquet")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    e = sub.add_parser("evaluate", help="compare models on a train/test split of an event file",
-                       description="Split events, fit each model on train, and compare them on the test customers "
-                       "who have training history (means, 95%% intervals, paired t-tests against the first).")
+    e = sub.add_parser(
+        "evaluate",
+        help="compare models on a train/test split of an event file",
+        description="Split events, fit each model on train, and compare them on the test customers "
+        "who have training history (means, 95%% intervals, paired t-tests against the first).",
+    )
     add_data_arguments(e)
     e.add_argument("--models", default="popularity,itemknn", help=f"comma-separated, first is the baseline ({models})")
     e.add_argument("--split", default="per-user", choices=("temporal", "per-user", "leave-one-out", "random"))
@@ -59,8 +74,11 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--out", help="write the results as JSON")
     e.add_argument("--quiet", action="store_true", help="no progress output")
 
-    s = sub.add_parser("similar", help="the products most similar to given ones",
-                       description="The k products most similar to each given product id.")
+    s = sub.add_parser(
+        "similar",
+        help="the products most similar to given ones",
+        description="The k products most similar to each given product id.",
+    )
     s.add_argument("--model", required=True, help="file written by 'recforge train'")
     s.add_argument("--items", required=True, nargs="+", metavar="ID", help="product ids")
     s.add_argument("--k", type=int, default=10)
@@ -72,8 +90,13 @@ def main(argv=None) -> int:
     args = parser().parse_args(argv)
     from . import commands, demo
 
-    run = {"demo": demo.demo, "train": commands.train, "recommend": commands.recommend,
-           "evaluate": commands.evaluate, "similar": commands.similar}[args.command]
+    run = {
+        "demo": demo.demo,
+        "train": commands.train,
+        "recommend": commands.recommend,
+        "evaluate": commands.evaluate,
+        "similar": commands.similar,
+    }[args.command]
     if getattr(args, "k", 1) < 0:
         print(f"recforge {args.command}: error: --k must be >= 0", file=sys.stderr)
         return 2

@@ -29,21 +29,33 @@ class CliError(Exception):
 
 def add_data_arguments(parser, required: bool = True) -> None:
     g = parser.add_argument_group("events")
-    g.add_argument("--data", required=required, metavar="FILE",
-                   help='events: .csv (.gz/.bz2/.xz/.zip) or .parquet; "sample" for the shipped Online Retail sample')
+    g.add_argument(
+        "--data",
+        required=required,
+        metavar="FILE",
+        help='events: .csv (.gz/.bz2/.xz/.zip) or .parquet; "sample" for the shipped Online Retail sample',
+    )
     g.add_argument("--user-col", default="user", help="customer id column (default: user)")
     g.add_argument("--item-col", default="item", help="product id column (default: item)")
     g.add_argument("--weight-col", help="numeric weight column (default: 1 per event)")
     g.add_argument("--time-col", help="event time column (epoch seconds or dates)")
     g.add_argument("--event-col", help="event type column, weighted by --event-weights")
     g.add_argument("--event-weights", metavar="TYPE=W,...", help="e.g. view=1,cart=3,purchase=5")
-    g.add_argument("--aggregate", default="sum", choices=("sum", "max", "count", "last"),
-                   help="how repeated (customer, product) events merge (default: sum)")
+    g.add_argument(
+        "--aggregate",
+        default="sum",
+        choices=("sum", "max", "count", "last"),
+        help="how repeated (customer, product) events merge (default: sum)",
+    )
     g.add_argument("--sep", default=",", help="CSV delimiter (default: ,)")
     g.add_argument("--encoding", default="utf-8", help="CSV text encoding (default: utf-8; e.g. latin-1)")
-    g.add_argument("--returns", default="drop", choices=("drop", "keep"),
-                   help="rows with a negative --weight-col value (returns, cancellations): drop them and say "
-                        "how many (default), or keep them, subtracting from their pairs")
+    g.add_argument(
+        "--returns",
+        default="drop",
+        choices=("drop", "keep"),
+        help="rows with a negative --weight-col value (returns, cancellations): drop them and say "
+        "how many (default), or keep them, subtracting from their pairs",
+    )
 
 
 def event_weights(text):
@@ -62,8 +74,14 @@ def event_weights(text):
 
 
 def spec_of(args) -> dict:
-    return {"user_col": args.user_col, "item_col": args.item_col, "weight_col": args.weight_col,
-            "time_col": args.time_col, "event_col": args.event_col, "event_weights": event_weights(args.event_weights)}
+    return {
+        "user_col": args.user_col,
+        "item_col": args.item_col,
+        "weight_col": args.weight_col,
+        "time_col": args.time_col,
+        "event_col": args.event_col,
+        "event_weights": event_weights(args.event_weights),
+    }
 
 
 def read_events(args):
@@ -98,8 +116,11 @@ def drop_returns(events, args):
     negative = w < 0
     if not negative.any():
         return events
-    print(f"dropped {int(negative.sum()):,} rows with a negative {weight} (returns or cancellations; "
-          "--returns keep subtracts them instead)", file=sys.stderr)
+    print(
+        f"dropped {int(negative.sum()):,} rows with a negative {weight} (returns or cancellations; "
+        "--returns keep subtracts them instead)",
+        file=sys.stderr,
+    )
     keep = ~negative
     return {c: np.asarray(events[c])[keep] for c in (events.columns if hasattr(events, "columns") else events)}
 
@@ -110,14 +131,18 @@ def build_interactions(args) -> Interactions:
 
         return sample().interactions
     try:
-        inter = Interactions.from_pandas(drop_returns(read_events(args), args), aggregate=args.aggregate,
-                                         **spec_of(args))
+        inter = Interactions.from_pandas(
+            drop_returns(read_events(args), args), aggregate=args.aggregate, **spec_of(args)
+        )
     except (ValueError, TypeError) as e:
         raise CliError(f"--data: {e}") from None
     if inter.nnz == 0:
         dropped = {k: v for k, v in inter.report.get("dropped", {}).items() if v}
-        raise CliError(f"--data: {args.data!r} holds no usable events ({inter.report.get('rows', 0):,} rows read"
-                       + (f"; dropped: {dropped}" if dropped else "") + ")")
+        raise CliError(
+            f"--data: {args.data!r} holds no usable events ({inter.report.get('rows', 0):,} rows read"
+            + (f"; dropped: {dropped}" if dropped else "")
+            + ")"
+        )
     return inter
 
 
@@ -158,8 +183,10 @@ def recommend_all(model, users: np.ndarray, history, k: int, quiet: bool):
     scores = np.full((users.size, k), -np.inf)
     with progress(users.size, "recommending", quiet) as bar:
         for start in range(0, users.size, BATCH):
-            chunk = users[start:start + BATCH]
-            ids[start:start + chunk.size], scores[start:start + chunk.size] = model.recommend(chunk, history[chunk], k=k)
+            chunk = users[start : start + BATCH]
+            ids[start : start + chunk.size], scores[start : start + chunk.size] = model.recommend(
+                chunk, history[chunk], k=k
+            )
             bar.update(chunk.size)
     return ids, scores
 
@@ -210,8 +237,11 @@ def write_table(table: dict, path: str) -> None:
     import gzip
 
     with atomic_output(path) as raw:
-        with (gzip.open(raw, "wt", newline="", encoding="utf-8") if gz else
-              io.TextIOWrapper(raw, newline="", encoding="utf-8")) as f:
+        with (
+            gzip.open(raw, "wt", newline="", encoding="utf-8")
+            if gz
+            else io.TextIOWrapper(raw, newline="", encoding="utf-8")
+        ) as f:
             w = csv.writer(f)
             w.writerow(columns)
             for row in zip(*(table[c].tolist() for c in columns)):

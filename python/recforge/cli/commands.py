@@ -17,8 +17,19 @@ from ..evaluation import compare
 from ..models import load
 from ..models.persistence import load_extra, save
 from ..weighting import row_ids
-from ._common import (CliError, build_interactions, campaign_rows, check_output, drop_returns, make_model,
-                      parse_params, progress, read_events, recommend_all, write_table)
+from ._common import (
+    CliError,
+    build_interactions,
+    campaign_rows,
+    check_output,
+    drop_returns,
+    make_model,
+    parse_params,
+    progress,
+    read_events,
+    recommend_all,
+    write_table,
+)
 
 
 def train(args) -> None:
@@ -32,9 +43,15 @@ def train(args) -> None:
     elif not args.quiet:
         print(f"fitting {type(model).__name__} ...", file=sys.stderr)
     model = model.fit(inter)
-    save(model, args.out, extra={**encode_ids(inter.user_ids, "user_ids", "user ids"),
-                                 **encode_ids(inter.item_ids, "item_ids", "item ids"),
-                                 "spec": json.dumps(inter.spec)})
+    save(
+        model,
+        args.out,
+        extra={
+            **encode_ids(inter.user_ids, "user_ids", "user ids"),
+            **encode_ids(inter.item_ids, "item_ids", "item ids"),
+            "spec": json.dumps(inter.spec),
+        },
+    )
     print(f"{model!r} trained in {time.perf_counter() - start:.1f} s -> {args.out}")
 
 
@@ -82,13 +99,17 @@ def recommend(args) -> None:
         raise CliError(f"--data: {e}") from None
     users = np.flatnonzero(np.diff(history.matrix.indptr) > 0)
     new = history.report.get("new_users", [])
-    print(f"{users.size:,} known customers with events in {args.data}"
-          + (f"; {len(new):,} customers the model has not seen were skipped" if len(new) else ""))
+    print(
+        f"{users.size:,} known customers with events in {args.data}"
+        + (f"; {len(new):,} customers the model has not seen were skipped" if len(new) else "")
+    )
     ids, scores = recommend_all(model, users, history.matrix, args.k, args.quiet)
     table = campaign_rows(known.user_ids, known.item_ids, users, ids, scores)
     write_table(table, args.out)
-    print(f"{table['rank'].size:,} recommendations ({args.k} per customer) in "
-          f"{time.perf_counter() - start:.1f} s -> {args.out}")
+    print(
+        f"{table['rank'].size:,} recommendations ({args.k} per customer) in "
+        f"{time.perf_counter() - start:.1f} s -> {args.out}"
+    )
 
 
 def evaluate(args) -> None:
@@ -101,9 +122,14 @@ def evaluate(args) -> None:
     test_set = warm_test(train_set, test_set)
     if train_set.nnz == 0 or test_set.nnz == 0:
         side = "training" if train_set.nnz == 0 else "test (customers with training history)"
-        raise CliError(f"--split {args.split}: the {side} side is empty; "
-                       + ("move --cutoff inside the data's time range" if args.split == "temporal"
-                          else "give more events or change --test-frac"))
+        raise CliError(
+            f"--split {args.split}: the {side} side is empty; "
+            + (
+                "move --cutoff inside the data's time range"
+                if args.split == "temporal"
+                else "give more events or change --test-frac"
+            )
+        )
     models = {}
     with progress(len(unfitted), "fitting", args.quiet, unit="models") as bar:
         for name, model in unfitted.items():
@@ -115,8 +141,11 @@ def evaluate(args) -> None:
     print(result)
     if args.out:
         with atomic_output(args.out, "w", encoding="utf-8") as f:
-            json.dump({"k": result.k, "n_users": result.n_users, "metrics": result.metrics,
-                       "p_values": result.p_values}, f, indent=2)
+            json.dump(
+                {"k": result.k, "n_users": result.n_users, "metrics": result.metrics, "p_values": result.p_values},
+                f,
+                indent=2,
+            )
 
 
 def split_events(inter: Interactions, how: str, test_frac: float, cutoff, seed: int):
@@ -158,8 +187,12 @@ def similar(args) -> None:
     ids, scores = model.similar_items(items, k=args.k)
     rank = np.broadcast_to(np.arange(1, args.k + 1), ids.shape)
     ok = ids >= 0
-    table = {"item": known.item_ids[np.broadcast_to(items[:, None], ids.shape)[ok]], "rank": rank[ok],
-             "similar_item": known.item_ids[ids[ok]], "score": scores[ok]}
+    table = {
+        "item": known.item_ids[np.broadcast_to(items[:, None], ids.shape)[ok]],
+        "rank": rank[ok],
+        "similar_item": known.item_ids[ids[ok]],
+        "score": scores[ok],
+    }
     if args.out:
         write_table(table, args.out)
         print(f"{ok.sum():,} rows -> {args.out}")

@@ -12,8 +12,8 @@ from ..datasets import sample
 from ..datasets.online_retail import purchases
 from ..evaluation import compare
 from ..models import ALS, ItemKNN, Popularity, UserKNN
-from ._common import CliError, campaign_rows, check_output, recommend_all, write_table
 from ..weighting import row_ids
+from ._common import CliError, campaign_rows, check_output, recommend_all, write_table
 from .commands import keep_pairs, warm_test
 
 SHOWN = ("precision", "recall", "ndcg", "map", "hit_rate")
@@ -24,16 +24,23 @@ def demo(args) -> None:
     check_output(args.out)
     data = sample()
     inter = data.interactions
-    print(f"Online Retail sample (UCI, CC BY 4.0): {inter.n_users:,} customers, {inter.n_items:,} products, "
-          f"{inter.report['kept']:,} purchase lines -> {inter.nnz:,} (customer, product) pairs")
+    print(
+        f"Online Retail sample (UCI, CC BY 4.0): {inter.n_users:,} customers, {inter.n_items:,} products, "
+        f"{inter.report['kept']:,} purchase lines -> {inter.nnz:,} (customer, product) pairs"
+    )
 
     train, test = split_events_by_time(data, inter, args.cutoff)
-    print(f"time split at {args.cutoff}: train on {train.nnz:,} earlier (customer, product) pairs; measure on the "
-          f"{test.nnz:,} products {np.count_nonzero(np.diff(test.matrix.indptr)):,} returning customers bought "
-          f"for the first time after it")
-    candidates = {"popularity": Popularity(), "itemknn": ItemKNN(k=args.neighbours, metric="cosine"),
-                  "userknn": UserKNN(k=args.neighbours, metric="cosine"),
-                  "als": ALS(factors=64, regularization=1.0, iterations=15, random_state=0)}
+    print(
+        f"time split at {args.cutoff}: train on {train.nnz:,} earlier (customer, product) pairs; measure on the "
+        f"{test.nnz:,} products {np.count_nonzero(np.diff(test.matrix.indptr)):,} returning customers bought "
+        f"for the first time after it"
+    )
+    candidates = {
+        "popularity": Popularity(),
+        "itemknn": ItemKNN(k=args.neighbours, metric="cosine"),
+        "userknn": UserKNN(k=args.neighbours, metric="cosine"),
+        "als": ALS(factors=64, regularization=1.0, iterations=15, random_state=0),
+    }
     fitted = {name: model.fit(train) for name, model in candidates.items()}
     result = compare(fitted, train, test, k=args.k)
     print()
@@ -45,15 +52,23 @@ def demo(args) -> None:
     users = np.flatnonzero(np.diff(inter.matrix.indptr) > 0)
     ids, scores = recommend_all(model, users, inter.matrix, args.k, args.quiet)
     table = campaign_rows(inter.user_ids, inter.item_ids, users, ids, scores, data.describe_items)
-    table = {"customer_id": table["user"], "rank": table["rank"], "stock_code": table["item"],
-             "description": table["description"], "score": table["score"]}
+    table = {
+        "customer_id": table["user"],
+        "rank": table["rank"],
+        "stock_code": table["item"],
+        "description": table["description"],
+        "score": table["score"],
+    }
     write_table(table, args.out)
-    print(f"campaign list: top-{args.k} products for {users.size:,} customers ({table['rank'].size:,} rows) "
-          f"-> {args.out}")
+    print(
+        f"campaign list: top-{args.k} products for {users.size:,} customers ({table['rank'].size:,} rows) -> {args.out}"
+    )
     first = np.flatnonzero(table["customer_id"] == table["customer_id"][0])[:3] if table["rank"].size else []
     for i in first:
-        print(f"  customer {table['customer_id'][i]}  #{table['rank'][i]}  {table['stock_code'][i]:<7} "
-              f"{table['description'][i]}")
+        print(
+            f"  customer {table['customer_id'][i]}  #{table['rank'][i]}  {table['stock_code'][i]:<7} "
+            f"{table['description'][i]}"
+        )
     print(f"done in {time.perf_counter() - start:.1f} s")
 
 
@@ -69,14 +84,17 @@ def split_events_by_time(data, inter: Interactions, cutoff: str):
         raise CliError(f"--cutoff: {cutoff!r} is not a date")
 
     def pairs(mask):
-        return inter.transform({"user": events["CustomerID"][mask], "item": events["StockCode"][mask],
-                                "time": events["InvoiceDate"][mask]})
+        return inter.transform(
+            {"user": events["CustomerID"][mask], "item": events["StockCode"][mask], "time": events["InvoiceDate"][mask]}
+        )
 
     train, later = pairs(buy & (t < cut)), pairs(buy & (t >= cut))
     if not train.nnz or not later.nnz:
         first, last = (np.datetime64(int(x), "s") for x in (np.nanmin(t), np.nanmax(t)))
-        raise CliError(f"--cutoff: {cutoff!r} leaves no purchases {'before' if not train.nnz else 'after'} it; "
-                       f"the sample runs from {first} to {last}")
+        raise CliError(
+            f"--cutoff: {cutoff!r} leaves no purchases {'before' if not train.nnz else 'after'} it; "
+            f"the sample runs from {first} to {last}"
+        )
 
     def keys(M):
         return row_ids(M) * np.int64(M.shape[1]) + M.indices

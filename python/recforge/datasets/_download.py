@@ -15,14 +15,18 @@ from pathlib import Path
 # ml-1m and ml-20m (files.grouplens.org/.../ml-1m.zip.md5); the SHA-256 values of ml-100k and
 # ml-latest-small are the independently published ones recorded in shared/datasets/README.md.
 ARCHIVES = {
-    "ml-100k": ("https://files.grouplens.org/datasets/movielens/ml-100k.zip", "sha256",
-                "50d2a982c66986937beb9ffb3aa76efe955bf3d5c6b761f4e3a7cd717c6a3229"),
-    "ml-latest-small": ("https://files.grouplens.org/datasets/movielens/ml-latest-small.zip", "sha256",
-                        "696d65a3dfceac7c45750ad32df2c259311949efec81f0f144fdfb91ebc9e436"),
-    "ml-1m": ("https://files.grouplens.org/datasets/movielens/ml-1m.zip", "md5",
-              "c4d9eecfca2ab87c1945afe126590906"),
-    "ml-20m": ("https://files.grouplens.org/datasets/movielens/ml-20m.zip", "md5",
-               "cd245b17a1ae2cc31bb14903e1204af3"),
+    "ml-100k": (
+        "https://files.grouplens.org/datasets/movielens/ml-100k.zip",
+        "sha256",
+        "50d2a982c66986937beb9ffb3aa76efe955bf3d5c6b761f4e3a7cd717c6a3229",
+    ),
+    "ml-latest-small": (
+        "https://files.grouplens.org/datasets/movielens/ml-latest-small.zip",
+        "sha256",
+        "696d65a3dfceac7c45750ad32df2c259311949efec81f0f144fdfb91ebc9e436",
+    ),
+    "ml-1m": ("https://files.grouplens.org/datasets/movielens/ml-1m.zip", "md5", "c4d9eecfca2ab87c1945afe126590906"),
+    "ml-20m": ("https://files.grouplens.org/datasets/movielens/ml-20m.zip", "md5", "cd245b17a1ae2cc31bb14903e1204af3"),
     # UCI publishes no checksum: the loader verifies the content against the dataset's
     # published summary (row count and quantity total) instead.
     "online-retail": ("https://archive.ics.uci.edu/static/public/352/online+retail.zip", None, None),
@@ -50,9 +54,14 @@ def _progress(total: int | None, desc: str, show: bool):
     except ImportError:  # tqdm is a dependency, but a bar is never worth a failure
         show = False
     if not show:
+
         class _Quiet:
-            def update(self, n): pass
-            def close(self): pass
+            def update(self, n):
+                pass
+
+            def close(self):
+                pass
+
         return _Quiet()
     return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc)
 
@@ -82,7 +91,8 @@ def fetch(name: str, progress: bool = True) -> Path:
                 raise ConnectionError(
                     f"could not download {name} from {url} ({getattr(e, 'reason', e)}). recforge needs the "
                     f"internet once to fetch it into {target.parent} (set RECFORGE_DATA to change the folder); "
-                    f"offline, download it elsewhere and pass path=... to the loader") from None
+                    f"offline, download it elsewhere and pass path=... to the loader"
+                ) from None
             with response:
                 length = response.headers.get("Content-Length") if hasattr(response, "headers") else None
                 bar = _progress(int(length) if length else None, name, progress)
@@ -95,8 +105,10 @@ def fetch(name: str, progress: bool = True) -> Path:
         if algorithm is not None:
             got = _digest(Path(tmp), algorithm)
             if got != expected:
-                raise ValueError(f"the download of {name} from {url} is corrupt or not the official file: "
-                                 f"{algorithm} {got}, expected {expected}; it was deleted, try again")
+                raise ValueError(
+                    f"the download of {name} from {url} is corrupt or not the official file: "
+                    f"{algorithm} {got}, expected {expected}; it was deleted, try again"
+                )
         shutil.move(tmp, target)
     finally:
         if os.path.exists(tmp):

@@ -12,13 +12,35 @@ from ._dataset import Dataset
 from ._download import Files, fetch
 
 VARIANTS = ("100k", "latest-small", "1m", "20m")
-LICENSE = ("MovieLens terms of use (GroupLens): research use; no endorsement implied; acknowledge use; "
-           "commercial use needs permission; redistribution only as the variant's README allows.")
-CITATION = ("F. Maxwell Harper and Joseph A. Konstan. 2015. The MovieLens Datasets: History and Context. "
-            "ACM TiiS 5, 4, Article 19. https://doi.org/10.1145/2827872")
-_GENRES_100K = ("unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
-                "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller",
-                "War", "Western")
+LICENSE = (
+    "MovieLens terms of use (GroupLens): research use; no endorsement implied; acknowledge use; "
+    "commercial use needs permission; redistribution only as the variant's README allows."
+)
+CITATION = (
+    "F. Maxwell Harper and Joseph A. Konstan. 2015. The MovieLens Datasets: History and Context. "
+    "ACM TiiS 5, 4, Article 19. https://doi.org/10.1145/2827872"
+)
+_GENRES_100K = (
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+)
 # variant -> (ratings file, separator, header?, movies file, separator, encoding)
 _LAYOUT = {
     "100k": ("u.data", "\t", False, "u.item", "|", "latin-1"),
@@ -65,25 +87,37 @@ def load_movielens(variant: str = "100k", path=None, *, progress: bool = True) -
         path = fetch("ml-" + variant, progress=progress)
     ratings_file, sep, header, movies_file, movie_sep, encoding = _LAYOUT[variant]
     with Files(path) as files:
-        ratings = read_table(files.read(ratings_file), names=None if header else _RATING_COLUMNS, sep=sep,
-                             quoted=sep == ",")
+        ratings = read_table(
+            files.read(ratings_file), names=None if header else _RATING_COLUMNS, sep=sep, quoted=sep == ","
+        )
         if variant == "100k":
-            movies = read_table(files.read(movies_file), names=["movieId", "title", "release", "video", "url",
-                                                                *_GENRES_100K],
-                                text=["title", "release", "video", "url"], sep=movie_sep, encoding=encoding,
-                                quoted=movie_sep == ",")
+            movies = read_table(
+                files.read(movies_file),
+                names=["movieId", "title", "release", "video", "url", *_GENRES_100K],
+                text=["title", "release", "video", "url"],
+                sep=movie_sep,
+                encoding=encoding,
+                quoted=movie_sep == ",",
+            )
             flags = np.column_stack([np.asarray(movies[g], dtype=np.float64) for g in _GENRES_100K]) > 0
             genres = np.array(["|".join(g for g, on in zip(_GENRES_100K, row) if on) for row in flags], dtype=object)
         else:
-            movies = read_table(files.read(movies_file), names=None if variant != "1m" else ["movieId", "title", "genres"],
-                                text=["title", "genres"], sep=movie_sep, encoding=encoding, quoted=movie_sep == ",")
+            movies = read_table(
+                files.read(movies_file),
+                names=None if variant != "1m" else ["movieId", "title", "genres"],
+                text=["title", "genres"],
+                sep=movie_sep,
+                encoding=encoding,
+                quoted=movie_sep == ",",
+            )
             genres = np.asarray(movies["genres"], dtype=object)
     events = {c: np.asarray(ratings[c]) for c in _RATING_COLUMNS}
     for c in ("userId", "movieId", "timestamp"):
         events[c] = events[c].astype(np.int64)
     events["rating"] = events["rating"].astype(np.float32)
-    inter = Interactions.from_arrays(events["userId"], events["movieId"], events["rating"],
-                                     times=events["timestamp"], aggregate="last")
+    inter = Interactions.from_arrays(
+        events["userId"], events["movieId"], events["rating"], times=events["timestamp"], aggregate="last"
+    )
     at = lookup(np.asarray(movies["movieId"]).astype(np.int64), inter.item_ids)
     items = {"title": _aligned(movies["title"], at), "genres": _aligned(genres, at)}
     return Dataset(f"movielens-{variant}", inter, items, events, LICENSE, CITATION)

@@ -15,9 +15,11 @@ from ._dataset import Dataset
 from ._download import fetch
 
 LICENSE = "Creative Commons Attribution 4.0 International (CC BY 4.0)"
-CITATION = ("Chen, D. (2015). Online Retail [Dataset]. UCI Machine Learning Repository. "
-            "https://doi.org/10.24432/C5BW33. Chen, Sain & Guo (2012), Journal of Database Marketing "
-            "and Customer Strategy Management 19(3), 197-208.")
+CITATION = (
+    "Chen, D. (2015). Online Retail [Dataset]. UCI Machine Learning Repository. "
+    "https://doi.org/10.24432/C5BW33. Chen, Sain & Guo (2012), Journal of Database Marketing "
+    "and Customer Strategy Management 19(3), 197-208."
+)
 COLUMNS = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country"]
 _TEXT = ["InvoiceNo", "StockCode", "Description", "InvoiceDate", "CustomerID", "Country"]
 # The published summary of the full file (UCI; shared/datasets/README.md): what a download
@@ -56,8 +58,10 @@ def load_online_retail(path=None, *, progress: bool = True) -> Dataset:
     else:
         events = _columns(read_table(path, COLUMNS, text=_TEXT))
     if downloaded and (len(events["Quantity"]) != FULL_ROWS or np.nansum(events["Quantity"]) != FULL_QUANTITY):
-        raise ValueError(f"{str(path)!r} does not hold the published Online Retail data ({len(events['Quantity'])} "
-                         f"rows); delete it and try again")
+        raise ValueError(
+            f"{str(path)!r} does not hold the published Online Retail data ({len(events['Quantity'])} "
+            f"rows); delete it and try again"
+        )
     return _dataset("online-retail", events, _most_frequent_description(events))
 
 
@@ -74,8 +78,10 @@ def sample() -> Dataset:
         As :func:`load_online_retail`.
     """
     folder = resources.files(__package__) / "data"
-    with resources.as_file(folder / "online_retail_sample.csv.gz") as lines, \
-            resources.as_file(folder / "online_retail_products.csv.gz") as products:
+    with (
+        resources.as_file(folder / "online_retail_sample.csv.gz") as lines,
+        resources.as_file(folder / "online_retail_products.csv.gz") as products,
+    ):
         events = _columns(read_table(lines, [c for c in COLUMNS if c != "Description"], text=_TEXT))
         table = read_table(products, text=["StockCode", "Description"])
     at = lookup(np.asarray(table["StockCode"], dtype=object), events["StockCode"])
@@ -90,8 +96,10 @@ def _columns(data) -> dict:
     for c in data if isinstance(data, dict) else data.columns:
         values = data[c]
         if c in _TEXT:
-            values = np.array([None if v is None or v != v else str(v) for v in np.asarray(values, dtype=object).tolist()],
-                              dtype=object)
+            values = np.array(
+                [None if v is None or v != v else str(v) for v in np.asarray(values, dtype=object).tolist()],
+                dtype=object,
+            )
         else:
             values = np.asarray(values, dtype=np.float64)
         out[c] = values
@@ -100,8 +108,9 @@ def _columns(data) -> dict:
 
 def _read_workbook(path: Path) -> dict:
     if pd is None:
-        raise ImportError("reading the Online Retail workbook needs pandas and openpyxl: "
-                          "pip install 'recforge[io]' openpyxl")
+        raise ImportError(
+            "reading the Online Retail workbook needs pandas and openpyxl: pip install 'recforge[io]' openpyxl"
+        )
     if path.suffix.lower() == ".zip":
         import io
         import zipfile
@@ -143,7 +152,8 @@ def _most_frequent_description(events: dict) -> dict:
 
 def _dataset(name: str, events: dict, description: dict) -> Dataset:
     buy = purchases(events)
-    inter = Interactions.from_arrays(events["CustomerID"][buy], events["StockCode"][buy],
-                                     times=events["InvoiceDate"][buy])
+    inter = Interactions.from_arrays(
+        events["CustomerID"][buy], events["StockCode"][buy], times=events["InvoiceDate"][buy]
+    )
     items = {"description": np.array([description.get(c) for c in inter.item_ids.tolist()], dtype=object)}
     return Dataset(name, inter, items, events, LICENSE, CITATION)

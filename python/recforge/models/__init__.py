@@ -16,4 +16,16 @@ for _cls in MODELS:
     register(_cls)  # rf.load finds a file's class by its name
 del _cls
 
-__all__ = ["ALS", "BPR", "BiasedMF", "ItemKNN", "KNNRegressor", "MODELS", "NotFittedError", "Popularity", "Recommender", "UserKNN", "load"]
+__all__ = [
+    "ALS",
+    "BPR",
+    "BiasedMF",
+    "ItemKNN",
+    "KNNRegressor",
+    "MODELS",
+    "NotFittedError",
+    "Popularity",
+    "Recommender",
+    "UserKNN",
+    "load",
+]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import scipy.linalg
 
@@ -63,7 +62,8 @@ class ALS(FactorModel):
         Seed of the initial user factors (normal, standard deviation 0.01). Fits with the same
         seed and data give bit-identical factors for any ``n_threads``.
     n_threads : int, default 0
-        Threads; 0 means every CPU this process may use; larger counts are capped at that number. Results do not depend on it.
+        Threads; 0 means every CPU this process may use; larger counts are capped at that number.
+        Results do not depend on it.
     show_progress : bool, default False
         A tqdm progress bar over the iterations.
 
@@ -92,9 +92,20 @@ class ALS(FactorModel):
     (2, 5)
     """
 
-    def __init__(self, factors: int = 64, regularization: float = 0.01, alpha: float = 1.0, iterations: int = 15,
-                 solver: str = "cg", cg_steps: int = 3, dtype: str = "float32", calculate_loss: bool = False,
-                 random_state: int | None = None, n_threads: int = 0, show_progress: bool = False):
+    def __init__(
+        self,
+        factors: int = 64,
+        regularization: float = 0.01,
+        alpha: float = 1.0,
+        iterations: int = 15,
+        solver: str = "cg",
+        cg_steps: int = 3,
+        dtype: str = "float32",
+        calculate_loss: bool = False,
+        random_state: int | None = None,
+        n_threads: int = 0,
+        show_progress: bool = False,
+    ):
         self.factors = check_int(factors, "factors", minimum=1)
         self.regularization = check_real(regularization, "regularization", minimum=0.0)
         self.alpha = check_real(alpha, "alpha", minimum=0.0)
@@ -155,18 +166,40 @@ class ALS(FactorModel):
             raise ValueError(f"alpha * |{name}| overflows {self.dtype}: scale the values down")
         return X._replace(data=data)
 
-    def _half_step(self, C: CsrParts, fixed, solved, side: str, iteration: int | None, want_loss: bool = False,
-                   whitening=None, solver: str | None = None):
+    def _half_step(
+        self,
+        C: CsrParts,
+        fixed,
+        solved,
+        side: str,
+        iteration: int | None,
+        want_loss: bool = False,
+        whitening=None,
+        solver: str | None = None,
+    ):
         """Solve every row of C for ``solved`` (in place) given the ``fixed`` factors."""
         if whitening is None:
             whitening = _core.als_whiten(fixed, self.regularization, self._threads)
-        bad, loss = _core.als_solve(C.indptr, C.indices, C.data, fixed.shape[0], fixed, *whitening, solved,
-                                    self.alpha, SOLVERS.index(solver or self.solver), self.cg_steps, self._threads,
-                                    want_loss)
+        bad, loss = _core.als_solve(
+            C.indptr,
+            C.indices,
+            C.data,
+            fixed.shape[0],
+            fixed,
+            *whitening,
+            solved,
+            self.alpha,
+            SOLVERS.index(solver or self.solver),
+            self.cg_steps,
+            self._threads,
+            want_loss,
+        )
         if bad:
             when = f"at iteration {iteration + 1}" if iteration is not None else "while folding in"
-            raise FloatingPointError(f"ALS diverged {when}: {bad} {side} factor vectors are not finite; "
-                                     f"lower alpha (now {self.alpha}) or raise regularization (now {self.regularization})")
+            raise FloatingPointError(
+                f"ALS diverged {when}: {bad} {side} factor vectors are not finite; "
+                f"lower alpha (now {self.alpha}) or raise regularization (now {self.regularization})"
+            )
         return loss
 
     # -- new users and items ------------------------------------------------------------------
@@ -200,8 +233,16 @@ class ALS(FactorModel):
         self._check_fitted()
         return self._fold_in(self._rows(user_items, "user_items", None, self.n_items_, "items"), "item")
 
-    def recommend(self, user_ids, user_items, k: int = 10, exclude_seen: bool = True, exclude=None, allow=None,
-                  recalculate_user: bool = False):
+    def recommend(
+        self,
+        user_ids,
+        user_items,
+        k: int = 10,
+        exclude_seen: bool = True,
+        exclude=None,
+        allow=None,
+        recalculate_user: bool = False,
+    ):
         """Top-k items for each user; see :meth:`Recommender.recommend`.
 
         With ``recalculate_user=True`` each user's factors are solved from its row of
@@ -210,8 +251,16 @@ class ALS(FactorModel):
         are then only labels: any non-negative integers).
         """
         recalculate_user = check_bool(recalculate_user, "recalculate_user")
-        return self._recommend(user_ids, user_items, k, exclude_seen, exclude, allow, known_users=not recalculate_user,
-                               recalculate_user=recalculate_user)
+        return self._recommend(
+            user_ids,
+            user_items,
+            k,
+            exclude_seen,
+            exclude,
+            allow,
+            known_users=not recalculate_user,
+            recalculate_user=recalculate_user,
+        )
 
     def _query_vectors(self, users, history, recalculate_user):
         return self._fold_in(history, "item") if recalculate_user else self.user_factors_[users]
@@ -296,4 +345,3 @@ def _grown(F: np.ndarray, ids: np.ndarray, new: np.ndarray) -> np.ndarray:
     out[: F.shape[0]] = F
     out[ids] = new
     return out
-

@@ -46,6 +46,7 @@ def _unwrap(result: tuple[np.ndarray, np.ndarray], single: bool):
 
 def union_pattern(a: CsrParts, b: CsrParts) -> CsrParts:
     """CSR whose stored entries are those of a or b (values 1; only the pattern is used)."""
+
     def ones(p: CsrParts):
         return sp.csr_matrix((np.ones(p.indices.size, dtype=p.data.dtype), p.indices, p.indptr), shape=p.shape)
 
@@ -160,8 +161,7 @@ class Recommender:
         """
         return self._recommend(user_ids, user_items, k, exclude_seen, exclude, allow)
 
-    def _recommend(self, user_ids, user_items, k, exclude_seen, exclude, allow, known_users: bool = True,
-                   **options):
+    def _recommend(self, user_ids, user_items, k, exclude_seen, exclude, allow, known_users: bool = True, **options):
         """recommend() with model-specific ``options`` passed on to ``_scores_topk``; with
         ``known_users=False`` the ids are labels only (any non-negative integer), for models
         that score from the ``user_items`` rows alone."""

@@ -98,17 +98,29 @@ class BiasedMF(RatingPredictor, ItemBiasFactorModel):
 
     _state = ItemBiasFactorModel._state + ("user_bias_", "global_mean_", "rating_range_")
 
-    def __init__(self, factors: int = 32, iterations: int = 20, learning_rate: float = 0.03,
-                 regularization: float = 0.05, bias_learning_rate: float | None = None,
-                 bias_regularization: float = 0.05, learning_rate_decay: float = 0.95, init_std: float = 0.01,
-                 solver: str = "sgd", dtype: str = "float32", random_state: int | None = None, n_threads: int = 0,
-                 show_progress: bool = False):
+    def __init__(
+        self,
+        factors: int = 32,
+        iterations: int = 20,
+        learning_rate: float = 0.03,
+        regularization: float = 0.05,
+        bias_learning_rate: float | None = None,
+        bias_regularization: float = 0.05,
+        learning_rate_decay: float = 0.95,
+        init_std: float = 0.01,
+        solver: str = "sgd",
+        dtype: str = "float32",
+        random_state: int | None = None,
+        n_threads: int = 0,
+        show_progress: bool = False,
+    ):
         self.factors = check_int(factors, "factors", minimum=1)
         self.iterations = check_int(iterations, "iterations", minimum=0)
         self.learning_rate = check_positive(learning_rate, "learning_rate")
         self.regularization = check_real(regularization, "regularization", minimum=0.0)
-        self.bias_learning_rate = None if bias_learning_rate is None else check_positive(bias_learning_rate,
-                                                                                    "bias_learning_rate")
+        self.bias_learning_rate = (
+            None if bias_learning_rate is None else check_positive(bias_learning_rate, "bias_learning_rate")
+        )
         self.bias_regularization = check_real(bias_regularization, "bias_regularization", minimum=0.0)
         self.learning_rate_decay = check_positive(learning_rate_decay, "learning_rate_decay")
         if self.learning_rate_decay > 1:
@@ -156,9 +168,11 @@ class BiasedMF(RatingPredictor, ItemBiasFactorModel):
         low, high = self.__dict__.get("_cache_value_range", (0.0, 0.0))
         if high - low > 20:
             # Quantities or amounts, not ratings: no learning rate fixes squared errors of 10^6.
-            return (f"the values span [{low:g}, {high:g}], far from a rating scale; BiasedMF fits ratings: "
-                    "bring them to a small scale first (e.g. numpy.log1p of quantities, or clip them to 1-5), "
-                    "or use an implicit-feedback model (rf.ALS, rf.BPR, rf.ItemKNN) for purchase counts")
+            return (
+                f"the values span [{low:g}, {high:g}], far from a rating scale; BiasedMF fits ratings: "
+                "bring them to a small scale first (e.g. numpy.log1p of quantities, or clip them to 1-5), "
+                "or use an implicit-feedback model (rf.ALS, rf.BPR, rf.ItemKNN) for purchase counts"
+            )
         if self.solver == "als":
             return f"raise regularization (now {self.regularization})"
         return f"lower learning_rate (now {self.learning_rate})"
@@ -177,10 +191,26 @@ class BiasedMF(RatingPredictor, ItemBiasFactorModel):
         threads = max(1, min(self._threads, ratings.size // SGD_RATINGS_PER_THREAD))  # same result, any count
 
         def run(first, count):
-            errors = _core.mf_sgd_epochs(user_ids, item_ids, ratings, block_ptr, users, items, user_bias, item_bias,
-                                         self.global_mean_, self.learning_rate, self.regularization, lr_bias,
-                                         self.bias_regularization, self.learning_rate_decay, seed, first, count,
-                                         threads)
+            errors = _core.mf_sgd_epochs(
+                user_ids,
+                item_ids,
+                ratings,
+                block_ptr,
+                users,
+                items,
+                user_bias,
+                item_bias,
+                self.global_mean_,
+                self.learning_rate,
+                self.regularization,
+                lr_bias,
+                self.bias_regularization,
+                self.learning_rate_decay,
+                seed,
+                first,
+                count,
+                threads,
+            )
             return self._rmse(errors)
 
         self._run_epochs(run, callback)
@@ -199,8 +229,9 @@ class BiasedMF(RatingPredictor, ItemBiasFactorModel):
             out = np.empty((R.shape[0], f + 1), dtype=self.dtype)
             bad = _core.ridge_rows(R.indptr, R.indices, targets, fixed.shape[0], features, lam, out, self._threads)
             if bad:
-                raise FloatingPointError(f"{bad} rows of the BiasedMF ALS step are singular or not finite: "
-                                         "raise regularization")
+                raise FloatingPointError(
+                    f"{bad} rows of the BiasedMF ALS step are singular or not finite: raise regularization"
+                )
             solved[:], solved_bias[:] = out[:, :f], out[:, f]
 
         def run(first, count):
@@ -208,7 +239,9 @@ class BiasedMF(RatingPredictor, ItemBiasFactorModel):
             for k in range(count):
                 half_step(XT, users, user_bias, items, item_bias)
                 half_step(X, items, item_bias, users, user_bias)
-                residual = X.data - self._scores(users, items, user_bias, item_bias, row_ids(X), X.indices.astype(np.int64))
+                residual = X.data - self._scores(
+                    users, items, user_bias, item_bias, row_ids(X), X.indices.astype(np.int64)
+                )
                 errors[k] = float(np.square(residual, dtype=np.float64).sum())
             return self._rmse(errors)
 
@@ -229,8 +262,9 @@ class BiasedMF(RatingPredictor, ItemBiasFactorModel):
         return out
 
     def _predict(self, user_ids, item_ids):
-        return self._scores(self.user_factors_, self.item_factors_, self.user_bias_, self.item_bias_, user_ids,
-                            item_ids)
+        return self._scores(
+            self.user_factors_, self.item_factors_, self.user_bias_, self.item_bias_, user_ids, item_ids
+        )
 
     def _scores_topk(self, users, history, k, banned, allow, recalculate_user: bool = False):
         # Ranking by mu + b_u + b_i + p_u . q_i is ranking by [p_u, 1] . [q_i, b_i]; add the rest.
@@ -242,4 +276,3 @@ class BiasedMF(RatingPredictor, ItemBiasFactorModel):
         super()._validate_state()
         self._check_dtype_state("user_bias_", (self.n_users_,))
         self._validate_ratings()
-

@@ -88,10 +88,20 @@ class BPR(ItemBiasFactorModel):
     (2, 5)
     """
 
-    def __init__(self, factors: int = 64, iterations: int = 100, learning_rate: float = 0.02,
-                 regularization: float = 0.01, negatives: str = "uniform", verify_negatives: bool = True,
-                 init_std: float = 0.01, dtype: str = "float32", random_state: int | None = None, n_threads: int = 0,
-                 show_progress: bool = False):
+    def __init__(
+        self,
+        factors: int = 64,
+        iterations: int = 100,
+        learning_rate: float = 0.02,
+        regularization: float = 0.01,
+        negatives: str = "uniform",
+        verify_negatives: bool = True,
+        init_std: float = 0.01,
+        dtype: str = "float32",
+        random_state: int | None = None,
+        n_threads: int = 0,
+        show_progress: bool = False,
+    ):
         self.factors = check_int(factors, "factors", minimum=1)
         self.iterations = check_int(iterations, "iterations", minimum=0)
         self.learning_rate = check_positive(learning_rate, "learning_rate")
@@ -133,9 +143,23 @@ class BPR(ItemBiasFactorModel):
 
         def run(first, count):
             loss, correct, skipped = _core.bpr_epochs(
-                X.indptr, X.indices, X.data, n_items, user_of, users, items, item_bias, self.learning_rate,
-                self.regularization, self.negatives == "popularity", self.verify_negatives, seed, first, count,
-                self._threads)
+                X.indptr,
+                X.indices,
+                X.data,
+                n_items,
+                user_of,
+                users,
+                items,
+                item_bias,
+                self.learning_rate,
+                self.regularization,
+                self.negatives == "popularity",
+                self.verify_negatives,
+                seed,
+                first,
+                count,
+                self._threads,
+            )
             updated = np.maximum(X.indices.size - skipped, 1)
             self.train_auc_ = float(correct[-1] / updated[-1]) if count else None
             return loss / updated

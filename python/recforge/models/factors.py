@@ -96,8 +96,9 @@ class FactorModel(Recommender):
             start = time.perf_counter()
             losses = run(t, 1 if watched else self.iterations)
             if losses is not None and not np.isfinite(losses).all():
-                raise FloatingPointError(f"{type(self).__name__} diverged in epoch {t + len(losses)}: "
-                                         f"{self._divergence_advice()}")
+                raise FloatingPointError(
+                    f"{type(self).__name__} diverged in epoch {t + len(losses)}: {self._divergence_advice()}"
+                )
             self.loss_ = float(losses[-1]) if losses is not None and len(losses) else None
             if self.show_progress and self.loss_ is not None:
                 bar.set_postfix(postfix() if postfix else {"loss": f"{self.loss_:.4f}"})

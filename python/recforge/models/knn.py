@@ -10,7 +10,7 @@ from .._sparse import CsrParts, check_sparse
 from ..similarity import METRICS, similarity
 from ..topk import sparse_topk_parts
 from .base import Recommender
-from .rows import self_exclusion, selector
+from .rows import selector, self_exclusion
 
 
 def _cosine_operands(M) -> tuple[CsrParts, CsrParts]:
@@ -27,8 +27,16 @@ class _KNN(Recommender):
 
     _state = ("similarity_", "user_items_", "n_users_", "n_items_")
 
-    def __init__(self, k: int = 50, metric: str = "cosine", shrinkage: float = 0.0, min_support: int = 1,
-                 k1: float = 1.2, b: float = 0.75, n_threads: int = 0):
+    def __init__(
+        self,
+        k: int = 50,
+        metric: str = "cosine",
+        shrinkage: float = 0.0,
+        min_support: int = 1,
+        k1: float = 1.2,
+        b: float = 0.75,
+        n_threads: int = 0,
+    ):
         self.k = check_int(k, "k", minimum=1)
         self.metric = check_choice(metric, "metric", METRICS)
         self.shrinkage = check_real(shrinkage, "shrinkage", minimum=0.0)
@@ -38,8 +46,16 @@ class _KNN(Recommender):
         self.n_threads = check_int(n_threads, "n_threads", minimum=0)
 
     def _similarity_of_rows(self, M):
-        return similarity(M, k=self.k, metric=self.metric, shrinkage=self.shrinkage, min_support=self.min_support,
-                          n_threads=self.n_threads, k1=self.k1, b=self.b)
+        return similarity(
+            M,
+            k=self.k,
+            metric=self.metric,
+            shrinkage=self.shrinkage,
+            min_support=self.min_support,
+            n_threads=self.n_threads,
+            k1=self.k1,
+            b=self.b,
+        )
 
     def _fit(self, X: CsrParts) -> None:
         self.n_users_, self.n_items_ = X.shape
@@ -86,8 +102,8 @@ class ItemKNN(_KNN):
     k1, b : float, default 1.2, 0.75
         BM25 parameters (metric "bm25").
     n_threads : int, default 0
-        Threads for fit and queries; 0 means every CPU this process may use; larger counts are capped at that number. Results do not
-        depend on it.
+        Threads for fit and queries; 0 means every CPU this process may use; larger counts are capped
+        at that number. Results do not depend on it.
 
     Attributes
     ----------
@@ -167,8 +183,9 @@ class UserKNN(_KNN):
         self._require_shape("user_items_", (self.n_users_, self.n_items_))
 
     def _scores_topk(self, users, history, k, banned, allow):
-        return sparse_topk_parts(self._parts("similarity_"), self._parts("user_items_"), k, banned, allow,
-                                 self._threads, users)
+        return sparse_topk_parts(
+            self._parts("similarity_"), self._parts("user_items_"), k, banned, allow, self._threads, users
+        )
 
     def _similar_users(self, users, k):
         return self._neighbours(users, k)

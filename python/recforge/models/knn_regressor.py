@@ -11,19 +11,19 @@ from .._sparse import CsrParts, check_sparse
 from ..topk import allowed_items, sparse_topk_parts
 from ..weighting import row_ids
 from .base import Recommender
-from .rows import selector
 from .ratings import RatingPredictor
+from .rows import selector
 
 METRICS = ("pearson_baseline", "pearson", "cosine", "msd")
 BASELINES = ("als", "mean", "none")
 # recforge kernel metric computing each metric (all co-rated, as scikit-surprise computes them)
-_KERNEL_METRIC = {"pearson_baseline": "corated_cosine", "pearson": "pearson", "cosine": "corated_cosine",
-                  "msd": "msd"}
+_KERNEL_METRIC = {"pearson_baseline": "corated_cosine", "pearson": "pearson", "cosine": "corated_cosine", "msd": "msd"}
 _BLOCK = 256  # users scored per block by recommend
 
 
-def baseline_biases(X: CsrParts, mu: float, iterations: int, user_regularization: float,
-                    item_regularization: float) -> tuple[np.ndarray, np.ndarray]:
+def baseline_biases(
+    X: CsrParts, mu: float, iterations: int, user_regularization: float, item_regularization: float
+) -> tuple[np.ndarray, np.ndarray]:
     """User and item biases of r ~ mu + b_u + b_i by alternating least squares, exactly as
     scikit-surprise's ``baseline_only`` ALS: items first, b_i = sum(r - mu - b_u) / (reg_i + n_i)."""
     users, items = row_ids(X), X.indices
@@ -109,13 +109,31 @@ class KNNRegressor(RatingPredictor, Recommender):
     (2,)
     """
 
-    _state = ("similarity_", "deviations_", "user_bias_", "item_bias_", "global_mean_", "rating_range_",
-              "n_users_", "n_items_")
+    _state = (
+        "similarity_",
+        "deviations_",
+        "user_bias_",
+        "item_bias_",
+        "global_mean_",
+        "rating_range_",
+        "n_users_",
+        "n_items_",
+    )
 
-    def __init__(self, k: int = 40, metric: str = "pearson_baseline", user_based: bool = False, min_k: int = 1,
-                 shrinkage: float = 100.0, baseline: str = "als", baseline_iterations: int = 10,
-                 user_regularization: float = 15.0, item_regularization: float = 10.0,
-                 neighbourhood: int | None = None, n_threads: int = 0):
+    def __init__(
+        self,
+        k: int = 40,
+        metric: str = "pearson_baseline",
+        user_based: bool = False,
+        min_k: int = 1,
+        shrinkage: float = 100.0,
+        baseline: str = "als",
+        baseline_iterations: int = 10,
+        user_regularization: float = 15.0,
+        item_regularization: float = 10.0,
+        neighbourhood: int | None = None,
+        n_threads: int = 0,
+    ):
         self.k = check_int(k, "k", minimum=1)
         self.metric = check_choice(metric, "metric", METRICS)
         self.user_based = check_bool(user_based, "user_based")
@@ -137,15 +155,18 @@ class KNNRegressor(RatingPredictor, Recommender):
         users, items = row_ids(X), X.indices
         zeros_u, zeros_i = np.zeros(n_users), np.zeros(n_items)
         if self.baseline == "als" or self.metric == "pearson_baseline":
-            als_u, als_i = baseline_biases(X, mu, self.baseline_iterations, self.user_regularization,
-                                           self.item_regularization)
+            als_u, als_i = baseline_biases(
+                X, mu, self.baseline_iterations, self.user_regularization, self.item_regularization
+            )
         if self.baseline == "als":
             b_u, b_i = als_u, als_i
         elif self.baseline == "mean":  # the entity's mean rating, as a bias over mu
             side, n = (users, n_users) if self.user_based else (items, n_items)
             counts = np.bincount(side, minlength=n)
-            means = np.divide(np.bincount(side, weights=X.data, minlength=n), counts, out=np.full(n, mu),
-                              where=counts > 0) - mu
+            means = (
+                np.divide(np.bincount(side, weights=X.data, minlength=n), counts, out=np.full(n, mu), where=counts > 0)
+                - mu
+            )
             b_u, b_i = (means, zeros_i) if self.user_based else (zeros_u, means)
         else:
             b_u, b_i = zeros_u, zeros_i
@@ -160,10 +181,19 @@ class KNNRegressor(RatingPredictor, Recommender):
         E = check_sparse(M if self.user_based else M.T.tocsr(), "ratings")
         shrink = self.shrinkage if self.metric == "pearson_baseline" else 0.0
         k = E.shape[0] if self.neighbourhood is None else self.neighbourhood
-        indptr, indices, data = _core.similarity(E.indptr, E.indices, E.data, *E.shape, k,
-                                                 _KERNEL_METRIC[self.metric], shrink, 1, self._threads,
-                                                 shrinkage_offset=1.0 if shrink else 0.0,
-                                                 sorted_rows=False)  # prediction scatters rows: no order needed
+        indptr, indices, data = _core.similarity(
+            E.indptr,
+            E.indices,
+            E.data,
+            *E.shape,
+            k,
+            _KERNEL_METRIC[self.metric],
+            shrink,
+            1,
+            self._threads,
+            shrinkage_offset=1.0 if shrink else 0.0,
+            sorted_rows=False,
+        )  # prediction scatters rows: no order needed
         self.similarity_ = sp.csr_matrix((data, indices, indptr), shape=(E.shape[0],) * 2)
         # Deviations of every rating from its baseline, contexts x entities.
         D = sp.csr_matrix((X.data - (mu + b_u[users] + b_i[items]), X.indices, X.indptr), shape=X.shape)
@@ -172,11 +202,26 @@ class KNNRegressor(RatingPredictor, Recommender):
     # -- prediction ---------------------------------------------------------------------------
     def _predict(self, user_ids, item_ids):
         contexts, entities = (item_ids, user_ids) if self.user_based else (user_ids, item_ids)
-        S, D = self._cached("parts", lambda: (_int64_parts(self.similarity_, "similarity_"),
-                                              _int64_parts(self.deviations_, "deviations_")))
+        S, D = self._cached(
+            "parts",
+            lambda: (_int64_parts(self.similarity_, "similarity_"), _int64_parts(self.deviations_, "deviations_")),
+        )
         order = np.argsort(entities, kind="stable")  # one scatter of each entity's similarity row
-        delta, _ = _core.knn_predict(S.indptr, S.indices, S.data, D.indptr, D.indices, D.data, D.shape[0],
-                                     contexts, entities, order, self.k, self.min_k, self._threads)
+        delta, _ = _core.knn_predict(
+            S.indptr,
+            S.indices,
+            S.data,
+            D.indptr,
+            D.indices,
+            D.data,
+            D.shape[0],
+            contexts,
+            entities,
+            order,
+            self.k,
+            self.min_k,
+            self._threads,
+        )
         out = delta + self.global_mean_
         for ids, bias in ((user_ids, self.user_bias_), (item_ids, self.item_bias_)):
             known = (ids >= 0) & (ids < bias.size)
@@ -189,20 +234,25 @@ class KNNRegressor(RatingPredictor, Recommender):
         k = min(k, candidates.size)  # as the kernels: never wider than the candidates
         ids = np.full((len(users), k), -1, dtype=np.int64)
         scores = np.full((len(users), k), -np.inf)
-        B = None if banned is None else sp.csr_matrix(  # the pattern only: values (even 0) are ignored
-            (np.ones(banned.indices.size), banned.indices, banned.indptr), shape=banned.shape)
+        B = (
+            None
+            if banned is None
+            else sp.csr_matrix(  # the pattern only: values (even 0) are ignored
+                (np.ones(banned.indices.size), banned.indices, banned.indptr), shape=banned.shape
+            )
+        )
         for start in range(0, len(users), _BLOCK):
-            block = users[start: start + _BLOCK]
+            block = users[start : start + _BLOCK]
             pred = self._predict(np.repeat(block, candidates.size), np.tile(candidates, len(block)))
             pred = pred.reshape(len(block), candidates.size)
             if B is not None:
-                stored = B[start: start + len(block)][:, candidates].tocoo()
+                stored = B[start : start + len(block)][:, candidates].tocoo()
                 pred[stored.row, stored.col] = -np.inf
             order = np.argsort(-pred, axis=1, kind="stable")[:, :k]  # ties: lower item id first
             top = np.take_along_axis(pred, order, axis=1)
             m = order.shape[1]
-            ids[start: start + len(block), :m] = np.where(np.isfinite(top), candidates[order], -1)
-            scores[start: start + len(block), :m] = np.where(np.isfinite(top), top, -np.inf)
+            ids[start : start + len(block), :m] = np.where(np.isfinite(top), candidates[order], -1)
+            scores[start : start + len(block), :m] = np.where(np.isfinite(top), top, -np.inf)
         return ids, scores
 
     def _neighbours(self, ids, k):
@@ -233,5 +283,10 @@ def _int64_parts(M, name: str) -> CsrParts:
     """M's arrays with int64 indptr and indices (the prediction kernel takes one index type). Not
     canonicalised: the similarity rows stay in rank order, and the kernel validates the arrays."""
     M = sp.csr_matrix(M)
-    return CsrParts(M.indptr.astype(np.int64, copy=False), M.indices.astype(np.int64, copy=False),
-                    M.data.astype(np.float64, copy=False), M.shape, False)
+    return CsrParts(
+        M.indptr.astype(np.int64, copy=False),
+        M.indices.astype(np.int64, copy=False),
+        M.data.astype(np.float64, copy=False),
+        M.shape,
+        False,
+    )

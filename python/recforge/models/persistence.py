@@ -29,6 +29,7 @@ _CSR_PARTS = ("indptr", "indices", "data", "shape")
 
 def _newer(version: str, than: str) -> bool:
     """Whether release ``version`` is newer than ``than`` (numeric parts compared; unknown: no)."""
+
     def parts(v: str):
         out = []
         for p in v.split("+")[0].split("."):
@@ -95,7 +96,7 @@ def load(path: str | os.PathLike):
 def load_extra(path: str | os.PathLike) -> dict:
     """The ``extra.<name>`` arrays of a model file (empty when it has none)."""
     with np.load(path, allow_pickle=False) as npz:
-        return {name[len("extra."):]: npz[name] for name in npz.files if name.startswith("extra.")}
+        return {name[len("extra.") :]: npz[name] for name in npz.files if name.startswith("extra.")}
 
 
 def _build(npz, where: str):
@@ -107,9 +108,11 @@ def _build(npz, where: str):
     version = int(raw_version)
     written_by = str(npz["__recforge_version__"]) if "__recforge_version__" in npz.files else "unknown"
     if version > FORMAT_VERSION or _newer(written_by, __version__):
-        raise ValueError(f"{where} was written by recforge {written_by} (model format {version}); this recforge "
-                         f"({__version__}) reads format {FORMAT_VERSION} files of its own version or older: "
-                         "upgrade recforge")
+        raise ValueError(
+            f"{where} was written by recforge {written_by} (model format {version}); this recforge "
+            f"({__version__}) reads format {FORMAT_VERSION} files of its own version or older: "
+            "upgrade recforge"
+        )
     name = str(npz["__class__"])
     cls = model_class(name)
     if cls is None:
@@ -119,9 +122,11 @@ def _build(npz, where: str):
         raise ValueError(f"{where}: the parameters of its {name} are not a JSON object")
     unknown = sorted(set(params) - set(cls._param_names()))
     if unknown:
-        raise ValueError(f"{where} gives {name} the parameter{'s' if len(unknown) > 1 else ''} "
-                         f"{', '.join(map(repr, unknown))}, which {name} of recforge {__version__} does not take "
-                         f"(written by recforge {written_by})")
+        raise ValueError(
+            f"{where} gives {name} the parameter{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(map(repr, unknown))}, which {name} of recforge {__version__} does not take "
+            f"(written by recforge {written_by})"
+        )
     try:
         model = cls(**params)
     except (TypeError, ValueError) as e:
