@@ -2,7 +2,7 @@
 
     python bench/peak_memory.py            # both jobs, one JSON line each
 
-Jobs: "topk" (rf.topk, 64 factors, seen items excluded) and "itemknn" (rf.ItemKNN(k=50)
+Jobs: "topk" (rf.topk, 64 factors, seen items excluded) and "itemknn" (rf.ItemKNN(neighbours=50)
 .recommend for every user). The parent writes the inputs to files; a child process imports
 recforge, notes its resident memory (the baseline), loads the inputs, runs the job once and
 reports its peak resident memory (VmHWM) above that baseline. That figure holds the loaded
@@ -46,7 +46,7 @@ def prepare(folder: Path) -> None:
     for name, n in (("U", X.shape[0]), ("V", X.shape[1])):
         F = (rng.normal(size=(n, 64)) * rng.lognormal(0, 0.5, (n, 1))).astype(np.float32)
         np.save(folder / f"{name}.npy", F)
-    rf.ItemKNN(k=50, n_threads=THREADS).fit(X).save(folder / "itemknn.npz")
+    rf.ItemKNN(neighbours=50, n_threads=THREADS).fit(X).save(folder / "itemknn.npz")
 
 
 def child(job: str, folder: Path) -> dict:

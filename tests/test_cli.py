@@ -111,7 +111,7 @@ def test_train_recommend_similar(tmp_path, events_csv, capsys):
                 "--model",
                 "itemknn",
                 "--param",
-                "k=20",
+                "neighbours=20",
                 "--out",
                 str(model_path),
             ]
@@ -120,7 +120,7 @@ def test_train_recommend_similar(tmp_path, events_csv, capsys):
     )
     assert "unknown_event" in capsys.readouterr().out  # wishlist rows were dropped and said so
     model = rf.load(model_path)
-    assert model.get_params()["k"] == 20
+    assert model.get_params()["neighbours"] == 20
     out = tmp_path / "recs.csv"
     assert (
         main(
@@ -239,8 +239,19 @@ def test_help(command, capsys):
             "unknown model 'deepnet'",
         ),
         (
-            ["train", "--data", "{events}", *DATA_ARGS, "--model", "itemknn", "--param", "k=-1", "--out", "m.npz"],
-            "k must be",
+            [
+                "train",
+                "--data",
+                "{events}",
+                *DATA_ARGS,
+                "--model",
+                "itemknn",
+                "--param",
+                "neighbours=-1",
+                "--out",
+                "m.npz",
+            ],
+            "neighbours must be",
         ),
         (
             [

@@ -252,7 +252,7 @@ def test_splits_and_models_take_interactions(rng):
         assert (merged != inter.times).nnz == 0
     train, test = rf.split.temporal_split(inter, cutoff=5 * 10**5)
     assert train.times.data.max() < 5 * 10**5 <= test.times.data.min()
-    model = rf.ItemKNN(k=20).fit(train)
+    model = rf.ItemKNN(neighbours=20).fit(train)
     assert rf.evaluate(model, train, test)["n_users"] > 0
     assert rf.Popularity(half_life=1e5).fit(inter).popularity_.shape == (inter.n_items,)
 

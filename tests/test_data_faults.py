@@ -91,7 +91,7 @@ def test_a_single_column_that_looks_semicolon_separated_gets_a_hint(tmp_path, ba
 
 def test_a_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
     X = sp.random(20, 15, density=0.3, format="csr", random_state=0)
-    model = rf.ItemKNN(k=5).fit(X)
+    model = rf.ItemKNN(neighbours=5).fit(X)
     path = tmp_path / "m.npz"
     model.save(path)
     before = path.read_bytes()
@@ -101,7 +101,7 @@ def test_a_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(np, "savez", boom)
     with pytest.raises(OSError, match="disk full"):
-        rf.ItemKNN(k=3).fit(X).save(path)
+        rf.ItemKNN(neighbours=3).fit(X).save(path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]  # no temporary file left behind
 
@@ -109,7 +109,7 @@ def test_a_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
 KILLED_WRITER = textwrap.dedent("""
     import sys, numpy as np, scipy.sparse as sp, recforge as rf
     X = sp.random(3000, 2000, density=0.05, format="csr", random_state=0)
-    model = rf.ItemKNN(k=200).fit(X)
+    model = rf.ItemKNN(neighbours=200).fit(X)
     real = np.savez
     def slow(f, **entries):      # the kill lands while the file is being written
         print("writing", flush=True)
@@ -204,7 +204,7 @@ def saved(tmp_path):
     R = sp.random(40, 30, density=0.3, format="csr", random_state=2)
     R.data = np.ceil(R.data * 5)
     path = tmp_path / "m.npz"
-    rf.KNNRegressor(k=5).fit(R).save(path)
+    rf.KNNRegressor(neighbours=5).fit(R).save(path)
     return path
 
 

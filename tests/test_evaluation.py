@@ -16,7 +16,7 @@ def split():
 
 def test_evaluate_is_ranking_metrics_of_recommend(split):
     train, test = split
-    model = rf.ItemKNN(k=10).fit(train)
+    model = rf.ItemKNN(neighbours=10).fit(train)
     got = rf.evaluate(model, train, test, k=5)
     users = np.flatnonzero(np.diff(test.indptr))
     ids, _ = model.recommend(users, train[users], k=5)
@@ -31,7 +31,7 @@ def test_compare_reports_intervals_and_paired_tests(split):
     train, test = split
     pop = rf.Popularity().fit(train)
     result = rf.compare(
-        {"popularity": pop, "same": rf.Popularity().fit(train), "itemknn": rf.ItemKNN(k=10).fit(train)},
+        {"popularity": pop, "same": rf.Popularity().fit(train), "itemknn": rf.ItemKNN(neighbours=10).fit(train)},
         train,
         test,
         k=5,
@@ -76,7 +76,7 @@ def test_item_knn_beats_popularity_on_movielens(datasets_dir):
     X = sp.csr_matrix((np.ones(len(raw), np.float32), (raw[:, 0] - 1, raw[:, 1] - 1)))
     train, test = rf.split.per_user_split(X, 0.2, seed=0)
     result = rf.compare(
-        {"popularity": rf.Popularity().fit(train), "itemknn": rf.ItemKNN(k=100).fit(train)}, train, test, k=10
+        {"popularity": rf.Popularity().fit(train), "itemknn": rf.ItemKNN(neighbours=100).fit(train)}, train, test, k=10
     )
     assert result.n_users == 943
     assert result.metrics["itemknn"]["ndcg"][0] > result.metrics["popularity"]["ndcg"][0]

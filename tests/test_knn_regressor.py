@@ -14,7 +14,7 @@ class TestKNNRegressor(ModelBehaviour):
     supports_similar_users = False
 
     def make(self, **kwargs):
-        return rf.KNNRegressor(**{"k": 10, **kwargs})
+        return rf.KNNRegressor(**{"neighbours": 10, **kwargs})
 
 
 def reference_biases(R, mu, iterations=10, reg_u=15.0, reg_i=10.0):
@@ -47,7 +47,7 @@ def reference_similarity(values, mask, metric, shrinkage):
             if a == b or m == 0:
                 continue
             x, y = values[a, common], values[b, common]
-            if metric in ("pearson_baseline", "cosine"):
+            if metric in ("pearson_baseline", "corated_cosine"):
                 den = np.sqrt((x * x).sum() * (y * y).sum())
                 s = (x * y).sum() / den if den else 0.0
                 if metric == "pearson_baseline":
@@ -105,7 +105,7 @@ def reference_predict(R, metric, baseline, k, min_k, shrinkage, user_based, pair
         ("pearson_baseline", "als", False, 5, 1),
         ("pearson_baseline", "als", True, 3, 2),
         ("pearson", "mean", False, 4, 1),
-        ("cosine", "none", False, 40, 1),
+        ("corated_cosine", "none", False, 40, 1),
         ("msd", "als", True, 6, 1),
     ],
 )
@@ -115,7 +115,7 @@ def test_predict_matches_the_dense_reference(metric, baseline, user_based, k, mi
     rng = np.random.default_rng(0)
     pairs = np.stack([rng.integers(0, 30, 80), rng.integers(0, 20, 80)], axis=1)
     model = rf.KNNRegressor(
-        k=k, metric=metric, baseline=baseline, user_based=user_based, min_k=min_k, shrinkage=7.0
+        neighbours=k, metric=metric, baseline=baseline, user_based=user_based, min_neighbours=min_k, shrinkage=7.0
     ).fit(R)
     got = model.predict(pairs[:, 0], pairs[:, 1], clip=False)
     want = reference_predict(R, metric, baseline, k, min_k, 7.0, user_based, pairs)
@@ -124,12 +124,12 @@ def test_predict_matches_the_dense_reference(metric, baseline, user_based, k, mi
 
 def test_neighbourhood_keeps_the_most_similar_and_threads_do_not_matter():
     R = ratings(4, 60, 40, 0.3)
-    full = rf.KNNRegressor(k=5).fit(R)
-    small = rf.KNNRegressor(k=5, neighbourhood=39, n_threads=1).fit(R)
+    full = rf.KNNRegressor(neighbours=5).fit(R)
+    small = rf.KNNRegressor(neighbours=5, stored_neighbours=39, n_threads=1).fit(R)
     users, items = np.repeat(np.arange(60), 40), np.tile(np.arange(40), 60)
     np.testing.assert_allclose(full.predict(users, items), small.predict(users, items), rtol=1e-12)
-    assert np.diff(rf.KNNRegressor(neighbourhood=3).fit(R).similarity_.indptr).max() <= 3
-    many = rf.KNNRegressor(k=5, n_threads=3).fit(R)
+    assert np.diff(rf.KNNRegressor(stored_neighbours=3).fit(R).similarity_.indptr).max() <= 3
+    many = rf.KNNRegressor(neighbours=5, n_threads=3).fit(R)
     np.testing.assert_array_equal(full.predict(users, items), many.predict(users, items))
 
 
@@ -144,7 +144,7 @@ def test_unknown_ids_fall_back_to_the_baseline():
 
 def test_recommend_ranks_by_prediction():
     R = ratings(6, 30, 20, 0.3)
-    m = rf.KNNRegressor(k=5).fit(R)
+    m = rf.KNNRegressor(neighbours=5).fit(R)
     ids, scores = m.recommend(np.arange(30), R, k=4)
     for u in range(30):
         unseen = np.setdiff1d(np.arange(20), R[u].indices)
@@ -166,12 +166,12 @@ def test_user_based_similar_users_and_not_items():
 @pytest.mark.parametrize(
     "kwargs, exc, match",
     [
-        ({"k": 0}, ValueError, "k must be >= 1"),
+        ({"neighbours": 0}, ValueError, "neighbours must be >= 1"),
         ({"metric": "jaccard"}, ValueError, "metric must be one of"),
         ({"baseline": "sgd"}, ValueError, "baseline must be one of"),
         ({"shrinkage": -1}, ValueError, "shrinkage must be >= 0"),
-        ({"min_k": -1}, ValueError, "min_k must be >= 0"),
-        ({"neighbourhood": 0}, ValueError, "neighbourhood must be >= 1"),
+        ({"min_neighbours": -1}, ValueError, "min_neighbours must be >= 0"),
+        ({"stored_neighbours": 0}, ValueError, "stored_neighbours must be >= 1"),
         ({"user_based": 1}, TypeError, "user_based must be a bool"),
     ],
 )
@@ -197,3 +197,35 @@ def test_bad_input_and_files(tmp_path):
     with pytest.raises(ValueError, match="user_bias_ has shape"):
         rf.load(tmp_path / "bad.npz")
     np.testing.assert_array_equal(rf.load(tmp_path / "m.npz").predict([1, 2], [3, 4]), m.predict([1, 2], [3, 4]))
+
+
+def test_former_argument_names_still_work_with_a_warning(tmp_path):
+    R = ratings(5, 30, 20, 0.3)
+    with pytest.warns(FutureWarning) as said:
+        old = rf.KNNRegressor(k=7, min_k=2, neighbourhood=10)
+    assert sorted(str(w.message).split(":")[1].strip() for w in said) == [
+        "use min_neighbours",
+        "use neighbours",
+        "use stored_neighbours",
+    ]
+    assert (old.neighbours, old.min_neighbours, old.stored_neighbours) == (7, 2, 10)
+    assert "k" not in old.get_params() and old.get_params()["neighbours"] == 7
+    with pytest.warns(FutureWarning, match="corated_cosine"):
+        assert rf.KNNRegressor(metric="cosine").metric == "corated_cosine"
+    with pytest.raises(TypeError, match="give neighbours only"):
+        rf.KNNRegressor(neighbours=5, k=7)
+    with pytest.warns(FutureWarning):
+        assert rf.ItemKNN(k=12).neighbours == 12
+    assert rf.ItemKNN(neighbours=0).fit(R).similarity_.nnz == 0  # as rf.similarity(k=0)
+    # A model file written with the former names still loads.
+    from test_data_faults import rewrite
+
+    path = tmp_path / "m.npz"
+    rf.KNNRegressor(neighbours=7).fit(R).save(path)
+    params = rf.KNNRegressor(neighbours=7).get_params()
+    params = {("k" if n == "neighbours" else n): v for n, v in params.items()}
+    import json
+
+    rewrite(path, __params__=json.dumps(params))
+    with pytest.warns(FutureWarning):
+        assert rf.load(path).neighbours == 7

@@ -19,12 +19,12 @@ def reached(A, B) -> np.ndarray:
 
 class TestItemKNN(ModelBehaviour):
     def make(self, **kwargs):
-        return rf.ItemKNN(k=10, **kwargs)
+        return rf.ItemKNN(neighbours=10, **kwargs)
 
 
 class TestUserKNN(ModelBehaviour):
     def make(self, **kwargs):
-        return rf.UserKNN(k=10, **kwargs)
+        return rf.UserKNN(neighbours=10, **kwargs)
 
 
 class TestPopularity(ModelBehaviour):
@@ -39,7 +39,7 @@ class TestPopularity(ModelBehaviour):
 def test_item_knn_scores_are_history_times_similarity(metric, dtype):
     X = interactions(seed=2).astype(dtype)
     X.data *= np.random.default_rng(0).integers(1, 4, size=X.nnz)  # counts as weights
-    model = rf.ItemKNN(k=8, metric=metric).fit(X)
+    model = rf.ItemKNN(neighbours=8, metric=metric).fit(X)
     S = rf.similarity(X.T.tocsr(), k=8, metric=metric)
     np.testing.assert_array_equal(model.similarity_.toarray(), S.toarray())
     ids, scores = model.recommend(np.arange(X.shape[0]), X, k=12)
@@ -55,7 +55,7 @@ def test_item_knn_scores_are_history_times_similarity(metric, dtype):
 @pytest.mark.parametrize("metric", ["cosine", "pearson"])
 def test_user_knn_scores_are_neighbours_times_interactions(metric):
     X = interactions(seed=3)
-    model = rf.UserKNN(k=6, metric=metric).fit(X)
+    model = rf.UserKNN(neighbours=6, metric=metric).fit(X)
     S = rf.similarity(X, k=6, metric=metric)
     users = np.array([3, 0, 59, 3])
     ids, scores = model.recommend(users, X[users], k=9)
@@ -71,9 +71,9 @@ def test_similar_users_and_items_by_cosine_of_interactions():
     C = (Xd / np.where(norms > 0, norms, 1)) @ (Xd / np.where(norms > 0, norms, 1)).T
     ok = (Xd != 0).astype(int) @ (Xd != 0).astype(int).T > 0
     np.fill_diagonal(ok, False)
-    ids, scores = rf.ItemKNN(k=5).fit(X).similar_users(np.arange(X.shape[0]), k=7)
+    ids, scores = rf.ItemKNN(neighbours=5).fit(X).similar_users(np.arange(X.shape[0]), k=7)
     check_ranked(C, ok, 7, ids, scores, np.dtype(np.float64))
-    ids_u, scores_u = rf.UserKNN(k=5).fit(X.T.tocsr()).similar_items(np.arange(X.shape[0]), k=7)
+    ids_u, scores_u = rf.UserKNN(neighbours=5).fit(X.T.tocsr()).similar_items(np.arange(X.shape[0]), k=7)
     np.testing.assert_array_equal(ids, ids_u)
     np.testing.assert_allclose(scores, scores_u, rtol=1e-12)
 
@@ -99,7 +99,7 @@ def test_popularity_counts_weights_and_decay():
 @pytest.mark.parametrize(
     "make, exc, match",
     [
-        (lambda: rf.ItemKNN(k=0), ValueError, "k must be >= 1"),
+        (lambda: rf.ItemKNN(neighbours=-1), ValueError, "neighbours must be >= 0"),
         (lambda: rf.ItemKNN(metric="euclid"), ValueError, "metric must be one of"),
         (lambda: rf.UserKNN(shrinkage=-1), ValueError, "shrinkage must be >= 0"),
         (lambda: rf.UserKNN(n_threads=-2), ValueError, "n_threads must be >= 0"),
@@ -125,7 +125,7 @@ def test_popularity_fit_checks_times():
 def test_damaged_state_in_a_file_is_rejected(tmp_path):
     X = interactions()
     path = tmp_path / "m.npz"
-    rf.ItemKNN(k=5).fit(X).save(path)
+    rf.ItemKNN(neighbours=5).fit(X).save(path)
     with np.load(path) as npz:
         arrays = {k: npz[k] for k in npz.files}
     arrays["state.similarity_.indices"] = arrays["state.similarity_.indices"] + 1000

@@ -40,7 +40,9 @@ def parser() -> argparse.ArgumentParser:
     )
     add_data_arguments(t)
     t.add_argument("--model", required=True, help=f"one of: {models}")
-    t.add_argument("--param", action="append", metavar="NAME=VALUE", help="model parameter, e.g. k=50 (repeatable)")
+    t.add_argument(
+        "--param", action="append", metavar="NAME=VALUE", help="model parameter, e.g. neighbours=50 (repeatable)"
+    )
     t.add_argument("--out", required=True, help="model file (.npz)")
     t.add_argument("--quiet", action="store_true", help="no progress output")
 

@@ -147,7 +147,7 @@ def build_interactions(args) -> Interactions:
 
 
 def parse_params(pairs) -> dict:
-    """--param k=50 --param metric=bm25 -> {"k": 50, "metric": "bm25"} (JSON values, else text)."""
+    """--param neighbours=50 --param metric=bm25 -> {"neighbours": 50, "metric": "bm25"} (JSON, else text)."""
     out = {}
     for pair in pairs or []:
         name, eq, value = pair.partition("=")

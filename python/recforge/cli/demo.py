@@ -37,8 +37,8 @@ def demo(args) -> None:
     )
     candidates = {
         "popularity": Popularity(),
-        "itemknn": ItemKNN(k=args.neighbours, metric="cosine"),
-        "userknn": UserKNN(k=args.neighbours, metric="cosine"),
+        "itemknn": ItemKNN(neighbours=args.neighbours, metric="cosine"),
+        "userknn": UserKNN(neighbours=args.neighbours, metric="cosine"),
         "als": ALS(factors=64, regularization=1.0, iterations=15, random_state=0),
     }
     fitted = {name: model.fit(train) for name, model in candidates.items()}

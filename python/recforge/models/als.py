@@ -11,7 +11,7 @@ from .._sparse import CsrParts, check_sparse
 from .base import ANY_ID, check_ids
 from .factors import FactorModel
 
-SOLVERS = ("cg", "cholesky")
+ALS_SOLVERS = ("cg", "cholesky")
 
 
 class ALS(FactorModel):
@@ -52,6 +52,9 @@ class ALS(FactorModel):
     solver : {"cg", "cholesky"}, default "cg"
     cg_steps : int, default 3
         Conjugate-gradient steps per row and half-step (solver "cg").
+    init_std : float, default 0.01
+        Standard deviation of the normal initial user factors (the item factors are solved
+        first), as ``init_std`` of :class:`BPR` and :class:`BiasedMF`.
     dtype : {"float32", "float64"}, default "float32"
         Precision of the factors and of the solves (small systems are always factored in double).
     calculate_loss : bool, default False
@@ -59,7 +62,7 @@ class ALS(FactorModel):
         n_users * n_items + alpha * sum |r|, as implicit reports it): passed to ``callback``,
         shown by the progress bar, and kept in ``loss_``. Costs O(n_users f^2 + nnz f).
     random_state : int, optional
-        Seed of the initial user factors (normal, standard deviation 0.01). Fits with the same
+        Seed of the initial user factors (normal, standard deviation ``init_std``). Fits with the same
         seed and data give bit-identical factors for any ``n_threads``.
     n_threads : int, default 0
         Threads; 0 means every CPU this process may use; larger counts are capped at that number.
@@ -100,6 +103,7 @@ class ALS(FactorModel):
         iterations: int = 15,
         solver: str = "cg",
         cg_steps: int = 3,
+        init_std: float = 0.01,
         dtype: str = "float32",
         calculate_loss: bool = False,
         random_state: int | None = None,
@@ -110,8 +114,9 @@ class ALS(FactorModel):
         self.regularization = check_real(regularization, "regularization", minimum=0.0)
         self.alpha = check_real(alpha, "alpha", minimum=0.0)
         self.iterations = check_int(iterations, "iterations", minimum=0)
-        self.solver = check_choice(solver, "solver", SOLVERS)
+        self.solver = check_choice(solver, "solver", ALS_SOLVERS)
         self.cg_steps = check_int(cg_steps, "cg_steps", minimum=1)
+        self.init_std = check_real(init_std, "init_std", minimum=0.0)
         self.calculate_loss = check_bool(calculate_loss, "calculate_loss")
         self._set_run_options(dtype, random_state, n_threads, show_progress)
 
@@ -141,7 +146,7 @@ class ALS(FactorModel):
         CT = check_sparse(C.to_scipy().T.tocsr(), "user_items.T")
         n_users, n_items = X.shape
         rng = np.random.default_rng(self.random_state)
-        users = self._normal_factors(rng, n_users, 0.01)
+        users = self._normal_factors(rng, n_users, self.init_std)
         items = np.zeros((n_items, self.factors), dtype=self.dtype)
         total_confidence = n_users * n_items + self.alpha * float(np.abs(C.data, dtype=np.float64).sum())
 
@@ -189,7 +194,7 @@ class ALS(FactorModel):
             *whitening,
             solved,
             self.alpha,
-            SOLVERS.index(solver or self.solver),
+            ALS_SOLVERS.index(solver or self.solver),
             self.cg_steps,
             self._threads,
             want_loss,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -13,6 +14,17 @@ from .._checks import check_int
 from .._config import resolve_threads
 from .._sparse import CsrParts, check_sparse, require_distinct_columns
 from .persistence import save
+
+
+def renamed_argument(value, old_value, old: str, new: str, default):
+    """The value of an argument that was renamed ``old`` -> ``new``: ``old_value`` (with a
+    FutureWarning) when the old name was used, else ``value``. Both at once is a TypeError."""
+    if old_value is None:
+        return value
+    if value != default:
+        raise TypeError(f"give {new} only ({old} is its deprecated former name)")
+    warnings.warn(f"{old} is deprecated and will be removed: use {new}", FutureWarning, stacklevel=3)
+    return old_value
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -67,12 +79,18 @@ class Recommender:
     """
 
     _state: tuple[str, ...] = ()
+    # Former argument names still accepted (old -> new); not parameters of their own.
+    _renamed: dict[str, str] = {}
 
     # -- parameters ---------------------------------------------------------------------------
     @classmethod
     def _param_names(cls) -> list[str]:
         sig = inspect.signature(cls.__init__)
-        return [p.name for p in sig.parameters.values() if p.name != "self" and p.kind != p.VAR_KEYWORD]
+        return [
+            p.name
+            for p in sig.parameters.values()
+            if p.name != "self" and p.kind != p.VAR_KEYWORD and p.name not in cls._renamed
+        ]
 
     def get_params(self) -> dict:
         """The constructor arguments of this model, as a dict (as in scikit-learn)."""

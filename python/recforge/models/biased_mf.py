@@ -11,7 +11,7 @@ from ..weighting import row_ids
 from .factors import ItemBiasFactorModel
 from .ratings import RatingPredictor
 
-SOLVERS = ("sgd", "als")
+MF_SOLVERS = ("sgd", "als")
 GROUPS = 32  # user and item groups of stratified SGD: its parallelism (see sgd_mf.hpp)
 SGD_RATINGS_PER_THREAD = 250_000  # below this much work per thread the strata's barriers dominate
 
@@ -126,7 +126,7 @@ class BiasedMF(RatingPredictor, ItemBiasFactorModel):
         if self.learning_rate_decay > 1:
             raise ValueError(f"learning_rate_decay must be in (0, 1], got {self.learning_rate_decay}")
         self.init_std = check_real(init_std, "init_std", minimum=0.0)
-        self.solver = check_choice(solver, "solver", SOLVERS)
+        self.solver = check_choice(solver, "solver", MF_SOLVERS)
         self._set_run_options(dtype, random_state, n_threads, show_progress)
 
     # -- fitting ------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from .._checks import check_choice, check_int, check_real
 from .._sparse import CsrParts, check_sparse
 from ..similarity import METRICS, similarity
 from ..topk import sparse_topk_parts
-from .base import Recommender
+from .base import Recommender, renamed_argument
 from .rows import selector, self_exclusion
 
 
@@ -26,18 +26,22 @@ class _KNN(Recommender):
     """What ItemKNN and UserKNN share: parameters, fit-time similarity, state checks, lookups."""
 
     _state = ("similarity_", "user_items_", "n_users_", "n_items_")
+    _renamed = {"k": "neighbours"}
 
     def __init__(
         self,
-        k: int = 50,
+        neighbours: int = 50,
         metric: str = "cosine",
         shrinkage: float = 0.0,
         min_support: int = 1,
         k1: float = 1.2,
         b: float = 0.75,
         n_threads: int = 0,
+        *,
+        k: int | None = None,
     ):
-        self.k = check_int(k, "k", minimum=1)
+        # k is the list length everywhere (recommend, topk); the neighbourhood size is neighbours.
+        self.neighbours = check_int(renamed_argument(neighbours, k, "k", "neighbours", 50), "neighbours", minimum=0)
         self.metric = check_choice(metric, "metric", METRICS)
         self.shrinkage = check_real(shrinkage, "shrinkage", minimum=0.0)
         self.min_support = check_int(min_support, "min_support", minimum=1)
@@ -48,7 +52,7 @@ class _KNN(Recommender):
     def _similarity_of_rows(self, M):
         return similarity(
             M,
-            k=self.k,
+            k=self.neighbours,
             metric=self.metric,
             shrinkage=self.shrinkage,
             min_support=self.min_support,
@@ -91,8 +95,9 @@ class ItemKNN(_KNN):
 
     Parameters
     ----------
-    k : int, default 50
-        Neighbours kept per item.
+    neighbours : int, default 50
+        Neighbours kept per item (>= 0). Formerly ``k``, still accepted with a FutureWarning:
+        ``k`` means the length of a list everywhere in recforge.
     metric : str, default "cosine"
         Any metric of :func:`recforge.similarity`.
     shrinkage : float, default 0.0
@@ -121,7 +126,7 @@ class ItemKNN(_KNN):
     --------
     >>> import scipy.sparse as sp, recforge as rf
     >>> X = sp.random(100, 40, density=0.1, format="csr", random_state=0)
-    >>> model = rf.ItemKNN(k=20).fit(X)
+    >>> model = rf.ItemKNN(neighbours=20).fit(X)
     >>> ids, scores = model.recommend([0, 1], X[[0, 1]], k=5)
     >>> ids.shape
     (2, 5)
@@ -155,8 +160,8 @@ class UserKNN(_KNN):
 
     Parameters
     ----------
-    k : int, default 50
-        Neighbours kept per user.
+    neighbours : int, default 50
+        Neighbours kept per user (formerly ``k``, as for :class:`ItemKNN`).
     metric, shrinkage, min_support, k1, b, n_threads
         As for :class:`ItemKNN` (with users in place of items).
 

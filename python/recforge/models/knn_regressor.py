@@ -10,14 +10,20 @@ from .._checks import check_bool, check_choice, check_int, check_real
 from .._sparse import CsrParts, check_sparse
 from ..topk import allowed_items, sparse_topk_parts
 from ..weighting import row_ids
-from .base import Recommender
+from .base import Recommender, renamed_argument
 from .ratings import RatingPredictor
 from .rows import selector
 
-METRICS = ("pearson_baseline", "pearson", "cosine", "msd")
+RATING_METRICS = ("pearson_baseline", "pearson", "corated_cosine", "msd")
+_FORMER_METRIC_NAMES = {"cosine": "corated_cosine"}
 BASELINES = ("als", "mean", "none")
 # recforge kernel metric computing each metric (all co-rated, as scikit-surprise computes them)
-_KERNEL_METRIC = {"pearson_baseline": "corated_cosine", "pearson": "pearson", "cosine": "corated_cosine", "msd": "msd"}
+_KERNEL_METRIC = {
+    "pearson_baseline": "corated_cosine",
+    "pearson": "pearson",
+    "corated_cosine": "corated_cosine",
+    "msd": "msd",
+}
 _BLOCK = 256  # users scored per block by recommend
 
 
@@ -46,8 +52,8 @@ class KNNRegressor(RatingPredictor, Recommender):
 
         r^_ui = b_ui + sum_j s_ij (r_uj - b_uj) / sum_j s_ij
 
-    over the ``k`` items j most similar to i among those u rated, keeping those with s_ij > 0;
-    with fewer than ``min_k`` of them (or none), r^_ui = b_ui. The baseline b_ui is mu + b_u + b_i
+    over the ``neighbours`` items j most similar to i among those u rated, keeping those with
+    s_ij > 0; with fewer than ``min_neighbours`` of them (or none), r^_ui = b_ui. The baseline b_ui is mu + b_u + b_i
     (ALS biases, ``"als"``), the mean rating of i (``"mean"``) or mu (``"none"``, which is
     algebraically KNNBasic's sum s r / sum s). User-based swaps the roles.
 
@@ -58,32 +64,35 @@ class KNNRegressor(RatingPredictor, Recommender):
       co-rated users, times (n - 1) / (n - 1 + shrinkage) with n the number of co-rated users
       (the ALS biases are computed for it whatever ``baseline`` is);
     - ``"pearson"``: Pearson correlation over the co-rated users;
-    - ``"cosine"``: cosine over the co-rated users;
+    - ``"corated_cosine"``: cosine over the co-rated users (scikit-surprise's ``"cosine"``; that
+      name is still accepted, with a FutureWarning: in :func:`recforge.similarity` "cosine" is
+      the cosine over all columns);
     - ``"msd"``: 1 / (mean squared difference + 1).
 
     ``shrinkage`` applies to ``"pearson_baseline"`` only (as in scikit-surprise). The
-    similarity is kept sparse: each item keeps its ``neighbourhood`` most similar items (all
+    similarity is kept sparse: each item keeps its ``stored_neighbours`` most similar items (all
     with a non-zero similarity when None), and prediction runs in C++ over pairs in parallel
     (pairs grouped by item: the item's similarity row is scattered once, then each user's rated
     items are looked up in it).
 
     Parameters
     ----------
-    k : int, default 40
-        Neighbours used per prediction.
-    metric : {"pearson_baseline", "pearson", "cosine", "msd"}, default "pearson_baseline"
+    neighbours : int, default 40
+        Neighbours used per prediction (scikit-surprise's ``k``; formerly ``k`` here too).
+    metric : {"pearson_baseline", "pearson", "corated_cosine", "msd"}, default "pearson_baseline"
     user_based : bool, default False
         Similar users instead of similar items.
-    min_k : int, default 1
-        Fewer neighbours than this: the baseline alone.
+    min_neighbours : int, default 1
+        Fewer neighbours than this: the baseline alone (Surprise's ``min_k``; formerly ``min_k``).
     shrinkage : float, default 100
     baseline : {"als", "mean", "none"}, default "als"
     baseline_iterations : int, default 10
     user_regularization, item_regularization : float, default 15 and 10
         The ALS baseline's penalties (scikit-surprise's ``reg_u``, ``reg_i``).
-    neighbourhood : int, optional
-        Similar entities stored per entity (memory O(n_entities * neighbourhood)); None keeps
-        every non-zero similarity (exactly scikit-surprise's neighbour choice).
+    stored_neighbours : int, optional
+        Similar entities stored per entity (memory O(n_entities * stored_neighbours)); None keeps
+        every non-zero similarity (exactly scikit-surprise's neighbour choice). Formerly
+        ``neighbourhood``.
     n_threads : int, default 0
 
     Attributes
@@ -120,30 +129,47 @@ class KNNRegressor(RatingPredictor, Recommender):
         "n_items_",
     )
 
+    _renamed = {"k": "neighbours", "min_k": "min_neighbours", "neighbourhood": "stored_neighbours"}
+
     def __init__(
         self,
-        k: int = 40,
+        neighbours: int = 40,
         metric: str = "pearson_baseline",
         user_based: bool = False,
-        min_k: int = 1,
+        min_neighbours: int = 1,
         shrinkage: float = 100.0,
         baseline: str = "als",
         baseline_iterations: int = 10,
         user_regularization: float = 15.0,
         item_regularization: float = 10.0,
-        neighbourhood: int | None = None,
+        stored_neighbours: int | None = None,
         n_threads: int = 0,
+        *,
+        k: int | None = None,
+        min_k: int | None = None,
+        neighbourhood: int | None = None,
     ):
-        self.k = check_int(k, "k", minimum=1)
-        self.metric = check_choice(metric, "metric", METRICS)
+        self.neighbours = check_int(renamed_argument(neighbours, k, "k", "neighbours", 40), "neighbours", minimum=1)
+        if metric in _FORMER_METRIC_NAMES:
+            metric = renamed_argument(
+                None,
+                _FORMER_METRIC_NAMES[metric],
+                f"metric={metric!r}",
+                f"metric={_FORMER_METRIC_NAMES[metric]!r}",
+                None,
+            )
+        self.metric = check_choice(metric, "metric", RATING_METRICS)
         self.user_based = check_bool(user_based, "user_based")
-        self.min_k = check_int(min_k, "min_k", minimum=0)
+        self.min_neighbours = check_int(
+            renamed_argument(min_neighbours, min_k, "min_k", "min_neighbours", 1), "min_neighbours", minimum=0
+        )
         self.shrinkage = check_real(shrinkage, "shrinkage", minimum=0.0)
         self.baseline = check_choice(baseline, "baseline", BASELINES)
         self.baseline_iterations = check_int(baseline_iterations, "baseline_iterations", minimum=0)
         self.user_regularization = check_real(user_regularization, "user_regularization", minimum=0.0)
         self.item_regularization = check_real(item_regularization, "item_regularization", minimum=0.0)
-        self.neighbourhood = None if neighbourhood is None else check_int(neighbourhood, "neighbourhood", minimum=1)
+        stored = renamed_argument(stored_neighbours, neighbourhood, "neighbourhood", "stored_neighbours", None)
+        self.stored_neighbours = None if stored is None else check_int(stored, "stored_neighbours", minimum=1)
         self.n_threads = check_int(n_threads, "n_threads", minimum=0)
 
     # -- fitting ------------------------------------------------------------------------------
@@ -180,7 +206,7 @@ class KNNRegressor(RatingPredictor, Recommender):
         M = sp.csr_matrix((values, X.indices, X.indptr), shape=X.shape)
         E = check_sparse(M if self.user_based else M.T.tocsr(), "ratings")
         shrink = self.shrinkage if self.metric == "pearson_baseline" else 0.0
-        k = E.shape[0] if self.neighbourhood is None else self.neighbourhood
+        k = E.shape[0] if self.stored_neighbours is None else self.stored_neighbours
         indptr, indices, data = _core.similarity(
             E.indptr,
             E.indices,
@@ -218,8 +244,8 @@ class KNNRegressor(RatingPredictor, Recommender):
             contexts,
             entities,
             order,
-            self.k,
-            self.min_k,
+            self.neighbours,
+            self.min_neighbours,
             self._threads,
         )
         out = delta + self.global_mean_

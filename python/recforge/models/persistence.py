@@ -120,7 +120,7 @@ def _build(npz, where: str):
     params = json.loads(str(npz["__params__"]))
     if not isinstance(params, dict):
         raise ValueError(f"{where}: the parameters of its {name} are not a JSON object")
-    unknown = sorted(set(params) - set(cls._param_names()))
+    unknown = sorted(set(params) - set(cls._param_names()) - set(cls._renamed))
     if unknown:
         raise ValueError(
             f"{where} gives {name} the parameter{'s' if len(unknown) > 1 else ''} "
