@@ -58,8 +58,21 @@ py::tuple solve(const py::array& indptr, const py::array& indices, const py::arr
     require_shape("solved factors", r, c, n_rows, f);
     if (!X.writeable()) throw py::value_error("solved factors must be writeable");
     py::array_t<double> loss(want_loss ? n_rows : 0);
-    AlsProblem<T, I> P{csr.indptr, csr.indices, csr.data, n_rows, n_cols, f, y, yt, l, linv, g,
-                       static_cast<T>(alpha), static_cast<AlsSolver>(solver), cg_steps, x,
+    AlsProblem<T, I> P{csr.indptr,
+                       csr.indices,
+                       csr.data,
+                       n_rows,
+                       n_cols,
+                       f,
+                       y,
+                       yt,
+                       l,
+                       linv,
+                       g,
+                       static_cast<T>(alpha),
+                       static_cast<AlsSolver>(solver),
+                       cg_steps,
+                       x,
                        want_loss ? loss.mutable_data() : nullptr};
     int64_t bad = 0;
     {

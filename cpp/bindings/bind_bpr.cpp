@@ -22,9 +22,9 @@ T* checked_rows(const py::array& a, const std::string& name, int64_t rows, int64
 // TD: the interaction values' type (not read: BPR uses the pattern); T: the factors'.
 template <typename TD, typename T, typename I>
 py::tuple epochs(const py::array& indptr, const py::array& indices, const py::array& data, int64_t n_items,
-                 const py::array& user_of, const py::array& P, const py::array& Q, const py::array& item_bias, double lr,
-                 double reg, bool popularity, bool verify, uint64_t seed, int64_t first_epoch, int64_t n_epochs,
-                 int n_threads, const py::object& trace) {
+                 const py::array& user_of, const py::array& P, const py::array& Q, const py::array& item_bias,
+                 double lr, double reg, bool popularity, bool verify, uint64_t seed, int64_t first_epoch,
+                 int64_t n_epochs, int n_threads, const py::object& trace) {
     const int64_t n_users = indptr.size() - 1;
     const auto csr = checked_csr<TD, I>("user_items", n_users, n_items, indptr, indices, data, false, true);
     BprProblem<T, I> p{};
@@ -92,10 +92,10 @@ void bind_bpr(py::module_& m) {
                 // The factors' dtype picks T: the interaction values are not read.
                 if (has_dtype<float>(P))
                     return epochs<TD, float, I>(indptr, indices, data, n_items, user_of, P, Q, item_bias, lr, reg,
-                                            popularity, verify, seed, first_epoch, n_epochs, n_threads, trace);
+                                                popularity, verify, seed, first_epoch, n_epochs, n_threads, trace);
                 if (has_dtype<double>(P))
                     return epochs<TD, double, I>(indptr, indices, data, n_items, user_of, P, Q, item_bias, lr, reg,
-                                             popularity, verify, seed, first_epoch, n_epochs, n_threads, trace);
+                                                 popularity, verify, seed, first_epoch, n_epochs, n_threads, trace);
                 throw py::type_error("user_factors must be float32 or float64, got " + dtype_name(P));
             });
         },

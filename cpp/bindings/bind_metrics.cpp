@@ -17,8 +17,8 @@ void bind_metrics(py::module_& m) {
             n_threads = kernel_threads(n_threads);
             const int64_t n_users = recommended.shape(0), width = recommended.shape(1);
             if (k < 1 || k > width)
-                throw py::value_error("k must be in [1, " + std::to_string(width) + "] (the recommended columns), got " +
-                                      std::to_string(k));
+                throw py::value_error("k must be in [1, " + std::to_string(width) +
+                                      "] (the recommended columns), got " + std::to_string(k));
             const auto* rec = static_cast<const int64_t*>(recommended.data());
             return dispatch_csr("test", indptr, indices, data, [&](auto t, auto i) {
                 using I = decltype(i);
@@ -53,8 +53,8 @@ void bind_metrics(py::module_& m) {
                 return py::make_tuple(sums, values, evaluated);
             });
         },
-        py::arg("recommended"), py::arg("indptr"), py::arg("indices"), py::arg("data"), py::arg("n_items"), py::arg("k"),
-        py::arg("n_threads"), py::arg("per_user"),
+        py::arg("recommended"), py::arg("indptr"), py::arg("indices"), py::arg("data"), py::arg("n_items"),
+        py::arg("k"), py::arg("n_threads"), py::arg("per_user"),
         "Per-block sums of precision, recall, f1, ndcg, ap, hit, rr and the evaluated count; with per_user, "
         "also every user's values (metric-major) and which users have a test set.");
 }

@@ -52,10 +52,9 @@ void require_grouped(const I* ids, const int64_t* block_ptr, int64_t B, bool by_
 
 template <typename T, typename I>
 py::array_t<double> sgd_epochs(const py::array& users, const py::array& items, const py::array& ratings,
-                 const py::array& block_ptr, const py::array& P,
-                 const py::array& Q, const py::array& bu, const py::array& bi, double mu, double lr, double reg,
-                 double lr_bias, double reg_bias, double decay, uint64_t seed, int64_t first_epoch,
-                               int64_t n_epochs, int n_threads) {
+                               const py::array& block_ptr, const py::array& P, const py::array& Q, const py::array& bu,
+                               const py::array& bi, double mu, double lr, double reg, double lr_bias, double reg_bias,
+                               double decay, uint64_t seed, int64_t first_epoch, int64_t n_epochs, int n_threads) {
     const int64_t n = ratings.size();
     MfSgdProblem<T, I> p{};
     p.users = checked_vector<I>(users, "users", n, true);
@@ -73,8 +72,7 @@ py::array_t<double> sgd_epochs(const py::array& users, const py::array& items, c
     require_vector(block_ptr, "block_ptr");
     if (!has_dtype<int64_t>(block_ptr)) throw py::type_error("block_ptr must be int64");
     const int64_t B = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(block_ptr.size() - 1))));
-    if (B < 1 || B * B + 1 != block_ptr.size())
-        throw py::value_error("block_ptr must have n_groups^2 + 1 entries");
+    if (B < 1 || B * B + 1 != block_ptr.size()) throw py::value_error("block_ptr must have n_groups^2 + 1 entries");
     const auto* bp = static_cast<const int64_t*>(block_ptr.data());
     if (bp[0] != 0 || bp[B * B] != n) throw py::value_error("block_ptr must run from 0 to the number of ratings");
     for (int64_t b = 0; b < B * B; ++b)
@@ -141,11 +139,12 @@ void bind_mf(py::module_& m) {
     m.def(
         "mf_sgd_epochs",
         [](const py::array& users, const py::array& items, const py::array& ratings, const py::array& block_ptr,
-           const py::array& P, const py::array& Q, const py::array& bu, const py::array& bi, double mu, double lr, double reg,
-           double lr_bias, double reg_bias, double decay, uint64_t seed, int64_t first_epoch, int64_t n_epochs,
-           int n_threads) {
+           const py::array& P, const py::array& Q, const py::array& bu, const py::array& bi, double mu, double lr,
+           double reg, double lr_bias, double reg_bias, double decay, uint64_t seed, int64_t first_epoch,
+           int64_t n_epochs, int n_threads) {
             for (double v : {mu, lr, reg, lr_bias, reg_bias, decay})
-                if (!std::isfinite(v)) throw py::value_error("mu, learning rates, decay and regularization must be finite");
+                if (!std::isfinite(v))
+                    throw py::value_error("mu, learning rates, decay and regularization must be finite");
             if (first_epoch < 0 || n_epochs < 0) throw py::value_error("first_epoch and n_epochs must be >= 0");
             n_threads = kernel_threads(n_threads);
             require_vector(users, "users");
@@ -165,10 +164,9 @@ void bind_mf(py::module_& m) {
             throw py::type_error("ratings must be float32 or float64, got " + dtype_name(ratings));
         },
         py::arg("users"), py::arg("items"), py::arg("ratings"), py::arg("block_ptr"), py::arg("user_factors"),
-        py::arg("item_factors"),
-        py::arg("user_bias"), py::arg("item_bias"), py::arg("mu"), py::arg("lr"), py::arg("reg"), py::arg("lr_bias"),
-        py::arg("reg_bias"), py::arg("decay"), py::arg("seed"), py::arg("first_epoch"), py::arg("n_epochs"),
-        py::arg("n_threads"),
+        py::arg("item_factors"), py::arg("user_bias"), py::arg("item_bias"), py::arg("mu"), py::arg("lr"),
+        py::arg("reg"), py::arg("lr_bias"), py::arg("reg_bias"), py::arg("decay"), py::arg("seed"),
+        py::arg("first_epoch"), py::arg("n_epochs"), py::arg("n_threads"),
         "Stratified SGD epochs of biased MF in place (the rating arrays, grouped in blocks by block_ptr, are "
         "shuffled within their blocks); returns each epoch's sum of squared errors met on the way.");
 

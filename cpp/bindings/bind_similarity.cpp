@@ -39,9 +39,9 @@ void parse_metric(const std::string& name, SimilarityOptions& opt) {
 void bind_similarity(py::module_& m) {
     m.def(
         "similarity",
-        [](const py::array& indptr, const py::array& indices, const py::array& data, int64_t n_rows,
-           int64_t n_cols, int64_t k, const std::string& metric, double shrinkage, int64_t min_support,
-           int n_threads, double k1, double b, bool transposed, double shrinkage_offset, bool sorted_rows) {
+        [](const py::array& indptr, const py::array& indices, const py::array& data, int64_t n_rows, int64_t n_cols,
+           int64_t k, const std::string& metric, double shrinkage, int64_t min_support, int n_threads, double k1,
+           double b, bool transposed, double shrinkage_offset, bool sorted_rows) {
             SimilarityOptions opt;
             opt.k = k;
             parse_metric(metric, opt);
@@ -72,9 +72,9 @@ void bind_similarity(py::module_& m) {
                                       to_numpy(std::move(out.data)));
             });
         },
-        py::arg("indptr"), py::arg("indices"), py::arg("data"), py::arg("n_rows"), py::arg("n_cols"),
-        py::arg("k"), py::arg("metric"), py::arg("shrinkage"), py::arg("min_support"), py::arg("n_threads"),
-        py::arg("k1") = 1.2, py::arg("b") = 0.75, py::arg("transposed") = false, py::arg("shrinkage_offset") = 0.0,
+        py::arg("indptr"), py::arg("indices"), py::arg("data"), py::arg("n_rows"), py::arg("n_cols"), py::arg("k"),
+        py::arg("metric"), py::arg("shrinkage"), py::arg("min_support"), py::arg("n_threads"), py::arg("k1") = 1.2,
+        py::arg("b") = 0.75, py::arg("transposed") = false, py::arg("shrinkage_offset") = 0.0,
         py::arg("sorted_rows") = true,
         "Top-k similar rows of a canonical CSR matrix (of its columns when transposed: the arrays are\n"
         "then X.T's CSR, i.e. X's CSC); returns (indptr int64, indices, data). sorted_rows=False: when every\n"

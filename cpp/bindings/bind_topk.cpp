@@ -39,8 +39,8 @@ ExclusionRows<I> checked_exclusion(const py::object& indptr, const py::object& i
                                    int64_t n_rows, int64_t n_items, bool trusted) {
     ExclusionRows<I> ex;
     if (indptr.is_none()) return ex;
-    const auto view = checked_csr<T, I>("exclude", n_rows, n_items, indptr.cast<py::array>(),
-                                        indices.cast<py::array>(), data.cast<py::array>(), false, false, trusted);
+    const auto view = checked_csr<T, I>("exclude", n_rows, n_items, indptr.cast<py::array>(), indices.cast<py::array>(),
+                                        data.cast<py::array>(), false, false, trusted);
     ex.indptr = view.indptr;
     ex.indices = view.indices;
     return ex;
@@ -125,11 +125,15 @@ void bind_topk(py::module_& m) {
             DenseTopKOptions opt{k, cosine, n_threads};
             const bool i32 = !exclude_indptr.is_none() && has_dtype<int32_t>(exclude_indptr.cast<py::array>());
             if (has_dtype<float>(queries))
-                return i32 ? run<float, int32_t>(queries, items, exclude_indptr, exclude_indices, exclude_data, allow, opt, trusted)
-                           : run<float, int64_t>(queries, items, exclude_indptr, exclude_indices, exclude_data, allow, opt, trusted);
+                return i32 ? run<float, int32_t>(queries, items, exclude_indptr, exclude_indices, exclude_data, allow,
+                                                 opt, trusted)
+                           : run<float, int64_t>(queries, items, exclude_indptr, exclude_indices, exclude_data, allow,
+                                                 opt, trusted);
             if (has_dtype<double>(queries))
-                return i32 ? run<double, int32_t>(queries, items, exclude_indptr, exclude_indices, exclude_data, allow, opt, trusted)
-                           : run<double, int64_t>(queries, items, exclude_indptr, exclude_indices, exclude_data, allow, opt, trusted);
+                return i32 ? run<double, int32_t>(queries, items, exclude_indptr, exclude_indices, exclude_data, allow,
+                                                  opt, trusted)
+                           : run<double, int64_t>(queries, items, exclude_indptr, exclude_indices, exclude_data, allow,
+                                                  opt, trusted);
             throw py::type_error("queries must be float32 or float64, got " + dtype_name(queries));
         },
         py::arg("queries"), py::arg("items"), py::arg("exclude_indptr"), py::arg("exclude_indices"),
@@ -142,8 +146,8 @@ void bind_topk(py::module_& m) {
         [](const py::array& h_indptr, const py::array& h_indices, const py::array& h_data, int64_t n_rows,
            int64_t n_inner, const py::array& s_indptr, const py::array& s_indices, const py::array& s_data,
            int64_t n_items, const py::object& exclude_indptr, const py::object& exclude_indices,
-           const py::object& exclude_data, const py::object& allow, int64_t k, int n_threads,
-           const py::object& rows, bool trusted) {
+           const py::object& exclude_data, const py::object& allow, int64_t k, int n_threads, const py::object& rows,
+           bool trusted) {
             if (k < 0) throw py::value_error("k must be >= 0, got " + std::to_string(k));
             n_threads = kernel_threads(n_threads);
             return dispatch_csr("history", h_indptr, h_indices, h_data, [&](auto t, auto i) {
@@ -153,8 +157,8 @@ void bind_topk(py::module_& m) {
                     checked_csr<T, I>("history", n_rows, n_inner, h_indptr, h_indices, h_data, false, false, trusted);
                 if (!has_dtype<T>(s_data) || !has_dtype<I>(s_indptr) || !has_dtype<I>(s_indices))
                     throw py::type_error("similarity must have the value and index dtypes of history");
-                return run_sparse<T, I>(history, s_indptr, s_indices, s_data, n_items, exclude_indptr,
-                                        exclude_indices, exclude_data, allow, k, n_threads, rows, trusted);
+                return run_sparse<T, I>(history, s_indptr, s_indices, s_data, n_items, exclude_indptr, exclude_indices,
+                                        exclude_data, allow, k, n_threads, rows, trusted);
             });
         },
         py::arg("h_indptr"), py::arg("h_indices"), py::arg("h_data"), py::arg("n_rows"), py::arg("n_inner"),

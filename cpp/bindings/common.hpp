@@ -30,10 +30,8 @@ inline bool has_dtype(const py::array& a) {
 inline std::string dtype_name(const py::array& a) { return py::str(a.dtype()).cast<std::string>(); }
 
 inline void require_vector(const py::array& a, const std::string& name) {
-    if (a.ndim() != 1)
-        throw py::value_error(name + " must be 1-D, got " + std::to_string(a.ndim()) + " dimensions");
-    if (!(a.flags() & py::array::c_style))
-        throw py::value_error(name + " must be C-contiguous");
+    if (a.ndim() != 1) throw py::value_error(name + " must be 1-D, got " + std::to_string(a.ndim()) + " dimensions");
+    if (!(a.flags() & py::array::c_style)) throw py::value_error(name + " must be C-contiguous");
 }
 
 // Calls f(T{}, I{}) with T the value type of `data` (float/double) and I the common index type
@@ -67,8 +65,8 @@ decltype(auto) dispatch_csr(const std::string& name, const py::array& indptr, co
 // pay O(nnz) again.
 template <typename T, typename I>
 CsrView<T, I> checked_csr(const std::string& name, int64_t n_rows, int64_t n_cols, const py::array& indptr,
-                          const py::array& indices, const py::array& data, bool check_finite,
-                          bool require_canonical, bool trusted = false) {
+                          const py::array& indices, const py::array& data, bool check_finite, bool require_canonical,
+                          bool trusted = false) {
     require_vector(indptr, name + ".indptr");
     require_vector(indices, name + ".indices");
     require_vector(data, name + ".data");
@@ -87,12 +85,13 @@ CsrView<T, I> checked_csr(const std::string& name, int64_t n_rows, int64_t n_col
                                   std::to_string(n_cols) + ") requires");
         return CsrView<T, I>{n_rows, n_cols, p, ix, v};
     }
-    const CsrCheck check = check_csr<T, I>(name, n_rows, n_cols, p, indptr.size(), ix, indices.size(), v,
-                                           data.size(), check_finite);
+    const CsrCheck check =
+        check_csr<T, I>(name, n_rows, n_cols, p, indptr.size(), ix, indices.size(), v, data.size(), check_finite);
     if (!check.error.empty()) throw py::value_error(check.error);
     if (require_canonical && !check.canonical)
-        throw py::value_error(name + " is not canonical (row indices must be sorted and unique); "
-                                     "pass it through recforge.as_csr first");
+        throw py::value_error(name +
+                              " is not canonical (row indices must be sorted and unique); "
+                              "pass it through recforge.as_csr first");
     return CsrView<T, I>{n_rows, n_cols, p, ix, v};
 }
 
@@ -103,7 +102,8 @@ T* checked_vector(const py::array& a, const std::string& name, int64_t size, boo
     if (!has_dtype<T>(a))
         throw py::type_error(name + " must be " + dtype_name(py::array_t<T>()) + ", got " + dtype_name(a));
     if (a.size() != size)
-        throw py::value_error(name + " must have " + std::to_string(size) + " entries, got " + std::to_string(a.size()));
+        throw py::value_error(name + " must have " + std::to_string(size) + " entries, got " +
+                              std::to_string(a.size()));
     if (writeable && !a.writeable()) throw py::value_error(name + " must be writeable");
     return static_cast<T*>(const_cast<void*>(a.data()));
 }

@@ -92,7 +92,8 @@ bool als_whiten(const T* Y, int64_t n, int64_t f, double lambda, int n_threads, 
                 // Linv^T is upper triangular: output columns c0.. need only factors < c0 + kTileItems.
                 const int64_t c0 = b * kTileItems, width = std::min(kTileItems, f - c0);
                 detail::score_tile(rows.data(), f, packed.data() + b * f * kTileItems, c0 + width, tile.data());
-                for (int64_t q = 0; q < m; ++q) std::copy_n(tile.data() + q * kTileItems, width, Yt + (r0 + q) * f + c0);
+                for (int64_t q = 0; q < m; ++q)
+                    std::copy_n(tile.data() + q * kTileItems, width, Yt + (r0 + q) * f + c0);
             }
         }
     }
@@ -104,20 +105,20 @@ bool als_whiten(const T* Y, int64_t n, int64_t f, double lambda, int n_threads, 
 // The row solves of one half-step.
 template <typename T, typename I>
 struct AlsProblem {
-    const I* indptr;     // n_rows + 1
-    const I* indices;    // nnz, in [0, n_cols)
-    const T* data;       // nnz, finite
+    const I* indptr;   // n_rows + 1
+    const I* indices;  // nnz, in [0, n_cols)
+    const T* data;     // nnz, finite
     int64_t n_rows, n_cols, f;
-    const T* Y;          // n_cols x f, the fixed factors (read for the loss only)
-    const T* Yt;         // n_cols x f, whitened: Y L^-T
-    const T* L;          // f x f lower, L L^T = G
-    const T* Linv;       // f x f lower
-    const double* G;     // f x f, Y^T Y + lambda I
-    T alpha;             // >= 0
+    const T* Y;       // n_cols x f, the fixed factors (read for the loss only)
+    const T* Yt;      // n_cols x f, whitened: Y L^-T
+    const T* L;       // f x f lower, L L^T = G
+    const T* Linv;    // f x f lower
+    const double* G;  // f x f, Y^T Y + lambda I
+    T alpha;          // >= 0
     AlsSolver solver;
-    int cg_steps;        // >= 1 (CG only)
-    T* X;                // n_rows x f, in: warm start (CG), out: the solution
-    double* loss;        // n_rows, or null: row u's share of the training objective (see als_rows)
+    int cg_steps;  // >= 1 (CG only)
+    T* X;          // n_rows x f, in: warm start (CG), out: the solution
+    double* loss;  // n_rows, or null: row u's share of the training objective (see als_rows)
 };
 
 template <typename T>
@@ -258,10 +259,10 @@ RECFORGE_INLINE int64_t als_rows_body(const AlsProblem<T, I>& P, int64_t row0, i
 }
 
 // One compiled clone per instruction set (AVX-512, AVX2, baseline), picked at load time.
-#define RECFORGE_ALS_ROWS(T, I)                                                                              \
-    RECFORGE_MULTIVERSION inline int64_t als_rows(const AlsProblem<T, I>& P, int64_t row0, int64_t row1,     \
-                                                  AlsScratch<T>& s) {                                        \
-        return als_rows_body(P, row0, row1, s);                                                              \
+#define RECFORGE_ALS_ROWS(T, I)                                                                          \
+    RECFORGE_MULTIVERSION inline int64_t als_rows(const AlsProblem<T, I>& P, int64_t row0, int64_t row1, \
+                                                  AlsScratch<T>& s) {                                    \
+        return als_rows_body(P, row0, row1, s);                                                          \
     }
 RECFORGE_ALS_ROWS(float, int32_t)
 RECFORGE_ALS_ROWS(float, int64_t)

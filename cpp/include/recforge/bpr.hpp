@@ -170,10 +170,10 @@ RECFORGE_INLINE BprTally bpr_range_body(const BprProblem<T, I>& p, Rng& rng, int
     return tally;
 }
 
-#define RECFORGE_BPR_RANGE(T, I)                                                                          \
-    RECFORGE_MULTIVERSION inline BprTally bpr_range(const BprProblem<T, I>& p, Rng& rng, int64_t s0,      \
-                                                    int64_t s1, StopFlag& stop) {                         \
-        return bpr_range_body(p, rng, s0, s1, stop);                                                      \
+#define RECFORGE_BPR_RANGE(T, I)                                                                                 \
+    RECFORGE_MULTIVERSION inline BprTally bpr_range(const BprProblem<T, I>& p, Rng& rng, int64_t s0, int64_t s1, \
+                                                    StopFlag& stop) {                                            \
+        return bpr_range_body(p, rng, s0, s1, stop);                                                             \
     }
 RECFORGE_BPR_RANGE(float, int32_t)
 RECFORGE_BPR_RANGE(float, int64_t)

@@ -41,9 +41,7 @@ struct CsrMatrix {
     std::vector<I> indices;
     std::vector<T> data;
 
-    CsrView<T, I> view() const {
-        return CsrView<T, I>{n_rows, n_cols, indptr.data(), indices.data(), data.data()};
-    }
+    CsrView<T, I> view() const { return CsrView<T, I>{n_rows, n_cols, indptr.data(), indices.data(), data.data()}; }
 };
 
 struct CsrCheck {
@@ -88,9 +86,9 @@ int64_t first_failing(int64_t n, int threads, F&& failing) {
 }  // namespace detail
 
 template <typename T, typename I>
-CsrCheck check_csr(const std::string& name, int64_t n_rows, int64_t n_cols, const I* indptr,
-                   int64_t indptr_len, const I* indices, int64_t indices_len, const T* data,
-                   int64_t data_len, bool check_finite = true, int n_threads = 0) {
+CsrCheck check_csr(const std::string& name, int64_t n_rows, int64_t n_cols, const I* indptr, int64_t indptr_len,
+                   const I* indices, int64_t indices_len, const T* data, int64_t data_len, bool check_finite = true,
+                   int n_threads = 0) {
     CsrCheck out;
     auto fail = [&](std::string msg) {
         out.error = name + msg;
@@ -99,24 +97,23 @@ CsrCheck check_csr(const std::string& name, int64_t n_rows, int64_t n_cols, cons
     };
     if (n_rows < 0 || n_cols < 0) return fail(" has a negative shape");
     if (indptr_len != n_rows + 1)
-        return fail(".indptr has " + std::to_string(indptr_len) + " entries, expected n_rows + 1 = " +
-                    std::to_string(n_rows + 1));
+        return fail(".indptr has " + std::to_string(indptr_len) +
+                    " entries, expected n_rows + 1 = " + std::to_string(n_rows + 1));
     if (indptr[0] != 0) return fail(".indptr[0] is " + std::to_string(indptr[0]) + ", expected 0");
     const int threads = detail::check_threads(n_rows + indices_len, n_threads);
-    const int64_t bad_ptr = detail::first_failing(n_rows, threads, [&](int64_t r) { return indptr[r + 1] < indptr[r]; });
+    const int64_t bad_ptr =
+        detail::first_failing(n_rows, threads, [&](int64_t r) { return indptr[r + 1] < indptr[r]; });
     if (bad_ptr < n_rows) {
         const int64_t r = bad_ptr;
-        return fail(".indptr is not non-decreasing: indptr[" + std::to_string(r) + "] = " +
-                    std::to_string(indptr[r]) + " > indptr[" + std::to_string(r + 1) + "] = " +
-                    std::to_string(indptr[r + 1]));
+        return fail(".indptr is not non-decreasing: indptr[" + std::to_string(r) + "] = " + std::to_string(indptr[r]) +
+                    " > indptr[" + std::to_string(r + 1) + "] = " + std::to_string(indptr[r + 1]));
     }
     const int64_t nnz = static_cast<int64_t>(indptr[n_rows]);
     if (indices_len != data_len)
-        return fail(" has " + std::to_string(indices_len) + " indices but " +
-                    std::to_string(data_len) + " values");
+        return fail(" has " + std::to_string(indices_len) + " indices but " + std::to_string(data_len) + " values");
     if (nnz != indices_len)
-        return fail(".indptr ends at " + std::to_string(nnz) + " but there are " +
-                    std::to_string(indices_len) + " stored entries (nnz)");
+        return fail(".indptr ends at " + std::to_string(nnz) + " but there are " + std::to_string(indices_len) +
+                    " stored entries (nnz)");
     // One pass over the indices for both questions: the first row with an index out of range,
     // and (when there is none) whether every row is strictly increasing.
     auto out_of_range = [&](I c) { return c < 0 || static_cast<int64_t>(c) >= n_cols; };
@@ -151,9 +148,9 @@ CsrCheck check_csr(const std::string& name, int64_t n_rows, int64_t n_cols, cons
 //   Rows of the result list their entries in increasing original-row order, so a canonical A
 //   gives a canonical A^T. If `position` is given it receives, for every entry p of A, where
 //   that entry landed in A^T (size nnz). With with_values = false only the structure is built
-//   (data stays empty), for callers that fill the values themselves. Parallel over blocks of A's rows: each block counts
-//   its columns, a prefix sum over (column, block) gives every block its own slots, so the
-//   result is the same for any thread count. O(nnz + threads * n_cols) time and memory.
+//   (data stays empty), for callers that fill the values themselves. Parallel over blocks of A's rows: each block
+//   counts its columns, a prefix sum over (column, block) gives every block its own slots, so the result is the same
+//   for any thread count. O(nnz + threads * n_cols) time and memory.
 template <typename T, typename I>
 CsrMatrix<T, I> transpose(const CsrView<T, I>& a, std::vector<I>* position = nullptr, int n_threads = 1,
                           bool with_values = true) {

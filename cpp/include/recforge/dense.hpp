@@ -77,8 +77,8 @@ RECFORGE_INLINE void vecmat_lower(const T* __restrict v, const T* __restrict L, 
 // time: their dot products use independent accumulators (so the reductions overlap instead of
 // forming one latency chain) and are added into out while the rows are still in L1.
 template <typename T, typename I, typename Coef>
-RECFORGE_INLINE void gather_dots_axpy(T* __restrict out, const T* __restrict rows, const I* __restrict index,
-                                      int64_t n, int64_t f, const T* __restrict v, Coef coef) {
+RECFORGE_INLINE void gather_dots_axpy(T* __restrict out, const T* __restrict rows, const I* __restrict index, int64_t n,
+                                      int64_t f, const T* __restrict v, Coef coef) {
     constexpr int64_t kLanes = 16;
     const int64_t body = f - f % kLanes;
     int64_t e = 0;
@@ -96,8 +96,7 @@ RECFORGE_INLINE void gather_dots_axpy(T* __restrict out, const T* __restrict row
             for (int64_t i = body; i < f; ++i) tail += y[r][i] * v[i];
             q[r] = coef(e + r, part[r][0] + tail);
         }
-        for (int64_t i = 0; i < f; ++i)
-            out[i] += (q[0] * y[0][i] + q[1] * y[1][i]) + (q[2] * y[2][i] + q[3] * y[3][i]);
+        for (int64_t i = 0; i < f; ++i) out[i] += (q[0] * y[0][i] + q[1] * y[1][i]) + (q[2] * y[2][i] + q[3] * y[3][i]);
     }
     for (; e < n; ++e) {
         const T* y = rows + static_cast<int64_t>(index[e]) * f;
@@ -155,10 +154,8 @@ struct GramScratch {
     int64_t f = 0, f4 = 0, n_blocks = 0;
     std::vector<T> transposed, packed, tile;
     explicit GramScratch(int64_t factors)
-        : f(factors),
-          f4((factors + kTileQueries - 1) / kTileQueries * kTileQueries),
-          n_blocks((factors + kTileItems - 1) / kTileItems),
-          transposed(static_cast<size_t>(f4 * kRows), T(0)),
+        : f(factors), f4((factors + kTileQueries - 1) / kTileQueries * kTileQueries),
+          n_blocks((factors + kTileItems - 1) / kTileItems), transposed(static_cast<size_t>(f4 * kRows), T(0)),
           packed(static_cast<size_t>(n_blocks * kRows * kTileItems), T(0)),
           tile(static_cast<size_t>(kTileQueries * kTileItems)) {}
 };

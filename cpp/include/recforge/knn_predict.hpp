@@ -26,11 +26,11 @@ struct KnnPredictProblem {
     CsrView<T, I> D;          // n_contexts x n_entities: deviations of the ratings
     const int64_t* contexts;  // n pairs (any value: out of range means unknown)
     const int64_t* entities;
-    const int64_t* order;     // a permutation of the pairs grouping equal entities
+    const int64_t* order;  // a permutation of the pairs grouping equal entities
     int64_t n;
     int64_t k, min_k;
-    double* delta;            // out, n
-    int64_t* used;            // out, n: neighbours that contributed
+    double* delta;  // out, n
+    int64_t* used;  // out, n: neighbours that contributed
 };
 
 struct Neighbour {
@@ -68,7 +68,8 @@ void knn_predict(const KnnPredictProblem<T, I>& P, int n_threads) {
                     if (c < 0 || c >= n_contexts || x < 0 || x >= n_entities) continue;
                     if (x != scattered) {
                         if (scattered >= 0)
-                            for (I p = P.S.indptr[scattered]; p < P.S.indptr[scattered + 1]; ++p) stamp[P.S.indices[p]] = -1;
+                            for (I p = P.S.indptr[scattered]; p < P.S.indptr[scattered + 1]; ++p)
+                                stamp[P.S.indices[p]] = -1;
                         for (I p = P.S.indptr[x]; p < P.S.indptr[x + 1]; ++p) {
                             stamp[P.S.indices[p]] = x;
                             similarity[P.S.indices[p]] = P.S.data[p];

@@ -28,7 +28,7 @@ enum RankingMetric : int { kPrecision = 0, kRecall, kF1, kNdcg, kAp, kHit, kRr, 
 constexpr int64_t kMetricBlock = 4096;
 
 struct RankingMetricsOutput {
-    double* per_user = nullptr;  // kNumRankingMetrics x n_users (metric-major), or nullptr
+    double* per_user = nullptr;    // kNumRankingMetrics x n_users (metric-major), or nullptr
     uint8_t* evaluated = nullptr;  // n_users, or nullptr: 1 when the user's test row is not empty
     double* block_sums = nullptr;  // n_blocks x (kNumRankingMetrics + 1): sums, then evaluated count
 };

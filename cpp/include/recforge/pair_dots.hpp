@@ -20,11 +20,11 @@ RECFORGE_INLINE void pair_dots_body(const T* P, int64_t n_users, const T* Q, int
     }
 }
 
-#define RECFORGE_PAIR_DOTS(T)                                                                                \
+#define RECFORGE_PAIR_DOTS(T)                                                                                   \
     RECFORGE_MULTIVERSION inline void pair_dots_range(const T* P, int64_t n_users, const T* Q, int64_t n_items, \
                                                       int64_t f, const int64_t* users, const int64_t* items,    \
                                                       int64_t e0, int64_t e1, T* out) {                         \
-        pair_dots_body(P, n_users, Q, n_items, f, users, items, e0, e1, out);                                \
+        pair_dots_body(P, n_users, Q, n_items, f, users, items, e0, e1, out);                                   \
     }
 RECFORGE_PAIR_DOTS(float)
 RECFORGE_PAIR_DOTS(double)
@@ -41,7 +41,8 @@ void pair_dots(const T* P, int64_t n_users, const T* Q, int64_t n_items, int64_t
     const int64_t n_chunks = (n + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static) num_threads(n_threads)
     for (int64_t c = 0; c < n_chunks; ++c)
-        detail::pair_dots_range(P, n_users, Q, n_items, f, users, items, c * kChunk, std::min(n, (c + 1) * kChunk), out);
+        detail::pair_dots_range(P, n_users, Q, n_items, f, users, items, c * kChunk, std::min(n, (c + 1) * kChunk),
+                                out);
 }
 
 }  // namespace recforge

@@ -188,7 +188,9 @@ int64_t sum_over_row_blocks(int64_t n_rows, int64_t block, int n_threads, Make m
 #pragma omp for schedule(dynamic, 1) reduction(+ : total)
         for (int64_t b = 0; b < n_blocks; ++b) {
             if (scratch && !stop.requested())
-                trap.run([&] { total += count_rows(b * block, (b + 1) * block < n_rows ? (b + 1) * block : n_rows, *scratch); });
+                trap.run([&] {
+                    total += count_rows(b * block, (b + 1) * block < n_rows ? (b + 1) * block : n_rows, *scratch);
+                });
         }
     }
     trap.rethrow();

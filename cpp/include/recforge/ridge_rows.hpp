@@ -24,13 +24,13 @@ namespace recforge {
 
 template <typename T, typename I>
 struct RidgeRowsProblem {
-    const I* indptr;        // n_rows + 1
-    const I* indices;       // nnz, in [0, n_cols)
-    const T* targets;       // nnz, finite
+    const I* indptr;   // n_rows + 1
+    const I* indices;  // nnz, in [0, n_cols)
+    const T* targets;  // nnz, finite
     int64_t n_rows, n_cols, d;
-    const T* F;             // n_cols x d, finite
-    const double* lambda;   // d, each >= 0 (their sum > 0 unless every gram is PD)
-    T* X;                   // n_rows x d, out
+    const T* F;            // n_cols x d, finite
+    const double* lambda;  // d, each >= 0 (their sum > 0 unless every gram is PD)
+    T* X;                  // n_rows x d, out
 };
 
 template <typename T>
@@ -87,10 +87,10 @@ RECFORGE_INLINE int64_t ridge_rows_body(const RidgeRowsProblem<T, I>& P, int64_t
     return bad;
 }
 
-#define RECFORGE_RIDGE_ROWS(T, I)                                                                            \
-    RECFORGE_MULTIVERSION inline int64_t ridge_rows(const RidgeRowsProblem<T, I>& P, int64_t row0,           \
-                                                    int64_t row1, RidgeScratch<T>& s) {                      \
-        return ridge_rows_body(P, row0, row1, s);                                                            \
+#define RECFORGE_RIDGE_ROWS(T, I)                                                                                \
+    RECFORGE_MULTIVERSION inline int64_t ridge_rows(const RidgeRowsProblem<T, I>& P, int64_t row0, int64_t row1, \
+                                                    RidgeScratch<T>& s) {                                        \
+        return ridge_rows_body(P, row0, row1, s);                                                                \
     }
 RECFORGE_RIDGE_ROWS(float, int32_t)
 RECFORGE_RIDGE_ROWS(float, int64_t)

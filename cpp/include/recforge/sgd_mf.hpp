@@ -80,10 +80,10 @@ RECFORGE_INLINE double mf_sgd_range_body(const MfSgdProblem<T, I>& p, int64_t e0
     return squared_error;
 }
 
-#define RECFORGE_MF_SGD_RANGE(T, I)                                                                      \
-    RECFORGE_MULTIVERSION inline double mf_sgd_range(const MfSgdProblem<T, I>& p, int64_t e0, int64_t e1,   \
-                                                     StopFlag& stop) {                                      \
-        return mf_sgd_range_body(p, e0, e1, stop);                                                       \
+#define RECFORGE_MF_SGD_RANGE(T, I)                                                                       \
+    RECFORGE_MULTIVERSION inline double mf_sgd_range(const MfSgdProblem<T, I>& p, int64_t e0, int64_t e1, \
+                                                     StopFlag& stop) {                                    \
+        return mf_sgd_range_body(p, e0, e1, stop);                                                        \
     }
 RECFORGE_MF_SGD_RANGE(float, int32_t)
 RECFORGE_MF_SGD_RANGE(float, int64_t)

@@ -27,8 +27,8 @@
 
 #include "csr.hpp"
 #include "prefetch.hpp"
-#include "similarity_stats.hpp"
 #include "similarity_sinks.hpp"
+#include "similarity_stats.hpp"
 #include "weighting.hpp"
 
 namespace recforge {
@@ -36,12 +36,12 @@ namespace recforge {
 enum class Metric { dot, cosine, jaccard, pearson, corated_cosine, msd };
 
 struct SimilarityOptions {
-    int64_t k = 50;            // neighbours kept per row, >= 0
+    int64_t k = 50;  // neighbours kept per row, >= 0
     Metric metric = Metric::cosine;
-    double shrinkage = 0.0;    // similarity *= m / (m + shrinkage), m = shared columns - offset; >= 0
+    double shrinkage = 0.0;         // similarity *= m / (m + shrinkage), m = shared columns - offset; >= 0
     double shrinkage_offset = 0.0;  // 1 gives scikit-surprise's (n - 1) / (n - 1 + shrinkage)
-    int64_t min_support = 1;   // pairs with fewer shared columns get no entry
-    int n_threads = 1;         // >= 1
+    int64_t min_support = 1;        // pairs with fewer shared columns get no entry
+    int n_threads = 1;              // >= 1
     // Applied to X's values before the metric: tfidf then cosine and bm25 then dot are
     // implicit's TFIDFRecommender and BM25Recommender.
     Weighting weighting = Weighting::none;

@@ -150,9 +150,7 @@ class MsdStats {
     }
     inline bool present(int64_t j) const { return count_[j] != 0; }
     inline int64_t support(int64_t j) const { return count_[j]; }
-    inline double value(int64_t, int64_t j) const {
-        return 1.0 / (sq_[j] / static_cast<double>(count_[j]) + 1.0);
-    }
+    inline double value(int64_t, int64_t j) const { return 1.0 / (sq_[j] / static_cast<double>(count_[j]) + 1.0); }
     inline void reset(int64_t j) {
         count_[j] = 0;
         sq_[j] = 0.0;

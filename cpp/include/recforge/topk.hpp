@@ -133,9 +133,7 @@ class TopKBuffer {
 
     // Scores below floor() can never enter: a one-comparison pre-filter for hot loops
     // (equal scores may still enter or not, depending on the id; push() decides).
-    inline S floor() const {
-        return has_threshold_ ? threshold_.score : std::numeric_limits<S>::lowest();
-    }
+    inline S floor() const { return has_threshold_ ? threshold_.score : std::numeric_limits<S>::lowest(); }
 
     // Admit only scores >= floor from now on. The caller guarantees that at least k of the
     // candidates it will push score >= floor (floor_of_kth_best), so the result is unchanged.
@@ -173,8 +171,7 @@ class TopKBuffer {
             buffer_.clear();
             return;
         }
-        std::nth_element(buffer_.begin(), buffer_.begin() + (k_ - 1), buffer_.end(),
-                         RanksBefore{});
+        std::nth_element(buffer_.begin(), buffer_.begin() + (k_ - 1), buffer_.end(), RanksBefore{});
         buffer_.resize(static_cast<size_t>(k_));
         threshold_ = buffer_[static_cast<size_t>(k_ - 1)];
         has_threshold_ = true;

@@ -68,7 +68,7 @@ void topk_dense(const T* queries, int64_t n_queries, const T* items, int64_t n_i
     std::vector<T> packed(static_cast<size_t>(n_tiles * kTileItems * f), T(0));
     std::vector<int64_t> slot_id(static_cast<size_t>(n_tiles * kTileItems), -1);
     std::vector<double> tile_norm(static_cast<size_t>(n_tiles), 0.0);  // largest norm in the tile
-    std::vector<int64_t> slot_of(static_cast<size_t>(n_items), -1);     // item id -> slot
+    std::vector<int64_t> slot_of(static_cast<size_t>(n_items), -1);    // item id -> slot
 #pragma omp parallel for num_threads(opt.n_threads) schedule(static)
     for (int64_t s = 0; s < n_cand; ++s) {
         const int64_t c = order[s], id = candidate(c);
