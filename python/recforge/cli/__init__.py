@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from .._version import __version__
-from ._common import MODEL_NAMES, CliError, add_data_arguments
+from ._common import MODEL_NAMES, CliError, add_csv_arguments, add_data_arguments
 
 
 def parser() -> argparse.ArgumentParser:
@@ -54,8 +54,7 @@ def parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--model", required=True, help="file written by 'recforge train'")
     r.add_argument("--data", required=True, help='events (.csv or .parquet), or "sample"')
-    r.add_argument("--sep", default=",", help="CSV delimiter (default: ,)")
-    r.add_argument("--encoding", default="utf-8", help="CSV text encoding (default: utf-8; e.g. latin-1)")
+    add_csv_arguments(r)
     r.add_argument("--k", type=int, default=10, help="products per customer (default: 10)")
     r.add_argument("--out", required=True, help="output: .csv, .csv.gz or .parquet")
     r.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -27,6 +27,12 @@ class CliError(Exception):
     """A user mistake: printed as one line, exit status 2."""
 
 
+def add_csv_arguments(parser) -> None:
+    """--sep and --encoding: how an event CSV is read (every command that reads one)."""
+    parser.add_argument("--sep", default=",", help="CSV delimiter (default: ,)")
+    parser.add_argument("--encoding", default="utf-8", help="CSV text encoding (default: utf-8; e.g. latin-1)")
+
+
 def add_data_arguments(parser, required: bool = True) -> None:
     g = parser.add_argument_group("events")
     g.add_argument(
@@ -47,8 +53,7 @@ def add_data_arguments(parser, required: bool = True) -> None:
         choices=("sum", "max", "count", "last"),
         help="how repeated (customer, product) events merge (default: sum)",
     )
-    g.add_argument("--sep", default=",", help="CSV delimiter (default: ,)")
-    g.add_argument("--encoding", default="utf-8", help="CSV text encoding (default: utf-8; e.g. latin-1)")
+    add_csv_arguments(g)
     g.add_argument(
         "--returns",
         default="drop",
