@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from backends import without_pandas
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("recforge", deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
@@ -33,12 +34,11 @@ def rng() -> np.random.Generator:
 def backend(request, monkeypatch):
     """Run a test with pandas (when installed) and with the numpy-only fallback that a plain
     ``pip install recforge`` uses."""
-    from recforge import _factorize, _tables, _times, data
+    from recforge import _factorize
 
     if request.param == "pandas":
         if _factorize.pd is None:
             pytest.skip("pandas not installed")
     else:
-        for module in (_factorize, _tables, _times, data):
-            monkeypatch.setattr(module, "pd", None)
+        without_pandas(monkeypatch)
     return request.param

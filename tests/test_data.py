@@ -119,6 +119,7 @@ def test_event_weights_and_drop_report(backend):
         "unknown_event": 1,
         "bad_weight": 1,
         "bad_time": 1,
+        "bad_amount": 0,
     }
     assert r["unknown_events"] == ["like"]
     # cy, dan and eve appear only on dropped rows: no rows for them.

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import recforge as rf
 import scipy.sparse as sp
+from backends import without_pandas
 
 
 def write(tmp_path, name, text):
@@ -67,12 +68,9 @@ def test_na_like_ids_are_kept_by_both_backends(tmp_path, backend):
 
 
 def test_backends_agree_exactly(tmp_path, monkeypatch):
-    from recforge import _factorize, _tables, _times, data
-
     path = write(tmp_path, "e.csv", 'user;item;w\nNA;"x;y";2\nnull;SKU;nan\n;SKU;1\nC;SKU;inf\n')
     with_pandas = rf.Interactions.from_csv(path, "user", "item", "w", sep=";")
-    for module in (_factorize, _tables, _times, data):
-        monkeypatch.setattr(module, "pd", None)
+    without_pandas(monkeypatch)
     plain = rf.Interactions.from_csv(path, "user", "item", "w", sep=";")
     assert with_pandas.user_ids.tolist() == plain.user_ids.tolist()
     assert with_pandas.item_ids.tolist() == plain.item_ids.tolist()

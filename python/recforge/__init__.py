@@ -4,22 +4,42 @@ A C++17 core over CSR matrices (OpenMP, pybind11) under a thin Python layer. Sta
 :func:`similarity` and :func:`config`; see the README for a tour.
 """
 
-from . import datasets, metrics, split
+import importlib
+import sys
+
+from . import data, datasets, evaluation, kernels, models
 from ._config import config
 from ._sparse import as_csr
 from ._version import __version__
 from .data import Interactions
-from .evaluation import Comparison, compare, cross_validate, evaluate
+from .evaluation import Comparison, compare, cross_validate, evaluate, split
+from .kernels import METRICS, metrics, similarity, topk, topk_sparse
 from .models import ALS, BPR, BiasedMF, ItemKNN, KNNRegressor, NotFittedError, Popularity, Recommender, UserKNN, load
-from .similarity import METRICS, similarity
-from .topk import topk, topk_sparse
+
+# The modules of the flat layout before 0.2 stay importable under their old paths
+# (``import recforge.split``, ``from recforge.metrics import ranking_metrics``): each old path
+# is the same module object as its new home, not a copy.
+# (``recforge.similarity`` and ``recforge.topk`` as attributes are the functions, as before.)
+for _old, _home in {
+    "split": "evaluation.split",
+    "metrics": "kernels.metrics",
+    "similarity": "kernels.similarity",
+    "topk": "kernels.topk",
+    "weighting": "kernels.weighting",
+}.items():
+    sys.modules[f"{__name__}.{_old}"] = importlib.import_module(f"{__name__}.{_home}")
+del _old, _home
 
 __all__ = [
     "__version__",
     "as_csr",
     "config",
     "Interactions",
+    "data",
     "datasets",
+    "kernels",
+    "evaluation",
+    "models",
     "similarity",
     "topk",
     "topk_sparse",

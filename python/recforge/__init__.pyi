@@ -54,14 +54,18 @@ def topk_sparse(
     n_threads: int = 0,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.floating]]: ...
 
+from . import data as data
 from . import datasets as datasets
-from . import metrics as metrics
-from . import split as split
+from . import evaluation as evaluation
+from . import kernels as kernels
+from . import models as models
 from .data import Interactions as Interactions
 from .evaluation import Comparison as Comparison
 from .evaluation import compare as compare
 from .evaluation import cross_validate as cross_validate
 from .evaluation import evaluate as evaluate
+from .evaluation import split as split
+from .kernels import metrics as metrics
 from .models import ALS as ALS
 from .models import BPR as BPR
 from .models import BiasedMF as BiasedMF

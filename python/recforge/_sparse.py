@@ -104,6 +104,11 @@ def _not_sparse(X, name: str):
     )
 
 
+def row_ids(X) -> np.ndarray:
+    """Row id of every stored entry of a CSR (CsrParts or scipy)."""
+    return np.repeat(np.arange(X.shape[0], dtype=np.int64), np.diff(X.indptr))
+
+
 def check_sparse(X, name: str = "X") -> CsrParts:
     """Validate ``X`` and return it as canonical CSR parts; see :func:`as_csr`."""
     if not sp.issparse(X):

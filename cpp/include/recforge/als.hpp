@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "dense.hpp"
+#include "multiversion.hpp"
 #include "parallel.hpp"
 #include "score_tile.hpp"
 
@@ -240,7 +241,7 @@ RECFORGE_INLINE double row_loss(const AlsProblem<T, I>& P, I begin, I end, const
 
 // Rows [row0, row1); returns how many came out non-finite.
 template <typename T, typename I>
-RECFORGE_INLINE int64_t als_rows_body(const AlsProblem<T, I>& P, int64_t row0, int64_t row1, AlsScratch<T>& s) {
+RECFORGE_MULTIVERSION int64_t als_rows(const AlsProblem<T, I>& P, int64_t row0, int64_t row1, AlsScratch<T>& s) {
     int64_t bad = 0;
     for (int64_t u = row0; u < row1; ++u) {
         const I begin = P.indptr[u], end = P.indptr[u + 1];
@@ -257,18 +258,6 @@ RECFORGE_INLINE int64_t als_rows_body(const AlsProblem<T, I>& P, int64_t row0, i
     }
     return bad;
 }
-
-// One compiled clone per instruction set (AVX-512, AVX2, baseline), picked at load time.
-#define RECFORGE_ALS_ROWS(T, I)                                                                          \
-    RECFORGE_MULTIVERSION inline int64_t als_rows(const AlsProblem<T, I>& P, int64_t row0, int64_t row1, \
-                                                  AlsScratch<T>& s) {                                    \
-        return als_rows_body(P, row0, row1, s);                                                          \
-    }
-RECFORGE_ALS_ROWS(float, int32_t)
-RECFORGE_ALS_ROWS(float, int64_t)
-RECFORGE_ALS_ROWS(double, int32_t)
-RECFORGE_ALS_ROWS(double, int64_t)
-#undef RECFORGE_ALS_ROWS
 
 }  // namespace detail
 

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "dense.hpp"
+#include "multiversion.hpp"
 #include "parallel.hpp"
 #include "prefetch.hpp"
 #include "random.hpp"
@@ -122,7 +123,7 @@ RECFORGE_INLINE void bpr_step(const BprProblem<T, I>& p, I u, I i, I j, BprTally
 // sample s + 2A is drawn and its interactions' ids prefetched; sample s + A reads those ids and
 // prefetches the factor rows and the user's row bounds; sample s is verified and applied.
 template <typename T, typename I>
-RECFORGE_INLINE BprTally bpr_range_body(const BprProblem<T, I>& p, Rng& rng, int64_t s0, int64_t s1, StopFlag& stop) {
+RECFORGE_MULTIVERSION BprTally bpr_range(const BprProblem<T, I>& p, Rng& rng, int64_t s0, int64_t s1, StopFlag& stop) {
     constexpr int64_t A = kBprAhead, mask = kBprRing - 1;
     static_assert(2 * A < kBprRing && (kBprRing & mask) == 0, "the ring must hold 2A + 1 draws");
     const int64_t row_bytes = p.f * static_cast<int64_t>(sizeof(T));
@@ -169,17 +170,6 @@ RECFORGE_INLINE BprTally bpr_range_body(const BprProblem<T, I>& p, Rng& rng, int
     }
     return tally;
 }
-
-#define RECFORGE_BPR_RANGE(T, I)                                                                                 \
-    RECFORGE_MULTIVERSION inline BprTally bpr_range(const BprProblem<T, I>& p, Rng& rng, int64_t s0, int64_t s1, \
-                                                    StopFlag& stop) {                                            \
-        return bpr_range_body(p, rng, s0, s1, stop);                                                             \
-    }
-RECFORGE_BPR_RANGE(float, int32_t)
-RECFORGE_BPR_RANGE(float, int64_t)
-RECFORGE_BPR_RANGE(double, int32_t)
-RECFORGE_BPR_RANGE(double, int64_t)
-#undef RECFORGE_BPR_RANGE
 
 }  // namespace detail
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "dense.hpp"
+#include "multiversion.hpp"
 #include "score_tile.hpp"
 
 namespace recforge {
@@ -12,23 +13,13 @@ namespace recforge {
 namespace detail {
 
 template <typename T>
-RECFORGE_INLINE void pair_dots_body(const T* P, int64_t n_users, const T* Q, int64_t n_items, int64_t f,
-                                    const int64_t* users, const int64_t* items, int64_t e0, int64_t e1, T* out) {
+RECFORGE_MULTIVERSION void pair_dots_range(const T* P, int64_t n_users, const T* Q, int64_t n_items, int64_t f,
+                                           const int64_t* users, const int64_t* items, int64_t e0, int64_t e1, T* out) {
     for (int64_t e = e0; e < e1; ++e) {
         const int64_t u = users[e], i = items[e];
         out[e] = (u >= 0 && u < n_users && i >= 0 && i < n_items) ? dense::dot(P + u * f, Q + i * f, f) : T(0);
     }
 }
-
-#define RECFORGE_PAIR_DOTS(T)                                                                                   \
-    RECFORGE_MULTIVERSION inline void pair_dots_range(const T* P, int64_t n_users, const T* Q, int64_t n_items, \
-                                                      int64_t f, const int64_t* users, const int64_t* items,    \
-                                                      int64_t e0, int64_t e1, T* out) {                         \
-        pair_dots_body(P, n_users, Q, n_items, f, users, items, e0, e1, out);                                   \
-    }
-RECFORGE_PAIR_DOTS(float)
-RECFORGE_PAIR_DOTS(double)
-#undef RECFORGE_PAIR_DOTS
 
 }  // namespace detail
 

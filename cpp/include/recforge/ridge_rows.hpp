@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "dense.hpp"
+#include "multiversion.hpp"
 #include "parallel.hpp"
 #include "score_tile.hpp"
 
@@ -48,8 +49,8 @@ namespace detail {
 // Rows [row0, row1); returns how many systems were not positive definite or not finite (their
 // x is left at zero).
 template <typename T, typename I>
-RECFORGE_INLINE int64_t ridge_rows_body(const RidgeRowsProblem<T, I>& P, int64_t row0, int64_t row1,
-                                        RidgeScratch<T>& s) {
+RECFORGE_MULTIVERSION int64_t ridge_rows(const RidgeRowsProblem<T, I>& P, int64_t row0, int64_t row1,
+                                         RidgeScratch<T>& s) {
     const int64_t d = P.d;
     int64_t bad = 0;
     for (int64_t r = row0; r < row1; ++r) {
@@ -86,17 +87,6 @@ RECFORGE_INLINE int64_t ridge_rows_body(const RidgeRowsProblem<T, I>& P, int64_t
     }
     return bad;
 }
-
-#define RECFORGE_RIDGE_ROWS(T, I)                                                                                \
-    RECFORGE_MULTIVERSION inline int64_t ridge_rows(const RidgeRowsProblem<T, I>& P, int64_t row0, int64_t row1, \
-                                                    RidgeScratch<T>& s) {                                        \
-        return ridge_rows_body(P, row0, row1, s);                                                                \
-    }
-RECFORGE_RIDGE_ROWS(float, int32_t)
-RECFORGE_RIDGE_ROWS(float, int64_t)
-RECFORGE_RIDGE_ROWS(double, int32_t)
-RECFORGE_RIDGE_ROWS(double, int64_t)
-#undef RECFORGE_RIDGE_ROWS
 
 }  // namespace detail
 

@@ -8,23 +8,21 @@
 
 #include <cstdint>
 
+#include "multiversion.hpp"
+
 namespace recforge {
 
 constexpr int64_t kTileQueries = 4;  // query rows per micro-tile
 constexpr int64_t kTileItems = 32;   // item columns per micro-tile (2 AVX-512 / 4 AVX2 registers of float)
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define RECFORGE_MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define RECFORGE_MULTIVERSION
-#endif
-
 namespace detail {
 
-// out[qi * kTileItems + w] = sum_{d < depth} queries[qi * stride + d] * tile[d * kTileItems + w]
+// out[qi * kTileItems + w] = sum_{d < depth} queries[qi * stride + d] * tile[d * kTileItems + w]:
+// the first `depth` factors of query rows `stride` apart (products with a triangular matrix
+// skip its zero part).
 template <typename T>
-inline void score_tile_body(const T* __restrict queries, int64_t stride, const T* __restrict tile, int64_t depth,
-                            T* __restrict out) {
+RECFORGE_MULTIVERSION void score_tile(const T* __restrict queries, int64_t stride, const T* __restrict tile,
+                                      int64_t depth, T* __restrict out) {
     T acc[kTileQueries][kTileItems] = {};
     for (int64_t d = 0; d < depth; ++d) {
         const T* row = tile + d * kTileItems;
@@ -37,26 +35,10 @@ inline void score_tile_body(const T* __restrict queries, int64_t stride, const T
         for (int64_t w = 0; w < kTileItems; ++w) out[qi * kTileItems + w] = acc[qi][w];
 }
 
-// The full inner product (depth = stride = f) and a prefix of it (the first `depth` factors of
-// rows `stride` apart: products with a triangular matrix skip its zero part).
-RECFORGE_MULTIVERSION
-inline void score_tile(const float* queries, const float* tile, int64_t f, float* out) {
-    score_tile_body(queries, f, tile, f, out);
-}
-
-RECFORGE_MULTIVERSION
-inline void score_tile(const double* queries, const double* tile, int64_t f, double* out) {
-    score_tile_body(queries, f, tile, f, out);
-}
-
-RECFORGE_MULTIVERSION
-inline void score_tile(const float* queries, int64_t stride, const float* tile, int64_t depth, float* out) {
-    score_tile_body(queries, stride, tile, depth, out);
-}
-
-RECFORGE_MULTIVERSION
-inline void score_tile(const double* queries, int64_t stride, const double* tile, int64_t depth, double* out) {
-    score_tile_body(queries, stride, tile, depth, out);
+// The full inner product: depth = stride = f.
+template <typename T>
+inline void score_tile(const T* queries, const T* tile, int64_t f, T* out) {
+    score_tile(queries, f, tile, f, out);
 }
 
 }  // namespace detail

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "dense.hpp"
+#include "multiversion.hpp"
 #include "parallel.hpp"
 #include "random.hpp"
 #include "score_tile.hpp"
@@ -57,7 +58,7 @@ struct MfSgdProblem {
 namespace detail {
 
 template <typename T, typename I>
-RECFORGE_INLINE double mf_sgd_range_body(const MfSgdProblem<T, I>& p, int64_t e0, int64_t e1, StopFlag& stop) {
+RECFORGE_MULTIVERSION double mf_sgd_range(const MfSgdProblem<T, I>& p, int64_t e0, int64_t e1, StopFlag& stop) {
     const int64_t f = p.f;
     double squared_error = 0.0;
     for (int64_t e = e0; e < e1; ++e) {
@@ -79,17 +80,6 @@ RECFORGE_INLINE double mf_sgd_range_body(const MfSgdProblem<T, I>& p, int64_t e0
     }
     return squared_error;
 }
-
-#define RECFORGE_MF_SGD_RANGE(T, I)                                                                       \
-    RECFORGE_MULTIVERSION inline double mf_sgd_range(const MfSgdProblem<T, I>& p, int64_t e0, int64_t e1, \
-                                                     StopFlag& stop) {                                    \
-        return mf_sgd_range_body(p, e0, e1, stop);                                                        \
-    }
-RECFORGE_MF_SGD_RANGE(float, int32_t)
-RECFORGE_MF_SGD_RANGE(float, int64_t)
-RECFORGE_MF_SGD_RANGE(double, int32_t)
-RECFORGE_MF_SGD_RANGE(double, int64_t)
-#undef RECFORGE_MF_SGD_RANGE
 
 }  // namespace detail
 

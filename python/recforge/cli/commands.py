@@ -9,14 +9,11 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from .. import split
 from .._atomic import atomic_output
-from .._ids import decode_ids, encode_ids, has_ids
+from .._sparse import row_ids
 from ..data import Interactions
-from ..evaluation import compare
+from ..evaluation import compare, split
 from ..models import load
-from ..models.persistence import load_extra, save
-from ..weighting import row_ids
 from ._common import (
     CliError,
     build_interactions,
@@ -42,16 +39,8 @@ def train(args) -> None:
         model.show_progress = True  # an epoch bar on stderr
     elif not args.quiet:
         print(f"fitting {type(model).__name__} ...", file=sys.stderr)
-    model = model.fit(inter)
-    save(
-        model,
-        args.out,
-        extra={
-            **encode_ids(inter.user_ids, "user_ids", "user ids"),
-            **encode_ids(inter.item_ids, "item_ids", "item ids"),
-            "spec": json.dumps(inter.spec),
-        },
-    )
+    model = model.fit(inter)  # an Interactions: the model keeps its id maps and columns
+    model.save(args.out)
     print(f"{model!r} trained in {time.perf_counter() - start:.1f} s -> {args.out}")
 
 
@@ -63,17 +52,13 @@ def _dropped(report: dict) -> str:
 def _trained(path: str):
     """The model, and an empty Interactions carrying its id maps and event columns."""
     try:
-        model, extra = load(path), load_extra(path)
+        model = load(path)
     except (ValueError, OSError) as e:
         raise CliError(f"--model: {e}") from None
-    if not (has_ids(extra, "user_ids") and has_ids(extra, "item_ids") and "spec" in extra):
-        raise CliError(f"--model: {path!r} has no id maps; write it with 'recforge train'")
-    try:
-        ids = [decode_ids(extra, n) for n in ("user_ids", "item_ids")]
-    except ValueError as e:
-        raise CliError(f"--model: {path!r}: {e}") from None
-    empty = sp.csr_matrix((ids[0].size, ids[1].size), dtype=np.float32)
-    return model, Interactions(empty, ids[0], ids[1], spec=json.loads(str(extra["spec"])))
+    if model.user_ids_ is None or model.item_ids_ is None or model.events_spec_ is None:
+        raise CliError(f"--model: {path!r} has no id maps; write it with 'recforge train' or fit on an Interactions")
+    empty = sp.csr_matrix((model.user_ids_.size, model.item_ids_.size), dtype=np.float32)
+    return model, Interactions(empty, model.user_ids_, model.item_ids_, spec=model.events_spec_)
 
 
 def recommend(args) -> None:

@@ -6,13 +6,13 @@ import time
 
 import numpy as np
 
+from .._sparse import row_ids
 from .._times import as_seconds
 from ..data import Interactions
 from ..datasets import sample
 from ..datasets.online_retail import purchases
 from ..evaluation import compare
 from ..models import ALS, ItemKNN, Popularity, UserKNN
-from ..weighting import row_ids
 from ._common import CliError, campaign_rows, check_output, recommend_all, write_table
 from .commands import keep_pairs, warm_test
 

@@ -18,7 +18,8 @@ class Dataset:
     ----------
     name : str
     interactions : Interactions
-        Users x items, with raw ids and each pair's latest time: what models fit.
+        Users x items, with raw ids and each pair's latest time: what models fit; its
+        ``events`` keep every kept line (time; amount and order for Online Retail).
     items : dict of str -> numpy.ndarray
         Item metadata aligned with ``interactions.item_ids`` (e.g. "title", "genres",
         "description").

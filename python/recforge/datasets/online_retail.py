@@ -153,7 +153,11 @@ def _most_frequent_description(events: dict) -> dict:
 def _dataset(name: str, events: dict, description: dict) -> Dataset:
     buy = purchases(events)
     inter = Interactions.from_arrays(
-        events["CustomerID"][buy], events["StockCode"][buy], times=events["InvoiceDate"][buy]
+        events["CustomerID"][buy],
+        events["StockCode"][buy],
+        times=events["InvoiceDate"][buy],
+        amounts=(events["Quantity"] * events["UnitPrice"])[buy],  # money per line, for customer analytics
+        orders=events["InvoiceNo"][buy],
     )
     items = {"description": np.array([description.get(c) for c in inter.item_ids.tolist()], dtype=object)}
     return Dataset(name, inter, items, events, LICENSE, CITATION)

@@ -292,6 +292,7 @@ class ALS(FactorModel):
         setattr(self, f"{side}_factors_", factors)
         setattr(self, f"n_{side}s_", factors.shape[0])
         self.__dict__.pop(f"_cache_{side}_whitening", None)  # built from the old factors
+        self._grew(side)
         return self
 
     # -- explanations -------------------------------------------------------------------------

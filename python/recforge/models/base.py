@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from .._checks import check_int
 from .._config import resolve_threads
 from .._sparse import CsrParts, check_sparse, require_distinct_columns
+from ..data import Interactions
 from .persistence import save
 
 
@@ -81,6 +82,10 @@ class Recommender:
     _state: tuple[str, ...] = ()
     # Former argument names still accepted (old -> new); not parameters of their own.
     _renamed: dict[str, str] = {}
+    # The raw-id maps of the data the model was fitted on (see bind_ids); None: row numbers only.
+    user_ids_: np.ndarray | None = None
+    item_ids_: np.ndarray | None = None
+    events_spec_: dict | None = None
 
     # -- parameters ---------------------------------------------------------------------------
     @classmethod
@@ -123,19 +128,74 @@ class Recommender:
 
     # -- fitting ------------------------------------------------------------------------------
     def fit(self, user_items, **kwargs):
-        """Fit the model on ``user_items`` (users x items, any scipy.sparse format); returns self."""
+        """Fit the model on ``user_items`` (users x items, any scipy.sparse format, or an
+        :class:`~recforge.Interactions`, whose raw-id maps the model then keeps: see
+        :meth:`bind_ids`); returns self."""
         X = check_sparse(user_items, "user_items")
         before = dict(self.__dict__)
         for name in [n for n in self.__dict__ if n in self._state or n.startswith("_cache")]:
             del self.__dict__[name]  # a refit starts from nothing
         try:
             self._fit(X, **kwargs)
+            if isinstance(user_items, Interactions):
+                self.bind_ids(user_items.user_ids, user_items.item_ids, user_items.spec)
+            else:
+                self.bind_ids(None, None, None)
         except BaseException:
             # Interrupted (Ctrl-C) or failed: the model is left exactly as it was before fit.
             self.__dict__.clear()
             self.__dict__.update(before)
             raise
         return self
+
+    def bind_ids(self, user_ids=None, item_ids=None, events_spec: dict | None = None):
+        """Attach the raw-id maps of the data this model was fitted on: row ``u`` is customer
+        ``user_ids[u]``, column ``i`` product ``item_ids[i]``. :meth:`fit` does it when given an
+        :class:`~recforge.Interactions`; model files keep them (``recforge recommend`` reads
+        them back), so a model file alone can answer for raw ids.
+
+        Parameters
+        ----------
+        user_ids, item_ids : array-like or None
+            One distinct id per user / item the model knows (``n_users_`` / ``n_items_``);
+            None leaves that side unmapped.
+        events_spec : dict or None
+            The event columns of the data (:attr:`Interactions.spec`), for reading new events
+            with the same columns.
+
+        Returns
+        -------
+        self
+        """
+        self._check_fitted()
+        maps = {}
+        for side, ids in (("user", user_ids), ("item", item_ids)):
+            if ids is not None:
+                ids = np.asarray(ids)
+                n = getattr(self, f"n_{side}s_", None)
+                if ids.ndim != 1 or (n is not None and ids.size != n):
+                    raise ValueError(
+                        f"{side}_ids must hold one id per {side} of the model ({n}), got shape {ids.shape}"
+                    )
+            maps[side] = ids
+        if events_spec is not None and not isinstance(events_spec, dict):
+            raise TypeError(f"events_spec must be a dict, got {type(events_spec).__name__}")
+        self.user_ids_, self.item_ids_ = maps["user"], maps["item"]
+        self.events_spec_ = None if events_spec is None else dict(events_spec)
+        return self
+
+    def _grew(self, side: str) -> None:
+        """The model gained rows (partial fit) past its raw-id map on ``side``: the map no longer
+        names every row, so it is dropped, and the caller told."""
+        ids = getattr(self, f"{side}_ids_")
+        if ids is not None and ids.size != getattr(self, f"n_{side}s_"):
+            setattr(self, f"{side}_ids_", None)
+            warnings.warn(
+                f"the model grew to {getattr(self, f'n_{side}s_')} {side}s, past its {side} id map "
+                f"({ids.size}); the map was dropped: bind a complete one with bind_ids",
+                UserWarning,
+                stacklevel=3,
+            )
 
     def _fit(self, X: CsrParts, **kwargs) -> None:
         raise NotImplementedError
@@ -270,6 +330,13 @@ class Recommender:
                     raise ValueError(f"model state {name} must be finite, got {value}")
             elif sp.issparse(value):
                 require_distinct_columns(value, name)  # as strict as fresh input: no silent repair
+            elif isinstance(value, Recommender):
+                pass  # a model it holds: validated by its own _validate_state as it was read
+            elif value is None or isinstance(value, (dict, list, str)):
+                pass  # settings (JSON in the file); the subclass checks their meaning
+            elif isinstance(value, np.ndarray) and value.dtype.kind in "OU":
+                if value.ndim != 1:
+                    raise ValueError(f"model state {name} must be a 1-D array of labels")
             elif not isinstance(value, np.ndarray) or not np.isfinite(value).all():
                 raise ValueError(f"model state {name} must be a finite array")
 
@@ -286,7 +353,8 @@ class Recommender:
 
     # -- files --------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> None:
-        """Write the fitted model to ``path`` (an ``.npz`` file, exactly that name; no pickle).
-        Read it back with :func:`recforge.load`."""
+        """Write the fitted model to ``path`` (an ``.npz`` file, exactly that name; no pickle),
+        with its raw-id maps (:meth:`bind_ids`) and any models it holds. Read it back with
+        :func:`recforge.load`."""
         self._check_fitted()
         save(self, path)

@@ -6,8 +6,7 @@ import numpy as np
 
 from .. import _core
 from .._checks import check_choice, check_int, check_positive, check_real
-from .._sparse import CsrParts, check_sparse
-from ..weighting import row_ids
+from .._sparse import CsrParts, check_sparse, row_ids
 from .factors import ItemBiasFactorModel
 from .ratings import RatingPredictor
 

@@ -6,8 +6,7 @@ import numpy as np
 
 from .. import _core
 from .._checks import check_bool, check_choice, check_int, check_positive, check_real
-from .._sparse import CsrParts
-from ..weighting import row_ids
+from .._sparse import CsrParts, row_ids
 from .factors import ItemBiasFactorModel
 
 NEGATIVES = ("uniform", "popularity")

@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from .._checks import check_bool, check_int
-from ..topk import dense_topk_parts
+from ..kernels.topk import dense_topk_parts
 from .base import Recommender
 from .rows import self_exclusion
 

@@ -7,8 +7,8 @@ import scipy.sparse as sp
 
 from .._checks import check_choice, check_int, check_real
 from .._sparse import CsrParts, check_sparse
-from ..similarity import METRICS, similarity
-from ..topk import sparse_topk_parts
+from ..kernels.similarity import METRICS, similarity
+from ..kernels.topk import sparse_topk_parts
 from .base import Recommender, renamed_argument
 from .rows import selector, self_exclusion
 

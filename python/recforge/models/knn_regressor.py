@@ -7,9 +7,8 @@ import scipy.sparse as sp
 
 from .. import _core
 from .._checks import check_bool, check_choice, check_int, check_real
-from .._sparse import CsrParts, check_sparse
-from ..topk import allowed_items, sparse_topk_parts
-from ..weighting import row_ids
+from .._sparse import CsrParts, check_sparse, row_ids
+from ..kernels.topk import allowed_items, sparse_topk_parts
 from .base import Recommender, renamed_argument
 from .ratings import RatingPredictor
 from .rows import selector

@@ -1,11 +1,21 @@
 """Model files: one ``.npz`` per model, readable with ``allow_pickle=False``.
 
-Layout (format version 1): ``__format__`` = "recforge-model", ``__format_version__``,
-``__class__`` (the model's class name), ``__params__`` (constructor arguments as JSON),
-``__recforge_version__``; then one entry per fitted attribute: ``state.<name>`` for arrays and
-scalars, ``state.<name>.{indptr,indices,data,shape}`` for CSR matrices; optionally
-``extra.<name>`` arrays that travel with the model (the command-line tool keeps the raw id maps
-there) and that :func:`load` ignores.
+Layout (format version 2):
+
+- ``__format__`` = "recforge-model", ``__format_version__``, ``__recforge_version__``;
+- the model: ``__class__`` (class name), ``__params__`` (constructor arguments as JSON), and one
+  entry per fitted attribute (``_state``): ``state.<name>`` for numeric arrays and scalars,
+  ``state.<name>.{indptr,indices,data,shape}`` for CSR matrices, ``state.<name>`` /
+  ``.utf8`` / ``.json`` for arrays of strings or ids (feature vocabularies; see ``_ids``),
+  ``state.<name>.object`` for JSON values (dicts, lists, None);
+- a model inside the model (a fallback, the model a wrapper serves) is written the same way
+  under the prefix ``state.<name>/``, to any depth: a composite model is one file;
+- the raw-id maps the model was fitted with (``user_ids_``, ``item_ids_``, when it was fitted
+  on an :class:`~recforge.Interactions`): ``ids.user_ids``, ``ids.item_ids`` and
+  ``ids.spec`` (the event columns, JSON). They belong to the outermost model.
+
+Version 1 files (no ids, no nested models; the command line kept its id maps as
+``extra.user_ids`` / ``extra.item_ids`` / ``extra.spec``) still load, those maps included.
 """
 
 from __future__ import annotations
@@ -18,13 +28,15 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._atomic import atomic_output
+from .._ids import decode_ids, encode_ids, has_ids
 from .._npz import open_npz
 from .._version import __version__
 from .registry import model_class
 
 FORMAT = "recforge-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _CSR_PARTS = ("indptr", "indices", "data", "shape")
+_MAPS = ("user_ids", "item_ids")
 
 
 def _newer(version: str, than: str) -> bool:
@@ -43,26 +55,46 @@ def _newer(version: str, than: str) -> bool:
     return bool(a) and bool(b) and a > b
 
 
-def save(model, path: str | os.PathLike, extra: dict | None = None) -> None:
+def is_model(value) -> bool:
+    """Whether a state value is itself a model (saved nested, not as an array)."""
+    return hasattr(type(value), "_state") and hasattr(value, "get_params")
+
+
+def save(model, path: str | os.PathLike) -> None:
+    """Write ``model`` (fitted) and everything it holds to ``path``; see the module notes."""
     entries = {
         "__format__": np.array(FORMAT),
         "__format_version__": np.array(FORMAT_VERSION),
-        "__class__": np.array(type(model).__name__),
-        "__params__": np.array(json.dumps(model.get_params())),
         "__recforge_version__": np.array(__version__),
     }
-    for name in model._state:
-        value = getattr(model, name)
-        if sp.issparse(value):
-            value = value.tocsr()
-            for part in _CSR_PARTS:
-                entries[f"state.{name}.{part}"] = np.asarray(getattr(value, part))
-        else:
-            entries[f"state.{name}"] = np.asarray(value)
-    for name, value in (extra or {}).items():
-        entries[f"extra.{name}"] = np.asarray(value)
+    _write(model, "", entries)
+    for name in _MAPS:
+        ids = getattr(model, f"{name}_", None)
+        if ids is not None:
+            entries.update(encode_ids(ids, f"ids.{name}", name.replace("_", " ")))
+    if getattr(model, "events_spec_", None) is not None:
+        entries["ids.spec"] = np.array(json.dumps(model.events_spec_))
     with atomic_output(path) as f:  # a file object: numpy must not append ".npz" to the name
         np.savez(f, **entries)
+
+
+def _write(model, prefix: str, entries: dict) -> None:
+    entries[f"{prefix}__class__"] = np.array(type(model).__name__)
+    entries[f"{prefix}__params__"] = np.array(json.dumps(model.get_params()))
+    for name in model._state:
+        value, key = getattr(model, name), f"{prefix}state.{name}"
+        if is_model(value):
+            _write(value, key + "/", entries)
+        elif sp.issparse(value):
+            value = value.tocsr()
+            for part in _CSR_PARTS:
+                entries[f"{key}.{part}"] = np.asarray(getattr(value, part))
+        elif isinstance(value, np.ndarray) and value.dtype.kind in "OU":
+            entries.update(encode_ids(value, key, f"model state {name}"))
+        elif value is None or isinstance(value, (dict, list, tuple)):
+            entries[f"{key}.object"] = np.array(json.dumps(value))
+        else:
+            entries[key] = np.asarray(value)
 
 
 def load(path: str | os.PathLike):
@@ -75,7 +107,9 @@ def load(path: str | os.PathLike):
     Returns
     -------
     Recommender
-        A fitted model of the class that was saved, with the same parameters and state.
+        A fitted model of the class that was saved, with the same parameters and state, the
+        models it holds, and the raw-id maps it was fitted with (``user_ids_``, ``item_ids_``,
+        ``events_spec_``; None when it was fitted on a bare matrix).
 
     Raises
     ------
@@ -93,12 +127,6 @@ def load(path: str | os.PathLike):
             raise ValueError(f"{where} is a damaged or truncated recforge model file ({type(e).__name__}: {e})") from e
 
 
-def load_extra(path: str | os.PathLike) -> dict:
-    """The ``extra.<name>`` arrays of a model file (empty when it has none)."""
-    with np.load(path, allow_pickle=False) as npz:
-        return {name[len("extra.") :]: npz[name] for name in npz.files if name.startswith("extra.")}
-
-
 def _build(npz, where: str):
     if "__format__" not in npz.files or str(npz["__format__"]) != FORMAT:
         raise ValueError(f"{where} is not a recforge model file (no recforge format marker)")
@@ -113,11 +141,24 @@ def _build(npz, where: str):
             f"({__version__}) reads format {FORMAT_VERSION} files of its own version or older: "
             "upgrade recforge"
         )
-    name = str(npz["__class__"])
+    model = _read(npz, "", where, written_by)
+    # Version 1 kept the command line's maps as extra.*; version 2 as ids.*.
+    source = "ids" if version >= 2 else "extra"
+    maps = {name: decode_ids(npz, f"{source}.{name}") for name in _MAPS if has_ids(npz.files, f"{source}.{name}")}
+    spec = json.loads(str(npz[f"{source}.spec"])) if f"{source}.spec" in npz.files else None
+    try:
+        model.bind_ids(maps.get("user_ids"), maps.get("item_ids"), spec)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{where}: {e}") from None
+    return model
+
+
+def _read(npz, prefix: str, where: str, written_by: str):
+    name = str(npz[f"{prefix}__class__"])
     cls = model_class(name)
     if cls is None:
         raise ValueError(f"{where} holds a recforge model of unknown class {name!r}")
-    params = json.loads(str(npz["__params__"]))
+    params = json.loads(str(npz[f"{prefix}__params__"]))
     if not isinstance(params, dict):
         raise ValueError(f"{where}: the parameters of its {name} are not a JSON object")
     unknown = sorted(set(params) - set(cls._param_names()) - set(cls._renamed))
@@ -131,12 +172,18 @@ def _build(npz, where: str):
         model = cls(**params)
     except (TypeError, ValueError) as e:
         raise ValueError(f"{where} holds invalid parameters for {name}: {e}") from None
+    files = set(npz.files)
     for attr in cls._state:
-        if f"state.{attr}.indptr" in npz.files:
-            indptr, indices, data, shape = (npz[f"state.{attr}.{part}"] for part in _CSR_PARTS)
+        key = f"{prefix}state.{attr}"
+        if f"{key}/__class__" in files:
+            value = _read(npz, key + "/", where, written_by)
+        elif f"{key}.indptr" in files:
+            indptr, indices, data, shape = (npz[f"{key}.{part}"] for part in _CSR_PARTS)
             value = sp.csr_matrix((data, indices, indptr), shape=tuple(int(s) for s in shape))
+        elif f"{key}.object" in files:
+            value = json.loads(str(npz[f"{key}.object"]))
         else:
-            value = npz[f"state.{attr}"]
+            value = decode_ids(npz, key)
             if value.ndim == 0:
                 value = value.item()
         setattr(model, attr, value)

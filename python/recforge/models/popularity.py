@@ -6,7 +6,7 @@ import numpy as np
 
 from .._checks import check_bool, check_int, check_real
 from .._sparse import CsrParts, check_aligned
-from ..topk import dense_topk_parts
+from ..kernels.topk import dense_topk_parts
 from .base import Recommender
 from .rows import self_exclusion
 

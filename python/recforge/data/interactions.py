@@ -10,36 +10,49 @@ import zipfile
 import numpy as np
 import scipy.sparse as sp
 
-from ._atomic import atomic_output
-from ._checks import check_choice
-from ._factorize import factorize, lookup, missing_mask, pd, to_numpy
-from ._ids import decode_ids, encode_ids
-from ._npz import open_npz
-from ._sparse import check_aligned, check_sparse
-from ._times import as_seconds
-from .weighting import row_ids
+from .._atomic import atomic_output
+from .._checks import check_choice
+from .._factorize import factorize, lookup, missing_mask, pd, to_numpy
+from .._ids import decode_ids, encode_ids
+from .._npz import open_npz
+from .._sparse import check_aligned, check_sparse, row_ids
+from .._times import as_seconds
+from .events import Events
 
 AGGREGATES = ("sum", "max", "count", "last")
 FORMAT = "recforge-interactions"
-FORMAT_VERSION = 1
+# Version 2 adds the event log (a version-1 file loads with ``events`` None).
+FORMAT_VERSION = 2
 # Why a row was dropped, in the order reasons are checked (a row counts under its first reason).
-DROP_REASONS = ("missing_user", "missing_item", "new_user", "new_item", "unknown_event", "bad_weight", "bad_time")
+DROP_REASONS = (
+    "missing_user",
+    "missing_item",
+    "new_user",
+    "new_item",
+    "unknown_event",
+    "bad_weight",
+    "bad_time",
+    "bad_amount",
+)
 
 
 def _index_dtype(*extents: int):
     return np.int32 if max(extents, default=0) < 2**31 else np.int64
 
 
+def _numbers(values, name: str) -> np.ndarray:
+    values = to_numpy(values)
+    if values.dtype.kind not in "iufb":
+        raise TypeError(f"{name} must be numbers, got dtype {values.dtype}")
+    return values.astype(np.float64, copy=False)
+
+
 def _weights(weights, events, event_weights, n: int):
-    """Per-row weight (float64), the rows whose event type has no weight, and those types."""
-    if weights is None:
-        w = np.ones(n)
-    else:
-        w = to_numpy(weights)
-        if w.dtype.kind not in "iufb":
-            raise TypeError(f"weights must be numbers, got dtype {w.dtype}")
-        w = w.astype(np.float64, copy=False)
-    unknown, unweighted = [], None
+    """Per-row weight as read and after event weights (float64), the rows whose event type has
+    no weight, those types, and the rows' event codes and types (or None)."""
+    raw = np.ones(n) if weights is None else _numbers(weights, "weights")
+    w = raw
+    unknown, unweighted, codes, types = [], None, None, None
     if events is not None:
         if not isinstance(event_weights, dict) or not event_weights:
             raise ValueError("event_weights must be a non-empty dict of event type -> weight when events are given")
@@ -51,7 +64,7 @@ def _weights(weights, events, event_weights, n: int):
         unknown = [t for t in types.tolist() if t not in event_weights]
     elif event_weights is not None:
         raise ValueError("event_weights given without events")
-    return w, unweighted, unknown
+    return raw, w, unweighted, unknown, codes, types
 
 
 def _aggregate(u, i, w, t, shape, aggregate: str):
@@ -106,6 +119,13 @@ def _columns(data, spec: dict) -> dict:
     return out
 
 
+def _has_column(data, col) -> bool:
+    try:
+        return col in (data.columns if hasattr(data, "columns") else data)
+    except TypeError:
+        return False
+
+
 def _plain(value):
     """JSON-ready copy of a report value."""
     if isinstance(value, dict):
@@ -134,7 +154,10 @@ class Interactions:
         What building dropped and merged (see :meth:`from_arrays`).
     spec : dict, optional
         The event columns this object reads in :meth:`transform` (``user_col``, ``item_col``,
-        ``weight_col``, ``time_col``, ``event_col``, ``event_weights``, ``aggregate``).
+        ``weight_col``, ``time_col``, ``event_col``, ``amount_col``, ``order_col``,
+        ``event_weights``, ``aggregate``).
+    events : Events, optional
+        The event log the matrix was aggregated from, over the same id maps.
 
     Attributes
     ----------
@@ -144,10 +167,15 @@ class Interactions:
         Raw ids; row ``u`` of ``matrix`` is customer ``user_ids[u]``.
     spec : dict
         The event columns and aggregation it was built with (see the parameter).
+    events : Events or None
+        One row per kept event (customer, item, weight, and time, amount, event type and order
+        where given), codes into ``user_ids`` / ``item_ids``: what the matrix was aggregated
+        from, for customer analytics. None when built from a matrix or with
+        ``keep_events=False``. A split keeps the events of the pairs it keeps.
     report : dict
         ``rows`` read, ``kept``, ``dropped`` (count per reason: missing_user, missing_item,
         new_user, new_item (ids unknown to :meth:`transform`), unknown_event, bad_weight,
-        bad_time), ``unknown_events``, ``merged`` (rows folded into an
+        bad_time, bad_amount), ``unknown_events``, ``merged`` (rows folded into an
         existing pair by the aggregation), ``nnz``, ``negative_weights`` (kept rows with a weight
         below 0: returns or cancellations in a purchase log, summed into their pairs; drop them
         first where they are not meant to subtract), ``nonpositive_pairs`` (pairs whose merged
@@ -168,7 +196,7 @@ class Interactions:
     array([1, 0])
     """
 
-    def __init__(self, matrix, user_ids, item_ids, times=None, report: dict | None = None, *, spec=None):
+    def __init__(self, matrix, user_ids, item_ids, times=None, report: dict | None = None, *, spec=None, events=None):
         parts = check_sparse(matrix, "matrix")
         self.matrix = sp.csr_matrix(parts.to_scipy())
         self.user_ids = to_numpy(user_ids)
@@ -194,11 +222,31 @@ class Interactions:
                 "time_col": "time" if times is not None else None,
             }
         )
+        self.events = None
+        if events is not None:
+            if not isinstance(events, Events):
+                raise TypeError(f"events must be an Events, got {type(events).__name__}")
+            if events.user_ids.size != self.user_ids.size or events.item_ids.size != self.item_ids.size:
+                raise ValueError("events must use id maps of the matrix's shape")
+            # Bind the log to this object's maps (one copy of the ids, not two).
+            events.user_ids, events.item_ids = self.user_ids, self.item_ids
+            self.events = events
 
     # -- building -----------------------------------------------------------------------------
     @classmethod
     def from_arrays(
-        cls, users, items, weights=None, *, times=None, events=None, event_weights=None, aggregate: str = "sum"
+        cls,
+        users,
+        items,
+        weights=None,
+        *,
+        times=None,
+        events=None,
+        event_weights=None,
+        amounts=None,
+        orders=None,
+        aggregate: str = "sum",
+        keep_events: bool = True,
     ):
         """Build from one array per column (one element per event).
 
@@ -217,28 +265,29 @@ class Interactions:
             (multiplied into ``weights``). Rows of types not in ``event_weights`` are dropped.
         event_weights : dict, optional
             Event type -> weight, e.g. ``{"view": 1, "cart": 3, "purchase": 5}``.
+        amounts : array-like of numbers, optional
+            Money of each row (price x quantity; negative for a return), kept in
+            :attr:`events` for customer analytics; it does not enter the matrix. Non-finite
+            amounts drop the row.
+        orders : array-like of hashable ids, optional
+            Order (invoice, basket, session) of each row, kept in :attr:`events`; missing
+            order ids are kept as "no order".
         aggregate : {"sum", "max", "count", "last"}, default "sum"
             How events of the same (user, item) pair merge: total weight, largest weight, number
             of events, or the weight of the latest event (by ``times``, then input order).
+        keep_events : bool, default True
+            Keep the event log in :attr:`events` (about 8 bytes per row and column given);
+            False keeps only the matrix.
 
         Returns
         -------
         Interactions
             Rows and columns follow the first appearance of each id.
         """
-        return cls._build(
-            {"user": users, "item": items, "weight": weights, "time": times, "event": events},
-            {
-                "user_col": "user",
-                "item_col": "item",
-                "weight_col": None if weights is None else "weight",
-                "time_col": None if times is None else "time",
-                "event_col": None if events is None else "event",
-                "event_weights": event_weights,
-            },
-            aggregate,
-            known=None,
-        )
+        cols = {"user": users, "item": items, "weight": weights, "time": times, "event": events}
+        cols.update(amount=amounts, order=orders)
+        spec = {f"{role}_col": None if values is None else role for role, values in cols.items()}
+        return cls._build(cols, dict(spec, event_weights=event_weights), aggregate, None, keep_events)
 
     @classmethod
     def from_pandas(
@@ -251,6 +300,10 @@ class Interactions:
         event_col: str | None = None,
         event_weights: dict | None = None,
         aggregate: str = "sum",
+        *,
+        amount_col: str | None = None,
+        order_col: str | None = None,
+        keep_events: bool = True,
     ):
         """Build from a pandas DataFrame (or any mapping of column name -> array).
 
@@ -263,9 +316,11 @@ class Interactions:
             "weight_col": weight_col,
             "time_col": time_col,
             "event_col": event_col,
+            "amount_col": amount_col,
+            "order_col": order_col,
             "event_weights": event_weights,
         }
-        return cls._build(_columns(df, spec), spec, aggregate, known=None)
+        return cls._build(_columns(df, spec), spec, aggregate, None, keep_events)
 
     @classmethod
     def from_csv(
@@ -279,18 +334,31 @@ class Interactions:
         event_weights: dict | None = None,
         aggregate: str = "sum",
         sep: str = ",",
+        *,
+        amount_col: str | None = None,
+        order_col: str | None = None,
+        keep_events: bool = True,
     ):
         """Build from a CSV file with a header row (gzip/bz2/xz/zip compressed too).
 
         Only the named columns are read. Ids are read as strings (a text file's ids are text:
         "00123" stays "00123"). Uses pandas when installed, the standard library otherwise.
         """
-        from ._tables import read_table
+        from .._tables import read_table
 
-        wanted = [c for c in (user_col, item_col, weight_col, time_col, event_col) if c is not None]
-        text = [c for c in (user_col, item_col, event_col, time_col) if c is not None]
+        named = (user_col, item_col, weight_col, time_col, event_col, amount_col, order_col)
+        wanted = [c for c in named if c is not None]
+        text = [c for c in (user_col, item_col, event_col, time_col, order_col) if c is not None]
         data = read_table(path, wanted, text=text, sep=sep)
-        return cls.from_pandas(data, user_col, item_col, weight_col, time_col, event_col, event_weights, aggregate)
+        return cls.from_pandas(
+            data,
+            *named[:5],
+            event_weights,
+            aggregate,
+            amount_col=amount_col,
+            order_col=order_col,
+            keep_events=keep_events,
+        )
 
     @classmethod
     def from_parquet(
@@ -303,13 +371,25 @@ class Interactions:
         event_col: str | None = None,
         event_weights: dict | None = None,
         aggregate: str = "sum",
+        *,
+        amount_col: str | None = None,
+        order_col: str | None = None,
+        keep_events: bool = True,
     ):
         """Build from a Parquet file (needs pandas and pyarrow: ``pip install recforge[io]``)."""
         if pd is None:
             raise ImportError("reading Parquet needs pandas and pyarrow: pip install 'recforge[io]'")
-        columns = [c for c in (user_col, item_col, weight_col, time_col, event_col) if c is not None]
-        df = pd.read_parquet(path, columns=columns)
-        return cls.from_pandas(df, user_col, item_col, weight_col, time_col, event_col, event_weights, aggregate)
+        named = (user_col, item_col, weight_col, time_col, event_col, amount_col, order_col)
+        df = pd.read_parquet(path, columns=[c for c in named if c is not None])
+        return cls.from_pandas(
+            df,
+            *named[:5],
+            event_weights,
+            aggregate,
+            amount_col=amount_col,
+            order_col=order_col,
+            keep_events=keep_events,
+        )
 
     def transform(self, df):
         """Interactions of new events over this object's id maps (same shape, same rows and
@@ -321,26 +401,39 @@ class Interactions:
             With the columns this object was built from (:meth:`from_arrays` names them
             "user", "item", "weight", "time", "event").
 
+            The amount and order columns may be missing (they only enter :attr:`events`).
+
         Returns
         -------
         Interactions
             Rows of ids the maps do not know are dropped; ``report["new_users"]`` and
             ``report["new_items"]`` list those ids (distinct).
         """
+        spec = dict(self.spec)
+        for optional in ("amount_col", "order_col"):  # kept in the log only: may be absent
+            if spec.get(optional) is not None and not _has_column(df, spec[optional]):
+                spec[optional] = None
         return type(self)._build(
-            _columns(df, self.spec), self.spec, self.spec.get("aggregate", "sum"), known=(self.user_ids, self.item_ids)
+            _columns(df, spec),
+            spec,
+            self.spec.get("aggregate", "sum"),
+            (self.user_ids, self.item_ids),
+            self.events is not None,
         )
 
     @classmethod
-    def _build(cls, cols: dict, spec: dict, aggregate: str, known):
+    def _build(cls, cols: dict, spec: dict, aggregate: str, known, keep_events: bool = True):
         check_choice(aggregate, "aggregate", AGGREGATES)
         users, items = cols["user"], cols["item"]
         n = len(users)
-        for role in ("item", "weight", "time", "event"):
+        for role in ("item", "weight", "time", "event", "amount", "order"):
             if cols.get(role) is not None and len(cols[role]) != n:
                 raise ValueError(f"{role} has {len(cols[role])} rows but user has {n}")
-        w, unweighted, unknown_events = _weights(cols.get("weight"), cols.get("event"), spec.get("event_weights"), n)
+        raw_w, w, unweighted, unknown_events, event_codes, event_types = _weights(
+            cols.get("weight"), cols.get("event"), spec.get("event_weights"), n
+        )
         t = as_seconds(cols["time"], "time") if cols.get("time") is not None else None
+        amount = _numbers(cols["amount"], "amounts") if cols.get("amount") is not None else None
         report = {"rows": n}
         if known is None:
             u, user_ids = factorize(users, "user ids")
@@ -362,6 +455,7 @@ class Interactions:
             lambda: unweighted,
             lambda: ~np.isfinite(w),
             lambda: None if t is None else ~np.isfinite(t),
+            lambda: None if amount is None else ~np.isfinite(amount),
         )
         keep = np.ones(n, dtype=bool)
         dropped = {}
@@ -377,6 +471,15 @@ class Interactions:
             # Ids seen only on dropped rows get no row or column.
             u, user_ids = _compact(u, user_ids)
             i, item_ids = _compact(i, item_ids)
+        log = None
+        if keep_events:
+            kept = slice(None) if keep.all() else keep
+            log = {"time": t, "amount": None if amount is None else amount[kept]}
+            if event_codes is not None:
+                log["event"], log["event_types"] = _compact(event_codes[kept], event_types)
+            if cols.get("order") is not None:
+                codes, ids = factorize(cols["order"], "orders")
+                log["order"], log["order_ids"] = _compact(codes[kept], ids)
         shape = (len(user_ids), len(item_ids))
         with np.errstate(over="ignore"):  # reported below, by pair
             M, T = _aggregate(u, i, w, t, shape, aggregate)
@@ -400,6 +503,8 @@ class Interactions:
         obj.matrix, obj.times, obj.user_ids, obj.item_ids = M, T, user_ids, item_ids
         obj.report = report
         obj.spec = dict(spec, aggregate=aggregate)
+        kept = slice(None) if keep.all() else keep
+        obj.events = None if log is None else Events(u, i, user_ids, item_ids, raw_w[kept], **log)
         return obj
 
     # -- ids ----------------------------------------------------------------------------------
@@ -461,6 +566,7 @@ class Interactions:
 
     def with_matrix(self, matrix, times=None):
         """Same id maps and column spec, another matrix of the same shape (the splits use it).
+        The new object keeps the events of the pairs stored in ``matrix``.
 
         Parameters
         ----------
@@ -474,6 +580,10 @@ class Interactions:
         obj.matrix, obj.times = sp.csr_matrix(matrix), None if times is None else sp.csr_matrix(times)
         obj.user_ids, obj.item_ids, obj.spec = self.user_ids, self.item_ids, self.spec
         obj.report = {"nnz": int(obj.matrix.nnz)}
+        obj.events = None
+        if self.events is not None:
+            obj.matrix.sort_indices()
+            obj.events = self.events.select(self.events.in_pairs(obj.matrix))
         return obj
 
     def to_pandas(self):
@@ -504,6 +614,16 @@ class Interactions:
                 for part in ("indptr", "indices", "data"):
                     entries[f"{name}.{part}"] = getattr(M, part)
         entries["shape"] = np.array(self.shape)
+        ev = self.events
+        if ev is not None:
+            entries.update({"events.user": ev.user, "events.item": ev.item, "events.weight": ev.weight})
+            for name in ("time", "amount", "event", "order"):
+                if getattr(ev, name) is not None:
+                    entries[f"events.{name}"] = getattr(ev, name)
+            if ev.event is not None:
+                entries.update(encode_ids(ev.event_types, "events.event_types", "event types"))
+            if ev.order is not None:
+                entries.update(encode_ids(ev.order_ids, "events.order_ids", "order ids"))
         with atomic_output(path) as f:
             np.savez(f, **entries)
 
@@ -534,15 +654,28 @@ class Interactions:
                 }
                 ids = [decode_ids(npz, n) for n in ("user_ids", "item_ids")]
                 report, spec = json.loads(str(npz["report"])), json.loads(str(npz["spec"]))
+                events = None
+                if "events.user" in npz.files:
+                    log = {
+                        n: npz[f"events.{n}"]
+                        for n in ("time", "amount", "event", "order")
+                        if f"events.{n}" in npz.files
+                    }
+                    if "event" in log:
+                        log["event_types"] = decode_ids(npz, "events.event_types")
+                    if "order" in log:
+                        log["order_ids"] = decode_ids(npz, "events.order_ids")
+                    events = Events(npz["events.user"], npz["events.item"], *ids, npz["events.weight"], **log)
         except (zipfile.BadZipFile, EOFError, KeyError, OSError, json.JSONDecodeError) as e:
             raise ValueError(f"{where} is a damaged recforge interactions file ({type(e).__name__}: {e})") from e
-        return cls(parts["matrix"], ids[0], ids[1], parts.get("times"), report, spec=spec)
+        return cls(parts["matrix"], ids[0], ids[1], parts.get("times"), report, spec=spec, events=events)
 
 
 def _compact(codes: np.ndarray, ids: np.ndarray):
+    """Codes and ids without the ids no code uses (code -1, "missing", stays -1)."""
     used = np.zeros(ids.size, dtype=bool)
-    used[codes] = True
+    used[codes[codes >= 0]] = True
     if used.all():
         return codes, ids
-    new = np.cumsum(used) - 1
+    new = np.append(np.cumsum(used) - 1, -1)  # code -1 reads the trailing -1
     return new[codes], ids[used]

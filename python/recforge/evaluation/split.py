@@ -8,10 +8,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ._checks import check_choice, check_int, check_real
-from ._sparse import CsrParts, check_aligned, check_sparse
-from .data import Interactions
-from .weighting import row_ids
+from .._checks import check_choice, check_int, check_real
+from .._sparse import CsrParts, check_aligned, check_sparse, row_ids
+from ..data import Interactions
 
 
 def partition(user_items, in_test: np.ndarray):
@@ -190,7 +189,7 @@ def _cutoff_seconds(cutoff) -> float:
     """An Interactions keeps times in epoch seconds: accept a date as well as a number."""
     if isinstance(cutoff, (int, float, np.integer, np.floating)) and not isinstance(cutoff, bool):
         return check_real(cutoff, "cutoff")
-    from ._times import as_seconds
+    from .._times import as_seconds
 
     seconds = as_seconds(np.array([cutoff]), "cutoff")[0]
     if not np.isfinite(seconds):

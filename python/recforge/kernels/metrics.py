@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _core
-from ._checks import check_choice, check_int
-from ._config import resolve_threads
-from ._sparse import check_sparse
+from .. import _core
+from .._checks import check_choice, check_int
+from .._config import resolve_threads
+from .._sparse import check_sparse
 
 RANKING_METRICS = ("precision", "recall", "f1", "ndcg", "map", "hit_rate", "mrr")
 

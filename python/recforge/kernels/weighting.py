@@ -9,12 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._sparse import CsrParts
-
-
-def row_ids(X: CsrParts) -> np.ndarray:
-    """Row id of every stored entry."""
-    return np.repeat(np.arange(X.shape[0], dtype=np.int64), np.diff(X.indptr))
+from .._sparse import CsrParts, row_ids
 
 
 def center_rows(X: CsrParts) -> np.ndarray:

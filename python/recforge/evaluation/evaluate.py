@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
-from ._checks import check_int
-from ._sparse import check_sparse
-from .metrics import RANKING_METRICS, coverage, ranking_metrics
+from .._checks import check_int
+from .._sparse import check_sparse
+from ..kernels.metrics import RANKING_METRICS, coverage, ranking_metrics
 from .split import partition
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _core
-from ._checks import check_int
-from ._config import resolve_threads
-from ._sparse import CsrParts, check_sparse
+from .. import _core
+from .._checks import check_int
+from .._config import resolve_threads
+from .._sparse import CsrParts, check_sparse
 
 
 def _dense(a, name: str) -> np.ndarray:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from . import _core, weighting
-from ._checks import check_choice, check_int, check_real
-from ._config import resolve_threads
-from ._sparse import CsrParts, check_sparse, check_sparse_transpose
+from .. import _core
+from .._checks import check_choice, check_int, check_real
+from .._config import resolve_threads
+from .._sparse import CsrParts, check_sparse, check_sparse_transpose
+from . import weighting
 
 METRICS = (
     "cosine",

@@ -1,0 +1,203 @@
+"""Model files (format 2): the raw-id maps travel with the model, a model holding other models
+is one file, vocabularies and JSON state round-trip, and version-1 files still load."""
+
+from __future__ import annotations
+
+import io
+import json
+import warnings
+import zipfile
+
+import numpy as np
+import pytest
+import recforge as rf
+import scipy.sparse as sp
+from recforge.models import Popularity, Recommender
+from recforge.models.registry import register
+
+
+def interactions(rng, users, items, n=300):
+    return rf.Interactions.from_arrays(
+        rng.choice(users, n), rng.choice(items, n), times=rng.integers(1, 10**9, n).astype(float)
+    )
+
+
+@pytest.mark.parametrize(
+    "users, items",
+    [
+        (["ann", "bob", "cy", "dee"], [f"SKU{i}" for i in range(12)]),
+        (["x\x00", "x", "é", "日本"], [10**20 + i for i in range(12)]),  # NUL-ended, beyond int64
+        ([5, 7, 9, 11], list(range(100, 112))),
+    ],
+)
+def test_a_model_fitted_on_interactions_keeps_its_id_maps(tmp_path, users, items):
+    inter = interactions(np.random.default_rng(0), np.array(users, dtype=object), np.array(items, dtype=object))
+    model = rf.ItemKNN(neighbours=5).fit(inter)
+    assert model.user_ids_ is inter.user_ids and model.item_ids_ is inter.item_ids
+    assert model.events_spec_ == inter.spec
+    path = tmp_path / "m.npz"
+    model.save(path)
+    back = rf.load(path)
+    assert back.user_ids_.tolist() == inter.user_ids.tolist()
+    assert back.item_ids_.tolist() == inter.item_ids.tolist()
+    assert back.events_spec_ == json.loads(json.dumps(inter.spec))
+    np.testing.assert_array_equal(
+        back.recommend([0, 1], inter.matrix[:2])[0], model.recommend([0, 1], inter.matrix[:2])[0]
+    )
+
+
+def test_a_model_fitted_on_a_matrix_has_no_maps_and_a_refit_clears_them(tmp_path):
+    inter = interactions(np.random.default_rng(1), ["a", "b", "c"], ["x", "y", "z", "w"])
+    model = rf.Popularity().fit(inter)
+    assert model.item_ids_ is not None
+    model.fit(inter.matrix)
+    assert model.user_ids_ is None and model.item_ids_ is None and model.events_spec_ is None
+    model.save(tmp_path / "p.npz")
+    assert rf.load(tmp_path / "p.npz").item_ids_ is None
+
+
+def test_bind_ids_checks_sizes():
+    inter = interactions(np.random.default_rng(2), ["a", "b", "c"], ["x", "y", "z", "w"])
+    model = rf.Popularity().fit(inter.matrix)
+    with pytest.raises(ValueError, match=r"item_ids must hold one id per item of the model \(4\)"):
+        model.bind_ids(None, ["x", "y"])
+    with pytest.raises(TypeError, match="events_spec must be a dict"):
+        model.bind_ids(inter.user_ids, inter.item_ids, "user")
+    with pytest.raises(rf.NotFittedError):
+        rf.Popularity().bind_ids(inter.user_ids)
+    assert model.bind_ids(inter.user_ids, inter.item_ids).user_ids_ is inter.user_ids
+
+
+def test_growing_past_the_map_drops_it_with_a_warning():
+    inter = interactions(np.random.default_rng(3), ["a", "b", "c"], ["x", "y", "z", "w"])
+    model = rf.ALS(factors=4, iterations=2, random_state=0).fit(inter)
+    with pytest.warns(UserWarning, match="past its item id map"):
+        model.partial_fit_items([4], sp.csr_matrix(np.ones((1, inter.n_users), dtype=np.float32)))
+    assert model.item_ids_ is None and model.user_ids_ is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # inside the map: nothing to say
+        model.partial_fit_users([0], sp.csr_matrix(np.ones((1, model.n_items_), dtype=np.float32)))
+
+
+# -- a composite model: what cold-start wrappers and hybrids are made of --------------------------
+class Blend(Recommender):
+    """Test-only composite: two fitted models, a vocabulary of strings and JSON settings."""
+
+    _state = ("first_", "second_", "vocabulary_", "settings_", "n_users_", "n_items_")
+
+    def __init__(self, weight: float = 0.5, n_threads: int = 0):
+        self.weight, self.n_threads = weight, n_threads
+
+    def _fit(self, X):
+        self.first_ = Popularity().fit(X.to_scipy())
+        self.second_ = Nested().fit(X.to_scipy())
+        self.vocabulary_ = np.array(["genre=Action", "genre=Comedy", "x\x00"], dtype=object)
+        self.settings_ = {"fallback": "popular", "blocks": [1, 2.5, None]}
+        self.n_users_, self.n_items_ = X.shape
+
+    def _scores_topk(self, users, history, k, banned, allow):
+        return self.first_._scores_topk(users, history, k, banned, allow)
+
+
+class Nested(Recommender):
+    """A model holding a model holding a model (any depth)."""
+
+    _state = ("inner_", "n_users_", "n_items_")
+
+    def __init__(self, n_threads: int = 0):
+        self.n_threads = n_threads
+
+    def _fit(self, X):
+        self.inner_ = rf.ItemKNN(neighbours=3).fit(X.to_scipy())
+        self.n_users_, self.n_items_ = X.shape
+
+
+register(Blend)
+register(Nested)
+
+
+def test_a_model_holding_models_is_one_file(tmp_path):
+    inter = interactions(np.random.default_rng(4), ["a", "b", "c", "d"], [f"i{n}" for n in range(9)])
+    model = Blend(weight=0.25).fit(inter)
+    path = tmp_path / "blend.npz"
+    model.save(path)
+    with zipfile.ZipFile(path) as z:
+        assert not any(name.endswith(".pkl") for name in z.namelist())
+    back = rf.load(path)
+    assert type(back.first_) is Popularity and type(back.second_.inner_) is rf.ItemKNN
+    assert back.weight == 0.25 and back.second_.inner_.neighbours == 3
+    np.testing.assert_array_equal(back.first_.popularity_, model.first_.popularity_)
+    assert (back.second_.inner_.similarity_ != model.second_.inner_.similarity_).nnz == 0
+    assert back.vocabulary_.tolist() == model.vocabulary_.tolist()
+    assert back.settings_ == {"fallback": "popular", "blocks": [1, 2.5, None]}
+    assert back.item_ids_.tolist() == inter.item_ids.tolist()
+    np.testing.assert_array_equal(
+        back.recommend([0, 1], inter.matrix[:2])[0], model.recommend([0, 1], inter.matrix[:2])[0]
+    )
+
+
+def test_a_damaged_nested_model_is_refused_naming_the_file(tmp_path):
+    inter = interactions(np.random.default_rng(5), ["a", "b"], ["x", "y", "z"])
+    path = tmp_path / "blend.npz"
+    Blend().fit(inter).save(path)
+    damaged = tmp_path / "damaged.npz"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(damaged, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "state.first_/state.popularity_.npy":
+                buf = io.BytesIO()
+                np.save(buf, np.full(2, np.nan))
+                data = buf.getvalue()
+            dst.writestr(name, data)
+    with pytest.raises(ValueError, match="popularity_"):
+        rf.load(damaged)
+
+
+def _v1_file(path, model, extra: dict):
+    """A model file as recforge 0.1 and its command line wrote it (format 1, extra.* maps)."""
+    entries = {
+        "__format__": np.array("recforge-model"),
+        "__format_version__": np.array(1),
+        "__class__": np.array(type(model).__name__),
+        "__params__": np.array(json.dumps(model.get_params())),
+        "__recforge_version__": np.array("0.1.0"),
+    }
+    for name in model._state:
+        value = getattr(model, name)
+        if sp.issparse(value):
+            for part in ("indptr", "indices", "data", "shape"):
+                entries[f"state.{name}.{part}"] = np.asarray(getattr(value.tocsr(), part))
+        else:
+            entries[f"state.{name}"] = np.asarray(value)
+    entries.update({f"extra.{k}": v for k, v in extra.items()})
+    with open(path, "wb") as f:
+        np.savez(f, **entries)
+
+
+def test_version_1_files_load_with_the_command_lines_maps(tmp_path):
+    inter = interactions(np.random.default_rng(6), ["a", "b", "c"], ["x", "y", "z", "w"])
+    model = rf.ItemKNN(neighbours=2).fit(inter.matrix)
+    old = tmp_path / "old.npz"
+    _v1_file(
+        old,
+        model,
+        {
+            "user_ids": inter.user_ids.astype(str),
+            "item_ids": inter.item_ids.astype(str),
+            "spec": json.dumps(inter.spec),
+        },
+    )
+    back = rf.load(old)
+    assert back.user_ids_.tolist() == inter.user_ids.tolist() and back.events_spec_ == inter.spec
+    bare = tmp_path / "bare.npz"
+    _v1_file(bare, model, {})
+    assert rf.load(bare).user_ids_ is None
+
+
+def test_a_map_of_the_wrong_size_is_refused(tmp_path):
+    inter = interactions(np.random.default_rng(7), ["a", "b", "c"], ["x", "y", "z", "w"])
+    model = rf.ItemKNN(neighbours=2).fit(inter.matrix)
+    old = tmp_path / "old.npz"
+    _v1_file(old, model, {"item_ids": np.array(["x", "y"])})
+    with pytest.raises(ValueError, match="old.npz.*item_ids must hold one id per item"):
+        rf.load(old)
