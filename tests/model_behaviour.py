@@ -52,6 +52,30 @@ class ModelBehaviour:
     def model(self, X):
         return self.make().fit(X)
 
+    answers_new_histories = True
+
+    # -- new customers --------------------------------------------------------------------------
+    def test_recalculate_user_answers_from_the_history_alone(self, model, X):
+        """A new customer (an id the model never saw) is answered from its row; an empty row
+        gets padding, never some list as if the model knew the customer; seen items stay out."""
+        H = sp.vstack([X[[17, 5]], sp.csr_matrix((1, X.shape[1]))]).tocsr()
+        if not self.answers_new_histories:
+            with pytest.raises(ValueError, match="new history"):
+                model.recommend([10**6, 10**6 + 1, 10**6 + 2], H, k=5, recalculate_user=True)
+            return
+        ids, scores = model.recommend([10**6, 10**6 + 1, 10**6 + 2], H, k=5, recalculate_user=True)
+        assert ids.shape == (3, 5) and not seen(H, [0, 1, 2], ids)
+        if isinstance(model, rf.Popularity):
+            assert (ids[2] >= 0).all()  # the same list for everyone: nothing to fold in
+        else:
+            assert (ids[2] == -1).all() and np.isneginf(scores[2]).all()
+        assert (ids[:2] >= 0).any(axis=1).all()
+        # Labels only: the same rows under other ids give the same answer.
+        again, _ = model.recommend([0, 1, 2], H, k=5, recalculate_user=True)
+        np.testing.assert_array_equal(ids, again)
+        with pytest.raises(TypeError, match="recalculate_user must be a bool"):
+            model.recommend([0], X[[0]], recalculate_user="yes")
+
     # -- recommend ----------------------------------------------------------------------------
     def test_recommend_a_batch(self, model, X):
         users = np.array([0, 5, 17, 59, 5])

@@ -11,6 +11,7 @@ from test_biased_mf import ratings
 
 
 class TestKNNRegressor(ModelBehaviour):
+    answers_new_histories = False  # a rating predictor of its training customers
     supports_similar_users = False
 
     def make(self, **kwargs):

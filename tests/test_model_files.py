@@ -95,7 +95,7 @@ class Blend(Recommender):
         self.settings_ = {"fallback": "popular", "blocks": [1, 2.5, None]}
         self.n_users_, self.n_items_ = X.shape
 
-    def _scores_topk(self, users, history, k, banned, allow):
+    def _scores_topk(self, users, history, k, banned, allow, recalculate_user=False):
         return self.first_._scores_topk(users, history, k, banned, allow)
 
 

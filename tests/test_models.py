@@ -136,3 +136,77 @@ def test_damaged_state_in_a_file_is_rejected(tmp_path):
     np.savez(tmp_path / "missing.npz", **arrays)
     with pytest.raises(ValueError, match="damaged or truncated"):
         rf.load(tmp_path / "missing.npz")
+
+
+# -- new customers: each model's fold-in against numpy ---------------------------------------------
+def _history(seed=3, n=6, n_items=35):
+    rng = np.random.default_rng(seed)
+    H = (rng.random((n, n_items)) < 0.15) * rng.integers(1, 5, (n, n_items))
+    H[-1] = 0  # an empty history
+    return sp.csr_matrix(H.astype(np.float32))
+
+
+def _ranked(scores, banned, k):
+    scores = np.where(banned, -np.inf, scores)
+    return np.argsort(-scores, axis=1, kind="stable")[:, :k]
+
+
+def test_bpr_folds_a_history_in_by_one_class_ridge():
+    X = interactions()
+    model = rf.BPR(factors=6, iterations=5, random_state=0).fit(X)
+    H = _history()
+    Q = model.item_factors_.astype(np.float64)
+    G = Q.T @ Q
+    lam = model.regularization * np.trace(G) / model.factors
+    P = np.linalg.solve(G + lam * np.eye(6), (H.toarray() @ Q).T).T
+    want = P @ Q.T + model.item_bias_
+    ids, scores = model.recommend(np.arange(6), H, k=8, recalculate_user=True)
+    ref = _ranked(want[:-1], H.toarray()[:-1] != 0, 8)
+    np.testing.assert_array_equal(ids[:-1], ref)
+    np.testing.assert_allclose(scores[:-1], np.take_along_axis(want[:-1], ref, 1), rtol=1e-4, atol=1e-5)
+    assert (ids[-1] == -1).all()
+
+
+def test_biased_mf_folds_ratings_in_by_ridge_with_a_bias():
+    X = interactions()
+    X.data = np.random.default_rng(1).integers(1, 6, X.nnz).astype(np.float64)
+    model = rf.BiasedMF(factors=4, iterations=10, random_state=0, dtype="float64").fit(X)
+    H = _history()
+    Q = model.item_factors_
+    want = np.zeros((H.shape[0], X.shape[1]))
+    for r in range(H.shape[0] - 1):
+        row = H[r]
+        A = np.hstack([Q[row.indices], np.ones((row.nnz, 1))])
+        t = row.data - model.global_mean_ - model.item_bias_[row.indices]
+        # weighted-lambda, as the ALS solver: the penalty grows with the row's ratings
+        lam = row.nnz * np.diag([model.regularization] * 4 + [model.bias_regularization])
+        x = np.linalg.solve(A.T @ A + lam, A.T @ t)
+        want[r] = model.global_mean_ + x[4] + model.item_bias_ + Q @ x[:4]
+    ids, scores = model.recommend(np.arange(6), H, k=8, recalculate_user=True)
+    ref = _ranked(want[:-1], H.toarray()[:-1] != 0, 8)
+    np.testing.assert_array_equal(ids[:-1], ref)
+    np.testing.assert_allclose(scores[:-1], np.take_along_axis(want[:-1], ref, 1), rtol=1e-8)
+
+
+def test_user_knn_finds_a_new_historys_neighbours_by_cosine():
+    X = interactions()
+    model = rf.UserKNN(neighbours=7).fit(X)
+    H = _history()
+    D, Hd = X.toarray(), H.toarray()
+    unit = lambda M: M / np.maximum(np.linalg.norm(M, axis=1, keepdims=True), 1e-300)  # noqa: E731
+    sims = unit(Hd) @ unit(D).T
+    want = np.zeros((H.shape[0], X.shape[1]))
+    for r in range(H.shape[0] - 1):
+        order = np.argsort(-sims[r], kind="stable")
+        top = [v for v in order[:7] if sims[r, v] > 0]
+        want[r] = sims[r, top] @ D[top]
+    ids, scores = model.recommend(np.arange(6), H, k=5, recalculate_user=True)
+    for r in range(H.shape[0] - 1):
+        got = ids[r][ids[r] >= 0]
+        np.testing.assert_allclose(scores[r][: got.size], want[r, got], rtol=1e-5)
+        assert not (Hd[r, got] != 0).any()
+        candidates = np.where((Hd[r] == 0) & (want[r] > 0), want[r], -np.inf)
+        np.testing.assert_allclose(
+            np.sort(scores[r][: got.size])[::-1], np.sort(candidates)[::-1][: got.size], rtol=1e-5
+        )
+    assert (ids[-1] == -1).all()

@@ -238,37 +238,8 @@ class ALS(FactorModel):
         self._check_fitted()
         return self._fold_in(self._rows(user_items, "user_items", None, self.n_items_, "items"), "item")
 
-    def recommend(
-        self,
-        user_ids,
-        user_items,
-        k: int = 10,
-        exclude_seen: bool = True,
-        exclude=None,
-        allow=None,
-        recalculate_user: bool = False,
-    ):
-        """Top-k items for each user; see :meth:`Recommender.recommend`.
-
-        With ``recalculate_user=True`` each user's factors are solved from its row of
-        ``user_items`` (as :meth:`fold_in_users`) instead of read from ``user_factors_``: use it
-        for customers whose history changed since training, or who are new (their ``user_ids``
-        are then only labels: any non-negative integers).
-        """
-        recalculate_user = check_bool(recalculate_user, "recalculate_user")
-        return self._recommend(
-            user_ids,
-            user_items,
-            k,
-            exclude_seen,
-            exclude,
-            allow,
-            known_users=not recalculate_user,
-            recalculate_user=recalculate_user,
-        )
-
-    def _query_vectors(self, users, history, recalculate_user):
-        return self._fold_in(history, "item") if recalculate_user else self.user_factors_[users]
+    def _fold_in_history(self, history: CsrParts) -> np.ndarray:
+        return self._fold_in(history, "item")
 
     def partial_fit_users(self, user_ids, user_items):
         """Set the factors of ``user_ids`` from their interactions (as :meth:`fold_in_users`);

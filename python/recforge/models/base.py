@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
-from .._checks import check_int
+from .._checks import check_bool, check_int
 from .._config import resolve_threads
 from .._sparse import CsrParts, check_sparse, require_distinct_columns
 from ..data import Interactions
@@ -201,13 +201,23 @@ class Recommender:
         raise NotImplementedError
 
     # -- questions ----------------------------------------------------------------------------
-    def recommend(self, user_ids, user_items, k: int = 10, exclude_seen: bool = True, exclude=None, allow=None):
+    def recommend(
+        self,
+        user_ids,
+        user_items,
+        k: int = 10,
+        exclude_seen: bool = True,
+        exclude=None,
+        allow=None,
+        recalculate_user: bool = False,
+    ):
         """Top-k items for each user.
 
         Parameters
         ----------
         user_ids : int or array-like of int
-            Users (row ids of the training matrix). A scalar gives 1-D results.
+            Users (row ids of the training matrix). A scalar gives 1-D results. With
+            ``recalculate_user=True`` they are labels only (any non-negative integers).
         user_items : scipy.sparse matrix or array, shape (len(user_ids), n_items)
             One row per requested user, in the same order: their interactions (e.g.
             ``train[user_ids]``). Neighbourhood models score from these rows; every model uses
@@ -221,6 +231,14 @@ class Recommender:
             More items banned per user (stored entries; values ignored).
         allow : array-like of int, optional
             Candidate items for every user; others are never returned.
+        recalculate_user : bool, default False
+            Answer from each row of ``user_items`` alone, not from what the model learned about
+            ``user_ids``: for customers the model has not seen, or whose history changed since
+            training. Factor models fold the row in (solve the user's factors against the
+            fitted item factors), neighbour models score from it, popularity ignores it. A row
+            with no interactions gets no items (padding): there is nothing to answer from; see
+            :class:`recforge.ColdStart` for the fallbacks. Models that cannot answer from a
+            history (rating predictors) raise ``ValueError``.
 
         Returns
         -------
@@ -237,7 +255,17 @@ class Recommender:
             Ids out of range or not integers, ``user_items`` / ``exclude`` with the wrong
             number of rows or items, negative ``k``, ids in ``allow`` out of range.
         """
-        return self._recommend(user_ids, user_items, k, exclude_seen, exclude, allow)
+        recalculate_user = check_bool(recalculate_user, "recalculate_user")
+        return self._recommend(
+            user_ids,
+            user_items,
+            k,
+            exclude_seen,
+            exclude,
+            allow,
+            known_users=not recalculate_user,
+            recalculate_user=recalculate_user,
+        )
 
     def _recommend(self, user_ids, user_items, k, exclude_seen, exclude, allow, known_users: bool = True, **options):
         """recommend() with model-specific ``options`` passed on to ``_scores_topk``; with
@@ -294,7 +322,7 @@ class Recommender:
         asked, single = check_ids(asked, f"{kind}_ids", n, kind)
         return _unwrap(find(asked, min(check_int(k, "k", minimum=0), n)), single)
 
-    def _scores_topk(self, users, history: CsrParts, k: int, banned: CsrParts | None, allow):
+    def _scores_topk(self, users, history: CsrParts, k: int, banned: CsrParts | None, allow, recalculate_user=False):
         raise NotImplementedError
 
     def _similar_items(self, items: np.ndarray, k: int):

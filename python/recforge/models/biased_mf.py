@@ -7,8 +7,10 @@ import numpy as np
 from .. import _core
 from .._checks import check_choice, check_int, check_positive, check_real
 from .._sparse import CsrParts, check_sparse, row_ids
+from ..kernels.topk import dense_topk_parts
 from .factors import ItemBiasFactorModel
 from .ratings import RatingPredictor
+from .rows import pad_empty_histories
 
 MF_SOLVERS = ("sgd", "als")
 GROUPS = 32  # user and item groups of stratified SGD: its parallelism (see sgd_mf.hpp)
@@ -267,9 +269,30 @@ class BiasedMF(RatingPredictor, ItemBiasFactorModel):
 
     def _scores_topk(self, users, history, k, banned, allow, recalculate_user: bool = False):
         # Ranking by mu + b_u + b_i + p_u . q_i is ranking by [p_u, 1] . [q_i, b_i]; add the rest.
-        ids, scores = super()._scores_topk(users, history, k, banned, allow)
-        offset = (self.global_mean_ + self.user_bias_[users].astype(np.float64)).astype(scores.dtype)
-        return ids, np.where(ids >= 0, scores + offset[:, None], scores)
+        if recalculate_user:
+            factors, bias = self._fold_in_ratings(history)
+        else:
+            factors, bias = self.user_factors_[users], self.user_bias_[users]
+        queries = np.ones((len(users), self.factors + 1), dtype=self.dtype)
+        queries[:, : self.factors] = factors
+        ids, scores = dense_topk_parts(queries, self._item_vectors(), k, banned, allow, self._threads)
+        offset = (self.global_mean_ + bias.astype(np.float64)).astype(scores.dtype)
+        scores = np.where(ids >= 0, scores + offset[:, None], scores)
+        return pad_empty_histories(ids, scores, history) if recalculate_user else (ids, scores)
+
+    def _fold_in_ratings(self, history: CsrParts):
+        """Factors and bias of users from their ratings alone: the user half-step of the ALS
+        solver, r - mu - b_i ~ p . q_i + b_u over the rated items, ridge with the model's
+        regularization and bias_regularization times the row's number of ratings (weighted
+        lambda, as in training)."""
+        f = self.factors
+        ones = np.ones((self.n_items_, 1), dtype=self.dtype)
+        features = self._cached("fold_in_features", lambda: np.hstack([self.item_factors_, ones]))
+        targets = (history.data - self.global_mean_ - self.item_bias_[history.indices]).astype(self.dtype)
+        lam = np.array([self.regularization] * f + [self.bias_regularization])
+        out = np.zeros((history.shape[0], f + 1), dtype=self.dtype)
+        _core.ridge_rows(history.indptr, history.indices, targets, self.n_items_, features, lam, out, self._threads)
+        return out[:, :f], out[:, f]
 
     def _validate_state(self) -> None:
         super()._validate_state()

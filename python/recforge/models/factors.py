@@ -8,9 +8,10 @@ import time
 import numpy as np
 
 from .._checks import check_bool, check_int
+from .._sparse import CsrParts
 from ..kernels.topk import dense_topk_parts
 from .base import Recommender
-from .rows import self_exclusion
+from .rows import pad_empty_histories, self_exclusion
 
 DTYPES = ("float32", "float64")
 
@@ -54,14 +55,27 @@ class FactorModel(Recommender):
 
     def _query_vectors(self, users: np.ndarray, history, recalculate_user: bool) -> np.ndarray:
         """The vectors scored against ``_item_vectors()`` for these users."""
-        return self.user_factors_[users]
+        return self._fold_in_history(history) if recalculate_user else self.user_factors_[users]
+
+    def _fold_in_history(self, history: CsrParts) -> np.ndarray:
+        """User factors from interaction rows alone: the one-class ridge solution
+        p = (Q'Q + lambda I)^-1 Q' h, h the row's weights over all items (missing = 0), with
+        lambda = ``regularization`` x the mean eigenvalue of Q'Q (so the shrinkage does not
+        depend on the factors' scale). O(nnz f + f^3) for the whole batch, in float64."""
+        Q = self.item_factors_.astype(np.float64)
+        gram = self._cached("item_gram", lambda: Q.T @ Q)
+        rhs = history.to_scipy().astype(np.float64) @ Q
+        scale = float(np.trace(gram)) / self.factors or 1.0
+        lam = max(float(self.regularization), 1e-6) * scale
+        return np.linalg.solve(gram + lam * np.eye(self.factors), rhs.T).T.astype(self.dtype)
 
     def _item_vectors(self) -> np.ndarray:
         return self.item_factors_
 
     def _scores_topk(self, users, history, k, banned, allow, recalculate_user: bool = False):
         queries = np.ascontiguousarray(self._query_vectors(users, history, recalculate_user))
-        return dense_topk_parts(queries, self._item_vectors(), k, banned, allow, self._threads)
+        ids, scores = dense_topk_parts(queries, self._item_vectors(), k, banned, allow, self._threads)
+        return pad_empty_histories(ids, scores, history) if recalculate_user else (ids, scores)
 
     def _similar_items(self, items, k):
         return self._cosine_neighbours(self.item_factors_, items, k)
@@ -129,7 +143,7 @@ class ItemBiasFactorModel(FactorModel):
 
     def _query_vectors(self, users, history, recalculate_user):
         queries = np.ones((len(users), self.factors + 1), dtype=self.dtype)
-        queries[:, : self.factors] = self.user_factors_[users]
+        queries[:, : self.factors] = super()._query_vectors(users, history, recalculate_user)
         return queries
 
     def _item_vectors(self):

@@ -13,13 +13,25 @@ from .base import Recommender, renamed_argument
 from .rows import selector, self_exclusion
 
 
+def _unit_rows(M, dtype=None) -> CsrParts:
+    """Rows of M (scipy or CsrParts) scaled to unit length (empty rows stay empty)."""
+    M = sp.csr_matrix(M.to_scipy() if isinstance(M, CsrParts) else M)
+    norms = np.sqrt(np.asarray(M.multiply(M).sum(axis=1), dtype=np.float64).ravel())
+    N = sp.csr_matrix(sp.diags(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)) @ M)
+    return check_sparse(N.astype(dtype or M.dtype), "rows")
+
+
 def _cosine_operands(M) -> tuple[CsrParts, CsrParts]:
     """Rows of M scaled to unit length, and the transpose of that, as CSR parts."""
-    M = sp.csr_matrix(M)
-    norms = np.sqrt(np.asarray(M.multiply(M).sum(axis=1)).ravel())
-    N = sp.csr_matrix(sp.diags(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)) @ M)
-    N = N.astype(M.dtype)
-    return check_sparse(N, "rows"), check_sparse(N.T.tocsr(), "rows.T")
+    N = _unit_rows(M)
+    return N, check_sparse(N.to_scipy().T.tocsr(), "rows.T")
+
+
+def _as_rows(ids: np.ndarray, scores: np.ndarray, n_cols: int) -> CsrParts:
+    """A top-k result (padded with -1) as a sparse matrix of its scores: one row per query."""
+    kept = ids >= 0
+    indptr = np.concatenate([[0], np.cumsum(kept.sum(axis=1))])
+    return check_sparse(sp.csr_matrix((scores[kept], ids[kept], indptr), shape=(ids.shape[0], n_cols)), "neighbours")
 
 
 class _KNN(Recommender):
@@ -140,7 +152,7 @@ class ItemKNN(_KNN):
         self._require_shape("similarity_", (self.n_items_, self.n_items_))
         self._require_shape("user_items_", (self.n_users_, self.n_items_))
 
-    def _scores_topk(self, users, history, k, banned, allow):
+    def _scores_topk(self, users, history, k, banned, allow, recalculate_user=False):
         return sparse_topk_parts(history, self._parts("similarity_"), k, banned, allow, self._threads)
 
     def _similar_items(self, items, k):
@@ -187,7 +199,17 @@ class UserKNN(_KNN):
         self._require_shape("similarity_", (self.n_users_, self.n_users_))
         self._require_shape("user_items_", (self.n_users_, self.n_items_))
 
-    def _scores_topk(self, users, history, k, banned, allow):
+    def _scores_topk(self, users, history, k, banned, allow, recalculate_user=False):
+        if recalculate_user:
+            # A new history's neighbours: the training users with the highest cosine to it
+            # (whatever the fitted metric: the others need statistics of the user's own row
+            # across all users), then scored as for a training user.
+            N, NT = self._cached("user_rows", lambda: _cosine_operands(self.user_items_))
+            neighbours = sparse_topk_parts(
+                _unit_rows(history, NT.data.dtype), NT, self.neighbours, None, None, self._threads
+            )
+            weights = _as_rows(*neighbours, self.n_users_)
+            return sparse_topk_parts(weights, self._parts("user_items_"), k, banned, allow, self._threads)
         return sparse_topk_parts(
             self._parts("similarity_"), self._parts("user_items_"), k, banned, allow, self._threads, users
         )

@@ -253,7 +253,13 @@ class KNNRegressor(RatingPredictor, Recommender):
             out[known] += bias[ids[known]]
         return out
 
-    def _scores_topk(self, users, history, k, banned, allow):
+    def _scores_topk(self, users, history, k, banned, allow, recalculate_user=False):
+        if recalculate_user:
+            raise ValueError(
+                "KNNRegressor predicts the ratings of the customers it was trained on (their biases "
+                "and rated neighbours); it cannot answer from a new history (recalculate_user=True): "
+                "use ItemKNN, a factor model, or rf.ColdStart for new customers"
+            )
         n_items = self.n_items_
         candidates = np.arange(n_items) if allow is None else allowed_items(allow, n_items)
         k = min(k, candidates.size)  # as the kernels: never wider than the candidates

@@ -102,7 +102,8 @@ class Popularity(Recommender):
         items = np.ascontiguousarray(self.popularity_.reshape(-1, 1))
         return dense_topk_parts(queries, items, k, banned, allow, self._threads)
 
-    def _scores_topk(self, users, history, k, banned, allow):
+    def _scores_topk(self, users, history, k, banned, allow, recalculate_user=False):
+        # The same list for everyone, new customers included: the history only excludes.
         return self._ranked(len(users), k, banned, allow)
 
     def _similar_items(self, items, k):

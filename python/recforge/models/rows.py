@@ -19,3 +19,14 @@ def self_exclusion(ids: np.ndarray, n: int) -> CsrParts:
     """One banned entry per row: the asked id itself."""
     E = sp.csr_matrix((np.ones(len(ids)), ids, np.arange(len(ids) + 1)), shape=(len(ids), n))
     return check_sparse(E, "exclude")
+
+
+def pad_empty_histories(ids: np.ndarray, scores: np.ndarray, history: CsrParts):
+    """Top-k results with the rows of users whose history is empty turned into padding (-1,
+    -inf): a model answering from a history has nothing to answer from there, and must not
+    return an arbitrary list (the first items by index) as if it knew."""
+    empty = np.diff(history.indptr) == 0
+    if empty.any():
+        ids, scores = ids.copy(), scores.copy()
+        ids[empty], scores[empty] = -1, -np.inf
+    return ids, scores
