@@ -32,7 +32,8 @@ def interactions(seed: int = 0, n_users: int = 60, n_items: int = 35) -> sp.csr_
 
 def seen(X, users, ids) -> bool:
     X = sp.csr_matrix(X)
-    return any(X[u, i] != 0 for u, row in zip(users, ids) for i in row if i >= 0)
+    # items past X's columns (a content model's products without interactions) are unseen
+    return any(X[u, i] != 0 for u, row in zip(users, ids) for i in row if 0 <= i < X.shape[1])
 
 
 class ModelBehaviour:

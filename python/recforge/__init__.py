@@ -11,10 +11,22 @@ from . import data, datasets, evaluation, kernels, models
 from ._config import config
 from ._sparse import as_csr
 from ._version import __version__
-from .data import Interactions
+from .data import FeatureEncoder, Features, Interactions, features
 from .evaluation import Comparison, compare, cross_validate, evaluate, split
 from .kernels import METRICS, metrics, similarity, topk, topk_sparse
-from .models import ALS, BPR, BiasedMF, ItemKNN, KNNRegressor, NotFittedError, Popularity, Recommender, UserKNN, load
+from .models import (
+    ALS,
+    BPR,
+    BiasedMF,
+    ContentKNN,
+    ItemKNN,
+    KNNRegressor,
+    NotFittedError,
+    Popularity,
+    Recommender,
+    UserKNN,
+    load,
+)
 
 # The modules of the flat layout before 0.2 stay importable under their old paths
 # (``import recforge.split``, ``from recforge.metrics import ranking_metrics``): each old path
@@ -35,6 +47,9 @@ __all__ = [
     "as_csr",
     "config",
     "Interactions",
+    "FeatureEncoder",
+    "Features",
+    "features",
     "data",
     "datasets",
     "kernels",
@@ -54,6 +69,7 @@ __all__ = [
     "ALS",
     "BPR",
     "BiasedMF",
+    "ContentKNN",
     "KNNRegressor",
     "ItemKNN",
     "UserKNN",

@@ -6,6 +6,7 @@
 """
 
 from .events import Events
+from .features import FeatureEncoder, Features, features
 from .interactions import AGGREGATES, DROP_REASONS, Interactions
 
-__all__ = ["AGGREGATES", "DROP_REASONS", "Events", "Interactions"]
+__all__ = ["AGGREGATES", "DROP_REASONS", "Events", "FeatureEncoder", "Features", "Interactions", "features"]

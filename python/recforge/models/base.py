@@ -3,7 +3,6 @@ parameters, save/load and pickling. Models implement the scoring hooks only."""
 
 from __future__ import annotations
 
-import inspect
 import os
 import warnings
 
@@ -12,6 +11,7 @@ import scipy.sparse as sp
 
 from .._checks import check_bool, check_int
 from .._config import resolve_threads
+from .._params import Parametrised
 from .._sparse import CsrParts, check_sparse, require_distinct_columns
 from ..data import Interactions
 from .persistence import save
@@ -66,7 +66,7 @@ def union_pattern(a: CsrParts, b: CsrParts) -> CsrParts:
     return check_sparse(ones(a) + ones(b), "exclude")
 
 
-class Recommender:
+class Recommender(Parametrised):
     """Base class of recforge models.
 
     Every model is fitted on a sparse ``user_items`` matrix (users x items; stored entries are
@@ -79,31 +79,10 @@ class Recommender:
     ``_fit``, ``_scores_topk`` and, where meaningful, ``_similar_items`` / ``_similar_users``.
     """
 
-    _state: tuple[str, ...] = ()
-    # Former argument names still accepted (old -> new); not parameters of their own.
-    _renamed: dict[str, str] = {}
     # The raw-id maps of the data the model was fitted on (see bind_ids); None: row numbers only.
     user_ids_: np.ndarray | None = None
     item_ids_: np.ndarray | None = None
     events_spec_: dict | None = None
-
-    # -- parameters ---------------------------------------------------------------------------
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return [
-            p.name
-            for p in sig.parameters.values()
-            if p.name != "self" and p.kind != p.VAR_KEYWORD and p.name not in cls._renamed
-        ]
-
-    def get_params(self) -> dict:
-        """The constructor arguments of this model, as a dict (as in scikit-learn)."""
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
 
     @property
     def _threads(self) -> int:
@@ -111,10 +90,6 @@ class Recommender:
         return resolve_threads(self.n_threads)
 
     # -- fitted state -------------------------------------------------------------------------
-    @property
-    def is_fitted(self) -> bool:
-        return all(hasattr(self, name) for name in self._state)
-
     def _check_fitted(self) -> None:
         if not self.is_fitted:
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit(user_items) first")
@@ -137,16 +112,21 @@ class Recommender:
             del self.__dict__[name]  # a refit starts from nothing
         try:
             self._fit(X, **kwargs)
-            if isinstance(user_items, Interactions):
-                self.bind_ids(user_items.user_ids, user_items.item_ids, user_items.spec)
-            else:
-                self.bind_ids(None, None, None)
+            self.bind_ids(*self._fitted_ids(user_items, **kwargs))
         except BaseException:
             # Interrupted (Ctrl-C) or failed: the model is left exactly as it was before fit.
             self.__dict__.clear()
             self.__dict__.update(before)
             raise
         return self
+
+    def _fitted_ids(self, user_items, **fit_options):
+        """(user_ids, item_ids, events_spec) to bind after fitting on ``user_items``: an
+        Interactions' maps, or nothing. Models whose catalogue is not the matrix's columns
+        (content models: the feature rows) override it."""
+        if isinstance(user_items, Interactions):
+            return user_items.user_ids, user_items.item_ids, user_items.spec
+        return None, None, None
 
     def bind_ids(self, user_ids=None, item_ids=None, events_spec: dict | None = None):
         """Attach the raw-id maps of the data this model was fitted on: row ``u`` is customer
@@ -358,8 +338,8 @@ class Recommender:
                     raise ValueError(f"model state {name} must be finite, got {value}")
             elif sp.issparse(value):
                 require_distinct_columns(value, name)  # as strict as fresh input: no silent repair
-            elif isinstance(value, Recommender):
-                pass  # a model it holds: validated by its own _validate_state as it was read
+            elif isinstance(value, Parametrised):
+                pass  # a model (or encoder) it holds: validated by its own _validate_state as it was read
             elif value is None or isinstance(value, (dict, list, str)):
                 pass  # settings (JSON in the file); the subclass checks their meaning
             elif isinstance(value, np.ndarray) and value.dtype.kind in "OU":
