@@ -193,7 +193,11 @@ def test_user_knn_finds_a_new_historys_neighbours_by_cosine():
     model = rf.UserKNN(neighbours=7).fit(X)
     H = _history()
     D, Hd = X.toarray(), H.toarray()
-    unit = lambda M: M / np.maximum(np.linalg.norm(M, axis=1, keepdims=True), 1e-300)  # noqa: E731
+
+    def unit(M):
+        norms = np.linalg.norm(M, axis=1, keepdims=True)
+        return np.divide(M, norms, out=np.zeros_like(M), where=norms > 0)
+
     sims = unit(Hd) @ unit(D).T
     want = np.zeros((H.shape[0], X.shape[1]))
     for r in range(H.shape[0] - 1):

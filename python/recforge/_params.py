@@ -28,6 +28,11 @@ class Parametrised:
         """The constructor arguments, as a dict (as in scikit-learn)."""
         return {name: getattr(self, name) for name in self._param_names()}
 
+    def file_params(self) -> dict:
+        """The parameters a model file keeps, as JSON values: all of them, except for wrappers
+        whose wrapped object is part of their fitted state (saved as a nested model)."""
+        return self.get_params()
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"

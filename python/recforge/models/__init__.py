@@ -6,6 +6,7 @@ from .als import ALS
 from .base import NotFittedError, Recommender
 from .biased_mf import BiasedMF
 from .bpr import BPR
+from .cold_start import ColdStart
 from .content import ContentKNN
 from .knn import ItemKNN, UserKNN
 from .knn_regressor import KNNRegressor
@@ -19,7 +20,7 @@ for _cls in MODELS:
 del _cls
 # Models that also fit on features (not among MODELS, whose members fit on interactions alone,
 # as the command line trains them).
-FEATURE_MODELS = (ContentKNN,)
+FEATURE_MODELS = (ContentKNN, ColdStart)
 for _cls in FEATURE_MODELS:
     register(_cls)
 del _cls
@@ -29,6 +30,7 @@ __all__ = [
     "ALS",
     "BPR",
     "BiasedMF",
+    "ColdStart",
     "ContentKNN",
     "ItemKNN",
     "KNNRegressor",

@@ -7,10 +7,8 @@ import numpy as np
 from .. import _core
 from .._checks import check_choice, check_int, check_positive, check_real
 from .._sparse import CsrParts, check_sparse, row_ids
-from ..kernels.topk import dense_topk_parts
 from .factors import ItemBiasFactorModel
 from .ratings import RatingPredictor
-from .rows import pad_empty_histories
 
 MF_SOLVERS = ("sgd", "als")
 GROUPS = 32  # user and item groups of stratified SGD: its parallelism (see sgd_mf.hpp)
@@ -267,18 +265,15 @@ class BiasedMF(RatingPredictor, ItemBiasFactorModel):
             self.user_factors_, self.item_factors_, self.user_bias_, self.item_bias_, user_ids, item_ids
         )
 
-    def _scores_topk(self, users, history, k, banned, allow, recalculate_user: bool = False):
-        # Ranking by mu + b_u + b_i + p_u . q_i is ranking by [p_u, 1] . [q_i, b_i]; add the rest.
+    def queries(self, users, history, recalculate_user: bool = False):
+        # mu + b_u + b_i + p_u . q_i is [p_u, 1] . [q_i, b_i] plus the per-user offset mu + b_u.
         if recalculate_user:
             factors, bias = self._fold_in_ratings(history)
         else:
             factors, bias = self.user_factors_[users], self.user_bias_[users]
         queries = np.ones((len(users), self.factors + 1), dtype=self.dtype)
         queries[:, : self.factors] = factors
-        ids, scores = dense_topk_parts(queries, self._item_vectors(), k, banned, allow, self._threads)
-        offset = (self.global_mean_ + bias.astype(np.float64)).astype(scores.dtype)
-        scores = np.where(ids >= 0, scores + offset[:, None], scores)
-        return pad_empty_histories(ids, scores, history) if recalculate_user else (ids, scores)
+        return queries, self.global_mean_ + bias.astype(np.float64)
 
     def _fold_in_ratings(self, history: CsrParts):
         """Factors and bias of users from their ratings alone: the user half-step of the ALS

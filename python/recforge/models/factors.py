@@ -72,9 +72,22 @@ class FactorModel(Recommender):
     def _item_vectors(self) -> np.ndarray:
         return self.item_factors_
 
+    def queries(self, users, history: CsrParts, recalculate_user: bool = False):
+        """What the model scores items with, for wrappers that score more items the same way
+        (:class:`~recforge.ColdStart` scores new products): ``(queries, offset)`` such that
+        the score of item vector v (a row of ``item_vectors()``) is ``queries[r] . v +
+        offset[r]``."""
+        return np.ascontiguousarray(self._query_vectors(users, history, recalculate_user)), np.zeros(len(users))
+
+    def item_vectors(self) -> np.ndarray:
+        """The item side of :meth:`queries`: one row per item."""
+        return self._item_vectors()
+
     def _scores_topk(self, users, history, k, banned, allow, recalculate_user: bool = False):
-        queries = np.ascontiguousarray(self._query_vectors(users, history, recalculate_user))
+        queries, offset = self.queries(users, history, recalculate_user)
         ids, scores = dense_topk_parts(queries, self._item_vectors(), k, banned, allow, self._threads)
+        if offset.any():
+            scores = np.where(ids >= 0, scores + offset.astype(scores.dtype)[:, None], scores)
         return pad_empty_histories(ids, scores, history) if recalculate_user else (ids, scores)
 
     def _similar_items(self, items, k):

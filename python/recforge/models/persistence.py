@@ -80,7 +80,7 @@ def save(model, path: str | os.PathLike) -> None:
 
 def _write(model, prefix: str, entries: dict) -> None:
     entries[f"{prefix}__class__"] = np.array(type(model).__name__)
-    entries[f"{prefix}__params__"] = np.array(json.dumps(model.get_params()))
+    entries[f"{prefix}__params__"] = np.array(json.dumps(model.file_params()))
     for name in model._state:
         value, key = getattr(model, name), f"{prefix}state.{name}"
         if is_model(value):

@@ -1,0 +1,229 @@
+"""rf.ColdStart: each path against a numpy reference, the path labels, exposure control,
+exclusions, files and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import recforge as rf
+import scipy.sparse as sp
+
+DAY = 86400.0
+PATHS = {name: code for code, name in enumerate(rf.ColdStart.PATHS)}
+
+
+@pytest.fixture(scope="module")
+def shop():
+    rng = np.random.default_rng(0)
+    n = 900
+    users = np.array([f"u{i}" for i in rng.integers(0, 60, n)], dtype=object)
+    items = np.array([f"i{i}" for i in (rng.zipf(1.6, n) % 40)], dtype=object)
+    times = rng.integers(0, 200 * int(DAY), n).astype(float)
+    inter = rf.Interactions.from_arrays(users, items, times=times)
+    n_known = inter.n_items
+    table = {
+        "sku": list(inter.item_ids) + ["NEW1", "NEW2", "NEW3"],
+        "kind": [rng.choice(["tea", "mug", "cup", "tea|cup"]) for _ in range(n_known + 3)],
+    }
+    F = rf.features(table, ids=inter.item_ids, id_col="sku", categorical="kind")
+    people = {"cust": list(inter.user_ids), "country": [rng.choice(["UK", "FR", "DE"]) for _ in inter.user_ids]}
+    U = rf.features(people, ids=inter.user_ids, id_col="cust", categorical="country")
+    return inter, F, U
+
+
+def empty_rows(n, n_cols):
+    return sp.csr_matrix((n, n_cols), dtype=np.float32)
+
+
+def decayed(inter, half_life):
+    t = inter.times.data
+    w = np.exp2(-(t.max() - t) / half_life)
+    return sp.csr_matrix((w, inter.matrix.indices, inter.matrix.indptr), shape=inter.shape)
+
+
+def test_each_customer_takes_the_right_path(shop):
+    inter, F, U = shop
+    model = rf.ALS(factors=8, iterations=5, random_state=0)
+    cs = rf.ColdStart(model, max_new_items=0).fit(inter, item_features=F, user_features=U)
+    X = inter.matrix
+    H = sp.vstack([X[[0, 1]], X[[2, 3]], empty_rows(2, X.shape[1])]).tocsr()
+    uf = U.encoder.transform({"country": ["UK"] * 4 + ["FR", None]})
+    ids, scores, paths = cs.recommend([0, 1, -1, -1, -1, -1], H, k=5, user_features=uf, return_paths=True)
+    want = [PATHS["model"]] * 2 + [PATHS["history"]] * 2
+    assert (paths[:4] == np.array(want)[:, None]).all()
+    # known customers: exactly the wrapped model
+    m_ids, m_scores = model.recommend([0, 1], X[[0, 1]], k=5)
+    np.testing.assert_array_equal(ids[:2], m_ids)
+    np.testing.assert_allclose(scores[:2], m_scores, rtol=1e-6)
+    # new customers with events: the model from their history alone
+    h_ids, _ = model.recommend([0, 0], X[[2, 3]], k=5, recalculate_user=True)
+    np.testing.assert_array_equal(ids[2:4], h_ids)
+    assert (paths[4] == PATHS["group_popular"]).all()  # an attribute, no events
+    assert (paths[5] == PATHS["popular"]).all()  # nothing at all
+    # the same with recalculate_user: every customer with events is answered from them
+    _, _, again = cs.recommend(
+        [0, 1, -1, -1, -1, -1], H, k=5, user_features=uf, return_paths=True, recalculate_user=True
+    )
+    assert (again[:4] == PATHS["history"]).all()
+
+
+def test_popular_is_time_decayed_popularity(shop):
+    inter, F, U = shop
+    cs = rf.ColdStart(rf.ItemKNN(), half_life=20 * DAY).fit(inter)
+    pop = np.asarray(decayed(inter, 20 * DAY).sum(axis=0)).ravel()
+    ids, scores = cs.recommend([-1, -1], empty_rows(2, inter.n_items), k=8)
+    want = np.argsort(-pop, kind="stable")[:8]
+    np.testing.assert_array_equal(ids[0], want)
+    np.testing.assert_allclose(scores[0], pop[want], rtol=1e-6)
+    # plain counts without a half-life
+    plain = rf.ColdStart(rf.ItemKNN(), half_life=None).fit(inter)
+    counts = np.bincount(inter.matrix.indices, minlength=inter.n_items)
+    got, _ = plain.recommend(-1, empty_rows(1, inter.n_items), k=8)
+    np.testing.assert_array_equal(got, np.argsort(-counts, kind="stable")[:8])
+
+
+def test_group_popular_is_the_groups_smoothed_share(shop):
+    inter, F, U = shop
+    prior_weight = 5.0
+    cs = rf.ColdStart(rf.ItemKNN(), half_life=30 * DAY, group_prior=prior_weight).fit(inter, user_features=U)
+    D = decayed(inter, 30 * DAY).toarray()
+    UF = U.matrix[: inter.n_users].toarray()
+    shop_share = D.sum(axis=0) / D.sum()
+    G = UF.T @ D
+    shares = (G + prior_weight * shop_share) / (G.sum(axis=1, keepdims=True) + prior_weight)
+    row = U.encoder.transform({"country": ["FR"]})
+    want = row.toarray()[0] @ shares
+    ids, scores, paths = cs.recommend(-1, empty_rows(1, inter.n_items), k=6, user_features=row, return_paths=True)
+    np.testing.assert_array_equal(ids, np.argsort(-want, kind="stable")[:6])
+    np.testing.assert_allclose(scores, np.sort(want)[::-1][:6], rtol=1e-5)
+    assert (paths == PATHS["group_popular"]).all()
+    # a table is encoded with the fitted encoder
+    by_table, _ = cs.recommend(-1, empty_rows(1, inter.n_items), k=6, user_features={"country": ["FR"]})
+    np.testing.assert_array_equal(by_table, ids)
+
+
+def test_new_products_from_mapped_factors_with_a_cap(shop):
+    inter, F, U = shop
+    model = rf.ALS(factors=6, iterations=5, random_state=1).fit(inter)
+    cs = rf.ColdStart(model, max_new_items=1, new_item_weight=1e6, mapping_regularization=2.0).fit(inter, F)
+    n_known = inter.n_items
+    D = F.matrix.toarray().astype(np.float64)
+    V = model.item_factors_.astype(np.float64)
+    W = np.linalg.solve(D[:n_known].T @ D[:n_known] + 2.0 * np.eye(D.shape[1]), D[:n_known].T @ V)
+    np.testing.assert_allclose(cs.new_item_vectors_, D[n_known:] @ W, rtol=1e-4, atol=1e-6)
+    users = np.arange(10)
+    ids, scores, paths = cs.recommend(users, inter.matrix[users], k=6, return_paths=True)
+    new = ids >= n_known
+    assert (new.sum(axis=1) == 1).all()  # weight 1e6: a new product always wins, but only one
+    assert (paths[new] == PATHS["content"]).all() and (paths[~new] == PATHS["model"]).all()
+    q = model.user_factors_[users].astype(np.float64)
+    best_new = n_known + np.argmax(q @ cs.new_item_vectors_.T, axis=1)
+    np.testing.assert_array_equal(ids[new], best_new)
+    none, _ = rf.ColdStart(model, max_new_items=0).fit(inter, F).recommend(users, inter.matrix[users], k=6)
+    assert (none < n_known).all()
+    # a new product can be the only one allowed
+    only, _ = cs.recommend(users, inter.matrix[users], k=3, allow=[n_known + 2])
+    assert (only[:, 0] == n_known + 2).all() and (only[:, 1:] == -1).all()
+
+
+def test_new_products_for_neighbour_models_come_from_content_neighbours(shop):
+    inter, F, U = shop
+    cs = rf.ColdStart(rf.ItemKNN(neighbours=10), max_new_items=3, content_neighbours=2).fit(inter, F)
+    n_known = inter.n_items
+    D = F.matrix.toarray().astype(np.float64)
+    norms = np.linalg.norm(D, axis=1, keepdims=True)
+    Un = np.divide(D, norms, out=np.zeros_like(D), where=norms > 0)
+    C = Un[:n_known] @ Un[n_known:].T
+    kept = np.zeros_like(C)
+    for i in range(n_known):
+        top = np.argsort(-C[i], kind="stable")[:2]
+        kept[i, top] = C[i, top] * (C[i, top] > 0)
+    np.testing.assert_allclose(cs.new_item_neighbours_.toarray(), kept, rtol=1e-5, atol=1e-7)
+    users = np.arange(8)
+    H = inter.matrix[users].toarray()
+    ids, scores, paths = cs.recommend(users, inter.matrix[users], k=n_known + 3, return_paths=True)
+    for r in range(len(users)):
+        new_scores = H[r] @ kept
+        listed = ids[r][paths[r] == PATHS["content"]]
+        np.testing.assert_allclose(
+            np.sort(scores[r][paths[r] == PATHS["content"]]), np.sort(new_scores[listed - n_known]), rtol=1e-5
+        )
+        assert set(listed - n_known) == set(np.flatnonzero(new_scores > 0))
+
+
+def test_seen_and_excluded_items_never_come_back_on_any_path(shop):
+    inter, F, U = shop
+    cs = rf.ColdStart(rf.ALS(factors=4, random_state=0), max_new_items=3).fit(inter, F, U)
+    X = inter.matrix
+    H = sp.vstack([X[[0]], X[[5]], empty_rows(2, X.shape[1])]).tocsr()
+    ban = sp.csr_matrix(np.eye(4, cs.n_items_, k=1, dtype=np.float32) + np.eye(4, cs.n_items_, k=cs.n_items_ - 2))
+    uf = U.encoder.transform({"country": ["UK", "UK", "DE", None]})
+    ids, _ = cs.recommend([0, -1, -1, -1], H, k=cs.n_items_, exclude=ban, user_features=uf)
+    for r in range(4):
+        banned = set(H[r].indices) | set(ban[r].indices)
+        assert not banned & set(ids[r][ids[r] >= 0].tolist())
+
+
+def test_a_file_holds_the_wrapper_its_model_and_its_encoders(shop, tmp_path):
+    inter, F, U = shop
+    cs = rf.ColdStart(rf.BPR(factors=4, iterations=3, random_state=0)).fit(inter, F, U)
+    cs.save(tmp_path / "cs.npz")
+    back = rf.load(tmp_path / "cs.npz")
+    assert type(back.model_) is rf.BPR and back.model is back.model_
+    assert back.item_ids_.tolist() == F.ids.tolist() and back.user_ids_.tolist() == inter.user_ids.tolist()
+    H = sp.vstack([inter.matrix[[3]], empty_rows(2, inter.n_items)]).tocsr()
+    args = ([3, -1, -1], H)
+    kw = {"k": 7, "user_features": {"country": ["UK", "FR", None]}, "return_paths": True}
+    for a, b in zip(cs.recommend(*args, **kw), back.recommend(*args, **kw)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_similar_items_of_a_new_product_by_features(shop):
+    inter, F, U = shop
+    cs = rf.ColdStart(rf.ItemKNN()).fit(inter, F)
+    new = inter.n_items + 1
+    ids, scores = cs.similar_items(new, k=4)
+    D = F.matrix.toarray().astype(np.float64)
+    norms = np.linalg.norm(D, axis=1)
+    cos = D @ D[new] / np.where(norms > 0, norms, 1) / norms[new]
+    cos[new] = -np.inf
+    np.testing.assert_allclose(scores, np.sort(cos)[::-1][:4], rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda cs, X: cs.recommend([-2], X[[0]]), ValueError, "user_ids holds -2"),
+        (lambda cs, X: cs.recommend([10**6], X[[0]]), ValueError, r"user_ids holds 1000000"),
+        (lambda cs, X: cs.recommend([0.5], X[[0]]), TypeError, "integer ids"),
+        (lambda cs, X: cs.recommend([0, 1], X[[0]]), ValueError, "user_items has 1 rows but user_ids has 2"),
+        (lambda cs, X: cs.recommend([0], X[[0]][:, :3]), ValueError, "user_items has 3 columns"),
+        (
+            lambda cs, X: cs.recommend([-1], X[[0]], user_features=sp.csr_matrix((1, 2))),
+            ValueError,
+            "without user_features",
+        ),
+    ],
+)
+def test_bad_requests_are_clear_errors(shop, call, exc, match):
+    inter, F, U = shop
+    cs = rf.ColdStart(rf.ItemKNN()).fit(inter, F)
+    with pytest.raises(exc, match=match):
+        call(cs, inter.matrix)
+
+
+def test_bad_fits_are_clear_errors(shop):
+    inter, F, U = shop
+    with pytest.raises(ValueError, match="needs a model to wrap"):
+        rf.ColdStart().fit(inter)
+    with pytest.raises(TypeError, match="model must be a recforge model"):
+        rf.ColdStart("ALS")
+    with pytest.raises(ValueError, match="cannot wrap KNNRegressor"):
+        rf.ColdStart(rf.KNNRegressor()).fit(inter)
+    with pytest.raises(ValueError, match="user_features rows do not follow"):
+        shuffled = rf.features(
+            {"c": inter.user_ids[::-1].tolist(), "x": ["a"] * inter.n_users}, id_col="c", categorical="x"
+        )
+        rf.ColdStart(rf.ItemKNN()).fit(inter, user_features=shuffled)
+    with pytest.raises(ValueError, match="knows 5 users"):
+        rf.ColdStart(rf.Popularity().fit(inter.matrix[:5])).fit(inter)
