@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import recforge as rf
+import scipy.sparse as sp
 from model_behaviour import interactions
 from recforge.metrics import RANKING_METRICS
 
@@ -81,3 +82,29 @@ def test_item_knn_beats_popularity_on_movielens(datasets_dir):
     assert result.n_users == 943
     assert result.metrics["itemknn"]["ndcg"][0] > result.metrics["popularity"]["ndcg"][0]
     assert result.p_values["itemknn"]["ndcg"] < 0.05
+
+
+def test_groups_and_auc_follow_their_definitions():
+    X = sp.csr_matrix(interactions(seed=2, n_users=80, n_items=30))
+    train, test = rf.split.cold_users(X, 0.2, seed=0)
+    tr2, te2 = rf.split.cold_items(train, 0.2, seed=0)  # then hold out products too
+    test = sp.csr_matrix(test + te2)
+    train = tr2
+    model = rf.ColdStart(rf.ALS(factors=4, iterations=3, random_state=0)).fit(train)
+    res = rf.evaluate(model, train, test, k=5, auc=True, groups=True)
+    g = res["groups"]
+    assert g["returning"]["n_users"] + g["new_customers"]["n_users"] == res["n_users"]
+    users = np.flatnonzero(np.diff(test.indptr) > 0)
+    full, _ = model.recommend(users, train[users], k=30)
+    n_candidates = 30 - np.diff(train[users].indptr)
+    assert res["auc"] == pytest.approx(rf.metrics.auc(full, test[users], n_candidates)["auc"])
+    assert res["precision"] == pytest.approx(rf.metrics.ranking_metrics(full, test[users], 5)["precision"])
+    cold = np.flatnonzero(np.asarray(train.sum(axis=0)).ravel() == 0)
+    assert g["new_products"]["candidates"] == cold.size
+    who = np.flatnonzero(np.diff(test[:, cold].tocsr().indptr) > 0)
+    ids, _ = model.recommend(who, train[who], k=5, allow=cold)
+    mask = np.zeros(30)
+    mask[cold] = 1
+    held = sp.csr_matrix(test[who].multiply(mask))
+    assert g["new_products"]["n_users"] == who.size
+    assert g["new_products"]["recall"] == pytest.approx(rf.metrics.ranking_metrics(ids, held, 5)["recall"])

@@ -193,3 +193,62 @@ def test_kernel_boundary_rejects_malformed_test_rows():
         _core.ranking_metrics(rec, np.array([0, 3, 2]), np.array([0, 1]), data, 5, 1, 1, False)
     with pytest.raises(ValueError, match="end at nnz"):
         _core.ranking_metrics(rec, np.array([0, 1, 1]), np.array([0, 1]), data, 5, 1, 1, False)
+
+
+# -- AUC ---------------------------------------------------------------------------------------------
+def auc_reference(ranked_row, positives, candidates):
+    """Plain definition: score = position from the top for listed candidates, one common lowest
+    score for the unlisted ones; P(positive above negative) with ties 1/2."""
+    listed = []
+    for i in ranked_row:
+        if i >= 0 and i not in listed:
+            listed.append(i)
+    score = {i: len(listed) - r for r, i in enumerate(listed)}
+    pos = [i for i in candidates if i in positives]
+    neg = [i for i in candidates if i not in positives]
+    if not pos or not neg:
+        return np.nan
+    total = 0.0
+    for p in pos:
+        for q in neg:
+            a, b = score.get(p, 0), score.get(q, 0)
+            total += 1.0 if a > b else 0.5 if a == b else 0.0
+    return total / (len(pos) * len(neg))
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_auc_matches_the_pairwise_definition(seed, index_dtype):
+    rng = np.random.default_rng(seed)
+    n_users, n_items = 15, 12
+    test = sp.random(n_users, n_items, density=0.2, format="csr", random_state=seed)
+    test.indices = test.indices.astype(index_dtype)
+    test.indptr = test.indptr.astype(index_dtype)
+    width = rng.integers(1, n_items + 3)
+    rec = np.full((n_users, width), -1, dtype=np.int64)
+    counts = np.empty(n_users, dtype=np.int64)
+    want = []
+    for u in range(n_users):
+        banned = set(rng.choice(n_items, rng.integers(0, 3), replace=False)) - set(test[u].indices)
+        candidates = [i for i in range(n_items) if i not in banned]
+        order = list(rng.permutation(candidates))[: rng.integers(0, width + 1)]
+        if order and rng.random() < 0.3:
+            order.append(order[0])  # a repeated id counts once
+        rec[u, : min(len(order), width)] = order[:width]
+        counts[u] = len(candidates)
+        want.append(auc_reference(rec[u], set(test[u].indices.tolist()), candidates))
+    got = rf.metrics.auc(rec, test, counts, per_user=True)
+    np.testing.assert_allclose(got["per_user"], want, rtol=1e-12)
+    one = rf.metrics.auc(rec, test, counts, n_threads=1)
+    many = rf.metrics.auc(rec, test, counts, n_threads=4)
+    assert one["auc"] == many["auc"] and one["n_users"] == int(np.sum(~np.isnan(want)))
+
+
+def test_auc_bad_input():
+    test = sp.csr_matrix(np.eye(3))
+    with pytest.raises(ValueError, match="outside"):
+        rf.metrics.auc(np.array([[0, 5], [0, 1], [1, 2]]), test, 3)
+    with pytest.raises(ValueError, match="n_candidates"):
+        rf.metrics.auc(np.array([[0], [1], [2]]), test, [3, 3])
+    with pytest.raises(ValueError, match="rows"):
+        rf.metrics.auc(np.array([[0], [1]]), test, 3)

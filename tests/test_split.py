@@ -82,3 +82,34 @@ def test_bad_input():
         rf.split.leave_k_out(X, by="date")
     with pytest.raises(ValueError, match="times must have an entry at exactly the positions"):
         rf.split.temporal_split(X, sp.csr_matrix(X.shape), 1.0)
+
+
+@pytest.mark.parametrize("frac", [0.0, 0.25, 1.0])
+def test_cold_users_and_cold_items_hold_out_whole_rows_and_columns(frac):
+    X = sp.random(40, 30, density=0.15, format="lil", random_state=3)
+    X[5, :] = 0
+    X = sp.csr_matrix(X)
+    X.eliminate_zeros()
+    active_users = int((np.diff(X.indptr) > 0).sum())
+    train, test = rf.split.cold_users(X, frac, seed=1)
+    assert (train + test != X).nnz == 0 and train.multiply(test).nnz == 0
+    held = np.diff(test.indptr) > 0
+    assert held.sum() == round(frac * active_users)
+    assert (np.diff(train.indptr)[held] == 0).all()  # nothing of theirs left in train
+    Xc = X.tocsc()
+    active_items = int((np.diff(Xc.indptr) > 0).sum())
+    train, test = rf.split.cold_items(X, frac, seed=1)
+    assert (train + test != X).nnz == 0
+    held = np.asarray((test != 0).sum(axis=0)).ravel() > 0
+    assert held.sum() == round(frac * active_items)
+    assert not np.asarray((train != 0).sum(axis=0)).ravel()[held].any()
+    again, _ = rf.split.cold_items(X, frac, seed=1)
+    assert (again != train).nnz == 0
+
+
+def test_cold_splits_keep_interactions_and_their_events():
+    inter = rf.Interactions.from_arrays(["a", "b", "c", "a", "b"], ["x", "y", "x", "z", "x"], amounts=[1, 2, 3, 4, 5])
+    train, test = rf.split.cold_users(inter, 0.34, seed=0)
+    assert isinstance(train, rf.Interactions) and len(train.events) + len(test.events) == 5
+    with pytest.raises(ValueError, match="frac"):
+        rf.split.cold_items(inter, 1.5)

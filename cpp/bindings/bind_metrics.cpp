@@ -57,6 +57,42 @@ void bind_metrics(py::module_& m) {
         py::arg("k"), py::arg("n_threads"), py::arg("per_user"),
         "Per-block sums of precision, recall, f1, ndcg, ap, hit, rr and the evaluated count; with per_user, "
         "also every user's values (metric-major) and which users have a test set.");
+
+    m.def(
+        "auc",
+        [](const py::array& recommended, const py::array& indptr, const py::array& indices, const py::array& data,
+           int64_t n_items, const py::array& n_candidates, int n_threads) {
+            if (!has_dtype<int64_t>(recommended) || recommended.ndim() != 2 ||
+                !(recommended.flags() & py::array::c_style))
+                throw py::type_error("recommended_ids must be a C-contiguous 2-D int64 array");
+            const int64_t n_users = recommended.shape(0), width = recommended.shape(1);
+            if (!has_dtype<int64_t>(n_candidates) || n_candidates.ndim() != 1 || n_candidates.size() != n_users ||
+                !(n_candidates.flags() & py::array::c_style))
+                throw py::type_error("n_candidates must be a C-contiguous int64 array with one entry per user");
+            n_threads = kernel_threads(n_threads);
+            return dispatch_csr("test", indptr, indices, data, [&](auto t, auto i) {
+                using I = decltype(i);
+                (void)t;
+                using T = decltype(t);
+                const CsrView<T, I> test =
+                    checked_csr<T, I>("test", n_users, n_items, indptr, indices, data, false, false);
+                py::array_t<double> out(n_users);
+                int64_t bad_user = -1;
+                {
+                    py::gil_scoped_release release;
+                    auc_per_user<I>(static_cast<const int64_t*>(recommended.data()), n_users, width, test.indptr,
+                                    test.indices, n_items, static_cast<const int64_t*>(n_candidates.data()), n_threads,
+                                    out.mutable_data(), &bad_user);
+                }
+                if (bad_user >= 0)
+                    throw py::value_error("recommended_ids row " + std::to_string(bad_user) +
+                                          " holds an id outside [-1, " + std::to_string(n_items) + ")");
+                return out;
+            });
+        },
+        py::arg("recommended"), py::arg("indptr"), py::arg("indices"), py::arg("data"), py::arg("n_items"),
+        py::arg("n_candidates"), py::arg("n_threads"),
+        "Per-user ROC AUC of rankings against test rows (NaN where undefined); see metrics.hpp.");
 }
 
 }  // namespace recforge::bind

@@ -163,3 +163,12 @@ def bpr_epochs(
     n_threads: int,
     trace: npt.NDArray[np.int64] | None = None,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
+def auc(
+    recommended: npt.NDArray[np.int64],
+    indptr: npt.NDArray[Any],
+    indices: npt.NDArray[Any],
+    data: npt.NDArray[Any],
+    n_items: int,
+    n_candidates: npt.NDArray[np.int64],
+    n_threads: int,
+) -> npt.NDArray[np.float64]: ...

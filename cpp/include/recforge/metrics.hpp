@@ -136,4 +136,75 @@ void ranking_metrics(const int64_t* recommended, int64_t n_users, int64_t width,
     }
 }
 
+// auc_per_user: the area under the ROC curve of each user's ranking, i.e. the probability that a
+// held-out item ranks above an item the user did not take, ties counting one half.
+//   recommended: n_users x width row-major ids, best first, -1 padding; a list need not hold every
+//   candidate: the candidates it leaves out rank below every listed one, tied with each other
+//   (what a top-k kernel gives for items with no score). A repeated id counts once.
+//   test: n_users x n_items CSR pattern (validated by the caller); its items are the positives P.
+//   n_candidates[u]: how many items user u's ranking was drawn from (positives included, seen
+//   items excluded); N = n_candidates[u] - |P| negatives.
+// out[u] = (sum over listed positives of the negatives below them + |unlisted P| |unlisted N| / 2)
+//          / (|P| N), NaN when |P| = 0 or N <= 0. An id outside [-1, n_items) sets *bad_user
+//          (the first such user, else -1). O(n_users * width + nnz(test)); deterministic.
+template <typename I>
+void auc_per_user(const int64_t* recommended, int64_t n_users, int64_t width, const I* test_indptr,
+                  const I* test_indices, int64_t n_items, const int64_t* n_candidates, int n_threads, double* out,
+                  int64_t* bad_user) {
+    ExceptionTrap trap;
+    int64_t bad = -1;
+#pragma omp parallel num_threads(n_threads)
+    trap.run([&] {
+        std::vector<uint8_t> mark(static_cast<size_t>(n_items), 0);  // 1: positive, 2: listed
+        int64_t my_bad = -1;
+#pragma omp for schedule(dynamic, 256)
+        for (int64_t u = 0; u < n_users; ++u) {
+            const int64_t* row = recommended + u * width;
+            bool ok = true;
+            for (int64_t r = 0; r < width; ++r) ok &= row[r] >= -1 && row[r] < n_items;
+            if (!ok) {
+                if (my_bad < 0 || u < my_bad) my_bad = u;
+                out[u] = std::nan("");
+                continue;
+            }
+            int64_t positives = 0;
+            for (I p = test_indptr[u]; p < test_indptr[u + 1]; ++p) {
+                positives += mark[test_indices[p]] == 0;
+                mark[test_indices[p]] = 1;
+            }
+            int64_t listed_neg = 0, listed_pos = 0;
+            for (int64_t r = 0; r < width; ++r) {  // distinct listed items by kind
+                const int64_t id = row[r];
+                if (id < 0 || (mark[id] & 2)) continue;
+                (mark[id] & 1 ? listed_pos : listed_neg) += 1;
+                mark[id] |= 2;
+            }
+            const int64_t negatives = n_candidates[u] - positives;
+            const int64_t unlisted_neg = negatives - listed_neg, unlisted_pos = positives - listed_pos;
+            double above = 0.0;  // pairs (positive, negative) with the positive ranked higher
+            int64_t neg_seen = 0;
+            for (int64_t r = 0; r < width; ++r) {
+                const int64_t id = row[r];
+                if (id < 0 || !(mark[id] & 2)) continue;  // padding or a repeat already counted
+                if (mark[id] & 1)
+                    above += static_cast<double>(listed_neg - neg_seen + unlisted_neg);
+                else
+                    ++neg_seen;
+                mark[id] &= 1;  // counted: a repeat later in the row is skipped
+            }
+            above += 0.5 * static_cast<double>(unlisted_pos) * static_cast<double>(unlisted_neg);
+            out[u] = positives > 0 && negatives > 0 && unlisted_neg >= 0
+                         ? above / (static_cast<double>(positives) * static_cast<double>(negatives))
+                         : std::nan("");
+            for (I p = test_indptr[u]; p < test_indptr[u + 1]; ++p) mark[test_indices[p]] = 0;
+            for (int64_t r = 0; r < width; ++r)
+                if (row[r] >= 0) mark[row[r]] = 0;
+        }
+#pragma omp critical
+        if (my_bad >= 0 && (bad < 0 || my_bad < bad)) bad = my_bad;
+    });
+    trap.rethrow();
+    *bad_user = bad;
+}
+
 }  // namespace recforge

@@ -6,11 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 from scipy import stats
 
 from .._checks import check_int
 from .._sparse import check_sparse
 from ..kernels.metrics import RANKING_METRICS, coverage, ranking_metrics
+from ..kernels.metrics import auc as auc_metric
 from .split import partition
 
 
@@ -33,22 +35,84 @@ def _check_pair(train, test):
     return tr, te
 
 
-def evaluate(model, train, test, k: int = 10, *, exclude_seen: bool = True) -> dict:
-    """Ranking quality of a fitted model: recommend k items to every user with a non-empty test
-    row (their train rows as history) and score them against test.
+def evaluate(model, train, test, k: int = 10, *, exclude_seen: bool = True, auc: bool = False, groups: bool = False):
+    """Ranking quality of a fitted model: recommend k items to every customer with a held-out
+    item (their train rows as history) and score them against test.
+
+    Who is measured, explicitly: every customer with at least one test item, whether or not
+    they have training history (a customer without any gets what the model answers for an
+    empty history: padding for most models, the fallbacks for :class:`~recforge.ColdStart`).
+    ``groups=True`` reports returning and new customers, and new products, apart.
+
+    Parameters
+    ----------
+    model : fitted model
+    train, test : scipy.sparse matrices or Interactions, same shape
+    k : int, default 10
+    exclude_seen : bool, default True
+    auc : bool, default False
+        Also the mean per-customer ROC AUC over every candidate (each customer's whole ranking
+        is computed: O(n_items) per customer).
+    groups : bool, default False
+        Also ``groups``: the same metrics for ``"returning"`` customers (with training
+        history), ``"new_customers"`` (without) and ``"new_products"`` (products without
+        training interactions: each customer with such a product in test ranks only those
+        products; their share of the catalogue is ``groups["new_products"]["candidates"]``).
 
     Returns
     -------
     dict
-        The metrics of :func:`recforge.metrics.ranking_metrics` (averaged over the users with
-        test items; ``n_users`` says how many) plus ``coverage`` (share of items recommended).
+        The metrics of :func:`recforge.metrics.ranking_metrics` (averaged over the customers
+        with test items; ``n_users`` says how many), ``coverage`` (share of items
+        recommended), ``auc`` when asked, ``groups`` when asked.
     """
     train, test = _check_pair(train, test)
     k = check_int(k, "k", minimum=1)
     users = _evaluated_users(test)
-    ids, res = _per_user(model, users, train[users], test[users], k, exclude_seen)
-    res.pop("per_user")
-    res["coverage"] = coverage(ids, train.shape[1]) if len(users) else 0.0
+    res = _measure(model, users, train[users], test[users], k, exclude_seen, auc, None, train.shape[1])
+    if groups:
+        returning = np.diff(train.indptr)[users] > 0
+        out = {}
+        for name, chosen in (("returning", users[returning]), ("new_customers", users[~returning])):
+            out[name] = _measure(model, chosen, train[chosen], test[chosen], k, exclude_seen, auc, None, train.shape[1])
+        cold = np.flatnonzero(np.bincount(train.indices, minlength=train.shape[1]) == 0)
+        cold_test = test[:, cold] if cold.size else None
+        chosen = np.flatnonzero(np.diff(cold_test.indptr) > 0) if cold_test is not None else np.zeros(0, np.int64)
+        if chosen.size:
+            held = sp.csr_matrix(test[chosen].multiply(_columns_mask(cold, train.shape[1])))
+            out["new_products"] = _measure(
+                model, chosen, train[chosen], held, k, exclude_seen, auc, cold, train.shape[1]
+            )
+        else:
+            out["new_products"] = {"n_users": 0}
+        out["new_products"]["candidates"] = int(cold.size)
+        res["groups"] = out
+    return res
+
+
+def _columns_mask(columns: np.ndarray, n: int) -> np.ndarray:
+    mask = np.zeros((1, n))
+    mask[0, columns] = 1
+    return mask
+
+
+def _measure(model, users, history, held_out, k, exclude_seen, auc, allow, n_items) -> dict:
+    """Ranking metrics (and AUC) of ``model`` for ``users``; ``allow`` restricts the candidates."""
+    if users.size == 0:
+        return {"n_users": 0}
+    n_candidates = n_items if allow is None else allow.size
+    width = n_candidates if auc else k
+    ids, _ = model.recommend(users, history, k=width, exclude_seen=exclude_seen, allow=allow)
+    if ids.shape[1] < max(k, width):
+        ids = np.pad(ids, ((0, 0), (0, max(k, width) - ids.shape[1])), constant_values=-1)
+    res = ranking_metrics(ids, held_out, k)
+    res["coverage"] = coverage(ids[:, :k], n_items)
+    if auc:
+        seen = np.zeros(len(users), dtype=np.int64)
+        if exclude_seen:
+            H = sp.csr_matrix(history)
+            seen = np.diff((H if allow is None else H[:, allow]).tocsr().indptr)
+        res["auc"] = auc_metric(ids, held_out, n_candidates - seen)["auc"]
     return res
 
 

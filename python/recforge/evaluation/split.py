@@ -118,6 +118,40 @@ def per_user_split(user_items, frac: float = 0.2, seed: int = 0, min_train: int 
     return _partition(X, rank < n_test[row_ids(X)], source)
 
 
+def cold_users(user_items, frac: float = 0.2, seed: int = 0):
+    """Hold out whole customers: round(frac * customers with interactions) of them, chosen at
+    random, have all their interactions in test and none in train (new customers).
+
+    Returns
+    -------
+    train, test : same shape as ``user_items`` (Interactions when given one)
+        The held-out customers are the non-empty rows of ``test``.
+    """
+    (X, source), frac = _source(user_items), _fraction(frac)
+    active = np.flatnonzero(np.diff(X.indptr) > 0)
+    rng = np.random.default_rng(check_int(seed, "seed"))
+    chosen = np.zeros(X.shape[0], dtype=bool)
+    chosen[rng.permutation(active)[: int(round(frac * active.size))]] = True
+    return _partition(X, chosen[row_ids(X)], source)
+
+
+def cold_items(user_items, frac: float = 0.2, seed: int = 0):
+    """Hold out whole products: round(frac * products with interactions) of them, chosen at
+    random, have all their interactions in test and none in train (new products).
+
+    Returns
+    -------
+    train, test : same shape as ``user_items`` (Interactions when given one)
+        The held-out products are the non-empty columns of ``test``.
+    """
+    (X, source), frac = _source(user_items), _fraction(frac)
+    active = np.flatnonzero(np.bincount(X.indices, minlength=X.shape[1]) > 0)
+    rng = np.random.default_rng(check_int(seed, "seed"))
+    chosen = np.zeros(X.shape[1], dtype=bool)
+    chosen[rng.permutation(active)[: int(round(frac * active.size))]] = True
+    return _partition(X, chosen[X.indices], source)
+
+
 def leave_k_out(user_items, k: int = 1, by: str = "random", times=None, seed: int = 0):
     """For every user with more than k interactions, k of them go to test: the latest
     (``by="time"``, using ``times``; ties to the later position) or random ones.

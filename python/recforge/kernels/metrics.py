@@ -35,6 +35,57 @@ def _recommended(recommended_ids) -> np.ndarray:
     return np.ascontiguousarray(rec, dtype=np.int64)
 
 
+def auc(recommended_ids, test, n_candidates, *, per_user: bool = False, n_threads: int = 0) -> dict:
+    """Per-user ROC AUC of rankings, averaged over users: the probability that a held-out item
+    ranks above an item the user did not take (ties count one half), computed in C++.
+
+    Parameters
+    ----------
+    recommended_ids : array-like of int, shape (n_users, width)
+        Row u ranks candidates for user u (best first), -1 padding. It need not list every
+        candidate: the ones it leaves out rank below all listed ones, tied with each other (so
+        a top-k list gives a lower bound of the full ranking's AUC; rank every candidate, e.g.
+        ``k=n_items``, for the exact value).
+    test : scipy.sparse matrix or array, shape (n_users, n_items)
+        Held-out items (the positives) per user.
+    n_candidates : int or array-like of int, one per user
+        How many items each ranking was drawn from, positives included (e.g. n_items minus the
+        user's training items when those are excluded).
+    per_user : bool, default False
+        Also return each user's AUC (NaN where undefined) under ``"per_user"``.
+    n_threads : int, default 0
+
+    Returns
+    -------
+    dict
+        ``auc`` (mean over the users with at least one positive and one negative; NaN when
+        none) and ``n_users`` (how many).
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp, recforge as rf
+    >>> test = sp.csr_matrix(np.array([[0, 1, 0, 0]]))
+    >>> rf.metrics.auc(np.array([[2, 1, 0, 3]]), test, n_candidates=4)["auc"]  # 2 of 3 negatives below
+    0.6666666666666666
+    """
+    rec = _recommended(recommended_ids)
+    T = check_sparse(test, "test")
+    if rec.shape[0] != T.shape[0]:
+        raise ValueError(f"recommended_ids has {rec.shape[0]} rows but test has {T.shape[0]}")
+    counts = np.asarray(n_candidates)
+    if counts.ndim == 0:
+        counts = np.full(rec.shape[0], counts)
+    if counts.shape != (rec.shape[0],) or (counts.size and not np.issubdtype(counts.dtype, np.integer)):
+        raise ValueError(f"n_candidates must be an integer or one integer per user ({rec.shape[0]})")
+    counts = np.ascontiguousarray(counts, dtype=np.int64)
+    values = _core.auc(rec, T.indptr, T.indices, T.data, T.shape[1], counts, resolve_threads(n_threads))
+    defined = ~np.isnan(values)
+    out = {"auc": float(values[defined].mean()) if defined.any() else float("nan"), "n_users": int(defined.sum())}
+    if per_user:
+        out["per_user"] = values
+    return out
+
+
 def ranking_metrics(
     recommended_ids, test, k: int = 10, *, empty: str = "skip", per_user: bool = False, n_threads: int = 0
 ) -> dict:

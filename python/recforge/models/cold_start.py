@@ -137,6 +137,10 @@ class ColdStart(Recommender):
         The item features (all items), for similar items of new products.
     item_encoder_, user_encoder_ : FeatureEncoder or None
         Encoders of the Features given to fit: ``recommend(user_features=table)`` uses them.
+    user_features_ : scipy.sparse csr or None, shape (n_users, n_user_features)
+        The training customers' attributes (used when a request gives none).
+    user_events_ : numpy.ndarray of int64
+        Events per training customer: a customer with none is answered by the fallbacks.
 
     Notes
     -----
@@ -152,6 +156,8 @@ class ColdStart(Recommender):
         "item_features_",
         "item_encoder_",
         "user_encoder_",
+        "user_features_",
+        "user_events_",
         "n_users_",
         "n_items_",
         "n_known_items_",
@@ -201,7 +207,8 @@ class ColdStart(Recommender):
             One row per item; rows past ``n_known_items`` are new products.
         user_features : Features or sparse matrix, optional
             One row per customer of ``user_items`` (more rows are ignored): attributes that
-            define the groups of the "group_popular" path.
+            define the groups of the "group_popular" path, and answer for those customers
+            when they have no events.
         times : sparse matrix, optional
             Each pair's time, for the decay (default: an Interactions' times).
 
@@ -259,13 +266,15 @@ class ColdStart(Recommender):
         self._fit_new_items(item_features, n_known)
 
     def _fit_groups(self, X: CsrParts, decayed: sp.csr_matrix, user_features) -> None:
-        self.group_items_, self.user_encoder_ = None, None
+        self.group_items_, self.user_encoder_, self.user_features_ = None, None, None
+        self.user_events_ = np.diff(X.indptr).astype(np.int64)
         if user_features is None:
             return
         U, self.user_encoder_ = _rows_of(user_features, X.shape[0], None, "user_features")
         if U.shape[0] < X.shape[0]:
             raise ValueError(f"user_features has {U.shape[0]} rows but user_items has {X.shape[0]} customers")
         U = U[: X.shape[0]]
+        self.user_features_ = U
         shop = self.trending_.popularity_  # decayed weight of each item
         G = sp.csr_matrix(U.T.astype(np.float64) @ decayed)  # attribute x item, decayed events
         # share of group f's (decayed) events on item i, shrunk towards the shop's shares
@@ -388,7 +397,15 @@ class ColdStart(Recommender):
         UF = None if user_features is None else self._user_rows_of(user_features, n)
 
         has_history = np.diff(H.indptr) > 0
-        known = (ids >= 0) & (ids < self.n_users_) & (not recalculate_user)
+        in_range = (ids >= 0) & (ids < self.n_users_)
+        if UF is None and self.user_features_ is not None and in_range.any():
+            # training customers' own attributes, where the request gives none
+            UF = sp.csr_matrix((n, self.user_features_.shape[1]), dtype=np.float32)
+            UF = sp.vstack([UF, self.user_features_], format="csr")[np.where(in_range, ids + n, np.arange(n))]
+        # A training customer without events is as new as an unseen one: the model learned nothing.
+        active = np.zeros(n, dtype=bool)
+        active[in_range] = self.user_events_[ids[in_range]] > 0
+        known = in_range & active & (not recalculate_user)
         route = np.full(n, _POPULAR, dtype=np.int8)
         route[known] = _MODEL
         route[~known & has_history] = _HISTORY
@@ -536,6 +553,9 @@ class ColdStart(Recommender):
             self._require_shape("new_item_vectors_", (n_new, self.model_.item_vectors().shape[1]))
         if self.new_item_neighbours_ is not None:
             self._require_shape("new_item_neighbours_", (self.n_known_items_, n_new))
+        self._require_shape("user_events_", (self.n_users_,))
+        if self.user_features_ is not None and self.user_features_.shape[0] != self.n_users_:
+            raise ValueError("model state user_features_ must have one row per customer")
         if self.group_items_ is not None and self.group_items_.shape[1] != self.n_items_:
             raise ValueError("model state group_items_ must have one column per item")
         if self.model is None:
