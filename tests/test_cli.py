@@ -94,7 +94,9 @@ def test_train_a_factor_model_with_string_and_number_parameters(tmp_path, events
         )
         == 0
     )
-    model = rf.load(path)
+    saved = rf.load(path)
+    assert isinstance(saved, rf.ColdStart)  # the model with its fallbacks, by default
+    model = saved.model_
     assert isinstance(model, rf.ALS) and model.solver == "cholesky" and model.random_state == 3
     assert model.user_factors_.shape[1] == 8
 
@@ -119,7 +121,7 @@ def test_train_recommend_similar(tmp_path, events_csv, capsys):
         == 0
     )
     assert "unknown_event" in capsys.readouterr().out  # wishlist rows were dropped and said so
-    model = rf.load(model_path)
+    model = rf.load(model_path).model_
     assert model.get_params()["neighbours"] == 20
     out = tmp_path / "recs.csv"
     assert (
@@ -187,7 +189,7 @@ def test_recommend_to_parquet(tmp_path, events_csv):
         == 0
     )
     df = pd.read_parquet(tmp_path / "r.parquet")
-    assert list(df.columns) == ["user", "rank", "item", "score"] and len(df) > 0
+    assert list(df.columns) == ["user", "rank", "item", "score", "path"] and len(df) > 0
 
 
 @pytest.mark.parametrize("split", ["temporal", "per-user", "leave-one-out", "random"])

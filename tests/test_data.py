@@ -266,3 +266,16 @@ def test_temporal_split_takes_dates():
     assert train.nnz == 1 and test.nnz == 2
     with pytest.raises(ValueError, match="cutoff"):
         rf.split.temporal_split(inter, cutoff="soon")
+
+
+def test_transform_can_append_new_customers_as_rows():
+    inter = rf.Interactions.from_arrays(["a", "b"], ["x", "y"])
+    new = inter.transform({"user": ["c", "a", "d", "c", "e"], "item": ["x", "y", "y", "y", "zz"]}, new_users="append")
+    assert new.user_ids.tolist() == ["a", "b", "c", "d"]  # e's only event is on an unknown product
+    assert new.matrix.toarray().tolist() == [[0, 1], [0, 0], [1, 1], [0, 1]]
+    assert new.report["new_users"].tolist() == ["c", "d", "e"] and new.report["dropped"]["new_user"] == 0
+    assert new.report["dropped"]["new_item"] == 1
+    dropped = inter.transform({"user": ["c"], "item": ["x"]})
+    assert dropped.shape == (2, 2) and dropped.nnz == 0
+    with pytest.raises(ValueError, match="new_users"):
+        inter.transform({"user": ["c"], "item": ["x"]}, new_users="keep")

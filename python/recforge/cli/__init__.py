@@ -8,6 +8,7 @@ import sys
 
 from .._version import __version__
 from ._common import MODEL_NAMES, CliError, add_csv_arguments, add_data_arguments
+from .features import add_feature_arguments
 
 
 def parser() -> argparse.ArgumentParser:
@@ -45,17 +46,27 @@ def parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--out", required=True, help="model file (.npz)")
     t.add_argument("--quiet", action="store_true", help="no progress output")
+    add_feature_arguments(t)
 
     r = sub.add_parser(
         "recommend",
         help="top-k products for every customer in an event file",
         description="Top-k products for every customer with events in --data (read with the "
-        "columns the model was trained with), their own products excluded.",
+        "columns the model was trained with), their own products excluded. Customers the model has "
+        "not seen are answered by its fallbacks (from their events, their attributes, or what is "
+        "trending); the 'path' column says which.",
     )
     r.add_argument("--model", required=True, help="file written by 'recforge train'")
     r.add_argument("--data", required=True, help='events (.csv or .parquet), or "sample"')
     add_csv_arguments(r)
     r.add_argument("--k", type=int, default=10, help="products per customer (default: 10)")
+    r.add_argument(
+        "--customers",
+        metavar="FILE",
+        help="also answer the customers of this table (its --user-key column and the attribute "
+        "columns the model was trained with), events or not",
+    )
+    r.add_argument("--user-key", default="user", help="the --customers id column (default: user)")
     r.add_argument("--out", required=True, help="output: .csv, .csv.gz or .parquet")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -81,7 +92,13 @@ def parser() -> argparse.ArgumentParser:
         description="The k products most similar to each given product id.",
     )
     s.add_argument("--model", required=True, help="file written by 'recforge train'")
-    s.add_argument("--items", required=True, nargs="+", metavar="ID", help="product ids")
+    which = s.add_mutually_exclusive_group(required=True)
+    which.add_argument("--items", nargs="+", metavar="ID", help="product ids")
+    which.add_argument(
+        "--text",
+        metavar="TEXT",
+        help="a product not in the catalogue, by its text (models trained with --item-text)",
+    )
     s.add_argument("--k", type=int, default=10)
     s.add_argument("--out", help="write a table (.csv or .parquet) instead of printing")
     return p

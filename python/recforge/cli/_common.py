@@ -181,29 +181,40 @@ def progress(total: int, desc: str, quiet: bool, unit: str = "customers"):
     return tqdm(total=total, desc=desc, unit=unit, disable=quiet or None, file=sys.stderr)
 
 
-def recommend_all(model, users: np.ndarray, history, k: int, quiet: bool):
-    """Top-k for ``users`` (rows of ``history``) in batches, with a progress bar."""
-    k = min(k, history.shape[1])  # recommend never returns more columns than items
+def recommend_all(model, users: np.ndarray, history, k: int, quiet: bool, labels=None, user_features=None):
+    """Top-k for ``users`` (rows of ``history``) in batches, with a progress bar. With
+    ``labels`` (the model's id per user, -1 for customers it has not seen: a ColdStart model)
+    also each item's path; ``user_features`` rows go with ``users``."""
+    k = min(k, getattr(model, "n_items_", history.shape[1]))  # never more columns than items
     ids = np.full((users.size, k), -1, dtype=np.int64)
     scores = np.full((users.size, k), -np.inf)
+    paths = None if labels is None else np.full((users.size, k), -1, dtype=np.int8)
     with progress(users.size, "recommending", quiet) as bar:
         for start in range(0, users.size, BATCH):
             chunk = users[start : start + BATCH]
-            ids[start : start + chunk.size], scores[start : start + chunk.size] = model.recommend(
-                chunk, history[chunk], k=k
-            )
+            part = slice(start, start + chunk.size)
+            if labels is None:
+                ids[part], scores[part] = model.recommend(chunk, history[chunk], k=k)
+            else:
+                features = None if user_features is None else user_features[start : start + chunk.size]
+                ids[part], scores[part], paths[part] = model.recommend(
+                    labels[part], history[chunk], k=k, user_features=features, return_paths=True
+                )
             bar.update(chunk.size)
-    return ids, scores
+    return (ids, scores) if labels is None else (ids, scores, paths)
 
 
-def campaign_rows(user_ids, item_ids, users, ids, scores, describe=None):
-    """One row per (customer, rank) with a recommendation: the campaign list."""
+def campaign_rows(user_ids, item_ids, users, ids, scores, describe=None, paths=None, path_names=()):
+    """One row per (customer, rank) with a recommendation: the campaign list (and, for a
+    model with fallbacks, the path that produced each row)."""
     rank = np.broadcast_to(np.arange(1, ids.shape[1] + 1), ids.shape)
     ok = ids >= 0
     rows = np.broadcast_to(users[:, None], ids.shape)[ok]
     table = {"user": user_ids[rows], "rank": rank[ok], "item": item_ids[ids[ok]], "score": scores[ok]}
     if describe is not None:
         table["description"] = describe(ids[ok])
+    if paths is not None:
+        table["path"] = np.asarray(path_names, dtype=object)[paths[ok]]
     return table
 
 

@@ -13,7 +13,7 @@ from .._atomic import atomic_output
 from .._sparse import row_ids
 from ..data import Interactions
 from ..evaluation import compare, split
-from ..models import load
+from ..models import ColdStart, load
 from ._common import (
     CliError,
     build_interactions,
@@ -27,6 +27,7 @@ from ._common import (
     recommend_all,
     write_table,
 )
+from .features import read_attribute_table, read_features
 
 
 def train(args) -> None:
@@ -35,11 +36,24 @@ def train(args) -> None:
     model = make_model(args.model, parse_params(args.param))
     inter = build_interactions(args)
     print(f"{inter} from {args.data}; dropped rows: {_dropped(inter.report)}")
+    if args.no_fallbacks and (args.item_features or args.user_features):
+        raise CliError("--no-fallbacks: features feed the fallbacks; leave them out or drop --no-fallbacks")
+    item_features = read_features(args, "item", inter.item_ids)
+    user_features = read_features(args, "user", inter.user_ids)
     if hasattr(model, "show_progress") and not args.quiet:
         model.show_progress = True  # an epoch bar on stderr
     elif not args.quiet:
         print(f"fitting {type(model).__name__} ...", file=sys.stderr)
     model = model.fit(inter)  # an Interactions: the model keeps its id maps and columns
+    if not args.no_fallbacks:
+        # New customers and products get answers: the model wrapped with its fallbacks.
+        model = ColdStart(model).fit(inter, item_features=item_features, user_features=user_features)
+        new = model.n_items_ - model.n_known_items_
+        print(
+            "fallbacks: popular (time-decayed), history"
+            + (f", customer attributes ({user_features.shape[1]:,} features)" if user_features is not None else "")
+            + (f", {new:,} new products from {item_features.shape[1]:,} features" if item_features is not None else "")
+        )
     model.save(args.out)
     print(f"{model!r} trained in {time.perf_counter() - start:.1f} s -> {args.out}")
 
@@ -78,18 +92,38 @@ def recommend(args) -> None:
             setattr(args, key, known.spec.get(key))
         args.event_weights = None
         events = drop_returns(read_events(args), args)
+    fallbacks = isinstance(model, ColdStart)
+    if args.customers and not fallbacks:
+        raise CliError("--customers: the model has no fallbacks; train it without --no-fallbacks")
     try:
-        history = known.transform(events)
+        history = known.transform(events, new_users="append" if fallbacks else "drop")
     except (ValueError, TypeError) as e:
         raise CliError(f"--data: {e}") from None
-    users = np.flatnonzero(np.diff(history.matrix.indptr) > 0)
     new = history.report.get("new_users", [])
-    print(
-        f"{users.size:,} known customers with events in {args.data}"
-        + (f"; {len(new):,} customers the model has not seen were skipped" if len(new) else "")
-    )
-    ids, scores = recommend_all(model, users, history.matrix, args.k, args.quiet)
-    table = campaign_rows(known.user_ids, known.item_ids, users, ids, scores)
+    if not fallbacks:
+        users = np.flatnonzero(np.diff(history.matrix.indptr) > 0)
+        print(
+            f"{users.size:,} known customers with events in {args.data}"
+            + (f"; {len(new):,} customers the model has not seen were skipped" if len(new) else "")
+        )
+        ids, scores = recommend_all(model, users, history.matrix, args.k, args.quiet)
+        table = campaign_rows(known.user_ids, known.item_ids, users, ids, scores)
+    else:
+        user_ids, H, UF, listed = _with_customers(model, history, args)
+        answered = np.diff(H.indptr) > 0
+        answered[listed] = True
+        users = np.flatnonzero(answered)
+        labels = np.where(users < known.n_users, users, -1)
+        ids, scores, paths = recommend_all(
+            model, users, H, args.k, args.quiet, labels=labels, user_features=None if UF is None else UF[users]
+        )
+        table = campaign_rows(user_ids, known.item_ids, users, ids, scores, paths=paths, path_names=ColdStart.PATHS)
+        first = paths[:, 0] if paths.shape[1] else np.zeros(0, dtype=np.int8)
+        counts = {name: int(np.count_nonzero(first == code)) for code, name in enumerate(ColdStart.PATHS)}
+        print(
+            f"{users.size:,} customers ({int((labels >= 0).sum()):,} known, {int((labels < 0).sum()):,} new); "
+            "answered by " + ", ".join(f"{name} {n:,}" for name, n in counts.items() if n)
+        )
     write_table(table, args.out)
     print(
         f"{table['rank'].size:,} recommendations ({args.k} per customer) in "
@@ -150,6 +184,40 @@ def split_events(inter: Interactions, how: str, test_frac: float, cutoff, seed: 
     return split.random_split(inter, frac=test_frac, seed=seed)
 
 
+def _with_customers(model, history: Interactions, args):
+    """Customer ids, histories and attribute rows of everyone to answer: the customers of
+    --data (known and new), then those of --customers without events (empty histories); and
+    the rows of the --customers table's customers."""
+    user_ids, H, UF = history.user_ids, history.matrix, None
+    if not args.customers:
+        return user_ids, H, UF, np.zeros(0, dtype=np.int64)
+    encoder = model.user_encoder_
+    columns = [] if encoder is None else encoder.text + encoder.categorical + encoder.numeric
+    text = [] if encoder is None else encoder.text + encoder.categorical
+    table = read_attribute_table(args.customers, args.user_key, columns, text, "--customers", args.sep)
+    listed = np.asarray(table[args.user_key], dtype=object if user_ids.dtype.kind not in "iuf" else None)
+    at = history.user_index(listed, missing="ignore")
+    extra = np.unique(listed[at < 0])
+    if extra.size:
+        user_ids = np.concatenate([user_ids, extra])
+        H = sp.vstack([H, sp.csr_matrix((extra.size, H.shape[1]), dtype=H.dtype)], format="csr")
+    rows = _positions(user_ids, listed)
+    if encoder is not None:
+        try:
+            encoded = encoder.transform({c: table[c] for c in columns})
+        except (ValueError, TypeError) as e:
+            raise CliError(f"--customers: {e}") from None
+        UF = sp.csr_matrix((user_ids.size, encoded.shape[1]), dtype=np.float32).tolil()
+        UF[rows] = encoded
+        UF = sp.csr_matrix(UF)
+    return user_ids, H, UF, rows
+
+
+def _positions(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+    index = {v: n for n, v in enumerate(ids.tolist())}
+    return np.array([index[v] for v in values.tolist()], dtype=np.int64)
+
+
 def keep_pairs(inter: Interactions, keep: np.ndarray) -> Interactions:
     """The stored pairs of ``inter`` where ``keep`` (one flag per stored entry) holds; times alike."""
     return split.partition(inter, keep)[1]
@@ -164,16 +232,28 @@ def warm_test(train_set: Interactions, test_set: Interactions) -> Interactions:
 def similar(args) -> None:
     check_output(args.out)
     model, known = _trained(args.model)
-    raw = np.array(args.items, dtype=known.item_ids.dtype if known.item_ids.dtype.kind in "iuf" else object)
-    try:
-        items = known.item_index(raw)
-    except KeyError as e:
-        raise CliError(f"--items: {e.args[0]}") from None
-    ids, scores = model.similar_items(items, k=args.k)
+    if args.text is not None:
+        encoder = getattr(model, "item_encoder_", None) or getattr(model, "encoder_", None)
+        if encoder is None or not encoder.text:
+            raise CliError("--text: the model was trained without product text (recforge train --item-text)")
+        try:
+            ids, scores = model.similar_to({c: [args.text] for c in encoder.text}, k=args.k)
+        except ValueError as e:
+            raise CliError(f"--text: {e}") from None
+        items = np.array([-1])
+        names = np.array([args.text], dtype=object)
+    else:
+        raw = np.array(args.items, dtype=known.item_ids.dtype if known.item_ids.dtype.kind in "iuf" else object)
+        try:
+            items = known.item_index(raw)
+        except KeyError as e:
+            raise CliError(f"--items: {e.args[0]}") from None
+        names = known.item_ids[items]
+        ids, scores = model.similar_items(items, k=args.k)
     rank = np.broadcast_to(np.arange(1, args.k + 1), ids.shape)
     ok = ids >= 0
     table = {
-        "item": known.item_ids[np.broadcast_to(items[:, None], ids.shape)[ok]],
+        "item": names[np.broadcast_to(np.arange(len(items))[:, None], ids.shape)[ok]],
         "rank": rank[ok],
         "similar_item": known.item_ids[ids[ok]],
         "score": scores[ok],

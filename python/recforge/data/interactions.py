@@ -391,7 +391,7 @@ class Interactions:
             keep_events=keep_events,
         )
 
-    def transform(self, df):
+    def transform(self, df, new_users: str = "drop"):
         """Interactions of new events over this object's id maps (same shape, same rows and
         columns), e.g. this week's events for a model trained last week.
 
@@ -402,13 +402,19 @@ class Interactions:
             "user", "item", "weight", "time", "event").
 
             The amount and order columns may be missing (they only enter :attr:`events`).
+        new_users : {"drop", "append"}, default "drop"
+            Events of customers the user map does not know: dropped, or kept in new rows after
+            the known ones (in order of first appearance; ``user_ids`` grows accordingly), so a
+            model with cold-start fallbacks can answer them from their events.
 
         Returns
         -------
         Interactions
-            Rows of ids the maps do not know are dropped; ``report["new_users"]`` and
-            ``report["new_items"]`` list those ids (distinct).
+            Rows of ids the maps do not know are dropped (products always, customers unless
+            appended); ``report["new_users"]`` and ``report["new_items"]`` list those ids
+            (distinct).
         """
+        check_choice(new_users, "new_users", ("drop", "append"))
         spec = dict(self.spec)
         for optional in ("amount_col", "order_col"):  # kept in the log only: may be absent
             if spec.get(optional) is not None and not _has_column(df, spec[optional]):
@@ -419,10 +425,11 @@ class Interactions:
             self.spec.get("aggregate", "sum"),
             (self.user_ids, self.item_ids),
             self.events is not None,
+            append_users=new_users == "append",
         )
 
     @classmethod
-    def _build(cls, cols: dict, spec: dict, aggregate: str, known, keep_events: bool = True):
+    def _build(cls, cols: dict, spec: dict, aggregate: str, known, keep_events: bool = True, append_users=False):
         check_choice(aggregate, "aggregate", AGGREGATES)
         users, items = cols["user"], cols["item"]
         n = len(users)
@@ -447,6 +454,12 @@ class Interactions:
             for role, codes, raw, missing in (("users", u, users, missing_u), ("items", i, items, missing_i)):
                 new = (codes < 0) & ~missing
                 report[f"new_{role}"] = factorize(raw[new], role)[1]
+            n_known_users = user_ids.size
+            if append_users and report["new_users"].size:
+                new = (u < 0) & ~missing_u
+                u = u.copy()
+                u[new] = user_ids.size + lookup(report["new_users"], users[new])
+                user_ids = np.concatenate([user_ids, report["new_users"]])
         checks = (
             lambda: missing_u,
             lambda: missing_i,
@@ -471,6 +484,12 @@ class Interactions:
             # Ids seen only on dropped rows get no row or column.
             u, user_ids = _compact(u, user_ids)
             i, item_ids = _compact(i, item_ids)
+        if known is not None and user_ids.size > n_known_users:
+            # Appended customers whose events were all dropped get no row either.
+            used = np.zeros(user_ids.size - n_known_users, dtype=bool)
+            used[u[u >= n_known_users] - n_known_users] = True
+            remap = np.concatenate([np.arange(n_known_users), n_known_users + np.cumsum(used) - 1])
+            u, user_ids = remap[u], np.concatenate([user_ids[:n_known_users], user_ids[n_known_users:][used]])
         log = None
         if keep_events:
             kept = slice(None) if keep.all() else keep

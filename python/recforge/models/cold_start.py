@@ -26,8 +26,10 @@ from .._sparse import CsrParts, check_sparse
 from ..data import FeatureEncoder, Features
 from ..kernels.topk import dense_topk_parts, sparse_topk_parts
 from .base import Recommender
+from .content import similar_by_features, unit_columns
 from .factors import FactorModel
 from .popularity import Popularity
+from .rows import self_exclusion
 
 PATHS = ("model", "history", "content", "group_popular", "popular")
 _MODEL, _HISTORY, _CONTENT, _GROUP, _POPULAR = range(len(PATHS))
@@ -530,13 +532,27 @@ class ColdStart(Recommender):
         if self.item_features_ is None:
             raise ValueError("similar items of new products need item_features")
         F = self._cached("unit_items", lambda: check_sparse(_unit(self.item_features_), "item_features"))
-        FT = self._cached("unit_items_t", lambda: check_sparse(_unit(self.item_features_).T.tocsr(), "F.T"))
-        from .rows import self_exclusion
-
+        FT = self._cached("unit_items_t", lambda: unit_columns(self.item_features_))
         return sparse_topk_parts(F, FT, k, self_exclusion(items, self.n_items_), None, self._threads, items)
 
     def _similar_users(self, users, k):
         return self.model_._similar_users(users, k)
+
+    def similar_to(self, table, k: int = 10):
+        """The items most similar (cosine of features) to products described by ``table`` (the
+        columns the item features were built from; missing ones count as empty): for a product
+        not in the catalogue at all. Needs item features from :func:`recforge.features`.
+
+        Returns
+        -------
+        ids : numpy.ndarray of int64, shape (n_rows, min(k, n_items))
+        scores : numpy.ndarray of float32
+        """
+        self._check_fitted()
+        if self.item_features_ is None:
+            raise ValueError("similar_to needs item features: fit with item_features=rf.features(...)")
+        catalogue = self._cached("unit_items_t", lambda: unit_columns(self.item_features_))
+        return similar_by_features(self.item_encoder_, catalogue, table, k, self._threads)
 
     def _validate_state(self) -> None:
         super()._validate_state()

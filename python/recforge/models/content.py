@@ -112,12 +112,8 @@ class ContentKNN(ItemKNN):
         scores : numpy.ndarray of float32
         """
         self._check_fitted()
-        if self.encoder_ is None:
-            raise ValueError("similar_to needs a model fitted with rf.features(...) (it encodes the table)")
-        k = min(int(k), self.n_items_)
-        queries = _unit(self.encoder_.transform(table))
-        catalogue = self._cached("unit_features_t", lambda: check_sparse(_unit(self.item_features_).T.tocsr(), "F.T"))
-        return sparse_topk_parts(check_sparse(queries, "table"), catalogue, k, None, None, self._threads)
+        catalogue = self._cached("unit_features_t", lambda: unit_columns(self.item_features_))
+        return similar_by_features(self.encoder_, catalogue, table, k, self._threads)
 
     def _validate_state(self) -> None:
         super()._validate_state()
@@ -128,6 +124,31 @@ class ContentKNN(ItemKNN):
             raise ValueError("model state encoder_ must be a FeatureEncoder or None")
         if self.encoder_ is not None and self.encoder_.names_.size != self.item_features_.shape[1]:
             raise ValueError("model state encoder_ does not match item_features_'s columns")
+
+
+def unit_columns(F) -> CsrParts:
+    """The transpose of F with rows scaled to unit length: the catalogue side of a cosine
+    between feature rows, as the sparse top-k kernel reads it."""
+    return check_sparse(_unit(F).T.tocsr(), "item_features.T")
+
+
+def similar_by_features(encoder: FeatureEncoder | None, catalogue: CsrParts, table, k: int, threads: int):
+    """Top-k catalogue items by feature cosine for the products described by ``table``
+    (encoded with ``encoder``); ``catalogue`` from :func:`unit_columns`."""
+    from .._checks import check_int
+
+    if encoder is None:
+        raise ValueError("similar_to needs a model fitted with rf.features(...) (it encodes the table)")
+    k = min(check_int(k, "k", minimum=0), catalogue.shape[1])
+    columns = encoder.text + encoder.categorical + encoder.numeric
+    given = [c for c in columns if c in table]
+    if not given:
+        raise ValueError(f"the table names none of the feature columns {columns}")
+    n = len(table[given[0]])
+    # A description may give some columns only (e.g. the text of a product being written).
+    table = {c: (table[c] if c in given else [None] * n) for c in columns}
+    queries = check_sparse(_unit(encoder.transform(table)), "table")
+    return sparse_topk_parts(queries, catalogue, k, None, None, threads)
 
 
 def _feature_rows(item_features):

@@ -1,0 +1,74 @@
+"""Attribute tables on the command line: product features and customer attributes for the
+cold-start fallbacks (``recforge train --item-features / --user-features``)."""
+
+from __future__ import annotations
+
+import os
+
+from .._tables import read_table
+from ..data import features
+from ._common import CliError
+
+
+def add_feature_arguments(parser) -> None:
+    g = parser.add_argument_group(
+        "features (cold start)",
+        "Product and customer tables: new products are recommended from their features, customers "
+        "without events from their attributes. Columns are comma-separated lists.",
+    )
+    g.add_argument("--item-features", metavar="FILE", help="product table (.csv or .parquet), one row per product")
+    g.add_argument("--item-key", default="item", help="its product id column (default: item)")
+    g.add_argument("--item-text", metavar="COLS", help="text columns (descriptions, titles): TF-IDF")
+    g.add_argument("--item-categorical", metavar="COLS", help='category columns; "A|B" holds two values')
+    g.add_argument("--item-numeric", metavar="COLS", help="numeric columns (price): quantile bins")
+    g.add_argument("--user-features", metavar="FILE", help="customer table (.csv or .parquet), one row per customer")
+    g.add_argument("--user-key", default="user", help="its customer id column (default: user)")
+    g.add_argument("--user-categorical", metavar="COLS", help="attribute columns (country, channel, segment)")
+    g.add_argument("--user-numeric", metavar="COLS", help="numeric attributes (age): quantile bins")
+    g.add_argument(
+        "--no-fallbacks",
+        action="store_true",
+        help="save the bare model: customers it has not seen are skipped by 'recommend'",
+    )
+
+
+def _columns(text) -> list[str]:
+    return [c.strip() for c in (text or "").split(",") if c.strip()]
+
+
+def read_attribute_table(path: str, key: str, columns: list[str], text: list[str], option: str, sep: str = ","):
+    """A table's key and named columns as a mapping (ids and text read as text)."""
+    if not os.path.exists(path):
+        raise CliError(f"{option}: no such file {path!r}")
+    try:
+        if path.lower().endswith(".parquet"):
+            from .._factorize import pd
+
+            if pd is None:
+                raise CliError("reading Parquet needs pandas and pyarrow: pip install 'recforge[io]'")
+            return pd.read_parquet(path, columns=[key, *columns])
+        return read_table(path, [key, *columns], text=[key, *text], sep=sep)
+    except (ValueError, KeyError, OSError) as e:
+        raise CliError(f"{option}: {e}") from None
+
+
+def read_features(args, side: str, ids):
+    """The Features of --item-features / --user-features aligned with ``ids``, or None."""
+    path = getattr(args, f"{side}_features")
+    if path is None:
+        return None
+    option = f"--{side}-features"
+    kinds = {
+        "text": _columns(getattr(args, f"{side}_text", None)),
+        "categorical": _columns(getattr(args, f"{side}_categorical")),
+        "numeric": _columns(getattr(args, f"{side}_numeric")),
+    }
+    named = [c for cols in kinds.values() for c in cols]
+    if not named:
+        raise CliError(f"{option}: name its columns with --{side}-text, --{side}-categorical or --{side}-numeric")
+    key = getattr(args, f"{side}_key")
+    table = read_attribute_table(path, key, named, kinds["text"] + kinds["categorical"], option, args.sep)
+    try:
+        return features(table, ids=ids, id_col=key, **kinds)
+    except (ValueError, TypeError) as e:
+        raise CliError(f"{option}: {e}") from None

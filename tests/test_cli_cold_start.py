@@ -1,0 +1,131 @@
+"""The command line answers every customer: new customers from their events or attributes,
+new products from their features, products similar to a text; errors stay one line."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+import recforge as rf
+from recforge.cli import main
+from test_cli import DATA_ARGS, read_csv
+
+
+@pytest.fixture
+def shop(tmp_path, rng):
+    """Events, a product table with two products nobody bought, a customer table."""
+    n = 3000
+    events = tmp_path / "events.csv"
+    with open(events, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["customer", "sku", "event", "ts"])
+        for u, i, t in zip(rng.integers(0, 100, n), rng.zipf(1.6, n) % 40, rng.integers(1.6e9, 1.7e9, n)):
+            w.writerow([f"C{u:04d}", f"SKU-{i}", "purchase", int(t)])
+    products = tmp_path / "products.csv"
+    with open(products, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["sku", "title", "kind", "price"])
+        for i in range(40):
+            w.writerow(
+                [f"SKU-{i}", f"{['red', 'blue'][i % 2]} {['mug', 'tea', 'cup'][i % 3]} set", ["a", "b|c"][i % 2], i]
+            )
+        w.writerow(["SKU-NEW1", "green tea kettle", "a", 5])
+        w.writerow(["SKU-NEW2", "blue glass mug", "b", 12])
+    customers = tmp_path / "customers.csv"
+    with open(customers, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["customer", "country"])
+        for u in range(100):
+            w.writerow([f"C{u:04d}", ["UK", "FR"][u % 2]])
+    return events, products, customers
+
+
+def train(tmp_path, events, products, customers, *extra):
+    model = tmp_path / "model.npz"
+    args = ["train", "--data", str(events), *DATA_ARGS, "--model", "als", "--param", "factors=8"]
+    args += ["--item-features", str(products), "--item-key", "sku", "--item-text", "title"]
+    args += ["--item-categorical", "kind", "--item-numeric", "price"]
+    args += ["--user-features", str(customers), "--user-key", "customer", "--user-categorical", "country"]
+    assert main([*args, *extra, "--out", str(model), "--quiet"]) == 0
+    return model
+
+
+def test_new_customers_are_answered_and_every_row_says_how(tmp_path, shop, capsys):
+    events, products, customers = shop
+    model_path = train(tmp_path, events, products, customers)
+    assert "2 new products" in capsys.readouterr().out
+    model = rf.load(model_path)
+    assert isinstance(model, rf.ColdStart) and "SKU-NEW1" in model.item_ids_.tolist()
+    later = tmp_path / "later.csv"
+    later.write_text("customer,sku,event,ts\nC0001,SKU-3,purchase,1700000001\nNEW-A,SKU-1,purchase,1700000002\n")
+    table = tmp_path / "who.csv"
+    table.write_text("customer,country\nNEW-B,FR\nNEW-C,\n")
+    out = tmp_path / "recs.csv"
+    args = ["recommend", "--model", str(model_path), "--data", str(later), "--customers", str(table)]
+    assert main([*args, "--user-key", "customer", "--k", "5", "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "4 customers (1 known, 3 new)" in said
+    rows = read_csv(out)
+    paths = {}
+    for row in rows:
+        paths.setdefault(row["user"], set()).add(row["path"])
+    assert paths["C0001"] <= {"model", "content"}
+    assert paths["NEW-A"] <= {"history", "content"}  # answered from the one event
+    assert paths["NEW-B"] == {"group_popular"}  # an attribute, no events
+    assert paths["NEW-C"] <= {"popular", "group_popular"}  # an empty attribute: the shop's trends
+    assert len({row["user"] for row in rows}) == 4
+
+
+def test_a_product_not_in_the_catalogue_by_its_text(tmp_path, shop, capsys):
+    events, products, customers = shop
+    model_path = train(tmp_path, events, products, customers)
+    capsys.readouterr()
+    assert main(["similar", "--model", str(model_path), "--text", "green tea kettle", "--k", "3"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3 and all(line.startswith("green tea kettle\t") for line in lines)
+    assert "SKU-NEW1" in lines[0]  # "green tea kettle": the only product with those words
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--item-features", "missing.csv", "--item-text", "title"], "--item-features: no such file"),
+        (["--item-features", "{products}"], "name its columns with --item-text"),
+        (["--item-features", "{products}", "--item-key", "sku", "--item-text", "colour"], "column 'colour'"),
+        (
+            ["--no-fallbacks", "--item-features", "{products}", "--item-key", "sku", "--item-text", "title"],
+            "--no-fallbacks",
+        ),
+    ],
+)
+def test_bad_feature_arguments_are_one_line(tmp_path, shop, capsys, extra, message):
+    events, products, _ = shop
+    extra = [a.replace("{products}", str(products)) for a in extra]
+    args = ["train", "--data", str(events), *DATA_ARGS, "--model", "popularity", "--out", str(tmp_path / "m.npz")]
+    assert main([*args, *extra]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_a_bare_model_still_skips_new_customers_and_refuses_customer_tables(tmp_path, shop, capsys):
+    events, _, customers = shop
+    model = tmp_path / "bare.npz"
+    args = ["train", "--data", str(events), *DATA_ARGS, "--model", "itemknn", "--no-fallbacks", "--out", str(model)]
+    assert main(args) == 0
+    later = tmp_path / "later.csv"
+    later.write_text("customer,sku,event,ts\nNEW-A,SKU-1,purchase,1700000002\nC0002,SKU-1,purchase,1\n")
+    out = tmp_path / "r.csv"
+    assert main(["recommend", "--model", str(model), "--data", str(later), "--out", str(out)]) == 0
+    assert "1 customers the model has not seen were skipped" in capsys.readouterr().out
+    assert (
+        main(
+            ["recommend", "--model", str(model), "--data", str(later), "--customers", str(customers), "--out", str(out)]
+        )
+        == 2
+    )
+    assert "--customers: the model has no fallbacks" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["similar", "--model", str(model), "--items", "SKU-1", "--text", "x"])
+    assert main(["similar", "--model", str(model), "--text", "red"]) == 2
+    assert "--text: the model was trained without product text" in capsys.readouterr().err
