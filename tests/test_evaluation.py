@@ -108,3 +108,18 @@ def test_groups_and_auc_follow_their_definitions():
     held = sp.csr_matrix(test[who].multiply(mask))
     assert g["new_products"]["n_users"] == who.size
     assert g["new_products"]["recall"] == pytest.approx(rf.metrics.ranking_metrics(ids, held, 5)["recall"])
+
+
+def test_compare_reports_the_same_groups_as_evaluate():
+    X = sp.csr_matrix(interactions(seed=4, n_users=80, n_items=30))
+    train, test = rf.split.cold_users(X, 0.25, seed=0)
+    models = {"pop": rf.Popularity().fit(train), "cold": rf.ColdStart(rf.ItemKNN()).fit(train)}
+    result = rf.compare(models, train, test, k=5, groups=True)
+    for name, model in models.items():
+        res = rf.evaluate(model, train, test, k=5, groups=True)
+        assert result.metrics[name]["ndcg"][0] == pytest.approx(res["ndcg"])
+        for group in ("returning", "new_customers"):
+            assert result.groups[group].n_users == res["groups"][group]["n_users"]
+            if result.groups[group].n_users:
+                assert result.groups[group].metrics[name]["ndcg"][0] == pytest.approx(res["groups"][group]["ndcg"])
+    assert result.groups["new_customers"].n_users > 0 and "new_customers:" in str(result)

@@ -59,7 +59,10 @@ from . import datasets as datasets
 from . import evaluation as evaluation
 from . import kernels as kernels
 from . import models as models
+from .data import FeatureEncoder as FeatureEncoder
+from .data import Features as Features
 from .data import Interactions as Interactions
+from .data import features as features
 from .evaluation import Comparison as Comparison
 from .evaluation import compare as compare
 from .evaluation import cross_validate as cross_validate
@@ -69,6 +72,8 @@ from .kernels import metrics as metrics
 from .models import ALS as ALS
 from .models import BPR as BPR
 from .models import BiasedMF as BiasedMF
+from .models import ColdStart as ColdStart
+from .models import ContentKNN as ContentKNN
 from .models import ItemKNN as ItemKNN
 from .models import KNNRegressor as KNNRegressor
 from .models import NotFittedError as NotFittedError

@@ -73,8 +73,9 @@ def parser() -> argparse.ArgumentParser:
     e = sub.add_parser(
         "evaluate",
         help="compare models on a train/test split of an event file",
-        description="Split events, fit each model on train, and compare them on the test customers "
-        "who have training history (means, 95%% intervals, paired t-tests against the first).",
+        description="Split events, fit each model on train (with its cold-start fallbacks), and compare "
+        "them on every test customer (means, 95%% intervals, paired t-tests against the first), then "
+        "on returning customers, new customers and new products apart.",
     )
     add_data_arguments(e)
     e.add_argument("--models", default="popularity,itemknn", help=f"comma-separated, first is the baseline ({models})")
@@ -84,6 +85,7 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--k", type=int, default=10)
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--out", help="write the results as JSON")
+    e.add_argument("--no-fallbacks", action="store_true", help="compare the bare models")
     e.add_argument("--quiet", action="store_true", help="no progress output")
 
     s = sub.add_parser(

@@ -8,13 +8,13 @@ import numpy as np
 
 from .._sparse import row_ids
 from .._times import as_seconds
-from ..data import Interactions
+from ..data import Interactions, features
 from ..datasets import sample
 from ..datasets.online_retail import purchases
 from ..evaluation import compare
-from ..models import ALS, ItemKNN, Popularity, UserKNN
+from ..models import ALS, ColdStart, ItemKNN, Popularity, UserKNN
 from ._common import CliError, campaign_rows, check_output, recommend_all, write_table
-from .commands import keep_pairs, warm_test
+from .commands import keep_pairs
 
 SHOWN = ("precision", "recall", "ndcg", "map", "hit_rate")
 
@@ -30,27 +30,35 @@ def demo(args) -> None:
     )
 
     train, test = split_events_by_time(data, inter, args.cutoff)
+    returning = np.diff(train.matrix.indptr)[np.diff(test.matrix.indptr) > 0] > 0
     print(
         f"time split at {args.cutoff}: train on {train.nnz:,} earlier (customer, product) pairs; measure on the "
-        f"{test.nnz:,} products {np.count_nonzero(np.diff(test.matrix.indptr)):,} returning customers bought "
-        f"for the first time after it"
+        f"{test.nnz:,} products customers bought for the first time after it: {int(returning.sum()):,} returning "
+        f"customers, {int((~returning).sum()):,} new ones (answered from their country)"
     )
+    countries = _countries(data, inter)
     candidates = {
         "popularity": Popularity(),
         "itemknn": ItemKNN(neighbours=args.neighbours, metric="cosine"),
         "userknn": UserKNN(neighbours=args.neighbours, metric="cosine"),
         "als": ALS(factors=64, regularization=1.0, iterations=15, random_state=0),
     }
-    fitted = {name: model.fit(train) for name, model in candidates.items()}
-    result = compare(fitted, train, test, k=args.k)
-    print()
-    print(_summary(result, args.k))
-    best = max(result.metrics, key=lambda name: result.metrics[name]["ndcg"][0])
-    print(f"\nbest by NDCG@{args.k}: {best}; refitting it on all {inter.nnz:,} pairs")
+    # Each model with its fallbacks (new customers get their country's best sellers); the baseline
+    # stays bare: the shop's best sellers for everyone.
+    fitted = {
+        name: model.fit(train) if name == "popularity" else ColdStart(model).fit(train, user_features=countries)
+        for name, model in candidates.items()
+    }
+    result = compare(fitted, train, test, k=args.k, groups=True)
+    for group, label in (("returning", "returning customers"), ("new_customers", "new customers")):
+        print(f"\n{label}:")
+        print(_summary(result.groups[group], args.k))
+    best = max(result.metrics, key=lambda name: result.groups["returning"].metrics[name]["ndcg"][0])
+    print(f"\nbest by NDCG@{args.k} on returning customers: {best}; refitting it on all {inter.nnz:,} pairs")
 
-    model = candidates[best].fit(inter)
+    model = ColdStart(candidates[best]).fit(inter, user_features=countries)
     users = np.flatnonzero(np.diff(inter.matrix.indptr) > 0)
-    ids, scores = recommend_all(model, users, inter.matrix, args.k, args.quiet)
+    ids, scores, paths = recommend_all(model, users, inter.matrix, args.k, args.quiet, labels=users)
     table = campaign_rows(inter.user_ids, inter.item_ids, users, ids, scores, data.describe_items)
     table = {
         "customer_id": table["user"],
@@ -60,11 +68,18 @@ def demo(args) -> None:
         "score": table["score"],
     }
     write_table(table, args.out)
+    first = paths[:, 0] if paths.shape[1] else np.zeros(0, dtype=np.int8)
+    answered = ", ".join(
+        f"{name} {int(np.count_nonzero(first == code)):,}"
+        for code, name in enumerate(ColdStart.PATHS)
+        if (first == code).any()
+    )
     print(
         f"campaign list: top-{args.k} products for {users.size:,} customers ({table['rank'].size:,} rows) -> {args.out}"
+        f"\n  answered by: {answered}"
     )
-    first = np.flatnonzero(table["customer_id"] == table["customer_id"][0])[:3] if table["rank"].size else []
-    for i in first:
+    shown = np.flatnonzero(table["customer_id"] == table["customer_id"][0])[:3] if table["rank"].size else []
+    for i in shown:
         print(
             f"  customer {table['customer_id'][i]}  #{table['rank'][i]}  {table['stock_code'][i]:<7} "
             f"{table['description'][i]}"
@@ -100,7 +115,20 @@ def split_events_by_time(data, inter: Interactions, cutoff: str):
         return row_ids(M) * np.int64(M.shape[1]) + M.indices
 
     first_time = keep_pairs(later, ~np.isin(keys(later.matrix), keys(train.matrix)))  # not bought before
-    return train, warm_test(train, first_time)
+    return train, first_time
+
+
+def _countries(data, inter: Interactions):
+    """Each customer's country (of their first line), as customer attributes."""
+    events = data.events
+    at = inter.user_index(events["CustomerID"], missing="ignore")
+    first = np.full(inter.n_users, -1)
+    rows = np.flatnonzero(at >= 0)
+    first[at[rows[::-1]]] = rows[::-1]  # the earliest line of each customer wins
+    country = np.where(first >= 0, events["Country"][np.maximum(first, 0)], None)
+    return features(
+        {"customer": inter.user_ids, "country": country}, ids=inter.user_ids, id_col="customer", categorical="country"
+    )
 
 
 def _summary(result, k: int) -> str:

@@ -20,9 +20,9 @@ def _evaluated_users(test) -> np.ndarray:
     return np.flatnonzero(np.diff(test.indptr) > 0)
 
 
-def _per_user(model, users, history, held_out, k, exclude_seen):
+def _per_user(model, users, history, held_out, k, exclude_seen, allow=None):
     """Recommend to ``users`` from their ``history`` rows and score against ``held_out`` rows."""
-    ids, _ = model.recommend(users, history, k=k, exclude_seen=exclude_seen)
+    ids, _ = model.recommend(users, history, k=k, exclude_seen=exclude_seen, allow=allow)
     if ids.shape[1] < k:  # k beyond the catalogue: lists stay k long for the @k denominators
         ids = np.pad(ids, ((0, 0), (0, k - ids.shape[1])), constant_values=-1)
     return ids, ranking_metrics(ids, held_out, k, per_user=True)
@@ -138,6 +138,8 @@ class Comparison:
     metrics: dict = field(default_factory=dict)  # model -> metric -> (mean, low, high)
     p_values: dict = field(default_factory=dict)  # model -> metric -> p-value vs the baseline
     baseline: str = ""
+    # With compare(groups=True): "returning", "new_customers", "new_products" -> Comparison
+    groups: dict = field(default_factory=dict)
 
     def __str__(self) -> str:
         head = "| model | " + " | ".join(f"{m}@{self.k}" for m in RANKING_METRICS) + " |"
@@ -155,11 +157,16 @@ class Comparison:
             f"\n{self.n_users} users; ± is the half-width of the 95% interval; p: paired t-test "
             f"against {self.baseline}."
         )
+        for name, group in self.groups.items():
+            lines.append(f"\n{name}:\n" + (str(group) if group.n_users else "no customers"))
         return "\n".join(lines)
 
 
-def compare(models: dict, train, test, k: int = 10, *, exclude_seen: bool = True) -> Comparison:
+def compare(models: dict, train, test, k: int = 10, *, exclude_seen: bool = True, groups: bool = False) -> Comparison:
     """Evaluate fitted models on the same users and test whether they differ.
+
+    Every customer with a test item is measured (as in :func:`evaluate`); ``groups=True``
+    adds the same comparison for returning customers, new customers and new products.
 
     Parameters
     ----------
@@ -167,6 +174,10 @@ def compare(models: dict, train, test, k: int = 10, *, exclude_seen: bool = True
         The first is the baseline the others are tested against (e.g. ``rf.Popularity()``).
     train, test : scipy.sparse, same shape
     k : int, default 10
+    groups : bool, default False
+        Also ``result.groups``: a Comparison for ``"returning"`` customers (with training
+        history), ``"new_customers"`` (without) and ``"new_products"`` (customers with a test
+        item among the products without training interactions, ranking only those).
 
     Returns
     -------
@@ -179,13 +190,30 @@ def compare(models: dict, train, test, k: int = 10, *, exclude_seen: bool = True
     train, test = _check_pair(train, test)
     k = check_int(k, "k", minimum=1)
     users = _evaluated_users(test)
-    history, held_out = train[users], test[users]  # sliced once for every model
-    per_user = {
-        name: _per_user(model, users, history, held_out, k, exclude_seen)[1]["per_user"]
-        for name, model in models.items()
-    }
+    out = _compare(models, users, train[users], test[users], k, exclude_seen)
+    if groups:
+        returning = np.diff(train.indptr)[users] > 0
+        for name, chosen in (("returning", users[returning]), ("new_customers", users[~returning])):
+            out.groups[name] = _compare(models, chosen, train[chosen], test[chosen], k, exclude_seen)
+        cold = np.flatnonzero(np.bincount(train.indices, minlength=train.shape[1]) == 0)
+        held = sp.csr_matrix(test.multiply(_columns_mask(cold, train.shape[1]))) if cold.size else None
+        chosen = np.flatnonzero(np.diff(held.indptr) > 0) if held is not None else np.zeros(0, dtype=np.int64)
+        out.groups["new_products"] = _compare(
+            models, chosen, train[chosen], held[chosen] if held is not None else test[chosen], k, exclude_seen, cold
+        )
+    return out
+
+
+def _compare(models, users, history, held_out, k, exclude_seen, allow=None) -> Comparison:
+    """The Comparison of ``models`` on ``users`` (rows of history / held_out)."""
     baseline = next(iter(models))
     out = Comparison(k=k, n_users=len(users), baseline=baseline)
+    if len(users) == 0:
+        return out
+    per_user = {
+        name: _per_user(model, users, history, held_out, k, exclude_seen, allow)[1]["per_user"]
+        for name, model in models.items()
+    }
     for name, values in per_user.items():
         out.metrics[name] = {m: _interval(values[m]) for m in RANKING_METRICS}
         if name != baseline:
