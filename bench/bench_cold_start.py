@@ -265,6 +265,36 @@ def online_retail(path: Path, repeats: int, rows: list, speed: list):
         ids, _ = model.recommend(labels, H[users], k=n_items)
         m = ranked_metrics(ids, T[users], n_items)
         rows.append(("new customers, 1-3 purchases", "Online Retail", f"recforge ColdStart({name}) history", t_fit, m))
+    # New customers by their country alone: ColdStart's group_popular path, and LightFM with user
+    # features (identity + country for known customers, country only for the new ones).
+    events = ds.events
+    at = inter.user_index(events["CustomerID"], missing="ignore")
+    country = np.full(inter.n_users, None, dtype=object)
+    seen = at >= 0
+    country[at[seen][::-1]] = events["Country"][seen][::-1]  # each customer's first line
+    U = rf.features({"c": inter.user_ids, "country": country}, ids=inter.user_ids, id_col="c", categorical="country")
+    empty = sp.csr_matrix((users.size, n_items), dtype=np.float32)
+    grouped, t_group = timed(lambda: rf.ColdStart(rf.Popularity()).fit(train, user_features=U.matrix), repeats)
+    ids, _ = grouped.recommend(labels, empty, k=n_items, user_features=U.matrix[users])
+    m = ranked_metrics(ids, T[users], n_items)
+    rows.append(("new customers, country only", "Online Retail", "recforge ColdStart group_popular", t_group, m))
+    try:
+        from lightfm import LightFM
+    except ImportError:
+        LightFM = None
+    if LightFM is not None:
+        identity = sp.diags((~new).astype(np.float32), format="csr")
+        UF = sp.hstack([identity, U.matrix], format="csr")
+
+        def fit_lightfm():
+            return LightFM(no_components=64, loss="warp", random_state=0).fit(
+                train.tocoo(), user_features=UF, epochs=30, num_threads=2
+            )
+
+        lf, t_lf = timed(fit_lightfm, repeats)
+        ids = lightfm_ranking(lf, users, np.arange(n_items), user_features=UF)
+        m = ranked_metrics(ids, T[users], n_items)
+        rows.append(("new customers, country only", "Online Retail", "LightFM WARP, user features", t_lf, m))
     # Speed: every customer of the file at once (known from training, or new with a few lines).
     everyone = np.arange(inter.n_users)
     history = sp.csr_matrix(train + H)
