@@ -227,3 +227,23 @@ def test_bad_fits_are_clear_errors(shop):
         rf.ColdStart(rf.ItemKNN()).fit(inter, user_features=shuffled)
     with pytest.raises(ValueError, match="knows 5 users"):
         rf.ColdStart(rf.Popularity().fit(inter.matrix[:5])).fit(inter)
+
+
+def test_short_lists_are_completed_with_trending_items(shop):
+    inter, F, U = shop
+    cs = rf.ColdStart(rf.ItemKNN(neighbours=2), half_life=None).fit(inter)
+    bare = rf.ItemKNN(neighbours=2).fit(inter)
+    X = inter.matrix
+    user = int(np.argmin(np.diff(X.indptr) + (np.diff(X.indptr) == 0) * 10**6))  # a short history
+    k = 15
+    b_ids, _ = bare.recommend(user, X[user], k=k)
+    own = b_ids[b_ids >= 0]
+    assert own.size < k  # the bare model runs out of neighbours
+    ids, scores, paths = cs.recommend(user, X[user], k=k, return_paths=True)
+    np.testing.assert_array_equal(ids[: own.size], own)
+    assert (paths[: own.size] == PATHS["model"]).all() and (paths[own.size :] == PATHS["popular"]).all()
+    counts = np.bincount(X.indices, minlength=inter.n_items).astype(float)
+    counts[X[user].indices] = -1
+    counts[own] = -1
+    np.testing.assert_array_equal(ids[own.size :], np.argsort(-counts, kind="stable")[: k - own.size])
+    assert len(set(ids.tolist())) == k and not set(ids.tolist()) & set(X[user].indices.tolist())

@@ -441,8 +441,10 @@ class ColdStart(Recommender):
             first = (m_ids, m_scores, m_scores, np.full(m_ids.shape, path, dtype=np.int8))
             second = self._new_items(users, known_h, sub_b, allowed, path == _HISTORY, rows.size)
             if second is None:
-                return _fit_width(first[0], first[2], first[3], k)
-            return merge_lists(first, second, k, cap=self.max_new_items)
+                out = _fit_width(first[0], first[2], first[3], k)
+            else:
+                out = merge_lists(first, second, k, cap=self.max_new_items)
+            return self._filled(out, sub_b, allowed, k)
         trending = self.trending_._ranked(
             rows.size, min(k, n_known), _narrow_opt(sub_b, n_known), _known(allowed, n_known)
         )
@@ -466,6 +468,33 @@ class ColdStart(Recommender):
             (popular[0], np.broadcast_to(t_rank, popular[0].shape), popular[2], popular[3]),
             k,
         )
+
+    def _filled(self, lists, sub_b, allowed, k):
+        """Lists whose model ran out of candidates (a neighbour model scores only the neighbours
+        of a short history) completed with trending items, so every list is as long as the
+        candidates allow; the added items say "popular"."""
+        ids, scores, paths = lists
+        short = np.flatnonzero((ids < 0).any(axis=1))
+        if short.size == 0:
+            return lists
+        n_known = self.n_known_items_
+        banned = None if sub_b is None else _take(sub_b, short)
+        t_ids, t_scores = self.trending_._ranked(
+            short.size, min(k, n_known), _narrow_opt(banned, n_known), _known(allowed, n_known)
+        )
+        width = ids.shape[1]
+        rank = -np.arange(width, dtype=np.float64)[None, :]
+        own = (ids[short], np.broadcast_to(rank + 1e9, (short.size, width)), scores[short], paths[short])
+        trend_rank = -np.arange(t_ids.shape[1], dtype=np.float64)[None, :]
+        trend = (
+            t_ids,
+            np.broadcast_to(trend_rank, t_ids.shape),
+            t_scores,
+            np.full(t_ids.shape, _POPULAR, dtype=np.int8),
+        )
+        ids, scores, paths = ids.copy(), scores.copy(), paths.copy()
+        ids[short], scores[short], paths[short] = merge_lists(own, trend, k)
+        return ids, scores, paths
 
     def _new_items(self, users, known_h: CsrParts, sub_b, allowed, recalculate: bool, n_rows: int):
         n_known, n_new = self.n_known_items_, self.n_items_ - self.n_known_items_
