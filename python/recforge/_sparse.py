@@ -109,6 +109,15 @@ def row_ids(X) -> np.ndarray:
     return np.repeat(np.arange(X.shape[0], dtype=np.int64), np.diff(X.indptr))
 
 
+def unit_rows(M, dtype=None) -> sp.csr_matrix:
+    """Rows of M (scipy sparse or CsrParts) scaled to unit Euclidean length; empty rows stay
+    empty. The norms are taken in float64; the result has ``dtype`` (default M's)."""
+    M = sp.csr_matrix(M.to_scipy() if isinstance(M, CsrParts) else M)
+    norms = np.sqrt(np.asarray(M.multiply(M).sum(axis=1), dtype=np.float64).ravel())
+    scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    return sp.csr_matrix(sp.diags(scale) @ M, dtype=dtype or M.dtype)
+
+
 def check_sparse(X, name: str = "X") -> CsrParts:
     """Validate ``X`` and return it as canonical CSR parts; see :func:`as_csr`."""
     if not sp.issparse(X):

@@ -25,6 +25,7 @@ import scipy.sparse as sp
 from .._checks import check_choice, check_int, check_real
 from .._factorize import factorize, lookup, missing_mask, to_numpy
 from .._params import Parametrised
+from .._sparse import unit_rows
 
 ANALYZERS = ("auto", "word", "char")
 KINDS = ("text", "categorical", "numeric")
@@ -86,12 +87,6 @@ def _tokens(value, sep: str | None, path_sep: str | None) -> list[str]:
         else:
             out.append(part)
     return list(dict.fromkeys(out))
-
-
-def _unit_rows(M: sp.csr_matrix) -> sp.csr_matrix:
-    norms = np.sqrt(np.asarray(M.multiply(M).sum(axis=1), dtype=np.float64).ravel())
-    scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-    return sp.csr_matrix(sp.diags(scale) @ M)
 
 
 class FeatureEncoder(Parametrised):
@@ -300,7 +295,7 @@ class FeatureEncoder(Parametrised):
                 M = self._transform_categorical(block, values, width)
             else:
                 M = self._transform_numeric(block, values, width)
-            M = _unit_rows(sp.csr_matrix(M, dtype=np.float64, shape=(n, width)))
+            M = unit_rows(sp.csr_matrix(M, dtype=np.float64, shape=(n, width)))
             parts.append(M * self.weights.get(column, 1.0))
         out = sp.hstack(parts, format="csr", dtype=np.float32) if parts else sp.csr_matrix((n, 0), dtype=np.float32)
         out.eliminate_zeros()

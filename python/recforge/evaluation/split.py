@@ -118,6 +118,16 @@ def per_user_split(user_items, frac: float = 0.2, seed: int = 0, min_train: int 
     return _partition(X, rank < n_test[row_ids(X)], source)
 
 
+def _held_out(owner: np.ndarray, n: int, frac: float, seed) -> np.ndarray:
+    """Per stored entry, whether its owner (row or column id) is among round(frac * owners
+    with entries) owners drawn at random."""
+    active = np.flatnonzero(np.bincount(owner, minlength=n) > 0)
+    rng = np.random.default_rng(check_int(seed, "seed"))
+    chosen = np.zeros(n, dtype=bool)
+    chosen[rng.permutation(active)[: int(round(frac * active.size))]] = True
+    return chosen[owner]
+
+
 def cold_users(user_items, frac: float = 0.2, seed: int = 0):
     """Hold out whole customers: round(frac * customers with interactions) of them, chosen at
     random, have all their interactions in test and none in train (new customers).
@@ -128,11 +138,7 @@ def cold_users(user_items, frac: float = 0.2, seed: int = 0):
         The held-out customers are the non-empty rows of ``test``.
     """
     (X, source), frac = _source(user_items), _fraction(frac)
-    active = np.flatnonzero(np.diff(X.indptr) > 0)
-    rng = np.random.default_rng(check_int(seed, "seed"))
-    chosen = np.zeros(X.shape[0], dtype=bool)
-    chosen[rng.permutation(active)[: int(round(frac * active.size))]] = True
-    return _partition(X, chosen[row_ids(X)], source)
+    return _partition(X, _held_out(row_ids(X), X.shape[0], frac, seed), source)
 
 
 def cold_items(user_items, frac: float = 0.2, seed: int = 0):
@@ -145,11 +151,7 @@ def cold_items(user_items, frac: float = 0.2, seed: int = 0):
         The held-out products are the non-empty columns of ``test``.
     """
     (X, source), frac = _source(user_items), _fraction(frac)
-    active = np.flatnonzero(np.bincount(X.indices, minlength=X.shape[1]) > 0)
-    rng = np.random.default_rng(check_int(seed, "seed"))
-    chosen = np.zeros(X.shape[1], dtype=bool)
-    chosen[rng.permutation(active)[: int(round(frac * active.size))]] = True
-    return _partition(X, chosen[X.indices], source)
+    return _partition(X, _held_out(X.indices, X.shape[1], frac, seed), source)
 
 
 def leave_k_out(user_items, k: int = 1, by: str = "random", times=None, seed: int = 0):

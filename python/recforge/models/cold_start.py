@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._checks import check_bool, check_int, check_real
-from .._sparse import CsrParts, check_sparse
+from .._sparse import CsrParts, check_sparse, unit_rows
 from ..data import FeatureEncoder, Features
 from ..kernels.topk import dense_topk_parts, sparse_topk_parts
 from .base import Recommender
@@ -43,12 +43,6 @@ def _rows_of(features, n_known: int, ids_known, name: str):
             raise ValueError(f"{name} rows do not follow the interactions' ids: build them with ids=...")
         return sp.csr_matrix(features.matrix, dtype=np.float32), features.encoder
     return sp.csr_matrix(check_sparse(features, name).to_scipy(), dtype=np.float32), None
-
-
-def _unit(M: sp.csr_matrix) -> sp.csr_matrix:
-    norms = np.sqrt(np.asarray(M.multiply(M).sum(axis=1), dtype=np.float64).ravel())
-    scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-    return sp.csr_matrix(sp.diags(scale) @ M, dtype=np.float32)
 
 
 def _top_rows(ids: np.ndarray, scores: np.ndarray, n_cols: int) -> sp.csr_matrix:
@@ -331,8 +325,8 @@ class ColdStart(Recommender):
                 self.model_.item_vectors().dtype
             )
         else:
-            hist = check_sparse(_unit(known), "features")
-            sim = check_sparse(_unit(new).T.tocsr(), "features.T")
+            hist = check_sparse(unit_rows(known, np.float32), "features")
+            sim = check_sparse(unit_rows(new, np.float32).T.tocsr(), "features.T")
             width = min(self.content_neighbours, n_new)
             ids, scores = sparse_topk_parts(hist, sim, width, None, None, self._threads)
             self.new_item_neighbours_ = _top_rows(ids, scores, n_new)
@@ -560,7 +554,9 @@ class ColdStart(Recommender):
             return self.model_._similar_items(items, k)
         if self.item_features_ is None:
             raise ValueError("similar items of new products need item_features")
-        F = self._cached("unit_items", lambda: check_sparse(_unit(self.item_features_), "item_features"))
+        F = self._cached(
+            "unit_items", lambda: check_sparse(unit_rows(self.item_features_, np.float32), "item_features")
+        )
         FT = self._cached("unit_items_t", lambda: unit_columns(self.item_features_))
         return sparse_topk_parts(F, FT, k, self_exclusion(items, self.n_items_), None, self._threads, items)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .._sparse import CsrParts, check_sparse
+from .._sparse import CsrParts, check_sparse, unit_rows
 from ..data import FeatureEncoder, Features
 from ..kernels.topk import sparse_topk_parts
 from .knn import ItemKNN
@@ -129,7 +129,7 @@ class ContentKNN(ItemKNN):
 def unit_columns(F) -> CsrParts:
     """The transpose of F with rows scaled to unit length: the catalogue side of a cosine
     between feature rows, as the sparse top-k kernel reads it."""
-    return check_sparse(_unit(F).T.tocsr(), "item_features.T")
+    return check_sparse(unit_rows(F, np.float32).T.tocsr(), "item_features.T")
 
 
 def similar_by_features(encoder: FeatureEncoder | None, catalogue: CsrParts, table, k: int, threads: int):
@@ -147,7 +147,7 @@ def similar_by_features(encoder: FeatureEncoder | None, catalogue: CsrParts, tab
     n = len(table[given[0]])
     # A description may give some columns only (e.g. the text of a product being written).
     table = {c: (table[c] if c in given else [None] * n) for c in columns}
-    queries = check_sparse(_unit(encoder.transform(table)), "table")
+    queries = check_sparse(unit_rows(encoder.transform(table), np.float32), "table")
     return sparse_topk_parts(queries, catalogue, k, None, None, threads)
 
 
@@ -164,10 +164,3 @@ def _padded(M: sp.csr_matrix, n_cols: int) -> sp.csr_matrix:
     if M.shape[1] == n_cols:
         return M
     return sp.csr_matrix((M.data, M.indices, M.indptr), shape=(M.shape[0], n_cols))
-
-
-def _unit(M) -> sp.csr_matrix:
-    M = sp.csr_matrix(M, dtype=np.float32)
-    norms = np.sqrt(np.asarray(M.multiply(M).sum(axis=1), dtype=np.float64).ravel())
-    scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-    return sp.csr_matrix(sp.diags(scale) @ M, dtype=np.float32)

@@ -6,24 +6,16 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._checks import check_choice, check_int, check_real
-from .._sparse import CsrParts, check_sparse
+from .._sparse import CsrParts, check_sparse, unit_rows
 from ..kernels.similarity import METRICS, similarity
 from ..kernels.topk import sparse_topk_parts
 from .base import Recommender, renamed_argument
 from .rows import selector, self_exclusion
 
 
-def _unit_rows(M, dtype=None) -> CsrParts:
-    """Rows of M (scipy or CsrParts) scaled to unit length (empty rows stay empty)."""
-    M = sp.csr_matrix(M.to_scipy() if isinstance(M, CsrParts) else M)
-    norms = np.sqrt(np.asarray(M.multiply(M).sum(axis=1), dtype=np.float64).ravel())
-    N = sp.csr_matrix(sp.diags(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)) @ M)
-    return check_sparse(N.astype(dtype or M.dtype), "rows")
-
-
 def _cosine_operands(M) -> tuple[CsrParts, CsrParts]:
     """Rows of M scaled to unit length, and the transpose of that, as CSR parts."""
-    N = _unit_rows(M)
+    N = check_sparse(unit_rows(M), "rows")
     return N, check_sparse(N.to_scipy().T.tocsr(), "rows.T")
 
 
@@ -206,7 +198,12 @@ class UserKNN(_KNN):
             # across all users), then scored as for a training user.
             N, NT = self._cached("user_rows", lambda: _cosine_operands(self.user_items_))
             neighbours = sparse_topk_parts(
-                _unit_rows(history, NT.data.dtype), NT, self.neighbours, None, None, self._threads
+                check_sparse(unit_rows(history, NT.data.dtype), "user_items"),
+                NT,
+                self.neighbours,
+                None,
+                None,
+                self._threads,
             )
             weights = _as_rows(*neighbours, self.n_users_)
             return sparse_topk_parts(weights, self._parts("user_items_"), k, banned, allow, self._threads)
