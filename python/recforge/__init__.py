@@ -17,6 +17,7 @@ from .kernels import METRICS, metrics, similarity, topk, topk_sparse
 from .models import (
     ALS,
     BPR,
+    EASE,
     BiasedMF,
     ColdStart,
     ContentKNN,
@@ -72,6 +73,7 @@ __all__ = [
     "BiasedMF",
     "ContentKNN",
     "ColdStart",
+    "EASE",
     "KNNRegressor",
     "ItemKNN",
     "UserKNN",

@@ -71,6 +71,7 @@ from .evaluation import split as split
 from .kernels import metrics as metrics
 from .models import ALS as ALS
 from .models import BPR as BPR
+from .models import EASE as EASE
 from .models import BiasedMF as BiasedMF
 from .models import ColdStart as ColdStart
 from .models import ContentKNN as ContentKNN

@@ -8,13 +8,14 @@ from .biased_mf import BiasedMF
 from .bpr import BPR
 from .cold_start import ColdStart
 from .content import ContentKNN
+from .ease import EASE
 from .knn import ItemKNN, UserKNN
 from .knn_regressor import KNNRegressor
 from .persistence import load
 from .popularity import Popularity
 from .registry import register
 
-MODELS = (ItemKNN, UserKNN, Popularity, ALS, BPR, BiasedMF, KNNRegressor)
+MODELS = (ItemKNN, UserKNN, Popularity, ALS, BPR, BiasedMF, KNNRegressor, EASE)
 for _cls in MODELS:
     register(_cls)  # rf.load finds a file's class by its name
 del _cls
@@ -32,6 +33,7 @@ __all__ = [
     "BiasedMF",
     "ColdStart",
     "ContentKNN",
+    "EASE",
     "ItemKNN",
     "KNNRegressor",
     "FEATURE_MODELS",

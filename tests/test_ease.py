@@ -1,0 +1,85 @@
+"""EASE against the closed form in plain numpy (Steck 2019)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import recforge as rf
+import scipy.sparse as sp
+from model_behaviour import ModelBehaviour
+
+
+class TestEASE(ModelBehaviour):
+    supports_similar_users = False
+
+    def make(self, **kwargs):
+        return rf.EASE(regularization=5.0, **kwargs)
+
+
+class TestEASEPruned(ModelBehaviour):
+    supports_similar_users = False
+
+    def make(self, **kwargs):
+        return rf.EASE(regularization=5.0, neighbours=8, **kwargs)
+
+
+def reference_b(X: np.ndarray, lam: float) -> np.ndarray:
+    G = X.T @ X + lam * np.eye(X.shape[1])
+    P = np.linalg.inv(G)
+    B = -P / np.diag(P)[None, :]
+    np.fill_diagonal(B, 0.0)
+    return B
+
+
+@pytest.mark.parametrize("shape", [(40, 12), (30, 25), (60, 7)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_weights_and_scores_match_the_closed_form(shape, dtype):
+    rng = np.random.default_rng(shape[0])
+    X = sp.random(*shape, density=0.3, format="lil", random_state=shape[1], dtype=np.float64)
+    X[:, 2] = 0  # an item nobody took
+    X = sp.csr_matrix(X)
+    X.data = rng.integers(1, 4, X.nnz).astype(np.float64)
+    model = rf.EASE(regularization=3.0, dtype=dtype).fit(X)
+    B = reference_b(X.toarray(), 3.0)
+    tol = 1e-5 if dtype == "float64" else 2e-4
+    np.testing.assert_allclose(model.weights_.toarray(), B, rtol=tol, atol=tol)
+    users = np.arange(shape[0])
+    ids, scores = model.recommend(users, X, k=5)
+    want = X.toarray() @ B
+    want[X.toarray() != 0] = -np.inf
+    for u in users:
+        got = ids[u][ids[u] >= 0]
+        np.testing.assert_allclose(scores[u][: got.size], want[u, got], rtol=tol, atol=tol)
+        top = np.sort(want[u][np.isfinite(want[u]) & (np.abs(want[u]) > 0)])[::-1][: got.size]
+        np.testing.assert_allclose(np.sort(scores[u][: got.size])[::-1][: top.size], top, rtol=10 * tol, atol=10 * tol)
+
+
+def test_pruned_weights_keep_each_items_largest():
+    X = sp.random(50, 20, density=0.3, format="csr", random_state=1)
+    B = reference_b(X.toarray(), 2.0)
+    model = rf.EASE(regularization=2.0, neighbours=4, dtype="float64").fit(X)
+    W = model.weights_.toarray()
+    for i in range(20):
+        row = np.where(np.arange(20) == i, -np.inf, B[i])
+        keep = np.argsort(-row, kind="stable")[:4]
+        np.testing.assert_allclose(np.sort(W[i][W[i] != 0]), np.sort(B[i, keep]), rtol=1e-6)
+
+
+def test_new_customers_are_answered_from_their_history():
+    X = sp.random(50, 20, density=0.3, format="csr", random_state=2)
+    model = rf.EASE(regularization=2.0, dtype="float64").fit(X)
+    ids, _ = model.recommend([10**6], X[[3]], k=5, recalculate_user=True)
+    same, _ = model.recommend([3], X[[3]], k=5)
+    np.testing.assert_array_equal(ids, same)
+
+
+def test_memory_limit_and_bad_arguments():
+    X = sp.random(10, 3000, density=0.01, format="csr", random_state=0)
+    with pytest.raises(MemoryError, match="needs about .* GiB .* set neighbours"):
+        rf.EASE(max_memory=0.01).fit(X)
+    with pytest.raises(ValueError, match="regularization must be > 0"):
+        rf.EASE(regularization=0)
+    with pytest.raises(ValueError, match="neighbours"):
+        rf.EASE(neighbours=0)
+    with pytest.raises(ValueError, match="dtype"):
+        rf.EASE(dtype="float16")
