@@ -26,6 +26,7 @@ from .models import (
     NotFittedError,
     Popularity,
     Recommender,
+    RP3beta,
     UserKNN,
     load,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "ContentKNN",
     "ColdStart",
     "EASE",
+    "RP3beta",
     "KNNRegressor",
     "ItemKNN",
     "UserKNN",

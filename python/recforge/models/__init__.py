@@ -14,8 +14,9 @@ from .knn_regressor import KNNRegressor
 from .persistence import load
 from .popularity import Popularity
 from .registry import register
+from .rp3beta import RP3beta
 
-MODELS = (ItemKNN, UserKNN, Popularity, ALS, BPR, BiasedMF, KNNRegressor, EASE)
+MODELS = (ItemKNN, UserKNN, Popularity, ALS, BPR, BiasedMF, KNNRegressor, EASE, RP3beta)
 for _cls in MODELS:
     register(_cls)  # rf.load finds a file's class by its name
 del _cls
@@ -40,6 +41,7 @@ __all__ = [
     "MODELS",
     "NotFittedError",
     "Popularity",
+    "RP3beta",
     "Recommender",
     "UserKNN",
     "load",

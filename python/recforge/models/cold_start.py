@@ -29,7 +29,7 @@ from .base import Recommender
 from .content import similar_by_features, unit_columns
 from .factors import FactorModel
 from .popularity import Popularity
-from .rows import self_exclusion
+from .rows import self_exclusion, top_rows
 
 PATHS = ("model", "history", "content", "group_popular", "popular")
 _MODEL, _HISTORY, _CONTENT, _GROUP, _POPULAR = range(len(PATHS))
@@ -43,12 +43,6 @@ def _rows_of(features, n_known: int, ids_known, name: str):
             raise ValueError(f"{name} rows do not follow the interactions' ids: build them with ids=...")
         return sp.csr_matrix(features.matrix, dtype=np.float32), features.encoder
     return sp.csr_matrix(check_sparse(features, name).to_scipy(), dtype=np.float32), None
-
-
-def _top_rows(ids: np.ndarray, scores: np.ndarray, n_cols: int) -> sp.csr_matrix:
-    kept = ids >= 0
-    indptr = np.concatenate([[0], np.cumsum(kept.sum(axis=1))])
-    return sp.csr_matrix((scores[kept].astype(np.float32), ids[kept], indptr), shape=(ids.shape[0], n_cols))
 
 
 def merge_lists(first, second, k: int, cap: int | None = None):
@@ -329,7 +323,7 @@ class ColdStart(Recommender):
             sim = check_sparse(unit_rows(new, np.float32).T.tocsr(), "features.T")
             width = min(self.content_neighbours, n_new)
             ids, scores = sparse_topk_parts(hist, sim, width, None, None, self._threads)
-            self.new_item_neighbours_ = _top_rows(ids, scores, n_new)
+            self.new_item_neighbours_ = sp.csr_matrix(top_rows(ids, scores, n_new), dtype=np.float32)
 
     # -- answering ------------------------------------------------------------------------------
     def recommend(

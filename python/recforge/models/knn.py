@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
 from .._checks import check_choice, check_int, check_real
 from .._sparse import CsrParts, check_sparse, unit_rows
 from ..kernels.similarity import METRICS, similarity
 from ..kernels.topk import sparse_topk_parts
 from .base import Recommender, renamed_argument
-from .rows import selector, self_exclusion
+from .rows import selector, self_exclusion, top_rows
 
 
 def _cosine_operands(M) -> tuple[CsrParts, CsrParts]:
     """Rows of M scaled to unit length, and the transpose of that, as CSR parts."""
     N = check_sparse(unit_rows(M), "rows")
     return N, check_sparse(N.to_scipy().T.tocsr(), "rows.T")
-
-
-def _as_rows(ids: np.ndarray, scores: np.ndarray, n_cols: int) -> CsrParts:
-    """A top-k result (padded with -1) as a sparse matrix of its scores: one row per query."""
-    kept = ids >= 0
-    indptr = np.concatenate([[0], np.cumsum(kept.sum(axis=1))])
-    return check_sparse(sp.csr_matrix((scores[kept], ids[kept], indptr), shape=(ids.shape[0], n_cols)), "neighbours")
 
 
 class _KNN(Recommender):
@@ -205,7 +197,7 @@ class UserKNN(_KNN):
                 None,
                 self._threads,
             )
-            weights = _as_rows(*neighbours, self.n_users_)
+            weights = check_sparse(top_rows(*neighbours, self.n_users_), "neighbours")
             return sparse_topk_parts(weights, self._parts("user_items_"), k, banned, allow, self._threads)
         return sparse_topk_parts(
             self._parts("similarity_"), self._parts("user_items_"), k, banned, allow, self._threads, users

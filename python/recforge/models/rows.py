@@ -30,3 +30,11 @@ def pad_empty_histories(ids: np.ndarray, scores: np.ndarray, history: CsrParts):
         ids, scores = ids.copy(), scores.copy()
         ids[empty], scores[empty] = -1, -np.inf
     return ids, scores
+
+
+def top_rows(ids: np.ndarray, scores: np.ndarray, n_cols: int) -> sp.csr_matrix:
+    """A top-k result (ids padded with -1) as a sparse matrix of its scores, one row per query:
+    neighbour lists as a similarity matrix."""
+    kept = ids >= 0
+    indptr = np.concatenate([[0], np.cumsum(kept.sum(axis=1))])
+    return sp.csr_matrix((scores[kept], ids[kept], indptr), shape=(ids.shape[0], n_cols))
