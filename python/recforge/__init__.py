@@ -12,7 +12,7 @@ from ._config import config
 from ._sparse import as_csr
 from ._version import __version__
 from .data import FeatureEncoder, Features, Interactions, features
-from .evaluation import Comparison, compare, cross_validate, evaluate, split
+from .evaluation import Comparison, TuneResult, compare, cross_validate, evaluate, split, tune
 from .kernels import METRICS, metrics, similarity, topk, topk_sparse
 from .models import (
     ALS,
@@ -68,6 +68,8 @@ __all__ = [
     "compare",
     "cross_validate",
     "Comparison",
+    "tune",
+    "TuneResult",
     "Recommender",
     "ALS",
     "BPR",

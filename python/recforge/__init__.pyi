@@ -64,10 +64,12 @@ from .data import Features as Features
 from .data import Interactions as Interactions
 from .data import features as features
 from .evaluation import Comparison as Comparison
+from .evaluation import TuneResult as TuneResult
 from .evaluation import compare as compare
 from .evaluation import cross_validate as cross_validate
 from .evaluation import evaluate as evaluate
 from .evaluation import split as split
+from .evaluation import tune as tune
 from .kernels import metrics as metrics
 from .models import ALS as ALS
 from .models import BPR as BPR

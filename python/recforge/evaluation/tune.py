@@ -1,0 +1,195 @@
+"""Hyper-parameter search that does not cheat: candidates are compared on a validation split
+carved out of the training data only; the test split is never seen (``tune`` does not take one).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._checks import check_choice, check_int, check_real
+from ..kernels.metrics import RANKING_METRICS
+from .evaluate import evaluate
+from .split import per_user_split
+
+SEARCHES = ("random", "grid")
+TUNE_METRICS = (*RANKING_METRICS, "coverage")
+
+
+@dataclass
+class TuneResult:
+    """What :func:`tune` found.
+
+    Attributes
+    ----------
+    best_params : dict
+        The parameters of the best trial (``fixed`` included).
+    best_score : float
+        Its validation ``metric``.
+    metric : str
+    k : int
+    trials : list of dict
+        One per trial, in the order run: ``params``, ``score``, ``fit_seconds``.
+    model : Recommender or None
+        A model of the best parameters refitted on all of ``train`` (None with ``refit=False``).
+    validation_users : int
+        Customers the validation metric averages over.
+    stopped : str
+        Why the search ended: "space" (every combination tried), "n_trials" or "budget".
+    """
+
+    best_params: dict
+    best_score: float
+    metric: str
+    k: int
+    trials: list = field(default_factory=list)
+    model: object = None
+    validation_users: int = 0
+    stopped: str = ""
+
+    def __str__(self) -> str:
+        lines = [f"| {self.metric}@{self.k} | fit s | parameters |", "|---:|---:|---|"]
+        for t in sorted(self.trials, key=lambda t: -t["score"]):
+            params = ", ".join(f"{name}={value!r}" for name, value in t["params"].items())
+            lines.append(f"| {t['score']:.4f} | {t['fit_seconds']:.2f} | {params} |")
+        lines.append(
+            f"\n{len(self.trials)} trials on a validation split of the training data "
+            f"({self.validation_users} customers); stopped: {self.stopped}"
+        )
+        return "\n".join(lines)
+
+
+def _candidates(space: dict, search: str, rng: np.random.Generator):
+    """Parameter dicts: every combination (grid, in order) or independent draws (random)."""
+    names = list(space)
+    for name, values in space.items():
+        if not hasattr(values, "rvs") and (isinstance(values, (str, bytes)) or not hasattr(values, "__len__")):
+            raise TypeError(f"space[{name!r}] must be a list of values or a scipy.stats distribution")
+        if hasattr(values, "__len__") and len(values) == 0:
+            raise ValueError(f"space[{name!r}] is empty")
+    if search == "grid":
+        if any(hasattr(values, "rvs") for values in space.values()):
+            raise ValueError('search="grid" needs lists of values, not distributions')
+        for combo in itertools.product(*(space[n] for n in names)):
+            yield dict(zip(names, combo))
+        return
+    while True:
+        yield {
+            n: (
+                _plain(space[n].rvs(random_state=rng))
+                if hasattr(space[n], "rvs")
+                else _plain(space[n][rng.integers(len(space[n]))])
+            )
+            for n in names
+        }
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def tune(
+    model_class,
+    space: dict,
+    train,
+    k: int = 10,
+    metric: str = "ndcg",
+    *,
+    search: str = "random",
+    n_trials: int = 20,
+    budget: float | None = None,
+    validation: float = 0.2,
+    fixed: dict | None = None,
+    refit: bool = True,
+    seed: int = 0,
+):
+    """Search parameters of ``model_class`` on a validation split of ``train``.
+
+    ``train`` is split once (per customer, ``validation`` of each customer's interactions held
+    out, seeded); every candidate is fitted on the rest and scored on the held-out part by the
+    C++ metrics (:func:`recforge.evaluate`). The best parameters are refitted on all of
+    ``train``. Keep your test split out of ``train``: it is what the returned model is then
+    measured on.
+
+    Parameters
+    ----------
+    model_class : a recforge model class (e.g. ``rf.EASE``)
+    space : dict of str -> list of values or scipy.stats distribution
+        The parameters to search.
+    train : scipy.sparse matrix or Interactions
+    k : int, default 10
+    metric : str, default "ndcg"
+        One of precision, recall, f1, ndcg, map, hit_rate, mrr, coverage (higher is better).
+    search : {"random", "grid"}, default "random"
+        Independent draws from ``space``, or every combination in order.
+    n_trials : int, default 20
+        Most trials (random search; a grid stops at its end or here, whichever comes first).
+    budget : float, optional
+        Seconds: no trial starts after this much time has passed (at least one runs).
+    validation : float, default 0.2
+        Share of each customer's training interactions held out for validation.
+    fixed : dict, optional
+        Parameters passed to every trial unchanged (e.g. ``{"random_state": 0}``).
+    refit : bool, default True
+        Refit the best parameters on all of ``train`` (``result.model``).
+    seed : int, default 0
+        Seeds the validation split and the random draws.
+
+    Returns
+    -------
+    TuneResult
+        ``print(result)`` gives the table of trials.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp, recforge as rf
+    >>> X = sp.random(300, 60, density=0.1, format="csr", random_state=0)
+    >>> result = rf.tune(rf.EASE, {"regularization": [1.0, 10.0, 100.0]}, X, search="grid")
+    >>> len(result.trials), result.model.regularization == result.best_params["regularization"]
+    (3, True)
+    """
+    check_choice(search, "search", SEARCHES)
+    check_choice(metric, "metric", TUNE_METRICS)
+    k = check_int(k, "k", minimum=1)
+    n_trials = check_int(n_trials, "n_trials", minimum=1)
+    budget = None if budget is None else check_real(budget, "budget", minimum=0.0)
+    validation = check_real(validation, "validation", minimum=0.0)
+    if not 0 < validation < 1:
+        raise ValueError(f"validation must be in (0, 1), got {validation}")
+    if not isinstance(space, dict) or not space:
+        raise TypeError("space must be a non-empty dict of parameter name -> values")
+    fixed = dict(fixed or {})
+    unknown = sorted((set(space) | set(fixed)) - set(model_class._param_names()))
+    if unknown:
+        raise ValueError(f"{model_class.__name__} has no parameters {unknown}")
+    fit_part, held_out = per_user_split(train, validation, seed=seed)
+    rng = np.random.default_rng(check_int(seed, "seed"))
+    start = time.perf_counter()
+    trials, stopped = [], "space"
+    for n, params in enumerate(_candidates(space, search, rng)):
+        if n == n_trials:
+            stopped = "n_trials"
+            break
+        if budget is not None and trials and time.perf_counter() - start > budget:
+            stopped = "budget"
+            break
+        t0 = time.perf_counter()
+        model = model_class(**fixed, **params).fit(fit_part)
+        fit_seconds = time.perf_counter() - t0
+        scores = evaluate(model, fit_part, held_out, k)
+        trials.append({"params": {**fixed, **params}, "score": float(scores[metric]), "fit_seconds": fit_seconds})
+        users = scores["n_users"]
+    best = max(trials, key=lambda t: t["score"])
+    return TuneResult(
+        best_params=best["params"],
+        best_score=best["score"],
+        metric=metric,
+        k=k,
+        trials=trials,
+        model=model_class(**best["params"]).fit(train) if refit else None,
+        validation_users=users,
+        stopped=stopped,
+    )

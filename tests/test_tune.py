@@ -1,0 +1,92 @@
+"""rf.tune: the search, its stopping rules, and that it never sees anything but train."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import recforge as rf
+import scipy.sparse as sp
+from model_behaviour import interactions
+from recforge.models.registry import register
+
+
+class Spy(rf.ItemKNN):
+    """Records every matrix it is fitted on or asked to score."""
+
+    seen: list = []
+
+    def fit(self, user_items, **kwargs):
+        Spy.seen.append(sp.csr_matrix(getattr(user_items, "matrix", user_items)))
+        return super().fit(user_items, **kwargs)
+
+    def recommend(self, user_ids, user_items, *args, **kwargs):
+        rows = sp.coo_matrix(user_items)  # the histories of these customers, in global rows
+        users = np.asarray(user_ids).reshape(-1)[rows.row]
+        Spy.seen.append(sp.csr_matrix((rows.data, (users, rows.col)), shape=(self.n_users_, self.n_items_)))
+        return super().recommend(user_ids, user_items, *args, **kwargs)
+
+
+register(Spy)
+
+
+def pairs(M) -> set:
+    M = sp.coo_matrix(M)
+    return set(zip(M.row.tolist(), M.col.tolist()))
+
+
+def test_tune_never_sees_the_test_split_and_validates_inside_train():
+    X = sp.csr_matrix(interactions(seed=5, n_users=80, n_items=30))
+    train, test = rf.split.per_user_split(X, 0.25, seed=1)
+    Spy.seen = []
+    result = rf.tune(Spy, {"neighbours": [2, 5, 10]}, train, k=5, search="grid")
+    test_pairs, train_pairs = pairs(test), pairs(train)
+    assert Spy.seen and all(not (pairs(M) & test_pairs) for M in Spy.seen)
+    fitted = [pairs(M) for M in Spy.seen[:-1] if M.shape == train.shape and M.nnz > 80]
+    # every trial is fitted on a strict part of train: the rest of train validates it
+    assert fitted and all(p < train_pairs for p in fitted)
+    assert pairs(Spy.seen[-1]) == train_pairs  # the refit: all of train
+    assert result.stopped == "space" and len(result.trials) == 3
+
+
+def test_the_best_trial_is_the_best_validation_score():
+    X = sp.csr_matrix(interactions(seed=6, n_users=90, n_items=30))
+    result = rf.tune(rf.EASE, {"regularization": [0.5, 5.0, 50.0, 500.0]}, X, k=5, metric="precision", search="grid")
+    fit, held = rf.split.per_user_split(X, 0.2, seed=0)
+    for t in result.trials:
+        score = rf.evaluate(rf.EASE(**t["params"]).fit(fit), fit, held, k=5)["precision"]
+        assert t["score"] == pytest.approx(score)
+    assert result.best_score == max(t["score"] for t in result.trials)
+    assert result.model.regularization == result.best_params["regularization"]
+    assert "precision@5" in str(result)
+
+
+def test_random_search_is_seeded_and_stops_on_trials_or_budget():
+    from scipy import stats
+
+    X = sp.csr_matrix(interactions(seed=7))
+    space = {"regularization": stats.loguniform(0.1, 100.0), "neighbours": [None, 5]}
+    a = rf.tune(rf.EASE, space, X, n_trials=4, seed=3, refit=False)
+    b = rf.tune(rf.EASE, space, X, n_trials=4, seed=3, refit=False)
+    assert [t["params"] for t in a.trials] == [t["params"] for t in b.trials]
+    assert a.stopped == "n_trials" and len(a.trials) == 4 and a.model is None
+    quick = rf.tune(rf.EASE, space, X, n_trials=1000, budget=0.0, refit=False)
+    assert quick.stopped == "budget" and len(quick.trials) == 1
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        ({"space": {"nope": [1]}}, ValueError, "no parameters"),
+        ({"space": {}}, TypeError, "non-empty dict"),
+        ({"space": {"regularization": []}}, ValueError, "empty"),
+        ({"space": {"regularization": 5}}, TypeError, "list of values"),
+        ({"metric": "rmse"}, ValueError, "metric"),
+        ({"validation": 1.0}, ValueError, "validation"),
+        ({"search": "bayes"}, ValueError, "search"),
+    ],
+)
+def test_bad_arguments(kwargs, exc, match):
+    X = sp.csr_matrix(interactions(seed=8))
+    args = {"space": {"regularization": [1.0]}, **kwargs}
+    with pytest.raises(exc, match=match):
+        rf.tune(rf.EASE, args.pop("space"), X, **args)
