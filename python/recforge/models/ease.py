@@ -36,6 +36,20 @@ def _inverse_spd(A: np.ndarray) -> np.ndarray:
     return inv
 
 
+def _dense_gram(M: sp.csr_matrix, dtype) -> np.ndarray:
+    """X'X as a dense array, built a block of columns at a time: the sparse product of the whole
+    matrix would hold an almost dense n x n matrix in CSR form (three times the memory) first."""
+    n = M.shape[1]
+    MT = M.T.tocsr()
+    C = M.tocsc()
+    out = np.empty((n, n), dtype=dtype, order="F")
+    step = max(1, min(n, (64 * 2**20) // max(n * 12, 1)))  # about 64 MiB of sparse block at a time
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        out[:, start:stop] = (MT @ C[:, start:stop]).toarray()
+    return out
+
+
 class EASE(Recommender):
     """Embarrassingly Shallow Autoencoder: exact item-item weights in closed form.
 
@@ -108,8 +122,7 @@ class EASE(Recommender):
                 f"{'' if self.neighbours else ' for the solve, twice that for the exact B'}), above max_memory="
                 f"{self.max_memory:g}: set neighbours=..., keep fewer items, use dtype='float32', or raise max_memory"
             )
-        M = X.to_scipy().astype(self.dtype)
-        A = np.asarray((M.T @ M).toarray(order="F"), dtype=self.dtype)
+        A = _dense_gram(X.to_scipy().astype(self.dtype), self.dtype)
         A[np.diag_indices(n)] += self.regularization
         P = _inverse_spd(A)
         d = np.diag(P).copy()
@@ -122,15 +135,23 @@ class EASE(Recommender):
         """B as CSR rows: every off-diagonal weight, or each row's ``neighbours`` largest."""
         n = B.shape[0]
         if self.neighbours is None or self.neighbours >= n - 1:
-            W = sp.csr_matrix(B)
+            # Every off-diagonal weight, built straight into CSR arrays (int32 columns where they
+            # fit): scipy's dense -> CSR goes through 64-bit coordinates of every entry.
+            off = ~np.eye(n, dtype=bool)
+            index = np.int32 if n < 2**31 else np.int64
+            cols = np.broadcast_to(np.arange(n, dtype=index), (n, n))[off]
+            W = sp.csr_matrix((B[off], cols, np.arange(0, n * (n - 1) + 1, n - 1, dtype=np.int64)), shape=(n, n))
             W.eliminate_zeros()
             return W
         m = self.neighbours
         np.fill_diagonal(B, -np.inf)  # never keep the diagonal
-        top = np.argpartition(-B, m - 1, axis=1)[:, :m]
-        vals = np.take_along_axis(B, top, 1)
-        order = np.argsort(top, axis=1)
-        cols, vals = np.take_along_axis(top, order, 1), np.take_along_axis(vals, order, 1)
+        cols = np.empty((n, m), dtype=np.int32 if n < 2**31 else np.int64)
+        vals = np.empty((n, m), dtype=B.dtype)
+        for start in range(0, n, 1024):  # rows in blocks: argpartition's int64 positions stay small
+            block = B[start : start + 1024]
+            top = np.sort(np.argpartition(-block, m - 1, axis=1)[:, :m], axis=1)
+            cols[start : start + 1024] = top
+            vals[start : start + 1024] = np.take_along_axis(block, top, 1)
         W = sp.csr_matrix((vals.ravel(), cols.ravel(), np.arange(0, n * m + 1, m)), shape=(n, n))
         W.eliminate_zeros()
         return W
