@@ -24,7 +24,7 @@ import scipy.sparse as sp
 from .._checks import check_bool, check_int, check_real
 from .._sparse import CsrParts, check_sparse, unit_rows
 from ..data import FeatureEncoder, Features
-from ..kernels.topk import dense_topk_parts, sparse_topk_parts
+from ..kernels.topk import allowed_items, dense_topk_parts, sparse_topk_parts
 from .base import Recommender
 from .content import similar_by_features, unit_columns
 from .factors import FactorModel
@@ -383,7 +383,7 @@ class ColdStart(Recommender):
         banned = None if exclude is None else self._wide(exclude, "exclude", n)
         if exclude_seen:
             banned = H if banned is None else check_sparse((_binary(H) + _binary(banned)).tocsr(), "exclude")
-        allowed = None if allow is None else _allowed(allow, self.n_items_)
+        allowed = None if allow is None else allowed_items(allow, self.n_items_)
         UF = None if user_features is None else self._user_rows_of(user_features, n)
 
         has_history = np.diff(H.indptr) > 0
@@ -440,7 +440,7 @@ class ColdStart(Recommender):
         if path == _POPULAR:
             return _fit_width(popular[0], popular[2], popular[3], k)
         g_ids, g_scores = sparse_topk_parts(
-            check_sparse(_take_scipy(UF, rows).astype(np.float32), "user_features"),
+            check_sparse(sp.csr_matrix(UF[rows]).astype(np.float32), "user_features"),
             self._cached("group_parts", lambda: check_sparse(self.group_items_, "group_items_")),
             k,
             sub_b,
@@ -606,10 +606,6 @@ def _take(M: CsrParts, rows: np.ndarray) -> CsrParts:
     return check_sparse(M.to_scipy()[rows], "rows")
 
 
-def _take_scipy(M: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
-    return sp.csr_matrix(M[rows])
-
-
 def _narrow(M: CsrParts, n_cols: int) -> CsrParts:
     """The first n_cols columns of M (the known items)."""
     if M.shape[1] == n_cols:
@@ -628,12 +624,6 @@ def _shifted(M: CsrParts, start: int, width: int) -> CsrParts:
 
 def _known(allowed, n_known: int):
     return None if allowed is None else allowed[allowed < n_known]
-
-
-def _allowed(allow, n_items: int) -> np.ndarray:
-    from ..kernels.topk import allowed_items
-
-    return allowed_items(allow, n_items)
 
 
 def _fit_width(ids, keys, paths, k):
