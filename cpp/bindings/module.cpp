@@ -15,6 +15,7 @@ void bind_als(py::module_& m);
 void bind_mf(py::module_& m);
 void bind_knn(py::module_& m);
 void bind_bpr(py::module_& m);
+void bind_ease(py::module_& m);
 }  // namespace recforge::bind
 
 PYBIND11_MODULE(_core, m) {
@@ -38,5 +39,6 @@ PYBIND11_MODULE(_core, m) {
     recforge::bind::bind_als(m);
     recforge::bind::bind_mf(m);
     recforge::bind::bind_knn(m);
+    recforge::bind::bind_ease(m);
     recforge::bind::bind_bpr(m);
 }

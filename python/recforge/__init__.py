@@ -27,6 +27,7 @@ from .models import (
     Popularity,
     Recommender,
     RP3beta,
+    SparseEASE,
     UserKNN,
     load,
 )
@@ -78,6 +79,7 @@ __all__ = [
     "ColdStart",
     "EASE",
     "RP3beta",
+    "SparseEASE",
     "KNNRegressor",
     "ItemKNN",
     "UserKNN",

@@ -83,5 +83,6 @@ from .models import NotFittedError as NotFittedError
 from .models import Popularity as Popularity
 from .models import Recommender as Recommender
 from .models import RP3beta as RP3beta
+from .models import SparseEASE as SparseEASE
 from .models import UserKNN as UserKNN
 from .models import load as load

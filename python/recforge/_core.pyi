@@ -172,3 +172,40 @@ def auc(
     n_candidates: npt.NDArray[np.int64],
     n_threads: int,
 ) -> npt.NDArray[np.float64]: ...
+def gram_counts(
+    x_indptr: npt.NDArray[np.integer],
+    x_indices: npt.NDArray[np.integer],
+    x_data: npt.NDArray[np.floating],
+    t_indptr: npt.NDArray[np.integer],
+    t_indices: npt.NDArray[np.integer],
+    t_data: npt.NDArray[np.floating],
+    n_users: int,
+    n_items: int,
+    min_support: int,
+    n_threads: int,
+) -> npt.NDArray[np.int64]: ...
+def gram_fill(
+    x_indptr: npt.NDArray[np.integer],
+    x_indices: npt.NDArray[np.integer],
+    x_data: npt.NDArray[np.floating],
+    t_indptr: npt.NDArray[np.integer],
+    t_indices: npt.NDArray[np.integer],
+    t_data: npt.NDArray[np.floating],
+    n_users: int,
+    n_items: int,
+    min_support: int,
+    indptr: npt.NDArray[np.integer],
+    n_threads: int,
+) -> tuple[npt.NDArray[np.integer], npt.NDArray[np.floating]]: ...
+def sparse_ease(
+    g_indptr: npt.NDArray[np.integer],
+    g_indices: npt.NDArray[np.integer],
+    g_data: npt.NDArray[np.floating],
+    diag: npt.NDArray[np.float64],
+    regularization: float,
+    neighbours: int,
+    columns: npt.NDArray[np.integer],
+    weights: npt.NDArray[np.floating],
+    lengths: npt.NDArray[np.int64],
+    n_threads: int,
+) -> int: ...

@@ -15,8 +15,9 @@ from .persistence import load
 from .popularity import Popularity
 from .registry import register
 from .rp3beta import RP3beta
+from .sparse_ease import SparseEASE
 
-MODELS = (ItemKNN, UserKNN, Popularity, ALS, BPR, BiasedMF, KNNRegressor, EASE, RP3beta)
+MODELS = (ItemKNN, UserKNN, Popularity, ALS, BPR, BiasedMF, KNNRegressor, EASE, SparseEASE, RP3beta)
 for _cls in MODELS:
     register(_cls)  # rf.load finds a file's class by its name
 del _cls
@@ -43,6 +44,7 @@ __all__ = [
     "Popularity",
     "RP3beta",
     "Recommender",
+    "SparseEASE",
     "UserKNN",
     "load",
 ]
