@@ -12,7 +12,12 @@ figure for the round is the median of its per-iteration times (each library's ow
 Quality: MovieLens 100K, every rating as an interaction of value 1, 80/20 per-user split,
 precision@10 (and NDCG@10) with the training items excluded, the same hyperparameters for both
 (implicit's confidence alpha * r is this model's 1 + alpha' * r, so alpha' = alpha - 1 on 0/1
-data), both solvers of both libraries, at a low and a high regularization, averaged over 5 seeds.
+data), both solvers of both libraries, 64 and 128 factors, at three regularizations, averaged over
+5 seeds. Measured (issue 17, part 5): recforge's two solvers and implicit's Cholesky agree within
+the seed noise at every setting; implicit's CG alone scores 1-4% higher at regularization 0.05,
+where its three unpreconditioned CG steps stop short of the least-squares solution and so shrink
+the factors like extra regularization. From regularization ~1 up (the tuned optimum is ~30 on
+MovieLens) all four agree.
 """
 
 from __future__ import annotations
@@ -34,14 +39,24 @@ DEFAULT_MOVIELENS = Path(__file__).resolve().parents[1] / ".." / "shared" / "dat
 def speed(X, factors: int, solver: str, repeats: int) -> list[Timing]:
     from implicit.cpu.als import AlternatingLeastSquares
 
+    # the same objective in both: implicit's defaults (regularization 0.01, alpha 1 on 0/1 data,
+    # which is recforge's alpha 0)
     def ours(callback):
-        rf.ALS(factors=factors, iterations=ITERATIONS, solver=solver, random_state=0, n_threads=THREADS).fit(
-            X, callback=callback
-        )
+        rf.ALS(
+            factors=factors,
+            regularization=0.01,
+            alpha=0.0,
+            iterations=ITERATIONS,
+            solver=solver,
+            random_state=0,
+            n_threads=THREADS,
+        ).fit(X, callback=callback)
 
     def theirs(callback):
         model = AlternatingLeastSquares(
             factors=factors,
+            regularization=0.01,
+            alpha=1.0,
             iterations=ITERATIONS,
             use_cg=solver == "cg",
             calculate_training_loss=False,
@@ -57,14 +72,14 @@ def speed(X, factors: int, solver: str, repeats: int) -> list[Timing]:
     return callback_rounds(contenders, repeats)
 
 
-def quality(path: Path, regularizations=(0.05, 10.0), seeds=range(5)) -> str:
+def quality(path: Path, regularizations=(0.05, 2.0, 30.0), seeds=range(5), factor_counts=(64, 128)) -> str:
     from implicit.cpu.als import AlternatingLeastSquares
 
     train, test = movielens_interactions(path)
     users = np.arange(train.shape[0])
-    factors, alpha, iterations = 64, 10.0, 15
+    alpha, iterations = 5.0, 15
 
-    def implicit_ids(solver, regularization, seed):
+    def implicit_ids(solver, regularization, seed, factors):
         model = AlternatingLeastSquares(
             factors=factors,
             regularization=regularization,
@@ -77,7 +92,7 @@ def quality(path: Path, regularizations=(0.05, 10.0), seeds=range(5)) -> str:
         model.fit(train, show_progress=False)
         return model.recommend(users, train, N=10, filter_already_liked_items=True)[0]
 
-    def recforge_ids(solver, regularization, seed):
+    def recforge_ids(solver, regularization, seed, factors):
         model = rf.ALS(
             factors=factors,
             regularization=regularization,
@@ -91,34 +106,36 @@ def quality(path: Path, regularizations=(0.05, 10.0), seeds=range(5)) -> str:
 
     out = [
         f"\nMovieLens 100K, {train.nnz + test.nnz:,} ratings as 0/1 interactions, per-user 80/20 split; "
-        f"factors={factors}, "
-        f"implicit alpha={alpha} (recforge alpha={alpha - 1}), {iterations} iterations, mean of seeds "
-        f"{list(seeds)}\n",
-        "| regularization | model | precision@10 | NDCG@10 | vs implicit cg | vs implicit cholesky |",
-        "|---:|---|---:|---:|---:|---:|",
+        f"implicit alpha={alpha} (recforge alpha={alpha - 1}), {iterations} iterations, mean ± standard error "
+        f"over seeds {list(seeds)}\n",
+        "| factors | regularization | model | precision@10 | NDCG@10 | vs implicit cg | vs implicit cholesky |",
+        "|---:|---:|---|---:|---:|---:|---:|",
     ]
-    for regularization in regularizations:
-        rows = []
-        for library, ids_of in (("implicit", implicit_ids), ("recforge", recforge_ids)):
-            for solver in ("cg", "cholesky"):
-                results = [
-                    rf.metrics.ranking_metrics(
-                        np.asarray(ids_of(solver, regularization, seed), dtype=np.int64), test, k=10
+    for factors in factor_counts:
+        for regularization in regularizations:
+            rows = []
+            for library, ids_of in (("implicit", implicit_ids), ("recforge", recforge_ids)):
+                for solver in ("cg", "cholesky"):
+                    results = [
+                        rf.metrics.ranking_metrics(
+                            np.asarray(ids_of(solver, regularization, seed, factors), dtype=np.int64), test, k=10
+                        )
+                        for seed in seeds
+                    ]
+                    p = [r["precision"] for r in results]
+                    rows.append(
+                        (
+                            f"{library} {solver}",
+                            np.mean(p),
+                            np.std(p) / np.sqrt(len(p)),
+                            np.mean([r["ndcg"] for r in results]),
+                        )
                     )
-                    for seed in seeds
-                ]
-                rows.append(
-                    (
-                        f"{library} {solver}",
-                        np.mean([r["precision"] for r in results]),
-                        np.mean([r["ndcg"] for r in results]),
-                    )
+            for name, p, se, n in rows:
+                out.append(
+                    f"| {factors} | {regularization} | {name} | {p:.4f} ± {se:.4f} | {n:.4f} | "
+                    f"{p / rows[0][1] - 1:+.2%} | {p / rows[1][1] - 1:+.2%} |"
                 )
-        for name, p, n in rows:
-            out.append(
-                f"| {regularization} | {name} | {p:.4f} | {n:.4f} | {p / rows[0][1] - 1:+.2%} | "
-                f"{p / rows[1][1] - 1:+.2%} |"
-            )
     return "\n".join(out)
 
 

@@ -32,7 +32,7 @@ def main() -> None:
     # Half power-law popular, half uniform: every item has its 50 neighbours (about 4M entries).
     items = np.where(rng.random(nnz) < 0.5, (rng.zipf(1.3, nnz) - 1) % args.items, rng.integers(0, args.items, nnz))
     X = sp.csr_matrix((np.ones(nnz, np.float32), (users, items)), shape=(args.users, args.items))
-    model = rf.ItemKNN(neighbours=50).fit(X)
+    model = rf.ItemKNN(neighbours=50, metric="cosine").fit(X)
     print(f"ItemKNN: {model.similarity_.nnz:,} stored similarities, {X.nnz:,} interactions")
     asked = rng.integers(0, args.users, args.calls)
     model.recommend([0], X[[0]], k=10)  # warm caches

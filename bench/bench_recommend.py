@@ -40,7 +40,7 @@ def main():
     with threadpool_limits(1):
         X = power_law_interactions().tocsr()
         users = np.arange(X.shape[0])
-        ours = rf.ItemKNN(neighbours=50, n_threads=THREADS).fit(X)
+        ours = rf.ItemKNN(neighbours=50, metric="cosine", n_threads=THREADS).fit(X)
         # implicit counts each item as its own first neighbour; K=51 gives it the same 50 others
         # (the self entry only scores seen items, which are excluded).
         theirs = CosineRecommender(K=51, num_threads=THREADS)

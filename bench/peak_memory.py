@@ -46,7 +46,7 @@ def prepare(folder: Path) -> None:
     for name, n in (("U", X.shape[0]), ("V", X.shape[1])):
         F = (rng.normal(size=(n, 64)) * rng.lognormal(0, 0.5, (n, 1))).astype(np.float32)
         np.save(folder / f"{name}.npy", F)
-    rf.ItemKNN(neighbours=50, n_threads=THREADS).fit(X).save(folder / "itemknn.npz")
+    rf.ItemKNN(neighbours=50, metric="cosine", n_threads=THREADS).fit(X).save(folder / "itemknn.npz")
 
 
 def child(job: str, folder: Path) -> dict:

@@ -221,6 +221,34 @@ def test_evaluate(tmp_path, events_csv, capsys, split):
     assert set(result["metrics"]) == {"popularity", "itemknn", "userknn"} and result["n_users"] > 0
 
 
+def test_evaluate_tunes_on_the_training_part(tmp_path, events_csv, capsys, monkeypatch):
+    import json
+
+    from recforge.cli import commands
+
+    seen = []
+    real_tune = commands.tune
+
+    def spy(model_class, space, train, **kwargs):
+        seen.append(train)
+        return real_tune(model_class, space, train, **kwargs)
+
+    monkeypatch.setattr(commands, "tune", spy)
+    out = tmp_path / "res.json"
+    argv = ["evaluate", "--data", str(events_csv), *DATA_ARGS, "--models", "popularity,ease", "--tune"]
+    assert main([*argv, "--trials", "3", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "ease: regularization=" in printed and "3 trials" in printed
+    tuned = json.loads(out.read_text())["tuned"]
+    assert set(tuned) == {"ease"}  # popularity has nothing to tune
+    assert tuned["ease"]["params"]["regularization"] in rf.evaluation.SPACES["EASE"]["regularization"]
+    # tune saw the training part only: fewer pairs than the whole event file
+    everything = rf.Interactions.from_csv(str(events_csv), user_col="customer", item_col="sku")
+    assert len(seen) == 1 and 0 < seen[0].nnz < everything.nnz
+    assert main([*argv, "--trials", "0"]) == 2
+    assert "--trials must be >= 1" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("command", ["demo", "train", "recommend", "evaluate", "similar"])
 def test_help(command, capsys):
     with pytest.raises(SystemExit) as e:

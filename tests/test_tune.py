@@ -90,3 +90,33 @@ def test_bad_arguments(kwargs, exc, match):
     args = {"space": {"regularization": [1.0]}, **kwargs}
     with pytest.raises(exc, match=match):
         rf.tune(rf.EASE, args.pop("space"), X, **args)
+
+
+def test_every_default_space_names_real_parameters_with_valid_values():
+    from recforge.evaluation import SPACES, default_space
+
+    classes = {cls.__name__: cls for cls in rf.models.MODELS}
+    assert set(SPACES) <= set(classes)
+    for name, cls in classes.items():
+        space = default_space(cls)
+        assert set(space) <= set(cls._param_names()), name
+        for param, values in space.items():
+            for value in values:
+                cls(**{param: value})  # each value alone is accepted
+    assert default_space(rf.Popularity) == {}
+
+
+def test_random_search_over_lists_never_repeats_a_trial_and_ends_with_the_space():
+    X = sp.random(120, 30, density=0.15, format="csr", random_state=3)
+    result = rf.tune(rf.ItemKNN, {"neighbours": [5, 10, 20], "metric": ["cosine", "bm25"]}, X, n_trials=50)
+    seen = [tuple(sorted(t["params"].items())) for t in result.trials]
+    assert len(seen) == 6 and len(set(seen)) == 6 and result.stopped == "space"
+
+
+def test_space_none_searches_the_models_default_space():
+    X = sp.random(120, 30, density=0.15, format="csr", random_state=4)
+    result = rf.tune(rf.EASE, None, X, n_trials=3)
+    assert len(result.trials) == 3
+    assert all(t["params"]["regularization"] in rf.evaluation.SPACES["EASE"]["regularization"] for t in result.trials)
+    with pytest.raises(ValueError, match="no default search space"):
+        rf.tune(rf.Popularity, None, X)

@@ -32,6 +32,10 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--k", type=int, default=10, help="products per customer (default: 10)")
     d.add_argument("--cutoff", default="2011-11-01", help="train before this date, test from it (default: 2011-11-01)")
     d.add_argument("--neighbours", type=int, default=100, help="neighbours of the KNN models (default: 100)")
+    d.add_argument(
+        "--tune", action="store_true", help="choose each model's parameters on a validation split of train first"
+    )
+    d.add_argument("--trials", type=int, default=8, help="--tune: trials per model (default: 8)")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
 
     t = sub.add_parser(
@@ -86,6 +90,14 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--out", help="write the results as JSON")
     e.add_argument("--no-fallbacks", action="store_true", help="compare the bare models")
+    e.add_argument(
+        "--tune",
+        action="store_true",
+        help="choose each model's parameters first (rf.tune over its default space, on a validation split of "
+        "the training part only)",
+    )
+    e.add_argument("--trials", type=int, default=10, help="--tune: trials per model (default: 10)")
+    e.add_argument("--budget", type=float, help="--tune: seconds per model after which no trial starts")
     e.add_argument("--quiet", action="store_true", help="no progress output")
 
     s = sub.add_parser(

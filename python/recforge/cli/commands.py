@@ -12,7 +12,7 @@ import scipy.sparse as sp
 from .._atomic import atomic_output
 from .._sparse import row_ids
 from ..data import Interactions
-from ..evaluation import compare, split
+from ..evaluation import compare, default_space, split, tune
 from ..models import ColdStart, load
 from ._common import (
     CliError,
@@ -150,23 +150,45 @@ def evaluate(args) -> None:
                 else "give more events or change --test-frac"
             )
         )
-    models = {}
-    with progress(len(unfitted), "fitting", args.quiet, unit="models") as bar:
+    if args.tune and args.trials < 1:
+        raise CliError(f"--trials must be >= 1, got {args.trials}")
+    if args.budget is not None and not args.budget >= 0:
+        raise CliError(f"--budget must be >= 0 seconds, got {args.budget}")
+    models, chosen = {}, {}
+    with progress(len(unfitted), "tuning" if args.tune else "fitting", args.quiet, unit="models") as bar:
         for name, model in unfitted.items():
             bar.set_postfix_str(name)
-            model.fit(train_set)
+            if args.tune and default_space(type(model)):
+                # the test part never reaches tune: it splits train_set again for validation
+                found = tune(type(model), None, train_set, k=args.k, n_trials=args.trials, budget=args.budget)
+                model, chosen[name] = found.model, found
+            else:
+                model.fit(train_set)
             models[name] = model if args.no_fallbacks else ColdStart(model).fit(train_set)
             bar.update(1)
     result = compare(models, train_set, test_set, k=args.k, groups=True)
     print(f"{inter}; split {args.split}: {train_set.nnz:,} train / {test_set.nnz:,} test pairs")
+    for name, found in chosen.items():
+        params = ", ".join(f"{p}={v!r}" for p, v in found.best_params.items())
+        print(
+            f"{name}: {params} (ndcg@{found.k} {found.best_score:.4f} on validation, "
+            f"{len(found.trials)} trials, stopped: {found.stopped})"
+        )
     print(result)
     if args.out:
 
         def plain(c):
             return {"k": c.k, "n_users": c.n_users, "metrics": c.metrics, "p_values": c.p_values}
 
+        tuned = {
+            name: {"params": found.best_params, "validation_ndcg": found.best_score} for name, found in chosen.items()
+        }
         with atomic_output(args.out, "w", encoding="utf-8") as f:
-            json.dump({**plain(result), "groups": {g: plain(c) for g, c in result.groups.items()}}, f, indent=2)
+            json.dump(
+                {**plain(result), "groups": {g: plain(c) for g, c in result.groups.items()}, "tuned": tuned},
+                f,
+                indent=2,
+            )
 
 
 def split_events(inter: Interactions, how: str, test_frac: float, cutoff, seed: int):

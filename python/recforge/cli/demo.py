@@ -11,8 +11,8 @@ from .._times import as_seconds
 from ..data import Interactions, features
 from ..datasets import sample
 from ..datasets.online_retail import purchases
-from ..evaluation import compare
-from ..models import ALS, ColdStart, ItemKNN, Popularity, UserKNN
+from ..evaluation import compare, default_space, tune
+from ..models import ALS, EASE, ColdStart, ItemKNN, Popularity, UserKNN
 from ._common import CliError, campaign_rows, check_output, recommend_all, write_table
 from .commands import keep_pairs
 
@@ -36,13 +36,24 @@ def demo(args) -> None:
         f"{test.nnz:,} products customers bought for the first time after it: {int(returning.sum()):,} returning "
         f"customers, {int((~returning).sum()):,} new ones (answered from their country)"
     )
+    if args.tune and args.trials < 1:
+        raise CliError(f"--trials must be >= 1, got {args.trials}")
     countries = _countries(data, inter)
     candidates = {
         "popularity": Popularity(),
-        "itemknn": ItemKNN(neighbours=args.neighbours, metric="cosine"),
+        "itemknn": ItemKNN(neighbours=args.neighbours),
         "userknn": UserKNN(neighbours=args.neighbours, metric="cosine"),
-        "als": ALS(factors=64, regularization=1.0, iterations=15, random_state=0),
+        "als": ALS(random_state=0),
+        "ease": EASE(),
     }
+    if args.tune:
+        for name, model in list(candidates.items()):
+            if default_space(type(model)):
+                # on a validation split of the training part: the test months stay unseen
+                found = tune(type(model), None, train, k=args.k, n_trials=args.trials, refit=False)
+                candidates[name] = type(model)(**found.best_params)
+                shown = ", ".join(f"{p}={v!r}" for p, v in found.best_params.items())
+                print(f"tuned {name}: {shown} (ndcg@{args.k} {found.best_score:.4f} on validation)")
     # Each model with its fallbacks (new customers get their country's best sellers); the baseline
     # stays bare: the shop's best sellers for everyone.
     fitted = {

@@ -13,6 +13,7 @@ import numpy as np
 from .._checks import check_choice, check_int, check_real
 from ..kernels.metrics import RANKING_METRICS
 from .evaluate import evaluate
+from .spaces import default_space
 from .split import per_user_split
 
 SEARCHES = ("random", "grid")
@@ -70,11 +71,19 @@ def _candidates(space: dict, search: str, rng: np.random.Generator):
             raise TypeError(f"space[{name!r}] must be a list of values or a scipy.stats distribution")
         if hasattr(values, "__len__") and len(values) == 0:
             raise ValueError(f"space[{name!r}] is empty")
+    lists = not any(hasattr(values, "rvs") for values in space.values())
     if search == "grid":
-        if any(hasattr(values, "rvs") for values in space.values()):
+        if not lists:
             raise ValueError('search="grid" needs lists of values, not distributions')
         for combo in itertools.product(*(space[n] for n in names)):
             yield dict(zip(names, combo))
+        return
+    sizes = [len(space[n]) for n in names] if lists else []
+    if lists and int(np.prod(sizes, dtype=np.float64)) <= 1_000_000:
+        # A finite grid: draws without replacement (no trial repeats another), then "space".
+        for flat in rng.permutation(int(np.prod(sizes))):
+            position = np.unravel_index(int(flat), sizes)
+            yield {n: _plain(space[n][int(i)]) for n, i in zip(names, position)}
         return
     while True:
         yield {
@@ -93,7 +102,7 @@ def _plain(value):
 
 def tune(
     model_class,
-    space: dict,
+    space: dict | None,
     train,
     k: int = 10,
     metric: str = "ndcg",
@@ -117,14 +126,17 @@ def tune(
     Parameters
     ----------
     model_class : a recforge model class (e.g. ``rf.EASE``)
-    space : dict of str -> list of values or scipy.stats distribution
-        The parameters to search.
+    space : dict of str -> list of values or scipy.stats distribution, or None
+        The parameters to search. None: the model's default space
+        (``recforge.evaluation.spaces.SPACES``, ranges that held each model's optimum on
+        MovieLens and Online Retail).
     train : scipy.sparse matrix or Interactions
     k : int, default 10
     metric : str, default "ndcg"
         One of precision, recall, f1, ndcg, map, hit_rate, mrr, coverage (higher is better).
     search : {"random", "grid"}, default "random"
-        Independent draws from ``space``, or every combination in order.
+        Random draws from ``space`` (without repeats when every entry is a list), or every
+        combination in order.
     n_trials : int, default 20
         Most trials (random search; a grid stops at its end or here, whichever comes first).
     budget : float, optional
@@ -159,6 +171,10 @@ def tune(
     validation = check_real(validation, "validation", minimum=0.0)
     if not 0 < validation < 1:
         raise ValueError(f"validation must be in (0, 1), got {validation}")
+    if space is None:
+        space = default_space(model_class)
+        if not space:
+            raise ValueError(f"{model_class.__name__} has no default search space: pass space=")
     if not isinstance(space, dict) or not space:
         raise TypeError("space must be a non-empty dict of parameter name -> values")
     fixed = dict(fixed or {})

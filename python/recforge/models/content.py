@@ -52,6 +52,20 @@ class ContentKNN(ItemKNN):
 
     _state = ItemKNN._state + ("item_features_", "encoder_", "n_known_items_")
 
+    def __init__(
+        self,
+        neighbours: int = 50,
+        metric: str = "cosine",  # features are already weighted (tf-idf text, scaled numbers)
+        shrinkage: float = 0.0,
+        min_support: int = 1,
+        k1: float = 1.2,
+        b: float = 0.75,
+        n_threads: int = 0,
+        *,
+        k: int | None = None,
+    ):
+        super().__init__(neighbours, metric, shrinkage, min_support, k1, b, n_threads, k=k)
+
     def fit(self, user_items, item_features):
         """Fit on interactions and item features.
 

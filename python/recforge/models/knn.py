@@ -94,8 +94,12 @@ class ItemKNN(_KNN):
     neighbours : int, default 50
         Neighbours kept per item (>= 0). Formerly ``k``, still accepted with a FutureWarning:
         ``k`` means the length of a list everywhere in recforge.
-    metric : str, default "cosine"
-        Any metric of :func:`recforge.similarity`.
+    metric : str, default "tfidf"
+        Any metric of :func:`recforge.similarity`. tfidf (implicit's TFIDFRecommender) is the
+        default: precision@10 above cosine's on MovieLens 100K (0.307 vs 0.284), ratings >= 4,
+        latest-small (0.266 vs 0.231) and Online Retail (0.135 vs 0.112), and within 3% of the
+        tuned optimum on the MovieLens sets (``bench/bench_quality.py``); bm25 is best on Online
+        Retail. recforge 0.1.0's default was cosine.
     shrinkage : float, default 0.0
         Similarities multiplied by n / (n + shrinkage), n = users the two items share.
     min_support : int, default 1
@@ -127,6 +131,20 @@ class ItemKNN(_KNN):
     >>> ids.shape
     (2, 5)
     """
+
+    def __init__(
+        self,
+        neighbours: int = 50,
+        metric: str = "tfidf",
+        shrinkage: float = 0.0,
+        min_support: int = 1,
+        k1: float = 1.2,
+        b: float = 0.75,
+        n_threads: int = 0,
+        *,
+        k: int | None = None,
+    ):
+        super().__init__(neighbours, metric, shrinkage, min_support, k1, b, n_threads, k=k)
 
     def _similarity_input(self, X):
         return X.T  # CSC view of X: the similarity kernel reads it without a conversion

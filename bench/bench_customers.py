@@ -1,0 +1,133 @@
+"""Customer-base models: recforge beside lifetimes on one synthetic transaction log drawn from
+known BG/NBD and Gamma-Gamma processes (so the fitted parameters can be checked against the truth).
+
+    pip install ".[bench]"
+    python bench/bench_customers.py [--customers 1000000] [--repeats 3] [--lifetimes-customers 200000]
+
+The log: each customer's purchases follow BG/NBD (r, alpha, a, b) over 52 weeks of days, each
+purchase's value Gamma-Gamma (p, q, v), one to three lines per purchase. Both libraries go
+from the lines to: the summary (frequency, recency, T, monetary value, in days), a BG/NBD fit, a
+Gamma-Gamma fit on the repeat buyers, and scoring (P(alive), expected purchases in 30 days,
+expected spend). lifetimes is slow, so it runs on the first --lifetimes-customers customers'
+lines and recforge is timed on the same lines beside it; the parameter check uses all customers.
+Interleaved rounds, medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+import recforge as rf
+from harness import measure_rounds, table
+
+TRUTH_BG = {"r": 0.25, "alpha": 4.0, "a": 0.8, "b": 2.5}
+TRUTH_GG = {"p": 6.0, "q": 4.0, "v": 15.0}
+DAYS = 364
+START = 1.7e9  # epoch seconds of the first day
+
+
+def simulate_log(n: int, seed: int = 0):
+    """(customer, time, amount) lines: BG/NBD purchase times (rates per day), Gamma-Gamma values."""
+    rng = np.random.default_rng(seed)
+    r, alpha, a, b = TRUTH_BG.values()
+    lam = rng.gamma(r, 1 / alpha, n) / 7  # alpha is in weeks
+    drop = rng.beta(a, b, n)
+    nu = rng.gamma(TRUTH_GG["q"], 1 / TRUTH_GG["v"], n)
+    first = rng.uniform(0, DAYS * 0.75, n)  # customers arrive over the first 9 months
+    customers, days = [np.arange(n)], [first]
+    t, alive = first.copy(), np.arange(n)
+    while alive.size:  # one purchase per still-active customer per round, vectorised
+        t_alive = t[alive] + rng.exponential(1 / lam[alive])
+        inside = t_alive <= DAYS
+        alive, t_alive = alive[inside], t_alive[inside]
+        customers.append(alive)
+        days.append(t_alive)
+        t[alive] = t_alive
+        alive = alive[rng.random(alive.size) >= drop[alive]]
+    customer = np.concatenate(customers)
+    day = np.floor(np.concatenate(days))
+    value = rng.gamma(TRUTH_GG["p"], 1 / nu[customer])
+    lines = rng.integers(1, 4, customer.size)  # a purchase split over one to three lines
+    split = np.repeat(value / lines, lines)
+    order = np.argsort(np.repeat(customer, lines), kind="stable")
+    return np.repeat(customer, lines)[order], (START + np.repeat(day, lines) * 86400.0)[order], split[order]
+
+
+def recforge_pipeline(customer, time_s, amount):
+    s = rf.customers.summary(customer, time_s, amount, as_of=START + DAYS * 86400.0)
+    bg = rf.customers.BetaGeoFitter().fit(s)
+    gg = rf.customers.GammaGammaFitter().fit(s)
+    alive = bg.probability_alive(s.frequency, s.recency, s.T)
+    buys = bg.expected_purchases(30, s.frequency, s.recency, s.T)
+    spend = gg.expected_average_value(s.frequency, s.monetary_value)
+    return bg.params_, gg.params_, alive, buys, spend
+
+
+def lifetimes_pipeline(customer, time_s, amount):
+    import pandas as pd
+    from lifetimes import BetaGeoFitter, GammaGammaFitter
+    from lifetimes.utils import summary_data_from_transaction_data
+
+    frame = pd.DataFrame({"customer": customer, "date": pd.to_datetime(time_s, unit="s"), "amount": amount})
+    s = summary_data_from_transaction_data(
+        frame,
+        "customer",
+        "date",
+        monetary_value_col="amount",
+        observation_period_end=pd.to_datetime(START + DAYS * 86400.0, unit="s"),
+    )
+    bg = BetaGeoFitter().fit(s["frequency"], s["recency"], s["T"])
+    repeat = s[s["frequency"] > 0]
+    gg = GammaGammaFitter().fit(repeat["frequency"], repeat["monetary_value"])
+    alive = bg.conditional_probability_alive(s["frequency"], s["recency"], s["T"])
+    buys = bg.conditional_expected_number_of_purchases_up_to_time(30, s["frequency"], s["recency"], s["T"])
+    spend = gg.conditional_expected_average_profit(s["frequency"], s["monetary_value"])
+    return bg.params_.to_dict(), gg.params_.to_dict(), np.asarray(alive), np.asarray(buys), np.asarray(spend)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--lifetimes-customers", type=int, default=200_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    start = time.perf_counter()
+    customer, time_s, amount = simulate_log(args.customers)
+    print(f"simulated {args.customers:,} customers, {customer.size:,} lines in {time.perf_counter() - start:.1f} s")
+
+    start = time.perf_counter()
+    bg, gg, *_ = recforge_pipeline(customer, time_s, amount)
+    print(f"recforge on all {args.customers:,} customers: {time.perf_counter() - start:.2f} s (one run)")
+    print("| parameter | truth | fitted | error |\n|---|---:|---:|---:|")
+    for name, value in {**TRUTH_BG, **TRUTH_GG}.items():
+        fitted = {**bg, **gg}[name] / (7 if name == "alpha" else 1)  # alpha: days back to weeks
+        print(f"| {name} | {value:g} | {fitted:.4g} | {fitted / value - 1:+.2%} |")
+
+    part = customer < args.lifetimes_customers
+    lines = (customer[part], time_s[part], amount[part])
+    contenders = {"recforge": lambda: recforge_pipeline(*lines)}
+    try:
+        import lifetimes  # noqa: F401
+
+        contenders["lifetimes"] = lambda: lifetimes_pipeline(*lines)
+    except ImportError:
+        print("(lifetimes not installed: pip install '.[bench]')")
+    timings, results = measure_rounds(contenders, repeats=args.repeats, warmup=0, track_memory=False)
+    print(f"\n{args.lifetimes_customers:,} customers, {part.sum():,} lines: summary + BG/NBD + Gamma-Gamma + scoring")
+    print(table(timings, "recforge"))
+    if "lifetimes" in results:
+        ours, theirs = results["recforge"], results["lifetimes"]
+        for name in TRUTH_BG:
+            print(f"  BG/NBD {name}: recforge {ours[0][name]:.6g}, lifetimes {theirs[0][name]:.6g}")
+        for name, key in (("p", "p"), ("q", "q"), ("v", "v")):
+            print(f"  Gamma-Gamma {name}: recforge {ours[1][name]:.6g}, lifetimes {theirs[1][key]:.6g}")
+        for i, what in ((2, "P(alive)"), (3, "E[purchases in 30 days]"), (4, "E[spend]")):
+            print(f"  largest |difference| in {what}: {np.abs(ours[i] - theirs[i]).max():.2e}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,231 @@
+"""Per-customer transaction summary (frequency, recency, T, monetary value), the input of RFM
+scores and of the BG/NBD and Gamma-Gamma models, from a transaction log in one vectorised pass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._checks import check_choice
+from .._times import as_seconds
+
+RETURNS = ("drop", "net")
+UNITS = {"day": 86400.0, "week": 7 * 86400.0}
+
+
+@dataclass
+class CustomerSummary:
+    """One row per customer with at least one transaction (parallel arrays).
+
+    A *transaction* is everything a customer bought in one ``period`` (a calendar day by
+    default: several lines or orders on one day are one transaction, as in Fader, Hardie & Lee
+    and the ``lifetimes`` package). Times are in ``unit`` s.
+
+    Attributes
+    ----------
+    customer_ids : numpy.ndarray
+    frequency : numpy.ndarray of float64
+        Repeat transactions: transactions - 1.
+    recency : numpy.ndarray of float64
+        Age of the customer at the last transaction (last - first); 0 without repeats.
+    T : numpy.ndarray of float64
+        Age of the customer at ``as_of`` (as_of - first).
+    since_last : numpy.ndarray of float64
+        Time from the last transaction to ``as_of`` (T - recency): RFM's recency.
+    monetary_value : numpy.ndarray of float64
+        Mean value of the repeat transactions (0 without repeats): Gamma-Gamma's input.
+    total_value : numpy.ndarray of float64
+        Value of all transactions, the first included.
+    transactions : numpy.ndarray of int64
+    first_purchase, last_purchase : numpy.ndarray of float64
+        Epoch seconds of the first and last transaction's period start.
+    as_of : float
+        Epoch seconds of the end of observation.
+    unit : str
+    report : dict
+        Lines read and lines dropped, by reason (returns, after ``as_of``, missing values).
+    """
+
+    customer_ids: np.ndarray
+    frequency: np.ndarray
+    recency: np.ndarray
+    T: np.ndarray
+    since_last: np.ndarray
+    monetary_value: np.ndarray
+    total_value: np.ndarray
+    transactions: np.ndarray
+    first_purchase: np.ndarray
+    last_purchase: np.ndarray
+    as_of: float
+    unit: str
+    report: dict = field(default_factory=dict)
+
+    COLUMNS = (
+        "customer_ids",
+        "frequency",
+        "recency",
+        "T",
+        "since_last",
+        "monetary_value",
+        "total_value",
+        "transactions",
+        "first_purchase",
+        "last_purchase",
+    )
+
+    def __len__(self) -> int:
+        return int(self.customer_ids.size)
+
+    def __repr__(self) -> str:
+        return f"CustomerSummary({len(self):,} customers, unit={self.unit!r}, report={self.report})"
+
+    def to_pandas(self):
+        """A DataFrame indexed by customer id (needs pandas)."""
+        import pandas as pd
+
+        frame = pd.DataFrame({c: getattr(self, c) for c in self.COLUMNS[1:]})
+        frame.index = pd.Index(self.customer_ids, name="customer")
+        for c in ("first_purchase", "last_purchase"):
+            frame[c] = pd.to_datetime(frame[c], unit="s")
+        return frame
+
+    def select(self, rows) -> CustomerSummary:
+        """The customers at ``rows`` (a boolean mask or positions), as a new summary."""
+        picked = {c: getattr(self, c)[rows] for c in self.COLUMNS}
+        return CustomerSummary(**picked, as_of=self.as_of, unit=self.unit, report=dict(self.report))
+
+
+def summary(
+    customers,
+    times,
+    amounts=None,
+    *,
+    as_of=None,
+    unit: str = "day",
+    period: str = "day",
+    returns: str = "drop",
+) -> CustomerSummary:
+    """Summarise a transaction log per customer.
+
+    Parameters
+    ----------
+    customers : array-like, shape (n_lines,)
+        Customer id of each line (any hashable ids).
+    times : array-like, shape (n_lines,)
+        Epoch seconds, datetimes or date strings.
+    amounts : array-like, shape (n_lines,), optional
+        Money of each line (negative for a return). None: 0 (no monetary columns).
+    as_of : time, optional
+        End of observation (default: the last line's time). Lines after it are dropped and
+        counted.
+    unit : {"day", "week"}, default "day"
+        Unit of recency, T and since_last.
+    period : {"day", "week"}, default "day"
+        Lines of one customer in the same period (UTC calendar day or week starting Thursday
+        1970-01-01, as epoch arithmetic gives) form one transaction.
+    returns : {"drop", "net"}, default "drop"
+        Lines with a negative amount: "drop" leaves them out; "net" subtracts them from the
+        customer's transaction of the same period, and a period whose net value is <= 0 is not a
+        transaction. Either way ``report`` counts them.
+
+    Returns
+    -------
+    CustomerSummary
+
+    Examples
+    --------
+    >>> import recforge as rf
+    >>> s = rf.customers.summary(["a", "a", "a", "b"], ["2024-01-01", "2024-01-01", "2024-01-08", "2024-01-05"],
+    ...                          [10.0, 5.0, 20.0, 7.0], as_of="2024-01-11")
+    >>> s.customer_ids.tolist(), s.frequency.tolist(), s.recency.tolist(), s.T.tolist()
+    (['a', 'b'], [1.0, 0.0], [7.0, 0.0], [10.0, 6.0])
+    >>> s.monetary_value.tolist(), s.total_value.tolist()
+    ([20.0, 0.0], [35.0, 7.0])
+    """
+    check_choice(unit, "unit", tuple(UNITS))
+    check_choice(period, "period", tuple(UNITS))
+    check_choice(returns, "returns", RETURNS)
+    customers = np.asarray(customers)
+    t = as_seconds(times, "times")
+    n = customers.shape[0] if customers.ndim == 1 else -1
+    if customers.ndim != 1 or t.shape != (n,):
+        raise ValueError(f"customers and times must be 1-D of one length, got {customers.shape} and {t.shape}")
+    if amounts is None:
+        money = np.zeros(n)
+    else:
+        money = np.asarray(amounts, dtype=np.float64)
+        if money.shape != (n,):
+            raise ValueError(f"amounts must hold one value per line ({n}), got shape {money.shape}")
+    report = {"lines": n}
+    keep = np.isfinite(t)
+    report["missing_time"] = int(n - keep.sum())
+    bad_money = ~np.isfinite(money) & keep
+    report["missing_amount"] = int(bad_money.sum())
+    keep &= ~bad_money
+    if not keep.any():
+        raise ValueError("no line has a time and an amount: nothing to summarise")
+    end = float(t[keep].max()) if as_of is None else float(as_of_seconds(as_of))
+    late = keep & (t > end)
+    report["after_as_of"] = int(late.sum())
+    keep &= ~late
+    negative = keep & (money < 0)
+    report["returns"] = int(negative.sum())
+    if returns == "drop":
+        keep &= ~negative
+    if not keep.any():
+        raise ValueError(f"as_of={as_of!r} is before every line: nothing to summarise")
+    ids, code = np.unique(customers[keep], return_inverse=True)
+    code = code.ravel().astype(np.int64)
+    step = UNITS[period]
+    slot = np.floor(t[keep] / step).astype(np.int64)
+    value = money[keep]
+    # one transaction per (customer, period): sort once by both, sum the values of each run
+    order = np.lexsort((slot, code))
+    code, slot, value = code[order], slot[order], value[order]
+    starts = np.flatnonzero(np.r_[True, (code[1:] != code[:-1]) | (slot[1:] != slot[:-1])])
+    t_code, t_slot = code[starts], slot[starts]
+    t_value = np.add.reduceat(value, starts) if value.size else value
+    if returns == "net":
+        real = t_value > 0
+        report["periods_netted_away"] = int((~real).sum())
+        t_code, t_slot, t_value = t_code[real], t_slot[real], t_value[real]
+    counts = np.bincount(t_code, minlength=ids.size)
+    present = counts > 0
+    report["customers_without_transactions"] = int((~present).sum())
+    first_row = np.r_[0, np.cumsum(counts)[:-1]]
+    last_row = first_row + counts - 1
+    first_slot = np.where(present, t_slot[np.minimum(first_row, max(t_slot.size - 1, 0))], 0)
+    last_slot = np.where(present, t_slot[np.minimum(last_row, max(t_slot.size - 1, 0))], 0)
+    total = np.bincount(t_code, weights=t_value, minlength=ids.size)
+    first_value = np.where(present, t_value[np.minimum(first_row, max(t_value.size - 1, 0))], 0.0)
+    frequency = (counts - 1).astype(np.float64)
+    repeat_value = total - first_value
+    scale = step / UNITS[unit]
+    first_time = first_slot * step
+    recency = (last_slot - first_slot) * scale
+    T = (np.floor(end / step) - first_slot) * scale  # whole periods to as_of's, as lifetimes counts
+    out = CustomerSummary(
+        customer_ids=ids,
+        frequency=frequency,
+        recency=recency,
+        T=T,
+        since_last=T - recency,
+        monetary_value=np.divide(repeat_value, frequency, out=np.zeros(ids.size), where=frequency > 0),
+        total_value=total,
+        transactions=counts.astype(np.int64),
+        first_purchase=first_time.astype(np.float64),
+        last_purchase=(last_slot * step).astype(np.float64),
+        as_of=end,
+        unit=unit,
+        report=report,
+    )
+    return out.select(present) if not present.all() else out
+
+
+def as_of_seconds(value) -> float:
+    """A single time (epoch seconds, datetime or date string) as epoch seconds."""
+    seconds = as_seconds(np.asarray([value]), "as_of")
+    if not np.isfinite(seconds[0]):
+        raise ValueError(f"as_of must be a time, got {value!r}")
+    return float(seconds[0])

@@ -1,0 +1,56 @@
+"""Customer lifetime value: BG/NBD's expected purchases times Gamma-Gamma's expected spend,
+discounted period by period."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._checks import check_int, check_real
+
+
+def lifetime_value(
+    purchases,
+    spend,
+    frequency,
+    recency,
+    T,
+    monetary_value,
+    *,
+    horizon: int = 12,
+    step: float = 30.0,
+    discount_rate: float = 0.01,
+) -> np.ndarray:
+    """Discounted value of each customer's purchases over the next ``horizon`` steps.
+
+    CLV = sum over i = 1..horizon of  E[spend] (E[X(i step)] - E[X((i-1) step)]) / (1 + d)^i,
+    with E[X(t)] from ``purchases`` (a fitted :class:`BetaGeoFitter`) and E[spend] from
+    ``spend`` (a fitted :class:`GammaGammaFitter`), as ``lifetimes``' customer_lifetime_value.
+
+    Parameters
+    ----------
+    purchases : BetaGeoFitter
+    spend : GammaGammaFitter
+    frequency, recency, T, monetary_value : array-like
+        The customers' summary, in the unit the models were fitted in.
+    horizon : int, default 12
+        Steps ahead (>= 1).
+    step : float, default 30.0
+        Length of a step in the summary's unit (30 days: months).
+    discount_rate : float, default 0.01
+        Per step (>= 0).
+
+    Returns
+    -------
+    numpy.ndarray of float64, one value per customer.
+    """
+    horizon = check_int(horizon, "horizon", minimum=1)
+    step = check_real(step, "step", minimum=0.0)
+    discount_rate = check_real(discount_rate, "discount_rate", minimum=0.0)
+    value = spend.expected_average_value(frequency, monetary_value)
+    total = np.zeros_like(value)
+    before = np.zeros_like(value)
+    for i in range(1, horizon + 1):
+        after = purchases.expected_purchases(i * step, frequency, recency, T)
+        total += value * (after - before) / (1 + discount_rate) ** i
+        before = after
+    return total

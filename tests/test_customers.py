@@ -1,0 +1,273 @@
+"""Customer summaries, BG/NBD and Gamma-Gamma against plain-Python references, finite
+differences, simulations of the models, and the published CDNOW figures."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import recforge as rf
+from recforge.customers import BetaGeoFitter, GammaGammaFitter, lifetime_value, summary
+from recforge.customers import bgnbd as bgnbd_module
+from recforge.customers import gamma_gamma as gg_module
+
+CDNOW = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "cdnow"
+DAY = 86400.0
+
+
+def reference_summary(customers, times, amounts, as_of, unit, period, returns):
+    """Customer by customer in plain Python."""
+    step, scale = {"day": DAY, "week": 7 * DAY}[period], {"day": DAY, "week": 7 * DAY}[unit]
+    per = {}
+    for c, t, a in zip(customers, times, amounts):
+        if t > as_of or (returns == "drop" and a < 0):
+            continue
+        per.setdefault(c, {}).setdefault(math.floor(t / step), 0.0)
+        per[c][math.floor(t / step)] += a
+    out = {}
+    for c, slots in per.items():
+        kept = sorted(s for s, v in slots.items() if returns == "drop" or v > 0)
+        if not kept:
+            continue
+        values = [slots[s] for s in kept]
+        x = len(kept) - 1
+        out[c] = dict(
+            frequency=x,
+            recency=(kept[-1] - kept[0]) * step / scale,
+            T=(math.floor(as_of / step) - kept[0]) * step / scale,
+            monetary_value=sum(values[1:]) / x if x else 0.0,
+            total_value=sum(values),
+        )
+    return out
+
+
+@pytest.mark.parametrize("unit, period", [("day", "day"), ("week", "day"), ("week", "week")])
+@pytest.mark.parametrize("returns", ["drop", "net"])
+def test_summary_matches_plain_python(unit, period, returns):
+    rng = np.random.default_rng(len(unit) + len(period) + len(returns))
+    n = 400
+    customers = rng.choice([f"c{i}" for i in range(40)], n)
+    times = 1.6e9 + rng.uniform(0, 200 * DAY, n)
+    amounts = np.round(rng.normal(20, 15, n), 2)  # some negative: returns
+    as_of = 1.6e9 + 180 * DAY
+    s = summary(customers, times, amounts, as_of=as_of, unit=unit, period=period, returns=returns)
+    want = reference_summary(customers, times, amounts, as_of, unit, period, returns)
+    assert s.customer_ids.tolist() == sorted(want)
+    for name in ("frequency", "recency", "T", "monetary_value", "total_value"):
+        np.testing.assert_allclose(getattr(s, name), [want[c][name] for c in s.customer_ids], atol=1e-9)
+    np.testing.assert_allclose(s.since_last, s.T - s.recency)
+    assert s.report["after_as_of"] == int((times > as_of).sum())
+    assert s.report["returns"] == int(((amounts < 0) & (times <= as_of)).sum())
+
+
+def test_summary_example_and_the_lines_it_drops():
+    s = summary(
+        ["a", "a", "a", "b", "b", "c"],
+        ["2024-01-01", "2024-01-01", "2024-01-08", "2024-01-05", None, "2024-02-01"],
+        [10.0, 5.0, 20.0, 7.0, 1.0, 3.0],
+        as_of="2024-01-11",
+    )
+    assert s.customer_ids.tolist() == ["a", "b"]
+    assert s.frequency.tolist() == [1.0, 0.0] and s.T.tolist() == [10.0, 6.0]
+    assert s.report["missing_time"] == 1 and s.report["after_as_of"] == 1
+    frame = s.to_pandas()
+    assert list(frame.index) == ["a", "b"] and frame.loc["a", "total_value"] == 35.0
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"customers": ["a", "b"], "times": [1.0]}, ValueError, "one length"),
+        ({"customers": ["a"], "times": [1.0], "amounts": [1.0, 2.0]}, ValueError, "amounts"),
+        ({"customers": ["a"], "times": [1e9], "as_of": 1.0}, ValueError, "before every line"),
+        ({"customers": ["a"], "times": [1.0], "amounts": [np.nan]}, ValueError, "nothing to summarise"),
+        ({"customers": ["a"], "times": [1.0], "unit": "month"}, ValueError, "unit"),
+        ({"customers": ["a"], "times": [1.0], "returns": "keep"}, ValueError, "returns"),
+        ({"customers": ["a"], "times": ["not a date"]}, ValueError, "times"),
+    ],
+)
+def test_summary_bad_input(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        summary(**kwargs)
+
+
+def reference_bgnbd_ll(params, x, t_x, T):
+    """Equation (6) of Fader, Hardie & Lee (2005), one customer at a time, with Beta functions."""
+    from scipy.special import beta as B
+
+    r, alpha, a, b = params
+    out = []
+    for xi, ti, Ti in zip(x, t_x, T):
+        gam = math.exp(math.lgamma(r + xi) - math.lgamma(r)) * alpha**r
+        L = B(a, b + xi) / B(a, b) * gam / (alpha + Ti) ** (r + xi)
+        if xi > 0:
+            L += B(a + 1, b + xi - 1) / B(a, b) * gam / (alpha + ti) ** (r + xi)
+        out.append(math.log(L))
+    return np.array(out)
+
+
+def simulate_bgnbd(n, params, T, seed):
+    """Customers drawn from the BG/NBD process itself (Poisson purchases, dropout after each)."""
+    r, alpha, a, b = params
+    rng = np.random.default_rng(seed)
+    lam = rng.gamma(r, 1 / alpha, n)
+    p = rng.beta(a, b, n)
+    x, t_x = np.zeros(n), np.zeros(n)
+    for i in range(n):
+        t = 0.0
+        while True:
+            t += rng.exponential(1 / lam[i])
+            if t > T:
+                break
+            x[i] += 1
+            t_x[i] = t
+            if rng.random() < p[i]:
+                break
+    return x, t_x, np.full(n, float(T))
+
+
+def test_bgnbd_likelihood_and_gradient():
+    x, t_x, T = simulate_bgnbd(300, (0.5, 5.0, 0.8, 2.0), 40, 0)
+    params = np.array([0.4, 3.0, 0.7, 2.5])
+    ll, grad = bgnbd_module._log_likelihood(params, x, t_x, T)
+    np.testing.assert_allclose(ll, reference_bgnbd_ll(params, x, t_x, T), rtol=1e-10)
+    for i in range(4):
+        e = np.zeros(4)
+        e[i] = 1e-6 * params[i]
+        up = bgnbd_module._log_likelihood(params + e, x, t_x, T)[0].sum()
+        down = bgnbd_module._log_likelihood(params - e, x, t_x, T)[0].sum()
+        np.testing.assert_allclose(grad[i].sum(), (up - down) / (2 * e[i]), rtol=1e-5)
+
+
+def test_bgnbd_recovers_simulated_parameters():
+    truth = (0.6, 4.0, 0.9, 3.0)
+    x, t_x, T = simulate_bgnbd(20_000, truth, 52, 1)
+    fitted = BetaGeoFitter().fit(x, t_x, T).params_
+    for name, value in zip(("r", "alpha", "a", "b"), truth):
+        assert abs(fitted[name] / value - 1) < 0.15, (name, fitted[name], value)
+
+
+@pytest.mark.skipif(not CDNOW.is_dir(), reason="needs ../shared/datasets/cdnow (the shared data sets)")
+def test_bgnbd_reproduces_the_published_cdnow_fit():
+    import pandas as pd
+
+    data = pd.read_csv(CDNOW / "cdnow_customers_summary.csv")
+    bg = BetaGeoFitter().fit(data.frequency, data.recency, data["T"])
+    published = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    for name, value in published.items():
+        assert f"{bg.params_[name]:.3g}" == f"{value:.3g}", (name, bg.params_[name])
+    assert round(bg.log_likelihood_, 1) == -9582.4  # the paper's maximum
+    # the paper's worked example: x = 2, t_x = 30.43, T = 38.86 buys 1.226 times in 39 weeks
+    assert round(float(bg.expected_purchases(39, [2], [30.43], [38.86])[0]), 3) == 1.226
+
+
+def test_bgnbd_predictions_against_their_definitions():
+    bg = BetaGeoFitter()
+    bg.params_ = {"r": 0.3, "alpha": 4.0, "a": 0.8, "b": 2.5}
+    r, alpha, a, b = 0.3, 4.0, 0.8, 2.5
+    x, t_x, T = np.array([0.0, 1.0, 5.0]), np.array([0.0, 10.0, 30.0]), np.array([40.0, 40.0, 40.0])
+    # P(alive) = 1 / (1 + a / (b + x - 1) ((alpha + T) / (alpha + t_x))^(r + x)) for x > 0
+    want = [1.0] + [
+        1 / (1 + a / (b + xi - 1) * ((alpha + Ti) / (alpha + ti)) ** (r + xi))
+        for xi, ti, Ti in zip(x[1:], t_x[1:], T[1:])
+    ]
+    np.testing.assert_allclose(bg.probability_alive(x, t_x, T), want, rtol=1e-12)
+    # a customer with no history at age 0 is a new customer
+    np.testing.assert_allclose(bg.expected_purchases(20, [0], [0], [0]), bg.expected_purchases_new(20), rtol=1e-12)
+    # E[X(t)] of a new customer by simulation of the process
+    xs, _, _ = simulate_bgnbd(40_000, (r, alpha, a, b), 20, 2)
+    assert abs(xs.mean() / bg.expected_purchases_new(20) - 1) < 0.03
+
+
+@pytest.mark.parametrize(
+    "columns, match",
+    [
+        (([1, 2], [1, 2], [1]), "one length"),
+        (([1], [5], [2]), "exceed T"),
+        (([1.5], [1], [2]), "whole numbers"),
+        (([0], [1], [2]), "recency must be 0"),
+        (([-1], [0], [2]), ">= 0"),
+        (([1], [np.nan], [2]), "finite"),
+        (([], [], []), "no customers"),
+    ],
+)
+def test_bgnbd_bad_input(columns, match):
+    with pytest.raises(ValueError, match=match):
+        BetaGeoFitter().fit(*columns)
+
+
+def test_bgnbd_reports_non_convergence():
+    x, t_x, T = simulate_bgnbd(500, (0.5, 5.0, 0.8, 2.0), 40, 3)
+    with pytest.raises(RuntimeError, match="did not converge.*penalizer"):
+        BetaGeoFitter().fit(x, t_x, T, max_iterations=1)
+    with pytest.raises(RuntimeError, match="not fitted"):
+        BetaGeoFitter().probability_alive([1], [1], [2])
+
+
+def simulate_spend(n, params, seed):
+    p, q, v = params
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, 8, n).astype(float)
+    nu = rng.gamma(q, 1 / v, n)
+    m = np.array([rng.gamma(p, 1 / nu[i], int(x[i])).mean() for i in range(n)])
+    return x, m
+
+
+def test_gamma_gamma_likelihood_gradient_and_recovery():
+    x, m = simulate_spend(20_000, (6.0, 4.0, 15.0), 4)
+    params = np.array([5.0, 3.0, 12.0])
+    ll, grad = gg_module._log_likelihood(params, x, m)
+    p, q, v = params
+    want = [
+        math.lgamma(p * xi + q)
+        - math.lgamma(p * xi)
+        - math.lgamma(q)
+        + q * math.log(v)
+        + (p * xi - 1) * math.log(mi)
+        + p * xi * math.log(xi)
+        - (p * xi + q) * math.log(v + mi * xi)
+        for xi, mi in zip(x[:50], m[:50])
+    ]
+    np.testing.assert_allclose(ll[:50], want, rtol=1e-10)
+    for i in range(3):
+        e = np.zeros(3)
+        e[i] = 1e-6 * params[i]
+        num = (
+            gg_module._log_likelihood(params + e, x, m)[0].sum() - gg_module._log_likelihood(params - e, x, m)[0].sum()
+        ) / (2 * e[i])
+        np.testing.assert_allclose(grad[i].sum(), num, rtol=1e-5)
+    fitted = GammaGammaFitter().fit(x, m).params_
+    for name, value in zip(("p", "q", "v"), (6.0, 4.0, 15.0)):
+        assert abs(fitted[name] / value - 1) < 0.15, (name, fitted[name])
+
+
+def test_gamma_gamma_expected_value_and_bad_input():
+    gg = GammaGammaFitter()
+    gg.params_ = {"p": 6.0, "q": 4.0, "v": 15.0}
+    got = gg.expected_average_value([0, 2], [0.0, 30.0])
+    np.testing.assert_allclose(got, [6 * 15 / 3, 6 * (15 + 60) / (12 + 3)])
+    with pytest.raises(ValueError, match="leave them out"):
+        GammaGammaFitter().fit([1, 2, 3], [10.0, 0.0, 5.0])
+    with pytest.raises(ValueError, match="repeat purchases"):
+        GammaGammaFitter().fit([0, 0, 1], [0.0, 0.0, 5.0])
+
+
+def test_lifetime_value_is_the_discounted_sum():
+    bg = BetaGeoFitter()
+    bg.params_ = {"r": 0.3, "alpha": 4.0, "a": 0.8, "b": 2.5}
+    gg = GammaGammaFitter()
+    gg.params_ = {"p": 6.0, "q": 4.0, "v": 15.0}
+    f, rec, T, m = [0.0, 3.0], [0.0, 20.0], [30.0, 30.0], [0.0, 25.0]
+    got = lifetime_value(bg, gg, f, rec, T, m, horizon=3, step=4.0, discount_rate=0.1)
+    value = gg.expected_average_value(f, m)
+    want = sum(
+        value * (bg.expected_purchases(4.0 * i, f, rec, T) - bg.expected_purchases(4.0 * (i - 1), f, rec, T)) / 1.1**i
+        for i in (1, 2, 3)
+    )
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_public_names():
+    assert rf.customers.summary is summary and rf.customers.BetaGeoFitter is BetaGeoFitter
