@@ -271,3 +271,51 @@ def test_lifetime_value_is_the_discounted_sum():
 
 def test_public_names():
     assert rf.customers.summary is summary and rf.customers.BetaGeoFitter is BetaGeoFitter
+
+
+@pytest.mark.parametrize("bins", [2, 3, 5, 10])
+@pytest.mark.parametrize("n", [1, 7, 100])
+def test_quantile_scores_against_ranks_and_independent_of_order(bins, n):
+    from scipy.stats import rankdata
+
+    rng = np.random.default_rng(n * bins)
+    values = rng.integers(0, 6, n).astype(float)  # many ties
+    got = rf.customers.quantile_scores(values, bins)
+    want = 1 + ((rankdata(values, method="min") - 1) * bins) // n
+    np.testing.assert_array_equal(got, want)
+    perm = rng.permutation(n)
+    np.testing.assert_array_equal(rf.customers.quantile_scores(values[perm], bins), got[perm])
+    assert got.min() >= 1 and got.max() <= bins
+
+
+def test_default_segments_cover_every_cell_once():
+    r, f = np.meshgrid(np.arange(1, 6), np.arange(1, 6))
+    names = rf.customers.segment(r.ravel(), f.ravel())
+    assert "Other" not in set(names)
+    for cell_r, cell_f in zip(r.ravel(), f.ravel()):
+        hits = [name for name, (a, b), (c, d) in rf.customers.SEGMENTS if a <= cell_r <= b and c <= cell_f <= d]
+        assert len(hits) == 1, (cell_r, cell_f, hits)
+    assert len({name for name, _, _ in rf.customers.SEGMENTS}) == 10
+    got = dict(zip(zip(r.ravel(), f.ravel()), names))
+    assert got[(5, 5)] == "Champions" and got[(1, 5)] == "Can't Lose Them" and got[(1, 1)] == "Lost"
+
+
+def test_rfm_scores_of_a_summary():
+    rng = np.random.default_rng(9)
+    n = 300
+    customers = rng.choice([f"c{i:03d}" for i in range(60)], n)
+    times = 1.6e9 + rng.uniform(0, 100 * DAY, n)
+    s = summary(customers, times, rng.uniform(1, 50, n))
+    r = rf.customers.rfm(s)
+    np.testing.assert_array_equal(r.recency, rf.customers.quantile_scores(-s.since_last))
+    np.testing.assert_array_equal(r.frequency, rf.customers.quantile_scores(s.transactions))
+    np.testing.assert_array_equal(r.monetary, rf.customers.quantile_scores(s.total_value))
+    np.testing.assert_array_equal(r.segment, rf.customers.segment(r.recency, r.frequency))
+    mean = rf.customers.rfm(s, monetary="mean")
+    np.testing.assert_array_equal(mean.monetary, rf.customers.quantile_scores(s.total_value / s.transactions))
+    frame = r.to_pandas()
+    assert list(frame.columns) == ["R", "F", "M", "RFM", "segment"] and len(frame) == len(s)
+    with pytest.raises(ValueError, match="monetary"):
+        rf.customers.rfm(s, monetary="median")
+    with pytest.raises(ValueError, match="bins"):
+        rf.customers.rfm(s, bins=1)

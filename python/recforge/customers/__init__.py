@@ -1,9 +1,21 @@
-"""Know the customer: transaction summaries, lifetime value and churn risk (BG/NBD,
-Gamma-Gamma)."""
+"""Know the customer: transaction summaries, RFM scores and segments, lifetime value and churn
+risk (BG/NBD, Gamma-Gamma)."""
 
 from .bgnbd import BetaGeoFitter
 from .gamma_gamma import GammaGammaFitter
+from .rfm import RFM, SEGMENTS, quantile_scores, rfm, segment
 from .summary import CustomerSummary, summary
 from .value import lifetime_value
 
-__all__ = ["BetaGeoFitter", "CustomerSummary", "GammaGammaFitter", "lifetime_value", "summary"]
+__all__ = [
+    "RFM",
+    "SEGMENTS",
+    "BetaGeoFitter",
+    "CustomerSummary",
+    "GammaGammaFitter",
+    "lifetime_value",
+    "quantile_scores",
+    "rfm",
+    "segment",
+    "summary",
+]
