@@ -319,3 +319,83 @@ def test_rfm_scores_of_a_summary():
         rf.customers.rfm(s, monetary="median")
     with pytest.raises(ValueError, match="bins"):
         rf.customers.rfm(s, bins=1)
+
+
+def planted_groups(seed=0, per_group=150):
+    """Three behaviour groups far apart: rare cheap lapsed, regular mid, frequent big recent."""
+    rng = np.random.default_rng(seed)
+    customers, times, amounts, truth = [], [], [], {}
+    for g, (n_buys, spend, last_day) in enumerate([(1, 5.0, 20), (6, 40.0, 200), (25, 400.0, 360)]):
+        for c in range(per_group):
+            name = f"g{g}-{c:03d}"
+            truth[name] = g
+            days = np.sort(rng.uniform(0, last_day, n_buys))
+            customers += [name] * n_buys
+            times += list(1.6e9 + days * DAY)
+            amounts += list(rng.gamma(20.0, spend / 20.0, n_buys))
+    s = summary(customers, times, amounts, as_of=1.6e9 + 365 * DAY)
+    return s, np.array([truth[c] for c in s.customer_ids])
+
+
+def test_segmenter_finds_planted_groups_and_numbers_them_by_size():
+    from sklearn.metrics import adjusted_rand_score
+
+    s, truth = planted_groups()
+    seg = rf.customers.Segmenter(k_range=(2, 6)).fit(s)
+    assert seg.n_segments_ == 3 and set(seg.silhouettes_) == {2, 3, 4, 5, 6}
+    assert max(seg.silhouettes_, key=seg.silhouettes_.get) == 3
+    assert adjusted_rand_score(truth, seg.labels_) == 1.0
+    sizes = np.bincount(seg.labels_)
+    assert np.all(np.diff(sizes) <= 0)
+    np.testing.assert_array_equal(seg.predict(s), seg.labels_)
+    again = rf.customers.Segmenter(k_range=(2, 6)).fit(s)
+    np.testing.assert_array_equal(again.labels_, seg.labels_)  # seeded
+
+
+def test_segmenter_weighs_taste_against_behaviour():
+    s, _ = planted_groups(1, 40)
+    taste = np.random.default_rng(2).normal(size=(len(s), 32))
+    X = rf.customers.Segmenter(taste_weight=0.5).features(s, taste)
+    assert X.shape == (len(s), 35)
+    np.testing.assert_allclose(X[:, 3:].var(axis=0).sum() / X[:, :3].var(axis=0).sum(), 0.5)
+    with pytest.raises(ValueError, match="one row per customer"):
+        rf.customers.Segmenter().features(s, taste[:-1])
+    with pytest.raises(ValueError, match="k_range"):
+        rf.customers.Segmenter(k_range=(5, 3))
+    with pytest.raises(RuntimeError, match="not fitted"):
+        rf.customers.Segmenter().predict(s)
+
+
+def test_profile_lift_against_plain_python():
+    rng = np.random.default_rng(5)
+    n, items = 120, 15
+    s = summary([f"c{i:03d}" for i in range(n)], 1.6e9 + rng.uniform(0, 1e6, n), rng.uniform(1, 9, n))
+    labels = rng.integers(0, 3, n)
+    X = sp_random(n, items, rng)
+    prof = rf.customers.profile(labels, s, X, item_ids=[f"i{j}" for j in range(items)], top=4, min_buyers=2)
+    bought = X.toarray() > 0
+    for seg_index, seg in enumerate(prof.segment):
+        members = labels == seg
+        assert prof.customers[seg_index] == members.sum()
+        lifts = {}
+        for j in range(items):
+            inside = bought[members, j].sum()
+            if inside >= 2:
+                lifts[f"i{j}"] = (inside / members.sum()) / (bought[:, j].sum() / n)
+        want = sorted(lifts.items(), key=lambda kv: (-kv[1], int(kv[0][1:])))[:4]
+        got = [(item, lift) for item, lift, _ in prof.top_items[seg_index]]
+        assert [g[0] for g in got] == [w[0] for w in want]
+        np.testing.assert_allclose([g[1] for g in got], [w[1] for w in want])
+    np.testing.assert_allclose(prof.revenue_share.sum(), 1.0)
+    np.testing.assert_allclose(prof.customer_share.sum(), 1.0)
+    hidden = rf.customers.profile(labels, s, X, min_size=n)  # every segment below the minimum size
+    assert all(t == [] for t in hidden.top_items)
+    assert "| segment |" in str(prof)
+    with pytest.raises(ValueError, match="one segment per customer"):
+        rf.customers.profile(labels[:-1], s)
+
+
+def sp_random(n, items, rng):
+    import scipy.sparse as sp
+
+    return sp.csr_matrix((rng.random((n, items)) < 0.3).astype(np.float32))

@@ -4,6 +4,7 @@ risk (BG/NBD, Gamma-Gamma)."""
 from .bgnbd import BetaGeoFitter
 from .gamma_gamma import GammaGammaFitter
 from .rfm import RFM, SEGMENTS, quantile_scores, rfm, segment
+from .segments import Segmenter, SegmentProfile, behaviour, profile
 from .summary import CustomerSummary, summary
 from .value import lifetime_value
 
@@ -13,7 +14,11 @@ __all__ = [
     "BetaGeoFitter",
     "CustomerSummary",
     "GammaGammaFitter",
+    "SegmentProfile",
+    "Segmenter",
+    "behaviour",
     "lifetime_value",
+    "profile",
     "quantile_scores",
     "rfm",
     "segment",

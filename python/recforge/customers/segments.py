@@ -1,0 +1,238 @@
+"""Customer segments: k-means (scikit-learn) on RFM behaviour plus taste, k chosen by silhouette,
+and segment profiles with the products each segment over-buys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._checks import check_int, check_real
+from .summary import CustomerSummary
+
+
+def behaviour(summary: CustomerSummary) -> np.ndarray:
+    """Recency, frequency and monetary columns on scales k-means can compare: log1p of days since
+    the last purchase, of transactions and of total value (all skewed), then z-scores."""
+    X = np.column_stack(
+        [
+            np.log1p(summary.since_last),
+            np.log1p(summary.transactions.astype(np.float64)),
+            np.log1p(np.maximum(summary.total_value, 0.0)),
+        ]
+    )
+    return _standardise(X)
+
+
+def _standardise(X: np.ndarray) -> np.ndarray:
+    scale = X.std(axis=0)
+    return (X - X.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
+
+
+class Segmenter:
+    """k-means segments of customers on behaviour (RFM) and, optionally, taste.
+
+    Features: :func:`behaviour` (3 standardised RFM columns) and, when ``taste`` is given to
+    ``fit`` (ALS user factors, category shares: one row per customer of the summary), its
+    standardised columns scaled so the taste block weighs ``taste_weight`` times the behaviour
+    block in total variance. k-means is scikit-learn's ``KMeans``; with ``n_segments=None`` it
+    is run for every k in ``k_range`` and the k with the best silhouette on a sample of
+    ``sample_size`` customers is kept.
+
+    Parameters
+    ----------
+    n_segments : int or None, default None
+        None: chosen by silhouette from ``k_range``.
+    k_range : tuple of int, default (2, 10)
+        Smallest and largest k tried (inclusive).
+    taste_weight : float, default 1.0
+    sample_size : int, default 10000
+        Customers the silhouette is computed on (it is quadratic in them).
+    random_state : int, default 0
+
+    Attributes
+    ----------
+    labels_ : numpy.ndarray of int64
+        Segment of each customer, numbered by decreasing size.
+    n_segments_ : int
+    silhouettes_ : dict of int -> float
+        The silhouette of each k tried (empty when ``n_segments`` was given).
+    kmeans_ : sklearn.cluster.KMeans
+
+    Examples
+    --------
+    >>> import numpy as np, recforge as rf
+    >>> rng = np.random.default_rng(0)
+    >>> s = rf.customers.summary(rng.integers(0, 200, 2000), 1.7e9 + rng.uniform(0, 2e7, 2000),
+    ...                          rng.gamma(2.0, 20.0, 2000))
+    >>> seg = rf.customers.Segmenter(n_segments=4).fit(s)
+    >>> seg.labels_.shape, seg.n_segments_
+    ((200,), 4)
+    """
+
+    def __init__(
+        self,
+        n_segments: int | None = None,
+        k_range: tuple[int, int] = (2, 10),
+        taste_weight: float = 1.0,
+        sample_size: int = 10_000,
+        random_state: int = 0,
+    ):
+        self.n_segments = None if n_segments is None else check_int(n_segments, "n_segments", minimum=1)
+        low, high = (check_int(k, "k_range", minimum=2) for k in k_range)
+        if low > high:
+            raise ValueError(f"k_range must be (low, high) with low <= high, got {k_range}")
+        self.k_range = (low, high)
+        self.taste_weight = check_real(taste_weight, "taste_weight", minimum=0.0)
+        self.sample_size = check_int(sample_size, "sample_size", minimum=10)
+        self.random_state = check_int(random_state, "random_state", minimum=0)
+
+    def features(self, summary: CustomerSummary, taste=None) -> np.ndarray:
+        """The matrix k-means runs on."""
+        X = behaviour(summary)
+        if taste is None or self.taste_weight == 0:
+            return X
+        T = np.asarray(taste.toarray() if sp.issparse(taste) else taste, dtype=np.float64)
+        if T.ndim != 2 or T.shape[0] != len(summary):
+            raise ValueError(f"taste must have one row per customer of the summary ({len(summary)}), got {T.shape}")
+        if not np.all(np.isfinite(T)):
+            raise ValueError("taste must be finite")
+        T = _standardise(T)
+        # equal total variance per block, times taste_weight: 32 factors must not drown 3 RFM columns
+        T *= np.sqrt(self.taste_weight * X.shape[1] / max(T.shape[1], 1))
+        return np.hstack([X, T])
+
+    def fit(self, summary: CustomerSummary, taste=None) -> Segmenter:
+        from sklearn.cluster import KMeans
+        from sklearn.metrics import silhouette_score
+
+        X = self.features(summary, taste)
+        n = X.shape[0]
+        if n < 2:
+            raise ValueError(f"segmenting needs at least 2 customers, got {n}")
+        self.silhouettes_ = {}
+        if self.n_segments is not None:
+            k = min(self.n_segments, n)
+        else:
+            low, high = self.k_range[0], min(self.k_range[1], n - 1)
+            if low > high:
+                raise ValueError(f"k_range {self.k_range} leaves no k for {n} customers")
+            for k in range(low, high + 1):
+                labels = KMeans(k, n_init=3, random_state=self.random_state).fit_predict(X)
+                if len(np.unique(labels)) < 2:
+                    continue
+                self.silhouettes_[k] = float(
+                    silhouette_score(X, labels, sample_size=min(self.sample_size, n), random_state=self.random_state)
+                )
+            if not self.silhouettes_:
+                raise ValueError("every k in k_range gave a single segment: the customers do not separate")
+            k = max(self.silhouettes_, key=lambda c: (self.silhouettes_[c], -c))
+        self.kmeans_ = KMeans(k, n_init=10, random_state=self.random_state).fit(X)
+        # renumber by decreasing size (ties by the lower k-means label): segment 0 is the largest
+        sizes = np.bincount(self.kmeans_.labels_, minlength=k)
+        rank = np.empty(k, dtype=np.int64)
+        rank[np.lexsort((np.arange(k), -sizes))] = np.arange(k)
+        self.labels_ = rank[self.kmeans_.labels_]
+        self.n_segments_ = int(k)
+        self._rank = rank
+        return self
+
+    def predict(self, summary: CustomerSummary, taste=None) -> np.ndarray:
+        """Segments of other customers (features scaled on their own summary: pass the same
+        population's summary, e.g. at a later date)."""
+        if not hasattr(self, "kmeans_"):
+            raise RuntimeError("Segmenter is not fitted: call fit first")
+        return self._rank[self.kmeans_.predict(self.features(summary, taste))]
+
+
+@dataclass
+class SegmentProfile:
+    """One row per segment (parallel arrays), and each segment's top products."""
+
+    segment: np.ndarray
+    customers: np.ndarray
+    customer_share: np.ndarray
+    revenue_share: np.ndarray
+    mean_since_last: np.ndarray
+    mean_transactions: np.ndarray
+    mean_total_value: np.ndarray
+    top_items: list  # per segment: list of (item, lift, buyers in the segment)
+
+    def __str__(self) -> str:
+        lines = [
+            "| segment | customers | share | revenue share | since last | transactions | value | top products (lift) |",
+            "|---:|---:|---:|---:|---:|---:|---:|---|",
+        ]
+        for i, s in enumerate(self.segment):
+            top = ", ".join(f"{item} ({lift:.1f})" for item, lift, _ in self.top_items[i][:3])
+            lines.append(
+                f"| {s} | {self.customers[i]:,} | {self.customer_share[i]:.1%} | {self.revenue_share[i]:.1%} | "
+                f"{self.mean_since_last[i]:.0f} | {self.mean_transactions[i]:.1f} | {self.mean_total_value[i]:,.0f} | "
+                f"{top} |"
+            )
+        return "\n".join(lines)
+
+
+def profile(
+    labels,
+    summary: CustomerSummary,
+    user_items=None,
+    item_ids=None,
+    top: int = 5,
+    min_buyers: int = 5,
+    min_size: int = 1,
+) -> SegmentProfile:
+    """Size, revenue share, mean behaviour and the products each segment over-buys.
+
+    Lift of item j in segment s = (share of s's customers who bought j) / (share of all
+    customers who bought j); items with fewer than ``min_buyers`` buyers in the segment are left
+    out (a lift from two customers is noise). ``user_items``: customers x items, rows aligned
+    with ``summary``; ``item_ids`` names the columns. Segments smaller than ``min_size`` are
+    reported without products (privacy: no statistics of tiny groups).
+    """
+    labels = np.asarray(labels)
+    if labels.shape != (len(summary),):
+        raise ValueError(f"labels must hold one segment per customer of the summary ({len(summary)})")
+    top = check_int(top, "top", minimum=0)
+    min_buyers = check_int(min_buyers, "min_buyers", minimum=1)
+    min_size = check_int(min_size, "min_size", minimum=1)
+    segments, code = np.unique(labels, return_inverse=True)
+    k = segments.size
+    count = np.bincount(code, minlength=k)
+    revenue = np.bincount(code, weights=np.maximum(summary.total_value, 0.0), minlength=k)
+    tops: list = [[] for _ in range(k)]
+    if user_items is not None and top > 0:
+        B = sp.csr_matrix(user_items, copy=False)
+        if B.shape[0] != len(summary):
+            raise ValueError(f"user_items must have one row per customer of the summary ({len(summary)})")
+        bought = sp.csr_matrix((np.ones(B.nnz), B.indices, B.indptr), shape=B.shape)
+        bought.sum_duplicates()
+        bought.data[:] = 1.0
+        membership = sp.csr_matrix((np.ones(code.size), (code, np.arange(code.size))), shape=(k, code.size))
+        per_segment = (membership @ bought).toarray()  # buyers of each item in each segment
+        overall = per_segment.sum(axis=0) / code.size
+        names = np.arange(B.shape[1]) if item_ids is None else np.asarray(item_ids)
+        for s in range(k):
+            if count[s] < min_size:
+                continue
+            share = per_segment[s] / count[s]
+            lift = np.divide(share, overall, out=np.zeros_like(share), where=overall > 0)
+            lift[per_segment[s] < min_buyers] = 0.0
+            best = np.lexsort((np.arange(lift.size), -lift))[:top]
+            tops[s] = [(names[j], float(lift[j]), int(per_segment[s, j])) for j in best if lift[j] > 0]
+
+    def mean(values):
+        return np.bincount(code, weights=values, minlength=k) / count
+
+    total_revenue = revenue.sum()
+    return SegmentProfile(
+        segment=segments,
+        customers=count,
+        customer_share=count / code.size,
+        revenue_share=revenue / total_revenue if total_revenue > 0 else np.zeros(k),
+        mean_since_last=mean(summary.since_last),
+        mean_transactions=mean(summary.transactions.astype(np.float64)),
+        mean_total_value=mean(summary.total_value),
+        top_items=tops,
+    )
