@@ -325,3 +325,44 @@ def test_console_entry_point():
     assert names.get("recforge") == "recforge.cli:main"
     done = subprocess.run([sys.executable, "-m", "recforge", "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.startswith("recforge ")
+
+
+def test_customers_and_clv_on_the_sample(tmp_path, capsys):
+    import pandas as pd
+
+    out = tmp_path / "customers.csv"
+    assert main(["customers", "--data", "sample", "--segments", "3", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "RFM segments: " in printed and "3 segments" in printed and "| segment |" in printed
+    table = pd.read_csv(out)
+    assert list(table.columns) == [
+        "customer",
+        "transactions",
+        "days_since_last",
+        "total_value",
+        "R",
+        "F",
+        "M",
+        "rfm_segment",
+        "segment",
+    ]
+    assert table["customer"].is_unique and set(table["segment"]) == {0, 1, 2}
+    assert set(table["rfm_segment"]) <= {name for name, _, _ in rf.customers.SEGMENTS}
+    out = tmp_path / "clv.parquet"
+    assert main(["clv", "--data", "sample", "--months", "6", "--out", str(out)]) == 0
+    values = pd.read_parquet(out)
+    assert len(values) == len(table) and values["p_alive"].between(0, 1).all() and (values["clv"] >= 0).all()
+
+
+def test_customers_errors_are_one_line(tmp_path, events_csv, capsys):
+    cases = [
+        (["customers", "--data", "sample", "--segments", "many"], "--segments must be a number or 'auto'"),
+        (["customers", "--data", str(events_csv), "--user-col", "shopper"], "no column 'shopper'"),
+        (["clv", "--data", str(events_csv), "--user-col", "customer", "--time-col", "ts"], "--amount-col is needed"),
+        (["clv", "--data", "sample", "--months", "0"], "--months >= 1"),
+        (["customers", "--data", "sample", "--out", str(tmp_path / "x.xlsx")], "recforge writes"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, (argv, err)

@@ -1,5 +1,5 @@
 """The ``recforge`` command: ``recforge demo``, ``train``, ``recommend``, ``evaluate``,
-``similar``; ``recforge <command> --help`` for each."""
+``similar``, ``customers``, ``clv``; ``recforge <command> --help`` for each."""
 
 from __future__ import annotations
 
@@ -115,12 +115,16 @@ def parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--k", type=int, default=10)
     s.add_argument("--out", help="write a table (.csv or .parquet) instead of printing")
+
+    from .customers import add_parsers
+
+    add_parsers(sub)
     return p
 
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    from . import commands, demo
+    from . import commands, customers, demo
 
     run = {
         "demo": demo.demo,
@@ -128,6 +132,8 @@ def main(argv=None) -> int:
         "recommend": commands.recommend,
         "evaluate": commands.evaluate,
         "similar": commands.similar,
+        "customers": customers.customers,
+        "clv": customers.clv,
     }[args.command]
     if getattr(args, "k", 1) < 0:
         print(f"recforge {args.command}: error: --k must be >= 0", file=sys.stderr)

@@ -89,10 +89,13 @@ def spec_of(args) -> dict:
     }
 
 
-def read_events(args):
-    """The event columns named by the arguments, as a mapping column -> array."""
-    spec = spec_of(args)
-    columns = [c for k, c in spec.items() if k.endswith("_col") and c is not None]
+def read_events(args, columns=None, text=None):
+    """The event columns named by the arguments (or ``columns``, of which ``text`` are read as
+    text), as a mapping column -> array."""
+    if columns is None:
+        spec = spec_of(args)
+        columns = [c for k, c in spec.items() if k.endswith("_col") and c is not None]
+        text = [c for c in (args.user_col, args.item_col, args.event_col, args.time_col) if c is not None]
     if not os.path.exists(args.data):
         raise CliError(f"--data: no such file {args.data!r}")
     try:
@@ -100,11 +103,12 @@ def read_events(args):
             if pd is None:
                 raise CliError("reading Parquet needs pandas and pyarrow: pip install 'recforge[io]'")
             return pd.read_parquet(args.data, columns=columns)
-        text = [c for c in (args.user_col, args.item_col, args.event_col, args.time_col) if c is not None]
         size = os.path.getsize(args.data)
         if size > LARGE_FILE and not getattr(args, "quiet", False):  # parsing takes a while: say so
             print(f"reading {args.data} ({size / 2**20:,.0f} MiB) ...", file=sys.stderr)
-        return read_table(args.data, columns, text=text, sep=args.sep, encoding=getattr(args, "encoding", "utf-8"))
+        return read_table(
+            args.data, columns, text=text or (), sep=args.sep, encoding=getattr(args, "encoding", "utf-8")
+        )
     except LookupError as e:
         raise CliError(f"--encoding: {e}") from None
     except (ValueError, KeyError, OSError) as e:

@@ -1,0 +1,178 @@
+"""recforge customers | clv: the customer table (RFM, segments) and lifetime value from a
+transaction log."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from ..customers import BetaGeoFitter, GammaGammaFitter, Segmenter, lifetime_value, profile, rfm, summary
+from ._common import CliError, add_csv_arguments, check_output, read_events, write_table
+
+
+def add_log_arguments(parser) -> None:
+    g = parser.add_argument_group("transactions")
+    g.add_argument(
+        "--data", required=True, metavar="FILE", help='.csv (.gz/...) or .parquet; "sample" for the shipped sample'
+    )
+    g.add_argument("--user-col", default="user", help="customer id column (default: user)")
+    g.add_argument("--time-col", default="time", help="time column: epoch seconds or dates (default: time)")
+    g.add_argument("--amount-col", help="money per line (default: none, monetary columns are 0)")
+    g.add_argument("--item-col", help="product column (for the segments' top products)")
+    g.add_argument("--as-of", help="end of observation (default: the last line's time)")
+    g.add_argument(
+        "--returns",
+        default="drop",
+        choices=("drop", "net"),
+        help="lines with a negative amount: drop them (default) or net them within their day",
+    )
+    add_csv_arguments(g)
+
+
+def read_log(args):
+    """(customer, time, amount or None, item or None) arrays of the transaction log."""
+    if args.data == "sample":
+        from ..datasets import sample
+
+        ev = sample().interactions.events
+        return ev.user_ids[ev.user], ev.time, ev.amount, ev.item_ids[ev.item]
+    columns = [c for c in (args.user_col, args.time_col, args.amount_col, args.item_col) if c]
+    table = read_events(args, columns, text=[c for c in (args.user_col, args.time_col, args.item_col) if c])
+    try:
+        return tuple(
+            None if c is None else np.asarray(table[c])
+            for c in (args.user_col, args.time_col, args.amount_col, args.item_col)
+        )
+    except KeyError as e:
+        raise CliError(f"--data: no column {e.args[0]!r} in {args.data!r}") from None
+
+
+def _summary(args, as_of=None):
+    customers, times, amounts, items = read_log(args)
+    try:
+        s = summary(customers, times, amounts, as_of=args.as_of if as_of is None else as_of, returns=args.returns)
+    except ValueError as e:
+        raise CliError(f"--data: {e}") from None
+    dropped = {k: v for k, v in s.report.items() if k != "lines" and v}
+    print(f"{len(s):,} customers from {s.report['lines']:,} lines" + (f"; {dropped}" if dropped else ""))
+    return s, customers, items
+
+
+def customers(args) -> None:
+    check_output(args.out)
+    if args.min_size < 1:
+        raise CliError("--min-size must be >= 1")
+    if args.segments is not None and args.segments != "auto" and not args.segments.isdigit():
+        raise CliError(f"--segments must be a number or 'auto', got {args.segments!r}")
+    s, customer_of_line, items = _summary(args)
+    scores = rfm(s)
+    table = {
+        "customer": s.customer_ids,
+        "transactions": s.transactions,
+        "days_since_last": s.since_last,
+        "total_value": s.total_value,
+        "R": scores.recency,
+        "F": scores.frequency,
+        "M": scores.monetary,
+        "rfm_segment": scores.segment,
+    }
+    names, counts = np.unique(scores.segment, return_counts=True)
+    print("RFM segments: " + ", ".join(f"{n} {c:,}" for n, c in sorted(zip(names, counts), key=lambda t: -t[1])))
+    if args.segments is not None:
+        k = None if args.segments == "auto" else int(args.segments)
+        if k is not None and k < 1:
+            raise CliError("--segments must be >= 1")
+        segmenter = Segmenter(n_segments=k).fit(s)
+        table["segment"] = segmenter.labels_
+        bought = None
+        if items is not None:
+            import scipy.sparse as sp
+
+            row = np.searchsorted(s.customer_ids, customer_of_line)
+            known = (row < len(s)) & (s.customer_ids[np.minimum(row, len(s) - 1)] == customer_of_line)
+            item_ids, col = np.unique(items[known], return_inverse=True)
+            bought = sp.csr_matrix(
+                (np.ones(col.size), (row[known], col.ravel())), shape=(len(s), item_ids.size), dtype=np.float32
+            )
+        scores_k = ", ".join(f"{c}: {v:.3f}" for c, v in segmenter.silhouettes_.items())
+        chosen = "" if k else f" (k by silhouette; {scores_k})"
+        print(f"\n{segmenter.n_segments_} segments{chosen}:")
+        print(profile(segmenter.labels_, s, bought, item_ids if bought is not None else None, min_size=args.min_size))
+    if args.out:
+        write_table(table, args.out)
+        print(f"customer table: {len(s):,} rows -> {args.out}")
+
+
+def clv(args) -> None:
+    check_output(args.out)
+    if args.days < 0 or args.months < 1 or not args.discount >= 0 or not args.penalizer >= 0:
+        raise CliError("--days must be >= 0, --months >= 1, --discount and --penalizer >= 0")
+    if args.amount_col is None and args.data != "sample":
+        raise CliError("--amount-col is needed: lifetime value is money")
+    s, _, _ = _summary(args)
+    try:
+        bg = BetaGeoFitter(penalizer=args.penalizer).fit(s)
+        spend_of = s.select((s.frequency == 0) | (s.monetary_value > 0))
+        gg = GammaGammaFitter(penalizer=args.penalizer).fit(spend_of)
+    except (RuntimeError, ValueError) as e:
+        raise CliError(str(e)) from None
+    p = bg.params_
+    print(f"BG/NBD: r={p['r']:.4g} alpha={p['alpha']:.4g} a={p['a']:.4g} b={p['b']:.4g} (days)")
+    q = gg.params_
+    print(f"Gamma-Gamma: p={q['p']:.4g} q={q['q']:.4g} v={q['v']:.4g} on {gg.n_customers_:,} repeat customers")
+    monetary = np.maximum(s.monetary_value, 0.0)
+    table = {
+        "customer": s.customer_ids,
+        "p_alive": bg.probability_alive(s.frequency, s.recency, s.T),
+        f"purchases_next_{args.days}d": bg.expected_purchases(args.days, s.frequency, s.recency, s.T),
+        "expected_spend": gg.expected_average_value(s.frequency, np.where(s.frequency > 0, monetary, 0.0)),
+        "clv": lifetime_value(
+            bg,
+            gg,
+            s.frequency,
+            s.recency,
+            s.T,
+            np.where(monetary > 0, monetary, 0.0),
+            horizon=args.months,
+            step=30.0,
+            discount_rate=args.discount,
+        ),
+    }
+    order = np.argsort(-table["clv"], kind="stable")[:5]
+    print(
+        f"highest {args.months}-month value: " + ", ".join(f"{s.customer_ids[i]} {table['clv'][i]:,.0f}" for i in order)
+    )
+    if args.out:
+        write_table(table, args.out)
+        print(f"lifetime values: {len(s):,} rows -> {args.out}")
+    elif not args.quiet:
+        print("(--out writes the table)", file=sys.stderr)
+
+
+def add_parsers(sub) -> None:
+    c = sub.add_parser(
+        "customers",
+        help="customer table: RFM scores and segments, optionally k-means segments with their profiles",
+        description="Summarise a transaction log per customer (transactions, days since last, value), score "
+        "RFM 1-5 with the named segments, and optionally cluster customers (--segments) and profile the groups.",
+    )
+    add_log_arguments(c)
+    c.add_argument("--segments", help="k-means segments: a number, or 'auto' to choose k by silhouette")
+    c.add_argument("--min-size", type=int, default=10, help="segments smaller than this get no product list")
+    c.add_argument("--out", help="customer table: .csv, .csv.gz or .parquet")
+    c.add_argument("--quiet", action="store_true")
+
+    v = sub.add_parser(
+        "clv",
+        help="lifetime value: BG/NBD purchases, P(alive) and Gamma-Gamma spend per customer",
+        description="Fit BG/NBD and Gamma-Gamma on a transaction log (times in days) and write each customer's "
+        "P(alive), expected purchases, expected spend per purchase and discounted lifetime value.",
+    )
+    add_log_arguments(v)
+    v.add_argument("--days", type=int, default=30, help="expected purchases in the next DAYS (default: 30)")
+    v.add_argument("--months", type=int, default=12, help="lifetime value horizon in 30-day months (default: 12)")
+    v.add_argument("--discount", type=float, default=0.01, help="discount rate per month (default: 0.01)")
+    v.add_argument("--penalizer", type=float, default=0.0, help="L2 penalty on the parameters (default: 0)")
+    v.add_argument("--out", help="table: .csv, .csv.gz or .parquet")
+    v.add_argument("--quiet", action="store_true")
