@@ -399,3 +399,81 @@ def sp_random(n, items, rng):
     import scipy.sparse as sp
 
     return sp.csr_matrix((rng.random((n, items)) < 0.3).astype(np.float32))
+
+
+def random_log(seed=0, n=600, customers=50, days=200):
+    rng = np.random.default_rng(seed)
+    who = rng.choice([f"c{i:02d}" for i in range(customers)], n)
+    when = 1.6e9 + rng.uniform(0, days * DAY, n)
+    money = rng.gamma(2.0, 10.0, n)
+    items = rng.choice([f"p{i}" for i in range(12)], n)
+    return who, when, money, items
+
+
+def test_propensity_features_see_nothing_after_the_cutoff():
+    who, when, money, items = random_log(1)
+    cutoff = 1.6e9 + 120 * DAY
+    ids, X = rf.customers.features_at(who, when, money, items, cutoff=cutoff, target=["p1", "p2"])
+    # change everything after the cutoff: new lines, other amounts, other products
+    late = when > cutoff
+    rng = np.random.default_rng(2)
+    money2, items2 = money.copy(), items.copy()
+    money2[late] = rng.gamma(5.0, 50.0, late.sum())
+    items2[late] = "p1"
+    extra_who = np.r_[who, ["c00", "new"] * 20]
+    extra_when = np.r_[when, cutoff + rng.uniform(1, 80 * DAY, 40)]
+    ids2, X2 = rf.customers.features_at(
+        extra_who,
+        extra_when,
+        np.r_[money2, np.ones(40)],
+        np.r_[items2, ["p2"] * 40],
+        cutoff=cutoff,
+        target=["p1", "p2"],
+    )
+    np.testing.assert_array_equal(ids, ids2)
+    np.testing.assert_array_equal(X, X2)
+    assert X.shape == (len(ids), len(rf.customers.FEATURES))
+
+
+def test_propensity_features_and_labels_against_plain_python():
+    who, when, money, items = random_log(3)
+    cutoff, window = 1.6e9 + 100 * DAY, 30.0
+    ids, X = rf.customers.features_at(who, when, money, items, cutoff=cutoff, window=window, target=["p3"])
+    y = rf.customers.labels_after(ids, who, when, items, cutoff=cutoff, window=window, target=["p3"])
+    column = {name: X[:, i] for i, name in enumerate(rf.customers.FEATURES)}
+    for k, c in enumerate(ids):
+        mine = (who == c) & (when <= cutoff)
+        target = mine & (items == "p3")
+        assert column["target_purchases"][k] == target.sum()
+        if target.any():
+            assert column["days_since_target"][k] == pytest.approx((cutoff - when[target].max()) / DAY)
+        assert column["total_value"][k] == pytest.approx(money[mine].sum())
+        after = (who == c) & (when > cutoff) & (when <= cutoff + window * DAY) & (items == "p3")
+        assert y[k] == after.any()
+    assert set(ids) == set(who[when <= cutoff])
+
+
+def test_lift_table_by_hand():
+    scores = np.arange(20, 0, -1, dtype=float)  # customer 0 best
+    labels = np.zeros(20, dtype=bool)
+    labels[[0, 1, 2, 10]] = True
+    t = rf.customers.lift_table(scores, labels, bins=4)
+    assert t.customers.tolist() == [5, 5, 5, 5] and t.buyers.tolist() == [3, 0, 1, 0]
+    np.testing.assert_allclose(t.lift, [3 / 5 / 0.2, 0, 1 / 5 / 0.2, 0])
+    np.testing.assert_allclose(t.cumulative_gain, [0.75, 0.75, 1.0, 1.0])
+    with pytest.raises(ValueError, match="one length"):
+        rf.customers.lift_table(scores[:3], labels[:3], bins=4)
+
+
+def test_propensity_bad_input():
+    who, when, money, items = random_log(4)
+    with pytest.raises(ValueError, match="before every line"):
+        rf.customers.features_at(who, when, money, cutoff=1.0)
+    with pytest.raises(ValueError, match="need items"):
+        rf.customers.features_at(who, when, money, cutoff=1.6e9 + 100 * DAY, target=["p1"])
+    with pytest.raises(ValueError, match="window"):
+        rf.customers.Propensity(window=0)
+    with pytest.raises(ValueError, match="nothing to learn|too few"):
+        rf.customers.Propensity(window=1).fit(who, when, money, cutoff=1.6e9 + 300 * DAY)
+    with pytest.raises(RuntimeError, match="not fitted"):
+        rf.customers.Propensity().predict(who, when, money, as_of=1.6e9 + 100 * DAY)

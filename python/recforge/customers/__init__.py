@@ -3,21 +3,28 @@ risk (BG/NBD, Gamma-Gamma)."""
 
 from .bgnbd import BetaGeoFitter
 from .gamma_gamma import GammaGammaFitter
+from .propensity import FEATURES, LiftTable, Propensity, features_at, labels_after, lift_table
 from .rfm import RFM, SEGMENTS, quantile_scores, rfm, segment
 from .segments import Segmenter, SegmentProfile, behaviour, profile
 from .summary import CustomerSummary, summary
 from .value import lifetime_value
 
 __all__ = [
+    "FEATURES",
     "RFM",
     "SEGMENTS",
     "BetaGeoFitter",
     "CustomerSummary",
     "GammaGammaFitter",
+    "LiftTable",
+    "Propensity",
     "SegmentProfile",
     "Segmenter",
     "behaviour",
+    "features_at",
+    "labels_after",
     "lifetime_value",
+    "lift_table",
     "profile",
     "quantile_scores",
     "rfm",
