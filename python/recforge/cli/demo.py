@@ -8,6 +8,7 @@ import numpy as np
 
 from .._sparse import row_ids
 from .._times import as_seconds
+from ..customers import Propensity, rfm, summary
 from ..data import Interactions, features
 from ..datasets import sample
 from ..datasets.online_retail import purchases
@@ -95,7 +96,27 @@ def demo(args) -> None:
             f"  customer {table['customer_id'][i]}  #{table['rank'][i]}  {table['stock_code'][i]:<7} "
             f"{table['description'][i]}"
         )
+    _customers(data, args.cutoff)
     print(f"done in {time.perf_counter() - start:.1f} s")
+
+
+def _customers(data, cutoff: str) -> None:
+    """The customer side on the same log: RFM segments, and who will buy in the month after the
+    cutoff (propensity fitted on the months before it, so the measured month stays unseen)."""
+    ev = data.interactions.events
+    who, when, money = ev.user_ids[ev.user], ev.time, ev.amount
+    scores = rfm(summary(who, when, money))
+    names, counts = np.unique(scores.segment, return_counts=True)
+    top = sorted(zip(counts, names), reverse=True)[:5]
+    print("\ncustomers by RFM segment: " + ", ".join(f"{name} {count:,}" for count, name in top) + ", ...")
+    end = as_seconds(np.asarray([cutoff]), "cutoff")[0]
+    model = Propensity(window=30).fit(who, when, money, cutoff=end - 30 * 86400.0)
+    result = model.evaluate(who, when, money, cutoff=end)
+    print(
+        f"buyers in the 30 days from {cutoff}: AUC {result['auc']:.3f}, the top 10% of customers buy "
+        f"{result['lift'].lift[0]:.1f}x as often as average ({result['customers']:,} customers; "
+        f"recency alone: AUC {result['auc_recency']:.3f}, BG/NBD: {result['auc_bgnbd']:.3f})"
+    )
 
 
 def split_events_by_time(data, inter: Interactions, cutoff: str):
