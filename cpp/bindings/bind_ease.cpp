@@ -2,6 +2,7 @@
 // python/recforge/models/sparse_ease.py).
 #include <limits>
 #include <string>
+#include <type_traits>
 
 #include "common.hpp"
 #include "recforge/sparse_ease.hpp"
@@ -22,6 +23,17 @@ GramProblem<T, I> gram_problem(const py::array& x_indptr, const py::array& x_ind
     if (P.X.nnz() != P.XT.nnz()) throw py::value_error("X and X.T must hold the same number of entries");
     P.min_support = min_support;
     return P;
+}
+
+// Runs f(problem) on X and X.T for the value and index types of X's arrays.
+template <typename F>
+decltype(auto) with_gram_problem(const py::array& x_indptr, const py::array& x_indices, const py::array& x_data,
+                                 const py::array& t_indptr, const py::array& t_indices, const py::array& t_data,
+                                 int64_t n_users, int64_t n_items, int64_t min_support, F&& f) {
+    return dispatch_csr("X", x_indptr, x_indices, x_data, [&](auto t, auto i) {
+        return f(gram_problem<decltype(t), decltype(i)>(x_indptr, x_indices, x_data, t_indptr, t_indices, t_data,
+                                                        n_users, n_items, min_support));
+    });
 }
 
 template <typename T, typename GI>
@@ -55,19 +67,16 @@ void bind_ease(py::module_& m) {
            const py::array& t_indices, const py::array& t_data, int64_t n_users, int64_t n_items, int64_t min_support,
            int n_threads) {
             n_threads = kernel_threads(n_threads);
-            return dispatch_csr("X", x_indptr, x_indices, x_data, [&](auto t, auto i) {
-                using T = decltype(t);
-                using I = decltype(i);
-                const auto P = gram_problem<T, I>(x_indptr, x_indices, x_data, t_indptr, t_indices, t_data, n_users,
-                                                  n_items, min_support);
-                py::array_t<int64_t> counts(n_items);
-                int64_t* c = counts.mutable_data();
-                {
-                    py::gil_scoped_release release;
-                    gram_count(P, c, n_threads);
-                }
-                return counts;
-            });
+            return with_gram_problem(x_indptr, x_indices, x_data, t_indptr, t_indices, t_data, n_users, n_items,
+                                     min_support, [&](const auto& P) {
+                                         py::array_t<int64_t> counts(n_items);
+                                         int64_t* c = counts.mutable_data();
+                                         {
+                                             py::gil_scoped_release release;
+                                             gram_count(P, c, n_threads);
+                                         }
+                                         return counts;
+                                     });
         },
         py::arg("x_indptr"), py::arg("x_indices"), py::arg("x_data"), py::arg("t_indptr"), py::arg("t_indices"),
         py::arg("t_data"), py::arg("n_users"), py::arg("n_items"), py::arg("min_support"), py::arg("n_threads"),
@@ -79,36 +88,35 @@ void bind_ease(py::module_& m) {
            const py::array& t_indices, const py::array& t_data, int64_t n_users, int64_t n_items, int64_t min_support,
            const py::array& indptr, int n_threads) {
             n_threads = kernel_threads(n_threads);
-            return dispatch_csr("X", x_indptr, x_indices, x_data, [&](auto t, auto i) {
-                using T = decltype(t);
-                using I = decltype(i);
-                const auto P = gram_problem<T, I>(x_indptr, x_indices, x_data, t_indptr, t_indices, t_data, n_users,
-                                                  n_items, min_support);
-                auto fill = [&](auto gi) -> py::tuple {
-                    using GI = decltype(gi);
-                    const GI* p = checked_vector<GI>(indptr, "indptr", n_items + 1, false);
-                    if (p[0] != 0) throw py::value_error("indptr must start at 0");
-                    for (int64_t a = 0; a < n_items; ++a)
-                        if (p[a + 1] < p[a]) throw py::value_error("indptr must be non-decreasing");
-                    const int64_t nnz = static_cast<int64_t>(p[n_items]);
-                    py::array_t<GI> indices(nnz);
-                    py::array_t<T> values(nnz);
-                    GI* ix = indices.mutable_data();
-                    T* v = values.mutable_data();
-                    int64_t wrong = 0;
-                    {
-                        py::gil_scoped_release release;
-                        wrong = gram_fill(P, p, ix, v, n_threads);
-                    }
-                    if (wrong != 0)
-                        throw py::value_error("indptr does not match gram_counts for " + std::to_string(wrong) +
-                                              " rows");
-                    return py::make_tuple(indices, values);
-                };
-                if (has_dtype<int32_t>(indptr)) return fill(int32_t{});
-                if (has_dtype<int64_t>(indptr)) return fill(int64_t{});
-                throw py::type_error("indptr must be int32 or int64, got " + dtype_name(indptr));
-            });
+            return with_gram_problem(
+                x_indptr, x_indices, x_data, t_indptr, t_indices, t_data, n_users, n_items, min_support,
+                [&](const auto& P) {
+                    using T = std::remove_const_t<std::remove_pointer_t<decltype(P.X.data)>>;
+                    auto fill = [&](auto gi) -> py::tuple {
+                        using GI = decltype(gi);
+                        const GI* p = checked_vector<GI>(indptr, "indptr", n_items + 1, false);
+                        if (p[0] != 0) throw py::value_error("indptr must start at 0");
+                        for (int64_t a = 0; a < n_items; ++a)
+                            if (p[a + 1] < p[a]) throw py::value_error("indptr must be non-decreasing");
+                        const int64_t nnz = static_cast<int64_t>(p[n_items]);
+                        py::array_t<GI> indices(nnz);
+                        py::array_t<T> values(nnz);
+                        GI* ix = indices.mutable_data();
+                        T* v = values.mutable_data();
+                        int64_t wrong = 0;
+                        {
+                            py::gil_scoped_release release;
+                            wrong = gram_fill(P, p, ix, v, n_threads);
+                        }
+                        if (wrong != 0)
+                            throw py::value_error("indptr does not match gram_counts for " + std::to_string(wrong) +
+                                                  " rows");
+                        return py::make_tuple(indices, values);
+                    };
+                    if (has_dtype<int32_t>(indptr)) return fill(int32_t{});
+                    if (has_dtype<int64_t>(indptr)) return fill(int64_t{});
+                    throw py::type_error("indptr must be int32 or int64, got " + dtype_name(indptr));
+                });
         },
         py::arg("x_indptr"), py::arg("x_indices"), py::arg("x_data"), py::arg("t_indptr"), py::arg("t_indices"),
         py::arg("t_data"), py::arg("n_users"), py::arg("n_items"), py::arg("min_support"), py::arg("indptr"),

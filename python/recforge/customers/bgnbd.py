@@ -5,9 +5,10 @@ Marketing Science 2005.)"""
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
 from .._checks import check_real
+from ._mle import maximise
 from .summary import CustomerSummary
 
 PARAMS = ("r", "alpha", "a", "b")
@@ -110,14 +111,18 @@ class BetaGeoFitter:
     def __init__(self, penalizer: float = 0.0):
         self.penalizer = check_real(penalizer, "penalizer", minimum=0.0)
 
-    def fit(self, frequency, recency=None, T=None, *, initial=None, max_iterations: int = 1000):
+    def fit(self, frequency, recency=None, T=None, *, initial=None, max_iterations: int = 1000, strict: bool = True):
         """Fit on (frequency, recency, T), or on a :class:`CustomerSummary` passed alone.
+
+        ``strict=False`` accepts an optimum where a parameter runs to its bound (e^-30 or e^30:
+        e.g. a -> 0, nobody ever drops out), which is the limit of the likelihood; its
+        predictions are finite and usable as features.
 
         Raises
         ------
         RuntimeError
-            When the optimiser stops without converging; the message gives its reason and the
-            way out (a ``penalizer``, or other ``initial`` values).
+            When the optimiser stops without converging, or (``strict``) at a bound; the
+            message gives the reason and the way out (a ``penalizer``, other ``initial`` values).
         """
         if isinstance(frequency, CustomerSummary):
             frequency, recency, T = frequency.frequency, frequency.recency, frequency.T
@@ -128,41 +133,16 @@ class BetaGeoFitter:
         xs, ts, Ts = rows.T
         weights = weights.astype(np.float64)
         total = weights.sum()
-        start = np.log(np.ones(4) if initial is None else np.asarray(initial, dtype=np.float64))
-        if start.shape != (4,) or not np.all(np.isfinite(start)):
-            raise ValueError("initial must hold 4 positive values (r, alpha, a, b)")
 
-        def objective(theta):
-            params = np.exp(theta)
+        def mean_log_likelihood(params):
             ll, grad = _log_likelihood(params, xs, ts, Ts)
-            value = -(weights @ ll) / total + self.penalizer * np.sum(params**2)
-            gradient = -(grad @ weights) / total * params + 2 * self.penalizer * params**2
-            if not np.isfinite(value):
-                return np.inf, np.zeros(4)
-            return value, gradient
+            return (weights @ ll) / total, (grad @ weights) / total
 
-        result = optimize.minimize(
-            objective,
-            start,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=[(-30.0, 30.0)] * 4,
-            options={"maxiter": max_iterations, "ftol": 1e-13, "gtol": 1e-9},
-        )
-        if not result.success or not np.all(np.isfinite(result.x)):
-            raise RuntimeError(
-                f"BG/NBD fit did not converge ({result.message}); try penalizer=0.001 or other initial values"
-            )
-        params = np.exp(result.x)
-        if np.any(np.abs(result.x) >= 29.9):
-            raise RuntimeError(
-                f"BG/NBD fit ran to a parameter bound ({dict(zip(PARAMS, params))}): the likelihood is flat in "
-                "that direction; add a penalizer (e.g. 0.001)"
-            )
+        start = np.ones(4) if initial is None else initial
+        params = maximise(mean_log_likelihood, start, PARAMS, self.penalizer, max_iterations, "BG/NBD", strict)
         self.params_ = dict(zip(PARAMS, params.tolist()))
         self.log_likelihood_ = float(weights @ _log_likelihood(params, xs, ts, Ts)[0])
         self.n_customers_ = int(total)
-        self.iterations_ = int(result.nit)
         return self
 
     def _params(self):

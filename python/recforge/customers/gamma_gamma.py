@@ -4,9 +4,10 @@ CLV: using iso-value curves for customer base analysis", JMR 2005; Colombo & Jia
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
 from .._checks import check_real
+from ._mle import maximise
 from .summary import CustomerSummary
 
 PARAMS = ("p", "q", "v")
@@ -95,31 +96,13 @@ class GammaGammaFitter:
         if repeat.sum() < 3:
             raise ValueError(f"Gamma-Gamma needs customers with repeat purchases: {int(repeat.sum())} found")
         x, m = x[repeat], m[repeat]
-        start = np.log(np.ones(3) if initial is None else np.asarray(initial, dtype=np.float64))
-        if start.shape != (3,) or not np.all(np.isfinite(start)):
-            raise ValueError("initial must hold 3 positive values (p, q, v)")
 
-        def objective(theta):
-            params = np.exp(theta)
+        def mean_log_likelihood(params):
             ll, grad = _log_likelihood(params, x, m)
-            value = -ll.mean() + self.penalizer * np.sum(params**2)
-            if not np.isfinite(value):
-                return np.inf, np.zeros(3)
-            return value, -grad.mean(axis=1) * params + 2 * self.penalizer * params**2
+            return ll.mean(), grad.mean(axis=1)
 
-        result = optimize.minimize(
-            objective,
-            start,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=[(-30.0, 30.0)] * 3,
-            options={"maxiter": max_iterations, "ftol": 1e-14, "gtol": 1e-9},
-        )
-        if not result.success or np.any(np.abs(result.x) >= 29.9):
-            raise RuntimeError(
-                f"Gamma-Gamma fit did not converge ({result.message}); try penalizer=0.001 or other initial values"
-            )
-        params = np.exp(result.x)
+        start = np.ones(3) if initial is None else initial
+        params = maximise(mean_log_likelihood, start, PARAMS, self.penalizer, max_iterations, "Gamma-Gamma")
         self.params_ = dict(zip(PARAMS, params.tolist()))
         self.log_likelihood_ = float(_log_likelihood(params, x, m)[0].sum())
         self.n_customers_ = int(x.size)

@@ -94,10 +94,14 @@ def features_at(customers, times, amounts=None, items=None, *, cutoff, window: f
 
 
 def _bgnbd(s) -> BetaGeoFitter:
-    try:
-        return BetaGeoFitter().fit(s)
-    except RuntimeError:
-        return BetaGeoFitter(penalizer=0.001).fit(s)  # a flat likelihood: the penalised optimum
+    """BG/NBD for features: the maximum likelihood fit, or where the likelihood has no maximum
+    (it happens on short or uniform logs) its limit at the parameter bounds."""
+    for penalizer in (0.0, 0.001, 0.01):
+        try:
+            return BetaGeoFitter(penalizer=penalizer).fit(s, strict=False)
+        except RuntimeError as e:
+            failure = e
+    raise RuntimeError(f"BG/NBD features at this cutoff: {failure}")
 
 
 def labels_after(customer_ids, customers, times, items=None, *, cutoff, window: float = 30.0, target=None):

@@ -50,6 +50,14 @@ def _dense_gram(M: sp.csr_matrix, dtype) -> np.ndarray:
     return out
 
 
+def check_regularization(value) -> float:
+    """EASE's lambda: a number > 0 (X'X alone is singular for most data)."""
+    value = check_real(value, "regularization", minimum=0.0)
+    if value == 0.0:
+        raise ValueError("regularization must be > 0 (X'X alone is singular for most data)")
+    return value
+
+
 class EASE(Recommender):
     """Embarrassingly Shallow Autoencoder: exact item-item weights in closed form.
 
@@ -105,9 +113,7 @@ class EASE(Recommender):
         max_memory: float = 8.0,
         n_threads: int = 0,
     ):
-        self.regularization = check_real(regularization, "regularization", minimum=0.0)
-        if self.regularization == 0.0:
-            raise ValueError("regularization must be > 0 (X'X alone is singular for most data)")
+        self.regularization = check_regularization(regularization)
         self.neighbours = None if neighbours is None else check_int(neighbours, "neighbours", minimum=1)
         self.dtype = check_dtype(dtype)
         self.max_memory = check_real(max_memory, "max_memory", minimum=0.0)

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from .. import _core
 from .._checks import check_int, check_real
 from .._sparse import CsrParts, check_sparse_transpose
-from .ease import EASE
+from .ease import EASE, check_regularization
 from .factors import check_dtype
 
 
@@ -107,9 +107,7 @@ class SparseEASE(EASE):
         max_memory: float = 8.0,
         n_threads: int = 0,
     ):
-        self.regularization = check_real(regularization, "regularization", minimum=0.0)
-        if self.regularization == 0.0:
-            raise ValueError("regularization must be > 0 (X'X alone is singular for most data)")
+        self.regularization = check_regularization(regularization)
         self.neighbours = check_int(neighbours, "neighbours", minimum=1)
         self.min_support = check_int(min_support, "min_support", minimum=1)
         self.dtype = check_dtype(dtype)
