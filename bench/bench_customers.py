@@ -11,6 +11,11 @@ Gamma-Gamma fit on the repeat buyers, and scoring (P(alive), expected purchases 
 expected spend). lifetimes is slow, so it runs on the first --lifetimes-customers customers'
 lines and recforge is timed on the same lines beside it; the parameter check uses all customers.
 Interleaved rounds, medians.
+
+Segments: rf.customers.Segmenter (n_segments=8) on the summary of all customers plus 32 taste
+columns (random factors: k-means time does not depend on their meaning) beside scikit-learn's
+KMeans(8, n_init=10) alone on the same finished feature matrix: what recforge adds is the
+features and the renumbering, which should cost little.
 """
 
 from __future__ import annotations
@@ -88,11 +93,32 @@ def lifetimes_pipeline(customer, time_s, amount):
     return bg.params_.to_dict(), gg.params_.to_dict(), np.asarray(alive), np.asarray(buys), np.asarray(spend)
 
 
+def segments(customer, time_s, amount, repeats: int) -> None:
+    from sklearn.cluster import KMeans
+
+    s = rf.customers.summary(customer, time_s, amount, as_of=START + DAYS * 86400.0)
+    taste = np.random.default_rng(1).normal(size=(len(s), 32))
+    segmenter = rf.customers.Segmenter(n_segments=8)
+    X = segmenter.features(s, taste)
+    timings, _ = measure_rounds(
+        {
+            "rf.customers.Segmenter(8): features + k-means": lambda: segmenter.fit(s, taste),
+            "sklearn KMeans(8, n_init=10) on the feature matrix": lambda: KMeans(8, n_init=10, random_state=0).fit(X),
+        },
+        repeats=repeats,
+        warmup=0,
+        track_memory=False,
+    )
+    print(f"\nsegments of {len(s):,} customers x {X.shape[1]} features (3 RFM + 32 taste):")
+    print(table(timings, "rf.customers.Segmenter(8): features + k-means"))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--lifetimes-customers", type=int, default=200_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--skip-segments", action="store_true")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     start = time.perf_counter()
@@ -106,6 +132,9 @@ def main():
     for name, value in {**TRUTH_BG, **TRUTH_GG}.items():
         fitted = {**bg, **gg}[name] / (7 if name == "alpha" else 1)  # alpha: days back to weeks
         print(f"| {name} | {value:g} | {fitted:.4g} | {fitted / value - 1:+.2%} |")
+
+    if not args.skip_segments:
+        segments(customer, time_s, amount, args.repeats)
 
     part = customer < args.lifetimes_customers
     lines = (customer[part], time_s[part], amount[part])

@@ -32,46 +32,34 @@ def _columns(frequency, recency, T):
     return x, t_x, T
 
 
-def _log_likelihood(params, x, t_x, T):
-    """Per-customer log-likelihood and its gradient in (r, alpha, a, b)."""
+def _log_likelihood(params, x, t_x, T, groups=None):
+    """Per-customer log-likelihood and its gradient in (r, alpha, a, b). ``groups``: the
+    distinct frequencies and each row's position among them (np.unique's values and inverse),
+    so the Gamma functions of x are computed once per distinct x, not once per customer."""
     r, alpha, a, b = params
+    xu, xi = np.unique(x, return_inverse=True) if groups is None else groups
+    xi = np.ravel(xi)
+
+    def of_x(f, shift):
+        return f(shift + xu)[xi]
+
     repeat = x > 0
     # ln L = ln G(r+x) - ln G(r) + r ln(alpha) + ln B(a, b+x) - ln B(a, b) + ln(A + D) with
     # A = (alpha+T)^-(r+x), D = [x > 0] a / (b+x-1) (alpha+t_x)^-(r+x), summed in log space
-    log_A = -(r + x) * np.log(alpha + T)
-    log_D = np.where(
-        repeat, np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0)) - (r + x) * np.log(alpha + t_x), -np.inf
-    )
+    log_alpha_T, log_alpha_t = np.log(alpha + T), np.log(alpha + t_x)
+    log_A = -(r + x) * log_alpha_T
+    b_x = np.where(xu > 0, b + xu - 1, 1.0)  # b + x - 1 (1 where x = 0: that term is absent)
+    log_D = np.where(repeat, np.log(a) - np.log(b_x)[xi] - (r + x) * log_alpha_t, -np.inf)
     log_sum = np.logaddexp(log_A, log_D)
     w_A = np.exp(log_A - log_sum)
     w_D = np.exp(log_D - log_sum)
-    ll = (
-        special.gammaln(r + x)
-        - special.gammaln(r)
-        + r * np.log(alpha)
-        + special.gammaln(b + x)
-        - special.gammaln(a + b + x)
-        - special.gammaln(b)
-        + special.gammaln(a + b)
-        + log_sum
-    )
-    psi_abx, psi_ab = special.digamma(a + b + x), special.digamma(a + b)
-    d_r = (
-        special.digamma(r + x)
-        - special.digamma(r)
-        + np.log(alpha)
-        - w_A * np.log(alpha + T)
-        - w_D * np.log(alpha + t_x)
-    )
+    constant = -special.gammaln(r) + r * np.log(alpha) - special.gammaln(b) + special.gammaln(a + b)
+    ll = of_x(special.gammaln, r) + of_x(special.gammaln, b) - of_x(special.gammaln, a + b) + constant + log_sum
+    psi_abx, psi_ab = of_x(special.digamma, a + b), special.digamma(a + b)
+    d_r = of_x(special.digamma, r) - special.digamma(r) + np.log(alpha) - w_A * log_alpha_T - w_D * log_alpha_t
     d_alpha = r / alpha - (r + x) * (w_A / (alpha + T) + w_D / (alpha + t_x))
     d_a = -psi_abx + psi_ab + w_D / a
-    d_b = (
-        special.digamma(b + x)
-        - psi_abx
-        - special.digamma(b)
-        + psi_ab
-        - np.divide(w_D, b + x - 1, out=np.zeros_like(w_D), where=repeat)
-    )
+    d_b = of_x(special.digamma, b) - psi_abx - special.digamma(b) + psi_ab - np.where(repeat, w_D / b_x[xi], 0.0)
     return ll, np.stack([d_r, d_alpha, d_a, d_b])
 
 
@@ -129,13 +117,18 @@ class BetaGeoFitter:
         x, t_x, T = _columns(frequency, recency, T)
         if x.size == 0:
             raise ValueError("no customers to fit on")
-        rows, weights = np.unique(np.stack([x, t_x, T], axis=1), axis=0, return_counts=True)
-        xs, ts, Ts = rows.T
-        weights = weights.astype(np.float64)
+        # identical (x, t_x, T) rows collapsed into weights; np.unique(axis=0) sorts structured
+        # rows and is 20x slower than a lexsort
+        order = np.lexsort((T, t_x, x))
+        xs, ts, Ts = x[order], t_x[order], T[order]
+        starts = np.flatnonzero(np.r_[True, (np.diff(xs) != 0) | (np.diff(ts) != 0) | (np.diff(Ts) != 0)])
+        weights = np.diff(np.r_[starts, xs.size]).astype(np.float64)
+        xs, ts, Ts = xs[starts], ts[starts], Ts[starts]
         total = weights.sum()
+        groups = np.unique(xs, return_inverse=True)
 
         def mean_log_likelihood(params):
-            ll, grad = _log_likelihood(params, xs, ts, Ts)
+            ll, grad = _log_likelihood(params, xs, ts, Ts, groups)
             return (weights @ ll) / total, (grad @ weights) / total
 
         start = np.ones(4) if initial is None else initial

@@ -29,22 +29,27 @@ def _columns(frequency, monetary_value, repeat_only: bool = True):
     return x, m
 
 
-def _log_likelihood(params, x, m):
-    """Per-customer log-likelihood of the mean spend m over x transactions, and its gradient."""
+def _log_likelihood(params, x, m, groups=None):
+    """Per-customer log-likelihood of the mean spend m over x transactions, and its gradient;
+    ``groups`` (np.unique's values and inverse of x) computes the Gamma functions once per
+    distinct x."""
     p, q, v = params
+    xu, xi = np.unique(x, return_inverse=True) if groups is None else groups
+    xi = np.ravel(xi)
     px = p * x
     log_vm = np.log(v + m * x)
+    log_m, log_x = np.log(m), np.log(x)
     ll = (
-        special.gammaln(px + q)
-        - special.gammaln(px)
+        special.gammaln(p * xu + q)[xi]
+        - special.gammaln(p * xu)[xi]
         - special.gammaln(q)
         + q * np.log(v)
-        + (px - 1) * np.log(m)
-        + px * np.log(x)
+        + (px - 1) * log_m
+        + px * log_x
         - (px + q) * log_vm
     )
-    psi = special.digamma(px + q)
-    d_p = x * (psi - special.digamma(px) + np.log(m) + np.log(x) - log_vm)
+    psi = special.digamma(p * xu + q)[xi]
+    d_p = x * (psi - special.digamma(p * xu)[xi] + log_m + log_x - log_vm)
     d_q = psi - special.digamma(q) + np.log(v) - log_vm
     d_v = q / v - (px + q) / (v + m * x)
     return ll, np.stack([d_p, d_q, d_v])
@@ -97,8 +102,10 @@ class GammaGammaFitter:
             raise ValueError(f"Gamma-Gamma needs customers with repeat purchases: {int(repeat.sum())} found")
         x, m = x[repeat], m[repeat]
 
+        groups = np.unique(x, return_inverse=True)
+
         def mean_log_likelihood(params):
-            ll, grad = _log_likelihood(params, x, m)
+            ll, grad = _log_likelihood(params, x, m, groups)
             return ll.mean(), grad.mean(axis=1)
 
         start = np.ones(3) if initial is None else initial
