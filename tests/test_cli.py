@@ -367,3 +367,18 @@ def test_customers_errors_are_one_line(tmp_path, events_csv, capsys):
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1, (argv, err)
+
+
+def test_target_lists_the_likeliest_buyers(tmp_path, events_csv, capsys):
+    import pandas as pd
+
+    out = tmp_path / "target.csv"
+    assert main(["target", "--data", "sample", "--item", "85123A", "--top", "25", "--out", str(out)]) == 0
+    table = pd.read_csv(out, dtype={"customer": str})
+    assert len(table) == 25 and table["rank"].tolist() == list(range(1, 26))
+    assert table["probability"].is_monotonic_decreasing and table["probability"].between(0, 1).all()
+    assert "most likely to buy 85123A" in capsys.readouterr().out
+    assert main(["target", "--data", "sample", "--item", "NOPE"]) == 2
+    assert "no line has product 'NOPE'" in capsys.readouterr().err
+    assert main(["target", "--data", str(events_csv), "--user-col", "customer", "--time-col", "ts", "--item", "x"]) == 2
+    assert "--item-col is needed" in capsys.readouterr().err

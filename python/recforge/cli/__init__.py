@@ -1,5 +1,5 @@
 """The ``recforge`` command: ``recforge demo``, ``train``, ``recommend``, ``evaluate``,
-``similar``, ``customers``, ``clv``; ``recforge <command> --help`` for each."""
+``similar``, ``customers``, ``clv``, ``target``; ``recforge <command> --help`` for each."""
 
 from __future__ import annotations
 
@@ -134,6 +134,7 @@ def main(argv=None) -> int:
         "similar": commands.similar,
         "customers": customers.customers,
         "clv": customers.clv,
+        "target": customers.target,
     }[args.command]
     if getattr(args, "k", 1) < 0:
         print(f"recforge {args.command}: error: --k must be >= 0", file=sys.stderr)

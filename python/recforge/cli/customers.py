@@ -7,7 +7,17 @@ import sys
 
 import numpy as np
 
-from ..customers import BetaGeoFitter, GammaGammaFitter, Segmenter, lifetime_value, profile, rfm, summary
+from .._times import as_seconds
+from ..customers import (
+    BetaGeoFitter,
+    GammaGammaFitter,
+    Propensity,
+    Segmenter,
+    lifetime_value,
+    profile,
+    rfm,
+    summary,
+)
 from ._common import CliError, add_csv_arguments, check_output, read_events, write_table
 
 
@@ -150,6 +160,39 @@ def clv(args) -> None:
         print("(--out writes the table)", file=sys.stderr)
 
 
+def target(args) -> None:
+    check_output(args.out)
+    if args.top < 1 or not args.window > 0:
+        raise CliError("--top must be >= 1 and --window > 0 days")
+    customers_of_line, times, amounts, items = read_log(args)
+    if items is None:
+        raise CliError("--item-col is needed: the target is a product")
+    wanted = [i.strip() for i in args.item.split(",") if i.strip()]
+    known = set(np.unique(items).tolist())
+    missing = [i for i in wanted if i not in known]
+    if missing:
+        raise CliError(f"--item: no line has product {missing[0]!r}")
+    t = as_seconds(times, "times")
+    end = float(np.nanmax(t)) if args.as_of is None else float(as_seconds(np.asarray([args.as_of]), "as_of")[0])
+    try:
+        model = Propensity(window=args.window, target=wanted)
+        # fitted one window before the scoring date: the last window whose outcome is known
+        model.fit(customers_of_line, times, amounts, items, cutoff=end - args.window * 86400.0)
+        ids, p = model.predict(customers_of_line, times, amounts, items, as_of=end)
+    except (RuntimeError, ValueError) as e:
+        raise CliError(str(e)) from None
+    order = np.lexsort((np.arange(p.size), -p))[: args.top]
+    print(
+        f"the {order.size:,} customers most likely to buy {', '.join(wanted)} in the {args.window:g} days after "
+        f"{np.datetime64(int(end), 's')} (of {ids.size:,}; base rate {model.base_rate_:.1%} when fitted):"
+    )
+    for i in order[:5]:
+        print(f"  {ids[i]}  {p[i]:.3f}")
+    if args.out:
+        write_table({"customer": ids[order], "rank": np.arange(1, order.size + 1), "probability": p[order]}, args.out)
+        print(f"target list: {order.size:,} rows -> {args.out}")
+
+
 def add_parsers(sub) -> None:
     c = sub.add_parser(
         "customers",
@@ -176,3 +219,16 @@ def add_parsers(sub) -> None:
     v.add_argument("--penalizer", type=float, default=0.0, help="L2 penalty on the parameters (default: 0)")
     v.add_argument("--out", help="table: .csv, .csv.gz or .parquet")
     v.add_argument("--quiet", action="store_true")
+
+    g = sub.add_parser(
+        "target",
+        help="the customers most likely to buy given products in the next days (purchase propensity)",
+        description="Fit rf.customers.Propensity for the given products on the log (labels from the window "
+        "before --as-of) and rank every customer by the probability of buying one of them in the window after it.",
+    )
+    add_log_arguments(g)
+    g.add_argument("--item", required=True, help="product id, or several comma-separated (a category)")
+    g.add_argument("--top", type=int, default=100, help="customers to list (default: 100)")
+    g.add_argument("--window", type=float, default=30.0, help="days ahead (default: 30)")
+    g.add_argument("--out", help="table: .csv, .csv.gz or .parquet")
+    g.add_argument("--quiet", action="store_true")
