@@ -74,8 +74,8 @@ def batch(args) -> None:
         "EASE exact": rf.EASE(regularization=500.0, max_memory=64).fit(X),
         "EASE pruned to 200": rf.EASE(regularization=500.0, neighbours=200, max_memory=64).fit(X),
         "SparseEASE(neighbours=200)": rf.SparseEASE(regularization=500.0, neighbours=200).fit(X),
-        "ItemKNN(neighbours=50)": rf.ItemKNN(neighbours=50).fit(X),
-        "ItemKNN(neighbours=200)": rf.ItemKNN(neighbours=200).fit(X),
+        "ItemKNN(neighbours=50)": rf.ItemKNN(neighbours=50, metric="cosine").fit(X),
+        "ItemKNN(neighbours=200)": rf.ItemKNN(neighbours=200, metric="cosine").fit(X),
     }
     timings, _ = measure_rounds(
         {name: (lambda m=m: m.recommend(users, X, k=10)) for name, m in models.items()}, repeats=3, warmup=1
