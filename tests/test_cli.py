@@ -350,7 +350,9 @@ def test_customers_and_clv_on_the_sample(tmp_path, capsys):
     assert table["customer"].is_unique and set(table["segment"]) == {0, 1, 2}
     assert set(table["rfm_segment"]) <= {name for name, _, _ in rf.customers.SEGMENTS}
     out = tmp_path / "clv.parquet"
-    assert main(["clv", "--data", "sample", "--months", "6", "--out", str(out)]) == 0
+    chart = tmp_path / "alive.png"
+    assert main(["clv", "--data", "sample", "--months", "6", "--out", str(out), "--chart", str(chart)]) == 0
+    assert chart.read_bytes()[:4] == b"\x89PNG"
     values = pd.read_parquet(out)
     assert len(values) == len(table) and values["p_alive"].between(0, 1).all() and (values["clv"] >= 0).all()
 
@@ -362,6 +364,7 @@ def test_customers_errors_are_one_line(tmp_path, events_csv, capsys):
         (["clv", "--data", str(events_csv), "--user-col", "customer", "--time-col", "ts"], "--amount-col is needed"),
         (["clv", "--data", "sample", "--months", "0"], "--months >= 1"),
         (["customers", "--data", "sample", "--out", str(tmp_path / "x.xlsx")], "recforge writes"),
+        (["clv", "--data", "sample", "--chart", str(tmp_path / "x.jpg")], "--chart"),
     ]
     for argv, message in cases:
         assert main(argv) == 2, argv

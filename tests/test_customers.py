@@ -477,3 +477,23 @@ def test_propensity_bad_input():
         rf.customers.Propensity(window=1).fit(who, when, money, cutoff=1.6e9 + 300 * DAY)
     with pytest.raises(RuntimeError, match="not fitted"):
         rf.customers.Propensity().predict(who, when, money, as_of=1.6e9 + 100 * DAY)
+
+
+def test_charts_are_png_files_written_atomically(tmp_path):
+    pytest.importorskip("matplotlib", reason="charts need the plot extra")  # in the test extra
+    from recforge.customers import charts
+
+    s, _ = planted_groups(3, 30)
+    seg = rf.customers.Segmenter(n_segments=3).fit(s)
+    charts.segment_chart(rf.customers.profile(seg.labels_, s), tmp_path / "segments.png")
+    scores = np.linspace(1, 0, 100)
+    labels = np.random.default_rng(0).random(100) < scores
+    charts.lift_chart({"model": rf.customers.lift_table(scores, labels)}, tmp_path / "lift.png")
+    charts.alive_chart(np.random.default_rng(1).random(500), tmp_path / "alive.png")
+    for name in ("segments.png", "lift.png", "alive.png"):
+        data = (tmp_path / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 1000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alive.png", "lift.png", "segments.png"]  # no leftovers
+    with pytest.raises(ValueError, match="PNG"):
+        charts.alive_chart([0.5], tmp_path / "alive.jpg")
+    assert not (tmp_path / "alive.jpg").exists()

@@ -13,6 +13,7 @@ from ..customers import (
     GammaGammaFitter,
     Propensity,
     Segmenter,
+    charts,
     lifetime_value,
     profile,
     rfm,
@@ -69,8 +70,18 @@ def _summary(args, as_of=None):
     return s, customers, items
 
 
+def _check_chart(path) -> None:
+    check_output(path, "--chart", suffixes=(".png",))
+    if path is not None:
+        try:
+            charts.check_available()
+        except ImportError as e:
+            raise CliError(f"--chart: {e}") from None
+
+
 def customers(args) -> None:
     check_output(args.out)
+    _check_chart(args.chart)
     if args.min_size < 1:
         raise CliError("--min-size must be >= 1")
     if args.segments is not None and args.segments != "auto" and not args.segments.isdigit():
@@ -108,7 +119,11 @@ def customers(args) -> None:
         scores_k = ", ".join(f"{c}: {v:.3f}" for c, v in segmenter.silhouettes_.items())
         chosen = "" if k else f" (k by silhouette; {scores_k})"
         print(f"\n{segmenter.n_segments_} segments{chosen}:")
-        print(profile(segmenter.labels_, s, bought, item_ids if bought is not None else None, min_size=args.min_size))
+        prof = profile(segmenter.labels_, s, bought, item_ids if bought is not None else None, min_size=args.min_size)
+        print(prof)
+        if args.chart:
+            charts.segment_chart(prof, args.chart)
+            print(f"segment chart -> {args.chart}")
     if args.out:
         write_table(table, args.out)
         print(f"customer table: {len(s):,} rows -> {args.out}")
@@ -116,6 +131,7 @@ def customers(args) -> None:
 
 def clv(args) -> None:
     check_output(args.out)
+    _check_chart(args.chart)
     if args.days < 0 or args.months < 1 or not args.discount >= 0 or not args.penalizer >= 0:
         raise CliError("--days must be >= 0, --months >= 1, --discount and --penalizer >= 0")
     if args.amount_col is None and args.data != "sample":
@@ -149,6 +165,9 @@ def clv(args) -> None:
             discount_rate=args.discount,
         ),
     }
+    if args.chart:
+        charts.alive_chart(table["p_alive"], args.chart)
+        print(f"P(alive) chart -> {args.chart}")
     order = np.argsort(-table["clv"], kind="stable")[:5]
     print(
         f"highest {args.months}-month value: " + ", ".join(f"{s.customer_ids[i]} {table['clv'][i]:,.0f}" for i in order)
@@ -204,6 +223,7 @@ def add_parsers(sub) -> None:
     c.add_argument("--segments", help="k-means segments: a number, or 'auto' to choose k by silhouette")
     c.add_argument("--min-size", type=int, default=10, help="segments smaller than this get no product list")
     c.add_argument("--out", help="customer table: .csv, .csv.gz or .parquet")
+    c.add_argument("--chart", help="with --segments: a PNG of segment sizes and revenue (needs recforge[plot])")
     c.add_argument("--quiet", action="store_true")
 
     v = sub.add_parser(
@@ -218,6 +238,7 @@ def add_parsers(sub) -> None:
     v.add_argument("--discount", type=float, default=0.01, help="discount rate per month (default: 0.01)")
     v.add_argument("--penalizer", type=float, default=0.0, help="L2 penalty on the parameters (default: 0)")
     v.add_argument("--out", help="table: .csv, .csv.gz or .parquet")
+    v.add_argument("--chart", help="a PNG of the P(alive) distribution (needs recforge[plot])")
     v.add_argument("--quiet", action="store_true")
 
     g = sub.add_parser(
