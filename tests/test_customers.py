@@ -497,3 +497,28 @@ def test_charts_are_png_files_written_atomically(tmp_path):
     with pytest.raises(ValueError, match="PNG"):
         charts.alive_chart([0.5], tmp_path / "alive.jpg")
     assert not (tmp_path / "alive.jpg").exists()
+
+
+def test_segments_feed_the_cold_start_path_for_new_customers():
+    """A new customer with only a segment label gets that segment's best sellers."""
+    rng = np.random.default_rng(11)
+    users = [f"u{i:03d}" for i in range(120)]
+    segment_of = {u: ("big" if i < 60 else "small") for i, u in enumerate(users)}
+    who, what = [], []
+    for u in users:  # "big" customers buy items 0-4, "small" ones items 5-9
+        base = 0 if segment_of[u] == "big" else 5
+        for item in rng.choice(5, 3, replace=False) + base:
+            who.append(u)
+            what.append(f"i{item}")
+    inter = rf.Interactions.from_arrays(who, what)
+    table = {"customer": list(segment_of), "segment": list(segment_of.values())}
+    people = rf.features(table, ids=inter.user_ids, id_col="customer", categorical="segment")
+    model = rf.ColdStart(rf.ItemKNN(neighbours=5)).fit(inter, user_features=people)
+    import scipy.sparse as sp
+
+    ids, _, paths = model.recommend(
+        [-1, -1], sp.csr_matrix((2, inter.n_items)), k=3, return_paths=True, user_features={"segment": ["big", "small"]}
+    )
+    names = inter.item_ids[ids]
+    assert set(names[0]) <= {f"i{j}" for j in range(5)} and set(names[1]) <= {f"i{j}" for j in range(5, 10)}
+    assert (paths == rf.ColdStart.PATHS.index("group_popular")).all()
