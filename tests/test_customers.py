@@ -522,3 +522,28 @@ def test_segments_feed_the_cold_start_path_for_new_customers():
     names = inter.item_ids[ids]
     assert set(names[0]) <= {f"i{j}" for j in range(5)} and set(names[1]) <= {f"i{j}" for j in range(5, 10)}
     assert (paths == rf.ColdStart.PATHS.index("group_popular")).all()
+
+
+def test_recommendation_score_feature_comes_from_the_past_only():
+    who, when, money, items = random_log(6, n=800)
+    cutoff = 1.6e9 + 120 * DAY
+    knn = rf.ItemKNN(neighbours=5)
+    ids, X = rf.customers.features_at(who, when, money, items, cutoff=cutoff, target=["p1"], recommender=knn)
+    assert X.shape[1] == len(rf.customers.FEATURES) + 1
+    # by hand: the same model fitted on the past pairs, each customer's score of p1 with nothing excluded
+    before = when <= cutoff
+    past = rf.Interactions.from_arrays(who[before], items[before])
+    model = rf.ItemKNN(neighbours=5).fit(past)
+    p1 = int(np.flatnonzero(past.item_ids == "p1")[0])
+    for k, c in enumerate(ids[:20]):
+        row = int(np.flatnonzero(past.user_ids == c)[0])
+        got, scores = model.recommend([row], past.matrix[[row]], k=1, exclude_seen=False, allow=[p1])
+        want = scores[0, 0] if got[0, 0] >= 0 else 0.0
+        assert X[k, -1] == pytest.approx(want)
+    late = ~before
+    items2 = items.copy()
+    items2[late] = "p1"  # the future changes; the feature must not
+    _, X2 = rf.customers.features_at(who, when, money, items2, cutoff=cutoff, target=["p1"], recommender=knn)
+    np.testing.assert_array_equal(X, X2)
+    with pytest.raises(ValueError, match="target"):
+        rf.customers.Propensity(recommender=knn)
