@@ -1,5 +1,5 @@
-"""recforge customers | clv: the customer table (RFM, segments) and lifetime value from a
-transaction log."""
+"""recforge customers | clv | target: the customer table (RFM, segments), lifetime value and the
+likeliest buyers of given products, from a transaction log."""
 
 from __future__ import annotations
 

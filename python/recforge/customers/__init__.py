@@ -1,5 +1,5 @@
-"""Know the customer: transaction summaries, RFM scores and segments, lifetime value and churn
-risk (BG/NBD, Gamma-Gamma)."""
+"""Know the customer: transaction summaries, RFM scores and segments (k-means, profiles),
+lifetime value and churn risk (BG/NBD, Gamma-Gamma), purchase propensity, and charts."""
 
 from .bgnbd import BetaGeoFitter
 from .gamma_gamma import GammaGammaFitter
