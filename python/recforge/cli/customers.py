@@ -196,8 +196,8 @@ def target(args) -> None:
     try:
         model = Propensity(window=args.window, target=wanted)
         # fitted one window before the scoring date: the last window whose outcome is known
-        model.fit(customers_of_line, times, amounts, items, cutoff=end - args.window * 86400.0)
-        ids, p = model.predict(customers_of_line, times, amounts, items, as_of=end)
+        model.fit(customers_of_line, t, amounts, items, cutoff=end - args.window * 86400.0)
+        ids, p = model.predict(customers_of_line, t, amounts, items, as_of=end)
     except (RuntimeError, ValueError) as e:
         raise CliError(str(e)) from None
     order = np.lexsort((np.arange(p.size), -p))[: args.top]

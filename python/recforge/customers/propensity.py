@@ -114,10 +114,8 @@ def _recommendation_scores(recommender, ids, customers, items, target) -> np.nda
     out = np.zeros(ids.size)
     if allow.size == 0:
         return out
-    rows = np.searchsorted(past.user_ids, ids) if np.all(past.user_ids[:-1] <= past.user_ids[1:]) else None
-    if rows is None:  # user ids not sorted: map through a dictionary
-        where = {u: i for i, u in enumerate(past.user_ids.tolist())}
-        rows = np.array([where[u] for u in ids.tolist()])
+    order = np.argsort(past.user_ids, kind="stable")  # whatever order the Interactions keeps its ids in
+    rows = order[np.searchsorted(past.user_ids, ids, sorter=order)]
     got, scores = model.recommend(rows, past.matrix[rows], k=allow.size, exclude_seen=False, allow=allow)
     best = np.where(got >= 0, scores, -np.inf).max(axis=1, initial=-np.inf)
     return np.where(np.isfinite(best), best, 0.0)
@@ -235,8 +233,8 @@ class Propensity:
         self.recommender = recommender
         self.random_state = check_int(random_state, "random_state", minimum=0)
 
-    def _data(self, customers, times, amounts, items, cutoff):
-        ids, X = features_at(
+    def _features(self, customers, times, amounts, items, cutoff):
+        return features_at(
             customers,
             times,
             amounts,
@@ -246,6 +244,9 @@ class Propensity:
             target=self.target,
             recommender=self.recommender,
         )
+
+    def _data(self, customers, times, amounts, items, cutoff):
+        ids, X = self._features(customers, times, amounts, items, cutoff)
         y = labels_after(ids, customers, times, items, cutoff=cutoff, window=self.window, target=self.target)
         return ids, X, y
 
@@ -253,8 +254,9 @@ class Propensity:
         from sklearn.calibration import CalibratedClassifierCV
         from sklearn.ensemble import HistGradientBoostingClassifier
 
+        times = as_seconds(times, "times")  # once: every cutoff below reuses the seconds
         end = as_of_seconds(cutoff)
-        first = float(np.nanmin(as_seconds(times, "times")))
+        first = float(np.nanmin(times))
         blocks = []
         for i in range(self.history):
             at = end - i * self.window * DAY
@@ -286,16 +288,7 @@ class Propensity:
         """(customer_ids, probability of buying within ``window`` days after ``as_of``)."""
         if not hasattr(self, "classifier_"):
             raise RuntimeError("Propensity is not fitted: call fit first")
-        ids, X = features_at(
-            customers,
-            times,
-            amounts,
-            items,
-            cutoff=as_of,
-            window=self.window,
-            target=self.target,
-            recommender=self.recommender,
-        )
+        ids, X = self._features(customers, times, amounts, items, as_of)
         return ids, self.classifier_.predict_proba(X)[:, 1]
 
     def evaluate(self, customers, times, amounts=None, items=None, *, cutoff) -> dict:
@@ -305,7 +298,7 @@ class Propensity:
 
         if not hasattr(self, "classifier_"):
             raise RuntimeError("Propensity is not fitted: call fit first")
-        ids, X, y = self._data(customers, times, amounts, items, cutoff)
+        ids, X, y = self._data(customers, as_seconds(times, "times"), amounts, items, cutoff)
         if y.all() or not y.any():
             raise ValueError(f"the {self.window:g} days after cutoff {cutoff!r} hold only one class: no AUC")
         p = self.classifier_.predict_proba(X)[:, 1]
