@@ -34,8 +34,10 @@ DAYS = 364
 START = 1.7e9  # epoch seconds of the first day
 
 
-def simulate_log(n: int, seed: int = 0):
-    """(customer, time, amount) lines: BG/NBD purchase times (rates per day), Gamma-Gamma values."""
+def simulate_log(n: int, seed: int = 0, exact: bool = False):
+    """(customer, time, amount) lines: BG/NBD purchase times (rates per day), Gamma-Gamma values.
+    ``exact``: also each customer's (x, t_x, T) in continuous days, before purchases are
+    floored to days (where two purchases of one customer on one day become one transaction)."""
     rng = np.random.default_rng(seed)
     r, alpha, a, b = TRUTH_BG.values()
     lam = rng.gamma(r, 1 / alpha, n) / 7  # alpha is in weeks
@@ -44,6 +46,7 @@ def simulate_log(n: int, seed: int = 0):
     first = rng.uniform(0, DAYS * 0.75, n)  # customers arrive over the first 9 months
     customers, days = [np.arange(n)], [first]
     t, alive = first.copy(), np.arange(n)
+    repeats = np.zeros(n)
     while alive.size:  # one purchase per still-active customer per round, vectorised
         t_alive = t[alive] + rng.exponential(1 / lam[alive])
         inside = t_alive <= DAYS
@@ -51,6 +54,7 @@ def simulate_log(n: int, seed: int = 0):
         customers.append(alive)
         days.append(t_alive)
         t[alive] = t_alive
+        repeats[alive] += 1
         alive = alive[rng.random(alive.size) >= drop[alive]]
     customer = np.concatenate(customers)
     day = np.floor(np.concatenate(days))
@@ -58,7 +62,8 @@ def simulate_log(n: int, seed: int = 0):
     lines = rng.integers(1, 4, customer.size)  # a purchase split over one to three lines
     split = np.repeat(value / lines, lines)
     order = np.argsort(np.repeat(customer, lines), kind="stable")
-    return np.repeat(customer, lines)[order], (START + np.repeat(day, lines) * 86400.0)[order], split[order]
+    log = np.repeat(customer, lines)[order], (START + np.repeat(day, lines) * 86400.0)[order], split[order]
+    return (log, (repeats, t - first, DAYS - first)) if exact else log
 
 
 def recforge_pipeline(customer, time_s, amount):
@@ -113,28 +118,106 @@ def segments(customer, time_s, amount, repeats: int) -> None:
     print(table(timings, "rf.customers.Segmenter(8): features + k-means"))
 
 
+def cdnow() -> None:
+    """The published CDNOW fits: BG/NBD on the 2,357-customer sample's summary (../shared), and
+    Gamma-Gamma on its 946 repeat buyers' mean spend (the copy the lifetimes package ships)."""
+    import importlib.util
+    from pathlib import Path
+
+    import pandas as pd
+
+    shared = (
+        Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "cdnow" / "cdnow_customers_summary.csv"
+    )
+    spec = importlib.util.find_spec("lifetimes")
+    spend = None if spec is None else Path(spec.submodule_search_locations[0]) / "datasets"
+    spend = None if spend is None else spend / "cdnow_customers_summary_with_transactions.csv"
+    print("\nCDNOW, published against fitted:\n| model | parameter | published | recforge |\n|---|---|---:|---:|")
+    if shared.is_file():
+        data = pd.read_csv(shared)
+        bg = rf.customers.BetaGeoFitter().fit(data.frequency, data.recency, data["T"])
+        for name, value in {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}.items():
+            print(f"| BG/NBD | {name} | {value} | {bg.params_[name]:.4f} |")
+        print(f"| BG/NBD | log-likelihood | -9582.4 | {bg.log_likelihood_:.1f} |")
+    if spend is not None and spend.is_file():
+        data = pd.read_csv(spend)
+        repeat = data[data.x > 0]
+        gg = rf.customers.GammaGammaFitter().fit(repeat.x, repeat.zbar)
+        for name, value in {"p": 6.25, "q": 3.74, "v": 15.44}.items():
+            print(f"| Gamma-Gamma | {name} | {value} | {gg.params_[name]:.4f} |")
+
+
+def summary_scale(n_lines: int, repeats: int) -> None:
+    """rf.customers.summary alone on a log of about n_lines lines, beside lifetimes' summary (one
+    round: it is slow) and pandas' groupby of the same columns (the hand-written way)."""
+    import pandas as pd
+
+    customer, time_s, amount = simulate_log(max(1, round(n_lines / 4.29)), seed=2)
+    end = START + DAYS * 86400.0
+
+    def by_hand():  # per (customer, day): the transactions; then first, last, count, total per customer
+        day = pd.DataFrame({"c": customer, "d": time_s // 86400, "v": amount}).groupby(["c", "d"]).v.sum()
+        per = day.reset_index().groupby("c").agg(first=("d", "min"), last=("d", "max"), n=("d", "size"), v=("v", "sum"))
+        return per
+
+    contenders = {"rf.customers.summary": lambda: rf.customers.summary(customer, time_s, amount, as_of=end)}
+    contenders["pandas groupby (by hand)"] = by_hand
+    timings, _ = measure_rounds(contenders, repeats=repeats, warmup=0, track_memory=False)
+    try:
+        from lifetimes.utils import summary_data_from_transaction_data
+
+        def lifetimes_summary():
+            frame = pd.DataFrame({"customer": customer, "date": pd.to_datetime(time_s, unit="s"), "amount": amount})
+            return summary_data_from_transaction_data(
+                frame,
+                "customer",
+                "date",
+                monetary_value_col="amount",
+                observation_period_end=pd.to_datetime(end, unit="s"),
+            )
+
+        more, _ = measure_rounds({"lifetimes summary_data_from_transaction_data": lifetimes_summary}, 1, 0, False)
+        timings += more
+    except ImportError:
+        print("(lifetimes not installed: pip install '.[bench]')")
+    print(f"\nsummary of {customer.size:,} lines ({np.unique(customer).size:,} customers):")
+    print(table(timings, "rf.customers.summary"))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--lifetimes-customers", type=int, default=200_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-segments", action="store_true")
+    parser.add_argument("--summary-lines", type=int, default=10_000_000, help="0: skip the summary at scale")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
+    cdnow()
     start = time.perf_counter()
-    customer, time_s, amount = simulate_log(args.customers)
+    (customer, time_s, amount), exact = simulate_log(args.customers, exact=True)
     print(f"simulated {args.customers:,} customers, {customer.size:,} lines in {time.perf_counter() - start:.1f} s")
 
     start = time.perf_counter()
     bg, gg, *_ = recforge_pipeline(customer, time_s, amount)
     print(f"recforge on all {args.customers:,} customers: {time.perf_counter() - start:.2f} s (one run)")
-    print("| parameter | truth | fitted | error |\n|---|---:|---:|---:|")
+    process = rf.customers.BetaGeoFitter().fit(*exact).params_
+    merged = int(exact[0].sum() + args.customers) - int(np.unique(customer * 1000 + (time_s - START) // 86400).size)
+    print(
+        "\nfitted on the process's own (x, t_x, T) in continuous days, and on the daily summary of the log\n"
+        f"(which merges the {merged:,} purchases that fell on a day the customer had already bought)\n"
+    )
+    print("| parameter | truth | process: fitted | error | log: fitted | error |\n|---|---:|---:|---:|---:|---:|")
     for name, value in {**TRUTH_BG, **TRUTH_GG}.items():
-        fitted = {**bg, **gg}[name] / (7 if name == "alpha" else 1)  # alpha: days back to weeks
-        print(f"| {name} | {value:g} | {fitted:.4g} | {fitted / value - 1:+.2%} |")
+        weeks = 7 if name == "alpha" else 1  # alpha: days back to weeks
+        fitted = {**bg, **gg}[name] / weeks
+        own = f"{process[name] / weeks:.4g} | {process[name] / weeks / value - 1:+.2%}" if name in process else "– | –"
+        print(f"| {name} | {value:g} | {own} | {fitted:.4g} | {fitted / value - 1:+.2%} |")
 
     if not args.skip_segments:
         segments(customer, time_s, amount, args.repeats)
+    if args.summary_lines:
+        summary_scale(args.summary_lines, args.repeats)
 
     part = customer < args.lifetimes_customers
     lines = (customer[part], time_s[part], amount[part])

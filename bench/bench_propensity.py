@@ -7,7 +7,8 @@ Fitted at 2011-10-09 (labels: the 30 days after it, and the same at the two cuto
 evaluated at 2011-11-09 (labels: 2011-11-09 to 2011-12-09, the end of the data): nothing of the
 evaluation window reaches the fit. Two questions: will the customer buy anything, and will they
 buy a Christmas product (descriptions containing "CHRISTMAS": a category), the second also with
-ItemKNN's scores of those products as a feature (fitted on each cutoff's past). AUC and top-decile
+ItemKNN's scores of those products as a feature (fitted on each cutoff's past); each also with
+the customer's k-means segment (6 segments fitted on the earliest training cutoff's past). AUC and top-decile
 lift; the full lift table of the classifier for the first question.
 """
 
@@ -38,16 +39,19 @@ def main():
         "| question | customers | base rate | AUC model | AUC recency | AUC BG/NBD | top-10% lift | recency | BG/NBD |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    segments = rf.customers.Segmenter(n_segments=6)
     questions = (
-        ("buys anything", None, None),
-        ("buys a Christmas product", christmas, None),
-        ("buys a Christmas product, + ItemKNN scores", christmas, rf.ItemKNN()),
+        ("buys anything", None, None, None),
+        ("buys anything, + k-means segment", None, None, segments),
+        ("buys a Christmas product", christmas, None, None),
+        ("buys a Christmas product, + ItemKNN scores", christmas, rf.ItemKNN(), None),
+        ("buys a Christmas product, + ItemKNN scores + segment", christmas, rf.ItemKNN(), segments),
     )
-    for question, target, recommender in questions:
+    for question, target, recommender, segmenter in questions:
         start = time.perf_counter()
-        model = rf.customers.Propensity(window=args.window, target=target, recommender=recommender).fit(
-            who, when, money, item, cutoff="2011-10-09"
-        )
+        model = rf.customers.Propensity(
+            window=args.window, target=target, recommender=recommender, segmenter=segmenter
+        ).fit(who, when, money, item, cutoff="2011-10-09")
         r = model.evaluate(who, when, money, item, cutoff="2011-11-09")
         print(
             f"| {question} | {r['customers']:,} | {r['base_rate']:.1%} | {r['auc']:.3f} | {r['auc_recency']:.3f} | "
@@ -55,7 +59,7 @@ def main():
             f"{r['lift_bgnbd'].lift[0]:.2f} | ({time.perf_counter() - start:.1f} s)",
             flush=True,
         )
-        if target is None:
+        if target is None and segmenter is None:
             table = str(r["lift"])
     print("\nlift table, buys anything:\n" + table)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import recforge as rf
+from recforge import _core
 from recforge.customers import BetaGeoFitter, GammaGammaFitter, lifetime_value, summary
 from recforge.customers import bgnbd as bgnbd_module
 from recforge.customers import gamma_gamma as gg_module
@@ -76,6 +77,39 @@ def test_summary_example_and_the_lines_it_drops():
     assert list(frame.index) == ["a", "b"] and frame.loc["a", "total_value"] == 35.0
 
 
+@pytest.mark.parametrize("ids", ["narrow ints", "wide ints", "strings"])
+def test_summary_same_for_every_kind_of_id_and_thread_count(ids):
+    rng = np.random.default_rng(3)
+    n = 5000
+    number = rng.integers(0, 300, n)
+    customers = {"narrow ints": number + 1000, "wide ints": number * 10**12, "strings": number.astype(str)}[ids]
+    times = 1.6e9 + rng.uniform(0, 400 * DAY, n)
+    amounts = rng.normal(20, 15, n)
+    plain = summary(number, times, amounts, returns="net", n_threads=1)
+    for threads in (1, 3):
+        s = summary(customers, times, amounts, returns="net", n_threads=threads)
+        order = np.argsort(s.customer_ids if ids != "strings" else s.customer_ids.astype(int), kind="stable")
+        for name in ("frequency", "recency", "T", "monetary_value", "total_value", "first_purchase"):
+            np.testing.assert_array_equal(getattr(s, name)[order], getattr(plain, name), err_msg=name)
+        assert s.report == plain.report
+
+
+def test_summary_kernel_refuses_codes_out_of_range():
+    one = np.zeros(3, dtype=np.int64)
+    with pytest.raises(ValueError, match="out of range"):
+        _core.summarise_customers(np.array([0, 2, 1]), one, np.ones(3), 2, False, 1)
+    with pytest.raises(TypeError, match="int64"):
+        _core.summarise_customers(np.zeros(3, dtype=np.int32), one, np.ones(3), 2, False, 1)
+    counts, *_ = _core.summarise_customers(one[:0], one[:0], np.ones(0), 2, False, 1)
+    assert counts.tolist() == [0, 0]
+
+
+def test_summary_counts_lines_without_a_customer():
+    s = summary(["a", None, "b", np.nan], [1e9, 1e9, 1e9 + DAY, 1e9], [1.0, 2.0, 3.0, 4.0])
+    assert s.customer_ids.tolist() == ["a", "b"] and s.report["missing_customer"] == 2
+    assert s.total_value.tolist() == [1.0, 3.0]
+
+
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
@@ -128,25 +162,47 @@ def simulate_bgnbd(n, params, T, seed):
     return x, t_x, np.full(n, float(T))
 
 
-def test_bgnbd_likelihood_and_gradient():
+@pytest.mark.parametrize("collapse", [False, True])
+def test_bgnbd_likelihood_and_gradient(collapse):
     x, t_x, T = simulate_bgnbd(300, (0.5, 5.0, 0.8, 2.0), 40, 0)
+    x, t_x, T = np.r_[x, x[:40]], np.r_[t_x, t_x[:40]], np.r_[T, T[:40]]  # duplicate rows to collapse
+    weights = np.random.default_rng(0).uniform(0.5, 2.0, x.size)
+    rows = bgnbd_module.Rows(x, t_x, T, weights, collapse=collapse)
     params = np.array([0.4, 3.0, 0.7, 2.5])
-    ll, grad = bgnbd_module._log_likelihood(params, x, t_x, T)
-    np.testing.assert_allclose(ll, reference_bgnbd_ll(params, x, t_x, T), rtol=1e-10)
+    ll, grad = bgnbd_module.log_likelihood(params, rows)
+    np.testing.assert_allclose(ll, weights @ reference_bgnbd_ll(params, x, t_x, T), rtol=1e-10)
     for i in range(4):
         e = np.zeros(4)
         e[i] = 1e-6 * params[i]
-        up = bgnbd_module._log_likelihood(params + e, x, t_x, T)[0].sum()
-        down = bgnbd_module._log_likelihood(params - e, x, t_x, T)[0].sum()
-        np.testing.assert_allclose(grad[i].sum(), (up - down) / (2 * e[i]), rtol=1e-5)
+        up = bgnbd_module.log_likelihood(params + e, rows)[0]
+        down = bgnbd_module.log_likelihood(params - e, rows)[0]
+        np.testing.assert_allclose(grad[i], (up - down) / (2 * e[i]), rtol=1e-5)
+    # the kernel sums in a fixed order: bit-identical for any thread count
+    big = bgnbd_module.Rows(np.tile(x, 40), np.tile(t_x, 40), np.tile(T, 40), collapse=False)
+    one = bgnbd_module.log_likelihood(params, big, 1)
+    many = bgnbd_module.log_likelihood(params, big, 3)
+    assert one[0] == many[0] and np.array_equal(one[1], many[1])
+
+
+def test_distinct_rows_against_numpy():
+    rng = np.random.default_rng(5)
+    rows = rng.integers(0, 4, (500, 3)).astype(np.float64)
+    rows[::7, 1] = -0.0  # -0.0 and 0.0 are one value
+    first, inverse = _core.distinct_rows(rows)
+    np.testing.assert_array_equal(rows[first][inverse], rows)
+    assert len(first) == len(np.unique(rows, axis=0))
+    assert np.all(np.diff(first) > 0)  # first-appearance order
+    first, inverse = _core.distinct_rows(np.empty((0, 2)))
+    assert first.size == 0 and inverse.size == 0
 
 
 def test_bgnbd_recovers_simulated_parameters():
     truth = (0.6, 4.0, 0.9, 3.0)
     x, t_x, T = simulate_bgnbd(20_000, truth, 52, 1)
-    fitted = BetaGeoFitter().fit(x, t_x, T).params_
+    fitted = BetaGeoFitter(n_threads=1).fit(x, t_x, T).params_
     for name, value in zip(("r", "alpha", "a", "b"), truth):
         assert abs(fitted[name] / value - 1) < 0.15, (name, fitted[name], value)
+    assert BetaGeoFitter(n_threads=3).fit(x, t_x, T).params_ == fitted  # bit for bit
 
 
 @pytest.mark.skipif(not CDNOW.is_dir(), reason="needs ../shared/datasets/cdnow (the shared data sets)")
@@ -161,6 +217,30 @@ def test_bgnbd_reproduces_the_published_cdnow_fit():
     assert round(bg.log_likelihood_, 1) == -9582.4  # the paper's maximum
     # the paper's worked example: x = 2, t_x = 30.43, T = 38.86 buys 1.226 times in 39 weeks
     assert round(float(bg.expected_purchases(39, [2], [30.43], [38.86])[0]), 3) == 1.226
+
+
+def lifetimes_datasets() -> Path | None:
+    """The CDNOW files the lifetimes package ships (MIT), found without importing lifetimes."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("lifetimes")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(spec.submodule_search_locations[0]) / "datasets"
+    return folder if (folder / "cdnow_customers_summary_with_transactions.csv").is_file() else None
+
+
+@pytest.mark.skipif(lifetimes_datasets() is None, reason="needs the lifetimes package's CDNOW files (test extra)")
+def test_gamma_gamma_reproduces_the_published_cdnow_fit():
+    import pandas as pd
+
+    data = pd.read_csv(lifetimes_datasets() / "cdnow_customers_summary_with_transactions.csv")
+    repeat = data[data.x > 0]  # the 946 repeat buyers of the 2,357-customer sample
+    gg = GammaGammaFitter().fit(repeat.x, repeat.zbar)
+    # Fader, Hardie & Lee, "RFM and CLV" (2005): p = 6.25, q = 3.74, gamma = 15.44 (15.45 in lifetimes)
+    for name, value in {"p": 6.25, "q": 3.74, "v": 15.44}.items():
+        assert f"{gg.params_[name]:.3g}" == f"{value:.3g}", (name, gg.params_[name])
+    assert gg.n_customers_ == 946 and round(gg.log_likelihood_, 1) == -4055.9
 
 
 def test_bgnbd_predictions_against_their_definitions():
@@ -218,7 +298,8 @@ def simulate_spend(n, params, seed):
 def test_gamma_gamma_likelihood_gradient_and_recovery():
     x, m = simulate_spend(20_000, (6.0, 4.0, 15.0), 4)
     params = np.array([5.0, 3.0, 12.0])
-    ll, grad = gg_module._log_likelihood(params, x, m)
+    rows = gg_module.Rows(x, m)
+    ll, grad = gg_module.log_likelihood(params, rows)
     p, q, v = params
     want = [
         math.lgamma(p * xi + q)
@@ -228,16 +309,18 @@ def test_gamma_gamma_likelihood_gradient_and_recovery():
         + (p * xi - 1) * math.log(mi)
         + p * xi * math.log(xi)
         - (p * xi + q) * math.log(v + mi * xi)
-        for xi, mi in zip(x[:50], m[:50])
+        for xi, mi in zip(x, m)
     ]
-    np.testing.assert_allclose(ll[:50], want, rtol=1e-10)
+    np.testing.assert_allclose(ll, math.fsum(want), rtol=1e-10)
     for i in range(3):
         e = np.zeros(3)
         e[i] = 1e-6 * params[i]
-        num = (
-            gg_module._log_likelihood(params + e, x, m)[0].sum() - gg_module._log_likelihood(params - e, x, m)[0].sum()
-        ) / (2 * e[i])
-        np.testing.assert_allclose(grad[i].sum(), num, rtol=1e-5)
+        num = (gg_module.log_likelihood(params + e, rows)[0] - gg_module.log_likelihood(params - e, rows)[0]) / (
+            2 * e[i]
+        )
+        np.testing.assert_allclose(grad[i], num, rtol=1e-5)
+    one, many = gg_module.log_likelihood(params, rows, 1), gg_module.log_likelihood(params, rows, 3)
+    assert one[0] == many[0] and np.array_equal(one[1], many[1])
     fitted = GammaGammaFitter().fit(x, m).params_
     for name, value in zip(("p", "q", "v"), (6.0, 4.0, 15.0)):
         assert abs(fitted[name] / value - 1) < 0.15, (name, fitted[name])
@@ -413,7 +496,8 @@ def random_log(seed=0, n=600, customers=50, days=200):
 def test_propensity_features_see_nothing_after_the_cutoff():
     who, when, money, items = random_log(1)
     cutoff = 1.6e9 + 120 * DAY
-    ids, X = rf.customers.features_at(who, when, money, items, cutoff=cutoff, target=["p1", "p2"])
+    segmenter = rf.customers.Segmenter(n_segments=3).fit(rf.customers.summary_before(who, when, money, cutoff=cutoff))
+    ids, X = rf.customers.features_at(who, when, money, items, cutoff=cutoff, target=["p1", "p2"], segmenter=segmenter)
     # change everything after the cutoff: new lines, other amounts, other products
     late = when > cutoff
     rng = np.random.default_rng(2)
@@ -429,10 +513,27 @@ def test_propensity_features_see_nothing_after_the_cutoff():
         np.r_[items2, ["p2"] * 40],
         cutoff=cutoff,
         target=["p1", "p2"],
+        segmenter=segmenter,
     )
     np.testing.assert_array_equal(ids, ids2)
     np.testing.assert_array_equal(X, X2)
-    assert X.shape == (len(ids), len(rf.customers.FEATURES))
+    assert X.shape == (len(ids), len(rf.customers.FEATURES) + 1)
+    assert set(X[:, -1]) <= {0.0, 1.0, 2.0}
+
+
+def test_propensity_segment_feature_is_fitted_on_the_earliest_cutoffs_past():
+    who, when, money, items = random_log(4, n=3000, customers=300, days=300)
+    cutoff = 1.6e9 + 200 * DAY
+    model = rf.customers.Propensity(window=30, history=3, segmenter=rf.customers.Segmenter(n_segments=3))
+    model.fit(who, when, money, cutoff=cutoff)
+    assert model.feature_names_[-1] == "segment" and len(model.feature_names_) == len(rf.customers.FEATURES) + 1
+    earliest = rf.customers.summary_before(who, when, money, cutoff=cutoff - 2 * 30 * DAY)
+    assert model.segmenter_.labels_.size == len(earliest)  # fitted on that past, not later
+    assert not hasattr(model.segmenter, "labels_")  # the given segmenter stays unfitted
+    result = model.evaluate(who, when, money, cutoff=cutoff + 30 * DAY)
+    assert 0.0 <= result["auc"] <= 1.0 and result["lift"].decile.size == 10
+    with pytest.raises(TypeError, match="Segmenter"):
+        rf.customers.Propensity(segmenter="rfm")
 
 
 def test_propensity_features_and_labels_against_plain_python():

@@ -16,6 +16,7 @@ void bind_mf(py::module_& m);
 void bind_knn(py::module_& m);
 void bind_bpr(py::module_& m);
 void bind_ease(py::module_& m);
+void bind_customers(py::module_& m);
 }  // namespace recforge::bind
 
 PYBIND11_MODULE(_core, m) {
@@ -41,4 +42,5 @@ PYBIND11_MODULE(_core, m) {
     recforge::bind::bind_knn(m);
     recforge::bind::bind_ease(m);
     recforge::bind::bind_bpr(m);
+    recforge::bind::bind_customers(m);
 }

@@ -209,3 +209,44 @@ def sparse_ease(
     lengths: npt.NDArray[np.int64],
     n_threads: int,
 ) -> int: ...
+def summarise_customers(
+    customer: npt.NDArray[np.int64],
+    period: npt.NDArray[np.int64],
+    value: npt.NDArray[np.float64],
+    n_customers: int,
+    net: bool,
+    n_threads: int,
+) -> tuple[
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    int,
+]: ...
+def distinct_rows(rows: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
+def bgnbd_row_sums(
+    x: npt.NDArray[np.float64],
+    weight: npt.NDArray[np.float64],
+    x_index: npt.NDArray[np.int64],
+    table: npt.NDArray[np.float64],
+    T_index: npt.NDArray[np.int64],
+    t_index: npt.NDArray[np.int64],
+    log_age: npt.NDArray[np.float64],
+    inv_age: npt.NDArray[np.float64],
+    r: float,
+    a: float,
+    n_threads: int,
+) -> npt.NDArray[np.float64]: ...
+def gamma_gamma_row_sums(
+    x: npt.NDArray[np.float64],
+    m: npt.NDArray[np.float64],
+    log_m: npt.NDArray[np.float64],
+    log_x: npt.NDArray[np.float64],
+    x_index: npt.NDArray[np.int64],
+    table: npt.NDArray[np.float64],
+    p: float,
+    q: float,
+    v: float,
+    n_threads: int,
+) -> npt.NDArray[np.float64]: ...

@@ -3,7 +3,16 @@ lifetime value and churn risk (BG/NBD, Gamma-Gamma), purchase propensity, and ch
 
 from .bgnbd import BetaGeoFitter
 from .gamma_gamma import GammaGammaFitter
-from .propensity import FEATURES, LiftTable, Propensity, features_at, labels_after, lift_table
+from .propensity import (
+    FEATURES,
+    LiftTable,
+    Propensity,
+    feature_names,
+    features_at,
+    labels_after,
+    lift_table,
+    summary_before,
+)
 from .rfm import RFM, SEGMENTS, quantile_scores, rfm, segment
 from .segments import Segmenter, SegmentProfile, behaviour, profile
 from .summary import CustomerSummary, summary
@@ -21,6 +30,7 @@ __all__ = [
     "SegmentProfile",
     "Segmenter",
     "behaviour",
+    "feature_names",
     "features_at",
     "labels_after",
     "lifetime_value",
@@ -30,4 +40,5 @@ __all__ = [
     "rfm",
     "segment",
     "summary",
+    "summary_before",
 ]

@@ -4,6 +4,7 @@ gradient-boosting classifier, and evaluation at a later cutoff (honest temporal 
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,6 +12,7 @@ import numpy as np
 from .._checks import check_int, check_real
 from .._times import as_seconds
 from .bgnbd import BetaGeoFitter
+from .segments import Segmenter
 from .summary import UNITS, as_of_seconds, summary
 
 DAY = UNITS["day"]
@@ -25,7 +27,17 @@ FEATURES = (
     "target_purchases",
     "days_since_target",
 )
-RECOMMENDER_FEATURE = "recommendation_score"  # the tenth column, with a recommender
+RECOMMENDER_FEATURE = "recommendation_score"  # the next column, with a recommender
+SEGMENT_FEATURE = "segment"  # the last column, with a segmenter (categorical)
+
+
+def feature_names(recommender=None, segmenter=None) -> tuple:
+    """The columns :func:`features_at` returns for these options, in order."""
+    return (
+        FEATURES
+        + ((RECOMMENDER_FEATURE,) if recommender is not None else ())
+        + ((SEGMENT_FEATURE,) if segmenter is not None else ())
+    )
 
 
 def _lines(customers, times, amounts, items):
@@ -51,8 +63,28 @@ def _in_target(items, target) -> np.ndarray | None:
     return np.isin(items, np.asarray(list(target), dtype=items.dtype))
 
 
+def summary_before(customers, times, amounts=None, *, cutoff):
+    """The customer summary at ``cutoff`` from the lines up to it (the population propensity
+    describes)."""
+    customers, t, money, _ = _lines(customers, times, amounts, None)
+    end = as_of_seconds(cutoff)
+    before = t <= end
+    if not before.any():
+        raise ValueError(f"cutoff {cutoff!r} is before every line: no customer to describe")
+    return summary(customers[before], t[before], money[before], as_of=end)
+
+
 def features_at(
-    customers, times, amounts=None, items=None, *, cutoff, window: float = 30.0, target=None, recommender=None
+    customers,
+    times,
+    amounts=None,
+    items=None,
+    *,
+    cutoff,
+    window: float = 30.0,
+    target=None,
+    recommender=None,
+    segmenter=None,
 ):
     """Each customer's features at ``cutoff`` from the lines up to it, and only those.
 
@@ -66,14 +98,15 @@ def features_at(
     copy of it is fitted on the (customer, product) pairs up to the cutoff and each customer's
     best score among the target products is one more column: what the recommender thinks of
     the target for this customer, from the same past only.
+
+    With ``segmenter`` (a fitted :class:`Segmenter`), the last column is each customer's segment
+    at the cutoff (its ``predict`` on the summary up to the cutoff): a category, not a number.
+    Columns in order: :func:`feature_names`.
     """
     customers, t, money, items = _lines(customers, times, amounts, items)
     end = as_of_seconds(cutoff)
     before = t <= end
-    if not before.any():
-        raise ValueError(f"cutoff {cutoff!r} is before every line: no customer to describe")
-    s = summary(customers[before], t[before], money[before], as_of=end)
-    bg = _bgnbd(s)
+    s = summary_before(customers, t, money, cutoff=end)
     ids = s.customer_ids
     hit = _in_target(items, target)
     target_count = np.zeros(len(s))
@@ -91,8 +124,7 @@ def features_at(
         s.T,
         s.total_value,
         s.total_value / s.transactions,
-        bg.probability_alive(s.frequency, s.recency, s.T),
-        bg.expected_purchases(window, s.frequency, s.recency, s.T),
+        *_bgnbd_features(s, window),
         target_count,
         since_target,
     ]
@@ -100,6 +132,8 @@ def features_at(
         if target is None:
             raise ValueError("recommender scores need target products")
         columns.append(_recommendation_scores(recommender, ids, customers[before], items[before], target))
+    if segmenter is not None:
+        columns.append(segmenter.predict(s).astype(np.float64))
     return ids, np.column_stack(columns)
 
 
@@ -121,14 +155,21 @@ def _recommendation_scores(recommender, ids, customers, items, target) -> np.nda
     return np.where(np.isfinite(best), best, 0.0)
 
 
-def _bgnbd(s) -> BetaGeoFitter:
-    """BG/NBD for features: the maximum likelihood fit, or where the likelihood has no maximum
-    (it happens on short or uniform logs) its limit at the parameter bounds."""
+def _bgnbd_features(s, window: float) -> tuple[np.ndarray, np.ndarray]:
+    """P(alive) and expected purchases in ``window`` days from the maximum likelihood BG/NBD fit,
+    or, where the likelihood has no maximum (short or uniform logs) or its limit gives no finite
+    prediction, from the least penalised fit that does."""
     for penalizer in (0.0, 0.001, 0.01):
         try:
-            return BetaGeoFitter(penalizer=penalizer).fit(s, strict=False)
+            bg = BetaGeoFitter(penalizer=penalizer).fit(s, strict=False)
         except RuntimeError as e:
-            failure = e
+            failure = str(e)
+            continue
+        alive = bg.probability_alive(s.frequency, s.recency, s.T)
+        expected = bg.expected_purchases(window, s.frequency, s.recency, s.T)
+        if np.all(np.isfinite(alive)) and np.all(np.isfinite(expected)):
+            return alive, expected
+        failure = f"non-finite predictions at {bg.params_}"
     raise RuntimeError(f"BG/NBD features at this cutoff: {failure}")
 
 
@@ -209,6 +250,10 @@ class Propensity:
     recommender : recforge model, optional
         With ``target``: adds each customer's recommendation score for the target products, from
         a copy fitted on the past of each cutoff (see :func:`features_at`).
+    segmenter : Segmenter, optional
+        Adds each customer's segment as a categorical feature: a copy is fitted on the summary
+        at the earliest training cutoff (the past of every example), and every cutoff's
+        customers are assigned to its segments.
     random_state : int, default 0
 
     Examples
@@ -222,7 +267,15 @@ class Propensity:
     (True, 10)
     """
 
-    def __init__(self, window: float = 30.0, target=None, history: int = 3, recommender=None, random_state: int = 0):
+    def __init__(
+        self,
+        window: float = 30.0,
+        target=None,
+        history: int = 3,
+        recommender=None,
+        segmenter=None,
+        random_state: int = 0,
+    ):
         self.window = check_real(window, "window", minimum=0.0)
         if self.window == 0:
             raise ValueError("window must be > 0 days")
@@ -231,6 +284,9 @@ class Propensity:
         if recommender is not None and self.target is None:
             raise ValueError("recommender scores need target products: give target=")
         self.recommender = recommender
+        if segmenter is not None and not isinstance(segmenter, Segmenter):
+            raise TypeError(f"segmenter must be a rf.customers.Segmenter, got {type(segmenter).__name__}")
+        self.segmenter = segmenter
         self.random_state = check_int(random_state, "random_state", minimum=0)
 
     def _features(self, customers, times, amounts, items, cutoff):
@@ -243,6 +299,7 @@ class Propensity:
             window=self.window,
             target=self.target,
             recommender=self.recommender,
+            segmenter=getattr(self, "segmenter_", None),
         )
 
     def _data(self, customers, times, amounts, items, cutoff):
@@ -255,14 +312,17 @@ class Propensity:
         from sklearn.ensemble import HistGradientBoostingClassifier
 
         times = as_seconds(times, "times")  # once: every cutoff below reuses the seconds
+        self.feature_names_ = feature_names(self.recommender, self.segmenter)
         end = as_of_seconds(cutoff)
         first = float(np.nanmin(times))
-        blocks = []
-        for i in range(self.history):
-            at = end - i * self.window * DAY
-            if at <= first:
-                break  # no customer yet
-            blocks.append(self._data(customers, times, amounts, items, at)[1:])
+        cutoffs = [end - i * self.window * DAY for i in range(self.history)]
+        cutoffs = [at for at in cutoffs if at > first]  # before the first line: no customer yet
+        if not cutoffs:
+            raise ValueError(f"cutoff {cutoff!r} is before every line: no customer to describe")
+        if self.segmenter is not None:  # on the past of every training example
+            past = summary_before(customers, times, amounts, cutoff=cutoffs[-1])
+            self.segmenter_ = copy.deepcopy(self.segmenter).fit(past)
+        blocks = [self._data(customers, times, amounts, items, at)[1:] for at in cutoffs]
         X = np.vstack([b[0] for b in blocks])
         y = np.concatenate([b[1] for b in blocks])
         if y.all() or not y.any():
@@ -278,6 +338,7 @@ class Propensity:
             max_leaf_nodes=15,
             min_samples_leaf=40,
             l2_regularization=1.0,
+            categorical_features=[name == SEGMENT_FEATURE for name in self.feature_names_],
             random_state=self.random_state,
         )
         self.classifier_ = CalibratedClassifierCV(base, method="sigmoid", cv=3).fit(X, y)

@@ -98,10 +98,15 @@ class Segmenter:
             raise ValueError(f"taste must have one row per customer of the summary ({len(summary)}), got {T.shape}")
         if not np.all(np.isfinite(T)):
             raise ValueError("taste must be finite")
-        T = _standardise(T)
-        # equal total variance per block, times taste_weight: 32 factors must not drown 3 RFM columns
-        T *= np.sqrt(self.taste_weight * X.shape[1] / max(T.shape[1], 1))
-        return np.hstack([X, T])
+        # standardised, then scaled to equal total variance per block times taste_weight (32
+        # factors must not drown 3 RFM columns); written once into the matrix k-means reads
+        out = np.empty((X.shape[0], X.shape[1] + T.shape[1]))
+        out[:, : X.shape[1]] = X
+        taste_part = out[:, X.shape[1] :]
+        scale = T.std(axis=0)
+        np.subtract(T, T.mean(axis=0), out=taste_part)
+        taste_part *= np.sqrt(self.taste_weight * X.shape[1] / max(T.shape[1], 1)) / np.where(scale > 0, scale, 1.0)
+        return out
 
     def fit(self, summary: CustomerSummary, taste=None) -> Segmenter:
         from sklearn.cluster import KMeans

@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import _core
 from .._checks import check_choice
+from .._config import resolve_threads
+from .._factorize import factorize
 from .._times import as_seconds
 
 RETURNS = ("drop", "net")
@@ -105,13 +108,15 @@ def summary(
     unit: str = "day",
     period: str = "day",
     returns: str = "drop",
+    n_threads: int = 0,
 ) -> CustomerSummary:
     """Summarise a transaction log per customer.
 
     Parameters
     ----------
     customers : array-like, shape (n_lines,)
-        Customer id of each line (any hashable ids).
+        Customer id of each line (any hashable ids; lines with a missing id, None or NaN, are
+        dropped and counted).
     times : array-like, shape (n_lines,)
         Epoch seconds, datetimes or date strings.
     amounts : array-like, shape (n_lines,), optional
@@ -128,6 +133,8 @@ def summary(
         Lines with a negative amount: "drop" leaves them out; "net" subtracts them from the
         customer's transaction of the same period, and a period whose net value is <= 0 is not a
         transaction. Either way ``report`` counts them.
+    n_threads : int, default 0
+        Threads of the summary kernel (0: all available CPUs). Results do not depend on it.
 
     Returns
     -------
@@ -160,12 +167,16 @@ def summary(
     report = {"lines": n}
     keep = np.isfinite(t)
     report["missing_time"] = int(n - keep.sum())
+    codes, uniques = customer_codes(customers)
+    no_id = keep & (codes < 0)
+    report["missing_customer"] = int(no_id.sum())
+    keep &= ~no_id
     bad_money = ~np.isfinite(money) & keep
     report["missing_amount"] = int(bad_money.sum())
     keep &= ~bad_money
     if not keep.any():
         raise ValueError("no line has a time and an amount: nothing to summarise")
-    end = float(t[keep].max()) if as_of is None else float(as_of_seconds(as_of))
+    end = float(np.max(t, where=keep, initial=-np.inf)) if as_of is None else float(as_of_seconds(as_of))
     late = keep & (t > end)
     report["after_as_of"] = int(late.sum())
     keep &= ~late
@@ -175,30 +186,19 @@ def summary(
         keep &= ~negative
     if not keep.any():
         raise ValueError(f"as_of={as_of!r} is before every line: nothing to summarise")
-    ids, code = np.unique(customers[keep], return_inverse=True)
-    code = code.ravel().astype(np.int64)
+    if not keep.all():  # most logs lose no line: no copies then
+        codes, t, money = codes[keep], t[keep], money[keep]
+    ids, code = sorted_codes(codes, uniques)
     step = UNITS[period]
-    slot = np.floor(t[keep] / step).astype(np.int64)
-    value = money[keep]
-    # one transaction per (customer, period): sort once by both, sum the values of each run
-    order = np.lexsort((slot, code))
-    code, slot, value = code[order], slot[order], value[order]
-    starts = np.flatnonzero(np.r_[True, (code[1:] != code[:-1]) | (slot[1:] != slot[:-1])])
-    t_code, t_slot = code[starts], slot[starts]
-    t_value = np.add.reduceat(value, starts) if value.size else value
+    slot = np.floor(t / step).astype(np.int64)
+    # one transaction per (customer, period), each period's lines summed in line order (C++)
+    counts, first_slot, last_slot, first_value, total, netted = _core.summarise_customers(
+        code, slot, np.ascontiguousarray(money), ids.size, returns == "net", resolve_threads(n_threads)
+    )
     if returns == "net":
-        real = t_value > 0
-        report["periods_netted_away"] = int((~real).sum())
-        t_code, t_slot, t_value = t_code[real], t_slot[real], t_value[real]
-    counts = np.bincount(t_code, minlength=ids.size)
+        report["periods_netted_away"] = int(netted)
     present = counts > 0
     report["customers_without_transactions"] = int((~present).sum())
-    first_row = np.r_[0, np.cumsum(counts)[:-1]]
-    last_row = first_row + counts - 1
-    first_slot = np.where(present, t_slot[np.minimum(first_row, max(t_slot.size - 1, 0))], 0)
-    last_slot = np.where(present, t_slot[np.minimum(last_row, max(t_slot.size - 1, 0))], 0)
-    total = np.bincount(t_code, weights=t_value, minlength=ids.size)
-    first_value = np.where(present, t_value[np.minimum(first_row, max(t_value.size - 1, 0))], 0.0)
     frequency = (counts - 1).astype(np.float64)
     repeat_value = total - first_value
     scale = step / UNITS[unit]
@@ -229,3 +229,39 @@ def as_of_seconds(value) -> float:
     if not np.isfinite(seconds[0]):
         raise ValueError(f"as_of must be a time, got {value!r}")
     return float(seconds[0])
+
+
+def customer_codes(customers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each line's code (-1: missing id) into the distinct ids. Whole-number ids over a range
+    not much wider than the log (customer numbers) index a table directly, sorted by
+    construction; any other ids are hashed (first-appearance order)."""
+    if customers.dtype.kind in "iu" and customers.size:
+        low, high = int(customers.min()), int(customers.max())
+        if high - low <= 4 * customers.size + 1024:
+            return customers.astype(np.int64) - low, np.arange(low, high + 1, dtype=customers.dtype)
+    return factorize(customers, "customers")
+
+
+def is_sorted(values: np.ndarray) -> bool:
+    try:
+        return bool(np.all(values[1:] > values[:-1]))
+    except TypeError:
+        return False
+
+
+def sorted_codes(codes: np.ndarray, uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct ids among ``codes`` (first-appearance codes into ``uniques``), sorted, and
+    each line's position among them. Ids that cannot be compared (a mix of numbers and strings)
+    keep their first-appearance order."""
+    seen = np.zeros(uniques.size, dtype=bool)
+    seen[codes] = True
+    kept = np.flatnonzero(seen)
+    if kept.size == uniques.size and is_sorted(uniques):  # the whole-number table: nothing to do
+        return uniques, codes
+    try:
+        kept = kept[np.argsort(uniques[kept], kind="stable")]
+    except TypeError:
+        pass
+    position = np.empty(uniques.size, dtype=np.int64)
+    position[kept] = np.arange(kept.size)
+    return uniques[kept], position[codes]
