@@ -105,8 +105,8 @@ void bind_customers(py::module_& m) {
             }
             return as_array(s.data(), s.size());
         },
-        py::arg("x"), py::arg("weight"), py::arg("x_index"), py::arg("table"), py::arg("T_index"),
-        py::arg("t_index"), py::arg("log_age"), py::arg("inv_age"), py::arg("r"), py::arg("a"), py::arg("n_threads"),
+        py::arg("x"), py::arg("weight"), py::arg("x_index"), py::arg("table"), py::arg("T_index"), py::arg("t_index"),
+        py::arg("log_age"), py::arg("inv_age"), py::arg("r"), py::arg("a"), py::arg("n_threads"),
         "Weighted sums of BG/NBD's per-row log-likelihood parts and their gradient in (r, alpha, a, b).");
 
     m.def(

@@ -17,6 +17,7 @@ void bind_knn(py::module_& m);
 void bind_bpr(py::module_& m);
 void bind_ease(py::module_& m);
 void bind_customers(py::module_& m);
+void bind_campaign(py::module_& m);
 }  // namespace recforge::bind
 
 PYBIND11_MODULE(_core, m) {
@@ -43,4 +44,5 @@ PYBIND11_MODULE(_core, m) {
     recforge::bind::bind_ease(m);
     recforge::bind::bind_bpr(m);
     recforge::bind::bind_customers(m);
+    recforge::bind::bind_campaign(m);
 }

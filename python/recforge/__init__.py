@@ -7,7 +7,7 @@ A C++17 core over CSR matrices (OpenMP, pybind11) under a thin Python layer. Sta
 import importlib
 import sys
 
-from . import customers, data, datasets, evaluation, kernels, models
+from . import campaign, customers, data, datasets, evaluation, kernels, models
 from ._config import config
 from ._sparse import as_csr
 from ._version import __version__
@@ -54,6 +54,7 @@ __all__ = [
     "FeatureEncoder",
     "Features",
     "features",
+    "campaign",
     "customers",
     "data",
     "datasets",

@@ -145,27 +145,6 @@ inline std::vector<int64_t> distinct_rows(const double* rows, int64_t n, int64_t
     return first;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Fixed-order chunked sums of K per-row quantities: identical for every thread count.
-
-template <size_t K, typename Row>
-std::array<double, K> chunked_sums(int64_t n, int n_threads, Row row) {
-    constexpr int64_t chunk = 4096;
-    const int64_t n_chunks = (n + chunk - 1) / chunk;
-    std::vector<std::array<double, K>> partial(static_cast<size_t>(n_chunks));
-#pragma omp parallel for schedule(static) num_threads(n_threads)
-    for (int64_t c = 0; c < n_chunks; ++c) {
-        std::array<double, K> s{};
-        const int64_t end = std::min(n, (c + 1) * chunk);
-        for (int64_t i = c * chunk; i < end; ++i) row(i, s);
-        partial[static_cast<size_t>(c)] = s;
-    }
-    std::array<double, K> total{};
-    for (const auto& s : partial)
-        for (size_t j = 0; j < K; ++j) total[j] += s[j];
-    return total;
-}
-
 // log(e^u + e^v) and the weights e^u / (e^u + e^v), e^v / (...), without overflow.
 struct LogSum {
     double value, w_u, w_v;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -195,6 +197,27 @@ int64_t sum_over_row_blocks(int64_t n_rows, int64_t block, int n_threads, Make m
     }
     trap.rethrow();
     stop.throw_if_requested();
+    return total;
+}
+
+// Fixed-order chunked sums of K per-row quantities, row(i, sums) adding row i's: rows in chunks
+// of 4096 summed in row order, chunk sums added in chunk order, so the totals are bit-identical
+// for any thread count (a reduction clause's order is not).
+template <size_t K, typename Row>
+std::array<double, K> chunked_sums(int64_t n, int n_threads, Row row) {
+    constexpr int64_t chunk = 4096;
+    const int64_t n_chunks = (n + chunk - 1) / chunk;
+    std::vector<std::array<double, K>> partial(static_cast<size_t>(n_chunks));
+#pragma omp parallel for schedule(static) num_threads(n_threads)
+    for (int64_t c = 0; c < n_chunks; ++c) {
+        std::array<double, K> s{};
+        const int64_t end = std::min(n, (c + 1) * chunk);
+        for (int64_t i = c * chunk; i < end; ++i) row(i, s);
+        partial[static_cast<size_t>(c)] = s;
+    }
+    std::array<double, K> total{};
+    for (const auto& s : partial)
+        for (size_t j = 0; j < K; ++j) total[j] += s[j];
     return total;
 }
 

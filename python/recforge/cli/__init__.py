@@ -96,6 +96,12 @@ def parser() -> argparse.ArgumentParser:
         help="choose each model's parameters first (rf.tune over its default space, on a validation split of "
         "the training part only)",
     )
+    e.add_argument(
+        "--beyond",
+        action="store_true",
+        help="also coverage, Gini of exposure, novelty, popularity, personalisation and intra-list diversity "
+        "(item cosine similarity of the training data)",
+    )
     e.add_argument("--trials", type=int, default=10, help="--tune: trials per model (default: 10)")
     e.add_argument("--budget", type=float, help="--tune: seconds per model after which no trial starts")
     e.add_argument("--quiet", action="store_true", help="no progress output")

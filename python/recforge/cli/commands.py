@@ -13,6 +13,7 @@ from .._atomic import atomic_output
 from .._sparse import row_ids
 from ..data import Interactions
 from ..evaluation import compare, default_space, split, tune
+from ..kernels import similarity
 from ..models import ColdStart, load
 from ._common import (
     CliError,
@@ -166,7 +167,12 @@ def evaluate(args) -> None:
                 model.fit(train_set)
             models[name] = model if args.no_fallbacks else ColdStart(model).fit(train_set)
             bar.update(1)
-    result = compare(models, train_set, test_set, k=args.k, groups=True)
+    similarity_of_items = None
+    if args.beyond:  # intra-list diversity by the items' cosine similarity over the training customers
+        similarity_of_items = similarity(train_set.matrix.T.tocsr(), k=100, metric="cosine")
+    result = compare(
+        models, train_set, test_set, k=args.k, groups=True, beyond=args.beyond, similarity=similarity_of_items
+    )
     print(f"{inter}; split {args.split}: {train_set.nnz:,} train / {test_set.nnz:,} test pairs")
     for name, found in chosen.items():
         params = ", ".join(f"{p}={v!r}" for p, v in found.best_params.items())
@@ -178,7 +184,7 @@ def evaluate(args) -> None:
     if args.out:
 
         def plain(c):
-            return {"k": c.k, "n_users": c.n_users, "metrics": c.metrics, "p_values": c.p_values}
+            return {"k": c.k, "n_users": c.n_users, "metrics": c.metrics, "p_values": c.p_values, "beyond": c.beyond}
 
         tuned = {
             name: {"params": found.best_params, "validation_ndcg": found.best_score} for name, found in chosen.items()

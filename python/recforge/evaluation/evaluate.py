@@ -13,6 +13,7 @@ from .._checks import check_int
 from .._sparse import check_sparse
 from ..kernels.metrics import RANKING_METRICS, coverage, ranking_metrics
 from ..kernels.metrics import auc as auc_metric
+from .beyond import BEYOND_METRICS, beyond_accuracy
 from .split import partition
 
 
@@ -35,7 +36,18 @@ def _check_pair(train, test):
     return tr, te
 
 
-def evaluate(model, train, test, k: int = 10, *, exclude_seen: bool = True, auc: bool = False, groups: bool = False):
+def evaluate(
+    model,
+    train,
+    test,
+    k: int = 10,
+    *,
+    exclude_seen: bool = True,
+    auc: bool = False,
+    groups: bool = False,
+    beyond: bool = False,
+    similarity=None,
+):
     """Ranking quality of a fitted model: recommend k items to every customer with a held-out
     item (their train rows as history) and score them against test.
 
@@ -58,18 +70,28 @@ def evaluate(model, train, test, k: int = 10, *, exclude_seen: bool = True, auc:
         history), ``"new_customers"`` (without) and ``"new_products"`` (products without
         training interactions: each customer with such a product in test ranks only those
         products; their share of the catalogue is ``groups["new_products"]["candidates"]``).
+    beyond : bool, default False
+        Also the beyond-accuracy measures of the same lists (:func:`beyond_accuracy`: Gini of
+        exposure, novelty, mean popularity, personalisation, and intra-list diversity when
+        ``similarity`` is given), popularity counted on ``train``.
+    similarity : scipy.sparse matrix, shape (n_items, n_items), optional
+        Item-item similarity for intra-list diversity.
 
     Returns
     -------
     dict
         The metrics of :func:`recforge.metrics.ranking_metrics` (averaged over the customers
         with test items; ``n_users`` says how many), ``coverage`` (share of items
-        recommended), ``auc`` when asked, ``groups`` when asked.
+        recommended), ``auc`` when asked, ``groups`` when asked, the beyond-accuracy measures
+        when asked.
     """
     train, test = _check_pair(train, test)
     k = check_int(k, "k", minimum=1)
     users = _evaluated_users(test)
-    res = _measure(model, users, train[users], test[users], k, exclude_seen, auc, None, train.shape[1])
+    lists = {}
+    res = _measure(model, users, train[users], test[users], k, exclude_seen, auc, None, train.shape[1], lists)
+    if beyond:
+        res.update(beyond_accuracy(lists["ids"], train, similarity=similarity))
     if groups:
         returning = np.diff(train.indptr)[users] > 0
         out = {}
@@ -96,9 +118,12 @@ def _columns_mask(columns: np.ndarray, n: int) -> np.ndarray:
     return mask
 
 
-def _measure(model, users, history, held_out, k, exclude_seen, auc, allow, n_items) -> dict:
-    """Ranking metrics (and AUC) of ``model`` for ``users``; ``allow`` restricts the candidates."""
+def _measure(model, users, history, held_out, k, exclude_seen, auc, allow, n_items, lists=None) -> dict:
+    """Ranking metrics (and AUC) of ``model`` for ``users``; ``allow`` restricts the candidates;
+    the top-k lists go to ``lists["ids"]`` when a dict is given."""
     if users.size == 0:
+        if lists is not None:
+            lists["ids"] = np.zeros((0, k), dtype=np.int64)
         return {"n_users": 0}
     n_candidates = n_items if allow is None else allow.size
     width = n_candidates if auc else k
@@ -107,6 +132,8 @@ def _measure(model, users, history, held_out, k, exclude_seen, auc, allow, n_ite
         ids = np.pad(ids, ((0, 0), (0, max(k, width) - ids.shape[1])), constant_values=-1)
     res = ranking_metrics(ids, held_out, k)
     res["coverage"] = coverage(ids[:, :k], n_items)
+    if lists is not None:
+        lists["ids"] = ids[:, :k]
     if auc:
         seen = np.zeros(len(users), dtype=np.int64)
         if exclude_seen:
@@ -140,6 +167,9 @@ class Comparison:
     baseline: str = ""
     # With compare(groups=True): "returning", "new_customers", "new_products" -> Comparison
     groups: dict = field(default_factory=dict)
+    # With compare(beyond=True): model -> beyond-accuracy measures of its lists
+    beyond: dict = field(default_factory=dict)
+    lists: dict = field(default_factory=dict, repr=False)  # internal: top-k lists while measuring
 
     def __str__(self) -> str:
         head = "| model | " + " | ".join(f"{m}@{self.k}" for m in RANKING_METRICS) + " |"
@@ -157,12 +187,28 @@ class Comparison:
             f"\n{self.n_users} users; ± is the half-width of the 95% interval; p: paired t-test "
             f"against {self.baseline}."
         )
+        if self.beyond:
+            names = [m for m in BEYOND_METRICS if m in next(iter(self.beyond.values()))]
+            lines.append("\n| model | " + " | ".join(names) + " |")
+            lines.append("|---|" + "---:|" * len(names))
+            for name, measures in self.beyond.items():
+                lines.append(f"| {name} | " + " | ".join(f"{measures[m]:.4f}" for m in names) + " |")
         for name, group in self.groups.items():
             lines.append(f"\n{name}:\n" + (str(group) if group.n_users else "no customers"))
         return "\n".join(lines)
 
 
-def compare(models: dict, train, test, k: int = 10, *, exclude_seen: bool = True, groups: bool = False) -> Comparison:
+def compare(
+    models: dict,
+    train,
+    test,
+    k: int = 10,
+    *,
+    exclude_seen: bool = True,
+    groups: bool = False,
+    beyond: bool = False,
+    similarity=None,
+) -> Comparison:
     """Evaluate fitted models on the same users and test whether they differ.
 
     Every customer with a test item is measured (as in :func:`evaluate`); ``groups=True``
@@ -178,6 +224,11 @@ def compare(models: dict, train, test, k: int = 10, *, exclude_seen: bool = True
         Also ``result.groups``: a Comparison for ``"returning"`` customers (with training
         history), ``"new_customers"`` (without) and ``"new_products"`` (customers with a test
         item among the products without training interactions, ranking only those).
+    beyond : bool, default False
+        Also ``result.beyond``: each model's beyond-accuracy measures on the same lists
+        (:func:`beyond_accuracy`; measures of the whole batch, so without intervals).
+    similarity : scipy.sparse matrix, shape (n_items, n_items), optional
+        Item-item similarity for intra-list diversity.
 
     Returns
     -------
@@ -190,7 +241,10 @@ def compare(models: dict, train, test, k: int = 10, *, exclude_seen: bool = True
     train, test = _check_pair(train, test)
     k = check_int(k, "k", minimum=1)
     users = _evaluated_users(test)
-    out = _compare(models, users, train[users], test[users], k, exclude_seen)
+    out = _compare(models, users, train[users], test[users], k, exclude_seen, lists={} if beyond else None)
+    if beyond:
+        out.beyond = {name: beyond_accuracy(ids, train, similarity=similarity) for name, ids in out.lists.items()}
+    out.lists = {}
     if groups:
         returning = np.diff(train.indptr)[users] > 0
         for name, chosen in (("returning", users[returning]), ("new_customers", users[~returning])):
@@ -204,16 +258,22 @@ def compare(models: dict, train, test, k: int = 10, *, exclude_seen: bool = True
     return out
 
 
-def _compare(models, users, history, held_out, k, exclude_seen, allow=None) -> Comparison:
-    """The Comparison of ``models`` on ``users`` (rows of history / held_out)."""
+def _compare(models, users, history, held_out, k, exclude_seen, allow=None, lists=None) -> Comparison:
+    """The Comparison of ``models`` on ``users`` (rows of history / held_out); with ``lists`` (a
+    dict) each model's top-k lists are kept in ``out.lists``."""
     baseline = next(iter(models))
     out = Comparison(k=k, n_users=len(users), baseline=baseline)
+    per_user = {}
+    for name, model in models.items():
+        if len(users) == 0:
+            ids = np.zeros((0, k), dtype=np.int64)
+        else:
+            ids, measured = _per_user(model, users, history, held_out, k, exclude_seen, allow)
+            per_user[name] = measured["per_user"]
+        if lists is not None:
+            out.lists[name] = ids[:, :k]
     if len(users) == 0:
         return out
-    per_user = {
-        name: _per_user(model, users, history, held_out, k, exclude_seen, allow)[1]["per_user"]
-        for name, model in models.items()
-    }
     for name, values in per_user.items():
         out.metrics[name] = {m: _interval(values[m]) for m in RANKING_METRICS}
         if name != baseline:

@@ -149,3 +149,17 @@ def similarity(
     )
     cls = sp.csr_array if parts.is_array else sp.csr_matrix
     return cls((values, indices, indptr), shape=(n, n))
+
+
+def symmetric(similarity, n_items: int, dtype=np.float64) -> sp.csr_matrix:
+    """``similarity`` as a canonical n_items x n_items CSR of ``dtype``, made symmetric by the
+    larger of S[a, b] and S[b, a] (top-k neighbour lists are not symmetric: b may be among a's
+    neighbours and not the other way round), without its diagonal."""
+    S = check_sparse(similarity, "similarity").to_scipy()
+    if S.shape != (n_items, n_items):
+        raise ValueError(f"similarity must be n_items x n_items ({n_items}), got {S.shape}")
+    S = sp.csr_matrix(S.maximum(S.T), dtype=dtype)
+    S = sp.csr_matrix(S - sp.diags(S.diagonal(), format="csr"), dtype=dtype)
+    S.eliminate_zeros()
+    S.sort_indices()
+    return S

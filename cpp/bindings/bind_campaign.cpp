@@ -1,0 +1,145 @@
+// recforge._core.rerank / beyond_accuracy: bind rerank.hpp and beyond_accuracy.hpp (see
+// python/recforge/campaign/rerank.py and python/recforge/evaluation/beyond.py).
+#include <limits>
+#include <string>
+
+#include "common.hpp"
+#include "recforge/beyond_accuracy.hpp"
+#include "recforge/rerank.hpp"
+
+namespace recforge::bind {
+
+namespace {
+
+// An optional per-item array: None gives nullptr, else `n` entries of U.
+template <typename U>
+const U* optional_vector(const py::object& a, const std::string& name, int64_t n) {
+    if (a.is_none()) return nullptr;
+    return checked_vector<U>(a.cast<py::array>(), name, n, false);
+}
+
+// The (n_lists x width) id matrix, each id in [-1, n_items).
+const int64_t* checked_lists(const py::array& ids, const std::string& name, int64_t n_items, int64_t* n,
+                             int64_t* width) {
+    const int64_t* p = checked_matrix<int64_t>(ids, name, n, width);
+    for (int64_t i = 0; i < *n * *width; ++i)
+        if (p[i] < -1 || p[i] >= n_items) throw py::value_error(name + " holds ids outside [-1, n_items)");
+    return p;
+}
+
+}  // namespace
+
+void bind_campaign(py::module_& m) {
+    m.def(
+        "rerank",
+        [](const py::array& candidates, const py::array& scores, int64_t k, int64_t n_items, double diversity,
+           const py::array& s_indptr, const py::array& s_indices, const py::array& s_data, const py::object& category,
+           int64_t n_categories, const py::object& cap, double calibration, double calibration_alpha,
+           const py::array& m_indptr, const py::array& m_indices, const py::array& m_data, const py::object& boost,
+           const py::object& eligible, const py::object& is_new, int64_t min_new, int n_threads) {
+            n_threads = kernel_threads(n_threads);
+            if (k < 0 || n_items < 0 || n_categories < 0 || min_new < 0)
+                throw py::value_error("k, n_items, n_categories and min_new must be >= 0");
+            if (!(diversity >= 0.0 && diversity <= 1.0)) throw py::value_error("diversity must be in [0, 1]");
+            if (!(calibration >= 0.0) || !(calibration_alpha > 0.0 && calibration_alpha <= 1.0))
+                throw py::value_error("calibration must be >= 0 and calibration_alpha in (0, 1]");
+            return dispatch_csr("similarity", s_indptr, s_indices, s_data, [&](auto t, auto i) -> py::tuple {
+                using T = decltype(t);
+                using I = decltype(i);
+                RerankProblem<T, I> P;
+                P.candidates = checked_lists(candidates, "candidates", n_items, &P.n_lists, &P.width);
+                int64_t rows = 0, cols = 0;
+                P.scores = checked_matrix<T>(scores, "scores", &rows, &cols);
+                if (rows != P.n_lists || cols != P.width)
+                    throw py::value_error("scores must have the shape of candidates");
+                P.k = k;
+                P.n_items = n_items;
+                P.diversity = diversity;
+                const int64_t s_rows = s_indptr.size() - 1;
+                if (s_rows != 0 && s_rows != n_items) throw py::value_error("similarity must be n_items x n_items");
+                P.similarity =
+                    checked_csr<T, I>("similarity", s_rows, n_items, s_indptr, s_indices, s_data, true, true);
+                P.category = optional_vector<int32_t>(category, "category", n_items);
+                if (P.category != nullptr)
+                    for (int64_t j = 0; j < n_items; ++j)
+                        if (P.category[j] < -1 || P.category[j] >= n_categories)
+                            throw py::value_error("category holds codes outside [-1, n_categories)");
+                P.n_categories = n_categories;
+                P.cap = optional_vector<int64_t>(cap, "cap", n_categories);
+                P.calibration = calibration;
+                P.calibration_alpha = calibration_alpha;
+                const int64_t m_rows = m_indptr.size() - 1;
+                if (m_rows != 0 && m_rows != P.n_lists) throw py::value_error("target_mix needs one row per list");
+                P.target_mix =
+                    checked_csr<T, I>("target_mix", m_rows, n_categories, m_indptr, m_indices, m_data, true, true);
+                P.boost = optional_vector<T>(boost, "boost", n_items);
+                P.eligible = optional_vector<uint8_t>(eligible, "eligible", n_items);
+                P.is_new = optional_vector<uint8_t>(is_new, "is_new", n_items);
+                if (min_new > 0 && P.is_new == nullptr) throw py::value_error("min_new needs is_new");
+                P.min_new = min_new;
+                py::array_t<int64_t> out_ids({P.n_lists, k});
+                py::array_t<T> out_scores({P.n_lists, k});
+                P.out_ids = out_ids.mutable_data();
+                P.out_scores = out_scores.mutable_data();
+                RerankReport report;
+                {
+                    py::gil_scoped_release release;
+                    report = rerank(P, n_threads);
+                }
+                return py::make_tuple(out_ids, out_scores, report.short_lists, report.missing_new);
+            });
+        },
+        py::arg("candidates"), py::arg("scores"), py::arg("k"), py::arg("n_items"), py::arg("diversity"),
+        py::arg("s_indptr"), py::arg("s_indices"), py::arg("s_data"), py::arg("category"), py::arg("n_categories"),
+        py::arg("cap"), py::arg("calibration"), py::arg("calibration_alpha"), py::arg("m_indptr"), py::arg("m_indices"),
+        py::arg("m_data"), py::arg("boost"), py::arg("eligible"), py::arg("is_new"), py::arg("min_new"),
+        py::arg("n_threads"),
+        "Greedy re-ranking of every list: MMR, calibration, caps, eligibility, boosts, new products; "
+        "(ids, scores, short lists, lists missing new products).");
+
+    m.def(
+        "beyond_accuracy",
+        [](const py::array& ids, int64_t n_items, const py::array& information, const py::array& popularity,
+           const py::array& s_indptr, const py::array& s_indices, const py::array& s_data, int64_t n_pairs,
+           uint64_t seed, int n_threads) {
+            n_threads = kernel_threads(n_threads);
+            if (n_items < 0 || n_pairs < 0) throw py::value_error("n_items and n_pairs must be >= 0");
+            return dispatch_csr("similarity", s_indptr, s_indices, s_data, [&](auto t, auto i) -> py::dict {
+                using T = decltype(t);
+                using I = decltype(i);
+                ListsProblem<T, I> P;
+                P.ids = checked_lists(ids, "ids", n_items, &P.n_lists, &P.width);
+                P.n_items = n_items;
+                P.information = checked_vector<double>(information, "information", n_items, false);
+                P.popularity = checked_vector<double>(popularity, "popularity", n_items, false);
+                const int64_t s_rows = s_indptr.size() - 1;
+                if (s_rows != 0 && s_rows != n_items) throw py::value_error("similarity must be n_items x n_items");
+                P.similarity =
+                    checked_csr<T, I>("similarity", s_rows, n_items, s_indptr, s_indices, s_data, true, true);
+                P.n_pairs = n_pairs;
+                P.seed = seed;
+                BeyondAccuracy r;
+                {
+                    py::gil_scoped_release release;
+                    r = beyond_accuracy(P, n_threads);
+                }
+                py::dict out;
+                out["coverage"] = r.coverage;
+                out["gini"] = r.gini;
+                out["novelty"] = r.novelty;
+                out["mean_popularity"] = r.mean_popularity;
+                out["intra_list_diversity"] = r.intra_list_diversity;
+                out["personalisation"] = r.personalisation;
+                out["recommended"] = r.recommended;
+                out["lists_with_pairs"] = r.lists_with_pairs;
+                out["pairs_compared"] = r.pairs_compared;
+                return out;
+            });
+        },
+        py::arg("ids"), py::arg("n_items"), py::arg("information"), py::arg("popularity"), py::arg("s_indptr"),
+        py::arg("s_indices"), py::arg("s_data"), py::arg("n_pairs"), py::arg("seed"), py::arg("n_threads"),
+        "Coverage, Gini of exposure, novelty, mean popularity, intra-list diversity and personalisation of "
+        "a batch of lists.");
+}
+
+}  // namespace recforge::bind

@@ -1,0 +1,265 @@
+"""Re-ranking every customer's candidates to the final list: diversity (MMR), calibration to the
+customer's category mix, per-category caps, allow / deny lists, boosts and new products, in one
+parallel C++ call (``rerank.hpp``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from .. import _core
+from .._checks import check_int, check_real
+from .._config import resolve_threads
+from .._factorize import factorize
+from .._sparse import check_sparse
+from ..kernels.similarity import symmetric
+
+
+def item_mask(items, n_items: int, name: str) -> np.ndarray:
+    """A boolean per item from item ids or a boolean mask of length n_items."""
+    a = np.asarray(items)
+    if a.dtype == bool:
+        if a.shape != (n_items,):
+            raise ValueError(f"{name} as a mask must have one entry per item ({n_items}), got {a.shape}")
+        return a
+    if a.dtype.kind not in "iu" or a.ndim != 1:
+        raise TypeError(f"{name} must be item ids (integers) or a boolean mask, got dtype {a.dtype}")
+    if a.size and (a.min() < 0 or a.max() >= n_items):
+        raise ValueError(f"{name} holds item ids outside [0, {n_items})")
+    mask = np.zeros(n_items, dtype=bool)
+    mask[a] = True
+    return mask
+
+
+def category_codes(categories, n_items: int) -> tuple[np.ndarray, np.ndarray]:
+    """int32 category code per item (-1: none) and the category labels."""
+    codes, labels = factorize(categories, "categories")
+    if codes.shape != (n_items,):
+        raise ValueError(f"categories must hold one label per item ({n_items}), got {codes.shape}")
+    return codes.astype(np.int32), labels
+
+
+def category_mix(history, codes: np.ndarray, n_categories: int, dtype=np.float64) -> sp.csr_matrix:
+    """Each customer's category shares in their history (rows of ``history``, weights counted):
+    customers x categories, rows summing to 1 (empty where the history has no categorised item)."""
+    H = check_sparse(history, "history").to_scipy()
+    if H.shape[1] != codes.size:
+        raise ValueError(f"history must have one column per item ({codes.size}), got {H.shape[1]}")
+    has = codes >= 0
+    to_category = sp.csr_matrix(
+        (np.ones(int(has.sum())), (np.flatnonzero(has), codes[has])), shape=(codes.size, n_categories)
+    )
+    mix = sp.csr_matrix(abs(H) @ to_category, dtype=np.float64)
+    totals = np.asarray(mix.sum(axis=1)).ravel()
+    mix = sp.diags(np.divide(1.0, totals, out=np.zeros_like(totals), where=totals > 0)) @ mix
+    mix = sp.csr_matrix(mix, dtype=dtype)
+    mix.sort_indices()
+    return mix
+
+
+def rerank(
+    ids,
+    scores,
+    k: int = 10,
+    *,
+    diversity: float = 0.0,
+    similarity=None,
+    categories=None,
+    caps=None,
+    calibration: float = 0.0,
+    history=None,
+    calibration_alpha: float = 0.01,
+    boost=None,
+    allow=None,
+    deny=None,
+    new_items=None,
+    min_new: int = 0,
+    n_items: int | None = None,
+    return_report: bool = False,
+    n_threads: int = 0,
+):
+    """Re-rank each customer's candidates (a model's top-N) to a final top-k.
+
+    Greedy, one position at a time: each eligible candidate c is valued
+
+        (1 - diversity) * (rel(c) + boost[c]) - diversity * max_sim(c)
+        - calibration * KL(p || q~)
+
+    where rel is the model's score min-max scaled to [0, 1] within the customer's candidates,
+    max_sim the largest similarity of c to the items already chosen (maximal marginal relevance,
+    Carbonell & Goldstein 1998), and KL the divergence of the customer's category mix p (from
+    ``history``) from the list's category shares q after adding c, q~ = (1 - alpha) q + alpha p
+    (Steck, "Calibrated recommendations", RecSys 2018; each chosen item counts once). The best
+    value wins, ties going to the model's order. Caps, allow / deny and ``min_new`` are hard
+    constraints: a list that runs out of eligible candidates is shorter (padded with -1), which
+    the report counts. With every option at its default the model's top-k comes back unchanged.
+
+    Parameters
+    ----------
+    ids : numpy.ndarray of int, shape (n_customers, n_candidates)
+        Candidate item ids per customer, best first, -1 padding (e.g. ``model.recommend(...,
+        k=100)[0]``).
+    scores : numpy.ndarray of float32 or float64, same shape
+        The model's scores of the candidates.
+    k : int, default 10
+        Final list length.
+    diversity : float in [0, 1], default 0.0
+        MMR's trade-off: 0 is the model's order, 1 ignores the scores.
+    similarity : scipy.sparse matrix, shape (n_items, n_items), optional
+        Item-item similarity for diversity (content or collaborative, e.g. ``ItemKNN().fit(X)
+        .similarity_``); made symmetric by the larger of the two directions.
+    categories : array-like, shape (n_items,), optional
+        A category label per item (None / NaN: none), for ``caps`` and ``calibration``.
+    caps : int or dict, optional
+        Most items per category in a list: one number for every category, or {label: cap}.
+    calibration : float >= 0, default 0.0
+        Weight of the KL term; needs ``categories`` and ``history``.
+    history : scipy.sparse matrix, shape (n_customers, n_items), optional
+        The customers' interactions, rows aligned with ``ids``: their category mix.
+    calibration_alpha : float in (0, 1], default 0.01
+        Steck's smoothing of q by p (keeps the divergence finite).
+    boost : array-like of float, shape (n_items,), optional
+        Added to the scaled relevance (margin, stock, campaign items; negative demotes).
+    allow, deny : item ids or boolean mask, optional
+        Only allowed items are chosen; denied items never are.
+    new_items : item ids or boolean mask, optional
+        The new products; with ``min_new`` each list holds at least that many where the
+        candidates have them (the last positions are kept for them).
+    min_new : int, default 0
+    n_items : int, optional
+        Catalogue size; default from the arrays given (else ``ids.max() + 1``).
+    return_report : bool, default False
+        Also return {"short_lists": lists with fewer than k items, "missing_new": lists with
+        fewer than ``min_new`` new products, "categories": the category labels by code}.
+    n_threads : int, default 0
+        Results do not depend on it.
+
+    Returns
+    -------
+    ids : numpy.ndarray of int64, shape (n_customers, k)
+    scores : numpy.ndarray, shape (n_customers, k)
+        The model's score of each chosen item (-inf padding).
+    report : dict, only with ``return_report``
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp, recforge as rf
+    >>> ids = np.array([[0, 1, 2, 3]])
+    >>> scores = np.array([[4.0, 3.9, 3.0, 1.0]])
+    >>> S = sp.csr_matrix(np.array([[0, .9, 0, 0], [.9, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]))
+    >>> rf.campaign.rerank(ids, scores, k=2)[0].tolist()
+    [[0, 1]]
+    >>> rf.campaign.rerank(ids, scores, k=2, diversity=0.5, similarity=S)[0].tolist()
+    [[0, 2]]
+    """
+    ids = np.asarray(ids)
+    if ids.ndim != 2 or ids.dtype.kind not in "iu":
+        raise TypeError(f"ids must be a 2-D integer array (customers x candidates), got {ids.dtype} {ids.shape}")
+    ids = np.ascontiguousarray(ids, dtype=np.int64)
+    scores = np.asarray(scores)
+    if scores.dtype not in (np.float32, np.float64):
+        raise TypeError(f"scores must be float32 or float64, got {scores.dtype}")
+    if scores.shape != ids.shape:
+        raise ValueError(f"scores must have the shape of ids {ids.shape}, got {scores.shape}")
+    scores = np.ascontiguousarray(scores)
+    dtype = scores.dtype
+    k = check_int(k, "k", minimum=0)
+    diversity = check_real(diversity, "diversity", minimum=0.0)
+    if diversity > 1:
+        raise ValueError(f"diversity must be in [0, 1], got {diversity}")
+    calibration = check_real(calibration, "calibration", minimum=0.0)
+    calibration_alpha = check_real(calibration_alpha, "calibration_alpha", minimum=0.0)
+    if not 0 < calibration_alpha <= 1:
+        raise ValueError(f"calibration_alpha must be in (0, 1], got {calibration_alpha}")
+    min_new = check_int(min_new, "min_new", minimum=0)
+    if ids.size and ids.min() < -1:
+        raise ValueError("ids must be item ids or -1 (padding)")
+    n_items = _catalogue_size(n_items, ids, similarity, categories, boost)
+    if ids.size and ids.max() >= n_items:
+        raise ValueError(f"ids holds item {int(ids.max())} outside the catalogue of {n_items}")
+
+    empty = (np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=dtype))
+    sim = empty
+    if diversity > 0:
+        if similarity is None:
+            raise ValueError("diversity needs similarity (an item-item matrix)")
+        S = symmetric(similarity, n_items, dtype)
+        sim = (S.indptr.astype(np.int64), S.indices.astype(np.int64), S.data)
+
+    codes, labels, cap = None, np.zeros(0, dtype=object), None
+    if categories is not None:
+        codes, labels = category_codes(categories, n_items)
+    if caps is not None:
+        if codes is None:
+            raise ValueError("caps need categories")
+        cap = _caps(caps, labels)
+    mix = empty
+    if calibration > 0:
+        if codes is None or history is None:
+            raise ValueError("calibration needs categories and history (the customers' items)")
+        M = category_mix(history, codes, labels.size, dtype)
+        if M.shape[0] != ids.shape[0]:
+            raise ValueError(f"history must have one row per customer of ids ({ids.shape[0]}), got {M.shape[0]}")
+        mix = (M.indptr.astype(np.int64), M.indices.astype(np.int64), M.data)
+
+    boost_values = None
+    if boost is not None:
+        boost_values = np.ascontiguousarray(boost, dtype=dtype)
+        if boost_values.shape != (n_items,) or not np.all(np.isfinite(boost_values)):
+            raise ValueError(f"boost must hold one finite number per item ({n_items})")
+    eligible = None
+    if allow is not None or deny is not None:
+        eligible = np.ones(n_items, dtype=bool) if allow is None else item_mask(allow, n_items, "allow")
+        if deny is not None:
+            eligible &= ~item_mask(deny, n_items, "deny")
+        eligible = eligible.astype(np.uint8)
+    is_new = None
+    if new_items is not None:
+        is_new = item_mask(new_items, n_items, "new_items").astype(np.uint8)
+    elif min_new:
+        raise ValueError("min_new needs new_items")
+
+    out_ids, out_scores, short, missing = _core.rerank(
+        ids,
+        scores,
+        k,
+        n_items,
+        diversity,
+        *sim,
+        codes,
+        labels.size,
+        cap,
+        calibration,
+        calibration_alpha,
+        *mix,
+        boost_values,
+        eligible,
+        is_new,
+        min_new,
+        resolve_threads(n_threads),
+    )
+    if return_report:
+        return out_ids, out_scores, {"short_lists": int(short), "missing_new": int(missing), "categories": labels}
+    return out_ids, out_scores
+
+
+def _catalogue_size(n_items, ids, similarity, categories, boost) -> int:
+    if n_items is not None:
+        return check_int(n_items, "n_items", minimum=0)
+    for given in (similarity, categories, boost):
+        if given is not None:
+            return int(given.shape[0]) if hasattr(given, "shape") else len(given)
+    return int(ids.max()) + 1 if ids.size else 0
+
+
+def _caps(caps, labels: np.ndarray) -> np.ndarray:
+    """Per-category caps (-1: none) from one number or {label: cap}."""
+    if isinstance(caps, dict):
+        position = {label: i for i, label in enumerate(labels.tolist())}
+        out = np.full(labels.size, -1, dtype=np.int64)
+        for label, cap in caps.items():
+            if label not in position:
+                raise ValueError(f"caps names category {label!r}, which no item has")
+            out[position[label]] = check_int(cap, f"caps[{label!r}]", minimum=0)
+        return out
+    return np.full(labels.size, check_int(caps, "caps", minimum=0), dtype=np.int64)

@@ -1,0 +1,109 @@
+"""rf.evaluation.beyond_accuracy against plain numpy/Python definitions."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import recforge as rf
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+def reference(ids, train, S=None):
+    """Every measure from its definition, every pair of lists."""
+    X = sp.csr_matrix(train)
+    n_users, n_items = X.shape
+    buyers = np.asarray((X != 0).sum(axis=0)).ravel().astype(float)
+    exposure = np.zeros(n_items)
+    info, pop, ild = [], [], []
+    for row in ids:
+        items = [int(i) for i in row if i >= 0]
+        for i in items:
+            exposure[i] += 1
+            info.append(-math.log2(max(buyers[i], 1) / n_users))
+            pop.append(buyers[i] / n_users)
+        if S is not None and len(items) >= 2:
+            sims = [max(S[a, b], S[b, a]) for a, b in itertools.combinations(items, 2)]
+            ild.append(1 - np.mean(sims))
+    c = np.sort(exposure)
+    n = n_items
+    gini = np.sum((2 * np.arange(1, n + 1) - n - 1) * c) / (n * c.sum()) if c.sum() else 0.0
+    jac = []
+    for a, b in itertools.combinations(range(len(ids)), 2):
+        A, B = {int(i) for i in ids[a] if i >= 0}, {int(i) for i in ids[b] if i >= 0}
+        if A or B:
+            jac.append(len(A & B) / len(A | B))
+    out = {
+        "coverage": float((exposure > 0).mean()),
+        "gini": float(gini),
+        "novelty": float(np.mean(info)) if info else 0.0,
+        "mean_popularity": float(np.mean(pop)) if pop else 0.0,
+        "personalisation": 1 - float(np.mean(jac)) if jac else 0.0,
+    }
+    if S is not None:
+        out["intra_list_diversity"] = float(np.mean(ild)) if ild else 0.0
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(0, 12),
+    k=st.integers(0, 6),
+    n_items=st.integers(1, 15),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    index=st.sampled_from([np.int32, np.int64]),
+    with_similarity=st.booleans(),
+)
+def test_beyond_accuracy_matches_the_definitions(seed, n, k, n_items, dtype, index, with_similarity):
+    rng = np.random.default_rng(seed)
+    ids = np.full((n, k), -1, dtype=np.int64)
+    for u in range(n):
+        m = rng.integers(0, min(k, n_items) + 1)
+        ids[u, :m] = rng.choice(n_items, m, replace=False)
+    train = sp.random(8, n_items, density=0.3, random_state=seed, format="csr", dtype=dtype)
+    S = None
+    if with_similarity:
+        S = sp.random(n_items, n_items, density=0.5, random_state=seed + 1, format="csr", dtype=dtype)
+        S.indices, S.indptr = S.indices.astype(index), S.indptr.astype(index)
+    got = rf.evaluation.beyond_accuracy(ids, train, similarity=S, n_threads=3)
+    want = reference(ids, train, None if S is None else S.toarray().astype(np.float64))
+    for name, value in want.items():
+        assert got[name] == pytest.approx(value, rel=1e-6, abs=1e-9), name
+    assert set(got) == set(want) | {"recommended", "pairs_compared"}
+    assert got == rf.evaluation.beyond_accuracy(ids, train, similarity=S, n_threads=1)
+
+
+def test_sampled_pairs_estimate_personalisation_and_are_reproducible():
+    rng = np.random.default_rng(0)
+    ids = np.array([rng.choice(30, 5, replace=False) for _ in range(300)])
+    train = sp.random(50, 30, density=0.2, random_state=0, format="csr")
+    exact = rf.evaluation.beyond_accuracy(ids, train, n_pairs=10**6)
+    assert exact["pairs_compared"] == 300 * 299 // 2
+    sampled = rf.evaluation.beyond_accuracy(ids, train, n_pairs=5000, random_state=3)
+    assert sampled["pairs_compared"] == 5000
+    assert abs(sampled["personalisation"] - exact["personalisation"]) < 0.01
+    assert sampled == rf.evaluation.beyond_accuracy(ids, train, n_pairs=5000, random_state=3, n_threads=1)
+    assert sampled != rf.evaluation.beyond_accuracy(ids, train, n_pairs=5000, random_state=4)
+
+
+def test_one_item_everywhere_is_the_extreme():
+    train = sp.csr_matrix(np.eye(4))
+    r = rf.evaluation.beyond_accuracy(np.zeros((6, 1), dtype=np.int64), train)
+    assert r["coverage"] == 0.25 and r["gini"] == pytest.approx(0.75) and r["personalisation"] == 0.0
+    r = rf.evaluation.beyond_accuracy(np.arange(4).reshape(4, 1), train)
+    assert r["gini"] == 0.0 and r["personalisation"] == 1.0
+
+
+def test_beyond_accuracy_refuses_bad_input():
+    train = sp.csr_matrix(np.eye(3))
+    with pytest.raises(TypeError, match="recommended"):
+        rf.evaluation.beyond_accuracy(np.array([[0.5]]), train)
+    with pytest.raises(ValueError, match="outside"):
+        rf.evaluation.beyond_accuracy(np.array([[3]]), train)
+    with pytest.raises(ValueError, match="similarity"):
+        rf.evaluation.beyond_accuracy(np.array([[0]]), train, similarity=sp.eye(2, format="csr"))

@@ -1,0 +1,243 @@
+"""rf.campaign.rerank against a plain-Python greedy re-ranker, on small random inputs."""
+
+from __future__ import annotations
+
+import importlib
+import math
+
+import numpy as np
+import pytest
+import recforge as rf
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+# the modules, not the functions of the same name the packages export
+rerank_module = importlib.import_module("recforge.campaign.rerank")
+similarity_module = importlib.import_module("recforge.kernels.similarity")
+
+
+def reference(ids, scores, k, *, diversity=0.0, S=None, cat=None, cap=None, calibration=0.0, mix=None,
+              alpha=0.01, boost=None, eligible=None, is_new=None, min_new=0):  # fmt: skip
+    """One list at a time, one position at a time, every candidate valued from scratch."""
+    n, width = ids.shape
+    out = np.full((n, k), -1, dtype=np.int64)
+    out_scores = np.full((n, k), -np.inf, dtype=scores.dtype)
+    short = missing = 0
+    for u in range(n):
+        valid = [
+            c
+            for c in range(width)
+            if ids[u, c] >= 0 and (eligible is None or eligible[ids[u, c]]) and np.isfinite(scores[u, c])
+        ]
+        rel = {}
+        if valid:
+            values = [float(scores[u, c]) for c in valid]
+            lo, hi = min(values), max(values)
+            for c in valid:
+                rel[c] = ((float(scores[u, c]) - lo) / (hi - lo) if hi > lo else 1.0) + (
+                    0.0 if boost is None else float(boost[ids[u, c]])
+                )
+        chosen, counts, new_chosen = [], {}, 0
+        new_left = sum(1 for c in valid if is_new is not None and is_new[ids[u, c]])
+        for m in range(k):
+            owed = max(0, min_new - new_chosen)
+            only_new = owed > 0 and k - m <= owed and new_left > 0
+            best, best_value = None, -math.inf
+            for c in valid:
+                if c in chosen:
+                    continue
+                item = ids[u, c]
+                g = -1 if cat is None else int(cat[item])
+                if cap is not None and g >= 0 and cap[g] >= 0 and counts.get(g, 0) >= cap[g]:
+                    continue
+                if only_new and not is_new[item]:
+                    continue
+                value = (1 - diversity) * rel[c]
+                if diversity > 0 and S is not None:
+                    value -= diversity * max([0.0] + [float(S[item, ids[u, s]]) for s in chosen])
+                if calibration > 0 and mix is not None:
+                    kl = 0.0
+                    for h in np.flatnonzero(mix[u]):
+                        p = float(mix[u, h])
+                        q = (1 - alpha) * (counts.get(h, 0) + (h == g)) / (m + 1) + alpha * p
+                        kl += p * math.log(p / q)
+                    value -= calibration * kl
+                if best is None or value > best_value:
+                    best, best_value = c, value
+            if best is None:
+                break
+            chosen.append(best)
+            item = ids[u, best]
+            out[u, m], out_scores[u, m] = item, scores[u, best]
+            if cat is not None and cat[item] >= 0:
+                counts[int(cat[item])] = counts.get(int(cat[item]), 0) + 1
+            if is_new is not None and is_new[item]:
+                new_chosen += 1
+                new_left -= 1
+        short += len(chosen) < k
+        missing += new_chosen < min_new
+    return out, out_scores, short, missing
+
+
+def candidates(rng, n, width, n_items, dtype):
+    ids = np.full((n, width), -1, dtype=np.int64)
+    scores = np.full((n, width), -np.inf, dtype=dtype)
+    for u in range(n):
+        m = rng.integers(0, min(width, n_items) + 1)
+        ids[u, :m] = rng.choice(n_items, m, replace=False)
+        scores[u, :m] = np.sort(rng.choice([0.5, 1.0, 1.5, 2.0, 3.0], m) + rng.integers(0, 2, m) * rng.random(m))[::-1]
+    return ids, scores
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(0, 6),
+    width=st.integers(0, 9),
+    k=st.integers(0, 10),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    index=st.sampled_from([np.int32, np.int64]),
+    diversity=st.sampled_from([0.0, 0.3, 0.7, 1.0]),
+    calibration=st.sampled_from([0.0, 0.5, 3.0]),
+    use_caps=st.booleans(),
+    use_rules=st.booleans(),
+    min_new=st.integers(0, 3),
+)
+def test_rerank_matches_the_plain_python_greedy(
+    seed, n, width, k, dtype, index, diversity, calibration, use_caps, use_rules, min_new
+):
+    rng = np.random.default_rng(seed)
+    n_items = 12
+    ids, scores = candidates(rng, n, width, n_items, dtype)
+    S = sp.random(n_items, n_items, density=0.4, random_state=seed, format="csr", dtype=np.float64)
+    S.indices, S.indptr = S.indices.astype(index), S.indptr.astype(index)
+    S_sym = similarity_module.symmetric(S, n_items, dtype).toarray()
+    labels = np.array(["shoes", "bags", "hats", None], dtype=object)
+    cat_labels = labels[rng.integers(0, 4, n_items)]
+    history = sp.csr_matrix((rng.random((n, n_items)) < 0.3).astype(np.float64))
+    boost = rng.choice([0.0, 0.0, 0.2, -0.3], n_items) if use_rules else None
+    deny = rng.choice(n_items, 2, replace=False) if use_rules else None
+    new = rng.random(n_items) < 0.3
+    caps = {"shoes": 1, "bags": int(rng.integers(0, 3))} if use_caps else None
+    if caps:
+        caps = {label: cap for label, cap in caps.items() if label in set(cat_labels)} or None
+    got_ids, got_scores, report = rf.campaign.rerank(
+        ids, scores, k, diversity=diversity, similarity=S, categories=cat_labels, caps=caps,
+        calibration=calibration, history=history, boost=boost, deny=deny, new_items=new, min_new=min_new,
+        n_items=n_items, return_report=True, n_threads=3,
+    )  # fmt: skip
+    codes, names = rerank_module.category_codes(cat_labels, n_items)
+    cap = None
+    if caps:
+        cap = np.full(names.size, -1)
+        for label, c in caps.items():
+            cap[list(names).index(label)] = c
+    mix = None
+    if calibration > 0:
+        counts = np.zeros((n, names.size))
+        for u, j in zip(*history.nonzero()):
+            if codes[j] >= 0:
+                counts[u, codes[j]] += 1
+        totals = counts.sum(axis=1, keepdims=True)
+        mix = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0).astype(dtype)
+    eligible = None
+    if deny is not None:
+        eligible = np.ones(n_items, dtype=bool)
+        eligible[deny] = False
+    want_ids, want_scores, short, missing = reference(
+        ids, scores, k, diversity=diversity, S=S_sym if diversity > 0 else None, cat=codes, cap=cap,
+        calibration=calibration, mix=mix, boost=None if boost is None else boost.astype(dtype),
+        eligible=eligible, is_new=new, min_new=min_new,
+    )  # fmt: skip
+    np.testing.assert_array_equal(got_ids, want_ids)
+    np.testing.assert_array_equal(got_scores, want_scores)
+    assert got_scores.dtype == dtype
+    assert (report["short_lists"], report["missing_new"]) == (short, missing)
+    one = rf.campaign.rerank(
+        ids, scores, k, diversity=diversity, similarity=S, categories=cat_labels, caps=caps,
+        calibration=calibration, history=history, boost=boost, deny=deny, new_items=new, min_new=min_new,
+        n_items=n_items, n_threads=1,
+    )  # fmt: skip
+    np.testing.assert_array_equal(one[0], got_ids)
+
+
+def test_defaults_keep_the_models_order_and_skip_padding():
+    ids = np.array([[5, 3, -1, 7], [-1, -1, -1, -1], [2, 4, 6, 8]])
+    scores = np.array([[3.0, 2.0, -np.inf, 1.0], [-np.inf] * 4, [1.0, 1.0, 1.0, 1.0]])
+    got, got_scores = rf.campaign.rerank(ids, scores, k=3, n_items=10)
+    assert got.tolist() == [[5, 3, 7], [-1, -1, -1], [2, 4, 6]]  # ties keep the model's order
+    assert got_scores[1].tolist() == [-np.inf] * 3
+
+
+def test_caps_that_cannot_be_met_shorten_the_list_and_are_counted():
+    ids = np.array([[0, 1, 2, 3]])
+    scores = np.array([[4.0, 3.0, 2.0, 1.0]])
+    categories = ["warmer", "warmer", "warmer", "bottle"]
+    got, _, report = rf.campaign.rerank(ids, scores, k=3, categories=categories, caps=1, return_report=True)
+    assert got.tolist() == [[0, 3, -1]] and report["short_lists"] == 1
+    got, _ = rf.campaign.rerank(ids, scores, k=3, categories=categories, caps={"warmer": 2})
+    assert got.tolist() == [[0, 1, 3]]
+
+
+def test_new_products_take_the_last_positions_they_are_owed():
+    ids = np.array([[0, 1, 2, 3, 4]])
+    scores = np.array([[5.0, 4.0, 3.0, 2.0, 1.0]])
+    got, _, report = rf.campaign.rerank(ids, scores, k=3, new_items=[4], min_new=1, return_report=True)
+    assert got.tolist() == [[0, 1, 4]] and report["missing_new"] == 0
+    got, _, report = rf.campaign.rerank(ids, scores, k=3, new_items=[4], min_new=2, return_report=True)
+    assert got.tolist() == [[0, 4, 1]] and report["missing_new"] == 1  # only one new product exists
+
+
+def test_allow_deny_and_boost():
+    ids = np.array([[0, 1, 2, 3]])
+    scores = np.array([[4.0, 3.0, 2.0, 1.0]])
+    assert rf.campaign.rerank(ids, scores, k=2, deny=[0])[0].tolist() == [[1, 2]]
+    assert rf.campaign.rerank(ids, scores, k=2, allow=[2, 3])[0].tolist() == [[2, 3]]
+    boost = np.array([0.0, 0.0, 0.0, 2.0])
+    assert rf.campaign.rerank(ids, scores, k=2, boost=boost)[0].tolist() == [[3, 0]]
+
+
+def test_calibration_follows_the_customers_mix():
+    # the customer bought shoes twice as often as hats; the model proposes only shoes first
+    ids = np.array([[0, 1, 2, 3, 4, 5]])
+    scores = np.array([[6.0, 5.9, 5.8, 5.7, 1.0, 0.9]])
+    categories = ["shoes", "shoes", "shoes", "shoes", "hats", "hats"]
+    history = sp.csr_matrix(np.array([[1.0, 1.0, 0, 0, 1.0, 0]]))
+    plain = rf.campaign.rerank(ids, scores, k=3)[0]
+    calibrated = rf.campaign.rerank(ids, scores, k=3, categories=categories, calibration=2.0, history=history)[0]
+    assert plain.tolist() == [[0, 1, 2]]
+    assert sorted(calibrated[0].tolist()) == [0, 1, 4]  # two shoes, one hat
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"diversity": 1.5}, ValueError, "diversity"),
+        ({"diversity": 0.5}, ValueError, "needs similarity"),
+        ({"caps": 1}, ValueError, "caps need categories"),
+        ({"calibration": 1.0, "categories": ["a"] * 4}, ValueError, "history"),
+        ({"caps": {"x": 1}, "categories": ["a"] * 4}, ValueError, "no item has"),
+        ({"min_new": 1}, ValueError, "new_items"),
+        ({"allow": [9]}, ValueError, "allow"),
+        ({"boost": [1.0, 2.0]}, ValueError, "boost"),
+        ({"k": -1}, ValueError, "k"),
+    ],
+)
+def test_rerank_refuses_bad_input(kwargs, error, match):
+    ids = np.array([[0, 1, 2, 3]])
+    scores = np.array([[4.0, 3.0, 2.0, 1.0]])
+    kwargs = {"n_items": 4, **kwargs}
+    with pytest.raises(error, match=match):
+        rf.campaign.rerank(ids, scores, **kwargs)
+
+
+def test_rerank_refuses_bad_arrays():
+    with pytest.raises(TypeError, match="ids"):
+        rf.campaign.rerank(np.array([[0.5]]), np.array([[1.0]]))
+    with pytest.raises(TypeError, match="scores"):
+        rf.campaign.rerank(np.array([[0]]), np.array([[1]]))
+    with pytest.raises(ValueError, match="shape"):
+        rf.campaign.rerank(np.array([[0, 1]]), np.array([[1.0]]))
+    with pytest.raises(ValueError, match="outside the catalogue"):
+        rf.campaign.rerank(np.array([[0, 5]]), np.array([[1.0, 0.5]]), n_items=3)
