@@ -103,7 +103,24 @@ def test_beyond_accuracy_refuses_bad_input():
     train = sp.csr_matrix(np.eye(3))
     with pytest.raises(TypeError, match="recommended"):
         rf.evaluation.beyond_accuracy(np.array([[0.5]]), train)
-    with pytest.raises(ValueError, match="outside"):
+    with pytest.raises(ValueError, match="recommended holds 3, outside"):
         rf.evaluation.beyond_accuracy(np.array([[3]]), train)
     with pytest.raises(ValueError, match="similarity"):
         rf.evaluation.beyond_accuracy(np.array([[0]]), train, similarity=sp.eye(2, format="csr"))
+
+
+def test_evaluate_and_compare_report_the_same_lists_measures():
+    X = sp.random(80, 30, density=0.2, random_state=1, format="csr")
+    train, test = rf.split.per_user_split(X, 0.3, seed=0)
+    knn, pop = rf.ItemKNN().fit(train), rf.Popularity().fit(train)
+    S = knn.similarity_
+    result = rf.evaluate(knn, train, test, beyond=True, similarity=S)
+    users = np.flatnonzero(np.diff(test.indptr) > 0)
+    ids, _ = knn.recommend(users, train[users], k=10)
+    want = rf.evaluation.beyond_accuracy(ids, train, similarity=S)
+    for name in rf.evaluation.BEYOND_METRICS:
+        assert result[name] == want[name], name
+    assert "gini" not in rf.evaluate(knn, train, test)
+    compared = rf.compare({"pop": pop, "knn": knn}, train, test, beyond=True, similarity=S)
+    assert compared.beyond["knn"] == want and compared.lists == {}
+    assert "| knn | " in str(compared) and "intra_list_diversity" in str(compared)

@@ -239,5 +239,7 @@ def test_rerank_refuses_bad_arrays():
         rf.campaign.rerank(np.array([[0]]), np.array([[1]]))
     with pytest.raises(ValueError, match="shape"):
         rf.campaign.rerank(np.array([[0, 1]]), np.array([[1.0]]))
-    with pytest.raises(ValueError, match="outside the catalogue"):
+    with pytest.raises(ValueError, match="ids holds 5, outside the catalogue"):
         rf.campaign.rerank(np.array([[0, 5]]), np.array([[1.0, 0.5]]), n_items=3)
+    with pytest.raises(ValueError, match="ids holds -2"):
+        rf.campaign.rerank(np.array([[0, -2]]), np.array([[1.0, 0.5]]), n_items=3)

@@ -1,10 +1,11 @@
-// recforge._core.rerank / beyond_accuracy: bind rerank.hpp and beyond_accuracy.hpp (see
-// python/recforge/campaign/rerank.py and python/recforge/evaluation/beyond.py).
+// recforge._core.rerank / beyond_accuracy / explain: bind rerank.hpp, beyond_accuracy.hpp and
+// explain.hpp (see python/recforge/campaign/ and python/recforge/evaluation/beyond.py).
 #include <limits>
 #include <string>
 
 #include "common.hpp"
 #include "recforge/beyond_accuracy.hpp"
+#include "recforge/explain.hpp"
 #include "recforge/rerank.hpp"
 
 namespace recforge::bind {
@@ -23,7 +24,9 @@ const int64_t* checked_lists(const py::array& ids, const std::string& name, int6
                              int64_t* width) {
     const int64_t* p = checked_matrix<int64_t>(ids, name, n, width);
     for (int64_t i = 0; i < *n * *width; ++i)
-        if (p[i] < -1 || p[i] >= n_items) throw py::value_error(name + " holds ids outside [-1, n_items)");
+        if (p[i] < -1 || p[i] >= n_items)
+            throw py::value_error(name + " holds " + std::to_string(p[i]) + ", outside the catalogue [0, " +
+                                  std::to_string(n_items) + ") and not -1 (padding)");
     return p;
 }
 
@@ -47,7 +50,7 @@ void bind_campaign(py::module_& m) {
                 using T = decltype(t);
                 using I = decltype(i);
                 RerankProblem<T, I> P;
-                P.candidates = checked_lists(candidates, "candidates", n_items, &P.n_lists, &P.width);
+                P.candidates = checked_lists(candidates, "ids", n_items, &P.n_lists, &P.width);
                 int64_t rows = 0, cols = 0;
                 P.scores = checked_matrix<T>(scores, "scores", &rows, &cols);
                 if (rows != P.n_lists || cols != P.width)
@@ -108,7 +111,7 @@ void bind_campaign(py::module_& m) {
                 using T = decltype(t);
                 using I = decltype(i);
                 ListsProblem<T, I> P;
-                P.ids = checked_lists(ids, "ids", n_items, &P.n_lists, &P.width);
+                P.ids = checked_lists(ids, "recommended", n_items, &P.n_lists, &P.width);
                 P.n_items = n_items;
                 P.information = checked_vector<double>(information, "information", n_items, false);
                 P.popularity = checked_vector<double>(popularity, "popularity", n_items, false);
@@ -140,6 +143,45 @@ void bind_campaign(py::module_& m) {
         py::arg("s_indices"), py::arg("s_data"), py::arg("n_pairs"), py::arg("seed"), py::arg("n_threads"),
         "Coverage, Gini of exposure, novelty, mean popularity, intra-list diversity and personalisation of "
         "a batch of lists.");
+
+    m.def(
+        "explain",
+        [](const py::array& h_indptr, const py::array& h_indices, const py::array& h_data, int64_t n_items,
+           const py::array& lists, const py::array& w_indptr, const py::array& w_indices, const py::array& w_data,
+           const py::object& factors, int64_t top, int n_threads) {
+            n_threads = kernel_threads(n_threads);
+            if (top < 1) throw py::value_error("top must be >= 1");
+            return dispatch_csr("history", h_indptr, h_indices, h_data, [&](auto t, auto i) -> py::tuple {
+                using T = decltype(t);
+                using I = decltype(i);
+                ExplainProblem<T, I> P;
+                int64_t n_lists = 0;
+                P.lists = checked_lists(lists, "recommended", n_items, &n_lists, &P.k);
+                P.history = checked_csr<T, I>("history", n_lists, n_items, h_indptr, h_indices, h_data, true, true);
+                const int64_t w_rows = w_indptr.size() - 1;
+                if (w_rows != 0 && w_rows != n_items) throw py::value_error("weights must be n_items x n_items");
+                P.weights = checked_csr<T, I>("weights", w_rows, n_items, w_indptr, w_indices, w_data, true, true);
+                if (w_rows == 0) {
+                    if (factors.is_none()) throw py::value_error("explain needs weights or factors");
+                    int64_t rows = 0;
+                    P.factors = checked_matrix<T>(factors.cast<py::array>(), "factors", &rows, &P.n_factors);
+                    if (rows != n_items) throw py::value_error("factors must have one row per item");
+                }
+                P.top = top;
+                py::array_t<int64_t> items({n_lists, P.k, top});
+                py::array_t<T> contributions({n_lists, P.k, top});
+                P.out_items = items.mutable_data();
+                P.out_contributions = contributions.mutable_data();
+                {
+                    py::gil_scoped_release release;
+                    explain(P, n_threads);
+                }
+                return py::make_tuple(items, contributions);
+            });
+        },
+        py::arg("h_indptr"), py::arg("h_indices"), py::arg("h_data"), py::arg("n_items"), py::arg("lists"),
+        py::arg("w_indptr"), py::arg("w_indices"), py::arg("w_data"), py::arg("factors"), py::arg("top"),
+        py::arg("n_threads"), "Each recommended item's top contributing history items and their contributions.");
 }
 
 }  // namespace recforge::bind

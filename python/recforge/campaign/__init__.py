@@ -1,6 +1,19 @@
 """The last mile of personalised marketing: re-ranking the candidates to the list a customer
-receives (diversity, calibration, business rules)."""
+receives (diversity, calibration, business rules), why each item is there, keyed pseudonyms for exports, and the
+personalised message."""
 
+from .explain import explain, explanation_basis
+from .message import MessageTemplate, default_template
+from .privacy import load_key, pseudonymise
 from .rerank import category_mix, rerank
 
-__all__ = ["category_mix", "rerank"]
+__all__ = [
+    "MessageTemplate",
+    "category_mix",
+    "default_template",
+    "explain",
+    "explanation_basis",
+    "load_key",
+    "pseudonymise",
+    "rerank",
+]

@@ -172,19 +172,18 @@ def rerank(
     if not 0 < calibration_alpha <= 1:
         raise ValueError(f"calibration_alpha must be in (0, 1], got {calibration_alpha}")
     min_new = check_int(min_new, "min_new", minimum=0)
-    if ids.size and ids.min() < -1:
-        raise ValueError("ids must be item ids or -1 (padding)")
-    n_items = _catalogue_size(n_items, ids, similarity, categories, boost)
-    if ids.size and ids.max() >= n_items:
-        raise ValueError(f"ids holds item {int(ids.max())} outside the catalogue of {n_items}")
+    n_items = _catalogue_size(n_items, ids, similarity, categories, boost)  # the kernel checks ids against it
 
-    empty = (np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=dtype))
-    sim = empty
+    # the similarity keeps scipy's int32 indices where they fit (half the memory the binary
+    # searches read); the category mix takes the same index type (the kernel's template)
+    index = np.int64
+    sim = (np.zeros(1, dtype=index), np.zeros(0, dtype=index), np.zeros(0, dtype=dtype))
     if diversity > 0:
         if similarity is None:
             raise ValueError("diversity needs similarity (an item-item matrix)")
         S = symmetric(similarity, n_items, dtype)
-        sim = (S.indptr.astype(np.int64), S.indices.astype(np.int64), S.data)
+        index = np.int32 if max(S.nnz, n_items, ids.shape[0]) < 2**31 - 1 else np.int64
+        sim = (S.indptr.astype(index), S.indices.astype(index), S.data)
 
     codes, labels, cap = None, np.zeros(0, dtype=object), None
     if categories is not None:
@@ -193,14 +192,17 @@ def rerank(
         if codes is None:
             raise ValueError("caps need categories")
         cap = _caps(caps, labels)
-    mix = empty
+    mix = (np.zeros(1, dtype=index), np.zeros(0, dtype=index), np.zeros(0, dtype=dtype))
     if calibration > 0:
         if codes is None or history is None:
             raise ValueError("calibration needs categories and history (the customers' items)")
         M = category_mix(history, codes, labels.size, dtype)
         if M.shape[0] != ids.shape[0]:
             raise ValueError(f"history must have one row per customer of ids ({ids.shape[0]}), got {M.shape[0]}")
-        mix = (M.indptr.astype(np.int64), M.indices.astype(np.int64), M.data)
+        if M.nnz >= 2**31 - 1:
+            index = np.int64
+            sim = tuple(a.astype(np.int64) if a.dtype.kind == "i" else a for a in sim)
+        mix = (M.indptr.astype(index), M.indices.astype(index), M.data)
 
     boost_values = None
     if boost is not None:

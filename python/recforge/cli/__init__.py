@@ -1,5 +1,6 @@
 """The ``recforge`` command: ``recforge demo``, ``train``, ``recommend``, ``evaluate``,
-``similar``, ``customers``, ``clv``, ``target``; ``recforge <command> --help`` for each."""
+``similar``, ``customers``, ``clv``, ``target``, ``campaign``; ``recforge <command> --help`` for
+each."""
 
 from __future__ import annotations
 
@@ -125,12 +126,15 @@ def parser() -> argparse.ArgumentParser:
     from .customers import add_parsers
 
     add_parsers(sub)
+    from .campaign import add_campaign_parser
+
+    add_campaign_parser(sub, add_data_arguments)
     return p
 
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    from . import commands, customers, demo
+    from . import campaign, commands, customers, demo
 
     run = {
         "demo": demo.demo,
@@ -141,6 +145,7 @@ def main(argv=None) -> int:
         "customers": customers.customers,
         "clv": customers.clv,
         "target": customers.target,
+        "campaign": campaign.campaign,
     }[args.command]
     if getattr(args, "k", 1) < 0:
         print(f"recforge {args.command}: error: --k must be >= 0", file=sys.stderr)

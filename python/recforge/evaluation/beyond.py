@@ -78,8 +78,6 @@ def beyond_accuracy(
         raise TypeError(f"recommended must be a 2-D integer array (customers x k), got {ids.dtype} {ids.shape}")
     X = check_sparse(train, "train")
     n_users, n_items = X.shape
-    if ids.size and (ids.min() < -1 or ids.max() >= n_items):
-        raise ValueError(f"recommended holds ids outside [-1, {n_items})")
     n_pairs = check_int(n_pairs, "n_pairs", minimum=0)
     seed = check_int(random_state, "random_state", minimum=0)
     buyers = np.bincount(X.indices, minlength=n_items).astype(np.float64)  # canonical: one entry per pair
@@ -88,8 +86,10 @@ def beyond_accuracy(
     if similarity is None:
         sim = (np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
     else:
-        S = symmetric(similarity, n_items)
-        sim = (S.indptr.astype(np.int64), S.indices.astype(np.int64), S.data)
+        given = check_sparse(similarity, "similarity")
+        S = symmetric(given.to_scipy(), n_items, given.data.dtype)
+        index = np.int32 if S.nnz < 2**31 - 1 else np.int64  # int32: half the memory the searches read
+        sim = (S.indptr.astype(index), S.indices.astype(index), S.data)
     out = _core.beyond_accuracy(
         np.ascontiguousarray(ids, dtype=np.int64),
         n_items,

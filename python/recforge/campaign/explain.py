@@ -1,0 +1,113 @@
+"""Why an item was recommended: each customer's own items that contributed most to it, for every
+model, in one parallel C++ pass (``explain.hpp``).
+
+The contribution of a history item i (the customer's weight x_ui) to a recommended item j is
+what the model's score adds up where it has such a sum: x_ui * W[i, j] with W the item-item
+weights of EASE / SparseEASE (``weights_``) or the item similarity of ItemKNN, RP3beta and
+ContentKNN (``similarity_``): those contributions sum to the model's score. Factor models (ALS,
+BPR, BiasedMF) have no such sum: x_ui * cos(y_i, y_j) over their item vectors ranks the history
+by how close each item is to the recommendation (Hu, Koren & Volinsky's exact ALS explanation
+needs a k x k solve per customer). UserKNN explains through the items' cosine similarity over
+the training customers. Popularity explains nothing from a history: its reason is its path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from .. import _core
+from .._checks import check_int
+from .._config import resolve_threads
+from .._sparse import check_sparse
+from ..kernels.similarity import similarity
+from ..models import ColdStart, ItemKNN, UserKNN
+from ..models.factors import FactorModel
+
+
+def explanation_basis(model):
+    """("weights", W) or ("factors", unit item vectors) that explain ``model``'s lists."""
+    if isinstance(model, ColdStart):
+        model = model.model
+    weights = getattr(model, "weights_", None)
+    if weights is not None:
+        return "weights", weights
+    if isinstance(model, ItemKNN):
+        return "weights", model.similarity_
+    if isinstance(model, FactorModel):
+        Y = np.asarray(model.item_vectors(), dtype=np.float64)
+        norms = np.linalg.norm(Y, axis=1, keepdims=True)
+        return "factors", np.ascontiguousarray(np.divide(Y, norms, out=np.zeros_like(Y), where=norms > 0))
+    if isinstance(model, UserKNN):
+        return "weights", similarity(sp.csr_matrix(model.user_items_.T), k=100, metric="cosine")
+    raise ValueError(
+        f"{type(model).__name__} does not score from a customer's items: nothing in a history explains its "
+        "lists (ColdStart's path says which fallback answered)"
+    )
+
+
+def explain(model, user_items, recommended, top: int = 3, *, n_threads: int = 0):
+    """The ``top`` history items that contributed most to each recommended item.
+
+    Parameters
+    ----------
+    model : fitted model (or a ColdStart around one)
+    user_items : scipy.sparse matrix, shape (n_customers, n_items)
+        The histories the lists were computed from (rows aligned with ``recommended``).
+    recommended : numpy.ndarray of int, shape (n_customers, k)
+        The lists (-1 padding), e.g. after :func:`rerank`.
+    top : int, default 3
+    n_threads : int, default 0
+        Results do not depend on it.
+
+    Returns
+    -------
+    items : numpy.ndarray of int64, shape (n_customers, k, top)
+        History items by decreasing contribution (-1 where fewer contributed: only positive
+        contributions count).
+    contributions : numpy.ndarray, same shape
+        x_ui * W[i, j], or x_ui * cos(y_i, y_j) for factor models (0 padding).
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp, recforge as rf
+    >>> X = sp.csr_matrix(np.array([[1, 1, 0, 0], [1, 1, 1, 0], [0, 1, 1, 1], [0, 0, 1, 1.0]]))
+    >>> model = rf.ItemKNN(metric="cosine").fit(X)
+    >>> ids, _ = model.recommend([0], X[[0]], k=1)
+    >>> items, _ = rf.campaign.explain(model, X[[0]], ids, top=2)
+    >>> ids.tolist(), items.tolist()
+    ([[2]], [[[1, 0]]])
+    """
+    top = check_int(top, "top", minimum=1)
+    ids = np.asarray(recommended)
+    if ids.ndim != 2 or ids.dtype.kind not in "iu":
+        raise TypeError(f"recommended must be a 2-D integer array (customers x k), got {ids.dtype} {ids.shape}")
+    H = check_sparse(user_items, "user_items")
+    if H.shape[0] != ids.shape[0]:
+        raise ValueError(f"user_items must have one row per list ({ids.shape[0]}), got {H.shape[0]}")
+    kind, basis = explanation_basis(model)
+    n_items = H.shape[1]
+    index, dtype = np.int64, H.data.dtype
+    if kind == "weights":
+        W = check_sparse(basis, "weights").to_scipy()
+        if W.shape != (n_items, n_items):
+            raise ValueError(f"user_items has {n_items} items, the model {W.shape[0]}")
+        W = sp.csr_matrix(W, dtype=dtype)
+        weights = (W.indptr.astype(index), W.indices.astype(index), W.data)
+        factors = None
+    else:
+        if basis.shape[0] != n_items:
+            raise ValueError(f"user_items has {n_items} items, the model {basis.shape[0]}")
+        weights = (np.zeros(1, dtype=index), np.zeros(0, dtype=index), np.zeros(0, dtype=dtype))
+        factors = np.ascontiguousarray(basis, dtype=dtype)
+    return _core.explain(
+        H.indptr.astype(index),
+        H.indices.astype(index),
+        H.data,
+        n_items,
+        np.ascontiguousarray(ids, dtype=np.int64),
+        *weights,
+        factors,
+        top,
+        resolve_threads(n_threads),
+    )

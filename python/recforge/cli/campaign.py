@@ -1,0 +1,254 @@
+"""recforge campaign: from events (and optional product, segment and rules files) to the file a
+marketer sends: re-ranked top-k with descriptions and reasons, pseudonymised ids, messages."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import numpy as np
+
+from ..campaign import MessageTemplate, default_template, explain, load_key, pseudonymise, rerank
+from ._common import CliError, build_interactions, check_output, make_model, progress, write_table
+from .features import read_attribute_table
+
+RULE_KEYS = {"caps", "allow", "deny", "boost", "new_items", "min_new"}
+BATCH = 20_000  # customers per model call: bounds the candidate arrays' memory
+
+
+def add_campaign_parser(sub, add_data_arguments) -> None:
+    c = sub.add_parser(
+        "campaign",
+        help="the campaign file: re-ranked top-k with descriptions, reasons, pseudonyms and messages",
+        description="Fit a model on --data, take each customer's "
+        "--candidates best products, re-rank them to --k (diversity, business rules), say why each was "
+        "chosen, and write the campaign file; optionally pseudonymise the customer ids and write a "
+        "personalised message per customer.",
+    )
+    add_data_arguments(c)
+    c.add_argument("--out", required=True, help="campaign file: .csv, .csv.gz or .parquet")
+    c.add_argument("--fit", default="ease", help="model fitted on --data (default: ease)")
+    c.add_argument("--k", type=int, default=10, help="products per customer (default: 10)")
+    c.add_argument("--candidates", type=int, default=100, help="model's products re-ranked (default: 100)")
+    c.add_argument(
+        "--diversity", type=float, default=0.4, help="MMR trade-off in [0, 1] (default: 0.4; 0: the model's order)"
+    )
+    c.add_argument("--products", help="product table (.csv or .parquet) with descriptions and categories")
+    c.add_argument("--product-col", default="item", help="--products: product id column (default: item)")
+    c.add_argument("--description-col", default="description", help="--products: description column")
+    c.add_argument("--category-col", help="--products: category column (caps and calibration)")
+    c.add_argument("--calibration", type=float, default=0.0, help="weight of the category-mix term (default: 0)")
+    c.add_argument(
+        "--rules",
+        help='JSON file: {"caps": 2 or {category: n}, "deny": [...], "allow": [...], '
+        '"boost": {product: value}, "new_items": [...], "min_new": 1}',
+    )
+    c.add_argument("--segments", help="segment table (.csv or .parquet): customer id and segment columns")
+    c.add_argument("--segment-col", default="segment", help="--segments: segment column (default: segment)")
+    c.add_argument(
+        "--pseudonymise",
+        action="store_true",
+        help="write keyed pseudonyms instead of customer ids (key: --key-file or RECFORGE_PSEUDONYM_KEY)",
+    )
+    c.add_argument("--key-file", help="--pseudonymise: file holding the key (never written anywhere)")
+    c.add_argument("--messages", help="also write one message per customer (.csv, .csv.gz or .parquet)")
+    c.add_argument("--template", help="--messages: Jinja2 template file (UTF-8; default: the English one)")
+    c.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _product_table(args, item_ids):
+    """Descriptions (object array) and categories (or None) aligned with ``item_ids``."""
+    if args.products is None:
+        if args.data == "sample":
+            from ..datasets import sample
+
+            return sample().describe_items(np.arange(item_ids.size)).astype(object), None
+        return item_ids.astype(str).astype(object), None
+    columns = [args.description_col] + ([args.category_col] if args.category_col else [])
+    table = read_attribute_table(args.products, args.product_col, columns, columns, "--products")
+    keys = np.asarray(table[args.product_col]).astype(str)
+    position = {k: i for i, k in enumerate(keys.tolist())}
+    at = np.array([position.get(str(i), -1) for i in item_ids.tolist()])
+    found = at >= 0
+    descriptions = np.where(found, np.asarray(table[args.description_col], dtype=object)[np.maximum(at, 0)], None)
+    descriptions = np.where(descriptions == None, item_ids.astype(str).astype(object), descriptions)  # noqa: E711
+    categories = None
+    if args.category_col:
+        categories = np.where(found, np.asarray(table[args.category_col], dtype=object)[np.maximum(at, 0)], None)
+    return descriptions, categories
+
+
+def _rules(path, item_ids):
+    """--rules as rerank keyword arguments (product ids mapped to columns; unknown ones refused)."""
+    if path is None:
+        return {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            rules = json.load(f)
+    except (OSError, ValueError) as e:
+        raise CliError(f"--rules: {e}") from None
+    if not isinstance(rules, dict) or set(rules) - RULE_KEYS:
+        raise CliError(f"--rules: a JSON object with keys among {sorted(RULE_KEYS)}, got {sorted(rules)}")
+    column = {str(v): i for i, v in enumerate(item_ids.tolist())}
+
+    def columns(values, key):
+        unknown = [v for v in values if str(v) not in column]
+        if unknown:
+            raise CliError(f"--rules {key}: products not in the data: {unknown[:5]}")
+        return np.array([column[str(v)] for v in values], dtype=np.int64)
+
+    out = {}
+    for key in ("allow", "deny", "new_items"):
+        if key in rules:
+            out[key] = columns(rules[key], key)
+    if "boost" in rules:
+        boost = np.zeros(item_ids.size)
+        boost[columns(list(rules["boost"]), "boost")] = [float(v) for v in rules["boost"].values()]
+        out["boost"] = boost
+    for key in ("caps", "min_new"):
+        if key in rules:
+            out[key] = rules[key]
+    return out
+
+
+def _segments(args, customer_ids):
+    if args.segments is None:
+        return None
+    table = read_attribute_table(args.segments, args.user_col, [args.segment_col], [args.segment_col], "--segments")
+    found = dict(zip(np.asarray(table[args.user_col]).astype(str).tolist(), np.asarray(table[args.segment_col])))
+    return np.array([found.get(str(c)) for c in customer_ids.tolist()], dtype=object)
+
+
+def campaign(args) -> None:
+    start = time.perf_counter()
+    check_output(args.out)
+    check_output(args.messages, "--messages")
+    if args.k < 1 or args.candidates < args.k:
+        raise CliError(f"--k must be >= 1 and --candidates >= --k, got {args.k} and {args.candidates}")
+    if not 0 <= args.diversity <= 1 or not args.calibration >= 0:
+        raise CliError("--diversity must be in [0, 1] and --calibration >= 0")
+    if args.template and not args.messages:
+        raise CliError("--template needs --messages (the file the messages go to)")
+    key = None
+    if args.pseudonymise:
+        try:
+            key = load_key(args.key_file)
+        except ValueError as e:
+            raise CliError(f"--pseudonymise: {e}") from None
+    elif args.key_file:
+        raise CliError("--key-file needs --pseudonymise")
+    template = None
+    if args.messages:
+        try:
+            source = default_template() if args.template is None else open(args.template, encoding="utf-8").read()
+            template = MessageTemplate(source)
+        except (OSError, ValueError, ImportError) as e:
+            raise CliError(f"--template: {e}") from None
+
+    inter = build_interactions(args)
+    model = make_model(args.fit, {}).fit(inter)
+    descriptions, categories = _product_table(args, inter.item_ids)
+    options = _rules(args.rules, inter.item_ids)
+    if ("caps" in options or args.calibration > 0) and categories is None:
+        raise CliError("caps and --calibration need product categories: give --products and --category-col")
+    similarity = None
+    if args.diversity > 0:  # MMR against the items' co-purchase cosine
+        from ..kernels import similarity as item_similarity
+
+        similarity = item_similarity(inter.matrix.T.tocsr(), k=100, metric="cosine")
+    segments = _segments(args, inter.user_ids)
+
+    X = inter.matrix
+    users = np.flatnonzero(np.diff(X.indptr) > 0)
+    ids = np.full((users.size, args.k), -1, dtype=np.int64)
+    reasons = np.full((users.size, args.k), -1, dtype=np.int64)
+    scores = np.full((users.size, args.k), -np.inf)
+    short = 0
+    try:
+        with progress(users.size, "campaign", args.quiet) as bar:
+            for first in range(0, users.size, BATCH):
+                rows = users[first : first + BATCH]
+                part = slice(first, first + rows.size)
+                candidates, candidate_scores = model.recommend(rows, X[rows], k=args.candidates)
+                top, top_scores, report = rerank(
+                    candidates,
+                    candidate_scores,
+                    args.k,
+                    diversity=args.diversity,
+                    similarity=similarity,
+                    categories=categories,
+                    calibration=args.calibration,
+                    history=X[rows] if args.calibration > 0 else None,
+                    n_items=X.shape[1],
+                    return_report=True,
+                    **options,
+                )
+                width = top.shape[1]
+                ids[part, :width], scores[part, :width] = top, top_scores
+                short += report["short_lists"]
+                try:
+                    because, _ = explain(model, X[rows], top, top=1)
+                    reasons[part, :width] = because[:, :, 0]
+                except ValueError:  # a model without a history basis (popularity): no reason
+                    pass
+                bar.update(rows.size)
+    except (ValueError, TypeError) as e:
+        raise CliError(f"--rules: {e}") from None
+
+    customers = inter.user_ids[users]
+    shown = pseudonymise(customers, key) if key is not None else customers
+    ok = ids >= 0
+    rank = np.broadcast_to(np.arange(1, args.k + 1), ids.shape)[ok]
+    row = np.broadcast_to(np.arange(users.size)[:, None], ids.shape)[ok]
+    reason_text = np.where(reasons[ok] >= 0, descriptions[np.maximum(reasons[ok], 0)], "")
+    table = {
+        "customer": shown[row],
+        "rank": rank,
+        "item": inter.item_ids[ids[ok]],
+        "description": descriptions[ids[ok]],
+        "score": scores[ok],
+        "reason": reason_text,
+    }
+    if segments is not None:
+        table["segment"] = segments[users][row]
+    write_table(table, args.out)
+    print(
+        f"{inter}; {users.size:,} customers, top-{args.k} of {args.candidates} candidates "
+        f"(diversity {args.diversity:g}{'; ' + ', '.join(sorted(options)) if options else ''})"
+        + (f"; {short:,} lists shorter than {args.k}" if short else "")
+        + (
+            f"; ids pseudonymised{' (key file ' + os.path.basename(args.key_file) + ')' if args.key_file else ''}"
+            if key
+            else ""
+        )
+    )
+    if template is not None:
+        _write_messages(args, template, shown, segments, users, ids, reasons, descriptions, scores)
+    print(f"{table['rank'].size:,} rows in {time.perf_counter() - start:.1f} s -> {args.out}")
+
+
+def _write_messages(args, template, shown, segments, users, ids, reasons, descriptions, scores) -> None:
+    messages = []
+    for u in range(users.size):
+        items = [
+            {
+                "rank": r + 1,
+                "item": str(ids[u, r]),
+                "description": str(descriptions[ids[u, r]]),
+                "score": float(scores[u, r]),
+                "reason": str(descriptions[reasons[u, r]]) if reasons[u, r] >= 0 else "",
+            }
+            for r in range(ids.shape[1])
+            if ids[u, r] >= 0
+        ]
+        segment = None if segments is None else segments[users[u]]
+        try:
+            messages.append(template.render({"customer": str(shown[u]), "segment": segment, "items": items}))
+        except ValueError as e:
+            raise CliError(f"--template: {e}") from None
+    table = {"customer": shown, "message": np.array(messages, dtype=object)}
+    if segments is not None:
+        table["segment"] = segments[users]
+    write_table(table, args.messages)
+    print(f"{len(messages):,} messages -> {args.messages}")

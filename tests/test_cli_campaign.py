@@ -1,0 +1,132 @@
+"""recforge campaign end to end on the shipped sample."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import recforge as rf
+from recforge.cli import main
+
+KEY = "0123456789abcdef0123456789abcdef"
+
+
+def run(tmp_path, *extra, out="campaign.csv"):
+    path = tmp_path / out
+    fit = [] if "--fit" in extra else ["--fit", "itemknn"]  # quicker than the default EASE
+    code = main(["campaign", "--data", "sample", "--out", str(path), "--quiet", "--candidates", "50", *fit, *extra])
+    return code, path
+
+
+@pytest.fixture(scope="module")
+def products(tmp_path_factory):
+    data = rf.datasets.sample()
+    items = data.interactions.item_ids
+    descriptions = data.describe_items(np.arange(items.size)).astype(str)
+    table = pd.DataFrame(
+        {"item": items, "description": descriptions, "category": [d.split()[-1] for d in descriptions]}
+    )
+    path = tmp_path_factory.mktemp("products") / "products.csv"
+    table.to_csv(path, index=False)
+    return path, table
+
+
+def test_campaign_writes_reranked_lists_with_reasons(tmp_path, capsys):
+    code, path = run(tmp_path, "--fit", "ease")
+    assert code == 0
+    table = pd.read_csv(path, dtype={"customer": str, "item": str})
+    assert list(table.columns) == ["customer", "rank", "item", "description", "score", "reason"]
+    assert table.groupby("customer")["rank"].max().max() == 10
+    assert (table["reason"].fillna("") != "").mean() > 0.9  # nearly every product says why
+    assert not table.duplicated(["customer", "item"]).any()
+    # diversity 0 gives the model's own top 10, in its order
+    code, plain = run(tmp_path, "--fit", "ease", "--diversity", "0", out="plain.parquet")
+    assert code == 0
+    plain = pd.read_parquet(plain)
+    assert (plain.groupby("customer")["score"].apply(lambda s: s.is_monotonic_decreasing)).all()
+    assert "customers, top-10 of 50 candidates" in capsys.readouterr().out
+
+
+def test_pseudonyms_are_stable_keyed_and_never_written(tmp_path, monkeypatch):
+    monkeypatch.setenv("RECFORGE_PSEUDONYM_KEY", KEY)
+    assert run(tmp_path, "--pseudonymise", out="a.csv")[0] == 0
+    assert run(tmp_path, "--pseudonymise", out="b.csv")[0] == 0
+    a, b = (pd.read_csv(tmp_path / f, dtype=str) for f in ("a.csv", "b.csv"))
+    assert a.equals(b)  # the same pseudonyms in every run
+    plain = pd.read_csv(run(tmp_path, out="plain.csv")[1], dtype=str)
+    assert set(a["customer"]).isdisjoint(plain["customer"]) and a["customer"].str.len().eq(32).all()
+    assert KEY not in (tmp_path / "a.csv").read_text()
+    monkeypatch.setenv("RECFORGE_PSEUDONYM_KEY", KEY[::-1])
+    assert run(tmp_path, "--pseudonymise", out="c.csv")[0] == 0
+    c = pd.read_csv(tmp_path / "c.csv", dtype=str)
+    assert set(c["customer"]).isdisjoint(a["customer"])  # another key, other pseudonyms
+
+
+def test_rules_products_segments_and_messages(tmp_path, products):
+    path, table = products
+    deny = table["item"].iloc[:50].tolist()
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps({"deny": deny, "caps": 1}))
+    segments = tmp_path / "segments.csv"
+    customers = rf.datasets.sample().interactions.user_ids
+    pd.DataFrame({"user": customers, "segment": np.where(np.arange(customers.size) % 2, "Champions", "Lost")}).to_csv(
+        segments, index=False
+    )
+    template = tmp_path / "message.j2"
+    template.write_text(
+        "{% if segment == 'Champions' %}Merci{% else %}Bonjour{% endif %} — "
+        "{% for i in items %}{{ i.description }}{% if not loop.last %}, {% endif %}{% endfor %}",
+        encoding="utf-8",
+    )
+    messages = tmp_path / "messages.csv"
+    code, out = run(
+        tmp_path,
+        "--products", str(path), "--category-col", "category", "--rules", str(rules),
+        "--segments", str(segments), "--messages", str(messages), "--template", str(template),
+    )  # fmt: skip
+    assert code == 0
+    got = pd.read_csv(out, dtype={"customer": str, "item": str})
+    assert not set(got["item"]) & set(map(str, deny))
+    category = dict(zip(table["item"].astype(str), table["category"]))
+    per_list = got.assign(category=got["item"].map(category)).groupby("customer")["category"]
+    assert per_list.apply(lambda c: c.is_unique).all()  # caps 1: one product per category
+    assert set(got["segment"]) == {"Champions", "Lost"}
+    text = pd.read_csv(messages, encoding="utf-8")
+    assert text["message"].str.match(r"^(Merci|Bonjour) — ").all()
+    first = text["message"][0].split(" — ")[1].split(", ")
+    assert first == got[got["customer"] == str(text["customer"][0])]["description"].tolist()
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--out", "x.txt"], "writes"),
+        (["--template", "t.j2"], "--template needs --messages"),
+        (["--pseudonymise"], "no pseudonym key"),
+        (["--key-file", "k.txt"], "--key-file needs --pseudonymise"),
+        (["--diversity", "2"], "diversity"),
+        (["--k", "20", "--candidates", "10"], "--candidates >= --k"),
+        (["--calibration", "1"], "categories"),
+    ],
+)
+def test_campaign_refuses_mistakes_with_one_line(tmp_path, capsys, monkeypatch, extra, message):
+    monkeypatch.delenv("RECFORGE_PSEUDONYM_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    args = ["campaign", "--data", "sample", "--quiet"]
+    args += extra if "--out" in extra else ["--out", "c.csv", *extra]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "c.csv").exists()
+
+
+def test_bad_rules_are_refused(tmp_path, capsys):
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps({"ban": [1]}))
+    assert run(tmp_path, "--rules", str(rules))[0] == 2
+    assert "keys among" in capsys.readouterr().err
+    rules.write_text(json.dumps({"deny": ["NOT-A-PRODUCT"]}))
+    assert run(tmp_path, "--rules", str(rules))[0] == 2
+    assert "not in the data" in capsys.readouterr().err

@@ -1,0 +1,90 @@
+"""rf.campaign.explain against a numpy reference, and against the models' own scores."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import recforge as rf
+import scipy.sparse as sp
+
+
+def reference(H, ids, link, top):
+    """Every (customer, recommended item): all positive contributions, sorted by (-value, item)."""
+    n, k = ids.shape
+    items = np.full((n, k, top), -1)
+    values = np.zeros((n, k, top))
+    H = sp.csr_matrix(H)
+    for u in range(n):
+        row = H[u]
+        for r in range(k):
+            j = ids[u, r]
+            if j < 0:
+                continue
+            found = sorted(
+                ((-(x * link(i, j)), i) for i, x in zip(row.indices, row.data) if i != j and x * link(i, j) > 0)
+            )[:top]
+            for t, (negative, i) in enumerate(found):
+                items[u, r, t], values[u, r, t] = i, -negative
+    return items, values
+
+
+def data(dtype=np.float64, seed=0):
+    rng = np.random.default_rng(seed)
+    X = sp.random(60, 25, density=0.2, random_state=seed, format="csr", dtype=dtype)
+    X.data = rng.integers(1, 4, X.nnz).astype(dtype)
+    keep = np.ones((X.shape[0], 1), dtype=dtype)
+    keep[3] = 0  # an empty history
+    X = sp.csr_matrix(X.multiply(keep), dtype=dtype)
+    X.eliminate_zeros()
+    return X
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("make", [lambda: rf.ItemKNN(metric="cosine"), lambda: rf.EASE(regularization=10.0)])
+def test_neighbour_and_ease_explanations_sum_to_the_score(make, dtype):
+    X = data(dtype)
+    model = make().fit(X)
+    users = np.arange(X.shape[0])
+    ids, scores = model.recommend(users, X, k=5)
+    items, contributions = rf.campaign.explain(model, X, ids, top=X.shape[1], n_threads=3)
+    kind, W = rf.campaign.explanation_basis(model)
+    W = sp.csr_matrix(W).toarray().astype(np.float64)
+    want_items, want_values = reference(X, ids, lambda i, j: W[i, j], X.shape[1])
+    np.testing.assert_array_equal(items, want_items)
+    np.testing.assert_allclose(contributions, want_values, rtol=1e-5)
+    # where no weight is negative, the contributions add up to the model's score
+    if W.min() >= 0:
+        full = np.where(ids >= 0, contributions.sum(axis=2), -np.inf)
+        np.testing.assert_allclose(full, scores, rtol=1e-4)
+    one = rf.campaign.explain(model, X, ids, top=2, n_threads=1)
+    np.testing.assert_array_equal(one[0], items[:, :, :2])
+
+
+def test_factor_models_explain_by_cosine_of_item_vectors():
+    X = data()
+    model = rf.ALS(factors=8, iterations=3, random_state=0).fit(X)
+    ids, _ = model.recommend(np.arange(X.shape[0]), X, k=4)
+    items, values = rf.campaign.explain(rf.ColdStart(model).fit(X), X, ids, top=3)
+    Y = model.item_vectors().astype(np.float64)
+    Y = Y / np.linalg.norm(Y, axis=1, keepdims=True)
+    want_items, want_values = reference(X, ids, lambda i, j: Y[i] @ Y[j], 3)
+    np.testing.assert_array_equal(items, want_items)
+    np.testing.assert_allclose(values, want_values, rtol=1e-5, atol=1e-7)
+
+
+def test_padding_ties_and_refusals():
+    X = sp.csr_matrix(np.array([[1.0, 1.0, 0, 0]]))
+    W = np.array([[0, 0, 0.5, 0], [0, 0, 0.5, 0], [0, 0, 0, 0], [0, 0, 0, 0]])
+    model = rf.EASE(regularization=1.0).fit(sp.csr_matrix(np.ones((3, 4))))
+    model.weights_ = sp.csr_matrix(W)
+    items, values = rf.campaign.explain(model, X, np.array([[2, -1, 3]]), top=3)
+    assert items[0].tolist() == [[0, 1, -1], [-1, -1, -1], [-1, -1, -1]]  # a tie: the lower id first
+    assert values[0, 0].tolist() == [0.5, 0.5, 0.0]
+    with pytest.raises(ValueError, match="does not score from a customer's items"):
+        rf.campaign.explain(rf.Popularity().fit(X), X, np.array([[2]]))
+    with pytest.raises(ValueError, match="one row per list"):
+        rf.campaign.explain(model, X, np.array([[2], [3]]))
+    with pytest.raises(ValueError, match="recommended holds 9"):
+        rf.campaign.explain(model, X, np.array([[9]]))
+    with pytest.raises(ValueError, match="top"):
+        rf.campaign.explain(model, X, np.array([[2]]), top=0)
