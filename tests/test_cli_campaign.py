@@ -130,3 +130,28 @@ def test_bad_rules_are_refused(tmp_path, capsys):
     rules.write_text(json.dumps({"deny": ["NOT-A-PRODUCT"]}))
     assert run(tmp_path, "--rules", str(rules))[0] == 2
     assert "not in the data" in capsys.readouterr().err
+
+
+def test_recommend_and_similar_with_a_product_table_use_the_inputs_names(tmp_path, products):
+    path, table = products
+    inter = rf.datasets.sample().interactions
+    rows = np.repeat(np.arange(inter.n_users), np.diff(inter.matrix.indptr))
+    events = pd.DataFrame({"customer": inter.user_ids[rows], "sku": inter.item_ids[inter.matrix.indices]})
+    events.to_csv(tmp_path / "events.csv", index=False)
+    model = tmp_path / "model.npz"
+    data = ["--data", str(tmp_path / "events.csv")]
+    train = ["train", *data, "--user-col", "customer", "--item-col", "sku", "--model", "itemknn"]
+    assert main([*train, "--out", str(model), "--quiet"]) == 0
+    out = tmp_path / "recs.csv"
+    assert main(["recommend", "--model", str(model), *data, "--products", str(path), "--out", str(out), "--quiet"]) == 0
+    recs = pd.read_csv(out, dtype=str)
+    assert list(recs.columns[:4]) == ["customer", "rank", "sku", "description"]
+    described = dict(zip(table["item"].astype(str), table["description"]))
+    assert (recs["description"] == recs["sku"].map(described)).all()
+    out = tmp_path / "similar.csv"
+    similar_args = ["similar", "--model", str(model), "--items", "85123A", "--products", str(path)]
+    assert main([*similar_args, "--out", str(out)]) == 0
+    similar = pd.read_csv(out, dtype=str)
+    assert list(similar.columns) == ["sku", "description", "rank", "similar_sku", "similar_description", "score"]
+    assert similar["description"].iloc[0] == described["85123A"]
+    assert (similar["similar_description"] == similar["similar_sku"].map(described)).all()

@@ -9,7 +9,7 @@ import sys
 
 from .._version import __version__
 from ._common import MODEL_NAMES, CliError, add_csv_arguments, add_data_arguments
-from .features import add_feature_arguments
+from .features import add_feature_arguments, add_product_arguments
 
 
 def parser() -> argparse.ArgumentParser:
@@ -73,6 +73,7 @@ def parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--user-key", default="user", help="the --customers id column (default: user)")
     r.add_argument("--out", required=True, help="output: .csv, .csv.gz or .parquet")
+    add_product_arguments(r)
     r.add_argument("--quiet", action="store_true", help="no progress bar")
 
     e = sub.add_parser(
@@ -122,6 +123,7 @@ def parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--k", type=int, default=10)
     s.add_argument("--out", help="write a table (.csv or .parquet) instead of printing")
+    add_product_arguments(s)
 
     from .customers import add_parsers
 

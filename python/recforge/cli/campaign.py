@@ -11,7 +11,7 @@ import numpy as np
 
 from ..campaign import MessageTemplate, default_template, explain, load_key, pseudonymise, rerank
 from ._common import CliError, build_interactions, check_output, make_model, progress, write_table
-from .features import read_attribute_table
+from .features import add_product_arguments, read_attribute_table, read_products
 
 RULE_KEYS = {"caps", "allow", "deny", "boost", "new_items", "min_new"}
 BATCH = 20_000  # customers per model call: bounds the candidate arrays' memory
@@ -34,10 +34,7 @@ def add_campaign_parser(sub, add_data_arguments) -> None:
     c.add_argument(
         "--diversity", type=float, default=0.4, help="MMR trade-off in [0, 1] (default: 0.4; 0: the model's order)"
     )
-    c.add_argument("--products", help="product table (.csv or .parquet) with descriptions and categories")
-    c.add_argument("--product-col", default="item", help="--products: product id column (default: item)")
-    c.add_argument("--description-col", default="description", help="--products: description column")
-    c.add_argument("--category-col", help="--products: category column (caps and calibration)")
+    add_product_arguments(c, categories=True)
     c.add_argument("--calibration", type=float, default=0.0, help="weight of the category-mix term (default: 0)")
     c.add_argument(
         "--rules",
@@ -65,18 +62,7 @@ def _product_table(args, item_ids):
 
             return sample().describe_items(np.arange(item_ids.size)).astype(object), None
         return item_ids.astype(str).astype(object), None
-    columns = [args.description_col] + ([args.category_col] if args.category_col else [])
-    table = read_attribute_table(args.products, args.product_col, columns, columns, "--products")
-    keys = np.asarray(table[args.product_col]).astype(str)
-    position = {k: i for i, k in enumerate(keys.tolist())}
-    at = np.array([position.get(str(i), -1) for i in item_ids.tolist()])
-    found = at >= 0
-    descriptions = np.where(found, np.asarray(table[args.description_col], dtype=object)[np.maximum(at, 0)], None)
-    descriptions = np.where(descriptions == None, item_ids.astype(str).astype(object), descriptions)  # noqa: E711
-    categories = None
-    if args.category_col:
-        categories = np.where(found, np.asarray(table[args.category_col], dtype=object)[np.maximum(at, 0)], None)
-    return descriptions, categories
+    return read_products(args, item_ids, categories=True)
 
 
 def _rules(path, item_ids):

@@ -28,7 +28,7 @@ from ._common import (
     recommend_all,
     write_table,
 )
-from .features import read_attribute_table, read_features
+from .features import read_attribute_table, read_features, read_products
 
 
 def train(args) -> None:
@@ -125,6 +125,13 @@ def recommend(args) -> None:
             f"{users.size:,} customers ({int((labels >= 0).sum()):,} known, {int((labels < 0).sum()):,} new); "
             "answered by " + ", ".join(f"{name} {n:,}" for name, n in counts.items() if n)
         )
+    if args.products:  # the input's own column names, and each product's description
+        descriptions = read_products(args, known.item_ids)
+        named = {known.spec.get("user_col") or "user": table.pop("user"), "rank": table.pop("rank")}
+        item = known.spec.get("item_col") or "item"
+        named[item] = table.pop("item")
+        named["description"] = descriptions[known.item_index(named[item])]
+        table = {**named, **table}
     write_table(table, args.out)
     print(
         f"{table['rank'].size:,} recommendations ({args.k} per customer) in "
@@ -276,12 +283,25 @@ def similar(args) -> None:
         ids, scores = model.similar_items(items, k=args.k)
     rank = np.broadcast_to(np.arange(1, args.k + 1), ids.shape)
     ok = ids >= 0
+    asked = np.broadcast_to(np.arange(len(items))[:, None], ids.shape)[ok]
     table = {
-        "item": names[np.broadcast_to(np.arange(len(items))[:, None], ids.shape)[ok]],
+        "item": names[asked],
         "rank": rank[ok],
         "similar_item": known.item_ids[ids[ok]],
         "score": scores[ok],
     }
+    if args.products:  # the input's own column name, and descriptions of both products
+        descriptions = read_products(args, known.item_ids)
+        column = known.spec.get("item_col") or "item"
+        asked_text = descriptions[items] if args.text is None else np.array([args.text], dtype=object)
+        table = {
+            column: table["item"],
+            "description": asked_text[asked],
+            "rank": table["rank"],
+            f"similar_{column}": table["similar_item"],
+            "similar_description": descriptions[ids[ok]],
+            "score": table["score"],
+        }
     if args.out:
         write_table(table, args.out)
         print(f"{ok.sum():,} rows -> {args.out}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 from .._tables import read_table
 from ..data import features
 from ._common import CliError
@@ -72,3 +74,34 @@ def read_features(args, side: str, ids):
         return features(table, ids=ids, id_col=key, **kinds)
     except (ValueError, TypeError) as e:
         raise CliError(f"{option}: {e}") from None
+
+
+def add_product_arguments(parser, categories: bool = False) -> None:
+    """--products (a product table) and its columns."""
+    parser.add_argument("--products", help="product table (.csv or .parquet): descriptions in the output")
+    parser.add_argument("--product-col", default="item", help="--products: product id column (default: item)")
+    parser.add_argument(
+        "--description-col", default="description", help="--products: description column (default: description)"
+    )
+    if categories:
+        parser.add_argument("--category-col", help="--products: category column (caps and calibration)")
+
+
+def read_products(args, item_ids, categories: bool = False):
+    """Descriptions (the id where the table has none) and, with ``categories``, each product's
+    category (None where missing) from --products, aligned with ``item_ids``."""
+    columns = [args.description_col] + ([args.category_col] if categories and args.category_col else [])
+    table = read_attribute_table(args.products, args.product_col, columns, columns, "--products")
+    keys = np.asarray(table[args.product_col]).astype(str)
+    position = {k: i for i, k in enumerate(keys.tolist())}
+    at = np.array([position.get(str(i), -1) for i in item_ids.tolist()], dtype=np.int64)
+    found = at >= 0
+    text = np.asarray(table[args.description_col], dtype=object)[np.maximum(at, 0)] if at.size else np.zeros(0, object)
+    missing = ~found | np.array([v is None or v != v for v in text.tolist()], dtype=bool)
+    descriptions = np.where(missing, item_ids.astype(str).astype(object), text)
+    if not categories:
+        return descriptions
+    category = None
+    if args.category_col:
+        category = np.where(found, np.asarray(table[args.category_col], dtype=object)[np.maximum(at, 0)], None)
+    return descriptions, category
