@@ -243,3 +243,10 @@ def test_rerank_refuses_bad_arrays():
         rf.campaign.rerank(np.array([[0, 5]]), np.array([[1.0, 0.5]]), n_items=3)
     with pytest.raises(ValueError, match="ids holds -2"):
         rf.campaign.rerank(np.array([[0, -2]]), np.array([[1.0, 0.5]]), n_items=3)
+
+
+def test_category_mix_is_each_customers_share_per_category():
+    history = sp.csr_matrix(np.array([[1.0, 1.0, 0, 0], [0, 0, 2.0, 0], [0, 0, 0, 1.0]]))
+    mix, labels = rf.campaign.category_mix(history, ["a", "b", "a", None])
+    assert labels.tolist() == ["a", "b"]
+    np.testing.assert_allclose(mix.toarray(), [[0.5, 0.5], [1.0, 0.0], [0.0, 0.0]])

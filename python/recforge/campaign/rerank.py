@@ -39,9 +39,30 @@ def category_codes(categories, n_items: int) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.int32), labels
 
 
-def category_mix(history, codes: np.ndarray, n_categories: int, dtype=np.float64) -> sp.csr_matrix:
-    """Each customer's category shares in their history (rows of ``history``, weights counted):
-    customers x categories, rows summing to 1 (empty where the history has no categorised item)."""
+def category_mix(history, categories) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Each customer's category shares in their history: the target mix calibration follows.
+
+    Parameters
+    ----------
+    history : scipy.sparse matrix, shape (n_customers, n_items)
+        The customers' interactions (weights count, by absolute value).
+    categories : array-like, shape (n_items,)
+        A category label per item (None / NaN: none).
+
+    Returns
+    -------
+    mix : scipy.sparse.csr_matrix, shape (n_customers, n_categories)
+        Rows summing to 1 (empty where the history has no categorised item).
+    labels : numpy.ndarray
+        The category of each column.
+    """
+    H = check_sparse(history, "history")
+    codes, labels = category_codes(categories, H.shape[1])
+    return mix_of_codes(H.to_scipy(), codes, labels.size), labels
+
+
+def mix_of_codes(history, codes: np.ndarray, n_categories: int, dtype=np.float64) -> sp.csr_matrix:
+    """:func:`category_mix` from category codes (-1: none)."""
     H = check_sparse(history, "history").to_scipy()
     if H.shape[1] != codes.size:
         raise ValueError(f"history must have one column per item ({codes.size}), got {H.shape[1]}")
@@ -196,7 +217,7 @@ def rerank(
     if calibration > 0:
         if codes is None or history is None:
             raise ValueError("calibration needs categories and history (the customers' items)")
-        M = category_mix(history, codes, labels.size, dtype)
+        M = mix_of_codes(history, codes, labels.size, dtype)
         if M.shape[0] != ids.shape[0]:
             raise ValueError(f"history must have one row per customer of ids ({ids.shape[0]}), got {M.shape[0]}")
         if M.nnz >= 2**31 - 1:
