@@ -25,6 +25,7 @@ similarity, 100k sampled pairs of lists for personalisation), the numbers checke
 from __future__ import annotations
 
 import argparse
+import importlib
 import itertools
 from pathlib import Path
 
@@ -33,6 +34,8 @@ import recforge as rf
 import scipy.sparse as sp
 from bench_quality import SHARED, load
 from harness import measure_rounds, table
+
+similarity_module = importlib.import_module("recforge.kernels.similarity")  # the module, not rf.similarity
 
 DATA = {"ml-100k": 500.0, "online-retail": 100.0}
 DIVERSITIES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
@@ -87,12 +90,13 @@ def synthetic_candidates(n: int, n_items: int, width: int, seed: int = 0):
 
 
 def synthetic_similarity(n_items: int, neighbours: int = 100, seed: int = 1) -> sp.csr_matrix:
+    """Random neighbours per item, made symmetric as rerank and beyond_accuracy do (once, here)."""
     rng = np.random.default_rng(seed)
     rows = np.repeat(np.arange(n_items), neighbours)
     cols = rng.integers(0, n_items, rows.size)
     S = sp.csr_matrix((rng.random(rows.size).astype(np.float32), (rows, cols)), shape=(n_items, n_items))
     S.sum_duplicates()
-    return S
+    return similarity_module.symmetric(S, n_items, np.float32)
 
 
 def numpy_mmr(ids, scores, k: int, diversity: float, dense: np.ndarray, block: int = 50_000) -> np.ndarray:
@@ -119,11 +123,8 @@ def numpy_mmr(ids, scores, k: int, diversity: float, dense: np.ndarray, block: i
 
 def speed(n: int, n_items: int, repeats: int) -> None:
     ids, scores = synthetic_candidates(n, n_items, 200)
-    S = synthetic_similarity(n_items)
-    sym = sp.csr_matrix(S.maximum(S.T))
-    sym.setdiag(0)
-    sym.eliminate_zeros()
-    dense = sym.toarray().astype(np.float32)
+    sym = synthetic_similarity(n_items)
+    dense = sym.toarray()
     c100, s100 = np.ascontiguousarray(ids[:, :100]), np.ascontiguousarray(scores[:, :100])
     timings, results = measure_rounds(
         {
@@ -183,10 +184,7 @@ def numpy_beyond(ids, train, dense: np.ndarray, n_pairs: int = 100_000, seed: in
 
 def beyond(n: int, n_items: int, repeats: int) -> None:
     ids, _ = synthetic_candidates(n, n_items, 10, seed=2)
-    S = synthetic_similarity(n_items)
-    sym = sp.csr_matrix(S.maximum(S.T))
-    sym.setdiag(0)
-    sym.eliminate_zeros()
+    sym = synthetic_similarity(n_items)
     dense = sym.toarray().astype(np.float64)
     train = sp.random(200_000, n_items, density=20 / n_items, format="csr", random_state=3)
     timings, results = measure_rounds(

@@ -22,6 +22,7 @@
 
 #include "recforge/csr.hpp"
 #include "recforge/parallel.hpp"
+#include "recforge/random.hpp"
 
 namespace recforge {
 
@@ -45,13 +46,6 @@ struct BeyondAccuracy {
 };
 
 namespace detail {
-
-inline uint64_t splitmix64(uint64_t& state) {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 // |A & B| / |A | B| of two lists' valid ids (each list's ids are distinct); -1 when both are empty.
 inline double jaccard(const int64_t* a, const int64_t* b, int64_t width, std::vector<int64_t>& x,
@@ -209,8 +203,8 @@ BeyondAccuracy beyond_accuracy(const ListsProblem<T, I>& P, int n_threads) {
             return;
         }
         uint64_t state = P.seed ^ (static_cast<uint64_t>(r) * 0xd1b54a32d192ed03ULL);
-        const int64_t a = static_cast<int64_t>(detail::splitmix64(state) % static_cast<uint64_t>(n));
-        int64_t b = static_cast<int64_t>(detail::splitmix64(state) % static_cast<uint64_t>(n - 1));
+        const int64_t a = static_cast<int64_t>(splitmix64(state) % static_cast<uint64_t>(n));
+        int64_t b = static_cast<int64_t>(splitmix64(state) % static_cast<uint64_t>(n - 1));
         if (b >= a) ++b;  // a different list
         const double j = detail::jaccard(P.ids + a * W, P.ids + b * W, W, x, y);
         if (j >= 0) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "recforge/parallel.hpp"
+#include "recforge/random.hpp"
 
 namespace recforge {
 
@@ -105,16 +106,8 @@ inline int64_t summarise_customers(const CustomerLines& L, const CustomerTotals&
 // ---------------------------------------------------------------------------------------------
 // Duplicate rows: the distinct rows of an (n, k) matrix of finite doubles in order of first
 // appearance. inverse[i] = position of row i among them; returns the first row of each.
-// Open addressing over the rows' bit patterns (-0.0 read as 0.0): O(n k), no sort.
-
-inline uint64_t mix64(uint64_t h) {  // splitmix64's finaliser
-    h ^= h >> 30;
-    h *= 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 27;
-    h *= 0x94d049bb133111ebULL;
-    return h ^ (h >> 31);
-}
-
+// Open addressing over the rows' bit patterns (-0.0 read as 0.0), hashed with random.hpp's
+// SplitMix64: O(n k), no sort.
 inline std::vector<int64_t> distinct_rows(const double* rows, int64_t n, int64_t k, int64_t* inverse) {
     const auto bits = [&](int64_t i, int64_t j) {
         const double v = rows[i * k + j] + 0.0;  // -0.0 + 0.0 == +0.0
@@ -133,7 +126,10 @@ inline std::vector<int64_t> distinct_rows(const double* rows, int64_t n, int64_t
     std::vector<int64_t> first;
     for (int64_t i = 0; i < n; ++i) {
         uint64_t h = 0x9e3779b97f4a7c15ULL;
-        for (int64_t j = 0; j < k; ++j) h = mix64(h ^ bits(i, j));
+        for (int64_t j = 0; j < k; ++j) {
+            uint64_t state = h ^ bits(i, j);
+            h = splitmix64(state);
+        }
         size_t s = static_cast<size_t>(h) & (size - 1);
         while (slot[s] >= 0 && !same(i, first[static_cast<size_t>(slot[s])])) s = (s + 1) & (size - 1);
         if (slot[s] < 0) {
