@@ -41,8 +41,8 @@ def test_campaign_writes_reranked_lists_with_reasons(tmp_path, capsys):
     assert table.groupby("customer")["rank"].max().max() == 10
     assert (table["reason"].fillna("") != "").mean() > 0.9  # nearly every product says why
     assert not table.duplicated(["customer", "item"]).any()
-    # diversity 0 gives the model's own top 10, in its order
-    code, plain = run(tmp_path, "--fit", "ease", "--diversity", "0", out="plain.parquet")
+    # diversity 0 and novelty 0 give the model's own top 10, in its order
+    code, plain = run(tmp_path, "--fit", "ease", "--diversity", "0", "--novelty", "0", out="plain.parquet")
     assert code == 0
     plain = pd.read_parquet(plain)
     assert (plain.groupby("customer")["score"].apply(lambda s: s.is_monotonic_decreasing)).all()
@@ -107,6 +107,7 @@ def test_rules_products_segments_and_messages(tmp_path, products):
         (["--pseudonymise"], "no pseudonym key"),
         (["--key-file", "k.txt"], "--key-file needs --pseudonymise"),
         (["--diversity", "2"], "diversity"),
+        (["--novelty", "-1"], "novelty"),
         (["--k", "20", "--candidates", "10"], "--candidates >= --k"),
         (["--calibration", "1"], "categories"),
     ],

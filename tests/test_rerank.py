@@ -198,6 +198,27 @@ def test_allow_deny_and_boost():
     assert rf.campaign.rerank(ids, scores, k=2, boost=boost)[0].tolist() == [[3, 0]]
 
 
+def test_novelty_bonus_is_the_boost_of_the_scaled_log_popularity():
+    ids = np.array([[0, 1, 2, 3], [3, 2, 1, 0]])
+    scores = np.array([[4.0, 3.0, 2.0, 1.0], [4.0, 3.0, 2.0, 1.0]])
+    popularity = np.array([99.0, 9.0, 0.0, 3.0])
+    nov = 1 - np.log1p(popularity) / np.log1p(99.0)
+    for weight in (0.5, 2.0):
+        got = rf.campaign.rerank(ids, scores, k=3, novelty=weight, popularity=popularity)
+        want = rf.campaign.rerank(ids, scores, k=3, boost=weight * nov)
+        np.testing.assert_array_equal(got[0], want[0])
+    # rel 1, 2/3, 1/3, 0 plus 2 * nov: item 2 (nobody bought it) overtakes the best seller
+    assert rf.campaign.rerank(ids, scores, k=1, novelty=2.0, popularity=popularity)[0][0].tolist() == [2]
+    # combined with a boost: the two add up
+    boost = np.array([0.0, 0.0, 0.0, 5.0])
+    got = rf.campaign.rerank(ids, scores, k=2, boost=boost, novelty=1.0, popularity=popularity)[0]
+    want = rf.campaign.rerank(ids, scores, k=2, boost=boost + nov)[0]
+    np.testing.assert_array_equal(got, want)
+    # all-zero popularity: no bonus, the model's order
+    flat = rf.campaign.rerank(ids, scores, k=4, novelty=1.0, popularity=np.zeros(4))[0]
+    np.testing.assert_array_equal(flat, ids)
+
+
 def test_calibration_follows_the_customers_mix():
     # the customer bought shoes twice as often as hats; the model proposes only shoes first
     ids = np.array([[0, 1, 2, 3, 4, 5]])
@@ -221,6 +242,10 @@ def test_calibration_follows_the_customers_mix():
         ({"min_new": 1}, ValueError, "new_items"),
         ({"allow": [9]}, ValueError, "allow"),
         ({"boost": [1.0, 2.0]}, ValueError, "boost"),
+        ({"novelty": 1.0}, ValueError, "needs popularity"),
+        ({"novelty": -1.0}, ValueError, "novelty"),
+        ({"novelty": 1.0, "popularity": [1.0, -1.0, 0, 0]}, ValueError, "popularity"),
+        ({"novelty": 1.0, "popularity": [1.0, 2.0]}, ValueError, "popularity"),
         ({"k": -1}, ValueError, "k"),
     ],
 )

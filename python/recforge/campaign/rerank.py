@@ -91,6 +91,8 @@ def rerank(
     history=None,
     calibration_alpha: float = 0.01,
     boost=None,
+    novelty: float = 0.0,
+    popularity=None,
     allow=None,
     deny=None,
     new_items=None,
@@ -103,7 +105,7 @@ def rerank(
 
     Greedy, one position at a time: each eligible candidate c is valued
 
-        (1 - diversity) * (rel(c) + boost[c]) - diversity * max_sim(c)
+        (1 - diversity) * (rel(c) + boost[c] + novelty * nov(c)) - diversity * max_sim(c)
         - calibration * KL(p || q~)
 
     where rel is the model's score min-max scaled to [0, 1] within the customer's candidates,
@@ -113,7 +115,12 @@ def rerank(
     (Steck, "Calibrated recommendations", RecSys 2018; each chosen item counts once). The best
     value wins, ties going to the model's order. Caps, allow / deny and ``min_new`` are hard
     constraints: a list that runs out of eligible candidates is shorter (padded with -1), which
-    the report counts. With every option at its default the model's top-k comes back unchanged.
+    the report counts. nov(c) = 1 - log(1 + popularity[c]) / log(1 + max popularity) is the
+    item's novelty scaled to [0, 1] (1: nobody bought it; a monotone transform of its
+    self-information): models trained on purchases lean towards best sellers, and a small novelty
+    weight spreads the lists over the catalogue at little or no cost in accuracy (measured in
+    ``bench/bench_rerank.py tradeoff``). With every option at its default the model's top-k comes
+    back unchanged.
 
     Parameters
     ----------
@@ -141,6 +148,11 @@ def rerank(
         Steck's smoothing of q by p (keeps the divergence finite).
     boost : array-like of float, shape (n_items,), optional
         Added to the scaled relevance (margin, stock, campaign items; negative demotes).
+    novelty : float >= 0, default 0.0
+        Weight of the novelty bonus nov(c); needs ``popularity``.
+    popularity : array-like of float, shape (n_items,), optional
+        Each item's popularity, e.g. its buyers in the training data
+        (``np.bincount(X.indices, minlength=n_items)``); counts >= 0.
     allow, deny : item ids or boolean mask, optional
         Only allowed items are chosen; denied items never are.
     new_items : item ids or boolean mask, optional
@@ -193,7 +205,9 @@ def rerank(
     if not 0 < calibration_alpha <= 1:
         raise ValueError(f"calibration_alpha must be in (0, 1], got {calibration_alpha}")
     min_new = check_int(min_new, "min_new", minimum=0)
-    n_items = _catalogue_size(n_items, ids, similarity, categories, boost)  # the kernel checks ids against it
+    novelty = check_real(novelty, "novelty", minimum=0.0)
+    # the kernel checks ids against it
+    n_items = _catalogue_size(n_items, ids, similarity, categories, boost, popularity)
 
     # the similarity keeps scipy's int32 indices where they fit (half the memory the binary
     # searches read); the category mix takes the same index type (the kernel's template)
@@ -230,6 +244,9 @@ def rerank(
         boost_values = np.ascontiguousarray(boost, dtype=dtype)
         if boost_values.shape != (n_items,) or not np.all(np.isfinite(boost_values)):
             raise ValueError(f"boost must hold one finite number per item ({n_items})")
+    if novelty > 0:
+        bonus = novelty_bonus(popularity, n_items, dtype) * dtype.type(novelty)
+        boost_values = bonus if boost_values is None else boost_values + bonus
     eligible = None
     if allow is not None or deny is not None:
         eligible = np.ones(n_items, dtype=bool) if allow is None else item_mask(allow, n_items, "allow")
@@ -266,10 +283,24 @@ def rerank(
     return out_ids, out_scores
 
 
-def _catalogue_size(n_items, ids, similarity, categories, boost) -> int:
+def novelty_bonus(popularity, n_items: int, dtype=np.float64) -> np.ndarray:
+    """nov(c) = 1 - log(1 + popularity[c]) / log(1 + max popularity), in [0, 1] (all 0 when no
+    item is popular)."""
+    if popularity is None:
+        raise ValueError("novelty needs popularity (each item's buyers, e.g. np.bincount(X.indices))")
+    pop = np.asarray(popularity, dtype=np.float64)
+    if pop.shape != (n_items,) or not np.all(np.isfinite(pop)) or (pop.size and pop.min() < 0):
+        raise ValueError(f"popularity must hold one finite count >= 0 per item ({n_items})")
+    top = np.log1p(pop.max()) if pop.size else 0.0
+    if top == 0:
+        return np.zeros(n_items, dtype=dtype)
+    return (1.0 - np.log1p(pop) / top).astype(dtype)
+
+
+def _catalogue_size(n_items, ids, *given_arrays) -> int:
     if n_items is not None:
         return check_int(n_items, "n_items", minimum=0)
-    for given in (similarity, categories, boost):
+    for given in given_arrays:
         if given is not None:
             return int(given.shape[0]) if hasattr(given, "shape") else len(given)
     return int(ids.max()) + 1 if ids.size else 0

@@ -34,6 +34,12 @@ def add_campaign_parser(sub, add_data_arguments) -> None:
     c.add_argument(
         "--diversity", type=float, default=0.4, help="MMR trade-off in [0, 1] (default: 0.4; 0: the model's order)"
     )
+    c.add_argument(
+        "--novelty",
+        type=float,
+        default=1.0,
+        help="weight of the bonus for less-bought products (default: 1.0; 0: none)",
+    )
     add_product_arguments(c, categories=True)
     c.add_argument("--calibration", type=float, default=0.0, help="weight of the category-mix term (default: 0)")
     c.add_argument(
@@ -112,8 +118,8 @@ def campaign(args) -> None:
     check_output(args.messages, "--messages")
     if args.k < 1 or args.candidates < args.k:
         raise CliError(f"--k must be >= 1 and --candidates >= --k, got {args.k} and {args.candidates}")
-    if not 0 <= args.diversity <= 1 or not args.calibration >= 0:
-        raise CliError("--diversity must be in [0, 1] and --calibration >= 0")
+    if not 0 <= args.diversity <= 1 or not args.calibration >= 0 or not args.novelty >= 0:
+        raise CliError("--diversity must be in [0, 1], --calibration and --novelty >= 0")
     if args.template and not args.messages:
         raise CliError("--template needs --messages (the file the messages go to)")
     key = None
@@ -146,6 +152,7 @@ def campaign(args) -> None:
     segments = _segments(args, inter.user_ids)
 
     X = inter.matrix
+    buyers = np.bincount(X.indices, minlength=X.shape[1])  # popularity for the novelty bonus
     users = np.flatnonzero(np.diff(X.indptr) > 0)
     ids = np.full((users.size, args.k), -1, dtype=np.int64)
     reasons = np.full((users.size, args.k), -1, dtype=np.int64)
@@ -163,6 +170,8 @@ def campaign(args) -> None:
                     args.k,
                     diversity=args.diversity,
                     similarity=similarity,
+                    novelty=args.novelty,
+                    popularity=buyers,
                     categories=categories,
                     calibration=args.calibration,
                     history=X[rows] if args.calibration > 0 else None,
@@ -201,7 +210,8 @@ def campaign(args) -> None:
     write_table(table, args.out)
     print(
         f"{inter}; {users.size:,} customers, top-{args.k} of {args.candidates} candidates "
-        f"(diversity {args.diversity:g}{'; ' + ', '.join(sorted(options)) if options else ''})"
+        f"(diversity {args.diversity:g}, novelty {args.novelty:g}"
+        f"{'; ' + ', '.join(sorted(options)) if options else ''})"
         + (f"; {short:,} lists shorter than {args.k}" if short else "")
         + (
             f"; ids pseudonymised{' (key file ' + os.path.basename(args.key_file) + ')' if args.key_file else ''}"
