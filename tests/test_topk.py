@@ -103,6 +103,24 @@ def test_ties_go_to_the_lower_id():
         np.testing.assert_array_equal(scores[q], S[q, expect])
 
 
+@pytest.mark.parametrize("cosine", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_few_queries_score_exactly_as_a_batch_does(rng, dtype, cosine):
+    # up to 8 queries take the direct path (no catalogue-wide packing): the same ids and the
+    # same scores bit for bit as the packed path of a large batch, ties included
+    Q, V = factors(rng, 40, 24, dtype), factors(rng, 700, 24, dtype)
+    V[350:] = V[:350]  # every score tied with another item's
+    exclude = sp.random(40, 700, density=0.05, format="csr", random_state=4)
+    allow = np.sort(rng.choice(700, 500, replace=False))
+    batch = rf.topk(Q, V, 30, exclude=exclude, allow=allow, cosine=cosine)
+    for first, width in ((0, 1), (1, 3), (4, 5), (9, 8)):
+        rows = slice(first, first + width)
+        few = rf.topk(Q[rows], V, 30, exclude=exclude[rows], allow=allow, cosine=cosine)
+        np.testing.assert_array_equal(few[0], batch[0][rows])
+        np.testing.assert_array_equal(few[1], batch[1][rows])
+    check(Q, V, 30, *batch, exclude=exclude, allow=allow, cosine=cosine)
+
+
 def test_thread_count_does_not_change_result(rng):
     Q, V = factors(rng, 301, 24, np.float32), factors(rng, 2000, 24, np.float32)
     exclude = sp.random(301, 2000, density=0.02, format="csr", random_state=2)

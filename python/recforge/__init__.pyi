@@ -61,6 +61,7 @@ from . import datasets as datasets
 from . import evaluation as evaluation
 from . import kernels as kernels
 from . import models as models
+from . import realtime as realtime
 from .data import FeatureEncoder as FeatureEncoder
 from .data import Features as Features
 from .data import Interactions as Interactions

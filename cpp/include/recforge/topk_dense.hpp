@@ -38,6 +38,86 @@ struct DenseTopKOptions {
 //   candidates are padded with id -1 and score -inf. Identical for any n_threads.
 // Memory: a packed copy of the allowed items (n_allow x f) + O(threads * n_items / 8) + output.
 // Complexity: O(n_queries * n_allow * f) at worst; pruning skips the low-norm tail.
+namespace detail {
+
+// A few queries (one web request): score every candidate in its own order, packing 32 items at a
+// time into one tile on the stack, instead of sorting and packing the whole catalogue first
+// (that set-up is O(n_items f + n_items log n_items) per call: 10 ms for 20k items x 64 factors,
+// against about 0.3 ms of scoring). Same tile kernel and per-item arithmetic as the packed path,
+// so the same scores bit for bit; the top-k buffer ranks ties by id whatever the order.
+template <typename T, typename I>
+void topk_dense_direct(const T* queries, int64_t n_queries, const T* items, int64_t f, const ExclusionRows<I>& exclude,
+                       const I* allow, int64_t n_cand, int64_t n_items, const DenseTopKOptions& opt, int64_t* ids,
+                       T* scores) {
+    auto norm_of = [f](const T* v) {
+        double s = 0.0;
+        for (int64_t d = 0; d < f; ++d) s += static_cast<double>(v[d]) * static_cast<double>(v[d]);
+        return std::sqrt(s);
+    };
+    std::vector<TopKBuffer<T, int64_t>> best(kTileQueries, TopKBuffer<T, int64_t>(opt.k));
+    std::vector<T> block(static_cast<size_t>(kTileQueries * f)), tile(static_cast<size_t>(kTileItems * f));
+    std::vector<T> tile_scores(static_cast<size_t>(kTileQueries * kTileItems));
+    std::vector<int64_t> tile_id(static_cast<size_t>(kTileItems));
+    std::vector<uint8_t> banned(static_cast<size_t>(exclude.indptr ? n_items : 0), 0);  // bit qi
+    for (int64_t q0 = 0; q0 < n_queries; q0 += kTileQueries) {
+        const int64_t nq = std::min(kTileQueries, n_queries - q0);
+        for (int64_t qi = 0; qi < kTileQueries; ++qi) {
+            best[static_cast<size_t>(qi)].clear();
+            T* dst = block.data() + qi * f;
+            if (qi >= nq) {
+                std::fill(dst, dst + f, T(0));
+                continue;
+            }
+            const T* q = queries + (q0 + qi) * f;
+            const double norm = opt.cosine ? norm_of(q) : 1.0;
+            const double scale = opt.cosine ? (norm > 0.0 ? 1.0 / norm : 0.0) : 1.0;
+            for (int64_t d = 0; d < f; ++d) dst[d] = opt.cosine ? static_cast<T>(q[d] * scale) : q[d];
+            if (exclude.indptr)
+                for (int64_t p = exclude.indptr[q0 + qi]; p < exclude.indptr[q0 + qi + 1]; ++p)
+                    banned[static_cast<size_t>(exclude.indices[p])] |= static_cast<uint8_t>(1u << qi);
+        }
+        for (int64_t c0 = 0; c0 < n_cand; c0 += kTileItems) {
+            const int64_t width = std::min(kTileItems, n_cand - c0);
+            if (width < kTileItems) std::fill(tile.begin(), tile.end(), T(0));  // the last, partial tile
+            for (int64_t w = 0; w < width; ++w) {
+                const int64_t id = allow ? static_cast<int64_t>(allow[c0 + w]) : c0 + w;
+                const T* v = items + id * f;
+                const double norm = opt.cosine ? norm_of(v) : 1.0;
+                const double scale = opt.cosine ? (norm > 0.0 ? 1.0 / norm : 0.0) : 1.0;
+                for (int64_t d = 0; d < f; ++d)
+                    tile[d * kTileItems + w] = opt.cosine ? static_cast<T>(v[d] * scale) : v[d];
+                tile_id[static_cast<size_t>(w)] = id;
+            }
+            if (nq == 1)  // one request: a quarter of the work of a full block
+                score_tile_rows<1>(block.data(), f, tile.data(), f, tile_scores.data());
+            else
+                score_tile(block.data(), tile.data(), f, tile_scores.data());
+            for (int64_t qi = 0; qi < nq; ++qi) {
+                const T* row = tile_scores.data() + qi * kTileItems;
+                auto& top = best[static_cast<size_t>(qi)];
+                const uint8_t bit = static_cast<uint8_t>(1u << qi);
+                for (int64_t w = 0; w < width; ++w) {
+                    const int64_t id = tile_id[static_cast<size_t>(w)];
+                    if (row[w] < top.floor() || (exclude.indptr && (banned[static_cast<size_t>(id)] & bit))) continue;
+                    top.push(row[w], id);
+                }
+            }
+        }
+        for (int64_t qi = 0; qi < nq; ++qi) {
+            write_padded_row(best[static_cast<size_t>(qi)].sorted(), opt.k, ids + (q0 + qi) * opt.k,
+                             scores + (q0 + qi) * opt.k);
+            if (exclude.indptr)
+                for (int64_t p = exclude.indptr[q0 + qi]; p < exclude.indptr[q0 + qi + 1]; ++p)
+                    banned[static_cast<size_t>(exclude.indices[p])] = 0;
+        }
+    }
+}
+
+}  // namespace detail
+
+// Queries up to this many take the direct path (no catalogue-wide sort and packing).
+constexpr int64_t kDirectQueries = 2 * kTileQueries;
+
 template <typename T, typename I>
 void topk_dense(const T* queries, int64_t n_queries, const T* items, int64_t n_items, int64_t f,
                 const ExclusionRows<I>& exclude, const I* allow, int64_t n_allow, const DenseTopKOptions& opt,
@@ -47,6 +127,10 @@ void topk_dense(const T* queries, int64_t n_queries, const T* items, int64_t n_i
     if (k == 0 || n_queries == 0) return;
     const int64_t n_cand = allow ? n_allow : n_items;
     auto candidate = [&](int64_t c) -> int64_t { return allow ? static_cast<int64_t>(allow[c]) : c; };
+    if (n_queries <= kDirectQueries) {
+        detail::topk_dense_direct(queries, n_queries, items, f, exclude, allow, n_cand, n_items, opt, ids, scores);
+        return;
+    }
 
     // Norms in double; the order: decreasing norm, then increasing id (deterministic).
     auto norm_of = [f](const T* v) {

@@ -1,0 +1,224 @@
+"""Customers' live state beside a fitted model: events applied as they happen, recommendations
+from the current history, without refitting.
+
+Concurrency: every customer's state is an immutable record replaced whole under the writers'
+lock, and the model is one reference swapped whole, so a reader (any number of threads) always
+sees one consistent history and one model, never a half-applied event batch; readers take no
+lock. Only one writer applies a batch at a time.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._checks import check_int, check_real
+from ..data import Interactions
+
+
+class CustomerState(NamedTuple):
+    """One customer's live history: item columns (sorted, distinct) with summed weights, and
+    the most recent distinct items, newest last."""
+
+    items: np.ndarray
+    weights: np.ndarray
+    recent: tuple
+
+
+class OnlineRecommender:
+    """A fitted model that follows what customers do now.
+
+    Parameters
+    ----------
+    model : fitted recforge model
+        Fitted on an :class:`~recforge.Interactions` (its ``item_ids_`` name the products);
+        answers from a history row (``recommend(..., recalculate_user=True)``): factor models
+        fold the row in, neighbour models score from it.
+    history : Interactions, optional
+        The customers' histories so far (products with the model's ids); others start empty.
+    recent : int, default 20
+        Distinct recent products kept per customer (excluded when ``exclude_seen=False``).
+    half_life : float, default 7 * 86400
+        Half-life, in the units of the event times (seconds by default), of the trending
+        counters that answer customers without any history.
+
+    Notes
+    -----
+    Weights of repeated (customer, product) events add up, as
+    ``Interactions.from_arrays(..., aggregate="sum")`` does, so the online history of a customer
+    equals the row an ``Interactions`` built from all their events holds, and recommending from
+    it equals ``model.recommend(..., recalculate_user=True)`` on that row.
+
+    Examples
+    --------
+    >>> import recforge as rf
+    >>> data = rf.datasets.sample()
+    >>> online = rf.realtime.OnlineRecommender(rf.ItemKNN().fit(data.interactions), data.interactions)
+    >>> online.update(["12347"], ["22423"])["applied"]
+    1
+    >>> items, scores = online.recommend("12347", k=3)
+    >>> len(items)
+    3
+    """
+
+    def __init__(self, model, history: Interactions | None = None, *, recent: int = 20, half_life: float = 7 * 86400):
+        item_ids = getattr(model, "item_ids_", None)
+        if item_ids is None:
+            raise ValueError("model must be fitted on an Interactions (its item_ids_ name the products)")
+        self.recent = check_int(recent, "recent", minimum=0)
+        self.half_life = check_real(half_life, "half_life", minimum=0.0)
+        if self.half_life <= 0:
+            raise ValueError(f"half_life must be > 0, got {half_life}")
+        self._model = model
+        self.item_ids = np.asarray(item_ids)
+        self._column = {item: j for j, item in enumerate(self.item_ids.tolist())}
+        self._state: dict = {}
+        self._writer = threading.Lock()
+        self._trend = np.zeros(self.item_ids.size)  # decayed event weight per product, at _trend_time
+        self._trend_time = -math.inf
+        self.sequence = 0  # events applied (the event log's position)
+        if history is not None:
+            self._load_history(history)
+
+    @property
+    def model(self):
+        return self._model
+
+    def _load_history(self, history: Interactions) -> None:
+        if not isinstance(history, Interactions):
+            raise TypeError(f"history must be an Interactions, got {type(history).__name__}")
+        X = history.matrix.tocsr()
+        cols = np.array([self._column.get(i, -1) for i in history.item_ids.tolist()], dtype=np.int64)
+        for r, customer in enumerate(history.user_ids.tolist()):
+            seen = slice(X.indptr[r], X.indptr[r + 1])
+            c, w = cols[X.indices[seen]], X.data[seen].astype(np.float64)
+            keep = c >= 0
+            if keep.any():
+                order = np.argsort(c[keep])
+                self._state[customer] = CustomerState(c[keep][order], w[keep][order], ())
+
+    def update(self, customers, items, weights=None, times=None) -> dict:
+        """Apply a batch of events, in order.
+
+        Parameters
+        ----------
+        customers, items : array-like, shape (n_events,)
+            Raw ids (products as the model names them).
+        weights : array-like of float, optional
+            Per event (default 1): a view may weigh 1, a purchase 5.
+        times : array-like of float, optional
+            Per event, for the trending counters (default: the latest time seen).
+
+        Returns
+        -------
+        dict
+            ``applied`` events and ``unknown_items`` (products the model does not know: counted,
+            not applied).
+        """
+        customers, items = np.asarray(customers, dtype=object).ravel(), np.asarray(items, dtype=object).ravel()
+        if customers.size != items.size:
+            raise ValueError(
+                f"customers and items must have one entry per event, got {customers.size} and {items.size}"
+            )
+        w = np.ones(items.size) if weights is None else np.asarray(weights, dtype=np.float64).ravel()
+        if w.size != items.size or not np.all(np.isfinite(w)):
+            raise ValueError(f"weights must hold one finite number per event ({items.size})")
+        t = None if times is None else np.asarray(times, dtype=np.float64).ravel()
+        if t is not None and (t.size != items.size or not np.all(np.isfinite(t))):
+            raise ValueError(f"times must hold one finite number per event ({items.size})")
+        cols = np.array([self._column.get(i, -1) for i in items.tolist()], dtype=np.int64)
+        known = cols >= 0
+        with self._writer:
+            touched: dict = {}
+            for customer, col, weight in zip(customers[known].tolist(), cols[known].tolist(), w[known].tolist()):
+                touched.setdefault(customer, []).append((col, weight))
+            for customer, events in touched.items():
+                self._state[customer] = self._merged(self._state.get(customer), events)
+            self._count_trend(cols[known], w[known], None if t is None else t[known])
+            self.sequence += items.size
+        return {"applied": int(known.sum()), "unknown_items": int((~known).sum())}
+
+    def _merged(self, state: CustomerState | None, events: list) -> CustomerState:
+        cols = np.array([c for c, _ in events], dtype=np.int64)
+        w = np.array([x for _, x in events])
+        if state is not None:
+            cols, w = np.concatenate([state.items, cols]), np.concatenate([state.weights, w])
+        items, at = np.unique(cols, return_inverse=True)
+        recent = [] if state is None else list(state.recent)
+        for c, _ in events:  # newest last, each product once
+            if c in recent:
+                recent.remove(c)
+            recent.append(c)
+        return CustomerState(items, np.bincount(at, weights=w, minlength=items.size), tuple(recent[-self.recent :]))
+
+    def _count_trend(self, cols: np.ndarray, w: np.ndarray, t) -> None:
+        now = self._trend_time if t is None or t.size == 0 else max(self._trend_time, float(t.max()))
+        if not math.isfinite(now):
+            now = 0.0
+        rate = math.log(2.0) / self.half_life
+        if math.isfinite(self._trend_time):
+            self._trend *= math.exp(-rate * (now - self._trend_time))
+        age = np.zeros(cols.size) if t is None else now - t
+        np.add.at(self._trend, cols, w * np.exp(-rate * age))
+        self._trend_time = now
+
+    def history(self, customer) -> sp.csr_matrix:
+        """The customer's current history as a 1 x n_items row (empty when unknown)."""
+        state = self._state.get(customer)
+        n = self.item_ids.size
+        if state is None:
+            return sp.csr_matrix((1, n))
+        return sp.csr_matrix((state.weights, state.items, [0, state.items.size]), shape=(1, n))
+
+    def recent_items(self, customer) -> np.ndarray:
+        """The customer's most recent distinct products (raw ids), newest last."""
+        state = self._state.get(customer)
+        return self.item_ids[np.asarray(() if state is None else state.recent, dtype=np.int64)]
+
+    def recommend(self, customer, k: int = 10, exclude_seen: bool = True):
+        """The current top-k for one customer.
+
+        Parameters
+        ----------
+        customer : hashable
+            Raw customer id (unknown customers get the trending products).
+        k : int, default 10
+        exclude_seen : bool, default True
+            Leave out every product in the customer's history; False: only the recent ones.
+
+        Returns
+        -------
+        items : numpy.ndarray
+            Raw product ids, best first (at most k).
+        scores : numpy.ndarray of float
+        """
+        k = check_int(k, "k", minimum=0)
+        model, state = self._model, self._state.get(customer)  # one consistent read of each
+        if state is None or state.items.size == 0:
+            return self._trending(k)
+        n = self.item_ids.size
+        row = sp.csr_matrix((state.weights, state.items, [0, state.items.size]), shape=(1, n))
+        exclude = None
+        if not exclude_seen and state.recent:
+            recent = np.asarray(state.recent, dtype=np.int64)
+            exclude = sp.csr_matrix((np.ones(recent.size), recent, [0, recent.size]), shape=(1, n))
+        ids, scores = model.recommend(0, row, k=k, exclude_seen=exclude_seen, exclude=exclude, recalculate_user=True)
+        ok = ids >= 0
+        return self.item_ids[ids[ok]], np.asarray(scores[ok], dtype=np.float64)
+
+    def _trending(self, k: int) -> tuple:
+        order = np.argsort(-self._trend, kind="stable")
+        order = order[self._trend[order] > 0][:k]
+        return self.item_ids[order], self._trend[order].copy()
+
+    def swap_model(self, model) -> None:
+        """Replace the model (same products, e.g. refitted overnight): requests in flight finish
+        with the old one, later ones use the new one; the customers' state stays."""
+        item_ids = getattr(model, "item_ids_", None)
+        if item_ids is None or not np.array_equal(np.asarray(item_ids), self.item_ids):
+            raise ValueError("the new model must know the same products, in the same order")
+        self._model = model

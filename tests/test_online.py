@@ -1,0 +1,141 @@
+"""rf.realtime.OnlineRecommender: the live state against building the history from all events,
+trending counters by hand, concurrency and model swaps."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+import pytest
+import recforge as rf
+import scipy.sparse as sp
+
+
+def events(seed: int, n: int, n_users: int = 30, n_items: int = 40):
+    rng = np.random.default_rng(seed)
+    users = np.array([f"c{u}" for u in rng.integers(0, n_users, n)], dtype=object)
+    items = np.array([f"p{i}" for i in rng.integers(0, n_items, n)], dtype=object)
+    return users, items, rng.choice([1.0, 3.0, 5.0], n)
+
+
+MODELS = {
+    "itemknn": lambda: rf.ItemKNN(neighbours=10),
+    "ease": lambda: rf.EASE(regularization=10.0),
+    "als": lambda: rf.ALS(factors=8, iterations=5, random_state=0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_online_history_equals_the_history_of_all_events(name):
+    u1, i1, w1 = events(0, 400)
+    u2, i2, w2 = events(1, 60, n_users=40, n_items=45)  # new customers and unknown products too
+    first = rf.Interactions.from_arrays(u1, i1, w1)
+    model = MODELS[name]().fit(first)
+    online = rf.realtime.OnlineRecommender(model, first)
+    report = online.update(u2, i2, w2)
+    known = np.isin(i2, first.item_ids)
+    assert report == {"applied": int(known.sum()), "unknown_items": int((~known).sum())}
+    # the rows an Interactions of every event holds, in the model's product order
+    everything = rf.Interactions.from_arrays(np.r_[u1, u2[known]], np.r_[i1, i2[known]], np.r_[w1, w2[known]])
+    order = {item: j for j, item in enumerate(everything.item_ids.tolist())}
+    X = everything.matrix[:, [order[i] for i in model.item_ids_.tolist()]].tocsr()
+    for customer in sorted(set(u2[known].tolist())):
+        r = everything.user_ids.tolist().index(customer)
+        np.testing.assert_allclose(online.history(customer).toarray(), X[r].toarray())
+        want_ids, want_scores = model.recommend(0, X[r], k=7, recalculate_user=True)
+        got_items, got_scores = online.recommend(customer, k=7)
+        np.testing.assert_array_equal(got_items, model.item_ids_[want_ids[want_ids >= 0]])
+        np.testing.assert_allclose(got_scores, want_scores[want_ids >= 0], rtol=1e-6)
+
+
+def test_unknown_customers_get_the_decayed_trending_products():
+    u, i, w = events(0, 200)
+    inter = rf.Interactions.from_arrays(u, i, w)
+    online = rf.realtime.OnlineRecommender(rf.ItemKNN().fit(inter), half_life=10.0)
+    assert online.recommend("someone", k=3)[0].size == 0  # nothing has happened yet
+    online.update(["a", "b"], ["p1", "p2"], weights=[1.0, 3.0], times=[0.0, 0.0])
+    online.update(["c"], ["p1"], weights=[2.0], times=[10.0])
+    items, scores = online.recommend("someone", k=5)
+    # at t=10: p1 = 1/2 + 2, p2 = 3/2 (one half-life later)
+    assert items.tolist() == ["p1", "p2"]
+    np.testing.assert_allclose(scores, [2.5, 1.5])
+    online.update(["d"], ["p2"], weights=[1.0], times=[5.0])  # a late event counts at its own age
+    np.testing.assert_allclose(online.recommend("someone", k=5)[1], [2.5, 1.5 + math.exp(-math.log(2) / 2)])
+
+
+def test_recent_products_are_excluded_when_seen_ones_are_not():
+    u, i, w = events(0, 300)
+    inter = rf.Interactions.from_arrays(u, i, w)
+    online = rf.realtime.OnlineRecommender(rf.ItemKNN(neighbours=20).fit(inter), inter, recent=2)
+    online.update(["c1"] * 3, ["p1", "p2", "p3"])
+    assert online.recent_items("c1").tolist() == ["p2", "p3"]
+    assert online.recent_items("nobody").size == 0
+    items, _ = online.recommend("c1", k=40, exclude_seen=False)
+    assert "p2" not in items and "p3" not in items
+    seen = set(online.item_ids[online.history("c1").indices].tolist())
+    assert seen.isdisjoint(online.recommend("c1", k=40)[0].tolist())
+
+
+def test_readers_see_whole_batches_while_a_writer_updates():
+    u, i, w = events(0, 300)
+    inter = rf.Interactions.from_arrays(u, i, w)
+    online = rf.realtime.OnlineRecommender(rf.ItemKNN(neighbours=10).fit(inter))
+    pairs = [(f"p{2 * j}", f"p{2 * j + 1}") for j in range(20)]
+    stop, failures = threading.Event(), []
+
+    def read():
+        while not stop.is_set():
+            held = set(online.item_ids[online.history("live").indices].tolist())
+            for a, b in pairs:  # each batch brought both products of a pair, or neither
+                if (a in held) != (b in held):
+                    failures.append((a, b))
+            online.recommend("live", k=5)
+
+    readers = [threading.Thread(target=read) for _ in range(4)]
+    for t in readers:
+        t.start()
+    for a, b in pairs:
+        online.update(["live", "live"], [a, b])
+    stop.set()
+    for t in readers:
+        t.join()
+    assert not failures
+    assert online.history("live").nnz == 40 and online.sequence == 40
+
+
+def test_swap_model_keeps_the_state_and_refuses_other_products():
+    u, i, w = events(0, 300)
+    inter = rf.Interactions.from_arrays(u, i, w)
+    online = rf.realtime.OnlineRecommender(rf.ItemKNN().fit(inter), inter)
+    online.update(["c1"], ["p1"])
+    before = online.history("c1").toarray()
+    ease = rf.EASE(regularization=10.0).fit(inter)
+    online.swap_model(ease)
+    assert online.model is ease
+    np.testing.assert_array_equal(online.history("c1").toarray(), before)
+    other = rf.Interactions.from_arrays(["x", "y"], ["p1", "zz"])
+    with pytest.raises(ValueError, match="same products"):
+        online.swap_model(rf.ItemKNN().fit(other))
+
+
+def test_online_refuses_bad_input():
+    u, i, w = events(0, 100)
+    inter = rf.Interactions.from_arrays(u, i, w)
+    model = rf.ItemKNN().fit(inter)
+    with pytest.raises(ValueError, match="fitted on an Interactions"):
+        rf.realtime.OnlineRecommender(rf.ItemKNN().fit(sp.csr_matrix(np.eye(3))))
+    with pytest.raises(TypeError, match="history"):
+        rf.realtime.OnlineRecommender(model, inter.matrix)
+    with pytest.raises(ValueError, match="half_life"):
+        rf.realtime.OnlineRecommender(model, half_life=0)
+    online = rf.realtime.OnlineRecommender(model)
+    with pytest.raises(ValueError, match="one entry per event"):
+        online.update(["a", "b"], ["p1"])
+    with pytest.raises(ValueError, match="weights"):
+        online.update(["a"], ["p1"], weights=[math.nan])
+    with pytest.raises(ValueError, match="times"):
+        online.update(["a"], ["p1"], times=[1.0, 2.0])
+    with pytest.raises(ValueError, match="k"):
+        online.recommend("a", k=-1)
+    assert online.sequence == 0  # nothing applied by a refused batch
