@@ -17,29 +17,36 @@ constexpr int64_t kTileItems = 32;   // item columns per micro-tile (2 AVX-512 /
 
 namespace detail {
 
-// out[qi * kTileItems + w] = sum_{d < depth} queries[qi * stride + d] * tile[d * kTileItems + w]
-// for the first NQ query rows, `stride` apart: the first `depth` factors (products with a
-// triangular matrix skip its zero part). Each (query, item) sum is the same sequence of
-// operations whatever NQ, so one query scored alone matches it scored in a block bit for bit.
-template <int64_t NQ, typename T>
-RECFORGE_MULTIVERSION void score_tile_rows(const T* __restrict queries, int64_t stride, const T* __restrict tile,
-                                           int64_t depth, T* __restrict out) {
-    T acc[NQ][kTileItems] = {};
+// out[qi * kTileItems + w] = sum_{d < depth} queries[qi * stride + d] * tile[d * kTileItems + w]:
+// the first `depth` factors of query rows `stride` apart (products with a triangular matrix
+// skip its zero part).
+template <typename T>
+RECFORGE_MULTIVERSION void score_tile(const T* __restrict queries, int64_t stride, const T* __restrict tile,
+                                      int64_t depth, T* __restrict out) {
+    T acc[kTileQueries][kTileItems] = {};
     for (int64_t d = 0; d < depth; ++d) {
         const T* row = tile + d * kTileItems;
-        for (int64_t qi = 0; qi < NQ; ++qi) {
+        for (int64_t qi = 0; qi < kTileQueries; ++qi) {
             const T q = queries[qi * stride + d];
             for (int64_t w = 0; w < kTileItems; ++w) acc[qi][w] += q * row[w];
         }
     }
-    for (int64_t qi = 0; qi < NQ; ++qi)
+    for (int64_t qi = 0; qi < kTileQueries; ++qi)
         for (int64_t w = 0; w < kTileItems; ++w) out[qi * kTileItems + w] = acc[qi][w];
 }
 
-// kTileQueries query rows.
+// One query row against the tile: the same per-(query, item) sequence of operations as
+// score_tile, so one query scored alone matches it scored in a block bit for bit.
 template <typename T>
-inline void score_tile(const T* queries, int64_t stride, const T* tile, int64_t depth, T* out) {
-    score_tile_rows<kTileQueries>(queries, stride, tile, depth, out);
+RECFORGE_MULTIVERSION void score_tile_one(const T* __restrict query, const T* __restrict tile, int64_t depth,
+                                          T* __restrict out) {
+    T acc[kTileItems] = {};
+    for (int64_t d = 0; d < depth; ++d) {
+        const T* row = tile + d * kTileItems;
+        const T q = query[d];
+        for (int64_t w = 0; w < kTileItems; ++w) acc[w] += q * row[w];
+    }
+    for (int64_t w = 0; w < kTileItems; ++w) out[w] = acc[w];
 }
 
 // The full inner product: depth = stride = f.

@@ -46,6 +46,9 @@ namespace detail {
 // against about 0.3 ms of scoring). Same tile kernel and per-item arithmetic as the packed path,
 // so the same scores bit for bit; the top-k buffer ranks ties by id whatever the order.
 template <typename T, typename I>
+#if defined(__GNUC__)
+__attribute__((noinline))  // kept out of topk_dense: its batched loop compiles as it did without it
+#endif
 void topk_dense_direct(const T* queries, int64_t n_queries, const T* items, int64_t f, const ExclusionRows<I>& exclude,
                        const I* allow, int64_t n_cand, int64_t n_items, const DenseTopKOptions& opt, int64_t* ids,
                        T* scores) {
@@ -89,7 +92,7 @@ void topk_dense_direct(const T* queries, int64_t n_queries, const T* items, int6
                 tile_id[static_cast<size_t>(w)] = id;
             }
             if (nq == 1)  // one request: a quarter of the work of a full block
-                score_tile_rows<1>(block.data(), f, tile.data(), f, tile_scores.data());
+                score_tile_one(block.data(), tile.data(), f, tile_scores.data());
             else
                 score_tile(block.data(), tile.data(), f, tile_scores.data());
             for (int64_t qi = 0; qi < nq; ++qi) {
