@@ -139,3 +139,43 @@ def test_online_refuses_bad_input():
     with pytest.raises(ValueError, match="k"):
         online.recommend("a", k=-1)
     assert online.sequence == 0  # nothing applied by a refused batch
+
+
+def test_snapshot_and_log_restore_the_state_after_a_restart(tmp_path):
+    u, i, w = events(0, 300)
+    inter = rf.Interactions.from_arrays(u, i, w)
+    model = rf.ItemKNN(neighbours=10).fit(inter)
+    log = tmp_path / "events.jsonl"
+    online = rf.realtime.OnlineRecommender(model, inter, log=log, half_life=100.0)
+    u2, i2, w2 = events(1, 80, n_users=40, n_items=45)
+    online.update(u2[:50], i2[:50], w2[:50], times=np.arange(50.0))
+    online.save(tmp_path / "state.npz")
+    online.update(u2[50:], i2[50:], w2[50:], times=np.arange(50.0, 80.0))  # after the snapshot
+    online.close()
+    with open(log, "a", encoding="utf-8") as f:
+        f.write('{"seq": 80, "customer": "c1", "it')  # a crash in the middle of a line: never applied
+    restored = rf.realtime.OnlineRecommender.load(tmp_path / "state.npz", model, log=log)
+    assert restored.sequence == online.sequence == 80
+    for customer in sorted(set(u2.tolist()) | {"c0"}):
+        np.testing.assert_array_equal(restored.history(customer).toarray(), online.history(customer).toarray())
+        assert restored.recent_items(customer).tolist() == online.recent_items(customer).tolist()
+        a, b = restored.recommend(customer, k=5), online.recommend(customer, k=5)
+        np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_allclose(restored.recommend("nobody", 5)[1], online.recommend("nobody", 5)[1])
+    restored.close()
+
+
+def test_load_refuses_another_catalogue_and_a_log_with_a_gap(tmp_path):
+    u, i, w = events(0, 300)
+    inter = rf.Interactions.from_arrays(u, i, w)
+    online = rf.realtime.OnlineRecommender(rf.ItemKNN().fit(inter), inter)
+    online.save(tmp_path / "s.npz")
+    other = rf.ItemKNN().fit(rf.Interactions.from_arrays(["a", "b"], ["p1", "p2"]))
+    with pytest.raises(ValueError, match="other products"):
+        rf.realtime.OnlineRecommender.load(tmp_path / "s.npz", other)
+    (tmp_path / "gap.jsonl").write_text('{"seq": 3, "customer": "c1", "item": "p1", "weight": 1.0}\n')
+    with pytest.raises(ValueError, match="missing"):
+        rf.realtime.OnlineRecommender.load(tmp_path / "s.npz", online.model, log=tmp_path / "gap.jsonl")
+    (tmp_path / "bad.npz").write_text("not a snapshot")
+    with pytest.raises(ValueError, match="not a recforge online state"):
+        rf.realtime.OnlineRecommender.load(tmp_path / "bad.npz", online.model)

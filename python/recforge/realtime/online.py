@@ -9,15 +9,24 @@ lock. Only one writer applies a batch at a time.
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import threading
 from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 
+from .._atomic import atomic_output
 from .._checks import check_int, check_real
+from .._npz import open_npz
 from ..data import Interactions
+
+
+def _plain(value):
+    """A JSON-ready id (numpy scalars become Python ones)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 class CustomerState(NamedTuple):
@@ -45,6 +54,10 @@ class OnlineRecommender:
     half_life : float, default 7 * 86400
         Half-life, in the units of the event times (seconds by default), of the trending
         counters that answer customers without any history.
+    log : str or path, optional
+        Append-only event log (JSON lines): every batch is written and flushed to disk before it
+        is applied, so :meth:`load` of the last snapshot plus this log restores the state after
+        a crash or a restart.
 
     Notes
     -----
@@ -65,7 +78,15 @@ class OnlineRecommender:
     3
     """
 
-    def __init__(self, model, history: Interactions | None = None, *, recent: int = 20, half_life: float = 7 * 86400):
+    def __init__(
+        self,
+        model,
+        history: Interactions | None = None,
+        *,
+        recent: int = 20,
+        half_life: float = 7 * 86400,
+        log: str | os.PathLike | None = None,
+    ):
         item_ids = getattr(model, "item_ids_", None)
         if item_ids is None:
             raise ValueError("model must be fitted on an Interactions (its item_ids_ name the products)")
@@ -81,6 +102,7 @@ class OnlineRecommender:
         self._trend = np.zeros(self.item_ids.size)  # decayed event weight per product, at _trend_time
         self._trend_time = -math.inf
         self.sequence = 0  # events applied (the event log's position)
+        self._log = None if log is None else open(log, "a", encoding="utf-8")
         if history is not None:
             self._load_history(history)
 
@@ -133,6 +155,8 @@ class OnlineRecommender:
         cols = np.array([self._column.get(i, -1) for i in items.tolist()], dtype=np.int64)
         known = cols >= 0
         with self._writer:
+            if self._log is not None:  # write-ahead: on disk before it is applied
+                self._write_log(customers, items, w, t)
             touched: dict = {}
             for customer, col, weight in zip(customers[known].tolist(), cols[known].tolist(), w[known].tolist()):
                 touched.setdefault(customer, []).append((col, weight))
@@ -141,6 +165,110 @@ class OnlineRecommender:
             self._count_trend(cols[known], w[known], None if t is None else t[known])
             self.sequence += items.size
         return {"applied": int(known.sum()), "unknown_items": int((~known).sum())}
+
+    def _write_log(self, customers, items, w, t) -> None:
+        lines = []
+        for j, (c, i) in enumerate(zip(customers.tolist(), items.tolist())):
+            event = {"seq": self.sequence + j, "customer": _plain(c), "item": _plain(i), "weight": float(w[j])}
+            if t is not None:
+                event["time"] = float(t[j])
+            lines.append(json.dumps(event, ensure_ascii=False))
+        self._log.write("\n".join(lines) + "\n")
+        self._log.flush()
+        os.fsync(self._log.fileno())
+
+    def replay(self, log: str | os.PathLike) -> int:
+        """Apply the events of an event log written after this state's ``sequence`` (earlier
+        ones are already in it); returns the number applied. For start-up, before other
+        writers: the events are not written to this recommender's own log again."""
+        batch: list = []
+        with open(log, encoding="utf-8") as f:
+            for number, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    event = json.loads(line)
+                    seq = int(event["seq"])
+                except (ValueError, KeyError, TypeError):
+                    if not line.endswith("\n"):  # a last line cut short by a crash: never applied
+                        break
+                    raise ValueError(f"event log {os.fspath(log)!r} line {number} is not an event") from None
+                if seq < self.sequence:
+                    continue  # already in the snapshot
+                if seq != self.sequence + len(batch):
+                    raise ValueError(
+                        f"event log {os.fspath(log)!r} line {number}: event {seq} after "
+                        f"{self.sequence + len(batch) - 1} (events are missing)"
+                    )
+                batch.append(event)
+        if batch:
+            timed = all("time" in e for e in batch)
+            own_log, self._log = self._log, None  # the events are in the log already
+            try:
+                self.update(
+                    [e["customer"] for e in batch],
+                    [e["item"] for e in batch],
+                    [e["weight"] for e in batch],
+                    [e["time"] for e in batch] if timed else None,
+                )
+            finally:
+                self._log = own_log
+        return len(batch)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Snapshot the state (histories, recent products, trending counters, sequence) to an
+        ``.npz`` file, atomically. Customer ids must be all strings or all integers."""
+        with self._writer:
+            customers = list(self._state)
+            states = [self._state[c] for c in customers]
+            ids = np.asarray(customers)
+            if ids.dtype == object:
+                raise TypeError("save needs customer ids that are all strings or all integers")
+            sizes = [st.items.size for st in states]
+            recent = [len(st.recent) for st in states]
+            arrays = {
+                "customers": ids,
+                "indptr": np.r_[0, np.cumsum(sizes)].astype(np.int64),
+                "items": np.concatenate([st.items for st in states]) if states else np.zeros(0, np.int64),
+                "weights": np.concatenate([st.weights for st in states]) if states else np.zeros(0),
+                "recent_indptr": np.r_[0, np.cumsum(recent)].astype(np.int64),
+                "recent": np.array([c for st in states for c in st.recent], dtype=np.int64),
+                "item_ids": self.item_ids.astype(str),
+                "trend": self._trend,
+                "numbers": np.array([self._trend_time, self.half_life, self.recent, self.sequence], dtype=np.float64),
+            }
+            with atomic_output(path) as f:
+                np.savez(f, **arrays)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, model, *, log: str | os.PathLike | None = None) -> OnlineRecommender:
+        """The state :meth:`save` wrote, beside ``model`` (the same products), then the events
+        of ``log`` written after the snapshot; later updates go on appending to ``log``."""
+        npz, where = open_npz(path, "recforge online state")
+        with npz:
+            a = {name: npz[name] for name in npz.files}
+        trend_time, half_life, recent, sequence = a["numbers"].tolist()
+        online = cls(model, recent=int(recent), half_life=half_life)
+        if not np.array_equal(a["item_ids"], online.item_ids.astype(str)):
+            raise ValueError(f"{where} was saved beside a model with other products")
+        indptr, rp = a["indptr"], a["recent_indptr"]
+        for r, customer in enumerate(a["customers"].tolist()):
+            rows = slice(indptr[r], indptr[r + 1])
+            online._state[customer] = CustomerState(
+                a["items"][rows], a["weights"][rows], tuple(a["recent"][rp[r] : rp[r + 1]].tolist())
+            )
+        online._trend, online._trend_time, online.sequence = a["trend"].copy(), trend_time, int(sequence)
+        if log is not None:
+            if os.path.exists(log):
+                online.replay(log)
+            online._log = open(log, "a", encoding="utf-8")
+        return online
+
+    def close(self) -> None:
+        """Close the event log (if any)."""
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def _merged(self, state: CustomerState | None, events: list) -> CustomerState:
         cols = np.array([c for c, _ in events], dtype=np.int64)
