@@ -71,6 +71,9 @@ def test_recent_products_are_excluded_when_seen_ones_are_not():
     online.update(["c1"] * 3, ["p1", "p2", "p3"])
     assert online.recent_items("c1").tolist() == ["p2", "p3"]
     assert online.recent_items("nobody").size == 0
+    none_kept = rf.realtime.OnlineRecommender(online.model, recent=0)
+    none_kept.update(["c1"] * 2, ["p1", "p2"])
+    assert none_kept.recent_items("c1").size == 0
     items, _ = online.recommend("c1", k=40, exclude_seen=False)
     assert "p2" not in items and "p3" not in items
     seen = set(online.item_ids[online.history("c1").indices].tolist())

@@ -281,7 +281,9 @@ class OnlineRecommender:
             if c in recent:
                 recent.remove(c)
             recent.append(c)
-        return CustomerState(items, np.bincount(at, weights=w, minlength=items.size), tuple(recent[-self.recent :]))
+        return CustomerState(
+            items, np.bincount(at, weights=w, minlength=items.size), tuple(recent[max(len(recent) - self.recent, 0) :])
+        )
 
     def _count_trend(self, cols: np.ndarray, w: np.ndarray, t) -> None:
         now = self._trend_time if t is None or t.size == 0 else max(self._trend_time, float(t.max()))
