@@ -208,6 +208,14 @@ def recommend_all(model, users: np.ndarray, history, k: int, quiet: bool, labels
     return (ids, scores) if labels is None else (ids, scores, paths)
 
 
+def co_purchase_similarity(X):
+    """The products' cosine over the customers (100 neighbours each): what the campaign's MMR
+    diversifies against (the measured defaults of ``bench/bench_rerank.py tradeoff``)."""
+    from ..kernels import similarity
+
+    return similarity(X.T.tocsr(), k=100, metric="cosine")
+
+
 def campaign_rows(user_ids, item_ids, users, ids, scores, describe=None, paths=None, path_names=()):
     """One row per (customer, rank) with a recommendation: the campaign list (and, for a
     model with fallbacks, the path that produced each row)."""

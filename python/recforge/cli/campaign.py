@@ -10,7 +10,15 @@ import time
 import numpy as np
 
 from ..campaign import MessageTemplate, default_template, explain, load_key, pseudonymise, rerank
-from ._common import CliError, build_interactions, check_output, make_model, progress, write_table
+from ._common import (
+    CliError,
+    build_interactions,
+    check_output,
+    co_purchase_similarity,
+    make_model,
+    progress,
+    write_table,
+)
 from .features import add_product_arguments, read_attribute_table, read_products
 
 RULE_KEYS = {"caps", "allow", "deny", "boost", "new_items", "min_new"}
@@ -145,10 +153,8 @@ def campaign(args) -> None:
     if ("caps" in options or args.calibration > 0) and categories is None:
         raise CliError("caps and --calibration need product categories: give --products and --category-col")
     similarity = None
-    if args.diversity > 0:  # MMR against the items' co-purchase cosine
-        from ..kernels import similarity as item_similarity
-
-        similarity = item_similarity(inter.matrix.T.tocsr(), k=100, metric="cosine")
+    if args.diversity > 0:
+        similarity = co_purchase_similarity(inter.matrix)
     segments = _segments(args, inter.user_ids)
 
     X = inter.matrix

@@ -14,9 +14,8 @@ from ..data import Interactions, features
 from ..datasets import sample
 from ..datasets.online_retail import purchases
 from ..evaluation import compare, default_space, tune
-from ..kernels import similarity
 from ..models import ALS, EASE, ColdStart, ItemKNN, Popularity, UserKNN
-from ._common import CliError, campaign_rows, check_output, recommend_all, write_table
+from ._common import CliError, campaign_rows, check_output, co_purchase_similarity, recommend_all, write_table
 from .commands import keep_pairs
 
 SHOWN = ("precision", "recall", "ndcg", "map", "hit_rate")
@@ -137,7 +136,7 @@ def _campaign_lists(model, X, users, args):
         cand_scores,
         args.k,
         diversity=0.4,
-        similarity=similarity(X.T.tocsr(), k=100, metric="cosine"),
+        similarity=co_purchase_similarity(X),
         novelty=1.0,
         popularity=np.bincount(X.indices, minlength=X.shape[1]),
         n_items=X.shape[1],
