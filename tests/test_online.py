@@ -3,6 +3,7 @@ trending counters by hand, concurrency and model swaps."""
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 
@@ -155,10 +156,19 @@ def test_snapshot_and_log_restore_the_state_after_a_restart(tmp_path):
     online.save(tmp_path / "state.npz")
     online.update(u2[50:], i2[50:], w2[50:], times=np.arange(50.0, 80.0))  # after the snapshot
     online.close()
-    with open(log, "a", encoding="utf-8") as f:
-        f.write('{"seq": 80, "customer": "c1", "it')  # a crash in the middle of a line: never applied
-    restored = rf.realtime.OnlineRecommender.load(tmp_path / "state.npz", model, log=log)
-    assert restored.sequence == online.sequence == 80
+    lines = log.read_text().splitlines()
+    assert [line.count('"last": true') for line in lines] == [0] * 49 + [1] + [0] * 29 + [1]
+    whole = log.read_bytes()
+    with open(log, "a", encoding="utf-8") as f:  # a crash while a batch of three was written
+        f.write('{"seq": 80, "customer": "c1", "item": "p1", "weight": 1.0}\n')
+        f.write('{"seq": 81, "customer": "c1", "it')  # ... in the middle of its second line
+    with pytest.warns(UserWarning, match="2 line"):
+        restored = rf.realtime.OnlineRecommender.load(tmp_path / "state.npz", model, log=log)
+    assert restored.sequence == online.sequence == 80  # the cut batch is not applied
+    assert log.read_bytes() == whole  # and its lines are gone: appends start on a clean line
+    restored.update(["c1"], ["p2"])
+    online.update(["c1"], ["p2"])  # (its log is closed: the same event, in memory only)
+    assert json.loads(log.read_text().splitlines()[-1])["seq"] == 80
     for customer in sorted(set(u2.tolist()) | {"c0"}):
         np.testing.assert_array_equal(restored.history(customer).toarray(), online.history(customer).toarray())
         assert restored.recent_items(customer).tolist() == online.recent_items(customer).tolist()

@@ -121,6 +121,52 @@ def test_a_few_queries_score_exactly_as_a_batch_does(rng, dtype, cosine):
     check(Q, V, 30, *batch, exclude=exclude, allow=allow, cosine=cosine)
 
 
+@pytest.mark.parametrize("cosine", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("n_items", [1, 31, 32, 700])
+def test_a_packed_catalogue_scores_exactly_as_a_batch_does(rng, dtype, index_dtype, cosine, n_items):
+    # pack_items once, then few-query calls read its tiles: bit for bit the batch's answers
+    from recforge._sparse import check_sparse
+    from recforge.kernels.topk import dense_topk_parts, pack_items
+
+    Q, V = factors(rng, 40, 20, dtype), factors(rng, n_items, 20, dtype)
+    V[0] = 0  # a zero vector (cosine: scores 0)
+    V[n_items // 2 :] = V[: n_items - n_items // 2]  # ties
+    E = sp.random(40, n_items, density=0.1, format="csr", random_state=4)
+    E.indptr, E.indices = E.indptr.astype(index_dtype), E.indices.astype(index_dtype)
+    packed = pack_items(V, cosine)
+    assert packed.shape == (-(-n_items // 32) * 20, 32) and packed.dtype == dtype
+    batch = rf.topk(Q, V, 30, exclude=E, cosine=cosine)
+    for first, width in ((0, 1), (1, 3), (4, 5), (9, 8)):
+        rows = slice(first, first + width)
+        got = dense_topk_parts(Q[rows], V, 30, check_sparse(E[rows]), None, 2, cosine, packed=packed)
+        np.testing.assert_array_equal(got[0], batch[0][rows])
+        np.testing.assert_array_equal(got[1], batch[1][rows])
+    check(Q, V, 30, *batch, exclude=E, cosine=cosine)
+    with pytest.raises(ValueError, match="packed"):
+        dense_topk_parts(Q[:1], V, 5, None, None, 1, cosine, packed=packed[:-1])
+    with pytest.raises(TypeError, match="packed"):
+        dense_topk_parts(Q[:1], V, 5, None, None, 1, cosine, packed=packed.astype(np.float16))
+
+
+def test_factor_models_repack_when_their_item_factors_change(rng):
+    X = sp.random(60, 50, density=0.2, format="csr", random_state=1)
+    model = rf.ALS(factors=6, iterations=2, random_state=0).fit(X)
+    row = X[3]
+    before = model.recommend(0, row, k=5, recalculate_user=True)
+    model.partial_fit_items([10], sp.csr_matrix(np.ones((1, 60))))  # item 10: everyone's favourite
+    after = model.recommend(0, row, k=5, recalculate_user=True)
+    fresh = rf.topk(model.fold_in_users(row), model.item_factors_, 5, exclude=row)
+    np.testing.assert_array_equal(after[0], fresh[0][0])
+    assert not np.array_equal(before[0], after[0])
+    model.item_factors_ = model.item_factors_[:, ::-1].copy()  # replaced by hand: packed again too
+    again = model.recommend(0, row, k=5, recalculate_user=True)
+    np.testing.assert_array_equal(
+        again[0], rf.topk(model.fold_in_users(row), model.item_factors_, 5, exclude=row)[0][0]
+    )
+
+
 def test_thread_count_does_not_change_result(rng):
     Q, V = factors(rng, 301, 24, np.float32), factors(rng, 2000, 24, np.float32)
     exclude = sp.random(301, 2000, density=0.02, format="csr", random_state=2)

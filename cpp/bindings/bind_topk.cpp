@@ -49,13 +49,20 @@ ExclusionRows<I> checked_exclusion(const py::object& indptr, const py::object& i
 template <typename T, typename I>
 py::tuple run(const py::array& queries, const py::array& items, const py::object& exclude_indptr,
               const py::object& exclude_indices, const py::object& exclude_data, const py::object& allow,
-              const DenseTopKOptions& opt, bool opt_trusted) {
+              const DenseTopKOptions& opt, bool opt_trusted, const py::object& packed) {
     int64_t n_q = 0, f = 0, n_items = 0, f_items = 0;
     const T* q = checked_matrix<T>(queries, "queries", &n_q, &f);
     const T* it = checked_matrix<T>(items, "items", &n_items, &f_items);
     if (f != f_items)
         throw py::value_error("queries and items must have the same number of columns, got " + std::to_string(f) +
                               " and " + std::to_string(f_items));
+    const T* tiles = nullptr;
+    if (!packed.is_none()) {  // pack_items(items, cosine) of these very items
+        int64_t rows = 0, width = 0;
+        tiles = checked_matrix<T>(packed.cast<py::array>(), "packed", &rows, &width);
+        if (width != kTileItems || rows != (n_items + kTileItems - 1) / kTileItems * f)
+            throw py::value_error("packed must be pack_items(items) of these items");
+    }
     const ExclusionRows<I> ex =
         checked_exclusion<T, I>(exclude_indptr, exclude_indices, exclude_data, n_q, n_items, opt_trusted);
     int64_t n_allow = 0;
@@ -69,7 +76,7 @@ py::tuple run(const py::array& queries, const py::array& items, const py::object
     T* scores_out = scores.mutable_data();
     {
         py::gil_scoped_release release;
-        topk_dense<T, I>(q, n_q, it, n_items, f, ex, allowed, n_allow, capped, ids_out, scores_out);
+        topk_dense<T, I>(q, n_q, it, n_items, f, ex, allowed, n_allow, capped, ids_out, scores_out, tiles);
     }
     return py::make_tuple(ids, scores);
 }
@@ -119,27 +126,47 @@ void bind_topk(py::module_& m) {
         "topk_dense",
         [](const py::array& queries, const py::array& items, const py::object& exclude_indptr,
            const py::object& exclude_indices, const py::object& exclude_data, const py::object& allow, int64_t k,
-           bool cosine, int n_threads, bool trusted) {
+           bool cosine, int n_threads, bool trusted, const py::object& packed) {
             if (k < 0) throw py::value_error("k must be >= 0, got " + std::to_string(k));
             n_threads = kernel_threads(n_threads);
             DenseTopKOptions opt{k, cosine, n_threads};
             const bool i32 = !exclude_indptr.is_none() && has_dtype<int32_t>(exclude_indptr.cast<py::array>());
             if (has_dtype<float>(queries))
                 return i32 ? run<float, int32_t>(queries, items, exclude_indptr, exclude_indices, exclude_data, allow,
-                                                 opt, trusted)
+                                                 opt, trusted, packed)
                            : run<float, int64_t>(queries, items, exclude_indptr, exclude_indices, exclude_data, allow,
-                                                 opt, trusted);
+                                                 opt, trusted, packed);
             if (has_dtype<double>(queries))
                 return i32 ? run<double, int32_t>(queries, items, exclude_indptr, exclude_indices, exclude_data, allow,
-                                                  opt, trusted)
+                                                  opt, trusted, packed)
                            : run<double, int64_t>(queries, items, exclude_indptr, exclude_indices, exclude_data, allow,
-                                                  opt, trusted);
+                                                  opt, trusted, packed);
             throw py::type_error("queries must be float32 or float64, got " + dtype_name(queries));
         },
         py::arg("queries"), py::arg("items"), py::arg("exclude_indptr"), py::arg("exclude_indices"),
         py::arg("exclude_data"), py::arg("allow"), py::arg("k"), py::arg("cosine"), py::arg("n_threads"),
-        py::arg("trusted") = false,
+        py::arg("trusted") = false, py::arg("packed") = py::none(),
         "Exact inner-product top-k of each query row against all (allowed, not excluded) item rows.");
+
+    m.def(
+        "pack_items",
+        [](const py::array& items, bool cosine) -> py::array {
+            auto pack = [&](auto zero) -> py::array {
+                using T = decltype(zero);
+                int64_t n = 0, f = 0;
+                const T* it = checked_matrix<T>(items, "items", &n, &f);
+                py::array_t<T> out({(n + kTileItems - 1) / kTileItems * f, kTileItems});
+                T* dst = out.mutable_data();
+                py::gil_scoped_release release;
+                pack_item_tiles(it, n, f, cosine, dst);
+                return out;
+            };
+            if (has_dtype<float>(items)) return pack(0.0f);
+            if (has_dtype<double>(items)) return pack(0.0);
+            throw py::type_error("items must be float32 or float64, got " + dtype_name(items));
+        },
+        py::arg("items"), py::arg("cosine"),
+        "The items in topk_dense's tile layout, for its packed= argument (few-query calls skip packing).");
 
     m.def(
         "topk_sparse",

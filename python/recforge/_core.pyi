@@ -42,7 +42,9 @@ def topk_dense(
     cosine: bool,
     n_threads: int,
     trusted: bool = False,
+    packed: npt.NDArray[np.floating] | None = None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.floating]]: ...
+def pack_items(items: npt.NDArray[np.floating], cosine: bool) -> npt.NDArray[np.floating]: ...
 def topk_sparse(
     h_indptr: npt.NDArray[np.integer],
     h_indices: npt.NDArray[np.integer],

@@ -120,6 +120,8 @@ def unit_rows(M, dtype=None) -> sp.csr_matrix:
 
 def check_sparse(X, name: str = "X") -> CsrParts:
     """Validate ``X`` and return it as canonical CSR parts; see :func:`as_csr`."""
+    if isinstance(X, CsrParts):
+        return X  # made by this module's checks, or by recforge from arrays it keeps canonical
     if not sp.issparse(X):
         # An Interactions (or any object that carries its matrix as ``matrix``): its matrix.
         # Duck-typed so that this module, which everything imports, imports nothing of recforge's.

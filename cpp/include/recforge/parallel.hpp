@@ -89,6 +89,14 @@ inline int resolve_threads(int n_threads) {
 #endif
 }
 
+// Threads for a parallel region over `units` independent pieces of work: never more threads
+// than pieces. A one-customer request (a web service's) then runs on its own thread: a team of
+// two for one row would allocate a second set of per-thread buffers for nothing, and its end
+// barrier would wait for a thread the OS may have descheduled (milliseconds on a busy machine).
+inline int threads_for(int n_threads, int64_t units) {
+    return units < static_cast<int64_t>(n_threads) ? static_cast<int>(std::max<int64_t>(units, 1)) : n_threads;
+}
+
 // Interruption (Ctrl-C). A long kernel asks a StopFlag between chunks of work; the flag asks the
 // host's poll function (the Python bindings install one that runs PyErr_CheckSignals with the GIL)
 // from the thread that entered the kernel only, at most every 20 ms. Once it says stop, every
@@ -181,7 +189,7 @@ int64_t sum_over_row_blocks(int64_t n_rows, int64_t block, int n_threads, Make m
     int64_t total = 0;
     ExceptionTrap trap;
     StopFlag stop;
-#pragma omp parallel num_threads(n_threads)
+#pragma omp parallel num_threads(threads_for(n_threads, n_blocks))
     {
         // Every thread reaches the worksharing loop even if its scratch could not be allocated
         // (skipping it would deadlock the others); the error is rethrown after the region.

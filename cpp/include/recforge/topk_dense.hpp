@@ -45,13 +45,26 @@ namespace detail {
 // (that set-up is O(n_items f + n_items log n_items) per call: 10 ms for 20k items x 64 factors,
 // against about 0.3 ms of scoring). Same tile kernel and per-item arithmetic as the packed path,
 // so the same scores bit for bit; the top-k buffer ranks ties by id whatever the order.
+// Item v into slot w of a factor-major tile (unit length with cosine; a zero vector stays zero).
+template <typename T>
+inline void put_item(T* tile, int64_t w, const T* v, int64_t f, bool cosine) {
+    if (!cosine) {
+        for (int64_t d = 0; d < f; ++d) tile[d * kTileItems + w] = v[d];
+        return;
+    }
+    double s = 0.0;
+    for (int64_t d = 0; d < f; ++d) s += static_cast<double>(v[d]) * static_cast<double>(v[d]);
+    const double norm = std::sqrt(s), scale = norm > 0.0 ? 1.0 / norm : 0.0;
+    for (int64_t d = 0; d < f; ++d) tile[d * kTileItems + w] = static_cast<T>(v[d] * scale);
+}
+
 template <typename T, typename I>
 #if defined(__GNUC__)
 __attribute__((noinline))  // kept out of topk_dense: its batched loop compiles as it did without it
 #endif
 void topk_dense_direct(const T* queries, int64_t n_queries, const T* items, int64_t f, const ExclusionRows<I>& exclude,
                        const I* allow, int64_t n_cand, int64_t n_items, const DenseTopKOptions& opt, int64_t* ids,
-                       T* scores) {
+                       T* scores, const T* packed) {
     auto norm_of = [f](const T* v) {
         double s = 0.0;
         for (int64_t d = 0; d < f; ++d) s += static_cast<double>(v[d]) * static_cast<double>(v[d]);
@@ -81,20 +94,22 @@ void topk_dense_direct(const T* queries, int64_t n_queries, const T* items, int6
         }
         for (int64_t c0 = 0; c0 < n_cand; c0 += kTileItems) {
             const int64_t width = std::min(kTileItems, n_cand - c0);
-            if (width < kTileItems) std::fill(tile.begin(), tile.end(), T(0));  // the last, partial tile
-            for (int64_t w = 0; w < width; ++w) {
-                const int64_t id = allow ? static_cast<int64_t>(allow[c0 + w]) : c0 + w;
-                const T* v = items + id * f;
-                const double norm = opt.cosine ? norm_of(v) : 1.0;
-                const double scale = opt.cosine ? (norm > 0.0 ? 1.0 / norm : 0.0) : 1.0;
-                for (int64_t d = 0; d < f; ++d)
-                    tile[d * kTileItems + w] = opt.cosine ? static_cast<T>(v[d] * scale) : v[d];
-                tile_id[static_cast<size_t>(w)] = id;
+            const T* items_tile = tile.data();
+            if (packed) {  // the catalogue packed once (no allow): tile c0 / kTileItems as is
+                items_tile = packed + (c0 / kTileItems) * kTileItems * f;
+                for (int64_t w = 0; w < width; ++w) tile_id[static_cast<size_t>(w)] = c0 + w;
+            } else {
+                if (width < kTileItems) std::fill(tile.begin(), tile.end(), T(0));  // the last, partial tile
+                for (int64_t w = 0; w < width; ++w) {
+                    const int64_t id = allow ? static_cast<int64_t>(allow[c0 + w]) : c0 + w;
+                    put_item(tile.data(), w, items + id * f, f, opt.cosine);
+                    tile_id[static_cast<size_t>(w)] = id;
+                }
             }
             if (nq == 1)  // one request: a quarter of the work of a full block
-                score_tile_one(block.data(), tile.data(), f, tile_scores.data());
+                score_tile_one(block.data(), items_tile, f, tile_scores.data());
             else
-                score_tile(block.data(), tile.data(), f, tile_scores.data());
+                score_tile(block.data(), items_tile, f, tile_scores.data());
             for (int64_t qi = 0; qi < nq; ++qi) {
                 const T* row = tile_scores.data() + qi * kTileItems;
                 auto& top = best[static_cast<size_t>(qi)];
@@ -121,17 +136,33 @@ void topk_dense_direct(const T* queries, int64_t n_queries, const T* items, int6
 // Queries up to this many take the direct path (no catalogue-wide sort and packing).
 constexpr int64_t kDirectQueries = 2 * kTileQueries;
 
+// pack_item_tiles: the whole catalogue in the direct path's tile layout, for a caller that asks
+// for a few queries at a time over and over (a web service): packed[(t * f + d) * kTileItems + w]
+// = item t * kTileItems + w, factor d (unit rows with cosine); the last tile's padding is zero.
+// Size: ceil(n_items / kTileItems) * kTileItems * f. O(n_items f).
+template <typename T>
+void pack_item_tiles(const T* items, int64_t n_items, int64_t f, bool cosine, T* packed) {
+    const int64_t n_tiles = (n_items + kTileItems - 1) / kTileItems;
+    std::fill(packed, packed + n_tiles * kTileItems * f, T(0));
+    for (int64_t i = 0; i < n_items; ++i)
+        detail::put_item(packed + (i / kTileItems) * kTileItems * f, i % kTileItems, items + i * f, f, cosine);
+}
+
+// topk_dense: as documented above. `packed_items` (optional): the items as pack_item_tiles wrote them
+// with the same cosine; used by few-query calls without allow (the same scores bit for bit), so
+// they skip packing their tiles.
 template <typename T, typename I>
 void topk_dense(const T* queries, int64_t n_queries, const T* items, int64_t n_items, int64_t f,
                 const ExclusionRows<I>& exclude, const I* allow, int64_t n_allow, const DenseTopKOptions& opt,
-                int64_t* ids, T* scores) {
+                int64_t* ids, T* scores, const T* packed_items = nullptr) {
     if (opt.k < 0) throw std::invalid_argument("k must be >= 0");
     const int64_t k = opt.k;
     if (k == 0 || n_queries == 0) return;
     const int64_t n_cand = allow ? n_allow : n_items;
     auto candidate = [&](int64_t c) -> int64_t { return allow ? static_cast<int64_t>(allow[c]) : c; };
     if (n_queries <= kDirectQueries) {
-        detail::topk_dense_direct(queries, n_queries, items, f, exclude, allow, n_cand, n_items, opt, ids, scores);
+        detail::topk_dense_direct(queries, n_queries, items, f, exclude, allow, n_cand, n_items, opt, ids, scores,
+                                  allow ? nullptr : packed_items);
         return;
     }
 

@@ -52,7 +52,7 @@ void topk_sparse(const CsrView<T, I>& history, const CsrView<T, I>& similarity, 
 
     ExceptionTrap trap;
     StopFlag stop;
-#pragma omp parallel num_threads(n_threads)
+#pragma omp parallel num_threads(threads_for(n_threads, n_rows))
     trap.run([&] {
         std::vector<double> acc(static_cast<size_t>(n_items), 0.0);
         std::vector<uint8_t> state(initial);

@@ -1,5 +1,5 @@
 """The ``recforge`` command: ``recforge demo``, ``train``, ``recommend``, ``evaluate``,
-``similar``, ``customers``, ``clv``, ``target``, ``campaign``; ``recforge <command> --help`` for
+``similar``, ``customers``, ``clv``, ``target``, ``campaign``, ``serve``; ``recforge <command> --help`` for
 each."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import sys
 from .._version import __version__
 from ._common import MODEL_NAMES, CliError, add_csv_arguments, add_data_arguments
 from .features import add_feature_arguments, add_product_arguments
+from .serve import add_serve_parser
 
 
 def parser() -> argparse.ArgumentParser:
@@ -131,12 +132,13 @@ def parser() -> argparse.ArgumentParser:
     from .campaign import add_campaign_parser
 
     add_campaign_parser(sub, add_data_arguments)
+    add_serve_parser(sub)
     return p
 
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    from . import campaign, commands, customers, demo
+    from . import campaign, commands, customers, demo, serve
 
     run = {
         "demo": demo.demo,
@@ -148,6 +150,7 @@ def main(argv=None) -> int:
         "clv": customers.clv,
         "target": customers.target,
         "campaign": campaign.campaign,
+        "serve": serve.serve,
     }[args.command]
     if getattr(args, "k", 1) < 0:
         print(f"recforge {args.command}: error: --k must be >= 0", file=sys.stderr)

@@ -64,7 +64,7 @@ def _dropped(report: dict) -> str:
     return ", ".join(f"{k} {v:,}" for k, v in dropped.items()) or "none"
 
 
-def _trained(path: str):
+def trained(path: str):
     """The model, and an empty Interactions carrying its id maps and event columns."""
     try:
         model = load(path)
@@ -76,23 +76,28 @@ def _trained(path: str):
     return model, Interactions(empty, model.user_ids_, model.item_ids_, spec=model.events_spec_)
 
 
-def recommend(args) -> None:
-    start = time.perf_counter()
-    check_output(args.out)
-    model, known = _trained(args.model)
+def events_like_training(args, known: Interactions):
+    """The events of ``--data`` read with the columns the model was trained with (``known``'s
+    spec; for "sample", the shipped sample's pairs, and the spec adjusted to them)."""
     if args.data == "sample":
         from ..datasets import sample
 
         inter = sample().interactions
         M = inter.matrix
         rows = row_ids(M)
-        events = {known.spec["user_col"]: inter.user_ids[rows], known.spec["item_col"]: inter.item_ids[M.indices]}
         known.spec = dict(known.spec, weight_col=None, time_col=None, event_col=None, event_weights=None)
-    else:
-        for key in ("user_col", "item_col", "weight_col", "time_col", "event_col"):
-            setattr(args, key, known.spec.get(key))
-        args.event_weights = None
-        events = drop_returns(read_events(args), args)
+        return {known.spec["user_col"]: inter.user_ids[rows], known.spec["item_col"]: inter.item_ids[M.indices]}
+    for key in ("user_col", "item_col", "weight_col", "time_col", "event_col"):
+        setattr(args, key, known.spec.get(key))
+    args.event_weights = None
+    return drop_returns(read_events(args), args)
+
+
+def recommend(args) -> None:
+    start = time.perf_counter()
+    check_output(args.out)
+    model, known = trained(args.model)
+    events = events_like_training(args, known)
     fallbacks = isinstance(model, ColdStart)
     if args.customers and not fallbacks:
         raise CliError("--customers: the model has no fallbacks; train it without --no-fallbacks")
@@ -262,7 +267,7 @@ def keep_pairs(inter: Interactions, keep: np.ndarray) -> Interactions:
 
 def similar(args) -> None:
     check_output(args.out)
-    model, known = _trained(args.model)
+    model, known = trained(args.model)
     if args.text is not None:
         encoder = getattr(model, "item_encoder_", None) or getattr(model, "encoder_", None)
         if encoder is None or not encoder.text:

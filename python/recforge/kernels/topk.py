@@ -92,16 +92,37 @@ def topk(queries, items, k: int = 10, exclude=None, allow=None, n_threads: int =
     return dense_topk_parts(queries, items, k, ex, allow, resolve_threads(n_threads), cosine)
 
 
+# Calls with at most this many queries score tile by tile without packing the catalogue first
+# (topk_dense.hpp, kDirectQueries); a packed copy kept beside the items spares them that too.
+DIRECT_QUERIES = 8
+
+
+def pack_items(items: np.ndarray, cosine: bool = False) -> np.ndarray:
+    """``items`` in the dense top-k kernel's tile layout, for ``dense_topk_parts(packed=)``: a
+    caller answering one customer at a time (a web service) packs its catalogue once. Same size
+    as ``items`` (plus padding to 32 rows)."""
+    return _core.pack_items(np.ascontiguousarray(items), cosine)
+
+
 def dense_topk_parts(
-    queries: np.ndarray, items: np.ndarray, k: int, ex: CsrParts | None, allow, threads: int, cosine: bool = False
+    queries: np.ndarray,
+    items: np.ndarray,
+    k: int,
+    ex: CsrParts | None,
+    allow,
+    threads: int,
+    cosine: bool = False,
+    packed: np.ndarray | None = None,
 ):
-    """:func:`topk` on validated arrays and exclusion parts."""
+    """:func:`topk` on validated arrays and exclusion parts; ``packed``: :func:`pack_items` of
+    ``items`` (with the same ``cosine``), used by calls of at most DIRECT_QUERIES queries
+    without ``allow``."""
     n_queries, n_items = queries.shape[0], items.shape[0]
     index_dtype = ex.indices.dtype if ex is not None else np.dtype(np.int64)
     ex_arrays = _exclusion(ex, (n_queries, n_items), index_dtype, queries.dtype, "n_queries")
     allowed = allowed_items(allow, n_items, index_dtype)
     # The exclusion is CsrParts: validated at the public boundary, so the core only checks sizes.
-    return _core.topk_dense(queries, items, *ex_arrays, allowed, k, cosine, threads, trusted=True)
+    return _core.topk_dense(queries, items, *ex_arrays, allowed, k, cosine, threads, trusted=True, packed=packed)
 
 
 def _exclusion(ex, shape: tuple[int, int], index_dtype, value_dtype, rows: str):
@@ -214,8 +235,11 @@ def sparse_topk_parts(
     without copying them (the exclusion then has one row per selected row). The parts are
     trusted: the O(nnz) structure check ran when they were made (check_sparse), so a one-row
     call against a large cached similarity costs what the row needs, not a re-validation."""
-    index_dtypes = {hist.indices.dtype, sim.indices.dtype} | ({ex.indices.dtype} if ex is not None else set())
-    index_dtype = np.dtype(np.int64) if len(index_dtypes) > 1 else sim.indices.dtype
+    # The similarity's index dtype whenever the other operands' indices fit it: converting a
+    # one-customer row costs nothing, converting a cached similarity costs O(nnz) per call.
+    small = np.iinfo(np.int32).max
+    fits = hist.shape[1] <= small and hist.indptr[-1] <= small and (ex is None or ex.indptr[-1] <= small)
+    index_dtype = sim.indices.dtype if fits else np.dtype(np.int64)
     value_dtype = sim.data.dtype
     n_rows, n_items = (hist.shape[0] if rows is None else len(rows)), sim.shape[1]
     ex_arrays = _exclusion(ex, (n_rows, n_items), index_dtype, value_dtype, "n_rows")

@@ -267,7 +267,8 @@ class ALS(FactorModel):
         factors = _grown(getattr(self, f"{side}_factors_"), ids, self._fold_in(rows, other))
         setattr(self, f"{side}_factors_", factors)
         setattr(self, f"n_{side}s_", factors.shape[0])
-        self.__dict__.pop(f"_cache_{side}_whitening", None)  # built from the old factors
+        for name in [n for n in self.__dict__ if n.startswith("_cache")]:
+            del self.__dict__[name]  # built from the old factors (whitening, packed items, ...)
         self._grew(side)
         return self
 

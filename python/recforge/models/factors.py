@@ -9,7 +9,7 @@ import numpy as np
 
 from .._checks import check_bool, check_int
 from .._sparse import CsrParts
-from ..kernels.topk import dense_topk_parts
+from ..kernels.topk import DIRECT_QUERIES, dense_topk_parts, pack_items
 from .base import Recommender
 from .rows import pad_empty_histories, self_exclusion
 
@@ -85,7 +85,13 @@ class FactorModel(Recommender):
 
     def _scores_topk(self, users, history, k, banned, allow, recalculate_user: bool = False):
         queries, offset = self.queries(users, history, recalculate_user)
-        ids, scores = dense_topk_parts(queries, self._item_vectors(), k, banned, allow, self._threads)
+        items, packed = self._item_vectors(), None
+        if queries.shape[0] <= DIRECT_QUERIES and allow is None:  # one customer at a time: pack once
+            source, packed = self.__dict__.get("_cache_packed_items", (None, None))
+            if source is not items:  # first use, or the factors were replaced since
+                packed = pack_items(items)
+                self.__dict__["_cache_packed_items"] = (items, packed)
+        ids, scores = dense_topk_parts(queries, items, k, banned, allow, self._threads, packed=packed)
         if offset.any():
             scores = np.where(ids >= 0, scores + offset.astype(scores.dtype)[:, None], scores)
         return pad_empty_histories(ids, scores, history) if recalculate_user else (ids, scores)

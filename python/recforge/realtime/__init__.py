@@ -1,6 +1,6 @@
 """Real-time personalisation: customers' live state beside a fitted model, exploration from
-feedback, and offline evaluation of policies from their logs (issue 19, in progress: the HTTP
-service comes next)."""
+feedback, offline evaluation of policies from their logs, and the HTTP/JSON service
+(:mod:`recforge.realtime.service`, imported on its own: it needs the serve extra)."""
 
 from .explore import EpsilonGreedy, ThompsonSampling
 from .offpolicy import ips, replay, snips

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import threading
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -21,6 +22,7 @@ import scipy.sparse as sp
 from .._atomic import atomic_output
 from .._checks import check_int, check_real
 from .._npz import open_npz
+from .._sparse import CsrParts
 from ..data import Interactions
 
 
@@ -53,7 +55,8 @@ class OnlineRecommender:
         Distinct recent products kept per customer (excluded when ``exclude_seen=False``).
     half_life : float, default 7 * 86400
         Half-life, in the units of the event times (seconds by default), of the trending
-        counters that answer customers without any history.
+        counters that answer customers without any history. They start from the weights of
+        ``history`` (undated, so undecayed), then decay as dated events come.
     log : str or path, optional
         Append-only event log (JSON lines): every batch is written and flushed to disk before it
         is applied, so :meth:`load` of the last snapshot plus this log restores the state after
@@ -122,6 +125,9 @@ class OnlineRecommender:
             if keep.any():
                 order = np.argsort(c[keep])
                 self._state[customer] = CustomerState(c[keep][order], w[keep][order], ())
+        # Until events come, customers without a history get the history's best sellers.
+        known = cols[X.indices] >= 0
+        np.add.at(self._trend, cols[X.indices][known], X.data[known].astype(np.float64))
 
     def update(self, customers, items, weights=None, times=None) -> dict:
         """Apply a batch of events, in order.
@@ -152,7 +158,7 @@ class OnlineRecommender:
         t = None if times is None else np.asarray(times, dtype=np.float64).ravel()
         if t is not None and (t.size != items.size or not np.all(np.isfinite(t))):
             raise ValueError(f"times must hold one finite number per event ({items.size})")
-        cols = np.array([self._column.get(i, -1) for i in items.tolist()], dtype=np.int64)
+        cols = self.item_index(items)
         known = cols >= 0
         with self._writer:
             if self._log is not None:  # write-ahead: on disk before it is applied
@@ -172,35 +178,50 @@ class OnlineRecommender:
             event = {"seq": self.sequence + j, "customer": _plain(c), "item": _plain(i), "weight": float(w[j])}
             if t is not None:
                 event["time"] = float(t[j])
+            if j == items.size - 1:
+                event["last"] = True  # the batch is whole: replay applies batches whole or not at all
             lines.append(json.dumps(event, ensure_ascii=False))
         self._log.write("\n".join(lines) + "\n")
         self._log.flush()
         os.fsync(self._log.fileno())
 
-    def replay(self, log: str | os.PathLike) -> int:
-        """Apply the events of an event log written after this state's ``sequence`` (earlier
-        ones are already in it); returns the number applied. For start-up, before other
-        writers: the events are not written to this recommender's own log again."""
-        batch: list = []
-        with open(log, encoding="utf-8") as f:
-            for number, line in enumerate(f, 1):
-                if not line.strip():
+    def _read_log(self, log) -> tuple[list, int, int]:
+        """The events of whole batches after ``sequence``, the byte offset where the whole
+        batches end, and the number of lines after it (a batch cut short by a crash)."""
+        events, pending, end, offset, tail = [], [], 0, 0, 0
+        with open(log, "rb") as f:
+            for number, raw in enumerate(f, 1):
+                offset += len(raw)
+                if not raw.strip():
                     continue
+                tail += 1
                 try:
-                    event = json.loads(line)
+                    event = json.loads(raw)
                     seq = int(event["seq"])
                 except (ValueError, KeyError, TypeError):
-                    if not line.endswith("\n"):  # a last line cut short by a crash: never applied
+                    if not raw.endswith(b"\n"):  # the last line, cut short by a crash
                         break
                     raise ValueError(f"event log {os.fspath(log)!r} line {number} is not an event") from None
-                if seq < self.sequence:
-                    continue  # already in the snapshot
-                if seq != self.sequence + len(batch):
+                expected = self.sequence + len(events) + len(pending)
+                if seq >= self.sequence and seq != expected:
                     raise ValueError(
-                        f"event log {os.fspath(log)!r} line {number}: event {seq} after "
-                        f"{self.sequence + len(batch) - 1} (events are missing)"
+                        f"event log {os.fspath(log)!r} line {number}: event {seq} after {expected - 1} "
+                        "(events are missing)"
                     )
-                batch.append(event)
+                if seq >= self.sequence:
+                    pending.append(event)
+                if event.get("last"):
+                    events += pending
+                    pending, end, tail = [], offset, 0
+        return events, end, tail
+
+    def replay(self, log: str | os.PathLike) -> int:
+        """Apply the events of an event log written after this state's ``sequence`` (earlier
+        ones are already in it); returns the number applied. Only whole batches are applied: a
+        batch cut short by a crash was never acknowledged to its writer, who sends it again.
+        For start-up, before other writers: the events are not written to this recommender's
+        own log again."""
+        batch, _, _ = self._read_log(log)
         if batch:
             timed = all("time" in e for e in batch)
             own_log, self._log = self._log, None  # the events are in the log already
@@ -260,7 +281,15 @@ class OnlineRecommender:
         online._trend, online._trend_time, online.sequence = a["trend"].copy(), trend_time, int(sequence)
         if log is not None:
             if os.path.exists(log):
+                _, end, cut = online._read_log(log)
                 online.replay(log)
+                if os.path.getsize(log) > end:  # the tail of a crash: removed before appending
+                    warnings.warn(
+                        f"event log {os.fspath(log)!r}: dropped the end of a batch cut short by a crash "
+                        f"({cut} line(s), never applied or acknowledged)",
+                        stacklevel=2,
+                    )
+                    os.truncate(log, end)
             online._log = open(log, "a", encoding="utf-8")
         return online
 
@@ -309,7 +338,20 @@ class OnlineRecommender:
         state = self._state.get(customer)
         return self.item_ids[np.asarray(() if state is None else state.recent, dtype=np.int64)]
 
-    def recommend(self, customer, k: int = 10, exclude_seen: bool = True):
+    def item_index(self, items) -> np.ndarray:
+        """The model's columns of raw product ids (-1 for products it does not know)."""
+        items = np.asarray(items, dtype=object).ravel()
+        return np.array([self._column.get(i, -1) for i in items.tolist()], dtype=np.int64)
+
+    def __len__(self) -> int:
+        """Customers with a live state."""
+        return len(self._state)
+
+    def __iter__(self):
+        """The ids of the customers with a live state (a snapshot: safe beside a writer)."""
+        return iter(list(self._state))
+
+    def recommend(self, customer, k: int = 10, exclude_seen: bool = True, return_path: bool = False):
         """The current top-k for one customer.
 
         Parameters
@@ -319,26 +361,33 @@ class OnlineRecommender:
         k : int, default 10
         exclude_seen : bool, default True
             Leave out every product in the customer's history; False: only the recent ones.
+        return_path : bool, default False
+            Also say which path answered: "history" (the model, from the customer's current
+            history) or "trending" (the decayed counters: a customer without any history).
 
         Returns
         -------
         items : numpy.ndarray
             Raw product ids, best first (at most k).
         scores : numpy.ndarray of float
+        path : str, only with ``return_path``
         """
         k = check_int(k, "k", minimum=0)
         model, state = self._model, self._state.get(customer)  # one consistent read of each
         if state is None or state.items.size == 0:
-            return self._trending(k)
+            return (*self._trending(k), "trending") if return_path else self._trending(k)
         n = self.item_ids.size
-        row = sp.csr_matrix((state.weights, state.items, [0, state.items.size]), shape=(1, n))
+        # The state's arrays are canonical (sorted distinct int64 columns, float64 weights): the
+        # row goes to the model as checked CSR parts, without scipy's constructor and checks.
+        row = CsrParts(np.array([0, state.items.size], dtype=np.int64), state.items, state.weights, (1, n), False)
         exclude = None
         if not exclude_seen and state.recent:
             recent = np.asarray(state.recent, dtype=np.int64)
             exclude = sp.csr_matrix((np.ones(recent.size), recent, [0, recent.size]), shape=(1, n))
         ids, scores = model.recommend(0, row, k=k, exclude_seen=exclude_seen, exclude=exclude, recalculate_user=True)
         ok = ids >= 0
-        return self.item_ids[ids[ok]], np.asarray(scores[ok], dtype=np.float64)
+        answer = self.item_ids[ids[ok]], np.asarray(scores[ok], dtype=np.float64)
+        return (*answer, "history") if return_path else answer
 
     def _trending(self, k: int) -> tuple:
         order = np.argsort(-self._trend, kind="stable")

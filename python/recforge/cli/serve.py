@@ -1,0 +1,101 @@
+"""recforge serve: the HTTP/JSON service of a trained model (recforge.realtime.service)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+
+from ..realtime import EpsilonGreedy, OnlineRecommender, ThompsonSampling
+from ._common import CliError, add_csv_arguments
+from .commands import events_like_training, trained
+
+
+def add_serve_parser(sub) -> None:
+    s = sub.add_parser(
+        "serve",
+        help="answer recommendations over HTTP/JSON, following customers' events as they come",
+        description="Serve a model written by 'recforge train' over HTTP/JSON (needs the serve extra: "
+        "pip install 'recforge[serve]'). Endpoints: /recommend, /similar, /events, /feedback, "
+        "/reload, /health, /metrics. Ctrl-C or SIGTERM stops it after the requests in flight; "
+        "with --state the customers' state is saved then.",
+    )
+    s.add_argument("--model", required=True, help="file written by 'recforge train' (reread by POST /reload)")
+    s.add_argument(
+        "--data", metavar="FILE", help='the customers\' histories so far: events (.csv or .parquet), or "sample"'
+    )
+    add_csv_arguments(s)
+    s.add_argument(
+        "--state",
+        metavar="FILE",
+        help="state snapshot (.npz): loaded at start when it exists (then --data is not read), saved at shutdown",
+    )
+    s.add_argument("--log", metavar="FILE", help="event log (JSON lines): replayed after --state, appended to")
+    s.add_argument("--explore", choices=("none", "thompson", "epsilon"), default="none", help="exploration policy")
+    s.add_argument("--epsilon", type=float, default=0.1, help="--explore epsilon: share of random lists")
+    s.add_argument("--candidates", type=int, default=50, help="products the policy explores over (default: 50)")
+    s.add_argument("--decision-log", metavar="FILE", help="JSON lines of shown lists (propensities) and feedback")
+    s.add_argument("--seed", type=int, help="the exploration's random seed")
+    s.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1, this machine only)")
+    s.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0: any free one)")
+    s.add_argument("--max-body", type=int, default=1 << 20, help="largest request body in bytes (default: 1 MiB)")
+    s.add_argument("--quiet", action="store_true", help="no start-up lines")
+
+
+def serve(args) -> None:
+    try:
+        from ..realtime import service
+    except ImportError as e:
+        raise CliError(str(e)) from None
+    if args.candidates < 1 or args.max_body < 1:
+        raise CliError("--candidates and --max-body must be >= 1")
+    for option, path in (("--state", args.state), ("--log", args.log), ("--decision-log", args.decision_log)):
+        if path is not None and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise CliError(f"{option}: folder of {path!r} does not exist")
+    model, known = trained(args.model)
+    resuming = args.state is not None and os.path.exists(args.state)
+    if args.log is not None and not resuming and os.path.exists(args.log) and os.path.getsize(args.log) > 0:
+        raise CliError(f"--log: {args.log!r} holds events; give the --state they follow, or a new log")
+    if resuming:
+        online = OnlineRecommender.load(args.state, model, log=args.log)
+        source = f"state {args.state} (events {online.sequence:,})"
+    else:
+        history = None
+        if args.data is not None:
+            events = events_like_training(args, known)
+            try:
+                history = known.transform(events, new_users="append")
+            except (ValueError, TypeError) as e:
+                raise CliError(f"--data: {e}") from None
+        online = OnlineRecommender(model, history, log=args.log)
+        source = "no history" if history is None else f"{args.data}"
+    policy = None
+    if args.explore == "thompson":
+        policy = ThompsonSampling(random_state=args.seed)
+    elif args.explore == "epsilon":
+        policy = EpsilonGreedy(args.epsilon, random_state=args.seed)
+    app = service.Service(
+        online,
+        model_path=args.model,
+        policy=policy,
+        candidates=args.candidates,
+        customer_ids="int" if known.user_ids.dtype.kind in "iu" else "str",
+        decision_log=args.decision_log,
+        state_path=args.state,
+        max_body=args.max_body,
+    )
+    try:
+        sock = socket.create_server((args.host, args.port))
+    except OSError as e:
+        app.close()
+        raise CliError(f"--host/--port: cannot listen on {args.host}:{args.port}: {e.strerror or e}") from None
+    host, port = sock.getsockname()[:2]
+    if not args.quiet:
+        print(
+            f"serving {type(model).__name__} ({online.item_ids.size:,} products, {len(online):,} customers from "
+            f"{source}) on http://{host}:{port}; Ctrl-C stops",
+            file=sys.stderr,
+        )
+    service.serve(app, sock=sock)
+    if not args.quiet:
+        print("stopped" + (f"; state saved to {args.state}" if args.state else ""), file=sys.stderr)

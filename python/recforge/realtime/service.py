@@ -1,0 +1,414 @@
+"""The HTTP/JSON service: an :class:`OnlineRecommender` (and optionally an exploration policy)
+behind a Starlette application, served by uvicorn (the ``serve`` extra).
+
+Endpoints (JSON in, JSON out; errors are ``{"error": "..."}`` with a 4xx/5xx status):
+
+=================  =====  ==============================================================
+``/recommend``     GET    ``?customer=&k=&exclude_seen=&explore=&segment=`` (or POST as JSON)
+``/similar``       GET    ``?item=&k=`` (or POST): the model's most similar products
+``/events``        POST   ``{"events": [{"customer", "item", "weight"?, "time"?}, ...]}``
+``/feedback``      POST   ``{"feedback": [{"customer", "item", "reward", "request"?, "segment"?}]}``
+``/reload``        POST   reload the model file, swapped in atomically
+``/health``        GET    status, model, customers, events applied, reloads
+``/metrics``       GET    Prometheus text: requests by endpoint and status, latency histograms
+=================  =====  ==============================================================
+
+One process holds the state: recommendations run on the event loop (they take about a
+millisecond of CPU and the interpreter lock would serialise them across threads anyway); event
+batches (which wait for their log's fsync) and model reloads (which read a file) run in the
+thread pool, so answers keep flowing meanwhile. Readers never wait for the writer
+(see :class:`OnlineRecommender`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import threading
+import time
+import uuid
+
+import numpy as np
+
+try:
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.exceptions import HTTPException
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, PlainTextResponse
+    from starlette.routing import Route
+except ImportError as e:  # the serve extra is optional
+    raise ImportError("recforge's service needs the serve extra: pip install 'recforge[serve]'") from e
+
+from .._version import __version__
+from .metrics import Metrics
+from .online import OnlineRecommender
+
+MAX_BODY = 1 << 20  # bytes of one request body
+MAX_EVENTS = 10_000  # events (or feedback lines) in one request
+MAX_K = 1_000
+
+
+class Refused(Exception):
+    """A request the service answers with ``status`` and ``message`` (never a traceback)."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+class _Ids:
+    """Raw ids as the model and the state hold them: JSON numbers or strings are accepted for
+    either kind (a customer "12347" is customer 12347 where ids are integers)."""
+
+    def __init__(self, integer: bool, what: str):
+        self.integer, self.what = integer, what
+
+    def __call__(self, value):
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise Refused(422, f"{self.what} must be a string or an integer, got {json.dumps(value)[:40]}")
+        if not self.integer:
+            return str(value)
+        try:
+            return int(value)
+        except ValueError:
+            raise Refused(422, f"{self.what} {value!r} is not an integer id") from None
+
+
+def _is_integer_kind(ids) -> bool:
+    return np.asarray(ids).dtype.kind in "iu"
+
+
+class Service:
+    """The state behind the endpoints: the online recommender, the policy, the model file.
+
+    Parameters
+    ----------
+    online : OnlineRecommender
+    model_path : str or path, optional
+        The model file ``/reload`` reads again (replace it atomically, then POST ``/reload``).
+    loader : callable, optional
+        Reads a model file (default :func:`recforge.load`).
+    policy : ThompsonSampling or EpsilonGreedy, optional
+        Explores over each request's top ``candidates`` (``explore`` defaults to on with one).
+    candidates : int, default 50
+    customer_ids : "int" or "str", optional
+        How customer ids are keyed in the state (default: as the first customer in it, else str).
+    decision_log : str or path, optional
+        JSON lines of every explored list (request id, customer, products, propensities) and of
+        every feedback: the log :func:`recforge.realtime.ips` and friends evaluate policies on.
+    state_path : str or path, optional
+        Where the state is saved at shutdown (:meth:`OnlineRecommender.save`).
+    max_body, max_events, max_k : int
+        Requests over these sizes are refused (413, or 422 for k).
+    """
+
+    def __init__(
+        self,
+        online: OnlineRecommender,
+        *,
+        model_path=None,
+        loader=None,
+        policy=None,
+        candidates: int = 50,
+        customer_ids: str | None = None,
+        decision_log=None,
+        state_path=None,
+        max_body: int = MAX_BODY,
+        max_events: int = MAX_EVENTS,
+        max_k: int = MAX_K,
+    ):
+        if not isinstance(online, OnlineRecommender):
+            raise TypeError(f"online must be an OnlineRecommender, got {type(online).__name__}")
+        if customer_ids is None:
+            first = next(iter(online), "")
+            customer_ids = "int" if isinstance(first, (int, np.integer)) else "str"
+        if customer_ids not in ("int", "str"):
+            raise ValueError(f"customer_ids must be 'int' or 'str', got {customer_ids!r}")
+        self.online, self.policy, self.model_path = online, policy, model_path
+        if loader is None:
+            from ..models import load as loader
+        self.loader = loader
+        self.candidates, self.max_body, self.max_events, self.max_k = candidates, max_body, max_events, max_k
+        self.customer = _Ids(customer_ids == "int", "customer")
+        self.item = _Ids(_is_integer_kind(online.item_ids), "item")
+        self.state_path = state_path
+        self.metrics = Metrics()
+        self.started = time.time()
+        self.reloads = 0
+        self._reloading = threading.Lock()
+        self._decisions = None if decision_log is None else open(decision_log, "a", encoding="utf-8")
+        self._decisions_lock = threading.Lock()
+
+    # -- the endpoints' work (synchronous, testable without HTTP) ------------------------------
+    def recommend(self, query: dict) -> dict:
+        customer = self.customer(_required(query, "customer"))
+        k = _integer(query, "k", 10, 0, self.max_k)
+        exclude_seen = _boolean(query, "exclude_seen", True)
+        explore = _boolean(query, "explore", self.policy is not None)
+        if explore and self.policy is None:
+            raise Refused(422, "explore: the service runs without an exploration policy (recforge serve --explore)")
+        width = max(k, self.candidates) if explore else k
+        items, scores, path = self.online.recommend(customer, width, exclude_seen=exclude_seen, return_path=True)
+        answer = {"customer": customer, "path": path}
+        if not explore:
+            return {**answer, "items": items.tolist(), "scores": scores.tolist()}
+        columns = self.online.item_index(items)
+        shown, propensity = self.policy.choose(columns, k, segment=_segment(query))
+        at = {c: j for j, c in enumerate(columns.tolist())}
+        shown = np.array([at[c] for c in shown.tolist()], dtype=np.int64)  # positions in the candidates
+        request = uuid.uuid4().hex
+        answer.update(
+            request=request,
+            items=items[shown].tolist(),
+            scores=scores[shown].tolist(),
+            propensities=propensity.tolist(),
+        )
+        self._decide({"request": request, "customer": customer, "items": answer["items"],
+                      "propensities": answer["propensities"], "candidates": int(items.size),
+                      "time": time.time()})  # fmt: skip
+        return answer
+
+    def similar(self, query: dict) -> dict:
+        raw = self.item(_required(query, "item"))
+        k = _integer(query, "k", 10, 0, self.max_k)
+        column = int(self.online.item_index([raw])[0])
+        if column < 0:
+            raise Refused(404, f"item {raw!r} is not a product of the model")
+        ids, scores = self.online.model.similar_items(column, k=k)
+        ok = ids >= 0
+        return {"item": raw, "items": self.online.item_ids[ids[ok]].tolist(), "scores": scores[ok].tolist()}
+
+    def events(self, body: dict) -> dict:
+        rows = _rows(body, "events", self.max_events)
+        customers = [self.customer(_required(e, "customer")) for e in rows]
+        items = [self.item(_required(e, "item")) for e in rows]
+        weights = [_number(e, "weight", 1.0) for e in rows]
+        timed = [("time" in e) for e in rows]
+        if any(timed) and not all(timed):
+            raise Refused(422, "events: give a time for every event or for none")
+        times = [_number(e, "time", 0.0) for e in rows] if all(timed) and rows else None
+        report = self.online.update(customers, items, weights, times)
+        return {**report, "sequence": self.online.sequence}
+
+    def feedback(self, body: dict) -> dict:
+        if self.policy is None:
+            raise Refused(422, "feedback: the service runs without an exploration policy (recforge serve --explore)")
+        rows = _rows(body, "feedback", self.max_events)
+        items = [self.item(_required(e, "item")) for e in rows]
+        rewards = [_number(e, "reward", None) for e in rows]
+        if not all(0.0 <= r <= 1.0 for r in rewards):
+            raise Refused(422, "feedback: every reward must be in [0, 1]")
+        columns = self.online.item_index(items)
+        known = columns >= 0
+        segments = [_segment(e) for e in rows]
+        for segment in set(segments):  # the posteriors of each customer's segment (with by_segment)
+            mine = known & np.array([s == segment for s in segments])
+            self.policy.feedback(columns[mine], np.asarray(rewards)[mine], segment=segment)
+        for e in rows:
+            self._decide({"request": e.get("request"), "customer": e.get("customer"), "item": e["item"],
+                          "reward": float(e["reward"]), "time": time.time()})  # fmt: skip
+        return {"applied": int(known.sum()), "unknown_items": int((~known).sum())}
+
+    def reload(self) -> dict:
+        if self.model_path is None:
+            raise Refused(422, "reload: the service was started without a model file")
+        with self._reloading:  # one reload at a time; answers go on with the current model
+            try:
+                model = self.loader(self.model_path)
+                self.online.swap_model(model)
+            except (ValueError, TypeError, OSError) as e:
+                raise Refused(422, f"reload: {e}; the current model stays") from None
+            self.reloads += 1
+        return {"model": type(model).__name__, "reloads": self.reloads}
+
+    def health(self) -> dict:
+        return {
+            "status": "ok",
+            "version": __version__,
+            "model": type(self.online.model).__name__,
+            "items": int(self.online.item_ids.size),
+            "customers": len(self.online),
+            "events": self.online.sequence,
+            "reloads": self.reloads,
+            "exploration": None if self.policy is None else type(self.policy).__name__,
+            "uptime_s": round(time.time() - self.started, 3),
+        }
+
+    def metrics_text(self) -> str:
+        gauges = {
+            "recforge_customers": ("Customers with a live state.", len(self.online)),
+            "recforge_items": ("Products of the model.", int(self.online.item_ids.size)),
+            "recforge_uptime_seconds": ("Seconds since the service started.", time.time() - self.started),
+        }
+        counters = {
+            "recforge_events_total": ("Events applied to the state (the event log's position).", self.online.sequence),
+            "recforge_model_reloads_total": ("Models swapped in by /reload.", self.reloads),
+        }
+        return self.metrics.render(gauges, counters)
+
+    def _decide(self, line: dict) -> None:
+        if self._decisions is None:
+            return
+        text = json.dumps(line, ensure_ascii=False) + "\n"
+        with self._decisions_lock:
+            self._decisions.write(text)
+            self._decisions.flush()
+
+    def close(self) -> None:
+        """Save the state (with ``state_path``) and close the logs: the service's shutdown."""
+        if self.state_path is not None:
+            self.online.save(self.state_path)
+        self.online.close()
+        if self._decisions is not None:
+            self._decisions.close()
+            self._decisions = None
+
+
+# -- request fields --------------------------------------------------------------------------
+def _required(query: dict, name: str):
+    if name not in query or query[name] is None:
+        raise Refused(422, f"{name} is required")
+    return query[name]
+
+
+def _integer(query: dict, name: str, default: int, low: int, high: int) -> int:
+    value = query.get(name, default)
+    try:
+        number = int(value) if isinstance(value, str) else value
+    except ValueError:
+        number = None
+    if isinstance(number, bool) or not isinstance(number, int) or not low <= number <= high:
+        raise Refused(422, f"{name} must be an integer in [{low}, {high}], got {json.dumps(value)[:40]}")
+    return number
+
+
+def _boolean(query: dict, name: str, default: bool) -> bool:
+    value = query.get(name, default)
+    if isinstance(value, str) and value.lower() in ("true", "1", "false", "0"):
+        return value.lower() in ("true", "1")
+    if not isinstance(value, bool):
+        raise Refused(422, f"{name} must be true or false, got {json.dumps(value)[:40]}")
+    return value
+
+
+def _number(row: dict, name: str, default) -> float:
+    value = row.get(name, default)
+    if value is None:
+        raise Refused(422, f"{name} is required")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        raise Refused(422, f"{name} must be a finite number, got {json.dumps(value)[:40]}")
+    return float(value)
+
+
+def _segment(query: dict):
+    value = query.get("segment")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int))):
+        raise Refused(422, f"segment must be a string or an integer, got {json.dumps(value)[:40]}")
+    return value
+
+
+def _rows(body: dict, name: str, limit: int) -> list:
+    rows = body.get(name)
+    if isinstance(rows, dict):
+        rows = [rows]
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise Refused(422, f'{name} must be a list of objects, e.g. {{"{name}": [{{...}}]}}')
+    if len(rows) > limit:
+        raise Refused(413, f"{name}: {len(rows):,} in one request, at most {limit:,}")
+    return rows
+
+
+def _not_json(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+async def _body(request: Request, limit: int) -> dict:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise Refused(413, f"request body of {int(declared):,} bytes, at most {limit:,}")
+    body = bytearray()
+    async for chunk in request.stream():  # a body without Content-Length is counted as it comes
+        body += chunk
+        if len(body) > limit:
+            raise Refused(413, f"request body over {limit:,} bytes")
+    if not body.strip():
+        return {}  # POST /reload needs no body
+    try:
+        payload = json.loads(body, parse_constant=_not_json)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise Refused(400, f"malformed JSON: {e}") from None
+    if not isinstance(payload, dict):
+        raise Refused(400, "the request body must be a JSON object")
+    return payload
+
+
+# -- the ASGI application --------------------------------------------------------------------
+def create_app(service: Service) -> Starlette:
+    """The Starlette application of ``service`` (its shutdown calls :meth:`Service.close`)."""
+
+    def endpoint(name: str, work, threaded: bool = False, text: bool = False):
+        async def handle(request: Request):
+            start = time.perf_counter()
+            status = 200
+            try:
+                if request.method == "POST":
+                    payload = await _body(request, service.max_body)
+                else:
+                    payload = dict(request.query_params)
+                answer = await run_in_threadpool(work, payload) if threaded else work(payload)
+                response = PlainTextResponse(answer) if text else JSONResponse(answer)
+            except Refused as e:
+                status = e.status
+                response = JSONResponse({"error": e.message}, status_code=status)
+            except Exception as e:  # a defect: answered and counted, the service stays up
+                status = 500
+                response = JSONResponse({"error": f"internal error: {type(e).__name__}: {e}"}, status_code=500)
+            service.metrics.observe(name, status, time.perf_counter() - start)
+            return response
+
+        return handle
+
+    routes = [
+        Route("/recommend", endpoint("recommend", service.recommend), methods=["GET", "POST"]),
+        Route("/similar", endpoint("similar", service.similar), methods=["GET", "POST"]),
+        Route("/events", endpoint("events", service.events, threaded=True), methods=["POST"]),
+        Route("/feedback", endpoint("feedback", service.feedback), methods=["POST"]),
+        Route("/reload", endpoint("reload", lambda _: service.reload(), threaded=True), methods=["POST"]),
+        Route("/health", endpoint("health", lambda _: service.health()), methods=["GET"]),
+        Route("/metrics", endpoint("metrics", lambda _: service.metrics_text(), text=True), methods=["GET"]),
+    ]
+
+    async def http_error(request, exc: HTTPException):  # unknown paths, wrong methods: JSON too
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        service.close()  # after uvicorn has let the requests in flight finish
+
+    return Starlette(routes=routes, exception_handlers={HTTPException: http_error}, lifespan=lifespan)
+
+
+def serve(
+    service: Service, *, host: str = "127.0.0.1", port: int = 8000, sock=None, log_level: str = "warning", **uvicorn
+) -> None:
+    """Run ``service`` under uvicorn until SIGINT/SIGTERM; requests in flight finish, then the
+    state is saved and the logs closed, and it returns. ``sock``: an already bound socket (then host and port
+    are ignored); other keywords go to :class:`uvicorn.Config`."""
+    import uvicorn as server
+
+    class Server(server.Server):
+        def handle_exit(self, sig, frame) -> None:
+            # A stop request, not a failure: uvicorn would raise the signal again after the
+            # graceful shutdown (the process then dies by it); here serve() returns instead.
+            if self.should_exit and sig == signal.SIGINT:
+                self.force_exit = True  # a second Ctrl-C: stop waiting for requests in flight
+            self.should_exit = True
+
+    config = server.Config(create_app(service), host=host, port=port, log_level=log_level, **uvicorn)
+    Server(config).run(sockets=None if sock is None else [sock])
+
+
+__all__ = ["Refused", "Service", "create_app", "serve"]

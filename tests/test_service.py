@@ -1,0 +1,334 @@
+"""recforge.realtime.service and `recforge serve`: answers against the online recommender and
+the model, bad requests, exploration logs, metrics, and the service on loopback (concurrent
+clients through model reloads, graceful shutdown)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import warnings
+
+import numpy as np
+import pytest
+import recforge as rf
+
+pytest.importorskip("starlette", reason="the service needs the serve extra (starlette, uvicorn)")
+pytest.importorskip("uvicorn", reason="the service needs the serve extra (starlette, uvicorn)")
+httpx = pytest.importorskip("httpx", reason="the tests talk to the service through httpx")
+from recforge.realtime import service as svc  # noqa: E402
+
+with warnings.catch_warnings():  # recent Starlette prefers httpx2 and warns when it finds only httpx
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from starlette.testclient import TestClient
+
+
+def events(seed: int, n: int, n_users: int = 30, n_items: int = 40):
+    rng = np.random.default_rng(seed)
+    users = np.array([f"c{u}" for u in rng.integers(0, n_users, n)], dtype=object)
+    items = np.array([f"p{i}" for i in rng.integers(0, n_items, n)], dtype=object)
+    return users, items, rng.choice([1.0, 3.0, 5.0], n)
+
+
+@pytest.fixture
+def served(tmp_path):
+    """(service, client, model, history): ItemKNN on 40 products, saved to a file /reload reads."""
+    history = rf.Interactions.from_arrays(*events(0, 400))
+    model = rf.ItemKNN(neighbours=10).fit(history)
+    path = str(tmp_path / "model.npz")
+    model.save(path)
+    service = svc.Service(rf.realtime.OnlineRecommender(model, history), model_path=path)
+    with TestClient(svc.create_app(service)) as client:
+        yield service, client, model, history
+
+
+def test_recommend_answers_as_the_online_recommender(served):
+    service, client, model, history = served
+    want_items, want_scores = service.online.recommend("c3", k=5)
+    for reply in (client.get("/recommend", params={"customer": "c3", "k": 5}),
+                  client.post("/recommend", json={"customer": "c3", "k": 5})):  # fmt: skip
+        assert reply.status_code == 200
+        body = reply.json()
+        assert body["path"] == "history" and body["items"] == want_items.tolist()
+        np.testing.assert_allclose(body["scores"], want_scores)
+    unknown = client.get("/recommend", params={"customer": "nobody", "k": 3}).json()
+    assert unknown["path"] == "trending"
+    assert unknown["items"] == service.online.recommend("nobody", k=3)[0].tolist() and len(unknown["items"]) == 3
+
+
+def test_events_change_the_next_answer(served):
+    service, client, model, history = served
+    reply = client.post(
+        "/events",
+        json={"events": [{"customer": "new", "item": "p1", "weight": 3}, {"customer": "new", "item": "zz"}]},
+    )
+    assert reply.status_code == 200 and reply.json() == {"applied": 1, "unknown_items": 1, "sequence": 2}
+    body = client.get("/recommend", params={"customer": "new", "k": 4}).json()
+    row = service.online.history("new")
+    ids, scores = model.recommend(0, row, k=4, recalculate_user=True)
+    assert body["path"] == "history" and body["items"] == model.item_ids_[ids[ids >= 0]].tolist()
+    assert "p1" not in body["items"]
+
+
+def test_similar_answers_as_the_model(served):
+    service, client, model, _ = served
+    body = client.get("/similar", params={"item": "p2", "k": 4}).json()
+    ids, scores = model.similar_items(int(np.flatnonzero(model.item_ids_ == "p2")[0]), k=4)
+    assert body["items"] == model.item_ids_[ids[ids >= 0]].tolist()
+    np.testing.assert_allclose(body["scores"], scores[ids >= 0])
+    assert client.get("/similar", params={"item": "nope"}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "method, path, payload, status, words",
+    [
+        ("post", "/recommend", b"{not json", 400, "malformed JSON"),
+        ("post", "/recommend", b"[1, 2]", 400, "JSON object"),
+        ("post", "/recommend", b"\xff\xfe", 400, "malformed JSON"),
+        ("get", "/recommend", {}, 422, "customer is required"),
+        ("get", "/recommend", {"customer": "c1", "k": "-1"}, 422, "k must be"),
+        ("get", "/recommend", {"customer": "c1", "k": "5000"}, 422, "k must be"),
+        ("get", "/recommend", {"customer": "c1", "k": "ten"}, 422, "k must be"),
+        ("post", "/recommend", {"customer": "c1", "k": True}, 422, "k must be"),
+        ("post", "/recommend", {"customer": ["c1"]}, 422, "customer must be"),
+        ("get", "/recommend", {"customer": "c1", "exclude_seen": "maybe"}, 422, "exclude_seen"),
+        ("get", "/recommend", {"customer": "c1", "explore": "true"}, 422, "exploration policy"),
+        ("post", "/events", {"events": "c1,p1"}, 422, "list of objects"),
+        ("post", "/events", {"events": [{"customer": "c1"}]}, 422, "item is required"),
+        ("post", "/events", {"events": [{"customer": "c1", "item": "p1", "weight": "x"}]}, 422, "weight"),
+        ("post", "/events", {"events": [{"customer": "c1", "item": "p1", "weight": float("nan")}]}, 400, "JSON"),
+        (
+            "post",
+            "/events",
+            {"events": [{"customer": "c", "item": "p1", "time": 1}, {"customer": "c", "item": "p2"}]},
+            422,
+            "every event or for none",
+        ),  # fmt: skip
+        ("post", "/feedback", {"feedback": [{"item": "p1", "reward": 1}]}, 422, "exploration policy"),
+        ("get", "/events", {}, 405, "Method Not Allowed"),
+        ("get", "/nowhere", {}, 404, "Not Found"),
+    ],
+)
+def test_bad_requests_get_a_status_and_a_message(served, method, path, payload, status, words):
+    service, client, _, _ = served
+    if method == "get":
+        reply = client.get(path, params=payload)
+    elif isinstance(payload, bytes):
+        reply = client.post(path, content=payload)
+    else:
+        reply = client.post(path, content=json.dumps(payload))  # NaN passes json.dumps, not the service
+    assert reply.status_code == status
+    assert words in reply.json()["error"]
+    assert service.online.sequence == 0  # nothing was applied
+
+
+def test_oversized_requests_are_refused(tmp_path):
+    history = rf.Interactions.from_arrays(*events(0, 200))
+    online = rf.realtime.OnlineRecommender(rf.ItemKNN().fit(history), history)
+    service = svc.Service(online, max_body=2_000, max_events=5)
+    with TestClient(svc.create_app(service)) as client:
+        many = {"events": [{"customer": "c1", "item": "p1"}] * 6}
+        reply = client.post("/events", json=many)
+        assert reply.status_code == 413 and "at most 5" in reply.json()["error"]
+        big = client.post("/events", content=b'{"events": [' + b" " * 3_000 + b"]}")
+        assert big.status_code == 413 and "2,000" in big.json()["error"]
+
+        def chunks():  # no Content-Length: counted as it arrives
+            for _ in range(10):
+                yield b" " * 500
+
+        streamed = client.post("/events", content=chunks())
+        assert streamed.status_code == 413
+    assert online.sequence == 0
+
+
+def test_a_failed_reload_keeps_the_current_model(served):
+    service, client, model, _ = served
+    assert client.post("/reload").json() == {"model": "ItemKNN", "reloads": 1}
+    first = service.online.model
+    assert first is not model  # read again from the file
+    with open(service.model_path, "wb") as f:
+        f.write(b"not a model")
+    reply = client.post("/reload")
+    assert reply.status_code == 422 and "the current model stays" in reply.json()["error"]
+    assert service.online.model is first and service.reloads == 1
+    assert client.get("/recommend", params={"customer": "c1"}).status_code == 200
+
+
+def test_integer_ids_accept_numbers_and_digit_strings():
+    history = rf.Interactions.from_arrays(np.array([1, 1, 2, 3]), np.array([10, 11, 10, 12]))
+    online = rf.realtime.OnlineRecommender(rf.ItemKNN().fit(history), history)
+    service = svc.Service(online)
+    with TestClient(svc.create_app(service)) as client:
+        a = client.get("/recommend", params={"customer": "1"}).json()
+        b = client.post("/recommend", json={"customer": 1}).json()
+        assert a == b and a["path"] == "history" and a["customer"] == 1
+        assert client.post("/events", json={"events": [{"customer": "7", "item": "12"}]}).json()["applied"] == 1
+        assert 12 in online.recent_items(7).tolist()
+        assert client.get("/similar", params={"item": "x"}).status_code == 422
+
+
+def test_exploration_logs_propensities_and_learns_from_feedback(tmp_path):
+    history = rf.Interactions.from_arrays(*events(0, 400))
+    online = rf.realtime.OnlineRecommender(rf.ItemKNN(neighbours=10).fit(history), history)
+    policy = rf.realtime.ThompsonSampling(random_state=0)
+    log = tmp_path / "decisions.jsonl"
+    service = svc.Service(online, policy=policy, candidates=8, decision_log=log)
+    with TestClient(svc.create_app(service)) as client:
+        body = client.get("/recommend", params={"customer": "c3", "k": 3}).json()
+        candidates = online.recommend("c3", k=8)[0].tolist()
+        assert len(body["items"]) == 3 and set(body["items"]) <= set(candidates)
+        assert all(0 < p <= 1 for p in body["propensities"]) and len(body["propensities"]) == 3
+        plain = client.get("/recommend", params={"customer": "c3", "k": 3, "explore": "false"}).json()
+        assert "propensities" not in plain and plain["items"] == candidates[:3]
+        item = body["items"][0]
+        reply = client.post(
+            "/feedback", json={"feedback": [{"customer": "c3", "item": item, "reward": 1, "request": body["request"]}]}
+        )
+        assert reply.json() == {"applied": 1, "unknown_items": 0}
+        assert client.post("/feedback", json={"feedback": {"item": item, "reward": 2}}).status_code == 422
+    alpha, beta = policy.posterior(online.item_index([item]))
+    assert (alpha[0], beta[0]) == (2.0, 1.0)
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert lines[0]["request"] == body["request"] and lines[0]["propensities"] == body["propensities"]
+    assert lines[0]["items"] == body["items"] and lines[0]["candidates"] == 8
+    assert lines[1] == {**lines[1], "request": body["request"], "item": item, "reward": 1.0}
+
+
+def test_health_and_metrics_count_what_happened(served):
+    service, client, _, _ = served
+    client.get("/recommend", params={"customer": "c1"})
+    client.get("/recommend", params={"customer": "c1", "k": "-3"})
+    client.post("/events", json={"events": [{"customer": "c1", "item": "p1"}]})
+    health = client.get("/health").json()
+    assert health["status"] == "ok" and health["events"] == 1 and health["items"] == 40
+    assert health["customers"] == len(service.online)
+    text = client.get("/metrics").text
+    assert 'recforge_requests_total{endpoint="recommend",status="200"} 1' in text
+    assert 'recforge_requests_total{endpoint="recommend",status="422"} 1' in text
+    assert "recforge_events_total 1" in text
+    assert 'recforge_request_seconds_count{endpoint="recommend"} 2' in text
+    buckets = [
+        int(n) for n in re.findall(r'recforge_request_seconds_bucket\{endpoint="recommend",le="[^"]+"\} (\d+)', text)
+    ]
+    assert buckets == sorted(buckets) and buckets[-1] == 2  # cumulative, ending at the count
+
+
+class LoopbackServer:
+    """The service under uvicorn in a thread, on a free loopback port."""
+
+    def __init__(self, service):
+        import uvicorn
+
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        config = uvicorn.Config(svc.create_app(service), log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            assert time.monotonic() < deadline, "the service did not start"
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc):
+        self.server.should_exit = True
+        self.thread.join(30)
+        assert not self.thread.is_alive()
+
+
+def test_no_request_fails_while_the_model_is_reloaded(tmp_path):
+    history = rf.Interactions.from_arrays(*events(0, 600, n_users=50))
+    model = rf.ALS(factors=8, iterations=3, random_state=0).fit(history)
+    path = tmp_path / "model.npz"
+    model.save(path)
+    state = tmp_path / "state.npz"
+    online = rf.realtime.OnlineRecommender(model, history, log=tmp_path / "events.jsonl")
+    service = svc.Service(online, model_path=path, state_path=state)
+    statuses, lengths = [], []
+    stop = threading.Event()
+
+    def client(number: int):
+        with httpx.Client(base_url=url, timeout=30) as http:
+            i = 0
+            while not stop.is_set() or i < 20:
+                customer = f"c{(number * 7 + i) % 60}"  # some unknown: trending
+                if i % 5 == 0:
+                    r = http.post("/events", json={"events": [{"customer": customer, "item": f"p{i % 40}"}]})
+                else:
+                    r = http.get("/recommend", params={"customer": customer, "k": 5})
+                    lengths.append(len(r.json().get("items", [])))
+                statuses.append(r.status_code)
+                i += 1
+
+    with LoopbackServer(service) as server:
+        url = server.url
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        with httpx.Client(base_url=url, timeout=30) as http:
+            for _ in range(5):
+                rf.ALS(factors=8, iterations=3, random_state=1).fit(history).save(path)
+                assert http.post("/reload").status_code == 200
+        stop.set()
+        for t in threads:
+            t.join(60)
+        with httpx.Client(base_url=url, timeout=30) as http:  # bad requests over a real socket
+            assert http.post("/events", content=b'{"events": [').status_code == 400
+            assert http.post("/events", content=b" " * (svc.MAX_BODY + 1)).status_code == 413
+            assert http.get("/recommend", params={"customer": "c1", "k": "x"}).status_code == 422
+            assert http.get("/health").json()["status"] == "ok"
+    assert len(statuses) >= 160 and set(statuses) == {200}
+    assert min(lengths) == 5
+    assert service.reloads == 5
+    # graceful shutdown saved the state with every applied event
+    restored = rf.realtime.OnlineRecommender.load(state, model)
+    assert restored.sequence == online.sequence == statuses.count(200) - len(lengths)
+
+
+def test_importing_the_service_without_the_extra_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "starlette.applications", None)
+    monkeypatch.delitem(sys.modules, "recforge.realtime.service")
+    with pytest.raises(ImportError, match=r"pip install 'recforge\[serve\]'"):
+        importlib.import_module("recforge.realtime.service")
+    monkeypatch.undo()
+    importlib.import_module("recforge.realtime.service")
+
+
+def test_cli_serves_until_sigterm_then_saves_the_state(tmp_path):
+    model = tmp_path / "model.npz"
+    subprocess.run(
+        [sys.executable, "-m", "recforge", "train", "--data", "sample", "--model", "itemknn", "--out", str(model),
+         "--quiet"], check=True, capture_output=True)  # fmt: skip
+    state = tmp_path / "state.npz"
+    command = [sys.executable, "-m", "recforge", "serve", "--model", str(model), "--data", "sample",
+               "--port", "0", "--state", str(state), "--log", str(tmp_path / "events.jsonl")]  # fmt: skip
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()
+        port = re.search(r"http://127\.0\.0\.1:(\d+)", line)
+        assert port, line
+        url = f"http://127.0.0.1:{port.group(1)}"
+        assert httpx.get(url + "/health", timeout=30).json()["customers"] == 2169
+        reply = httpx.post(url + "/events", json={"events": [{"customer": "17850", "item": "22423"}]}, timeout=30)
+        assert reply.json()["applied"] == 1
+        assert httpx.get(url + "/recommend", params={"customer": "17850"}, timeout=30).json()["path"] == "history"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 0, out
+    assert rf.realtime.OnlineRecommender.load(state, rf.load(str(model))).sequence == 1
+    # a log with events but no state to follow is refused (the events would be applied twice)
+    os.remove(state)
+    bad = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "--log" in bad.stderr and "Traceback" not in bad.stderr
