@@ -140,7 +140,8 @@ LAYERS = [
     {"data", "datasets"},
     {"kernels"},
     {"models"},
-    {"evaluation", "customers", "campaign", "realtime", "distributed"},
+    {"evaluation", "customers", "campaign", "realtime", "batch"},
+    {"distributed"},
     {"cli"},
 ]
 

@@ -7,7 +7,7 @@ A C++17 core over CSR matrices (OpenMP, pybind11) under a thin Python layer. Sta
 import importlib
 import sys
 
-from . import campaign, customers, data, datasets, evaluation, kernels, models, realtime
+from . import batch, campaign, customers, data, datasets, evaluation, kernels, models, realtime
 from ._config import config
 from ._sparse import as_csr
 from ._version import __version__
@@ -62,6 +62,7 @@ __all__ = [
     "evaluation",
     "models",
     "realtime",
+    "batch",
     "similarity",
     "topk",
     "topk_sparse",

@@ -54,6 +54,7 @@ def topk_sparse(
     n_threads: int = 0,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.floating]]: ...
 
+from . import batch as batch
 from . import campaign as campaign
 from . import customers as customers
 from . import data as data

@@ -73,7 +73,17 @@ def parser() -> argparse.ArgumentParser:
         "columns the model was trained with), events or not",
     )
     r.add_argument("--user-key", default="user", help="the --customers id column (default: user)")
-    r.add_argument("--out", required=True, help="output: .csv, .csv.gz or .parquet")
+    r.add_argument(
+        "--out",
+        required=True,
+        help="output: .csv, .csv.gz or .parquet; a folder (ending in /) for one Parquet file per block of customers",
+    )
+    r.add_argument(
+        "--blocks",
+        type=int,
+        help="score out of core, in this many blocks of customers (automatic for a folder --out or an input "
+        "over 1 GiB: memory holds the model and one block; an interrupted run resumes)",
+    )
     add_product_arguments(r)
     r.add_argument("--quiet", action="store_true", help="no progress bar")
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
 import time
 
@@ -93,8 +95,69 @@ def events_like_training(args, known: Interactions):
     return drop_returns(read_events(args), args)
 
 
+OUT_OF_CORE_BYTES = 2**30  # inputs above this are scored block by block
+
+
+def _out_of_core(args) -> bool:
+    folder = args.out.endswith(("/", os.sep)) or os.path.isdir(args.out)
+    if args.blocks is not None and args.blocks < 1:
+        raise CliError("--blocks must be >= 1")
+    large = args.data != "sample" and os.path.exists(args.data) and _size(args.data) > OUT_OF_CORE_BYTES
+    return folder or large or args.blocks is not None
+
+
+def _size(path: str) -> int:
+    if os.path.isdir(path):
+        return sum(os.path.getsize(os.path.join(path, f)) for f in os.listdir(path))
+    return os.path.getsize(path)
+
+
+def recommend_out_of_core(args, start: float) -> None:
+    """recforge recommend for inputs beyond memory: rf.batch.recommend into a folder (--out, or
+    a work folder beside a file --out, merged into it at the end)."""
+    from .. import batch
+
+    folder = args.out.endswith(("/", os.sep)) or os.path.isdir(args.out)
+    if args.customers or args.products:
+        raise CliError("--customers and --products are not available when scoring out of core (a folder --out, "
+                       "--blocks, or an input over 1 GiB)")  # fmt: skip
+    if args.data == "sample":
+        raise CliError("--data sample fits in memory: give a file --out, without --blocks")
+    if not folder:
+        check_output(args.out)
+    work = args.out if folder else args.out + ".blocks"
+    model, _ = trained(args.model)
+    try:
+        report = batch.recommend(
+            model, args.data, work, k=args.k, blocks=args.blocks, sep=args.sep, encoding=args.encoding,
+            show_progress=not args.quiet,
+        )  # fmt: skip
+    except (ValueError, ImportError) as e:
+        raise CliError(str(e)) from None
+    where = work
+    if not folder:
+        batch.collect(work, args.out)
+        shutil.rmtree(work)
+        where = args.out
+    dropped = ", ".join(f"{k} {v:,}" for k, v in report["dropped"].items()) or "none"
+    print(
+        f"{report['customers']:,} customers in {report['blocks']} blocks"
+        + (f" ({report['resumed_blocks']} written by an earlier run)" if report["resumed_blocks"] else "")
+        + (
+            f"; {report['skipped_customers']:,} customers the model has not seen were skipped"
+            if report["skipped_customers"]
+            else ""
+        )  # fmt: skip
+        + ("; answered by " + ", ".join(f"{p} {n:,}" for p, n in report["paths"].items()) if report["paths"] else "")
+        + f"; dropped rows: {dropped}"
+    )
+    print(f"{report['recommendations']:,} recommendations in {time.perf_counter() - start:.1f} s -> {where}")
+
+
 def recommend(args) -> None:
     start = time.perf_counter()
+    if _out_of_core(args):
+        return recommend_out_of_core(args, start)
     check_output(args.out)
     model, known = trained(args.model)
     events = events_like_training(args, known)

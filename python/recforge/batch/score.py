@@ -1,0 +1,291 @@
+"""Top-k for more customers than fit in memory: events split by customer into blocks on disk,
+each block scored on its own and written as one Parquet file, atomically; a rerun skips the
+blocks already written.
+
+Layout of ``out``:
+
+- ``part-NNNNN.parquet``: the lists of block NNNNN's customers (``user, rank, item, score``,
+  and ``path`` for a model with fallbacks); every block has its file, empty ones included.
+- ``_recforge_job.json``: what the job is (input, model, k, blocks); a rerun with another job
+  is refused rather than mixed in.
+- ``_spill/``: the input split by customer, as Arrow IPC streams (removed at the end).
+- ``_SUCCESS``: written last, with the job's report: the output is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._atomic import atomic_output, atomic_path
+from .._checks import check_int
+from ..data import Interactions
+from ..models import ColdStart
+from .spill import block_of, pd, read_block, read_chunks, require_io, spill
+
+MANIFEST, SPILL, DONE = "_recforge_job.json", "_spill", "_SUCCESS"
+BATCH = 20_000  # customers per kernel call inside a block
+
+
+def _kind(ids: np.ndarray) -> str:
+    return "int" if np.asarray(ids).dtype.kind in "iu" else "str"
+
+
+def _plan(model, events: str, k: int) -> tuple[dict, dict]:
+    """The event columns to read with their kinds, and the job's identity."""
+    spec = getattr(model, "events_spec_", None)
+    if spec is None or getattr(model, "user_ids_", None) is None or getattr(model, "item_ids_", None) is None:
+        raise ValueError(
+            "model must know its raw ids and event columns: fit it on an Interactions or train it with 'recforge train'"
+        )
+    kinds = {spec["user_col"]: _kind(model.user_ids_), spec["item_col"]: _kind(model.item_ids_)}
+    if spec.get("weight_col"):
+        kinds[spec["weight_col"]] = "float"
+    if spec.get("event_col"):
+        kinds[spec["event_col"]] = "str"
+    stat = os.stat(events)
+    job = {
+        "format": 1,
+        "input": os.path.abspath(events),
+        "input_bytes": stat.st_size,
+        "input_mtime_ns": stat.st_mtime_ns,
+        "model": repr(model),
+        "model_shape": [int(model.n_users_), int(model.n_items_)],
+        "k": k,
+    }
+    return kinds, job
+
+
+def _count_rows(events: str, sample_rows: int) -> int:
+    """Input rows: exact for Parquet (its metadata), estimated for CSV from the file size and the
+    first rows' length."""
+    if os.path.isdir(events) or events.lower().endswith(".parquet"):
+        import pyarrow.dataset as ds
+
+        return int(ds.dataset(events, format="parquet").count_rows())
+    size = os.path.getsize(events)
+    with open(events, "rb") as f:
+        head = f.read(1 << 20)
+    lines = max(head.count(b"\n"), 1)
+    return int(size / (len(head) / lines)) if head else 0
+
+
+def recommend(
+    model,
+    events,
+    out,
+    k: int = 10,
+    *,
+    blocks: int | None = None,
+    block_events: int = 2_000_000,
+    chunk_rows: int = 1_000_000,
+    sep: str = ",",
+    encoding: str = "utf-8",
+    show_progress: bool = False,
+) -> dict:
+    """Top-k for every customer of an event file too large to score in memory.
+
+    Parameters
+    ----------
+    model : fitted recforge model
+        With its raw-id maps and event columns (fitted on an :class:`~recforge.Interactions`,
+        or written by ``recforge train``). A :class:`~recforge.ColdStart` model answers every
+        customer (new ones from their events); any other model answers the customers it was
+        fitted on, from the events in the file, and counts the others as skipped.
+    events : str or path
+        A Parquet file, a folder of Parquet files (a dataset), or a CSV file, with the columns
+        the model was trained with, in any order: every customer's events are gathered.
+    out : str or path
+        The output folder (see the module docstring); created if absent. A rerun of the same
+        job continues where it stopped; another job's folder is refused.
+    k : int, default 10
+    blocks : int, optional
+        Blocks of customers (default: one per ``block_events`` input rows). Memory holds the
+        model, one block's events and lists, and one input chunk.
+    block_events, chunk_rows : int
+        Input rows per block (for the default ``blocks``) and per read.
+    sep, encoding : str
+        How a CSV input is read.
+    show_progress : bool, default False
+        Progress bars on stderr (input rows split, then blocks scored).
+
+    Returns
+    -------
+    dict
+        ``customers``, ``recommendations``, ``blocks``, ``resumed_blocks`` (written by an
+        earlier run), ``skipped_customers`` (unknown to a model without fallbacks),
+        ``dropped`` (input rows by reason, as :class:`~recforge.Interactions` counts them) and,
+        with fallbacks, ``paths`` (customers by the path of their first item).
+    """
+    require_io()
+    from tqdm.auto import tqdm
+
+    events, out = os.fspath(events), os.fspath(out)
+    k = check_int(k, "k", minimum=0)
+    for name, value in (("block_events", block_events), ("chunk_rows", chunk_rows)):
+        check_int(value, name, minimum=1)
+    if not os.path.exists(events):
+        raise ValueError(f"events {events!r} does not exist")
+    kinds, job = _plan(model, events, k)
+    os.makedirs(out, exist_ok=True)
+    manifest = os.path.join(out, MANIFEST)
+    if os.path.exists(manifest):
+        with open(manifest, encoding="utf-8") as f:
+            earlier = json.load(f)
+        if {key: earlier.get(key) for key in job} != job:
+            raise ValueError(
+                f"out {out!r} holds the output of another job (other input, model or k: see {MANIFEST}); "
+                "choose another folder or empty it"
+            )
+        n_blocks = int(earlier["blocks"])
+        if blocks is not None and check_int(blocks, "blocks", minimum=1) != n_blocks:
+            raise ValueError(f"out {out!r} holds a job of {n_blocks} blocks, not {blocks}")
+    else:
+        if os.listdir(out):
+            raise ValueError(f"out {out!r} is not empty and holds no recforge job; choose an empty folder")
+        rows = _count_rows(events, chunk_rows)
+        n_blocks = check_int(blocks, "blocks", minimum=1) if blocks is not None else max(1, -(-rows // block_events))
+        with atomic_output(manifest, "w", encoding="utf-8") as f:
+            json.dump({**job, "blocks": n_blocks}, f, indent=1)
+    done = os.path.join(out, DONE)
+    if os.path.exists(done):
+        with open(done, encoding="utf-8") as f:
+            return {**json.load(f), "resumed_blocks": n_blocks}
+
+    spill_dir = os.path.join(out, SPILL)
+    if not os.path.exists(os.path.join(spill_dir, "_complete")):  # split (again) from the start
+        shutil.rmtree(spill_dir, ignore_errors=True)
+        os.makedirs(spill_dir)
+        user_col = model.events_spec_["user_col"]
+        total = _count_rows(events, chunk_rows)
+        with tqdm(total=total, desc="splitting by customer", unit="events", disable=not show_progress) as bar:
+            chunks = read_chunks(events, list(kinds), kinds, chunk_rows, sep, encoding)
+            spill(chunks, user_col, kinds, n_blocks, spill_dir, bar)
+        with atomic_output(os.path.join(spill_dir, "_complete"), "w") as f:
+            f.write("split\n")
+
+    scorer = BlockScorer(model, k, list(kinds))
+    report = {"customers": 0, "recommendations": 0, "blocks": n_blocks, "resumed_blocks": 0, "skipped_customers": 0}
+    report["dropped"], report["paths"] = {}, {}
+    with tqdm(total=n_blocks, desc="recommending", unit="blocks", disable=not show_progress) as bar:
+        for b in range(n_blocks):
+            part = os.path.join(out, f"part-{b:05d}.parquet")
+            if os.path.exists(part):
+                report["resumed_blocks"] += 1
+                bar.update(1)
+                continue
+            table, counts = scorer.score(read_block(spill_dir, b, kinds))
+            with atomic_path(part) as tmp:
+                table.to_parquet(tmp, index=False)
+            _add(report, counts)
+            bar.update(1)
+    shutil.rmtree(spill_dir, ignore_errors=True)
+    with atomic_output(done, "w", encoding="utf-8") as f:
+        json.dump(report, f, indent=1)
+    return report
+
+
+def collect(out, path) -> int:
+    """The lists of a finished job in ``out`` as one file (.parquet, .csv or .csv.gz), written
+    block by block (memory: one block) and atomically; returns the rows written."""
+    import pyarrow.parquet as pq
+
+    out, path = os.fspath(out), os.fspath(path)
+    if not os.path.exists(os.path.join(out, DONE)):
+        raise ValueError(f"out {out!r} holds no finished job (no {DONE})")
+    parts = sorted(f for f in os.listdir(out) if f.startswith("part-") and f.endswith(".parquet"))
+    rows = 0
+    with atomic_path(path) as tmp:
+        if path.lower().endswith(".parquet"):
+            writer = None
+            try:
+                for name in parts:
+                    table = pq.read_table(os.path.join(out, name))
+                    writer = writer or pq.ParquetWriter(tmp, table.schema)
+                    writer.write_table(table)
+                    rows += table.num_rows
+            finally:
+                if writer is not None:
+                    writer.close()
+        else:
+            gz = path.lower().endswith(".gz")
+            for j, name in enumerate(parts):
+                frame = pd.read_parquet(os.path.join(out, name))
+                frame.to_csv(tmp, index=False, header=j == 0, mode="w" if j == 0 else "a", float_format="%.6g",
+                             compression="gzip" if gz else None)  # fmt: skip
+                rows += len(frame)
+    return rows
+
+
+def _add(report: dict, counts: dict) -> None:
+    for key in ("customers", "recommendations", "skipped_customers"):
+        report[key] += counts[key]
+    for key in ("dropped", "paths"):
+        for name, n in counts[key].items():
+            report[key][name] = report[key].get(name, 0) + n
+
+
+class BlockScorer:
+    """Scores one block of events at a time: the model, its known customers' index, and an empty
+    :class:`~recforge.Interactions` over its products (each block's customers are appended to
+    it, so a block's matrix has only its own rows)."""
+
+    def __init__(self, model, k: int, columns: list):
+        self.model, self.columns = model, columns
+        self.k = min(k, int(model.n_items_))
+        self.fallbacks = isinstance(model, ColdStart)
+        unused = ("time_col", "amount_col", "order_col")  # not read: the lists need no times or amounts
+        spec = {key: value for key, value in model.events_spec_.items() if key not in unused}
+        user_ids = np.asarray(model.user_ids_)
+        empty = sp.csr_matrix((0, int(model.n_items_)), dtype=np.float32)
+        self.empty = Interactions(empty, user_ids[:0], np.asarray(model.item_ids_), spec=spec)
+        self.known = pd.Index(user_ids)  # built once: every block looks its customers up in it
+
+    def score(self, frame) -> tuple:
+        """The block's lists as a DataFrame, and its counts."""
+        history = self.empty.transform(frame, new_users="append")
+        H = history.matrix.tocsr()
+        customers = history.user_ids
+        labels = np.asarray(self.known.get_indexer(customers), dtype=np.int64)
+        dropped = {name: int(n) for name, n in history.report.get("dropped", {}).items() if n}
+        answered = np.arange(customers.size) if self.fallbacks else np.flatnonzero(labels >= 0)
+        ids = np.full((answered.size, self.k), -1, dtype=np.int64)
+        scores = np.full((answered.size, self.k), -np.inf)
+        paths = np.full((answered.size, self.k), -1, dtype=np.int8)
+        for start in range(0, answered.size, BATCH):
+            rows = answered[start : start + BATCH]
+            part = slice(start, start + rows.size)
+            if self.fallbacks:
+                ids[part], scores[part], paths[part] = self.model.recommend(
+                    labels[rows], H[rows], k=self.k, return_paths=True
+                )
+            else:
+                ids[part], scores[part] = self.model.recommend(labels[rows], H[rows], k=self.k)
+        ok = ids >= 0
+        table = {
+            "user": np.broadcast_to(customers[answered][:, None], ids.shape)[ok],
+            "rank": np.broadcast_to(np.arange(1, self.k + 1, dtype=np.int64), ids.shape)[ok],
+            "item": np.asarray(self.model.item_ids_)[ids[ok]],
+            "score": scores[ok].astype(np.float64),
+        }
+        counts = {
+            "customers": int(answered.size),
+            "recommendations": int(ok.sum()),
+            "skipped_customers": int(customers.size - answered.size),
+            "dropped": dropped,
+            "paths": {},
+        }
+        if self.fallbacks:
+            names = np.asarray(ColdStart.PATHS, dtype=object)
+            # categorical: five names over millions of rows (Parquet keeps it dictionary-encoded)
+            table["path"] = pd.Categorical.from_codes(paths[ok], categories=list(ColdStart.PATHS))
+            first = paths[:, 0] if self.k else np.zeros(0, np.int8)
+            counts["paths"] = {str(names[c]): int((first == c).sum()) for c in np.unique(first[first >= 0])}
+        return pd.DataFrame(table), counts
+
+
+__all__ = ["BlockScorer", "block_of", "collect", "recommend"]

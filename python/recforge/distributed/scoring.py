@@ -1,0 +1,115 @@
+"""Batch recommendation on a Dask cluster: events shuffled so that each customer's events share
+one partition, the model scattered to every worker once, each partition scored by
+:class:`recforge.batch.BlockScorer` (the same code as out of core on one machine)."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+from distributed import get_client
+
+from ..batch import BlockScorer
+from ..models import ColdStart
+
+_scorers: dict = {}  # per worker process: (id(model), k) -> (model, BlockScorer)
+_scorers_lock = threading.Lock()
+
+
+def _scorer(model, k: int, columns: list) -> BlockScorer:
+    """The worker's scorer for this (scattered) model: its customer index is built once per
+    worker, not once per partition."""
+    key = (id(model), k)
+    with _scorers_lock:
+        held = _scorers.get(key)
+        if held is None or held[0] is not model:
+            held = _scorers[key] = (model, BlockScorer(model, k, columns))
+        return held[1]
+
+
+def _import_on_worker() -> None:
+    import dask.dataframe  # noqa: F401
+
+    from .. import batch  # noqa: F401
+
+
+def _score_partition(frame: pd.DataFrame, model, k: int, columns: list) -> pd.DataFrame:
+    table, _ = _scorer(model, k, columns).score(frame)
+    return table
+
+
+def _meta(model, k: int) -> pd.DataFrame:
+    def ids(values) -> pd.Series:  # integer ids stay integers; any other id is text
+        values = np.asarray(values)
+        return pd.Series(values[:0]) if values.dtype.kind in "iu" else pd.Series([], dtype=str)
+
+    meta = {
+        "user": ids(model.user_ids_),
+        "rank": pd.Series(np.zeros(0, dtype=np.int64)),
+        "item": ids(model.item_ids_),
+        "score": pd.Series(np.zeros(0)),
+    }
+    if isinstance(model, ColdStart):
+        meta["path"] = pd.Series(pd.Categorical([], categories=list(ColdStart.PATHS)))
+    return pd.DataFrame(meta)
+
+
+def recommend(model, events, k: int = 10, *, out=None, npartitions: int | None = None, client=None):
+    """Top-k for every customer of a Dask DataFrame (or Parquet dataset) of events, on a cluster.
+
+    Parameters
+    ----------
+    model : fitted recforge model
+        With its raw-id maps and event columns (fitted on an :class:`~recforge.Interactions` or
+        written by ``recforge train``); a :class:`~recforge.ColdStart` model answers new
+        customers too, any other model only the customers it was fitted on.
+    events : dask.dataframe.DataFrame, or str
+        The events, with the columns the model was trained with, partitioned in any way: they
+        are shuffled by customer first, so a customer whose events span partitions gets one
+        list. A string is read with ``dask.dataframe.read_parquet``.
+    k : int, default 10
+    out : str, optional
+        Write the lists as partitioned Parquet there (``part.N.parquet``) and return None;
+        default: return the lazy Dask DataFrame of lists.
+    npartitions : int, optional
+        Partitions after the shuffle (default: as many as the input has).
+    client : distributed.Client, optional
+        Default: the current client (``distributed.get_client()``).
+
+    Returns
+    -------
+    dask.dataframe.DataFrame or None
+        Columns ``user, rank, item, score`` (and ``path`` with fallbacks), one row per
+        recommendation; raw ids, mapped on the workers.
+
+    Notes
+    -----
+    The model is scattered to every worker once (``broadcast=True``) and referenced by the
+    tasks, not serialised into each of them. Each worker builds the customer index of the model
+    once. The lists equal what the model answers in one process for the same events.
+    """
+    client = client or get_client()
+    spec = getattr(model, "events_spec_", None)
+    if spec is None or getattr(model, "user_ids_", None) is None:
+        raise ValueError(
+            "model must know its raw ids and event columns: fit it on an Interactions or train it with 'recforge train'"
+        )
+    columns = [spec[key] for key in ("user_col", "item_col", "weight_col", "event_col") if spec.get(key)]
+    if isinstance(events, (str, os.PathLike)):
+        events = dd.read_parquet(os.fspath(events), columns=columns)
+    missing = [c for c in columns if c not in events.columns]
+    if missing:
+        raise ValueError(f"events has no column {missing[0]!r} (columns: {list(events.columns)})")
+    # Import what the tasks unpickle on every worker first: two task threads importing
+    # dask.dataframe at once can fail (KeyError in importlib) and cost a worker.
+    client.run(_import_on_worker)
+    shuffled = events[columns].shuffle(on=spec["user_col"], npartitions=npartitions or events.npartitions)
+    [shipped] = client.scatter([model], broadcast=True)
+    lists = shuffled.map_partitions(_score_partition, shipped, k, columns, meta=_meta(model, k))
+    if out is None:
+        return lists
+    lists.to_parquet(os.fspath(out), write_index=False)
+    return None

@@ -1,0 +1,216 @@
+"""rf.batch.recommend (out-of-core): the lists equal the in-memory model's, whatever the input's
+order and format; unknown customers, dropped rows, empty blocks; an interrupted run resumed."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+import recforge as rf
+
+pd = pytest.importorskip("pandas", reason="out-of-core scoring needs the io extra (pandas, pyarrow)")
+pytest.importorskip("pyarrow", reason="out-of-core scoring needs the io extra (pandas, pyarrow)")
+
+
+def events(seed: int, n: int, n_users: int = 60, n_items: int = 40, prefix: str = "c"):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "user": [f"{prefix}{u}" for u in rng.integers(0, n_users, n)],
+            "item": [f"p{i}" for i in rng.integers(0, n_items, n)],
+            "weight": rng.choice([1.0, 2.0, 5.0], n),
+        }
+    )
+
+
+def read_lists(out) -> pd.DataFrame:
+    parts = sorted(f for f in os.listdir(out) if f.startswith("part-"))
+    return pd.concat([pd.read_parquet(os.path.join(out, f)) for f in parts], ignore_index=True)
+
+
+def in_memory(model, frame, k):
+    """What the model answers for the customers of ``frame`` from their events, in memory."""
+    empty = rf.Interactions.from_arrays(np.array([], dtype=object), np.array([], dtype=object))
+    known = rf.Interactions(
+        __import__("scipy.sparse").sparse.csr_matrix((0, model.n_items_), dtype=np.float32),
+        np.asarray(model.user_ids_)[:0],
+        np.asarray(model.item_ids_),
+        spec=dict(empty.spec, weight_col="weight", time_col=None, amount_col=None, order_col=None),
+    )
+    history = known.transform(frame, new_users="append")
+    labels = pd.Index(model.user_ids_).get_indexer(history.user_ids)
+    ids, scores, paths = model.recommend(labels, history.matrix, k=k, return_paths=True)
+    out = {}
+    for r, customer in enumerate(history.user_ids.tolist()):
+        ok = ids[r] >= 0
+        out[customer] = (model.item_ids_[ids[r][ok]].tolist(), scores[r][ok], paths[r][ok])
+    return out
+
+
+@pytest.fixture
+def fitted():
+    train = events(0, 1500)
+    inter = rf.Interactions.from_pandas(train, weight_col="weight")
+    return rf.ColdStart(rf.ALS(factors=8, iterations=3, random_state=0)).fit(inter), train
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv", "dataset"])
+def test_lists_equal_the_in_memory_model_whatever_the_order(tmp_path, fitted, fmt):
+    model, train = fitted
+    new = events(1, 300, n_users=80, prefix="c")  # customers c60.. are new
+    frame = pd.concat([train, new], ignore_index=True).sample(frac=1.0, random_state=3)  # shuffled
+    frame.loc[frame.index[:5], "item"] = "unknown-product"
+    if fmt == "csv":
+        source = tmp_path / "events.csv"
+        frame.to_csv(source, index=False)
+    elif fmt == "parquet":
+        source = tmp_path / "events.parquet"
+        frame.to_parquet(source, index=False)
+    else:
+        source = tmp_path / "events"
+        source.mkdir()
+        for j, start in enumerate(range(0, len(frame), 700)):
+            frame.iloc[start : start + 700].to_parquet(source / f"piece-{j}.parquet", index=False)
+    report = rf.batch.recommend(model, source, tmp_path / "out", k=7, blocks=5, chunk_rows=137)
+    got = read_lists(tmp_path / "out")
+    want = in_memory(model, frame, 7)
+    assert set(got.user) == set(want) and report["customers"] == len(want)
+    assert got.groupby("user").size().max() == 7 and not got.duplicated(["user", "rank"]).any()
+    for customer, rows in got.sort_values(["user", "rank"]).groupby("user"):
+        items, scores, paths = want[customer]
+        assert rows["item"].tolist() == items
+        np.testing.assert_allclose(rows["score"].to_numpy(), scores, rtol=1e-6)
+        assert rows["path"].tolist() == [rf.ColdStart.PATHS[p] for p in paths]
+    assert report["dropped"] == {"new_item": 5} and report["recommendations"] == len(got)
+    assert report["paths"]["model"] == 60 and sum(report["paths"].values()) == len(want)
+    assert sorted(os.listdir(tmp_path / "out")) == ["_SUCCESS", "_recforge_job.json"] + [
+        f"part-{b:05d}.parquet" for b in range(5)
+    ]
+    assert json.loads((tmp_path / "out" / "_SUCCESS").read_text())["customers"] == len(want)
+
+
+def test_a_model_without_fallbacks_skips_the_customers_it_does_not_know(tmp_path, fitted):
+    _, train = fitted
+    model = rf.ItemKNN(neighbours=10).fit(rf.Interactions.from_pandas(train, weight_col="weight"))
+    frame = pd.concat([train, events(1, 100, n_users=80)], ignore_index=True)
+    frame.to_parquet(tmp_path / "e.parquet", index=False)
+    report = rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / "out", k=4, blocks=2)
+    got = read_lists(tmp_path / "out")
+    assert "path" not in got.columns
+    assert set(got.user) <= set(model.user_ids_.tolist())
+    assert report["skipped_customers"] == len(set(frame.user) - set(model.user_ids_.tolist())) > 0
+
+
+def test_an_interrupted_run_resumes_without_redoing_or_duplicating(tmp_path, fitted, monkeypatch):
+    model, train = fitted
+    train.to_parquet(tmp_path / "e.parquet", index=False)
+    clean = rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / "clean", k=5, blocks=6)
+    calls = []
+    real = rf.batch.BlockScorer.score
+
+    def failing(self, frame):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # Ctrl-C during the third block
+        return real(self, frame)
+
+    monkeypatch.setattr(rf.batch.BlockScorer, "score", failing)
+    with pytest.raises(KeyboardInterrupt):
+        rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / "out", k=5, blocks=6)
+    assert sorted(f for f in os.listdir(tmp_path / "out") if f.startswith("part-")) == [
+        "part-00000.parquet",
+        "part-00001.parquet",
+    ]
+    assert not (tmp_path / "out" / "_SUCCESS").exists()
+    monkeypatch.setattr(rf.batch.BlockScorer, "score", real)
+    again = rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / "out", k=5)  # blocks from the job
+    assert again["resumed_blocks"] == 2 and again["blocks"] == 6
+    pd.testing.assert_frame_equal(read_lists(tmp_path / "out"), read_lists(tmp_path / "clean"))
+    assert clean["customers"] == 60
+    assert rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / "out", k=5)["resumed_blocks"] == 6
+
+
+def test_another_job_or_a_foreign_folder_is_refused(tmp_path, fitted):
+    model, train = fitted
+    train.to_parquet(tmp_path / "e.parquet", index=False)
+    rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / "out", k=5, blocks=2)
+    with pytest.raises(ValueError, match="another job"):
+        rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / "out", k=6)
+    with pytest.raises(ValueError, match="2 blocks"):
+        rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / "out", k=5, blocks=3)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(ValueError, match="not empty"):
+        rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / "mine", k=5)
+    with pytest.raises(ValueError, match="does not exist"):
+        rf.batch.recommend(model, tmp_path / "nothing.parquet", tmp_path / "x", k=5)
+    with pytest.raises(ValueError, match="raw ids"):
+        rf.batch.recommend(rf.ItemKNN().fit(__import__("scipy.sparse").sparse.eye(5, format="csr")),
+                           tmp_path / "e.parquet", tmp_path / "y")  # fmt: skip
+
+
+def test_integer_ids_and_more_blocks_than_customers(tmp_path):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"user": rng.integers(0, 5, 60), "item": rng.integers(100, 120, 60)})
+    model = rf.ColdStart(rf.ItemKNN(neighbours=5)).fit(rf.Interactions.from_pandas(frame))
+    frame.to_csv(tmp_path / "e.csv", index=False)
+    report = rf.batch.recommend(model, tmp_path / "e.csv", tmp_path / "out", k=3, blocks=12)
+    got = read_lists(tmp_path / "out")
+    assert report["customers"] == 5 and set(got.user) == set(range(5)) and got.user.dtype.kind == "i"
+    assert got.item.dtype.kind == "i" and set(got.item) <= set(range(100, 120))
+    sizes = [len(pd.read_parquet(tmp_path / "out" / f"part-{b:05d}.parquet")) for b in range(12)]
+    assert 0 in sizes and sum(sizes) == len(got)  # empty blocks have their (empty) file
+    assert list(pd.read_parquet(tmp_path / "out" / f"part-{sizes.index(0):05d}.parquet").columns) == [
+        "user", "rank", "item", "score", "path"]  # fmt: skip
+
+
+def test_cli_recommend_out_of_core_writes_what_the_in_memory_command_writes(tmp_path, fitted):
+    from recforge.cli import main
+
+    _, train = fitted
+    train.to_csv(tmp_path / "e.csv", index=False)
+    model = str(tmp_path / "m.npz")
+    assert main(["train", "--data", str(tmp_path / "e.csv"), "--weight-col", "weight", "--model", "itemknn",
+                 "--out", model, "--quiet"]) == 0  # fmt: skip
+    base = ["recommend", "--model", model, "--data", str(tmp_path / "e.csv"), "--k", "5", "--quiet"]
+    assert main([*base, "--out", str(tmp_path / "memory.csv")]) == 0
+    assert main([*base, "--out", str(tmp_path / "blocks.csv"), "--blocks", "3"]) == 0
+    assert main([*base, "--out", str(tmp_path / "folder") + "/"]) == 0
+    assert not (tmp_path / "blocks.csv.blocks").exists()  # the work folder is gone once merged
+    key = ["user", "rank"]
+    memory = pd.read_csv(tmp_path / "memory.csv").sort_values(key).reset_index(drop=True)
+    blocks = pd.read_csv(tmp_path / "blocks.csv").sort_values(key).reset_index(drop=True)
+    folder = read_lists(tmp_path / "folder").sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(memory[["user", "rank", "item", "path"]], blocks[["user", "rank", "item", "path"]])
+    assert folder["item"].tolist() == memory["item"].tolist()
+    np.testing.assert_allclose(folder["score"], memory["score"], rtol=1e-5)
+
+
+def test_cli_out_of_core_refuses_what_it_cannot_do(tmp_path, fitted, capsys):
+    from recforge.cli import main
+
+    _, train = fitted
+    train.to_csv(tmp_path / "e.csv", index=False)
+    model = str(tmp_path / "m.npz")
+    main(["train", "--data", str(tmp_path / "e.csv"), "--model", "itemknn", "--out", model, "--quiet"])
+    base = ["recommend", "--model", model, "--data", str(tmp_path / "e.csv"), "--out", str(tmp_path / "f") + "/"]
+    assert main([*base, "--products", str(tmp_path / "e.csv")]) == 2
+    assert main([*base, "--blocks", "0"]) == 2
+    assert main(["recommend", "--model", model, "--data", "sample", "--out", str(tmp_path / "g") + "/"]) == 2
+    err = capsys.readouterr().err
+    assert "--products" in err and "--blocks must be >= 1" in err and "sample" in err and "Traceback" not in err
+
+
+def test_missing_ids_are_counted_and_never_split_a_customer(tmp_path):
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"user": rng.integers(0, 30, 400), "item": rng.integers(0, 25, 400)})
+    model = rf.ColdStart(rf.ItemKNN(neighbours=5)).fit(rf.Interactions.from_pandas(frame))
+    text = frame.astype(str)
+    text.loc[[3, 250], "user"] = ""  # two rows without a customer: their chunks hash ids as nullable ints
+    text.to_csv(tmp_path / "e.csv", index=False)
+    report = rf.batch.recommend(model, tmp_path / "e.csv", tmp_path / "out", k=3, blocks=4, chunk_rows=50)
+    got = read_lists(tmp_path / "out")
+    assert not got.duplicated(["user", "rank"]).any() and report["customers"] == got.user.nunique() == 30
+    assert report["dropped"] == {"missing_user": 2}
