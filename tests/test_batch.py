@@ -9,6 +9,7 @@ import os
 import numpy as np
 import pytest
 import recforge as rf
+import scipy.sparse as sp
 
 pd = pytest.importorskip("pandas", reason="out-of-core scoring needs the io extra (pandas, pyarrow)")
 pytest.importorskip("pyarrow", reason="out-of-core scoring needs the io extra (pandas, pyarrow)")
@@ -34,7 +35,7 @@ def in_memory(model, frame, k):
     """What the model answers for the customers of ``frame`` from their events, in memory."""
     empty = rf.Interactions.from_arrays(np.array([], dtype=object), np.array([], dtype=object))
     known = rf.Interactions(
-        __import__("scipy.sparse").sparse.csr_matrix((0, model.n_items_), dtype=np.float32),
+        sp.csr_matrix((0, model.n_items_), dtype=np.float32),
         np.asarray(model.user_ids_)[:0],
         np.asarray(model.item_ids_),
         spec=dict(empty.spec, weight_col="weight", time_col=None, amount_col=None, order_col=None),
@@ -147,7 +148,7 @@ def test_another_job_or_a_foreign_folder_is_refused(tmp_path, fitted):
     with pytest.raises(ValueError, match="does not exist"):
         rf.batch.recommend(model, tmp_path / "nothing.parquet", tmp_path / "x", k=5)
     with pytest.raises(ValueError, match="raw ids"):
-        rf.batch.recommend(rf.ItemKNN().fit(__import__("scipy.sparse").sparse.eye(5, format="csr")),
+        rf.batch.recommend(rf.ItemKNN().fit(sp.eye(5, format="csr")),
                            tmp_path / "e.parquet", tmp_path / "y")  # fmt: skip
 
 

@@ -60,7 +60,7 @@ def _plan(model, events: str, k: int) -> tuple[dict, dict]:
     return kinds, job
 
 
-def _count_rows(events: str, sample_rows: int) -> int:
+def _count_rows(events: str) -> int:
     """Input rows: exact for Parquet (its metadata), estimated for CSV from the file size and the
     first rows' length."""
     if os.path.isdir(events) or events.lower().endswith(".parquet"):
@@ -147,7 +147,7 @@ def recommend(
     else:
         if os.listdir(out):
             raise ValueError(f"out {out!r} is not empty and holds no recforge job; choose an empty folder")
-        rows = _count_rows(events, chunk_rows)
+        rows = _count_rows(events)
         n_blocks = check_int(blocks, "blocks", minimum=1) if blocks is not None else max(1, -(-rows // block_events))
         with atomic_output(manifest, "w", encoding="utf-8") as f:
             json.dump({**job, "blocks": n_blocks}, f, indent=1)
@@ -161,7 +161,7 @@ def recommend(
         shutil.rmtree(spill_dir, ignore_errors=True)
         os.makedirs(spill_dir)
         user_col = model.events_spec_["user_col"]
-        total = _count_rows(events, chunk_rows)
+        total = _count_rows(events) if show_progress else None
         with tqdm(total=total, desc="splitting by customer", unit="events", disable=not show_progress) as bar:
             chunks = read_chunks(events, list(kinds), kinds, chunk_rows, sep, encoding)
             spill(chunks, user_col, kinds, n_blocks, spill_dir, bar)

@@ -98,8 +98,12 @@ def events_like_training(args, known: Interactions):
 OUT_OF_CORE_BYTES = 2**30  # inputs above this are scored block by block
 
 
+def _is_folder(out: str) -> bool:
+    return out.endswith(("/", os.sep)) or os.path.isdir(out)
+
+
 def _out_of_core(args) -> bool:
-    folder = args.out.endswith(("/", os.sep)) or os.path.isdir(args.out)
+    folder = _is_folder(args.out)
     if args.blocks is not None and args.blocks < 1:
         raise CliError("--blocks must be >= 1")
     large = args.data != "sample" and os.path.exists(args.data) and _size(args.data) > OUT_OF_CORE_BYTES
@@ -117,7 +121,7 @@ def recommend_out_of_core(args, start: float) -> None:
     a work folder beside a file --out, merged into it at the end)."""
     from .. import batch
 
-    folder = args.out.endswith(("/", os.sep)) or os.path.isdir(args.out)
+    folder = _is_folder(args.out)
     if args.customers or args.products:
         raise CliError("--customers and --products are not available when scoring out of core (a folder --out, "
                        "--blocks, or an input over 1 GiB)")  # fmt: skip

@@ -352,12 +352,14 @@ class Recommender(Parametrised):
         if getattr(self, name).shape != shape:
             raise ValueError(f"model state {name} has shape {getattr(self, name).shape}, expected {shape}")
 
-    def _cached(self, name: str, build):
-        """A derived object (not saved, not pickled), built on first use."""
+    def _cached(self, name: str, build, source=None):
+        """A derived object (not saved, not pickled), built on first use; with ``source`` (the
+        array it is derived from), built again once that attribute has been replaced."""
         key = "_cache_" + name
-        if key not in self.__dict__:
-            self.__dict__[key] = build()
-        return self.__dict__[key]
+        held = self.__dict__.get(key)
+        if held is None or held[0] is not source:
+            held = self.__dict__[key] = (source, build())
+        return held[1]
 
     # -- files --------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> None:

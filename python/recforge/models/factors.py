@@ -87,10 +87,7 @@ class FactorModel(Recommender):
         queries, offset = self.queries(users, history, recalculate_user)
         items, packed = self._item_vectors(), None
         if queries.shape[0] <= DIRECT_QUERIES and allow is None:  # one customer at a time: pack once
-            source, packed = self.__dict__.get("_cache_packed_items", (None, None))
-            if source is not items:  # first use, or the factors were replaced since
-                packed = pack_items(items)
-                self.__dict__["_cache_packed_items"] = (items, packed)
+            packed = self._cached("packed_items", lambda: pack_items(items), source=items)
         ids, scores = dense_topk_parts(queries, items, k, banned, allow, self._threads, packed=packed)
         if offset.any():
             scores = np.where(ids >= 0, scores + offset.astype(scores.dtype)[:, None], scores)

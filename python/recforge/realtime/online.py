@@ -221,7 +221,10 @@ class OnlineRecommender:
         batch cut short by a crash was never acknowledged to its writer, who sends it again.
         For start-up, before other writers: the events are not written to this recommender's
         own log again."""
-        batch, _, _ = self._read_log(log)
+        return self._apply_logged(self._read_log(log)[0])
+
+    def _apply_logged(self, batch: list) -> int:
+        """Apply events read from a log (they are in the log already: not written again)."""
         if batch:
             timed = all("time" in e for e in batch)
             own_log, self._log = self._log, None  # the events are in the log already
@@ -281,8 +284,8 @@ class OnlineRecommender:
         online._trend, online._trend_time, online.sequence = a["trend"].copy(), trend_time, int(sequence)
         if log is not None:
             if os.path.exists(log):
-                _, end, cut = online._read_log(log)
-                online.replay(log)
+                events, end, cut = online._read_log(log)
+                online._apply_logged(events)
                 if os.path.getsize(log) > end:  # the tail of a crash: removed before appending
                     warnings.warn(
                         f"event log {os.fspath(log)!r}: dropped the end of a batch cut short by a crash "
