@@ -1,15 +1,18 @@
-"""recforge.distributed.recommend on a LocalCluster of 2 single-threaded worker processes beside
-one process with 2 threads scoring the same events in memory: the cost of distribution on one
-machine, and that the lists are identical.
+"""recforge.distributed on a LocalCluster of 2 single-threaded worker processes beside one
+process with 2 threads doing the same work: the cost of distribution on one machine, and that
+the outputs are identical.
 
-The model and events as bench/bench_out_of_core.py: ColdStart(ALS, 64 factors) on the synthetic
-set; --customers customers with about 5 events each in one Parquet file.
+    python bench/bench_distributed.py [--parts scoring,similarity,als] [--customers 1000000]
 
-    python bench/bench_distributed.py [--customers 1000000]
-
-Distributed: read_parquet -> shuffle by customer -> each partition scored on a worker (the model
-scattered once) -> Parquet. Single process: the whole file read, one Interactions, recommend in
-batches of 20k -> Parquet. Seconds are wall time from the file to the written lists.
+- scoring: the model and events as bench/bench_out_of_core.py: ColdStart(ALS, 64 factors) on the
+  synthetic set; --customers customers with about 5 events each in one Parquet file.
+  Distributed: read_parquet -> shuffle by customer -> each partition scored on a worker (the
+  model scattered once) -> Parquet. Single process: the whole file read, one Interactions,
+  recommend in batches of 20k -> Parquet. Seconds are wall time from the file to the lists.
+- similarity: item-item cosine top-50 of the synthetic set, rf.similarity against
+  recforge.distributed.similarity (median of --repeats runs each).
+- als: 64 factors on the synthetic set, rf.ALS against recforge.distributed.ALS: seconds per
+  iteration (median over the iterations, from the fit callback) and the whole fit.
 """
 
 from __future__ import annotations
@@ -33,16 +36,81 @@ def single_process(model, events: str, out: str) -> None:
     table.to_parquet(out, index=False)
 
 
+def row(name: str, seconds: float, single: float) -> str:
+    return f"| {name} | {seconds:.2f} | {seconds / single:.2f}x |"
+
+
+def bench_similarity(X, client, repeats: int) -> None:
+    from recforge import distributed as rfd
+
+    single, spread = [], []
+    for _ in range(repeats):  # interleaved: the machine's load drifts
+        start = time.perf_counter()
+        want = rf.similarity(X.T, k=50, n_threads=2)
+        single.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        got = rfd.similarity(X.T, k=50, client=client)
+        spread.append(time.perf_counter() - start)
+    same = all(np.array_equal(getattr(got, a), getattr(want, a)) for a in ("indptr", "indices", "data"))
+    one, two = float(np.median(single)), float(np.median(spread))
+    print(f"\nItem-item cosine top-50, {X.shape[1]:,} items (median of {repeats})")
+    print("| run | seconds | vs single process |\n|---|---:|---:|")
+    print(row("one process, 2 threads", one, one))
+    print(row("LocalCluster, 2 workers x 1 thread", two, one))
+    print(f"identical: {same} ({want.nnz:,} entries)")
+
+
+def bench_als(X, client, iterations: int) -> None:
+    from recforge import distributed as rfd
+
+    def timed(model):
+        per_iteration = []
+        start = time.perf_counter()
+        model.fit(X, callback=lambda it, seconds, loss: per_iteration.append(seconds))
+        return model, time.perf_counter() - start, float(np.median(per_iteration))
+
+    params = dict(factors=64, iterations=iterations, random_state=0)
+    want, fit_one, it_one = timed(rf.ALS(n_threads=2, **params))
+    got, fit_two, it_two = timed(rfd.ALS(client=client, **params))
+    same = np.array_equal(got.user_factors_, want.user_factors_) and np.array_equal(
+        got.item_factors_, want.item_factors_
+    )
+    print(f"\nALS, 64 factors, {iterations} iterations, {X.shape[0]:,} x {X.shape[1]:,}, {X.nnz:,} interactions")
+    print("| run | s / iteration | vs single process | whole fit s |\n|---|---:|---:|---:|")
+    print(f"| one process, 2 threads | {it_one:.2f} | 1.00x | {fit_one:.2f} |")
+    print(f"| LocalCluster, 2 workers x 1 thread | {it_two:.2f} | {it_two / it_one:.2f}x | {fit_two:.2f} |")
+    print(f"factors identical bit for bit: {same}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", default="scoring,similarity,als")
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--partitions", type=int, default=16)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--iterations", type=int, default=5)
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     import distributed
-    from recforge import distributed as rfd
 
     logging.getLogger("distributed.shuffle").setLevel(logging.ERROR)
     X = power_law_interactions()
+    if parts & {"similarity", "als"}:
+        with distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster, distributed.Client(cluster) as client:  # fmt: skip
+            if "similarity" in parts:
+                bench_similarity(X, client, args.repeats)
+            if "als" in parts:
+                bench_als(X, client, args.iterations)
+    if "scoring" in parts:
+        bench_scoring(X, args)
+
+
+def bench_scoring(X, args) -> None:
+    import distributed
+    from recforge import distributed as rfd
+
     inter = rf.Interactions(X, np.arange(X.shape[0]), np.arange(X.shape[1]))
     model = rf.ColdStart(rf.ALS(factors=64, iterations=5, random_state=0)).fit(inter)
     with tempfile.TemporaryDirectory() as tmp:

@@ -306,3 +306,52 @@ def test_load_rejects_factors_of_the_wrong_shape(tmp_path):
     np.savez(path, **arrays)
     with pytest.raises(ValueError, match="C-contiguous float32"):
         rf.load(path)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n, f", [(0, 4), (5, 3), (1500, 8), (70_000, 5)])
+def test_whitening_steps_compose_to_als_whiten_bit_for_bit(dtype, n, f):
+    # What recforge.distributed's ALS runs where the factor blocks live: the Gram of each
+    # fixed row chunk, their sum in chunk order, the factorisation, then each row whitened.
+    from recforge import _core
+
+    Y = np.random.default_rng(n).standard_normal((n, f)).astype(dtype)
+    Yt, L, Linv, G = _core.als_whiten(Y, 0.7, 2)
+    edges = _core.als_gram_chunk_edges(n)
+    assert edges[0] == 0 and edges[-1] == n and len(edges) <= 65
+    np.testing.assert_array_equal(edges, np.sort(edges))
+    middle = edges[len(edges) // 2]  # two blocks of whole chunks, computed apart
+    chunks = [
+        _core.als_gram_chunks(Y[:middle], edges[edges <= middle], 1),
+        _core.als_gram_chunks(Y[middle:], edges[edges >= middle] - middle, 2),
+    ]
+    total = np.zeros((f, f))
+    for block in chunks:
+        for partial in block:
+            total += partial
+    L2, Linv2, G2 = _core.als_factor(total, 0.7, np.dtype(dtype).name)
+    np.testing.assert_array_equal(G2, G)
+    np.testing.assert_array_equal(L2, L)
+    np.testing.assert_array_equal(Linv2, Linv)
+    cut = n // 3 + 1 if n else 0  # rows whitened in blocks that do not follow the chunks
+    Yt2 = np.concatenate([_core.als_whiten_rows(Y[:cut], Linv2, 1), _core.als_whiten_rows(Y[cut:], Linv2, 2)])
+    np.testing.assert_array_equal(Yt2, Yt)
+    ref = Y.astype(np.float64).T @ Y.astype(np.float64) + 0.7 * np.eye(f)
+    scale = max(1.0, float(np.abs(ref).max()))  # float32 factors: Gram sums in float32 blocks
+    np.testing.assert_allclose(G2, ref, rtol=0, atol=(1e-5 if dtype == np.float32 else 1e-12) * scale)
+
+
+def test_whitening_steps_reject_bad_input():
+    from recforge import _core
+
+    Y = np.ones((10, 3), dtype=np.float32)
+    with pytest.raises(ValueError, match="edges"):
+        _core.als_gram_chunks(Y, np.array([0, 11]), 1)
+    with pytest.raises(ValueError, match="edges"):
+        _core.als_gram_chunks(Y, np.array([5, 2]), 1)
+    with pytest.raises(ValueError, match="positive definite"):
+        _core.als_factor(np.zeros((3, 3)), 0.0, "float32")
+    with pytest.raises(TypeError, match="dtype"):
+        _core.als_factor(np.eye(3), 1.0, "int8")
+    with pytest.raises(ValueError, match="Linv"):
+        _core.als_whiten_rows(Y, np.eye(4, dtype=np.float32), 1)

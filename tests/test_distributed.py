@@ -116,3 +116,122 @@ def restarted_run(model, frame):
         first = next(iter(c.scheduler_info()["workers"]))
         c.restart_workers([first])  # the model's replica there goes too; the other one serves
         return job.result().sort_values(["user", "rank"]).reset_index(drop=True)
+
+
+# -- similarity --------------------------------------------------------------------------------
+def skewed(seed: int, n_rows: int = 400, n_cols: int = 150, nnz: int = 5000, dtype=np.float32):
+    """users x items with popularity-skewed items (both traversal modes of the kernel)."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    p = 1.0 / np.arange(1, n_cols + 1) ** 0.9
+    X = sp.csr_matrix(
+        (rng.integers(1, 6, nnz).astype(dtype), (rng.integers(0, n_rows, nnz), rng.choice(n_cols, nnz, p=p / p.sum()))),
+        shape=(n_rows, n_cols),
+    )
+    X.sum_duplicates()
+    return X
+
+
+def assert_same_csr(a, b):
+    assert type(a) is type(b) and a.shape == b.shape and a.dtype == b.dtype and a.indices.dtype == b.indices.dtype
+    np.testing.assert_array_equal(a.indptr, b.indptr)
+    np.testing.assert_array_equal(a.indices, b.indices)
+    np.testing.assert_array_equal(a.data, b.data)
+
+
+@pytest.mark.parametrize(
+    "metric, dtype, parts", [("cosine", np.float32, None), ("bm25", np.float64, 3), ("pearson", np.float32, 7)]
+)
+def test_similarity_equals_the_single_process_result(client, metric, dtype, parts):
+    X = skewed(0, dtype=dtype)
+    for rows in (X.T, X):  # item-item (CSC input) and user-user
+        want = rf.similarity(rows, k=15, metric=metric)
+        assert_same_csr(rfd.similarity(rows, k=15, metric=metric, parts=parts, client=client), want)
+
+
+def test_similarity_edge_cases(client):
+    import scipy.sparse as sp
+
+    X = skewed(1)
+    X = sp.csr_array(X[:, :20])  # sparse array flavour; some rows empty
+    assert_same_csr(rfd.similarity(X.T, k=100, parts=50, client=client), rf.similarity(X.T, k=100))
+    empty = sp.csr_matrix((0, 5), dtype=np.float32)
+    assert_same_csr(rfd.similarity(empty, client=client), rf.similarity(empty))
+    with pytest.raises(ValueError, match="parts"):
+        rfd.similarity(X, parts=0, client=client)
+    with pytest.raises(ValueError, match="metric"):
+        rfd.similarity(X, metric="nope", client=client)
+
+
+# -- ALS ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "options",
+    [dict(), dict(solver="cholesky", dtype="float64"), dict(calculate_loss=True, alpha=2.0)],
+)
+def test_als_factors_equal_rf_als_bit_for_bit(client, options):
+    import scipy.sparse as sp
+
+    X = skewed(2, n_rows=2500, n_cols=1300, nnz=12000)  # several Gram chunks on each side
+    keep = np.ones(X.shape[0], dtype=np.float32)
+    keep[7] = 0  # a customer without events
+    X = (sp.diags(keep) @ X).tocsr()
+    X.eliminate_zeros()
+    seen = []
+    want = rf.ALS(factors=6, iterations=3, random_state=5, **options).fit(X)
+    got = rfd.ALS(factors=6, iterations=3, random_state=5, blocks=3, client=client, **options)
+    got.fit(X, callback=lambda it, seconds, loss: seen.append((it, loss)))
+    np.testing.assert_array_equal(got.user_factors_, want.user_factors_)
+    np.testing.assert_array_equal(got.item_factors_, want.item_factors_)
+    assert got.loss_ == want.loss_
+    assert [it for it, _ in seen] == [0, 1, 2]
+    assert isinstance(got, rf.ALS)
+
+
+def test_als_with_raw_ids_saves_and_loads_as_rf_als(client, tmp_path):
+    train = events(0, 1500)
+    inter = rf.Interactions.from_pandas(train, weight_col="weight")
+    got = rfd.ALS(factors=4, iterations=2, random_state=0, client=client).fit(inter)
+    want = rf.ALS(factors=4, iterations=2, random_state=0).fit(inter)
+    np.testing.assert_array_equal(got.user_factors_, want.user_factors_)
+    got.save(tmp_path / "model.npz")
+    loaded = rf.load(tmp_path / "model.npz")
+    assert type(loaded) is rf.ALS
+    assert loaded.get_params() == want.get_params() | {"n_threads": 1}
+    np.testing.assert_array_equal(loaded.item_factors_, want.item_factors_)
+    np.testing.assert_array_equal(loaded.user_ids_, want.user_ids_)
+    np.testing.assert_array_equal(loaded.item_ids_, want.item_ids_)
+
+
+def test_als_blocks_argument_and_more_blocks_than_rows(client):
+    import scipy.sparse as sp
+
+    X = sp.random(30, 12, density=0.3, format="csr", random_state=0, dtype=np.float32)
+    want = rf.ALS(factors=3, iterations=2, random_state=1).fit(X)
+    got = rfd.ALS(factors=3, iterations=2, random_state=1, blocks=64, client=client).fit(X)
+    np.testing.assert_array_equal(got.item_factors_, want.item_factors_)
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="blocks"):
+            rfd.ALS(blocks=bad)
+
+
+def test_als_survives_a_worker_restarted_mid_fit():
+    X = skewed(3, n_rows=2500, n_cols=1300, nnz=12000)
+    want = rf.ALS(factors=6, iterations=4, random_state=2).fit(X)
+    environ = dict(os.environ)  # the Nanny leaves OMP_NUM_THREADS=1 behind (see above)
+    try:
+        with distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster, distributed.Client(cluster) as c:  # fmt: skip
+            first = next(iter(c.scheduler_info()["workers"]))
+
+            def restart_once(iteration, seconds, loss):
+                if iteration == 1:  # its factor and interaction blocks are rebuilt from their tasks
+                    c.restart_workers([first])
+
+            got = rfd.ALS(factors=6, iterations=4, random_state=2, blocks=4, client=c).fit(X, callback=restart_once)
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
+    np.testing.assert_array_equal(got.user_factors_, want.user_factors_)
+    np.testing.assert_array_equal(got.item_factors_, want.item_factors_)

@@ -1,4 +1,5 @@
-// recforge._core.als_whiten / als_solve: bind als.hpp (see python/recforge/models/als.py).
+// recforge._core.als_whiten (and its steps) / als_solve: bind als.hpp (see python/recforge/models/als.py).
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -34,6 +35,61 @@ py::tuple whiten(const py::array& Y, double regularization, int n_threads) {
         throw py::value_error("factors^T factors + regularization * I is not positive definite (regularization = " +
                               std::to_string(regularization) + "): use regularization > 0");
     return py::make_tuple(Yt, L, Linv, G);
+}
+
+// Upper-triangle Grams of the row chunks [edges[c], edges[c + 1]) of Y: (chunks, f, f) doubles.
+template <typename T>
+py::array_t<double> gram_chunks(const py::array& Y, const py::array& edges, int n_threads) {
+    int64_t n = 0, f = 0;
+    const T* y = checked_matrix<T>(Y, "factors", &n, &f);
+    const py::array_t<int64_t, py::array::c_style | py::array::forcecast> e(edges);
+    if (e.ndim() != 1 || e.size() < 1) throw py::value_error("edges must be a 1-d array of row boundaries");
+    const int64_t chunks = e.size() - 1;
+    const int64_t* edge = e.data();
+    for (int64_t c = 0; c < chunks; ++c)
+        if (edge[c] < 0 || edge[c] > edge[c + 1] || edge[c + 1] > n)
+            throw py::value_error("edges must be non-decreasing row boundaries within the factors");
+    py::array_t<double> out({chunks, f, f});
+    double* o = out.mutable_data();
+    std::fill(o, o + chunks * f * f, 0.0);
+    {
+        py::gil_scoped_release release;
+        ExceptionTrap trap;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads)
+        for (int64_t c = 0; c < chunks; ++c)
+            trap.run([&] { als_gram_chunk(y + edge[c] * f, edge[c + 1] - edge[c], f, o + c * f * f); });
+        trap.rethrow();
+    }
+    return out;
+}
+
+template <typename T>
+py::tuple factor(const py::array& G_sum, double regularization) {
+    int64_t r = 0, f = 0;
+    checked_matrix<double>(G_sum, "G", &r, &f);
+    require_shape("G", r, f, f, f);
+    py::array_t<double> G({f, f});
+    std::copy_n(static_cast<const double*>(G_sum.data()), f * f, G.mutable_data());
+    py::array_t<T> L({f, f}), Linv({f, f});
+    if (!als_factor<T>(G.mutable_data(), f, regularization, L.mutable_data(), Linv.mutable_data()))
+        throw py::value_error("factors^T factors + regularization * I is not positive definite (regularization = " +
+                              std::to_string(regularization) + "): use regularization > 0");
+    return py::make_tuple(L, Linv, G);
+}
+
+template <typename T>
+py::array_t<T> whiten_rows(const py::array& Y, const py::array& Linv, int n_threads) {
+    int64_t n = 0, f = 0, r = 0, c = 0;
+    const T* y = checked_matrix<T>(Y, "factors", &n, &f);
+    const T* linv = checked_matrix<T>(Linv, "Linv", &r, &c);
+    require_shape("Linv", r, c, f, f);
+    py::array_t<T> Yt({n, f});
+    T* yt = Yt.mutable_data();
+    {
+        py::gil_scoped_release release;
+        als_whiten_rows<T>(y, n, f, linv, n_threads, yt);
+    }
+    return Yt;
 }
 
 template <typename T, typename I>
@@ -96,6 +152,47 @@ void bind_als(py::module_& m) {
         },
         py::arg("factors"), py::arg("regularization"), py::arg("n_threads"),
         "(Y L^-T, L, L^-1, G) for G = Y^T Y + regularization I = L L^T: the fixed side of an ALS half-step.");
+
+    m.def(
+        "als_gram_chunks",
+        [](const py::array& Y, const py::array& edges, int n_threads) {
+            n_threads = kernel_threads(n_threads);
+            if (has_dtype<float>(Y)) return gram_chunks<float>(Y, edges, n_threads);
+            if (has_dtype<double>(Y)) return gram_chunks<double>(Y, edges, n_threads);
+            throw py::type_error("factors must be float32 or float64, got " + dtype_name(Y));
+        },
+        py::arg("factors"), py::arg("edges"), py::arg("n_threads"),
+        "Upper-triangle Y^T Y of each row chunk [edges[c], edges[c+1]) of Y, (chunks, f, f) float64: step 1 of\n"
+        "als_whiten, whose chunks are those of als_gram_chunk_edges(n).");
+    m.def(
+        "als_gram_chunk_edges",
+        [](int64_t n) {
+            if (n < 0) throw py::value_error("n must be >= 0");
+            const int64_t chunks = als_gram_chunks(n);
+            py::array_t<int64_t> edges(chunks + 1);
+            for (int64_t c = 0; c <= chunks; ++c) edges.mutable_data()[c] = chunks == 0 ? 0 : n * c / chunks;
+            return edges;
+        },
+        py::arg("n"), "Row boundaries of the chunks whose Grams als_whiten sums, in order, for n rows.");
+    m.def(
+        "als_factor",
+        [](const py::array& G, double regularization, const std::string& dtype) {
+            if (!(regularization >= 0.0)) throw py::value_error("regularization must be >= 0");
+            if (dtype == "float32") return factor<float>(G, regularization);
+            if (dtype == "float64") return factor<double>(G, regularization);
+            throw py::type_error("dtype must be float32 or float64, got " + dtype);
+        },
+        py::arg("G"), py::arg("regularization"), py::arg("dtype"),
+        "(L, L^-1, G full + regularization I) from the chunk Grams summed in chunk order: step 2 of als_whiten.");
+    m.def(
+        "als_whiten_rows",
+        [](const py::array& Y, const py::array& Linv, int n_threads) {
+            n_threads = kernel_threads(n_threads);
+            if (has_dtype<float>(Y)) return py::array(whiten_rows<float>(Y, Linv, n_threads));
+            if (has_dtype<double>(Y)) return py::array(whiten_rows<double>(Y, Linv, n_threads));
+            throw py::type_error("factors must be float32 or float64, got " + dtype_name(Y));
+        },
+        py::arg("factors"), py::arg("Linv"), py::arg("n_threads"), "Y L^-T, row by row: step 3 of als_whiten.");
 
     m.def(
         "als_solve",

@@ -5,6 +5,7 @@
 
 #include "common.hpp"
 #include "recforge/similarity.hpp"
+#include "recforge/topk_rows.hpp"
 
 namespace recforge::bind {
 
@@ -41,7 +42,7 @@ void bind_similarity(py::module_& m) {
         "similarity",
         [](const py::array& indptr, const py::array& indices, const py::array& data, int64_t n_rows, int64_t n_cols,
            int64_t k, const std::string& metric, double shrinkage, int64_t min_support, int n_threads, double k1,
-           double b, bool transposed, double shrinkage_offset, bool sorted_rows) {
+           double b, bool transposed, double shrinkage_offset, bool sorted_rows, int64_t rows_begin, int64_t rows_end) {
             SimilarityOptions opt;
             opt.k = k;
             parse_metric(metric, opt);
@@ -52,6 +53,8 @@ void bind_similarity(py::module_& m) {
                 throw py::value_error("shrinkage_offset must be 0 or 1");
             opt.shrinkage_offset = shrinkage_offset;
             opt.sorted_rows = sorted_rows;
+            opt.rows_begin = rows_begin;
+            opt.rows_end = rows_end;
             opt.min_support = min_support;
             if (k < 0) throw py::value_error("k must be >= 0, got " + std::to_string(k));
             if (min_support < 0) throw py::value_error("min_support must be >= 0");
@@ -75,10 +78,36 @@ void bind_similarity(py::module_& m) {
         py::arg("indptr"), py::arg("indices"), py::arg("data"), py::arg("n_rows"), py::arg("n_cols"), py::arg("k"),
         py::arg("metric"), py::arg("shrinkage"), py::arg("min_support"), py::arg("n_threads"), py::arg("k1") = 1.2,
         py::arg("b") = 0.75, py::arg("transposed") = false, py::arg("shrinkage_offset") = 0.0,
-        py::arg("sorted_rows") = true,
+        py::arg("sorted_rows") = true, py::arg("rows_begin") = 0, py::arg("rows_end") = -1,
         "Top-k similar rows of a canonical CSR matrix (of its columns when transposed: the arrays are\n"
         "then X.T's CSR, i.e. X's CSC); returns (indptr int64, indices, data). sorted_rows=False: when every\n"
-        "neighbour is kept, rows in column order instead of by similarity.");
+        "neighbour is kept, rows in column order instead of by similarity. rows_begin/end: those rows of\n"
+        "the result only (end -1: n_rows), each identical to the whole result's.");
+
+    m.def(
+        "topk_of_rows",
+        [](const py::array& indptr, const py::array& indices, const py::array& data, int64_t n_cols, int64_t k,
+           int n_threads) {
+            if (k < 0) throw py::value_error("k must be >= 0, got " + std::to_string(k));
+            n_threads = kernel_threads(n_threads);
+            if (indptr.size() < 1) throw py::value_error("indptr is empty, expected n_rows + 1 entries");
+            const int64_t n_rows = indptr.size() - 1;
+            return dispatch_csr("parts", indptr, indices, data, [&](auto t, auto i) -> py::tuple {
+                using T = decltype(t);
+                using I = decltype(i);
+                const auto M = checked_csr<T, I>("parts", n_rows, n_cols, indptr, indices, data, false, false);
+                TopKCsr<T, I> out;
+                {
+                    py::gil_scoped_release release;
+                    out = recforge::topk_of_rows(M, k, n_threads);
+                }
+                return py::make_tuple(to_numpy(std::move(out.indptr)), to_numpy(std::move(out.indices)),
+                                      to_numpy(std::move(out.data)));
+            });
+        },
+        py::arg("indptr"), py::arg("indices"), py::arg("data"), py::arg("n_cols"), py::arg("k"), py::arg("n_threads"),
+        "The k best entries of each row of a CSR (rows in any order; ties to the lower index), in rank order;\n"
+        "returns (indptr int64, indices, data). Merges similarity parts.");
 }
 
 }  // namespace recforge::bind

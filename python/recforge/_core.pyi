@@ -30,6 +30,16 @@ def similarity(
     transposed: bool = False,
     shrinkage_offset: float = 0.0,
     sorted_rows: bool = True,
+    rows_begin: int = 0,
+    rows_end: int = -1,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.integer], npt.NDArray[np.floating]]: ...
+def topk_of_rows(
+    indptr: npt.NDArray[np.integer],
+    indices: npt.NDArray[np.integer],
+    data: npt.NDArray[np.floating],
+    n_cols: int,
+    k: int,
+    n_threads: int,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.integer], npt.NDArray[np.floating]]: ...
 def topk_dense(
     queries: npt.NDArray[np.floating],
@@ -77,6 +87,16 @@ def ranking_metrics(
 def als_whiten(
     factors: npt.NDArray[np.floating], regularization: float, n_threads: int
 ) -> tuple[npt.NDArray[np.floating], npt.NDArray[np.floating], npt.NDArray[np.floating], npt.NDArray[np.float64]]: ...
+def als_gram_chunk_edges(n: int) -> npt.NDArray[np.int64]: ...
+def als_gram_chunks(
+    factors: npt.NDArray[np.floating], edges: npt.NDArray[np.integer], n_threads: int
+) -> npt.NDArray[np.float64]: ...
+def als_factor(
+    G: npt.NDArray[np.float64], regularization: float, dtype: str
+) -> tuple[npt.NDArray[np.floating], npt.NDArray[np.floating], npt.NDArray[np.float64]]: ...
+def als_whiten_rows(
+    factors: npt.NDArray[np.floating], Linv: npt.NDArray[np.floating], n_threads: int
+) -> npt.NDArray[np.floating]: ...
 def als_solve(
     indptr: npt.NDArray[np.integer],
     indices: npt.NDArray[np.integer],

@@ -40,27 +40,31 @@ enum class AlsSolver : int { kConjugateGradient = 0, kCholesky = 1 };
 // lower triangular, L L^T = G), Yt = Y L^-T (n x f, T). Returns false when G is not positive
 // definite (lambda = 0 with rank-deficient Y, or non-finite Y). O(n f^2 + f^3); parallel over
 // fixed blocks of rows, so the result does not depend on the thread count.
+//
+// It is three steps, public so that a cluster can run them where the rows live and get the
+// same bits (recforge.distributed's ALS):
+//   1. als_gram_chunk: the Gram matrix of each of the als_gram_chunks(n) fixed row chunks
+//      (upper triangle), on whatever holds the chunk's rows;
+//   2. als_factor: the chunks' Grams summed in chunk order, then G, L, Linv;
+//   3. als_whiten_rows: Yt = Y Linv^T, row by row (each row's result depends on that row only).
+
+// Chunks of rows whose Grams are summed in a fixed order: chunk c is rows
+// [n c / count, n (c + 1) / count), count = min(64, ceil(n / 1024)).
+inline int64_t als_gram_chunks(int64_t n) { return n == 0 ? 0 : std::min<int64_t>(64, (n + 1023) / 1024); }
+
+// partial (f x f, zeroed by the caller) += the upper triangle of Y^T Y over rows Y[0, m).
 template <typename T>
-bool als_whiten(const T* Y, int64_t n, int64_t f, double lambda, int n_threads, double* G, T* L_out, T* Linv_out,
-                T* Yt) {
-    const int64_t n_chunks = n == 0 ? 0 : std::min<int64_t>(64, (n + 1023) / 1024);
-    std::vector<double> partial(static_cast<size_t>(n_chunks * f * f), 0.0);
-    ExceptionTrap trap;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads)
-    for (int64_t c = 0; c < n_chunks; ++c) {
-        trap.run([&] {
-            const int64_t r0 = n * c / n_chunks, r1 = n * (c + 1) / n_chunks;
-            dense::GramScratch<T> scratch(f);
-            dense::gram_add(Y + r0 * f, r1 - r0, partial.data() + c * f * f, scratch);
-        });
-    }
-    trap.rethrow();
-    std::fill(G, G + f * f, 0.0);
-    for (int64_t c = 0; c < n_chunks; ++c)  // fixed order: identical for any thread count
-        for (int64_t e = 0; e < f * f; ++e) G[e] += partial[c * f * f + e];
+void als_gram_chunk(const T* Y, int64_t m, int64_t f, double* partial) {
+    dense::GramScratch<T> scratch(f);
+    dense::gram_add(Y, m, partial, scratch);
+}
+
+// G (f x f, in: the chunks' upper-triangle Grams summed in chunk order) becomes Y^T Y + lambda I
+// in full; L and Linv as als_whiten's. Returns false when G is not positive definite.
+template <typename T>
+bool als_factor(double* G, int64_t f, double lambda, T* L_out, T* Linv_out) {
     dense::mirror_upper(G, f);
     for (int64_t a = 0; a < f; ++a) G[a * f + a] += lambda;
-
     std::vector<double> L(G, G + f * f), Linv(static_cast<size_t>(f * f));
     std::vector<double> column(static_cast<size_t>(f));
     if (!dense::cholesky(L.data(), f, column.data())) return false;
@@ -68,15 +72,20 @@ bool als_whiten(const T* Y, int64_t n, int64_t f, double lambda, int n_threads, 
     dense::lower_inverse(L.data(), f, Linv.data());
     std::transform(L.begin(), L.end(), L_out, [](double v) { return static_cast<T>(v); });
     std::transform(Linv.begin(), Linv.end(), Linv_out, [](double v) { return static_cast<T>(v); });
+    return true;
+}
 
-    // Yt = Y (Linv)^T by register-blocked tiles: tile b holds columns of Linv^T, factor-major.
+// Yt = Y (Linv)^T (n x f) by register-blocked tiles: tile b holds columns of Linv^T, factor-major.
+template <typename T>
+void als_whiten_rows(const T* Y, int64_t n, int64_t f, const T* Linv, int n_threads, T* Yt) {
     const int64_t n_blocks = (f + kTileItems - 1) / kTileItems;
     std::vector<T> packed(static_cast<size_t>(n_blocks * f * kTileItems), T(0));
     for (int64_t b = 0; b < n_blocks; ++b)
         for (int64_t j = 0; j < f; ++j)
             for (int64_t w = 0; w < kTileItems && b * kTileItems + w < f; ++w)
-                packed[(b * f + j) * kTileItems + w] = Linv_out[(b * kTileItems + w) * f + j];
+                packed[(b * f + j) * kTileItems + w] = Linv[(b * kTileItems + w) * f + j];
     const int64_t n_groups = (n + kTileQueries - 1) / kTileQueries;
+    ExceptionTrap trap;
 #pragma omp parallel num_threads(n_threads)
     {
         std::vector<T> rows, tile;
@@ -99,6 +108,27 @@ bool als_whiten(const T* Y, int64_t n, int64_t f, double lambda, int n_threads, 
         }
     }
     trap.rethrow();
+}
+
+template <typename T>
+bool als_whiten(const T* Y, int64_t n, int64_t f, double lambda, int n_threads, double* G, T* L_out, T* Linv_out,
+                T* Yt) {
+    const int64_t n_chunks = als_gram_chunks(n);
+    std::vector<double> partial(static_cast<size_t>(n_chunks * f * f), 0.0);
+    ExceptionTrap trap;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads)
+    for (int64_t c = 0; c < n_chunks; ++c) {
+        trap.run([&] {
+            const int64_t r0 = n * c / n_chunks, r1 = n * (c + 1) / n_chunks;
+            als_gram_chunk(Y + r0 * f, r1 - r0, f, partial.data() + c * f * f);
+        });
+    }
+    trap.rethrow();
+    std::fill(G, G + f * f, 0.0);
+    for (int64_t c = 0; c < n_chunks; ++c)  // fixed order: identical for any thread count
+        for (int64_t e = 0; e < f * f; ++e) G[e] += partial[c * f * f + e];
+    if (!als_factor(G, f, lambda, L_out, Linv_out)) return false;
+    als_whiten_rows(Y, n, f, Linv_out, n_threads, Yt);
     return true;
 }
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <vector>
 
+#include "csr.hpp"
 #include "parallel.hpp"
 #include "topk.hpp"
 
@@ -99,6 +100,26 @@ TopKCsr<S, I> assemble_topk_csr(int64_t n_rows, Rows& rows, int n_threads) {
         }
     }
     return out;
+}
+
+// topk_of_rows: the k best entries of each row of a CSR whose rows are in any order (ties to the
+// lower index): what merges the parts of a similarity computed apart (similarity.hpp), each
+// pair in one part. O(nnz + n_rows k log k), parallel over rows; identical for any thread count.
+template <typename S, typename I>
+TopKCsr<S, I> topk_of_rows(const CsrView<S, I>& M, int64_t k, int n_threads) {
+    struct Rows {
+        const CsrView<S, I>& M;
+        int64_t k;
+        std::vector<TopKBuffer<S, I>> best;
+        int64_t finalize(int64_t r) {
+            TopKBuffer<S, I>& top = best[static_cast<size_t>(r)];
+            top = TopKBuffer<S, I>(k);
+            for (int64_t p = M.row_begin(r); p < M.row_end(r); ++p) top.push(M.data[p], M.indices[p]);
+            return static_cast<int64_t>(top.sorted().size());
+        }
+        const std::vector<Scored<S, I>>& items(int64_t r) const { return best[static_cast<size_t>(r)].items(); }
+    } rows{M, k, std::vector<TopKBuffer<S, I>>(static_cast<size_t>(M.n_rows))};
+    return assemble_topk_csr<S, I>(M.n_rows, rows, n_threads);
 }
 
 }  // namespace recforge

@@ -1,0 +1,294 @@
+"""Implicit ALS on a Dask cluster, in the block design of Spark's ALS.
+
+Users and items are cut into blocks of rows. A half-step that solves one side (say the users)
+with the other side's factors fixed runs as:
+
+1. each item block computes the Gram matrices of its rows (in the fixed row chunks of
+   ``als_whiten``) where it lives; the client sums the small f x f partials in chunk order and
+   factors G = YᵀY + λI (Cholesky, O(f³));
+2. each item block whitens its own rows (Y L⁻ᵀ) with the L⁻¹ it is sent;
+3. each item block sends every user block the whitened rows of just the items that block's
+   users touched (Spark's "out blocks"), and each user block solves its rows with the compiled
+   solver against that compact copy, its interaction rows renumbered to it once at the start.
+
+Every row is solved with the same arithmetic on the same inputs as in one process, and G is
+summed in the same order, so the factors equal :class:`recforge.ALS`'s with the same seed bit
+for bit. Factor blocks stay on the workers between half-steps; the client holds the
+interactions (to cut them into blocks once), the f x f matrices, and the factors at the end.
+"""
+
+from __future__ import annotations
+
+import operator
+import warnings
+
+import numpy as np
+from distributed import get_client
+
+from .. import _core
+from .._config import resolve_threads
+from .._sparse import CsrParts, check_sparse
+from ..models import ALS as _LocalALS
+
+__all__ = ["ALS"]
+
+
+# -- tasks (run on the workers) -----------------------------------------------------------------
+def _held(block):
+    return block
+
+
+def _grams(factors: np.ndarray, edges: np.ndarray, n_threads: int) -> np.ndarray:
+    return _core.als_gram_chunks(factors, edges, resolve_threads(n_threads))
+
+
+def _whiten(factors: np.ndarray, Linv: np.ndarray, n_threads: int) -> np.ndarray:
+    return _core.als_whiten_rows(factors, Linv, resolve_threads(n_threads))
+
+
+def _take(factors: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    return factors[rows]
+
+
+def _solve(block: tuple, solved: np.ndarray, fixed: tuple, settings: dict, edges: np.ndarray, *pieces):
+    """Solve a block's rows; ``pieces``: the whitened rows it needs from each fixed block, then
+    (for the loss) the same rows unwhitened. Returns (factors, rows not finite, loss rows, the
+    new factors' chunk Grams): the Grams the next half-step needs, computed here, where the
+    factors are, sparing that half-step a round of tasks."""
+    indptr, indices, data, n_cols = block
+    G, L, Linv = fixed
+    half = len(pieces) // 2 if settings["want_loss"] else len(pieces)
+    f = solved.shape[1]
+    whitened = np.concatenate(pieces[:half]) if half else np.zeros((0, f), solved.dtype)
+    plain = np.concatenate(pieces[half:]) if settings["want_loss"] and half else whitened
+    out = solved.copy()  # the input block may be shared with other tasks on this worker
+    bad, loss = _core.als_solve(
+        indptr,
+        indices,
+        data,
+        n_cols,
+        plain,
+        whitened,
+        L,
+        Linv,
+        G,
+        out,
+        settings["alpha"],
+        settings["solver"],
+        settings["cg_steps"],
+        resolve_threads(settings["n_threads"]),
+        settings["want_loss"],
+    )
+    return out, bad, loss, _grams(out, edges, settings["n_threads"])
+
+
+# -- the plan (on the client, once) ------------------------------------------------------------
+def row_blocks(n: int, blocks: int, work: np.ndarray | None = None) -> list[tuple[int, int, np.ndarray]]:
+    """At most ``blocks`` blocks of consecutive rows, each a union of whole chunks of the Gram
+    sum (so that the blocks' partial Grams add up in als_whiten's order), of about equal total
+    ``work`` (per row; default: 1 each): ``(start, stop, chunk edges relative to start)``."""
+    edges = _core.als_gram_chunk_edges(n)
+    chunks = len(edges) - 1
+    if chunks == 0:
+        return [(0, 0, np.zeros(1, dtype=np.int64))]
+    work = np.ones(n) if work is None else np.asarray(work, dtype=np.float64)
+    cumulative = np.concatenate(([0.0], np.cumsum(work)))[edges]  # work up to each chunk edge
+    targets = cumulative[-1] * np.arange(1, min(blocks, chunks)) / min(blocks, chunks)
+    after = np.clip(np.searchsorted(cumulative, targets), 1, chunks)  # the nearer chunk edge
+    nearest = np.where(targets - cumulative[after - 1] < cumulative[after] - targets, after - 1, after)
+    cuts = np.unique(np.concatenate(([0], nearest, [chunks])))
+    return [(int(edges[a]), int(edges[b]), edges[a : b + 1] - edges[a]) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
+
+
+def _plan(M: CsrParts, rows: list, columns: list) -> tuple[list, list]:
+    """For each row block of M: its rows with columns renumbered to the compact list of columns
+    they use, and for each column block, which of its rows (relative) that list takes from it:
+    None for all of them (a block needed for more than half its rows is sent whole, sparing a
+    copy). The renumbering keeps the order, so each row's entries are visited as in one process."""
+    blocks, takes = [], []
+    for start, stop, _ in rows:
+        indptr = M.indptr[start : stop + 1]
+        first, last = int(indptr[0]), int(indptr[-1])
+        indices = M.indices[first:last]
+        needed = np.unique(indices)
+        bounds = np.searchsorted(needed, [c for c, _, _ in columns] + [columns[-1][1]])
+        take, used = [], []
+        for c, (c0, c1, _) in enumerate(columns):
+            rows_needed = needed[bounds[c] : bounds[c + 1]]
+            whole = 2 * len(rows_needed) > c1 - c0
+            take.append(None if whole else rows_needed - c0)
+            used.append(np.arange(c0, c1) if whole else rows_needed)
+        used = np.concatenate(used) if used else needed
+        local = np.searchsorted(used, indices).astype(M.indices.dtype, copy=False)
+        blocks.append(((indptr - first).astype(M.indptr.dtype), local, M.data[first:last], len(used)))
+        takes.append(take)
+    return blocks, takes
+
+
+class ALS(_LocalALS):
+    """:class:`recforge.ALS` trained on a Dask cluster; the fitted factors equal ``recforge.ALS``'s
+    with the same parameters and seed, bit for bit.
+
+    Parameters
+    ----------
+    factors, regularization, alpha, iterations, solver, cg_steps, init_std, dtype
+        As :class:`recforge.ALS`.
+    calculate_loss, random_state, show_progress
+        As :class:`recforge.ALS`.
+    n_threads : int, default 1
+        Threads of each task on the workers (0: every CPU the worker may use). Dask already runs
+        one task per worker thread. The fitted model recommends with this count on the client;
+        set ``n_threads`` after fitting to change it.
+    blocks : int, optional
+        Blocks each side is cut into (at most 64, the row chunks whose Grams are summed in a
+        fixed order; fewer for fewer than 64k rows). Default: twice the cluster's worker threads.
+    client : distributed.Client, optional
+        Default: the current client at fit time.
+
+    Notes
+    -----
+    When it pays: the interaction blocks, their solves and the factor blocks are spread over the
+    workers, so a machine need hold only its blocks while training; the client cuts the
+    interactions into blocks once and receives the factors at the end. On data one machine
+    holds, one process is faster (each half-step adds a round trip of small f x f matrices and
+    a transfer of the factor rows each block needs). The loss (``calculate_loss``) gathers each
+    user's share and the item factors on the client. The model saves as, and loads as,
+    :class:`recforge.ALS`.
+
+    Examples
+    --------
+    >>> from distributed import Client                                       # doctest: +SKIP
+    >>> client = Client("tcp://scheduler:8786")                              # doctest: +SKIP
+    >>> model = recforge.distributed.ALS(factors=64, random_state=0).fit(interactions)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        factors: int = 64,
+        regularization: float = 30.0,
+        alpha: float = 4.0,
+        iterations: int = 15,
+        solver: str = "cg",
+        cg_steps: int = 3,
+        init_std: float = 0.01,
+        dtype: str = "float32",
+        calculate_loss: bool = False,
+        random_state: int | None = None,
+        n_threads: int = 1,
+        show_progress: bool = False,
+        *,
+        blocks: int | None = None,
+        client=None,
+    ):
+        super().__init__(
+            factors=factors,
+            regularization=regularization,
+            alpha=alpha,
+            iterations=iterations,
+            solver=solver,
+            cg_steps=cg_steps,
+            init_std=init_std,
+            dtype=dtype,
+            calculate_loss=calculate_loss,
+            random_state=random_state,
+            n_threads=n_threads,
+            show_progress=show_progress,
+        )
+        if blocks is not None and (isinstance(blocks, bool) or not isinstance(blocks, (int, np.integer)) or blocks < 1):
+            raise ValueError(f"blocks must be a positive integer or None, got {blocks!r}")
+        self.blocks = None if blocks is None else int(blocks)
+        self.client = client
+
+    def file_params(self) -> dict:
+        """recforge.ALS's parameters: the file loads as a :class:`recforge.ALS`."""
+        params = self.get_params()
+        return {name: params[name] for name in _LocalALS._param_names()}
+
+    def _fit(self, X: CsrParts, callback=None) -> None:
+        client = self.client or get_client()
+        C = self._confidence_rows(X, "user_items")
+        CT = check_sparse(C.to_scipy().T.tocsr(), "user_items.T")
+        n_users, n_items = X.shape
+        count = self.blocks or 2 * max(1, sum(client.nthreads().values()))
+        # Blocks of about equal solving work: a row's solve costs about f / (cg_steps + 1) of
+        # its interactions' (the f x f products against its gathers of f-vectors).
+        per_row = self.factors / (self.cg_steps + 1)
+        user_rows = row_blocks(n_users, count, np.diff(C.indptr) + per_row)
+        item_rows = row_blocks(n_items, count, np.diff(CT.indptr) + per_row)
+        user_blocks, user_takes = _plan(C, user_rows, item_rows)
+        item_blocks, item_takes = _plan(CT, item_rows, user_rows)
+        # The initial user factors, block by block from one stream: the numbers rf.ALS draws.
+        rng = np.random.default_rng(self.random_state)
+        users = [self._normal_factors(rng, stop - start, self.init_std) for start, stop, _ in user_rows]
+        items = [np.zeros((stop - start, self.factors), self.dtype) for start, stop, _ in item_rows]
+        # Submitted, not scattered: the scheduler keeps each block's task, so a block lost with a
+        # worker is rebuilt (and the half-steps after it recomputed) instead of failing the fit.
+        with warnings.catch_warnings():  # Dask's note on large task specs: kept on purpose
+            warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+            users, items, user_blocks, item_blocks = (
+                [client.submit(_held, block, pure=False) for block in blocks]
+                for blocks in (users, items, user_blocks, item_blocks)
+            )
+        total_confidence = n_users * n_items + self.alpha * float(np.abs(C.data, dtype=np.float64).sum())
+        settings = {
+            "alpha": self.alpha,
+            "solver": ("cg", "cholesky").index(self.solver),
+            "cg_steps": self.cg_steps,
+            "n_threads": self.n_threads,
+        }
+        state = {"user": users, "item": items}
+
+        # The chunk Grams of each side's blocks, as the last solve of that side left them.
+        grams = {
+            "user": [client.submit(_grams, F, edges, self.n_threads) for F, (_, _, edges) in zip(users, user_rows)]
+        }
+
+        def half_step(solved: str, fixed: str, blocks, takes, rows, iteration: int, want_loss: bool):
+            fixed_factors = state[fixed]
+            G = np.zeros((self.factors, self.factors))
+            for block in client.gather(grams[fixed]):  # als_whiten's order: chunk by chunk
+                for partial in block:
+                    G += partial
+            L, Linv, G = _core.als_factor(G, self.regularization, np.dtype(self.dtype).name)
+            whitened = [client.submit(_whiten, F, Linv, self.n_threads) for F in fixed_factors]
+            step = dict(settings, want_loss=want_loss)
+            results = []
+            for block, take, current, (_, _, edges) in zip(blocks, takes, state[solved], rows):
+                pieces = [
+                    W if needed is None else client.submit(_take, W, needed, pure=False)
+                    for W, needed in zip(whitened, take)
+                ]
+                if want_loss:
+                    pieces += [
+                        F if needed is None else client.submit(_take, F, needed, pure=False)
+                        for F, needed in zip(fixed_factors, take)
+                    ]
+                results.append(client.submit(_solve, block, current, (G, L, Linv), step, edges, *pieces, pure=False))
+            state[solved] = [client.submit(operator.getitem, r, 0, pure=False) for r in results]
+            grams[solved] = [client.submit(operator.getitem, r, 3, pure=False) for r in results]
+            status = client.gather([client.submit(operator.itemgetter(1, 2), r, pure=False) for r in results])
+            bad = sum(int(b) for b, _ in status)
+            if bad:
+                raise FloatingPointError(
+                    f"ALS diverged at iteration {iteration + 1}: {bad} {solved} factor vectors are not finite; "
+                    f"lower alpha (now {self.alpha}) or raise regularization (now {self.regularization})"
+                )
+            return np.concatenate([loss for _, loss in status]) if want_loss else None
+
+        def run(first, count):
+            losses = []
+            for iteration in range(first, first + count):
+                half_step("item", "user", item_blocks, item_takes, item_rows, iteration, False)
+                loss_rows = half_step(
+                    "user", "item", user_blocks, user_takes, user_rows, iteration, self.calculate_loss
+                )
+                if loss_rows is not None:
+                    item_factors = np.concatenate(client.gather(state["item"]))
+                    penalty = self.regularization * float(np.square(item_factors, dtype=np.float64).sum())
+                    losses.append((float(loss_rows.sum()) + penalty) / max(total_confidence, 1.0))
+            return np.array(losses) if self.calculate_loss else None
+
+        self._run_epochs(run, callback)
+        self.n_users_, self.n_items_ = n_users, n_items
+        self.user_factors_ = np.ascontiguousarray(np.concatenate(client.gather(state["user"])), dtype=self.dtype)
+        self.item_factors_ = np.ascontiguousarray(np.concatenate(client.gather(state["item"])), dtype=self.dtype)
