@@ -197,11 +197,37 @@ def test_cli_out_of_core_refuses_what_it_cannot_do(tmp_path, fitted, capsys):
     model = str(tmp_path / "m.npz")
     main(["train", "--data", str(tmp_path / "e.csv"), "--model", "itemknn", "--out", model, "--quiet"])
     base = ["recommend", "--model", model, "--data", str(tmp_path / "e.csv"), "--out", str(tmp_path / "f") + "/"]
-    assert main([*base, "--products", str(tmp_path / "e.csv")]) == 2
+    assert main([*base, "--customers", str(tmp_path / "e.csv")]) == 2
     assert main([*base, "--blocks", "0"]) == 2
     assert main(["recommend", "--model", model, "--data", "sample", "--out", str(tmp_path / "g") + "/"]) == 2
     err = capsys.readouterr().err
-    assert "--products" in err and "--blocks must be >= 1" in err and "sample" in err and "Traceback" not in err
+    assert "--customers" in err and "--blocks must be >= 1" in err and "sample" in err and "Traceback" not in err
+
+
+def test_descriptions_and_names_are_applied_to_every_block_and_kept_on_resume(tmp_path, fitted):
+    model, train = fitted
+    train.to_parquet(tmp_path / "e.parquet", index=False)
+    items = np.asarray(model.item_ids_)
+    described = {item: f"product «{item}»" for item in items[:-3]}  # three without a description
+    names = {"user": "customer", "item": "sku"}
+    args = dict(k=5, blocks=3, descriptions=described, names=names)
+    rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / "out", **args)
+    got = read_lists(tmp_path / "out").sort_values(["customer", "rank"]).reset_index(drop=True)
+    assert list(got.columns[:4]) == ["customer", "rank", "sku", "description"]
+    want = in_memory(model, train, 5)
+    for customer, rows in got.groupby("customer"):
+        assert rows["sku"].tolist() == want[customer][0]
+    text = [d if isinstance(d, str) else None for d in got["description"]]  # null reads back as NaN or None
+    assert text == [described.get(i) for i in got["sku"]] and None in text
+    with pytest.raises(ValueError, match="another job"):  # the same folder with other names
+        rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / "out", k=5, blocks=3)
+    assert rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / "out", **args)["resumed_blocks"] == 3
+    with pytest.raises(ValueError, match="renames no output column"):
+        rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / "o2", k=5, names={"customer": "x"})
+    with pytest.raises(TypeError, match="names"):
+        rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / "o3", k=5, names={"user": 3})
+    with pytest.raises(ValueError, match="one name"):
+        rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / "o4", k=5, names={"user": "item"})
 
 
 def test_missing_ids_are_counted_and_never_split_a_customer(tmp_path):

@@ -149,6 +149,14 @@ def test_recommend_and_similar_with_a_product_table_use_the_inputs_names(tmp_pat
     assert list(recs.columns[:4]) == ["customer", "rank", "sku", "description"]
     described = dict(zip(table["item"].astype(str), table["description"]))
     assert (recs["description"] == recs["sku"].map(described)).all()
+    blocks = tmp_path / "blocks.csv"  # out of core: the same columns and descriptions
+    assert main(["recommend", "--model", str(model), *data, "--products", str(path), "--out", str(blocks),
+                 "--blocks", "3", "--quiet"]) == 0  # fmt: skip
+    key = ["customer", "rank"]
+    by_blocks = pd.read_csv(blocks, dtype=str).sort_values(key).reset_index(drop=True)
+    in_memory = recs.sort_values(key).reset_index(drop=True)
+    assert list(by_blocks.columns) == list(recs.columns)
+    pd.testing.assert_frame_equal(by_blocks[[*key, "sku", "description"]], in_memory[[*key, "sku", "description"]])
     out = tmp_path / "similar.csv"
     similar_args = ["similar", "--model", str(model), "--items", "85123A", "--products", str(path)]
     assert main([*similar_args, "--out", str(out)]) == 0

@@ -60,6 +60,41 @@ def _plan(model, events: str, k: int) -> tuple[dict, dict]:
     return kinds, job
 
 
+# Recorded in the manifest only when used, so that jobs written without them still resume.
+OPTIONAL_JOB_KEYS = ("descriptions", "names")
+
+
+def _describer(descriptions, names, job: dict):
+    """What each block's table goes through before it is written: the description column, the
+    new column names (checked here, once; recorded in the job, so a resumed run keeps them)."""
+    described = None
+    if descriptions is not None:
+        described = pd.Series(descriptions)
+        if not described.index.is_unique:
+            raise ValueError("descriptions names a product more than once")
+        job["descriptions"] = True
+    if names is not None:
+        if not isinstance(names, dict) or not all(isinstance(v, str) and v for v in names.values()):
+            raise TypeError("names must be a dict of output column -> new name (non-empty strings)")
+        unknown = set(names) - {"user", "rank", "item", "description", "score", "path"}
+        if unknown:
+            raise ValueError(f"names renames no output column: {sorted(unknown)}")
+        job["names"] = dict(names)
+
+    def describe(table: pd.DataFrame) -> pd.DataFrame:
+        if described is not None:
+            text = described.reindex(table["item"].to_numpy()).to_numpy(dtype=object)
+            text[pd.isna(text)] = None  # missing, as pandas writes None: not a NaN float among text
+            table.insert(table.columns.get_loc("item") + 1, "description", text)
+        if names:
+            table = table.rename(columns=names)
+            if table.columns.duplicated().any():
+                raise ValueError(f"names gives two output columns one name: {names}")
+        return table
+
+    return describe
+
+
 def _count_rows(events: str) -> int:
     """Input rows: exact for Parquet (its metadata), estimated for CSV from the file size and the
     first rows' length."""
@@ -86,6 +121,8 @@ def recommend(
     sep: str = ",",
     encoding: str = "utf-8",
     show_progress: bool = False,
+    descriptions=None,
+    names: dict | None = None,
 ) -> dict:
     """Top-k for every customer of an event file too large to score in memory.
 
@@ -112,6 +149,12 @@ def recommend(
         How a CSV input is read.
     show_progress : bool, default False
         Progress bars on stderr (input rows split, then blocks scored).
+    descriptions : mapping or pandas.Series, optional
+        Product id -> description: each list gets a ``description`` column after ``item``
+        (missing where a product has none).
+    names : dict, optional
+        New names of output columns, e.g. ``{"user": "CustomerID", "item": "StockCode"}`` (the
+        input's own column names).
 
     Returns
     -------
@@ -131,12 +174,13 @@ def recommend(
     if not os.path.exists(events):
         raise ValueError(f"events {events!r} does not exist")
     kinds, job = _plan(model, events, k)
+    describe = _describer(descriptions, names, job)
     os.makedirs(out, exist_ok=True)
     manifest = os.path.join(out, MANIFEST)
     if os.path.exists(manifest):
         with open(manifest, encoding="utf-8") as f:
             earlier = json.load(f)
-        if {key: earlier.get(key) for key in job} != job:
+        if any(earlier.get(key) != job.get(key) for key in {*job, *OPTIONAL_JOB_KEYS}):
             raise ValueError(
                 f"out {out!r} holds the output of another job (other input, model or k: see {MANIFEST}); "
                 "choose another folder or empty it"
@@ -179,6 +223,7 @@ def recommend(
                 bar.update(1)
                 continue
             table, counts = scorer.score(read_block(spill_dir, b, kinds))
+            table = describe(table)
             with atomic_path(part) as tmp:
                 table.to_parquet(tmp, index=False)
             _add(report, counts)

@@ -122,19 +122,27 @@ def recommend_out_of_core(args, start: float) -> None:
     from .. import batch
 
     folder = _is_folder(args.out)
-    if args.customers or args.products:
-        raise CliError("--customers and --products are not available when scoring out of core (a folder --out, "
-                       "--blocks, or an input over 1 GiB)")  # fmt: skip
+    if args.customers:
+        raise CliError("--customers is not available when scoring out of core (a folder --out, --blocks, or an "
+                       "input over 1 GiB): customers without events are not in any block")  # fmt: skip
     if args.data == "sample":
         raise CliError("--data sample fits in memory: give a file --out, without --blocks")
     if not folder:
         check_output(args.out)
     work = args.out if folder else args.out + ".blocks"
-    model, _ = trained(args.model)
+    model, known = trained(args.model)
+    described = {}
+    if args.products:  # as in memory: descriptions, and the input's own column names
+        ids = np.asarray(model.item_ids_)
+        described["descriptions"] = dict(zip(ids.tolist(), read_products(args, ids).tolist()))
+        described["names"] = {
+            "user": known.spec.get("user_col") or "user",
+            "item": known.spec.get("item_col") or "item",
+        }
     try:
         report = batch.recommend(
             model, args.data, work, k=args.k, blocks=args.blocks, sep=args.sep, encoding=args.encoding,
-            show_progress=not args.quiet,
+            show_progress=not args.quiet, **described,
         )  # fmt: skip
     except (ValueError, ImportError) as e:
         raise CliError(str(e)) from None
