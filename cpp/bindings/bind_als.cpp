@@ -1,7 +1,9 @@
 // recforge._core.als_whiten (and its steps) / als_solve: bind als.hpp (see python/recforge/models/als.py).
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "common.hpp"
 #include "recforge/als.hpp"
@@ -45,7 +47,10 @@ py::array_t<double> gram_chunks(const py::array& Y, const py::array& edges, int 
     const py::array_t<int64_t, py::array::c_style | py::array::forcecast> e(edges);
     if (e.ndim() != 1 || e.size() < 1) throw py::value_error("edges must be a 1-d array of row boundaries");
     const int64_t chunks = e.size() - 1;
-    const int64_t* edge = e.data();
+    // Copied byte-wise: an array unpickled from a task message may sit at any address.
+    std::vector<int64_t> bounds(static_cast<size_t>(e.size()));
+    std::memcpy(bounds.data(), e.data(), bounds.size() * sizeof(int64_t));
+    const int64_t* edge = bounds.data();
     for (int64_t c = 0; c < chunks; ++c)
         if (edge[c] < 0 || edge[c] > edge[c + 1] || edge[c + 1] > n)
             throw py::value_error("edges must be non-decreasing row boundaries within the factors");

@@ -38,12 +38,18 @@ def _held(block):
     return block
 
 
+def _aligned(array: np.ndarray) -> np.ndarray:
+    """``array`` at an address its dtype may be read from (a copy only when it is not): a small
+    array unpickled from a task message can sit at any byte offset."""
+    return np.require(array, requirements=["C", "A"])
+
+
 def _grams(factors: np.ndarray, edges: np.ndarray, n_threads: int) -> np.ndarray:
-    return _core.als_gram_chunks(factors, edges, resolve_threads(n_threads))
+    return _core.als_gram_chunks(_aligned(factors), _aligned(edges), resolve_threads(n_threads))
 
 
 def _whiten(factors: np.ndarray, Linv: np.ndarray, n_threads: int) -> np.ndarray:
-    return _core.als_whiten_rows(factors, Linv, resolve_threads(n_threads))
+    return _core.als_whiten_rows(_aligned(factors), _aligned(Linv), resolve_threads(n_threads))
 
 
 def _take(factors: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -55,10 +61,12 @@ def _solve(block: tuple, solved: np.ndarray, fixed: tuple, settings: dict, edges
     (for the loss) the same rows unwhitened. Returns (factors, rows not finite, loss rows, the
     new factors' chunk Grams): the Grams the next half-step needs, computed here, where the
     factors are, sparing that half-step a round of tasks."""
-    indptr, indices, data, n_cols = block
-    G, L, Linv = fixed
+    indptr, indices, data = (_aligned(a) for a in block[:3])
+    n_cols = block[3]
+    G, L, Linv = (_aligned(a) for a in fixed)
     half = len(pieces) // 2 if settings["want_loss"] else len(pieces)
     f = solved.shape[1]
+    # concatenate returns a new (aligned) array, even of one piece
     whitened = np.concatenate(pieces[:half]) if half else np.zeros((0, f), solved.dtype)
     plain = np.concatenate(pieces[half:]) if settings["want_loss"] and half else whitened
     out = solved.copy()  # the input block may be shared with other tasks on this worker

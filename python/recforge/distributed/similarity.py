@@ -10,13 +10,24 @@ single-machine arithmetic, so the result equals :func:`recforge.similarity` bit 
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 from distributed import get_client
 
 from ..kernels.similarity import check_options, merge_similarity_parts, pair_work, similarity_part
 
 
+def _aligned(X):
+    """X with index and value arrays at addresses their dtypes may be read from: a small matrix
+    unpickled from a task message can sit at any byte offset (a copy only then)."""
+    if sp.issparse(X) and X.format in ("csr", "csc"):
+        parts = (X.data, X.indices, X.indptr)
+        if not all(a.flags.aligned for a in parts):
+            X = type(X)(tuple(np.require(a, requirements=["A"]) for a in parts), shape=X.shape)
+    return X
+
+
 def _part(X, rows: tuple[int, int], options: dict, n_threads: int):
-    return similarity_part(X, rows, n_threads=n_threads, **options)
+    return similarity_part(_aligned(X), rows, n_threads=n_threads, **options)
 
 
 # A pair accumulated by a row in the kernel's dense mode (a popular row, which also scans every
