@@ -7,7 +7,7 @@ the outputs are identical.
 - scoring: the model and events as bench/bench_out_of_core.py: ColdStart(ALS, 64 factors) on the
   synthetic set; --customers customers with about 5 events each in one Parquet file.
   Distributed: read_parquet -> shuffle by customer -> each partition scored on a worker (the
-  model scattered once) -> Parquet. Single process: the whole file read, one Interactions,
+  model shipped once) -> Parquet. Single process: the whole file read, one Interactions,
   recommend in batches of 20k -> Parquet. Seconds are wall time from the file to the lists.
 - similarity: item-item cosine top-50 of the synthetic set, rf.similarity against
   recforge.distributed.similarity (median of --repeats runs each).

@@ -113,9 +113,22 @@ def restarted_run(model, frame):
     ) as cluster, distributed.Client(cluster) as c:  # fmt: skip
         lists = rfd.recommend(model, dd.from_pandas(frame, npartitions=40), k=5, client=c)
         job = c.compute(lists)
-        first = next(iter(c.scheduler_info()["workers"]))
-        c.restart_workers([first])  # the model's replica there goes too; the other one serves
+        # Every worker holding the model restarts: scattered data would be lost for good (the job
+        # failing with "lost dependencies"); the shipped model is rebuilt from its task.
+        c.restart_workers(workers_holding_the_model(c))
         return job.result().sort_values(["user", "rank"]).reset_index(drop=True)
+
+
+def workers_holding_the_model(c, timeout: float = 60.0) -> list:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        holders = {w for key, where in c.who_has().items() if str(key).startswith("_value-") for w in where}
+        if holders:
+            return sorted(holders)
+        time.sleep(0.01)
+    raise AssertionError("the model never reached a worker")
 
 
 # -- similarity --------------------------------------------------------------------------------

@@ -20,7 +20,6 @@ interactions (to cut them into blocks once), the f x f matrices, and the factors
 from __future__ import annotations
 
 import operator
-import warnings
 
 import numpy as np
 from distributed import get_client
@@ -29,15 +28,12 @@ from .. import _core
 from .._config import resolve_threads
 from .._sparse import CsrParts, check_sparse
 from ..models import ALS as _LocalALS
+from .shipping import ship
 
 __all__ = ["ALS"]
 
 
 # -- tasks (run on the workers) -----------------------------------------------------------------
-def _held(block):
-    return block
-
-
 def _aligned(array: np.ndarray) -> np.ndarray:
     """``array`` at an address its dtype may be read from (a copy only when it is not): a small
     array unpickled from a task message can sit at any byte offset."""
@@ -231,12 +227,9 @@ class ALS(_LocalALS):
         items = [np.zeros((stop - start, self.factors), self.dtype) for start, stop, _ in item_rows]
         # Submitted, not scattered: the scheduler keeps each block's task, so a block lost with a
         # worker is rebuilt (and the half-steps after it recomputed) instead of failing the fit.
-        with warnings.catch_warnings():  # Dask's note on large task specs: kept on purpose
-            warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
-            users, items, user_blocks, item_blocks = (
-                [client.submit(_held, block, pure=False) for block in blocks]
-                for blocks in (users, items, user_blocks, item_blocks)
-            )
+        users, items, user_blocks, item_blocks = (
+            [ship(client, block) for block in blocks] for blocks in (users, items, user_blocks, item_blocks)
+        )
         total_confidence = n_users * n_items + self.alpha * float(np.abs(C.data, dtype=np.float64).sum())
         settings = {
             "alpha": self.alpha,

@@ -1,5 +1,5 @@
 """Batch recommendation on a Dask cluster: events shuffled so that each customer's events share
-one partition, the model scattered to every worker once, each partition scored by
+one partition, the model sent to every worker once, each partition scored by
 :class:`recforge.batch.BlockScorer` (the same code as out of core on one machine)."""
 
 from __future__ import annotations
@@ -14,13 +14,14 @@ from distributed import get_client
 
 from ..batch import BlockScorer
 from ..models import ColdStart
+from .shipping import ship
 
 _scorers: dict = {}  # per worker process: (id(model), k) -> (model, BlockScorer)
 _scorers_lock = threading.Lock()
 
 
 def _scorer(model, k: int, columns: list) -> BlockScorer:
-    """The worker's scorer for this (scattered) model: its customer index is built once per
+    """The worker's scorer for this (shipped) model: its customer index is built once per
     worker, not once per partition."""
     key = (id(model), k)
     with _scorers_lock:
@@ -87,9 +88,11 @@ def recommend(model, events, k: int = 10, *, out=None, npartitions: int | None =
 
     Notes
     -----
-    The model is scattered to every worker once (``broadcast=True``) and referenced by the
-    tasks, not serialised into each of them. Each worker builds the customer index of the model
-    once. The lists equal what the model answers in one process for the same events.
+    The model is submitted once as a task of its own, copied to every worker, and referenced by
+    the partitions' tasks, not serialised into each of them. Unlike scattered data, it is
+    rebuilt if the workers holding it are lost, so a restarted worker costs time, not the job.
+    Each worker builds the customer index of the model once. The lists equal what the model
+    answers in one process for the same events.
     """
     client = client or get_client()
     spec = getattr(model, "events_spec_", None)
@@ -107,7 +110,7 @@ def recommend(model, events, k: int = 10, *, out=None, npartitions: int | None =
     # dask.dataframe at once can fail (KeyError in importlib) and cost a worker.
     client.run(_import_on_worker)
     shuffled = events[columns].shuffle(on=spec["user_col"], npartitions=npartitions or events.npartitions)
-    [shipped] = client.scatter([model], broadcast=True)
+    shipped = ship(client, model, every_worker=True)
     lists = shuffled.map_partitions(_score_partition, shipped, k, columns, meta=_meta(model, k))
     if out is None:
         return lists

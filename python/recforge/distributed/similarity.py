@@ -2,7 +2,7 @@
 
 The rows are cut into ranges of equal work (:func:`recforge.kernels.similarity.pair_work`); each
 task computes the pairs its range owns (:func:`recforge.kernels.similarity.similarity_part`)
-against the whole matrix, scattered to every worker once, keeping the top k of what it saw for
+against the whole matrix, sent to every worker once (:func:`~.shipping.ship`), keeping the top k of what it saw for
 every row; the client merges the parts row by row. Every pair is computed once, with the
 single-machine arithmetic, so the result equals :func:`recforge.similarity` bit for bit.
 """
@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from distributed import get_client
 
 from ..kernels.similarity import check_options, merge_similarity_parts, pair_work, similarity_part
+from .shipping import ship
 
 
 def _aligned(X):
@@ -74,7 +75,7 @@ def similarity(
     ----------
     X : scipy.sparse matrix or array
         As for :func:`recforge.similarity` (``user_items.T`` for item-item). It is validated
-        here and scattered to every worker once: each row pairs with all the others.
+        here and sent to every worker once: each row pairs with all the others.
     k, metric, shrinkage, min_support, k1, b
         As for :func:`recforge.similarity`.
     parts : int, optional
@@ -118,6 +119,6 @@ def similarity(
     if isinstance(n_threads, bool) or not isinstance(n_threads, (int, np.integer)) or n_threads < 0:
         raise ValueError(f"n_threads must be an integer >= 0, got {n_threads!r}")
     ranges = equal_work_ranges(part_costs(work), int(parts)) or [(0, n)]
-    [shipped] = client.scatter([X], broadcast=True)
+    shipped = ship(client, X, every_worker=True)
     computed = client.gather([client.submit(_part, shipped, r, options, int(n_threads), pure=False) for r in ranges])
     return merge_similarity_parts(computed, options["k"])
