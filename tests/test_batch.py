@@ -111,11 +111,11 @@ def test_an_interrupted_run_resumes_without_redoing_or_duplicating(tmp_path, fit
     calls = []
     real = rf.batch.BlockScorer.score
 
-    def failing(self, frame):
+    def failing(self, frame, *customers):
         calls.append(1)
         if len(calls) == 3:
             raise KeyboardInterrupt  # Ctrl-C during the third block
-        return real(self, frame)
+        return real(self, frame, *customers)
 
     monkeypatch.setattr(rf.batch.BlockScorer, "score", failing)
     with pytest.raises(KeyboardInterrupt):
@@ -197,11 +197,19 @@ def test_cli_out_of_core_refuses_what_it_cannot_do(tmp_path, fitted, capsys):
     model = str(tmp_path / "m.npz")
     main(["train", "--data", str(tmp_path / "e.csv"), "--model", "itemknn", "--out", model, "--quiet"])
     base = ["recommend", "--model", model, "--data", str(tmp_path / "e.csv"), "--out", str(tmp_path / "f") + "/"]
-    assert main([*base, "--customers", str(tmp_path / "e.csv")]) == 2
+    base.append("--quiet")
+    assert main([*base, "--customers", str(tmp_path / "absent.csv")]) == 2
+    assert main([*base, "--customers", str(tmp_path / "e.csv"), "--user-key", "client"]) == 2
     assert main([*base, "--blocks", "0"]) == 2
     assert main(["recommend", "--model", model, "--data", "sample", "--out", str(tmp_path / "g") + "/"]) == 2
-    err = capsys.readouterr().err
-    assert "--customers" in err and "--blocks must be >= 1" in err and "sample" in err and "Traceback" not in err
+    bare = str(tmp_path / "bare.npz")
+    main(["train", "--data", str(tmp_path / "e.csv"), "--model", "itemknn", "--no-fallbacks", "--out", bare, "--quiet"])
+    assert main(["recommend", "--model", bare, "--data", str(tmp_path / "e.csv"), "--customers",
+                 str(tmp_path / "e.csv"), "--out", str(tmp_path / "h") + "/", "--quiet"]) == 2  # fmt: skip
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 5 and "Traceback" not in "".join(err)
+    assert "--customers: no such file" in err[0] and "no column 'client'" in err[1]
+    assert "--blocks must be >= 1" in err[2] and "sample" in err[3] and "no fallbacks" in err[4]
 
 
 def test_descriptions_and_names_are_applied_to_every_block_and_kept_on_resume(tmp_path, fitted):
@@ -241,3 +249,60 @@ def test_missing_ids_are_counted_and_never_split_a_customer(tmp_path):
     got = read_lists(tmp_path / "out")
     assert not got.duplicated(["user", "rank"]).any() and report["customers"] == got.user.nunique() == 30
     assert report["dropped"] == {"missing_user": 2}
+
+
+def test_a_customer_table_is_split_with_the_events_and_answers_those_without_any(tmp_path):
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"user": rng.integers(0, 40, 600), "item": rng.integers(0, 30, 600)})
+    inter = rf.Interactions.from_pandas(frame)
+    attributes = pd.DataFrame({"id": np.arange(40), "region": np.where(np.arange(40) % 3, "north", "south"),
+                               "age": np.arange(40) % 7 * 10.0})  # fmt: skip
+    users = rf.features(attributes, ids=inter.user_ids, id_col="id", categorical="region", numeric="age")
+    model = rf.ColdStart(rf.ItemKNN(neighbours=8)).fit(inter, user_features=users)
+    later = frame.iloc[:50]
+    later.to_parquet(tmp_path / "e.parquet", index=False)
+    table = pd.DataFrame(  # new customers 100-104 (no events), one known without events, gaps
+        {
+            "id": pd.array([100, 101, 102, 103, 104, 101, None, 7], dtype="Int64"),
+            "region": ["south", "north", None, "north", "south", "south", "north", "north"],
+            "age": [10.0, 60.0, 30.0, None, 0.0, 20.0, 5.0, 10.0],
+        }
+    )
+    table.to_parquet(tmp_path / "who.parquet", index=False)
+    args = dict(k=4, blocks=5, customers=tmp_path / "who.parquet", customer_key="id")
+    report = rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / "out", **args)
+    with_events = set(later["user"])
+    listed = {100, 101, 102, 103, 104, 7}
+    assert report["customers"] == len(with_events | listed)
+    assert report["customers_without_events"] == len(listed - with_events)
+    assert report["customer_rows_dropped"] == {
+        "missing customer id": 1, "duplicate customer id (the last row kept)": 1}  # fmt: skip
+    got = read_lists(tmp_path / "out")
+    assert set(got["user"]) == with_events | listed and got["user"].dtype.kind == "i"
+
+    # What the model answers in memory: the table's last row for 101, empty histories.
+    ids = np.array(sorted(with_events | listed))
+    known = inter.transform(later, new_users="append")
+    at = pd.Index(known.user_ids).get_indexer(ids)
+    H = sp.vstack([known.matrix, sp.csr_matrix((1, known.matrix.shape[1]))], format="csr")[np.where(at < 0, -1, at)]
+    H = sp.csr_matrix(H.multiply(np.asarray(at >= 0)[:, None]))  # listed customers without events: empty rows
+    last = table.dropna(subset=["id"]).drop_duplicates("id", keep="last").set_index("id")
+    rows = last.reindex(ids).reset_index()
+    U = model.user_encoder_.transform({"region": rows["region"].to_numpy(), "age": rows["age"].to_numpy()})
+    U = sp.csr_matrix(U.multiply(np.asarray(rows["id"].isin(last.index))[:, None]))
+    labels = pd.Index(model.user_ids_).get_indexer(ids)
+    want, _, _ = model.recommend(labels, H, k=4, user_features=U, return_paths=True)
+    for r, customer in enumerate(ids.tolist()):
+        mine = got[got["user"] == customer].sort_values("rank")["item"].tolist()
+        assert mine == model.item_ids_[want[r][want[r] >= 0]].tolist(), customer
+
+    with pytest.raises(ValueError, match="another job"):  # the same folder without the table
+        rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / "out", k=4, blocks=5)
+    assert rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / "out", **args)["resumed_blocks"] == 5
+    bare = rf.ItemKNN(neighbours=8).fit(inter)
+    with pytest.raises(ValueError, match="no fallbacks"):
+        rf.batch.recommend(bare, tmp_path / "e.parquet", tmp_path / "o2", **args)
+    with pytest.raises(ValueError, match="no column 'region'"):
+        pd.DataFrame({"id": [1]}).to_csv(tmp_path / "ids.csv", index=False)
+        rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / "o3", k=4, customers=tmp_path / "ids.csv",
+                           customer_key="id")  # fmt: skip

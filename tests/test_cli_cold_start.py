@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 
+import numpy as np
 import pytest
 import recforge as rf
 from recforge.cli import main
@@ -74,6 +75,32 @@ def test_new_customers_are_answered_and_every_row_says_how(tmp_path, shop, capsy
     assert paths["NEW-B"] == {"group_popular"}  # an attribute, no events
     assert paths["NEW-C"] <= {"popular", "group_popular"}  # an empty attribute: the shop's trends
     assert len({row["user"] for row in rows}) == 4
+
+
+def test_a_customer_table_out_of_core_gives_the_in_memory_lists(tmp_path, shop, capsys):
+    pd = pytest.importorskip("pandas", reason="out-of-core scoring needs the io extra")
+    pytest.importorskip("pyarrow", reason="out-of-core scoring needs the io extra")
+    events, products, customers = shop
+    model_path = train(tmp_path, events, products, customers)
+    later = tmp_path / "later.csv"
+    later.write_text(
+        "customer,sku,event,ts\nC0001,SKU-3,purchase,1700000001\nNEW-A,SKU-1,purchase,1700000002\n"
+        "C0002,SKU-5,purchase,1700000003\nNEW-D,SKU-7,purchase,1700000004\n"
+    )
+    table = tmp_path / "who.csv"  # new customers without events, a known one without events here
+    table.write_text("customer,country\nNEW-B,FR\nNEW-C,\nC0007,UK\nNEW-A,FR\nNEW-E,UK\n")
+    base = ["recommend", "--model", str(model_path), "--data", str(later), "--customers", str(table)]
+    base += ["--user-key", "customer", "--k", "5", "--quiet"]
+    assert main([*base, "--out", str(tmp_path / "memory.csv")]) == 0
+    assert main([*base, "--out", str(tmp_path / "blocks.csv"), "--blocks", "3"]) == 0
+    said = capsys.readouterr().out
+    assert "8 customers in 3 blocks (4 from --customers without events)" in said
+    key = ["user", "rank"]
+    memory = pd.read_csv(tmp_path / "memory.csv").sort_values(key).reset_index(drop=True)
+    blocks = pd.read_csv(tmp_path / "blocks.csv").sort_values(key).reset_index(drop=True)
+    assert set(memory["user"]) == {"C0001", "C0002", "C0007", "NEW-A", "NEW-B", "NEW-C", "NEW-D", "NEW-E"}
+    pd.testing.assert_frame_equal(memory[[*key, "item", "path"]], blocks[[*key, "item", "path"]])
+    np.testing.assert_allclose(blocks["score"], memory["score"], rtol=1e-5)
 
 
 def test_a_product_not_in_the_catalogue_by_its_text(tmp_path, shop, capsys):

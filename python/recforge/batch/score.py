@@ -8,7 +8,8 @@ Layout of ``out``:
   and ``path`` for a model with fallbacks); every block has its file, empty ones included.
 - ``_recforge_job.json``: what the job is (input, model, k, blocks); a rerun with another job
   is refused rather than mixed in.
-- ``_spill/``: the input split by customer, as Arrow IPC streams (removed at the end).
+- ``_spill/``: the input split by customer, as Arrow IPC streams (removed at the end); the
+  customer table's blocks, if one is given, in ``_spill/customers/``.
 - ``_SUCCESS``: written last, with the job's report: the output is complete.
 """
 
@@ -25,9 +26,11 @@ from .._atomic import atomic_output, atomic_path
 from .._checks import check_int
 from ..data import Interactions
 from ..models import ColdStart
+from .customers import CustomerTable, table_kinds
 from .spill import block_of, pd, read_block, read_chunks, require_io, spill
 
 MANIFEST, SPILL, DONE = "_recforge_job.json", "_spill", "_SUCCESS"
+CUSTOMERS = "customers"  # the customer table's blocks, inside SPILL
 BATCH = 20_000  # customers per kernel call inside a block
 
 
@@ -61,7 +64,7 @@ def _plan(model, events: str, k: int) -> tuple[dict, dict]:
 
 
 # Recorded in the manifest only when used, so that jobs written without them still resume.
-OPTIONAL_JOB_KEYS = ("descriptions", "names")
+OPTIONAL_JOB_KEYS = ("descriptions", "names", "customers")
 
 
 def _describer(descriptions, names, job: dict):
@@ -123,6 +126,8 @@ def recommend(
     show_progress: bool = False,
     descriptions=None,
     names: dict | None = None,
+    customers=None,
+    customer_key: str = "user",
 ) -> dict:
     """Top-k for every customer of an event file too large to score in memory.
 
@@ -155,6 +160,14 @@ def recommend(
     names : dict, optional
         New names of output columns, e.g. ``{"user": "CustomerID", "item": "StockCode"}`` (the
         input's own column names).
+    customers : str or path, optional
+        A customer table (Parquet file or folder, or CSV) for a :class:`~recforge.ColdStart`
+        model: its ``customer_key`` column lists customers to answer even without events, and
+        its attribute columns (those of the model's customer features, if it has any) answer
+        them. Split into the events' blocks like the events: never read whole. A row without
+        an id is left out and counted; of rows with one id, the last counts.
+    customer_key : str, default "user"
+        The customers table's id column.
 
     Returns
     -------
@@ -162,7 +175,9 @@ def recommend(
         ``customers``, ``recommendations``, ``blocks``, ``resumed_blocks`` (written by an
         earlier run), ``skipped_customers`` (unknown to a model without fallbacks),
         ``dropped`` (input rows by reason, as :class:`~recforge.Interactions` counts them) and,
-        with fallbacks, ``paths`` (customers by the path of their first item).
+        with fallbacks, ``paths`` (customers by the path of their first item). With
+        ``customers``: ``customers_without_events`` (answered from the table alone) and
+        ``customer_rows_dropped`` (table rows left out, by reason).
     """
     require_io()
     from tqdm.auto import tqdm
@@ -175,6 +190,20 @@ def recommend(
         raise ValueError(f"events {events!r} does not exist")
     kinds, job = _plan(model, events, k)
     describe = _describer(descriptions, names, job)
+    listed = None
+    if customers is not None:
+        customers = os.fspath(customers)
+        user_col = model.events_spec_["user_col"]
+        listed = table_kinds(model, customer_key, kinds[user_col])
+        if not os.path.exists(customers):
+            raise ValueError(f"customers {customers!r} does not exist")
+        stat = os.stat(customers)
+        job["customers"] = {
+            "input": os.path.abspath(customers),
+            "input_bytes": stat.st_size,
+            "input_mtime_ns": stat.st_mtime_ns,
+            "key": customer_key,
+        }
     os.makedirs(out, exist_ok=True)
     manifest = os.path.join(out, MANIFEST)
     if os.path.exists(manifest):
@@ -209,12 +238,18 @@ def recommend(
         with tqdm(total=total, desc="splitting by customer", unit="events", disable=not show_progress) as bar:
             chunks = read_chunks(events, list(kinds), kinds, chunk_rows, sep, encoding)
             spill(chunks, user_col, kinds, n_blocks, spill_dir, bar)
+        if listed is not None:  # the customer table, into the same blocks by the same hash
+            os.makedirs(os.path.join(spill_dir, CUSTOMERS))
+            chunks = read_chunks(customers, list(listed), listed, chunk_rows, sep, encoding, what="customers")
+            spill(chunks, customer_key, listed, n_blocks, os.path.join(spill_dir, CUSTOMERS))
         with atomic_output(os.path.join(spill_dir, "_complete"), "w") as f:
             f.write("split\n")
 
     scorer = BlockScorer(model, k, list(kinds))
     report = {"customers": 0, "recommendations": 0, "blocks": n_blocks, "resumed_blocks": 0, "skipped_customers": 0}
     report["dropped"], report["paths"] = {}, {}
+    if listed is not None:
+        report["customers_without_events"], report["customer_rows_dropped"] = 0, {}
     with tqdm(total=n_blocks, desc="recommending", unit="blocks", disable=not show_progress) as bar:
         for b in range(n_blocks):
             part = os.path.join(out, f"part-{b:05d}.parquet")
@@ -222,7 +257,11 @@ def recommend(
                 report["resumed_blocks"] += 1
                 bar.update(1)
                 continue
-            table, counts = scorer.score(read_block(spill_dir, b, kinds))
+            table_rows = None
+            if listed is not None:
+                frame = read_block(os.path.join(spill_dir, CUSTOMERS), b, listed)
+                table_rows = CustomerTable(model, frame, customer_key)
+            table, counts = scorer.score(read_block(spill_dir, b, kinds), table_rows)
             table = describe(table)
             with atomic_path(part) as tmp:
                 table.to_parquet(tmp, index=False)
@@ -267,11 +306,12 @@ def collect(out, path) -> int:
 
 
 def _add(report: dict, counts: dict) -> None:
-    for key in ("customers", "recommendations", "skipped_customers"):
-        report[key] += counts[key]
-    for key in ("dropped", "paths"):
-        for name, n in counts[key].items():
-            report[key][name] = report[key].get(name, 0) + n
+    for key in ("customers", "recommendations", "skipped_customers", "customers_without_events"):
+        if key in counts:
+            report[key] = report.get(key, 0) + counts[key]
+    for key in ("dropped", "paths", "customer_rows_dropped"):
+        for name, n in counts.get(key, {}).items():
+            report.setdefault(key, {})[name] = report.get(key, {}).get(name, 0) + n
 
 
 class BlockScorer:
@@ -290,14 +330,26 @@ class BlockScorer:
         self.empty = Interactions(empty, user_ids[:0], np.asarray(model.item_ids_), spec=spec)
         self.known = pd.Index(user_ids)  # built once: every block looks its customers up in it
 
-    def score(self, frame) -> tuple:
-        """The block's lists as a DataFrame, and its counts."""
+    def score(self, frame, customers: CustomerTable | None = None) -> tuple:
+        """The block's lists as a DataFrame, and its counts. ``customers``: the block's rows of a
+        customer table (a model with fallbacks): its customers are answered too, those without
+        events from their attributes."""
         history = self.empty.transform(frame, new_users="append")
         H = history.matrix.tocsr()
-        customers = history.user_ids
-        labels = np.asarray(self.known.get_indexer(customers), dtype=np.int64)
+        customers_ids = history.user_ids
+        features, without_events = None, 0
+        if customers is not None:
+            listed_at = pd.Index(customers_ids).get_indexer(customers.ids)
+            extra = customers.ids[listed_at < 0]  # listed, no events here: empty histories
+            without_events = int(extra.size)
+            if extra.size:
+                listed_at[listed_at < 0] = np.arange(customers_ids.size, customers_ids.size + extra.size)
+                customers_ids = np.concatenate([customers_ids, extra.astype(customers_ids.dtype, copy=False)])
+                H = sp.vstack([H, sp.csr_matrix((extra.size, H.shape[1]), dtype=H.dtype)], format="csr")
+            features = customers.rows_for(customers_ids.size, listed_at)
+        labels = np.asarray(self.known.get_indexer(customers_ids), dtype=np.int64)
         dropped = {name: int(n) for name, n in history.report.get("dropped", {}).items() if n}
-        answered = np.arange(customers.size) if self.fallbacks else np.flatnonzero(labels >= 0)
+        answered = np.arange(customers_ids.size) if self.fallbacks else np.flatnonzero(labels >= 0)
         ids = np.full((answered.size, self.k), -1, dtype=np.int64)
         scores = np.full((answered.size, self.k), -np.inf)
         paths = np.full((answered.size, self.k), -1, dtype=np.int8)
@@ -306,13 +358,17 @@ class BlockScorer:
             part = slice(start, start + rows.size)
             if self.fallbacks:
                 ids[part], scores[part], paths[part] = self.model.recommend(
-                    labels[rows], H[rows], k=self.k, return_paths=True
+                    labels[rows],
+                    H[rows],
+                    k=self.k,
+                    return_paths=True,
+                    user_features=None if features is None else features[rows],
                 )
             else:
                 ids[part], scores[part] = self.model.recommend(labels[rows], H[rows], k=self.k)
         ok = ids >= 0
         table = {
-            "user": np.broadcast_to(customers[answered][:, None], ids.shape)[ok],
+            "user": np.broadcast_to(customers_ids[answered][:, None], ids.shape)[ok],
             "rank": np.broadcast_to(np.arange(1, self.k + 1, dtype=np.int64), ids.shape)[ok],
             "item": np.asarray(self.model.item_ids_)[ids[ok]],
             "score": scores[ok].astype(np.float64),
@@ -320,10 +376,13 @@ class BlockScorer:
         counts = {
             "customers": int(answered.size),
             "recommendations": int(ok.sum()),
-            "skipped_customers": int(customers.size - answered.size),
+            "skipped_customers": int(customers_ids.size - answered.size),
             "dropped": dropped,
             "paths": {},
         }
+        if customers is not None:
+            counts["customers_without_events"] = without_events
+            counts["customer_rows_dropped"] = {name: n for name, n in customers.dropped.items() if n}
         if self.fallbacks:
             names = np.asarray(ColdStart.PATHS, dtype=object)
             # categorical: five names over millions of rows (Parquet keeps it dictionary-encoded)

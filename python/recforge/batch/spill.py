@@ -34,11 +34,17 @@ def arrow_schema(kinds: dict):
 
 
 def read_chunks(
-    path: str, columns: list, kinds: dict, chunk_rows: int, sep: str = ",", encoding: str = "utf-8"
+    path: str,
+    columns: list,
+    kinds: dict,
+    chunk_rows: int,
+    sep: str = ",",
+    encoding: str = "utf-8",
+    what: str = "events",
 ) -> Iterator:
     """Arrow tables of at most ``chunk_rows`` rows of ``columns`` from a Parquet file or folder
     (a dataset) or a CSV file, each column cast to its kind in ``kinds`` ("str", "int" or
-    "float"), so every chunk has the same schema."""
+    "float"), so every chunk has the same schema. ``what`` names the input in errors."""
     import pyarrow as pa
     import pyarrow.dataset as ds
 
@@ -48,7 +54,7 @@ def read_chunks(
         dataset = ds.dataset(path, format="parquet")
         missing = [c for c in columns if c not in dataset.schema.names]
         if missing:
-            raise ValueError(f"events {path!r} has no column {missing[0]!r} (columns: {dataset.schema.names})")
+            raise ValueError(f"{what} {path!r} has no column {missing[0]!r} (columns: {dataset.schema.names})")
         # No read-ahead: Arrow would otherwise decode up to 16 batches (and 4 files) ahead of
         # the one being split, and memory would grow with the input (2.4 GiB at 100M events).
         batches = dataset.to_batches(columns=columns, batch_size=chunk_rows, batch_readahead=0, fragment_readahead=0)
@@ -60,6 +66,10 @@ def read_chunks(
                 yield pa.Table.from_pandas(_cast(table.to_pandas(), kinds), schema=schema, preserve_index=False)
         return
     text = [c for c in columns if kinds[c] == "str"]
+    header = pd.read_csv(path, nrows=0, sep=sep, encoding=encoding).columns
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise ValueError(f"{what} {path!r} has no column {missing[0]!r} (columns: {list(header)})")
     reader = pd.read_csv(
         path, usecols=columns, chunksize=chunk_rows, sep=sep, encoding=encoding, dtype={c: str for c in text}
     )

@@ -122,16 +122,19 @@ def recommend_out_of_core(args, start: float) -> None:
     from .. import batch
 
     folder = _is_folder(args.out)
-    if args.customers:
-        raise CliError("--customers is not available when scoring out of core (a folder --out, --blocks, or an "
-                       "input over 1 GiB): customers without events are not in any block")  # fmt: skip
     if args.data == "sample":
         raise CliError("--data sample fits in memory: give a file --out, without --blocks")
     if not folder:
         check_output(args.out)
     work = args.out if folder else args.out + ".blocks"
     model, known = trained(args.model)
+    if args.customers and not isinstance(model, ColdStart):
+        raise CliError("--customers: the model has no fallbacks; train it without --no-fallbacks")
     described = {}
+    if args.customers:  # split into the blocks like the events; those without events answered too
+        if not os.path.exists(args.customers):
+            raise CliError(f"--customers: no such file {args.customers!r}")
+        described.update(customers=args.customers, customer_key=args.user_key)
     if args.products:  # as in memory: descriptions, and the input's own column names
         ids = np.asarray(model.item_ids_)
         described["descriptions"] = dict(zip(ids.tolist(), read_products(args, ids).tolist()))
@@ -152,6 +155,7 @@ def recommend_out_of_core(args, start: float) -> None:
         shutil.rmtree(work)
         where = args.out
     dropped = ", ".join(f"{k} {v:,}" for k, v in report["dropped"].items()) or "none"
+    left_out = report.get("customer_rows_dropped", {})
     print(
         f"{report['customers']:,} customers in {report['blocks']} blocks"
         + (f" ({report['resumed_blocks']} written by an earlier run)" if report["resumed_blocks"] else "")
@@ -160,7 +164,13 @@ def recommend_out_of_core(args, start: float) -> None:
             if report["skipped_customers"]
             else ""
         )  # fmt: skip
+        + (
+            f" ({report['customers_without_events']:,} from --customers without events)"
+            if report.get("customers_without_events")
+            else ""
+        )  # fmt: skip
         + ("; answered by " + ", ".join(f"{p} {n:,}" for p, n in report["paths"].items()) if report["paths"] else "")
+        + "".join(f"; --customers rows left out: {n:,} ({why})" for why, n in left_out.items())
         + f"; dropped rows: {dropped}"
     )
     print(f"{report['recommendations']:,} recommendations in {time.perf_counter() - start:.1f} s -> {where}")

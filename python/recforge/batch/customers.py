@@ -1,0 +1,67 @@
+"""The customer table of an out-of-core job: customers to answer even without events, with
+their attributes (what a :class:`~recforge.ColdStart` model fitted with customer features
+answers them from). It is split by customer into the events' blocks, so each block holds its
+customers' events and attribute rows, and neither file is ever read whole."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..models import ColdStart
+
+# Rows of the table left out, by reason (reported; the same names in every report).
+MISSING_ID, DUPLICATE_ID = "missing customer id", "duplicate customer id (the last row kept)"
+
+
+def attribute_columns(model) -> tuple[list, list]:
+    """The model's customer attribute columns: (read as text, read as numbers); empty lists for
+    a model fitted without customer features (the table then only lists customers)."""
+    encoder = getattr(model, "user_encoder_", None)
+    if encoder is None:
+        return [], []
+    return [*encoder.text, *encoder.categorical], list(encoder.numeric)
+
+
+def table_kinds(model, key: str, id_kind: str) -> dict:
+    """Columns of the table to read, each with its kind ("str", "int", "float")."""
+    if not isinstance(model, ColdStart):
+        raise ValueError(
+            "customers: the model has no fallbacks, so customers without events cannot be answered; "
+            "wrap it in rf.ColdStart (or train it without --no-fallbacks)"
+        )
+    if not isinstance(key, str) or not key:
+        raise TypeError(f"customer_key must be a column name, got {key!r}")
+    text, numeric = attribute_columns(model)
+    if key in text or key in numeric:
+        raise ValueError(f"customer_key {key!r} is also an attribute column of the model")
+    return {key: id_kind, **dict.fromkeys(text, "str"), **dict.fromkeys(numeric, "float")}
+
+
+class CustomerTable:
+    """One block's rows of the customer table, cleaned: ids (no missing id, each once: the last
+    row of an id wins, as an in-memory table assignment does) and their attribute matrix."""
+
+    def __init__(self, model, frame, key: str):
+        ids = frame[key]
+        missing = ids.isna().to_numpy()
+        kept = frame[~missing]
+        repeated = kept[key].duplicated(keep="last").to_numpy()
+        kept = kept[~repeated]
+        self.dropped = {MISSING_ID: int(missing.sum()), DUPLICATE_ID: int(repeated.sum())}
+        self.ids = kept[key].to_numpy()
+        if self.ids.dtype.kind == "f":  # integer ids read back with gaps as floats: whole again
+            self.ids = self.ids.astype(np.int64)
+        text, numeric = attribute_columns(model)
+        self.attributes = None
+        if text or numeric:
+            encoder = model.user_encoder_
+            self.attributes = encoder.transform({c: kept[c].to_numpy() for c in [*text, *numeric]})
+
+    def rows_for(self, n_customers: int, listed_at: np.ndarray) -> sp.csr_matrix | None:
+        """Attribute rows of a block's ``n_customers`` customers (zero rows for those not in the
+        table), given the row of each table id among them; None without attributes."""
+        if self.attributes is None:
+            return None
+        A = self.attributes.tocoo()
+        return sp.csr_matrix((A.data, (listed_at[A.row], A.col)), shape=(n_customers, A.shape[1]), dtype=np.float32)
