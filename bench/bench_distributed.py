@@ -10,7 +10,8 @@ the outputs are identical.
   model shipped once) -> Parquet. Single process: the whole file read, one Interactions,
   recommend in batches of 20k -> Parquet. Seconds are wall time from the file to the lists.
 - similarity: item-item cosine top-50 of the synthetic set, rf.similarity against
-  recforge.distributed.similarity (median of --repeats runs each).
+  recforge.distributed.similarity (median of --repeats runs each). --scale N: the synthetic
+  generator with N times the customers and events (similarity and ALS only).
 - als: 64 factors on the synthetic set, rf.ALS against recforge.distributed.ALS: seconds per
   iteration (median over the iterations, from the fit callback) and the whole fit.
 """
@@ -89,6 +90,12 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--iterations", type=int, default=5)
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=1,
+        help="similarity and ALS on the synthetic set with this many times its customers",
+    )
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     import distributed
@@ -96,6 +103,8 @@ def main() -> None:
     logging.getLogger("distributed.shuffle").setLevel(logging.ERROR)
     X = power_law_interactions()
     if parts & {"similarity", "als"}:
+        if args.scale != 1:  # the same generator, more customers (and events in proportion)
+            X = power_law_interactions(n_users=100_000 * args.scale, nnz=2_870_000 * args.scale)
         with distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster, distributed.Client(cluster) as client:  # fmt: skip

@@ -50,6 +50,27 @@ def test_category_paths_give_every_prefix():
     assert F[2].nnz == 0
 
 
+@pytest.mark.parametrize(
+    "cells",
+    [
+        ["Home > Mugs;Gifts", None, "", "Gifts", float("nan"), "Home>Mugs", " Gifts ;Toys", "Home > Mugs;Gifts"],
+        [1, True, "1", 2.0, None, "True", 1, "2.0"],  # mixed kinds: 1 and True are different categories
+        np.array([3, 1, 3, 2, 1]),
+    ],
+)
+def test_repeated_cells_encode_as_each_cell_alone(cells):
+    """Cells are tokenised once per distinct value: many rows encode as each row would alone."""
+    rng = np.random.default_rng(0)
+    enc = rf.FeatureEncoder(categorical="cat", sep=";", path_sep=">")
+    enc.fit({"cat": np.array(["Home > Mugs", "Gifts", "Toys", "1", "True", "2.0", "3", "2"], dtype=object)})
+    column = np.asarray(cells, dtype=object if isinstance(cells, list) else None)
+    many = column[rng.integers(0, len(column), 200)]
+    got = enc.transform({"cat": many}).toarray()
+    alone = np.vstack([enc.transform({"cat": many[r : r + 1]}).toarray() for r in range(many.size)])
+    np.testing.assert_array_equal(got, alone)
+    assert (got.sum(axis=1) > 0).sum() > 50  # most rows have a known category: the test can tell
+
+
 @pytest.mark.parametrize("bins", [1, 3, 5])
 def test_numeric_columns_are_quantile_bins_with_a_missing_bin(bins):
     table = random_table(np.random.default_rng(4))
