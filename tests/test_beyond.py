@@ -78,6 +78,26 @@ def test_beyond_accuracy_matches_the_definitions(seed, n, k, n_items, dtype, ind
     assert got == rf.evaluation.beyond_accuracy(ids, train, similarity=S, n_threads=1)
 
 
+@pytest.mark.parametrize("n_items", [32_767, 32_768, 70_000])
+def test_item_ids_past_the_narrow_id_types_are_read_whole(n_items):
+    """Lists are packed in the narrowest item id type (int16 below 32768 items): ids at the
+    edges of each type."""
+    rng = np.random.default_rng(n_items)
+    pool = np.unique(np.r_[0, 1, n_items // 2, n_items - 2, n_items - 1, rng.integers(0, n_items, 8)])
+    ids = np.full((30, 5), -1, dtype=np.int64)
+    for u in range(30):
+        m = rng.integers(0, 6)
+        ids[u, :m] = rng.choice(pool, m, replace=False)
+    a, b = np.meshgrid(pool, pool)
+    keep = a != b
+    S = sp.csr_matrix((rng.random(keep.sum()), (a[keep], b[keep])), shape=(n_items, n_items))
+    train = sp.csr_matrix((np.ones(pool.size), (np.arange(pool.size) % 3, pool)), shape=(3, n_items))
+    got = rf.evaluation.beyond_accuracy(ids, train, similarity=S, n_threads=2)
+    want = reference(ids, train, S.tolil())
+    for name, value in want.items():
+        assert got[name] == pytest.approx(value, rel=1e-9, abs=1e-12), name
+
+
 def test_sampled_pairs_estimate_personalisation_and_are_reproducible():
     rng = np.random.default_rng(0)
     ids = np.array([rng.choice(30, 5, replace=False) for _ in range(300)])

@@ -48,6 +48,9 @@ struct BeyondAccuracy {
 
 namespace detail {
 
+// (item, list) entries ahead whose list is prefetched.
+constexpr int64_t kListPrefetch = 8;
+
 // |A & B| / |A | B| of two lists' valid ids (each list's ids are distinct); -1 when both are
 // empty. Every position against every position: for lists of tens of items the width^2
 // comparisons are branch-free and cheaper than sorting both lists.
@@ -70,11 +73,13 @@ inline double jaccard(const int64_t* a, const int64_t* b, int64_t width) {
 // and S's row a is scattered into a dense buffer, so every pair (a, b) is a read from that buffer
 // (cache-resident while a's lists are walked) instead of a random lookup into S: 1M lists of 10
 // are 45M pairs, and looked up list by list in hash tables of S's rows they made the whole call
-// 1.5-2x slower (measured); the random reads left are one list (40 bytes) per (item, list).
+// 1.5-2x slower (measured). The one random read left per (item, list) is the list itself, packed
+// in the narrowest item id type (int16 below 32768 items: 20 bytes for 10 items, one cache line
+// at most) and carrying all the list's weight needs: its valid count is counted off it.
 // Each item's sum is taken in list order and the items' sums in item order: the same total for
 // any thread count.
-template <typename Id, typename T, typename I>
-double pair_similarity_sum(const ListsProblem<T, I>& P, int n_threads) {
+template <typename Id, typename ItemId, typename T, typename I>
+double pair_similarity_sum_with(const ListsProblem<T, I>& P, int n_threads) {
     const int64_t W = P.width, n = P.n_items, n_lists = P.n_lists;
     // A parallel counting sort of (item, list) by item that keeps list order within an item:
     // part t, a thread, takes the t-th contiguous range of lists, counts its items, and writes
@@ -84,8 +89,11 @@ double pair_similarity_sum(const ListsProblem<T, I>& P, int n_threads) {
     std::vector<std::vector<int64_t>> cursor(static_cast<size_t>(parts),
                                              std::vector<int64_t>(static_cast<size_t>(n), 0));
     std::vector<int64_t> start(static_cast<size_t>(n + 1), 0);
-    std::vector<Id> packed(static_cast<size_t>(n_lists * W));
-    std::vector<double> weight(static_cast<size_t>(n_lists), 0.0);
+    std::vector<ItemId> packed(static_cast<size_t>(n_lists * W));
+    // 1 / (v (v - 1)) for a list of v valid items: read off the list, not from an array of
+    // n_lists weights (a second random read per (item, list)).
+    std::vector<double> weight_of(static_cast<size_t>(W + 1), 0.0);
+    for (int64_t v = 2; v <= W; ++v) weight_of[static_cast<size_t>(v)] = 1.0 / static_cast<double>(v * (v - 1));
     auto range = [&](int t) { return std::make_pair(n_lists * t / parts, n_lists * (t + 1) / parts); };
 #pragma omp parallel for schedule(static, 1) num_threads(parts)
     for (int t = 0; t < parts; ++t) {
@@ -110,14 +118,11 @@ double pair_similarity_sum(const ListsProblem<T, I>& P, int n_threads) {
         const auto [first, last] = range(t);
         for (int64_t u = first; u < last; ++u) {
             const int64_t* list = P.ids + u * W;
-            int64_t valid = 0;
             for (int64_t j = 0; j < W; ++j) {
-                packed[static_cast<size_t>(u * W + j)] = static_cast<Id>(list[j]);
+                packed[static_cast<size_t>(u * W + j)] = static_cast<ItemId>(list[j]);
                 if (list[j] < 0) continue;
-                ++valid;
                 lists[static_cast<size_t>(c[static_cast<size_t>(list[j])]++)] = static_cast<Id>(u);
             }
-            if (valid >= 2) weight[static_cast<size_t>(u)] = 1.0 / static_cast<double>(valid * (valid - 1));
         }
     }
     std::vector<double> per_item(static_cast<size_t>(n), 0.0);
@@ -132,14 +137,22 @@ double pair_similarity_sum(const ListsProblem<T, I>& P, int n_threads) {
                 row[static_cast<size_t>(P.similarity.indices[e])] = P.similarity.data[e];
             double sum = 0.0;
             for (int64_t at = first; at < last; ++at) {
-                if (at + 8 < last)
-                    prefetch(packed.data() + static_cast<int64_t>(lists[static_cast<size_t>(at + 8)]) * W);
+                if (at + kListPrefetch < last) {  // a list may straddle two cache lines: both
+                    const ItemId* ahead =
+                        packed.data() + static_cast<int64_t>(lists[static_cast<size_t>(at + kListPrefetch)]) * W;
+                    prefetch(ahead);
+                    prefetch(ahead + W - 1);
+                }
                 const int64_t u = static_cast<int64_t>(lists[static_cast<size_t>(at)]);
-                const Id* list = packed.data() + u * W;
+                const ItemId* list = packed.data() + u * W;
                 double s = 0.0;
-                for (int64_t j = 0; j < W; ++j)  // S has no diagonal: a against itself adds 0
-                    if (list[j] >= 0) s += static_cast<double>(row[static_cast<size_t>(list[j])]);
-                sum += weight[static_cast<size_t>(u)] * s;
+                int64_t valid = 0;
+                for (int64_t j = 0; j < W; ++j) {  // S has no diagonal: a against itself adds 0
+                    if (list[j] < 0) continue;
+                    ++valid;
+                    s += static_cast<double>(row[static_cast<size_t>(list[j])]);
+                }
+                sum += weight_of[static_cast<size_t>(valid)] * s;
             }
             per_item[static_cast<size_t>(a)] = sum;
             for (int64_t e = P.similarity.row_begin(a); e < P.similarity.row_end(a); ++e)
@@ -149,6 +162,19 @@ double pair_similarity_sum(const ListsProblem<T, I>& P, int n_threads) {
     double total = 0.0;
     for (double v : per_item) total += v;
     return total;
+}
+
+// The narrowest list and item id types that hold n_lists and n_items (-1 included).
+template <typename T, typename I>
+double pair_similarity_sum(const ListsProblem<T, I>& P, int n_threads) {
+    const bool narrow_lists = P.n_lists <= INT32_MAX;
+    if (P.n_items <= INT16_MAX)
+        return narrow_lists ? pair_similarity_sum_with<int32_t, int16_t>(P, n_threads)
+                            : pair_similarity_sum_with<int64_t, int16_t>(P, n_threads);
+    if (P.n_items <= INT32_MAX)
+        return narrow_lists ? pair_similarity_sum_with<int32_t, int32_t>(P, n_threads)
+                            : pair_similarity_sum_with<int64_t, int32_t>(P, n_threads);
+    return pair_similarity_sum_with<int64_t, int64_t>(P, n_threads);
 }
 
 }  // namespace detail
@@ -187,11 +213,7 @@ BeyondAccuracy beyond_accuracy(const ListsProblem<T, I>& P, int n_threads) {
         out.mean_popularity = sums[2] / sums[0];
     }
     out.lists_with_pairs = use_sim ? static_cast<int64_t>(sums[3]) : 0;
-    if (use_sim && sums[3] > 0)
-        out.intra_list_diversity =
-            1.0 - (std::max(P.n_lists, P.n_items) <= INT32_MAX ? detail::pair_similarity_sum<int32_t>(P, n_threads)
-                                                               : detail::pair_similarity_sum<int64_t>(P, n_threads)) /
-                      sums[3];
+    if (use_sim && sums[3] > 0) out.intra_list_diversity = 1.0 - detail::pair_similarity_sum(P, n_threads) / sums[3];
     if (P.n_items > 0) {
         int64_t covered = 0;
         for (int64_t c : count) covered += c > 0 ? 1 : 0;
