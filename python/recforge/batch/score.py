@@ -50,17 +50,20 @@ def _plan(model, events: str, k: int) -> tuple[dict, dict]:
         kinds[spec["weight_col"]] = "float"
     if spec.get("event_col"):
         kinds[spec["event_col"]] = "str"
-    stat = os.stat(events)
     job = {
         "format": 1,
-        "input": os.path.abspath(events),
-        "input_bytes": stat.st_size,
-        "input_mtime_ns": stat.st_mtime_ns,
+        **_file_identity(events),
         "model": repr(model),
         "model_shape": [int(model.n_users_), int(model.n_items_)],
         "k": k,
     }
     return kinds, job
+
+
+def _file_identity(path: str) -> dict:
+    """What tells an input file apart in the job manifest: a changed file is another job."""
+    stat = os.stat(path)
+    return {"input": os.path.abspath(path), "input_bytes": stat.st_size, "input_mtime_ns": stat.st_mtime_ns}
 
 
 # Recorded in the manifest only when used, so that jobs written without them still resume.
@@ -197,13 +200,7 @@ def recommend(
         listed = table_kinds(model, customer_key, kinds[user_col])
         if not os.path.exists(customers):
             raise ValueError(f"customers {customers!r} does not exist")
-        stat = os.stat(customers)
-        job["customers"] = {
-            "input": os.path.abspath(customers),
-            "input_bytes": stat.st_size,
-            "input_mtime_ns": stat.st_mtime_ns,
-            "key": customer_key,
-        }
+        job["customers"] = {**_file_identity(customers), "key": customer_key}
     os.makedirs(out, exist_ok=True)
     manifest = os.path.join(out, MANIFEST)
     if os.path.exists(manifest):
@@ -311,7 +308,8 @@ def _add(report: dict, counts: dict) -> None:
             report[key] = report.get(key, 0) + counts[key]
     for key in ("dropped", "paths", "customer_rows_dropped"):
         for name, n in counts.get(key, {}).items():
-            report.setdefault(key, {})[name] = report.get(key, {}).get(name, 0) + n
+            bucket = report.setdefault(key, {})
+            bucket[name] = bucket.get(name, 0) + n
 
 
 class BlockScorer:
