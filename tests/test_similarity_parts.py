@@ -4,6 +4,8 @@ kernel against numpy, the work estimate, and bad arguments."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import recforge as rf
@@ -41,10 +43,11 @@ def parts_of(X, cuts, **kw):
     shrinkage=st.sampled_from([0.0, 0.5, 10.0]),
     min_support=st.integers(0, 3),
     csc=st.booleans(),
+    walk=st.sampled_from(["auto", "rows", "receivers"]),
     data=st.data(),
 )
 def test_merged_parts_equal_the_whole(
-    n_rows, n_cols, density, seed, k, metric, dtype, index_dtype, shrinkage, min_support, csc, data
+    n_rows, n_cols, density, seed, k, metric, dtype, index_dtype, shrinkage, min_support, csc, walk, data
 ):
     rng = np.random.default_rng(seed)
     values = "ratings" if metric in NONNEGATIVE_ONLY or rng.random() < 0.5 else "signed"
@@ -54,7 +57,7 @@ def test_merged_parts_equal_the_whole(
     cuts = [0, *sorted(inner), n_rows]
     kw = dict(k=k, metric=metric, shrinkage=shrinkage, min_support=min_support)
     whole = rf.similarity(X, **kw)
-    assert_same(merge_similarity_parts(parts_of(X, cuts, **kw), k), whole)
+    assert_same(merge_similarity_parts(parts_of(X, cuts, walk=walk, **kw), k), whole)
 
 
 @pytest.mark.parametrize("metric", ["dot", "jaccard"])
@@ -64,15 +67,15 @@ def test_each_part_holds_the_top_k_of_the_pairs_its_range_owns(metric, dtype, rn
     X = random_sparse(rng, 50, 12, 0.35, dtype=dtype, values="binary", empty_rows=[4, 30])
     sim, support = similarity_matrix(X, metric)
     k = 6
-    for start, stop in [(0, 7), (7, 30), (30, 50), (20, 20)]:
-        part = similarity_part(X, (start, stop), k=k, metric=metric)
+    for (start, stop), walk in itertools.product([(0, 7), (7, 30), (30, 50), (20, 20)], ["rows", "receivers"]):
+        part = similarity_part(X, (start, stop), k=k, metric=metric, walk=walk)
         assert part.shape == (50, 50)
         for i in range(50):
             owned = [j for j in range(50) if j != i and start <= min(i, j) < stop]
             cand = [j for j in owned if support[i, j] > 0 and sim[i, j] != 0]
             expect = sorted(cand, key=lambda j: (-dtype(sim[i, j]), j))[:k]
             got = part.indices[part.indptr[i] : part.indptr[i + 1]].tolist()
-            assert got == expect, (start, stop, i)
+            assert got == expect, (start, stop, walk, i)
             np.testing.assert_array_equal(part.data[part.indptr[i] : part.indptr[i + 1]], sim[i, expect].astype(dtype))
 
 
@@ -85,15 +88,17 @@ def test_popular_rows_and_thread_counts(metric, dtype, rng):
     kw = dict(k=12, metric=metric, shrinkage=1.0 if metric == "cosine" else 0.0)
     whole = rf.similarity(X, n_threads=2, **kw)
     cuts = [0, 5, 40, 120, 250]
-    for threads in (1, 3):
-        assert_same(merge_similarity_parts(parts_of(X, cuts, n_threads=threads, **kw), 12, n_threads=threads), whole)
+    for threads, walk in itertools.product((1, 3), ("rows", "receivers")):
+        parts = parts_of(X, cuts, n_threads=threads, walk=walk, **kw)
+        assert_same(merge_similarity_parts(parts, 12, n_threads=threads), whole)
 
 
 def test_every_neighbour_kept_and_sparse_arrays(rng):
     X = sp.csr_array(random_sparse(rng, 30, 9, 0.4))
     whole = rf.similarity(X, k=100)  # k >= n - 1: the kernel's table sink
-    merged = merge_similarity_parts(parts_of(X, [0, 11, 12, 30], k=100), 100)
-    assert_same(merged, whole)
+    for walk in ("rows", "receivers"):
+        merged = merge_similarity_parts(parts_of(X, [0, 11, 12, 30], k=100, walk=walk), 100)
+        assert_same(merged, whole)
 
 
 def test_pair_work_counts_the_pairs_after_each_row(rng):
@@ -138,6 +143,8 @@ def test_bad_arguments(rng):
             similarity_part(X, rows)
     with pytest.raises(ValueError, match="metric"):
         similarity_part(X, (0, 2), metric="nope")
+    with pytest.raises(ValueError, match="walk"):
+        similarity_part(X, (0, 2), walk="both")
     with pytest.raises(ValueError, match="at least one"):
         merge_similarity_parts([], 5)
     with pytest.raises(ValueError, match="one shape"):

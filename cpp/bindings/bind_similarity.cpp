@@ -42,7 +42,8 @@ void bind_similarity(py::module_& m) {
         "similarity",
         [](const py::array& indptr, const py::array& indices, const py::array& data, int64_t n_rows, int64_t n_cols,
            int64_t k, const std::string& metric, double shrinkage, int64_t min_support, int n_threads, double k1,
-           double b, bool transposed, double shrinkage_offset, bool sorted_rows, int64_t rows_begin, int64_t rows_end) {
+           double b, bool transposed, double shrinkage_offset, bool sorted_rows, int64_t rows_begin, int64_t rows_end,
+           int receiver_walk) {
             SimilarityOptions opt;
             opt.k = k;
             parse_metric(metric, opt);
@@ -55,6 +56,8 @@ void bind_similarity(py::module_& m) {
             opt.sorted_rows = sorted_rows;
             opt.rows_begin = rows_begin;
             opt.rows_end = rows_end;
+            if (receiver_walk < -1 || receiver_walk > 1) throw py::value_error("receiver_walk must be -1, 0 or 1");
+            opt.receiver_walk = receiver_walk;
             opt.min_support = min_support;
             if (k < 0) throw py::value_error("k must be >= 0, got " + std::to_string(k));
             if (min_support < 0) throw py::value_error("min_support must be >= 0");
@@ -79,10 +82,12 @@ void bind_similarity(py::module_& m) {
         py::arg("metric"), py::arg("shrinkage"), py::arg("min_support"), py::arg("n_threads"), py::arg("k1") = 1.2,
         py::arg("b") = 0.75, py::arg("transposed") = false, py::arg("shrinkage_offset") = 0.0,
         py::arg("sorted_rows") = true, py::arg("rows_begin") = 0, py::arg("rows_end") = -1,
+        py::arg("receiver_walk") = -1,
         "Top-k similar rows of a canonical CSR matrix (of its columns when transposed: the arrays are\n"
         "then X.T's CSR, i.e. X's CSC); returns (indptr int64, indices, data). sorted_rows=False: when every\n"
-        "neighbour is kept, rows in column order instead of by similarity. rows_begin/end: those rows of\n"
-        "the result only (end -1: n_rows), each identical to the whole result's.");
+        "neighbour is kept, rows in column order instead of by similarity. rows_begin/end: a part, the pairs of\n"
+        "those rows with the rows after them (end -1: n_rows); receiver_walk: how a part walks its pairs with\n"
+        "the rows after it: from those rows (1), from its own (0), or chosen by an estimate (-1).");
 
     m.def(
         "topk_of_rows",

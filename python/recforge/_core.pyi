@@ -32,6 +32,7 @@ def similarity(
     sorted_rows: bool = True,
     rows_begin: int = 0,
     rows_end: int = -1,
+    receiver_walk: int = -1,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.integer], npt.NDArray[np.floating]]: ...
 def topk_of_rows(
     indptr: npt.NDArray[np.integer],

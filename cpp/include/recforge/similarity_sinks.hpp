@@ -86,7 +86,8 @@ class AllNeighbours {
         void begin_row(int64_t) {}
         void preview(const T*, int64_t) {}
         inline bool may_enter(int64_t, T) const { return true; }
-        inline void offer(int64_t i, int64_t j, T v) { table_[i * n_ + j] = v; }  // i < j
+        // Into the upper triangle whichever row offers (a part's receiving rows offer j > i).
+        inline void offer(int64_t i, int64_t j, T v) { table_[std::min(i, j) * n_ + std::max(i, j)] = v; }
         void end_row(int64_t) {}
 
        private:

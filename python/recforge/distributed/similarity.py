@@ -32,9 +32,10 @@ def _part(X, rows: tuple[int, int], options: dict, n_threads: int):
 
 
 # A pair accumulated by a row in the kernel's dense mode (a popular row, which also scans every
-# row after it) costs about 0.4 of one in its sparse mode (which tracks the rows it touches):
-# the ratio that splits the synthetic benchmark set into parts of equal measured time.
-DENSE_PAIR_COST = 0.4
+# row after it) costs about 0.3 of one in its sparse mode (which tracks the rows it touches):
+# the ratio that splits the synthetic benchmark set into parts of equal measured time (0.4
+# before the kernel walked a popular part's pairs from the rows after it).
+DENSE_PAIR_COST = 0.3
 
 
 def part_costs(work: np.ndarray) -> np.ndarray:
@@ -97,9 +98,9 @@ def similarity(
     Notes
     -----
     Each pair is computed once, by the part of its lower row, and offered to both rows. The
-    parts together cost about 1.5x one process's kernel on the synthetic benchmark set (rows
-    after a part's range meet its offers before their own candidates), and every worker holds
-    all of ``X``: distribution pays where the pair work, not the matrix, outgrows a machine
+    parts together cost 1.2-1.5x one process's kernel on the synthetic benchmark set (each part
+    prepares all of ``X``, and each row's top k is selected in every part that has pairs of
+    it), and every worker holds all of ``X``: distribution pays where the pair work, not the matrix, outgrows a machine
     (user-user similarity over many customers), not on data one process handles.
 
     Examples
