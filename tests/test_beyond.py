@@ -58,8 +58,9 @@ def reference(ids, train, S=None):
     dtype=st.sampled_from([np.float32, np.float64]),
     index=st.sampled_from([np.int32, np.int64]),
     with_similarity=st.booleans(),
+    signed=st.booleans(),
 )
-def test_beyond_accuracy_matches_the_definitions(seed, n, k, n_items, dtype, index, with_similarity):
+def test_beyond_accuracy_matches_the_definitions(seed, n, k, n_items, dtype, index, with_similarity, signed):
     rng = np.random.default_rng(seed)
     ids = np.full((n, k), -1, dtype=np.int64)
     for u in range(n):
@@ -68,7 +69,11 @@ def test_beyond_accuracy_matches_the_definitions(seed, n, k, n_items, dtype, ind
     train = sp.random(8, n_items, density=0.3, random_state=seed, format="csr", dtype=dtype)
     S = None
     if with_similarity:
+        # Not symmetric, with a diagonal; signed: an entry stored on one side only, and
+        # negative, counts as the missing side's 0 (scipy's S.maximum(S.T)).
         S = sp.random(n_items, n_items, density=0.5, random_state=seed + 1, format="csr", dtype=dtype)
+        if signed:
+            S.data -= dtype(0.5)
         S.indices, S.indptr = S.indices.astype(index), S.indptr.astype(index)
     got = rf.evaluation.beyond_accuracy(ids, train, similarity=S, n_threads=3)
     want = reference(ids, train, None if S is None else S.toarray().astype(np.float64))

@@ -35,8 +35,11 @@ struct ListsProblem {
     int64_t n_items = 0;
     const double* information = nullptr;  // per item: -log2(popularity share)
     const double* popularity = nullptr;   // per item: popularity share
-    CsrView<T, I> similarity;             // n_items x n_items, symmetric, no diagonal; n_rows == 0: none
-    int64_t n_pairs = 0;                  // personalisation: pairs compared (all if fewer exist)
+    // n_items x n_items as given (n_rows == 0: none). Intra-list diversity reads it made
+    // symmetric by the larger direction, an entry missing on one side counting 0, without its
+    // diagonal: scipy's S.maximum(S.T) less the diagonal, built row by row where it is read.
+    CsrView<T, I> similarity;
+    int64_t n_pairs = 0;  // personalisation: pairs compared (all if fewer exist)
     uint64_t seed = 0;
 };
 
@@ -77,9 +80,10 @@ inline double jaccard(const int64_t* a, const int64_t* b, int64_t width) {
 // in the narrowest item id type (int16 below 32768 items: 20 bytes for 10 items, one cache line
 // at most) and carrying all the list's weight needs: its valid count is counted off it.
 // Each item's sum is taken in list order and the items' sums in item order: the same total for
-// any thread count.
+// any thread count. ST: the similarity's transpose (row a of the symmetric matrix is the larger
+// of S's row a and column a).
 template <typename Id, typename ItemId, typename T, typename I>
-double pair_similarity_sum_with(const ListsProblem<T, I>& P, int n_threads) {
+double pair_similarity_sum_with(const ListsProblem<T, I>& P, const CsrView<T, I>& ST, int n_threads) {
     const int64_t W = P.width, n = P.n_items, n_lists = P.n_lists;
     // A parallel counting sort of (item, list) by item that keeps list order within an item:
     // part t, a thread, takes the t-th contiguous range of lists, counts its items, and writes
@@ -128,13 +132,30 @@ double pair_similarity_sum_with(const ListsProblem<T, I>& P, int n_threads) {
     std::vector<double> per_item(static_cast<size_t>(n), 0.0);
 #pragma omp parallel num_threads(n_threads)
     {
-        std::vector<T> row(static_cast<size_t>(n), T(0));  // S's row a, dense
+        const CsrView<T, I>& S = P.similarity;
+        std::vector<T> row(static_cast<size_t>(n), T(0));  // the symmetric matrix's row a, dense
+        // in_row[b] == a: S[a, b] is stored; in_column[b] == a: S[b, a] is
+        std::vector<int64_t> in_row(static_cast<size_t>(n), -1), in_column(static_cast<size_t>(n), -1);
 #pragma omp for schedule(dynamic, 16)
         for (int64_t a = 0; a < n; ++a) {
             const int64_t first = start[static_cast<size_t>(a)], last = start[static_cast<size_t>(a + 1)];
-            if (first == last || P.similarity.row_length(a) == 0) continue;
-            for (int64_t e = P.similarity.row_begin(a); e < P.similarity.row_end(a); ++e)
-                row[static_cast<size_t>(P.similarity.indices[e])] = P.similarity.data[e];
+            if (first == last || (S.row_length(a) == 0 && ST.row_length(a) == 0)) continue;
+            for (int64_t e = S.row_begin(a); e < S.row_end(a); ++e) {
+                const auto b = static_cast<size_t>(S.indices[e]);
+                if (static_cast<int64_t>(b) == a) continue;  // no diagonal
+                row[b] = S.data[e];
+                in_row[b] = a;
+            }
+            for (int64_t e = ST.row_begin(a); e < ST.row_end(a); ++e) {
+                const auto b = static_cast<size_t>(ST.indices[e]);
+                if (static_cast<int64_t>(b) == a) continue;
+                row[b] = in_row[b] == a ? std::max(row[b], ST.data[e]) : std::max(ST.data[e], T(0));
+                in_column[b] = a;
+            }
+            for (int64_t e = S.row_begin(a); e < S.row_end(a); ++e) {  // stored on one side only
+                const auto b = static_cast<size_t>(S.indices[e]);
+                if (static_cast<int64_t>(b) != a && in_column[b] != a) row[b] = std::max(row[b], T(0));
+            }
             double sum = 0.0;
             for (int64_t at = first; at < last; ++at) {
                 if (at + kListPrefetch < last) {  // a list may straddle two cache lines: both
@@ -155,8 +176,8 @@ double pair_similarity_sum_with(const ListsProblem<T, I>& P, int n_threads) {
                 sum += weight_of[static_cast<size_t>(valid)] * s;
             }
             per_item[static_cast<size_t>(a)] = sum;
-            for (int64_t e = P.similarity.row_begin(a); e < P.similarity.row_end(a); ++e)
-                row[static_cast<size_t>(P.similarity.indices[e])] = T(0);
+            for (int64_t e = S.row_begin(a); e < S.row_end(a); ++e) row[static_cast<size_t>(S.indices[e])] = T(0);
+            for (int64_t e = ST.row_begin(a); e < ST.row_end(a); ++e) row[static_cast<size_t>(ST.indices[e])] = T(0);
         }
     }
     double total = 0.0;
@@ -167,14 +188,16 @@ double pair_similarity_sum_with(const ListsProblem<T, I>& P, int n_threads) {
 // The narrowest list and item id types that hold n_lists and n_items (-1 included).
 template <typename T, typename I>
 double pair_similarity_sum(const ListsProblem<T, I>& P, int n_threads) {
+    const CsrMatrix<T, I> transposed = transpose<T, I>(P.similarity, nullptr, n_threads);
+    const CsrView<T, I> ST = transposed.view();
     const bool narrow_lists = P.n_lists <= INT32_MAX;
     if (P.n_items <= INT16_MAX)
-        return narrow_lists ? pair_similarity_sum_with<int32_t, int16_t>(P, n_threads)
-                            : pair_similarity_sum_with<int64_t, int16_t>(P, n_threads);
+        return narrow_lists ? pair_similarity_sum_with<int32_t, int16_t>(P, ST, n_threads)
+                            : pair_similarity_sum_with<int64_t, int16_t>(P, ST, n_threads);
     if (P.n_items <= INT32_MAX)
-        return narrow_lists ? pair_similarity_sum_with<int32_t, int32_t>(P, n_threads)
-                            : pair_similarity_sum_with<int64_t, int32_t>(P, n_threads);
-    return pair_similarity_sum_with<int64_t, int64_t>(P, n_threads);
+        return narrow_lists ? pair_similarity_sum_with<int32_t, int32_t>(P, ST, n_threads)
+                            : pair_similarity_sum_with<int64_t, int32_t>(P, ST, n_threads);
+    return pair_similarity_sum_with<int64_t, int64_t>(P, ST, n_threads);
 }
 
 }  // namespace detail

@@ -27,7 +27,6 @@ from .. import _core
 from .._checks import check_int
 from .._config import resolve_threads
 from .._sparse import check_sparse
-from ..kernels.similarity import symmetric
 
 BEYOND_METRICS = (
     "coverage",
@@ -86,10 +85,12 @@ def beyond_accuracy(
     if similarity is None:
         sim = (np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
     else:
-        given = check_sparse(similarity, "similarity")
-        S = symmetric(given.to_scipy(), n_items, given.data.dtype)
-        index = np.int32 if S.nnz < 2**31 - 1 else np.int64  # int32: half the memory the searches read
-        sim = (S.indptr.astype(index), S.indices.astype(index), S.data)
+        # Made symmetric (the larger direction) inside the kernel, row by row as it is read: a
+        # symmetric copy built here cost a quarter of the whole call (1M lists: 0.11 of 0.45 s).
+        S = check_sparse(similarity, "similarity")
+        if S.shape != (n_items, n_items):
+            raise ValueError(f"similarity must be n_items x n_items ({n_items}), got {S.shape}")
+        sim = (S.indptr, S.indices, S.data)
     out = _core.beyond_accuracy(
         np.ascontiguousarray(ids, dtype=np.int64),
         n_items,
