@@ -101,14 +101,19 @@ def test_every_neighbour_kept_and_sparse_arrays(rng):
         assert_same(merged, whole)
 
 
-def test_pair_work_counts_the_pairs_after_each_row(rng):
-    X = random_sparse(rng, 40, 15, 0.3, empty_rows=[2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_pair_work_counts_the_pairs_after_each_row(dtype, index_dtype, rng):
+    X = random_sparse(rng, 40, 15, 0.3, dtype=dtype, index_dtype=index_dtype, empty_rows=[2])
     B = (X != 0).astype(np.int64)
     shared = (B @ B.T).toarray()
     expect = np.triu(shared, 1).sum(axis=1)
-    np.testing.assert_array_equal(pair_work(X), expect)
-    np.testing.assert_array_equal(pair_work(sp.csc_matrix(X)), expect)
+    for form in (X, sp.csc_matrix(X), sp.csr_array(X)):
+        got = pair_work(form)
+        assert got.dtype == np.int64
+        np.testing.assert_array_equal(got, expect)
     assert pair_work(sp.csr_matrix((0, 3))).shape == (0,)
+    assert pair_work(sp.csr_matrix((3, 0))).tolist() == [0, 0, 0]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

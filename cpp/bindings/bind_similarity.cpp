@@ -90,6 +90,26 @@ void bind_similarity(py::module_& m) {
         "the rows after it: from those rows (1), from its own (0), or chosen by an estimate (-1).");
 
     m.def(
+        "pair_work",
+        [](const py::array& indptr, const py::array& indices, const py::array& data, int64_t n_rows, int64_t n_cols) {
+            return dispatch_csr("X.T", indptr, indices, data, [&](auto t, auto i) -> py::array {
+                using T = decltype(t);
+                using I = decltype(i);
+                // Validated by the caller (recforge.kernels.similarity.pair_work): the shape only.
+                const auto XT = checked_csr<T, I>("X.T", n_rows, n_cols, indptr, indices, data, false, false, true);
+                std::vector<int64_t> work;
+                {
+                    py::gil_scoped_release release;
+                    work = recforge::pair_work(XT);
+                }
+                return to_numpy(std::move(work));
+            });
+        },
+        py::arg("indptr"), py::arg("indices"), py::arg("data"), py::arg("n_rows"), py::arg("n_cols"),
+        "Per row of X, given as X.T's canonical CSR (n_rows x n_cols), the pairs with later rows its columns\n"
+        "hold (int64, n_cols entries).");
+
+    m.def(
         "topk_of_rows",
         [](const py::array& indptr, const py::array& indices, const py::array& data, int64_t n_cols, int64_t k,
            int n_threads) {

@@ -34,6 +34,13 @@ def similarity(
     rows_end: int = -1,
     receiver_walk: int = -1,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.integer], npt.NDArray[np.floating]]: ...
+def pair_work(
+    indptr: npt.NDArray[np.integer],
+    indices: npt.NDArray[np.integer],
+    data: npt.NDArray[np.floating],
+    n_rows: int,
+    n_cols: int,
+) -> npt.NDArray[np.int64]: ...
 def topk_of_rows(
     indptr: npt.NDArray[np.integer],
     indices: npt.NDArray[np.integer],

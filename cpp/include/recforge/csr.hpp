@@ -164,13 +164,14 @@ CsrCheck check_csr(const std::string& name, int64_t n_rows, int64_t n_cols, cons
 // transpose: CSR of A^T from a CSR A (a counting sort by column).
 //   Rows of the result list their entries in increasing original-row order, so a canonical A
 //   gives a canonical A^T. If `position` is given it receives, for every entry p of A, where
-//   that entry landed in A^T (size nnz). With with_values = false only the structure is built
+//   that entry landed in A^T (size nnz); if `origin` is given, for every entry of A^T, where it
+//   came from in A (the inverse map, written in the same pass). With with_values = false only the structure is built
 //   (data stays empty), for callers that fill the values themselves. Parallel over blocks of A's rows: each block
 //   counts its columns, a prefix sum over (column, block) gives every block its own slots, so the result is the same
 //   for any thread count. O(nnz + threads * n_cols) time and memory.
 template <typename T, typename I>
 CsrMatrix<T, I> transpose(const CsrView<T, I>& a, std::vector<I>* position = nullptr, int n_threads = 1,
-                          bool with_values = true) {
+                          bool with_values = true, std::vector<I>* origin = nullptr) {
     CsrMatrix<T, I> t;
     t.n_rows = a.n_cols;
     t.n_cols = a.n_rows;
@@ -180,6 +181,7 @@ CsrMatrix<T, I> transpose(const CsrView<T, I>& a, std::vector<I>* position = nul
     t.indices.resize(static_cast<size_t>(nnz));
     if (with_values) t.data.resize(static_cast<size_t>(nnz));
     if (position) position->resize(static_cast<size_t>(nnz));
+    if (origin) origin->resize(static_cast<size_t>(nnz));
     // More blocks than nnz / n_cols would spend more on the count tables than on the entries.
     const int64_t blocks = std::max<int64_t>(
         1, std::min<int64_t>({static_cast<int64_t>(n_threads), a.n_rows, nnz / std::max<int64_t>(n_cols, 1)}));
@@ -215,6 +217,7 @@ CsrMatrix<T, I> transpose(const CsrView<T, I>& a, std::vector<I>* position = nul
             for (int64_t p = a.row_begin(r); p < a.row_end(r); ++p) {
                 const int64_t dst = slot[a.indices[p]]++;
                 if (position) (*position)[p] = static_cast<I>(dst);
+                if (origin) (*origin)[dst] = static_cast<I>(p);
                 t.indices[dst] = static_cast<I>(r);
                 if (with_values) t.data[dst] = a.data[p];
             }

@@ -274,14 +274,10 @@ def pair_work(X) -> np.ndarray:
     """For each row of ``X``, the work it brings to its :func:`similarity_part`: the sum over its
     columns of the rows after it holding that column. To cut the rows into ranges of equal
     work."""
-    transposed = sp.issparse(X) and X.format == "csc" and X.ndim == 2
-    # The CSR whose rows are X's columns, rows of X in increasing order in each: X.T's.
-    by_column = (check_sparse_transpose(X, "X") if transposed else check_sparse(X, "X")).to_scipy()
-    if not transposed:
-        by_column = sp.csr_matrix(by_column.T)
-    indptr = by_column.indptr.astype(np.int64)
-    after = np.repeat(indptr[1:], np.diff(indptr)) - np.arange(indptr[-1], dtype=np.int64) - 1
-    return np.bincount(by_column.indices, weights=after, minlength=by_column.shape[1]).astype(np.int64)
+    # The CSR whose rows are X's columns, rows of X in increasing order in each: X.T's (for a
+    # CSC X its own arrays).
+    by_column = check_sparse_transpose(X, "X")
+    return _core.pair_work(by_column.indptr, by_column.indices, by_column.data, *by_column.shape)
 
 
 def symmetric(similarity, n_items: int, dtype=np.float64) -> sp.csr_matrix:
