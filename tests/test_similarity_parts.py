@@ -150,6 +150,10 @@ def test_bad_arguments(rng):
         similarity_part(X, (0, 2), metric="nope")
     with pytest.raises(ValueError, match="walk"):
         similarity_part(X, (0, 2), walk="both")
+    # A direct kernel call validates its matrix (an index past the columns here).
+    bad = (np.array([0, 2], dtype=np.int32), np.array([0, 7], dtype=np.int32), np.ones(2))
+    with pytest.raises(ValueError, match="X.T"):
+        _core.pair_work(*bad, 1, 5)
     with pytest.raises(ValueError, match="at least one"):
         merge_similarity_parts([], 5)
     with pytest.raises(ValueError, match="one shape"):

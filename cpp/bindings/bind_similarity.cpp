@@ -91,12 +91,13 @@ void bind_similarity(py::module_& m) {
 
     m.def(
         "pair_work",
-        [](const py::array& indptr, const py::array& indices, const py::array& data, int64_t n_rows, int64_t n_cols) {
+        [](const py::array& indptr, const py::array& indices, const py::array& data, int64_t n_rows, int64_t n_cols,
+           bool trusted) {
             return dispatch_csr("X.T", indptr, indices, data, [&](auto t, auto i) -> py::array {
                 using T = decltype(t);
                 using I = decltype(i);
-                // Validated by the caller (recforge.kernels.similarity.pair_work): the shape only.
-                const auto XT = checked_csr<T, I>("X.T", n_rows, n_cols, indptr, indices, data, false, false, true);
+                // trusted: validated by the caller (CsrParts), only the sizes are checked here.
+                const auto XT = checked_csr<T, I>("X.T", n_rows, n_cols, indptr, indices, data, false, true, trusted);
                 std::vector<int64_t> work;
                 {
                     py::gil_scoped_release release;
@@ -106,6 +107,7 @@ void bind_similarity(py::module_& m) {
             });
         },
         py::arg("indptr"), py::arg("indices"), py::arg("data"), py::arg("n_rows"), py::arg("n_cols"),
+        py::arg("trusted") = false,
         "Per row of X, given as X.T's canonical CSR (n_rows x n_cols), the pairs with later rows its columns\n"
         "hold (int64, n_cols entries).");
 

@@ -40,6 +40,7 @@ def pair_work(
     data: npt.NDArray[np.floating],
     n_rows: int,
     n_cols: int,
+    trusted: bool = False,
 ) -> npt.NDArray[np.int64]: ...
 def topk_of_rows(
     indptr: npt.NDArray[np.integer],

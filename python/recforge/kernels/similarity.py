@@ -277,7 +277,7 @@ def pair_work(X) -> np.ndarray:
     # The CSR whose rows are X's columns, rows of X in increasing order in each: X.T's (for a
     # CSC X its own arrays).
     by_column = check_sparse_transpose(X, "X")
-    return _core.pair_work(by_column.indptr, by_column.indices, by_column.data, *by_column.shape)
+    return _core.pair_work(by_column.indptr, by_column.indices, by_column.data, *by_column.shape, trusted=True)
 
 
 def symmetric(similarity, n_items: int, dtype=np.float64) -> sp.csr_matrix:
