@@ -72,6 +72,53 @@ def test_parquet_in_and_out_with_empty_partitions(client, tmp_path):
     pd.testing.assert_frame_equal(got, single_process(model, small, 4), check_dtype=False)
 
 
+@pytest.mark.parametrize("id_kind", ["int", "str"])
+def test_a_customer_table_answers_customers_without_events(client, tmp_path, id_kind):
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"user": rng.integers(0, 40, 600), "item": rng.integers(0, 30, 600)})
+    if id_kind == "str":
+        frame["user"] = "c" + frame["user"].astype(str)
+    name = (lambda u: u) if id_kind == "int" else (lambda u: None if u is None else f"c{u}")
+    inter = rf.Interactions.from_pandas(frame)
+    region = np.where(np.arange(40) % 3, "north", "south")
+    attributes = pd.DataFrame({"id": [name(u) for u in range(40)], "region": region, "age": np.arange(40) % 7 * 10.0})
+    users = rf.features(attributes, ids=inter.user_ids, id_col="id", categorical="region", numeric="age")
+    model = rf.ColdStart(rf.ItemKNN(neighbours=8)).fit(inter, user_features=users)
+    later = frame.iloc[:50]
+    ids = [name(u) for u in [100, 101, 102, 103, 104, 101, None, 7]]  # new, repeated, missing, known
+    table = pd.DataFrame(
+        {
+            "id": pd.array(ids, dtype="Int64") if id_kind == "int" else ids,
+            "region": ["south", "north", None, "north", "south", "south", "north", "north"],
+            "age": [10.0, 60.0, 30.0, None, 0.0, 20.0, 5.0, 10.0],
+        }
+    )
+    # The repeated id's two rows sit in different input partitions: the later one still wins.
+    ddf, dtable = dd.from_pandas(later.sort_values("item"), npartitions=4), dd.from_pandas(table, npartitions=3)
+    got = rfd.recommend(model, ddf, k=4, customers=dtable, customer_key="id", npartitions=5, client=client).compute()
+    got = got.sort_values(["user", "rank"]).reset_index(drop=True)
+    scorer = rf.batch.BlockScorer(model, 4, ["user", "item"])
+    want, counts = scorer.score(later, customers=rf.batch.customers.CustomerTable(model, table, "id"))
+    want = want.sort_values(["user", "rank"]).reset_index(drop=True)
+    assert counts["customers_without_events"] > 0 and not got.duplicated(["user", "rank"]).any()
+    assert set(got.user) == set(later.user) | {name(u) for u in [100, 101, 102, 103, 104, 7]}
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    # From Parquet, the key defaulting to the events' customer column.
+    table.rename(columns={"id": "user"}).to_parquet(tmp_path / "who.parquet", index=False)
+    again = rfd.recommend(model, ddf, k=4, customers=tmp_path / "who.parquet", client=client).compute()
+    pd.testing.assert_frame_equal(again.sort_values(["user", "rank"]).reset_index(drop=True), want, check_dtype=False)
+
+    bare = rf.ItemKNN(neighbours=8).fit(inter)
+    with pytest.raises(ValueError, match="no fallbacks"):
+        rfd.recommend(bare, ddf, k=4, customers=dtable, customer_key="id", client=client)
+    with pytest.raises(ValueError, match="no column 'client'"):
+        rfd.recommend(model, ddf, k=4, customers=dtable, customer_key="client", client=client)
+    with pytest.raises(ValueError, match="does not exist"):
+        rfd.recommend(model, ddf, k=4, customers=tmp_path / "absent.parquet", client=client)
+    with pytest.raises(TypeError, match="Dask DataFrame"):
+        rfd.recommend(model, ddf, k=4, customers=table, customer_key="id", client=client)
+
+
 def test_bad_input_is_refused(client):
     model = rf.ItemKNN().fit(rf.Interactions.from_pandas(events(0, 200)))
     with pytest.raises(ValueError, match="no column 'item'"):

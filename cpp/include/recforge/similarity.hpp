@@ -22,11 +22,12 @@
 // pair once, with the same arithmetic; merged row by row (topk_rows.hpp: topk_of_rows) they
 // give the whole result bit for bit. The pairs inside the range are walked as above. The pairs
 // (i, j >= last) are walked from the receiving row j instead: its columns' segments of rows in
-// [first, last) accumulate every candidate of j at once, so j selects its top-k from a
-// histogram floor like any own row. Walked from i, each j would meet i's offers with an empty
-// buffer and admit most of them under its lock (measured on the synthetic set: two parts took
-// 1.6x the whole kernel's time together that way). Each pair's statistics are accumulated in
-// the same column order with the same operands either way, so the values are identical.
+// [first, last) accumulate every candidate of j at once, and j selects its top-k from them
+// like any own row. Walked from i, each j would meet i's offers with an empty buffer and admit
+// most of them under its lock (measured on the synthetic set: two parts took 1.6x the whole
+// kernel's time together that way, 1.45x now). When the later rows' stored entries outnumber
+// those pairs, walking from i stays cheaper (walks_from_receivers). Each pair's statistics are
+// accumulated in the same column order with the same operands either way: identical values.
 #pragma once
 
 #include <algorithm>

@@ -13,6 +13,8 @@ import pandas as pd
 from distributed import get_client
 
 from ..batch import BlockScorer
+from ..batch.customers import CustomerTable, table_kinds
+from ..batch.spill import block_of
 from ..models import ColdStart
 from .shipping import ship
 
@@ -42,6 +44,38 @@ def _score_partition(frame: pd.DataFrame, model, k: int, columns: list) -> pd.Da
     return table
 
 
+# Columns added to route a customer's events and table rows to one partition, and to keep the
+# table's rows in input order (its last row of a customer wins, as out of core).
+BLOCK, ORDER = "_recforge_block", "_recforge_order"
+
+
+def _integer_ids(model) -> bool:
+    return np.asarray(model.user_ids_).dtype.kind in "iu"
+
+
+def _key_values(column: pd.Series, integer_ids: bool) -> pd.Series:
+    """Customer ids as the model keys them: integers (missing or malformed ones missing) or text."""
+    return pd.to_numeric(column, errors="coerce").astype("Int64") if integer_ids else column
+
+
+def _routed(frame: pd.DataFrame, column: str, n: int, integer_ids: bool, partition_info=None) -> pd.DataFrame:
+    """``frame`` with each row's block (the out-of-core hash of its customer id, modulo ``n``)
+    and its place in the input (partition, row)."""
+    ids = _key_values(frame[column], integer_ids)
+    values = ids.fillna(-1).to_numpy(dtype=np.int64) if integer_ids else ids.to_numpy(dtype=object)
+    number = partition_info.get("number", 0) if isinstance(partition_info, dict) else 0  # Dask's meta run: True
+    order = np.int64(number) << np.int64(32) | np.arange(len(frame), dtype=np.int64)
+    return frame.assign(**{BLOCK: block_of(values, n), ORDER: order})
+
+
+def _score_partition_with_table(frame, table, model, k: int, columns: list, key: str, integer_ids: bool):
+    table = table.sort_values(ORDER, kind="stable").drop(columns=[BLOCK, ORDER])
+    table[key] = _key_values(table[key], integer_ids)
+    listed = CustomerTable(model, table, key)
+    result, _ = _scorer(model, k, columns).score(frame.drop(columns=[BLOCK, ORDER]), customers=listed)
+    return result
+
+
 def _meta(model, k: int) -> pd.DataFrame:
     def ids(values) -> pd.Series:  # integer ids stay integers; any other id is text
         values = np.asarray(values)
@@ -58,7 +92,17 @@ def _meta(model, k: int) -> pd.DataFrame:
     return pd.DataFrame(meta)
 
 
-def recommend(model, events, k: int = 10, *, out=None, npartitions: int | None = None, client=None):
+def recommend(
+    model,
+    events,
+    k: int = 10,
+    *,
+    customers=None,
+    customer_key: str | None = None,
+    out=None,
+    npartitions: int | None = None,
+    client=None,
+):
     """Top-k for every customer of a Dask DataFrame (or Parquet dataset) of events, on a cluster.
 
     Parameters
@@ -72,6 +116,14 @@ def recommend(model, events, k: int = 10, *, out=None, npartitions: int | None =
         are shuffled by customer first, so a customer whose events span partitions gets one
         list. A string is read with ``dask.dataframe.read_parquet``.
     k : int, default 10
+    customers : dask.dataframe.DataFrame, or str, optional
+        A customer table (a :class:`~recforge.ColdStart` model only): customers to answer even
+        without events, with the attribute columns the model's customer features were fitted
+        on; a string is read with ``dask.dataframe.read_parquet``. Its rows meet their
+        customer's events on one worker (both are routed by the hash of the out-of-core job).
+        Rows without an id are left out, and of an id given twice the last row counts.
+    customer_key : str, optional
+        The table's id column. Default: the events' customer column.
     out : str, optional
         Write the lists as partitioned Parquet there (``part.N.parquet``) and return None;
         default: return the lazy Dask DataFrame of lists.
@@ -106,12 +158,46 @@ def recommend(model, events, k: int = 10, *, out=None, npartitions: int | None =
     missing = [c for c in columns if c not in events.columns]
     if missing:
         raise ValueError(f"events has no column {missing[0]!r} (columns: {list(events.columns)})")
+    table = None
+    if customers is not None:
+        key = spec["user_col"] if customer_key is None else customer_key
+        integer_ids = _integer_ids(model)
+        wanted = list(table_kinds(model, key, "int" if integer_ids else "str"))  # refuses a bare model
+        if isinstance(customers, (str, os.PathLike)):
+            path = os.fspath(customers)
+            if "://" not in path and not os.path.exists(path):  # a local path; URLs go to Dask
+                raise ValueError(f"customers {path!r} does not exist")
+            customers = dd.read_parquet(path, columns=wanted)
+        if not isinstance(customers, dd.DataFrame):
+            raise TypeError(f"customers must be a Dask DataFrame or a Parquet path, got {type(customers).__name__}")
+        absent = [c for c in wanted if c not in customers.columns]
+        if absent:
+            raise ValueError(f"customers has no column {absent[0]!r} (columns: {list(customers.columns)})")
+        table = customers[wanted]
     # Import what the tasks unpickle on every worker first: two task threads importing
     # dask.dataframe at once can fail (KeyError in importlib) and cost a worker.
     client.run(_import_on_worker)
-    shuffled = events[columns].shuffle(on=spec["user_col"], npartitions=npartitions or events.npartitions)
+    n = npartitions or events.npartitions
     shipped = ship(client, model, every_worker=True)
-    lists = shuffled.map_partitions(_score_partition, shipped, k, columns, meta=_meta(model, k))
+    if table is None:
+        shuffled = events[columns].shuffle(on=spec["user_col"], npartitions=n)
+        lists = shuffled.map_partitions(_score_partition, shipped, k, columns, meta=_meta(model, k))
+    else:  # both sides routed by one hash of the id into the same n partitions
+        routed = [
+            frame.map_partitions(_routed, column, n, integer_ids, partition_info=True).shuffle(on=BLOCK, npartitions=n)
+            for frame, column in ((events[columns], spec["user_col"]), (table, key))
+        ]
+        lists = dd.map_partitions(
+            _score_partition_with_table,
+            *routed,
+            shipped,
+            k,
+            columns,
+            key,
+            integer_ids,
+            meta=_meta(model, k),
+            align_dataframes=False,
+        )
     if out is None:
         return lists
     lists.to_parquet(os.fspath(out), write_index=False)

@@ -102,8 +102,9 @@ def similarity(
     Each pair is computed once, by the part of its lower row, and offered to both rows. The
     parts together cost 1.2-1.5x one process's kernel on the synthetic benchmark set (each part
     prepares all of ``X``, and each row's top k is selected in every part that has pairs of
-    it), and every worker holds all of ``X``: distribution pays where the pair work, not the matrix, outgrows a machine
-    (user-user similarity over many customers), not on data one process handles.
+    it), and every worker holds all of ``X``: distribution pays where the pair work, not the
+    matrix, outgrows a machine (user-user similarity over many customers), not on data one
+    process handles.
 
     Examples
     --------
