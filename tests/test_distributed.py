@@ -65,11 +65,17 @@ def test_lists_equal_the_single_process_answer(client, kind):
 def test_parquet_in_and_out_with_empty_partitions(client, tmp_path):
     train = events(0, 800)
     model = rf.ColdStart(rf.ItemKNN(neighbours=10)).fit(rf.Interactions.from_pandas(train, weight_col="weight"))
-    small = train.iloc[:40]  # few customers, many partitions: some partitions are empty
+    small = train.iloc[:40].copy()  # few customers, many partitions: some partitions are empty
+    small.loc[small.index[:3], "item"] = ["unknown product", None, "p1"]  # two rows left out, counted
     dd.from_pandas(small, npartitions=3).to_parquet(tmp_path / "events", write_index=False)
-    assert rfd.recommend(model, str(tmp_path / "events"), k=4, out=tmp_path / "lists", npartitions=8) is None
+    report = rfd.recommend(model, str(tmp_path / "events"), k=4, out=tmp_path / "lists", npartitions=8)
     got = pd.read_parquet(tmp_path / "lists").sort_values(["user", "rank"]).reset_index(drop=True)
-    pd.testing.assert_frame_equal(got, single_process(model, small, 4), check_dtype=False)
+    want = single_process(model, small, 4)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    _, counts = rf.batch.BlockScorer(model, 4, ["user", "item", "weight"]).score(small)
+    assert report == {key: counts[key] for key in report} and set(report) == set(counts)
+    assert report["customers"] == want.user.nunique() and report["recommendations"] == len(want)
+    assert sum(report["dropped"].values()) == 2
 
 
 @pytest.mark.parametrize("id_kind", ["int", "str"])
@@ -103,10 +109,14 @@ def test_a_customer_table_answers_customers_without_events(client, tmp_path, id_
     assert counts["customers_without_events"] > 0 and not got.duplicated(["user", "rank"]).any()
     assert set(got.user) == set(later.user) | {name(u) for u in [100, 101, 102, 103, 104, 7]}
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
-    # From Parquet, the key defaulting to the events' customer column.
+    # From Parquet, the key defaulting to the events' customer column; written, with the counts.
     table.rename(columns={"id": "user"}).to_parquet(tmp_path / "who.parquet", index=False)
-    again = rfd.recommend(model, ddf, k=4, customers=tmp_path / "who.parquet", client=client).compute()
-    pd.testing.assert_frame_equal(again.sort_values(["user", "rank"]).reset_index(drop=True), want, check_dtype=False)
+    report = rfd.recommend(model, ddf, k=4, customers=tmp_path / "who.parquet", out=tmp_path / "out", client=client)
+    again = pd.read_parquet(tmp_path / "out").sort_values(["user", "rank"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(again, want, check_dtype=False)
+    assert report == {key: counts[key] for key in report} and set(report) == set(counts)
+    assert report["customer_rows_dropped"] == {
+        "missing customer id": 1, "duplicate customer id (the last row kept)": 1}  # fmt: skip
 
     bare = rf.ItemKNN(neighbours=8).fit(inter)
     with pytest.raises(ValueError, match="no fallbacks"):

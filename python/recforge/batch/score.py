@@ -262,7 +262,7 @@ def recommend(
             table = describe(table)
             with atomic_path(part) as tmp:
                 table.to_parquet(tmp, index=False)
-            _add(report, counts)
+            add_counts(report, counts)
             bar.update(1)
     shutil.rmtree(spill_dir, ignore_errors=True)
     with atomic_output(done, "w", encoding="utf-8") as f:
@@ -302,7 +302,8 @@ def collect(out, path) -> int:
     return rows
 
 
-def _add(report: dict, counts: dict) -> None:
+def add_counts(report: dict, counts: dict) -> None:
+    """Add one block's counts (:meth:`BlockScorer.score`) into a job's ``report``."""
     for key in ("customers", "recommendations", "skipped_customers", "customers_without_events"):
         if key in counts:
             report[key] = report.get(key, 0) + counts[key]
@@ -390,4 +391,4 @@ class BlockScorer:
         return pd.DataFrame(table), counts
 
 
-__all__ = ["BlockScorer", "block_of", "collect", "recommend"]
+__all__ = ["BlockScorer", "add_counts", "block_of", "collect", "recommend"]

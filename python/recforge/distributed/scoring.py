@@ -14,6 +14,7 @@ from distributed import get_client
 
 from ..batch import BlockScorer
 from ..batch.customers import CustomerTable, table_kinds
+from ..batch.score import add_counts
 from ..batch.spill import block_of
 from ..models import ColdStart
 from .shipping import ship
@@ -39,9 +40,9 @@ def _import_on_worker() -> None:
     from .. import batch  # noqa: F401
 
 
-def _score_partition(frame: pd.DataFrame, model, k: int, columns: list) -> pd.DataFrame:
-    table, _ = _scorer(model, k, columns).score(frame)
-    return table
+def _score_partition(frame: pd.DataFrame, model, k: int, columns: list, counted: bool = False):
+    table, counts = _scorer(model, k, columns).score(frame)
+    return (table, counts) if counted else table
 
 
 # Columns added to route a customer's events and table rows to one partition, and to keep the
@@ -68,12 +69,31 @@ def _routed(frame: pd.DataFrame, column: str, n: int, integer_ids: bool, partiti
     return frame.assign(**{BLOCK: block_of(values, n), ORDER: order})
 
 
-def _score_partition_with_table(frame, table, model, k: int, columns: list, key: str, integer_ids: bool):
+def _score_partition_with_table(
+    frame, table, model, k: int, columns: list, key: str, integer_ids: bool, counted: bool = False
+):
     table = table.sort_values(ORDER, kind="stable").drop(columns=[BLOCK, ORDER])
     table[key] = _key_values(table[key], integer_ids)
     listed = CustomerTable(model, table, key)
-    result, _ = _scorer(model, k, columns).score(frame.drop(columns=[BLOCK, ORDER]), customers=listed)
-    return result
+    result, counts = _scorer(model, k, columns).score(frame.drop(columns=[BLOCK, ORDER]), customers=listed)
+    return (result, counts) if counted else result
+
+
+def _written_with_counts(client, score, frames: list, arguments: tuple, meta, out: str) -> dict:
+    """Score the aligned partitions of ``frames`` once, write the lists to ``out`` and add up
+    the partitions' counts (the two results share the scoring tasks)."""
+    from operator import getitem
+
+    from dask import delayed
+
+    scored = [delayed(score, pure=False)(*parts, *arguments, True) for parts in zip(*(f.to_delayed() for f in frames))]
+    lists = dd.from_delayed([delayed(getitem)(s, 0) for s in scored], meta=meta, verify_meta=False)
+    write = lists.to_parquet(out, write_index=False, compute=False)
+    _, counts = client.compute([write, [delayed(getitem)(s, 1) for s in scored]], sync=True)
+    report = {"customers": 0, "recommendations": 0, "skipped_customers": 0, "dropped": {}, "paths": {}}
+    for one in counts:
+        add_counts(report, one)
+    return report
 
 
 def _meta(model, k: int) -> pd.DataFrame:
@@ -125,8 +145,8 @@ def recommend(
     customer_key : str, optional
         The table's id column. Default: the events' customer column.
     out : str, optional
-        Write the lists as partitioned Parquet there (``part.N.parquet``) and return None;
-        default: return the lazy Dask DataFrame of lists.
+        Write the lists as partitioned Parquet there (``part.N.parquet``) and return the job's
+        counts; default: return the lazy Dask DataFrame of lists.
     npartitions : int, optional
         Partitions after the shuffle (default: as many as the input has).
     client : distributed.Client, optional
@@ -134,9 +154,13 @@ def recommend(
 
     Returns
     -------
-    dask.dataframe.DataFrame or None
-        Columns ``user, rank, item, score`` (and ``path`` with fallbacks), one row per
-        recommendation; raw ids, mapped on the workers.
+    dask.dataframe.DataFrame or dict
+        Without ``out``: columns ``user, rank, item, score`` (and ``path`` with fallbacks), one
+        row per recommendation; raw ids, mapped on the workers. With ``out``: the counts, as
+        :func:`recforge.batch.recommend` reports them: ``customers``, ``recommendations``,
+        ``skipped_customers`` (unknown to a model without fallbacks), ``dropped`` (event rows
+        left out, by reason), ``paths`` (with fallbacks); with ``customers`` also
+        ``customers_without_events`` and ``customer_rows_dropped``.
 
     Notes
     -----
@@ -180,25 +204,18 @@ def recommend(
     n = npartitions or events.npartitions
     shipped = ship(client, model, every_worker=True)
     if table is None:
-        shuffled = events[columns].shuffle(on=spec["user_col"], npartitions=n)
-        lists = shuffled.map_partitions(_score_partition, shipped, k, columns, meta=_meta(model, k))
+        frames = [events[columns].shuffle(on=spec["user_col"], npartitions=n)]
+        score, arguments = _score_partition, (shipped, k, columns)
     else:  # both sides routed by one hash of the id into the same n partitions
-        routed = [
+        frames = [
             frame.map_partitions(_routed, column, n, integer_ids, partition_info=True).shuffle(on=BLOCK, npartitions=n)
             for frame, column in ((events[columns], spec["user_col"]), (table, key))
         ]
-        lists = dd.map_partitions(
-            _score_partition_with_table,
-            *routed,
-            shipped,
-            k,
-            columns,
-            key,
-            integer_ids,
-            meta=_meta(model, k),
-            align_dataframes=False,
-        )
-    if out is None:
-        return lists
-    lists.to_parquet(os.fspath(out), write_index=False)
-    return None
+        score, arguments = _score_partition_with_table, (shipped, k, columns, key, integer_ids)
+    if out is not None:
+        report = _written_with_counts(client, score, frames, arguments, _meta(model, k), os.fspath(out))
+        if table is not None:
+            report.setdefault("customers_without_events", 0)
+            report.setdefault("customer_rows_dropped", {})
+        return report
+    return dd.map_partitions(score, *frames, *arguments, meta=_meta(model, k), align_dataframes=False)
