@@ -134,6 +134,21 @@ TopKCsr<T, I> similarity_with(const CsrView<T, I>& X, const CsrView<T, I>& XT, c
         std::vector<I> touched;
         std::vector<T> values;  // values[t]: the pair (i, touched[t]), NaN when not admissible
         typename Sink::Writer out(sink);
+        // Similarity of the pair (row, other) after shrinkage, in the output type, from the
+        // statistics accumulated at `other` (the row walked is `row`, in either direction).
+        auto pair_value = [&](int64_t row, int64_t other) -> T {
+            double s = st.value(row, other);
+            if (shrinkage > 0.0) {
+                const double m = static_cast<double>(st.support(other)) - offset;
+                s *= m / (m + shrinkage);
+            }
+            return static_cast<T>(s);
+        };
+        // Admission rules shared by every mode: support, non-zero, not NaN.
+        auto admissible = [&](int64_t other, T v) {
+            return st.present(other) && (!Stats::kCounts || st.support(other) >= min_support) && v != T(0) &&
+                   !std::isnan(v);
+        };
 
         // Last row first: when row i offers s(i, j) to a row j > i, row j has already
         // collected its own candidates, so its floor is high and most offers stop at one
@@ -142,20 +157,7 @@ TopKCsr<T, I> similarity_with(const CsrView<T, I>& X, const CsrView<T, I>& XT, c
         for (int64_t step = 0; step < last - first; ++step) {
             if (stop.requested()) continue;  // Ctrl-C: skip the remaining rows
             const int64_t i = last - 1 - step;
-            // Similarity of the pair (i, j) after shrinkage, in the output type.
-            auto similarity_of = [&](int64_t j) -> T {
-                double s = st.value(i, j);
-                if (shrinkage > 0.0) {
-                    const double m = static_cast<double>(st.support(j)) - offset;
-                    s *= m / (m + shrinkage);
-                }
-                return static_cast<T>(s);
-            };
-            // Admission rules shared by both modes: support, non-zero, not NaN.
-            auto admissible = [&](int64_t j, T v) {
-                return st.present(j) && (!Stats::kCounts || st.support(j) >= min_support) && v != T(0) &&
-                       !std::isnan(v);
-            };
+            auto similarity_of = [&](int64_t j) -> T { return pair_value(i, j); };
             auto offer = [&](int64_t j, T v) {
                 if (admissible(j, v)) out.offer(i, j, v);
             };
@@ -227,19 +229,9 @@ TopKCsr<T, I> similarity_with(const CsrView<T, I>& X, const CsrView<T, I>& XT, c
 #pragma omp for schedule(dynamic, 8)
         for (int64_t j = last; j < n; ++j) {
             if (stop.requested()) continue;
-            auto similarity_of = [&](int64_t i) -> T {
-                double s = st.value(j, i);
-                if (shrinkage > 0.0) {
-                    const double m = static_cast<double>(st.support(i)) - offset;
-                    s *= m / (m + shrinkage);
-                }
-                return static_cast<T>(s);
-            };
             auto admissible_value = [&](int64_t i) -> T {
-                const T v = similarity_of(i);
-                const bool ok =
-                    st.present(i) && (!Stats::kCounts || st.support(i) >= min_support) && v != T(0) && !std::isnan(v);
-                return ok ? v : std::numeric_limits<T>::quiet_NaN();
+                const T v = pair_value(j, i);
+                return admissible(i, v) ? v : std::numeric_limits<T>::quiet_NaN();
             };
             const int64_t b = X.row_begin(j), e = X.row_end(j);
             int64_t work = 0;
