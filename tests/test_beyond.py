@@ -149,3 +149,29 @@ def test_evaluate_and_compare_report_the_same_lists_measures():
     compared = rf.compare({"pop": pop, "knn": knn}, train, test, beyond=True, similarity=S)
     assert compared.beyond["knn"] == want and compared.lists == {}
     assert "| knn | " in str(compared) and "intra_list_diversity" in str(compared)
+
+
+def test_lists_wider_than_the_narrow_id_type_hold_their_valid_count():
+    """A packed list carries its valid count in its id type: a width past int16 with a small
+    catalogue takes the wider type."""
+    width, n_items = 33_000, 6
+    ids = np.full((3, width), -1, dtype=np.int64)
+    ids[0, [5, 20_000, 32_999]] = [0, 3, 5]
+    ids[1, :2] = [1, 2]
+    ids[2, -1] = 4
+    rng = np.random.default_rng(1)
+    S = sp.csr_matrix(rng.random((n_items, n_items)) * (1 - np.eye(n_items)))
+    train = sp.csr_matrix(np.ones((2, n_items)))
+    got = rf.evaluation.beyond_accuracy(ids, train, similarity=S, n_threads=2)
+    want = reference(ids, train, S.toarray())
+    for name, value in want.items():
+        assert got[name] == pytest.approx(value, rel=1e-9, abs=1e-12), name
+
+
+def test_the_first_id_outside_the_catalogue_is_named_whatever_the_threads():
+    ids = np.zeros((50_000, 4), dtype=np.int64)  # past the size where the check runs in threads
+    ids[30_000, 1], ids[45_000, 2] = 99, -7
+    train = sp.csr_matrix(np.ones((2, 10)))
+    for threads in (1, 2):
+        with pytest.raises(ValueError, match="recommended holds 99, outside the catalogue"):
+            rf.evaluation.beyond_accuracy(ids, train, n_threads=threads)

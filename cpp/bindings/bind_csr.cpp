@@ -1,4 +1,5 @@
-// recforge._core.check_csr: the C++ half of the CSR boundary (see python/recforge/_sparse.py).
+// recforge._core.check_csr: the C++ half of the CSR boundary (see python/recforge/_sparse.py);
+// column_counts: a parallel bincount of a CSR's column indices.
 #include "common.hpp"
 
 namespace recforge::bind {
@@ -28,6 +29,31 @@ void bind_csr(py::module_& m) {
         py::arg("name") = "X",
         "Validate a CSR structure (indptr, indices in range, finite values); return whether every "
         "row's indices are strictly increasing. Raises ValueError naming `name` otherwise.");
+    m.def(
+        "column_counts",
+        [](const py::array& indices, int64_t n_cols, int n_threads) {
+            n_threads = kernel_threads(n_threads);
+            require_vector(indices, "indices");
+            if (n_cols < 0) throw py::value_error("n_cols must be >= 0");
+            auto count = [&](auto* ix) {
+                std::vector<int64_t> c;
+                {
+                    py::gil_scoped_release release;
+                    c = column_counts(ix, indices.size(), n_cols, n_threads);
+                }
+                if (c.back() != 0)
+                    throw py::value_error("indices holds " + std::to_string(c.back()) + " entries outside [0, " +
+                                          std::to_string(n_cols) + ")");
+                c.pop_back();
+                return to_numpy(std::move(c));
+            };
+            if (has_dtype<int32_t>(indices)) return count(static_cast<const int32_t*>(indices.data()));
+            if (has_dtype<int64_t>(indices)) return count(static_cast<const int64_t*>(indices.data()));
+            throw py::type_error("indices must be int32 or int64, got " + dtype_name(indices));
+        },
+        py::arg("indices"), py::arg("n_cols"), py::arg("n_threads"),
+        "Entries per column (int64, n_cols) of a sparse matrix's column indices: np.bincount in parallel; "
+        "ValueError for an index outside [0, n_cols).");
 }
 
 }  // namespace recforge::bind

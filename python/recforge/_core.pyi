@@ -14,6 +14,7 @@ def check_csr(
     n_cols: int,
     name: str = "X",
 ) -> bool: ...
+def column_counts(indices: npt.NDArray[np.integer], n_cols: int, n_threads: int) -> npt.NDArray[np.int64]: ...
 def similarity(
     indptr: npt.NDArray[np.integer],
     indices: npt.NDArray[np.integer],
@@ -315,6 +316,7 @@ def beyond_accuracy(
     n_pairs: int,
     seed: int,
     n_threads: int,
+    trusted: bool = False,
 ) -> dict[str, float | int]: ...
 def explain(
     h_indptr: npt.NDArray[np.integer],

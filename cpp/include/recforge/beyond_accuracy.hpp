@@ -18,12 +18,14 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "recforge/csr.hpp"
 #include "recforge/parallel.hpp"
 #include "recforge/prefetch.hpp"
 #include "recforge/random.hpp"
+#include "recforge/scratch.hpp"
 
 namespace recforge {
 
@@ -53,6 +55,8 @@ namespace detail {
 
 // (item, list) entries ahead whose list is prefetched.
 constexpr int64_t kListPrefetch = 8;
+// Personalisation: drawn pairs ahead whose lists are prefetched.
+constexpr int64_t kPairPrefetch = 8;
 
 // |A & B| / |A | B| of two lists' valid ids (each list's ids are distinct); -1 when both are
 // empty. Every position against every position: for lists of tens of items the width^2
@@ -69,6 +73,55 @@ inline double jaccard(const int64_t* a, const int64_t* b, int64_t width) {
     return static_cast<double>(both) / static_cast<double>(na + nb - both);
 }
 
+// What one pass over the lists gives: part t (a thread) takes the t-th contiguous range of lists
+// and counts, per item, its occurrences there. The parts' counts add up to each item's exposure
+// (integers: the same for any thread count) and, laid end to end, place every (item, list) entry
+// of an inverted index in list order (pair_similarity_sum).
+struct ListCounts {
+    int parts = 1;
+    std::vector<std::vector<int64_t>> per_part;  // [part][item]
+    int64_t lists_with_pairs = 0;                // lists with >= 2 valid items
+    std::pair<int64_t, int64_t> range(int t, int64_t n_lists) const {
+        return {n_lists * t / parts, n_lists * (t + 1) / parts};
+    }
+};
+
+// The pass. With packed, it also writes the lists again for the pair sums' random reads, each as
+// width + 1 entries of the narrowest id type ItemId: its valid count, then its items with the
+// padding as n_items (an item whose similarity row the pair sums keep at 0, so their inner loop
+// has no branch). int16 below 32768 items: 22 bytes for 10 items.
+template <typename ItemId, typename T, typename I>
+ListCounts count_lists(const ListsProblem<T, I>& P, int n_threads, ItemId* packed) {
+    const int64_t W = P.width, stride = W + 1;
+    ListCounts C;
+    C.parts = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(n_threads, P.n_lists)));
+    C.per_part.assign(static_cast<size_t>(C.parts), std::vector<int64_t>(static_cast<size_t>(P.n_items), 0));
+    std::vector<int64_t> with_pairs(static_cast<size_t>(C.parts), 0);
+#pragma omp parallel for schedule(static, 1) num_threads(C.parts)
+    for (int t = 0; t < C.parts; ++t) {
+        auto& c = C.per_part[static_cast<size_t>(t)];
+        const auto [first, last] = C.range(t, P.n_lists);
+        int64_t pairs = 0;
+        for (int64_t u = first; u < last; ++u) {
+            const int64_t* list = P.ids + u * W;
+            ItemId* out = packed != nullptr ? packed + u * stride : nullptr;
+            int64_t valid = 0;
+            for (int64_t j = 0; j < W; ++j) {
+                const bool is_item = list[j] >= 0;
+                if (out != nullptr) out[j + 1] = static_cast<ItemId>(is_item ? list[j] : P.n_items);
+                if (!is_item) continue;
+                ++valid;
+                ++c[static_cast<size_t>(list[j])];
+            }
+            if (out != nullptr) out[0] = static_cast<ItemId>(valid);
+            pairs += valid >= 2;
+        }
+        with_pairs[static_cast<size_t>(t)] = pairs;
+    }
+    for (int64_t p : with_pairs) C.lists_with_pairs += p;
+    return C;
+}
+
 // Sum over lists of (sum of S[a, b] over the ordered pairs of the list's items) / (v (v - 1)),
 // v the list's valid items: the mean pairwise similarity of each list (S symmetric), summed.
 //
@@ -76,64 +129,48 @@ inline double jaccard(const int64_t* a, const int64_t* b, int64_t width) {
 // and S's row a is scattered into a dense buffer, so every pair (a, b) is a read from that buffer
 // (cache-resident while a's lists are walked) instead of a random lookup into S: 1M lists of 10
 // are 45M pairs, and looked up list by list in hash tables of S's rows they made the whole call
-// 1.5-2x slower (measured). The one random read left per (item, list) is the list itself, packed
-// in the narrowest item id type (int16 below 32768 items: 20 bytes for 10 items, one cache line
-// at most) and carrying all the list's weight needs: its valid count is counted off it.
+// 1.5-2x slower (measured). The one random read left per (item, list) is the packed list, which
+// carries its valid count for its weight. That read is the loop's time: vector gathers of the
+// row (AVX-512 and AVX2, tried) made the call slower, not faster.
 // Each item's sum is taken in list order and the items' sums in item order: the same total for
 // any thread count. ST: the similarity's transpose (row a of the symmetric matrix is the larger
-// of S's row a and column a).
+// of S's row a and column a). C's counts become the index's cursors.
 template <typename Id, typename ItemId, typename T, typename I>
-double pair_similarity_sum_with(const ListsProblem<T, I>& P, const CsrView<T, I>& ST, int n_threads) {
-    const int64_t W = P.width, n = P.n_items, n_lists = P.n_lists;
-    // A parallel counting sort of (item, list) by item that keeps list order within an item:
-    // part t, a thread, takes the t-th contiguous range of lists, counts its items, and writes
-    // them after the counts of the ranges before it. Alongside, the lists again in the narrowest id type
-    // (int32 for any real catalogue: 1M lists of 10 are 40 MB instead of 80).
-    const int parts = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(n_threads, n_lists)));
-    std::vector<std::vector<int64_t>> cursor(static_cast<size_t>(parts),
-                                             std::vector<int64_t>(static_cast<size_t>(n), 0));
+double pair_similarity_sum_with(const ListsProblem<T, I>& P, const CsrView<T, I>& ST, ListCounts& C,
+                                const ItemId* packed, int n_threads) {
+    const int64_t W = P.width, n = P.n_items, stride = W + 1;
+    // A counting sort of (item, list) by item that keeps list order within an item: part t
+    // writes its entries of item i after those of the parts before it.
     std::vector<int64_t> start(static_cast<size_t>(n + 1), 0);
-    std::vector<ItemId> packed(static_cast<size_t>(n_lists * W));
-    // 1 / (v (v - 1)) for a list of v valid items: read off the list, not from an array of
-    // n_lists weights (a second random read per (item, list)).
-    std::vector<double> weight_of(static_cast<size_t>(W + 1), 0.0);
-    for (int64_t v = 2; v <= W; ++v) weight_of[static_cast<size_t>(v)] = 1.0 / static_cast<double>(v * (v - 1));
-    auto range = [&](int t) { return std::make_pair(n_lists * t / parts, n_lists * (t + 1) / parts); };
-#pragma omp parallel for schedule(static, 1) num_threads(parts)
-    for (int t = 0; t < parts; ++t) {
-        auto& c = cursor[static_cast<size_t>(t)];
-        const auto [first, last] = range(t);
-        for (int64_t j = first * W; j < last * W; ++j)
-            if (P.ids[j] >= 0) ++c[static_cast<size_t>(P.ids[j])];
-    }
     for (int64_t i = 0; i < n; ++i) {
         int64_t at = start[static_cast<size_t>(i)];
-        for (auto& c : cursor) {
+        for (auto& c : C.per_part) {
             const int64_t here = c[static_cast<size_t>(i)];
             c[static_cast<size_t>(i)] = at;
             at += here;
         }
         start[static_cast<size_t>(i + 1)] = at;
     }
-    std::vector<Id> lists(static_cast<size_t>(start.back()));  // per item, the lists holding it
-#pragma omp parallel for schedule(static, 1) num_threads(parts)
-    for (int t = 0; t < parts; ++t) {
-        auto& c = cursor[static_cast<size_t>(t)];
-        const auto [first, last] = range(t);
+    Scratch<Id> lists(static_cast<size_t>(start.back()));  // per item, the lists holding it
+#pragma omp parallel for schedule(static, 1) num_threads(C.parts)
+    for (int t = 0; t < C.parts; ++t) {
+        auto& c = C.per_part[static_cast<size_t>(t)];
+        const auto [first, last] = C.range(t, P.n_lists);
         for (int64_t u = first; u < last; ++u) {
-            const int64_t* list = P.ids + u * W;
-            for (int64_t j = 0; j < W; ++j) {
-                packed[static_cast<size_t>(u * W + j)] = static_cast<ItemId>(list[j]);
-                if (list[j] < 0) continue;
-                lists[static_cast<size_t>(c[static_cast<size_t>(list[j])]++)] = static_cast<Id>(u);
-            }
+            const ItemId* list = packed + u * stride + 1;
+            for (int64_t j = 0; j < W; ++j)
+                if (list[j] < n) lists[static_cast<size_t>(c[static_cast<size_t>(list[j])]++)] = static_cast<Id>(u);
         }
     }
+    // 1 / (v (v - 1)) for a list of v valid items
+    std::vector<double> weight_of(static_cast<size_t>(W + 1), 0.0);
+    for (int64_t v = 2; v <= W; ++v) weight_of[static_cast<size_t>(v)] = 1.0 / static_cast<double>(v * (v - 1));
     std::vector<double> per_item(static_cast<size_t>(n), 0.0);
 #pragma omp parallel num_threads(n_threads)
     {
         const CsrView<T, I>& S = P.similarity;
-        std::vector<T> row(static_cast<size_t>(n), T(0));  // the symmetric matrix's row a, dense
+        // the symmetric matrix's row a, dense; row[n] (padding) stays 0
+        std::vector<T> row(static_cast<size_t>(n + 1), T(0));
         // in_row[b] == a: S[a, b] is stored; in_column[b] == a: S[b, a] is
         std::vector<int64_t> in_row(static_cast<size_t>(n), -1), in_column(static_cast<size_t>(n), -1);
 #pragma omp for schedule(dynamic, 16)
@@ -158,22 +195,17 @@ double pair_similarity_sum_with(const ListsProblem<T, I>& P, const CsrView<T, I>
             }
             double sum = 0.0;
             for (int64_t at = first; at < last; ++at) {
-                if (at + kListPrefetch < last) {  // a list may straddle two cache lines: both
+                if (at + kListPrefetch < last) {
                     const ItemId* ahead =
-                        packed.data() + static_cast<int64_t>(lists[static_cast<size_t>(at + kListPrefetch)]) * W;
-                    prefetch(ahead);
-                    prefetch(ahead + W - 1);
+                        packed + static_cast<int64_t>(lists[static_cast<size_t>(at + kListPrefetch)]) * stride;
+                    prefetch(ahead);  // a list may straddle two cache lines: both
+                    prefetch(ahead + W);
                 }
-                const int64_t u = static_cast<int64_t>(lists[static_cast<size_t>(at)]);
-                const ItemId* list = packed.data() + u * W;
+                const ItemId* list = packed + static_cast<int64_t>(lists[static_cast<size_t>(at)]) * stride;
+                // S has no diagonal: a against itself adds 0, as does the padding
                 double s = 0.0;
-                int64_t valid = 0;
-                for (int64_t j = 0; j < W; ++j) {  // S has no diagonal: a against itself adds 0
-                    if (list[j] < 0) continue;
-                    ++valid;
-                    s += static_cast<double>(row[static_cast<size_t>(list[j])]);
-                }
-                sum += weight_of[static_cast<size_t>(valid)] * s;
+                for (int64_t j = 1; j <= W; ++j) s += static_cast<double>(row[static_cast<size_t>(list[j])]);
+                sum += weight_of[static_cast<size_t>(list[0])] * s;
             }
             per_item[static_cast<size_t>(a)] = sum;
             for (int64_t e = S.row_begin(a); e < S.row_end(a); ++e) row[static_cast<size_t>(S.indices[e])] = T(0);
@@ -185,58 +217,57 @@ double pair_similarity_sum_with(const ListsProblem<T, I>& P, const CsrView<T, I>
     return total;
 }
 
-// The narrowest list and item id types that hold n_lists and n_items (-1 included).
-template <typename T, typename I>
-double pair_similarity_sum(const ListsProblem<T, I>& P, int n_threads) {
+// The narrowest list id type that holds n_lists.
+template <typename ItemId, typename T, typename I>
+double pair_similarity_sum(const ListsProblem<T, I>& P, ListCounts& C, const ItemId* packed, int n_threads) {
     const CsrMatrix<T, I> transposed = transpose<T, I>(P.similarity, nullptr, n_threads);
     const CsrView<T, I> ST = transposed.view();
-    const bool narrow_lists = P.n_lists <= INT32_MAX;
-    if (P.n_items <= INT16_MAX)
-        return narrow_lists ? pair_similarity_sum_with<int32_t, int16_t>(P, ST, n_threads)
-                            : pair_similarity_sum_with<int64_t, int16_t>(P, ST, n_threads);
-    if (P.n_items <= INT32_MAX)
-        return narrow_lists ? pair_similarity_sum_with<int32_t, int32_t>(P, ST, n_threads)
-                            : pair_similarity_sum_with<int64_t, int32_t>(P, ST, n_threads);
-    return pair_similarity_sum_with<int64_t, int64_t>(P, ST, n_threads);
+    if (P.n_lists <= INT32_MAX) return pair_similarity_sum_with<int32_t>(P, ST, C, packed, n_threads);
+    return pair_similarity_sum_with<int64_t>(P, ST, C, packed, n_threads);
 }
 
-}  // namespace detail
+// The pair of lists personalisation compares as its r-th draw: a generator seeded per draw, so
+// the same pairs for any thread count.
+inline std::pair<int64_t, int64_t> drawn_pair(uint64_t seed, int64_t r, int64_t n) {
+    uint64_t state = seed ^ (static_cast<uint64_t>(r) * 0xd1b54a32d192ed03ULL);
+    const int64_t a = static_cast<int64_t>(splitmix64(state) % static_cast<uint64_t>(n));
+    int64_t b = static_cast<int64_t>(splitmix64(state) % static_cast<uint64_t>(n - 1));
+    if (b >= a) ++b;  // a different list
+    return {a, b};
+}
 
-template <typename T, typename I>
-BeyondAccuracy beyond_accuracy(const ListsProblem<T, I>& P, int n_threads) {
-    const int64_t W = P.width;
+template <typename ItemId, typename T, typename I>
+BeyondAccuracy beyond_accuracy_with(const ListsProblem<T, I>& P, int n_threads) {
+    const int64_t W = P.width, stride = W + 1;
     const bool use_sim = P.similarity.n_rows > 0;
-    // exposure per thread (integers: merged in any order, the same counts)
-    std::vector<std::vector<int64_t>> exposure(static_cast<size_t>(n_threads));
-    for (auto& e : exposure) e.assign(static_cast<size_t>(P.n_items), 0);
-    // per list: items, self-information, popularity, has pairs
-    const auto sums = chunked_sums<4>(P.n_lists, n_threads, [&](int64_t u, std::array<double, 4>& s) {
-        const int64_t* list = P.ids + u * W;
-        auto& seen = exposure[static_cast<size_t>(thread_index())];
-        int64_t valid = 0;
-        for (int64_t j = 0; j < W; ++j) {
-            const int64_t item = list[j];
-            if (item < 0) continue;
-            ++valid;
-            ++seen[static_cast<size_t>(item)];
-            s[1] += P.information[item];
-            s[2] += P.popularity[item];
-        }
-        s[0] += static_cast<double>(valid);
-        s[3] += valid >= 2 ? 1.0 : 0.0;
-    });
+    // One pass over the lists for everything but personalisation: exposure counts, and with a
+    // similarity the packed lists of the pair sums. Novelty and popularity are the items'
+    // values weighted by their counts, summed in item order (no second pass over the lists).
+    Scratch<ItemId> packed(use_sim ? static_cast<size_t>(P.n_lists * stride) : 0);
+    ListCounts counts = count_lists<ItemId>(P, n_threads, use_sim ? packed.data() : nullptr);
     std::vector<int64_t> count(static_cast<size_t>(P.n_items), 0);
-    for (const auto& e : exposure)
-        for (size_t i = 0; i < count.size(); ++i) count[i] += e[i];
+    for (const auto& c : counts.per_part)
+        for (size_t i = 0; i < count.size(); ++i) count[i] += c[i];
+    int64_t recommended = 0;
+    double information = 0.0, popularity = 0.0;
+    for (int64_t i = 0; i < P.n_items; ++i) {
+        const int64_t c = count[static_cast<size_t>(i)];
+        if (c == 0) continue;
+        recommended += c;
+        information += static_cast<double>(c) * P.information[i];
+        popularity += static_cast<double>(c) * P.popularity[i];
+    }
 
     BeyondAccuracy out;
-    out.recommended = static_cast<int64_t>(sums[0]);
-    if (sums[0] > 0) {
-        out.novelty = sums[1] / sums[0];
-        out.mean_popularity = sums[2] / sums[0];
+    out.recommended = recommended;
+    if (recommended > 0) {
+        out.novelty = information / static_cast<double>(recommended);
+        out.mean_popularity = popularity / static_cast<double>(recommended);
     }
-    out.lists_with_pairs = use_sim ? static_cast<int64_t>(sums[3]) : 0;
-    if (use_sim && sums[3] > 0) out.intra_list_diversity = 1.0 - detail::pair_similarity_sum(P, n_threads) / sums[3];
+    out.lists_with_pairs = use_sim ? counts.lists_with_pairs : 0;
+    if (use_sim && counts.lists_with_pairs > 0)
+        out.intra_list_diversity = 1.0 - pair_similarity_sum<ItemId>(P, counts, packed.data(), n_threads) /
+                                             static_cast<double>(counts.lists_with_pairs);
     if (P.n_items > 0) {
         int64_t covered = 0;
         for (int64_t c : count) covered += c > 0 ? 1 : 0;
@@ -252,7 +283,7 @@ BeyondAccuracy beyond_accuracy(const ListsProblem<T, I>& P, int n_threads) {
     }
 
     // personalisation: every pair of lists when there are at most n_pairs of them, else n_pairs
-    // pairs drawn from a generator seeded per pair (the same pairs for any thread count)
+    // drawn pairs, whose lists are prefetched a few draws ahead (each is a random read)
     const int64_t n = P.n_lists;
     const double all_pairs = static_cast<double>(n) * static_cast<double>(n - 1) / 2.0;
     const bool every_pair = n >= 2 && all_pairs <= static_cast<double>(P.n_pairs);
@@ -260,7 +291,7 @@ BeyondAccuracy beyond_accuracy(const ListsProblem<T, I>& P, int n_threads) {
     const auto pair_sums = chunked_sums<2>(n_rows, n_threads, [&](int64_t r, std::array<double, 2>& s) {
         if (every_pair) {  // row r: list r against every later list
             for (int64_t v = r + 1; v < n; ++v) {
-                const double j = detail::jaccard(P.ids + r * W, P.ids + v * W, W);
+                const double j = jaccard(P.ids + r * W, P.ids + v * W, W);
                 if (j >= 0) {
                     s[0] += j;
                     s[1] += 1.0;
@@ -268,11 +299,11 @@ BeyondAccuracy beyond_accuracy(const ListsProblem<T, I>& P, int n_threads) {
             }
             return;
         }
-        uint64_t state = P.seed ^ (static_cast<uint64_t>(r) * 0xd1b54a32d192ed03ULL);
-        const int64_t a = static_cast<int64_t>(splitmix64(state) % static_cast<uint64_t>(n));
-        int64_t b = static_cast<int64_t>(splitmix64(state) % static_cast<uint64_t>(n - 1));
-        if (b >= a) ++b;  // a different list
-        const double j = detail::jaccard(P.ids + a * W, P.ids + b * W, W);
+        const auto [a_ahead, b_ahead] = drawn_pair(P.seed, r + kPairPrefetch, n);
+        prefetch_span(P.ids + a_ahead * W, W * static_cast<int64_t>(sizeof(int64_t)));
+        prefetch_span(P.ids + b_ahead * W, W * static_cast<int64_t>(sizeof(int64_t)));
+        const auto [a, b] = drawn_pair(P.seed, r, n);
+        const double j = jaccard(P.ids + a * W, P.ids + b * W, W);
         if (j >= 0) {
             s[0] += j;
             s[1] += 1.0;
@@ -281,6 +312,18 @@ BeyondAccuracy beyond_accuracy(const ListsProblem<T, I>& P, int n_threads) {
     out.pairs_compared = static_cast<int64_t>(pair_sums[1]);
     if (pair_sums[1] > 0) out.personalisation = 1.0 - pair_sums[0] / pair_sums[1];
     return out;
+}
+
+}  // namespace detail
+
+// Every measure of the header comment in one call. The lists are read again in the narrowest
+// id type that holds n_items (the padding) and the width (a list's valid count).
+template <typename T, typename I>
+BeyondAccuracy beyond_accuracy(const ListsProblem<T, I>& P, int n_threads) {
+    const int64_t largest = std::max(P.n_items, P.width);
+    if (largest <= INT16_MAX) return detail::beyond_accuracy_with<int16_t>(P, n_threads);
+    if (largest <= INT32_MAX) return detail::beyond_accuracy_with<int32_t>(P, n_threads);
+    return detail::beyond_accuracy_with<int64_t>(P, n_threads);
 }
 
 }  // namespace recforge

@@ -1,4 +1,4 @@
-// Non-owning CSR views, structural validation and transpose.
+// Non-owning CSR views, structural validation, transpose and column counts.
 //
 // Every kernel in recforge reads its sparse inputs through CsrView: three raw arrays and a
 // shape, owned by the caller (numpy arrays in the bindings). check_csr() is the last line of
@@ -11,9 +11,11 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "parallel.hpp"
+#include "scratch.hpp"
 
 namespace recforge {
 
@@ -49,14 +51,15 @@ double csr_entry(const CsrView<T, I>& M, int64_t a, int64_t b) {
     return *base == key ? static_cast<double>(M.data[base - M.indices]) : 0.0;
 }
 
-// Owning CSR, used for matrices a kernel derives internally (the transpose).
+// Owning CSR, used for matrices a kernel derives internally (the transpose). Its arrays are
+// resized uninitialised: whoever builds one writes every entry.
 template <typename T, typename I>
 struct CsrMatrix {
     int64_t n_rows = 0;
     int64_t n_cols = 0;
-    std::vector<I> indptr;
-    std::vector<I> indices;
-    std::vector<T> data;
+    std::vector<I, UninitAllocator<I>> indptr;
+    std::vector<I, UninitAllocator<I>> indices;
+    std::vector<T, UninitAllocator<T>> data;
 
     CsrView<T, I> view() const { return CsrView<T, I>{n_rows, n_cols, indptr.data(), indices.data(), data.data()}; }
 };
@@ -224,6 +227,31 @@ CsrMatrix<T, I> transpose(const CsrView<T, I>& a, std::vector<I>* position = nul
         }
     }
     return t;
+}
+
+// Entries per column of the CSR whose column indices are indices[0, nnz): a bincount in blocks
+// of entries, a count table per block added up in block order (integers: the same for any
+// thread count). An index outside [0, n_cols) is not counted; the result's last entry (index
+// n_cols) counts them, so a caller that did not validate can tell. O(nnz + threads * n_cols).
+template <typename I>
+std::vector<int64_t> column_counts(const I* indices, int64_t nnz, int64_t n_cols, int n_threads) {
+    // Blocks below ~64k entries each cost more in count tables than they save.
+    const int64_t blocks =
+        std::max<int64_t>(1, std::min<int64_t>(n_threads, std::min(nnz / 65536, nnz / std::max<int64_t>(n_cols, 1))));
+    std::vector<std::vector<int64_t>> count(static_cast<size_t>(blocks));
+#pragma omp parallel for num_threads(static_cast<int>(blocks)) schedule(static, 1)
+    for (int64_t blk = 0; blk < blocks; ++blk) {
+        auto& c = count[static_cast<size_t>(blk)];
+        c.assign(static_cast<size_t>(n_cols) + 1, 0);
+        for (int64_t p = nnz * blk / blocks; p < nnz * (blk + 1) / blocks; ++p) {
+            const int64_t j = static_cast<int64_t>(indices[p]);
+            ++c[static_cast<size_t>(j >= 0 && j < n_cols ? j : n_cols)];
+        }
+    }
+    std::vector<int64_t> total = std::move(count[0]);
+    for (int64_t blk = 1; blk < blocks; ++blk)
+        for (size_t j = 0; j < total.size(); ++j) total[j] += count[static_cast<size_t>(blk)][j];
+    return total;
 }
 
 }  // namespace recforge

@@ -79,7 +79,9 @@ def beyond_accuracy(
     n_users, n_items = X.shape
     n_pairs = check_int(n_pairs, "n_pairs", minimum=0)
     seed = check_int(random_state, "random_state", minimum=0)
-    buyers = np.bincount(X.indices, minlength=n_items).astype(np.float64)  # canonical: one entry per pair
+    threads = resolve_threads(n_threads)
+    # canonical: one entry per (customer, item); a parallel bincount (np.bincount took 8% of the call)
+    buyers = _core.column_counts(X.indices, n_items, threads).astype(np.float64)
     share = buyers / max(n_users, 1)
     information = -np.log2(np.maximum(buyers, 1.0) / max(n_users, 1))
     if similarity is None:
@@ -100,7 +102,8 @@ def beyond_accuracy(
         *sim,
         n_pairs,
         seed,
-        resolve_threads(n_threads),
+        threads,
+        trusted=True,  # validated above (an absent similarity is three empty arrays)
     )
     if similarity is None:
         del out["intra_list_diversity"]
