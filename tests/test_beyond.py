@@ -168,10 +168,15 @@ def test_lists_wider_than_the_narrow_id_type_hold_their_valid_count():
         assert got[name] == pytest.approx(value, rel=1e-9, abs=1e-12), name
 
 
-def test_the_first_id_outside_the_catalogue_is_named_whatever_the_threads():
+@pytest.mark.parametrize("first", [99, -2, 2**63 - 1, -(2**63)])
+@pytest.mark.parametrize("with_similarity", [False, True])
+def test_the_first_id_outside_the_catalogue_is_named_whatever_the_threads(first, with_similarity):
+    """The kernel checks the ids in its pass over them; the message names the first bad one."""
     ids = np.zeros((50_000, 4), dtype=np.int64)  # past the size where the check runs in threads
-    ids[30_000, 1], ids[45_000, 2] = 99, -7
+    ids[:, 1] = 1
+    ids[30_000, 1], ids[45_000, 2] = first, -7
     train = sp.csr_matrix(np.ones((2, 10)))
+    S = sp.csr_matrix(np.ones((10, 10))) if with_similarity else None
     for threads in (1, 2):
-        with pytest.raises(ValueError, match="recommended holds 99, outside the catalogue"):
-            rf.evaluation.beyond_accuracy(ids, train, n_threads=threads)
+        with pytest.raises(ValueError, match=f"recommended holds {first}, outside the catalogue"):
+            rf.evaluation.beyond_accuracy(ids, train, similarity=S, n_threads=threads)

@@ -18,6 +18,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -33,7 +34,9 @@ template <typename T, typename I>
 struct ListsProblem {
     int64_t n_lists = 0;
     int64_t width = 0;
-    const int64_t* ids = nullptr;  // n_lists x width, -1 = padding; ids < n_items
+    // n_lists x width, -1 = padding. Checked in the kernel's one pass over them: an id outside
+    // [-1, n_items) makes it throw std::invalid_argument.
+    const int64_t* ids = nullptr;
     int64_t n_items = 0;
     const double* information = nullptr;  // per item: -log2(popularity share)
     const double* popularity = nullptr;   // per item: popularity share
@@ -81,6 +84,7 @@ struct ListCounts {
     int parts = 1;
     std::vector<std::vector<int64_t>> per_part;  // [part][item]
     int64_t lists_with_pairs = 0;                // lists with >= 2 valid items
+    bool out_of_range = false;                   // an id outside [-1, n_items): not counted
     std::pair<int64_t, int64_t> range(int t, int64_t n_lists) const {
         return {n_lists * t / parts, n_lists * (t + 1) / parts};
     }
@@ -97,16 +101,23 @@ ListCounts count_lists(const ListsProblem<T, I>& P, int n_threads, ItemId* packe
     C.parts = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(n_threads, P.n_lists)));
     C.per_part.assign(static_cast<size_t>(C.parts), std::vector<int64_t>(static_cast<size_t>(P.n_items), 0));
     std::vector<int64_t> with_pairs(static_cast<size_t>(C.parts), 0);
+    std::vector<char> out_of_range(static_cast<size_t>(C.parts), 0);
 #pragma omp parallel for schedule(static, 1) num_threads(C.parts)
     for (int t = 0; t < C.parts; ++t) {
         auto& c = C.per_part[static_cast<size_t>(t)];
         const auto [first, last] = C.range(t, P.n_lists);
         int64_t pairs = 0;
+        bool bad = false;
         for (int64_t u = first; u < last; ++u) {
             const int64_t* list = P.ids + u * W;
             ItemId* out = packed != nullptr ? packed + u * stride : nullptr;
             int64_t valid = 0;
             for (int64_t j = 0; j < W; ++j) {
+                // -1 .. n_items - 1 in one unsigned comparison
+                if (static_cast<uint64_t>(list[j]) + 1 > static_cast<uint64_t>(P.n_items)) {  // wraps for -1
+                    bad = true;
+                    continue;
+                }
                 const bool is_item = list[j] >= 0;
                 if (out != nullptr) out[j + 1] = static_cast<ItemId>(is_item ? list[j] : P.n_items);
                 if (!is_item) continue;
@@ -117,8 +128,10 @@ ListCounts count_lists(const ListsProblem<T, I>& P, int n_threads, ItemId* packe
             pairs += valid >= 2;
         }
         with_pairs[static_cast<size_t>(t)] = pairs;
+        out_of_range[static_cast<size_t>(t)] = bad;
     }
     for (int64_t p : with_pairs) C.lists_with_pairs += p;
+    for (char bad : out_of_range) C.out_of_range = C.out_of_range || bad != 0;
     return C;
 }
 
@@ -245,6 +258,7 @@ BeyondAccuracy beyond_accuracy_with(const ListsProblem<T, I>& P, int n_threads) 
     // values weighted by their counts, summed in item order (no second pass over the lists).
     Scratch<ItemId> packed(use_sim ? static_cast<size_t>(P.n_lists * stride) : 0);
     ListCounts counts = count_lists<ItemId>(P, n_threads, use_sim ? packed.data() : nullptr);
+    if (counts.out_of_range) throw std::invalid_argument("a list holds an id outside [-1, n_items)");
     std::vector<int64_t> count(static_cast<size_t>(P.n_items), 0);
     for (const auto& c : counts.per_part)
         for (size_t i = 0; i < count.size(); ++i) count[i] += c[i];
