@@ -1,10 +1,12 @@
 // recforge._core.similarity: binds similarity.hpp (see python/recforge/similarity.py).
 #include <algorithm>
+#include <limits>
 #include <stdexcept>
 #include <tuple>
 
 #include "common.hpp"
 #include "recforge/similarity.hpp"
+#include "recforge/symmetric.hpp"
 #include "recforge/topk_rows.hpp"
 
 namespace recforge::bind {
@@ -135,6 +137,32 @@ void bind_similarity(py::module_& m) {
         py::arg("indptr"), py::arg("indices"), py::arg("data"), py::arg("n_cols"), py::arg("k"), py::arg("n_threads"),
         "The k best entries of each row of a CSR (rows in any order; ties to the lower index), in rank order;\n"
         "returns (indptr int64, indices, data). Merges similarity parts.");
+
+    m.def(
+        "symmetric_max",
+        [](const py::array& indptr, const py::array& indices, const py::array& data, int64_t n, int n_threads,
+           bool trusted) {
+            n_threads = kernel_threads(n_threads);
+            return dispatch_csr("similarity", indptr, indices, data, [&](auto t, auto i) -> py::tuple {
+                using T = decltype(t);
+                using I = decltype(i);
+                const auto S = checked_csr<T, I>("similarity", n, n, indptr, indices, data, true, true, trusted);
+                // the result holds at most twice S's entries, counted in I
+                if (2 * static_cast<double>(S.nnz()) > static_cast<double>(std::numeric_limits<I>::max()))
+                    throw py::value_error("similarity has too many entries for its index type; pass int64 indices");
+                SymmetricCsr<T, I> out;
+                {
+                    py::gil_scoped_release release;
+                    out = recforge::symmetric_max(S, n_threads);
+                }
+                return py::make_tuple(to_numpy(std::move(out.indptr)), to_numpy(std::move(out.indices)),
+                                      to_numpy(std::move(out.data)));
+            });
+        },
+        py::arg("indptr"), py::arg("indices"), py::arg("data"), py::arg("n"), py::arg("n_threads"),
+        py::arg("trusted") = false,
+        "max(S, S.T) of a square canonical CSR (n x n), an entry on one side only against 0, without the\n"
+        "diagonal and zeros: canonical (indptr, indices, data) in S's index and value types.");
 }
 
 }  // namespace recforge::bind

@@ -43,6 +43,14 @@ def pair_work(
     n_cols: int,
     trusted: bool = False,
 ) -> npt.NDArray[np.int64]: ...
+def symmetric_max(
+    indptr: npt.NDArray[np.integer],
+    indices: npt.NDArray[np.integer],
+    data: npt.NDArray[np.floating],
+    n: int,
+    n_threads: int,
+    trusted: bool = False,
+) -> tuple[npt.NDArray[np.integer], npt.NDArray[np.integer], npt.NDArray[np.floating]]: ...
 def topk_of_rows(
     indptr: npt.NDArray[np.integer],
     indices: npt.NDArray[np.integer],
