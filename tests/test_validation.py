@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import recforge as rf
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 def good(n_rows=4, n_cols=3):
@@ -232,3 +234,52 @@ def test_config_reports_build_and_threads():
     assert isinstance(info["openmp"], bool)
     assert info["threads"] >= 1 and info["available_cpus"] >= 1
     assert info["compiler"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**31),
+    n_rows=st.integers(1, 40),
+    per_row=st.sampled_from([0, 3, 40, 3000]),  # 3000: past the size checked in threads, 4096-entry blocks
+    fault=st.sampled_from(["none", "unsorted", "repeat", "boundary", "range", "negative", "nan"]),
+    index=st.sampled_from([np.int32, np.int64]),
+)
+def test_check_csr_agrees_with_a_plain_reading(seed, n_rows, per_row, fault, index):
+    """The flat checks (canonical rows, indices in range, finite values) against a row-by-row
+    reading, with the fault at a random place: the first failing row is the one named."""
+    from recforge import _core
+
+    rng = np.random.default_rng(seed)
+    n_cols = 5000
+    lengths = rng.integers(0, per_row + 1, n_rows)
+    lengths[rng.random(n_rows) < 0.2] = 0  # empty rows
+    indices = np.concatenate([np.sort(rng.choice(n_cols, m, replace=False)) for m in lengths] + [np.zeros(0, int)])
+    indptr = np.r_[0, np.cumsum(lengths)]
+    data = rng.random(indices.size)
+    nonempty = np.flatnonzero(lengths >= 2)
+    row = None
+    if fault != "none" and nonempty.size:
+        row = int(rng.choice(nonempty))
+        at = indptr[row] + int(rng.integers(0, lengths[row] - 1))
+        if fault == "unsorted":
+            indices[at], indices[at + 1] = indices[at + 1], indices[at]
+        elif fault == "repeat":
+            indices[at + 1] = indices[at]
+        elif fault == "range":
+            indices[at] = n_cols
+        elif fault == "negative":
+            indices[at] = -1
+        elif fault == "nan":
+            data[at] = np.nan
+    if fault == "boundary":  # a row starting below the end of the row before is still canonical
+        row = None
+    canonical = all(np.all(np.diff(indices[indptr[r] : indptr[r + 1]]) > 0) for r in range(n_rows))
+    indptr, indices = indptr.astype(index), indices.astype(index)
+    if row is not None and fault in ("range", "negative"):
+        with pytest.raises(ValueError, match=rf"X\.indices has -?\d+ in row {row}, outside"):
+            _core.check_csr(indptr, indices, data, n_rows, n_cols)
+    elif row is not None and fault == "nan":
+        with pytest.raises(ValueError, match=rf"non-finite value \(nan\) at position {at};"):
+            _core.check_csr(indptr, indices, data, n_rows, n_cols)
+    else:
+        assert _core.check_csr(indptr, indices, data, n_rows, n_cols) == canonical

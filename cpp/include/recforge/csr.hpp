@@ -7,7 +7,6 @@
 #pragma once
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -103,6 +102,26 @@ int64_t first_failing(int64_t n, int threads, F&& failing) {
     return first;
 }
 
+// first_failing over blocks of 4096 indices whose test is a branch-free OR (which the compiler
+// vectorises), a block scanned one index at a time only when it holds a failure: the per-index
+// early exit of first_failing kept its loop scalar (a 4M-entry matrix took 6 ms to check, against
+// 1 ms for numpy's isfinite().all() on one thread).
+template <typename F>
+int64_t first_failing_flat(int64_t n, int threads, F&& failing) {
+    constexpr int64_t block = 4096;
+    const int64_t n_blocks = (n + block - 1) / block;
+    const int64_t b = first_failing(n_blocks, threads, [&](int64_t k) {
+        const int64_t end = std::min(n, (k + 1) * block);
+        int32_t failures = 0;  // a count: GCC vectorises an integer sum, not a bool OR
+        for (int64_t i = k * block; i < end; ++i) failures += failing(i) ? 1 : 0;
+        return failures > 0;
+    });
+    if (b == n_blocks) return n;
+    int64_t i = b * block;
+    while (!failing(i)) ++i;
+    return i;
+}
+
 }  // namespace detail
 
 template <typename T, typename I>
@@ -134,29 +153,30 @@ CsrCheck check_csr(const std::string& name, int64_t n_rows, int64_t n_cols, cons
     if (nnz != indices_len)
         return fail(".indptr ends at " + std::to_string(nnz) + " but there are " + std::to_string(indices_len) +
                     " stored entries (nnz)");
-    // One pass over the indices for both questions: the first row with an index out of range,
-    // and (when there is none) whether every row is strictly increasing.
-    auto out_of_range = [&](I c) { return c < 0 || static_cast<int64_t>(c) >= n_cols; };
-    std::atomic<bool> sorted{true};
-    const int64_t bad_row = detail::first_failing(n_rows, threads, [&](int64_t r) {
-        const int64_t b = indptr[r], e = indptr[r + 1];
-        bool row_sorted = true;
-        for (int64_t p = b; p < e; ++p) {
-            if (out_of_range(indices[p])) return true;
-            row_sorted &= p == b || indices[p - 1] < indices[p];
-        }
-        if (!row_sorted) sorted.store(false, std::memory_order_relaxed);
-        return false;
-    });
-    if (bad_row < n_rows) {
-        int64_t p = indptr[bad_row];
-        while (!out_of_range(indices[p])) ++p;
-        return fail(".indices has " + std::to_string(indices[p]) + " in row " + std::to_string(bad_row) +
+    // The indices as one flat array: the first out of range names its row; then every row is
+    // strictly increasing when the flat array's steps that are not (an index not above the one
+    // before it) all fall on a row's first entry.
+    // one unsigned comparison (a negative index wraps above n_cols): no branch, so it vectorises
+    auto out_of_range = [&](int64_t p) {
+        return static_cast<uint64_t>(static_cast<int64_t>(indices[p])) >= static_cast<uint64_t>(n_cols);
+    };
+    const int64_t bad = detail::first_failing_flat(nnz, threads, out_of_range);
+    if (bad < nnz) {
+        const int64_t bad_row = std::upper_bound(indptr, indptr + n_rows + 1, static_cast<I>(bad)) - indptr - 1;
+        return fail(".indices has " + std::to_string(indices[bad]) + " in row " + std::to_string(bad_row) +
                     ", outside [0, " + std::to_string(n_cols) + ")");
     }
-    out.canonical = sorted.load();
+    int64_t steps_down = 0, at_row_starts = 0;
+#pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : steps_down)
+    for (int64_t p = 1; p < nnz; ++p) steps_down += indices[p - 1] >= indices[p];
+#pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : at_row_starts)
+    for (int64_t r = 1; r < n_rows; ++r) {
+        const int64_t start = indptr[r];
+        at_row_starts += start > 0 && start < indptr[r + 1] && indices[start - 1] >= indices[start];
+    }
+    out.canonical = steps_down == at_row_starts;
     if (check_finite) {
-        const int64_t p = detail::first_failing(nnz, threads, [&](int64_t q) { return !std::isfinite(data[q]); });
+        const int64_t p = detail::first_failing_flat(nnz, threads, [&](int64_t q) { return !std::isfinite(data[q]); });
         if (p < nnz)
             return fail(".data has a non-finite value (" + std::to_string(data[p]) + ") at position " +
                         std::to_string(p) + "; NaN and inf are not allowed");
