@@ -30,7 +30,7 @@ const int64_t* checked_lists(const py::array& ids, const std::string& name, int6
     {
         py::gil_scoped_release release;
         bad = detail::first_failing(size, detail::check_threads(size, n_threads),
-                                    [&](int64_t i) { return p[i] < -1 || p[i] >= n_items; });
+                                    [&](int64_t i) { return !is_list_entry(p[i], n_items); });
     }
     if (bad < size)
         throw py::value_error(name + " holds " + std::to_string(p[bad]) + ", outside the catalogue [0, " +

@@ -54,6 +54,12 @@ struct BeyondAccuracy {
     int64_t recommended = 0, lists_with_pairs = 0, pairs_compared = 0;
 };
 
+// The rule for an entry of a batch of lists (here, in rerank.hpp and explain.hpp): an item id in
+// [0, n_items) or -1, the padding. One unsigned comparison, -1 wrapping to 0.
+inline bool is_list_entry(int64_t id, int64_t n_items) {
+    return static_cast<uint64_t>(id) + 1 <= static_cast<uint64_t>(n_items);
+}
+
 namespace detail {
 
 // (item, list) entries ahead whose list is prefetched.
@@ -113,8 +119,7 @@ ListCounts count_lists(const ListsProblem<T, I>& P, int n_threads, ItemId* packe
             ItemId* out = packed != nullptr ? packed + u * stride : nullptr;
             int64_t valid = 0;
             for (int64_t j = 0; j < W; ++j) {
-                // -1 .. n_items - 1 in one unsigned comparison
-                if (static_cast<uint64_t>(list[j]) + 1 > static_cast<uint64_t>(P.n_items)) {  // wraps for -1
+                if (!is_list_entry(list[j], P.n_items)) {
                     bad = true;
                     continue;
                 }

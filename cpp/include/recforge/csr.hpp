@@ -102,8 +102,8 @@ int64_t first_failing(int64_t n, int threads, F&& failing) {
     return first;
 }
 
-// first_failing over blocks of 4096 indices whose test is a branch-free OR (which the compiler
-// vectorises), a block scanned one index at a time only when it holds a failure: the per-index
+// first_failing over blocks of 4096 indices whose failures are counted without a branch (which
+// the compiler vectorises), a block scanned one index at a time only when it holds one: the per-index
 // early exit of first_failing kept its loop scalar (a 4M-entry matrix took 6 ms to check, against
 // 1 ms for numpy's isfinite().all() on one thread).
 template <typename F>
