@@ -41,6 +41,26 @@ def one_line_error(capsys, code, *words):
         assert w in last, last
 
 
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        ([], "required: COMMAND"),
+        (["customers", "--data", "x.csv", "--bogus"], "unrecognized arguments: --bogus"),
+        (["recommend", "--model", "m.npz", "--data", "e.csv", "--out", "o.csv", "--k", "ten"], "invalid int"),
+        (["similar", "--model", "m.npz"], "--items --text is required"),
+        (["train", "--data", "e.csv", "--model", "als"], "required: --out"),
+    ],
+)
+def test_command_line_mistakes_are_one_line(capsys, argv, words):
+    """argparse's own refusals too: one line naming the mistake and where the help is, no usage
+    block (exit status 2, as argparse has it)."""
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and len(err.splitlines()) == 1, err
+    assert err.startswith("recforge") and words in err and "--help')" in err, err
+
+
 def test_header_only_csv(tmp_path, capsys):
     path = tmp_path / "empty.csv"
     path.write_text("customer,sku\n")
@@ -221,3 +241,66 @@ def test_training_shows_epoch_progress(tmp_path, events, capsys):
         == 0
     )
     assert "ALS:" not in capsys.readouterr().err
+
+
+def later_events(tmp_path, events, new_products_for=range(10, 40)):
+    """The training events again, with every event of the customers ``new_products_for`` moved
+    onto products the model has never seen, and one row without a customer."""
+    import pandas as pd
+
+    frame = pd.read_csv(events, dtype={"customer": str, "sku": str})
+    moved = frame["customer"].isin([f"C{c}" for c in new_products_for])
+    frame.loc[moved, "sku"] = "NEW-" + frame.loc[moved, "sku"]
+    frame.loc[0, "customer"] = None
+    path = tmp_path / "later.csv"
+    frame.to_csv(path, index=False)
+    return path, frame
+
+
+@pytest.mark.parametrize("fallbacks", [True, False])
+def test_customers_whose_every_event_was_dropped_are_counted_and_answered(tmp_path, events, capsys, fallbacks):
+    """Customers whose events are all on products the model does not know: the fallbacks answer
+    them (as out of core, identically); a bare model counts them; the dropped rows are said."""
+    import pandas as pd
+
+    model = tmp_path / "m.npz"
+    bare = [] if fallbacks else ["--no-fallbacks"]
+    assert main(["train", "--data", str(events), *COLS, "--model", "ease", "--out", str(model), "--quiet", *bare]) == 0
+    path, frame = later_events(tmp_path, events)
+    emptied = {f"C{c}" for c in range(10, 40)} & set(frame["customer"].dropna())
+    others = set(frame["customer"].dropna()) - emptied
+    new_rows = int((frame["sku"].str.startswith("NEW-") & frame["customer"].notna()).sum())  # missing_user first
+    capsys.readouterr()
+    lists = {}
+    for out in (str(tmp_path / "r.csv"), str(tmp_path / "blocks") + "/"):
+        assert main(["recommend", "--model", str(model), "--data", str(path), "--out", out, "--quiet"]) == 0
+        said = capsys.readouterr().out
+        assert f"{len(emptied)} customers had no usable event left" in said or (
+            fallbacks and f"{len(emptied)} of them had no usable event left" in said
+        ), said
+        assert "missing_user 1" in said and f"new_item {new_rows}" in said, said
+        if out.endswith("/"):
+            parts = sorted(p for p in os.listdir(out) if p.startswith("part-"))
+            table = pd.concat([pd.read_parquet(os.path.join(out, p)) for p in parts])
+        else:
+            table = pd.read_csv(out, dtype={"user": str, "item": str})
+        lists[out[-1]] = table.sort_values(["user", "rank"]).reset_index(drop=True)[["user", "rank", "item"]]
+        assert set(table["user"]) == (others | emptied if fallbacks else others)
+        if fallbacks:
+            assert set(table.loc[table["user"].isin(emptied), "path"]) == {"popular"}
+    pd.testing.assert_frame_equal(lists["v"], lists["/"], check_dtype=False)  # in memory == out of core
+
+
+def test_recommend_refuses_to_write_an_empty_campaign(tmp_path, events, capsys):
+    model = tmp_path / "m.npz"
+    argv = ["train", "--data", str(events), *COLS, "--model", "itemknn", "--out", str(model), "--no-fallbacks"]
+    assert main([*argv, "--quiet"]) == 0
+    path, _ = later_events(tmp_path, events, new_products_for=range(40))  # nothing the model knows
+    out = tmp_path / "r.csv"
+    one_line_error(capsys, main(["recommend", "--model", str(model), "--data", str(path), "--out", str(out)]),
+                   "no customer", "new_item")  # fmt: skip
+    header = tmp_path / "header.csv"
+    header.write_text("customer,sku\n")
+    one_line_error(capsys, main(["recommend", "--model", str(model), "--data", str(header), "--out", str(out)]),
+                   "holds no events")  # fmt: skip
+    assert not out.exists()

@@ -275,6 +275,13 @@ def test_transform_can_append_new_customers_as_rows():
     assert new.matrix.toarray().tolist() == [[0, 1], [0, 0], [1, 1], [0, 1]]
     assert new.report["new_users"].tolist() == ["c", "d", "e"] and new.report["dropped"]["new_user"] == 0
     assert new.report["dropped"]["new_item"] == 1
+    assert new.report["users_all_dropped"] == 1  # e: counted, not silently gone
+    # b is known, its only event is on an unknown product: an empty row, counted; c is unknown
+    # to a "drop" transform: a new_user row, not counted again
+    known_only = inter.transform({"user": ["b", "a", "c"], "item": ["zz", "x", "x"]})
+    assert known_only.report["users_all_dropped"] == 1 and known_only.report["dropped"]["new_user"] == 1
+    fresh = rf.Interactions.from_arrays(["a", "b", "b", None], ["x", None, None, "y"])
+    assert fresh.report["users_all_dropped"] == 1 and fresh.user_ids.tolist() == ["a"]
     dropped = inter.transform({"user": ["c"], "item": ["x"]})
     assert dropped.shape == (2, 2) and dropped.nnz == 0
     with pytest.raises(ValueError, match="new_users"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from .._factorize import factorize, lookup, to_numpy
 from ..models import ColdStart
 
 # Rows of the table left out, by reason (reported; the same names in every report).
@@ -36,6 +37,34 @@ def table_kinds(model, key: str, id_kind: str) -> dict:
     if key in text or key in numeric:
         raise ValueError(f"customer_key {key!r} is also an attribute column of the model")
     return {key: id_kind, **dict.fromkeys(text, "str"), **dict.fromkeys(numeric, "float")}
+
+
+def with_empty_rows(user_ids: np.ndarray, H: sp.csr_matrix, more) -> tuple[np.ndarray, sp.csr_matrix, np.ndarray]:
+    """``user_ids`` and their histories ``H`` with a row of no events added for each id of
+    ``more`` they lack (in order of first appearance), and the row of every id of ``more``."""
+    more = to_numpy(more)
+    at = lookup(user_ids, more)
+    if (at < 0).any():
+        extra = factorize(more[at < 0], "customer ids")[1]
+        user_ids = np.concatenate([user_ids, extra.astype(user_ids.dtype, copy=False)])
+        H = sp.vstack([H, sp.csr_matrix((extra.size, H.shape[1]), dtype=H.dtype)], format="csr")
+        at = lookup(user_ids, more)
+    return user_ids, H, at
+
+
+def emptied_customers(history, raw_users) -> np.ndarray:
+    """Distinct ids of ``raw_users`` (the customer column ``history`` was built from; missing
+    ids aside) that have no events in ``history``: every row of theirs was dropped
+    (``history.report["users_all_dropped"]`` counts them), e.g. all on products a model does not
+    know. Empty, at no cost, where the report counts none."""
+    if not history.report.get("users_all_dropped"):
+        return history.user_ids[:0]
+    ids = factorize(raw_users, "customer ids")[1]
+    rows = lookup(history.user_ids, ids)
+    has_events = np.zeros(ids.size, dtype=bool)
+    found = rows >= 0
+    has_events[found] = np.diff(history.matrix.tocsr().indptr)[rows[found]] > 0
+    return ids[~has_events]
 
 
 class CustomerTable:

@@ -26,7 +26,7 @@ from .._atomic import atomic_output, atomic_path
 from .._checks import check_int
 from ..data import Interactions
 from ..models import ColdStart
-from .customers import CustomerTable, table_kinds
+from .customers import CustomerTable, emptied_customers, table_kinds, with_empty_rows
 from .spill import block_of, pd, read_block, read_chunks, require_io, spill
 
 MANIFEST, SPILL, DONE = "_recforge_job.json", "_spill", "_SUCCESS"
@@ -177,7 +177,10 @@ def recommend(
     dict
         ``customers``, ``recommendations``, ``blocks``, ``resumed_blocks`` (written by an
         earlier run), ``skipped_customers`` (unknown to a model without fallbacks),
-        ``dropped`` (input rows by reason, as :class:`~recforge.Interactions` counts them) and,
+        ``customers_all_dropped`` (customers every event of whose was dropped, e.g. all on
+        products the model does not know: a :class:`~recforge.ColdStart` model answers them from
+        an empty history, any other model gives them no list), ``dropped`` (input rows by
+        reason, as :class:`~recforge.Interactions` counts them) and,
         with fallbacks, ``paths`` (customers by the path of their first item). With
         ``customers``: ``customers_without_events`` (answered from the table alone) and
         ``customer_rows_dropped`` (table rows left out, by reason).
@@ -244,6 +247,7 @@ def recommend(
 
     scorer = BlockScorer(model, k, list(kinds))
     report = {"customers": 0, "recommendations": 0, "blocks": n_blocks, "resumed_blocks": 0, "skipped_customers": 0}
+    report["customers_all_dropped"] = 0
     report["dropped"], report["paths"] = {}, {}
     if listed is not None:
         report["customers_without_events"], report["customer_rows_dropped"] = 0, {}
@@ -304,7 +308,8 @@ def collect(out, path) -> int:
 
 def add_counts(report: dict, counts: dict) -> None:
     """Add one block's counts (:meth:`BlockScorer.score`) into a job's ``report``."""
-    for key in ("customers", "recommendations", "skipped_customers", "customers_without_events"):
+    counted = ("customers", "recommendations", "skipped_customers", "customers_all_dropped", "customers_without_events")
+    for key in counted:
         if key in counts:
             report[key] = report.get(key, 0) + counts[key]
     for key in ("dropped", "paths", "customer_rows_dropped"):
@@ -336,15 +341,16 @@ class BlockScorer:
         history = self.empty.transform(frame, new_users="append")
         H = history.matrix.tocsr()
         customers_ids = history.user_ids
+        # Customers whose every event was dropped (all on products the model does not know, say):
+        # the fallbacks answer them from an empty history; a bare model cannot, and counts them.
+        emptied = emptied_customers(history, frame[self.model.events_spec_["user_col"]])
+        if self.fallbacks:
+            customers_ids, H, _ = with_empty_rows(customers_ids, H, emptied)
         features, without_events = None, 0
         if customers is not None:
-            listed_at = pd.Index(customers_ids).get_indexer(customers.ids)
-            extra = customers.ids[listed_at < 0]  # listed, no events here: empty histories
-            without_events = int(extra.size)
-            if extra.size:
-                listed_at[listed_at < 0] = np.arange(customers_ids.size, customers_ids.size + extra.size)
-                customers_ids = np.concatenate([customers_ids, extra.astype(customers_ids.dtype, copy=False)])
-                H = sp.vstack([H, sp.csr_matrix((extra.size, H.shape[1]), dtype=H.dtype)], format="csr")
+            before = customers_ids.size
+            customers_ids, H, listed_at = with_empty_rows(customers_ids, H, customers.ids)
+            without_events = int(customers_ids.size - before)  # listed, no events here
             features = customers.rows_for(customers_ids.size, listed_at)
         labels = np.asarray(self.known.get_indexer(customers_ids), dtype=np.int64)
         dropped = {name: int(n) for name, n in history.report.get("dropped", {}).items() if n}
@@ -376,6 +382,7 @@ class BlockScorer:
             "customers": int(answered.size),
             "recommendations": int(ok.sum()),
             "skipped_customers": int(customers_ids.size - answered.size),
+            "customers_all_dropped": int(emptied.size),
             "dropped": dropped,
             "paths": {},
         }

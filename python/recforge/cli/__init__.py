@@ -13,8 +13,16 @@ from .features import add_feature_arguments, add_product_arguments
 from .serve import add_serve_parser
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with a mistake on the command line said in one line on stderr (exit status 2),
+    as every other refusal of the command is, instead of the usage block then the error."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="recforge",
         description="recforge: recommendations for every customer, "
         "from interaction logs. Run 'recforge demo' to see it work.",

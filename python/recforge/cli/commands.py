@@ -13,6 +13,7 @@ import scipy.sparse as sp
 
 from .._atomic import atomic_output
 from .._sparse import row_ids
+from ..batch.customers import emptied_customers, with_empty_rows
 from ..data import Interactions
 from ..evaluation import compare, default_space, split, tune
 from ..kernels import similarity
@@ -64,6 +65,16 @@ def train(args) -> None:
 def _dropped(report: dict) -> str:
     dropped = {k: v for k, v in report.get("dropped", {}).items() if v}
     return ", ".join(f"{k} {v:,}" for k, v in dropped.items()) or "none"
+
+
+def _nobody(report: dict, fallbacks: bool) -> str:
+    """Why an event file gave no customer to answer, from its :class:`Interactions` report."""
+    if not report.get("rows"):
+        return "it holds no events"
+    new = len(report.get("new_users", []))
+    return f"{report['rows']:,} rows read; dropped rows: {_dropped(report)}" + (
+        f"; {new:,} customers the model has not seen, and it has no fallbacks" if new and not fallbacks else ""
+    )
 
 
 def trained(path: str):
@@ -170,6 +181,12 @@ def recommend_out_of_core(args, start: float) -> None:
             else ""
         )  # fmt: skip
         + ("; answered by " + ", ".join(f"{p} {n:,}" for p, n in report["paths"].items()) if report["paths"] else "")
+        + (
+            f"; {report['customers_all_dropped']:,} customers had no usable event left"
+            + ("" if isinstance(model, ColdStart) else " and got no list")
+            if report.get("customers_all_dropped")
+            else ""
+        )  # fmt: skip
         + "".join(f"; --customers rows left out: {n:,} ({why})" for why, n in left_out.items())
         + f"; dropped rows: {dropped}"
     )
@@ -191,18 +208,25 @@ def recommend(args) -> None:
     except (ValueError, TypeError) as e:
         raise CliError(f"--data: {e}") from None
     new = history.report.get("new_users", [])
+    # Customers whose every event was dropped (all on products the model does not know, say) are
+    # answered by the fallbacks from an empty history; a bare model cannot answer them.
+    emptied = emptied_customers(history, events[known.spec["user_col"]])
     if not fallbacks:
         users = np.flatnonzero(np.diff(history.matrix.indptr) > 0)
         print(
             f"{users.size:,} known customers with events in {args.data}"
             + (f"; {len(new):,} customers the model has not seen were skipped" if len(new) else "")
+            + (f"; {emptied.size:,} customers had no usable event left and got no list" if emptied.size else "")
+            + f"; dropped rows: {_dropped(history.report)}"
         )
         ids, scores = recommend_all(model, users, history.matrix, args.k, args.quiet)
         table = campaign_rows(known.user_ids, known.item_ids, users, ids, scores)
     else:
-        user_ids, H, UF, listed = _with_customers(model, history, args)
+        user_ids, H, at = with_empty_rows(history.user_ids, history.matrix, emptied)
+        user_ids, H, UF, listed = _with_customers(model, user_ids, H, args)
         answered = np.diff(H.indptr) > 0
         answered[listed] = True
+        answered[at] = True
         users = np.flatnonzero(answered)
         labels = np.where(users < known.n_users, users, -1)
         ids, scores, paths = recommend_all(
@@ -211,10 +235,15 @@ def recommend(args) -> None:
         table = campaign_rows(user_ids, known.item_ids, users, ids, scores, paths=paths, path_names=ColdStart.PATHS)
         first = paths[:, 0] if paths.shape[1] else np.zeros(0, dtype=np.int8)
         counts = {name: int(np.count_nonzero(first == code)) for code, name in enumerate(ColdStart.PATHS)}
+        answered_by = ", ".join(f"{name} {n:,}" for name, n in counts.items() if n)
         print(
-            f"{users.size:,} customers ({int((labels >= 0).sum()):,} known, {int((labels < 0).sum()):,} new); "
-            "answered by " + ", ".join(f"{name} {n:,}" for name, n in counts.items() if n)
+            f"{users.size:,} customers ({int((labels >= 0).sum()):,} known, {int((labels < 0).sum()):,} new)"
+            + (f"; answered by {answered_by}" if answered_by else "")
+            + (f"; {emptied.size:,} of them had no usable event left" if emptied.size else "")
+            + f"; dropped rows: {_dropped(history.report)}"
         )
+    if users.size == 0:  # an empty list file would pose as a campaign
+        raise CliError(f"--data: no customer of {args.data!r} could be answered ({_nobody(history.report, fallbacks)})")
     if args.products:  # the input's own column names, and each product's description
         descriptions = read_products(args, known.item_ids)
         named = {known.spec.get("user_col") or "user": table.pop("user"), "rank": table.pop("rank")}
@@ -311,11 +340,11 @@ def split_events(inter: Interactions, how: str, test_frac: float, cutoff, seed: 
     return split.random_split(inter, frac=test_frac, seed=seed)
 
 
-def _with_customers(model, history: Interactions, args):
+def _with_customers(model, user_ids: np.ndarray, H, args):
     """Customer ids, histories and attribute rows of everyone to answer: the customers of
-    --data (known and new), then those of --customers without events (empty histories); and
-    the rows of the --customers table's customers."""
-    user_ids, H, UF = history.user_ids, history.matrix, None
+    --data (``user_ids``, histories ``H``), then those of --customers without events (empty
+    histories); and the rows of the --customers table's customers."""
+    UF = None
     if not args.customers:
         return user_ids, H, UF, np.zeros(0, dtype=np.int64)
     encoder = model.user_encoder_
@@ -323,12 +352,7 @@ def _with_customers(model, history: Interactions, args):
     text = [] if encoder is None else encoder.text + encoder.categorical
     table = read_attribute_table(args.customers, args.user_key, columns, text, "--customers", args.sep)
     listed = np.asarray(table[args.user_key], dtype=object if user_ids.dtype.kind not in "iuf" else None)
-    at = history.user_index(listed, missing="ignore")
-    extra = np.unique(listed[at < 0])
-    if extra.size:
-        user_ids = np.concatenate([user_ids, extra])
-        H = sp.vstack([H, sp.csr_matrix((extra.size, H.shape[1]), dtype=H.dtype)], format="csr")
-    rows = _positions(user_ids, listed)
+    user_ids, H, rows = with_empty_rows(user_ids, H, listed)
     if encoder is not None:
         try:
             encoded = encoder.transform({c: table[c] for c in columns})
@@ -338,11 +362,6 @@ def _with_customers(model, history: Interactions, args):
         UF[rows] = encoded
         UF = sp.csr_matrix(UF)
     return user_ids, H, UF, rows
-
-
-def _positions(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
-    index = {v: n for n, v in enumerate(ids.tolist())}
-    return np.array([index[v] for v in values.tolist()], dtype=np.int64)
 
 
 def keep_pairs(inter: Interactions, keep: np.ndarray) -> Interactions:

@@ -179,8 +179,10 @@ class Interactions:
         existing pair by the aggregation), ``nnz``, ``negative_weights`` (kept rows with a weight
         below 0: returns or cancellations in a purchase log, summed into their pairs; drop them
         first where they are not meant to subtract), ``nonpositive_pairs`` (pairs whose merged
-        weight is <= 0); after :meth:`transform` also ``new_users`` /
-        ``new_items`` (distinct ids the maps do not know, whose rows were dropped).
+        weight is <= 0), ``users_all_dropped`` (customers every one of whose rows was dropped: they
+        have no row, or an empty one where the id map already had them);
+        after :meth:`transform` also ``new_users`` / ``new_items`` (distinct ids the maps do not
+        know, whose rows were dropped, or for ``new_users="append"`` added).
 
     Examples
     --------
@@ -477,6 +479,15 @@ class Interactions:
             dropped[reason] = 0 if bad is None or not bad.any() else int(np.count_nonzero(bad & keep))
             if dropped[reason]:
                 keep &= ~bad
+        # Customers every one of whose rows was dropped (known or new ids, not missing ones): they
+        # would vanish without a word, so the report counts them.
+        report["users_all_dropped"] = 0
+        if not keep.all():
+            ided = u >= 0
+            seen = np.zeros(len(user_ids), dtype=bool)
+            seen[u[ided]] = True
+            seen[u[keep & ided]] = False
+            report["users_all_dropped"] = int(np.count_nonzero(seen))
         if not keep.all():
             u, i, w = u[keep], i[keep], w[keep]
             t = None if t is None else t[keep]

@@ -90,7 +90,8 @@ def _written_with_counts(client, score, frames: list, arguments: tuple, meta, ou
     lists = dd.from_delayed([delayed(getitem)(s, 0) for s in scored], meta=meta, verify_meta=False)
     write = lists.to_parquet(out, write_index=False, compute=False)
     _, counts = client.compute([write, [delayed(getitem)(s, 1) for s in scored]], sync=True)
-    report = {"customers": 0, "recommendations": 0, "skipped_customers": 0, "dropped": {}, "paths": {}}
+    report = {"customers": 0, "recommendations": 0, "skipped_customers": 0, "customers_all_dropped": 0}
+    report.update(dropped={}, paths={})
     for one in counts:
         add_counts(report, one)
     return report
@@ -158,8 +159,9 @@ def recommend(
         Without ``out``: columns ``user, rank, item, score`` (and ``path`` with fallbacks), one
         row per recommendation; raw ids, mapped on the workers. With ``out``: the counts, as
         :func:`recforge.batch.recommend` reports them: ``customers``, ``recommendations``,
-        ``skipped_customers`` (unknown to a model without fallbacks), ``dropped`` (event rows
-        left out, by reason), ``paths`` (with fallbacks); with ``customers`` also
+        ``skipped_customers`` (unknown to a model without fallbacks), ``customers_all_dropped``
+        (every event of theirs left out), ``dropped`` (event rows left out, by reason), ``paths``
+        (with fallbacks); with ``customers`` also
         ``customers_without_events`` and ``customer_rows_dropped``.
 
     Notes
