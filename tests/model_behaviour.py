@@ -242,6 +242,18 @@ class ModelBehaviour:
         fresh = self.make().fit(bigger)
         self.check_same_answers(model, fresh, bigger)
 
+    @pytest.mark.parametrize("shape", [(0, 0), (3, 0), (0, 3), (1, 1), (3, 1), (2, 2)])
+    def test_tiny_catalogues_and_customer_bases(self, shape, tmp_path):
+        """No customer, no product, one of each: fitted, answered (padded) and saved like any other."""
+        X = sp.csr_matrix(np.ones(shape, dtype=np.float32))
+        model = self.make().fit(X)
+        users = np.arange(shape[0])
+        ids, scores = model.recommend(users, X, k=3, exclude_seen=False)
+        assert ids.shape[0] == shape[0] and ids.shape[1] <= 3 and scores.shape == ids.shape
+        assert np.all((ids == -1) | ((ids >= 0) & (ids < model.n_items_)))
+        model.save(tmp_path / "tiny.npz")
+        self.check_same_answers(model, rf.load(tmp_path / "tiny.npz"), X)
+
     # -- errors -------------------------------------------------------------------------------
     def test_unfitted_model_says_so(self, X):
         with pytest.raises(rf.NotFittedError, match="not fitted yet"):

@@ -14,7 +14,7 @@ from recforge.models.registry import register
 def random_features(n_items: int, seed: int = 0, n_features: int = 12) -> sp.csr_matrix:
     rng = np.random.default_rng(seed)
     D = (rng.random((n_items, n_features)) < 0.25) * rng.random((n_items, n_features))
-    D[3] = 0  # an item without features
+    D[3:4] = 0  # an item without features (where there are four)
     return sp.csr_matrix(D.astype(np.float32))
 
 

@@ -648,3 +648,20 @@ def test_recommendation_score_feature_comes_from_the_past_only():
     np.testing.assert_array_equal(X, X2)
     with pytest.raises(ValueError, match="target"):
         rf.customers.Propensity(recommender=knn)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x: rf.customers.rfm(x),
+        lambda x: rf.customers.Segmenter().fit(x),
+        lambda x: rf.customers.behaviour(x),
+        lambda x: rf.customers.profile(np.zeros(1), x),
+    ],
+)
+def test_summary_arguments_must_be_summaries(call):
+    """An Interactions (or None) where a CustomerSummary belongs: a TypeError saying how to make
+    one, not an AttributeError from inside."""
+    for wrong in (rf.Interactions.from_arrays(["a"], ["x"]), None):
+        with pytest.raises(TypeError, match="summary must be a CustomerSummary"):
+            call(wrong)

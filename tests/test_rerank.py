@@ -45,9 +45,9 @@ def reference(ids, scores, k, *, diversity=0.0, S=None, cat=None, cap=None, cali
             only_new = owed > 0 and k - m <= owed and new_left > 0
             best, best_value = None, -math.inf
             for c in valid:
-                if c in chosen:
-                    continue
                 item = ids[u, c]
+                if c in chosen or item in ids[u, chosen]:  # an item listed twice is chosen once
+                    continue
                 g = -1 if cat is None else int(cat[item])
                 if cap is not None and g >= 0 and cap[g] >= 0 and counts.get(g, 0) >= cap[g]:
                     continue
@@ -80,13 +80,19 @@ def reference(ids, scores, k, *, diversity=0.0, S=None, cat=None, cap=None, cali
     return out, out_scores, short, missing
 
 
-def candidates(rng, n, width, n_items, dtype):
+def candidates(rng, n, width, n_items, dtype, duplicates=False):
+    """Candidate lists best first, -1 / -inf padded; ``duplicates``: some items listed twice (as
+    when candidates from several sources are merged) and some candidates at -inf (left out)."""
     ids = np.full((n, width), -1, dtype=np.int64)
     scores = np.full((n, width), -np.inf, dtype=dtype)
     for u in range(n):
         m = rng.integers(0, min(width, n_items) + 1)
         ids[u, :m] = rng.choice(n_items, m, replace=False)
         scores[u, :m] = np.sort(rng.choice([0.5, 1.0, 1.5, 2.0, 3.0], m) + rng.integers(0, 2, m) * rng.random(m))[::-1]
+        if duplicates and m > 1:
+            again = rng.random(m) < 0.3
+            ids[u, :m][again] = rng.choice(ids[u, :m], int(again.sum()))
+            scores[u, :m][rng.random(m) < 0.1] = -np.inf
     return ids, scores
 
 
@@ -103,13 +109,14 @@ def candidates(rng, n, width, n_items, dtype):
     use_caps=st.booleans(),
     use_rules=st.booleans(),
     min_new=st.integers(0, 3),
+    duplicates=st.booleans(),
 )
 def test_rerank_matches_the_plain_python_greedy(
-    seed, n, width, k, dtype, index, diversity, calibration, use_caps, use_rules, min_new
+    seed, n, width, k, dtype, index, diversity, calibration, use_caps, use_rules, min_new, duplicates
 ):
     rng = np.random.default_rng(seed)
     n_items = 12
-    ids, scores = candidates(rng, n, width, n_items, dtype)
+    ids, scores = candidates(rng, n, width, n_items, dtype, duplicates)
     S = sp.random(n_items, n_items, density=0.4, random_state=seed, format="csr", dtype=np.float64)
     S.indices, S.indptr = S.indices.astype(index), S.indptr.astype(index)
     S_sym = similarity_module.symmetric(S, n_items, dtype).toarray()
@@ -268,6 +275,33 @@ def test_rerank_refuses_bad_arrays():
         rf.campaign.rerank(np.array([[0, 5]]), np.array([[1.0, 0.5]]), n_items=3)
     with pytest.raises(ValueError, match="ids holds -2"):
         rf.campaign.rerank(np.array([[0, -2]]), np.array([[1.0, 0.5]]), n_items=3)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_scores_that_cannot_be_ranked_are_refused_naming_the_first(dtype, bad):
+    """NaN or +inf on a candidate would drop it (or every candidate of its list) without a word:
+    refused, naming the first list whatever the threads; on padding it is ignored, and -inf
+    leaves a candidate out."""
+    rng = np.random.default_rng(0)
+    ids, scores = candidates(rng, 3000, 8, 50, dtype)
+    ids[:, 0], scores[:, 0] = rng.integers(0, 50, 3000), 10.0  # no empty list
+    clean = rf.campaign.rerank(ids, scores, 3, n_items=50)
+    padded = scores.copy()
+    padded[ids < 0] = bad
+    np.testing.assert_array_equal(rf.campaign.rerank(ids, padded, 3, n_items=50)[0], clean[0])
+    for threads in (1, 2, 4):
+        broken = scores.copy()
+        broken[2999, 0] = broken[1234, 0] = bad
+        name = "nan" if np.isnan(bad) else "inf"
+        with pytest.raises(ValueError, match=f"scores holds {name} for candidate 0 of list 1234 "):
+            rf.campaign.rerank(ids, broken, 3, n_items=50, n_threads=threads)
+    left_out = scores.copy()
+    left_out[:, 0] = -np.inf
+    got = rf.campaign.rerank(ids, left_out, 3, n_items=50)[0]
+    elsewhere = np.array([ids[u, 0] in ids[u, 1:][np.isfinite(scores[u, 1:])] for u in range(len(ids))])
+    chosen = np.any(got == ids[:, [0]], axis=1)
+    assert chosen.sum() > 0 and not np.any(chosen & ~elsewhere)  # only through its other listing
 
 
 def test_category_mix_is_each_customers_share_per_category():

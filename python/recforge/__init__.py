@@ -4,8 +4,8 @@ A C++17 core over CSR matrices (OpenMP, pybind11) under a thin Python layer. Sta
 :func:`similarity` and :func:`config`; see the README for a tour.
 """
 
-import importlib
-import sys
+import importlib as _importlib
+import sys as _sys
 
 from . import batch, campaign, customers, data, datasets, evaluation, kernels, models, realtime
 from ._config import config
@@ -43,7 +43,7 @@ for _old, _home in {
     "topk": "kernels.topk",
     "weighting": "kernels.weighting",
 }.items():
-    sys.modules[f"{__name__}.{_old}"] = importlib.import_module(f"{__name__}.{_home}")
+    _sys.modules[f"{__name__}.{_old}"] = _importlib.import_module(f"{__name__}.{_home}")
 del _old, _home
 
 __all__ = [

@@ -22,10 +22,13 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "recforge/csr.hpp"
@@ -117,6 +120,7 @@ RerankReport rerank(const RerankProblem<T, I>& P, int n_threads) {
     const bool use_cat = P.category != nullptr;
     const T pad_score = -std::numeric_limits<T>::infinity();
     int64_t short_lists = 0, missing_new = 0;
+    std::atomic<int64_t> first_bad_score{P.n_lists};
     ExceptionTrap trap;
     StopFlag stop;
 #pragma omp parallel num_threads(n_threads) reduction(+ : short_lists, missing_new)
@@ -143,10 +147,15 @@ RerankReport rerank(const RerankProblem<T, I>& P, int n_threads) {
             // relevance scaled within the list; candidates never eligible are marked taken
             double lo = std::numeric_limits<double>::infinity(), hi = -lo;
             int64_t n_new_left = 0;
+            bool unrankable = false;
             for (int64_t c = 0; c < W; ++c) {
                 const int64_t item = cand[c];
-                const bool ok = item >= 0 && (P.eligible == nullptr || P.eligible[item] != 0) &&
-                                std::isfinite(static_cast<double>(score[c]));
+                const double value = static_cast<double>(score[c]);
+                const bool finite = std::isfinite(value);
+                // NaN or +inf cannot be ranked (-inf leaves a candidate out); a flag, not a
+                // branch, keeps this loop vectorised
+                unrankable |= !finite && item >= 0 && value != -std::numeric_limits<double>::infinity();
+                const bool ok = finite && item >= 0 && (P.eligible == nullptr || P.eligible[item] != 0);
                 S->taken[static_cast<size_t>(c)] = ok ? 0 : 1;
                 S->order[static_cast<size_t>(c)] = c;
                 S->max_sim[static_cast<size_t>(c)] = 0.0;
@@ -155,6 +164,11 @@ RerankReport rerank(const RerankProblem<T, I>& P, int n_threads) {
                 lo = std::min(lo, static_cast<double>(score[c]));
                 hi = std::max(hi, static_cast<double>(score[c]));
                 if (P.is_new != nullptr && P.is_new[item]) ++n_new_left;
+            }
+            if (unrankable) {  // the first such list is named after the loop
+                int64_t seen = first_bad_score.load(std::memory_order_relaxed);
+                while (u < seen && !first_bad_score.compare_exchange_weak(seen, u, std::memory_order_relaxed)) {
+                }
             }
             bool sorted = true;
             double previous = std::numeric_limits<double>::infinity();
@@ -222,6 +236,13 @@ RerankReport rerank(const RerankProblem<T, I>& P, int n_threads) {
                 if (best < 0) break;
                 const int64_t item = cand[best];
                 S->taken[static_cast<size_t>(best)] = 1;
+                // An item listed twice (candidates merged from several sources) is chosen once:
+                // a repeat is dropped and the position valued again (one check per position,
+                // not per candidate valued)
+                if (std::find(S->chosen.begin(), S->chosen.begin() + m, item) != S->chosen.begin() + m) {
+                    --m;
+                    continue;
+                }
                 S->chosen[static_cast<size_t>(m)] = item;
                 out[m] = item;
                 out_score[m] = score[best];
@@ -241,6 +262,16 @@ RerankReport rerank(const RerankProblem<T, I>& P, int n_threads) {
     }
     trap.rethrow();
     stop.throw_if_requested();
+    if (const int64_t u = first_bad_score.load(); u < P.n_lists) {
+        for (int64_t c = 0; c < W; ++c) {
+            const T s = P.scores[u * W + c];
+            if (P.candidates[u * W + c] >= 0 && !(s < std::numeric_limits<T>::infinity()))
+                throw std::invalid_argument("scores holds " + std::string(std::isnan(s) ? "nan" : "inf") +
+                                            " for candidate " + std::to_string(c) + " of list " + std::to_string(u) +
+                                            " (item " + std::to_string(P.candidates[u * W + c]) +
+                                            "): a candidate's score must be a number, or -inf to leave it out");
+        }
+    }
     return {short_lists, missing_new};
 }
 

@@ -126,9 +126,12 @@ def rerank(
     ----------
     ids : numpy.ndarray of int, shape (n_customers, n_candidates)
         Candidate item ids per customer, best first, -1 padding (e.g. ``model.recommend(...,
-        k=100)[0]``).
+        k=100)[0]``). An item listed twice for a customer (candidates merged from several
+        sources) is chosen at most once.
     scores : numpy.ndarray of float32 or float64, same shape
-        The model's scores of the candidates.
+        The model's scores of the candidates: numbers, or -inf to leave a candidate out. NaN or
+        +inf on a candidate raises ValueError naming the first (the score of padding is not
+        read).
     k : int, default 10
         Final list length.
     diversity : float in [0, 1], default 0.0

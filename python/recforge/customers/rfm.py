@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._checks import check_choice, check_int
-from .summary import CustomerSummary
+from .summary import CustomerSummary, check_summary
 
 # (segment, recency scores, frequency scores), first match wins; on 1-5 scores these ten rules
 # cover all 25 cells exactly once. The grid of the widely used RFM segment map (R against F;
@@ -113,6 +113,7 @@ def rfm(summary: CustomerSummary, bins: int = 5, monetary: str = "total", rules=
     >>> r.recency.tolist(), r.frequency.tolist(), r.segment.tolist()
     ([2, 1, 3], [2, 1, 3], ['Other', 'Other', 'best'])
     """
+    check_summary(summary)
     check_choice(monetary, "monetary", MONETARY)
     value = summary.total_value if monetary == "total" else summary.total_value / summary.transactions
     r = quantile_scores(-summary.since_last, bins)

@@ -9,12 +9,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._checks import check_int, check_real
-from .summary import CustomerSummary
+from .summary import CustomerSummary, check_summary
 
 
 def behaviour(summary: CustomerSummary) -> np.ndarray:
     """Recency, frequency and monetary columns on scales k-means can compare: log1p of days since
     the last purchase, of transactions and of total value (all skewed), then z-scores."""
+    check_summary(summary)
     X = np.column_stack(
         [
             np.log1p(summary.since_last),
@@ -196,6 +197,7 @@ def profile(
     with ``summary``; ``item_ids`` names the columns. Segments smaller than ``min_size`` are
     reported without products (privacy: no statistics of tiny groups).
     """
+    check_summary(summary)
     labels = np.asarray(labels)
     if labels.shape != (len(summary),):
         raise ValueError(f"labels must hold one segment per customer of the summary ({len(summary)})")

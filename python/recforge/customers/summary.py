@@ -99,6 +99,16 @@ class CustomerSummary:
         return CustomerSummary(**picked, as_of=self.as_of, unit=self.unit, report=dict(self.report))
 
 
+def check_summary(value, name: str = "summary") -> CustomerSummary:
+    """``value`` if it is a :class:`CustomerSummary`, else a TypeError saying how to make one."""
+    if not isinstance(value, CustomerSummary):
+        raise TypeError(
+            f"{name} must be a CustomerSummary (from rf.customers.summary(customers, times, amounts)), "
+            f"got {type(value).__name__}"
+        )
+    return value
+
+
 def summary(
     customers,
     times,

@@ -129,6 +129,10 @@ class EASE(Recommender):
                 f"{'' if self.neighbours else ' for the solve, twice that for the exact B'}), above max_memory="
                 f"{self.max_memory:g}: set neighbours=..., keep fewer items, use dtype='float32', or raise max_memory"
             )
+        self.n_users_, self.n_items_ = X.shape
+        if n < 2:  # no pair of items: B has no off-diagonal weight (and LAPACK refuses n = 0)
+            self.weights_ = sp.csr_matrix((n, n), dtype=self.dtype)
+            return
         A = _dense_gram(X.to_scipy().astype(self.dtype), self.dtype)
         A[np.diag_indices(n)] += self.regularization
         P = _inverse_spd(A)
@@ -136,7 +140,6 @@ class EASE(Recommender):
         P /= -d[None, :]  # B = -P diag(1/diag(P)) off the diagonal
         np.fill_diagonal(P, 0.0)
         self.weights_ = self._as_rows(P)
-        self.n_users_, self.n_items_ = X.shape
 
     def _as_rows(self, B: np.ndarray) -> sp.csr_matrix:
         """B as CSR rows: every off-diagonal weight, or each row's ``neighbours`` largest."""
