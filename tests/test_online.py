@@ -145,6 +145,39 @@ def test_online_refuses_bad_input():
     assert online.sequence == 0  # nothing applied by a refused batch
 
 
+def test_customer_ids_are_raw_ids_of_one_kind(tmp_path):
+    """A missing id (None, NaN) would become a customer of its own, and a state of mixed kinds
+    could not be saved: refused before anything is logged or applied, and a customer of the
+    other kind is not silently a stranger answered with the trending products."""
+    u, i, w = events(0, 100)
+    inter = rf.Interactions.from_arrays(u, i, w)
+    model = rf.ItemKNN().fit(inter)
+    log = tmp_path / "events.jsonl"
+    online = rf.realtime.OnlineRecommender(model, inter, log=log)
+    for bad in (None, math.nan, 3.0, True):
+        with pytest.raises(TypeError, match="raw ids, strings or integers: event 1"):
+            online.update(["c1", bad], ["p1", "p2"])
+        with pytest.raises(TypeError, match="customer must be a raw id"):
+            online.recommend(bad)
+    with pytest.raises(TypeError, match="must all be strings"):
+        online.update([7], ["p1"])
+    with pytest.raises(TypeError, match="strings, the kind this recommender holds"):
+        online.recommend(7)
+    assert online.sequence == 0 and log.read_text() == ""
+    online.update(["c1", "new"], ["p1", "p2"])
+    online.save(tmp_path / "state.npz")
+
+    numbered = rf.realtime.OnlineRecommender(model)  # no history: the first batch sets the kind
+    numbered.update([1, np.int64(2)], ["p1", "p2"])
+    with pytest.raises(TypeError, match="must all be integers"):
+        numbered.update(["1"], ["p1"])
+    assert numbered.recommend(np.int64(2), k=3)[0].size == numbered.recommend(2, k=3)[0].size > 0
+    numbered.save(tmp_path / "numbered.npz")
+    for ids in (np.array([1.0, 2.0]), np.array([1, "a"], dtype=object)):
+        with pytest.raises(TypeError, match="history's customer ids must be all strings or all integers"):
+            rf.realtime.OnlineRecommender(model, rf.Interactions.from_arrays(ids, np.array(["p1", "p2"])))
+
+
 def test_snapshot_and_log_restore_the_state_after_a_restart(tmp_path):
     u, i, w = events(0, 300)
     inter = rf.Interactions.from_arrays(u, i, w)

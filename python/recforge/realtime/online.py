@@ -31,6 +31,19 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _id_kind(value) -> str | None:
+    """ "int" or "str" for a raw customer id, None for anything else (None, NaN, floats, bools)."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, (int, np.integer)):
+        return "int"
+    return "str" if isinstance(value, str) else None
+
+
+def _kind_name(kind: str) -> str:
+    return "integers" if kind == "int" else "strings"
+
+
 class CustomerState(NamedTuple):
     """One customer's live history: item columns (sorted, distinct) with summed weights, and
     the most recent distinct items, newest last."""
@@ -116,6 +129,15 @@ class OnlineRecommender:
     def _load_history(self, history: Interactions) -> None:
         if not isinstance(history, Interactions):
             raise TypeError(f"history must be an Interactions, got {type(history).__name__}")
+        ids = history.user_ids
+        kinds = {"iu": {"int"}, "US": {"str"}}.get(next((k for k in ("iu", "US") if ids.dtype.kind in k), ""))
+        if kinds is None:  # object ids: each one looked at
+            kinds = {_id_kind(c) for c in ids.tolist()} if ids.dtype.kind == "O" else {None}
+        if ids.size and (None in kinds or len(kinds) > 1):
+            raise TypeError(
+                "history's customer ids must be all strings or all integers (mixed, float or missing "
+                f"ids cannot be told apart or saved), got {ids.dtype} ids such as {ids[:3].tolist()!r}"
+            )
         X = history.matrix.tocsr()
         cols = np.array([self._column.get(i, -1) for i in history.item_ids.tolist()], dtype=np.int64)
         for r, customer in enumerate(history.user_ids.tolist()):
@@ -135,7 +157,10 @@ class OnlineRecommender:
         Parameters
         ----------
         customers, items : array-like, shape (n_events,)
-            Raw ids (products as the model names them).
+            Raw ids (products as the model names them). Customer ids are strings or integers,
+            all of the kind the recommender already holds (its history's, or the first batch's):
+            a missing id would become a customer of its own and a mix could not be saved, so
+            either raises TypeError before anything is logged or applied.
         weights : array-like of float, optional
             Per event (default 1): a view may weigh 1, a purchase 5.
         times : array-like of float, optional
@@ -158,19 +183,43 @@ class OnlineRecommender:
         t = None if times is None else np.asarray(times, dtype=np.float64).ravel()
         if t is not None and (t.size != items.size or not np.all(np.isfinite(t))):
             raise ValueError(f"times must hold one finite number per event ({items.size})")
+        keys = self._customer_keys(customers)
         cols = self.item_index(items)
         known = cols >= 0
         with self._writer:
             if self._log is not None:  # write-ahead: on disk before it is applied
                 self._write_log(customers, items, w, t)
             touched: dict = {}
-            for customer, col, weight in zip(customers[known].tolist(), cols[known].tolist(), w[known].tolist()):
+            kept = [key for key, ok in zip(keys, known.tolist()) if ok]
+            for customer, col, weight in zip(kept, cols[known].tolist(), w[known].tolist()):
                 touched.setdefault(customer, []).append((col, weight))
             for customer, events in touched.items():
                 self._state[customer] = self._merged(self._state.get(customer), events)
             self._count_trend(cols[known], w[known], None if t is None else t[known])
             self.sequence += items.size
         return {"applied": int(known.sum()), "unknown_items": int((~known).sum())}
+
+    def _held_kind(self) -> str | None:
+        """The kind of the customer ids this state holds (one kind: :meth:`save` needs it)."""
+        held = next(iter(self._state), None)
+        return None if held is None else _id_kind(held)
+
+    def _customer_keys(self, customers) -> list:
+        """The raw customer ids of a batch as state keys, checked: strings or integers (a missing
+        id would become a customer of its own), of the kind the state already holds."""
+        want = self._held_kind()
+        keys = customers.tolist()
+        for j, customer in enumerate(keys):
+            kind = _id_kind(customer)
+            if kind is None:
+                raise TypeError(f"customers must hold raw ids, strings or integers: event {j} has {customer!r}")
+            want = want or kind
+            if kind != want:
+                raise TypeError(
+                    f"customers must all be {_kind_name(want)}, the kind of ids this recommender holds: "
+                    f"event {j} has {customer!r}"
+                )
+        return [int(c) for c in keys] if want == "int" else keys
 
     def _write_log(self, customers, items, w, t) -> None:
         lines = []
@@ -359,8 +408,9 @@ class OnlineRecommender:
 
         Parameters
         ----------
-        customer : hashable
-            Raw customer id (unknown customers get the trending products).
+        customer : str or int
+            Raw customer id, of the kind the recommender holds (unknown customers get the
+            trending products; another kind, None or NaN raise TypeError).
         k : int, default 10
         exclude_seen : bool, default True
             Leave out every product in the customer's history; False: only the recent ones.
@@ -376,6 +426,12 @@ class OnlineRecommender:
         path : str, only with ``return_path``
         """
         k = check_int(k, "k", minimum=0)
+        kind, held = _id_kind(customer), self._held_kind()
+        if kind is None or (held is not None and kind != held):
+            raise TypeError(
+                f"customer must be a raw id ({_kind_name(held) if held else 'a string or an integer'}"
+                f"{', the kind this recommender holds' if held else ''}), got {customer!r}"
+            )
         model, state = self._model, self._state.get(customer)  # one consistent read of each
         if state is None or state.items.size == 0:
             return (*self._trending(k), "trending") if return_path else self._trending(k)
