@@ -25,7 +25,7 @@ def test_pseudonyms_are_hmac_sha256_stable_and_keyed():
 
 
 def test_pseudonymise_refuses_weak_keys_and_lengths():
-    with pytest.raises(TypeError, match="16"):
+    with pytest.raises(ValueError, match="at least 16 bytes"):
         rf.campaign.pseudonymise(["a"], b"short")
     with pytest.raises(TypeError, match="bytes"):
         rf.campaign.pseudonymise(["a"], "a text key of enough length")
@@ -33,6 +33,16 @@ def test_pseudonymise_refuses_weak_keys_and_lengths():
         rf.campaign.pseudonymise(["a"], KEY, length=8)
     with pytest.raises(ValueError, match="64"):
         rf.campaign.pseudonymise(["a"], KEY, length=65)
+
+
+@pytest.mark.parametrize("missing", [None, float("nan"), np.nan])
+def test_pseudonymise_refuses_missing_ids_and_keeps_the_shape(missing):
+    """As text, every missing id would be "None" or "nan": one pseudonym shared by all of them."""
+    with pytest.raises(ValueError, match="missing id .* at position 2"):
+        rf.campaign.pseudonymise(np.array(["a", "b", missing, "c"], dtype=object), KEY)
+    grid = np.array([["a", "b"], ["c", "a"]])
+    got = rf.campaign.pseudonymise(grid, KEY)
+    assert got.shape == (2, 2) and got[0, 0] == got[1, 1] == rf.campaign.pseudonymise(["a"], KEY)[0]
 
 
 def test_load_key_from_file_or_environment(tmp_path, monkeypatch):

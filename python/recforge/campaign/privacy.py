@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .._checks import check_int
+from .._factorize import missing_mask
 
 KEY_ENV = "RECFORGE_PSEUDONYM_KEY"
 MIN_KEY_BYTES = 16
@@ -76,6 +77,8 @@ def pseudonymise(ids, key: bytes, length: int = 32) -> np.ndarray:
     Returns
     -------
     numpy.ndarray of str
+        The shape of ``ids``. A missing id (None, NaN) raises ValueError: as text, every such
+        customer would share one pseudonym.
 
     Examples
     --------
@@ -85,14 +88,19 @@ def pseudonymise(ids, key: bytes, length: int = 32) -> np.ndarray:
     >>> p[0] == p[2], p[0] == p[1], len(p[0])
     (True, False, 32)
     """
-    if not isinstance(key, (bytes, bytearray)) or len(key) < MIN_KEY_BYTES:
-        raise TypeError(f"key must be bytes of length >= {MIN_KEY_BYTES} (see load_key)")
+    if not isinstance(key, (bytes, bytearray)):
+        raise TypeError(f"key must be bytes (see load_key), got {type(key).__name__}")
+    if len(key) < MIN_KEY_BYTES:
+        raise ValueError(f"key must be at least {MIN_KEY_BYTES} bytes (see load_key), got {len(key)}")
     length = check_int(length, "length", minimum=16)
     if length > 64:
         raise ValueError(f"length must be at most 64 hex digits (SHA-256), got {length}")
     key = bytes(key)
-    values = np.asarray(ids, dtype=object).ravel()
+    values = np.asarray(ids, dtype=object)
+    missing = missing_mask(values.ravel())
+    if missing.any():  # "None" or "nan" as text would give every such customer one pseudonym
+        raise ValueError(f"ids holds a missing id (None or NaN) at position {int(np.argmax(missing))}")
     return np.array(
-        [hmac.digest(key, str(v).encode("utf-8"), "sha256").hex()[:length] for v in values.tolist()],
+        [hmac.digest(key, str(v).encode("utf-8"), "sha256").hex()[:length] for v in values.ravel().tolist()],
         dtype=f"<U{length}",
-    )
+    ).reshape(values.shape)
