@@ -18,7 +18,7 @@ similarity_module = importlib.import_module("recforge.kernels.similarity")
 
 
 def reference(ids, scores, k, *, diversity=0.0, S=None, cat=None, cap=None, calibration=0.0, mix=None,
-              alpha=0.01, boost=None, eligible=None, is_new=None, min_new=0):  # fmt: skip
+              alpha=0.01, boost=None, eligible=None, is_new=None, min_new=0, penalty="max"):  # fmt: skip
     """One list at a time, one position at a time, every candidate valued from scratch."""
     n, width = ids.shape
     out = np.full((n, k), -1, dtype=np.int64)
@@ -55,7 +55,11 @@ def reference(ids, scores, k, *, diversity=0.0, S=None, cat=None, cap=None, cali
                     continue
                 value = (1 - diversity) * rel[c]
                 if diversity > 0 and S is not None:
-                    value -= diversity * max([0.0] + [float(S[item, ids[u, s]]) for s in chosen])
+                    sims = [float(S[item, ids[u, s]]) for s in chosen]
+                    if penalty == "max":
+                        value -= diversity * max([0.0] + sims)
+                    elif chosen:  # the mean, negative similarities as 0
+                        value -= diversity * (sum(max(x, 0.0) for x in sims) / len(chosen))
                 if calibration > 0 and mix is not None:
                     kl = 0.0
                     for h in np.flatnonzero(mix[u]):
@@ -110,14 +114,16 @@ def candidates(rng, n, width, n_items, dtype, duplicates=False):
     use_rules=st.booleans(),
     min_new=st.integers(0, 3),
     duplicates=st.booleans(),
+    penalty=st.sampled_from(["max", "mean"]),
 )
 def test_rerank_matches_the_plain_python_greedy(
-    seed, n, width, k, dtype, index, diversity, calibration, use_caps, use_rules, min_new, duplicates
+    seed, n, width, k, dtype, index, diversity, calibration, use_caps, use_rules, min_new, duplicates, penalty
 ):
     rng = np.random.default_rng(seed)
     n_items = 12
     ids, scores = candidates(rng, n, width, n_items, dtype, duplicates)
     S = sp.random(n_items, n_items, density=0.4, random_state=seed, format="csr", dtype=np.float64)
+    S.data -= 0.3 * (seed % 2)  # signed similarities half the time: negative ones count as 0
     S.indices, S.indptr = S.indices.astype(index), S.indptr.astype(index)
     S_sym = similarity_module.symmetric(S, n_items, dtype).toarray()
     labels = np.array(["shoes", "bags", "hats", None], dtype=object)
@@ -130,7 +136,7 @@ def test_rerank_matches_the_plain_python_greedy(
     if caps:
         caps = {label: cap for label, cap in caps.items() if label in set(cat_labels)} or None
     got_ids, got_scores, report = rf.campaign.rerank(
-        ids, scores, k, diversity=diversity, similarity=S, categories=cat_labels, caps=caps,
+        ids, scores, k, diversity=diversity, similarity=S, diversity_penalty=penalty, categories=cat_labels, caps=caps,
         calibration=calibration, history=history, boost=boost, deny=deny, new_items=new, min_new=min_new,
         n_items=n_items, return_report=True, n_threads=3,
     )  # fmt: skip
@@ -155,14 +161,14 @@ def test_rerank_matches_the_plain_python_greedy(
     want_ids, want_scores, short, missing = reference(
         ids, scores, k, diversity=diversity, S=S_sym if diversity > 0 else None, cat=codes, cap=cap,
         calibration=calibration, mix=mix, boost=None if boost is None else boost.astype(dtype),
-        eligible=eligible, is_new=new, min_new=min_new,
+        eligible=eligible, is_new=new, min_new=min_new, penalty=penalty,
     )  # fmt: skip
     np.testing.assert_array_equal(got_ids, want_ids)
     np.testing.assert_array_equal(got_scores, want_scores)
     assert got_scores.dtype == dtype
     assert (report["short_lists"], report["missing_new"]) == (short, missing)
     one = rf.campaign.rerank(
-        ids, scores, k, diversity=diversity, similarity=S, categories=cat_labels, caps=caps,
+        ids, scores, k, diversity=diversity, similarity=S, diversity_penalty=penalty, categories=cat_labels, caps=caps,
         calibration=calibration, history=history, boost=boost, deny=deny, new_items=new, min_new=min_new,
         n_items=n_items, n_threads=1,
     )  # fmt: skip
@@ -254,6 +260,7 @@ def test_calibration_follows_the_customers_mix():
         ({"novelty": 1.0, "popularity": [1.0, -1.0, 0, 0]}, ValueError, "popularity"),
         ({"novelty": 1.0, "popularity": [1.0, 2.0]}, ValueError, "popularity"),
         ({"k": -1}, ValueError, "k"),
+        ({"diversity_penalty": "sum"}, ValueError, "diversity_penalty"),
     ],
 )
 def test_rerank_refuses_bad_input(kwargs, error, match):

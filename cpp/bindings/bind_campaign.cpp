@@ -44,10 +44,11 @@ void bind_campaign(py::module_& m) {
     m.def(
         "rerank",
         [](const py::array& candidates, const py::array& scores, int64_t k, int64_t n_items, double diversity,
-           const py::array& s_indptr, const py::array& s_indices, const py::array& s_data, const py::object& category,
-           int64_t n_categories, const py::object& cap, double calibration, double calibration_alpha,
-           const py::array& m_indptr, const py::array& m_indices, const py::array& m_data, const py::object& boost,
-           const py::object& eligible, const py::object& is_new, int64_t min_new, int n_threads) {
+           bool mean_penalty, const py::array& s_indptr, const py::array& s_indices, const py::array& s_data,
+           const py::object& category, int64_t n_categories, const py::object& cap, double calibration,
+           double calibration_alpha, const py::array& m_indptr, const py::array& m_indices, const py::array& m_data,
+           const py::object& boost, const py::object& eligible, const py::object& is_new, int64_t min_new,
+           int n_threads) {
             n_threads = kernel_threads(n_threads);
             if (k < 0 || n_items < 0 || n_categories < 0 || min_new < 0)
                 throw py::value_error("k, n_items, n_categories and min_new must be >= 0");
@@ -66,6 +67,7 @@ void bind_campaign(py::module_& m) {
                 P.k = k;
                 P.n_items = n_items;
                 P.diversity = diversity;
+                P.mean_penalty = mean_penalty;
                 const int64_t s_rows = s_indptr.size() - 1;
                 if (s_rows != 0 && s_rows != n_items) throw py::value_error("similarity must be n_items x n_items");
                 P.similarity =
@@ -101,10 +103,10 @@ void bind_campaign(py::module_& m) {
             });
         },
         py::arg("candidates"), py::arg("scores"), py::arg("k"), py::arg("n_items"), py::arg("diversity"),
-        py::arg("s_indptr"), py::arg("s_indices"), py::arg("s_data"), py::arg("category"), py::arg("n_categories"),
-        py::arg("cap"), py::arg("calibration"), py::arg("calibration_alpha"), py::arg("m_indptr"), py::arg("m_indices"),
-        py::arg("m_data"), py::arg("boost"), py::arg("eligible"), py::arg("is_new"), py::arg("min_new"),
-        py::arg("n_threads"),
+        py::arg("mean_penalty"), py::arg("s_indptr"), py::arg("s_indices"), py::arg("s_data"), py::arg("category"),
+        py::arg("n_categories"), py::arg("cap"), py::arg("calibration"), py::arg("calibration_alpha"),
+        py::arg("m_indptr"), py::arg("m_indices"), py::arg("m_data"), py::arg("boost"), py::arg("eligible"),
+        py::arg("is_new"), py::arg("min_new"), py::arg("n_threads"),
         "Greedy re-ranking of every list: MMR, calibration, caps, eligibility, boosts, new products; "
         "(ids, scores, short lists, lists missing new products).");
 

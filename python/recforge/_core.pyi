@@ -296,6 +296,7 @@ def rerank(
     k: int,
     n_items: int,
     diversity: float,
+    mean_penalty: bool,
     s_indptr: npt.NDArray[np.integer],
     s_indices: npt.NDArray[np.integer],
     s_data: npt.NDArray[np.floating],

@@ -6,7 +6,8 @@
 // Greedy, one position at a time. For each still-eligible candidate c of list u:
 //
 //   value(c) = (1 - diversity) * (rel(c) + boost[c])
-//              - diversity * max_{s chosen} sim(c, s)
+//              - diversity * max_{s chosen} sim(c, s)   (or the mean over the chosen s: mean_penalty,
+//                                                        the intra-list similarity c would add)
 //              - calibration * KL(p_u || q~(chosen + c))
 //
 // rel: the model's scores min-max scaled to [0, 1] within the list (scores of different models
@@ -46,7 +47,8 @@ struct RerankProblem {
     int64_t n_items = 0;  // candidate ids are < n_items
 
     double diversity = 0.0;
-    CsrView<T, I> similarity;  // n_items x n_items, symmetric, canonical; n_rows == 0: none
+    CsrView<T, I> similarity;   // n_items x n_items, symmetric, canonical; n_rows == 0: none
+    bool mean_penalty = false;  // the mean similarity to the chosen items, not the largest
 
     const int32_t* category = nullptr;  // per item, -1 = none; nullptr: no categories
     int64_t n_categories = 0;
@@ -215,11 +217,13 @@ RerankReport rerank(const RerankProblem<T, I>& P, int n_threads) {
                         continue;
                     if (only_new && !P.is_new[item]) continue;
                     double value = bound;
-                    if (use_sim) {  // bring c's largest similarity up to the items chosen since
+                    if (use_sim) {  // bring c's largest (or summed) similarity up to the items chosen since
                         double& ms = S->max_sim[static_cast<size_t>(c)];
-                        for (int64_t& j = S->seen[static_cast<size_t>(c)]; j < m; ++j)
-                            ms = std::max(ms, csr_entry(P.similarity, S->chosen[static_cast<size_t>(j)], item));
-                        value -= P.diversity * ms;
+                        for (int64_t& j = S->seen[static_cast<size_t>(c)]; j < m; ++j) {
+                            const double sim = csr_entry(P.similarity, S->chosen[static_cast<size_t>(j)], item);
+                            ms = P.mean_penalty ? ms + std::max(sim, 0.0) : std::max(ms, sim);
+                        }
+                        value -= P.diversity * (P.mean_penalty && m > 0 ? ms / static_cast<double>(m) : ms);
                     }
                     if (use_cal) {
                         const double kl = g >= 0 ? S->kl_if[static_cast<size_t>(g)] : kl_other;

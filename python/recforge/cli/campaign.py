@@ -43,6 +43,13 @@ def add_campaign_parser(sub, add_data_arguments) -> None:
         "--diversity", type=float, default=0.4, help="MMR trade-off in [0, 1] (default: 0.4; 0: the model's order)"
     )
     c.add_argument(
+        "--diversity-penalty",
+        choices=("max", "mean"),
+        default="max",
+        help="a candidate's similarity to the products already chosen: the largest (MMR, default) or the mean "
+        "(trades score for intra-list diversity directly)",
+    )
+    c.add_argument(
         "--novelty",
         type=float,
         default=1.0,
@@ -176,6 +183,7 @@ def campaign(args) -> None:
                     args.k,
                     diversity=args.diversity,
                     similarity=similarity,
+                    diversity_penalty=args.diversity_penalty,
                     novelty=args.novelty,
                     popularity=buyers,
                     categories=categories,
@@ -216,7 +224,8 @@ def campaign(args) -> None:
     write_table(table, args.out)
     print(
         f"{inter}; {users.size:,} customers, top-{args.k} of {args.candidates} candidates "
-        f"(diversity {args.diversity:g}, novelty {args.novelty:g}"
+        f"(diversity {args.diversity:g}{', mean penalty' if args.diversity_penalty == 'mean' else ''}, "
+        f"novelty {args.novelty:g}"
         f"{'; ' + ', '.join(sorted(options)) if options else ''})"
         + (f"; {short:,} lists shorter than {args.k}" if short else "")
         + (
