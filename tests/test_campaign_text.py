@@ -79,6 +79,9 @@ def test_templates_render_any_language_and_refuse_typos():
         rf.campaign.MessageTemplate("{% for %}")
     with pytest.raises(ValueError, match="unsafe|access"):  # the sandbox: no Python internals
         rf.campaign.MessageTemplate("{{ customer.__class__.__mro__ }}").render(context)
+    for source, failure in (("{{ 1 / 0 }}", "ZeroDivisionError"), ("{{ customer + 1 }}", "TypeError")):
+        with pytest.raises(ValueError, match=f"message template: {failure}"):  # the template's own code
+            rf.campaign.MessageTemplate(source).render(context)
     html = rf.campaign.MessageTemplate("<b>{{ customer }}</b>", autoescape=True)
     assert html.render({"customer": "<script>"}) == "<b>&lt;script&gt;</b>"
 

@@ -164,3 +164,15 @@ def test_recommend_and_similar_with_a_product_table_use_the_inputs_names(tmp_pat
     assert list(similar.columns) == ["sku", "description", "rank", "similar_sku", "similar_description", "score"]
     assert similar["description"].iloc[0] == described["85123A"]
     assert (similar["similar_description"] == similar["similar_sku"].map(described)).all()
+
+
+def test_a_template_failing_on_a_customer_leaves_no_files(tmp_path, capsys):
+    """Messages are rendered before anything is written: no campaign file without its messages."""
+    template = tmp_path / "t.j2"
+    template.write_text("{% if items|length > 3 %}{{ 1 / 0 }}{% endif %}Hello", encoding="utf-8")
+    out, messages = tmp_path / "c.csv", tmp_path / "m.csv"
+    args = ["campaign", "--data", "sample", "--quiet", "--out", str(out), "--messages", str(messages)]
+    assert main([*args, "--template", str(template)]) == 2
+    err = capsys.readouterr().err
+    assert "ZeroDivisionError" in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not out.exists() and not messages.exists()

@@ -63,13 +63,16 @@ class MessageTemplate:
             raise ValueError(f"message template, line {e.lineno}: {e.message}") from None
 
     def render(self, context: dict) -> str:
-        """The message for one customer's ``context``."""
+        """The message for one customer's ``context``; any failure of the template (an undefined
+        name, an error in its expressions) is a ValueError saying what failed."""
         from jinja2 import TemplateError
 
         try:
             return self._template.render(**context)
         except TemplateError as e:
             raise ValueError(f"message template: {e}") from None
+        except Exception as e:  # the template's own code failed ({{ 1/0 }}, "a" + 1, an include)
+            raise ValueError(f"message template: {type(e).__name__}: {e}") from None
 
     def render_all(self, contexts) -> list:
         """One message per context, in order."""

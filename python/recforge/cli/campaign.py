@@ -221,6 +221,11 @@ def campaign(args) -> None:
     }
     if segments is not None:
         table["segment"] = segments[users][row]
+    # Every message is rendered before anything is written: a template that fails on some
+    # customer leaves no campaign file behind without its messages.
+    messages = None
+    if template is not None:
+        messages = _messages(template, shown, segments, users, ids, reasons, descriptions, scores)
     write_table(table, args.out)
     print(
         f"{inter}; {users.size:,} customers, top-{args.k} of {args.candidates} candidates "
@@ -234,12 +239,14 @@ def campaign(args) -> None:
             else ""
         )
     )
-    if template is not None:
-        _write_messages(args, template, shown, segments, users, ids, reasons, descriptions, scores)
+    if messages is not None:
+        write_table(messages, args.messages)
+        print(f"{len(messages['message']):,} messages -> {args.messages}")
     print(f"{table['rank'].size:,} rows in {time.perf_counter() - start:.1f} s -> {args.out}")
 
 
-def _write_messages(args, template, shown, segments, users, ids, reasons, descriptions, scores) -> None:
+def _messages(template, shown, segments, users, ids, reasons, descriptions, scores) -> dict:
+    """The message table: one rendered message per customer (and segment)."""
     messages = []
     for u in range(users.size):
         items = [
@@ -261,5 +268,4 @@ def _write_messages(args, template, shown, segments, users, ids, reasons, descri
     table = {"customer": shown, "message": np.array(messages, dtype=object)}
     if segments is not None:
         table["segment"] = segments[users]
-    write_table(table, args.messages)
-    print(f"{len(messages):,} messages -> {args.messages}")
+    return table
