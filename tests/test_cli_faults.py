@@ -304,3 +304,24 @@ def test_recommend_refuses_to_write_an_empty_campaign(tmp_path, events, capsys):
     one_line_error(capsys, main(["recommend", "--model", str(model), "--data", str(header), "--out", str(out)]),
                    "holds no events")  # fmt: skip
     assert not out.exists()
+
+
+def test_clv_without_dropout_points_to_the_option_that_accepts_it(tmp_path, capsys):
+    """BG/NBD on customers who all keep buying runs a -> 0: the error names the command's own
+    way out (--accept-bounds, not the library's strict=False), which then writes the table."""
+    rng = np.random.default_rng(0)
+    customers = rng.integers(0, 50, 400)
+    rng.integers(0, 30, 400), rng.random(400)
+    days = rng.integers(0, 300, 400)
+    path = tmp_path / "log.csv"
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["customer", "time", "amount"])
+        for c, d in zip(customers, days):
+            w.writerow([c, int(1.7e9 + int(d) * 86400), 5.0])
+    argv = ["clv", "--data", str(path), "--user-col", "customer", "--amount-col", "amount", "--penalizer", "0.001"]
+    out = tmp_path / "clv.csv"
+    one_line_error(capsys, main([*argv, "--out", str(out)]), "a -> 0", "rerun with --accept-bounds")
+    assert not out.exists()
+    assert main([*argv, "--out", str(out), "--accept-bounds"]) == 0
+    assert out.exists()

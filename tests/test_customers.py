@@ -286,6 +286,22 @@ def test_bgnbd_reports_non_convergence():
         BetaGeoFitter().probability_alive([1], [1], [2])
 
 
+def test_bgnbd_without_dropout_names_the_limit_and_accepts_it_on_request():
+    """Customers who all keep buying: a -> 0. The error says which way it runs and what helps (a
+    penalizer holds back only parameters running to infinity); strict=False accepts the limit,
+    in which every customer is alive."""
+    rng = np.random.default_rng(0)  # 50 customers buying on uniformly random days of 300
+    customers = rng.integers(0, 50, 400)
+    rng.integers(0, 30, 400), rng.random(400)  # (products and quantities of that log: unused)
+    s = summary(customers, 1.7e9 + rng.integers(0, 300, 400) * 86400.0)
+    x, t_x, T = s.frequency, s.recency, s.T
+    with pytest.raises(RuntimeError, match=r"a -> 0, which a penalizer cannot hold back: fit with strict=False"):
+        BetaGeoFitter(penalizer=0.001).fit(x, t_x, T)
+    limit = BetaGeoFitter(penalizer=0.001).fit(x, t_x, T, strict=False)
+    assert limit.params_["a"] < 1e-4
+    np.testing.assert_allclose(limit.probability_alive(x, t_x, T), 1.0, atol=1e-3)
+
+
 def simulate_spend(n, params, seed):
     p, q, v = params
     rng = np.random.default_rng(seed)

@@ -138,11 +138,12 @@ def clv(args) -> None:
         raise CliError("--amount-col is needed: lifetime value is money")
     s, _, _ = _summary(args)
     try:
-        bg = BetaGeoFitter(penalizer=args.penalizer).fit(s)
+        bg = BetaGeoFitter(penalizer=args.penalizer).fit(s, strict=not args.accept_bounds)
         spend_of = s.select((s.frequency == 0) | (s.monetary_value > 0))
         gg = GammaGammaFitter(penalizer=args.penalizer).fit(spend_of)
-    except (RuntimeError, ValueError) as e:
-        raise CliError(str(e)) from None
+    except (RuntimeError, ValueError) as e:  # the library's ways out, in the command's words
+        message = str(e).replace("fit with strict=False", "rerun with --accept-bounds")
+        raise CliError(message.replace("penalizer=0.001", "--penalizer 0.001")) from None
     p = bg.params_
     print(f"BG/NBD: r={p['r']:.4g} alpha={p['alpha']:.4g} a={p['a']:.4g} b={p['b']:.4g} (days)")
     q = gg.params_
@@ -237,6 +238,12 @@ def add_parsers(sub) -> None:
     v.add_argument("--months", type=int, default=12, help="lifetime value horizon in 30-day months (default: 12)")
     v.add_argument("--discount", type=float, default=0.01, help="discount rate per month (default: 0.01)")
     v.add_argument("--penalizer", type=float, default=0.0, help="L2 penalty on the parameters (default: 0)")
+    v.add_argument(
+        "--accept-bounds",
+        action="store_true",
+        help="accept a BG/NBD fit whose parameter runs to its bound (a -> 0: nobody seems to drop out, "
+        "every customer stays alive) instead of refusing it",
+    )
     v.add_argument("--out", help="table: .csv, .csv.gz or .parquet")
     v.add_argument("--chart", help="a PNG of the P(alive) distribution (needs recforge[plot])")
     v.add_argument("--quiet", action="store_true")

@@ -9,6 +9,26 @@ from scipy import optimize
 from threadpoolctl import ThreadpoolController
 
 BOUND = 30.0  # |log parameter|: e^30 is far beyond any sensible rate, shape or scale
+DRIFT = 10.0  # |log parameter| beyond which a stalled search is read as running off to a limit
+
+
+def _way_out(names, log_params, penalizer: float) -> str:
+    """What to do about parameters running off: the penalty on params^2 holds back those running
+    to infinity, not those running to 0 (whose limit ``strict=False`` accepts)."""
+    up = [name for name, x in zip(names, log_params) if x > DRIFT]
+    down = [name for name, x in zip(names, log_params) if x < -DRIFT]
+    advice = []
+    if up:
+        advice.append(
+            f"{', '.join(up)} -> infinity, which a penalizer holds back "
+            f"({'raise it from ' + repr(penalizer) if penalizer else 'e.g. penalizer=0.001'})"
+        )
+    if down:
+        advice.append(
+            f"{', '.join(down)} -> 0, which a penalizer cannot hold back: fit with strict=False to accept that "
+            "limit (for BG/NBD, a -> 0: nobody seems to drop out), or give the model a longer history"
+        )
+    return "; ".join(advice) or "try penalizer=0.001 or other initial values"
 
 
 @functools.lru_cache(maxsize=1)
@@ -64,15 +84,18 @@ def maximise(
     # a stalled search counts as converged where the gradient has all but vanished: 1e-5 on the
     # mean log-likelihood per unit log-parameter, so that moving any parameter by 1% changes it
     # by 1e-7 at most. A ridge whose gradient stays above that (parameters running off to
-    # infinity together: no heterogeneity to estimate) is reported, not returned.
+    # infinity together: no heterogeneity to estimate) is reported, not returned, unless the
+    # caller accepts limits (not ``strict``).
     flat = stalled and np.all(np.isfinite(result.jac)) and np.max(np.abs(result.jac)) < 1e-5
-    if not np.all(np.isfinite(result.x)) or not (result.success or flat or (at_bound and not strict)):
+    running_off = stalled and np.any(np.abs(result.x) > DRIFT)
+    if not np.all(np.isfinite(result.x)) or not (result.success or flat or ((at_bound or running_off) and not strict)):
         raise RuntimeError(
-            f"{model} fit did not converge ({result.message}); try penalizer=0.001 or other initial values"
+            f"{model} fit did not converge ({result.message.strip() or 'stalled'}; "
+            f"{dict(zip(names, params.tolist()))}); {_way_out(names, result.x, penalizer)}"
         )
     if at_bound and strict:
         raise RuntimeError(
             f"{model} fit ran to a parameter bound ({dict(zip(names, params.tolist()))}): the likelihood has no "
-            "maximum in that direction; add a penalizer (e.g. 0.001)"
+            f"maximum in that direction; {_way_out(names, result.x, penalizer)}"
         )
     return params
