@@ -596,6 +596,14 @@ def test_propensity_bad_input():
         rf.customers.Propensity().predict(who, when, money, as_of=1.6e9 + 100 * DAY)
 
 
+def test_segmenter_refuses_more_segments_than_customers():
+    """Not silently fewer: one segment per customer would profile individuals."""
+    s, _ = planted_groups(3, 4)
+    with pytest.raises(ValueError, match=rf"n_segments \(13\) is more than the customers \({len(s)}\)"):
+        rf.customers.Segmenter(n_segments=13).fit(s)
+    assert rf.customers.Segmenter(n_segments=len(s)).fit(s).n_segments_ == len(s)
+
+
 def test_charts_are_png_files_written_atomically(tmp_path):
     pytest.importorskip("matplotlib", reason="charts need the plot extra")  # in the test extra
     from recforge.customers import charts

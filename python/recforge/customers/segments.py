@@ -44,7 +44,8 @@ class Segmenter:
     Parameters
     ----------
     n_segments : int or None, default None
-        None: chosen by silhouette from ``k_range``.
+        None: chosen by silhouette from ``k_range``. More than the customers fitted on raises
+        ValueError.
     k_range : tuple of int, default (2, 10)
         Smallest and largest k tried (inclusive).
     taste_weight : float, default 1.0
@@ -119,7 +120,9 @@ class Segmenter:
             raise ValueError(f"segmenting needs at least 2 customers, got {n}")
         self.silhouettes_ = {}
         if self.n_segments is not None:
-            k = min(self.n_segments, n)
+            if self.n_segments > n:  # k-means cannot make more groups than points
+                raise ValueError(f"n_segments ({self.n_segments}) is more than the customers ({n})")
+            k = self.n_segments
         else:
             low, high = self.k_range[0], min(self.k_range[1], n - 1)
             if low > high:
