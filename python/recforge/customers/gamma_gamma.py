@@ -89,7 +89,7 @@ class GammaGammaFitter:
     >>> x, spend = [1, 2, 3, 1, 4, 2], [20.0, 35.5, 18.0, 40.0, 25.0, 30.0]
     >>> rf.customers.GammaGammaFitter().fit(x, spend)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    RuntimeError: Gamma-Gamma fit did not converge (...); try penalizer=0.001 or other initial values
+    RuntimeError: Gamma-Gamma fit did not converge (...); q, v -> infinity, which a penalizer holds back (...)
     >>> gg = rf.customers.GammaGammaFitter(penalizer=0.001).fit(x, spend)
     >>> round(float(gg.expected_average_value([2], [35.5])[0]), 2)
     34.79
