@@ -192,3 +192,17 @@ def test_the_flat_layouts_module_paths_still_import(old, home):
     assert importlib.import_module(f"recforge.{old}") is importlib.import_module(f"recforge.{home}")
     from recforge.metrics import ranking_metrics  # noqa: F401  (a from-import through an old path)
     from recforge.split import random_split  # noqa: F401
+
+
+def test_the_top_level_namespace_holds_no_stray_modules():
+    """``dir(recforge)`` is what users tab-complete: recforge's own names, not its imports."""
+    import types
+
+    stray = [
+        name
+        for name, value in vars(recforge).items()
+        if isinstance(value, types.ModuleType)
+        and not name.startswith("_")
+        and not value.__name__.startswith("recforge")
+    ]
+    assert stray == []
