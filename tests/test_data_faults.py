@@ -143,8 +143,22 @@ def test_a_killed_save_keeps_the_previous_file(tmp_path, what):
 def test_a_weight_beyond_float32_is_refused():
     with pytest.raises(ValueError, match="float32"):
         rf.Interactions.from_arrays(["a"], ["x"], [1e39])
-    with pytest.raises(ValueError, match="float32"):  # fine alone, too big merged
+    with pytest.raises(ValueError, match="customer 'a', product 'x' is beyond"):  # fine alone, too big merged
         rf.Interactions.from_arrays(["a", "a"], ["x", "x"], [3e38, 3e38])
+
+
+def test_event_weights_must_be_finite_numbers_and_columns_one_dimensional():
+    """A NaN event weight dropped every event of its type as "unknown" without saying why."""
+    events = {"user": ["a", "b"], "item": ["x", "y"], "event": ["view", "buy"]}
+    with pytest.raises(ValueError, match=r"event_weights\['view'\] must be a finite number, got nan"):
+        rf.Interactions.from_pandas(events, event_col="event", event_weights={"view": float("nan"), "buy": 5})
+    with pytest.raises(TypeError, match=r"event_weights\['buy'\] must be a number, got '5'"):
+        rf.Interactions.from_pandas(events, event_col="event", event_weights={"view": 1, "buy": "5"})
+    ok = rf.Interactions.from_pandas(events, event_col="event", event_weights={"view": np.float32(1), "buy": 5})
+    assert ok.matrix.toarray().tolist() == [[1, 0], [0, 5]]
+    with pytest.raises(ValueError, match=r"user must be 1-D \(one value per event\), got shape \(1, 2\)"):
+        rf.Interactions.from_arrays([["a", "b"]], ["x", "y"])
+    assert rf.Interactions.from_arrays("a", "x").nnz == 1  # one event given as scalars
 
 
 @pytest.mark.parametrize("users", [["x\x00", "x", "y"], [2**63, 1, -5], [2**70, 2**64 + 1, 3], ["ä\x00\x00", "ä", ""]])

@@ -56,6 +56,11 @@ def _weights(weights, events, event_weights, n: int):
     if events is not None:
         if not isinstance(event_weights, dict) or not event_weights:
             raise ValueError("event_weights must be a non-empty dict of event type -> weight when events are given")
+        for kind, weight in event_weights.items():  # NaN would drop every row of its type unsaid
+            if isinstance(weight, bool) or not isinstance(weight, (int, float, np.integer, np.floating)):
+                raise TypeError(f"event_weights[{kind!r}] must be a number, got {weight!r}")
+            if not np.isfinite(weight):
+                raise ValueError(f"event_weights[{kind!r}] must be a finite number, got {weight!r}")
         codes, types = factorize(events, "events")
         table = np.array([float(event_weights.get(t, np.nan)) for t in types.tolist()] + [np.nan])
         per_row = table[codes]  # code -1 (missing type) reads the trailing NaN
@@ -433,6 +438,9 @@ class Interactions:
     @classmethod
     def _build(cls, cols: dict, spec: dict, aggregate: str, known, keep_events: bool = True, append_users=False):
         check_choice(aggregate, "aggregate", AGGREGATES)
+        for role, values in cols.items():
+            if values is not None and np.ndim(values) > 1:
+                raise ValueError(f"{role} must be 1-D (one value per event), got shape {np.shape(values)}")
         users, items = cols["user"], cols["item"]
         n = len(users)
         for role in ("item", "weight", "time", "event", "amount", "order"):
@@ -517,7 +525,7 @@ class Interactions:
             bad = int(np.flatnonzero(~np.isfinite(M.data))[0])
             row = int(np.searchsorted(M.indptr, bad, side="right") - 1)
             raise ValueError(
-                f"the weight of customer {user_ids[row]!r}, product {item_ids[M.indices[bad]]!r} is "
+                f"the weight of customer {user_ids[row].tolist()!r}, product {item_ids[M.indices[bad]].tolist()!r} is "
                 f"beyond float32's range (about 3.4e38) once merged; scale the weights down"
             )
         report.update(
