@@ -137,6 +137,16 @@ def test_bad_input_is_refused(client):
 
     with pytest.raises(ValueError, match="raw ids"):
         rfd.recommend(rf.ItemKNN().fit(sp.eye(4, format="csr")), None, client=client)
+    # checked at the call, not later on the workers when the lazy lists are computed
+    ddf = dd.from_pandas(events(1, 20), npartitions=1)
+    with pytest.raises(ValueError, match="k must be >= 0"):
+        rfd.recommend(model, ddf, k=-1, client=client)
+    with pytest.raises(ValueError, match="npartitions must be >= 1"):
+        rfd.recommend(model, ddf, k=3, npartitions=0, client=client)
+    with pytest.raises(ValueError, match="events 'absent.parquet' does not exist"):
+        rfd.recommend(model, "absent.parquet", k=3, client=client)
+    with pytest.raises(TypeError, match="events must be a Dask DataFrame or a Parquet path, got DataFrame"):
+        rfd.recommend(model, events(1, 20), k=3, client=client)
 
 
 def test_importing_without_dask_says_how_to_install(monkeypatch):

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from distributed import get_client
 
+from .._checks import check_int
 from ..batch import BlockScorer
 from ..batch.customers import CustomerTable, table_kinds
 from ..batch.score import add_counts
@@ -178,9 +179,18 @@ def recommend(
         raise ValueError(
             "model must know its raw ids and event columns: fit it on an Interactions or train it with 'recforge train'"
         )
+    # Checked here, not when the lazy result is computed on the workers
+    k = check_int(k, "k", minimum=0)
+    if npartitions is not None:
+        npartitions = check_int(npartitions, "npartitions", minimum=1)
     columns = [spec[key] for key in ("user_col", "item_col", "weight_col", "event_col") if spec.get(key)]
     if isinstance(events, (str, os.PathLike)):
-        events = dd.read_parquet(os.fspath(events), columns=columns)
+        path = os.fspath(events)
+        if "://" not in path and not os.path.exists(path):  # a local path; URLs go to Dask
+            raise ValueError(f"events {path!r} does not exist")
+        events = dd.read_parquet(path, columns=columns)
+    if not isinstance(events, dd.DataFrame):
+        raise TypeError(f"events must be a Dask DataFrame or a Parquet path, got {type(events).__name__}")
     missing = [c for c in columns if c not in events.columns]
     if missing:
         raise ValueError(f"events has no column {missing[0]!r} (columns: {list(events.columns)})")
