@@ -113,6 +113,10 @@ def test_cutoff_after_all_data(tmp_path, events, capsys):
     one_line_error(capsys, code, "--cutoff")
     code = main(["demo", "--cutoff", "2030-01-01", "--out", str(tmp_path / "c.csv"), "--quiet"])
     one_line_error(capsys, code, "--cutoff")
+    code = main(["demo", "--cutoff", "soon", "--out", str(tmp_path / "c.csv"), "--quiet"])
+    one_line_error(capsys, code, "--cutoff: 'soon' is not a date")
+    temporal = ["evaluate", "--data", str(events), *COLS, "--time-col", "ts", "--split", "temporal"]
+    one_line_error(capsys, main([*temporal, "--cutoff", "soon"]), "--cutoff")
 
 
 def test_model_from_a_newer_version_or_with_an_unknown_parameter(tmp_path, model, events, capsys):

@@ -154,9 +154,12 @@ def split_events_by_time(data, inter: Interactions, cutoff: str):
     events = data.events
     buy = purchases(events)
     t = as_seconds(events["InvoiceDate"], "InvoiceDate")
-    cut = as_seconds(np.array([cutoff]), "cutoff")[0]
+    try:
+        cut = as_seconds(np.array([cutoff]), "cutoff")[0]
+    except ValueError:
+        cut = np.nan
     if not np.isfinite(cut):
-        raise CliError(f"--cutoff: {cutoff!r} is not a date")
+        raise CliError(f"--cutoff: {cutoff!r} is not a date (e.g. 2011-11-01)")
 
     def pairs(mask):
         return inter.transform(
