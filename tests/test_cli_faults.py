@@ -329,3 +329,8 @@ def test_clv_without_dropout_points_to_the_option_that_accepts_it(tmp_path, caps
     assert not out.exists()
     assert main([*argv, "--out", str(out), "--accept-bounds"]) == 0
     assert out.exists()
+
+
+def test_an_unknown_model_parameter_lists_the_models_own(tmp_path, events, capsys):
+    argv = ["train", "--data", str(events), *COLS, "--model", "als", "--out", str(tmp_path / "m.npz"), "--quiet"]
+    one_line_error(capsys, main([*argv, "--param", "factor=8"]), "ALS has no parameter 'factor'", "factors, ")
