@@ -332,3 +332,16 @@ def test_cli_serves_until_sigterm_then_saves_the_state(tmp_path):
     os.remove(state)
     bad = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "--log" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize(
+    "extra, words",
+    [(["--port", "99999"], "--port must be in [0, 65535]"), (["--explore", "epsilon", "--epsilon", "2"], "--epsilon")],
+)
+def test_cli_refuses_a_bad_port_or_epsilon_before_reading_the_model(tmp_path, capsys, extra, words):
+    """socket.bind said a port out of range with an OverflowError traceback."""
+    from recforge.cli import main
+
+    code = main(["serve", "--model", str(tmp_path / "never-read.npz"), "--quiet", *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and words in err and err.count("\n") == 1, err

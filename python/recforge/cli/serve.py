@@ -49,6 +49,10 @@ def serve(args) -> None:
         raise CliError(str(e)) from None
     if args.candidates < 1 or args.max_body < 1:
         raise CliError("--candidates and --max-body must be >= 1")
+    if not 0 <= args.port <= 65535:  # before the model is read: socket.bind says it with a traceback
+        raise CliError(f"--port must be in [0, 65535], got {args.port}")
+    if args.explore == "epsilon" and not 0 <= args.epsilon <= 1:
+        raise CliError(f"--epsilon must be in [0, 1], got {args.epsilon}")
     for option, path in (("--state", args.state), ("--log", args.log), ("--decision-log", args.decision_log)):
         if path is not None and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
             raise CliError(f"{option}: folder of {path!r} does not exist")
