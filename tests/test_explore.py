@@ -135,3 +135,13 @@ def test_thompson_is_reproducible_with_a_seed():
     np.testing.assert_array_equal(a[0][1], a[1][1])
     b = ThompsonSampling(random_state=8).choose(np.arange(20), k=5)
     assert not np.array_equal(a[0][0], b[0])
+
+
+@pytest.mark.parametrize("policy", [lambda **kw: ThompsonSampling(**kw), lambda **kw: EpsilonGreedy(0.1, **kw)])
+def test_a_bad_seed_is_named(policy):
+    """numpy's own messages ("expected non-negative integer", "SeedSequence expects int") named
+    no argument."""
+    with pytest.raises(ValueError, match="random_state must be >= 0, got -1"):
+        policy(random_state=-1)
+    with pytest.raises(TypeError, match="random_state must be an integer"):
+        policy(random_state="seven")

@@ -113,3 +113,13 @@ def test_cold_splits_keep_interactions_and_their_events():
     assert isinstance(train, rf.Interactions) and len(train.events) + len(test.events) == 5
     with pytest.raises(ValueError, match="frac"):
         rf.split.cold_items(inter, 1.5)
+
+
+@pytest.mark.parametrize(
+    "split", [rf.split.random_split, rf.split.per_user_split, rf.split.cold_users, rf.split.cold_items]
+)
+def test_a_negative_seed_is_named(split):
+    """numpy's own message ("expected non-negative integer") named no argument."""
+    X = sp.random(10, 10, density=0.5, format="csr", random_state=0)
+    with pytest.raises(ValueError, match="seed must be >= 0, got -1"):
+        split(X, 0.2, seed=-1)

@@ -59,3 +59,8 @@ def check_bool(value, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
     return bool(value)
+
+
+def check_seed(random_state, name: str = "random_state") -> int | None:
+    """A seed for numpy.random.default_rng: None or a non-negative int (saved with a model)."""
+    return None if random_state is None else check_int(random_state, name, minimum=0)

@@ -300,7 +300,7 @@ def cross_validate(make_model, user_items, folds: int = 5, k: int = 10, seed: in
     """
     X = check_sparse(user_items, "user_items")
     folds = check_int(folds, "folds", minimum=2)
-    fold_of = np.random.default_rng(check_int(seed, "seed")).permutation(X.indices.size) % folds
+    fold_of = np.random.default_rng(check_int(seed, "seed", minimum=0)).permutation(X.indices.size) % folds
     results = []
     for f in range(folds):
         train, test = partition(user_items, fold_of == f)

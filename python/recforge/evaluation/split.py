@@ -95,7 +95,7 @@ def random_split(user_items, frac: float = 0.2, seed: int = 0):
     """
     (X, source), frac = _source(user_items), _fraction(frac)
     nnz = X.indices.size
-    chosen = np.random.default_rng(check_int(seed, "seed")).permutation(nnz)[: int(round(frac * nnz))]
+    chosen = np.random.default_rng(check_int(seed, "seed", minimum=0)).permutation(nnz)[: int(round(frac * nnz))]
     in_test = np.zeros(nnz, dtype=bool)
     in_test[chosen] = True
     return _partition(X, in_test, source)
@@ -113,7 +113,7 @@ def per_user_split(user_items, frac: float = 0.2, seed: int = 0, min_train: int 
     min_train = check_int(min_train, "min_train", minimum=0)
     n_u = np.diff(X.indptr)
     n_test = np.minimum(np.round(frac * n_u).astype(np.int64), np.maximum(n_u - min_train, 0))
-    rng = np.random.default_rng(check_int(seed, "seed"))
+    rng = np.random.default_rng(check_int(seed, "seed", minimum=0))
     rank = _rank_within_rows(X, rng.random(X.indices.size))
     return _partition(X, rank < n_test[row_ids(X)], source)
 
@@ -122,7 +122,7 @@ def _held_out(owner: np.ndarray, n: int, frac: float, seed) -> np.ndarray:
     """Per stored entry, whether its owner (row or column id) is among round(frac * owners
     with entries) owners drawn at random."""
     active = np.flatnonzero(np.bincount(owner, minlength=n) > 0)
-    rng = np.random.default_rng(check_int(seed, "seed"))
+    rng = np.random.default_rng(check_int(seed, "seed", minimum=0))
     chosen = np.zeros(n, dtype=bool)
     chosen[rng.permutation(active)[: int(round(frac * active.size))]] = True
     return chosen[owner]
@@ -184,7 +184,7 @@ def leave_k_out(user_items, k: int = 1, by: str = "random", times=None, seed: in
         rank = np.empty(rows.size, dtype=np.int64)
         rank[order] = np.arange(rows.size) - X.indptr[rows[order]]
     else:
-        rank = _rank_within_rows(X, np.random.default_rng(check_int(seed, "seed")).random(X.indices.size))
+        rank = _rank_within_rows(X, np.random.default_rng(check_int(seed, "seed", minimum=0)).random(X.indices.size))
     n_u = np.diff(X.indptr)
     return _partition(X, (rank < k) & (n_u[row_ids(X)] > k), source)
 

@@ -182,7 +182,7 @@ def tune(
     if unknown:
         raise ValueError(f"{model_class.__name__} has no parameters {unknown}")
     fit_part, held_out = per_user_split(train, validation, seed=seed)
-    rng = np.random.default_rng(check_int(seed, "seed"))
+    rng = np.random.default_rng(check_int(seed, "seed", minimum=0))
     start = time.perf_counter()
     trials, stopped = [], "space"
     for n, params in enumerate(_candidates(space, search, rng)):

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from .._checks import check_bool, check_int
+from .._checks import check_bool, check_int, check_seed
 from .._sparse import CsrParts
 from ..kernels.topk import DIRECT_QUERIES, dense_topk_parts, pack_items
 from .base import Recommender
@@ -25,11 +25,6 @@ def check_dtype(dtype) -> str:
     if name not in DTYPES:
         raise ValueError(f"dtype must be float32 or float64, got {name}")
     return name
-
-
-def check_seed(random_state) -> int | None:
-    """A seed for numpy.random.default_rng: None or a non-negative int (saved with the model)."""
-    return None if random_state is None else check_int(random_state, "random_state", minimum=0)
 
 
 class FactorModel(Recommender):

@@ -14,7 +14,7 @@ import threading
 
 import numpy as np
 
-from .._checks import check_int, check_real
+from .._checks import check_int, check_real, check_seed
 
 
 class _CountTable:
@@ -60,7 +60,7 @@ class _Policy:
         self.prior_strength = float(prior_strength)
         self.by_segment = bool(by_segment)
         self.random_state = random_state
-        self._rng = np.random.default_rng(random_state)
+        self._rng = np.random.default_rng(check_seed(random_state))
         self._table = _CountTable()
         self._lock = threading.Lock()
 
