@@ -689,3 +689,17 @@ def test_summary_arguments_must_be_summaries(call):
     for wrong in (rf.Interactions.from_arrays(["a"], ["x"]), None):
         with pytest.raises(TypeError, match="summary must be a CustomerSummary"):
             call(wrong)
+
+
+def test_lift_table_and_propensity_name_their_bad_arguments():
+    """numpy's "number sections must be larger than 0.", a NaN score sorted anywhere (shifting
+    every decile without a word), and a cutoff error naming "as_of"."""
+    labels = np.arange(20) % 2 == 0
+    with pytest.raises(ValueError, match="bins must be >= 1, got 0"):
+        rf.customers.lift_table(np.arange(20.0), labels, bins=0)
+    with pytest.raises(ValueError, match="scores must be finite numbers: position 3"):
+        rf.customers.lift_table(np.where(np.arange(20) == 3, np.nan, np.arange(20.0)), labels)
+    rng = np.random.default_rng(0)
+    who, when = rng.integers(0, 100, 3000), 1.7e9 + rng.uniform(0, 3e7, 3000)
+    with pytest.raises(ValueError, match="cutoff holds values that are not times"):
+        rf.customers.Propensity(window=30).fit(who, when, cutoff="soon")

@@ -233,11 +233,12 @@ def summary(
     return out.select(present) if not present.all() else out
 
 
-def as_of_seconds(value) -> float:
-    """A single time (epoch seconds, datetime or date string) as epoch seconds."""
-    seconds = as_seconds(np.asarray([value]), "as_of")
+def as_of_seconds(value, name: str = "as_of") -> float:
+    """A single time (epoch seconds, datetime or date string) as epoch seconds; errors name the
+    argument ``name``."""
+    seconds = as_seconds(np.asarray([value]), name)
     if not np.isfinite(seconds[0]):
-        raise ValueError(f"as_of must be a time, got {value!r}")
+        raise ValueError(f"{name} must be a time, got {value!r}")
     return float(seconds[0])
 
 
