@@ -703,3 +703,15 @@ def test_lift_table_and_propensity_name_their_bad_arguments():
     who, when = rng.integers(0, 100, 3000), 1.7e9 + rng.uniform(0, 3e7, 3000)
     with pytest.raises(ValueError, match="cutoff holds values that are not times"):
         rf.customers.Propensity(window=30).fit(who, when, cutoff="soon")
+
+
+def test_value_predictions_refuse_negative_spend_and_swapped_models():
+    x, m = simulate_spend(500, (6.0, 4.0, 15.0), 1)
+    gg = GammaGammaFitter().fit(x, m)
+    with pytest.raises(ValueError, match="monetary_value must be >= 0 for customers with repeat purchases; 1 are"):
+        gg.expected_average_value([1, 2], [-3.0, 5.0])
+    assert gg.expected_average_value([0], [-3.0])[0] > 0  # no repeat purchase: the mean is not read
+    bx, bt, bT = simulate_bgnbd(500, (0.5, 5.0, 0.8, 2.0), 40, 3)
+    bg = BetaGeoFitter().fit(bx, bt, bT)
+    with pytest.raises(TypeError, match="purchases must be a fitted BetaGeoFitter .* got GammaGammaFitter"):
+        lifetime_value(gg, bg, [1.0], [1.0], [2.0], [5.0])

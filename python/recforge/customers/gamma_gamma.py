@@ -131,5 +131,11 @@ class GammaGammaFitter:
             raise RuntimeError("GammaGammaFitter is not fitted: call fit first")
         p, q, v = (self.params_[k] for k in PARAMS)
         x, m = _columns(frequency, monetary_value, repeat_only=False)
+        negative = int(np.count_nonzero((x > 0) & (m < 0)))
+        if negative:  # the weighted mean would pull the population's value below it
+            raise ValueError(
+                f"monetary_value must be >= 0 for customers with repeat purchases; {negative} are below 0 "
+                "(returns beyond purchases): clip them at 0 or leave them out"
+            )
         m = np.where(x > 0, m, 0.0)
         return p * (v + m * x) / (p * x + q - 1)

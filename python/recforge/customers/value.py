@@ -43,6 +43,13 @@ def lifetime_value(
     -------
     numpy.ndarray of float64, one value per customer.
     """
+    # duck-typed (any model with these methods), but named: swapped arguments are an easy slip
+    for name, model, method, kind in (
+        ("purchases", purchases, "expected_purchases", "BetaGeoFitter"),
+        ("spend", spend, "expected_average_value", "GammaGammaFitter"),
+    ):
+        if not callable(getattr(model, method, None)):
+            raise TypeError(f"{name} must be a fitted {kind} (with {method}), got {type(model).__name__}")
     horizon = check_int(horizon, "horizon", minimum=1)
     step = check_real(step, "step", minimum=0.0)
     discount_rate = check_real(discount_rate, "discount_rate", minimum=0.0)
