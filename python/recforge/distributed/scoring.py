@@ -114,6 +114,22 @@ def _meta(model, k: int) -> pd.DataFrame:
     return pd.DataFrame(meta)
 
 
+def _frame(data, name: str, columns: list) -> dd.DataFrame:
+    """``data`` (a Dask DataFrame, or a Parquet path read with ``columns``) checked at the call:
+    a local path that exists, a Dask DataFrame, every one of ``columns``."""
+    if isinstance(data, (str, os.PathLike)):
+        path = os.fspath(data)
+        if "://" not in path and not os.path.exists(path):  # a local path; URLs go to Dask
+            raise ValueError(f"{name} {path!r} does not exist")
+        data = dd.read_parquet(path, columns=columns)
+    if not isinstance(data, dd.DataFrame):
+        raise TypeError(f"{name} must be a Dask DataFrame or a Parquet path, got {type(data).__name__}")
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise ValueError(f"{name} has no column {missing[0]!r} (columns: {list(data.columns)})")
+    return data
+
+
 def recommend(
     model,
     events,
@@ -184,32 +200,13 @@ def recommend(
     if npartitions is not None:
         npartitions = check_int(npartitions, "npartitions", minimum=1)
     columns = [spec[key] for key in ("user_col", "item_col", "weight_col", "event_col") if spec.get(key)]
-    if isinstance(events, (str, os.PathLike)):
-        path = os.fspath(events)
-        if "://" not in path and not os.path.exists(path):  # a local path; URLs go to Dask
-            raise ValueError(f"events {path!r} does not exist")
-        events = dd.read_parquet(path, columns=columns)
-    if not isinstance(events, dd.DataFrame):
-        raise TypeError(f"events must be a Dask DataFrame or a Parquet path, got {type(events).__name__}")
-    missing = [c for c in columns if c not in events.columns]
-    if missing:
-        raise ValueError(f"events has no column {missing[0]!r} (columns: {list(events.columns)})")
+    events = _frame(events, "events", columns)
     table = None
     if customers is not None:
         key = spec["user_col"] if customer_key is None else customer_key
         integer_ids = _integer_ids(model)
         wanted = list(table_kinds(model, key, "int" if integer_ids else "str"))  # refuses a bare model
-        if isinstance(customers, (str, os.PathLike)):
-            path = os.fspath(customers)
-            if "://" not in path and not os.path.exists(path):  # a local path; URLs go to Dask
-                raise ValueError(f"customers {path!r} does not exist")
-            customers = dd.read_parquet(path, columns=wanted)
-        if not isinstance(customers, dd.DataFrame):
-            raise TypeError(f"customers must be a Dask DataFrame or a Parquet path, got {type(customers).__name__}")
-        absent = [c for c in wanted if c not in customers.columns]
-        if absent:
-            raise ValueError(f"customers has no column {absent[0]!r} (columns: {list(customers.columns)})")
-        table = customers[wanted]
+        table = _frame(customers, "customers", wanted)[wanted]
     # Import what the tasks unpickle on every worker first: two task threads importing
     # dask.dataframe at once can fail (KeyError in importlib) and cost a worker.
     client.run(_import_on_worker)
