@@ -65,6 +65,29 @@ def test_unknown_customers_get_the_decayed_trending_products():
     np.testing.assert_allclose(online.recommend("someone", k=5)[1], [2.5, 1.5 + math.exp(-math.log(2) / 2)])
 
 
+def test_trending_times_may_be_datetimes():
+    """Times as datetimes or ISO text count as the same epoch seconds as numbers (numpy read
+    datetime64[ns] as nanoseconds, text as an unnamed "could not convert string to float")."""
+    u, i, w = events(0, 200)
+    model = rf.ItemKNN().fit(rf.Interactions.from_arrays(u, i, w))
+    start = np.datetime64("2024-01-01T00:00:00", "s")
+    forms = {
+        "seconds": [start.astype(np.int64) + 0.0, start.astype(np.int64) + 86400.0],
+        "datetime64[ns]": np.array([start, start + np.timedelta64(1, "D")]).astype("datetime64[ns]"),
+        "text": ["2024-01-01", "2024-01-02T01:00:00+01:00"],
+    }
+    answers = {}
+    for name, times in forms.items():
+        online = rf.realtime.OnlineRecommender(model, half_life=86400.0)
+        online.update(["a", "b"], ["p1", "p2"], weights=[4.0, 1.0], times=times)
+        answers[name] = online.recommend("someone", k=5)
+    for name, (items, scores) in answers.items():
+        assert items.tolist() == ["p1", "p2"], name
+        np.testing.assert_allclose(scores, [2.0, 1.0], err_msg=name)  # p1 one half-life older
+    with pytest.raises(ValueError, match="times holds values that are not times"):
+        rf.realtime.OnlineRecommender(model).update(["a"], ["p1"], times=["yesterday"])
+
+
 def test_recent_products_are_excluded_when_seen_ones_are_not():
     u, i, w = events(0, 300)
     inter = rf.Interactions.from_arrays(u, i, w)

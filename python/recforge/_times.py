@@ -1,6 +1,6 @@
 """Event times as float64 seconds since the Unix epoch (NaN where missing), whatever the input:
-numbers (taken as seconds already), numpy datetime64, pandas datetimes (time-zone aware ones in
-UTC) or ISO 8601 strings."""
+numbers (taken as seconds already), numpy datetime64, pandas or Python datetimes (time-zone aware
+ones converted to UTC; naive ones taken as UTC) or ISO 8601 strings (with or without an offset)."""
 
 from __future__ import annotations
 
@@ -19,36 +19,54 @@ def _numbers_in_text(values) -> np.ndarray | None:
         return None
 
 
-def as_seconds(values, name: str) -> np.ndarray:
-    array = to_numpy(values)
-    if array.dtype.kind in "OUS" or (pd is not None and pd.api.types.is_string_dtype(getattr(values, "dtype", None))):
-        numbers = _numbers_in_text(values)
-        if numbers is not None:
-            return numbers
-    if pd is not None and isinstance(values, (pd.Series, pd.Index)):
-        if isinstance(values.dtype, pd.DatetimeTZDtype):
-            values = (
-                values.dt.tz_convert("UTC").dt.tz_localize(None)
-                if isinstance(values, pd.Series)
-                else values.tz_convert("UTC").tz_localize(None)
-            )
-        if values.dtype.kind in "O" or pd.api.types.is_string_dtype(values.dtype):
-            try:
-                values = pd.to_datetime(values)
-            except (ValueError, TypeError) as e:
-                raise ValueError(f"{name} holds values that are not times: {e}") from None
-    array = to_numpy(values)
-    if array.dtype.kind in "iuf":
-        return array.astype(np.float64)
-    if array.dtype.kind in "OUS":
+def _parsed(values, name: str) -> np.ndarray:
+    """Strings or datetime objects as naive UTC datetime64."""
+    if pd is None:
+        array = to_numpy(values)
         try:
-            array = (
-                np.array([None if v is None or v != v else v for v in array.tolist()], dtype="datetime64[ns]")
-                if array.dtype == object
-                else array.astype("datetime64[ns]")
-            )
+            if array.dtype == object:
+                return np.array([None if v is None or v != v else v for v in array.tolist()], dtype="datetime64[ns]")
+            return array.astype("datetime64[ns]")
         except (ValueError, TypeError) as e:
             raise ValueError(f"{name} holds values that are not times: {e}") from None
+    values = values if isinstance(values, (pd.Series, pd.Index)) else to_numpy(values)
+    try:
+        # utc=True: aware values (offsets in the text, tz-aware objects, mixed zones) convert
+        # to UTC and naive ones are taken as UTC, instead of numpy's silent dropping of zones.
+        parsed = pd.to_datetime(values, utc=True)
+    except (ValueError, TypeError) as first:
+        try:  # pandas infers one format from the first value; ISO 8601 text may vary in precision
+            parsed = pd.to_datetime(values, utc=True, format="ISO8601")
+        except (ValueError, TypeError):
+            reason = (str(first).splitlines() or [type(first).__name__])[0].split(". You might")[0]
+            raise ValueError(f"{name} holds values that are not times: {reason}") from None
+    return _naive_utc(parsed)
+
+
+def _naive_utc(values) -> np.ndarray:
+    """A tz-aware pandas Series / Index / DatetimeArray as naive UTC datetime64."""
+    if isinstance(values, pd.Series):
+        return values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+    return pd.DatetimeIndex(values).tz_convert("UTC").tz_localize(None).to_numpy()
+
+
+def as_seconds(values, name: str) -> np.ndarray:
+    """``values`` as float64 epoch seconds, NaN where missing; ValueError (naming ``name``) for
+    values that are not times, TypeError for a dtype that cannot hold them."""
+    if pd is not None and isinstance(getattr(values, "dtype", None), pd.DatetimeTZDtype):
+        # Before the text path: pandas reads an aware column as numbers in its own unit.
+        array = _naive_utc(values)
+    else:
+        array = to_numpy(values)
+        if array.dtype.kind in "OUS" or (
+            pd is not None and pd.api.types.is_string_dtype(getattr(values, "dtype", None))
+        ):
+            numbers = _numbers_in_text(values)
+            if numbers is not None:
+                return numbers
+            array = _parsed(values, name)
+    if array.dtype.kind in "iuf":
+        return array.astype(np.float64)
     if array.dtype.kind != "M":
         raise TypeError(
             f"{name} must hold numbers (epoch seconds), datetimes or ISO 8601 strings, got dtype {array.dtype}"

@@ -23,6 +23,7 @@ from .._atomic import atomic_output
 from .._checks import check_int, check_real
 from .._npz import open_npz
 from .._sparse import CsrParts
+from .._times import as_seconds
 from ..data import Interactions
 
 
@@ -163,8 +164,9 @@ class OnlineRecommender:
             either raises TypeError before anything is logged or applied.
         weights : array-like of float, optional
             Per event (default 1): a view may weigh 1, a purchase 5.
-        times : array-like of float, optional
-            Per event, for the trending counters (default: the latest time seen).
+        times : array-like, optional
+            Per event, for the trending counters (default: the latest time seen): epoch seconds,
+            datetimes or ISO 8601 strings, as everywhere in recforge.
 
         Returns
         -------
@@ -180,9 +182,9 @@ class OnlineRecommender:
         w = np.ones(items.size) if weights is None else np.asarray(weights, dtype=np.float64).ravel()
         if w.size != items.size or not np.all(np.isfinite(w)):
             raise ValueError(f"weights must hold one finite number per event ({items.size})")
-        t = None if times is None else np.asarray(times, dtype=np.float64).ravel()
+        t = None if times is None else as_seconds(np.ravel(times) if np.ndim(times) != 1 else times, "times")
         if t is not None and (t.size != items.size or not np.all(np.isfinite(t))):
-            raise ValueError(f"times must hold one finite number per event ({items.size})")
+            raise ValueError(f"times must hold one time per event ({items.size}), none missing or infinite")
         keys = self._customer_keys(customers)
         cols = self.item_index(items)
         known = cols >= 0

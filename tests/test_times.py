@@ -1,0 +1,80 @@
+"""Event times in every form a user holds them become the same epoch seconds: time-zone aware
+columns are converted to UTC (not read as pandas' internal integers), offsets in text count,
+naive times are UTC, and text that is not a time is refused by name."""
+
+import datetime as dt
+
+import numpy as np
+import pytest
+import recforge as rf
+
+pd = pytest.importorskip("pandas")
+
+NAIVE_UTC = pd.Series(
+    pd.to_datetime(["2024-01-01 00:30", "2024-01-03 12:00", "2024-02-10 23:30", "2024-03-01"], format="ISO8601")
+)
+CUSTOMERS = ["a", "a", "b", "a"]
+AMOUNTS = [10.0, 5.0, 7.0, 3.0]
+
+
+def _summary(times, **kwargs):
+    return rf.customers.summary(CUSTOMERS, times, AMOUNTS, **kwargs)
+
+
+def _same(s, t):
+    np.testing.assert_array_equal(s.customer_ids, t.customer_ids)
+    for name in ("frequency", "recency", "T", "monetary_value"):
+        np.testing.assert_array_equal(getattr(s, name), getattr(t, name), err_msg=name)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/London", "America/New_York", "Asia/Kolkata"])
+@pytest.mark.parametrize("form", ["series", "index", "array", "objects"])
+def test_aware_times_are_converted_to_utc(zone, form):
+    local = NAIVE_UTC.dt.tz_localize("UTC").dt.tz_convert(zone)
+    times = {
+        "series": local,
+        "index": pd.DatetimeIndex(local),
+        "array": local.array,
+        "objects": np.array(local.tolist(), dtype=object),
+    }[form]
+    _same(_summary(times), _summary(NAIVE_UTC))
+    # T is in days: a reading as nanoseconds or microseconds would give ~1e8 days
+    assert _summary(times).T.max() < 100
+
+
+def test_offsets_in_text_and_mixed_zones():
+    text = ["2024-01-01T05:30:00+05:00", "2024-01-03T07:00:00-05:00", "2024-02-10 23:30", "2024-03-01"]
+    _same(_summary(text), _summary(NAIVE_UTC))
+    objects = [
+        dt.datetime(2024, 1, 1, 0, 30),
+        dt.datetime(2024, 1, 3, 13, 0, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+        pd.Timestamp("2024-02-10 23:30"),
+        pd.Timestamp("2024-03-01", tz="UTC"),
+    ]
+    _same(_summary(objects), _summary(NAIVE_UTC))
+
+
+def test_iso_text_of_varying_precision():
+    # pandas infers one format from the first value; a column mixing dates and date-times is
+    # still ISO 8601
+    text = ["2024-01-01 00:30", "2024-01-03 12:00:00", "2024-02-10T23:30", "2024-03-01"]
+    _same(_summary(text), _summary(NAIVE_UTC))
+
+
+def test_aware_as_of_and_cutoff():
+    aware_end = pd.Timestamp("2024-03-10", tz="America/New_York")  # 05:00 UTC
+    s = _summary(NAIVE_UTC, as_of=aware_end)
+    t = _summary(NAIVE_UTC, as_of="2024-03-10T05:00:00")
+    _same(s, t)
+    X = rf.Interactions.from_pandas(
+        pd.DataFrame({"user": CUSTOMERS, "item": ["x", "y", "x", "z"], "time": NAIVE_UTC.dt.tz_localize("Asia/Tokyo")}),
+        time_col="time",
+    )
+    train, test = rf.split.temporal_split(X, cutoff=pd.Timestamp("2024-02-10 10:00", tz="Asia/Tokyo"))
+    # 2024-02-10 23:30 Tokyo is after the cut; the two January events are before it
+    assert train.nnz == 2 and test.nnz == 2
+
+
+def test_text_that_is_not_a_time_is_named():
+    with pytest.raises(ValueError, match=r"^times holds values that are not times: [^\n]*$"):
+        _summary(["2024-01-01", "soon", "2024-01-02", "2024-01-03"])
