@@ -283,3 +283,39 @@ def test_check_csr_agrees_with_a_plain_reading(seed, n_rows, per_row, fault, ind
             _core.check_csr(indptr, indices, data, n_rows, n_cols)
     else:
         assert _core.check_csr(indptr, indices, data, n_rows, n_cols) == canonical
+
+
+def _number_arguments():
+    """(call, argument name) for every public argument of numbers given as an array: each is
+    called with text where a number belongs."""
+    import recforge.realtime as rt
+
+    c, t = ["a", "a", "b"], ["2024-01-01", "2024-01-09", "2024-01-03"]
+    bg = rf.customers.BetaGeoFitter()
+    ts = rt.ThompsonSampling(random_state=0)
+    return [
+        (lambda v: rf.customers.summary(c, t, v), "amounts"),
+        (lambda v: rf.customers.quantile_scores(v), "values"),
+        (lambda v: rf.customers.lift_table(v, [True, False, True], bins=1), "scores"),
+        (lambda v: bg.fit(v, [1.0, 2.0, 3.0], [4.0, 5.0, 6.0]), "frequency"),
+        (lambda v: bg.fit([1.0, 2.0, 3.0], v, [4.0, 5.0, 6.0]), "recency"),
+        (lambda v: bg.fit([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], v), "T"),
+        (lambda v: rf.customers.GammaGammaFitter().fit([1.0, 2.0, 3.0], v), "monetary_value"),
+        (lambda v: rf.metrics.rmse(v, [1.0, 2.0, 3.0]), "y_true"),
+        (lambda v: rf.metrics.rmse([1.0, 2.0, 3.0], v), "y_pred"),
+        (lambda v: rt.ips([0, 1, 2], v, [0.5] * 3, [0.5] * 3), "rewards"),
+        (lambda v: rt.ips([0, 1, 2], [1.0] * 3, v, [0.5] * 3), "logging_propensity"),
+        (lambda v: ts.feedback([0, 1, 2], v), "rewards"),
+        (lambda v: ts.choose(np.arange(3), k=2, prior_mean=v), "prior_mean"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(13))
+def test_text_where_numbers_belong_is_named(case):
+    """numpy's "could not convert string to float: '£1.50'" named neither the argument nor
+    the place."""
+    calls = _number_arguments()
+    assert len(calls) == 13
+    call, name = calls[case]
+    with pytest.raises(ValueError, match=rf"^{name} must hold numbers: position 1 holds '£1\.50'$"):
+        call(np.array(["1", "£1.50", "0.5"], dtype=object))

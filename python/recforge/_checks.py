@@ -64,3 +64,33 @@ def check_bool(value, name: str) -> bool:
 def check_seed(random_state, name: str = "random_state") -> int | None:
     """A seed for numpy.random.default_rng: None or a non-negative int (saved with a model)."""
     return None if random_state is None else check_int(random_state, name, minimum=0)
+
+
+def as_numbers(values, name: str) -> np.ndarray:
+    """``values`` as a float64 array (None and pandas' NA as NaN), or ValueError naming ``name``
+    and the first value that is not a number: numpy's own "could not convert string to float"
+    names neither."""
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        pass  # the slow path below finds the culprit, or reads pandas' NA in an object column
+    try:
+        objects = np.asarray(values, dtype=object)
+    except ValueError:
+        raise ValueError(f"{name} must be an array of numbers, not of sequences of different lengths") from None
+    out = np.empty(objects.shape, dtype=np.float64)
+    flat = out.reshape(-1)
+    for position, value in enumerate(objects.reshape(-1).tolist()):
+        if value is None or _is_na(value):
+            flat[position] = np.nan
+            continue
+        try:
+            flat[position] = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must hold numbers: position {position} holds {value!r}") from None
+    return out
+
+
+def _is_na(value) -> bool:
+    # pandas' NA without importing pandas: a singleton whose truth value is ambiguous
+    return type(value).__name__ == "NAType"

@@ -4,6 +4,8 @@ ones converted to UTC; naive ones taken as UTC) or ISO 8601 strings (with or wit
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ._factorize import pd, to_numpy
@@ -33,7 +35,9 @@ def _parsed(values, name: str) -> np.ndarray:
     try:
         # utc=True: aware values (offsets in the text, tz-aware objects, mixed zones) convert
         # to UTC and naive ones are taken as UTC, instead of numpy's silent dropping of zones.
-        parsed = pd.to_datetime(values, utc=True)
+        with warnings.catch_warnings():  # "could not infer format": each value then parses alone
+            warnings.simplefilter("ignore", UserWarning)
+            parsed = pd.to_datetime(values, utc=True)
     except (ValueError, TypeError) as first:
         try:  # pandas infers one format from the first value; ISO 8601 text may vary in precision
             parsed = pd.to_datetime(values, utc=True, format="ISO8601")

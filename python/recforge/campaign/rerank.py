@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import _core
-from .._checks import check_choice, check_int, check_real
+from .._checks import as_numbers, check_choice, check_int, check_real
 from .._config import resolve_threads
 from .._factorize import factorize
 from .._sparse import check_sparse
@@ -301,7 +301,7 @@ def novelty_bonus(popularity, n_items: int, dtype=np.float64) -> np.ndarray:
     item is popular)."""
     if popularity is None:
         raise ValueError("novelty needs popularity (each item's buyers, e.g. np.bincount(X.indices))")
-    pop = np.asarray(popularity, dtype=np.float64)
+    pop = as_numbers(popularity, "popularity")
     if pop.shape != (n_items,) or not np.all(np.isfinite(pop)) or (pop.size and pop.min() < 0):
         raise ValueError(f"popularity must hold one finite count >= 0 per item ({n_items})")
     top = np.log1p(pop.max()) if pop.size else 0.0

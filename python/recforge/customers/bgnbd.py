@@ -8,7 +8,7 @@ import numpy as np
 from scipy import special
 
 from .. import _core
-from .._checks import check_int, check_real
+from .._checks import as_numbers, check_int, check_real
 from .._config import resolve_threads
 from ._mle import maximise
 from .summary import CustomerSummary
@@ -17,9 +17,9 @@ PARAMS = ("r", "alpha", "a", "b")
 
 
 def _columns(frequency, recency, T):
-    x = np.asarray(frequency, dtype=np.float64)
-    t_x = np.asarray(recency, dtype=np.float64)
-    T = np.asarray(T, dtype=np.float64)
+    x = as_numbers(frequency, "frequency")
+    t_x = as_numbers(recency, "recency")
+    T = as_numbers(T, "T")
     if not (x.shape == t_x.shape == T.shape) or x.ndim != 1:
         raise ValueError(f"frequency, recency and T must be 1-D of one length, got {x.shape}, {t_x.shape}, {T.shape}")
     for name, v in (("frequency", x), ("recency", t_x), ("T", T)):
@@ -40,7 +40,7 @@ class Rows:
     frequency, so that the Gamma functions of x are computed once per distinct x."""
 
     def __init__(self, x, t_x, T, weights=None, collapse: bool = True):
-        w = np.ones(x.size) if weights is None else np.asarray(weights, dtype=np.float64)
+        w = np.ones(x.size) if weights is None else as_numbers(weights, "weights")
         if collapse:
             first, inverse = _core.distinct_rows(np.column_stack([x, t_x, T]))
             w = np.bincount(inverse, weights=w, minlength=first.size)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._atomic import atomic_path
+from .._checks import as_numbers
 
 
 def _pyplot():
@@ -68,7 +69,7 @@ def lift_chart(tables: dict, path) -> None:
 def alive_chart(p_alive, path, bins: int = 20) -> None:
     """Histogram of P(alive) over customers."""
     plt = _pyplot()
-    values = np.asarray(p_alive, dtype=np.float64)
+    values = as_numbers(p_alive, "p_alive")
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.hist(values, bins=bins, range=(0.0, 1.0))
     ax.set_xlabel("P(alive)")

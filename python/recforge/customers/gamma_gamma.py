@@ -7,7 +7,7 @@ import numpy as np
 from scipy import special
 
 from .. import _core
-from .._checks import check_int, check_real
+from .._checks import as_numbers, check_int, check_real
 from .._config import resolve_threads
 from ._mle import maximise
 from .summary import CustomerSummary
@@ -16,8 +16,8 @@ PARAMS = ("p", "q", "v")
 
 
 def _columns(frequency, monetary_value, repeat_only: bool = True):
-    x = np.asarray(frequency, dtype=np.float64)
-    m = np.asarray(monetary_value, dtype=np.float64)
+    x = as_numbers(frequency, "frequency")
+    m = as_numbers(monetary_value, "monetary_value")
     if x.shape != m.shape or x.ndim != 1:
         raise ValueError(f"frequency and monetary_value must be 1-D of one length, got {x.shape} and {m.shape}")
     if not np.all(np.isfinite(x)) or np.any(x < 0) or not np.all(np.isfinite(m)):

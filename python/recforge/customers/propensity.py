@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import check_int, check_real
+from .._checks import as_numbers, check_int, check_real
 from .._times import as_seconds
 from .bgnbd import BetaGeoFitter
 from .segments import Segmenter
@@ -46,7 +46,7 @@ def _lines(customers, times, amounts, items):
     n = customers.shape[0] if customers.ndim == 1 else -1
     if customers.ndim != 1 or t.shape != (n,):
         raise ValueError(f"customers and times must be 1-D of one length, got {customers.shape} and {t.shape}")
-    money = np.zeros(n) if amounts is None else np.asarray(amounts, dtype=np.float64)
+    money = np.zeros(n) if amounts is None else as_numbers(amounts, "amounts")
     if money.shape != (n,):
         raise ValueError(f"amounts must hold one value per line ({n})")
     items = None if items is None else np.asarray(items)
@@ -208,7 +208,7 @@ class LiftTable:
 def lift_table(scores, labels, bins: int = 10) -> LiftTable:
     """Deciles (or ``bins``) of customers by descending score, ties broken by position."""
     bins = check_int(bins, "bins", minimum=1)
-    scores = np.asarray(scores, dtype=np.float64)
+    scores = as_numbers(scores, "scores")
     labels = np.asarray(labels, dtype=bool)
     if scores.shape != labels.shape or scores.ndim != 1 or scores.size < bins:
         raise ValueError(f"scores and labels must be 1-D of one length >= {bins}")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import check_choice, check_int
+from .._checks import as_numbers, check_choice, check_int
 from .summary import CustomerSummary, check_summary
 
 # (segment, recency scores, frequency scores), first match wins; on 1-5 scores these ten rules
@@ -32,7 +32,7 @@ def quantile_scores(values, bins: int = 5) -> np.ndarray:
     """Scores 1..bins by quantile, higher value = higher score. Ties share the score of their
     lowest rank, so the result depends on the values only, never on their order."""
     bins = check_int(bins, "bins", minimum=2)
-    v = np.asarray(values, dtype=np.float64)
+    v = as_numbers(values, "values")
     if v.ndim != 1 or not np.all(np.isfinite(v)):
         raise ValueError("values must be 1-D and finite")
     if v.size == 0:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import _core
-from .._checks import check_choice
+from .._checks import as_numbers, check_choice
 from .._config import resolve_threads
 from .._factorize import factorize
 from .._times import as_seconds
@@ -171,7 +171,7 @@ def summary(
     if amounts is None:
         money = np.zeros(n)
     else:
-        money = np.asarray(amounts, dtype=np.float64)
+        money = as_numbers(amounts, "amounts")
         if money.shape != (n,):
             raise ValueError(f"amounts must hold one value per line ({n}), got shape {money.shape}")
     report = {"lines": n}

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _core
-from .._checks import check_choice, check_int
+from .._checks import as_numbers, check_choice, check_int
 from .._config import resolve_threads
 from .._sparse import check_sparse
 
@@ -162,7 +162,7 @@ def coverage(recommended_ids, n_items: int) -> float:
 
 
 def _errors(y_true, y_pred) -> np.ndarray:
-    t, p = np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, dtype=np.float64)
+    t, p = as_numbers(y_true, "y_true"), as_numbers(y_pred, "y_pred")
     if t.shape != p.shape or t.ndim != 1:
         raise ValueError(f"y_true and y_pred must be 1-D of the same length, got shapes {t.shape} and {p.shape}")
     if not (np.isfinite(t).all() and np.isfinite(p).all()):

@@ -14,7 +14,7 @@ import threading
 
 import numpy as np
 
-from .._checks import check_int, check_real, check_seed
+from .._checks import as_numbers, check_int, check_real, check_seed
 
 
 class _CountTable:
@@ -74,7 +74,7 @@ class _Policy:
             raise TypeError(f"candidates must be a 1-D array of product ids (integers), got {c.dtype} {c.shape}")
         valid = c >= 0
         if prior_mean is not None:
-            prior_mean = np.asarray(prior_mean, dtype=np.float64)
+            prior_mean = as_numbers(prior_mean, "prior_mean")
             if prior_mean.shape != c.shape:
                 raise ValueError(f"prior_mean must have one entry per candidate ({c.size}), got {prior_mean.shape}")
             prior_mean = prior_mean[valid]
@@ -93,7 +93,7 @@ class _Policy:
             won, lost = self._table.get(self._segment(segment), items)
         if prior_mean is None:
             return self.prior_alpha + won, self.prior_beta + lost
-        m = np.asarray(prior_mean, dtype=np.float64)
+        m = as_numbers(prior_mean, "prior_mean")
         if m.shape != items.shape or not np.all((m > 0) & (m < 1)):
             raise ValueError(f"prior_mean must hold one number in (0, 1) per item ({items.size})")
         return self.prior_strength * m + won, self.prior_strength * (1.0 - m) + lost
@@ -101,7 +101,7 @@ class _Policy:
     def feedback(self, items, rewards, segment=None) -> None:
         """Rewards in [0, 1] of shown products: alpha += reward, beta += 1 - reward."""
         items = np.asarray(items, dtype=np.int64).ravel()
-        r = np.asarray(rewards, dtype=np.float64).ravel()
+        r = as_numbers(rewards, "rewards").ravel()
         if r.size != items.size:
             raise ValueError(f"rewards must have one entry per item ({items.size}), got {r.size}")
         if items.size and (items.min() < 0 or not np.all((r >= 0) & (r <= 1))):

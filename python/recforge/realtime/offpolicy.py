@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import as_numbers
+
 
 def _log(requests, rewards, *columns):
     requests = np.asarray(requests).ravel()
-    r = np.asarray(rewards, dtype=np.float64).ravel()
-    out = [np.asarray(c, dtype=np.float64).ravel() for c in columns]
+    r = as_numbers(rewards, "rewards").ravel()
+    out = [as_numbers(c, n).ravel() for c, n in zip(columns, ("logging_propensity", "target_propensity"))]
     for name, a in (("rewards", r), *zip(("logging_propensity", "target_propensity"), out)):
         if a.size != requests.size:
             raise ValueError(f"{name} must have one entry per logged row ({requests.size}), got {a.size}")

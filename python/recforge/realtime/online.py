@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._atomic import atomic_output
-from .._checks import check_int, check_real
+from .._checks import as_numbers, check_int, check_real
 from .._npz import open_npz
 from .._sparse import CsrParts
 from .._times import as_seconds
@@ -179,7 +179,7 @@ class OnlineRecommender:
             raise ValueError(
                 f"customers and items must have one entry per event, got {customers.size} and {items.size}"
             )
-        w = np.ones(items.size) if weights is None else np.asarray(weights, dtype=np.float64).ravel()
+        w = np.ones(items.size) if weights is None else as_numbers(weights, "weights").ravel()
         if w.size != items.size or not np.all(np.isfinite(w)):
             raise ValueError(f"weights must hold one finite number per event ({items.size})")
         t = None if times is None else as_seconds(np.ravel(times) if np.ndim(times) != 1 else times, "times")
