@@ -71,8 +71,98 @@ def factorize(values, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def lookup(known: np.ndarray, raw) -> np.ndarray:
-    """Positions of ``raw`` ids in ``known`` (distinct ids), -1 where absent."""
+    """Positions of ``raw`` ids in ``known`` (distinct ids), -1 where absent; text and integer
+    ids of one value are one id (:func:`ids_like`)."""
+    raw = ids_like(raw, known)
     if pd is not None:
         return np.asarray(pd.Index(known).get_indexer(to_numpy(raw)), dtype=np.int64)
     table = {v: i for i, v in enumerate(known.tolist())}
     return np.fromiter((table.get(v, -1) for v in to_numpy(raw).tolist()), dtype=np.int64)
+
+
+# Where one id is written as text in one file and as a number in another (a CSV read as text, a
+# Parquet column of integers), the two must still be one customer or one product: raw ids are
+# brought to the kind of the ids they are looked up in, where they convert exactly.
+_INTEGER_TEXT = r"\s*[+-]?[0-9]+\s*"
+
+
+def id_kind(values: np.ndarray) -> str:
+    """ "integer", "floating", "string" or "other" (mixed, booleans, empty)."""
+    kind = values.dtype.kind
+    if kind in "iu":
+        return "integer"
+    if kind in "fU":
+        return "floating" if kind == "f" else "string"
+    if kind != "O" or values.size == 0:
+        return "other"
+    if pd is not None:
+        inferred = pd.api.types.infer_dtype(values, skipna=True)
+        return {"string": "string", "integer": "integer", "floating": "floating"}.get(inferred, "other")
+    present = [v for v in values.tolist() if v is not None and v == v]
+    for name, types in (("string", str), ("integer", (int, np.integer)), ("floating", (float, np.floating))):
+        if present and all(isinstance(v, types) and not isinstance(v, (bool, np.bool_)) for v in present):
+            return name
+    return "other"
+
+
+def ids_like(raw, known) -> np.ndarray:
+    """``raw`` ids (1-D) in the kind of ``known``'s where they convert exactly: integers and
+    integral floats as their decimal text among text ids, integer (or number) text as numbers
+    among numeric ids. Ids that do not convert are left as they are, and so are ids of the same
+    kind (no copy)."""
+    raw = to_numpy(raw)
+    want, have = id_kind(to_numpy(known)), id_kind(raw)
+    if want == "string" and have in ("integer", "floating"):
+        return _as_text(raw)
+    if want in ("integer", "floating") and have == "string":
+        return _text_as_numbers(raw, integers=want == "integer")
+    return raw
+
+
+def _as_text(raw: np.ndarray) -> np.ndarray:
+    missing = missing_mask(raw)
+    out = np.empty(raw.size, dtype=object)
+    if raw.dtype.kind in "iu":
+        out[:] = raw.astype(str)
+        return out
+    values = raw.tolist()
+    for j, v in enumerate(values):
+        if missing[j]:
+            out[j] = None
+        elif isinstance(v, (float, np.floating)) and float(v).is_integer():
+            out[j] = str(int(v))
+        else:
+            out[j] = v if isinstance(v, str) else str(v)
+    return out
+
+
+def _text_as_numbers(raw: np.ndarray, integers: bool) -> np.ndarray:
+    import re
+
+    present = ~missing_mask(raw)
+    text = raw[present]
+    if pd is not None and integers:
+        try:  # every id integer text: pandas parses all of them exactly, in C
+            parsed = pd.to_numeric(pd.Series(text, dtype=object))
+        except (ValueError, TypeError, OverflowError):
+            parsed = None
+        if parsed is not None and parsed.dtype.kind in "iu" and parsed.dtype.itemsize == 8:
+            if present.all():
+                return parsed.to_numpy(dtype=np.int64)
+            out = raw.astype(object, copy=True)
+            out[present] = parsed.to_numpy(dtype=np.int64).astype(object)
+            return out
+    out = raw.astype(object, copy=True)
+    pattern = re.compile(_INTEGER_TEXT)
+    at = np.flatnonzero(present)
+    for j, v in zip(at.tolist(), text.tolist()):
+        if not isinstance(v, str):
+            continue
+        if pattern.fullmatch(v):
+            out[j] = int(v) if integers else float(int(v))
+        elif not integers:
+            try:
+                out[j] = float(v)
+            except ValueError:
+                pass
+    return out

@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 
+from .._factorize import lookup
 from ..campaign import MessageTemplate, default_template, explain, load_key, pseudonymise, rerank
 from ._common import (
     CliError,
@@ -19,7 +20,7 @@ from ._common import (
     progress,
     write_table,
 )
-from .features import add_product_arguments, read_attribute_table, read_products
+from .features import add_product_arguments, read_attribute_table, read_products, rows_of
 
 RULE_KEYS = {"caps", "allow", "deny", "boost", "new_items", "min_new"}
 BATCH = 20_000  # customers per model call: bounds the candidate arrays' memory
@@ -97,13 +98,15 @@ def _rules(path, item_ids):
         raise CliError(f"--rules: {e}") from None
     if not isinstance(rules, dict) or set(rules) - RULE_KEYS:
         raise CliError(f"--rules: a JSON object with keys among {sorted(RULE_KEYS)}, got {sorted(rules)}")
-    column = {str(v): i for i, v in enumerate(item_ids.tolist())}
 
     def columns(values, key):
-        unknown = [v for v in values if str(v) not in column]
-        if unknown:
-            raise CliError(f"--rules {key}: products not in the data: {unknown[:5]}")
-        return np.array([column[str(v)] for v in values], dtype=np.int64)
+        # JSON may give a product as 1038 or "1038": as text, matched to the data's ids' kind
+        at = lookup(item_ids, np.array([v if isinstance(v, str) else str(v) for v in values], dtype=object))
+        if (at < 0).any():
+            raise CliError(
+                f"--rules {key}: products not in the data: {np.asarray(values, dtype=object)[at < 0][:5].tolist()}"
+            )
+        return at
 
     out = {}
     for key in ("allow", "deny", "new_items"):
@@ -123,8 +126,9 @@ def _segments(args, customer_ids):
     if args.segments is None:
         return None
     table = read_attribute_table(args.segments, args.user_col, [args.segment_col], [args.segment_col], "--segments")
-    found = dict(zip(np.asarray(table[args.user_col]).astype(str).tolist(), np.asarray(table[args.segment_col])))
-    return np.array([found.get(str(c)) for c in customer_ids.tolist()], dtype=object)
+    at = rows_of(table[args.user_col], customer_ids)
+    segments = np.asarray(table[args.segment_col], dtype=object)
+    return np.where(at >= 0, segments[np.maximum(at, 0)] if segments.size else None, None)
 
 
 def campaign(args) -> None:

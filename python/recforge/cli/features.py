@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 
+from .._factorize import factorize, lookup
 from .._tables import read_table
 from ..data import features
 from ._common import CliError
@@ -87,15 +88,31 @@ def add_product_arguments(parser, categories: bool = False) -> None:
         parser.add_argument("--category-col", help="--products: category column (caps and calibration)")
 
 
+def rows_of(table_ids, ids) -> np.ndarray:
+    """The table row of each of ``ids`` (the first where the table repeats an id), -1 where it
+    has none. The text and integer forms of one id match: a CSV's "1038" is a Parquet file's
+    1038 (:func:`~recforge._factorize.ids_like`)."""
+    codes, distinct = factorize(table_ids, "table ids")
+    rows = np.flatnonzero(codes >= 0)
+    first = np.full(distinct.size, -1, dtype=np.int64)
+    first[codes[rows][::-1]] = rows[::-1]  # the last write of each id is its first row
+    at = lookup(distinct, ids)
+    return np.where(at >= 0, first[np.maximum(at, 0)], -1)
+
+
 def read_products(args, item_ids, categories: bool = False):
     """Descriptions (the id where the table has none) and, with ``categories``, each product's
     category (None where missing) from --products, aligned with ``item_ids``."""
     columns = [args.description_col] + ([args.category_col] if categories and args.category_col else [])
     table = read_attribute_table(args.products, args.product_col, columns, columns, "--products")
-    keys = np.asarray(table[args.product_col]).astype(str)
-    position = {k: i for i, k in enumerate(keys.tolist())}
-    at = np.array([position.get(str(i), -1) for i in item_ids.tolist()], dtype=np.int64)
+    at = rows_of(table[args.product_col], item_ids)
     found = at >= 0
+    if item_ids.size and not found.any():
+        sample = np.asarray(table[args.product_col], dtype=object)[:3].tolist()
+        raise CliError(
+            f"--products: none of the data's {item_ids.size:,} products is in its column "
+            f"{args.product_col!r} (which holds e.g. {sample}; the data's ids are e.g. {item_ids[:3].tolist()})"
+        )
     text = np.asarray(table[args.description_col], dtype=object)[np.maximum(at, 0)] if at.size else np.zeros(0, object)
     missing = ~found | np.array([v is None or v != v for v in text.tolist()], dtype=bool)
     descriptions = np.where(missing, item_ids.astype(str).astype(object), text)

@@ -23,7 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._checks import check_choice, check_int, check_real
-from .._factorize import factorize, lookup, missing_mask, to_numpy
+from .._factorize import factorize, ids_like, lookup, missing_mask, to_numpy
 from .._params import Parametrised
 from .._sparse import unit_rows
 
@@ -508,6 +508,12 @@ def features(table, ids=None, *, id_col: str, text=None, categorical=None, numer
         known = to_numpy(ids)
         if known.ndim != 1:
             raise ValueError(f"ids must be 1-D, got shape {known.shape}")
+        table_ids = ids_like(table_ids, known)  # "123" in a CSV is 123 among integer ids
+        if np.unique(factorize(table_ids, "ids")[0]).size != table_ids.size:
+            raise ValueError(
+                f"the table's ids (id_col {id_col!r}) repeat once read as ids of the kind of ids' "
+                "(e.g. '007' and '7' among integer ids); keep one row per id"
+            )
         at = lookup(table_ids, known)  # table row of each given id, -1 if none
         new = np.setdiff1d(np.arange(rows.size), at[at >= 0], assume_unique=True)
         order = np.concatenate([at, new])

@@ -12,7 +12,7 @@ import scipy.sparse as sp
 
 from .._atomic import atomic_output
 from .._checks import check_choice
-from .._factorize import factorize, lookup, missing_mask, pd, to_numpy
+from .._factorize import factorize, ids_like, lookup, missing_mask, pd, to_numpy
 from .._ids import decode_ids, encode_ids
 from .._npz import open_npz
 from .._sparse import check_aligned, check_sparse, row_ids
@@ -458,7 +458,8 @@ class Interactions:
             missing_u, missing_i = u < 0, i < 0  # factorize codes missing ids as -1
         else:
             user_ids, item_ids = known
-            users, items = to_numpy(users), to_numpy(items)
+            # in the known ids' kind: new customers join the id map as its own ids do
+            users, items = ids_like(users, user_ids), ids_like(items, item_ids)
             missing_u, missing_i = missing_mask(users), missing_mask(items)
             u, i = lookup(user_ids, users), lookup(item_ids, items)
             for role, codes, raw, missing in (("users", u, users, missing_u), ("items", i, items, missing_i)):

@@ -1,0 +1,99 @@
+"""One customer or product written as text in one file and as a number in another (a CSV is
+read as text, a Parquet column of integers is not) is still one id: a model trained on Parquet
+answers the same events given as CSV, product and segment tables join whatever their format,
+and new ids join an id map in its own kind."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import recforge as rf
+from recforge.cli import main
+
+pd = pytest.importorskip("pandas")
+pytest.importorskip("pyarrow")
+
+
+@pytest.fixture
+def files(tmp_path, rng):
+    n = 3000
+    events = pd.DataFrame({"user": rng.integers(100, 400, n), "item": rng.integers(1000, 1100, n)})
+    products = pd.DataFrame(
+        {"item": np.arange(1000, 1100), "description": [f"product {i}" for i in range(100)], "category": "c"}
+    )
+    segments = pd.DataFrame({"user": np.arange(100, 400), "segment": np.where(np.arange(300) % 3, "other", "vip")})
+    paths = {}
+    for name, frame in (("events", events), ("products", products), ("segments", segments)):
+        for ext in ("csv", "parquet"):
+            paths[name, ext] = str(tmp_path / f"{name}.{ext}")
+            frame.to_csv(paths[name, ext], index=False) if ext == "csv" else frame.to_parquet(paths[name, ext])
+    # integer ids that went through a column with a missing value are floats in Parquet
+    paths["products", "float"] = str(tmp_path / "products_float.parquet")
+    products.assign(item=products.item.astype(float)).to_parquet(paths["products", "float"])
+    return paths
+
+
+def _lists(path):
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return table.drop(columns=[c for c in ("score",) if c in table]).to_dict("list")
+
+
+@pytest.mark.parametrize("trained, given", [("parquet", "csv"), ("csv", "parquet")])
+def test_a_model_answers_its_customers_from_either_format(files, tmp_path, trained, given, capsys):
+    model = str(tmp_path / "m.npz")
+    assert main(["train", "--data", files["events", trained], "--model", "itemknn", "--out", model]) == 0
+    for data, out in ((files["events", trained], "same.csv"), (files["events", given], "other.csv")):
+        assert main(["recommend", "--model", model, "--data", data, "--out", str(tmp_path / out), "--quiet"]) == 0
+    # before: every event of the other format was a "new_item", every customer answered by popular
+    same, other = _lists(tmp_path / "same.csv"), _lists(tmp_path / "other.csv")
+    assert set(other["path"]) == {"model"}
+    assert other == same
+
+
+@pytest.mark.parametrize("events", ["csv", "parquet"])
+@pytest.mark.parametrize("products", ["csv", "parquet", "float"])
+def test_product_and_segment_tables_join_across_formats(files, tmp_path, events, products):
+    out = str(tmp_path / "campaign.csv")
+    segments = files["segments", "csv" if events == "parquet" else "parquet"]
+    argv = ["campaign", "--data", files["events", events], "--products", files["products", products]]
+    assert main([*argv, "--category-col", "category", "--segments", segments, "--out", out, "--quiet"]) == 0
+    table = pd.read_csv(out, dtype=str)
+    assert table["description"].str.startswith("product ").all()  # not the ids in their place
+    assert table["reason"].str.startswith("product ").all()
+    assert set(table["segment"]) == {"vip", "other"}
+    expected = {str(u): "other" if (u - 100) % 3 else "vip" for u in range(100, 400)}
+    assert (table["segment"] == table["customer"].map(expected)).all()
+
+
+def test_cold_start_product_table_in_the_other_format_adds_no_duplicates(files, tmp_path, capsys):
+    model = str(tmp_path / "m.npz")
+    argv = ["train", "--data", files["events", "parquet"], "--model", "itemknn", "--out", model]
+    assert main([*argv, "--item-features", files["products", "csv"], "--item-text", "description"]) == 0
+    # before: all 100 products came back as "new products" and saving failed on mixed id kinds
+    assert "0 new products" in capsys.readouterr().out
+    assert rf.load(model).item_ids_.size == 100
+
+
+def test_a_product_table_that_matches_nothing_is_refused(files, tmp_path, capsys):
+    wrong = tmp_path / "wrong.csv"
+    pd.DataFrame({"item": ["a", "b"], "description": ["x", "y"]}).to_csv(wrong, index=False)
+    out = tmp_path / "c.csv"
+    assert main(["campaign", "--data", files["events", "csv"], "--products", str(wrong), "--out", str(out)]) == 2
+    assert "none of the data's 100 products is in its column 'item'" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_transform_and_features_take_the_id_maps_kind():
+    inter = rf.Interactions.from_arrays(np.array([1, 2, 2]), np.array([10, 10, 11]))
+    later = inter.transform(pd.DataFrame({"user": ["2", "3", None], "item": ["11", "10", "10"]}, dtype=object))
+    assert later.user_ids.tolist() == [1, 2] and later.nnz == 1  # "3" is new, None dropped
+    appended = rf.Interactions.from_arrays(np.array(["a"]), np.array(["10"])).item_index(np.array([10.0, 10.0, 10.0]))
+    assert appended.tolist() == [0, 0, 0]
+    table = pd.DataFrame({"sku": ["11", "12", "10"], "colour": ["red", "blue", "red"]})
+    F = rf.features(table, ids=inter.item_ids, id_col="sku", categorical="colour")
+    assert F.ids.tolist() == [10, 11, 12] and F.n_known == 2  # 12 joins as an integer: savable
+    assert all(isinstance(v, (int, np.integer)) for v in F.ids.tolist())
+    with pytest.raises(ValueError, match="'007' and '7'"):
+        rf.features(
+            pd.DataFrame({"sku": ["7", "007"], "colour": ["r", "b"]}), ids=[7], id_col="sku", categorical="colour"
+        )
