@@ -17,7 +17,13 @@ pytest.importorskip("pyarrow")
 @pytest.fixture
 def files(tmp_path, rng):
     n = 3000
-    events = pd.DataFrame({"user": rng.integers(100, 400, n), "item": rng.integers(1000, 1100, n)})
+    events = pd.DataFrame(
+        {
+            "user": rng.integers(100, 400, n),
+            "item": rng.integers(1000, 1100, n),
+            "time": 1.7e9 + rng.integers(0, 100 * 86400, n),
+        }
+    )
     products = pd.DataFrame(
         {"item": np.arange(1000, 1100), "description": [f"product {i}" for i in range(100)], "category": "c"}
     )
@@ -97,3 +103,21 @@ def test_transform_and_features_take_the_id_maps_kind():
         rf.features(
             pd.DataFrame({"sku": ["7", "007"], "colour": ["r", "b"]}), ids=[7], id_col="sku", categorical="colour"
         )
+
+
+def test_ids_given_on_the_command_line_match_integer_ids(files, tmp_path, capsys):
+    model = str(tmp_path / "m.npz")
+    assert main(["train", "--data", files["events", "parquet"], "--model", "itemknn", "--out", model]) == 0
+    out = tmp_path / "s.csv"
+    assert main(["similar", "--model", model, "--items", "1038", "1039", "--out", str(out)]) == 0
+    assert pd.read_csv(out)["item"].tolist() == [1038] * 10 + [1039] * 10
+    # before: int('x') failed inside numpy with "invalid literal for int()"
+    assert main(["similar", "--model", model, "--items", "1038", "x", "--out", str(out)]) == 2
+    assert "--items: unknown item id: 'x'" in capsys.readouterr().err
+    lists = []
+    for ext in ("parquet", "csv"):  # before: Parquet's integer products "had no line" of '1038'
+        out = tmp_path / f"t_{ext}.csv"
+        argv = ["target", "--data", files["events", ext], "--item-col", "item", "--time-col", "time"]
+        assert main([*argv, "--item", "1038,1039", "--out", str(out)]) == 0
+        lists.append(out.read_text())
+    assert lists[0] == lists[1]

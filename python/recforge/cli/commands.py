@@ -383,9 +383,8 @@ def similar(args) -> None:
         items = np.array([-1])
         names = np.array([args.text], dtype=object)
     else:
-        raw = np.array(args.items, dtype=known.item_ids.dtype if known.item_ids.dtype.kind in "iuf" else object)
-        try:
-            items = known.item_index(raw)
+        try:  # text from the command line, matched to the model's ids whatever their kind
+            items = known.item_index(np.array(args.items, dtype=object))
         except KeyError as e:
             raise CliError(f"--items: {e.args[0]}") from None
         names = known.item_ids[items]

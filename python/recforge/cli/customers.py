@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 
+from .._factorize import lookup, missing_mask
 from .._times import as_seconds
 from ..customers import (
     BetaGeoFitter,
@@ -187,11 +188,12 @@ def target(args) -> None:
     customers_of_line, times, amounts, items = read_log(args)
     if items is None:
         raise CliError("--item-col is needed: the target is a product")
-    wanted = [i.strip() for i in args.item.split(",") if i.strip()]
-    known = set(np.unique(items).tolist())
-    missing = [i for i in wanted if i not in known]
-    if missing:
-        raise CliError(f"--item: no line has product {missing[0]!r}")
+    asked = [i.strip() for i in args.item.split(",") if i.strip()]
+    products = np.unique(items[~missing_mask(items)])
+    at = lookup(products, np.array(asked, dtype=object))  # text from the command line, any id kind
+    if (at < 0).any():
+        raise CliError(f"--item: no line has product {asked[int(np.flatnonzero(at < 0)[0])]!r}")
+    wanted = products[at].tolist()
     t = as_seconds(times, "times")
     end = float(np.nanmax(t)) if args.as_of is None else float(as_seconds(np.asarray([args.as_of]), "as_of")[0])
     try:
@@ -203,7 +205,7 @@ def target(args) -> None:
         raise CliError(str(e)) from None
     order = np.lexsort((np.arange(p.size), -p))[: args.top]
     print(
-        f"the {order.size:,} customers most likely to buy {', '.join(wanted)} in the {args.window:g} days after "
+        f"the {order.size:,} customers most likely to buy {', '.join(map(str, wanted))} in the {args.window:g} days after "
         f"{np.datetime64(int(end), 's')} (of {ids.size:,}; base rate {model.base_rate_:.1%} when fitted):"
     )
     for i in order[:5]:
@@ -225,7 +227,7 @@ def add_parsers(sub) -> None:
     c.add_argument("--min-size", type=int, default=10, help="segments smaller than this get no product list")
     c.add_argument("--out", help="customer table: .csv, .csv.gz or .parquet")
     c.add_argument("--chart", help="with --segments: a PNG of segment sizes and revenue (needs recforge[plot])")
-    c.add_argument("--quiet", action="store_true")
+    c.add_argument("--quiet", action="store_true", help="no progress output")
 
     v = sub.add_parser(
         "clv",
@@ -246,7 +248,7 @@ def add_parsers(sub) -> None:
     )
     v.add_argument("--out", help="table: .csv, .csv.gz or .parquet")
     v.add_argument("--chart", help="a PNG of the P(alive) distribution (needs recforge[plot])")
-    v.add_argument("--quiet", action="store_true")
+    v.add_argument("--quiet", action="store_true", help="no progress output")
 
     g = sub.add_parser(
         "target",
@@ -259,4 +261,4 @@ def add_parsers(sub) -> None:
     g.add_argument("--top", type=int, default=100, help="customers to list (default: 100)")
     g.add_argument("--window", type=float, default=30.0, help="days ahead (default: 30)")
     g.add_argument("--out", help="table: .csv, .csv.gz or .parquet")
-    g.add_argument("--quiet", action="store_true")
+    g.add_argument("--quiet", action="store_true", help="no progress output")
