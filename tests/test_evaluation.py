@@ -68,6 +68,30 @@ def test_mismatched_shapes_are_rejected(split):
         rf.evaluate(rf.Popularity().fit(train), train, test[:, :10])
 
 
+def test_interactions_built_apart_are_rejected_even_of_one_shape():
+    """Two Interactions built from their own events number customers and products by first
+    appearance: of one shape, they paired different products and the metrics were silently
+    wrong."""
+    rng = np.random.default_rng(3)
+    users, items = rng.integers(0, 40, 3000), rng.integers(0, 50, 3000)
+    fit, held = np.arange(3000) < 2400, np.arange(3000) >= 2400
+    train = rf.Interactions.from_arrays(users[fit], items[fit])
+    test = rf.Interactions.from_arrays(users[held][::-1], items[held][::-1])
+    assert train.shape == test.shape and not np.array_equal(train.item_ids, test.item_ids)
+    model = rf.ItemKNN().fit(train)
+    with pytest.raises(ValueError, match="train and test number their users differently"):
+        rf.evaluate(model, train, test)
+    with pytest.raises(ValueError, match="train and test number their users differently"):
+        rf.compare({"knn": model}, train, test)
+    aligned = train.transform({"user": users[held], "item": items[held]})
+    assert rf.evaluate(model, train, aligned)["n_users"] > 0
+    other = rf.ItemKNN().fit(test)
+    with pytest.raises(ValueError, match="train and model 'other' number .* fit it on train"):
+        rf.compare({"knn": model, "other": other}, train, aligned)
+    # a model fitted on a plain matrix carries no ids: nothing to compare
+    rf.evaluate(rf.ItemKNN().fit(train.matrix), train, aligned)
+
+
 def test_item_knn_beats_popularity_on_movielens(datasets_dir):
     # Real data: ML-100K, 80/20 per-user split. Neighbourhoods must beat the popularity baseline
     # with a significant paired difference, or something in the chain is broken.

@@ -204,8 +204,9 @@ def target(args) -> None:
     except (RuntimeError, ValueError) as e:
         raise CliError(str(e)) from None
     order = np.lexsort((np.arange(p.size), -p))[: args.top]
+    products = ", ".join(map(str, wanted))
     print(
-        f"the {order.size:,} customers most likely to buy {', '.join(map(str, wanted))} in the {args.window:g} days after "
+        f"the {order.size:,} customers most likely to buy {products} in the {args.window:g} days after "
         f"{np.datetime64(int(end), 's')} (of {ids.size:,}; base rate {model.base_rate_:.1%} when fitted):"
     )
     for i in order[:5]:

@@ -29,11 +29,40 @@ def _per_user(model, users, history, held_out, k, exclude_seen, allow=None):
     return ids, ranking_metrics(ids, held_out, k, per_user=True)
 
 
-def _check_pair(train, test):
+def _check_pair(train, test, models=()):
+    """train and test as scipy CSR of one shape; where they (and the models) carry raw ids,
+    the same ids in the same order: two Interactions built apart number their customers and
+    products by first appearance, so equal shapes alone could pair different products."""
     tr, te = check_sparse(train, "train").to_scipy(), check_sparse(test, "test").to_scipy()
     if tr.shape != te.shape:
         raise ValueError(f"train and test must have the same shape (same id maps), got {tr.shape} and {te.shape}")
+    for side in ("user", "item"):
+        held = [
+            (name, ids)
+            for name, ids in [("train", _ids(train, side)), ("test", _ids(test, side))]
+            + [(label, _ids(model, side, "_")) for label, model in models]
+            if ids is not None
+        ]
+        for name, ids in held[1:]:
+            if not _same_ids(held[0][1], ids):
+                way_out = (
+                    "fit it on train"
+                    if name.startswith("model")
+                    else "build test with train.transform(test_events), or split one Interactions with rf.split"
+                )
+                raise ValueError(f"{held[0][0]} and {name} number their {side}s differently (built apart): {way_out}")
     return tr, te
+
+
+def _ids(holder, side: str, suffix: str = ""):
+    ids = getattr(holder, f"{side}_ids{suffix}", None)
+    return None if ids is None else np.asarray(ids)
+
+
+def _same_ids(a: np.ndarray, b: np.ndarray) -> bool:
+    if a.shape != b.shape:
+        return False
+    return bool(np.array_equal(a, b)) if a.dtype != object or b.dtype != object else a.tolist() == b.tolist()
 
 
 def evaluate(
@@ -85,7 +114,7 @@ def evaluate(
         recommended), ``auc`` when asked, ``groups`` when asked, the beyond-accuracy measures
         when asked.
     """
-    train, test = _check_pair(train, test)
+    train, test = _check_pair(train, test, [("model", model)])
     k = check_int(k, "k", minimum=1)
     users = _evaluated_users(test)
     lists = {}
@@ -238,7 +267,7 @@ def compare(
     """
     if not isinstance(models, dict) or not models:
         raise TypeError("models must be a non-empty dict of name -> fitted model")
-    train, test = _check_pair(train, test)
+    train, test = _check_pair(train, test, [(f"model {name!r}", m) for name, m in models.items()])
     k = check_int(k, "k", minimum=1)
     users = _evaluated_users(test)
     out = _compare(models, users, train[users], test[users], k, exclude_seen, lists={} if beyond else None)
