@@ -214,3 +214,22 @@ def test_user_knn_finds_a_new_historys_neighbours_by_cosine():
             np.sort(scores[r][: got.size])[::-1], np.sort(candidates)[::-1][: got.size], rtol=1e-5
         )
     assert (ids[-1] == -1).all()
+
+
+@pytest.mark.parametrize("make", [rf.ItemKNN, rf.EASE, lambda: rf.ALS(factors=8, iterations=2, random_state=0)])
+def test_histories_numbered_apart_from_the_training_interactions_are_refused(make):
+    """An Interactions built apart numbers its products by its own first appearance: read as
+    the model's columns, every history was other products and the lists silently wrong."""
+    rng = np.random.default_rng(3)
+    users, items = rng.integers(0, 40, 3000), rng.integers(0, 50, 3000)
+    train = rf.Interactions.from_arrays(users[:2400], items[:2400])
+    apart = rf.Interactions.from_arrays(users[2400:][::-1], items[2400:][::-1])
+    assert apart.shape == train.shape
+    model = make().fit(train)
+    with pytest.raises(ValueError, match="user_items numbers its items differently"):
+        model.recommend(np.arange(40), apart, k=3)
+    with pytest.raises(ValueError, match="exclude numbers its items differently"):
+        model.recommend(np.arange(40), train, k=3, exclude=apart)
+    aligned = train.transform({"user": users[2400:], "item": items[2400:]})
+    model.recommend(np.arange(40), aligned, k=3)  # one numbering: answered
+    model.recommend(np.arange(40), apart.matrix, k=3)  # a bare matrix carries no ids to compare

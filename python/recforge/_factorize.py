@@ -166,3 +166,14 @@ def _text_as_numbers(raw: np.ndarray, integers: bool) -> np.ndarray:
             except ValueError:
                 pass
     return out
+
+
+def same_ids(a, b) -> bool:
+    """Whether two id maps hold the same ids in the same order (an Interactions and the one a
+    model was fitted on, or a train and test part)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        return False
+    if a.dtype == object or b.dtype == object:
+        return a.tolist() == b.tolist()
+    return bool(np.array_equal(a, b))

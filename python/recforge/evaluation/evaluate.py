@@ -10,6 +10,7 @@ import scipy.sparse as sp
 from scipy import stats
 
 from .._checks import check_int
+from .._factorize import same_ids
 from .._sparse import check_sparse
 from ..kernels.metrics import RANKING_METRICS, coverage, ranking_metrics
 from ..kernels.metrics import auc as auc_metric
@@ -44,7 +45,7 @@ def _check_pair(train, test, models=()):
             if ids is not None
         ]
         for name, ids in held[1:]:
-            if not _same_ids(held[0][1], ids):
+            if not same_ids(held[0][1], ids):
                 way_out = (
                     "fit it on train"
                     if name.startswith("model")
@@ -57,12 +58,6 @@ def _check_pair(train, test, models=()):
 def _ids(holder, side: str, suffix: str = ""):
     ids = getattr(holder, f"{side}_ids{suffix}", None)
     return None if ids is None else np.asarray(ids)
-
-
-def _same_ids(a: np.ndarray, b: np.ndarray) -> bool:
-    if a.shape != b.shape:
-        return False
-    return bool(np.array_equal(a, b)) if a.dtype != object or b.dtype != object else a.tolist() == b.tolist()
 
 
 def evaluate(
