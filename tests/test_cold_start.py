@@ -225,6 +225,13 @@ def test_bad_fits_are_clear_errors(shop):
             {"c": inter.user_ids[::-1].tolist(), "x": ["a"] * inter.n_users}, id_col="c", categorical="x"
         )
         rf.ColdStart(rf.ItemKNN()).fit(inter, user_features=shuffled)
+    # item rows in another order were taken as they came (the wrapped model is fitted on the
+    # bare matrix, so the check against its ids never ran): new products got others' features
+    with pytest.raises(ValueError, match="item_features rows do not follow"):
+        shuffled = rf.features(
+            {"sku": inter.item_ids[::-1].tolist(), "x": ["a"] * inter.n_items}, id_col="sku", categorical="x"
+        )
+        rf.ColdStart(rf.ItemKNN()).fit(inter, item_features=shuffled)
     with pytest.raises(ValueError, match="knows 5 users"):
         rf.ColdStart(rf.Popularity().fit(inter.matrix[:5])).fit(inter)
 

@@ -22,6 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._checks import check_bool, check_int, check_real
+from .._factorize import same_ids
 from .._sparse import CsrParts, check_sparse, unit_rows
 from ..data import FeatureEncoder, Features
 from ..kernels.topk import allowed_items, dense_topk_parts, sparse_topk_parts
@@ -39,7 +40,7 @@ DAY = 86400.0
 def _rows_of(features, n_known: int, ids_known, name: str):
     """(CSR float32 rows, encoder or None) of a Features or matrix for ``n_known`` known ids."""
     if isinstance(features, Features):
-        if ids_known is not None and features.ids[:n_known].tolist() != list(ids_known):
+        if ids_known is not None and not same_ids(features.ids[:n_known], ids_known):
             raise ValueError(f"{name} rows do not follow the interactions' ids: build them with ids=...")
         return sp.csr_matrix(features.matrix, dtype=np.float32), features.encoder
     return sp.csr_matrix(check_sparse(features, name).to_scipy(), dtype=np.float32), None
@@ -210,10 +211,13 @@ class ColdStart(Recommender):
             raise ValueError("ColdStart needs a model to wrap: ColdStart(rf.ALS(), ...)")
         if times is None and hasattr(user_items, "times"):
             times = user_items.times
-        user_ids = getattr(user_items, "user_ids", None)
-        if isinstance(user_features, Features) and user_ids is not None:
-            if user_features.ids[: len(user_ids)].tolist() != user_ids.tolist():
-                raise ValueError("user_features rows do not follow user_items' user ids: build them with ids=user_ids")
+        for side, features in (("user", user_features), ("item", item_features)):
+            ids = getattr(user_items, f"{side}_ids", None)
+            if isinstance(features, Features) and ids is not None and not same_ids(features.ids[: len(ids)], ids):
+                raise ValueError(
+                    f"{side}_features rows do not follow user_items' {side} ids: build them with "
+                    f"rf.features(table, ids=interactions.{side}_ids, ...)"
+                )
         return super().fit(user_items, item_features=item_features, user_features=user_features, times=times)
 
     def _fitted_ids(self, user_items, item_features=None, user_features=None, times=None):
@@ -294,9 +298,7 @@ class ColdStart(Recommender):
         if item_features is None:
             return
         known_ids = self.model_.item_ids_ if self.model_.item_ids_ is not None else None
-        F, self.item_encoder_ = _rows_of(
-            item_features, n_known, None if known_ids is None else known_ids.tolist(), "item_features"
-        )
+        F, self.item_encoder_ = _rows_of(item_features, n_known, known_ids, "item_features")
         if F.shape[0] < n_known:
             raise ValueError(f"item_features has {F.shape[0]} rows but the model knows {n_known} items")
         self.item_features_, self.n_items_ = F, F.shape[0]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from .._factorize import same_ids
 from .._sparse import CsrParts, check_sparse, unit_rows
 from ..data import FeatureEncoder, Features
 from ..kernels.topk import sparse_topk_parts
@@ -84,7 +85,7 @@ class ContentKNN(ItemKNN):
         F, encoder, ids = _feature_rows(item_features)
         if ids is not None and hasattr(user_items, "item_ids"):
             known = np.asarray(user_items.item_ids)
-            if ids[: known.size].tolist() != known.tolist():
+            if not same_ids(ids[: known.size], known):
                 raise ValueError(
                     "item_features rows do not follow user_items' item ids: build them with "
                     "rf.features(table, ids=interactions.item_ids, ...)"
