@@ -88,3 +88,17 @@ def test_padding_ties_and_refusals():
         rf.campaign.explain(model, X, np.array([[9]]))
     with pytest.raises(ValueError, match="top"):
         rf.campaign.explain(model, X, np.array([[2]]), top=0)
+
+
+def test_histories_numbered_apart_are_refused():
+    """A history Interactions built apart from the training one was read as the model's
+    columns: the reasons named other products."""
+    rng = np.random.default_rng(3)
+    users, items = rng.integers(0, 40, 3000), rng.integers(0, 50, 3000)
+    train = rf.Interactions.from_arrays(users[:2400], items[:2400])
+    apart = rf.Interactions.from_arrays(users[2400:][::-1], items[2400:][::-1])
+    model = rf.ItemKNN().fit(train)
+    lists = model.recommend(np.arange(40), train, k=3)[0]
+    with pytest.raises(ValueError, match="user_items numbers its items differently"):
+        rf.campaign.explain(model, apart, lists)
+    rf.campaign.explain(model, train, lists)

@@ -177,3 +177,16 @@ def same_ids(a, b) -> bool:
     if a.dtype == object or b.dtype == object:
         return a.tolist() == b.tolist()
     return bool(np.array_equal(a, b))
+
+
+def check_numbered_as(M, known, name: str, side: str) -> None:
+    """ValueError when ``M`` carries raw ``{side}_ids`` (an Interactions) that are not
+    ``known``, the ids a model was fitted with: read as the model's columns, an Interactions
+    built apart would be other customers or products. Nothing to compare when either is None
+    (a bare matrix, a model fitted on one)."""
+    ids = getattr(M, f"{side}_ids", None)
+    if ids is not None and known is not None and not same_ids(ids, known):
+        raise ValueError(
+            f"{name} numbers its {side}s differently from the Interactions the model was fitted on "
+            "(built apart): build it with that Interactions' transform(events)"
+        )

@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from .. import _core
 from .._checks import check_int
 from .._config import resolve_threads
+from .._factorize import check_numbered_as
 from .._sparse import check_sparse
 from ..kernels.similarity import similarity
 from ..models import ColdStart, ItemKNN, UserKNN
@@ -82,6 +83,7 @@ def explain(model, user_items, recommended, top: int = 3, *, n_threads: int = 0)
     ids = np.asarray(recommended)
     if ids.ndim != 2 or ids.dtype.kind not in "iu":
         raise TypeError(f"recommended must be a 2-D integer array (customers x k), got {ids.dtype} {ids.shape}")
+    check_numbered_as(user_items, getattr(model, "item_ids_", None), "user_items", "item")
     H = check_sparse(user_items, "user_items")
     if H.shape[0] != ids.shape[0]:
         raise ValueError(f"user_items must have one row per list ({ids.shape[0]}), got {H.shape[0]}")

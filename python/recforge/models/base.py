@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from .._checks import check_bool, check_int
 from .._config import resolve_threads
-from .._factorize import same_ids
+from .._factorize import check_numbered_as
 from .._params import Parametrised
 from .._sparse import CsrParts, check_sparse, require_distinct_columns
 from ..data import Interactions
@@ -318,14 +318,7 @@ class Recommender(Parametrised):
     def _rows(self, M, name: str, n_rows: int | None, n_cols: int, cols: str, per: str = "id") -> CsrParts:
         """M as CSR parts with ``n_rows`` rows (any number when None) of ``n_cols`` columns
         (``cols``: "items" or "users"), numbered as the model's where both carry raw ids."""
-        if isinstance(M, Interactions):
-            side = cols[:-1]
-            known = getattr(self, f"{side}_ids_", None)
-            if known is not None and not same_ids(getattr(M, f"{side}_ids"), known):
-                raise ValueError(
-                    f"{name} numbers its {cols} differently from the Interactions the model was fitted on "
-                    f"(built apart): build it with that Interactions' transform(events)"
-                )
+        check_numbered_as(M, getattr(self, f"{cols[:-1]}_ids_", None), name, cols[:-1])
         parts = check_sparse(M, name)
         if n_rows is not None and parts.shape[0] != n_rows:
             raise ValueError(f"{name} must have one row per {per} ({n_rows}), got {parts.shape[0]} rows")
