@@ -35,6 +35,19 @@ def test_quoted_separator_inside_a_semicolon_file_is_read(tmp_path, backend):
     assert sorted(inter.user_ids.tolist()) == ["C1", "C2"] and sorted(inter.item_ids.tolist()) == ["SKU1", "SKU2"]
 
 
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_a_byte_order_mark_is_not_part_of_the_first_column(tmp_path, backend, suffix):
+    """Spreadsheets save "CSV UTF-8" with a byte-order mark; without pandas it glued itself to
+    the first column's name ("has no column 'user'")."""
+    import gzip
+
+    raw = "\ufeffuser,item\nC1,SKU1\nC2,SKU2\n".encode()
+    path = tmp_path / f"e.csv{suffix}"
+    path.write_bytes(gzip.compress(raw) if suffix else raw)
+    inter = rf.Interactions.from_csv(str(path), "user", "item")
+    assert inter.user_ids.tolist() == ["C1", "C2"]
+
+
 def test_a_line_with_an_extra_field_is_an_error_naming_it(tmp_path, backend):
     path = write(tmp_path, "e.csv", "user,item,description\nC1,SKU1,mug\nC2,SKU2,mug, large\nC3,SKU3,tea\n")
     with pytest.raises(ValueError, match="line 3|fields"):

@@ -4,6 +4,7 @@ standard library's csv module otherwise (so the shipped sample and the demo need
 from __future__ import annotations
 
 import bz2
+import codecs
 import csv
 import gzip
 import io
@@ -18,9 +19,19 @@ from ._factorize import pd
 _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 
 
+def _decoding(encoding: str) -> str:
+    # Spreadsheets export "CSV UTF-8" with a byte-order mark; read as plain UTF-8 it would
+    # glue itself to the first column's name (pandas drops it on its own).
+    try:
+        return "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+    except LookupError:
+        return encoding  # the reader names the unknown encoding
+
+
 def open_text(path, encoding: str = "utf-8"):
     """A text stream over a possibly compressed file (by its suffix)."""
     name = os.fspath(path)
+    encoding = _decoding(encoding)
     suffix = os.path.splitext(name)[1].lower()
     if suffix == ".zip":
         with zipfile.ZipFile(name) as z:
@@ -134,7 +145,7 @@ def _numbers(vals: np.ndarray, column: str, where: str) -> np.ndarray:
 
 def _read_csv_module(source, columns, names, sep, encoding, where, quoting) -> dict:
     stream = (
-        io.TextIOWrapper(io.BytesIO(source), encoding=encoding, newline="")
+        io.TextIOWrapper(io.BytesIO(source), encoding=_decoding(encoding), newline="")
         if isinstance(source, bytes)
         else open_text(source, encoding)
     )
