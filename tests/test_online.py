@@ -248,3 +248,36 @@ def test_load_refuses_another_catalogue_and_a_log_with_a_gap(tmp_path):
     (tmp_path / "bad.npz").write_text("not a snapshot")
     with pytest.raises(ValueError, match="not a recforge online state"):
         rf.realtime.OnlineRecommender.load(tmp_path / "bad.npz", online.model)
+
+
+def test_readers_never_see_half_updated_trending_counters():
+    """Readers take no lock. The trending counters were decayed and added to in place (numpy
+    releases the GIL in its loops), so a reader could rank by one state and score by another:
+    lists of customers without history came out of order (hundreds a second under load)."""
+    import time
+
+    rng = np.random.default_rng(0)
+    inter = rf.Interactions.from_arrays(rng.integers(0, 1000, 20000), rng.integers(0, 200_000, 20000))
+    online = rf.realtime.OnlineRecommender(rf.Popularity().fit(inter), half_life=1.0)
+    stop, torn = threading.Event(), []
+
+    def write():
+        t = 0.0
+        while not stop.is_set():
+            t += 0.5
+            online.update(["w"] * 50, inter.item_ids[rng.integers(0, inter.n_items, 50)], times=[t] * 50)
+
+    def read():
+        while not stop.is_set():
+            scores = online.recommend("nobody", k=20)[1]
+            if np.any(np.diff(scores) > 0):
+                torn.append(scores)
+
+    threads = [threading.Thread(target=write)] + [threading.Thread(target=read) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.5)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert not torn

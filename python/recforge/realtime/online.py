@@ -373,11 +373,13 @@ class OnlineRecommender:
         if not math.isfinite(now):
             now = 0.0
         rate = math.log(2.0) / self.half_life
-        if math.isfinite(self._trend_time):
-            self._trend *= math.exp(-rate * (now - self._trend_time))
+        # a new array swapped in whole: readers take no lock, and an in-place update (numpy
+        # releases the GIL in its loops) could show them half-decayed counters
+        decay = math.exp(-rate * (now - self._trend_time)) if math.isfinite(self._trend_time) else 1.0
+        trend = self._trend * decay
         age = np.zeros(cols.size) if t is None else now - t
-        np.add.at(self._trend, cols, w * np.exp(-rate * age))
-        self._trend_time = now
+        np.add.at(trend, cols, w * np.exp(-rate * age))
+        self._trend, self._trend_time = trend, now
 
     def history(self, customer) -> sp.csr_matrix:
         """The customer's current history as a 1 x n_items row (empty when unknown)."""
@@ -451,9 +453,10 @@ class OnlineRecommender:
         return (*answer, "history") if return_path else answer
 
     def _trending(self, k: int) -> tuple:
-        order = np.argsort(-self._trend, kind="stable")
-        order = order[self._trend[order] > 0][:k]
-        return self.item_ids[order], self._trend[order].copy()
+        trend = self._trend  # one read: a writer may swap in the next counters meanwhile
+        order = np.argsort(-trend, kind="stable")
+        order = order[trend[order] > 0][:k]
+        return self.item_ids[order], trend[order]
 
     def swap_model(self, model) -> None:
         """Replace the model (same products, e.g. refitted overnight): requests in flight finish
