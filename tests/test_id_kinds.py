@@ -121,3 +121,14 @@ def test_ids_given_on_the_command_line_match_integer_ids(files, tmp_path, capsys
         assert main([*argv, "--item", "1038,1039", "--out", str(out)]) == 0
         lists.append(out.read_text())
     assert lists[0] == lists[1]
+
+
+def test_products_without_a_description_are_counted(files, tmp_path, capsys):
+    gappy = tmp_path / "gappy.csv"
+    table = pd.read_csv(files["products", "csv"])
+    table = table[table["item"] != 1005]
+    table.loc[table["item"] == 1006, "description"] = None
+    table.to_csv(gappy, index=False)
+    out = tmp_path / "c.csv"
+    assert main(["campaign", "--data", files["events", "csv"], "--products", str(gappy), "--out", str(out)]) == 0
+    assert "--products: 2 of 100 products have no description there" in capsys.readouterr().err
