@@ -207,6 +207,24 @@ class ModelBehaviour:
         assert not any(name.startswith("_cache") for name in clone.__dict__)
         self.check_same_answers(model, clone, X)
 
+    def test_scikit_learn_clone_and_set_params(self, model, X):
+        """``sklearn.base.clone`` (what its searches and pipelines call) and ``set_params``: a
+        clone is unfitted and answers as the original once fitted; set_params checks as the
+        constructor does. (get_params had no ``deep`` and there was no set_params: clone
+        raised TypeError.)"""
+        base = pytest.importorskip("sklearn.base")
+        twin = base.clone(model)
+        assert not twin.is_fitted and twin.get_params(deep=False) == model.get_params(deep=False)
+        if self.fit_is_thread_invariant:
+            self.check_same_answers(model, twin.fit(X), X)
+        name = next(iter(twin.get_params(deep=False)))
+        assert twin.set_params(**{name: getattr(twin, name)}) is twin
+        with pytest.raises(ValueError, match="has no parameter 'no_such_parameter'"):
+            twin.set_params(no_such_parameter=1)
+        with pytest.raises((TypeError, ValueError), match="n_threads"):
+            twin.set_params(n_threads=-1)
+        assert twin.n_threads == model.n_threads  # a refused value changes nothing
+
     def test_load_rejects_foreign_truncated_and_newer_files(self, model, tmp_path):
         foreign = tmp_path / "foreign.npz"
         np.savez(foreign, a=np.arange(3))

@@ -254,3 +254,19 @@ def test_short_lists_are_completed_with_trending_items(shop):
     counts[own] = -1
     np.testing.assert_array_equal(ids[own.size :], np.argsort(-counts, kind="stable")[: k - own.size])
     assert len(set(ids.tolist())) == k and not set(ids.tolist()) & set(X[user].indices.tolist())
+
+
+def test_nested_parameters_reach_the_wrapped_model():
+    base = pytest.importorskip("sklearn.base")
+    cs = rf.ColdStart(rf.ALS(factors=4, random_state=0), half_life=86400.0)
+    params = cs.get_params()
+    assert params["model__factors"] == 4 and "model__factors" not in cs.get_params(deep=False)
+    twin = base.clone(cs)
+    assert twin.model is not cs.model and twin.model.factors == 4
+    twin.set_params(model__factors=16, half_life=3600.0)
+    assert twin.model.factors == 16 and twin.half_life == 3600.0 and cs.model.factors == 4
+    with pytest.raises(ValueError, match="holds no parameters"):
+        twin.set_params(half_life__days=1)
+    with pytest.raises(ValueError, match="factors"):
+        twin.set_params(model__factors=0)
+    assert repr(twin).startswith("ColdStart(model=ALS(factors=16")

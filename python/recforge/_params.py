@@ -24,17 +24,57 @@ class Parametrised:
             if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) and p.name not in cls._renamed
         ]
 
-    def get_params(self) -> dict:
-        """The constructor arguments, as a dict (as in scikit-learn)."""
-        return {name: getattr(self, name) for name in self._param_names()}
+    def get_params(self, deep: bool = True) -> dict:
+        """The constructor arguments, as a dict (as in scikit-learn, so that
+        ``sklearn.base.clone`` and its searches work).
+
+        Parameters
+        ----------
+        deep : bool, default True
+            Also the parameters of a wrapped model, as ``model__factors`` and so on.
+        """
+        params = {name: getattr(self, name) for name in self._param_names()}
+        if deep:
+            for name, value in list(params.items()):
+                if isinstance(value, Parametrised):
+                    params.update({f"{name}__{key}": v for key, v in value.get_params(deep=True).items()})
+        return params
+
+    def set_params(self, **params):
+        """Set parameters (``model__factors`` reaches a wrapped model), checked as the
+        constructor checks them; a fitted object keeps its fitted state until the next fit.
+
+        Returns
+        -------
+        self
+        """
+        names = self._param_names()
+        direct, nested = {}, {}
+        for key, value in params.items():
+            name, _, inner = key.partition("__")
+            if name not in names:
+                raise ValueError(f"{type(self).__name__} has no parameter {name!r}; its parameters: {names}")
+            if inner:
+                if not isinstance(getattr(self, name), Parametrised):
+                    raise ValueError(f"{type(self).__name__}.{name} holds no parameters to set ({key!r})")
+                nested.setdefault(name, {})[inner] = value
+            else:
+                direct[name] = value
+        if direct:
+            # through the constructor: every check it makes (and what it derives) applies
+            fresh = type(self)(**{**self.get_params(deep=False), **direct})
+            vars(self).update(vars(fresh))
+        for name, inner in nested.items():
+            getattr(self, name).set_params(**inner)
+        return self
 
     def file_params(self) -> dict:
         """The parameters a model file keeps, as JSON values: all of them, except for wrappers
         whose wrapped object is part of their fitted state (saved as a nested model)."""
-        return self.get_params()
+        return self.get_params(deep=False)
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params(deep=False).items())
         return f"{type(self).__name__}({args})"
 
     @property

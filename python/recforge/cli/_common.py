@@ -178,7 +178,7 @@ def make_model(name: str, params: dict):
     except (TypeError, ValueError) as e:
         if "unexpected keyword argument" in str(e):  # name the model's parameters, not __init__
             unknown = str(e).rsplit(" ", 1)[-1]
-            names = ", ".join(cls().get_params())
+            names = ", ".join(cls().get_params(deep=False))
             raise CliError(f"--param: {cls.__name__} has no parameter {unknown} (its parameters: {names})") from None
         raise CliError(f"--param: {e}") from None
 

@@ -143,7 +143,7 @@ def _recommendation_scores(recommender, ids, customers, items, target) -> np.nda
     from ..data import Interactions
 
     past = Interactions.from_arrays(customers, items)
-    model = type(recommender)(**recommender.get_params()).fit(past)
+    model = type(recommender)(**recommender.get_params(deep=False)).fit(past)
     allow = np.flatnonzero(np.isin(past.item_ids, np.asarray(list(target), dtype=past.item_ids.dtype)))
     out = np.zeros(ids.size)
     if allow.size == 0:

@@ -205,7 +205,7 @@ class ALS(_LocalALS):
 
     def file_params(self) -> dict:
         """recforge.ALS's parameters: the file loads as a :class:`recforge.ALS`."""
-        params = self.get_params()
+        params = self.get_params(deep=False)
         return {name: params[name] for name in _LocalALS._param_names()}
 
     def _fit(self, X: CsrParts, callback=None) -> None:

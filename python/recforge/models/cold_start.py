@@ -183,7 +183,7 @@ class ColdStart(Recommender):
         self.n_threads = check_int(n_threads, "n_threads", minimum=0)
 
     def file_params(self) -> dict:
-        params = self.get_params()
+        params = self.get_params(deep=False)
         del params["model"]  # saved as the nested model_ (its own class, parameters and state)
         return params
 

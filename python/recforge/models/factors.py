@@ -24,7 +24,7 @@ def check_dtype(dtype) -> str:
         raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from None
     if name not in DTYPES:
         raise ValueError(f"dtype must be float32 or float64, got {name}")
-    return name
+    return dtype if isinstance(dtype, str) and dtype == name else name  # the same object: sklearn's clone checks
 
 
 class FactorModel(Recommender):
