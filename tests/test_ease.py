@@ -83,3 +83,23 @@ def test_memory_limit_and_bad_arguments():
         rf.EASE(neighbours=0)
     with pytest.raises(ValueError, match="dtype"):
         rf.EASE(dtype="float16")
+
+
+def test_numerical_failures_name_the_way_out(monkeypatch):
+    """Weights that overflow the Gram matrix, a Gram matrix singular at working precision and
+    weights that come out non-finite are each refused with what to change (the overflow gave
+    "weights_.data has a non-finite value (-nan)", naming internal state)."""
+    big = sp.csr_matrix(np.array([[1e30, 1.0], [1.0, 1e-30]]))
+    with pytest.raises(FloatingPointError, match="X'X overflows float32 .* dtype='float64'"):
+        rf.EASE().fit(big)
+    rng = np.random.default_rng(0)
+    together = (rng.random(500) < 0.3).astype(np.float32)  # 20 items bought only together
+    X = sp.csr_matrix(np.column_stack([together] * 20 + [rng.random(500) < 0.2 for _ in range(5)]).astype(np.float32))
+    with pytest.raises(FloatingPointError, match="not positive definite at float32 .* dtype='float64'"):
+        rf.EASE(regularization=1e-12).fit(X)
+    assert np.isfinite(rf.EASE(regularization=1e-12, dtype="float64").fit(X).weights_.data).all()
+    from recforge.models import ease
+
+    monkeypatch.setattr(ease, "_inverse_spd", lambda A: np.full_like(A, np.inf))
+    with pytest.raises(FloatingPointError, match=r"singular at float32 .* raise regularization \(now 300\)"):
+        rf.EASE().fit(X)

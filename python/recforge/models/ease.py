@@ -24,8 +24,10 @@ def _inverse_spd(A: np.ndarray) -> np.ndarray:
     potrf, potri = (lapack.spotrf, lapack.spotri) if A.dtype == np.float32 else (lapack.dpotrf, lapack.dpotri)
     c, info = potrf(A, lower=True, overwrite_a=True, clean=False)
     if info != 0:
+        wider = "" if A.dtype == np.float64 else " or use dtype='float64'"
         raise FloatingPointError(
-            f"X'X + regularization I is not positive definite (LAPACK info {info}): raise regularization"
+            f"X'X + regularization I is not positive definite at {A.dtype} precision (LAPACK info {info}; items "
+            f"that always occur together?): raise regularization{wider}"
         )
     inv, info = potri(c, lower=True, overwrite_c=True)
     if info != 0:
@@ -134,11 +136,26 @@ class EASE(Recommender):
             self.weights_ = sp.csr_matrix((n, n), dtype=self.dtype)
             return
         A = _dense_gram(X.to_scipy().astype(self.dtype), self.dtype)
+        if not np.isfinite(A).all():
+            raise FloatingPointError(
+                f"X'X overflows {self.dtype} (the largest weight is {X.data.max():.3g}): scale the weights down "
+                "(e.g. log1p, or counts instead of amounts) or use dtype='float64'"
+            )
         A[np.diag_indices(n)] += self.regularization
         P = _inverse_spd(A)
         d = np.diag(P).copy()
-        P /= -d[None, :]  # B = -P diag(1/diag(P)) off the diagonal
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            P /= -d[None, :]  # B = -P diag(1/diag(P)) off the diagonal
         np.fill_diagonal(P, 0.0)
+        # A Cholesky factor can succeed on a matrix singular at working precision (items that
+        # always occur together, a tiny regularization) and leave weights of inf or NaN: every
+        # score would be meaningless, so say so here (an O(n^2) pass beside the O(n^3) solve).
+        if not (np.isfinite(d).all() and (d > 0).all() and np.isfinite(P).all()):
+            wider = "" if self.dtype == "float64" else " or use dtype='float64'"
+            raise FloatingPointError(
+                f"X'X + regularization I is singular at {self.dtype} precision (items that always occur "
+                f"together?): the weights are not finite; raise regularization (now {self.regularization:g}){wider}"
+            )
         self.weights_ = self._as_rows(P)
 
     def _as_rows(self, B: np.ndarray) -> sp.csr_matrix:
