@@ -269,8 +269,12 @@ def test_bad_fit_input_and_divergence():
         rf.ALS().fit(X, callback=3)
     with pytest.raises(ValueError, match="overflows float32"):
         rf.ALS(alpha=1e38).fit(X * 10)
-    with pytest.raises(FloatingPointError, match="ALS diverged at iteration 1"):
+    with pytest.raises(FloatingPointError, match=r"ALS diverged at iteration 1: .* alpha \* \|r\| is .*log1p"):
         rf.ALS(alpha=1e36, factors=4, random_state=0).fit(X * 10)
+    huge = X.copy()
+    huge.data[:5] = 1e25  # amounts where counts belong: the message says so
+    with pytest.raises(FloatingPointError, match=r"the largest confidence alpha \* \|r\| is 4e\+25"):
+        rf.ALS(iterations=2, random_state=0).fit(huge)
     with pytest.raises(ValueError, match="not positive definite"):
         rf.ALS(regularization=0.0, factors=8).fit(sp.csr_matrix((3, 2)))  # rank 0 < 8 factors
 

@@ -162,3 +162,11 @@ def test_kernel_refuses_inconsistent_row_pointers():
     indptr[3:] += 1  # row 2 claims one entry too many
     with pytest.raises(ValueError, match="does not match"):
         _core.gram_fill(*args, indptr, 1)
+
+
+def test_weights_that_overflow_the_gram_matrix_are_refused():
+    big = sp.csr_matrix(np.array([[1e30, 1.0], [1.0, 1e-30], [1.0, 1.0]]))
+    # before: "gram.data has a non-finite value (inf)", naming internal state
+    with pytest.raises(FloatingPointError, match="X'X overflows float32 .* dtype='float64'"):
+        rf.SparseEASE().fit(big)
+    assert rf.SparseEASE(dtype="float64").fit(big).is_fitted

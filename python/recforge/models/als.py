@@ -206,9 +206,16 @@ class ALS(FactorModel):
         )
         if bad:
             when = f"at iteration {iteration + 1}" if iteration is not None else "while folding in"
+            largest = self.alpha * float(np.abs(C.data).max(initial=0))
+            scale = (
+                f"; the largest confidence alpha * |r| is {largest:.3g}: bring the values to a small scale "
+                "(e.g. numpy.log1p of quantities or amounts)"
+                if largest > 1e6
+                else ""
+            )
             raise FloatingPointError(
                 f"ALS diverged {when}: {bad} {side} factor vectors are not finite; "
-                f"lower alpha (now {self.alpha}) or raise regularization (now {self.regularization})"
+                f"lower alpha (now {self.alpha}) or raise regularization (now {self.regularization}){scale}"
             )
         return loss
 

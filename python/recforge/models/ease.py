@@ -52,6 +52,14 @@ def _dense_gram(M: sp.csr_matrix, dtype) -> np.ndarray:
     return out
 
 
+def gram_overflow(dtype: str, weights: np.ndarray) -> FloatingPointError:
+    """The error for a Gram matrix X'X whose entries overflow ``dtype``."""
+    return FloatingPointError(
+        f"X'X overflows {dtype} (the largest weight is {np.abs(weights).max():.3g}): scale the weights down "
+        "(e.g. log1p, or counts instead of amounts) or use dtype='float64'"
+    )
+
+
 def check_regularization(value) -> float:
     """EASE's lambda: a number > 0 (X'X alone is singular for most data)."""
     value = check_real(value, "regularization", minimum=0.0)
@@ -137,10 +145,7 @@ class EASE(Recommender):
             return
         A = _dense_gram(X.to_scipy().astype(self.dtype), self.dtype)
         if not np.isfinite(A).all():
-            raise FloatingPointError(
-                f"X'X overflows {self.dtype} (the largest weight is {X.data.max():.3g}): scale the weights down "
-                "(e.g. log1p, or counts instead of amounts) or use dtype='float64'"
-            )
+            raise gram_overflow(self.dtype, X.data)
         A[np.diag_indices(n)] += self.regularization
         P = _inverse_spd(A)
         d = np.diag(P).copy()

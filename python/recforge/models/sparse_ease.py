@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from .. import _core
 from .._checks import check_int, check_real
 from .._sparse import CsrParts, check_sparse_transpose
-from .ease import EASE, check_regularization
+from .ease import EASE, check_regularization, gram_overflow
 from .factors import check_dtype
 
 
@@ -121,6 +121,8 @@ class SparseEASE(EASE):
         index_size = 4 if n < 2**31 else 8
         weights_bytes = 2 * n * m * (index_size + X.data.itemsize)  # the solve's output, then B's CSR
         G = gram(X, self.min_support, self._threads, self.max_memory, extra=weights_bytes)
+        if not np.isfinite(G.data).all():
+            raise gram_overflow(self.dtype, X.data)
         columns = np.empty(n * m, dtype=G.indices.dtype)
         weights = np.empty(n * m, dtype=X.data.dtype)
         lengths = np.empty(n, dtype=np.int64)
