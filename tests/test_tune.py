@@ -120,3 +120,31 @@ def test_space_none_searches_the_models_default_space():
     assert all(t["params"]["regularization"] in rf.evaluation.SPACES["EASE"]["regularization"] for t in result.trials)
     with pytest.raises(ValueError, match="no default search space"):
         rf.tune(rf.Popularity, None, X)
+
+
+def test_a_model_is_copied_for_every_trial_and_never_fitted():
+    """tune and cross_validate take a model (as scikit-learn's searches take an estimator):
+    fixed settings travel with it and a wrapped model's parameters can be searched. Before,
+    an instance raised "'ItemKNN' object is not callable"."""
+    rng = np.random.default_rng(0)
+    X = rf.Interactions.from_arrays(rng.integers(0, 100, 3000), rng.integers(0, 60, 3000))
+    knn = rf.ItemKNN(metric="cosine")
+    result = rf.tune(knn, {"neighbours": [10, 20]}, X, search="grid")
+    assert not knn.is_fitted and result.model is not knn
+    assert result.model.metric == "cosine" and result.model.neighbours == result.best_params["neighbours"]
+    by_class = rf.tune(rf.ItemKNN, {"neighbours": [10, 20]}, X, search="grid", fixed={"metric": "cosine"})
+    assert [t["score"] for t in by_class.trials] == [t["score"] for t in result.trials]
+    wrapped = rf.ColdStart(rf.ALS(factors=4, iterations=2, random_state=0))
+    result = rf.tune(wrapped, {"model__factors": [4, 8]}, X, search="grid")
+    assert [t["params"]["model__factors"] for t in result.trials] == [4, 8]
+    assert result.model.model.factors == result.best_params["model__factors"]
+    assert not wrapped.is_fitted and not wrapped.model.is_fitted
+    with pytest.raises(ValueError, match=r"ColdStart has no parameters \['model__nope'\]"):
+        rf.tune(wrapped, {"model__nope": [1]}, X)
+    with pytest.raises(TypeError, match="model_class must be a recforge model class"):
+        rf.tune("EASE", None, X)
+    cv = rf.cross_validate(knn, X, folds=2)
+    assert cv["ndcg"] == rf.cross_validate(lambda: rf.ItemKNN(metric="cosine"), X, folds=2)["ndcg"]
+    assert not knn.is_fitted
+    with pytest.raises(TypeError, match="make_model must be"):
+        rf.cross_validate(3, X, folds=2)

@@ -83,3 +83,20 @@ class Parametrised:
 
     def _validate_state(self) -> None:
         """Check state read from a file (subclasses check shapes and meanings)."""
+
+
+def clone(obj: Parametrised) -> Parametrised:
+    """A new unfitted object with ``obj``'s parameters (a wrapped model cloned too, never
+    shared), as ``sklearn.base.clone`` makes one."""
+    params = obj.get_params(deep=False)
+    return type(obj)(**{name: clone(v) if isinstance(v, Parametrised) else v for name, v in params.items()})
+
+
+def model_factory(model, name: str):
+    """``(make, class, parameter names)`` for a recforge model class or a model to copy:
+    ``make(**params)`` gives a fresh unfitted model with those parameters set."""
+    if isinstance(model, type) and issubclass(model, Parametrised):
+        return (lambda **params: model(**params)), model, model._param_names()
+    if isinstance(model, Parametrised):
+        return (lambda **params: clone(model).set_params(**params)), type(model), list(model.get_params(deep=True))
+    raise TypeError(f"{name} must be a recforge model class (e.g. rf.EASE) or a model to copy, got {model!r}")

@@ -11,6 +11,7 @@ from scipy import stats
 
 from .._checks import check_int
 from .._factorize import same_ids
+from .._params import Parametrised, model_factory
 from .._sparse import check_sparse
 from ..kernels.metrics import RANKING_METRICS, coverage, ranking_metrics
 from ..kernels.metrics import auc as auc_metric
@@ -314,7 +315,8 @@ def _compare(models, users, history, held_out, k, exclude_seen, allow=None, list
 
 def cross_validate(make_model, user_items, folds: int = 5, k: int = 10, seed: int = 0) -> dict:
     """k-fold cross-validation over interactions: each interaction is in exactly one test fold;
-    ``make_model()`` returns a fresh unfitted model, fitted on the other folds.
+    ``make_model`` (a model class, a function returning a fresh unfitted model, or a model,
+    copied for each fold and never fitted itself) gives the model fitted on the other folds.
 
     Returns
     -------
@@ -322,6 +324,12 @@ def cross_validate(make_model, user_items, folds: int = 5, k: int = 10, seed: in
         ``folds``: the :func:`evaluate` dict of each fold; and per metric, (mean, low, high) of
         the 95% interval over folds.
     """
+    if isinstance(make_model, Parametrised):
+        make_model = model_factory(make_model, "make_model")[0]
+    elif not callable(make_model):
+        raise TypeError(
+            f"make_model must be a model class, a function returning a model, or a model; got {make_model!r}"
+        )
     X = check_sparse(user_items, "user_items")
     folds = check_int(folds, "folds", minimum=2)
     fold_of = np.random.default_rng(check_int(seed, "seed", minimum=0)).permutation(X.indices.size) % folds

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._checks import check_choice, check_int, check_real
+from .._params import model_factory
 from ..kernels.metrics import RANKING_METRICS
 from .evaluate import evaluate
 from .spaces import default_space
@@ -125,7 +126,10 @@ def tune(
 
     Parameters
     ----------
-    model_class : a recforge model class (e.g. ``rf.EASE``)
+    model_class : a recforge model class (e.g. ``rf.EASE``) or a model
+        A model is copied (:meth:`set_params` on a clone) for each trial, so fixed settings
+        and a wrapped model's parameters (``"model__factors"`` for :class:`~recforge.ColdStart`)
+        can be searched; it is never fitted itself.
     space : dict of str -> list of values or scipy.stats distribution, or None
         The parameters to search. None: the model's default space
         (``recforge.evaluation.spaces.SPACES``, ranges that held each model's optimum on
@@ -171,16 +175,17 @@ def tune(
     validation = check_real(validation, "validation", minimum=0.0)
     if not 0 < validation < 1:
         raise ValueError(f"validation must be in (0, 1), got {validation}")
+    make, cls, names = model_factory(model_class, "model_class")
     if space is None:
-        space = default_space(model_class)
+        space = default_space(cls)
         if not space:
-            raise ValueError(f"{model_class.__name__} has no default search space: pass space=")
+            raise ValueError(f"{cls.__name__} has no default search space: pass space=")
     if not isinstance(space, dict) or not space:
         raise TypeError("space must be a non-empty dict of parameter name -> values")
     fixed = dict(fixed or {})
-    unknown = sorted((set(space) | set(fixed)) - set(model_class._param_names()))
+    unknown = sorted((set(space) | set(fixed)) - set(names))
     if unknown:
-        raise ValueError(f"{model_class.__name__} has no parameters {unknown}")
+        raise ValueError(f"{cls.__name__} has no parameters {unknown}")
     fit_part, held_out = per_user_split(train, validation, seed=seed)
     rng = np.random.default_rng(check_int(seed, "seed", minimum=0))
     start = time.perf_counter()
@@ -193,7 +198,7 @@ def tune(
             stopped = "budget"
             break
         t0 = time.perf_counter()
-        model = model_class(**fixed, **params).fit(fit_part)
+        model = make(**fixed, **params).fit(fit_part)
         fit_seconds = time.perf_counter() - t0
         scores = evaluate(model, fit_part, held_out, k)
         trials.append({"params": {**fixed, **params}, "score": float(scores[metric]), "fit_seconds": fit_seconds})
@@ -205,7 +210,7 @@ def tune(
         metric=metric,
         k=k,
         trials=trials,
-        model=model_class(**best["params"]).fit(train) if refit else None,
+        model=make(**best["params"]).fit(train) if refit else None,
         validation_users=users,
         stopped=stopped,
     )
