@@ -153,7 +153,11 @@ def test_features_align_rows_with_the_given_ids():
         ({"categorical": "genre"}, {"sku": ["a"], "genres": ["x"]}, "column 'genre' is not in the table"),
         ({"categorical": "genres"}, {"id": ["a"], "genres": ["x"]}, "id_col 'sku' is not a column"),
         ({"categorical": "genres"}, {"sku": ["a", "a"], "genres": ["x", "y"]}, "ids more than once"),
-        ({"numeric": "price"}, {"sku": ["a", "b"], "price": ["3.5", "cheap"]}, "'price' must hold numbers: row 1"),
+        (
+            {"numeric": "price"},
+            {"sku": ["a", "b"], "price": ["3.5", "cheap"]},
+            "'price' must hold numbers: position 1 holds 'cheap'",
+        ),
         ({"numeric": "price"}, {"sku": ["a"], "price": [np.nan]}, "'price' has no finite value"),
         ({"text": "title"}, {"sku": ["a", "b"], "title": ["", None]}, "'title' gives no terms"),
         ({"text": "title"}, {"sku": ["a", "b"], "title": np.array(["ab", 3], dtype=object)}, "must hold strings"),

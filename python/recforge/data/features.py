@@ -22,7 +22,7 @@ import unicodedata
 import numpy as np
 import scipy.sparse as sp
 
-from .._checks import check_choice, check_int, check_real
+from .._checks import as_numbers, check_choice, check_int, check_real
 from .._factorize import factorize, ids_like, lookup, missing_mask, to_numpy
 from .._params import Parametrised
 from .._sparse import unit_rows
@@ -369,16 +369,9 @@ class FeatureEncoder(Parametrised):
         x = to_numpy(values)
         if x.dtype.kind in "iufb":
             return x.astype(np.float64)
-        out = np.empty(x.size)
-        for n, v in enumerate(x.tolist()):
-            if v is None or (isinstance(v, float) and v != v) or v == "":
-                out[n] = np.nan
-                continue
-            try:
-                out[n] = float(v)
-            except (TypeError, ValueError):
-                raise ValueError(f"numeric column {column!r} must hold numbers: row {n} has {v!r}") from None
-        return out
+        if x.dtype.kind in "OUS":  # an empty field of a text column is a missing number
+            x = np.where(x.astype(object) == "", None, x.astype(object))
+        return as_numbers(x, f"numeric column {column!r}")
 
     def _validate_state(self) -> None:
         if not isinstance(self.blocks_, list) or not isinstance(self.edges_, dict):
