@@ -303,6 +303,22 @@ def test_help(command, capsys):
             "TYPE=NUMBER",
         ),
         (["recommend", "--model", "{events}", "--data", "{events}", "--out", "r.csv"], "not a recforge model file"),
+        (  # the model's own size check raises MemoryError: it gave a traceback
+            [
+                "train",
+                "--data",
+                "{events}",
+                *DATA_ARGS,
+                "--model",
+                "ease",
+                "--param",
+                "max_memory=1e-9",
+                "--out",
+                "m.npz",
+                "--quiet",
+            ],
+            "MemoryError: EASE over",
+        ),
         (
             ["evaluate", "--data", "{events}", "--user-col", "customer", "--item-col", "sku", "--split", "temporal"],
             "needs event times",
@@ -387,3 +403,17 @@ def test_target_lists_the_likeliest_buyers(tmp_path, events_csv, capsys):
     assert "no line has product 'NOPE'" in capsys.readouterr().err
     assert main(["target", "--data", str(events_csv), "--user-col", "customer", "--time-col", "ts", "--item", "x"]) == 2
     assert "--item-col is needed" in capsys.readouterr().err
+
+
+def test_what_a_model_cannot_do_is_one_line(tmp_path, events_csv, capsys):
+    """A user-based KNNRegressor has no item similarity: NotImplementedError gave a traceback."""
+    model = tmp_path / "kr.npz"
+    argv = ["train", "--data", str(events_csv), "--user-col", "customer", "--item-col", "sku", "--weight-col", "ts"]
+    assert (
+        main([*argv, "--model", "knnregressor", "--param", "user_based=true", "--no-fallbacks", "--out", str(model)])
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["similar", "--model", str(model), "--items", "SKU-1"]) == 2
+    err = capsys.readouterr().err
+    assert "NotImplementedError: a user-based KNNRegressor has no item similarity" in err and err.count("\n") == 1

@@ -178,7 +178,17 @@ def main(argv=None) -> int:
     except CliError as e:
         print(f"recforge {args.command}: error: {e}", file=sys.stderr)
         return 2
-    except (ValueError, TypeError, KeyError, FloatingPointError, OSError, ImportError) as e:
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        FloatingPointError,
+        OSError,
+        ImportError,
+        MemoryError,  # the models' own size checks (EASE's max_memory), or an allocation refused
+        NotImplementedError,  # what a model cannot do (a user-based KNNRegressor's similar items)
+        RuntimeError,  # a fit that did not converge, with its way out
+    ) as e:
         # Anything the library refused is the input's fault here: one line, never a traceback.
         print(f"recforge {args.command}: error: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
