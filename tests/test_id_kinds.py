@@ -132,3 +132,20 @@ def test_products_without_a_description_are_counted(files, tmp_path, capsys):
     out = tmp_path / "c.csv"
     assert main(["campaign", "--data", files["events", "csv"], "--products", str(gappy), "--out", str(out)]) == 0
     assert "--products: 2 of 100 products have no description there" in capsys.readouterr().err
+
+
+def test_a_folder_of_parquet_files_is_read_as_one_dataset(files, tmp_path):
+    """A dataset as Spark, Dask or pandas' partition_cols writes it: the out-of-core reader took
+    it, the in-memory one said "[Errno 21] Is a directory"."""
+    folder = tmp_path / "events_by_month"
+    events = pd.read_parquet(files["events", "parquet"])
+    events.assign(part=events["user"] % 3).to_parquet(folder, partition_cols=["part"])
+    for data, name in ((files["events", "parquet"], "file"), (str(folder), "folder")):
+        model = str(tmp_path / f"{name}.npz")
+        assert main(["train", "--data", data, "--model", "itemknn", "--out", model, "--quiet"]) == 0
+        out = str(tmp_path / f"{name}.csv")
+        assert main(["recommend", "--model", model, "--data", data, "--out", out, "--quiet"]) == 0
+    by_user = [
+        pd.read_csv(tmp_path / f"{n}.csv").sort_values(["user", "rank"], ignore_index=True) for n in ("file", "folder")
+    ]
+    pd.testing.assert_frame_equal(*by_user)

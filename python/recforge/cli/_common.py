@@ -39,7 +39,8 @@ def add_data_arguments(parser, required: bool = True) -> None:
         "--data",
         required=required,
         metavar="FILE",
-        help='events: .csv (.gz/.bz2/.xz/.zip) or .parquet; "sample" for the shipped Online Retail sample',
+        help='events: .csv (.gz/.bz2/.xz/.zip), .parquet or a folder of Parquet files; "sample" for the '
+        "shipped Online Retail sample",
     )
     g.add_argument("--user-col", default="user", help="customer id column (default: user)")
     g.add_argument("--item-col", default="item", help="product id column (default: item)")
@@ -89,6 +90,12 @@ def spec_of(args) -> dict:
     }
 
 
+def is_parquet(path: str) -> bool:
+    """A .parquet file, or a folder of them (a dataset as Spark, Dask or pandas' partition_cols
+    write it; the out-of-core reader takes the same)."""
+    return os.path.isdir(path) or path.lower().endswith(".parquet")
+
+
 def read_events(args, columns=None, text=None):
     """The event columns named by the arguments (or ``columns``, of which ``text`` are read as
     text), as a mapping column -> array."""
@@ -99,7 +106,7 @@ def read_events(args, columns=None, text=None):
     if not os.path.exists(args.data):
         raise CliError(f"--data: no such file {args.data!r}")
     try:
-        if args.data.lower().endswith(".parquet"):
+        if is_parquet(args.data):
             if pd is None:
                 raise CliError("reading Parquet needs pandas and pyarrow: pip install 'recforge[io]'")
             return pd.read_parquet(args.data, columns=columns)

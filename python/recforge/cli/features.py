@@ -11,7 +11,7 @@ import numpy as np
 from .._factorize import factorize, lookup
 from .._tables import read_table
 from ..data import features
-from ._common import CliError
+from ._common import CliError, is_parquet
 
 
 def add_feature_arguments(parser) -> None:
@@ -45,7 +45,7 @@ def read_attribute_table(path: str, key: str, columns: list[str], text: list[str
     if not os.path.exists(path):
         raise CliError(f"{option}: no such file {path!r}")
     try:
-        if path.lower().endswith(".parquet"):
+        if is_parquet(path):
             from .._factorize import pd
 
             if pd is None:
