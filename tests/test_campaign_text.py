@@ -49,6 +49,10 @@ def test_load_key_from_file_or_environment(tmp_path, monkeypatch):
     path = tmp_path / "key.txt"
     path.write_bytes(KEY + b"\n")
     assert rf.campaign.load_key(path) == KEY
+    path.write_bytes(KEY + b"\r\n")  # saved on Windows: the same key, the same pseudonyms
+    assert rf.campaign.load_key(path) == KEY
+    path.write_bytes(KEY)
+    assert rf.campaign.load_key(path) == KEY
     monkeypatch.setenv("RECFORGE_PSEUDONYM_KEY", KEY.decode())
     assert rf.campaign.load_key() == KEY
     monkeypatch.delenv("RECFORGE_PSEUDONYM_KEY")

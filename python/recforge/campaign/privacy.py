@@ -29,7 +29,7 @@ MIN_KEY_BYTES = 16
 
 
 def load_key(path=None, env: str = KEY_ENV) -> bytes:
-    """The pseudonym key: the bytes of the file at ``path`` (one trailing newline dropped), else
+    """The pseudonym key: the bytes of the file at ``path`` (one trailing line ending dropped), else
     the environment variable ``env`` (UTF-8).
 
     Raises
@@ -43,7 +43,9 @@ def load_key(path=None, env: str = KEY_ENV) -> bytes:
             key = Path(path).read_bytes()
         except OSError as e:
             raise ValueError(f"pseudonym key file {str(path)!r} cannot be read: {e.strerror or e}") from None
-        key = key[:-1] if key.endswith(b"\n") else key
+        # one line ending dropped, Windows' too: the same key file edited on either system
+        # must give the same pseudonyms
+        key = key[:-2] if key.endswith(b"\r\n") else key[:-1] if key.endswith(b"\n") else key
         source = f"key file {str(path)!r}"
     else:
         value = os.environ.get(env)
