@@ -78,3 +78,23 @@ def test_aware_as_of_and_cutoff():
 def test_text_that_is_not_a_time_is_named():
     with pytest.raises(ValueError, match=r"^times holds values that are not times: [^\n]*$"):
         _summary(["2024-01-01", "soon", "2024-01-02", "2024-01-03"])
+
+
+def test_popularity_now_may_be_a_date():
+    """``now`` took only numbers ("now must be a real number" for a date), unlike every other
+    time argument."""
+    rng = np.random.default_rng(0)
+    events = pd.DataFrame(
+        {
+            "user": rng.integers(0, 30, 400),
+            "item": rng.integers(0, 20, 400),
+            "time": pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 90, 400), unit="D"),
+        }
+    )
+    inter = rf.Interactions.from_pandas(events, time_col="time")
+    seconds = rf.Popularity(half_life=7 * 86400).fit(inter, now=pd.Timestamp("2024-04-01").timestamp())
+    for now in ("2024-04-01", pd.Timestamp("2024-04-01 02:00", tz="Europe/Paris"), np.datetime64("2024-04-01")):
+        dated = rf.Popularity(half_life=7 * 86400).fit(inter, now=now)
+        np.testing.assert_allclose(dated.popularity_, seconds.popularity_, rtol=1e-12)
+    with pytest.raises(ValueError, match="now holds values that are not times"):
+        rf.Popularity(half_life=7 * 86400).fit(inter, now="soon")

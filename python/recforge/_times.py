@@ -77,3 +77,15 @@ def as_seconds(values, name: str) -> np.ndarray:
         )
     seconds = (array - np.datetime64(0, "s")) / np.timedelta64(1, "s")
     return np.where(np.isnat(array), np.nan, seconds).astype(np.float64)
+
+
+def as_moment(value, name: str) -> float:
+    """One time (``now``, ``cutoff``...) as epoch seconds: a number as it is, a datetime, numpy
+    datetime64 or ISO 8601 text read as :func:`as_seconds` reads a column."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
+        seconds = float(value)
+    else:
+        seconds = float(as_seconds(np.array([value], dtype=object), name)[0])
+    if not np.isfinite(seconds):
+        raise ValueError(f"{name} must be a time, got {value!r}")
+    return seconds

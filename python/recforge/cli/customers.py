@@ -8,7 +8,7 @@ import sys
 import numpy as np
 
 from .._factorize import lookup, missing_mask
-from .._times import as_seconds
+from .._times import as_moment, as_seconds
 from ..customers import (
     BetaGeoFitter,
     GammaGammaFitter,
@@ -195,7 +195,7 @@ def target(args) -> None:
         raise CliError(f"--item: no line has product {asked[int(np.flatnonzero(at < 0)[0])]!r}")
     wanted = products[at].tolist()
     t = as_seconds(times, "times")
-    end = float(np.nanmax(t)) if args.as_of is None else float(as_seconds(np.asarray([args.as_of]), "as_of")[0])
+    end = float(np.nanmax(t)) if args.as_of is None else as_moment(args.as_of, "as_of")
     try:
         model = Propensity(window=args.window, target=wanted)
         # fitted one window before the scoring date: the last window whose outcome is known

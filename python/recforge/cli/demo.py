@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from .._sparse import row_ids
-from .._times import as_seconds
+from .._times import as_moment, as_seconds
 from ..campaign import explain, rerank
 from ..customers import Propensity, rfm, summary
 from ..data import Interactions, features
@@ -116,7 +116,7 @@ def _customers(data, cutoff: str) -> None:
     names, counts = np.unique(scores.segment, return_counts=True)
     top = sorted(zip(counts, names), reverse=True)[:5]
     print("\ncustomers by RFM segment: " + ", ".join(f"{name} {count:,}" for count, name in top) + ", ...")
-    end = as_seconds(np.asarray([cutoff]), "cutoff")[0]
+    end = as_moment(cutoff, "cutoff")
     model = Propensity(window=30).fit(who, when, money, cutoff=end - 30 * 86400.0)
     result = model.evaluate(who, when, money, cutoff=end)
     print(
@@ -155,7 +155,7 @@ def split_events_by_time(data, inter: Interactions, cutoff: str):
     buy = purchases(events)
     t = as_seconds(events["InvoiceDate"], "InvoiceDate")
     try:
-        cut = as_seconds(np.array([cutoff]), "cutoff")[0]
+        cut = as_moment(cutoff, "cutoff")
     except ValueError:
         cut = np.nan
     if not np.isfinite(cut):

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._checks import as_numbers, check_int, check_real
-from .._times import as_seconds
+from .._times import as_moment, as_seconds
 from .bgnbd import BetaGeoFitter
 from .segments import Segmenter
-from .summary import UNITS, as_of_seconds, summary
+from .summary import UNITS, summary
 
 DAY = UNITS["day"]
 FEATURES = (
@@ -67,7 +67,7 @@ def summary_before(customers, times, amounts=None, *, cutoff):
     """The customer summary at ``cutoff`` from the lines up to it (the population propensity
     describes)."""
     customers, t, money, _ = _lines(customers, times, amounts, None)
-    end = as_of_seconds(cutoff, "cutoff")
+    end = as_moment(cutoff, "cutoff")
     before = t <= end
     if not before.any():
         raise ValueError(f"cutoff {cutoff!r} is before every line: no customer to describe")
@@ -104,7 +104,7 @@ def features_at(
     Columns in order: :func:`feature_names`.
     """
     customers, t, money, items = _lines(customers, times, amounts, items)
-    end = as_of_seconds(cutoff, "cutoff")
+    end = as_moment(cutoff, "cutoff")
     before = t <= end
     s = summary_before(customers, t, money, cutoff=end)
     ids = s.customer_ids
@@ -176,7 +176,7 @@ def _bgnbd_features(s, window: float) -> tuple[np.ndarray, np.ndarray]:
 def labels_after(customer_ids, customers, times, items=None, *, cutoff, window: float = 30.0, target=None):
     """True for each of ``customer_ids`` who bought (a target product) in (cutoff, cutoff + window days]."""
     customers, t, _, items = _lines(customers, times, None, items)
-    start = as_of_seconds(cutoff, "cutoff")
+    start = as_moment(cutoff, "cutoff")
     inside = (t > start) & (t <= start + window * DAY)
     hit = _in_target(items, target)
     if hit is not None:
@@ -316,7 +316,7 @@ class Propensity:
 
         times = as_seconds(times, "times")  # once: every cutoff below reuses the seconds
         self.feature_names_ = feature_names(self.recommender, self.segmenter)
-        end = as_of_seconds(cutoff, "cutoff")
+        end = as_moment(cutoff, "cutoff")
         first = float(np.nanmin(times))
         cutoffs = [end - i * self.window * DAY for i in range(self.history)]
         cutoffs = [at for at in cutoffs if at > first]  # before the first line: no customer yet

@@ -11,7 +11,7 @@ from .. import _core
 from .._checks import as_numbers, check_choice
 from .._config import resolve_threads
 from .._factorize import factorize
-from .._times import as_seconds
+from .._times import as_moment, as_seconds
 
 RETURNS = ("drop", "net")
 UNITS = {"day": 86400.0, "week": 7 * 86400.0}
@@ -186,7 +186,7 @@ def summary(
     keep &= ~bad_money
     if not keep.any():
         raise ValueError("no line has a time and an amount: nothing to summarise")
-    end = float(np.max(t, where=keep, initial=-np.inf)) if as_of is None else float(as_of_seconds(as_of))
+    end = float(np.max(t, where=keep, initial=-np.inf)) if as_of is None else as_moment(as_of, "as_of")
     late = keep & (t > end)
     report["after_as_of"] = int(late.sum())
     keep &= ~late
@@ -231,15 +231,6 @@ def summary(
         report=report,
     )
     return out.select(present) if not present.all() else out
-
-
-def as_of_seconds(value, name: str = "as_of") -> float:
-    """A single time (epoch seconds, datetime or date string) as epoch seconds; errors name the
-    argument ``name``."""
-    seconds = as_seconds(np.asarray([value]), name)
-    if not np.isfinite(seconds[0]):
-        raise ValueError(f"{name} must be a time, got {value!r}")
-    return float(seconds[0])
 
 
 def customer_codes(customers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -10,6 +10,7 @@ import scipy.sparse as sp
 
 from .._checks import check_choice, check_int, check_real
 from .._sparse import CsrParts, check_aligned, check_sparse, row_ids
+from .._times import as_moment
 from ..data import Interactions
 
 
@@ -217,17 +218,5 @@ def temporal_split(user_items, times=None, cutoff=None):
     t = _times(times, X)
     if cutoff is None:
         raise ValueError("cutoff is required")
-    cutoff = _cutoff_seconds(cutoff) if source is not None else check_real(cutoff, "cutoff")
+    cutoff = as_moment(cutoff, "cutoff") if source is not None else check_real(cutoff, "cutoff")
     return _partition(X, t >= cutoff, source)
-
-
-def _cutoff_seconds(cutoff) -> float:
-    """An Interactions keeps times in epoch seconds: accept a date as well as a number."""
-    if isinstance(cutoff, (int, float, np.integer, np.floating)) and not isinstance(cutoff, bool):
-        return check_real(cutoff, "cutoff")
-    from .._times import as_seconds
-
-    seconds = as_seconds(np.array([cutoff]), "cutoff")[0]
-    if not np.isfinite(seconds):
-        raise ValueError(f"cutoff must be a time, got {cutoff!r}")
-    return float(seconds)

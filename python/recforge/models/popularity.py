@@ -6,6 +6,7 @@ import numpy as np
 
 from .._checks import check_bool, check_int, check_real
 from .._sparse import CsrParts, check_aligned
+from .._times import as_moment
 from ..kernels.topk import dense_topk_parts
 from .base import Recommender
 from .rows import self_exclusion
@@ -68,7 +69,7 @@ class Popularity(Recommender):
             The time of each interaction, stored at the same positions as ``user_items``
             (one entry per user-item pair, e.g. the latest). Required with ``half_life``;
             default the times of an Interactions ``user_items``.
-        now : float, optional
+        now : float or time, optional
             The time decay is measured from; default the latest time in ``times``.
         """
         from ..data import Interactions
@@ -83,7 +84,7 @@ class Popularity(Recommender):
             if times is None:
                 raise ValueError("times is required when half_life is set")
             t = check_aligned(times, X).data.astype(np.float64)
-            now = float(t.max()) if now is None and t.size else check_real(0.0 if now is None else now, "now")
+            now = float(t.max()) if now is None and t.size else as_moment(0.0 if now is None else now, "now")
             weights = weights * np.exp2(-(now - t) / self.half_life)
         elif times is not None or now is not None:
             raise ValueError("times and now are only used with half_life; set half_life or leave them out")
