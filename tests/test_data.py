@@ -194,8 +194,10 @@ def test_bad_input(backend):
         rf.Interactions.from_arrays([1], [1], events=["view"])
     with pytest.raises(ValueError, match="without events"):
         rf.Interactions.from_arrays([1], [1], event_weights={"view": 1})
-    with pytest.raises(TypeError, match="weights must be numbers"):
+    with pytest.raises(ValueError, match="weights must hold numbers: position 0 holds 'heavy'"):
         rf.Interactions.from_arrays([1], [1], ["heavy"])
+    with pytest.raises(TypeError, match="weights must be numbers, got dtype datetime64"):
+        rf.Interactions.from_arrays([1], [1], np.array(["2024-01-01"], dtype="datetime64[D]"))
     with pytest.raises(ValueError, match="aggregate"):
         rf.Interactions.from_arrays([1], [1], aggregate="mean")
     with pytest.raises(ValueError, match="user_col 'customer' is not a column"):
@@ -286,3 +288,26 @@ def test_transform_can_append_new_customers_as_rows():
     assert dropped.shape == (2, 2) and dropped.nnz == 0
     with pytest.raises(ValueError, match="new_users"):
         inter.transform({"user": ["c"], "item": ["x"]}, new_users="keep")
+
+
+def test_nullable_and_text_number_columns_are_read_as_numbers():
+    """pandas' nullable Float64/Int64 columns (convert_dtypes, Parquet with pyarrow dtypes)
+    were refused as "weights must be numbers, got dtype object"; numbers as text too."""
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(
+        {
+            "user": ["a", "b", "c", "d"],
+            "item": ["x", "y", "x", "z"],
+            "qty": pd.array([2, None, 1, 3], dtype="Int64"),
+            "spend": pd.array([1.5, 2.0, None, 4.0], dtype="Float64"),
+            "text": ["1.5", "2", "", "4"],
+        }
+    )
+    inter = rf.Interactions.from_pandas(frame, weight_col="qty", amount_col="spend")
+    assert inter.report["dropped"]["bad_weight"] == 1 and inter.report["dropped"]["bad_amount"] == 1
+    plain = rf.Interactions.from_pandas(
+        frame.astype({"qty": float, "spend": float}), weight_col="qty", amount_col="spend"
+    )
+    np.testing.assert_array_equal(inter.matrix.toarray(), plain.matrix.toarray())
+    as_text = rf.Interactions.from_pandas(frame, weight_col="text")
+    assert as_text.report["dropped"]["bad_weight"] == 1 and sorted(as_text.matrix.data.tolist()) == [1.5, 2.0, 4.0]

@@ -67,7 +67,7 @@ def check_seed(random_state, name: str = "random_state") -> int | None:
 
 
 def as_numbers(values, name: str) -> np.ndarray:
-    """``values`` as a float64 array (None and pandas' NA as NaN), or ValueError naming ``name``
+    """``values`` as a float64 array (None, pandas' NA and empty text as NaN), or ValueError naming ``name``
     and the first value that is not a number: numpy's own "could not convert string to float"
     names neither."""
     try:
@@ -81,8 +81,8 @@ def as_numbers(values, name: str) -> np.ndarray:
     out = np.empty(objects.shape, dtype=np.float64)
     flat = out.reshape(-1)
     for position, value in enumerate(objects.reshape(-1).tolist()):
-        if value is None or _is_na(value):
-            flat[position] = np.nan
+        if value is None or _is_na(value) or (isinstance(value, str) and not value.strip()):
+            flat[position] = np.nan  # missing: None, pandas' NA, an empty field of a text column
             continue
         try:
             flat[position] = float(value)

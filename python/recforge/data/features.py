@@ -369,8 +369,6 @@ class FeatureEncoder(Parametrised):
         x = to_numpy(values)
         if x.dtype.kind in "iufb":
             return x.astype(np.float64)
-        if x.dtype.kind in "OUS":  # an empty field of a text column is a missing number
-            x = np.where(x.astype(object) == "", None, x.astype(object))
         return as_numbers(x, f"numeric column {column!r}")
 
     def _validate_state(self) -> None:

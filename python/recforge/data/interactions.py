@@ -11,7 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._atomic import atomic_output
-from .._checks import check_choice
+from .._checks import as_numbers, check_choice
 from .._factorize import factorize, ids_like, lookup, missing_mask, pd, to_numpy
 from .._ids import decode_ids, encode_ids
 from .._npz import open_npz
@@ -41,10 +41,14 @@ def _index_dtype(*extents: int):
 
 
 def _numbers(values, name: str) -> np.ndarray:
+    """A weight or amount column as float64: nullable (pandas' Float64, Int64) and text columns
+    read like numeric ones, missing values as NaN (the row is then dropped and counted)."""
     values = to_numpy(values)
-    if values.dtype.kind not in "iufb":
+    if values.dtype.kind in "iufb":
+        return values.astype(np.float64, copy=False)
+    if values.dtype.kind not in "OUS":
         raise TypeError(f"{name} must be numbers, got dtype {values.dtype}")
-    return values.astype(np.float64, copy=False)
+    return as_numbers(values, name)
 
 
 def _weights(weights, events, event_weights, n: int):
