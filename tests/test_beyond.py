@@ -31,7 +31,8 @@ def reference(ids, train, S=None):
             ild.append(1 - np.mean(sims))
     c = np.sort(exposure)
     n = n_items
-    gini = np.sum((2 * np.arange(1, n + 1) - n - 1) * c) / (n * c.sum()) if c.sum() else 0.0
+    nan = float("nan")  # nothing to average over: undefined, as ranking metrics of no customers
+    gini = np.sum((2 * np.arange(1, n + 1) - n - 1) * c) / (n * c.sum()) if c.sum() else nan
     jac = []
     for a, b in itertools.combinations(range(len(ids)), 2):
         A, B = {int(i) for i in ids[a] if i >= 0}, {int(i) for i in ids[b] if i >= 0}
@@ -40,12 +41,12 @@ def reference(ids, train, S=None):
     out = {
         "coverage": float((exposure > 0).mean()),
         "gini": float(gini),
-        "novelty": float(np.mean(info)) if info else 0.0,
-        "mean_popularity": float(np.mean(pop)) if pop else 0.0,
-        "personalisation": 1 - float(np.mean(jac)) if jac else 0.0,
+        "novelty": float(np.mean(info)) if info else nan,
+        "mean_popularity": float(np.mean(pop)) if pop else nan,
+        "personalisation": 1 - float(np.mean(jac)) if jac else nan,
     }
     if S is not None:
-        out["intra_list_diversity"] = float(np.mean(ild)) if ild else 0.0
+        out["intra_list_diversity"] = float(np.mean(ild)) if ild else nan
     return out
 
 
@@ -78,9 +79,11 @@ def test_beyond_accuracy_matches_the_definitions(seed, n, k, n_items, dtype, ind
     got = rf.evaluation.beyond_accuracy(ids, train, similarity=S, n_threads=3)
     want = reference(ids, train, None if S is None else S.toarray().astype(np.float64))
     for name, value in want.items():
-        assert got[name] == pytest.approx(value, rel=1e-6, abs=1e-9), name
+        assert got[name] == pytest.approx(value, rel=1e-6, abs=1e-9, nan_ok=True), name
     assert set(got) == set(want) | {"recommended", "pairs_compared"}
-    assert got == rf.evaluation.beyond_accuracy(ids, train, similarity=S, n_threads=1)
+    one_thread = rf.evaluation.beyond_accuracy(ids, train, similarity=S, n_threads=1)
+    assert got.keys() == one_thread.keys()
+    np.testing.assert_array_equal(list(got.values()), list(one_thread.values()))  # NaN where NaN
 
 
 @pytest.mark.parametrize("n_items", [32_767, 32_768, 70_000])
@@ -122,6 +125,22 @@ def test_one_item_everywhere_is_the_extreme():
     assert r["coverage"] == 0.25 and r["gini"] == pytest.approx(0.75) and r["personalisation"] == 0.0
     r = rf.evaluation.beyond_accuracy(np.arange(4).reshape(4, 1), train)
     assert r["gini"] == 0.0 and r["personalisation"] == 1.0
+
+
+def test_measures_with_nothing_to_average_are_nan():
+    """No list, one list, lists of one item: novelty, popularity, Gini, personalisation and
+    intra-list diversity were 0.0, which reads as a measured extreme."""
+    train = sp.csr_matrix(np.eye(4))
+    similar = sp.csr_matrix(np.ones((4, 4)))
+    none = rf.evaluation.beyond_accuracy(np.zeros((0, 3), dtype=np.int64), train, similarity=similar)
+    assert none["coverage"] == 0.0 and none["recommended"] == 0
+    assert all(
+        np.isnan(none[m]) for m in ("gini", "novelty", "mean_popularity", "personalisation", "intra_list_diversity")
+    )
+    one = rf.evaluation.beyond_accuracy(np.array([[0, 1]]), train, similarity=similar)
+    assert np.isnan(one["personalisation"]) and one["intra_list_diversity"] == 0.0 and one["novelty"] == 2.0
+    singles = rf.evaluation.beyond_accuracy(np.array([[0, -1], [1, -1]]), train, similarity=similar)
+    assert np.isnan(singles["intra_list_diversity"]) and singles["personalisation"] == 1.0
 
 
 def test_beyond_accuracy_refuses_bad_input():

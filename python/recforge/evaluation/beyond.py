@@ -17,6 +17,9 @@ Conventions:
 - personalisation: 1 - mean Jaccard overlap between two customers' lists, over every pair when
   there are at most ``n_pairs`` pairs, else over ``n_pairs`` pairs drawn with ``random_state``
   (pairs of two empty lists are skipped).
+
+A measure with nothing to average over (no recommended item; no pair of lists; no list of two
+items) is NaN.
 """
 
 from __future__ import annotations
@@ -105,6 +108,15 @@ def beyond_accuracy(
         threads,
         trusted=True,  # validated above (an absent similarity is three empty arrays)
     )
+    # A measure with nothing to average over is undefined (NaN, as ranking_metrics gives for
+    # no customers), not 0: a novelty or personalisation of 0 would read as a measured extreme.
+    if out["recommended"] == 0:
+        for name in ("gini", "novelty", "mean_popularity"):
+            out[name] = float("nan")
+    if out["pairs_compared"] == 0:
+        out["personalisation"] = float("nan")
+    if out["lists_with_pairs"] == 0:
+        out["intra_list_diversity"] = float("nan")
     if similarity is None:
         del out["intra_list_diversity"]
     del out["lists_with_pairs"]
