@@ -715,3 +715,26 @@ def test_value_predictions_refuse_negative_spend_and_swapped_models():
     bg = BetaGeoFitter().fit(bx, bt, bT)
     with pytest.raises(TypeError, match="purchases must be a fitted BetaGeoFitter .* got GammaGammaFitter"):
         lifetime_value(gg, bg, [1.0], [1.0], [2.0], [5.0])
+
+
+def test_segments_never_outnumber_the_distinct_customers():
+    """Twenty customers with one profile: asked for 3 segments, k-means warned and returned one
+    segment labelled as three; the automatic choice leaked scikit-learn's warnings."""
+    import warnings
+
+    customers, times, money = [f"c{i}" for i in range(20)], ["2024-01-01"] * 20, [10.0] * 20
+    same = rf.customers.summary(customers, times, money, as_of="2024-02-01")
+    with pytest.raises(ValueError, match=r"n_segments \(3\) is more than the customers' distinct profiles \(1\)"):
+        rf.customers.Segmenter(n_segments=3).fit(same)
+    with pytest.raises(ValueError, match="every customer has the same features"):
+        rf.customers.Segmenter().fit(same)
+    three = rf.customers.summary(
+        customers + ["x", "x", "y"],
+        times + ["2024-01-10", "2024-01-20", "2024-01-15"],
+        money + [50.0, 70.0, 5.0],
+        as_of="2024-02-01",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ConvergenceWarning from k-means on duplicate points
+        fitted = rf.customers.Segmenter().fit(three)
+    assert set(fitted.silhouettes_) == {2, 3} and len(np.unique(fitted.labels_)) == fitted.n_segments_

@@ -119,14 +119,24 @@ class Segmenter:
         if n < 2:
             raise ValueError(f"segmenting needs at least 2 customers, got {n}")
         self.silhouettes_ = {}
+        # k-means cannot make more groups than distinct points: customers with the same features
+        # are one point (it would warn and return fewer segments than asked)
+        distinct = len(np.unique(X, axis=0))
         if self.n_segments is not None:
-            if self.n_segments > n:  # k-means cannot make more groups than points
+            if self.n_segments > n:
                 raise ValueError(f"n_segments ({self.n_segments}) is more than the customers ({n})")
+            if self.n_segments > distinct:
+                raise ValueError(
+                    f"n_segments ({self.n_segments}) is more than the customers' distinct profiles ({distinct}): "
+                    "customers with the same features cannot be told apart"
+                )
             k = self.n_segments
         else:
-            low, high = self.k_range[0], min(self.k_range[1], n - 1)
+            low, high = self.k_range[0], min(self.k_range[1], n - 1, distinct)
+            if distinct < 2:
+                raise ValueError("every customer has the same features: the customers do not separate")
             if low > high:
-                raise ValueError(f"k_range {self.k_range} leaves no k for {n} customers")
+                raise ValueError(f"k_range {self.k_range} leaves no k for {n} customers ({distinct} distinct)")
             for k in range(low, high + 1):
                 labels = KMeans(k, n_init=3, random_state=self.random_state).fit_predict(X)
                 if len(np.unique(labels)) < 2:
