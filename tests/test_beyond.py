@@ -112,11 +112,13 @@ def test_sampled_pairs_estimate_personalisation_and_are_reproducible():
     train = sp.random(50, 30, density=0.2, random_state=0, format="csr")
     exact = rf.evaluation.beyond_accuracy(ids, train, n_pairs=10**6)
     assert exact["pairs_compared"] == 300 * 299 // 2
-    sampled = rf.evaluation.beyond_accuracy(ids, train, n_pairs=5000, random_state=3)
+    sampled = rf.evaluation.beyond_accuracy(ids, train, n_pairs=5000, seed=3)
     assert sampled["pairs_compared"] == 5000
     assert abs(sampled["personalisation"] - exact["personalisation"]) < 0.01
-    assert sampled == rf.evaluation.beyond_accuracy(ids, train, n_pairs=5000, random_state=3, n_threads=1)
-    assert sampled != rf.evaluation.beyond_accuracy(ids, train, n_pairs=5000, random_state=4)
+    assert sampled == rf.evaluation.beyond_accuracy(ids, train, n_pairs=5000, seed=3, n_threads=1)
+    assert sampled != rf.evaluation.beyond_accuracy(ids, train, n_pairs=5000, seed=4)
+    with pytest.warns(FutureWarning, match="random_state is deprecated and will be removed: use seed"):
+        assert sampled == rf.evaluation.beyond_accuracy(ids, train, n_pairs=5000, random_state=3)
 
 
 def test_one_item_everywhere_is_the_extreme():

@@ -15,7 +15,7 @@ Conventions:
 - intra_list_diversity: 1 - mean pairwise similarity of a list's items (the similarity given,
   made symmetric by the larger direction), averaged over lists with at least two items.
 - personalisation: 1 - mean Jaccard overlap between two customers' lists, over every pair when
-  there are at most ``n_pairs`` pairs, else over ``n_pairs`` pairs drawn with ``random_state``
+  there are at most ``n_pairs`` pairs, else over ``n_pairs`` pairs drawn with ``seed``
   (pairs of two empty lists are skipped).
 
 A measure with nothing to average over (no recommended item; no pair of lists; no list of two
@@ -30,6 +30,7 @@ from .. import _core
 from .._checks import check_int
 from .._config import resolve_threads
 from .._sparse import check_sparse
+from ..models.base import renamed_argument
 
 BEYOND_METRICS = (
     "coverage",
@@ -42,7 +43,14 @@ BEYOND_METRICS = (
 
 
 def beyond_accuracy(
-    recommended, train, *, similarity=None, n_pairs: int = 100_000, random_state: int = 0, n_threads: int = 0
+    recommended,
+    train,
+    *,
+    similarity=None,
+    n_pairs: int = 100_000,
+    seed: int = 0,
+    n_threads: int = 0,
+    random_state: int | None = None,
 ) -> dict:
     """Coverage, Gini of exposure, novelty, popularity, intra-list diversity and
     personalisation of a batch of lists (conventions in the module docstring).
@@ -57,9 +65,13 @@ def beyond_accuracy(
         Item-item similarity for intra-list diversity (left out without it).
     n_pairs : int, default 100000
         Pairs of lists compared for personalisation (all pairs when there are fewer).
-    random_state : int, default 0
+    seed : int, default 0
+        Seeds the drawn pairs (as ``seed`` seeds every function's draws; objects take
+        ``random_state``).
     n_threads : int, default 0
         Results do not depend on it.
+    random_state : int, optional
+        Former name of ``seed`` (a FutureWarning).
 
     Returns
     -------
@@ -81,7 +93,7 @@ def beyond_accuracy(
     X = check_sparse(train, "train")
     n_users, n_items = X.shape
     n_pairs = check_int(n_pairs, "n_pairs", minimum=0)
-    seed = check_int(random_state, "random_state", minimum=0)
+    seed = check_int(renamed_argument(seed, random_state, "random_state", "seed", 0), "seed", minimum=0)
     threads = resolve_threads(n_threads)
     # canonical: one entry per (customer, item); a parallel bincount (np.bincount took 8% of the call)
     buyers = _core.column_counts(X.indices, n_items, threads).astype(np.float64)
