@@ -149,3 +149,15 @@ def test_a_folder_of_parquet_files_is_read_as_one_dataset(files, tmp_path):
         pd.read_csv(tmp_path / f"{n}.csv").sort_values(["user", "rank"], ignore_index=True) for n in ("file", "folder")
     ]
     pd.testing.assert_frame_equal(*by_user)
+
+
+def test_lookups_convert_exactly_with_and_without_pandas(backend):
+    """The conversion rules, on both backends alike: integer text (spaces, a sign, "12.0" as a
+    float column with a gap writes it) finds integer ids, exactly beyond 2**53; numbers find
+    text ids by their decimal text; other text finds nothing."""
+    integers = rf.Interactions.from_arrays(np.array([1, 1, 1, 1]), np.array([1038, 1039, 5, 2**60]))
+    asked = np.array(["1039", "5", "x", "1038", " 5", "5.0", "+5", str(2**60), str(2**60 + 1)], dtype=object)
+    assert integers.item_index(asked, missing="ignore").tolist() == [1, 2, -1, 0, 2, 2, 2, 3, -1]
+    text = rf.Interactions.from_arrays(np.array(["u", "u", "u"]), np.array(["1038", "A7", "5"]))
+    assert text.item_index(np.array([1038, 5, 7]), missing="ignore").tolist() == [0, 2, -1]
+    assert text.item_index(np.array([1038.0, 5.0, 5.5]), missing="ignore").tolist() == [0, 2, -1]

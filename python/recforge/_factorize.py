@@ -83,7 +83,6 @@ def lookup(known: np.ndarray, raw) -> np.ndarray:
 # Where one id is written as text in one file and as a number in another (a CSV read as text, a
 # Parquet column of integers), the two must still be one customer or one product: raw ids are
 # brought to the kind of the ids they are looked up in, where they convert exactly.
-_INTEGER_TEXT = r"\s*[+-]?[0-9]+\s*"
 
 
 def id_kind(values: np.ndarray) -> str:
@@ -120,51 +119,67 @@ def ids_like(raw, known) -> np.ndarray:
 
 
 def _as_text(raw: np.ndarray) -> np.ndarray:
-    missing = missing_mask(raw)
+    """Numbers as the text a CSV holds them in: integers and integral floats (an integer column
+    with a gap, read as floats) without a decimal part."""
     out = np.empty(raw.size, dtype=object)
     if raw.dtype.kind in "iu":
         out[:] = raw.astype(str)
         return out
-    values = raw.tolist()
-    for j, v in enumerate(values):
-        if missing[j]:
-            out[j] = None
-        elif isinstance(v, (float, np.floating)) and float(v).is_integer():
-            out[j] = str(int(v))
-        else:
-            out[j] = v if isinstance(v, str) else str(v)
+    values = raw.astype(np.float64) if raw.dtype.kind == "f" else None
+    if values is None:  # objects: Python ints beyond int64, or floats among None
+        for j, v in enumerate(raw.tolist()):
+            if v is None or v != v:
+                out[j] = None
+            elif isinstance(v, (float, np.floating)) and float(v).is_integer():
+                out[j] = str(int(v))
+            else:
+                out[j] = str(v)
+        return out
+    whole = np.isfinite(values) & (values == np.round(values)) & (np.abs(values) < 2.0**63)
+    out[:] = values.astype(str)
+    out[whole] = values[whole].astype(np.int64).astype(str)
+    out[np.isnan(values)] = None
     return out
 
 
 def _text_as_numbers(raw: np.ndarray, integers: bool) -> np.ndarray:
-    import re
-
+    """Text as numbers where it holds one ("12", " 12", "12.0" as 12 among integer ids); other
+    text is left as it is (an id the map does not hold)."""
     present = ~missing_mask(raw)
     text = raw[present]
-    if pd is not None and integers:
-        try:  # every id integer text: pandas parses all of them exactly, in C
-            parsed = pd.to_numeric(pd.Series(text, dtype=object))
-        except (ValueError, TypeError, OverflowError):
-            parsed = None
-        if parsed is not None and parsed.dtype.kind in "iu" and parsed.dtype.itemsize == 8:
-            if present.all():
-                return parsed.to_numpy(dtype=np.int64)
-            out = raw.astype(object, copy=True)
-            out[present] = parsed.to_numpy(dtype=np.int64).astype(object)
-            return out
     out = raw.astype(object, copy=True)
-    pattern = re.compile(_INTEGER_TEXT)
-    at = np.flatnonzero(present)
+    if pd is not None:
+        parsed = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce")
+        if integers and parsed.dtype.kind in "iu" and parsed.dtype.itemsize == 8 and present.all():
+            return parsed.to_numpy(dtype=np.int64)  # every id integer text: exact, in C
+        values = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
+        if not integers:
+            ok = np.isfinite(values)
+            out[np.flatnonzero(present)[ok]] = values[ok].astype(object)
+            return out
+        # below 2**53 a float holds an integer exactly; larger ones are parsed as Python ints
+        exact = np.isfinite(values) & (values == np.round(values)) & (np.abs(values) < 2.0**53)
+        at = np.flatnonzero(present)
+        out[at[exact]] = values[exact].astype(np.int64).astype(object)
+        rest = np.flatnonzero(np.isfinite(values) & ~exact)
+        at, text = at[rest], text[rest]
+    else:
+        at = np.flatnonzero(present)
     for j, v in zip(at.tolist(), text.tolist()):
         if not isinstance(v, str):
             continue
-        if pattern.fullmatch(v):
-            out[j] = int(v) if integers else float(int(v))
-        elif not integers:
+        try:
+            number = float(v)
+        except ValueError:
+            continue
+        if integers:
             try:
-                out[j] = float(v)
+                out[j] = int(v)  # exact, any size ("12", " +12")
             except ValueError:
-                pass
+                if number.is_integer():
+                    out[j] = int(number)  # "12.0"
+        elif np.isfinite(number):
+            out[j] = number
     return out
 
 
