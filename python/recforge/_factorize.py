@@ -110,12 +110,31 @@ def ids_like(raw, known) -> np.ndarray:
     among numeric ids. Ids that do not convert are left as they are, and so are ids of the same
     kind (no copy)."""
     raw = to_numpy(raw)
-    want, have = id_kind(to_numpy(known)), id_kind(raw)
+    want = id_kind(to_numpy(known))
+    if want == "other" or _first_kind(raw) == want:
+        return raw  # the full scan below could only find the same kind or a mix: nothing to convert
+    have = id_kind(raw)
     if want == "string" and have in ("integer", "floating"):
         return _as_text(raw)
     if want in ("integer", "floating") and have == "string":
         return _text_as_numbers(raw, integers=want == "integer")
     return raw
+
+
+def _first_kind(values: np.ndarray) -> str:
+    """The kind of the first present id (an O(1) look in the common case), as id_kind names it."""
+    if values.dtype.kind != "O":
+        return id_kind(values)
+    for v in values.flat:
+        missing = v is None or (pd.isna(v) if pd is not None else v != v)  # pandas' NA has no truth value
+        if missing is True or (isinstance(missing, (bool, np.bool_)) and missing):
+            continue
+        if isinstance(v, str):
+            return "string"
+        if isinstance(v, (bool, np.bool_)):
+            return "other"
+        return "integer" if isinstance(v, (int, np.integer)) else "floating" if isinstance(v, float) else "other"
+    return "other"
 
 
 def _as_text(raw: np.ndarray) -> np.ndarray:
