@@ -161,3 +161,42 @@ def test_lookups_convert_exactly_with_and_without_pandas(backend):
     text = rf.Interactions.from_arrays(np.array(["u", "u", "u"]), np.array(["1038", "A7", "5"]))
     assert text.item_index(np.array([1038, 5, 7]), missing="ignore").tolist() == [0, 2, -1]
     assert text.item_index(np.array([1038.0, 5.0, 5.5]), missing="ignore").tolist() == [0, 2, -1]
+
+
+def test_a_block_of_integer_customers_meets_a_model_of_text_ids(files):
+    """What a Dask partition hands the scorer: integer customer ids against a model trained on
+    CSV (text). Before, the empty map a block starts from had no kind to convert to, so every
+    known customer was scored as new."""
+    inter = rf.Interactions.from_csv(files["events", "csv"], "user", "item")
+    model = rf.ColdStart(rf.ALS(factors=8, iterations=3, random_state=0)).fit(inter)
+    frame = pd.read_parquet(files["events", "parquet"])[["user", "item"]]
+    scorer = rf.batch.BlockScorer(model, 5, ["user", "item"])
+    _, as_integers = scorer.score(frame)
+    _, as_text = scorer.score(frame.astype(str))
+    assert as_integers["paths"] == as_text["paths"] == {"model": 300}
+    assert as_integers["rows"] == 3000
+
+
+def test_ids_written_otherwise_than_in_training_are_flagged(files, tmp_path, capsys):
+    """ "1004.0" (an id column with a gap, written by pandas) against "1004": every event a new
+    product, every customer answered by best sellers; said only as a count of dropped rows."""
+    model = str(tmp_path / "m.npz")
+    assert main(["train", "--data", files["events", "csv"], "--model", "itemknn", "--out", model, "--quiet"]) == 0
+    floats = tmp_path / "floats.csv"
+    pd.read_csv(files["events", "csv"]).astype({"item": float}).to_csv(floats, index=False)
+    for out in (str(tmp_path / "r.csv"), str(tmp_path / "blocks") + "/"):
+        capsys.readouterr()
+        assert (
+            main(
+                ["recommend", "--model", model, "--data", str(floats), "--out", out, "--quiet"]
+                + (["--blocks", "2"] if out.endswith("/") else [])
+            )
+            == 0
+        )
+        err = capsys.readouterr().err
+        assert "warning: 3,000 of 3,000 rows name products the model does not know" in err
+        assert "are the ids written as in the training data?" in err
+    assert (
+        main(["recommend", "--model", model, "--data", files["events", "csv"], "--out", str(tmp_path / "ok.csv")]) == 0
+    )
+    assert "warning" not in capsys.readouterr().err

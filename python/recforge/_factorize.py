@@ -104,13 +104,13 @@ def id_kind(values: np.ndarray) -> str:
     return "other"
 
 
-def ids_like(raw, known) -> np.ndarray:
+def ids_like(raw, known=None, *, kind: str | None = None) -> np.ndarray:
     """``raw`` ids (1-D) in the kind of ``known``'s where they convert exactly: integers and
     integral floats as their decimal text among text ids, integer (or number) text as numbers
     among numeric ids. Ids that do not convert are left as they are, and so are ids of the same
     kind (no copy)."""
     raw = to_numpy(raw)
-    want = id_kind(to_numpy(known))
+    want = kind if kind is not None else id_kind(to_numpy(known))  # kind: id_kind(known), computed once
     if want == "other" or _first_kind(raw) == want:
         return raw  # the full scan below could only find the same kind or a mix: nothing to convert
     have = id_kind(raw)

@@ -24,6 +24,7 @@ import scipy.sparse as sp
 
 from .._atomic import atomic_output, atomic_path
 from .._checks import check_int
+from .._factorize import id_kind, ids_like
 from ..data import Interactions
 from ..models import ColdStart
 from .customers import CustomerTable, emptied_customers, table_kinds, with_empty_rows
@@ -175,8 +176,9 @@ def recommend(
     Returns
     -------
     dict
-        ``customers``, ``recommendations``, ``blocks``, ``resumed_blocks`` (written by an
-        earlier run), ``skipped_customers`` (unknown to a model without fallbacks),
+        ``rows`` (input rows read), ``customers``, ``recommendations``, ``blocks``,
+        ``resumed_blocks`` (written by an earlier run), ``skipped_customers`` (unknown to a
+        model without fallbacks),
         ``customers_all_dropped`` (customers every event of whose was dropped, e.g. all on
         products the model does not know: a :class:`~recforge.ColdStart` model answers them from
         an empty history, any other model gives them no list), ``dropped`` (input rows by
@@ -246,7 +248,8 @@ def recommend(
             f.write("split\n")
 
     scorer = BlockScorer(model, k, list(kinds))
-    report = {"customers": 0, "recommendations": 0, "blocks": n_blocks, "resumed_blocks": 0, "skipped_customers": 0}
+    report = {"rows": 0, "customers": 0, "recommendations": 0, "blocks": n_blocks, "resumed_blocks": 0}
+    report["skipped_customers"] = 0
     report["customers_all_dropped"] = 0
     report["dropped"], report["paths"] = {}, {}
     if listed is not None:
@@ -308,7 +311,8 @@ def collect(out, path) -> int:
 
 def add_counts(report: dict, counts: dict) -> None:
     """Add one block's counts (:meth:`BlockScorer.score`) into a job's ``report``."""
-    counted = ("customers", "recommendations", "skipped_customers", "customers_all_dropped", "customers_without_events")
+    counted = ("rows", "customers", "recommendations", "skipped_customers", "customers_all_dropped")
+    counted += ("customers_without_events",)
     for key in counted:
         if key in counts:
             report[key] = report.get(key, 0) + counts[key]
@@ -333,6 +337,7 @@ class BlockScorer:
         empty = sp.csr_matrix((0, int(model.n_items_)), dtype=np.float32)
         self.empty = Interactions(empty, user_ids[:0], np.asarray(model.item_ids_), spec=spec)
         self.known = pd.Index(user_ids)  # built once: every block looks its customers up in it
+        self.user_kind = id_kind(user_ids)  # so is the kind a block's raw ids are brought to
 
     def score(self, frame, customers: CustomerTable | None = None) -> tuple:
         """The block's lists as a DataFrame, and its counts. ``customers``: the block's rows of a
@@ -352,7 +357,7 @@ class BlockScorer:
             customers_ids, H, listed_at = with_empty_rows(customers_ids, H, customers.ids)
             without_events = int(customers_ids.size - before)  # listed, no events here
             features = customers.rows_for(customers_ids.size, listed_at)
-        labels = np.asarray(self.known.get_indexer(customers_ids), dtype=np.int64)
+        labels = np.asarray(self.known.get_indexer(ids_like(customers_ids, kind=self.user_kind)), dtype=np.int64)
         dropped = {name: int(n) for name, n in history.report.get("dropped", {}).items() if n}
         answered = np.arange(customers_ids.size) if self.fallbacks else np.flatnonzero(labels >= 0)
         ids = np.full((answered.size, self.k), -1, dtype=np.int64)
@@ -379,6 +384,7 @@ class BlockScorer:
             "score": scores[ok].astype(np.float64),
         }
         counts = {
+            "rows": int(history.report.get("rows", 0)),
             "customers": int(answered.size),
             "recommendations": int(ok.sum()),
             "skipped_customers": int(customers_ids.size - answered.size),

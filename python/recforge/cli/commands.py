@@ -67,6 +67,19 @@ def _dropped(report: dict) -> str:
     return ", ".join(f"{k} {v:,}" for k, v in dropped.items()) or "none"
 
 
+def warn_unknown_products(dropped: dict, rows: int, item_ids, examples=()) -> None:
+    """On stderr, when half the rows or more name products the model does not know: most often
+    ids written another way than in the training data ("1004.0" against "1004")."""
+    unknown = int(dropped.get("new_item", 0))
+    if rows and 2 * unknown >= rows:
+        seen = f"e.g. {list(examples)[:3]}; " if len(examples) else ""
+        print(
+            f"warning: {unknown:,} of {rows:,} rows name products the model does not know ({seen}its products "
+            f"are e.g. {np.asarray(item_ids)[:3].tolist()}): are the ids written as in the training data?",
+            file=sys.stderr,
+        )
+
+
 def _nobody(report: dict, fallbacks: bool) -> str:
     """Why an event file gave no customer to answer, from its :class:`Interactions` report."""
     if not report.get("rows"):
@@ -190,6 +203,7 @@ def recommend_out_of_core(args, start: float) -> None:
         + "".join(f"; --customers rows left out: {n:,} ({why})" for why, n in left_out.items())
         + f"; dropped rows: {dropped}"
     )
+    warn_unknown_products(report["dropped"], report.get("rows", 0), known.item_ids)
     print(f"{report['recommendations']:,} recommendations in {time.perf_counter() - start:.1f} s -> {where}")
 
 
@@ -242,6 +256,8 @@ def recommend(args) -> None:
             + (f"; {emptied.size:,} of them had no usable event left" if emptied.size else "")
             + f"; dropped rows: {_dropped(history.report)}"
         )
+    report = history.report
+    warn_unknown_products(report.get("dropped", {}), report.get("rows", 0), known.item_ids, report.get("new_items", ()))
     if users.size == 0:  # an empty list file would pose as a campaign
         raise CliError(f"--data: no customer of {args.data!r} could be answered ({_nobody(history.report, fallbacks)})")
     if args.products:  # the input's own column names, and each product's description
