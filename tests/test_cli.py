@@ -303,6 +303,7 @@ def test_help(command, capsys):
             "TYPE=NUMBER",
         ),
         (["recommend", "--model", "{events}", "--data", "{events}", "--out", "r.csv"], "not a recforge model file"),
+        (["evaluate", "--data", "{events}", *DATA_ARGS, "--models", "ease,itemknn,ease"], "ease listed more than once"),
         (  # the model's own size check raises MemoryError: it gave a traceback
             [
                 "train",

@@ -278,7 +278,11 @@ def evaluate(args) -> None:
     check_output(args.out, suffixes=(".json",))
     if not 0 < args.test_frac < 1:
         raise CliError(f"--test-frac must be in (0, 1), got {args.test_frac}")
-    unfitted = {name.strip(): make_model(name.strip(), {}) for name in args.models.split(",")}
+    names = [name.strip() for name in args.models.split(",")]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:  # one row per name: a repeat would silently vanish from the table
+        raise CliError(f"--models: {', '.join(twice)} listed more than once")
+    unfitted = {name: make_model(name, {}) for name in names}
     inter = build_interactions(args)
     train_set, test_set = split_events(inter, args.split, args.test_frac, args.cutoff, args.seed)
     # Every customer with a test item is measured, as rf.evaluate / rf.compare do; the groups
