@@ -114,6 +114,7 @@ def test_ips_recovers_a_policys_value_in_simulation():
     [
         (lambda: ips([1, 2], [1.0], [0.5, 0.5], [1.0, 1.0]), "rewards"),
         (lambda: ips([1], [1.0], [0.0], [1.0]), "logging_propensity must be > 0"),
+        (lambda: ips([1], [1.0], [1.5], [1.0]), r"logging_propensity must be in \(0, 1\]"),
         (lambda: ips([1], [1.0], [0.5], [1.5]), "target_propensity"),
         (lambda: ips([], [], [], []), "empty"),
         (lambda: snips([1], [1.0], [0.5], [1.0], k=0), "k must be > 0"),

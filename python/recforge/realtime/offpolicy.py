@@ -27,6 +27,8 @@ def _log(requests, rewards, *columns):
             raise ValueError(f"{name} must be finite")
     if out and np.any(out[0] <= 0):
         raise ValueError("logging_propensity must be > 0 (a product shown with probability 0 cannot be reweighted)")
+    if out and np.any(out[0] > 1):  # a probability: above 1 it shrinks the weights without a word
+        raise ValueError("logging_propensity must be in (0, 1]: it is the probability the product was shown")
     if len(out) > 1 and np.any((out[1] < 0) | (out[1] > 1)):
         raise ValueError("target_propensity must be in [0, 1]")
     n_requests = np.unique(requests).size
