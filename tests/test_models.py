@@ -216,7 +216,10 @@ def test_user_knn_finds_a_new_historys_neighbours_by_cosine():
     assert (ids[-1] == -1).all()
 
 
-@pytest.mark.parametrize("make", [rf.ItemKNN, rf.EASE, lambda: rf.ALS(factors=8, iterations=2, random_state=0)])
+@pytest.mark.parametrize(
+    "make",
+    [rf.ItemKNN, rf.EASE, lambda: rf.ALS(factors=8, iterations=2, random_state=0), lambda: rf.ColdStart(rf.ItemKNN())],
+)
 def test_histories_numbered_apart_from_the_training_interactions_are_refused(make):
     """An Interactions built apart numbers its products by its own first appearance: read as
     the model's columns, every history was other products and the lists silently wrong."""

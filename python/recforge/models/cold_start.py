@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._checks import check_bool, check_int, check_real
-from .._factorize import same_ids
+from .._factorize import check_numbered_as, same_ids
 from .._sparse import CsrParts, check_sparse, unit_rows
 from ..data import FeatureEncoder, Features
 from ..kernels.topk import allowed_items, dense_topk_parts, sparse_topk_parts
@@ -518,6 +518,9 @@ class ColdStart(Recommender):
     # -- inputs ---------------------------------------------------------------------------------
     def _wide(self, M, name: str, n_rows: int) -> CsrParts:
         """Rows over the known items or the whole catalogue, as CSR parts of the catalogue."""
+        ids = getattr(M, "item_ids", None)
+        if ids is not None and self.item_ids_ is not None:  # an Interactions: numbered as the model?
+            check_numbered_as(M, np.asarray(self.item_ids_)[: len(ids)], name, "item")
         M = getattr(M, "matrix", M)
         parts = check_sparse(M, name)
         if parts.shape[0] != n_rows:
