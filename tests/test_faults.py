@@ -211,3 +211,15 @@ def test_biased_mf_runs_small_data_on_one_thread(monkeypatch):
     used.clear()
     rf.BiasedMF(iterations=2, random_state=0, n_threads=2).fit(R)
     assert set(used) == {min(2, rf.config()["threads"])}
+
+
+def test_saving_to_a_missing_folder_or_onto_a_folder_names_the_path(tmp_path):
+    """The OSError named the temporary file ('.m.npz.3tw_dv9w.part'); onto a folder, the
+    temporary file was made beside the folder, in its parent."""
+    model = rf.Popularity().fit(sp.csr_matrix(np.eye(3)))
+    with pytest.raises(ValueError, match=r"output '.*missing/m\.npz': folder '.*missing' does not exist"):
+        model.save(tmp_path / "missing" / "m.npz")
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(ValueError, match="is a folder, expected a file name"):
+        model.save(tmp_path / "taken")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]  # no temporary file left anywhere

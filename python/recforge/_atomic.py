@@ -41,7 +41,7 @@ def atomic_output(path: str | os.PathLike, mode: str = "wb", **open_kwargs):
 def atomic_path(path: str | os.PathLike):
     """A temporary path beside ``path`` (for writers that take a file name, e.g. pandas'
     Parquet writer): once the block succeeds, the file is fsynced and replaces ``path``."""
-    path = os.fspath(path)
+    path = check_writable(path)  # named: not a temporary file's name in an OSError, nor one beside a folder
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".part", dir=folder)
     os.close(fd)
