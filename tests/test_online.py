@@ -281,3 +281,22 @@ def test_readers_never_see_half_updated_trending_counters():
     for thread in threads:
         thread.join()
     assert not torn
+
+
+def test_loading_what_is_not_a_sound_state_is_refused(tmp_path):
+    """A model file given as a state raised KeyError('numbers'); a state whose rows index past
+    the catalogue was taken and failed later."""
+    inter = rf.Interactions.from_arrays(np.array(["a", "b", "c"]), np.array(["x", "y", "z"]))
+    model = rf.ItemKNN().fit(inter)
+    model.save(tmp_path / "model.npz")
+    with pytest.raises(ValueError, match=r"is not an online state .* it lacks \['customers'"):
+        rf.realtime.OnlineRecommender.load(tmp_path / "model.npz", model)
+    online = rf.realtime.OnlineRecommender(model, inter)
+    online.update(["a"], ["y"])
+    online.save(tmp_path / "state.npz")
+    arrays = dict(np.load(tmp_path / "state.npz"))
+    for name, damage in (("items", lambda v: v + 10), ("indptr", lambda v: v[::-1]), ("trend", lambda v: v[:1])):
+        np.savez(tmp_path / "bad.npz", **{**arrays, name: damage(arrays[name])})
+        with pytest.raises(ValueError, match="is damaged"):
+            rf.realtime.OnlineRecommender.load(tmp_path / "bad.npz", model)
+    assert rf.realtime.OnlineRecommender.load(tmp_path / "state.npz", model).sequence == online.sequence

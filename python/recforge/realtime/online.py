@@ -54,6 +54,43 @@ class CustomerState(NamedTuple):
     recent: tuple
 
 
+_STATE_ARRAYS = ("customers", "indptr", "items", "weights", "recent_indptr", "recent", "item_ids", "trend", "numbers")
+
+
+def _check_state_arrays(a: dict, where: str, n_items: int) -> None:
+    """A state file's customer rows and counters must index what they claim: a damaged or
+    hand-made file is a ValueError here, never a history that indexes past the catalogue."""
+
+    def offsets(name: str, n_rows: int, n_values: int) -> bool:
+        o = np.asarray(a[name])
+        return (
+            o.dtype.kind in "iu"
+            and o.shape == (n_rows + 1,)
+            and o[0] == 0
+            and o[-1] == n_values
+            and bool(np.all(np.diff(o) >= 0))
+        )
+
+    n = np.asarray(a["customers"]).size
+    items, weights, recent = (np.asarray(a[k]) for k in ("items", "weights", "recent"))
+    ok = (
+        offsets("indptr", n, items.size)
+        and offsets("recent_indptr", n, recent.size)
+        and items.dtype.kind in "iu"
+        and recent.dtype.kind in "iu"
+        and weights.shape == items.shape
+        and bool(np.isfinite(weights).all())
+        and bool(((items >= 0) & (items < n_items)).all())
+        and bool(((recent >= 0) & (recent < n_items)).all())
+        and np.asarray(a["trend"]).shape == (n_items,)
+        and bool(np.isfinite(a["trend"]).all())
+    )
+    if not ok:
+        raise ValueError(
+            f"{where} is damaged: its customer rows or trending counters do not fit its {n_items:,} products"
+        )
+
+
 class OnlineRecommender:
     """A fitted model that follows what customers do now.
 
@@ -322,10 +359,17 @@ class OnlineRecommender:
         npz, where = open_npz(path, "recforge online state")
         with npz:
             a = {name: npz[name] for name in npz.files}
-        trend_time, half_life, recent, sequence = a["numbers"].tolist()
+        absent = [name for name in _STATE_ARRAYS if name not in a]
+        if absent:
+            raise ValueError(f"{where} is not an online state (OnlineRecommender.save); it lacks {absent}")
+        numbers = np.asarray(a["numbers"], dtype=np.float64)
+        if numbers.shape != (4,) or not np.isfinite(numbers[1:]).all() or numbers[1] <= 0 or min(numbers[2:]) < 0:
+            raise ValueError(f"{where} is damaged: its half-life, recent count or sequence are not valid")
+        trend_time, half_life, recent, sequence = numbers.tolist()
         online = cls(model, recent=int(recent), half_life=half_life)
         if not np.array_equal(a["item_ids"], online.item_ids.astype(str)):
             raise ValueError(f"{where} was saved beside a model with other products")
+        _check_state_arrays(a, where, online.item_ids.size)
         indptr, rp = a["indptr"], a["recent_indptr"]
         for r, customer in enumerate(a["customers"].tolist()):
             rows = slice(indptr[r], indptr[r + 1])
