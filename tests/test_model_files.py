@@ -201,3 +201,14 @@ def test_a_map_of_the_wrong_size_is_refused(tmp_path):
     _v1_file(old, model, {"item_ids": np.array(["x", "y"])})
     with pytest.raises(ValueError, match="old.npz.*item_ids must hold one id per item"):
         rf.load(old)
+
+
+def test_a_recforge_file_of_another_kind_says_what_reads_it(tmp_path):
+    inter = rf.Interactions.from_arrays(np.array(["a", "b"]), np.array(["x", "y"]))
+    inter.save(tmp_path / "inter.npz")
+    model = rf.ItemKNN().fit(inter)
+    model.save(tmp_path / "model.npz")
+    with pytest.raises(ValueError, match="it is an Interactions file: read it with rf.Interactions.load"):
+        rf.load(tmp_path / "inter.npz")
+    with pytest.raises(ValueError, match="it is a model file: read it with rf.load"):
+        rf.Interactions.load(tmp_path / "model.npz")

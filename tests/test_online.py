@@ -289,8 +289,11 @@ def test_loading_what_is_not_a_sound_state_is_refused(tmp_path):
     inter = rf.Interactions.from_arrays(np.array(["a", "b", "c"]), np.array(["x", "y", "z"]))
     model = rf.ItemKNN().fit(inter)
     model.save(tmp_path / "model.npz")
-    with pytest.raises(ValueError, match=r"is not an online state .* it lacks \['customers'"):
+    with pytest.raises(ValueError, match=r"is not an online state .*; it is a model file: read it with rf.load"):
         rf.realtime.OnlineRecommender.load(tmp_path / "model.npz", model)
+    np.savez(tmp_path / "other.npz", a=np.arange(3))
+    with pytest.raises(ValueError, match=r"is not an online state .* it lacks \['customers'"):
+        rf.realtime.OnlineRecommender.load(tmp_path / "other.npz", model)
     online = rf.realtime.OnlineRecommender(model, inter)
     online.update(["a"], ["y"])
     online.save(tmp_path / "state.npz")

@@ -32,3 +32,23 @@ def open_npz(path: str | os.PathLike, what: str):
     if not isinstance(npz, np.lib.npyio.NpzFile):
         raise ValueError(f"{where} is not a {what} (a plain .npy array)")
     return npz, where
+
+
+# What each kind of recforge file is read with: named when a file is given to another reader.
+_READERS = {
+    "recforge-model": "a model file: read it with rf.load",
+    "recforge-interactions": "an Interactions file: read it with rf.Interactions.load",
+}
+
+
+def file_kind_hint(npz) -> str:
+    """ "; it is a model file: read it with rf.load" (and the like) for a recforge file of
+    another kind, else "" (a reader's refusal appends it)."""
+    names = set(npz.files if hasattr(npz, "files") else npz)  # an open npz, or its arrays read
+    if "__format__" in names:
+        reader = _READERS.get(str(npz["__format__"]))
+        if reader:
+            return f"; it is {reader}"
+    if {"customers", "trend", "numbers"} <= names:
+        return "; it is an online state: read it with rf.realtime.OnlineRecommender.load"
+    return ""

@@ -14,7 +14,7 @@ from .._atomic import atomic_output
 from .._checks import as_numbers, check_choice
 from .._factorize import factorize, ids_like, lookup, missing_mask, pd, to_numpy
 from .._ids import decode_ids, encode_ids
-from .._npz import open_npz
+from .._npz import file_kind_hint, open_npz
 from .._sparse import check_aligned, check_sparse, row_ids
 from .._times import as_seconds
 from .events import Events
@@ -683,7 +683,7 @@ class Interactions:
         try:
             with npz:
                 if "__format__" not in npz.files or str(npz["__format__"]) != FORMAT:
-                    raise ValueError(f"{where} is not a recforge interactions file")
+                    raise ValueError(f"{where} is not a recforge interactions file{file_kind_hint(npz)}")
                 if int(npz["__format_version__"]) > FORMAT_VERSION:
                     raise ValueError(
                         f"{where} was written by a newer recforge (format "

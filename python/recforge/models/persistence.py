@@ -29,7 +29,7 @@ import scipy.sparse as sp
 
 from .._atomic import atomic_output
 from .._ids import decode_ids, encode_ids, has_ids
-from .._npz import open_npz
+from .._npz import file_kind_hint, open_npz
 from .._version import __version__
 from .registry import model_class
 
@@ -129,7 +129,7 @@ def load(path: str | os.PathLike):
 
 def _build(npz, where: str):
     if "__format__" not in npz.files or str(npz["__format__"]) != FORMAT:
-        raise ValueError(f"{where} is not a recforge model file (no recforge format marker)")
+        raise ValueError(f"{where} is not a recforge model file (no recforge format marker){file_kind_hint(npz)}")
     raw_version = npz["__format_version__"]
     if raw_version.shape != () or raw_version.dtype.kind not in "iu" or int(raw_version) < 1:
         raise ValueError(f"{where} has an invalid model format version {raw_version.tolist()!r}")

@@ -21,7 +21,7 @@ import scipy.sparse as sp
 
 from .._atomic import atomic_output
 from .._checks import as_numbers, check_int, check_real
-from .._npz import open_npz
+from .._npz import file_kind_hint, open_npz
 from .._sparse import CsrParts
 from .._times import as_seconds
 from ..data import Interactions
@@ -361,7 +361,9 @@ class OnlineRecommender:
             a = {name: npz[name] for name in npz.files}
         absent = [name for name in _STATE_ARRAYS if name not in a]
         if absent:
-            raise ValueError(f"{where} is not an online state (OnlineRecommender.save); it lacks {absent}")
+            raise ValueError(
+                f"{where} is not an online state (OnlineRecommender.save){file_kind_hint(a) or f'; it lacks {absent}'}"
+            )
         numbers = np.asarray(a["numbers"], dtype=np.float64)
         if numbers.shape != (4,) or not np.isfinite(numbers[1:]).all() or numbers[1] <= 0 or min(numbers[2:]) < 0:
             raise ValueError(f"{where} is damaged: its half-life, recent count or sequence are not valid")
