@@ -200,3 +200,14 @@ def test_ids_written_otherwise_than_in_training_are_flagged(files, tmp_path, cap
         main(["recommend", "--model", model, "--data", files["events", "csv"], "--out", str(tmp_path / "ok.csv")]) == 0
     )
     assert "warning" not in capsys.readouterr().err
+
+
+def test_integral_floats_join_integer_ids_as_integers():
+    """An integer id column with a gap is read as floats: its new products joined integer ids
+    as floats (12.0), and the model could not be saved ("all strings or all integers")."""
+    inter = rf.Interactions.from_arrays(np.array([1, 2, 2]), np.array([10, 10, 11]))
+    table = pd.DataFrame({"sku": [11.0, 12.0, 10.0, np.nan], "colour": ["red", "blue", "red", "x"]})
+    F = rf.features(table, ids=inter.item_ids, id_col="sku", categorical="colour")
+    assert F.ids.tolist() == [10, 11, 12] and all(type(v) is int for v in F.ids.tolist())
+    later = inter.transform(pd.DataFrame({"user": [3.0, 1.0], "item": [10.0, 11.0]}), new_users="append")
+    assert later.user_ids.dtype == np.int64 and later.user_ids.tolist() == [1, 2, 3]

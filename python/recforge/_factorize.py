@@ -118,7 +118,26 @@ def ids_like(raw, known=None, *, kind: str | None = None) -> np.ndarray:
         return _as_text(raw)
     if want in ("integer", "floating") and have == "string":
         return _text_as_numbers(raw, integers=want == "integer")
+    if want == "integer" and have == "floating":  # an integer column with a gap, read as floats
+        return _whole_floats(raw)
     return raw
+
+
+def _whole_floats(raw: np.ndarray) -> np.ndarray:
+    """Integral floats as int64 (all of them: an int64 array), others left as they are."""
+    values = raw.astype(np.float64) if raw.dtype.kind == "f" else None
+    if values is None:
+        out = raw.astype(object, copy=True)
+        for j, v in enumerate(raw.tolist()):
+            if isinstance(v, (float, np.floating)) and float(v).is_integer() and abs(v) < 2.0**63:
+                out[j] = int(v)
+        return out
+    whole = np.isfinite(values) & (values == np.round(values)) & (np.abs(values) < 2.0**63)
+    if whole.all():
+        return values.astype(np.int64)
+    out = raw.astype(object)
+    out[whole] = values[whole].astype(np.int64).astype(object)
+    return out
 
 
 def _first_kind(values: np.ndarray) -> str:
