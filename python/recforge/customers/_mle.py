@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from scipy import optimize
 from threadpoolctl import ThreadpoolController
 
 BOUND = 30.0  # |log parameter|: e^30 is far beyond any sensible rate, shape or scale
@@ -48,6 +47,8 @@ def maximise(
     start = np.asarray(start, dtype=np.float64)
     if start.shape != (len(names),) or not np.all(np.isfinite(start)) or np.any(start <= 0):
         raise ValueError(f"initial must hold {len(names)} positive values ({', '.join(names)})")
+
+    from scipy import optimize  # here, not at `import recforge` (a tenth of it)
 
     def objective(theta):
         params = np.exp(theta)

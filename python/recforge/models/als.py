@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
 
 from .. import _core
 from .._checks import check_bool, check_choice, check_int, check_real
@@ -305,6 +304,8 @@ class ALS(FactorModel):
         contributions : numpy.ndarray of float64
             Their terms of the score.
         """
+        import scipy.linalg  # here, not at `import recforge`
+
         self._check_fitted()
         user, _ = check_ids(user_id, "user_id", ANY_ID, "user")
         item, _ = check_ids(item_id, "item_id", self.n_items_, "item")
