@@ -303,3 +303,15 @@ def test_loading_what_is_not_a_sound_state_is_refused(tmp_path):
         with pytest.raises(ValueError, match="is damaged"):
             rf.realtime.OnlineRecommender.load(tmp_path / "bad.npz", model)
     assert rf.realtime.OnlineRecommender.load(tmp_path / "state.npz", model).sequence == online.sequence
+
+
+def test_a_history_newer_than_the_model_is_counted_and_ids_of_either_kind_match():
+    """Pairs on products the model does not know were left out without a word (a customer with
+    only those vanished); products given as text ("11", a JSON body) did not find integer ids."""
+    model = rf.ItemKNN().fit(rf.Interactions.from_arrays(np.array(["a", "b", "b"]), np.array([10, 11, 10])))
+    newer = rf.Interactions.from_arrays(np.array(["a", "c", "c"]), np.array([10, 12, 13]))
+    with pytest.warns(UserWarning, match="2 \\(customer, product\\) pairs name products the model does not know"):
+        online = rf.realtime.OnlineRecommender(model, newer)
+    assert online.report == {"history_customers": 1, "history_unknown_items": 2, "history_customers_dropped": 1}
+    assert online.item_index(["10", "11", "12"]).tolist() == [0, 1, -1]
+    assert online.update(["a"], ["11"]) == {"applied": 1, "unknown_items": 0}

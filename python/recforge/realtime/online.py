@@ -21,6 +21,7 @@ import scipy.sparse as sp
 
 from .._atomic import atomic_output
 from .._checks import as_numbers, check_int, check_real
+from .._factorize import id_kind, ids_like
 from .._npz import file_kind_hint, open_npz
 from .._sparse import CsrParts
 from .._times import as_seconds
@@ -151,6 +152,8 @@ class OnlineRecommender:
         self._model = model
         self.item_ids = np.asarray(item_ids)
         self._column = {item: j for j, item in enumerate(self.item_ids.tolist())}
+        self._item_kind = id_kind(self.item_ids)  # a batch's raw ids are brought to it ("22423" -> 22423)
+        self.report = {"history_customers": 0, "history_unknown_items": 0, "history_customers_dropped": 0}
         self._state: dict = {}
         self._writer = threading.Lock()
         self._trend = np.zeros(self.item_ids.size)  # decayed event weight per product, at _trend_time
@@ -177,7 +180,7 @@ class OnlineRecommender:
                 f"ids cannot be told apart or saved), got {ids.dtype} ids such as {ids[:3].tolist()!r}"
             )
         X = history.matrix.tocsr()
-        cols = np.array([self._column.get(i, -1) for i in history.item_ids.tolist()], dtype=np.int64)
+        cols = self.item_index(history.item_ids)
         for r, customer in enumerate(history.user_ids.tolist()):
             seen = slice(X.indptr[r], X.indptr[r + 1])
             c, w = cols[X.indices[seen]], X.data[seen].astype(np.float64)
@@ -188,6 +191,22 @@ class OnlineRecommender:
         # Until events come, customers without a history get the history's best sellers.
         known = cols[X.indices] >= 0
         np.add.at(self._trend, cols[X.indices][known], X.data[known].astype(np.float64))
+        # Counted, as every reader counts what it leaves out: a history newer than the model
+        # names products it does not know, and a customer with only those starts with none.
+        with_rows = int(np.count_nonzero(np.diff(X.indptr) > 0))
+        self.report = {
+            "history_customers": len(self._state),
+            "history_unknown_items": int(np.count_nonzero(~known)),
+            "history_customers_dropped": with_rows - len(self._state),
+        }
+        if self.report["history_unknown_items"]:
+            warnings.warn(
+                f"history: {self.report['history_unknown_items']:,} (customer, product) pairs name products the "
+                f"model does not know, left out; {self.report['history_customers_dropped']:,} customers had "
+                "only those and start without a history",
+                UserWarning,
+                stacklevel=3,
+            )
 
     def update(self, customers, items, weights=None, times=None) -> dict:
         """Apply a batch of events, in order.
@@ -442,7 +461,7 @@ class OnlineRecommender:
 
     def item_index(self, items) -> np.ndarray:
         """The model's columns of raw product ids (-1 for products it does not know)."""
-        items = np.asarray(items, dtype=object).ravel()
+        items = ids_like(np.asarray(items, dtype=object).ravel(), kind=self._item_kind)
         return np.array([self._column.get(i, -1) for i in items.tolist()], dtype=np.int64)
 
     def __len__(self) -> int:
