@@ -211,3 +211,17 @@ def test_integral_floats_join_integer_ids_as_integers():
     assert F.ids.tolist() == [10, 11, 12] and all(type(v) is int for v in F.ids.tolist())
     later = inter.transform(pd.DataFrame({"user": [3.0, 1.0], "item": [10.0, 11.0]}), new_users="append")
     assert later.user_ids.dtype == np.int64 and later.user_ids.tolist() == [1, 2, 3]
+
+
+def test_a_customer_table_in_the_other_format_joins_the_customers(files, tmp_path):
+    """--customers (answered without events) as CSV beside a model trained on Parquet: "400"
+    is customer 400, and an id of another kind ("C9") no longer fails joining integers."""
+    model = str(tmp_path / "m.npz")
+    assert main(["train", "--data", files["events", "parquet"], "--model", "itemknn", "--out", model, "--quiet"]) == 0
+    table = tmp_path / "customers.csv"
+    pd.DataFrame({"user": ["100", "900", "C9"]}).to_csv(table, index=False)
+    out = tmp_path / "r.csv"
+    argv = ["recommend", "--model", model, "--data", files["events", "parquet"], "--customers", str(table)]
+    assert main([*argv, "--user-key", "user", "--out", str(out), "--quiet"]) == 0
+    lists = pd.read_csv(out, dtype=str)
+    assert lists["user"].nunique() == 302 and {"900", "C9"} <= set(lists["user"])  # 100 has events already

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .._factorize import factorize, lookup, to_numpy
+from .._factorize import factorize, ids_like, lookup, to_numpy
 from ..models import ColdStart
 
 # Rows of the table left out, by reason (reported; the same names in every report).
@@ -42,11 +42,15 @@ def table_kinds(model, key: str, id_kind: str) -> dict:
 def with_empty_rows(user_ids: np.ndarray, H: sp.csr_matrix, more) -> tuple[np.ndarray, sp.csr_matrix, np.ndarray]:
     """``user_ids`` and their histories ``H`` with a row of no events added for each id of
     ``more`` they lack (in order of first appearance), and the row of every id of ``more``."""
-    more = to_numpy(more)
+    more = ids_like(to_numpy(more), user_ids)  # "400" among integer ids is 400, and joins as one
     at = lookup(user_ids, more)
     if (at < 0).any():
         extra = factorize(more[at < 0], "customer ids")[1]
-        user_ids = np.concatenate([user_ids, extra.astype(user_ids.dtype, copy=False)])
+        try:
+            extra = extra.astype(user_ids.dtype, copy=False)
+        except (ValueError, TypeError):  # an id of another kind ("C9" among integers): kept as it is
+            user_ids = user_ids.astype(object)
+        user_ids = np.concatenate([user_ids, extra])
         H = sp.vstack([H, sp.csr_matrix((extra.size, H.shape[1]), dtype=H.dtype)], format="csr")
         at = lookup(user_ids, more)
     return user_ids, H, at
