@@ -225,3 +225,14 @@ def test_a_customer_table_in_the_other_format_joins_the_customers(files, tmp_pat
     assert main([*argv, "--user-key", "user", "--out", str(out), "--quiet"]) == 0
     lists = pd.read_csv(out, dtype=str)
     assert lists["user"].nunique() == 302 and {"900", "C9"} <= set(lists["user"])  # 100 has events already
+
+
+def test_an_integer_column_with_a_gap_gives_integer_ids():
+    """Read as floats, its ids were kept as floats: outputs said 12347.0 (and pseudonymised
+    "12347.0"), unlike the same file as CSV or without the gap."""
+    frame = pd.DataFrame({"user": [12347.0, np.nan, 12348.0], "item": [7.0, 8.0, 8.0]})
+    inter = rf.Interactions.from_pandas(frame)
+    assert inter.user_ids.dtype == np.int64 and inter.user_ids.tolist() == [12347, 12348]
+    assert inter.item_ids.tolist() == [7, 8] and inter.report["dropped"]["missing_user"] == 1
+    assert inter.user_index("12347") == inter.user_index(12347.0) == 0
+    assert rf.Interactions.from_pandas(frame.assign(user=[1.5, 2.0, 3.0])).user_ids.dtype == np.float64

@@ -243,3 +243,13 @@ def check_numbered_as(M, known, name: str, side: str) -> None:
             f"{name} numbers its {side}s differently from the Interactions the model was fitted on "
             "(built apart): build it with that Interactions' transform(events)"
         )
+
+
+def whole_ids(ids: np.ndarray) -> np.ndarray:
+    """Distinct float ids that are all whole numbers (an integer column with a gap, read as
+    floats) as int64; any other ids as they are."""
+    if ids.dtype.kind != "f" or not ids.size:
+        return ids
+    if np.all(np.isfinite(ids)) and np.all(ids == np.round(ids)) and np.all(np.abs(ids) < 2.0**63):
+        return ids.astype(np.int64)
+    return ids

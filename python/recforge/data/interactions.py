@@ -12,7 +12,7 @@ import scipy.sparse as sp
 
 from .._atomic import atomic_output
 from .._checks import as_numbers, check_choice
-from .._factorize import factorize, ids_like, lookup, missing_mask, pd, to_numpy
+from .._factorize import factorize, ids_like, lookup, missing_mask, pd, to_numpy, whole_ids
 from .._ids import decode_ids, encode_ids
 from .._npz import file_kind_hint, open_npz
 from .._sparse import check_aligned, check_sparse, row_ids
@@ -459,6 +459,10 @@ class Interactions:
         if known is None:
             u, user_ids = factorize(users, "user ids")
             i, item_ids = factorize(items, "item ids")
+            # An integer id column with a gap is read as floats: its ids are integers again, so
+            # that outputs say 12347, not 12347.0, and the file's ids meet other files' (CSV, an
+            # integer Parquet column) as one
+            user_ids, item_ids = whole_ids(user_ids), whole_ids(item_ids)
             missing_u, missing_i = u < 0, i < 0  # factorize codes missing ids as -1
         else:
             user_ids, item_ids = known
