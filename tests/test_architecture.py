@@ -210,8 +210,8 @@ def test_the_top_level_namespace_holds_no_stray_modules():
 
 def test_import_leaves_the_heavy_scipy_modules_for_later():
     """scipy.stats (a third of `import recforge`, and so of every command's start), scipy.optimize
-    and scipy.linalg are imported where they are used: `import recforge` went from 1.18 s to
-    0.7 s on the shared 2-core machine."""
+    and scipy.linalg are imported where they are used: `import recforge` went from 1.10 s to
+    0.62 s on the shared 2-core machine."""
     import subprocess
     import sys
 
