@@ -131,6 +131,18 @@ def test_bad_rules_are_refused(tmp_path, capsys):
     rules.write_text(json.dumps({"deny": ["NOT-A-PRODUCT"]}))
     assert run(tmp_path, "--rules", str(rules))[0] == 2
     assert "not in the data" in capsys.readouterr().err
+    # a bare string was read letter by letter (then an IndexError traceback); a text boost
+    # gave "could not convert string to float"; a JSON list failed listing its keys
+    for given, message in (
+        ({"deny": "22423"}, '--rules deny: a list of product ids, got "22423"'),
+        ({"allow": [None]}, "--rules allow: a list of product ids"),
+        ({"boost": {"22423": "high"}}, "--rules boost: an object of product id -> number"),
+        (["deny"], "got a JSON list"),
+    ):
+        rules.write_text(json.dumps(given))
+        assert run(tmp_path, "--rules", str(rules))[0] == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1
 
 
 def test_recommend_and_similar_with_a_product_table_use_the_inputs_names(tmp_path, products):

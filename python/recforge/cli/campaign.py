@@ -87,6 +87,14 @@ def _product_table(args, item_ids):
     return read_products(args, item_ids, categories=True)
 
 
+def _is_id(value) -> bool:
+    return isinstance(value, (str, int)) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
+
+
 def _rules(path, item_ids):
     """--rules as rerank keyword arguments (product ids mapped to columns; unknown ones refused)."""
     if path is None:
@@ -97,10 +105,14 @@ def _rules(path, item_ids):
     except (OSError, ValueError) as e:
         raise CliError(f"--rules: {e}") from None
     if not isinstance(rules, dict) or set(rules) - RULE_KEYS:
-        raise CliError(f"--rules: a JSON object with keys among {sorted(RULE_KEYS)}, got {sorted(rules)}")
+        got = sorted(map(str, rules)) if isinstance(rules, dict) else f"a JSON {type(rules).__name__}"
+        raise CliError(f"--rules: a JSON object with keys among {sorted(RULE_KEYS)}, got {got}")
 
     def columns(values, key):
-        # JSON may give a product as 1038 or "1038": as text, matched to the data's ids' kind
+        # a list of product ids; JSON may give one as 1038 or "1038": as text, matched to the
+        # data's ids' kind (a bare string would otherwise be read letter by letter)
+        if not isinstance(values, list) or not all(_is_id(v) for v in values):
+            raise CliError(f"--rules {key}: a list of product ids, got {json.dumps(values)[:80]}")
         at = lookup(item_ids, np.array([v if isinstance(v, str) else str(v) for v in values], dtype=object))
         if (at < 0).any():
             raise CliError(
@@ -113,8 +125,11 @@ def _rules(path, item_ids):
         if key in rules:
             out[key] = columns(rules[key], key)
     if "boost" in rules:
+        given = rules["boost"]
+        if not isinstance(given, dict) or not all(_is_number(v) for v in given.values()):
+            raise CliError(f"--rules boost: an object of product id -> number, got {json.dumps(given)[:80]}")
         boost = np.zeros(item_ids.size)
-        boost[columns(list(rules["boost"]), "boost")] = [float(v) for v in rules["boost"].values()]
+        boost[columns(list(given), "boost")] = [float(v) for v in given.values()]
         out["boost"] = boost
     for key in ("caps", "min_new"):
         if key in rules:
