@@ -87,6 +87,14 @@ def test_a_product_table_that_matches_nothing_is_refused(files, tmp_path, capsys
     assert main(["campaign", "--data", files["events", "csv"], "--products", str(wrong), "--out", str(out)]) == 2
     assert "none of the data's 100 products is in its column 'item'" in capsys.readouterr().err
     assert not out.exists()
+    model = str(tmp_path / "m.npz")
+    assert main(["train", "--data", files["events", "csv"], "--model", "itemknn", "--out", model, "--quiet"]) == 0
+    capsys.readouterr()
+    argv = ["recommend", "--model", model, "--data", files["events", "csv"], "--products", str(wrong)]
+    assert main([*argv, "--out", str(out)]) == 2
+    printed = capsys.readouterr()
+    assert "none of the data's 100 products" in printed.err and printed.out == ""  # refused before scoring
+    assert not out.exists()
 
 
 def test_transform_and_features_take_the_id_maps_kind():

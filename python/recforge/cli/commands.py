@@ -213,6 +213,8 @@ def recommend(args) -> None:
         return recommend_out_of_core(args, start)
     check_output(args.out)
     model, known = trained(args.model)
+    # read before any scoring: a product table that matches nothing is refused at once
+    descriptions = read_products(args, known.item_ids) if args.products else None
     events = events_like_training(args, known)
     fallbacks = isinstance(model, ColdStart)
     if args.customers and not fallbacks:
@@ -260,8 +262,7 @@ def recommend(args) -> None:
     warn_unknown_products(report.get("dropped", {}), report.get("rows", 0), known.item_ids, report.get("new_items", ()))
     if users.size == 0:  # an empty list file would pose as a campaign
         raise CliError(f"--data: no customer of {args.data!r} could be answered ({_nobody(history.report, fallbacks)})")
-    if args.products:  # the input's own column names, and each product's description
-        descriptions = read_products(args, known.item_ids)
+    if descriptions is not None:  # the input's own column names, and each product's description
         named = {known.spec.get("user_col") or "user": table.pop("user"), "rank": table.pop("rank")}
         item = known.spec.get("item_col") or "item"
         named[item] = table.pop("item")
