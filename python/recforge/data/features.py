@@ -100,7 +100,7 @@ class FeatureEncoder(Parametrised):
         Columns of categories; a cell may hold several, separated by ``sep``.
     numeric : str or list of str, optional
         Columns of numbers (price, year): one-hot of ``bins`` quantile bins, plus a "missing"
-        bin for empty cells.
+        bin for empty cells, NaN and infinite values (which no quantile can place).
     sep : str or None, default "|"
         Separator of the values in a categorical cell (``"Action|Comedy"``); None: one value.
     path_sep : str or None, default None
