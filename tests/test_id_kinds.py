@@ -244,3 +244,15 @@ def test_an_integer_column_with_a_gap_gives_integer_ids():
     assert inter.item_ids.tolist() == [7, 8] and inter.report["dropped"]["missing_user"] == 1
     assert inter.user_index("12347") == inter.user_index(12347.0) == 0
     assert rf.Interactions.from_pandas(frame.assign(user=[1.5, 2.0, 3.0])).user_ids.dtype == np.float64
+
+
+def test_customers_in_two_segments_are_counted(files, tmp_path, capsys):
+    segments = pd.read_csv(files["segments", "csv"])
+    twice = pd.concat([segments, pd.DataFrame({"user": [100, 101, 102], "segment": ["other", "vip", "other"]})])
+    path = tmp_path / "twice.csv"
+    twice.to_csv(path, index=False)  # 100 and 101 change segment; 102 is listed twice alike
+    out = str(tmp_path / "c.csv")
+    assert main(["campaign", "--data", files["events", "csv"], "--segments", str(path), "--out", out, "--quiet"]) == 0
+    assert "--segments: 2 customers are in more than one segment; their first row is used" in capsys.readouterr().err
+    table = pd.read_csv(out, dtype=str)
+    assert set(table.loc[table["customer"] == "100", "segment"]) == {"vip"}  # the first row's

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 
 import numpy as np
 
-from .._factorize import lookup
+from .._factorize import factorize, lookup
 from ..campaign import MessageTemplate, default_template, explain, load_key, pseudonymise, rerank
 from ._common import (
     CliError,
@@ -141,6 +142,13 @@ def _segments(args, customer_ids):
     if args.segments is None:
         return None
     table = read_attribute_table(args.segments, args.user_col, [args.segment_col], [args.segment_col], "--segments")
+    # A customer listed in two segments: which one the messages speak to is said, not guessed.
+    codes = factorize(table[args.user_col], "--segments ids")[0]
+    labels = factorize(np.asarray(table[args.segment_col], dtype=object), "--segments segments")[0]
+    pairs = np.unique(np.stack([codes, labels])[:, codes >= 0], axis=1)
+    torn = int(np.count_nonzero(np.bincount(pairs[0]) > 1)) if pairs.size else 0
+    if torn:
+        print(f"--segments: {torn:,} customers are in more than one segment; their first row is used", file=sys.stderr)
     at = rows_of(table[args.user_col], customer_ids)
     segments = np.asarray(table[args.segment_col], dtype=object)
     return np.where(at >= 0, segments[np.maximum(at, 0)] if segments.size else None, None)
