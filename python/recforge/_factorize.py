@@ -132,12 +132,19 @@ def _whole_floats(raw: np.ndarray) -> np.ndarray:
             if isinstance(v, (float, np.floating)) and float(v).is_integer() and abs(v) < 2.0**63:
                 out[j] = int(v)
         return out
-    whole = np.isfinite(values) & (values == np.round(values)) & (np.abs(values) < 2.0**63)
+    whole = _whole(values)
     if whole.all():
         return values.astype(np.int64)
     out = raw.astype(object)
     out[whole] = values[whole].astype(np.int64).astype(object)
     return out
+
+
+def _whole(values: np.ndarray, below: float = 2.0**63) -> np.ndarray:
+    """Where float ``values`` are whole numbers an int64 holds (below 2**53 a float holds one
+    exactly)."""
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(values) & (values == np.round(values)) & (np.abs(values) < below)
 
 
 def _first_kind(values: np.ndarray) -> str:
@@ -173,7 +180,7 @@ def _as_text(raw: np.ndarray) -> np.ndarray:
             else:
                 out[j] = str(v)
         return out
-    whole = np.isfinite(values) & (values == np.round(values)) & (np.abs(values) < 2.0**63)
+    whole = _whole(values)
     out[:] = values.astype(str)
     out[whole] = values[whole].astype(np.int64).astype(str)
     out[np.isnan(values)] = None
@@ -196,7 +203,7 @@ def _text_as_numbers(raw: np.ndarray, integers: bool) -> np.ndarray:
             out[np.flatnonzero(present)[ok]] = values[ok].astype(object)
             return out
         # below 2**53 a float holds an integer exactly; larger ones are parsed as Python ints
-        exact = np.isfinite(values) & (values == np.round(values)) & (np.abs(values) < 2.0**53)
+        exact = _whole(values, below=2.0**53)
         at = np.flatnonzero(present)
         out[at[exact]] = values[exact].astype(np.int64).astype(object)
         rest = np.flatnonzero(np.isfinite(values) & ~exact)
@@ -250,6 +257,6 @@ def whole_ids(ids: np.ndarray) -> np.ndarray:
     floats) as int64; any other ids as they are."""
     if ids.dtype.kind != "f" or not ids.size:
         return ids
-    if np.all(np.isfinite(ids)) and np.all(ids == np.round(ids)) and np.all(np.abs(ids) < 2.0**63):
+    if _whole(ids).all():
         return ids.astype(np.int64)
     return ids

@@ -155,11 +155,9 @@ def split_events_by_time(data, inter: Interactions, cutoff: str):
     buy = purchases(events)
     t = as_seconds(events["InvoiceDate"], "InvoiceDate")
     try:
-        cut = as_moment(cutoff, "cutoff")
+        cut = as_moment(cutoff, "cutoff")  # finite, or ValueError
     except ValueError:
-        cut = np.nan
-    if not np.isfinite(cut):
-        raise CliError(f"--cutoff: {cutoff!r} is not a date (e.g. 2011-11-01)")
+        raise CliError(f"--cutoff: {cutoff!r} is not a date (e.g. 2011-11-01)") from None
 
     def pairs(mask):
         return inter.transform(
