@@ -219,3 +219,30 @@ def test_import_leaves_the_heavy_scipy_modules_for_later():
     code = f"import sys, recforge; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_every_name_the_readme_reaches_through_rf_exists_after_import():
+    """The README's examples reach functions as ``rf.customers.charts.lift_chart``: each such
+    path resolves after a bare ``import recforge as rf`` (``rf.customers.charts`` raised
+    AttributeError until charts was imported by hand), and resolving them imports no plotting
+    library (matplotlib waits for the first chart)."""
+    import re
+    import subprocess
+    import sys
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    code = "\n".join(re.findall(r"```python\n(.*?)```", readme, re.S))
+    paths = sorted(set(re.findall(r"\brf((?:\.[A-Za-z_]\w*)+)", code)))
+    assert len(paths) > 40 and ".customers.charts.lift_chart" in paths
+    probe = (
+        "import functools, sys, recforge as rf\n"
+        "missing = []\n"
+        f"for path in {paths!r}:\n"
+        "    try:\n"
+        "        functools.reduce(getattr, path.split('.')[1:], rf)\n"
+        "    except AttributeError:\n"
+        "        missing.append(path)\n"
+        "print(missing, 'matplotlib' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[] False"

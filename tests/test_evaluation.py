@@ -108,6 +108,31 @@ def test_item_knn_beats_popularity_on_movielens(datasets_dir):
     assert result.p_values["itemknn"]["ndcg"] < 0.05
 
 
+def test_auc_ranks_customers_in_blocks_with_the_same_result(split, monkeypatch):
+    """auc=True ranks every candidate for every customer: in blocks of customers, so memory stays
+    bounded (all at once, 138k x 27k rankings would be 60 GB), with the one-block figures."""
+    import sys
+
+    train, test = split
+    model = rf.ColdStart(rf.ALS(factors=4, iterations=3, random_state=0)).fit(train)
+    whole = rf.evaluate(model, train, test, k=5, auc=True, groups=True)
+    monkeypatch.setattr(sys.modules["recforge.evaluation.evaluate"], "AUC_BLOCK_ENTRIES", 7 * 50, raising=False)
+    calls = []
+    recommend = model.recommend
+
+    def spy(users, *args, **kwargs):
+        ids, scores = recommend(users, *args, **kwargs)
+        calls.append(len(users))
+        return ids, scores
+
+    monkeypatch.setattr(model, "recommend", spy)
+    blocked = rf.evaluate(model, train, test, k=5, auc=True, groups=True)
+    assert max(calls) == 7 and len(calls) > 10
+    for name in ("auc", *RANKING_METRICS, "coverage"):
+        assert blocked[name] == pytest.approx(whole[name], rel=1e-12), name
+    assert blocked["groups"]["returning"]["auc"] == pytest.approx(whole["groups"]["returning"]["auc"], rel=1e-12)
+
+
 def test_groups_and_auc_follow_their_definitions():
     X = sp.csr_matrix(interactions(seed=2, n_users=80, n_items=30))
     train, test = rf.split.cold_users(X, 0.2, seed=0)

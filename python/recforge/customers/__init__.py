@@ -1,6 +1,7 @@
 """Know the customer: transaction summaries, RFM scores and segments (k-means, profiles),
 lifetime value and churn risk (BG/NBD, Gamma-Gamma), purchase propensity, and charts."""
 
+from . import charts  # matplotlib itself waits for the first chart
 from .bgnbd import BetaGeoFitter
 from .gamma_gamma import GammaGammaFitter
 from .propensity import (
@@ -30,6 +31,7 @@ __all__ = [
     "SegmentProfile",
     "Segmenter",
     "behaviour",
+    "charts",
     "feature_names",
     "features_at",
     "labels_after",

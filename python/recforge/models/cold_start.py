@@ -464,10 +464,10 @@ class ColdStart(Recommender):
         of a short history) completed with trending items, so every list is as long as the
         candidates allow; the added items say "popular"."""
         ids, scores, paths = lists
-        short = np.flatnonzero((ids < 0).any(axis=1))
+        n_known = self.n_known_items_
+        short = _fillable(ids, sub_b, allowed, n_known)
         if short.size == 0:
             return lists
-        n_known = self.n_known_items_
         banned = None if sub_b is None else _take(sub_b, short)
         t_ids, t_scores = self.trending_._ranked(
             short.size, min(k, n_known), _narrow_opt(banned, n_known), _known(allowed, n_known)
@@ -629,6 +629,26 @@ def _shifted(M: CsrParts, start: int, width: int) -> CsrParts:
 
 def _known(allowed, n_known: int):
     return None if allowed is None else allowed[allowed < n_known]
+
+
+def _fillable(ids: np.ndarray, banned: CsrParts | None, allowed, n_known: int) -> np.ndarray:
+    """Rows of ``ids`` with a free slot that trending can fill: fewer known items listed than the
+    row has known candidates (allowed, not banned). A list as long as its candidates allow (k
+    above them: a whole ranking for AUC) has nothing to gain from a merge that costs O(k log k)."""
+    free = (ids < 0).any(axis=1)
+    listed = ((ids >= 0) & (ids < n_known)).sum(axis=1)
+    known = np.ones(n_known, dtype=bool)
+    if allowed is not None:
+        known[:] = False
+        known[allowed[allowed < n_known]] = True
+    candidates = np.full(ids.shape[0], np.count_nonzero(known), dtype=np.int64)
+    if banned is not None:
+        row = np.repeat(np.arange(banned.shape[0]), np.diff(banned.indptr))
+        column = np.asarray(banned.indices, dtype=np.int64)
+        hit = column < n_known
+        hit[hit] = known[column[hit]]
+        candidates -= np.bincount(row[hit], minlength=banned.shape[0])
+    return np.flatnonzero(free & (listed < candidates))
 
 
 def _fit_width(ids, keys, paths, k):
