@@ -674,6 +674,29 @@ def test_recommendation_score_feature_comes_from_the_past_only():
         rf.customers.Propensity(recommender=knn)
 
 
+def test_recommendation_score_feature_is_the_best_target_score():
+    """With several target products the feature is each customer's best score among them (one
+    top-1 list over the targets, not a ranking of all of them)."""
+    who, when, money, items = random_log(7, n=800)
+    cutoff = 1.6e9 + 120 * DAY
+    targets = ["p1", "p2", "p3", "p4"]
+    ids, X = rf.customers.features_at(
+        who, when, money, items, cutoff=cutoff, target=targets, recommender=rf.ItemKNN(neighbours=5)
+    )
+    before = when <= cutoff
+    past = rf.Interactions.from_arrays(who[before], items[before])
+    model = rf.ItemKNN(neighbours=5).fit(past)
+    columns = [int(np.flatnonzero(past.item_ids == t)[0]) for t in targets]
+    for k, c in enumerate(ids):
+        row = int(np.flatnonzero(past.user_ids == c)[0])
+        each = []
+        for j in columns:
+            got, scores = model.recommend([row], past.matrix[[row]], k=1, exclude_seen=False, allow=[j])
+            each.append(scores[0, 0] if got[0, 0] >= 0 else -np.inf)
+        want = max(each)
+        assert X[k, -1] == pytest.approx(want if np.isfinite(want) else 0.0)
+
+
 @pytest.mark.parametrize(
     "call",
     [

@@ -150,8 +150,10 @@ def _recommendation_scores(recommender, ids, customers, items, target) -> np.nda
         return out
     order = np.argsort(past.user_ids, kind="stable")  # whatever order the Interactions keeps its ids in
     rows = order[np.searchsorted(past.user_ids, ids, sorter=order)]
-    got, scores = model.recommend(rows, past.matrix[rows], k=allow.size, exclude_seen=False, allow=allow)
-    best = np.where(got >= 0, scores, -np.inf).max(axis=1, initial=-np.inf)
+    # The best of the targets is a top-1 list over them: k=1, not k=len(target) (a category of
+    # 1,000 products for 1M customers would rank 16 GB of lists to keep one score each).
+    got, scores = model.recommend(rows, past.matrix[rows], k=1, exclude_seen=False, allow=allow)
+    best = np.where(got[:, 0] >= 0, scores[:, 0], -np.inf)
     return np.where(np.isfinite(best), best, 0.0)
 
 

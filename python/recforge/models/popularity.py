@@ -59,7 +59,7 @@ class Popularity(Recommender):
             raise ValueError("half_life must be > 0 (or None for no decay)")
         self.n_threads = check_int(n_threads, "n_threads", minimum=0)
 
-    def fit(self, user_items, times=None, now: float | None = None):
+    def fit(self, user_items, times=None, now=None):
         """Count (or sum) each item's interactions; returns self.
 
         Parameters
