@@ -46,7 +46,9 @@ def test_campaign_writes_reranked_lists_with_reasons(tmp_path, capsys):
     assert code == 0
     plain = pd.read_parquet(plain)
     assert (plain.groupby("customer")["score"].apply(lambda s: s.is_monotonic_decreasing)).all()
-    assert "customers, top-10 of 50 candidates" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "customers, top-10 of 50 candidates" in printed
+    assert "dropped rows: none" in printed  # said, as by every command that reads events
 
 
 def test_pseudonyms_are_stable_keyed_and_never_written(tmp_path, monkeypatch):

@@ -674,6 +674,28 @@ def test_recommendation_score_feature_comes_from_the_past_only():
         rf.customers.Propensity(recommender=knn)
 
 
+def test_target_features_and_labels_count_purchases_of_the_population_only():
+    """Target purchases were matched to customers by a sorted search: a line of a customer
+    outside the population (only returns before the cutoff) went to the next customer in
+    order, and a line without a customer raised TypeError. A return of a target product is not
+    a purchase of it, before the cutoff or in the label window."""
+    c = np.array(["a", "a", "b", "c", "c", None, "a", "b", "c", None], dtype=object)
+    t = np.array(
+        ["2011-01-01", "2011-02-01", "2011-01-05", "2011-01-03", "2011-02-03", "2011-01-04", "2011-02-10"]
+        + ["2011-03-05", "2011-03-06", "2011-03-07"]
+    )
+    amount = np.array([10.0, 5.0, -3.0, 7.0, 8.0, 4.0, 3.0, 6.0, -2.0, 1.0])
+    items = np.array(["x", "y", "T", "x", "T", "T", "T", "x", "x", "x"])
+    ids, X = rf.customers.features_at(c, t, amount, items, cutoff="2011-03-01", target=["T"])
+    assert ids.tolist() == ["a", "c"]  # b has only a return before the cutoff
+    count = X[:, rf.customers.FEATURES.index("target_purchases")]
+    assert count.tolist() == [1.0, 1.0]  # a: one T; c: one T (b's returned T is nobody's)
+    # c returned something in the window and bought nothing: not a buyer; b bought
+    y = rf.customers.labels_after(["a", "b", "c"], c, t, cutoff="2011-03-01", amounts=amount)
+    assert y.tolist() == [False, True, False]
+    assert rf.customers.labels_after(["a", "b", "c"], c, t, cutoff="2011-03-01").tolist() == [False, True, True]
+
+
 def test_recommendation_score_feature_is_the_best_target_score():
     """With several target products the feature is each customer's best score among them (one
     top-1 list over the targets, not a ranking of all of them)."""

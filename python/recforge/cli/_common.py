@@ -288,3 +288,10 @@ def write_table(table: dict, path: str) -> None:
             f.flush()
             if not gz:
                 f.detach()  # leave the file open for atomic_output's fsync
+
+
+def dropped_rows(report: dict) -> str:
+    """An Interactions report's dropped rows for the console ("missing_user 135,080"), or "none":
+    every command that reads events says what it left out."""
+    dropped = {k: v for k, v in report.get("dropped", {}).items() if v}
+    return ", ".join(f"{k} {v:,}" for k, v in dropped.items()) or "none"

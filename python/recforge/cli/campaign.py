@@ -17,6 +17,7 @@ from ._common import (
     build_interactions,
     check_output,
     co_purchase_similarity,
+    dropped_rows,
     make_model,
     progress,
     write_table,
@@ -255,7 +256,8 @@ def campaign(args) -> None:
         messages = _messages(template, shown, segments, users, ids, reasons, descriptions, scores)
     write_table(table, args.out)
     print(
-        f"{inter}; {users.size:,} customers, top-{args.k} of {args.candidates} candidates "
+        f"{inter}; dropped rows: {dropped_rows(inter.report)}; "
+        f"{users.size:,} customers, top-{args.k} of {args.candidates} candidates "
         f"(diversity {args.diversity:g}{', mean penalty' if args.diversity_penalty == 'mean' else ''}, "
         f"novelty {args.novelty:g}"
         f"{'; ' + ', '.join(sorted(options)) if options else ''})"

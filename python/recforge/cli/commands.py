@@ -24,6 +24,7 @@ from ._common import (
     campaign_rows,
     check_output,
     drop_returns,
+    dropped_rows,
     make_model,
     parse_params,
     progress,
@@ -39,7 +40,7 @@ def train(args) -> None:
     check_output(args.out, suffixes=(".npz",))
     model = make_model(args.model, parse_params(args.param))
     inter = build_interactions(args)
-    print(f"{inter} from {args.data}; dropped rows: {_dropped(inter.report)}")
+    print(f"{inter} from {args.data}; dropped rows: {dropped_rows(inter.report)}")
     if args.no_fallbacks and (args.item_features or args.user_features):
         raise CliError("--no-fallbacks: features feed the fallbacks; leave them out or drop --no-fallbacks")
     item_features = read_features(args, "item", inter.item_ids)
@@ -62,11 +63,6 @@ def train(args) -> None:
     print(f"{model!r} trained in {time.perf_counter() - start:.1f} s -> {args.out}")
 
 
-def _dropped(report: dict) -> str:
-    dropped = {k: v for k, v in report.get("dropped", {}).items() if v}
-    return ", ".join(f"{k} {v:,}" for k, v in dropped.items()) or "none"
-
-
 def warn_unknown_products(dropped: dict, rows: int, item_ids, examples=()) -> None:
     """On stderr, when half the rows or more name products the model does not know: most often
     ids written another way than in the training data ("1004.0" against "1004")."""
@@ -85,7 +81,7 @@ def _nobody(report: dict, fallbacks: bool) -> str:
     if not report.get("rows"):
         return "it holds no events"
     new = len(report.get("new_users", []))
-    return f"{report['rows']:,} rows read; dropped rows: {_dropped(report)}" + (
+    return f"{report['rows']:,} rows read; dropped rows: {dropped_rows(report)}" + (
         f"; {new:,} customers the model has not seen, and it has no fallbacks" if new and not fallbacks else ""
     )
 
@@ -233,7 +229,7 @@ def recommend(args) -> None:
             f"{users.size:,} known customers with events in {args.data}"
             + (f"; {len(new):,} customers the model has not seen were skipped" if len(new) else "")
             + (f"; {emptied.size:,} customers had no usable event left and got no list" if emptied.size else "")
-            + f"; dropped rows: {_dropped(history.report)}"
+            + f"; dropped rows: {dropped_rows(history.report)}"
         )
         ids, scores = recommend_all(model, users, history.matrix, args.k, args.quiet)
         table = campaign_rows(known.user_ids, known.item_ids, users, ids, scores)
@@ -256,7 +252,7 @@ def recommend(args) -> None:
             f"{users.size:,} customers ({int((labels >= 0).sum()):,} known, {int((labels < 0).sum()):,} new)"
             + (f"; answered by {answered_by}" if answered_by else "")
             + (f"; {emptied.size:,} of them had no usable event left" if emptied.size else "")
-            + f"; dropped rows: {_dropped(history.report)}"
+            + f"; dropped rows: {dropped_rows(history.report)}"
         )
     report = history.report
     warn_unknown_products(report.get("dropped", {}), report.get("rows", 0), known.item_ids, report.get("new_items", ()))
@@ -320,7 +316,10 @@ def evaluate(args) -> None:
     result = compare(
         models, train_set, test_set, k=args.k, groups=True, beyond=args.beyond, similarity=similarity_of_items
     )
-    print(f"{inter}; split {args.split}: {train_set.nnz:,} train / {test_set.nnz:,} test pairs")
+    print(
+        f"{inter}; dropped rows: {dropped_rows(inter.report)}; "
+        f"split {args.split}: {train_set.nnz:,} train / {test_set.nnz:,} test pairs"
+    )
     for name, found in chosen.items():
         params = ", ".join(f"{p}={v!r}" for p, v in found.best_params.items())
         print(

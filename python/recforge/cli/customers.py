@@ -111,8 +111,9 @@ def customers(args) -> None:
         if items is not None:
             import scipy.sparse as sp
 
-            row = np.searchsorted(s.customer_ids, customer_of_line)
-            known = (row < len(s)) & (s.customer_ids[np.minimum(row, len(s) - 1)] == customer_of_line)
+            # Lines without a customer (missing ids: None, NaN) match no row, as do dropped ones.
+            row = lookup(s.customer_ids, customer_of_line)
+            known = row >= 0
             item_ids, col = np.unique(items[known], return_inverse=True)
             bought = sp.csr_matrix(
                 (np.ones(col.size), (row[known], col.ravel())), shape=(len(s), item_ids.size), dtype=np.float32

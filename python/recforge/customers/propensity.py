@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._checks import as_numbers, check_int, check_real
+from .._factorize import lookup
 from .._times import as_moment, as_seconds
 from .bgnbd import BetaGeoFitter
 from .segments import Segmenter
@@ -112,8 +113,12 @@ def features_at(
     target_count = np.zeros(len(s))
     since_target = np.full(len(s), 10_000.0)
     if hit is not None:
-        mine = before & hit
-        row = np.searchsorted(ids, customers[mine])
+        # A return of a target product is not a purchase of it (nor is a line without an
+        # amount); lines of customers outside the population (no id, only returns) count for
+        # no one: a sorted search would have given them to the next customer in order.
+        mine = np.flatnonzero(before & hit & (money >= 0))
+        row = lookup(ids, customers[mine])
+        mine, row = mine[row >= 0], row[row >= 0]
         target_count = np.bincount(row, minlength=len(s)).astype(np.float64)
         last = np.full(len(s), -np.inf)
         np.maximum.at(last, row, t[mine])
@@ -148,8 +153,7 @@ def _recommendation_scores(recommender, ids, customers, items, target) -> np.nda
     out = np.zeros(ids.size)
     if allow.size == 0:
         return out
-    order = np.argsort(past.user_ids, kind="stable")  # whatever order the Interactions keeps its ids in
-    rows = order[np.searchsorted(past.user_ids, ids, sorter=order)]
+    rows = lookup(past.user_ids, ids)  # every customer of the population has lines here
     # The best of the targets is a top-1 list over them: k=1, not k=len(target) (a category of
     # 1,000 products for 1M customers would rank 16 GB of lists to keep one score each).
     got, scores = model.recommend(rows, past.matrix[rows], k=1, exclude_seen=False, allow=allow)
@@ -175,11 +179,17 @@ def _bgnbd_features(s, window: float) -> tuple[np.ndarray, np.ndarray]:
     raise RuntimeError(f"BG/NBD features at this cutoff: {failure}")
 
 
-def labels_after(customer_ids, customers, times, items=None, *, cutoff, window: float = 30.0, target=None):
-    """True for each of ``customer_ids`` who bought (a target product) in (cutoff, cutoff + window days]."""
-    customers, t, _, items = _lines(customers, times, None, items)
+def labels_after(
+    customer_ids, customers, times, items=None, *, cutoff, window: float = 30.0, target=None, amounts=None
+):
+    """True for each of ``customer_ids`` who bought (a target product) in (cutoff, cutoff + window days].
+
+    With ``amounts``, a line with a negative amount (a return) or none (NaN) is not a purchase,
+    as :func:`summary` counts purchases: a customer who only returned something in the window
+    did not buy."""
+    customers, t, money, items = _lines(customers, times, amounts, items)
     start = as_moment(cutoff, "cutoff")
-    inside = (t > start) & (t <= start + window * DAY)
+    inside = (t > start) & (t <= start + window * DAY) & (money >= 0)
     hit = _in_target(items, target)
     if hit is not None:
         inside &= hit
@@ -309,7 +319,9 @@ class Propensity:
 
     def _data(self, customers, times, amounts, items, cutoff):
         ids, X = self._features(customers, times, amounts, items, cutoff)
-        y = labels_after(ids, customers, times, items, cutoff=cutoff, window=self.window, target=self.target)
+        y = labels_after(
+            ids, customers, times, items, cutoff=cutoff, window=self.window, target=self.target, amounts=amounts
+        )
         return ids, X, y
 
     def fit(self, customers, times, amounts=None, items=None, *, cutoff) -> Propensity:
