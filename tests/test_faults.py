@@ -123,8 +123,11 @@ def test_fork_after_a_parallel_kernel_does_not_hang(tmp_path):
 # -- 4. Ctrl-C ------------------------------------------------------------------------------------
 
 INTERRUPTED = textwrap.dedent("""
-    import sys, time, numpy as np, scipy.sparse as sp, recforge as rf
+    import signal, sys, time, numpy as np, scipy.sparse as sp, recforge as rf
 
+    # A suite started in the background (cmd &, some CI runners) hands its children SIGINT
+    # ignored, and Python then installs no KeyboardInterrupt handler: restore it, as a terminal has.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     which = sys.argv[1]
     rng = np.random.default_rng(0)
     X = sp.random(4000, 1500, density=0.02, format="csr", random_state=0)

@@ -359,3 +359,14 @@ def test_selected_rows_are_the_head_of_the_full_ranking(dtype, metric, values, r
                 got = slice(top.indptr[i], top.indptr[i + 1])
                 np.testing.assert_array_equal(top.indices[got], full.indices[head])
                 np.testing.assert_array_equal(top.data[got], full.data[head])
+
+
+@pytest.mark.parametrize("metric", sorted(NONNEGATIVE_ONLY))
+def test_negative_values_for_weightings_are_counted_with_the_way_out(metric):
+    """Online Retail's quantities summed per pair go below zero where returns outweigh purchases:
+    the refusal says how many values are negative and what to do, not only that it failed."""
+    X = sp.csr_matrix(np.array([[1.0, -2.0, 0.0], [3.0, 1.0, -1.0], [0.0, 2.0, 1.0]]))
+    with pytest.raises(ValueError, match=r"but 2 are negative \(returns netted below zero\?\).*metric='cosine'"):
+        rf.similarity(X, k=2, metric=metric)
+    with pytest.raises(ValueError, match="2 are negative"):
+        rf.ItemKNN(metric=metric).fit(X)

@@ -57,9 +57,12 @@ std::vector<T> weighted_values(const CsrView<T, I>& X, const CsrView<T, I>& XT, 
         }
         row_sum[r] = s;
     }
-    if (negative > 0)
+    if (negative > 0)  // e.g. returns netted below zero: say how many, and the ways out
         throw std::invalid_argument(std::string("metric='") + metric_name +
-                                    "' needs non-negative values in X (counts or weights)");
+                                    "' needs non-negative values in X (counts or weights), but " +
+                                    std::to_string(negative) +
+                                    " are negative (returns netted below zero?): drop them from the "
+                                    "input or choose metric='cosine'");
     std::vector<T> out(static_cast<size_t>(nnz));
     if (opt.kind == Weighting::tfidf) {
 #pragma omp parallel for num_threads(opt.n_threads) schedule(static)
