@@ -148,20 +148,32 @@ def served(tmp_path, monkeypatch):
 
 
 def test_download_verifies_and_caches(served, tmp_path):
-    data = rf.datasets.load_movielens("100k", progress=False)
+    data = rf.datasets.load_movielens("100k", show_progress=False)
     assert data.interactions.matrix.toarray().tolist() == [[4.0], [5.0]]
     assert data.items["genres"].tolist() == ["Drama"]
     assert (tmp_path / "cache" / "ml-100k.zip").is_file()
     assert rf.datasets.data_home() == tmp_path / "cache"
-    rf.datasets.load_movielens("100k", progress=False)
+    rf.datasets.load_movielens("100k", show_progress=False)
     assert len(served) == 1  # the second load reads the cache
+
+
+def test_download_progress_is_named_as_everywhere_else(served):
+    """The loaders' switch is show_progress, as for the models and rf.batch; the former name
+    progress= still works, with a FutureWarning, and both at once are refused."""
+    with pytest.warns(FutureWarning, match="progress is deprecated.*show_progress"):
+        data = rf.datasets.load_movielens("100k", progress=False)
+    assert data.interactions.matrix.shape == (2, 1)
+    with pytest.raises(TypeError, match="give show_progress only"):
+        rf.datasets.load_movielens("100k", show_progress=False, progress=False)
+    with pytest.raises(TypeError, match="show_progress must be a bool"):
+        rf.datasets.load_movielens("100k", show_progress="no")
 
 
 def test_download_checksum_mismatch(served, tmp_path, monkeypatch):
     url, algorithm, _ = _download.ARCHIVES["ml-100k"]
     monkeypatch.setitem(_download.ARCHIVES, "ml-100k", (url, "sha256", "0" * 64))
     with pytest.raises(ValueError, match="corrupt or not the official file"):
-        rf.datasets.load_movielens("100k", progress=False)
+        rf.datasets.load_movielens("100k", show_progress=False)
     assert list((tmp_path / "cache").iterdir()) == []  # nothing half-written is left
 
 
@@ -172,4 +184,4 @@ def test_download_offline(tmp_path, monkeypatch):
     monkeypatch.setattr(_download, "_urlopen", offline)
     monkeypatch.setenv("RECFORGE_DATA", str(tmp_path))
     with pytest.raises(ConnectionError, match=r"could not download ml-latest-small .*pass path="):
-        rf.datasets.load_movielens("latest-small", progress=False)
+        rf.datasets.load_movielens("latest-small", show_progress=False)

@@ -6,6 +6,18 @@ attributes a file keeps. Models and feature encoders both build on it, so one fi
 from __future__ import annotations
 
 import inspect
+import warnings
+
+
+def renamed_argument(value, old_value, old: str, new: str, default):
+    """The value of an argument that was renamed ``old`` -> ``new``: ``old_value`` (with a
+    FutureWarning) when the old name was used, else ``value``. Both at once is a TypeError."""
+    if old_value is None:
+        return value
+    if value != default:
+        raise TypeError(f"give {new} only ({old} is its deprecated former name)")
+    warnings.warn(f"{old} is deprecated and will be removed: use {new}", FutureWarning, stacklevel=3)
+    return old_value
 
 
 class Parametrised:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_choice
+from .._checks import check_bool, check_choice
 from .._factorize import lookup
+from .._params import renamed_argument
 from .._tables import read_table
 from ..data import Interactions
 from ._dataset import Dataset
@@ -51,7 +52,9 @@ _LAYOUT = {
 _RATING_COLUMNS = ["userId", "movieId", "rating", "timestamp"]
 
 
-def load_movielens(variant: str = "100k", path=None, *, progress: bool = True) -> Dataset:
+def load_movielens(
+    variant: str = "100k", path=None, *, show_progress: bool = True, progress: bool | None = None
+) -> Dataset:
     """Load a MovieLens ratings dataset.
 
     Parameters
@@ -61,8 +64,10 @@ def load_movielens(variant: str = "100k", path=None, *, progress: bool = True) -
         The dataset's folder (e.g. ``ml-100k/``) or its official zip archive. Without it, the
         official archive is downloaded once into the cache folder (``$RECFORGE_DATA``, default
         ``~/.cache/recforge``) and verified against its published checksum.
-    progress : bool, default True
-        Show a progress bar while downloading.
+    show_progress : bool, default True
+        Show a progress bar while downloading (the name every model and ``rf.batch`` uses).
+    progress : bool, optional
+        Deprecated former name of ``show_progress``.
 
     Returns
     -------
@@ -83,8 +88,11 @@ def load_movielens(variant: str = "100k", path=None, *, progress: bool = True) -
     MovieLens may not be redistributed (see ``license``): recforge ships none of it.
     """
     check_choice(variant, "variant", VARIANTS)
+    show_progress = check_bool(
+        renamed_argument(show_progress, progress, "progress", "show_progress", True), "show_progress"
+    )
     if path is None:
-        path = fetch("ml-" + variant, progress=progress)
+        path = fetch("ml-" + variant, progress=show_progress)
     ratings_file, sep, header, movies_file, movie_sep, encoding = _LAYOUT[variant]
     with Files(path) as files:
         ratings = read_table(

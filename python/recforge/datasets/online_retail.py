@@ -8,7 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .._checks import check_bool
 from .._factorize import factorize, lookup, pd
+from .._params import renamed_argument
 from .._tables import read_table
 from ..data import Interactions
 from ._dataset import Dataset
@@ -27,7 +29,7 @@ _TEXT = ["InvoiceNo", "StockCode", "Description", "InvoiceDate", "CustomerID", "
 FULL_ROWS, FULL_QUANTITY = 541_909, 5_176_450
 
 
-def load_online_retail(path=None, *, progress: bool = True) -> Dataset:
+def load_online_retail(path=None, *, show_progress: bool = True, progress: bool | None = None) -> Dataset:
     """Load the UCI Online Retail transactions (541,909 lines, 2010-12-01 to 2011-12-09).
 
     Parameters
@@ -38,8 +40,10 @@ def load_online_retail(path=None, *, progress: bool = True) -> Dataset:
         openpyxl). Without it, the official zip is downloaded once into the cache folder
         (``$RECFORGE_DATA``, default ``~/.cache/recforge``); UCI publishes no checksum, so
         the content is verified against the published row count and quantity total.
-    progress : bool, default True
-        Show a progress bar while downloading.
+    show_progress : bool, default True
+        Show a progress bar while downloading (the name every model and ``rf.batch`` uses).
+    progress : bool, optional
+        Deprecated former name of ``show_progress``.
 
     Returns
     -------
@@ -49,9 +53,12 @@ def load_online_retail(path=None, *, progress: bool = True) -> Dataset:
         valued by the number of such lines, with each pair's latest InvoiceDate; ``items``:
         "description" (the most frequent one of each product); ``events``: every line.
     """
+    show_progress = check_bool(
+        renamed_argument(show_progress, progress, "progress", "show_progress", True), "show_progress"
+    )
     downloaded = path is None
     if downloaded:
-        path = fetch("online-retail", progress=progress)
+        path = fetch("online-retail", progress=show_progress)
     path = Path(path)
     if path.suffix.lower() in (".xlsx", ".zip"):
         events = _read_workbook(path)

@@ -29,8 +29,8 @@ import numpy as np
 from .. import _core
 from .._checks import check_int
 from .._config import resolve_threads
+from .._params import renamed_argument
 from .._sparse import check_sparse
-from ..models.base import renamed_argument
 
 BEYOND_METRICS = (
     "coverage",

@@ -12,21 +12,10 @@ import scipy.sparse as sp
 from .._checks import check_bool, check_int
 from .._config import resolve_threads
 from .._factorize import check_numbered_as
-from .._params import Parametrised
+from .._params import Parametrised, renamed_argument  # noqa: F401 (the models' import of it)
 from .._sparse import CsrParts, check_sparse, require_distinct_columns
 from ..data import Interactions
 from .persistence import save
-
-
-def renamed_argument(value, old_value, old: str, new: str, default):
-    """The value of an argument that was renamed ``old`` -> ``new``: ``old_value`` (with a
-    FutureWarning) when the old name was used, else ``value``. Both at once is a TypeError."""
-    if old_value is None:
-        return value
-    if value != default:
-        raise TypeError(f"give {new} only ({old} is its deprecated former name)")
-    warnings.warn(f"{old} is deprecated and will be removed: use {new}", FutureWarning, stacklevel=3)
-    return old_value
 
 
 class NotFittedError(ValueError, AttributeError):
