@@ -152,6 +152,28 @@ def test_another_job_or_a_foreign_folder_is_refused(tmp_path, fitted):
                            tmp_path / "e.parquet", tmp_path / "y")  # fmt: skip
 
 
+def test_a_csv_without_a_header_line_is_read_with_csv_names(tmp_path, fitted):
+    """csv_names names the fields of a headerless CSV (the same lists as the file with its
+    header); a rerun under other names is another job; Parquet and bad names are refused."""
+    model, train = fitted
+    train.to_csv(tmp_path / "with.csv", index=False)
+    train.to_csv(tmp_path / "without.csv", index=False, header=False)
+    rf.batch.recommend(model, tmp_path / "with.csv", tmp_path / "a", k=5, blocks=2)
+    names = ["user", "item", "weight"]
+    rf.batch.recommend(model, tmp_path / "without.csv", tmp_path / "b", k=5, blocks=2, csv_names=names)
+    a, b = (read_lists(tmp_path / d).sort_values(["user", "rank"]).reset_index(drop=True) for d in "ab")
+    pd.testing.assert_frame_equal(a, b)
+    with pytest.raises(ValueError, match="another job"):
+        rf.batch.recommend(model, tmp_path / "without.csv", tmp_path / "b", k=5, csv_names=["user", "item", "w"])
+    with pytest.raises(ValueError, match="line 1 has 3 fields but 2 column names"):
+        rf.batch.recommend(model, tmp_path / "without.csv", tmp_path / "c", k=5, csv_names=["user", "item"])
+    train.to_parquet(tmp_path / "e.parquet", index=False)
+    with pytest.raises(ValueError, match="Parquet names its own columns"):
+        rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / "d", k=5, csv_names=names)
+    with pytest.raises(TypeError, match="csv_names must be a sequence"):
+        rf.batch.recommend(model, tmp_path / "without.csv", tmp_path / "e", k=5, csv_names="user,item,weight")
+
+
 def test_integer_ids_and_more_blocks_than_customers(tmp_path):
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"user": rng.integers(0, 5, 60), "item": rng.integers(100, 120, 60)})

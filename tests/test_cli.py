@@ -449,3 +449,48 @@ def test_what_a_model_cannot_do_is_one_line(tmp_path, events_csv, capsys):
     assert main(["similar", "--model", str(model), "--items", "SKU-1"]) == 2
     err = capsys.readouterr().err
     assert "NotImplementedError: a user-based KNNRegressor has no item similarity" in err and err.count("\n") == 1
+
+
+def test_names_reads_an_event_file_without_a_header_line(tmp_path, capsys):
+    """MovieLens' u.data: tab-separated, no header line. --names names its columns for train and
+    for recommend, in memory and out of core (the same lists); fewer names than fields, a
+    repeated or empty name, and --names on Parquet are refused with one line."""
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    lines = [f"{u}\t{i}\t{rng.integers(1, 6)}\t{881250949 + n}" for n, (u, i) in enumerate(
+        zip(rng.integers(1, 60, 900), rng.integers(1, 80, 900)))]  # fmt: skip
+    data = tmp_path / "u.data"
+    data.write_text("\n".join(lines) + "\n")
+    model = tmp_path / "m.npz"
+    read = ["--data", str(data), "--sep", "\t", "--names", "user,item,rating,time"]
+    assert main(["train", *read, "--weight-col", "rating", "--time-col", "time", "--model", "itemknn",
+                 "--out", str(model), "--quiet"]) == 0  # fmt: skip
+    assert main(["recommend", "--model", str(model), *read, "--k", "5", "--out", str(tmp_path / "a.csv")]) == 0
+    assert (
+        main(["recommend", "--model", str(model), *read, "--k", "5", "--out", f"{tmp_path / 'lists'}/", "--quiet"]) == 0
+    )
+    memory = pd.read_csv(tmp_path / "a.csv", dtype=str).sort_values(["user", "rank"]).reset_index(drop=True)
+    folder = pd.read_parquet(tmp_path / "lists").astype(str).sort_values(["user", "rank"]).reset_index(drop=True)
+    assert len(memory) == 5 * 59 and memory["item"].tolist() == folder["item"].tolist()
+    assert set(memory["user"]) == {str(u) for u in range(1, 60)}  # the first line is data, not a header
+    capsys.readouterr()
+    base = ["train", "--data", str(data), "--sep", "\t", "--model", "itemknn", "--out", str(model)]
+    for names, message in [
+        ("user,item", "line 1 has 4 fields but 2 column names were given"),
+        ("user,item,,time", "an empty column name"),
+        ("user,item,item,time", "a column name given twice"),
+    ]:
+        try:
+            code = main([*base, "--names", names])
+        except SystemExit as e:  # a command-line mistake, as argparse says it
+            code = e.code
+        assert code == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+    parquet = tmp_path / "e.parquet"
+    pd.DataFrame({"user": ["a"], "item": ["b"]}).to_parquet(parquet)
+    assert (
+        main(["train", "--data", str(parquet), "--names", "user,item", "--model", "itemknn", "--out", str(model)]) == 2
+    )
+    assert "a Parquet file names its own columns" in capsys.readouterr().err

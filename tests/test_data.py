@@ -229,6 +229,33 @@ def test_from_csv_keeps_ids_as_text(backend, tmp_path):
         rf.Interactions.from_csv(tmp_path / "absent.csv")
 
 
+def test_from_csv_without_a_header_line_and_in_another_encoding(backend, tmp_path):
+    """MovieLens' u.data has no header line and Online Retail's exports are often latin-1:
+    names= and encoding= read them, as pandas' read_csv does. Fewer names than fields is an
+    error (pandas would keep the first fields without a word), as a line longer than a header is."""
+    path = tmp_path / "u.data"
+    path.write_text("196\t242\t3\t881250949\n186\t302\t3\t891717742\n196\t302\t5\t881250950\n")
+    inter = rf.Interactions.from_csv(
+        path, weight_col="rating", time_col="time", sep="\t", names=("user", "item", "rating", "time")
+    )
+    assert inter.user_ids.tolist() == ["196", "186"] and inter.item_ids.tolist() == ["242", "302"]
+    assert inter.matrix.toarray().tolist() == [[3.0, 5.0], [0.0, 3.0]]
+    with pytest.raises(ValueError, match="line 1 has 4 fields but 2 column names were given"):
+        rf.Interactions.from_csv(path, sep="\t", names=["user", "item"])
+    with pytest.raises(TypeError, match="names must be a sequence of column names"):
+        rf.Interactions.from_csv(path, sep="\t", names="user,item,rating,time")
+    with pytest.raises(ValueError, match="must not repeat"):
+        rf.Interactions.from_csv(path, sep="\t", names=["user", "item", "item", "time"])
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("user,item\nJosé,Crème brûlée\n".encode("latin-1"))
+    inter = rf.Interactions.from_csv(latin, encoding="latin-1")
+    assert inter.user_ids.tolist() == ["José"] and inter.item_ids.tolist() == ["Crème brûlée"]
+    with pytest.raises(ValueError, match="not utf-8 text"):
+        rf.Interactions.from_csv(latin)
+    with pytest.raises(ValueError, match="encoding: unknown encoding"):
+        rf.Interactions.from_csv(latin, encoding="no-such-codec")
+
+
 def test_from_parquet(tmp_path):
     pytest.importorskip("pyarrow")
     df = pd.DataFrame({"user": ["a", "b", "a"], "item": [10, 11, 11], "ts": pd.to_datetime(["2024-01-01"] * 3)})

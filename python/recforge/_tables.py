@@ -161,6 +161,11 @@ def _read_csv_module(source, columns, names, sep, encoding, where, quoting) -> d
                 if not row:
                     continue
                 if len(row) > len(header):
+                    if names is not None and reader.line_num == 1:
+                        raise ValueError(
+                            f"{where} line 1 has {len(row)} fields but {len(header)} column names were given: "
+                            "name every column, in order"
+                        )
                     raise ValueError(
                         f"{where} line {reader.line_num} has {len(row)} fields, expected "
                         f"{len(header)}{_separator_hint(row, sep)}"
@@ -214,6 +219,10 @@ def _read_pandas(source, columns, names, text, sep, encoding, where, quoting) ->
         )
         if isinstance(handle, io.BytesIO):
             handle.seek(0)
+        if names is not None:
+            # pandas keeps the first len(names) fields of lines longer than names (a warning,
+            # not an error) when the first line is one of them: check the first line here.
+            _check_names_cover(handle, header, options, where)
         columns = list(dict.fromkeys(columns if columns is not None else header))
         _check_header(where, columns, header)
         # Every field is read (not only usecols) so that the field count of each line is checked.
@@ -230,6 +239,22 @@ def _read_pandas(source, columns, names, text, sep, encoding, where, quoting) ->
         if "Expected" in message and "fields" in message:
             message += " (a field holding the delimiter must be quoted)"
         raise ValueError(f"could not read {where}: {message}") from None
+
+
+def _check_names_cover(handle, names, options, where) -> None:
+    """A headerless file's first line has no more fields than ``names`` gives."""
+    try:
+        first = pd.read_csv(handle, header=None, nrows=1, **{k: v for k, v in options.items() if k != "index_col"})
+    except pd.errors.EmptyDataError:
+        return
+    finally:
+        if isinstance(handle, io.BytesIO):
+            handle.seek(0)
+    if first.shape[1] > len(names):
+        raise ValueError(
+            f"{where} line 1 has {first.shape[1]} fields but {len(names)} column names were given: "
+            "name every column, in order"
+        )
 
 
 def _check_header(where, columns, header) -> None:

@@ -68,7 +68,7 @@ def _file_identity(path: str) -> dict:
 
 
 # Recorded in the manifest only when used, so that jobs written without them still resume.
-OPTIONAL_JOB_KEYS = ("descriptions", "names", "customers")
+OPTIONAL_JOB_KEYS = ("descriptions", "names", "customers", "csv_names")
 
 
 def _describer(descriptions, names, job: dict):
@@ -127,6 +127,7 @@ def recommend(
     chunk_rows: int = 1_000_000,
     sep: str = ",",
     encoding: str = "utf-8",
+    csv_names=None,
     show_progress: bool = False,
     descriptions=None,
     names: dict | None = None,
@@ -156,6 +157,10 @@ def recommend(
         Input rows per block (for the default ``blocks``) and per read.
     sep, encoding : str
         How a CSV input is read.
+    csv_names : sequence of str, optional
+        The column names of a CSV input without a header line, in order, one per field (as
+        ``names`` of :meth:`Interactions.from_csv`). Not for Parquet, which names its columns,
+        nor for ``customers``.
     show_progress : bool, default False
         Progress bars on stderr (input rows split, then blocks scored).
     descriptions : mapping or pandas.Series, optional
@@ -196,7 +201,17 @@ def recommend(
         check_int(value, name, minimum=1)
     if not os.path.exists(events):
         raise ValueError(f"events {events!r} does not exist")
+    if csv_names is not None:
+        if isinstance(csv_names, str) or not all(isinstance(n, str) for n in csv_names):
+            raise TypeError(f"csv_names must be a sequence of column names (str), got {csv_names!r}")
+        csv_names = list(csv_names)
+        if len(set(csv_names)) < len(csv_names):
+            raise ValueError(f"csv_names must not repeat a column name, got {csv_names}")
+        if os.path.isdir(events) or events.lower().endswith(".parquet"):
+            raise ValueError("csv_names is for a CSV without a header line; Parquet names its own columns")
     kinds, job = _plan(model, events, k)
+    if csv_names is not None:  # the same file read under other names is another job
+        job["csv_names"] = csv_names
     describe = _describer(descriptions, names, job)
     listed = None
     if customers is not None:
@@ -238,7 +253,7 @@ def recommend(
         user_col = model.events_spec_["user_col"]
         total = _count_rows(events) if show_progress else None
         with tqdm(total=total, desc="splitting by customer", unit="events", disable=not show_progress) as bar:
-            chunks = read_chunks(events, list(kinds), kinds, chunk_rows, sep, encoding)
+            chunks = read_chunks(events, list(kinds), kinds, chunk_rows, sep, encoding, names=csv_names)
             spill(chunks, user_col, kinds, n_blocks, spill_dir, bar)
         if listed is not None:  # the customer table, into the same blocks by the same hash
             os.makedirs(os.path.join(spill_dir, CUSTOMERS))

@@ -41,10 +41,12 @@ def read_chunks(
     sep: str = ",",
     encoding: str = "utf-8",
     what: str = "events",
+    names: list | None = None,
 ) -> Iterator:
     """Arrow tables of at most ``chunk_rows`` rows of ``columns`` from a Parquet file or folder
     (a dataset) or a CSV file, each column cast to its kind in ``kinds`` ("str", "int" or
-    "float"), so every chunk has the same schema. ``what`` names the input in errors."""
+    "float"), so every chunk has the same schema. ``what`` names the input in errors; ``names``
+    are the column names of a CSV without a header line."""
     import pyarrow as pa
     import pyarrow.dataset as ds
 
@@ -66,12 +68,27 @@ def read_chunks(
                 yield pa.Table.from_pandas(_cast(table.to_pandas(), kinds), schema=schema, preserve_index=False)
         return
     text = [c for c in columns if kinds[c] == "str"]
-    header = pd.read_csv(path, nrows=0, sep=sep, encoding=encoding).columns
+    if names is None:
+        header = pd.read_csv(path, nrows=0, sep=sep, encoding=encoding).columns
+    else:
+        header = names
+        first = pd.read_csv(path, header=None, nrows=1, sep=sep, encoding=encoding, dtype=str)
+        if first.shape[1] > len(names):  # pandas would keep the first fields without a word
+            raise ValueError(
+                f"{what} {path!r} line 1 has {first.shape[1]} fields but {len(names)} column names were given: "
+                "name every column, in order"
+            )
     missing = [c for c in columns if c not in header]
     if missing:
         raise ValueError(f"{what} {path!r} has no column {missing[0]!r} (columns: {list(header)})")
     reader = pd.read_csv(
-        path, usecols=columns, chunksize=chunk_rows, sep=sep, encoding=encoding, dtype={c: str for c in text}
+        path,
+        usecols=columns,
+        chunksize=chunk_rows,
+        sep=sep,
+        encoding=encoding,
+        dtype={c: str for c in text},
+        **({} if names is None else {"header": None, "names": names}),
     )
     for chunk in reader:
         yield pa.Table.from_pandas(_cast(chunk[columns], kinds), schema=schema, preserve_index=False)

@@ -3,6 +3,7 @@ recommendation with a progress bar, writing result tables."""
 
 from __future__ import annotations
 
+import argparse
 import csv
 import importlib.util
 import io
@@ -31,6 +32,22 @@ def add_csv_arguments(parser) -> None:
     """--sep and --encoding: how an event CSV is read (every command that reads one)."""
     parser.add_argument("--sep", default=",", help="CSV delimiter (default: ,)")
     parser.add_argument("--encoding", default="utf-8", help="CSV text encoding (default: utf-8; e.g. latin-1)")
+    parser.add_argument(
+        "--names",
+        type=_column_names,
+        metavar="A,B,...",
+        help="column names of an event CSV without a header line, in order (e.g. user,item,rating,time "
+        "for MovieLens' u.data with --sep $'\\t')",
+    )
+
+
+def _column_names(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",")]
+    if any(not n for n in names):
+        raise argparse.ArgumentTypeError(f"an empty column name in {text!r}")
+    if len(set(names)) < len(names):
+        raise argparse.ArgumentTypeError(f"a column name given twice in {text!r}")
+    return names
 
 
 def add_data_arguments(parser, required: bool = True) -> None:
@@ -107,6 +124,8 @@ def read_events(args, columns=None, text=None):
         raise CliError(f"--data: no such file {args.data!r}")
     try:
         if is_parquet(args.data):
+            if getattr(args, "names", None):
+                raise CliError("--names: a Parquet file names its own columns (--names is for a CSV without a header)")
             if pd is None:
                 raise CliError("reading Parquet needs pandas and pyarrow: pip install 'recforge[io]'")
             return pd.read_parquet(args.data, columns=columns)
@@ -114,7 +133,12 @@ def read_events(args, columns=None, text=None):
         if size > LARGE_FILE and not getattr(args, "quiet", False):  # parsing takes a while: say so
             print(f"reading {args.data} ({size / 2**20:,.0f} MiB) ...", file=sys.stderr)
         return read_table(
-            args.data, columns, text=text or (), sep=args.sep, encoding=getattr(args, "encoding", "utf-8")
+            args.data,
+            columns,
+            names=getattr(args, "names", None),
+            text=text or (),
+            sep=args.sep,
+            encoding=getattr(args, "encoding", "utf-8"),
         )
     except LookupError as e:
         raise CliError(f"--encoding: {e}") from None

@@ -165,6 +165,7 @@ def recommend_out_of_core(args, start: float) -> None:
     try:
         report = batch.recommend(
             model, args.data, work, k=args.k, blocks=args.blocks, sep=args.sep, encoding=args.encoding,
+            csv_names=args.names,
             show_progress=not args.quiet, **described,
         )  # fmt: skip
     except (ValueError, ImportError) as e:

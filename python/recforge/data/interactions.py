@@ -349,18 +349,45 @@ class Interactions:
         amount_col: str | None = None,
         order_col: str | None = None,
         keep_events: bool = True,
+        names=None,
+        encoding: str = "utf-8",
     ):
-        """Build from a CSV file with a header row (gzip/bz2/xz/zip compressed too).
+        """Build from a CSV file (gzip/bz2/xz/zip compressed too).
 
         Only the named columns are read. Ids are read as strings (a text file's ids are text:
         "00123" stays "00123"). Uses pandas when installed, the standard library otherwise.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+        user_col, item_col, weight_col, time_col, event_col, event_weights, aggregate
+            As for :meth:`from_pandas`.
+        amount_col, order_col, keep_events
+            As for :meth:`from_pandas`.
+        sep : str, default ","
+            The delimiter (several characters too, e.g. MovieLens 1M's "::").
+        names : sequence of str, optional
+            The column names of a file without a header line, in order, one per field (e.g.
+            ``["user", "item", "rating", "time"]`` for MovieLens' ``u.data`` with ``sep="\\t"``).
+            Default: the first line is the header.
+        encoding : str, default "utf-8"
+            The file's text encoding (e.g. "latin-1"; a UTF-8 byte-order mark is dropped).
         """
         from .._tables import read_table
 
         named = (user_col, item_col, weight_col, time_col, event_col, amount_col, order_col)
         wanted = [c for c in named if c is not None]
         text = [c for c in (user_col, item_col, event_col, time_col, order_col) if c is not None]
-        data = read_table(path, wanted, text=text, sep=sep)
+        if names is not None:
+            if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+                raise TypeError(f"names must be a sequence of column names (str), got {names!r}")
+            names = list(names)
+            if len(set(names)) < len(names):
+                raise ValueError(f"names must not repeat a column name, got {names}")
+        try:
+            data = read_table(path, wanted, names=names, text=text, sep=sep, encoding=encoding)
+        except LookupError as e:
+            raise ValueError(f"encoding: {e}") from None
         return cls.from_pandas(
             data,
             *named[:5],
