@@ -285,6 +285,8 @@ class ModelBehaviour:
             (lambda m, X: m.recommend([60], X[[0]]), ValueError, r"user_ids holds user id 60, outside the 60 users"),
             (lambda m, X: m.recommend([-1], X[[0]]), ValueError, "user_ids holds user id -1"),
             (lambda m, X: m.recommend([0.5], X[[0]]), TypeError, "user_ids must hold integer user ids"),
+            (lambda m, X: m.recommend(["17850"], X[[0]]), TypeError, r"user_index\(\[\.\.\.\]\) gives them"),
+            (lambda m, X: m.similar_items(["85123A"]), TypeError, r"item_index\(\[\.\.\.\]\) gives them"),
             (lambda m, X: m.recommend([[0]], X[[0]]), ValueError, "user_ids must be an integer or a 1-D array"),
             (
                 lambda m, X: m.recommend([0, 1], X[[0]]),

@@ -25,6 +25,14 @@ class NotFittedError(ValueError, AttributeError):
 ANY_ID = np.iinfo(np.int64).max  # the range bound of ids that are labels, not row numbers
 
 
+def raw_id_hint(arr: np.ndarray, kind: str) -> str:
+    """For ids given as text (a customer "12347" from the file): the models take row numbers,
+    and the Interactions they were fitted on gives them."""
+    if arr.dtype.kind not in "USO":
+        return ""
+    return f" (row numbers of the {kind}s: the training Interactions' {kind}_index([...]) gives them for raw ids)"
+
+
 def check_ids(ids, name: str, n: int, kind: str) -> tuple[np.ndarray, bool]:
     """Ids as int64 1-D array and whether a single scalar id was given; range-checked."""
     single = np.ndim(ids) == 0
@@ -33,7 +41,7 @@ def check_ids(ids, name: str, n: int, kind: str) -> tuple[np.ndarray, bool]:
         raise ValueError(f"{name} must be an integer or a 1-D array of integers, got {arr.ndim} dimensions")
     arr = arr.reshape(-1)
     if arr.dtype == np.bool_ or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
-        raise TypeError(f"{name} must hold integer {kind} ids, got dtype {arr.dtype}")
+        raise TypeError(f"{name} must hold integer {kind} ids, got dtype {arr.dtype}{raw_id_hint(arr, kind)}")
     arr = arr.astype(np.int64, copy=False)
     if arr.size and (arr.min() < 0 or arr.max() >= n):
         bad = arr[(arr < 0) | (arr >= n)][0]

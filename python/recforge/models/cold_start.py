@@ -26,7 +26,7 @@ from .._factorize import check_numbered_as, same_ids
 from .._sparse import CsrParts, check_sparse, unit_rows
 from ..data import FeatureEncoder, Features
 from ..kernels.topk import allowed_items, dense_topk_parts, sparse_topk_parts
-from .base import Recommender
+from .base import Recommender, raw_id_hint
 from .content import similar_by_features, unit_columns
 from .factors import FactorModel
 from .popularity import Popularity
@@ -374,7 +374,10 @@ class ColdStart(Recommender):
         single = np.ndim(user_ids) == 0
         ids = np.asarray(user_ids).reshape(-1)
         if ids.size and not np.issubdtype(ids.dtype, np.integer):
-            raise TypeError(f"user_ids must hold integer ids (-1: not a training customer), got {ids.dtype}")
+            raise TypeError(
+                f"user_ids must hold integer ids (-1: not a training customer), got {ids.dtype}"
+                + raw_id_hint(ids, "user")
+            )
         ids = ids.astype(np.int64)
         if ids.size and (ids.min() < -1 or (not recalculate_user and ids.max() >= self.n_users_)):
             bad = ids[(ids < -1) | ((ids >= self.n_users_) & (not recalculate_user))][0]

@@ -7,6 +7,7 @@ import numpy as np
 
 from .._checks import check_bool
 from .._sparse import CsrParts
+from .base import raw_id_hint
 
 
 def _pair_ids(ids, name: str) -> np.ndarray:
@@ -14,7 +15,7 @@ def _pair_ids(ids, name: str) -> np.ndarray:
     if arr.ndim > 1:
         raise ValueError(f"{name} must be an integer or a 1-D array of integers, got {arr.ndim} dimensions")
     if arr.dtype == np.bool_ or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
-        raise TypeError(f"{name} must hold integer ids, got dtype {arr.dtype}")
+        raise TypeError(f"{name} must hold integer ids, got dtype {arr.dtype}{raw_id_hint(arr, name[:4])}")
     return np.ascontiguousarray(arr.reshape(-1), dtype=np.int64)
 
 
