@@ -100,3 +100,15 @@ def test_the_default_template():
     assert text.startswith("We have missed you") and "1. RED MUG (because you bought BLUE MUG)" in text
     assert "2. TEA\n" in text
     assert t.render({"customer": "x", "segment": None, "items": items}).startswith("Hello!")
+
+
+def test_a_message_template_pickles_for_workers():
+    """multiprocessing, joblib and Dask pickle what they send: a compiled Jinja2 template does
+    not pickle, so the template travels as its text and is compiled again."""
+    import pickle
+
+    pytest.importorskip("jinja2")
+    t = rf.campaign.MessageTemplate("Grüß {{ customer }}: {{ items | length }}", autoescape=True)
+    copy = pickle.loads(pickle.dumps(t))
+    context = {"customer": "<Zoë>", "items": [1, 2]}
+    assert copy.render(context) == t.render(context) == "Grüß &lt;Zoë&gt;: 2"

@@ -146,3 +146,22 @@ def test_a_bad_seed_is_named(policy):
         policy(random_state=-1)
     with pytest.raises(TypeError, match="random_state must be an integer"):
         policy(random_state="seven")
+
+
+@pytest.mark.parametrize("make", [lambda: ThompsonSampling(random_state=3), lambda: EpsilonGreedy(0.5, random_state=3)])
+def test_a_policy_pickles_with_its_counts_and_its_random_state(make):
+    """A policy saved with pickle or joblib, or sent to a worker, raised "cannot pickle
+    '_thread.lock'". A copy keeps the posteriors and draws what the original would have drawn."""
+    import pickle
+
+    policy = make()
+    policy.feedback([1, 2, 5], [1.0, 0.0, 1.0])
+    policy.choose(np.arange(10), k=3)
+    copy = pickle.loads(pickle.dumps(policy))
+    np.testing.assert_array_equal(copy.posterior([1, 2, 5])[0], policy.posterior([1, 2, 5])[0])
+    for _ in range(3):
+        a, b = policy.choose(np.arange(10), k=3), copy.choose(np.arange(10), k=3)
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1], b[1])
+    copy.feedback([7], [1.0])  # its own lock and counts
+    assert copy.posterior([7])[0][0] == policy.posterior([7])[0][0] + 1

@@ -315,3 +315,15 @@ def test_a_history_newer_than_the_model_is_counted_and_ids_of_either_kind_match(
     assert online.report == {"history_customers": 1, "history_unknown_items": 2, "history_customers_dropped": 1}
     assert online.item_index(["10", "11", "12"]).tolist() == [0, 1, -1]
     assert online.update(["a"], ["11"]) == {"applied": 1, "unknown_items": 0}
+
+
+def test_pickling_says_to_save_and_load_instead():
+    """A live recommender holds a lock and its open event log: pickling it raised "cannot
+    pickle '_thread.lock'"; it now names save() and load()."""
+    import pickle
+
+    X = sp.csr_matrix(np.eye(4))
+    inter = rf.Interactions(X, ["a", "b", "c", "d"], ["p", "q", "r", "s"])
+    online = rf.realtime.OnlineRecommender(rf.Popularity().fit(inter), inter)
+    with pytest.raises(TypeError, match=r"does not pickle .*save\(path\).*OnlineRecommender.load"):
+        pickle.dumps(online)

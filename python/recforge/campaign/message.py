@@ -42,6 +42,12 @@ class MessageTemplate:
     autoescape : bool, default False
         Escape HTML in the values (for HTML e-mail templates); plain text otherwise.
 
+    Attributes
+    ----------
+    source, autoescape
+        As given. A template pickles as these (and is compiled again), so it can be sent to
+        worker processes.
+
     Examples
     --------
     >>> import recforge as rf
@@ -61,6 +67,13 @@ class MessageTemplate:
             self._template = env.from_string(source)
         except TemplateSyntaxError as e:
             raise ValueError(f"message template, line {e.lineno}: {e.message}") from None
+        self.source, self.autoescape = source, bool(autoescape)
+
+    # A compiled Jinja2 template holds generated code that does not pickle: the text does, and
+    # is compiled again on arrival (multiprocessing, joblib and Dask workers pickle what they
+    # are sent).
+    def __reduce__(self):
+        return (type(self), (self.source, self.autoescape))
 
     def render(self, context: dict) -> str:
         """The message for one customer's ``context``; any failure of the template (an undefined

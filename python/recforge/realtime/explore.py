@@ -10,6 +10,7 @@ per product or per (segment, product).
 
 from __future__ import annotations
 
+import copy
 import threading
 
 import numpy as np
@@ -62,6 +63,20 @@ class _Policy:
         self.random_state = random_state
         self._rng = np.random.default_rng(check_seed(random_state))
         self._table = _CountTable()
+        self._lock = threading.Lock()
+
+    # The lock guards the counts between threads of one process; a copy (pickle: saved with
+    # joblib, sent to a worker) takes the counts and the random generator's state, and its own
+    # lock.
+    def __getstate__(self) -> dict:
+        with self._lock:
+            state = dict(self.__dict__)
+            state["_table"] = copy.deepcopy(self._table)
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
         self._lock = threading.Lock()
 
     def _segment(self, segment):

@@ -346,6 +346,14 @@ class OnlineRecommender:
                 self._log = own_log
         return len(batch)
 
+    def __reduce__(self):
+        # A live recommender holds its lock, its open event log and a model it may swap: a
+        # copy made by pickle would share none of them safely. save()/load() is the way.
+        raise TypeError(
+            "an OnlineRecommender does not pickle (it holds a lock and its open event log): "
+            "save(path) writes its state, OnlineRecommender.load(path, model) reads it back"
+        )
+
     def save(self, path: str | os.PathLike) -> None:
         """Snapshot the state (histories, recent products, trending counters, sequence) to an
         ``.npz`` file, atomically. Customer ids must be all strings or all integers."""
