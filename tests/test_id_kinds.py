@@ -246,6 +246,26 @@ def test_an_integer_column_with_a_gap_gives_integer_ids():
     assert rf.Interactions.from_pandas(frame.assign(user=[1.5, 2.0, 3.0])).user_ids.dtype == np.float64
 
 
+def test_the_customer_summary_keeps_integer_ids_as_interactions_does():
+    """pandas reads Online Retail's CustomerID (with gaps) as floats: the customer summary, and
+    so RFM, propensity and their outputs, said 12347.0 where Interactions says 12347."""
+    frame = pd.DataFrame(
+        {
+            "customer": [12347.0, np.nan, 12346.0, 12347.0],
+            "time": ["2011-01-01", "2011-01-02", "2011-01-03", "2011-02-01"],
+            "amount": [1.0, 2.0, 3.0, 4.0],
+            "item": ["a", "b", "a", "b"],
+        }
+    )
+    s = rf.customers.summary(frame.customer, frame.time, frame.amount)
+    assert s.customer_ids.dtype == np.int64 and s.customer_ids.tolist() == [12346, 12347]
+    ids, _ = rf.customers.features_at(frame.customer, frame.time, frame.amount, frame.item, cutoff="2011-03-01")
+    assert ids.tolist() == [12346, 12347]
+    inter = rf.Interactions.from_pandas(frame, user_col="customer")
+    assert sorted(inter.user_ids.tolist()) == s.customer_ids.tolist()
+    assert rf.customers.summary([1.5, 2.0], frame.time[:2], [1.0, 1.0]).customer_ids.dtype == np.float64
+
+
 def test_customers_in_two_segments_are_counted(files, tmp_path, capsys):
     segments = pd.read_csv(files["segments", "csv"])
     twice = pd.concat([segments, pd.DataFrame({"user": [100, 101, 102], "segment": ["other", "vip", "other"]})])

@@ -10,7 +10,7 @@ import numpy as np
 from .. import _core
 from .._checks import as_numbers, check_choice
 from .._config import resolve_threads
-from .._factorize import factorize
+from .._factorize import factorize, whole_ids
 from .._times import as_moment, as_seconds
 
 RETURNS = ("drop", "net")
@@ -178,6 +178,9 @@ def summary(
     keep = np.isfinite(t)
     report["missing_time"] = int(n - keep.sum())
     codes, uniques = customer_codes(customers)
+    # Customer numbers in a column with gaps are read as floats (pandas' read_csv): 12347, not
+    # 12347.0, as Interactions keeps them, so the two meet and outputs say what the file says.
+    uniques = whole_ids(uniques)
     no_id = keep & (codes < 0)
     report["missing_customer"] = int(no_id.sum())
     keep &= ~no_id
