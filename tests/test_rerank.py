@@ -316,3 +316,18 @@ def test_category_mix_is_each_customers_share_per_category():
     mix, labels = rf.campaign.category_mix(history, ["a", "b", "a", None])
     assert labels.tolist() == ["a", "b"]
     np.testing.assert_allclose(mix.toarray(), [[0.5, 0.5], [1.0, 0.0], [0.0, 0.0]])
+
+
+def test_a_candidate_past_the_similarity_names_the_argument_that_set_the_catalogue():
+    """A ColdStart model's new products come after its known ones: candidates from it against a
+    similarity over the known products only were refused with "outside the catalogue [0, n)"
+    and no word of where n came from."""
+    S = sp.random(5, 5, density=0.5, format="csr", random_state=0)
+    ids, scores = np.array([[0, 7, 2]]), np.array([[3.0, 2.0, 1.0]])
+    with pytest.raises(ValueError, match=r"ids holds 7, .*the 5 items are those similarity covers.*n_items_"):
+        rf.campaign.rerank(ids, scores, k=2, diversity=0.5, similarity=S)
+    with pytest.raises(ValueError, match=r"the 6 items are those n_items covers"):
+        rf.campaign.rerank(ids, scores, k=2, n_items=6)
+    big = sp.csr_matrix((S.data, S.indices, np.r_[S.indptr, [S.nnz] * 3]), shape=(8, 8))  # known and new products
+    lists, _ = rf.campaign.rerank(ids, scores, k=2, diversity=0.5, similarity=big)
+    assert lists.shape == (1, 2) and set(lists[0]) <= {0, 7, 2}

@@ -219,7 +219,9 @@ def rerank(
     min_new = check_int(min_new, "min_new", minimum=0)
     novelty = check_real(novelty, "novelty", minimum=0.0)
     # the kernel checks ids against it
-    n_items = _catalogue_size(n_items, ids, similarity, categories, boost, popularity)
+    n_items, catalogue_source = _catalogue_size(
+        n_items, ids, similarity=similarity, categories=categories, boost=boost, popularity=popularity
+    )
 
     # the similarity keeps scipy's int32 indices where they fit (half the memory the binary
     # searches read); the category mix takes the same index type (the kernel's template)
@@ -271,26 +273,36 @@ def rerank(
     elif min_new:
         raise ValueError("min_new needs new_items")
 
-    out_ids, out_scores, short, missing = _core.rerank(
-        ids,
-        scores,
-        k,
-        n_items,
-        diversity,
-        diversity_penalty == "mean",
-        *sim,
-        codes,
-        labels.size,
-        cap,
-        calibration,
-        calibration_alpha,
-        *mix,
-        boost_values,
-        eligible,
-        is_new,
-        min_new,
-        resolve_threads(n_threads),
-    )
+    try:
+        out_ids, out_scores, short, missing = _core.rerank(
+            ids,
+            scores,
+            k,
+            n_items,
+            diversity,
+            diversity_penalty == "mean",
+            *sim,
+            codes,
+            labels.size,
+            cap,
+            calibration,
+            calibration_alpha,
+            *mix,
+            boost_values,
+            eligible,
+            is_new,
+            min_new,
+            resolve_threads(n_threads),
+        )
+    except ValueError as e:
+        if not str(e).startswith("ids holds") or catalogue_source == "ids":
+            raise
+        # The kernel checks every id in its pass; say which argument set the catalogue.
+        raise ValueError(
+            f"{e}: the {n_items} items are those {catalogue_source} covers; it (and every array over "
+            "items) must cover every candidate. A ColdStart model's new products come after its known "
+            "ones (model.n_items_ in all)"
+        ) from None
     if return_report:
         return out_ids, out_scores, {"short_lists": int(short), "missing_new": int(missing), "categories": labels}
     return out_ids, out_scores
@@ -310,13 +322,15 @@ def novelty_bonus(popularity, n_items: int, dtype=np.float64) -> np.ndarray:
     return (1.0 - np.log1p(pop) / top).astype(dtype)
 
 
-def _catalogue_size(n_items, ids, *given_arrays) -> int:
+def _catalogue_size(n_items, ids, **given_arrays) -> tuple[int, str]:
+    """The catalogue and what set it: ``n_items``, else the first array over items given, else
+    the largest candidate id."""
     if n_items is not None:
-        return check_int(n_items, "n_items", minimum=0)
-    for given in given_arrays:
+        return check_int(n_items, "n_items", minimum=0), "n_items"
+    for name, given in given_arrays.items():
         if given is not None:
-            return int(given.shape[0]) if hasattr(given, "shape") else len(given)
-    return int(ids.max()) + 1 if ids.size else 0
+            return (int(given.shape[0]) if hasattr(given, "shape") else len(given)), name
+    return (int(ids.max()) + 1 if ids.size else 0), "ids"
 
 
 def _caps(caps, labels: np.ndarray) -> np.ndarray:
