@@ -72,6 +72,41 @@ def test_factor_models_explain_by_cosine_of_item_vectors():
     np.testing.assert_allclose(values, want_values, rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.parametrize("base", ["knn", "als"])
+def test_a_cold_start_models_new_products_are_explained(base):
+    """A ColdStart model recommends new products (no interactions, numbered after the known
+    ones) from their features; explain refused them as "outside the catalogue". A neighbour
+    model's new product is tied to the history by its content neighbours (their contributions
+    add up to its score), a factor model's by the item vector its features map to."""
+    X = data()
+    n_known, n_new = X.shape[1], 6
+    rng = np.random.default_rng(1)
+    F = sp.random(n_known + n_new, 12, density=0.4, random_state=2, format="csr")
+    F.data = rng.random(F.nnz) + 0.1
+    inner = rf.ItemKNN(metric="cosine") if base == "knn" else rf.ALS(factors=6, iterations=3, random_state=0)
+    model = rf.ColdStart(inner, max_new_items=2, new_item_weight=100.0).fit(X, item_features=F)
+    users = np.arange(X.shape[0])
+    ids, scores, paths = model.recommend(users, X, k=5, return_paths=True)
+    new = ids >= n_known
+    assert new.sum() > 20  # the weight puts them in the lists
+    items, values = rf.campaign.explain(model, X, ids, top=n_known)
+    if base == "knn":
+        N = sp.csr_matrix(model.new_item_neighbours_).toarray()
+        link = lambda i, j: N[i, j - n_known] if j >= n_known else model.model_.similarity_[i, j]  # noqa: E731
+    else:
+        Y = model.model_.item_vectors().astype(np.float64)
+        Y = np.vstack([Y, model.new_item_vectors_])
+        Y = Y / np.linalg.norm(Y, axis=1, keepdims=True)
+        link = lambda i, j: Y[i] @ Y[j]  # noqa: E731
+    want_items, want_values = reference(X, ids, link, n_known)
+    np.testing.assert_array_equal(items[new], want_items[new])
+    np.testing.assert_allclose(values[new], want_values[new], rtol=1e-5, atol=1e-7)
+    if base == "knn":  # a new product's score is its content neighbours' sum
+        np.testing.assert_allclose(values[new].sum(axis=1), scores[new], rtol=1e-4)
+    wide = sp.csr_matrix(X, shape=(X.shape[0], n_known + n_new))  # histories over the whole catalogue
+    np.testing.assert_array_equal(rf.campaign.explain(model, wide, ids, top=n_known)[0], items)
+
+
 def test_padding_ties_and_refusals():
     X = sp.csr_matrix(np.array([[1.0, 1.0, 0, 0]]))
     W = np.array([[0, 0, 0.5, 0], [0, 0, 0.5, 0], [0, 0, 0, 0], [0, 0, 0, 0]])

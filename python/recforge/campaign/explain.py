@@ -36,15 +36,46 @@ def explanation_basis(model):
     if isinstance(model, ItemKNN):
         return "weights", model.similarity_
     if isinstance(model, FactorModel):
-        Y = np.asarray(model.item_vectors(), dtype=np.float64)
-        norms = np.linalg.norm(Y, axis=1, keepdims=True)
-        return "factors", np.ascontiguousarray(np.divide(Y, norms, out=np.zeros_like(Y), where=norms > 0))
+        return "factors", _unit_rows(model.item_vectors())
     if isinstance(model, UserKNN):
         return "weights", similarity(sp.csr_matrix(model.user_items_.T), k=100, metric="cosine")
     raise ValueError(
         f"{type(model).__name__} does not score from a customer's items: nothing in a history explains its "
         "lists (ColdStart's path says which fallback answered)"
     )
+
+
+def _unit_rows(Y) -> np.ndarray:
+    Y = np.asarray(Y, dtype=np.float64)
+    norms = np.linalg.norm(Y, axis=1, keepdims=True)
+    return np.ascontiguousarray(np.divide(Y, norms, out=np.zeros_like(Y), where=norms > 0))
+
+
+def with_new_products(model: ColdStart, kind: str, basis, H):
+    """The basis and histories over a ColdStart model's whole catalogue, its new products (no
+    interactions; numbered after the known ones) included: a new product is scored from the
+    history through its content neighbours among the known products (neighbour models:
+    ``new_item_neighbours_``, known x new) or through the item vector its features map to
+    (factor models: ``new_item_vectors_``), so those explain it the way the model's own
+    weights or vectors explain a known one. Histories may cover the known products only."""
+    n_known, n_all = model.n_known_items_, model.n_items_
+    if n_all == n_known:
+        return basis, H
+    if H.shape[1] not in (n_known, n_all):
+        raise ValueError(f"user_items has {H.shape[1]} items, the model {n_known} known and {n_all} in all")
+    if H.shape[1] == n_known:  # nobody has bought a new product yet: no columns for them
+        H = check_sparse(sp.csr_matrix(H.to_scipy(), shape=(H.shape[0], n_all)), "user_items")
+    n_new = n_all - n_known
+    if kind == "weights":
+        W = sp.csr_matrix(check_sparse(basis, "weights").to_scipy())
+        N = model.new_item_neighbours_
+        N = sp.csr_matrix((n_known, n_new), dtype=W.dtype) if N is None else sp.csr_matrix(N, dtype=W.dtype)
+        basis = sp.vstack([sp.hstack([W, N]), sp.csr_matrix((n_new, n_all), dtype=W.dtype)], format="csr")
+    else:
+        V = model.new_item_vectors_
+        new = np.zeros((n_new, basis.shape[1])) if V is None else _unit_rows(V)
+        basis = np.ascontiguousarray(np.vstack([basis, new]))
+    return basis, H
 
 
 def explain(model, user_items, recommended, top: int = 3, *, n_threads: int = 0):
@@ -54,7 +85,10 @@ def explain(model, user_items, recommended, top: int = 3, *, n_threads: int = 0)
     ----------
     model : fitted model (or a ColdStart around one)
     user_items : scipy.sparse matrix, shape (n_customers, n_items)
-        The histories the lists were computed from (rows aligned with ``recommended``).
+        The histories the lists were computed from (rows aligned with ``recommended``). For a
+        ColdStart model with new products, over its known products or its whole catalogue: a
+        new product is explained by the customer's items its content neighbours (or, for a
+        factor model, the item vector its features map to) tie it to.
     recommended : numpy.ndarray of int, shape (n_customers, k)
         The lists (-1 padding), e.g. after :func:`rerank`.
     top : int, default 3
@@ -88,6 +122,8 @@ def explain(model, user_items, recommended, top: int = 3, *, n_threads: int = 0)
     if H.shape[0] != ids.shape[0]:
         raise ValueError(f"user_items must have one row per list ({ids.shape[0]}), got {H.shape[0]}")
     kind, basis = explanation_basis(model)
+    if isinstance(model, ColdStart):
+        basis, H = with_new_products(model, kind, basis, H)
     n_items = H.shape[1]
     index, dtype = np.int64, H.data.dtype
     if kind == "weights":
