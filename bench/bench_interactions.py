@@ -1,7 +1,7 @@
 """Building the users x items matrix from an event log with string ids:
 rf.Interactions.from_pandas beside pandas.factorize + scipy COO -> CSR on the same columns.
 
-    python bench/bench_interactions.py [--repeats 5] [--rows 10000000]
+    python bench/bench_interactions.py [--repeats 5] [--rows 10000000] [--times]
 
 Data: ``--rows`` purchase events (default 10M) by 1M customers ("C0000042") on 50k products
 ("P01234"), both drawn with power-law popularity, a float64 quantity per event, in a pandas
@@ -10,6 +10,11 @@ duplicate (customer, product) pairs summed and both id maps; recforge also check
 ids and non-finite weights and writes the drop report. Peak memory is each contender's first
 run's peak RSS above the RSS before it (the script re-executes itself with glibc returning
 freed blocks at once, so earlier runs do not hide it). Needs pandas.
+
+--times: each event also has a time (epoch seconds over a year), and both contenders also give
+each pair's latest time as a second CSR: the numpy/scipy contender factorizes, groups the rows
+by pair with a lexsort on (time, pair) and merges them with reduceat (what Interactions did
+before its C++ pass), and pandas groupby([user, item]).agg(sum, max) is timed beside them.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ def event_log(n_rows: int, n_users: int = 1_000_000, n_items: int = 50_000, seed
             "user": pd.Series(users, dtype="str"),
             "item": pd.Series(items, dtype="str"),
             "quantity": rng.integers(1, 13, n_rows).astype(np.float64),
+            "time": 1.29e9 + rng.integers(0, 365 * 86400, n_rows).astype(np.float64),
         }
     )
 
@@ -52,14 +58,71 @@ def pandas_scipy(df: pd.DataFrame):
     return M, user_ids, item_ids
 
 
+def _csr_of_pairs(u, i, values, shape, dtype=np.float32):
+    """CSR of pairs already sorted by (row, column), one per pair."""
+    indptr = np.zeros(shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(u, minlength=shape[0]), out=indptr[1:])
+    return sp.csr_matrix((values.astype(dtype), i.astype(np.int32), indptr), shape=shape)
+
+
+def numpy_lexsort(df: pd.DataFrame):
+    """Factorize, group each pair's rows by (pair, time) with a lexsort, merge with reduceat."""
+    u, user_ids = pd.factorize(df["user"])
+    i, item_ids = pd.factorize(df["item"])
+    shape = (len(user_ids), len(item_ids))
+    key = u.astype(np.int64) * shape[1] + i
+    t = df["time"].to_numpy()
+    order = np.lexsort((t, key))
+    key = key[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    ends = np.r_[starts[1:], key.size] - 1
+    values = np.add.reduceat(df["quantity"].to_numpy()[order], starts)
+    pairs = key[starts]
+    rows, cols = pairs // shape[1], pairs % shape[1]
+    return _csr_of_pairs(rows, cols, values, shape), _csr_of_pairs(rows, cols, t[order][ends], shape, np.float64)
+
+
+def pandas_groupby(df: pd.DataFrame):
+    """Factorize, then pandas' groupby on the codes: summed quantity and latest time per pair."""
+    u, user_ids = pd.factorize(df["user"])
+    i, item_ids = pd.factorize(df["item"])
+    shape = (len(user_ids), len(item_ids))
+    frame = pd.DataFrame({"u": u, "i": i, "w": df["quantity"].to_numpy(), "t": df["time"].to_numpy()})
+    g = frame.groupby(["u", "i"], sort=True).agg(w=("w", "sum"), t=("t", "max"))
+    rows, cols = g.index.get_level_values(0).to_numpy(), g.index.get_level_values(1).to_numpy()
+    return _csr_of_pairs(rows, cols, g["w"].to_numpy(), shape), _csr_of_pairs(
+        rows, cols, g["t"].to_numpy(), shape, np.float64
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--times", action="store_true", help="events with times; each pair's latest kept")
     args = parser.parse_args()
     exec_with_returning_malloc()
     df = event_log(args.rows)
     print(f"{len(df):,} events, pandas {pd.__version__}, id columns of dtype {df['user'].dtype}")
+    if args.times:
+        timings, results = measure_rounds(
+            {
+                "rf.Interactions.from_pandas": lambda: rf.Interactions.from_pandas(
+                    df, "user", "item", weight_col="quantity", time_col="time"
+                ),
+                "numpy lexsort + reduceat": lambda: numpy_lexsort(df),
+                "pandas groupby(sum, max)": lambda: pandas_groupby(df),
+            },
+            repeats=args.repeats,
+        )
+        inter = results["rf.Interactions.from_pandas"]
+        same = all(
+            abs(inter.matrix - M).max() == 0 and abs(inter.times - T).max() == 0
+            for M, T in (results["numpy lexsort + reduceat"], results["pandas groupby(sum, max)"])
+        )
+        print(f"{inter}: identical matrices and latest times: {same}")
+        print(table(timings, "rf.Interactions.from_pandas"))
+        return
     timings, results = measure_rounds(
         {
             "rf.Interactions.from_pandas": lambda: rf.Interactions.from_pandas(

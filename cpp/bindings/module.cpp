@@ -18,6 +18,7 @@ void bind_bpr(py::module_& m);
 void bind_ease(py::module_& m);
 void bind_customers(py::module_& m);
 void bind_campaign(py::module_& m);
+void bind_pairs(py::module_& m);
 }  // namespace recforge::bind
 
 PYBIND11_MODULE(_core, m) {
@@ -45,4 +46,5 @@ PYBIND11_MODULE(_core, m) {
     recforge::bind::bind_bpr(m);
     recforge::bind::bind_customers(m);
     recforge::bind::bind_campaign(m);
+    recforge::bind::bind_pairs(m);
 }

@@ -249,6 +249,22 @@ def sparse_ease(
     lengths: npt.NDArray[np.int64],
     n_threads: int,
 ) -> int: ...
+def aggregate_pairs(
+    user: npt.NDArray[np.int64],
+    item: npt.NDArray[np.int64],
+    weight: npt.NDArray[np.float64],
+    time: npt.NDArray[np.float64] | None,
+    n_users: int,
+    n_items: int,
+    mode: int,
+    wide: bool,
+    n_threads: int,
+) -> tuple[
+    npt.NDArray[np.integer],
+    npt.NDArray[np.integer],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float64] | None,
+]: ...
 def summarise_customers(
     customer: npt.NDArray[np.int64],
     period: npt.NDArray[np.int64],

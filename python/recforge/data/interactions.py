@@ -10,9 +10,11 @@ import zipfile
 import numpy as np
 import scipy.sparse as sp
 
+from .. import _core
 from .._atomic import atomic_output
 from .._checks import as_numbers, check_choice
-from .._factorize import factorize, ids_like, lookup, missing_mask, pd, to_numpy, whole_ids
+from .._config import resolve_threads
+from .._factorize import factorize, factorize_columns, ids_like, lookup, missing_mask, pd, to_numpy, whole_ids
 from .._ids import decode_ids, encode_ids
 from .._npz import file_kind_hint, open_npz
 from .._sparse import check_aligned, check_sparse, row_ids
@@ -78,39 +80,23 @@ def _weights(weights, events, event_weights, n: int):
 
 def _aggregate(u, i, w, t, shape, aggregate: str):
     """CSR (float32) of the rows' weights merged per (user, item), and the CSR of each pair's
-    latest time (or None)."""
+    latest time (or None): one C++ pass (``pairs.hpp``), parallel over customers; a pair's rows
+    are taken by time, then row order ("last" is the latest, ties to the later row)."""
     n_users, n_items = shape
     itype = _index_dtype(n_users, n_items, u.size)
-    if aggregate in ("sum", "count") and t is None:
-        # scipy's COO -> CSR merges duplicates by summing: a linear-time path for the common case.
-        values = np.ones(u.size) if aggregate == "count" else w
-        M = sp.coo_matrix((values, (u, i)), shape=shape).tocsr()
-        return sp.csr_matrix(
-            (M.data.astype(np.float32), M.indices.astype(itype, copy=False), M.indptr.astype(itype, copy=False)),
-            shape=shape,
-        ), None
-    key = u * np.int64(n_items) + i
-    # Group the rows of each pair together; within a pair, by time then input order ("last").
-    order = np.lexsort((t, key)) if t is not None else np.argsort(key, kind="stable")
-    key = key[order]
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else np.zeros(0, dtype=np.int64)
-    ends = np.r_[starts[1:], key.size] - 1 if key.size else np.zeros(0, dtype=np.int64)
-    w = w[order]
-    if aggregate == "sum":
-        values = np.add.reduceat(w, starts) if key.size else w
-    elif aggregate == "max":
-        values = np.maximum.reduceat(w, starts) if key.size else w
-    elif aggregate == "count":
-        values = (ends - starts + 1).astype(np.float64)
-    else:  # last
-        values = w[ends]
-    pairs = key[starts]
-    rows, cols = pairs // n_items, pairs % n_items
-    indptr = np.zeros(n_users + 1, dtype=itype)
-    np.cumsum(np.bincount(rows, minlength=n_users), out=indptr[1:])
-    cols = cols.astype(itype)
-    M = sp.csr_matrix((values.astype(np.float32), cols, indptr), shape=shape)
-    T = None if t is None else sp.csr_matrix((t[order][ends], cols.copy(), indptr.copy()), shape=shape)
+    indptr, indices, values, latest = _core.aggregate_pairs(
+        np.ascontiguousarray(u, dtype=np.int64),
+        np.ascontiguousarray(i, dtype=np.int64),
+        np.ascontiguousarray(w, dtype=np.float64),
+        None if t is None else np.ascontiguousarray(t, dtype=np.float64),
+        n_users,
+        n_items,
+        AGGREGATES.index(aggregate),
+        itype == np.int64,
+        resolve_threads(0),
+    )
+    M = sp.csr_matrix((values, indices, indptr), shape=shape)
+    T = None if t is None else sp.csr_matrix((latest, indices.copy(), indptr.copy()), shape=shape)
     return M, T
 
 
@@ -484,8 +470,7 @@ class Interactions:
         amount = _numbers(cols["amount"], "amounts") if cols.get("amount") is not None else None
         report = {"rows": n}
         if known is None:
-            u, user_ids = factorize(users, "user ids")
-            i, item_ids = factorize(items, "item ids")
+            (u, user_ids), (i, item_ids) = factorize_columns([users, items], ["user ids", "item ids"])
             # An integer id column with a gap is read as floats: its ids are integers again, so
             # that outputs say 12347, not 12347.0, and the file's ids meet other files' (CSV, an
             # integer Parquet column) as one
