@@ -123,3 +123,25 @@ def test_a_negative_seed_is_named(split):
     X = sp.random(10, 10, density=0.5, format="csr", random_state=0)
     with pytest.raises(ValueError, match="seed must be >= 0, got -1"):
         split(X, 0.2, seed=-1)
+
+
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_rank_within_rows_matches_a_lexsort_for_any_thread_count(index_dtype):
+    """The C++ ranks the splits draw from: each entry's rank in its row by (key, position),
+    as numpy's lexsort over every entry gives it (ties, empty rows, one long row)."""
+    from recforge import _core
+
+    rng = np.random.default_rng(4)
+    lengths = np.r_[rng.integers(0, 6, 3000), 0, 5000, 0]
+    indptr = np.r_[0, np.cumsum(lengths)].astype(index_dtype)
+    key = rng.integers(0, 4, int(indptr[-1])).astype(np.float64)  # many ties
+    rows = np.repeat(np.arange(lengths.size), lengths)
+    order = np.lexsort((np.arange(rows.size), key, rows))
+    want = np.empty(rows.size, dtype=np.int64)
+    want[order] = np.arange(rows.size) - indptr[rows[order]]
+    for threads in (1, 3):
+        np.testing.assert_array_equal(_core.rank_within_rows(indptr, key, threads), want)
+    with pytest.raises(ValueError, match="key holds NaN at entry 2"):
+        _core.rank_within_rows(np.array([0, 3]), np.array([1.0, 2.0, np.nan]), 1)
+    with pytest.raises(ValueError, match="key must have 3 entries"):
+        _core.rank_within_rows(np.array([0, 3]), np.array([1.0]), 1)

@@ -1,5 +1,8 @@
 // recforge._core.check_csr: the C++ half of the CSR boundary (see python/recforge/_sparse.py);
-// column_counts: a parallel bincount of a CSR's column indices.
+// column_counts: a parallel bincount of a CSR's column indices; rank_within_rows: each entry's rank
+// in its row by a key (the splits).
+#include <cmath>
+
 #include "common.hpp"
 
 namespace recforge::bind {
@@ -54,6 +57,36 @@ void bind_csr(py::module_& m) {
         py::arg("indices"), py::arg("n_cols"), py::arg("n_threads"),
         "Entries per column (int64, n_cols) of a sparse matrix's column indices: np.bincount in parallel; "
         "ValueError for an index outside [0, n_cols).");
+    m.def(
+        "rank_within_rows",
+        [](const py::array& indptr, const py::array& key, int n_threads) {
+            n_threads = kernel_threads(n_threads);
+            require_vector(indptr, "indptr");
+            if (indptr.size() == 0) throw py::value_error("indptr is empty, expected n_rows + 1 entries");
+            const auto n_rows = static_cast<int64_t>(indptr.size()) - 1;
+            auto run = [&](const auto* ip) {
+                const int64_t nnz = static_cast<int64_t>(ip[n_rows]);
+                if (static_cast<int64_t>(ip[0]) != 0 || nnz < 0)
+                    throw py::value_error("indptr must start at 0 and end at the number of entries");
+                for (int64_t r = 0; r < n_rows; ++r)
+                    if (ip[r + 1] < ip[r]) throw py::value_error("indptr must not decrease");
+                const double* k = checked_vector<double>(key, "key", nnz, false);
+                for (int64_t p = 0; p < nnz; ++p)
+                    if (std::isnan(k[p])) throw py::value_error("key holds NaN at entry " + std::to_string(p));
+                py::array_t<int64_t> rank(nnz);
+                int64_t* out = rank.mutable_data();
+                {
+                    py::gil_scoped_release release;
+                    rank_within_rows(ip, n_rows, k, out, n_threads);
+                }
+                return rank;
+            };
+            if (has_dtype<int32_t>(indptr)) return run(static_cast<const int32_t*>(indptr.data()));
+            if (has_dtype<int64_t>(indptr)) return run(static_cast<const int64_t*>(indptr.data()));
+            throw py::type_error("indptr must be int32 or int64, got " + dtype_name(indptr));
+        },
+        py::arg("indptr"), py::arg("key"), py::arg("n_threads"),
+        "Each entry's 0-based rank within its row ordered by key (float64, one per entry), ties by position.");
 }
 
 }  // namespace recforge::bind

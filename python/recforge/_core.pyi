@@ -249,6 +249,9 @@ def sparse_ease(
     lengths: npt.NDArray[np.int64],
     n_threads: int,
 ) -> int: ...
+def rank_within_rows(
+    indptr: npt.NDArray[np.integer], key: npt.NDArray[np.float64], n_threads: int
+) -> npt.NDArray[np.int64]: ...
 def aggregate_pairs(
     user: npt.NDArray[np.int64],
     item: npt.NDArray[np.int64],

@@ -274,4 +274,28 @@ std::vector<int64_t> column_counts(const I* indices, int64_t nnz, int64_t n_cols
     return total;
 }
 
+// For each stored entry of the rows indptr[0..n_rows] describes, its 0-based rank within its
+// row when the row's entries are ordered by key (ascending), ties by position. Keys must not be
+// NaN (the caller checks). O(nnz log d) for rows of d entries, parallel over rows, the same for
+// any thread count; memory: one row's positions per thread. Throws Interrupted on Ctrl-C.
+template <typename I>
+void rank_within_rows(const I* indptr, int64_t n_rows, const double* key, int64_t* rank, int n_threads) {
+    StopFlag stop;
+#pragma omp parallel num_threads(n_threads)
+    {
+        std::vector<int64_t> order;
+#pragma omp for schedule(dynamic, 1024)
+        for (int64_t r = 0; r < n_rows; ++r) {
+            if ((r & kStopCheckMask) == 0 && stop.requested()) continue;
+            const auto begin = static_cast<int64_t>(indptr[r]), end = static_cast<int64_t>(indptr[r + 1]);
+            order.resize(static_cast<size_t>(end - begin));
+            for (int64_t p = begin; p < end; ++p) order[static_cast<size_t>(p - begin)] = p;
+            std::sort(order.begin(), order.end(),
+                      [key](int64_t a, int64_t b) { return key[a] < key[b] || (key[a] == key[b] && a < b); });
+            for (size_t k = 0; k < order.size(); ++k) rank[order[k]] = static_cast<int64_t>(k);
+        }
+    }
+    stop.throw_if_requested();
+}
+
 }  // namespace recforge

@@ -8,7 +8,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from .. import _core
 from .._checks import check_choice, check_int, check_real
+from .._config import resolve_threads
 from .._sparse import CsrParts, check_aligned, check_sparse, row_ids
 from .._times import as_moment
 from ..data import Interactions
@@ -68,12 +70,9 @@ def _times_or_own(times, source):
 
 def _rank_within_rows(X: CsrParts, key: np.ndarray) -> np.ndarray:
     """For each entry, its 0-based rank within its row when the row is ordered by key (ties by
-    position)."""
-    rows = row_ids(X)
-    order = np.lexsort((np.arange(rows.size), key, rows))
-    rank = np.empty(rows.size, dtype=np.int64)
-    rank[order] = np.arange(rows.size) - X.indptr[rows[order]]
-    return rank
+    position): each row sorted on its own in C++, in parallel (a lexsort of every entry took
+    4.5 s for 10M)."""
+    return _core.rank_within_rows(X.indptr, np.ascontiguousarray(key, dtype=np.float64), resolve_threads(0))
 
 
 def _times(times, X: CsrParts) -> np.ndarray:
@@ -179,11 +178,10 @@ def leave_k_out(user_items, k: int = 1, by: str = "random", times=None, seed: in
     if by == "time":
         if times is None:
             raise ValueError('times is required for by="time"')
-        rows = row_ids(X)
-        # Latest first; equal times: the later stored position first.
-        order = np.lexsort((-np.arange(rows.size), -_times(times, X), rows))
-        rank = np.empty(rows.size, dtype=np.int64)
-        rank[order] = np.arange(rows.size) - X.indptr[rows[order]]
+        # Latest first; equal times: the later stored position first. That order is the reverse
+        # of (time, position) ascending, so the rank counts back from the row's end.
+        ascending = _rank_within_rows(X, _times(times, X))
+        rank = np.diff(X.indptr)[row_ids(X)] - 1 - ascending
     else:
         rank = _rank_within_rows(X, np.random.default_rng(check_int(seed, "seed", minimum=0)).random(X.indices.size))
     n_u = np.diff(X.indptr)
