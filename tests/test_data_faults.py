@@ -287,3 +287,47 @@ def test_a_zip_that_is_not_a_model_is_refused(tmp_path):
         z.writestr("readme.txt", "hello")
     with pytest.raises(ValueError):
         rf.load(path)
+
+
+@pytest.mark.parametrize("compression", ["", ".gz"])
+def test_the_three_csv_readers_agree(tmp_path, monkeypatch, compression):
+    """read_table has three readers: Arrow's (fast, with the io extra), pandas' (where Arrow
+    balks) and the csv module's (no extra). On a valid but awkward file (a byte-order mark,
+    CRLF, quoted delimiters and newlines, ids that look missing, empty fields, blank lines,
+    numbers with spaces) all three give the same columns."""
+    pytest.importorskip("pyarrow")
+    import gzip
+
+    from recforge import _tables
+
+    text = (
+        "\ufeffuser,item,qty,when\r\n"
+        'NA,"a,b",1,2024-01-01\r\n'
+        'null,"line\nbreak", 2 ,2024-01-02\r\n'
+        "\r\n"
+        ",x,,2024-01-03\r\n"
+        "None,y,1e3,\r\n"
+        "007,z,-0.5,2024-01-05\r\n"
+    )
+    path = tmp_path / f"e.csv{compression}"
+    if compression:
+        with gzip.open(path, "wb") as f:
+            f.write(text.encode("utf-8"))
+    else:
+        path.write_bytes(text.encode("utf-8"))
+    args = (path, ["user", "item", "qty", "when"])
+    kwargs = dict(text=["user", "item", "when"])
+    arrow = _tables.read_table(*args, **kwargs)
+    assert _tables._read_arrow(path, args[1], None, kwargs["text"], ",", "utf-8", True, "e") is not None
+    monkeypatch.setattr(_tables, "_read_arrow", lambda *a: None)
+    pandas = _tables.read_table(*args, **kwargs)
+    monkeypatch.setattr(_tables, "pd", None)
+    module = _tables.read_table(*args, **kwargs)
+    for got in (arrow, pandas):
+        assert got.keys() == module.keys()
+        for c in module:
+            assert got[c].dtype == module[c].dtype, c
+            np.testing.assert_array_equal(got[c], module[c])
+    assert module["user"].tolist() == ["NA", "null", None, "None", "007"]
+    assert module["item"].tolist() == ["a,b", "line\nbreak", "x", "y", "z"]
+    np.testing.assert_array_equal(module["qty"], [1.0, 2.0, np.nan, 1000.0, -0.5])
