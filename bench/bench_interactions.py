@@ -1,7 +1,7 @@
 """Building the users x items matrix from an event log with string ids:
 rf.Interactions.from_pandas beside pandas.factorize + scipy COO -> CSR on the same columns.
 
-    python bench/bench_interactions.py [--repeats 5] [--rows 10000000] [--times]
+    python bench/bench_interactions.py [--repeats 5] [--rows 10000000] [--times | --csv]
 
 Data: ``--rows`` purchase events (default 10M) by 1M customers ("C0000042") on 50k products
 ("P01234"), both drawn with power-law popularity, a float64 quantity per event, in a pandas
@@ -15,6 +15,9 @@ freed blocks at once, so earlier runs do not hide it). Needs pandas.
 each pair's latest time as a second CSR: the numpy/scipy contender factorizes, groups the rows
 by pair with a lexsort on (time, pair) and merges them with reduceat (what Interactions did
 before its C++ pass), and pandas groupby([user, item]).agg(sum, max) is timed beside them.
+
+--csv: the same log written once to a CSV file (user, item, quantity, time); from the file,
+rf.Interactions.from_csv beside pandas.read_csv (ids as text) + the factorize/COO contender.
 """
 
 from __future__ import annotations
@@ -100,10 +103,34 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--times", action="store_true", help="events with times; each pair's latest kept")
+    parser.add_argument("--csv", action="store_true", help="from a CSV file: reading included")
     args = parser.parse_args()
     exec_with_returning_malloc()
     df = event_log(args.rows)
     print(f"{len(df):,} events, pandas {pd.__version__}, id columns of dtype {df['user'].dtype}")
+    if args.csv:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "events.csv"
+            df.to_csv(path, index=False)
+            print(f"{path.stat().st_size / 2**20:,.0f} MiB of CSV")
+            timings, results = measure_rounds(
+                {
+                    "rf.Interactions.from_csv": lambda: rf.Interactions.from_csv(
+                        path, "user", "item", weight_col="quantity"
+                    ),
+                    "pandas.read_csv + factorize + COO": lambda: pandas_scipy(
+                        pd.read_csv(path, dtype={"user": str, "item": str}, usecols=["user", "item", "quantity"])
+                    ),
+                },
+                repeats=args.repeats,
+            )
+        inter = results["rf.Interactions.from_csv"]
+        M = results["pandas.read_csv + factorize + COO"][0]
+        print(f"{inter}: identical matrix: {abs(inter.matrix - M).max() == 0}")
+        print(table(timings, "rf.Interactions.from_csv"))
+        return
     if args.times:
         timings, results = measure_rounds(
             {
