@@ -46,6 +46,18 @@ def open_text(path, encoding: str = "utf-8"):
     return open(name, encoding=encoding, newline="")
 
 
+def check_column_names(names, name: str = "names") -> list | None:
+    """``names`` for a file without a header line: a sequence of distinct column names (str)."""
+    if names is None:
+        return None
+    if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+        raise TypeError(f"{name} must be a sequence of column names (str), got {names!r}")
+    names = list(names)
+    if len(set(names)) < len(names):
+        raise ValueError(f"{name} must not repeat a column name, got {names}")
+    return names
+
+
 def read_table(
     source, columns=None, *, names=None, text=(), sep: str = ",", encoding: str = "utf-8", quoted: bool = True
 ):

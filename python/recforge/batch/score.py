@@ -25,6 +25,7 @@ import scipy.sparse as sp
 from .._atomic import atomic_output, atomic_path
 from .._checks import check_int
 from .._factorize import id_kind, ids_like
+from .._tables import check_column_names
 from ..data import Interactions
 from ..models import ColdStart
 from .customers import CustomerTable, emptied_customers, table_kinds, with_empty_rows
@@ -201,12 +202,8 @@ def recommend(
         check_int(value, name, minimum=1)
     if not os.path.exists(events):
         raise ValueError(f"events {events!r} does not exist")
+    csv_names = check_column_names(csv_names, "csv_names")
     if csv_names is not None:
-        if isinstance(csv_names, str) or not all(isinstance(n, str) for n in csv_names):
-            raise TypeError(f"csv_names must be a sequence of column names (str), got {csv_names!r}")
-        csv_names = list(csv_names)
-        if len(set(csv_names)) < len(csv_names):
-            raise ValueError(f"csv_names must not repeat a column name, got {csv_names}")
         if os.path.isdir(events) or events.lower().endswith(".parquet"):
             raise ValueError("csv_names is for a CSV without a header line; Parquet names its own columns")
     kinds, job = _plan(model, events, k)

@@ -359,17 +359,12 @@ class Interactions:
         encoding : str, default "utf-8"
             The file's text encoding (e.g. "latin-1"; a UTF-8 byte-order mark is dropped).
         """
-        from .._tables import read_table
+        from .._tables import check_column_names, read_table
 
         named = (user_col, item_col, weight_col, time_col, event_col, amount_col, order_col)
         wanted = [c for c in named if c is not None]
         text = [c for c in (user_col, item_col, event_col, time_col, order_col) if c is not None]
-        if names is not None:
-            if isinstance(names, str) or not all(isinstance(n, str) for n in names):
-                raise TypeError(f"names must be a sequence of column names (str), got {names!r}")
-            names = list(names)
-            if len(set(names)) < len(names):
-                raise ValueError(f"names must not repeat a column name, got {names}")
+        names = check_column_names(names)
         try:
             data = read_table(path, wanted, names=names, text=text, sep=sep, encoding=encoding)
         except LookupError as e:
