@@ -12,8 +12,10 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "recforge/parallel.hpp"
@@ -31,6 +33,18 @@ struct PairEvents {
     int64_t n_users = 0;
     int64_t n_items = 0;
 };
+
+// A merged value in the output's type: a sum past float's range is +-inf (the caller reports
+// it), not an out-of-range conversion.
+template <typename V>
+inline V narrowed(double value) {
+    if constexpr (std::is_same_v<V, float>) {
+        constexpr double most = static_cast<double>(std::numeric_limits<float>::max());
+        if (value > most) return std::numeric_limits<float>::infinity();
+        if (value < -most) return -std::numeric_limits<float>::infinity();
+    }
+    return static_cast<V>(value);
+}
 
 // The merged pairs as CSR: indptr (n_users + 1), indices (columns ascending in each row), the
 // merged value (as V) and, with times, each pair's latest time.
@@ -128,7 +142,7 @@ PairMatrix<I, V> aggregate_pairs(const PairEvents& E, PairMerge mode, int n_thre
                 last_row = *p;
             }
             out.indices[k] = static_cast<I>(j);
-            out.values[k] = static_cast<V>(value);
+            out.values[k] = narrowed<V>(value);
             if (time != nullptr) out.latest[k] = time[last_row];
             ++k;
         }
