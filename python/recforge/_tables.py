@@ -146,7 +146,7 @@ def _read_arrow(source, columns, names, text, sep, encoding, quoted, where) -> d
         table = pa_csv.read_csv(
             pa.BufferReader(source) if isinstance(source, bytes) else os.fspath(source),
             read_options=pa_csv.ReadOptions(
-                encoding=_decoding(encoding) if _decoding(encoding) != "utf-8-sig" else "utf8",
+                encoding=decoding if (decoding := _decoding(encoding)) != "utf-8-sig" else "utf8",
                 column_names=None if names is None else list(names),
             ),
             parse_options=pa_csv.ParseOptions(delimiter=sep, quote_char='"' if quoted else False),
@@ -289,9 +289,7 @@ def _read_pandas(source, columns, names, text, sep, encoding, where, quoting) ->
         if isinstance(handle, io.BytesIO):
             handle.seek(0)
         if names is not None:
-            # pandas keeps the first len(names) fields of lines longer than names (a warning,
-            # not an error) when the first line is one of them: check the first line here.
-            _check_names_cover(handle, header, options, where)
+            check_names_cover(handle, header, where, **{k: v for k, v in options.items() if k != "index_col"})
         columns = list(dict.fromkeys(columns if columns is not None else header))
         _check_header(where, columns, header)
         # Every field is read (not only usecols) so that the field count of each line is checked.
@@ -310,15 +308,17 @@ def _read_pandas(source, columns, names, text, sep, encoding, where, quoting) ->
         raise ValueError(f"could not read {where}: {message}") from None
 
 
-def _check_names_cover(handle, names, options, where) -> None:
-    """A headerless file's first line has no more fields than ``names`` gives."""
+def check_names_cover(source, names, where: str, **read_options) -> None:
+    """A headerless file's first line has no more fields than ``names`` gives: pandas keeps the
+    first fields of longer lines without a word (a warning) when the first line is one of them.
+    ``source`` is a path or a BytesIO (rewound); ``read_options`` go to pandas' read_csv."""
     try:
-        first = pd.read_csv(handle, header=None, nrows=1, **{k: v for k, v in options.items() if k != "index_col"})
+        first = pd.read_csv(source, header=None, nrows=1, **read_options)
     except pd.errors.EmptyDataError:
         return
     finally:
-        if isinstance(handle, io.BytesIO):
-            handle.seek(0)
+        if isinstance(source, io.BytesIO):
+            source.seek(0)
     if first.shape[1] > len(names):
         raise ValueError(
             f"{where} line 1 has {first.shape[1]} fields but {len(names)} column names were given: "

@@ -120,8 +120,7 @@ PairMatrix<I, V> aggregate_pairs(const PairEvents& E, PairMerge mode, int n_thre
         auto k = static_cast<size_t>(out.indptr[static_cast<size_t>(u)]);
         while (p != end) {
             const int64_t j = item[*p];
-            double value = mode == PairMerge::count ? 0.0 : weight[*p];
-            if (mode == PairMerge::sum) value = 0.0;
+            double value = mode == PairMerge::max ? weight[*p] : 0.0;  // the loop takes every row
             int64_t last_row = *p;
             for (; p != end && item[*p] == j; ++p) {
                 const double w = weight[*p];

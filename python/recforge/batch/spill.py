@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from .._factorize import pd
+from .._tables import check_names_cover
 
 
 def require_io() -> None:
@@ -72,12 +73,7 @@ def read_chunks(
         header = pd.read_csv(path, nrows=0, sep=sep, encoding=encoding).columns
     else:
         header = names
-        first = pd.read_csv(path, header=None, nrows=1, sep=sep, encoding=encoding, dtype=str)
-        if first.shape[1] > len(names):  # pandas would keep the first fields without a word
-            raise ValueError(
-                f"{what} {path!r} line 1 has {first.shape[1]} fields but {len(names)} column names were given: "
-                "name every column, in order"
-            )
+        check_names_cover(path, names, f"{what} {path!r}", sep=sep, encoding=encoding, dtype=str)
     missing = [c for c in columns if c not in header]
     if missing:
         raise ValueError(f"{what} {path!r} has no column {missing[0]!r} (columns: {list(header)})")
