@@ -51,7 +51,8 @@ def factorize(values, name: str) -> tuple[np.ndarray, np.ndarray]:
         The ids cannot be compared (e.g. a mix of numbers and strings without pandas).
     """
     if pd is not None:
-        codes, uniques = pd.factorize(values if isinstance(values, (pd.Series, pd.Index)) else to_numpy(values))
+        direct = isinstance(values, (pd.Series, pd.Index, pd.api.extensions.ExtensionArray))
+        codes, uniques = pd.factorize(values if direct else to_numpy(values))
         return np.asarray(codes, dtype=np.int64), to_numpy(uniques)
     array = to_numpy(values)
     if array.ndim != 1:

@@ -13,6 +13,15 @@ from ._factorize import pd, to_numpy
 
 def _numbers_in_text(values) -> np.ndarray | None:
     """Epoch seconds written as text (a CSV column read as strings), else None."""
+    arrow = values.array if pd is not None and isinstance(values, (pd.Series, pd.Index)) else values
+    if hasattr(arrow, "__arrow_array__"):  # Arrow strings: Arrow's parser, 35x pandas' on them
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        try:
+            return pc.cast(pa.array(arrow), pa.float64()).to_numpy(zero_copy_only=False)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass  # dates, or numbers as Python writes them that Arrow does not read: below
     try:
         if pd is not None:
             return np.asarray(pd.to_numeric(values), dtype=np.float64)
@@ -60,11 +69,15 @@ def as_seconds(values, name: str) -> np.ndarray:
     if pd is not None and isinstance(getattr(values, "dtype", None), pd.DatetimeTZDtype):
         # Before the text path: pandas reads an aware column as numbers in its own unit.
         array = _naive_utc(values)
+    elif pd is not None and pd.api.types.is_string_dtype(getattr(values, "dtype", None)):
+        # before any numpy copy: an object array of Arrow strings is a Python string per field
+        numbers = _numbers_in_text(values)
+        if numbers is not None:
+            return numbers
+        array = _parsed(values, name)
     else:
         array = to_numpy(values)
-        if array.dtype.kind in "OUS" or (
-            pd is not None and pd.api.types.is_string_dtype(getattr(values, "dtype", None))
-        ):
+        if array.dtype.kind in "OUS":
             numbers = _numbers_in_text(values)
             if numbers is not None:
                 return numbers

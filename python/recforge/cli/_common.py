@@ -113,9 +113,10 @@ def is_parquet(path: str) -> bool:
     return os.path.isdir(path) or path.lower().endswith(".parquet")
 
 
-def read_events(args, columns=None, text=None):
+def read_events(args, columns=None, text=None, arrow_text: bool = False):
     """The event columns named by the arguments (or ``columns``, of which ``text`` are read as
-    text), as a mapping column -> array."""
+    text), as a mapping column -> array; ``arrow_text``: as :func:`read_table`'s (for callers
+    that only factorize the text columns)."""
     if columns is None:
         spec = spec_of(args)
         columns = [c for k, c in spec.items() if k.endswith("_col") and c is not None]
@@ -139,6 +140,7 @@ def read_events(args, columns=None, text=None):
             text=text or (),
             sep=args.sep,
             encoding=getattr(args, "encoding", "utf-8"),
+            arrow_text=arrow_text,
         )
     except LookupError as e:
         raise CliError(f"--encoding: {e}") from None
@@ -162,7 +164,13 @@ def drop_returns(events, args):
         file=sys.stderr,
     )
     keep = ~negative
-    return {c: np.asarray(events[c])[keep] for c in (events.columns if hasattr(events, "columns") else events)}
+    kept = {}
+    for name in events.columns if hasattr(events, "columns") else events:
+        column = events[name]
+        column = column.array if pd is not None and isinstance(column, pd.Series) else column
+        # Arrow strings (Parquet, arrow_text) stay so: a numpy copy is a Python string per field
+        kept[name] = column[keep] if hasattr(column, "__arrow_array__") else np.asarray(column)[keep]
+    return kept
 
 
 def build_interactions(args) -> Interactions:
@@ -172,7 +180,7 @@ def build_interactions(args) -> Interactions:
         return sample().interactions
     try:
         inter = Interactions.from_pandas(
-            drop_returns(read_events(args), args), aggregate=args.aggregate, **spec_of(args)
+            drop_returns(read_events(args, arrow_text=True), args), aggregate=args.aggregate, **spec_of(args)
         )
     except (ValueError, TypeError) as e:
         raise CliError(f"--data: {e}") from None

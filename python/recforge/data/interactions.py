@@ -366,7 +366,7 @@ class Interactions:
         text = [c for c in (user_col, item_col, event_col, time_col, order_col) if c is not None]
         names = check_column_names(names)
         try:
-            data = read_table(path, wanted, names=names, text=text, sep=sep, encoding=encoding)
+            data = read_table(path, wanted, names=names, text=text, sep=sep, encoding=encoding, arrow_text=True)
         except LookupError as e:
             raise ValueError(f"encoding: {e}") from None
         return cls.from_pandas(
