@@ -199,11 +199,11 @@ def test_a_killed_run_keeps_the_previous_output(tmp_path, model, events):
     out.write_text("previous\n")
     # The writer is killed half-way through writing the campaign list.
     script = (
-        "import time, pandas\n"
-        "def half(self, path, **kw):\n"
-        "    open(path, 'w').write('user,rank,item,score\\nC1,1,')\n"
+        "import time, recforge._csv_out\n"
+        "def half(table, stream, **kw):\n"
+        "    stream.write(b'user,rank,item,score\\nC1,1,'); stream.flush()\n"
         "    print('writing', flush=True); time.sleep(30)\n"
-        "pandas.DataFrame.to_csv = half\n"
+        "recforge._csv_out.write_csv = half\n"
         "from recforge.cli import main\n"
         f"main(['recommend', '--model', {str(model)!r}, '--data', {str(events)!r}, '--out', {str(out)!r}, "
         "'--quiet'])\n"

@@ -19,6 +19,7 @@ void bind_ease(py::module_& m);
 void bind_customers(py::module_& m);
 void bind_campaign(py::module_& m);
 void bind_pairs(py::module_& m);
+void bind_csv(py::module_& m);
 }  // namespace recforge::bind
 
 PYBIND11_MODULE(_core, m) {
@@ -47,4 +48,5 @@ PYBIND11_MODULE(_core, m) {
     recforge::bind::bind_customers(m);
     recforge::bind::bind_campaign(m);
     recforge::bind::bind_pairs(m);
+    recforge::bind::bind_csv(m);
 }

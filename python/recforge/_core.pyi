@@ -268,6 +268,14 @@ def aggregate_pairs(
     npt.NDArray[np.float32],
     npt.NDArray[np.float64] | None,
 ]: ...
+def csv_text(
+    columns: list[tuple[int, npt.NDArray[np.generic], npt.NDArray[np.uint8] | None]],
+    n_rows: int,
+    sep: str,
+    digits: int,
+    special: str,
+    n_threads: int,
+) -> bytes: ...
 def summarise_customers(
     customer: npt.NDArray[np.int64],
     period: npt.NDArray[np.int64],

@@ -15,6 +15,7 @@ Layout of ``out``:
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -24,6 +25,7 @@ import scipy.sparse as sp
 
 from .._atomic import atomic_output, atomic_path
 from .._checks import check_int
+from .._csv_out import GZIP_LEVEL, write_csv
 from .._factorize import id_kind, ids_like
 from .._tables import check_column_names
 from ..data import Interactions
@@ -312,12 +314,15 @@ def collect(out, path) -> int:
                 if writer is not None:
                     writer.close()
         else:
-            gz = path.lower().endswith(".gz")
-            for j, name in enumerate(parts):
-                frame = pd.read_parquet(os.path.join(out, name))
-                frame.to_csv(tmp, index=False, header=j == 0, mode="w" if j == 0 else "a", float_format="%.6g",
-                             compression="gzip" if gz else None)  # fmt: skip
-                rows += len(frame)
+            with open(tmp, "wb") as raw:
+                gz = path.lower().endswith(".gz")
+                stream = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=GZIP_LEVEL) if gz else raw
+                for j, name in enumerate(parts):
+                    table = pq.read_table(os.path.join(out, name))
+                    write_csv(table, stream, header=j == 0)
+                    rows += table.num_rows
+                if gz:
+                    stream.close()
     return rows
 
 

@@ -14,6 +14,7 @@ import sys
 import numpy as np
 
 from .._atomic import atomic_output, atomic_path, check_writable
+from .._csv_out import save_csv
 from .._factorize import pd
 from .._tables import read_table
 from ..data import Interactions
@@ -299,12 +300,11 @@ def write_table(table: dict, path: str) -> None:
         with atomic_path(path) as tmp:
             pd.DataFrame(table).to_parquet(tmp, index=False)
         return
+    if pd is not None:
+        save_csv(table, path)
+        return
     columns = list(table)
     gz = path.lower().endswith(".gz")
-    if pd is not None:
-        with atomic_path(path) as tmp:
-            pd.DataFrame(table).to_csv(tmp, index=False, float_format="%.6g", compression="gzip" if gz else None)
-        return
     import gzip
 
     with atomic_output(path) as raw:

@@ -1,0 +1,96 @@
+// recforge._core.csv_text: binds csv_text.hpp (python/recforge/_csv_out.py).
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "common.hpp"
+#include "recforge/csv_text.hpp"
+
+namespace recforge::bind {
+
+namespace {
+
+// One column as the Python side hands it over: (kind, values, None) for numbers, (4, offsets,
+// data) for text (Arrow large_string buffers: int64 offsets, uint8 bytes).
+CsvColumn column_of(const py::handle& spec, int64_t n_rows, const std::string& name) {
+    const auto t = spec.cast<py::tuple>();
+    if (t.size() != 3) throw py::value_error(name + " must be a (kind, values, data) tuple");
+    const int kind = t[0].cast<int>();
+    CsvColumn c;
+    c.kind = static_cast<CsvKind>(kind);
+    const auto a = t[1].cast<py::array>();
+    switch (c.kind) {
+        case CsvKind::int64:
+            c.values = checked_vector<int64_t>(a, name, n_rows, false);
+            break;
+        case CsvKind::uint64:
+            c.values = checked_vector<uint64_t>(a, name, n_rows, false);
+            break;
+        case CsvKind::float32:
+            c.values = checked_vector<float>(a, name, n_rows, false);
+            break;
+        case CsvKind::float64:
+            c.values = checked_vector<double>(a, name, n_rows, false);
+            break;
+        case CsvKind::text: {
+            c.offsets = checked_vector<int64_t>(a, name + " offsets", n_rows + 1, false);
+            const auto data = t[2].cast<py::array>();
+            require_vector(data, name + " data");
+            if (!has_dtype<uint8_t>(data)) throw py::type_error(name + " data must be uint8, got " + dtype_name(data));
+            c.data = static_cast<const char*>(data.data());
+            // every field's bytes inside data: nothing read past the buffer
+            if (c.offsets[0] < 0 || c.offsets[n_rows] > data.size())
+                throw py::value_error(name + " offsets point outside the data");
+            for (int64_t r = 0; r < n_rows; ++r)
+                if (c.offsets[r] > c.offsets[r + 1]) throw py::value_error(name + " offsets must not decrease");
+            break;
+        }
+        default:
+            throw py::value_error(name + " kind must be 0 (int64), 1 (uint64), 2 (float32), 3 (float64) or 4 (text)");
+    }
+    return c;
+}
+
+}  // namespace
+
+void bind_csv(py::module_& m) {
+    m.def(
+        "csv_text",
+        [](const py::list& columns, int64_t n_rows, const std::string& sep, int digits, const std::string& special,
+           int n_threads) {
+            n_threads = kernel_threads(n_threads);
+            if (n_rows < 0) throw py::value_error("n_rows must be >= 0");
+            if (sep.size() != 1) throw py::value_error("sep must be one character");
+            if (digits < 1 || digits > 17) throw py::value_error("digits must be in [1, 17]");
+            std::vector<CsvColumn> cols;
+            for (size_t j = 0; j < columns.size(); ++j)
+                cols.push_back(column_of(columns[j], n_rows, "column " + std::to_string(j)));
+            std::vector<std::string> chunks;
+            {
+                py::gil_scoped_release release;
+                chunks = csv_text(cols, n_rows, sep[0], digits, special, n_threads);
+            }
+            size_t total = 0;
+            for (const auto& chunk : chunks) total += chunk.size();
+            PyObject* raw = PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(total));
+            if (raw == nullptr) throw py::error_already_set();
+            auto text = py::reinterpret_steal<py::bytes>(raw);
+            char* out = PyBytes_AS_STRING(raw);
+            {
+                py::gil_scoped_release release;  // the bytes object is ours alone until returned
+                for (auto& chunk : chunks) {
+                    std::memcpy(out, chunk.data(), chunk.size());
+                    out += chunk.size();
+                    std::string().swap(chunk);  // the text lives once at a time, not twice
+                }
+            }
+            return text;
+        },
+        py::arg("columns"), py::arg("n_rows"), py::arg("sep"), py::arg("digits"), py::arg("special"),
+        py::arg("n_threads"),
+        "CSV text (no header, '\\n' line ends) of columns given as (kind, values, data): kind 0 int64, 1 uint64, "
+        "2 float32, 3 float64 (values: the array, data None; floats as %.<digits>g, NaN empty), 4 text (values: "
+        "int64 offsets, n_rows + 1; data: uint8 UTF-8 bytes; quoted where a field holds a character of special).");
+}
+
+}  // namespace recforge::bind
