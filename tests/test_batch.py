@@ -328,3 +328,59 @@ def test_a_customer_table_is_split_with_the_events_and_answers_those_without_any
         pd.DataFrame({"id": [1]}).to_csv(tmp_path / "ids.csv", index=False)
         rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / "o3", k=4, customers=tmp_path / "ids.csv",
                            customer_key="id")  # fmt: skip
+
+
+def test_ids_that_look_missing_are_customers_out_of_core_as_in_memory(tmp_path):
+    """ "NA", "null", "None" are ids to every reader of recforge (only an empty field is
+    missing): out of core too, where pandas' chunked reader read them as missing and dropped
+    the customers' events. Both CSV readers agree; a repeated header line is refused by both."""
+    from recforge.batch import spill
+
+    users = np.array(["NA", "null", "None", "N/A", "A", "B"] * 25, dtype=object)
+    items = np.char.add("p", np.random.default_rng(0).integers(0, 80, users.size).astype(str))
+    source = tmp_path / "e.csv"
+    pd.DataFrame({"user": users, "item": items}).to_csv(source, index=False)
+    inter = rf.Interactions.from_csv(source)
+    assert sorted(inter.user_ids.tolist()) == ["A", "B", "N/A", "NA", "None", "null"]
+    model = rf.ColdStart(rf.ItemKNN(neighbours=5)).fit(inter)
+    for fast in (True, False):
+        if not fast:  # the reader Arrow's balking falls back to
+            chunks = spill.read_chunks(str(source), ["user", "item"], {"user": "str", "item": "str"}, 40, fast=False)
+            assert sum(len(set(c.column("user").to_pylist())) for c in chunks) >= 6
+        out = tmp_path / f"out-{fast}"
+        report = rf.batch.recommend(model, source, out, k=3, blocks=3, chunk_rows=40)
+        got = read_lists(out)
+        assert sorted(set(got.user)) == sorted(inter.user_ids.tolist()) and report["dropped"] == {}
+    doubled = tmp_path / "doubled.csv"
+    doubled.write_text(source.read_text() + "user,item\nA,p1\n")
+    for fast in (True, False):
+        with pytest.raises(ValueError, match="line 152 repeats the header"):
+            list(spill.read_chunks(str(doubled), ["user", "item"], {"user": "str", "item": "str"}, 40, fast=fast))
+
+
+def test_where_arrow_balks_part_way_pandas_splits_the_file_again(tmp_path, monkeypatch):
+    """A short line far into the file: Arrow's streaming reader has split some chunks when it
+    stops; those blocks are removed and pandas' reader splits the whole file (the short line's
+    empty field is a missing product, counted), so nothing is split twice."""
+    from recforge.batch import spill
+
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"user": rng.integers(0, 30, 500), "item": rng.integers(0, 20, 500)})
+    model = rf.ColdStart(rf.ItemKNN(neighbours=5)).fit(rf.Interactions.from_pandas(frame))
+    lines = ["user,item,weight"] + [f"{u},{i},1" for u, i in zip(frame.user, frame.item)]
+    lines.insert(450, "7")  # one field of three: no product
+    (tmp_path / "e.csv").write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(spill, "ARROW_BLOCK_BYTES", 512)  # many small batches: chunks come before the balk
+    calls = []
+    real = spill.spill
+    monkeypatch.setattr(spill, "spill", lambda chunks, *a, **k: calls.append(1) or real(chunks, *a, **k))
+    balked = spill._arrow_csv_chunks(
+        str(tmp_path / "e.csv"), ["user", "item"], {"user": "str", "item": "str"}, 50, ",", "utf-8", "events", None
+    )
+    assert next(balked).num_rows == 50
+    with pytest.raises(spill.ArrowBalked):
+        list(balked)
+    report = rf.batch.recommend(model, tmp_path / "e.csv", tmp_path / "out", k=3, blocks=4, chunk_rows=50)
+    assert len(calls) == 2 and report["rows"] == 501 and report["dropped"] == {"missing_item": 1}
+    got = read_lists(tmp_path / "out")
+    assert not got.duplicated(["user", "rank"]).any() and got.user.nunique() == frame.user.nunique()

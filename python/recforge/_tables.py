@@ -29,6 +29,13 @@ def _decoding(encoding: str) -> str:
         return encoding  # the reader names the unknown encoding
 
 
+def arrow_decoding(encoding: str) -> str:
+    """``encoding`` as Arrow's CSV reader names it (the reader drops a UTF-8 byte-order mark
+    itself)."""
+    decoding = _decoding(encoding)
+    return "utf8" if decoding == "utf-8-sig" else decoding
+
+
 def open_text(path, encoding: str = "utf-8"):
     """A text stream over a possibly compressed file (by its suffix)."""
     name = os.fspath(path)
@@ -159,7 +166,7 @@ def _read_arrow(source, columns, names, text, sep, encoding, quoted, where, arro
         table = pa_csv.read_csv(
             pa.BufferReader(source) if isinstance(source, bytes) else os.fspath(source),
             read_options=pa_csv.ReadOptions(
-                encoding=decoding if (decoding := _decoding(encoding)) != "utf-8-sig" else "utf8",
+                encoding=arrow_decoding(encoding),
                 column_names=None if names is None else list(names),
             ),
             parse_options=pa_csv.ParseOptions(delimiter=sep, quote_char='"' if quoted else False),

@@ -31,7 +31,7 @@ from .._tables import check_column_names
 from ..data import Interactions
 from ..models import ColdStart
 from .customers import CustomerTable, emptied_customers, table_kinds, with_empty_rows
-from .spill import block_of, pd, read_block, read_chunks, require_io, spill
+from .spill import block_of, pd, read_block, require_io, spill_input
 
 MANIFEST, SPILL, DONE = "_recforge_job.json", "_spill", "_SUCCESS"
 CUSTOMERS = "customers"  # the customer table's blocks, inside SPILL
@@ -252,12 +252,12 @@ def recommend(
         user_col = model.events_spec_["user_col"]
         total = _count_rows(events) if show_progress else None
         with tqdm(total=total, desc="splitting by customer", unit="events", disable=not show_progress) as bar:
-            chunks = read_chunks(events, list(kinds), kinds, chunk_rows, sep, encoding, names=csv_names)
-            spill(chunks, user_col, kinds, n_blocks, spill_dir, bar)
+            spill_input(events, kinds, user_col, n_blocks, spill_dir, chunk_rows, sep, encoding, names=csv_names,
+                        progress=bar)  # fmt: skip
         if listed is not None:  # the customer table, into the same blocks by the same hash
             os.makedirs(os.path.join(spill_dir, CUSTOMERS))
-            chunks = read_chunks(customers, list(listed), listed, chunk_rows, sep, encoding, what="customers")
-            spill(chunks, customer_key, listed, n_blocks, os.path.join(spill_dir, CUSTOMERS))
+            folder = os.path.join(spill_dir, CUSTOMERS)
+            spill_input(customers, listed, customer_key, n_blocks, folder, chunk_rows, sep, encoding, what="customers")
         with atomic_output(os.path.join(spill_dir, "_complete"), "w") as f:
             f.write("split\n")
 
