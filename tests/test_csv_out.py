@@ -128,7 +128,7 @@ def test_the_text_does_not_depend_on_the_thread_count():
     n = 3 * 2**14 + 5  # several of the kernel's chunks, the last one short
     table = {"user": column("text", n, rng), "rank": column("int64", n, rng), "score": column("float32", n, rng)}
     columns = [_csv_out._kernel_column(v) for v in table.values()]
-    texts = {_core.csv_text(columns, n, ",", 6, ',"\n', t) for t in (1, 2, 3, 8)}
+    texts = {b"".join(_core.csv_text(columns, n, ",", 6, ',"\n', t)) for t in (1, 2, 3, 8)}
     assert len(texts) == 1 and written(table) == b"user,rank,score\n" + texts.pop() == pandas_bytes(table)
 
 

@@ -309,6 +309,32 @@ def test_from_csv_keeps_arrow_strings_until_the_ids_are_factorized(tmp_path, mon
     assert times.toarray().tolist() == [[1704099600.0, 0.0], [0.0, 1704153600.0]]
 
 
+def test_transform_looks_arrow_strings_up_as_it_looks_up_objects():
+    """Events read as Arrow strings (from_csv's, pandas 3's "str", Parquet's) are looked up in
+    the id maps by Arrow's hash table, without a Python string per id; the result is the
+    object-array lookup's: missing ids, new customers appended, unknown products dropped."""
+    pytest.importorskip("pyarrow")
+    rng = np.random.default_rng(1)
+    users = np.char.add("c", rng.integers(0, 50, 400).astype(str)).astype(object)
+    items = np.char.add("p", rng.integers(0, 30, 400).astype(str)).astype(object)
+    known = rf.Interactions.from_arrays(users, items)
+    new_users = np.char.add("c", rng.integers(40, 70, 300).astype(str)).astype(object)
+    new_items = np.char.add("p", rng.integers(20, 40, 300).astype(str)).astype(object)
+    new_users[::17], new_items[::23] = None, None
+    as_objects = {"user": new_users, "item": new_items}
+    as_arrow = {c: pd.array(v, dtype="str") for c, v in as_objects.items()}
+    assert _factorize.arrow_strings(_factorize.ids_like(as_arrow["user"], known.user_ids)) is not None
+    for how in ("drop", "append"):
+        want, got = known.transform(as_objects, new_users=how), known.transform(as_arrow, new_users=how)
+        assert (want.matrix != got.matrix).nnz == 0 and want.user_ids.tolist() == got.user_ids.tolist()
+        assert {k: np.asarray(v).tolist() if k.startswith("new_") else v for k, v in got.report.items()} == {
+            k: np.asarray(v).tolist() if k.startswith("new_") else v for k, v in want.report.items()
+        }
+    np.testing.assert_array_equal(
+        _factorize.lookup(known.user_ids, as_arrow["user"]), _factorize.lookup(known.user_ids, new_users)
+    )
+
+
 def test_from_parquet(tmp_path):
     pytest.importorskip("pyarrow")
     df = pd.DataFrame({"user": ["a", "b", "a"], "item": [10, 11, 11], "ts": pd.to_datetime(["2024-01-01"] * 3)})

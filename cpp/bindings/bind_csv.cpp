@@ -1,5 +1,4 @@
 // recforge._core.csv_text: binds csv_text.hpp (python/recforge/_csv_out.py).
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -65,30 +64,37 @@ void bind_csv(py::module_& m) {
             std::vector<CsvColumn> cols;
             for (size_t j = 0; j < columns.size(); ++j)
                 cols.push_back(column_of(columns[j], n_rows, "column " + std::to_string(j)));
-            std::vector<std::string> chunks;
-            {
-                py::gil_scoped_release release;
-                chunks = csv_text(cols, n_rows, sep[0], digits, special, n_threads);
+            // Each chunk's bytes object at its bound, with the GIL; filled without it; then cut to
+            // its length (a realloc that shrinks in place).
+            const int64_t n_chunks = csv_chunks(n_rows);
+            py::list texts(static_cast<size_t>(n_chunks));
+            std::vector<char*> out(static_cast<size_t>(n_chunks));
+            for (int64_t c = 0; c < n_chunks; ++c) {
+                PyObject* raw = PyBytes_FromStringAndSize(nullptr, csv_chunk_bound(cols, n_rows, c, digits));
+                if (raw == nullptr) throw py::error_already_set();
+                out[static_cast<size_t>(c)] = PyBytes_AS_STRING(raw);
+                PyList_SET_ITEM(texts.ptr(), c, raw);  // the list owns it from here
             }
-            size_t total = 0;
-            for (const auto& chunk : chunks) total += chunk.size();
-            PyObject* raw = PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(total));
-            if (raw == nullptr) throw py::error_already_set();
-            auto text = py::reinterpret_steal<py::bytes>(raw);
-            char* out = PyBytes_AS_STRING(raw);
+            std::vector<int64_t> lengths;
             {
-                py::gil_scoped_release release;  // the bytes object is ours alone until returned
-                for (auto& chunk : chunks) {
-                    std::memcpy(out, chunk.data(), chunk.size());
-                    out += chunk.size();
-                    std::string().swap(chunk);  // the text lives once at a time, not twice
+                py::gil_scoped_release release;  // the bytes objects are ours alone until returned
+                csv_text(cols, n_rows, sep[0], digits, special, out, lengths, n_threads);
+            }
+            for (int64_t c = 0; c < n_chunks; ++c) {
+                PyObject* raw = PyList_GET_ITEM(texts.ptr(), c);
+                if (_PyBytes_Resize(&raw, static_cast<Py_ssize_t>(lengths[static_cast<size_t>(c)])) != 0) {
+                    Py_INCREF(Py_None);
+                    PyList_SET_ITEM(texts.ptr(), c, Py_None);  // the failed resize freed it
+                    throw py::error_already_set();
                 }
+                PyList_SET_ITEM(texts.ptr(), c, raw);  // resizing may move it
             }
-            return text;
+            return texts;
         },
         py::arg("columns"), py::arg("n_rows"), py::arg("sep"), py::arg("digits"), py::arg("special"),
         py::arg("n_threads"),
-        "CSV text (no header, '\\n' line ends) of columns given as (kind, values, data): kind 0 int64, 1 uint64, "
+        "CSV text (no header, '\\n' line ends), as a list of bytes (chunks, in order), of columns given as (kind, "
+        "values, data): kind 0 int64, 1 uint64, "
         "2 float32, 3 float64 (values: the array, data None; floats as %.<digits>g, NaN empty), 4 text (values: "
         "int64 offsets, n_rows + 1; data: uint8 UTF-8 bytes; quoted where a field holds a character of special).");
 }

@@ -94,8 +94,8 @@ def _kernel_column(values):
     return None
 
 
-def _kernel_text(table: dict, sep: str) -> bytes | None:
-    """The rows' text from the kernel, or None where pandas must write them."""
+def _kernel_text(table: dict, sep: str) -> list | None:
+    """The rows' text from the kernel (bytes, in chunks), or None where pandas must write them."""
     if len(table) < 2:
         return None  # one column: the csv module quotes an empty line's field ('""')
     try:
@@ -141,7 +141,8 @@ def write_csv(table, stream, *, header: bool = True, sep: str = ",") -> None:
         stream.write(csv_header(columns, sep))
     for block in _blocks(columns, next(iter(lengths.values()), 0)):
         text = _kernel_text(block, sep)
-        stream.write(_pandas_text(block, sep) if text is None else text)
+        for chunk in [_pandas_text(block, sep)] if text is None else text:
+            stream.write(chunk)
 
 
 def _pandas_text(block: dict, sep: str) -> bytes:

@@ -87,10 +87,33 @@ def factorize_columns(columns, names) -> list:
         return list(pool.map(factorize, columns, names))
 
 
+def arrow_strings(values):
+    """``values`` as a pandas Arrow string array where they are one (an Arrow-backed text column
+    or Series: ``from_csv``'s, pandas 3's "str", Parquet's), else None."""
+    if pd is None:
+        return None
+    array = values.array if isinstance(values, (pd.Series, pd.Index)) else values
+    if isinstance(array, pd.api.extensions.ExtensionArray) and hasattr(array, "__arrow_array__"):
+        if pd.api.types.is_string_dtype(array.dtype):
+            return array
+    return None
+
+
 def lookup(known: np.ndarray, raw) -> np.ndarray:
     """Positions of ``raw`` ids in ``known`` (distinct ids), -1 where absent; text and integer
     ids of one value are one id (:func:`ids_like`)."""
     raw = ids_like(raw, known)
+    text = arrow_strings(raw)
+    if text is not None:  # Arrow's hash lookup: 5M ids in 946k, 0.8 s against pandas' 2.4 s
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        values = pa.array(text)
+        try:
+            found = pc.index_in(values, value_set=pa.array(known, type=values.type))
+            return pc.fill_null(found, -1).to_numpy().astype(np.int64)
+        except (pa.ArrowException, TypeError):  # known ids past a string array's 2 GiB: pandas'
+            pass
     if pd is not None:
         return np.asarray(pd.Index(known).get_indexer(to_numpy(raw)), dtype=np.int64)
     table = {v: i for i, v in enumerate(known.tolist())}
@@ -126,8 +149,10 @@ def ids_like(raw, known=None, *, kind: str | None = None) -> np.ndarray:
     integral floats as their decimal text among text ids, integer (or number) text as numbers
     among numeric ids. Ids that do not convert are left as they are, and so are ids of the same
     kind (no copy)."""
-    raw = to_numpy(raw)
     want = kind if kind is not None else id_kind(to_numpy(known))  # kind: id_kind(known), computed once
+    if want == "string" and arrow_strings(raw) is not None:
+        return arrow_strings(raw)  # text among text ids, and no Python string per id
+    raw = to_numpy(raw)
     if want == "other" or _first_kind(raw) == want:
         return raw  # the full scan below could only find the same kind or a mix: nothing to convert
     have = id_kind(raw)

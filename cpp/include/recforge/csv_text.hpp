@@ -9,8 +9,9 @@
 // where it holds a character of `special` (the separator, the quote, the line end), with its
 // quotes doubled, as the csv module's QUOTE_MINIMAL does. Lines end in '\n'.
 //
-// Rows are formatted in chunks, in parallel, each into its own buffer; the caller joins them in
-// order, so the text does not depend on the thread count.
+// Rows are formatted in chunks, in parallel, each straight into its own output buffer (sized by
+// an upper bound, so nothing is copied or reallocated); the caller writes them in order, so the
+// text does not depend on the thread count.
 #pragma once
 
 #include <algorithm>
@@ -35,87 +36,97 @@ struct CsvColumn {
 
 namespace detail {
 
-inline void append_text(std::string& out, const char* first, const char* last, const std::string& special) {
+// The most characters a number of the kind takes: int64's 20 (with the sign), and %.<digits>g's
+// sign, point, digits and "e+308".
+inline int64_t number_width(CsvKind kind, int digits) {
+    return kind == CsvKind::int64 || kind == CsvKind::uint64 ? 20 : digits + 8;
+}
+
+inline char* put_text(char* out, const char* first, const char* last, const std::string& special) {
     const bool quote = std::find_first_of(first, last, special.begin(), special.end()) != last;
-    if (!quote) {
-        out.append(first, last);
-        return;
-    }
-    out.push_back('"');
+    if (!quote) return std::copy(first, last, out);
+    *out++ = '"';
     for (const char* c = first; c != last; ++c) {
-        if (*c == '"') out.push_back('"');  // a quote inside a quoted field is doubled
-        out.push_back(*c);
+        if (*c == '"') *out++ = '"';  // a quote inside a quoted field is doubled
+        *out++ = *c;
     }
-    out.push_back('"');
+    *out++ = '"';
+    return out;
 }
 
-template <typename T>
-inline void append_integer(std::string& out, T value) {
-    char buffer[24];
-    const auto end = std::to_chars(buffer, buffer + sizeof buffer, value).ptr;
-    out.append(buffer, end);
+inline char* put_float(char* out, double value, int digits) {
+    if (std::isnan(value)) return out;  // pandas' na_rep: an empty field
+    return std::to_chars(out, out + 32, value, std::chars_format::general, digits).ptr;
 }
 
-inline void append_float(std::string& out, double value, int digits) {
-    if (std::isnan(value)) return;  // pandas' na_rep: an empty field
-    char buffer[48];                // %.17g of the longest double is 24 characters
-    const auto end = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::general, digits).ptr;
-    out.append(buffer, end);
-}
-
-inline void append_field(std::string& out, const CsvColumn& c, int64_t r, int digits, const std::string& special) {
+inline char* put_field(char* out, const CsvColumn& c, int64_t r, int digits, const std::string& special) {
     switch (c.kind) {
         case CsvKind::int64:
-            append_integer(out, static_cast<const int64_t*>(c.values)[r]);
-            break;
+            return std::to_chars(out, out + 24, static_cast<const int64_t*>(c.values)[r]).ptr;
         case CsvKind::uint64:
-            append_integer(out, static_cast<const uint64_t*>(c.values)[r]);
-            break;
+            return std::to_chars(out, out + 24, static_cast<const uint64_t*>(c.values)[r]).ptr;
         case CsvKind::float32:
-            append_float(out, static_cast<double>(static_cast<const float*>(c.values)[r]), digits);
-            break;
+            return put_float(out, static_cast<double>(static_cast<const float*>(c.values)[r]), digits);
         case CsvKind::float64:
-            append_float(out, static_cast<const double*>(c.values)[r], digits);
-            break;
+            return put_float(out, static_cast<const double*>(c.values)[r], digits);
         case CsvKind::text:
-            append_text(out, c.data + c.offsets[r], c.data + c.offsets[r + 1], special);
-            break;
+            return put_text(out, c.data + c.offsets[r], c.data + c.offsets[r + 1], special);
     }
+    return out;
 }
 
 }  // namespace detail
 
-// Rows per chunk: a chunk's text (about 30 bytes a field) stays in a core's cache-sized buffer
-// growth, and a million rows still make 61 chunks to balance over threads.
+// Rows per chunk: a million rows make 61 chunks to balance over threads, each a buffer of a
+// few hundred kilobytes.
 constexpr int64_t kCsvChunkRows = 1 << 14;
 
-// The CSV text of rows [0, n_rows) of `columns` (no header), as consecutive chunks of
-// kCsvChunkRows rows; their concatenation is the text. `digits` in [1, 17]; `special` holds the
-// characters that make a text field quoted.
-// Complexity: O(total text length); memory: the text once. Throws Interrupted on Ctrl-C.
-// Thread-safe; the text does not depend on n_threads.
-inline std::vector<std::string> csv_text(const std::vector<CsvColumn>& columns, int64_t n_rows, char sep, int digits,
-                                         const std::string& special, int n_threads) {
-    const int64_t n_chunks = (n_rows + kCsvChunkRows - 1) / kCsvChunkRows;
-    std::vector<std::string> chunks(static_cast<size_t>(n_chunks));
+inline int64_t csv_chunks(int64_t n_rows) { return (n_rows + kCsvChunkRows - 1) / kCsvChunkRows; }
+
+// An upper bound of the bytes of chunk `chunk`'s text: every number at its widest, every text
+// field quoted with every byte a doubled quote, a separator or line end per field.
+inline int64_t csv_chunk_bound(const std::vector<CsvColumn>& columns, int64_t n_rows, int64_t chunk, int digits) {
+    const int64_t first = chunk * kCsvChunkRows, last = std::min(n_rows, first + kCsvChunkRows), rows = last - first;
+    int64_t bound = 0;
+    for (const auto& c : columns) {
+        bound += rows;  // its separator or the line end
+        if (c.kind == CsvKind::text)
+            bound += 2 * (c.offsets[last] - c.offsets[first]) + 2 * rows;
+        else
+            bound += rows * detail::number_width(c.kind, digits);
+    }
+    return bound;
+}
+
+// Writes the CSV text of the chunks of rows [0, n_rows) of `columns` (no header): chunk c (rows
+// [c * kCsvChunkRows, ...)) into out[c], which has room for csv_chunk_bound bytes; its length
+// goes to lengths[c]. The chunks' concatenation is the text. `digits` in [1, 17]; `special`
+// holds the characters that make a text field quoted.
+// Complexity: O(total text length); no memory beyond the outputs. Throws Interrupted on Ctrl-C.
+// Thread-safe for distinct outputs; the text does not depend on n_threads.
+inline void csv_text(const std::vector<CsvColumn>& columns, int64_t n_rows, char sep, int digits,
+                     const std::string& special, const std::vector<char*>& out, std::vector<int64_t>& lengths,
+                     int n_threads) {
+    const int64_t n_chunks = csv_chunks(n_rows);
     const size_t n_columns = columns.size();
+    lengths.assign(static_cast<size_t>(n_chunks), 0);
     StopFlag stop;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads_for(n_threads, n_chunks))
     for (int64_t chunk = 0; chunk < n_chunks; ++chunk) {
         if (stop.requested()) continue;
         const int64_t first = chunk * kCsvChunkRows, last = std::min(n_rows, first + kCsvChunkRows);
-        std::string& out = chunks[static_cast<size_t>(chunk)];
-        out.reserve(static_cast<size_t>(last - first) * (n_columns * 12 + 1));
+        char* const start = out[static_cast<size_t>(chunk)];
+        char* p = start;
         for (int64_t r = first; r < last; ++r) {
             for (size_t j = 0; j < n_columns; ++j) {
-                if (j > 0) out.push_back(sep);
-                detail::append_field(out, columns[j], r, digits, special);
+                if (j > 0) *p++ = sep;
+                p = detail::put_field(p, columns[j], r, digits, special);
             }
-            out.push_back('\n');
+            *p++ = '\n';
         }
+        lengths[static_cast<size_t>(chunk)] = p - start;
     }
     stop.throw_if_requested();
-    return chunks;
 }
 
 }  // namespace recforge

@@ -112,7 +112,7 @@ def events_like_training(args, known: Interactions):
     for key in ("user_col", "item_col", "weight_col", "time_col", "event_col"):
         setattr(args, key, known.spec.get(key))
     args.event_weights = None
-    return drop_returns(read_events(args), args)
+    return drop_returns(read_events(args, arrow_text=True), args)
 
 
 OUT_OF_CORE_BYTES = 2**30  # inputs above this are scored block by block
