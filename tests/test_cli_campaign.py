@@ -79,7 +79,7 @@ def test_rules_products_segments_and_messages(tmp_path, products):
     template = tmp_path / "message.j2"
     template.write_text(
         "{% if segment == 'Champions' %}Merci{% else %}Bonjour{% endif %} — "
-        "{% for i in items %}{{ i.description }}{% if not loop.last %}, {% endif %}{% endfor %}",
+        "{% for i in items %}{{ i.item }}|{{ i.description }}{% if not loop.last %}, {% endif %}{% endfor %}",
         encoding="utf-8",
     )
     messages = tmp_path / "messages.csv"
@@ -97,8 +97,9 @@ def test_rules_products_segments_and_messages(tmp_path, products):
     assert set(got["segment"]) == {"Champions", "Lost"}
     text = pd.read_csv(messages, encoding="utf-8")
     assert text["message"].str.match(r"^(Merci|Bonjour) — ").all()
-    first = text["message"][0].split(" — ")[1].split(", ")
-    assert first == got[got["customer"] == str(text["customer"][0])]["description"].tolist()
+    first = [pair.split("|") for pair in text["message"][0].split(" — ")[1].split(", ")]
+    rows = got[got["customer"] == str(text["customer"][0])]
+    assert first == [[item, d] for item, d in zip(rows["item"], rows["description"])]  # product ids, not codes
 
 
 @pytest.mark.parametrize(

@@ -253,7 +253,7 @@ def campaign(args) -> None:
     # customer leaves no campaign file behind without its messages.
     messages = None
     if template is not None:
-        messages = _messages(template, shown, segments, users, ids, reasons, descriptions, scores)
+        messages = _messages(template, shown, segments, users, ids, reasons, inter.item_ids, descriptions, scores)
     write_table(table, args.out)
     print(
         f"{inter}; dropped rows: {dropped_rows(inter.report)}; "
@@ -274,24 +274,31 @@ def campaign(args) -> None:
     print(f"{table['rank'].size:,} rows in {time.perf_counter() - start:.1f} s -> {args.out}")
 
 
-def _messages(template, shown, segments, users, ids, reasons, descriptions, scores) -> dict:
+def _messages(template, shown, segments, users, ids, reasons, item_ids, descriptions, scores) -> dict:
     """The message table: one rendered message per customer (and segment)."""
+    # Python values once for the whole table (a numpy scalar per field costs more than the
+    # template's rendering)
+    item_text = [str(v) for v in item_ids.tolist()]
+    description_text = [str(v) for v in descriptions.tolist()]
+    scores_of, reasons_of = scores.tolist(), reasons.tolist()
+    shown_text = [str(v) for v in shown.tolist()]
+    segment_of = None if segments is None else segments[users].tolist()
     messages = []
-    for u in range(users.size):
+    for u, row in enumerate(ids.tolist()):
         items = [
             {
                 "rank": r + 1,
-                "item": str(ids[u, r]),
-                "description": str(descriptions[ids[u, r]]),
-                "score": float(scores[u, r]),
-                "reason": str(descriptions[reasons[u, r]]) if reasons[u, r] >= 0 else "",
+                "item": item_text[j],
+                "description": description_text[j],
+                "score": scores_of[u][r],
+                "reason": description_text[reasons_of[u][r]] if reasons_of[u][r] >= 0 else "",
             }
-            for r in range(ids.shape[1])
-            if ids[u, r] >= 0
+            for r, j in enumerate(row)
+            if j >= 0
         ]
-        segment = None if segments is None else segments[users[u]]
+        segment = None if segment_of is None else segment_of[u]
         try:
-            messages.append(template.render({"customer": str(shown[u]), "segment": segment, "items": items}))
+            messages.append(template.render({"customer": shown_text[u], "segment": segment, "items": items}))
         except ValueError as e:
             raise CliError(f"--template: {e}") from None
     table = {"customer": shown, "message": np.array(messages, dtype=object)}
