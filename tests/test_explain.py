@@ -137,3 +137,32 @@ def test_histories_numbered_apart_are_refused():
     with pytest.raises(ValueError, match="user_items numbers its items differently"):
         rf.campaign.explain(model, apart, lists)
     rf.campaign.explain(model, train, lists)
+
+
+@pytest.mark.parametrize("base", ["knn", "als", "cold knn", "cold als"])
+def test_one_explainer_gives_explain_s_answers_batch_by_batch(base):
+    """An Explainer prepares the model's basis once; its answers for batches of customers (in
+    float32 and float64 histories, over the known products or the whole catalogue) are
+    explain's for the same customers."""
+    X = data()
+    n_known, n_new = X.shape[1], 6
+    inner = rf.ItemKNN(metric="cosine") if base.endswith("knn") else rf.ALS(factors=6, iterations=3, random_state=0)
+    if base.startswith("cold"):
+        F = sp.random(n_known + n_new, 12, density=0.4, random_state=2, format="csr")
+        model = rf.ColdStart(inner, max_new_items=2, new_item_weight=100.0).fit(X, item_features=F)
+    else:
+        model = inner.fit(X)
+    users = np.arange(X.shape[0])
+    ids = model.recommend(users, X, k=5)[0]
+    explainer = rf.campaign.Explainer(model)
+    for H in (X, sp.csr_matrix(X, dtype=np.float32), sp.csr_matrix(X, shape=(X.shape[0], model.n_items_))):
+        want = rf.campaign.explain(model, H, ids, top=3)
+        for first in range(0, X.shape[0], 17):
+            rows = slice(first, first + 17)
+            got = explainer.explain(H[rows], ids[rows], top=3)
+            np.testing.assert_array_equal(got[0], want[0][rows])
+            np.testing.assert_array_equal(got[1], want[1][rows])
+    with pytest.raises(ValueError, match="user_items has 3 items"):
+        explainer.explain(X[:, :3], ids, top=1)
+    with pytest.raises(ValueError, match="does not score from a customer's items"):
+        rf.campaign.Explainer(rf.Popularity().fit(X))

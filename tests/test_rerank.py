@@ -331,3 +331,28 @@ def test_a_candidate_past_the_similarity_names_the_argument_that_set_the_catalog
     big = sp.csr_matrix((S.data, S.indices, np.r_[S.indptr, [S.nnz] * 3]), shape=(8, 8))  # known and new products
     lists, _ = rf.campaign.rerank(ids, scores, k=2, diversity=0.5, similarity=big)
     assert lists.shape == (1, 2) and set(lists[0]) <= {0, 7, 2}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("penalty", ["max", "mean"])
+def test_a_prepared_similarity_gives_the_matrix_s_lists(dtype, penalty):
+    """PreparedSimilarity makes the similarity symmetric and checks it once; re-ranking with it
+    gives the lists re-ranking with the matrix gives, call after call, in either precision."""
+    rng = np.random.default_rng(5)
+    n_items = 40
+    S = sp.random(n_items, n_items, density=0.15, random_state=6, format="csr")  # not symmetric
+    ids = np.array([rng.permutation(n_items)[:12] for _ in range(30)])
+    scores = np.sort(rng.random(ids.shape), axis=1)[:, ::-1].astype(dtype)
+    prepared = rf.campaign.PreparedSimilarity(S)
+    assert abs(prepared.matrix - prepared.matrix.T).max() == 0 and prepared.matrix.diagonal().max() == 0
+    for first in (0, 10, 20):
+        rows = slice(first, first + 10)
+        options = dict(k=5, diversity=0.6, diversity_penalty=penalty, n_items=n_items)
+        want = rf.campaign.rerank(ids[rows], scores[rows], similarity=S, **options)
+        got = rf.campaign.rerank(ids[rows], scores[rows], similarity=prepared, **options)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+    with pytest.raises(ValueError, match="n_items x n_items"):
+        rf.campaign.rerank(ids, scores, k=5, diversity=0.5, similarity=prepared, n_items=n_items + 1)
+    with pytest.raises(ValueError, match="square"):
+        rf.campaign.PreparedSimilarity(sp.random(4, 5, density=0.5, format="csr"))

@@ -2,13 +2,15 @@
 receives (diversity, calibration, business rules), why each item is there, keyed pseudonyms for exports, and the
 personalised message."""
 
-from .explain import explain, explanation_basis
+from .explain import Explainer, explain, explanation_basis
 from .message import MessageTemplate, default_template
 from .privacy import load_key, pseudonymise
-from .rerank import category_mix, rerank
+from .rerank import PreparedSimilarity, category_mix, rerank
 
 __all__ = [
+    "Explainer",
     "MessageTemplate",
+    "PreparedSimilarity",
     "category_mix",
     "default_template",
     "explain",

@@ -51,31 +51,25 @@ def _unit_rows(Y) -> np.ndarray:
     return np.ascontiguousarray(np.divide(Y, norms, out=np.zeros_like(Y), where=norms > 0))
 
 
-def with_new_products(model: ColdStart, kind: str, basis, H):
-    """The basis and histories over a ColdStart model's whole catalogue, its new products (no
-    interactions; numbered after the known ones) included: a new product is scored from the
-    history through its content neighbours among the known products (neighbour models:
+def with_new_products(model: ColdStart, kind: str, basis):
+    """The basis over a ColdStart model's whole catalogue, its new products (no interactions;
+    numbered after the known ones) included: a new product is scored from the history through
+    its content neighbours among the known products (neighbour models:
     ``new_item_neighbours_``, known x new) or through the item vector its features map to
     (factor models: ``new_item_vectors_``), so those explain it the way the model's own
-    weights or vectors explain a known one. Histories may cover the known products only."""
+    weights or vectors explain a known one."""
     n_known, n_all = model.n_known_items_, model.n_items_
     if n_all == n_known:
-        return basis, H
-    if H.shape[1] not in (n_known, n_all):
-        raise ValueError(f"user_items has {H.shape[1]} items, the model {n_known} known and {n_all} in all")
-    if H.shape[1] == n_known:  # nobody has bought a new product yet: no columns for them
-        H = check_sparse(sp.csr_matrix(H.to_scipy(), shape=(H.shape[0], n_all)), "user_items")
+        return basis
     n_new = n_all - n_known
     if kind == "weights":
         W = sp.csr_matrix(check_sparse(basis, "weights").to_scipy())
         N = model.new_item_neighbours_
         N = sp.csr_matrix((n_known, n_new), dtype=W.dtype) if N is None else sp.csr_matrix(N, dtype=W.dtype)
-        basis = sp.vstack([sp.hstack([W, N]), sp.csr_matrix((n_new, n_all), dtype=W.dtype)], format="csr")
-    else:
-        V = model.new_item_vectors_
-        new = np.zeros((n_new, basis.shape[1])) if V is None else _unit_rows(V)
-        basis = np.ascontiguousarray(np.vstack([basis, new]))
-    return basis, H
+        return sp.vstack([sp.hstack([W, N]), sp.csr_matrix((n_new, n_all), dtype=W.dtype)], format="csr")
+    V = model.new_item_vectors_
+    new = np.zeros((n_new, basis.shape[1])) if V is None else _unit_rows(V)
+    return np.ascontiguousarray(np.vstack([basis, new]))
 
 
 def explain(model, user_items, recommended, top: int = 3, *, n_threads: int = 0):
@@ -88,7 +82,9 @@ def explain(model, user_items, recommended, top: int = 3, *, n_threads: int = 0)
         The histories the lists were computed from (rows aligned with ``recommended``). For a
         ColdStart model with new products, over its known products or its whole catalogue: a
         new product is explained by the customer's items its content neighbours (or, for a
-        factor model, the item vector its features map to) tie it to.
+        factor model, the item vector its features map to) tie it to. Explaining customers
+        in batches, use one :class:`Explainer` for them all: the same answers, the model's
+        basis prepared once.
     recommended : numpy.ndarray of int, shape (n_customers, k)
         The lists (-1 padding), e.g. after :func:`rerank`.
     top : int, default 3
@@ -113,39 +109,88 @@ def explain(model, user_items, recommended, top: int = 3, *, n_threads: int = 0)
     >>> ids.tolist(), items.tolist()
     ([[2]], [[[1, 0]]])
     """
-    top = check_int(top, "top", minimum=1)
-    ids = np.asarray(recommended)
-    if ids.ndim != 2 or ids.dtype.kind not in "iu":
-        raise TypeError(f"recommended must be a 2-D integer array (customers x k), got {ids.dtype} {ids.shape}")
-    check_numbered_as(user_items, getattr(model, "item_ids_", None), "user_items", "item")
-    H = check_sparse(user_items, "user_items")
-    if H.shape[0] != ids.shape[0]:
-        raise ValueError(f"user_items must have one row per list ({ids.shape[0]}), got {H.shape[0]}")
-    kind, basis = explanation_basis(model)
-    if isinstance(model, ColdStart):
-        basis, H = with_new_products(model, kind, basis, H)
-    n_items = H.shape[1]
-    index, dtype = np.int64, H.data.dtype
-    if kind == "weights":
-        W = check_sparse(basis, "weights").to_scipy()
-        if W.shape != (n_items, n_items):
-            raise ValueError(f"user_items has {n_items} items, the model {W.shape[0]}")
-        W = sp.csr_matrix(W, dtype=dtype)
-        weights = (W.indptr.astype(index), W.indices.astype(index), W.data)
-        factors = None
-    else:
-        if basis.shape[0] != n_items:
-            raise ValueError(f"user_items has {n_items} items, the model {basis.shape[0]}")
-        weights = (np.zeros(1, dtype=index), np.zeros(0, dtype=index), np.zeros(0, dtype=dtype))
-        factors = np.ascontiguousarray(basis, dtype=dtype)
-    return _core.explain(
-        H.indptr.astype(index),
-        H.indices.astype(index),
-        H.data,
-        n_items,
-        np.ascontiguousarray(ids, dtype=np.int64),
-        *weights,
-        factors,
-        top,
-        resolve_threads(n_threads),
-    )
+    return Explainer(model).explain(user_items, recommended, top, n_threads=n_threads)
+
+
+class Explainer:
+    """:func:`explain` for one model, its basis prepared once: the item-item weights validated
+    and in the kernel's layout, or the unit item vectors, over the whole catalogue (a
+    ColdStart model's new products included). A campaign explained in batches of customers
+    shares that work instead of repeating it per call (ItemKNN on 50k products: about 0.1 s a
+    call, as much as the explanations themselves).
+
+    Parameters
+    ----------
+    model : fitted model (or a ColdStart around one)
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp, recforge as rf
+    >>> X = sp.csr_matrix(np.array([[1, 1, 0, 0], [1, 1, 1, 0], [0, 1, 1, 1], [0, 0, 1, 1.0]]))
+    >>> model = rf.ItemKNN(metric="cosine").fit(X)
+    >>> explainer = rf.campaign.Explainer(model)
+    >>> explainer.explain(X[[0]], np.array([[2]]), top=2)[0].tolist()
+    [[[1, 0]]]
+    """
+
+    def __init__(self, model):
+        self.model = model
+        kind, basis = explanation_basis(model)
+        self._n_known = model.n_known_items_ if isinstance(model, ColdStart) else None
+        if isinstance(model, ColdStart):
+            basis = with_new_products(model, kind, basis)
+        if kind == "weights":
+            W = check_sparse(basis, "weights").to_scipy()
+            if W.shape[0] != W.shape[1]:
+                raise ValueError(f"the model's item weights must be square, got {W.shape}")
+            basis = sp.csr_matrix(W)
+        self.kind, self.n_items = kind, basis.shape[0]
+        self._basis, self._layouts = basis, {}
+
+    def _arrays(self, dtype) -> tuple:
+        """The kernel's (weights, factors) arguments in ``dtype``, made once per dtype."""
+        key = np.dtype(dtype)
+        if key not in self._layouts:
+            index = np.int64
+            if self.kind == "weights":
+                W = sp.csr_matrix(self._basis, dtype=dtype)
+                weights = (W.indptr.astype(index), W.indices.astype(index), W.data)
+                factors = None
+            else:
+                weights = (np.zeros(1, dtype=index), np.zeros(0, dtype=index), np.zeros(0, dtype=dtype))
+                factors = np.ascontiguousarray(self._basis, dtype=dtype)
+            self._layouts[key] = (weights, factors)
+        return self._layouts[key]
+
+    def explain(self, user_items, recommended, top: int = 3, *, n_threads: int = 0):
+        """:func:`explain`'s answer for these customers (same parameters and returns)."""
+        top = check_int(top, "top", minimum=1)
+        ids = np.asarray(recommended)
+        if ids.ndim != 2 or ids.dtype.kind not in "iu":
+            raise TypeError(f"recommended must be a 2-D integer array (customers x k), got {ids.dtype} {ids.shape}")
+        check_numbered_as(user_items, getattr(self.model, "item_ids_", None), "user_items", "item")
+        H = check_sparse(user_items, "user_items")
+        if H.shape[0] != ids.shape[0]:
+            raise ValueError(f"user_items must have one row per list ({ids.shape[0]}), got {H.shape[0]}")
+        if self._n_known is not None and self.n_items != self._n_known:
+            if H.shape[1] not in (self._n_known, self.n_items):
+                raise ValueError(
+                    f"user_items has {H.shape[1]} items, the model {self._n_known} known and {self.n_items} in all"
+                )
+            if H.shape[1] == self._n_known:  # nobody has bought a new product yet: no columns for them
+                H = check_sparse(sp.csr_matrix(H.to_scipy(), shape=(H.shape[0], self.n_items)), "user_items")
+        if H.shape[1] != self.n_items:
+            raise ValueError(f"user_items has {H.shape[1]} items, the model {self.n_items}")
+        weights, factors = self._arrays(H.data.dtype)
+        index = np.int64
+        return _core.explain(
+            H.indptr.astype(index),
+            H.indices.astype(index),
+            H.data,
+            self.n_items,
+            np.ascontiguousarray(ids, dtype=np.int64),
+            *weights,
+            factors,
+            top,
+            resolve_threads(n_threads),
+        )

@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from .._factorize import factorize, lookup
-from ..campaign import MessageTemplate, default_template, explain, load_key, pseudonymise, rerank
+from ..campaign import Explainer, MessageTemplate, PreparedSimilarity, default_template, load_key, pseudonymise, rerank
 from ._common import (
     CliError,
     build_interactions,
@@ -188,8 +188,12 @@ def campaign(args) -> None:
     if ("caps" in options or args.calibration > 0) and categories is None:
         raise CliError("caps and --calibration need product categories: give --products and --category-col")
     similarity = None
-    if args.diversity > 0:
-        similarity = co_purchase_similarity(inter.matrix)
+    if args.diversity > 0:  # prepared once for every batch of customers
+        similarity = PreparedSimilarity(co_purchase_similarity(inter.matrix))
+    try:
+        explainer = Explainer(model)
+    except ValueError:  # a model without a history basis (popularity): no reason
+        explainer = None
     segments = _segments(args, inter.user_ids)
 
     X = inter.matrix
@@ -224,11 +228,9 @@ def campaign(args) -> None:
                 width = top.shape[1]
                 ids[part, :width], scores[part, :width] = top, top_scores
                 short += report["short_lists"]
-                try:
-                    because, _ = explain(model, X[rows], top, top=1)
+                if explainer is not None:
+                    because, _ = explainer.explain(X[rows], top, top=1)
                     reasons[part, :width] = because[:, :, 0]
-                except ValueError:  # a model without a history basis (popularity): no reason
-                    pass
                 bar.update(rows.size)
     except (ValueError, TypeError) as e:
         raise CliError(f"--rules: {e}") from None
