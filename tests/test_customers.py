@@ -94,6 +94,36 @@ def test_summary_same_for_every_kind_of_id_and_thread_count(ids):
         assert s.report == plain.report
 
 
+def test_summary_of_arrow_strings_equals_the_summary_of_python_strings():
+    """Customer ids as Arrow strings (a CSV read by Arrow, a Parquet column) are summarised
+    without a Python string per line, and their distinct ids sorted by Arrow: the same table as
+    from Python strings, non-ASCII ids and missing ones included; ids that are not all text keep
+    numpy's order."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    import importlib
+
+    summary_module = importlib.import_module("recforge.customers.summary")
+
+    rng = np.random.default_rng(4)
+    n = 20_000
+    names = np.array([f"{p}{k}" for p, k in zip(rng.choice(["a", "Z", "é", "日", "b"], 3000), range(3000))])
+    customers = names[rng.integers(0, names.size, n)].astype(object)
+    customers[rng.random(n) < 0.01] = None
+    times = (1.6e9 + rng.uniform(0, 400 * DAY, n)).astype(int).astype(str)
+    amounts = rng.normal(20, 15, n)
+    plain = summary(customers, times.astype(object), amounts)
+    arrow = summary(pd.array(customers, dtype="str"), pd.array(times, dtype="str"), amounts)
+    assert arrow.customer_ids.tolist() == plain.customer_ids.tolist() == sorted(plain.customer_ids.tolist())
+    for name in ("frequency", "recency", "T", "monetary_value", "total_value", "first_purchase"):
+        np.testing.assert_array_equal(getattr(arrow, name), getattr(plain, name), err_msg=name)
+    assert arrow.report == plain.report and plain.report["missing_customer"] > 0
+    mixed = np.array([*range(600), *map(str, range(600))], dtype=object)
+    np.testing.assert_array_equal(summary_module._argsort(mixed[600:]), np.argsort(mixed[600:], kind="stable"))
+    with pytest.raises(TypeError):
+        summary_module._argsort(mixed)  # numbers and text do not compare: the caller keeps first-appearance order
+
+
 def test_summary_kernel_refuses_codes_out_of_range():
     one = np.zeros(3, dtype=np.int64)
     with pytest.raises(ValueError, match="out of range"):

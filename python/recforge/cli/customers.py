@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from .._factorize import lookup, missing_mask
+from .._factorize import arrow_strings, lookup, missing_mask
 from .._times import as_moment, as_seconds
 from ..customers import (
     BetaGeoFitter,
@@ -42,18 +42,21 @@ def add_log_arguments(parser) -> None:
     add_csv_arguments(g)
 
 
-def read_log(args):
-    """(customer, time, amount or None, item or None) arrays of the transaction log."""
+def read_log(args, arrow: bool = False):
+    """(customer, time, amount or None, item or None) arrays of the transaction log; with
+    ``arrow``, text columns as Arrow strings (for callers that only factorize and look them
+    up: the summary)."""
     if args.data == "sample":
         from ..datasets import sample
 
         ev = sample().interactions.events
         return ev.user_ids[ev.user], ev.time, ev.amount, ev.item_ids[ev.item]
     columns = [c for c in (args.user_col, args.time_col, args.amount_col, args.item_col) if c]
-    table = read_events(args, columns, text=[c for c in (args.user_col, args.time_col, args.item_col) if c])
-    try:
+    text = [c for c in (args.user_col, args.time_col, args.item_col) if c]
+    table = read_events(args, columns, text=text, arrow_text=arrow)
+    try:  # Arrow strings stay so (summary and the lookups take them): no Python string per line
         return tuple(
-            None if c is None else np.asarray(table[c])
+            None if c is None else table[c] if arrow_strings(table[c]) is not None else np.asarray(table[c])
             for c in (args.user_col, args.time_col, args.amount_col, args.item_col)
         )
     except KeyError as e:
@@ -61,7 +64,7 @@ def read_log(args):
 
 
 def _summary(args, as_of=None):
-    customers, times, amounts, items = read_log(args)
+    customers, times, amounts, items = read_log(args, arrow=True)
     try:
         s = summary(customers, times, amounts, as_of=args.as_of if as_of is None else as_of, returns=args.returns)
     except ValueError as e:

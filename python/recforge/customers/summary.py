@@ -10,7 +10,7 @@ import numpy as np
 from .. import _core
 from .._checks import as_numbers, check_choice
 from .._config import resolve_threads
-from .._factorize import factorize, whole_ids
+from .._factorize import arrow_strings, factorize, whole_ids
 from .._times import as_moment, as_seconds
 
 RETURNS = ("drop", "net")
@@ -163,7 +163,8 @@ def summary(
     check_choice(unit, "unit", tuple(UNITS))
     check_choice(period, "period", tuple(UNITS))
     check_choice(returns, "returns", RETURNS)
-    customers = np.asarray(customers)
+    text = arrow_strings(customers)  # Arrow strings (from_csv's, Parquet's) stay so: no Python string per line
+    customers = text if text is not None else np.asarray(customers)
     t = as_seconds(times, "times")
     n = customers.shape[0] if customers.ndim == 1 else -1
     if customers.ndim != 1 or t.shape != (n,):
@@ -254,6 +255,22 @@ def is_sorted(values: np.ndarray) -> bool:
         return False
 
 
+def _argsort(values: np.ndarray) -> np.ndarray:
+    """A stable argsort; text ids by Arrow's sort (UTF-8 byte order is code-point order, so the
+    same order as Python's; 1M ids: 0.2 s against numpy's 1.3 s on Python strings)."""
+    if values.dtype == object and values.size > 1000:
+        try:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+        except ImportError:
+            return np.argsort(values, kind="stable")
+        try:
+            return pc.array_sort_indices(pa.array(values, type=pa.string())).to_numpy()
+        except (pa.ArrowException, TypeError):
+            pass  # not all text (numbers among them: numpy says whether they compare)
+    return np.argsort(values, kind="stable")
+
+
 def sorted_codes(codes: np.ndarray, uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct ids among ``codes`` (first-appearance codes into ``uniques``), sorted, and
     each line's position among them. Ids that cannot be compared (a mix of numbers and strings)
@@ -264,7 +281,7 @@ def sorted_codes(codes: np.ndarray, uniques: np.ndarray) -> tuple[np.ndarray, np
     if kept.size == uniques.size and is_sorted(uniques):  # the whole-number table: nothing to do
         return uniques, codes
     try:
-        kept = kept[np.argsort(uniques[kept], kind="stable")]
+        kept = kept[_argsort(uniques[kept])]
     except TypeError:
         pass
     position = np.empty(uniques.size, dtype=np.int64)
