@@ -85,6 +85,10 @@ def test_arrow_and_pandas_columns_are_written_as_their_values():
     for user in (chunked, sliced, pd.array(text, dtype="str"), pd.Series(text, dtype="string[pyarrow]")):
         assert written({"user": user, "rank": rank, "score": score}) == want
     assert written(pa.table({"user": chunked, "rank": rank, "score": score})) == want
+    labels = pd.Categorical.from_codes(rank % 3, categories=["model", "popular", "trending, new"])
+    table = {"user": text, "path": labels}
+    assert _csv_out._kernel_text(table, ",") is not None and written(table) == pandas_bytes(table)
+    assert written(pa.table({"user": chunked, "path": pa.array(labels)})) == pandas_bytes(table)
     assert written({"user": text, "rank": pa.array(rank), "score": pa.array(score)}) == want
 
 

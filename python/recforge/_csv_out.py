@@ -43,6 +43,8 @@ def _arrow_text(array):
 
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
+    if pa.types.is_dictionary(array.type):  # a categorical column (the out-of-core "path"): its labels
+        array = array.dictionary_decode()
     if pa.types.is_null(array.type):
         array = pa.array([""] * len(array), pa.large_string())
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):

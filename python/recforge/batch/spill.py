@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from .._factorize import pd
-from .._tables import check_names_cover
+from .._tables import arrow_decoding, check_names_cover
 
 
 def require_io() -> None:
@@ -123,8 +123,6 @@ def _arrow_csv_chunks(path, columns, kinds, chunk_rows, sep, encoding, what, nam
     Raises ArrowBalked where Arrow cannot read the file."""
     import pyarrow as pa
     import pyarrow.csv as pa_csv
-
-    from .._tables import arrow_decoding
 
     balk = (pa.ArrowException, OSError, ValueError, LookupError, UnicodeError)
     try:
