@@ -96,3 +96,51 @@ def test_empty_input_and_codes_out_of_range():
         _core.aggregate_pairs(ok, ok, np.ones(2), None, 3, 2, 7, False, 1)
     with pytest.raises(TypeError, match="weight must be float64"):
         _core.aggregate_pairs(ok, ok, np.ones(2, dtype=np.float32), None, 3, 2, 0, False, 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n_rows=st.integers(1, 12),
+    n_cols=st.integers(1, 10),
+    density=st.floats(0.0, 1.0),
+    n=st.integers(0, 200),
+    wide=st.booleans(),
+    double=st.booleans(),
+    seed=st.integers(0, 2**31),
+)
+def test_contains_pairs_matches_a_set_of_the_stored_pairs(n_rows, n_cols, density, n, wide, double, seed):
+    """_core.contains_pairs (which events a split keeps with its pairs) against Python's set of
+    the matrix's (row, column) pairs: empty rows and columns, int32 and int64 indices, float32 and
+    float64 values, one thread against many."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    M = sp.random(
+        n_rows, n_cols, density=density, format="csr", random_state=seed, dtype=np.float64 if double else np.float32
+    )
+    M.sort_indices()
+    index = np.int64 if wide else np.int32
+    rows, cols = rng.integers(0, n_rows, n), rng.integers(0, n_cols, n)
+    stored = set(zip(*M.nonzero()))
+    want = np.array([(r, c) in stored for r, c in zip(rows, cols)], dtype=bool)
+    for threads in (1, 3):
+        got = _core.contains_pairs(
+            M.indptr.astype(index), M.indices.astype(index), M.data, n_rows, n_cols, rows, cols, threads
+        )
+        assert got.dtype == bool
+        np.testing.assert_array_equal(got, want)
+
+
+def test_contains_pairs_refuses_queries_outside_and_unsorted_rows():
+    import scipy.sparse as sp
+
+    M = sp.csr_matrix(np.array([[1.0, 0, 2.0], [0, 0, 0]]))
+    args = (M.indptr, M.indices, M.data, 2, 3)
+    with pytest.raises(ValueError, match=r"query 1 \(2, 0\) is outside"):
+        _core.contains_pairs(*args, np.array([0, 2]), np.array([0, 0]), 1)
+    with pytest.raises(ValueError, match=r"query 0 \(0, 3\) is outside"):
+        _core.contains_pairs(*args, np.array([0]), np.array([3]), 1)
+    with pytest.raises(ValueError, match="not canonical"):
+        _core.contains_pairs(M.indptr, M.indices[::-1].copy(), M.data, 2, 3, np.array([0]), np.array([0]), 1)
+    with pytest.raises(ValueError, match="cols must have 2 entries"):
+        _core.contains_pairs(*args, np.array([0, 1]), np.array([0]), 1)

@@ -1,6 +1,7 @@
 // recforge._core.check_csr: the C++ half of the CSR boundary (see python/recforge/_sparse.py);
 // column_counts: a parallel bincount of a CSR's column indices; rank_within_rows: each entry's rank
-// in its row by a key (the splits).
+// in its row by a key (the splits); contains_pairs: which (row, column) pairs a CSR stores (the
+// events a split keeps with its pairs).
 #include <cmath>
 
 #include "common.hpp"
@@ -87,6 +88,35 @@ void bind_csr(py::module_& m) {
         },
         py::arg("indptr"), py::arg("key"), py::arg("n_threads"),
         "Each entry's 0-based rank within its row ordered by key (float64, one per entry), ties by position.");
+    m.def(
+        "contains_pairs",
+        [](const py::array& indptr, const py::array& indices, const py::array& data, int64_t n_rows, int64_t n_cols,
+           const py::array& rows, const py::array& cols, int n_threads) {
+            n_threads = kernel_threads(n_threads);
+            return dispatch_csr("M", indptr, indices, data, [&](auto t, auto i) {
+                using T = decltype(t);
+                using I = decltype(i);
+                // full check: the searches read each row's indices as sorted
+                const auto M = checked_csr<T, I>("M", n_rows, n_cols, indptr, indices, data, false, true);
+                require_vector(rows, "rows");
+                const int64_t n = rows.size();
+                const int64_t* r = checked_vector<int64_t>(rows, "rows", n, false);
+                const int64_t* c = checked_vector<int64_t>(cols, "cols", n, false);
+                for (int64_t q = 0; q < n; ++q)
+                    if (r[q] < 0 || r[q] >= n_rows || c[q] < 0 || c[q] >= n_cols)
+                        throw py::value_error("query " + std::to_string(q) + " (" + std::to_string(r[q]) + ", " +
+                                              std::to_string(c[q]) + ") is outside the matrix");
+                py::array_t<bool> found(n);
+                {
+                    py::gil_scoped_release release;
+                    contains_pairs(M, r, c, n, reinterpret_cast<uint8_t*>(found.mutable_data()), n_threads);
+                }
+                return found;
+            });
+        },
+        py::arg("indptr"), py::arg("indices"), py::arg("data"), py::arg("n_rows"), py::arg("n_cols"), py::arg("rows"),
+        py::arg("cols"), py::arg("n_threads"),
+        "Whether each (rows[q], cols[q]) is stored in the canonical CSR M (bool, one per query).");
 }
 
 }  // namespace recforge::bind

@@ -252,6 +252,16 @@ def sparse_ease(
 def rank_within_rows(
     indptr: npt.NDArray[np.integer], key: npt.NDArray[np.float64], n_threads: int
 ) -> npt.NDArray[np.int64]: ...
+def contains_pairs(
+    indptr: npt.NDArray[np.integer],
+    indices: npt.NDArray[np.integer],
+    data: npt.NDArray[np.floating],
+    n_rows: int,
+    n_cols: int,
+    rows: npt.NDArray[np.int64],
+    cols: npt.NDArray[np.int64],
+    n_threads: int,
+) -> npt.NDArray[np.bool_]: ...
 def aggregate_pairs(
     user: npt.NDArray[np.int64],
     item: npt.NDArray[np.int64],
