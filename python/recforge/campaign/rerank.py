@@ -89,10 +89,13 @@ class PreparedSimilarity:
     ----------
     similarity : scipy.sparse matrix, shape (n_items, n_items)
         As :func:`rerank`'s ``similarity``.
+    dtype : float32 or float64, optional
+        The precision it is kept in (default its own); re-ranking scores of another precision
+        casts it once.
 
     Attributes
     ----------
-    matrix : scipy.sparse.csr_matrix of float64
+    matrix : scipy.sparse.csr_matrix
         The symmetric similarity the re-ranking reads.
     shape : tuple
         (n_items, n_items).
@@ -109,20 +112,23 @@ class PreparedSimilarity:
     [[0, 2]]
     """
 
-    def __init__(self, similarity):
+    def __init__(self, similarity, dtype=None):
         S = check_sparse(similarity, "similarity")
         if S.shape[0] != S.shape[1]:
             raise ValueError(f"similarity must be square (items x items), got {S.shape}")
-        self.matrix = symmetric(S, S.shape[0], np.float64)
+        # in its own precision (the larger of two float32 values is the same in either)
+        self.matrix = symmetric(S, S.shape[0], S.data.dtype if dtype is None else dtype)
         self.shape = self.matrix.shape
         self._layouts: dict = {}
 
     def arrays(self, dtype, index) -> tuple:
-        """(indptr, indices, data) in ``index`` and ``dtype``: made once per pair and kept."""
+        """(indptr, indices, data) in ``index`` and ``dtype``: made once per pair and kept (the
+        matrix's own arrays where they are of those types already)."""
         key = (np.dtype(dtype), np.dtype(index))
         if key not in self._layouts:
             S = self.matrix
-            self._layouts[key] = (S.indptr.astype(index), S.indices.astype(index), S.data.astype(dtype))
+            parts = (S.indptr, S.indices, S.data)
+            self._layouts[key] = tuple(a.astype(t, copy=False) for a, t in zip(parts, (index, index, dtype)))
         return self._layouts[key]
 
 
@@ -280,7 +286,7 @@ def rerank(
     if diversity > 0:
         if similarity is None:
             raise ValueError("diversity needs similarity (an item-item matrix)")
-        prepared = similarity if isinstance(similarity, PreparedSimilarity) else PreparedSimilarity(similarity)
+        prepared = similarity if isinstance(similarity, PreparedSimilarity) else PreparedSimilarity(similarity, dtype)
         if prepared.shape != (n_items, n_items):
             raise ValueError(f"similarity must be n_items x n_items ({n_items}), got {prepared.shape}")
         index = np.int32 if max(prepared.matrix.nnz, n_items, ids.shape[0]) < 2**31 - 1 else np.int64
