@@ -123,6 +123,20 @@ class Explainer:
     ----------
     model : fitted model (or a ColdStart around one)
 
+    Attributes
+    ----------
+    model
+        As given.
+    kind : {"weights", "factors"}
+        What explains the lists (:func:`explanation_basis`).
+    n_items : int
+        The catalogue the histories cover (a ColdStart model's new products included).
+
+    Raises
+    ------
+    ValueError
+        The model does not score from a customer's items (Popularity).
+
     Examples
     --------
     >>> import numpy as np, scipy.sparse as sp, recforge as rf
