@@ -113,7 +113,12 @@ def test_summary_of_arrow_strings_equals_the_summary_of_python_strings():
     times = (1.6e9 + rng.uniform(0, 400 * DAY, n)).astype(int).astype(str)
     amounts = rng.normal(20, 15, n)
     plain = summary(customers, times.astype(object), amounts)
-    arrow = summary(pd.array(customers, dtype="str"), pd.array(times, dtype="str"), amounts)
+    import pyarrow as pa
+
+    def as_arrow(values):
+        return pd.arrays.ArrowExtensionArray(pa.array(list(values), pa.string()))
+
+    arrow = summary(as_arrow(customers), as_arrow(times), amounts)
     assert arrow.customer_ids.tolist() == plain.customer_ids.tolist() == sorted(plain.customer_ids.tolist())
     for name in ("frequency", "recency", "T", "monetary_value", "total_value", "first_purchase"):
         np.testing.assert_array_equal(getattr(arrow, name), getattr(plain, name), err_msg=name)

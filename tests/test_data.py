@@ -322,7 +322,9 @@ def test_transform_looks_arrow_strings_up_as_it_looks_up_objects():
     new_items = np.char.add("p", rng.integers(20, 40, 300).astype(str)).astype(object)
     new_users[::17], new_items[::23] = None, None
     as_objects = {"user": new_users, "item": new_items}
-    as_arrow = {c: pd.array(v, dtype="str") for c, v in as_objects.items()}
+    import pyarrow as pa
+
+    as_arrow = {c: pd.arrays.ArrowExtensionArray(pa.array(v.tolist(), pa.string())) for c, v in as_objects.items()}
     assert _factorize.arrow_strings(_factorize.ids_like(as_arrow["user"], known.user_ids)) is not None
     for how in ("drop", "append"):
         want, got = known.transform(as_objects, new_users=how), known.transform(as_arrow, new_users=how)
