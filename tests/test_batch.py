@@ -384,3 +384,39 @@ def test_where_arrow_balks_part_way_pandas_splits_the_file_again(tmp_path, monke
     assert len(calls) == 2 and report["rows"] == 501 and report["dropped"] == {"missing_item": 1}
     got = read_lists(tmp_path / "out")
     assert not got.duplicated(["user", "rank"]).any() and got.user.nunique() == frame.user.nunique()
+
+
+def test_returns_are_dropped_out_of_core_as_in_memory(tmp_path, fitted, capsys):
+    """recforge recommend drops rows with a negative weight (returns) and says so; out of core it
+    kept them, so the same file gave other lists (and a customer who only returned something a
+    list) once it was large or split into blocks."""
+    from recforge.cli import main
+
+    _, train = fitted
+    events = train.copy()
+    events.loc[events.index[::7], "weight"] *= -1  # returns among the purchases
+    only_returns = pd.DataFrame({"user": ["r1", "r1"], "item": ["p1", "p2"], "weight": [-1.0, -2.0]})
+    pd.concat([events, only_returns]).to_csv(tmp_path / "e.csv", index=False)
+    model = str(tmp_path / "m.npz")
+    assert main(["train", "--data", str(tmp_path / "e.csv"), "--weight-col", "weight", "--model", "itemknn",
+                 "--out", model, "--quiet"]) == 0  # fmt: skip
+    base = ["recommend", "--model", model, "--data", str(tmp_path / "e.csv"), "--k", "5", "--quiet"]
+    capsys.readouterr()
+    assert main([*base, "--out", str(tmp_path / "memory.csv")]) == 0
+    said_in_memory = capsys.readouterr().err
+    assert main([*base, "--out", str(tmp_path / "blocks.csv"), "--blocks", "3"]) == 0
+    said_out_of_core = capsys.readouterr().err
+    key = ["user", "rank"]
+    memory = pd.read_csv(tmp_path / "memory.csv").sort_values(key).reset_index(drop=True)
+    blocks = pd.read_csv(tmp_path / "blocks.csv").sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(memory[["user", "rank", "item", "path"]], blocks[["user", "rank", "item", "path"]])
+    np.testing.assert_allclose(blocks["score"], memory["score"], rtol=1e-5)
+    line = f"dropped {int((events['weight'] < 0).sum()) + 2:,} rows with a negative weight"
+    assert line in said_in_memory and line in said_out_of_core
+    assert "r1" not in set(blocks["user"])
+    kept = rf.batch.recommend(rf.load(model), tmp_path / "e.csv", tmp_path / "kept", k=5, blocks=2)
+    assert "returns" not in kept and "r1" in set(read_lists(tmp_path / "kept")["user"])  # the library keeps them
+    dropped = rf.batch.recommend(rf.load(model), tmp_path / "e.csv", tmp_path / "dropped", k=5, returns="drop")
+    assert dropped["returns"] == int((events["weight"] < 0).sum()) + 2 and dropped["rows"] == len(events) + 2
+    with pytest.raises(ValueError, match="returns"):
+        rf.batch.recommend(rf.load(model), tmp_path / "e.csv", tmp_path / "x", returns="net")

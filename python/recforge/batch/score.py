@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._atomic import atomic_output, atomic_path
-from .._checks import check_int
+from .._checks import check_choice, check_int
 from .._csv_out import GZIP_LEVEL, write_csv
 from .._factorize import id_kind, ids_like
 from .._tables import check_column_names
@@ -71,7 +71,7 @@ def _file_identity(path: str) -> dict:
 
 
 # Recorded in the manifest only when used, so that jobs written without them still resume.
-OPTIONAL_JOB_KEYS = ("descriptions", "names", "customers", "csv_names")
+OPTIONAL_JOB_KEYS = ("descriptions", "names", "customers", "csv_names", "returns")
 
 
 def _describer(descriptions, names, job: dict):
@@ -136,6 +136,7 @@ def recommend(
     names: dict | None = None,
     customers=None,
     customer_key: str = "user",
+    returns: str = "keep",
 ) -> dict:
     """Top-k for every customer of an event file too large to score in memory.
 
@@ -180,6 +181,10 @@ def recommend(
         an id is left out and counted; of rows with one id, the last counts.
     customer_key : str, default "user"
         The customers table's id column.
+    returns : {"keep", "drop"}, default "keep"
+        Rows with a negative weight (returns, cancellations): kept, so a pair's weights net
+        out as :class:`~recforge.Interactions` sums them, or dropped before anything else and
+        counted (``report["returns"]``), as ``recforge recommend`` does in memory by default.
 
     Returns
     -------
@@ -200,6 +205,7 @@ def recommend(
 
     events, out = os.fspath(events), os.fspath(out)
     k = check_int(k, "k", minimum=0)
+    check_choice(returns, "returns", ("keep", "drop"))
     for name, value in (("block_events", block_events), ("chunk_rows", chunk_rows)):
         check_int(value, name, minimum=1)
     if not os.path.exists(events):
@@ -211,6 +217,8 @@ def recommend(
     kinds, job = _plan(model, events, k)
     if csv_names is not None:  # the same file read under other names is another job
         job["csv_names"] = csv_names
+    if returns == "drop":  # other lists: another job (absent, as in earlier manifests, when kept)
+        job["returns"] = returns
     describe = _describer(descriptions, names, job)
     listed = None
     if customers is not None:
@@ -261,8 +269,10 @@ def recommend(
         with atomic_output(os.path.join(spill_dir, "_complete"), "w") as f:
             f.write("split\n")
 
-    scorer = BlockScorer(model, k, list(kinds))
+    scorer = BlockScorer(model, k, list(kinds), drop_returns=returns == "drop")
     report = {"rows": 0, "customers": 0, "recommendations": 0, "blocks": n_blocks, "resumed_blocks": 0}
+    if returns == "drop":
+        report["returns"] = 0
     report["skipped_customers"] = 0
     report["customers_all_dropped"] = 0
     report["dropped"], report["paths"] = {}, {}
@@ -329,7 +339,7 @@ def collect(out, path) -> int:
 def add_counts(report: dict, counts: dict) -> None:
     """Add one block's counts (:meth:`BlockScorer.score`) into a job's ``report``."""
     counted = ("rows", "customers", "recommendations", "skipped_customers", "customers_all_dropped")
-    counted += ("customers_without_events",)
+    counted += ("customers_without_events", "returns")
     for key in counted:
         if key in counts:
             report[key] = report.get(key, 0) + counts[key]
@@ -344,8 +354,11 @@ class BlockScorer:
     :class:`~recforge.Interactions` over its products (each block's customers are appended to
     it, so a block's matrix has only its own rows)."""
 
-    def __init__(self, model, k: int, columns: list):
+    def __init__(self, model, k: int, columns: list, drop_returns: bool = False):
         self.model, self.columns = model, columns
+        # rows with a negative weight are dropped first and counted (recforge recommend's default)
+        weight = model.events_spec_.get("weight_col")
+        self.returns_col = weight if drop_returns and weight is not None else None
         self.k = min(k, int(model.n_items_))
         self.fallbacks = isinstance(model, ColdStart)
         unused = ("time_col", "amount_col", "order_col")  # not read: the lists need no times or amounts
@@ -360,6 +373,12 @@ class BlockScorer:
         """The block's lists as a DataFrame, and its counts. ``customers``: the block's rows of a
         customer table (a model with fallbacks): its customers are answered too, those without
         events from their attributes."""
+        returned = 0
+        if self.returns_col is not None and len(frame):
+            negative = np.asarray(pd.to_numeric(frame[self.returns_col], errors="coerce") < 0)
+            returned = int(negative.sum())
+            if returned:
+                frame = frame[~negative]
         history = self.empty.transform(frame, new_users="append")
         H = history.matrix.tocsr()
         customers_ids = history.user_ids
@@ -401,7 +420,7 @@ class BlockScorer:
             "score": scores[ok].astype(np.float64),
         }
         counts = {
-            "rows": int(history.report.get("rows", 0)),
+            "rows": int(history.report.get("rows", 0)) + returned,
             "customers": int(answered.size),
             "recommendations": int(ok.sum()),
             "skipped_customers": int(customers_ids.size - answered.size),
@@ -409,6 +428,8 @@ class BlockScorer:
             "dropped": dropped,
             "paths": {},
         }
+        if self.returns_col is not None:
+            counts["returns"] = returned
         if customers is not None:
             counts["customers_without_events"] = without_events
             counts["customer_rows_dropped"] = {name: n for name, n in customers.dropped.items() if n}

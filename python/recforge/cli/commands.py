@@ -165,11 +165,17 @@ def recommend_out_of_core(args, start: float) -> None:
     try:
         report = batch.recommend(
             model, args.data, work, k=args.k, blocks=args.blocks, sep=args.sep, encoding=args.encoding,
-            csv_names=args.names,
+            csv_names=args.names, returns=getattr(args, "returns", "drop"),
             show_progress=not args.quiet, **described,
         )  # fmt: skip
     except (ValueError, ImportError) as e:
         raise CliError(str(e)) from None
+    if report.get("returns"):  # as in memory (drop_returns)
+        print(
+            f"dropped {report['returns']:,} rows with a negative {known.spec.get('weight_col')} (returns or "
+            "cancellations; --returns keep subtracts them instead)",
+            file=sys.stderr,
+        )
     where = work
     if not folder:
         batch.collect(work, args.out)
