@@ -420,3 +420,10 @@ def test_returns_are_dropped_out_of_core_as_in_memory(tmp_path, fitted, capsys):
     assert dropped["returns"] == int((events["weight"] < 0).sum()) + 2 and dropped["rows"] == len(events) + 2
     with pytest.raises(ValueError, match="returns"):
         rf.batch.recommend(rf.load(model), tmp_path / "e.csv", tmp_path / "x", returns="net")
+    # the hint's option exists, and keeps them in memory and out of core alike
+    assert main([*base, "--returns", "keep", "--out", str(tmp_path / "kept_memory.csv")]) == 0
+    assert main([*base, "--returns", "keep", "--out", str(tmp_path / "kept_blocks.csv"), "--blocks", "2"]) == 0
+    kept_memory = pd.read_csv(tmp_path / "kept_memory.csv").sort_values(key).reset_index(drop=True)
+    kept_blocks = pd.read_csv(tmp_path / "kept_blocks.csv").sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(kept_memory[["user", "rank", "item"]], kept_blocks[["user", "rank", "item"]])
+    assert "r1" in set(kept_memory["user"]) and "rows with a negative" not in capsys.readouterr().err

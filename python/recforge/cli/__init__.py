@@ -8,7 +8,7 @@ import argparse
 import sys
 
 from .._version import __version__
-from ._common import MODEL_NAMES, CliError, add_csv_arguments, add_data_arguments
+from ._common import MODEL_NAMES, CliError, add_csv_arguments, add_data_arguments, add_returns_argument
 from .features import add_feature_arguments, add_product_arguments
 from .serve import add_serve_parser
 
@@ -73,6 +73,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--model", required=True, help="file written by 'recforge train'")
     r.add_argument("--data", required=True, help='events (.csv or .parquet), or "sample"')
     add_csv_arguments(r)
+    add_returns_argument(r)
     r.add_argument("--k", type=int, default=10, help="products per customer (default: 10)")
     r.add_argument(
         "--customers",

@@ -73,7 +73,12 @@ def add_data_arguments(parser, required: bool = True) -> None:
         help="how repeated (customer, product) events merge (default: sum)",
     )
     add_csv_arguments(g)
-    g.add_argument(
+    add_returns_argument(g)
+
+
+def add_returns_argument(parser) -> None:
+    """--returns: what happens to rows with a negative weight (training and scoring alike)."""
+    parser.add_argument(
         "--returns",
         default="drop",
         choices=("drop", "keep"),
