@@ -335,6 +335,12 @@ def test_transform_looks_arrow_strings_up_as_it_looks_up_objects():
     np.testing.assert_array_equal(
         _factorize.lookup(known.user_ids, as_arrow["user"]), _factorize.lookup(known.user_ids, new_users)
     )
+    # pandas' Python-storage strings are not Arrow's (they would need pyarrow): the general path
+    python_strings = pd.array(new_users, dtype=pd.StringDtype("python"))
+    assert _factorize.arrow_strings(python_strings) is None
+    np.testing.assert_array_equal(
+        _factorize.lookup(known.user_ids, python_strings), _factorize.lookup(known.user_ids, new_users)
+    )
 
 
 def test_from_parquet(tmp_path):

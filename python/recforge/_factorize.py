@@ -93,9 +93,9 @@ def arrow_strings(values):
     if pd is None:
         return None
     array = values.array if isinstance(values, (pd.Series, pd.Index)) else values
-    if isinstance(array, pd.api.extensions.ExtensionArray) and hasattr(array, "__arrow_array__"):
-        if pd.api.types.is_string_dtype(array.dtype):
-            return array
+    # Arrow-backed only: pandas' Python-storage strings convert to Arrow too, but need pyarrow
+    if isinstance(array, pd.arrays.ArrowExtensionArray) and pd.api.types.is_string_dtype(array.dtype):
+        return array
     return None
 
 

@@ -8,18 +8,17 @@ import warnings
 
 import numpy as np
 
-from ._factorize import pd, to_numpy
+from ._factorize import arrow_strings, pd, to_numpy
 
 
 def _numbers_in_text(values) -> np.ndarray | None:
     """Epoch seconds written as text (a CSV column read as strings), else None."""
-    arrow = values.array if pd is not None and isinstance(values, (pd.Series, pd.Index)) else values
-    if hasattr(arrow, "__arrow_array__"):  # Arrow strings: Arrow's parser, 35x pandas' on them
+    if arrow_strings(values) is not None:  # Arrow strings: Arrow's parser, 35x pandas' on them
         import pyarrow as pa
         import pyarrow.compute as pc
 
         try:
-            return pc.cast(pa.array(arrow), pa.float64()).to_numpy(zero_copy_only=False)
+            return pc.cast(pa.array(arrow_strings(values)), pa.float64()).to_numpy(zero_copy_only=False)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             pass  # dates, or numbers as Python writes them that Arrow does not read: below
     try:
