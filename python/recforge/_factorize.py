@@ -150,8 +150,9 @@ def ids_like(raw, known=None, *, kind: str | None = None) -> np.ndarray:
     among numeric ids. Ids that do not convert are left as they are, and so are ids of the same
     kind (no copy)."""
     want = kind if kind is not None else id_kind(to_numpy(known))  # kind: id_kind(known), computed once
-    if want == "string" and arrow_strings(raw) is not None:
-        return arrow_strings(raw)  # text among text ids, and no Python string per id
+    text = arrow_strings(raw) if want == "string" else None
+    if text is not None:
+        return text  # text among text ids, and no Python string per id
     raw = to_numpy(raw)
     if want == "other" or _first_kind(raw) == want:
         return raw  # the full scan below could only find the same kind or a mix: nothing to convert

@@ -134,11 +134,7 @@ def read_table(
         vals = np.asarray(vals, dtype=object)
         header_again = vals == c
         if names is None and header_again.any():
-            line = _line_of(int(np.flatnonzero(header_again)[0]))
-            raise ValueError(
-                f"{where} line {line} repeats the header (files joined with their headers?); "
-                "remove the repeated header lines"
-            )
+            raise repeated_header(where, int(np.flatnonzero(header_again)[0]))
         if c in text:
             out[c] = np.where(vals == "", None, vals)
         else:
@@ -176,18 +172,10 @@ def _read_arrow(source, columns, names, text, sep, encoding, quoted, where, arro
         )
     except (pa.ArrowException, OSError, ValueError, LookupError, UnicodeError):
         return None
-    null = pa.scalar(None, pa.string())
     out = {}
     for c in wanted:
         col = table.column(c)
-        if names is None:
-            again = pc.index(col, c).as_py()
-            if again >= 0:
-                raise ValueError(
-                    f"{where} line {_line_of(again)} repeats the header (files joined with their headers?); "
-                    "remove the repeated header lines"
-                )
-        present = pc.if_else(pc.equal(col, ""), null, col)
+        present = arrow_present(col, c, where, header=names is None)
         if c in text:
             out[c] = (
                 pd.arrays.ArrowExtensionArray(present)
@@ -215,6 +203,26 @@ def _refuse_spreadsheet(path: str, where: str) -> None:
             f"{where} looks like a spreadsheet; spreadsheets are not read: save the sheet as "
             "CSV (UTF-8) and pass that file"
         )
+
+
+def repeated_header(where: str, row: int) -> ValueError:
+    """The error for data row ``row`` (0-based) of a file that repeats its header line."""
+    return ValueError(
+        f"{where} line {_line_of(row)} repeats the header (files joined with their headers?); "
+        "remove the repeated header lines"
+    )
+
+
+def arrow_present(column, name: str, where: str, first_row: int = 0, header: bool = True):
+    """An Arrow text column (rows from ``first_row`` of a file) with its empty fields missing;
+    with ``header``, ValueError where a field is the column's name (a header line inside the
+    file: files joined with their headers)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if header and (again := pc.index(column, name).as_py()) >= 0:
+        raise repeated_header(where, first_row + again)
+    return pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
 
 
 def _line_of(row: int) -> int:

@@ -13,12 +13,13 @@ from ._factorize import arrow_strings, pd, to_numpy
 
 def _numbers_in_text(values) -> np.ndarray | None:
     """Epoch seconds written as text (a CSV column read as strings), else None."""
-    if arrow_strings(values) is not None:  # Arrow strings: Arrow's parser, 35x pandas' on them
+    text = arrow_strings(values)
+    if text is not None:  # Arrow strings: Arrow's parser, 35x pandas' on them
         import pyarrow as pa
         import pyarrow.compute as pc
 
         try:
-            return pc.cast(pa.array(arrow_strings(values)), pa.float64()).to_numpy(zero_copy_only=False)
+            return pc.cast(pa.array(text), pa.float64()).to_numpy(zero_copy_only=False)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             pass  # dates, or numbers as Python writes them that Arrow does not read: below
     try:

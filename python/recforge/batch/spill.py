@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from .._factorize import pd
-from .._tables import arrow_decoding, check_names_cover
+from .._tables import arrow_decoding, arrow_present, check_names_cover, repeated_header
 
 
 def require_io() -> None:
@@ -102,7 +102,7 @@ def read_chunks(
             for c in text:
                 again = np.flatnonzero(chunk[c].to_numpy() == c)
                 if again.size:
-                    _repeated_header(what, path, done + int(again[0]))
+                    raise repeated_header(f"{what} {path!r}", done + int(again[0]))
         done += len(chunk)
         yield pa.Table.from_pandas(_cast(chunk, kinds), schema=schema, preserve_index=False)
 
@@ -166,13 +166,10 @@ def _converted(table, kinds: dict, what: str, path: str, first_row: int, has_hea
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    null = pa.scalar(None, pa.string())
     arrays = []
     for column, kind in kinds.items():
-        values = table.column(column)
-        if has_header and kind == "str" and (again := pc.index(values, column).as_py()) >= 0:
-            _repeated_header(what, path, first_row + again)
-        values = pc.if_else(pc.equal(values, ""), null, values)
+        where, header = f"{what} {path!r}", has_header and kind == "str"
+        values = arrow_present(table.column(column), column, where, first_row, header)
         if kind != "str":
             try:
                 values = pc.cast(values, pa.int64() if kind == "int" else pa.float64())
@@ -181,13 +178,6 @@ def _converted(table, kinds: dict, what: str, path: str, first_row: int, has_hea
                 values = pa.Array.from_pandas(frame[column])
         arrays.append(values)
     return pa.table(arrays, schema=arrow_schema(kinds))
-
-
-def _repeated_header(what: str, path: str, row: int) -> None:
-    raise ValueError(
-        f"{what} {path!r} line {row + 2} repeats the header (files joined with their headers?); "
-        "remove the repeated header lines"
-    )
 
 
 def _cast(frame, kinds: dict):
