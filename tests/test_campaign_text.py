@@ -112,3 +112,97 @@ def test_a_message_template_pickles_for_workers():
     copy = pickle.loads(pickle.dumps(t))
     context = {"customer": "<Zoë>", "items": [1, 2]}
     assert copy.render(context) == t.render(context) == "Grüß &lt;Zoë&gt;: 2"
+
+
+LIST_TEMPLATE = (
+    "{{ customer }}|{{ segment }}|{% for i in items %}{{ i.rank }}:{{ i.item }}:{{ i.description }}"
+    ":{{ i.score }}:{{ i.reason }};{% endfor %}"
+)
+
+
+def _campaign_arrays(n=40, n_items=7, k=4, seed=0):
+    rng = np.random.default_rng(seed)
+    lists = rng.integers(0, n_items, (n, k))
+    lists[rng.random(n) < 0.3, 2:] = -1  # short lists: -1 padding at the end
+    lists[0] = -1  # a customer with nothing to offer
+    reasons = np.where(rng.random((n, k)) < 0.5, rng.integers(0, n_items, (n, k)), -1)
+    scores = rng.random((n, k)).astype(np.float32)
+    descriptions = np.array([f"Théière {j} 茶" for j in range(n_items)], dtype=object)
+    item_ids = np.array([f"P{j}" for j in range(n_items)], dtype=object)
+    customers = np.array([f"Zoë{u}" for u in range(n)], dtype=object)
+    segments = np.array([None if u % 3 == 0 else f"S{u % 3}" for u in range(n)], dtype=object)
+    return customers, lists, descriptions, item_ids, scores, reasons, segments
+
+
+def test_render_lists_equals_rendering_each_customers_context():
+    t = rf.campaign.MessageTemplate(LIST_TEMPLATE)
+    customers, lists, descriptions, item_ids, scores, reasons, segments = _campaign_arrays()
+    got = t.render_lists(
+        customers, lists, descriptions, item_ids=item_ids, scores=scores, reasons=reasons, segments=segments
+    )
+    expected = []
+    for u in range(len(customers)):
+        items = [
+            {
+                "rank": r + 1,
+                "item": item_ids[j],
+                "description": descriptions[j],
+                "score": float(scores[u, r]),
+                "reason": descriptions[reasons[u, r]] if reasons[u, r] >= 0 else "",
+            }
+            for r, j in enumerate(lists[u])
+            if j >= 0
+        ]
+        expected.append(t.render({"customer": customers[u], "segment": segments[u], "items": items}))
+    assert got == expected
+    assert got[0] == "Zoë0|None|"
+    # without the optional arrays: column numbers as ids, no score, no reason, no segment
+    bare = t.render_lists(customers[:2], lists[:2], descriptions)
+    assert bare[1] == "Zoë1|None|" + "".join(f"{r + 1}:{j}:{descriptions[j]}:None:;" for r, j in enumerate(lists[1]))
+
+
+def test_render_lists_in_worker_processes_gives_the_same_messages(monkeypatch):
+    from recforge.campaign import message
+
+    t = rf.campaign.MessageTemplate(LIST_TEMPLATE)
+    arrays = _campaign_arrays(n=50)
+    customers, lists, descriptions, item_ids, scores, reasons, segments = arrays
+    kwargs = {"item_ids": item_ids, "scores": scores, "reasons": reasons, "segments": segments}
+    serial = t.render_lists(customers, lists, descriptions, n_workers=2, **kwargs)  # 50 customers: this process
+    monkeypatch.setattr(message, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(message, "BLOCK", 7)
+    assert len(message._blocks(50, 2)) == 8  # blocks of 7, sent to two workers
+    assert t.render_lists(customers, lists, descriptions, n_workers=2, **kwargs) == serial
+    assert t.render_lists(customers, lists, descriptions, n_workers=1, **kwargs) == serial
+    # a template failing for one customer (an empty list) fails the call, with its reason
+    failing = rf.campaign.MessageTemplate("{{ 1 // items | length }}")
+    with pytest.raises(ValueError, match="message template: ZeroDivisionError"):
+        failing.render_lists(customers, lists, descriptions, n_workers=2)
+
+
+def test_render_lists_refuses_arrays_that_disagree():
+    t = rf.campaign.MessageTemplate(LIST_TEMPLATE)
+    customers, lists, descriptions, item_ids, scores, reasons, segments = _campaign_arrays(n=5)
+    with pytest.raises(TypeError, match="recommended must be a 2-D integer array"):
+        t.render_lists(customers, lists.astype(float), descriptions)
+    with pytest.raises(TypeError, match="recommended must be a 2-D integer array"):
+        t.render_lists(customers, lists[0], descriptions)
+    with pytest.raises(ValueError, match="customers must be 5 values"):
+        t.render_lists(customers[:4], lists, descriptions)
+    with pytest.raises(ValueError, match=r"recommended must hold product columns in \[0, 6\)"):
+        t.render_lists(customers, lists, descriptions[:6])
+    with pytest.raises(ValueError, match="item_ids must be 7 values"):
+        t.render_lists(customers, lists, descriptions, item_ids=item_ids[:3])
+    with pytest.raises(ValueError, match="segments must be 5 values"):
+        t.render_lists(customers, lists, descriptions, segments=segments[:2])
+    with pytest.raises(ValueError, match="scores must be numbers shaped as recommended"):
+        t.render_lists(customers, lists, descriptions, scores=scores[:, :2])
+    with pytest.raises(ValueError, match="reasons must be integers shaped as recommended"):
+        t.render_lists(customers, lists, descriptions, reasons=reasons.astype(float))
+    with pytest.raises(ValueError, match="reasons must hold product columns"):
+        t.render_lists(customers, lists, descriptions, reasons=reasons + 10)
+    with pytest.raises(ValueError, match="n_workers must be >= 0"):
+        t.render_lists(customers, lists, descriptions, n_workers=-1)
+    with pytest.raises(TypeError, match="n_workers must be an integer"):
+        t.render_lists(customers, lists, descriptions, n_workers=1.5)
+    assert t.render_lists([], np.zeros((0, 3), dtype=np.int64), descriptions) == []

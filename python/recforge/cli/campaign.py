@@ -277,32 +277,19 @@ def campaign(args) -> None:
 
 
 def _messages(template, shown, segments, users, ids, reasons, item_ids, descriptions, scores) -> dict:
-    """The message table: one rendered message per customer (and segment)."""
-    # Python values once for the whole table (a numpy scalar per field costs more than the
-    # template's rendering)
-    item_text = [str(v) for v in item_ids.tolist()]
-    description_text = [str(v) for v in descriptions.tolist()]
-    scores_of, reasons_of = scores.tolist(), reasons.tolist()
-    shown_text = [str(v) for v in shown.tolist()]
-    segment_of = None if segments is None else segments[users].tolist()
-    messages = []
-    for u, row in enumerate(ids.tolist()):
-        items = [
-            {
-                "rank": r + 1,
-                "item": item_text[j],
-                "description": description_text[j],
-                "score": scores_of[u][r],
-                "reason": description_text[reasons_of[u][r]] if reasons_of[u][r] >= 0 else "",
-            }
-            for r, j in enumerate(row)
-            if j >= 0
-        ]
-        segment = None if segment_of is None else segment_of[u]
-        try:
-            messages.append(template.render({"customer": shown_text[u], "segment": segment, "items": items}))
-        except ValueError as e:
-            raise CliError(f"--template: {e}") from None
+    """The message table: one rendered message per customer (and segment), in worker processes."""
+    try:
+        messages = template.render_lists(
+            shown,
+            ids,
+            descriptions,
+            item_ids=item_ids,
+            scores=scores,
+            reasons=reasons,
+            segments=None if segments is None else segments[users],
+        )
+    except ValueError as e:
+        raise CliError(f"--template: {e}") from None
     table = {"customer": shown, "message": np.array(messages, dtype=object)}
     if segments is not None:
         table["segment"] = segments[users]
