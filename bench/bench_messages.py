@@ -18,9 +18,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import measure_rounds, table  # noqa: E402
-
 import recforge as rf  # noqa: E402
+from harness import measure_rounds, table  # noqa: E402
 
 
 def campaign(n_customers: int, k: int, n_items: int = 50_000, seed: int = 0) -> dict:
