@@ -378,6 +378,42 @@ def test_customers_segments_with_lines_without_a_customer(tmp_path, capsys):
     assert sorted(table["customer"]) == sorted(set(customer[customer != None]))  # noqa: E711
 
 
+def test_customers_segments_with_lines_without_a_product(tmp_path, capsys):
+    """Lines naming a customer but no product count for RFM and are left out of the segments'
+    products, and said so; the profile sorted the products with numpy, which cannot order a
+    missing id among text, and the command died with "boolean value of NA is ambiguous"."""
+    import pandas as pd
+
+    rng = np.random.default_rng(1)
+    n = 800
+    sku = rng.choice([f"p{i}" for i in range(12)], n).astype(object)
+    unnamed = rng.random(n) < 0.2
+    log = pd.DataFrame(
+        {
+            "customer": rng.choice([f"c{i}" for i in range(60)], n),
+            "date": pd.Timestamp("2011-01-01") + pd.to_timedelta(rng.integers(0, 300, n), unit="D"),
+            "amount": rng.gamma(2.0, 10.0, n).round(2),
+            "sku": np.where(unnamed, None, sku),
+        }
+    )
+    argv = ["customers", "--user-col", "customer", "--time-col", "date", "--amount-col", "amount"]
+    argv += ["--item-col", "sku", "--segments", "3", "--min-size", "1"]
+    log.to_csv(tmp_path / "orders.csv", index=False)
+    assert main([*argv, "--data", str(tmp_path / "orders.csv")]) == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert f"{unnamed.sum():,} lines without a product: left out of the segments' products\n" in printed
+    # The same as naming those lines' products by ids each bought once: too few buyers for a lift.
+    log["sku"] = np.where(unnamed, [f"zz{i}" for i in range(n)], sku)
+    log.to_csv(tmp_path / "named.csv", index=False)
+    assert main([*argv, "--data", str(tmp_path / "named.csv")]) == 0
+    expected = capsys.readouterr().out
+    assert "| segment |" in expected and "p" in expected.split("| segment |")[1]
+    assert (
+        printed.replace(f"{unnamed.sum():,} lines without a product: left out of the segments' products\n", "")
+        == expected
+    )
+
+
 def test_customers_and_clv_on_the_sample(tmp_path, capsys):
     import pandas as pd
 

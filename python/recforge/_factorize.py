@@ -120,6 +120,14 @@ def lookup(known: np.ndarray, raw) -> np.ndarray:
     return np.fromiter((table.get(v, -1) for v in to_numpy(raw).tolist()), dtype=np.int64)
 
 
+def isin(values, ids) -> np.ndarray:
+    """Whether each of ``values`` is one of ``ids``, by :func:`lookup` (text and integer ids of
+    one value are one id; a missing id matches nothing). numpy's ``isin`` compares object arrays
+    value by value against every id: 1M lines against 100k customers took 30 s."""
+    distinct = factorize(to_numpy(ids), "ids")[1]
+    return lookup(distinct, values) >= 0
+
+
 # Where one id is written as text in one file and as a number in another (a CSV read as text, a
 # Parquet column of integers), the two must still be one customer or one product: raw ids are
 # brought to the kind of the ids they are looked up in, where they convert exactly.

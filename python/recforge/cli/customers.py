@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from .._factorize import arrow_strings, lookup, missing_mask
+from .._factorize import arrow_strings, factorize, lookup, missing_mask
 from .._times import as_moment, as_seconds
 from ..customers import (
     BetaGeoFitter,
@@ -20,6 +20,7 @@ from ..customers import (
     rfm,
     summary,
 )
+from ..customers.summary import sorted_codes
 from ._common import CliError, add_csv_arguments, check_output, read_events, write_table
 
 
@@ -102,8 +103,11 @@ def customers(args) -> None:
         "M": scores.monetary,
         "rfm_segment": scores.segment,
     }
-    names, counts = np.unique(scores.segment, return_counts=True)
-    print("RFM segments: " + ", ".join(f"{n} {c:,}" for n, c in sorted(zip(names, counts), key=lambda t: -t[1])))
+    codes, names = factorize(scores.segment, "RFM segments")
+    counts = np.bincount(codes, minlength=names.size)
+    print(
+        "RFM segments: " + ", ".join(f"{n} {c:,}" for n, c in sorted(zip(names, counts), key=lambda t: (-t[1], t[0])))
+    )
     if args.segments is not None:
         k = None if args.segments == "auto" else int(args.segments)
         if k is not None and k < 1:
@@ -114,13 +118,18 @@ def customers(args) -> None:
         if items is not None:
             import scipy.sparse as sp
 
-            # Lines without a customer (missing ids: None, NaN) match no row, as do dropped ones.
+            # Lines without a customer (missing ids: None, NaN) match no row, as do dropped ones;
+            # lines without a product count for RFM but name no product (said below).
             row = lookup(s.customer_ids, customer_of_line)
-            known = row >= 0
-            item_ids, col = np.unique(items[known], return_inverse=True)
+            product, products = factorize(items, "--item-col")
+            known = (row >= 0) & (product >= 0)
+            item_ids, col = sorted_codes(product[known], products)  # columns in id order: ties by id
             bought = sp.csr_matrix(
-                (np.ones(col.size), (row[known], col.ravel())), shape=(len(s), item_ids.size), dtype=np.float32
+                (np.ones(col.size), (row[known], col)), shape=(len(s), item_ids.size), dtype=np.float32
             )
+            unnamed = int(np.count_nonzero(product < 0))
+            if unnamed:
+                print(f"{unnamed:,} lines without a product: left out of the segments' products")
         scores_k = ", ".join(f"{c}: {v:.3f}" for c, v in segmenter.silhouettes_.items())
         chosen = "" if k else f" (k by silhouette; {scores_k})"
         print(f"\n{segmenter.n_segments_} segments{chosen}:")

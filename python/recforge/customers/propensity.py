@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._checks import as_numbers, check_int, check_real
-from .._factorize import lookup
+from .._factorize import isin, lookup
 from .._times import as_moment, as_seconds
 from .bgnbd import BetaGeoFitter
 from .segments import Segmenter
@@ -61,7 +61,7 @@ def _in_target(items, target) -> np.ndarray | None:
         return None
     if items is None:
         raise ValueError("target products need items= (the product of each line)")
-    return np.isin(items, np.asarray(list(target), dtype=items.dtype))
+    return isin(items, list(target))
 
 
 def summary_before(customers, times, amounts=None, *, cutoff):
@@ -149,7 +149,7 @@ def _recommendation_scores(recommender, ids, customers, items, target) -> np.nda
 
     past = Interactions.from_arrays(customers, items)
     model = type(recommender)(**recommender.get_params(deep=False)).fit(past)
-    allow = np.flatnonzero(np.isin(past.item_ids, np.asarray(list(target), dtype=past.item_ids.dtype)))
+    allow = np.flatnonzero(isin(past.item_ids, list(target)))
     out = np.zeros(ids.size)
     if allow.size == 0:
         return out
@@ -193,7 +193,7 @@ def labels_after(
     hit = _in_target(items, target)
     if hit is not None:
         inside &= hit
-    return np.isin(np.asarray(customer_ids), customers[inside])
+    return isin(customer_ids, customers[inside])
 
 
 @dataclass

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from .. import _core
 from .._checks import check_int, check_real
 from .summary import CustomerSummary, check_summary
 
@@ -121,7 +122,7 @@ class Segmenter:
         self.silhouettes_ = {}
         # k-means cannot make more groups than distinct points: customers with the same features
         # are one point (it would warn and return fewer segments than asked)
-        distinct = len(np.unique(X, axis=0))
+        distinct = len(_core.distinct_rows(np.ascontiguousarray(X))[0])  # hashed: numpy's sort took 10x longer
         if self.n_segments is not None:
             if self.n_segments > n:
                 raise ValueError(f"n_segments ({self.n_segments}) is more than the customers ({n})")
