@@ -75,8 +75,18 @@ def test_new_customers_are_answered_from_their_history():
 
 def test_memory_limit_and_bad_arguments():
     X = sp.random(10, 3000, density=0.01, format="csr", random_state=0)
-    with pytest.raises(MemoryError, match="needs about .* GiB .* set neighbours"):
-        rf.EASE(max_memory=0.01).fit(X)
+    # Only the ways out that fit are offered: the float32 solve of 3,000 items takes 0.034 GiB,
+    # the exact B three times that, in float64 twice as much.
+    for options, offered, not_offered in (
+        ({"max_memory": 0.01}, ["use SparseEASE", "keep fewer items"], ["neighbours", "float32"]),
+        ({"max_memory": 0.05}, ["set neighbours=... (a sparse B)", "use SparseEASE"], ["float32"]),
+        ({"max_memory": 0.05, "dtype": "float64"}, ["set neighbours=... with dtype='float32'"], ["use dtype"]),
+        ({"max_memory": 0.11, "dtype": "float64"}, ["use dtype='float32'", "set neighbours=... (a sparse B)"], []),
+    ):
+        with pytest.raises(MemoryError, match="needs about .* GiB") as failure:
+            rf.EASE(**options).fit(X)
+        message = str(failure.value)
+        assert all(o in message for o in offered) and not any(o in message for o in not_offered), message
     with pytest.raises(ValueError, match="regularization must be > 0"):
         rf.EASE(regularization=0)
     with pytest.raises(ValueError, match="neighbours"):

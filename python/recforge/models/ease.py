@@ -68,6 +68,20 @@ def check_regularization(value) -> float:
     return value
 
 
+def _ways_out(n: int, itemsize: int, neighbours, max_memory: float) -> str:
+    """What would let an EASE fit over ``n`` items fit in ``max_memory`` GiB: only the options
+    that do (the dense solve alone, n^2 x 4 bytes in float32, may already be too much)."""
+    ways = []
+    if itemsize > 4 and n * n * 4 * (1 if neighbours else 3) / 2**30 <= max_memory:
+        ways.append("use dtype='float32'")
+    if not neighbours and n * n * itemsize / 2**30 <= max_memory:
+        ways.append("set neighbours=... (a sparse B)")
+    elif not neighbours and itemsize > 4 and n * n * 4 / 2**30 <= max_memory:
+        ways.append("set neighbours=... with dtype='float32'")
+    ways += ["use SparseEASE (memory grows with the co-occurrences, not n_items^2)", "keep fewer items"]
+    return ", ".join(ways) + ", or raise max_memory"
+
+
 class EASE(Recommender):
     """Embarrassingly Shallow Autoencoder: exact item-item weights in closed form.
 
@@ -88,7 +102,8 @@ class EASE(Recommender):
         Precision of the n_items x n_items solve and of B.
     max_memory : float, default 8.0
         GiB the fit may take for the dense n_items x n_items matrix; above it ``fit`` refuses
-        before allocating anything (the way out: ``neighbours``, fewer items, or float32).
+        before allocating anything, naming the ways out that fit (``neighbours``, float32,
+        :class:`SparseEASE`, fewer items).
     n_threads : int, default 0
         Threads for scoring (the solve uses LAPACK's own threads).
 
@@ -137,7 +152,7 @@ class EASE(Recommender):
             raise MemoryError(
                 f"EASE over {n:,} items needs about {need:.1f} GiB (n_items^2 x {itemsize} bytes"
                 f"{'' if self.neighbours else ' for the solve, twice that for the exact B'}), above max_memory="
-                f"{self.max_memory:g}: set neighbours=..., keep fewer items, use dtype='float32', or raise max_memory"
+                f"{self.max_memory:g}: {_ways_out(n, itemsize, self.neighbours, self.max_memory)}"
             )
         self.n_users_, self.n_items_ = X.shape
         if n < 2:  # no pair of items: B has no off-diagonal weight (and LAPACK refuses n = 0)
