@@ -186,6 +186,61 @@ def test_pruning_stays_exact_when_the_best_items_have_small_norms(rng):
     assert np.all(ids >= 500)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", range(4))
+def test_a_shifted_bound_gives_the_same_answer_bit_for_bit(dtype, seed):
+    """Bias-column data ([p, w] . [f, b], f small beside b) where the bound |q| |i| prunes
+    nothing: the kernel's shift of the last column may only change which tiles it scores. A
+    bound that forgot the shift's own term (w * shift) or its rounding would drop best items."""
+    from recforge import _core
+
+    rng = np.random.default_rng(seed)
+    n_q, n_items, f = 150, 700, 6
+    Q = np.hstack([rng.normal(scale=0.05, size=(n_q, f)), np.ones((n_q, 1))])
+    Q[::7, -1] = rng.normal(size=Q[::7].shape[0])  # some queries weigh the bias otherwise, or negatively
+    b = rng.normal(scale=0.5, size=n_items) - 0.3
+    b[rng.random(n_items) < 0.05] -= 5.0  # a tail of very negative biases: large norms, low scores
+    V = np.hstack([rng.normal(scale=0.05, size=(n_items, f)), b[:, None]])
+    Q, V = Q.astype(dtype), V.astype(dtype)
+    exclude = sp.random(n_q, n_items, density=0.05, format="csr", random_state=seed, dtype=dtype)
+    allow = np.sort(rng.choice(n_items, 500, replace=False)).astype(exclude.indices.dtype)
+    for k, allowed in ((10, None), (10, allow), (n_items + 5, None)):
+        args = (Q, V, exclude.indptr, exclude.indices, exclude.data, allowed, k, False)
+        plain = _core.topk_dense(*args, 2)
+        check(Q, V, min(k, n_items), *plain, exclude=exclude, allow=allowed)
+        for shift in (np.percentile(b, 5), b.min(), b.max(), -50.0, 50.0, 1e-3):
+            for threads in (1, 2):
+                ids, scores = _core.topk_dense(*args, threads, shift=float(shift))
+                np.testing.assert_array_equal(ids, plain[0])
+                np.testing.assert_array_equal(scores, plain[1])
+    with pytest.raises(ValueError, match="shift must be finite"):
+        _core.topk_dense(Q, V, None, None, None, None, 3, False, 1, shift=float("nan"))
+
+
+def test_the_shift_is_a_bias_columns_low_end():
+    from recforge.kernels.topk import bias_shift
+
+    rng = np.random.default_rng(3)
+    V = rng.normal(size=(200, 5))
+    Q = np.hstack([rng.normal(size=(50, 4)), np.ones((50, 1))])
+    assert bias_shift(Q, V) == np.percentile(V[:, -1], 5)
+    Q[:, -1] = -2.0
+    assert bias_shift(Q, V) == np.percentile(V[:, -1], 95)
+    Q[3, -1] = 1.0  # not a bias column: the queries weigh it differently
+    assert bias_shift(Q, V) == 0.0
+    assert bias_shift(np.ones((5, 5)), V) == 0.0  # a few queries: no pruning, no shift
+    # BiasedMF's lists on data where the biases dwarf the factors: the numpy reference's
+    rng = np.random.default_rng(3)
+    X = sp.random(400, 300, density=0.05, format="csr", random_state=3)
+    X.data = rng.integers(1, 6, X.nnz).astype(np.float32)
+    model = rf.BiasedMF(factors=4, iterations=3, random_state=0, show_progress=False).fit(X)
+    users = np.arange(400)
+    ids, scores = model.recommend(users, X, k=10)
+    queries, offset = model.queries(users, None)
+    assert bias_shift(queries, model.item_vectors()) == np.percentile(model.item_bias_, 5)
+    check(queries, model.item_vectors(), 10, ids, scores - offset[:, None].astype(scores.dtype), exclude=X)
+
+
 def test_zero_vectors_and_empty_inputs():
     Q = np.zeros((3, 4))
     V = np.vstack([np.zeros(4), np.ones(4)])

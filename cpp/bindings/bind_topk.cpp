@@ -1,5 +1,6 @@
 // recforge._core.topk_dense: binds topk_dense.hpp (see python/recforge/topk.py).
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <string>
 
@@ -126,10 +127,11 @@ void bind_topk(py::module_& m) {
         "topk_dense",
         [](const py::array& queries, const py::array& items, const py::object& exclude_indptr,
            const py::object& exclude_indices, const py::object& exclude_data, const py::object& allow, int64_t k,
-           bool cosine, int n_threads, bool trusted, const py::object& packed) {
+           bool cosine, int n_threads, bool trusted, const py::object& packed, double shift) {
             if (k < 0) throw py::value_error("k must be >= 0, got " + std::to_string(k));
+            if (!std::isfinite(shift)) throw py::value_error("shift must be finite");
             n_threads = kernel_threads(n_threads);
-            DenseTopKOptions opt{k, cosine, n_threads};
+            DenseTopKOptions opt{k, cosine, n_threads, shift};
             const bool i32 = !exclude_indptr.is_none() && has_dtype<int32_t>(exclude_indptr.cast<py::array>());
             if (has_dtype<float>(queries))
                 return i32 ? run<float, int32_t>(queries, items, exclude_indptr, exclude_indices, exclude_data, allow,
@@ -145,8 +147,9 @@ void bind_topk(py::module_& m) {
         },
         py::arg("queries"), py::arg("items"), py::arg("exclude_indptr"), py::arg("exclude_indices"),
         py::arg("exclude_data"), py::arg("allow"), py::arg("k"), py::arg("cosine"), py::arg("n_threads"),
-        py::arg("trusted") = false, py::arg("packed") = py::none(),
-        "Exact inner-product top-k of each query row against all (allowed, not excluded) item rows.");
+        py::arg("trusted") = false, py::arg("packed") = py::none(), py::arg("shift") = 0.0,
+        "Exact inner-product top-k of each query row against all (allowed, not excluded) item rows; "
+        "shift: the pruning bound's shift of the items' last column (the result does not depend on it).");
 
     m.def(
         "pack_items",

@@ -71,6 +71,7 @@ def topk_dense(
     n_threads: int,
     trusted: bool = False,
     packed: npt.NDArray[np.floating] | None = None,
+    shift: float = 0.0,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.floating]]: ...
 def pack_items(items: npt.NDArray[np.floating], cosine: bool) -> npt.NDArray[np.floating]: ...
 def topk_sparse(

@@ -29,6 +29,12 @@ struct DenseTopKOptions {
     int64_t k = 10;
     bool cosine = false;  // normalise queries and items (zero vectors score 0)
     int n_threads = 1;
+    // c: the bound's shift of the items' last column (not with cosine). q.i = q.i' + q_last c with
+    // i' = i - c e_last, so |q| |i'| + q_last c bounds every score as |q| |i| does, and the items
+    // are ordered by |i'|. A bias column (scores p.f + b as [p, 1].[f, b]) shifted to about its
+    // low end ranks the items by their bias and bounds them tightly, where |i| counts a large
+    // negative bias as large. Scores are computed from the items as given: the same bits.
+    double shift = 0.0;
 };
 
 // topk_dense: ids[q * k + r], scores[q * k + r] = the r-th best item of query q.
@@ -36,6 +42,7 @@ struct DenseTopKOptions {
 //   allow: sorted distinct item ids (n_allow of them), or nullptr for every item.
 //   Rank order: higher score first, equal scores to the lower id; rows with fewer than k
 //   candidates are padded with id -1 and score -inf. Identical for any n_threads.
+//   opt.shift: see DenseTopKOptions; only the pruning (which tiles are scored) depends on it.
 // Memory: a packed copy of the allowed items (n_allow x f) + O(threads * n_items / 8) + output.
 // Complexity: O(n_queries * n_allow * f) at worst; pruning skips the low-norm tail.
 namespace detail {
@@ -172,9 +179,19 @@ void topk_dense(const T* queries, int64_t n_queries, const T* items, int64_t n_i
         for (int64_t d = 0; d < f; ++d) s += static_cast<double>(v[d]) * static_cast<double>(v[d]);
         return std::sqrt(s);
     };
+    const double shift = opt.cosine || f == 0 ? 0.0 : opt.shift;
+    auto shifted_norm = [f, shift](const T* v) {  // |v - shift e_last|
+        double s = 0.0;
+        for (int64_t d = 0; d + 1 < f; ++d) s += static_cast<double>(v[d]) * static_cast<double>(v[d]);
+        const double last = static_cast<double>(v[f - 1]) - shift;
+        return std::sqrt(s + last * last);
+    };
     std::vector<double> cand_norm(static_cast<size_t>(n_cand));
 #pragma omp parallel for num_threads(opt.n_threads) schedule(static)
-    for (int64_t c = 0; c < n_cand; ++c) cand_norm[c] = norm_of(items + candidate(c) * f);
+    for (int64_t c = 0; c < n_cand; ++c) {
+        const T* v = items + candidate(c) * f;
+        cand_norm[c] = shift != 0.0 ? shifted_norm(v) : norm_of(v);
+    }
     std::vector<int64_t> order(static_cast<size_t>(n_cand));
     std::iota(order.begin(), order.end(), int64_t(0));
     std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
@@ -199,8 +216,10 @@ void topk_dense(const T* queries, int64_t n_queries, const T* items, int64_t n_i
         slot_of[id] = s;
     }
     for (int64_t t = 0; t < n_tiles; ++t) tile_norm[t] = opt.cosine ? 1.0 : cand_norm[order[t * kTileItems]];
-    // Rounding slack on the bound: a computed dot product may exceed |q||i| by ~f ulps.
+    // Rounding slack on the bound: a computed dot product may exceed q.i by ~f ulps of |q||i|,
+    // and |i| <= |i'| + |shift|.
     const double slack = 1.0 + 4.0 * static_cast<double>(f + 4) * std::numeric_limits<T>::epsilon();
+    const double shift_slack = (slack - 1.0) * std::fabs(shift);
     const int64_t n_blocks = (n_queries + kTileQueries - 1) / kTileQueries;
     ExceptionTrap trap;
     StopFlag stop;
@@ -209,7 +228,7 @@ void topk_dense(const T* queries, int64_t n_queries, const T* items, int64_t n_i
     trap.run([&] {
         std::vector<TopKBuffer<T, int64_t>> best(kTileQueries, TopKBuffer<T, int64_t>(k));
         std::vector<T> block(static_cast<size_t>(kTileQueries * f));
-        std::vector<double> q_norm(kTileQueries);
+        std::vector<double> q_norm(kTileQueries), q_offset(kTileQueries);  // bound = |q||i'| + offset
         std::vector<T> tile_scores(static_cast<size_t>(kTileQueries * kTileItems));
         std::vector<uint8_t> banned(static_cast<size_t>(n_tiles * kTileItems), 0);  // bit qi: banned for query qi
         std::vector<int64_t> banned_slots;
@@ -224,7 +243,7 @@ void topk_dense(const T* queries, int64_t n_queries, const T* items, int64_t n_i
                 T* dst = block.data() + qi * f;
                 if (qi >= nq) {
                     std::fill(dst, dst + f, T(0));
-                    q_norm[qi] = 0.0;
+                    q_norm[qi] = q_offset[qi] = 0.0;
                     continue;
                 }
                 const T* q = queries + (q0 + qi) * f;
@@ -232,6 +251,7 @@ void topk_dense(const T* queries, int64_t n_queries, const T* items, int64_t n_i
                 const double scale = opt.cosine ? (norm > 0.0 ? 1.0 / norm : 0.0) : 1.0;
                 for (int64_t d = 0; d < f; ++d) dst[d] = opt.cosine ? static_cast<T>(q[d] * scale) : q[d];
                 q_norm[qi] = opt.cosine ? 1.0 : norm;
+                q_offset[qi] = shift != 0.0 ? static_cast<double>(q[f - 1]) * shift + norm * shift_slack : 0.0;
                 if (exclude.indptr) {
                     for (int64_t p = exclude.indptr[q0 + qi]; p < exclude.indptr[q0 + qi + 1]; ++p) {
                         const int64_t s = slot_of[exclude.indices[p]];
@@ -247,7 +267,7 @@ void topk_dense(const T* queries, int64_t n_queries, const T* items, int64_t n_i
                 for (int64_t qi = 0; qi < nq && !open; ++qi) {
                     const auto& items_best = best[qi].items();
                     open = static_cast<int64_t>(items_best.size()) < k ||
-                           !(q_norm[qi] * tile_norm[t] * slack < static_cast<double>(best[qi].floor()));
+                           !(q_norm[qi] * tile_norm[t] * slack + q_offset[qi] < static_cast<double>(best[qi].floor()));
                 }
                 if (!open) break;
                 detail::score_tile(block.data(), packed.data() + t * kTileItems * f, f, tile_scores.data());

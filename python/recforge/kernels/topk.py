@@ -122,7 +122,36 @@ def dense_topk_parts(
     ex_arrays = _exclusion(ex, (n_queries, n_items), index_dtype, queries.dtype, "n_queries")
     allowed = allowed_items(allow, n_items, index_dtype)
     # The exclusion is CsrParts: validated at the public boundary, so the core only checks sizes.
-    return _core.topk_dense(queries, items, *ex_arrays, allowed, k, cosine, threads, trusted=True, packed=packed)
+    return _core.topk_dense(
+        queries,
+        items,
+        *ex_arrays,
+        allowed,
+        k,
+        cosine,
+        threads,
+        trusted=True,
+        packed=packed,
+        shift=0.0 if cosine else bias_shift(queries, items),
+    )
+
+
+def bias_shift(queries: np.ndarray, items: np.ndarray) -> float:
+    """Where the dense kernel's pruning bound puts the zero of the items' last column: when
+    every query weighs that column alike, it is a bias (``[p, 1] . [f, b]``: BPR, BiasedMF,
+    implicit's BPR factors), and its 5th percentile (95th for a negative weight), else 0.
+
+    The kernel bounds a score by ``|q| |i|`` and scores items in decreasing ``|i|``: a large
+    negative bias makes an item's norm large though it scores low, and where the factors are
+    small beside the biases nearly every item gets scored. Shifted, the bound ranks the items
+    by bias and stays tight (BiasedMF's lists of 100k customers over 49k products: 6.0 s ->
+    0.08 s). The answer does not depend on the shift, bit for bit (topk_dense.hpp)."""
+    if queries.shape[0] <= DIRECT_QUERIES or queries.shape[1] < 2 or items.shape[0] == 0:
+        return 0.0  # a few queries score every item (no pruning), or no bias column
+    weight = queries[:, -1]
+    if weight[0] == 0 or not np.all(weight == weight[0]):
+        return 0.0
+    return float(np.percentile(items[:, -1], 5 if weight[0] > 0 else 95))
 
 
 def _exclusion(ex, shape: tuple[int, int], index_dtype, value_dtype, rows: str):
