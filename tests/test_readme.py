@@ -111,6 +111,8 @@ def _reader_names(block: int, events, inter, folder: Path) -> dict:
             out_of_stock=[1, 2, 3],
             launches=[10, 11, 12],
             customer_ids=inter.user_ids[:50],
+            descriptions=np.array([f"Produkt {i} ü" for i in range(n_items)], dtype=object),
+            segment_of=np.array(["Champions", None] * 25, dtype=object),
         )
     elif block == 4:
         names.update(model=rf.ItemKNN().fit(inter), refitted=rf.ItemKNN(neighbours=20).fit(inter), t=1.3e9)
