@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -176,7 +177,7 @@ def campaign(args) -> None:
     template = None
     if args.messages:
         try:
-            source = default_template() if args.template is None else open(args.template, encoding="utf-8").read()
+            source = default_template() if args.template is None else Path(args.template).read_text(encoding="utf-8")
             template = MessageTemplate(source)
         except (OSError, ValueError, ImportError) as e:
             raise CliError(f"--template: {e}") from None
