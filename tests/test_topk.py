@@ -292,3 +292,70 @@ def test_malformed_exclude_is_rejected():
     bad = sp.csr_matrix((np.ones(1), np.array([7]), np.array([0, 1, 1, 1])), shape=(3, 5), copy=False)
     with pytest.raises(ValueError, match="exclude"):
         rf.topk(Q, V, 2, exclude=bad)
+
+
+def _ranked_reference(score, banned, allow, k):
+    """Every row's top k of one score vector by a plain sort: higher first, ties to the lower id."""
+    n_rows, n_items = banned.shape
+    ok = candidates(n_rows, n_items, banned, allow)
+    width = min(k, n_items if allow is None else np.unique(allow).size)
+    ids = np.full((n_rows, width), -1, dtype=np.int64)
+    scores = np.full((n_rows, width), -np.inf, dtype=score.dtype)
+    order = sorted(range(n_items), key=lambda j: (-float(score[j]), j))
+    for r in range(n_rows):
+        kept = [j for j in order if ok[r, j]][:width]
+        ids[r, : len(kept)], scores[r, : len(kept)] = kept, score[kept]
+    return ids, scores
+
+
+@given(
+    n_rows=st.integers(0, 30),
+    n_items=st.integers(1, 60),
+    k=st.integers(0, 70),
+    density=st.sampled_from([0.0, 0.1, 0.5, 1.0]),
+    use_allow=st.booleans(),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    index_dtype=st.sampled_from([np.int32, np.int64]),
+    seed=st.integers(0, 2**16),
+)
+def test_ranked_topk_against_a_sort(n_rows, n_items, k, density, use_allow, dtype, index_dtype, seed):
+    """Popularity's lists: one ranking walked past each row's exclusions, the same as sorting,
+    and as the dense kernel's answer for a constant query (what Popularity used before)."""
+    from recforge._sparse import check_sparse
+    from recforge.kernels.topk import dense_topk_parts, ranked_topk_parts
+
+    rng = np.random.default_rng(seed)
+    score = rng.integers(-3, 4, n_items).astype(dtype)  # many ties, negatives
+    score[rng.random(n_items) < 0.2] = -0.0  # -0 ties +0
+    banned = sp.random(n_rows, n_items, density=density, format="csr", random_state=seed, dtype=dtype)
+    banned.indices, banned.indptr = banned.indices.astype(index_dtype), banned.indptr.astype(index_dtype)
+    ex = check_sparse(banned, "banned")
+    allow = np.sort(rng.choice(n_items, rng.integers(1, n_items + 1), replace=False)) if use_allow else None
+    order = np.argsort(-score, kind="stable")
+    expected = _ranked_reference(score, banned, allow, k)
+    for threads in (1, 2, 5):
+        ids, scores = ranked_topk_parts(order, score, n_rows, k, ex, allow, threads)
+        np.testing.assert_array_equal(ids, expected[0])
+        np.testing.assert_array_equal(scores, expected[1])
+        assert scores.dtype == dtype
+    queries = np.ones((n_rows, 1), dtype=dtype)
+    dense = dense_topk_parts(queries, score.reshape(-1, 1), k, ex, allow, 2)
+    np.testing.assert_array_equal(dense[0], expected[0])
+
+
+def test_ranked_topk_refuses_a_bad_ranking():
+    from recforge import _core
+
+    score = np.array([0.5, 0.1, 0.9])
+    for order, match in ((np.array([2, 0, 3]), "distinct item ids in"), (np.array([2, 2, 1]), "distinct item ids")):
+        with pytest.raises(ValueError, match=match):
+            _core.ranked_topk(order, score, None, None, None, 2, 2, 1)
+    with pytest.raises(TypeError, match="order must be int64"):
+        _core.ranked_topk(np.array([2, 0, 1], dtype=np.int32), score, None, None, None, 2, 2, 1)
+    with pytest.raises(TypeError, match="score must be float32 or float64"):
+        _core.ranked_topk(np.array([2, 0, 1]), score.astype(np.int64), None, None, None, 2, 2, 1)
+    with pytest.raises(ValueError, match="k must be >= 0"):
+        _core.ranked_topk(np.array([2, 0, 1]), score, None, None, None, 2, -1, 1)
+    E = sp.csr_matrix(np.array([[0, 0, 0, 1.0]]))  # a row of 4 items against 3 scores
+    with pytest.raises(ValueError):
+        _core.ranked_topk(np.array([2, 0, 1]), score, E.indptr, E.indices, E.data, 1, 2, 1)

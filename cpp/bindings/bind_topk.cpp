@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common.hpp"
+#include "recforge/ranked_topk.hpp"
 #include "recforge/topk_dense.hpp"
 #include "recforge/topk_sparse.hpp"
 
@@ -120,9 +121,64 @@ py::tuple run_sparse(const CsrView<T, I>& history, const py::array& s_indptr, co
     return py::make_tuple(ids, scores);
 }
 
+template <typename S, typename I>
+py::tuple run_ranked(const py::array& order, const py::array& score, const py::object& exclude_indptr,
+                     const py::object& exclude_indices, const py::object& exclude_data, int64_t n_rows, int64_t k,
+                     int n_threads, bool trusted) {
+    const int64_t n_items = score.size(), n_order = order.size();
+    const int64_t* ranked = static_cast<const int64_t*>(order.data());
+    std::vector<uint8_t> seen(static_cast<size_t>(n_items), 0);
+    for (int64_t s = 0; s < n_order; ++s) {
+        if (ranked[s] < 0 || ranked[s] >= n_items || seen[static_cast<size_t>(ranked[s])]++)
+            throw py::value_error("order must hold distinct item ids in [0, " + std::to_string(n_items) + ")");
+    }
+    const ExclusionRows<I> ex =
+        checked_exclusion<S, I>(exclude_indptr, exclude_indices, exclude_data, n_rows, n_items, trusted);
+    const int64_t width = std::min(k, n_order);
+    py::array_t<int64_t> ids({n_rows, width});
+    py::array_t<S> scores({n_rows, width});
+    int64_t* ids_out = ids.mutable_data();
+    S* scores_out = scores.mutable_data();
+    const S* values = static_cast<const S*>(score.data());
+    {
+        py::gil_scoped_release release;
+        ranked_topk<S, I>(ranked, n_order, values, n_items, ex, n_rows, width, n_threads, ids_out, scores_out);
+    }
+    return py::make_tuple(ids, scores);
+}
+
 }  // namespace
 
 void bind_topk(py::module_& m) {
+    m.def(
+        "ranked_topk",
+        [](const py::array& order, const py::array& score, const py::object& exclude_indptr,
+           const py::object& exclude_indices, const py::object& exclude_data, int64_t n_rows, int64_t k, int n_threads,
+           bool trusted) {
+            if (k < 0) throw py::value_error("k must be >= 0, got " + std::to_string(k));
+            if (n_rows < 0) throw py::value_error("n_rows must be >= 0, got " + std::to_string(n_rows));
+            require_vector(order, "order");
+            require_vector(score, "score");
+            if (!has_dtype<int64_t>(order)) throw py::type_error("order must be int64, got " + dtype_name(order));
+            n_threads = kernel_threads(n_threads);
+            const bool i32 = !exclude_indptr.is_none() && has_dtype<int32_t>(exclude_indptr.cast<py::array>());
+            if (has_dtype<float>(score))
+                return i32 ? run_ranked<float, int32_t>(order, score, exclude_indptr, exclude_indices, exclude_data,
+                                                        n_rows, k, n_threads, trusted)
+                           : run_ranked<float, int64_t>(order, score, exclude_indptr, exclude_indices, exclude_data,
+                                                        n_rows, k, n_threads, trusted);
+            if (has_dtype<double>(score))
+                return i32 ? run_ranked<double, int32_t>(order, score, exclude_indptr, exclude_indices, exclude_data,
+                                                         n_rows, k, n_threads, trusted)
+                           : run_ranked<double, int64_t>(order, score, exclude_indptr, exclude_indices, exclude_data,
+                                                         n_rows, k, n_threads, trusted);
+            throw py::type_error("score must be float32 or float64, got " + dtype_name(score));
+        },
+        py::arg("order"), py::arg("score"), py::arg("exclude_indptr"), py::arg("exclude_indices"),
+        py::arg("exclude_data"), py::arg("n_rows"), py::arg("k"), py::arg("n_threads"), py::arg("trusted") = false,
+        "Top-k per row of one global ranking (order: item ids, best first): the first k items each row does not "
+        "exclude, with score[item]; padded with -1 / -inf.");
+
     m.def(
         "topk_dense",
         [](const py::array& queries, const py::array& items, const py::object& exclude_indptr,

@@ -73,6 +73,17 @@ def topk_dense(
     packed: npt.NDArray[np.floating] | None = None,
     shift: float = 0.0,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.floating]]: ...
+def ranked_topk(
+    order: npt.NDArray[np.int64],
+    score: npt.NDArray[np.floating],
+    exclude_indptr: npt.NDArray[np.integer] | None,
+    exclude_indices: npt.NDArray[np.integer] | None,
+    exclude_data: npt.NDArray[np.floating] | None,
+    n_rows: int,
+    k: int,
+    n_threads: int,
+    trusted: bool = False,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.floating]]: ...
 def pack_items(items: npt.NDArray[np.floating], cosine: bool) -> npt.NDArray[np.floating]: ...
 def topk_sparse(
     h_indptr: npt.NDArray[np.integer],

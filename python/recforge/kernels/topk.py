@@ -136,6 +136,24 @@ def dense_topk_parts(
     )
 
 
+def ranked_topk_parts(
+    order: np.ndarray, score: np.ndarray, n_rows: int, k: int, ex: CsrParts | None, allow, threads: int
+):
+    """Every row's top ``k`` of one global ranking: ``order`` (item ids, best first, ties to the
+    lower id; e.g. a stable argsort of ``-score``) past the row's exclusions, restricted to
+    ``allow``. The answer of :func:`dense_topk_parts` for a constant query against ``score`` as
+    a one-column item matrix, without sorting the catalogue on every call (ranked_topk.hpp)."""
+    n_items = score.shape[0]
+    index_dtype = ex.indices.dtype if ex is not None else np.dtype(np.int64)
+    indptr, indices, data = _exclusion(ex, (n_rows, n_items), index_dtype, score.dtype, "n_rows")
+    allowed = allowed_items(allow, n_items, index_dtype)
+    if allowed is not None:
+        kept = np.zeros(n_items, dtype=bool)
+        kept[allowed] = True
+        order = order[kept[order]]
+    return _core.ranked_topk(order, score, indptr, indices, data, n_rows, k, threads, trusted=True)
+
+
 def bias_shift(queries: np.ndarray, items: np.ndarray) -> float:
     """Where the dense kernel's pruning bound puts the zero of the items' last column: when
     every query weighs that column alike, it is a bias (``[p, 1] . [f, b]``: BPR, BiasedMF,

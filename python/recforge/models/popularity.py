@@ -7,7 +7,7 @@ import numpy as np
 from .._checks import check_bool, check_int, check_real
 from .._sparse import CsrParts, check_aligned
 from .._times import as_moment
-from ..kernels.topk import dense_topk_parts
+from ..kernels.topk import ranked_topk_parts
 from .base import Recommender
 from .rows import self_exclusion
 
@@ -96,12 +96,11 @@ class Popularity(Recommender):
         self._require_shape("popularity_", (self.n_items_,))
 
     def _ranked(self, n_rows: int, k: int, banned: CsrParts | None, allow):
-        # Every row ranks the same scores: inner products of a constant query with the item
-        # "factors" popularity_ (one column). The dense top-k kernel brings exclusion, ties and
-        # padding; its norm bound stops each row after the first tile or so.
-        queries = np.ones((n_rows, 1))
-        items = np.ascontiguousarray(self.popularity_.reshape(-1, 1))
-        return dense_topk_parts(queries, items, k, banned, allow, self._threads)
+        # Every row ranks the same scores: the catalogue is ranked once (ties to the lower id,
+        # as every kernel ranks them) and each row takes the first k items it does not exclude.
+        popularity = self.popularity_
+        order = self._cached("order", lambda: np.argsort(-popularity, kind="stable"), source=popularity)
+        return ranked_topk_parts(order, popularity, n_rows, k, banned, allow, self._threads)
 
     def _scores_topk(self, users, history, k, banned, allow, recalculate_user=False):
         # The same list for everyone, new customers included: the history only excludes.
