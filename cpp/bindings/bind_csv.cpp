@@ -1,4 +1,5 @@
 // recforge._core.csv_text: binds csv_text.hpp (python/recforge/_csv_out.py).
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -9,8 +10,26 @@ namespace recforge::bind {
 
 namespace {
 
+// Text buffers (Arrow large_string: int64 offsets, n + 1 of them, and uint8 bytes), checked so
+// that no field reads past the data; returns the longest field's bytes.
+int64_t checked_text(CsvColumn& c, const py::array& offsets, const py::handle& bytes, int64_t n,
+                     const std::string& name) {
+    c.offsets = checked_vector<int64_t>(offsets, name + " offsets", n + 1, false);
+    const auto data = bytes.cast<py::array>();
+    require_vector(data, name + " data");
+    if (!has_dtype<uint8_t>(data)) throw py::type_error(name + " data must be uint8, got " + dtype_name(data));
+    c.data = static_cast<const char*>(data.data());
+    if (c.offsets[0] < 0 || c.offsets[n] > data.size()) throw py::value_error(name + " offsets point outside the data");
+    int64_t widest = 0;
+    for (int64_t r = 0; r < n; ++r) {
+        if (c.offsets[r] > c.offsets[r + 1]) throw py::value_error(name + " offsets must not decrease");
+        widest = std::max(widest, c.offsets[r + 1] - c.offsets[r]);
+    }
+    return widest;
+}
+
 // One column as the Python side hands it over: (kind, values, None) for numbers, (4, offsets,
-// data) for text (Arrow large_string buffers: int64 offsets, uint8 bytes).
+// data) for text, (5, codes, (offsets, data)) for codes into a table of text labels.
 CsvColumn column_of(const py::handle& spec, int64_t n_rows, const std::string& name) {
     const auto t = spec.cast<py::tuple>();
     if (t.size() != 3) throw py::value_error(name + " must be a (kind, values, data) tuple");
@@ -31,21 +50,27 @@ CsvColumn column_of(const py::handle& spec, int64_t n_rows, const std::string& n
         case CsvKind::float64:
             c.values = checked_vector<double>(a, name, n_rows, false);
             break;
-        case CsvKind::text: {
-            c.offsets = checked_vector<int64_t>(a, name + " offsets", n_rows + 1, false);
-            const auto data = t[2].cast<py::array>();
-            require_vector(data, name + " data");
-            if (!has_dtype<uint8_t>(data)) throw py::type_error(name + " data must be uint8, got " + dtype_name(data));
-            c.data = static_cast<const char*>(data.data());
-            // every field's bytes inside data: nothing read past the buffer
-            if (c.offsets[0] < 0 || c.offsets[n_rows] > data.size())
-                throw py::value_error(name + " offsets point outside the data");
+        case CsvKind::text:
+            checked_text(c, a, t[2], n_rows, name);
+            break;
+        case CsvKind::coded: {
+            const int64_t* codes = checked_vector<int64_t>(a, name + " codes", n_rows, false);
+            const auto labels = t[2].cast<py::tuple>();
+            if (labels.size() != 2) throw py::value_error(name + " labels must be an (offsets, data) tuple");
+            const auto offsets = labels[0].cast<py::array>();
+            const int64_t n_labels = offsets.ndim() == 1 ? offsets.shape(0) - 1 : -1;
+            if (n_labels < 0) throw py::value_error(name + " label offsets must be 1-D and not empty");
+            c.widest = checked_text(c, offsets, labels[1], n_labels, name + " labels");
             for (int64_t r = 0; r < n_rows; ++r)
-                if (c.offsets[r] > c.offsets[r + 1]) throw py::value_error(name + " offsets must not decrease");
+                if (codes[r] < -1 || codes[r] >= n_labels)
+                    throw py::value_error(name + " codes must be in [-1, " + std::to_string(n_labels) + "), got " +
+                                          std::to_string(codes[r]));
+            c.values = codes;
             break;
         }
         default:
-            throw py::value_error(name + " kind must be 0 (int64), 1 (uint64), 2 (float32), 3 (float64) or 4 (text)");
+            throw py::value_error(
+                name + " kind must be 0 (int64), 1 (uint64), 2 (float32), 3 (float64), 4 (text) or 5 (coded)");
     }
     return c;
 }
@@ -96,7 +121,8 @@ void bind_csv(py::module_& m) {
         "CSV text (no header, '\\n' line ends), as a list of bytes (chunks, in order), of columns given as (kind, "
         "values, data): kind 0 int64, 1 uint64, "
         "2 float32, 3 float64 (values: the array, data None; floats as %.<digits>g, NaN empty), 4 text (values: "
-        "int64 offsets, n_rows + 1; data: uint8 UTF-8 bytes; quoted where a field holds a character of special).");
+        "int64 offsets, n_rows + 1; data: uint8 UTF-8 bytes; quoted where a field holds a character of special), 5 "
+        "coded (values: int64 codes, -1 an empty field; data: (offsets, bytes) of the labels' text).");
 }
 
 }  // namespace recforge::bind

@@ -21,7 +21,7 @@ from ._config import resolve_threads
 from ._factorize import pd
 
 FLOAT_DIGITS = 6  # "%.6g": six significant digits, as recforge has always written scores
-_INT, _UINT, _FLOAT32, _FLOAT64, _TEXT = range(5)
+_INT, _UINT, _FLOAT32, _FLOAT64, _TEXT, _CODED = range(6)
 # zlib's own default: about the size of level 9 (what pandas uses) in a third of the time
 GZIP_LEVEL = 6
 
@@ -57,8 +57,64 @@ def _arrow_text(array):
     return offsets, np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
 
 
+class Coded:
+    """The column ``labels[codes]`` (-1: ``missing``), kept as its codes: a campaign list's ids
+    and descriptions repeat a few thousand labels over millions of rows, and the CSV writer
+    formats each row from its label's text, made once, instead of a Python object per row
+    (5M rows: about 1.5 s less). ``np.asarray(column)`` spells it out (Parquet, pandas).
+
+    Parameters
+    ----------
+    codes : array-like of int
+    labels : array-like
+        Any values; text ones go to the kernel, others are spelled out for the writer.
+    missing : object, default None
+        The value of code -1 when spelled out (an empty field in CSV either way).
+    """
+
+    __slots__ = ("codes", "labels", "missing", "_text")
+
+    def __init__(self, codes, labels, missing=None, _text=None):
+        self.codes = np.asarray(codes, dtype=np.int64)
+        self.labels, self.missing = labels, missing
+        self._text = [] if _text is None else _text  # the labels' text, shared by slices
+
+    def __len__(self) -> int:
+        return self.codes.shape[0]
+
+    @property
+    def size(self) -> int:
+        return self.codes.shape[0]
+
+    def __getitem__(self, rows) -> Coded:
+        return Coded(self.codes[rows], self.labels, self.missing, self._text)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        labels = np.asarray(self.labels, dtype=object)
+        out = labels[np.maximum(self.codes, 0)] if labels.size else np.empty(self.codes.shape, dtype=object)
+        absent = self.codes < 0
+        if absent.any():
+            out[absent] = self.missing
+        return out if dtype is None else out.astype(dtype)
+
+    def label_text(self):
+        """(offsets, data) of the labels' text for the kernel, or None where they are not text."""
+        if not self._text:
+            column = _kernel_column(np.asarray(self.labels, dtype=object)) if len(self.labels) else None
+            self._text.append(column[1:] if column is not None and column[0] == _TEXT else None)
+        return self._text[0]
+
+
+def spelled_out(table: dict) -> dict:
+    """``table`` with its :class:`Coded` columns as plain arrays (for pandas and Parquet)."""
+    return {name: np.asarray(v) if isinstance(v, Coded) else v for name, v in table.items()}
+
+
 def _kernel_column(values):
     """A column as the kernel takes it, (kind, values, data), or None where pandas writes it."""
+    if isinstance(values, Coded):
+        labels = values.label_text()
+        return _kernel_column(np.asarray(values)) if labels is None else (_CODED, values.codes, labels)
     if pd is not None and isinstance(values, (pd.Series, pd.Index)):
         values = values.array
     if hasattr(values, "__arrow_array__") or type(values).__module__.startswith("pyarrow"):
@@ -150,7 +206,10 @@ def write_csv(table, stream, *, header: bool = True, sep: str = ",") -> None:
 def _pandas_text(block: dict, sep: str) -> bytes:
     """Rows as pandas writes them (row by row, so a block's text is its part of the file's)."""
     frame = pd.DataFrame(
-        {name: v.to_pandas() if type(v).__module__.startswith("pyarrow") else v for name, v in block.items()}
+        {
+            name: v.to_pandas() if type(v).__module__.startswith("pyarrow") else v
+            for name, v in spelled_out(block).items()
+        }
     )
     return frame.to_csv(None, index=False, header=False, sep=sep, float_format="%.6g").encode("utf-8")
 

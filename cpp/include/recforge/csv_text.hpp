@@ -9,6 +9,10 @@
 // where it holds a character of `special` (the separator, the quote, the line end), with its
 // quotes doubled, as the csv module's QUOTE_MINIMAL does. Lines end in '\n'.
 //
+// A coded column holds each row's label as a code into a table of labels (-1: an empty field):
+// a campaign list's ids and descriptions repeat a few thousand labels over millions of rows,
+// and are written from the labels without ever being spelled out row by row.
+//
 // Rows are formatted in chunks, in parallel, each straight into its own output buffer (sized by
 // an upper bound, so nothing is copied or reallocated); the caller writes them in order, so the
 // text does not depend on the thread count.
@@ -25,13 +29,15 @@
 
 namespace recforge {
 
-enum class CsvKind : int { int64 = 0, uint64 = 1, float32 = 2, float64 = 3, text = 4 };
+enum class CsvKind : int { int64 = 0, uint64 = 1, float32 = 2, float64 = 3, text = 4, coded = 5 };
 
 struct CsvColumn {
     CsvKind kind = CsvKind::int64;
-    const void* values = nullptr;      // numbers: n_rows of the kind's type
-    const int64_t* offsets = nullptr;  // text: n_rows + 1 byte offsets into data (Arrow's large_string)
-    const char* data = nullptr;        // text: UTF-8 bytes
+    const void* values = nullptr;      // numbers: n_rows of the kind's type; coded: n_rows int64 codes
+    const int64_t* offsets = nullptr;  // text: n_rows + 1 byte offsets into data (Arrow's large_string);
+                                       // coded: n_labels + 1, the labels'
+    const char* data = nullptr;        // text, coded: UTF-8 bytes
+    int64_t widest = 0;                // coded: the longest label's bytes
 };
 
 namespace detail {
@@ -71,6 +77,11 @@ inline char* put_field(char* out, const CsvColumn& c, int64_t r, int digits, con
             return put_float(out, static_cast<const double*>(c.values)[r], digits);
         case CsvKind::text:
             return put_text(out, c.data + c.offsets[r], c.data + c.offsets[r + 1], special);
+        case CsvKind::coded: {
+            const int64_t code = static_cast<const int64_t*>(c.values)[r];
+            if (code < 0) return out;  // missing: an empty field
+            return put_text(out, c.data + c.offsets[code], c.data + c.offsets[code + 1], special);
+        }
     }
     return out;
 }
@@ -92,6 +103,8 @@ inline int64_t csv_chunk_bound(const std::vector<CsvColumn>& columns, int64_t n_
         bound += rows;  // its separator or the line end
         if (c.kind == CsvKind::text)
             bound += 2 * (c.offsets[last] - c.offsets[first]) + 2 * rows;
+        else if (c.kind == CsvKind::coded)
+            bound += rows * (2 * c.widest + 2);
         else
             bound += rows * detail::number_width(c.kind, digits);
     }

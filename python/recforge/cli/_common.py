@@ -14,7 +14,7 @@ import sys
 import numpy as np
 
 from .._atomic import atomic_output, atomic_path, check_writable
-from .._csv_out import save_csv
+from .._csv_out import Coded, save_csv, spelled_out
 from .._factorize import pd
 from .._tables import read_table
 from ..data import Interactions
@@ -271,11 +271,13 @@ def campaign_rows(user_ids, item_ids, users, ids, scores, describe=None, paths=N
     rank = np.broadcast_to(np.arange(1, ids.shape[1] + 1), ids.shape)
     ok = ids >= 0
     rows = np.broadcast_to(users[:, None], ids.shape)[ok]
-    table = {"user": user_ids[rows], "rank": rank[ok], "item": item_ids[ids[ok]], "score": scores[ok]}
+    listed = ids[ok]
+    # ids and paths as codes into their labels: written from the labels, never row by row
+    table = {"user": Coded(rows, user_ids), "rank": rank[ok], "item": Coded(listed, item_ids), "score": scores[ok]}
     if describe is not None:
-        table["description"] = describe(ids[ok])
+        table["description"] = describe(listed)
     if paths is not None:
-        table["path"] = np.asarray(path_names, dtype=object)[paths[ok]]
+        table["path"] = Coded(paths[ok], np.asarray(path_names, dtype=object))
     return table
 
 
@@ -303,7 +305,7 @@ def write_table(table: dict, path: str) -> None:
     """A dict of equal-length columns to CSV (.csv, .csv.gz) or Parquet (.parquet)."""
     if path.lower().endswith(".parquet"):
         with atomic_path(path) as tmp:
-            pd.DataFrame(table).to_parquet(tmp, index=False)
+            pd.DataFrame(spelled_out(table)).to_parquet(tmp, index=False)
         return
     if pd is not None:
         save_csv(table, path)
@@ -320,7 +322,7 @@ def write_table(table: dict, path: str) -> None:
         ) as f:
             w = csv.writer(f)
             w.writerow(columns)
-            for row in zip(*(table[c].tolist() for c in columns)):
+            for row in zip(*(np.asarray(table[c]).tolist() for c in columns)):
                 w.writerow([f"{v:.6g}" if isinstance(v, float) else v for v in row])
             f.flush()
             if not gz:

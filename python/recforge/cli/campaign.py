@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._csv_out import Coded
 from .._factorize import factorize, lookup
 from ..campaign import Explainer, MessageTemplate, PreparedSimilarity, default_template, load_key, pseudonymise, rerank
 from ._common import (
@@ -241,17 +242,18 @@ def campaign(args) -> None:
     ok = ids >= 0
     rank = np.broadcast_to(np.arange(1, args.k + 1), ids.shape)[ok]
     row = np.broadcast_to(np.arange(users.size)[:, None], ids.shape)[ok]
-    reason_text = np.where(reasons[ok] >= 0, descriptions[np.maximum(reasons[ok], 0)], "")
+    listed = ids[ok]
+    # customers, products and texts as codes into their labels: written from the labels
     table = {
-        "customer": shown[row],
+        "customer": Coded(row, shown),
         "rank": rank,
-        "item": inter.item_ids[ids[ok]],
-        "description": descriptions[ids[ok]],
+        "item": Coded(listed, inter.item_ids),
+        "description": Coded(listed, descriptions),
         "score": scores[ok],
-        "reason": reason_text,
+        "reason": Coded(reasons[ok], descriptions, missing=""),
     }
     if segments is not None:
-        table["segment"] = segments[users][row]
+        table["segment"] = Coded(row, segments[users])
     # Every message is rendered before anything is written: a template that fails on some
     # customer leaves no campaign file behind without its messages.
     messages = None

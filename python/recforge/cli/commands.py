@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._atomic import atomic_output
+from .._csv_out import Coded
 from .._sparse import row_ids
 from ..batch.customers import emptied_customers, with_empty_rows
 from ..data import Interactions
@@ -268,8 +269,8 @@ def recommend(args) -> None:
     if descriptions is not None:  # the input's own column names, and each product's description
         named = {known.spec.get("user_col") or "user": table.pop("user"), "rank": table.pop("rank")}
         item = known.spec.get("item_col") or "item"
-        named[item] = table.pop("item")
-        named["description"] = descriptions[known.item_index(named[item])]
+        named[item] = table.pop("item")  # Coded: the codes are the products' columns
+        named["description"] = Coded(named[item].codes, descriptions)
         table = {**named, **table}
     write_table(table, args.out)
     print(
