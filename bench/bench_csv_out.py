@@ -6,8 +6,9 @@ writer (which writes other text: every string quoted, floats in full), on the sa
     python bench/bench_csv_out.py [--customers 200000] [--k 10] [--repeats 3] [--gzip]
 
 The table is what ``recforge recommend`` writes: customer id (text), rank, product id (text),
-score (float32). The files of recforge and pandas are checked byte for byte (decompressed with
---gzip).
+score (float32); recforge also writes it with the ids as codes into the customers and products
+(``_csv_out.Coded``, how the commands hand their lists over). The files are checked byte for
+byte against pandas' (decompressed with --gzip).
 """
 
 from __future__ import annotations
@@ -28,15 +29,18 @@ from harness import measure_rounds, table  # noqa: E402
 from recforge import _csv_out  # noqa: E402
 
 
-def campaign_list(n_customers: int, k: int, seed: int = 0) -> dict:
+def campaign_list(n_customers: int, k: int, seed: int = 0, coded: bool = False) -> dict:
+    """The list's columns; with ``coded``, the ids as codes into the customers and products
+    (``_csv_out.Coded``, what the commands hand the writer), the same text."""
     rng = np.random.default_rng(seed)
     n = n_customers * k
     customers = np.char.add("C", np.char.zfill(np.arange(n_customers).astype(str), 8)).astype(object)
     products = np.char.add("P", np.char.zfill(np.arange(50_000).astype(str), 5)).astype(object)
+    user, item = np.repeat(np.arange(n_customers), k), rng.integers(0, products.size, n)
     return {
-        "user": np.repeat(customers, k),
+        "user": _csv_out.Coded(user, customers) if coded else customers[user],
         "rank": np.tile(np.arange(1, k + 1), n_customers),
-        "item": products[rng.integers(0, products.size, n)],
+        "item": _csv_out.Coded(item, products) if coded else products[item],
         "score": np.sort(rng.random(n).astype(np.float32))[::-1].copy(),
     }
 
@@ -49,10 +53,13 @@ def main() -> None:
     parser.add_argument("--gzip", action="store_true", help="write .csv.gz")
     args = parser.parse_args()
     lists = campaign_list(args.customers, args.k)
+    coded = campaign_list(args.customers, args.k, coded=True)
     suffix = ".csv.gz" if args.gzip else ".csv"
     print(f"{len(lists['user']):,} rows ({args.customers:,} customers x {args.k}), {suffix}")
     with tempfile.TemporaryDirectory() as folder:
-        ours, theirs, arrow = (str(Path(folder) / f"{name}{suffix}") for name in ("rf", "pandas", "arrow"))
+        ours, theirs, arrow, codes = (
+            str(Path(folder) / f"{name}{suffix}") for name in ("rf", "pandas", "arrow", "coded")
+        )
 
         def with_arrow():
             frame = pa.table({c: pa.array(v) for c, v in lists.items()})
@@ -64,6 +71,7 @@ def main() -> None:
         timings, _ = measure_rounds(
             {
                 "recforge (_csv_out.save_csv)": lambda: _csv_out.save_csv(lists, ours),
+                "recforge, ids as codes (Coded)": lambda: _csv_out.save_csv(coded, codes),
                 "pandas to_csv": lambda: pd.DataFrame(lists).to_csv(
                     theirs, index=False, float_format="%.6g", compression="gzip" if args.gzip else None
                 ),
@@ -72,8 +80,9 @@ def main() -> None:
             repeats=args.repeats,
         )
         read = gzip.open if args.gzip else open
-        with read(ours, "rb") as a, read(theirs, "rb") as b:
-            print(f"identical text to pandas: {a.read() == b.read()}")
+        with read(ours, "rb") as a, read(theirs, "rb") as b, read(codes, "rb") as c:
+            text = b.read()
+            print(f"identical text to pandas: {a.read() == text}; with the ids as codes: {c.read() == text}")
         sizes = {name: Path(p).stat().st_size / 2**20 for name, p in (("recforge", ours), ("pandas", theirs))}
         print("file sizes: " + ", ".join(f"{name} {mib:,.1f} MiB" for name, mib in sizes.items()))
     print(table(timings, "recforge (_csv_out.save_csv)"))

@@ -169,3 +169,51 @@ def test_save_csv_writes_plain_and_gzip_files_atomically(tmp_path):
         _csv_out.save_csv({"user": ["a", "b"], "score": [1.0]}, str(tmp_path / "old.csv"))
     assert (tmp_path / "old.csv").read_text() == "previous\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["old.csv", "r.csv", "r.csv.gz"]
+
+
+LABEL_KINDS = ["text", "object ints", "float64", "int64", "empty"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    label_kind=st.sampled_from(LABEL_KINDS),
+    n=st.integers(0, 60),
+    n_labels=st.integers(1, 12),
+    missing=st.sampled_from([None, ""]),
+    block_rows=st.sampled_from([4, 1 << 18]),
+    seed=st.integers(0, 2**31),
+)
+def test_coded_columns_are_written_as_their_labels(label_kind, n, n_labels, missing, block_rows, seed):
+    """A Coded column (codes into labels, -1 missing) is the file its spelled-out labels make:
+    text labels through the kernel's coded kind, any other labels spelled out first; blocks of
+    rows slice the codes and share the labels' text."""
+    rng = np.random.default_rng(seed)
+    labels = np.zeros(0, dtype=object) if label_kind == "empty" else column(label_kind, n_labels, rng)
+    codes = rng.integers(-1, len(labels), n) if len(labels) else np.full(n, -1)
+    coded = _csv_out.Coded(codes, labels, missing=missing)
+    spelled = np.asarray(coded)
+    assert spelled.dtype == object and spelled.shape == (n,)
+    expected = np.array([labels[c] if c >= 0 else missing for c in codes], dtype=object)
+    assert all((a is b) or a == b or (a != a and b != b) for a, b in zip(spelled.tolist(), expected.tolist()))
+    table = {"id": coded, "rank": np.arange(n)}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_csv_out, "BLOCK_ROWS", block_rows)
+        assert written(table) == pandas_bytes({"id": expected, "rank": np.arange(n)})
+    if label_kind == "text":
+        assert _csv_out._kernel_column(coded)[0] == _csv_out._CODED
+    assert len(coded[2:5]) == len(codes[2:5]) and coded.size == n
+
+
+def test_the_kernel_refuses_codes_outside_the_labels():
+    labels = (np.array([0, 1, 3], dtype=np.int64), np.frombuffer(b"abc", np.uint8))
+    ints = (0, np.arange(3, dtype=np.int64), None)
+    ok = (5, np.array([1, -1, 0], dtype=np.int64), labels)
+    assert b"".join(_core.csv_text([ints, ok], 3, ",", 6, ',"\n', 1)) == b"0,bc\n1,\n2,a\n"
+    for codes, message in ((np.array([2, 0, 0]), r"codes must be in \[-1, 2\)"), (np.array([-2, 0, 0]), "codes")):
+        with pytest.raises(ValueError, match=message):
+            _core.csv_text([ints, (5, codes, labels)], 3, ",", 6, ',"\n', 1)
+    with pytest.raises(ValueError, match="outside the data"):
+        bad = (np.array([0, 1, 9], dtype=np.int64), np.frombuffer(b"abc", np.uint8))
+        _core.csv_text([ints, (5, np.zeros(3, dtype=np.int64), bad)], 3, ",", 6, ',"\n', 1)
+    with pytest.raises(ValueError, match="labels must be an"):
+        _core.csv_text([ints, (5, np.zeros(3, dtype=np.int64), np.zeros(3))], 3, ",", 6, ',"\n', 1)
