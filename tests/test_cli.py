@@ -57,6 +57,9 @@ def test_demo_writes_the_campaign_list(tmp_path, capsys):
     assert "customers by RFM segment: " in printed and "the top 10% of customers buy" in printed
     assert "new customers:" in printed and "answered by: model 2,169" in printed
     rows = read_csv(out)
+    # the first customer's top three, as written to the file (their printing once went missing)
+    for r in rows[:3]:
+        assert f"  customer {r['customer_id']}  #{r['rank']}  {r['stock_code']:<7} {r['description']}" in printed
     assert list(rows[0]) == ["customer_id", "rank", "stock_code", "description", "score", "because_you_bought"]
     data = rf.datasets.sample()
     inter = data.interactions

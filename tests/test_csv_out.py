@@ -202,6 +202,8 @@ def test_coded_columns_are_written_as_their_labels(label_kind, n, n_labels, miss
     if label_kind == "text":
         assert _csv_out._kernel_column(coded)[0] == _csv_out._CODED
     assert len(coded[2:5]) == len(codes[2:5]) and coded.size == n
+    for i in range(min(n, 5)):  # one row: its label, as the spelled-out column holds it
+        assert coded[i] is spelled[i] or coded[i] == spelled[i] or spelled[i] != spelled[i]
 
 
 def test_the_kernel_refuses_codes_outside_the_labels():

@@ -86,7 +86,11 @@ class Coded:
     def size(self) -> int:
         return self.codes.shape[0]
 
-    def __getitem__(self, rows) -> Coded:
+    def __getitem__(self, rows):
+        """One row's label (an integer), or the rows' column (a slice, a mask, positions)."""
+        if isinstance(rows, (int, np.integer)):
+            code = int(self.codes[rows])
+            return self.missing if code < 0 else self.labels[code]
         return Coded(self.codes[rows], self.labels, self.missing, self._text)
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:

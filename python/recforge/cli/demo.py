@@ -96,7 +96,8 @@ def demo(args) -> None:
         f"for {users.size:,} customers ({table['rank'].size:,} rows) -> {args.out}"
         f"\n  answered by: {answered}"
     )
-    shown = np.flatnonzero(table["customer_id"] == table["customer_id"][0])[:3] if table["rank"].size else []
+    customers = np.asarray(table["customer_id"])  # spelled out: the list's ids are codes
+    shown = np.flatnonzero(customers == customers[0])[:3] if table["rank"].size else []
     for i in shown:
         why = f"  (you bought {table['because_you_bought'][i]})" if table["because_you_bought"][i] else ""
         print(
