@@ -148,3 +148,20 @@ def test_a_model_is_copied_for_every_trial_and_never_fitted():
     assert not knn.is_fitted
     with pytest.raises(TypeError, match="make_model must be"):
         rf.cross_validate(3, X, folds=2)
+
+
+def test_a_seeded_search_of_a_randomly_initialised_model_repeats():
+    """ALS left at random_state=None drew other initial factors in every trial and every run:
+    the same seeded search gave other scores. tune seeds it, unless the caller set a seed."""
+    X = sp.csr_matrix(interactions(seed=7))
+    space = {"regularization": [0.1, 10.0]}
+    runs = [rf.tune(rf.ALS(factors=8, iterations=3), space, X, search="grid", seed=4) for _ in range(2)]
+    assert [t["score"] for t in runs[0].trials] == [t["score"] for t in runs[1].trials]
+    assert all(t["params"]["random_state"] == 4 for t in runs[0].trials)
+    np.testing.assert_array_equal(runs[0].model.item_factors_, runs[1].model.item_factors_)
+    own = rf.tune(rf.ALS(factors=8, iterations=3, random_state=9), space, X, search="grid", seed=4)
+    assert own.model.random_state == 9 and "random_state" not in own.trials[0]["params"]
+    fixed = rf.tune(rf.ALS, space, X, search="grid", fixed={"random_state": 2}, seed=4)
+    assert fixed.model.random_state == 2
+    wrapped = rf.tune(rf.ColdStart(rf.ALS(factors=4, iterations=2)), {"model__factors": [4]}, X, seed=5)
+    assert wrapped.model.model.random_state == 5

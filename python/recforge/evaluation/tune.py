@@ -101,6 +101,17 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _seeded(make, names, space: dict, fixed: dict, seed) -> dict:
+    """``random_state=seed`` for the models' seeds left at None (an unseeded ALS or BPR draws
+    other initial factors in every trial, and in every run of the same search)."""
+    defaults = make().get_params(deep=True)
+    return {
+        name: check_int(seed, "seed", minimum=0)
+        for name in ("random_state", "model__random_state")
+        if name in names and name not in space and name not in fixed and defaults.get(name) is None
+    }
+
+
 def tune(
     model_class,
     space: dict | None,
@@ -152,7 +163,9 @@ def tune(
     refit : bool, default True
         Refit the best parameters on all of ``train`` (``result.model``).
     seed : int, default 0
-        Seeds the validation split and the random draws.
+        Seeds the validation split and the random draws, and every trial's model where its
+        ``random_state`` (or a wrapped model's, ``model__random_state``) is left at None and
+        neither ``space`` nor ``fixed`` sets it: the same call gives the same trials.
 
     Returns
     -------
@@ -186,6 +199,7 @@ def tune(
     unknown = sorted((set(space) | set(fixed)) - set(names))
     if unknown:
         raise ValueError(f"{cls.__name__} has no parameters {unknown}")
+    fixed = {**_seeded(make, names, space, fixed, seed), **fixed}
     fit_part, held_out = per_user_split(train, validation, seed=seed)
     rng = np.random.default_rng(check_int(seed, "seed", minimum=0))
     start = time.perf_counter()
