@@ -173,25 +173,20 @@ void topk_dense(const T* queries, int64_t n_queries, const T* items, int64_t n_i
         return;
     }
 
-    // Norms in double; the order: decreasing norm, then increasing id (deterministic).
-    auto norm_of = [f](const T* v) {
+    // Norms in double, |v - last e_last| (last = 0: |v|, the same bits); the order: decreasing
+    // norm, then increasing id (deterministic).
+    const double shift = opt.cosine ? 0.0 : opt.shift;
+    auto norm_of = [f](const T* v, double last = 0.0) {
         double s = 0.0;
-        for (int64_t d = 0; d < f; ++d) s += static_cast<double>(v[d]) * static_cast<double>(v[d]);
+        for (int64_t d = 0; d < f; ++d) {
+            const double x = static_cast<double>(v[d]) - (d + 1 == f ? last : 0.0);
+            s += x * x;
+        }
         return std::sqrt(s);
-    };
-    const double shift = opt.cosine || f == 0 ? 0.0 : opt.shift;
-    auto shifted_norm = [f, shift](const T* v) {  // |v - shift e_last|
-        double s = 0.0;
-        for (int64_t d = 0; d + 1 < f; ++d) s += static_cast<double>(v[d]) * static_cast<double>(v[d]);
-        const double last = static_cast<double>(v[f - 1]) - shift;
-        return std::sqrt(s + last * last);
     };
     std::vector<double> cand_norm(static_cast<size_t>(n_cand));
 #pragma omp parallel for num_threads(opt.n_threads) schedule(static)
-    for (int64_t c = 0; c < n_cand; ++c) {
-        const T* v = items + candidate(c) * f;
-        cand_norm[c] = shift != 0.0 ? shifted_norm(v) : norm_of(v);
-    }
+    for (int64_t c = 0; c < n_cand; ++c) cand_norm[c] = norm_of(items + candidate(c) * f, shift);
     std::vector<int64_t> order(static_cast<size_t>(n_cand));
     std::iota(order.begin(), order.end(), int64_t(0));
     std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
