@@ -206,6 +206,48 @@ def test_coded_columns_are_written_as_their_labels(label_kind, n, n_labels, miss
         assert coded[i] is spelled[i] or coded[i] == spelled[i] or spelled[i] != spelled[i]
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    label_kind=st.sampled_from(LABEL_KINDS),
+    n=st.integers(0, 40),
+    n_labels=st.integers(1, 8),
+    missing=st.sampled_from([None, ""]),
+    seed=st.integers(0, 2**31),
+)
+def test_frame_of_is_the_spelled_out_frame(label_kind, n, n_labels, missing, seed):
+    """frame_of (text labels taken in Arrow) gives pandas' frame of the spelled-out table: the
+    same dtypes and values, and the same Parquet file byte for byte."""
+    rng = np.random.default_rng(seed)
+    labels = np.zeros(0, dtype=object) if label_kind == "empty" else column(label_kind, n_labels, rng)
+    codes = rng.integers(-1, len(labels), n) if len(labels) else np.full(n, -1)
+    table = {"id": _csv_out.Coded(codes, labels, missing=missing), "rank": np.arange(n)}
+    expected = pd.DataFrame(_csv_out.spelled_out(table))
+    got = _csv_out.frame_of(table)
+    pd.testing.assert_frame_equal(got, expected)
+    try:
+        files = [io.BytesIO(), io.BytesIO()]
+        expected.to_parquet(files[0], index=False)
+    except (ValueError, TypeError, ImportError) as e:  # what pandas cannot write, neither can we
+        with pytest.raises(type(e)):
+            got.to_parquet(io.BytesIO(), index=False)
+    else:
+        got.to_parquet(files[1], index=False)
+        assert files[0].getvalue() == files[1].getvalue()
+
+
+def test_frame_of_takes_text_labels_in_arrow():
+    """Where pandas keeps text in Arrow, a text column is taken there (no object per row)."""
+    labels = np.array(["Ærø", "b", None], dtype=object)
+    coded = _csv_out.Coded(np.array([2, 0, -1, 1, 0]), labels)
+    plain = pd.DataFrame({"x": np.asarray(coded)})["x"]
+    taken = _csv_out._taken(coded)
+    if not (isinstance(plain.dtype, pd.StringDtype) and plain.dtype.storage == "pyarrow"):
+        assert taken is None  # an older pandas: object columns, spelled out
+        return
+    assert taken is not None and taken.dtype == plain.dtype
+    assert pd.Series(taken).equals(plain)
+
+
 def test_the_kernel_refuses_codes_outside_the_labels():
     labels = (np.array([0, 1, 3], dtype=np.int64), np.frombuffer(b"abc", np.uint8))
     ints = (0, np.arange(3, dtype=np.int64), None)

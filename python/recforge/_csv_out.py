@@ -114,6 +114,37 @@ def spelled_out(table: dict) -> dict:
     return {name: np.asarray(v) if isinstance(v, Coded) else v for name, v in table.items()}
 
 
+def _taken(values: Coded):
+    """The pandas column of ``values`` without a Python object per row, where pandas keeps its
+    text in Arrow (pandas 3's "str"): the labels this column uses, as pandas makes them, then
+    Arrow's ``take`` of them. The dtype is pandas' own choice for those labels (and ``missing``
+    where a code is -1), so it is the dtype of the spelled-out column. None elsewhere."""
+    import pyarrow as pa
+
+    n_labels = len(values.labels)
+    used = np.flatnonzero(np.bincount(values.codes + 1, minlength=n_labels + 1)) - 1  # -1: missing
+    sample = pd.DataFrame({"labels": np.asarray(Coded(used, values.labels, values.missing))})["labels"]
+    dtype = sample.dtype
+    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        return None
+    position = np.zeros(n_labels + 1, dtype=np.int64)
+    position[used + 1] = np.arange(used.size)
+    return dtype.__from_arrow__(pa.array(sample.array).take(pa.array(position[values.codes + 1])))
+
+
+def frame_of(table: dict):
+    """``table`` as a pandas DataFrame, the frame of :func:`spelled_out` (equal dtypes and
+    values): text :class:`Coded` columns are taken from their labels in Arrow (5M rows: about
+    3 s less than a Python string per row), the others spelled out."""
+    columns = {}
+    for name, v in table.items():
+        if isinstance(v, Coded):
+            taken = _taken(v) if len(v) else None
+            v = np.asarray(v) if taken is None else taken
+        columns[name] = v
+    return pd.DataFrame(columns)
+
+
 def _kernel_column(values):
     """A column as the kernel takes it, (kind, values, data), or None where pandas writes it."""
     if isinstance(values, Coded):

@@ -25,7 +25,7 @@ import scipy.sparse as sp
 
 from .._atomic import atomic_output, atomic_path
 from .._checks import check_choice, check_int
-from .._csv_out import GZIP_LEVEL, write_csv
+from .._csv_out import GZIP_LEVEL, Coded, frame_of, write_csv
 from .._factorize import id_kind, ids_like
 from .._tables import check_column_names
 from ..data import Interactions
@@ -36,6 +36,13 @@ from .spill import block_of, pd, read_block, require_io, spill_input
 MANIFEST, SPILL, DONE = "_recforge_job.json", "_spill", "_SUCCESS"
 CUSTOMERS = "customers"  # the customer table's blocks, inside SPILL
 BATCH = 20_000  # customers per kernel call inside a block
+
+
+def _taken(codes: np.ndarray, labels: np.ndarray):
+    """``labels[codes]``: kept as codes where the labels are objects (text ids: taken in Arrow
+    when the frame is made, not a Python string per row), taken here otherwise (integer ids
+    keep their dtype)."""
+    return Coded(codes, labels) if labels.dtype == object else labels[codes]
 
 
 def _kind(ids: np.ndarray) -> str:
@@ -75,8 +82,9 @@ OPTIONAL_JOB_KEYS = ("descriptions", "names", "customers", "csv_names", "returns
 
 
 def _describer(descriptions, names, job: dict):
-    """What each block's table goes through before it is written: the description column, the
-    new column names (checked here, once; recorded in the job, so a resumed run keeps them)."""
+    """The descriptions (a Series by product, or None) and what each block's table goes through
+    before it is written: the new column names (checked here, once; recorded in the job, so a
+    resumed run keeps them)."""
     described = None
     if descriptions is not None:
         described = pd.Series(descriptions)
@@ -91,18 +99,14 @@ def _describer(descriptions, names, job: dict):
             raise ValueError(f"names renames no output column: {sorted(unknown)}")
         job["names"] = dict(names)
 
-    def describe(table: pd.DataFrame) -> pd.DataFrame:
-        if described is not None:
-            text = described.reindex(table["item"].to_numpy()).to_numpy(dtype=object)
-            text[pd.isna(text)] = None  # missing, as pandas writes None: not a NaN float among text
-            table.insert(table.columns.get_loc("item") + 1, "description", text)
+    def rename(table: pd.DataFrame) -> pd.DataFrame:
         if names:
             table = table.rename(columns=names)
             if table.columns.duplicated().any():
                 raise ValueError(f"names gives two output columns one name: {names}")
         return table
 
-    return describe
+    return described, rename
 
 
 def _count_rows(events: str) -> int:
@@ -219,7 +223,7 @@ def recommend(
         job["csv_names"] = csv_names
     if returns == "drop":  # other lists: another job (absent, as in earlier manifests, when kept)
         job["returns"] = returns
-    describe = _describer(descriptions, names, job)
+    described, rename = _describer(descriptions, names, job)
     listed = None
     if customers is not None:
         customers = os.fspath(customers)
@@ -269,7 +273,7 @@ def recommend(
         with atomic_output(os.path.join(spill_dir, "_complete"), "w") as f:
             f.write("split\n")
 
-    scorer = BlockScorer(model, k, list(kinds), drop_returns=returns == "drop")
+    scorer = BlockScorer(model, k, list(kinds), drop_returns=returns == "drop", descriptions=described)
     report = {"rows": 0, "customers": 0, "recommendations": 0, "blocks": n_blocks, "resumed_blocks": 0}
     if returns == "drop":
         report["returns"] = 0
@@ -290,7 +294,7 @@ def recommend(
                 frame = read_block(os.path.join(spill_dir, CUSTOMERS), b, listed)
                 table_rows = CustomerTable(model, frame, customer_key)
             table, counts = scorer.score(read_block(spill_dir, b, kinds), table_rows)
-            table = describe(table)
+            table = rename(table)
             with atomic_path(part) as tmp:
                 table.to_parquet(tmp, index=False)
             add_counts(report, counts)
@@ -354,8 +358,14 @@ class BlockScorer:
     :class:`~recforge.Interactions` over its products (each block's customers are appended to
     it, so a block's matrix has only its own rows)."""
 
-    def __init__(self, model, k: int, columns: list, drop_returns: bool = False):
+    def __init__(self, model, k: int, columns: list, drop_returns: bool = False, descriptions=None):
         self.model, self.columns = model, columns
+        self.item_ids = np.asarray(model.item_ids_)
+        self.descriptions = None  # each product's description (None: missing), by the model's order
+        if descriptions is not None:
+            text = pd.Series(descriptions).reindex(self.item_ids).to_numpy(dtype=object)
+            text[pd.isna(text)] = None  # missing, as pandas writes None: not a NaN float among text
+            self.descriptions = text
         # rows with a negative weight are dropped first and counted (recforge recommend's default)
         weight = model.events_spec_.get("weight_col")
         self.returns_col = weight if drop_returns and weight is not None else None
@@ -414,11 +424,13 @@ class BlockScorer:
                 ids[part], scores[part] = self.model.recommend(labels[rows], H[rows], k=self.k)
         ok = ids >= 0
         table = {
-            "user": np.broadcast_to(customers_ids[answered][:, None], ids.shape)[ok],
+            "user": _taken(np.broadcast_to(np.arange(answered.size)[:, None], ids.shape)[ok], customers_ids[answered]),
             "rank": np.broadcast_to(np.arange(1, self.k + 1, dtype=np.int64), ids.shape)[ok],
-            "item": np.asarray(self.model.item_ids_)[ids[ok]],
-            "score": scores[ok].astype(np.float64),
+            "item": _taken(ids[ok], self.item_ids),
         }
+        if self.descriptions is not None:
+            table["description"] = Coded(ids[ok], self.descriptions)
+        table["score"] = scores[ok].astype(np.float64)
         counts = {
             "rows": int(history.report.get("rows", 0)) + returned,
             "customers": int(answered.size),
@@ -439,7 +451,7 @@ class BlockScorer:
             table["path"] = pd.Categorical.from_codes(paths[ok], categories=list(ColdStart.PATHS))
             first = paths[:, 0] if self.k else np.zeros(0, np.int8)
             counts["paths"] = {str(names[c]): int((first == c).sum()) for c in np.unique(first[first >= 0])}
-        return pd.DataFrame(table), counts
+        return frame_of(table), counts
 
 
 __all__ = ["BlockScorer", "add_counts", "block_of", "collect", "recommend"]

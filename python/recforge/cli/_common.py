@@ -14,7 +14,7 @@ import sys
 import numpy as np
 
 from .._atomic import atomic_output, atomic_path, check_writable
-from .._csv_out import Coded, save_csv, spelled_out
+from .._csv_out import Coded, frame_of, save_csv
 from .._factorize import pd
 from .._tables import read_table
 from ..data import Interactions
@@ -305,7 +305,7 @@ def write_table(table: dict, path: str) -> None:
     """A dict of equal-length columns to CSV (.csv, .csv.gz) or Parquet (.parquet)."""
     if path.lower().endswith(".parquet"):
         with atomic_path(path) as tmp:
-            pd.DataFrame(spelled_out(table)).to_parquet(tmp, index=False)
+            frame_of(table).to_parquet(tmp, index=False)
         return
     if pd is not None:
         save_csv(table, path)
