@@ -61,6 +61,18 @@ def test_iso_text_of_varying_precision():
     _same(_summary(text), _summary(NAIVE_UTC))
 
 
+@pytest.mark.parametrize("order", [[0, 1, 2, 3], [1, 0, 2, 3], [3, 2, 1, 0]])
+def test_day_first_dates_read_alike_whatever_the_rows_order(order):
+    # pandas infers the order from the first value: "01/02/2024" first was read month-first and
+    # the log refused at "13/02/2024"; a log that reads one way throughout is read that way
+    text = np.array(["01/02/2024", "13/02/2024", "25/03/2024", "05/04/2024"], dtype=object)[order]
+    s = rf.customers.summary(np.array(list("abcd"))[order], text)
+    days = dict(zip(s.customer_ids, s.T))  # each customer's one line: days before the last one
+    assert [days[c] for c in "abcd"] == [64.0, 52.0, 11.0, 0.0]
+    with pytest.raises(ValueError, match="one order throughout"):  # both orders in one column
+        _summary(["01/02/2024", "13/02/2024", "02/13/2024", "03/01/2024"])
+
+
 def test_aware_as_of_and_cutoff():
     aware_end = pd.Timestamp("2024-03-10", tz="America/New_York")  # 05:00 UTC
     s = _summary(NAIVE_UTC, as_of=aware_end)

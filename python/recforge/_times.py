@@ -48,11 +48,23 @@ def _parsed(values, name: str) -> np.ndarray:
             warnings.simplefilter("ignore", UserWarning)
             parsed = pd.to_datetime(values, utc=True)
     except (ValueError, TypeError) as first:
-        try:  # pandas infers one format from the first value; ISO 8601 text may vary in precision
-            parsed = pd.to_datetime(values, utc=True, format="ISO8601")
-        except (ValueError, TypeError):
+        # pandas infers one format from the first value: ISO 8601 text may vary in precision, and
+        # a day-first log whose first date reads both ways ("01/02/2024") was taken month-first.
+        # Either order is accepted when it reads every value, so the rows' order does not matter.
+        for other in ({"format": "ISO8601"}, {"dayfirst": True}):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)
+                    parsed = pd.to_datetime(values, utc=True, **other)
+                break
+            except (ValueError, TypeError):
+                continue
+        else:
             reason = (str(first).splitlines() or [type(first).__name__])[0].split(". You might")[0]
-            raise ValueError(f"{name} holds values that are not times: {reason}") from None
+            raise ValueError(
+                f"{name} holds values that are not times: {reason} "
+                "(dates must be ISO 8601, or day and month in one order throughout)"
+            ) from None
     return _naive_utc(parsed)
 
 
