@@ -256,12 +256,16 @@ def test_evaluate_tunes_on_the_training_part(tmp_path, events_csv, capsys, monke
     assert "--trials must be >= 1" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["demo", "train", "recommend", "evaluate", "similar"])
+@pytest.mark.parametrize(
+    "command", ["demo", "train", "recommend", "evaluate", "similar", "customers", "clv", "target", "campaign", "serve"]
+)
 def test_help(command, capsys):
     with pytest.raises(SystemExit) as e:
         main([command, "--help"])
     assert e.value.code == 0
-    assert "usage: recforge " + command in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "usage: recforge " + command in out
+    assert "%%" not in out and "%(" not in out  # argparse %-formats option help, not descriptions
 
 
 @pytest.mark.parametrize(

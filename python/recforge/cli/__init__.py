@@ -100,7 +100,7 @@ def parser() -> argparse.ArgumentParser:
         "evaluate",
         help="compare models on a train/test split of an event file",
         description="Split events, fit each model on train (with its cold-start fallbacks), and compare "
-        "them on every test customer (means, 95%% intervals, paired t-tests against the first), then "
+        "them on every test customer (means, 95% intervals, paired t-tests against the first), then "
         "on returning customers, new customers and new products apart.",
     )
     add_data_arguments(e)
