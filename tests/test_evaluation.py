@@ -44,6 +44,9 @@ def test_compare_reports_intervals_and_paired_tests(split):
         assert result.p_values["same"][m] == 1.0  # identical models cannot differ
         assert 0.0 <= result.p_values["itemknn"][m] <= 1.0
     assert "popularity" in str(result) and "p=" in str(result)
+    # a t-test that underflows to 0 is shown as below a bound, never "p=0"
+    result.p_values["itemknn"] = {m: 0.0 for m in RANKING_METRICS}
+    assert "(p=0)" not in str(result) and "(p<0.001)" in str(result)
 
 
 def test_cross_validate_uses_every_interaction_once():

@@ -198,6 +198,12 @@ def _interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, floa
     return mean, mean - half, mean + half
 
 
+def _p_text(p: float) -> str:
+    """A p-value as a table shows it: below 0.001 as "p<0.001" (the t-test underflows to 0 for
+    large differences, and "p=0" is never true)."""
+    return "p<0.001" if p < 0.001 else f"p={p:.2g}"
+
+
 @dataclass
 class Comparison:
     """Result of :func:`compare`: per model and metric, (mean, low, high) of the 95% confidence
@@ -223,7 +229,7 @@ class Comparison:
                 mean, low, high = per_metric[m]
                 cell = f"{mean:.4f} ±{(high - low) / 2:.4f}"
                 if name in self.p_values:
-                    cell += f" (p={self.p_values[name][m]:.2g})"
+                    cell += f" ({_p_text(self.p_values[name][m])})"
                 cells.append(cell)
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append(
