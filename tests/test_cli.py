@@ -332,6 +332,10 @@ def test_help(command, capsys):
             ["evaluate", "--data", "{events}", "--user-col", "customer", "--item-col", "sku", "--split", "temporal"],
             "needs event times",
         ),
+        # an empty list: recommend wrote a file of headers, similar printed nothing, both succeeded
+        (["recommend", "--model", "m.npz", "--data", "{events}", "--out", "r.csv", "--k", "0"], "--k must be >= 1"),
+        (["similar", "--model", "m.npz", "--items", "SKU-1", "--k", "0"], "--k must be >= 1"),
+        (["evaluate", "--data", "{events}", *DATA_ARGS, "--k", "-1"], "--k must be >= 1"),
     ],
 )
 def test_errors_are_one_line(argv, message, events_csv, tmp_path, capsys, monkeypatch):

@@ -171,8 +171,8 @@ def main(argv=None) -> int:
         "campaign": campaign.campaign,
         "serve": serve.serve,
     }[args.command]
-    if getattr(args, "k", 1) < 0:
-        print(f"recforge {args.command}: error: --k must be >= 0", file=sys.stderr)
+    if getattr(args, "k", 1) < 1:  # an empty list is never what a command line asks for
+        print(f"recforge {args.command}: error: --k must be >= 1", file=sys.stderr)
         return 2
     try:
         run(args)
