@@ -46,6 +46,37 @@ def test_a_model_fitted_on_interactions_keeps_its_id_maps(tmp_path, users, items
     )
 
 
+IDS = [
+    ["ann", "", "x\x00", "é", "日本", "a\ud800b", "9f1c0c8e-8b4e-4c55-9a7e-0d4b7a1f2c3d"],  # NUL, surrogate, UUID
+    [],
+    ["only"],
+]
+
+
+@pytest.mark.parametrize("values", IDS)
+@pytest.mark.parametrize("arrow", [True, False])
+def test_text_ids_are_stored_as_utf8_and_read_back_exactly(values, arrow, monkeypatch):
+    """Text ids are UTF-8 bytes and offsets (not fixed-width unicode: 4 bytes a character of the
+    longest id), written and read through Arrow where it is installed and through Python
+    otherwise, the same bytes either way; a file of an earlier version (fixed width) still reads."""
+    from recforge import _ids
+
+    ids = np.array(values, dtype=object)
+    with_arrow = _ids.encode_ids(ids, "k", "ids")
+    if not arrow:
+        monkeypatch.setitem(__import__("sys").modules, "pyarrow", None)  # import pyarrow fails
+    entries = _ids.encode_ids(ids, "k", "ids")
+    assert set(entries) == {"k.utf8", "k.offsets"}
+    for name in entries:
+        np.testing.assert_array_equal(entries[name], with_arrow[name])
+    assert entries["k.utf8"].tobytes() == "".join(values).encode("utf-8", "surrogatepass")
+    back = _ids.decode_ids(entries, "k")
+    assert back.dtype == object and back.tolist() == values
+    if not any(v.endswith("\x00") or "\ud800" in v for v in values):  # what version 1 could hold
+        old = _ids.decode_ids({"k": np.array(values, dtype=str)}, "k")
+        assert old.dtype == object and old.tolist() == values
+
+
 def test_a_model_fitted_on_a_matrix_has_no_maps_and_a_refit_clears_them(tmp_path):
     inter = interactions(np.random.default_rng(1), ["a", "b", "c"], ["x", "y", "z", "w"])
     model = rf.Popularity().fit(inter)
