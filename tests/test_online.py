@@ -305,6 +305,31 @@ def test_loading_what_is_not_a_sound_state_is_refused(tmp_path):
     assert rf.realtime.OnlineRecommender.load(tmp_path / "state.npz", model).sequence == online.sequence
 
 
+@pytest.mark.parametrize("customers", [["x\x00", "x", "é", "9f1c0c8e-8b4e-4c55-9a7e-0d4b7a1f2c3d"], [7, 2**40]])
+def test_a_snapshot_keeps_every_customer_id_exactly(tmp_path, customers):
+    """Customer ids were saved as numpy's fixed-width unicode, which drops a trailing NUL: "x\x00"
+    came back as "x" and one of the two customers' histories was lost. Snapshots of earlier
+    versions (fixed-width ids) still load."""
+    inter = rf.Interactions.from_arrays(np.array(["a", "b"]), np.array(["p", "q"]))
+    model = rf.ItemKNN().fit(inter)
+    online = rf.realtime.OnlineRecommender(model)
+    online.update(customers, ["p", "q", "p", "q"][: len(customers)])
+    online.save(tmp_path / "state.npz")
+    back = rf.realtime.OnlineRecommender.load(tmp_path / "state.npz", model)
+    assert len(back) == len(customers) and sorted(back, key=str) == sorted(customers, key=str)
+    for c in customers:
+        np.testing.assert_array_equal(back.history(c).toarray(), online.history(c).toarray())
+    if isinstance(customers[0], str):  # the format of earlier versions: "customers" fixed width
+        plain = [c for c in customers if not c.endswith("\x00")]
+        online = rf.realtime.OnlineRecommender(model)
+        online.update(plain, ["p"] * len(plain))
+        online.save(tmp_path / "new.npz")
+        arrays = {k: v for k, v in np.load(tmp_path / "new.npz").items() if not k.startswith("customers")}
+        np.savez(tmp_path / "old.npz", customers=np.array(list(online), dtype=str), **arrays)
+        old = rf.realtime.OnlineRecommender.load(tmp_path / "old.npz", model)
+        assert list(old) == list(online) and all(isinstance(c, str) for c in old)
+
+
 def test_a_history_newer_than_the_model_is_counted_and_ids_of_either_kind_match():
     """Pairs on products the model does not know were left out without a word (a customer with
     only those vanished); products given as text ("11", a JSON body) did not find integer ids."""

@@ -22,6 +22,7 @@ import scipy.sparse as sp
 from .._atomic import atomic_output
 from .._checks import as_numbers, check_int, check_real
 from .._factorize import id_kind, ids_like
+from .._ids import decode_ids, encode_ids, has_ids
 from .._npz import file_kind_hint, open_npz
 from .._sparse import CsrParts
 from .._times import as_seconds
@@ -55,10 +56,10 @@ class CustomerState(NamedTuple):
     recent: tuple
 
 
-_STATE_ARRAYS = ("customers", "indptr", "items", "weights", "recent_indptr", "recent", "item_ids", "trend", "numbers")
+_STATE_ARRAYS = ("indptr", "items", "weights", "recent_indptr", "recent", "item_ids", "trend", "numbers")
 
 
-def _check_state_arrays(a: dict, where: str, n_items: int) -> None:
+def _check_state_arrays(a: dict, where: str, n: int, n_items: int) -> None:
     """A state file's customer rows and counters must index what they claim: a damaged or
     hand-made file is a ValueError here, never a history that indexes past the catalogue."""
 
@@ -72,7 +73,6 @@ def _check_state_arrays(a: dict, where: str, n_items: int) -> None:
             and bool(np.all(np.diff(o) >= 0))
         )
 
-    n = np.asarray(a["customers"]).size
     items, weights, recent = (np.asarray(a[k]) for k in ("items", "weights", "recent"))
     ok = (
         offsets("indptr", n, items.size)
@@ -360,13 +360,13 @@ class OnlineRecommender:
         with self._writer:
             customers = list(self._state)
             states = [self._state[c] for c in customers]
-            ids = np.asarray(customers)
-            if ids.dtype == object:
-                raise TypeError("save needs customer ids that are all strings or all integers")
+            # exact ids (UTF-8 for text: fixed-width unicode would drop a trailing NUL, and take
+            # 4 bytes a character of the longest id for every customer)
+            ids = encode_ids(np.array(customers, dtype=object), "customers", "customer ids")
             sizes = [st.items.size for st in states]
             recent = [len(st.recent) for st in states]
             arrays = {
-                "customers": ids,
+                **ids,
                 "indptr": np.r_[0, np.cumsum(sizes)].astype(np.int64),
                 "items": np.concatenate([st.items for st in states]) if states else np.zeros(0, np.int64),
                 "weights": np.concatenate([st.weights for st in states]) if states else np.zeros(0),
@@ -386,7 +386,7 @@ class OnlineRecommender:
         npz, where = open_npz(path, "recforge online state")
         with npz:
             a = {name: npz[name] for name in npz.files}
-        absent = [name for name in _STATE_ARRAYS if name not in a]
+        absent = ([] if has_ids(a, "customers") else ["customers"]) + [name for name in _STATE_ARRAYS if name not in a]
         if absent:
             raise ValueError(
                 f"{where} is not an online state (OnlineRecommender.save){file_kind_hint(a) or f'; it lacks {absent}'}"
@@ -398,9 +398,13 @@ class OnlineRecommender:
         online = cls(model, recent=int(recent), half_life=half_life)
         if not np.array_equal(a["item_ids"], online.item_ids.astype(str)):
             raise ValueError(f"{where} was saved beside a model with other products")
-        _check_state_arrays(a, where, online.item_ids.size)
+        try:
+            customers = decode_ids(a, "customers")
+        except ValueError as e:
+            raise ValueError(f"{where} is damaged: {e}") from None
+        _check_state_arrays(a, where, customers.size, online.item_ids.size)
         indptr, rp = a["indptr"], a["recent_indptr"]
-        for r, customer in enumerate(a["customers"].tolist()):
+        for r, customer in enumerate(customers.tolist()):
             rows = slice(indptr[r], indptr[r + 1])
             online._state[customer] = CustomerState(
                 a["items"][rows], a["weights"][rows], tuple(a["recent"][rp[r] : rp[r + 1]].tolist())
