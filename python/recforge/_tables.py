@@ -222,7 +222,10 @@ def arrow_present(column, name: str, where: str, first_row: int = 0, header: boo
 
     if header and (again := pc.index(column, name).as_py()) >= 0:
         raise repeated_header(where, first_row + again)
-    return pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
+    empty = pc.equal(column, "")
+    if not pc.any(empty).as_py():  # the common case: no copy of the text (1M ids: 0.07-0.24 s)
+        return column
+    return pc.if_else(empty, pa.scalar(None, pa.string()), column)
 
 
 def _line_of(row: int) -> int:
