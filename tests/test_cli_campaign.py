@@ -113,6 +113,8 @@ def test_rules_products_segments_and_messages(tmp_path, products):
         (["--novelty", "-1"], "novelty"),
         (["--k", "20", "--candidates", "10"], "--candidates >= --k"),
         (["--calibration", "1"], "categories"),
+        (["--exclude", "absent.csv"], "--exclude: no such file"),
+        (["--suppress", "absent.csv"], "--suppress: no such file"),
     ],
 )
 def test_campaign_refuses_mistakes_with_one_line(tmp_path, capsys, monkeypatch, extra, message):
@@ -124,6 +126,36 @@ def test_campaign_refuses_mistakes_with_one_line(tmp_path, capsys, monkeypatch, 
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "c.csv").exists()
+
+
+def test_excluded_pairs_and_suppressed_customers_never_reach_the_file(tmp_path, capsys):
+    """--exclude (the last campaign's products, say) keeps those pairs out of every list, before
+    re-ranking; --suppress (opt-outs) keeps those customers out of the file and the messages.
+    Rows naming customers or products the data does not hold are counted."""
+    code, first = run(tmp_path, out="first.csv")
+    assert code == 0
+    before = pd.read_csv(first, dtype={"customer": str, "item": str})
+    sent = before[before["rank"] <= 3][["customer", "item"]].rename(columns={"customer": "user"})
+    stray = pd.DataFrame({"user": ["nobody", sent["user"].iloc[0]], "item": ["22423", "NO-SUCH-SKU"]})
+    pd.concat([sent, stray]).to_csv(tmp_path / "sent.csv", index=False)
+    opted_out = before["customer"].drop_duplicates().iloc[:7].tolist()
+    pd.DataFrame({"user": [*opted_out, "ghost"]}).to_csv(tmp_path / "optout.csv", index=False)
+    capsys.readouterr()
+    code, path = run(
+        tmp_path, "--exclude", str(tmp_path / "sent.csv"), "--suppress", str(tmp_path / "optout.csv"),
+        "--messages", str(tmp_path / "messages.csv"),
+    )  # fmt: skip
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "7 customers suppressed" in out and f"{len(sent):,} pairs excluded" in out and "--data: 2)" in out
+    after = pd.read_csv(path, dtype={"customer": str, "item": str})
+    assert not set(zip(after["customer"], after["item"])) & set(zip(sent["user"], sent["item"]))
+    assert not after["customer"].isin(opted_out).any()
+    assert set(after["customer"]) == set(before["customer"]) - set(opted_out)
+    messages = pd.read_csv(tmp_path / "messages.csv", dtype={"customer": str})
+    assert not messages["customer"].isin(opted_out).any() and len(messages) == after["customer"].nunique()
+    # customers not excluded from anything keep lists of the same length
+    assert (after.groupby("customer").size() == 10).all()
 
 
 def test_bad_rules_are_refused(tmp_path, capsys):

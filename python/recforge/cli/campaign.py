@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
 from .._csv_out import Coded
 from .._factorize import factorize, lookup
@@ -66,6 +67,16 @@ def add_campaign_parser(sub, add_data_arguments) -> None:
         "--rules",
         help='JSON file: {"caps": 2 or {category: n}, "deny": [...], "allow": [...], '
         '"boost": {product: value}, "new_items": [...], "min_new": 1}',
+    )
+    c.add_argument(
+        "--exclude",
+        help="pairs never to recommend (.csv or .parquet, the --user-col and --item-col columns): the last "
+        "campaign's products, returns, complaints",
+    )
+    c.add_argument(
+        "--suppress",
+        help="customers never to contact (.csv or .parquet, the --user-col column): opt-outs; left out of the "
+        "campaign file and the messages",
     )
     c.add_argument("--segments", help="segment table (.csv or .parquet): customer id and segment columns")
     c.add_argument("--segment-col", default="segment", help="--segments: segment column (default: segment)")
@@ -141,6 +152,33 @@ def _rules(path, item_ids):
     return out
 
 
+def _excluded_pairs(args, inter):
+    """--exclude as a matrix over the data's customers and products (None without it), and the
+    file's rows that name a customer or product the data does not hold (counted, not used)."""
+    if args.exclude is None:
+        return None, 0
+    table = read_attribute_table(args.exclude, args.user_col, [args.item_col], [args.item_col], "--exclude", args.sep)
+    users = lookup(inter.user_ids, np.asarray(table[args.user_col], dtype=object))
+    items = lookup(inter.item_ids, np.asarray(table[args.item_col], dtype=object))
+    known = (users >= 0) & (items >= 0)
+    pairs = sp.csr_matrix(
+        (np.ones(int(known.sum()), dtype=np.float32), (users[known], items[known])), shape=inter.shape
+    )
+    pairs.sum_duplicates()
+    return pairs, int(known.size - known.sum())
+
+
+def _suppressed(args, inter) -> np.ndarray | None:
+    """--suppress: which of the data's customers must not be contacted (None without it)."""
+    if args.suppress is None:
+        return None
+    table = read_attribute_table(args.suppress, args.user_col, [], [], "--suppress", args.sep)
+    at = lookup(inter.user_ids, np.asarray(table[args.user_col], dtype=object))
+    out = np.zeros(inter.n_users, dtype=bool)
+    out[at[at >= 0]] = True
+    return out
+
+
 def _segments(args, customer_ids):
     if args.segments is None:
         return None
@@ -197,10 +235,16 @@ def campaign(args) -> None:
     except ValueError:  # a model without a history basis (popularity): no reason
         explainer = None
     segments = _segments(args, inter.user_ids)
+    excluded, unmatched = _excluded_pairs(args, inter)
+    suppressed = _suppressed(args, inter)
 
     X = inter.matrix
     buyers = np.bincount(X.indices, minlength=X.shape[1])  # popularity for the novelty bonus
     users = np.flatnonzero(np.diff(X.indptr) > 0)
+    n_suppressed = 0
+    if suppressed is not None:  # opt-outs: never scored, never written
+        n_suppressed = int(suppressed[users].sum())
+        users = users[~suppressed[users]]
     ids = np.full((users.size, args.k), -1, dtype=np.int64)
     reasons = np.full((users.size, args.k), -1, dtype=np.int64)
     scores = np.full((users.size, args.k), -np.inf)
@@ -210,7 +254,9 @@ def campaign(args) -> None:
             for first in range(0, users.size, BATCH):
                 rows = users[first : first + BATCH]
                 part = slice(first, first + rows.size)
-                candidates, candidate_scores = model.recommend(rows, X[rows], k=args.candidates)
+                candidates, candidate_scores = model.recommend(
+                    rows, X[rows], k=args.candidates, exclude=None if excluded is None else excluded[rows]
+                )
                 top, top_scores, report = rerank(
                     candidates,
                     candidate_scores,
@@ -267,6 +313,13 @@ def campaign(args) -> None:
         f"novelty {args.novelty:g}"
         f"{'; ' + ', '.join(sorted(options)) if options else ''})"
         + (f"; {short:,} lists shorter than {args.k}" if short else "")
+        + (f"; {n_suppressed:,} customers suppressed (--suppress)" if suppressed is not None else "")
+        + (
+            f"; {excluded.nnz:,} pairs excluded (--exclude; rows with a customer or product not in --data: "
+            f"{unmatched:,})"
+            if excluded is not None
+            else ""
+        )
         + (
             f"; ids pseudonymised{' (key file ' + os.path.basename(args.key_file) + ')' if args.key_file else ''}"
             if key
