@@ -115,6 +115,10 @@ def test_rules_products_segments_and_messages(tmp_path, products):
         (["--calibration", "1"], "categories"),
         (["--exclude", "absent.csv"], "--exclude: no such file"),
         (["--suppress", "absent.csv"], "--suppress: no such file"),
+        (["--holdout", "1"], "--holdout must be in [0, 1)"),
+        (["--holdout", "0.1", "--holdout-seed", "-2"], "--holdout-seed >= 0"),
+        (["--holdout-out", "control.csv"], "--holdout-out needs --holdout"),
+        (["--holdout", "0.1", "--holdout-out", "control.txt"], "--holdout-out"),
     ],
 )
 def test_campaign_refuses_mistakes_with_one_line(tmp_path, capsys, monkeypatch, extra, message):
@@ -156,6 +160,34 @@ def test_excluded_pairs_and_suppressed_customers_never_reach_the_file(tmp_path, 
     assert not messages["customer"].isin(opted_out).any() and len(messages) == after["customer"].nunique()
     # customers not excluded from anything keep lists of the same length
     assert (after.groupby("customer").size() == 10).all()
+
+
+def test_a_control_group_is_held_out_by_customer_and_seed(tmp_path, capsys):
+    """--holdout keeps a share of the customers out of the campaign file and the messages (the
+    control group, rf.campaign.holdout's); --holdout-out writes their lists apart. Together the
+    two files are the campaign without a control group, row for row."""
+    code, whole = run(tmp_path, out="whole.csv")
+    assert code == 0
+    capsys.readouterr()
+    code, path = run(
+        tmp_path, "--holdout", "0.15", "--holdout-seed", "4", "--holdout-out", str(tmp_path / "control.csv"),
+        "--messages", str(tmp_path / "messages.csv"),
+    )  # fmt: skip
+    assert code == 0
+    read = {"dtype": {"customer": str, "item": str}, "keep_default_na": False}
+    sent, control = pd.read_csv(path, **read), pd.read_csv(tmp_path / "control.csv", **read)
+    everyone = pd.read_csv(whole, **read)
+    customers = everyone["customer"].unique()
+    held = rf.campaign.holdout(customers, 0.15, seed=4)
+    assert set(control["customer"]) == set(customers[held]) and set(sent["customer"]) == set(customers[~held])
+    assert f"{int(held.sum()):,} held out as the control group" in capsys.readouterr().out
+    together = pd.concat([sent, control]).sort_values(["customer", "rank"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(together, everyone.sort_values(["customer", "rank"]).reset_index(drop=True))
+    messages = pd.read_csv(tmp_path / "messages.csv", dtype={"customer": str})
+    assert set(messages["customer"]) == set(customers[~held])
+    # without --holdout-out the control group is not scored; the campaign file is the same
+    code, again = run(tmp_path, "--holdout", "0.15", "--holdout-seed", "4", out="again.csv")
+    assert code == 0 and again.read_bytes() == path.read_bytes()
 
 
 def test_bad_rules_are_refused(tmp_path, capsys):

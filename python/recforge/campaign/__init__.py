@@ -1,8 +1,9 @@
 """The last mile of personalised marketing: re-ranking the candidates to the list a customer
 receives (diversity, calibration, business rules), why each item is there, keyed pseudonyms for exports, and the
-personalised message."""
+personalised message; control groups to measure it by."""
 
 from .explain import Explainer, explain, explanation_basis
+from .holdout import holdout, lift
 from .message import MessageTemplate, default_template
 from .privacy import load_key, pseudonymise
 from .rerank import PreparedSimilarity, category_mix, rerank
@@ -15,6 +16,8 @@ __all__ = [
     "default_template",
     "explain",
     "explanation_basis",
+    "holdout",
+    "lift",
     "load_key",
     "pseudonymise",
     "rerank",

@@ -14,7 +14,16 @@ import scipy.sparse as sp
 
 from .._csv_out import Coded
 from .._factorize import factorize, lookup
-from ..campaign import Explainer, MessageTemplate, PreparedSimilarity, default_template, load_key, pseudonymise, rerank
+from ..campaign import (
+    Explainer,
+    MessageTemplate,
+    PreparedSimilarity,
+    default_template,
+    holdout,
+    load_key,
+    pseudonymise,
+    rerank,
+)
 from ._common import (
     CliError,
     build_interactions,
@@ -78,6 +87,15 @@ def add_campaign_parser(sub, add_data_arguments) -> None:
         help="customers never to contact (.csv or .parquet, the --user-col column): opt-outs; left out of the "
         "campaign file and the messages",
     )
+    c.add_argument(
+        "--holdout",
+        type=float,
+        default=0.0,
+        help="share of customers held out as the control group (default: 0): not in the campaign file or the "
+        "messages; the same customers in every run with one --holdout-seed (rf.campaign.holdout)",
+    )
+    c.add_argument("--holdout-seed", type=int, default=0, help="--holdout: which control group (default: 0)")
+    c.add_argument("--holdout-out", help="--holdout: the control group's lists, to measure the campaign's lift against")
     c.add_argument("--segments", help="segment table (.csv or .parquet): customer id and segment columns")
     c.add_argument("--segment-col", default="segment", help="--segments: segment column (default: segment)")
     c.add_argument(
@@ -205,6 +223,13 @@ def campaign(args) -> None:
         raise CliError("--diversity must be in [0, 1], --calibration and --novelty >= 0")
     if args.template and not args.messages:
         raise CliError("--template needs --messages (the file the messages go to)")
+    if not 0 <= args.holdout < 1 or args.holdout_seed < 0:
+        raise CliError(
+            f"--holdout must be in [0, 1) and --holdout-seed >= 0, got {args.holdout} and {args.holdout_seed}"
+        )
+    if args.holdout_out and not args.holdout:
+        raise CliError("--holdout-out needs --holdout (the share of customers held out)")
+    check_output(args.holdout_out, "--holdout-out")
     key = None
     if args.pseudonymise:
         try:
@@ -245,6 +270,12 @@ def campaign(args) -> None:
     if suppressed is not None:  # opt-outs: never scored, never written
         n_suppressed = int(suppressed[users].sum())
         users = users[~suppressed[users]]
+    held, n_held = None, 0
+    if args.holdout:  # the control group: kept out of the campaign, by customer and seed
+        held = holdout(inter.user_ids[users], args.holdout, seed=args.holdout_seed)
+        n_held = int(held.sum())
+        if not args.holdout_out:  # nobody reads the control group's lists: not scored
+            users, held = users[~held], None
     ids = np.full((users.size, args.k), -1, dtype=np.int64)
     reasons = np.full((users.size, args.k), -1, dtype=np.int64)
     scores = np.full((users.size, args.k), -np.inf)
@@ -285,35 +316,34 @@ def campaign(args) -> None:
 
     customers = inter.user_ids[users]
     shown = pseudonymise(customers, key) if key is not None else customers
-    ok = ids >= 0
-    rank = np.broadcast_to(np.arange(1, args.k + 1), ids.shape)[ok]
-    row = np.broadcast_to(np.arange(users.size)[:, None], ids.shape)[ok]
-    listed = ids[ok]
-    # customers, products and texts as codes into their labels: written from the labels
-    table = {
-        "customer": Coded(row, shown),
-        "rank": rank,
-        "item": Coded(listed, inter.item_ids),
-        "description": Coded(listed, descriptions),
-        "score": scores[ok],
-        "reason": Coded(reasons[ok], descriptions, missing=""),
-    }
-    if segments is not None:
-        table["segment"] = Coded(row, segments[users])
+    lists = (shown, users, ids, scores, reasons, inter.item_ids, descriptions, segments)
+    sent = slice(None) if held is None else ~held  # a view of every list where none is held out
+    table = _campaign_rows(sent, *lists, args.k)
     # Every message is rendered before anything is written: a template that fails on some
     # customer leaves no campaign file behind without its messages.
     messages = None
     if template is not None:
-        messages = _messages(template, shown, segments, users, ids, reasons, inter.item_ids, descriptions, scores)
+        messages = _messages(
+            template, shown[sent], segments, users[sent], ids[sent], reasons[sent], inter.item_ids, descriptions,
+            scores[sent],
+        )  # fmt: skip
     write_table(table, args.out)
+    if held is not None:
+        write_table(_campaign_rows(held, *lists, args.k), args.holdout_out)
     print(
         f"{inter}; dropped rows: {dropped_rows(inter.report)}; "
-        f"{users.size:,} customers, top-{args.k} of {args.candidates} candidates "
+        f"{users.size - (0 if held is None else n_held):,} customers, top-{args.k} of {args.candidates} candidates "
         f"(diversity {args.diversity:g}{', mean penalty' if args.diversity_penalty == 'mean' else ''}, "
         f"novelty {args.novelty:g}"
         f"{'; ' + ', '.join(sorted(options)) if options else ''})"
         + (f"; {short:,} lists shorter than {args.k}" if short else "")
         + (f"; {n_suppressed:,} customers suppressed (--suppress)" if suppressed is not None else "")
+        + (
+            f"; {n_held:,} held out as the control group (--holdout {args.holdout:g}, seed {args.holdout_seed}"
+            + (f", their lists -> {args.holdout_out})" if held is not None else ")")
+            if args.holdout
+            else ""
+        )
         + (
             f"; {excluded.nnz:,} pairs excluded (--exclude; rows with a customer or product not in --data: "
             f"{unmatched:,})"
@@ -330,6 +360,27 @@ def campaign(args) -> None:
         write_table(messages, args.messages)
         print(f"{len(messages['message']):,} messages -> {args.messages}")
     print(f"{table['rank'].size:,} rows in {time.perf_counter() - start:.1f} s -> {args.out}")
+
+
+def _campaign_rows(sel, shown, users, ids, scores, reasons, item_ids, descriptions, segments, k: int) -> dict:
+    """The campaign file's columns for the customers ``sel`` picks (positions, a mask or a
+    slice of ``users``); customers, products and texts as codes into their labels (written from
+    the labels)."""
+    ids, scores, reasons, users, shown = ids[sel], scores[sel], reasons[sel], users[sel], shown[sel]
+    ok = ids >= 0
+    row = np.broadcast_to(np.arange(users.size)[:, None], ids.shape)[ok]
+    listed = ids[ok]
+    table = {
+        "customer": Coded(row, shown),
+        "rank": np.broadcast_to(np.arange(1, k + 1), ids.shape)[ok],
+        "item": Coded(listed, item_ids),
+        "description": Coded(listed, descriptions),
+        "score": scores[ok],
+        "reason": Coded(reasons[ok], descriptions, missing=""),
+    }
+    if segments is not None:
+        table["segment"] = Coded(row, segments[users])
+    return table
 
 
 def _messages(template, shown, segments, users, ids, reasons, item_ids, descriptions, scores) -> dict:
