@@ -111,6 +111,7 @@ def _reader_names(block: int, events, inter, folder: Path) -> dict:
             out_of_stock=[1, 2, 3],
             launches=[10, 11, 12],
             customer_ids=inter.user_ids[:50],
+            bought=rng.random(50) < 0.2,  # each customer's conversion in the window after the campaign
             descriptions=np.array([f"Produkt {i} ü" for i in range(n_items)], dtype=object),
             segment_of=np.array(["Champions", None] * 25, dtype=object),
         )
