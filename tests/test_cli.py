@@ -257,7 +257,8 @@ def test_evaluate_tunes_on_the_training_part(tmp_path, events_csv, capsys, monke
 
 
 @pytest.mark.parametrize(
-    "command", ["demo", "train", "recommend", "evaluate", "similar", "customers", "clv", "target", "campaign", "serve"]
+    "command",
+    ["demo", "train", "recommend", "evaluate", "similar", "customers", "clv", "target", "campaign", "lift", "serve"],
 )
 def test_help(command, capsys):
     with pytest.raises(SystemExit) as e:

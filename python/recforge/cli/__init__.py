@@ -151,13 +151,16 @@ def parser() -> argparse.ArgumentParser:
     from .campaign import add_campaign_parser
 
     add_campaign_parser(sub, add_data_arguments)
+    from .lift import add_lift_parser
+
+    add_lift_parser(sub)
     add_serve_parser(sub)
     return p
 
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    from . import campaign, commands, customers, demo, serve
+    from . import campaign, commands, customers, demo, lift, serve
 
     run = {
         "demo": demo.demo,
@@ -169,6 +172,7 @@ def main(argv=None) -> int:
         "clv": customers.clv,
         "target": customers.target,
         "campaign": campaign.campaign,
+        "lift": lift.lift_command,
         "serve": serve.serve,
     }[args.command]
     if getattr(args, "k", 1) < 1:  # an empty list is never what a command line asks for

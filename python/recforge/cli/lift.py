@@ -1,0 +1,161 @@
+"""recforge lift: what a campaign changed, measured on its control group after the send: the
+share of each group that bought anything, and that bought a product of its own list (the
+control group's lists are those recforge campaign --holdout-out wrote for it)."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from .._factorize import factorize, lookup, missing_mask
+from .._times import as_moment, as_seconds
+from ..campaign import lift, load_key, pseudonymise
+from ._common import CliError, add_csv_arguments, check_output, read_events, write_table
+from .features import read_attribute_table
+
+DAY = 86400.0
+
+
+def add_lift_parser(sub) -> None:
+    p = sub.add_parser(
+        "lift",
+        help="what a campaign changed: conversion of its customers against its control group, after the send",
+        description="Read the campaign file and the control group's lists (recforge campaign --holdout-out), "
+        "then the events after the send, and compare the two groups: the share that bought anything and the "
+        "share that bought a product of its own list, with the lift's interval and a two-proportion test "
+        "(rf.campaign.lift).",
+    )
+    p.add_argument("--campaign", required=True, help="the campaign file (.csv or .parquet)")
+    p.add_argument("--control", required=True, help="the control group's lists (recforge campaign --holdout-out)")
+    p.add_argument("--customer-col", default="customer", help="their customer column (default: customer)")
+    p.add_argument("--list-item-col", default="item", help="their product column (default: item)")
+    g = p.add_argument_group("events after the send")
+    g.add_argument("--data", required=True, metavar="FILE", help=".csv (.gz/...) or .parquet")
+    g.add_argument("--user-col", default="user", help="customer id column (default: user)")
+    g.add_argument("--item-col", default="item", help="product id column (default: item)")
+    g.add_argument("--time-col", help="time column: epoch seconds or dates (without it every line counts)")
+    g.add_argument("--since", help="with --time-col: the send (lines before it do not count)")
+    g.add_argument("--days", type=float, default=30.0, help="with --since: days after it that count (default: 30)")
+    add_csv_arguments(g)
+    p.add_argument(
+        "--pseudonymise",
+        action="store_true",
+        help="the files hold pseudonyms (recforge campaign --pseudonymise): the events' customer ids are "
+        "pseudonymised with the same key (--key-file or RECFORGE_PSEUDONYM_KEY) before they are matched",
+    )
+    p.add_argument("--key-file", help="--pseudonymise: file holding the key")
+    p.add_argument("--confidence", type=float, default=0.95, help="of the lift's interval (default: 0.95)")
+    p.add_argument("--out", help="also write the table (.csv, .csv.gz or .parquet)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _text(values) -> np.ndarray:
+    """Ids as text (None where missing): a CSV's "1038" and a Parquet file's 1038 are one id."""
+    values = np.asarray(values, dtype=object)
+    missing = missing_mask(values)
+    return np.array([None if gone else str(v) for v, gone in zip(values.tolist(), missing.tolist())], dtype=object)
+
+
+def _lists(path: str, args, option: str):
+    """(distinct customers, the customer code and the product of each row) of a list file."""
+    table = read_attribute_table(path, args.customer_col, [args.list_item_col], [args.list_item_col], option)
+    codes, customers = factorize(_text(table[args.customer_col]), f"{option} customers")
+    items = _text(table[args.list_item_col])
+    listed = (codes >= 0) & np.array([i is not None for i in items.tolist()], dtype=bool)
+    return customers, codes[listed], items[listed]
+
+
+def _events(args, key):
+    """(customer ids, product ids) of the events in the window, as text (pseudonymised with
+    ``key``); lines without a customer or a product left out."""
+    if args.time_col is None and args.since is not None:
+        raise CliError("--since needs --time-col (the events' times)")
+    if args.days <= 0:
+        raise CliError(f"--days must be > 0, got {args.days}")
+    columns = [c for c in (args.user_col, args.item_col, args.time_col) if c]
+    table = read_events(args, columns, text=columns)
+    try:
+        users, items = _text(table[args.user_col]), _text(table[args.item_col])
+        times = None if args.time_col is None else as_seconds(table[args.time_col], "--time-col")
+        start = None if args.since is None else as_moment(args.since, "--since")
+    except KeyError as e:
+        raise CliError(f"--data: no column {e.args[0]!r} in {args.data!r}") from None
+    except (ValueError, TypeError) as e:
+        raise CliError(str(e)) from None
+    keep = np.array([u is not None and i is not None for u, i in zip(users.tolist(), items.tolist())], dtype=bool)
+    if start is not None:
+        keep &= (times >= start) & (times < start + args.days * DAY)
+    users, items = users[keep], items[keep]
+    if key is not None and users.size:
+        users = pseudonymise(users, key).astype(object)
+    return users, items
+
+
+def _converted(group, users, items) -> tuple[np.ndarray, np.ndarray]:
+    """For each customer of a group: bought anything in the window, and bought a product of
+    their own list."""
+    customers, codes, listed = group
+    at = lookup(customers, users)  # the event's customer in the group, -1: not in it
+    anything = np.zeros(customers.size, dtype=bool)
+    anything[at[at >= 0]] = True
+    # (customer, product) pairs as numbers: the products coded over the lists' and the events'
+    product, distinct = factorize(np.concatenate([listed, items]), "products")
+    n = max(distinct.size, 1)
+    list_pairs = codes * n + product[: listed.size]
+    event_pairs = (at * n + product[listed.size :])[at >= 0]
+    bought_listed = np.zeros(customers.size, dtype=bool)
+    bought_listed[codes[np.isin(list_pairs, event_pairs)]] = True
+    return anything, bought_listed
+
+
+def lift_command(args) -> None:
+    check_output(args.out)
+    key = None
+    if args.pseudonymise:
+        try:
+            key = load_key(args.key_file)
+        except ValueError as e:
+            raise CliError(f"--pseudonymise: {e}") from None
+    elif args.key_file:
+        raise CliError("--key-file needs --pseudonymise")
+    if not 0 < args.confidence < 1:
+        raise CliError(f"--confidence must be in (0, 1), got {args.confidence}")
+    treated = _lists(args.campaign, args, "--campaign")
+    control = _lists(args.control, args, "--control")
+    both = lookup(treated[0], control[0]) >= 0
+    if both.any():
+        raise CliError(
+            f"{int(both.sum()):,} customers are in both --campaign and --control (e.g. {control[0][both][0]!r}): "
+            "a customer is treated or held out, not both"
+        )
+    users, items = _events(args, key)
+    rows = {name: _converted(group, users, items) for name, group in (("treated", treated), ("control", control))}
+    if users.size and not any(rows[name][0].any() for name in rows):
+        hint = "--pseudonymise with the campaign's key" if key is None else "the key the campaign used"
+        print(
+            f"recforge lift: no customer of the events is in --campaign or --control; files of pseudonyms need {hint}",
+            file=sys.stderr,
+        )
+    table = {"conversion": [], "treated": [], "control": [], "lift": [], "low": [], "high": [], "relative_lift": []}
+    table.update(p_value=[], n_treated=[], n_control=[])
+    for j, what in enumerate(("bought anything", "bought a listed product")):
+        result = lift(rows["treated"][j], rows["control"][j], confidence=args.confidence)
+        table["conversion"].append(what)
+        for column in list(table)[1:]:
+            table[column].append(result[column])
+    window = "every line of --data" if args.since is None else f"{args.days:g} days from {args.since}"
+    print(
+        f"{table['n_treated'][0]:,} customers received the campaign, {table['n_control'][0]:,} were held out; "
+        f"{len(users):,} event lines in the window ({window})"
+    )
+    print(f"{'conversion':<25}{'treated':>9}{'control':>9}{'lift':>9}   {args.confidence:.0%} interval    p-value")
+    for j in range(2):
+        print(
+            f"{table['conversion'][j]:<25}{table['treated'][j]:>9.2%}{table['control'][j]:>9.2%}"
+            f"{table['lift'][j]:>+9.2%}   [{table['low'][j]:+.2%}, {table['high'][j]:+.2%}]   "
+            f"{table['p_value'][j]:.3g}"
+        )
+    if args.out:
+        write_table({k: np.asarray(v) for k, v in table.items()}, args.out)
+        print(f"-> {args.out}")

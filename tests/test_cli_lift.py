@@ -1,0 +1,129 @@
+"""recforge lift end to end: a campaign with a control group on the shipped sample, then events
+after the send made up so that the answer is known by counting."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import recforge as rf
+from recforge.cli import main
+
+KEY = "0123456789abcdef0123456789abcdef"
+SEND = pd.Timestamp("2012-01-02")
+
+
+def campaign(tmp_path, *extra):
+    argv = ["campaign", "--data", "sample", "--fit", "itemknn", "--candidates", "30", "--quiet", "--holdout", "0.3"]
+    argv += ["--holdout-out", str(tmp_path / "control.csv"), "--out", str(tmp_path / "campaign.csv"), *extra]
+    assert main(argv) == 0
+    read = {"dtype": {"customer": str, "item": str}}
+    return pd.read_csv(tmp_path / "campaign.csv", **read), pd.read_csv(tmp_path / "control.csv", **read)
+
+
+def after_the_send(treated: pd.DataFrame, control: pd.DataFrame, customer_of=None) -> tuple[pd.DataFrame, dict]:
+    """Events after the send: some customers buy their first listed product, some buy something
+    else, some buy outside the window or are in neither group; and the rates by counting."""
+    rng = np.random.default_rng(0)
+    rows, truth = [], {}
+    for name, lists, p_listed in (("treated", treated, 0.5), ("control", control, 0.25)):
+        first = lists[lists["rank"] == 1].set_index("customer")["item"]
+        customers = first.index.to_numpy()
+        listed = rng.random(customers.size) < p_listed
+        other = ~listed & (rng.random(customers.size) < 0.2)
+        for c, item in zip(customers[listed], first[listed]):
+            rows.append((c, item, SEND + pd.Timedelta(days=3)))
+        for c in customers[other]:
+            rows.append((c, "NOT-LISTED", SEND + pd.Timedelta(days=5)))
+        late = customers[~listed & ~other][:20]  # after the window, or before the send: not counted
+        rows += [(c, first[c], SEND + pd.Timedelta(days=40)) for c in late[:10]]
+        rows += [(c, first[c], SEND - pd.Timedelta(days=1)) for c in late[10:]]
+        truth[name] = (float((listed | other).mean()), float(listed.mean()), customers.size)
+    rows.append(("somebody else", "22423", SEND + pd.Timedelta(days=1)))
+    events = pd.DataFrame(rows, columns=["user", "item", "time"])
+    if customer_of is not None:
+        events["user"] = events["user"].map(customer_of)
+    return events.sample(frac=1.0, random_state=0), truth
+
+
+def lift(tmp_path, *extra) -> pd.DataFrame:
+    argv = ["lift", "--campaign", str(tmp_path / "campaign.csv"), "--control", str(tmp_path / "control.csv")]
+    argv += ["--data", str(tmp_path / "after.csv"), "--time-col", "time", "--since", str(SEND.date()), "--days", "30"]
+    assert main([*argv, "--out", str(tmp_path / "lift.csv"), *extra]) == 0
+    return pd.read_csv(tmp_path / "lift.csv").set_index("conversion")
+
+
+def test_lift_counts_each_groups_conversion_in_the_window(tmp_path, capsys):
+    treated, control = campaign(tmp_path)
+    events, truth = after_the_send(treated, control)
+    events.to_csv(tmp_path / "after.csv", index=False)
+    table = lift(tmp_path)
+    for group in ("treated", "control"):
+        anything, listed, n = truth[group]
+        assert table.loc["bought anything", group] == pytest.approx(anything, abs=1e-6)
+        assert table.loc["bought a listed product", group] == pytest.approx(listed, abs=1e-6)
+        assert (table[f"n_{group}"] == n).all()
+    want = rf.campaign.lift(
+        np.arange(truth["treated"][2]) < round(truth["treated"][1] * truth["treated"][2]),
+        np.arange(truth["control"][2]) < round(truth["control"][1] * truth["control"][2]),
+    )
+    assert table.loc["bought a listed product", "p_value"] == pytest.approx(want["p_value"], rel=1e-5)
+    assert table.loc["bought a listed product", "low"] > 0  # 50% against 25%: a clear lift
+    assert "received the campaign" in capsys.readouterr().out
+
+
+def test_pseudonymised_files_are_matched_through_the_key(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("RECFORGE_PSEUDONYM_KEY", KEY)
+    (tmp_path / "plain").mkdir()
+    plain_treated, plain_control = campaign(tmp_path / "plain")  # the same campaign, ids in the clear
+    events, truth = after_the_send(plain_treated, plain_control)
+    treated, control = campaign(tmp_path, "--pseudonymise")
+    assert not set(treated["customer"]) & set(plain_treated["customer"])
+    events.to_csv(tmp_path / "after.csv", index=False)  # the shop's events hold the real ids
+    table = lift(tmp_path, "--pseudonymise")
+    assert table.loc["bought a listed product", "treated"] == pytest.approx(truth["treated"][1], abs=1e-6)
+    assert table.loc["bought a listed product", "control"] == pytest.approx(truth["control"][1], abs=1e-6)
+    capsys.readouterr()
+    table = lift(tmp_path)  # forgot the key: nobody matches, and the command says why
+    assert (table["treated"] == 0).all() and "need --pseudonymise" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (["--since", "2012-01-02", "--time-col", None], "--since needs --time-col"),
+        (["--days", "0"], "--days must be > 0"),
+        (["--key-file", "k.txt"], "--key-file needs --pseudonymise"),
+        (["--confidence", "1.5"], "--confidence"),
+        (["--data", "absent.csv"], "no such file"),
+        (["--time-col", "when"], "no column 'when'"),
+        (["--out", "lift.txt"], "--out"),
+    ],
+)
+def test_lift_refuses_mistakes_with_one_line(tmp_path, capsys, monkeypatch, change, message):
+    monkeypatch.chdir(tmp_path)
+    pd.DataFrame({"customer": ["a", "a", "b"], "item": ["x", "y", "x"]}).to_csv("campaign.csv", index=False)
+    pd.DataFrame({"customer": ["c"], "item": ["x"]}).to_csv("control.csv", index=False)
+    pd.DataFrame({"user": ["a", "c"], "item": ["x", "z"], "time": ["2012-01-03", "2012-01-04"]}).to_csv(
+        "after.csv", index=False
+    )
+    args = {"--campaign": "campaign.csv", "--control": "control.csv", "--data": "after.csv", "--time-col": "time"}
+    extra = []
+    for option, value in zip(change[::2], change[1::2]):
+        if option in args:
+            args[option] = value
+        else:
+            extra += [option, value]
+    argv = ["lift"] + [x for option, value in args.items() if value is not None for x in (option, value)] + extra
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_a_customer_in_both_groups_is_refused(tmp_path, capsys):
+    pd.DataFrame({"customer": ["a", "b"], "item": ["x", "x"]}).to_csv(tmp_path / "campaign.csv", index=False)
+    pd.DataFrame({"customer": ["b"], "item": ["x"]}).to_csv(tmp_path / "control.csv", index=False)
+    pd.DataFrame({"user": ["a"], "item": ["x"]}).to_csv(tmp_path / "after.csv", index=False)
+    argv = ["lift", "--campaign", str(tmp_path / "campaign.csv"), "--control", str(tmp_path / "control.csv")]
+    assert main([*argv, "--data", str(tmp_path / "after.csv")]) == 2
+    assert "1 customers are in both --campaign and --control" in capsys.readouterr().err
