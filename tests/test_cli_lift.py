@@ -70,6 +70,13 @@ def test_lift_counts_each_groups_conversion_in_the_window(tmp_path, capsys):
     assert table.loc["bought a listed product", "p_value"] == pytest.approx(want["p_value"], rel=1e-5)
     assert table.loc["bought a listed product", "low"] > 0  # 50% against 25%: a clear lift
     assert "received the campaign" in capsys.readouterr().out
+    # the same events in Parquet with integer customer ids (the sample's ids are numbers as text)
+    ints = events[events["user"] != "somebody else"].astype({"user": np.int64})
+    ints.to_parquet(tmp_path / "after.parquet", index=False)
+    argv = ["lift", "--campaign", str(tmp_path / "campaign.csv"), "--control", str(tmp_path / "control.csv")]
+    argv += ["--data", str(tmp_path / "after.parquet"), "--time-col", "time", "--since", str(SEND.date())]
+    assert main([*argv, "--out", str(tmp_path / "lift2.csv")]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "lift2.csv").set_index("conversion"), table)
 
 
 def test_pseudonymised_files_are_matched_through_the_key(tmp_path, capsys, monkeypatch):

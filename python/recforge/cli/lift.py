@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 
-from .._factorize import factorize, lookup, missing_mask
+from .._factorize import factorize, lookup, missing_mask, pd
 from .._times import as_moment, as_seconds
 from ..campaign import lift, load_key, pseudonymise
 from ._common import CliError, add_csv_arguments, check_output, read_events, write_table
@@ -54,7 +54,12 @@ def _text(values) -> np.ndarray:
     """Ids as text (None where missing): a CSV's "1038" and a Parquet file's 1038 are one id."""
     values = np.asarray(values, dtype=object)
     missing = missing_mask(values)
-    return np.array([None if gone else str(v) for v, gone in zip(values.tolist(), missing.tolist())], dtype=object)
+    if pd is not None and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        out = values.copy()  # text already (a CSV's columns): no Python loop over the lines
+    else:
+        out = np.array([str(v) for v in values.tolist()], dtype=object)
+    out[missing] = None
+    return out
 
 
 def _lists(path: str, args, option: str):
@@ -62,7 +67,7 @@ def _lists(path: str, args, option: str):
     table = read_attribute_table(path, args.customer_col, [args.list_item_col], [args.list_item_col], option)
     codes, customers = factorize(_text(table[args.customer_col]), f"{option} customers")
     items = _text(table[args.list_item_col])
-    listed = (codes >= 0) & np.array([i is not None for i in items.tolist()], dtype=bool)
+    listed = (codes >= 0) & ~missing_mask(items)
     return customers, codes[listed], items[listed]
 
 
@@ -83,7 +88,7 @@ def _events(args, key):
         raise CliError(f"--data: no column {e.args[0]!r} in {args.data!r}") from None
     except (ValueError, TypeError) as e:
         raise CliError(str(e)) from None
-    keep = np.array([u is not None and i is not None for u, i in zip(users.tolist(), items.tolist())], dtype=bool)
+    keep = ~missing_mask(users) & ~missing_mask(items)
     if start is not None:
         keep &= (times >= start) & (times < start + args.days * DAY)
     users, items = users[keep], items[keep]
