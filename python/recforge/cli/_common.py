@@ -284,6 +284,20 @@ def campaign_rows(user_ids, item_ids, users, ids, scores, describe=None, paths=N
 TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 
 
+def pseudonym_key(args) -> bytes | None:
+    """The key of --pseudonymise (--key-file, else RECFORGE_PSEUDONYM_KEY), None without it."""
+    from ..campaign import load_key
+
+    if not args.pseudonymise:
+        if args.key_file:
+            raise CliError("--key-file needs --pseudonymise")
+        return None
+    try:
+        return load_key(args.key_file)
+    except ValueError as e:
+        raise CliError(f"--pseudonymise: {e}") from None
+
+
 def check_output(path, option: str = "--out", suffixes=None) -> None:
     """Refuse an output the run could not write, before any work: a missing folder, a suffix
     recforge does not write (``suffixes``; default the table formats), Parquet without pyarrow."""

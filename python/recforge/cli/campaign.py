@@ -20,7 +20,6 @@ from ..campaign import (
     PreparedSimilarity,
     default_template,
     holdout,
-    load_key,
     pseudonymise,
     rerank,
 )
@@ -32,6 +31,7 @@ from ._common import (
     dropped_rows,
     make_model,
     progress,
+    pseudonym_key,
     write_table,
 )
 from .features import add_product_arguments, read_attribute_table, read_products, rows_of
@@ -230,14 +230,7 @@ def campaign(args) -> None:
     if args.holdout_out and not args.holdout:
         raise CliError("--holdout-out needs --holdout (the share of customers held out)")
     check_output(args.holdout_out, "--holdout-out")
-    key = None
-    if args.pseudonymise:
-        try:
-            key = load_key(args.key_file)
-        except ValueError as e:
-            raise CliError(f"--pseudonymise: {e}") from None
-    elif args.key_file:
-        raise CliError("--key-file needs --pseudonymise")
+    key = pseudonym_key(args)
     template = None
     if args.messages:
         try:

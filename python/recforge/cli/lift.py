@@ -10,8 +10,8 @@ import numpy as np
 
 from .._factorize import factorize, lookup, missing_mask, pd
 from .._times import as_moment, as_seconds
-from ..campaign import lift, load_key, pseudonymise
-from ._common import CliError, add_csv_arguments, check_output, read_events, write_table
+from ..campaign import lift, pseudonymise
+from ._common import CliError, add_csv_arguments, check_output, pseudonym_key, read_events, write_table
 from .features import read_attribute_table
 
 DAY = 86400.0
@@ -116,14 +116,7 @@ def _converted(group, users, items) -> tuple[np.ndarray, np.ndarray]:
 
 def lift_command(args) -> None:
     check_output(args.out)
-    key = None
-    if args.pseudonymise:
-        try:
-            key = load_key(args.key_file)
-        except ValueError as e:
-            raise CliError(f"--pseudonymise: {e}") from None
-    elif args.key_file:
-        raise CliError("--key-file needs --pseudonymise")
+    key = pseudonym_key(args)
     if not 0 < args.confidence < 1:
         raise CliError(f"--confidence must be in (0, 1), got {args.confidence}")
     treated = _lists(args.campaign, args, "--campaign")
