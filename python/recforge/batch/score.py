@@ -38,7 +38,7 @@ CUSTOMERS = "customers"  # the customer table's blocks, inside SPILL
 BATCH = 20_000  # customers per kernel call inside a block
 
 
-def _taken(codes: np.ndarray, labels: np.ndarray):
+def _column_of(codes: np.ndarray, labels: np.ndarray):
     """``labels[codes]``: kept as codes where the labels are objects (text ids: taken in Arrow
     when the frame is made, not a Python string per row), taken here otherwise (integer ids
     keep their dtype)."""
@@ -81,7 +81,7 @@ def _file_identity(path: str) -> dict:
 OPTIONAL_JOB_KEYS = ("descriptions", "names", "customers", "csv_names", "returns")
 
 
-def _describer(descriptions, names, job: dict):
+def _descriptions_and_names(descriptions, names, job: dict):
     """The descriptions (a Series by product, or None) and what each block's table goes through
     before it is written: the new column names (checked here, once; recorded in the job, so a
     resumed run keeps them)."""
@@ -223,7 +223,7 @@ def recommend(
         job["csv_names"] = csv_names
     if returns == "drop":  # other lists: another job (absent, as in earlier manifests, when kept)
         job["returns"] = returns
-    described, rename = _describer(descriptions, names, job)
+    described, rename = _descriptions_and_names(descriptions, names, job)
     listed = None
     if customers is not None:
         customers = os.fspath(customers)
@@ -424,9 +424,11 @@ class BlockScorer:
                 ids[part], scores[part] = self.model.recommend(labels[rows], H[rows], k=self.k)
         ok = ids >= 0
         table = {
-            "user": _taken(np.broadcast_to(np.arange(answered.size)[:, None], ids.shape)[ok], customers_ids[answered]),
+            "user": _column_of(
+                np.broadcast_to(np.arange(answered.size)[:, None], ids.shape)[ok], customers_ids[answered]
+            ),
             "rank": np.broadcast_to(np.arange(1, self.k + 1, dtype=np.int64), ids.shape)[ok],
-            "item": _taken(ids[ok], self.item_ids),
+            "item": _column_of(ids[ok], self.item_ids),
         }
         if self.descriptions is not None:
             table["description"] = Coded(ids[ok], self.descriptions)
