@@ -6,9 +6,9 @@ collide with it), and int64 cannot hold every Python int. So an id array is stor
 - ``key``: a numeric numpy array as it is, all-int ids that fit in int64 as int64 (files of
   earlier versions: all-str ids as fixed-width unicode, read as before);
 - ``key.utf8`` + ``key.offsets``: all-str ids, as their UTF-8 bytes and the offsets between.
-  Fixed-width unicode takes 4 bytes per character of the longest id: 1M UUIDs were 144 MB
-  and 1.8 s to write, 44 MB and 0.05 s this way (Arrow encodes and decodes them where it is
-  installed; lone surrogates, which Arrow refuses, go through Python);
+  Fixed-width unicode takes 4 bytes per character of the longest id: a model of 515k UUID
+  customers was a 100.7 MB file, 48.7 MB this way, saved in half the time (Arrow encodes and
+  decodes them where it is installed; lone surrogates, which Arrow refuses, go through Python);
 - ``key.json``: all-int ids beyond int64, as a JSON list (exact for any size).
 
 Ids that are neither all strings nor all integers are refused with a clear TypeError.
