@@ -97,20 +97,23 @@ def _events(args, key):
     return users, items
 
 
-def _converted(group, users, items) -> tuple[np.ndarray, np.ndarray]:
+def _converted(group, users, products, bought) -> tuple[np.ndarray, np.ndarray]:
     """For each customer of a group: bought anything in the window, and bought a product of
-    their own list."""
+    their own list. ``products``: each event's product as a code into ``bought``, the distinct
+    products bought in the window."""
     customers, codes, listed = group
     at = lookup(customers, users)  # the event's customer in the group, -1: not in it
     anything = np.zeros(customers.size, dtype=bool)
     anything[at[at >= 0]] = True
-    # (customer, product) pairs as numbers: the products coded over the lists' and the events'
-    product, distinct = factorize(np.concatenate([listed, items]), "products")
-    n = max(distinct.size, 1)
-    list_pairs = codes * n + product[: listed.size]
-    event_pairs = (at * n + product[listed.size :])[at >= 0]
+    # Only a listed product someone bought, listed for a customer who bought something, can
+    # match: (customer, product) pairs as numbers, of those rows alone.
+    product = lookup(bought, listed)
+    rows = np.flatnonzero((product >= 0) & anything[codes])
+    n = max(bought.size, 1)
+    mine = at >= 0
+    hit = np.isin(codes[rows] * n + product[rows], at[mine] * n + products[mine])
     bought_listed = np.zeros(customers.size, dtype=bool)
-    bought_listed[codes[np.isin(list_pairs, event_pairs)]] = True
+    bought_listed[codes[rows[hit]]] = True
     return anything, bought_listed
 
 
@@ -128,7 +131,9 @@ def lift_command(args) -> None:
             "a customer is treated or held out, not both"
         )
     users, items = _events(args, key)
-    rows = {name: _converted(group, users, items) for name, group in (("treated", treated), ("control", control))}
+    products, bought = factorize(items, "--data products")
+    groups = (("treated", treated), ("control", control))
+    rows = {name: _converted(group, users, products, bought) for name, group in groups}
     if users.size and not any(rows[name][0].any() for name in rows):
         hint = "--pseudonymise with the campaign's key" if key is None else "the key the campaign used"
         print(
