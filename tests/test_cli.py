@@ -347,6 +347,29 @@ def test_errors_are_one_line(argv, message, events_csv, tmp_path, capsys, monkey
     assert message in err and err.count("\n") == 1
 
 
+@pytest.mark.parametrize("command", ["train", "recommend", "customers", "campaign"])
+def test_an_output_over_an_input_is_refused_and_the_input_kept(command, tmp_path, events_csv, capsys):
+    """recforge recommend --data events.csv --out events.csv replaced the event log with the lists
+    (written atomically, over whatever was there): one typo and the input was gone."""
+    events = tmp_path / "events.csv"
+    events.write_bytes(events_csv.read_bytes())
+    model = tmp_path / "m.npz"
+    assert main(["train", "--data", str(events), *DATA_ARGS, "--model", "itemknn", "--out", str(model)]) == 0
+    argv = {
+        "train": ["train", "--data", str(events), *DATA_ARGS, "--model", "itemknn", "--out", str(events)],
+        "recommend": ["recommend", "--model", str(model), "--data", str(events), "--out", str(events)],
+        "customers": ["customers", "--data", str(events), "--user-col", "customer", "--out", str(events)],
+        "campaign": ["campaign", "--data", str(events), *DATA_ARGS, "--out", "c.csv", "--messages", str(events)],
+    }[command]
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "is the --data file: it would be replaced" in err and err.count("\n") == 1
+    assert events.read_bytes() == events_csv.read_bytes()
+    model_out = ["recommend", "--model", str(model), "--data", str(events), "--out", str(model)]
+    assert main(model_out) == 2 and "is the --model file" in capsys.readouterr().err
+
+
 def test_similar_unknown_item(tmp_path, events_csv, capsys):
     main(["train", "--data", str(events_csv), *DATA_ARGS, "--model", "itemknn", "--out", str(tmp_path / "m.npz")])
     assert main(["similar", "--model", str(tmp_path / "m.npz"), "--items", "SKU-404"]) == 2

@@ -119,6 +119,8 @@ def test_rules_products_segments_and_messages(tmp_path, products):
         (["--holdout", "0.1", "--holdout-seed", "-2"], "--holdout-seed >= 0"),
         (["--holdout-out", "control.csv"], "--holdout-out needs --holdout"),
         (["--holdout", "0.1", "--holdout-out", "control.txt"], "--holdout-out"),
+        (["--holdout", "0.1", "--holdout-out", "c.csv"], "--holdout-out and --out name the same file"),
+        (["--messages", "./c.csv"], "--messages and --out name the same file"),
     ],
 )
 def test_campaign_refuses_mistakes_with_one_line(tmp_path, capsys, monkeypatch, extra, message):

@@ -8,7 +8,14 @@ import argparse
 import sys
 
 from .._version import __version__
-from ._common import MODEL_NAMES, CliError, add_csv_arguments, add_data_arguments, add_returns_argument
+from ._common import (
+    MODEL_NAMES,
+    CliError,
+    add_csv_arguments,
+    add_data_arguments,
+    add_returns_argument,
+    output_over_input,
+)
 from .features import add_feature_arguments, add_product_arguments
 from .serve import add_serve_parser
 
@@ -177,6 +184,10 @@ def main(argv=None) -> int:
     }[args.command]
     if getattr(args, "k", 1) < 1:  # an empty list is never what a command line asks for
         print(f"recforge {args.command}: error: --k must be >= 1", file=sys.stderr)
+        return 2
+    clash = output_over_input(args)
+    if clash:
+        print(f"recforge {args.command}: error: {clash}", file=sys.stderr)
         return 2
     try:
         run(args)

@@ -284,6 +284,28 @@ def campaign_rows(user_ids, item_ids, users, ids, scores, describe=None, paths=N
 TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 
 
+# Files a command reads, and files it writes (serve's --state and --log are both, by design).
+INPUT_OPTIONS = ("data", "model", "products", "segments", "rules", "exclude", "suppress", "customers", "campaign",
+                 "control", "template", "key_file", "item_features", "user_features")  # fmt: skip
+OUTPUT_OPTIONS = ("out", "messages", "holdout_out", "chart")
+
+
+def output_over_input(args) -> str | None:
+    """Why an output would replace an input file (a typo that would destroy the event log once
+    the run succeeds: outputs are written atomically, over whatever was there), or None."""
+    inputs = {}
+    for name in INPUT_OPTIONS:
+        value = getattr(args, name, None)
+        if isinstance(value, str) and os.path.isfile(value):
+            inputs.setdefault(os.path.realpath(value), name)
+    for name in OUTPUT_OPTIONS:
+        value = getattr(args, name, None)
+        if isinstance(value, str) and os.path.realpath(value) in inputs:
+            given = inputs[os.path.realpath(value)]
+            return f"--{name.replace('_', '-')} {value!r} is the --{given.replace('_', '-')} file: it would be replaced"
+    return None
+
+
 def pseudonym_key(args) -> bytes | None:
     """The key of --pseudonymise (--key-file, else RECFORGE_PSEUDONYM_KEY), None without it."""
     from ..campaign import load_key

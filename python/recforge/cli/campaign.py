@@ -230,6 +230,12 @@ def campaign(args) -> None:
     if args.holdout_out and not args.holdout:
         raise CliError("--holdout-out needs --holdout (the share of customers held out)")
     check_output(args.holdout_out, "--holdout-out")
+    outputs = {"--out": args.out, "--messages": args.messages, "--holdout-out": args.holdout_out}
+    given = [(option, os.path.realpath(path)) for option, path in outputs.items() if path]
+    for j, (option, path) in enumerate(given):  # one file written twice: the second would replace the first
+        clash = [other for other, there in given[:j] if there == path]
+        if clash:
+            raise CliError(f"{option} and {clash[0]} name the same file {outputs[option]!r}")
     key = pseudonym_key(args)
     template = None
     if args.messages:
