@@ -508,6 +508,58 @@ def test_target_lists_the_likeliest_buyers(tmp_path, events_csv, capsys):
     assert "--item-col is needed" in capsys.readouterr().err
 
 
+def test_target_leaves_out_opt_outs_and_holds_out_a_control_group_of_its_audience(tmp_path, capsys):
+    """The audience is the likeliest buyers who may be contacted (--suppress left out before the
+    top is taken); the control group is drawn from that audience (--holdout), so the two groups
+    are alike, and written apart with their audience ranks."""
+    import pandas as pd
+
+    argv = ["target", "--data", "sample", "--item", "85123A", "--top", "200"]
+    assert main([*argv, "--out", str(tmp_path / "all.csv")]) == 0
+    everyone = pd.read_csv(tmp_path / "all.csv", dtype={"customer": str})
+    pd.DataFrame({"user": everyone["customer"][:15]}).to_csv(tmp_path / "optout.csv", index=False)
+    extra = ["--suppress", str(tmp_path / "optout.csv"), "--holdout", "0.25", "--holdout-seed", "2"]
+    extra += ["--holdout-out", str(tmp_path / "control.csv"), "--out", str(tmp_path / "sent.csv")]
+    capsys.readouterr()
+    assert main([*argv, *extra]) == 0
+    assert "15 customers suppressed" in capsys.readouterr().out
+    sent = pd.read_csv(tmp_path / "sent.csv", dtype={"customer": str})
+    control = pd.read_csv(tmp_path / "control.csv", dtype={"customer": str})
+    audience = pd.concat([sent, control]).sort_values("rank")
+    assert audience["rank"].tolist() == list(range(1, 201))
+    assert not audience["customer"].isin(everyone["customer"][:15]).any()
+    # the audience is the next likeliest after the opt-outs: everyone's list from rank 16 on
+    want = pd.read_csv(tmp_path / "all.csv", dtype={"customer": str})["customer"][15:].tolist()
+    assert audience["customer"].tolist()[: len(want)] == want
+    held = rf.campaign.holdout(audience["customer"].to_numpy(), 0.25, seed=2)
+    assert audience["customer"][held].tolist() == control.sort_values("rank")["customer"].tolist()
+
+
+def test_a_reader_that_leaves_does_not_stop_the_command(tmp_path):
+    """recforge similar ... | head -1: the reader closed the pipe and the command died with
+    "error: BrokenPipeError" (exit 2); a command that writes files wrote none. Now the rest of
+    the output goes to /dev/null and the command finishes."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "target.csv"
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "recforge", "target", "--data", "sample", "--item", "85123A", "--out", str(out)],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        os.close(write)
+    assert done.returncode == 0 and "Error" not in done.stderr and "Exception" not in done.stderr, done.stderr
+    assert len(out.read_text().splitlines()) == 101
+
+
 def test_what_a_model_cannot_do_is_one_line(tmp_path, events_csv, capsys):
     """A user-based KNNRegressor has no item similarity: NotImplementedError gave a traceback."""
     model = tmp_path / "kr.npz"

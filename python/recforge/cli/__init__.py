@@ -1,10 +1,13 @@
 """The ``recforge`` command: ``recforge demo``, ``train``, ``recommend``, ``evaluate``,
-``similar``, ``customers``, ``clv``, ``target``, ``campaign``, ``serve``; ``recforge <command> --help`` for
-each."""
+``similar``, ``customers``, ``clv``, ``target``, ``campaign``, ``lift``, ``serve``; ``recforge <command>
+--help`` for each."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import os
 import sys
 
 from .._version import __version__
@@ -14,7 +17,7 @@ from ._common import (
     add_csv_arguments,
     add_data_arguments,
     add_returns_argument,
-    output_over_input,
+    output_clash,
 )
 from .features import add_feature_arguments, add_product_arguments
 from .serve import add_serve_parser
@@ -165,6 +168,59 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+class _Reader(io.TextIOBase):
+    """stdout that a reader may close (``recforge similar ... | head -1``): the first write
+    after that sends the rest to /dev/null instead of raising BrokenPipeError, so the command
+    still finishes its work and writes its files."""
+
+    def __init__(self, stream):
+        self.stream, self.gone = stream, False
+
+    def _guard(self, call, *args):
+        if self.gone:
+            return None
+        try:
+            return call(*args)
+        except BrokenPipeError:
+            self.gone = True
+            with contextlib.suppress(AttributeError, OSError, ValueError):  # a stream without a descriptor
+                # Python flushes stdout once more at exit: that flush must find /dev/null
+                os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
+            return None
+
+    def write(self, text: str) -> int:
+        self._guard(self.stream.write, text)
+        return len(text)
+
+    def flush(self) -> None:
+        self._guard(self.stream.flush)
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
+
+    def fileno(self) -> int:
+        return self.stream.fileno()
+
+    @property
+    def encoding(self):
+        return getattr(self.stream, "encoding", "utf-8")
+
+    @property
+    def errors(self):
+        return getattr(self.stream, "errors", "strict")
+
+
+@contextlib.contextmanager
+def reader_may_leave():
+    """sys.stdout as :class:`_Reader` while a command runs."""
+    previous = sys.stdout
+    sys.stdout = _Reader(previous)
+    try:
+        yield
+    finally:
+        sys.stdout = previous
+
+
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
     from . import campaign, commands, customers, demo, lift, serve
@@ -185,12 +241,13 @@ def main(argv=None) -> int:
     if getattr(args, "k", 1) < 1:  # an empty list is never what a command line asks for
         print(f"recforge {args.command}: error: --k must be >= 1", file=sys.stderr)
         return 2
-    clash = output_over_input(args)
+    clash = output_clash(args)
     if clash:
         print(f"recforge {args.command}: error: {clash}", file=sys.stderr)
         return 2
     try:
-        run(args)
+        with reader_may_leave():
+            run(args)
     except CliError as e:
         print(f"recforge {args.command}: error: {e}", file=sys.stderr)
         return 2

@@ -290,19 +290,27 @@ INPUT_OPTIONS = ("data", "model", "products", "segments", "rules", "exclude", "s
 OUTPUT_OPTIONS = ("out", "messages", "holdout_out", "chart")
 
 
-def output_over_input(args) -> str | None:
+def output_clash(args) -> str | None:
     """Why an output would replace an input file (a typo that would destroy the event log once
-    the run succeeds: outputs are written atomically, over whatever was there), or None."""
-    inputs = {}
+    the run succeeds: outputs are written atomically, over whatever was there) or another
+    output, or None."""
+    seen = {}
     for name in INPUT_OPTIONS:
         value = getattr(args, name, None)
         if isinstance(value, str) and os.path.isfile(value):
-            inputs.setdefault(os.path.realpath(value), name)
+            seen.setdefault(os.path.realpath(value), ("input", name))
     for name in OUTPUT_OPTIONS:
         value = getattr(args, name, None)
-        if isinstance(value, str) and os.path.realpath(value) in inputs:
-            given = inputs[os.path.realpath(value)]
-            return f"--{name.replace('_', '-')} {value!r} is the --{given.replace('_', '-')} file: it would be replaced"
+        if not isinstance(value, str):
+            continue
+        where = os.path.realpath(value)
+        if where in seen:
+            kind, other = seen[where]
+            option, other = f"--{name.replace('_', '-')}", f"--{other.replace('_', '-')}"
+            if kind == "input":
+                return f"{option} {value!r} is the {other} file: it would be replaced"
+            return f"{option} and {other} name the same file {value!r}"
+        seen[where] = ("output", name)
     return None
 
 

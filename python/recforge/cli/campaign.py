@@ -19,10 +19,10 @@ from ..campaign import (
     MessageTemplate,
     PreparedSimilarity,
     default_template,
-    holdout,
     pseudonymise,
     rerank,
 )
+from . import audience
 from ._common import (
     CliError,
     build_interactions,
@@ -82,20 +82,7 @@ def add_campaign_parser(sub, add_data_arguments) -> None:
         help="pairs never to recommend (.csv or .parquet, the --user-col and --item-col columns): the last "
         "campaign's products, returns, complaints",
     )
-    c.add_argument(
-        "--suppress",
-        help="customers never to contact (.csv or .parquet, the --user-col column): opt-outs; left out of the "
-        "campaign file and the messages",
-    )
-    c.add_argument(
-        "--holdout",
-        type=float,
-        default=0.0,
-        help="share of customers held out as the control group (default: 0): not in the campaign file or the "
-        "messages; the same customers in every run with one --holdout-seed (rf.campaign.holdout)",
-    )
-    c.add_argument("--holdout-seed", type=int, default=0, help="--holdout: which control group (default: 0)")
-    c.add_argument("--holdout-out", help="--holdout: the control group's lists, to measure the campaign's lift against")
+    audience.add_audience_arguments(c)
     c.add_argument("--segments", help="segment table (.csv or .parquet): customer id and segment columns")
     c.add_argument("--segment-col", default="segment", help="--segments: segment column (default: segment)")
     c.add_argument(
@@ -186,17 +173,6 @@ def _excluded_pairs(args, inter):
     return pairs, int(known.size - known.sum())
 
 
-def _suppressed(args, inter) -> np.ndarray | None:
-    """--suppress: which of the data's customers must not be contacted (None without it)."""
-    if args.suppress is None:
-        return None
-    table = read_attribute_table(args.suppress, args.user_col, [], [], "--suppress", args.sep)
-    at = lookup(inter.user_ids, np.asarray(table[args.user_col], dtype=object))
-    out = np.zeros(inter.n_users, dtype=bool)
-    out[at[at >= 0]] = True
-    return out
-
-
 def _segments(args, customer_ids):
     if args.segments is None:
         return None
@@ -223,19 +199,7 @@ def campaign(args) -> None:
         raise CliError("--diversity must be in [0, 1], --calibration and --novelty >= 0")
     if args.template and not args.messages:
         raise CliError("--template needs --messages (the file the messages go to)")
-    if not 0 <= args.holdout < 1 or args.holdout_seed < 0:
-        raise CliError(
-            f"--holdout must be in [0, 1) and --holdout-seed >= 0, got {args.holdout} and {args.holdout_seed}"
-        )
-    if args.holdout_out and not args.holdout:
-        raise CliError("--holdout-out needs --holdout (the share of customers held out)")
-    check_output(args.holdout_out, "--holdout-out")
-    outputs = {"--out": args.out, "--messages": args.messages, "--holdout-out": args.holdout_out}
-    given = [(option, os.path.realpath(path)) for option, path in outputs.items() if path]
-    for j, (option, path) in enumerate(given):  # one file written twice: the second would replace the first
-        clash = [other for other, there in given[:j] if there == path]
-        if clash:
-            raise CliError(f"{option} and {clash[0]} name the same file {outputs[option]!r}")
+    audience.check_audience(args)
     key = pseudonym_key(args)
     template = None
     if args.messages:
@@ -260,7 +224,7 @@ def campaign(args) -> None:
         explainer = None
     segments = _segments(args, inter.user_ids)
     excluded, unmatched = _excluded_pairs(args, inter)
-    suppressed = _suppressed(args, inter)
+    suppressed = audience.suppressed(args, inter.user_ids)
 
     X = inter.matrix
     buyers = np.bincount(X.indices, minlength=X.shape[1])  # popularity for the novelty bonus
@@ -269,12 +233,10 @@ def campaign(args) -> None:
     if suppressed is not None:  # opt-outs: never scored, never written
         n_suppressed = int(suppressed[users].sum())
         users = users[~suppressed[users]]
-    held, n_held = None, 0
-    if args.holdout:  # the control group: kept out of the campaign, by customer and seed
-        held = holdout(inter.user_ids[users], args.holdout, seed=args.holdout_seed)
-        n_held = int(held.sum())
-        if not args.holdout_out:  # nobody reads the control group's lists: not scored
-            users, held = users[~held], None
+    held = audience.held_out(args, inter.user_ids[users])  # the control group, by customer and seed
+    n_held = 0 if held is None else int(held.sum())
+    if held is not None and not args.holdout_out:  # nobody reads the control group's lists: not scored
+        users, held = users[~held], None
     ids = np.full((users.size, args.k), -1, dtype=np.int64)
     reasons = np.full((users.size, args.k), -1, dtype=np.int64)
     scores = np.full((users.size, args.k), -np.inf)
@@ -336,13 +298,7 @@ def campaign(args) -> None:
         f"novelty {args.novelty:g}"
         f"{'; ' + ', '.join(sorted(options)) if options else ''})"
         + (f"; {short:,} lists shorter than {args.k}" if short else "")
-        + (f"; {n_suppressed:,} customers suppressed (--suppress)" if suppressed is not None else "")
-        + (
-            f"; {n_held:,} held out as the control group (--holdout {args.holdout:g}, seed {args.holdout_seed}"
-            + (f", their lists -> {args.holdout_out})" if held is not None else ")")
-            if args.holdout
-            else ""
-        )
+        + audience.audience_summary(args, n_suppressed, n_held)
         + (
             f"; {excluded.nnz:,} pairs excluded (--exclude; rows with a customer or product not in --data: "
             f"{unmatched:,})"

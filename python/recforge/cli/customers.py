@@ -21,6 +21,7 @@ from ..customers import (
     summary,
 )
 from ..customers.summary import sorted_codes
+from . import audience
 from ._common import CliError, add_csv_arguments, check_output, read_events, write_table
 
 
@@ -198,6 +199,7 @@ def target(args) -> None:
     check_output(args.out)
     if args.top < 1 or not args.window > 0:
         raise CliError("--top must be >= 1 and --window > 0 days")
+    audience.check_audience(args)
     customers_of_line, times, amounts, items = read_log(args)
     if items is None:
         raise CliError("--item-col is needed: the target is a product")
@@ -216,17 +218,33 @@ def target(args) -> None:
         ids, p = model.predict(customers_of_line, t, amounts, items, as_of=end)
     except (RuntimeError, ValueError) as e:
         raise CliError(str(e)) from None
-    order = np.lexsort((np.arange(p.size), -p))[: args.top]
+    order = np.lexsort((np.arange(p.size), -p))
+    blocked = audience.suppressed(args, ids)  # opt-outs: never in the audience
+    n_suppressed = 0 if blocked is None else int(blocked[order[: args.top]].sum())
+    if blocked is not None:
+        order = order[~blocked[order]]
+    order = order[: args.top]  # the audience: the likeliest buyers who may be contacted
+    rank = np.arange(1, order.size + 1)
+    # the control group is drawn from the audience itself: held-out customers are as likely to
+    # buy as those who get the campaign, so the two compare
+    held = audience.held_out(args, ids[order])
+    sent = np.ones(order.size, dtype=bool) if held is None else ~held
     products = ", ".join(map(str, wanted))
     print(
         f"the {order.size:,} customers most likely to buy {products} in the {args.window:g} days after "
-        f"{np.datetime64(int(end), 's')} (of {ids.size:,}; base rate {model.base_rate_:.1%} when fitted):"
+        f"{np.datetime64(int(end), 's')} (of {ids.size:,}; base rate {model.base_rate_:.1%} when fitted)"
+        + audience.audience_summary(args, n_suppressed, 0 if held is None else int(held.sum()))
+        + ":"
     )
-    for i in order[:5]:
+    for i in order[sent][:5]:
         print(f"  {ids[i]}  {p[i]:.3f}")
+    lists = {"customer": ids[order], "rank": rank, "probability": p[order]}
     if args.out:
-        write_table({"customer": ids[order], "rank": np.arange(1, order.size + 1), "probability": p[order]}, args.out)
-        print(f"target list: {order.size:,} rows -> {args.out}")
+        write_table({name: column[sent] for name, column in lists.items()}, args.out)
+        print(f"target list: {int(sent.sum()):,} rows -> {args.out}")
+    if args.holdout_out:
+        write_table({name: column[~sent] for name, column in lists.items()}, args.holdout_out)
+        print(f"control group: {int((~sent).sum()):,} rows -> {args.holdout_out}")
 
 
 def add_parsers(sub) -> None:
@@ -274,5 +292,6 @@ def add_parsers(sub) -> None:
     g.add_argument("--item", required=True, help="product id, or several comma-separated (a category)")
     g.add_argument("--top", type=int, default=100, help="customers to list (default: 100)")
     g.add_argument("--window", type=float, default=30.0, help="days ahead (default: 30)")
+    audience.add_audience_arguments(g)
     g.add_argument("--out", help="table: .csv, .csv.gz or .parquet")
     g.add_argument("--quiet", action="store_true", help="no progress output")

@@ -1,0 +1,67 @@
+"""Who a campaign list or a target list reaches: --suppress (customers never to contact, such as
+opt-outs) and --holdout (a control group kept out, to measure the send by with recforge lift).
+Shared by recforge campaign and recforge target."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._factorize import lookup
+from ..campaign import holdout
+from ._common import CliError, check_output
+from .features import read_attribute_table
+
+
+def add_audience_arguments(parser) -> None:
+    parser.add_argument(
+        "--suppress",
+        help="customers never to contact (.csv or .parquet, the --user-col column): opt-outs; left out of every "
+        "file written",
+    )
+    parser.add_argument(
+        "--holdout",
+        type=float,
+        default=0.0,
+        help="share of the customers held out as the control group (default: 0): left out of the list; the same "
+        "customers in every run with one --holdout-seed (rf.campaign.holdout)",
+    )
+    parser.add_argument("--holdout-seed", type=int, default=0, help="--holdout: which control group (default: 0)")
+    parser.add_argument(
+        "--holdout-out", help="--holdout: the control group's list, to measure the send against (recforge lift)"
+    )
+
+
+def check_audience(args) -> None:
+    if not 0 <= args.holdout < 1 or args.holdout_seed < 0:
+        raise CliError(
+            f"--holdout must be in [0, 1) and --holdout-seed >= 0, got {args.holdout} and {args.holdout_seed}"
+        )
+    if args.holdout_out and not args.holdout:
+        raise CliError("--holdout-out needs --holdout (the share of customers held out)")
+    check_output(args.holdout_out, "--holdout-out")
+
+
+def suppressed(args, ids: np.ndarray) -> np.ndarray | None:
+    """--suppress: which of ``ids`` must not be contacted (None without it)."""
+    if args.suppress is None:
+        return None
+    table = read_attribute_table(args.suppress, args.user_col, [], [], "--suppress", args.sep)
+    at = lookup(ids, np.asarray(table[args.user_col], dtype=object))
+    out = np.zeros(len(ids), dtype=bool)
+    out[at[at >= 0]] = True
+    return out
+
+
+def held_out(args, ids) -> np.ndarray | None:
+    """--holdout: which of ``ids`` are the control group (None without it)."""
+    return holdout(ids, args.holdout, seed=args.holdout_seed) if args.holdout else None
+
+
+def audience_summary(args, n_suppressed: int, n_held: int) -> str:
+    """The summary line's part about suppressed and held-out customers."""
+    text = f"; {n_suppressed:,} customers suppressed (--suppress)" if args.suppress is not None else ""
+    if args.holdout:
+        written = f", their list -> {args.holdout_out}" if args.holdout_out else ""
+        text += f"; {n_held:,} held out as the control group (--holdout {args.holdout:g}, seed {args.holdout_seed}"
+        text += f"{written})"
+    return text
