@@ -127,6 +127,23 @@ def test_lift_refuses_mistakes_with_one_line(tmp_path, capsys, monkeypatch, chan
     assert message in err and err.count("\n") == 1
 
 
+def test_target_lists_are_measured_on_the_products_they_were_for(tmp_path, capsys):
+    """recforge target's lists name no product: --items says which purchases count."""
+    pd.DataFrame({"customer": ["a", "b", "c", "d"], "rank": [1, 2, 4, 5]}).to_csv(tmp_path / "sent.csv", index=False)
+    pd.DataFrame({"customer": ["e", "f"], "rank": [3, 6]}).to_csv(tmp_path / "control.csv", index=False)
+    events = {"user": ["a", "b", "b", "e", "f", "zz"], "item": ["P1", "P2", "P9", "P9", "P1", "P1"]}
+    pd.DataFrame(events).to_csv(tmp_path / "after.csv", index=False)
+    argv = ["lift", "--campaign", str(tmp_path / "sent.csv"), "--control", str(tmp_path / "control.csv")]
+    argv += ["--data", str(tmp_path / "after.csv"), "--out", str(tmp_path / "lift.csv")]
+    assert main([*argv, "--items", "P1,P2"]) == 0
+    table = pd.read_csv(tmp_path / "lift.csv").set_index("conversion")
+    assert table.loc["bought anything", ["treated", "control"]].tolist() == [0.5, 1.0]
+    assert table.loc["bought one of --items", ["treated", "control"]].tolist() == [0.5, 0.5]
+    capsys.readouterr()
+    assert main(argv) == 2
+    assert "needs --items" in capsys.readouterr().err
+
+
 def test_a_customer_in_both_groups_is_refused(tmp_path, capsys):
     pd.DataFrame({"customer": ["a", "b"], "item": ["x", "x"]}).to_csv(tmp_path / "campaign.csv", index=False)
     pd.DataFrame({"customer": ["b"], "item": ["x"]}).to_csv(tmp_path / "control.csv", index=False)

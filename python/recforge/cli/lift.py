@@ -30,6 +30,11 @@ def add_lift_parser(sub) -> None:
     p.add_argument("--control", required=True, help="the control group's lists (recforge campaign --holdout-out)")
     p.add_argument("--customer-col", default="customer", help="their customer column (default: customer)")
     p.add_argument("--list-item-col", default="item", help="their product column (default: item)")
+    p.add_argument(
+        "--items",
+        help="comma-separated products: the second conversion is buying one of them, not a product of the "
+        "customer's own list (for recforge target's lists, which name no product)",
+    )
     g = p.add_argument_group("events after the send")
     g.add_argument("--data", required=True, metavar="FILE", help=".csv (.gz/...) or .parquet")
     g.add_argument("--user-col", default="user", help="customer id column (default: user)")
@@ -63,9 +68,18 @@ def _text(values) -> np.ndarray:
 
 
 def _lists(path: str, args, option: str):
-    """(distinct customers, the customer code and the product of each row) of a list file."""
-    table = read_attribute_table(path, args.customer_col, [args.list_item_col], [args.list_item_col], option)
+    """(distinct customers, the customer code and the product of each row) of a list file; with
+    --items, every customer's list is those products (a recforge target list has no products)."""
+    columns = [] if args.items else [args.list_item_col]
+    try:
+        table = read_attribute_table(path, args.customer_col, columns, columns, option)
+    except CliError as e:
+        hint = "" if args.items else "; a list without products (recforge target's) needs --items"
+        raise CliError(f"{e}{hint}") from None
     codes, customers = factorize(_text(table[args.customer_col]), f"{option} customers")
+    if args.items:
+        given = np.array([i.strip() for i in args.items.split(",") if i.strip()], dtype=object)
+        return customers, np.repeat(np.arange(customers.size), given.size), np.tile(given, customers.size)
     items = _text(table[args.list_item_col])
     listed = (codes >= 0) & ~missing_mask(items)
     return customers, codes[listed], items[listed]
@@ -142,7 +156,8 @@ def lift_command(args) -> None:
         )
     table = {"conversion": [], "treated": [], "control": [], "lift": [], "low": [], "high": [], "relative_lift": []}
     table.update(p_value=[], n_treated=[], n_control=[])
-    for j, what in enumerate(("bought anything", "bought a listed product")):
+    second = "bought one of --items" if args.items else "bought a listed product"
+    for j, what in enumerate(("bought anything", second)):
         result = lift(rows["treated"][j], rows["control"][j], confidence=args.confidence)
         table["conversion"].append(what)
         for column in list(table)[1:]:
