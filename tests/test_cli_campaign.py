@@ -192,6 +192,34 @@ def test_a_control_group_is_held_out_by_customer_and_seed(tmp_path, capsys):
     assert code == 0 and again.read_bytes() == path.read_bytes()
 
 
+def test_lists_of_pseudonyms_are_matched_and_lists_matching_nobody_are_said(tmp_path, capsys, monkeypatch):
+    """A pseudonymised campaign's own file, given back as --exclude (or --suppress), names its
+    customers by pseudonym: with the key they are matched. A list that matches nobody (ids
+    written another way, another column) changed nothing in silence; now stderr says so."""
+    monkeypatch.setenv("RECFORGE_PSEUDONYM_KEY", KEY)
+    code, first = run(tmp_path, "--pseudonymise", out="first.csv")
+    assert code == 0
+    sent = pd.read_csv(first, dtype={"customer": str, "item": str})
+    sent[sent["rank"] <= 2][["customer", "item"]].rename(columns={"customer": "user"}).to_csv(
+        tmp_path / "sent.csv", index=False
+    )
+    some = sent["customer"].drop_duplicates().iloc[:4]
+    pd.DataFrame({"user": some}).to_csv(tmp_path / "optout.csv", index=False)
+    capsys.readouterr()
+    extra = ["--exclude", str(tmp_path / "sent.csv"), "--suppress", str(tmp_path / "optout.csv")]
+    code, path = run(tmp_path, "--pseudonymise", *extra)
+    assert code == 0 and "warning" not in capsys.readouterr().err
+    again = pd.read_csv(path, dtype={"customer": str, "item": str})
+    pairs = set(zip(sent.loc[sent["rank"] <= 2, "customer"], sent.loc[sent["rank"] <= 2, "item"]))
+    assert not set(zip(again["customer"], again["item"])) & pairs
+    assert not again["customer"].isin(some).any() and again["customer"].nunique() == sent["customer"].nunique() - 4
+    # the same files without the key match nobody: said, and nothing is excluded or suppressed
+    code, path = run(tmp_path, *extra, out="plain.csv")
+    err = capsys.readouterr().err
+    assert code == 0 and "--suppress: none of its 4 rows names a customer of --data" in err
+    assert "--exclude: none of its" in err and "needs --pseudonymise" in err
+
+
 def test_bad_rules_are_refused(tmp_path, capsys):
     rules = tmp_path / "rules.json"
     rules.write_text(json.dumps({"ban": [1]}))

@@ -4,6 +4,8 @@ Shared by recforge campaign and recforge target."""
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from .._factorize import lookup
@@ -41,12 +43,38 @@ def check_audience(args) -> None:
     check_output(args.holdout_out, "--holdout-out")
 
 
-def suppressed(args, ids: np.ndarray) -> np.ndarray | None:
-    """--suppress: which of ``ids`` must not be contacted (None without it)."""
+def customer_positions(ids: np.ndarray, raw, pseudonyms=None) -> np.ndarray:
+    """Where each of ``raw`` is among ``ids`` (-1: nowhere); with ``pseudonyms`` (of ``ids``, in
+    their order) a raw value that is a customer's pseudonym finds them too: a list written by a
+    pseudonymised campaign names its customers that way."""
+    raw = np.asarray(raw, dtype=object)
+    at = lookup(ids, raw)
+    if pseudonyms is not None:
+        at = np.where(at >= 0, at, lookup(np.asarray(pseudonyms, dtype=object), raw))
+    return at
+
+
+def warn_if_nothing_matches(option: str, n_rows: int, n_matched: int, args) -> None:
+    """A list that names nobody of the data was most likely read wrongly (another id column, ids
+    written another way): said on stderr, not passed over in silence."""
+    if n_rows and not n_matched:
+        # a command that can pseudonymise, run without it: the file may hold pseudonyms
+        hint = "; a file of pseudonyms needs --pseudonymise" if getattr(args, "pseudonymise", True) is False else ""
+        print(
+            f"recforge: warning: {option}: none of its {n_rows:,} rows names a customer of --data, so it changes "
+            f"nothing (check --user-col and how the ids are written{hint})",
+            file=sys.stderr,
+        )
+
+
+def suppressed(args, ids: np.ndarray, pseudonyms=None) -> np.ndarray | None:
+    """--suppress: which of ``ids`` must not be contacted (None without it). Its ids may be the
+    customers' pseudonyms where ``pseudonyms`` are given."""
     if args.suppress is None:
         return None
     table = read_attribute_table(args.suppress, args.user_col, [], [], "--suppress", args.sep)
-    at = lookup(ids, np.asarray(table[args.user_col], dtype=object))
+    at = customer_positions(ids, table[args.user_col], pseudonyms)
+    warn_if_nothing_matches("--suppress", at.size, int((at >= 0).sum()), args)
     out = np.zeros(len(ids), dtype=bool)
     out[at[at >= 0]] = True
     return out

@@ -157,15 +157,17 @@ def _rules(path, item_ids):
     return out
 
 
-def _excluded_pairs(args, inter):
+def _excluded_pairs(args, inter, pseudonyms=None):
     """--exclude as a matrix over the data's customers and products (None without it), and the
-    file's rows that name a customer or product the data does not hold (counted, not used)."""
+    file's rows that name a customer or product the data does not hold (counted, not used).
+    Its customers may be pseudonyms (a pseudonymised campaign's file) where they are given."""
     if args.exclude is None:
         return None, 0
     table = read_attribute_table(args.exclude, args.user_col, [args.item_col], [args.item_col], "--exclude", args.sep)
-    users = lookup(inter.user_ids, np.asarray(table[args.user_col], dtype=object))
+    users = audience.customer_positions(inter.user_ids, table[args.user_col], pseudonyms)
     items = lookup(inter.item_ids, np.asarray(table[args.item_col], dtype=object))
     known = (users >= 0) & (items >= 0)
+    audience.warn_if_nothing_matches("--exclude", known.size, int(known.sum()), args)
     pairs = sp.csr_matrix(
         (np.ones(int(known.sum()), dtype=np.float32), (users[known], items[known])), shape=inter.shape
     )
@@ -223,8 +225,10 @@ def campaign(args) -> None:
     except ValueError:  # a model without a history basis (popularity): no reason
         explainer = None
     segments = _segments(args, inter.user_ids)
-    excluded, unmatched = _excluded_pairs(args, inter)
-    suppressed = audience.suppressed(args, inter.user_ids)
+    # every customer's pseudonym, once: the lists a pseudonymised campaign wrote name them so
+    pseudonyms = pseudonymise(inter.user_ids, key) if key is not None else None
+    excluded, unmatched = _excluded_pairs(args, inter, pseudonyms)
+    suppressed = audience.suppressed(args, inter.user_ids, pseudonyms)
 
     X = inter.matrix
     buyers = np.bincount(X.indices, minlength=X.shape[1])  # popularity for the novelty bonus
@@ -275,8 +279,7 @@ def campaign(args) -> None:
     except (ValueError, TypeError) as e:
         raise CliError(f"--rules: {e}") from None
 
-    customers = inter.user_ids[users]
-    shown = pseudonymise(customers, key) if key is not None else customers
+    shown = inter.user_ids[users] if pseudonyms is None else pseudonyms[users]
     lists = (shown, users, ids, scores, reasons, inter.item_ids, descriptions, segments)
     sent = slice(None) if held is None else ~held  # a view of every list where none is held out
     table = _campaign_rows(sent, *lists, args.k)
