@@ -144,6 +144,28 @@ def test_target_lists_are_measured_on_the_products_they_were_for(tmp_path, capsy
     assert "needs --items" in capsys.readouterr().err
 
 
+def test_spend_per_customer_counts_everyone_of_each_group(tmp_path, capsys):
+    """--amount-col adds the spend per customer in the window: every customer of the group
+    counts (0 for those who bought nothing), lines without an amount add nothing."""
+    pd.DataFrame({"customer": ["a", "b", "c", "d"], "item": ["P1"] * 4}).to_csv(tmp_path / "sent.csv", index=False)
+    pd.DataFrame({"customer": ["e", "f"], "item": ["P1", "P1"]}).to_csv(tmp_path / "control.csv", index=False)
+    events = {
+        "user": ["a", "a", "b", "e", "zz", "c"],
+        "item": ["P1", "P2", "P3", "P1", "P1", "P4"],
+        "amount": [10.0, 5.0, 25.0, 8.0, 100.0, None],
+    }
+    pd.DataFrame(events).to_csv(tmp_path / "after.csv", index=False)
+    argv = ["lift", "--campaign", str(tmp_path / "sent.csv"), "--control", str(tmp_path / "control.csv")]
+    argv += ["--data", str(tmp_path / "after.csv"), "--amount-col", "amount", "--out", str(tmp_path / "lift.csv")]
+    assert main(argv) == 0
+    table = pd.read_csv(tmp_path / "lift.csv").set_index("conversion")
+    want = rf.campaign.mean_lift([15.0, 25.0, 0.0, 0.0], [8.0, 0.0])
+    for column in ("treated", "control", "lift", "low", "high", "p_value"):
+        assert table.loc["spend per customer", column] == pytest.approx(want[column], rel=1e-5)
+    assert table.loc["bought anything", "treated"] == 0.75  # c's line without an amount still counts
+    assert "spend per customer" in capsys.readouterr().out
+
+
 def test_a_customer_in_both_groups_is_refused(tmp_path, capsys):
     pd.DataFrame({"customer": ["a", "b"], "item": ["x", "x"]}).to_csv(tmp_path / "campaign.csv", index=False)
     pd.DataFrame({"customer": ["b"], "item": ["x"]}).to_csv(tmp_path / "control.csv", index=False)

@@ -99,3 +99,31 @@ def test_lift_edges():
             rf.campaign.lift(bad, [True])
     with pytest.raises(ValueError, match="confidence"):
         rf.campaign.lift([True], [False], confidence=1.0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_mean_lift_is_welchs_test_and_interval(seed):
+    rng = np.random.default_rng(seed)
+    treated = np.where(rng.random(700) < 0.3, rng.gamma(2.0, 40.0, 700), 0.0)
+    control = np.where(rng.random(150) < 0.25, rng.gamma(2.0, 40.0, 150), 0.0)
+    got = rf.campaign.mean_lift(treated, control, confidence=0.9)
+    want = stats.ttest_ind(treated, control, equal_var=False)
+    interval = want.confidence_interval(0.9)
+    assert got["treated"] == pytest.approx(treated.mean()) and got["control"] == pytest.approx(control.mean())
+    assert got["lift"] == pytest.approx(treated.mean() - control.mean())
+    assert got["p_value"] == pytest.approx(want.pvalue, rel=1e-12)
+    assert (got["low"], got["high"]) == pytest.approx((interval.low, interval.high), rel=1e-12)
+    assert got["relative_lift"] == pytest.approx(treated.mean() / control.mean() - 1)
+    assert (got["n_treated"], got["n_control"]) == (700, 150)
+
+
+def test_mean_lift_edges():
+    one = rf.campaign.mean_lift([5.0], [1.0, 2.0])
+    assert one["lift"] == 3.5 and np.isnan(one["p_value"]) and np.isnan(one["low"])
+    flat = rf.campaign.mean_lift([2.0, 2.0], [1.0, 1.0, 1.0])  # no spread: the difference is exact
+    assert (flat["low"], flat["high"], flat["p_value"]) == (1.0, 1.0, 0.0)
+    assert rf.campaign.mean_lift([0, 0], [0, 0])["p_value"] == 1.0
+    assert np.isnan(rf.campaign.mean_lift([1.0, 2.0], [0.0, 0.0])["relative_lift"])
+    for bad in ([1.0, np.nan], [[1.0]], ["a"], [np.inf, 1.0]):
+        with pytest.raises(ValueError, match="treated must be a 1-D array of finite numbers"):
+            rf.campaign.mean_lift(bad, [1.0, 2.0])

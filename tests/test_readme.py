@@ -112,6 +112,7 @@ def _reader_names(block: int, events, inter, folder: Path) -> dict:
             launches=[10, 11, 12],
             customer_ids=inter.user_ids[:50],
             bought=rng.random(50) < 0.2,  # each customer's conversion in the window after the campaign
+            spent=rng.gamma(2.0, 20.0, 50) * (rng.random(50) < 0.2),  # and their spend in it
             descriptions=np.array([f"Produkt {i} ü" for i in range(n_items)], dtype=object),
             segment_of=np.array(["Champions", None] * 25, dtype=object),
         )

@@ -3,7 +3,7 @@ receives (diversity, calibration, business rules), why each item is there, keyed
 personalised message; control groups to measure it by."""
 
 from .explain import Explainer, explain, explanation_basis
-from .holdout import holdout, lift
+from .holdout import holdout, lift, mean_lift
 from .message import MessageTemplate, default_template
 from .privacy import load_key, pseudonymise
 from .rerank import PreparedSimilarity, category_mix, rerank
@@ -19,6 +19,7 @@ __all__ = [
     "holdout",
     "lift",
     "load_key",
+    "mean_lift",
     "pseudonymise",
     "rerank",
 ]

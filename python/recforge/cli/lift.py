@@ -10,7 +10,7 @@ import numpy as np
 
 from .._factorize import factorize, lookup, missing_mask, pd
 from .._times import as_moment, as_seconds
-from ..campaign import lift, pseudonymise
+from ..campaign import lift, mean_lift, pseudonymise
 from ._common import CliError, add_csv_arguments, check_output, pseudonym_key, read_events, write_table
 from .features import read_attribute_table
 
@@ -40,6 +40,7 @@ def add_lift_parser(sub) -> None:
     g.add_argument("--user-col", default="user", help="customer id column (default: user)")
     g.add_argument("--item-col", default="item", help="product id column (default: item)")
     g.add_argument("--time-col", help="time column: epoch seconds or dates (without it every line counts)")
+    g.add_argument("--amount-col", help="money per line: adds the spend per customer in the window (Welch's t-test)")
     g.add_argument("--since", help="with --time-col: the send (lines before it do not count)")
     g.add_argument("--days", type=float, default=30.0, help="with --since: days after it that count (default: 30)")
     add_csv_arguments(g)
@@ -92,11 +93,12 @@ def _events(args, key):
         raise CliError("--since needs --time-col (the events' times)")
     if args.days <= 0:
         raise CliError(f"--days must be > 0, got {args.days}")
-    columns = [c for c in (args.user_col, args.item_col, args.time_col) if c]
-    table = read_events(args, columns, text=columns)
+    text = [c for c in (args.user_col, args.item_col, args.time_col) if c]
+    table = read_events(args, text + ([args.amount_col] if args.amount_col else []), text=text)
     try:
         users, items = _text(table[args.user_col]), _text(table[args.item_col])
         times = None if args.time_col is None else as_seconds(table[args.time_col], "--time-col")
+        amounts = None if args.amount_col is None else np.asarray(table[args.amount_col], dtype=np.float64)
         start = None if args.since is None else as_moment(args.since, "--since")
     except KeyError as e:
         raise CliError(f"--data: no column {e.args[0]!r} in {args.data!r}") from None
@@ -108,7 +110,7 @@ def _events(args, key):
     users, items = users[keep], items[keep]
     if key is not None and users.size:
         users = pseudonymise(users, key).astype(object)
-    return users, items
+    return users, items, None if amounts is None else amounts[keep]
 
 
 def _converted(group, users, products, bought) -> tuple[np.ndarray, np.ndarray]:
@@ -131,6 +133,15 @@ def _converted(group, users, products, bought) -> tuple[np.ndarray, np.ndarray]:
     return anything, bought_listed
 
 
+def _spend(group, users, amounts) -> np.ndarray:
+    """Each customer of a group's total amount in the window (0: bought nothing)."""
+    customers = group[0]
+    at = lookup(customers, users)
+    mine = at >= 0
+    # a line without an amount is still a purchase, of unknown value: it adds nothing
+    return np.bincount(at[mine], weights=np.nan_to_num(amounts[mine], nan=0.0), minlength=customers.size)
+
+
 def lift_command(args) -> None:
     check_output(args.out)
     key = pseudonym_key(args)
@@ -144,7 +155,7 @@ def lift_command(args) -> None:
             f"{int(both.sum()):,} customers are in both --campaign and --control (e.g. {control[0][both][0]!r}): "
             "a customer is treated or held out, not both"
         )
-    users, items = _events(args, key)
+    users, items, amounts = _events(args, key)
     products, bought = factorize(items, "--data products")
     groups = (("treated", treated), ("control", control))
     rows = {name: _converted(group, users, products, bought) for name, group in groups}
@@ -157,8 +168,13 @@ def lift_command(args) -> None:
     table = {"conversion": [], "treated": [], "control": [], "lift": [], "low": [], "high": [], "relative_lift": []}
     table.update(p_value=[], n_treated=[], n_control=[])
     second = "bought one of --items" if args.items else "bought a listed product"
-    for j, what in enumerate(("bought anything", second)):
-        result = lift(rows["treated"][j], rows["control"][j], confidence=args.confidence)
+    results = [lift(rows["treated"][j], rows["control"][j], confidence=args.confidence) for j in range(2)]
+    measures = ["bought anything", second]
+    if amounts is not None:
+        spent = {name: _spend(group, users, amounts) for name, group in groups}
+        results.append(mean_lift(spent["treated"], spent["control"], confidence=args.confidence))
+        measures.append("spend per customer")
+    for what, result in zip(measures, results):
         table["conversion"].append(what)
         for column in list(table)[1:]:
             table[column].append(result[column])
@@ -168,10 +184,12 @@ def lift_command(args) -> None:
         f"{len(users):,} event lines in the window ({window})"
     )
     print(f"{'conversion':<25}{'treated':>9}{'control':>9}{'lift':>9}   {args.confidence:.0%} interval    p-value")
-    for j in range(2):
+    for j, what in enumerate(measures):
+        share = what != "spend per customer"  # rates as percentages, spend as amounts
+        number, signed = (".2%", "+.2%") if share else (".2f", "+.2f")
         print(
-            f"{table['conversion'][j]:<25}{table['treated'][j]:>9.2%}{table['control'][j]:>9.2%}"
-            f"{table['lift'][j]:>+9.2%}   [{table['low'][j]:+.2%}, {table['high'][j]:+.2%}]   "
+            f"{what:<25}{table['treated'][j]:>9{number}}{table['control'][j]:>9{number}}"
+            f"{table['lift'][j]:>+9{signed[1:]}}   [{table['low'][j]:{signed}}, {table['high'][j]:{signed}}]   "
             f"{table['p_value'][j]:.3g}"
         )
     if args.out:
