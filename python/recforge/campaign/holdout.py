@@ -71,6 +71,21 @@ def holdout(ids, fraction: float, *, seed: int = 0) -> np.ndarray:
     return (draws / _SPAN < fraction).reshape(values.shape)
 
 
+def _groups(treated, control, confidence, kinds: str, valid, what: str):
+    """``confidence`` and the two groups as 1-D arrays, checked: dtype kinds among ``kinds`` and
+    ``valid(array)`` true, else ValueError naming the group and ``what`` it must hold."""
+    confidence = check_real(confidence, "confidence", minimum=0.0)
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    groups = []
+    for name, values in (("treated", treated), ("control", control)):
+        array = np.asarray(values)
+        if array.ndim != 1 or array.dtype.kind not in kinds or not valid(array):
+            raise ValueError(f"{name} must be a 1-D array of {what}, one per customer")
+        groups.append(array)
+    return confidence, groups[0], groups[1]
+
+
 def lift(treated, control, confidence: float = 0.95) -> dict:
     """What a campaign changed: the conversion of the customers who received it beside the
     control group's, with an interval and a test for their difference.
@@ -102,16 +117,15 @@ def lift(treated, control, confidence: float = 0.95) -> dict:
     """
     from scipy import stats  # here, not at import
 
-    confidence = check_real(confidence, "confidence", minimum=0.0)
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    groups = {}
-    for name, values in (("treated", treated), ("control", control)):
-        array = np.asarray(values)
-        if array.ndim != 1 or array.dtype.kind not in "bui" or (array.size and not np.isin(array, (0, 1)).all()):
-            raise ValueError(f"{name} must be a 1-D array of booleans (converted or not), one per customer")
-        groups[name] = (int(np.count_nonzero(array)), int(array.size))
-    (x_t, n_t), (x_c, n_c) = groups["treated"], groups["control"]
+    confidence, treated, control = _groups(
+        treated,
+        control,
+        confidence,
+        "bui",
+        lambda a: not a.size or np.isin(a, (0, 1)).all(),
+        "booleans (converted or not)",
+    )
+    (x_t, n_t), (x_c, n_c) = ((int(np.count_nonzero(a)), int(a.size)) for a in (treated, control))
     nan = float("nan")
     p_t = x_t / n_t if n_t else nan
     p_c = x_c / n_c if n_c else nan
@@ -156,16 +170,8 @@ def mean_lift(treated, control, confidence: float = 0.95) -> dict:
     """
     from scipy import stats  # here, not at import
 
-    confidence = check_real(confidence, "confidence", minimum=0.0)
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    groups = {}
-    for name, values in (("treated", treated), ("control", control)):
-        array = np.asarray(values)
-        if array.ndim != 1 or array.dtype.kind not in "biuf" or not np.isfinite(array).all():
-            raise ValueError(f"{name} must be a 1-D array of finite numbers, one per customer")
-        groups[name] = array.astype(np.float64)
-    t, c = groups["treated"], groups["control"]
+    confidence, t, c = _groups(treated, control, confidence, "biuf", lambda a: np.isfinite(a).all(), "finite numbers")
+    t, c = t.astype(np.float64), c.astype(np.float64)
     nan = float("nan")
     out = {"treated": float(t.mean()) if t.size else nan, "control": float(c.mean()) if c.size else nan}
     out.update(n_treated=int(t.size), n_control=int(c.size), lift=out["treated"] - out["control"])
