@@ -236,3 +236,51 @@ def test_histories_numbered_apart_from_the_training_interactions_are_refused(mak
     aligned = train.transform({"user": users[2400:], "item": items[2400:]})
     model.recommend(np.arange(40), aligned, k=3)  # one numbering: answered
     model.recommend(np.arange(40), apart.matrix, k=3)  # a bare matrix carries no ids to compare
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        rf.ItemKNN,
+        rf.EASE,
+        rf.Popularity,
+        lambda: rf.ALS(factors=8, iterations=2, random_state=0),
+        lambda: rf.ColdStart(rf.ItemKNN()),
+    ],  # fmt: skip
+)
+def test_an_interactions_gives_the_rows_of_the_requested_users(make):
+    """Row u of an Interactions is customer u: read row by row as the requested customers,
+    recommend([2, 1, 0], inter) scored and filtered customer 2 from customer 0's history."""
+    rng = np.random.default_rng(4)
+    train = rf.Interactions.from_arrays(rng.integers(0, 30, 600), rng.integers(0, 40, 600))
+    model = make().fit(train)
+    for users in ([2, 1, 0], list(range(train.n_users))[::-1], [5, 5, 7], [11]):
+        want = model.recommend(users, train.matrix[users], k=5, exclude=train.matrix[users])
+        got = model.recommend(users, train, k=5, exclude=train)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+        seen = train.matrix[users].toarray() != 0
+        assert not np.take_along_axis(seen, np.maximum(got[0], 0), axis=1)[got[0] >= 0].any()
+    with pytest.raises(ValueError, match="user_ids holds"):
+        model.recommend([train.n_users], train, k=3, recalculate_user=True)
+    # The same products, the customers in another order: row u is no longer the model's user u.
+    shuffled = rf.Interactions(train.matrix[::-1], train.user_ids[::-1], train.item_ids)
+    with pytest.raises(ValueError, match="numbers its users differently"):
+        model.recommend([0], shuffled, k=3)
+    model.recommend([0], shuffled, k=3, recalculate_user=True)  # a history alone: any numbering of customers
+
+
+def test_partial_fit_users_takes_the_appended_rows_of_an_interactions():
+    rng = np.random.default_rng(5)
+    train = rf.Interactions.from_arrays(rng.integers(0, 30, 600), rng.integers(0, 40, 600))
+    grown = train.transform({"user": [100, 100, 101], "item": train.item_ids[[0, 1, 2]]}, new_users="append")
+    new = [train.n_users + 1, train.n_users]
+
+    def fitted():
+        return rf.ALS(factors=4, iterations=2, random_state=0).fit(train)
+
+    with pytest.warns(UserWarning, match="grew"):
+        a = fitted().partial_fit_users(new, grown)
+    with pytest.warns(UserWarning, match="grew"):
+        b = fitted().partial_fit_users(new, grown.matrix[new])
+    np.testing.assert_array_equal(a.user_factors_, b.user_factors_)

@@ -303,6 +303,36 @@ def check_numbered_as(M, known, name: str, side: str) -> None:
         )
 
 
+def rows_of_requested(M, ids: np.ndarray, name: str, known=None):
+    """The rows of the requested customers ``ids`` where ``M`` is an Interactions, ``M`` itself
+    otherwise (a matrix already holding one row per requested customer, in their order).
+
+    An Interactions' row u is customer u of its user map, whatever was asked: read row by row
+    as the requested customers, ``recommend([2, 1, 0], inter)`` scored customer 2 from customer
+    0's history. ``known``: the user map of the model asking (its row u must be the same
+    customer as the Interactions' row u), or None."""
+    users = getattr(M, "user_ids", None)
+    if users is None or not hasattr(M, "matrix"):
+        return M
+    ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+    n = M.matrix.shape[0]
+    outside = (ids < 0) | (ids >= n)
+    if outside.any():
+        raise ValueError(
+            f"user_ids holds {ids[outside][0]}, not a row of {name} (an Interactions of {n} customers: "
+            f"give rows of it, or {name} as a matrix of one row per requested customer)"
+        )
+    if known is not None:
+        known = np.asarray(known)
+        inside = ids[ids < known.size]
+        if not same_ids(np.asarray(users)[inside], known[inside]):
+            raise ValueError(
+                f"{name} numbers its users differently from the Interactions the model was fitted on "
+                "(built apart): build it with that Interactions' transform(events)"
+            )
+    return M.matrix[ids]
+
+
 def whole_ids(ids: np.ndarray) -> np.ndarray:
     """Distinct float ids that are all whole numbers (an integer column with a gap, read as
     floats) as int64; any other ids as they are."""

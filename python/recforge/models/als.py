@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import _core
 from .._checks import check_bool, check_choice, check_int, check_real
+from .._factorize import check_numbered_as, rows_of_requested
 from .._sparse import CsrParts, check_sparse
 from .base import ANY_ID, check_ids
 from .factors import FactorModel
@@ -269,6 +270,9 @@ class ALS(FactorModel):
         self._check_fitted()
         other = "item" if side == "user" else "user"
         ids, _ = check_ids(ids, f"{side}_ids", ANY_ID, side)
+        if side == "user":  # an Interactions (new customers appended by transform): its rows of ids
+            check_numbered_as(M, self.item_ids_, "user_items", "item")
+            M = rows_of_requested(M, ids, "user_items", self.user_ids_)
         rows = self._rows(M, f"{side}_{other}s", len(ids), getattr(self, f"n_{other}s_"), other + "s")
         factors = _grown(getattr(self, f"{side}_factors_"), ids, self._fold_in(rows, other))
         setattr(self, f"{side}_factors_", factors)

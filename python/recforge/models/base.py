@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from .._checks import check_bool, check_int
 from .._config import resolve_threads
-from .._factorize import check_numbered_as
+from .._factorize import check_numbered_as, rows_of_requested
 from .._params import Parametrised, renamed_argument  # noqa: F401 (the models' import of it)
 from .._sparse import CsrParts, check_sparse, require_distinct_columns
 from ..data import Interactions
@@ -97,7 +97,7 @@ class Recommender(Parametrised):
         return {k: v for k, v in self.__dict__.items() if not k.startswith("_cache")}
 
     def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
+        self.__dict__.update({**self._absent_before, **state})  # a pickle of an earlier version
 
     # -- fitting ------------------------------------------------------------------------------
     def fit(self, user_items, **kwargs):
@@ -196,17 +196,19 @@ class Recommender(Parametrised):
         user_ids : int or array-like of int
             Users (row ids of the training matrix). A scalar gives 1-D results. With
             ``recalculate_user=True`` they are labels only (any non-negative integers).
-        user_items : scipy.sparse matrix or array, shape (len(user_ids), n_items)
+        user_items : scipy.sparse matrix or array, shape (len(user_ids), n_items), or Interactions
             One row per requested user, in the same order: their interactions (e.g.
-            ``train[user_ids]``). Neighbourhood models score from these rows; every model uses
-            them for ``exclude_seen``.
+            ``X[user_ids]``). An :class:`~recforge.Interactions` (the training one, or its
+            ``transform`` of newer events) gives its own rows of ``user_ids`` instead: its row u
+            is customer u. Neighbourhood models score from these rows; every model uses them for
+            ``exclude_seen``.
         k : int, default 10
             Items per user (>= 0). The output has min(k, number of candidate items) columns
             (the allowed items, else the catalogue); rows with fewer candidates are padded.
         exclude_seen : bool, default True
             Never return an item stored in the user's row of ``user_items``.
-        exclude : scipy.sparse matrix or array, shape (len(user_ids), n_items), optional
-            More items banned per user (stored entries; values ignored).
+        exclude : scipy.sparse matrix or array, shape (len(user_ids), n_items), or Interactions, optional
+            More items banned per user (stored entries; values ignored); rows as ``user_items``.
         allow : array-like of int, optional
             Candidate items for every user; others are never returned.
         recalculate_user : bool, default False
@@ -252,10 +254,13 @@ class Recommender(Parametrised):
         self._check_fitted()
         users, single = check_ids(user_ids, "user_ids", self.n_users_ if known_users else ANY_ID, "user")
         k = min(check_int(k, "k", minimum=0), self.n_items_)  # never wider than the catalogue
-        history = self._user_rows(user_items, "user_items", len(users))
+        # An Interactions gives its rows of the requested users; the model's user map must then
+        # name the same customers where the ids are the model's own rows.
+        known = self.user_ids_ if known_users else None
+        history = self._user_rows(user_items, "user_items", len(users), users, known)
         banned = None
         if exclude is not None:
-            banned = self._user_rows(exclude, "exclude", len(users))
+            banned = self._user_rows(exclude, "exclude", len(users), users, known)
         if exclude_seen:
             banned = history if banned is None else union_pattern(history, banned)
         return _unwrap(self._scores_topk(users, history, k, banned, allow, **options), single)
@@ -309,7 +314,12 @@ class Recommender(Parametrised):
     def _similar_users(self, users: np.ndarray, k: int):
         raise NotImplementedError(f"{type(self).__name__} has no notion of user similarity")
 
-    def _user_rows(self, M, name: str, n_rows: int) -> CsrParts:
+    def _user_rows(self, M, name: str, n_rows: int, users=None, known=None) -> CsrParts:
+        """M's rows of the requested ``users`` (:func:`rows_of_requested`; ``known``: the model's
+        user map where the ids are its rows) over the model's items."""
+        if users is not None:
+            check_numbered_as(M, self.item_ids_, name, "item")  # before the rows lose their ids
+            M = rows_of_requested(M, users, name, known)
         return self._rows(M, name, n_rows, self.n_items_, "items", per="requested user")
 
     def _rows(self, M, name: str, n_rows: int | None, n_cols: int, cols: str, per: str = "id") -> CsrParts:

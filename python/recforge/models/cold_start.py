@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._checks import check_bool, check_int, check_real
-from .._factorize import check_numbered_as, same_ids
+from .._factorize import check_numbered_as, rows_of_requested, same_ids
 from .._sparse import CsrParts, check_sparse, unit_rows
 from ..data import FeatureEncoder, Features
 from ..kernels.topk import allowed_items, dense_topk_parts, sparse_topk_parts
@@ -347,8 +347,11 @@ class ColdStart(Recommender):
         user_ids : int or array-like of int
             Rows of the training matrix for known customers; -1 for a customer the model has
             not seen (then their row of ``user_items``, or of ``user_features``, answers).
-        user_items : sparse matrix, shape (len(user_ids), n_known_items or n_items)
-            Each customer's events (empty rows for customers without any).
+        user_items : sparse matrix, shape (len(user_ids), n_known_items or n_items), or Interactions
+            Each customer's events (empty rows for customers without any). An
+            :class:`~recforge.Interactions` gives its own rows of ``user_ids`` (row u: customer
+            u): the training one or its ``transform`` of newer events, whose appended customers
+            (``new_users="append"``) are answered from their rows with ``recalculate_user=True``.
         k, exclude_seen, exclude, allow
             As for every model; ``allow`` and ``exclude`` may name new products.
         recalculate_user : bool, default False
@@ -384,8 +387,9 @@ class ColdStart(Recommender):
             raise ValueError(f"user_ids holds {bad}: give rows of the training matrix [0, {self.n_users_}) or -1")
         n = ids.size
         k = min(check_int(k, "k", minimum=0), self.n_items_)
-        H = self._wide(user_items, "user_items", n)
-        banned = None if exclude is None else self._wide(exclude, "exclude", n)
+        known = None if recalculate_user else self.user_ids_
+        H = self._wide(user_items, "user_items", n, ids, known)
+        banned = None if exclude is None else self._wide(exclude, "exclude", n, ids, known)
         if exclude_seen:
             banned = H if banned is None else check_sparse((_binary(H) + _binary(banned)).tocsr(), "exclude")
         allowed = None if allow is None else allowed_items(allow, self.n_items_)
@@ -519,12 +523,13 @@ class ColdStart(Recommender):
         return ids, keys, scores, np.full(ids.shape, _CONTENT, dtype=np.int8)
 
     # -- inputs ---------------------------------------------------------------------------------
-    def _wide(self, M, name: str, n_rows: int) -> CsrParts:
-        """Rows over the known items or the whole catalogue, as CSR parts of the catalogue."""
+    def _wide(self, M, name: str, n_rows: int, users: np.ndarray, known=None) -> CsrParts:
+        """Rows over the known items or the whole catalogue, as CSR parts of the catalogue; an
+        Interactions gives its rows of ``users`` (:func:`rows_of_requested`)."""
         ids = getattr(M, "item_ids", None)
         if ids is not None and self.item_ids_ is not None:  # an Interactions: numbered as the model?
             check_numbered_as(M, np.asarray(self.item_ids_)[: len(ids)], name, "item")
-        M = getattr(M, "matrix", M)
+        M = rows_of_requested(M, users, name, known)
         parts = check_sparse(M, name)
         if parts.shape[0] != n_rows:
             raise ValueError(f"{name} has {parts.shape[0]} rows but user_ids has {n_rows}")

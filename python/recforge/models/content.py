@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .._factorize import same_ids
+from .._factorize import rows_of_requested, same_ids
 from .._sparse import CsrParts, check_sparse, unit_rows
 from ..data import FeatureEncoder, Features
 from ..kernels.topk import sparse_topk_parts
@@ -108,9 +108,11 @@ class ContentKNN(ItemKNN):
         self.user_items_ = _padded(X.to_scipy(), self.n_items_)
         self.similarity_ = self._similarity_of_rows(F)
 
-    def _user_rows(self, M, name: str, n_rows: int) -> CsrParts:
+    def _user_rows(self, M, name: str, n_rows: int, users=None, known=None) -> CsrParts:
         # Rows over the interaction matrix's items (n_known_items_ columns, as the training
         # matrix) are padded to the catalogue; any other width is refused as for every model.
+        if users is not None:
+            M = rows_of_requested(M, users, name, known)
         M = getattr(M, "matrix", M)
         if sp.issparse(M) and M.shape[1] == self.n_known_items_ != self.n_items_:
             M = _padded(sp.csr_matrix(M), self.n_items_)
