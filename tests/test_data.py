@@ -425,3 +425,20 @@ def test_nullable_and_text_number_columns_are_read_as_numbers():
     np.testing.assert_array_equal(inter.matrix.toarray(), plain.matrix.toarray())
     as_text = rf.Interactions.from_pandas(frame, weight_col="text")
     assert as_text.report["dropped"]["bad_weight"] == 1 and sorted(as_text.matrix.data.tolist()) == [1.5, 2.0, 4.0]
+
+
+def test_named_index_levels_count_as_columns():
+    """Customer ids often sit in a DataFrame's index (after a groupby or set_index): pandas'
+    groupby and merge take index level names as columns, and so does from_pandas."""
+    pd = pytest.importorskip("pandas")
+    ev = pd.DataFrame({"c": [1, 2, 2, 3], "i": ["x", "y", "x", "z"], "w": [1.0, 2.0, 3.0, 4.0]})
+    want = rf.Interactions.from_pandas(ev, user_col="c", item_col="i", weight_col="w")
+    for frame in (ev.set_index("c"), ev.set_index(["c", "i"]), ev.set_index("w")):
+        got = rf.Interactions.from_pandas(frame, user_col="c", item_col="i", weight_col="w")
+        assert got.user_ids.tolist() == want.user_ids.tolist() and got.item_ids.tolist() == want.item_ids.tolist()
+        assert (got.matrix != want.matrix).nnz == 0
+        assert (want.transform(frame).matrix != want.matrix).nnz == 0
+    with pytest.raises(ValueError, match="user_col 'customer' is not a column"):
+        rf.Interactions.from_pandas(ev.set_index("c"), user_col="customer", item_col="i")
+    with pytest.raises(ValueError, match="user_col 'c' is not a column"):  # an unnamed index is no column
+        rf.Interactions.from_pandas(ev.set_index("c").rename_axis(None), user_col="c", item_col="i")

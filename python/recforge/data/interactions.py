@@ -101,7 +101,9 @@ def _aggregate(u, i, w, t, shape, aggregate: str):
 
 
 def _columns(data, spec: dict) -> dict:
-    """The named columns of a DataFrame or mapping, with a clear error for absent ones."""
+    """The named columns of a DataFrame or mapping, with a clear error for absent ones. A
+    DataFrame's named index levels count as columns, as in pandas' ``groupby`` and ``merge``
+    (customer ids often end up in the index)."""
     out = {}
     for key, col in spec.items():
         if col is None or not key.endswith("_col"):
@@ -109,14 +111,26 @@ def _columns(data, spec: dict) -> dict:
         try:
             out[key[:-4]] = data[col]
         except (KeyError, IndexError, TypeError):
+            if _index_level(data, col):
+                out[key[:-4]] = data.index.get_level_values(col)
+                continue
             have = list(data.columns) if hasattr(data, "columns") else list(data) if hasattr(data, "keys") else []
             raise ValueError(f"{key} {col!r} is not a column of the data (columns: {have})") from None
     return out
 
 
+def _index_level(data, col) -> bool:
+    """Whether ``col`` names a level of a DataFrame's index."""
+    names = getattr(getattr(data, "index", None), "names", None)
+    try:
+        return names is not None and hasattr(data, "columns") and col is not None and col in names
+    except TypeError:
+        return False
+
+
 def _has_column(data, col) -> bool:
     try:
-        return col in (data.columns if hasattr(data, "columns") else data)
+        return col in (data.columns if hasattr(data, "columns") else data) or _index_level(data, col)
     except TypeError:
         return False
 
