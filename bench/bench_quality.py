@@ -4,6 +4,11 @@ for every model), then measured once on the test part.
 
     python bench/bench_quality.py [--datasets ml-100k,ml-100k-4,ml-latest-small,online-retail]
                                    [--trials 8] [--shared ../shared/datasets]
+    python bench/bench_quality.py --weights [--datasets ...]
+
+--weights: EASE and SparseEASE on the data as loaded (ratings 1-5, purchase counts) against the
+same models with binary=True (0/1), at the default regularization and at the one chosen on
+validation from 100-10000, where the table above binarises every data set first.
 
 Per-user 80/20 split (seed 0), precision@10 and NDCG@10, seen items excluded; implicit's models
 ranked through its own recommend (filter_already_liked_items).
@@ -23,7 +28,7 @@ import scipy.sparse as sp
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
 
 
-def load(name: str, shared: Path) -> sp.csr_matrix:
+def load(name: str, shared: Path, binary: bool = True) -> sp.csr_matrix:
     if name.startswith("ml-100k"):
         X = rf.datasets.load_movielens("100k", shared / "ml-100k").interactions.matrix.copy()
         if name == "ml-100k-4":
@@ -33,7 +38,8 @@ def load(name: str, shared: Path) -> sp.csr_matrix:
         X = rf.datasets.load_movielens("latest-small", shared / "ml-latest-small").interactions.matrix.copy()
     else:
         X = rf.datasets.load_online_retail(shared / "online-retail" / "online_retail.csv.gz").interactions.matrix.copy()
-    X.data[:] = 1.0
+    if binary:
+        X.data[:] = 1.0
     X = X[np.diff(X.indptr) > 0]
     return sp.csr_matrix(X, dtype=np.float32)
 
@@ -128,6 +134,43 @@ def choose(make, space, fit_part, held, trials, rng):
     return best
 
 
+WEIGHTS_GRID = [100.0, 300.0, 1000.0, 3000.0, 10000.0]
+
+
+def weights_table(args) -> None:
+    """EASE / SparseEASE on the weights as given against binary=True, on the data as loaded."""
+    print("| data | model | weights | regularization | precision@10 | vs binary |")
+    print("|---|---|---|---:|---:|---:|")
+    for name in args.datasets.split(","):
+        X = load(name, args.shared, binary=False)
+        train, test = rf.split.per_user_split(X, 0.2, seed=0)
+        fit_part, held = rf.split.per_user_split(train, 0.2, seed=0)
+        for cls in (rf.EASE, rf.SparseEASE):
+            default = cls().regularization
+            rows = {}
+            for binary in (True, False):
+
+                def make(cls=cls, binary=binary, **p):
+                    return cls(binary=binary, **p)
+
+                space = {"regularization": WEIGHTS_GRID}
+                chosen = choose(make, space, fit_part, held, len(WEIGHTS_GRID), np.random.default_rng(0))[
+                    "regularization"
+                ]
+                for reg, how in ((default, "default"), (chosen, "chosen")):
+                    p = rf.evaluate(cls(regularization=reg, binary=binary).fit(train), train, test, k=10)["precision"]
+                    rows[binary, how] = (reg, p)
+            for binary in (True, False):
+                for how in ("default", "chosen"):
+                    reg, p = rows[binary, how]
+                    ratio = p / rows[True, how][1] - 1
+                    print(
+                        f"| {name} | {cls.__name__} | {'0/1' if binary else 'as given'} | {reg:g} ({how}) | "
+                        f"{p:.4f} | {ratio:+.1%} |",
+                        flush=True,
+                    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="ml-100k,ml-100k-4,ml-latest-small,online-retail")
@@ -136,7 +179,11 @@ def main():
     parser.add_argument(
         "--defaults-only", action="store_true", help="only recforge's models at their default parameters (no tuning)"
     )
+    parser.add_argument("--weights", action="store_true", help="EASE on the weights as given against binary=True")
     args = parser.parse_args()
+    if args.weights:
+        weights_table(args)
+        return
     try:
         contenders = implicit_space()
     except ImportError:

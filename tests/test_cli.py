@@ -53,7 +53,7 @@ def test_demo_writes_the_campaign_list(tmp_path, capsys):
     assert main(["demo", "--out", str(out), "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "popularity" in printed and "itemknn" in printed and "\nals " in printed and "campaign list" in printed
-    assert "best by NDCG@10 on returning customers: als" in printed
+    assert "best by NDCG@10 on returning customers: ease" in printed
     assert "customers by RFM segment: " in printed and "the top 10% of customers buy" in printed
     assert "new customers:" in printed and "answered by: model 2,169" in printed
     rows = read_csv(out)

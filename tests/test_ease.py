@@ -31,22 +31,31 @@ def reference_b(X: np.ndarray, lam: float) -> np.ndarray:
     return B
 
 
+def zero_one(D: np.ndarray) -> np.ndarray:
+    """What binary=True fits on: 1 where a weight is positive, else 0 (returns included)."""
+    return (D > 0).astype(np.float64)
+
+
 @pytest.mark.parametrize("shape", [(40, 12), (30, 25), (60, 7)])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_weights_and_scores_match_the_closed_form(shape, dtype):
+@pytest.mark.parametrize("binary", [False, True])
+def test_weights_and_scores_match_the_closed_form(shape, dtype, binary):
     rng = np.random.default_rng(shape[0])
     X = sp.random(*shape, density=0.3, format="lil", random_state=shape[1], dtype=np.float64)
     X[:, 2] = 0  # an item nobody took
     X = sp.csr_matrix(X)
     X.data = rng.integers(1, 4, X.nnz).astype(np.float64)
-    model = rf.EASE(regularization=3.0, dtype=dtype).fit(X)
-    B = reference_b(X.toarray(), 3.0)
+    if binary:
+        X.data[::7] = -1.0  # net returns: not bought
+    model = rf.EASE(regularization=3.0, dtype=dtype, binary=binary).fit(X)
+    D = zero_one(X.toarray()) if binary else X.toarray()
+    B = reference_b(D, 3.0)
     tol = 1e-5 if dtype == "float64" else 2e-4
     np.testing.assert_allclose(model.weights_.toarray(), B, rtol=tol, atol=tol)
     users = np.arange(shape[0])
     ids, scores = model.recommend(users, X, k=5)
-    want = X.toarray() @ B
-    want[X.toarray() != 0] = -np.inf
+    want = D @ B
+    want[X.toarray() != 0] = -np.inf  # every stored entry is seen, whatever its weight
     for u in users:
         got = ids[u][ids[u] >= 0]
         np.testing.assert_allclose(scores[u][: got.size], want[u, got], rtol=tol, atol=tol)
@@ -57,7 +66,7 @@ def test_weights_and_scores_match_the_closed_form(shape, dtype):
 def test_pruned_weights_keep_each_items_largest():
     X = sp.random(50, 20, density=0.3, format="csr", random_state=1)
     B = reference_b(X.toarray(), 2.0)
-    model = rf.EASE(regularization=2.0, neighbours=4, dtype="float64").fit(X)
+    model = rf.EASE(regularization=2.0, neighbours=4, dtype="float64", binary=False).fit(X)
     W = model.weights_.toarray()
     for i in range(20):
         row = np.where(np.arange(20) == i, -np.inf, B[i])
@@ -101,7 +110,7 @@ def test_numerical_failures_name_the_way_out(monkeypatch):
     "weights_.data has a non-finite value (-nan)", naming internal state)."""
     big = sp.csr_matrix(np.array([[1e30, 1.0], [1.0, 1e-30]]))
     with pytest.raises(FloatingPointError, match="X'X overflows float32 .* dtype='float64'"):
-        rf.EASE().fit(big)
+        rf.EASE(binary=False).fit(big)
     rng = np.random.default_rng(0)
     together = (rng.random(500) < 0.3).astype(np.float32)  # 20 items bought only together
     X = sp.csr_matrix(np.column_stack([together] * 20 + [rng.random(500) < 0.2 for _ in range(5)]).astype(np.float32))
@@ -113,3 +122,55 @@ def test_numerical_failures_name_the_way_out(monkeypatch):
     monkeypatch.setattr(ease, "_inverse_spd", lambda A: np.full_like(A, np.inf))
     with pytest.raises(FloatingPointError, match=r"singular at float32 .* raise regularization \(now 300\)"):
         rf.EASE().fit(X)
+
+
+@pytest.mark.parametrize("cls", [rf.EASE, rf.SparseEASE])
+def test_binary_fits_and_scores_whether_each_item_was_bought(cls):
+    """binary=True (the default) is the model of the 0/1 pattern: the same weights and lists as
+    binary=False on that pattern, whatever the counts, returns (net negative weights) not bought."""
+    rng = np.random.default_rng(8)
+    X = sp.random(80, 15, density=0.3, format="csr", random_state=8, dtype=np.float64)
+    X.data = rng.integers(1, 9, X.nnz).astype(np.float64)
+    X.data[::6] = -2.0
+    pattern = sp.csr_matrix((X > 0).astype(np.float64))
+    got = cls(regularization=4.0, dtype="float64").fit(X)
+    want = cls(regularization=4.0, dtype="float64", binary=False).fit(pattern)
+    assert got.binary and not want.binary
+    np.testing.assert_allclose(got.weights_.toarray(), want.weights_.toarray(), atol=1e-12)
+    users = np.arange(80)
+    ids, scores = got.recommend(users, X, k=4)
+    want_ids, want_scores = want.recommend(users, pattern, k=4, exclude=X)  # every stored entry is seen
+    np.testing.assert_array_equal(ids, want_ids)
+    np.testing.assert_allclose(scores, want_scores, atol=1e-12)
+    weighted = cls(regularization=4.0, dtype="float64", binary=False).fit(X)
+    assert not np.allclose(weighted.weights_.toarray(), got.weights_.toarray())
+
+
+@pytest.mark.parametrize("cls", [rf.EASE, rf.SparseEASE])
+def test_files_and_pickles_from_before_binary_keep_the_weights_as_given(cls, tmp_path):
+    """A model saved before the binary parameter existed was fitted on the weights as given, and
+    keeps scoring from them: binary=False when the file or pickle does not name it."""
+    import json
+    import pickle
+
+    X = sp.random(40, 10, density=0.3, format="csr", random_state=3, dtype=np.float64)
+    X.data = np.round(X.data * 5) + 1
+    model = cls(regularization=4.0, binary=False).fit(X)
+    path = tmp_path / "old.npz"
+    model.save(path)
+    with np.load(path) as npz:
+        entries = dict(npz)
+    params = json.loads(str(entries["__params__"]))
+    del params["binary"]
+    entries["__params__"] = np.array(json.dumps(params))
+    np.savez(path, **entries)
+    loaded = rf.load(path)
+    assert loaded.binary is False
+    np.testing.assert_array_equal(
+        loaded.recommend([0, 1], X[[0, 1]], k=3)[0], model.recommend([0, 1], X[[0, 1]], k=3)[0]
+    )
+    state = model.__getstate__()
+    del state["binary"]
+    old = cls.__new__(cls)
+    old.__setstate__(pickle.loads(pickle.dumps(state)))
+    assert old.binary is False and old.get_params()["binary"] is False

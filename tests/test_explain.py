@@ -40,7 +40,15 @@ def data(dtype=np.float64, seed=0):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("make", [lambda: rf.ItemKNN(metric="cosine"), lambda: rf.EASE(regularization=10.0)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: rf.ItemKNN(metric="cosine"),
+        lambda: rf.EASE(regularization=10.0),
+        lambda: rf.EASE(regularization=10.0, binary=False),
+        lambda: rf.ColdStart(rf.EASE(regularization=10.0)),
+    ],
+)
 def test_neighbour_and_ease_explanations_sum_to_the_score(make, dtype):
     X = data(dtype)
     model = make().fit(X)
@@ -49,7 +57,10 @@ def test_neighbour_and_ease_explanations_sum_to_the_score(make, dtype):
     items, contributions = rf.campaign.explain(model, X, ids, top=X.shape[1], n_threads=3)
     kind, W = rf.campaign.explanation_basis(model)
     W = sp.csr_matrix(W).toarray().astype(np.float64)
-    want_items, want_values = reference(X, ids, lambda i, j: W[i, j], X.shape[1])
+    # a model fitted on 0/1 histories (EASE's binary) scores, and is explained, from them
+    H = sp.csr_matrix((X > 0).astype(dtype)) if getattr(getattr(model, "model", model), "binary", False) else X
+    assert (H is X) == (make().get_params().get("binary", make().get_params().get("model__binary")) in (None, False))
+    want_items, want_values = reference(H, ids, lambda i, j: W[i, j], X.shape[1])
     np.testing.assert_array_equal(items, want_items)
     np.testing.assert_allclose(contributions, want_values, rtol=1e-5)
     # where no weight is negative, the contributions add up to the model's score

@@ -83,10 +83,13 @@ def test_gram_refuses_above_max_memory_before_allocating():
 @pytest.mark.parametrize("shape", [(40, 12), (30, 25), (80, 9)])
 @pytest.mark.parametrize("neighbours", [1, 3, 8, 100])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_weights_match_the_neighbourhood_regressions(shape, neighbours, dtype):
+@pytest.mark.parametrize("binary", [False, True])
+def test_weights_match_the_neighbourhood_regressions(shape, neighbours, dtype, binary):
     X = random_matrix(*shape, 0.25, shape[0] * neighbours)
-    model = rf.SparseEASE(regularization=3.0, neighbours=neighbours, dtype=dtype).fit(X)
-    want = reference_columns(X.toarray(), 3.0, neighbours)
+    if binary:
+        X.data[::5] = -1.0  # net returns: not bought
+    model = rf.SparseEASE(regularization=3.0, neighbours=neighbours, dtype=dtype, binary=binary).fit(X)
+    want = reference_columns((X.toarray() > 0).astype(float) if binary else X.toarray(), 3.0, neighbours)
     tol = 1e-6 if dtype == "float64" else 2e-4
     np.testing.assert_allclose(model.weights_.toarray(), want, rtol=tol, atol=tol)
     assert np.count_nonzero(model.weights_.toarray(), axis=0).max() <= neighbours
@@ -95,7 +98,7 @@ def test_weights_match_the_neighbourhood_regressions(shape, neighbours, dtype):
 
 def test_min_support_drops_pairs_from_the_regressions():
     X = random_matrix(60, 15, 0.3, 4)
-    model = rf.SparseEASE(regularization=3.0, neighbours=6, min_support=2, dtype="float64").fit(X)
+    model = rf.SparseEASE(regularization=3.0, neighbours=6, min_support=2, dtype="float64", binary=False).fit(X)
     np.testing.assert_allclose(model.weights_.toarray(), reference_columns(X.toarray(), 3.0, 6, 2), atol=1e-8)
 
 
@@ -104,15 +107,16 @@ def test_equals_exact_ease_when_every_pair_co_occurs(shape):
     X = sp.random(*shape, density=0.6, format="csr", random_state=1, dtype=np.float64)
     D = (X.toarray() != 0).astype(int)
     assert np.all(D.T @ D > 0)
-    model = rf.SparseEASE(regularization=4.0, neighbours=shape[1], dtype="float64").fit(X)
+    model = rf.SparseEASE(regularization=4.0, neighbours=shape[1], dtype="float64", binary=False).fit(X)
     np.testing.assert_allclose(model.weights_.toarray(), reference_b(X.toarray(), 4.0), atol=1e-10)
 
 
 def test_scores_are_history_times_weights():
     X = random_matrix(50, 20, 0.3, 7)
+    X.data[::6] = -1.0  # net returns: not bought, and still seen
     model = rf.SparseEASE(regularization=2.0, neighbours=5, dtype="float64").fit(X)
     ids, scores = model.recommend(np.arange(50), X, k=4)
-    want = X.toarray() @ model.weights_.toarray()
+    want = (X.toarray() > 0) @ model.weights_.toarray()
     for u in range(50):
         got = ids[u][ids[u] >= 0]
         np.testing.assert_allclose(scores[u][: got.size], want[u, got], atol=1e-9)
@@ -129,8 +133,8 @@ def test_scores_are_history_times_weights():
 )
 def test_any_small_input_matches_the_reference_and_any_thread_count(n_users, n_items, density, neighbours, seed):
     X = sp.random(n_users, n_items, density=density, format="csr", random_state=seed, dtype=np.float64)
-    one = rf.SparseEASE(regularization=1.5, neighbours=neighbours, dtype="float64", n_threads=1).fit(X)
-    many = rf.SparseEASE(regularization=1.5, neighbours=neighbours, dtype="float64", n_threads=3).fit(X)
+    one = rf.SparseEASE(regularization=1.5, neighbours=neighbours, dtype="float64", n_threads=1, binary=False).fit(X)
+    many = rf.SparseEASE(regularization=1.5, neighbours=neighbours, dtype="float64", n_threads=3, binary=False).fit(X)
     np.testing.assert_allclose(one.weights_.toarray(), reference_columns(X.toarray(), 1.5, neighbours), atol=1e-8)
     assert (one.weights_ != many.weights_).nnz == 0
 
@@ -168,5 +172,5 @@ def test_weights_that_overflow_the_gram_matrix_are_refused():
     big = sp.csr_matrix(np.array([[1e30, 1.0], [1.0, 1e-30], [1.0, 1.0]]))
     # before: "gram.data has a non-finite value (inf)", naming internal state
     with pytest.raises(FloatingPointError, match="X'X overflows float32 .* dtype='float64'"):
-        rf.SparseEASE().fit(big)
-    assert rf.SparseEASE(dtype="float64").fit(big).is_fitted
+        rf.SparseEASE(binary=False).fit(big)
+    assert rf.SparseEASE(dtype="float64", binary=False).fit(big).is_fitted

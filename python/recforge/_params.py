@@ -26,6 +26,9 @@ class Parametrised:
     _state: tuple[str, ...] = ()
     # Former argument names still accepted (old -> new); not parameters of their own.
     _renamed: dict[str, str] = {}
+    # Parameters added since the first release, with the value that keeps the behaviour of the
+    # files and pickles written before them (which lack them), where that is not the default.
+    _absent_before: dict[str, object] = {}
 
     @classmethod
     def _param_names(cls) -> list[str]:

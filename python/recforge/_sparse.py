@@ -109,6 +109,21 @@ def row_ids(X) -> np.ndarray:
     return np.repeat(np.arange(X.shape[0], dtype=np.int64), np.diff(X.indptr))
 
 
+def positive_pattern(X: CsrParts) -> CsrParts:
+    """X with every positive entry set to 1 and the others (0, net returns) dropped: "bought it"
+    in place of how often or how much. Values keep X's dtype; an X that is already so is returned
+    as it is (no copy)."""
+    data = X.data
+    positive = data > 0
+    if positive.all():
+        if (data == 1).all():
+            return X
+        return X._replace(data=np.ones_like(data))
+    indptr = np.zeros(X.shape[0] + 1, dtype=X.indptr.dtype)
+    np.cumsum(np.bincount(row_ids(X)[positive], minlength=X.shape[0]), out=indptr[1:])
+    return X._replace(indptr=indptr, indices=X.indices[positive], data=np.ones(int(positive.sum()), dtype=data.dtype))
+
+
 def unit_rows(M, dtype=None) -> sp.csr_matrix:
     """Rows of M (scipy sparse or CsrParts) scaled to unit Euclidean length; empty rows stay
     empty. The norms are taken in float64; the result has ``dtype`` (default M's)."""

@@ -1,10 +1,11 @@
 """Why an item was recommended: each customer's own items that contributed most to it, for every
 model, in one parallel C++ pass (``explain.hpp``).
 
-The contribution of a history item i (the customer's weight x_ui) to a recommended item j is
-what the model's score adds up where it has such a sum: x_ui * W[i, j] with W the item-item
-weights of EASE / SparseEASE (``weights_``) or the item similarity of ItemKNN, RP3beta and
-ContentKNN (``similarity_``): those contributions sum to the model's score. Factor models (ALS,
+The contribution of a history item i (the customer's weight x_ui, 1 for a model fitted on 0/1
+histories) to a recommended item j is what the model's score adds up where it has such a sum:
+x_ui * W[i, j] with W the item-item weights of EASE / SparseEASE (``weights_``) or the item
+similarity of ItemKNN, RP3beta and ContentKNN (``similarity_``): those contributions sum to the
+model's score. Factor models (ALS,
 BPR, BiasedMF) have no such sum: x_ui * cos(y_i, y_j) over their item vectors ranks the history
 by how close each item is to the recommendation (Hu, Koren & Volinsky's exact ALS explanation
 needs a k x k solve per customer). UserKNN explains through the items' cosine similarity over
@@ -20,7 +21,7 @@ from .. import _core
 from .._checks import check_int
 from .._config import resolve_threads
 from .._factorize import check_numbered_as
-from .._sparse import check_sparse
+from .._sparse import check_sparse, positive_pattern
 from ..kernels.similarity import similarity
 from ..models import ColdStart, ItemKNN, UserKNN
 from ..models.factors import FactorModel
@@ -160,6 +161,8 @@ class Explainer:
             basis = sp.csr_matrix(W)
         self.kind, self.n_items = kind, basis.shape[0]
         self._basis, self._layouts = basis, {}
+        # A model that scores 0/1 histories (EASE's binary) is explained from the same 0/1.
+        self._binary = bool(getattr(model.model if isinstance(model, ColdStart) else model, "binary", False))
 
     def _arrays(self, dtype) -> tuple:
         """The kernel's (weights, factors) arguments in ``dtype``, made once per dtype."""
@@ -195,6 +198,8 @@ class Explainer:
                 H = check_sparse(sp.csr_matrix(H.to_scipy(), shape=(H.shape[0], self.n_items)), "user_items")
         if H.shape[1] != self.n_items:
             raise ValueError(f"user_items has {H.shape[1]} items, the model {self.n_items}")
+        if self._binary:
+            H = positive_pattern(H)
         weights, factors = self._arrays(H.data.dtype)
         index = np.int64
         return _core.explain(

