@@ -165,3 +165,21 @@ def test_a_seeded_search_of_a_randomly_initialised_model_repeats():
     assert fixed.model.random_state == 2
     wrapped = rf.tune(rf.ColdStart(rf.ALS(factors=4, iterations=2)), {"model__factors": [4]}, X, seed=5)
     assert wrapped.model.model.random_state == 5
+
+
+def test_a_best_value_at_the_edge_of_a_numeric_list_is_said():
+    """A best value that is the largest (or smallest) of its list may not be the optimum: on
+    this small set EASE's validation NDCG rises with regularization up to about 1000."""
+    X = sp.csr_matrix(interactions(seed=7, n_users=120, n_items=40))
+    low = rf.tune(rf.EASE, {"regularization": [1.0, 3.0, 10.0]}, X, k=5, search="grid", refit=False)
+    assert low.best_params["regularization"] == 10.0 and low.at_edge == {"regularization": "largest"}
+    assert "regularization: the best value (10.0) is the largest tried" in str(low)
+    # inside its list, a list of two, categories and booleans: nothing to say
+    from recforge.evaluation.tune import edges
+
+    assert edges({"a": [1.0, 2.0, 3.0]}, {"a": 1.0}) == {"a": "smallest"}
+    assert edges({"a": [1, 2, 3]}, {"a": 2}) == {}
+    assert edges({"a": [1, 2]}, {"a": 2}) == {}
+    assert edges({"metric": ["cosine", "bm25", "tfidf"]}, {"metric": "tfidf"}) == {}
+    assert edges({"b": [False, True, True]}, {"b": True}) == {}
+    assert edges({"a": [3, 1, 2]}, {"a": 3}) == {"a": "largest"}  # whatever the list's order

@@ -334,6 +334,8 @@ def evaluate(args) -> None:
             f"{name}: {params} (ndcg@{found.k} {found.best_score:.4f} on validation, "
             f"{len(found.trials)} trials, stopped: {found.stopped})"
         )
+        for parameter in found.at_edge:
+            print(f"  {found.edge_note(parameter)}")
     print(result)
     if args.out:
 

@@ -41,6 +41,10 @@ class TuneResult:
         Customers the validation metric averages over.
     stopped : str
         Why the search ended: "space" (every combination tried), "n_trials" or "budget".
+    at_edge : dict of str -> str
+        Numeric parameters searched over a list of at least three values whose best value is
+        the list's "largest" or "smallest": the optimum may lie beyond the space, which is
+        worth widening (``print(result)`` says so).
     """
 
     best_params: dict
@@ -51,6 +55,7 @@ class TuneResult:
     model: object = None
     validation_users: int = 0
     stopped: str = ""
+    at_edge: dict = field(default_factory=dict)
 
     def __str__(self) -> str:
         lines = [f"| {self.metric}@{self.k} | fit s | parameters |", "|---:|---:|---|"]
@@ -61,7 +66,34 @@ class TuneResult:
             f"\n{len(self.trials)} trials on a validation split of the training data "
             f"({self.validation_users} customers); stopped: {self.stopped}"
         )
+        lines += [self.edge_note(name) for name in self.at_edge]
         return "\n".join(lines)
+
+    def edge_note(self, name: str) -> str:
+        """The sentence saying that ``name``'s best value is at the edge of its search space."""
+        return (
+            f"{name}: the best value ({self.best_params[name]!r}) is the {self.at_edge[name]} tried; "
+            "the optimum may lie beyond the space searched"
+        )
+
+
+def edges(space: dict, best: dict) -> dict:
+    """The numeric list parameters (three values or more) whose best value is the largest or the
+    smallest of the list: where the optimum may lie outside the space."""
+    out = {}
+    for name, values in space.items():
+        if hasattr(values, "rvs") or len(values) < 3 or name not in best:
+            continue
+        if any(isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) for v in values):
+            continue
+        numbers = [float(v) for v in values]
+        if len(set(numbers)) < 3:
+            continue
+        if float(best[name]) == max(numbers):
+            out[name] = "largest"
+        elif float(best[name]) == min(numbers):
+            out[name] = "smallest"
+    return out
 
 
 def _candidates(space: dict, search: str, rng: np.random.Generator):
@@ -227,4 +259,5 @@ def tune(
         model=make(**best["params"]).fit(train) if refit else None,
         validation_users=users,
         stopped=stopped,
+        at_edge=edges(space, best["params"]),
     )
