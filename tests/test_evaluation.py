@@ -49,6 +49,23 @@ def test_compare_reports_intervals_and_paired_tests(split):
     assert "(p=0)" not in str(result) and "(p<0.001)" in str(result)
 
 
+def test_a_comparison_as_a_data_frame_holds_the_table(split):
+    pd = pytest.importorskip("pandas")
+    train, test = split
+    models = {"itemknn": rf.ItemKNN(neighbours=10).fit(train), "popularity": rf.Popularity().fit(train)}
+    result = rf.compare(models, train, test, k=5, beyond=True, similarity=models["itemknn"].similarity_)
+    frame = result.to_frame()
+    assert list(frame.index) == ["itemknn", "popularity"] and frame.index.name == "model"
+    for name in models:
+        for m in RANKING_METRICS:
+            assert tuple(frame.loc[name, [m, f"{m}_low", f"{m}_high"]]) == result.metrics[name][m]
+        for measure, value in result.beyond[name].items():
+            assert frame.loc[name, measure] == value
+    assert frame.loc["itemknn", [f"{m}_p" for m in RANKING_METRICS]].isna().all()  # the baseline
+    assert (frame.loc["popularity", [f"{m}_p" for m in RANKING_METRICS]] == pd.Series(
+        {f"{m}_p": result.p_values["popularity"][m] for m in RANKING_METRICS})).all()  # fmt: skip
+
+
 def test_cross_validate_uses_every_interaction_once():
     X = interactions(n_users=200, n_items=40)
     seen = []

@@ -246,6 +246,32 @@ class Comparison:
             lines.append(f"\n{name}:\n" + (str(group) if group.n_users else "no customers"))
         return "\n".join(lines)
 
+    def to_frame(self):
+        """The table as a pandas DataFrame, one row per model (in the order compared): for each
+        ranking metric its mean and the 95% interval's ends (``ndcg``, ``ndcg_low``,
+        ``ndcg_high``) and the paired t-test's p-value against the baseline (``ndcg_p``; NaN
+        for the baseline itself), then the beyond-accuracy measures when measured. A group's
+        table is ``comparison.groups[name].to_frame()``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index: the models' names (named "model").
+        """
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("Comparison.to_frame needs pandas: pip install 'recforge[io]'") from None
+        rows = []
+        for name, per_metric in self.metrics.items():
+            row = {}
+            for m in RANKING_METRICS:
+                row[m], row[f"{m}_low"], row[f"{m}_high"] = per_metric[m]
+                row[f"{m}_p"] = self.p_values.get(name, {}).get(m, float("nan"))
+            row.update(self.beyond.get(name, {}))
+            rows.append(row)
+        return pd.DataFrame(rows, index=pd.Index(list(self.metrics), name="model"))
+
 
 def compare(
     models: dict,
