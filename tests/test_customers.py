@@ -848,3 +848,27 @@ def test_segments_never_outnumber_the_distinct_customers():
         warnings.simplefilter("error")  # no ConvergenceWarning from k-means on duplicate points
         fitted = rf.customers.Segmenter().fit(three)
     assert set(fitted.silhouettes_) == {2, 3} and len(np.unique(fitted.labels_)) == fitted.n_segments_
+
+
+def test_profile_matches_an_interactions_rows_to_the_summarys_customers():
+    """The summary lists customers by sorted id, an Interactions by first appearance: given its
+    bare matrix (as many rows), profile() paired every segment with other customers' products,
+    silently. An Interactions is matched by id; customers it does not hold have no products."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(11)
+    n, items = 90, 12
+    ids = np.array([f"c{i:03d}" for i in range(n)])
+    s = summary(ids, 1.6e9 + rng.uniform(0, 1e6, n), rng.uniform(1, 9, n))
+    labels = rng.integers(0, 3, n)
+    X = sp_random(n, items, rng)  # row r: customer ids[r]
+    order = rng.permutation(n)[:80]  # the Interactions holds 80 of them, in another order
+    inter = rf.Interactions(X[order], ids[order], [f"i{j}" for j in range(items)])
+    want_rows = X.toarray()
+    want_rows[np.setdiff1d(np.arange(n), order)] = 0  # customers without interactions: no products
+    want = rf.customers.profile(labels, s, sp.csr_matrix(want_rows), item_ids=inter.item_ids, top=4, min_buyers=2)
+    got = rf.customers.profile(labels, s, inter, top=4, min_buyers=2)
+    assert got.top_items == want.top_items and any(got.top_items)
+    apart = rf.Interactions(X, [f"x{i}" for i in range(n)], inter.item_ids)
+    with pytest.raises(ValueError, match="none of the summary's customers"):
+        rf.customers.profile(labels, s, apart)

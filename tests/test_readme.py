@@ -87,14 +87,8 @@ def _reader_names(block: int, events, inter, folder: Path) -> dict:
                 "sku": events.StockCode,
             }
         )
-        # the summary's customers, in its order: what profile() pairs with the labels
-        per_customer = rf.Interactions.from_pandas(log, user_col="customer", item_col="sku")
-        names.update(
-            log=log,
-            als_user_factors_of_these_customers=None,
-            user_items=per_customer.matrix,
-            item_ids=per_customer.item_ids,
-        )
+        # profile() matches the Interactions' rows to the summary's customers by id
+        names.update(log=log, als_user_factors_of_these_customers=None)
     elif block == 3:
         (folder / "key.txt").write_text("a key of at least thirty-two characters\n", encoding="utf-8")
         (folder / "message.j2").write_text(

@@ -194,6 +194,20 @@ class SegmentProfile:
         return "\n".join(lines)
 
 
+def _rows_of_customers(inter, customer_ids) -> sp.csr_matrix:
+    """The rows of an Interactions for ``customer_ids``, in their order; empty for a customer it
+    does not hold."""
+    rows = inter.user_index(customer_ids, missing="ignore")
+    if len(customer_ids) and (rows < 0).all():
+        raise ValueError(
+            "user_items holds none of the summary's customers: its user ids are not the summary's "
+            f"(e.g. {customer_ids[0]!r} against {inter.user_ids[0] if inter.n_users else None!r})"
+        )
+    M = sp.csr_matrix(inter.matrix)
+    padded = sp.vstack([M, sp.csr_matrix((1, M.shape[1]), dtype=M.dtype)], format="csr")
+    return padded[np.where(rows >= 0, rows, M.shape[0])]
+
+
 def profile(
     labels,
     summary: CustomerSummary,
@@ -207,9 +221,13 @@ def profile(
 
     Lift of item j in segment s = (share of s's customers who bought j) / (share of all
     customers who bought j); items with fewer than ``min_buyers`` buyers in the segment are left
-    out (a lift from two customers is noise). ``user_items``: customers x items, rows aligned
-    with ``summary``; ``item_ids`` names the columns. Segments smaller than ``min_size`` are
-    reported without products (privacy: no statistics of tiny groups).
+    out (a lift from two customers is noise). ``user_items``: an :class:`~recforge.Interactions`,
+    whose rows are matched to the summary's customers by id (customers without interactions
+    have none; its item ids name the products unless ``item_ids`` does), or a customers x items
+    matrix whose rows are the summary's customers in its order (``summary.customer_ids``: sorted,
+    not an Interactions' first-appearance order); ``item_ids`` names the columns. Segments
+    smaller than ``min_size`` are reported without products (privacy: no statistics of tiny
+    groups).
     """
     check_summary(summary)
     labels = np.asarray(labels)
@@ -224,6 +242,9 @@ def profile(
     revenue = np.bincount(code, weights=np.maximum(summary.total_value, 0.0), minlength=k)
     tops: list = [[] for _ in range(k)]
     if user_items is not None and top > 0:
+        if hasattr(user_items, "user_index") and hasattr(user_items, "matrix"):  # an Interactions
+            item_ids = user_items.item_ids if item_ids is None else item_ids
+            user_items = _rows_of_customers(user_items, summary.customer_ids)
         B = sp.csr_matrix(user_items, copy=False)
         if B.shape[0] != len(summary):
             raise ValueError(f"user_items must have one row per customer of the summary ({len(summary)})")
