@@ -382,6 +382,11 @@ def test_temporal_split_takes_dates():
     assert train.nnz == 1 and test.nnz == 2
     with pytest.raises(ValueError, match="cutoff"):
         rf.split.temporal_split(inter, cutoff="soon")
+    # the date where the times go (the second argument): said so, not "times must be a scipy.sparse"
+    with pytest.raises(
+        TypeError, match=r"times got '2024-01-15', which is not a matrix of times: give the date as cutoff="
+    ):
+        rf.split.temporal_split(inter, "2024-01-15")
 
 
 def test_transform_can_append_new_customers_as_rows():

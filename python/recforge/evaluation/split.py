@@ -210,6 +210,12 @@ def temporal_split(user_items, times=None, cutoff=None):
     train, test : scipy.sparse csr, same shape as ``user_items``
     """
     X, source = _source(user_items)
+    if times is not None and cutoff is None and not hasattr(times, "shape"):
+        # temporal_split(inter, "2011-11-01"): the cutoff given where the times go
+        raise TypeError(
+            f"times got {times!r}, which is not a matrix of times: give the date as cutoff= "
+            "(temporal_split(user_items, cutoff=...); an Interactions' own times are used)"
+        )
     times = _times_or_own(times, source)
     if times is None:
         raise ValueError("times is required (or an Interactions built with times)")
