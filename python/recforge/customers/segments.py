@@ -36,7 +36,9 @@ class Segmenter:
     """k-means segments of customers on behaviour (RFM) and, optionally, taste.
 
     Features: :func:`behaviour` (3 standardised RFM columns) and, when ``taste`` is given to
-    ``fit`` (ALS user factors, category shares: one row per customer of the summary), its
+    ``fit`` (ALS user factors, category shares: one row per customer of the summary, in its
+    order, ``summary.customer_ids``, sorted: ``factors[inter.user_index(summary.customer_ids)]``
+    for a model fitted on an Interactions, whose rows follow first appearance), its
     standardised columns scaled so the taste block weighs ``taste_weight`` times the behaviour
     block in total variance. k-means is scikit-learn's ``KMeans``; with ``n_segments=None`` it
     is run for every k in ``k_range`` and the k with the best silhouette on a sample of
