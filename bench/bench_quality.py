@@ -6,9 +6,10 @@ for every model), then measured once on the test part.
                                    [--trials 8] [--shared ../shared/datasets]
     python bench/bench_quality.py --weights [--datasets ...]
 
---weights: EASE and SparseEASE on the data as loaded (ratings 1-5, purchase counts) against the
-same models with binary=True (0/1), at the default regularization and at the one chosen on
-validation from 100-10000, where the table above binarises every data set first.
+--weights: EASE, SparseEASE, ItemKNN and UserKNN on the data as loaded (ratings 1-5, purchase
+counts) with binary=True (0/1) and binary=False (the weights as given), at their defaults and at
+the parameters chosen on validation (WEIGHTS_SPACES), where the table above binarises every data
+set first.
 
 Per-user 80/20 split (seed 0), precision@10 and NDCG@10, seen items excluded; implicit's models
 ranked through its own recommend (filter_already_liked_items).
@@ -134,39 +135,42 @@ def choose(make, space, fit_part, held, trials, rng):
     return best
 
 
-WEIGHTS_GRID = [100.0, 300.0, 1000.0, 3000.0, 10000.0]
+# What --weights chooses on validation, per model (the whole grid: every combination).
+WEIGHTS_SPACES = {
+    rf.EASE: {"regularization": [100.0, 300.0, 1000.0, 3000.0, 10000.0]},
+    rf.SparseEASE: {"regularization": [100.0, 300.0, 1000.0, 3000.0, 10000.0]},
+    rf.ItemKNN: {"neighbours": [20, 50, 100, 200], "metric": ["cosine", "bm25", "tfidf"]},
+    rf.UserKNN: {"neighbours": [20, 50, 100, 200], "metric": ["cosine", "bm25", "tfidf"]},
+}
 
 
 def weights_table(args) -> None:
-    """EASE / SparseEASE on the weights as given against binary=True, on the data as loaded."""
-    print("| data | model | weights | regularization | precision@10 | vs binary |")
-    print("|---|---|---|---:|---:|---:|")
+    """Each model on the weights as given against binary=True, on the data as loaded."""
+    print("| data | model | weights | parameters | precision@10 | vs 0/1 |")
+    print("|---|---|---|---|---:|---:|")
     for name in args.datasets.split(","):
         X = load(name, args.shared, binary=False)
         train, test = rf.split.per_user_split(X, 0.2, seed=0)
         fit_part, held = rf.split.per_user_split(train, 0.2, seed=0)
-        for cls in (rf.EASE, rf.SparseEASE):
-            default = cls().regularization
+        for cls, space in WEIGHTS_SPACES.items():
+            size = int(np.prod([len(v) for v in space.values()]))
             rows = {}
             for binary in (True, False):
 
                 def make(cls=cls, binary=binary, **p):
                     return cls(binary=binary, **p)
 
-                space = {"regularization": WEIGHTS_GRID}
-                chosen = choose(make, space, fit_part, held, len(WEIGHTS_GRID), np.random.default_rng(0))[
-                    "regularization"
-                ]
-                for reg, how in ((default, "default"), (chosen, "chosen")):
-                    p = rf.evaluate(cls(regularization=reg, binary=binary).fit(train), train, test, k=10)["precision"]
-                    rows[binary, how] = (reg, p)
+                chosen = choose(make, space, fit_part, held, size, np.random.default_rng(0))
+                for params, how in (({}, "default"), (chosen, "chosen")):
+                    p = rf.evaluate(make(**params).fit(train), train, test, k=10)["precision"]
+                    rows[binary, how] = (params, p)
             for binary in (True, False):
                 for how in ("default", "chosen"):
-                    reg, p = rows[binary, how]
-                    ratio = p / rows[True, how][1] - 1
+                    params, p = rows[binary, how]
+                    shown = ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults"
                     print(
-                        f"| {name} | {cls.__name__} | {'0/1' if binary else 'as given'} | {reg:g} ({how}) | "
-                        f"{p:.4f} | {ratio:+.1%} |",
+                        f"| {name} | {cls.__name__} | {'0/1' if binary else 'as given'} | {shown} ({how}) | "
+                        f"{p:.4f} | {p / rows[True, how][1] - 1:+.1%} |",
                         flush=True,
                     )
 
@@ -179,7 +183,7 @@ def main():
     parser.add_argument(
         "--defaults-only", action="store_true", help="only recforge's models at their default parameters (no tuning)"
     )
-    parser.add_argument("--weights", action="store_true", help="EASE on the weights as given against binary=True")
+    parser.add_argument("--weights", action="store_true", help="models on the weights as given against binary=True")
     args = parser.parse_args()
     if args.weights:
         weights_table(args)

@@ -53,13 +53,16 @@ def test_item_knn_scores_are_history_times_similarity(metric, dtype):
 
 
 @pytest.mark.parametrize("metric", ["cosine", "pearson"])
-def test_user_knn_scores_are_neighbours_times_interactions(metric):
+@pytest.mark.parametrize("binary", [True, False])
+def test_user_knn_scores_are_neighbours_times_interactions(metric, binary):
     X = interactions(seed=3)
-    model = rf.UserKNN(neighbours=6, metric=metric).fit(X)
-    S = rf.similarity(X, k=6, metric=metric)
+    assert len(np.unique(X.data)) > 1  # weights that binary=True turns into 0/1
+    model = rf.UserKNN(neighbours=6, metric=metric, binary=binary).fit(X)
+    P = sp.csr_matrix((X > 0).astype(X.dtype)) if binary else X  # what the model sees
+    S = rf.similarity(P, k=6, metric=metric)
     users = np.array([3, 0, 59, 3])
     ids, scores = model.recommend(users, X[users], k=9)
-    dense = S.toarray()[users] @ X.toarray()
+    dense = S.toarray()[users] @ P.toarray()
     ok = reached(S[users], X) & ~(X[users].toarray() != 0)
     check_ranked(dense, ok, 9, ids, scores, np.dtype(np.float64))
 
@@ -73,7 +76,7 @@ def test_similar_users_and_items_by_cosine_of_interactions():
     np.fill_diagonal(ok, False)
     ids, scores = rf.ItemKNN(neighbours=5).fit(X).similar_users(np.arange(X.shape[0]), k=7)
     check_ranked(C, ok, 7, ids, scores, np.dtype(np.float64))
-    ids_u, scores_u = rf.UserKNN(neighbours=5).fit(X.T.tocsr()).similar_items(np.arange(X.shape[0]), k=7)
+    ids_u, scores_u = rf.UserKNN(neighbours=5, binary=False).fit(X.T.tocsr()).similar_items(np.arange(X.shape[0]), k=7)
     np.testing.assert_array_equal(ids, ids_u)
     np.testing.assert_allclose(scores, scores_u, rtol=1e-12)
 
@@ -188,11 +191,14 @@ def test_biased_mf_folds_ratings_in_by_ridge_with_a_bias():
     np.testing.assert_allclose(scores[:-1], np.take_along_axis(want[:-1], ref, 1), rtol=1e-8)
 
 
-def test_user_knn_finds_a_new_historys_neighbours_by_cosine():
+@pytest.mark.parametrize("binary", [False, True])
+def test_user_knn_finds_a_new_historys_neighbours_by_cosine(binary):
     X = interactions()
-    model = rf.UserKNN(neighbours=7).fit(X)
+    model = rf.UserKNN(neighbours=7, binary=binary).fit(X)
     H = _history()
     D, Hd = X.toarray(), H.toarray()
+    if binary:  # whether each was bought, for the neighbours and for the new history alike
+        D, Hd = (D > 0).astype(float), (Hd > 0).astype(float)
 
     def unit(M):
         norms = np.linalg.norm(M, axis=1, keepdims=True)
@@ -284,3 +290,47 @@ def test_partial_fit_users_takes_the_appended_rows_of_an_interactions():
     with pytest.warns(UserWarning, match="grew"):
         b = fitted().partial_fit_users(new, grown.matrix[new])
     np.testing.assert_array_equal(a.user_factors_, b.user_factors_)
+
+
+@pytest.mark.parametrize("make", [lambda **p: rf.ItemKNN(neighbours=8, **p), lambda **p: rf.UserKNN(neighbours=8, **p)])
+def test_binary_neighbour_models_are_the_models_of_the_0_1_pattern(make):
+    """binary=True fits and scores whether each item was bought: the same lists as binary=False
+    on that pattern (net returns, negative weights, not bought), whatever the counts."""
+    rng = np.random.default_rng(12)
+    X = sp.random(70, 25, density=0.25, format="csr", random_state=12, dtype=np.float64)
+    X.data = rng.integers(1, 9, X.nnz).astype(np.float64)
+    X.data[::7] = -1.0
+    P = sp.csr_matrix((X > 0).astype(np.float64))
+    users = np.arange(70)
+    got = make(binary=True).fit(X)
+    want = make(binary=False).fit(P)
+    np.testing.assert_allclose(got.similarity_.toarray(), want.similarity_.toarray(), rtol=1e-12)
+    for recalculate in (False, True):
+        a = got.recommend(users, X, k=5, recalculate_user=recalculate)
+        b = want.recommend(users, P, k=5, exclude=X, recalculate_user=recalculate)
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_allclose(a[1], b[1], rtol=1e-6)
+    counts = abs(X)  # the weights matter without binary (tf-idf refuses negative ones)
+    assert not np.array_equal(make(binary=False).fit(counts).recommend(users, counts, k=5)[0], a[0])
+
+
+def test_user_knn_files_and_pickles_from_before_binary_keep_the_weights(tmp_path):
+    import json
+    import pickle
+
+    X = interactions(seed=9)
+    model = rf.UserKNN(neighbours=5, binary=False).fit(X)
+    model.save(tmp_path / "old.npz")
+    with np.load(tmp_path / "old.npz") as npz:
+        entries = dict(npz)
+    params = json.loads(str(entries["__params__"]))
+    del params["binary"]
+    entries["__params__"] = np.array(json.dumps(params))
+    np.savez(tmp_path / "old.npz", **entries)
+    assert rf.load(tmp_path / "old.npz").binary is False
+    state = model.__getstate__()
+    del state["binary"]
+    old = rf.UserKNN.__new__(rf.UserKNN)
+    old.__setstate__(pickle.loads(pickle.dumps(state)))
+    assert old.binary is False
+    np.testing.assert_array_equal(old.recommend([0, 1], X[[0, 1]], k=3)[0], model.recommend([0, 1], X[[0, 1]], k=3)[0])

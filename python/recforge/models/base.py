@@ -13,7 +13,7 @@ from .._checks import check_bool, check_int
 from .._config import resolve_threads
 from .._factorize import check_numbered_as, rows_of_requested
 from .._params import Parametrised, renamed_argument  # noqa: F401 (the models' import of it)
-from .._sparse import CsrParts, check_sparse, require_distinct_columns
+from .._sparse import CsrParts, check_sparse, positive_pattern, require_distinct_columns
 from ..data import Interactions
 from .persistence import save
 
@@ -177,6 +177,11 @@ class Recommender(Parametrised):
 
     def _fit(self, X: CsrParts, **kwargs) -> None:
         raise NotImplementedError
+
+    def _values(self, X: CsrParts) -> CsrParts:
+        """The interactions a model with a ``binary`` parameter fits and scores: 0/1 when it is
+        set (every positive weight counts 1, the others 0), the weights as given otherwise."""
+        return positive_pattern(X) if getattr(self, "binary", False) else X
 
     # -- questions ----------------------------------------------------------------------------
     def recommend(

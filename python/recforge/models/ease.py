@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._checks import check_bool, check_int, check_real
-from .._sparse import CsrParts, check_sparse, positive_pattern
+from .._sparse import CsrParts, check_sparse
 from ..kernels.topk import sparse_topk_parts
 from .base import Recommender
 from .factors import check_dtype
@@ -155,10 +155,6 @@ class EASE(Recommender):
         self.max_memory = check_real(max_memory, "max_memory", minimum=0.0)
         self.n_threads = check_int(n_threads, "n_threads", minimum=0)
         self.binary = check_bool(binary, "binary")
-
-    def _values(self, X: CsrParts) -> CsrParts:
-        """The interactions the model fits and scores: 0/1 with ``binary`` (the default)."""
-        return positive_pattern(X) if self.binary else X
 
     def _fit(self, X: CsrParts) -> None:
         X = self._values(X)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_choice, check_int, check_real
+from .._checks import check_bool, check_choice, check_int, check_real
 from .._sparse import CsrParts, check_sparse, unit_rows
 from ..kernels.similarity import METRICS, similarity
 from ..kernels.topk import sparse_topk_parts
@@ -34,6 +34,7 @@ class _KNN(Recommender):
         b: float = 0.75,
         n_threads: int = 0,
         *,
+        binary: bool = True,
         k: int | None = None,
     ):
         # k is the list length everywhere (recommend, topk); the neighbourhood size is neighbours.
@@ -44,6 +45,7 @@ class _KNN(Recommender):
         self.k1 = check_real(k1, "k1", minimum=0.0)
         self.b = check_real(b, "b", minimum=0.0)
         self.n_threads = check_int(n_threads, "n_threads", minimum=0)
+        self.binary = check_bool(binary, "binary")
 
     def _similarity_of_rows(self, M):
         return similarity(
@@ -58,6 +60,7 @@ class _KNN(Recommender):
         )
 
     def _fit(self, X: CsrParts) -> None:
+        X = self._values(X)
         self.n_users_, self.n_items_ = X.shape
         self.user_items_ = X.to_scipy()
         self.similarity_ = self._similarity_of_rows(self._similarity_input(self.user_items_))
@@ -109,6 +112,12 @@ class ItemKNN(_KNN):
     n_threads : int, default 0
         Threads for fit and queries; 0 means every CPU this process may use; larger counts are capped
         at that number. Results do not depend on it.
+    binary : bool, default False
+        Fit and score on whether each customer interacted with each item (every positive weight
+        counts 1, zero and net-negative ones 0) instead of the weights (counts, ratings) as given.
+        Measured both ways with the metric and neighbours chosen on validation (precision@10):
+        the weights win on MovieLens 100K's ratings (0.320 against 0.301), 0/1 on Online
+        Retail's purchase counts (0.160 against 0.152), even on latest-small.
 
     Attributes
     ----------
@@ -142,9 +151,10 @@ class ItemKNN(_KNN):
         b: float = 0.75,
         n_threads: int = 0,
         *,
+        binary: bool = False,
         k: int | None = None,
     ):
-        super().__init__(neighbours, metric, shrinkage, min_support, k1, b, n_threads, k=k)
+        super().__init__(neighbours, metric, shrinkage, min_support, k1, b, n_threads, binary=binary, k=k)
 
     def _similarity_input(self, X):
         return X.T  # CSC view of X: the similarity kernel reads it without a conversion
@@ -155,6 +165,7 @@ class ItemKNN(_KNN):
         self._require_shape("user_items_", (self.n_users_, self.n_items_))
 
     def _scores_topk(self, users, history, k, banned, allow, recalculate_user=False):
+        history = self._values(history)
         return sparse_topk_parts(history, self._parts("similarity_"), k, banned, allow, self._threads)
 
     def _similar_items(self, items, k):
@@ -178,6 +189,12 @@ class UserKNN(_KNN):
         Neighbours kept per user (formerly ``k``, as for :class:`ItemKNN`).
     metric, shrinkage, min_support, k1, b, n_threads
         As for :class:`ItemKNN` (with users in place of items).
+    binary : bool, default True
+        As for :class:`ItemKNN`, but on by default: customers compared, and their neighbours'
+        products counted, by whether they bought them. Precision@10 against the weights as given,
+        metric and neighbours chosen on validation: MovieLens 100K 0.336 against 0.331,
+        latest-small 0.276 against 0.268, Online Retail 0.126 against 0.106 (at the defaults:
+        +0.3%, +1.1%, +19.7%). Model files and pickles written before it keep the weights.
 
     Attributes
     ----------
@@ -192,6 +209,8 @@ class UserKNN(_KNN):
     to :meth:`recommend` serve ``exclude_seen`` only. ``similar_users`` returns the fitted
     neighbours; ``similar_items`` ranks items by cosine between their user columns.
     """
+
+    _absent_before = {"binary": False}  # files and pickles of before binary=True: weights as given
 
     def _similarity_input(self, X):
         return X
@@ -208,7 +227,7 @@ class UserKNN(_KNN):
             # across all users), then scored as for a training user.
             N, NT = self._cached("user_rows", lambda: _cosine_operands(self.user_items_))
             neighbours = sparse_topk_parts(
-                check_sparse(unit_rows(history, NT.data.dtype), "user_items"),
+                check_sparse(unit_rows(self._values(history), NT.data.dtype), "user_items"),
                 NT,
                 self.neighbours,
                 None,
