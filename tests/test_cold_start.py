@@ -126,9 +126,12 @@ def test_new_products_from_mapped_factors_with_a_cap(shop):
     assert (only[:, 0] == n_known + 2).all() and (only[:, 1:] == -1).all()
 
 
-def test_new_products_for_neighbour_models_come_from_content_neighbours(shop):
+@pytest.mark.parametrize("binary", [False, True])
+def test_new_products_for_neighbour_models_come_from_content_neighbours(shop, binary):
     inter, F, U = shop
-    cs = rf.ColdStart(rf.ItemKNN(neighbours=10), max_new_items=3, content_neighbours=2).fit(inter, F)
+    assert len(np.unique(inter.matrix.data)) > 1  # counts, which a binary model reads as 0/1
+    model = rf.ItemKNN(neighbours=10, binary=binary)
+    cs = rf.ColdStart(model, max_new_items=3, content_neighbours=2).fit(inter, F)
     n_known = inter.n_items
     D = F.matrix.toarray().astype(np.float64)
     norms = np.linalg.norm(D, axis=1, keepdims=True)
@@ -141,6 +144,8 @@ def test_new_products_for_neighbour_models_come_from_content_neighbours(shop):
     np.testing.assert_allclose(cs.new_item_neighbours_.toarray(), kept, rtol=1e-5, atol=1e-7)
     users = np.arange(8)
     H = inter.matrix[users].toarray()
+    if binary:  # the history as the model scores it, for its new products as for the known ones
+        H = (H > 0).astype(np.float64)
     ids, scores, paths = cs.recommend(users, inter.matrix[users], k=n_known + 3, return_paths=True)
     for r in range(len(users)):
         new_scores = H[r] @ kept

@@ -506,9 +506,9 @@ class ColdStart(Recommender):
             queries, offset = self.model_.queries(users, known_h, recalculate)
             ids, scores = dense_topk_parts(queries, self.new_item_vectors_, width, new_b, new_allow, self._threads)
             scores = np.where(ids >= 0, scores + offset[:, None], scores)
-        else:
+        else:  # the history as the model scores it (0/1 for a binary model): keys on one scale
             ids, scores = sparse_topk_parts(
-                known_h,
+                self.model_._values(known_h),
                 self._cached("new_parts", lambda: check_sparse(self.new_item_neighbours_, "new_item_neighbours_")),
                 width,
                 new_b,
