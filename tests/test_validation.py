@@ -319,3 +319,32 @@ def test_text_where_numbers_belong_is_named(case):
     call, name = calls[case]
     with pytest.raises(ValueError, match=rf"^{name} must hold numbers: position 1 holds '£1\.50'$"):
         call(np.array(["1", "£1.50", "0.5"], dtype=object))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n_rows=st.integers(0, 12),
+    n_cols=st.integers(1, 9),
+    density=st.floats(0.0, 1.0),
+    seed=st.integers(0, 10_000),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    index=st.sampled_from([np.int32, np.int64]),
+)
+def test_positive_pattern_is_scipys_x_greater_than_zero(n_rows, n_cols, density, seed, dtype, index):
+    """What a binary model reads: 1 where a weight is positive, no entry elsewhere (zeros and
+    net returns), dtypes kept, and the very input when nothing changes."""
+    from recforge._sparse import check_sparse, positive_pattern
+
+    rng = np.random.default_rng(seed)
+    X = sp.random(n_rows, n_cols, density=density, format="csr", random_state=seed, dtype=np.float64)
+    X.data = rng.choice([-2.0, -1.0, 1.0, 1.0, 3.0], X.nnz).astype(dtype)
+    X = sp.csr_matrix((X.data, X.indices.astype(index), X.indptr.astype(index)), shape=X.shape)
+    parts = check_sparse(X)
+    got = positive_pattern(parts)
+    want = sp.csr_matrix((X > 0).astype(dtype))
+    assert (
+        got.data.dtype == dtype and got.indices.dtype == parts.indices.dtype and got.indptr.dtype == parts.indptr.dtype
+    )
+    assert (got.to_scipy() != want).nnz == 0 and np.all(got.data == 1) and got.shape == X.shape
+    if X.nnz == 0 or np.all(X.data == 1):
+        assert got is parts
