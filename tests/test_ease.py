@@ -144,33 +144,3 @@ def test_binary_fits_and_scores_whether_each_item_was_bought(cls):
     np.testing.assert_allclose(scores, want_scores, atol=1e-12)
     weighted = cls(regularization=4.0, dtype="float64", binary=False).fit(X)
     assert not np.allclose(weighted.weights_.toarray(), got.weights_.toarray())
-
-
-@pytest.mark.parametrize("cls", [rf.EASE, rf.SparseEASE])
-def test_files_and_pickles_from_before_binary_keep_the_weights_as_given(cls, tmp_path):
-    """A model saved before the binary parameter existed was fitted on the weights as given, and
-    keeps scoring from them: binary=False when the file or pickle does not name it."""
-    import json
-    import pickle
-
-    X = sp.random(40, 10, density=0.3, format="csr", random_state=3, dtype=np.float64)
-    X.data = np.round(X.data * 5) + 1
-    model = cls(regularization=4.0, binary=False).fit(X)
-    path = tmp_path / "old.npz"
-    model.save(path)
-    with np.load(path) as npz:
-        entries = dict(npz)
-    params = json.loads(str(entries["__params__"]))
-    del params["binary"]
-    entries["__params__"] = np.array(json.dumps(params))
-    np.savez(path, **entries)
-    loaded = rf.load(path)
-    assert loaded.binary is False
-    np.testing.assert_array_equal(
-        loaded.recommend([0, 1], X[[0, 1]], k=3)[0], model.recommend([0, 1], X[[0, 1]], k=3)[0]
-    )
-    state = model.__getstate__()
-    del state["binary"]
-    old = cls.__new__(cls)
-    old.__setstate__(pickle.loads(pickle.dumps(state)))
-    assert old.binary is False and old.get_params()["binary"] is False

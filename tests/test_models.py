@@ -314,12 +314,25 @@ def test_binary_neighbour_models_are_the_models_of_the_0_1_pattern(make):
     assert not np.array_equal(make(binary=False).fit(counts).recommend(users, counts, k=5)[0], a[0])
 
 
-def test_user_knn_files_and_pickles_from_before_binary_keep_the_weights(tmp_path):
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: rf.UserKNN(neighbours=5, binary=False),
+        lambda: rf.EASE(regularization=4.0, binary=False),
+        lambda: rf.SparseEASE(regularization=4.0, neighbours=5, binary=False),
+    ],
+)
+def test_files_and_pickles_from_before_binary_keep_the_weights_as_given(make, tmp_path):
+    """A model saved before its binary parameter existed (whose default is now True) was fitted
+    on the weights as given, and keeps scoring from them: binary=False when the file or the
+    pickle does not name it."""
     import json
     import pickle
 
     X = interactions(seed=9)
-    model = rf.UserKNN(neighbours=5, binary=False).fit(X)
+    assert len(np.unique(X.data)) > 1
+    model = make().fit(X)
+    want = model.recommend([0, 1], X[[0, 1]], k=3)[0]
     model.save(tmp_path / "old.npz")
     with np.load(tmp_path / "old.npz") as npz:
         entries = dict(npz)
@@ -327,10 +340,12 @@ def test_user_knn_files_and_pickles_from_before_binary_keep_the_weights(tmp_path
     del params["binary"]
     entries["__params__"] = np.array(json.dumps(params))
     np.savez(tmp_path / "old.npz", **entries)
-    assert rf.load(tmp_path / "old.npz").binary is False
+    loaded = rf.load(tmp_path / "old.npz")
     state = model.__getstate__()
     del state["binary"]
-    old = rf.UserKNN.__new__(rf.UserKNN)
-    old.__setstate__(pickle.loads(pickle.dumps(state)))
-    assert old.binary is False
-    np.testing.assert_array_equal(old.recommend([0, 1], X[[0, 1]], k=3)[0], model.recommend([0, 1], X[[0, 1]], k=3)[0])
+    unpickled = type(model).__new__(type(model))
+    unpickled.__setstate__(pickle.loads(pickle.dumps(state)))
+    for old in (loaded, unpickled):
+        assert old.binary is False and old.get_params()["binary"] is False
+        np.testing.assert_array_equal(old.recommend([0, 1], X[[0, 1]], k=3)[0], want)
+    assert type(model)().binary is True  # the default a new model gets
