@@ -330,6 +330,8 @@ def rows_of_requested(M, ids: np.ndarray, name: str, known=None):
                 f"{name} numbers its users differently from the Interactions the model was fitted on "
                 "(built apart): build it with that Interactions' transform(events)"
             )
+    if ids.size == n and np.array_equal(ids, np.arange(n)):  # every customer in order: no copy
+        return M.matrix
     return M.matrix[ids]
 
 
