@@ -204,7 +204,10 @@ def rerank(
         MovieLens 100K and Online Retail it reaches more intra-list diversity for the same loss
         of NDCG (``bench/bench_rerank.py tradeoff``).
     categories : array-like, shape (n_items,), optional
-        A category label per item (None / NaN: none), for ``caps`` and ``calibration``.
+        A category label per item (None / NaN: none), for ``caps`` and ``calibration``. This
+        and the other per-item arrays are read by position, item column by item column: a
+        pandas Series's index is ignored (``table.set_index("sku").reindex(item_ids)`` puts a
+        product table in the model's order).
     caps : int or dict, optional
         Most items per category in a list: one number for every category, or {label: cap}.
     calibration : float >= 0, default 0.0
