@@ -254,6 +254,12 @@ def test_evaluate_tunes_on_the_training_part(tmp_path, events_csv, capsys, monke
     assert len(seen) == 1 and 0 < seen[0].nnz < everything.nnz
     assert main([*argv, "--trials", "0"]) == 2
     assert "--trials must be >= 1" in capsys.readouterr().err
+    # a best value at the edge of the space searched is said under the model
+    monkeypatch.setitem(rf.evaluation.SPACES, "EASE", {"regularization": [1.0, 2.0, 3.0]})  # optimum far above
+    monkeypatch.setattr(commands, "tune", real_tune)
+    assert main([*argv, "--trials", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "  regularization: the best value (3.0) is the largest tried; the optimum may lie beyond" in printed
 
 
 @pytest.mark.parametrize(
