@@ -365,7 +365,16 @@ def test_an_output_over_an_input_is_refused_and_the_input_kept(command, tmp_path
         "train": ["train", "--data", str(events), *DATA_ARGS, "--model", "itemknn", "--out", str(events)],
         "recommend": ["recommend", "--model", str(model), "--data", str(events), "--out", str(events)],
         "customers": ["customers", "--data", str(events), "--user-col", "customer", "--out", str(events)],
-        "campaign": ["campaign", "--data", str(events), *DATA_ARGS, "--out", "c.csv", "--messages", str(events)],
+        "campaign": [
+            "campaign",
+            "--data",
+            str(events),
+            *DATA_ARGS,
+            "--out",
+            str(tmp_path / "c.csv"),
+            "--messages",
+            str(events),
+        ],
     }[command]
     capsys.readouterr()
     assert main(argv) == 2
