@@ -219,6 +219,12 @@ def test_integral_floats_join_integer_ids_as_integers():
     assert F.ids.tolist() == [10, 11, 12] and all(type(v) is int for v in F.ids.tolist())
     later = inter.transform(pd.DataFrame({"user": [3.0, 1.0], "item": [10.0, 11.0]}), new_users="append")
     assert later.user_ids.dtype == np.int64 and later.user_ids.tolist() == [1, 2, 3]
+    # With a gap too: the new ids were Python ints in an object array, so the grown id map
+    # (and the user column of rf.batch and recforge.distributed's lists) became objects
+    gap = pd.DataFrame({"user": [3.0, np.nan, 1.0, 4.0], "item": [10.0, 10.0, 13.0, np.nan]})
+    later = inter.transform(gap, new_users="append")
+    assert later.user_ids.dtype == np.int64 and later.user_ids.tolist() == [1, 2, 3]
+    assert later.report["new_items"].dtype == np.int64 and later.report["new_items"].tolist() == [13]
 
 
 def test_a_customer_table_in_the_other_format_joins_the_customers(files, tmp_path):

@@ -335,6 +335,18 @@ def rows_of_requested(M, ids: np.ndarray, name: str, known=None):
     return M.matrix[ids]
 
 
+def ids_in_kind_of(ids: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Distinct ids found beside ``known`` (new customers, say) in ``known``'s dtype where they
+    are all integers: an integer column with a gap arrives as floats and is brought to integers
+    as objects (:func:`ids_like`), which would make the whole id map objects once appended."""
+    if ids.dtype != object or known.dtype.kind not in "iu" or not ids.size or id_kind(ids) != "integer":
+        return ids
+    try:
+        return ids.astype(known.dtype)
+    except OverflowError:  # integers beyond the known dtype stay Python ints
+        return ids
+
+
 def whole_ids(ids: np.ndarray) -> np.ndarray:
     """Distinct float ids that are all whole numbers (an integer column with a gap, read as
     floats) as int64; any other ids as they are."""

@@ -14,7 +14,17 @@ from .. import _core
 from .._atomic import atomic_output
 from .._checks import as_numbers, check_choice
 from .._config import resolve_threads
-from .._factorize import factorize, factorize_columns, ids_like, lookup, missing_mask, pd, to_numpy, whole_ids
+from .._factorize import (
+    factorize,
+    factorize_columns,
+    ids_in_kind_of,
+    ids_like,
+    lookup,
+    missing_mask,
+    pd,
+    to_numpy,
+    whole_ids,
+)
 from .._ids import decode_ids, encode_ids
 from .._npz import file_kind_hint, open_npz
 from .._sparse import check_aligned, check_sparse, row_ids
@@ -491,9 +501,12 @@ class Interactions:
             users, items = ids_like(users, user_ids), ids_like(items, item_ids)
             missing_u, missing_i = missing_mask(users), missing_mask(items)
             u, i = lookup(user_ids, users), lookup(item_ids, items)
-            for role, codes, raw, missing in (("users", u, users, missing_u), ("items", i, items, missing_i)):
+            for role, codes, raw, missing, ids in (
+                ("users", u, users, missing_u, user_ids),
+                ("items", i, items, missing_i, item_ids),
+            ):
                 new = (codes < 0) & ~missing
-                report[f"new_{role}"] = factorize(raw[new], role)[1]
+                report[f"new_{role}"] = ids_in_kind_of(factorize(raw[new], role)[1], ids)
             n_known_users = user_ids.size
             if append_users and report["new_users"].size:
                 new = (u < 0) & ~missing_u
