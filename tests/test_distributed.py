@@ -4,9 +4,12 @@ the partitioning (customers split across partitions, empty partitions); the inst
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import os
+import re
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -38,6 +41,10 @@ def events(seed: int, n: int, n_users: int = 60, n_items: int = 40):
     )
 
 
+def model_input(frame):
+    return rf.Interactions.from_pandas(frame, weight_col="weight")
+
+
 def single_process(model, frame, k):
     scorer = rf.batch.BlockScorer(model, k, ["user", "item", "weight"])
     table, _ = scorer.score(frame)
@@ -62,6 +69,21 @@ def test_lists_equal_the_single_process_answer(client, kind):
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
 
 
+def test_integer_ids_with_gaps_keep_the_declared_dtypes(client):
+    """Online Retail's CustomerID read by pandas: integers as floats, with gaps. The lists'
+    user column was declared int64 (the model's ids) but came as Python ints in objects from
+    each partition, so the computed frame's column was object."""
+    frame = events(0, 600).assign(user=lambda f: f.user.str[1:].astype(float))
+    frame.loc[frame.index[::50], "user"] = np.nan
+    model = rf.ItemKNN(neighbours=10).fit(rf.Interactions.from_pandas(frame, weight_col="weight"))
+    assert model.user_ids_.dtype == np.int64
+    lists = rfd.recommend(model, dd.from_pandas(frame, npartitions=3), k=4, client=client)
+    got = lists.compute()
+    assert got.user.dtype == lists.user.dtype == np.int64 and len(got)
+    table, _ = rf.batch.BlockScorer(model, 4, ["user", "item", "weight"]).score(frame)
+    assert table.user.dtype == np.int64
+
+
 def test_parquet_in_and_out_with_empty_partitions(client, tmp_path):
     train = events(0, 800)
     model = rf.ColdStart(rf.ItemKNN(neighbours=10)).fit(rf.Interactions.from_pandas(train, weight_col="weight"))
@@ -76,6 +98,57 @@ def test_parquet_in_and_out_with_empty_partitions(client, tmp_path):
     assert report == {key: counts[key] for key in report} and set(report) == set(counts)
     assert report["customers"] == want.user.nunique() and report["recommendations"] == len(want)
     assert sum(report["dropped"].values()) == 2
+
+
+def test_a_written_output_is_marked_complete_and_never_mixed_with_an_earlier_one(client, tmp_path, monkeypatch):
+    """Written twice into one folder, the second job with fewer partitions left the first's
+    other part files in place: the folder read back held 1.6x the lists, silently."""
+    frame = events(0, 800)
+    model = rf.ItemKNN(neighbours=10).fit(model_input(frame))
+    ddf, out = dd.from_pandas(frame, npartitions=2), tmp_path / "lists"
+    with warnings.catch_warnings():  # Dask warned of a compute mixing expressions and graphs
+        warnings.simplefilter("error")
+        first = rfd.recommend(model, ddf, k=4, out=out, npartitions=6, client=client)
+    assert json.loads((out / "_SUCCESS").read_text()) == first  # written last: the job finished
+    with pytest.raises(ValueError, match="holds earlier lists: pass overwrite=True"):
+        rfd.recommend(model, ddf, k=4, out=out, npartitions=2, client=client)
+    assert len(pd.read_parquet(out)) == first["recommendations"]  # refused before touching it
+    second = rfd.recommend(model, ddf, k=4, out=out, npartitions=2, overwrite=True, client=client)
+    assert sorted(p.name for p in out.iterdir()) == ["_SUCCESS", "part.0.parquet", "part.1.parquet"]
+    assert second == first and len(pd.read_parquet(out)) == second["recommendations"]
+
+    def broken(self, frame, customers=None):
+        raise RuntimeError("scoring failed")
+
+    monkeypatch.setattr(rf.batch.BlockScorer, "score", broken)  # the workers are threads here
+    with pytest.raises(RuntimeError, match="scoring failed"):
+        rfd.recommend(
+            rf.ItemKNN(neighbours=9).fit(model_input(frame)), ddf, k=4, out=out, overwrite=True, client=client
+        )
+    assert not (out / "_SUCCESS").exists()  # the earlier lists are gone, and nothing poses as complete
+
+
+def test_an_output_folder_that_is_not_ours_is_refused(client, tmp_path):
+    frame = events(0, 300)
+    model = rf.ItemKNN(neighbours=10).fit(model_input(frame))
+    frame.to_parquet(tmp_path / "events.parquet")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "plan.txt").write_text("keep me")
+    (tmp_path / "file").write_text("keep me")
+    events_path = str(tmp_path / "events.parquet")
+    cases = [
+        (tmp_path / "notes", "holds files that are not recforge lists ('plan.txt')"),
+        (tmp_path / "file", "is a file"),
+        (events_path, "would mix the lists with the events"),
+        (tmp_path, "would mix the lists with the events"),  # the events are inside it
+        (tmp_path / "events.parquet" / "lists", "would mix the lists with the events"),
+    ]
+    for out, message in cases:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            rfd.recommend(model, events_path, k=4, out=out, overwrite=True, client=client)
+    assert (tmp_path / "notes" / "plan.txt").read_text() == (tmp_path / "file").read_text() == "keep me"
+    with pytest.raises(TypeError, match="overwrite must be True or False"):
+        rfd.recommend(model, events_path, k=4, out=tmp_path / "new", overwrite="yes", client=client)
 
 
 @pytest.mark.parametrize("id_kind", ["int", "str"])

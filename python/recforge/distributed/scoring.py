@@ -4,7 +4,9 @@ one partition, the model sent to every worker once, each partition scored by
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import threading
 
 import dask.dataframe as dd
@@ -80,22 +82,81 @@ def _score_partition_with_table(
     return (result, counts) if counted else result
 
 
-def _written_with_counts(client, score, frames: list, arguments: tuple, meta, out: str) -> dict:
-    """Score the aligned partitions of ``frames`` once, write the lists to ``out`` and add up
-    the partitions' counts (the two results share the scoring tasks)."""
+# What a written output holds: Dask's part files (and metadata files, where asked for), and
+# DONE, written last with the job's counts (as rf.batch.recommend's folder).
+DONE = "_SUCCESS"
+_OUTPUT_FILE = re.compile(r"part\.\d+\.parquet|_SUCCESS|_metadata|_common_metadata")
+
+
+def _within(path: str, folder: str) -> bool:
+    return (path + "/").startswith(folder + "/")
+
+
+def _output_folder(out, overwrite: bool, inputs: dict) -> tuple:
+    """The filesystem and path of ``out``, and the files of an earlier output to remove first
+    (:func:`_clear`), checked before any work: not one of ``inputs`` (name -> path or None),
+    neither inside the other; not a file; empty unless ``overwrite`` and it holds only an
+    earlier output of this function."""
+    from fsspec.core import url_to_fs
+
+    shown = os.fspath(out)
+    fs, path = url_to_fs(shown)
+    path = path.rstrip("/")
+    for name, given in inputs.items():
+        if not isinstance(given, (str, os.PathLike)):
+            continue
+        other_fs, other = url_to_fs(os.fspath(given))
+        other = other.rstrip("/")
+        if type(other_fs) is type(fs) and (_within(other, path) or _within(path, other)):
+            raise ValueError(f"out {shown!r} would mix the lists with the {name} ({os.fspath(given)!r})")
+    if not fs.exists(path):
+        return fs, path, []
+    if not fs.isdir(path):
+        raise ValueError(f"out {shown!r} is a file: give a folder for the partitioned Parquet lists")
+    held = [p.rstrip("/") for p in fs.ls(path, detail=False)]
+    held = [p for p in held if p != path]  # some filesystems list the folder itself
+    foreign = [p.rsplit("/", 1)[-1] for p in held if not _OUTPUT_FILE.fullmatch(p.rsplit("/", 1)[-1])]
+    if foreign:
+        raise ValueError(
+            f"out {shown!r} holds files that are not recforge lists ({foreign[0]!r}): choose an empty folder"
+        )
+    if held and not overwrite:
+        raise ValueError(
+            f"out {shown!r} holds earlier lists: pass overwrite=True to replace them, or choose an empty folder "
+            "(new part files written over them would leave the ones a job with fewer partitions does not rewrite)"
+        )
+    return fs, path, held
+
+
+def _clear(fs, held: list) -> None:
+    """Remove an earlier output, DONE first: a folder never poses as complete while replaced."""
+    done = [p for p in held if p.rsplit("/", 1)[-1] == DONE]
+    for p in done + [p for p in held if p not in done]:
+        fs.rm(p)
+
+
+def _written_with_counts(client, score, frames: list, arguments: tuple, meta, fs, path: str) -> dict:
+    """Score the aligned partitions of ``frames`` once, write the lists to ``path`` and add up
+    the partitions' counts (the two results share the scoring tasks); DONE last, with them."""
     from operator import getitem
 
     from dask import delayed
 
     scored = [delayed(score, pure=False)(*parts, *arguments, True) for parts in zip(*(f.to_delayed() for f in frames))]
     lists = dd.from_delayed([delayed(getitem)(s, 0) for s in scored], meta=meta, verify_meta=False)
-    write = lists.to_parquet(out, write_index=False, compute=False)
+    # as a Delayed, like the counts: Dask warns when one compute mixes expressions and graphs
+    write = lists.to_parquet(path, filesystem=fs, write_index=False, compute=False).to_delayed()
     _, counts = client.compute([write, [delayed(getitem)(s, 1) for s in scored]], sync=True)
     report = {"customers": 0, "recommendations": 0, "skipped_customers": 0, "customers_all_dropped": 0}
     report.update(dropped={}, paths={})
     for one in counts:
         add_counts(report, one)
     return report
+
+
+def _mark_done(fs, path: str, report: dict) -> None:
+    with fs.open(path.rstrip("/") + "/" + DONE, "w", encoding="utf-8") as f:
+        json.dump(report, f, indent=1)
 
 
 def _meta(model, k: int) -> pd.DataFrame:
@@ -139,6 +200,7 @@ def recommend(
     customer_key: str | None = None,
     out=None,
     npartitions: int | None = None,
+    overwrite: bool = False,
     client=None,
 ):
     """Top-k for every customer of a Dask DataFrame (or Parquet dataset) of events, on a cluster.
@@ -163,10 +225,18 @@ def recommend(
     customer_key : str, optional
         The table's id column. Default: the events' customer column.
     out : str, optional
-        Write the lists as partitioned Parquet there (``part.N.parquet``) and return the job's
-        counts; default: return the lazy Dask DataFrame of lists.
+        A folder (local, or a URL Dask's filesystems take) to write the lists to as partitioned
+        Parquet (``part.N.parquet``); the job's counts are returned, and written last to
+        ``_SUCCESS`` in it as JSON: a folder without it holds a job that did not finish.
+        Default: return the lazy Dask DataFrame of lists.
     npartitions : int, optional
         Partitions after the shuffle (default: as many as the input has).
+    overwrite : bool, default False
+        Whether ``out`` may hold an earlier output of this function, which is then removed
+        before the job starts (``_SUCCESS`` first). Otherwise ``out`` must be empty or absent:
+        new part files written over an earlier job's would leave the ones it does not rewrite
+        (a job with fewer partitions) mixed in. A folder holding any other file is refused
+        either way, and so is ``out`` naming the events or the customer table.
     client : distributed.Client, optional
         Default: the current client (``distributed.get_client()``).
 
@@ -200,6 +270,10 @@ def recommend(
     if npartitions is not None:
         npartitions = check_int(npartitions, "npartitions", minimum=1)
     columns = [spec[key] for key in ("user_col", "item_col", "weight_col", "event_col") if spec.get(key)]
+    if not isinstance(overwrite, (bool, np.bool_)):
+        raise TypeError(f"overwrite must be True or False, got {overwrite!r}")
+    if out is not None:  # before any work: a refused folder costs nothing
+        fs, path, earlier = _output_folder(out, overwrite, {"events": events, "customer table": customers})
     events = _frame(events, "events", columns)
     table = None
     if customers is not None:
@@ -222,9 +296,11 @@ def recommend(
         ]
         score, arguments = _score_partition_with_table, (shipped, k, columns, key, integer_ids)
     if out is not None:
-        report = _written_with_counts(client, score, frames, arguments, _meta(model, k), os.fspath(out))
+        _clear(fs, earlier)
+        report = _written_with_counts(client, score, frames, arguments, _meta(model, k), fs, path)
         if table is not None:
             report.setdefault("customers_without_events", 0)
             report.setdefault("customer_rows_dropped", {})
+        _mark_done(fs, path, report)
         return report
     return dd.map_partitions(score, *frames, *arguments, meta=_meta(model, k), align_dataframes=False)
