@@ -174,6 +174,20 @@ def test_a_csv_without_a_header_line_is_read_with_csv_names(tmp_path, fitted):
         rf.batch.recommend(model, tmp_path / "without.csv", tmp_path / "e", k=5, csv_names="user,item,weight")
 
 
+def test_a_whitespace_separated_log_is_split_as_in_memory(tmp_path, fitted):
+    """sep="whitespace" (indented columns split by runs of blanks, CDNOW_master.txt's layout):
+    out of core, pandas' reader splits the file by blocks; the lists equal those of the same
+    events as CSV."""
+    model, train = fitted
+    train.to_csv(tmp_path / "e.csv", index=False)
+    lines = ["  user   item  weight"] + [f"   {u}  {i}\t{w:g} " for u, i, w in train.itertuples(index=False)]
+    (tmp_path / "e.txt").write_text("\n".join(lines) + "\n")
+    rf.batch.recommend(model, tmp_path / "e.csv", tmp_path / "a", k=5, blocks=3)
+    rf.batch.recommend(model, tmp_path / "e.txt", tmp_path / "b", k=5, blocks=3, sep="whitespace")
+    a, b = (read_lists(tmp_path / d).sort_values(["user", "rank"]).reset_index(drop=True) for d in "ab")
+    pd.testing.assert_frame_equal(a, b)
+
+
 def test_integer_ids_and_more_blocks_than_customers(tmp_path):
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"user": rng.integers(0, 5, 60), "item": rng.integers(100, 120, 60)})

@@ -254,6 +254,33 @@ def test_bgnbd_reproduces_the_published_cdnow_fit():
     assert round(float(bg.expected_purchases(39, [2], [30.43], [38.86])[0]), 3) == 1.226
 
 
+@pytest.mark.skipif(not CDNOW.is_dir(), reason="needs ../shared/datasets/cdnow (the shared data sets)")
+def test_the_cdnow_log_as_shipped_gives_lifetimes_summary_and_fit(tmp_path, capsys):
+    """CDNOW_master.txt as it comes (indented columns split by runs of spaces, dates written
+    19970101), straight into `recforge customers` and `recforge clv`: `--sep ' '` could not
+    split it, and the dates were read as epoch seconds in August 1970, so `clv` found no repeat
+    buyer. The table and the BG/NBD fit now equal lifetimes' on the same log (days)."""
+    pd = pytest.importorskip("pandas")
+    lifetimes = pytest.importorskip("lifetimes", reason="lifetimes is the reference (test extra)")
+    from lifetimes.utils import summary_data_from_transaction_data
+    from recforge.cli import main
+
+    log = str(CDNOW / "CDNOW_master.txt")
+    columns = ["--user-col", "customer_id", "--time-col", "date", "--amount-col", "dollar_value", "--quiet"]
+    assert main(["customers", "--data", log, "--sep", "whitespace", *columns, "--out", str(tmp_path / "c.csv")]) == 0
+    table = pd.read_csv(tmp_path / "c.csv", dtype={"customer": str}).set_index("customer")
+    frame = pd.read_csv(log, sep=r"\s+", dtype={"customer_id": str, "date": str})
+    want = summary_data_from_transaction_data(frame, "customer_id", "date", datetime_format="%Y%m%d", freq="D")
+    assert len(table) == len(want) == 23_570
+    table = table.loc[want.index]
+    np.testing.assert_array_equal(table["transactions"], want["frequency"] + 1)
+    np.testing.assert_array_equal(table["days_since_last"], want["T"] - want["recency"])
+    assert main(["clv", "--data", log, "--sep", r"\s+", *columns[:-1], "--out", str(tmp_path / "v.csv")]) == 0
+    printed = capsys.readouterr().out
+    fitted = lifetimes.BetaGeoFitter().fit(want["frequency"], want["recency"], want["T"]).params_
+    assert f"BG/NBD: r={fitted['r']:.4g} alpha={fitted['alpha']:.4g} a={fitted['a']:.4g} b={fitted['b']:.4g}" in printed
+
+
 def lifetimes_datasets() -> Path | None:
     """The CDNOW files the lifetimes package ships (MIT), found without importing lifetimes."""
     import importlib.util

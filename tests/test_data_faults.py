@@ -35,6 +35,20 @@ def test_quoted_separator_inside_a_semicolon_file_is_read(tmp_path, backend):
     assert sorted(inter.user_ids.tolist()) == ["C1", "C2"] and sorted(inter.item_ids.tolist()) == ["SKU1", "SKU2"]
 
 
+@pytest.mark.parametrize("sep", ["whitespace", r"\s+"])
+def test_columns_split_by_runs_of_blanks_are_read(tmp_path, backend, sep):
+    """CDNOW_master.txt's layout: indented lines, columns split by several spaces (or tabs),
+    trailing blanks, Windows line ends. No one-character delimiter reads it."""
+    text = " user   item\tweight \r\n  C1  SKU1   2\r\n C2\t\tSKU2 1  \r\n\r\n   C1 SKU3 4\r\n"
+    inter = rf.Interactions.from_csv(write(tmp_path, "e.txt", text), "user", "item", "weight", sep=sep)
+    assert inter.user_ids.tolist() == ["C1", "C2"] and inter.item_ids.tolist() == ["SKU1", "SKU2", "SKU3"]
+    np.testing.assert_array_equal(inter.matrix.toarray(), [[2, 0, 4], [0, 1, 0]])
+    headerless = rf.Interactions.from_csv(
+        write(tmp_path, "h.txt", "  C1  SKU1   2\n C2 SKU2 1\n"), "user", "item", sep=sep, names=["user", "item", "w"]
+    )
+    assert headerless.user_ids.tolist() == ["C1", "C2"]
+
+
 @pytest.mark.parametrize("suffix", ["", ".gz"])
 def test_a_byte_order_mark_is_not_part_of_the_first_column(tmp_path, backend, suffix):
     """Spreadsheets save "CSV UTF-8" with a byte-order mark; without pandas it glued itself to

@@ -110,3 +110,46 @@ def test_popularity_now_may_be_a_date():
         np.testing.assert_allclose(dated.popularity_, seconds.popularity_, rtol=1e-12)
     with pytest.raises(ValueError, match="now holds values that are not times"):
         rf.Popularity(half_life=7 * 86400).fit(inter, now="soon")
+
+
+def test_dates_written_yyyymmdd_are_dates():
+    """CDNOW's log writes dates as 19970101: read as epoch seconds they all fell in August 1970,
+    a few seconds apart, so every customer's purchases were one day's and `recforge clv` said
+    "Gamma-Gamma needs customers with repeat purchases: 0 found"."""
+    written = ["19970101", "19970112", "19980630", "20000229"]
+    want = pd.to_datetime(written, format="%Y%m%d").as_unit("s").astype(np.int64).to_numpy().astype(float)
+    for form in (
+        written,
+        [int(w) for w in written],
+        np.array(written, dtype=float),
+        pd.Series(written, dtype="string"),
+    ):
+        s = rf.customers.summary(["a", "a", "b", "a"], form, AMOUNTS, as_of=20000301)
+        t = rf.customers.summary(["a", "a", "b", "a"], want, AMOUNTS, as_of=pd.Timestamp("2000-03-01"))
+        _same(s, t)
+    frame = pd.DataFrame({"user": CUSTOMERS, "item": ["x", "y", "z", "w"], "time": written})
+    inter = rf.Interactions.from_pandas(frame, time_col="time")
+    np.testing.assert_array_equal(np.sort(inter.times.data), np.sort(want))
+    # with a gap; and the cutoff written the same way
+    gappy = pd.Series([19970101.0, np.nan, 19970201.0, 19970301.0])
+    train, _ = rf.split.temporal_split(
+        rf.Interactions.from_pandas(frame.assign(time=gappy), time_col="time"),
+        cutoff="19970215",
+    )
+    assert train.nnz == 2
+
+
+@pytest.mark.parametrize(
+    "numbers",
+    [
+        [19970101, 19970231],  # 31 February is no date: seconds, as before
+        [19970101, 19971301],  # month 13
+        [19970100, 19970101],  # day 0
+        [19970101, 1.5e9],  # one present value outside the dates' range
+        [19970101.5, 19970102],  # not whole
+        [0, 86400, 172800],
+    ],
+)
+def test_numbers_that_are_not_all_yyyymmdd_dates_stay_seconds(numbers):
+    s = rf.customers.summary(["a"] * len(numbers), numbers, [1.0] * len(numbers))
+    assert s.T[0] == pytest.approx((max(numbers) - min(numbers)) / 86400, abs=1)

@@ -11,6 +11,7 @@ import gzip
 import io
 import lzma
 import os
+import re
 import zipfile
 
 import numpy as np
@@ -18,6 +19,25 @@ import numpy as np
 from ._factorize import pd
 
 _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+
+# The delimiter of files whose columns are separated by runs of spaces or tabs, lines possibly
+# indented (CDNOW_master.txt, fixed-width exports): given as ``sep``, alone or as pandas' r"\s+".
+WHITESPACE = "whitespace"
+
+
+def is_whitespace(sep: str) -> bool:
+    return sep in (WHITESPACE, r"\s+")
+
+
+def pandas_sep(sep: str) -> str:
+    """``sep`` as pandas' read_csv takes it."""
+    return r"\s+" if is_whitespace(sep) else sep
+
+
+def _tab_separated(raw: bytes) -> bytes:
+    """Whitespace-separated text as tab-separated: indentation and trailing blanks dropped, each
+    run of spaces and tabs one delimiter."""
+    return re.sub(rb"[ \t]+", b"\t", re.sub(rb"(?m)^[ \t]+|[ \t]+(?=\r?$)", b"", raw))
 
 
 def _decoding(encoding: str) -> str:
@@ -88,7 +108,9 @@ def read_table(
         Column names for a file without a header row; None: the first row is the header.
     text : columns kept as strings (empty fields: None); the others are parsed as numbers.
     sep : str
-        Delimiter; may be several characters (MovieLens 1M's "::").
+        Delimiter; may be several characters (MovieLens 1M's "::"). "whitespace" (also
+        written as pandas writes it): runs of spaces and tabs, lines possibly indented
+        (CDNOW_master.txt).
     quoted : bool, default True
         Fields may be quoted ("a; b" holds the delimiter), for every delimiter. False for
         files that never quote and may hold a lone quote character in a field (MovieLens).
@@ -119,7 +141,8 @@ def read_table(
         _refuse_spreadsheet(os.fspath(source), where)
     if len(sep) > 1:  # one-character delimiters are what every parser handles fast
         raw = source if isinstance(source, bytes) else open_text(source, encoding).read().encode(encoding)
-        source, sep = raw.replace(sep.encode(encoding), b"\t"), "\t"
+        source = _tab_separated(raw) if is_whitespace(sep) else raw.replace(sep.encode(encoding), b"\t")
+        sep = "\t"
     quoting = csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
     if pd is not None and columns is not None:
         fast = _read_arrow(source, columns, names, text, sep, encoding, quoted, where, arrow_text)

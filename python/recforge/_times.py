@@ -1,6 +1,7 @@
 """Event times as float64 seconds since the Unix epoch (NaN where missing), whatever the input:
-numbers (taken as seconds already), numpy datetime64, pandas or Python datetimes (time-zone aware
-ones converted to UTC; naive ones taken as UTC) or ISO 8601 strings (with or without an offset)."""
+numbers (taken as seconds already, except dates written as the number YYYYMMDD, below), numpy
+datetime64, pandas or Python datetimes (time-zone aware ones converted to UTC; naive ones taken as
+UTC) or ISO 8601 strings (with or without an offset)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,37 @@ def _numbers_in_text(values) -> np.ndarray | None:
         return np.array([np.nan if v is None or v != v or v == "" else float(v) for v in to_numpy(values).tolist()])
     except (ValueError, TypeError):
         return None
+
+
+# Dates written as the number YYYYMMDD (CDNOW's log, many warehouse exports), as integers or
+# digit text. Read as epoch seconds, every one of them falls between 9 and 31 August 1970, a
+# window no real log sits in: a log whose every time is such a valid date is read as dates.
+_YYYYMMDD_RANGE = (18000101.0, 22001231.0)
+
+
+def _dates_from_yyyymmdd(numbers: np.ndarray) -> np.ndarray | None:
+    """Epoch seconds (midnight UTC) of ``numbers`` (float64, NaN where missing) if every present
+    one is a valid date written YYYYMMDD, else None."""
+    present = numbers[~np.isnan(numbers)]
+    low, high = _YYYYMMDD_RANGE
+    if not present.size or present.min() < low or present.max() > high or np.any(present != np.floor(present)):
+        return None
+    whole = present.astype(np.int64)
+    year, month, day = whole // 10000, whole // 100 % 100, whole % 100
+    if np.any((month < 1) | (month > 12) | (day < 1)):
+        return None
+    first = (year - 1970).astype("datetime64[Y]").astype("datetime64[M]") + (month - 1).astype("timedelta64[M]")
+    date = first.astype("datetime64[D]") + (day - 1).astype("timedelta64[D]")
+    if np.any(date.astype("datetime64[M]") != first):  # 31 April, 29 February of 2023
+        return None
+    seconds = np.full(numbers.shape, np.nan)
+    seconds[~np.isnan(numbers)] = date.astype("datetime64[s]").astype(np.int64).astype(np.float64)
+    return seconds
+
+
+def _seconds_or_dates(numbers: np.ndarray) -> np.ndarray:
+    dates = _dates_from_yyyymmdd(numbers)
+    return numbers if dates is None else dates
 
 
 def _parsed(values, name: str) -> np.ndarray:
@@ -77,7 +109,9 @@ def _naive_utc(values) -> np.ndarray:
 
 def as_seconds(values, name: str) -> np.ndarray:
     """``values`` as float64 epoch seconds, NaN where missing; ValueError (naming ``name``) for
-    values that are not times, TypeError for a dtype that cannot hold them."""
+    values that are not times, TypeError for a dtype that cannot hold them. Numbers are epoch
+    seconds, unless every present one is a valid date written YYYYMMDD (19970101, as a number
+    or as text): then they are those dates, at midnight UTC."""
     if pd is not None and isinstance(getattr(values, "dtype", None), pd.DatetimeTZDtype):
         # Before the text path: pandas reads an aware column as numbers in its own unit.
         array = _naive_utc(values)
@@ -85,17 +119,17 @@ def as_seconds(values, name: str) -> np.ndarray:
         # before any numpy copy: an object array of Arrow strings is a Python string per field
         numbers = _numbers_in_text(values)
         if numbers is not None:
-            return numbers
+            return _seconds_or_dates(numbers)
         array = _parsed(values, name)
     else:
         array = to_numpy(values)
         if array.dtype.kind in "OUS":
             numbers = _numbers_in_text(values)
             if numbers is not None:
-                return numbers
+                return _seconds_or_dates(numbers)
             array = _parsed(values, name)
     if array.dtype.kind in "iuf":
-        return array.astype(np.float64)
+        return _seconds_or_dates(array.astype(np.float64))
     if array.dtype.kind != "M":
         raise TypeError(
             f"{name} must hold numbers (epoch seconds), datetimes or ISO 8601 strings, got dtype {array.dtype}"
@@ -108,7 +142,7 @@ def as_moment(value, name: str) -> float:
     """One time (``now``, ``cutoff``...) as epoch seconds: a number as it is, a datetime, numpy
     datetime64 or ISO 8601 text read as :func:`as_seconds` reads a column."""
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
-        seconds = float(value)
+        seconds = float(_seconds_or_dates(np.array([value], dtype=np.float64))[0])
     else:
         seconds = float(as_seconds(np.array([value], dtype=object), name)[0])
     if not np.isfinite(seconds):

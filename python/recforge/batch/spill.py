@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from .._factorize import pd
-from .._tables import arrow_decoding, arrow_present, check_names_cover, repeated_header
+from .._tables import arrow_decoding, arrow_present, check_names_cover, pandas_sep, repeated_header
 
 
 def require_io() -> None:
@@ -73,10 +73,10 @@ def read_chunks(
         return
     text = [c for c in columns if kinds[c] == "str"]
     if names is None:
-        header = pd.read_csv(path, nrows=0, sep=sep, encoding=encoding).columns
+        header = pd.read_csv(path, nrows=0, sep=pandas_sep(sep), encoding=encoding).columns
     else:
         header = names
-        check_names_cover(path, names, f"{what} {path!r}", sep=sep, encoding=encoding, dtype=str)
+        check_names_cover(path, names, f"{what} {path!r}", sep=pandas_sep(sep), encoding=encoding, dtype=str)
     missing = [c for c in columns if c not in header]
     if missing:
         raise ValueError(f"{what} {path!r} has no column {missing[0]!r} (columns: {list(header)})")
@@ -87,7 +87,7 @@ def read_chunks(
         path,
         usecols=columns,
         chunksize=chunk_rows,
-        sep=sep,
+        sep=pandas_sep(sep),
         encoding=encoding,
         dtype={c: str for c in text},
         # only an empty field is missing: "NA" or "null" is a customer as in every other reader

@@ -31,7 +31,11 @@ class CliError(Exception):
 
 def add_csv_arguments(parser) -> None:
     """--sep and --encoding: how an event CSV is read (every command that reads one)."""
-    parser.add_argument("--sep", default=",", help="CSV delimiter (default: ,)")
+    parser.add_argument(
+        "--sep",
+        default=",",
+        help="CSV delimiter (default: ,); whitespace: columns split by runs of spaces or tabs (CDNOW_master.txt)",
+    )
     parser.add_argument("--encoding", default="utf-8", help="CSV text encoding (default: utf-8; e.g. latin-1)")
     parser.add_argument(
         "--names",
