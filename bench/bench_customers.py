@@ -3,6 +3,7 @@ known BG/NBD and Gamma-Gamma processes (so the fitted parameters can be checked 
 
     pip install ".[bench]"
     python bench/bench_customers.py [--customers 1000000] [--repeats 3] [--lifetimes-customers 200000]
+    python bench/bench_customers.py --cdnow-only   # CDNOW's published fits and the holdout check
 
 The log: each customer's purchases follow BG/NBD (r, alpha, a, b) over 52 weeks of days, each
 purchase's value Gamma-Gamma (p, q, v), one to three lines per purchase. Both libraries go
@@ -147,6 +148,60 @@ def cdnow() -> None:
             print(f"| Gamma-Gamma | {name} | {value} | {gg.params_[name]:.4f} |")
 
 
+def cdnow_holdout(repeats: int) -> None:
+    """The paper's check on CDNOW's whole log (../shared: 69,659 lines, 23,570 customers):
+    calibration to 1997-09-30, holdout to 1998-06-30. From the lines to the table of holdout
+    purchases by calibration frequency: rf.customers.calibration_holdout, BG/NBD fit and check,
+    beside lifetimes' calibration_and_holdout_data, fit and conditional expectations."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    path = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "cdnow" / "CDNOW_master.txt"
+    if not path.is_file():
+        print(f"\n(CDNOW holdout check skipped: no {path})")
+        return
+    log = pd.read_csv(path, sep=r"\s+", dtype={"customer_id": str, "date": str})
+
+    def ours():
+        cut = rf.customers.calibration_holdout(
+            log.customer_id, log.date, log.dollar_value, cutoff="19970930", end="19980630"
+        )
+        return cut.check(rf.customers.BetaGeoFitter().fit(cut.calibration))
+
+    def theirs():
+        from lifetimes import BetaGeoFitter
+        from lifetimes.utils import calibration_and_holdout_data
+
+        data = calibration_and_holdout_data(
+            log, "customer_id", "date", calibration_period_end="19970930", observation_period_end="19980630",
+            datetime_format="%Y%m%d", freq="D", monetary_value_col="dollar_value",
+        )  # fmt: skip
+        bg = BetaGeoFitter().fit(data.frequency_cal, data.recency_cal, data.T_cal)
+        data["predicted"] = bg.conditional_expected_number_of_purchases_up_to_time(
+            data.duration_holdout, data.frequency_cal, data.recency_cal, data.T_cal
+        )
+        return data.groupby(data.frequency_cal.clip(upper=7))[["frequency_holdout", "predicted"]].mean()
+
+    contenders = {"rf.customers.calibration_holdout + fit + check": ours}
+    try:
+        import lifetimes  # noqa: F401
+
+        contenders["lifetimes calibration_and_holdout_data + fit + expectations"] = theirs
+    except ImportError:
+        print("(lifetimes not installed: pip install '.[bench]')")
+    timings, results = measure_rounds(contenders, repeats=repeats, warmup=0, track_memory=False)
+    print(f"\nCDNOW holdout check ({len(log):,} lines; calibration to 1997-09-30, holdout to 1998-06-30):")
+    print(table(timings, "rf.customers.calibration_holdout + fit + check"))
+    check = results["rf.customers.calibration_holdout + fit + check"]
+    print(check)
+    if len(results) > 1:
+        other = results["lifetimes calibration_and_holdout_data + fit + expectations"]
+        gap = np.abs(check.predicted - other["predicted"].to_numpy()).max()
+        same = np.array_equal(check.actual, other["frequency_holdout"].to_numpy())
+        print(f"lifetimes: holdout means identical {same}; largest |difference| of the predicted means {gap:.1e}")
+
+
 def summary_scale(n_lines: int, repeats: int) -> None:
     """rf.customers.summary alone on a log of about n_lines lines, beside lifetimes' summary (one
     round: it is slow) and pandas' groupby of the same columns (the hand-written way)."""
@@ -191,9 +246,13 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-segments", action="store_true")
     parser.add_argument("--summary-lines", type=int, default=10_000_000, help="0: skip the summary at scale")
+    parser.add_argument("--cdnow-only", action="store_true", help="the CDNOW figures and holdout check only")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     cdnow()
+    cdnow_holdout(args.repeats)
+    if args.cdnow_only:
+        return
     start = time.perf_counter()
     (customer, time_s, amount), exact = simulate_log(args.customers, exact=True)
     print(f"simulated {args.customers:,} customers, {customer.size:,} lines in {time.perf_counter() - start:.1f} s")

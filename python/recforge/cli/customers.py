@@ -14,6 +14,7 @@ from ..customers import (
     GammaGammaFitter,
     Propensity,
     Segmenter,
+    calibration_holdout,
     charts,
     lifetime_value,
     profile,
@@ -65,8 +66,8 @@ def read_log(args, arrow: bool = False):
         raise CliError(f"--data: no column {e.args[0]!r} in {args.data!r}") from None
 
 
-def _summary(args, as_of=None):
-    customers, times, amounts, items = read_log(args, arrow=True)
+def _summary(args, as_of=None, log=None):
+    customers, times, amounts, items = read_log(args, arrow=True) if log is None else log
     try:
         s = summary(customers, times, amounts, as_of=args.as_of if as_of is None else as_of, returns=args.returns)
     except ValueError as e:
@@ -151,14 +152,11 @@ def clv(args) -> None:
         raise CliError("--days must be >= 0, --months >= 1, --discount and --penalizer >= 0")
     if args.amount_col is None and args.data != "sample":
         raise CliError("--amount-col is needed: lifetime value is money")
-    s, _, _ = _summary(args)
-    try:
-        bg = BetaGeoFitter(penalizer=args.penalizer).fit(s, strict=not args.accept_bounds)
-        spend_of = s.select((s.frequency == 0) | (s.monetary_value > 0))
-        gg = GammaGammaFitter(penalizer=args.penalizer).fit(spend_of)
-    except (RuntimeError, ValueError) as e:  # the library's ways out, in the command's words
-        message = str(e).replace("fit with strict=False", "rerun with --accept-bounds")
-        raise CliError(message.replace("penalizer=0.001", "--penalizer 0.001")) from None
+    log = read_log(args, arrow=True)
+    if args.calibration_end is not None:
+        _check_on_holdout(args, log)
+    s, _, _ = _summary(args, log=log)
+    bg, gg = _value_models(s, args)
     p = bg.params_
     print(f"BG/NBD: r={p['r']:.4g} alpha={p['alpha']:.4g} a={p['a']:.4g} b={p['b']:.4g} (days)")
     q = gg.params_
@@ -193,6 +191,40 @@ def clv(args) -> None:
         print(f"lifetime values: {len(s):,} rows -> {args.out}")
     elif not args.quiet:
         print("(--out writes the table)", file=sys.stderr)
+
+
+def _value_models(s, args, where: str = "") -> tuple:
+    """BG/NBD and Gamma-Gamma fitted on the summary ``s``, their failures in the command's words."""
+    try:
+        bg = BetaGeoFitter(penalizer=args.penalizer).fit(s, strict=not args.accept_bounds)
+        spend_of = s.select((s.frequency == 0) | (s.monetary_value > 0))
+        gg = GammaGammaFitter(penalizer=args.penalizer).fit(spend_of)
+    except (RuntimeError, ValueError) as e:  # the library's ways out, in the command's words
+        message = str(e).replace("fit with strict=False", "rerun with --accept-bounds")
+        raise CliError(where + message.replace("penalizer=0.001", "--penalizer 0.001")) from None
+    return bg, gg
+
+
+def _check_on_holdout(args, log) -> None:
+    """--calibration-end: the models fitted on the lines up to it, their predictions set against
+    what the customers bought after it (up to --as-of or the last line)."""
+    customers, times, amounts, _ = log
+    try:
+        cut = calibration_holdout(
+            customers, times, amounts, cutoff=args.calibration_end, end=args.as_of, returns=args.returns
+        )
+    except ValueError as e:
+        raise CliError(f"--calibration-end: {e}") from None
+    bg, gg = _value_models(cut.calibration, args, where="--calibration-end: ")
+    p = bg.params_
+    print(
+        f"check: fitted on {len(cut.calibration):,} customers' lines up to {args.calibration_end} "
+        f"(BG/NBD r={p['r']:.4g} alpha={p['alpha']:.4g} a={p['a']:.4g} b={p['b']:.4g})"
+    )
+    print(cut.check(bg, gg))
+    if cut.report["new_customers"]:
+        print(f"({cut.report['new_customers']:,} customers first bought after it: no prediction to check)")
+    print()
 
 
 def target(args) -> None:
@@ -277,6 +309,12 @@ def add_parsers(sub) -> None:
         action="store_true",
         help="accept a BG/NBD fit whose parameter runs to its bound (a -> 0: nobody seems to drop out, "
         "every customer stays alive) instead of refusing it",
+    )
+    v.add_argument(
+        "--calibration-end",
+        metavar="DATE",
+        help="check the models first: fit them on the lines up to DATE and set their predicted purchases "
+        "(and spend) against what the customers bought after it, by repeat purchases before it",
     )
     v.add_argument("--out", help="table: .csv, .csv.gz or .parquet")
     v.add_argument("--chart", help="a PNG of the P(alive) distribution (needs recforge[plot])")

@@ -1,8 +1,10 @@
 """Know the customer: transaction summaries, RFM scores and segments (k-means, profiles),
-lifetime value and churn risk (BG/NBD, Gamma-Gamma), purchase propensity, and charts."""
+lifetime value and churn risk (BG/NBD, Gamma-Gamma) with its check on a holdout period,
+purchase propensity, and charts."""
 
 from . import charts  # matplotlib itself waits for the first chart
 from .bgnbd import BetaGeoFitter
+from .calibration import CalibrationHoldout, HoldoutCheck, calibration_holdout
 from .gamma_gamma import GammaGammaFitter
 from .propensity import (
     FEATURES,
@@ -24,13 +26,16 @@ __all__ = [
     "RFM",
     "SEGMENTS",
     "BetaGeoFitter",
+    "CalibrationHoldout",
     "CustomerSummary",
     "GammaGammaFitter",
+    "HoldoutCheck",
     "LiftTable",
     "Propensity",
     "SegmentProfile",
     "Segmenter",
     "behaviour",
+    "calibration_holdout",
     "charts",
     "feature_names",
     "features_at",
