@@ -140,6 +140,16 @@ def cdnow() -> None:
         for name, value in {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}.items():
             print(f"| BG/NBD | {name} | {value} | {bg.params_[name]:.4f} |")
         print(f"| BG/NBD | log-likelihood | -9582.4 | {bg.log_likelihood_:.1f} |")
+    if shared.is_file():  # MBG/NBD beside lifetimes' ModifiedBetaGeoFitter on the same summary
+        mbg = rf.customers.ModifiedBetaGeoFitter().fit(data.frequency, data.recency, data["T"])
+        theirs = None
+        if spec is not None:
+            from lifetimes import ModifiedBetaGeoFitter
+
+            theirs = ModifiedBetaGeoFitter().fit(data.frequency, data.recency, data["T"]).params_
+        for name in ("r", "alpha", "a", "b"):
+            reference = "–" if theirs is None else f"{theirs[name]:.4f}"
+            print(f"| MBG/NBD | {name} | lifetimes {reference} | {mbg.params_[name]:.4f} |")
     if spend is not None and spend.is_file():
         data = pd.read_csv(spend)
         repeat = data[data.x > 0]
@@ -200,6 +210,27 @@ def cdnow_holdout(repeats: int) -> None:
         gap = np.abs(check.predicted - other["predicted"].to_numpy()).max()
         same = np.array_equal(check.actual, other["frequency_holdout"].to_numpy())
         print(f"lifetimes: holdout means identical {same}; largest |difference| of the predicted means {gap:.1e}")
+    # BG/NBD against MBG/NBD on the same cut; P(alive) and E[purchases] as scores of who buys
+    # again in the holdout (ROC AUC), beside days since the last purchase alone
+    from sklearn.metrics import roc_auc_score
+
+    cut = rf.customers.calibration_holdout(
+        log.customer_id, log.date, log.dollar_value, cutoff="19970930", end="19980630"
+    )
+    s, bought = cut.calibration, cut.purchases > 0
+    print("\n| model | log-likelihood | holdout purchases predicted (19,684 made) | MAE | AUC P(alive) ", end="")
+    print("| AUC E[purchases] |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for model in (rf.customers.BetaGeoFitter(), rf.customers.ModifiedBetaGeoFitter()):
+        model.fit(s)
+        c = cut.check(model)
+        alive = roc_auc_score(bought, model.probability_alive(s.frequency, s.recency, s.T))
+        expected = roc_auc_score(bought, model.expected_purchases(cut.duration, s.frequency, s.recency, s.T))
+        print(
+            f"| {model.model_name} | {model.log_likelihood_:,.1f} | {c.total_predicted:,.0f} | "
+            f"{c.mean_absolute_error:.3f} | {alive:.3f} | {expected:.3f} |"
+        )
+    print(f"| days since the last purchase alone | | | | {roc_auc_score(bought, -s.since_last):.3f} | |")
 
 
 def summary_scale(n_lines: int, repeats: int) -> None:

@@ -165,3 +165,27 @@ def test_clv_checks_on_a_holdout_first(tmp_path, capsys):
         assert main(["clv", "--data", "sample", "--calibration-end", date, "--quiet"]) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.skipif(not CDNOW.is_dir(), reason="needs ../shared/datasets/cdnow (the shared data sets)")
+def test_clv_with_mbgnbd_gives_one_time_buyers_a_chance_of_having_left(tmp_path, capsys):
+    """Under BG/NBD a customer who bought once is alive with probability 1, however long ago:
+    p_alive, read as 1 - churn risk, was 1 for CDNOW's 60% of one-time buyers, and as a score of
+    who buys again it ranked worse than chance. --model mbgnbd fits MBG/NBD."""
+    pd = pytest.importorskip("pandas")
+    log = str(CDNOW / "CDNOW_master.txt")
+    columns = ["--sep", "whitespace", "--user-col", "customer_id", "--time-col", "date", "--amount-col", "dollar_value"]
+    tables = {}
+    for model in ("bgnbd", "mbgnbd"):
+        out = tmp_path / f"{model}.csv"
+        assert main(["clv", "--data", log, *columns, "--model", model, "--out", str(out), "--quiet"]) == 0
+        tables[model] = pd.read_csv(out, dtype={"customer": str})
+    printed = capsys.readouterr().out
+    assert "\nMBG/NBD: r=" in printed and "\nBG/NBD: r=" in printed
+    frame = pd.read_csv(log, sep=r"\s+", dtype={"customer_id": str, "date": str})
+    once = tables["bgnbd"].customer.isin(frame.customer_id.value_counts().index[frame.customer_id.value_counts() == 1])
+    assert once.mean() > 0.4 and (tables["bgnbd"].p_alive[once] == 1).all()
+    assert (tables["mbgnbd"].p_alive[once] < 0.5).all()
+    with pytest.raises(SystemExit) as stopped:
+        main(["clv", "--data", "sample", "--model", "pareto"])
+    assert stopped.value.code == 2 and "invalid choice: 'pareto'" in capsys.readouterr().err

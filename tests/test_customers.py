@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import recforge as rf
 from recforge import _core
-from recforge.customers import BetaGeoFitter, GammaGammaFitter, lifetime_value, summary
+from recforge.customers import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, lifetime_value, summary
 from recforge.customers import bgnbd as bgnbd_module
 from recforge.customers import gamma_gamma as gg_module
 
@@ -217,6 +217,103 @@ def test_bgnbd_likelihood_and_gradient(collapse):
     one = bgnbd_module.log_likelihood(params, big, 1)
     many = bgnbd_module.log_likelihood(params, big, 3)
     assert one[0] == many[0] and np.array_equal(one[1], many[1])
+
+
+def reference_mbgnbd_ll(params, x, t_x, T):
+    """MBG/NBD (Batislam et al. 2007), one customer at a time, with Beta functions: dropout may
+    happen at the first purchase too, so the second term exists for every customer."""
+    from scipy.special import beta as B
+
+    r, alpha, a, b = params
+    out = []
+    for xi, ti, Ti in zip(x, t_x, T):
+        gam = math.exp(math.lgamma(r + xi) - math.lgamma(r)) * alpha**r
+        L = B(a, b + xi + 1) / B(a, b) * gam / (alpha + Ti) ** (r + xi)
+        L += B(a + 1, b + xi) / B(a, b) * gam / (alpha + ti) ** (r + xi)
+        out.append(math.log(L))
+    return np.array(out)
+
+
+def simulate_mbgnbd(n, params, T, seed):
+    """The MBG/NBD process: a customer may leave at acquisition, then after each purchase."""
+    r, alpha, a, b = params
+    rng = np.random.default_rng(seed)
+    lam, p = rng.gamma(r, 1 / alpha, n), rng.beta(a, b, n)
+    x, t_x = np.zeros(n), np.zeros(n)
+    for i in range(n):
+        t = 0.0
+        while rng.random() >= p[i]:  # still active after the last purchase (or acquisition)
+            t += rng.exponential(1 / lam[i])
+            if t > T:
+                break
+            x[i] += 1
+            t_x[i] = t
+    return x, t_x, np.full(n, float(T))
+
+
+@pytest.mark.parametrize("collapse", [False, True])
+def test_mbgnbd_likelihood_and_gradient(collapse):
+    x, t_x, T = simulate_mbgnbd(300, (0.5, 5.0, 0.8, 2.0), 40, 0)
+    x, t_x, T = np.r_[x, x[:40]], np.r_[t_x, t_x[:40]], np.r_[T, T[:40]]
+    weights = np.random.default_rng(1).uniform(0.5, 2.0, x.size)
+    rows = bgnbd_module.Rows(x, t_x, T, weights, collapse=collapse)
+    params = np.array([0.4, 3.0, 0.7, 2.5])
+    ll, grad = bgnbd_module.log_likelihood(params, rows, modified=True)
+    np.testing.assert_allclose(ll, weights @ reference_mbgnbd_ll(params, x, t_x, T), rtol=1e-10)
+    for i in range(4):
+        e = np.zeros(4)
+        e[i] = 1e-6 * params[i]
+        up = bgnbd_module.log_likelihood(params + e, rows, modified=True)[0]
+        down = bgnbd_module.log_likelihood(params - e, rows, modified=True)[0]
+        np.testing.assert_allclose(grad[i], (up - down) / (2 * e[i]), rtol=1e-5)
+    big = bgnbd_module.Rows(np.tile(x, 40), np.tile(t_x, 40), np.tile(T, 40), collapse=False)
+    one = bgnbd_module.log_likelihood(params, big, 1, modified=True)
+    many = bgnbd_module.log_likelihood(params, big, 3, modified=True)
+    assert one[0] == many[0] and np.array_equal(one[1], many[1])
+
+
+def test_mbgnbd_recovers_simulated_parameters_and_predicts_by_its_definitions():
+    truth = (0.6, 4.0, 0.9, 3.0)
+    x, t_x, T = simulate_mbgnbd(20_000, truth, 52, 1)
+    model = ModifiedBetaGeoFitter(n_threads=1).fit(x, t_x, T)
+    for name, value in zip(("r", "alpha", "a", "b"), truth):
+        assert abs(model.params_[name] / value - 1) < 0.15, (name, model.params_[name], value)
+    assert ModifiedBetaGeoFitter(n_threads=3).fit(x, t_x, T).params_ == model.params_  # bit for bit
+    model.params_ = dict(zip(("r", "alpha", "a", "b"), truth))
+    r, alpha, a, b = truth
+    x, t_x, T = np.array([0.0, 1.0, 5.0]), np.array([0.0, 10.0, 30.0]), np.array([40.0, 40.0, 40.0])
+    want = 1 / (1 + a / (b + x) * ((alpha + T) / (alpha + t_x)) ** (r + x))  # every x, 0 included
+    np.testing.assert_allclose(model.probability_alive(x, t_x, T), want, rtol=1e-12)
+    assert model.probability_alive([0], [0], [400])[0] < model.probability_alive([0], [0], [40])[0] < 1
+    np.testing.assert_allclose(
+        model.expected_purchases(20, [0], [0], [0]), model.expected_purchases_new(20), rtol=1e-12
+    )
+    xs, _, _ = simulate_mbgnbd(40_000, truth, 20, 2)
+    assert abs(xs.mean() / model.expected_purchases_new(20) - 1) < 0.03
+    # the same purchases, the last one recent against long ago: more expected of the recent buyer
+    recent, lapsed = (model.expected_purchases(30, [3], [t], [40.0])[0] for t in (35.0, 5.0))
+    assert recent > lapsed + 0.1
+
+
+@pytest.mark.skipif(not CDNOW.is_dir(), reason="needs ../shared/datasets/cdnow (the shared data sets)")
+def test_mbgnbd_equals_lifetimes_on_the_cdnow_sample():
+    pd = pytest.importorskip("pandas")
+    lifetimes = pytest.importorskip("lifetimes", reason="lifetimes is the reference (test extra)")
+    data = pd.read_csv(CDNOW / "cdnow_customers_summary.csv")
+    x, t_x, T = data.frequency, data.recency, data["T"]
+    ours = ModifiedBetaGeoFitter().fit(x, t_x, T)
+    theirs = lifetimes.ModifiedBetaGeoFitter().fit(x, t_x, T)
+    for name in ("r", "alpha", "a", "b"):
+        assert ours.params_[name] == pytest.approx(theirs.params_[name], rel=1e-4)
+    assert ours.log_likelihood_ > BetaGeoFitter().fit(x, t_x, T).log_likelihood_  # -9582.1 against -9582.4
+    ours.params_ = theirs.params_.to_dict()  # the predictions at the same parameters
+    np.testing.assert_allclose(ours.probability_alive(x, t_x, T), theirs.conditional_probability_alive(x, t_x, T))
+    np.testing.assert_allclose(
+        ours.expected_purchases(39, x, t_x, T),
+        theirs.conditional_expected_number_of_purchases_up_to_time(39, x, t_x, T),
+        rtol=1e-10,
+    )
+    assert ours.expected_purchases_new(39) == pytest.approx(theirs.expected_number_of_purchases_up_to_time(39))
 
 
 def test_distinct_rows_against_numpy():

@@ -82,10 +82,11 @@ void bind_customers(py::module_& m) {
         "bgnbd_row_sums",
         [](const py::array& x, const py::array& weight, const py::array& x_index, const py::array& table,
            const py::array& T_index, const py::array& t_index, const py::array& log_age, const py::array& inv_age,
-           double r, double a, int n_threads) {
+           double r, double a, int n_threads, bool dropout_at_start) {
             n_threads = kernel_threads(n_threads);
             BgnbdRows R;
             R.n = x.size();
+            R.dropout_at_start = dropout_at_start;
             R.x = checked_vector<double>(x, "x", R.n, false);
             R.weight = checked_vector<double>(weight, "weight", R.n, false);
             R.x_index = checked_vector<int64_t>(x_index, "x_index", R.n, false);
@@ -107,7 +108,9 @@ void bind_customers(py::module_& m) {
         },
         py::arg("x"), py::arg("weight"), py::arg("x_index"), py::arg("table"), py::arg("T_index"), py::arg("t_index"),
         py::arg("log_age"), py::arg("inv_age"), py::arg("r"), py::arg("a"), py::arg("n_threads"),
-        "Weighted sums of BG/NBD's per-row log-likelihood parts and their gradient in (r, alpha, a, b).");
+        py::arg("dropout_at_start") = false,
+        "Weighted sums of BG/NBD's (MBG/NBD's with dropout_at_start) per-row log-likelihood parts and their "
+        "gradient in (r, alpha, a, b).");
 
     m.def(
         "gamma_gamma_row_sums",

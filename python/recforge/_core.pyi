@@ -326,6 +326,7 @@ def bgnbd_row_sums(
     r: float,
     a: float,
     n_threads: int,
+    dropout_at_start: bool = False,
 ) -> npt.NDArray[np.float64]: ...
 def gamma_gamma_row_sums(
     x: npt.NDArray[np.float64],

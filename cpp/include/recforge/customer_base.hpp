@@ -161,6 +161,13 @@ inline LogSum log_sum(double u, double v) {
 //          + ln(A + D),   A = (alpha+T)^-(r+x),   D = [x > 0] a/(b+x-1) (alpha+t_x)^-(r+x).
 // The kernel sums, weighted, the parts that vary by row; the caller adds the constant parts
 // (those of r, alpha, a, b alone) times the total weight.
+//
+// MBG/NBD (Batislam, Denizel & Filiztekin 2007: a customer may also drop out at the first
+// purchase) has the same form with x + 1 in the Beta terms and D for every row:
+//   ln L = ... + ln G(b+x) - ln G(b) - ln G(a+b+x+1) + ln(b+x)
+//          + ln(A + D'),  D' = a/(b+x) (alpha+t_x)^-(r+x),
+// so it takes the same kernel with its own table (ln(b+x) in column 0 and 1/(b+x) in column 2,
+// column 3 psi(a+b+x+1), columns 4-5 ln(b+x) and 1/(b+x)) and dropout_at_start.
 
 struct BgnbdRows {
     int64_t n = 0;
@@ -177,6 +184,7 @@ struct BgnbdRows {
     const int64_t* t_index = nullptr;
     const double* log_age = nullptr;
     const double* inv_age = nullptr;
+    bool dropout_at_start = false;  // MBG/NBD: the D term for x = 0 as well
 };
 
 // {sum w ll_row, sum w d/dr, d/dalpha, d/da, d/db} of the row parts.
@@ -188,7 +196,7 @@ inline std::array<double, 5> bgnbd_row_sums(const BgnbdRows& R, double r, double
         const int64_t iT = R.T_index[i], it = R.t_index[i];
         const double log_T = R.log_age[iT], log_t = R.log_age[it];
         const double log_A = -rx * log_T;
-        const double log_D = x > 0 ? log_a - tab[4] - rx * log_t : -INFINITY;
+        const double log_D = x > 0 || R.dropout_at_start ? log_a - tab[4] - rx * log_t : -INFINITY;
         const LogSum L = log_sum(log_A, log_D);
         s[0] += w * (tab[0] + L.value);
         s[1] += w * (tab[1] - L.w_u * log_T - L.w_v * log_t);

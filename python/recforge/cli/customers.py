@@ -12,6 +12,7 @@ from .._times import as_moment, as_seconds
 from ..customers import (
     BetaGeoFitter,
     GammaGammaFitter,
+    ModifiedBetaGeoFitter,
     Propensity,
     Segmenter,
     calibration_holdout,
@@ -158,7 +159,7 @@ def clv(args) -> None:
     s, _, _ = _summary(args, log=log)
     bg, gg = _value_models(s, args)
     p = bg.params_
-    print(f"BG/NBD: r={p['r']:.4g} alpha={p['alpha']:.4g} a={p['a']:.4g} b={p['b']:.4g} (days)")
+    print(f"{bg.model_name}: r={p['r']:.4g} alpha={p['alpha']:.4g} a={p['a']:.4g} b={p['b']:.4g} (days)")
     q = gg.params_
     print(f"Gamma-Gamma: p={q['p']:.4g} q={q['q']:.4g} v={q['v']:.4g} on {gg.n_customers_:,} repeat customers")
     monetary = np.maximum(s.monetary_value, 0.0)
@@ -193,10 +194,16 @@ def clv(args) -> None:
         print("(--out writes the table)", file=sys.stderr)
 
 
+# --model: the purchase model of recforge clv
+PURCHASE_MODELS = {"bgnbd": BetaGeoFitter, "mbgnbd": ModifiedBetaGeoFitter}
+
+
 def _value_models(s, args, where: str = "") -> tuple:
-    """BG/NBD and Gamma-Gamma fitted on the summary ``s``, their failures in the command's words."""
+    """BG/NBD (or MBG/NBD) and Gamma-Gamma fitted on the summary ``s``, their failures in the
+    command's words."""
+    purchases = PURCHASE_MODELS[args.model]
     try:
-        bg = BetaGeoFitter(penalizer=args.penalizer).fit(s, strict=not args.accept_bounds)
+        bg = purchases(penalizer=args.penalizer).fit(s, strict=not args.accept_bounds)
         spend_of = s.select((s.frequency == 0) | (s.monetary_value > 0))
         gg = GammaGammaFitter(penalizer=args.penalizer).fit(spend_of)
     except (RuntimeError, ValueError) as e:  # the library's ways out, in the command's words
@@ -219,7 +226,7 @@ def _check_on_holdout(args, log) -> None:
     p = bg.params_
     print(
         f"check: fitted on {len(cut.calibration):,} customers' lines up to {args.calibration_end} "
-        f"(BG/NBD r={p['r']:.4g} alpha={p['alpha']:.4g} a={p['a']:.4g} b={p['b']:.4g})"
+        f"({bg.model_name} r={p['r']:.4g} alpha={p['alpha']:.4g} a={p['a']:.4g} b={p['b']:.4g})"
     )
     print(cut.check(bg, gg))
     if cut.report["new_customers"]:
@@ -303,6 +310,13 @@ def add_parsers(sub) -> None:
     v.add_argument("--days", type=int, default=30, help="expected purchases in the next DAYS (default: 30)")
     v.add_argument("--months", type=int, default=12, help="lifetime value horizon in 30-day months (default: 12)")
     v.add_argument("--discount", type=float, default=0.01, help="discount rate per month (default: 0.01)")
+    v.add_argument(
+        "--model",
+        choices=tuple(PURCHASE_MODELS),
+        default="bgnbd",
+        help="purchase model: bgnbd (default), or mbgnbd, in which one-time buyers can have dropped out too "
+        "(under bgnbd their P(alive) is 1 however long ago they bought)",
+    )
     v.add_argument("--penalizer", type=float, default=0.0, help="L2 penalty on the parameters (default: 0)")
     v.add_argument(
         "--accept-bounds",

@@ -1,9 +1,9 @@
 """Know the customer: transaction summaries, RFM scores and segments (k-means, profiles),
-lifetime value and churn risk (BG/NBD, Gamma-Gamma) with its check on a holdout period,
+lifetime value and churn risk (BG/NBD, MBG/NBD, Gamma-Gamma) with its check on a holdout period,
 purchase propensity, and charts."""
 
 from . import charts  # matplotlib itself waits for the first chart
-from .bgnbd import BetaGeoFitter
+from .bgnbd import BetaGeoFitter, ModifiedBetaGeoFitter
 from .calibration import CalibrationHoldout, HoldoutCheck, calibration_holdout
 from .gamma_gamma import GammaGammaFitter
 from .propensity import (
@@ -31,6 +31,7 @@ __all__ = [
     "GammaGammaFitter",
     "HoldoutCheck",
     "LiftTable",
+    "ModifiedBetaGeoFitter",
     "Propensity",
     "SegmentProfile",
     "Segmenter",
