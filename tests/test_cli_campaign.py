@@ -285,3 +285,34 @@ def test_a_template_failing_on_a_customer_leaves_no_files(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "ZeroDivisionError" in err and err.count("\n") == 1 and "Traceback" not in err
     assert not out.exists() and not messages.exists()
+
+
+def test_a_table_beside_the_events_may_use_the_other_delimiter(tmp_path, products, capsys):
+    """Events kept with semicolons (--sep ';') beside a product table written with commas: the
+    product table was read with ';' too and refused ("has no column 'item' ... is the delimiter
+    ';'? give it as the separator, --sep"), though --sep was given. Each table beside the events
+    is read with --sep, or with the delimiter its header line holds the key column by."""
+    path, table = products
+    inter = rf.datasets.sample().interactions
+    rows = np.repeat(np.arange(inter.n_users), np.diff(inter.matrix.indptr))
+    events = pd.DataFrame({"customer": inter.user_ids[rows], "sku": inter.item_ids[inter.matrix.indices]})
+    events.to_csv(tmp_path / "events.csv", index=False, sep=";")
+    table.to_csv(tmp_path / "products_semicolon.csv", index=False, sep=";")
+    model = tmp_path / "model.npz"
+    data = ["--data", str(tmp_path / "events.csv"), "--sep", ";"]
+    assert main(["train", *data, "--user-col", "customer", "--item-col", "sku", "--model", "itemknn",
+                 "--out", str(model), "--quiet"]) == 0  # fmt: skip
+    written = {}
+    for name, products_file in (("comma", path), ("semicolon", tmp_path / "products_semicolon.csv")):
+        out = tmp_path / f"recs_{name}.csv"
+        argv = ["recommend", "--model", str(model), *data, "--products", str(products_file), "--out", str(out)]
+        assert main([*argv, "--quiet"]) == 0, capsys.readouterr().err
+        written[name] = pd.read_csv(out, dtype=str)
+    pd.testing.assert_frame_equal(written["comma"], written["semicolon"])
+    described = dict(zip(table["item"].astype(str), table["description"]))
+    assert (written["comma"]["description"] == written["comma"]["sku"].map(described)).all()
+    # a header that neither delimiter splits to the key: --sep, and the error says what is missing
+    (tmp_path / "odd.csv").write_text("item:description\nA:x\n")
+    argv = ["recommend", "--model", str(model), *data, "--products", str(tmp_path / "odd.csv")]
+    assert main([*argv, "--out", str(tmp_path / "r.csv"), "--quiet"]) == 2
+    assert "--products" in capsys.readouterr().err

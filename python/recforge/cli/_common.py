@@ -34,7 +34,9 @@ def add_csv_arguments(parser) -> None:
     parser.add_argument(
         "--sep",
         default=",",
-        help="CSV delimiter (default: ,); whitespace: columns split by runs of spaces or tabs (CDNOW_master.txt)",
+        help="CSV delimiter (default: ,); whitespace: columns split by runs of spaces or tabs (CDNOW_master.txt). "
+        "Tables beside the events (products, customers, lists) are read with it, or with the delimiter "
+        "their header line is written with",
     )
     parser.add_argument("--encoding", default="utf-8", help="CSV text encoding (default: utf-8; e.g. latin-1)")
     parser.add_argument(

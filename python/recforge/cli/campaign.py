@@ -178,7 +178,9 @@ def _excluded_pairs(args, inter, pseudonyms=None):
 def _segments(args, customer_ids):
     if args.segments is None:
         return None
-    table = read_attribute_table(args.segments, args.user_col, [args.segment_col], [args.segment_col], "--segments")
+    table = read_attribute_table(
+        args.segments, args.user_col, [args.segment_col], [args.segment_col], "--segments", args.sep
+    )
     # A customer listed in two segments: which one the messages speak to is said, not guessed.
     codes = factorize(table[args.user_col], "--segments ids")[0]
     labels = factorize(np.asarray(table[args.segment_col], dtype=object), "--segments segments")[0]

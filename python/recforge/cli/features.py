@@ -9,7 +9,7 @@ import sys
 import numpy as np
 
 from .._factorize import factorize, lookup
-from .._tables import read_table
+from .._tables import is_whitespace, open_text, read_table
 from ..data import features
 from ._common import CliError, is_parquet
 
@@ -40,8 +40,31 @@ def _columns(text) -> list[str]:
     return [c.strip() for c in (text or "").split(",") if c.strip()]
 
 
+# Delimiters a table beside the events may be written with, after --sep.
+_COMMON_DELIMITERS = (",", ";", "\t", "|")
+
+
+def table_delimiter(path: str, key: str, sep: str) -> str:
+    """The delimiter of a table beside the events (products, customers, segments, lists):
+    --sep where the table's header line holds ``key`` split by it, else the common delimiter
+    that does. A shop may keep its events with semicolons and its product table with commas,
+    or the other way round, and --sep names one; a header that neither splits to the key keeps
+    --sep (and reading it then says what is missing)."""
+    try:
+        with open_text(path) as f:
+            header = f.readline().rstrip("\r\n")
+    except (OSError, UnicodeError, ValueError, EOFError):
+        return sep
+    for candidate in dict.fromkeys((sep, *_COMMON_DELIMITERS)):
+        fields = header.split() if is_whitespace(candidate) else header.split(candidate)
+        if key in (field.strip().strip('"') for field in fields):
+            return candidate
+    return sep
+
+
 def read_attribute_table(path: str, key: str, columns: list[str], text: list[str], option: str, sep: str = ","):
-    """A table's key and named columns as a mapping (ids and text read as text)."""
+    """A table's key and named columns as a mapping (ids and text read as text); a CSV's
+    delimiter is --sep or the one its header is written with (:func:`table_delimiter`)."""
     if not os.path.exists(path):
         raise CliError(f"{option}: no such file {path!r}")
     try:
@@ -51,7 +74,7 @@ def read_attribute_table(path: str, key: str, columns: list[str], text: list[str
             if pd is None:
                 raise CliError("reading Parquet needs pandas and pyarrow: pip install 'recforge[io]'")
             return pd.read_parquet(path, columns=[key, *columns])
-        return read_table(path, [key, *columns], text=[key, *text], sep=sep)
+        return read_table(path, [key, *columns], text=[key, *text], sep=table_delimiter(path, key, sep))
     except (ValueError, KeyError, OSError) as e:
         raise CliError(f"{option}: {e}") from None
 
@@ -105,7 +128,7 @@ def read_products(args, item_ids, categories: bool = False):
     """Descriptions (the id where the table has none) and, with ``categories``, each product's
     category (None where missing) from --products, aligned with ``item_ids``."""
     columns = [args.description_col] + ([args.category_col] if categories and args.category_col else [])
-    table = read_attribute_table(args.products, args.product_col, columns, columns, "--products")
+    table = read_attribute_table(args.products, args.product_col, columns, columns, "--products", args.sep)
     at = rows_of(table[args.product_col], item_ids)
     found = at >= 0
     if item_ids.size and not found.any():

@@ -73,7 +73,7 @@ def _lists(path: str, args, option: str):
     --items, every customer's list is those products (a recforge target list has no products)."""
     columns = [] if args.items else [args.list_item_col]
     try:
-        table = read_attribute_table(path, args.customer_col, columns, columns, option)
+        table = read_attribute_table(path, args.customer_col, columns, columns, option, args.sep)
     except CliError as e:
         hint = "" if args.items else "; a list without products (recforge target's) needs --items"
         raise CliError(f"{e}{hint}") from None
