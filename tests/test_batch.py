@@ -441,3 +441,18 @@ def test_returns_are_dropped_out_of_core_as_in_memory(tmp_path, fitted, capsys):
     kept_blocks = pd.read_csv(tmp_path / "kept_blocks.csv").sort_values(key).reset_index(drop=True)
     pd.testing.assert_frame_equal(kept_memory[["user", "rank", "item"]], kept_blocks[["user", "rank", "item"]])
     assert "r1" in set(kept_memory["user"]) and "rows with a negative" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_decimal_commas_out_of_core_on_both_readers(tmp_path, fast):
+    """Arrow's streaming reader and pandas' chunks read "2,5" as 2.5 with decimal ","; a field
+    with a point too ("1.234,5", "1.234") is no number (missing: its row is dropped and counted
+    later, as any weight that does not parse out of core)."""
+    from recforge.batch import spill
+
+    path = tmp_path / "e.csv"
+    path.write_text("user;item;weight\nc1;p1;2,5\nc2;p2;1.234,5\nc3;p1;1.234\nc4;p3;7\nc5;p1;\n")
+    kinds = {"user": "str", "item": "str", "weight": "float"}
+    chunks = spill.read_chunks(str(path), list(kinds), kinds, 2, ";", fast=fast, decimal=",")
+    weights = np.concatenate([c.column("weight").to_numpy(zero_copy_only=False) for c in chunks])
+    np.testing.assert_array_equal(weights, [2.5, np.nan, np.nan, 7.0, np.nan])

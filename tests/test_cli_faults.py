@@ -334,3 +334,57 @@ def test_clv_without_dropout_points_to_the_option_that_accepts_it(tmp_path, caps
 def test_an_unknown_model_parameter_lists_the_models_own(tmp_path, events, capsys):
     argv = ["train", "--data", str(events), *COLS, "--model", "als", "--out", str(tmp_path / "m.npz"), "--quiet"]
     one_line_error(capsys, main([*argv, "--param", "factor=8"]), "ALS has no parameter 'factor'", "factors, ")
+
+
+def _shop_log():
+    import recforge as rf
+
+    pd = pytest.importorskip("pandas")
+    ev = rf.datasets.sample().interactions.events
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(
+        {
+            "customer": ev.user_ids[ev.user],
+            "sku": ev.item_ids[ev.item],
+            "time": pd.to_datetime(ev.time, unit="s").strftime("%Y-%m-%d %H:%M"),
+            # cents, and a few values of ten thousand and more: six significant digits lose them
+            "amount": np.round(ev.amount * np.where(rng.random(ev.amount.size) < 0.01, 97.31, 1.0), 2),
+        }
+    )
+
+
+def test_a_european_export_reads_as_the_same_log_and_money_is_written_exactly(tmp_path, capsys):
+    """Semicolons and decimal commas (--sep ';' --decimal ,) give the customer table of the same
+    log written with points; and its money columns are written as they are: total_value
+    25920.37 was written 25920.4 (every float had six significant digits)."""
+    import recforge as rf
+
+    pd = pytest.importorskip("pandas")
+    log = _shop_log()
+    log.to_csv(tmp_path / "points.csv", index=False)
+    log.to_csv(tmp_path / "commas.csv", index=False, sep=";", decimal=",")
+    args = ["--user-col", "customer", "--time-col", "time", "--amount-col", "amount", "--quiet"]
+    tables = []
+    for name, extra in (("points", []), ("commas", ["--sep", ";", "--decimal", ","])):
+        out = tmp_path / f"{name}_customers.csv"
+        assert main(["customers", "--data", str(tmp_path / f"{name}.csv"), *extra, *args, "--out", str(out)]) == 0
+        tables.append(pd.read_csv(out, dtype={"customer": str}))
+    pd.testing.assert_frame_equal(*tables)
+    s = rf.customers.summary(log.customer, log.time, log.amount)
+    assert (s.total_value >= 1e4).any()
+    np.testing.assert_array_equal(tables[0].set_index("customer").loc[s.customer_ids, "total_value"], s.total_value)
+    clv = tmp_path / "clv.csv"
+    assert main(["clv", "--data", str(tmp_path / "commas.csv"), "--sep", ";", "--decimal", ",", *args,
+                 "--out", str(clv)]) == 0  # fmt: skip
+    assert pd.read_csv(clv)["clv"].map(repr).str.len().max() > 8  # not cut to six digits
+    one_line_error(capsys, main(["customers", "--data", str(tmp_path / "commas.csv"), "--sep", ";", *args]), "2")
+    capsys.readouterr()
+    # the recommendation lists, in memory and out of core, from weights with decimal commas
+    model = tmp_path / "m.npz"
+    train = ["train", "--data", str(tmp_path / "commas.csv"), "--sep", ";", "--decimal", ",", *COLS]
+    assert main([*train, "--weight-col", "amount", "--model", "itemknn", "--out", str(model), "--quiet"]) == 0
+    recommend = ["recommend", "--model", str(model), "--data", str(tmp_path / "commas.csv"), "--sep", ";"]
+    assert main([*recommend, "--decimal", ",", "--out", str(tmp_path / "a.csv"), "--quiet"]) == 0
+    assert main([*recommend, "--decimal", ",", "--blocks", "2", "--out", str(tmp_path / "b.csv"), "--quiet"]) == 0
+    a, b = (pd.read_csv(tmp_path / f"{n}.csv", dtype=str).sort_values(["user", "rank"]) for n in "ab")
+    pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))

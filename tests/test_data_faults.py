@@ -345,3 +345,21 @@ def test_the_three_csv_readers_agree(tmp_path, monkeypatch, compression):
     assert module["user"].tolist() == ["NA", "null", None, "None", "007"]
     assert module["item"].tolist() == ["a,b", "line\nbreak", "x", "y", "z"]
     np.testing.assert_array_equal(module["qty"], [1.0, 2.0, np.nan, 1000.0, -0.5])
+
+
+def test_decimal_commas_are_read_with_decimal_comma(tmp_path, backend):
+    """A European spreadsheet's export: semicolons between fields, commas in numbers. The
+    weights were refused ("must hold numbers: line 2 has '2,5'"); decimal="," reads them, and a
+    field that holds a point too is refused by its line (1.234,5 has a thousands separator;
+    1.234 would read as a thousandth of what it means)."""
+    text = "user;item;weight\nC1;SKU1;2,5\nC2;SKU2;1\nC1;SKU3;-0,25\nC3;SKU1;\n"
+    inter = rf.Interactions.from_csv(write(tmp_path, "e.csv", text), "user", "item", "weight", sep=";", decimal=",")
+    np.testing.assert_array_equal(inter.matrix.toarray(), [[2.5, 0, -0.25], [0, 1, 0]])
+    assert inter.report["dropped"]["bad_weight"] == 1  # the empty weight, as with points
+    bad = write(tmp_path, "b.csv", "user;item;weight\nC1;SKU1;2,5\nC2;SKU2;1.234,5\n")
+    with pytest.raises(ValueError, match=r"decimal commas: line 3 has '1.234,5' \(a point"):
+        rf.Interactions.from_csv(bad, "user", "item", "weight", sep=";", decimal=",")
+    with pytest.raises(ValueError, match="decimal ',' is also the delimiter"):
+        rf.Interactions.from_csv(bad, "user", "item", "weight", decimal=",")
+    with pytest.raises(ValueError, match="decimal must be"):
+        rf.Interactions.from_csv(bad, "user", "item", "weight", sep=";", decimal="'")

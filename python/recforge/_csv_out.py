@@ -222,9 +222,11 @@ def csv_header(names, sep: str = ",") -> bytes:
     return line.getvalue().encode("utf-8")
 
 
-def write_csv(table, stream, *, header: bool = True, sep: str = ",") -> None:
+def write_csv(table, stream, *, header: bool = True, sep: str = ",", exact: bool = False) -> None:
     """``table`` (column name -> equal-length column: numpy, pandas or Arrow; or an Arrow
-    table) as CSV text into the binary ``stream``: the header line (if asked), then the rows."""
+    table) as CSV text into the binary ``stream``: the header line (if asked), then the rows.
+    Floats with six significant digits (scores), or with ``exact`` the shortest text that reads
+    back to the same float, as Python's repr writes it (money: 25920.37, not 25920.4)."""
     arrow_table = hasattr(table, "column_names")
     columns = dict(zip(table.column_names, table.columns)) if arrow_table else table
     lengths = {name: len(values) for name, values in columns.items()}
@@ -233,12 +235,12 @@ def write_csv(table, stream, *, header: bool = True, sep: str = ",") -> None:
     if header:
         stream.write(csv_header(columns, sep))
     for block in _blocks(columns, next(iter(lengths.values()), 0)):
-        text = _kernel_text(block, sep)
-        for chunk in [_pandas_text(block, sep)] if text is None else text:
+        text = None if exact else _kernel_text(block, sep)  # the kernel writes "%.6g" only
+        for chunk in [_pandas_text(block, sep, exact)] if text is None else text:
             stream.write(chunk)
 
 
-def _pandas_text(block: dict, sep: str) -> bytes:
+def _pandas_text(block: dict, sep: str, exact: bool = False) -> bytes:
     """Rows as pandas writes them (row by row, so a block's text is its part of the file's)."""
     frame = pd.DataFrame(
         {
@@ -246,14 +248,16 @@ def _pandas_text(block: dict, sep: str) -> bytes:
             for name, v in spelled_out(block).items()
         }
     )
-    return frame.to_csv(None, index=False, header=False, sep=sep, float_format="%.6g").encode("utf-8")
+    float_format = None if exact else f"%.{FLOAT_DIGITS}g"
+    return frame.to_csv(None, index=False, header=False, sep=sep, float_format=float_format).encode("utf-8")
 
 
-def save_csv(table: dict, path: str, sep: str = ",") -> None:
-    """``table`` written atomically to ``path`` (gzip-compressed where it ends in ".gz")."""
+def save_csv(table: dict, path: str, sep: str = ",", exact: bool = False) -> None:
+    """``table`` written atomically to ``path`` (gzip-compressed where it ends in ".gz");
+    ``exact`` as for :func:`write_csv`."""
     with atomic_output(path) as raw:
         if path.lower().endswith(".gz"):
             with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=GZIP_LEVEL) as stream:
-                write_csv(table, stream, sep=sep)
+                write_csv(table, stream, sep=sep, exact=exact)
         else:
-            write_csv(table, raw, sep=sep)
+            write_csv(table, raw, sep=sep, exact=exact)

@@ -34,6 +34,19 @@ def pandas_sep(sep: str) -> str:
     return r"\s+" if is_whitespace(sep) else sep
 
 
+DECIMALS = (".", ",")
+
+
+def check_decimal(decimal: str, sep: str) -> str:
+    """``decimal`` (the decimal mark of number columns: "." or ",") if it can be read beside
+    ``sep``."""
+    if decimal not in DECIMALS:
+        raise ValueError(f"decimal must be '.' or ',', got {decimal!r}")
+    if decimal == sep:
+        raise ValueError(f"decimal {decimal!r} is also the delimiter: numbers such as 2,5 would split their field")
+    return decimal
+
+
 def _tab_separated(raw: bytes) -> bytes:
     """Whitespace-separated text as tab-separated: indentation and trailing blanks dropped, each
     run of spaces and tabs one delimiter."""
@@ -95,6 +108,7 @@ def read_table(
     encoding: str = "utf-8",
     quoted: bool = True,
     arrow_text: bool = False,
+    decimal: str = ".",
 ):
     """Columns of a delimited text file as a mapping of column -> array.
 
@@ -114,6 +128,10 @@ def read_table(
     quoted : bool, default True
         Fields may be quoted ("a; b" holds the delimiter), for every delimiter. False for
         files that never quote and may hold a lone quote character in a field (MovieLens).
+    decimal : {".", ","}, default "."
+        The decimal mark of the number columns: "," reads "2,55" (a European spreadsheet's
+        export, usually with ``sep=";"``). A number field holding a point then is an error
+        naming its line: "1.234,5" has a thousands separator, and "1.234" would read as 1.234.
     arrow_text : bool, default False
         Where Arrow's reader read the file, the ``text`` columns come back as pandas Arrow
         string arrays (missing: NA) instead of object arrays: no Python string per field, so
@@ -135,6 +153,7 @@ def read_table(
         No such file.
     """
     where = "the data" if isinstance(source, bytes) else repr(os.fspath(source))
+    check_decimal(decimal, sep)
     if not isinstance(source, bytes) and not os.path.exists(os.fspath(source)):
         raise FileNotFoundError(f"no such file: {where}")
     if not isinstance(source, bytes):
@@ -145,7 +164,7 @@ def read_table(
         sep = "\t"
     quoting = csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
     if pd is not None and columns is not None:
-        fast = _read_arrow(source, columns, names, text, sep, encoding, quoted, where, arrow_text)
+        fast = _read_arrow(source, columns, names, text, sep, encoding, quoted, where, arrow_text, decimal)
         if fast is not None:
             return fast
     if pd is not None:
@@ -161,11 +180,13 @@ def read_table(
         if c in text:
             out[c] = np.where(vals == "", None, vals)
         else:
-            out[c] = _numbers(vals, c, where)
+            out[c] = _numbers(vals, c, where, decimal)
     return out
 
 
-def _read_arrow(source, columns, names, text, sep, encoding, quoted, where, arrow_text=False) -> dict | None:
+def _read_arrow(
+    source, columns, names, text, sep, encoding, quoted, where, arrow_text=False, decimal="."
+) -> dict | None:
     """The fast path (the ``io`` extra's pyarrow): Arrow's multi-threaded CSV reader, every field
     as text, then the same conversions as below. None where it does not apply or the file is in
     any way unusual (a line with too many or too few fields, bytes that are not the encoding, a
@@ -207,9 +228,13 @@ def _read_arrow(source, columns, names, text, sep, encoding, quoted, where, arro
             )
             continue
         try:
+            if decimal == ",":
+                if pc.any(pc.match_substring(present, ".")).as_py():
+                    raise pa.ArrowInvalid("a point beside decimal commas")  # the error below names it
+                present = pc.replace_substring(present, ",", ".")
             out[c] = pc.cast(present, pa.float64()).to_numpy(zero_copy_only=False)
         except pa.ArrowInvalid:  # Python's float() rules, and the error naming the line
-            out[c] = _numbers(col.to_numpy(zero_copy_only=False).astype(object), c, where)
+            out[c] = _numbers(col.to_numpy(zero_copy_only=False).astype(object), c, where, decimal)
     return out
 
 
@@ -255,8 +280,18 @@ def _line_of(row: int) -> int:
     return row + 2  # 1-based, after the header (blank lines, which are skipped, aside)
 
 
-def _numbers(vals: np.ndarray, column: str, where: str) -> np.ndarray:
-    """Text fields as float64, empty as NaN: Python's float() rules for both backends."""
+def _numbers(vals: np.ndarray, column: str, where: str, decimal: str = ".") -> np.ndarray:
+    """Text fields as float64, empty as NaN: Python's float() rules for both backends (with
+    ``decimal`` ",", after the commas become points; a field with a point is refused)."""
+    if decimal == ",":
+        text = vals.astype(str)
+        point = np.flatnonzero(np.char.find(text, ".") >= 0)
+        if point.size:
+            raise ValueError(
+                f"column {column!r} of {where} must hold numbers with decimal commas: line {_line_of(int(point[0]))} "
+                f"has {vals[point[0]]!r} (a point: thousands separators are not read)"
+            )
+        vals = np.char.replace(text, ",", ".").astype(object)
     try:  # numpy applies float() to each object in C: fast, and the same rules
         return np.where(vals == "", "nan", vals).astype(np.float64)
     except (TypeError, ValueError):

@@ -27,7 +27,7 @@ from .._atomic import atomic_output, atomic_path
 from .._checks import check_choice, check_int
 from .._csv_out import GZIP_LEVEL, Coded, frame_of, write_csv
 from .._factorize import id_kind, ids_like
-from .._tables import check_column_names
+from .._tables import check_column_names, check_decimal
 from ..data import Interactions
 from ..models import ColdStart
 from .customers import CustomerTable, emptied_customers, table_kinds, with_empty_rows
@@ -78,7 +78,7 @@ def _file_identity(path: str) -> dict:
 
 
 # Recorded in the manifest only when used, so that jobs written without them still resume.
-OPTIONAL_JOB_KEYS = ("descriptions", "names", "customers", "csv_names", "returns")
+OPTIONAL_JOB_KEYS = ("descriptions", "names", "customers", "csv_names", "returns", "decimal")
 
 
 def _descriptions_and_names(descriptions, names, job: dict):
@@ -134,6 +134,7 @@ def recommend(
     chunk_rows: int = 1_000_000,
     sep: str = ",",
     encoding: str = "utf-8",
+    decimal: str = ".",
     csv_names=None,
     show_progress: bool = False,
     descriptions=None,
@@ -165,6 +166,10 @@ def recommend(
         Input rows per block (for the default ``blocks``) and per read.
     sep, encoding : str
         How a CSV input is read.
+    decimal : {".", ","}, default "."
+        The decimal mark of a CSV input's number columns (as for
+        :meth:`Interactions.from_csv`; a field holding a point then is no number, and its row
+        is dropped and counted).
     csv_names : sequence of str, optional
         The column names of a CSV input without a header line, in order, one per field (as
         ``names`` of :meth:`Interactions.from_csv`). Not for Parquet, which names its columns,
@@ -223,6 +228,8 @@ def recommend(
         job["csv_names"] = csv_names
     if returns == "drop":  # other lists: another job (absent, as in earlier manifests, when kept)
         job["returns"] = returns
+    if check_decimal(decimal, sep) != ".":  # other numbers: another job
+        job["decimal"] = decimal
     described, rename = _descriptions_and_names(descriptions, names, job)
     listed = None
     if customers is not None:
@@ -265,11 +272,14 @@ def recommend(
         total = _count_rows(events) if show_progress else None
         with tqdm(total=total, desc="splitting by customer", unit="events", disable=not show_progress) as bar:
             spill_input(events, kinds, user_col, n_blocks, spill_dir, chunk_rows, sep, encoding, names=csv_names,
-                        progress=bar)  # fmt: skip
+                        progress=bar, decimal=decimal)  # fmt: skip
         if listed is not None:  # the customer table, into the same blocks by the same hash
             os.makedirs(os.path.join(spill_dir, CUSTOMERS))
             folder = os.path.join(spill_dir, CUSTOMERS)
-            spill_input(customers, listed, customer_key, n_blocks, folder, chunk_rows, sep, encoding, what="customers")
+            spill_input(
+                customers, listed, customer_key, n_blocks, folder, chunk_rows, sep, encoding, what="customers",
+                decimal=decimal,
+            )  # fmt: skip
         with atomic_output(os.path.join(spill_dir, "_complete"), "w") as f:
             f.write("split\n")
 

@@ -16,7 +16,7 @@ import numpy as np
 from .._atomic import atomic_output, atomic_path, check_writable
 from .._csv_out import Coded, frame_of, save_csv
 from .._factorize import pd
-from .._tables import read_table
+from .._tables import DECIMALS, read_table
 from ..data import Interactions
 from ..models import MODELS
 
@@ -39,6 +39,13 @@ def add_csv_arguments(parser) -> None:
         "their header line is written with",
     )
     parser.add_argument("--encoding", default="utf-8", help="CSV text encoding (default: utf-8; e.g. latin-1)")
+    parser.add_argument(
+        "--decimal",
+        default=".",
+        choices=DECIMALS,
+        help="decimal mark of the number columns (default: .); ',' reads 2,55 (with --sep ';', as European "
+        "spreadsheets export)",
+    )
     parser.add_argument(
         "--names",
         type=_column_names,
@@ -153,6 +160,7 @@ def read_events(args, columns=None, text=None, arrow_text: bool = False):
             sep=args.sep,
             encoding=getattr(args, "encoding", "utf-8"),
             arrow_text=arrow_text,
+            decimal=getattr(args, "decimal", "."),
         )
     except LookupError as e:
         raise CliError(f"--encoding: {e}") from None
@@ -351,32 +359,38 @@ def check_output(path, option: str = "--out", suffixes=None) -> None:
         raise CliError(f"{option} {path!r}: writing Parquet needs pandas and pyarrow: pip install 'recforge[io]'")
 
 
-def write_table(table: dict, path: str) -> None:
-    """A dict of equal-length columns to CSV (.csv, .csv.gz) or Parquet (.parquet)."""
+def write_table(table: dict, path: str, exact: bool = False) -> None:
+    """A dict of equal-length columns to CSV (.csv, .csv.gz) or Parquet (.parquet). A CSV's
+    floats have six significant digits (scores), or with ``exact`` the shortest text that reads
+    back to the same float (customer tables: money)."""
     if path.lower().endswith(".parquet"):
         with atomic_path(path) as tmp:
             frame_of(table).to_parquet(tmp, index=False)
         return
     if pd is not None:
-        save_csv(table, path)
+        save_csv(table, path, exact=exact)
         return
     columns = list(table)
     gz = path.lower().endswith(".gz")
     import gzip
 
+    def write_rows(f) -> None:
+        w = csv.writer(f, lineterminator="\n")  # as pandas writes
+        w.writerow(columns)
+        for row in zip(*(np.asarray(table[c]).tolist() for c in columns)):
+            w.writerow([(repr(v) if exact else f"{v:.6g}") if isinstance(v, float) else v for v in row])
+
     with atomic_output(path) as raw:
-        with (
-            gzip.open(raw, "wt", newline="", encoding="utf-8")
-            if gz
-            else io.TextIOWrapper(raw, newline="", encoding="utf-8")
-        ) as f:
-            w = csv.writer(f)
-            w.writerow(columns)
-            for row in zip(*(np.asarray(table[c]).tolist() for c in columns)):
-                w.writerow([f"{v:.6g}" if isinstance(v, float) else v for v in row])
+        if gz:
+            with gzip.open(raw, "wt", newline="", encoding="utf-8") as f:  # closes the gzip stream, not raw
+                write_rows(f)
+        else:
+            # not closed (a with block would close it after detaching, and fail): detached, so
+            # that raw stays open for atomic_output's fsync
+            f = io.TextIOWrapper(raw, newline="", encoding="utf-8")
+            write_rows(f)
             f.flush()
-            if not gz:
-                f.detach()  # leave the file open for atomic_output's fsync
+            f.detach()
 
 
 def dropped_rows(report: dict) -> str:

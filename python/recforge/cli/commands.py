@@ -166,6 +166,7 @@ def recommend_out_of_core(args, start: float) -> None:
     try:
         report = batch.recommend(
             model, args.data, work, k=args.k, blocks=args.blocks, sep=args.sep, encoding=args.encoding,
+            decimal=args.decimal,
             csv_names=args.names, returns=getattr(args, "returns", "drop"),
             show_progress=not args.quiet, **described,
         )  # fmt: skip
@@ -380,7 +381,7 @@ def _with_customers(model, user_ids: np.ndarray, H, args):
     encoder = model.user_encoder_
     columns = [] if encoder is None else encoder.text + encoder.categorical + encoder.numeric
     text = [] if encoder is None else encoder.text + encoder.categorical
-    table = read_attribute_table(args.customers, args.user_key, columns, text, "--customers", args.sep)
+    table = read_attribute_table(args.customers, args.user_key, columns, text, "--customers", args.sep, args.decimal)
     listed = np.asarray(table[args.user_key], dtype=object if user_ids.dtype.kind not in "iuf" else None)
     user_ids, H, rows = with_empty_rows(user_ids, H, listed)
     if encoder is not None:

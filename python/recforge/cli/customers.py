@@ -142,7 +142,7 @@ def customers(args) -> None:
             charts.segment_chart(prof, args.chart)
             print(f"segment chart -> {args.chart}")
     if args.out:
-        write_table(table, args.out)
+        write_table(table, args.out, exact=True)
         print(f"customer table: {len(s):,} rows -> {args.out}")
 
 
@@ -188,7 +188,7 @@ def clv(args) -> None:
         f"highest {args.months}-month value: " + ", ".join(f"{s.customer_ids[i]} {table['clv'][i]:,.0f}" for i in order)
     )
     if args.out:
-        write_table(table, args.out)
+        write_table(table, args.out, exact=True)
         print(f"lifetime values: {len(s):,} rows -> {args.out}")
     elif not args.quiet:
         print("(--out writes the table)", file=sys.stderr)
@@ -279,10 +279,10 @@ def target(args) -> None:
         print(f"  {ids[i]}  {p[i]:.3f}")
     lists = {"customer": ids[order], "rank": rank, "probability": p[order]}
     if args.out:
-        write_table({name: column[sent] for name, column in lists.items()}, args.out)
+        write_table({name: column[sent] for name, column in lists.items()}, args.out, exact=True)
         print(f"target list: {int(sent.sum()):,} rows -> {args.out}")
     if args.holdout_out:
-        write_table({name: column[~sent] for name, column in lists.items()}, args.holdout_out)
+        write_table({name: column[~sent] for name, column in lists.items()}, args.holdout_out, exact=True)
         print(f"control group: {int((~sent).sum()):,} rows -> {args.holdout_out}")
 
 

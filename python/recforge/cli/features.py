@@ -62,7 +62,9 @@ def table_delimiter(path: str, key: str, sep: str) -> str:
     return sep
 
 
-def read_attribute_table(path: str, key: str, columns: list[str], text: list[str], option: str, sep: str = ","):
+def read_attribute_table(
+    path: str, key: str, columns: list[str], text: list[str], option: str, sep: str = ",", decimal: str = "."
+):
     """A table's key and named columns as a mapping (ids and text read as text); a CSV's
     delimiter is --sep or the one its header is written with (:func:`table_delimiter`)."""
     if not os.path.exists(path):
@@ -74,7 +76,11 @@ def read_attribute_table(path: str, key: str, columns: list[str], text: list[str
             if pd is None:
                 raise CliError("reading Parquet needs pandas and pyarrow: pip install 'recforge[io]'")
             return pd.read_parquet(path, columns=[key, *columns])
-        return read_table(path, [key, *columns], text=[key, *text], sep=table_delimiter(path, key, sep))
+        delimiter = table_delimiter(path, key, sep)
+        # the decimal mark of the events, unless the table's own delimiter is it
+        return read_table(
+            path, [key, *columns], text=[key, *text], sep=delimiter, decimal="." if decimal == delimiter else decimal
+        )
     except (ValueError, KeyError, OSError) as e:
         raise CliError(f"{option}: {e}") from None
 
@@ -94,7 +100,9 @@ def read_features(args, side: str, ids):
     if not named:
         raise CliError(f"{option}: name its columns with --{side}-text, --{side}-categorical or --{side}-numeric")
     key = getattr(args, f"{side}_key")
-    table = read_attribute_table(path, key, named, kinds["text"] + kinds["categorical"], option, args.sep)
+    table = read_attribute_table(
+        path, key, named, kinds["text"] + kinds["categorical"], option, args.sep, getattr(args, "decimal", ".")
+    )
     try:
         return features(table, ids=ids, id_col=key, **kinds)
     except (ValueError, TypeError) as e:
@@ -128,7 +136,9 @@ def read_products(args, item_ids, categories: bool = False):
     """Descriptions (the id where the table has none) and, with ``categories``, each product's
     category (None where missing) from --products, aligned with ``item_ids``."""
     columns = [args.description_col] + ([args.category_col] if categories and args.category_col else [])
-    table = read_attribute_table(args.products, args.product_col, columns, columns, "--products", args.sep)
+    table = read_attribute_table(
+        args.products, args.product_col, columns, columns, "--products", getattr(args, "sep", ",")
+    )
     at = rows_of(table[args.product_col], item_ids)
     found = at >= 0
     if item_ids.size and not found.any():

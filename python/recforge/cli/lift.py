@@ -193,5 +193,5 @@ def lift_command(args) -> None:
             f"{table['p_value'][j]:.3g}"
         )
     if args.out:
-        write_table({k: np.asarray(v) for k, v in table.items()}, args.out)
+        write_table({k: np.asarray(v) for k, v in table.items()}, args.out, exact=True)
         print(f"-> {args.out}")

@@ -361,6 +361,7 @@ class Interactions:
         keep_events: bool = True,
         names=None,
         encoding: str = "utf-8",
+        decimal: str = ".",
     ):
         """Build from a CSV file (gzip/bz2/xz/zip compressed too).
 
@@ -375,13 +376,17 @@ class Interactions:
         amount_col, order_col, keep_events
             As for :meth:`from_pandas`.
         sep : str, default ","
-            The delimiter (several characters too, e.g. MovieLens 1M's "::").
+            The delimiter (several characters too, e.g. MovieLens 1M's "::"; "whitespace" for
+            runs of blanks).
         names : sequence of str, optional
             The column names of a file without a header line, in order, one per field (e.g.
             ``["user", "item", "rating", "time"]`` for MovieLens' ``u.data`` with ``sep="\\t"``).
             Default: the first line is the header.
         encoding : str, default "utf-8"
             The file's text encoding (e.g. "latin-1"; a UTF-8 byte-order mark is dropped).
+        decimal : {".", ","}, default "."
+            The decimal mark of the weight and amount columns ("," for "2,55"; a field that
+            holds a point too is refused: thousands separators are not read).
         """
         from .._tables import check_column_names, read_table
 
@@ -390,7 +395,9 @@ class Interactions:
         text = [c for c in (user_col, item_col, event_col, time_col, order_col) if c is not None]
         names = check_column_names(names)
         try:
-            data = read_table(path, wanted, names=names, text=text, sep=sep, encoding=encoding, arrow_text=True)
+            data = read_table(
+                path, wanted, names=names, text=text, sep=sep, encoding=encoding, arrow_text=True, decimal=decimal
+            )
         except LookupError as e:
             raise ValueError(f"encoding: {e}") from None
         return cls.from_pandas(
