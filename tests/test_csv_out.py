@@ -269,7 +269,7 @@ def test_exact_floats_read_back_to_the_same_values(values):
     """exact=True (customer tables: money) writes the shortest text that reads back to each
     float, as pandas and the csv module write repr; six significant digits lost the cents of
     25920.37."""
-    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pandas")
     table = {"customer": np.array([f"c{i}" for i in range(len(values))], dtype=object), "v": np.array(values)}
     stream = io.BytesIO()
     _csv_out.write_csv(table, stream, exact=True)
