@@ -205,3 +205,76 @@ def test_selected_rows_match_scoring_the_sliced_history(rng):
     np.testing.assert_array_equal(got[1], want[1])
     with pytest.raises(ValueError, match=r"rows holds 50, outside \[0, 50\)"):
         sparse_topk_parts(check_sparse(H), check_sparse(S), 8, None, None, 1, np.array([50]))
+
+
+def run_structured_similarity(rng, n_items: int, dtype, index_dtype) -> sp.csr_matrix:
+    """Rows of every shape the dense mode's run-by-run adds tell apart: all items but the row's
+    own (EASE's weights: two runs), one block of consecutive items, a block with one gap, a block
+    with two gaps (scattered), a single item, the first and last items, an empty row, and a
+    sparse random row; values of both signs."""
+    rows = []
+    for i in range(n_items):
+        kind = i % 8
+        if kind == 0:
+            cols = np.delete(np.arange(n_items), i)
+        elif kind == 1:
+            start = rng.integers(0, n_items // 2)
+            cols = np.arange(start, start + n_items // 2)
+        elif kind == 2:
+            cols = np.delete(np.arange(n_items), [0, rng.integers(1, n_items - 1)])[: n_items - 3]
+        elif kind == 3:
+            cols = np.delete(np.arange(n_items), [5, 9])
+        elif kind == 4:
+            cols = np.array([rng.integers(n_items)])
+        elif kind == 5:
+            cols = np.array([0, n_items - 1])
+        elif kind == 6:
+            cols = np.array([], dtype=np.int64)
+        else:
+            cols = np.sort(rng.choice(n_items, n_items // 5, replace=False))
+        rows.append(cols)
+    indptr = np.concatenate([[0], np.cumsum([len(c) for c in rows])])
+    indices = np.concatenate(rows).astype(index_dtype)
+    data = (rng.standard_normal(indices.size) * 2).astype(dtype)
+    return sp.csr_matrix((data, indices, indptr.astype(index_dtype)), shape=(n_items, n_items))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_dense_rows_added_run_by_run_match_reference(dtype, index_dtype, rng):
+    """Histories whose product reaches a quarter of the items or more take the dense mode, and
+    rows of consecutive items are added run by run: the reference, for any thread count, with
+    exclusions and allowed items; with integer-valued weights (exact sums) the very numbers."""
+    n_items = 64
+    S = run_structured_similarity(rng, n_items, dtype, index_dtype)
+    H = random_csr(rng, (30, n_items), 0.08, dtype, index_dtype, signed=False)
+    exclude = random_csr(rng, (30, n_items), 0.1, dtype, index_dtype)
+    allow = rng.choice(n_items, size=40, replace=False)
+    for kw in (dict(), dict(exclude=exclude), dict(allow=allow)):
+        for k in (1, 10, 70):
+            ids, scores = same_for_any_thread_count(lambda n, k=k, kw=kw: rf.topk_sparse(H, S, k, n_threads=n, **kw))
+            check(H, S, k, ids, scores, **kw)
+    # integer-valued weights: every sum is exact, so both modes must give these very numbers
+    S_int = S.copy()
+    S_int.data = np.round(S_int.data * 4).astype(dtype)
+    H_int = H.copy()
+    H_int.data = np.ceil(H_int.data * 3).astype(dtype)
+    ids, scores = rf.topk_sparse(H_int, S_int, n_items)
+    want = (H_int.astype(np.float64) @ S_int.astype(np.float64)).toarray()
+    for u in range(H_int.shape[0]):
+        got = ids[u] >= 0
+        np.testing.assert_array_equal(scores[u][got], want[u, ids[u][got]].astype(dtype))
+
+
+def test_unsorted_rows_are_never_added_as_runs():
+    """A row whose first and last ids bound a block ([3, 5, 4, 6]) is not a run unless sorted:
+    unchecked input comes through the kernel's own check, which says whether rows are sorted."""
+    from recforge import _core
+
+    n_items = 8
+    indptr = np.array([0, 4], dtype=np.int64)
+    indices = np.array([3, 5, 4, 6], dtype=np.int64)
+    data = np.array([1.0, 2.0, 3.0, 4.0])
+    h = (np.array([0, 1], dtype=np.int64), np.array([0], dtype=np.int64), np.array([1.0]))
+    ids, scores = _core.topk_sparse(*h, 1, 1, indptr, indices, data, n_items, None, None, None, None, 4, 1)
+    assert ids.tolist() == [[6, 4, 5, 3]] and scores.tolist() == [[4.0, 3.0, 2.0, 1.0]]

@@ -102,8 +102,9 @@ py::tuple run_sparse(const CsrView<T, I>& history, const py::array& s_indptr, co
                                       std::to_string(history.n_rows) + ")");
         }
     }
-    const auto similarity =
-        checked_csr<T, I>("similarity", history.n_cols, n_items, s_indptr, s_indices, s_data, false, false, trusted);
+    bool sorted = false;
+    const auto similarity = checked_csr<T, I>("similarity", history.n_cols, n_items, s_indptr, s_indices, s_data, false,
+                                              false, trusted, &sorted);
     const ExclusionRows<I> ex =
         checked_exclusion<T, I>(exclude_indptr, exclude_indices, exclude_data, n_out, n_items, trusted);
     int64_t n_allow = 0;
@@ -115,8 +116,8 @@ py::tuple run_sparse(const CsrView<T, I>& history, const py::array& s_indptr, co
     T* scores_out = scores.mutable_data();
     {
         py::gil_scoped_release release;
-        topk_sparse<T, I>(history, similarity, ex, allowed, n_allow, k, n_threads, ids_out, scores_out, selected,
-                          n_out);
+        topk_sparse<T, I>(history, similarity, ex, allowed, n_allow, k, n_threads, ids_out, scores_out, selected, n_out,
+                          sorted);
     }
     return py::make_tuple(ids, scores);
 }

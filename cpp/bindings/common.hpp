@@ -66,7 +66,7 @@ decltype(auto) dispatch_csr(const std::string& name, const py::array& indptr, co
 template <typename T, typename I>
 CsrView<T, I> checked_csr(const std::string& name, int64_t n_rows, int64_t n_cols, const py::array& indptr,
                           const py::array& indices, const py::array& data, bool check_finite, bool require_canonical,
-                          bool trusted = false) {
+                          bool trusted = false, bool* canonical = nullptr) {
     require_vector(indptr, name + ".indptr");
     require_vector(indices, name + ".indices");
     require_vector(data, name + ".data");
@@ -83,11 +83,13 @@ CsrView<T, I> checked_csr(const std::string& name, int64_t n_rows, int64_t n_col
             static_cast<int64_t>(p[n_rows]) != indices.size() || indices.size() != data.size())
             throw py::value_error(name + " does not have the structure its shape (" + std::to_string(n_rows) + ", " +
                                   std::to_string(n_cols) + ") requires");
+        if (canonical) *canonical = true;  // the Python layer's CsrParts are canonical
         return CsrView<T, I>{n_rows, n_cols, p, ix, v};
     }
     const CsrCheck check =
         check_csr<T, I>(name, n_rows, n_cols, p, indptr.size(), ix, indices.size(), v, data.size(), check_finite);
     if (!check.error.empty()) throw py::value_error(check.error);
+    if (canonical) *canonical = check.canonical;
     if (require_canonical && !check.canonical)
         throw py::value_error(name +
                               " is not canonical (row indices must be sorted and unique); "
