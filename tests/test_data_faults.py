@@ -363,3 +363,13 @@ def test_decimal_commas_are_read_with_decimal_comma(tmp_path, backend):
         rf.Interactions.from_csv(bad, "user", "item", "weight", decimal=",")
     with pytest.raises(ValueError, match="decimal must be"):
         rf.Interactions.from_csv(bad, "user", "item", "weight", sep=";", decimal="'")
+
+
+def test_a_column_named_in_another_case_is_pointed_at(tmp_path, backend):
+    """Online Retail's header says CustomerID: --user-col customerid was refused with the whole
+    header listed and nothing more; the error now names the column it differs from by case."""
+    path = write(tmp_path, "e.csv", "CustomerID,StockCode\nC1,SKU1\n")
+    with pytest.raises(ValueError, match=r"no column 'customerid' .*did you mean 'CustomerID' for 'customerid'\?"):
+        rf.Interactions.from_csv(path, "customerid", "StockCode")
+    with pytest.raises(ValueError, match=r"no column 'buyer' \(columns: \['CustomerID', 'StockCode'\]\)$"):
+        rf.Interactions.from_csv(path, "buyer", "StockCode")

@@ -422,5 +422,15 @@ def check_names_cover(source, names, where: str, **read_options) -> None:
 def _check_header(where, columns, header) -> None:
     absent = [c for c in columns if c not in header]
     if absent:
-        hint = _separator_hint(header, "") if len(header) == 1 else ""
+        hint = _separator_hint(header, "") if len(header) == 1 else _case_hint(absent, header)
         raise ValueError(f"{where} has no column {', '.join(map(repr, absent))} (columns: {list(header)}){hint}")
+
+
+def _case_hint(absent, header) -> str:
+    """Where an absent column is in the header but for case or surrounding blanks
+    ('description' for 'Description'): which one, so the option naming it can be given."""
+    found = {str(h).strip().casefold(): h for h in header}
+    near = [(a, found[a.strip().casefold()]) for a in absent if a.strip().casefold() in found]
+    return "".join(
+        f"; did you mean {right!r} for {wrong!r}? (names match exactly, case included)" for wrong, right in near
+    )
