@@ -5,6 +5,7 @@ synthetic catalogue (time and peak memory), and batch top-10 for every customer 
     python bench/bench_sparse_ease.py scale [--items 200000] [--users 500000] [--nnz 14350000]
                                             [--neighbours 200] [--min-support 2]
     python bench/bench_sparse_ease.py batch [--items 20000] [--users 100000] [--nnz 2870000]
+    python bench/bench_sparse_ease.py numpy [--customers 10000]
 
 quality: per-user 80/20 split (seed 0), precision@10 and NDCG@10 of exact EASE and of SparseEASE
 at several neighbourhood sizes, same regularization (the tuned one of bench_quality.py).
@@ -12,6 +13,8 @@ scale: the synthetic generator (bench/synthetic.py) with more items; one fit, it
 peak resident memory above the process's before the fit (the input matrix excluded) and in all.
 batch: top-10 for every customer of DESIGN.md's synthetic set (100k x 20k), seen items
 excluded: exact EASE, pruned EASE, SparseEASE and ItemKNN, interleaved rounds, medians.
+numpy: exact EASE's top-10 for the first --customers customers beside scipy's sparse @ dense
+weights and numpy's argpartition (the plain way), interleaved rounds, lists compared.
 """
 
 from __future__ import annotations
@@ -87,10 +90,54 @@ def batch(args) -> None:
     print(table(timings, "ItemKNN(neighbours=50)"))
 
 
+def numpy_topk(X, B, k: int, batch: int = 1000):
+    """Top-k of X @ B with the seen items excluded, as plain scipy/numpy do it: the 0/1
+    history rows of a batch times the dense weights (scipy's sparse @ dense), the seen items set
+    to -inf, argpartition, then a sort of the k."""
+    ids = np.empty((X.shape[0], k), dtype=np.int64)
+    for start in range(0, X.shape[0], batch):
+        H = X[start : start + batch]
+        H = H.copy()
+        H.data[:] = 1.0
+        S = np.asarray(H @ B)
+        S[H.nonzero()] = -np.inf
+        top = np.argpartition(-S, k, axis=1)[:, :k]
+        order = np.argsort(-np.take_along_axis(S, top, 1), axis=1, kind="stable")
+        ids[start : start + batch] = np.take_along_axis(top, order, 1)
+    return ids
+
+
+def ease_numpy(args) -> None:
+    """Exact EASE's top-10 for the first --customers customers of the synthetic set: recforge's
+    kernel beside scipy/numpy on the same dense weights, interleaved rounds, lists compared."""
+    X = power_law_interactions(args.users, args.items, args.nnz)
+    model = rf.EASE(regularization=500.0, max_memory=64).fit(X)
+    B = model.weights_.toarray()  # the same weights, dense (the diagonal is 0)
+    part = X[: args.customers]
+    users = np.arange(part.shape[0])
+    timings, results = measure_rounds(
+        {
+            "rf.EASE.recommend (2 threads)": lambda: model.set_params(n_threads=2).recommend(users, part, k=10)[0],
+            "rf.EASE.recommend (1 thread)": lambda: model.set_params(n_threads=1).recommend(users, part, k=10)[0],
+            "scipy sparse @ dense B + numpy argpartition": lambda: numpy_topk(part, B, 10),
+        },
+        repeats=3,
+        warmup=0,
+        track_memory=False,
+    )
+    model.set_params(n_threads=0)
+    ours, theirs = results["rf.EASE.recommend (2 threads)"], results["scipy sparse @ dense B + numpy argpartition"]
+    same = np.mean([set(a) == set(b) for a, b in zip(ours.tolist(), theirs.tolist())])
+    print(f"exact EASE top-10 for {part.shape[0]:,} customers, {X.shape[1]:,} items", end="")
+    print(f" (lists with the same items: {same:.1%}; numpy is single-threaded)")
+    print(table(timings, "rf.EASE.recommend (2 threads)"))
+
+
 def main():
     exec_with_returning_malloc()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", choices=["quality", "scale", "batch"])
+    parser.add_argument("part", choices=["quality", "scale", "batch", "numpy"])
+    parser.add_argument("--customers", type=int, default=10_000, help="numpy: customers scored")
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--items", type=int)
     parser.add_argument("--users", type=int)
@@ -100,6 +147,10 @@ def main():
     args = parser.parse_args()
     if args.part == "quality":
         quality(args.shared)
+        return
+    if args.part == "numpy":
+        args.items, args.users, args.nnz = args.items or 20_000, args.users or 100_000, args.nnz or 2_870_000
+        ease_numpy(args)
         return
     big = args.part == "scale"
     args.items = args.items or (200_000 if big else 20_000)

@@ -111,6 +111,15 @@ def log_likelihood(params, rows: Rows, n_threads: int = 1, modified: bool = Fals
     return float(ll), grad
 
 
+def _hyp2f1_by_x_and_T(x, T, z, r, b, c) -> np.ndarray:
+    """hyp2f1(r + x, b + x, c + x, z) per customer. The Gauss hypergeometric function is the
+    costly part of the expected purchases and depends on (x, T) alone: evaluated once per
+    distinct pair (a few thousand among a million customers)."""
+    first, inverse = _core.distinct_rows(np.column_stack([x, T]))
+    xf = x[first]
+    return special.hyp2f1(r + xf, b + xf, c + xf, z[first])[inverse]
+
+
 class BetaGeoFitter:
     """The BG/NBD model of repeat purchasing, fitted by maximum likelihood.
 
@@ -206,12 +215,7 @@ class BetaGeoFitter:
         r, alpha, a, b = self._params()
         t = check_real(t, "t", minimum=0.0)
         x, t_x, T = _columns(frequency, recency, T)
-        z = t / (alpha + T + t)
-        # the Gauss hypergeometric function is the costly part and depends on (x, T) alone:
-        # evaluated once per distinct pair (a few thousand among a million customers)
-        first, inverse = _core.distinct_rows(np.column_stack([x, T]))
-        xf = x[first]
-        hyp = special.hyp2f1(r + xf, b + xf, a + b + xf - 1, z[first])[inverse]
+        hyp = _hyp2f1_by_x_and_T(x, T, t / (alpha + T + t), r, b, a + b - 1)
         head = (a + b + x - 1) / (a - 1) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp)
         alive_odds = np.where(
             x > 0, a / np.where(x > 0, b + x - 1, 1.0) * ((alpha + T) / (alpha + t_x)) ** (r + x), 0.0
@@ -260,10 +264,7 @@ class ModifiedBetaGeoFitter(BetaGeoFitter):
         r, alpha, a, b = self._params()
         t = check_real(t, "t", minimum=0.0)
         x, t_x, T = _columns(frequency, recency, T)
-        z = t / (alpha + T + t)
-        first, inverse = _core.distinct_rows(np.column_stack([x, T]))  # as BetaGeoFitter's
-        xf = x[first]
-        hyp = special.hyp2f1(r + xf, b + xf + 1, a + b + xf, z[first])[inverse]
+        hyp = _hyp2f1_by_x_and_T(x, T, t / (alpha + T + t), r, b + 1, a + b)
         head = (a + b + x) / (a - 1) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp)
         return head / (1 + a / (b + x) * ((alpha + T) / (alpha + t_x)) ** (r + x))
 
