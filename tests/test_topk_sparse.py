@@ -21,7 +21,8 @@ def pattern(X) -> np.ndarray:
 
 def check(H, S, k, ids, scores, *, exclude=None, allow=None):
     dense = sp.csr_matrix(H).astype(np.float64).toarray() @ sp.csr_matrix(S).astype(np.float64).toarray()
-    ok = (pattern(H).astype(np.int64) @ pattern(S).astype(np.int64)) > 0  # reached by the product
+    # reached by the product (a sparse product of the patterns: a dense one of integers is slow)
+    ok = (sp.csr_matrix(pattern(H).astype(np.int64)) @ sp.csr_matrix(pattern(S).astype(np.int64))).toarray() > 0
     if allow is not None:
         allowed = np.zeros(S.shape[1], dtype=bool)
         allowed[np.asarray(allow, dtype=np.int64)] = True
@@ -278,3 +279,63 @@ def test_unsorted_rows_are_never_added_as_runs():
     h = (np.array([0, 1], dtype=np.int64), np.array([0], dtype=np.int64), np.array([1.0]))
     ids, scores = _core.topk_sparse(*h, 1, 1, indptr, indices, data, n_items, None, None, None, None, 4, 1)
     assert ids.tolist() == [[6, 4, 5, 3]] and scores.tolist() == [[4.0, 3.0, 2.0, 1.0]]
+
+
+def many_tile_similarity(rng, n_items: int, n_rows_used: int, dtype, index_dtype) -> sp.csr_matrix:
+    """run_structured_similarity's row shapes for the first n_rows_used items of a catalogue of
+    n_items (runs that cross the dense mode's tiles of 2,048 items, gaps at tile edges, scattered
+    rows walked across tiles); the other items' rows are empty."""
+    edge = 2048
+    rows = []
+    for i in range(n_items):
+        kind = i % 8 if i < n_rows_used else 6
+        if kind == 0:
+            cols = np.delete(np.arange(n_items), i)
+        elif kind == 1:
+            cols = np.arange(edge - 3, n_items - edge // 2)
+        elif kind == 2:
+            cols = np.delete(np.arange(n_items), edge)  # the gap opens a tile
+        elif kind == 3:
+            cols = np.delete(np.arange(n_items), [edge - 1, 2 * edge + 7])[1:]
+        elif kind == 4:
+            cols = np.array([edge * (i % 3) + i % 5])
+        elif kind == 5:
+            cols = np.array([0, edge - 1, edge, n_items - 1])
+        elif kind == 6:
+            cols = np.array([], dtype=np.int64)
+        else:
+            cols = np.sort(rng.choice(n_items, n_items // 7, replace=False))
+        rows.append(cols)
+    indptr = np.concatenate([[0], np.cumsum([len(c) for c in rows])])
+    indices = np.concatenate(rows).astype(index_dtype)
+    data = (rng.standard_normal(indices.size) * 2).astype(dtype)
+    return sp.csr_matrix((data, indices, indptr.astype(index_dtype)), shape=(n_items, n_items))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_dense_mode_over_several_tiles_gives_the_exact_sums(dtype, index_dtype, rng):
+    """Over a catalogue of several of the dense mode's tiles, every score is the float64 sum in
+    history order that scipy's product forms, cast to the dtype, bit for bit: the dense mode's
+    vector adds (compiled per instruction set) never fuse a product into its add, and each
+    tile walks every row's part of it. Rankings, exclusions and allowed items as the reference."""
+    n_items, used = 2 * 2048 + 300, 40
+    S = many_tile_similarity(rng, n_items, used, dtype, index_dtype)
+    H = sp.lil_matrix((12, n_items), dtype=dtype)
+    for u in range(10):  # mostly run rows: the dense mode
+        items = rng.choice(used, size=rng.integers(3, 12), replace=False)
+        H[u, items] = rng.uniform(0.1, 3.0, size=len(items))
+    H[10, [4, 7, 15, 23, 300]] = [1.5, 0.25, 2.0, 1.0, 1.0]  # scattered rows only: the sparse mode
+    H = sp.csr_matrix(H)  # row 11: an empty history
+    H.indices = H.indices.astype(index_dtype)
+    H.indptr = H.indptr.astype(index_dtype)
+    exact = (H.astype(np.float64) @ S.astype(np.float64)).toarray().astype(dtype)
+    exclude = random_csr(rng, H.shape, 0.05, dtype, index_dtype)
+    allow = rng.choice(n_items, size=n_items // 2, replace=False)
+    for kw in (dict(), dict(exclude=exclude), dict(allow=allow)):
+        for k in (1, 25, n_items + 5):
+            ids, scores = same_for_any_thread_count(lambda n, k=k, kw=kw: rf.topk_sparse(H, S, k, n_threads=n, **kw))
+            check(H, S, k, ids, scores, **kw)
+            for u in range(H.shape[0]):
+                got = ids[u] >= 0
+                np.testing.assert_array_equal(scores[u][got], exact[u, ids[u][got]])
