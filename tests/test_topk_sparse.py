@@ -208,6 +208,14 @@ def test_selected_rows_match_scoring_the_sliced_history(rng):
         sparse_topk_parts(check_sparse(H), check_sparse(S), 8, None, None, 1, np.array([50]))
 
 
+def csr_of_rows(rng, rows: list, dtype, index_dtype) -> sp.csr_matrix:
+    """A square CSR whose row i holds the sorted columns rows[i], with values of both signs."""
+    indptr = np.concatenate([[0], np.cumsum([len(c) for c in rows])])
+    indices = np.concatenate(rows).astype(index_dtype)
+    data = (rng.standard_normal(indices.size) * 2).astype(dtype)
+    return sp.csr_matrix((data, indices, indptr.astype(index_dtype)), shape=(len(rows), len(rows)))
+
+
 def run_structured_similarity(rng, n_items: int, dtype, index_dtype) -> sp.csr_matrix:
     """Rows of every shape the dense mode's run-by-run adds tell apart: all items but the row's
     own (EASE's weights: two runs), one block of consecutive items, a block with one gap, a block
@@ -234,10 +242,7 @@ def run_structured_similarity(rng, n_items: int, dtype, index_dtype) -> sp.csr_m
         else:
             cols = np.sort(rng.choice(n_items, n_items // 5, replace=False))
         rows.append(cols)
-    indptr = np.concatenate([[0], np.cumsum([len(c) for c in rows])])
-    indices = np.concatenate(rows).astype(index_dtype)
-    data = (rng.standard_normal(indices.size) * 2).astype(dtype)
-    return sp.csr_matrix((data, indices, indptr.astype(index_dtype)), shape=(n_items, n_items))
+    return csr_of_rows(rng, rows, dtype, index_dtype)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -306,10 +311,7 @@ def many_tile_similarity(rng, n_items: int, n_rows_used: int, dtype, index_dtype
         else:
             cols = np.sort(rng.choice(n_items, n_items // 7, replace=False))
         rows.append(cols)
-    indptr = np.concatenate([[0], np.cumsum([len(c) for c in rows])])
-    indices = np.concatenate(rows).astype(index_dtype)
-    data = (rng.standard_normal(indices.size) * 2).astype(dtype)
-    return sp.csr_matrix((data, indices, indptr.astype(index_dtype)), shape=(n_items, n_items))
+    return csr_of_rows(rng, rows, dtype, index_dtype)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
