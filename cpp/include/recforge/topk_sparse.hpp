@@ -20,7 +20,7 @@
 // sparse mode starts a sum from its first product: the same sums in the same order, the same
 // bits, and the same lists (the top-k is exact under its total order, whatever the push order).
 // Measured on EASE over 20k items: 1.8x faster than the sparse mode whole-row, and the tiles,
-// vector adds and prefetch 1.3x more (bench_sparse_ease.py). Rows of scattered ids (ItemKNN,
+// vector adds and prefetch 1.48x more (bench_sparse_ease.py numpy's customers). Rows of scattered ids (ItemKNN,
 // SparseEASE, pruned EASE) were slower in a dense mode than in the sparse one, so only rows of
 // runs count towards it.
 #pragma once
@@ -79,9 +79,9 @@ inline bool at_most_two_runs(const CsrView<T, I>& S, I b, I e) {
 
 // acc[t] += w * values[t] and hit[t] = 1 for t < n: one run of consecutive items. Meanwhile
 // ahead[0, n_ahead) (the next row's part, as long) is prefetched into L2, a line per line added:
-// a part is too short for the hardware prefetcher to ramp up on, and a burst of prefetches
-// at its start stalls (measured over 20k items, one thread: 1.3x faster than neither, 1.2x
-// than the burst; into L1, 5% slower; two rows ahead, 10% slower).
+// a part is too short for the hardware prefetcher to ramp up on, and a burst of prefetches at
+// its start gained nothing (measured over 20k items, one thread: 1.15x faster than no prefetch
+// or the burst; into L1, 7% slower; two rows ahead, 10% slower).
 template <typename T>
 RECFORGE_INLINE void add_run(double* __restrict acc, uint8_t* __restrict hit, const T* __restrict values, int64_t n,
                              double w, const T* ahead, int64_t n_ahead) {
