@@ -341,3 +341,31 @@ def test_dense_mode_over_several_tiles_gives_the_exact_sums(dtype, index_dtype, 
             for u in range(H.shape[0]):
                 got = ids[u] >= 0
                 np.testing.assert_array_equal(scores[u][got], exact[u, ids[u][got]])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_dense_mode_with_short_runs_gives_the_exact_sums(dtype, index_dtype, rng):
+    """Histories that reach the dense mode through many short runs (a banded similarity: each
+    item's next 8) take it in one tile of every item, long rows in tiles, a mix by its average
+    run: the float64 sums of scipy's product either way, bit for bit."""
+    n_items = 2 * 2048 + 300
+    rows = [
+        np.delete(np.arange(n_items), i) if i < 4 else np.arange(i + 1, min(i + 9, n_items)) for i in range(n_items)
+    ]
+    S = csr_of_rows(rng, rows, dtype, index_dtype)
+    H = sp.lil_matrix((4, n_items), dtype=dtype)
+    H[0, :] = rng.uniform(0.5, 2.0, size=n_items)  # every item: short runs on average
+    H[1, :4] = 1.0  # long rows only: tiles
+    H[2, np.r_[0, 10:110]] = 2.0  # one long row among a hundred short ones
+    H[3, np.r_[0:4, 200:260]] = 0.5  # four long rows among sixty short ones: tiles
+    H = sp.csr_matrix(H)
+    H.indices = H.indices.astype(index_dtype)
+    H.indptr = H.indptr.astype(index_dtype)
+    exact = (H.astype(np.float64) @ S.astype(np.float64)).toarray().astype(dtype)
+    for k in (7, n_items):
+        ids, scores = same_for_any_thread_count(lambda n, k=k: rf.topk_sparse(H, S, k, n_threads=n))
+        check(H, S, k, ids, scores)
+        for u in range(H.shape[0]):
+            got = ids[u] >= 0
+            np.testing.assert_array_equal(scores[u][got], exact[u, ids[u][got]])

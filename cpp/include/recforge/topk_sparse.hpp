@@ -14,7 +14,8 @@
 // consecutive ids (EASE: every item but the row's own) is added run by run (no index read; the
 // adds vectorise, in the widest instruction set the CPU has), any other row entry by entry
 // without state tests or a touched list, and the selection scans the items in order, skipping
-// banned and barred ones there. The items go by tiles of 2,048: every row's part of a tile is
+// banned and barred ones there. Where the rows are long (an average run of an eighth of the
+// items or more), the items go by tiles of 2,048: every row's part of a tile is
 // added (the next row's part prefetched meanwhile) into an accumulator that stays in L1, then
 // the tile is scanned. -0.0 is the additive identity (-0.0 + x == x bit for bit), and the
 // sparse mode starts a sum from its first product: the same sums in the same order, the same
@@ -224,7 +225,7 @@ void topk_sparse(const CsrView<T, I>& history, const CsrView<T, I>& similarity, 
     trap.run([&] {
         std::vector<double> acc(static_cast<size_t>(n_items), 0.0);
         std::vector<uint8_t> state(initial);
-        std::vector<uint8_t> hit;  // dense mode: the tile's item has a sum (allocated at the first dense row)
+        std::vector<uint8_t> hit;  // dense mode: the tile's item has a sum (allocated at a first dense row)
         std::vector<detail::DenseRow<T, I>> runs;  // dense mode: the history's similarity rows
         std::vector<I> touched;
         TopKBuffer<T, I> best(k);
@@ -246,23 +247,30 @@ void topk_sparse(const CsrView<T, I>& history, const CsrView<T, I>& similarity, 
                 work += static_cast<int64_t>(similarity.indptr[i + 1] - similarity.indptr[i]);
             }
             bool dense = false;
+            int64_t in_runs = 0, run_rows = 0;
             if (sorted_similarity && work >= n_items) {
-                int64_t in_runs = 0;
                 for (I p = history.indptr[h]; p < history.indptr[h + 1]; ++p) {
                     const I i = history.indices[p], b = similarity.indptr[i], e = similarity.indptr[i + 1];
-                    if (e > b && detail::at_most_two_runs(similarity, b, e)) in_runs += static_cast<int64_t>(e - b);
+                    if (e > b && detail::at_most_two_runs(similarity, b, e)) {
+                        in_runs += static_cast<int64_t>(e - b);
+                        ++run_rows;
+                    }
                 }
                 dense = in_runs >= n_items;
             }
             if (dense) {
-                if (hit.empty()) hit.assign(static_cast<size_t>(detail::kDenseTile), 0);
+                // Each tile visits every row: tiles pay where the rows span much of the catalogue
+                // (EASE's); rows of short runs (a banded similarity) take one tile of all items,
+                // so that the visits never outnumber the adds.
+                const int64_t tile = 8 * in_runs >= run_rows * n_items ? detail::kDenseTile : n_items;
+                if (static_cast<int64_t>(hit.size()) < tile) hit.assign(static_cast<size_t>(tile), 0);
                 // every sum starts from -0.0 (header comment); the sparse mode assigns its first
                 // product instead and leaves acc as it finds it. Tile by tile, each tile's items
                 // offered to the top k while they are in cache: the same pushes in the same order.
                 detail::dense_rows(history, h, similarity, runs);
                 best.clear();
-                for (int64_t c0 = 0; c0 < n_items; c0 += detail::kDenseTile) {
-                    const int64_t c1 = std::min(c0 + detail::kDenseTile, n_items);
+                for (int64_t c0 = 0; c0 < n_items; c0 += tile) {
+                    const int64_t c1 = std::min(c0 + tile, n_items);
                     detail::dense_tile_sums(runs.data(), static_cast<int64_t>(runs.size()), similarity, c0, c1,
                                             acc.data(), hit.data());
                     for (int64_t j = c0; j < c1; ++j) {
