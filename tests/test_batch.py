@@ -188,6 +188,57 @@ def test_a_whitespace_separated_log_is_split_as_in_memory(tmp_path, fitted):
     pd.testing.assert_frame_equal(a, b)
 
 
+def test_a_file_split_by_several_characters_keeps_its_quoted_fields(tmp_path, fitted):
+    """sep="::" (MovieLens 1M's): a quoted description holding "::" or a tab stays one field,
+    out of core as in memory (pandas' Python engine split it, and every column of the file
+    moved one place: customer ids became product ids); the lists equal the CSV's."""
+    model, train = fitted
+    train.to_csv(tmp_path / "e.csv", index=False)
+    notes = ['"hot :: water"', "tab\there", '"say ""hi"""']
+    lines = ["user::item::weight::note"] + [
+        f"{u}::{i}::{w:g}::{notes[n % 3]}" for n, (u, i, w) in enumerate(train.itertuples(index=False))
+    ]
+    (tmp_path / "e.txt").write_text("\n".join(lines) + "\n")
+    rf.batch.recommend(model, tmp_path / "e.csv", tmp_path / "a", k=5, blocks=3)
+    rf.batch.recommend(model, tmp_path / "e.txt", tmp_path / "b", k=5, blocks=3, sep="::", chunk_rows=7)
+    a, b = (read_lists(tmp_path / d).sort_values(["user", "rank"]).reset_index(drop=True) for d in "ab")
+    pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.mark.parametrize("line", [1, 5])
+@pytest.mark.parametrize("sep", [",", ";;"])
+def test_a_line_with_an_extra_field_is_an_error_out_of_core_too(tmp_path, fitted, line, sep):
+    """A description holding the delimiter unquoted: the line has a field more than the header.
+    On the first line pandas took the first column for an index and shifted every line's
+    columns; further down a reader of some columns never looked. Both are errors, as in memory."""
+    model, train = fitted
+    rows = [
+        f"{d}{sep}{u}{sep}{i}{sep}{w:g}" for d, (u, i, w) in zip(["mug"] * len(train), train.itertuples(index=False))
+    ]
+    rows[line - 1] = rows[line - 1].replace("mug", f"mug{sep} large", 1)
+    (tmp_path / "e.csv").write_text(f"note{sep}user{sep}item{sep}weight\n" + "\n".join(rows) + "\n")
+    with pytest.raises(
+        ValueError, match=f"line {line + 1} has 5 fields but the header has 4|Expected 4 fields in line {line + 1}"
+    ):
+        rf.batch.recommend(model, tmp_path / "e.csv", tmp_path / "out", k=5, sep=sep)
+    assert not list((tmp_path / "out").glob("part-*")) if (tmp_path / "out").exists() else True
+
+
+@pytest.mark.parametrize("sep", [";", ";;"])
+def test_a_file_in_another_encoding_is_named_with_the_way_out(tmp_path, fitted, sep):
+    """A Latin-1 export read as UTF-8: a ValueError naming the file and the option, not a bare
+    UnicodeDecodeError; with its encoding given it is read."""
+    model, train = fitted
+    lines = [f"user{sep}item{sep}weight{sep}note"] + [
+        f"{u}{sep}{i}{sep}{w:g}{sep}café" for u, i, w in train.itertuples(index=False)
+    ]
+    (tmp_path / "e.csv").write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
+    with pytest.raises(ValueError, match=r"'.*e\.csv' is not utf-8 text .*encoding='latin-1'"):
+        rf.batch.recommend(model, tmp_path / "e.csv", tmp_path / "a", k=5, sep=sep)
+    report = rf.batch.recommend(model, tmp_path / "e.csv", tmp_path / "b", k=5, sep=sep, encoding="latin-1")
+    assert report["rows"] == len(train)
+
+
 def test_integer_ids_and_more_blocks_than_customers(tmp_path):
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"user": rng.integers(0, 5, 60), "item": rng.integers(100, 120, 60)})

@@ -18,6 +18,7 @@ import pytest
 import recforge as rf
 import scipy.sparse as sp
 from backends import without_pandas
+from recforge import _tables
 
 
 def write(tmp_path, name, text):
@@ -66,6 +67,38 @@ def test_a_line_with_an_extra_field_is_an_error_naming_it(tmp_path, backend):
     path = write(tmp_path, "e.csv", "user,item,description\nC1,SKU1,mug\nC2,SKU2,mug, large\nC3,SKU3,tea\n")
     with pytest.raises(ValueError, match="line 3|fields"):
         rf.Interactions.from_csv(path, "user", "item")
+
+
+@pytest.mark.parametrize("columns", [None, ["user", "description"]])
+def test_an_extra_field_on_the_first_line_is_an_error_too(tmp_path, backend, columns):
+    """pandas drops the extra fields of the line right after the header with only a warning
+    (a line further down is its error): the description "mug" would lose ", large" unseen."""
+    path = write(tmp_path, "e.csv", "user,item,description\nC1,SKU1,mug, large\nC2,SKU2,tea\n")
+    with pytest.raises(ValueError, match="line 2|first line after the header|fields"):
+        _tables.read_table(path, columns, text=("user", "item", "description"))
+
+
+@pytest.mark.parametrize(
+    "sep, text",
+    [
+        ("whitespace", 'user item description\n C1  SKU1 "hot  water\tbottle"\n"C 2" SKU2 mug \n'),
+        ("::", 'user::item::description\nC1::SKU1::"hot :: water"\n"C 2"::SKU2::mug\n'),
+        ("::", "user::item::description\nC1::SKU1::hot\twater\nC 2::SKU2::mug\n"),
+        ("||", 'user||item||description\nC1||SKU1||"a ""quoted"" || word"\nC 2||SKU2||mug\x1f\t\n'),
+    ],
+)
+def test_a_field_keeps_its_blanks_tabs_and_quoted_delimiters(tmp_path, backend, sep, text):
+    """Files split by runs of blanks or by several characters are rewritten with a one-character
+    delimiter before parsing: a quoted field keeps the blanks and delimiters inside it, and a
+    tab (or any other character) in a field is never taken for that delimiter."""
+    table = _tables.read_table(write(tmp_path, "e.txt", text), text=("user", "item", "description"), sep=sep)
+    got = list(zip(table["user"], table["item"], table["description"]))
+    want = {
+        "whitespace": [("C1", "SKU1", "hot  water\tbottle"), ("C 2", "SKU2", "mug")],
+        "::": [("C1", "SKU1", "hot :: water" if '"' in text else "hot\twater"), ("C 2", "SKU2", "mug")],
+        "||": [("C1", "SKU1", 'a "quoted" || word'), ("C 2", "SKU2", "mug\x1f\t")],
+    }[sep]
+    assert got == want
 
 
 def test_a_short_line_is_dropped_and_counted(tmp_path, backend):

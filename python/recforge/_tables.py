@@ -12,6 +12,7 @@ import io
 import lzma
 import os
 import re
+import warnings
 import zipfile
 
 import numpy as np
@@ -47,10 +48,123 @@ def check_decimal(decimal: str, sep: str) -> str:
     return decimal
 
 
-def _tab_separated(raw: bytes) -> bytes:
-    """Whitespace-separated text as tab-separated: indentation and trailing blanks dropped, each
-    run of spaces and tabs one delimiter."""
-    return re.sub(rb"[ \t]+", b"\t", re.sub(rb"(?m)^[ \t]+|[ \t]+(?=\r?$)", b"", raw))
+# Runs of blanks between fields; blanks after a line break (indentation) and before one.
+_BLANKS = re.compile(r"[ \t]+")
+_INDENT = re.compile(r"(?<=\n)[ \t]+")
+_TRAILING = re.compile(r"[ \t]+(?=\r?\n)")
+_TRAILING_AT_END = re.compile(r"[ \t]+(?=\r?\n|\r?\Z)")
+
+# One-character delimiters a file split by several characters (or by blanks) is rewritten
+# with: the first that the text does not hold, so that no field's own character splits it.
+_SPARE_DELIMITERS = ("\t", "\x1f", "\x1e", "\x1d", "\x1c")
+
+
+def spare_delimiter(sep: str, holds) -> str:
+    """The one-character delimiter a file split by ``sep`` (several characters, or
+    "whitespace") is rewritten with: one that ``holds(character)`` says the text lacks."""
+    if is_whitespace(sep):
+        # Every tab outside quotes becomes part of a delimiter; one inside quotes is content,
+        # which the parser keeps as such.
+        return "\t"
+    for delimiter in _SPARE_DELIMITERS:
+        if not holds(delimiter):
+            return delimiter
+    raise ValueError(
+        f"could not read a file split by {sep!r}: it holds every character that could stand for it "
+        f"({', '.join(map(repr, _SPARE_DELIMITERS))})"
+    )
+
+
+def _rewrite(piece: str, sep: str, delimiter: str, line_start: bool, at_end: bool) -> str:
+    """A piece of text outside quotes with ``sep`` as ``delimiter``. For "whitespace": blanks
+    at a line's start (``line_start``: the piece starts one) and end dropped, every other run
+    one delimiter; ``at_end``: the piece ends the text."""
+    if not is_whitespace(sep):
+        return piece.replace(sep, delimiter)
+    piece = _INDENT.sub("", piece)
+    if line_start:
+        piece = piece.lstrip(" \t")
+    piece = (_TRAILING_AT_END if at_end else _TRAILING).sub("", piece)
+    return _BLANKS.sub(delimiter, piece)
+
+
+def single_delimited(text: str, sep: str, quoted: bool) -> tuple[str, str]:
+    """``text`` split by ``sep`` (several characters, or "whitespace": runs of spaces and tabs,
+    lines possibly indented) rewritten with a one-character delimiter that no field holds, and
+    that delimiter. Quoted fields (``quoted``) are kept as they are: the delimiter, blanks and
+    tabs inside quotes stay field content."""
+    delimiter = spare_delimiter(sep, text.__contains__)
+    # With quoting, the pieces between quote characters alternate outside and inside a quoted
+    # field (a doubled quote inside one opens and closes an empty piece): only the outside
+    # pieces are rewritten.
+    pieces = text.split('"') if quoted else [text]
+    last = len(pieces) - 1
+    for n in range(0, len(pieces), 2):
+        pieces[n] = _rewrite(pieces[n], sep, delimiter, n == 0, n == last)
+    return '"'.join(pieces), delimiter
+
+
+class SingleDelimitedText(io.TextIOBase):
+    """A file split by several characters read as :func:`single_delimited` rewrites it, line
+    by line (for readers that stream it: quoted fields spanning lines included), with
+    ``delimiter`` chosen beforehand (:func:`spare_delimiter` over the whole file)."""
+
+    def __init__(self, stream, sep: str, delimiter: str, quoted: bool = True):
+        self._stream, self._sep, self._delimiter, self._quoted = stream, sep, delimiter, quoted
+        self._inside = False  # within a quoted field at the current line's start
+        self._buffer = ""
+
+    def readable(self) -> bool:
+        return True
+
+    def _line(self) -> str:
+        line = self._stream.readline()
+        if not self._quoted:
+            return _rewrite(line, self._sep, self._delimiter, True, False)
+        pieces = line.split('"')
+        first = 1 if self._inside else 0
+        for n in range(first, len(pieces), 2):
+            pieces[n] = _rewrite(pieces[n], self._sep, self._delimiter, n == 0, False)
+        self._inside ^= (len(pieces) - 1) % 2 == 1
+        return '"'.join(pieces)
+
+    def read(self, size: int | None = -1) -> str:
+        size = -1 if size is None else size
+        parts, have = [self._buffer], len(self._buffer)
+        while size < 0 or have < size:
+            line = self._line()
+            if not line:
+                break
+            parts.append(line)
+            have += len(line)
+        text = "".join(parts)
+        if size < 0 or len(text) <= size:
+            self._buffer = ""
+            return text
+        self._buffer = text[size:]
+        return text[:size]
+
+    def readline(self, size: int = -1) -> str:
+        cut = self._buffer.find("\n")
+        if cut >= 0:
+            line, self._buffer = self._buffer[: cut + 1], self._buffer[cut + 1 :]
+            return line
+        line, self._buffer = self._buffer, ""
+        return line + self._line()
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
+
+
+def file_spare_delimiter(path, sep: str, encoding: str = "utf-8") -> str:
+    """:func:`spare_delimiter` for a whole file (read once ahead, by blocks), to read it
+    through :class:`SingleDelimitedText`."""
+    found = set()
+    with open_text(path, encoding) as scan:
+        for block in iter(lambda: scan.read(1 << 24), ""):
+            found.update(d for d in _SPARE_DELIMITERS if d in block)
+    return spare_delimiter(sep, found.__contains__)
 
 
 def _decoding(encoding: str) -> str:
@@ -159,9 +273,14 @@ def read_table(
     if not isinstance(source, bytes):
         _refuse_spreadsheet(os.fspath(source), where)
     if len(sep) > 1:  # one-character delimiters are what every parser handles fast
-        raw = source if isinstance(source, bytes) else open_text(source, encoding).read().encode(encoding)
-        source = _tab_separated(raw) if is_whitespace(sep) else raw.replace(sep.encode(encoding), b"\t")
-        sep = "\t"
+        try:
+            text_in = (
+                source.decode(_decoding(encoding)) if isinstance(source, bytes) else open_text(source, encoding).read()
+            )
+        except UnicodeDecodeError as e:
+            raise ValueError(f"{where} is not {encoding} text ({e}){_binary_hint(where)}") from None
+        text_in, sep = single_delimited(text_in, sep, quoted)
+        source = text_in.encode(encoding)
     quoting = csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
     if pd is not None and columns is not None:
         fast = _read_arrow(source, columns, names, text, sep, encoding, quoted, where, arrow_text, decimal)
@@ -381,12 +500,25 @@ def _read_pandas(source, columns, names, text, sep, encoding, where, quoting) ->
         )
         if isinstance(handle, io.BytesIO):
             handle.seek(0)
+        read_options = {k: v for k, v in options.items() if k != "index_col"}
         if names is not None:
-            check_names_cover(handle, header, where, **{k: v for k, v in options.items() if k != "index_col"})
+            check_names_cover(handle, header, where, **read_options)
         columns = list(dict.fromkeys(columns if columns is not None else header))
-        _check_header(where, columns, header)
+        _check_header(where, columns, header)  # first: its hint names a wrong delimiter
+        if names is None:
+            check_names_cover(handle, header, where, header_line=True, **read_options)
         # Every field is read (not only usecols) so that the field count of each line is checked.
-        df = pd.read_csv(handle, names=header, header=None if names is not None else 0, **options)
+        # Where the first line is the long one, pandas drops its extra fields with a warning
+        # (check_names_cover has refused such a file already: this is the last line of defence).
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            try:
+                df = pd.read_csv(handle, names=header, header=None if names is not None else 0, **options)
+            except pd.errors.ParserWarning:
+                raise ValueError(
+                    f"{where}: the first line after the header has more fields than the header ({len(header)})"
+                    " (a field holding the delimiter must be quoted)"
+                ) from None
         if len(df.columns) != len(header):
             raise ValueError(f"{where} has lines with more fields than the header ({len(header)})")
         return {c: df[c].to_numpy(dtype=object) for c in columns}
@@ -395,23 +527,30 @@ def _read_pandas(source, columns, names, text, sep, encoding, where, quoting) ->
     except (ValueError, pd.errors.ParserError) as e:
         if "has no column" in str(e) or str(e).startswith(where):
             raise
-        message = str(e)
+        message = str(e).strip()
         if "Expected" in message and "fields" in message:
             message += " (a field holding the delimiter must be quoted)"
         raise ValueError(f"could not read {where}: {message}") from None
 
 
-def check_names_cover(source, names, where: str, **read_options) -> None:
-    """A headerless file's first line has no more fields than ``names`` gives: pandas keeps the
-    first fields of longer lines without a word (a warning) when the first line is one of them.
+def check_names_cover(source, names, where: str, header_line: bool = False, **read_options) -> None:
+    """The first line of data has no more fields than ``names`` (the column names given for a
+    headerless file, or with ``header_line`` the file's own header) has: pandas keeps the first
+    fields of a longer first line without a word (a warning; a reader of some columns only,
+    not even that), or takes its first field for an index and shifts every column by one.
     ``source`` is a path or a BytesIO (rewound); ``read_options`` go to pandas' read_csv."""
     try:
-        first = pd.read_csv(source, header=None, nrows=1, **read_options)
+        first = pd.read_csv(source, header=None, nrows=1, skiprows=1 if header_line else 0, **read_options)
     except pd.errors.EmptyDataError:
         return
     finally:
         if isinstance(source, io.BytesIO):
             source.seek(0)
+    if first.shape[1] > len(names) and header_line:
+        raise ValueError(
+            f"{where} line 2 has {first.shape[1]} fields but the header has {len(names)}"
+            " (a field holding the delimiter must be quoted)"
+        )
     if first.shape[1] > len(names):
         raise ValueError(
             f"{where} line 1 has {first.shape[1]} fields but {len(names)} column names were given: "

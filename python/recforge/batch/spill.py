@@ -9,13 +9,24 @@ to pay for, read back whole). Memory: one chunk.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 
 import numpy as np
 
 from .._factorize import pd
-from .._tables import arrow_decoding, arrow_present, check_names_cover, pandas_sep, repeated_header
+from .._tables import (
+    SingleDelimitedText,
+    arrow_decoding,
+    arrow_present,
+    check_names_cover,
+    file_spare_delimiter,
+    is_whitespace,
+    open_text,
+    pandas_sep,
+    repeated_header,
+)
 
 
 def require_io() -> None:
@@ -74,38 +85,80 @@ def read_chunks(
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # e.g. text in an integer id column
                 yield pa.Table.from_pandas(_cast(table.to_pandas(), kinds), schema=schema, preserve_index=False)
         return
+    try:
+        yield from _csv_chunks(path, columns, kinds, chunk_rows, sep, encoding, what, names, fast, decimal, schema)
+    except UnicodeDecodeError as e:
+        raise ValueError(
+            f"{what} {path!r} is not {encoding} text ({e}): give its encoding (e.g. encoding='latin-1')"
+        ) from None
+
+
+def _csv_chunks(path, columns, kinds, chunk_rows, sep, encoding, what, names, fast, decimal, schema) -> Iterator:
     text = [c for c in columns if kinds[c] == "str"]
-    if names is None:
-        header = pd.read_csv(path, nrows=0, sep=pandas_sep(sep), encoding=encoding).columns
-    else:
-        header = names
-        check_names_cover(path, names, f"{what} {path!r}", sep=pandas_sep(sep), encoding=encoding, dtype=str)
+    several = len(sep) > 1 and not is_whitespace(sep)
+    # Several characters between fields: pandas would split them with its Python engine,
+    # quoted fields included; the file is read rewritten with one character no field holds.
+    read_sep = file_spare_delimiter(path, sep, encoding) if several else pandas_sep(sep)
+
+    def source():
+        if several:
+            return SingleDelimitedText(open_text(path, encoding), sep, read_sep)
+        return contextlib.nullcontext(path)
+
+    read_options = dict(sep=read_sep, encoding=encoding, dtype=str, keep_default_na=False, na_values=[])
+    with source() as s:
+        header = names if names is not None else list(pd.read_csv(s, nrows=0, **read_options).columns)
+    if names is not None:  # too few names first: a column they lack may be the one unnamed
+        with source() as s:
+            check_names_cover(s, header, f"{what} {path!r}", **read_options)
     missing = [c for c in columns if c not in header]
     if missing:
         raise ValueError(f"{what} {path!r} has no column {missing[0]!r} (columns: {list(header)})")
-    if fast and len(sep) == 1 and not lower.endswith((".zip", ".xz", ".lzma")):
+    if names is None:
+        with source() as s:
+            check_names_cover(s, header, f"{what} {path!r}", header_line=True, **read_options)
+    if fast and len(sep) == 1 and not path.lower().endswith((".zip", ".xz", ".lzma")):
         yield from _arrow_csv_chunks(path, columns, kinds, chunk_rows, sep, encoding, what, names, decimal)
         return
-    reader = pd.read_csv(
-        path,
-        usecols=columns,
-        chunksize=chunk_rows,
-        sep=pandas_sep(sep),
-        encoding=encoding,
-        dtype={c: str for c in (columns if decimal != "." else text)},  # numbers: converted by _cast
-        # only an empty field is missing: "NA" or "null" is a customer as in every other reader
-        keep_default_na=False,
-        na_values=[""],
-        **({} if names is None else {"header": None, "names": names}),
-    )
+    numbers = [c for c in columns if c not in text] if decimal == "." else []
+    # Every field is read, not only ``columns``: a reader of some columns checks no line's field
+    # count, and a field holding the delimiter would shift that line's columns unseen.
+    with source() as s:
+        reader = pd.read_csv(
+            s,
+            chunksize=chunk_rows,
+            sep=read_sep,
+            encoding=encoding,
+            index_col=False,
+            dtype={c: str for c in header if c not in numbers},  # numbers: converted by _cast
+            # only an empty field is missing: "NA" or "null" is a customer as in every other reader
+            keep_default_na=False,
+            na_values=[""],
+            **({} if names is None else {"header": None, "names": names}),
+        )
+        yield from _pandas_chunks(reader, columns, kinds, text, decimal, schema, f"{what} {path!r}", names is None)
+
+
+def _pandas_chunks(reader, columns, kinds, text, decimal, schema, where, header_line) -> Iterator:
+    import pyarrow as pa
+
     done = 0
-    for chunk in reader:
+    while True:
+        try:
+            chunk = next(reader)
+        except StopIteration:
+            return
+        except pd.errors.ParserError as e:  # a line with more fields than the header
+            message = str(e).strip()
+            raise ValueError(
+                f"could not read {where}: {message} (a field holding the delimiter must be quoted)"
+            ) from None
         chunk = chunk[columns]
-        if names is None:
+        if header_line:
             for c in text:
                 again = np.flatnonzero(chunk[c].to_numpy() == c)
                 if again.size:
-                    raise repeated_header(f"{what} {path!r}", done + int(again[0]))
+                    raise repeated_header(where, done + int(again[0]))
         done += len(chunk)
         yield pa.Table.from_pandas(_cast(chunk, kinds, decimal), schema=schema, preserve_index=False)
 
