@@ -18,6 +18,8 @@ import pytest
 import recforge as rf
 import scipy.sparse as sp
 from backends import without_pandas
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from recforge import _tables
 
 
@@ -99,6 +101,42 @@ def test_a_field_keeps_its_blanks_tabs_and_quoted_delimiters(tmp_path, backend, 
         "||": [("C1", "SKU1", 'a "quoted" || word'), ("C 2", "SKU2", "mug\x1f\t")],
     }[sep]
     assert got == want
+
+
+_FIELDS = ["a", "b c", "x::y", '"q::r"', '"two\nlines :: x"', '"say ""hi"" ::"', "\t", "  ", ""]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    lines=st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(_FIELDS), min_size=1, max_size=4),
+            st.sampled_from(["::", " ::  "]),
+            st.sampled_from(["\n", "\r\n"]),
+        ),
+        max_size=8,
+    ),
+    block=st.sampled_from([1, 2, 3, 7, 1 << 20]),
+    sep=st.sampled_from(["::", "whitespace"]),
+)
+def test_the_streamed_rewrite_equals_the_whole_one(lines, block, sep):
+    """Out of core, a file split by several characters is rewritten block by block, a quoted
+    field possibly spanning blocks: whatever the block size, read whole, by lines or by small
+    reads, the text equals the rewrite of the whole file in memory."""
+    import io
+
+    text = "".join(joiner.join(fields) + end for fields, joiner, end in lines)
+    want, delimiter = _tables.single_delimited(text, sep, quoted=True)
+
+    def stream():
+        s = _tables.SingleDelimitedText(io.StringIO(text), sep, delimiter)
+        s.BLOCK_CHARS = block
+        return s
+
+    whole, by_line, small = stream(), stream(), stream()
+    assert whole.read() == want
+    assert "".join(iter(by_line.readline, "")) == want
+    assert "".join(iter(lambda: small.read(5), "")) == want
 
 
 def test_a_short_line_is_dropped_and_counted(tmp_path, backend):

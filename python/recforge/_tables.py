@@ -105,38 +105,45 @@ def single_delimited(text: str, sep: str, quoted: bool) -> tuple[str, str]:
 
 
 class SingleDelimitedText(io.TextIOBase):
-    """A file split by several characters read as :func:`single_delimited` rewrites it, line
-    by line (for readers that stream it: quoted fields spanning lines included), with
-    ``delimiter`` chosen beforehand (:func:`spare_delimiter` over the whole file)."""
+    """A file split by several characters read as :func:`single_delimited` rewrites it, by
+    blocks of whole lines (for readers that stream it; the quote state carries over from one
+    block to the next, so a quoted field may span lines), with ``delimiter`` chosen beforehand
+    (:func:`file_spare_delimiter`)."""
+
+    BLOCK_CHARS = 1 << 20
 
     def __init__(self, stream, sep: str, delimiter: str, quoted: bool = True):
         self._stream, self._sep, self._delimiter, self._quoted = stream, sep, delimiter, quoted
-        self._inside = False  # within a quoted field at the current line's start
+        self._inside = False  # within a quoted field at the current block's start
         self._buffer = ""
 
     def readable(self) -> bool:
         return True
 
-    def _line(self) -> str:
-        line = self._stream.readline()
+    def _block(self) -> str:
+        """The next block of whole lines, rewritten ("" at the end)."""
+        block = self._stream.read(self.BLOCK_CHARS)
+        if block and not block.endswith("\n"):
+            block += self._stream.readline()
+        at_end = not block.endswith("\n")
         if not self._quoted:
-            return _rewrite(line, self._sep, self._delimiter, True, False)
-        pieces = line.split('"')
-        first = 1 if self._inside else 0
-        for n in range(first, len(pieces), 2):
-            pieces[n] = _rewrite(pieces[n], self._sep, self._delimiter, n == 0, False)
-        self._inside ^= (len(pieces) - 1) % 2 == 1
+            return _rewrite(block, self._sep, self._delimiter, True, at_end)
+        pieces = block.split('"')
+        last = len(pieces) - 1
+        for n in range(1 if self._inside else 0, len(pieces), 2):
+            pieces[n] = _rewrite(pieces[n], self._sep, self._delimiter, n == 0, at_end and n == last)
+        self._inside ^= last % 2 == 1
         return '"'.join(pieces)
 
     def read(self, size: int | None = -1) -> str:
         size = -1 if size is None else size
         parts, have = [self._buffer], len(self._buffer)
         while size < 0 or have < size:
-            line = self._line()
-            if not line:
+            block = self._block()
+            if not block:
                 break
-            parts.append(line)
-            have += len(line)
+            parts.append(block)
+            have += len(block)
         text = "".join(parts)
         if size < 0 or len(text) <= size:
             self._buffer = ""
@@ -145,12 +152,14 @@ class SingleDelimitedText(io.TextIOBase):
         return text[:size]
 
     def readline(self, size: int = -1) -> str:
-        cut = self._buffer.find("\n")
-        if cut >= 0:
-            line, self._buffer = self._buffer[: cut + 1], self._buffer[cut + 1 :]
-            return line
-        line, self._buffer = self._buffer, ""
-        return line + self._line()
+        while "\n" not in self._buffer:
+            block = self._block()
+            if not block:
+                break
+            self._buffer += block
+        cut = self._buffer.find("\n") + 1 or len(self._buffer)
+        line, self._buffer = self._buffer[:cut], self._buffer[cut:]
+        return line
 
     def close(self) -> None:
         self._stream.close()
