@@ -216,33 +216,35 @@ def csr_of_rows(rng, rows: list, dtype, index_dtype) -> sp.csr_matrix:
     return sp.csr_matrix((data, indices, indptr.astype(index_dtype)), shape=(len(rows), len(rows)))
 
 
+def similarity_of_shapes(rng, n_items: int, shapes, dtype, index_dtype, n_rows_used=None) -> sp.csr_matrix:
+    """Item i's row holds the items ``shapes[i % len(shapes)](i)`` (drawn in item order), for the
+    first ``n_rows_used`` items (default all); the other items' rows are empty."""
+    used = n_items if n_rows_used is None else n_rows_used
+    rows = [shapes[i % len(shapes)](i) if i < used else np.array([], dtype=np.int64) for i in range(n_items)]
+    return csr_of_rows(rng, rows, dtype, index_dtype)
+
+
 def run_structured_similarity(rng, n_items: int, dtype, index_dtype) -> sp.csr_matrix:
     """Rows of every shape the dense mode's run-by-run adds tell apart: all items but the row's
     own (EASE's weights: two runs), one block of consecutive items, a block with one gap, a block
     with two gaps (scattered), a single item, the first and last items, an empty row, and a
     sparse random row; values of both signs."""
-    rows = []
-    for i in range(n_items):
-        kind = i % 8
-        if kind == 0:
-            cols = np.delete(np.arange(n_items), i)
-        elif kind == 1:
-            start = rng.integers(0, n_items // 2)
-            cols = np.arange(start, start + n_items // 2)
-        elif kind == 2:
-            cols = np.delete(np.arange(n_items), [0, rng.integers(1, n_items - 1)])[: n_items - 3]
-        elif kind == 3:
-            cols = np.delete(np.arange(n_items), [5, 9])
-        elif kind == 4:
-            cols = np.array([rng.integers(n_items)])
-        elif kind == 5:
-            cols = np.array([0, n_items - 1])
-        elif kind == 6:
-            cols = np.array([], dtype=np.int64)
-        else:
-            cols = np.sort(rng.choice(n_items, n_items // 5, replace=False))
-        rows.append(cols)
-    return csr_of_rows(rng, rows, dtype, index_dtype)
+
+    def block(i):
+        start = rng.integers(0, n_items // 2)
+        return np.arange(start, start + n_items // 2)
+
+    shapes = [
+        lambda i: np.delete(np.arange(n_items), i),
+        block,
+        lambda i: np.delete(np.arange(n_items), [0, rng.integers(1, n_items - 1)])[: n_items - 3],
+        lambda i: np.delete(np.arange(n_items), [5, 9]),
+        lambda i: np.array([rng.integers(n_items)]),
+        lambda i: np.array([0, n_items - 1]),
+        lambda i: np.array([], dtype=np.int64),
+        lambda i: np.sort(rng.choice(n_items, n_items // 5, replace=False)),
+    ]
+    return similarity_of_shapes(rng, n_items, shapes, dtype, index_dtype)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -291,27 +293,17 @@ def many_tile_similarity(rng, n_items: int, n_rows_used: int, dtype, index_dtype
     n_items (runs that cross the dense mode's tiles of 2,048 items, gaps at tile edges, scattered
     rows walked across tiles); the other items' rows are empty."""
     edge = 2048
-    rows = []
-    for i in range(n_items):
-        kind = i % 8 if i < n_rows_used else 6
-        if kind == 0:
-            cols = np.delete(np.arange(n_items), i)
-        elif kind == 1:
-            cols = np.arange(edge - 3, n_items - edge // 2)
-        elif kind == 2:
-            cols = np.delete(np.arange(n_items), edge)  # the gap opens a tile
-        elif kind == 3:
-            cols = np.delete(np.arange(n_items), [edge - 1, 2 * edge + 7])[1:]
-        elif kind == 4:
-            cols = np.array([edge * (i % 3) + i % 5])
-        elif kind == 5:
-            cols = np.array([0, edge - 1, edge, n_items - 1])
-        elif kind == 6:
-            cols = np.array([], dtype=np.int64)
-        else:
-            cols = np.sort(rng.choice(n_items, n_items // 7, replace=False))
-        rows.append(cols)
-    return csr_of_rows(rng, rows, dtype, index_dtype)
+    shapes = [
+        lambda i: np.delete(np.arange(n_items), i),
+        lambda i: np.arange(edge - 3, n_items - edge // 2),
+        lambda i: np.delete(np.arange(n_items), edge),  # the gap opens a tile
+        lambda i: np.delete(np.arange(n_items), [edge - 1, 2 * edge + 7])[1:],
+        lambda i: np.array([edge * (i % 3) + i % 5]),
+        lambda i: np.array([0, edge - 1, edge, n_items - 1]),
+        lambda i: np.array([], dtype=np.int64),
+        lambda i: np.sort(rng.choice(n_items, n_items // 7, replace=False)),
+    ]
+    return similarity_of_shapes(rng, n_items, shapes, dtype, index_dtype, n_rows_used)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
