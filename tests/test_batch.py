@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import recforge as rf
 import scipy.sparse as sp
+from recforge.batch.spill import block_of
 
 pd = pytest.importorskip("pandas", reason="out-of-core scoring needs the io extra (pandas, pyarrow)")
 pytest.importorskip("pyarrow", reason="out-of-core scoring needs the io extra (pandas, pyarrow)")
@@ -248,10 +249,46 @@ def test_integer_ids_and_more_blocks_than_customers(tmp_path):
     got = read_lists(tmp_path / "out")
     assert report["customers"] == 5 and set(got.user) == set(range(5)) and got.user.dtype.kind == "i"
     assert got.item.dtype.kind == "i" and set(got.item) <= set(range(100, 120))
-    sizes = [len(pd.read_parquet(tmp_path / "out" / f"part-{b:05d}.parquet")) for b in range(12)]
-    assert 0 in sizes and sum(sizes) == len(got)  # empty blocks have their (empty) file
-    assert list(pd.read_parquet(tmp_path / "out" / f"part-{sizes.index(0):05d}.parquet").columns) == [
+    # a block without customers has no file, except block 0 (the columns of an empty job)
+    full = set(block_of(np.arange(5, dtype=np.int64), 12).tolist())
+    parts = sorted(f for f in os.listdir(tmp_path / "out") if f.startswith("part-"))
+    assert parts == [f"part-{b:05d}.parquet" for b in sorted(full | {0})] and len(parts) < 12
+    assert list(pd.read_parquet(tmp_path / "out" / parts[0]).columns) == ["user", "rank", "item", "score", "path"]
+
+
+def test_an_empty_job_has_its_columns_and_many_blocks_cost_no_files(tmp_path):
+    frame = pd.DataFrame({"user": ["a", "b", "a"], "item": ["x", "y", "y"]})
+    model = rf.ColdStart(rf.ItemKNN(neighbours=5)).fit(rf.Interactions.from_pandas(frame))
+    frame.iloc[:0].to_csv(tmp_path / "empty.csv", index=False)
+    report = rf.batch.recommend(model, tmp_path / "empty.csv", tmp_path / "none", k=3, blocks=4)
+    assert report["customers"] == 0
+    assert sorted(os.listdir(tmp_path / "none")) == ["_SUCCESS", "_recforge_job.json", "part-00000.parquet"]
+    assert list(pd.read_parquet(tmp_path / "none" / "part-00000.parquet").columns) == [
         "user", "rank", "item", "score", "path"]  # fmt: skip
+    assert rf.batch.collect(tmp_path / "none", tmp_path / "none.csv") == 0
+    assert (tmp_path / "none.csv").read_text().splitlines() == ["user,rank,item,score,path"]
+    frame.to_csv(tmp_path / "e.csv", index=False)
+    report = rf.batch.recommend(model, tmp_path / "e.csv", tmp_path / "out", k=3, blocks=20_000)
+    assert report["customers"] == 2 and len(os.listdir(tmp_path / "out")) <= 5
+
+
+def test_the_split_holds_no_file_open_per_block(tmp_path, fitted):
+    """A thousand blocks or more used to fail where a process may hold 1,024 files (256 on macOS)."""
+    resource = pytest.importorskip("resource")
+    model, _ = fitted
+    frame = events(2, 9000, n_users=3000)
+    frame.to_csv(tmp_path / "e.csv", index=False)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(256, hard), hard))
+    try:  # several chunks: a block's file holds one stream per chunk that has its rows
+        report = rf.batch.recommend(model, tmp_path / "e.csv", tmp_path / "out", k=3, blocks=2000, chunk_rows=2500)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    want = in_memory(model, frame, 3)
+    got = read_lists(tmp_path / "out")
+    assert report["customers"] == len(want) and set(got.user) == set(want)
+    for customer, rows in got.sort_values(["user", "rank"]).groupby("user"):
+        assert rows["item"].tolist() == want[customer][0]
 
 
 def test_cli_recommend_out_of_core_writes_what_the_in_memory_command_writes(tmp_path, fitted):

@@ -170,6 +170,12 @@ def test_train_recommend_similar(tmp_path, events_csv, capsys):
     assert len(lines) == 6 and lines[0].startswith("SKU-1\t1\t")
     s_ids, _ = model.similar_items(inter.item_index(["SKU-1"]), k=3)
     assert lines[0].split("\t")[2] == inter.item_ids[s_ids[0, 0]]
+    # a k above the catalogue lists the model's answer, ranked 1, 2, ... (it used to fail)
+    assert main(["similar", "--model", str(model_path), "--items", "SKU-1", "--k", "100000"]) == 0
+    lines = [line.split("\t") for line in capsys.readouterr().out.strip().splitlines()]
+    s_ids, _ = model.similar_items(inter.item_index(["SKU-1"]), k=100000)
+    assert 1 < len(lines) < inter.n_items and [int(r[1]) for r in lines] == list(range(1, len(lines) + 1))
+    assert [r[2] for r in lines] == inter.item_ids[s_ids[0][s_ids[0] >= 0]].tolist()
 
 
 def test_recommend_to_parquet(tmp_path, events_csv):

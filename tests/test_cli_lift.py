@@ -99,7 +99,11 @@ def test_pseudonymised_files_are_matched_through_the_key(tmp_path, capsys, monke
     "change, message",
     [
         (["--since", "2012-01-02", "--time-col", None], "--since needs --time-col"),
-        (["--days", "0"], "--days must be > 0"),
+        (["--days", "0", "--since", "2012-01-02"], "--days must be > 0"),
+        (["--days", "nan", "--since", "2012-01-02"], "--days must be > 0"),
+        (["--days", "7"], "--days needs --since"),
+        (["--since", "2013-01-02"], "its lines run from 2012-01-03T00:00:00 to 2012-01-04T00:00:00"),
+        (["--items", " , "], "--items names no product"),
         (["--key-file", "k.txt"], "--key-file needs --pseudonymise"),
         (["--confidence", "1.5"], "--confidence"),
         (["--data", "absent.csv"], "no such file"),

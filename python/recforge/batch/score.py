@@ -5,7 +5,8 @@ blocks already written.
 Layout of ``out``:
 
 - ``part-NNNNN.parquet``: the lists of block NNNNN's customers (``user, rank, item, score``,
-  and ``path`` for a model with fallbacks); every block has its file, empty ones included.
+  and ``path`` for a model with fallbacks). A block without customers has no file, except
+  block 0, which is always written (an empty job's output still has its columns).
 - ``_recforge_job.json``: what the job is (input, model, k, blocks); a rerun with another job
   is refused rather than mixed in.
 - ``_spill/``: the input split by customer, as Arrow IPC streams (removed at the end); the
@@ -31,7 +32,7 @@ from .._tables import check_column_names, check_decimal
 from ..data import Interactions
 from ..models import ColdStart
 from .customers import CustomerTable, emptied_customers, table_kinds, with_empty_rows
-from .spill import block_of, pd, read_block, require_io, spill_input
+from .spill import block_of, has_block, pd, read_block, require_io, spill_input
 
 MANIFEST, SPILL, DONE = "_recforge_job.json", "_spill", "_SUCCESS"
 CUSTOMERS = "customers"  # the customer table's blocks, inside SPILL
@@ -299,9 +300,15 @@ def recommend(
                 report["resumed_blocks"] += 1
                 bar.update(1)
                 continue
+            customers_dir = os.path.join(spill_dir, CUSTOMERS)
+            if b > 0 and not has_block(spill_dir, b) and not (listed is not None and has_block(customers_dir, b)):
+                # no customer: no file (more blocks than customers would write a folder of
+                # empty files); block 0 is always written, so the output has its columns
+                bar.update(1)
+                continue
             table_rows = None
             if listed is not None:
-                frame = read_block(os.path.join(spill_dir, CUSTOMERS), b, listed)
+                frame = read_block(customers_dir, b, listed)
                 table_rows = CustomerTable(model, frame, customer_key)
             table, counts = scorer.score(read_block(spill_dir, b, kinds), table_rows)
             table = rename(table)

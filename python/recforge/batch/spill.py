@@ -306,43 +306,51 @@ def block_of(customers, n_blocks: int) -> np.ndarray:
 
 
 def spill(chunks: Iterator, user_col: str, kinds: dict, n_blocks: int, folder: str, progress=None) -> np.ndarray:
-    """Append each chunk's rows to ``folder``/block-NNNNN.arrow by customer (Arrow IPC streams:
-    temporary files, written and read back without encoding); returns the rows per block.
-    Blocks without rows get no file."""
+    """Append each chunk's rows to ``folder``/block-NNNNN.arrow by customer (Arrow IPC streams,
+    one per chunk that holds rows of the block: temporary files, written and read back without
+    encoding); returns the rows per block. Blocks without rows get no file.
+
+    A block's file is opened for each chunk and closed after it: holding one open per block
+    would run out of file handles beyond about a thousand blocks (256 on macOS), and opening
+    the blocks of a chunk costs little beside splitting its rows."""
     import pyarrow as pa
 
     schema = arrow_schema(kinds)
-    writers: dict = {}
     rows = np.zeros(n_blocks, dtype=np.int64)
-    try:
-        for table in chunks:
-            block = block_of(table.column(user_col), n_blocks)
-            order = np.argsort(block, kind="stable")
-            block, table = block[order], table.take(pa.array(order))
-            starts = np.flatnonzero(np.r_[True, block[1:] != block[:-1]]) if block.size else np.zeros(0, np.int64)
-            for start, end in zip(starts.tolist(), np.r_[starts[1:], block.size].tolist()):
-                b = int(block[start])
-                if b not in writers:
-                    writers[b] = pa.ipc.new_stream(os.path.join(folder, block_name(b)), schema)
-                writers[b].write_table(table.slice(start, end - start))
-                rows[b] += end - start
-            if progress is not None:
-                progress.update(table.num_rows)
-    finally:
-        for writer in writers.values():
-            writer.close()
+    for table in chunks:
+        block = block_of(table.column(user_col), n_blocks)
+        order = np.argsort(block, kind="stable")
+        block, table = block[order], table.take(pa.array(order))
+        starts = np.flatnonzero(np.r_[True, block[1:] != block[:-1]]) if block.size else np.zeros(0, np.int64)
+        for start, end in zip(starts.tolist(), np.r_[starts[1:], block.size].tolist()):
+            b = int(block[start])
+            with pa.OSFile(os.path.join(folder, block_name(b)), "ab") as f, pa.ipc.new_stream(f, schema) as writer:
+                writer.write_table(table.slice(start, end - start))
+            rows[b] += end - start
+        if progress is not None:
+            progress.update(table.num_rows)
     return rows
 
 
 def read_block(folder: str, block: int, kinds: dict):
-    """Block ``block``'s events as a DataFrame (empty, with the columns, if it has none)."""
+    """Block ``block``'s events as a DataFrame (empty, with the columns, if it has none): the
+    file's streams one after another."""
     import pyarrow as pa
 
     path = os.path.join(folder, block_name(block))
     if not os.path.exists(path):
         return arrow_schema(kinds).empty_table().to_pandas()
-    with pa.ipc.open_stream(path) as reader:
-        return reader.read_all().to_pandas()
+    tables, size = [], os.path.getsize(path)
+    with pa.memory_map(path) as f:
+        while f.tell() < size:
+            with pa.ipc.open_stream(f) as reader:
+                tables.append(reader.read_all())
+    return pa.concat_tables(tables).to_pandas()
+
+
+def has_block(folder: str, block: int) -> bool:
+    """Whether block ``block`` has rows in ``folder``."""
+    return os.path.exists(os.path.join(folder, block_name(block)))
 
 
 def block_name(block: int) -> str:

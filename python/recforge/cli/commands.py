@@ -186,7 +186,7 @@ def recommend_out_of_core(args, start: float) -> None:
     dropped = ", ".join(f"{k} {v:,}" for k, v in report["dropped"].items()) or "none"
     left_out = report.get("customer_rows_dropped", {})
     print(
-        f"{report['customers']:,} customers in {report['blocks']} blocks"
+        f"{report['customers']:,} customers in {report['blocks']} block{'' if report['blocks'] == 1 else 's'}"
         + (f" ({report['resumed_blocks']} written by an earlier run)" if report["resumed_blocks"] else "")
         + (
             f"; {report['skipped_customers']:,} customers the model has not seen were skipped"
@@ -275,7 +275,7 @@ def recommend(args) -> None:
         table = {**named, **table}
     write_table(table, args.out)
     print(
-        f"{table['rank'].size:,} recommendations ({args.k} per customer) in "
+        f"{table['rank'].size:,} recommendations (up to {args.k} per customer) in "
         f"{time.perf_counter() - start:.1f} s -> {args.out}"
     )
 
@@ -420,7 +420,7 @@ def similar(args) -> None:
             raise CliError(f"--items: {e.args[0]}") from None
         names = known.item_ids[items]
         ids, scores = model.similar_items(items, k=args.k)
-    rank = np.broadcast_to(np.arange(1, args.k + 1), ids.shape)
+    rank = np.broadcast_to(np.arange(1, ids.shape[1] + 1), ids.shape)  # k above the catalogue: fewer columns
     ok = ids >= 0
     asked = np.broadcast_to(np.arange(len(items))[:, None], ids.shape)[ok]
     table = {

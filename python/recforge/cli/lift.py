@@ -42,7 +42,7 @@ def add_lift_parser(sub) -> None:
     g.add_argument("--time-col", help="time column: epoch seconds or dates (without it every line counts)")
     g.add_argument("--amount-col", help="money per line: adds the spend per customer in the window (Welch's t-test)")
     g.add_argument("--since", help="with --time-col: the send (lines before it do not count)")
-    g.add_argument("--days", type=float, default=30.0, help="with --since: days after it that count (default: 30)")
+    g.add_argument("--days", type=float, help="with --since: days after it that count (default: 30)")
     add_csv_arguments(g)
     p.add_argument(
         "--pseudonymise",
@@ -80,6 +80,8 @@ def _lists(path: str, args, option: str):
     codes, customers = factorize(_text(table[args.customer_col]), f"{option} customers")
     if args.items:
         given = np.array([i.strip() for i in args.items.split(",") if i.strip()], dtype=object)
+        if not given.size:
+            raise CliError(f"--items names no product: {args.items!r}")
         return customers, np.repeat(np.arange(customers.size), given.size), np.tile(given, customers.size)
     items = _text(table[args.list_item_col])
     listed = (codes >= 0) & ~missing_mask(items)
@@ -91,7 +93,11 @@ def _events(args, key):
     ``key``); lines without a customer or a product left out."""
     if args.time_col is None and args.since is not None:
         raise CliError("--since needs --time-col (the events' times)")
-    if args.days <= 0:
+    if args.days is not None and args.since is None:
+        # without a send every line counts: a window the user asked for would be ignored
+        raise CliError("--days needs --since (the send the days count from)")
+    args.days = 30.0 if args.days is None else args.days
+    if not args.days > 0:  # NaN too: it would make an empty window
         raise CliError(f"--days must be > 0, got {args.days}")
     text = [c for c in (args.user_col, args.item_col, args.time_col) if c]
     table = read_events(args, text + ([args.amount_col] if args.amount_col else []), text=text)
@@ -106,7 +112,15 @@ def _events(args, key):
         raise CliError(str(e)) from None
     keep = ~missing_mask(users) & ~missing_mask(items)
     if start is not None:
+        timed = keep & ~np.isnan(times)
         keep &= (times >= start) & (times < start + args.days * DAY)
+        if timed.any() and not keep.any():
+            # zero conversions in both groups would read as a result; it is a window off the log
+            first, last = (str(np.datetime64(int(t), "s")) for t in (times[timed].min(), times[timed].max()))
+            raise CliError(
+                f"no line of --data falls in the window ({args.days:g} days from {args.since}): "
+                f"its lines run from {first} to {last}"
+            )
     users, items = users[keep], items[keep]
     if key is not None and users.size:
         users = pseudonymise(users, key).astype(object)
