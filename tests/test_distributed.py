@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import sys
+import time
 import warnings
 
 import numpy as np
@@ -220,6 +221,34 @@ def test_bad_input_is_refused(client):
         rfd.recommend(model, "absent.parquet", k=3, client=client)
     with pytest.raises(TypeError, match="events must be a Dask DataFrame or a Parquet path, got DataFrame"):
         rfd.recommend(model, events(1, 20), k=3, client=client)
+
+
+def test_the_workers_keep_no_model_after_its_jobs(tmp_path):
+    """Each job's model stayed on every worker for the worker's life (a registry of scorers by
+    model): a daily job on a long-lived cluster grew its memory by a model a day. Dask's client
+    keeps its last messages, and the futures in them, for its own logs: none kept here."""
+    import gc
+
+    import dask
+
+    def models() -> int:  # every ItemKNN alive in this process (the workers are threads of it)
+        gc.collect()
+        return sum(type(o) is rf.ItemKNN for o in gc.get_objects())
+
+    before = models()
+    train = events(0, 600)
+    model = rf.ItemKNN(neighbours=10).fit(rf.Interactions.from_pandas(train, weight_col="weight"))
+    ddf = dd.from_pandas(train, npartitions=3)
+    with dask.config.set({"distributed.admin.low-level-log-length": 0}), distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster, distributed.Client(cluster) as c:  # fmt: skip
+        first = rfd.recommend(model, ddf, k=3, client=c).compute()
+        rfd.recommend(model, ddf, k=3, client=c, out=tmp_path / "lists")
+        deadline = time.monotonic() + 10  # the workers drop released data soon, not at once
+        while models() > before + 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert models() == before + 1  # the copies the workers were sent are gone; ours is left
+    assert len(first) == 3 * train.user.nunique()
 
 
 def test_importing_without_dask_says_how_to_install(monkeypatch):

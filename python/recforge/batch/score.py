@@ -396,6 +396,15 @@ class BlockScorer:
         self.known = pd.Index(user_ids)  # built once: every block looks its customers up in it
         self.user_kind = id_kind(user_ids)  # so is the kind a block's raw ids are brought to
 
+    def __getstate__(self) -> dict:
+        # Sent to every worker of a cluster: the index is a copy of the model's ids (as large
+        # as they are), rebuilt on arrival instead of travelling
+        return {name: value for name, value in self.__dict__.items() if name != "known"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.known = pd.Index(np.asarray(self.model.user_ids_))
+
     def score(self, frame, customers: CustomerTable | None = None) -> tuple:
         """The block's lists as a DataFrame, and its counts. ``customers``: the block's rows of a
         customer table (a model with fallbacks): its customers are answered too, those without

@@ -64,7 +64,8 @@ def demo(args) -> None:
         for name, model in candidates.items()
     }
     result = compare(fitted, train, test, k=args.k, groups=True)
-    for group, label in (("returning", "returning customers"), ("new_customers", "new customers")):
+    new = "new customers (no history: every model but popularity answers them from their country, alike)"
+    for group, label in (("returning", "returning customers"), ("new_customers", new)):
         print(f"\n{label}:")
         print(_summary(result.groups[group], args.k))
     best = max(result.metrics, key=lambda name: result.groups["returning"].metrics[name]["ndcg"][0])

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
 
 import dask.dataframe as dd
 import numpy as np
@@ -22,20 +21,6 @@ from ..batch.spill import block_of
 from ..models import ColdStart
 from .shipping import ship
 
-_scorers: dict = {}  # per worker process: (id(model), k) -> (model, BlockScorer)
-_scorers_lock = threading.Lock()
-
-
-def _scorer(model, k: int, columns: list) -> BlockScorer:
-    """The worker's scorer for this (shipped) model: its customer index is built once per
-    worker, not once per partition."""
-    key = (id(model), k)
-    with _scorers_lock:
-        held = _scorers.get(key)
-        if held is None or held[0] is not model:
-            held = _scorers[key] = (model, BlockScorer(model, k, columns))
-        return held[1]
-
 
 def _import_on_worker() -> None:
     import dask.dataframe  # noqa: F401
@@ -43,8 +28,8 @@ def _import_on_worker() -> None:
     from .. import batch  # noqa: F401
 
 
-def _score_partition(frame: pd.DataFrame, model, k: int, columns: list, counted: bool = False):
-    table, counts = _scorer(model, k, columns).score(frame)
+def _score_partition(frame: pd.DataFrame, scorer: BlockScorer, counted: bool = False):
+    table, counts = scorer.score(frame)
     return (table, counts) if counted else table
 
 
@@ -72,13 +57,11 @@ def _routed(frame: pd.DataFrame, column: str, n: int, integer_ids: bool, partiti
     return frame.assign(**{BLOCK: block_of(values, n), ORDER: order})
 
 
-def _score_partition_with_table(
-    frame, table, model, k: int, columns: list, key: str, integer_ids: bool, counted: bool = False
-):
+def _score_partition_with_table(frame, table, scorer: BlockScorer, key: str, integer_ids: bool, counted: bool = False):
     table = table.sort_values(ORDER, kind="stable").drop(columns=[BLOCK, ORDER])
     table[key] = _key_values(table[key], integer_ids)
-    listed = CustomerTable(model, table, key)
-    result, counts = _scorer(model, k, columns).score(frame.drop(columns=[BLOCK, ORDER]), customers=listed)
+    listed = CustomerTable(scorer.model, table, key)
+    result, counts = scorer.score(frame.drop(columns=[BLOCK, ORDER]), customers=listed)
     return (result, counts) if counted else result
 
 
@@ -257,7 +240,10 @@ def recommend(
     the partitions' tasks, not serialised into each of them. Unlike scattered data, it is
     rebuilt if the workers holding it are lost, so a restarted worker costs time, not the job.
     Each worker builds the customer index of the model once. The lists equal what the model
-    answers in one process for the same events.
+    answers in one process for the same events. The workers drop the model when the job's
+    tasks are released; Dask's client keeps its last messages, which name the model's task,
+    for its logs (``distributed.admin.low-level-log-length``, 1,000 by default), so a worker may
+    hold a finished job's model until newer messages have pushed them out.
     """
     client = client or get_client()
     spec = getattr(model, "events_spec_", None)
@@ -285,16 +271,18 @@ def recommend(
     # dask.dataframe at once can fail (KeyError in importlib) and cost a worker.
     client.run(_import_on_worker)
     n = npartitions or events.npartitions
-    shipped = ship(client, model, every_worker=True)
+    # The scorer (the model and its customer index) travels once to every worker and lives as
+    # long as the job's tasks need it: a registry on the workers kept every job's model.
+    shipped = ship(client, BlockScorer(model, k, columns), every_worker=True)
     if table is None:
         frames = [events[columns].shuffle(on=spec["user_col"], npartitions=n)]
-        score, arguments = _score_partition, (shipped, k, columns)
+        score, arguments = _score_partition, (shipped,)
     else:  # both sides routed by one hash of the id into the same n partitions
         frames = [
             frame.map_partitions(_routed, column, n, integer_ids, partition_info=True).shuffle(on=BLOCK, npartitions=n)
             for frame, column in ((events[columns], spec["user_col"]), (table, key))
         ]
-        score, arguments = _score_partition_with_table, (shipped, k, columns, key, integer_ids)
+        score, arguments = _score_partition_with_table, (shipped, key, integer_ids)
     if out is not None:
         _clear(fs, earlier)
         report = _written_with_counts(client, score, frames, arguments, _meta(model, k), fs, path)
