@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 
 
 def check_writable(path: str | os.PathLike, what: str = "output") -> str:
@@ -43,13 +43,13 @@ def atomic_path(path: str | os.PathLike):
     Parquet writer): once the block succeeds, the file is fsynced and replaces ``path``."""
     path = check_writable(path)  # named: not a temporary file's name in an OSError, nor one beside a folder
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".part", dir=folder)
-    os.close(fd)
+    tmp = _temporary_file(folder, os.path.basename(path))
     try:
         yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
-        _keep_mode(path, tmp)
+        with contextlib.suppress(OSError):  # a file replaced keeps its permissions
+            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -58,16 +58,20 @@ def atomic_path(path: str | os.PathLike):
     _sync_folder(folder)
 
 
-def _keep_mode(path: str, tmp: str) -> None:
-    # mkstemp creates 0600 files; give the result the permissions a plain open() would have.
-    try:
-        mode = os.stat(path).st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    with contextlib.suppress(OSError):
-        os.chmod(tmp, mode)
+def _temporary_file(folder: str, name: str) -> str:
+    """A new empty file in ``folder`` with the permissions a plain ``open()`` gives (0o666
+    less the umask, applied by the system). Not ``tempfile.mkstemp``: its files are 0o600, and
+    learning the umask to widen them means setting it, for every thread of the process (a
+    server writing its state would race the threads creating files meanwhile)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    for _ in range(100):
+        tmp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.part")
+        try:
+            os.close(os.open(tmp, flags, 0o666))
+            return tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {os.path.join(folder, name)!r}")
 
 
 def _sync_folder(folder: str) -> None:

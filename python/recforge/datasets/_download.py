@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import tempfile
 import urllib.error
 import urllib.request
 import zipfile
 from pathlib import Path
+
+from .._atomic import atomic_path
 
 # name -> (url, hash algorithm, expected digest). GroupLens publishes MD5 sums only for
 # ml-1m and ml-20m (files.grouplens.org/.../ml-1m.zip.md5); the SHA-256 values of ml-100k and
@@ -82,9 +82,8 @@ def fetch(name: str, progress: bool = True) -> Path:
     if target.exists() and (algorithm is None or _digest(target, algorithm) == expected):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
+    with atomic_path(target) as tmp:  # a failed or corrupt download leaves nothing under the name
+        with open(tmp, "wb") as out:
             try:
                 response = _urlopen(url, timeout=60)
             except (urllib.error.URLError, OSError) as e:
@@ -109,10 +108,6 @@ def fetch(name: str, progress: bool = True) -> Path:
                     f"the download of {name} from {url} is corrupt or not the official file: "
                     f"{algorithm} {got}, expected {expected}; it was deleted, try again"
                 )
-        shutil.move(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return target
 
 
