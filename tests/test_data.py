@@ -352,6 +352,37 @@ def test_from_parquet(tmp_path):
     assert inter.to_pandas()["time"].tolist() == list(df["ts"])
 
 
+def test_a_parquet_folder_without_a_column_is_named_in_one_line(tmp_path, capsys):
+    """Arrow's error for an absent column is its schema, one field per line; Spark's folders
+    (_SUCCESS, .crc files beside the parts) are read as datasets."""
+    pytest.importorskip("pyarrow")
+    from recforge.cli import main
+
+    folder = tmp_path / "spark"
+    folder.mkdir()
+    df = pd.DataFrame({"CustomerID": [1, 2, 2], "StockCode": ["a", "b", "a"]})
+    df.iloc[:2].to_parquet(folder / "part-00000-x.snappy.parquet")
+    df.iloc[2:].to_parquet(folder / "part-00001-x.snappy.parquet")
+    (folder / "_SUCCESS").write_text("")
+    (folder / ".part-00000-x.snappy.parquet.crc").write_bytes(b"crc")
+    inter = rf.Interactions.from_parquet(folder, "CustomerID", "StockCode")
+    assert inter.matrix.toarray().tolist() == [[1.0, 0.0], [1.0, 1.0]]
+    with pytest.raises(ValueError, match=r"has no column 'InvoiceDate' \(columns: \['CustomerID', 'StockCode'\]\)$"):
+        rf.Interactions.from_parquet(folder, "CustomerID", "StockCode", time_col="InvoiceDate")
+    with pytest.raises(ValueError, match="did you mean 'CustomerID' for 'customerid'"):
+        rf.Interactions.from_parquet(folder, "customerid", "StockCode")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="holds no Parquet file"):
+        rf.Interactions.from_parquet(tmp_path / "empty", "CustomerID", "StockCode")
+    (tmp_path / "e.parquet").write_text("user,item\n")
+    with pytest.raises(ValueError, match="cannot read it as Parquet"):
+        rf.Interactions.from_parquet(tmp_path / "e.parquet", "user", "item")
+    argv = ["train", "--data", str(folder), "--user-col", "CustomerID", "--item-col", "StockCode"]
+    assert main([*argv, "--time-col", "InvoiceDate", "--model", "itemknn", "--out", str(tmp_path / "m.npz")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "has no column 'InvoiceDate'" in err
+
+
 def test_splits_and_models_take_interactions(rng):
     n = 3000
     users, items = rng.integers(0, 200, n), rng.integers(0, 80, n)

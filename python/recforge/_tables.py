@@ -444,7 +444,7 @@ def _read_csv_module(source, columns, names, sep, encoding, where, quoting) -> d
             reader = csv.reader(f, delimiter=sep, quoting=quoting, strict=quoting != csv.QUOTE_NONE)
             header = list(names) if names is not None else next(reader, [])
             columns = list(dict.fromkeys(columns if columns is not None else header))
-            _check_header(where, columns, header)
+            check_header(where, columns, header)
             at = [header.index(c) for c in columns]
             values = [[] for _ in columns]
             for row in reader:
@@ -513,7 +513,7 @@ def _read_pandas(source, columns, names, text, sep, encoding, where, quoting) ->
         if names is not None:
             check_names_cover(handle, header, where, **read_options)
         columns = list(dict.fromkeys(columns if columns is not None else header))
-        _check_header(where, columns, header)  # first: its hint names a wrong delimiter
+        check_header(where, columns, header)  # first: its hint names a wrong delimiter
         if names is None:
             check_names_cover(handle, header, where, header_line=True, **read_options)
         # Every field is read (not only usecols) so that the field count of each line is checked.
@@ -567,7 +567,25 @@ def check_names_cover(source, names, where: str, header_line: bool = False, **re
         )
 
 
-def _check_header(where, columns, header) -> None:
+def read_parquet(path, columns, where: str):
+    """The ``columns`` of a Parquet file or folder (a dataset: Spark's, Dask's or pandas'
+    partition_cols') as a pandas DataFrame; an absent column is named as a CSV's would be (not
+    Arrow's schema dump over several lines)."""
+    import pyarrow.dataset as ds
+
+    try:
+        names = ds.dataset(os.fspath(path), format="parquet").schema.names
+    except (OSError, ValueError) as e:  # ArrowInvalid is a ValueError: not Parquet, unreadable
+        raise ValueError(f"{where}: cannot read it as Parquet: {str(e).splitlines()[0]}") from None
+    if not names and os.path.isdir(path):
+        raise ValueError(f"{where} holds no Parquet file")
+    check_header(where, [c for c in columns if c is not None], names)
+    return pd.read_parquet(path, columns=[c for c in columns if c is not None])
+
+
+def check_header(where, columns, header) -> None:
+    """ValueError naming the ``columns`` that ``header`` lacks (with a hint at a wrong delimiter
+    or a column named in another case); ``where`` names the input."""
     absent = [c for c in columns if c not in header]
     if absent:
         hint = _separator_hint(header, "") if len(header) == 1 else _case_hint(absent, header)

@@ -16,7 +16,7 @@ import numpy as np
 from .._atomic import atomic_output, atomic_path, check_writable
 from .._csv_out import Coded, frame_of, save_csv
 from .._factorize import pd
-from .._tables import DECIMALS, read_table
+from .._tables import DECIMALS, read_parquet, read_table
 from ..data import Interactions
 from ..models import MODELS
 
@@ -148,7 +148,7 @@ def read_events(args, columns=None, text=None, arrow_text: bool = False):
                 raise CliError("--names: a Parquet file names its own columns (--names is for a CSV without a header)")
             if pd is None:
                 raise CliError("reading Parquet needs pandas and pyarrow: pip install 'recforge[io]'")
-            return pd.read_parquet(args.data, columns=columns)
+            return read_parquet(args.data, columns, repr(args.data))
         size = os.path.getsize(args.data)
         if size > LARGE_FILE and not getattr(args, "quiet", False):  # parsing takes a while: say so
             print(f"reading {args.data} ({size / 2**20:,.0f} MiB) ...", file=sys.stderr)

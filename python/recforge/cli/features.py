@@ -9,7 +9,7 @@ import sys
 import numpy as np
 
 from .._factorize import factorize, lookup
-from .._tables import is_whitespace, open_text, read_table
+from .._tables import is_whitespace, open_text, read_parquet, read_table
 from ..data import features
 from ._common import CliError, is_parquet
 
@@ -75,7 +75,7 @@ def read_attribute_table(
 
             if pd is None:
                 raise CliError("reading Parquet needs pandas and pyarrow: pip install 'recforge[io]'")
-            return pd.read_parquet(path, columns=[key, *columns])
+            return read_parquet(path, [key, *columns], repr(path))
         delimiter = table_delimiter(path, key, sep)
         # the decimal mark of the events, unless the table's own delimiter is it
         return read_table(

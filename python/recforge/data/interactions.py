@@ -429,8 +429,10 @@ class Interactions:
         """Build from a Parquet file (needs pandas and pyarrow: ``pip install recforge[io]``)."""
         if pd is None:
             raise ImportError("reading Parquet needs pandas and pyarrow: pip install 'recforge[io]'")
+        from .._tables import read_parquet
+
         named = (user_col, item_col, weight_col, time_col, event_col, amount_col, order_col)
-        df = pd.read_parquet(path, columns=[c for c in named if c is not None])
+        df = read_parquet(path, named, repr(os.fspath(path)))
         return cls.from_pandas(
             df,
             *named[:5],
