@@ -32,10 +32,29 @@ struct ExplainProblem {
     T* out_contributions = nullptr;
 };
 
+// Whether every row i of a canonical CSR holds exactly the other items 0..n-1 but i (EASE's
+// exact B): W[i, j] then sits at row_begin(i) + j - (j > i), read without a search (a binary
+// search over a full row costs about 13 dependent reads at 5,000 items). O(n) to check: sorted
+// distinct ids in [0, n), n - 1 of them, miss exactly i when they hold i - 1 just before
+// position i and i + 1 at it.
+template <typename T, typename I>
+bool all_but_diagonal(const CsrView<T, I>& W) {
+    const int64_t n = W.n_rows;
+    if (n < 2 || W.n_cols != n || W.nnz() != n * (n - 1)) return false;
+    for (int64_t i = 0; i < n; ++i) {
+        if (W.row_length(i) != n - 1) return false;
+        const I* row = W.indices + W.row_begin(i);
+        if ((i > 0 && row[i - 1] != static_cast<I>(i - 1)) || (i < n - 1 && row[i] != static_cast<I>(i + 1)))
+            return false;
+    }
+    return true;
+}
+
 template <typename T, typename I>
 void explain(const ExplainProblem<T, I>& P, int n_threads) {
     const int64_t n = P.history.n_rows, K = P.k, top = P.top;
     const bool by_weights = P.weights.n_rows > 0;
+    const bool full_rows = by_weights && all_but_diagonal(P.weights);
     ExceptionTrap trap;
     StopFlag stop;
 #pragma omp parallel num_threads(n_threads)
@@ -55,7 +74,9 @@ void explain(const ExplainProblem<T, I>& P, int n_threads) {
                         const int64_t i = static_cast<int64_t>(P.history.indices[e]);
                         if (i == j) continue;
                         double link = 0.0;
-                        if (by_weights) {
+                        if (full_rows) {  // i != j here
+                            link = static_cast<double>(P.weights.data[P.weights.row_begin(i) + j - (j > i ? 1 : 0)]);
+                        } else if (by_weights) {
                             link = csr_entry(P.weights, i, j);
                         } else {
                             const T* a = P.factors + i * P.n_factors;

@@ -161,17 +161,20 @@ class Explainer:
             basis = sp.csr_matrix(W)
         self.kind, self.n_items = kind, basis.shape[0]
         self._basis, self._layouts = basis, {}
+        self._weight_entries = basis.nnz if kind == "weights" else 0
         # A model that scores 0/1 histories (EASE's binary) is explained from the same 0/1.
         self._binary = bool(getattr(model.model if isinstance(model, ColdStart) else model, "binary", False))
 
-    def _arrays(self, dtype) -> tuple:
-        """The kernel's (weights, factors) arguments in ``dtype``, made once per dtype."""
-        key = np.dtype(dtype)
+    def _arrays(self, dtype, index) -> tuple:
+        """The kernel's (weights, factors) arguments in ``dtype`` and ``index`` (the histories'
+        value and index types, which the kernel shares with the weights), made once per pair:
+        the weights' own arrays where they are of those types (EASE's exact B over 20k items
+        has 400M int32 column indices: an int64 copy would be 3.2 GB more)."""
+        key = (np.dtype(dtype), np.dtype(index))
         if key not in self._layouts:
-            index = np.int64
             if self.kind == "weights":
-                W = sp.csr_matrix(self._basis, dtype=dtype)
-                weights = (W.indptr.astype(index), W.indices.astype(index), W.data)
+                W = sp.csr_matrix(self._basis, dtype=dtype)  # the same arrays where dtype matches
+                weights = (W.indptr.astype(index, copy=False), W.indices.astype(index, copy=False), W.data)
                 factors = None
             else:
                 weights = (np.zeros(1, dtype=index), np.zeros(0, dtype=index), np.zeros(0, dtype=dtype))
@@ -200,11 +203,14 @@ class Explainer:
             raise ValueError(f"user_items has {H.shape[1]} items, the model {self.n_items}")
         if self._binary:
             H = positive_pattern(H)
-        weights, factors = self._arrays(H.data.dtype)
-        index = np.int64
+        # 32-bit indices where both the histories and the weights fit them (the weights keep
+        # theirs), else 64-bit
+        small = max(int(H.indptr[-1]), self._weight_entries, self.n_items) < 2**31
+        index = np.int32 if small else np.int64
+        weights, factors = self._arrays(H.data.dtype, index)
         return _core.explain(
-            H.indptr.astype(index),
-            H.indices.astype(index),
+            H.indptr.astype(index, copy=False),
+            H.indices.astype(index, copy=False),
             H.data,
             self.n_items,
             np.ascontiguousarray(ids, dtype=np.int64),
