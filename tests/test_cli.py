@@ -527,6 +527,20 @@ def test_target_lists_the_likeliest_buyers(tmp_path, events_csv, capsys):
     assert "no line has product 'NOPE'" in capsys.readouterr().err
     assert main(["target", "--data", str(events_csv), "--user-col", "customer", "--time-col", "ts", "--item", "x"]) == 2
     assert "--item-col is needed" in capsys.readouterr().err
+    # times in messages are dates, not epoch seconds; a window longer than the log is named
+    for extra, words in (
+        (["--item", " , "], "--item names no product"),
+        (["--item", "85123A", "--window", "1e9"], "reaches back to the log's first line (2010-12-01T"),
+        (
+            ["--item", "85123A", "--as-of", "2030-01-01"],
+            "no customer bought a target in the 30 days after cutoff 2029-12-02T",
+        ),
+    ):
+        assert main(["target", "--data", "sample", *extra]) == 2
+        err = capsys.readouterr().err
+        assert words in err and err.count("\n") == 1, err
+    assert main(["customers", "--data", "sample", "--as-of", "2009-01-01"]) == 2
+    assert "as_of 2009-01-01T00:00:00 is before every line" in capsys.readouterr().err
 
 
 def test_target_leaves_out_opt_outs_and_holds_out_a_control_group_of_its_audience(tmp_path, capsys):

@@ -148,3 +148,12 @@ def as_moment(value, name: str) -> float:
     if not np.isfinite(seconds):
         raise ValueError(f"{name} must be a time, got {value!r}")
     return seconds
+
+
+def moment_text(seconds: float) -> str:
+    """Epoch seconds as an ISO 8601 date-time (UTC) for messages: "2011-12-09T12:49:00", or
+    the number itself where it is no date numpy can write (NaN, far outside its range)."""
+    try:
+        return str(np.datetime64(int(seconds), "s"))
+    except (ValueError, OverflowError):
+        return f"{seconds:g}"

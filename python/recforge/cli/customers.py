@@ -8,7 +8,7 @@ import sys
 import numpy as np
 
 from .._factorize import arrow_strings, factorize, lookup, missing_mask
-from .._times import as_moment, as_seconds
+from .._times import as_moment, as_seconds, moment_text
 from ..customers import (
     BetaGeoFitter,
     GammaGammaFitter,
@@ -243,6 +243,8 @@ def target(args) -> None:
     if items is None:
         raise CliError("--item-col is needed: the target is a product")
     asked = [i.strip() for i in args.item.split(",") if i.strip()]
+    if not asked:
+        raise CliError(f"--item names no product: {args.item!r}")
     products = np.unique(items[~missing_mask(items)])
     at = lookup(products, np.array(asked, dtype=object))  # text from the command line, any id kind
     if (at < 0).any():
@@ -250,6 +252,13 @@ def target(args) -> None:
     wanted = products[at].tolist()
     t = as_seconds(times, "times")
     end = float(np.nanmax(t)) if args.as_of is None else as_moment(args.as_of, "as_of")
+    first = float(np.nanmin(t))
+    if end - args.window * 86400.0 <= first:
+        # the model learns from the last window whose outcome is known: it must start after the log does
+        raise CliError(
+            f"--window {args.window:g} days before {moment_text(end)} reaches back to the log's first line "
+            f"({moment_text(first)}): nothing is known before it; shorten --window or give a later --as-of"
+        )
     try:
         model = Propensity(window=args.window, target=wanted)
         # fitted one window before the scoring date: the last window whose outcome is known

@@ -11,7 +11,7 @@ import numpy as np
 
 from .._checks import as_numbers, check_int, check_real
 from .._factorize import isin, lookup
-from .._times import as_moment, as_seconds
+from .._times import as_moment, as_seconds, moment_text
 from .bgnbd import BetaGeoFitter
 from .segments import Segmenter
 from .summary import UNITS, summary
@@ -71,7 +71,7 @@ def summary_before(customers, times, amounts=None, *, cutoff):
     end = as_moment(cutoff, "cutoff")
     before = t <= end
     if not before.any():
-        raise ValueError(f"cutoff {cutoff!r} is before every line: no customer to describe")
+        raise ValueError(f"cutoff {moment_text(end)} is before every line: no customer to describe")
     return summary(customers[before], t[before], money[before], as_of=end)
 
 
@@ -335,7 +335,9 @@ class Propensity:
         cutoffs = [end - i * self.window * DAY for i in range(self.history)]
         cutoffs = [at for at in cutoffs if at > first]  # before the first line: no customer yet
         if not cutoffs:
-            raise ValueError(f"cutoff {cutoff!r} is before every line: no customer to describe")
+            raise ValueError(
+                f"cutoff {moment_text(end)} is not after the first line ({moment_text(first)}): no customer to describe"
+            )
         if self.segmenter is not None:  # on the past of every training example
             past = summary_before(customers, times, amounts, cutoff=cutoffs[-1])
             self.segmenter_ = copy.deepcopy(self.segmenter).fit(past)
@@ -344,11 +346,12 @@ class Propensity:
         y = np.concatenate([b[1] for b in blocks])
         if y.all() or not y.any():
             raise ValueError(
-                f"every customer {'bought' if y.all() else 'did not buy'} in the {self.window:g} days after "
-                f"cutoff {cutoff!r}: nothing to learn; move the cutoff or change window"
+                f"{'every customer' if y.all() else 'no customer'} bought {'' if self.target is None else 'a target '}"
+                f"in the {self.window:g} days after cutoff {moment_text(end)}: nothing to learn; move the cutoff or "
+                "change window"
             )
         if min(y.sum(), (~y).sum()) < 6:
-            raise ValueError(f"too few buyers or non-buyers after cutoff {cutoff!r} to fit and calibrate")
+            raise ValueError(f"too few buyers or non-buyers after cutoff {moment_text(end)} to fit and calibrate")
         base = HistGradientBoostingClassifier(
             max_iter=100,
             learning_rate=0.05,
@@ -378,7 +381,8 @@ class Propensity:
             raise RuntimeError("Propensity is not fitted: call fit first")
         ids, X, y = self._data(customers, as_seconds(times, "times"), amounts, items, cutoff)
         if y.all() or not y.any():
-            raise ValueError(f"the {self.window:g} days after cutoff {cutoff!r} hold only one class: no AUC")
+            at = moment_text(as_moment(cutoff, "cutoff"))
+            raise ValueError(f"the {self.window:g} days after cutoff {at} hold only one class: no AUC")
         p = self.classifier_.predict_proba(X)[:, 1]
         recency, expected = -X[:, FEATURES.index("days_since_last")], X[:, FEATURES.index("expected_purchases")]
         return {

@@ -11,7 +11,7 @@ from .. import _core
 from .._checks import as_numbers, check_choice
 from .._config import resolve_threads
 from .._factorize import arrow_strings, factorize, whole_ids
-from .._times import as_moment, as_seconds
+from .._times import as_moment, as_seconds, moment_text
 
 RETURNS = ("drop", "net")
 UNITS = {"day": 86400.0, "week": 7 * 86400.0}
@@ -194,12 +194,14 @@ def summary(
     late = keep & (t > end)
     report["after_as_of"] = int(late.sum())
     keep &= ~late
+    if not keep.any():
+        raise ValueError(f"as_of {moment_text(end)} is before every line: nothing to summarise")
     negative = keep & (money < 0)
     report["returns"] = int(negative.sum())
     if returns == "drop":
         keep &= ~negative
     if not keep.any():
-        raise ValueError(f"as_of={as_of!r} is before every line: nothing to summarise")
+        raise ValueError("every line is a return (a negative amount): nothing to summarise; returns='net' nets them")
     if not keep.all():  # most logs lose no line: no copies then
         codes, t, money = codes[keep], t[keep], money[keep]
     ids, code = sorted_codes(codes, uniques)
