@@ -16,7 +16,7 @@ class TestRP3beta(ModelBehaviour):
 
 def reference(X: np.ndarray, alpha: float, beta: float, neighbours: int) -> np.ndarray:
     binary = (X != 0).astype(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         to_user = np.nan_to_num(binary.T / binary.T.sum(axis=1, keepdims=True)) ** alpha
         to_item = np.nan_to_num(np.abs(X) / np.abs(X).sum(axis=1, keepdims=True)) ** alpha
         pop = binary.sum(axis=0)
@@ -57,3 +57,15 @@ def test_bad_arguments():
         rf.RP3beta(beta=-0.1)
     with pytest.raises(ValueError, match="neighbours"):
         rf.RP3beta(neighbours=-1)
+
+
+def test_a_large_beta_fits_without_an_overflow_warning():
+    """popularity^beta overflowed to inf with a RuntimeWarning before its reciprocal made 0: the
+    same penalties now, quietly (a warnings-as-errors run stopped there)."""
+    import warnings
+
+    X = sp.csr_matrix(np.array([[1, 1, 0], [1, 0, 1], [1, 1, 1], [0, 1, 0.0]]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = rf.RP3beta(beta=1000.0).fit(X)
+    np.testing.assert_allclose(model.similarity_.toarray(), reference(X.toarray(), 1.0, 1000.0, 100), atol=1e-30)

@@ -62,7 +62,8 @@ class RP3beta(ItemKNN):
         to_user.data **= self.alpha
         to_item.data **= self.alpha
         popularity = np.asarray(binary.sum(axis=0), dtype=np.float64).ravel()
-        penalty = np.divide(1.0, popularity**self.beta, out=np.zeros_like(popularity), where=popularity > 0)
+        with np.errstate(over="ignore"):  # a large beta: popularity^beta is inf, its reciprocal 0
+            penalty = np.divide(1.0, popularity**self.beta, out=np.zeros_like(popularity), where=popularity > 0)
         walk = check_sparse(sp.csr_matrix(to_item @ sp.diags(penalty), dtype=np.float32), "walk")
         start = check_sparse(sp.csr_matrix(to_user, dtype=np.float32), "walk")
         width = min(self.neighbours, n_items)
