@@ -282,6 +282,13 @@ def test_rerank_refuses_bad_arrays():
         rf.campaign.rerank(np.array([[0, 5]]), np.array([[1.0, 0.5]]), n_items=3)
     with pytest.raises(ValueError, match="ids holds -2"):
         rf.campaign.rerank(np.array([[0, -2]]), np.array([[1.0, 0.5]]), n_items=3)
+    # without n_items the catalogue is read off the first array over items: a scalar there said
+    # "object of type 'int' has no len()"
+    ids, scores = np.array([[0, 1]]), np.array([[1.0, 0.5]])
+    with pytest.raises(TypeError, match="similarity must be an item-item matrix, got int 5"):
+        rf.campaign.rerank(ids, scores, k=1, diversity=0.3, similarity=5)
+    with pytest.raises(TypeError, match="categories must be one value per item, got str 'shoes'"):
+        rf.campaign.rerank(ids, scores, k=1, categories="shoes")
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -389,8 +389,14 @@ def _catalogue_size(n_items, ids, **given_arrays) -> tuple[int, str]:
     if n_items is not None:
         return check_int(n_items, "n_items", minimum=0), "n_items"
     for name, given in given_arrays.items():
-        if given is not None:
-            return (int(given.shape[0]) if hasattr(given, "shape") else len(given)), name
+        if given is None:
+            continue
+        if hasattr(given, "shape") and len(given.shape) >= 1:
+            return int(given.shape[0]), name
+        if not hasattr(given, "__len__") or isinstance(given, (str, bytes)):
+            kind = "an item-item matrix" if name == "similarity" else "one value per item"
+            raise TypeError(f"{name} must be {kind}, got {type(given).__name__} {given!r:.40}")
+        return len(given), name
     return (int(ids.max()) + 1 if ids.size else 0), "ids"
 
 
