@@ -1,4 +1,4 @@
-"""Model files (format 2): the raw-id maps travel with the model, a model holding other models
+"""Model files (formats 2 and 3): the raw-id maps travel with the model, a model holding other models
 is one file, vocabularies and JSON state round-trip, and version-1 files still load."""
 
 from __future__ import annotations
@@ -243,3 +243,65 @@ def test_a_recforge_file_of_another_kind_says_what_reads_it(tmp_path):
         rf.load(tmp_path / "inter.npz")
     with pytest.raises(ValueError, match="it is a model file: read it with rf.load"):
         rf.Interactions.load(tmp_path / "model.npz")
+
+
+def test_an_exact_ease_b_travels_as_its_values_alone(tmp_path):
+    """EASE's exact B stores every entry but the diagonal: files and pickles carry the values
+    (format 3), half the bytes; a file without such a matrix stays format 2."""
+    import pickle
+
+    X = sp.random(60, 25, density=0.3, format="csr", random_state=4)
+    model = rf.EASE(regularization=5.0).fit(X)
+    W = model.weights_
+    assert W.nnz == 25 * 24
+    model.save(tmp_path / "ease.npz")
+    with np.load(tmp_path / "ease.npz") as npz:
+        assert "state.weights_.off_diagonal" in npz.files and "state.weights_.indices" not in npz.files
+        assert int(npz["__format_version__"]) == 3
+    for back in (rf.load(tmp_path / "ease.npz"), pickle.loads(pickle.dumps(model))):
+        assert back.weights_.dtype == W.dtype and back.weights_.indices.dtype == W.indices.dtype
+        for part in ("data", "indices", "indptr"):
+            np.testing.assert_array_equal(getattr(back.weights_, part), getattr(W, part))
+        np.testing.assert_array_equal(
+            back.recommend([0, 1], X[[0, 1]], k=5)[0], model.recommend([0, 1], X[[0, 1]], k=5)[0]
+        )
+    assert len(pickle.dumps(model)) < W.data.nbytes + W.indices.nbytes
+    rf.EASE(regularization=5.0, neighbours=3).fit(X).save(tmp_path / "pruned.npz")  # an ordinary CSR
+    with np.load(tmp_path / "pruned.npz") as npz:
+        assert "state.weights_.indices" in npz.files and int(npz["__format_version__"]) == 2
+    # a damaged file is refused, naming the state
+    for changes, words in (
+        ({"state.weights_.off_diagonal": W.data[:-1]}, "holds 600 values"),
+        ({"state.weights_.shape": np.array([25, 24])}, "invalid shape"),
+    ):
+        path = tmp_path / "bad.npz"
+        model.save(path)
+        with np.load(path) as npz:
+            entries = {k: npz[k] for k in npz.files}
+        entries.update(changes)
+        with open(path, "wb") as f:
+            np.savez(f, **entries)
+        with pytest.raises(ValueError, match=words):
+            rf.load(path)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 7, 300])
+def test_off_diagonal_matrices_are_recognised_exactly_and_rebuilt(n):
+    from recforge._off_diagonal import from_off_diagonal, is_off_diagonal
+
+    rng = np.random.default_rng(n)
+    dense = rng.uniform(0.5, 1.0, (n, n))
+    np.fill_diagonal(dense, 0.0)
+    W = sp.csr_matrix(dense)
+    assert is_off_diagonal(W) == (n >= 2)
+    back = from_off_diagonal(W.data, n)
+    np.testing.assert_array_equal(back.toarray(), dense)
+    assert back.indices.dtype == np.int32 and back.indptr.tolist() == W.indptr.tolist()
+    if n >= 3:
+        near = dense.copy()
+        near[1, 1], near[1, 2] = 0.7, 0.0  # holds itself, not item 2: as many entries
+        assert sp.csr_matrix(near).nnz == W.nnz and not is_off_diagonal(sp.csr_matrix(near))
+        shuffled = W.copy()
+        shuffled.indices[:2] = shuffled.indices[:2][::-1]  # unsorted row 0
+        assert not is_off_diagonal(shuffled)
+        assert not is_off_diagonal(W.tocsc()) and not is_off_diagonal(W[:, :-1].tocsr())

@@ -5,15 +5,25 @@ B = I - P diag(1/diag(P)), P = (X'X + lambda I)^-1; a customer's scores are thei
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import scipy.sparse as sp
 
 from .._checks import check_bool, check_int, check_real
+from .._off_diagonal import from_off_diagonal, is_off_diagonal
 from .._sparse import CsrParts, check_sparse
 from ..kernels.topk import sparse_topk_parts
 from .base import Recommender
 from .factors import check_dtype
 from .rows import selector
+
+
+class _OffDiagonalValues(NamedTuple):
+    """An exact B in a pickle: its off-diagonal values, row by row, and its size."""
+
+    values: np.ndarray
+    n: int
 
 
 def _inverse_spd(A: np.ndarray) -> np.ndarray:
@@ -250,6 +260,21 @@ class EASE(Recommender):
 
     def _parts(self) -> CsrParts:
         return self._cached("weights", lambda: check_sparse(self.weights_, "weights_"))
+
+    def __getstate__(self) -> dict:
+        # Pickles (a model sent to Dask workers) carry an exact B's values alone: its indices
+        # follow from the shape (1.6 GB less at 20k items)
+        state = super().__getstate__()
+        W = state.get("weights_")
+        if W is not None and is_off_diagonal(W):
+            state["weights_"] = _OffDiagonalValues(W.data, W.shape[0])
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        W = state.get("weights_")
+        if isinstance(W, _OffDiagonalValues):
+            state = {**state, "weights_": from_off_diagonal(W.values, W.n)}
+        super().__setstate__(state)
 
     def _scores_topk(self, users, history, k, banned, allow, recalculate_user=False):
         history = self._values(history)

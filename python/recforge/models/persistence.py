@@ -1,11 +1,14 @@
 """Model files: one ``.npz`` per model, readable with ``allow_pickle=False``.
 
-Layout (format version 2):
+Layout (format version 3):
 
 - ``__format__`` = "recforge-model", ``__format_version__``, ``__recforge_version__``;
 - the model: ``__class__`` (class name), ``__params__`` (constructor arguments as JSON), and one
   entry per fitted attribute (``_state``): ``state.<name>`` for numeric arrays and scalars,
-  ``state.<name>.{indptr,indices,data,shape}`` for CSR matrices, ``state.<name>`` /
+  ``state.<name>.{indptr,indices,data,shape}`` for CSR matrices (``.off_diagonal`` and
+  ``.shape`` for a square one storing every entry but the diagonal, EASE's exact B: its
+  indices follow from the shape, half the bytes; a file holding one is version 3, any other
+  version 2, so that recforge of format 2 reads it), ``state.<name>`` /
   ``.utf8`` / ``.json`` for arrays of strings or ids (feature vocabularies; see ``_ids``),
   ``state.<name>.object`` for JSON values (dicts, lists, None);
 - a model inside the model (a fallback, the model a wrapper serves) is written the same way
@@ -30,11 +33,12 @@ import scipy.sparse as sp
 from .._atomic import atomic_output
 from .._ids import decode_ids, encode_ids, has_ids
 from .._npz import file_kind_hint, open_npz
+from .._off_diagonal import from_off_diagonal, is_off_diagonal
 from .._version import __version__
 from .registry import model_class
 
 FORMAT = "recforge-model"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: off-diagonal matrices; a file without one is written as version 2
 _CSR_PARTS = ("indptr", "indices", "data", "shape")
 _MAPS = ("user_ids", "item_ids")
 
@@ -68,6 +72,8 @@ def save(model, path: str | os.PathLike) -> None:
         "__recforge_version__": np.array(__version__),
     }
     _write(model, "", entries)
+    if not any(key.endswith(".off_diagonal") for key in entries):
+        entries["__format_version__"] = np.array(2)  # what it holds, recforge of format 2 reads
     for name in _MAPS:
         ids = getattr(model, f"{name}_", None)
         if ids is not None:
@@ -87,6 +93,10 @@ def _write(model, prefix: str, entries: dict) -> None:
             _write(value, key + "/", entries)
         elif sp.issparse(value):
             value = value.tocsr()
+            if is_off_diagonal(value):  # EASE's exact B: the indices follow from the shape
+                entries[f"{key}.off_diagonal"] = np.asarray(value.data)
+                entries[f"{key}.shape"] = np.asarray(value.shape)
+                continue
             for part in _CSR_PARTS:
                 entries[f"{key}.{part}"] = np.asarray(getattr(value, part))
         elif isinstance(value, np.ndarray) and value.dtype.kind in "OU":
@@ -180,6 +190,14 @@ def _read(npz, prefix: str, where: str, written_by: str):
         elif f"{key}.indptr" in files:
             indptr, indices, data, shape = (npz[f"{key}.{part}"] for part in _CSR_PARTS)
             value = sp.csr_matrix((data, indices, indptr), shape=tuple(int(s) for s in shape))
+        elif f"{key}.off_diagonal" in files:
+            shape = npz[f"{key}.shape"]
+            if shape.shape != (2,) or shape.dtype.kind not in "iu" or shape[0] != shape[1] or shape[0] < 0:
+                raise ValueError(f"{where}: model state {attr} has an invalid shape {shape.tolist()!r}")
+            try:
+                value = from_off_diagonal(npz[f"{key}.off_diagonal"], int(shape[0]))
+            except ValueError as e:
+                raise ValueError(f"{where}: model state {attr}: {e}") from None
         elif f"{key}.object" in files:
             value = json.loads(str(npz[f"{key}.object"]))
         else:
