@@ -341,7 +341,7 @@ def read_block(folder: str, block: int, kinds: dict):
     if not os.path.exists(path):
         return arrow_schema(kinds).empty_table().to_pandas()
     tables, size = [], os.path.getsize(path)
-    with pa.memory_map(path) as f:
+    with pa.OSFile(path, "rb") as f:  # read into memory: nothing refers to the file once closed
         while f.tell() < size:
             with pa.ipc.open_stream(f) as reader:
                 tables.append(reader.read_all())
