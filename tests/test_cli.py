@@ -165,6 +165,16 @@ def test_train_recommend_similar(tmp_path, events_csv, capsys):
         (inter.user_ids[u], int(r) + 1, inter.item_ids[ids[u, r]]) for u in users for r in range(5) if ids[u, r] >= 0
     }
     assert {(r["user"], int(r["rank"]), r["item"]) for r in rows} == expected
+    # an export without the time column is scored the same (the lists need no times; it was
+    # refused in memory and read out of core)
+    untimed = tmp_path / "untimed.csv"
+    with open(events_csv, newline="") as f, open(untimed, "w", newline="") as g:
+        csv.writer(g).writerows(row[:3] for row in csv.reader(f))
+    again = tmp_path / "recs_untimed.csv"
+    argv = ["recommend", "--model", str(model_path), "--data", str(untimed), "--k", "5", "--quiet"]
+    assert main([*argv, "--out", str(again)]) == 0
+    assert read_csv(again) == rows
+    capsys.readouterr()
     assert main(["similar", "--model", str(model_path), "--items", "SKU-1", "SKU-2", "--k", "3"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 6 and lines[0].startswith("SKU-1\t1\t")

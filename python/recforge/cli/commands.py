@@ -220,6 +220,10 @@ def recommend(args) -> None:
     model, known = trained(args.model)
     # read before any scoring: a product table that matches nothing is refused at once
     descriptions = read_products(args, known.item_ids) if args.products else None
+    if known.spec.get("aggregate", "sum") != "last":
+        # the lists need no times (only "last" picks a pair's weight by them): an export
+        # without the time column is scored, as out of core
+        known.spec = dict(known.spec, time_col=None)
     events = events_like_training(args, known)
     fallbacks = isinstance(model, ColdStart)
     if args.customers and not fallbacks:
