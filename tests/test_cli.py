@@ -517,6 +517,8 @@ def test_customers_errors_are_one_line(tmp_path, events_csv, capsys):
         (["clv", "--data", "sample", "--months", "0"], "--months >= 1"),
         (["customers", "--data", "sample", "--out", str(tmp_path / "x.xlsx")], "recforge writes"),
         (["clv", "--data", "sample", "--chart", str(tmp_path / "x.jpg")], "--chart"),
+        # it was ignored without --segments: no chart, exit 0
+        (["customers", "--data", "sample", "--chart", str(tmp_path / "x.png")], "--chart needs --segments"),
     ]
     for argv, message in cases:
         assert main(argv) == 2, argv

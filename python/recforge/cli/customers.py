@@ -89,6 +89,8 @@ def _check_chart(path) -> None:
 
 def customers(args) -> None:
     check_output(args.out)
+    if args.chart is not None and args.segments is None:  # it would be drawn from nothing, and not written
+        raise CliError("--chart needs --segments (the chart shows the segments' sizes and revenue)")
     _check_chart(args.chart)
     if args.min_size < 1:
         raise CliError("--min-size must be >= 1")
