@@ -121,6 +121,11 @@ def test_rules_products_segments_and_messages(tmp_path, products):
         (["--holdout", "0.1", "--holdout-out", "control.txt"], "--holdout-out"),
         (["--holdout", "0.1", "--holdout-out", "c.csv"], "--holdout-out and --out name the same file"),
         (["--messages", "./c.csv"], "--messages and --out name the same file"),
+        # columns of a table not given were ignored: no cap by category, no descriptions
+        (["--category-col", "category"], "--category-col needs --products"),
+        (["--description-col", "Description"], "--description-col needs --products"),
+        (["--product-col", "StockCode"], "--product-col needs --products"),
+        (["--segment-col", "tier"], "--segment-col needs --segments"),
     ],
 )
 def test_campaign_refuses_mistakes_with_one_line(tmp_path, capsys, monkeypatch, extra, message):

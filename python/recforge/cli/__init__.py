@@ -18,6 +18,7 @@ from ._common import (
     add_data_arguments,
     add_returns_argument,
     output_clash,
+    unmet_dependency,
 )
 from .features import add_feature_arguments, add_product_arguments
 from .serve import add_serve_parser
@@ -241,7 +242,7 @@ def main(argv=None) -> int:
     if getattr(args, "k", 1) < 1:  # an empty list is never what a command line asks for
         print(f"recforge {args.command}: error: --k must be >= 1", file=sys.stderr)
         return 2
-    clash = output_clash(args)
+    clash = output_clash(args) or unmet_dependency(args)
     if clash:
         print(f"recforge {args.command}: error: {clash}", file=sys.stderr)
         return 2

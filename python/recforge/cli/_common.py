@@ -398,3 +398,27 @@ def dropped_rows(report: dict) -> str:
     every command that reads events says what it left out."""
     dropped = {k: v for k, v in report.get("dropped", {}).items() if v}
     return ", ".join(f"{k} {v:,}" for k, v in dropped.items()) or "none"
+
+
+# Options that mean something only beside another, with the default each takes then. Given
+# alone they were ignored without a word: --category-col without --products applied no cap.
+DEPENDENT_OPTIONS = {
+    "product_col": ("products", "item"),
+    "description_col": ("products", "description"),
+    "category_col": ("products", None),
+    "segment_col": ("segments", "segment"),
+}
+
+
+def unmet_dependency(args) -> str | None:
+    """Why an option was given without the one it belongs to, or None; the dependent options
+    left unset get their defaults."""
+    for name, (needed, default) in DEPENDENT_OPTIONS.items():
+        if not hasattr(args, name):
+            continue
+        if getattr(args, name) is not None and getattr(args, needed, None) is None:
+            flag = "--" + name.replace("_", "-")
+            return f"{flag} needs --{needed} (it names a column of that table)"
+        if getattr(args, name) is None:
+            setattr(args, name, default)
+    return None

@@ -84,7 +84,7 @@ def add_campaign_parser(sub, add_data_arguments) -> None:
     )
     audience.add_audience_arguments(c)
     c.add_argument("--segments", help="segment table (.csv or .parquet): customer id and segment columns")
-    c.add_argument("--segment-col", default="segment", help="--segments: segment column (default: segment)")
+    c.add_argument("--segment-col", help="--segments: segment column (default: segment)")
     c.add_argument(
         "--pseudonymise",
         action="store_true",

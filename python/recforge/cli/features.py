@@ -112,10 +112,8 @@ def read_features(args, side: str, ids):
 def add_product_arguments(parser, categories: bool = False) -> None:
     """--products (a product table) and its columns."""
     parser.add_argument("--products", help="product table (.csv or .parquet): descriptions in the output")
-    parser.add_argument("--product-col", default="item", help="--products: product id column (default: item)")
-    parser.add_argument(
-        "--description-col", default="description", help="--products: description column (default: description)"
-    )
+    parser.add_argument("--product-col", help="--products: product id column (default: item)")
+    parser.add_argument("--description-col", help="--products: description column (default: description)")
     if categories:
         parser.add_argument("--category-col", help="--products: category column (caps and calibration)")
 
