@@ -664,3 +664,29 @@ def test_names_reads_an_event_file_without_a_header_line(tmp_path, capsys):
         main(["train", "--data", str(parquet), "--names", "user,item", "--model", "itemknn", "--out", str(model)]) == 2
     )
     assert "a Parquet file names its own columns" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (
+            ["train", "--model", "ease", "--out", "m.npz", "--item-text", "description"],
+            "--item-text needs --item-features",
+        ),
+        (["train", "--model", "ease", "--out", "m.npz", "--user-categorical", "country"], "--user-categorical needs"),
+        (["train", "--model", "ease", "--out", "m.npz", "--item-key", "sku"], "--item-key needs --item-features"),
+        (["evaluate", "--budget", "5"], "--budget needs --tune"),
+        (["evaluate", "--trials", "3"], "--trials needs --tune"),
+        (["evaluate", "--cutoff", "2011-06-01"], "--cutoff is the date of --split temporal"),
+        (["demo", "--trials", "3"], "--trials needs --tune"),
+    ],
+)
+def test_an_option_without_the_one_it_belongs_to_is_refused(tmp_path, monkeypatch, capsys, argv, words):
+    """These were ignored without a word: a model trained without the text it was given, a
+    random split called with a date."""
+    monkeypatch.chdir(tmp_path)
+    data = [] if argv[0] == "demo" else ["--data", "sample"]
+    assert main([argv[0], *data, *argv[1:], "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1
+    assert not list(tmp_path.iterdir())

@@ -56,7 +56,7 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument(
         "--tune", action="store_true", help="choose each model's parameters on a validation split of train first"
     )
-    d.add_argument("--trials", type=int, default=8, help="--tune: trials per model (default: 8)")
+    d.add_argument("--trials", type=int, help="--tune: trials per model (default: 8)")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
 
     t = sub.add_parser(
@@ -92,7 +92,7 @@ def parser() -> argparse.ArgumentParser:
         help="also answer the customers of this table (its --user-key column and the attribute "
         "columns the model was trained with), events or not",
     )
-    r.add_argument("--user-key", default="user", help="the --customers id column (default: user)")
+    r.add_argument("--user-key", help="the --customers id column (default: user)")
     r.add_argument(
         "--out",
         required=True,
@@ -135,7 +135,7 @@ def parser() -> argparse.ArgumentParser:
         help="also coverage, Gini of exposure, novelty, popularity, personalisation and intra-list diversity "
         "(item cosine similarity of the training data)",
     )
-    e.add_argument("--trials", type=int, default=10, help="--tune: trials per model (default: 10)")
+    e.add_argument("--trials", type=int, help="--tune: trials per model (default: 10)")
     e.add_argument("--budget", type=float, help="--tune: seconds per model after which no trial starts")
     e.add_argument("--quiet", action="store_true", help="no progress output")
 

@@ -400,25 +400,32 @@ def dropped_rows(report: dict) -> str:
     return ", ".join(f"{k} {v:,}" for k, v in dropped.items()) or "none"
 
 
-# Options that mean something only beside another, with the default each takes then. Given
-# alone they were ignored without a word: --category-col without --products applied no cap.
+# Options that mean something only beside another, per command, with the default each takes
+# then. Given alone they were ignored without a word: --category-col without --products
+# applied no cap, --item-text without --item-features trained without the text.
+_PRODUCTS = {"product_col": ("products", "item"), "description_col": ("products", "description")}
+_FEATURES = {
+    **{f"item_{kind}": ("item_features", None) for kind in ("text", "categorical", "numeric")},
+    **{f"user_{kind}": ("user_features", None) for kind in ("categorical", "numeric")},
+    "item_key": ("item_features", "item"),
+    "user_key": ("user_features", "user"),
+}
 DEPENDENT_OPTIONS = {
-    "product_col": ("products", "item"),
-    "description_col": ("products", "description"),
-    "category_col": ("products", None),
-    "segment_col": ("segments", "segment"),
+    "train": _FEATURES,
+    "recommend": {**_PRODUCTS, "user_key": ("customers", "user")},
+    "similar": _PRODUCTS,
+    "campaign": {**_PRODUCTS, "category_col": ("products", None), "segment_col": ("segments", "segment")},
+    "evaluate": {"trials": ("tune", 10), "budget": ("tune", None)},
+    "demo": {"trials": ("tune", 8)},
 }
 
 
 def unmet_dependency(args) -> str | None:
     """Why an option was given without the one it belongs to, or None; the dependent options
     left unset get their defaults."""
-    for name, (needed, default) in DEPENDENT_OPTIONS.items():
-        if not hasattr(args, name):
-            continue
-        if getattr(args, name) is not None and getattr(args, needed, None) is None:
-            flag = "--" + name.replace("_", "-")
-            return f"{flag} needs --{needed} (it names a column of that table)"
+    for name, (needed, default) in DEPENDENT_OPTIONS.get(args.command, {}).items():
+        if getattr(args, name) is not None and not getattr(args, needed):
+            return f"--{name.replace('_', '-')} needs --{needed.replace('_', '-')}"
         if getattr(args, name) is None:
             setattr(args, name, default)
     return None

@@ -288,6 +288,8 @@ def evaluate(args) -> None:
     check_output(args.out, suffixes=(".json",))
     if not 0 < args.test_frac < 1:
         raise CliError(f"--test-frac must be in (0, 1), got {args.test_frac}")
+    if args.cutoff is not None and args.split != "temporal":  # it would be ignored
+        raise CliError(f"--cutoff is the date of --split temporal, not of --split {args.split}")
     names = [name.strip() for name in args.models.split(",")]
     twice = sorted({name for name in names if names.count(name) > 1})
     if twice:  # one row per name: a repeat would silently vanish from the table

@@ -21,12 +21,12 @@ def add_feature_arguments(parser) -> None:
         "without events from their attributes. Columns are comma-separated lists.",
     )
     g.add_argument("--item-features", metavar="FILE", help="product table (.csv or .parquet), one row per product")
-    g.add_argument("--item-key", default="item", help="its product id column (default: item)")
+    g.add_argument("--item-key", help="its product id column (default: item)")
     g.add_argument("--item-text", metavar="COLS", help="text columns (descriptions, titles): TF-IDF")
     g.add_argument("--item-categorical", metavar="COLS", help='category columns; "A|B" holds two values')
     g.add_argument("--item-numeric", metavar="COLS", help="numeric columns (price): quantile bins")
     g.add_argument("--user-features", metavar="FILE", help="customer table (.csv or .parquet), one row per customer")
-    g.add_argument("--user-key", default="user", help="its customer id column (default: user)")
+    g.add_argument("--user-key", help="its customer id column (default: user)")
     g.add_argument("--user-categorical", metavar="COLS", help="attribute columns (country, channel, segment)")
     g.add_argument("--user-numeric", metavar="COLS", help="numeric attributes (age): quantile bins")
     g.add_argument(
