@@ -336,7 +336,15 @@ def test_cli_serves_until_sigterm_then_saves_the_state(tmp_path):
 
 @pytest.mark.parametrize(
     "extra, words",
-    [(["--port", "99999"], "--port must be in [0, 65535]"), (["--explore", "epsilon", "--epsilon", "2"], "--epsilon")],
+    [
+        (["--port", "99999"], "--port must be in [0, 65535]"),
+        (["--explore", "epsilon", "--epsilon", "2"], "--epsilon"),
+        # exploration's options without exploration were ignored: no decision log, no seed
+        (["--decision-log", "d.jsonl"], "--decision-log needs --explore"),
+        (["--seed", "3"], "--seed needs --explore"),
+        (["--candidates", "20"], "--candidates needs --explore"),
+        (["--explore", "thompson", "--epsilon", "0.2"], "--epsilon needs --explore epsilon"),
+    ],
 )
 def test_cli_refuses_a_bad_port_or_epsilon_before_reading_the_model(tmp_path, capsys, extra, words):
     """socket.bind said a port out of range with an OverflowError traceback."""

@@ -32,10 +32,12 @@ def add_serve_parser(sub) -> None:
     )
     s.add_argument("--log", metavar="FILE", help="event log (JSON lines): replayed after --state, appended to")
     s.add_argument("--explore", choices=("none", "thompson", "epsilon"), default="none", help="exploration policy")
-    s.add_argument("--epsilon", type=float, default=0.1, help="--explore epsilon: share of random lists")
-    s.add_argument("--candidates", type=int, default=50, help="products the policy explores over (default: 50)")
-    s.add_argument("--decision-log", metavar="FILE", help="JSON lines of shown lists (propensities) and feedback")
-    s.add_argument("--seed", type=int, help="the exploration's random seed")
+    s.add_argument("--epsilon", type=float, help="--explore epsilon: share of random lists (default: 0.1)")
+    s.add_argument("--candidates", type=int, help="--explore: products the policy explores over (default: 50)")
+    s.add_argument(
+        "--decision-log", metavar="FILE", help="--explore: JSON lines of shown lists (propensities) and feedback"
+    )
+    s.add_argument("--seed", type=int, help="--explore: the exploration's random seed")
     s.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1, this machine only)")
     s.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0: any free one)")
     s.add_argument("--max-body", type=int, default=1 << 20, help="largest request body in bytes (default: 1 MiB)")
@@ -47,6 +49,18 @@ def serve(args) -> None:
         from ..realtime import service
     except ImportError as e:
         raise CliError(str(e)) from None
+    # exploration's options do nothing without it: refused rather than ignored
+    given = [
+        f"--{name.replace('_', '-')}"
+        for name in ("candidates", "decision_log", "seed")
+        if getattr(args, name) is not None
+    ]
+    if args.explore == "none" and given:
+        raise CliError(f"{given[0]} needs --explore thompson or --explore epsilon")
+    if args.epsilon is not None and args.explore != "epsilon":
+        raise CliError("--epsilon needs --explore epsilon")
+    args.candidates = 50 if args.candidates is None else args.candidates
+    args.epsilon = 0.1 if args.epsilon is None else args.epsilon
     if args.candidates < 1 or args.max_body < 1:
         raise CliError("--candidates and --max-body must be >= 1")
     if not 0 <= args.port <= 65535:  # before the model is read: socket.bind says it with a traceback
