@@ -291,6 +291,8 @@ def read_table(
         text_in, sep = single_delimited(text_in, sep, quoted)
         source = text_in.encode(encoding)
     quoting = csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
+    if names is None:
+        check_repeated_names(source, columns, sep, encoding, quoted, where)
     if pd is not None and columns is not None:
         fast = _read_arrow(source, columns, names, text, sep, encoding, quoted, where, arrow_text, decimal)
         if fast is not None:
@@ -581,6 +583,46 @@ def read_parquet(path, columns, where: str):
         raise ValueError(f"{where} holds no Parquet file")
     check_header(where, [c for c in columns if c is not None], names)
     return pd.read_parquet(path, columns=[c for c in columns if c is not None])
+
+
+def header_fields(source, sep: str, encoding: str = "utf-8", quoted: bool = True) -> list | None:
+    """The fields of the first line as the file writes them, repeats included (pandas renames a
+    second "user" "user.1", Arrow keeps the first), or None where it does not read as text."""
+    try:
+        if isinstance(source, bytes):
+            end = source.find(b"\n")  # not split: it would copy the rest of the file
+            line = source[: end if end >= 0 else len(source)].decode(_decoding(encoding))
+        elif os.fspath(source).lower().endswith(".zip"):  # one line, not the whole member
+            with zipfile.ZipFile(os.fspath(source)) as z:
+                members = [m for m in z.namelist() if not m.endswith("/")]
+                if len(members) != 1:
+                    return None
+                with z.open(members[0]) as raw:
+                    line = io.TextIOWrapper(raw, encoding=_decoding(encoding), newline="").readline()
+        else:
+            with open_text(source, encoding) as f:
+                line = f.readline()
+    except (OSError, ValueError, LookupError, EOFError, zipfile.BadZipFile):  # UnicodeDecodeError too
+        return None
+    line = line.rstrip("\r\n")
+    if is_whitespace(sep):
+        return line.split()
+    if len(sep) > 1:
+        return [field.strip('"') for field in line.split(sep)]
+    return next(csv.reader([line], delimiter=sep, quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE), [])
+
+
+def check_repeated_names(source, columns, sep: str, encoding: str, quoted: bool, where: str) -> None:
+    """ValueError where the header names one of ``columns`` more than once: every reader would
+    take one of them without a word (an export joining two tables: "id,name,id")."""
+    fields = header_fields(source, sep, encoding, quoted)
+    for c in dict.fromkeys(columns or ()) if fields else ():
+        at = [i + 1 for i, field in enumerate(fields) if field == c]
+        if len(at) > 1:
+            raise ValueError(
+                f"{where} names column {c!r} {len(at)} times in its header (fields {', '.join(map(str, at))}): "
+                "rename all but one, which one is meant cannot be told"
+            )
 
 
 def check_header(where, columns, header) -> None:

@@ -22,6 +22,7 @@ from .._tables import (
     arrow_decoding,
     arrow_present,
     check_names_cover,
+    check_repeated_names,
     file_spare_delimiter,
     is_whitespace,
     open_text,
@@ -116,6 +117,7 @@ def _csv_chunks(path, columns, kinds, chunk_rows, sep, encoding, what, names, fa
     if missing:
         raise ValueError(f"{what} {path!r} has no column {missing[0]!r} (columns: {list(header)})")
     if names is None:
+        check_repeated_names(path, columns, sep, encoding, True, f"{what} {path!r}")
         with source() as s:
             check_names_cover(s, header, f"{what} {path!r}", header_line=True, **read_options)
     if fast and len(sep) == 1 and not path.lower().endswith((".zip", ".xz", ".lzma")):
