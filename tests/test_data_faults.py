@@ -446,6 +446,20 @@ def test_a_column_named_in_another_case_is_pointed_at(tmp_path, backend):
         rf.Interactions.from_csv(path, "buyer", "StockCode")
 
 
+def write_as(path, text: str):
+    """``text`` in a file compressed or archived as its suffix says."""
+    import gzip
+
+    if path.name.endswith(".gz"):
+        path.write_bytes(gzip.compress(text.encode()))
+    elif path.suffix == ".zip":
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("e.csv", text)
+    else:
+        path.write_text(text)
+    return path
+
+
 @pytest.mark.parametrize("backend", ["pandas", "numpy"])
 @pytest.mark.parametrize(
     "sep, suffix", [(",", ".csv"), (",", ".csv.gz"), ("::", ".dat"), ("whitespace", ".txt"), (",", ".zip")]
@@ -453,35 +467,17 @@ def test_a_column_named_in_another_case_is_pointed_at(tmp_path, backend):
 def test_a_column_named_twice_in_the_header_is_an_error(tmp_path, monkeypatch, backend, sep, suffix):
     """An export joining two tables ("user,item,user"): every reader took the first "user"
     without a word. A repeat of a column not asked for is left alone."""
-    import gzip
-
     delimiter = " " if sep == "whitespace" else sep
     text = delimiter.join(["user", "item", "user", "note", "note"]) + "\n" + delimiter.join("a x b n m".split()) + "\n"
-    path = tmp_path / f"e{suffix}"
-    if suffix == ".csv.gz":
-        path.write_bytes(gzip.compress(text.encode()))
-    elif suffix == ".zip":
-        with zipfile.ZipFile(path, "w") as z:
-            z.writestr("e.csv", text)
-    else:
-        path.write_text(text)
+    path = write_as(tmp_path / f"e{suffix}", text)
     if backend == "numpy":
         without_pandas(monkeypatch)
     with pytest.raises(ValueError, match=r"names column 'user' 2 times in its header \(fields 1, 3\)"):
         rf.Interactions.from_csv(path, "user", "item", sep=sep)
-    if sep == ",":  # out of core too
+    if sep == "," and backend == "pandas":  # out of core too
         pytest.importorskip("pyarrow")
-        if backend == "pandas":
-            model = rf.ItemKNN().fit(rf.Interactions.from_arrays(np.array(["a"]), np.array(["x"])))
-            with pytest.raises(ValueError, match="names column 'user' 2 times"):
-                rf.batch.recommend(model, path, tmp_path / "out", k=2)
-    fine = tmp_path / f"fine{suffix}"
-    fine_text = text.replace("user" + delimiter + "note", "who" + delimiter + "note", 1)
-    if suffix == ".csv.gz":
-        fine.write_bytes(gzip.compress(fine_text.encode()))
-    elif suffix == ".zip":
-        with zipfile.ZipFile(fine, "w") as z:
-            z.writestr("e.csv", fine_text)
-    else:
-        fine.write_text(fine_text)
+        model = rf.ItemKNN().fit(rf.Interactions.from_arrays(np.array(["a"]), np.array(["x"])))
+        with pytest.raises(ValueError, match="names column 'user' 2 times"):
+            rf.batch.recommend(model, path, tmp_path / "out", k=2)
+    fine = write_as(tmp_path / f"fine{suffix}", text.replace(f"user{delimiter}note", f"who{delimiter}note", 1))
     assert rf.Interactions.from_csv(fine, "user", "item", sep=sep).user_ids.tolist() == ["a"]  # "note" twice: not asked
