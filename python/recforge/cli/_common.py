@@ -400,9 +400,11 @@ def dropped_rows(report: dict) -> str:
     return ", ".join(f"{k} {v:,}" for k, v in dropped.items()) or "none"
 
 
-# Options that mean something only beside another, per command, with the default each takes
-# then. Given alone they were ignored without a word: --category-col without --products
-# applied no cap, --item-text without --item-features trained without the text.
+# Options that mean something only beside another, per command: name -> (the option it needs,
+# the default it takes then[, the values of that option it needs]). Given alone they were
+# ignored without a word: --category-col without --products applied no cap, --item-text
+# without --item-features trained without the text, serve's --decision-log without
+# --explore logged nothing.
 _PRODUCTS = {"product_col": ("products", "item"), "description_col": ("products", "description")}
 _FEATURES = {
     **{f"item_{kind}": ("item_features", None) for kind in ("text", "categorical", "numeric")},
@@ -410,6 +412,7 @@ _FEATURES = {
     "item_key": ("item_features", "item"),
     "user_key": ("user_features", "user"),
 }
+_EXPLORING = ("thompson", "epsilon")
 DEPENDENT_OPTIONS = {
     "train": _FEATURES,
     "recommend": {**_PRODUCTS, "user_key": ("customers", "user")},
@@ -417,15 +420,25 @@ DEPENDENT_OPTIONS = {
     "campaign": {**_PRODUCTS, "category_col": ("products", None), "segment_col": ("segments", "segment")},
     "evaluate": {"trials": ("tune", 10), "budget": ("tune", None)},
     "demo": {"trials": ("tune", 8)},
+    "lift": {"days": ("since", 30.0)},
+    "serve": {
+        "candidates": ("explore", 50, _EXPLORING),
+        "decision_log": ("explore", None, _EXPLORING),
+        "seed": ("explore", None, _EXPLORING),
+        "epsilon": ("explore", 0.1, ("epsilon",)),
+    },
 }
 
 
 def unmet_dependency(args) -> str | None:
     """Why an option was given without the one it belongs to, or None; the dependent options
     left unset get their defaults."""
-    for name, (needed, default) in DEPENDENT_OPTIONS.get(args.command, {}).items():
-        if getattr(args, name) is not None and not getattr(args, needed):
-            return f"--{name.replace('_', '-')} needs --{needed.replace('_', '-')}"
+    for name, (needed, default, *values) in DEPENDENT_OPTIONS.get(args.command, {}).items():
+        have = getattr(args, needed)
+        if getattr(args, name) is not None and not (have in values[0] if values else have):
+            flag, other = (f"--{option.replace('_', '-')}" for option in (name, needed))
+            wanted = " or ".join(f"{other} {value}" for value in values[0]) if values else other
+            return f"{flag} needs {wanted}"
         if getattr(args, name) is None:
             setattr(args, name, default)
     return None

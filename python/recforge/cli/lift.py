@@ -93,10 +93,6 @@ def _events(args, key):
     ``key``); lines without a customer or a product left out."""
     if args.time_col is None and args.since is not None:
         raise CliError("--since needs --time-col (the events' times)")
-    if args.days is not None and args.since is None:
-        # without a send every line counts: a window the user asked for would be ignored
-        raise CliError("--days needs --since (the send the days count from)")
-    args.days = 30.0 if args.days is None else args.days
     if not args.days > 0:  # NaN too: it would make an empty window
         raise CliError(f"--days must be > 0, got {args.days}")
     text = [c for c in (args.user_col, args.item_col, args.time_col) if c]

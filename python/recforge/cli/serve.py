@@ -49,18 +49,6 @@ def serve(args) -> None:
         from ..realtime import service
     except ImportError as e:
         raise CliError(str(e)) from None
-    # exploration's options do nothing without it: refused rather than ignored
-    given = [
-        f"--{name.replace('_', '-')}"
-        for name in ("candidates", "decision_log", "seed")
-        if getattr(args, name) is not None
-    ]
-    if args.explore == "none" and given:
-        raise CliError(f"{given[0]} needs --explore thompson or --explore epsilon")
-    if args.epsilon is not None and args.explore != "epsilon":
-        raise CliError("--epsilon needs --explore epsilon")
-    args.candidates = 50 if args.candidates is None else args.candidates
-    args.epsilon = 0.1 if args.epsilon is None else args.epsilon
     if args.candidates < 1 or args.max_body < 1:
         raise CliError("--candidates and --max-body must be >= 1")
     if not 0 <= args.port <= 65535:  # before the model is read: socket.bind says it with a traceback
