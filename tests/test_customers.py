@@ -441,7 +441,7 @@ def test_bgnbd_reports_non_convergence():
     x, t_x, T = simulate_bgnbd(500, (0.5, 5.0, 0.8, 2.0), 40, 3)
     with pytest.raises(RuntimeError, match="did not converge.*penalizer"):
         BetaGeoFitter().fit(x, t_x, T, max_iterations=1)
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(rf.NotFittedError, match="not fitted"):
         BetaGeoFitter().probability_alive([1], [1], [2])
 
 
@@ -620,7 +620,7 @@ def test_segmenter_weighs_taste_against_behaviour():
         rf.customers.Segmenter().features(s, taste[:-1])
     with pytest.raises(ValueError, match="k_range"):
         rf.customers.Segmenter(k_range=(5, 3))
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(rf.NotFittedError, match="not fitted"):
         rf.customers.Segmenter().predict(s)
 
 
@@ -738,7 +738,7 @@ def test_lift_table_by_hand():
     np.testing.assert_allclose(t.lift, [3 / 5 / 0.2, 0, 1 / 5 / 0.2, 0])
     np.testing.assert_allclose(t.cumulative_gain, [0.75, 0.75, 1.0, 1.0])
     with pytest.raises(ValueError, match="one length"):
-        rf.customers.lift_table(scores[:3], labels[:3], bins=4)
+        rf.customers.lift_table(scores[:3], labels[:4], bins=4)
 
 
 def test_propensity_bad_input():
@@ -751,7 +751,7 @@ def test_propensity_bad_input():
         rf.customers.Propensity(window=0)
     with pytest.raises(ValueError, match="nothing to learn|too few"):
         rf.customers.Propensity(window=1).fit(who, when, money, cutoff=1.6e9 + 300 * DAY)
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(rf.NotFittedError, match="not fitted"):
         rf.customers.Propensity().predict(who, when, money, as_of=1.6e9 + 100 * DAY)
 
 
@@ -996,3 +996,155 @@ def test_profile_matches_an_interactions_rows_to_the_summarys_customers():
     apart = rf.Interactions(X, [f"x{i}" for i in range(n)], inter.item_ids)
     with pytest.raises(ValueError, match="none of the summary's customers"):
         rf.customers.profile(labels, s, apart)
+
+
+def test_customer_models_take_a_summary_wherever_they_take_its_columns():
+    """fit took a CustomerSummary alone; the predictions and lifetime_value wanted its columns
+    (a TypeError about missing arguments)."""
+    s = summary(*random_log(5)[:3])
+    bg = BetaGeoFitter(penalizer=0.01).fit(s)
+    cols = (s.frequency, s.recency, s.T)
+    np.testing.assert_array_equal(bg.probability_alive(s), bg.probability_alive(*cols))
+    np.testing.assert_array_equal(bg.expected_purchases(30, s), bg.expected_purchases(30, *cols))
+    gg = GammaGammaFitter(penalizer=0.01).fit(s)
+    np.testing.assert_array_equal(
+        gg.expected_average_value(s), gg.expected_average_value(s.frequency, s.monetary_value)
+    )
+    np.testing.assert_array_equal(lifetime_value(bg, gg, s), lifetime_value(bg, gg, *cols, s.monetary_value))
+    with pytest.raises(TypeError, match="recency and T are needed, unless frequency is a CustomerSummary"):
+        bg.probability_alive(s.frequency)
+    with pytest.raises(TypeError, match="give a CustomerSummary alone"):
+        bg.expected_purchases(30, s, s.recency, s.T)
+    with pytest.raises(TypeError, match="monetary_value is needed"):
+        gg.expected_average_value(s.frequency)
+    with pytest.raises(TypeError, match="recency, T and monetary_value are needed"):
+        lifetime_value(bg, gg, s.frequency, s.recency, s.T)
+
+
+def test_every_customer_model_unfitted_raises_not_fitted_error():
+    """One exception for every unfitted object (was RuntimeError here, NotFittedError for the
+    recommenders, a plain ValueError for the encoder)."""
+    who, when, money, _ = random_log(2)
+    s = summary(who, when, money)
+    calls = [
+        lambda: BetaGeoFitter().probability_alive(s),
+        lambda: ModifiedBetaGeoFitter().expected_purchases(10, s),
+        lambda: BetaGeoFitter().expected_purchases_new(10),
+        lambda: GammaGammaFitter().expected_average_value(s),
+        lambda: rf.customers.Segmenter().predict(s),
+        lambda: rf.customers.Propensity().predict(who, when, money, as_of=1.6e9 + 100 * DAY),
+        lambda: rf.customers.Propensity().evaluate(who, when, money, cutoff=1.6e9 + 100 * DAY),
+        lambda: rf.FeatureEncoder(categorical="g").transform({"g": ["x"]}),
+    ]
+    for call in calls:
+        with pytest.raises(rf.NotFittedError, match="is not fitted yet: call fit"):
+            call()
+    assert not BetaGeoFitter().is_fitted and BetaGeoFitter(penalizer=0.01).fit(s).is_fitted
+
+
+def test_customer_models_show_and_clone_their_parameters():
+    """repr, get_params/set_params and scikit-learn's clone, as for the recommenders."""
+    from sklearn.base import clone
+
+    models = [
+        BetaGeoFitter(penalizer=0.1),
+        ModifiedBetaGeoFitter(n_threads=1),
+        GammaGammaFitter(penalizer=0.5),
+        rf.customers.Segmenter(n_segments=3, k_range=(2, 5)),
+        rf.customers.Propensity(window=14, target=["p1", "p2"], recommender=rf.ItemKNN(neighbours=5)),
+    ]
+    for model in models:
+        copy = clone(model)
+        assert repr(copy) == repr(model) and copy is not model
+    assert repr(models[0]) == "BetaGeoFitter(penalizer=0.1, n_threads=0)"
+    assert models[4].get_params()["recommender__neighbours"] == 5
+    with pytest.raises(ValueError, match="penalizer must be >= 0.0"):
+        models[0].set_params(penalizer=-1.0)
+
+
+def test_mle_options_are_checked():
+    """max_iterations=0 or -1 reported "did not converge, try a penalizer"; "5" a TypeError
+    from a comparison inside scipy."""
+    x, t_x, T = simulate_bgnbd(200, (0.5, 5.0, 0.8, 2.0), 40, 3)
+    for bad, error, match in [
+        (dict(max_iterations=0), ValueError, "max_iterations must be >= 1, got 0"),
+        (dict(max_iterations="5"), TypeError, "max_iterations must be an integer"),
+        (dict(strict=1), TypeError, "strict must be a bool"),
+    ]:
+        with pytest.raises(error, match=match):
+            BetaGeoFitter().fit(x, t_x, T, **bad)
+    with pytest.raises(ValueError, match="max_iterations must be >= 1"):
+        GammaGammaFitter().fit([1, 2, 3, 4], [5.0, 6.0, 7.0, 8.0], max_iterations=-1)
+
+
+def test_bgnbd_without_repeat_purchases_refuses_instead_of_infinite_predictions():
+    """Nobody bought twice: the likelihood does not depend on a and b, which stayed at their
+    start (a = 1), and expected_purchases returned inf with a divide-by-zero warning."""
+    x, t_x, T = [0, 0, 0, 0], [0, 0, 0, 0], [5.0, 6.0, 7.0, 9.0]
+    with pytest.raises(ValueError, match="no customer of 4 has a repeat purchase .* penalizer"):
+        BetaGeoFitter().fit(x, t_x, T)
+    penalised = BetaGeoFitter(penalizer=0.001).fit(x, t_x, T)
+    assert np.all(np.isfinite(penalised.expected_purchases(10, x, t_x, T)))
+    assert np.all(np.isfinite(ModifiedBetaGeoFitter().fit(x, t_x, T).expected_purchases(10, x, t_x, T)))
+
+
+def test_propensity_at_the_logs_start_warns_of_nothing():
+    """A cutoff a day after the first line: the BG/NBD features of that day (nobody repeats)
+    were tried at a = 1 and leaked numpy's divide-by-zero warnings before the next fit."""
+    import warnings
+
+    who, when, money, _ = random_log(3, n=3000, customers=300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ids, X = rf.customers.features_at(who, when, money, cutoff=float(np.min(when)) + DAY)
+    assert np.all(np.isfinite(X)) and ids.size > 0
+
+
+def test_propensity_target_is_one_product_or_a_list_and_must_be_in_the_log():
+    """A product id given as text was split into its characters (a target of "8", "5", "1",
+    ...); an empty target, or ids of another type than the log's, said "no customer bought"."""
+    who, when, money, items = random_log(6, n=3000, customers=150)
+    cutoff = 1.6e9 + 150 * DAY
+    assert rf.customers.Propensity(target="p1").target == ["p1"]
+    one = rf.customers.features_at(who, when, money, items, cutoff=cutoff, target="p1")[1]
+    listed = rf.customers.features_at(who, when, money, items, cutoff=cutoff, target=["p1"])[1]
+    np.testing.assert_array_equal(one, listed)
+    with pytest.raises(ValueError, match="target must name at least one product"):
+        rf.customers.Propensity(target=[])
+    with pytest.raises(TypeError, match="target must be a product id or a list of product ids"):
+        rf.customers.Propensity(target=object())
+    with pytest.raises(ValueError, match=r"target \(1, 2\) names no product of items"):
+        rf.customers.Propensity(target=[1, 2]).fit(who, when, money, items, cutoff=cutoff)
+
+
+def test_a_failed_propensity_refit_leaves_the_model_as_it_was():
+    """The segmenter and feature names were replaced before the fit could fail, and a
+    set_params(segmenter=None) refit still added the old segmenter's column."""
+    who, when, money, _ = random_log(7, n=4000, customers=200)
+    cutoff, later = 1.6e9 + 120 * DAY, 1.6e9 + 150 * DAY
+    model = rf.customers.Propensity(segmenter=rf.customers.Segmenter(n_segments=2)).fit(who, when, money, cutoff=cutoff)
+    before = model.predict(who, when, money, as_of=later)[1]
+    names, segmenter = model.feature_names_, model.segmenter_
+    with pytest.raises(ValueError, match="nothing to learn|too few"):
+        model.fit(who, when, money, cutoff=1.6e9 + 400 * DAY)
+    assert model.feature_names_ is names and model.segmenter_ is segmenter
+    np.testing.assert_array_equal(model.predict(who, when, money, as_of=later)[1], before)
+    model.set_params(segmenter=None).fit(who, when, money, cutoff=cutoff)
+    assert model.segmenter_ is None and "segment" not in model.feature_names_
+    assert model.predict(who, when, money, as_of=later)[1].shape == before.shape
+
+
+def test_lift_table_labels_are_bought_or_not():
+    """Labels were cast to bool: 2, 0.5 or "no" counted as buyers; and a table with fewer
+    customers than bins said the lengths differed."""
+    scores = np.arange(20.0)
+    for labels in ([2] * 10 + [0] * 10, [0.5] * 20):
+        with pytest.raises(ValueError, match="labels must be True/False or 1/0"):
+            rf.customers.lift_table(scores, labels)
+    with pytest.raises(ValueError, match="labels must hold numbers"):
+        rf.customers.lift_table(scores, ["no"] * 20)
+    ones = rf.customers.lift_table(scores, (np.arange(20) % 3 == 0).astype(int), bins=4)
+    flags = rf.customers.lift_table(scores, np.arange(20) % 3 == 0, bins=4)
+    assert ones.buyers.tolist() == flags.buyers.tolist()
+    with pytest.raises(ValueError, match="10 bins need at least 10 customers, got 3"):
+        rf.customers.lift_table(scores[:3], [0, 1, 0])

@@ -177,7 +177,7 @@ def test_bad_tables_and_arguments_are_clear_errors(kwargs, table, match):
 
 
 def test_an_unfitted_encoder_and_a_non_table_are_refused():
-    with pytest.raises(ValueError, match="not fitted"):
+    with pytest.raises(rf.NotFittedError, match="not fitted"):
         rf.FeatureEncoder(categorical="g").transform({"g": ["x"]})
     with pytest.raises(TypeError, match="DataFrame or a mapping"):
         rf.FeatureEncoder(categorical="g").fit([["x"]])

@@ -10,6 +10,19 @@ import numpy as np
 _INT64_MAX = 2**63 - 1
 
 
+class NotFittedError(ValueError, AttributeError):
+    """An object was used before ``fit`` (or ``rf.load``): a ValueError and an AttributeError,
+    as scikit-learn's, so that one ``except`` catches it from every recforge model, customer
+    model and encoder."""
+
+
+def check_fitted(obj, attribute: str, how: str = "fit") -> None:
+    """Raise :class:`NotFittedError` naming ``obj``'s class and ``how`` to fit it when ``obj``
+    lacks the fitted ``attribute``."""
+    if not hasattr(obj, attribute):
+        raise NotFittedError(f"this {type(obj).__name__} is not fitted yet: call {how} first")
+
+
 def check_int(value, name: str, *, minimum: int | None = None) -> int:
     """Return ``value`` as a Python int, or raise TypeError/ValueError naming ``name``.
 

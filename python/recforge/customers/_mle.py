@@ -7,6 +7,8 @@ import functools
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from .._checks import check_bool, check_int
+
 BOUND = 30.0  # |log parameter|: e^30 is far beyond any sensible rate, shape or scale
 DRIFT = 10.0  # |log parameter| beyond which a stalled search is read as running off to a limit
 
@@ -44,6 +46,8 @@ def maximise(
     (parameters, not logs). Raises RuntimeError naming the reason and the way out when the
     optimiser stops early or, with ``strict``, runs to a bound (a likelihood without a maximum:
     without ``strict`` that bounded optimum is returned)."""
+    max_iterations = check_int(max_iterations, "max_iterations", minimum=1)
+    strict = check_bool(strict, "strict")
     start = np.asarray(start, dtype=np.float64)
     if start.shape != (len(names),) or not np.all(np.isfinite(start)) or np.any(start <= 0):
         raise ValueError(f"initial must hold {len(names)} positive values ({', '.join(names)})")

@@ -8,8 +8,9 @@ import numpy as np
 from scipy import special
 
 from .. import _core
-from .._checks import as_numbers, check_int, check_real
+from .._checks import as_numbers, check_fitted, check_int, check_real
 from .._config import resolve_threads
+from .._params import Parametrised
 from ._mle import maximise
 from .summary import CustomerSummary
 
@@ -17,6 +18,13 @@ PARAMS = ("r", "alpha", "a", "b")
 
 
 def _columns(frequency, recency, T):
+    """(x, t_x, T) checked, from three arrays or a :class:`CustomerSummary` given alone."""
+    if isinstance(frequency, CustomerSummary):
+        if recency is not None or T is not None:
+            raise TypeError("give a CustomerSummary alone, or frequency, recency and T")
+        frequency, recency, T = frequency.frequency, frequency.recency, frequency.T
+    elif recency is None or T is None:
+        raise TypeError("recency and T are needed, unless frequency is a CustomerSummary")
     x = as_numbers(frequency, "frequency")
     t_x = as_numbers(recency, "recency")
     T = as_numbers(T, "T")
@@ -120,7 +128,7 @@ def _hyp2f1_by_x_and_T(x, T, z, r, b, c) -> np.ndarray:
     return special.hyp2f1(r + xf, b + xf, c + xf, z[first])[inverse]
 
 
-class BetaGeoFitter:
+class BetaGeoFitter(Parametrised):
     """The BG/NBD model of repeat purchasing, fitted by maximum likelihood.
 
     While active, a customer buys at Poisson rate lambda ~ Gamma(r, alpha); after each purchase
@@ -159,6 +167,8 @@ class BetaGeoFitter:
     True
     """
 
+    _state = ("params_", "log_likelihood_", "n_customers_")  # what fit sets (is_fitted)
+
     _modified = False  # the MBG/NBD likelihood (ModifiedBetaGeoFitter)
     model_name = "BG/NBD"  # how outputs name it
 
@@ -179,11 +189,16 @@ class BetaGeoFitter:
             When the optimiser stops without converging, or (``strict``) at a bound; the
             message gives the reason and the way out (a ``penalizer``, other ``initial`` values).
         """
-        if isinstance(frequency, CustomerSummary):
-            frequency, recency, T = frequency.frequency, frequency.recency, frequency.T
         x, t_x, T = _columns(frequency, recency, T)
         if x.size == 0:
             raise ValueError("no customers to fit on")
+        if not self._modified and self.penalizer == 0 and not np.any(x > 0):
+            # BG/NBD's dropout happens at repeat purchases: without one, the likelihood does not
+            # depend on a and b, which stay where the search starts (a = 1: infinite predictions)
+            raise ValueError(
+                f"no customer of {x.size} has a repeat purchase (frequency > 0): BG/NBD cannot estimate "
+                "dropout; give the model a longer history, or a penalizer (e.g. penalizer=0.001)"
+            )
         rows = Rows(x, t_x, T)
         threads = resolve_threads(self.n_threads)
 
@@ -199,19 +214,20 @@ class BetaGeoFitter:
         return self
 
     def _params(self):
-        if not hasattr(self, "params_"):
-            raise RuntimeError(f"{type(self).__name__} is not fitted: call fit first")
+        check_fitted(self, "params_")
         return (self.params_[p] for p in PARAMS)
 
-    def probability_alive(self, frequency, recency, T) -> np.ndarray:
-        """P(still active | frequency, recency, T) for each customer."""
+    def probability_alive(self, frequency, recency=None, T=None) -> np.ndarray:
+        """P(still active | frequency, recency, T) for each customer (or a
+        :class:`CustomerSummary` given alone)."""
         r, alpha, a, b = self._params()
         x, t_x, T = _columns(frequency, recency, T)
         log_ratio = np.log(a) - np.log(np.where(x > 0, b + x - 1, 1.0)) + (r + x) * np.log((alpha + T) / (alpha + t_x))
         return np.where(x > 0, special.expit(-log_ratio), 1.0)
 
-    def expected_purchases(self, t, frequency, recency, T) -> np.ndarray:
-        """E[purchases in the next ``t`` periods | frequency, recency, T] (eq. 10 of the paper)."""
+    def expected_purchases(self, t, frequency, recency=None, T=None) -> np.ndarray:
+        """E[purchases in the next ``t`` periods | frequency, recency, T] (eq. 10 of the paper),
+        for each customer (or a :class:`CustomerSummary` given alone)."""
         r, alpha, a, b = self._params()
         t = check_real(t, "t", minimum=0.0)
         x, t_x, T = _columns(frequency, recency, T)
@@ -253,14 +269,16 @@ class ModifiedBetaGeoFitter(BetaGeoFitter):
     _modified = True
     model_name = "MBG/NBD"
 
-    def probability_alive(self, frequency, recency, T) -> np.ndarray:
-        """P(still active | frequency, recency, T) for each customer."""
+    def probability_alive(self, frequency, recency=None, T=None) -> np.ndarray:
+        """P(still active | frequency, recency, T) for each customer (or a
+        :class:`CustomerSummary` given alone)."""
         r, alpha, a, b = self._params()
         x, t_x, T = _columns(frequency, recency, T)
         return special.expit(-(np.log(a) - np.log(b + x) + (r + x) * np.log((alpha + T) / (alpha + t_x))))
 
-    def expected_purchases(self, t, frequency, recency, T) -> np.ndarray:
-        """E[purchases in the next ``t`` periods | frequency, recency, T]."""
+    def expected_purchases(self, t, frequency, recency=None, T=None) -> np.ndarray:
+        """E[purchases in the next ``t`` periods | frequency, recency, T] for each customer (or a
+        :class:`CustomerSummary` given alone)."""
         r, alpha, a, b = self._params()
         t = check_real(t, "t", minimum=0.0)
         x, t_x, T = _columns(frequency, recency, T)

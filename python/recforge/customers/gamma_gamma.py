@@ -7,8 +7,9 @@ import numpy as np
 from scipy import special
 
 from .. import _core
-from .._checks import as_numbers, check_int, check_real
+from .._checks import as_numbers, check_fitted, check_int, check_real
 from .._config import resolve_threads
+from .._params import Parametrised
 from ._mle import maximise
 from .summary import CustomerSummary
 
@@ -16,6 +17,13 @@ PARAMS = ("p", "q", "v")
 
 
 def _columns(frequency, monetary_value, repeat_only: bool = True):
+    """(x, m) checked, from two arrays or a :class:`CustomerSummary` given alone."""
+    if isinstance(frequency, CustomerSummary):
+        if monetary_value is not None:
+            raise TypeError("give a CustomerSummary alone, or frequency and monetary_value")
+        frequency, monetary_value = frequency.frequency, frequency.monetary_value
+    elif monetary_value is None:
+        raise TypeError("monetary_value is needed, unless frequency is a CustomerSummary")
     x = as_numbers(frequency, "frequency")
     m = as_numbers(monetary_value, "monetary_value")
     if x.shape != m.shape or x.ndim != 1:
@@ -60,7 +68,7 @@ def log_likelihood(params, rows: Rows, n_threads: int = 1) -> tuple[float, np.nd
     return float(ll), grad
 
 
-class GammaGammaFitter:
+class GammaGammaFitter(Parametrised):
     """The Gamma-Gamma model of spend per transaction, fitted by maximum likelihood.
 
     A customer's transaction values are Gamma(p, nu) with nu ~ Gamma(q, v) across customers;
@@ -95,6 +103,8 @@ class GammaGammaFitter:
     34.79
     """
 
+    _state = ("params_", "log_likelihood_", "n_customers_")  # what fit sets (is_fitted)
+
     def __init__(self, penalizer: float = 0.0, n_threads: int = 0):
         self.penalizer = check_real(penalizer, "penalizer", minimum=0.0)
         self.n_threads = check_int(n_threads, "n_threads", minimum=0)
@@ -102,8 +112,6 @@ class GammaGammaFitter:
     def fit(self, frequency, monetary_value=None, *, initial=None, max_iterations: int = 1000):
         """Fit on (frequency, monetary_value) of every customer (those without repeat purchases are
         left out), or on a :class:`CustomerSummary` passed alone."""
-        if isinstance(frequency, CustomerSummary):
-            frequency, monetary_value = frequency.frequency, frequency.monetary_value
         x, m = _columns(frequency, monetary_value)
         repeat = x > 0
         if repeat.sum() < 3:
@@ -124,11 +132,11 @@ class GammaGammaFitter:
         self.n_customers_ = int(x.size)
         return self
 
-    def expected_average_value(self, frequency, monetary_value) -> np.ndarray:
-        """E[value of a transaction | frequency, mean repeat value]; the population mean
-        p v / (q - 1) for customers without repeat purchases."""
-        if not hasattr(self, "params_"):
-            raise RuntimeError("GammaGammaFitter is not fitted: call fit first")
+    def expected_average_value(self, frequency, monetary_value=None) -> np.ndarray:
+        """E[value of a transaction | frequency, mean repeat value] for each customer (or a
+        :class:`CustomerSummary` given alone); the population mean p v / (q - 1) for customers
+        without repeat purchases."""
+        check_fitted(self, "params_")
         p, q, v = (self.params_[k] for k in PARAMS)
         x, m = _columns(frequency, monetary_value, repeat_only=False)
         negative = int(np.count_nonzero((x > 0) & (m < 0)))

@@ -5,12 +5,14 @@ gradient-boosting classifier, and evaluation at a later cutoff (honest temporal 
 from __future__ import annotations
 
 import copy
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import as_numbers, check_int, check_real
+from .._checks import as_numbers, check_fitted, check_int, check_real, check_seed
 from .._factorize import isin, lookup
+from .._params import Parametrised
 from .._times import as_moment, as_seconds, moment_text
 from .bgnbd import BetaGeoFitter
 from .segments import Segmenter
@@ -56,12 +58,29 @@ def _lines(customers, times, amounts, items):
     return customers, t, money, items
 
 
+def _target_list(target) -> list | None:
+    """``target`` as a list of product ids: one id (text or a number) is a target of one
+    product, not a sequence of characters; an empty target is a mistake, not "no purchase"."""
+    if target is None:
+        return None
+    if isinstance(target, (str, bytes, numbers.Number)):
+        return [target]
+    try:
+        out = target if isinstance(target, list) else list(target)  # a list kept: sklearn's clone checks it
+    except TypeError:
+        raise TypeError(f"target must be a product id or a list of product ids, got {target!r}") from None
+    if not out:
+        raise ValueError("target must name at least one product")
+    return out
+
+
 def _in_target(items, target) -> np.ndarray | None:
+    target = _target_list(target)
     if target is None:
         return None
     if items is None:
         raise ValueError("target products need items= (the product of each line)")
-    return isin(items, list(target))
+    return isin(items, target)
 
 
 def summary_before(customers, times, amounts=None, *, cutoff):
@@ -149,7 +168,7 @@ def _recommendation_scores(recommender, ids, customers, items, target) -> np.nda
 
     past = Interactions.from_arrays(customers, items)
     model = type(recommender)(**recommender.get_params(deep=False)).fit(past)
-    allow = np.flatnonzero(isin(past.item_ids, list(target)))
+    allow = np.flatnonzero(isin(past.item_ids, _target_list(target)))
     out = np.zeros(ids.size)
     if allow.size == 0:
         return out
@@ -168,11 +187,12 @@ def _bgnbd_features(s, window: float) -> tuple[np.ndarray, np.ndarray]:
     for penalizer in (0.0, 0.001, 0.01):
         try:
             bg = BetaGeoFitter(penalizer=penalizer).fit(s, strict=False)
-        except RuntimeError as e:
+        except (RuntimeError, ValueError) as e:  # no maximum, or (no repeat purchase) no dropout to fit
             failure = str(e)
             continue
-        alive = bg.probability_alive(s.frequency, s.recency, s.T)
-        expected = bg.expected_purchases(window, s.frequency, s.recency, s.T)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # non-finite: tried next
+            alive = bg.probability_alive(s)
+            expected = bg.expected_purchases(window, s)
         if np.all(np.isfinite(alive)) and np.all(np.isfinite(expected)):
             return alive, expected
         failure = f"non-finite predictions at {bg.params_}"
@@ -221,9 +241,16 @@ def lift_table(scores, labels, bins: int = 10) -> LiftTable:
     """Deciles (or ``bins``) of customers by descending score, ties broken by position."""
     bins = check_int(bins, "bins", minimum=1)
     scores = as_numbers(scores, "scores")
-    labels = np.asarray(labels, dtype=bool)
-    if scores.shape != labels.shape or scores.ndim != 1 or scores.size < bins:
-        raise ValueError(f"scores and labels must be 1-D of one length >= {bins}")
+    labels = np.asarray(labels)
+    if scores.shape != labels.shape or scores.ndim != 1:
+        raise ValueError(f"scores and labels must be 1-D of one length, got {scores.shape} and {labels.shape}")
+    if scores.size < bins:
+        raise ValueError(f"{bins} bins need at least {bins} customers, got {scores.size}")
+    if labels.dtype != bool:  # 2 or 0.5 or "no" are not "bought": a cast would call them True
+        numbers_ = as_numbers(labels, "labels")
+        if not np.all((numbers_ == 0) | (numbers_ == 1)):
+            raise ValueError("labels must be True/False or 1/0 (bought or not)")
+        labels = numbers_ == 1
     if not np.all(np.isfinite(scores)):  # a NaN would sort anywhere and shift every decile
         raise ValueError(f"scores must be finite numbers: position {int(np.argmax(~np.isfinite(scores)))} is not")
     order = np.lexsort((np.arange(scores.size), -scores))
@@ -242,7 +269,7 @@ def lift_table(scores, labels, bins: int = 10) -> LiftTable:
     )
 
 
-class Propensity:
+class Propensity(Parametrised):
     """Will a customer buy (anything, or one of ``target``) within ``window`` days?
 
     ``fit`` builds :func:`features_at` the cutoff from the lines before it and labels from the
@@ -269,7 +296,8 @@ class Propensity:
         Adds each customer's segment as a categorical feature: a copy is fitted on the summary
         at the earliest training cutoff (the past of every example), and every cutoff's
         customers are assigned to its segments.
-    random_state : int, default 0
+    random_state : int or None, default 0
+        Seed of the classifier (None: a different one each run).
 
     Examples
     --------
@@ -281,6 +309,8 @@ class Propensity:
     >>> bool(result["auc"] > 0.7), result["lift"].decile.size
     (True, 10)
     """
+
+    _state = ("classifier_", "feature_names_")  # what fit sets (is_fitted)
 
     def __init__(
         self,
@@ -294,7 +324,7 @@ class Propensity:
         self.window = check_real(window, "window", minimum=0.0)
         if self.window == 0:
             raise ValueError("window must be > 0 days")
-        self.target = None if target is None else list(target)
+        self.target = _target_list(target)
         self.history = check_int(history, "history", minimum=1)
         if recommender is not None and self.target is None:
             raise ValueError("recommender scores need target products: give target=")
@@ -302,9 +332,9 @@ class Propensity:
         if segmenter is not None and not isinstance(segmenter, Segmenter):
             raise TypeError(f"segmenter must be a rf.customers.Segmenter, got {type(segmenter).__name__}")
         self.segmenter = segmenter
-        self.random_state = check_int(random_state, "random_state", minimum=0)
+        self.random_state = check_seed(random_state)
 
-    def _features(self, customers, times, amounts, items, cutoff):
+    def _features(self, customers, times, amounts, items, cutoff, segmenter):
         return features_at(
             customers,
             times,
@@ -314,11 +344,11 @@ class Propensity:
             window=self.window,
             target=self.target,
             recommender=self.recommender,
-            segmenter=getattr(self, "segmenter_", None),
+            segmenter=segmenter,
         )
 
-    def _data(self, customers, times, amounts, items, cutoff):
-        ids, X = self._features(customers, times, amounts, items, cutoff)
+    def _data(self, customers, times, amounts, items, cutoff, segmenter):
+        ids, X = self._features(customers, times, amounts, items, cutoff, segmenter)
         y = labels_after(
             ids, customers, times, items, cutoff=cutoff, window=self.window, target=self.target, amounts=amounts
         )
@@ -329,7 +359,11 @@ class Propensity:
         from sklearn.ensemble import HistGradientBoostingClassifier
 
         times = as_seconds(times, "times")  # once: every cutoff below reuses the seconds
-        self.feature_names_ = feature_names(self.recommender, self.segmenter)
+        hit = _in_target(items, self.target)
+        if hit is not None and not hit.any():  # e.g. ids given as numbers where the log's are text
+            shown = ", ".join(repr(t) for t in self.target[:3]) + (", ..." if len(self.target) > 3 else "")
+            raise ValueError(f"target ({shown}) names no product of items (the lines' products)")
+        names = feature_names(self.recommender, self.segmenter)
         end = as_moment(cutoff, "cutoff")
         first = float(np.nanmin(times))
         cutoffs = [end - i * self.window * DAY for i in range(self.history)]
@@ -338,10 +372,11 @@ class Propensity:
             raise ValueError(
                 f"cutoff {moment_text(end)} is not after the first line ({moment_text(first)}): no customer to describe"
             )
+        segmenter = None
         if self.segmenter is not None:  # on the past of every training example
             past = summary_before(customers, times, amounts, cutoff=cutoffs[-1])
-            self.segmenter_ = copy.deepcopy(self.segmenter).fit(past)
-        blocks = [self._data(customers, times, amounts, items, at)[1:] for at in cutoffs]
+            segmenter = copy.deepcopy(self.segmenter).fit(past)
+        blocks = [self._data(customers, times, amounts, items, at, segmenter)[1:] for at in cutoffs]
         X = np.vstack([b[0] for b in blocks])
         y = np.concatenate([b[1] for b in blocks])
         if y.all() or not y.any():
@@ -358,18 +393,19 @@ class Propensity:
             max_leaf_nodes=15,
             min_samples_leaf=40,
             l2_regularization=1.0,
-            categorical_features=[name == SEGMENT_FEATURE for name in self.feature_names_],
+            categorical_features=[name == SEGMENT_FEATURE for name in names],
             random_state=self.random_state,
         )
-        self.classifier_ = CalibratedClassifierCV(base, method="sigmoid", cv=3).fit(X, y)
+        classifier = CalibratedClassifierCV(base, method="sigmoid", cv=3).fit(X, y)
+        # set together, after every step that can fail: a failed refit leaves the model as it was
+        self.classifier_, self.feature_names_, self.segmenter_ = classifier, names, segmenter
         self.n_examples_, self.cutoffs_used_, self.base_rate_ = int(y.size), len(blocks), float(y.mean())
         return self
 
     def predict(self, customers, times, amounts=None, items=None, *, as_of):
         """(customer_ids, probability of buying within ``window`` days after ``as_of``)."""
-        if not hasattr(self, "classifier_"):
-            raise RuntimeError("Propensity is not fitted: call fit first")
-        ids, X = self._features(customers, times, amounts, items, as_of)
+        check_fitted(self, "classifier_")
+        ids, X = self._features(customers, times, amounts, items, as_of, getattr(self, "segmenter_", None))
         return ids, self.classifier_.predict_proba(X)[:, 1]
 
     def evaluate(self, customers, times, amounts=None, items=None, *, cutoff) -> dict:
@@ -377,9 +413,9 @@ class Propensity:
         two baselines on the same customers: recency alone and BG/NBD's expected purchases."""
         from sklearn.metrics import roc_auc_score
 
-        if not hasattr(self, "classifier_"):
-            raise RuntimeError("Propensity is not fitted: call fit first")
-        ids, X, y = self._data(customers, as_seconds(times, "times"), amounts, items, cutoff)
+        check_fitted(self, "classifier_")
+        segmenter = getattr(self, "segmenter_", None)  # the fit's (older pickles lack it without one)
+        ids, X, y = self._data(customers, as_seconds(times, "times"), amounts, items, cutoff, segmenter)
         if y.all() or not y.any():
             at = moment_text(as_moment(cutoff, "cutoff"))
             raise ValueError(f"the {self.window:g} days after cutoff {at} hold only one class: no AUC")

@@ -9,7 +9,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import _core
-from .._checks import check_int, check_real
+from .._checks import check_fitted, check_int, check_real, check_seed
+from .._params import Parametrised
 from .summary import CustomerSummary, check_summary
 
 
@@ -32,7 +33,7 @@ def _standardise(X: np.ndarray) -> np.ndarray:
     return (X - X.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
 
 
-class Segmenter:
+class Segmenter(Parametrised):
     """k-means segments of customers on behaviour (RFM) and, optionally, taste.
 
     Features: :func:`behaviour` (3 standardised RFM columns) and, when ``taste`` is given to
@@ -54,7 +55,8 @@ class Segmenter:
     taste_weight : float, default 1.0
     sample_size : int, default 10000
         Customers the silhouette is computed on (it is quadratic in them).
-    random_state : int, default 0
+    random_state : int or None, default 0
+        Seed of k-means and the silhouette's sample (None: a different draw each run).
 
     Attributes
     ----------
@@ -76,6 +78,8 @@ class Segmenter:
     ((200,), 4)
     """
 
+    _state = ("kmeans_", "labels_")  # what fit sets (is_fitted)
+
     def __init__(
         self,
         n_segments: int | None = None,
@@ -85,13 +89,16 @@ class Segmenter:
         random_state: int = 0,
     ):
         self.n_segments = None if n_segments is None else check_int(n_segments, "n_segments", minimum=1)
+        if not isinstance(k_range, (tuple, list)) or len(k_range) != 2:
+            raise TypeError(f"k_range must be a pair (low, high), got {k_range!r}")
         low, high = (check_int(k, "k_range", minimum=2) for k in k_range)
         if low > high:
             raise ValueError(f"k_range must be (low, high) with low <= high, got {k_range}")
-        self.k_range = (low, high)
+        same = isinstance(k_range, tuple) and all(type(k) is int for k in k_range)
+        self.k_range = k_range if same else (low, high)  # kept as given where it is one: sklearn's clone checks
         self.taste_weight = check_real(taste_weight, "taste_weight", minimum=0.0)
         self.sample_size = check_int(sample_size, "sample_size", minimum=10)
-        self.random_state = check_int(random_state, "random_state", minimum=0)
+        self.random_state = check_seed(random_state)
 
     def features(self, summary: CustomerSummary, taste=None) -> np.ndarray:
         """The matrix k-means runs on."""
@@ -163,8 +170,7 @@ class Segmenter:
     def predict(self, summary: CustomerSummary, taste=None) -> np.ndarray:
         """Segments of other customers (features scaled on their own summary: pass the same
         population's summary, e.g. at a later date)."""
-        if not hasattr(self, "kmeans_"):
-            raise RuntimeError("Segmenter is not fitted: call fit first")
+        check_fitted(self, "kmeans_")
         return self._rank[self.kmeans_.predict(self.features(summary, taste))]
 
 

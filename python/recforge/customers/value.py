@@ -6,15 +6,16 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import check_int, check_real
+from .summary import CustomerSummary
 
 
 def lifetime_value(
     purchases,
     spend,
     frequency,
-    recency,
-    T,
-    monetary_value,
+    recency=None,
+    T=None,
+    monetary_value=None,
     *,
     horizon: int = 12,
     step: float = 30.0,
@@ -31,7 +32,8 @@ def lifetime_value(
     purchases : BetaGeoFitter
     spend : GammaGammaFitter
     frequency, recency, T, monetary_value : array-like
-        The customers' summary, in the unit the models were fitted in.
+        The customers' summary, in the unit the models were fitted in; or a
+        :class:`CustomerSummary` as ``frequency``, alone.
     horizon : int, default 12
         Steps ahead (>= 1).
     step : float, default 30.0
@@ -53,6 +55,17 @@ def lifetime_value(
     horizon = check_int(horizon, "horizon", minimum=1)
     step = check_real(step, "step", minimum=0.0)
     discount_rate = check_real(discount_rate, "discount_rate", minimum=0.0)
+    if isinstance(frequency, CustomerSummary):
+        if recency is not None or T is not None or monetary_value is not None:
+            raise TypeError("give a CustomerSummary alone, or frequency, recency, T and monetary_value")
+        frequency, recency, T, monetary_value = (
+            frequency.frequency,
+            frequency.recency,
+            frequency.T,
+            frequency.monetary_value,
+        )
+    elif recency is None or T is None or monetary_value is None:
+        raise TypeError("recency, T and monetary_value are needed, unless frequency is a CustomerSummary")
     value = spend.expected_average_value(frequency, monetary_value)
     total = np.zeros_like(value)
     before = np.zeros_like(value)

@@ -22,7 +22,7 @@ import unicodedata
 import numpy as np
 import scipy.sparse as sp
 
-from .._checks import as_numbers, check_choice, check_int, check_real
+from .._checks import NotFittedError, as_numbers, check_choice, check_int, check_real
 from .._factorize import factorize, ids_like, lookup, missing_mask, to_numpy
 from .._params import Parametrised
 from .._sparse import unit_rows
@@ -282,7 +282,7 @@ class FeatureEncoder(Parametrised):
         range fall into the first or last bin; empty cells give empty blocks.
         """
         if not self.is_fitted:
-            raise ValueError("this FeatureEncoder is not fitted yet: call fit(table) first")
+            raise NotFittedError("this FeatureEncoder is not fitted yet: call fit(table) first")
         cols = self._read(table)
         n = len(next(iter(cols.values())))
         parts = []

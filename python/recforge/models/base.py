@@ -9,18 +9,13 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
-from .._checks import check_bool, check_int
+from .._checks import NotFittedError, check_bool, check_int
 from .._config import resolve_threads
 from .._factorize import check_numbered_as, rows_of_requested
 from .._params import Parametrised, renamed_argument  # noqa: F401 (the models' import of it)
 from .._sparse import CsrParts, check_sparse, positive_pattern, require_distinct_columns
 from ..data import Interactions
 from .persistence import save
-
-
-class NotFittedError(ValueError, AttributeError):
-    """A model was used before ``fit`` (or ``rf.load``); a ValueError, as in scikit-learn."""
-
 
 ANY_ID = np.iinfo(np.int64).max  # the range bound of ids that are labels, not row numbers
 
