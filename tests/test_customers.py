@@ -1148,3 +1148,65 @@ def test_lift_table_labels_are_bought_or_not():
     assert ones.buyers.tolist() == flags.buyers.tolist()
     with pytest.raises(ValueError, match="10 bins need at least 10 customers, got 3"):
         rf.customers.lift_table(scores[:3], [0, 1, 0])
+
+
+def test_rfm_rules_must_fit_the_scores():
+    """The default rules (for 5 bins) on 3 bins named the best customers "Need Attention", and on
+    10 bins left the top scores to "Other"; a rule no score can meet was silently empty."""
+    s = summary(*random_log(8)[:3])
+    for bins in (3, 10):
+        with pytest.raises(ValueError, match=f"default segment rules are for bins=5: with bins={bins}, give rules="):
+            rf.customers.rfm(s, bins=bins)
+    assert set(rf.customers.rfm(s, bins=10, rules=()).segment) == {"Other"}
+    for rules, match in [
+        (
+            (("x", (6, 7), (1, 1)),),
+            r"rule 'x': a score range must have 1 <= low <= high and <= bins \(5\), got \(6, 7\)",
+        ),
+        ((("x", (3, 1), (1, 1)),), r"got \(3, 1\)"),
+        ((("x", (1,), (1, 1)),), "each rule must be"),
+        (((5, (1, 5), (1, 5)),), "each rule must be"),
+        ((("x", (1.5, 2), (1, 1)),), "whole scores"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            rf.customers.rfm(s, rules=rules)
+    with pytest.raises(ValueError, match="recency_score must hold whole scores >= 1"):
+        rf.customers.segment([0, 1], [1, 1])
+    with pytest.raises(ValueError, match="frequency_score must hold whole scores >= 1"):
+        rf.customers.segment([1], [1.5])
+
+
+def test_summary_select_names_a_bad_selection():
+    s = summary(*random_log(9)[:3])
+    assert len(s.select(s.frequency > 0)) == int((s.frequency > 0).sum())
+    assert s.select([0, -1]).customer_ids.tolist() == [s.customer_ids[0], s.customer_ids[-1]]
+    assert len(s.select([])) == 0
+    with pytest.raises(ValueError, match=rf"rows as a mask must hold one bool per customer \({len(s)}\)"):
+        s.select(np.ones(3, dtype=bool))
+    with pytest.raises(ValueError, match="positions outside"):
+        s.select([len(s)])
+    with pytest.raises(TypeError, match="rows must be a boolean mask or 1-D positions"):
+        s.select("c01")
+
+
+def test_calibration_holdout_names_its_dates():
+    who, when, money, _ = random_log(10)
+    with pytest.raises(ValueError, match=r"cutoff 2021-\S+ is not before the last line \(2021-\S+\)"):
+        rf.customers.calibration_holdout(who, when, money, cutoff=float(when.max()) + DAY)
+    with pytest.raises(ValueError, match=r"end 2020-\S+ must be after cutoff 2020-\S+"):
+        rf.customers.calibration_holdout(who, when, money, cutoff=1.6e9 + 100 * DAY, end=1.6e9 + 50 * DAY)
+
+
+def test_profile_reports_only_the_size_of_a_segment_below_min_size():
+    """The means of a segment of one are that customer's own figures: min_size hid the products
+    and printed the rest."""
+    who, when, money, _ = random_log(11)
+    s = summary(who, when, money)
+    labels = np.where(np.arange(len(s)) < 3, 1, 0)  # a segment of three
+    prof = rf.customers.profile(labels, s, min_size=5)
+    assert prof.customers.tolist() == [len(s) - 3, 3]
+    for figures in (prof.revenue_share, prof.mean_since_last, prof.mean_transactions, prof.mean_total_value):
+        assert np.isfinite(figures[0]) and np.isnan(figures[1])
+    assert str(prof).splitlines()[-1] == "| 1 | 3 | " + f"{3 / len(s):.1%}" + " | suppressed | | | | |"
+    shown = rf.customers.profile(labels, s, min_size=3)
+    np.testing.assert_allclose(shown.mean_total_value[1], s.total_value[:3].mean())

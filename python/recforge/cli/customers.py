@@ -306,7 +306,12 @@ def add_parsers(sub) -> None:
     )
     add_log_arguments(c)
     c.add_argument("--segments", help="k-means segments: a number, or 'auto' to choose k by silhouette")
-    c.add_argument("--min-size", type=int, default=10, help="segments smaller than this get no product list")
+    c.add_argument(
+        "--min-size",
+        type=int,
+        default=10,
+        help="segments smaller than this are reported with their size only (privacy)",
+    )
     c.add_argument("--out", help="customer table: .csv, .csv.gz or .parquet")
     c.add_argument("--chart", help="with --segments: a PNG of segment sizes and revenue (needs recforge[plot])")
     c.add_argument("--quiet", action="store_true", help="no progress output")

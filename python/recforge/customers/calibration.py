@@ -11,7 +11,7 @@ import numpy as np
 
 from .._checks import check_int
 from .._factorize import arrow_strings, lookup
-from .._times import as_moment, as_seconds
+from .._times import as_moment, as_seconds, moment_text
 from .summary import UNITS, CustomerSummary, summary
 
 
@@ -241,7 +241,14 @@ def calibration_holdout(
     else:
         stop = as_moment(end, "end")
     if not stop > start:
-        raise ValueError(f"end must be after cutoff {cutoff!r}: the holdout holds no time")
+        if end is None:
+            raise ValueError(
+                f"cutoff {moment_text(start)} is not before the last line ({moment_text(stop)}): "
+                "the holdout holds no time"
+            )
+        raise ValueError(
+            f"end {moment_text(stop)} must be after cutoff {moment_text(start)}: the holdout holds no time"
+        )
     options = dict(unit=unit, period=period, returns=returns, n_threads=n_threads)
     calibration = summary(customers, t, money, as_of=start, **options)
     later = (t > start) & (t <= stop)

@@ -42,6 +42,36 @@ def quantile_scores(values, bins: int = 5) -> np.ndarray:
     return (1 + (below * bins) // v.size).astype(np.int8)
 
 
+def _check_rules(rules, bins: int | None) -> list:
+    """``rules`` as a list of (name, (r_low, r_high), (f_low, f_high)), each range of whole
+    scores low <= high within 1..bins (when known): a rule no score can meet is a mistake (the
+    rules of 5 bins on 3 or 10), not a segment that stays empty."""
+    try:
+        rules = list(rules)
+    except TypeError:
+        raise TypeError(
+            f"rules must be a sequence of (name, (r_low, r_high), (f_low, f_high)), got {rules!r}"
+        ) from None
+    top = "" if bins is None else f" and <= bins ({bins})"
+    for rule in rules:
+        ok = isinstance(rule, (tuple, list)) and len(rule) == 3 and isinstance(rule[0], str)
+        ranges = rule[1:] if ok else ()
+        ok = ok and all(
+            isinstance(b, (tuple, list))
+            and len(b) == 2
+            and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in b)
+            for b in ranges
+        )
+        if not ok:
+            raise ValueError(
+                f"each rule must be (name, (r_low, r_high), (f_low, f_high)) with whole scores, got {rule!r}"
+            )
+        for low, high in ranges:
+            if not 1 <= low <= high or (bins is not None and high > bins):
+                raise ValueError(f"rule {rule[0]!r}: a score range must have 1 <= low <= high{top}, got {(low, high)}")
+    return rules
+
+
 def segment(recency_score, frequency_score, rules=SEGMENTS, default: str = "Other") -> np.ndarray:
     """Segment names from recency and frequency scores by ``rules`` (first match wins;
     ``default`` where none matches)."""
@@ -49,6 +79,11 @@ def segment(recency_score, frequency_score, rules=SEGMENTS, default: str = "Othe
     f = np.asarray(frequency_score)
     if r.shape != f.shape:
         raise ValueError("recency_score and frequency_score must have one shape")
+    for name, score in (("recency_score", r), ("frequency_score", f)):
+        numbers = as_numbers(score, name)
+        if np.any(~np.isfinite(numbers) | (numbers < 1) | (numbers != np.round(numbers))):
+            raise ValueError(f"{name} must hold whole scores >= 1")
+    rules = _check_rules(rules, None)
     names = [name for name, _, _ in rules]
     out = np.full(r.shape, len(names), dtype=np.int64)
     for i, (_, (r_low, r_high), (f_low, f_high)) in reversed(list(enumerate(rules))):  # first wins
@@ -101,7 +136,9 @@ def rfm(summary: CustomerSummary, bins: int = 5, monetary: str = "total", rules=
     monetary : {"total", "mean"}, default "total"
         Score the customer's total spend or the mean value of their transactions.
     rules : sequence of (name, (r_low, r_high), (f_low, f_high)), default SEGMENTS
-        Segment rules on the recency and frequency scores; the default assumes ``bins=5``.
+        Segment rules on the recency and frequency scores, within 1..bins. The default is for
+        ``bins=5``; with other bins give your own (``rules=()``: scores only, every customer
+        "Other").
 
     Examples
     --------
@@ -115,6 +152,13 @@ def rfm(summary: CustomerSummary, bins: int = 5, monetary: str = "total", rules=
     """
     check_summary(summary)
     check_choice(monetary, "monetary", MONETARY)
+    bins = check_int(bins, "bins", minimum=2)
+    if rules is SEGMENTS and bins != 5:
+        raise ValueError(
+            f"the default segment rules are for bins=5: with bins={bins}, give rules= for 1..{bins} "
+            "(rules=() for scores without named segments)"
+        )
+    _check_rules(rules, bins)
     value = summary.total_value if monetary == "total" else summary.total_value / summary.transactions
     r = quantile_scores(-summary.since_last, bins)
     f = quantile_scores(summary.transactions, bins)

@@ -176,7 +176,8 @@ class Segmenter(Parametrised):
 
 @dataclass
 class SegmentProfile:
-    """One row per segment (parallel arrays), and each segment's top products."""
+    """One row per segment (parallel arrays), and each segment's top products; NaN figures
+    and no products for segments below :func:`profile`'s ``min_size``."""
 
     segment: np.ndarray
     customers: np.ndarray
@@ -194,6 +195,9 @@ class SegmentProfile:
         ]
         for i, s in enumerate(self.segment):
             top = ", ".join(f"{item} ({lift:.1f})" for item, lift, _ in self.top_items[i][:3])
+            if np.isnan(self.mean_total_value[i]):  # below profile's min_size: its size alone
+                lines.append(f"| {s} | {self.customers[i]:,} | {self.customer_share[i]:.1%} | suppressed | | | | |")
+                continue
             lines.append(
                 f"| {s} | {self.customers[i]:,} | {self.customer_share[i]:.1%} | {self.revenue_share[i]:.1%} | "
                 f"{self.mean_since_last[i]:.0f} | {self.mean_transactions[i]:.1f} | {self.mean_total_value[i]:,.0f} | "
@@ -234,8 +238,8 @@ def profile(
     have none; its item ids name the products unless ``item_ids`` does), or a customers x items
     matrix whose rows are the summary's customers in its order (``summary.customer_ids``: sorted,
     not an Interactions' first-appearance order); ``item_ids`` names the columns. Segments
-    smaller than ``min_size`` are reported without products (privacy: no statistics of tiny
-    groups).
+    smaller than ``min_size`` are reported with their size only: revenue share and means are
+    NaN, products none (privacy: the mean of a segment of one is that customer's own figure).
     """
     check_summary(summary)
     labels = np.asarray(labels)
@@ -272,15 +276,20 @@ def profile(
             best = np.lexsort((np.arange(lift.size), -lift))[:top]
             tops[s] = [(names[j], float(lift[j]), int(per_segment[s, j])) for j in best if lift[j] > 0]
 
+    small = count < min_size
+
+    def shown(values):
+        return np.where(small, np.nan, values)
+
     def mean(values):
-        return np.bincount(code, weights=values, minlength=k) / count
+        return shown(np.bincount(code, weights=values, minlength=k) / count)
 
     total_revenue = revenue.sum()
     return SegmentProfile(
         segment=segments,
         customers=count,
         customer_share=count / code.size,
-        revenue_share=revenue / total_revenue if total_revenue > 0 else np.zeros(k),
+        revenue_share=shown(revenue / total_revenue if total_revenue > 0 else np.zeros(k)),
         mean_since_last=mean(summary.since_last),
         mean_transactions=mean(summary.transactions.astype(np.float64)),
         mean_total_value=mean(summary.total_value),

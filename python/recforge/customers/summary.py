@@ -95,6 +95,17 @@ class CustomerSummary:
 
     def select(self, rows) -> CustomerSummary:
         """The customers at ``rows`` (a boolean mask or positions), as a new summary."""
+        n = len(self)
+        rows = np.asarray(rows)
+        if rows.dtype == bool:
+            if rows.shape != (n,):
+                raise ValueError(f"rows as a mask must hold one bool per customer ({n}), got shape {rows.shape}")
+        elif rows.ndim != 1 or rows.dtype.kind not in "iu" and rows.size:
+            raise TypeError(f"rows must be a boolean mask or 1-D positions, got {rows.dtype} of shape {rows.shape}")
+        elif rows.size and not (-n <= rows.min() and rows.max() < n):
+            raise ValueError(f"rows holds positions outside 0..{n - 1}")
+        else:
+            rows = rows.astype(np.int64)  # [] is float64 to numpy
         picked = {c: getattr(self, c)[rows] for c in self.COLUMNS}
         return CustomerSummary(**picked, as_of=self.as_of, unit=self.unit, report=dict(self.report))
 
