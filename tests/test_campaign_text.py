@@ -86,6 +86,8 @@ def test_templates_render_any_language_and_refuse_typos():
     for source, failure in (("{{ 1 / 0 }}", "ZeroDivisionError"), ("{{ customer + 1 }}", "TypeError")):
         with pytest.raises(ValueError, match=f"message template: {failure}"):  # the template's own code
             rf.campaign.MessageTemplate(source).render(context)
+    with pytest.raises(TypeError, match="autoescape must be a bool"):  # "no" was True
+        rf.campaign.MessageTemplate("x", autoescape="no")
     html = rf.campaign.MessageTemplate("<b>{{ customer }}</b>", autoescape=True)
     assert html.render({"customer": "<script>"}) == "<b>&lt;script&gt;</b>"
 

@@ -211,6 +211,22 @@ def test_allow_deny_and_boost():
     assert rf.campaign.rerank(ids, scores, k=2, boost=boost)[0].tolist() == [[3, 0]]
 
 
+def test_item_selections_size_the_catalogue_like_any_array_over_items():
+    """A mask over a catalogue larger than the largest candidate was refused ("one entry per
+    item (4)"), as was an allowed product above every candidate; allow=[] was a TypeError about
+    float64."""
+    ids = np.array([[0, 1, 2, 3], [2, 3, -1, -1]])
+    scores = np.array([[4.0, 3.0, 2.0, 1.0], [2.0, 1.0, -np.inf, -np.inf]])
+    deny = np.array([True, False, False, False, False])  # five products, candidates 0..3
+    assert rf.campaign.rerank(ids, scores, k=2, deny=deny)[0].tolist() == [[1, 2], [2, 3]]
+    assert rf.campaign.rerank(ids, scores, k=2, allow=[3, 9])[0].tolist() == [[3, -1], [3, -1]]
+    assert rf.campaign.rerank(ids, scores, k=2, allow=[])[0].tolist() == [[-1, -1], [-1, -1]]
+    got, _, report = rf.campaign.rerank(ids, scores, k=2, new_items=[7], min_new=1, return_report=True)
+    assert got.tolist() == [[0, 1], [2, 3]] and report["missing_new"] == 2
+    with pytest.raises(ValueError, match=r"deny as a mask must have one entry per item \(6\)"):
+        rf.campaign.rerank(ids, scores, k=2, boost=np.zeros(6), deny=deny)
+
+
 def test_novelty_bonus_is_the_boost_of_the_scaled_log_popularity():
     ids = np.array([[0, 1, 2, 3], [3, 2, 1, 0]])
     scores = np.array([[4.0, 3.0, 2.0, 1.0], [4.0, 3.0, 2.0, 1.0]])

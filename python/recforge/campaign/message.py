@@ -16,7 +16,7 @@ from importlib import resources
 
 import numpy as np
 
-from .._checks import check_int
+from .._checks import check_bool, check_int
 from .._config import available_cpus
 
 DEFAULT_TEMPLATE = "default.txt"
@@ -68,15 +68,16 @@ class MessageTemplate:
     def __init__(self, source: str, autoescape: bool = False):
         if not isinstance(source, str):
             raise TypeError(f"source must be the template text (str), got {type(source).__name__}")
+        autoescape = check_bool(autoescape, "autoescape")
         Sandboxed, Strict = _jinja()
         from jinja2 import TemplateSyntaxError
 
-        env = Sandboxed(undefined=Strict, autoescape=bool(autoescape), keep_trailing_newline=True)
+        env = Sandboxed(undefined=Strict, autoescape=autoescape, keep_trailing_newline=True)
         try:
             self._template = env.from_string(source)
         except TemplateSyntaxError as e:
             raise ValueError(f"message template, line {e.lineno}: {e.message}") from None
-        self.source, self.autoescape = source, bool(autoescape)
+        self.source, self.autoescape = source, autoescape
 
     # A compiled Jinja2 template holds generated code that does not pickle: the text does, and
     # is compiled again on arrival (multiprocessing, joblib and Dask workers pickle what they

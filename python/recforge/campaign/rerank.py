@@ -18,6 +18,8 @@ from ..kernels.similarity import symmetric
 def item_mask(items, n_items: int, name: str) -> np.ndarray:
     """A boolean per item from item ids or a boolean mask of length n_items."""
     a = np.asarray(items)
+    if a.size == 0 and a.ndim == 1:  # [] (float64 to numpy): no item
+        a = a.astype(np.int64)
     if a.dtype == bool:
         if a.shape != (n_items,):
             raise ValueError(f"{name} as a mask must have one entry per item ({n_items}), got {a.shape}")
@@ -278,8 +280,17 @@ def rerank(
     min_new = check_int(min_new, "min_new", minimum=0)
     novelty = check_real(novelty, "novelty", minimum=0.0)
     # the kernel checks ids against it
+    selections = {"allow": allow, "deny": deny, "new_items": new_items}
+    masks = {name: v for name, v in selections.items() if _is_mask(v)}
     n_items, catalogue_source = _catalogue_size(
-        n_items, ids, similarity=similarity, categories=categories, boost=boost, popularity=popularity
+        n_items,
+        ids,
+        [v for v in selections.values() if v is not None and not _is_mask(v)],
+        similarity=similarity,
+        categories=categories,
+        boost=boost,
+        popularity=popularity,
+        **masks,
     )
 
     # the similarity keeps scipy's int32 indices where they fit (half the memory the binary
@@ -383,9 +394,15 @@ def novelty_bonus(popularity, n_items: int, dtype=np.float64) -> np.ndarray:
     return (1.0 - np.log1p(pop) / top).astype(dtype)
 
 
-def _catalogue_size(n_items, ids, **given_arrays) -> tuple[int, str]:
+def _is_mask(items) -> bool:
+    """Whether an item selection is a boolean mask (one entry per item: it sizes the catalogue)."""
+    return items is not None and np.asarray(items).dtype == bool
+
+
+def _catalogue_size(n_items, ids, id_lists, **given_arrays) -> tuple[int, str]:
     """The catalogue and what set it: ``n_items``, else the first array over items given, else
-    the largest candidate id."""
+    the largest item id among the candidates and ``id_lists`` (allow, deny, new items: an
+    allowed product need not be anyone's candidate)."""
     if n_items is not None:
         return check_int(n_items, "n_items", minimum=0), "n_items"
     for name, given in given_arrays.items():
@@ -397,7 +414,12 @@ def _catalogue_size(n_items, ids, **given_arrays) -> tuple[int, str]:
             kind = "an item-item matrix" if name == "similarity" else "one value per item"
             raise TypeError(f"{name} must be {kind}, got {type(given).__name__} {given!r:.40}")
         return len(given), name
-    return (int(ids.max()) + 1 if ids.size else 0), "ids"
+    largest = int(ids.max()) if ids.size else -1
+    for listed in id_lists:
+        a = np.asarray(listed)
+        if a.size and a.dtype.kind in "iu":  # anything else is refused by item_mask, naming it
+            largest = max(largest, int(a.max()))
+    return largest + 1, "ids"
 
 
 def _caps(caps, labels: np.ndarray) -> np.ndarray:
