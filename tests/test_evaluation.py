@@ -88,6 +88,20 @@ def test_mismatched_shapes_are_rejected(split):
         rf.evaluate(rf.Popularity().fit(train), train, test[:, :10])
 
 
+def test_what_is_not_a_fitted_model_is_named(split):
+    """A class (rf.ItemKNN, not rf.ItemKNN()) failed inside recommend with "missing 1 required
+    positional argument", anything else with an AttributeError."""
+    train, test = split
+    for call, label in [
+        (lambda m: rf.evaluate(m, train, test), "model"),
+        (lambda m: rf.compare({"knn": m}, train, test), "model 'knn'"),
+    ]:
+        with pytest.raises(TypeError, match=f"{label} must be a fitted recforge model .* got the class ItemKNN"):
+            call(rf.ItemKNN)
+        with pytest.raises(TypeError, match=f"{label} must be a fitted recforge model .* got int"):
+            call(5)
+
+
 def test_interactions_built_apart_are_rejected_even_of_one_shape():
     """Two Interactions built from their own events number customers and products by first
     appearance: of one shape, they paired different products and the metrics were silently

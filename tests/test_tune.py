@@ -83,6 +83,9 @@ def test_random_search_is_seeded_and_stops_on_trials_or_budget():
         ({"metric": "rmse"}, ValueError, "metric"),
         ({"validation": 1.0}, ValueError, "validation"),
         ({"search": "bayes"}, ValueError, "search"),
+        # searched and fixed at once: a TypeError about a lambda's keyword argument
+        ({"fixed": {"regularization": 2.0}}, ValueError, r"space and fixed both set \['regularization'\]"),
+        ({"refit": "no"}, TypeError, "refit must be a bool"),
     ],
 )
 def test_bad_arguments(kwargs, exc, match):

@@ -34,6 +34,10 @@ def _check_pair(train, test, models=()):
     """train and test as scipy CSR of one shape; where they (and the models) carry raw ids,
     the same ids in the same order: two Interactions built apart number their customers and
     products by first appearance, so equal shapes alone could pair different products."""
+    for label, model in models:
+        if isinstance(model, type) or not callable(getattr(model, "recommend", None)):
+            what = f"the class {model.__name__}" if isinstance(model, type) else type(model).__name__
+            raise TypeError(f"{label} must be a fitted recforge model (e.g. rf.EASE().fit(train)), got {what}")
     tr, te = check_sparse(train, "train").to_scipy(), check_sparse(test, "test").to_scipy()
     if tr.shape != te.shape:
         raise ValueError(f"train and test must have the same shape (same id maps), got {tr.shape} and {te.shape}")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._checks import check_choice, check_int, check_real
+from .._checks import check_bool, check_choice, check_int, check_real
 from .._params import model_factory
 from ..kernels.metrics import RANKING_METRICS
 from .evaluate import evaluate
@@ -231,6 +231,10 @@ def tune(
     unknown = sorted((set(space) | set(fixed)) - set(names))
     if unknown:
         raise ValueError(f"{cls.__name__} has no parameters {unknown}")
+    both = sorted(set(space) & set(fixed))
+    if both:
+        raise ValueError(f"space and fixed both set {both}: a parameter is searched or fixed, not both")
+    refit = check_bool(refit, "refit")
     fixed = {**_seeded(make, names, space, fixed, seed), **fixed}
     fit_part, held_out = per_user_split(train, validation, seed=seed)
     rng = np.random.default_rng(check_int(seed, "seed", minimum=0))

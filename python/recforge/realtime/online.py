@@ -108,7 +108,9 @@ class OnlineRecommender:
     half_life : float, default 7 * 86400
         Half-life, in the units of the event times (seconds by default), of the trending
         counters that answer customers without any history. They start from the weights of
-        ``history`` (undated, so undecayed), then decay as dated events come.
+        ``history`` (undated, so undecayed), then decay as dated events come; without
+        ``history`` they start at 0, and a customer without a history gets an empty list (path
+        "trending") until the first events.
     log : str or path, optional
         Append-only event log (JSON lines): every batch is written and flushed to disk before it
         is applied, so :meth:`load` of the last snapshot plus this log restores the state after
