@@ -487,6 +487,10 @@ def test_customers_and_clv_on_the_sample(tmp_path, capsys):
     assert main(["customers", "--data", "sample", "--segments", "3", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "RFM segments: " in printed and "3 segments" in printed and "| segment |" in printed
+    # the lines it leaves out of the shipped events are said (its purchase lines only)
+    events = rf.datasets.sample().events
+    left_out = len(events["InvoiceNo"]) - len(rf.datasets.sample().interactions.events)
+    assert f"purchase lines ({left_out:,} cancellations, returns" in printed and left_out > 0
     table = pd.read_csv(out)
     assert list(table.columns) == [
         "customer",
@@ -519,6 +523,8 @@ def test_customers_errors_are_one_line(tmp_path, events_csv, capsys):
         (["clv", "--data", "sample", "--chart", str(tmp_path / "x.jpg")], "--chart"),
         # it was ignored without --segments: no chart, exit 0
         (["customers", "--data", "sample", "--chart", str(tmp_path / "x.png")], "--chart needs --segments"),
+        # the sample's lines are purchases: nothing to net, and it was ignored
+        (["customers", "--data", "sample", "--returns", "net"], "--returns net: the shipped sample's lines"),
     ]
     for argv, message in cases:
         assert main(argv) == 2, argv

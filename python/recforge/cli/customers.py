@@ -53,7 +53,15 @@ def read_log(args, arrow: bool = False):
     if args.data == "sample":
         from ..datasets import sample
 
-        ev = sample().interactions.events
+        data = sample()
+        ev = data.interactions.events
+        if getattr(args, "returns", "drop") == "net":  # nothing to net: it would be ignored without a word
+            raise CliError("--returns net: the shipped sample's lines are its purchases (returns left out)")
+        left_out = len(next(iter(data.events.values()))) - len(ev)
+        print(
+            f"the shipped sample: its {len(ev):,} purchase lines ({left_out:,} cancellations, returns and lines "
+            "without a customer or a price left out)"
+        )
         return ev.user_ids[ev.user], ev.time, ev.amount, ev.item_ids[ev.item]
     columns = [c for c in (args.user_col, args.time_col, args.amount_col, args.item_col) if c]
     text = [c for c in (args.user_col, args.time_col, args.item_col) if c]
