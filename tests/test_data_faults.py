@@ -436,6 +436,17 @@ def test_decimal_commas_are_read_with_decimal_comma(tmp_path, backend):
         rf.Interactions.from_csv(bad, "user", "item", "weight", sep=";", decimal="'")
 
 
+def test_a_bad_number_of_a_file_without_header_is_named_by_its_own_line(tmp_path, backend):
+    """With names= (no header line) the lines were counted as if a header came first: the
+    first line's 'x' was reported on line 2."""
+    headerless = write(tmp_path, "n.csv", "C1,SKU1,x\nC2,SKU2,1\n")
+    with pytest.raises(ValueError, match="must hold numbers: line 1 has 'x'"):
+        rf.Interactions.from_csv(headerless, "u", "i", "w", names=["u", "i", "w"])
+    commas = write(tmp_path, "c.csv", "C1;SKU1;2,5\nC2;SKU2;1.5\n")
+    with pytest.raises(ValueError, match="decimal commas: line 2 has '1.5'"):
+        rf.Interactions.from_csv(commas, "u", "i", "w", names=["u", "i", "w"], sep=";", decimal=",")
+
+
 def test_a_column_named_in_another_case_is_pointed_at(tmp_path, backend):
     """Online Retail's header says CustomerID: --user-col customerid was refused with the whole
     header listed and nothing more; the error now names the column it differs from by case."""

@@ -310,7 +310,7 @@ def read_table(
         if c in text:
             out[c] = np.where(vals == "", None, vals)
         else:
-            out[c] = _numbers(vals, c, where, decimal)
+            out[c] = _numbers(vals, c, where, decimal, header=names is None)
     return out
 
 
@@ -364,7 +364,7 @@ def _read_arrow(
                 present = pc.replace_substring(present, ",", ".")
             out[c] = pc.cast(present, pa.float64()).to_numpy(zero_copy_only=False)
         except pa.ArrowInvalid:  # Python's float() rules, and the error naming the line
-            out[c] = _numbers(col.to_numpy(zero_copy_only=False).astype(object), c, where, decimal)
+            out[c] = _numbers(col.to_numpy(zero_copy_only=False).astype(object), c, where, decimal, names is None)
     return out
 
 
@@ -406,11 +406,11 @@ def arrow_present(column, name: str, where: str, first_row: int = 0, header: boo
     return pc.if_else(empty, pa.scalar(None, pa.string()), column)
 
 
-def _line_of(row: int) -> int:
-    return row + 2  # 1-based, after the header (blank lines, which are skipped, aside)
+def _line_of(row: int, header: bool = True) -> int:
+    return row + 1 + header  # 1-based, after the header if any (blank lines, which are skipped, aside)
 
 
-def _numbers(vals: np.ndarray, column: str, where: str, decimal: str = ".") -> np.ndarray:
+def _numbers(vals: np.ndarray, column: str, where: str, decimal: str = ".", header: bool = True) -> np.ndarray:
     """Text fields as float64, empty as NaN: Python's float() rules for both backends (with
     ``decimal`` ",", after the commas become points; a field with a point is refused)."""
     if decimal == ",":
@@ -418,8 +418,9 @@ def _numbers(vals: np.ndarray, column: str, where: str, decimal: str = ".") -> n
         point = np.flatnonzero(np.char.find(text, ".") >= 0)
         if point.size:
             raise ValueError(
-                f"column {column!r} of {where} must hold numbers with decimal commas: line {_line_of(int(point[0]))} "
-                f"has {vals[point[0]]!r} (a point: thousands separators are not read)"
+                f"column {column!r} of {where} must hold numbers with decimal commas: "
+                f"line {_line_of(int(point[0]), header)} has {vals[point[0]]!r} "
+                "(a point: thousands separators are not read)"
             )
         vals = np.char.replace(text, ",", ".").astype(object)
     try:  # numpy applies float() to each object in C: fast, and the same rules
@@ -431,7 +432,9 @@ def _numbers(vals: np.ndarray, column: str, where: str, decimal: str = ".") -> n
         try:
             out[n] = float(v) if v != "" else np.nan
         except (TypeError, ValueError):
-            raise ValueError(f"column {column!r} of {where} must hold numbers: line {_line_of(n)} has {v!r}") from None
+            raise ValueError(
+                f"column {column!r} of {where} must hold numbers: line {_line_of(n, header)} has {v!r}"
+            ) from None
     return out
 
 
