@@ -153,6 +153,27 @@ def test_another_job_or_a_foreign_folder_is_refused(tmp_path, fitted):
                            tmp_path / "e.parquet", tmp_path / "y")  # fmt: skip
 
 
+def test_what_cannot_be_scored_or_written_is_named(tmp_path, fitted):
+    """A file as out raised FileExistsError, a DataFrame as events os.fspath's TypeError, an
+    unfitted model "must know its raw ids", and collect wrote a CSV named .xlsx."""
+    model, train = fitted
+    train.to_parquet(tmp_path / "e.parquet", index=False)
+    with pytest.raises(ValueError, match="out .* is a file; the lists go to a folder"):
+        rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / "e.parquet", k=5)
+    with pytest.raises(TypeError, match="events must be a path .* got DataFrame; for events in memory"):
+        rf.batch.recommend(model, train, tmp_path / "out", k=5)
+    with pytest.raises(rf.NotFittedError, match="ALS is not fitted"):
+        rf.batch.recommend(rf.ALS(), tmp_path / "e.parquet", tmp_path / "out", k=5)
+    with pytest.raises(TypeError, match="model must be a fitted recforge model, got the class ALS"):
+        rf.batch.recommend(rf.ALS, tmp_path / "e.parquet", tmp_path / "out", k=5)
+    assert not (tmp_path / "out").exists()  # refused before any work
+    rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / "out", k=5)
+    with pytest.raises(ValueError, match=r"recforge writes \.csv, \.csv\.gz, \.parquet files"):
+        rf.batch.collect(tmp_path / "out", tmp_path / "lists.xlsx")
+    assert not (tmp_path / "lists.xlsx").exists()
+    assert rf.batch.collect(tmp_path / "out", tmp_path / "lists.csv.gz") == len(read_lists(tmp_path / "out"))
+
+
 def test_a_csv_without_a_header_line_is_read_with_csv_names(tmp_path, fitted):
     """csv_names names the fields of a headerless CSV (the same lists as the file with its
     header); a rerun under other names is another job; Parquet and bad names are refused."""

@@ -19,6 +19,16 @@ import numpy as np
 
 from ._factorize import pd
 
+TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet")  # the table files recforge writes
+
+
+def check_table_suffix(path: str, what: str, suffixes=TABLE_SUFFIXES) -> None:
+    """ValueError unless ``path`` ends with one of ``suffixes``: another name would get a CSV
+    under a name that says otherwise (a .xlsx no spreadsheet opens)."""
+    if not path.lower().endswith(tuple(suffixes)):
+        raise ValueError(f"{what} {path!r}: recforge writes {', '.join(suffixes)} files; choose one of those suffixes")
+
+
 _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 
 # The delimiter of files whose columns are separated by runs of spaces or tabs, lines possibly

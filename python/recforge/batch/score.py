@@ -24,11 +24,11 @@ import shutil
 import numpy as np
 import scipy.sparse as sp
 
-from .._atomic import atomic_output, atomic_path
-from .._checks import check_choice, check_int
+from .._atomic import atomic_output, atomic_path, check_writable
+from .._checks import NotFittedError, check_choice, check_int
 from .._csv_out import GZIP_LEVEL, Coded, frame_of, write_csv
 from .._factorize import id_kind, ids_like
-from .._tables import check_column_names, check_decimal
+from .._tables import check_column_names, check_decimal, check_table_suffix
 from ..data import Interactions
 from ..models import ColdStart
 from .customers import CustomerTable, emptied_customers, table_kinds, with_empty_rows
@@ -50,13 +50,25 @@ def _kind(ids: np.ndarray) -> str:
     return "int" if np.asarray(ids).dtype.kind in "iu" else "str"
 
 
-def _plan(model, events: str, k: int) -> tuple[dict, dict]:
-    """The event columns to read with their kinds, and the job's identity."""
+def check_scoring_model(model) -> dict:
+    """The event columns (``events_spec_``) of a model that can score an event file: a fitted
+    recforge model that knows its raw ids. TypeError, NotFittedError or ValueError otherwise."""
+    if isinstance(model, type) or not callable(getattr(model, "recommend", None)):
+        what = f"the class {model.__name__}" if isinstance(model, type) else type(model).__name__
+        raise TypeError(f"model must be a fitted recforge model, got {what}")
+    if not getattr(model, "is_fitted", True):
+        raise NotFittedError(f"this {type(model).__name__} is not fitted yet: call fit(interactions) first")
     spec = getattr(model, "events_spec_", None)
     if spec is None or getattr(model, "user_ids_", None) is None or getattr(model, "item_ids_", None) is None:
         raise ValueError(
             "model must know its raw ids and event columns: fit it on an Interactions or train it with 'recforge train'"
         )
+    return spec
+
+
+def _plan(model, events: str, k: int) -> tuple[dict, dict]:
+    """The event columns to read with their kinds, and the job's identity."""
+    spec = check_scoring_model(model)
     kinds = {spec["user_col"]: _kind(model.user_ids_), spec["item_col"]: _kind(model.item_ids_)}
     if spec.get("weight_col"):
         kinds[spec["weight_col"]] = "float"
@@ -213,7 +225,15 @@ def recommend(
     require_io()
     from tqdm.auto import tqdm
 
+    for name, value in (("events", events), ("out", out)):
+        if not isinstance(value, (str, os.PathLike)):  # os.fspath's "expected str, bytes or os.PathLike"
+            raise TypeError(
+                f"{name} must be a path (a CSV or Parquet file, or a folder of Parquet files), got "
+                f"{type(value).__name__}; for events in memory, use model.recommend"
+            )
     events, out = os.fspath(events), os.fspath(out)
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ValueError(f"out {out!r} is a file; the lists go to a folder (one Parquet file per block)")
     k = check_int(k, "k", minimum=0)
     check_choice(returns, "returns", ("keep", "drop"))
     for name, value in (("block_events", block_events), ("chunk_rows", chunk_rows)):
@@ -328,6 +348,7 @@ def collect(out, path) -> int:
     import pyarrow.parquet as pq
 
     out, path = os.fspath(out), os.fspath(path)
+    check_table_suffix(check_writable(path, "path"), "path")
     if not os.path.exists(os.path.join(out, DONE)):
         raise ValueError(f"out {out!r} holds no finished job (no {DONE})")
     parts = sorted(f for f in os.listdir(out) if f.startswith("part-") and f.endswith(".parquet"))

@@ -16,7 +16,7 @@ import numpy as np
 from .._atomic import atomic_output, atomic_path, check_writable
 from .._csv_out import Coded, frame_of, save_csv
 from .._factorize import pd
-from .._tables import DECIMALS, read_parquet, read_table
+from .._tables import DECIMALS, TABLE_SUFFIXES, check_table_suffix, read_parquet, read_table
 from ..data import Interactions
 from ..models import MODELS
 
@@ -295,9 +295,6 @@ def campaign_rows(user_ids, item_ids, users, ids, scores, describe=None, paths=N
     return table
 
 
-TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet")
-
-
 # Files a command reads, and files it writes (serve's --state and --log are both, by design).
 INPUT_OPTIONS = ("data", "model", "products", "segments", "rules", "exclude", "suppress", "customers", "campaign",
                  "control", "template", "key_file", "item_features", "user_features")  # fmt: skip
@@ -351,11 +348,11 @@ def check_output(path, option: str = "--out", suffixes=None) -> None:
         check_writable(path, option)
     except ValueError as e:
         raise CliError(str(e)) from None
-    lower = path.lower()
-    allowed = TABLE_SUFFIXES if suffixes is None else suffixes
-    if not lower.endswith(tuple(allowed)):
-        raise CliError(f"{option} {path!r}: recforge writes {', '.join(allowed)} files; choose one of those suffixes")
-    if lower.endswith(".parquet") and (pd is None or importlib.util.find_spec("pyarrow") is None):
+    try:
+        check_table_suffix(path, option, TABLE_SUFFIXES if suffixes is None else suffixes)
+    except ValueError as e:
+        raise CliError(str(e)) from None
+    if path.lower().endswith(".parquet") and (pd is None or importlib.util.find_spec("pyarrow") is None):
         raise CliError(f"{option} {path!r}: writing Parquet needs pandas and pyarrow: pip install 'recforge[io]'")
 
 

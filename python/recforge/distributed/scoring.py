@@ -16,7 +16,7 @@ from distributed import get_client
 from .._checks import check_int
 from ..batch import BlockScorer
 from ..batch.customers import CustomerTable, table_kinds
-from ..batch.score import add_counts
+from ..batch.score import add_counts, check_scoring_model
 from ..batch.spill import block_of
 from ..models import ColdStart
 from .shipping import ship
@@ -246,11 +246,7 @@ def recommend(
     hold a finished job's model until newer messages have pushed them out.
     """
     client = client or get_client()
-    spec = getattr(model, "events_spec_", None)
-    if spec is None or getattr(model, "user_ids_", None) is None:
-        raise ValueError(
-            "model must know its raw ids and event columns: fit it on an Interactions or train it with 'recforge train'"
-        )
+    spec = check_scoring_model(model)
     # Checked here, not when the lazy result is computed on the workers
     k = check_int(k, "k", minimum=0)
     if npartitions is not None:
