@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._atomic import atomic_path
-from .._checks import as_numbers
+from .._checks import as_numbers, check_int
 
 
 def _pyplot():
@@ -70,6 +70,7 @@ def alive_chart(p_alive, path, bins: int = 20) -> None:
     """Histogram of P(alive) over customers."""
     plt = _pyplot()
     values = as_numbers(p_alive, "p_alive")
+    bins = check_int(bins, "bins", minimum=1)
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.hist(values, bins=bins, range=(0.0, 1.0))
     ax.set_xlabel("P(alive)")
