@@ -93,6 +93,9 @@ def test_similar_answers_as_the_model(served):
         ("post", "/recommend", b"[1, 2]", 400, "JSON object"),
         ("post", "/recommend", b"\xff\xfe", 400, "malformed JSON"),
         ("get", "/recommend", {}, 422, "customer is required"),
+        # ?customer= answered as a customer named "" (trending); an event created one
+        ("get", "/recommend", {"customer": ""}, 422, "customer is required (got an empty string)"),
+        ("post", "/events", {"events": [{"customer": " ", "item": "p1"}]}, 422, "customer is required"),
         ("get", "/recommend", {"customer": "c1", "k": "-1"}, 422, "k must be"),
         ("get", "/recommend", {"customer": "c1", "k": "5000"}, 422, "k must be"),
         ("get", "/recommend", {"customer": "c1", "k": "ten"}, 422, "k must be"),

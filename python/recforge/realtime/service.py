@@ -270,6 +270,8 @@ class Service:
 def _required(query: dict, name: str):
     if name not in query or query[name] is None:
         raise Refused(422, f"{name} is required")
+    if isinstance(query[name], str) and not query[name].strip():  # ?customer= : missing, as an empty CSV field
+        raise Refused(422, f"{name} is required (got an empty string)")
     return query[name]
 
 
