@@ -110,3 +110,19 @@ def test_misaligned_or_short_features_are_refused():
         rf.ContentKNN().fit(inter, F)
     with pytest.raises(ValueError, match="item_features has 1 rows but user_items has 2 items"):
         rf.ContentKNN().fit(inter.matrix, sp.csr_matrix(np.ones((1, 3), dtype=np.float32)))
+
+
+def test_a_bare_feature_matrix_beside_an_interactions_keeps_its_ids():
+    """ContentKNN and ColdStart fitted on an Interactions and a bare matrix lost the item ids
+    (item_ids_ None: no raw ids out, no 'recforge recommend'); a matrix with rows past the
+    products gave products without a name. The rows are the Interactions' products now, and
+    extra rows are refused with the way out."""
+    inter = rf.Interactions.from_arrays(["u1", "u1", "u2", "u3"], ["a", "b", "b", "c"])
+    F = sp.random(3, 5, density=0.6, format="csr", random_state=0, dtype=np.float32)
+    for model in (rf.ContentKNN(neighbours=2), rf.ColdStart(rf.ItemKNN())):
+        assert model.fit(inter, item_features=F).item_ids_.tolist() == ["a", "b", "c"]
+        with pytest.raises(ValueError, match="item_features has 4 rows for 3 products of user_items: name the"):
+            model.fit(inter, item_features=sp.vstack([F, F[:1]]).tocsr())
+    with pytest.raises(ValueError, match="user_features has 4 rows for 3 customers"):
+        rf.ColdStart(rf.ItemKNN()).fit(inter, user_features=sp.vstack([F, F[:1]]).tocsr())
+    assert rf.ColdStart(rf.ItemKNN()).fit(inter.matrix, item_features=sp.vstack([F, F[:1]]).tocsr()).n_items_ == 4

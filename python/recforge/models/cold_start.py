@@ -27,7 +27,7 @@ from .._sparse import CsrParts, check_sparse, unit_rows
 from ..data import FeatureEncoder, Features
 from ..kernels.topk import allowed_items, dense_topk_parts, sparse_topk_parts
 from .base import Recommender, raw_id_hint
-from .content import similar_by_features, unit_columns
+from .content import check_feature_rows, similar_by_features, unit_columns
 from .factors import FactorModel
 from .popularity import Popularity
 from .rows import self_exclusion, top_rows
@@ -212,20 +212,13 @@ class ColdStart(Recommender):
         if times is None and hasattr(user_items, "times"):
             times = user_items.times
         for side, features in (("user", user_features), ("item", item_features)):
-            ids = getattr(user_items, f"{side}_ids", None)
-            if isinstance(features, Features) and ids is not None and not same_ids(features.ids[: len(ids)], ids):
-                raise ValueError(
-                    f"{side}_features rows do not follow user_items' {side} ids: build them with "
-                    f"rf.features(table, ids=interactions.{side}_ids, ...)"
-                )
+            check_feature_rows(features, user_items, side)
         return super().fit(user_items, item_features=item_features, user_features=user_features, times=times)
 
     def _fitted_ids(self, user_items, item_features=None, user_features=None, times=None):
         user_ids, item_ids, spec = super()._fitted_ids(user_items)
         if isinstance(item_features, Features):
-            item_ids = item_features.ids
-        elif item_ids is not None and self.n_items_ != self.n_known_items_:
-            item_ids = None  # new products without ids: the map would not cover them
+            item_ids = item_features.ids  # a bare matrix has no rows past user_items' ids (fit)
         return user_ids, item_ids, spec
 
     def _fit(self, X: CsrParts, item_features=None, user_features=None, times=None) -> None:

@@ -83,18 +83,13 @@ class ContentKNN(ItemKNN):
         self
         """
         F, encoder, ids = _feature_rows(item_features)
-        if ids is not None and hasattr(user_items, "item_ids"):
-            known = np.asarray(user_items.item_ids)
-            if not same_ids(ids[: known.size], known):
-                raise ValueError(
-                    "item_features rows do not follow user_items' item ids: build them with "
-                    "rf.features(table, ids=interactions.item_ids, ...)"
-                )
+        check_feature_rows(F if ids is None else item_features, user_items, "item")
         return super().fit(user_items, item_features=(F, encoder, ids))
 
     def _fitted_ids(self, user_items, item_features=None):
-        user_ids, _, spec = super()._fitted_ids(user_items)
-        return user_ids, item_features[2], spec  # the catalogue is the feature rows
+        user_ids, item_ids, spec = super()._fitted_ids(user_items)
+        # the catalogue is the feature rows; a bare matrix's rows are user_items' products
+        return user_ids, item_ids if item_features[2] is None else item_features[2], spec
 
     def _fit(self, X: CsrParts, item_features=None) -> None:
         F, encoder, _ = item_features
@@ -166,6 +161,25 @@ def similar_by_features(encoder: FeatureEncoder | None, catalogue: CsrParts, tab
     table = {c: (table[c] if c in given else [None] * n) for c in columns}
     queries = check_sparse(unit_rows(encoder.transform(table), np.float32), "table")
     return sparse_topk_parts(queries, catalogue, k, None, None, threads)
+
+
+def check_feature_rows(features, user_items, side: str) -> None:
+    """Features fitted beside an Interactions follow its ids (``side``: "item" or "user"): a
+    :class:`Features` starts with them, a bare matrix has no rows beyond them (rows past the
+    interactions' products or customers would have no name)."""
+    ids = getattr(user_items, f"{side}_ids", None)
+    if features is None or ids is None:
+        return
+    way_out = f"rf.features(table, ids=interactions.{side}_ids, ...)"
+    if isinstance(features, Features):
+        if not same_ids(features.ids[: len(ids)], ids):
+            raise ValueError(f"{side}_features rows do not follow user_items' {side} ids: build them with {way_out}")
+    elif getattr(features, "shape", (0,))[0] > len(ids):  # not a matrix at all: refused where it is read
+        whom = "products" if side == "item" else "customers"
+        raise ValueError(
+            f"{side}_features has {features.shape[0]:,} rows for {len(ids):,} {whom} of user_items: name the "
+            f"{whom} without interactions with {way_out}"
+        )
 
 
 def _feature_rows(item_features):
