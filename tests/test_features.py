@@ -183,6 +183,14 @@ def test_an_unfitted_encoder_and_a_non_table_are_refused():
         rf.FeatureEncoder(categorical="g").fit([["x"]])
 
 
+def test_one_character_cannot_split_values_and_paths():
+    """sep=">" with path_sep=">": "Home > Mugs" was split into two values, never read as a path."""
+    for sep, path_sep in ((">", ">"), ("|", " | "), (" > ", ">")):
+        with pytest.raises(ValueError, match="must differ"):
+            rf.FeatureEncoder(categorical="cat", sep=sep, path_sep=path_sep)
+    assert rf.FeatureEncoder(categorical="cat", sep="|", path_sep=" > ").path_sep == " > "
+
+
 def test_pandas_tables_work_like_mappings():
     pd = pytest.importorskip("pandas")
     table = random_table(np.random.default_rng(7))

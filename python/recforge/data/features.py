@@ -174,6 +174,9 @@ class FeatureEncoder(Parametrised):
         for name, value in (("sep", sep), ("path_sep", path_sep)):
             if value is not None and (not isinstance(value, str) or not value):
                 raise ValueError(f"{name} must be a non-empty string or None, got {value!r}")
+        if sep is not None and path_sep is not None and (sep in path_sep or path_sep in sep):
+            # "a>b" would be split into values and never read as a path (or the other way round)
+            raise ValueError(f"sep {sep!r} and path_sep {path_sep!r} must differ (neither inside the other)")
         self.sep, self.path_sep = sep, path_sep
         self.bins = check_int(bins, "bins", minimum=1)
         self.analyzer = check_choice(analyzer, "analyzer", ANALYZERS)
