@@ -98,7 +98,7 @@ def test_the_check_table_by_calibration_frequency():
 
 def test_refusals_and_an_empty_holdout():
     customers, times, amounts = random_log(5)
-    with pytest.raises(ValueError, match="end must be after cutoff"):
+    with pytest.raises(ValueError, match="is not before the last line"):
         rf.customers.calibration_holdout(customers, times, amounts, cutoff=times.max())
     with pytest.raises(ValueError, match="end must be after cutoff"):
         rf.customers.calibration_holdout(customers, times, amounts, cutoff=1.6e9 + 10 * DAY, end=1.6e9)
