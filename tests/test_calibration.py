@@ -100,7 +100,7 @@ def test_refusals_and_an_empty_holdout():
     customers, times, amounts = random_log(5)
     with pytest.raises(ValueError, match="is not before the last line"):
         rf.customers.calibration_holdout(customers, times, amounts, cutoff=times.max())
-    with pytest.raises(ValueError, match="end must be after cutoff"):
+    with pytest.raises(ValueError, match="end .* must be after cutoff"):
         rf.customers.calibration_holdout(customers, times, amounts, cutoff=1.6e9 + 10 * DAY, end=1.6e9)
     cut = rf.customers.calibration_holdout(customers, times, amounts, cutoff=1.6e9 + 100 * DAY)
     with pytest.raises(TypeError, match="purchases must be a fitted BetaGeoFitter"):
@@ -161,7 +161,7 @@ def test_clv_checks_on_a_holdout_first(tmp_path, capsys):
     assert "check: fitted on " in printed and "lines up to 2011-09-01" in printed
     assert "| repeat purchases in calibration |" in printed and "| 7+ |" in printed
     assert "customers first bought after it" in printed and out.exists()
-    for date, message in (("2099-01-01", "end must be after cutoff"), ("soon", "--calibration-end: cutoff")):
+    for date, message in (("2099-01-01", "is not before the last line"), ("soon", "--calibration-end: cutoff")):
         assert main(["clv", "--data", "sample", "--calibration-end", date, "--quiet"]) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1
