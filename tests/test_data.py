@@ -187,6 +187,21 @@ def test_bad_files(tmp_path):
         inter.save(tmp_path / "mixed.npz")
 
 
+def test_ids_of_mixed_kinds_are_refused_when_built_not_when_saved(backend):
+    """1 and "1" (a frame concatenated from a CSV and a Parquet file) were two customers that
+    every output writes alike, and saving failed only after the model was fitted."""
+    # (without pandas, numpy's sort of the ids refuses them first, in its own words)
+    with pytest.raises(TypeError, match=r"user ids mix(es ids that cannot be compared| kinds of ids \(1 \(int\))"):
+        rf.Interactions.from_arrays(np.array([1, "1", 2], dtype=object), ["x", "y", "z"])
+    with pytest.raises(TypeError, match="item ids must be text or numbers, got bytes ids such as b'x'"):
+        rf.Interactions.from_arrays(["a", "b"], np.array([b"x", b"y"], dtype=object))
+    with pytest.raises(TypeError, match="user_ids mix"):
+        rf.Interactions(sp.eye(2, format="csr"), np.array(["a", 1], dtype=object), ["x", "y"])
+    floats = rf.Interactions.from_arrays(np.array([1.5, 2.5], dtype=object), ["x", "y"])
+    assert floats.user_ids.dtype == np.float64  # numbers kept as numbers
+    assert rf.Interactions.from_arrays(np.array([7, 8], dtype=object), ["x", "y"]).user_ids.tolist() == [7, 8]
+
+
 def test_bad_input(backend):
     with pytest.raises(ValueError, match="item has 2 rows but user has 3"):
         rf.Interactions.from_arrays([1, 2, 3], [1, 2])

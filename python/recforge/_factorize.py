@@ -152,6 +152,32 @@ def id_kind(values: np.ndarray) -> str:
     return "other"
 
 
+def one_kind(ids: np.ndarray, name: str) -> np.ndarray:
+    """Distinct ``ids`` of one kind, as recforge keeps them (all text, all integers, or numbers):
+    TypeError for a mix (1 and "1" would be two customers that every output writes alike, and
+    no model file could hold them). Object arrays of floats become float64."""
+    if ids.dtype != object or ids.size == 0:
+        return ids
+    kind = id_kind(ids)
+    if kind in ("string", "integer"):
+        return ids
+    if kind == "floating":
+        return ids.astype(np.float64)
+    seen: dict = {}
+    for v in ids.tolist():
+        seen.setdefault(type(v).__name__, v)
+        if len(seen) > 2:
+            break
+    if len(seen) == 1:
+        ((kind_name, v),) = seen.items()
+        raise TypeError(f"{name} must be text or numbers, got {kind_name} ids such as {v!r}: convert them to text")
+    shown = ", ".join(f"{v!r} ({kind_name})" for kind_name, v in seen.items())
+    raise TypeError(
+        f"{name} mix kinds of ids ({shown}): give them one kind, e.g. all text with .astype(str) "
+        "(1 and '1' would be two customers or products that every output writes alike)"
+    )
+
+
 def ids_like(raw, known=None, *, kind: str | None = None) -> np.ndarray:
     """``raw`` ids (1-D) in the kind of ``known``'s where they convert exactly: integers and
     integral floats as their decimal text among text ids, integer (or number) text as numbers

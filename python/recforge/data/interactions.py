@@ -21,6 +21,7 @@ from .._factorize import (
     ids_like,
     lookup,
     missing_mask,
+    one_kind,
     pd,
     to_numpy,
     whole_ids,
@@ -230,6 +231,7 @@ class Interactions:
                 )
             if factorize(ids, name)[1].size != n:
                 raise ValueError(f"{name} must be distinct (and not missing)")
+        self.user_ids, self.item_ids = one_kind(self.user_ids, "user_ids"), one_kind(self.item_ids, "item_ids")
         self.times = None
         if times is not None:
             self.times = sp.csr_matrix(check_aligned(times, parts, "matrix").to_scipy(), dtype=np.float64)
@@ -502,7 +504,7 @@ class Interactions:
             # An integer id column with a gap is read as floats: its ids are integers again, so
             # that outputs say 12347, not 12347.0, and the file's ids meet other files' (CSV, an
             # integer Parquet column) as one
-            user_ids, item_ids = whole_ids(user_ids), whole_ids(item_ids)
+            user_ids, item_ids = one_kind(whole_ids(user_ids), "user ids"), one_kind(whole_ids(item_ids), "item ids")
             missing_u, missing_i = u < 0, i < 0  # factorize codes missing ids as -1
         else:
             user_ids, item_ids = known
@@ -521,7 +523,7 @@ class Interactions:
                 new = (u < 0) & ~missing_u
                 u = u.copy()
                 u[new] = user_ids.size + lookup(report["new_users"], users[new])
-                user_ids = np.concatenate([user_ids, report["new_users"]])
+                user_ids = one_kind(np.concatenate([user_ids, report["new_users"]]), "user ids (known and new)")
         checks = (
             lambda: missing_u,
             lambda: missing_i,
