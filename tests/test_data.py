@@ -202,6 +202,14 @@ def test_ids_of_mixed_kinds_are_refused_when_built_not_when_saved(backend):
     assert rf.Interactions.from_arrays(np.array([7, 8], dtype=object), ["x", "y"]).user_ids.tolist() == [7, 8]
 
 
+def test_a_column_name_heading_two_columns_is_named():
+    """A frame joined from two tables with a "user" each: "user must be 1-D, got shape (1, 2)"."""
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame([["a", "x", "b"]], columns=["user", "item", "user"])
+    with pytest.raises(ValueError, match="user_col 'user' names 2 columns of the data; rename them apart"):
+        rf.Interactions.from_pandas(frame, user_col="user", item_col="item")
+
+
 def test_bad_input(backend):
     with pytest.raises(ValueError, match="item has 2 rows but user has 3"):
         rf.Interactions.from_arrays([1, 2, 3], [1, 2])

@@ -127,6 +127,8 @@ def _columns(data, spec: dict) -> dict:
                 continue
             have = list(data.columns) if hasattr(data, "columns") else list(data) if hasattr(data, "keys") else []
             raise ValueError(f"{key} {col!r} is not a column of the data (columns: {have})") from None
+        if getattr(out[key[:-4]], "ndim", 1) > 1:  # a DataFrame: the name heads several columns
+            raise ValueError(f"{key} {col!r} names {out[key[:-4]].shape[1]} columns of the data; rename them apart")
     return out
 
 
