@@ -112,6 +112,10 @@ def test_unknown_variant_and_missing_files(tmp_path):
         rf.datasets.load_movielens("5k", tmp_path)
     with pytest.raises(FileNotFoundError, match="u.data"):
         rf.datasets.load_movielens("100k", tmp_path)
+    # the set's main file given for its folder: "'.../u.data' has no file 'u.item'"
+    (tmp_path / "u.data").write_text("1\t1\t5\t874965758\n")
+    with pytest.raises(FileNotFoundError, match="u.data' is one file; give the folder .* that holds 'u.item'"):
+        rf.datasets.load_movielens("100k", tmp_path / "u.data")
 
 
 class _Response(io.BytesIO):

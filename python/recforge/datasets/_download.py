@@ -133,6 +133,10 @@ class Files:
     def read(self, name: str) -> bytes:
         where = self.find(name)
         if where is None:
+            if self.path.is_file() and self._zip is None:  # one file of the set: its folder is meant
+                raise FileNotFoundError(
+                    f"{str(self.path)!r} is one file; give the folder (or the zip) that holds {name!r} beside it"
+                )
             raise FileNotFoundError(f"{str(self.path)!r} has no file {name!r}")
         if self._zip is not None:
             return self._zip.read(where)
