@@ -75,6 +75,25 @@ def test_lift_agrees_with_the_chi_square_test_of_the_table(x_t, n_t, x_c, n_c):
     assert got["low"] < got["lift"] < got["high"]
 
 
+@pytest.mark.parametrize(
+    "x_t, n_t, x_c, n_c, low, high",
+    [  # Newcombe (1998), Table II, method 10: the published limits
+        (56, 70, 48, 80, 0.0524, 0.3339),
+        (9, 10, 3, 10, 0.1705, 0.8090),
+        (6, 7, 2, 7, 0.0582, 0.8062),
+        (5, 56, 0, 29, -0.0381, 0.1926),
+        (0, 10, 0, 20, -0.1611, 0.2775),
+        (0, 10, 0, 10, -0.2775, 0.2775),
+        (10, 10, 0, 10, 0.6075, 1.0),
+    ],
+)
+def test_lift_interval_is_newcombes_hybrid_score_interval(x_t, n_t, x_c, n_c, low, high):
+    """The Wald interval had width 0 where no one (or everyone) converted, 0 of 10 against 0
+    of 10 read as a certain lift of 0, and went past 1 for small groups."""
+    got = rf.campaign.lift(np.arange(n_t) < x_t, np.arange(n_c) < x_c)
+    assert (round(got["low"], 4), round(got["high"], 4)) == (low, high)
+
+
 def test_lift_intervals_cover_the_true_difference_as_often_as_they_claim():
     rng = np.random.default_rng(0)
     p_t, p_c, covered, rejected, runs = 0.12, 0.10, 0, 0, 2000

@@ -102,7 +102,10 @@ def lift(treated, control, confidence: float = 0.95) -> dict:
     -------
     dict
         ``treated`` and ``control`` (conversion rates), ``n_treated``, ``n_control``, ``lift``
-        (the difference of the rates) with ``low`` and ``high`` (its Wald interval),
+        (the difference of the rates) with ``low`` and ``high``: Newcombe's hybrid score
+        interval (Newcombe, Statistics in Medicine 1998, method 10: from the Wilson interval of
+        each rate), which stays within [-1, 1] and keeps a width where a rate is 0 or 1 (the
+        Wald interval's is 0 there: 0 of 5 against 0 of 5 read as a certain lift of 0),
         ``relative_lift`` (lift / control rate; NaN when the control group never converted)
         and ``p_value``: the two-sided two-proportion z-test of equal rates (pooled; the
         chi-square test of the 2 x 2 table without continuity correction). NaN where a group is
@@ -134,12 +137,22 @@ def lift(treated, control, confidence: float = 0.95) -> dict:
     if not (n_t and n_c):
         return {**out, "low": nan, "high": nan, "p_value": nan}
     z = float(stats.norm.ppf(0.5 + confidence / 2))
-    half = z * np.sqrt(p_t * (1 - p_t) / n_t + p_c * (1 - p_c) / n_c)
+    (l_t, u_t), (l_c, u_c) = _wilson(x_t, n_t, z), _wilson(x_c, n_c, z)
+    low = out["lift"] - np.sqrt((p_t - l_t) ** 2 + (u_c - p_c) ** 2)
+    high = out["lift"] + np.sqrt((u_t - p_t) ** 2 + (p_c - l_c) ** 2)
     pooled = (x_t + x_c) / (n_t + n_c)
     spread = np.sqrt(pooled * (1 - pooled) * (1 / n_t + 1 / n_c))
     # equal rates in groups that all converted, or none did: nothing to tell apart
     p_value = float(2 * stats.norm.sf(abs(p_t - p_c) / spread)) if spread > 0 else 1.0
-    return {**out, "low": float(out["lift"] - half), "high": float(out["lift"] + half), "p_value": p_value}
+    return {**out, "low": float(max(low, -1.0)), "high": float(min(high, 1.0)), "p_value": p_value}
+
+
+def _wilson(x: int, n: int, z: float) -> tuple[float, float]:
+    """The Wilson score interval of the rate x / n."""
+    p = x / n
+    center = (x + z * z / 2) / (n + z * z)
+    half = z * np.sqrt(n) / (n + z * z) * np.sqrt(p * (1 - p) + z * z / (4 * n))
+    return center - half, center + half
 
 
 def mean_lift(treated, control, confidence: float = 0.95) -> dict:
