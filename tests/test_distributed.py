@@ -219,8 +219,23 @@ def test_bad_input_is_refused(client):
         rfd.recommend(model, ddf, k=3, npartitions=0, client=client)
     with pytest.raises(ValueError, match="events 'absent.parquet' does not exist"):
         rfd.recommend(model, "absent.parquet", k=3, client=client)
-    with pytest.raises(TypeError, match="events must be a Dask DataFrame or a Parquet path, got DataFrame"):
-        rfd.recommend(model, events(1, 20), k=3, client=client)
+    with pytest.raises(TypeError, match="events must be a Dask or pandas DataFrame, or a Parquet path, got list"):
+        rfd.recommend(model, [("c1", "p1")], k=3, client=client)
+    with pytest.raises(TypeError, match="model must be a fitted recforge model, got the class ItemKNN"):
+        rfd.recommend(rf.ItemKNN, ddf, k=3, client=client)
+    with pytest.raises(rf.NotFittedError):
+        rfd.recommend(rf.ItemKNN(), ddf, k=3, client=client)
+
+
+def test_a_pandas_frame_is_scored_as_its_dask_frame(client):
+    """A pandas DataFrame was refused ("must be a Dask DataFrame"); it is cut into a part per
+    worker thread and gives the same lists."""
+    train = events(0, 600)
+    model = rf.ItemKNN(neighbours=10).fit(rf.Interactions.from_pandas(train, weight_col="weight"))
+    frame = events(2, 200, n_users=70)
+    got = rfd.recommend(model, frame, k=4, client=client).compute().sort_values(["user", "rank"])
+    want = single_process(model, frame, 4)
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want, check_dtype=False)
 
 
 def test_the_workers_keep_no_model_after_its_jobs(tmp_path):

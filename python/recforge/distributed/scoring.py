@@ -158,16 +158,19 @@ def _meta(model, k: int) -> pd.DataFrame:
     return pd.DataFrame(meta)
 
 
-def _frame(data, name: str, columns: list) -> dd.DataFrame:
-    """``data`` (a Dask DataFrame, or a Parquet path read with ``columns``) checked at the call:
-    a local path that exists, a Dask DataFrame, every one of ``columns``."""
+def _frame(data, name: str, columns: list, parts: int = 1) -> dd.DataFrame:
+    """``data`` (a Dask DataFrame, a pandas one cut into ``parts`` partitions, or a Parquet path
+    read with ``columns``) checked at the call: a local path that exists, a DataFrame, every one
+    of ``columns``."""
+    if isinstance(data, pd.DataFrame):
+        data = dd.from_pandas(data, npartitions=parts)
     if isinstance(data, (str, os.PathLike)):
         path = os.fspath(data)
         if "://" not in path and not os.path.exists(path):  # a local path; URLs go to Dask
             raise ValueError(f"{name} {path!r} does not exist")
         data = dd.read_parquet(path, columns=columns)
     if not isinstance(data, dd.DataFrame):
-        raise TypeError(f"{name} must be a Dask DataFrame or a Parquet path, got {type(data).__name__}")
+        raise TypeError(f"{name} must be a Dask or pandas DataFrame, or a Parquet path, got {type(data).__name__}")
     missing = [c for c in columns if c not in data.columns]
     if missing:
         raise ValueError(f"{name} has no column {missing[0]!r} (columns: {list(data.columns)})")
@@ -194,12 +197,13 @@ def recommend(
         With its raw-id maps and event columns (fitted on an :class:`~recforge.Interactions` or
         written by ``recforge train``); a :class:`~recforge.ColdStart` model answers new
         customers too, any other model only the customers it was fitted on.
-    events : dask.dataframe.DataFrame, or str
+    events : dask.dataframe.DataFrame, pandas.DataFrame, or str
         The events, with the columns the model was trained with, partitioned in any way: they
         are shuffled by customer first, so a customer whose events span partitions gets one
-        list. A string is read with ``dask.dataframe.read_parquet``.
+        list. A string is read with ``dask.dataframe.read_parquet``; a pandas DataFrame is cut
+        into ``npartitions`` (default: one per worker thread).
     k : int, default 10
-    customers : dask.dataframe.DataFrame, or str, optional
+    customers : dask.dataframe.DataFrame, pandas.DataFrame, or str, optional
         A customer table (a :class:`~recforge.ColdStart` model only): customers to answer even
         without events, with the attribute columns the model's customer features were fitted
         on; a string is read with ``dask.dataframe.read_parquet``. Its rows meet their
@@ -256,13 +260,14 @@ def recommend(
         raise TypeError(f"overwrite must be True or False, got {overwrite!r}")
     if out is not None:  # before any work: a refused folder costs nothing
         fs, path, earlier = _output_folder(out, overwrite, {"events": events, "customer table": customers})
-    events = _frame(events, "events", columns)
+    parts = npartitions or max(1, sum(client.nthreads().values()))  # a pandas frame: a part per thread
+    events = _frame(events, "events", columns, parts)
     table = None
     if customers is not None:
         key = spec["user_col"] if customer_key is None else customer_key
         integer_ids = _integer_ids(model)
         wanted = list(table_kinds(model, key, "int" if integer_ids else "str"))  # refuses a bare model
-        table = _frame(customers, "customers", wanted)[wanted]
+        table = _frame(customers, "customers", wanted, parts)[wanted]
     # Import what the tasks unpickle on every worker first: two task threads importing
     # dask.dataframe at once can fail (KeyError in importlib) and cost a worker.
     client.run(_import_on_worker)
