@@ -217,6 +217,16 @@ def test_former_argument_names_still_work_with_a_warning(tmp_path):
         rf.KNNRegressor(neighbours=5, k=7)
     with pytest.warns(FutureWarning):
         assert rf.ItemKNN(k=12).neighbours == 12
+    # a bad value is named as the caller wrote it ("neighbours must be >= 0" answered k=-1)
+    for make, match in [
+        (lambda: rf.ItemKNN(k=-1), "k must be >= 0, got -1"),
+        (lambda: rf.KNNRegressor(min_k=-1), "min_k must be >= 0"),
+        (lambda: rf.KNNRegressor(neighbourhood=0), "neighbourhood must be >= 1"),
+    ]:
+        with pytest.warns(FutureWarning), pytest.raises(ValueError, match=match):
+            make()
+    with pytest.raises(ValueError, match="neighbours must be >= 1"):
+        rf.KNNRegressor(neighbours=0)
     assert rf.ItemKNN(neighbours=0).fit(R).similarity_.nnz == 0  # as rf.similarity(k=0)
     # A model file written with the former names still loads.
     from test_data_faults import rewrite

@@ -9,15 +9,17 @@ import inspect
 import warnings
 
 
-def renamed_argument(value, old_value, old: str, new: str, default):
+def renamed_argument(value, old_value, old: str, new: str, default, check=None):
     """The value of an argument that was renamed ``old`` -> ``new``: ``old_value`` (with a
-    FutureWarning) when the old name was used, else ``value``. Both at once is a TypeError."""
+    FutureWarning) when the old name was used, else ``value``. Both at once is a TypeError.
+    ``check(value, name)``, when given, checks the value under the name the caller used (an
+    error about ``neighbours`` puzzles a caller who wrote ``k=``)."""
     if old_value is None:
-        return value
+        return value if check is None else check(value, new)
     if value != default:
         raise TypeError(f"give {new} only ({old} is its deprecated former name)")
     warnings.warn(f"{old} is deprecated and will be removed: use {new}", FutureWarning, stacklevel=3)
-    return old_value
+    return old_value if check is None else check(old_value, old)
 
 
 class Parametrised:

@@ -88,9 +88,7 @@ def load_movielens(
     MovieLens may not be redistributed (see ``license``): recforge ships none of it.
     """
     check_choice(variant, "variant", VARIANTS)
-    show_progress = check_bool(
-        renamed_argument(show_progress, progress, "progress", "show_progress", True), "show_progress"
-    )
+    show_progress = renamed_argument(show_progress, progress, "progress", "show_progress", True, check=check_bool)
     if path is None:
         path = fetch("ml-" + variant, progress=show_progress)
     ratings_file, sep, header, movies_file, movie_sep, encoding = _LAYOUT[variant]

@@ -53,9 +53,7 @@ def load_online_retail(path=None, *, show_progress: bool = True, progress: bool 
         valued by the number of such lines, with each pair's latest InvoiceDate; ``items``:
         "description" (the most frequent one of each product); ``events``: every line.
     """
-    show_progress = check_bool(
-        renamed_argument(show_progress, progress, "progress", "show_progress", True), "show_progress"
-    )
+    show_progress = renamed_argument(show_progress, progress, "progress", "show_progress", True, check=check_bool)
     downloaded = path is None
     if downloaded:
         path = fetch("online-retail", progress=show_progress)

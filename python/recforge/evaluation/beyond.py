@@ -93,7 +93,9 @@ def beyond_accuracy(
     X = check_sparse(train, "train")
     n_users, n_items = X.shape
     n_pairs = check_int(n_pairs, "n_pairs", minimum=0)
-    seed = check_int(renamed_argument(seed, random_state, "random_state", "seed", 0), "seed", minimum=0)
+    seed = renamed_argument(
+        seed, random_state, "random_state", "seed", 0, check=lambda v, n: check_int(v, n, minimum=0)
+    )
     threads = resolve_threads(n_threads)
     # canonical: one entry per (customer, item); a parallel bincount (np.bincount took 8% of the call)
     buyers = _core.column_counts(X.indices, n_items, threads).astype(np.float64)

@@ -38,7 +38,9 @@ class _KNN(Recommender):
         k: int | None = None,
     ):
         # k is the list length everywhere (recommend, topk); the neighbourhood size is neighbours.
-        self.neighbours = check_int(renamed_argument(neighbours, k, "k", "neighbours", 50), "neighbours", minimum=0)
+        self.neighbours = renamed_argument(
+            neighbours, k, "k", "neighbours", 50, check=lambda v, name: check_int(v, name, minimum=0)
+        )
         self.metric = check_choice(metric, "metric", METRICS)
         self.shrinkage = check_real(shrinkage, "shrinkage", minimum=0.0)
         self.min_support = check_int(min_support, "min_support", minimum=1)

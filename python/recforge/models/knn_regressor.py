@@ -148,7 +148,9 @@ class KNNRegressor(RatingPredictor, Recommender):
         min_k: int | None = None,
         neighbourhood: int | None = None,
     ):
-        self.neighbours = check_int(renamed_argument(neighbours, k, "k", "neighbours", 40), "neighbours", minimum=1)
+        self.neighbours = renamed_argument(
+            neighbours, k, "k", "neighbours", 40, check=lambda v, name: check_int(v, name, minimum=1)
+        )
         if metric in _FORMER_METRIC_NAMES:
             metric = renamed_argument(
                 None,
@@ -159,16 +161,22 @@ class KNNRegressor(RatingPredictor, Recommender):
             )
         self.metric = check_choice(metric, "metric", RATING_METRICS)
         self.user_based = check_bool(user_based, "user_based")
-        self.min_neighbours = check_int(
-            renamed_argument(min_neighbours, min_k, "min_k", "min_neighbours", 1), "min_neighbours", minimum=0
+        self.min_neighbours = renamed_argument(
+            min_neighbours, min_k, "min_k", "min_neighbours", 1, check=lambda v, name: check_int(v, name, minimum=0)
         )
         self.shrinkage = check_real(shrinkage, "shrinkage", minimum=0.0)
         self.baseline = check_choice(baseline, "baseline", BASELINES)
         self.baseline_iterations = check_int(baseline_iterations, "baseline_iterations", minimum=0)
         self.user_regularization = check_real(user_regularization, "user_regularization", minimum=0.0)
         self.item_regularization = check_real(item_regularization, "item_regularization", minimum=0.0)
-        stored = renamed_argument(stored_neighbours, neighbourhood, "neighbourhood", "stored_neighbours", None)
-        self.stored_neighbours = None if stored is None else check_int(stored, "stored_neighbours", minimum=1)
+        self.stored_neighbours = renamed_argument(
+            stored_neighbours,
+            neighbourhood,
+            "neighbourhood",
+            "stored_neighbours",
+            None,
+            check=lambda v, name: None if v is None else check_int(v, name, minimum=1),
+        )
         self.n_threads = check_int(n_threads, "n_threads", minimum=0)
 
     # -- fitting ------------------------------------------------------------------------------
