@@ -1017,7 +1017,7 @@ def test_customer_models_take_a_summary_wherever_they_take_its_columns():
         bg.expected_purchases(30, s, s.recency, s.T)
     with pytest.raises(TypeError, match="monetary_value is needed"):
         gg.expected_average_value(s.frequency)
-    with pytest.raises(TypeError, match="recency, T and monetary_value are needed"):
+    with pytest.raises(TypeError, match="monetary_value is needed, unless frequency is a CustomerSummary"):
         lifetime_value(bg, gg, s.frequency, s.recency, s.T)
 
 

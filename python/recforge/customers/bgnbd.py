@@ -12,19 +12,14 @@ from .._checks import as_numbers, check_fitted, check_int, check_real
 from .._config import resolve_threads
 from .._params import Parametrised
 from ._mle import maximise
-from .summary import CustomerSummary
+from .summary import summary_columns
 
 PARAMS = ("r", "alpha", "a", "b")
 
 
 def _columns(frequency, recency, T):
     """(x, t_x, T) checked, from three arrays or a :class:`CustomerSummary` given alone."""
-    if isinstance(frequency, CustomerSummary):
-        if recency is not None or T is not None:
-            raise TypeError("give a CustomerSummary alone, or frequency, recency and T")
-        frequency, recency, T = frequency.frequency, frequency.recency, frequency.T
-    elif recency is None or T is None:
-        raise TypeError("recency and T are needed, unless frequency is a CustomerSummary")
+    frequency, recency, T = summary_columns(frequency, (recency, T), ("frequency", "recency", "T"))
     x = as_numbers(frequency, "frequency")
     t_x = as_numbers(recency, "recency")
     T = as_numbers(T, "T")

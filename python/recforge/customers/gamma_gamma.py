@@ -11,19 +11,14 @@ from .._checks import as_numbers, check_fitted, check_int, check_real
 from .._config import resolve_threads
 from .._params import Parametrised
 from ._mle import maximise
-from .summary import CustomerSummary
+from .summary import summary_columns
 
 PARAMS = ("p", "q", "v")
 
 
 def _columns(frequency, monetary_value, repeat_only: bool = True):
     """(x, m) checked, from two arrays or a :class:`CustomerSummary` given alone."""
-    if isinstance(frequency, CustomerSummary):
-        if monetary_value is not None:
-            raise TypeError("give a CustomerSummary alone, or frequency and monetary_value")
-        frequency, monetary_value = frequency.frequency, frequency.monetary_value
-    elif monetary_value is None:
-        raise TypeError("monetary_value is needed, unless frequency is a CustomerSummary")
+    frequency, monetary_value = summary_columns(frequency, (monetary_value,), ("frequency", "monetary_value"))
     x = as_numbers(frequency, "frequency")
     m = as_numbers(monetary_value, "monetary_value")
     if x.shape != m.shape or x.ndim != 1:

@@ -110,6 +110,25 @@ class CustomerSummary:
         return CustomerSummary(**picked, as_of=self.as_of, unit=self.unit, report=dict(self.report))
 
 
+def summary_columns(first, others: tuple, names: tuple) -> tuple:
+    """The columns ``names`` of a :class:`CustomerSummary` given alone as ``first``, or
+    ``(first, *others)`` as given: the customer models take either."""
+    if isinstance(first, CustomerSummary):
+        if any(v is not None for v in others):
+            raise TypeError(f"give a CustomerSummary alone, or {_listed(names)}")
+        return tuple(getattr(first, name) for name in names)
+    missing = [name for name, v in zip(names[1:], others) if v is None]
+    if missing:
+        verb = "is" if len(missing) == 1 else "are"
+        raise TypeError(f"{_listed(missing)} {verb} needed, unless {names[0]} is a CustomerSummary")
+    return (first, *others)
+
+
+def _listed(names) -> str:
+    names = list(names)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def check_summary(value, name: str = "summary") -> CustomerSummary:
     """``value`` if it is a :class:`CustomerSummary`, else a TypeError saying how to make one."""
     if not isinstance(value, CustomerSummary):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import check_int, check_real
-from .summary import CustomerSummary
+from .summary import summary_columns
 
 
 def lifetime_value(
@@ -55,17 +55,9 @@ def lifetime_value(
     horizon = check_int(horizon, "horizon", minimum=1)
     step = check_real(step, "step", minimum=0.0)
     discount_rate = check_real(discount_rate, "discount_rate", minimum=0.0)
-    if isinstance(frequency, CustomerSummary):
-        if recency is not None or T is not None or monetary_value is not None:
-            raise TypeError("give a CustomerSummary alone, or frequency, recency, T and monetary_value")
-        frequency, recency, T, monetary_value = (
-            frequency.frequency,
-            frequency.recency,
-            frequency.T,
-            frequency.monetary_value,
-        )
-    elif recency is None or T is None or monetary_value is None:
-        raise TypeError("recency, T and monetary_value are needed, unless frequency is a CustomerSummary")
+    frequency, recency, T, monetary_value = summary_columns(
+        frequency, (recency, T, monetary_value), ("frequency", "recency", "T", "monetary_value")
+    )
     value = spend.expected_average_value(frequency, monetary_value)
     total = np.zeros_like(value)
     before = np.zeros_like(value)
