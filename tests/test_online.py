@@ -196,9 +196,11 @@ def test_customer_ids_are_raw_ids_of_one_kind(tmp_path):
         numbered.update(["1"], ["p1"])
     assert numbered.recommend(np.int64(2), k=3)[0].size == numbered.recommend(2, k=3)[0].size > 0
     numbered.save(tmp_path / "numbered.npz")
-    for ids in (np.array([1.5, 2.0]), np.array([1, "a"], dtype=object)):  # whole floats are integers
-        with pytest.raises(TypeError, match="history's customer ids must be all strings or all integers"):
-            rf.realtime.OnlineRecommender(model, rf.Interactions.from_arrays(ids, np.array(["p1", "p2"])))
+    # float ids (whole floats are integers); a mix of kinds is refused by the Interactions itself
+    with pytest.raises(TypeError, match="history's customer ids must be all strings or all integers"):
+        rf.realtime.OnlineRecommender(model, rf.Interactions.from_arrays(np.array([1.5, 2.0]), np.array(["p1", "p2"])))
+    with pytest.raises(TypeError, match="user ids mix"):
+        rf.Interactions.from_arrays(np.array([1, "a"], dtype=object), np.array(["p1", "p2"]))
 
 
 def test_snapshot_and_log_restore_the_state_after_a_restart(tmp_path):
