@@ -117,8 +117,13 @@ def test_ips_recovers_a_policys_value_in_simulation():
         (lambda: ips([1], [1.0], [1.5], [1.0]), r"logging_propensity must be in \(0, 1\]"),
         (lambda: ips([1], [1.0], [0.5], [1.5]), "target_propensity"),
         (lambda: ips([], [], [], []), "empty"),
-        (lambda: snips([1], [1.0], [0.5], [1.0], k=0), "k must be > 0"),
+        (lambda: snips([1], [1.0], [0.5], [1.0], k=0), "k must be >= 1"),
         (lambda: replay([1], [1.0], [False], k=1), "none of the logged"),
+        # a request without an id counted as a request of its own; replay's k=0 gave 0.0, and a
+        # "2" among the target's answers read as True
+        (lambda: ips([1, None], [1.0, 0.0], [0.5, 0.5], [1.0, 1.0]), "requests holds a missing id .* at row 1"),
+        (lambda: replay([1], [1.0], [True], k=0), "k must be >= 1"),
+        (lambda: replay([1, 2], [1.0, 0.0], [1, 2], k=1), "target_shows must hold True/False"),
         (lambda: EpsilonGreedy(epsilon=1.5), "epsilon"),
         (lambda: ThompsonSampling(prior_alpha=0), "prior_alpha"),
         (lambda: ThompsonSampling().feedback([1], [2.0]), "rewards in"),

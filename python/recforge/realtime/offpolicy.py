@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import as_numbers
+from .._checks import as_numbers, check_int
+from .._factorize import factorize
 
 
 def _log(requests, rewards, *columns):
-    requests = np.asarray(requests).ravel()
+    codes, _ = factorize(np.asarray(requests, dtype=object).ravel(), "requests")
+    if np.any(codes < 0):  # a request without an id would be counted as a request of its own
+        raise ValueError(f"requests holds a missing id (None or NaN) at row {int(np.argmax(codes < 0))}")
+    requests = codes
     r = as_numbers(rewards, "rewards").ravel()
     out = [as_numbers(c, n).ravel() for c, n in zip(columns, ("logging_propensity", "target_propensity"))]
     for name, a in (("rewards", r), *zip(("logging_propensity", "target_propensity"), out)):
@@ -31,7 +35,7 @@ def _log(requests, rewards, *columns):
         raise ValueError("logging_propensity must be in (0, 1]: it is the probability the product was shown")
     if len(out) > 1 and np.any((out[1] < 0) | (out[1] > 1)):
         raise ValueError("target_propensity must be in [0, 1]")
-    n_requests = np.unique(requests).size
+    n_requests = int(codes.max()) + 1 if codes.size else 0
     if n_requests == 0:
         raise ValueError("the log is empty")
     return r, out, n_requests
@@ -85,8 +89,7 @@ def snips(requests, rewards, logging_propensity, target_propensity, k: int) -> f
     1.0
     """
     r, (mu, pi), n_requests = _log(requests, rewards, logging_propensity, target_propensity)
-    if k <= 0:
-        raise ValueError(f"k must be > 0, got {k}")
+    k = check_int(k, "k", minimum=1)
     w = pi / mu
     normaliser = np.sum(w) / (k * n_requests)
     return float(np.sum(r * w) / n_requests / normaliser) if normaliser > 0 else 0.0
@@ -112,7 +115,11 @@ def replay(requests, rewards, target_shows, k: int) -> float:
     2.0
     """
     r, _, _ = _log(requests, rewards)
-    match = np.asarray(target_shows, dtype=bool).ravel()
+    k = check_int(k, "k", minimum=1)
+    shows = np.asarray(target_shows).ravel()
+    match = shows if shows.dtype == bool else as_numbers(shows, "target_shows") == 1
+    if shows.dtype != bool and not np.all((shows == 0) | (shows == 1)):  # 2 or 0.5 is no answer
+        raise ValueError("target_shows must hold True/False (or 1/0): whether the target shows each product")
     if match.size != r.size:
         raise ValueError(f"target_shows must have one entry per logged row ({r.size}), got {match.size}")
     if not match.any():
