@@ -189,8 +189,10 @@ def test_groups_and_auc_follow_their_definitions():
     mask = np.zeros(30)
     mask[cold] = 1
     held = sp.csr_matrix(test[who].multiply(mask))
+    held.eliminate_zeros()  # the other products are not relevant here: no stored zeros for them
     assert g["new_products"]["n_users"] == who.size
     assert g["new_products"]["recall"] == pytest.approx(rf.metrics.ranking_metrics(ids, held, 5)["recall"])
+    assert g["new_products"]["recall"] > 0
 
 
 def test_compare_reports_the_same_groups_as_evaluate():
@@ -206,3 +208,27 @@ def test_compare_reports_the_same_groups_as_evaluate():
             if result.groups[group].n_users:
                 assert result.groups[group].metrics[name]["ndcg"][0] == pytest.approx(res["groups"][group]["ndcg"])
     assert result.groups["new_customers"].n_users > 0 and "new_customers:" in str(result)
+
+
+def test_the_new_products_group_holds_only_customers_with_a_new_product_in_test():
+    """Cut to the new products with a dense mask, the test rows kept every other product as a
+    stored zero: rf.compare's group held every customer with a test item, and both measured
+    recall against products the group cannot rank (lower than it is)."""
+    X = sp.csr_matrix(interactions(seed=2, n_users=80, n_items=30))
+    train, test = rf.split.cold_items(X, 0.2, seed=0)
+    train, test = sp.csr_matrix(train), sp.csr_matrix(test + rf.split.per_user_split(train, 0.3, seed=1)[1])
+    train = sp.csr_matrix(train - train.multiply(test.astype(bool)))
+    train.eliminate_zeros()
+    cold = np.flatnonzero(np.bincount(train.indices, minlength=30) == 0)
+    who = np.flatnonzero(np.diff(test[:, cold].tocsr().indptr) > 0)
+    assert 0 < who.size < np.count_nonzero(np.diff(test.indptr))  # some customers have no new product
+    model = rf.ColdStart(rf.ItemKNN()).fit(train)
+    ids, _ = model.recommend(who, train[who], k=5, allow=cold)
+    rows = test[who].toarray() * np.isin(np.arange(30), cold)
+    want = np.mean(
+        [len(set(ids[r]) & set(np.flatnonzero(rows[r]))) / np.count_nonzero(rows[r]) for r in range(who.size)]
+    )
+    compared = rf.compare({"m": model}, train, test, k=5, groups=True).groups["new_products"]
+    evaluated = rf.evaluate(model, train, test, k=5, groups=True)["groups"]["new_products"]
+    assert compared.n_users == evaluated["n_users"] == who.size
+    assert compared.metrics["m"]["recall"][0] == pytest.approx(want) and evaluated["recall"] == pytest.approx(want)

@@ -125,11 +125,8 @@ def evaluate(
         out = {}
         for name, chosen in (("returning", users[returning]), ("new_customers", users[~returning])):
             out[name] = _measure(model, chosen, train[chosen], test[chosen], k, exclude_seen, auc, None, train.shape[1])
-        cold = np.flatnonzero(np.bincount(train.indices, minlength=train.shape[1]) == 0)
-        cold_test = test[:, cold] if cold.size else None
-        chosen = np.flatnonzero(np.diff(cold_test.indptr) > 0) if cold_test is not None else np.zeros(0, np.int64)
+        cold, chosen, held = _new_products(train, test)
         if chosen.size:
-            held = sp.csr_matrix(test[chosen].multiply(_columns_mask(cold, train.shape[1])))
             out["new_products"] = _measure(
                 model, chosen, train[chosen], held, k, exclude_seen, auc, cold, train.shape[1]
             )
@@ -140,10 +137,21 @@ def evaluate(
     return res
 
 
-def _columns_mask(columns: np.ndarray, n: int) -> np.ndarray:
-    mask = np.zeros((1, n))
-    mask[0, columns] = 1
-    return mask
+def _new_products(train, test) -> tuple[np.ndarray, np.ndarray, sp.csr_matrix]:
+    """The products without training interactions, the customers with a test item among them,
+    and these customers' test rows cut to those products. Entries of other products are left
+    out, not stored as zeros (a stored entry is a relevant item: as zeros, every customer with
+    a test item joined the group, and recall counted products the group cannot rank)."""
+    cold = np.flatnonzero(np.bincount(train.indices, minlength=train.shape[1]) == 0)
+    keep = np.zeros(train.shape[1], dtype=bool)
+    keep[cold] = True
+    inside = keep[test.indices]
+    rows = np.repeat(np.arange(test.shape[0]), np.diff(test.indptr))
+    counts = np.bincount(rows[inside], minlength=test.shape[0])
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    held = sp.csr_matrix((test.data[inside], test.indices[inside], indptr), shape=test.shape)
+    chosen = np.flatnonzero(counts > 0)
+    return cold, chosen, held[chosen]
 
 
 # With auc=True every customer's whole ranking is computed: customers go in blocks of about
@@ -328,12 +336,8 @@ def compare(
         returning = np.diff(train.indptr)[users] > 0
         for name, chosen in (("returning", users[returning]), ("new_customers", users[~returning])):
             out.groups[name] = _compare(models, chosen, train[chosen], test[chosen], k, exclude_seen)
-        cold = np.flatnonzero(np.bincount(train.indices, minlength=train.shape[1]) == 0)
-        held = sp.csr_matrix(test.multiply(_columns_mask(cold, train.shape[1]))) if cold.size else None
-        chosen = np.flatnonzero(np.diff(held.indptr) > 0) if held is not None else np.zeros(0, dtype=np.int64)
-        out.groups["new_products"] = _compare(
-            models, chosen, train[chosen], held[chosen] if held is not None else test[chosen], k, exclude_seen, cold
-        )
+        cold, chosen, held = _new_products(train, test)
+        out.groups["new_products"] = _compare(models, chosen, train[chosen], held, k, exclude_seen, cold)
     return out
 
 
