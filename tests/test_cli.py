@@ -301,7 +301,11 @@ def test_help(command, capsys):
         ),
         (
             ["train", "--data", "{events}", *DATA_ARGS, "--model", "deepnet", "--out", "m.npz"],
-            "unknown model 'deepnet'",
+            "--model: unknown model 'deepnet'",
+        ),
+        (
+            ["evaluate", "--data", "{events}", *DATA_ARGS, "--models", "ease,deepnet"],
+            "--models: unknown model 'deepnet'",
         ),
         (
             [

@@ -126,6 +126,8 @@ def test_rules_products_segments_and_messages(tmp_path, products):
         (["--description-col", "Description"], "--description-col needs --products"),
         (["--product-col", "StockCode"], "--product-col needs --products"),
         (["--segment-col", "tier"], "--segment-col needs --segments"),
+        # was "--model: unknown model" (no such option here), after reading the events
+        (["--fit", "deepnet"], "--fit: unknown model 'deepnet'"),
     ],
 )
 def test_campaign_refuses_mistakes_with_one_line(tmp_path, capsys, monkeypatch, extra, message):

@@ -228,10 +228,10 @@ def parse_params(pairs) -> dict:
     return out
 
 
-def make_model(name: str, params: dict):
+def make_model(name: str, params: dict, option: str = "--model"):
     cls = MODEL_NAMES.get(name.lower())
     if cls is None:
-        raise CliError(f"--model: unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}")
+        raise CliError(f"{option}: unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}")
     try:
         return cls(**params)
     except (TypeError, ValueError) as e:

@@ -213,8 +213,9 @@ def campaign(args) -> None:
         except (OSError, ValueError, ImportError) as e:
             raise CliError(f"--template: {e}") from None
 
+    model = make_model(args.fit, {}, "--fit")  # before reading the events: a typo costs nothing
     inter = build_interactions(args)
-    model = make_model(args.fit, {}).fit(inter)
+    model.fit(inter)
     descriptions, categories = _product_table(args, inter.item_ids)
     options = _rules(args.rules, inter.item_ids)
     if ("caps" in options or args.calibration > 0) and categories is None:

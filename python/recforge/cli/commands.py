@@ -294,7 +294,7 @@ def evaluate(args) -> None:
     twice = sorted({name for name in names if names.count(name) > 1})
     if twice:  # one row per name: a repeat would silently vanish from the table
         raise CliError(f"--models: {', '.join(twice)} listed more than once")
-    unfitted = {name: make_model(name, {}) for name in names}
+    unfitted = {name: make_model(name, {}, "--models") for name in names}
     inter = build_interactions(args)
     train_set, test_set = split_events(inter, args.split, args.test_frac, args.cutoff, args.seed)
     # Every customer with a test item is measured, as rf.evaluate / rf.compare do; the groups
