@@ -40,10 +40,10 @@ def train(args) -> None:
     start = time.perf_counter()
     check_output(args.out, suffixes=(".npz",))
     model = make_model(args.model, parse_params(args.param))
+    if args.no_fallbacks and (args.item_features or args.user_features):  # before reading the events
+        raise CliError("--no-fallbacks: features feed the fallbacks; leave them out or drop --no-fallbacks")
     inter = build_interactions(args)
     print(f"{inter} from {args.data}; dropped rows: {dropped_rows(inter.report)}")
-    if args.no_fallbacks and (args.item_features or args.user_features):
-        raise CliError("--no-fallbacks: features feed the fallbacks; leave them out or drop --no-fallbacks")
     item_features = read_features(args, "item", inter.item_ids)
     user_features = read_features(args, "user", inter.user_ids)
     if hasattr(model, "show_progress") and not args.quiet:
