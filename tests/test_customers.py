@@ -1210,3 +1210,16 @@ def test_profile_reports_only_the_size_of_a_segment_below_min_size():
     assert str(prof).splitlines()[-1] == "| 1 | 3 | " + f"{3 / len(s):.1%}" + " | suppressed | | | | |"
     shown = rf.customers.profile(labels, s, min_size=3)
     np.testing.assert_allclose(shown.mean_total_value[1], s.total_value[:3].mean())
+
+
+def test_the_recommender_feature_never_fits_the_callers_model():
+    """A copy of the recommender is fitted at each cutoff; for a wrapper (ColdStart) the copy
+    shared the wrapped model, which was refitted on the cutoff's past: the caller's fitted
+    model changed under them."""
+    who, when, money, items = random_log(12, n=3000, customers=150)
+    inner = rf.ItemKNN(neighbours=5)
+    wrapper = rf.ColdStart(inner)
+    rf.customers.features_at(who, when, money, items, cutoff=1.6e9 + 150 * DAY, target=["p1"], recommender=wrapper)
+    assert not inner.is_fitted and not wrapper.is_fitted
+    with pytest.raises(TypeError, match="recommender must be a recforge model .* got the class ItemKNN"):
+        rf.customers.Propensity(target=["p1"], recommender=rf.ItemKNN)

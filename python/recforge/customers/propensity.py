@@ -12,7 +12,7 @@ import numpy as np
 
 from .._checks import as_numbers, check_fitted, check_int, check_real, check_seed
 from .._factorize import isin, lookup
-from .._params import Parametrised
+from .._params import Parametrised, clone
 from .._times import as_moment, as_seconds, moment_text
 from .bgnbd import BetaGeoFitter
 from .segments import Segmenter
@@ -167,7 +167,7 @@ def _recommendation_scores(recommender, ids, customers, items, target) -> np.nda
     from ..data import Interactions
 
     past = Interactions.from_arrays(customers, items)
-    model = type(recommender)(**recommender.get_params(deep=False)).fit(past)
+    model = clone(recommender).fit(past)  # a wrapped model cloned too: the caller's is never refitted
     allow = np.flatnonzero(isin(past.item_ids, _target_list(target)))
     out = np.zeros(ids.size)
     if allow.size == 0:
@@ -328,6 +328,9 @@ class Propensity(Parametrised):
         self.history = check_int(history, "history", minimum=1)
         if recommender is not None and self.target is None:
             raise ValueError("recommender scores need target products: give target=")
+        if recommender is not None and (isinstance(recommender, type) or not hasattr(recommender, "recommend")):
+            what = f"the class {recommender.__name__}" if isinstance(recommender, type) else type(recommender).__name__
+            raise TypeError(f"recommender must be a recforge model (e.g. rf.ItemKNN()), got {what}")
         self.recommender = recommender
         if segmenter is not None and not isinstance(segmenter, Segmenter):
             raise TypeError(f"segmenter must be a rf.customers.Segmenter, got {type(segmenter).__name__}")
