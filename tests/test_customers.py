@@ -1223,3 +1223,21 @@ def test_the_recommender_feature_never_fits_the_callers_model():
     assert not inner.is_fitted and not wrapper.is_fitted
     with pytest.raises(TypeError, match="recommender must be a recforge model .* got the class ItemKNN"):
         rf.customers.Propensity(target=["p1"], recommender=rf.ItemKNN)
+
+
+def test_segmenter_predict_names_a_taste_unlike_the_fits():
+    """Fitted with taste, predicted without (or with other columns): scikit-learn's "X has 3
+    features, but KMeans is expecting 7 features as input"."""
+    rng = np.random.default_rng(3)
+    s = summary(*random_log(13, n=3000, customers=200)[:3])
+    seg = rf.customers.Segmenter(n_segments=3).fit(s, taste=rng.random((len(s), 4)))
+    for taste in (None, rng.random((len(s), 5))):
+        with pytest.raises(ValueError, match="fitted with taste of 4 columns: give predict the same"):
+            seg.predict(s, taste=taste)
+    assert seg.predict(s, taste=rng.random((len(s), 4))).shape == (len(s),)
+    with pytest.raises(ValueError, match="fitted with no taste"):
+        rf.customers.Segmenter(n_segments=3).fit(s).predict(s, taste=rng.random((len(s), 2)))
+    with pytest.raises(TypeError, match="taste must be a matrix of numbers"):
+        rf.customers.Segmenter(n_segments=3).fit(s, taste="factors")
+    with pytest.raises(ValueError, match="taste has no columns"):
+        rf.customers.Segmenter(n_segments=3).fit(s, taste=np.ones((len(s), 0)))

@@ -105,9 +105,16 @@ class Segmenter(Parametrised):
         X = behaviour(summary)
         if taste is None or self.taste_weight == 0:
             return X
-        T = np.asarray(taste.toarray() if sp.issparse(taste) else taste, dtype=np.float64)
+        try:
+            T = np.asarray(taste.toarray() if sp.issparse(taste) else taste, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"taste must be a matrix of numbers (customers x factors), got {type(taste).__name__}"
+            ) from None
         if T.ndim != 2 or T.shape[0] != len(summary):
             raise ValueError(f"taste must have one row per customer of the summary ({len(summary)}), got {T.shape}")
+        if T.shape[1] == 0:
+            raise ValueError("taste has no columns: give None for behaviour alone")
         if not np.all(np.isfinite(T)):
             raise ValueError("taste must be finite")
         # standardised, then scaled to equal total variance per block times taste_weight (32
@@ -128,7 +135,7 @@ class Segmenter(Parametrised):
         n = X.shape[0]
         if n < 2:
             raise ValueError(f"segmenting needs at least 2 customers, got {n}")
-        self.silhouettes_ = {}
+        silhouettes = {}
         # k-means cannot make more groups than distinct points: customers with the same features
         # are one point (it would warn and return fewer segments than asked)
         distinct = len(_core.distinct_rows(np.ascontiguousarray(X))[0])  # hashed: numpy's sort took 10x longer
@@ -151,12 +158,12 @@ class Segmenter(Parametrised):
                 labels = KMeans(k, n_init=3, random_state=self.random_state).fit_predict(X)
                 if len(np.unique(labels)) < 2:
                     continue
-                self.silhouettes_[k] = float(
+                silhouettes[k] = float(
                     silhouette_score(X, labels, sample_size=min(self.sample_size, n), random_state=self.random_state)
                 )
-            if not self.silhouettes_:
+            if not silhouettes:
                 raise ValueError("every k in k_range gave a single segment: the customers do not separate")
-            k = max(self.silhouettes_, key=lambda c: (self.silhouettes_[c], -c))
+            k = max(silhouettes, key=lambda c: (silhouettes[c], -c))
         self.kmeans_ = KMeans(k, n_init=10, random_state=self.random_state).fit(X)
         # renumber by decreasing size (ties by the lower k-means label): segment 0 is the largest
         sizes = np.bincount(self.kmeans_.labels_, minlength=k)
@@ -164,6 +171,7 @@ class Segmenter(Parametrised):
         rank[np.lexsort((np.arange(k), -sizes))] = np.arange(k)
         self.labels_ = rank[self.kmeans_.labels_]
         self.n_segments_ = int(k)
+        self.silhouettes_ = silhouettes
         self._rank = rank
         return self
 
@@ -171,7 +179,12 @@ class Segmenter(Parametrised):
         """Segments of other customers (features scaled on their own summary: pass the same
         population's summary, e.g. at a later date)."""
         check_fitted(self, "kmeans_")
-        return self._rank[self.kmeans_.predict(self.features(summary, taste))]
+        X = self.features(summary, taste)
+        fitted = self.kmeans_.n_features_in_ - behaviour(summary).shape[1]  # taste columns of the fit
+        if X.shape[1] != self.kmeans_.n_features_in_:
+            told = f"taste of {fitted} columns" if fitted else "no taste"
+            raise ValueError(f"this Segmenter was fitted with {told}: give predict the same")
+        return self._rank[self.kmeans_.predict(X)]
 
 
 @dataclass
