@@ -1241,3 +1241,23 @@ def test_segmenter_predict_names_a_taste_unlike_the_fits():
         rf.customers.Segmenter(n_segments=3).fit(s, taste="factors")
     with pytest.raises(ValueError, match="taste has no columns"):
         rf.customers.Segmenter(n_segments=3).fit(s, taste=np.ones((len(s), 0)))
+
+
+def test_propensity_features_net_returns_on_request():
+    """recforge target --returns net was ignored: the features' summaries always dropped returns."""
+    import pickle
+
+    who = ["a", "a", "a", "b", "b"]
+    when = [1.6e9, 1.6e9 + 3600, 1.6e9 + 10 * DAY, 1.6e9, 1.6e9 + 5 * DAY]
+    money = [50.0, -20.0, 10.0, 5.0, 5.0]
+    cutoff = 1.6e9 + 20 * DAY
+    total = rf.customers.FEATURES.index("total_value")
+    dropped = rf.customers.features_at(who, when, money, cutoff=cutoff)[1][:, total]
+    netted = rf.customers.features_at(who, when, money, cutoff=cutoff, returns="net")[1][:, total]
+    assert dropped.tolist() == [60.0, 10.0] and netted.tolist() == [40.0, 10.0]
+    assert rf.customers.Propensity(returns="net").returns == "net"
+    with pytest.raises(ValueError, match="returns must be one of 'drop', 'net'"):
+        rf.customers.Propensity(returns="keep")
+    old = rf.customers.Propensity()
+    del old.__dict__["returns"]  # a pickle of a model made before the parameter
+    assert pickle.loads(pickle.dumps(old)).returns == "drop" and "returns='drop'" in repr(old)

@@ -270,7 +270,7 @@ def target(args) -> None:
             f"({moment_text(first)}): nothing is known before it; shorten --window or give a later --as-of"
         )
     try:
-        model = Propensity(window=args.window, target=wanted)
+        model = Propensity(window=args.window, target=wanted, returns=args.returns)
         # fitted one window before the scoring date: the last window whose outcome is known
         model.fit(customers_of_line, t, amounts, items, cutoff=end - args.window * 86400.0)
         ids, p = model.predict(customers_of_line, t, amounts, items, as_of=end)

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import as_numbers, check_fitted, check_int, check_real, check_seed
+from .._checks import as_numbers, check_choice, check_fitted, check_int, check_real, check_seed
 from .._factorize import isin, lookup
 from .._params import Parametrised, clone
 from .._times import as_moment, as_seconds, moment_text
 from .bgnbd import BetaGeoFitter
 from .segments import Segmenter
-from .summary import UNITS, summary
+from .summary import RETURNS, UNITS, summary
 
 DAY = UNITS["day"]
 FEATURES = (
@@ -83,15 +83,15 @@ def _in_target(items, target) -> np.ndarray | None:
     return isin(items, target)
 
 
-def summary_before(customers, times, amounts=None, *, cutoff):
+def summary_before(customers, times, amounts=None, *, cutoff, returns: str = "drop"):
     """The customer summary at ``cutoff`` from the lines up to it (the population propensity
-    describes)."""
+    describes); ``returns`` as for :func:`summary`."""
     customers, t, money, _ = _lines(customers, times, amounts, None)
     end = as_moment(cutoff, "cutoff")
     before = t <= end
     if not before.any():
         raise ValueError(f"cutoff {moment_text(end)} is before every line: no customer to describe")
-    return summary(customers[before], t[before], money[before], as_of=end)
+    return summary(customers[before], t[before], money[before], as_of=end, returns=returns)
 
 
 def features_at(
@@ -105,6 +105,7 @@ def features_at(
     target=None,
     recommender=None,
     segmenter=None,
+    returns: str = "drop",
 ):
     """Each customer's features at ``cutoff`` from the lines up to it, and only those.
 
@@ -121,12 +122,14 @@ def features_at(
 
     With ``segmenter`` (a fitted :class:`Segmenter`), the last column is each customer's segment
     at the cutoff (its ``predict`` on the summary up to the cutoff): a category, not a number.
-    Columns in order: :func:`feature_names`.
+    Columns in order: :func:`feature_names`. ``returns`` ("drop" or "net") is how the
+    summary's features treat lines with a negative amount, as for :func:`summary`; a return is
+    never a purchase of a target product.
     """
     customers, t, money, items = _lines(customers, times, amounts, items)
     end = as_moment(cutoff, "cutoff")
     before = t <= end
-    s = summary_before(customers, t, money, cutoff=end)
+    s = summary_before(customers, t, money, cutoff=end, returns=returns)
     ids = s.customer_ids
     hit = _in_target(items, target)
     target_count = np.zeros(len(s))
@@ -298,6 +301,8 @@ class Propensity(Parametrised):
         customers are assigned to its segments.
     random_state : int or None, default 0
         Seed of the classifier (None: a different one each run).
+    returns : {"drop", "net"}, default "drop"
+        Lines with a negative amount in the features' summaries, as for :func:`summary`.
 
     Examples
     --------
@@ -311,6 +316,7 @@ class Propensity(Parametrised):
     """
 
     _state = ("classifier_", "feature_names_")  # what fit sets (is_fitted)
+    returns = "drop"  # pickles of models made before the parameter read it from here
 
     def __init__(
         self,
@@ -320,6 +326,7 @@ class Propensity(Parametrised):
         recommender=None,
         segmenter=None,
         random_state: int = 0,
+        returns: str = "drop",
     ):
         self.window = check_real(window, "window", minimum=0.0)
         if self.window == 0:
@@ -336,6 +343,7 @@ class Propensity(Parametrised):
             raise TypeError(f"segmenter must be a rf.customers.Segmenter, got {type(segmenter).__name__}")
         self.segmenter = segmenter
         self.random_state = check_seed(random_state)
+        self.returns = check_choice(returns, "returns", RETURNS)
 
     def _features(self, customers, times, amounts, items, cutoff, segmenter):
         return features_at(
@@ -348,6 +356,7 @@ class Propensity(Parametrised):
             target=self.target,
             recommender=self.recommender,
             segmenter=segmenter,
+            returns=self.returns,
         )
 
     def _data(self, customers, times, amounts, items, cutoff, segmenter):
@@ -377,7 +386,7 @@ class Propensity(Parametrised):
             )
         segmenter = None
         if self.segmenter is not None:  # on the past of every training example
-            past = summary_before(customers, times, amounts, cutoff=cutoffs[-1])
+            past = summary_before(customers, times, amounts, cutoff=cutoffs[-1], returns=self.returns)
             segmenter = copy.deepcopy(self.segmenter).fit(past)
         blocks = [self._data(customers, times, amounts, items, at, segmenter)[1:] for at in cutoffs]
         X = np.vstack([b[0] for b in blocks])
