@@ -527,8 +527,9 @@ def test_customers_errors_are_one_line(tmp_path, events_csv, capsys):
         (["clv", "--data", "sample", "--chart", str(tmp_path / "x.jpg")], "--chart"),
         # it was ignored without --segments: no chart, exit 0
         (["customers", "--data", "sample", "--chart", str(tmp_path / "x.png")], "--chart needs --segments"),
-        # the sample's lines are purchases: nothing to net, and it was ignored
-        (["customers", "--data", "sample", "--returns", "net"], "--returns net: the shipped sample's lines"),
+        # the sample is read as shipped: options of how a file is read were ignored
+        (["customers", "--data", "sample", "--returns", "net"], "--data sample is read as shipped"),
+        (["clv", "--data", "sample", "--amount-col", "x", "--sep", ";"], "--amount-col, --sep are for your own files"),
     ]
     for argv, message in cases:
         assert main(argv) == 2, argv
@@ -689,6 +690,11 @@ def test_names_reads_an_event_file_without_a_header_line(tmp_path, capsys):
         (["evaluate", "--trials", "3"], "--trials needs --tune"),
         (["evaluate", "--cutoff", "2011-06-01"], "--cutoff is the date of --split temporal"),
         (["demo", "--trials", "3"], "--trials needs --tune"),
+        # the shipped sample is read as shipped: how to read a file was ignored
+        (["train", "--model", "ease", "--out", "m.npz", "--weight-col", "Quantity"], "--weight-col is for your own"),
+        (["evaluate", "--user", "CustomerID"], "--user-col is for your own files"),  # abbreviated too
+        (["campaign", "--out", "c.csv", "--aggregate", "last", "--returns", "keep"], "--aggregate, --returns are"),
+        (["recommend", "--model", "m.npz", "--out", "r.csv", "--decimal", ","], "--decimal is for your own files"),
     ],
 )
 def test_an_option_without_the_one_it_belongs_to_is_refused(tmp_path, monkeypatch, capsys, argv, words):

@@ -18,6 +18,7 @@ from ._common import (
     add_data_arguments,
     add_returns_argument,
     output_clash,
+    sample_as_shipped,
     unmet_dependency,
 )
 from .features import add_feature_arguments, add_product_arguments
@@ -166,6 +167,7 @@ def parser() -> argparse.ArgumentParser:
 
     add_lift_parser(sub)
     add_serve_parser(sub)
+    p.commands = sub.choices  # each command's parser, for options_given
     return p
 
 
@@ -223,7 +225,9 @@ def reader_may_leave():
 
 
 def main(argv=None) -> int:
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    cli = parser()
+    args = cli.parse_args(argv)
     from . import campaign, commands, customers, demo, lift, serve
 
     run = {
@@ -242,7 +246,7 @@ def main(argv=None) -> int:
     if getattr(args, "k", 1) < 1:  # an empty list is never what a command line asks for
         print(f"recforge {args.command}: error: --k must be >= 1", file=sys.stderr)
         return 2
-    clash = output_clash(args) or unmet_dependency(args)
+    clash = output_clash(args) or unmet_dependency(args) or sample_as_shipped(args, cli.commands[args.command], argv)
     if clash:
         print(f"recforge {args.command}: error: {clash}", file=sys.stderr)
         return 2

@@ -427,6 +427,38 @@ DEPENDENT_OPTIONS = {
 }
 
 
+# How an event file is read: options with no meaning for the shipped sample, which is read as
+# shipped (its customers, products, dates and purchase lines)
+READING_OPTIONS = (
+    "user_col", "item_col", "weight_col", "time_col", "event_col", "event_weights", "aggregate", "amount_col",
+    "returns", "sep", "encoding", "decimal", "names",
+)  # fmt: skip
+_NOT_GIVEN = object()
+
+
+def options_given(command_parser, argv: list, names) -> list:
+    """Which of the options ``names`` (dests) the command line gives, defaults aside: the
+    command's own parser run again on ``argv`` with every one of them preset, which argparse
+    leaves as it is unless the option is given (abbreviations included)."""
+    preset = argparse.Namespace(**{name: _NOT_GIVEN for name in names})
+    command_parser.parse_known_args(argv[1:], namespace=preset)
+    return [name for name in names if getattr(preset, name) is not _NOT_GIVEN]
+
+
+def sample_as_shipped(args, command_parser, argv: list) -> str | None:
+    """Why a reading option was given with ``--data sample`` (it would be ignored), or None."""
+    if getattr(args, "data", None) != "sample":
+        return None
+    given = options_given(command_parser, argv, [name for name in READING_OPTIONS if hasattr(args, name)])
+    if not given:
+        return None
+    flags = ", ".join(f"--{name.replace('_', '-')}" for name in given)
+    verb = "is" if len(given) == 1 else "are"
+    return (
+        f"--data sample is read as shipped (its purchase lines, products and dates): {flags} {verb} for your own files"
+    )
+
+
 def unmet_dependency(args) -> str | None:
     """Why an option was given without the one it belongs to, or None; the dependent options
     left unset get their defaults."""
