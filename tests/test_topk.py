@@ -269,6 +269,8 @@ def good():
         ((np.ones(4, np.float32), good()[1]), {}, ValueError, "queries must be 2-D"),
         ((good()[0], np.ones((5, 3), np.float32)), {}, ValueError, "same number of columns"),
         ((np.asfortranarray(np.ones((3, 4), np.float32)), good()[1]), {}, ValueError, "C-contiguous"),
+        # a slice with the wrong columns was told to be copied first ("C-contiguous")
+        ((good()[0], np.ones((5, 6), np.float32)[:, :3]), {}, ValueError, "same number of columns"),
         ((np.full((3, 4), np.nan, np.float32), good()[1]), {}, ValueError, "queries holds NaN or inf"),
         ((good()[0], np.full((5, 4), np.inf, np.float32)), {}, ValueError, "items holds NaN or inf"),
         (good(), dict(k=-1), ValueError, "k must be >= 0"),

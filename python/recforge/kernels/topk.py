@@ -17,6 +17,11 @@ def _dense(a, name: str) -> np.ndarray:
         raise TypeError(f"{name} must be float32 or float64, got {a.dtype}")
     if a.ndim != 2:
         raise ValueError(f"{name} must be 2-D (rows x factors), got {a.ndim} dimensions")
+    return a
+
+
+def _usable(a: np.ndarray, name: str) -> np.ndarray:
+    """After the shapes are known to fit (a slice with the wrong columns is told so first)."""
     if not a.flags.c_contiguous:
         raise ValueError(f"{name} must be C-contiguous; pass numpy.ascontiguousarray({name}) (a copy)")
     if not np.isfinite(a).all():
@@ -87,6 +92,7 @@ def topk(queries, items, k: int = 10, exclude=None, allow=None, n_threads: int =
             f"queries and items must have the same number of columns (factors), got "
             f"{queries.shape[1]} and {items.shape[1]}"
         )
+    queries, items = _usable(queries, "queries"), _usable(items, "items")
     k = check_int(k, "k", minimum=0)
     ex = check_sparse(exclude, "exclude") if exclude is not None else None
     return dense_topk_parts(queries, items, k, ex, allow, resolve_threads(n_threads), cosine)
