@@ -43,6 +43,28 @@ def test_any_thread_count_is_capped_not_a_crash(n_threads):
     assert model.recommend([0, 1], X[[0, 1]], k=3)[0].shape == (2, 3)
 
 
+def test_a_containers_cpu_quota_caps_the_threads(tmp_path, monkeypatch):
+    """docker --cpus=2 (or a Kubernetes CPU limit) on a 64-core host gave 64 threads, throttled
+    to 2 CPUs' worth of time: the cgroup quota caps the CPUs counted."""
+    from recforge import _config
+
+    v2 = tmp_path / "v2"
+    v2.mkdir()
+    for text, want in (("200000 100000\n", 2), ("150000 100000", 2), ("max 100000", None), ("", None)):
+        (v2 / "cpu.max").write_text(text)
+        assert _config.cgroup_cpu_quota(str(v2)) == want, text
+    v1 = tmp_path / "v1"
+    (v1 / "cpu").mkdir(parents=True)
+    (v1 / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    for text, want in (("300000\n", 3), ("-1\n", None)):
+        (v1 / "cpu" / "cpu.cfs_quota_us").write_text(text)
+        assert _config.cgroup_cpu_quota(str(v1)) == want, text
+    assert _config.cgroup_cpu_quota(str(tmp_path / "absent")) is None
+    monkeypatch.setattr(_config, "cpu_quota", lambda: 1)
+    assert _config.available_cpus() == 1 and _config.resolve_threads(8) == 1
+    assert rf.config()["cpu_quota"] == 1
+
+
 def test_thread_count_resolution_is_capped_at_available_cpus():
     from recforge._config import available_cpus, resolve_threads
 

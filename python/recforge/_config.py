@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import math
 import os
 import platform
 
@@ -11,11 +13,45 @@ from ._version import __version__
 
 
 def available_cpus() -> int:
-    """CPUs this process may run on: its CPU affinity where the OS reports one."""
+    """CPUs this process may run on: its CPU affinity where the OS reports one, capped by a
+    container's CPU quota (Linux cgroups: ``docker --cpus=2`` or a Kubernetes CPU limit on a
+    64-core host would otherwise get 64 threads, throttled to 2 CPUs' worth of time)."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        n = max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # macOS and Windows have no sched_getaffinity
-        return max(1, os.cpu_count() or 1)
+        n = max(1, os.cpu_count() or 1)
+    quota = cpu_quota()
+    return n if quota is None else max(1, min(n, quota))
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_quota() -> int | None:
+    """This process's :func:`cgroup_cpu_quota`, read once."""
+    return cgroup_cpu_quota("/sys/fs/cgroup")
+
+
+def cgroup_cpu_quota(root: str) -> int | None:
+    """The CPUs a cgroup's CPU bandwidth limit under ``root`` allows (quota / period, rounded
+    up), or None without one: cgroup v2's ``cpu.max`` ("max 100000" or "200000 100000"), else
+    v1's ``cpu/cpu.cfs_quota_us`` (-1: none) and ``cpu/cpu.cfs_period_us``, as joblib's (loky's)
+    cpu_count reads them; written out here rather than importing joblib at the first kernel
+    call (0.16 s)."""
+    try:
+        with open(os.path.join(root, "cpu.max")) as f:
+            quota, period = (f.read().split() + ["", ""])[:2]
+    except OSError:
+        try:
+            with open(os.path.join(root, "cpu", "cpu.cfs_quota_us")) as f:
+                quota = f.read().strip()
+            with open(os.path.join(root, "cpu", "cpu.cfs_period_us")) as f:
+                period = f.read().strip()
+        except OSError:
+            return None
+    try:
+        quota_us, period_us = int(quota), int(period)
+    except ValueError:  # "max": no limit
+        return None
+    return math.ceil(quota_us / period_us) if quota_us > 0 and period_us > 0 else None
 
 
 def default_threads() -> int:
@@ -53,9 +89,10 @@ def config() -> dict:
     dict
         ``version``; ``compiler`` and ``cxx_standard`` of the compiled core; ``openmp``
         (whether kernels run in parallel) and ``openmp_version``; ``threads``, the thread count
-        used for ``n_threads=0`` (the CPUs in this process's affinity mask, capped by
-        ``OMP_NUM_THREADS``; 1 in a process forked after recforge had started threads);
-        ``available_cpus``; ``forked_after_threads``; ``python`` and ``platform``.
+        used for ``n_threads=0`` (the CPUs in this process's affinity mask, capped by a
+        container's CPU quota and ``OMP_NUM_THREADS``; 1 in a process forked after recforge
+        had started threads); ``available_cpus``; ``cpu_quota`` (the cgroup CPU limit, None
+        without one); ``forked_after_threads``; ``python`` and ``platform``.
 
     Examples
     --------
@@ -72,6 +109,7 @@ def config() -> dict:
         "openmp_version": info["openmp_version"],
         "threads": default_threads(),
         "available_cpus": available_cpus(),
+        "cpu_quota": cpu_quota(),
         "forked_after_threads": info["forked_after_threads"],
         "python": platform.python_version(),
         "platform": platform.platform(),
