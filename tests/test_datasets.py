@@ -17,6 +17,19 @@ from recforge.datasets import _download
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
+def test_describe_items_gives_no_description_to_padding():
+    """-1 pads a short list; as an index it named the last product, so a list of 3 for a
+    customer with 2 products to suggest described a third product nobody recommended."""
+    data = rf.datasets.sample()
+    got = data.describe_items(np.array([[0, -1], [1, 2]]))
+    assert got.shape == (2, 2) and got[0, 1] is None and got[0, 0] == data.describe_items(0)
+    assert data.describe_items(-1) is None and data.describe_items([]).shape == (0,)
+    with pytest.raises(ValueError, match="outside the 3,498 products and not -1"):
+        data.describe_items([3498])
+    with pytest.raises(TypeError, match="raw product ids become indices with interactions.item_index"):
+        data.describe_items(["85123A"])
+
+
 def test_sample_is_shipped_and_works_offline(backend):
     data = rf.datasets.sample()
     assert len(data.events["InvoiceNo"]) == 198_640

@@ -44,6 +44,28 @@ class Dataset:
         return pd.DataFrame(self.events)
 
     def describe_items(self, item_index) -> np.ndarray:
-        """The main description (title or product description) of items by column index."""
+        """The main description (title or product description) of items by column index, in
+        the shape of ``item_index``; -1, the padding of a short recommendation list, gives None
+        (as an index it would name the last product)."""
         key = "title" if "title" in self.items else "description"
-        return np.asarray(self.items[key], dtype=object)[np.asarray(item_index)]
+        descriptions = np.asarray(self.items[key], dtype=object)
+        index = np.asarray(item_index)
+        if index.size == 0:  # [] is float64 to numpy
+            index = index.astype(np.int64)
+        if index.dtype.kind not in "iu":
+            raise TypeError(
+                f"item_index must hold column indices (integers), got {index.dtype}; raw product ids "
+                "become indices with interactions.item_index(ids)"
+            )
+        outside = (index < -1) | (index >= descriptions.size)
+        if outside.any():
+            raise ValueError(
+                f"item_index holds {index[outside].ravel()[0]}, outside the {descriptions.size:,} products "
+                "and not -1 (padding)"
+            )
+        out = descriptions[np.where(index >= 0, index, 0)]
+        if np.ndim(out):
+            out[index == -1] = None
+        elif index == -1:
+            out = None
+        return out
