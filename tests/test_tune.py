@@ -186,3 +186,17 @@ def test_a_best_value_at_the_edge_of_a_numeric_list_is_said():
     assert edges({"metric": ["cosine", "bm25", "tfidf"]}, {"metric": "tfidf"}) == {}
     assert edges({"b": [False, True, True]}, {"b": True}) == {}
     assert edges({"a": [3, 1, 2]}, {"a": 3}) == {"a": "largest"}  # whatever the list's order
+
+
+def test_the_trials_as_a_data_frame():
+    """Comparison had to_frame, TuneResult only a list of dicts."""
+    pd = pytest.importorskip("pandas")
+    X = sp.csr_matrix(interactions(seed=9))
+    result = rf.tune(rf.EASE, {"regularization": [1.0, 10.0, 100.0]}, X, search="grid", refit=False)
+    frame = result.to_frame()
+    assert list(frame.columns) == ["regularization", "ndcg", "fit_seconds"] and frame.index.name == "trial"
+    assert frame["regularization"].tolist() == [1.0, 10.0, 100.0]
+    assert frame["ndcg"].max() == result.best_score
+    assert isinstance(frame, pd.DataFrame)
+    with pytest.raises(ValueError, match="is not at the edge of its space"):
+        result.edge_note("neighbours")

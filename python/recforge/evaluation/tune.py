@@ -69,8 +69,27 @@ class TuneResult:
         lines += [self.edge_note(name) for name in self.at_edge]
         return "\n".join(lines)
 
+    def to_frame(self):
+        """The trials as a pandas DataFrame, one row per trial in the order run: a column per
+        parameter, then the validation metric (named as ``metric``, e.g. ``ndcg``) and
+        ``fit_seconds``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index: the trial's number (named "trial").
+        """
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("TuneResult.to_frame needs pandas: pip install 'recforge[io]'") from None
+        rows = [{**t["params"], self.metric: t["score"], "fit_seconds": t["fit_seconds"]} for t in self.trials]
+        return pd.DataFrame(rows, index=pd.RangeIndex(len(rows), name="trial"))
+
     def edge_note(self, name: str) -> str:
         """The sentence saying that ``name``'s best value is at the edge of its search space."""
+        if name not in self.at_edge:
+            raise ValueError(f"{name!r} is not at the edge of its space; those that are: {sorted(self.at_edge)}")
         return (
             f"{name}: the best value ({self.best_params[name]!r}) is the {self.at_edge[name]} tried; "
             "the optimum may lie beyond the space searched"
