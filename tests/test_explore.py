@@ -170,3 +170,10 @@ def test_a_policy_pickles_with_its_counts_and_its_random_state(make):
         np.testing.assert_array_equal(a[1], b[1])
     copy.feedback([7], [1.0])  # its own lock and counts
     assert copy.posterior([7])[0][0] == policy.posterior([7])[0][0] + 1
+
+
+def test_by_segment_is_a_bool():
+    """by_segment="no" kept a posterior per segment (any non-empty text is true)."""
+    for policy in (ThompsonSampling, EpsilonGreedy):
+        with pytest.raises(TypeError, match="by_segment must be a bool"):
+            policy(by_segment="no")

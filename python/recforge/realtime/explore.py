@@ -15,7 +15,7 @@ import threading
 
 import numpy as np
 
-from .._checks import as_numbers, check_int, check_real, check_seed
+from .._checks import as_numbers, check_bool, check_int, check_real, check_seed
 
 
 class _CountTable:
@@ -59,7 +59,7 @@ class _Policy:
                 raise ValueError(f"{name} must be > 0, got {value}")
         self.prior_alpha, self.prior_beta = float(prior_alpha), float(prior_beta)
         self.prior_strength = float(prior_strength)
-        self.by_segment = bool(by_segment)
+        self.by_segment = check_bool(by_segment, "by_segment")  # "no" is not False
         self.random_state = random_state
         self._rng = np.random.default_rng(check_seed(random_state))
         self._table = _CountTable()
