@@ -348,3 +348,32 @@ def test_positive_pattern_is_scipys_x_greater_than_zero(n_rows, n_cols, density,
     assert (got.to_scipy() != want).nnz == 0 and np.all(got.data == 1) and got.shape == X.shape
     if X.nnz == 0 or np.all(X.data == 1):
         assert got is parts
+
+
+def test_boolean_options_refuse_text():
+    """ "no" is true to Python: exclude_seen="no" excluded the seen items, auc="no" computed the
+    AUC, and so on. Every public flag takes a bool (or numpy's), nothing else."""
+    X = sp.random(20, 10, density=0.3, format="csr", random_state=0)
+    model = rf.ItemKNN().fit(X)
+    ids = np.array([[0, 1], [2, 3]])
+    inter = rf.Interactions.from_arrays(["a", "b"], ["x", "y"])
+    online = rf.realtime.OnlineRecommender(rf.ItemKNN().fit(inter), inter)
+    calls = {
+        "return_report": lambda v: rf.campaign.rerank(ids, np.ones((2, 2)), 1, return_report=v),
+        "exclude_seen": lambda v: model.recommend(0, X[0], k=2, exclude_seen=v),
+        "auc": lambda v: rf.evaluate(model, X, X, auc=v),
+        "groups": lambda v: rf.compare({"m": model}, X, X, groups=v),
+        "beyond": lambda v: rf.evaluate(model, X, X, beyond=v),
+        "cosine": lambda v: rf.topk(np.ones((2, 3)), np.ones((4, 3)), 2, cosine=v),
+        "per_user": lambda v: rf.metrics.auc(ids, X[:2], 10, per_user=v),
+        "keep_events": lambda v: rf.Interactions.from_arrays(["a"], ["x"], keep_events=v),
+        "return_path": lambda v: online.recommend("a", k=2, return_path=v),
+    }
+    for name, call in calls.items():
+        with pytest.raises(TypeError, match=f"{name} must be a bool, got str 'no'"):
+            call("no")
+        call(np.bool_(False))
+    with pytest.raises(TypeError, match="per_user must be a bool"):
+        rf.metrics.ranking_metrics(ids, X[:2], 2, per_user="no")
+    with pytest.raises(TypeError, match="exclude_seen must be a bool"):
+        online.recommend("a", k=2, exclude_seen="no")

@@ -25,7 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._atomic import atomic_output, atomic_path, check_writable
-from .._checks import NotFittedError, check_choice, check_int
+from .._checks import NotFittedError, check_bool, check_choice, check_int
 from .._csv_out import GZIP_LEVEL, Coded, frame_of, write_csv
 from .._factorize import id_kind, ids_like
 from .._tables import check_column_names, check_decimal, check_table_suffix
@@ -235,6 +235,7 @@ def recommend(
     if os.path.exists(out) and not os.path.isdir(out):
         raise ValueError(f"out {out!r} is a file; the lists go to a folder (one Parquet file per block)")
     k = check_int(k, "k", minimum=0)
+    show_progress = check_bool(show_progress, "show_progress")
     check_choice(returns, "returns", ("keep", "drop"))
     for name, value in (("block_events", block_events), ("chunk_rows", chunk_rows)):
         check_int(value, name, minimum=1)

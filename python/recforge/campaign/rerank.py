@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import _core
-from .._checks import as_numbers, check_choice, check_int, check_real
+from .._checks import as_numbers, check_bool, check_choice, check_int, check_real
 from .._config import resolve_threads
 from .._factorize import factorize
 from .._sparse import check_sparse
@@ -269,6 +269,7 @@ def rerank(
     scores = np.ascontiguousarray(scores)
     dtype = scores.dtype
     k = check_int(k, "k", minimum=0)
+    return_report = check_bool(return_report, "return_report")
     diversity = check_real(diversity, "diversity", minimum=0.0)
     if diversity > 1:
         raise ValueError(f"diversity must be in [0, 1], got {diversity}")

@@ -12,7 +12,7 @@ import scipy.sparse as sp
 
 from .. import _core
 from .._atomic import atomic_output
-from .._checks import as_numbers, check_choice
+from .._checks import as_numbers, check_bool, check_choice
 from .._config import resolve_threads
 from .._factorize import (
     factorize,
@@ -487,6 +487,7 @@ class Interactions:
     @classmethod
     def _build(cls, cols: dict, spec: dict, aggregate: str, known, keep_events: bool = True, append_users=False):
         check_choice(aggregate, "aggregate", AGGREGATES)
+        keep_events = check_bool(keep_events, "keep_events")
         for role, values in cols.items():
             if values is not None and np.ndim(values) > 1:
                 raise ValueError(f"{role} must be 1-D (one value per event), got shape {np.shape(values)}")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from .._checks import check_int
+from .._checks import check_bool, check_int
 from .._factorize import same_ids
 from .._params import Parametrised, model_factory
 from .._sparse import check_sparse
@@ -57,6 +57,11 @@ def _check_pair(train, test, models=()):
                 )
                 raise ValueError(f"{held[0][0]} and {name} number their {side}s differently (built apart): {way_out}")
     return tr, te
+
+
+def _flags(**flags) -> tuple:
+    """The boolean options, checked: "no" would be true."""
+    return tuple(check_bool(value, name) for name, value in flags.items())
 
 
 def _ids(holder, side: str, suffix: str = ""):
@@ -115,6 +120,7 @@ def evaluate(
     """
     train, test = _check_pair(train, test, [("model", model)])
     k = check_int(k, "k", minimum=1)
+    exclude_seen, auc, groups, beyond = _flags(exclude_seen=exclude_seen, auc=auc, groups=groups, beyond=beyond)
     users = _evaluated_users(test)
     lists = {}
     res = _measure(model, users, train[users], test[users], k, exclude_seen, auc, None, train.shape[1], lists)
@@ -327,6 +333,7 @@ def compare(
         raise TypeError("models must be a non-empty dict of name -> fitted model")
     train, test = _check_pair(train, test, [(f"model {name!r}", m) for name, m in models.items()])
     k = check_int(k, "k", minimum=1)
+    exclude_seen, groups, beyond = _flags(exclude_seen=exclude_seen, groups=groups, beyond=beyond)
     users = _evaluated_users(test)
     out = _compare(models, users, train[users], test[users], k, exclude_seen, lists={} if beyond else None)
     if beyond:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _core
-from .._checks import as_numbers, check_choice, check_int
+from .._checks import as_numbers, check_bool, check_choice, check_int
 from .._config import resolve_threads
 from .._sparse import check_sparse
 
@@ -69,6 +69,7 @@ def auc(recommended_ids, test, n_candidates, *, per_user: bool = False, n_thread
     0.6666666666666666
     """
     rec = _recommended(recommended_ids)
+    per_user = check_bool(per_user, "per_user")
     T = check_sparse(test, "test")
     if rec.shape[0] != T.shape[0]:
         raise ValueError(f"recommended_ids has {rec.shape[0]} rows but test has {T.shape[0]}")
@@ -127,6 +128,7 @@ def ranking_metrics(
     0.5
     """
     rec = _recommended(recommended_ids)
+    per_user = check_bool(per_user, "per_user")
     T = check_sparse(test, "test")
     if rec.shape[0] != T.shape[0]:
         raise ValueError(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _core
-from .._checks import check_int
+from .._checks import check_bool, check_int
 from .._config import resolve_threads
 from .._sparse import CsrParts, check_sparse
 
@@ -83,6 +83,7 @@ def topk(queries, items, k: int = 10, exclude=None, allow=None, n_threads: int =
     >>> ids.shape
     (5, 3)
     """
+    cosine = check_bool(cosine, "cosine")
     queries = _dense(queries, "queries")
     items = _dense(items, "items")
     if items.dtype != queries.dtype:

@@ -236,6 +236,7 @@ class Recommender(Parametrised):
             number of rows or items, negative ``k``, ids in ``allow`` out of range.
         """
         recalculate_user = check_bool(recalculate_user, "recalculate_user")
+        exclude_seen = check_bool(exclude_seen, "exclude_seen")
         return self._recommend(
             user_ids,
             user_items,

@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._atomic import atomic_output
-from .._checks import as_numbers, check_int, check_real
+from .._checks import as_numbers, check_bool, check_int, check_real
 from .._factorize import id_kind, ids_like
 from .._ids import decode_ids, encode_ids, has_ids
 from .._npz import file_kind_hint, open_npz
@@ -509,6 +509,7 @@ class OnlineRecommender:
         path : str, only with ``return_path``
         """
         k = check_int(k, "k", minimum=0)
+        exclude_seen, return_path = check_bool(exclude_seen, "exclude_seen"), check_bool(return_path, "return_path")
         kind, held = _id_kind(customer), self._held_kind()
         if kind is None or (held is not None and kind != held):
             raise TypeError(
