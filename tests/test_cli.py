@@ -695,6 +695,8 @@ def test_names_reads_an_event_file_without_a_header_line(tmp_path, capsys):
         (["evaluate", "--user", "CustomerID"], "--user-col is for your own files"),  # abbreviated too
         (["campaign", "--out", "c.csv", "--aggregate", "last", "--returns", "keep"], "--aggregate, --returns are"),
         (["recommend", "--model", "m.npz", "--out", "r.csv", "--decimal", ","], "--decimal is for your own files"),
+        # lift takes no sample (a file of events after the send): its own checks answer, not the sample's
+        (["lift", "--campaign", "c.csv", "--control", "h.csv", "--user-col", "CustomerID"], "--campaign: no such file"),
     ],
 )
 def test_an_option_without_the_one_it_belongs_to_is_refused(tmp_path, monkeypatch, capsys, argv, words):

@@ -445,9 +445,13 @@ def options_given(command_parser, argv: list, names) -> list:
     return [name for name in names if getattr(preset, name) is not _NOT_GIVEN]
 
 
+# The commands whose --data may be "sample" (lift reads the events after a send: a file)
+SAMPLE_COMMANDS = ("train", "recommend", "evaluate", "customers", "clv", "target", "campaign", "serve")
+
+
 def sample_as_shipped(args, command_parser, argv: list) -> str | None:
     """Why a reading option was given with ``--data sample`` (it would be ignored), or None."""
-    if getattr(args, "data", None) != "sample":
+    if getattr(args, "data", None) != "sample" or args.command not in SAMPLE_COMMANDS:
         return None
     given = options_given(command_parser, argv, [name for name in READING_OPTIONS if hasattr(args, name)])
     if not given:
