@@ -177,3 +177,12 @@ def test_by_segment_is_a_bool():
     for policy in (ThompsonSampling, EpsilonGreedy):
         with pytest.raises(TypeError, match="by_segment must be a bool"):
             policy(by_segment="no")
+
+
+def test_policies_show_their_parameters():
+    """As the models do (they printed as <... object at 0x...>)."""
+    assert repr(EpsilonGreedy(0.2, random_state=3)) == (
+        "EpsilonGreedy(epsilon=0.2, prior_alpha=1.0, prior_beta=1.0, prior_strength=20.0, by_segment=False, "
+        "random_state=3)"
+    )
+    assert repr(ThompsonSampling()).startswith("ThompsonSampling(prior_alpha=1.0,")

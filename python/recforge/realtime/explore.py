@@ -11,6 +11,7 @@ per product or per (segment, product).
 from __future__ import annotations
 
 import copy
+import inspect
 import threading
 
 import numpy as np
@@ -64,6 +65,11 @@ class _Policy:
         self._rng = np.random.default_rng(check_seed(random_state))
         self._table = _CountTable()
         self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        """The policy and its parameters, as the models show theirs (the counts are not shown)."""
+        names = [n for n in inspect.signature(type(self).__init__).parameters if n != "self"]
+        return f"{type(self).__name__}({', '.join(f'{n}={getattr(self, n)!r}' for n in names)})"
 
     # The lock guards the counts between threads of one process; a copy (pickle: saved with
     # joblib, sent to a worker) takes the counts and the random generator's state, and its own
