@@ -208,3 +208,10 @@ def test_render_lists_refuses_arrays_that_disagree():
     with pytest.raises(TypeError, match="n_workers must be an integer"):
         t.render_lists(customers, lists, descriptions, n_workers=1.5)
     assert t.render_lists([], np.zeros((0, 3), dtype=np.int64), descriptions) == []
+
+
+def test_a_template_shows_its_start():
+    pytest.importorskip("jinja2")
+    short = rf.campaign.MessageTemplate("Hi {{ customer }}")
+    assert repr(short) == "MessageTemplate('Hi {{ customer }}', autoescape=False)"
+    assert repr(rf.campaign.MessageTemplate("x" * 100)) == f"MessageTemplate('{'x' * 37}...', autoescape=False)"

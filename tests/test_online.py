@@ -354,3 +354,11 @@ def test_pickling_says_to_save_and_load_instead():
     online = rf.realtime.OnlineRecommender(rf.Popularity().fit(inter), inter)
     with pytest.raises(TypeError, match=r"does not pickle .*save\(path\).*OnlineRecommender.load"):
         pickle.dumps(online)
+
+
+def test_the_online_recommender_says_what_it_holds():
+    inter = rf.Interactions.from_arrays(["a", "b", "a"], ["x", "y", "y"])
+    online = rf.realtime.OnlineRecommender(rf.ItemKNN(neighbours=5).fit(inter), inter)
+    online.update(["c"], ["x"])
+    assert repr(online).startswith("OnlineRecommender(ItemKNN(neighbours=5,")
+    assert repr(online).endswith("customers=3, products=2, events=1)")

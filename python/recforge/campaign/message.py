@@ -79,6 +79,10 @@ class MessageTemplate:
             raise ValueError(f"message template, line {e.lineno}: {e.message}") from None
         self.source, self.autoescape = source, autoescape
 
+    def __repr__(self) -> str:
+        head = self.source if len(self.source) <= 40 else self.source[:37] + "..."
+        return f"MessageTemplate({head!r}, autoescape={self.autoescape})"
+
     # A compiled Jinja2 template holds generated code that does not pickle: the text does, and
     # is compiled again on arrival (multiprocessing, joblib and Dask workers pickle what they
     # are sent).

@@ -482,6 +482,12 @@ class OnlineRecommender:
         """Customers with a live state."""
         return len(self._state)
 
+    def __repr__(self) -> str:
+        return (
+            f"OnlineRecommender({self._model!r}, customers={len(self):,}, products={self.item_ids.size:,}, "
+            f"events={self.sequence:,})"
+        )
+
     def __iter__(self):
         """The ids of the customers with a live state (a snapshot: safe beside a writer)."""
         return iter(list(self._state))
