@@ -23,6 +23,14 @@ def check_fitted(obj, attribute: str, how: str = "fit") -> None:
         raise NotFittedError(f"this {type(obj).__name__} is not fitted yet: call {how} first")
 
 
+def check_model(value, name: str, kind: str = "a fitted recforge model") -> None:
+    """TypeError naming ``name`` unless ``value`` is a model (an object with ``recommend``): a
+    class (rf.EASE for rf.EASE()) or anything else fails later, inside, in other words."""
+    if isinstance(value, type) or not callable(getattr(value, "recommend", None)):
+        what = f"the class {value.__name__}" if isinstance(value, type) else type(value).__name__
+        raise TypeError(f"{name} must be {kind}, got {what}")
+
+
 def check_int(value, name: str, *, minimum: int | None = None) -> int:
     """Return ``value`` as a Python int, or raise TypeError/ValueError naming ``name``.
 

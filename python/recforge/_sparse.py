@@ -109,6 +109,14 @@ def row_ids(X) -> np.ndarray:
     return np.repeat(np.arange(X.shape[0], dtype=np.int64), np.diff(X.indptr))
 
 
+def indptr_where(X, keep: np.ndarray) -> np.ndarray:
+    """The indptr of X's rows cut to the stored entries where ``keep`` is True (the structure
+    alone: a stored zero that is kept stays, one that is not goes)."""
+    indptr = np.zeros(X.shape[0] + 1, dtype=X.indptr.dtype)
+    np.cumsum(np.bincount(row_ids(X)[keep], minlength=X.shape[0]), out=indptr[1:])
+    return indptr
+
+
 def positive_pattern(X: CsrParts) -> CsrParts:
     """X with every positive entry set to 1 and the others (0, net returns) dropped: "bought it"
     in place of how often or how much. Values keep X's dtype; an X that is already so is returned
@@ -120,8 +128,7 @@ def positive_pattern(X: CsrParts) -> CsrParts:
     if low > 0:
         return X if low == high == 1 else X._replace(data=np.ones_like(data))
     positive = data > 0
-    indptr = np.zeros(X.shape[0] + 1, dtype=X.indptr.dtype)
-    np.cumsum(np.bincount(row_ids(X)[positive], minlength=X.shape[0]), out=indptr[1:])
+    indptr = indptr_where(X, positive)
     return X._replace(indptr=indptr, indices=X.indices[positive], data=np.ones(int(positive.sum()), dtype=data.dtype))
 
 

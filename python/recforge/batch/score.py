@@ -25,7 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._atomic import atomic_output, atomic_path, check_writable
-from .._checks import NotFittedError, check_bool, check_choice, check_int
+from .._checks import NotFittedError, check_bool, check_choice, check_int, check_model
 from .._csv_out import GZIP_LEVEL, Coded, frame_of, write_csv
 from .._factorize import id_kind, ids_like
 from .._tables import check_column_names, check_decimal, check_table_suffix
@@ -53,9 +53,7 @@ def _kind(ids: np.ndarray) -> str:
 def check_scoring_model(model) -> dict:
     """The event columns (``events_spec_``) of a model that can score an event file: a fitted
     recforge model that knows its raw ids. TypeError, NotFittedError or ValueError otherwise."""
-    if isinstance(model, type) or not callable(getattr(model, "recommend", None)):
-        what = f"the class {model.__name__}" if isinstance(model, type) else type(model).__name__
-        raise TypeError(f"model must be a fitted recforge model, got {what}")
+    check_model(model, "model")
     if not getattr(model, "is_fitted", True):
         raise NotFittedError(f"this {type(model).__name__} is not fitted yet: call fit(interactions) first")
     spec = getattr(model, "events_spec_", None)

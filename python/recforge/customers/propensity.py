@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import as_numbers, check_choice, check_fitted, check_int, check_real, check_seed
+from .._checks import as_numbers, check_choice, check_fitted, check_int, check_model, check_real, check_seed
 from .._factorize import isin, lookup
 from .._params import Parametrised, clone
 from .._times import as_moment, as_seconds, moment_text
@@ -335,9 +335,8 @@ class Propensity(Parametrised):
         self.history = check_int(history, "history", minimum=1)
         if recommender is not None and self.target is None:
             raise ValueError("recommender scores need target products: give target=")
-        if recommender is not None and (isinstance(recommender, type) or not hasattr(recommender, "recommend")):
-            what = f"the class {recommender.__name__}" if isinstance(recommender, type) else type(recommender).__name__
-            raise TypeError(f"recommender must be a recforge model (e.g. rf.ItemKNN()), got {what}")
+        if recommender is not None:
+            check_model(recommender, "recommender", "a recforge model (e.g. rf.ItemKNN())")
         self.recommender = recommender
         if segmenter is not None and not isinstance(segmenter, Segmenter):
             raise TypeError(f"segmenter must be a rf.customers.Segmenter, got {type(segmenter).__name__}")

@@ -180,7 +180,12 @@ class Segmenter(Parametrised):
         population's summary, e.g. at a later date)."""
         check_fitted(self, "kmeans_")
         X = self.features(summary, taste)
-        fitted = self.kmeans_.n_features_in_ - behaviour(summary).shape[1]  # taste columns of the fit
+        given = (
+            0
+            if taste is None or self.taste_weight == 0
+            else (taste.shape if hasattr(taste, "shape") else np.shape(taste))[1]
+        )
+        fitted = self.kmeans_.n_features_in_ - (X.shape[1] - given)  # taste columns of the fit
         if X.shape[1] != self.kmeans_.n_features_in_:
             told = f"taste of {fitted} columns" if fitted else "no taste"
             raise ValueError(f"this Segmenter was fitted with {told}: give predict the same")

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from .._checks import check_bool, check_int
+from .._checks import check_bool, check_int, check_model
 from .._factorize import same_ids
 from .._params import Parametrised, model_factory
-from .._sparse import check_sparse
+from .._sparse import check_sparse, indptr_where
 from ..kernels.metrics import RANKING_METRICS, coverage, ranking_metrics
 from ..kernels.metrics import auc as auc_metric
 from .beyond import BEYOND_METRICS, beyond_accuracy
@@ -35,9 +35,7 @@ def _check_pair(train, test, models=()):
     the same ids in the same order: two Interactions built apart number their customers and
     products by first appearance, so equal shapes alone could pair different products."""
     for label, model in models:
-        if isinstance(model, type) or not callable(getattr(model, "recommend", None)):
-            what = f"the class {model.__name__}" if isinstance(model, type) else type(model).__name__
-            raise TypeError(f"{label} must be a fitted recforge model (e.g. rf.EASE().fit(train)), got {what}")
+        check_model(model, label, "a fitted recforge model (e.g. rf.EASE().fit(train))")
     tr, te = check_sparse(train, "train").to_scipy(), check_sparse(test, "test").to_scipy()
     if tr.shape != te.shape:
         raise ValueError(f"train and test must have the same shape (same id maps), got {tr.shape} and {te.shape}")
@@ -152,11 +150,9 @@ def _new_products(train, test) -> tuple[np.ndarray, np.ndarray, sp.csr_matrix]:
     keep = np.zeros(train.shape[1], dtype=bool)
     keep[cold] = True
     inside = keep[test.indices]
-    rows = np.repeat(np.arange(test.shape[0]), np.diff(test.indptr))
-    counts = np.bincount(rows[inside], minlength=test.shape[0])
-    indptr = np.concatenate([[0], np.cumsum(counts)])
+    indptr = indptr_where(test, inside)
     held = sp.csr_matrix((test.data[inside], test.indices[inside], indptr), shape=test.shape)
-    chosen = np.flatnonzero(counts > 0)
+    chosen = np.flatnonzero(np.diff(indptr) > 0)
     return cold, chosen, held[chosen]
 
 

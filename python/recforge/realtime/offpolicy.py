@@ -18,7 +18,7 @@ from .._factorize import factorize
 
 
 def _log(requests, rewards, *columns):
-    codes, _ = factorize(np.asarray(requests, dtype=object).ravel(), "requests")
+    codes, _ = factorize(np.asarray(requests).ravel(), "requests")  # numbers stay numbers (no object copy)
     if np.any(codes < 0):  # a request without an id would be counted as a request of its own
         raise ValueError(f"requests holds a missing id (None or NaN) at row {int(np.argmax(codes < 0))}")
     requests = codes
