@@ -148,6 +148,8 @@ def test_index_lookups(backend):
         inter.item_index(["x", "a", "y"])
     with pytest.raises(ValueError, match="missing"):
         inter.user_index("u1", missing="skip")
+    with pytest.raises(ValueError, match=r"raw must be one user id or a 1-D list of them, got shape \(1, 1\)"):
+        inter.user_index([["u1"]])
 
 
 def test_transform_keeps_maps_and_reports_new_ids(backend):
@@ -231,6 +233,24 @@ def test_bad_input(backend):
         rf.Interactions(sp.csr_matrix((2, 1)), ["a", "a"], ["x"])
     with pytest.raises(ValueError, match="one id per row"):
         rf.Interactions(sp.csr_matrix((2, 1)), ["a"], ["x"])
+    for name in ("report", "spec"):
+        with pytest.raises(TypeError, match=f"{name} must be a dict, got int"):
+            rf.Interactions(sp.csr_matrix((1, 1)), ["a"], ["x"], **{name: 5})
+
+
+def test_with_matrix_checks_the_matrix_and_its_times_as_the_constructor_does():
+    inter = rf.Interactions.from_arrays(["a", "b", "a"], ["x", "y", "y"], times=[1, 2, 3])
+    with pytest.raises(TypeError, match="matrix must be a scipy.sparse matrix"):
+        inter.with_matrix(np.ones((2, 2)))
+    with pytest.raises(ValueError, match="non-finite"):
+        inter.with_matrix(sp.csr_matrix(np.full((2, 2), np.nan)))
+    # times of another shape, or at other positions, were kept beside the matrix
+    with pytest.raises(ValueError, match="times must have an entry at exactly the positions matrix has"):
+        inter.with_matrix(inter.matrix, times=sp.csr_matrix((3, 3)))
+    with pytest.raises(ValueError, match="times must have an entry at exactly the positions matrix has"):
+        inter.with_matrix(inter.matrix, times=sp.csr_matrix(np.ones((2, 2))))
+    kept = inter.with_matrix(inter.matrix, times=inter.times)
+    assert (kept.times != inter.times).nnz == 0 and len(kept.events) == 3
 
 
 def test_from_csv_keeps_ids_as_text(backend, tmp_path):

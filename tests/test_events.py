@@ -169,6 +169,17 @@ def test_events_refuse_codes_outside_their_maps():
         Events([0, 1], [0, 1], ids, ids, [1.0, 1.0], order=[-2, 0], order_ids=ids)
     with pytest.raises(ValueError, match="weight must hold one value per event"):
         Events([0, 1], [0, 1], ids, ids, [1.0])
+    # codes are integers (0.7 is no row), codes and their map come together, maps are lists too
+    with pytest.raises(ValueError, match="user must be a 1-D array of integer codes"):
+        Events([0.7], [0], ids, ids, [1.0])
+    with pytest.raises(ValueError, match="user must be a 1-D array of integer codes"):
+        Events([[0]], [[0]], ids, ids, [[1.0]])
+    for given in ({"event": [0]}, {"event_types": ids}):
+        with pytest.raises(ValueError, match="event / event_types come together"):
+            Events([0], [0], ids, ids, [1.0], **given)
+    with pytest.raises(ValueError, match="order / order_ids come together"):
+        Events([0], [0], ids, ids, [1.0], order=[0])
+    assert len(Events([1], [0], ["a", "b"], ["x"], [1.0])) == 1
     inter = rf.Interactions.from_arrays(["a"], ["x"])
     with pytest.raises(TypeError, match="events must be an Events"):
         rf.Interactions(inter.matrix, inter.user_ids, inter.item_ids, events={"user": [0]})

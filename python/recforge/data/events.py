@@ -16,10 +16,20 @@ from .._sparse import check_sparse
 OPTIONAL = ("time", "amount", "event", "order")
 
 
-def _codes(values: np.ndarray, n: int) -> np.ndarray:
+def _codes(values, n: int, name: str) -> np.ndarray:
     """Codes into a map of n ids, in the narrowest of int32 / int64 (an event log is the
     largest array recforge keeps)."""
+    values = np.asarray(values)
+    if values.ndim != 1 or not (values.dtype.kind in "iu" or values.size == 0):
+        raise ValueError(f"{name} must be a 1-D array of integer codes, got {values.dtype} of shape {values.shape}")
     return values.astype(np.int32 if n < 2**31 else np.int64, copy=False)
+
+
+def _id_map(ids, name: str) -> np.ndarray:
+    ids = np.asarray(ids)
+    if ids.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of ids, got shape {ids.shape}")
+    return ids
 
 
 class Events:
@@ -79,24 +89,27 @@ class Events:
         order=None,
         order_ids=None,
     ):
-        self.user_ids, self.item_ids = user_ids, item_ids
-        self.user = _codes(np.asarray(user), user_ids.size)
-        self.item = _codes(np.asarray(item), item_ids.size)
+        for codes, ids, names in ((event, event_types, "event / event_types"), (order, order_ids, "order / order_ids")):
+            if (codes is None) != (ids is None):
+                raise ValueError(f"{names} come together: the codes and the ids they index")
+        self.user_ids, self.item_ids = _id_map(user_ids, "user_ids"), _id_map(item_ids, "item_ids")
+        self.user = _codes(user, self.user_ids.size, "user")
+        self.item = _codes(item, self.item_ids.size, "item")
         n = self.user.size
         self.weight = np.asarray(weight, dtype=np.float64)
         self.time = None if time is None else np.asarray(time, dtype=np.float64)
         self.amount = None if amount is None else np.asarray(amount, dtype=np.float64)
-        self.event_types = None if event is None else np.asarray(event_types)
-        self.event = None if event is None else _codes(np.asarray(event), self.event_types.size)
-        self.order_ids = None if order is None else np.asarray(order_ids)
-        self.order = None if order is None else _codes(np.asarray(order), self.order_ids.size)
+        self.event_types = None if event is None else _id_map(event_types, "event_types")
+        self.event = None if event is None else _codes(event, self.event_types.size, "event")
+        self.order_ids = None if order is None else _id_map(order_ids, "order_ids")
+        self.order = None if order is None else _codes(order, self.order_ids.size, "order")
         for name in ("item", "weight", *OPTIONAL):
             column = getattr(self, name)
             if column is not None and column.shape != (n,):
                 raise ValueError(f"{name} must hold one value per event ({n}), got shape {column.shape}")
         for name, codes, ids in (
-            ("user", self.user, user_ids),
-            ("item", self.item, item_ids),
+            ("user", self.user, self.user_ids),
+            ("item", self.item, self.item_ids),
             ("event", self.event, self.event_types),
             ("order", self.order, self.order_ids),
         ):

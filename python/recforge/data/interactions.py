@@ -237,6 +237,9 @@ class Interactions:
         self.times = None
         if times is not None:
             self.times = sp.csr_matrix(check_aligned(times, parts, "matrix").to_scipy(), dtype=np.float64)
+        for name, value in (("report", report), ("spec", spec)):
+            if value is not None and not isinstance(value, dict):
+                raise TypeError(f"{name} must be a dict, got {type(value).__name__}")
         self.report = dict(report or {})
         self.spec = dict(
             spec
@@ -627,6 +630,8 @@ class Interactions:
         check_choice(missing, "missing", ("raise", "ignore"))
         scalar = np.ndim(raw) == 0 and not isinstance(raw, (list, tuple))
         values = np.array([raw], dtype=object) if scalar else to_numpy(raw)
+        if values.ndim != 1:
+            raise ValueError(f"raw must be one {kind} id or a 1-D list of them, got shape {values.shape}")
         codes = lookup(known, values)
         if missing == "raise" and (codes < 0).any():
             bad = values[codes < 0].tolist()
@@ -669,10 +674,14 @@ class Interactions:
         times : scipy.sparse matrix, optional
             At the positions of ``matrix``.
         """
-        if matrix.shape != self.shape:
-            raise ValueError(f"matrix must have shape {self.shape}, got {matrix.shape}")
+        parts = check_sparse(matrix, "matrix")
+        if parts.shape != self.shape:
+            raise ValueError(f"matrix must have shape {self.shape}, got {parts.shape}")
         obj = type(self).__new__(type(self))
-        obj.matrix, obj.times = sp.csr_matrix(matrix), None if times is None else sp.csr_matrix(times)
+        obj.matrix = sp.csr_matrix(parts.to_scipy())
+        obj.times = None
+        if times is not None:
+            obj.times = sp.csr_matrix(check_aligned(times, parts, "matrix").to_scipy(), dtype=np.float64)
         obj.user_ids, obj.item_ids, obj.spec = self.user_ids, self.item_ids, self.spec
         obj.report = {"nnz": int(obj.matrix.nnz)}
         obj.events = None
