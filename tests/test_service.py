@@ -347,12 +347,27 @@ def test_cli_serves_until_sigterm_then_saves_the_state(tmp_path):
         (["--seed", "3"], "--seed needs --explore"),
         (["--candidates", "20"], "--candidates needs --explore"),
         (["--explore", "thompson", "--epsilon", "0.2"], "--epsilon needs --explore epsilon"),
+        # a folder given for a file: --log said it "holds events", --state an IsADirectoryError
+        (["--log", "."], "--log: '.' is a folder, expected a file name"),
+        (["--state", "."], "--state: '.' is a folder, expected a file name"),
     ],
 )
-def test_cli_refuses_a_bad_port_or_epsilon_before_reading_the_model(tmp_path, capsys, extra, words):
+def test_cli_refuses_a_bad_port_or_epsilon_before_reading_the_model(tmp_path, capsys, extra, words, monkeypatch):
     """socket.bind said a port out of range with an OverflowError traceback."""
     from recforge.cli import main
 
+    monkeypatch.chdir(tmp_path)
     code = main(["serve", "--model", str(tmp_path / "never-read.npz"), "--quiet", *extra])
     err = capsys.readouterr().err
     assert code == 2 and words in err and err.count("\n") == 1, err
+
+
+def test_cli_names_the_state_option_when_its_file_is_of_another_kind(tmp_path, capsys):
+    """It said "error: ValueError: ..." without the option."""
+    from recforge.cli import main
+
+    trained = str(tmp_path / "model.npz")
+    rf.ItemKNN().fit(rf.Interactions.from_arrays(*events(0, 50))).save(trained)
+    code = main(["serve", "--model", trained, "--state", trained, "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("recforge serve: error: --state: ") and "model file" in err, err

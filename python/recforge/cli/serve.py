@@ -58,12 +58,17 @@ def serve(args) -> None:
     for option, path in (("--state", args.state), ("--log", args.log), ("--decision-log", args.decision_log)):
         if path is not None and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
             raise CliError(f"{option}: folder of {path!r} does not exist")
+        if path is not None and os.path.isdir(path):
+            raise CliError(f"{option}: {path!r} is a folder, expected a file name")
     model, known = trained(args.model)
     resuming = args.state is not None and os.path.exists(args.state)
     if args.log is not None and not resuming and os.path.exists(args.log) and os.path.getsize(args.log) > 0:
         raise CliError(f"--log: {args.log!r} holds events; give the --state they follow, or a new log")
     if resuming:
-        online = OnlineRecommender.load(args.state, model, log=args.log)
+        try:
+            online = OnlineRecommender.load(args.state, model, log=args.log)
+        except (ValueError, TypeError) as e:  # a file of another kind, or a log that does not follow it
+            raise CliError(f"--state: {e}") from None
         source = f"state {args.state} (events {online.sequence:,})"
     else:
         history = None
