@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import recforge as rf
@@ -285,11 +287,19 @@ def test_partial_fit_users_takes_the_appended_rows_of_an_interactions():
     def fitted():
         return rf.ALS(factors=4, iterations=2, random_state=0).fit(train)
 
-    with pytest.warns(UserWarning, match="grew"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the Interactions' map names the new rows: nothing dropped
         a = fitted().partial_fit_users(new, grown)
+    assert a.user_ids_.tolist() == grown.user_ids.tolist()
+    assert a.recommend(train.n_users, grown, k=3)[0].size == 3  # raw-id checks pass on the grown map
     with pytest.warns(UserWarning, match="grew"):
         b = fitted().partial_fit_users(new, grown.matrix[new])
+    assert b.user_ids_ is None
     np.testing.assert_array_equal(a.user_factors_, b.user_factors_)
+    # a map that does not extend the model's (other customers first) is not taken
+    other = rf.Interactions(grown.matrix, grown.user_ids[::-1].copy(), grown.item_ids)
+    with pytest.raises(ValueError, match="numbers its users differently"):
+        fitted().partial_fit_users([train.n_users], other)
 
 
 @pytest.mark.parametrize("make", [lambda **p: rf.ItemKNN(neighbours=8, **p), lambda **p: rf.UserKNN(neighbours=8, **p)])

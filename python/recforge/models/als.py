@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import _core
 from .._checks import check_bool, check_choice, check_int, check_real
-from .._factorize import check_numbered_as, rows_of_requested
+from .._factorize import check_numbered_as, rows_of_requested, same_ids
 from .._sparse import CsrParts, check_sparse
 from .base import ANY_ID, check_ids
 from .factors import FactorModel
@@ -258,7 +258,10 @@ class ALS(FactorModel):
     def partial_fit_users(self, user_ids, user_items):
         """Set the factors of ``user_ids`` from their interactions (as :meth:`fold_in_users`);
         ids at or past ``n_users_`` grow the model (users in between get zero vectors).
-        Returns self."""
+        ``user_items`` may be an Interactions whose user map extends the model's (its
+        ``transform(events, new_users="append")``): its rows of ``user_ids`` are read and the
+        model's map grows with it; with a plain matrix (one row per id) a grown model drops its
+        map (a warning says so). Returns self."""
         return self._partial_fit("user", user_ids, user_items)
 
     def partial_fit_items(self, item_ids, item_users):
@@ -272,13 +275,26 @@ class ALS(FactorModel):
         self._check_fitted()
         other = "item" if side == "user" else "user"
         ids, _ = check_ids(ids, f"{side}_ids", ANY_ID, side)
+        extended = None
         if side == "user":  # an Interactions (new customers appended by transform): its rows of ids
             check_numbered_as(M, self.item_ids_, "user_items", "item")
+            known, given = self.user_ids_, getattr(M, "user_ids", None)
+            extended = _extended_map(known, given)
+            if extended is None and given is not None and known is not None and given.size > known.size:
+                # New rows are named by the Interactions only where it numbers the known ones alike.
+                raise ValueError(
+                    "user_items numbers its users differently from the Interactions the model was fitted on: "
+                    "build it with that Interactions' transform(events, new_users='append')"
+                )
             M = rows_of_requested(M, ids, "user_items", self.user_ids_)
         rows = self._rows(M, f"{side}_{other}s", len(ids), getattr(self, f"n_{other}s_"), other + "s")
         factors = _grown(getattr(self, f"{side}_factors_"), ids, self._fold_in(rows, other))
         setattr(self, f"{side}_factors_", factors)
         setattr(self, f"n_{side}s_", factors.shape[0])
+        if extended is not None and extended.size >= factors.shape[0]:
+            # The Interactions' map starts with the model's customers (transform's appended
+            # rows): it names the new rows too, so the model keeps raw ids.
+            self.user_ids_ = extended[: factors.shape[0]]
         for name in [n for n in self.__dict__ if n.startswith("_cache")]:
             del self.__dict__[name]  # built from the old factors (whitening, packed items, ...)
         self._grew(side)
@@ -332,6 +348,13 @@ class ALS(FactorModel):
         contributions = (Yh @ scipy.linalg.cho_solve(W, Y[item[0]])) * np.where(r > 0, 1.0 + self.alpha * r, 0.0)
         order = np.lexsort((history, -contributions))[:k]
         return float(contributions.sum()), history[order], contributions[order]
+
+
+def _extended_map(known, given):
+    """``given`` where it extends the map ``known`` (the same ids first, in the same order), else None."""
+    if known is None or given is None or given.size <= known.size:
+        return None
+    return given if same_ids(given[: known.size], known) else None
 
 
 def _grown(F: np.ndarray, ids: np.ndarray, new: np.ndarray) -> np.ndarray:
