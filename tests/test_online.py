@@ -144,6 +144,22 @@ def test_swap_model_keeps_the_state_and_refuses_other_products():
     other = rf.Interactions.from_arrays(["x", "y"], ["p1", "zz"])
     with pytest.raises(ValueError, match="same products"):
         online.swap_model(rf.ItemKNN().fit(other))
+    with pytest.raises(TypeError, match="model must be a fitted recforge model, got str"):
+        online.swap_model("ease.npz")
+
+
+def test_updates_after_the_log_is_closed_are_refused_not_left_unlogged(tmp_path):
+    u, i, w = events(0, 100)
+    inter = rf.Interactions.from_arrays(u, i, w)
+    log = tmp_path / "events.jsonl"
+    online = rf.realtime.OnlineRecommender(rf.ItemKNN().fit(inter), log=log)
+    online.update(["c1"], ["p1"])
+    online.close()
+    with pytest.raises(ValueError, match="the event log is closed"):
+        online.update(["c2"], ["p2"])  # was applied, and lost on the next restart
+    assert online.sequence == 1 and len(log.read_text().splitlines()) == 1
+    with pytest.raises(ValueError, match="is a folder, expected a file name"):
+        rf.realtime.OnlineRecommender(rf.ItemKNN().fit(inter), log=tmp_path)
 
 
 def test_online_refuses_bad_input():
@@ -224,15 +240,16 @@ def test_snapshot_and_log_restore_the_state_after_a_restart(tmp_path):
         restored = rf.realtime.OnlineRecommender.load(tmp_path / "state.npz", model, log=log)
     assert restored.sequence == online.sequence == 80  # the cut batch is not applied
     assert log.read_bytes() == whole  # and its lines are gone: appends start on a clean line
-    restored.update(["c1"], ["p2"])
-    online.update(["c1"], ["p2"])  # (its log is closed: the same event, in memory only)
-    assert json.loads(log.read_text().splitlines()[-1])["seq"] == 80
+    with pytest.raises(ValueError, match="the event log is closed"):
+        online.update(["c1"], ["p2"])  # closed: it would be applied in memory only
     for customer in sorted(set(u2.tolist()) | {"c0"}):
         np.testing.assert_array_equal(restored.history(customer).toarray(), online.history(customer).toarray())
         assert restored.recent_items(customer).tolist() == online.recent_items(customer).tolist()
         a, b = restored.recommend(customer, k=5), online.recommend(customer, k=5)
         np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_allclose(restored.recommend("nobody", 5)[1], online.recommend("nobody", 5)[1])
+    restored.update(["c1"], ["p2"])
+    assert json.loads(log.read_text().splitlines()[-1])["seq"] == 80
     restored.close()
 
 

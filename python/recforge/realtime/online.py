@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._atomic import atomic_output
-from .._checks import as_numbers, check_bool, check_int, check_real
+from .._checks import as_numbers, check_bool, check_int, check_model, check_real
 from .._factorize import id_kind, ids_like
 from .._ids import decode_ids, encode_ids, has_ids
 from .._npz import file_kind_hint, open_npz
@@ -144,6 +144,7 @@ class OnlineRecommender:
         half_life: float = 7 * 86400,
         log: str | os.PathLike | None = None,
     ):
+        check_model(model, "model")
         item_ids = getattr(model, "item_ids_", None)
         if item_ids is None:
             raise ValueError("model must be fitted on an Interactions (its item_ids_ name the products)")
@@ -161,7 +162,8 @@ class OnlineRecommender:
         self._trend = np.zeros(self.item_ids.size)  # decayed event weight per product, at _trend_time
         self._trend_time = -math.inf
         self.sequence = 0  # events applied (the event log's position)
-        self._log = None if log is None else open(log, "a", encoding="utf-8")
+        self._log = None if log is None else _open_log(log)
+        self._log_closed = False  # close() ends the logging: later updates are refused, not left unlogged
         if history is not None:
             self._load_history(history)
 
@@ -232,6 +234,8 @@ class OnlineRecommender:
             ``applied`` events and ``unknown_items`` (products the model does not know: counted,
             not applied).
         """
+        if self._log_closed:
+            raise ValueError("the event log is closed (close()): events applied now would be in no log")
         customers, items = np.asarray(customers, dtype=object).ravel(), np.asarray(items, dtype=object).ravel()
         if customers.size != items.size:
             raise ValueError(
@@ -423,14 +427,15 @@ class OnlineRecommender:
                         stacklevel=2,
                     )
                     os.truncate(log, end)
-            online._log = open(log, "a", encoding="utf-8")
+            online._log = _open_log(log)
         return online
 
     def close(self) -> None:
-        """Close the event log (if any)."""
+        """Close the event log (if any). Later updates are refused: applied in memory only,
+        they would be lost at the next restart from the snapshot and the log."""
         if self._log is not None:
             self._log.close()
-            self._log = None
+            self._log, self._log_closed = None, True
 
     def _merged(self, state: CustomerState | None, events: list) -> CustomerState:
         cols = np.array([c for c, _ in events], dtype=np.int64)
@@ -547,7 +552,15 @@ class OnlineRecommender:
     def swap_model(self, model) -> None:
         """Replace the model (same products, e.g. refitted overnight): requests in flight finish
         with the old one, later ones use the new one; the customers' state stays."""
+        check_model(model, "model")
         item_ids = getattr(model, "item_ids_", None)
         if item_ids is None or not np.array_equal(np.asarray(item_ids), self.item_ids):
             raise ValueError("the new model must know the same products, in the same order")
         self._model = model
+
+
+def _open_log(log):
+    """The event log opened for appending (a folder is refused as every output refuses one)."""
+    if os.path.isdir(log):
+        raise ValueError(f"log {os.fspath(log)!r} is a folder, expected a file name")
+    return open(log, "a", encoding="utf-8")
