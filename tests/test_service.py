@@ -371,3 +371,20 @@ def test_cli_names_the_state_option_when_its_file_is_of_another_kind(tmp_path, c
     code = main(["serve", "--model", trained, "--state", trained, "--quiet"])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("recforge serve: error: --state: ") and "model file" in err, err
+
+
+@pytest.mark.parametrize(
+    "given, error, words",
+    [
+        ({"candidates": 0}, ValueError, "candidates must be >= 1"),
+        ({"max_k": "5"}, TypeError, "max_k must be an integer"),
+        ({"max_events": 0}, ValueError, "max_events must be >= 1"),
+        ({"policy": "thompson"}, TypeError, "policy must be an exploration policy"),
+    ],
+)
+def test_the_service_checks_its_limits_and_policy_when_built(given, error, words):
+    """They failed at the first request (max(k, "5")), or refused every request (max_events=0)."""
+    history = rf.Interactions.from_arrays(*events(0, 50))
+    online = rf.realtime.OnlineRecommender(rf.ItemKNN().fit(history), history)
+    with pytest.raises(error, match=words):
+        svc.Service(online, **given)

@@ -41,6 +41,7 @@ try:
 except ImportError as e:  # the serve extra is optional
     raise ImportError("recforge's service needs the serve extra: pip install 'recforge[serve]'") from e
 
+from .._checks import check_int
 from .._version import __version__
 from .metrics import Metrics
 from .online import OnlineRecommender
@@ -130,7 +131,16 @@ class Service:
         if loader is None:
             from ..models import load as loader
         self.loader = loader
-        self.candidates, self.max_body, self.max_events, self.max_k = candidates, max_body, max_events, max_k
+        limits = {"candidates": candidates, "max_body": max_body, "max_events": max_events, "max_k": max_k}
+        self.candidates, self.max_body, self.max_events, self.max_k = (
+            check_int(value, name, minimum=1) for name, value in limits.items()
+        )
+        if policy is not None and not (
+            callable(getattr(policy, "choose", None)) and callable(getattr(policy, "feedback", None))
+        ):
+            raise TypeError(
+                f"policy must be an exploration policy (ThompsonSampling, EpsilonGreedy), got {type(policy).__name__}"
+            )
         self.customer = _Ids(customer_ids == "int", "customer")
         self.item = _Ids(_is_integer_kind(online.item_ids), "item")
         self.state_path = state_path
