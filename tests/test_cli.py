@@ -409,6 +409,8 @@ def test_similar_unknown_item(tmp_path, events_csv, capsys):
     main(["train", "--data", str(events_csv), *DATA_ARGS, "--model", "itemknn", "--out", str(tmp_path / "m.npz")])
     assert main(["similar", "--model", str(tmp_path / "m.npz"), "--items", "SKU-404"]) == 2
     assert "unknown item id: 'SKU-404'" in capsys.readouterr().err
+    assert main(["similar", "--model", str(tmp_path / "m.npz"), "--items", "SKU-1,SKU-2"]) == 2
+    assert "separate ids by spaces" in capsys.readouterr().err
 
 
 def test_console_entry_point():

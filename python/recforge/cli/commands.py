@@ -423,7 +423,8 @@ def similar(args) -> None:
         try:  # text from the command line, matched to the model's ids whatever their kind
             items = known.item_index(np.array(args.items, dtype=object))
         except KeyError as e:
-            raise CliError(f"--items: {e.args[0]}") from None
+            listed = any("," in item for item in args.items)  # "1,2": one id to the shell
+            raise CliError(f"--items: {e.args[0]}{'; separate ids by spaces' if listed else ''}") from None
         names = known.item_ids[items]
         ids, scores = model.similar_items(items, k=args.k)
     rank = np.broadcast_to(np.arange(1, ids.shape[1] + 1), ids.shape)  # k above the catalogue: fewer columns
