@@ -126,6 +126,36 @@ def test_new_products_from_mapped_factors_with_a_cap(shop):
     assert (only[:, 0] == n_known + 2).all() and (only[:, 1:] == -1).all()
 
 
+def unit_rows(D):
+    norms = np.linalg.norm(D, axis=1, keepdims=True)
+    return np.divide(D, norms, out=np.zeros_like(D), where=norms > 0)
+
+
+def nearest_known(C, width):
+    """Column j: query j's ``width`` largest positive cosines in C (known x queries), ties to the lower row."""
+    kept = np.zeros_like(C)
+    for j in range(C.shape[1]):
+        top = np.argsort(-C[:, j], kind="stable")[:width]
+        kept[top, j] = C[top, j] * (C[top, j] > 0)
+    return kept
+
+
+def isotonic_points(x, y):
+    """Pool-adjacent-violators in plain Python (equal x averaged first), as (centre, level) points:
+    each constant piece's mean x and its level."""
+    ux, at = np.unique(x, return_inverse=True)
+    w = np.bincount(at).astype(float)
+    blocks = []  # [sum of w*y, sum of w, distinct x values]
+    for mean, weight in zip(np.bincount(at, weights=y) / w, w):
+        blocks.append([mean * weight, weight, 1])
+        while len(blocks) > 1 and blocks[-2][0] / blocks[-2][1] >= blocks[-1][0] / blocks[-1][1]:
+            last = blocks.pop()
+            blocks[-1] = [a + b for a, b in zip(blocks[-1], last)]
+    fitted = np.repeat([b[0] / b[1] for b in blocks], [b[2] for b in blocks])[at]
+    levels, piece = np.unique(fitted, return_inverse=True)
+    return np.bincount(piece, weights=x) / np.bincount(piece), levels
+
+
 @pytest.mark.parametrize("binary", [False, True])
 def test_new_products_for_neighbour_models_come_from_content_neighbours(shop, binary):
     inter, F, U = shop
@@ -133,15 +163,11 @@ def test_new_products_for_neighbour_models_come_from_content_neighbours(shop, bi
     model = rf.ItemKNN(neighbours=10, binary=binary)
     cs = rf.ColdStart(model, max_new_items=3, content_neighbours=2).fit(inter, F)
     n_known = inter.n_items
-    D = F.matrix.toarray().astype(np.float64)
-    norms = np.linalg.norm(D, axis=1, keepdims=True)
-    Un = np.divide(D, norms, out=np.zeros_like(D), where=norms > 0)
-    C = Un[:n_known] @ Un[n_known:].T
-    kept = np.zeros_like(C)
-    for i in range(n_known):
-        top = np.argsort(-C[i], kind="stable")[:2]
-        kept[i, top] = C[i, top] * (C[i, top] > 0)
+    D = unit_rows(F.matrix.toarray().astype(np.float64))
+    kept = nearest_known(D[:n_known] @ D[n_known:].T, 2)  # each new product's 2 nearest known ones
     np.testing.assert_allclose(cs.new_item_neighbours_.toarray(), kept, rtol=1e-5, atol=1e-7)
+    M = cs.new_item_score_map_
+    assert M is not None and (np.diff(M[0]) > 0).all() and (np.diff(M[1]) > 0).all()
     users = np.arange(8)
     H = inter.matrix[users].toarray()
     if binary:  # the history as the model scores it, for its new products as for the known ones
@@ -150,10 +176,61 @@ def test_new_products_for_neighbour_models_come_from_content_neighbours(shop, bi
     for r in range(len(users)):
         new_scores = H[r] @ kept
         listed = ids[r][paths[r] == PATHS["content"]]
-        np.testing.assert_allclose(
-            np.sort(scores[r][paths[r] == PATHS["content"]]), np.sort(new_scores[listed - n_known]), rtol=1e-5
+        np.testing.assert_allclose(  # on the model's scale, through the map
+            np.sort(scores[r][paths[r] == PATHS["content"]]),
+            np.sort(np.interp(new_scores[listed - n_known], M[0], M[1])),
+            rtol=1e-5,
         )
         assert set(listed - n_known) == set(np.flatnonzero(new_scores > 0))
+
+
+@pytest.mark.parametrize("inner", ["itemknn", "ease"])
+def test_the_score_map_is_the_isotonic_regression_of_the_models_scores_on_content_scores(inner):
+    """Known products posing as new ones: their content score (the sum of their nearest known
+    products' cosines over a customer's history) against the model's own score for them, a
+    product the model does not reach scoring 0, the customer's own products left out. Every
+    customer and product of this small shop is in the sample."""
+    rng = np.random.default_rng(3)
+    X = sp.random(50, 30, density=0.15, format="csr", random_state=4, dtype=np.float64)
+    X.data[:] = 1.0
+    F = sp.random(33, 6, density=0.6, format="csr", random_state=5)
+    F.data = rng.random(F.nnz) + 0.05  # continuous: no ties between content scores
+    model = rf.ItemKNN(neighbours=5) if inner == "itemknn" else rf.EASE(regularization=5.0)
+    cs = rf.ColdStart(model, content_neighbours=3).fit(X, F)
+    D = unit_rows(F.toarray())[:30]
+    C = D @ D.T
+    np.fill_diagonal(C, -np.inf)  # a product is not its own neighbour
+    N = nearest_known(C, 3)
+    N[~np.isfinite(N)] = 0
+    users = np.flatnonzero(np.diff(X.indptr) > 0)
+    content = X[users].toarray() @ N
+    ids, scores = cs.model_.recommend(users, X[users], k=30)
+    y = np.zeros(content.shape)
+    for r in range(users.size):
+        ok = ids[r] >= 0
+        y[r, ids[r][ok]] = scores[r][ok]
+    pairs = (X[users].toarray() == 0) & (content > 0)
+    centres, levels = isotonic_points(content[pairs], y[pairs])
+    np.testing.assert_allclose(cs.new_item_score_map_[0], centres, rtol=1e-5)
+    np.testing.assert_allclose(cs.new_item_score_map_[1], levels, rtol=1e-5, atol=1e-7)
+
+
+def test_content_scores_are_put_on_the_models_scale():
+    """Without the map, a new product's content score (a sum over the history) outgrew EASE's
+    scores: every list of a long history opened with max_new_items new products."""
+    rng = np.random.default_rng(7)
+    X = sp.random(300, 60, density=0.3, format="csr", random_state=8, dtype=np.float64)
+    X.data[:] = 1.0
+    F = sp.random(65, 10, density=0.5, format="csr", random_state=9)
+    F.data = rng.random(F.nnz) + 0.05
+    cs = rf.ColdStart(rf.EASE(regularization=20.0)).fit(X, F)
+    ids, scores, paths = cs.recommend(np.arange(300), X, k=10, return_paths=True)
+    model_scores = scores[paths == PATHS["model"]]
+    content = (X.toarray() @ cs.new_item_neighbours_.toarray()).max()
+    assert content > 10 * model_scores.max()  # the raw content scale
+    new_scores = scores[paths == PATHS["content"]]
+    assert new_scores.size == 0 or new_scores.max() <= cs.new_item_score_map_[1].max() + 1e-9
+    assert (paths == PATHS["content"]).mean() < 0.05  # 20% (2 of 10, every list) before the map
 
 
 def test_seen_and_excluded_items_never_come_back_on_any_path(shop):
@@ -275,3 +352,35 @@ def test_nested_parameters_reach_the_wrapped_model():
     with pytest.raises(ValueError, match="factors"):
         twin.set_params(model__factors=0)
     assert repr(twin).startswith("ColdStart(model=ALS(factors=16")
+
+
+def test_files_and_pickles_from_before_the_score_map_score_new_products_as_they_did(shop, tmp_path):
+    """A ColdStart model saved before new_item_score_map_ existed loads (the file lacks it) and
+    keeps its content scores as they are; a damaged map is refused."""
+    import pickle
+
+    inter, F, _ = shop
+    cs = rf.ColdStart(rf.ItemKNN(neighbours=10), max_new_items=3).fit(inter, F)
+    cs.save(tmp_path / "cs.npz")
+    with np.load(tmp_path / "cs.npz") as npz:
+        entries = {k: v for k, v in npz.items() if not k.startswith("state.new_item_score_map_")}
+    assert len(entries) < len(np.load(tmp_path / "cs.npz").files)
+    np.savez(tmp_path / "old.npz", **entries)
+    state = cs.__getstate__()
+    del state["new_item_score_map_"]
+    unpickled = rf.ColdStart.__new__(rf.ColdStart)
+    unpickled.__setstate__(pickle.loads(pickle.dumps(state)))
+    users = np.arange(6)
+    for old in (rf.load(tmp_path / "old.npz"), unpickled):
+        assert old.new_item_score_map_ is None
+        ids, scores, paths = old.recommend(users, inter.matrix[users], k=inter.n_items + 3, return_paths=True)
+        content = inter.matrix[users].toarray() @ old.new_item_neighbours_.toarray()
+        for r in range(users.size):
+            listed = ids[r][paths[r] == PATHS["content"]]
+            np.testing.assert_allclose(
+                scores[r][paths[r] == PATHS["content"]], content[r, listed - inter.n_items], rtol=1e-5
+            )
+    entries["state.new_item_score_map_"] = np.array([[1.0, 0.5], [0.0, 1.0]])  # not increasing
+    np.savez(tmp_path / "bad.npz", **entries)
+    with pytest.raises(ValueError, match="new_item_score_map_"):
+        rf.load(tmp_path / "bad.npz")

@@ -31,6 +31,9 @@ class Parametrised:
     # Parameters added since the first release, with the value that keeps the behaviour of the
     # files and pickles written before them (which lack them), where that is not the default.
     _absent_before: dict[str, object] = {}
+    # Fitted state added since the first release, with the value that keeps the behaviour of
+    # the files and pickles written before it.
+    _state_absent_before: dict[str, object] = {}
 
     @classmethod
     def _param_names(cls) -> list[str]:

@@ -58,7 +58,9 @@ def with_new_products(model: ColdStart, kind: str, basis):
     its content neighbours among the known products (neighbour models:
     ``new_item_neighbours_``, known x new) or through the item vector its features map to
     (factor models: ``new_item_vectors_``), so those explain it the way the model's own
-    weights or vectors explain a known one."""
+    weights or vectors explain a known one. A neighbour model's new product's contributions
+    add up to its content score, which its score map puts on the model's scale (increasing:
+    the largest contributions are the reasons either way)."""
     n_known, n_all = model.n_known_items_, model.n_items_
     if n_all == n_known:
         return basis

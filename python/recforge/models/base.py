@@ -92,7 +92,8 @@ class Recommender(Parametrised):
         return {k: v for k, v in self.__dict__.items() if not k.startswith("_cache")}
 
     def __setstate__(self, state: dict) -> None:
-        self.__dict__.update({**self._absent_before, **state})  # a pickle of an earlier version
+        # a pickle of an earlier version: its missing parameters and fitted state get their defaults
+        self.__dict__.update({**self._absent_before, **self._state_absent_before, **state})
 
     # -- fitting ------------------------------------------------------------------------------
     def fit(self, user_items, **kwargs):

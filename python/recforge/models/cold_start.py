@@ -29,8 +29,9 @@ from ..kernels.topk import allowed_items, dense_topk_parts, sparse_topk_parts
 from .base import Recommender, raw_id_hint
 from .content import check_feature_rows, similar_by_features, unit_columns
 from .factors import FactorModel
+from .new_items import content_neighbours, fit_score_map, on_model_scale
 from .popularity import Popularity
-from .rows import self_exclusion, top_rows
+from .rows import self_exclusion
 
 PATHS = ("model", "history", "content", "group_popular", "popular")
 _MODEL, _HISTORY, _CONTENT, _GROUP, _POPULAR = range(len(PATHS))
@@ -98,8 +99,9 @@ class ColdStart(Recommender):
     max_new_items : int, default 2
         Exposure control: at most this many new products per list (0: never).
     new_item_weight : float, default 1.0
-        Multiplies new products' scores before they compete with the model's (the scales of
-        content and collaborative scores differ for neighbour models).
+        Multiplies new products' scores before they compete with the model's: above 1 favours
+        new products, below 1 the model's. Their scores are on the model's scale already (mapped
+        features for factor models, the fitted score map for neighbour models).
     group_items : int, default 200
         Items kept per customer attribute for the "group_popular" path.
     group_prior : float, default 10.0
@@ -109,7 +111,8 @@ class ColdStart(Recommender):
         Ridge penalty of the mapping from item features to the wrapped factor model's item
         vectors.
     content_neighbours : int, default 50
-        New products kept per known product by feature cosine (neighbour models).
+        Known products kept per new product by feature cosine (neighbour models): a customer's
+        content score for a new product sums the cosines of those among their products.
     n_threads : int, default 0
 
     Attributes
@@ -123,7 +126,14 @@ class ColdStart(Recommender):
     new_item_vectors_ : numpy.ndarray or None
         New products in the factor model's item space.
     new_item_neighbours_ : scipy.sparse csr or None, shape (n_known_items, n_new_items)
-        For neighbour models: each known product's most similar new products.
+        For neighbour models: column j holds new product j's ``content_neighbours`` most similar
+        known products (feature cosine).
+    new_item_score_map_ : numpy.ndarray or None, shape (2, n_points)
+        For neighbour models: increasing content scores (row 0) and the wrapped model's scores
+        they map to (row 1), fitted on known products scored both ways
+        (:mod:`recforge.models.new_items`); new products' scores pass through it (linear
+        between the points), so they compete with the model's on its scale. None where the
+        sample had too little content evidence (then content scores are used as they are).
     item_features_ : scipy.sparse csr or None
         The item features (all items), for similar items of new products.
     item_encoder_, user_encoder_ : FeatureEncoder or None
@@ -144,6 +154,7 @@ class ColdStart(Recommender):
         "group_items_",
         "new_item_vectors_",
         "new_item_neighbours_",
+        "new_item_score_map_",
         "item_features_",
         "item_encoder_",
         "user_encoder_",
@@ -154,6 +165,8 @@ class ColdStart(Recommender):
         "n_known_items_",
     )
     PATHS = PATHS
+    # files of before the score map: new products' content scores as they are
+    _state_absent_before = {"new_item_score_map_": None}
 
     def __init__(
         self,
@@ -250,7 +263,7 @@ class ColdStart(Recommender):
         decayed = sp.csr_matrix((weights, X.indices, X.indptr), shape=X.shape)
         self.trending_ = Popularity(n_threads=self.n_threads, use_weights=True).fit(decayed)
         self._fit_groups(X, decayed, user_features)
-        self._fit_new_items(item_features, n_known)
+        self._fit_new_items(item_features, n_known, X)
 
     def _fit_groups(self, X: CsrParts, decayed: sp.csr_matrix, user_features) -> None:
         self.group_items_, self.user_encoder_, self.user_features_ = None, None, None
@@ -285,8 +298,9 @@ class ColdStart(Recommender):
             shape=(G.shape[0], n_items),
         )
 
-    def _fit_new_items(self, item_features, n_known: int) -> None:
+    def _fit_new_items(self, item_features, n_known: int, X: CsrParts) -> None:
         self.new_item_vectors_ = self.new_item_neighbours_ = self.item_features_ = self.item_encoder_ = None
+        self.new_item_score_map_ = None
         self.n_items_ = n_known
         if item_features is None:
             return
@@ -314,11 +328,10 @@ class ColdStart(Recommender):
                 self.model_.item_vectors().dtype
             )
         else:
-            hist = check_sparse(unit_rows(known, np.float32), "features")
-            sim = check_sparse(unit_rows(new, np.float32).T.tocsr(), "features.T")
-            width = min(self.content_neighbours, n_new)
-            ids, scores = sparse_topk_parts(hist, sim, width, None, None, self._threads)
-            self.new_item_neighbours_ = sp.csr_matrix(top_rows(ids, scores, n_new), dtype=np.float32)
+            # Each new product's nearest known ones; the content score they give a customer is
+            # put on the model's scale by the map fitted on known products posing as new ones.
+            self.new_item_neighbours_ = content_neighbours(known, new, self.content_neighbours, self._threads)
+            self.new_item_score_map_ = fit_score_map(self.model_, X, known, self.content_neighbours, self._threads)
 
     # -- answering ------------------------------------------------------------------------------
     def recommend(
@@ -508,6 +521,7 @@ class ColdStart(Recommender):
                 new_allow,
                 self._threads,
             )
+            scores = on_model_scale(scores, ids, self.new_item_score_map_)
         if recalculate:
             empty = np.diff(known_h.indptr) == 0
             ids[empty] = -1
@@ -594,6 +608,16 @@ class ColdStart(Recommender):
             self._require_shape("new_item_vectors_", (n_new, self.model_.item_vectors().shape[1]))
         if self.new_item_neighbours_ is not None:
             self._require_shape("new_item_neighbours_", (self.n_known_items_, n_new))
+        score_map = self.new_item_score_map_
+        if score_map is not None and not (
+            isinstance(score_map, np.ndarray)
+            and score_map.ndim == 2
+            and score_map.shape[0] == 2
+            and score_map.shape[1] > 0
+            and np.isfinite(score_map).all()
+            and (np.diff(score_map[0]) > 0).all()
+        ):
+            raise ValueError("model state new_item_score_map_ must be 2 rows of finite points, increasing in row 0")
         self._require_shape("user_events_", (self.n_users_,))
         if self.user_features_ is not None and self.user_features_.shape[0] != self.n_users_:
             raise ValueError("model state user_features_ must have one row per customer")

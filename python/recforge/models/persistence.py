@@ -183,8 +183,12 @@ def _read(npz, prefix: str, where: str, written_by: str):
     except (TypeError, ValueError) as e:
         raise ValueError(f"{where} holds invalid parameters for {name}: {e}") from None
     files = set(npz.files)
+    absent = cls._state_absent_before
     for attr in cls._state:
         key = f"{prefix}state.{attr}"
+        if attr in absent and not any(f == key or f.startswith((f"{key}.", f"{key}/")) for f in files):
+            setattr(model, attr, absent[attr])  # state that files of an earlier version lack
+            continue
         if f"{key}/__class__" in files:
             value = _read(npz, key + "/", where, written_by)
         elif f"{key}.indptr" in files:
