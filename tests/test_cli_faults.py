@@ -388,3 +388,11 @@ def test_a_european_export_reads_as_the_same_log_and_money_is_written_exactly(tm
     assert main([*recommend, "--decimal", ",", "--blocks", "2", "--out", str(tmp_path / "b.csv"), "--quiet"]) == 0
     a, b = (pd.read_csv(tmp_path / f"{n}.csv", dtype=str).sort_values(["user", "rank"]) for n in "ab")
     pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
+
+
+def test_clv_names_a_horizon_past_what_the_model_computes(tmp_path, capsys):
+    """A thousand-year --days wrote an empty purchases column (NaN) for most customers."""
+    out = tmp_path / "clv.csv"
+    one_line_error(capsys, main(["clv", "--data", "sample", "--days", "365000", "--out", str(out)]),
+                   "--days 365000", "shorter horizon")  # fmt: skip
+    assert not out.exists()

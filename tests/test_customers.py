@@ -4,6 +4,7 @@ differences, simulations of the models, and the published CDNOW figures."""
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from recforge import _core
 from recforge.customers import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, lifetime_value, summary
 from recforge.customers import bgnbd as bgnbd_module
 from recforge.customers import gamma_gamma as gg_module
+from scipy import special
 
 CDNOW = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "cdnow"
 DAY = 86400.0
@@ -418,6 +420,37 @@ def test_bgnbd_predictions_against_their_definitions():
     # E[X(t)] of a new customer by simulation of the process
     xs, _, _ = simulate_bgnbd(40_000, (r, alpha, a, b), 20, 2)
     assert abs(xs.mean() / bg.expected_purchases_new(20) - 1) < 0.03
+
+
+@pytest.mark.parametrize("model", [BetaGeoFitter, ModifiedBetaGeoFitter])
+def test_expected_purchases_of_heavy_buyers_and_long_horizons_are_finite(model):
+    """w^(r+x) hyp2f1(...) was evaluated as written: for a customer with 300 purchases the power
+    underflows and the hypergeometric function overflows, NaN at a 1000-day horizon. Euler's
+    transformation gives the product; values of lifetimes (0.11.3) for BG/NBD."""
+    m = model()
+    m.params_ = {"r": 0.2, "alpha": 10.0, "a": 0.5, "b": 0.5}
+    x, t_x, T = np.array([300.0, 30.0, 3.0]), np.array([29.0, 25.0, 10.0]), np.array([30.0, 30.0, 30.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "invalid value" on the way
+        got = {t: m.expected_purchases(t, x, t_x, T) for t in (10.0, 1000.0, 1e5)}
+    assert all(np.isfinite(v).all() and (v > 0).all() for v in got.values())
+    assert (got[10.0] < got[1000.0]).all() and (got[1000.0] < got[1e5]).all()
+    if model is BetaGeoFitter:
+        np.testing.assert_allclose(got[1000.0], [567.27145868, 126.23465052, 9.03264693], rtol=1e-8)
+        np.testing.assert_allclose(got[1e5], [6782.19296441, 1508.43998635, 107.3653748], rtol=1e-8)
+    # where both forms are finite they agree (the transformation is an identity)
+    m.params_ = {"r": 0.3, "alpha": 4.0, "a": 0.8, "b": 2.5}
+    small = np.array([0.0, 1.0, 5.0]), np.array([0.0, 10.0, 30.0]), np.array([40.0, 40.0, 40.0])
+    r, alpha, a, b = 0.3, 4.0, 0.8, 2.5
+    b0, c0 = (b, a + b - 1) if model is BetaGeoFitter else (b + 1, a + b)
+    xs, Ts = small[0], small[2]
+    w = (alpha + Ts) / (alpha + Ts + 50.0)
+    direct = w ** (r + xs) * special.hyp2f1(r + xs, b0 + xs, c0 + xs, 1 - w)
+    euler = w ** (c0 - b0) * special.hyp2f1(c0 - r, c0 - b0, c0 + xs, 1 - w)
+    np.testing.assert_allclose(direct, euler, rtol=1e-10)
+    with pytest.raises(ValueError, match="beyond what the expected purchases can be computed"):
+        m.params_ = {"r": 0.888, "alpha": 75.7, "a": 2.6e-07, "b": 25902.7}
+        m.expected_purchases(365000.0, [0.0], [0.0], [325.0])
 
 
 @pytest.mark.parametrize(

@@ -171,12 +171,12 @@ def clv(args) -> None:
     q = gg.params_
     print(f"Gamma-Gamma: p={q['p']:.4g} q={q['q']:.4g} v={q['v']:.4g} on {gg.n_customers_:,} repeat customers")
     monetary = np.maximum(s.monetary_value, 0.0)
-    table = {
-        "customer": s.customer_ids,
-        "p_alive": bg.probability_alive(s.frequency, s.recency, s.T),
-        f"purchases_next_{args.days}d": bg.expected_purchases(args.days, s.frequency, s.recency, s.T),
-        "expected_spend": gg.expected_average_value(s.frequency, np.where(s.frequency > 0, monetary, 0.0)),
-        "clv": lifetime_value(
+    try:
+        purchases = bg.expected_purchases(args.days, s.frequency, s.recency, s.T)
+    except ValueError as e:  # a horizon past what the model computes
+        raise CliError(f"--days {args.days}: {e}") from None
+    try:
+        value = lifetime_value(
             bg,
             gg,
             s.frequency,
@@ -186,7 +186,15 @@ def clv(args) -> None:
             horizon=args.months,
             step=30.0,
             discount_rate=args.discount,
-        ),
+        )
+    except ValueError as e:
+        raise CliError(f"--months {args.months}: {e}") from None
+    table = {
+        "customer": s.customer_ids,
+        "p_alive": bg.probability_alive(s.frequency, s.recency, s.T),
+        f"purchases_next_{args.days}d": purchases,
+        "expected_spend": gg.expected_average_value(s.frequency, np.where(s.frequency > 0, monetary, 0.0)),
+        "clv": value,
     }
     if args.chart:
         charts.alive_chart(table["p_alive"], args.chart)

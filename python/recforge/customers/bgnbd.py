@@ -123,6 +123,29 @@ def _hyp2f1_by_x_and_T(x, T, z, r, b, c) -> np.ndarray:
     return special.hyp2f1(r + xf, b + xf, c + xf, z[first])[inverse]
 
 
+def _survival_term(x, T, t: float, r: float, alpha: float, b0: float, c0: float) -> np.ndarray:
+    """w^(r + x) hyp2f1(r + x, b0 + x, c0 + x, z) per customer, with w = (alpha + T) / (alpha +
+    T + t) and z = 1 - w: the term of the expected purchases in ``t`` periods. Over long
+    horizons the power underflows while the hypergeometric function overflows (NaN for a
+    thousand-year horizon); there Euler's transformation, hyp2f1(A, B, C, z) = (1 - z)^(C-A-B)
+    hyp2f1(C - A, C - B, C, z), gives the product as w^(c0 - b0) hyp2f1(c0 - r, c0 - b0, c0 + x, z)
+    (Abramowitz & Stegun 15.3.3)."""
+    w = (alpha + T) / (alpha + T + t)
+    with np.errstate(invalid="ignore", over="ignore"):
+        term = w ** (r + x) * _hyp2f1_by_x_and_T(x, T, t / (alpha + T + t), r, b0, c0)
+    far = ~np.isfinite(term)
+    if far.any():
+        with np.errstate(invalid="ignore", over="ignore"):
+            euler = w[far] ** (c0 - b0) * special.hyp2f1(c0 - r, c0 - b0, c0 + x[far], 1 - w[far])
+        if not np.isfinite(euler).all():
+            raise ValueError(
+                f"t={t:g} periods is beyond what the expected purchases can be computed for; give a shorter horizon"
+            )
+        term = term.copy()
+        term[far] = euler
+    return term
+
+
 class BetaGeoFitter(Parametrised):
     """The BG/NBD model of repeat purchasing, fitted by maximum likelihood.
 
@@ -226,8 +249,7 @@ class BetaGeoFitter(Parametrised):
         r, alpha, a, b = self._params()
         t = check_real(t, "t", minimum=0.0)
         x, t_x, T = _columns(frequency, recency, T)
-        hyp = _hyp2f1_by_x_and_T(x, T, t / (alpha + T + t), r, b, a + b - 1)
-        head = (a + b + x - 1) / (a - 1) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp)
+        head = (a + b + x - 1) / (a - 1) * (1 - _survival_term(x, T, t, r, alpha, b, a + b - 1))
         alive_odds = np.where(
             x > 0, a / np.where(x > 0, b + x - 1, 1.0) * ((alpha + T) / (alpha + t_x)) ** (r + x), 0.0
         )
@@ -277,8 +299,7 @@ class ModifiedBetaGeoFitter(BetaGeoFitter):
         r, alpha, a, b = self._params()
         t = check_real(t, "t", minimum=0.0)
         x, t_x, T = _columns(frequency, recency, T)
-        hyp = _hyp2f1_by_x_and_T(x, T, t / (alpha + T + t), r, b + 1, a + b)
-        head = (a + b + x) / (a - 1) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp)
+        head = (a + b + x) / (a - 1) * (1 - _survival_term(x, T, t, r, alpha, b + 1, a + b))
         return head / (1 + a / (b + x) * ((alpha + T) / (alpha + t_x)) ** (r + x))
 
     def expected_purchases_new(self, t) -> float:
