@@ -454,6 +454,29 @@ def test_expected_purchases_of_heavy_buyers_and_long_horizons_are_finite(model):
 
 
 @pytest.mark.parametrize(
+    "params", [(0.3, 4.0, 0.8, 2.5, 50.0), (0.2, 10.0, 0.5, 0.7, 100.0), (2.0, 30.0, 3.0, 8.0, 200.0)]
+)
+def test_the_series_fallback_equals_scipys_hypergeometric_where_that_works(params):
+    r, alpha, a, b, t = params
+    x, T = np.array([0.0, 1.0, 5.0, 30.0]), np.array([40.0, 40.0, 40.0, 38.0])
+    w = (alpha + T) / (alpha + T + t)
+    want = w ** (r + x) * special.hyp2f1(r + x, b + x, a + b - 1 + x, 1 - w)
+    np.testing.assert_allclose(bgnbd_module._series_term(r + x, b + x, a + b - 1 + x, w, t), want, rtol=1e-12)
+
+
+def test_a_fit_whose_gamma_collapsed_to_one_rate_predicts_that_rate():
+    """Propensity's early cutoffs fit r and alpha in the millions: scipy's hyp2f1 fails on both
+    forms (the features were NaN); the series gives lambda t P(alive), lambda = r / alpha."""
+    bg = BetaGeoFitter()
+    b = 19878.070265156
+    bg.params_ = {"r": 82763171.71170714, "alpha": 1384955922.2444088, "a": 19877.070298403374 - b + 1, "b": b}
+    x, t_x, T = np.array([4.0, 5.0, 0.0, 1.0]), np.array([40.0, 90.0, 0.0, 10.0]), np.array([53.0, 100.0, 60.0, 90.0])
+    rate = bg.params_["r"] / bg.params_["alpha"]
+    got = bg.expected_purchases(30.0, x, t_x, T)
+    np.testing.assert_allclose(got, rate * 30.0 * bg.probability_alive(x, t_x, T), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
     "columns, match",
     [
         (([1, 2], [1, 2], [1]), "one length"),

@@ -125,25 +125,52 @@ def _hyp2f1_by_x_and_T(x, T, z, r, b, c) -> np.ndarray:
 
 def _survival_term(x, T, t: float, r: float, alpha: float, b0: float, c0: float) -> np.ndarray:
     """w^(r + x) hyp2f1(r + x, b0 + x, c0 + x, z) per customer, with w = (alpha + T) / (alpha +
-    T + t) and z = 1 - w: the term of the expected purchases in ``t`` periods. Over long
-    horizons the power underflows while the hypergeometric function overflows (NaN for a
-    thousand-year horizon); there Euler's transformation, hyp2f1(A, B, C, z) = (1 - z)^(C-A-B)
-    hyp2f1(C - A, C - B, C, z), gives the product as w^(c0 - b0) hyp2f1(c0 - r, c0 - b0, c0 + x, z)
-    (Abramowitz & Stegun 15.3.3)."""
+    T + t) and z = 1 - w: the term of the expected purchases in ``t`` periods.
+
+    Evaluated as written where that is finite. Over long horizons the power underflows while
+    the hypergeometric function overflows (NaN for heavy buyers at a 1000-day horizon); there
+    Euler's transformation, hyp2f1(A, B, C, z) = (1 - z)^(C-A-B) hyp2f1(C - A, C - B, C, z),
+    gives the product as w^(c0 - b0) hyp2f1(c0 - r, c0 - b0, c0 + x, z) (Abramowitz & Stegun
+    15.3.3). Where scipy's hyp2f1 fails on both (a fit with r and alpha in the millions, whose
+    gamma has collapsed to one purchase rate), the product is summed as its series, in logs."""
     w = (alpha + T) / (alpha + T + t)
     with np.errstate(invalid="ignore", over="ignore"):
         term = w ** (r + x) * _hyp2f1_by_x_and_T(x, T, t / (alpha + T + t), r, b0, c0)
-    far = ~np.isfinite(term)
-    if far.any():
-        with np.errstate(invalid="ignore", over="ignore"):
-            euler = w[far] ** (c0 - b0) * special.hyp2f1(c0 - r, c0 - b0, c0 + x[far], 1 - w[far])
-        if not np.isfinite(euler).all():
-            raise ValueError(
-                f"t={t:g} periods is beyond what the expected purchases can be computed for; give a shorter horizon"
-            )
+    far = np.flatnonzero(~np.isfinite(term))
+    if far.size:
         term = term.copy()
-        term[far] = euler
+        with np.errstate(invalid="ignore", over="ignore"):
+            term[far] = w[far] ** (c0 - b0) * special.hyp2f1(c0 - r, c0 - b0, c0 + x[far], 1 - w[far])
+    left = far[~np.isfinite(term[far])]
+    if left.size:
+        term[left] = _series_term(r + x[left], b0 + x[left], c0 + x[left], w[left], t)
     return term
+
+
+_SERIES_TERMS = 20_000  # terms of the series fallback at most; past that the horizon is refused
+
+
+def _series_term(A, B, C, w, t: float) -> np.ndarray:
+    """w^A sum_n (A)_n (B)_n / ((C)_n n!) (1 - w)^n, per entry, the terms' logs and signs
+    accumulated from their ratios so that no factor overflows; more terms until the last ones
+    vanish beside the sum."""
+    z = 1 - w
+    n_terms = int(np.ceil(np.max(A * z + 12 * np.sqrt(A * z)))) + 64
+    while n_terms <= _SERIES_TERMS:
+        n = np.arange(n_terms - 1, dtype=np.float64)[None, :]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # a pole (C = 0) fails the check below
+            ratio = (A[:, None] + n) * (B[:, None] + n) / ((C[:, None] + n) * (n + 1)) * z[:, None]
+            logs = np.concatenate([np.zeros((A.size, 1)), np.cumsum(np.log(np.abs(ratio)), axis=1)], axis=1)
+            signs = np.concatenate([np.ones((A.size, 1)), np.cumprod(np.sign(ratio), axis=1)], axis=1)
+            logs = logs + (A * np.log(w))[:, None]
+            top = logs.max(axis=1, keepdims=True)
+            total = np.sum(signs * np.exp(logs - top), axis=1) * np.exp(top[:, 0])
+        if np.isfinite(total).all() and (logs[:, -1] < top[:, 0] - 40).all():
+            return total
+        n_terms *= 2
+    raise ValueError(
+        f"t={t:g} periods is beyond what the expected purchases can be computed for; give a shorter horizon"
+    )
 
 
 class BetaGeoFitter(Parametrised):
@@ -259,8 +286,8 @@ class BetaGeoFitter(Parametrised):
         """E[purchases in ``t`` periods] of a customer just acquired (eq. 7 of the paper)."""
         r, alpha, a, b = self._params()
         t = check_real(t, "t", minimum=0.0)
-        z = t / (alpha + t)
-        return float((a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * special.hyp2f1(r, b, a + b - 1, z)))
+        term = _survival_term(np.zeros(1), np.zeros(1), t, r, alpha, b, a + b - 1)[0]  # x = 0 at age 0
+        return float((a + b - 1) / (a - 1) * (1 - term))
 
 
 class ModifiedBetaGeoFitter(BetaGeoFitter):
@@ -306,4 +333,4 @@ class ModifiedBetaGeoFitter(BetaGeoFitter):
         """E[purchases in ``t`` periods] of a customer just acquired."""
         r, alpha, a, b = self._params()
         t = check_real(t, "t", minimum=0.0)
-        return float(b / (a - 1) * (1 - (alpha / (alpha + t)) ** r * special.hyp2f1(r, b + 1, a + b, t / (alpha + t))))
+        return float(b / (a - 1) * (1 - _survival_term(np.zeros(1), np.zeros(1), t, r, alpha, b + 1, a + b)[0]))
