@@ -185,7 +185,7 @@ def test_groups_and_auc_follow_their_definitions():
     cold = np.flatnonzero(np.asarray(train.sum(axis=0)).ravel() == 0)
     assert g["new_products"]["candidates"] == cold.size
     who = np.flatnonzero(np.diff(test[:, cold].tocsr().indptr) > 0)
-    ids, _ = model.recommend(who, train[who], k=5, allow=cold)
+    ids = ties_at_random(model, who, train[who], cold, 5)
     mask = np.zeros(30)
     mask[cold] = 1
     held = sp.csr_matrix(test[who].multiply(mask))
@@ -193,6 +193,42 @@ def test_groups_and_auc_follow_their_definitions():
     assert g["new_products"]["n_users"] == who.size
     assert g["new_products"]["recall"] == pytest.approx(rf.metrics.ranking_metrics(ids, held, 5)["recall"])
     assert g["new_products"]["recall"] > 0
+
+
+def ties_at_random(model, users, history, cold, k):
+    """The model's top k of the candidates ``cold`` in plain Python: by score, ties in the
+    order of evaluate.tie_keys (each customer's own pseudo-random order)."""
+    from recforge.evaluation.evaluate import tie_keys
+
+    ids, scores = model.recommend(users, history, k=cold.size, allow=cold)
+    keys = tie_keys(users, ids)
+    out = np.full((len(users), k), -1)
+    for r in range(len(users)):
+        ranked = sorted((-scores[r][j], keys[r][j], ids[r][j]) for j in range(ids.shape[1]) if ids[r][j] >= 0)
+        top = [i for _, _, i in ranked[:k]]
+        out[r, : len(top)] = top
+    return out
+
+
+def test_the_new_products_group_does_not_measure_how_products_are_numbered():
+    """A model that knows nothing of the new products scores them all alike; its ties broken by
+    product number found, here, every customer's new products (the lowest numbered ones):
+    recall 1. In each customer's own random order it finds what chance finds."""
+    n_users, n_known, n_cold = 200, 20, 20
+    train = sp.random(n_users, n_known + n_cold, density=0.2, format="lil", random_state=5)
+    train[:, n_known:] = 0
+    train = sp.csr_matrix(train)
+    test = sp.lil_matrix(train.shape)
+    test[:, n_known : n_known + 2] = 1.0  # everyone's new products: the two lowest numbered
+    test = sp.csr_matrix(test)
+    model = rf.Popularity().fit(train)  # new products: popularity 0, all alike
+    ids, scores = model.recommend(np.arange(3), train[:3], k=5, allow=np.arange(n_known, n_known + n_cold))
+    assert (ids[:, :2] == [n_known, n_known + 1]).all() and (scores == 0).all()  # numbering wins the ties
+    group = rf.evaluate(model, train, test, k=5, groups=True)["groups"]["new_products"]
+    assert group["n_users"] == n_users
+    assert abs(group["recall"] - 5 / n_cold) < 0.08  # chance: 5 of 20 candidates
+    compared = rf.compare({"pop": model}, train, test, k=5, groups=True).groups["new_products"]
+    assert compared.metrics["pop"]["recall"][0] == pytest.approx(group["recall"])
 
 
 def test_compare_reports_the_same_groups_as_evaluate():
@@ -223,7 +259,7 @@ def test_the_new_products_group_holds_only_customers_with_a_new_product_in_test(
     who = np.flatnonzero(np.diff(test[:, cold].tocsr().indptr) > 0)
     assert 0 < who.size < np.count_nonzero(np.diff(test.indptr))  # some customers have no new product
     model = rf.ColdStart(rf.ItemKNN()).fit(train)
-    ids, _ = model.recommend(who, train[who], k=5, allow=cold)
+    ids = ties_at_random(model, who, train[who], cold, 5)
     rows = test[who].toarray() * np.isin(np.arange(30), cold)
     want = np.mean(
         [len(set(ids[r]) & set(np.flatnonzero(rows[r]))) / np.count_nonzero(rows[r]) for r in range(who.size)]
