@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 
-from .._factorize import factorize, lookup
+from .._factorize import factorize, lookup, missing_mask, to_numpy
 from .._tables import is_whitespace, open_text, read_parquet, read_table
 from ..data import features
 from ._common import CliError, is_parquet
@@ -137,16 +137,15 @@ def read_products(args, item_ids, categories: bool = False):
     table = read_attribute_table(
         args.products, args.product_col, columns, columns, "--products", getattr(args, "sep", ",")
     )
-    at = rows_of(table[args.product_col], item_ids)
-    found = at >= 0
+    found = rows_of(table[args.product_col], item_ids) >= 0
     if item_ids.size and not found.any():
         sample = np.asarray(table[args.product_col], dtype=object)[:3].tolist()
         raise CliError(
             f"--products: none of the data's {item_ids.size:,} products is in its column "
             f"{args.product_col!r} (which holds e.g. {sample}; the data's ids are e.g. {item_ids[:3].tolist()})"
         )
-    text = np.asarray(table[args.description_col], dtype=object)[np.maximum(at, 0)] if at.size else np.zeros(0, object)
-    missing = ~found | np.array([v is None or v != v for v in text.tolist()], dtype=bool)
+    text = first_given(table[args.product_col], table[args.description_col], item_ids)
+    missing = missing_mask(text)
     descriptions = np.where(missing, item_ids.astype(str).astype(object), text)
     if missing.any():  # counted, as dropped rows are: a few ids with stray spaces go unseen otherwise
         absent = item_ids[missing][:3].tolist()
@@ -159,5 +158,18 @@ def read_products(args, item_ids, categories: bool = False):
         return descriptions
     category = None
     if args.category_col:
-        category = np.where(found, np.asarray(table[args.category_col], dtype=object)[np.maximum(at, 0)], None)
+        category = first_given(table[args.product_col], table[args.category_col], item_ids)
+        category = np.where(missing_mask(category), None, category)
     return descriptions, category
+
+
+def first_given(table_ids, values, ids) -> np.ndarray:
+    """Each of ``ids``' first value in ``values`` that is not missing (None where it has none):
+    a table with a row per event (a purchase log given as the product table) may leave a
+    product's description empty on its first rows and give it later."""
+    values = to_numpy(values).astype(object, copy=False)
+    given = ~missing_mask(values) & (values != "")
+    at = rows_of(to_numpy(table_ids)[given], ids)
+    out = np.full(len(ids), None, dtype=object)
+    out[at >= 0] = values[given][at[at >= 0]]
+    return out
