@@ -73,6 +73,17 @@ def test_day_first_dates_read_alike_whatever_the_rows_order(order):
         _summary(["01/02/2024", "13/02/2024", "02/13/2024", "03/01/2024"])
 
 
+def test_year_first_dates_are_never_read_day_first():
+    """With one impossible month among them (2024-13-01), pandas' day-first retry read every
+    ISO date as year-day-month: 2024-01-02 became 1 February."""
+    from recforge._times import as_seconds
+
+    with pytest.raises(ValueError, match="2024-13-01"):
+        as_seconds(np.array(["2024-01-02", "2024-13-01", "2024-01-05"], dtype=object), "time")
+    slashes = as_seconds(np.array(["2024/01/02", "2024/12/31"], dtype=object), "time")
+    assert pd.to_datetime(slashes, unit="s").strftime("%Y-%m-%d").tolist() == ["2024-01-02", "2024-12-31"]
+
+
 def test_aware_as_of_and_cutoff():
     aware_end = pd.Timestamp("2024-03-10", tz="America/New_York")  # 05:00 UTC
     s = _summary(NAIVE_UTC, as_of=aware_end)

@@ -5,6 +5,7 @@ UTC) or ISO 8601 strings (with or without an offset)."""
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -83,7 +84,10 @@ def _parsed(values, name: str) -> np.ndarray:
         # pandas infers one format from the first value: ISO 8601 text may vary in precision, and
         # a day-first log whose first date reads both ways ("01/02/2024") was taken month-first.
         # Either order is accepted when it reads every value, so the rows' order does not matter.
-        for other in ({"format": "ISO8601"}, {"dayfirst": True}):
+        # Day first is no reading of year-first dates: dateutil would read 2020-01-02 as 1 February
+        # once another value (2020-13-01) fails month first.
+        readings = ({"format": "ISO8601"},) if _year_first(values) else ({"format": "ISO8601"}, {"dayfirst": True})
+        for other in readings:
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", UserWarning)
@@ -98,6 +102,18 @@ def _parsed(values, name: str) -> np.ndarray:
                 "(dates must be ISO 8601, or day and month in one order throughout)"
             ) from None
     return _naive_utc(parsed)
+
+
+_YEAR_FIRST = re.compile(r"\s*\d{4}[-/.]")
+
+
+def _year_first(values) -> bool:
+    """Whether the first text value present starts with a four-digit year (2020-01-02,
+    2020/01/02)."""
+    for value in to_numpy(values)[:1000].tolist():
+        if isinstance(value, str) and value.strip():
+            return _YEAR_FIRST.match(value) is not None
+    return False
 
 
 def _naive_utc(values) -> np.ndarray:
