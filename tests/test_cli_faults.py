@@ -396,3 +396,15 @@ def test_clv_names_a_horizon_past_what_the_model_computes(tmp_path, capsys):
     one_line_error(capsys, main(["clv", "--data", "sample", "--days", "365000", "--out", str(out)]),
                    "--days 365000", "shorter horizon")  # fmt: skip
     assert not out.exists()
+
+
+def test_library_warnings_are_one_line_of_the_command(tmp_path, capsys):
+    """A warning of the library printed Python's two lines: a file name, a line number and a
+    line of recforge's source."""
+    path = tmp_path / "eu.csv"
+    path.write_text("user,item,time\na,x,01/12/2024\nb,y,05/12/2024\na,z,12/12/2024\n")
+    assert main(["train", "--data", str(path), "--time-col", "time", "--model", "popularity",
+                 "--out", str(tmp_path / "m.npz"), "--quiet"]) == 0  # fmt: skip
+    err = capsys.readouterr().err
+    assert err.startswith("recforge train: warning: time: every date reads both month first and day first")
+    assert ".py:" not in err and err.count("\n") == 1, err

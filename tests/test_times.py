@@ -84,6 +84,22 @@ def test_year_first_dates_are_never_read_day_first():
     assert pd.to_datetime(slashes, unit="s").strftime("%Y-%m-%d").tolist() == ["2024-01-02", "2024-12-31"]
 
 
+def test_a_column_every_date_of_which_reads_both_ways_is_warned_of():
+    """A European log of 1-12 December (01/12/2024 .. 12/12/2024) reads month first as twelve
+    months, and nothing in it says otherwise: read as before, with a warning naming both
+    readings. A day past 12 anywhere settles the order without one."""
+    import warnings
+
+    december = [f"{d:02d}/12/2024 10:00" for d in range(1, 13)]
+    with pytest.warns(UserWarning, match=r"'01/12/2024 10:00': 2024-01-12 or 2024-12-01"):
+        inter = rf.Interactions.from_arrays(["a"] * 12, [f"p{i}" for i in range(12)], times=december)
+    assert inter.times.data.max() - inter.times.data.min() > 300 * 86400  # read month first, as before
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rf.Interactions.from_arrays(["a"] * 13, [f"p{i}" for i in range(13)], times=[*december, "13/12/2024 10:00"])
+        rf.Interactions.from_arrays(["a"] * 2, ["p", "q"], times=["2024-01-02", "2024-02-01"])
+
+
 def test_aware_as_of_and_cutoff():
     aware_end = pd.Timestamp("2024-03-10", tz="America/New_York")  # 05:00 UTC
     s = _summary(NAIVE_UTC, as_of=aware_end)

@@ -80,6 +80,7 @@ def _parsed(values, name: str) -> np.ndarray:
         with warnings.catch_warnings():  # "could not infer format": each value then parses alone
             warnings.simplefilter("ignore", UserWarning)
             parsed = pd.to_datetime(values, utc=True)
+        _warn_if_both_orders_read(values, name)
     except (ValueError, TypeError) as first:
         # pandas infers one format from the first value: ISO 8601 text may vary in precision, and
         # a day-first log whose first date reads both ways ("01/02/2024") was taken month-first.
@@ -102,6 +103,41 @@ def _parsed(values, name: str) -> np.ndarray:
                 "(dates must be ISO 8601, or day and month in one order throughout)"
             ) from None
     return _naive_utc(parsed)
+
+
+_DAY_MONTH = re.compile(r"\s*\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
+
+
+def _warn_if_both_orders_read(values, name: str) -> None:
+    """Warn where every date of a day/month column reads both month first (taken) and day first
+    to other dates: a European log of the first twelve days of a month (01/12 .. 12/12) is
+    read as twelve months, and nothing else could tell."""
+    array = to_numpy(values)
+    first = next((v for v in array[:1000].tolist() if isinstance(v, str) and v.strip()), None)
+    if first is None or not _DAY_MONTH.match(first):  # ISO text, the common case: nothing to ask
+        return
+    spread = [v for v in array[:: max(1, array.size // 1000)].tolist() if isinstance(v, str)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        try:  # a thousand dates spread over the column first: a day past 12 among them settles it
+            pd.to_datetime(spread, utc=True, dayfirst=True)
+            text = [v for v in pd.unique(pd.Series(array, dtype=object).dropna()).tolist() if isinstance(v, str)]
+            if not all(_DAY_MONTH.match(v) for v in text):
+                return
+            day_first = pd.to_datetime(text, utc=True, dayfirst=True)
+        except (ValueError, TypeError):
+            return  # only one order reads every date
+        month_first = pd.to_datetime(text, utc=True)
+    differ = np.flatnonzero(np.asarray(month_first != day_first))
+    if differ.size:
+        example = text[int(differ[0])]
+        warnings.warn(
+            f"{name}: every date reads both month first and day first ({example!r}: "
+            f"{month_first[differ[0]]:%Y-%m-%d} or {day_first[differ[0]]:%Y-%m-%d}); read month first. "
+            "Write the dates as ISO 8601 (YYYY-MM-DD) to be sure",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 _YEAR_FIRST = re.compile(r"\s*\d{4}[-/.]")

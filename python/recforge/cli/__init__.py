@@ -9,6 +9,7 @@ import contextlib
 import io
 import os
 import sys
+import warnings
 
 from .._version import __version__
 from ._common import (
@@ -224,6 +225,16 @@ def reader_may_leave():
         sys.stdout = previous
 
 
+def _one_line_warning(command: str):
+    """Warnings of the library as the command's own lines ("recforge train: warning: ..."), not
+    Python's two lines with a file name and a line of source."""
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"recforge {command}: warning: {message}", file=sys.stderr if file is None else file)
+
+    return show
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     cli = parser()
@@ -251,7 +262,8 @@ def main(argv=None) -> int:
         print(f"recforge {args.command}: error: {clash}", file=sys.stderr)
         return 2
     try:
-        with reader_may_leave():
+        with reader_may_leave(), warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning(args.command)
             run(args)
     except CliError as e:
         print(f"recforge {args.command}: error: {e}", file=sys.stderr)
