@@ -339,9 +339,10 @@ def pseudonym_key(args) -> bytes | None:
         raise CliError(f"--pseudonymise: {e}") from None
 
 
-def check_output(path, option: str = "--out", suffixes=None) -> None:
+def check_output(path, option: str = "--out", suffixes=None, or_folder: bool = False) -> None:
     """Refuse an output the run could not write, before any work: a missing folder, a suffix
-    recforge does not write (``suffixes``; default the table formats), Parquet without pyarrow."""
+    recforge does not write (``suffixes``; default the table formats), Parquet without pyarrow.
+    ``or_folder``: the command also writes a folder of Parquet files (the message says so)."""
     if path is None:
         return
     try:
@@ -351,7 +352,8 @@ def check_output(path, option: str = "--out", suffixes=None) -> None:
     try:
         check_table_suffix(path, option, TABLE_SUFFIXES if suffixes is None else suffixes)
     except ValueError as e:
-        raise CliError(str(e)) from None
+        folder = f", or a folder ending in '/' (one Parquet file per block: {path + '/'!r})" if or_folder else ""
+        raise CliError(f"{e}{folder}") from None
     if path.lower().endswith(".parquet") and (pd is None or importlib.util.find_spec("pyarrow") is None):
         raise CliError(f"{option} {path!r}: writing Parquet needs pandas and pyarrow: pip install 'recforge[io]'")
 

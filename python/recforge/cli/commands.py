@@ -146,7 +146,7 @@ def recommend_out_of_core(args, start: float) -> None:
     if args.data == "sample":
         raise CliError("--data sample fits in memory: give a file --out, without --blocks")
     if not folder:
-        check_output(args.out)
+        check_output(args.out, or_folder=True)
     work = args.out if folder else args.out + ".blocks"
     model, known = trained(args.model)
     if args.customers and not isinstance(model, ColdStart):
@@ -216,7 +216,7 @@ def recommend(args) -> None:
     start = time.perf_counter()
     if _out_of_core(args):
         return recommend_out_of_core(args, start)
-    check_output(args.out)
+    check_output(args.out, or_folder=True)
     model, known = trained(args.model)
     # read before any scoring: a product table that matches nothing is refused at once
     descriptions = read_products(args, known.item_ids) if args.products else None
