@@ -557,6 +557,36 @@ def test_gamma_gamma_likelihood_gradient_and_recovery():
         assert abs(fitted[name] / value - 1) < 0.15, (name, fitted[name])
 
 
+@pytest.mark.parametrize("currency", [1e-6, 1e-3, 1e3, 1e6, 1e12])
+def test_gamma_gamma_fits_spend_in_any_currency_unit_alike(currency):
+    """Spend c times larger is the fit with v c times larger (the model is equivariant). From
+    v = 1 the search found another optimum for spend in millions (q = 2e6, a lower likelihood)
+    and ran past its bounds for spend a trillion times larger."""
+    rng = np.random.default_rng(0)
+    x, m = rng.integers(1, 20, 500).astype(float), rng.gamma(2.0, 10.0, 500)
+    base = GammaGammaFitter().fit(x, m)
+    scaled = GammaGammaFitter().fit(x, m * currency)
+    np.testing.assert_allclose(
+        [scaled.params_["p"], scaled.params_["q"]], [base.params_["p"], base.params_["q"]], rtol=1e-5
+    )
+    assert scaled.params_["v"] / currency == pytest.approx(base.params_["v"], rel=1e-5)
+    # the same likelihood, up to the change of unit's Jacobian (ln c per repeat customer's mean spend)
+    jacobian = base.n_customers_ * math.log(currency)
+    assert scaled.log_likelihood_ == pytest.approx(base.log_likelihood_ - jacobian, rel=1e-8)
+    np.testing.assert_allclose(
+        scaled.expected_average_value(x, m * currency), base.expected_average_value(x, m) * currency, rtol=1e-5
+    )
+
+
+def test_gamma_gamma_without_heterogeneity_points_to_the_penalizer():
+    """Spend that hardly varies between customers has no maximum (q, v -> infinity together);
+    where the search stops on that ridge is chance, so it is refused with the way out."""
+    x, spend = [1, 2, 3, 1, 4, 2], [20.0, 35.5, 18.0, 40.0, 25.0, 30.0]
+    with pytest.raises(RuntimeError, match="q, v -> infinity, which a penalizer holds back"):
+        GammaGammaFitter().fit(x, spend)
+    GammaGammaFitter(penalizer=0.001).fit(x, spend)
+
+
 def test_gamma_gamma_expected_value_and_bad_input():
     gg = GammaGammaFitter()
     gg.params_ = {"p": 6.0, "q": 4.0, "v": 15.0}

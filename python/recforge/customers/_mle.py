@@ -39,13 +39,22 @@ def blas_controller() -> ThreadpoolController:
 
 
 def maximise(
-    mean_log_likelihood, start, names, penalizer: float, max_iterations: int, model: str, strict: bool = True
+    mean_log_likelihood,
+    start,
+    names,
+    penalizer: float,
+    max_iterations: int,
+    model: str,
+    strict: bool = True,
+    ridge=None,
 ) -> np.ndarray:
     """The parameters maximising ``mean_log_likelihood(params) -> (value, gradient)`` minus
     ``penalizer * sum(params^2)``, searched over log-parameters by L-BFGS-B from ``start``
     (parameters, not logs). Raises RuntimeError naming the reason and the way out when the
     optimiser stops early or, with ``strict``, runs to a bound (a likelihood without a maximum:
-    without ``strict`` that bounded optimum is returned)."""
+    without ``strict`` that bounded optimum is returned). ``ridge(log_params)``: whether a
+    converged search stands on the model's known ridge to a limit (raised as not converged,
+    whatever the optimiser reported: where it stops along the ridge is chance)."""
     max_iterations = check_int(max_iterations, "max_iterations", minimum=1)
     strict = check_bool(strict, "strict")
     start = np.asarray(start, dtype=np.float64)
@@ -93,7 +102,12 @@ def maximise(
     # caller accepts limits (not ``strict``).
     flat = stalled and np.all(np.isfinite(result.jac)) and np.max(np.abs(result.jac)) < 1e-5
     running_off = stalled and np.any(np.abs(result.x) > DRIFT)
-    if not np.all(np.isfinite(result.x)) or not (result.success or flat or ((at_bound or running_off) and not strict)):
+    on_ridge = ridge is not None and bool(ridge(result.x))
+    if (
+        not np.all(np.isfinite(result.x))
+        or not (result.success or flat or ((at_bound or running_off) and not strict))
+        or on_ridge
+    ):
         raise RuntimeError(
             f"{model} fit did not converge ({result.message.strip() or 'stalled'}; "
             f"{dict(zip(names, params.tolist()))}); {_way_out(names, result.x, penalizer)}"

@@ -10,7 +10,7 @@ from .. import _core
 from .._checks import as_numbers, check_fitted, check_int, check_real
 from .._config import resolve_threads
 from .._params import Parametrised
-from ._mle import maximise
+from ._mle import DRIFT, maximise
 from .summary import summary_columns
 
 PARAMS = ("p", "q", "v")
@@ -115,13 +115,30 @@ class GammaGammaFitter(Parametrised):
 
         rows = Rows(x, m)
         threads = resolve_threads(self.n_threads)
+        # The model is equivariant in the currency: spend c times larger is the fit with v c
+        # times larger. Without a penalizer the search runs on spend in units of its mean (from
+        # v = 1: a start a million times off found another optimum for spend in millions, and
+        # v ran past the search's bounds for spend in yen-cents); a penalizer acts on v as given,
+        # so there the search only starts from v = the mean spend.
+        unit = float(m.mean()) if self.penalizer == 0 else 1.0
+        searched = Rows(x, m / unit) if unit != 1.0 else rows
 
         def mean_log_likelihood(params):
-            ll, grad = log_likelihood(params, rows, threads)
+            ll, grad = log_likelihood(params, searched, threads)
             return ll / x.size, grad / x.size
 
-        start = np.ones(3) if initial is None else initial
-        params = maximise(mean_log_likelihood, start, PARAMS, self.penalizer, max_iterations, "Gamma-Gamma")
+        start = (
+            np.array([1.0, 1.0, float(m.mean()) / unit])
+            if initial is None
+            else np.asarray(initial, dtype=np.float64) / [1.0, 1.0, unit]
+        )
+        # q -> infinity (v with it): spend hardly varies between customers, no maximum; the
+        # penalizer holds it back. Read on the searched scale, where healthy fits keep q small.
+        params = maximise(
+            mean_log_likelihood, start, PARAMS, self.penalizer, max_iterations, "Gamma-Gamma",
+            ridge=lambda theta: self.penalizer == 0 and theta[1] > DRIFT,
+        )  # fmt: skip
+        params = params * [1.0, 1.0, unit]
         self.params_ = dict(zip(PARAMS, params.tolist()))
         self.log_likelihood_ = log_likelihood(params, rows, threads)[0]
         self.n_customers_ = int(x.size)
