@@ -434,15 +434,23 @@ def test_splits_and_models_take_interactions(rng):
         rf.split.per_user_split(inter, frac=0.3, seed=1),
         rf.split.random_split(inter, seed=2),
         rf.split.leave_k_out(inter, 1, by="time"),
-        rf.split.temporal_split(inter, cutoff=5 * 10**5),
     ):
         assert isinstance(train, rf.Interactions) and train.shape == test.shape == inter.shape
         assert train.user_ids is inter.user_ids
         assert (train.matrix + test.matrix != inter.matrix).nnz == 0
         merged = train.times + test.times
         assert (merged != inter.times).nnz == 0
-    train, test = rf.split.temporal_split(inter, cutoff=5 * 10**5)
+    # by event: a pair with events on both sides is in both, its weight split between them
+    train, test = rf.split.temporal_split(inter, cutoff=5 * 10**5, repeats="keep")
+    assert isinstance(train, rf.Interactions) and train.user_ids is inter.user_ids
+    assert (train.matrix + test.matrix != inter.matrix).nnz == 0
+    assert (train.times.maximum(test.times) != inter.times).nnz == 0
     assert train.times.data.max() < 5 * 10**5 <= test.times.data.min()
+    _, new = rf.split.temporal_split(inter, cutoff=5 * 10**5)  # repeats dropped: only pairs first met later
+    assert (
+        new.matrix.multiply(train.matrix).nnz == 0
+        and (new.matrix != test.matrix - test.matrix.multiply(train.matrix.astype(bool))).nnz == 0
+    )
     model = rf.ItemKNN(neighbours=20).fit(train)
     assert rf.evaluate(model, train, test)["n_users"] > 0
     assert rf.Popularity(half_life=1e5).fit(inter).popularity_.shape == (inter.n_items,)

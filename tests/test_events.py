@@ -116,8 +116,13 @@ def test_splits_send_each_pairs_events_with_it(split):
         train, test = rf.split.random_split(inter, 0.3, seed=1)
     elif split == "per_user":
         train, test = rf.split.per_user_split(inter, 0.3, seed=1)
-    else:
-        train, test = rf.split.temporal_split(inter, cutoff=1_650_000_000)
+    else:  # events split by time: a pair bought on both sides is in both parts
+        train, test = rf.split.temporal_split(inter, cutoff=1_650_000_000, repeats="keep")
+        assert (train.events.time < 1_650_000_000).all() and (test.events.time >= 1_650_000_000).all()
+        assert len(train.events) + len(test.events) == len(inter.events)
+        for part in (train, test):
+            assert set(zip(part.events.user.tolist(), part.events.item.tolist())) == set(zip(*part.matrix.nonzero()))
+        return
     ev = inter.events
     for part in (train, test):
         pairs = set(zip(*part.matrix.nonzero()))

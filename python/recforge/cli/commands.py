@@ -364,8 +364,10 @@ def split_events(inter: Interactions, how: str, test_frac: float, cutoff, seed: 
     if how == "temporal":
         if inter.times is None:
             raise CliError("--split temporal needs event times: give --time-col")
-        if cutoff is None:  # the latest test_frac of the pairs go to test
-            cutoff = float(np.quantile(inter.times.data, 1.0 - test_frac)) if inter.nnz else 0.0
+        if cutoff is None:  # the latest test_frac of the events (of the pairs without a log) go to test
+            ev = inter.events
+            times = ev.time if ev is not None and ev.time is not None else inter.times.data
+            cutoff = float(np.quantile(times, 1.0 - test_frac)) if times.size else 0.0
         try:
             return split.temporal_split(inter, cutoff=cutoff)
         except ValueError as e:
@@ -399,11 +401,6 @@ def _with_customers(model, user_ids: np.ndarray, H, args):
         UF[rows] = encoded
         UF = sp.csr_matrix(UF)
     return user_ids, H, UF, rows
-
-
-def keep_pairs(inter: Interactions, keep: np.ndarray) -> Interactions:
-    """The stored pairs of ``inter`` where ``keep`` (one flag per stored entry) holds; times alike."""
-    return split.partition(inter, keep)[1]
 
 
 def similar(args) -> None:

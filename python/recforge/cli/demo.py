@@ -6,17 +6,14 @@ import time
 
 import numpy as np
 
-from .._sparse import row_ids
-from .._times import as_moment, as_seconds
+from .._times import as_moment
 from ..campaign import explain, rerank
 from ..customers import Propensity, rfm, summary
 from ..data import Interactions, features
 from ..datasets import sample
-from ..datasets.online_retail import purchases
-from ..evaluation import compare, default_space, tune
+from ..evaluation import compare, default_space, split, tune
 from ..models import ALS, EASE, ColdStart, ItemKNN, Popularity, UserKNN
 from ._common import CliError, campaign_rows, check_output, co_purchase_similarity, recommend_all, write_table
-from .commands import keep_pairs
 
 SHOWN = ("precision", "recall", "ndcg", "map", "hit_rate")
 CANDIDATES = 100  # per customer, re-ranked to --k
@@ -32,7 +29,7 @@ def demo(args) -> None:
         f"{inter.report['kept']:,} purchase lines -> {inter.nnz:,} (customer, product) pairs"
     )
 
-    train, test = split_events_by_time(data, inter, args.cutoff)
+    train, test = split_events_by_time(inter, args.cutoff)
     returning = np.diff(train.matrix.indptr)[np.diff(test.matrix.indptr) > 0] > 0
     print(
         f"time split at {args.cutoff}: train on {train.nnz:,} earlier (customer, product) pairs; measure on the "
@@ -149,35 +146,22 @@ def _campaign_lists(model, X, users, args):
     return ids, scores, paths, because[:, :, 0]
 
 
-def split_events_by_time(data, inter: Interactions, cutoff: str):
+def split_events_by_time(inter: Interactions, cutoff: str):
     """Train: purchases before ``cutoff``; test: the products a customer with such history first
-    bought at or after it (what a campaign can still recommend). Split by event, not by
-    (customer, product) pair, so a product bought on both sides stays in train."""
-    events = data.events
-    buy = purchases(events)
-    t = as_seconds(events["InvoiceDate"], "InvoiceDate")
+    bought at or after it (what a campaign can still recommend): :func:`rf.split.temporal_split`
+    of the purchase events."""
     try:
         cut = as_moment(cutoff, "cutoff")  # finite, or ValueError
     except ValueError:
         raise CliError(f"--cutoff: {cutoff!r} is not a date (e.g. 2011-11-01)") from None
-
-    def pairs(mask):
-        return inter.transform(
-            {"user": events["CustomerID"][mask], "item": events["StockCode"][mask], "time": events["InvoiceDate"][mask]}
-        )
-
-    train, later = pairs(buy & (t < cut)), pairs(buy & (t >= cut))
-    if not train.nnz or not later.nnz:
+    train, first_time = split.temporal_split(inter, cutoff=cut)
+    if not train.nnz or not first_time.nnz:
+        t = inter.events.time
         first, last = (np.datetime64(int(x), "s") for x in (np.nanmin(t), np.nanmax(t)))
         raise CliError(
             f"--cutoff: {cutoff!r} leaves no purchases {'before' if not train.nnz else 'after'} it; "
             f"the sample runs from {first} to {last}"
         )
-
-    def keys(M):
-        return row_ids(M) * np.int64(M.shape[1]) + M.indices
-
-    first_time = keep_pairs(later, ~np.isin(keys(later.matrix), keys(train.matrix)))  # not bought before
     return train, first_time
 
 

@@ -690,6 +690,38 @@ class Interactions:
             obj.events = self.events.select(self.events.in_pairs(obj.matrix))
         return obj
 
+    def select_events(self, rows):
+        """The Interactions of the events at ``rows`` (a boolean mask or indices into
+        :attr:`events`), over the same id maps, aggregated as this object was (the weight
+        column, ``event_weights``, ``aggregate``): the purchases before a date, say, with every
+        pair they touch and nothing later. Selecting every event gives this object's matrix.
+
+        Parameters
+        ----------
+        rows : numpy.ndarray of bool (one per event) or of int
+
+        Returns
+        -------
+        Interactions
+            Same shape; pairs without a selected event are not stored.
+        """
+        if self.events is None:
+            raise ValueError("select_events needs the event log: build the Interactions with keep_events=True")
+        ev = self.events.select(rows)
+        w = ev.weight
+        if ev.event is not None:
+            given = self.spec.get("event_weights") or {}
+            # a file keeps the weights as JSON (keys as text): an integer event type finds its text too
+            table = [given.get(t, given.get(str(t), np.nan)) for t in ev.event_types.tolist()]
+            w = w * np.asarray(table, dtype=np.float64)[ev.event]
+        M, T = _aggregate(ev.user, ev.item, w, ev.time, self.shape, self.spec.get("aggregate", "sum"))
+        obj = type(self).__new__(type(self))
+        obj.matrix, obj.times = M, T if self.times is not None else None
+        obj.user_ids, obj.item_ids, obj.spec = self.user_ids, self.item_ids, self.spec
+        obj.report = {"nnz": int(M.nnz)}
+        obj.events = ev
+        return obj
+
     def to_pandas(self):
         """One row per stored pair: user, item (raw ids), weight and, with times, time."""
         if pd is None:

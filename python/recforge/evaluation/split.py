@@ -75,6 +75,19 @@ def _rank_within_rows(X: CsrParts, key: np.ndarray) -> np.ndarray:
     return _core.rank_within_rows(X.indptr, np.ascontiguousarray(key, dtype=np.float64), resolve_threads(0))
 
 
+def _stored_in(X: CsrParts, other: CsrParts) -> np.ndarray:
+    """Per stored entry of X, whether ``other`` (same shape) stores its (row, column) too."""
+    return _core.contains_pairs(
+        other.indptr,
+        other.indices,
+        other.data,
+        *other.shape,
+        np.ascontiguousarray(row_ids(X), dtype=np.int64),
+        np.ascontiguousarray(X.indices, dtype=np.int64),
+        resolve_threads(0),
+    )
+
+
 def _times(times, X: CsrParts) -> np.ndarray:
     return check_aligned(times, X).data.astype(np.float64)
 
@@ -188,26 +201,36 @@ def leave_k_out(user_items, k: int = 1, by: str = "random", times=None, seed: in
     return _partition(X, (rank < k) & (n_u[row_ids(X)] > k), source)
 
 
-def temporal_split(user_items, times=None, cutoff=None):
-    """Interactions at or after ``cutoff`` go to test, earlier ones to train: the honest split
-    for a campaign (train on the past, measure on the future).
+def temporal_split(user_items, times=None, cutoff=None, *, repeats: str = "drop"):
+    """Events before ``cutoff`` go to train, later ones to test: the honest split for a campaign
+    (train on the past, measure on the future).
 
-    A stored pair is one (user, item) entry: with an :class:`~recforge.Interactions` its time is
-    the pair's latest event, so a product bought before and after ``cutoff`` goes to test whole.
-    To split events instead, build train and test from the two halves of the event log with
-    :meth:`Interactions.transform` (the id maps stay shared), as ``recforge demo`` does.
+    With an :class:`~recforge.Interactions` that keeps its event log (the default), the events
+    are split: train is what happened before ``cutoff`` (every pair it touches, aggregated as
+    the Interactions was), test the pairs with an event at or after it. A product bought on
+    both sides stays in train. Splitting whole pairs by their latest event instead took it out
+    of train and measured the model on predicting a customer's habitual purchases it was not
+    shown: on Online Retail (cutoff 2011-11-01) EASE's precision@10 read 0.146 where the
+    campaign would see 0.064. A plain matrix, or an Interactions without events, has one time
+    per pair (its latest event) and is split by pair.
 
     Parameters
     ----------
     user_items : scipy.sparse matrix or array, or Interactions, shape (n_users, n_items)
     times : scipy.sparse matrix, same positions as ``user_items`` (numbers, e.g. epoch seconds)
-        Default: the times of an Interactions.
+        Default: the times of an Interactions (then its events' times when it keeps them).
     cutoff : float, or (with an Interactions) a date such as "2011-11-01"
         In the unit of ``times``.
+    repeats : {"drop", "keep"}, default "drop"
+        For an event split, the test pairs a customer had already bought before ``cutoff``:
+        left out (a list that excludes what the customer has, as recommend and evaluate do
+        by default, could never hold them) or kept (to measure lists of repeat purchases, with
+        ``exclude_seen=False``).
 
     Returns
     -------
     train, test : scipy.sparse csr, same shape as ``user_items``
+        (two Interactions when given one)
     """
     X, source = _source(user_items)
     if times is not None and cutoff is None and not hasattr(times, "shape"):
@@ -216,11 +239,19 @@ def temporal_split(user_items, times=None, cutoff=None):
             f"times got {times!r}, which is not a matrix of times: give the date as cutoff= "
             "(temporal_split(user_items, cutoff=...); an Interactions' own times are used)"
         )
+    check_choice(repeats, "repeats", ("drop", "keep"))
+    by_event = times is None and source is not None and source.events is not None and source.events.time is not None
     times = _times_or_own(times, source)
     if times is None:
         raise ValueError("times is required (or an Interactions built with times)")
-    t = _times(times, X)
     if cutoff is None:
         raise ValueError("cutoff is required")
     cutoff = as_moment(cutoff, "cutoff") if source is not None else check_real(cutoff, "cutoff")
-    return _partition(X, t >= cutoff, source)
+    if by_event:
+        later = source.events.time >= cutoff
+        train, after = source.select_events(~later), source.select_events(later)
+        if repeats == "keep":
+            return train, after
+        bought = check_sparse(after, "test")
+        return train, _partition(bought, _stored_in(bought, check_sparse(train, "train")), after)[0]
+    return _partition(X, _times(times, X) >= cutoff, source)
