@@ -50,7 +50,12 @@ def add_campaign_parser(sub, add_data_arguments) -> None:
         "personalised message per customer.",
     )
     add_data_arguments(c)
-    c.add_argument("--out", required=True, help="campaign file: .csv, .csv.gz or .parquet")
+    c.add_argument(
+        "--out",
+        required=True,
+        help="campaign file: .csv, .csv.gz or .parquet; columns customer, rank, item, description, score (the "
+        "model's: the re-ranking also weighs diversity, novelty and rules, so it need not fall with rank), reason",
+    )
     c.add_argument("--fit", default="ease", help="model fitted on --data (default: ease)")
     c.add_argument("--k", type=int, default=10, help="products per customer (default: 10)")
     c.add_argument("--candidates", type=int, default=100, help="model's products re-ranked (default: 100)")
