@@ -408,3 +408,13 @@ def test_library_warnings_are_one_line_of_the_command(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("recforge train: warning: time: every date reads both month first and day first")
     assert ".py:" not in err and err.count("\n") == 1, err
+
+
+def test_customers_say_the_lines_they_left_out_as_every_reader_does(tmp_path, capsys):
+    """The summary's report was printed as a Python dict ({'missing_customer': 1, ...})."""
+    path = tmp_path / "log.csv"
+    path.write_text("user,time,amount\na,2024-01-01,5\n,2024-01-02,3\nb,2024-01-03,-2\nb,2024-01-04,4\n")
+    argv = ["customers", "--data", str(path), "--time-col", "time", "--amount-col", "amount"]
+    assert main([*argv, "--out", str(tmp_path / "c.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "2 customers from 4 lines; dropped rows: missing_customer 1, returns 1" in out and "{" not in out

@@ -24,7 +24,7 @@ from ..customers import (
 )
 from ..customers.summary import sorted_codes
 from . import audience
-from ._common import CliError, add_csv_arguments, check_output, read_events, write_table
+from ._common import CliError, add_csv_arguments, check_output, dropped_rows, read_events, write_table
 
 
 def add_log_arguments(parser) -> None:
@@ -79,8 +79,8 @@ def _summary(args, as_of=None, log=None):
         s = summary(customers, times, amounts, as_of=args.as_of if as_of is None else as_of, returns=args.returns)
     except ValueError as e:
         raise CliError(f"--data: {e}") from None
-    dropped = {k: v for k, v in s.report.items() if k != "lines" and v}
-    print(f"{len(s):,} customers from {s.report['lines']:,} lines" + (f"; {dropped}" if dropped else ""))
+    dropped = dropped_rows({"dropped": {k: v for k, v in s.report.items() if k != "lines"}})
+    print(f"{len(s):,} customers from {s.report['lines']:,} lines; dropped rows: {dropped}")
     return s, customers, items
 
 
