@@ -168,7 +168,11 @@ def summary(
         Unit of recency, T and since_last.
     period : {"day", "week"}, default "day"
         Lines of one customer in the same period (UTC calendar day or week starting Thursday
-        1970-01-01, as epoch arithmetic gives) form one transaction.
+        1970-01-01, as epoch arithmetic gives) form one transaction. Times with a zone or an
+        offset are taken in UTC, naive ones as they are: for a shop far from UTC whose times
+        carry an offset (an evening order at 20:00-05:00 is 01:00 UTC the next day), give local
+        wall-clock times, e.g. ``times.dt.tz_convert("America/New_York").dt.tz_localize(None)``,
+        so that one evening's orders are one transaction.
     returns : {"drop", "net"}, default "drop"
         Lines with a negative amount: "drop" leaves them out; "net" subtracts them from the
         customer's transaction of the same period, and a period whose net value is <= 0 is not a
