@@ -24,18 +24,26 @@ def _evaluated_users(test) -> np.ndarray:
 
 def _per_user(model, users, history, held_out, k, exclude_seen, allow=None):
     """Recommend to ``users`` from their ``history`` rows and score against ``held_out`` rows."""
-    if allow is None:
-        ids = _ranked(model, users, history, k, exclude_seen, None)
-    else:  # the whole ranking of the candidates, block by block, for its ties
-        width = max(allow.size, k)
-        step = max(1, AUC_BLOCK_ENTRIES // width)
-        ids = np.vstack(
-            [
-                _ranked(model, users[i : i + step], history[i : i + step], width, exclude_seen, allow)[:, :k]
-                for i in range(0, users.size, step)
-            ]
-        )
+    ids = _top(model, users, history, k, exclude_seen, allow)
     return ids, ranking_metrics(ids, held_out, k, per_user=True)
+
+
+def _top(model, users, history, k, exclude_seen, allow) -> np.ndarray:
+    """The top-k lists; among restricted candidates (``allow``) with the model's ties in each
+    customer's own order (:func:`_ranked`). The whole ranking is asked only for the customers
+    whose tie runs past the k-th place (one more entry tells), block by block: an informed
+    model has few, one that scores every candidate alike has them all."""
+    if allow is None:
+        return _ranked(model, users, history, k, exclude_seen, None)
+    ids, scores = _lists(model, users, history, k + 1, exclude_seen, allow)
+    crossing = np.flatnonzero((ids[:, k] >= 0) & (scores[:, k] == scores[:, k - 1]))
+    ids = _in_tie_order(users, ids, scores)[:, :k]
+    width = max(allow.size, k)
+    step = max(1, AUC_BLOCK_ENTRIES // width)
+    for start in range(0, crossing.size, step):
+        rows = crossing[start : start + step]
+        ids[rows] = _ranked(model, users[rows], history[rows], width, exclude_seen, allow)[:, :k]
+    return ids
 
 
 def tie_keys(users: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -50,21 +58,31 @@ def tie_keys(users: np.ndarray, ids: np.ndarray) -> np.ndarray:
 
 def _ranked(model, users, history, width, exclude_seen, allow) -> np.ndarray:
     """The model's lists, ``width`` long (-1 padded: k beyond the catalogue keeps the @k
-    denominators). With ``allow`` (the new-products group) the whole ranking of those
-    candidates is asked, and products the model scores alike are put in a pseudo-random order
-    of their own for each customer (:func:`tie_keys`): a model that knows nothing of new
-    products scores them all alike, and its ties broken by product number (the models' rule)
-    measured the catalogue's numbering (on a temporal split of MovieLens, every model "found"
-    new films with hit rate 0.66; in this order 0.24, what chance gives: 0.25)."""
+    denominators). With ``allow`` (the new-products group) products the model scores alike are
+    put in a pseudo-random order of their own for each customer (:func:`tie_keys`): a model
+    that knows nothing of new products scores them all alike, and its ties broken by product
+    number (the models' rule) measured the catalogue's numbering (on a temporal split of
+    MovieLens, every model "found" new films with hit rate 0.66; in this order 0.24, what
+    chance gives: 0.25). ``width`` must then reach past every tie that matters."""
+    ids, scores = _lists(model, users, history, width, exclude_seen, allow)
+    return ids if allow is None else _in_tie_order(users, ids, scores)
+
+
+def _lists(model, users, history, width, exclude_seen, allow):
     ids, scores = model.recommend(users, history, k=width, exclude_seen=exclude_seen, allow=allow)
     if ids.shape[1] < width:
         pad = ((0, 0), (0, width - ids.shape[1]))
         ids, scores = np.pad(ids, pad, constant_values=-1), np.pad(scores, pad, constant_values=-np.inf)
-    if allow is not None and ids.size:
-        keys = tie_keys(np.asarray(users), ids)
-        order = np.lexsort((keys, -np.where(ids >= 0, scores, -np.inf)), axis=1)
-        ids = np.take_along_axis(ids, order, 1)
-    return ids
+    return ids, scores
+
+
+def _in_tie_order(users, ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Each row by score, ties by :func:`tie_keys` (padding last)."""
+    if not ids.size:
+        return ids
+    keys = tie_keys(np.asarray(users), ids)
+    order = np.lexsort((keys, -np.where(ids >= 0, scores, -np.inf)), axis=1)
+    return np.take_along_axis(ids, order, 1)
 
 
 def _check_pair(train, test, models=()):
@@ -209,7 +227,7 @@ def _measure(model, users, history, held_out, k, exclude_seen, auc, allow, n_ite
             lists["ids"] = np.zeros((0, k), dtype=np.int64)
         return {"n_users": 0}
     n_candidates = n_items if allow is None else allow.size
-    full = auc or allow is not None  # the whole ranking: for AUC, or for the ties of restricted candidates
+    full = auc  # the whole ranking, for the AUC
     width = max(n_candidates, k) if full else k
     if auc and exclude_seen:
         H = sp.csr_matrix(history)
@@ -220,7 +238,10 @@ def _measure(model, users, history, held_out, k, exclude_seen, auc, allow, n_ite
     tops, aucs = [], []
     for start in range(0, users.size, step):
         block = slice(start, start + step)
-        ids = _ranked(model, users[block], history[block], width, exclude_seen, allow)
+        if full:
+            ids = _ranked(model, users[block], history[block], width, exclude_seen, allow)
+        else:
+            ids = _top(model, users[block], history[block], k, exclude_seen, allow)
         tops.append(ids[:, :k].copy() if full else ids)  # a view would keep the whole ranking alive
         if auc:
             aucs.append(auc_metric(ids, held_out[block], n_candidates - seen[block], per_user=True)["per_user"])
