@@ -75,6 +75,21 @@ def _rank_within_rows(X: CsrParts, key: np.ndarray) -> np.ndarray:
     return _core.rank_within_rows(X.indptr, np.ascontiguousarray(key, dtype=np.float64), resolve_threads(0))
 
 
+def _ties_at_random(X: CsrParts, t: np.ndarray, rng) -> np.ndarray:
+    """A key per entry that orders each row as ``t`` does, equal times in a random order: the
+    rank of the first entry of the entry's run of equal times in its row, plus a draw in [0, 1)."""
+    ascending = _rank_within_rows(X, t)  # equal times by position, for now
+    start = X.indptr[:-1][row_ids(X)]  # each place's (and each entry's) row start
+    at = start + ascending  # each entry's place in its row's ascending order
+    ordered = np.empty_like(t)
+    ordered[at] = t
+    first = np.ones(t.size, dtype=bool)  # where a run of equal times starts (rows start one too)
+    first[1:] = ordered[1:] != ordered[:-1]
+    first[start] = True
+    run_start = np.maximum.accumulate(np.where(first, np.arange(t.size), 0)) - start
+    return run_start[at].astype(np.float64) + rng.random(t.size)
+
+
 def _stored_in(X: CsrParts, other: CsrParts) -> np.ndarray:
     """Per stored entry of X, whether ``other`` (same shape) stores its (row, column) too."""
     return _core.contains_pairs(
@@ -169,7 +184,12 @@ def cold_items(user_items, frac: float = 0.2, seed: int = 0):
 
 def leave_k_out(user_items, k: int = 1, by: str = "random", times=None, seed: int = 0):
     """For every user with more than k interactions, k of them go to test: the latest
-    (``by="time"``, using ``times``; ties to the later position) or random ones.
+    (``by="time"``, using ``times``; equal times in an order drawn with ``seed``) or random ones.
+
+    Equal times are common (every line of an invoice carries its time). They went to the
+    later stored position, the product first seen latest in the data: on Online Retail the
+    held-out product of each customer's last invoice was its newest, and EASE's hit rate@10
+    read 0.154 where a random product of that invoice gives 0.299.
 
     Parameters
     ----------
@@ -179,6 +199,7 @@ def leave_k_out(user_items, k: int = 1, by: str = "random", times=None, seed: in
     times : scipy.sparse matrix, same positions as ``user_items``; required for ``by="time"``
         unless ``user_items`` is an Interactions with times.
     seed : int, default 0
+        The random draw (``by="random"``), or the order of equal times (``by="time"``).
 
     Returns
     -------
@@ -188,15 +209,15 @@ def leave_k_out(user_items, k: int = 1, by: str = "random", times=None, seed: in
     k = check_int(k, "k", minimum=1)
     check_choice(by, "by", ("random", "time"))
     times = _times_or_own(times, source)
+    rng = np.random.default_rng(check_int(seed, "seed", minimum=0))
     if by == "time":
         if times is None:
             raise ValueError('times is required for by="time"')
-        # Latest first; equal times: the later stored position first. That order is the reverse
-        # of (time, position) ascending, so the rank counts back from the row's end.
-        ascending = _rank_within_rows(X, _times(times, X))
+        # Latest first: the reverse of the ascending rank, so the rank counts back from the row's end.
+        ascending = _rank_within_rows(X, _ties_at_random(X, _times(times, X), rng))
         rank = np.diff(X.indptr)[row_ids(X)] - 1 - ascending
     else:
-        rank = _rank_within_rows(X, np.random.default_rng(check_int(seed, "seed", minimum=0)).random(X.indices.size))
+        rank = _rank_within_rows(X, rng.random(X.indices.size))
     n_u = np.diff(X.indptr)
     return _partition(X, (rank < k) & (n_u[row_ids(X)] > k), source)
 
