@@ -113,7 +113,7 @@ def _warn_if_both_orders_read(values, name: str) -> None:
     to other dates: a European log of the first twelve days of a month (01/12 .. 12/12) is
     read as twelve months, and nothing else could tell."""
     array = to_numpy(values)
-    first = next((v for v in array[:1000].tolist() if isinstance(v, str) and v.strip()), None)
+    first = _first_text(array)
     if first is None or not _DAY_MONTH.match(first):  # ISO text, the common case: nothing to ask
         return
     spread = [v for v in array[:: max(1, array.size // 1000)].tolist() if isinstance(v, str)]
@@ -146,10 +146,13 @@ _YEAR_FIRST = re.compile(r"\s*\d{4}[-/.]")
 def _year_first(values) -> bool:
     """Whether the first text value present starts with a four-digit year (2020-01-02,
     2020/01/02)."""
-    for value in to_numpy(values)[:1000].tolist():
-        if isinstance(value, str) and value.strip():
-            return _YEAR_FIRST.match(value) is not None
-    return False
+    first = _first_text(to_numpy(values))
+    return first is not None and _YEAR_FIRST.match(first) is not None
+
+
+def _first_text(array: np.ndarray) -> str | None:
+    """The first non-blank text among the first thousand values: the column's format."""
+    return next((v for v in array[:1000].tolist() if isinstance(v, str) and v.strip()), None)
 
 
 def _naive_utc(values) -> np.ndarray:

@@ -21,7 +21,8 @@ import scipy.sparse as sp
 
 from .._sparse import CsrParts, check_sparse, unit_rows
 from ..kernels.topk import sparse_topk_parts
-from .rows import top_rows
+from .content import unit_columns
+from .rows import self_exclusion, top_rows
 
 # Sizes of the calibration sample: enough pairs for a smooth map, a fraction of a fit's time.
 CALIBRATION_CUSTOMERS = 1000
@@ -33,14 +34,9 @@ def content_neighbours(known, queries, width: int, threads: int, itself: np.ndar
     """Known x queries matrix: column q holds the feature cosine of query q's ``width`` nearest
     known products (rows of ``known``). ``itself``: each query's own row in ``known``, left out
     (a known product posing as a new one is not its own neighbour)."""
-    catalogue = check_sparse(unit_rows(known, np.float32).T.tocsr(), "features.T")
+    catalogue = unit_columns(known)
     asked = check_sparse(unit_rows(queries, np.float32), "features")
-    banned = None
-    if itself is not None:
-        E = sp.csr_matrix(
-            (np.ones(itself.size), itself, np.arange(itself.size + 1)), shape=(itself.size, known.shape[0])
-        )
-        banned = check_sparse(E, "itself")
+    banned = None if itself is None else self_exclusion(itself, known.shape[0])
     ids, scores = sparse_topk_parts(asked, catalogue, min(width, known.shape[0]), banned, None, threads)
     return sp.csr_matrix(top_rows(ids, scores, known.shape[0]).T, dtype=np.float32)
 
