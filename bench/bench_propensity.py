@@ -1,5 +1,6 @@
 """Purchase propensity on the full Online Retail log with a time split: rf.customers.Propensity
-beside two baselines on the same customers, recency alone and BG/NBD's expected purchases.
+beside baselines on the same customers: recency alone, BG/NBD's expected purchases and, for a
+product target, the customers' own past purchases of it (most, then most recent).
 
     python bench/bench_propensity.py [--shared ../shared/datasets] [--window 30]
 
@@ -24,6 +25,13 @@ import recforge as rf
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
 
 
+def own(r: dict, what: str) -> str:
+    """The own-past-purchases baseline's AUC or top-decile lift ("-" without a target)."""
+    if "auc_target_history" not in r:
+        return "-"
+    return f"{r['auc_target_history']:.3f}" if what == "auc" else f"{r['lift_target_history'].lift[0]:.2f}"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=SHARED)
@@ -36,9 +44,10 @@ def main():
     christmas = ev.item_ids[np.char.find(np.char.upper(descriptions), "CHRISTMAS") >= 0]
     print(f"Online Retail: {len(ev):,} lines, {ev.user_ids.size:,} customers; {christmas.size} Christmas products")
     print(
-        "| question | customers | base rate | AUC model | AUC recency | AUC BG/NBD | top-10% lift | recency | BG/NBD |"
+        "| question | customers | base rate | AUC model | AUC recency | AUC BG/NBD | AUC own past | top-10% lift "
+        "| recency | BG/NBD | own past |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     segments = rf.customers.Segmenter(n_segments=6)
     questions = (
         ("buys anything", None, None, None),
@@ -46,6 +55,8 @@ def main():
         ("buys a Christmas product", christmas, None, None),
         ("buys a Christmas product, + ItemKNN scores", christmas, rf.ItemKNN(), None),
         ("buys a Christmas product, + ItemKNN scores + segment", christmas, rf.ItemKNN(), segments),
+        ("buys 85123A (the best seller)", ["85123A"], None, None),
+        ("buys 85123A, + ItemKNN scores", ["85123A"], rf.ItemKNN(), None),
     )
     for question, target, recommender, segmenter in questions:
         start = time.perf_counter()
@@ -55,8 +66,8 @@ def main():
         r = model.evaluate(who, when, money, item, cutoff="2011-11-09")
         print(
             f"| {question} | {r['customers']:,} | {r['base_rate']:.1%} | {r['auc']:.3f} | {r['auc_recency']:.3f} | "
-            f"{r['auc_bgnbd']:.3f} | {r['lift'].lift[0]:.2f} | {r['lift_recency'].lift[0]:.2f} | "
-            f"{r['lift_bgnbd'].lift[0]:.2f} | ({time.perf_counter() - start:.1f} s)",
+            f"{r['auc_bgnbd']:.3f} | {own(r, 'auc')} | {r['lift'].lift[0]:.2f} | {r['lift_recency'].lift[0]:.2f} | "
+            f"{r['lift_bgnbd'].lift[0]:.2f} | {own(r, 'lift')} | ({time.perf_counter() - start:.1f} s)",
             flush=True,
         )
         if target is None and segmenter is None:

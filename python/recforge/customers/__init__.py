@@ -15,6 +15,7 @@ from .propensity import (
     labels_after,
     lift_table,
     summary_before,
+    target_history_score,
 )
 from .rfm import RFM, SEGMENTS, quantile_scores, rfm, segment
 from .segments import Segmenter, SegmentProfile, behaviour, profile
@@ -49,4 +50,5 @@ __all__ = [
     "segment",
     "summary",
     "summary_before",
+    "target_history_score",
 ]

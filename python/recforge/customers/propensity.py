@@ -219,6 +219,18 @@ def labels_after(
     return isin(customer_ids, customers[inside])
 
 
+def target_history_score(X) -> np.ndarray:
+    """The rule a marketer would use without a model, from :func:`features_at`'s columns: who
+    bought the target products most often, and among equals most recently, buys them again.
+    One number that sorts as that pair does (the count first, the recency among equal counts).
+    """
+    count = X[:, FEATURES.index("target_purchases")]
+    since = X[:, FEATURES.index("days_since_target")]
+    # Ranks of the recency within [0, 1): they never outweigh one purchase more.
+    recency = np.unique(since, return_inverse=True)[1].astype(np.float64)
+    return count - recency / (recency.max() + 1.0)
+
+
 @dataclass
 class LiftTable:
     """Customers ranked by score, cut into deciles (10 rows, best first)."""
@@ -421,7 +433,11 @@ class Propensity(Parametrised):
 
     def evaluate(self, customers, times, amounts=None, items=None, *, cutoff) -> dict:
         """AUC, the lift table and the base rate at ``cutoff`` (a later one than the fit's), beside
-        two baselines on the same customers: recency alone and BG/NBD's expected purchases."""
+        baselines on the same customers: recency alone (``auc_recency``, ``lift_recency``),
+        BG/NBD's expected purchases (``_bgnbd``) and, with ``target``, the customers' own
+        purchases of the target products, most first and then most recent
+        (``_target_history``, :func:`target_history_score`): a model that does not beat the
+        last is not worth its fit for that target."""
         from sklearn.metrics import roc_auc_score
 
         check_fitted(self, "classifier_")
@@ -432,13 +448,14 @@ class Propensity(Parametrised):
             raise ValueError(f"the {self.window:g} days after cutoff {at} hold only one class: no AUC")
         p = self.classifier_.predict_proba(X)[:, 1]
         recency, expected = -X[:, FEATURES.index("days_since_last")], X[:, FEATURES.index("expected_purchases")]
+        baselines = {"recency": recency, "bgnbd": expected}
+        if self.target is not None:
+            baselines["target_history"] = target_history_score(X)
         return {
             "auc": float(roc_auc_score(y, p)),
-            "auc_recency": float(roc_auc_score(y, recency)),
-            "auc_bgnbd": float(roc_auc_score(y, expected)),
+            **{f"auc_{name}": float(roc_auc_score(y, score)) for name, score in baselines.items()},
             "lift": lift_table(p, y),
-            "lift_recency": lift_table(recency, y),
-            "lift_bgnbd": lift_table(expected, y),
+            **{f"lift_{name}": lift_table(score, y) for name, score in baselines.items()},
             "base_rate": float(y.mean()),
             "customers": int(ids.size),
             "customer_ids": ids,
