@@ -40,7 +40,11 @@ def add_lift_parser(sub) -> None:
     g.add_argument("--user-col", default="user", help="customer id column (default: user)")
     g.add_argument("--item-col", default="item", help="product id column (default: item)")
     g.add_argument("--time-col", help="time column: epoch seconds or dates (without it every line counts)")
-    g.add_argument("--amount-col", help="money per line: adds the spend per customer in the window (Welch's t-test)")
+    g.add_argument(
+        "--amount-col",
+        help="money per line: adds the spend per customer in the window, returns netted (Welch's t-test); "
+        "a line with a negative amount is a return, not a conversion",
+    )
     g.add_argument("--since", help="with --time-col: the send (lines before it do not count)")
     g.add_argument("--days", type=float, help="with --since: days after it that count (default: 30)")
     add_csv_arguments(g)
@@ -166,10 +170,14 @@ def lift_command(args) -> None:
             "a customer is treated or held out, not both"
         )
     users, items, amounts = _events(args, key)
-    products, bought = factorize(items, "--data products")
+    # A line with a negative amount is a return, not a purchase: a customer who only returned
+    # something in the window did not convert (as rf.customers counts purchases). It still
+    # nets their spend. A line without an amount is a purchase of unknown value.
+    purchase = slice(None) if amounts is None else ~(amounts < 0)
+    products, bought = factorize(items[purchase], "--data products")
     groups = (("treated", treated), ("control", control))
-    rows = {name: _converted(group, users, products, bought) for name, group in groups}
-    if users.size and not any(rows[name][0].any() for name in rows):
+    rows = {name: _converted(group, users[purchase], products, bought) for name, group in groups}
+    if users.size and not any((lookup(group[0], users) >= 0).any() for _, group in groups):
         hint = "--pseudonymise with the campaign's key" if key is None else "the key the campaign used"
         print(
             f"recforge lift: no customer of the events is in --campaign or --control; files of pseudonyms need {hint}",
