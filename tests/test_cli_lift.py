@@ -170,6 +170,24 @@ def test_spend_per_customer_counts_everyone_of_each_group(tmp_path, capsys):
     assert "spend per customer" in capsys.readouterr().out
 
 
+def test_customer_ids_read_as_floats_match_the_lists(tmp_path, capsys):
+    """A Parquet file pandas wrote from a customer column with a gap holds 17850.0: every other
+    reader calls that customer 17850, lift called it "17850.0" and matched nobody (0% in both
+    groups, and a hint about pseudonyms)."""
+    pd.DataFrame({"customer": ["17850", "12346"], "item": ["P1"] * 2}).to_csv(tmp_path / "sent.csv", index=False)
+    pd.DataFrame({"customer": ["13047"], "item": ["P1"]}).to_csv(tmp_path / "control.csv", index=False)
+    events = pd.DataFrame({"user": [17850.0, np.nan, 13047.0], "item": ["P1", "P1", "P2"]})
+    events.to_parquet(tmp_path / "after.parquet", index=False)
+    argv = ["lift", "--campaign", str(tmp_path / "sent.csv"), "--control", str(tmp_path / "control.csv")]
+    argv += ["--data", str(tmp_path / "after.parquet"), "--out", str(tmp_path / "lift.csv")]
+    assert main(argv) == 0
+    table = pd.read_csv(tmp_path / "lift.csv").set_index("conversion")
+    assert table.loc["bought anything", "treated"] == 0.5 and table.loc["bought anything", "control"] == 1.0
+    assert table.loc["bought a listed product", "treated"] == 0.5
+    assert table.loc["bought a listed product", "control"] == 0.0
+    assert "no customer of the events" not in capsys.readouterr().err
+
+
 def test_a_return_is_not_a_conversion_but_nets_the_spend(tmp_path, capsys):
     """Online Retail's window after a send holds returns (negative quantities) of earlier
     purchases: customers who only returned something counted as converted (34.65% where 33.51%

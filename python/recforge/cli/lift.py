@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 
-from .._factorize import factorize, lookup, missing_mask, pd
+from .._factorize import factorize, id_kind, ids_like, lookup, missing_mask
 from .._times import as_moment, as_seconds
 from ..campaign import lift, mean_lift, pseudonymise
 from ._common import CliError, add_csv_arguments, check_output, pseudonym_key, read_events, write_table
@@ -61,13 +61,12 @@ def add_lift_parser(sub) -> None:
 
 
 def _text(values) -> np.ndarray:
-    """Ids as text (None where missing): a CSV's "1038" and a Parquet file's 1038 are one id."""
-    values = np.asarray(values, dtype=object)
-    missing = missing_mask(values)
-    if pd is not None and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
-        out = values.copy()  # text already (a CSV's columns): no Python loop over the lines
-    else:
-        out = np.array([str(v) for v in values.tolist()], dtype=object)
+    """Ids as text (None where missing), as every reader of recforge writes them: a CSV's "1038",
+    a Parquet file's 1038 and an id column with a gap read as floats (1038.0) are one id."""
+    out = np.asarray(ids_like(np.asarray(values, dtype=object), kind="string"), dtype=object)
+    missing = missing_mask(out)
+    if id_kind(out) != "string":  # other values (True, dates) as their text, one by one
+        out = np.array([str(v) for v in out.tolist()], dtype=object)
     out[missing] = None
     return out
 
