@@ -71,17 +71,26 @@ def emptied_customers(history, raw_users) -> np.ndarray:
     return ids[~has_events]
 
 
+def kept_rows(ids) -> tuple[np.ndarray, dict]:
+    """Positions of a customer table's rows to use, in table order: rows with an id, the last
+    row of each id (as assigning the rows in order would leave it); and the rows left out, by
+    reason. A row without an id answers no one: kept, it would be matched to no customer, or
+    (as a row number -1) to the last one."""
+    codes, distinct = factorize(ids, "customer ids")
+    present = np.flatnonzero(codes >= 0)
+    last = np.full(distinct.size, -1, dtype=np.int64)
+    np.maximum.at(last, codes[present], present)
+    kept = np.sort(last)
+    return kept, {MISSING_ID: int(codes.size - present.size), DUPLICATE_ID: int(present.size - kept.size)}
+
+
 class CustomerTable:
     """One block's rows of the customer table, cleaned: ids (no missing id, each once: the last
     row of an id wins, as an in-memory table assignment does) and their attribute matrix."""
 
     def __init__(self, model, frame, key: str):
-        ids = frame[key]
-        missing = ids.isna().to_numpy()
-        kept = frame[~missing]
-        repeated = kept[key].duplicated(keep="last").to_numpy()
-        kept = kept[~repeated]
-        self.dropped = {MISSING_ID: int(missing.sum()), DUPLICATE_ID: int(repeated.sum())}
+        rows, self.dropped = kept_rows(frame[key])
+        kept = frame.iloc[rows]
         self.ids = kept[key].to_numpy()
         if self.ids.dtype.kind == "f":  # integer ids read back with gaps as floats: whole again
             self.ids = self.ids.astype(np.int64)

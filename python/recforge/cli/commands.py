@@ -13,8 +13,9 @@ import scipy.sparse as sp
 
 from .._atomic import atomic_output
 from .._csv_out import Coded
+from .._factorize import to_numpy
 from .._sparse import row_ids
-from ..batch.customers import emptied_customers, with_empty_rows
+from ..batch.customers import emptied_customers, kept_rows, with_empty_rows
 from ..data import Interactions
 from ..evaluation import compare, default_space, split, tune
 from ..kernels import similarity
@@ -248,7 +249,7 @@ def recommend(args) -> None:
         table = campaign_rows(known.user_ids, known.item_ids, users, ids, scores)
     else:
         user_ids, H, at = with_empty_rows(history.user_ids, history.matrix, emptied)
-        user_ids, H, UF, listed = _with_customers(model, user_ids, H, args)
+        user_ids, H, UF, listed, left_out = _with_customers(model, user_ids, H, args)
         answered = np.diff(H.indptr) > 0
         answered[listed] = True
         answered[at] = True
@@ -265,6 +266,7 @@ def recommend(args) -> None:
             f"{users.size:,} customers ({int((labels >= 0).sum()):,} known, {int((labels < 0).sum()):,} new)"
             + (f"; answered by {answered_by}" if answered_by else "")
             + (f"; {emptied.size:,} of them had no usable event left" if emptied.size else "")
+            + "".join(f"; --customers rows left out: {n:,} ({why})" for why, n in left_out.items())
             + f"; dropped rows: {dropped_rows(history.report)}"
         )
     report = history.report
@@ -385,22 +387,23 @@ def _with_customers(model, user_ids: np.ndarray, H, args):
     histories); and the rows of the --customers table's customers."""
     UF = None
     if not args.customers:
-        return user_ids, H, UF, np.zeros(0, dtype=np.int64)
+        return user_ids, H, UF, np.zeros(0, dtype=np.int64), {}
     encoder = model.user_encoder_
     columns = [] if encoder is None else encoder.text + encoder.categorical + encoder.numeric
     text = [] if encoder is None else encoder.text + encoder.categorical
     table = read_attribute_table(args.customers, args.user_key, columns, text, "--customers", args.sep, args.decimal)
-    listed = np.asarray(table[args.user_key], dtype=object if user_ids.dtype.kind not in "iuf" else None)
+    kept, left_out = kept_rows(to_numpy(table[args.user_key]))  # no row without an id, one per id
+    listed = np.asarray(table[args.user_key], dtype=object if user_ids.dtype.kind not in "iuf" else None)[kept]
     user_ids, H, rows = with_empty_rows(user_ids, H, listed)
     if encoder is not None:
         try:
-            encoded = encoder.transform({c: table[c] for c in columns})
+            encoded = encoder.transform({c: to_numpy(table[c])[kept] for c in columns})
         except (ValueError, TypeError) as e:
             raise CliError(f"--customers: {e}") from None
         UF = sp.csr_matrix((user_ids.size, encoded.shape[1]), dtype=np.float32).tolil()
         UF[rows] = encoded
         UF = sp.csr_matrix(UF)
-    return user_ids, H, UF, rows
+    return user_ids, H, UF, rows, {why: n for why, n in left_out.items() if n}
 
 
 def similar(args) -> None:
