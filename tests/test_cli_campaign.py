@@ -328,14 +328,15 @@ def test_a_table_beside_the_events_may_use_the_other_delimiter(tmp_path, product
 def test_a_purchase_log_as_the_product_table_gives_each_products_first_description(tmp_path, capsys):
     """Online Retail's own log as --products: a product's first lines may have no description
     (zero-price adjustments) and the later ones have it; the first line was taken, and 59 of
-    3,665 products had "no description there"."""
+    3,665 products had "no description there". Spaces around a description are not part of it
+    (a message printed "(because you bought REGENCY MILK JUG PINK )"), and spaces alone are none."""
     inter = rf.datasets.sample().interactions
     model = tmp_path / "model.npz"
     rf.ItemKNN().fit(inter).save(model)
     log = pd.DataFrame(
         {
-            "item": ["85123A", "85123A", "85123A"] + list(inter.item_ids[:50]),
-            "description": [None, "", "WHITE HANGING HEART"] + [f"product {i}" for i in range(50)],
+            "item": ["85123A", "85123A", "85123A", "85123A"] + list(inter.item_ids[:50]),
+            "description": [None, "", "  ", " WHITE HANGING HEART "] + [f"product {i}" for i in range(50)],
         }
     )
     log.to_csv(tmp_path / "log.csv", index=False)

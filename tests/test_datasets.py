@@ -40,6 +40,8 @@ def test_sample_is_shipped_and_works_offline(backend):
     assert inter.times is not None and inter.times.data.min() >= np.datetime64("2010-12-01", "s").astype(np.int64)
     assert all(isinstance(d, str) for d in data.items["description"].tolist())
     assert data.items["description"][inter.item_index("85123A")] == "WHITE HANGING HEART T-LIGHT HOLDER"
+    # the file writes "REGENCY MILK JUG PINK " (and 686 more with spaces around): the text is without
+    assert all(d == d.strip() for d in data.items["description"].tolist())
     assert "CC BY 4.0" in data.license and "10.24432/C5BW33" in data.citation
 
 

@@ -166,8 +166,12 @@ def read_products(args, item_ids, categories: bool = False):
 def first_given(table_ids, values, ids) -> np.ndarray:
     """Each of ``ids``' first value in ``values`` that is not missing (None where it has none):
     a table with a row per event (a purchase log given as the product table) may leave a
-    product's description empty on its first rows and give it later."""
+    product's description empty on its first rows and give it later. Text is stripped of the
+    spaces around it (Online Retail writes "REGENCY MILK JUG PINK ", which a message would
+    print before its closing parenthesis; the feature encoder strips categories alike), and
+    text of spaces only is missing."""
     values = to_numpy(values).astype(object, copy=False)
+    values = np.array([v.strip() if isinstance(v, str) else v for v in values.tolist()], dtype=object)
     given = ~missing_mask(values) & (values != "")
     at = rows_of(to_numpy(table_ids)[given], ids)
     out = np.full(len(ids), None, dtype=object)
