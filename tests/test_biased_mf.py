@@ -209,6 +209,19 @@ def test_defaults_fit_rated_data_better_than_the_global_mean():
     assert rmse(m, R) < R.data.std()
 
 
+@pytest.mark.parametrize("model", [rf.BiasedMF, rf.KNNRegressor])
+def test_rating_models_say_when_every_rating_is_the_same(model, recwarn):
+    """Purchases or clicks (every weight 1) fitted as ratings: nothing to learn, and the lists
+    followed initial noise (BiasedMF's precision@10 on MovieLens latest-small: 0.0007, a fifth
+    of chance), without a word."""
+    R = ratings(3)
+    model().fit(R)
+    assert not [w for w in recwarn if issubclass(w.category, UserWarning)]  # ratings: silent
+    R.data[:] = 1.0
+    with pytest.warns(UserWarning, match=f"{model.__name__} predicts ratings, and every rating here is 1"):
+        model().fit(R)
+
+
 def test_divergence_raises_with_advice_that_fits_the_data():
     R = ratings(10)
     with pytest.raises(FloatingPointError, match="lower learning_rate"):  # ratings: the step is too big

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import subprocess
 import sys
 from importlib.metadata import entry_points
@@ -655,6 +656,23 @@ def test_what_a_model_cannot_do_is_one_line(tmp_path, events_csv, capsys):
     assert main(["similar", "--model", str(model), "--items", "SKU-1"]) == 2
     err = capsys.readouterr().err
     assert "NotImplementedError: a user-based KNNRegressor has no item similarity" in err and err.count("\n") == 1
+
+
+def test_knnregressor_is_refused_fallbacks_before_its_fit_and_evaluated_bare(tmp_path, events_csv, capsys):
+    """KNNRegressor is listed by train and evaluate, and cannot be wrapped in ColdStart: train
+    failed after the whole fit with a ValueError, and evaluate failed for every model listed."""
+    argv = ["--data", str(events_csv), "--user-col", "customer", "--item-col", "sku", "--weight-col", "ts"]
+    model = tmp_path / "kr.npz"
+    assert main(["train", *argv, "--model", "knnregressor", "--out", str(model), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "train it with --no-fallbacks" in err and err.count("\n") == 1 and "fitting" not in err
+    assert not model.exists()
+    out = tmp_path / "eval.json"
+    evaluate = ["evaluate", *argv, "--split", "per-user", "--models", "popularity,knnregressor,itemknn"]
+    assert main([*evaluate, "--out", str(out), "--quiet"]) == 0
+    said = capsys.readouterr().out
+    assert "| knnregressor |" in said and "knnregressor: no fallbacks" in said and "itemknn: no" not in said
+    assert set(json.loads(out.read_text())["metrics"]) >= {"popularity", "knnregressor", "itemknn"}
 
 
 def test_names_reads_an_event_file_without_a_header_line(tmp_path, capsys):

@@ -19,7 +19,7 @@ from ..batch.customers import emptied_customers, kept_rows, with_empty_rows
 from ..data import Interactions
 from ..evaluation import compare, default_space, split, tune
 from ..kernels import similarity
-from ..models import ColdStart, load
+from ..models import ColdStart, KNNRegressor, load
 from ._common import (
     CliError,
     build_interactions,
@@ -43,6 +43,11 @@ def train(args) -> None:
     model = make_model(args.model, parse_params(args.param))
     if args.no_fallbacks and (args.item_features or args.user_features):  # before reading the events
         raise CliError("--no-fallbacks: features feed the fallbacks; leave them out or drop --no-fallbacks")
+    if not args.no_fallbacks and not takes_fallbacks(model):  # before the fit, not after it
+        raise CliError(
+            f"--model {args.model} predicts ratings of the customers it is trained on and cannot answer new "
+            "ones from their history: train it with --no-fallbacks ('recommend' then skips new customers)"
+        )
     inter = build_interactions(args)
     print(f"{inter} from {args.data}; dropped rows: {dropped_rows(inter.report)}")
     item_features = read_features(args, "item", inter.item_ids)
@@ -63,6 +68,12 @@ def train(args) -> None:
         )
     model.save(args.out)
     print(f"{model!r} trained in {time.perf_counter() - start:.1f} s -> {args.out}")
+
+
+def takes_fallbacks(model) -> bool:
+    """Whether rf.ColdStart can wrap the model: KNNRegressor scores only the customers it was
+    fitted on (their biases and rated neighbours), never a new history."""
+    return not isinstance(model, KNNRegressor)
 
 
 def warn_unknown_products(dropped: dict, rows: int, item_ids, examples=()) -> None:
@@ -325,7 +336,10 @@ def evaluate(args) -> None:
                 model, chosen[name] = found.model, found
             else:
                 model.fit(train_set)
-            models[name] = model if args.no_fallbacks else ColdStart(model).fit(train_set)
+            # A model without fallbacks answers the customers it was fitted on; new ones get no
+            # list, and count as such (said under the table)
+            bare = args.no_fallbacks or not takes_fallbacks(model)
+            models[name] = model if bare else ColdStart(model).fit(train_set)
             bar.update(1)
     similarity_of_items = None
     if args.beyond:  # intra-list diversity by the items' cosine similarity over the training customers
@@ -346,6 +360,9 @@ def evaluate(args) -> None:
         for parameter in found.at_edge:
             print(f"  {found.edge_note(parameter)}")
     print(result)
+    alone = [name for name, model in models.items() if not args.no_fallbacks and not isinstance(model, ColdStart)]
+    if alone:
+        print(f"{', '.join(alone)}: no fallbacks (it answers only the customers it was fitted on)")
     if args.out:
 
         def plain(c):
