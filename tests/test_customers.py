@@ -841,6 +841,28 @@ def test_target_history_baseline_orders_by_own_purchases_then_recency():
     assert "auc_target_history" not in anything.evaluate(who, when, money, cutoff=cutoff)
 
 
+def test_propensity_classifier_orders_customers_beyond_the_training_range():
+    """At a later cutoff a product's best customers have bought it more often than anyone had
+    at the training cutoffs: trees alone scored them all alike (the last cut), and lost to the
+    customers' own past purchases; the linear half keeps ordering them."""
+    from sklearn.base import clone
+
+    rng = np.random.default_rng(0)
+    names = rf.customers.feature_names()
+    X = np.column_stack([rng.gamma(2.0, 3.0, 4000) for _ in names])
+    count = names.index("target_purchases")
+    X[:, count] = rng.poisson(1.0, 4000).clip(max=5)
+    y = rng.random(4000) < 1 / (1 + np.exp(3.0 - 0.8 * X[:, count]))
+    later = np.tile(np.median(X, axis=0), (20, 1))
+    later[:, count] = np.arange(6, 26)  # more purchases than any training customer
+    both = rf.customers.propensity.make_classifier(names).fit(X, y)
+    p = both.predict_proba(later)[:, 1]
+    assert np.all(np.diff(p) > 0)
+    trees = clone(both.estimators[0][1]).fit(X, y).predict_proba(later)[:, 1]
+    assert np.unique(trees).size == 1  # what the trees alone did: every one of them alike
+    assert 0.0 < p.min() and p.max() < 1.0
+
+
 def test_lift_table_by_hand():
     scores = np.arange(20, 0, -1, dtype=float)  # customer 0 best
     labels = np.zeros(20, dtype=bool)
