@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 
-from .._factorize import factorize, id_kind, ids_like, lookup, missing_mask
+from .._factorize import factorize, id_kind, ids_like, lookup, missing_mask, to_numpy
 from .._times import as_moment, as_seconds
 from ..campaign import lift, mean_lift, pseudonymise
 from ._common import CliError, add_csv_arguments, check_output, pseudonym_key, read_events, write_table
@@ -63,7 +63,7 @@ def add_lift_parser(sub) -> None:
 def _text(values) -> np.ndarray:
     """Ids as text (None where missing), as every reader of recforge writes them: a CSV's "1038",
     a Parquet file's 1038 and an id column with a gap read as floats (1038.0) are one id."""
-    out = np.asarray(ids_like(np.asarray(values, dtype=object), kind="string"), dtype=object)
+    out = np.asarray(ids_like(to_numpy(values), kind="string"), dtype=object)  # numbers as numbers: no loop
     missing = missing_mask(out)
     if id_kind(out) != "string":  # other values (True, dates) as their text, one by one
         out = np.array([str(v) for v in out.tolist()], dtype=object)
