@@ -186,6 +186,9 @@ def test_customer_ids_read_as_floats_match_the_lists(tmp_path, capsys):
     assert table.loc["bought a listed product", "treated"] == 0.5
     assert table.loc["bought a listed product", "control"] == 0.0
     assert "no customer of the events" not in capsys.readouterr().err
+    # a text column as --amount-col in Parquet: named, not numpy's "could not convert string"
+    assert main([*argv, "--amount-col", "item"]) == 2
+    assert "--amount-col must hold numbers" in capsys.readouterr().err
 
 
 def test_a_return_is_not_a_conversion_but_nets_the_spend(tmp_path, capsys):

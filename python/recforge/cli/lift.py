@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 
+from .._checks import as_numbers
 from .._factorize import factorize, id_kind, ids_like, lookup, missing_mask, to_numpy
 from .._times import as_moment, as_seconds
 from ..campaign import lift, mean_lift, pseudonymise
@@ -103,7 +104,7 @@ def _events(args, key):
     try:
         users, items = _text(table[args.user_col]), _text(table[args.item_col])
         times = None if args.time_col is None else as_seconds(table[args.time_col], "--time-col")
-        amounts = None if args.amount_col is None else np.asarray(table[args.amount_col], dtype=np.float64)
+        amounts = None if args.amount_col is None else as_numbers(table[args.amount_col], "--amount-col")
         start = None if args.since is None else as_moment(args.since, "--since")
     except KeyError as e:
         raise CliError(f"--data: no column {e.args[0]!r} in {args.data!r}") from None
