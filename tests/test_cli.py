@@ -520,6 +520,20 @@ def test_customers_and_clv_on_the_sample(tmp_path, capsys):
     assert len(values) == len(table) and values["p_alive"].between(0, 1).all() and (values["clv"] >= 0).all()
 
 
+def test_a_text_weight_column_in_parquet_is_named(tmp_path, capsys):
+    """A CSV's text --weight-col was refused naming the column and line; a Parquet file's went
+    to numpy and said "could not convert string to float"."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    frame = pd.DataFrame({"user": ["a", "b"], "item": ["x", "y"], "note": ["two", "one"]})
+    frame.to_parquet(tmp_path / "events.parquet", index=False)
+    argv = ["train", "--data", str(tmp_path / "events.parquet"), "--weight-col", "note", "--model", "popularity"]
+    assert main([*argv, "--out", str(tmp_path / "m.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "--weight-col must hold numbers: position 0 holds 'two'" in err and err.count("\n") == 1
+    assert not (tmp_path / "m.npz").exists()
+
+
 def test_netted_returns_are_not_called_dropped(tmp_path, capsys):
     """--returns net subtracts the return lines from their day's purchases; the summary line
     listed them among the dropped rows ("returns 8,905" on Online Retail either way)."""

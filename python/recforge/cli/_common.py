@@ -14,6 +14,7 @@ import sys
 import numpy as np
 
 from .._atomic import atomic_output, atomic_path, check_writable
+from .._checks import as_numbers
 from .._csv_out import Coded, frame_of, save_csv
 from .._factorize import pd
 from .._tables import DECIMALS, TABLE_SUFFIXES, check_table_suffix, read_parquet, read_table
@@ -174,7 +175,10 @@ def drop_returns(events, args):
     weight = args.weight_col
     if weight is None or getattr(args, "returns", "drop") == "keep":
         return events
-    w = np.asarray(events[weight], dtype=np.float64)
+    try:
+        w = as_numbers(events[weight], "--weight-col")  # a Parquet text column: named, not numpy's words
+    except ValueError as e:
+        raise CliError(f"--data: {e}") from None
     negative = w < 0
     if not negative.any():
         return events
