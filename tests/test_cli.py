@@ -532,6 +532,13 @@ def test_a_text_weight_column_in_parquet_is_named(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--weight-col must hold numbers: position 0 holds 'two'" in err and err.count("\n") == 1
     assert not (tmp_path / "m.npz").exists()
+    # the customer commands alike, for --amount-col and --time-col
+    log = ["--data", str(tmp_path / "events.parquet"), "--out", str(tmp_path / "c.csv")]
+    assert main(["customers", *log, "--time-col", "item"]) == 2
+    assert "--time-col holds values that are not times" in capsys.readouterr().err
+    frame.assign(time=["2024-01-01", "2024-01-02"]).to_parquet(tmp_path / "events.parquet", index=False)
+    assert main(["clv", *log, "--amount-col", "note"]) == 2
+    assert "--amount-col must hold numbers: position 0 holds 'two'" in capsys.readouterr().err
 
 
 def test_netted_returns_are_not_called_dropped(tmp_path, capsys):

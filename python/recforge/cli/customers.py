@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 
+from .._checks import as_numbers
 from .._factorize import arrow_strings, factorize, lookup, missing_mask
 from .._times import as_moment, as_seconds, moment_text
 from ..customers import (
@@ -65,12 +66,18 @@ def read_log(args, arrow: bool = False):
     text = [c for c in (args.user_col, args.time_col, args.item_col) if c]
     table = read_events(args, columns, text=text, arrow_text=arrow)
     try:  # Arrow strings stay so (summary and the lookups take them): no Python string per line
-        return tuple(
+        who, when, money, what = (
             None if c is None else table[c] if arrow_strings(table[c]) is not None else np.asarray(table[c])
             for c in (args.user_col, args.time_col, args.amount_col, args.item_col)
         )
     except KeyError as e:
         raise CliError(f"--data: no column {e.args[0]!r} in {args.data!r}") from None
+    try:  # here, where the options are known: a Parquet text column is named by its option
+        when = as_seconds(when, "--time-col")
+        money = None if money is None else as_numbers(money, "--amount-col")
+    except ValueError as e:
+        raise CliError(f"--data: {e}") from None
+    return who, when, money, what
 
 
 def _summary(args, as_of=None, log=None):
