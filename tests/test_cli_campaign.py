@@ -41,6 +41,8 @@ def test_campaign_writes_reranked_lists_with_reasons(tmp_path, capsys):
     assert table.groupby("customer")["rank"].max().max() == 10
     assert (table["reason"].fillna("") != "").mean() > 0.9  # nearly every product says why
     assert not table.duplicated(["customer", "item"]).any()
+    # the shipped shop's postage, carriage, fees and manual lines are not offered (POSTAGE was)
+    assert not set(table["item"]) & {"POST", "M", "C2", "BANK CHARGES", "PADS"}
     # diversity 0 and novelty 0 give the model's own top 10, in its order
     code, plain = run(tmp_path, "--fit", "ease", "--diversity", "0", "--novelty", "0", out="plain.parquet")
     assert code == 0

@@ -42,6 +42,8 @@ def test_sample_is_shipped_and_works_offline(backend):
     assert data.items["description"][inter.item_index("85123A")] == "WHITE HANGING HEART T-LIGHT HOLDER"
     # the file writes "REGENCY MILK JUG PINK " (and 686 more with spaces around): the text is without
     assert all(d == d.strip() for d in data.items["description"].tolist())
+    # the shop's own lines, not products: marked for campaigns to leave out
+    assert sorted(inter.item_ids[data.items["service"]].tolist()) == ["BANK CHARGES", "C2", "M", "PADS", "POST"]
     assert "CC BY 4.0" in data.license and "10.24432/C5BW33" in data.citation
 
 

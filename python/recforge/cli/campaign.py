@@ -223,6 +223,12 @@ def campaign(args) -> None:
     model.fit(inter)
     descriptions, categories = _product_table(args, inter.item_ids)
     options = _rules(args.rules, inter.item_ids)
+    if args.data == "sample":  # the shipped shop's postage and fees are not products to offer
+        from ..datasets.online_retail import is_service
+
+        options["deny"] = np.union1d(
+            options.get("deny", np.zeros(0, dtype=np.int64)), np.flatnonzero(is_service(inter.item_ids))
+        )
     if ("caps" in options or args.calibration > 0) and categories is None:
         raise CliError("caps and --calibration need product categories: give --products and --category-col")
     similarity = None

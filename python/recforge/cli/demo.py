@@ -71,7 +71,7 @@ def demo(args) -> None:
     model = ColdStart(candidates[best]).fit(inter, user_features=countries)
     X = inter.matrix
     users = np.flatnonzero(np.diff(X.indptr) > 0)
-    ids, scores, paths, reasons = _campaign_lists(model, X, users, args)
+    ids, scores, paths, reasons = _campaign_lists(model, X, users, args, deny=data.items["service"])
     table = campaign_rows(inter.user_ids, inter.item_ids, users, ids, scores, data.describe_items)
     reason = np.where(reasons[ids >= 0] >= 0, data.describe_items(np.maximum(reasons[ids >= 0], 0)), "")
     table = {
@@ -90,7 +90,8 @@ def demo(args) -> None:
         if (first == code).any()
     )
     print(
-        f"campaign list: top-{args.k} of {CANDIDATES} re-ranked (diversity 0.4, novelty 1) "
+        f"campaign list: top-{args.k} of {CANDIDATES} re-ranked (diversity 0.4, novelty 1; postage and fees "
+        f"left out) "
         f"for {users.size:,} customers ({table['rank'].size:,} rows) -> {args.out}"
         f"\n  answered by: {answered}"
     )
@@ -125,10 +126,11 @@ def _customers(data, cutoff: str) -> None:
     )
 
 
-def _campaign_lists(model, X, users, args):
+def _campaign_lists(model, X, users, args, deny):
     """Each customer's top CANDIDATES re-ranked to --k as ``recforge campaign`` does by default
-    (MMR against the co-purchase cosine, diversity 0.4, novelty bonus 1), each item's path, and
-    the customer's own product behind each (-1: none, e.g. a fallback's best seller)."""
+    (MMR against the co-purchase cosine, diversity 0.4, novelty bonus 1) without the ``deny``
+    items (the shop's postage and fees), each item's path, and the customer's own product behind
+    each (-1: none, e.g. a fallback's best seller)."""
     cand, cand_scores, cand_paths = recommend_all(model, users, X, CANDIDATES, args.quiet, labels=users)
     ids, scores = rerank(
         cand,
@@ -138,6 +140,7 @@ def _campaign_lists(model, X, users, args):
         similarity=co_purchase_similarity(X),
         novelty=1.0,
         popularity=np.bincount(X.indices, minlength=X.shape[1]),
+        deny=deny,
         n_items=X.shape[1],
     )
     at = np.argmax(cand[:, None, :] == ids[:, :, None], axis=2)  # each chosen item's candidate slot
