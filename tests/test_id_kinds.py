@@ -186,17 +186,18 @@ def test_a_block_of_integer_customers_meets_a_model_of_text_ids(files):
 
 
 def test_ids_written_otherwise_than_in_training_are_flagged(files, tmp_path, capsys):
-    """ "1004.0" (an id column with a gap, written by pandas) against "1004": every event a new
+    """Ids written otherwise than in training ("P1004" against "1004"): every event a new
     product, every customer answered by best sellers; said only as a count of dropped rows."""
     model = str(tmp_path / "m.npz")
     assert main(["train", "--data", files["events", "csv"], "--model", "itemknn", "--out", model, "--quiet"]) == 0
-    floats = tmp_path / "floats.csv"
-    pd.read_csv(files["events", "csv"]).astype({"item": float}).to_csv(floats, index=False)
+    other = tmp_path / "other.csv"
+    frame = pd.read_csv(files["events", "csv"])
+    frame.assign(item="P" + frame["item"].astype(str)).to_csv(other, index=False)
     for out in (str(tmp_path / "r.csv"), str(tmp_path / "blocks") + "/"):
         capsys.readouterr()
         assert (
             main(
-                ["recommend", "--model", model, "--data", str(floats), "--out", out, "--quiet"]
+                ["recommend", "--model", model, "--data", str(other), "--out", out, "--quiet"]
                 + (["--blocks", "2"] if out.endswith("/") else [])
             )
             == 0
@@ -208,6 +209,35 @@ def test_ids_written_otherwise_than_in_training_are_flagged(files, tmp_path, cap
         main(["recommend", "--model", model, "--data", files["events", "csv"], "--out", str(tmp_path / "ok.csv")]) == 0
     )
     assert "warning" not in capsys.readouterr().err
+
+
+def test_an_integer_written_with_a_zero_decimal_part_is_the_same_id(files, tmp_path, capsys):
+    """ "1004.0" is how pandas writes the integer 1004 in a column with a gap: every product (and
+    customer) of such a file was new to a model trained on "1004", and an opt-out list so
+    written suppressed nobody. Both forms are one id now, in memory and out of core."""
+    model = str(tmp_path / "m.npz")
+    assert main(["train", "--data", files["events", "csv"], "--model", "itemknn", "--out", model, "--quiet"]) == 0
+    floats = tmp_path / "floats.csv"
+    frame = pd.read_csv(files["events", "csv"])
+    frame.astype({"item": float, "user": float}).to_csv(floats, index=False)
+    assert "1004.0" in floats.read_text() or ".0," in floats.read_text()
+    want = str(tmp_path / "want.csv")
+    assert main(["recommend", "--model", model, "--data", files["events", "csv"], "--out", want, "--quiet"]) == 0
+    for out in (str(tmp_path / "r.csv"), str(tmp_path / "blocks") + "/"):
+        capsys.readouterr()
+        argv = ["recommend", "--model", model, "--data", str(floats), "--out", out, "--quiet"]
+        assert main(argv + (["--blocks", "2"] if out.endswith("/") else [])) == 0
+        assert "warning" not in capsys.readouterr().err
+        got = pd.read_parquet(out) if out.endswith("/") else pd.read_csv(out)
+        expected = pd.read_csv(want)
+        key = ["user", "rank"]
+        got = got.astype({"user": str, "item": str}).sort_values(key).reset_index(drop=True)
+        expected = expected.astype({"user": str, "item": str}).sort_values(key).reset_index(drop=True)
+        pd.testing.assert_frame_equal(got[[*key, "item"]], expected[[*key, "item"]])
+    known = np.array(["17850", "13047", "A1"], dtype=object)
+    raw = np.array(["17850.0", "13047", "A1.0", "17850.5", None, "+13047.00"], dtype=object)
+    np.testing.assert_array_equal(rf._factorize.lookup(known, raw), [0, 1, -1, -1, -1, 1])
+    assert rf._factorize.lookup(np.array(["17850.0"], dtype=object), np.array(["17850"], dtype=object))[0] == 0
 
 
 def test_integral_floats_join_integer_ids_as_integers():
