@@ -104,18 +104,27 @@ def lookup(known: np.ndarray, raw) -> np.ndarray:
     ids of one value are one id (:func:`ids_like`), and so are an integer's text with and
     without a zero decimal part ("17850.0" is how pandas writes the integer 17850 in a column
     with a gap: an opt-out list exported so suppressed nobody)."""
-    at = _lookup(known, raw)
+    return found_written_otherwise(_lookup(known, raw), raw, known, lambda ids: _lookup(known, ids))
+
+
+def found_written_otherwise(at: np.ndarray, raw, known, find) -> np.ndarray:
+    """``at`` (positions of ``raw`` in ``known``, -1 where absent) with the absent text ids that
+    are integers looked for again written the other way ("17850.0" as "17850"), by ``find``
+    (ids -> positions in ``known``): :func:`lookup`'s rule for a caller with its own index."""
     missing = at < 0
-    if missing.any() and _first_kind(known) == "string":
-        where = np.flatnonzero(missing)
-        # ids written "17850.0" in the known map (a model trained on such an export) are
-        # looked for as such; otherwise only raw ids with a decimal part are rewritten
-        decimal = "." in next((v for v in known.flat if isinstance(v, str)), "")
-        other = other_integer_text(to_numpy(raw)[where], whole=decimal)
-        if other is not None:
-            found = _lookup(known, other[1])
-            hit = found >= 0
-            at[where[other[0][hit]]] = found[hit]
+    known = np.asarray(known)
+    if not missing.any() or _first_kind(known) != "string":
+        return at
+    where = np.flatnonzero(missing)
+    # ids written "17850.0" in the known map (a model trained on such an export) are looked
+    # for as such; otherwise only raw ids with a decimal part are rewritten
+    decimal = "." in next((v for v in known.flat if isinstance(v, str)), "")
+    other = other_integer_text(to_numpy(raw)[where], whole=decimal)
+    if other is not None:
+        found = np.asarray(find(other[1]), dtype=np.int64)
+        hit = found >= 0
+        at = at.copy()
+        at[where[other[0][hit]]] = found[hit]
     return at
 
 
@@ -137,14 +146,14 @@ def other_integer_text(values: np.ndarray, whole: bool = True):
             return None
         text = text.where(dotted)
     text = text.str.strip().str.removeprefix("+")
-    whole = text.str.fullmatch(r"[+-]?\d+").fillna(False).to_numpy(dtype=bool) if whole else np.zeros(len(text), bool)
+    plain = text.str.fullmatch(r"[+-]?\d+").fillna(False).to_numpy(dtype=bool) if whole else np.zeros(len(text), bool)
     zero = text.str.fullmatch(r"[+-]?\d+\.0+").fillna(False).to_numpy(dtype=bool)
-    if not (whole.any() or zero.any()):
+    if not (plain.any() or zero.any()):
         return None
-    other = np.where(whole, text.to_numpy(dtype=object, na_value=None), None).astype(object)
-    other[whole] = other[whole] + ".0"
+    other = np.full(len(text), None, dtype=object)
+    other[plain] = text[plain].to_numpy(dtype=object) + ".0"
     other[zero] = text[zero].str.split(".", n=1).str[0].to_numpy(dtype=object)
-    keep = np.flatnonzero(whole | zero)
+    keep = np.flatnonzero(plain | zero)
     return keep, other[keep]
 
 

@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from .._atomic import atomic_output, atomic_path, check_writable
 from .._checks import NotFittedError, check_bool, check_choice, check_int, check_model
 from .._csv_out import GZIP_LEVEL, Coded, frame_of, write_csv
-from .._factorize import id_kind, ids_like, other_integer_text, to_numpy
+from .._factorize import found_written_otherwise, id_kind, ids_like
 from .._tables import check_column_names, check_decimal, check_table_suffix
 from ..data import Interactions
 from ..models import ColdStart
@@ -449,16 +449,13 @@ class BlockScorer:
             customers_ids, H, listed_at = with_empty_rows(customers_ids, H, customers.ids)
             without_events = int(customers_ids.size - before)  # listed, no events here
             features = customers.rows_for(customers_ids.size, listed_at)
-        labels = np.asarray(self.known.get_indexer(ids_like(customers_ids, kind=self.user_kind)), dtype=np.int64)
-        if self.user_kind == "string" and (labels < 0).any():  # "17850.0" is 17850, as lookup has it
-            unknown = np.flatnonzero(labels < 0)
-            other = other_integer_text(to_numpy(customers_ids)[unknown])
-            if other is not None:
-                found = np.asarray(self.known.get_indexer(other[1]), dtype=np.int64)
-                hit = unknown[other[0][found >= 0]]
-                labels[hit] = found[found >= 0]
-                customers_ids = customers_ids.astype(object)  # written as the model knows them
-                customers_ids[hit] = np.asarray(self.known)[labels[hit]]
+        first = np.asarray(self.known.get_indexer(ids_like(customers_ids, kind=self.user_kind)), dtype=np.int64)
+        # "17850.0" is 17850, as lookup has it; written as the model knows it
+        labels = found_written_otherwise(first, customers_ids, self.known, self.known.get_indexer)
+        again = np.flatnonzero(labels != first)
+        if again.size:
+            customers_ids = customers_ids.astype(object)
+            customers_ids[again] = np.asarray(self.known)[labels[again]]
         dropped = {name: int(n) for name, n in history.report.get("dropped", {}).items() if n}
         answered = np.arange(customers_ids.size) if self.fallbacks else np.flatnonzero(labels >= 0)
         ids = np.full((answered.size, self.k), -1, dtype=np.int64)

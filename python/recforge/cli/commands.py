@@ -326,7 +326,7 @@ def evaluate(args) -> None:
         raise CliError(f"--trials must be >= 1, got {args.trials}")
     if args.budget is not None and not args.budget >= 0:
         raise CliError(f"--budget must be >= 0 seconds, got {args.budget}")
-    models, chosen = {}, {}
+    models, chosen, alone = {}, {}, []
     with progress(len(unfitted), "tuning" if args.tune else "fitting", args.quiet, unit="models") as bar:
         for name, model in unfitted.items():
             bar.set_postfix_str(name)
@@ -338,8 +338,9 @@ def evaluate(args) -> None:
                 model.fit(train_set)
             # A model without fallbacks answers the customers it was fitted on; new ones get no
             # list, and count as such (said under the table)
-            bare = args.no_fallbacks or not takes_fallbacks(model)
-            models[name] = model if bare else ColdStart(model).fit(train_set)
+            if not args.no_fallbacks and not takes_fallbacks(model):
+                alone.append(name)
+            models[name] = model if args.no_fallbacks or name in alone else ColdStart(model).fit(train_set)
             bar.update(1)
     similarity_of_items = None
     if args.beyond:  # intra-list diversity by the items' cosine similarity over the training customers
@@ -360,7 +361,6 @@ def evaluate(args) -> None:
         for parameter in found.at_edge:
             print(f"  {found.edge_note(parameter)}")
     print(result)
-    alone = [name for name, model in models.items() if not args.no_fallbacks and not isinstance(model, ColdStart)]
     if alone:
         print(f"{', '.join(alone)}: no fallbacks (it answers only the customers it was fitted on)")
     if args.out:
