@@ -65,6 +65,50 @@ def test_unknown_customers_get_the_decayed_trending_products():
     np.testing.assert_allclose(online.recommend("someone", k=5)[1], [2.5, 1.5 + math.exp(-math.log(2) / 2)])
 
 
+def test_a_dated_history_starts_the_trending_counters_decayed_by_customers():
+    """The counters a history starts count each product's customers, each decayed from the
+    pair's time: they counted the summed weights undated, so a new customer got the products
+    bought most over all time (by a few heavy buyers) instead of what sells now."""
+    day = 86400.0
+    users = ["a", "a", "a", "b", "c", "d"]
+    items = ["old", "old", "old", "old", "new", "new"]  # "old": 4 events by 2 customers, long ago
+    times = [0.0, 1 * day, 2 * day, 3 * day, 23 * day, 24 * day]
+    dated = rf.Interactions.from_arrays(users, items, times=times)
+    model = rf.ItemKNN().fit(dated)
+    online = rf.realtime.OnlineRecommender(model, dated, half_life=7 * day)
+    items_, scores = online.recommend("someone", k=2)
+    # at day 24: new = 2^(-1/7) + 1, old = 2^(-22/7) + 2^(-21/7) (customer a's pair dated day 2)
+    assert items_.tolist() == ["new", "old"]
+    np.testing.assert_allclose(scores, [2 ** (-1 / 7) + 1, 2 ** (-22 / 7) + 2 ** (-21 / 7)])
+    online.update(["e"], ["old"], weights=[1.0], times=[31 * day])  # a week later, decayed from day 24
+    np.testing.assert_allclose(
+        online.recommend("someone", k=2)[1], [1 + (2 ** (-22 / 7) + 2 ** (-21 / 7)) / 2, (2 ** (-1 / 7) + 1) / 2]
+    )
+    undated = rf.Interactions.from_arrays(users, items)  # undated: customers, not summed weights
+    items_, scores = rf.realtime.OnlineRecommender(model, undated).recommend("someone", k=2)
+    assert sorted(zip(items_.tolist(), scores.tolist())) == [("new", 2.0), ("old", 2.0)]
+
+
+def test_an_integer_customer_id_written_with_a_zero_decimal_part_is_that_customer(tmp_path):
+    """pandas writes the id 17850 as "17850.0" in a column with a gap: such events made a new
+    customer whose history was empty, answered with the trending products."""
+    u, i, w = events(0, 200)
+    u = np.array([c[1:] for c in u], dtype=object)  # "12", "7", ...: integer text ids
+    inter = rf.Interactions.from_arrays(u, i, w)
+    model = rf.ItemKNN(neighbours=10).fit(inter)
+    online = rf.realtime.OnlineRecommender(model, inter)
+    want = online.recommend("12", k=5, return_path=True)
+    got = online.recommend("12.0", k=5, return_path=True)
+    assert got[2] == "history" and got[0].tolist() == want[0].tolist()
+    before = len(online)
+    online.update(["12.0", "999", "999.0", "12"], ["p1", "p2", "p3", "p4"])
+    assert len(online) == before + 1  # "999" and "999.0": one new customer
+    np.testing.assert_array_equal(online.history("999.0").toarray(), online.history("999").toarray())
+    assert online.history("999").nnz == 2  # p2 and p3
+    assert online.history("12").sum() == inter.matrix[inter.user_ids.tolist().index("12")].sum() + 2
+    assert online.recommend("12.5", k=3, return_path=True)[2] == "trending"  # not an integer: another id
+
+
 def test_trending_times_may_be_datetimes():
     """Times as datetimes or ISO text count as the same epoch seconds as numbers (numpy read
     datetime64[ns] as nanoseconds, text as an unnamed "could not convert string to float")."""

@@ -134,7 +134,7 @@ def other_integer_text(values: np.ndarray, whole: bool = True):
     among text ids (:func:`lookup`)."""
     if pd is None:
         texts = [v if isinstance(v, str) and (whole or "." in v) else None for v in values.tolist()]
-        pairs = [(j, _integer_other(t)) for j, t in enumerate(texts) if t is not None]
+        pairs = [(j, integer_written_otherwise(t)) for j, t in enumerate(texts) if t is not None]
         pairs = [(j, t) for j, t in pairs if t is not None]
         if not pairs:
             return None
@@ -157,8 +157,9 @@ def other_integer_text(values: np.ndarray, whole: bool = True):
     return keep, other[keep]
 
 
-def _integer_other(text: str):
-    """The other way of writing an integer's text ("17850.0" <-> "17850"), None for other text."""
+def integer_written_otherwise(text: str):
+    """The other way of writing an integer's text ("17850.0" <-> "17850"), None for other text:
+    :func:`lookup`'s rule for one id."""
     t = text.strip().removeprefix("+")
     head, dot, tail = t.partition(".")
     digits = head.lstrip("+-")

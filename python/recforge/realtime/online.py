@@ -21,7 +21,7 @@ import scipy.sparse as sp
 
 from .._atomic import atomic_output
 from .._checks import as_numbers, check_bool, check_int, check_model, check_real
-from .._factorize import id_kind, ids_like
+from .._factorize import id_kind, ids_like, integer_written_otherwise
 from .._ids import decode_ids, encode_ids, has_ids
 from .._npz import file_kind_hint, open_npz
 from .._sparse import CsrParts
@@ -107,8 +107,9 @@ class OnlineRecommender:
         Distinct recent products kept per customer (excluded when ``exclude_seen=False``).
     half_life : float, default 7 * 86400
         Half-life, in the units of the event times (seconds by default), of the trending
-        counters that answer customers without any history. They start from the weights of
-        ``history`` (undated, so undecayed), then decay as dated events come; without
+        counters that answer customers without any history. They start from ``history``'s
+        customers of each product (a pair counts 1, decayed from its time when ``history`` has
+        times), then add each event's weight and decay as dated events come; without
         ``history`` they start at 0, and a customer without a history gets an empty list (path
         "trending") until the first events.
     log : str or path, optional
@@ -192,9 +193,21 @@ class OnlineRecommender:
             if keep.any():
                 order = np.argsort(c[keep])
                 self._state[customer] = CustomerState(c[keep][order], w[keep][order], ())
-        # Until events come, customers without a history get the history's best sellers.
+        # Until events come, customers without a history get the history's best sellers: the
+        # customers of each product (as ColdStart's "popular" counts), each decayed from the
+        # time of the pair (its latest event) when the history has times. A pair's summed weight
+        # cannot be dated (a year of repeat purchases would all count as of the last one), and
+        # a new customer on 1 November wants what sells now, not the year's best sellers.
+        # Online Retail's 365 customers first seen in the month after 2011-11-01, precision@10
+        # of what they bought: 0.098 so, against 0.050 for the undecayed summed weights.
         known = cols[X.indices] >= 0
-        np.add.at(self._trend, cols[X.indices][known], X.data[known].astype(np.float64))
+        weights = np.ones(int(np.count_nonzero(known)))
+        times = _pair_times(history, X)
+        if times is not None and weights.size:
+            t = times[known]
+            self._trend_time = float(t.max())
+            weights = np.exp2(-(self._trend_time - t) / self.half_life)
+        np.add.at(self._trend, cols[X.indices][known], weights)
         # Counted, as every reader counts what it leaves out: a history newer than the model
         # names products it does not know, and a customer with only those starts with none.
         with_rows = int(np.count_nonzero(np.diff(X.indptr) > 0))
@@ -221,7 +234,8 @@ class OnlineRecommender:
             Raw ids (products as the model names them). Customer ids are strings or integers,
             all of the kind the recommender already holds (its history's, or the first batch's):
             a missing id would become a customer of its own and a mix could not be saved, so
-            either raises TypeError before anything is logged or applied.
+            either raises TypeError before anything is logged or applied. Text ids "17850" and
+            "17850.0" (pandas' export of an integer id column with a gap) are one customer.
         weights : array-like of float, optional
             Per event (default 1): a view may weigh 1, a purchase 5.
         times : array-like, optional
@@ -283,7 +297,23 @@ class OnlineRecommender:
                     f"customers must all be {_kind_name(want)}, the kind of ids this recommender holds: "
                     f"event {j} has {customer!r}"
                 )
-        return [int(c) for c in keys] if want == "int" else keys
+        if want == "int":
+            return [int(c) for c in keys]
+        batch: set = set()  # customers this batch brings: "12" after a new "12.0" is that one
+        for j, customer in enumerate(keys):
+            keys[j] = self._held_as(customer, batch)
+            batch.add(keys[j])
+        return keys
+
+    def _held_as(self, customer, also=()):
+        """``customer`` as the state (or ``also``) holds it: an integer's text with and without a
+        zero decimal part is one customer ("17850.0" is how pandas writes the id 17850 in a column
+        with a gap; as everywhere ids are matched, :func:`recforge.batch.recommend` included)."""
+        if isinstance(customer, str) and customer not in self._state and customer not in also:
+            other = integer_written_otherwise(customer)
+            if other is not None and (other in self._state or other in also):
+                return other
+        return customer
 
     def _write_log(self, customers, items, w, t) -> None:
         lines = []
@@ -467,7 +497,7 @@ class OnlineRecommender:
 
     def history(self, customer) -> sp.csr_matrix:
         """The customer's current history as a 1 x n_items row (empty when unknown)."""
-        state = self._state.get(customer)
+        state = self._state.get(self._held_as(customer))
         n = self.item_ids.size
         if state is None:
             return sp.csr_matrix((1, n))
@@ -475,7 +505,7 @@ class OnlineRecommender:
 
     def recent_items(self, customer) -> np.ndarray:
         """The customer's most recent distinct products (raw ids), newest last."""
-        state = self._state.get(customer)
+        state = self._state.get(self._held_as(customer))
         return self.item_ids[np.asarray(() if state is None else state.recent, dtype=np.int64)]
 
     def item_index(self, items) -> np.ndarray:
@@ -504,7 +534,8 @@ class OnlineRecommender:
         ----------
         customer : str or int
             Raw customer id, of the kind the recommender holds (unknown customers get the
-            trending products; another kind, None or NaN raise TypeError).
+            trending products; another kind, None or NaN raise TypeError). Text ids "17850"
+            and "17850.0" are one customer.
         k : int, default 10
         exclude_seen : bool, default True
             Leave out every product in the customer's history; False: only the recent ones.
@@ -527,7 +558,7 @@ class OnlineRecommender:
                 f"customer must be a raw id ({_kind_name(held) if held else 'a string or an integer'}"
                 f"{', the kind this recommender holds' if held else ''}), got {customer!r}"
             )
-        model, state = self._model, self._state.get(customer)  # one consistent read of each
+        model, state = self._model, self._state.get(self._held_as(customer))  # one consistent read of each
         if state is None or state.items.size == 0:
             return (*self._trending(k), "trending") if return_path else self._trending(k)
         n = self.item_ids.size
@@ -557,6 +588,15 @@ class OnlineRecommender:
         if item_ids is None or not np.array_equal(np.asarray(item_ids), self.item_ids):
             raise ValueError("the new model must know the same products, in the same order")
         self._model = model
+
+
+def _pair_times(history: Interactions, X: sp.csr_matrix):
+    """Each stored pair's time, in ``X``'s order (``history.matrix`` as CSR), or None without
+    times. An Interactions keeps its times in its matrix's sparsity, entry for entry."""
+    if history.times is None:
+        return None
+    T = history.times.tocsr()
+    return np.asarray(T.data, dtype=np.float64)
 
 
 def _open_log(log):
