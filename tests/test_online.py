@@ -175,21 +175,81 @@ def test_readers_see_whole_batches_while_a_writer_updates():
     assert online.history("live").nnz == 40 and online.sequence == 40
 
 
-def test_swap_model_keeps_the_state_and_refuses_other_products():
+def test_swap_model_keeps_the_state():
     u, i, w = events(0, 300)
     inter = rf.Interactions.from_arrays(u, i, w)
     online = rf.realtime.OnlineRecommender(rf.ItemKNN().fit(inter), inter)
     online.update(["c1"], ["p1"])
     before = online.history("c1").toarray()
     ease = rf.EASE(regularization=10.0).fit(inter)
-    online.swap_model(ease)
+    assert online.swap_model(ease) == {"products": inter.item_ids.size, "new_products": 0, "dropped_products": 0}
     assert online.model is ease
     np.testing.assert_array_equal(online.history("c1").toarray(), before)
-    other = rf.Interactions.from_arrays(["x", "y"], ["p1", "zz"])
-    with pytest.raises(ValueError, match="same products"):
-        online.swap_model(rf.ItemKNN().fit(other))
     with pytest.raises(TypeError, match="model must be a fitted recforge model, got str"):
         online.swap_model("ease.npz")
+
+
+def refitted_catalogue():
+    """(first, second): a history and a refit's events whose products are another order, two of
+    the first's missing and ten new ones."""
+    first = rf.Interactions.from_arrays(*events(0, 300))
+    u, i, w = events(5, 400, n_items=50)
+    keep = ~np.isin(i, ["p3", "p4"])
+    second = rf.Interactions.from_arrays(u[keep], i[keep], w[keep])
+    assert not np.array_equal(second.item_ids, first.item_ids)
+    return first, second
+
+
+def assert_same_state(got, want, customers):
+    assert got.item_ids.tolist() == want.item_ids.tolist()
+    for c in customers:
+        np.testing.assert_array_equal(got.history(c).toarray(), want.history(c).toarray())
+        assert got.recent_items(c).tolist() == want.recent_items(c).tolist()
+        a, b = got.recommend(c, k=6, return_path=True), want.recommend(c, k=6, return_path=True)
+        assert a[0].tolist() == b[0].tolist() and a[2] == b[2]
+        np.testing.assert_allclose(a[1], b[1])
+    np.testing.assert_allclose(got.recommend("nobody", k=50)[1], want.recommend("nobody", k=50)[1])
+    assert got.recommend("nobody", k=50)[0].tolist() == want.recommend("nobody", k=50)[0].tolist()
+
+
+def test_a_model_with_other_products_takes_the_state_over():
+    """A refit on newer events knows new products and may have lost some: the service's
+    nightly /reload (and a restart from the snapshot) refused such a model, so the live state
+    could never follow a refit. Now the state moves to the new catalogue and equals the state
+    built beside the new model from the same history and events."""
+    first, second = refitted_catalogue()
+    u2, i2, w2 = events(1, 80, n_users=40)  # products of the first catalogue only
+    times = np.arange(80, dtype=float) * 3600
+    u2, i2, w2 = np.append(u2, "only-p3"), np.append(i2, "p3"), np.append(w2, 1.0)  # a history the refit empties
+    times = np.arange(81, dtype=float) * 3600
+    online = rf.realtime.OnlineRecommender(rf.ItemKNN().fit(first), first)
+    online.update(u2, i2, w2, times)
+    refit = rf.ItemKNN(neighbours=10).fit(second)
+    report = online.swap_model(refit)
+    dropped = int(np.isin(first.item_ids, second.item_ids, invert=True).sum())
+    new = int(np.isin(second.item_ids, first.item_ids, invert=True).sum())
+    assert report == {"products": second.item_ids.size, "new_products": new, "dropped_products": dropped}
+    assert dropped == 2 and new >= 5 and online.model is refit
+    with pytest.warns(UserWarning, match="name products the model does not know"):  # p3, p4
+        want = rf.realtime.OnlineRecommender(refit, first)  # the same history and events beside the refit
+    want.update(u2, i2, w2, times)
+    assert_same_state(online, want, sorted(set(first.user_ids.tolist()) | set(u2.tolist())))
+    assert online.recommend("only-p3", k=3, return_path=True)[2] == "trending"
+    online.update(["c1"], ["p45"])  # a new product is a product now
+    assert "p45" in online.recent_items("c1").tolist()
+
+
+def test_a_snapshot_loads_beside_a_model_with_other_products(tmp_path):
+    first, second = refitted_catalogue()
+    u2, i2, w2 = events(1, 80, n_users=40)
+    online = rf.realtime.OnlineRecommender(rf.ItemKNN().fit(first), first)
+    online.update(u2, i2, w2, np.arange(80, dtype=float))
+    online.save(tmp_path / "s.npz")
+    refit = rf.ItemKNN(neighbours=10).fit(second)
+    loaded = rf.realtime.OnlineRecommender.load(tmp_path / "s.npz", refit)
+    assert loaded.report["catalogue"]["dropped_products"] == 2
+    online.swap_model(refit)
+    assert_same_state(loaded, online, sorted(set(first.user_ids.tolist()) | set(u2.tolist())))
 
 
 def test_updates_after_the_log_is_closed_are_refused_not_left_unlogged(tmp_path):
@@ -297,14 +357,11 @@ def test_snapshot_and_log_restore_the_state_after_a_restart(tmp_path):
     restored.close()
 
 
-def test_load_refuses_another_catalogue_and_a_log_with_a_gap(tmp_path):
+def test_load_refuses_a_log_with_a_gap(tmp_path):
     u, i, w = events(0, 300)
     inter = rf.Interactions.from_arrays(u, i, w)
     online = rf.realtime.OnlineRecommender(rf.ItemKNN().fit(inter), inter)
     online.save(tmp_path / "s.npz")
-    other = rf.ItemKNN().fit(rf.Interactions.from_arrays(["a", "b"], ["p1", "p2"]))
-    with pytest.raises(ValueError, match="other products"):
-        rf.realtime.OnlineRecommender.load(tmp_path / "s.npz", other)
     (tmp_path / "gap.jsonl").write_text('{"seq": 3, "customer": "c1", "item": "p1", "weight": 1.0}\n')
     with pytest.raises(ValueError, match="missing"):
         rf.realtime.OnlineRecommender.load(tmp_path / "s.npz", online.model, log=tmp_path / "gap.jsonl")

@@ -154,7 +154,13 @@ def test_oversized_requests_are_refused(tmp_path):
 
 def test_a_failed_reload_keeps_the_current_model(served):
     service, client, model, _ = served
-    assert client.post("/reload").json() == {"model": "ItemKNN", "reloads": 1}
+    assert client.post("/reload").json() == {
+        "model": "ItemKNN",
+        "reloads": 1,
+        "products": 40,
+        "new_products": 0,
+        "dropped_products": 0,
+    }
     first = service.online.model
     assert first is not model  # read again from the file
     with open(service.model_path, "wb") as f:
@@ -163,6 +169,50 @@ def test_a_failed_reload_keeps_the_current_model(served):
     assert reply.status_code == 422 and "the current model stays" in reply.json()["error"]
     assert service.online.model is first and service.reloads == 1
     assert client.get("/recommend", params={"customer": "c1"}).status_code == 200
+
+
+def test_a_reload_follows_a_refit_with_other_products(tmp_path):
+    """The nightly refit knows new products and may lack some: /reload refused it ("the new
+    model must know the same products"), so a served model could never be refreshed. Now the
+    customers' state moves to its catalogue, and what exploration learned stays with its
+    products, which sit in other columns of the refit."""
+    history = rf.Interactions.from_arrays(*events(0, 400))
+    model = rf.ItemKNN(neighbours=10).fit(history)
+    path = str(tmp_path / "model.npz")
+    model.save(path)
+    online = rf.realtime.OnlineRecommender(model, history)
+    policy = rf.realtime.ThompsonSampling(random_state=0)
+    service = svc.Service(online, model_path=path, policy=policy, candidates=8)
+    u, i, w = events(3, 500, n_items=48)
+    keep = i != "p7"
+    refit = rf.ItemKNN(neighbours=10).fit(rf.Interactions.from_arrays(u[keep], i[keep], w[keep]))
+    assert refit.item_ids_.tolist() != model.item_ids_.tolist()
+    with TestClient(svc.create_app(service)) as client:
+        client.post("/events", json={"events": [{"customer": "c1", "item": "p2"}]})
+        client.post("/feedback", json={"feedback": [{"item": "p5", "reward": 1}, {"item": "p7", "reward": 0}]})
+        learned = policy.posterior(online.item_index(["p5", "p7"]))
+        refit.save(path)
+        reply = client.post("/reload").json()
+        assert reply == {"model": "ItemKNN", "reloads": 1, "products": 47, "new_products": 8, "dropped_products": 1}
+        body = client.get("/recommend", params={"customer": "c1", "k": 5, "explore": "false"}).json()
+        row = online.history("c1")
+        assert row[0, online.item_index(["p2"])[0]] > 0 and online.item_ids.tolist() == refit.item_ids_.tolist()
+        ids, _ = refit.recommend(0, row, k=5, recalculate_user=True)
+        assert body["items"] == refit.item_ids_[ids].tolist()
+        similar = client.get("/similar", params={"item": "p45", "k": 3}).json()  # a product of the refit only
+        assert (
+            similar["items"]
+            == refit.item_ids_[refit.similar_items(refit.item_ids_.tolist().index("p45"), k=3)[0]].tolist()
+        )
+        assert client.get("/similar", params={"item": "p7"}).status_code == 404
+        client.post("/feedback", json={"feedback": [{"item": "p45", "reward": 1}]})
+    numbers = [service._numbered[p] for p in ("p5", "p7", "p45")]
+    assert numbers[:2] == [model.item_ids_.tolist().index(p) for p in ("p5", "p7")]  # the first columns
+    alpha, beta = policy.posterior(numbers)
+    np.testing.assert_array_equal(alpha[:2], learned[0])
+    np.testing.assert_array_equal(beta[:2], learned[1])
+    assert learned[0].tolist() == [2.0, 1.0] and learned[1].tolist() == [1.0, 2.0]
+    assert (alpha[2], beta[2]) == (2.0, 1.0) and numbers[2] >= 40  # numbered after the first catalogue
 
 
 def test_integer_ids_accept_numbers_and_digit_strings():

@@ -70,6 +70,14 @@ def serve(args) -> None:
         except (ValueError, TypeError) as e:  # a file of another kind, or a log that does not follow it
             raise CliError(f"--state: {e}") from None
         source = f"state {args.state} (events {online.sequence:,})"
+        change = online.report.get("catalogue")
+        if change is not None and not args.quiet:  # a model refitted since the snapshot
+            print(
+                f"the state was saved beside other products: moved to the model's {change['products']:,} "
+                f"({change['new_products']:,} new; {change['dropped_products']:,} no longer sold, left out "
+                "of the histories)",
+                file=sys.stderr,
+            )
     else:
         history = None
         if args.data is not None:

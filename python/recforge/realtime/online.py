@@ -9,6 +9,7 @@ lock. Only one writer applies a batch at a time.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -54,6 +55,36 @@ class CustomerState(NamedTuple):
     items: np.ndarray
     weights: np.ndarray
     recent: tuple
+
+
+class _Live(NamedTuple):
+    """What readers see, swapped whole: the model, its products, the customers' states (in its
+    columns) and the trending counters. A new catalogue (:meth:`OnlineRecommender.swap_model`)
+    comes with states and counters remapped to it, so no reader pairs one model's columns with
+    another's states."""
+
+    model: object
+    item_ids: np.ndarray
+    column: dict  # raw product id -> column
+    item_kind: str  # a batch's raw ids are brought to it ("22423" -> 22423)
+    state: dict  # customer -> CustomerState; entries replaced whole under the writers' lock
+    trend: np.ndarray  # decayed event weight per product, at trend_time
+    trend_time: float
+
+
+def _live(model, state: dict, trend: np.ndarray, trend_time: float) -> _Live:
+    item_ids = np.asarray(model.item_ids_)
+    column = {item: j for j, item in enumerate(item_ids.tolist())}
+    return _Live(model, item_ids, column, id_kind(item_ids), state, trend, trend_time)
+
+
+def _catalogue_ids(model):
+    """``model``'s products, checked: it must be fitted on an Interactions."""
+    check_model(model, "model")
+    item_ids = getattr(model, "item_ids_", None)
+    if item_ids is None:
+        raise ValueError("model must be fitted on an Interactions (its item_ids_ name the products)")
+    return np.asarray(item_ids)
 
 
 _STATE_ARRAYS = ("indptr", "items", "weights", "recent_indptr", "recent", "item_ids", "trend", "numbers")
@@ -145,23 +176,14 @@ class OnlineRecommender:
         half_life: float = 7 * 86400,
         log: str | os.PathLike | None = None,
     ):
-        check_model(model, "model")
-        item_ids = getattr(model, "item_ids_", None)
-        if item_ids is None:
-            raise ValueError("model must be fitted on an Interactions (its item_ids_ name the products)")
+        item_ids = _catalogue_ids(model)
         self.recent = check_int(recent, "recent", minimum=0)
         self.half_life = check_real(half_life, "half_life", minimum=0.0)
         if self.half_life <= 0:
             raise ValueError(f"half_life must be > 0, got {half_life}")
-        self._model = model
-        self.item_ids = np.asarray(item_ids)
-        self._column = {item: j for j, item in enumerate(self.item_ids.tolist())}
-        self._item_kind = id_kind(self.item_ids)  # a batch's raw ids are brought to it ("22423" -> 22423)
         self.report = {"history_customers": 0, "history_unknown_items": 0, "history_customers_dropped": 0}
-        self._state: dict = {}
+        self._live = _live(model, {}, np.zeros(item_ids.size), -math.inf)
         self._writer = threading.Lock()
-        self._trend = np.zeros(self.item_ids.size)  # decayed event weight per product, at _trend_time
-        self._trend_time = -math.inf
         self.sequence = 0  # events applied (the event log's position)
         self._log = None if log is None else _open_log(log)
         self._log_closed = False  # close() ends the logging: later updates are refused, not left unlogged
@@ -170,7 +192,17 @@ class OnlineRecommender:
 
     @property
     def model(self):
-        return self._model
+        """The model answering now (:meth:`swap_model` replaces it)."""
+        return self._live.model
+
+    @property
+    def item_ids(self) -> np.ndarray:
+        """The products of the model answering now, in its column order."""
+        return self._live.item_ids
+
+    @property
+    def _state(self) -> dict:
+        return self._live.state
 
     def _load_history(self, history: Interactions) -> None:
         if not isinstance(history, Interactions):
@@ -203,11 +235,13 @@ class OnlineRecommender:
         known = cols[X.indices] >= 0
         weights = np.ones(int(np.count_nonzero(known)))
         times = _pair_times(history, X)
+        trend, now = np.zeros(self.item_ids.size), -math.inf
         if times is not None and weights.size:
             t = times[known]
-            self._trend_time = float(t.max())
-            weights = np.exp2(-(self._trend_time - t) / self.half_life)
-        np.add.at(self._trend, cols[X.indices][known], weights)
+            now = float(t.max())
+            weights = np.exp2(-(now - t) / self.half_life)
+        np.add.at(trend, cols[X.indices][known], weights)
+        self._live = self._live._replace(trend=trend, trend_time=now)
         # Counted, as every reader counts what it leaves out: a history newer than the model
         # names products it does not know, and a customer with only those starts with none.
         with_rows = int(np.count_nonzero(np.diff(X.indptr) > 0))
@@ -262,18 +296,19 @@ class OnlineRecommender:
         if t is not None and (t.size != items.size or not np.all(np.isfinite(t))):
             raise ValueError(f"times must hold one time per event ({items.size}), none missing or infinite")
         keys = self._customer_keys(customers)
-        cols = self.item_index(items)
-        known = cols >= 0
-        with self._writer:
+        with self._writer:  # the columns of the catalogue the events are applied to (no swap meanwhile)
+            cols = self.item_index(items)
+            known = cols >= 0
             if self._log is not None:  # write-ahead: on disk before it is applied
                 self._write_log(customers, items, w, t)
             touched: dict = {}
             kept = [key for key, ok in zip(keys, known.tolist()) if ok]
             for customer, col, weight in zip(kept, cols[known].tolist(), w[known].tolist()):
                 touched.setdefault(customer, []).append((col, weight))
+            state = self._state
             for customer, events in touched.items():
-                self._state[customer] = self._merged(self._state.get(customer), events)
-            self._count_trend(cols[known], w[known], None if t is None else t[known])
+                state[customer] = self._merged(state.get(customer), events)
+            self._count_trend(cols[known], w[known], None if t is None else t[known], t)
             self.sequence += items.size
         return {"applied": int(known.sum()), "unknown_items": int((~known).sum())}
 
@@ -305,13 +340,14 @@ class OnlineRecommender:
             batch.add(keys[j])
         return keys
 
-    def _held_as(self, customer, also=()):
+    def _held_as(self, customer, also=(), live: _Live | None = None):
         """``customer`` as the state (or ``also``) holds it: an integer's text with and without a
         zero decimal part is one customer ("17850.0" is how pandas writes the id 17850 in a column
         with a gap; as everywhere ids are matched, :func:`recforge.batch.recommend` included)."""
-        if isinstance(customer, str) and customer not in self._state and customer not in also:
+        state = (live or self._live).state
+        if isinstance(customer, str) and customer not in state and customer not in also:
             other = integer_written_otherwise(customer)
-            if other is not None and (other in self._state or other in also):
+            if other is not None and (other in state or other in also):
                 return other
         return customer
 
@@ -394,8 +430,9 @@ class OnlineRecommender:
         """Snapshot the state (histories, recent products, trending counters, sequence) to an
         ``.npz`` file, atomically. Customer ids must be all strings or all integers."""
         with self._writer:
-            customers = list(self._state)
-            states = [self._state[c] for c in customers]
+            live = self._live
+            customers = list(live.state)
+            states = [live.state[c] for c in customers]
             # exact ids (UTF-8 for text: fixed-width unicode would drop a trailing NUL, and take
             # 4 bytes a character of the longest id for every customer)
             ids = encode_ids(np.array(customers, dtype=object), "customers", "customer ids")
@@ -408,17 +445,19 @@ class OnlineRecommender:
                 "weights": np.concatenate([st.weights for st in states]) if states else np.zeros(0),
                 "recent_indptr": np.r_[0, np.cumsum(recent)].astype(np.int64),
                 "recent": np.array([c for st in states for c in st.recent], dtype=np.int64),
-                "item_ids": self.item_ids.astype(str),
-                "trend": self._trend,
-                "numbers": np.array([self._trend_time, self.half_life, self.recent, self.sequence], dtype=np.float64),
+                "item_ids": live.item_ids.astype(str),
+                "trend": live.trend,
+                "numbers": np.array([live.trend_time, self.half_life, self.recent, self.sequence], dtype=np.float64),
             }
             with atomic_output(path) as f:
                 np.savez(f, **arrays)
 
     @classmethod
     def load(cls, path: str | os.PathLike, model, *, log: str | os.PathLike | None = None) -> OnlineRecommender:
-        """The state :meth:`save` wrote, beside ``model`` (the same products), then the events
-        of ``log`` written after the snapshot; later updates go on appending to ``log``."""
+        """The state :meth:`save` wrote, beside ``model``, then the events of ``log`` written
+        after the snapshot; later updates go on appending to ``log``. A model with other
+        products (refitted since the snapshot) gets the state moved to its catalogue, as
+        :meth:`swap_model` moves it: :attr:`report` ``catalogue`` says what changed."""
         npz, where = open_npz(path, "recforge online state")
         with npz:
             a = {name: npz[name] for name in npz.files}
@@ -432,20 +471,29 @@ class OnlineRecommender:
             raise ValueError(f"{where} is damaged: its half-life, recent count or sequence are not valid")
         trend_time, half_life, recent, sequence = numbers.tolist()
         online = cls(model, recent=int(recent), half_life=half_life)
-        if not np.array_equal(a["item_ids"], online.item_ids.astype(str)):
-            raise ValueError(f"{where} was saved beside a model with other products")
         try:
             customers = decode_ids(a, "customers")
         except ValueError as e:
             raise ValueError(f"{where} is damaged: {e}") from None
-        _check_state_arrays(a, where, customers.size, online.item_ids.size)
+        saved_ids = np.asarray(a["item_ids"])
+        if saved_ids.ndim != 1:
+            raise ValueError(f"{where} is damaged: its products are not a list")
+        _check_state_arrays(a, where, customers.size, saved_ids.size)
         indptr, rp = a["indptr"], a["recent_indptr"]
+        state = {}
         for r, customer in enumerate(customers.tolist()):
             rows = slice(indptr[r], indptr[r + 1])
-            online._state[customer] = CustomerState(
+            state[customer] = CustomerState(
                 a["items"][rows], a["weights"][rows], tuple(a["recent"][rp[r] : rp[r + 1]].tolist())
             )
-        online._trend, online._trend_time, online.sequence = a["trend"].copy(), trend_time, int(sequence)
+        live = online._live
+        trend = a["trend"].astype(np.float64)
+        if not np.array_equal(saved_ids, live.item_ids.astype(str)):  # refitted since: moved to its products
+            to = _columns(live, saved_ids)
+            state, trend = _moved_states(state, to), _moved_trend(trend, to, live.item_ids.size)
+            online.report = {**online.report, "catalogue": _catalogue_change(to, live.item_ids.size)}
+        online._live = live._replace(state=state, trend=trend, trend_time=trend_time)
+        online.sequence = int(sequence)
         if log is not None:
             if os.path.exists(log):
                 events, end, cut = online._read_log(log)
@@ -482,36 +530,53 @@ class OnlineRecommender:
             items, np.bincount(at, weights=w, minlength=items.size), tuple(recent[max(len(recent) - self.recent, 0) :])
         )
 
-    def _count_trend(self, cols: np.ndarray, w: np.ndarray, t) -> None:
-        now = self._trend_time if t is None or t.size == 0 else max(self._trend_time, float(t.max()))
+    def _count_trend(self, cols: np.ndarray, w: np.ndarray, t, clock=None) -> None:
+        """Add events of columns ``cols`` at times ``t`` to the counters, decayed to the latest
+        time of ``clock`` (the batch's times, unknown products' events included) or ``t``."""
+        live = self._live
+        clock = t if clock is None else clock
+        now = live.trend_time if clock is None or clock.size == 0 else max(live.trend_time, float(clock.max()))
         if not math.isfinite(now):
             now = 0.0
         rate = math.log(2.0) / self.half_life
         # a new array swapped in whole: readers take no lock, and an in-place update (numpy
         # releases the GIL in its loops) could show them half-decayed counters
-        decay = math.exp(-rate * (now - self._trend_time)) if math.isfinite(self._trend_time) else 1.0
-        trend = self._trend * decay
+        decay = math.exp(-rate * (now - live.trend_time)) if math.isfinite(live.trend_time) else 1.0
+        trend = live.trend * decay
         age = np.zeros(cols.size) if t is None else now - t
         np.add.at(trend, cols, w * np.exp(-rate * age))
-        self._trend, self._trend_time = trend, now
+        self._live = live._replace(trend=trend, trend_time=now)
 
     def history(self, customer) -> sp.csr_matrix:
         """The customer's current history as a 1 x n_items row (empty when unknown)."""
-        state = self._state.get(self._held_as(customer))
-        n = self.item_ids.size
+        live = self._live
+        state = live.state.get(self._held_as(customer, live=live))
+        n = live.item_ids.size
         if state is None:
             return sp.csr_matrix((1, n))
         return sp.csr_matrix((state.weights, state.items, [0, state.items.size]), shape=(1, n))
 
     def recent_items(self, customer) -> np.ndarray:
         """The customer's most recent distinct products (raw ids), newest last."""
-        state = self._state.get(self._held_as(customer))
-        return self.item_ids[np.asarray(() if state is None else state.recent, dtype=np.int64)]
+        live = self._live
+        state = live.state.get(self._held_as(customer, live=live))
+        return live.item_ids[np.asarray(() if state is None else state.recent, dtype=np.int64)]
 
     def item_index(self, items) -> np.ndarray:
         """The model's columns of raw product ids (-1 for products it does not know)."""
-        items = ids_like(np.asarray(items, dtype=object).ravel(), kind=self._item_kind)
-        return np.array([self._column.get(i, -1) for i in items.tolist()], dtype=np.int64)
+        return _columns(self._live, items)
+
+    def similar_items(self, item, k: int = 10):
+        """The model's ``k`` products most similar to the raw product id ``item``, as (raw ids,
+        scores), or None when the model does not know it (one read of model and catalogue)."""
+        k = check_int(k, "k", minimum=0)
+        live = self._live
+        column = int(_columns(live, [item])[0])
+        if column < 0:
+            return None
+        ids, scores = live.model.similar_items(column, k=k)
+        ok = ids >= 0
+        return live.item_ids[ids[ok]], np.asarray(scores[ok], dtype=np.float64)
 
     def __len__(self) -> int:
         """Customers with a live state."""
@@ -519,7 +584,7 @@ class OnlineRecommender:
 
     def __repr__(self) -> str:
         return (
-            f"OnlineRecommender({self._model!r}, customers={len(self):,}, products={self.item_ids.size:,}, "
+            f"OnlineRecommender({self.model!r}, customers={len(self):,}, products={self.item_ids.size:,}, "
             f"events={self.sequence:,})"
         )
 
@@ -558,10 +623,11 @@ class OnlineRecommender:
                 f"customer must be a raw id ({_kind_name(held) if held else 'a string or an integer'}"
                 f"{', the kind this recommender holds' if held else ''}), got {customer!r}"
             )
-        model, state = self._model, self._state.get(self._held_as(customer))  # one consistent read of each
+        live = self._live  # one consistent read: a model swap brings its own states
+        model, state = live.model, live.state.get(self._held_as(customer, live=live))
         if state is None or state.items.size == 0:
-            return (*self._trending(k), "trending") if return_path else self._trending(k)
-        n = self.item_ids.size
+            return (*self._trending(k, live), "trending") if return_path else self._trending(k, live)
+        n = live.item_ids.size
         # The state's arrays are canonical (sorted distinct int64 columns, float64 weights): the
         # row goes to the model as checked CSR parts, without scipy's constructor and checks.
         row = CsrParts(np.array([0, state.items.size], dtype=np.int64), state.items, state.weights, (1, n), False)
@@ -571,23 +637,95 @@ class OnlineRecommender:
             exclude = sp.csr_matrix((np.ones(recent.size), recent, [0, recent.size]), shape=(1, n))
         ids, scores = model.recommend(0, row, k=k, exclude_seen=exclude_seen, exclude=exclude, recalculate_user=True)
         ok = ids >= 0
-        answer = self.item_ids[ids[ok]], np.asarray(scores[ok], dtype=np.float64)
+        answer = live.item_ids[ids[ok]], np.asarray(scores[ok], dtype=np.float64)
         return (*answer, "history") if return_path else answer
 
-    def _trending(self, k: int) -> tuple:
-        trend = self._trend  # one read: a writer may swap in the next counters meanwhile
+    @staticmethod
+    def _trending(k: int, live: _Live) -> tuple:
+        trend = live.trend  # of one read: a writer may swap in the next counters meanwhile
         order = np.argsort(-trend, kind="stable")
         order = order[trend[order] > 0][:k]
-        return self.item_ids[order], trend[order]
+        return live.item_ids[order], trend[order]
 
-    def swap_model(self, model) -> None:
-        """Replace the model (same products, e.g. refitted overnight): requests in flight finish
-        with the old one, later ones use the new one; the customers' state stays."""
-        check_model(model, "model")
-        item_ids = getattr(model, "item_ids_", None)
-        if item_ids is None or not np.array_equal(np.asarray(item_ids), self.item_ids):
-            raise ValueError("the new model must know the same products, in the same order")
-        self._model = model
+    def swap_model(self, model) -> dict:
+        """Replace the model, e.g. refitted overnight: requests in flight finish with the old
+        one, later ones use the new one, and the customers' states stay.
+
+        A model with other products (a refit on newer events knows new products, and may have
+        lost some) gets the states and the trending counters moved to its catalogue in the same
+        swap: a product it lacks leaves every history, a new one starts with no trend. Events
+        are held back meanwhile (about 5 s per million customers); readers are not.
+
+        Returns
+        -------
+        dict
+            ``products`` of the new model, ``new_products`` (not in the old one) and
+            ``dropped_products`` (the old one's that the new one lacks).
+        """
+        item_ids = _catalogue_ids(model)
+        with self._writer:
+            live = self._live
+            if np.array_equal(item_ids, live.item_ids) and item_ids.dtype.kind == live.item_ids.dtype.kind:
+                self._live = live._replace(model=model)
+                return {"products": int(item_ids.size), "new_products": 0, "dropped_products": 0}
+            new = _live(model, {}, np.zeros(item_ids.size), live.trend_time)
+            to = _columns(new, live.item_ids)
+            moved = new._replace(state=_moved_states(live.state, to), trend=_moved_trend(live.trend, to, item_ids.size))
+            self._live = moved  # one reference: a reader sees the old model and states or the new
+        return _catalogue_change(to, item_ids.size)
+
+
+def _columns(live: _Live, items) -> np.ndarray:
+    """The columns of raw product ids in ``live``'s catalogue (-1 for products it does not know)."""
+    items = ids_like(np.asarray(items, dtype=object).ravel(), kind=live.item_kind)
+    return np.array([live.column.get(i, -1) for i in items.tolist()], dtype=np.int64)
+
+
+def _moved_states(state: dict, to: np.ndarray) -> dict:
+    """The customers' states in another catalogue's columns (``to``: each old column's new one,
+    -1 where the product is gone); every customer stays, if need be with an empty history.
+    Done on all the histories at once: a loop over customers took 7 s a million, this 4.5 s."""
+    customers, states = list(state), list(state.values())
+    n = len(states)
+    sizes = np.fromiter((st.items.size for st in states), dtype=np.int64, count=n)
+    items, keep, rows = _mapped(np.concatenate([st.items for st in states]) if n else np.zeros(0, np.int64), sizes, to)
+    weights = np.concatenate([st.weights for st in states])[keep] if n else np.zeros(0)
+    order = np.lexsort((items, rows))  # each history sorted by its new columns
+    items, weights = items[order], weights[order]
+    recent_sizes = np.fromiter((len(st.recent) for st in states), dtype=np.int64, count=n)
+    flat = np.fromiter(itertools.chain.from_iterable(st.recent for st in states), dtype=np.int64)
+    recent, _, recent_rows = _mapped(flat, recent_sizes, to)
+    make = CustomerState._make  # a NamedTuple's own constructor costs a second a million
+    return {
+        customer: make((items[a:b], weights[a:b], tuple(recent[c:d].tolist())))
+        for customer, a, b, c, d in zip(customers, *_bounds(rows, n), *_bounds(recent_rows, n))
+    }
+
+
+def _mapped(columns: np.ndarray, sizes: np.ndarray, to: np.ndarray) -> tuple:
+    """``columns`` (customers' runs of ``sizes``) mapped by ``to``: those kept (>= 0), the mask
+    that kept them and each kept one's customer."""
+    mapped = to[columns]
+    keep = mapped >= 0
+    return mapped[keep], keep, np.repeat(np.arange(sizes.size), sizes)[keep]
+
+
+def _bounds(rows: np.ndarray, n: int) -> tuple[list, list]:
+    """Where each of ``n`` customers' runs starts and ends in ``rows`` (sorted)."""
+    end = np.cumsum(np.bincount(rows, minlength=n))
+    return np.r_[0, end[:-1]].tolist(), end.tolist()
+
+
+def _moved_trend(trend: np.ndarray, to: np.ndarray, n_items: int) -> np.ndarray:
+    moved = np.zeros(n_items)
+    kept = to >= 0
+    moved[to[kept]] = trend[kept]
+    return moved
+
+
+def _catalogue_change(to: np.ndarray, n_items: int) -> dict:
+    kept = int(np.count_nonzero(to >= 0))
+    return {"products": int(n_items), "new_products": int(n_items) - kept, "dropped_products": int(to.size) - kept}
 
 
 def _pair_times(history: Interactions, X: sp.csr_matrix):

@@ -93,6 +93,8 @@ class Service:
         Reads a model file (default :func:`recforge.load`).
     policy : ThompsonSampling or EpsilonGreedy, optional
         Explores over each request's top ``candidates`` (``explore`` defaults to on with one).
+        Its products are numbered by the first model's columns; products new in a model
+        ``/reload`` brings are numbered on, so what it learned stays with its products.
     candidates : int, default 50
     customer_ids : "int" or "str", optional
         How customer ids are keyed in the state (default: as the first customer in it, else str).
@@ -150,6 +152,11 @@ class Service:
         self._reloading = threading.Lock()
         self._decisions = None if decision_log is None else open(decision_log, "a", encoding="utf-8")
         self._decisions_lock = threading.Lock()
+        # The policy's products by number: the first model's columns, then products new in a
+        # reloaded model numbered on. A refit's catalogue puts products in other columns; the
+        # posteriors learned so far stay with their products.
+        self._numbered = {item: j for j, item in enumerate(online.item_ids.tolist())}
+        self._numbering = threading.Lock()
 
     # -- the endpoints' work (synchronous, testable without HTTP) ------------------------------
     def recommend(self, query: dict) -> dict:
@@ -164,9 +171,9 @@ class Service:
         answer = {"customer": customer, "path": path}
         if not explore:
             return {**answer, "items": items.tolist(), "scores": scores.tolist()}
-        columns = self.online.item_index(items)
-        shown, propensity = self.policy.choose(columns, k, segment=_segment(query))
-        at = {c: j for j, c in enumerate(columns.tolist())}
+        numbers = self._product_numbers(items.tolist())
+        shown, propensity = self.policy.choose(numbers, k, segment=_segment(query))
+        at = {c: j for j, c in enumerate(numbers.tolist())}
         shown = np.array([at[c] for c in shown.tolist()], dtype=np.int64)  # positions in the candidates
         request = uuid.uuid4().hex
         answer.update(
@@ -183,12 +190,10 @@ class Service:
     def similar(self, query: dict) -> dict:
         raw = self.item(_required(query, "item"))
         k = _integer(query, "k", 10, 0, self.max_k)
-        column = int(self.online.item_index([raw])[0])
-        if column < 0:
+        found = self.online.similar_items(raw, k)
+        if found is None:
             raise Refused(404, f"item {raw!r} is not a product of the model")
-        ids, scores = self.online.model.similar_items(column, k=k)
-        ok = ids >= 0
-        return {"item": raw, "items": self.online.item_ids[ids[ok]].tolist(), "scores": scores[ok].tolist()}
+        return {"item": raw, "items": found[0].tolist(), "scores": found[1].tolist()}
 
     def events(self, body: dict) -> dict:
         rows = _rows(body, "events", self.max_events)
@@ -210,12 +215,12 @@ class Service:
         rewards = [_number(e, "reward", None) for e in rows]
         if not all(0.0 <= r <= 1.0 for r in rewards):
             raise Refused(422, "feedback: every reward must be in [0, 1]")
-        columns = self.online.item_index(items)
-        known = columns >= 0
+        known = self.online.item_index(items) >= 0
+        numbers = self._product_numbers(items)
         segments = [_segment(e) for e in rows]
         for segment in set(segments):  # the posteriors of each customer's segment (with by_segment)
             mine = known & np.array([s == segment for s in segments])
-            self.policy.feedback(columns[mine], np.asarray(rewards)[mine], segment=segment)
+            self.policy.feedback(numbers[mine], np.asarray(rewards)[mine], segment=segment)
         for e in rows:
             self._decide({"request": e.get("request"), "customer": e.get("customer"), "item": e["item"],
                           "reward": float(e["reward"]), "time": time.time()})  # fmt: skip
@@ -227,11 +232,11 @@ class Service:
         with self._reloading:  # one reload at a time; answers go on with the current model
             try:
                 model = self.loader(self.model_path)
-                self.online.swap_model(model)
+                change = self.online.swap_model(model)
             except (ValueError, TypeError, OSError) as e:
                 raise Refused(422, f"reload: {e}; the current model stays") from None
             self.reloads += 1
-        return {"model": type(model).__name__, "reloads": self.reloads}
+        return {"model": type(model).__name__, "reloads": self.reloads, **change}
 
     def health(self) -> dict:
         return {
@@ -257,6 +262,11 @@ class Service:
             "recforge_model_reloads_total": ("Models swapped in by /reload.", self.reloads),
         }
         return self.metrics.render(gauges, counters)
+
+    def _product_numbers(self, items: list) -> np.ndarray:
+        """The exploration policy's number of each raw product id (new ones numbered now)."""
+        with self._numbering:
+            return np.array([self._numbered.setdefault(i, len(self._numbered)) for i in items], dtype=np.int64)
 
     def _decide(self, line: dict) -> None:
         if self._decisions is None:
