@@ -253,6 +253,21 @@ def test_exploration_logs_propensities_and_learns_from_feedback(tmp_path):
     assert lines[0]["request"] == body["request"] and lines[0]["propensities"] == body["propensities"]
     assert lines[0]["items"] == body["items"] and lines[0]["candidates"] == 8
     assert lines[1] == {**lines[1], "request": body["request"], "item": item, "reward": 1.0}
+    # A restart resumes what the policy learned: the log's feedback is fed to the new policy
+    # (it started from the prior again, and what exploration learned was lost at every restart).
+    with open(log, "a") as f:
+        f.write('{"item": "p1", "rew')  # the end of a write cut short: never acknowledged
+    again = rf.realtime.ThompsonSampling(random_state=0)
+    restarted = svc.Service(online, policy=again, candidates=8, decision_log=log)
+    restarted.close()
+    assert restarted.resumed_feedback == 1
+    assert [a[0] for a in again.posterior(online.item_index([item]))] == [2.0, 1.0]
+    log.write_text('{"item": "p1", "reward": 7}\n')
+    with pytest.raises(ValueError, match="outside"):
+        svc.Service(online, policy=again, decision_log=log)
+    log.write_text('not json\n{"item": "p1", "reward": 1}\n')
+    with pytest.raises(ValueError, match="line 1 is not a decision or feedback"):
+        svc.Service(online, policy=again, decision_log=log)
 
 
 def test_health_and_metrics_count_what_happened(served):

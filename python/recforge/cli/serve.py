@@ -93,16 +93,22 @@ def serve(args) -> None:
         policy = ThompsonSampling(random_state=args.seed)
     elif args.explore == "epsilon":
         policy = EpsilonGreedy(args.epsilon, random_state=args.seed)
-    app = service.Service(
-        online,
-        model_path=args.model,
-        policy=policy,
-        candidates=args.candidates,
-        customer_ids="int" if known.user_ids.dtype.kind in "iu" else "str",
-        decision_log=args.decision_log,
-        state_path=args.state,
-        max_body=args.max_body,
-    )
+    try:
+        app = service.Service(
+            online,
+            model_path=args.model,
+            policy=policy,
+            candidates=args.candidates,
+            customer_ids="int" if known.user_ids.dtype.kind in "iu" else "str",
+            decision_log=args.decision_log,
+            state_path=args.state,
+            max_body=args.max_body,
+        )
+    except ValueError as e:  # a decision log that is not one
+        online.close()
+        raise CliError(f"--decision-log: {e}") from None
+    if app.resumed_feedback and not args.quiet:
+        print(f"exploration resumed: {app.resumed_feedback:,} feedback lines of {args.decision_log}", file=sys.stderr)
     try:
         sock = socket.create_server((args.host, args.port))
     except OSError as e:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import threading
 import time
@@ -101,6 +102,8 @@ class Service:
     decision_log : str or path, optional
         JSON lines of every explored list (request id, customer, products, propensities) and of
         every feedback: the log :func:`recforge.realtime.ips` and friends evaluate policies on.
+        The feedback a log already holds (the service ran before) is fed to ``policy`` first,
+        so a restart resumes what exploration learned (:attr:`resumed_feedback` counts it).
     state_path : str or path, optional
         Where the state is saved at shutdown (:meth:`OnlineRecommender.save`).
     max_body, max_events, max_k : int
@@ -150,13 +153,16 @@ class Service:
         self.started = time.time()
         self.reloads = 0
         self._reloading = threading.Lock()
-        self._decisions = None if decision_log is None else open(decision_log, "a", encoding="utf-8")
         self._decisions_lock = threading.Lock()
         # The policy's products by number: the first model's columns, then products new in a
         # reloaded model numbered on. A refit's catalogue puts products in other columns; the
         # posteriors learned so far stay with their products.
         self._numbered = {item: j for j, item in enumerate(online.item_ids.tolist())}
         self._numbering = threading.Lock()
+        self.resumed_feedback = 0
+        if policy is not None and decision_log is not None and os.path.exists(decision_log):
+            self.resumed_feedback = self._resume(decision_log)
+        self._decisions = None if decision_log is None else open(decision_log, "a", encoding="utf-8")
 
     # -- the endpoints' work (synchronous, testable without HTTP) ------------------------------
     def recommend(self, query: dict) -> dict:
@@ -215,16 +221,51 @@ class Service:
         rewards = [_number(e, "reward", None) for e in rows]
         if not all(0.0 <= r <= 1.0 for r in rewards):
             raise Refused(422, "feedback: every reward must be in [0, 1]")
+        segments = [_segment(e) for e in rows]
+        known = self._learn(items, rewards, segments)
+        for e, segment in zip(rows, segments):
+            line = {"request": e.get("request"), "customer": e.get("customer"), "item": e["item"],
+                    "reward": float(e["reward"]), "time": time.time()}  # fmt: skip
+            self._decide(line if segment is None else {**line, "segment": segment})
+        return {"applied": int(known.sum()), "unknown_items": int((~known).sum())}
+
+    def _learn(self, items: list, rewards: list, segments: list) -> np.ndarray:
+        """Feed rewards of raw products to the policy; returns which the model knows (the
+        others are not learned)."""
         known = self.online.item_index(items) >= 0
         numbers = self._product_numbers(items)
-        segments = [_segment(e) for e in rows]
         for segment in set(segments):  # the posteriors of each customer's segment (with by_segment)
             mine = known & np.array([s == segment for s in segments])
-            self.policy.feedback(numbers[mine], np.asarray(rewards)[mine], segment=segment)
-        for e in rows:
-            self._decide({"request": e.get("request"), "customer": e.get("customer"), "item": e["item"],
-                          "reward": float(e["reward"]), "time": time.time()})  # fmt: skip
-        return {"applied": int(known.sum()), "unknown_items": int((~known).sum())}
+            self.policy.feedback(numbers[mine], np.asarray(rewards, dtype=np.float64)[mine], segment=segment)
+        return known
+
+    def _resume(self, path) -> int:
+        """Feed the policy the feedback of an earlier run's decision log; returns how many
+        lines. A last line cut short by a crash is skipped (never acknowledged)."""
+        items, rewards, segments = [], [], []
+        with open(path, "rb") as f:
+            lines = f.read().split(b"\n")
+        for number, raw in enumerate(lines, 1):
+            if not raw.strip():
+                continue
+            try:
+                line = json.loads(raw)
+                if "reward" in line:
+                    items.append(self.item(line["item"]))
+                    rewards.append(_number(line, "reward", None))
+                    segments.append(_segment(line))
+            except (ValueError, KeyError, TypeError, Refused) as e:
+                if number == len(lines):  # the end of a write cut short
+                    continue
+                message = e.message if isinstance(e, Refused) else str(e)
+                raise ValueError(
+                    f"decision log {os.fspath(path)!r} line {number} is not a decision or feedback: {message}"
+                ) from None
+        if items and not all(0.0 <= r <= 1.0 for r in rewards):
+            raise ValueError(f"decision log {os.fspath(path)!r}: a reward outside [0, 1]")
+        if items:
+            self._learn(items, rewards, segments)
+        return len(items)
 
     def reload(self) -> dict:
         if self.model_path is None:
