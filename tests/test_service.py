@@ -86,6 +86,34 @@ def test_similar_answers_as_the_model(served):
     assert client.get("/similar", params={"item": "nope"}).status_code == 404
 
 
+def test_event_times_in_milliseconds_or_iso_text_keep_the_trending_clock(served):
+    """One event timed by a JavaScript client (Date.now(): epoch milliseconds) put the trending
+    clock 55,000 years ahead: every counter decayed to nothing and every later event counted
+    for nothing, so new customers got one product for good. ISO text was refused."""
+    service, client, _, _ = served
+    before = dict(zip(*service.online.recommend("nobody", k=40)))
+    t = 1_700_000_000
+    ok = client.post("/events", json={"events": [{"customer": "c1", "item": "p1", "time": t}]})
+    assert ok.status_code == 200
+    with pytest.warns(UserWarning, match="read as milliseconds"):
+        ms = client.post("/events", json={"events": [{"customer": "c2", "item": "p2", "time": (t + 60) * 1000}]})
+    iso = client.post("/events", json={"events": [{"customer": "c3", "item": "p3", "time": "2023-11-14T22:15:20Z"}]})
+    assert ms.status_code == 200 and iso.status_code == 200
+    after = dict(zip(*service.online.recommend("nobody", k=40)))  # each event counts about 1 (2 minutes old)
+    np.testing.assert_allclose([after[p] - before[p] for p in ("p1", "p2", "p3")], 1.0, atol=0.01)
+    for events, words in (
+        (
+            [{"customer": "c1", "item": "p1", "time": t}, {"customer": "c1", "item": "p1", "time": "2023-11-14"}],
+            "every time",
+        ),
+        ([{"customer": "c1", "item": "p1", "time": t}, {"customer": "c1", "item": "p1", "time": t * 1000}], "mixes"),
+        ([{"customer": "c1", "item": "p1", "time": "soon"}], "time"),
+    ):
+        reply = client.post("/events", json={"events": events})
+        assert reply.status_code == 422 and words in reply.json()["error"]
+    assert service.online.sequence == 3
+
+
 @pytest.mark.parametrize(
     "method, path, payload, status, words",
     [

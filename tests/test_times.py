@@ -3,6 +3,7 @@ columns are converted to UTC (not read as pandas' internal integers), offsets in
 naive times are UTC, and text that is not a time is refused by name."""
 
 import datetime as dt
+import warnings
 
 import numpy as np
 import pytest
@@ -180,3 +181,31 @@ def test_dates_written_yyyymmdd_are_dates():
 def test_numbers_that_are_not_all_yyyymmdd_dates_stay_seconds(numbers):
     s = rf.customers.summary(["a"] * len(numbers), numbers, [1.0] * len(numbers))
     assert s.T[0] == pytest.approx((max(numbers) - min(numbers)) / 86400, abs=1)
+
+
+@pytest.mark.parametrize("unit, per_second", [("milliseconds", 1e3), ("microseconds", 1e6), ("nanoseconds", 1e9)])
+def test_epoch_milliseconds_micro_and_nanoseconds_are_read_as_such(unit, per_second):
+    """JavaScript's Date.now(), Java's currentTimeMillis and Kafka write epoch milliseconds; an
+    int64 datetime column holds nanoseconds. Read as seconds they were millennia ahead: decays
+    measured from them erased everything else (a live service's trending counters counted every
+    later event for nothing) and a 30-day half-life lasted 43 minutes."""
+    seconds = NAIVE_UTC.astype("datetime64[s]").astype(np.int64).to_numpy().astype(float)
+    scaled = seconds * per_second
+    for form in (scaled, scaled.astype(np.int64), [f"{v:.0f}" for v in scaled]):
+        with pytest.warns(UserWarning, match=f"read as {unit} since the epoch"):
+            s = _summary(form)
+        _same(s, _summary(seconds))
+    with pytest.warns(UserWarning, match=unit):
+        inter = rf.Interactions.from_arrays(CUSTOMERS, ["x", "y", "z", "w"], times=scaled)
+    np.testing.assert_allclose(np.sort(inter.times.data), np.sort(seconds))
+
+
+def test_epoch_seconds_beside_milliseconds_are_refused():
+    with pytest.raises(ValueError, match="mixes epoch seconds with larger numbers"):
+        _summary([1.7e9, 1.7e9, 1.7e12, 1.7e9])
+    with pytest.raises(ValueError, match="mixes"):  # milliseconds beside microseconds
+        _summary([1.7e12, 1.7e12, 1.7e15, 1.7e12])
+    with warnings.catch_warnings():  # below 1e11 (the year 5138): seconds, as always
+        warnings.simplefilter("error")
+        s = _summary([1.7e9, 1.7e9 + 86400, 9.9e10, 1.7e9], as_of=9.9e10)
+    assert s.T[list(s.customer_ids).index("b")] == 0.0 and s.recency[0] == pytest.approx(1.0)

@@ -1,5 +1,6 @@
 """Event times as float64 seconds since the Unix epoch (NaN where missing), whatever the input:
-numbers (taken as seconds already, except dates written as the number YYYYMMDD, below), numpy
+numbers (taken as seconds already, except dates written as the number YYYYMMDD and epoch
+milliseconds, microseconds or nanoseconds, below), numpy
 datetime64, pandas or Python datetimes (time-zone aware ones converted to UTC; naive ones taken as
 UTC) or ISO 8601 strings (with or without an offset)."""
 
@@ -58,9 +59,41 @@ def _dates_from_yyyymmdd(numbers: np.ndarray) -> np.ndarray | None:
     return seconds
 
 
-def _seconds_or_dates(numbers: np.ndarray) -> np.ndarray:
+# Epoch seconds from 1e11 on are past the year 5000: no log holds such times, but epoch
+# milliseconds (JavaScript's Date.now(), Java's currentTimeMillis, Kafka), microseconds and
+# nanoseconds (an int64 datetime column) of any date since 1973 are that large. Read as seconds,
+# they put every event millennia ahead: a live service's trending clock jumped there and every
+# later event counted for nothing. Each unit spans its own three orders of magnitude.
+_SUBSECOND_FROM = 1e11
+_SUBSECOND_UNITS = ((1e14, 1e3, "milliseconds"), (1e17, 1e6, "microseconds"), (np.inf, 1e9, "nanoseconds"))
+
+
+def _seconds_or_dates(numbers: np.ndarray, name: str = "times") -> np.ndarray:
     dates = _dates_from_yyyymmdd(numbers)
-    return numbers if dates is None else dates
+    return _in_seconds(numbers, name) if dates is None else dates
+
+
+def _in_seconds(numbers: np.ndarray, name: str) -> np.ndarray:
+    """``numbers`` as epoch seconds: unchanged, or divided down when every present one is epoch
+    milliseconds, microseconds or nanoseconds (said in a warning); ValueError for a mix."""
+    size = np.abs(numbers[np.isfinite(numbers)])
+    large = size >= _SUBSECOND_FROM
+    if not large.any():
+        return numbers
+    bands = np.searchsorted([limit for limit, _, _ in _SUBSECOND_UNITS], size[large], side="right")
+    if not large.all() or bands.min() != bands.max():
+        raise ValueError(
+            f"{name} mixes epoch seconds with larger numbers (such as {size[large].max():.0f}, past the year "
+            "5000 in seconds: milliseconds?); give every time in one unit, seconds"
+        )
+    _, per_second, unit = _SUBSECOND_UNITS[int(bands[0])]
+    warnings.warn(
+        f"{name}: numbers such as {size.max():.0f} are past the year 5000 as epoch seconds; read as {unit} "
+        "since the epoch",
+        UserWarning,
+        stacklevel=4,
+    )
+    return numbers / per_second
 
 
 def _parsed(values, name: str) -> np.ndarray:
@@ -174,17 +207,17 @@ def as_seconds(values, name: str) -> np.ndarray:
         # before any numpy copy: an object array of Arrow strings is a Python string per field
         numbers = _numbers_in_text(values)
         if numbers is not None:
-            return _seconds_or_dates(numbers)
+            return _seconds_or_dates(numbers, name)
         array = _parsed(values, name)
     else:
         array = to_numpy(values)
         if array.dtype.kind in "OUS":
             numbers = _numbers_in_text(values)
             if numbers is not None:
-                return _seconds_or_dates(numbers)
+                return _seconds_or_dates(numbers, name)
             array = _parsed(values, name)
     if array.dtype.kind in "iuf":
-        return _seconds_or_dates(array.astype(np.float64))
+        return _seconds_or_dates(array.astype(np.float64), name)
     if array.dtype.kind != "M":
         raise TypeError(
             f"{name} must hold numbers (epoch seconds), datetimes or ISO 8601 strings, got dtype {array.dtype}"
@@ -197,7 +230,7 @@ def as_moment(value, name: str) -> float:
     """One time (``now``, ``cutoff``...) as epoch seconds: a number as it is, a datetime, numpy
     datetime64 or ISO 8601 text read as :func:`as_seconds` reads a column."""
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
-        seconds = float(_seconds_or_dates(np.array([value], dtype=np.float64))[0])
+        seconds = float(_seconds_or_dates(np.array([value], dtype=np.float64), name)[0])
     else:
         seconds = float(as_seconds(np.array([value], dtype=object), name)[0])
     if not np.isfinite(seconds):

@@ -209,8 +209,11 @@ class Service:
         timed = [("time" in e) for e in rows]
         if any(timed) and not all(timed):
             raise Refused(422, "events: give a time for every event or for none")
-        times = [_number(e, "time", 0.0) for e in rows] if all(timed) and rows else None
-        report = self.online.update(customers, items, weights, times)
+        times = _times([e["time"] for e in rows]) if all(timed) and rows else None
+        try:
+            report = self.online.update(customers, items, weights, times)
+        except ValueError as e:  # times in a mix of units
+            raise Refused(422, f"events: {e}") from None
         return {**report, "sequence": self.online.sequence}
 
     def feedback(self, body: dict) -> dict:
@@ -363,6 +366,16 @@ def _number(row: dict, name: str, default) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
         raise Refused(422, f"{name} must be a finite number, got {json.dumps(value)[:40]}")
     return float(value)
+
+
+def _times(values: list) -> list:
+    """Event times as given: all epoch numbers or all ISO 8601 text (read as one column)."""
+    text = [isinstance(v, str) for v in values]
+    if all(text):
+        return values
+    if any(text):
+        raise Refused(422, "events: give every time as a number (epoch seconds) or every time as ISO 8601 text")
+    return [_number({"time": v}, "time", None) for v in values]
 
 
 def _segment(query: dict):
