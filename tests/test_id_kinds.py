@@ -185,6 +185,26 @@ def test_a_block_of_integer_customers_meets_a_model_of_text_ids(files):
     assert as_integers["rows"] == 3000
 
 
+@pytest.mark.parametrize("trained", ["csv", "parquet"])
+def test_a_block_of_float_customers_is_written_as_the_model_knows_them(files, trained):
+    """A Parquet column of integer ids with a gap holds floats (17850.0): a Dask partition of
+    it reached the scorer as floats, and the lists named the customers 17850.0, a float column,
+    where rf.batch.recommend of the same file writes the model's "17850" (or 17850)."""
+    path = files["events", trained]
+    inter = rf.Interactions.from_csv(path, "user", "item") if trained == "csv" else None
+    if inter is None:
+        inter = rf.Interactions.from_pandas(pd.read_parquet(path), "user", "item")
+    model = rf.ColdStart(rf.ALS(factors=8, iterations=3, random_state=0)).fit(inter)
+    frame = pd.read_parquet(files["events", "parquet"])[["user", "item"]]
+    scorer = rf.batch.BlockScorer(model, 5, ["user", "item"])
+    want, _ = scorer.score(frame)
+    new = pd.DataFrame({"user": [99999], "item": [frame.item.iloc[0]]})  # and a new customer
+    floats = pd.concat([frame, new]).astype({"user": float})
+    got, _ = scorer.score(pd.concat([floats, pd.DataFrame({"user": [np.nan], "item": [1000]})]))
+    assert got.user.dtype == want.user.dtype and got.user.iloc[-1] == ("99999" if trained == "csv" else 99999)
+    pd.testing.assert_frame_equal(got[got.user.isin(want.user)].reset_index(drop=True), want)
+
+
 def test_ids_written_otherwise_than_in_training_are_flagged(files, tmp_path, capsys):
     """Ids written otherwise than in training ("P1004" against "1004"): every event a new
     product, every customer answered by best sellers; said only as a count of dropped rows."""

@@ -449,7 +449,10 @@ class BlockScorer:
             customers_ids, H, listed_at = with_empty_rows(customers_ids, H, customers.ids)
             without_events = int(customers_ids.size - before)  # listed, no events here
             features = customers.rows_for(customers_ids.size, listed_at)
-        first = np.asarray(self.known.get_indexer(ids_like(customers_ids, kind=self.user_kind)), dtype=np.int64)
+        # ids in the model's kind, and so they are written: a Parquet column of integer ids with
+        # a gap holds floats (17850.0), which a model of text ids knows as "17850"
+        customers_ids = ids_like(customers_ids, kind=self.user_kind)
+        first = np.asarray(self.known.get_indexer(customers_ids), dtype=np.int64)
         # "17850.0" is 17850, as lookup has it; written as the model knows it
         labels = found_written_otherwise(first, customers_ids, self.known, self.known.get_indexer)
         again = np.flatnonzero(labels != first)
