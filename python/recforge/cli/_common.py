@@ -20,6 +20,7 @@ from .._factorize import pd
 from .._tables import DECIMALS, TABLE_SUFFIXES, check_table_suffix, read_parquet, read_table
 from ..data import Interactions
 from ..models import MODELS
+from ._negatives import warn_negatives
 
 MODEL_NAMES = {cls.__name__.lower(): cls for cls in MODELS}
 LARGE_FILE = 20 * 2**20  # bytes above which reading is announced
@@ -208,6 +209,7 @@ def build_interactions(args) -> Interactions:
         )
     except (ValueError, TypeError) as e:
         raise CliError(f"--data: {e}") from None
+    warn_negatives(args, [c for k, c in spec_of(args).items() if k.endswith("_col") and c is not None])
     if inter.nnz == 0:
         dropped = {k: v for k, v in inter.report.get("dropped", {}).items() if v}
         raise CliError(

@@ -1,0 +1,83 @@
+"""The hint for an event file whose returns would count as purchases: without --weight-col
+every row is one event, so the rows of a return or a cancellation (a negative quantity), a
+refund or a dislike (rating -1) count as if the customer had bought or liked the product.
+Online Retail read so has 10,626 return lines as purchases, and its campaign lists offered
+the "D" (discount) line, which no one buys, "because you bought" it."""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+
+from .._factorize import pd
+from .._tables import header_fields, open_text, read_table
+
+SAMPLE_CHARACTERS = 4 * 2**20  # the file's start that is looked at: a few tens of thousands of rows
+SAMPLE_ROWS = 50_000
+NUMBER_SHARE = 0.9  # a column this much of whose filled fields are numbers is a number column
+
+
+def negative_columns(args, used) -> dict:
+    """{column: (negative rows, rows looked at)} of the number columns of ``--data``, other
+    than ``used``, that hold negative numbers in the file's first rows (CSV or Parquet);
+    empty where it cannot tell."""
+    try:
+        frame = _first_rows(args)
+    except (OSError, ValueError, TypeError, LookupError, ImportError):
+        return {}
+    found = {}
+    for name in frame.columns:
+        if name in used:
+            continue
+        text = frame[name]
+        if getattr(args, "decimal", ".") == "," and text.dtype == object:
+            text = text.str.replace(",", ".", regex=False)
+        numbers = pd.to_numeric(text, errors="coerce")
+        filled = int(text.notna().sum())
+        if not filled or numbers.notna().sum() < NUMBER_SHARE * filled:
+            continue
+        negative = int((numbers < 0).sum())
+        if negative:
+            found[name] = (negative, len(frame))
+    return found
+
+
+def _first_rows(args):
+    path = args.data
+    if os.path.isdir(path) or path.lower().endswith(".parquet"):
+        import pyarrow.dataset as ds
+
+        dataset = ds.dataset(path, format="parquet")
+        return dataset.head(SAMPLE_ROWS).to_pandas()
+    with open_text(path, args.encoding) as f:
+        chunk = f.read(SAMPLE_CHARACTERS)
+        complete = not f.read(1)
+    if not complete:
+        chunk = chunk[: chunk.rfind("\n") + 1]  # whole lines only
+    data = chunk.encode("utf-8")
+    names = getattr(args, "names", None)
+    columns = names or header_fields(data, args.sep)
+    if not columns:
+        return pd.DataFrame()
+    table = read_table(data, None, names=names, text=columns, sep=args.sep)
+    return pd.DataFrame({name: pd.Series(np.asarray(values, dtype=object)) for name, values in table.items()})
+
+
+def warn_negatives(args, used) -> None:
+    """Say which columns hold negative numbers when no --weight-col is given (one line)."""
+    if args.weight_col is not None or args.data == "sample" or pd is None:
+        return
+    found = negative_columns(args, set(used))
+    if not found:
+        return
+    name, (negative, rows) = max(found.items(), key=lambda kv: kv[1][0])
+    others = f" (also {', '.join(n for n in found if n != name)})" if len(found) > 1 else ""
+    warnings.warn(
+        f"--data: column {name} holds negative numbers in {negative:,} of its first {rows:,} rows{others}: "
+        f"returns or cancellations? Without --weight-col every row counts as a purchase; --weight-col {name} "
+        "drops them (--returns keep subtracts them)",
+        UserWarning,
+        stacklevel=2,
+    )
