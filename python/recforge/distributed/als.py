@@ -44,8 +44,20 @@ def _grams(factors: np.ndarray, edges: np.ndarray, n_threads: int) -> np.ndarray
     return _core.als_gram_chunks(_aligned(factors), _aligned(edges), resolve_threads(n_threads))
 
 
-def _whiten(factors: np.ndarray, Linv: np.ndarray, n_threads: int) -> np.ndarray:
-    return _core.als_whiten_rows(_aligned(factors), _aligned(Linv), resolve_threads(n_threads))
+def _factored(regularization: float, dtype: str, f: int, *grams) -> tuple:
+    """(G, L, L⁻¹) of the fixed side: its blocks' chunk Grams summed in als_whiten's order
+    (block by block, chunk by chunk), plus λI, factored. A task: the half-step that needs it
+    follows without a round trip to the client."""
+    G = np.zeros((f, f))
+    for block in grams:
+        for partial in block:
+            G += partial
+    L, Linv, G = _core.als_factor(G, regularization, dtype)
+    return G, L, Linv
+
+
+def _whiten(factors: np.ndarray, fixed: tuple, n_threads: int) -> np.ndarray:
+    return _core.als_whiten_rows(_aligned(factors), _aligned(fixed[2]), resolve_threads(n_threads))
 
 
 def _take(factors: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -244,14 +256,14 @@ class ALS(_LocalALS):
             "user": [client.submit(_grams, F, edges, self.n_threads) for F, (_, _, edges) in zip(users, user_rows)]
         }
 
-        def half_step(solved: str, fixed: str, blocks, takes, rows, iteration: int, want_loss: bool):
+        def half_step(solved: str, fixed: str, blocks, takes, rows, want_loss: bool):
+            """Submit a half-step's tasks (nothing waits for them here); returns the futures of
+            each block's (rows not finite, loss rows)."""
             fixed_factors = state[fixed]
-            G = np.zeros((self.factors, self.factors))
-            for block in client.gather(grams[fixed]):  # als_whiten's order: chunk by chunk
-                for partial in block:
-                    G += partial
-            L, Linv, G = _core.als_factor(G, self.regularization, np.dtype(self.dtype).name)
-            whitened = [client.submit(_whiten, F, Linv, self.n_threads) for F in fixed_factors]
+            factored = client.submit(
+                _factored, self.regularization, np.dtype(self.dtype).name, self.factors, *grams[fixed], pure=False
+            )
+            whitened = [client.submit(_whiten, F, factored, self.n_threads, pure=False) for F in fixed_factors]
             step = dict(settings, want_loss=want_loss)
             results = []
             for block, take, current, (_, _, edges) in zip(blocks, takes, state[solved], rows):
@@ -264,29 +276,44 @@ class ALS(_LocalALS):
                         F if needed is None else client.submit(_take, F, needed, pure=False)
                         for F, needed in zip(fixed_factors, take)
                     ]
-                results.append(client.submit(_solve, block, current, (G, L, Linv), step, edges, *pieces, pure=False))
+                results.append(client.submit(_solve, block, current, factored, step, edges, *pieces, pure=False))
             state[solved] = [client.submit(operator.getitem, r, 0, pure=False) for r in results]
             grams[solved] = [client.submit(operator.getitem, r, 3, pure=False) for r in results]
-            status = client.gather([client.submit(operator.itemgetter(1, 2), r, pure=False) for r in results])
-            bad = sum(int(b) for b, _ in status)
-            if bad:
-                raise FloatingPointError(
-                    f"ALS diverged at iteration {iteration + 1}: {bad} {solved} factor vectors are not finite; "
-                    f"lower alpha (now {self.alpha}) or raise regularization (now {self.regularization})"
-                )
-            return np.concatenate([loss for _, loss in status]) if want_loss else None
+            return [client.submit(operator.itemgetter(1, 2), r, pure=False) for r in results]
+
+        def checked(pending: list) -> list:
+            """The gathered statuses of submitted half-steps, in order; FloatingPointError at
+            the first with factor vectors that are not finite."""
+            gathered = client.gather([status for _, _, status in pending])
+            for (iteration, solved, _), status in zip(pending, gathered):
+                bad = sum(int(b) for b, _ in status)
+                if bad:
+                    raise FloatingPointError(
+                        f"ALS diverged at iteration {iteration + 1}: {bad} {solved} factor vectors are not finite; "
+                        f"lower alpha (now {self.alpha}) or raise regularization (now {self.regularization})"
+                    )
+            return gathered
 
         def run(first, count):
-            losses = []
+            # The iterations' tasks are submitted at once and the client waits once, at the end
+            # (or each iteration for the loss): the scheduler starts each half-step as soon as
+            # what it needs exists, with no round trip to the client between them (on a real
+            # cluster, a client far from the scheduler paid four per iteration).
+            losses, pending = [], []
             for iteration in range(first, first + count):
-                half_step("item", "user", item_blocks, item_takes, item_rows, iteration, False)
-                loss_rows = half_step(
-                    "user", "item", user_blocks, user_takes, user_rows, iteration, self.calculate_loss
+                pending.append(
+                    (iteration, "item", half_step("item", "user", item_blocks, item_takes, item_rows, False))
                 )
-                if loss_rows is not None:
+                user = half_step("user", "item", user_blocks, user_takes, user_rows, self.calculate_loss)
+                pending.append((iteration, "user", user))
+                if self.calculate_loss:
+                    status = checked(pending)[-1]
+                    pending = []
                     item_factors = np.concatenate(client.gather(state["item"]))
                     penalty = self.regularization * float(np.square(item_factors, dtype=np.float64).sum())
+                    loss_rows = np.concatenate([loss for _, loss in status])
                     losses.append((float(loss_rows.sum()) + penalty) / max(total_confidence, 1.0))
+            checked(pending)
             return np.array(losses) if self.calculate_loss else None
 
         self._run_epochs(run, callback)
