@@ -61,7 +61,7 @@ def bench_similarity(X, client, repeats: int) -> None:
     print(f"identical: {same} ({want.nnz:,} entries)")
 
 
-def bench_als(X, client, iterations: int) -> None:
+def bench_als(X, client, iterations: int, repeats: int) -> None:
     from recforge import distributed as rfd
 
     def timed(model):
@@ -71,15 +71,23 @@ def bench_als(X, client, iterations: int) -> None:
         return model, time.perf_counter() - start, float(np.median(per_iteration))
 
     params = dict(factors=64, iterations=iterations, random_state=0)
-    want, fit_one, it_one = timed(rf.ALS(n_threads=2, **params))
-    got, fit_two, it_two = timed(rfd.ALS(client=client, **params))
+    runs = []
+    for _ in range(repeats):  # interleaved: the machine's load drifts
+        want, fit_one, it_one = timed(rf.ALS(n_threads=2, **params))
+        got, fit_two, it_two = timed(rfd.ALS(client=client, **params))
+        runs.append((it_one, it_two, fit_one, fit_two))
+    it_one, it_two, fit_one, fit_two = np.median(np.array(runs), axis=0)
+    ratio = float(np.median([two / one for one, two, _, _ in runs]))
     same = np.array_equal(got.user_factors_, want.user_factors_) and np.array_equal(
         got.item_factors_, want.item_factors_
     )
-    print(f"\nALS, 64 factors, {iterations} iterations, {X.shape[0]:,} x {X.shape[1]:,}, {X.nnz:,} interactions")
+    print(
+        f"\nALS, 64 factors, {iterations} iterations, {X.shape[0]:,} x {X.shape[1]:,}, {X.nnz:,} interactions "
+        f"(medians of {repeats} interleaved fits; ratio: median of the fits' ratios)"
+    )
     print("| run | s / iteration | vs single process | whole fit s |\n|---|---:|---:|---:|")
     print(f"| one process, 2 threads | {it_one:.2f} | 1.00x | {fit_one:.2f} |")
-    print(f"| LocalCluster, 2 workers x 1 thread | {it_two:.2f} | {it_two / it_one:.2f}x | {fit_two:.2f} |")
+    print(f"| LocalCluster, 2 workers x 1 thread | {it_two:.2f} | {ratio:.2f}x | {fit_two:.2f} |")
     print(f"factors identical bit for bit: {same}")
 
 
@@ -111,7 +119,7 @@ def main() -> None:
             if "similarity" in parts:
                 bench_similarity(X, client, args.repeats)
             if "als" in parts:
-                bench_als(X, client, args.iterations)
+                bench_als(X, client, args.iterations, args.repeats)
     if "scoring" in parts:
         bench_scoring(X, args)
 

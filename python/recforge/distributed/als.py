@@ -10,6 +10,8 @@ with the other side's factors fixed runs as:
 3. each item block sends every user block the whitened rows of just the items that block's
    users touched (Spark's "out blocks"), and each user block solves its rows with the compiled
    solver against that compact copy, its interaction rows renumbered to it once at the start.
+   Where a block needs every item, each worker joins the whitened item rows once for all its
+   blocks.
 
 Every row is solved with the same arithmetic on the same inputs as in one process, and G is
 summed in the same order, so the factors equal :class:`recforge.ALS`'s with the same seed bit
@@ -60,6 +62,14 @@ def _whiten(factors: np.ndarray, fixed: tuple, n_threads: int) -> np.ndarray:
     return _core.als_whiten_rows(_aligned(factors), _aligned(fixed[2]), resolve_threads(n_threads))
 
 
+def _rows_of(pieces, f: int, dtype) -> np.ndarray:
+    """The pieces' rows as one array the solver reads (one piece as it is, if aligned: the
+    joined fixed side is as large as the factors)."""
+    if len(pieces) == 1:
+        return _aligned(pieces[0])
+    return np.concatenate(pieces) if pieces else np.zeros((0, f), dtype)
+
+
 def _take(factors: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return factors[rows]
 
@@ -74,9 +84,8 @@ def _solve(block: tuple, solved: np.ndarray, fixed: tuple, settings: dict, edges
     G, L, Linv = (_aligned(a) for a in fixed)
     half = len(pieces) // 2 if settings["want_loss"] else len(pieces)
     f = solved.shape[1]
-    # concatenate returns a new (aligned) array, even of one piece
-    whitened = np.concatenate(pieces[:half]) if half else np.zeros((0, f), solved.dtype)
-    plain = np.concatenate(pieces[half:]) if settings["want_loss"] and half else whitened
+    whitened = _rows_of(pieces[:half], f, solved.dtype)
+    plain = _rows_of(pieces[half:], f, solved.dtype) if settings["want_loss"] and half else whitened
     out = solved.copy()  # the input block may be shared with other tasks on this worker
     bad, loss = _core.als_solve(
         indptr,
@@ -114,6 +123,24 @@ def row_blocks(n: int, blocks: int, work: np.ndarray | None = None) -> list[tupl
     nearest = np.where(targets - cumulative[after - 1] < cumulative[after] - targets, after - 1, after)
     cuts = np.unique(np.concatenate(([0], nearest, [chunks])))
     return [(int(edges[a]), int(edges[b]), edges[a : b + 1] - edges[a]) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
+
+
+def placed(costs: list, workers: list) -> list:
+    """The worker of each block: the costliest first, each to the least loaded worker so far
+    (longest processing time first), so that every worker's blocks cost about the same; a
+    block cannot be cut below a Gram chunk, and a power-law catalogue's first chunk may hold
+    half the interactions."""
+    load = {w: 0.0 for w in workers}
+    out = [None] * len(costs)
+    for b in sorted(range(len(costs)), key=lambda b: -costs[b]):
+        w = min(workers, key=lambda w: load[w])
+        out[b] = w
+        load[w] += costs[b]
+    return out
+
+
+def _joined(*pieces) -> np.ndarray:
+    return np.concatenate(pieces)
 
 
 def _plan(M: CsrParts, rows: list, columns: list) -> tuple[list, list]:
@@ -157,7 +184,9 @@ class ALS(_LocalALS):
         set ``n_threads`` after fitting to change it.
     blocks : int, optional
         Blocks each side is cut into (at most 64, the row chunks whose Grams are summed in a
-        fixed order; fewer for fewer than 64k rows). Default: twice the cluster's worker threads.
+        fixed order; fewer for fewer than 16k rows). Default: twice the cluster's worker threads.
+        The blocks go to the workers so that each worker's cost about the same (the costliest
+        first, to the least loaded), and stay there.
     client : distributed.Client, optional
         Default: the current client at fit time.
 
@@ -225,14 +254,21 @@ class ALS(_LocalALS):
         C = self._confidence_rows(X, "user_items")
         CT = check_sparse(C.to_scipy().T.tocsr(), "user_items.T")
         n_users, n_items = X.shape
-        count = self.blocks or 2 * max(1, sum(client.nthreads().values()))
+        threads = client.nthreads()
+        count = self.blocks or 2 * max(1, sum(threads.values()))
         # Blocks of about equal solving work: a row's solve costs about f / (cg_steps + 1) of
         # its interactions' (the f x f products against its gathers of f-vectors).
         per_row = self.factors / (self.cg_steps + 1)
-        user_rows = row_blocks(n_users, count, np.diff(C.indptr) + per_row)
-        item_rows = row_blocks(n_items, count, np.diff(CT.indptr) + per_row)
+        user_work, item_work = np.diff(C.indptr) + per_row, np.diff(CT.indptr) + per_row
+        user_rows = row_blocks(n_users, count, user_work)
+        item_rows = row_blocks(n_items, count, item_work)
         user_blocks, user_takes = _plan(C, user_rows, item_rows)
         item_blocks, item_takes = _plan(CT, item_rows, user_rows)
+        slots = [w for w, n in sorted(threads.items()) for _ in range(max(1, n))]
+        where = {
+            "user": placed([float(user_work[a:b].sum()) for a, b, _ in user_rows], slots),
+            "item": placed([float(item_work[a:b].sum()) for a, b, _ in item_rows], slots),
+        }
         # The initial user factors, block by block from one stream: the numbers rf.ALS draws.
         rng = np.random.default_rng(self.random_state)
         users = [self._normal_factors(rng, stop - start, self.init_std) for start, stop, _ in user_rows]
@@ -240,7 +276,8 @@ class ALS(_LocalALS):
         # Submitted, not scattered: the scheduler keeps each block's task, so a block lost with a
         # worker is rebuilt (and the half-steps after it recomputed) instead of failing the fit.
         users, items, user_blocks, item_blocks = (
-            [ship(client, block) for block in blocks] for blocks in (users, items, user_blocks, item_blocks)
+            [ship(client, block, worker=w) for block, w in zip(blocks, where[side])]
+            for blocks, side in ((users, "user"), (items, "item"), (user_blocks, "user"), (item_blocks, "item"))
         )
         total_confidence = n_users * n_items + self.alpha * float(np.abs(C.data, dtype=np.float64).sum())
         settings = {
@@ -265,18 +302,21 @@ class ALS(_LocalALS):
             )
             whitened = [client.submit(_whiten, F, factored, self.n_threads, pure=False) for F in fixed_factors]
             step = dict(settings, want_loss=want_loss)
-            results = []
-            for block, take, current, (_, _, edges) in zip(blocks, takes, state[solved], rows):
-                pieces = [
-                    W if needed is None else client.submit(_take, W, needed, pure=False)
-                    for W, needed in zip(whitened, take)
-                ]
-                if want_loss:
-                    pieces += [
-                        F if needed is None else client.submit(_take, F, needed, pure=False)
-                        for F, needed in zip(fixed_factors, take)
+            results, joined = [], {}
+            for block, take, current, (_, _, edges), w in zip(blocks, takes, state[solved], rows, where[solved]):
+                pin = {"workers": [w], "allow_other_workers": True}
+                sides = [whitened, fixed_factors] if want_loss else [whitened]  # the loss reads the plain rows too
+                if all(needed is None for needed in take):  # the whole fixed side, joined once per worker
+                    if w not in joined:
+                        joined[w] = [client.submit(_joined, *side, pure=False, **pin) for side in sides]
+                    pieces = joined[w]
+                else:
+                    pieces = [
+                        W if needed is None else client.submit(_take, W, needed, pure=False)
+                        for side in sides
+                        for W, needed in zip(side, take)
                     ]
-                results.append(client.submit(_solve, block, current, factored, step, edges, *pieces, pure=False))
+                results.append(client.submit(_solve, block, current, factored, step, edges, *pieces, pure=False, **pin))
             state[solved] = [client.submit(operator.getitem, r, 0, pure=False) for r in results]
             grams[solved] = [client.submit(operator.getitem, r, 3, pure=False) for r in results]
             return [client.submit(operator.itemgetter(1, 2), r, pure=False) for r in results]

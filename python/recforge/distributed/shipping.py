@@ -18,16 +18,18 @@ def _value(value):
     return value
 
 
-def ship(client, value, *, every_worker: bool = False):
+def ship(client, value, *, every_worker: bool = False, worker: str | None = None):
     """A future of ``value`` that the cluster can rebuild if the worker holding it is lost.
 
     ``every_worker=True`` copies it to every worker before returning (for a value every task
     reads): tasks then start where they are scheduled instead of crowding onto the first holder
     or waiting for a transfer (similarity on 2 workers: 1.77 s against 2.25 s without).
+    ``worker``: the worker it should live on (another one if that one is lost).
     """
+    placed = {} if worker is None else {"workers": [worker], "allow_other_workers": True}
     with warnings.catch_warnings():  # Dask's note on large task specs: this one is large on purpose
         warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
-        future = client.submit(_value, value, pure=False)
+        future = client.submit(_value, value, pure=False, **placed)
     if every_worker:
         client.replicate([future])
     return future
