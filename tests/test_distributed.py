@@ -413,6 +413,17 @@ def test_als_blocks_argument_and_more_blocks_than_rows(client):
             rfd.ALS(blocks=bad)
 
 
+def test_als_blocks_go_to_the_workers_by_cost():
+    """Longest first to the least loaded worker: a catalogue's block of most bought products
+    (half the work) is not put beside another heavy block while a worker idles."""
+    from recforge.distributed.als import placed
+
+    where = placed([10.0, 1.0, 5.0, 4.0], ["a", "b"])
+    load = {w: sum(c for c, x in zip([10.0, 1.0, 5.0, 4.0], where) if x == w) for w in "ab"}
+    assert load == {"a": 10.0, "b": 10.0} and where[0] != where[2]
+    assert placed([], ["a"]) == [] and placed([3.0, 3.0, 3.0], ["a"]) == ["a", "a", "a"]
+
+
 def test_als_survives_a_worker_restarted_mid_fit():
     X = skewed(3, n_rows=2500, n_cols=1300, nnz=12000)
     want = rf.ALS(factors=6, iterations=4, random_state=2).fit(X)
