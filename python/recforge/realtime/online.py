@@ -2,9 +2,10 @@
 from the current history, without refitting.
 
 Concurrency: every customer's state is an immutable record replaced whole under the writers'
-lock, and the model is one reference swapped whole, so a reader (any number of threads) always
-sees one consistent history and one model, never a half-applied event batch; readers take no
-lock. Only one writer applies a batch at a time.
+lock, and the model, its products, the states and the trending counters are one snapshot
+swapped whole (a refit with other products comes with the states moved to its columns), so a
+reader (any number of threads) always sees one consistent history and one model, never a
+half-applied event batch; readers take no lock. Only one writer applies a batch at a time.
 """
 
 from __future__ import annotations
