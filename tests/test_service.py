@@ -254,6 +254,13 @@ def test_integer_ids_accept_numbers_and_digit_strings():
         assert client.post("/events", json={"events": [{"customer": "7", "item": "12"}]}).json()["applied"] == 1
         assert 12 in online.recent_items(7).tolist()
         assert client.get("/similar", params={"item": "x"}).status_code == 422
+        # 1.0 and "1.0" (ids through a pandas column with a gap) are customer 1: "1.0" was a 422
+        for written in (1.0, "1.0", "1.00"):
+            assert client.post("/recommend", json={"customer": written}).json() == a
+        assert client.post("/events", json={"events": [{"customer": 7.0, "item": "12.0"}]}).json()["applied"] == 1
+        for bad in (1.5, "1.5", "1e3"):
+            reply = client.post("/recommend", json={"customer": bad})
+            assert reply.status_code == 422, bad
 
 
 def test_exploration_logs_propensities_and_learns_from_feedback(tmp_path):

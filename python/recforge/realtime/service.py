@@ -43,6 +43,7 @@ except ImportError as e:  # the serve extra is optional
     raise ImportError("recforge's service needs the serve extra: pip install 'recforge[serve]'") from e
 
 from .._checks import check_int
+from .._factorize import integer_written_otherwise
 from .._version import __version__
 from .metrics import Metrics
 from .online import OnlineRecommender
@@ -62,12 +63,16 @@ class Refused(Exception):
 
 class _Ids:
     """Raw ids as the model and the state hold them: JSON numbers or strings are accepted for
-    either kind (a customer "12347" is customer 12347 where ids are integers)."""
+    either kind (a customer "12347" is customer 12347 where ids are integers), and an integer
+    written with a zero decimal part (12347.0, "12347.0": pandas' export of an id column with
+    a gap) is that integer."""
 
     def __init__(self, integer: bool, what: str):
         self.integer, self.what = integer, what
 
     def __call__(self, value):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise Refused(422, f"{self.what} must be a string or an integer, got {json.dumps(value)[:40]}")
         if not self.integer:
@@ -75,7 +80,10 @@ class _Ids:
         try:
             return int(value)
         except ValueError:
-            raise Refused(422, f"{self.what} {value!r} is not an integer id") from None
+            whole = integer_written_otherwise(value) if "." in value else None
+            if whole is None:
+                raise Refused(422, f"{self.what} {value!r} is not an integer id") from None
+            return int(whole)
 
 
 def _is_integer_kind(ids) -> bool:
