@@ -6,7 +6,8 @@ Endpoints (JSON in, JSON out; errors are ``{"error": "..."}`` with a 4xx/5xx sta
 =================  =====  ==============================================================
 ``/recommend``     GET    ``?customer=&k=&exclude_seen=&explore=&segment=`` (or POST as JSON)
 ``/similar``       GET    ``?item=&k=`` (or POST): the model's most similar products
-``/events``        POST   ``{"events": [{"customer", "item", "weight"?, "time"?}, ...]}``
+``/events``        POST   ``{"events": [{"customer", "item", "weight"?, "time"?}, ...]}`` (times:
+                          epoch seconds, or milliseconds, or ISO 8601 text)
 ``/feedback``      POST   ``{"feedback": [{"customer", "item", "reward", "request"?, "segment"?}]}``
 ``/reload``        POST   reload the model file, swapped in atomically
 ``/health``        GET    status, model, customers, events applied, reloads
