@@ -3,6 +3,8 @@ transform, files, and every function that takes one. Runs with and without panda
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import recforge as rf
@@ -126,6 +128,22 @@ def test_event_weights_and_drop_report(backend):
     assert inter.user_ids.tolist() == ["ann", "bob"] and inter.item_ids.tolist() == ["tea", "mug"]
     assert inter.matrix.toarray().tolist() == [[1.0, 3.0], [10.0, 0.0]]
     assert inter.times[0, 1] == np.datetime64("2024-01-05", "s").astype(np.int64)
+
+
+def test_event_types_written_in_another_case_are_named():
+    """ "View" is not "view": the rows of types that differ from a weighted type only in case or
+    spaces were dropped as unknown events and a model trained on the rest, with only a count."""
+    events = {"user": list("abcde"), "item": list("xyzxy"), "event": ["View", "view", " purchase", "PURCHASE", "cart"]}
+    with pytest.warns(
+        UserWarning, match=r"3 differ from a weighted type only in case or spaces: 'View' \(1 rows\) is not 'view'"
+    ):
+        inter = rf.Interactions.from_pandas(events, event_col="event", event_weights={"view": 1, "purchase": 5})
+    assert inter.report["dropped"]["unknown_event"] == 4 and inter.nnz == 1
+    with warnings.catch_warnings():  # a type simply not weighted ("cart") is the caller's choice: counted only
+        warnings.simplefilter("error")
+        rf.Interactions.from_pandas(
+            events, event_col="event", event_weights={"view": 1, "View": 1, " purchase": 5, "PURCHASE": 5}
+        )
 
 
 def test_datetime_inputs_agree(backend):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 import zipfile
 
 import numpy as np
@@ -84,9 +85,30 @@ def _weights(weights, events, event_weights, n: int):
         unweighted = np.isnan(per_row)
         w = w * per_row
         unknown = [t for t in types.tolist() if t not in event_weights]
+        _warn_near_misses(unknown, event_weights, codes, types)
     elif event_weights is not None:
         raise ValueError("event_weights given without events")
     return raw, w, unweighted, unknown, codes, types
+
+
+def _warn_near_misses(unknown: list, event_weights: dict, codes: np.ndarray, types: np.ndarray) -> None:
+    """Warn of event types left out that a weighted type names in another case or with other
+    spaces ("View", "purchase "): matched exactly, their rows were dropped as unknown events,
+    counted but easily missed, and a model was trained on what was left."""
+    weighted = {str(k).strip().casefold(): k for k in event_weights}
+    near = [t for t in unknown if isinstance(t, str) and t.strip().casefold() in weighted]
+    if not near:
+        return
+    rows = np.bincount(codes[codes >= 0], minlength=len(types))
+    at = {t: j for j, t in enumerate(types.tolist())}
+    named = ", ".join(f"{t!r} ({rows[at[t]]:,} rows) is not {weighted[t.strip().casefold()]!r}" for t in near[:5])
+    warnings.warn(
+        f"events: event types are matched exactly, and {len(near)} differ from a weighted type only in case or "
+        f"spaces: {named}{', ...' if len(near) > 5 else ''}; their rows were left out. Give their weights too, "
+        "or write the types as the data does",
+        UserWarning,
+        stacklevel=4,
+    )
 
 
 def _aggregate(u, i, w, t, shape, aggregate: str):
