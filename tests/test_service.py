@@ -379,9 +379,11 @@ def test_no_request_fails_while_the_model_is_reloaded(tmp_path):
         threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
         for t in threads:
             t.start()
+        u, i, w = events(3, 600, n_users=50, n_items=48)  # a refit with other products, every other time
+        refit = rf.Interactions.from_arrays(u[i != "p7"], i[i != "p7"], w[i != "p7"])
         with httpx.Client(base_url=url, timeout=30) as http:
-            for _ in range(5):
-                rf.ALS(factors=8, iterations=3, random_state=1).fit(history).save(path)
+            for n in range(5):
+                rf.ALS(factors=8, iterations=3, random_state=1).fit(refit if n % 2 == 0 else history).save(path)
                 assert http.post("/reload").status_code == 200
         stop.set()
         for t in threads:
