@@ -239,6 +239,39 @@ def test_a_model_with_other_products_takes_the_state_over():
     assert "p45" in online.recent_items("c1").tolist()
 
 
+def test_a_product_the_model_did_not_know_joins_the_history_when_a_refit_knows_it(tmp_path):
+    """Events on a product launched after the fit were counted and dropped: after the nightly
+    refit (which knows it) the customer's live history lacked it, and the product they had
+    just bought was offered to them again."""
+    first, second = refitted_catalogue()  # p40..p49 are new in the second catalogue
+    online = rf.realtime.OnlineRecommender(rf.ItemKNN().fit(first), first)
+    assert online.update(["c1", "c1", "newcomer"], ["p45", "p45", "p46"], [1.0, 2.0, 1.0]) == {
+        "applied": 0,
+        "unknown_items": 3,
+    }
+    assert online.item_index(["p45"])[0] == -1 and online.recommend("newcomer", k=3, return_path=True)[2] == "trending"
+    online.save(tmp_path / "s.npz")
+    refit = rf.ItemKNN(neighbours=10).fit(second)
+    loaded = rf.realtime.OnlineRecommender.load(tmp_path / "s.npz", refit)
+    online.swap_model(refit)
+    for live in (online, loaded):
+        row = live.history("c1").toarray()[0]
+        assert row[live.item_index(["p45"])[0]] == 3.0  # both events, summed
+        assert "p45" not in live.recommend("c1", k=50)[0].tolist()  # bought: not offered again
+        assert live.history("newcomer").toarray()[0, live.item_index(["p46"])[0]] == 1.0
+        assert live.recommend("newcomer", k=3, return_path=True)[2] == "history"
+    # a product the refit lacks goes pending, and comes back with a model that knows it again
+    online.swap_model(rf.ItemKNN().fit(first))
+    assert online.history("c1").sum() == first.matrix[first.user_ids.tolist().index("c1")].sum()
+    online.swap_model(refit)
+    assert online.history("c1").toarray()[0, online.item_index(["p45"])[0]] == 3.0
+    # at most MAX_PENDING unknown products a customer, the most recent
+    online.update(["spam"] * 150, [f"x{j}" for j in range(150)])
+    online.swap_model(rf.ItemKNN().fit(rf.Interactions.from_arrays(["a"] * 150, [f"x{j}" for j in range(150)])))
+    kept = online.history("spam").toarray()[0] > 0
+    assert kept.sum() == rf.realtime.online.MAX_PENDING and online.item_ids[kept].tolist()[-1] == "x149"
+
+
 def test_a_snapshot_loads_beside_a_model_with_other_products(tmp_path):
     first, second = refitted_catalogue()
     u2, i2, w2 = events(1, 80, n_users=40)

@@ -50,12 +50,21 @@ def _kind_name(kind: str) -> str:
 
 
 class CustomerState(NamedTuple):
-    """One customer's live history: item columns (sorted, distinct) with summed weights, and
-    the most recent distinct items, newest last."""
+    """One customer's live history: item columns (sorted, distinct) with summed weights, the
+    most recent distinct items, newest last, and the products the model does not know yet
+    (raw id, summed weight), newest last: a refit that knows them takes them into the history
+    (:meth:`OnlineRecommender.swap_model`), so a product bought the day it was launched is not
+    offered again the next day."""
 
     items: np.ndarray
     weights: np.ndarray
     recent: tuple
+    pending: tuple = ()
+
+
+# Products the model does not know kept per customer (the most recent): a client posting
+# nonsense ids cannot grow a customer's state without bound.
+MAX_PENDING = 100
 
 
 class _Live(NamedTuple):
@@ -118,6 +127,14 @@ def _check_state_arrays(a: dict, where: str, n: int, n_items: int) -> None:
         and np.asarray(a["trend"]).shape == (n_items,)
         and bool(np.isfinite(a["trend"]).all())
     )
+    if ok and "pending_indptr" in a:  # snapshots before pending products have none
+        weights = np.asarray(a["pending_weights"])
+        ok = (
+            offsets("pending_indptr", n, weights.size)
+            and weights.dtype.kind == "f"
+            and bool(np.isfinite(weights).all())
+            and has_ids(a, "pending")
+        )
     if not ok:
         raise ValueError(
             f"{where} is damaged: its customer rows or trending counters do not fit its {n_items:,} products"
@@ -303,9 +320,9 @@ class OnlineRecommender:
             if self._log is not None:  # write-ahead: on disk before it is applied
                 self._write_log(customers, items, w, t)
             touched: dict = {}
-            kept = [key for key, ok in zip(keys, known.tolist()) if ok]
-            for customer, col, weight in zip(kept, cols[known].tolist(), w[known].tolist()):
-                touched.setdefault(customer, []).append((col, weight))
+            raw = ids_like(items, kind=self._live.item_kind).tolist()  # unknown products kept as written
+            for customer, col, weight, item in zip(keys, cols.tolist(), w.tolist(), raw):
+                touched.setdefault(customer, []).append((col, weight, item))
             state = self._state
             for customer, events in touched.items():
                 state[customer] = self._merged(state.get(customer), events)
@@ -446,6 +463,9 @@ class OnlineRecommender:
                 "weights": np.concatenate([st.weights for st in states]) if states else np.zeros(0),
                 "recent_indptr": np.r_[0, np.cumsum(recent)].astype(np.int64),
                 "recent": np.array([c for st in states for c in st.recent], dtype=np.int64),
+                "pending_indptr": np.r_[0, np.cumsum([len(st.pending) for st in states])].astype(np.int64),
+                "pending_weights": np.array([w for st in states for _, w in st.pending], dtype=np.float64),
+                **encode_ids(np.array([str(i) for st in states for i, _ in st.pending], dtype=object), "pending", "-"),
                 "item_ids": live.item_ids.astype(str),
                 "trend": live.trend,
                 "numbers": np.array([live.trend_time, self.half_life, self.recent, self.sequence], dtype=np.float64),
@@ -481,17 +501,24 @@ class OnlineRecommender:
             raise ValueError(f"{where} is damaged: its products are not a list")
         _check_state_arrays(a, where, customers.size, saved_ids.size)
         indptr, rp = a["indptr"], a["recent_indptr"]
+        live = online._live
+        pp, pending_ids, pending_weights = np.zeros(customers.size + 1, dtype=np.int64), [], []
+        if "pending_indptr" in a:  # snapshots before pending products have none
+            pp, pending_weights = a["pending_indptr"], a["pending_weights"].tolist()
+            pending_ids = ids_like(decode_ids(a, "pending"), kind=live.item_kind).tolist()
         state = {}
         for r, customer in enumerate(customers.tolist()):
             rows = slice(indptr[r], indptr[r + 1])
             state[customer] = CustomerState(
-                a["items"][rows], a["weights"][rows], tuple(a["recent"][rp[r] : rp[r + 1]].tolist())
+                a["items"][rows],
+                a["weights"][rows],
+                tuple(a["recent"][rp[r] : rp[r + 1]].tolist()),
+                tuple(zip(pending_ids[pp[r] : pp[r + 1]], pending_weights[pp[r] : pp[r + 1]])),
             )
-        live = online._live
         trend = a["trend"].astype(np.float64)
         if not np.array_equal(saved_ids, live.item_ids.astype(str)):  # refitted since: moved to its products
             to = _columns(live, saved_ids)
-            state, trend = _moved_states(state, to), _moved_trend(trend, to, live.item_ids.size)
+            state, trend = _moved_states(state, to, saved_ids, live), _moved_trend(trend, to, live.item_ids.size)
             online.report = {**online.report, "catalogue": _catalogue_change(to, live.item_ids.size)}
         online._live = live._replace(state=state, trend=trend, trend_time=trend_time)
         online.sequence = int(sequence)
@@ -517,18 +544,25 @@ class OnlineRecommender:
             self._log, self._log_closed = None, True
 
     def _merged(self, state: CustomerState | None, events: list) -> CustomerState:
-        cols = np.array([c for c, _ in events], dtype=np.int64)
-        w = np.array([x for _, x in events])
+        """``state`` with ``events`` ((column, weight, raw id); column -1: a product the model
+        does not know, kept pending) applied in order."""
+        known = [(c, x) for c, x, _ in events if c >= 0]
+        cols = np.array([c for c, _ in known], dtype=np.int64)
+        w = np.array([x for _, x in known], dtype=np.float64)
         if state is not None:
             cols, w = np.concatenate([state.items, cols]), np.concatenate([state.weights, w])
         items, at = np.unique(cols, return_inverse=True)
         recent = [] if state is None else list(state.recent)
-        for c, _ in events:  # newest last, each product once
+        for c, _ in known:  # newest last, each product once
             if c in recent:
                 recent.remove(c)
             recent.append(c)
+        pending = _pending_with(() if state is None else state.pending, [(i, x) for c, x, i in events if c < 0])
         return CustomerState(
-            items, np.bincount(at, weights=w, minlength=items.size), tuple(recent[max(len(recent) - self.recent, 0) :])
+            items,
+            np.bincount(at, weights=w, minlength=items.size),
+            tuple(recent[max(len(recent) - self.recent, 0) :]),
+            pending,
         )
 
     def _count_trend(self, cols: np.ndarray, w: np.ndarray, t, clock=None) -> None:
@@ -671,9 +705,23 @@ class OnlineRecommender:
                 return {"products": int(item_ids.size), "new_products": 0, "dropped_products": 0}
             new = _live(model, {}, np.zeros(item_ids.size), live.trend_time)
             to = _columns(new, live.item_ids)
-            moved = new._replace(state=_moved_states(live.state, to), trend=_moved_trend(live.trend, to, item_ids.size))
+            moved = new._replace(
+                state=_moved_states(live.state, to, live.item_ids, new),
+                trend=_moved_trend(live.trend, to, item_ids.size),
+            )
             self._live = moved  # one reference: a reader sees the old model and states or the new
         return _catalogue_change(to, item_ids.size)
+
+
+def _pending_with(pending: tuple, events: list) -> tuple:
+    """``pending`` ((raw id, weight), newest last) with ``events`` added: weights summed per
+    product, each moved to the end, the oldest beyond :data:`MAX_PENDING` let go."""
+    if not events:
+        return pending
+    held = dict(pending)
+    for item, weight in events:
+        held[item] = held.pop(item, 0.0) + weight
+    return tuple(list(held.items())[-MAX_PENDING:])
 
 
 def _columns(live: _Live, items) -> np.ndarray:
@@ -682,14 +730,40 @@ def _columns(live: _Live, items) -> np.ndarray:
     return np.array([live.column.get(i, -1) for i in items.tolist()], dtype=np.int64)
 
 
-def _moved_states(state: dict, to: np.ndarray) -> dict:
-    """The customers' states in another catalogue's columns (``to``: each old column's new one,
-    -1 where the product is gone); every customer stays, if need be with an empty history.
-    Done on all the histories at once: a loop over customers took 7 s a million, this 4.5 s."""
+def _moved_states(state: dict, to: np.ndarray, old_ids: np.ndarray, new: _Live) -> dict:
+    """The customers' states in ``new``'s catalogue (``to``: each old column's new one, -1
+    where the product is gone): a product it lacks goes pending, a pending one it knows joins
+    the history; every customer stays, if need be with an empty history."""
+    moved, losing = _moved_known(state, to)
+    lost = to < 0
+    customers = list(state)
+    pending = [j for j, st in enumerate(state.values()) if st.pending]
+    for j in np.union1d(losing, pending).astype(np.int64).tolist():  # the few a product leaves or joins
+        customer = customers[j]
+        st = state[customer]
+        gone = lost[st.items]
+        pend = list(st.pending) + list(zip(old_ids[st.items[gone]].tolist(), st.weights[gone].tolist()))
+        cols = _columns(new, [i for i, _ in pend])
+        now = moved[customer]
+        if (cols >= 0).any():
+            items = np.concatenate([now.items, cols[cols >= 0]])
+            weights = np.concatenate([now.weights, [w for c, (_, w) in zip(cols, pend) if c >= 0]])
+            items, at = np.unique(items, return_inverse=True)
+            now = now._replace(items=items, weights=np.bincount(at, weights=weights, minlength=items.size))
+        still = [(i, w) for c, (i, w) in zip(cols, pend) if c < 0]
+        moved[customer] = now._replace(pending=_pending_with((), still))
+    return moved
+
+
+def _moved_known(state: dict, to: np.ndarray) -> tuple[dict, np.ndarray]:
+    """The customers' histories in another catalogue's columns, products it lacks left out,
+    and the positions of the customers who had such products. Done on all the histories at
+    once: a loop over customers took 7 s a million, this 4.5 s."""
     customers, states = list(state), list(state.values())
     n = len(states)
     sizes = np.fromiter((st.items.size for st in states), dtype=np.int64, count=n)
     items, keep, rows = _mapped(np.concatenate([st.items for st in states]) if n else np.zeros(0, np.int64), sizes, to)
+    losing = np.unique(np.repeat(np.arange(n), sizes)[~keep])
     weights = np.concatenate([st.weights for st in states])[keep] if n else np.zeros(0)
     order = np.lexsort((items, rows))  # each history sorted by its new columns
     items, weights = items[order], weights[order]
@@ -697,10 +771,11 @@ def _moved_states(state: dict, to: np.ndarray) -> dict:
     flat = np.fromiter(itertools.chain.from_iterable(st.recent for st in states), dtype=np.int64)
     recent, _, recent_rows = _mapped(flat, recent_sizes, to)
     make = CustomerState._make  # a NamedTuple's own constructor costs a second a million
-    return {
-        customer: make((items[a:b], weights[a:b], tuple(recent[c:d].tolist())))
+    moved = {
+        customer: make((items[a:b], weights[a:b], tuple(recent[c:d].tolist()), ()))
         for customer, a, b, c, d in zip(customers, *_bounds(rows, n), *_bounds(recent_rows, n))
     }
+    return moved, losing
 
 
 def _mapped(columns: np.ndarray, sizes: np.ndarray, to: np.ndarray) -> tuple:
