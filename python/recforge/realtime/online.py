@@ -297,8 +297,8 @@ class OnlineRecommender:
         Returns
         -------
         dict
-            ``applied`` events and ``unknown_items`` (products the model does not know: counted,
-            not applied).
+            ``applied`` events and ``unknown_items`` (products the model does not know: kept
+            aside per customer, applied once a model that knows them is swapped in).
         """
         if self._log_closed:
             raise ValueError("the event log is closed (close()): events applied now would be in no log")
