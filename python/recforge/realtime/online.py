@@ -236,13 +236,19 @@ class OnlineRecommender:
             )
         X = history.matrix.tocsr()
         cols = self.item_index(history.item_ids)
+        raw = ids_like(history.item_ids, kind=self._live.item_kind)
+        with_known = 0
         for r, customer in enumerate(history.user_ids.tolist()):
             seen = slice(X.indptr[r], X.indptr[r + 1])
             c, w = cols[X.indices[seen]], X.data[seen].astype(np.float64)
             keep = c >= 0
-            if keep.any():
-                order = np.argsort(c[keep])
-                self._state[customer] = CustomerState(c[keep][order], w[keep][order], ())
+            if not keep.size:
+                continue
+            order = np.argsort(c[keep])
+            # products the model does not know wait, for a refit that knows them
+            pending = _pending_with((), list(zip(raw[X.indices[seen][~keep]].tolist(), w[~keep].tolist())))
+            self._state[customer] = CustomerState(c[keep][order], w[keep][order], (), pending)
+            with_known += bool(keep.any())
         # Until events come, customers without a history get the history's best sellers: the
         # customers of each product (as ColdStart's "popular" counts), each decayed from the
         # time of the pair (its latest event) when the history has times. A pair's summed weight
@@ -264,15 +270,15 @@ class OnlineRecommender:
         # names products it does not know, and a customer with only those starts with none.
         with_rows = int(np.count_nonzero(np.diff(X.indptr) > 0))
         self.report = {
-            "history_customers": len(self._state),
+            "history_customers": with_known,
             "history_unknown_items": int(np.count_nonzero(~known)),
-            "history_customers_dropped": with_rows - len(self._state),
+            "history_customers_dropped": with_rows - with_known,
         }
         if self.report["history_unknown_items"]:
             warnings.warn(
                 f"history: {self.report['history_unknown_items']:,} (customer, product) pairs name products the "
-                f"model does not know, left out; {self.report['history_customers_dropped']:,} customers had "
-                "only those and start without a history",
+                f"model does not know, kept aside until a model knows them; "
+                f"{self.report['history_customers_dropped']:,} customers had only those and start without a history",
                 UserWarning,
                 stacklevel=3,
             )
