@@ -272,6 +272,20 @@ def test_a_product_the_model_did_not_know_joins_the_history_when_a_refit_knows_i
     assert kept.sum() == rf.realtime.online.MAX_PENDING and online.item_ids[kept].tolist()[-1] == "x149"
 
 
+def test_a_snapshot_without_pending_products_still_loads(tmp_path):
+    """Snapshots written before products were kept pending have no such arrays."""
+    first = rf.Interactions.from_arrays(*events(0, 300))
+    online = rf.realtime.OnlineRecommender(rf.ItemKNN().fit(first), first)
+    online.update(["c1", "c2"], ["p1", "nope"])
+    online.save(tmp_path / "s.npz")
+    with np.load(tmp_path / "s.npz") as npz:
+        arrays = {k: npz[k] for k in npz.files if not k.startswith("pending")}
+    np.savez(tmp_path / "old.npz", **arrays)
+    old = rf.realtime.OnlineRecommender.load(tmp_path / "old.npz", online.model)
+    assert_same_state(old, online, sorted(set(first.user_ids.tolist())))
+    assert rf.realtime.OnlineRecommender.load(tmp_path / "s.npz", online.model)._state["c2"].pending == (("nope", 1.0),)
+
+
 def test_a_snapshot_loads_beside_a_model_with_other_products(tmp_path):
     first, second = refitted_catalogue()
     u2, i2, w2 = events(1, 80, n_users=40)
