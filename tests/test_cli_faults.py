@@ -174,22 +174,26 @@ def test_returns_are_dropped_and_counted(tmp_path, capsys):
 def test_returns_counted_as_purchases_without_a_weight_column_are_pointed_out(tmp_path, capsys, form):
     """Without --weight-col every row is a purchase: Online Retail's 10,626 return lines were,
     silently, and its campaign offered the discount line "D" "because you bought" it."""
-    rows = [("A", "S1", "2", "2.5", "x"), ("A", "S2", "1", "1.5", "y"), ("B", "S1", "-3", "2.5", "-1 z"),
-            ("C", "S2", "1", "3", "w"), ("C", "S1", "-1", "3", "v")]  # fmt: skip
-    frame = {c: [r[j] for r in rows] for j, c in enumerate(["customer", "sku", "qty", "price", "note"])}
+    rows = [("A", "S1", "2", "2.5", "x", "-0.12"), ("A", "S2", "1", "1.5", "y", "2.35"),
+            ("B", "S1", "-3", "2.5", "-1 z", "-3.2"), ("C", "S2", "1", "3", "w", "1.1"),
+            ("C", "S1", "-1", "3", "v", "-0.5")]  # fmt: skip
+    names = ["customer", "sku", "qty", "price", "note", "longitude"]  # a longitude is no return
+    frame = {c: [r[j] for r in rows] for j, c in enumerate(names)}
     path = tmp_path / f"retail.{'parquet' if form == 'parquet' else 'csv'}"
     sep = ";" if form == "semicolon" else ","
     if form == "parquet":
         import pandas as pd
 
-        pd.DataFrame({**frame, "qty": [int(q) for q in frame["qty"]]}).to_parquet(path)
+        pd.DataFrame(
+            {**frame, "qty": [int(q) for q in frame["qty"]], "longitude": [float(v) for v in frame["longitude"]]}
+        ).to_parquet(path)
     else:
         path.write_text(sep.join(frame) + "\n" + "".join(sep.join(r) + "\n" for r in rows))
     train = ["train", "--data", str(path), *COLS, "--sep", sep, "--model", "itemknn", "--out", str(tmp_path / "m.npz")]
     assert main([*train, "--quiet"]) == 0
     err = capsys.readouterr().err
     assert "column qty holds negative numbers in 2 of its first 5 rows" in err, err
-    assert "--weight-col qty drops them" in err and "note" not in err and "price" not in err
+    assert "--weight-col qty drops them" in err and "note" not in err and "price" not in err and "longitude" not in err
     assert main([*train, "--quiet", "--weight-col", "qty"]) == 0
     assert "holds negative numbers" not in capsys.readouterr().err
 

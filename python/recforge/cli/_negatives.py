@@ -20,8 +20,8 @@ NUMBER_SHARE = 0.9  # a column this much of whose filled fields are numbers is a
 
 
 def negative_columns(args, used) -> dict:
-    """{column: (negative rows, rows looked at)} of the number columns of ``--data``, other
-    than ``used``, that hold negative numbers in the file's first rows (CSV or Parquet);
+    """{column: (negative rows, rows looked at)} of the whole-number columns of ``--data``,
+    other than ``used``, that hold negative numbers in the file's first rows (CSV or Parquet);
     empty where it cannot tell."""
     try:
         frame = _first_rows(args)
@@ -38,6 +38,9 @@ def negative_columns(args, used) -> dict:
         filled = int(text.notna().sum())
         if not filled or numbers.notna().sum() < NUMBER_SHARE * filled:
             continue
+        present = numbers.dropna()
+        if not (present == np.floor(present)).all():  # counts (a quantity, a -1 rating), not
+            continue  # measures that go below zero (a longitude, a balance)
         negative = int((numbers < 0).sum())
         if negative:
             found[name] = (negative, len(frame))
