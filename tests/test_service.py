@@ -287,6 +287,7 @@ def test_exploration_logs_propensities_and_learns_from_feedback(tmp_path):
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert lines[0]["request"] == body["request"] and lines[0]["propensities"] == body["propensities"]
     assert lines[0]["items"] == body["items"] and lines[0]["candidates"] == 8
+    assert lines[0]["candidate_items"] == candidates  # what another policy would choose from
     assert lines[1] == {**lines[1], "request": body["request"], "item": item, "reward": 1.0}
     # A restart resumes what the policy learned: the log's feedback is fed to the new policy
     # (it started from the prior again, and what exploration learned was lost at every restart).

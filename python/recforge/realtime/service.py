@@ -109,8 +109,9 @@ class Service:
     customer_ids : "int" or "str", optional
         How customer ids are keyed in the state (default: as the first customer in it, else str).
     decision_log : str or path, optional
-        JSON lines of every explored list (request id, customer, products, propensities) and of
-        every feedback: the log :func:`recforge.realtime.ips` and friends evaluate policies on.
+        JSON lines of every explored list (request id, customer, products, propensities, and
+        the candidates in the model's order) and of every feedback: the log
+        :func:`recforge.realtime.ips` and friends evaluate policies on.
         The feedback a log already holds (the service ran before) is fed to ``policy`` first,
         so a restart resumes what exploration learned (:attr:`resumed_feedback` counts it).
     state_path : str or path, optional
@@ -197,9 +198,11 @@ class Service:
             scores=scores[shown].tolist(),
             propensities=propensity.tolist(),
         )
+        # The candidates in the model's order: what another policy would have chosen from, so
+        # that its propensities for the shown products can be computed offline (ips, snips).
         self._decide({"request": request, "customer": customer, "items": answer["items"],
                       "propensities": answer["propensities"], "candidates": int(items.size),
-                      "time": time.time()})  # fmt: skip
+                      "candidate_items": items.tolist(), "time": time.time()})  # fmt: skip
         return answer
 
     def similar(self, query: dict) -> dict:
