@@ -74,8 +74,8 @@ def serve(args) -> None:
         if change is not None and not args.quiet:  # a model refitted since the snapshot
             print(
                 f"the state was saved beside other products: moved to the model's {change['products']:,} "
-                f"({change['new_products']:,} new; {change['dropped_products']:,} no longer sold, left out "
-                "of the histories)",
+                f"({change['new_products']:,} new; {change['dropped_products']:,} it lacks, set aside in the "
+                "histories until a model knows them)",
                 file=sys.stderr,
             )
     else:
