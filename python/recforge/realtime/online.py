@@ -607,7 +607,7 @@ class OnlineRecommender:
         """The model's columns of raw product ids (-1 for products it does not know)."""
         return _columns(self._live, items)
 
-    def similar_items(self, item, k: int = 10):
+    def similar_items(self, item, k: int = 10) -> tuple[np.ndarray, np.ndarray] | None:
         """The model's ``k`` products most similar to the raw product id ``item``, as (raw ids,
         scores), or None when the model does not know it (one read of model and catalogue)."""
         k = check_int(k, "k", minimum=0)
