@@ -170,7 +170,7 @@ def test_returns_are_dropped_and_counted(tmp_path, capsys):
     assert all(r["user"] != "B" for r in rows) and all(float(r["score"]) > 0 for r in rows)
 
 
-@pytest.mark.parametrize("form", ["csv", "parquet", "semicolon"])
+@pytest.mark.parametrize("form", ["csv", "parquet", "semicolon", "zip"])
 def test_returns_counted_as_purchases_without_a_weight_column_are_pointed_out(tmp_path, capsys, form):
     """Without --weight-col every row is a purchase: Online Retail's 10,626 return lines were,
     silently, and its campaign offered the discount line "D" "because you bought" it."""
@@ -181,7 +181,14 @@ def test_returns_counted_as_purchases_without_a_weight_column_are_pointed_out(tm
     frame = {c: [r[j] for r in rows] for j, c in enumerate(names)}
     path = tmp_path / f"retail.{'parquet' if form == 'parquet' else 'csv'}"
     sep = ";" if form == "semicolon" else ","
-    if form == "parquet":
+    if form == "zip":  # a member streamed, not read whole
+        import zipfile
+
+        text = "\ufeff" + sep.join(frame) + "\n" + "".join(sep.join(r) + "\n" for r in rows)
+        path = tmp_path / "retail.zip"
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("retail.csv", text.encode("utf-8"))
+    elif form == "parquet":
         import pandas as pd
 
         pd.DataFrame(
