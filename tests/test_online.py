@@ -272,6 +272,26 @@ def test_a_product_the_model_did_not_know_joins_the_history_when_a_refit_knows_i
     assert kept.sum() == rf.realtime.online.MAX_PENDING and online.item_ids[kept].tolist()[-1] == "x149"
 
 
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_a_return_that_nets_a_purchase_out_takes_the_product_out_of_the_history(name):
+    """A return posted as a negative weight left the product in the history below zero:
+    ItemKNN then ranked first the products least like it, EASE counted it bought, ALS's
+    fold-in answered zeros."""
+    u, i, w = events(0, 400)
+    inter = rf.Interactions.from_arrays(u, i, w)
+    model = MODELS[name]().fit(inter)
+    online = rf.realtime.OnlineRecommender(model, inter)
+    online.update(["new", "new", "same"], ["p1", "p2", "p2"], [1.0, 2.0, 2.0])
+    before = online.recommend("nobody", k=40)
+    assert online.update(["new"], ["p1"], [-5.0]) == {"applied": 1, "unknown_items": 0}
+    assert online.history("new").toarray().tolist() == online.history("same").toarray().tolist()
+    got, want = online.recommend("new", k=5), online.recommend("same", k=5)
+    assert got[0].tolist() == want[0].tolist()
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-6)
+    after = online.recommend("nobody", k=40)  # the return does not count as trending
+    assert dict(zip(*after))["p1"] == dict(zip(*before))["p1"]
+
+
 def test_a_snapshot_without_pending_products_still_loads(tmp_path):
     """Snapshots written before products were kept pending have no such arrays."""
     first = rf.Interactions.from_arrays(*events(0, 300))

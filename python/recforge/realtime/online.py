@@ -247,7 +247,8 @@ class OnlineRecommender:
             order = np.argsort(c[keep])
             # products the model does not know wait, for a refit that knows them
             pending = _pending_with((), list(zip(raw[X.indices[seen][~keep]].tolist(), w[~keep].tolist())))
-            self._state[customer] = CustomerState(c[keep][order], w[keep][order], (), pending)
+            items, weights = _bought(c[keep][order], w[keep][order])
+            self._state[customer] = CustomerState(items, weights, (), pending)
             with_known += bool(keep.any())
         # Until events come, customers without a history get the history's best sellers: the
         # customers of each product (as ColdStart's "popular" counts), each decayed from the
@@ -257,14 +258,15 @@ class OnlineRecommender:
         # Online Retail's 365 customers first seen in the month after 2011-11-01, precision@10
         # of what they bought: 0.098 so, against 0.050 for the undecayed summed weights.
         known = cols[X.indices] >= 0
-        weights = np.ones(int(np.count_nonzero(known)))
+        bought = known & (X.data > 0)  # a pair netted to nothing by returns is no customer
+        weights = np.ones(int(np.count_nonzero(bought)))
         times = _pair_times(history, X)
         trend, now = np.zeros(self.item_ids.size), -math.inf
         if times is not None and weights.size:
-            t = times[known]
+            t = times[bought]
             now = float(t.max())
             weights = np.exp2(-(now - t) / self.half_life)
-        np.add.at(trend, cols[X.indices][known], weights)
+        np.add.at(trend, cols[X.indices][bought], weights)
         self._live = self._live._replace(trend=trend, trend_time=now)
         # Counted, as every reader counts what it leaves out: a history newer than the model
         # names products it does not know, and a customer with only those starts with none.
@@ -295,7 +297,9 @@ class OnlineRecommender:
             either raises TypeError before anything is logged or applied. Text ids "17850" and
             "17850.0" (pandas' export of an integer id column with a gap) are one customer.
         weights : array-like of float, optional
-            Per event (default 1): a view may weigh 1, a purchase 5.
+            Per event (default 1): a view may weigh 1, a purchase 5. A return weighs below 0:
+            it is subtracted from the product's weight, and a product whose weight falls to 0
+            or below leaves the history (and returns do not count as trending).
         times : array-like, optional
             Per event, for the trending counters (default: the latest time seen): epoch seconds,
             datetimes or ISO 8601 strings, as everywhere in recforge.
@@ -332,7 +336,8 @@ class OnlineRecommender:
             state = self._state
             for customer, events in touched.items():
                 state[customer] = self._merged(state.get(customer), events)
-            self._count_trend(cols[known], w[known], None if t is None else t[known], t)
+            counted = known & (w > 0)  # a return is no sign of a product selling
+            self._count_trend(cols[counted], w[counted], None if t is None else t[counted], t)
             self.sequence += items.size
         return {"applied": int(known.sum()), "unknown_items": int((~known).sum())}
 
@@ -564,12 +569,8 @@ class OnlineRecommender:
                 recent.remove(c)
             recent.append(c)
         pending = _pending_with(() if state is None else state.pending, [(i, x) for c, x, i in events if c < 0])
-        return CustomerState(
-            items,
-            np.bincount(at, weights=w, minlength=items.size),
-            tuple(recent[max(len(recent) - self.recent, 0) :]),
-            pending,
-        )
+        items, weights = _bought(items, np.bincount(at, weights=w, minlength=items.size))
+        return CustomerState(items, weights, tuple(recent[max(len(recent) - self.recent, 0) :]), pending)
 
     def _count_trend(self, cols: np.ndarray, w: np.ndarray, t, clock=None) -> None:
         """Add events of columns ``cols`` at times ``t`` to the counters, decayed to the latest
@@ -719,6 +720,15 @@ class OnlineRecommender:
         return _catalogue_change(to, item_ids.size)
 
 
+def _bought(items: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The products whose summed weight is above 0: a return (a negative weight) that nets a
+    purchase out takes the product out of the history. Left in, it weighed below zero, and
+    ItemKNN ranked first the products least like it, EASE counted it bought, and ALS's
+    fold-in answered zeros."""
+    kept = weights > 0
+    return (items, weights) if kept.all() else (items[kept], weights[kept])
+
+
 def _pending_with(pending: tuple, events: list) -> tuple:
     """``pending`` ((raw id, weight), newest last) with ``events`` added: weights summed per
     product, each moved to the end, the oldest beyond :data:`MAX_PENDING` let go."""
@@ -755,7 +765,8 @@ def _moved_states(state: dict, to: np.ndarray, old_ids: np.ndarray, new: _Live) 
             items = np.concatenate([now.items, cols[cols >= 0]])
             weights = np.concatenate([now.weights, [w for c, (_, w) in zip(cols, pend) if c >= 0]])
             items, at = np.unique(items, return_inverse=True)
-            now = now._replace(items=items, weights=np.bincount(at, weights=weights, minlength=items.size))
+            items, weights = _bought(items, np.bincount(at, weights=weights, minlength=items.size))
+            now = now._replace(items=items, weights=weights)
         still = [(i, w) for c, (i, w) in zip(cols, pend) if c < 0]
         moved[customer] = now._replace(pending=_pending_with((), still))
     return moved
