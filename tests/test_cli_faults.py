@@ -205,6 +205,35 @@ def test_returns_counted_as_purchases_without_a_weight_column_are_pointed_out(tm
     assert "holds negative numbers" not in capsys.readouterr().err
 
 
+def test_returns_netted_to_nothing_leave_the_pairs(tmp_path, capsys):
+    """With --returns keep, a pair whose returns cancel its purchases stayed at weight 0 or
+    below: EASE counted it bought, ALS fitted a negative confidence. Such pairs are left out
+    of training and of the histories recommend scores, in memory and out of core."""
+    import recforge as rf
+
+    path = tmp_path / "retail.csv"
+    path.write_text("customer,sku,qty\nA,S1,2\nA,S1,-3\nA,S2,1\nB,S1,3\nB,S3,1\nC,S2,1\nC,S3,2\nD,S1,1\nD,S2,1\n")
+    inter = rf.Interactions.from_csv(str(path), "customer", "sku", weight_col="qty")
+    netted = inter.returns_netted()
+    assert inter.report["nonpositive_pairs"] == 1 and netted.report["returned_pairs"] == 1
+    assert netted.nnz == inter.nnz - 1 and (netted.matrix.data > 0).all()
+    assert rf.Interactions.from_arrays(["a"], ["x"], [0.0]).returns_netted().nnz == 1  # a rating of 0 stays
+    out = tmp_path / "m.npz"
+    cols = [*COLS, "--weight-col", "qty", "--returns", "keep"]
+    assert main(["train", "--data", str(path), *cols, "--model", "ease", "--out", str(out), "--quiet"]) == 0
+    assert "1 (customer, product) pairs netted to nothing or less by returns, left out" in capsys.readouterr().err
+    lists = {}
+    for where in ("r.csv", "blocks"):
+        target = tmp_path / where
+        extra = ["--blocks", "2", "--out", str(target) + "/"] if where == "blocks" else ["--out", str(target)]
+        recommend = ["recommend", "--model", str(out), "--data", str(path), "--returns", "keep", "--quiet"]
+        assert main([*recommend, *extra]) == 0
+        table = rf.batch.collect(str(target), str(tmp_path / "all.csv")) if where == "blocks" else None
+        rows = list(csv.DictReader(open(tmp_path / "all.csv" if table is not None else target)))
+        lists[where] = sorted((r["user"], r["item"]) for r in rows)
+    assert lists["r.csv"] == lists["blocks"] and ("A", "S1") in lists["r.csv"]  # returned: not held, offered again
+
+
 def test_biased_mf_on_quantities_gives_advice_that_works(tmp_path, capsys):
     import recforge as rf
     import scipy.sparse as sp

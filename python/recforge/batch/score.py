@@ -435,7 +435,7 @@ class BlockScorer:
             returned = int(negative.sum())
             if returned:
                 frame = frame[~negative]
-        history = self.empty.transform(frame, new_users="append")
+        history = self.empty.transform(frame, new_users="append").returns_netted()  # returned in full: not held
         H = history.matrix.tocsr()
         customers_ids = history.user_ids
         # Customers whose every event was dropped (all on products the model does not know, say):

@@ -209,6 +209,14 @@ def build_interactions(args) -> Interactions:
         )
     except (ValueError, TypeError) as e:
         raise CliError(f"--data: {e}") from None
+    netted = inter.returns_netted()  # --returns keep: pairs returned in full are not held
+    if netted is not inter:
+        print(
+            f"{netted.report['returned_pairs']:,} (customer, product) pairs netted to nothing or less by returns, "
+            "left out",
+            file=sys.stderr,
+        )
+        inter = netted
     warn_negatives(args, [c for k, c in spec_of(args).items() if k.endswith("_col") and c is not None])
     if inter.nnz == 0:
         dropped = {k: v for k, v in inter.report.get("dropped", {}).items() if v}

@@ -241,7 +241,7 @@ def recommend(args) -> None:
     if args.customers and not fallbacks:
         raise CliError("--customers: the model has no fallbacks; train it without --no-fallbacks")
     try:
-        history = known.transform(events, new_users="append" if fallbacks else "drop")
+        history = known.transform(events, new_users="append" if fallbacks else "drop").returns_netted()
     except (ValueError, TypeError) as e:
         raise CliError(f"--data: {e}") from None
     new = history.report.get("new_users", [])

@@ -686,6 +686,41 @@ class Interactions:
             f"{', with times' if self.times is not None else ''})"
         )
 
+    def returns_netted(self) -> Interactions:
+        """The pairs a customer still holds once returns are subtracted: where the rows held
+        negative weights (returns, cancellations), the pairs they net to 0 or below left out.
+
+        Left in, such a pair weighs 0 or less: EASE counts it as bought (it binarises), ALS
+        fits a negative confidence, ItemKNN's tf-idf refuses it. Without negative weights (a
+        rating of 0 is a rating) the Interactions is returned as it is.
+
+        Returns
+        -------
+        Interactions
+            Same id maps and spec; ``report`` as before, plus ``returned_pairs`` (left out).
+        """
+        if not self.report.get("negative_weights") or not self.report.get("nonpositive_pairs"):
+            return self
+        M = self.matrix.tocsr()
+        kept = M.data > 0
+        rows = np.repeat(np.arange(M.shape[0]), np.diff(M.indptr))[kept]
+        matrix = sp.csr_matrix((M.data[kept], (rows, M.indices[kept])), shape=M.shape)
+        times = None
+        if self.times is not None:
+            T = self.times.tocsr()  # aligned with the matrix, entry for entry
+            times = sp.csr_matrix((T.data[kept], (rows, M.indices[kept])), shape=M.shape)
+        out = self.with_matrix(matrix, times)
+        # customers who returned all they bought have no events left: counted as every reader
+        # counts customers whose rows were all dropped (the fallbacks answer them)
+        emptied = int(np.count_nonzero((np.diff(M.indptr) > 0) & (np.diff(out.matrix.indptr) == 0)))
+        out.report = {
+            **self.report,
+            "nnz": int(out.matrix.nnz),
+            "returned_pairs": int(np.count_nonzero(~kept)),
+            "users_all_dropped": int(self.report.get("users_all_dropped", 0)) + emptied,
+        }
+        return out
+
     def with_matrix(self, matrix, times=None):
         """Same id maps and column spec, another matrix of the same shape (the splits use it).
         The new object keeps the events of the pairs stored in ``matrix``.
