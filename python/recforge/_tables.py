@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import bz2
 import codecs
+import contextlib
 import csv
 import gzip
 import io
@@ -217,6 +218,23 @@ def open_text(path, encoding: str = "utf-8"):
     if opener is not None:
         return opener(name, "rt", encoding=encoding, newline="")
     return open(name, encoding=encoding, newline="")
+
+
+@contextlib.contextmanager
+def streamed_text(path, encoding: str = "utf-8"):
+    """A text stream over a possibly compressed file, read as it goes: a zip member is streamed
+    (:func:`open_text` reads it whole, as the readers need), for callers that read its start."""
+    name = os.fspath(path)
+    if not name.lower().endswith(".zip"):
+        with open_text(name, encoding) as f:
+            yield f
+        return
+    with zipfile.ZipFile(name) as z:
+        members = [m for m in z.namelist() if not m.endswith("/")]
+        if len(members) != 1:
+            raise ValueError(f"{name!r} must hold exactly one file, holds {len(members)}")
+        with z.open(members[0]) as raw:
+            yield io.TextIOWrapper(raw, encoding=_decoding(encoding), newline="")
 
 
 def check_column_names(names, name: str = "names") -> list | None:
@@ -605,15 +623,8 @@ def header_fields(source, sep: str, encoding: str = "utf-8", quoted: bool = True
         if isinstance(source, bytes):
             end = source.find(b"\n")  # not split: it would copy the rest of the file
             line = source[: end if end >= 0 else len(source)].decode(_decoding(encoding))
-        elif os.fspath(source).lower().endswith(".zip"):  # one line, not the whole member
-            with zipfile.ZipFile(os.fspath(source)) as z:
-                members = [m for m in z.namelist() if not m.endswith("/")]
-                if len(members) != 1:
-                    return None
-                with z.open(members[0]) as raw:
-                    line = io.TextIOWrapper(raw, encoding=_decoding(encoding), newline="").readline()
         else:
-            with open_text(source, encoding) as f:
+            with streamed_text(source, encoding) as f:  # one line, not the whole zip member
                 line = f.readline()
     except (OSError, ValueError, LookupError, EOFError, zipfile.BadZipFile):  # UnicodeDecodeError too
         return None

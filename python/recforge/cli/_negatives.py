@@ -6,16 +6,13 @@ the "D" (discount) line, which no one buys, "because you bought" it."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import warnings
-import zipfile
 
 import numpy as np
 
 from .._factorize import pd
-from .._tables import header_fields, open_text, read_table
+from .._tables import header_fields, read_table, streamed_text
 
 SAMPLE_CHARACTERS = 4 * 2**20  # the file's start that is looked at: a few tens of thousands of rows
 SAMPLE_ROWS = 50_000
@@ -57,7 +54,7 @@ def _first_rows(args):
 
         dataset = ds.dataset(path, format="parquet")
         return dataset.head(SAMPLE_ROWS).to_pandas()
-    with _start_of(path, args.encoding) as f:
+    with streamed_text(path, args.encoding) as f:
         chunk = f.read(SAMPLE_CHARACTERS)
         complete = not f.read(1)
     if not complete:
@@ -69,22 +66,6 @@ def _first_rows(args):
         return pd.DataFrame()
     table = read_table(data, None, names=names, text=columns, sep=args.sep)
     return pd.DataFrame({name: pd.Series(np.asarray(values, dtype=object)) for name, values in table.items()})
-
-
-@contextlib.contextmanager
-def _start_of(path: str, encoding: str):
-    """A text stream over the file, a zip member streamed (open_text reads a member whole)."""
-    if path.lower().endswith(".zip"):
-        with zipfile.ZipFile(path) as z:
-            members = [m for m in z.namelist() if not m.endswith("/")]
-            if len(members) != 1:
-                raise ValueError(f"{path!r} must hold exactly one file")
-            utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf8")
-            with z.open(members[0]) as raw:  # a byte-order mark is no part of the first name
-                yield io.TextIOWrapper(raw, encoding="utf-8-sig" if utf8 else encoding, newline="")
-        return
-    with open_text(path, encoding) as f:
-        yield f
 
 
 def warn_negatives(args, used) -> None:

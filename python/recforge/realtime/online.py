@@ -325,13 +325,14 @@ class OnlineRecommender:
             raise ValueError(f"times must hold one time per event ({items.size}), none missing or infinite")
         keys = self._customer_keys(customers)
         with self._writer:  # the columns of the catalogue the events are applied to (no swap meanwhile)
-            cols = self.item_index(items)
+            live = self._live
+            raw = _as_catalogue_ids(live, items)  # converted once: looked up, and kept as written when unknown
+            cols = _looked_up(live, raw)
             known = cols >= 0
             if self._log is not None:  # write-ahead: on disk before it is applied
                 self._write_log(customers, items, w, t)
             touched: dict = {}
-            raw = ids_like(items, kind=self._live.item_kind).tolist()  # unknown products kept as written
-            for customer, col, weight, item in zip(keys, cols.tolist(), w.tolist(), raw):
+            for customer, col, weight, item in zip(keys, cols.tolist(), w.tolist(), raw.tolist()):
                 touched.setdefault(customer, []).append((col, weight, item))
             state = self._state
             for customer, events in touched.items():
@@ -742,8 +743,16 @@ def _pending_with(pending: tuple, events: list) -> tuple:
 
 def _columns(live: _Live, items) -> np.ndarray:
     """The columns of raw product ids in ``live``'s catalogue (-1 for products it does not know)."""
-    items = ids_like(np.asarray(items, dtype=object).ravel(), kind=live.item_kind)
-    return np.array([live.column.get(i, -1) for i in items.tolist()], dtype=np.int64)
+    return _looked_up(live, _as_catalogue_ids(live, items))
+
+
+def _as_catalogue_ids(live: _Live, items) -> np.ndarray:
+    """Raw product ids in the kind of ``live``'s ("22423" -> 22423 among integer ids)."""
+    return ids_like(np.asarray(items, dtype=object).ravel(), kind=live.item_kind)
+
+
+def _looked_up(live: _Live, ids: np.ndarray) -> np.ndarray:
+    return np.array([live.column.get(i, -1) for i in ids.tolist()], dtype=np.int64)
 
 
 def _moved_states(state: dict, to: np.ndarray, old_ids: np.ndarray, new: _Live) -> dict:
