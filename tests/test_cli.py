@@ -566,6 +566,60 @@ def test_netted_returns_are_not_called_dropped(tmp_path, capsys):
     assert "1 customers returned at least half of what they bought (e.g. b: 5.00 of 5.00)" in said.err
 
 
+def test_money_per_line_from_a_quantity_and_a_unit_price(tmp_path, capsys):
+    """Online Retail's lines have a Quantity and a UnitPrice and no amount: clv refused the raw
+    file ("--amount-col is needed") and customers/target counted its return lines as purchases,
+    silently. --amount-col Quantity*UnitPrice is the money per line (a negative quantity a
+    return), and without --amount-col the negative quantities are pointed out."""
+    import pandas as pd
+
+    lines = pd.DataFrame(
+        {
+            "user": ["a", "a", "a", "b", "b", "c", "c", "c"],
+            "time": ["2024-01-01", "2024-01-01", "2024-02-03", "2024-01-02", "2024-03-01", "2024-01-05",
+                     "2024-02-01", "2024-03-02"],
+            "sku": ["S1", "S2", "S1", "S2", "S2", "S1", "S3", "S1"],
+            "qty": [2, 1, -1, 4, 3, 1, 2, 5],
+            "price": [2.5, 10.0, 2.5, 1.5, 1.5, 2.5, 0.5, 2.0],
+        }
+    )  # fmt: skip
+    rng = np.random.default_rng(0)  # more repeat buyers, for clv's Gamma-Gamma fit
+    n = 300
+    more = pd.DataFrame(
+        {
+            "user": rng.integers(0, 60, n).astype(str),
+            "time": (np.datetime64("2024-01-01") + rng.integers(0, 90, n)).astype(str),
+            "sku": rng.choice(["S1", "S2", "S3"], n),
+            "qty": rng.integers(1, 6, n) * np.where(rng.random(n) < 0.05, -1, 1),
+            "price": rng.choice([0.5, 1.5, 2.5, 10.0], n),
+        }
+    )
+    lines = pd.concat([lines, more], ignore_index=True)
+    lines.to_csv(tmp_path / "raw.csv", index=False)
+    lines.assign(amount=lines.qty * lines.price).to_csv(tmp_path / "amount.csv", index=False)
+    tables = {}
+    for name, money in (("raw", "qty * price"), ("amount", "amount")):
+        argv = ["customers", "--data", str(tmp_path / f"{name}.csv"), "--amount-col", money, "--quiet"]
+        assert main([*argv, "--out", str(tmp_path / f"c_{name}.csv")]) == 0
+        tables[name] = pd.read_csv(tmp_path / f"c_{name}.csv").set_index("customer")
+        argv = ["clv", "--data", str(tmp_path / f"{name}.csv"), "--amount-col", money, "--accept-bounds", "--quiet"]
+        assert main([*argv, "--out", str(tmp_path / f"v_{name}.csv")]) == 0
+    pd.testing.assert_frame_equal(tables["raw"], tables["amount"])
+    assert tables["raw"].loc["a", "total_value"] == 15.0 and tables["raw"].loc["a", "transactions"] == 1
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "v_raw.csv"), pd.read_csv(tmp_path / "v_amount.csv"))
+    capsys.readouterr()
+    argv = ["customers", "--data", str(tmp_path / "raw.csv"), "--out", str(tmp_path / "c.csv")]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert f"column qty holds negative numbers in {(lines.qty < 0).sum()} of its first {len(lines)} rows" in err
+    assert "--amount-col qty (or qty*<price column>) makes them returns" in err and "price" not in err.split("(")[0]
+    assert pd.read_csv(tmp_path / "c.csv").set_index("customer").loc["a", "transactions"] == 2  # the return's day
+    for bad, message in (("qty*", "names an empty column"), ("qty*cost", "no column 'cost'")):
+        assert main([*argv, "--amount-col", bad]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+
+
 def test_customers_errors_are_one_line(tmp_path, events_csv, capsys):
     cases = [
         (["customers", "--data", "sample", "--segments", "many"], "--segments must be a number or 'auto'"),

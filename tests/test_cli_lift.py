@@ -191,10 +191,12 @@ def test_customer_ids_read_as_floats_match_the_lists(tmp_path, capsys):
     assert "--amount-col must hold numbers" in capsys.readouterr().err
 
 
-def test_a_return_is_not_a_conversion_but_nets_the_spend(tmp_path, capsys):
+@pytest.mark.parametrize("money", ["amount", "qty*price"])
+def test_a_return_is_not_a_conversion_but_nets_the_spend(tmp_path, capsys, money):
     """Online Retail's window after a send holds returns (negative quantities) of earlier
     purchases: customers who only returned something counted as converted (34.65% where 33.51%
-    bought; rf.customers never counts a return as a purchase)."""
+    bought; rf.customers never counts a return as a purchase). Its lines have a quantity and a
+    unit price, no amount: --amount-col Quantity*UnitPrice."""
     pd.DataFrame({"customer": ["a", "b", "c", "d"], "item": ["P1"] * 4}).to_csv(tmp_path / "sent.csv", index=False)
     pd.DataFrame({"customer": ["e", "f"], "item": ["P1", "P1"]}).to_csv(tmp_path / "control.csv", index=False)
     events = {
@@ -202,9 +204,16 @@ def test_a_return_is_not_a_conversion_but_nets_the_spend(tmp_path, capsys):
         "item": ["P1", "P1", "P2", "P1", "P1", "P3"],
         "amount": [10.0, -4.0, 6.0, -10.0, -8.0, 3.0],
     }
+    if money != "amount":
+        events["qty"] = [5, -1, 3, -2, -4, 1]
+        events["price"] = [a / q for a, q in zip(events.pop("amount"), events["qty"])]
     pd.DataFrame(events).to_csv(tmp_path / "after.csv", index=False)
     argv = ["lift", "--campaign", str(tmp_path / "sent.csv"), "--control", str(tmp_path / "control.csv")]
-    argv += ["--data", str(tmp_path / "after.csv"), "--amount-col", "amount", "--out", str(tmp_path / "lift.csv")]
+    argv += ["--data", str(tmp_path / "after.csv"), "--amount-col", money, "--out", str(tmp_path / "lift.csv")]
+    if money != "amount":  # without it, the returns are pointed out: they would count as purchases
+        assert main([*argv[:-4], "--out", str(tmp_path / "lift.csv")]) == 0
+        err = capsys.readouterr().err
+        assert "column qty holds negative numbers" in err and "--amount-col qty (or qty*<price column>)" in err, err
     assert main(argv) == 0
     table = pd.read_csv(tmp_path / "lift.csv").set_index("conversion")
     # a bought P1; b returned P1 and bought P2; c only returned; e only returned; f bought P3
@@ -219,6 +228,8 @@ def test_a_return_is_not_a_conversion_but_nets_the_spend(tmp_path, capsys):
     assert main(argv) == 0
     assert "no customer of the events" in capsys.readouterr().err
     returns_only = {"user": ["a", "e"], "item": ["P1", "P1"], "amount": [-1.0, -1.0]}
+    if money != "amount":
+        returns_only.update(qty=returns_only.pop("amount"), price=[2.0, 2.0])
     pd.DataFrame(returns_only).to_csv(tmp_path / "after.csv", index=False)
     assert main(argv) == 0
     assert "no customer of the events" not in capsys.readouterr().err  # they are customers, who bought nothing

@@ -68,19 +68,23 @@ def _first_rows(args):
     return pd.DataFrame({name: pd.Series(np.asarray(values, dtype=object)) for name, values in table.items()})
 
 
-def warn_negatives(args, used) -> None:
-    """Say which columns hold negative numbers when no --weight-col is given (one line)."""
-    if args.weight_col is not None or args.data == "sample" or pd is None:
+def warn_negatives(args, used, option: str = "--weight-col") -> None:
+    """Say which columns hold negative numbers when ``option`` (--weight-col, or --amount-col
+    of a transaction log) is not given (one line)."""
+    if getattr(args, option[2:].replace("-", "_")) is not None or args.data == "sample" or pd is None:
         return
     found = negative_columns(args, set(used))
     if not found:
         return
     name, (negative, rows) = max(found.items(), key=lambda kv: kv[1][0])
     others = f" (also {', '.join(n for n in found if n != name)})" if len(found) > 1 else ""
+    if option == "--weight-col":
+        way_out = f"--weight-col {name} drops them (--returns keep subtracts them)"
+    else:  # money per line: the quantity, or the quantity times a price column
+        way_out = f"{option} {name} (or {name}*<price column>) makes them returns"
     warnings.warn(
         f"--data: column {name} holds negative numbers in {negative:,} of its first {rows:,} rows{others}: "
-        f"returns or cancellations? Without --weight-col every row counts as a purchase; --weight-col {name} "
-        "drops them (--returns keep subtracts them)",
+        f"returns or cancellations? Without {option} every row counts as a purchase; {way_out}",
         UserWarning,
         stacklevel=2,
     )

@@ -7,7 +7,6 @@ import sys
 
 import numpy as np
 
-from .._checks import as_numbers
 from .._factorize import arrow_strings, factorize, lookup, missing_mask
 from .._times import as_moment, as_seconds, moment_text
 from ..customers import (
@@ -25,7 +24,10 @@ from ..customers import (
 )
 from ..customers.summary import sorted_codes
 from . import audience
+from ._amount import HELP as AMOUNT_HELP
+from ._amount import amount_columns, amount_values
 from ._common import CliError, add_csv_arguments, check_output, dropped_rows, read_events, write_table
+from ._negatives import warn_negatives
 
 
 def add_log_arguments(parser) -> None:
@@ -35,7 +37,7 @@ def add_log_arguments(parser) -> None:
     )
     g.add_argument("--user-col", default="user", help="customer id column (default: user)")
     g.add_argument("--time-col", default="time", help="time column: epoch seconds or dates (default: time)")
-    g.add_argument("--amount-col", help="money per line (default: none, monetary columns are 0)")
+    g.add_argument("--amount-col", help=f"{AMOUNT_HELP} (default: none, monetary columns are 0)")
     g.add_argument("--item-col", help="product column (for the segments' top products)")
     g.add_argument("--as-of", help="end of observation (default: the last line's time)")
     g.add_argument(
@@ -62,19 +64,25 @@ def read_log(args, arrow: bool = False):
             "without a customer or a price left out)"
         )
         return ev.user_ids[ev.user], ev.time, ev.amount, ev.item_ids[ev.item]
-    columns = [c for c in (args.user_col, args.time_col, args.amount_col, args.item_col) if c]
+    try:
+        money_columns = amount_columns(args.amount_col)
+    except ValueError as e:
+        raise CliError(str(e)) from None
+    columns = [c for c in (args.user_col, args.time_col, *money_columns, args.item_col) if c]
     text = [c for c in (args.user_col, args.time_col, args.item_col) if c]
-    table = read_events(args, columns, text=text, arrow_text=arrow)
+    if args.amount_col is None:
+        warn_negatives(args, columns, "--amount-col")
+    table = read_events(args, list(dict.fromkeys(columns)), text=text, arrow_text=arrow)
     try:  # Arrow strings stay so (summary and the lookups take them): no Python string per line
-        who, when, money, what = (
+        who, when, what = (
             None if c is None else table[c] if arrow_strings(table[c]) is not None else np.asarray(table[c])
-            for c in (args.user_col, args.time_col, args.amount_col, args.item_col)
+            for c in (args.user_col, args.time_col, args.item_col)
         )
+        # here, where the options are known: a Parquet text column is named by its option
+        when = as_seconds(when, "--time-col")
+        money = amount_values(table, args.amount_col)
     except KeyError as e:
         raise CliError(f"--data: no column {e.args[0]!r} in {args.data!r}") from None
-    try:  # here, where the options are known: a Parquet text column is named by its option
-        when = as_seconds(when, "--time-col")
-        money = None if money is None else as_numbers(money, "--amount-col")
     except ValueError as e:
         raise CliError(f"--data: {e}") from None
     return who, when, money, what

@@ -8,11 +8,13 @@ import sys
 
 import numpy as np
 
-from .._checks import as_numbers
 from .._factorize import factorize, id_kind, ids_like, lookup, missing_mask, to_numpy
 from .._times import as_moment, as_seconds
 from ..campaign import lift, mean_lift, pseudonymise
+from ._amount import HELP as AMOUNT_HELP
+from ._amount import amount_columns, amount_values
 from ._common import CliError, add_csv_arguments, check_output, pseudonym_key, read_events, write_table
+from ._negatives import warn_negatives
 from .features import read_attribute_table
 
 DAY = 86400.0
@@ -43,7 +45,7 @@ def add_lift_parser(sub) -> None:
     g.add_argument("--time-col", help="time column: epoch seconds or dates (without it every line counts)")
     g.add_argument(
         "--amount-col",
-        help="money per line: adds the spend per customer in the window, returns netted (Welch's t-test); "
+        help=f"{AMOUNT_HELP}: adds the spend per customer in the window, returns netted (Welch's t-test); "
         "a line with a negative amount is a return, not a conversion",
     )
     g.add_argument("--since", help="with --time-col: the send (lines before it do not count)")
@@ -100,11 +102,17 @@ def _events(args, key):
     if not args.days > 0:  # NaN too: it would make an empty window
         raise CliError(f"--days must be > 0, got {args.days}")
     text = [c for c in (args.user_col, args.item_col, args.time_col) if c]
-    table = read_events(args, text + ([args.amount_col] if args.amount_col else []), text=text)
+    try:
+        money_columns = amount_columns(args.amount_col)
+    except ValueError as e:
+        raise CliError(str(e)) from None
+    if args.amount_col is None:
+        warn_negatives(args, text, "--amount-col")
+    table = read_events(args, list(dict.fromkeys(text + money_columns)), text=text)
     try:
         users, items = _text(table[args.user_col]), _text(table[args.item_col])
         times = None if args.time_col is None else as_seconds(table[args.time_col], "--time-col")
-        amounts = None if args.amount_col is None else as_numbers(table[args.amount_col], "--amount-col")
+        amounts = amount_values(table, args.amount_col)
         start = None if args.since is None else as_moment(args.since, "--since")
     except KeyError as e:
         raise CliError(f"--data: no column {e.args[0]!r} in {args.data!r}") from None
