@@ -104,6 +104,37 @@ def test_rules_products_segments_and_messages(tmp_path, products):
     assert first == [[item, d] for item, d in zip(rows["item"], rows["description"])]  # product ids, not codes
 
 
+def test_a_product_of_several_categories_counts_in_each(tmp_path, products):
+    """--category-col "A|B" (MovieLens' genres "Adventure|Comedy") is two categories, as the
+    content features read it: a cap of one keeps every category of the list once; --category-sep
+    '' keeps "A|B" one category of its own (the reading before)."""
+    path, table = products
+    words = table["description"].str.split()
+    several = table.assign(category=[f"{w[-1]}|{w[0]}" for w in words])
+    several.to_csv(tmp_path / "products.csv", index=False)
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps({"caps": 1}))
+    argv = ["--products", str(tmp_path / "products.csv"), "--category-col", "category", "--rules", str(rules)]
+    code, out = run(tmp_path, *argv)
+    assert code == 0
+    got = pd.read_csv(out, dtype={"customer": str, "item": str})
+    parts = dict(zip(several["item"].astype(str), several["category"].str.split("|")))
+    listed = got.assign(part=got["item"].map(parts)).explode("part").groupby("customer")["part"]
+    assert listed.apply(lambda c: c.is_unique).all()  # no category twice, first or last word
+    code, out = run(tmp_path, *argv, "--category-sep", "", out="one.csv")
+    assert code == 0
+    whole = pd.read_csv(out, dtype={"customer": str, "item": str})
+    whole = whole.assign(category=whole["item"].map(dict(zip(several["item"].astype(str), several["category"]))))
+    assert whole.groupby("customer")["category"].apply(lambda c: c.is_unique).all()
+    assert (
+        not whole.assign(part=whole["category"].str.split("|"))
+        .explode("part")
+        .groupby("customer")["part"]
+        .apply(lambda c: c.is_unique)
+        .all()
+    )  # combinations apart, single words repeat
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [

@@ -17,9 +17,15 @@ rerank_module = importlib.import_module("recforge.campaign.rerank")
 similarity_module = importlib.import_module("recforge.kernels.similarity")
 
 
+def kl_term(p, n_h, length, alpha):
+    """p log(p / q~) of one category: share p of the mix, summed weight n_h in a list of length."""
+    return p * math.log(p / ((1 - alpha) * n_h / length + alpha * p))
+
+
 def reference(ids, scores, k, *, diversity=0.0, S=None, cat=None, cap=None, calibration=0.0, mix=None,
               alpha=0.01, boost=None, eligible=None, is_new=None, min_new=0, penalty="max"):  # fmt: skip
-    """One list at a time, one position at a time, every candidate valued from scratch."""
+    """One list at a time, one position at a time, every candidate valued from scratch. ``cat``:
+    per item, {category: weight} (an item of n categories weighs 1/n in each)."""
     n, width = ids.shape
     out = np.full((n, k), -1, dtype=np.int64)
     out_scores = np.full((n, k), -np.inf, dtype=scores.dtype)
@@ -38,7 +44,7 @@ def reference(ids, scores, k, *, diversity=0.0, S=None, cat=None, cap=None, cali
                 rel[c] = ((float(scores[u, c]) - lo) / (hi - lo) if hi > lo else 1.0) + (
                     0.0 if boost is None else float(boost[ids[u, c]])
                 )
-        chosen, counts, new_chosen = [], {}, 0
+        chosen, counts, shares, new_chosen = [], {}, {}, 0
         new_left = sum(1 for c in valid if is_new is not None and is_new[ids[u, c]])
         for m in range(k):
             owed = max(0, min_new - new_chosen)
@@ -48,8 +54,8 @@ def reference(ids, scores, k, *, diversity=0.0, S=None, cat=None, cap=None, cali
                 item = ids[u, c]
                 if c in chosen or item in ids[u, chosen]:  # an item listed twice is chosen once
                     continue
-                g = -1 if cat is None else int(cat[item])
-                if cap is not None and g >= 0 and cap[g] >= 0 and counts.get(g, 0) >= cap[g]:
+                mine = {} if cat is None else cat[item]  # {category: weight}
+                if cap is not None and any(cap[g] >= 0 and counts.get(g, 0) >= cap[g] for g in mine):
                     continue
                 if only_new and not is_new[item]:
                     continue
@@ -61,11 +67,16 @@ def reference(ids, scores, k, *, diversity=0.0, S=None, cat=None, cap=None, cali
                     elif chosen:  # the mean, negative similarities as 0
                         value -= diversity * (sum(max(x, 0.0) for x in sims) / len(chosen))
                 if calibration > 0 and mix is not None:
+                    # KL(p || q~) with c added: the terms of the list with one item more, each
+                    # of c's categories' term then replaced (summed in the kernel's order, so
+                    # that equal values stay equal and ties go to the model's order alike)
                     kl = 0.0
-                    for h in np.flatnonzero(mix[u]):
-                        p = float(mix[u, h])
-                        q = (1 - alpha) * (counts.get(h, 0) + (h == g)) / (m + 1) + alpha * p
-                        kl += p * math.log(p / q)
+                    for h in np.flatnonzero(mix[u] > 0):
+                        kl += kl_term(float(mix[u, h]), shares.get(h, 0.0), m + 1, alpha)
+                    for g in sorted(mine):
+                        if mix[u, g] > 0:
+                            p, before = float(mix[u, g]), shares.get(g, 0.0)
+                            kl += kl_term(p, before + mine[g], m + 1, alpha) - kl_term(p, before, m + 1, alpha)
                     value -= calibration * kl
                 if best is None or value > best_value:
                     best, best_value = c, value
@@ -74,8 +85,9 @@ def reference(ids, scores, k, *, diversity=0.0, S=None, cat=None, cap=None, cali
             chosen.append(best)
             item = ids[u, best]
             out[u, m], out_scores[u, m] = item, scores[u, best]
-            if cat is not None and cat[item] >= 0:
-                counts[int(cat[item])] = counts.get(int(cat[item]), 0) + 1
+            for g, w in ({} if cat is None else cat[item]).items():
+                counts[g] = counts.get(g, 0) + 1
+                shares[g] = shares.get(g, 0.0) + w
             if is_new is not None and is_new[item]:
                 new_chosen += 1
                 new_left -= 1
@@ -115,9 +127,10 @@ def candidates(rng, n, width, n_items, dtype, duplicates=False):
     min_new=st.integers(0, 3),
     duplicates=st.booleans(),
     penalty=st.sampled_from(["max", "mean"]),
+    several=st.booleans(),
 )
 def test_rerank_matches_the_plain_python_greedy(
-    seed, n, width, k, dtype, index, diversity, calibration, use_caps, use_rules, min_new, duplicates, penalty
+    seed, n, width, k, dtype, index, diversity, calibration, use_caps, use_rules, min_new, duplicates, penalty, several
 ):
     rng = np.random.default_rng(seed)
     n_items = 12
@@ -128,38 +141,43 @@ def test_rerank_matches_the_plain_python_greedy(
     S_sym = similarity_module.symmetric(S, n_items, dtype).toarray()
     labels = np.array(["shoes", "bags", "hats", None], dtype=object)
     cat_labels = labels[rng.integers(0, 4, n_items)]
+    if several:  # some items of several categories (a film's genres), repeats and gaps in them
+        cat_labels = list(cat_labels)
+        for j in np.flatnonzero(rng.random(n_items) < 0.5):
+            cat_labels[j] = list(labels[rng.integers(0, 4, rng.integers(0, 4))])
     history = sp.csr_matrix((rng.random((n, n_items)) < 0.3).astype(np.float64))
     boost = rng.choice([0.0, 0.0, 0.2, -0.3], n_items) if use_rules else None
     deny = rng.choice(n_items, 2, replace=False) if use_rules else None
     new = rng.random(n_items) < 0.3
     caps = {"shoes": 1, "bags": int(rng.integers(0, 3))} if use_caps else None
     if caps:
-        caps = {label: cap for label, cap in caps.items() if label in set(cat_labels)} or None
+        present = {g for c in cat_labels for g in (c if isinstance(c, list) else [c])}
+        caps = {label: cap for label, cap in caps.items() if label in present} or None
     got_ids, got_scores, report = rf.campaign.rerank(
         ids, scores, k, diversity=diversity, similarity=S, diversity_penalty=penalty, categories=cat_labels, caps=caps,
         calibration=calibration, history=history, boost=boost, deny=deny, new_items=new, min_new=min_new,
         n_items=n_items, return_report=True, n_threads=3,
     )  # fmt: skip
-    codes, names = rerank_module.category_codes(cat_labels, n_items)
+    names = list(report["categories"])
+    cat = []  # {category code: weight} per item, from the labels alone
+    for value in cat_labels:
+        present = {v for v in (value if isinstance(value, list) else [value]) if v is not None}
+        cat.append({names.index(v): float(dtype(1.0 / len(present))) for v in present})
+    assert sorted(names) == sorted({g for c in cat_labels for g in (c if isinstance(c, list) else [c]) if g})
     cap = None
     if caps:
-        cap = np.full(names.size, -1)
+        cap = np.full(len(names), -1)
         for label, c in caps.items():
-            cap[list(names).index(label)] = c
+            cap[names.index(label)] = c
     mix = None
-    if calibration > 0:
-        counts = np.zeros((n, names.size))
-        for u, j in zip(*history.nonzero()):
-            if codes[j] >= 0:
-                counts[u, codes[j]] += 1
-        totals = counts.sum(axis=1, keepdims=True)
-        mix = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0).astype(dtype)
+    if calibration > 0:  # rf.campaign.category_mix is checked against hand counts below
+        mix = rf.campaign.category_mix(history, cat_labels)[0].toarray().astype(dtype)
     eligible = None
     if deny is not None:
         eligible = np.ones(n_items, dtype=bool)
         eligible[deny] = False
     want_ids, want_scores, short, missing = reference(
-        ids, scores, k, diversity=diversity, S=S_sym if diversity > 0 else None, cat=codes, cap=cap,
+        ids, scores, k, diversity=diversity, S=S_sym if diversity > 0 else None, cat=cat, cap=cap,
         calibration=calibration, mix=mix, boost=None if boost is None else boost.astype(dtype),
         eligible=eligible, is_new=new, min_new=min_new, penalty=penalty,
     )  # fmt: skip
@@ -339,6 +357,43 @@ def test_category_mix_is_each_customers_share_per_category():
     mix, labels = rf.campaign.category_mix(history, ["a", "b", "a", None])
     assert labels.tolist() == ["a", "b"]
     np.testing.assert_allclose(mix.toarray(), [[0.5, 0.5], [1.0, 0.0], [0.0, 0.0]])
+
+
+def test_an_item_of_several_categories_weighs_one_nth_in_each():
+    """A film of two genres is half of each in a customer's mix (Steck's p(g|i)), counts in
+    full against each genre's cap, and lists of labels of one length are not a 2-D array."""
+    history = sp.csr_matrix(np.array([[1.0, 1.0, 0, 0], [0, 0, 2.0, 1.0]]))
+    categories = [["Drama", "Comedy"], "Drama", ["Comedy", "Comedy", None], None]
+    mix, labels = rf.campaign.category_mix(history, categories)
+    assert labels.tolist() == ["Drama", "Comedy"]
+    np.testing.assert_allclose(mix.toarray(), [[0.75, 0.25], [0.0, 1.0]])  # a repeat counts once
+    pd = pytest.importorskip("pandas")
+    same = rf.campaign.category_mix(history, pd.Series(categories, index=[9, 8, 7, 6]))[0]
+    np.testing.assert_array_equal(same.toarray(), mix.toarray())
+    pairs = [["a", "b"], ["a", "c"], ["b", "c"], ["c", "d"]]  # one length: np.asarray would be 2-D
+    mix, labels = rf.campaign.category_mix(sp.csr_matrix(np.ones((1, 4))), pairs)
+    np.testing.assert_allclose(mix.toarray(), [[0.25, 0.25, 0.375, 0.125]])
+    ids, scores = np.array([[0, 1, 2, 3]]), np.array([[4.0, 3.0, 2.0, 1.0]])
+    got = rf.campaign.rerank(ids, scores, k=3, categories=pairs, caps={"a": 1, "c": 1}, return_report=True)
+    assert got[0].tolist() == [[0, 2, -1]]  # 1 is a's second, 3 c's second
+    got = rf.campaign.rerank(ids, scores, k=3, categories=pairs, caps={"b": 1})[0]
+    assert got.tolist() == [[0, 1, 3]]
+
+
+def test_calibration_to_genres_follows_a_mix_of_films_of_several_genres():
+    # the customer watched dramas and comedies alike; the model proposes dramas first, and a
+    # film that is both fits the mix better than another drama or a comedy alone
+    ids = np.array([[0, 1, 2, 3]])
+    scores = np.array([[4.0, 3.9, 3.8, 3.7]])
+    categories = ["Drama", "Drama", "Comedy", ["Drama", "Comedy"]]
+    history = sp.csr_matrix(np.array([[1.0, 0, 1.0, 0]]))
+    got = rf.campaign.rerank(ids, scores, k=3, categories=categories, calibration=5.0, history=history)[0]
+    # the film of both genres matches the mix alone; then a drama and a comedy are as far from
+    # it (the better score wins), and the comedy balances the drama
+    assert got.tolist() == [[3, 0, 2]]
+    as_one_label = ["Drama", "Drama", "Comedy", "Drama|Comedy"]  # what a combination was taken as
+    got = rf.campaign.rerank(ids, scores, k=3, categories=as_one_label, calibration=5.0, history=history)[0]
+    assert got.tolist() == [[0, 2, 1]]
 
 
 def test_a_candidate_past_the_similarity_names_the_argument_that_set_the_catalogue():

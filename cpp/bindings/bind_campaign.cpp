@@ -45,10 +45,10 @@ void bind_campaign(py::module_& m) {
         "rerank",
         [](const py::array& candidates, const py::array& scores, int64_t k, int64_t n_items, double diversity,
            bool mean_penalty, const py::array& s_indptr, const py::array& s_indices, const py::array& s_data,
-           const py::object& category, int64_t n_categories, const py::object& cap, double calibration,
-           double calibration_alpha, const py::array& m_indptr, const py::array& m_indices, const py::array& m_data,
-           const py::object& boost, const py::object& eligible, const py::object& is_new, int64_t min_new,
-           int n_threads) {
+           const py::array& c_indptr, const py::array& c_indices, const py::array& c_data, int64_t n_categories,
+           const py::object& cap, double calibration, double calibration_alpha, const py::array& m_indptr,
+           const py::array& m_indices, const py::array& m_data, const py::object& boost, const py::object& eligible,
+           const py::object& is_new, int64_t min_new, int n_threads) {
             n_threads = kernel_threads(n_threads);
             if (k < 0 || n_items < 0 || n_categories < 0 || min_new < 0)
                 throw py::value_error("k, n_items, n_categories and min_new must be >= 0");
@@ -72,11 +72,12 @@ void bind_campaign(py::module_& m) {
                 if (s_rows != 0 && s_rows != n_items) throw py::value_error("similarity must be n_items x n_items");
                 P.similarity =
                     checked_csr<T, I>("similarity", s_rows, n_items, s_indptr, s_indices, s_data, true, true);
-                P.category = optional_vector<int32_t>(category, "category", n_items);
-                if (P.category != nullptr)
-                    for (int64_t j = 0; j < n_items; ++j)
-                        if (P.category[j] < -1 || P.category[j] >= n_categories)
-                            throw py::value_error("category holds codes outside [-1, n_categories)");
+                const int64_t c_rows = c_indptr.size() - 1;
+                if (c_rows != 0 && c_rows != n_items) throw py::value_error("categories must have one row per item");
+                P.item_categories =
+                    checked_csr<T, I>("categories", c_rows, n_categories, c_indptr, c_indices, c_data, true, true);
+                for (int64_t e = 0; e < P.item_categories.nnz(); ++e)
+                    if (!(P.item_categories.data[e] > T(0))) throw py::value_error("categories' weights must be > 0");
                 P.n_categories = n_categories;
                 P.cap = optional_vector<int64_t>(cap, "cap", n_categories);
                 P.calibration = calibration;
@@ -103,10 +104,10 @@ void bind_campaign(py::module_& m) {
             });
         },
         py::arg("candidates"), py::arg("scores"), py::arg("k"), py::arg("n_items"), py::arg("diversity"),
-        py::arg("mean_penalty"), py::arg("s_indptr"), py::arg("s_indices"), py::arg("s_data"), py::arg("category"),
-        py::arg("n_categories"), py::arg("cap"), py::arg("calibration"), py::arg("calibration_alpha"),
-        py::arg("m_indptr"), py::arg("m_indices"), py::arg("m_data"), py::arg("boost"), py::arg("eligible"),
-        py::arg("is_new"), py::arg("min_new"), py::arg("n_threads"),
+        py::arg("mean_penalty"), py::arg("s_indptr"), py::arg("s_indices"), py::arg("s_data"), py::arg("c_indptr"),
+        py::arg("c_indices"), py::arg("c_data"), py::arg("n_categories"), py::arg("cap"), py::arg("calibration"),
+        py::arg("calibration_alpha"), py::arg("m_indptr"), py::arg("m_indices"), py::arg("m_data"), py::arg("boost"),
+        py::arg("eligible"), py::arg("is_new"), py::arg("min_new"), py::arg("n_threads"),
         "Greedy re-ranking of every list: MMR, calibration, caps, eligibility, boosts, new products; "
         "(ids, scores, short lists, lists missing new products).");
 

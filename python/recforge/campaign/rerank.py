@@ -33,12 +33,52 @@ def item_mask(items, n_items: int, name: str) -> np.ndarray:
     return mask
 
 
-def category_codes(categories, n_items: int) -> tuple[np.ndarray, np.ndarray]:
-    """int32 category code per item (-1: none) and the category labels."""
-    codes, labels = factorize(categories, "categories")
-    if codes.shape != (n_items,):
-        raise ValueError(f"categories must hold one label per item ({n_items}), got {codes.shape}")
-    return codes.astype(np.int32), labels
+SEVERAL = (list, tuple, set, frozenset, np.ndarray)  # an item's several categories
+
+
+def category_membership(categories, n_items: int) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Each item's categories as a matrix (n_items x n_categories, float64): weight 1 where an
+    item has one category, 1/n in each of an item's n categories (a film of two genres: Steck's
+    p(g|i)), an empty row for an item without; and the category labels.
+
+    ``categories`` holds, per item, a label, None / NaN (none), or a list, tuple or set of
+    labels (several; missing and repeated labels in it are ignored)."""
+    if isinstance(categories, (list, tuple)):  # lists of equal length would make a 2-D array
+        values = np.fromiter(categories, dtype=object, count=len(categories))
+    else:
+        values = categories.to_numpy() if hasattr(categories, "to_numpy") else np.asarray(categories)
+    if values.ndim != 1 or values.shape[0] != n_items:
+        raise ValueError(f"categories must hold one label per item ({n_items}), got shape {values.shape}")
+    several = None
+    if values.dtype == object:
+        several = np.fromiter((isinstance(v, SEVERAL) for v in values.tolist()), dtype=bool, count=values.size)
+    if several is None or not several.any():
+        codes, labels = factorize(values, "categories")
+        items = np.flatnonzero(codes >= 0)
+        codes = codes[items]
+    else:
+        sizes = np.ones(values.size, dtype=np.int64)
+        members = []
+        for i, v in enumerate(values.tolist()):
+            if several[i]:
+                v = list(v.tolist() if isinstance(v, np.ndarray) else v)
+                sizes[i] = len(v)
+                members.extend(v)
+            else:
+                members.append(v)
+        flat = np.empty(len(members), dtype=object)
+        flat[:] = members
+        codes, labels = factorize(flat, "categories")
+        items = np.repeat(np.arange(values.size), sizes)
+        present = codes >= 0
+        items, codes = items[present], codes[present]
+    # one entry per (item, category): a label repeated in an item's list counts once
+    M = sp.csr_matrix((np.ones(items.size), (items, codes)), shape=(n_items, labels.size))
+    M.sum_duplicates()
+    M.data[:] = 1.0
+    per_item = np.diff(M.indptr)
+    M.data /= np.repeat(per_item, per_item)
+    return M, labels
 
 
 def category_mix(history, categories) -> tuple[sp.csr_matrix, np.ndarray]:
@@ -49,7 +89,8 @@ def category_mix(history, categories) -> tuple[sp.csr_matrix, np.ndarray]:
     history : scipy.sparse matrix, shape (n_customers, n_items)
         The customers' interactions (weights count, by absolute value).
     categories : array-like, shape (n_items,)
-        A category label per item (None / NaN: none).
+        Per item, a category label, None / NaN (none), or a list of labels (several, each
+        weighing 1/n of the item, as Steck's genre distribution p(g|i)).
 
     Returns
     -------
@@ -59,20 +100,16 @@ def category_mix(history, categories) -> tuple[sp.csr_matrix, np.ndarray]:
         The category of each column.
     """
     H = check_sparse(history, "history")
-    codes, labels = category_codes(categories, H.shape[1])
-    return mix_of_codes(H.to_scipy(), codes, labels.size), labels
+    membership, labels = category_membership(categories, H.shape[1])
+    return mix_of_membership(H.to_scipy(), membership), labels
 
 
-def mix_of_codes(history, codes: np.ndarray, n_categories: int, dtype=np.float64) -> sp.csr_matrix:
-    """:func:`category_mix` from category codes (-1: none)."""
+def mix_of_membership(history, membership: sp.csr_matrix, dtype=np.float64) -> sp.csr_matrix:
+    """:func:`category_mix` from :func:`category_membership`'s matrix."""
     H = check_sparse(history, "history").to_scipy()
-    if H.shape[1] != codes.size:
-        raise ValueError(f"history must have one column per item ({codes.size}), got {H.shape[1]}")
-    has = codes >= 0
-    to_category = sp.csr_matrix(
-        (np.ones(int(has.sum())), (np.flatnonzero(has), codes[has])), shape=(codes.size, n_categories)
-    )
-    mix = sp.csr_matrix(abs(H) @ to_category, dtype=np.float64)
+    if H.shape[1] != membership.shape[0]:
+        raise ValueError(f"history must have one column per item ({membership.shape[0]}), got {H.shape[1]}")
+    mix = sp.csr_matrix(abs(H) @ membership, dtype=np.float64)
     totals = np.asarray(mix.sum(axis=1)).ravel()
     mix = sp.diags(np.divide(1.0, totals, out=np.zeros_like(totals), where=totals > 0)) @ mix
     mix = sp.csr_matrix(mix, dtype=dtype)
@@ -206,7 +243,9 @@ def rerank(
         MovieLens 100K and Online Retail it reaches more intra-list diversity for the same loss
         of NDCG (``bench/bench_rerank.py tradeoff``).
     categories : array-like, shape (n_items,), optional
-        A category label per item (None / NaN: none), for ``caps`` and ``calibration``. This
+        Per item, a category label, None / NaN (none), or a list of labels (several: a film's
+        genres), for ``caps`` and ``calibration``. An item of n categories counts 1/n in each
+        for calibration (Steck's genre distribution p(g|i)) and in full against each cap. This
         and the other per-item arrays are read by position, item column by item column: a
         pandas Series's index is ignored (``table.set_index("sku").reindex(item_ids)`` puts a
         product table in the model's order).
@@ -307,24 +346,28 @@ def rerank(
         index = np.int32 if max(prepared.matrix.nnz, n_items, ids.shape[0]) < 2**31 - 1 else np.int64
         sim = prepared.arrays(dtype, index)
 
-    codes, labels, cap = None, np.zeros(0, dtype=object), None
+    membership, labels, cap = None, np.zeros(0, dtype=object), None
     if categories is not None:
-        codes, labels = category_codes(categories, n_items)
+        membership, labels = category_membership(categories, n_items)
     if caps is not None:
-        if codes is None:
+        if membership is None:
             raise ValueError("caps need categories")
         cap = _caps(caps, labels)
-    mix = (np.zeros(1, dtype=index), np.zeros(0, dtype=index), np.zeros(0, dtype=dtype))
+    M = None
     if calibration > 0:
-        if codes is None or history is None:
+        if membership is None or history is None:
             raise ValueError("calibration needs categories and history (the customers' items)")
-        M = mix_of_codes(history, codes, labels.size, dtype)
+        M = mix_of_membership(history, membership, dtype)
         if M.shape[0] != ids.shape[0]:
             raise ValueError(f"history must have one row per customer of ids ({ids.shape[0]}), got {M.shape[0]}")
-        if M.nnz >= 2**31 - 1:
-            index = np.int64
-            sim = tuple(a.astype(np.int64) if a.dtype.kind == "i" else a for a in sim)
-        mix = (M.indptr.astype(index), M.indices.astype(index), M.data)
+    if max(0 if M is None else M.nnz, 0 if membership is None else membership.nnz) >= 2**31 - 1:
+        index = np.int64
+        sim = tuple(a.astype(np.int64) if a.dtype.kind == "i" else a for a in sim)
+    empty = (np.zeros(1, dtype=index), np.zeros(0, dtype=index), np.zeros(0, dtype=dtype))
+    mix = empty if M is None else (M.indptr.astype(index), M.indices.astype(index), M.data)
+    cats = empty
+    if membership is not None:
+        cats = (membership.indptr.astype(index), membership.indices.astype(index), membership.data.astype(dtype))
 
     boost_values = None
     if boost is not None:
@@ -355,7 +398,7 @@ def rerank(
             diversity,
             diversity_penalty == "mean",
             *sim,
-            codes,
+            *cats,
             labels.size,
             cap,
             calibration,
