@@ -620,6 +620,62 @@ def test_money_per_line_from_a_quantity_and_a_unit_price(tmp_path, capsys):
         assert message in err and err.count("\n") == 1, err
 
 
+def test_only_purchase_events_are_transactions(tmp_path, capsys):
+    """A shop's event log has a row per view, cart and purchase: customers, clv and target
+    counted every view as a transaction (the RFM scores, repeat purchases and buyers of the
+    browsing). --event-col keeps the lines of --purchase-events (default purchase), the same
+    table as from the purchases alone, and without it an event type column is pointed out."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    n = 600
+    log = pd.DataFrame(
+        {
+            "user": rng.integers(0, 40, n).astype(str),
+            "time": (np.datetime64("2024-01-01") + rng.integers(0, 120, n)).astype(str),
+            "sku": rng.choice(["S1", "S2", "S3"], n),
+            "price": rng.choice([0.5, 1.5, 2.5, 10.0], n),
+            "event_type": rng.choice(["view", "cart", "purchase", "remove_from_cart"], n, p=[0.6, 0.1, 0.25, 0.05]),
+        }
+    )
+    log.loc[::50, "event_type"] = None
+    log.to_csv(tmp_path / "log.csv", index=False)
+    log[log.event_type == "purchase"].drop(columns="event_type").to_csv(tmp_path / "bought.csv", index=False)
+    common = ["--amount-col", "price", "--item-col", "sku", "--quiet"]
+    tables = {}
+    for name, extra in (("log", ["--event-col", "event_type"]), ("bought", [])):
+        for command in ("customers", "clv"):
+            out = tmp_path / f"{command}_{name}.csv"
+            argv = [command, "--data", str(tmp_path / f"{name}.csv"), *common, *extra, "--out", str(out)]
+            assert main(argv + (["--accept-bounds", "--penalizer", "0.001"] if command == "clv" else [])) == 0
+            tables[command, name] = pd.read_csv(out)
+    for command in ("customers", "clv"):
+        pd.testing.assert_frame_equal(tables[command, "log"], tables[command, "bought"])
+    err = capsys.readouterr().err
+    left_out = log.event_type.value_counts()
+    assert (
+        f"{n - left_out['purchase']} of {n} lines are not purchases (view {left_out['view']}, cart {left_out['cart']}, "
+        f"remove_from_cart {left_out['remove_from_cart']}, no type {log.event_type.isna().sum()}): left out"
+    ) in err, err
+    argv = ["customers", "--data", str(tmp_path / "log.csv"), *common, "--out", str(tmp_path / "c.csv")]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "column event_type holds event types (cart, purchase, remove_from_cart, view)" in err, err
+    assert "--event-col event_type keeps the purchases" in err
+    assert pd.read_csv(tmp_path / "c.csv")["transactions"].sum() > tables["customers", "bought"]["transactions"].sum()
+    for extra, message in (
+        (["--event-col", "event_type", "--purchase-events", "Purchase"], "no line is a purchase ('Purchase')"),
+        (["--purchase-events", "purchase"], "--purchase-events needs --event-col"),
+        (["--event-col", "kind"], "no column 'kind'"),
+        (["--event-col", "event_type", "--purchase-events", " , "], "--purchase-events names no event type"),
+    ):
+        assert main([*argv, *extra]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+    assert main(["customers", "--data", "sample", "--event-col", "event_type"]) == 2
+    assert "--event-col is for your own files" in capsys.readouterr().err
+
+
 def test_customers_errors_are_one_line(tmp_path, events_csv, capsys):
     cases = [
         (["customers", "--data", "sample", "--segments", "many"], "--segments must be a number or 'auto'"),

@@ -235,6 +235,40 @@ def test_a_return_is_not_a_conversion_but_nets_the_spend(tmp_path, capsys, money
     assert "no customer of the events" not in capsys.readouterr().err  # they are customers, who bought nothing
 
 
+def test_a_view_after_the_send_is_not_a_conversion(tmp_path, capsys):
+    """A shop's log after the send holds views and carts beside purchases: read whole, a
+    customer who only looked at a listed product counted as having bought it. --event-col
+    keeps the purchases (--purchase-events names them) and counts the lines left out."""
+    pd.DataFrame({"customer": ["a", "b", "c", "d"], "item": ["P1"] * 4}).to_csv(tmp_path / "sent.csv", index=False)
+    pd.DataFrame({"customer": ["e", "f"], "item": ["P1", "P1"]}).to_csv(tmp_path / "control.csv", index=False)
+    events = pd.DataFrame(
+        {
+            "user": ["a", "a", "b", "c", "c", "e", "f"],
+            "item": ["P1", "P1", "P1", "P2", "P1", "P1", "P1"],
+            "event": ["view", "transaction", "view", "transaction", "addtocart", "view", "transaction"],
+        }
+    )
+    events.to_csv(tmp_path / "after.csv", index=False)
+    argv = ["lift", "--campaign", str(tmp_path / "sent.csv"), "--control", str(tmp_path / "control.csv")]
+    argv += ["--data", str(tmp_path / "after.csv"), "--out", str(tmp_path / "lift.csv")]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "column event holds event types (addtocart, transaction, view)" in err and "--event-col event" in err, err
+    table = pd.read_csv(tmp_path / "lift.csv").set_index("conversion")
+    assert table.loc["bought anything", "treated"] == 0.75  # every view counted
+    assert main([*argv, "--event-col", "event", "--purchase-events", "transaction"]) == 0
+    err = capsys.readouterr().err
+    assert "4 of 7 lines are not purchases (view 3, addtocart 1): left out" in err, err
+    table = pd.read_csv(tmp_path / "lift.csv").set_index("conversion")
+    assert table.loc["bought anything", "treated"] == 0.5  # a and c bought; b only looked
+    assert table.loc["bought a listed product", "treated"] == 0.25  # c put P1 in the cart, bought P2
+    assert table.loc["bought anything", "control"] == 0.5 and table.loc["bought a listed product", "control"] == 0.5
+    assert main([*argv, "--event-col", "event"]) == 2  # the default, purchase, names no line here
+    err = capsys.readouterr().err
+    assert "no line is a purchase ('purchase'); its event types are 'transaction' 3, 'view' 3, 'addtocart' 1" in err
+    assert err.count("\n") == 1, err
+
+
 def test_a_customer_in_both_groups_is_refused(tmp_path, capsys):
     pd.DataFrame({"customer": ["a", "b"], "item": ["x", "x"]}).to_csv(tmp_path / "campaign.csv", index=False)
     pd.DataFrame({"customer": ["b"], "item": ["x"]}).to_csv(tmp_path / "control.csv", index=False)

@@ -426,6 +426,7 @@ _FEATURES = {
     "user_key": ("user_features", "user"),
 }
 _EXPLORING = ("thompson", "epsilon")
+_PURCHASES = {"purchase_events": ("event_col", None)}
 DEPENDENT_OPTIONS = {
     "train": _FEATURES,
     "recommend": {**_PRODUCTS, "user_key": ("customers", "user")},
@@ -433,7 +434,8 @@ DEPENDENT_OPTIONS = {
     "campaign": {**_PRODUCTS, "category_col": ("products", None), "segment_col": ("segments", "segment")},
     "evaluate": {"trials": ("tune", 10), "budget": ("tune", None)},
     "demo": {"trials": ("tune", 8)},
-    "lift": {"days": ("since", 30.0)},
+    **{command: _PURCHASES for command in ("customers", "clv", "target")},
+    "lift": {"days": ("since", 30.0), **_PURCHASES},
     "serve": {
         "candidates": ("explore", 50, _EXPLORING),
         "decision_log": ("explore", None, _EXPLORING),
@@ -447,7 +449,7 @@ DEPENDENT_OPTIONS = {
 # shipped (its customers, products, dates and purchase lines)
 READING_OPTIONS = (
     "user_col", "item_col", "weight_col", "time_col", "event_col", "event_weights", "aggregate", "amount_col",
-    "returns", "sep", "encoding", "decimal", "names",
+    "purchase_events", "returns", "sep", "encoding", "decimal", "names",
 )  # fmt: skip
 _NOT_GIVEN = object()
 

@@ -24,7 +24,7 @@ def negative_columns(args, used) -> dict:
     other than ``used``, that hold negative numbers in the file's first rows (CSV or Parquet);
     empty where it cannot tell."""
     try:
-        frame = _first_rows(args)
+        frame = first_rows(args)
     except (OSError, ValueError, TypeError, LookupError, ImportError):
         return {}
     found = {}
@@ -47,7 +47,9 @@ def negative_columns(args, used) -> dict:
     return found
 
 
-def _first_rows(args):
+def first_rows(args):
+    """The first rows of ``--data`` (a CSV's first few MiB of whole lines, or a Parquet
+    file's first rows) as a pandas DataFrame, text as read."""
     path = args.data
     if os.path.isdir(path) or path.lower().endswith(".parquet"):
         import pyarrow.dataset as ds

@@ -28,6 +28,7 @@ from ._amount import HELP as AMOUNT_HELP
 from ._amount import amount_columns, amount_values
 from ._common import CliError, add_csv_arguments, check_output, dropped_rows, read_events, write_table
 from ._negatives import warn_negatives
+from ._purchases import add_purchase_arguments, keep_lines, purchase_lines, warn_event_types
 
 
 def add_log_arguments(parser) -> None:
@@ -46,6 +47,7 @@ def add_log_arguments(parser) -> None:
         choices=("drop", "net"),
         help="lines with a negative amount: drop them (default) or net them within their day",
     )
+    add_purchase_arguments(g)
     add_csv_arguments(g)
 
 
@@ -68,12 +70,15 @@ def read_log(args, arrow: bool = False):
         money_columns = amount_columns(args.amount_col)
     except ValueError as e:
         raise CliError(str(e)) from None
-    columns = [c for c in (args.user_col, args.time_col, *money_columns, args.item_col) if c]
-    text = [c for c in (args.user_col, args.time_col, args.item_col) if c]
+    columns = [c for c in (args.user_col, args.time_col, *money_columns, args.item_col, args.event_col) if c]
+    text = [c for c in (args.user_col, args.time_col, args.item_col, args.event_col) if c]
     if args.amount_col is None:
         warn_negatives(args, columns, "--amount-col")
     table = read_events(args, list(dict.fromkeys(columns)), text=text, arrow_text=arrow)
-    try:  # Arrow strings stay so (summary and the lookups take them): no Python string per line
+    try:
+        if args.event_col:  # views, carts ...: not transactions
+            table = keep_lines(table, purchase_lines(args, table[args.event_col]))
+        # Arrow strings stay so (summary and the lookups take them): no Python string per line
         who, when, what = (
             None if c is None else table[c] if arrow_strings(table[c]) is not None else np.asarray(table[c])
             for c in (args.user_col, args.time_col, args.item_col)
@@ -85,6 +90,7 @@ def read_log(args, arrow: bool = False):
         raise CliError(f"--data: no column {e.args[0]!r} in {args.data!r}") from None
     except ValueError as e:
         raise CliError(f"--data: {e}") from None
+    warn_event_types(args, columns)  # once the columns are known to be there: an error stays one line
     return who, when, money, what
 
 

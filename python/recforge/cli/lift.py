@@ -15,6 +15,7 @@ from ._amount import HELP as AMOUNT_HELP
 from ._amount import amount_columns, amount_values
 from ._common import CliError, add_csv_arguments, check_output, pseudonym_key, read_events, write_table
 from ._negatives import warn_negatives
+from ._purchases import add_purchase_arguments, keep_lines, purchase_lines, warn_event_types
 from .features import read_attribute_table
 
 DAY = 86400.0
@@ -50,6 +51,7 @@ def add_lift_parser(sub) -> None:
     )
     g.add_argument("--since", help="with --time-col: the send (lines before it do not count)")
     g.add_argument("--days", type=float, help="with --since: days after it that count (default: 30)")
+    add_purchase_arguments(g)
     add_csv_arguments(g)
     p.add_argument(
         "--pseudonymise",
@@ -101,7 +103,7 @@ def _events(args, key):
         raise CliError("--since needs --time-col (the events' times)")
     if not args.days > 0:  # NaN too: it would make an empty window
         raise CliError(f"--days must be > 0, got {args.days}")
-    text = [c for c in (args.user_col, args.item_col, args.time_col) if c]
+    text = [c for c in (args.user_col, args.item_col, args.time_col, args.event_col) if c]
     try:
         money_columns = amount_columns(args.amount_col)
     except ValueError as e:
@@ -110,6 +112,8 @@ def _events(args, key):
         warn_negatives(args, text, "--amount-col")
     table = read_events(args, list(dict.fromkeys(text + money_columns)), text=text)
     try:
+        if args.event_col:  # a view after the send is no conversion
+            table = keep_lines(table, purchase_lines(args, table[args.event_col]))
         users, items = _text(table[args.user_col]), _text(table[args.item_col])
         times = None if args.time_col is None else as_seconds(table[args.time_col], "--time-col")
         amounts = amount_values(table, args.amount_col)
@@ -118,6 +122,7 @@ def _events(args, key):
         raise CliError(f"--data: no column {e.args[0]!r} in {args.data!r}") from None
     except (ValueError, TypeError) as e:
         raise CliError(str(e)) from None
+    warn_event_types(args, text + money_columns)  # once the columns are known to be there
     keep = ~missing_mask(users) & ~missing_mask(items)
     if start is not None:
         timed = keep & ~np.isnan(times)
