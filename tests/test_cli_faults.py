@@ -200,9 +200,16 @@ def test_returns_counted_as_purchases_without_a_weight_column_are_pointed_out(tm
     assert main([*train, "--quiet"]) == 0
     err = capsys.readouterr().err
     assert "column qty holds negative numbers in 2 of its first 5 rows" in err, err
-    assert "--weight-col qty drops them" in err and "note" not in err and "price" not in err and "longitude" not in err
+    assert (
+        "--weight-col qty --aggregate count drops them" in err
+        and "note" not in err
+        and "price" not in err
+        and "longitude" not in err
+    )
     assert main([*train, "--quiet", "--weight-col", "qty"]) == 0
     assert "holds negative numbers" not in capsys.readouterr().err
+    assert main([*train, "--weight-col", "qty", "--aggregate", "count"]) == 0  # the advice: returns dropped
+    assert "dropped 2 rows with a negative qty" in capsys.readouterr().err
 
 
 def test_returns_netted_to_nothing_leave_the_pairs(tmp_path, capsys):
