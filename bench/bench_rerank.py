@@ -111,7 +111,6 @@ def calibration(shared: Path) -> None:
     """Calibration to the customers' genre mix on MovieLens (films of several genres), with the
     genres as each film's list of categories, and as one label per combination (what
     `--category-col genres` was before a film's genres were read as several)."""
-    membership_of = importlib.import_module("recforge.campaign.rerank").category_membership
     print("| data | categories | calibration | P@10 | NDCG@10 | C_KL (genres) | NDCG vs 0 | C_KL vs 0 |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for name, folder, kind in (("ml-100k", "ml-100k", "100k"), ("ml-latest-small", "ml-latest-small", "latest-small")):
@@ -123,7 +122,7 @@ def calibration(shared: Path) -> None:
         ids, scores = rf.EASE(regularization=500.0).fit(train).recommend(users, train[users], k=100)
         genres = data.items["genres"]
         several = [g.split("|") for g in genres]
-        membership, _ = membership_of(several, X.shape[1])
+        membership = rf.campaign.PreparedCategories(several).membership
         mix, _ = rf.campaign.category_mix(train[users], several)
         base = None
         for label, categories in (("genres", several), ("combinations", genres)):

@@ -434,3 +434,37 @@ def test_a_prepared_similarity_gives_the_matrix_s_lists(dtype, penalty):
         rf.campaign.rerank(ids, scores, k=5, diversity=0.5, similarity=prepared, n_items=n_items + 1)
     with pytest.raises(ValueError, match="square"):
         rf.campaign.PreparedSimilarity(sp.random(4, 5, density=0.5, format="csr"))
+
+
+def test_prepared_categories_give_the_labels_lists():
+    """PreparedCategories builds the membership once (0.7 s a call for a million products of
+    two categories); re-ranking and the category mix with it give what the labels give, batch
+    after batch, with caps by label and calibration."""
+    rng = np.random.default_rng(8)
+    n_items = 40
+    labels = np.array(["a", "b", "c", "d"], dtype=object)
+    categories = np.empty(n_items, dtype=object)
+    for i in range(n_items):
+        pick = rng.choice(labels, rng.integers(0, 3), replace=False).tolist()
+        categories[i] = pick[0] if len(pick) == 1 else (pick or None)
+    ids = np.array([rng.permutation(n_items)[:15] for _ in range(30)])
+    scores = np.sort(rng.random(ids.shape), axis=1)[:, ::-1].copy()
+    history = sp.random(30, n_items, density=0.2, random_state=9, format="csr")
+    prepared = rf.campaign.PreparedCategories(categories)
+    assert prepared.shape[0] == n_items and len(prepared) == n_items
+    np.testing.assert_allclose(prepared.membership.sum(axis=1).A1[[c is not None for c in categories]], 1.0)
+    for first in (0, 10, 20):
+        rows = slice(first, first + 10)
+        options = dict(k=6, caps={"a": 1, "b": 2}, calibration=1.0, history=history[rows], n_items=n_items)
+        want = rf.campaign.rerank(ids[rows], scores[rows], categories=categories, **options)
+        got = rf.campaign.rerank(ids[rows], scores[rows], categories=prepared, **options)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+    mix, mix_labels = rf.campaign.category_mix(history, prepared)
+    want_mix, want_labels = rf.campaign.category_mix(history, list(categories))
+    assert (mix != want_mix).nnz == 0 and mix_labels.tolist() == want_labels.tolist()
+    assert rf.campaign.rerank(ids[:2], scores[:2], k=3, categories=prepared, caps=1)[0].shape == (2, 3)
+    with pytest.raises(ValueError, match=f"one value per item \\({n_items + 1}\\), got {n_items}"):
+        rf.campaign.rerank(ids, scores, k=5, categories=prepared, caps=1, n_items=n_items + 1)
+    with pytest.raises(TypeError, match="one value per item"):
+        rf.campaign.PreparedCategories(3)

@@ -5,14 +5,13 @@ parallel C++ call (``rerank.hpp``)."""
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
 from .. import _core
 from .._checks import as_numbers, check_bool, check_choice, check_int, check_real
 from .._config import resolve_threads
-from .._factorize import factorize
 from .._sparse import check_sparse
 from ..kernels.similarity import symmetric
+from .categories import membership_of, mix_of_membership
 
 
 def item_mask(items, n_items: int, name: str) -> np.ndarray:
@@ -31,90 +30,6 @@ def item_mask(items, n_items: int, name: str) -> np.ndarray:
     mask = np.zeros(n_items, dtype=bool)
     mask[a] = True
     return mask
-
-
-SEVERAL = (list, tuple, set, frozenset, np.ndarray)  # an item's several categories
-
-
-def category_membership(categories, n_items: int) -> tuple[sp.csr_matrix, np.ndarray]:
-    """Each item's categories as a matrix (n_items x n_categories, float64): weight 1 where an
-    item has one category, 1/n in each of an item's n categories (a film of two genres: Steck's
-    p(g|i)), an empty row for an item without; and the category labels.
-
-    ``categories`` holds, per item, a label, None / NaN (none), or a list, tuple or set of
-    labels (several; missing and repeated labels in it are ignored)."""
-    if isinstance(categories, (list, tuple)):  # lists of equal length would make a 2-D array
-        values = np.fromiter(categories, dtype=object, count=len(categories))
-    else:
-        values = categories.to_numpy() if hasattr(categories, "to_numpy") else np.asarray(categories)
-    if values.ndim != 1 or values.shape[0] != n_items:
-        raise ValueError(f"categories must hold one label per item ({n_items}), got shape {values.shape}")
-    several = None
-    if values.dtype == object:
-        several = np.fromiter((isinstance(v, SEVERAL) for v in values.tolist()), dtype=bool, count=values.size)
-    if several is None or not several.any():
-        codes, labels = factorize(values, "categories")
-        items = np.flatnonzero(codes >= 0)
-        codes = codes[items]
-    else:
-        sizes = np.ones(values.size, dtype=np.int64)
-        members = []
-        for i, v in enumerate(values.tolist()):
-            if several[i]:
-                v = list(v.tolist() if isinstance(v, np.ndarray) else v)
-                sizes[i] = len(v)
-                members.extend(v)
-            else:
-                members.append(v)
-        flat = np.empty(len(members), dtype=object)
-        flat[:] = members
-        codes, labels = factorize(flat, "categories")
-        items = np.repeat(np.arange(values.size), sizes)
-        present = codes >= 0
-        items, codes = items[present], codes[present]
-    # one entry per (item, category): a label repeated in an item's list counts once
-    M = sp.csr_matrix((np.ones(items.size), (items, codes)), shape=(n_items, labels.size))
-    M.sum_duplicates()
-    M.data[:] = 1.0
-    per_item = np.diff(M.indptr)
-    M.data /= np.repeat(per_item, per_item)
-    return M, labels
-
-
-def category_mix(history, categories) -> tuple[sp.csr_matrix, np.ndarray]:
-    """Each customer's category shares in their history: the target mix calibration follows.
-
-    Parameters
-    ----------
-    history : scipy.sparse matrix, shape (n_customers, n_items)
-        The customers' interactions (weights count, by absolute value).
-    categories : array-like, shape (n_items,)
-        Per item, a category label, None / NaN (none), or a list of labels (several, each
-        weighing 1/n of the item, as Steck's genre distribution p(g|i)).
-
-    Returns
-    -------
-    mix : scipy.sparse.csr_matrix, shape (n_customers, n_categories)
-        Rows summing to 1 (empty where the history has no categorised item).
-    labels : numpy.ndarray
-        The category of each column.
-    """
-    H = check_sparse(history, "history")
-    membership, labels = category_membership(categories, H.shape[1])
-    return mix_of_membership(H.to_scipy(), membership), labels
-
-
-def mix_of_membership(history, membership: sp.csr_matrix, dtype=np.float64) -> sp.csr_matrix:
-    """:func:`category_mix` from :func:`category_membership`'s matrix."""
-    H = check_sparse(history, "history").to_scipy()
-    if H.shape[1] != membership.shape[0]:
-        raise ValueError(f"history must have one column per item ({membership.shape[0]}), got {H.shape[1]}")
-    mix = sp.csr_matrix(abs(H) @ membership, dtype=np.float64)
-    totals = np.asarray(mix.sum(axis=1)).ravel()
-    mix = sp.diags(np.divide(1.0, totals, out=np.zeros_like(totals), where=totals > 0)) @ mix
-    mix = sp.csr_matrix(mix, dtype=dtype)
-    mix.sort_indices()
-    return mix
 
 
 class PreparedSimilarity:
@@ -348,7 +263,7 @@ def rerank(
 
     membership, labels, cap = None, np.zeros(0, dtype=object), None
     if categories is not None:
-        membership, labels = category_membership(categories, n_items)
+        membership, labels = membership_of(categories, n_items)
     if caps is not None:
         if membership is None:
             raise ValueError("caps need categories")

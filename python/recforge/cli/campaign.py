@@ -17,6 +17,7 @@ from .._factorize import factorize, lookup
 from ..campaign import (
     Explainer,
     MessageTemplate,
+    PreparedCategories,
     PreparedSimilarity,
     default_template,
     pseudonymise,
@@ -231,6 +232,8 @@ def campaign(args) -> None:
         )
     if ("caps" in options or args.calibration > 0) and categories is None:
         raise CliError("caps and --calibration need product categories: give --products and --category-col")
+    if categories is not None:  # prepared once for every batch of customers, as the similarity
+        categories = PreparedCategories(categories)
     similarity = None
     if args.diversity > 0:  # prepared once for every batch of customers
         similarity = PreparedSimilarity(co_purchase_similarity(inter.matrix))
