@@ -11,6 +11,7 @@ import numpy as np
 from .._factorize import factorize, lookup, missing_mask, to_numpy
 from .._tables import is_whitespace, open_text, read_parquet, read_table
 from ..data import features
+from ..data.features import category_tokens
 from ._common import CliError, is_parquet
 
 
@@ -174,11 +175,11 @@ def read_products(args, item_ids, categories: bool = False):
 def split_categories(values, sep: str) -> np.ndarray:
     """Each product's categories: a cell "A|B" becomes the list ["A", "B"] (the form
     rf.campaign.rerank takes for several), a cell of one category stays text, and empty parts
-    are dropped (a cell of separators only has no category)."""
+    are dropped (a cell of separators only has no category), as the content features read it."""
     out = np.empty(len(values), dtype=object)
     for i, value in enumerate(values.tolist()):
         if isinstance(value, str) and sep in value:
-            parts = [part.strip() for part in value.split(sep) if part.strip()]
+            parts = category_tokens(value, sep)  # as the content features read the cell
             value = parts[0] if len(parts) == 1 else (parts or None)
         out[i] = value
     return out

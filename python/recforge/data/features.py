@@ -71,7 +71,7 @@ def _text_values(values, column: str) -> list[str]:
     return out
 
 
-def _tokens(value, sep: str | None, path_sep: str | None) -> list[str]:
+def category_tokens(value, sep: str | None, path_sep: str | None = None) -> list[str]:
     """The categories of one cell: split on ``sep``; a path "A > B" gives "A" and "A > B"."""
     if value is None or (isinstance(value, float) and value != value):
         return []
@@ -252,7 +252,7 @@ class FeatureEncoder(Parametrised):
         return {"kind": "text", "analyzer": analyzer, "ngram_range": ngrams}, terms, vectorizer.idf_[useful]
 
     def _fit_categorical(self, column, values):
-        rows = [_tokens(v, self.sep, self.path_sep) for v in to_numpy(values).tolist()]
+        rows = [category_tokens(v, self.sep, self.path_sep) for v in to_numpy(values).tolist()]
         counts: dict[str, int] = {}
         for tokens in rows:
             for t in tokens:
@@ -338,7 +338,7 @@ class FeatureEncoder(Parametrised):
             exact = False
         if not exact:
             codes, distinct = np.arange(cells.size), cells.tolist()
-        columns = [[index[t] for t in _tokens(v, self.sep, self.path_sep) if t in index] for v in distinct]
+        columns = [[index[t] for t in category_tokens(v, self.sep, self.path_sep) if t in index] for v in distinct]
         lengths = np.array([len(c) for c in columns] + [0], dtype=np.int64)  # code -1 (missing): none
         flat = np.array([c for cs in columns for c in cs], dtype=np.int64)
         starts = np.concatenate(([0], np.cumsum(lengths[:-1])))
