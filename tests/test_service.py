@@ -77,6 +77,46 @@ def test_events_change_the_next_answer(served):
     assert "p1" not in body["items"]
 
 
+def test_event_types_are_weighed_as_the_model_was_trained(tmp_path):
+    """A model trained with event weights (recforge train --event-col --event-weights
+    view=1,purchase=5) was served events whose "event" the service ignored: a posted purchase
+    weighed 1, as a view. Each event's type now weighs as in training (times its "weight"),
+    types the model does not weigh are left out and counted, and a type sent to a model that
+    weighs none, or an event without one to a model that does, is refused."""
+    users, items, _ = events(0, 400)
+    kinds = np.random.default_rng(1).choice(["view", "purchase"], users.size)
+    history = rf.Interactions.from_arrays(users, items, events=kinds, event_weights={"view": 1.0, "purchase": 5.0})
+    model = rf.ItemKNN(neighbours=10).fit(history)
+    service = svc.Service(rf.realtime.OnlineRecommender(model, history))
+    with TestClient(svc.create_app(service)) as client:
+        posted = [
+            {"customer": "n1", "item": "p1", "event": "purchase"},
+            {"customer": "n1", "item": "p2", "event": "view", "weight": 2},
+            {"customer": "n1", "item": "p3", "event": "wishlist"},
+        ]
+        reply = client.post("/events", json={"events": posted})
+        assert reply.status_code == 200, reply.text
+        assert reply.json() == {"applied": 2, "unknown_items": 0, "unknown_event": 1, "sequence": 2}
+        row = service.online.history("n1")
+        weight = dict(zip(model.item_ids_[row.indices].tolist(), row.data.tolist()))
+        assert weight == {"p1": 5.0, "p2": 2.0}
+        reply = client.post("/events", json={"events": [{"customer": "n2", "item": "p1"}]})
+        assert (
+            reply.status_code == 422
+            and "event is required: the model weighs event types (view=1, purchase=5)" in reply.json()["error"]
+        )
+        reply = client.post("/events", json={"events": [{"customer": "n2", "item": "p1", "event": 3}]})
+        assert reply.status_code == 422 and "event must be an event type" in reply.json()["error"]
+        reply = client.post("/events", json={"events": [{"customer": "n2", "item": "p1", "event": "x"}]})
+        assert reply.json() == {"applied": 0, "unknown_items": 0, "unknown_event": 1, "sequence": 2}
+    plain = svc.Service(
+        rf.realtime.OnlineRecommender(rf.ItemKNN(neighbours=10).fit(rf.Interactions.from_arrays(users, items)))
+    )
+    with TestClient(svc.create_app(plain)) as client:
+        reply = client.post("/events", json={"events": [{"customer": "n1", "item": "p1", "event": "purchase"}]})
+        assert reply.status_code == 422 and "trained without event types" in reply.json()["error"]
+
+
 def test_similar_answers_as_the_model(served):
     service, client, model, _ = served
     body = client.get("/similar", params={"item": "p2", "k": 4}).json()
