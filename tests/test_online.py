@@ -50,6 +50,32 @@ def test_online_history_equals_the_history_of_all_events(name):
         np.testing.assert_allclose(got_scores, want_scores[want_ids >= 0], rtol=1e-6)
 
 
+def test_event_types_weigh_as_in_training(tmp_path):
+    """update(events=...) weighs each event by its type as the model was fitted (the
+    Interactions' event_weights, times the given weights), leaves out types it does not weigh
+    and counts them; the log holds the weights applied (a replay applies them as they are)."""
+    users, items, _ = events(0, 300)
+    kinds = np.random.default_rng(1).choice(["view", "purchase"], users.size)
+    history = rf.Interactions.from_arrays(users, items, events=kinds, event_weights={"view": 1.0, "purchase": 5.0})
+    model = rf.ItemKNN(neighbours=10).fit(history)
+    log = tmp_path / "events.jsonl"
+    online = rf.realtime.OnlineRecommender(model, history, log=log)
+    report = online.update(
+        ["n1"] * 4, ["p1", "p2", "p3", "p1"], [1, 2, 1, 1], events=["purchase", "view", "cart", None]
+    )
+    assert report == {"applied": 2, "unknown_items": 0, "unknown_event": 2}
+    row = online.history("n1")
+    assert dict(zip(model.item_ids_[row.indices].tolist(), row.data.tolist())) == {"p1": 5.0, "p2": 2.0}
+    online.close()
+    logged = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(e["item"], e["weight"]) for e in logged] == [("p1", 5.0), ("p2", 2.0)]
+    with pytest.raises(ValueError, match="one event type per event \\(2\\), got 1"):
+        rf.realtime.OnlineRecommender(model, history).update(["a", "b"], ["p1", "p2"], events=["view"])
+    plain = rf.realtime.OnlineRecommender(rf.ItemKNN(neighbours=10).fit(rf.Interactions.from_arrays(users, items)))
+    with pytest.raises(ValueError, match="fitted without event types"):
+        plain.update(["a"], ["p1"], events=["view"])
+
+
 def test_unknown_customers_get_the_decayed_trending_products():
     u, i, w = events(0, 200)
     inter = rf.Interactions.from_arrays(u, i, w)

@@ -285,7 +285,7 @@ class OnlineRecommender:
                 stacklevel=3,
             )
 
-    def update(self, customers, items, weights=None, times=None) -> dict:
+    def update(self, customers, items, weights=None, times=None, events=None) -> dict:
         """Apply a batch of events, in order.
 
         Parameters
@@ -303,12 +303,19 @@ class OnlineRecommender:
         times : array-like, optional
             Per event, for the trending counters (default: the latest time seen): epoch seconds,
             datetimes or ISO 8601 strings, as everywhere in recforge.
+        events : array-like of str, optional
+            Per event, its type ("view", "purchase"), for a model fitted on an
+            :class:`~recforge.Interactions` built with ``event_weights``: each event weighs its
+            type's weight (times ``weights``), as in training, and events of a type the model
+            does not weigh (None too) are left out, as training left such rows out. ValueError
+            for a model fitted without event weights.
 
         Returns
         -------
         dict
             ``applied`` events and ``unknown_items`` (products the model does not know: kept
-            aside per customer, applied once a model that knows them is swapped in).
+            aside per customer, applied once a model that knows them is swapped in); with
+            ``events``, ``unknown_event``: events of types the model does not weigh.
         """
         if self._log_closed:
             raise ValueError("the event log is closed (close()): events applied now would be in no log")
@@ -323,6 +330,13 @@ class OnlineRecommender:
         t = None if times is None else as_seconds(np.ravel(times) if np.ndim(times) != 1 else times, "times")
         if t is not None and (t.size != items.size or not np.all(np.isfinite(t))):
             raise ValueError(f"times must hold one time per event ({items.size}), none missing or infinite")
+        typed = {}
+        if events is not None:  # each event weighed by its type, as the model was trained
+            type_weight = _type_weights(self.model, events, items.size)
+            keep = ~np.isnan(type_weight)
+            typed = {"unknown_event": int(np.count_nonzero(~keep))}
+            customers, items, w = customers[keep], items[keep], w[keep] * type_weight[keep]
+            t = None if t is None else t[keep]
         keys = self._customer_keys(customers)
         with self._writer:  # the columns of the catalogue the events are applied to (no swap meanwhile)
             live = self._live
@@ -340,7 +354,7 @@ class OnlineRecommender:
             counted = known & (w > 0)  # a return is no sign of a product selling
             self._count_trend(cols[counted], w[counted], None if t is None else t[counted], t)
             self.sequence += items.size
-        return {"applied": int(known.sum()), "unknown_items": int((~known).sum())}
+        return {"applied": int(known.sum()), "unknown_items": int((~known).sum()), **typed}
 
     def _held_kind(self) -> str | None:
         """The kind of the customer ids this state holds (one kind: :meth:`save` needs it)."""
@@ -844,3 +858,20 @@ def _open_log(log):
     if os.path.isdir(log):
         raise ValueError(f"log {os.fspath(log)!r} is a folder, expected a file name")
     return open(log, "a", encoding="utf-8")
+
+
+def _type_weights(model, events, n: int) -> np.ndarray:
+    """Each event's weight by its type, as ``model`` was trained (its ``events_spec_``'s event
+    weights), NaN for a type it does not weigh."""
+    weight_of = (getattr(model, "events_spec_", None) or {}).get("event_weights")
+    if not weight_of:
+        raise ValueError(
+            "events: the model was fitted without event types (an Interactions with event_weights; recforge "
+            "train --event-weights); give each event's weight instead"
+        )
+    kinds = np.asarray(events, dtype=object).ravel()
+    if kinds.size != n:
+        raise ValueError(f"events must hold one event type per event ({n}), got {kinds.size}")
+    return np.array(
+        [float(weight_of.get(kind, np.nan)) if isinstance(kind, str) else np.nan for kind in kinds.tolist()]
+    )

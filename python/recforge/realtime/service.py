@@ -224,25 +224,18 @@ class Service:
         if any(timed) and not all(timed):
             raise Refused(422, "events: give a time for every event or for none")
         times = _times([e["time"] for e in rows]) if all(timed) and rows else None
-        typed = self._event_weights(rows)
-        unknown_types = {}
-        if typed is not None:  # the model's weight of each event's type; types it does not weigh left out
-            kept = [j for j, w in enumerate(typed) if w is not None]
-            unknown_types = {"unknown_event": len(rows) - len(kept)}
-            customers, items = [customers[j] for j in kept], [items[j] for j in kept]
-            weights = [weights[j] * typed[j] for j in kept]
-            times = None if times is None else [times[j] for j in kept]
+        kinds = self._event_types(rows)
         try:
-            report = self.online.update(customers, items, weights, times)
+            report = self.online.update(customers, items, weights, times, events=kinds)
         except ValueError as e:  # times in a mix of units
             raise Refused(422, f"events: {e}") from None
-        return {**report, **unknown_types, "sequence": self.online.sequence}
+        return {**report, "sequence": self.online.sequence}
 
-    def _event_weights(self, rows: list) -> list | None:
-        """Each event's weight by its type, as the model was trained (``recforge train
-        --event-col --event-weights``): None where the model weighs no types, and an event of a
-        type it does not weigh gets None (left out, as training left such rows out). A view
-        posted to a model trained on views and purchases would otherwise weigh as a purchase."""
+    def _event_types(self, rows: list) -> list | None:
+        """Each event's "event" type, for a model trained with event weights (``recforge train
+        --event-col --event-weights``), which weighs it as in training; None for a model that
+        weighs none. A view posted to a model trained on views and purchases weighed as a
+        purchase while the service ignored the type."""
         spec = getattr(self.online.model, "events_spec_", None) or {}
         weight_of = spec.get("event_weights") or None
         typed = ["event" in e for e in rows]
@@ -258,10 +251,10 @@ class Service:
             weighed = ", ".join(f"{kind}={weight:g}" for kind, weight in weight_of.items())
             raise Refused(422, f"event is required: the model weighs event types ({weighed})")
         kinds = [e["event"] for e in rows]
-        if not all(isinstance(kind, str) for kind in kinds):
-            bad = next(kind for kind in kinds if not isinstance(kind, str))
+        bad = next((kind for kind in kinds if not isinstance(kind, str)), None)
+        if bad is not None:
             raise Refused(422, f"event must be an event type (a string), got {json.dumps(bad)[:40]}")
-        return [weight_of.get(kind) for kind in kinds]
+        return kinds
 
     def feedback(self, body: dict) -> dict:
         if self.policy is None:
