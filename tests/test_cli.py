@@ -674,6 +674,12 @@ def test_only_purchase_events_are_transactions(tmp_path, capsys):
         assert message in err and err.count("\n") == 1, err
     assert main(["customers", "--data", "sample", "--event-col", "event_type"]) == 2
     assert "--event-col is for your own files" in capsys.readouterr().err
+    # event types as codes in Parquet, floats where the column has a gap: --purchase-events 3
+    codes = log.assign(event_type=log.event_type.map({"view": 1, "cart": 2, "purchase": 3, "remove_from_cart": 4}))
+    codes.to_parquet(tmp_path / "codes.parquet")
+    argv = ["customers", "--data", str(tmp_path / "codes.parquet"), *common, "--event-col", "event_type"]
+    assert main([*argv, "--purchase-events", "3", "--out", str(tmp_path / "c3.csv")]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "c3.csv"), tables["customers", "bought"])
 
 
 def test_customers_errors_are_one_line(tmp_path, events_csv, capsys):

@@ -60,7 +60,7 @@ def purchase_lines(args, event_types) -> np.ndarray:
     otherwise leave every customer out)."""
     types = purchase_types(args)
     codes, labels = factorize(event_types, "--event-col")
-    text = np.array([str(label) for label in labels.tolist()], dtype=object)
+    text = np.array([_type_text(label) for label in labels.tolist()], dtype=object)
     is_purchase = np.isin(text, np.array(types, dtype=object))
     present = codes >= 0
     keep = np.zeros(codes.size, dtype=bool)
@@ -83,6 +83,14 @@ def purchase_lines(args, event_types) -> np.ndarray:
             file=sys.stderr,
         )
     return keep
+
+
+def _type_text(label) -> str:
+    """An event type as --purchase-events names it: a code 3 read as 3.0 (a Parquet column of
+    codes with a gap is floats) is "3"."""
+    if isinstance(label, float) and label.is_integer():
+        return str(int(label))
+    return str(label)
 
 
 def keep_lines(table: dict, keep: np.ndarray) -> dict:
