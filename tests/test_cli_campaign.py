@@ -53,6 +53,33 @@ def test_campaign_writes_reranked_lists_with_reasons(tmp_path, capsys):
     assert "dropped rows: none" in printed  # said, as by every command that reads events
 
 
+def test_reasons_name_only_products_the_customer_bought(tmp_path, capsys):
+    """A log of views and purchases trained with --event-weights: the reason, which the default
+    message prints as "because you bought ...", named a product the customer had only viewed.
+    With --event-col the reasons come from the events of --purchase-events alone."""
+    rng = np.random.default_rng(0)
+    n_users, n_items = 120, 60
+    bought = [(f"c{u}", f"p{i}", "transaction") for u in range(n_users) for i in rng.choice(n_items, 3, replace=False)]
+    viewed = [(f"c{u}", f"p{i}", "view") for u in range(n_users) for i in rng.choice(n_items, 12, replace=False)]
+    log = pd.DataFrame(bought + viewed, columns=["user", "item", "event"]).sample(frac=1.0, random_state=0)
+    log.to_csv(tmp_path / "log.csv", index=False)
+    argv = ["campaign", "--data", str(tmp_path / "log.csv"), "--event-col", "event", "--fit", "itemknn", "--quiet"]
+    argv += ["--event-weights", "view=1,transaction=5", "--candidates", "30", "--k", "5"]
+    assert main([*argv, "--out", str(tmp_path / "before.csv"), "--purchase-events", "view,transaction"]) == 0
+    assert main([*argv, "--out", str(tmp_path / "after.csv"), "--purchase-events", "transaction"]) == 0
+    purchases = {(u, i) for u, i, _ in bought}
+    for name, only_bought in (("before", False), ("after", True)):
+        table = pd.read_csv(tmp_path / f"{name}.csv", dtype=str, keep_default_na=False)
+        reasons = table[table["reason"] != ""]
+        assert len(reasons) > 0.5 * len(table)
+        named = [(c, r) in purchases for c, r in zip(reasons["customer"], reasons["reason"])]
+        assert all(named) if only_bought else not all(named)  # views among the reasons before
+    capsys.readouterr()
+    assert main([*argv, "--out", str(tmp_path / "none.csv")]) == 0  # the default type, purchase, names none
+    assert "no event is a purchase ('purchase'; its types are" in capsys.readouterr().err
+    assert (pd.read_csv(tmp_path / "none.csv", dtype=str, keep_default_na=False)["reason"] == "").all()
+
+
 def test_pseudonyms_are_stable_keyed_and_never_written(tmp_path, monkeypatch):
     monkeypatch.setenv("RECFORGE_PSEUDONYM_KEY", KEY)
     assert run(tmp_path, "--pseudonymise", out="a.csv")[0] == 0

@@ -431,7 +431,12 @@ DEPENDENT_OPTIONS = {
     "train": _FEATURES,
     "recommend": {**_PRODUCTS, "user_key": ("customers", "user")},
     "similar": _PRODUCTS,
-    "campaign": {**_PRODUCTS, "category_col": ("products", None), "segment_col": ("segments", "segment")},
+    "campaign": {
+        **_PRODUCTS,
+        "category_col": ("products", None),
+        "segment_col": ("segments", "segment"),
+        **_PURCHASES,
+    },
     "evaluate": {"trials": ("tune", 10), "budget": ("tune", None)},
     "demo": {"trials": ("tune", 8)},
     **{command: _PURCHASES for command in ("customers", "clv", "target")},

@@ -93,6 +93,33 @@ def _type_text(label) -> str:
     return str(label)
 
 
+def purchased(inter, args):
+    """Customers x products, 1 where the customer bought the product (an event of a type in
+    --purchase-events) in ``inter``'s event log: what a campaign's reason, "because you bought
+    ...", may name. A model trained on views and purchases otherwise explained a list by a
+    product the customer only looked at. Says so on stderr when no event is a purchase."""
+    import scipy.sparse as sp
+
+    events = inter.events
+    types = purchase_types(args)
+    text = np.array([_type_text(label) for label in events.event_types.tolist()], dtype=object)
+    is_purchase = np.isin(text, np.array(types, dtype=object))
+    bought = is_purchase[events.event]
+    if not bought.any():
+        print(
+            f"--event-col {args.event_col}: no event is a purchase ({', '.join(map(repr, types))}; its types are "
+            f"{', '.join(text.tolist())}): the reasons name no product; --purchase-events names the purchases",
+            file=sys.stderr,
+        )
+    B = sp.csr_matrix(
+        (np.ones(int(bought.sum()), dtype=np.float32), (events.user[bought], events.item[bought])),
+        shape=inter.matrix.shape,
+    )
+    B.sum_duplicates()
+    B.data[:] = 1.0
+    return B
+
+
 def keep_lines(table: dict, keep: np.ndarray) -> dict:
     """``table`` (column -> array, numpy or Arrow-backed) with only the lines ``keep`` marks."""
     if keep.all():

@@ -35,6 +35,7 @@ from ._common import (
     pseudonym_key,
     write_table,
 )
+from ._purchases import PURCHASE, purchased
 from .features import add_product_arguments, read_attribute_table, read_products, rows_of
 
 RULE_KEYS = {"caps", "allow", "deny", "boost", "new_items", "min_new"}
@@ -56,6 +57,12 @@ def add_campaign_parser(sub, add_data_arguments) -> None:
         required=True,
         help="campaign file: .csv, .csv.gz or .parquet; columns customer, rank, item, description, score (the "
         "model's: the re-ranking also weighs diversity, novelty and rules, so it need not fall with rank), reason",
+    )
+    c.add_argument(
+        "--purchase-events",
+        metavar="TYPE,...",
+        help=f"with --event-col: the event types that are purchases, the only products a reason names "
+        f'("because you bought"; default: {PURCHASE})',
     )
     c.add_argument("--fit", default="ease", help="model fitted on --data (default: ease)")
     c.add_argument("--k", type=int, default=10, help="products per customer (default: 10)")
@@ -248,6 +255,8 @@ def campaign(args) -> None:
     suppressed = audience.suppressed(args, inter.user_ids, pseudonyms)
 
     X = inter.matrix
+    # the reasons name products the customer bought, not ones they only viewed or carted
+    bought = purchased(inter, args) if explainer is not None and args.event_col else X
     buyers = np.bincount(X.indices, minlength=X.shape[1])  # popularity for the novelty bonus
     users = np.flatnonzero(np.diff(X.indptr) > 0)
     n_suppressed = 0
@@ -290,7 +299,7 @@ def campaign(args) -> None:
                 ids[part, :width], scores[part, :width] = top, top_scores
                 short += report["short_lists"]
                 if explainer is not None:
-                    because, _ = explainer.explain(X[rows], top, top=1)
+                    because, _ = explainer.explain(bought[rows], top, top=1)
                     reasons[part, :width] = because[:, :, 0]
                 bar.update(rows.size)
     except (ValueError, TypeError) as e:
