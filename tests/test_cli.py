@@ -189,6 +189,15 @@ def test_train_recommend_similar(tmp_path, events_csv, capsys):
     s_ids, _ = model.similar_items(inter.item_index(["SKU-1"]), k=100000)
     assert 1 < len(lines) < inter.n_items and [int(r[1]) for r in lines] == list(range(1, len(lines) + 1))
     assert [r[2] for r in lines] == inter.item_ids[s_ids[0][s_ids[0] >= 0]].tolist()
+    # --all: every product's, as --items naming each of them in the model's order
+    base = ["similar", "--model", str(model_path), "--k", "4"]
+    assert main([*base, "--all", "--out", str(tmp_path / "all.csv")]) == 0
+    assert main([*base, "--items", *inter.item_ids.tolist(), "--out", str(tmp_path / "each.csv")]) == 0
+    everything = read_csv(tmp_path / "all.csv")
+    assert everything == read_csv(tmp_path / "each.csv") and {r["item"] for r in everything} == set(inter.item_ids)
+    with pytest.raises(SystemExit) as stop:  # one of --items, --text, --all
+        main([*base, "--all", "--items", "SKU-1"])
+    assert stop.value.code == 2
 
 
 def test_recommend_to_parquet(tmp_path, events_csv):

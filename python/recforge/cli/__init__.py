@@ -144,7 +144,7 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "similar",
         help="the products most similar to given ones",
-        description="The k products most similar to each given product id.",
+        description="The k products most similar to each given product id (or to every product, --all).",
     )
     s.add_argument("--model", required=True, help="file written by 'recforge train'")
     which = s.add_mutually_exclusive_group(required=True)
@@ -153,6 +153,11 @@ def parser() -> argparse.ArgumentParser:
         "--text",
         metavar="TEXT",
         help="a product not in the catalogue, by its text (models trained with --item-text)",
+    )
+    which.add_argument(
+        "--all",
+        action="store_true",
+        help="every product of the model: the 'similar products' table of a shop's product pages",
     )
     s.add_argument("--k", type=int, default=10)
     s.add_argument("--out", help="write a table (.csv or .parquet) instead of printing")

@@ -436,6 +436,10 @@ def similar(args) -> None:
             raise CliError(f"--text: {e}") from None
         items = np.array([-1])
         names = np.array([args.text], dtype=object)
+    elif args.all:
+        items = np.arange(known.item_ids.size)
+        names = known.item_ids
+        ids, scores = model.similar_items(items, k=args.k)
     else:
         try:  # text from the command line, matched to the model's ids whatever their kind
             items = known.item_index(np.array(args.items, dtype=object))
