@@ -11,6 +11,7 @@ import sys
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 
 from .._factorize import factorize, pd
 from ._common import CliError
@@ -60,8 +61,7 @@ def purchase_lines(args, event_types) -> np.ndarray:
     otherwise leave every customer out)."""
     types = purchase_types(args)
     codes, labels = factorize(event_types, "--event-col")
-    text = np.array([_type_text(label) for label in labels.tolist()], dtype=object)
-    is_purchase = np.isin(text, np.array(types, dtype=object))
+    text, is_purchase = _purchase_types_of(labels, types)
     present = codes >= 0
     keep = np.zeros(codes.size, dtype=bool)
     keep[present] = is_purchase[codes[present]]
@@ -85,12 +85,15 @@ def purchase_lines(args, event_types) -> np.ndarray:
     return keep
 
 
-def _type_text(label) -> str:
-    """An event type as --purchase-events names it: a code 3 read as 3.0 (a Parquet column of
-    codes with a gap is floats) is "3"."""
-    if isinstance(label, float) and label.is_integer():
-        return str(int(label))
-    return str(label)
+def _purchase_types_of(labels, types: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The event types ``labels`` as text, and which of them ``types`` names. A code 3 read
+    as 3.0 (a Parquet column of codes with a gap is floats) is "3", as --purchase-events
+    writes it."""
+    text = np.array(
+        [str(int(v)) if isinstance(v, float) and v.is_integer() else str(v) for v in np.asarray(labels).tolist()],
+        dtype=object,
+    )
+    return text, np.isin(text, np.array(types, dtype=object))
 
 
 def purchased(inter, args):
@@ -98,13 +101,10 @@ def purchased(inter, args):
     --purchase-events) in ``inter``'s event log: what a campaign's reason, "because you bought
     ...", may name. A model trained on views and purchases otherwise explained a list by a
     product the customer only looked at. Says so on stderr when no event is a purchase."""
-    import scipy.sparse as sp
-
     events = inter.events
     types = purchase_types(args)
-    text = np.array([_type_text(label) for label in events.event_types.tolist()], dtype=object)
-    is_purchase = np.isin(text, np.array(types, dtype=object))
-    bought = is_purchase[events.event]
+    text, is_purchase = _purchase_types_of(events.event_types, types)
+    bought = (events.event >= 0) & is_purchase[np.maximum(events.event, 0)]
     if not bought.any():
         print(
             f"--event-col {args.event_col}: no event is a purchase ({', '.join(map(repr, types))}; its types are "
