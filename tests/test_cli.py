@@ -691,6 +691,42 @@ def test_only_purchase_events_are_transactions(tmp_path, capsys):
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "c3.csv"), tables["customers", "bought"])
 
 
+def test_evaluate_measures_on_purchases_what_is_learnt_from_every_event(tmp_path, capsys):
+    """A log of views and purchases: evaluate measured hits on viewed products, so choosing
+    event weights (or tuning) optimised the browsing. --purchase-events measures the test
+    pairs the customer bought, the models still learning from every event."""
+    import json
+
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    taste, group = rng.integers(0, 5, 150), rng.integers(0, 5, 60)
+    rows = [
+        (f"c{u}", f"p{i}", "buy")
+        for u in range(150)
+        for i in rng.choice(np.flatnonzero(group == taste[u]), 4, replace=False)
+    ]
+    rows += [(f"c{u}", f"p{i}", "view") for u in range(150) for i in rng.choice(60, 10, replace=False)]
+    log = pd.DataFrame(rows, columns=["user", "item", "event"]).drop_duplicates(["user", "item"])
+    log.to_csv(tmp_path / "log.csv", index=False)
+    argv = ["evaluate", "--data", str(tmp_path / "log.csv"), "--event-col", "event", "--event-weights", "view=1,buy=5"]
+    argv += ["--models", "popularity,itemknn", "--quiet", "--out", str(tmp_path / "r.json")]
+    inter = rf.Interactions.from_pandas(log, event_col="event", event_weights={"view": 1, "buy": 5})
+    _, test = rf.split.per_user_split(inter, 0.2, seed=0)
+    bought = {(u, i) for u, i, e in rows if e == "buy"}
+    T = test.matrix.tocoo()
+    measured = [(inter.user_ids[r], inter.item_ids[c]) in bought for r, c in zip(T.row, T.col)]
+    customers = {inter.user_ids[r] for r, m in zip(T.row, measured) if m}
+    assert main([*argv, "--purchase-events", "buy"]) == 0
+    assert f"{T.nnz:,} test pairs, of which {sum(measured):,} purchases (buy) measured" in capsys.readouterr().out
+    assert json.loads((tmp_path / "r.json").read_text())["n_users"] == len(customers)
+    assert main(argv) == 0  # every test pair measured, views too
+    assert json.loads((tmp_path / "r.json").read_text())["n_users"] == len({inter.user_ids[r] for r in T.row})
+    assert main([*argv, "--purchase-events", "buy", "--tune", "--trials", "2"]) == 0
+    argv = ["evaluate", "--data", str(tmp_path / "log.csv"), "--purchase-events", "buy"]
+    assert main(argv) == 2 and "--purchase-events needs --event-col" in capsys.readouterr().err
+
+
 def test_customers_errors_are_one_line(tmp_path, events_csv, capsys):
     cases = [
         (["customers", "--data", "sample", "--segments", "many"], "--segments must be a number or 'auto'"),

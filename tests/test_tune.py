@@ -60,6 +60,32 @@ def test_the_best_trial_is_the_best_validation_score():
     assert "precision@5" in str(result)
 
 
+def test_relevant_pairs_alone_are_validated():
+    """relevant= (a log of views and purchases tuned for what customers buy): the held-out
+    pairs outside it are not measured, and customers with none inside it are left out; the
+    models still learn from every pair."""
+    X = sp.csr_matrix(interactions(seed=7, n_users=90, n_items=30))
+    rng = np.random.default_rng(2)
+    R = sp.csr_matrix((rng.random(X.nnz) < 0.3, X.indices.copy(), X.indptr.copy()), shape=X.shape)  # "purchases"
+    R.eliminate_zeros()
+    space = {"regularization": [0.5, 50.0]}
+    result = rf.tune(rf.EASE, space, X, k=5, metric="precision", search="grid", relevant=R)
+    fit, held = rf.split.per_user_split(X, 0.2, seed=0)
+    bought = sp.csr_matrix(held.multiply(R))
+    bought.eliminate_zeros()
+    assert 0 < bought.nnz < held.nnz
+    assert (
+        result.validation_users
+        == int(np.count_nonzero(np.diff(bought.indptr)))
+        < np.count_nonzero(np.diff(held.indptr))
+    )
+    for t in result.trials:
+        score = rf.evaluate(rf.EASE(**t["params"]).fit(fit), fit, bought, k=5)["precision"]
+        assert t["score"] == pytest.approx(score)
+    with pytest.raises(ValueError, match="relevant must have the shape"):
+        rf.tune(rf.EASE, space, X, relevant=R[:, :-1])
+
+
 def test_random_search_is_seeded_and_stops_on_trials_or_budget():
     from scipy import stats
 

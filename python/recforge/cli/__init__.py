@@ -137,6 +137,12 @@ def parser() -> argparse.ArgumentParser:
         help="also coverage, Gini of exposure, novelty, popularity, personalisation and intra-list diversity "
         "(item cosine similarity of the training data)",
     )
+    e.add_argument(
+        "--purchase-events",
+        metavar="TYPE,...",
+        help="with --event-col: measure on purchases, the test pairs with an event of these types (the models "
+        "learn from every event; --tune validates on purchases too)",
+    )
     e.add_argument("--trials", type=int, help="--tune: trials per model (default: 10)")
     e.add_argument("--budget", type=float, help="--tune: seconds per model after which no trial starts")
     e.add_argument("--quiet", action="store_true", help="no progress output")

@@ -437,7 +437,7 @@ DEPENDENT_OPTIONS = {
         "segment_col": ("segments", "segment"),
         **_PURCHASES,
     },
-    "evaluate": {"trials": ("tune", 10), "budget": ("tune", None)},
+    "evaluate": {"trials": ("tune", 10), "budget": ("tune", None), **_PURCHASES},
     "demo": {"trials": ("tune", 8)},
     **{command: _PURCHASES for command in ("customers", "clv", "target")},
     "lift": {"days": ("since", 30.0), **_PURCHASES},

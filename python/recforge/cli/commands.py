@@ -18,6 +18,7 @@ from .._sparse import row_ids
 from ..batch.customers import emptied_customers, kept_rows, with_empty_rows
 from ..data import Interactions
 from ..evaluation import compare, default_space, split, tune
+from ..evaluation.tune import relevant_part
 from ..kernels import similarity
 from ..models import ColdStart, KNNRegressor, load
 from ._common import (
@@ -34,6 +35,7 @@ from ._common import (
     recommend_all,
     write_table,
 )
+from ._purchases import purchased
 from .features import read_attribute_table, read_features, read_products
 
 
@@ -310,6 +312,11 @@ def evaluate(args) -> None:
     unfitted = {name: make_model(name, {}, "--models") for name in names}
     inter = build_interactions(args)
     train_set, test_set = split_events(inter, args.split, args.test_frac, args.cutoff, args.seed)
+    bought, measured, n_test = None, "", test_set.nnz
+    if args.purchase_events is not None:  # measured on what customers buy, learnt from every event
+        bought = purchased(inter, args)
+        test_set = relevant_part(test_set, bought)
+        measured = f", of which {test_set.nnz:,} purchases ({args.purchase_events}) measured"
     # Every customer with a test item is measured, as rf.evaluate / rf.compare do; the groups
     # (returning, new customers, new products) are reported apart.
     if train_set.nnz == 0 or test_set.nnz == 0:
@@ -332,7 +339,9 @@ def evaluate(args) -> None:
             bar.set_postfix_str(name)
             if args.tune and default_space(type(model)):
                 # the test part never reaches tune: it splits train_set again for validation
-                found = tune(type(model), None, train_set, k=args.k, n_trials=args.trials, budget=args.budget)
+                found = tune(
+                    type(model), None, train_set, k=args.k, n_trials=args.trials, budget=args.budget, relevant=bought
+                )
                 model, chosen[name] = found.model, found
             else:
                 model.fit(train_set)
@@ -350,7 +359,7 @@ def evaluate(args) -> None:
     )
     print(
         f"{inter}; dropped rows: {dropped_rows(inter.report)}; "
-        f"split {args.split}: {train_set.nnz:,} train / {test_set.nnz:,} test pairs"
+        f"split {args.split}: {train_set.nnz:,} train / {n_test:,} test pairs{measured}"
     )
     for name, found in chosen.items():
         params = ", ".join(f"{p}={v!r}" for p, v in found.best_params.items())

@@ -9,9 +9,11 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 
 from .._checks import check_bool, check_choice, check_int, check_real
 from .._params import model_factory
+from .._sparse import check_sparse
 from ..kernels.metrics import RANKING_METRICS
 from .evaluate import evaluate
 from .spaces import default_space
@@ -177,6 +179,7 @@ def tune(
     fixed: dict | None = None,
     refit: bool = True,
     seed: int = 0,
+    relevant=None,
 ):
     """Search parameters of ``model_class`` on a validation split of ``train``.
 
@@ -217,6 +220,10 @@ def tune(
         Seeds the validation split and the random draws, and every trial's model where its
         ``random_state`` (or a wrapped model's, ``model__random_state``) is left at None and
         neither ``space`` nor ``fixed`` sets it: the same call gives the same trials.
+    relevant : scipy.sparse matrix, shape of ``train``, optional
+        The pairs that count as hits: held-out pairs outside it are not measured, and
+        customers with none inside it are left out. A log of views and purchases tuned for
+        what customers buy: its purchases (the models still learn from every event).
 
     Returns
     -------
@@ -256,6 +263,8 @@ def tune(
     refit = check_bool(refit, "refit")
     fixed = {**_seeded(make, names, space, fixed, seed), **fixed}
     fit_part, held_out = per_user_split(train, validation, seed=seed)
+    if relevant is not None:
+        held_out = relevant_part(held_out, relevant)
     rng = np.random.default_rng(check_int(seed, "seed", minimum=0))
     start = time.perf_counter()
     trials, stopped = [], "space"
@@ -284,3 +293,16 @@ def tune(
         stopped=stopped,
         at_edge=edges(space, best["params"]),
     )
+
+
+def relevant_part(test, relevant) -> sp.csr_matrix:
+    """The pairs of ``test`` that are in ``relevant`` (same shape; its stored entries, whatever
+    their values, mark them): a test set of what customers bought, from one of every event."""
+    T = check_sparse(test, "test").to_scipy()
+    R = check_sparse(relevant, "relevant").to_scipy()
+    if R.shape != T.shape:
+        raise ValueError(f"relevant must have the shape of the data {T.shape}, got {R.shape}")
+    marked = sp.csr_matrix((np.ones(R.nnz, dtype=np.float32), R.indices, R.indptr), shape=R.shape)
+    kept = sp.csr_matrix(T.multiply(marked))
+    kept.eliminate_zeros()
+    return kept
