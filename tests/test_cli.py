@@ -340,6 +340,8 @@ def test_help(command, capsys):
                 "--data",
                 "{events}",
                 *DATA_ARGS[:4],
+                "--event-col",
+                "event",
                 "--event-weights",
                 "view",
                 "--model",
@@ -375,6 +377,12 @@ def test_help(command, capsys):
         (["recommend", "--model", "m.npz", "--data", "{events}", "--out", "r.csv", "--k", "0"], "--k must be >= 1"),
         (["similar", "--model", "m.npz", "--items", "SKU-1", "--k", "0"], "--k must be >= 1"),
         (["evaluate", "--data", "{events}", *DATA_ARGS, "--k", "-1"], "--k must be >= 1"),
+        # the library said "event_weights must be a non-empty dict ...", naming no option
+        (
+            ["train", "--data", "{events}", "--event-col", "event", "--model", "itemknn", "--out", "m.npz"],
+            "--event-col needs --event-weights",
+        ),
+        (["evaluate", "--data", "{events}", "--event-weights", "view=1"], "--event-weights needs --event-col"),
     ],
 )
 def test_errors_are_one_line(argv, message, events_csv, tmp_path, capsys, monkeypatch):

@@ -47,7 +47,7 @@ def one_line_error(capsys, code, *words):
         ([], "required: COMMAND"),
         (["customers", "--data", "x.csv", "--bogus"], "unrecognized arguments: --bogus"),
         (["recommend", "--model", "m.npz", "--data", "e.csv", "--out", "o.csv", "--k", "ten"], "invalid int"),
-        (["similar", "--model", "m.npz"], "--items --text is required"),
+        (["similar", "--model", "m.npz"], "--items --text --all is required"),
         (["train", "--data", "e.csv", "--model", "als"], "required: --out"),
     ],
 )

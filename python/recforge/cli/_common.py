@@ -427,8 +427,11 @@ _FEATURES = {
 }
 _EXPLORING = ("thompson", "epsilon")
 _PURCHASES = {"purchase_events": ("event_col", None)}
+# an event type column is read through its weights (rows of other types are left out): each
+# needs the other, which the library said without naming the options
+_EVENTS = {"event_col": ("event_weights", None), "event_weights": ("event_col", None)}
 DEPENDENT_OPTIONS = {
-    "train": _FEATURES,
+    "train": {**_FEATURES, **_EVENTS},
     "recommend": {**_PRODUCTS, "user_key": ("customers", "user")},
     "similar": _PRODUCTS,
     "campaign": {
@@ -436,8 +439,9 @@ DEPENDENT_OPTIONS = {
         "category_col": ("products", None),
         "segment_col": ("segments", "segment"),
         **_PURCHASES,
+        **_EVENTS,
     },
-    "evaluate": {"trials": ("tune", 10), "budget": ("tune", None), **_PURCHASES},
+    "evaluate": {"trials": ("tune", 10), "budget": ("tune", None), **_PURCHASES, **_EVENTS},
     "demo": {"trials": ("tune", 8)},
     **{command: _PURCHASES for command in ("customers", "clv", "target")},
     "lift": {"days": ("since", 30.0), **_PURCHASES},
