@@ -5,6 +5,7 @@ the C++ kernels beside vectorised numpy implementations on a million customers.
     python bench/bench_rerank.py calibration [--shared ../shared/datasets]
     python bench/bench_rerank.py speed [--customers 1000000] [--items 10000] [--repeats 3]
     python bench/bench_rerank.py beyond [--customers 1000000] [--items 10000] [--repeats 3]
+    python bench/bench_rerank.py categories --customers 20000 --items 1000000
 
 tradeoff: per-user 80/20 split (seed 0) of MovieLens 100K and Online Retail; EASE (the tuned
 regularization of bench_quality.py) proposes 100 candidates per customer, rf.campaign.rerank
@@ -24,6 +25,10 @@ decreasing scores) re-ranked to 10 by MMR (diversity 0.3) against a sparse simil
 neighbours per item: rf.campaign.rerank beside a vectorised numpy MMR (10 greedy steps over all
 customers at once, the similarity as a dense float32 matrix so each step is one fancy-indexing
 gather), the same lists checked; then rerank alone at 50, 100 and 200 candidates.
+
+categories: one batch of --customers customers (e.g. 20000, recforge campaign's batch) over
+--items products (e.g. 1000000) of two categories each, re-ranked 100 -> 10 with caps of 3:
+the categories as labels (the membership built each call) beside rf.campaign.PreparedCategories.
 
 beyond: the measures of 10-item lists for --customers customers: rf.evaluation.beyond_accuracy
 beside numpy (unique, bincount and sort, gathers, every pair of positions through the dense
@@ -228,6 +233,34 @@ def speed(n: int, n_items: int, repeats: int) -> None:
         print(f"| {t.name} | {np.median(t.seconds) * 1e6 / n:.2f} s |")
 
 
+def categories(n: int, n_items: int, repeats: int) -> None:
+    """One batch of a campaign re-ranked with caps: the products' categories given as labels
+    (the membership built again each call) or prepared once (rf.campaign.PreparedCategories)."""
+    rng = np.random.default_rng(4)
+    labels = [[f"g{a}", f"g{b}"] for a, b in rng.integers(0, 20, (n_items, 2))]  # two categories a product
+    ids, scores = synthetic_candidates(n, n_items, 100)
+    prepared = rf.campaign.PreparedCategories(labels)
+    timings, results = measure_rounds(
+        {
+            "rf.campaign.rerank, categories prepared": lambda: rf.campaign.rerank(
+                ids, scores, 10, categories=prepared, caps=3, n_items=n_items
+            )[0],
+            "rf.campaign.rerank, categories as labels": lambda: rf.campaign.rerank(
+                ids, scores, 10, categories=labels, caps=3, n_items=n_items
+            )[0],
+        },
+        repeats=repeats,
+        warmup=0,
+        track_memory=False,
+    )
+    same = np.array_equal(*results.values())
+    print(
+        f"\na batch of {n:,} customers, 100 -> 10 with caps of 3, {n_items:,} products of 2 categories; "
+        f"same lists: {same}"
+    )
+    print(table(timings, "rf.campaign.rerank, categories prepared"))
+
+
 def numpy_beyond(ids, train, dense: np.ndarray, n_pairs: int = 100_000, seed: int = 0) -> dict:
     n_users, n_items = train.shape
     buyers = np.bincount(train.indices, minlength=n_items).astype(np.float64)
@@ -284,7 +317,7 @@ def beyond(n: int, n_items: int, repeats: int) -> None:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=("tradeoff", "calibration", "speed", "beyond"))
+    parser.add_argument("what", choices=("tradeoff", "calibration", "speed", "beyond", "categories"))
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--items", type=int, default=10_000)
@@ -296,6 +329,8 @@ def main():
         calibration(args.shared)
     elif args.what == "speed":
         speed(args.customers, args.items, args.repeats)
+    elif args.what == "categories":
+        categories(args.customers, args.items, args.repeats)
     else:
         beyond(args.customers, args.items, args.repeats)
 
