@@ -194,6 +194,8 @@ def test_a_csv_without_a_header_line_is_read_with_csv_names(tmp_path, fitted):
         rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / "d", k=5, csv_names=names)
     with pytest.raises(TypeError, match="csv_names must be a sequence"):
         rf.batch.recommend(model, tmp_path / "without.csv", tmp_path / "e", k=5, csv_names="user,item,weight")
+    with pytest.raises(ValueError, match="names its columns \\(user, item, weight\\)"):  # a header read as data
+        rf.batch.recommend(model, tmp_path / "with.csv", tmp_path / "f", k=5, csv_names=names)
 
 
 def test_a_whitespace_separated_log_is_split_as_in_memory(tmp_path, fitted):

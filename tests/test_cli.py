@@ -383,6 +383,22 @@ def test_help(command, capsys):
             "--event-col needs --event-weights",
         ),
         (["evaluate", "--data", "{events}", "--event-weights", "view=1"], "--event-weights needs --event-col"),
+        # a header read as data: a customer "customer" who bought "sku"
+        (
+            [
+                "train",
+                "--data",
+                "{events}",
+                "--names",
+                "customer,sku,event,ts",
+                *DATA_ARGS[:4],
+                "--model",
+                "popularity",
+                "--out",
+                "m.npz",
+            ],
+            "--names: the first line of",
+        ),
     ],
 )
 def test_errors_are_one_line(argv, message, events_csv, tmp_path, capsys, monkeypatch):

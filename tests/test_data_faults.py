@@ -447,6 +447,23 @@ def test_a_bad_number_of_a_file_without_header_is_named_by_its_own_line(tmp_path
         rf.Interactions.from_csv(commas, "u", "i", "w", names=["u", "i", "w"], sep=";", decimal=",")
 
 
+def test_names_for_a_file_with_a_header_line_are_refused(tmp_path, backend):
+    """names= is for a file without a header line: given for one with a header, the header was
+    read as data, and a customer "user" bought a product "item" (a number column failed on
+    line 1's name instead, which did not say why)."""
+    path = write(tmp_path, "h.csv", "user,item\nC1,SKU1\nC2,SKU2\n")
+    with pytest.raises(ValueError, match=r"names: the first line of .*h.csv' names its columns \(user, item\)"):
+        rf.Interactions.from_csv(path, "user", "item", names=["user", "item"])
+    with pytest.raises(ValueError, match="names its columns"):  # other names, one of them the file's own
+        rf.Interactions.from_csv(path, "customer", "item", names=["customer", "item"])
+    indented = write(tmp_path, "w.txt", " user item\n C1 SKU1\n")
+    with pytest.raises(ValueError, match="names its columns"):
+        rf.Interactions.from_csv(indented, "user", "item", sep="whitespace", names=["user", "item"])
+    headerless = write(tmp_path, "n.csv", "C1,SKU1\nC2,SKU2\n")
+    inter = rf.Interactions.from_csv(headerless, "user", "item", names=["user", "item"])
+    assert inter.user_ids.tolist() == ["C1", "C2"]
+
+
 def test_a_column_named_in_another_case_is_pointed_at(tmp_path, backend):
     """Online Retail's header says CustomerID: --user-col customerid was refused with the whole
     header listed and nothing more; the error now names the column it differs from by case."""

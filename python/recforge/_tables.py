@@ -321,6 +321,8 @@ def read_table(
     quoting = csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
     if names is None:
         check_repeated_names(source, columns, sep, encoding, quoted, where)
+    else:
+        check_no_header_line(source, columns or names, sep, encoding, quoted, where)
     if pd is not None and columns is not None:
         fast = _read_arrow(source, columns, names, text, sep, encoding, quoted, where, arrow_text, decimal)
         if fast is not None:
@@ -634,6 +636,25 @@ def header_fields(source, sep: str, encoding: str = "utf-8", quoted: bool = True
     if len(sep) > 1:
         return [field.strip('"') for field in line.split(sep)]
     return next(csv.reader([line], delimiter=sep, quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE), [])
+
+
+def header_line(source, columns, sep: str, encoding: str = "utf-8", quoted: bool = True) -> list | None:
+    """The fields of the first line where it is a header naming one of ``columns`` (a file read
+    with column names given, which are for a file without one), else None."""
+    fields = [field.strip() for field in header_fields(source, sep, encoding, quoted) or []]
+    return fields if set(columns) & set(fields) else None
+
+
+def check_no_header_line(source, columns, sep: str, encoding: str, quoted: bool, where: str) -> None:
+    """ValueError where column names are given for a file whose first line is a header: read as
+    data, it made a customer "user" who bought "item" (or failed on a number column, naming
+    line 1's text)."""
+    header = header_line(source, columns, sep, encoding, quoted)
+    if header is not None:
+        raise ValueError(
+            f"names: the first line of {where} names its columns ({', '.join(header)}): leave names out, they are "
+            "for a file without a header line"
+        )
 
 
 def check_repeated_names(source, columns, sep: str, encoding: str, quoted: bool, where: str) -> None:

@@ -22,6 +22,7 @@ from .._tables import (
     arrow_decoding,
     arrow_present,
     check_names_cover,
+    check_no_header_line,
     check_repeated_names,
     file_spare_delimiter,
     is_whitespace,
@@ -113,6 +114,7 @@ def _csv_chunks(path, columns, kinds, chunk_rows, sep, encoding, what, names, fa
     if names is not None:  # too few names first: a column they lack may be the one unnamed
         with source() as s:
             check_names_cover(s, header, f"{what} {path!r}", **read_options)
+        check_no_header_line(path, columns, sep, encoding, True, f"{what} {path!r}")
     missing = [c for c in columns if c not in header]
     if missing:
         raise ValueError(f"{what} {path!r} has no column {missing[0]!r} (columns: {list(header)})")
