@@ -751,6 +751,32 @@ def test_evaluate_measures_on_purchases_what_is_learnt_from_every_event(tmp_path
     assert main(argv) == 2 and "--purchase-events needs --event-col" in capsys.readouterr().err
 
 
+def test_a_column_of_event_types_unused_in_training_is_pointed_out_after_success(tmp_path, events_csv, capsys):
+    """train on a log of views and purchases without --event-col: every type weighed the same,
+    without a word. The hint names the column and the options; like every hint it is said once
+    the command has succeeded, so that an error stays one line."""
+    argv = [
+        "train",
+        "--data",
+        str(events_csv),
+        *DATA_ARGS[:4],
+        "--model",
+        "popularity",
+        "--out",
+        str(tmp_path / "m.npz"),
+    ]
+    assert main([*argv, "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "column event holds event types (cart, purchase, view, wishlist): without --event-col every type" in err
+    assert "--event-col event --event-weights cart=W,purchase=W,view=W,... weighs each" in err
+    assert main([*argv, "--quiet", "--event-col", "event", "--event-weights", "view=1,purchase=5"]) == 0
+    assert "holds event types" not in capsys.readouterr().err
+    evaluate = ["evaluate", "--data", str(events_csv), *DATA_ARGS[:4], "--split", "temporal"]
+    assert main(evaluate) == 2  # fails once the data is read (no times): the error alone
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "needs event times" in err and "holds event types" not in err, err
+
+
 def test_customers_errors_are_one_line(tmp_path, events_csv, capsys):
     cases = [
         (["customers", "--data", "sample", "--segments", "many"], "--segments must be a number or 'auto'"),

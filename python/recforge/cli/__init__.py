@@ -22,6 +22,7 @@ from ._common import (
     sample_as_shipped,
     unmet_dependency,
 )
+from ._hints import Hint
 from .features import add_feature_arguments, add_product_arguments
 from .serve import add_serve_parser
 
@@ -236,12 +237,16 @@ def reader_may_leave():
         sys.stdout = previous
 
 
-def _one_line_warning(command: str):
+def _one_line_warning(command: str, held: list):
     """Warnings of the library as the command's own lines ("recforge train: warning: ..."), not
-    Python's two lines with a file name and a line of source."""
+    Python's two lines with a file name and a line of source; hints are kept in ``held``."""
 
     def show(message, category, filename, lineno, file=None, line=None) -> None:
-        print(f"recforge {command}: warning: {message}", file=sys.stderr if file is None else file)
+        text = f"recforge {command}: warning: {message}"
+        if issubclass(category, Hint):  # said once the command has succeeded
+            held.append(text)
+        else:
+            print(text, file=sys.stderr if file is None else file)
 
     return show
 
@@ -272,10 +277,13 @@ def main(argv=None) -> int:
     if clash:
         print(f"recforge {args.command}: error: {clash}", file=sys.stderr)
         return 2
+    held: list = []  # hints: said after a command that succeeded, so that an error stays one line
     try:
         with reader_may_leave(), warnings.catch_warnings():
-            warnings.showwarning = _one_line_warning(args.command)
+            warnings.showwarning = _one_line_warning(args.command, held)
             run(args)
+        for text in held:
+            print(text, file=sys.stderr)
     except CliError as e:
         print(f"recforge {args.command}: error: {e}", file=sys.stderr)
         return 2

@@ -225,7 +225,11 @@ def build_interactions(args) -> Interactions:
             file=sys.stderr,
         )
         inter = netted
-    warn_negatives(args, [c for k, c in spec_of(args).items() if k.endswith("_col") and c is not None])
+    used = [c for k, c in spec_of(args).items() if k.endswith("_col") and c is not None]
+    warn_negatives(args, used)
+    from ._purchases import warn_event_types  # it raises this module's CliError: imported here, not above
+
+    warn_event_types(args, used, training=True)
     if inter.nnz == 0:
         dropped = {k: v for k, v in inter.report.get("dropped", {}).items() if v}
         raise CliError(

@@ -13,6 +13,7 @@ import numpy as np
 
 from .._factorize import pd
 from .._tables import header_fields, read_table, streamed_text
+from ._hints import Hint
 
 SAMPLE_CHARACTERS = 4 * 2**20  # the file's start that is looked at: a few tens of thousands of rows
 SAMPLE_ROWS = 50_000
@@ -93,6 +94,6 @@ def warn_negatives(args, used, option: str = "--weight-col") -> None:
     warnings.warn(
         f"--data: column {name} holds negative numbers in {negative:,} of its first {rows:,} rows{others}: "
         f"returns or cancellations? Without {option} every row counts as a purchase; {way_out}",
-        UserWarning,
+        Hint,
         stacklevel=2,
     )

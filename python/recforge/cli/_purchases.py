@@ -15,6 +15,7 @@ import scipy.sparse as sp
 
 from .._factorize import factorize, pd
 from ._common import CliError
+from ._hints import Hint
 from ._negatives import first_rows
 
 PURCHASE = "purchase"
@@ -149,9 +150,9 @@ def event_type_column(args, used) -> tuple[str, list[str]] | None:
     return None
 
 
-def warn_event_types(args, used) -> None:
-    """Without --event-col, say which column looks like event types: every line of the log
-    counts as a purchase then (one line)."""
+def warn_event_types(args, used, training: bool = False) -> None:
+    """Without --event-col, say which column looks like event types (one line): every line of
+    the log counts as a purchase then, or, ``training``, weighs as much as any other."""
     if args.event_col is not None or args.data == "sample":
         return
     found = event_type_column(args, set(used))
@@ -159,10 +160,14 @@ def warn_event_types(args, used) -> None:
         return
     name, values = found
     shown = ", ".join(values[:6]) + (", ..." if len(values) > 6 else "")
-    warnings.warn(
-        f"--data: column {name} holds event types ({shown}): without --event-col every line counts as a "
-        f"purchase; --event-col {name} keeps the purchases (--purchase-events names their types, default "
-        f"{PURCHASE})",
-        UserWarning,
-        stacklevel=2,
-    )
+    if training:
+        weights = ",".join(f"{value}=W" for value in values[:3]) + (",..." if len(values) > 3 else "")
+        advice = (
+            f"without --event-col every type weighs the same; --event-col {name} --event-weights {weights} weighs each"
+        )
+    else:
+        advice = (
+            f"without --event-col every line counts as a purchase; --event-col {name} keeps the purchases "
+            f"(--purchase-events names their types, default {PURCHASE})"
+        )
+    warnings.warn(f"--data: column {name} holds event types ({shown}): {advice}", Hint, stacklevel=2)
