@@ -20,15 +20,13 @@ from .._factorize import pd
 from .._tables import DECIMALS, TABLE_SUFFIXES, check_table_suffix, header_line, read_parquet, read_table
 from ..data import Interactions
 from ..models import MODELS
+from ._hints import CliError
 from ._negatives import warn_negatives
+from ._purchases import warn_event_types
 
 MODEL_NAMES = {cls.__name__.lower(): cls for cls in MODELS}
 LARGE_FILE = 20 * 2**20  # bytes above which reading is announced
 BATCH = 2_000  # users per recommend call: bounds memory, moves the progress bar often
-
-
-class CliError(Exception):
-    """A user mistake: printed as one line, exit status 2."""
 
 
 def add_csv_arguments(parser) -> None:
@@ -227,8 +225,6 @@ def build_interactions(args) -> Interactions:
         inter = netted
     used = [c for k, c in spec_of(args).items() if k.endswith("_col") and c is not None]
     warn_negatives(args, used)
-    from ._purchases import warn_event_types  # it raises this module's CliError: imported here, not above
-
     warn_event_types(args, used, training=True)
     if inter.nnz == 0:
         dropped = {k: v for k, v in inter.report.get("dropped", {}).items() if v}

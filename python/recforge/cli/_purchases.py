@@ -14,8 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._factorize import factorize, pd
-from ._common import CliError
-from ._hints import Hint
+from ._hints import CliError, Hint
 from ._negatives import first_rows
 
 PURCHASE = "purchase"
