@@ -1341,9 +1341,27 @@ def test_profile_reports_only_the_size_of_a_segment_below_min_size():
     assert prof.customers.tolist() == [len(s) - 3, 3]
     for figures in (prof.revenue_share, prof.mean_since_last, prof.mean_transactions, prof.mean_total_value):
         assert np.isfinite(figures[0]) and np.isnan(figures[1])
-    assert str(prof).splitlines()[-1] == "| 1 | 3 | " + f"{3 / len(s):.1%}" + " | suppressed | | | | |"
+    assert str(prof).splitlines()[-1] == "| 1 | 3 | " + f"{3 / len(s):.1%}" + " | suppressed | | | | | |"
+    assert prof.rfm_segment[1] is None
     shown = rf.customers.profile(labels, s, min_size=3)
     np.testing.assert_allclose(shown.mean_total_value[1], s.total_value[:3].mean())
+
+
+def test_profile_reads_each_segment_in_the_named_rfm_segments():
+    """k-means segments are numbers: each is read in the marketing names too, as the most common
+    named RFM segment among its customers and its share (ties to the first name in order)."""
+    who, when, money, _ = random_log(13, n=2000, customers=120)
+    s = summary(who, when, money)
+    labels = np.random.default_rng(3).integers(0, 4, len(s))
+    prof = rf.customers.profile(labels, s)
+    named = rf.customers.rfm(s).segment
+    for i, seg in enumerate(prof.segment):
+        counts = {}
+        for name in named[labels == seg].tolist():
+            counts[name] = counts.get(name, 0) + 1
+        top = max(sorted(counts), key=lambda name: counts[name])
+        assert prof.rfm_segment[i] == (top, pytest.approx(counts[top] / (labels == seg).sum()))
+        assert f"| {top} {counts[top] / (labels == seg).sum():.0%} |" in str(prof).splitlines()[i + 2]
 
 
 def test_the_recommender_feature_never_fits_the_callers_model():

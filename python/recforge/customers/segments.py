@@ -3,7 +3,7 @@ and segment profiles with the products each segment over-buys."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -11,6 +11,7 @@ import scipy.sparse as sp
 from .. import _core
 from .._checks import check_fitted, check_int, check_real, check_seed
 from .._params import Parametrised
+from .rfm import rfm
 from .summary import CustomerSummary, check_summary
 
 
@@ -205,21 +206,27 @@ class SegmentProfile:
     mean_transactions: np.ndarray
     mean_total_value: np.ndarray
     top_items: list  # per segment: list of (item, lift, buyers in the segment)
+    # per segment: (its most common named RFM segment, the share of its customers in it), or
+    # None below min_size: a k-means segment read in the marketing names ("Champions 81%")
+    rfm_segment: list = field(default_factory=list)
 
     def __str__(self) -> str:
         lines = [
-            "| segment | customers | share | revenue share | since last | transactions | value | top products (lift) |",
-            "|---:|---:|---:|---:|---:|---:|---:|---|",
+            "| segment | customers | share | revenue share | since last | transactions | value | mostly (RFM) "
+            "| top products (lift) |",
+            "|---:|---:|---:|---:|---:|---:|---:|---|---|",
         ]
         for i, s in enumerate(self.segment):
             top = ", ".join(f"{item} ({lift:.1f})" for item, lift, _ in self.top_items[i][:3])
             if np.isnan(self.mean_total_value[i]):  # below profile's min_size: its size alone
-                lines.append(f"| {s} | {self.customers[i]:,} | {self.customer_share[i]:.1%} | suppressed | | | | |")
+                lines.append(f"| {s} | {self.customers[i]:,} | {self.customer_share[i]:.1%} | suppressed | | | | | |")
                 continue
+            named = self.rfm_segment[i] if i < len(self.rfm_segment) else None
+            mostly = "" if named is None else f"{named[0]} {named[1]:.0%}"
             lines.append(
                 f"| {s} | {self.customers[i]:,} | {self.customer_share[i]:.1%} | {self.revenue_share[i]:.1%} | "
                 f"{self.mean_since_last[i]:.0f} | {self.mean_transactions[i]:.1f} | {self.mean_total_value[i]:,.0f} | "
-                f"{top} |"
+                f"{mostly} | {top} |"
             )
         return "\n".join(lines)
 
@@ -258,6 +265,8 @@ def profile(
     not an Interactions' first-appearance order); ``item_ids`` names the columns. Segments
     smaller than ``min_size`` are reported with their size only: revenue share and means are
     NaN, products none (privacy: the mean of a segment of one is that customer's own figure).
+    Each segment is also read in the named RFM segments of :func:`rfm`: the most common one
+    among its customers and its share (``rfm_segment``; "mostly (RFM)" in the table).
     """
     check_summary(summary)
     labels = np.asarray(labels)
@@ -303,6 +312,12 @@ def profile(
         return shown(np.bincount(code, weights=values, minlength=k) / count)
 
     total_revenue = revenue.sum()
+    names, named = np.unique(rfm(summary).segment, return_inverse=True)
+    together = np.bincount(code * names.size + named.ravel(), minlength=k * names.size).reshape(k, names.size)
+    best = together.argmax(axis=1)  # ties: the first name in order
+    mostly = [
+        None if count[s] < min_size else (str(names[best[s]]), float(together[s, best[s]] / count[s])) for s in range(k)
+    ]
     return SegmentProfile(
         segment=segments,
         customers=count,
@@ -312,4 +327,5 @@ def profile(
         mean_transactions=mean(summary.transactions.astype(np.float64)),
         mean_total_value=mean(summary.total_value),
         top_items=tops,
+        rfm_segment=mostly,
     )
