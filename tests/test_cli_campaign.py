@@ -80,6 +80,26 @@ def test_reasons_name_only_products_the_customer_bought(tmp_path, capsys):
     assert (pd.read_csv(tmp_path / "none.csv", dtype=str, keep_default_na=False)["reason"] == "").all()
 
 
+def test_recforge_customers_table_gives_the_segments(tmp_path, capsys):
+    """The customer table recforge customers writes names its ids "customer", whatever
+    --user-col was: campaign --segments looked for the --user-col column only, so recforge's
+    own table could not give the messages their segments without renaming a column."""
+    pytest.importorskip("jinja2")
+    assert main(["customers", "--data", "sample", "--quiet", "--out", str(tmp_path / "customers.csv")]) == 0
+    table = pd.read_csv(tmp_path / "customers.csv", dtype={"customer": str})
+    code, _ = run(tmp_path, "--segments", str(tmp_path / "customers.csv"), "--segment-col", "rfm_segment",
+                  "--messages", str(tmp_path / "m.csv"))  # fmt: skip
+    assert code == 0
+    messages = pd.read_csv(tmp_path / "m.csv", dtype={"customer": str}).set_index("customer")
+    want = table.set_index("customer")["rfm_segment"].reindex(messages.index)
+    assert want.notna().all() and (messages["segment"] == want).all()
+    champions = messages[messages["segment"] == "Champions"]["message"]
+    assert len(champions) and champions.str.startswith("Thank you for being one of our best customers!").all()
+    table.rename(columns={"customer": "client"}).to_csv(tmp_path / "other.csv", index=False)
+    code, _ = run(tmp_path, "--segments", str(tmp_path / "other.csv"), "--segment-col", "rfm_segment")
+    assert code == 2 and "--segments: " in capsys.readouterr().err
+
+
 def test_pseudonyms_are_stable_keyed_and_never_written(tmp_path, monkeypatch):
     monkeypatch.setenv("RECFORGE_PSEUDONYM_KEY", KEY)
     assert run(tmp_path, "--pseudonymise", out="a.csv")[0] == 0

@@ -96,7 +96,11 @@ def add_campaign_parser(sub, add_data_arguments) -> None:
         "campaign's products, returns, complaints",
     )
     audience.add_audience_arguments(c)
-    c.add_argument("--segments", help="segment table (.csv or .parquet): customer id and segment columns")
+    c.add_argument(
+        "--segments",
+        help="segment table (.csv or .parquet): the --user-col (or recforge customers' customer) column and "
+        "--segment-col",
+    )
     c.add_argument("--segment-col", help="--segments: segment column (default: segment)")
     c.add_argument(
         "--pseudonymise",
@@ -188,20 +192,32 @@ def _excluded_pairs(args, inter, pseudonyms=None):
     return pairs, int(known.size - known.sum())
 
 
+CUSTOMER = "customer"  # the id column of recforge customers' table
+
+
 def _segments(args, customer_ids):
     if args.segments is None:
         return None
-    table = read_attribute_table(
-        args.segments, args.user_col, [args.segment_col], [args.segment_col], "--segments", args.sep
-    )
+    key = args.user_col
+    try:
+        table = read_attribute_table(args.segments, key, [args.segment_col], [args.segment_col], "--segments", args.sep)
+    except CliError as e:
+        # recforge customers writes its table with a "customer" column, whatever --user-col was
+        try:
+            table = read_attribute_table(
+                args.segments, CUSTOMER, [args.segment_col], [args.segment_col], "--segments", args.sep
+            )
+        except CliError:
+            raise e from None
+        key = CUSTOMER
     # A customer listed in two segments: which one the messages speak to is said, not guessed.
-    codes = factorize(table[args.user_col], "--segments ids")[0]
+    codes = factorize(table[key], "--segments ids")[0]
     labels = factorize(np.asarray(table[args.segment_col], dtype=object), "--segments segments")[0]
     pairs = np.unique(np.stack([codes, labels])[:, codes >= 0], axis=1)
     torn = int(np.count_nonzero(np.bincount(pairs[0]) > 1)) if pairs.size else 0
     if torn:
         print(f"--segments: {torn:,} customers are in more than one segment; their first row is used", file=sys.stderr)
-    at = rows_of(table[args.user_col], customer_ids)
+    at = rows_of(table[key], customer_ids)
     segments = np.asarray(table[args.segment_col], dtype=object)
     return np.where(at >= 0, segments[np.maximum(at, 0)] if segments.size else None, None)
 
