@@ -80,10 +80,11 @@ def test_reasons_name_only_products_the_customer_bought(tmp_path, capsys):
     assert (pd.read_csv(tmp_path / "none.csv", dtype=str, keep_default_na=False)["reason"] == "").all()
 
 
-def test_recforge_customers_table_gives_the_segments(tmp_path, capsys):
-    """The customer table recforge customers writes names its ids "customer", whatever
-    --user-col was: campaign --segments looked for the --user-col column only, so recforge's
-    own table could not give the messages their segments without renaming a column."""
+def test_recforge_own_tables_read_back_as_segments_exclusions_and_opt_outs(tmp_path, capsys):
+    """recforge's tables name their ids "customer" and "item", whatever --user-col and
+    --item-col were: campaign's --segments, --exclude and --suppress looked for the events'
+    names only, so the customer table could not give the messages their segments, nor the last
+    campaign's file be excluded (the README's own example), without renaming columns."""
     pytest.importorskip("jinja2")
     assert main(["customers", "--data", "sample", "--quiet", "--out", str(tmp_path / "customers.csv")]) == 0
     table = pd.read_csv(tmp_path / "customers.csv", dtype={"customer": str})
@@ -95,6 +96,18 @@ def test_recforge_customers_table_gives_the_segments(tmp_path, capsys):
     assert want.notna().all() and (messages["segment"] == want).all()
     champions = messages[messages["segment"] == "Champions"]["message"]
     assert len(champions) and champions.str.startswith("Thank you for being one of our best customers!").all()
+    # the last campaign's file as --exclude, recforge customers' table as --suppress: as written
+    code, _ = run(tmp_path, "--exclude", str(tmp_path / "campaign.csv"), out="next.csv")
+    assert code == 0
+    last, following = (pd.read_csv(tmp_path / f, dtype=str) for f in ("campaign.csv", "next.csv"))
+    assert len(following) and not set(zip(last.customer, last["item"])) & set(
+        zip(following.customer, following["item"])
+    )
+    champions = table[table["rfm_segment"] == "Champions"]
+    champions.to_csv(tmp_path / "optout.csv", index=False)
+    code, _ = run(tmp_path, "--suppress", str(tmp_path / "optout.csv"), out="kept.csv")
+    kept = pd.read_csv(tmp_path / "kept.csv", dtype=str)
+    assert code == 0 and len(kept) and not set(kept.customer) & set(champions.customer)
     table.rename(columns={"customer": "client"}).to_csv(tmp_path / "other.csv", index=False)
     code, _ = run(tmp_path, "--segments", str(tmp_path / "other.csv"), "--segment-col", "rfm_segment")
     assert code == 2 and "--segments: " in capsys.readouterr().err

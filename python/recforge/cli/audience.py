@@ -11,7 +11,7 @@ import numpy as np
 from .._factorize import lookup
 from ..campaign import holdout
 from ._common import CliError, check_output
-from .features import read_attribute_table
+from .features import read_list_table
 
 
 def add_audience_arguments(parser) -> None:
@@ -72,7 +72,7 @@ def suppressed(args, ids: np.ndarray, pseudonyms=None) -> np.ndarray | None:
     customers' pseudonyms where ``pseudonyms`` are given."""
     if args.suppress is None:
         return None
-    table = read_attribute_table(args.suppress, args.user_col, [], [], "--suppress", args.sep)
+    table = read_list_table(args.suppress, args, args.user_col, [], "--suppress")
     at = customer_positions(ids, table[args.user_col], pseudonyms)
     warn_if_nothing_matches("--suppress", at.size, int((at >= 0).sum()), args)
     out = np.zeros(len(ids), dtype=bool)

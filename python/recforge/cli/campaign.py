@@ -36,7 +36,7 @@ from ._common import (
     write_table,
 )
 from ._purchases import PURCHASE, purchased
-from .features import add_product_arguments, read_attribute_table, read_products, rows_of
+from .features import add_product_arguments, read_list_table, read_products, rows_of
 
 RULE_KEYS = {"caps", "allow", "deny", "boost", "new_items", "min_new"}
 BATCH = 20_000  # customers per model call: bounds the candidate arrays' memory
@@ -180,7 +180,7 @@ def _excluded_pairs(args, inter, pseudonyms=None):
     Its customers may be pseudonyms (a pseudonymised campaign's file) where they are given."""
     if args.exclude is None:
         return None, 0
-    table = read_attribute_table(args.exclude, args.user_col, [args.item_col], [args.item_col], "--exclude", args.sep)
+    table = read_list_table(args.exclude, args, args.user_col, [args.item_col], "--exclude")  # or a campaign file
     users = audience.customer_positions(inter.user_ids, table[args.user_col], pseudonyms)
     items = lookup(inter.item_ids, np.asarray(table[args.item_col], dtype=object))
     known = (users >= 0) & (items >= 0)
@@ -192,24 +192,11 @@ def _excluded_pairs(args, inter, pseudonyms=None):
     return pairs, int(known.size - known.sum())
 
 
-CUSTOMER = "customer"  # the id column of recforge customers' table
-
-
 def _segments(args, customer_ids):
     if args.segments is None:
         return None
-    key = args.user_col
-    try:
-        table = read_attribute_table(args.segments, key, [args.segment_col], [args.segment_col], "--segments", args.sep)
-    except CliError as e:
-        # recforge customers writes its table with a "customer" column, whatever --user-col was
-        try:
-            table = read_attribute_table(
-                args.segments, CUSTOMER, [args.segment_col], [args.segment_col], "--segments", args.sep
-            )
-        except CliError:
-            raise e from None
-        key = CUSTOMER
+    key = args.user_col  # or recforge customers' own "customer" column
+    table = read_list_table(args.segments, args, key, [args.segment_col], "--segments")
     # A customer listed in two segments: which one the messages speak to is said, not guessed.
     codes = factorize(table[key], "--segments ids")[0]
     labels = factorize(np.asarray(table[args.segment_col], dtype=object), "--segments segments")[0]

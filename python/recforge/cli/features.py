@@ -86,6 +86,29 @@ def read_attribute_table(
         raise CliError(f"{option}: {e}") from None
 
 
+# The columns recforge's own tables name customers and products by, whatever the events
+# called them (recforge customers, target and campaign write "customer" and "item")
+OWN_COLUMNS = {"user": "customer", "item": "item"}
+
+
+def read_list_table(path: str, args, key: str, columns: list[str], option: str):
+    """A list beside the events (segments, pairs to exclude, opt-outs): its ``key`` and
+    ``columns`` (text), read under the events' names (--user-col, --item-col), else under the
+    names recforge's own tables use, so that a table recforge wrote reads back as it is."""
+    try:
+        return read_attribute_table(path, key, columns, columns, option, args.sep)
+    except CliError as e:
+        own = {args.user_col: OWN_COLUMNS["user"], getattr(args, "item_col", None): OWN_COLUMNS["item"]}
+        named = [own.get(c, c) for c in (key, *columns)]
+        if named == [key, *columns]:
+            raise
+        try:
+            table = read_attribute_table(path, named[0], named[1:], named[1:], option, args.sep)
+        except CliError:
+            raise e from None
+        return {asked: table[name] for asked, name in zip((key, *columns), named)}
+
+
 def read_features(args, side: str, ids):
     """The Features of --item-features / --user-features aligned with ``ids``, or None."""
     path = getattr(args, f"{side}_features")
