@@ -87,8 +87,9 @@ def read_attribute_table(
 
 
 # The columns recforge's own tables name customers and products by, whatever the events
-# called them (recforge customers, target and campaign write "customer" and "item")
-OWN_COLUMNS = {"user": "customer", "item": "item"}
+# called them: recforge customers, target and campaign write "customer", recommend "user"
+OWN_CUSTOMER_COLUMNS = ("customer", "user")
+OWN_ITEM_COLUMN = "item"
 
 
 def read_list_table(path: str, args, key: str, columns: list[str], option: str):
@@ -98,15 +99,19 @@ def read_list_table(path: str, args, key: str, columns: list[str], option: str):
     try:
         return read_attribute_table(path, key, columns, columns, option, args.sep)
     except CliError as e:
-        own = {args.user_col: OWN_COLUMNS["user"], getattr(args, "item_col", None): OWN_COLUMNS["item"]}
-        named = [own.get(c, c) for c in (key, *columns)]
-        if named == [key, *columns]:
-            raise
+        first = e
+    asked = [key, *columns]
+    for customer in OWN_CUSTOMER_COLUMNS:
+        own = {args.user_col: customer, getattr(args, "item_col", None): OWN_ITEM_COLUMN}
+        named = [own.get(c, c) for c in asked]
+        if named == asked:
+            continue
         try:
             table = read_attribute_table(path, named[0], named[1:], named[1:], option, args.sep)
         except CliError:
-            raise e from None
-        return {asked: table[name] for asked, name in zip((key, *columns), named)}
+            continue
+        return {column: table[name] for column, name in zip(asked, named)}
+    raise first
 
 
 def read_features(args, side: str, ids):
