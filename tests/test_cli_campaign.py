@@ -113,6 +113,41 @@ def test_recforge_own_tables_read_back_as_segments_exclusions_and_opt_outs(tmp_p
     assert code == 2 and "--segments: " in capsys.readouterr().err
 
 
+def test_exclude_seen_keeps_out_the_history_the_purchases_or_nothing(tmp_path):
+    """--exclude-seen: all of a customer's products stay out of the lists (the default), only
+    the purchased ones (viewed products come back as reminders), or none (a product bought
+    before offered again: replenishment); --exclude applies in every case."""
+    rng = np.random.default_rng(1)
+    rows = [(f"c{u}", f"p{i}", "purchase") for u in range(100) for i in rng.choice(40, 4, replace=False)]
+    rows += [(f"c{u}", f"p{i}", "view") for u in range(100) for i in rng.choice(40, 6, replace=False)]
+    log = pd.DataFrame(rows, columns=["user", "item", "event"])
+    log.to_csv(tmp_path / "log.csv", index=False)
+    pd.DataFrame({"user": ["c0"], "item": [log[log.user == "c0"]["item"].iloc[0]]}).to_csv(
+        tmp_path / "x.csv", index=False
+    )
+    seen = set(zip(log.user, log["item"]))
+    bought = set(zip(log.user[log.event == "purchase"], log["item"][log.event == "purchase"]))
+    argv = [
+        "campaign",
+        "--data",
+        str(tmp_path / "log.csv"),
+        "--event-col",
+        "event",
+        "--event-weights",
+        "view=1,purchase=3",
+    ]
+    argv += ["--fit", "itemknn", "--candidates", "30", "--k", "8", "--quiet", "--exclude", str(tmp_path / "x.csv")]
+    lists = {}
+    for how in ("all", "purchases", "none"):
+        assert main([*argv, "--exclude-seen", how, "--out", str(tmp_path / f"{how}.csv")]) == 0
+        table = pd.read_csv(tmp_path / f"{how}.csv", dtype=str)
+        lists[how] = set(zip(table.customer, table["item"]))
+        assert ("c0", log[log.user == "c0"]["item"].iloc[0]) not in lists[how]
+    assert not lists["all"] & seen
+    assert not lists["purchases"] & bought and lists["purchases"] & (seen - bought)  # reminders of views
+    assert lists["none"] & bought  # bought before, offered again
+
+
 def test_pseudonyms_are_stable_keyed_and_never_written(tmp_path, monkeypatch):
     monkeypatch.setenv("RECFORGE_PSEUDONYM_KEY", KEY)
     assert run(tmp_path, "--pseudonymise", out="a.csv")[0] == 0

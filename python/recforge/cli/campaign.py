@@ -65,6 +65,14 @@ def add_campaign_parser(sub, add_data_arguments) -> None:
         f'("because you bought"; default: {PURCHASE})',
     )
     c.add_argument("--fit", default="ease", help="model fitted on --data (default: ease)")
+    c.add_argument(
+        "--exclude-seen",
+        choices=("all", "purchases", "none"),
+        default="all",
+        help="products of the customer's history left out of the lists: all of them (default); the purchases "
+        "(--purchase-events of an --event-col log; viewed products may come back as reminders); none (a product "
+        "bought before may be offered again: replenishment)",
+    )
     c.add_argument("--k", type=int, default=10, help="products per customer (default: 10)")
     c.add_argument("--candidates", type=int, default=100, help="model's products re-ranked (default: 100)")
     c.add_argument(
@@ -259,7 +267,15 @@ def campaign(args) -> None:
 
     X = inter.matrix
     # the reasons name products the customer bought, not ones they only viewed or carted
-    bought = purchased(inter, args) if explainer is not None and args.event_col else X
+    bought = (
+        purchased(inter, args) if args.event_col and (explainer is not None or args.exclude_seen == "purchases") else X
+    )
+    # what may not come back: the history (default), the purchases alone (a viewed product may,
+    # as a reminder), or nothing (a product bought before may be bought again), and --exclude
+    never = {"all": None, "purchases": bought, "none": None}[args.exclude_seen]
+    if never is not None:
+        never = sp.csr_matrix(never, dtype=np.float32)
+        excluded = never if excluded is None else sp.csr_matrix(never + excluded)
     buyers = np.bincount(X.indices, minlength=X.shape[1])  # popularity for the novelty bonus
     users = np.flatnonzero(np.diff(X.indptr) > 0)
     n_suppressed = 0
@@ -280,7 +296,11 @@ def campaign(args) -> None:
                 rows = users[first : first + BATCH]
                 part = slice(first, first + rows.size)
                 candidates, candidate_scores = model.recommend(
-                    rows, X[rows], k=args.candidates, exclude=None if excluded is None else excluded[rows]
+                    rows,
+                    X[rows],
+                    k=args.candidates,
+                    exclude_seen=args.exclude_seen == "all",
+                    exclude=None if excluded is None else excluded[rows],
                 )
                 top, top_scores, report = rerank(
                     candidates,
