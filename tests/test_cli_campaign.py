@@ -113,7 +113,7 @@ def test_recforge_own_tables_read_back_as_segments_exclusions_and_opt_outs(tmp_p
     assert code == 2 and "--segments: " in capsys.readouterr().err
 
 
-def test_exclude_seen_keeps_out_the_history_the_purchases_or_nothing(tmp_path):
+def test_exclude_seen_keeps_out_the_history_the_purchases_or_nothing(tmp_path, capsys):
     """--exclude-seen: all of a customer's products stay out of the lists (the default), only
     the purchased ones (viewed products come back as reminders), or none (a product bought
     before offered again: replenishment); --exclude applies in every case."""
@@ -136,10 +136,11 @@ def test_exclude_seen_keeps_out_the_history_the_purchases_or_nothing(tmp_path):
         "--event-weights",
         "view=1,purchase=3",
     ]
-    argv += ["--fit", "itemknn", "--candidates", "30", "--k", "8", "--quiet", "--exclude", str(tmp_path / "x.csv")]
+    argv += ["--fit", "itemknn", "--candidates", "30", "--k", "8", "--exclude", str(tmp_path / "x.csv")]
     lists = {}
     for how in ("all", "purchases", "none"):
         assert main([*argv, "--exclude-seen", how, "--out", str(tmp_path / f"{how}.csv")]) == 0
+        assert "; 1 pairs excluded (--exclude" in capsys.readouterr().out  # the file's pair, nothing else
         table = pd.read_csv(tmp_path / f"{how}.csv", dtype=str)
         lists[how] = set(zip(table.customer, table["item"]))
         assert ("c0", log[log.user == "c0"]["item"].iloc[0]) not in lists[how]

@@ -267,15 +267,14 @@ def campaign(args) -> None:
 
     X = inter.matrix
     # the reasons name products the customer bought, not ones they only viewed or carted
-    bought = (
-        purchased(inter, args) if args.event_col and (explainer is not None or args.exclude_seen == "purchases") else X
-    )
-    # what may not come back: the history (default), the purchases alone (a viewed product may,
-    # as a reminder), or nothing (a product bought before may be bought again), and --exclude
-    never = {"all": None, "purchases": bought, "none": None}[args.exclude_seen]
-    if never is not None:
-        never = sp.csr_matrix(never, dtype=np.float32)
-        excluded = never if excluded is None else sp.csr_matrix(never + excluded)
+    bought = purchased(inter, args) if args.event_col else X
+    # what may not come back: the history (the model leaves it out), the purchases alone (a
+    # viewed product may, as a reminder), or nothing (a product bought before may be bought
+    # again); and --exclude in every case
+    blocked = excluded
+    if args.exclude_seen == "purchases":
+        never = sp.csr_matrix(bought, dtype=np.float32)
+        blocked = never if excluded is None else sp.csr_matrix(never + excluded)
     buyers = np.bincount(X.indices, minlength=X.shape[1])  # popularity for the novelty bonus
     users = np.flatnonzero(np.diff(X.indptr) > 0)
     n_suppressed = 0
@@ -300,7 +299,7 @@ def campaign(args) -> None:
                     X[rows],
                     k=args.candidates,
                     exclude_seen=args.exclude_seen == "all",
-                    exclude=None if excluded is None else excluded[rows],
+                    exclude=None if blocked is None else blocked[rows],
                 )
                 top, top_scores, report = rerank(
                     candidates,
