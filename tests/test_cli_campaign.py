@@ -147,6 +147,17 @@ def test_exclude_seen_keeps_out_the_history_the_purchases_or_nothing(tmp_path, c
     assert not lists["all"] & seen
     assert not lists["purchases"] & bought and lists["purchases"] & (seen - bought)  # reminders of views
     assert lists["none"] & bought  # bought before, offered again
+    # a product bought before is its own reason, and the default message says so
+    pytest.importorskip("jinja2")
+    out, messages = str(tmp_path / "again.csv"), str(tmp_path / "m.csv")
+    assert main([*argv, "--exclude-seen", "none", "--out", out, "--messages", messages]) == 0
+    table = pd.read_csv(out, dtype=str, keep_default_na=False)
+    again = [(c, i) in bought for c, i in zip(table.customer, table["item"])]
+    assert any(again) and (table["reason"][again] == table["item"][again]).all()
+    assert not (table["reason"][[not a for a in again]] == table["item"][[not a for a in again]]).any()
+    first = table[again].iloc[0]
+    text = pd.read_csv(messages, dtype=str).set_index("customer").loc[first.customer, "message"]
+    assert f"{first['item']} (bought before)" in text
 
 
 def test_pseudonyms_are_stable_keyed_and_never_written(tmp_path, monkeypatch):

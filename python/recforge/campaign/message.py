@@ -4,8 +4,9 @@ template is written (UTF-8 throughout).
 
 A template sees, per customer: ``customer`` (the id or pseudonym written to the file),
 ``segment`` (when a segment table was given, else None), ``items`` (a list of dicts: ``rank``,
-``item``, ``description``, ``score``, ``reason``, ``path``) and any extra fields the caller
-adds. Undefined names are errors, not blanks: a typo in a template stops the run instead of
+``item``, ``description``, ``score``, ``reason``, ``again``: true where the product is its own
+reason, bought before and offered again, ``path``) and any extra fields the caller adds.
+Undefined names are errors, not blanks: a typo in a template stops the run instead of
 sending a broken message. Templates run in Jinja2's sandbox: they cannot reach Python
 internals, so a template from a marketing tool is safe to render.
 """
@@ -250,6 +251,7 @@ def _render_block(template, customers, lists, scores, reasons, segments, item_id
                 "description": descriptions[j],
                 "score": None if scores_of is None else scores_of[u][r],
                 "reason": "" if reasons_of is None or reasons_of[u][r] < 0 else descriptions[reasons_of[u][r]],
+                "again": reasons_of is not None and reasons_of[u][r] == j,  # its own reason: bought before
             }
             for r, j in enumerate(row)
             if j >= 0

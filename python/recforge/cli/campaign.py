@@ -323,6 +323,11 @@ def campaign(args) -> None:
                 if explainer is not None:
                     because, _ = explainer.explain(bought[rows], top, top=1)
                     reasons[part, :width] = because[:, :, 0]
+                if width and args.exclude_seen != "all":  # a product bought before is its own reason
+                    listed = np.flatnonzero(top.ravel() >= 0)
+                    r, c = np.divmod(listed, width)
+                    again = np.asarray(bought[rows][r, top.ravel()[listed]]).ravel() > 0
+                    reasons[part, :width][r[again], c[again]] = top[r[again], c[again]]
                 bar.update(rows.size)
     except (ValueError, TypeError) as e:
         raise CliError(f"--rules: {e}") from None
