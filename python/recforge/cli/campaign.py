@@ -61,8 +61,8 @@ def add_campaign_parser(sub, add_data_arguments) -> None:
     c.add_argument(
         "--purchase-events",
         metavar="TYPE,...",
-        help=f"with --event-col: the event types that are purchases, the only products a reason names "
-        f'("because you bought"; default: {PURCHASE})',
+        help=f"with --event-col: the event types that are purchases: the only products a reason names "
+        f'("because you bought"), and the ones --exclude-seen purchases keeps out (default: {PURCHASE})',
     )
     c.add_argument("--fit", default="ease", help="model fitted on --data (default: ease)")
     c.add_argument(
