@@ -336,6 +336,38 @@ def test_cli_recommend_out_of_core_writes_what_the_in_memory_command_writes(tmp_
     np.testing.assert_allclose(folder["score"], memory["score"], rtol=1e-5)
 
 
+def test_products_bought_before_may_be_offered_again_in_memory_and_out_of_core(tmp_path, fitted):
+    """exclude_seen=False (recforge recommend --exclude-seen none): a customer's own products
+    may come back (replenishment), in the lists the model gives in memory, block by block, and
+    at the command line; a rerun with the other setting into the same folder is another job."""
+    from recforge.cli import main
+
+    model, train = fitted
+    train.to_parquet(tmp_path / "e.parquet", index=False)
+    rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / "again", k=5, blocks=3, exclude_seen=False)
+    lists = read_lists(tmp_path / "again")
+    history = model.user_ids_  # the fitted customers, in the model's rows
+    inter = rf.Interactions.from_pandas(train, weight_col="weight")
+    rows = inter.user_index(history)
+    ids, _ = model.recommend(rows, inter.matrix[rows], k=5, exclude_seen=False)
+    want = {(u, r + 1, model.item_ids_[i]) for u, row in zip(history, ids) for r, i in enumerate(row) if i >= 0}
+    assert set(zip(lists.user, lists["rank"], lists["item"])) == want
+    seen = set(zip(train.user, train["item"]))
+    assert any((u, i) in seen for u, i in zip(lists.user, lists["item"]))
+    with pytest.raises(ValueError, match="another job"):
+        rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / "again", k=5, blocks=3)
+    with pytest.raises(TypeError, match="exclude_seen"):
+        rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / "other", k=5, exclude_seen="no")
+    path = str(tmp_path / "m.npz")
+    model.save(path)
+    base = ["recommend", "--model", path, "--data", str(tmp_path / "e.parquet"), "--k", "5", "--quiet"]
+    assert main([*base, "--exclude-seen", "none", "--out", str(tmp_path / "memory.csv")]) == 0
+    assert main([*base, "--exclude-seen", "none", "--out", str(tmp_path / "blocks.csv"), "--blocks", "2"]) == 0
+    for name in ("memory.csv", "blocks.csv"):
+        table = pd.read_csv(tmp_path / name, dtype=str)
+        assert set(zip(table.user, table["rank"].astype(int), table["item"])) == want
+
+
 def test_cli_out_of_core_refuses_what_it_cannot_do(tmp_path, fitted, capsys):
     from recforge.cli import main
 

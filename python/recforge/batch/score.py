@@ -89,7 +89,7 @@ def _file_identity(path: str) -> dict:
 
 
 # Recorded in the manifest only when used, so that jobs written without them still resume.
-OPTIONAL_JOB_KEYS = ("descriptions", "names", "customers", "csv_names", "returns", "decimal")
+OPTIONAL_JOB_KEYS = ("descriptions", "names", "customers", "csv_names", "returns", "decimal", "exclude_seen")
 
 
 def _descriptions_and_names(descriptions, names, job: dict):
@@ -153,6 +153,7 @@ def recommend(
     customers=None,
     customer_key: str = "user",
     returns: str = "keep",
+    exclude_seen: bool = True,
 ) -> dict:
     """Top-k for every customer of an event file too large to score in memory.
 
@@ -205,6 +206,9 @@ def recommend(
         Rows with a negative weight (returns, cancellations): kept, so a pair's weights net
         out as :class:`~recforge.Interactions` sums them, or dropped before anything else and
         counted (``report["returns"]``), as ``recforge recommend`` does in memory by default.
+    exclude_seen : bool, default True
+        Leave each customer's own products out of their list (as ``model.recommend``); False
+        lets a product bought before be offered again (replenishment).
 
     Returns
     -------
@@ -248,6 +252,8 @@ def recommend(
         job["csv_names"] = csv_names
     if returns == "drop":  # other lists: another job (absent, as in earlier manifests, when kept)
         job["returns"] = returns
+    if not check_bool(exclude_seen, "exclude_seen"):  # other lists: another job
+        job["exclude_seen"] = False
     if check_decimal(decimal, sep) != ".":  # other numbers: another job
         job["decimal"] = decimal
     described, rename = _descriptions_and_names(descriptions, names, job)
@@ -303,7 +309,9 @@ def recommend(
         with atomic_output(os.path.join(spill_dir, "_complete"), "w") as f:
             f.write("split\n")
 
-    scorer = BlockScorer(model, k, list(kinds), drop_returns=returns == "drop", descriptions=described)
+    scorer = BlockScorer(
+        model, k, list(kinds), drop_returns=returns == "drop", descriptions=described, exclude_seen=exclude_seen
+    )
     report = {"rows": 0, "customers": 0, "recommendations": 0, "blocks": n_blocks, "resumed_blocks": 0}
     if returns == "drop":
         report["returns"] = 0
@@ -395,8 +403,10 @@ class BlockScorer:
     :class:`~recforge.Interactions` over its products (each block's customers are appended to
     it, so a block's matrix has only its own rows)."""
 
-    def __init__(self, model, k: int, columns: list, drop_returns: bool = False, descriptions=None):
-        self.model, self.columns = model, columns
+    def __init__(
+        self, model, k: int, columns: list, drop_returns: bool = False, descriptions=None, exclude_seen: bool = True
+    ):
+        self.model, self.columns, self.exclude_seen = model, columns, exclude_seen
         self.item_ids = np.asarray(model.item_ids_)
         self.descriptions = None  # each product's description (None: missing), by the model's order
         if descriptions is not None:
@@ -472,11 +482,14 @@ class BlockScorer:
                     labels[rows],
                     H[rows],
                     k=self.k,
+                    exclude_seen=self.exclude_seen,
                     return_paths=True,
                     user_features=None if features is None else features[rows],
                 )
             else:
-                ids[part], scores[part] = self.model.recommend(labels[rows], H[rows], k=self.k)
+                ids[part], scores[part] = self.model.recommend(
+                    labels[rows], H[rows], k=self.k, exclude_seen=self.exclude_seen
+                )
         ok = ids >= 0
         table = {
             "user": _column_of(

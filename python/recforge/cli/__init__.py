@@ -90,6 +90,13 @@ def parser() -> argparse.ArgumentParser:
     add_returns_argument(r)
     r.add_argument("--k", type=int, default=10, help="products per customer (default: 10)")
     r.add_argument(
+        "--exclude-seen",
+        choices=("all", "none"),
+        default="all",
+        help="products of the customer's events left out of their list: all (default), or none (a product "
+        "bought before may be offered again: replenishment)",
+    )
+    r.add_argument(
         "--customers",
         metavar="FILE",
         help="also answer the customers of this table (its --user-key column and the attribute "

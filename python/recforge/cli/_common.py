@@ -270,7 +270,9 @@ def progress(total: int, desc: str, quiet: bool, unit: str = "customers"):
     return tqdm(total=total, desc=desc, unit=unit, disable=quiet or None, file=sys.stderr)
 
 
-def recommend_all(model, users: np.ndarray, history, k: int, quiet: bool, labels=None, user_features=None):
+def recommend_all(
+    model, users: np.ndarray, history, k: int, quiet: bool, labels=None, user_features=None, exclude_seen=True
+):
     """Top-k for ``users`` (rows of ``history``) in batches, with a progress bar. With
     ``labels`` (the model's id per user, -1 for customers it has not seen: a ColdStart model)
     also each item's path; ``user_features`` rows go with ``users``."""
@@ -283,11 +285,16 @@ def recommend_all(model, users: np.ndarray, history, k: int, quiet: bool, labels
             chunk = users[start : start + BATCH]
             part = slice(start, start + chunk.size)
             if labels is None:
-                ids[part], scores[part] = model.recommend(chunk, history[chunk], k=k)
+                ids[part], scores[part] = model.recommend(chunk, history[chunk], k=k, exclude_seen=exclude_seen)
             else:
                 features = None if user_features is None else user_features[start : start + chunk.size]
                 ids[part], scores[part], paths[part] = model.recommend(
-                    labels[part], history[chunk], k=k, user_features=features, return_paths=True
+                    labels[part],
+                    history[chunk],
+                    k=k,
+                    exclude_seen=exclude_seen,
+                    user_features=features,
+                    return_paths=True,
                 )
             bar.update(chunk.size)
     return (ids, scores) if labels is None else (ids, scores, paths)

@@ -182,7 +182,7 @@ def recommend_out_of_core(args, start: float) -> None:
             model, args.data, work, k=args.k, blocks=args.blocks, sep=args.sep, encoding=args.encoding,
             decimal=args.decimal,
             csv_names=args.names, returns=getattr(args, "returns", "drop"),
-            show_progress=not args.quiet, **described,
+            exclude_seen=args.exclude_seen == "all", show_progress=not args.quiet, **described,
         )  # fmt: skip
     except (ValueError, ImportError) as e:
         raise CliError(str(e)) from None
@@ -258,7 +258,9 @@ def recommend(args) -> None:
             + (f"; {emptied.size:,} customers had no usable event left and got no list" if emptied.size else "")
             + f"; dropped rows: {dropped_rows(history.report)}"
         )
-        ids, scores = recommend_all(model, users, history.matrix, args.k, args.quiet)
+        ids, scores = recommend_all(
+            model, users, history.matrix, args.k, args.quiet, exclude_seen=args.exclude_seen == "all"
+        )
         table = campaign_rows(known.user_ids, known.item_ids, users, ids, scores)
     else:
         user_ids, H, at = with_empty_rows(history.user_ids, history.matrix, emptied)
@@ -269,7 +271,14 @@ def recommend(args) -> None:
         users = np.flatnonzero(answered)
         labels = np.where(users < known.n_users, users, -1)
         ids, scores, paths = recommend_all(
-            model, users, H, args.k, args.quiet, labels=labels, user_features=None if UF is None else UF[users]
+            model,
+            users,
+            H,
+            args.k,
+            args.quiet,
+            labels=labels,
+            user_features=None if UF is None else UF[users],
+            exclude_seen=args.exclude_seen == "all",
         )
         table = campaign_rows(user_ids, known.item_ids, users, ids, scores, paths=paths, path_names=ColdStart.PATHS)
         first = paths[:, 0] if paths.shape[1] else np.zeros(0, dtype=np.int8)
