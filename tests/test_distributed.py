@@ -70,6 +70,21 @@ def test_lists_equal_the_single_process_answer(client, kind):
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
 
 
+def test_products_bought_before_may_come_back_as_in_one_process(client):
+    """exclude_seen=False: a customer's own products may be offered again (replenishment), the
+    lists equal to the single-process answer; a non-bool is refused before anything runs."""
+    train = events(0, 1500)
+    model = rf.ItemKNN(neighbours=10).fit(model_input(train))
+    ddf = dd.from_pandas(train.sort_values("item"), npartitions=4)
+    got = rfd.recommend(model, ddf, k=6, client=client, exclude_seen=False).compute()
+    got = got.sort_values(["user", "rank"]).reset_index(drop=True)
+    table, _ = rf.batch.BlockScorer(model, 6, ["user", "item", "weight"], exclude_seen=False).score(train)
+    pd.testing.assert_frame_equal(got, table.sort_values(["user", "rank"]).reset_index(drop=True), check_dtype=False)
+    assert any(pair in set(zip(train.user, train["item"])) for pair in zip(got.user, got["item"]))
+    with pytest.raises(TypeError, match="exclude_seen must be True or False"):
+        rfd.recommend(model, ddf, k=6, client=client, exclude_seen="no")
+
+
 def test_integer_ids_with_gaps_keep_the_declared_dtypes(client):
     """Online Retail's CustomerID read by pandas: integers as floats, with gaps. The lists'
     user column was declared int64 (the model's ids) but came as Python ints in objects from

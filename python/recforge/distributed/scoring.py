@@ -188,6 +188,7 @@ def recommend(
     npartitions: int | None = None,
     overwrite: bool = False,
     client=None,
+    exclude_seen: bool = True,
 ):
     """Top-k for every customer of a Dask DataFrame (or Parquet dataset) of events, on a cluster.
 
@@ -226,6 +227,9 @@ def recommend(
         either way, and so is ``out`` naming the events or the customer table.
     client : distributed.Client, optional
         Default: the current client (``distributed.get_client()``).
+    exclude_seen : bool, default True
+        Leave each customer's own products out of their list; False lets a product bought
+        before be offered again (replenishment), as :func:`recforge.batch.recommend`.
 
     Returns
     -------
@@ -258,6 +262,8 @@ def recommend(
     columns = [spec[key] for key in ("user_col", "item_col", "weight_col", "event_col") if spec.get(key)]
     if not isinstance(overwrite, (bool, np.bool_)):
         raise TypeError(f"overwrite must be True or False, got {overwrite!r}")
+    if not isinstance(exclude_seen, (bool, np.bool_)):
+        raise TypeError(f"exclude_seen must be True or False, got {exclude_seen!r}")
     if out is not None:  # before any work: a refused folder costs nothing
         fs, path, earlier = _output_folder(out, overwrite, {"events": events, "customer table": customers})
     parts = npartitions or max(1, sum(client.nthreads().values()))  # a pandas frame: a part per thread
@@ -274,7 +280,7 @@ def recommend(
     n = npartitions or events.npartitions
     # The scorer (the model and its customer index) travels once to every worker and lives as
     # long as the job's tasks need it: a registry on the workers kept every job's model.
-    shipped = ship(client, BlockScorer(model, k, columns), every_worker=True)
+    shipped = ship(client, BlockScorer(model, k, columns, exclude_seen=bool(exclude_seen)), every_worker=True)
     if table is None:
         frames = [events[columns].shuffle(on=spec["user_col"], npartitions=n)]
         score, arguments = _score_partition, (shipped,)
