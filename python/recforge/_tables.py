@@ -638,22 +638,17 @@ def header_fields(source, sep: str, encoding: str = "utf-8", quoted: bool = True
     return next(csv.reader([line], delimiter=sep, quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE), [])
 
 
-def header_line(source, columns, sep: str, encoding: str = "utf-8", quoted: bool = True) -> list | None:
-    """The fields of the first line where it is a header naming one of ``columns`` (a file read
-    with column names given, which are for a file without one), else None."""
+def check_no_header_line(
+    source, columns, sep: str, encoding: str, quoted: bool, where: str, option: str = "names"
+) -> None:
+    """ValueError where column names are given (by ``option``) for a file whose first line is a
+    header: read as data, it made a customer "user" who bought "item" (or failed on a number
+    column, naming line 1's text)."""
     fields = [field.strip() for field in header_fields(source, sep, encoding, quoted) or []]
-    return fields if set(columns) & set(fields) else None
-
-
-def check_no_header_line(source, columns, sep: str, encoding: str, quoted: bool, where: str) -> None:
-    """ValueError where column names are given for a file whose first line is a header: read as
-    data, it made a customer "user" who bought "item" (or failed on a number column, naming
-    line 1's text)."""
-    header = header_line(source, columns, sep, encoding, quoted)
-    if header is not None:
+    if set(columns) & set(fields):
         raise ValueError(
-            f"names: the first line of {where} names its columns ({', '.join(header)}): leave names out, they are "
-            "for a file without a header line"
+            f"{option}: the first line of {where} names its columns ({', '.join(fields)}): leave {option} out, it "
+            "is for a file without a header line"
         )
 
 

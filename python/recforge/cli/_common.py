@@ -17,7 +17,7 @@ from .._atomic import atomic_output, atomic_path, check_writable
 from .._checks import as_numbers
 from .._csv_out import Coded, frame_of, save_csv
 from .._factorize import pd
-from .._tables import DECIMALS, TABLE_SUFFIXES, check_table_suffix, header_line, read_parquet, read_table
+from .._tables import DECIMALS, TABLE_SUFFIXES, check_no_header_line, check_table_suffix, read_parquet, read_table
 from ..data import Interactions
 from ..models import MODELS
 from ._hints import CliError
@@ -150,13 +150,12 @@ def read_events(args, columns=None, text=None, arrow_text: bool = False):
                 raise CliError("reading Parquet needs pandas and pyarrow: pip install 'recforge[io]'")
             return read_parquet(args.data, columns, repr(args.data))
         names = getattr(args, "names", None)
-        encoding = getattr(args, "encoding", "utf-8")
-        header = header_line(args.data, columns or names, args.sep, encoding) if names else None
-        if header is not None:  # read as data, it made a customer "user" who bought "item"
-            raise CliError(
-                f"--names: the first line of {args.data!r} names its columns ({', '.join(header)}): leave --names "
-                "out (it is for a CSV without a header line)"
-            )
+        if names:  # checked here too, to name the option (the reader's error would name names=)
+            where, encoding = repr(args.data), getattr(args, "encoding", "utf-8")
+            try:
+                check_no_header_line(args.data, columns or names, args.sep, encoding, True, where, option="--names")
+            except ValueError as e:
+                raise CliError(str(e)) from None
         size = os.path.getsize(args.data)
         if size > LARGE_FILE and not getattr(args, "quiet", False):  # parsing takes a while: say so
             print(f"reading {args.data} ({size / 2**20:,.0f} MiB) ...", file=sys.stderr)

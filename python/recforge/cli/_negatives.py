@@ -6,6 +6,7 @@ the "D" (discount) line, which no one buys, "because you bought" it."""
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 
@@ -50,24 +51,32 @@ def negative_columns(args, used) -> dict:
 
 def first_rows(args):
     """The first rows of ``--data`` (a CSV's first few MiB of whole lines, or a Parquet
-    file's first rows) as a pandas DataFrame, text as read."""
-    path = args.data
+    file's first rows) as a pandas DataFrame, text as read; read once for the hints that look
+    at them (shared: not to be changed)."""
+    stat = os.stat(args.data)  # a file written again since is read again
+    names = getattr(args, "names", None)
+    return _first_rows(
+        args.data, stat.st_mtime_ns, stat.st_size, args.sep, args.encoding, None if names is None else tuple(names)
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _first_rows(path: str, mtime_ns: int, size: int, sep: str, encoding: str, names: tuple | None):
     if os.path.isdir(path) or path.lower().endswith(".parquet"):
         import pyarrow.dataset as ds
 
         dataset = ds.dataset(path, format="parquet")
         return dataset.head(SAMPLE_ROWS).to_pandas()
-    with streamed_text(path, args.encoding) as f:
+    with streamed_text(path, encoding) as f:
         chunk = f.read(SAMPLE_CHARACTERS)
         complete = not f.read(1)
     if not complete:
         chunk = chunk[: chunk.rfind("\n") + 1]  # whole lines only
     data = chunk.encode("utf-8")
-    names = getattr(args, "names", None)
-    columns = names or header_fields(data, args.sep)
+    columns = list(names) if names else header_fields(data, sep)
     if not columns:
         return pd.DataFrame()
-    table = read_table(data, None, names=names, text=columns, sep=args.sep)
+    table = read_table(data, None, names=None if names is None else list(names), text=columns, sep=sep)
     return pd.DataFrame({name: pd.Series(np.asarray(values, dtype=object)) for name, values in table.items()})
 
 
