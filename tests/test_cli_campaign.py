@@ -353,9 +353,13 @@ def test_a_control_group_is_held_out_by_customer_and_seed(tmp_path, capsys):
     pd.testing.assert_frame_equal(together, everyone.sort_values(["customer", "rank"]).reset_index(drop=True))
     messages = pd.read_csv(tmp_path / "messages.csv", dtype={"customer": str})
     assert set(messages["customer"]) == set(customers[~held])
-    # without --holdout-out the control group is not scored; the campaign file is the same
+    assert "--holdout-out" not in capsys.readouterr().err
+    # without --holdout-out the control group is not scored; the campaign file is the same, and
+    # stderr says that recforge lift will lack the control group's lists
     code, again = run(tmp_path, "--holdout", "0.15", "--holdout-seed", "4", out="again.csv")
     assert code == 0 and again.read_bytes() == path.read_bytes()
+    err = capsys.readouterr().err
+    assert f"the control group's {int(held.sum()):,} customers and their lists are written nowhere" in err
 
 
 def test_lists_of_pseudonyms_are_matched_and_lists_matching_nobody_are_said(tmp_path, capsys, monkeypatch):

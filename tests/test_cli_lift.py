@@ -91,7 +91,23 @@ def test_pseudonymised_files_are_matched_through_the_key(tmp_path, capsys, monke
     assert table.loc["bought a listed product", "treated"] == pytest.approx(truth["treated"][1], abs=1e-6)
     assert table.loc["bought a listed product", "control"] == pytest.approx(truth["control"][1], abs=1e-6)
     capsys.readouterr()
-    table = lift(tmp_path)  # forgot the key: nobody matches, and the command says why
+    # Forgot the key: nobody matched, and 0% in both groups was written as the result. Refused.
+    argv = ["lift", "--campaign", str(tmp_path / "campaign.csv"), "--control", str(tmp_path / "control.csv")]
+    argv += ["--data", str(tmp_path / "after.csv"), "--time-col", "time", "--since", str(SEND.date())]
+    assert main([*argv, "--out", str(tmp_path / "forgot.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "name their customers by pseudonyms" in err and "pass --pseudonymise" in err and err.count("\n") == 1
+    assert not (tmp_path / "forgot.csv").exists()
+    # The key given for lists written in the clear: every event's customer became a pseudonym.
+    plain = ["--campaign", str(tmp_path / "plain" / "campaign.csv"), "--control", str(tmp_path / "plain" / "control.csv")]
+    assert main(["lift", *plain, *argv[5:], "--pseudonymise"]) == 2
+    assert "not by pseudonyms: leave out --pseudonymise" in capsys.readouterr().err
+    # A log kept pseudonymised names nobody of these lists (another key): said, not refused,
+    # as a campaign whose customers bought nothing would read the same.
+    events.assign(user=rf.campaign.pseudonymise(events["user"], b"another key of 16+ bytes")).to_csv(
+        tmp_path / "after.csv", index=False
+    )
+    table = lift(tmp_path)
     assert (table["treated"] == 0).all() and "need --pseudonymise" in capsys.readouterr().err
 
 

@@ -5,12 +5,14 @@ Shared by recforge campaign and recforge target."""
 from __future__ import annotations
 
 import sys
+import warnings
 
 import numpy as np
 
 from .._factorize import lookup
 from ..campaign import holdout
 from ._common import CliError, check_output
+from ._hints import Hint
 from .features import read_list_table
 
 
@@ -92,4 +94,13 @@ def audience_summary(args, n_suppressed: int, n_held: int) -> str:
         written = f", their list -> {args.holdout_out}" if args.holdout_out else ""
         text += f"; {n_held:,} held out as the control group (--holdout {args.holdout:g}, seed {args.holdout_seed}"
         text += f"{written})"
+        if n_held and not args.holdout_out:
+            # the control group's customers are drawn again by seed, but recforge lift also
+            # needs the products they would have got: a list this run alone can write
+            warnings.warn(
+                f"--holdout without --holdout-out: the control group's {n_held:,} customers and their lists are "
+                "written nowhere; recforge lift measures the send against them (--holdout-out control.csv)",
+                Hint,
+                stacklevel=2,
+            )
     return text

@@ -140,6 +140,36 @@ def _events(args, key):
     return users, items, None if amounts is None else amounts[keep]
 
 
+def _pseudonym_shaped(ids: np.ndarray) -> bool:
+    """Whether every id is written as recforge writes pseudonyms: hex digits, 16 to 64 of
+    them, all of one length."""
+    ids = ids[~missing_mask(ids)]
+    if not ids.size or not isinstance(ids[0], str) or not 16 <= len(ids[0]) <= 64:
+        return False
+    width = len(ids[0])
+    return all(len(i) == width for i in ids.tolist()) and all(
+        all(c in "0123456789abcdef" for c in i) for i in np.unique(ids).tolist()
+    )
+
+
+def _check_id_kinds(treated: np.ndarray, control: np.ndarray, users: np.ndarray, key) -> None:
+    """Refuse lists and events that name customers in two ways (pseudonyms and ids) when no
+    customer matched: both groups' conversions would read 0%, a result, where nobody was looked
+    for. Lists of pseudonyms beside events with such ids (a log kept pseudonymised) stay a
+    warning, as does a key other than the campaign's: no bought-nothing campaign is told apart."""
+    lists = np.concatenate([treated, control])
+    if key is None and _pseudonym_shaped(lists) and not _pseudonym_shaped(users):
+        raise CliError(
+            f"--campaign and --control name their customers by pseudonyms ({lists[0]!r}) and --data by ids "
+            f"({users[0]!r}): pass --pseudonymise with the campaign's key (--key-file or RECFORGE_PSEUDONYM_KEY)"
+        )
+    if key is not None and not _pseudonym_shaped(lists):
+        raise CliError(
+            f"--pseudonymise: --campaign and --control name their customers by ids ({lists[0]!r}), not by "
+            "pseudonyms: leave out --pseudonymise"
+        )
+
+
 def _converted(group, users, products, bought) -> tuple[np.ndarray, np.ndarray]:
     """For each customer of a group: bought anything in the window, and bought a product of
     their own list. ``products``: each event's product as a code into ``bought``, the distinct
@@ -191,6 +221,7 @@ def lift_command(args) -> None:
     groups = (("treated", treated), ("control", control))
     rows = {name: _converted(group, users[purchase], products, bought) for name, group in groups}
     if users.size and not any((lookup(group[0], users) >= 0).any() for _, group in groups):
+        _check_id_kinds(treated[0], control[0], users, key)
         hint = "--pseudonymise with the campaign's key" if key is None else "the key the campaign used"
         print(
             f"recforge lift: no customer of the events is in --campaign or --control; files of pseudonyms need {hint}",
