@@ -324,6 +324,9 @@ def target(args) -> None:
             f"--window {args.window:g} days before {moment_text(end)} reaches back to the log's first line "
             f"({moment_text(first)}): nothing is known before it; shorten --window or give a later --as-of"
         )
+    # the lines the scores come from, and those left out (no customer, returns ...), said as
+    # the other customer commands say them
+    _summary(args, as_of=end, log=(customers_of_line, t, amounts, items))
     try:
         model = Propensity(window=args.window, target=wanted, returns=args.returns)
         # fitted one window before the scoring date: the last window whose outcome is known
