@@ -13,7 +13,15 @@ from .._times import as_moment, as_seconds
 from ..campaign import lift, mean_lift, pseudonymise
 from ._amount import HELP as AMOUNT_HELP
 from ._amount import amount_columns, amount_values
-from ._common import CliError, add_csv_arguments, check_output, pseudonym_key, read_events, write_table
+from ._common import (
+    CliError,
+    add_csv_arguments,
+    check_output,
+    dropped_rows,
+    pseudonym_key,
+    read_events,
+    write_table,
+)
 from ._negatives import warn_negatives
 from ._purchases import add_purchase_arguments, keep_lines, purchase_lines, warn_event_types
 from .features import read_attribute_table
@@ -123,7 +131,8 @@ def _events(args, key):
     except (ValueError, TypeError) as e:
         raise CliError(str(e)) from None
     warn_event_types(args, text + money_columns)  # once the columns are known to be there
-    keep = ~missing_mask(users) & ~missing_mask(items)
+    no_user, no_item = missing_mask(users), missing_mask(items)
+    keep = ~no_user & ~no_item
     if start is not None:
         timed = keep & ~np.isnan(times)
         keep &= (times >= start) & (times < start + args.days * DAY)
@@ -134,10 +143,15 @@ def _events(args, key):
                 f"no line of --data falls in the window ({args.days:g} days from {args.since}): "
                 f"its lines run from {first} to {last}"
             )
+    # what the window held but no one could be credited with, counted as every reader counts it
+    window = np.ones(keep.size, dtype=bool) if start is None else (times >= start) & (times < start + args.days * DAY)
+    dropped = {"missing_user": int((window & no_user).sum()), "missing_item": int((window & no_item & ~no_user).sum())}
+    if start is not None:  # a line without a time falls in no window
+        dropped["missing_time"] = int((np.isnan(times) & ~no_user & ~no_item).sum())
     users, items = users[keep], items[keep]
     if key is not None and users.size:
         users = pseudonymise(users, key).astype(object)
-    return users, items, None if amounts is None else amounts[keep]
+    return users, items, None if amounts is None else amounts[keep], dropped
 
 
 def _pseudonym_shaped(ids: np.ndarray) -> bool:
@@ -212,7 +226,7 @@ def lift_command(args) -> None:
             f"{int(both.sum()):,} customers are in both --campaign and --control (e.g. {control[0][both][0]!r}): "
             "a customer is treated or held out, not both"
         )
-    users, items, amounts = _events(args, key)
+    users, items, amounts, dropped = _events(args, key)
     # A line with a negative amount is a return, not a purchase: a customer who only returned
     # something in the window did not convert (as rf.customers counts purchases). It still
     # nets their spend. A line without an amount is a purchase of unknown value.
@@ -243,7 +257,7 @@ def lift_command(args) -> None:
     window = "every line of --data" if args.since is None else f"{args.days:g} days from {args.since}"
     print(
         f"{table['n_treated'][0]:,} customers received the campaign, {table['n_control'][0]:,} were held out; "
-        f"{len(users):,} event lines in the window ({window})"
+        f"{len(users):,} event lines in the window ({window}); dropped rows: {dropped_rows({'dropped': dropped})}"
     )
     print(f"{'conversion':<25}{'treated':>9}{'control':>9}{'lift':>9}   {args.confidence:.0%} interval    p-value")
     for j, what in enumerate(measures):
