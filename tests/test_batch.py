@@ -153,6 +153,28 @@ def test_another_job_or_a_foreign_folder_is_refused(tmp_path, fitted):
                            tmp_path / "e.parquet", tmp_path / "y")  # fmt: skip
 
 
+def test_a_job_that_failed_before_any_list_leaves_the_folder_free(tmp_path, fitted):
+    """A run that stopped while splitting its input (here a download cut short) left its plan in
+    the folder, and the rerun on the file downloaded again was "another job": the folder had to
+    be emptied by hand though it held nothing. Once a block is written, the folder is the job's."""
+    import gzip
+
+    model, train = fitted
+    whole = gzip.compress(train.to_csv(index=False).encode())
+    (tmp_path / "e.csv.gz").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(ValueError, match="damaged or cut short"):
+        rf.batch.recommend(model, tmp_path / "e.csv.gz", tmp_path / "out", k=5, blocks=2)
+    assert (tmp_path / "out" / "_recforge_job.json").exists()
+    (tmp_path / "e.csv.gz").write_bytes(whole)  # downloaded again: another size, another job
+    done = rf.batch.recommend(model, tmp_path / "e.csv.gz", tmp_path / "out", k=5, blocks=2)
+    train.to_parquet(tmp_path / "e.parquet", index=False)
+    clean = rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / "clean", k=5, blocks=2)
+    assert done["recommendations"] == clean["recommendations"] > 0
+    pd.testing.assert_frame_equal(read_lists(tmp_path / "out"), read_lists(tmp_path / "clean"))
+    with pytest.raises(ValueError, match="another job"):  # its lists are there now
+        rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / "out", k=5, blocks=2)
+
+
 def test_what_cannot_be_scored_or_written_is_named(tmp_path, fitted):
     """A file as out raised FileExistsError, a DataFrame as events os.fspath's TypeError, an
     unfitted model "must know its raw ids", and collect wrote a CSV named .xlsx."""

@@ -509,3 +509,33 @@ def test_a_column_named_twice_in_the_header_is_an_error(tmp_path, monkeypatch, b
             rf.batch.recommend(model, path, tmp_path / "out", k=2)
     fine = write_as(tmp_path / f"fine{suffix}", text.replace(f"user{delimiter}note", f"who{delimiter}note", 1))
     assert rf.Interactions.from_csv(fine, "user", "item", sep=sep).user_ids.tolist() == ["a"]  # "note" twice: not asked
+
+
+@pytest.mark.parametrize("suffix", [".csv.gz", ".csv.bz2", ".csv.xz", ".zip"])
+def test_a_compressed_file_cut_short_is_named(tmp_path, capsys, suffix):
+    """A copy or download broken off: the decompressor's EOFError (or zipfile's BadZipFile)
+    came out of every reader as a traceback at the command line."""
+    import bz2
+    import gzip
+    import lzma
+
+    from recforge.cli import main
+
+    text = "user,item,time\n" + "".join(f"c{i % 97},p{i % 31},2024-01-{1 + i % 28:02d}\n" for i in range(20000))
+    if suffix == ".zip":
+        with zipfile.ZipFile(tmp_path / "whole.zip", "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("events.csv", text)
+        whole = (tmp_path / "whole.zip").read_bytes()
+    else:
+        whole = {".csv.gz": gzip, ".csv.bz2": bz2, ".csv.xz": lzma}[suffix].compress(text.encode())
+    path = tmp_path / f"events{suffix}"
+    path.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(ValueError, match=r"events.* is damaged or cut short"):
+        rf.Interactions.from_csv(str(path))
+    for argv in (
+        ["train", "--data", str(path), "--model", "popularity", "--out", str(tmp_path / "m.npz")],
+        ["customers", "--data", str(path), "--out", str(tmp_path / "c.csv")],  # its hint reads the start first
+    ):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "is damaged or cut short" in err and err.count("\n") == 1, err

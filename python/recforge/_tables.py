@@ -15,6 +15,7 @@ import os
 import re
 import warnings
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -187,6 +188,31 @@ def file_spare_delimiter(path, sep: str, encoding: str = "utf-8") -> str:
     return spare_delimiter(sep, found.__contains__)
 
 
+# What reading a damaged or cut-short compressed file raises, beside OSError without an errno
+# (gzip's "Not a gzipped file", bz2's "Invalid data stream"): a copy or a download broken off
+# ends a .gz, .bz2 or .xz before its end-of-stream marker, and a .zip before its directory.
+DAMAGED = (EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile)
+
+
+def is_damaged(error: BaseException) -> bool:
+    """Whether ``error`` is what a damaged or cut-short compressed file raised."""
+    return isinstance(error, DAMAGED) or (isinstance(error, OSError) and error.errno is None)
+
+
+@contextlib.contextmanager
+def intact(where: str):
+    """Reading ``where``: a damaged or cut-short compressed file is a ValueError naming it,
+    not the decompressor's EOFError (a traceback at the command line) or a half file read."""
+    try:
+        yield
+    except (*DAMAGED, OSError) as e:
+        if not is_damaged(e):
+            raise
+        raise ValueError(
+            f"{where} is damaged or cut short ({type(e).__name__}: {e}): copy or download it again"
+        ) from None
+
+
 def _decoding(encoding: str) -> str:
     # Spreadsheets export "CSV UTF-8" with a byte-order mark; read as plain UTF-8 it would
     # glue itself to the first column's name (pandas drops it on its own).
@@ -304,6 +330,11 @@ def read_table(
         No such file.
     """
     where = "the data" if isinstance(source, bytes) else repr(os.fspath(source))
+    with intact(where):
+        return _read_table(source, columns, names, text, sep, encoding, quoted, arrow_text, decimal, where)
+
+
+def _read_table(source, columns, names, text, sep, encoding, quoted, arrow_text, decimal, where):
     check_decimal(decimal, sep)
     if not isinstance(source, bytes) and not os.path.exists(os.fspath(source)):
         raise FileNotFoundError(f"no such file: {where}")

@@ -134,6 +134,13 @@ def _count_rows(events: str) -> int:
     return int(size / (len(head) / lines)) if head else 0
 
 
+def _holds_lists(out: str) -> bool:
+    """Whether the job folder ``out`` holds a finished block or the finished job."""
+    return os.path.exists(os.path.join(out, DONE)) or any(
+        name.startswith("part-") and name.endswith(".parquet") for name in os.listdir(out)
+    )
+
+
 def recommend(
     model,
     events,
@@ -267,6 +274,14 @@ def recommend(
         job["customers"] = {**_file_identity(customers), "key": customer_key}
     os.makedirs(out, exist_ok=True)
     manifest = os.path.join(out, MANIFEST)
+    if os.path.exists(manifest) and not _holds_lists(out):
+        # nothing scored yet: a run stopped or failed while splitting its input (a damaged
+        # file, since downloaded again) left only its plan, and the folder is free for this job
+        with open(manifest, encoding="utf-8") as f:
+            earlier = json.load(f)
+        if any(earlier.get(key) != job.get(key) for key in {*job, *OPTIONAL_JOB_KEYS}):
+            shutil.rmtree(os.path.join(out, SPILL), ignore_errors=True)
+            os.remove(manifest)
     if os.path.exists(manifest):
         with open(manifest, encoding="utf-8") as f:
             earlier = json.load(f)

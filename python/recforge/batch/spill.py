@@ -25,6 +25,7 @@ from .._tables import (
     check_no_header_line,
     check_repeated_names,
     file_spare_delimiter,
+    intact,
     is_whitespace,
     open_text,
     pandas_sep,
@@ -89,7 +90,8 @@ def read_chunks(
                 yield pa.Table.from_pandas(_cast(table.to_pandas(), kinds), schema=schema, preserve_index=False)
         return
     try:
-        yield from _csv_chunks(path, columns, kinds, chunk_rows, sep, encoding, what, names, fast, decimal, schema)
+        with intact(f"{what} {path!r}"):
+            yield from _csv_chunks(path, columns, kinds, chunk_rows, sep, encoding, what, names, fast, decimal, schema)
     except UnicodeDecodeError as e:
         raise ValueError(
             f"{what} {path!r} is not {encoding} text ({e}): give its encoding (e.g. encoding='latin-1')"

@@ -11,6 +11,7 @@ import os
 import sys
 import warnings
 
+from .._tables import DAMAGED
 from .._version import __version__
 from ._common import (
     MODEL_NAMES,
@@ -304,6 +305,7 @@ def main(argv=None) -> int:
         MemoryError,  # the models' own size checks (EASE's max_memory), or an allocation refused
         NotImplementedError,  # what a model cannot do (a user-based KNNRegressor's similar items)
         RuntimeError,  # a fit that did not converge, with its way out
+        *DAMAGED,  # a compressed file cut short, where a reader did not name it
     ) as e:
         # Anything the library refused is the input's fault here: one line, never a traceback.
         print(f"recforge {args.command}: error: {type(e).__name__}: {e}", file=sys.stderr)

@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 
 from .._factorize import pd
-from .._tables import header_fields, read_table, streamed_text
+from .._tables import header_fields, intact, read_table, streamed_text
 from ._hints import Hint
 
 SAMPLE_CHARACTERS = 4 * 2**20  # the file's start that is looked at: a few tens of thousands of rows
@@ -67,7 +67,7 @@ def _first_rows(path: str, mtime_ns: int, size: int, sep: str, encoding: str, na
 
         dataset = ds.dataset(path, format="parquet")
         return dataset.head(SAMPLE_ROWS).to_pandas()
-    with streamed_text(path, encoding) as f:
+    with intact(repr(path)), streamed_text(path, encoding) as f:
         chunk = f.read(SAMPLE_CHARACTERS)
         complete = not f.read(1)
     if not complete:
