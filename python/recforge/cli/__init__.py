@@ -15,6 +15,7 @@ from .._tables import DAMAGED
 from .._version import __version__
 from ._common import (
     MODEL_NAMES,
+    SEED_HELP,
     CliError,
     add_csv_arguments,
     add_data_arguments,
@@ -73,6 +74,7 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--param", action="append", metavar="NAME=VALUE", help="model parameter, e.g. neighbours=50 (repeatable)"
     )
+    t.add_argument("--seed", type=int, default=0, help=SEED_HELP)
     t.add_argument("--out", required=True, help="model file (.npz)")
     t.add_argument("--quiet", action="store_true", help="no progress output")
     add_feature_arguments(t)
@@ -131,7 +133,7 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--test-frac", type=float, default=0.2, help="share of pairs in test (default: 0.2)")
     e.add_argument("--cutoff", help="temporal split date (default: the time leaving --test-frac of pairs after it)")
     e.add_argument("--k", type=int, default=10)
-    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--seed", type=int, default=0, help=f"the split's and --tune's draws; {SEED_HELP}")
     e.add_argument("--out", help="write the results as JSON")
     e.add_argument("--no-fallbacks", action="store_true", help="compare the bare models")
     e.add_argument(

@@ -25,6 +25,7 @@ from ..campaign import (
 )
 from . import audience
 from ._common import (
+    SEED_HELP,
     CliError,
     build_interactions,
     check_output,
@@ -65,6 +66,7 @@ def add_campaign_parser(sub, add_data_arguments) -> None:
         f'("because you bought"), and the ones --exclude-seen purchases keeps out (default: {PURCHASE})',
     )
     c.add_argument("--fit", default="ease", help="model fitted on --data (default: ease)")
+    c.add_argument("--seed", type=int, default=0, help=SEED_HELP)
     c.add_argument(
         "--exclude-seen",
         choices=("all", "purchases", "none"),
@@ -237,7 +239,7 @@ def campaign(args) -> None:
         except (OSError, ValueError, ImportError) as e:
             raise CliError(f"--template: {e}") from None
 
-    model = make_model(args.fit, {}, "--fit")  # before reading the events: a typo costs nothing
+    model = make_model(args.fit, {}, "--fit", seed=args.seed)  # before reading the events: a typo costs nothing
     inter = build_interactions(args)
     model.fit(inter)
     descriptions, categories = _product_table(args, inter.item_ids)

@@ -42,7 +42,7 @@ from .features import read_attribute_table, read_features, read_products
 def train(args) -> None:
     start = time.perf_counter()
     check_output(args.out, suffixes=(".npz",))
-    model = make_model(args.model, parse_params(args.param))
+    model = make_model(args.model, parse_params(args.param), seed=args.seed)
     if args.no_fallbacks and (args.item_features or args.user_features):  # before reading the events
         raise CliError("--no-fallbacks: features feed the fallbacks; leave them out or drop --no-fallbacks")
     if not args.no_fallbacks and not takes_fallbacks(model):  # before the fit, not after it
@@ -318,7 +318,7 @@ def evaluate(args) -> None:
     twice = sorted({name for name in names if names.count(name) > 1})
     if twice:  # one row per name: a repeat would silently vanish from the table
         raise CliError(f"--models: {', '.join(twice)} listed more than once")
-    unfitted = {name: make_model(name, {}, "--models") for name in names}
+    unfitted = {name: make_model(name, {}, "--models", seed=args.seed) for name in names}
     inter = build_interactions(args)
     train_set, test_set = split_events(inter, args.split, args.test_frac, args.cutoff, args.seed)
     bought, measured, n_test = None, "", test_set.nnz
@@ -349,7 +349,14 @@ def evaluate(args) -> None:
             if args.tune and default_space(type(model)):
                 # the test part never reaches tune: it splits train_set again for validation
                 found = tune(
-                    type(model), None, train_set, k=args.k, n_trials=args.trials, budget=args.budget, relevant=bought
+                    type(model),
+                    None,
+                    train_set,
+                    k=args.k,
+                    n_trials=args.trials,
+                    budget=args.budget,
+                    relevant=bought,
+                    seed=args.seed,
                 )
                 model, chosen[name] = found.model, found
             else:
