@@ -313,3 +313,15 @@ def test_a_customer_in_both_groups_is_refused(tmp_path, capsys):
     argv = ["lift", "--campaign", str(tmp_path / "campaign.csv"), "--control", str(tmp_path / "control.csv")]
     assert main([*argv, "--data", str(tmp_path / "after.csv")]) == 2
     assert "1 customers are in both --campaign and --control" in capsys.readouterr().err
+
+
+def test_a_list_of_nobody_is_refused(tmp_path, capsys):
+    """An empty --control (or --campaign) made every rate and the lift NaN, written with exit 0."""
+    pd.DataFrame({"customer": ["a", "b"], "item": ["x", "y"]}).to_csv(tmp_path / "sent.csv", index=False)
+    pd.DataFrame({"customer": [], "item": []}).to_csv(tmp_path / "control.csv", index=False)
+    pd.DataFrame({"user": ["a"], "item": ["x"]}).to_csv(tmp_path / "after.csv", index=False)
+    argv = ["lift", "--campaign", str(tmp_path / "sent.csv"), "--control", str(tmp_path / "control.csv")]
+    assert main([*argv, "--data", str(tmp_path / "after.csv"), "--out", str(tmp_path / "lift.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "--control" in err and "names no customer" in err and err.count("\n") == 1
+    assert not (tmp_path / "lift.csv").exists()

@@ -94,6 +94,8 @@ def _lists(path: str, args, option: str):
         hint = "" if args.items else "; a list without products (recforge target's) needs --items"
         raise CliError(f"{e}{hint}") from None
     codes, customers = factorize(_text(table[args.customer_col]), f"{option} customers")
+    if not customers.size:  # a group of nobody: every rate and the lift would be NaN, exit 0
+        raise CliError(f"{option}: {path!r} names no customer: a lift compares two groups of customers")
     if args.items:
         given = np.array([i.strip() for i in args.items.split(",") if i.strip()], dtype=object)
         if not given.size:
