@@ -153,7 +153,14 @@ def test_summary_counts_lines_without_a_customer():
         ({"customers": ["a", "b"], "times": [1.0]}, ValueError, "one length"),
         ({"customers": ["a"], "times": [1.0], "amounts": [1.0, 2.0]}, ValueError, "amounts"),
         ({"customers": ["a"], "times": [1e9], "as_of": 1.0}, ValueError, "before every line"),
-        ({"customers": ["a"], "times": [1.0], "amounts": [np.nan]}, ValueError, "nothing to summarise"),
+        (
+            {"customers": ["a"], "times": [1.0], "amounts": [np.nan]},
+            ValueError,
+            r"no line of 1 has a customer, a time "
+            r"and an amount \(missing_amount 1\): nothing to summarise",
+        ),
+        ({"customers": [None], "times": [1.0]}, ValueError, r"a customer and a time \(missing_customer 1\)"),
+        ({"customers": [], "times": []}, ValueError, "no line to summarise"),
         ({"customers": ["a"], "times": [1.0], "unit": "month"}, ValueError, "unit"),
         ({"customers": ["a"], "times": [1.0], "returns": "keep"}, ValueError, "returns"),
         ({"customers": ["a"], "times": ["not a date"]}, ValueError, "times"),

@@ -222,8 +222,11 @@ def summary(
     bad_money = ~np.isfinite(money) & keep
     report["missing_amount"] = int(bad_money.sum())
     keep &= ~bad_money
-    if not keep.any():
-        raise ValueError("no line has a time and an amount: nothing to summarise")
+    if not keep.any():  # say what the lines lacked, not a generic list
+        lacked = {k: v for k, v in report.items() if k != "lines" and v}
+        what = f" ({', '.join(f'{k} {v:,}' for k, v in lacked.items())})" if lacked else ""
+        needs = "a customer, a time and an amount" if amounts is not None else "a customer and a time"
+        raise ValueError(f"no line of {n:,} has {needs}{what}: nothing to summarise" if n else "no line to summarise")
     end = float(np.max(t, where=keep, initial=-np.inf)) if as_of is None else as_moment(as_of, "as_of")
     late = keep & (t > end)
     report["after_as_of"] = int(late.sum())
