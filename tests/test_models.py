@@ -117,6 +117,19 @@ def test_bad_parameters(make, exc, match):
         make()
 
 
+@pytest.mark.parametrize("model", [rf.EASE(), rf.ALS(factors=2, iterations=1), rf.ItemKNN()])
+def test_a_table_of_events_given_to_fit_points_to_interactions(model):
+    """A pandas table of events was told to "wrap dense data with scipy.sparse.csr_array", which
+    would make a matrix of its columns, not of customers and products."""
+    import pandas as pd
+
+    events = pd.DataFrame({"user": ["a", "b"], "item": ["x", "y"]})
+    with pytest.raises(TypeError, match=r"got pandas.DataFrame; for a table of events .*Interactions.from_pandas"):
+        model.fit(events)
+    with pytest.raises(TypeError, match="wrap dense data"):
+        model.fit(np.ones((2, 2)))
+
+
 def test_popularity_fit_checks_times():
     X = interactions()
     with pytest.raises(ValueError, match="times is required when half_life is set"):

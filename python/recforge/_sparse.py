@@ -98,10 +98,14 @@ def _compressed(indptr, indices, data, shape: tuple[int, int], dtype, name: str,
 
 
 def _not_sparse(X, name: str):
-    return TypeError(
-        f"{name} must be a scipy.sparse matrix or array, got {type(X).__module__}.{type(X).__name__}; "
-        "wrap dense data with scipy.sparse.csr_array(...)"
-    )
+    kind = f"{type(X).__module__}.{type(X).__name__}"
+    if type(X).__name__ == "DataFrame":  # pandas, polars ...: most likely a table of events, one per row
+        way_out = (
+            "for a table of events (one per row), pass rf.Interactions.from_pandas(df, user_col=..., item_col=...)"
+        )
+    else:
+        way_out = "wrap dense data with scipy.sparse.csr_array(...)"
+    return TypeError(f"{name} must be a scipy.sparse matrix or array, got {kind}; {way_out}")
 
 
 def row_ids(X) -> np.ndarray:
