@@ -175,6 +175,33 @@ def test_a_job_that_failed_before_any_list_leaves_the_folder_free(tmp_path, fitt
         rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / "out", k=5, blocks=2)
 
 
+@pytest.mark.parametrize("suffix", [".csv.gz", ".csv.bz2", ".csv.xz", ".zip"])
+def test_a_compressed_csv_is_cut_into_as_many_blocks_as_its_text(tmp_path, fitted, suffix):
+    """The number of blocks came from the file's size over the length of its first lines, read
+    as raw bytes: a gzip CSV counted 1,147 of 19,999 lines, so each block held 17 times the
+    events memory was sized for."""
+    import bz2
+    import gzip
+    import lzma
+    import zipfile
+
+    model, _ = fitted
+    frame = events(5, 20000, n_users=60)
+    text = frame.to_csv(index=False).encode()
+    (tmp_path / "e.csv").write_bytes(text)
+    if suffix == ".zip":
+        with zipfile.ZipFile(tmp_path / "e.zip", "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("e.csv", text)
+    else:
+        (tmp_path / f"e{suffix}").write_bytes(
+            {".csv.gz": gzip, ".csv.bz2": bz2, ".csv.xz": lzma}[suffix].compress(text)
+        )
+    plain = rf.batch.recommend(model, tmp_path / "e.csv", tmp_path / "plain", k=3, block_events=2000)
+    packed = rf.batch.recommend(model, tmp_path / f"e{suffix}", tmp_path / "packed", k=3, block_events=2000)
+    assert plain["blocks"] >= 10 and abs(packed["blocks"] - plain["blocks"]) <= 1
+    pd.testing.assert_frame_equal(read_lists(tmp_path / "packed"), read_lists(tmp_path / "plain"))
+
+
 def test_what_cannot_be_scored_or_written_is_named(tmp_path, fitted):
     """A file as out raised FileExistsError, a DataFrame as events os.fspath's TypeError, an
     unfitted model "must know its raw ids", and collect wrote a CSV named .xlsx."""
@@ -356,6 +383,26 @@ def test_cli_recommend_out_of_core_writes_what_the_in_memory_command_writes(tmp_
     pd.testing.assert_frame_equal(memory[["user", "rank", "item", "path"]], blocks[["user", "rank", "item", "path"]])
     assert folder["item"].tolist() == memory["item"].tolist()
     np.testing.assert_allclose(folder["score"], memory["score"], rtol=1e-5)
+
+
+def test_cli_takes_a_compressed_input_out_of_core_by_the_size_of_its_text(tmp_path, fitted, monkeypatch, capsys):
+    """The automatic switch to blocks compared a .csv.gz's own size with the threshold: a gzip
+    CSV of 5 GB of text (about 600 MB) was read into memory."""
+    import gzip
+
+    from recforge.cli import commands, main
+
+    _, train = fitted
+    text = train.to_csv(index=False).encode()
+    (tmp_path / "e.csv.gz").write_bytes(gzip.compress(text))
+    model = str(tmp_path / "m.npz")
+    assert main(["train", "--data", str(tmp_path / "e.csv.gz"), "--model", "itemknn", "--out", model, "--quiet"]) == 0
+    compressed = (tmp_path / "e.csv.gz").stat().st_size
+    monkeypatch.setattr(commands, "OUT_OF_CORE_BYTES", (compressed + len(text)) // 2)  # between the two
+    capsys.readouterr()
+    argv = ["recommend", "--model", model, "--data", str(tmp_path / "e.csv.gz"), "--k", "5", "--quiet"]
+    assert main([*argv, "--out", str(tmp_path / "lists.csv")]) == 0
+    assert " in 1 block" in capsys.readouterr().out  # out of core, though the file is small
 
 
 def test_products_bought_before_may_be_offered_again_in_memory_and_out_of_core(tmp_path, fitted):

@@ -246,6 +246,33 @@ def open_text(path, encoding: str = "utf-8"):
     return open(name, encoding=encoding, newline="")
 
 
+def text_size(path, sample: int = 1 << 20) -> tuple[int, bytes]:
+    """(bytes of text, the first ``sample`` of them) of a possibly compressed file: exact for a
+    plain file and a zip member (its directory records the size); estimated for gzip, bz2 and
+    xz from the compression ratio of the start, as those formats keep no reliable size. Their
+    compressed size, taken for the text's, counted a gzip CSV's lines 17 times short."""
+    name = os.fspath(path)
+    size = os.path.getsize(name)
+    with intact(repr(name)):
+        if name.lower().endswith(".zip"):
+            with zipfile.ZipFile(name) as z:
+                members = [m for m in z.infolist() if not m.is_dir()]
+                if len(members) != 1:
+                    raise ValueError(f"{name!r} must hold exactly one file, holds {len(members)}")
+                with z.open(members[0]) as f:
+                    return members[0].file_size, f.read(sample)
+        opener = _OPENERS.get(os.path.splitext(name)[1].lower())
+        with open(name, "rb") as raw:
+            if opener is None:
+                return size, raw.read(sample)
+            with opener(raw) as text:
+                head = text.read(sample)
+                consumed = raw.tell()  # compressed bytes read for it (to the decompressor's buffer)
+                if consumed >= size:  # all of it read in: the rest of the text is counted exactly
+                    return len(head) + sum(map(len, iter(lambda: text.read(sample), b""))), head
+    return int(len(head) * size / max(consumed, 1)), head
+
+
 @contextlib.contextmanager
 def streamed_text(path, encoding: str = "utf-8"):
     """A text stream over a possibly compressed file, read as it goes: a zip member is streamed
