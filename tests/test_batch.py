@@ -159,9 +159,10 @@ def test_a_job_that_failed_before_any_list_leaves_the_folder_free(tmp_path, fitt
     be emptied by hand though it held nothing. Once a block is written, the folder is the job's."""
     import gzip
 
-    model, train = fitted
+    model, _ = fitted
+    train = events(7, 150_000, n_users=30_000)  # over a MiB of text: its start reads, the cut is met while splitting
     whole = gzip.compress(train.to_csv(index=False).encode())
-    (tmp_path / "e.csv.gz").write_bytes(whole[: len(whole) // 2])
+    (tmp_path / "e.csv.gz").write_bytes(whole[: len(whole) * 9 // 10])
     with pytest.raises(ValueError, match="damaged or cut short"):
         rf.batch.recommend(model, tmp_path / "e.csv.gz", tmp_path / "out", k=5, blocks=2)
     assert (tmp_path / "out" / "_recforge_job.json").exists()
