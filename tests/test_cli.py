@@ -345,6 +345,10 @@ def test_help(command, capsys):
     [
         (["train", "--data", "absent.csv", "--model", "itemknn", "--out", "m.npz"], "no such file"),
         (
+            ["train", "--data", "s3://shop/events.parquet", "--model", "itemknn", "--out", "m.npz"],
+            "no such file 's3://shop/events.parquet'; copy it here first",
+        ),
+        (
             ["train", "--data", "{events}", "--user-col", "shopper", "--model", "itemknn", "--out", "m.npz"],
             "no column 'shopper'",
         ),

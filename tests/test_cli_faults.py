@@ -479,6 +479,11 @@ def test_library_warnings_are_one_line_of_the_command(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("recforge train: warning: time: every date reads both month first and day first")
     assert ".py:" not in err and err.count("\n") == 1, err
+    # a column of another name is named: "time:" read as if the file had one called so
+    path.write_text(path.read_text().replace("user,item,time", "user,item,ordered"))
+    assert main(["train", "--data", str(path), "--time-col", "ordered", "--model", "popularity",
+                 "--out", str(tmp_path / "m.npz"), "--quiet"]) == 0  # fmt: skip
+    assert capsys.readouterr().err.startswith("recforge train: warning: time column 'ordered': every date reads")
 
 
 def test_customers_say_the_lines_they_left_out_as_every_reader_does(tmp_path, capsys):

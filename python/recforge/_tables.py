@@ -196,7 +196,9 @@ DAMAGED = (EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile)
 
 def is_damaged(error: BaseException) -> bool:
     """Whether ``error`` is what a damaged or cut-short compressed file raised."""
-    return isinstance(error, DAMAGED) or (isinstance(error, OSError) and error.errno is None)
+    # bz2 raises a bare OSError, gzip its BadGzipFile; not a missing file or a denied one
+    bare = type(error) is OSError and error.errno is None
+    return isinstance(error, (*DAMAGED, gzip.BadGzipFile)) or bare
 
 
 @contextlib.contextmanager

@@ -141,7 +141,9 @@ def read_events(args, columns=None, text=None, arrow_text: bool = False):
         columns = [c for k, c in spec.items() if k.endswith("_col") and c is not None]
         text = [c for c in (args.user_col, args.item_col, args.event_col, args.time_col) if c is not None]
     if not os.path.exists(args.data):
-        raise CliError(f"--data: no such file {args.data!r}")
+        remote = "://" in args.data  # s3://, gs://, https://: the command line reads local files
+        way_out = "; copy it here first (rf.distributed reads remote Parquet through Dask)" if remote else ""
+        raise CliError(f"--data: no such file {args.data!r}{way_out}")
     try:
         if is_parquet(args.data):
             if getattr(args, "names", None):

@@ -524,7 +524,9 @@ class Interactions:
         raw_w, w, unweighted, unknown_events, event_codes, event_types = _weights(
             cols.get("weight"), cols.get("event"), spec.get("event_weights"), n
         )
-        t = as_seconds(cols["time"], "time") if cols.get("time") is not None else None
+        # named by its column where it has one: "time column 'timestamp'" at the command line too
+        named = f"time column {spec['time_col']!r}" if spec.get("time_col") not in (None, "time") else "time"
+        t = as_seconds(cols["time"], named) if cols.get("time") is not None else None
         amount = _numbers(cols["amount"], "amounts") if cols.get("amount") is not None else None
         report = {"rows": n}
         if known is None:
