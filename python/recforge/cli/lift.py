@@ -4,6 +4,7 @@ control group's lists are those recforge campaign --holdout-out wrote for it).""
 
 from __future__ import annotations
 
+import re
 import sys
 
 import numpy as np
@@ -135,9 +136,10 @@ def _events(args, key):
     warn_event_types(args, text + money_columns)  # once the columns are known to be there
     no_user, no_item = missing_mask(users), missing_mask(items)
     keep = ~no_user & ~no_item
+    window = np.ones(keep.size, dtype=bool) if start is None else (times >= start) & (times < start + args.days * DAY)
     if start is not None:
         timed = keep & ~np.isnan(times)
-        keep &= (times >= start) & (times < start + args.days * DAY)
+        keep &= window
         if timed.any() and not keep.any():
             # zero conversions in both groups would read as a result; it is a window off the log
             first, last = (str(np.datetime64(int(t), "s")) for t in (times[timed].min(), times[timed].max()))
@@ -146,7 +148,6 @@ def _events(args, key):
                 f"its lines run from {first} to {last}"
             )
     # what the window held but no one could be credited with, counted as every reader counts it
-    window = np.ones(keep.size, dtype=bool) if start is None else (times >= start) & (times < start + args.days * DAY)
     dropped = {"missing_user": int((window & no_user).sum()), "missing_item": int((window & no_item & ~no_user).sum())}
     if start is not None:  # a line without a time falls in no window
         dropped["missing_time"] = int((np.isnan(times) & ~no_user & ~no_item).sum())
@@ -162,10 +163,8 @@ def _pseudonym_shaped(ids: np.ndarray) -> bool:
     ids = ids[~missing_mask(ids)]
     if not ids.size or not isinstance(ids[0], str) or not 16 <= len(ids[0]) <= 64:
         return False
-    width = len(ids[0])
-    return all(len(i) == width for i in ids.tolist()) and all(
-        all(c in "0123456789abcdef" for c in i) for i in np.unique(ids).tolist()
-    )
+    hexadecimal = re.compile(f"[0-9a-f]{{{len(ids[0])}}}")
+    return all(hexadecimal.fullmatch(i) for i in np.unique(ids).tolist())
 
 
 def _check_id_kinds(treated: np.ndarray, control: np.ndarray, users: np.ndarray, key) -> None:
