@@ -968,7 +968,12 @@ def test_knnregressor_is_refused_fallbacks_before_its_fit_and_evaluated_bare(tmp
     assert main([*evaluate, "--out", str(out), "--quiet"]) == 0
     said = capsys.readouterr().out
     assert "| knnregressor |" in said and "knnregressor: no fallbacks" in said and "itemknn: no" not in said
-    assert set(json.loads(out.read_text())["metrics"]) >= {"popularity", "knnregressor", "itemknn"}
+    results = json.loads(out.read_text())
+    assert set(results["metrics"]) >= {"popularity", "knnregressor", "itemknn"}
+    # the rating model's RMSE and MAE beside the ranking table, for it alone
+    assert "Rating error over" in said and said.split("Rating error over")[0].rstrip().endswith(" |")
+    assert list(results["ratings"]) == ["knnregressor"] and results["n_ratings"] > 0
+    assert set(results["ratings"]["knnregressor"]) == {"rmse", "mae"}
 
 
 def test_names_reads_an_event_file_without_a_header_line(tmp_path, capsys):

@@ -49,6 +49,44 @@ def test_compare_reports_intervals_and_paired_tests(split):
     assert "(p=0)" not in str(result) and "(p<0.001)" in str(result)
 
 
+def test_models_that_predict_ratings_get_their_rating_error():
+    """BiasedMF and KNNRegressor were judged by precision@10 alone, a ranking they are not
+    fitted for; a scikit-surprise user reads RMSE and MAE. They are the errors of predict on
+    the test's pairs, tested against the first rating model on the same pairs."""
+    from scipy import stats
+
+    rng = np.random.default_rng(4)
+    dense = np.where(rng.random((120, 40)) < 0.3, rng.integers(1, 6, (120, 40)), 0).astype(np.float64)
+    train, test = rf.split.per_user_split(sp.csr_matrix(dense), 0.25, seed=1)
+    mf, knn = rf.BiasedMF(random_state=0).fit(train), rf.KNNRegressor(neighbours=10).fit(train)
+    rows, cols = test.nonzero()
+    given = np.asarray(test[rows, cols]).ravel()
+    errors = {name: m.predict(rows, cols) - given for name, m in (("mf", mf), ("knn", knn))}
+    got = rf.evaluate(mf, train, test, k=5)
+    assert got["rmse"] == pytest.approx(rf.metrics.rmse(given, mf.predict(rows, cols)), rel=1e-12)
+    assert got["mae"] == pytest.approx(rf.metrics.mae(given, mf.predict(rows, cols)), rel=1e-12)
+    assert got["n_ratings"] == given.size
+    assert "rmse" not in rf.evaluate(rf.Popularity().fit(train), train, test, k=5)
+    result = rf.compare({"pop": rf.Popularity().fit(train), "mf": mf, "knn": knn}, train, test, k=5)
+    assert list(result.ratings) == ["mf", "knn"] and result.n_ratings == given.size
+    for name, e in errors.items():
+        rmse, low, high = result.ratings[name]["rmse"]
+        assert rmse == pytest.approx(np.sqrt(np.mean(e**2)), rel=1e-12) and low < rmse < high
+        mae, low, high = result.ratings[name]["mae"]
+        half = stats.t.ppf(0.975, e.size - 1) * np.abs(e).std(ddof=1) / np.sqrt(e.size)
+        assert mae == pytest.approx(np.abs(e).mean()) and high - mae == pytest.approx(half)
+    want = stats.ttest_rel(errors["knn"] ** 2, errors["mf"] ** 2).pvalue
+    assert result.rating_p_values["knn"]["rmse"] == pytest.approx(want) and "mf" not in result.rating_p_values
+    assert "Rating error over" in str(result) and "| knn | " in str(result).split("Rating error")[0].split("| mae |")[1]
+    pytest.importorskip("pandas")
+    frame = result.to_frame()
+    assert np.isnan(frame.loc["pop", "rmse"]) and frame.loc["knn", "rmse_p"] == pytest.approx(want)
+    # k-fold, as scikit-surprise's cross_validate reports it
+    folds = rf.cross_validate(lambda: rf.BiasedMF(random_state=0), sp.csr_matrix(dense), folds=3)
+    assert folds["rmse"][0] == pytest.approx(np.mean([f["rmse"] for f in folds["folds"]]))
+    assert "rmse" not in rf.cross_validate(rf.Popularity, sp.csr_matrix(dense), folds=3)
+
+
 def test_a_comparison_as_a_data_frame_holds_the_table(split):
     pd = pytest.importorskip("pandas")
     train, test = split

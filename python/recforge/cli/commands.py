@@ -399,7 +399,10 @@ def evaluate(args) -> None:
     if args.out:
 
         def plain(c):
-            return {"k": c.k, "n_users": c.n_users, "metrics": c.metrics, "p_values": c.p_values, "beyond": c.beyond}
+            out = {"k": c.k, "n_users": c.n_users, "metrics": c.metrics, "p_values": c.p_values, "beyond": c.beyond}
+            if c.ratings:  # the models that predict ratings
+                out.update(n_ratings=c.n_ratings, ratings=c.ratings, rating_p_values=c.rating_p_values)
+            return out
 
         tuned = {
             name: {"params": found.best_params, "validation_ndcg": found.best_score} for name, found in chosen.items()

@@ -15,6 +15,7 @@ from .._sparse import check_sparse, indptr_where
 from ..kernels.metrics import RANKING_METRICS, coverage, ranking_metrics
 from ..kernels.metrics import auc as auc_metric
 from .beyond import BEYOND_METRICS, beyond_accuracy
+from .ratings import RATING_METRICS, error_intervals, paired_errors, predicts_ratings, rating_errors
 from .split import partition
 
 
@@ -171,7 +172,9 @@ def evaluate(
         The metrics of :func:`recforge.metrics.ranking_metrics` (averaged over the customers
         with test items; ``n_users`` says how many), ``coverage`` (share of items
         recommended), ``auc`` when asked, ``groups`` when asked, the beyond-accuracy measures
-        when asked.
+        when asked. For a model that predicts ratings (BiasedMF, KNNRegressor) also ``rmse``
+        and ``mae`` of its predictions of the test's ratings, over ``n_ratings`` pairs
+        (:mod:`recforge.evaluation.ratings`).
     """
     train, test = _check_pair(train, test, [("model", model)])
     k = check_int(k, "k", minimum=1)
@@ -181,6 +184,9 @@ def evaluate(
     res = _measure(model, users, train[users], test[users], k, exclude_seen, auc, None, train.shape[1], lists)
     if beyond:
         res.update(beyond_accuracy(lists["ids"], train, similarity=similarity))
+    if predicts_ratings(model) and test.nnz:
+        errors = rating_errors(model, test)
+        res.update({m: values[0] for m, values in error_intervals(errors, _interval).items()}, n_ratings=errors.size)
     if groups:
         returning = np.diff(train.indptr)[users] > 0
         out = {}
@@ -291,6 +297,11 @@ class Comparison:
     groups: dict = field(default_factory=dict)
     # With compare(beyond=True): model -> beyond-accuracy measures of its lists
     beyond: dict = field(default_factory=dict)
+    # Models that predict ratings: model -> "rmse" / "mae" -> (value, low, high) over the test's
+    # n_ratings pairs, and the paired t-test p-value against the first such model
+    ratings: dict = field(default_factory=dict)
+    rating_p_values: dict = field(default_factory=dict)
+    n_ratings: int = 0
     lists: dict = field(default_factory=dict, repr=False)  # internal: top-k lists while measuring
 
     def __str__(self) -> str:
@@ -315,6 +326,21 @@ class Comparison:
             lines.append("|---|" + "---:|" * len(names))
             for name, measures in self.beyond.items():
                 lines.append(f"| {name} | " + " | ".join(f"{measures[m]:.4f}" for m in names) + " |")
+        if self.ratings:
+            lines.append("\n| model | " + " | ".join(RATING_METRICS) + " |")
+            lines.append("|---|" + "---:|" * len(RATING_METRICS))
+            for name, errors in self.ratings.items():
+                cells = []
+                for m in RATING_METRICS:
+                    value, low, high = errors[m]
+                    p = self.rating_p_values.get(name, {}).get(m)
+                    cells.append(f"{value:.4f} [{low:.4f}, {high:.4f}]" + ("" if p is None else f" ({_p_text(p)})"))
+                lines.append(f"| {name} | " + " | ".join(cells) + " |")
+            first = next(iter(self.ratings))
+            lines.append(
+                f"\nRating error over {self.n_ratings:,} test ratings, with its 95% interval; p: paired t-test "
+                f"against {first}."
+            )
         for name, group in self.groups.items():
             lines.append(f"\n{name}:\n" + (str(group) if group.n_users else "no customers"))
         return "\n".join(lines)
@@ -323,7 +349,9 @@ class Comparison:
         """The table as a pandas DataFrame, one row per model (in the order compared): for each
         ranking metric its mean and the 95% interval's ends (``ndcg``, ``ndcg_low``,
         ``ndcg_high``) and the paired t-test's p-value against the baseline (``ndcg_p``; NaN
-        for the baseline itself), then the beyond-accuracy measures when measured. A group's
+        for the baseline itself), then the beyond-accuracy measures when measured, then
+        ``rmse`` and ``mae`` the same way for the models that predict ratings (NaN for the
+        others). A group's
         table is ``comparison.groups[name].to_frame()``.
 
         Returns
@@ -342,6 +370,8 @@ class Comparison:
                 row[m], row[f"{m}_low"], row[f"{m}_high"] = per_metric[m]
                 row[f"{m}_p"] = self.p_values.get(name, {}).get(m, float("nan"))
             row.update(self.beyond.get(name, {}))
+            for m, (row[m], row[f"{m}_low"], row[f"{m}_high"]) in self.ratings.get(name, {}).items():
+                row[f"{m}_p"] = self.rating_p_values.get(name, {}).get(m, float("nan"))
             rows.append(row)
         return pd.DataFrame(rows, index=pd.Index(list(self.metrics), name="model"))
 
@@ -382,7 +412,9 @@ def compare(
     -------
     Comparison
         Means with 95% confidence intervals (Student t over users) and paired t-test p-values
-        against the baseline; ``print(result)`` gives a table.
+        against the baseline; ``print(result)`` gives a table. Models that predict ratings
+        (BiasedMF, KNNRegressor) also get ``result.ratings``: RMSE and MAE of the test's
+        ratings with their intervals, tested against the first such model on the same pairs.
     """
     if not isinstance(models, dict) or not models:
         raise TypeError("models must be a non-empty dict of name -> fitted model")
@@ -394,6 +426,7 @@ def compare(
     if beyond:
         out.beyond = {name: beyond_accuracy(ids, train, similarity=similarity) for name, ids in out.lists.items()}
     out.lists = {}
+    _rating_errors(out, models, test)
     if groups:
         returning = np.diff(train.indptr)[users] > 0
         for name, chosen in (("returning", users[returning]), ("new_customers", users[~returning])):
@@ -435,6 +468,25 @@ def _compare(models, users, history, held_out, k, exclude_seen, allow=None, list
     return out
 
 
+def _rating_errors(out: Comparison, models: dict, test) -> None:
+    """``out.ratings`` of the models that predict ratings, over every pair of ``test``."""
+    errors = {name: rating_errors(m, test) for name, m in models.items() if predicts_ratings(m) and test.nnz}
+    if not errors:
+        return
+    from scipy import stats  # here, not at import (a third of `import recforge`)
+
+    out.n_ratings = int(test.nnz)
+    first = next(iter(errors))
+    for name, e in errors.items():
+        out.ratings[name] = error_intervals(e, _interval)
+        if name != first:
+            mine, theirs = paired_errors(e), paired_errors(errors[first])
+            out.rating_p_values[name] = {
+                m: float(stats.ttest_rel(mine[m], theirs[m]).pvalue) if np.any(mine[m] != theirs[m]) else 1.0
+                for m in RATING_METRICS
+            }
+
+
 def cross_validate(make_model, user_items, folds: int = 5, k: int = 10, seed: int = 0) -> dict:
     """k-fold cross-validation over interactions: each interaction is in exactly one test fold;
     ``make_model`` (a model class, a function returning a fresh unfitted model, or a model,
@@ -444,7 +496,8 @@ def cross_validate(make_model, user_items, folds: int = 5, k: int = 10, seed: in
     -------
     dict
         ``folds``: the :func:`evaluate` dict of each fold; and per metric, (mean, low, high) of
-        the 95% interval over folds.
+        the 95% interval over folds (``rmse`` and ``mae`` too for a model that predicts ratings:
+        scikit-surprise's ``cross_validate`` measures).
     """
     if isinstance(make_model, Parametrised):
         make_model = model_factory(make_model, "make_model")[0]
@@ -460,6 +513,7 @@ def cross_validate(make_model, user_items, folds: int = 5, k: int = 10, seed: in
         train, test = partition(user_items, fold_of == f)
         results.append(evaluate(make_model().fit(train), train, test, k))
     out = {"folds": results}
-    for m in (*RANKING_METRICS, "coverage"):
+    rated = RATING_METRICS if "rmse" in results[0] else ()  # a model that predicts ratings
+    for m in (*RANKING_METRICS, "coverage", *rated):
         out[m] = _interval(np.array([r[m] for r in results]))
     return out
