@@ -539,3 +539,24 @@ def test_a_compressed_file_cut_short_is_named(tmp_path, capsys, suffix):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert "is damaged or cut short" in err and err.count("\n") == 1, err
+
+
+def test_a_folder_of_csv_files_is_named_as_such(tmp_path, capsys):
+    """A folder is read as Parquet files: one of CSV part files (Spark's write.csv) was refused
+    with Arrow's "Parquet magic bytes not found in footer" about its first file."""
+    pytest.importorskip("pyarrow")
+    from recforge.cli import main
+
+    folder = tmp_path / "events"
+    folder.mkdir()
+    (folder / "_SUCCESS").write_text("")
+    for part in range(2):
+        (folder / f"part-{part:05d}.csv").write_text("user,item\nc1,p1\nc2,p2\n")
+    with pytest.raises(ValueError, match=r"is a folder of 2 CSV files \(part-00000.csv, part-00001.csv\)"):
+        rf.Interactions.from_parquet(str(folder), "user", "item")
+    assert main(["train", "--data", str(folder), "--model", "popularity", "--out", str(tmp_path / "m.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "is a folder of 2 CSV files" in err and err.count("\n") == 1
+    model = rf.ColdStart(rf.Popularity()).fit(rf.Interactions.from_arrays(["c1", "c2"], ["p1", "p2"]))
+    with pytest.raises(ValueError, match="is a folder of 2 CSV files"):
+        rf.batch.recommend(model, folder, tmp_path / "lists", k=2)

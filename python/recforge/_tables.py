@@ -662,16 +662,41 @@ def check_names_cover(source, names, where: str, header_line: bool = False, **re
         )
 
 
+_TEXT_TABLES = (".csv", ".tsv", ".txt", ".dat", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip", ".zip", ".gz")
+
+
+def parquet_dataset(path, where: str):
+    """``path`` (a Parquet file or a folder of them) as a pyarrow dataset; a folder of CSV files
+    (Spark's write.csv, daily exports) is named as such, not as Arrow's "Parquet magic bytes not
+    found in footer" about its first file."""
+    import pyarrow.dataset as ds
+
+    name = os.fspath(path)
+    if os.path.isdir(name):
+        files = sorted(
+            os.path.relpath(os.path.join(folder, f), name)
+            for folder, _, names in os.walk(name)
+            for f in names
+            if not f.startswith((".", "_"))  # as Arrow: Spark's _SUCCESS, checksums
+        )
+        text = [f for f in files if f.lower().endswith(_TEXT_TABLES)]
+        if text and not any(f.lower().endswith(".parquet") for f in files):
+            shown = ", ".join(text[:3]) + (", ..." if len(text) > 3 else "")
+            raise ValueError(
+                f"{where} is a folder of {len(text):,} CSV files ({shown}): a folder is read as Parquet files; "
+                "give the events as one CSV file (the files' lines under one header line) or as Parquet"
+            )
+    try:
+        return ds.dataset(name, format="parquet")
+    except (OSError, ValueError) as e:  # ArrowInvalid is a ValueError: not Parquet, unreadable
+        raise ValueError(f"{where}: cannot read it as Parquet: {str(e).splitlines()[0]}") from None
+
+
 def read_parquet(path, columns, where: str):
     """The ``columns`` of a Parquet file or folder (a dataset: Spark's, Dask's or pandas'
     partition_cols') as a pandas DataFrame; an absent column is named as a CSV's would be (not
     Arrow's schema dump over several lines)."""
-    import pyarrow.dataset as ds
-
-    try:
-        names = ds.dataset(os.fspath(path), format="parquet").schema.names
-    except (OSError, ValueError) as e:  # ArrowInvalid is a ValueError: not Parquet, unreadable
-        raise ValueError(f"{where}: cannot read it as Parquet: {str(e).splitlines()[0]}") from None
+    names = parquet_dataset(path, where).schema.names
     if not names and os.path.isdir(path):
         raise ValueError(f"{where} holds no Parquet file")
     check_header(where, [c for c in columns if c is not None], names)

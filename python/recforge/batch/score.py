@@ -28,7 +28,7 @@ from .._atomic import atomic_output, atomic_path, check_writable
 from .._checks import NotFittedError, check_bool, check_choice, check_int, check_model
 from .._csv_out import GZIP_LEVEL, Coded, frame_of, write_csv
 from .._factorize import found_written_otherwise, id_kind, ids_like
-from .._tables import check_column_names, check_decimal, check_table_suffix, text_size
+from .._tables import check_column_names, check_decimal, check_table_suffix, parquet_dataset, text_size
 from ..data import Interactions
 from ..models import ColdStart
 from .customers import CustomerTable, emptied_customers, table_kinds, with_empty_rows
@@ -124,9 +124,7 @@ def _count_rows(events: str) -> int:
     """Input rows: exact for Parquet (its metadata), estimated for CSV from the file size and the
     first rows' length."""
     if os.path.isdir(events) or events.lower().endswith(".parquet"):
-        import pyarrow.dataset as ds
-
-        return int(ds.dataset(events, format="parquet").count_rows())
+        return int(parquet_dataset(events, f"events {events!r}").count_rows())
     size, head = text_size(events)  # of the text: a compressed file's own size is a fraction of it
     lines = max(head.count(b"\n"), 1)
     return int(size / (len(head) / lines)) if head else 0

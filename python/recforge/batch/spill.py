@@ -29,6 +29,7 @@ from .._tables import (
     is_whitespace,
     open_text,
     pandas_sep,
+    parquet_dataset,
     repeated_header,
 )
 
@@ -70,12 +71,11 @@ def read_chunks(
     number columns' decimal mark (with ",", a number field holding a point is missing, as any
     number that does not parse)."""
     import pyarrow as pa
-    import pyarrow.dataset as ds
 
     schema = arrow_schema(kinds)
     lower = path.lower()
     if os.path.isdir(path) or lower.endswith(".parquet"):
-        dataset = ds.dataset(path, format="parquet")
+        dataset = parquet_dataset(path, f"{what} {path!r}")
         missing = [c for c in columns if c not in dataset.schema.names]
         if missing:
             raise ValueError(f"{what} {path!r} has no column {missing[0]!r} (columns: {dataset.schema.names})")
