@@ -464,6 +464,7 @@ def test_cli_serves_until_sigterm_then_saves_the_state(tmp_path):
         line = proc.stderr.readline()
         port = re.search(r"http://127\.0\.0\.1:(\d+)", line)
         assert port, line
+        assert "2,169 customers from sample; dropped rows: none)" in line  # what the history left out
         url = f"http://127.0.0.1:{port.group(1)}"
         assert httpx.get(url + "/health", timeout=30).json()["customers"] == 2169
         reply = httpx.post(url + "/events", json={"events": [{"customer": "17850", "item": "22423"}]}, timeout=30)

@@ -7,7 +7,7 @@ import socket
 import sys
 
 from ..realtime import EpsilonGreedy, OnlineRecommender, ThompsonSampling
-from ._common import CliError, add_csv_arguments
+from ._common import CliError, add_csv_arguments, dropped_rows
 from .commands import events_like_training, trained
 
 
@@ -87,7 +87,8 @@ def serve(args) -> None:
             except (ValueError, TypeError) as e:
                 raise CliError(f"--data: {e}") from None
         online = OnlineRecommender(model, history, log=args.log)
-        source = "no history" if history is None else f"{args.data}"
+        # what the history left out, as every command that reads events says it
+        source = "no history" if history is None else f"{args.data}; dropped rows: {dropped_rows(history.report)}"
     policy = None
     if args.explore == "thompson":
         policy = ThompsonSampling(random_state=args.seed)
