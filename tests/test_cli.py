@@ -721,7 +721,8 @@ def test_only_purchase_events_are_transactions(tmp_path, capsys):
         for command in ("customers", "clv"):
             out = tmp_path / f"{command}_{name}.csv"
             argv = [command, "--data", str(tmp_path / f"{name}.csv"), *common, *extra, "--out", str(out)]
-            assert main(argv + (["--accept-bounds", "--penalizer", "0.001"] if command == "clv" else [])) == 0
+            clv = ["--accept-bounds", "--penalizer", "0.001", "--spend-penalizer", "0.001"]
+            assert main(argv + (clv if command == "clv" else [])) == 0
             tables[command, name] = pd.read_csv(out)
     for command in ("customers", "clv"):
         pd.testing.assert_frame_equal(tables[command, "log"], tables[command, "bought"])

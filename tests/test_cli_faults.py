@@ -395,6 +395,7 @@ def test_clv_without_dropout_points_to_the_option_that_accepts_it(tmp_path, caps
         for c, d in zip(customers, days):
             w.writerow([c, int(1.7e9 + int(d) * 86400), 5.0])
     argv = ["clv", "--data", str(path), "--user-col", "customer", "--amount-col", "amount", "--penalizer", "0.001"]
+    argv += ["--spend-penalizer", "0.001"]  # every amount is 5.0: Gamma-Gamma has no heterogeneity to fit
     out = tmp_path / "clv.csv"
     one_line_error(capsys, main([*argv, "--out", str(out)]), "a -> 0", "rerun with --accept-bounds")
     assert not out.exists()

@@ -594,6 +594,55 @@ def test_gamma_gamma_without_heterogeneity_points_to_the_penalizer():
     GammaGammaFitter(penalizer=0.001).fit(x, spend)
 
 
+def test_gamma_gamma_refuses_a_spend_without_a_finite_mean():
+    """q <= 1 leaves the spend per transaction without a finite mean: one-time buyers, valued at
+    p v / (q - 1), got a negative spend (-666.52 on Online Retail, where a penalizer of 0.001 on
+    v in pounds took q to 0.82) and negative lifetime values."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, 12, 400)
+    spend = rng.gamma(3.0, 20.0, 400)
+    GammaGammaFitter(penalizer=0.001).fit(x, spend)  # q well above 1
+    with pytest.raises(RuntimeError, match=r"q = 0\.\d+ <= 1 .*no finite mean.*acts on v in the currency's units"):
+        GammaGammaFitter(penalizer=0.001).fit(x, spend * 100)  # the same spend in cents
+
+
+def test_bgnbd_says_when_it_stands_on_the_ridge_to_nobody_dropping_out(datasets_dir):
+    """On Online Retail up to 2011-11-01 the likelihood rises towards a -> 0, b -> infinity and the
+    search stopped at a = 6e-7, b = 9849, short of either bound: every P(alive) was 1, with no
+    word. It says so now (the purchase predictions stay sound), and not with strict=False."""
+    pd = pytest.importorskip("pandas")
+    log = pd.read_csv(datasets_dir / "online-retail" / "online_retail.csv.gz", dtype={"CustomerID": str})
+    log = log[log["CustomerID"].notna() & (pd.to_datetime(log["InvoiceDate"]) < "2011-11-01")]
+    s = summary(log["CustomerID"], log["InvoiceDate"], log["Quantity"] * log["UnitPrice"])
+    with pytest.warns(UserWarning, match=r"stands on its limit a -> 0, b -> infinity .*every P\(alive\) is 1"):
+        said = BetaGeoFitter().fit(s)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        limit = BetaGeoFitter().fit(s, strict=False)
+    assert limit.params_ == said.params_ and limit.probability_alive(s).min() > 0.999999
+    held = BetaGeoFitter(penalizer=0.001).fit(s)  # the way out the message gives
+    assert held.params_["a"] / (held.params_["a"] + held.params_["b"]) > 0.01
+
+
+def test_clv_penalizes_each_model_apart(datasets_dir, tmp_path, capsys):
+    """--penalizer 0.001, the way out BG/NBD's warning gives on Online Retail, went to Gamma-Gamma
+    too, where it acts on v in pounds: q fell to 0.82, and each of the 1,594 one-time buyers was
+    written an expected spend of -666.52 and a negative lifetime value, exit 0."""
+    pd = pytest.importorskip("pandas")
+    from recforge.cli import main
+
+    log = pd.read_csv(datasets_dir / "online-retail" / "online_retail.csv.gz", dtype={"CustomerID": str})
+    log[pd.to_datetime(log["InvoiceDate"]) < "2011-11-01"].to_csv(tmp_path / "log.csv", index=False)
+    argv = ["clv", "--data", str(tmp_path / "log.csv"), "--user-col", "CustomerID", "--time-col", "InvoiceDate"]
+    argv += ["--amount-col", "Quantity*UnitPrice", "--quiet", "--out", str(tmp_path / "clv.csv")]
+    assert main([*argv, "--penalizer", "0.001"]) == 0
+    values = pd.read_csv(tmp_path / "clv.csv")
+    assert (values["expected_spend"] > 0).all() and (values["clv"] >= 0).all() and values["p_alive"].min() < 0.5
+    assert "Gamma-Gamma: p=2.102 q=3.386 v=485.7" in capsys.readouterr().out  # as without a penalizer
+    assert main([*argv, "--spend-penalizer", "0.001", "--accept-bounds"]) == 2
+    assert "q = 0.8165 <= 1" in capsys.readouterr().err
+
+
 def test_gamma_gamma_expected_value_and_bad_input():
     gg = GammaGammaFitter()
     gg.params_ = {"p": 6.0, "q": 4.0, "v": 15.0}

@@ -4,6 +4,7 @@ likeliest buyers of given products, from a transaction log."""
 from __future__ import annotations
 
 import sys
+import warnings
 
 import numpy as np
 
@@ -208,6 +209,8 @@ def clv(args) -> None:
     _check_chart(args.chart)
     if args.days < 0 or args.months < 1 or not args.discount >= 0 or not args.penalizer >= 0:
         raise CliError("--days must be >= 0, --months >= 1, --discount and --penalizer >= 0")
+    if not args.spend_penalizer >= 0:
+        raise CliError(f"--spend-penalizer must be >= 0, got {args.spend_penalizer}")
     if args.amount_col is None and args.data != "sample":
         raise CliError("--amount-col is needed: lifetime value is money")
     log = read_log(args, arrow=True)
@@ -267,13 +270,27 @@ def _value_models(s, args, where: str = "") -> tuple:
     """BG/NBD (or MBG/NBD) and Gamma-Gamma fitted on the summary ``s``, their failures in the
     command's words."""
     purchases = PURCHASE_MODELS[args.model]
+
+    # each model its own penalizer: one on Gamma-Gamma acts on v in the currency's units, and
+    # the penalizer BG/NBD's ridge asks for (0.001) took Online Retail's q below 1
+    def in_our_words(message: str) -> str:  # the library's ways out, as the command names them
+        message = message.replace("fit with strict=False", "rerun with --accept-bounds")
+        return where + message.replace("penalizer=0.001", "--penalizer 0.001")
+
     try:
-        bg = purchases(penalizer=args.penalizer).fit(s, strict=not args.accept_bounds)
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            bg = purchases(penalizer=args.penalizer).fit(s, strict=not args.accept_bounds)
+    except (RuntimeError, ValueError) as e:
+        raise CliError(in_our_words(str(e))) from None
+    for w in said:  # the limit of nobody dropping out, said in the command's words
+        warnings.warn(in_our_words(str(w.message)), w.category, stacklevel=2)
+    try:
         spend_of = s.select((s.frequency == 0) | (s.monetary_value > 0))
-        gg = GammaGammaFitter(penalizer=args.penalizer).fit(spend_of)
-    except (RuntimeError, ValueError) as e:  # the library's ways out, in the command's words
-        message = str(e).replace("fit with strict=False", "rerun with --accept-bounds")
-        raise CliError(where + message.replace("penalizer=0.001", "--penalizer 0.001")) from None
+        gg = GammaGammaFitter(penalizer=args.spend_penalizer).fit(spend_of)
+    except (RuntimeError, ValueError) as e:
+        message = str(e).replace("penalizer=0.001", "--spend-penalizer 0.001")
+        raise CliError(where + message.replace("a smaller one", "a smaller --spend-penalizer")) from None
     return bg, gg
 
 
@@ -399,7 +416,15 @@ def add_parsers(sub) -> None:
         help="purchase model: bgnbd (default), or mbgnbd, in which one-time buyers can have dropped out too "
         "(under bgnbd their P(alive) is 1 however long ago they bought)",
     )
-    v.add_argument("--penalizer", type=float, default=0.0, help="L2 penalty on the parameters (default: 0)")
+    v.add_argument(
+        "--penalizer", type=float, default=0.0, help="L2 penalty on the purchase model's parameters (default: 0)"
+    )
+    v.add_argument(
+        "--spend-penalizer",
+        type=float,
+        default=0.0,
+        help="L2 penalty on Gamma-Gamma's parameters (default: 0; it acts on v in the currency's units)",
+    )
     v.add_argument(
         "--accept-bounds",
         action="store_true",

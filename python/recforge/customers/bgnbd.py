@@ -4,6 +4,8 @@ Marketing Science 2005.)"""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import special
 
@@ -15,6 +17,11 @@ from ._mle import maximise
 from .summary import summary_columns
 
 PARAMS = ("r", "alpha", "a", "b")
+# The share of customers dropping out at a purchase, a / (a + b), below which the fit stands on
+# the likelihood's ridge to "nobody ever drops out" (a -> 0, b -> inf together): every P(alive)
+# is 1. On Online Retail to 2011-11-01 the search stops there at a = 1e-6, b = 9849 (a share of
+# 1e-10), short of either bound, and lifetimes stops at a = 2e-6, b = 6760.
+NO_DROPOUT = 1e-6
 
 
 def _columns(frequency, recency, T):
@@ -226,7 +233,9 @@ class BetaGeoFitter(Parametrised):
 
         ``strict=False`` accepts an optimum where a parameter runs to its bound (e^-30 or e^30:
         e.g. a -> 0, nobody ever drops out), which is the limit of the likelihood; its
-        predictions are finite and usable as features.
+        predictions are finite and usable as features. An optimum short of the bounds on the
+        ridge to that limit (a share of customers dropping out at a purchase, a / (a + b), below
+        ``NO_DROPOUT``: every P(alive) is 1) is returned with a warning unless ``strict=False``.
 
         Raises
         ------
@@ -253,6 +262,19 @@ class BetaGeoFitter(Parametrised):
 
         start = np.ones(4) if initial is None else initial
         params = maximise(mean_log_likelihood, start, PARAMS, self.penalizer, max_iterations, self.model_name, strict)
+        a, b = params[2], params[3]
+        if strict and a / (a + b) < NO_DROPOUT:
+            # said, not refused: short logs often show no dropout, and the purchase predictions
+            # stay sound; only P(alive) says nothing
+            warnings.warn(
+                f"{self.model_name} stands on its limit a -> 0, b -> infinity (a = {a:.3g}, b = {b:.3g}: a customer "
+                f"drops out at one purchase in {(a + b) / a:.3g}): nobody seems to drop out, and every P(alive) is 1; "
+                "a penalizer holds b back and estimates a dropout "
+                f"({'raise it from ' + repr(self.penalizer) if self.penalizer else 'e.g. penalizer=0.001'}), "
+                "and fit with strict=False accepts the limit without this warning",
+                UserWarning,
+                stacklevel=2,
+            )
         self.params_ = dict(zip(PARAMS, params.tolist()))
         self.log_likelihood_ = log_likelihood(params, rows, threads, self._modified)[0]
         self.n_customers_ = int(rows.total)

@@ -139,6 +139,19 @@ class GammaGammaFitter(Parametrised):
             ridge=lambda theta: self.penalizer == 0 and theta[1] > DRIFT,
         )  # fmt: skip
         params = params * [1.0, 1.0, unit]
+        if params[1] <= 1:
+            # the spend per transaction has no finite mean: a customer without repeat purchases,
+            # valued at p v / (q - 1), would be given a negative or infinite spend (on Online
+            # Retail with penalizer=0.001, q = 0.82 and -666.52 for each of 1,594 one-time buyers)
+            cause = (
+                f"; the penalizer acts on v in the currency's units ({params[2]:.4g}): fit with a smaller one or none"
+                if self.penalizer
+                else ""
+            )
+            raise RuntimeError(
+                f"Gamma-Gamma fit gives q = {params[1]:.4g} <= 1 ({dict(zip(PARAMS, params.tolist()))}): the spend "
+                f"per transaction has no finite mean, and customers without repeat purchases no expected spend{cause}"
+            )
         self.params_ = dict(zip(PARAMS, params.tolist()))
         self.log_likelihood_ = log_likelihood(params, rows, threads)[0]
         self.n_customers_ = int(x.size)
