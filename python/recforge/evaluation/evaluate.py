@@ -351,8 +351,7 @@ class Comparison:
         ``ndcg_high``) and the paired t-test's p-value against the baseline (``ndcg_p``; NaN
         for the baseline itself), then the beyond-accuracy measures when measured, then
         ``rmse`` and ``mae`` the same way for the models that predict ratings (NaN for the
-        others). A group's
-        table is ``comparison.groups[name].to_frame()``.
+        others). A group's table is ``comparison.groups[name].to_frame()``.
 
         Returns
         -------
@@ -370,7 +369,8 @@ class Comparison:
                 row[m], row[f"{m}_low"], row[f"{m}_high"] = per_metric[m]
                 row[f"{m}_p"] = self.p_values.get(name, {}).get(m, float("nan"))
             row.update(self.beyond.get(name, {}))
-            for m, (row[m], row[f"{m}_low"], row[f"{m}_high"]) in self.ratings.get(name, {}).items():
+            for m, (value, low, high) in self.ratings.get(name, {}).items():
+                row.update({m: value, f"{m}_low": low, f"{m}_high": high})
                 row[f"{m}_p"] = self.rating_p_values.get(name, {}).get(m, float("nan"))
             rows.append(row)
         return pd.DataFrame(rows, index=pd.Index(list(self.metrics), name="model"))
