@@ -292,6 +292,23 @@ def test_evaluate(tmp_path, events_csv, capsys, split):
     assert set(result["metrics"]) == {"popularity", "itemknn", "userknn"} and result["n_users"] > 0
 
 
+def test_evaluate_writes_json_that_every_parser_reads(tmp_path, capsys):
+    """An interval over one customer has no width: Python's json wrote NaN, which JSON has not
+    (JavaScript's JSON.parse, Go and serde refuse the file). Such numbers are null."""
+    path = tmp_path / "tiny.csv"
+    path.write_text("user,item,time\na,x,1\na,y,2\na,z,3\nb,x,1\nb,y,2\nb,w,3\nc,x,4\n")
+    out = tmp_path / "results.json"
+    argv = ["evaluate", "--data", str(path), "--time-col", "time", "--split", "temporal", "--cutoff", "4"]
+    assert main([*argv, "--models", "popularity,itemknn", "--out", str(out), "--quiet"]) == 0
+
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    results = json.loads(out.read_text(), parse_constant=refuse)
+    assert results["metrics"]["popularity"]["precision"][1:] == [None, None]  # one customer: no interval
+    capsys.readouterr()
+
+
 def test_evaluate_tunes_on_the_training_part(tmp_path, events_csv, capsys, monkeypatch):
     import json
 

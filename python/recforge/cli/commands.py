@@ -409,10 +409,26 @@ def evaluate(args) -> None:
         }
         with atomic_output(args.out, "w", encoding="utf-8") as f:
             json.dump(
-                {**plain(result), "groups": {g: plain(c) for g, c in result.groups.items()}, "tuned": tuned},
+                _strict_json(
+                    {**plain(result), "groups": {g: plain(c) for g, c in result.groups.items()}, "tuned": tuned}
+                ),
                 f,
                 indent=2,
+                allow_nan=False,
             )
+
+
+def _strict_json(value):
+    """``value`` with every NaN or infinite number as null: Python's json writes NaN, which
+    JSON (RFC 8259) has not, and JavaScript's JSON.parse, Go and serde refuse the file (an
+    interval of one customer has no width)."""
+    if isinstance(value, dict):
+        return {k: _strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict_json(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    return value
 
 
 def split_events(inter: Interactions, how: str, test_frac: float, cutoff, seed: int):
