@@ -18,8 +18,8 @@ from .summary import summary_columns
 
 PARAMS = ("r", "alpha", "a", "b")
 # The share of customers dropping out at a purchase, a / (a + b), below which the fit stands on
-# the likelihood's ridge to "nobody ever drops out" (a -> 0, b -> inf together): every P(alive)
-# is 1. On Online Retail to 2011-11-01 the search stops there at a = 1e-6, b = 9849 (a share of
+# the likelihood's ridge to "nobody ever drops out" (a -> 0, with b -> inf or alone): every
+# P(alive) is 1. On Online Retail to 2011-11-01 the search stops there at a = 1e-6, b = 9849 (a share of
 # 1e-10), short of either bound, and lifetimes stops at a = 2e-6, b = 6760.
 NO_DROPOUT = 1e-6
 
@@ -266,12 +266,17 @@ class BetaGeoFitter(Parametrised):
         if strict and a / (a + b) < NO_DROPOUT:
             # said, not refused: short logs often show no dropout, and the purchase predictions
             # stay sound; only P(alive) says nothing
+            if b > 1:  # b running off as a falls: a penalty on b^2 stops the ridge (Online Retail: 9849)
+                way_out = (
+                    "a penalizer holds b back and estimates a dropout "
+                    f"({'raise it from ' + repr(self.penalizer) if self.penalizer else 'e.g. penalizer=0.001'})"
+                )
+            else:  # a alone runs to 0, which a penalty on a^2 cannot stop
+                way_out = "a longer history may show customers leaving"
             warnings.warn(
-                f"{self.model_name} stands on its limit a -> 0, b -> infinity (a = {a:.3g}, b = {b:.3g}: a customer "
-                f"drops out at one purchase in {(a + b) / a:.3g}): nobody seems to drop out, and every P(alive) is 1; "
-                "a penalizer holds b back and estimates a dropout "
-                f"({'raise it from ' + repr(self.penalizer) if self.penalizer else 'e.g. penalizer=0.001'}), "
-                "and fit with strict=False accepts the limit without this warning",
+                f"{self.model_name} stands on its limit a -> 0 (a = {a:.3g}, b = {b:.3g}: a customer drops out at one "
+                f"purchase in {(a + b) / a:.3g}): nobody seems to drop out, and every P(alive) is 1; {way_out}; fit "
+                "with strict=False to accept the limit without this warning",
                 UserWarning,
                 stacklevel=2,
             )
