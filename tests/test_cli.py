@@ -309,6 +309,26 @@ def test_evaluate_writes_json_that_every_parser_reads(tmp_path, capsys):
     capsys.readouterr()
 
 
+def test_evaluate_tunes_a_rating_model_for_its_rating_error(tmp_path, capsys):
+    """--tune chose BiasedMF's parameters by NDCG@10, a ranking it is not fitted for; on ratings
+    (--weight-col) it is tuned for RMSE, and its RMSE is in the table whether it is wrapped in
+    ColdStart (biasedmf) or alone (knnregressor)."""
+    rng = np.random.default_rng(2)
+    n = 3000
+    log = "\n".join(f"u{u},i{i},{r}" for u, i, r in zip(rng.integers(0, 120, n), rng.integers(0, 60, n),
+                                                        rng.integers(1, 6, n)))  # fmt: skip
+    (tmp_path / "ratings.csv").write_text("user,item,rating\n" + log + "\n")
+    out = tmp_path / "results.json"
+    argv = ["evaluate", "--data", str(tmp_path / "ratings.csv"), "--weight-col", "rating", "--aggregate", "last"]
+    argv += ["--models", "biasedmf,knnregressor", "--tune", "--trials", "2", "--quiet", "--out", str(out)]
+    assert main(argv) == 0
+    said = capsys.readouterr().out
+    assert "biasedmf: " in said and "(rmse " in said and "(ndcg@" not in said
+    results = json.loads(out.read_text())
+    assert set(results["ratings"]) == {"biasedmf", "knnregressor"}
+    assert "validation_rmse" in results["tuned"]["biasedmf"]
+
+
 def test_evaluate_tunes_on_the_training_part(tmp_path, events_csv, capsys, monkeypatch):
     import json
 

@@ -81,6 +81,9 @@ def test_models_that_predict_ratings_get_their_rating_error():
     pytest.importorskip("pandas")
     frame = result.to_frame()
     assert np.isnan(frame.loc["pop", "rmse"]) and frame.loc["knn", "rmse_p"] == pytest.approx(want)
+    # inside ColdStart (as recforge evaluate fits BiasedMF) the model it wraps rates
+    wrapped = rf.compare({"mf": rf.ColdStart(rf.BiasedMF(random_state=0)).fit(train)}, train, test, k=5)
+    assert wrapped.ratings["mf"] == result.ratings["mf"]
     # k-fold, as scikit-surprise's cross_validate reports it
     folds = rf.cross_validate(lambda: rf.BiasedMF(random_state=0), sp.csr_matrix(dense), folds=3)
     assert folds["rmse"][0] == pytest.approx(np.mean([f["rmse"] for f in folds["folds"]]))

@@ -60,6 +60,25 @@ def test_the_best_trial_is_the_best_validation_score():
     assert "precision@5" in str(result)
 
 
+def test_a_rating_model_is_tuned_for_its_rating_error():
+    """metric="rmse" (or "mae"): the trial whose predictions of the held-out ratings err least
+    wins, best first in the table; a model that only ranks is refused that metric."""
+    rng = np.random.default_rng(8)
+    X = sp.csr_matrix(np.where(rng.random((150, 40)) < 0.3, rng.integers(1, 6, (150, 40)), 0).astype(float))
+    space = {"regularization": [0.001, 0.05, 5.0]}
+    result = rf.tune(rf.BiasedMF, space, X, metric="rmse", search="grid", fixed={"random_state": 0})
+    fit, held = rf.split.per_user_split(X, 0.2, seed=0)
+    for t in result.trials:
+        assert t["score"] == pytest.approx(rf.evaluate(rf.BiasedMF(**t["params"]).fit(fit), fit, held)["rmse"])
+    assert result.best_score == min(t["score"] for t in result.trials) < max(t["score"] for t in result.trials)
+    table = str(result).splitlines()
+    assert table[0].startswith("| rmse |") and f"| {result.best_score:.4f} |" in table[2]
+    wrapped = rf.tune(rf.ColdStart(rf.BiasedMF(random_state=0)), {"model__regularization": [0.05]}, X, metric="mae")
+    assert wrapped.best_score > 0  # the model inside ColdStart rates
+    with pytest.raises(ValueError, match="measures predicted ratings, and EASE does not predict them"):
+        rf.tune(rf.EASE, {"regularization": [1.0]}, X, metric="rmse")
+
+
 def test_relevant_pairs_alone_are_validated():
     """relevant= (a log of views and purchases tuned for what customers buy): the held-out
     pairs outside it are not measured, and customers with none inside it are left out; the

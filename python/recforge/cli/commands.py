@@ -361,6 +361,8 @@ def evaluate(args) -> None:
                     None,
                     train_set,
                     k=args.k,
+                    # a rating model by what it predicts, on ratings given (--weight-col)
+                    metric="rmse" if hasattr(type(model), "predict") and args.weight_col else "ndcg",
                     n_trials=args.trials,
                     budget=args.budget,
                     relevant=bought,
@@ -388,7 +390,7 @@ def evaluate(args) -> None:
     for name, found in chosen.items():
         params = ", ".join(f"{p}={v!r}" for p, v in found.best_params.items())
         print(
-            f"{name}: {params} (ndcg@{found.k} {found.best_score:.4f} on validation, "
+            f"{name}: {params} ({found.label} {found.best_score:.4f} on validation, "
             f"{len(found.trials)} trials, stopped: {found.stopped})"
         )
         for parameter in found.at_edge:
@@ -405,7 +407,8 @@ def evaluate(args) -> None:
             return out
 
         tuned = {
-            name: {"params": found.best_params, "validation_ndcg": found.best_score} for name, found in chosen.items()
+            name: {"params": found.best_params, f"validation_{found.metric}": found.best_score}
+            for name, found in chosen.items()
         }
         with atomic_output(args.out, "w", encoding="utf-8") as f:
             json.dump(

@@ -19,16 +19,26 @@ from .._sparse import CsrParts, row_ids
 RATING_METRICS = ("rmse", "mae")
 
 
+def _predictor(model):
+    """What predicts ``model``'s ratings: itself (BiasedMF, KNNRegressor once fitted), the model
+    a :class:`~recforge.ColdStart` wraps (its fallbacks rank; the model rates), or None."""
+    for candidate in (model, getattr(model, "model_", None)):
+        if callable(getattr(candidate, "predict", None)) and hasattr(candidate, "rating_range_"):
+            return candidate
+    return None
+
+
 def predicts_ratings(model) -> bool:
     """Whether ``model`` predicts ratings (``predict`` of (user, item) pairs on the training
-    scale), as BiasedMF and KNNRegressor do once fitted."""
-    return callable(getattr(model, "predict", None)) and hasattr(model, "rating_range_")
+    scale), as BiasedMF and KNNRegressor do once fitted, alone or inside ColdStart."""
+    return _predictor(model) is not None
 
 
 def rating_errors(model, test: CsrParts) -> np.ndarray:
-    """Predicted minus held-out rating of every stored pair of ``test`` (CSR order)."""
+    """Predicted minus held-out rating of every stored pair of ``test`` (CSR order); a
+    customer or product the model has not seen is predicted from the biases it has."""
     users, items = row_ids(test), np.asarray(test.indices, dtype=np.int64)
-    return model.predict(users, items) - np.asarray(test.data, dtype=np.float64)
+    return _predictor(model).predict(users, items) - np.asarray(test.data, dtype=np.float64)
 
 
 def error_intervals(errors: np.ndarray, interval) -> dict:

@@ -16,11 +16,17 @@ from .._params import model_factory
 from .._sparse import check_sparse
 from ..kernels.metrics import RANKING_METRICS
 from .evaluate import evaluate
+from .ratings import RATING_METRICS
 from .spaces import default_space
 from .split import per_user_split
 
 SEARCHES = ("random", "grid")
-TUNE_METRICS = (*RANKING_METRICS, "coverage")
+TUNE_METRICS = (*RANKING_METRICS, "coverage", *RATING_METRICS)
+
+
+def higher_is_better(metric: str) -> bool:
+    """Whether a larger ``metric`` is better: every ranking metric; not a rating error."""
+    return metric not in RATING_METRICS
 
 
 @dataclass
@@ -59,9 +65,15 @@ class TuneResult:
     stopped: str = ""
     at_edge: dict = field(default_factory=dict)
 
+    @property
+    def label(self) -> str:
+        """The metric as tables name it: ``ndcg@10``, or ``rmse`` (over the held-out ratings)."""
+        return self.metric if self.metric in RATING_METRICS else f"{self.metric}@{self.k}"
+
     def __str__(self) -> str:
-        lines = [f"| {self.metric}@{self.k} | fit s | parameters |", "|---:|---:|---|"]
-        for t in sorted(self.trials, key=lambda t: -t["score"]):
+        lines = [f"| {self.label} | fit s | parameters |", "|---:|---:|---|"]
+        sign = -1.0 if higher_is_better(self.metric) else 1.0
+        for t in sorted(self.trials, key=lambda t: sign * t["score"]):
             params = ", ".join(f"{name}={value!r}" for name, value in t["params"].items())
             lines.append(f"| {t['score']:.4f} | {t['fit_seconds']:.2f} | {params} |")
         lines.append(
@@ -202,7 +214,9 @@ def tune(
     train : scipy.sparse matrix or Interactions
     k : int, default 10
     metric : str, default "ndcg"
-        One of precision, recall, f1, ndcg, map, hit_rate, mrr, coverage (higher is better).
+        One of precision, recall, f1, ndcg, map, hit_rate, mrr, coverage (higher is better), or,
+        for a model that predicts ratings (BiasedMF, KNNRegressor), rmse or mae of its
+        predictions of the held-out ratings (lower is better).
     search : {"random", "grid"}, default "random"
         Random draws from ``space`` (without repeats when every entry is a list), or every
         combination in order.
@@ -279,9 +293,11 @@ def tune(
         model = make(**fixed, **params).fit(fit_part)
         fit_seconds = time.perf_counter() - t0
         scores = evaluate(model, fit_part, held_out, k)
+        if metric not in scores:  # a rating error of a model that ranks only
+            raise ValueError(f"metric {metric!r} measures predicted ratings, and {cls.__name__} does not predict them")
         trials.append({"params": {**fixed, **params}, "score": float(scores[metric]), "fit_seconds": fit_seconds})
         users = scores["n_users"]
-    best = max(trials, key=lambda t: t["score"])
+    best = (max if higher_is_better(metric) else min)(trials, key=lambda t: t["score"])
     return TuneResult(
         best_params=best["params"],
         best_score=best["score"],
