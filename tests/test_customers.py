@@ -975,6 +975,24 @@ def test_charts_are_png_files_written_atomically(tmp_path):
     assert not (tmp_path / "alive.jpg").exists()
 
 
+def test_charts_name_the_segments_and_the_purchase_model(tmp_path, monkeypatch):
+    """The segments chart labelled its bars 0..k-1 where the profile knows each segment's RFM
+    name ("Champions 57%"); the P(alive) chart said BG/NBD for MBG/NBD's."""
+    pytest.importorskip("matplotlib", reason="charts need the plot extra")
+    from recforge.customers import charts
+
+    drawn = []
+    monkeypatch.setattr(charts, "_save", lambda fig, path: drawn.append(fig))
+    s, _ = planted_groups(3, 30)
+    profile = rf.customers.profile(rf.customers.Segmenter(n_segments=3).fit(s).labels_, s)
+    charts.segment_chart(profile, tmp_path / "segments.png")
+    ticks = [t.get_text() for t in drawn[-1].axes[0].get_xticklabels()]
+    want = [f"{seg}\n{name} {share:.0%}" for seg, (name, share) in zip(profile.segment, profile.rfm_segment)]
+    assert ticks == want and all("\n" in t for t in ticks)
+    charts.alive_chart([0.5, 0.9], tmp_path / "alive.png", model="MBG/NBD")
+    assert drawn[-1].axes[0].get_title().endswith("(MBG/NBD)")
+
+
 def test_segments_feed_the_cold_start_path_for_new_customers():
     """A new customer with only a segment label gets that segment's best sellers."""
     rng = np.random.default_rng(11)

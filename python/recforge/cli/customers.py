@@ -249,7 +249,7 @@ def clv(args) -> None:
         "clv": value,
     }
     if args.chart:
-        charts.alive_chart(table["p_alive"], args.chart)
+        charts.alive_chart(table["p_alive"], args.chart, model=bg.model_name)  # MBG/NBD's is not BG/NBD's
         print(f"P(alive) chart -> {args.chart}")
     order = np.argsort(-table["clv"], kind="stable")[:5]
     print(

@@ -44,7 +44,9 @@ def segment_chart(profile, path) -> None:
     x = np.arange(len(profile.segment))
     ax.bar(x - 0.2, profile.customer_share * 100, 0.4, label="customers")
     ax.bar(x + 0.2, profile.revenue_share * 100, 0.4, label="revenue")
-    ax.set_xticks(x, [str(s) for s in profile.segment])
+    # each segment with the named RFM segment most of its customers are in ("Champions 81%")
+    named = [profile.rfm_segment[i] if i < len(profile.rfm_segment) else None for i in range(len(x))]
+    ax.set_xticks(x, [f"{s}\n{n[0]} {n[1]:.0%}" if n else str(s) for s, n in zip(profile.segment, named)])
     ax.set_xlabel("segment")
     ax.set_ylabel("% of all")
     ax.legend()
@@ -66,8 +68,8 @@ def lift_chart(tables: dict, path) -> None:
     _save(fig, path)
 
 
-def alive_chart(p_alive, path, bins: int = 20) -> None:
-    """Histogram of P(alive) over customers."""
+def alive_chart(p_alive, path, bins: int = 20, model: str = "BG/NBD") -> None:
+    """Histogram of P(alive) over customers, under ``model`` (the title names it)."""
     plt = _pyplot()
     values = as_numbers(p_alive, "p_alive")
     bins = check_int(bins, "bins", minimum=1)
@@ -75,5 +77,5 @@ def alive_chart(p_alive, path, bins: int = 20) -> None:
     ax.hist(values, bins=bins, range=(0.0, 1.0))
     ax.set_xlabel("P(alive)")
     ax.set_ylabel("customers")
-    ax.set_title(f"P(alive) of {values.size:,} customers (BG/NBD)")
+    ax.set_title(f"P(alive) of {values.size:,} customers ({model})")
     _save(fig, path)
