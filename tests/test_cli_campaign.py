@@ -507,3 +507,27 @@ def test_a_purchase_log_as_the_product_table_gives_each_products_first_descripti
     argv = ["similar", "--model", str(model), "--items", "85123A", "--products", str(tmp_path / "log.csv")]
     assert main([*argv, "--out", str(out)]) == 0
     assert pd.read_csv(out, dtype=str)["description"].iloc[0] == "WHITE HANGING HEART"
+
+
+def test_a_column_of_descriptions_in_the_events_is_pointed_out(tmp_path, capsys):
+    """Without --products the campaign file and its messages name products by id ("because you
+    bought 22423") though the events hold their descriptions (Online Retail's Description): the
+    hint says that --products can be the events file itself, and is not said once it is."""
+    ev = rf.datasets.sample().interactions.events
+    items = ev.item_ids[ev.item]
+    log = pd.DataFrame({"customer": ev.user_ids[ev.user], "sku": items, "Description": [f"THING {i}" for i in items]})
+    log.to_csv(tmp_path / "log.csv", index=False)
+    argv = ["campaign", "--data", str(tmp_path / "log.csv"), "--user-col", "customer", "--item-col", "sku"]
+    argv += ["--fit", "itemknn", "--candidates", "30", "--quiet", "--out", str(tmp_path / "c.csv")]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "column Description looks like product descriptions" in err
+    assert f"--products {tmp_path / 'log.csv'} --product-col sku --description-col Description" in err
+    assert (
+        main(
+            [*argv, "--products", str(tmp_path / "log.csv"), "--product-col", "sku", "--description-col", "Description"]
+        )
+        == 0
+    )
+    assert "looks like product descriptions" not in capsys.readouterr().err
+    assert pd.read_csv(tmp_path / "c.csv", dtype=str)["description"].str.startswith("THING ").all()

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,8 @@ from ._common import (
     pseudonym_key,
     write_table,
 )
+from ._hints import Hint
+from ._negatives import first_rows
 from ._purchases import PURCHASE, purchased
 from .features import add_product_arguments, read_list_table, read_products, rows_of
 
@@ -123,6 +126,11 @@ def add_campaign_parser(sub, add_data_arguments) -> None:
     c.add_argument("--quiet", action="store_true", help="no progress output")
 
 
+# Column names of product descriptions in event logs (Online Retail's Description, a shop's
+# title or product_name), compared without case, spaces, dashes or underscores.
+DESCRIPTION_NAMES = {"description", "title", "name", "productname", "itemname", "productdescription", "itemdescription"}
+
+
 def _product_table(args, item_ids):
     """Descriptions (object array) and categories (or None) aligned with ``item_ids``."""
     if args.products is None:
@@ -130,8 +138,29 @@ def _product_table(args, item_ids):
             from ..datasets import sample
 
             return sample().describe_items(np.arange(item_ids.size)).astype(object), None
+        _point_out_descriptions(args)
         return item_ids.astype(str).astype(object), None
     return read_products(args, item_ids, categories=True)
+
+
+def _point_out_descriptions(args) -> None:
+    """Without --products the file and the messages name products by id ("because you bought
+    22423"); where the events hold a column of descriptions (Online Retail's Description), say
+    that --products can be the events file itself."""
+    try:
+        columns = first_rows(args).columns
+    except (OSError, ValueError, ImportError):  # the hint is a courtesy: the run goes on
+        return
+    for name in columns:
+        if "".join(ch for ch in str(name).casefold() if ch not in "_- ") in DESCRIPTION_NAMES:
+            warnings.warn(
+                f"--data: column {name} looks like product descriptions; without --products the file and the "
+                f"messages name products by id: --products {args.data} --product-col {args.item_col} "
+                f"--description-col {name} names them",
+                Hint,
+                stacklevel=2,
+            )
+            return
 
 
 def _is_id(value) -> bool:
