@@ -74,7 +74,7 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--param", action="append", metavar="NAME=VALUE", help="model parameter, e.g. neighbours=50 (repeatable)"
     )
-    t.add_argument("--seed", type=int, default=0, help=SEED_HELP)
+    t.add_argument("--seed", type=int, default=0, help=f"{SEED_HELP}; --param n_threads=1 makes BPR exact")
     t.add_argument("--out", required=True, help="model file (.npz)")
     t.add_argument("--quiet", action="store_true", help="no progress output")
     add_feature_arguments(t)

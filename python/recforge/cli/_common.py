@@ -253,7 +253,7 @@ def parse_params(pairs) -> dict:
 
 SEED_HELP = (
     "seeds the models' random starts (default: 0): the same data and options give the same models, but "
-    "for BPR on several threads (its lock-free updates race; --param n_threads=1 makes it exact)"
+    "for BPR on several threads (its lock-free updates race)"
 )
 
 
