@@ -127,8 +127,9 @@ def add_campaign_parser(sub, add_data_arguments) -> None:
 
 
 # Column names of product descriptions in event logs (Online Retail's Description, a shop's
-# title or product_name), compared without case, spaces, dashes or underscores.
-DESCRIPTION_NAMES = {"description", "title", "name", "productname", "itemname", "productdescription", "itemdescription"}
+# title or product_name), compared without case, spaces, dashes or underscores. Not a bare
+# "name": in a log it may be the customer's.
+DESCRIPTION_NAMES = {"description", "title", "productname", "itemname", "productdescription", "itemdescription"}
 
 
 def _product_table(args, item_ids):
@@ -152,6 +153,8 @@ def _point_out_descriptions(args) -> None:
     except (OSError, ValueError, ImportError):  # the hint is a courtesy: the run goes on
         return
     for name in columns:
+        if name in (args.user_col, args.item_col):
+            continue
         if "".join(ch for ch in str(name).casefold() if ch not in "_- ") in DESCRIPTION_NAMES:
             warnings.warn(
                 f"--data: column {name} looks like product descriptions; without --products the file and the "
