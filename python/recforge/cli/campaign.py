@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._csv_out import Coded
-from .._factorize import factorize, lookup
+from .._factorize import factorize, lookup, pd
 from ..campaign import (
     Explainer,
     MessageTemplate,
@@ -148,6 +148,8 @@ def _point_out_descriptions(args) -> None:
     """Without --products the file and the messages name products by id ("because you bought
     22423"); where the events hold a column of descriptions (Online Retail's Description), say
     that --products can be the events file itself."""
+    if pd is None:  # the first rows are read through pandas (the io extra)
+        return
     try:
         columns = first_rows(args).columns
     except (OSError, ValueError, ImportError):  # the hint is a courtesy: the run goes on
