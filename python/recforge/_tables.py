@@ -231,6 +231,14 @@ def arrow_decoding(encoding: str) -> str:
     return "utf8" if decoding == "utf-8-sig" else decoding
 
 
+def zip_member(archive: zipfile.ZipFile, name: str) -> zipfile.ZipInfo:
+    """The one file a zip of a table holds (folders aside); refused when it holds another count."""
+    members = [m for m in archive.infolist() if not m.is_dir()]
+    if len(members) != 1:
+        raise ValueError(f"{name!r} must hold exactly one file, holds {len(members)}")
+    return members[0]
+
+
 def open_text(path, encoding: str = "utf-8"):
     """A text stream over a possibly compressed file (by its suffix)."""
     name = os.fspath(path)
@@ -238,10 +246,7 @@ def open_text(path, encoding: str = "utf-8"):
     suffix = os.path.splitext(name)[1].lower()
     if suffix == ".zip":
         with zipfile.ZipFile(name) as z:
-            members = [m for m in z.namelist() if not m.endswith("/")]
-            if len(members) != 1:
-                raise ValueError(f"{name!r} must hold exactly one file, holds {len(members)}")
-            return io.TextIOWrapper(io.BytesIO(z.read(members[0])), encoding=encoding, newline="")
+            return io.TextIOWrapper(io.BytesIO(z.read(zip_member(z, name))), encoding=encoding, newline="")
     opener = _OPENERS.get(suffix)
     if opener is not None:
         return opener(name, "rt", encoding=encoding, newline="")
@@ -258,11 +263,9 @@ def text_size(path, sample: int = 1 << 20) -> tuple[int, bytes]:
     with intact(repr(name)):
         if name.lower().endswith(".zip"):
             with zipfile.ZipFile(name) as z:
-                members = [m for m in z.infolist() if not m.is_dir()]
-                if len(members) != 1:
-                    raise ValueError(f"{name!r} must hold exactly one file, holds {len(members)}")
-                with z.open(members[0]) as f:
-                    return members[0].file_size, f.read(sample)
+                member = zip_member(z, name)
+                with z.open(member) as f:
+                    return member.file_size, f.read(sample)
         opener = _OPENERS.get(os.path.splitext(name)[1].lower())
         with open(name, "rb") as raw:
             if opener is None:
@@ -285,10 +288,7 @@ def streamed_text(path, encoding: str = "utf-8"):
             yield f
         return
     with zipfile.ZipFile(name) as z:
-        members = [m for m in z.namelist() if not m.endswith("/")]
-        if len(members) != 1:
-            raise ValueError(f"{name!r} must hold exactly one file, holds {len(members)}")
-        with z.open(members[0]) as raw:
+        with z.open(zip_member(z, name)) as raw:
             yield io.TextIOWrapper(raw, encoding=_decoding(encoding), newline="")
 
 

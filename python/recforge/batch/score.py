@@ -270,22 +270,22 @@ def recommend(
         job["customers"] = {**_file_identity(customers), "key": customer_key}
     os.makedirs(out, exist_ok=True)
     manifest = os.path.join(out, MANIFEST)
-    if os.path.exists(manifest) and not _holds_lists(out):
-        # nothing scored yet: a run stopped or failed while splitting its input (a damaged
-        # file, since downloaded again) left only its plan, and the folder is free for this job
-        with open(manifest, encoding="utf-8") as f:
-            earlier = json.load(f)
-        if any(earlier.get(key) != job.get(key) for key in {*job, *OPTIONAL_JOB_KEYS}):
-            shutil.rmtree(os.path.join(out, SPILL), ignore_errors=True)
-            os.remove(manifest)
+    earlier = None
     if os.path.exists(manifest):
         with open(manifest, encoding="utf-8") as f:
             earlier = json.load(f)
-        if any(earlier.get(key) != job.get(key) for key in {*job, *OPTIONAL_JOB_KEYS}):
+    if earlier is not None and any(earlier.get(key) != job.get(key) for key in {*job, *OPTIONAL_JOB_KEYS}):
+        if _holds_lists(out):
             raise ValueError(
                 f"out {out!r} holds the output of another job (other input, model or k: see {MANIFEST}); "
                 "choose another folder or empty it"
             )
+        # nothing scored yet: a run stopped or failed while splitting its input (a damaged
+        # file, since downloaded again) left only its plan, and the folder is free for this job
+        shutil.rmtree(os.path.join(out, SPILL), ignore_errors=True)
+        os.remove(manifest)
+        earlier = None
+    if earlier is not None:
         n_blocks = int(earlier["blocks"])
         if blocks is not None and check_int(blocks, "blocks", minimum=1) != n_blocks:
             raise ValueError(f"out {out!r} holds a job of {n_blocks} blocks, not {blocks}")

@@ -13,3 +13,9 @@ class Hint(UserWarning):
 
 class CliError(Exception):
     """A user mistake: printed as one line, exit status 2."""
+
+
+def bare(text: str) -> str:
+    """``text`` as the hints compare words: without case, spaces, dashes or underscores
+    ("Add-to-cart" and "addtocart", "Product_Name" and "productname" alike)."""
+    return "".join(ch for ch in text.casefold() if ch not in "_- ")

@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._factorize import factorize, pd
-from ._hints import CliError, Hint
+from ._hints import CliError, Hint, bare
 from ._negatives import first_rows
 
 PURCHASE = "purchase"
@@ -143,7 +143,7 @@ def event_type_column(args, used) -> tuple[str, list[str]] | None:
         distinct = pd.unique(values)
         if not 1 < distinct.size <= MAX_TYPES or not all(isinstance(v, str) for v in distinct.tolist()):
             continue
-        words = {"".join(ch for ch in v.casefold() if ch not in "_- ") for v in distinct.tolist()}
+        words = {bare(v) for v in distinct.tolist()}
         if words & EVENT_WORDS:
             return str(name), sorted(distinct.tolist())
     return None

@@ -37,7 +37,7 @@ from ._common import (
     pseudonym_key,
     write_table,
 )
-from ._hints import Hint
+from ._hints import Hint, bare
 from ._negatives import first_rows
 from ._purchases import PURCHASE, purchased
 from .features import add_product_arguments, read_list_table, read_products, rows_of
@@ -157,7 +157,7 @@ def _point_out_descriptions(args) -> None:
     for name in columns:
         if name in (args.user_col, args.item_col):
             continue
-        if "".join(ch for ch in str(name).casefold() if ch not in "_- ") in DESCRIPTION_NAMES:
+        if bare(str(name)) in DESCRIPTION_NAMES:
             warnings.warn(
                 f"--data: column {name} looks like product descriptions; without --products the file and the "
                 f"messages name products by id: --products {args.data} --product-col {args.item_col} "
