@@ -492,7 +492,10 @@ def test_cli_serves_until_sigterm_then_saves_the_state(tmp_path):
         (["--candidates", "20"], "--candidates needs --explore"),
         (["--explore", "thompson", "--epsilon", "0.2"], "--epsilon needs --explore epsilon"),
         # a folder given for a file: --log said it "holds events", --state an IsADirectoryError
-        (["--log", "."], "--log: '.' is a folder, expected a file name"),
+        (["--state", "s.npz", "--log", "."], "--log: '.' is a folder, expected a file name"),
+        # a log without a state was written, and the next start refused it (its events may be
+        # in --data already): the service could not be restarted with its own command
+        (["--log", "events.jsonl"], "--log needs --state"),
         (["--state", "."], "--state: '.' is a folder, expected a file name"),
     ],
 )

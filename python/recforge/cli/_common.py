@@ -478,6 +478,9 @@ DEPENDENT_OPTIONS = {
         "decision_log": ("explore", None, _EXPLORING),
         "seed": ("explore", None, _EXPLORING),
         "epsilon": ("explore", 0.1, ("epsilon",)),
+        # a log is replayed after the state it follows: without one, the next start has to
+        # refuse it (the events may be in --data already, and would count twice)
+        "log": ("state", None),
     },
 }
 

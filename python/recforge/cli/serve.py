@@ -30,7 +30,12 @@ def add_serve_parser(sub) -> None:
         metavar="FILE",
         help="state snapshot (.npz): loaded at start when it exists (then --data is not read), saved at shutdown",
     )
-    s.add_argument("--log", metavar="FILE", help="event log (JSON lines): replayed after --state, appended to")
+    s.add_argument(
+        "--log",
+        metavar="FILE",
+        help="event log (JSON lines), with --state: appended to, and replayed after the state at the next start "
+        "(events since its last save survive a crash)",
+    )
     s.add_argument("--explore", choices=("none", "thompson", "epsilon"), default="none", help="exploration policy")
     s.add_argument("--epsilon", type=float, help="--explore epsilon: share of random lists (default: 0.1)")
     s.add_argument("--candidates", type=int, help="--explore: products the policy explores over (default: 50)")
