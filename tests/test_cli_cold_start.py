@@ -187,3 +187,50 @@ def test_a_bare_model_still_skips_new_customers_and_refuses_customer_tables(tmp_
         main(["similar", "--model", str(model), "--items", "SKU-1", "--text", "x"])
     assert main(["similar", "--model", str(model), "--text", "red"]) == 2
     assert "--text: the model was trained without product text" in capsys.readouterr().err
+
+
+def test_an_event_log_serves_as_its_own_product_and_customer_table(tmp_path, capsys):
+    """--item-features / --user-features pointed at the event file (Online Retail's lines carry
+    each product's description and price, each customer's country) were refused: "the table
+    holds ids more than once". Each id now takes its first given text and its median number:
+    the same features as the tables with one row per id written by hand."""
+    rows = [  # customer, sku, ts, title, price, country
+        ("C1", "A", 1, "", 2.0, ""),  # A's first line has no title: the first given one is taken
+        ("C1", "B", 2, "blue mug", 5.0, "UK"),
+        ("C2", "A", 3, "red tea set", 4.0, "FR"),
+        ("C2", "C", 4, "green kettle", 1.0, "FR"),
+        ("C3", "A", 5, "other words", 9.0, "DE"),  # A's median price: 4 of 2, 4, 9
+        ("C3", "B", 6, "blue mug", 7.0, "DE"),  # B's: 6, between 5 and 7
+        ("", "D", 7, "grey jug", 3.0, ""),  # no customer: D is a product nobody is known to buy
+    ]
+    events = tmp_path / "events.csv"
+    with open(events, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["customer", "sku", "ts", "title", "price", "country"])
+        w.writerows(rows)
+    products, customers = tmp_path / "products.csv", tmp_path / "customers.csv"
+    with open(products, "w", newline="") as f:
+        csv.writer(f).writerows(
+            [["sku", "title", "price"], ["A", "red tea set", 4.0], ["B", "blue mug", 6.0], ["C", "green kettle", 1.0]]
+            + [["D", "grey jug", 3.0]]
+        )
+    with open(customers, "w", newline="") as f:
+        csv.writer(f).writerows([["customer", "country"], ["C1", "UK"], ["C2", "FR"], ["C3", "DE"]])
+    common = ["train", "--data", str(events), "--user-col", "customer", "--item-col", "sku", "--time-col", "ts"]
+    common += ["--model", "itemknn", "--item-key", "sku", "--item-text", "title", "--item-numeric", "price"]
+    common += ["--user-key", "customer", "--user-categorical", "country", "--quiet"]
+    models = []
+    for item_table, user_table in ((events, events), (products, customers)):
+        out = tmp_path / f"model{len(models)}.npz"
+        assert (
+            main([*common, "--item-features", str(item_table), "--user-features", str(user_table), "--out", str(out)])
+            == 0
+        )
+        models.append(rf.load(str(out)))
+    err = capsys.readouterr().err
+    assert "--item-features: 7 rows for 4 products: each takes its first given value" in err, err
+    assert "--user-features: 6 rows for 3 customers" in err, err
+    from_log, by_hand = models
+    assert from_log.item_ids_.tolist() == by_hand.item_ids_.tolist() == ["A", "B", "C", "D"]
+    for side in ("item_features_", "user_features_"):
+        assert (getattr(from_log, side) != getattr(by_hand, side)).nnz == 0, side

@@ -21,12 +21,21 @@ def add_feature_arguments(parser) -> None:
         "Product and customer tables: new products are recommended from their features, customers "
         "without events from their attributes. Columns are comma-separated lists.",
     )
-    g.add_argument("--item-features", metavar="FILE", help="product table (.csv or .parquet), one row per product")
+    g.add_argument(
+        "--item-features",
+        metavar="FILE",
+        help="product table (.csv or .parquet), one row per product; or events whose lines carry the product's "
+        "columns (each product takes its first given text and its median number)",
+    )
     g.add_argument("--item-key", help="its product id column (default: item)")
     g.add_argument("--item-text", metavar="COLS", help="text columns (descriptions, titles): TF-IDF")
     g.add_argument("--item-categorical", metavar="COLS", help='category columns; "A|B" holds two values')
     g.add_argument("--item-numeric", metavar="COLS", help="numeric columns (price): quantile bins")
-    g.add_argument("--user-features", metavar="FILE", help="customer table (.csv or .parquet), one row per customer")
+    g.add_argument(
+        "--user-features",
+        metavar="FILE",
+        help="customer table (.csv or .parquet), one row per customer; or events whose lines carry them",
+    )
     g.add_argument("--user-key", help="its customer id column (default: user)")
     g.add_argument("--user-categorical", metavar="COLS", help="attribute columns (country, channel, segment)")
     g.add_argument("--user-numeric", metavar="COLS", help="numeric attributes (age): quantile bins")
@@ -132,10 +141,59 @@ def read_features(args, side: str, ids):
     table = read_attribute_table(
         path, key, named, kinds["text"] + kinds["categorical"], option, args.sep, getattr(args, "decimal", ".")
     )
+    table = one_row_per_id(table, key, kinds["numeric"], option, "products" if side == "item" else "customers")
     try:
         return features(table, ids=ids, id_col=key, **kinds)
     except (ValueError, TypeError) as e:
         raise CliError(f"{option}: {e}") from None
+
+
+def one_row_per_id(table, key: str, numeric: list[str], option: str, what: str):
+    """``table`` with one row per id of its ``key`` column. An event log given as the product or
+    customer table (Online Retail's lines carry each product's description and price, and each
+    customer's country) holds an id on many rows: each id then takes its first given value of
+    a text or category column, as --products reads descriptions, and the median of a numeric
+    one (a product's price varies from line to line). A table with one row per id is returned
+    as it is; a key column with gaps keeps its rows without an id (counted by the features)."""
+    ids = to_numpy(table[key])
+    codes, distinct = factorize(ids, "ids")
+    present = codes >= 0
+    if distinct.size == int(present.sum()):
+        return table
+    out = {key: distinct}
+    for column, values in table.items():
+        if column == key:
+            continue
+        values = to_numpy(values)
+        if column in numeric and values.dtype.kind in "iufb":
+            out[column] = _median_by(codes[present], values[present].astype(np.float64), distinct.size)
+        else:  # text, or a numeric column holding text, which the features refuse by name
+            out[column] = first_given(ids, values, distinct)
+    taken = [
+        *(["its first given value of each text or category column"] if len(out) > len(numeric) + 1 else []),
+        *(["the median of each numeric one"] if numeric else []),
+    ]
+    print(
+        f"{option}: {int(present.sum()):,} rows for {distinct.size:,} {what}: each takes " + " and ".join(taken),
+        file=sys.stderr,
+    )
+    return out
+
+
+def _median_by(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """The median of ``values`` within each of ``n`` groups (``codes``), missing values aside;
+    NaN for a group without one."""
+    finite = np.isfinite(values)
+    codes, values = codes[finite], values[finite]
+    order = np.lexsort((values, codes))
+    codes, values = codes[order], values[order]
+    counts = np.bincount(codes, minlength=n)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    out = np.full(n, np.nan)
+    has = counts > 0
+    low, high = starts + (counts - 1) // 2, starts + counts // 2
+    out[has] = (values[low[has]] + values[high[has]]) / 2
+    return out
 
 
 def add_product_arguments(parser, categories: bool = False) -> None:
