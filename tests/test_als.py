@@ -244,7 +244,9 @@ def test_explain_splits_the_score_over_the_history():
         ({"regularization": -0.1}, ValueError, "regularization must be >= 0"),
         ({"alpha": -1.0}, ValueError, "alpha must be >= 0"),
         ({"alpha": float("nan")}, ValueError, "alpha must be finite"),
-        ({"iterations": -1}, ValueError, "iterations must be >= 0"),
+        ({"iterations": -1}, ValueError, "iterations must be >= 1"),
+        # 0 fitted nothing: the random starting factors answered as a model, without a word
+        ({"iterations": 0}, ValueError, "iterations must be >= 1"),
         ({"solver": "lu"}, ValueError, "solver must be one of 'cg', 'cholesky'"),
         ({"cg_steps": 0}, ValueError, "cg_steps must be >= 1"),
         ({"dtype": "float16"}, ValueError, "dtype must be float32 or float64"),

@@ -232,9 +232,27 @@ def test_divergence_raises_with_advice_that_fits_the_data():
 
 
 @pytest.mark.parametrize(
+    "model, kwargs, advice",
+    [
+        # every divergence said "lower learning_rate (now 0.03)", whichever parameter overshot
+        (rf.BiasedMF, {"regularization": 1e7}, r"learning_rate x regularization = 300000 >= 1.*or regularization"),
+        (rf.BiasedMF, {"bias_regularization": 1e7}, r"learning_rate x bias_regularization = 300000 >= 1"),
+        (rf.BiasedMF, {"bias_learning_rate": 1.5}, r"lower bias_learning_rate \(now 1.5\) or learning_rate"),
+        (rf.BiasedMF, {"init_std": 1.5}, r"init_std=1.5 starts 32 factors with predictions of about \+-12.7"),
+        (rf.BPR, {"regularization": 1e7}, r"BPR diverged.*learning_rate x regularization = 200000 >= 1"),
+    ],
+)
+def test_divergence_names_the_parameter_that_overshoots(model, kwargs, advice):
+    R = ratings(10)
+    with pytest.raises(FloatingPointError, match=advice):
+        model(random_state=0, **kwargs).fit(R)
+
+
+@pytest.mark.parametrize(
     "kwargs, exc, match",
     [
         ({"factors": 0}, ValueError, "factors must be >= 1"),
+        ({"iterations": 0}, ValueError, "iterations must be >= 1"),  # random factors posed as a model
         ({"learning_rate": 0}, ValueError, "learning_rate must be > 0"),
         ({"learning_rate": -1}, ValueError, "learning_rate must be >= 0"),
         ({"regularization": -0.1}, ValueError, "regularization must be >= 0"),

@@ -120,7 +120,7 @@ class ALS(FactorModel):
         self.factors = check_int(factors, "factors", minimum=1)
         self.regularization = check_real(regularization, "regularization", minimum=0.0)
         self.alpha = check_real(alpha, "alpha", minimum=0.0)
-        self.iterations = check_int(iterations, "iterations", minimum=0)
+        self.iterations = check_int(iterations, "iterations", minimum=1)
         self.solver = check_choice(solver, "solver", ALS_SOLVERS)
         self.cg_steps = check_int(cg_steps, "cg_steps", minimum=1)
         self.init_std = check_real(init_std, "init_std", minimum=0.0)

@@ -114,7 +114,7 @@ class BiasedMF(RatingPredictor, ItemBiasFactorModel):
         show_progress: bool = False,
     ):
         self.factors = check_int(factors, "factors", minimum=1)
-        self.iterations = check_int(iterations, "iterations", minimum=0)
+        self.iterations = check_int(iterations, "iterations", minimum=1)
         self.learning_rate = check_positive(learning_rate, "learning_rate")
         self.regularization = check_real(regularization, "regularization", minimum=0.0)
         self.bias_learning_rate = (
@@ -142,7 +142,8 @@ class BiasedMF(RatingPredictor, ItemBiasFactorModel):
         Raises
         ------
         FloatingPointError
-            Training diverged (factors not finite): lower ``learning_rate``.
+            Training diverged (factors not finite); the message names what to change (a
+            learning rate, a penalty whose product with its rate reaches 1, or ``init_std``).
         """
         return self._fit_watched(user_items, callback)
 
@@ -174,7 +175,13 @@ class BiasedMF(RatingPredictor, ItemBiasFactorModel):
             )
         if self.solver == "als":
             return f"raise regularization (now {self.regularization})"
-        return f"lower learning_rate (now {self.learning_rate})"
+        return super()._divergence_advice()
+
+    def _step_sizes(self) -> list[tuple[str, float, str, float]]:
+        rate, name = self.learning_rate, "learning_rate"
+        if self.bias_learning_rate is not None:
+            rate, name = self.bias_learning_rate, "bias_learning_rate"
+        return [*super()._step_sizes(), (name, rate, "bias_regularization", self.bias_regularization)]
 
     def _fit_sgd(self, X, ratings, users, items, user_bias, item_bias, rng, callback):
         n_users, n_items = X.shape

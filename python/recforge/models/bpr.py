@@ -102,7 +102,7 @@ class BPR(ItemBiasFactorModel):
         show_progress: bool = False,
     ):
         self.factors = check_int(factors, "factors", minimum=1)
-        self.iterations = check_int(iterations, "iterations", minimum=0)
+        self.iterations = check_int(iterations, "iterations", minimum=1)
         self.learning_rate = check_positive(learning_rate, "learning_rate")
         self.regularization = check_real(regularization, "regularization", minimum=0.0)
         self.negatives = check_choice(negatives, "negatives", NEGATIVES)
@@ -123,7 +123,8 @@ class BPR(ItemBiasFactorModel):
         Raises
         ------
         FloatingPointError
-            Training diverged (factors not finite): lower ``learning_rate``.
+            Training diverged (factors not finite); the message names what to change (a
+            learning rate, a penalty whose product with its rate reaches 1, or ``init_std``).
         """
         return self._fit_watched(user_items, callback)
 
@@ -165,6 +166,6 @@ class BPR(ItemBiasFactorModel):
 
         self._run_epochs(run, callback, lambda: {"loss": f"{self.loss_:.4f}", "auc": f"{self.train_auc_:.3f}"})
         if not (np.isfinite(users).all() and np.isfinite(items).all() and np.isfinite(item_bias).all()):
-            raise FloatingPointError(f"BPR diverged: lower learning_rate (now {self.learning_rate})")
+            raise FloatingPointError(f"BPR diverged: {self._divergence_advice()}")
         self.n_users_, self.n_items_ = n_users, n_items
         self.user_factors_, self.item_factors_, self.item_bias_ = users, items, item_bias

@@ -132,7 +132,7 @@ class FactorModel(Recommender):
 
     def _divergence_advice(self) -> str:
         """What to change when training diverges (models override with what works for them)."""
-        return f"lower learning_rate (now {self.learning_rate})"
+        return f"raise regularization (now {self.regularization})"
 
     def _check_dtype_state(self, name: str, shape: tuple) -> None:
         value = getattr(self, name)
@@ -151,6 +151,32 @@ class ItemBiasFactorModel(FactorModel):
     by the fused dense top-k as ``[p_u, 1] . [q_i, b_i]`` (the item side built once, cached)."""
 
     _state = FactorModel._state + ("item_bias_",)
+
+    def _step_sizes(self) -> list[tuple[str, float, str, float]]:
+        """Each SGD step size with the penalty it multiplies: (rate name, rate, penalty name,
+        penalty). Models with more than one (BiasedMF's biases) add theirs."""
+        return [("learning_rate", self.learning_rate, "regularization", self.regularization)]
+
+    def _divergence_advice(self) -> str:
+        """What to change when training diverges: the parameter that overshoots, not always
+        the learning rate (models override with what works for them)."""
+        steps = self._step_sizes()
+        for rate_name, rate, penalty_name, penalty in steps:
+            # a step moves a factor by -rate * penalty * itself: at 1 it passes zero, above 2
+            # it grows every step, whatever the data
+            if rate * penalty >= 1:
+                return (
+                    f"{rate_name} x {penalty_name} = {rate * penalty:g} >= 1, so each step's penalty overshoots: "
+                    f"lower {rate_name} (now {rate:g}) or {penalty_name} (now {penalty:g})"
+                )
+        spread = self.init_std**2 * np.sqrt(self.factors)
+        if spread > 1:  # the starting predictions' spread: q.p of two N(0, init_std^2) vectors
+            return (
+                f"init_std={self.init_std:g} starts {self.factors} factors with predictions of about +-{spread:.3g}: "
+                "lower it (default 0.01)"
+            )
+        rates = sorted({(rate, name) for name, rate, *_ in steps}, reverse=True)
+        return "lower " + " or ".join(f"{name} (now {rate:g})" for rate, name in rates)
 
     def _query_vectors(self, users, history, recalculate_user):
         queries = np.ones((len(users), self.factors + 1), dtype=self.dtype)
