@@ -219,7 +219,7 @@ def test_former_argument_names_still_work_with_a_warning(tmp_path):
         assert rf.ItemKNN(k=12).neighbours == 12
     # a bad value is named as the caller wrote it ("neighbours must be >= 0" answered k=-1)
     for make, match in [
-        (lambda: rf.ItemKNN(k=-1), "k must be >= 0, got -1"),
+        (lambda: rf.ItemKNN(k=-1), "k must be >= 1, got -1"),
         (lambda: rf.KNNRegressor(min_k=-1), "min_k must be >= 0"),
         (lambda: rf.KNNRegressor(neighbourhood=0), "neighbourhood must be >= 1"),
     ]:
@@ -227,7 +227,11 @@ def test_former_argument_names_still_work_with_a_warning(tmp_path):
             make()
     with pytest.raises(ValueError, match="neighbours must be >= 1"):
         rf.KNNRegressor(neighbours=0)
-    assert rf.ItemKNN(neighbours=0).fit(R).similarity_.nnz == 0  # as rf.similarity(k=0)
+    # no neighbour at all recommended nothing to anyone, without a word: refused, as by every
+    # model with neighbours (rf.similarity(k=0) stays an empty matrix)
+    for model in (rf.ItemKNN, rf.UserKNN, rf.RP3beta):
+        with pytest.raises(ValueError, match="neighbours must be >= 1, got 0"):
+            model(neighbours=0)
     # A model file written with the former names still loads.
     from test_data_faults import rewrite
 

@@ -104,7 +104,7 @@ def test_popularity_counts_weights_and_decay():
 @pytest.mark.parametrize(
     "make, exc, match",
     [
-        (lambda: rf.ItemKNN(neighbours=-1), ValueError, "neighbours must be >= 0"),
+        (lambda: rf.ItemKNN(neighbours=-1), ValueError, "neighbours must be >= 1"),
         (lambda: rf.ItemKNN(metric="euclid"), ValueError, "metric must be one of"),
         (lambda: rf.UserKNN(shrinkage=-1), ValueError, "shrinkage must be >= 0"),
         (lambda: rf.UserKNN(n_threads=-2), ValueError, "n_threads must be >= 0"),

@@ -39,7 +39,7 @@ class _KNN(Recommender):
     ):
         # k is the list length everywhere (recommend, topk); the neighbourhood size is neighbours.
         self.neighbours = renamed_argument(
-            neighbours, k, "k", "neighbours", 50, check=lambda v, name: check_int(v, name, minimum=0)
+            neighbours, k, "k", "neighbours", 50, check=lambda v, name: check_int(v, name, minimum=1)
         )
         self.metric = check_choice(metric, "metric", METRICS)
         self.shrinkage = check_real(shrinkage, "shrinkage", minimum=0.0)
@@ -97,7 +97,7 @@ class ItemKNN(_KNN):
     Parameters
     ----------
     neighbours : int, default 50
-        Neighbours kept per item (>= 0). Formerly ``k``, still accepted with a FutureWarning:
+        Neighbours kept per item (>= 1). Formerly ``k``, still accepted with a FutureWarning:
         ``k`` means the length of a list everywhere in recforge.
     metric : str, default "tfidf"
         Any metric of :func:`recforge.similarity`. tfidf (implicit's TFIDFRecommender) is the

@@ -50,7 +50,7 @@ class RP3beta(ItemKNN):
     def __init__(self, alpha: float = 1.0, beta: float = 0.5, neighbours: int = 100, n_threads: int = 0):
         self.alpha = check_real(alpha, "alpha", minimum=0.0)
         self.beta = check_real(beta, "beta", minimum=0.0)
-        self.neighbours = check_int(neighbours, "neighbours", minimum=0)
+        self.neighbours = check_int(neighbours, "neighbours", minimum=1)
         self.n_threads = check_int(n_threads, "n_threads", minimum=0)
 
     def _fit(self, X: CsrParts) -> None:
