@@ -3,6 +3,7 @@ differences, simulations of the models, and the published CDNOW figures."""
 
 from __future__ import annotations
 
+import datetime
 import math
 import warnings
 from pathlib import Path
@@ -20,15 +21,22 @@ CDNOW = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "cd
 DAY = 86400.0
 
 
+def period_start(t, period) -> int:
+    """The ordinal of the UTC date that starts ``t``'s period: its day, or the Monday of its
+    week (datetime's calendar, as pandas' "W" periods and lifetimes' freq="W")."""
+    day = datetime.datetime.fromtimestamp(t, datetime.timezone.utc).date()
+    return (day - datetime.timedelta(days=day.weekday() if period == "week" else 0)).toordinal()
+
+
 def reference_summary(customers, times, amounts, as_of, unit, period, returns):
-    """Customer by customer in plain Python."""
-    step, scale = {"day": DAY, "week": 7 * DAY}[period], {"day": DAY, "week": 7 * DAY}[unit]
+    """Customer by customer in plain Python; periods from the calendar, in days."""
+    step, scale = 1, {"day": 1, "week": 7}[unit]
     per = {}
     for c, t, a in zip(customers, times, amounts):
         if t > as_of or (returns == "drop" and a < 0):
             continue
-        per.setdefault(c, {}).setdefault(math.floor(t / step), 0.0)
-        per[c][math.floor(t / step)] += a
+        per.setdefault(c, {}).setdefault(period_start(t, period), 0.0)
+        per[c][period_start(t, period)] += a
     out = {}
     for c, slots in per.items():
         kept = sorted(s for s, v in slots.items() if returns == "drop" or v > 0)
@@ -39,7 +47,7 @@ def reference_summary(customers, times, amounts, as_of, unit, period, returns):
         out[c] = dict(
             frequency=x,
             recency=(kept[-1] - kept[0]) * step / scale,
-            T=(math.floor(as_of / step) - kept[0]) * step / scale,
+            T=(period_start(as_of, period) - kept[0]) * step / scale,
             monetary_value=sum(values[1:]) / x if x else 0.0,
             total_value=sum(values),
         )
@@ -385,6 +393,29 @@ def test_the_cdnow_log_as_shipped_gives_lifetimes_summary_and_fit(tmp_path, caps
     printed = capsys.readouterr().out
     fitted = lifetimes.BetaGeoFitter().fit(want["frequency"], want["recency"], want["T"]).params_
     assert f"BG/NBD: r={fitted['r']:.4g} alpha={fitted['alpha']:.4g} a={fitted['a']:.4g} b={fitted['b']:.4g}" in printed
+
+
+def test_weekly_transactions_are_lifetimes_weeks_from_monday():
+    """period="week" cut weeks from Thursday (1970-01-01, epoch arithmetic), lifetimes' and
+    pandas' "W" from Monday: on CDNOW 7% of the customers had another frequency than
+    lifetimes' freq="W", 57% another T."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("lifetimes", reason="lifetimes is the reference (test extra)")
+    from lifetimes.utils import summary_data_from_transaction_data
+
+    if not (CDNOW / "CDNOW_master.txt").exists():
+        pytest.skip("../shared/datasets/cdnow is absent")
+    frame = pd.read_csv(CDNOW / "CDNOW_master.txt", sep=r"\s+", dtype={"customer_id": str, "date": str})
+    frame["date"] = pd.to_datetime(frame["date"], format="%Y%m%d")
+    want = summary_data_from_transaction_data(
+        frame, "customer_id", "date", monetary_value_col="dollar_value", observation_period_end="1998-06-30", freq="W"
+    )
+    got = summary(frame.customer_id, frame.date, frame.dollar_value, as_of="1998-06-30", unit="week", period="week")
+    got = got.to_pandas().loc[want.index]
+    for column in ("frequency", "recency", "T"):
+        np.testing.assert_array_equal(got[column], want[column], err_msg=column)
+    np.testing.assert_allclose(got["monetary_value"], want["monetary_value"], rtol=1e-12)
+    assert (pd.to_datetime(got["first_purchase"], unit="s").dt.dayofweek == 0).all()  # Mondays
 
 
 def lifetimes_datasets() -> Path | None:

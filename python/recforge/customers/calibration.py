@@ -12,7 +12,7 @@ import numpy as np
 from .._checks import check_int
 from .._factorize import arrow_strings, lookup
 from .._times import as_moment, as_seconds, moment_text
-from .summary import UNITS, CustomerSummary, summary
+from .summary import UNITS, CustomerSummary, periods, summary
 
 
 @dataclass
@@ -266,6 +266,5 @@ def calibration_holdout(
             purchases[row[known]] = held.transactions[known]
             value[row[known]] = held.total_value[known]
             report["new_customers"] = int((~known).sum())
-    step = UNITS[period]
-    duration = (np.floor(stop / step) - np.floor(start / step)) * step / UNITS[unit]
+    duration = (periods(stop, period) - periods(start, period)) * UNITS[period] / UNITS[unit]
     return CalibrationHoldout(calibration, purchases, value, float(duration), stop, report)

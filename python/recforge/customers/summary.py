@@ -15,6 +15,17 @@ from .._times import as_moment, as_seconds, moment_text
 
 RETURNS = ("drop", "net")
 UNITS = {"day": 86400.0, "week": 7 * 86400.0}
+# Where each period starts, in epoch seconds: days at midnight UTC, weeks on Mondays
+# (1970-01-05), as pandas' "W" periods and lifetimes' freq="W" count them. Epoch arithmetic
+# alone starts weeks on Thursdays (1970-01-01), which split and merged other orders into
+# transactions than lifetimes did.
+PERIOD_START = {"day": 0.0, "week": 4 * 86400.0}
+
+
+def periods(t, period: str) -> np.ndarray:
+    """Whole ``period`` s (days, or weeks from Monday) since the epoch's first one, of epoch
+    seconds ``t``."""
+    return np.floor((np.asarray(t, dtype=np.float64) - PERIOD_START[period]) / UNITS[period])
 
 
 @dataclass
@@ -167,8 +178,8 @@ def summary(
     unit : {"day", "week"}, default "day"
         Unit of recency, T and since_last.
     period : {"day", "week"}, default "day"
-        Lines of one customer in the same period (UTC calendar day or week starting Thursday
-        1970-01-01, as epoch arithmetic gives) form one transaction. Times with a zone or an
+        Lines of one customer in the same period (UTC calendar day, or week from Monday to
+        Sunday as pandas' ``"W"`` periods and lifetimes' ``freq="W"``) form one transaction. Times with a zone or an
         offset are taken in UTC, naive ones as they are: for a shop far from UTC whose times
         carry an offset (an evening order at 20:00-05:00 is 01:00 UTC the next day), give local
         wall-clock times, e.g. ``times.dt.tz_convert("America/New_York").dt.tz_localize(None)``,
@@ -243,7 +254,7 @@ def summary(
         codes, t, money = codes[keep], t[keep], money[keep]
     ids, code = sorted_codes(codes, uniques)
     step = UNITS[period]
-    slot = np.floor(t / step).astype(np.int64)
+    slot = periods(t, period).astype(np.int64)
     # one transaction per (customer, period), each period's lines summed in line order (C++)
     counts, first_slot, last_slot, first_value, total, netted = _core.summarise_customers(
         code, slot, np.ascontiguousarray(money), ids.size, returns == "net", resolve_threads(n_threads)
@@ -255,9 +266,9 @@ def summary(
     frequency = (counts - 1).astype(np.float64)
     repeat_value = total - first_value
     scale = step / UNITS[unit]
-    first_time = first_slot * step
+    first_time = first_slot * step + PERIOD_START[period]
     recency = (last_slot - first_slot) * scale
-    T = (np.floor(end / step) - first_slot) * scale  # whole periods to as_of's, as lifetimes counts
+    T = (periods(end, period) - first_slot) * scale  # whole periods to as_of's, as lifetimes counts
     out = CustomerSummary(
         customer_ids=ids,
         frequency=frequency,
@@ -268,7 +279,7 @@ def summary(
         total_value=total,
         transactions=counts.astype(np.int64),
         first_purchase=first_time.astype(np.float64),
-        last_purchase=(last_slot * step).astype(np.float64),
+        last_purchase=(last_slot * step + PERIOD_START[period]).astype(np.float64),
         as_of=end,
         unit=unit,
         report=report,
