@@ -283,6 +283,8 @@ class ModelBehaviour:
         "call, exc, match",
         [
             (lambda m, X: m.recommend([60], X[[0]]), ValueError, r"user_ids holds user id 60, outside the 60 users"),
+            # an integer raw id (a customer number) was only "outside the users": now mapped
+            (lambda m, X: m.recommend([17850], X[[0]]), ValueError, r"not raw ids: .* user_index\(\[\.\.\.\]\) maps"),
             (lambda m, X: m.recommend([-1], X[[0]]), ValueError, "user_ids holds user id -1"),
             (lambda m, X: m.recommend([0.5], X[[0]]), TypeError, "user_ids must hold integer user ids"),
             (lambda m, X: m.recommend(["17850"], X[[0]]), TypeError, r"user_index\(\[\.\.\.\]\) gives them"),

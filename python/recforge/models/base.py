@@ -40,7 +40,13 @@ def check_ids(ids, name: str, n: int, kind: str) -> tuple[np.ndarray, bool]:
     arr = arr.astype(np.int64, copy=False)
     if arr.size and (arr.min() < 0 or arr.max() >= n):
         bad = arr[(arr < 0) | (arr >= n)][0]
-        raise ValueError(f"{name} holds {kind} id {bad}, outside the {n} {kind}s the model knows [0, {n})")
+        # customer numbers are integers too: 17850 is a raw id far more often than a bad row
+        hint = (
+            f"; row numbers, not raw ids: the training Interactions' {kind}_index([...]) maps raw ids"
+            if bad >= n
+            else ""
+        )
+        raise ValueError(f"{name} holds {kind} id {bad}, outside the {n} {kind}s the model knows [0, {n}){hint}")
     return arr, single
 
 
