@@ -208,6 +208,21 @@ def test_the_top_level_namespace_holds_no_stray_modules():
     assert stray == []
 
 
+@pytest.mark.parametrize("namespace", ["split", "metrics"])
+def test_the_function_namespaces_export_their_functions_only(namespace):
+    """``rf.split`` and ``rf.metrics`` are used as namespaces: ``from recforge.split import *``
+    brought np, sp, Interactions, check_int and seven more of their imports along."""
+    module = getattr(recforge, namespace)
+    names: dict = {}
+    exec(f"from recforge.{namespace} import *", names)
+    exported = {name for name in names if name != "__builtins__"}
+    assert exported == set(module.__all__)
+    for name in module.__all__:
+        value = getattr(module, name)
+        assert getattr(value, "__module__", module.__name__) == module.__name__, name
+    assert "np" not in exported and "check_int" not in exported
+
+
 def test_import_leaves_the_heavy_scipy_modules_for_later():
     """scipy.stats (a third of `import recforge`, and so of every command's start), scipy.optimize
     and scipy.linalg are imported where they are used: `import recforge` went from 1.10 s to

@@ -15,6 +15,8 @@ from .._sparse import CsrParts, check_aligned, check_sparse, row_ids
 from .._times import as_moment
 from ..data import Interactions
 
+__all__ = ["cold_items", "cold_users", "leave_k_out", "partition", "per_user_split", "random_split", "temporal_split"]
+
 
 def partition(user_items, in_test: np.ndarray):
     """Split the stored entries of ``user_items`` by a mask: the building block of every split.

@@ -23,6 +23,8 @@ from .._checks import as_numbers, check_bool, check_choice, check_int
 from .._config import resolve_threads
 from .._sparse import check_sparse
 
+__all__ = ["RANKING_METRICS", "auc", "coverage", "mae", "ranking_metrics", "rmse"]
+
 RANKING_METRICS = ("precision", "recall", "f1", "ndcg", "map", "hit_rate", "mrr")
 
 
