@@ -176,11 +176,32 @@ def test_dates_written_yyyymmdd_are_dates():
         [19970101, 1.5e9],  # one present value outside the dates' range
         [19970101.5, 19970102],  # not whole
         [0, 86400, 172800],
+        [19999, 30000, 70000],  # one below the spreadsheet serials' window
     ],
 )
 def test_numbers_that_are_not_all_yyyymmdd_dates_stay_seconds(numbers):
     s = rf.customers.summary(["a"] * len(numbers), numbers, [1.0] * len(numbers))
     assert s.T[0] == pytest.approx((max(numbers) - min(numbers)) / 86400, abs=1)
+
+
+def test_spreadsheet_serial_dates_are_dates():
+    """A spreadsheet export writes dates as serial numbers (44197.5: 2021-01-01 12:00). Read as
+    epoch seconds a year of them fell within 1 January 1970: every customer had one transaction
+    and `recforge customers` called all of them Lost."""
+    when = pd.to_datetime(["2021-01-01 12:00", "2021-03-15 00:00", "2021-12-31 18:00", "2021-06-01 06:00"])
+    want = when.as_unit("s").astype(np.int64).to_numpy().astype(float)
+    serials = (want / 86400 + 25569).round(6)
+    for form in (serials, [f"{v:.6f}" for v in serials], np.floor(serials).astype(np.int64)):
+        with pytest.warns(UserWarning, match="read as spreadsheet serial dates"):
+            s = rf.customers.summary(CUSTOMERS, form, AMOUNTS)
+        days = np.floor(want / 86400) * 86400  # whole serials are those days' midnights
+        expect = want if isinstance(form, list) or form.dtype.kind == "f" else days
+        _same(s, rf.customers.summary(CUSTOMERS, expect, AMOUNTS))
+    with pytest.warns(UserWarning, match="serial dates"):
+        inter = rf.Interactions.from_arrays(CUSTOMERS, ["x", "y", "z", "w"], times=serials)
+    np.testing.assert_allclose(np.sort(inter.times.data), np.sort(want), atol=0.1)
+    # a lone moment stays seconds (a small epoch time, as tests and simulations write them)
+    assert rf.customers.summary(["a", "a"], [0.0, 30000.0], [1.0, 1.0], as_of=40000).T[0] == 0
 
 
 @pytest.mark.parametrize("unit, per_second", [("milliseconds", 1e3), ("microseconds", 1e6), ("nanoseconds", 1e9)])

@@ -1,6 +1,6 @@
 """Event times as float64 seconds since the Unix epoch (NaN where missing), whatever the input:
-numbers (taken as seconds already, except dates written as the number YYYYMMDD and epoch
-milliseconds, microseconds or nanoseconds, below), numpy
+numbers (taken as seconds already, except dates written as the number YYYYMMDD, spreadsheet
+serial dates, and epoch milliseconds, microseconds or nanoseconds, below), numpy
 datetime64, pandas or Python datetimes (time-zone aware ones converted to UTC; naive ones taken as
 UTC) or ISO 8601 strings (with or without an offset)."""
 
@@ -72,8 +72,35 @@ _SUBSECOND_FROM = 1e11
 _SUBSECOND_UNITS = ((1e14, 1e3, "milliseconds"), (1e17, 1e6, "microseconds"), (np.inf, 1e9, "nanoseconds"))
 
 
-def _seconds_or_dates(numbers: np.ndarray, name: str = "times") -> np.ndarray:
+# Spreadsheet serial dates (Excel, LibreOffice, Google Sheets: days since 1899-12-30, the time
+# of day as the fraction) of 1954-10-03 to 2119-01-10. Read as epoch seconds, every one falls
+# between 05:33 and 22:13 on 1 January 1970: a year of purchases became one day, and every
+# customer one transaction. A column whose every time is in that window is read as such dates.
+_SERIAL_RANGE = (20000.0, 80000.0)
+_SERIAL_EPOCH = 25569.0  # the serial of 1970-01-01
+
+
+def _dates_from_serials(numbers: np.ndarray, name: str) -> np.ndarray | None:
+    """Epoch seconds of ``numbers`` if every present one is a spreadsheet serial date of
+    :data:`_SERIAL_RANGE` (said in a warning), else None."""
+    present = numbers[~np.isnan(numbers)]
+    low, high = _SERIAL_RANGE
+    if not present.size or present.min() < low or present.max() > high:
+        return None
+    warnings.warn(
+        f"{name}: numbers such as {present.max():g} would all fall on 1 January 1970 as epoch seconds; "
+        "read as spreadsheet serial dates (days since 1899-12-30, as Excel writes them). Export the "
+        "dates as text (YYYY-MM-DD) to be sure",
+        UserWarning,
+        stacklevel=4,
+    )
+    return (numbers - _SERIAL_EPOCH) * 86400.0
+
+
+def _seconds_or_dates(numbers: np.ndarray, name: str = "times", column: bool = True) -> np.ndarray:
     dates = _dates_from_yyyymmdd(numbers)
+    if dates is None and column:  # a lone moment in that window is more likely a small epoch time
+        dates = _dates_from_serials(numbers, name)
     return _in_seconds(numbers, name) if dates is None else dates
 
 
@@ -248,7 +275,7 @@ def as_moment(value, name: str) -> float:
     """One time (``now``, ``cutoff``...) as epoch seconds: a number as it is, a datetime, numpy
     datetime64 or ISO 8601 text read as :func:`as_seconds` reads a column."""
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
-        seconds = float(_seconds_or_dates(np.array([value], dtype=np.float64), name)[0])
+        seconds = float(_seconds_or_dates(np.array([value], dtype=np.float64), name, column=False)[0])
     else:
         seconds = float(as_seconds(np.array([value], dtype=object), name)[0])
     if not np.isfinite(seconds):
