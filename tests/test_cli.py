@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 from importlib.metadata import entry_points
@@ -598,6 +599,41 @@ def test_customers_segments_with_lines_without_a_product(tmp_path, capsys):
         printed.replace(f"{unnamed.sum():,} lines without a product: left out of the segments' products\n", "")
         == expected
     )
+
+
+def test_customers_name_the_segments_top_products_by_description(tmp_path, capsys):
+    """The segments' top products were ids only ("75172 (1.7)") though Online Retail's events
+    carry a Description: --products names them (the events file itself serves), and without
+    it a hint points the column out."""
+    import pandas as pd
+
+    rng = np.random.default_rng(5)
+    n = 900
+    sku = rng.choice([f"p{i}" for i in range(12)], n)
+    log = pd.DataFrame(
+        {
+            "customer": rng.choice([f"c{i}" for i in range(60)], n),
+            "date": pd.Timestamp("2011-01-01") + pd.to_timedelta(rng.integers(0, 300, n), unit="D"),
+            "amount": rng.gamma(2.0, 10.0, n).round(2),
+            "sku": sku,
+            "Description": [f"Product {s[1:]} mug" for s in sku],
+        }
+    )
+    log.to_csv(tmp_path / "orders.csv", index=False)
+    argv = ["customers", "--data", str(tmp_path / "orders.csv"), "--user-col", "customer", "--time-col", "date"]
+    argv += ["--amount-col", "amount", "--item-col", "sku", "--segments", "3", "--min-size", "1"]
+    assert main(argv) == 0
+    by_id = capsys.readouterr()
+    assert "column Description looks like product descriptions" in by_id.err and "(" in by_id.out
+    named = ["--products", str(tmp_path / "orders.csv"), "--product-col", "sku", "--description-col", "Description"]
+    assert main([*argv, *named]) == 0
+    by_name = capsys.readouterr()
+    assert "looks like product descriptions" not in by_name.err
+    ids = by_id.out.split("| segment |")[1]
+    # the same table, each id replaced by its description
+    assert by_name.out.split("| segment |")[1] == re.sub(r"\bp(\d+) \(", r"Product \1 mug (", ids)
+    assert main([*argv[:-6], *named]) == 2  # without --segments nothing would show them
+    assert "--products needs --segments and --item-col" in capsys.readouterr().err
 
 
 def test_customers_and_clv_on_the_sample(tmp_path, capsys):

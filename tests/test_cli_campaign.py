@@ -537,14 +537,13 @@ def test_the_descriptions_hint_keeps_quiet_without_pandas(tmp_path, capsys, monk
     """The hint reads the first rows through pandas: without the io extra (a plain install) it
     is not said, and the campaign is written, where first_rows' pandas was None."""
     from backends import without_pandas
-    from recforge.cli import _negatives, _purchases
-    from recforge.cli import campaign as campaign_command
+    from recforge.cli import _negatives, _purchases, features
 
     pd.DataFrame(
         {"customer": ["a", "a", "b", "b", "c"], "sku": ["x", "y", "x", "z", "y"], "title": list("XYXZY")}
     ).to_csv(tmp_path / "log.csv", index=False)
     without_pandas(monkeypatch)
-    for module in (_negatives, _purchases, campaign_command):  # as in a plain install
+    for module in (_negatives, _purchases, features):  # as in a plain install
         monkeypatch.setattr(module, "pd", None)
     argv = ["campaign", "--data", str(tmp_path / "log.csv"), "--user-col", "customer", "--item-col", "sku"]
     assert main([*argv, "--fit", "itemknn", "--quiet", "--out", str(tmp_path / "c.csv")]) == 0

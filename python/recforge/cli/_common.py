@@ -471,7 +471,8 @@ DEPENDENT_OPTIONS = {
     },
     "evaluate": {"trials": ("tune", 10), "budget": ("tune", None), **_PURCHASES, **_EVENTS},
     "demo": {"trials": ("tune", 8)},
-    **{command: _PURCHASES for command in ("customers", "clv", "target")},
+    **{command: _PURCHASES for command in ("clv", "target")},
+    "customers": {**_PURCHASES, **_PRODUCTS},
     "lift": {"days": ("since", 30.0), **_PURCHASES},
     "serve": {
         "candidates": ("explore", 50, _EXPLORING),

@@ -7,14 +7,13 @@ import json
 import os
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
 from .._csv_out import Coded
-from .._factorize import factorize, lookup, pd
+from .._factorize import factorize, lookup
 from ..campaign import (
     Explainer,
     MessageTemplate,
@@ -37,10 +36,8 @@ from ._common import (
     pseudonym_key,
     write_table,
 )
-from ._hints import Hint, bare
-from ._negatives import first_rows
 from ._purchases import PURCHASE, purchased
-from .features import add_product_arguments, read_list_table, read_products, rows_of
+from .features import add_product_arguments, point_out_descriptions, read_list_table, read_products, rows_of
 
 RULE_KEYS = {"caps", "allow", "deny", "boost", "new_items", "min_new"}
 BATCH = 20_000  # customers per model call: bounds the candidate arrays' memory
@@ -126,12 +123,6 @@ def add_campaign_parser(sub, add_data_arguments) -> None:
     c.add_argument("--quiet", action="store_true", help="no progress output")
 
 
-# Column names of product descriptions in event logs (Online Retail's Description, a shop's
-# title or product_name), compared without case, spaces, dashes or underscores. Not a bare
-# "name": in a log it may be the customer's.
-DESCRIPTION_NAMES = {"description", "title", "productname", "itemname", "productdescription", "itemdescription"}
-
-
 def _product_table(args, item_ids):
     """Descriptions (object array) and categories (or None) aligned with ``item_ids``."""
     if args.products is None:
@@ -139,33 +130,9 @@ def _product_table(args, item_ids):
             from ..datasets import sample
 
             return sample().describe_items(np.arange(item_ids.size)).astype(object), None
-        _point_out_descriptions(args)
+        point_out_descriptions(args, "the file and the messages")
         return item_ids.astype(str).astype(object), None
     return read_products(args, item_ids, categories=True)
-
-
-def _point_out_descriptions(args) -> None:
-    """Without --products the file and the messages name products by id ("because you bought
-    22423"); where the events hold a column of descriptions (Online Retail's Description), say
-    that --products can be the events file itself."""
-    if pd is None:  # the first rows are read through pandas (the io extra)
-        return
-    try:
-        columns = first_rows(args).columns
-    except (OSError, ValueError, ImportError):  # the hint is a courtesy: the run goes on
-        return
-    for name in columns:
-        if name in (args.user_col, args.item_col):
-            continue
-        if bare(str(name)) in DESCRIPTION_NAMES:
-            warnings.warn(
-                f"--data: column {name} looks like product descriptions; without --products the file and the "
-                f"messages name products by id: --products {args.data} --product-col {args.item_col} "
-                f"--description-col {name} names them",
-                Hint,
-                stacklevel=2,
-            )
-            return
 
 
 def _is_id(value) -> bool:

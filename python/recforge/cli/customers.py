@@ -30,6 +30,7 @@ from ._amount import amount_columns, amount_values
 from ._common import CliError, add_csv_arguments, check_output, dropped_rows, read_events, write_table
 from ._negatives import warn_negatives
 from ._purchases import add_purchase_arguments, keep_lines, purchase_lines, warn_event_types
+from .features import add_product_arguments, point_out_descriptions, read_products
 
 
 def add_log_arguments(parser) -> None:
@@ -152,6 +153,9 @@ def customers(args) -> None:
         raise CliError("--min-size must be >= 1")
     if args.segments is not None and args.segments != "auto" and not args.segments.isdigit():
         raise CliError(f"--segments must be a number or 'auto', got {args.segments!r}")
+    if args.products is not None and (args.segments is None or args.item_col is None):
+        # descriptions name the segments' top products, which need both
+        raise CliError("--products needs --segments and --item-col (it names the segments' top products)")
     s, customer_of_line, items = _summary(args)
     scores = rfm(s)
     table = {
@@ -191,10 +195,15 @@ def customers(args) -> None:
             unnamed = int(np.count_nonzero(product < 0))
             if unnamed:
                 print(f"{unnamed:,} lines without a product: left out of the segments' products")
+            if args.products is not None:
+                item_names = read_products(args, item_ids)
+            else:
+                point_out_descriptions(args, "the segments' profiles")
+                item_names = item_ids
         scores_k = ", ".join(f"{c}: {v:.3f}" for c, v in segmenter.silhouettes_.items())
         chosen = "" if k else f" (k by silhouette; {scores_k})"
         print(f"\n{segmenter.n_segments_} segments{chosen}:")
-        prof = profile(segmenter.labels_, s, bought, item_ids if bought is not None else None, min_size=args.min_size)
+        prof = profile(segmenter.labels_, s, bought, item_names if bought is not None else None, min_size=args.min_size)
         print(prof)
         if args.chart:
             charts.segment_chart(prof, args.chart)
@@ -397,6 +406,7 @@ def add_parsers(sub) -> None:
     )
     c.add_argument("--out", help="customer table: .csv, .csv.gz or .parquet")
     c.add_argument("--chart", help="with --segments: a PNG of segment sizes and revenue (needs recforge[plot])")
+    add_product_arguments(c)  # descriptions for the segments' top products
     c.add_argument("--quiet", action="store_true", help="no progress output")
 
     v = sub.add_parser(

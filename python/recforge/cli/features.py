@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 
 import numpy as np
 
-from .._factorize import factorize, lookup, missing_mask, to_numpy
+from .._factorize import factorize, lookup, missing_mask, pd, to_numpy
 from .._tables import is_whitespace, open_text, read_parquet, read_table
 from ..data import features
 from ..data.features import category_tokens
 from ._common import CliError, is_parquet
+from ._hints import Hint, bare
+from ._negatives import first_rows
 
 
 def add_feature_arguments(parser) -> None:
@@ -256,6 +259,36 @@ def read_products(args, item_ids, categories: bool = False):
         if args.category_sep:
             category = split_categories(category, args.category_sep)
     return descriptions, category
+
+
+# Column names of product descriptions in event logs (Online Retail's Description, a shop's
+# title or product_name), compared without case, spaces, dashes or underscores. Not a bare
+# "name": in a log it may be the customer's.
+DESCRIPTION_NAMES = {"description", "title", "productname", "itemname", "productdescription", "itemdescription"}
+
+
+def point_out_descriptions(args, what: str) -> None:
+    """Without --products ``what`` (the campaign file, the segments' profiles) name products by
+    id ("because you bought 22423"); where the events hold a column of descriptions (Online
+    Retail's Description), say that --products can be the events file itself."""
+    if pd is None:  # the first rows are read through pandas (the io extra)
+        return
+    try:
+        columns = first_rows(args).columns
+    except (OSError, ValueError, ImportError):  # the hint is a courtesy: the run goes on
+        return
+    for name in columns:
+        if name in (args.user_col, args.item_col):
+            continue
+        if bare(str(name)) in DESCRIPTION_NAMES:
+            warnings.warn(
+                f"--data: column {name} looks like product descriptions; without --products {what} name "
+                f"products by id: --products {args.data} --product-col {args.item_col} --description-col {name} "
+                "names them",
+                Hint,
+                stacklevel=3,
+            )
+            return
 
 
 def split_categories(values, sep: str) -> np.ndarray:
