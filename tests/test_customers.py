@@ -1018,8 +1018,20 @@ def test_charts_name_the_segments_and_the_purchase_model(tmp_path, monkeypatch):
     profile = rf.customers.profile(rf.customers.Segmenter(n_segments=3).fit(s).labels_, s)
     charts.segment_chart(profile, tmp_path / "segments.png")
     ticks = [t.get_text() for t in drawn[-1].axes[0].get_xticklabels()]
-    want = [f"{seg}\n{name} {share:.0%}" for seg, (name, share) in zip(profile.segment, profile.rfm_segment)]
-    assert ticks == want and all("\n" in t for t in ticks)
+    want = [
+        f"{seg}\n{name}\n{share:.0%}".split("\n") for seg, (name, share) in zip(profile.segment, profile.rfm_segment)
+    ]
+    assert [t.replace("\n", " ").split(" ") for t in ticks] == [" ".join(w).split(" ") for w in want]
+    # long names side by side ran into each other ("Loyal Customers 36%Potential Loyalist 38%")
+    s, _ = planted_groups(5, 30)
+    profile = rf.customers.profile(rf.customers.Segmenter(n_segments=5).fit(s).labels_, s)
+    names = ["Lost", "Loyal Customers", "Potential Loyalist", "Can't Lose Them", "Champions"]
+    profile.rfm_segment[:] = [(name, 0.38) for name in names]
+    charts.segment_chart(profile, tmp_path / "segments.png")
+    fig = drawn[-1]
+    fig.canvas.draw()
+    boxes = sorted((t.get_window_extent() for t in fig.axes[0].get_xticklabels()), key=lambda b: b.x0)
+    assert all(left.x1 < right.x0 for left, right in zip(boxes, boxes[1:])), [(b.x0, b.x1) for b in boxes]
     charts.alive_chart([0.5, 0.9], tmp_path / "alive.png", model="MBG/NBD")
     assert drawn[-1].axes[0].get_title().endswith("(MBG/NBD)")
 

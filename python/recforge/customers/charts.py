@@ -3,6 +3,8 @@ distribution. matplotlib (the ``plot`` extra), drawn off-screen and written atom
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 
 from .._atomic import atomic_path
@@ -40,13 +42,16 @@ def _save(fig, path) -> None:
 def segment_chart(profile, path) -> None:
     """Each segment's share of customers beside its share of revenue (a SegmentProfile)."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(1.2 * len(profile.segment) + 3, 4))
+    fig, ax = plt.subplots(figsize=(1.2 * len(profile.segment) + 3, 4.5))
     x = np.arange(len(profile.segment))
     ax.bar(x - 0.2, profile.customer_share * 100, 0.4, label="customers")
     ax.bar(x + 0.2, profile.revenue_share * 100, 0.4, label="revenue")
     # each segment with the named RFM segment most of its customers are in ("Champions 81%")
+    # on lines of their own: side by side, "Loyal Customers 36%" ran into "Potential Loyalist 38%"
     named = [profile.rfm_segment[i] if i < len(profile.rfm_segment) else None for i in range(len(x))]
-    ax.set_xticks(x, [f"{s}\n{n[0]} {n[1]:.0%}" if n else str(s) for s, n in zip(profile.segment, named)])
+    ax.set_xticks(
+        x, [f"{s}\n{textwrap.fill(n[0], 11)}\n{n[1]:.0%}" if n else str(s) for s, n in zip(profile.segment, named)]
+    )
     ax.set_xlabel("segment")
     ax.set_ylabel("% of all")
     ax.legend()
