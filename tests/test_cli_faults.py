@@ -45,7 +45,10 @@ def one_line_error(capsys, code, *words):
     "argv, words",
     [
         ([], "required: COMMAND"),
-        (["customers", "--data", "x.csv", "--bogus"], "unrecognized arguments: --bogus"),
+        # said by the command, with the option meant: the top level said "recforge: error"
+        (["customers", "--data", "x.csv", "--bogus"], "recforge customers: error: unrecognized arguments: --bogus"),
+        (["customers", "--data", "x.csv", "--segmnets", "3"], "--segmnets 3; did you mean --segments?"),
+        (["target", "--data", "x.csv", "--item", "1", "--items", "2"], "did you mean --item? (see 'recforge target"),
         (["recommend", "--model", "m.npz", "--data", "e.csv", "--out", "o.csv", "--k", "ten"], "invalid int"),
         (["similar", "--model", "m.npz"], "--items --text --all is required"),
         (["train", "--data", "e.csv", "--model", "als"], "required: --out"),

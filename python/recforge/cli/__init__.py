@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import io
 import os
 import sys
@@ -35,6 +36,17 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def unknown_arguments(command_parser: argparse.ArgumentParser, extra: list) -> None:
+    """Exit 2 naming the arguments ``command_parser`` does not know, with the option it has
+    that is closest to the first unknown one ("--items: did you mean --item?"): the top-level
+    parser said "recforge: error" without naming the command."""
+    known = [o for action in command_parser._actions for o in action.option_strings if o.startswith("--")]
+    options = [a.split("=", 1)[0] for a in extra if a.startswith("--")]
+    close = next((m for o in options for m in difflib.get_close_matches(o, known, n=1, cutoff=0.75)), None)
+    hint = f"; did you mean {close}?" if close else ""
+    command_parser.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -264,7 +276,9 @@ def _one_line_warning(command: str, held: list):
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     cli = parser()
-    args = cli.parse_args(argv)
+    args, extra = cli.parse_known_args(argv)
+    if extra:  # said by the command's parser, which names the command and its help
+        unknown_arguments(cli.commands.get(args.command, cli), extra)
     from . import campaign, commands, customers, demo, lift, serve
 
     run = {
