@@ -528,6 +528,22 @@ def test_similar_unknown_item(tmp_path, events_csv, capsys):
     assert "separate ids by spaces" in capsys.readouterr().err
 
 
+def test_similar_says_which_products_have_no_similar_one(tmp_path, capsys):
+    """A product bought by nobody who bought another has no neighbour: its empty answer was
+    no line at all, exit 0, without a word."""
+    events = tmp_path / "e.csv"
+    events.write_text("customer,sku\na,x\na,y\nb,x\nb,y\nc,lonely\n")
+    model = str(tmp_path / "m.npz")
+    columns = ["--user-col", "customer", "--item-col", "sku"]
+    fit = ["--model", "itemknn", "--param", "metric=cosine", "--out", model, "--quiet"]
+    assert main(["train", "--data", str(events), *columns, *fit]) == 0
+    capsys.readouterr()
+    assert main(["similar", "--model", model, "--items", "x", "lonely"]) == 0
+    out = capsys.readouterr()
+    assert out.out.startswith("x\t1\ty\t") and "lonely" not in out.out
+    assert "1 of 2 products have no similar product in the model (e.g. ['lonely'])" in out.err
+
+
 def test_console_entry_point():
     names = {ep.name: ep.value for ep in entry_points(group="console_scripts")}
     assert names.get("recforge") == "recforge.cli:main"

@@ -142,6 +142,12 @@ def test_a_product_not_in_the_catalogue_by_its_text(tmp_path, shop, capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 3 and all(line.startswith("green tea kettle\t") for line in lines)
     assert "SKU-NEW1" in lines[0]  # "green tea kettle": the only product with those words
+    # an empty answer was said by nothing: no line, no error, exit 0
+    assert main(["similar", "--model", str(model_path), "--text", "zzzz qqqq"]) == 0
+    out = capsys.readouterr()
+    assert out.out == "" and "--text: no product's text shares a word with 'zzzz qqqq'" in out.err
+    assert main(["similar", "--model", str(model_path), "--text", " "]) == 2
+    assert "--text is empty" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

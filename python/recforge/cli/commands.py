@@ -481,6 +481,8 @@ def _with_customers(model, user_ids: np.ndarray, H, args):
 def similar(args) -> None:
     check_output(args.out)
     model, known = trained(args.model)
+    if args.text is not None and not args.text.strip():
+        raise CliError("--text is empty: give the product's words (its title or description)")
     if args.text is not None:
         encoder = getattr(model, "item_encoder_", None) or getattr(model, "encoder_", None)
         if encoder is None or not encoder.text:
@@ -505,6 +507,15 @@ def similar(args) -> None:
         ids, scores = model.similar_items(items, k=args.k)
     rank = np.broadcast_to(np.arange(1, ids.shape[1] + 1), ids.shape)  # k above the catalogue: fewer columns
     ok = ids >= 0
+    alone = ~ok.any(axis=1)  # an empty answer said, not a file or a print of nothing
+    if alone.any() and args.text is not None:
+        print(f"--text: no product's text shares a word with {args.text!r}", file=sys.stderr)
+    elif alone.any():
+        print(
+            f"{int(alone.sum()):,} of {len(items):,} products have no similar product in the model "
+            f"(e.g. {names[alone][:3].tolist()})",
+            file=sys.stderr,
+        )
     asked = np.broadcast_to(np.arange(len(items))[:, None], ids.shape)[ok]
     table = {
         "item": names[asked],
