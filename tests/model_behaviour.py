@@ -224,6 +224,11 @@ class ModelBehaviour:
         with pytest.raises((TypeError, ValueError), match="n_threads"):
             twin.set_params(n_threads=-1)
         assert twin.n_threads == model.n_threads  # a refused value changes nothing
+        # a misspelt name: Python's "unexpected keyword argument 'n_thread'" named neither
+        # the parameters nor the one meant
+        for call in (lambda: type(model)(n_thread=1), lambda: twin.set_params(n_thread=1)):
+            with pytest.raises((TypeError, ValueError), match=r"no parameter 'n_thread'; did you mean 'n_threads'\?"):
+                call()
 
     def test_load_rejects_foreign_truncated_and_newer_files(self, model, tmp_path):
         foreign = tmp_path / "foreign.npz"

@@ -5,6 +5,7 @@ attributes a file keeps. Models and feature encoders both build on it, so one fi
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import warnings
 
@@ -22,6 +23,14 @@ def renamed_argument(value, old_value, old: str, new: str, default, check=None):
     return old_value if check is None else check(old_value, old)
 
 
+def no_such_parameter(cls, names: list[str], unknown: str) -> str:
+    """ "ItemKNN has no parameter 'neighbors'; did you mean 'neighbours'? Its parameters: ...":
+    one wording for the constructor, set_params, rf.tune and --param."""
+    close = difflib.get_close_matches(unknown, names, n=1, cutoff=0.7)
+    meant = f"; did you mean {close[0]!r}?" if close else ""
+    return f"{cls.__name__} has no parameter {unknown!r}{meant} (its parameters: {', '.join(names)})"
+
+
 class Parametrised:
     """Base of objects whose constructor arguments are their parameters."""
 
@@ -34,6 +43,15 @@ class Parametrised:
     # Fitted state added since the first release, with the value that keeps the behaviour of
     # the files and pickles written before it.
     _state_absent_before: dict[str, object] = {}
+
+    def __new__(cls, *args, **kwargs):
+        # Before __init__: Python's "got an unexpected keyword argument 'neighbors'" named
+        # neither the parameters nor the spelling meant (neighbours, factors, regularization).
+        names = cls._param_names()
+        for key in kwargs:
+            if key not in names and key not in cls._renamed:
+                raise TypeError(no_such_parameter(cls, names, key))
+        return super().__new__(cls)
 
     @classmethod
     def _param_names(cls) -> list[str]:
@@ -73,7 +91,7 @@ class Parametrised:
         for key, value in params.items():
             name, _, inner = key.partition("__")
             if name not in names:
-                raise ValueError(f"{type(self).__name__} has no parameter {name!r}; its parameters: {names}")
+                raise ValueError(no_such_parameter(type(self), names, name))
             if inner:
                 if not isinstance(getattr(self, name), Parametrised):
                     raise ValueError(f"{type(self).__name__}.{name} holds no parameters to set ({key!r})")

@@ -269,11 +269,7 @@ def make_model(name: str, params: dict, option: str = "--model", seed: int | Non
         if seed is not None and "random_state" in model.get_params(deep=False) and "random_state" not in params:
             model.set_params(random_state=seed)
         return model
-    except (TypeError, ValueError) as e:
-        if "unexpected keyword argument" in str(e):  # name the model's parameters, not __init__
-            unknown = str(e).rsplit(" ", 1)[-1]
-            names = ", ".join(cls().get_params(deep=False))
-            raise CliError(f"--param: {cls.__name__} has no parameter {unknown} (its parameters: {names})") from None
+    except (TypeError, ValueError) as e:  # an unknown name is said with the model's parameters
         raise CliError(f"--param: {e}") from None
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._checks import check_bool, check_choice, check_int, check_real
-from .._params import model_factory
+from .._params import model_factory, no_such_parameter
 from .._sparse import check_sparse
 from ..kernels.metrics import RANKING_METRICS
 from .evaluate import evaluate
@@ -270,7 +270,7 @@ def tune(
     fixed = dict(fixed or {})
     unknown = sorted((set(space) | set(fixed)) - set(names))
     if unknown:
-        raise ValueError(f"{cls.__name__} has no parameters {unknown}")
+        raise ValueError(no_such_parameter(cls, list(names), unknown[0]))
     both = sorted(set(space) & set(fixed))
     if both:
         raise ValueError(f"space and fixed both set {both}: a parameter is searched or fixed, not both")
