@@ -15,6 +15,52 @@ from .rfm import rfm
 from .summary import CustomerSummary, check_summary
 
 
+def silhouette_scores(X: np.ndarray, labelings: dict, sample_size: int, random_state) -> dict:
+    """scikit-learn's ``silhouette_score(X, labels, sample_size=..., random_state=...)`` of each
+    of ``labelings`` (k -> labels), on one sample of the customers for every k (the one
+    scikit-learn draws with an integer ``random_state``). The sample's distances are computed
+    once, by blocks of rows, for all k: scikit-learn computes them again for each, which made
+    choosing k among 2..10 for 23,570 CDNOW customers take 12 s of the command's 14. A k whose
+    sample holds a single segment is left out."""
+    from sklearn.metrics.pairwise import euclidean_distances
+    from sklearn.utils import check_random_state
+
+    n = X.shape[0]
+    if not labelings:
+        return {}
+    rows = check_random_state(random_state).permutation(n)[:sample_size] if sample_size < n else np.arange(n)
+    sample = X[rows]
+    m = rows.size
+    codes = {}
+    for k, labels in labelings.items():
+        kept, code = np.unique(labels[rows], return_inverse=True)
+        if kept.size >= 2:
+            codes[k] = code.ravel()
+    if not codes:
+        return {}
+    onehot = {k: np.eye(int(c.max()) + 1)[c] for k, c in codes.items()}  # m x k, small k
+    sums = {k: np.empty_like(h) for k, h in onehot.items()}  # each customer's summed distance to each segment
+    block = max(1, (1 << 22) // max(m, 1))  # rows of distances at a time: 32 MiB of float64
+    for start in range(0, m, block):
+        D = euclidean_distances(sample[start : start + block], sample)
+        for k, h in onehot.items():
+            sums[k][start : start + block] = D @ h
+    out = {}
+    for k, code in codes.items():
+        size = np.bincount(code).astype(np.float64)
+        own = size[code]
+        total = sums[k]
+        a = np.take_along_axis(total, code[:, None], axis=1).ravel() / np.maximum(own - 1, 1)
+        mean = total / size
+        mean[np.arange(m), code] = np.inf
+        b = mean.min(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            score = (b - a) / np.maximum(a, b)
+        score[own == 1] = 0.0  # a customer alone in its segment scores 0, as in scikit-learn
+        out[k] = float(np.mean(np.nan_to_num(score)))
+    return out
+
+
 def behaviour(summary: CustomerSummary) -> np.ndarray:
     """Recency, frequency and monetary columns on scales k-means can compare: log1p of days since
     the last purchase, of transactions and of total value (all skewed), then z-scores."""
@@ -130,7 +176,6 @@ class Segmenter(Parametrised):
 
     def fit(self, summary: CustomerSummary, taste=None) -> Segmenter:
         from sklearn.cluster import KMeans
-        from sklearn.metrics import silhouette_score
 
         X = self.features(summary, taste)
         n = X.shape[0]
@@ -155,13 +200,12 @@ class Segmenter(Parametrised):
                 raise ValueError("every customer has the same features: the customers do not separate")
             if low > high:
                 raise ValueError(f"k_range {self.k_range} leaves no k for {n} customers ({distinct} distinct)")
+            labelings = {}
             for k in range(low, high + 1):
                 labels = KMeans(k, n_init=3, random_state=self.random_state).fit_predict(X)
-                if len(np.unique(labels)) < 2:
-                    continue
-                silhouettes[k] = float(
-                    silhouette_score(X, labels, sample_size=min(self.sample_size, n), random_state=self.random_state)
-                )
+                if len(np.unique(labels)) >= 2:
+                    labelings[k] = labels
+            silhouettes = silhouette_scores(X, labelings, self.sample_size, self.random_state)
             if not silhouettes:
                 raise ValueError("every k in k_range gave a single segment: the customers do not separate")
             k = max(silhouettes, key=lambda c: (silhouettes[c], -c))
