@@ -405,6 +405,11 @@ def test_bad_rules_are_refused(tmp_path, capsys):
         ({"allow": [None]}, "--rules allow: a list of product ids"),
         ({"boost": {"22423": "high"}}, "--rules boost: an object of product id -> number"),
         (["deny"], "got a JSON list"),
+        # a misspelt key named none of the keys meant
+        ({"boosts": {"22423": 2}}, "got ['boosts']; did you mean 'boost'?"),
+        # nothing left to offer wrote a campaign file of no rows, exit 0
+        ({"allow": []}, "--rules: allow is empty: every list would be empty"),
+        ({"allow": ["22423"], "deny": ["22423"]}, "--rules: allow and deny leave no product"),
     ):
         rules.write_text(json.dumps(given))
         assert run(tmp_path, "--rules", str(rules))[0] == 2

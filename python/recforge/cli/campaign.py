@@ -3,6 +3,7 @@ marketer sends: re-ranked top-k with descriptions and reasons, pseudonymised ids
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import sys
@@ -154,7 +155,10 @@ def _rules(path, item_ids):
         raise CliError(f"--rules: {e}") from None
     if not isinstance(rules, dict) or set(rules) - RULE_KEYS:
         got = sorted(map(str, rules)) if isinstance(rules, dict) else f"a JSON {type(rules).__name__}"
-        raise CliError(f"--rules: a JSON object with keys among {sorted(RULE_KEYS)}, got {got}")
+        unknown = sorted(map(str, set(rules) - RULE_KEYS)) if isinstance(rules, dict) else []
+        close = [m for key in unknown for m in difflib.get_close_matches(key, sorted(RULE_KEYS), n=1, cutoff=0.7)]
+        meant = f"; did you mean {close[0]!r}?" if close else ""
+        raise CliError(f"--rules: a JSON object with keys among {sorted(RULE_KEYS)}, got {got}{meant}")
 
     def columns(values, key):
         # a list of product ids; JSON may give one as 1038 or "1038": as text, matched to the
@@ -182,6 +186,13 @@ def _rules(path, item_ids):
     for key in ("caps", "min_new"):
         if key in rules:
             out[key] = rules[key]
+    allowed = out["allow"] if "allow" in out else np.arange(item_ids.size)
+    if not np.setdiff1d(allowed, out.get("deny", [])).size:  # every list would be empty: a file of no rows
+        raise CliError(
+            "--rules: "
+            + ("allow is empty" if not len(allowed) else "allow and deny leave no product")
+            + ": every list would be empty"
+        )
     return out
 
 
