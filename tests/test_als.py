@@ -248,6 +248,7 @@ def test_explain_splits_the_score_over_the_history():
         # 0 fitted nothing: the random starting factors answered as a model, without a word
         ({"iterations": 0}, ValueError, "iterations must be >= 1"),
         ({"solver": "lu"}, ValueError, "solver must be one of 'cg', 'cholesky'"),
+        ({"solver": "cholesk"}, ValueError, r"got 'cholesk' \(did you mean 'cholesky'\?\)"),  # the one meant
         ({"cg_steps": 0}, ValueError, "cg_steps must be >= 1"),
         ({"dtype": "float16"}, ValueError, "dtype must be float32 or float64"),
         ({"dtype": "bogus"}, TypeError, "dtype must be float32 or float64"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import numbers
 
@@ -66,12 +67,22 @@ def check_positive(value, name: str) -> float:
     return value
 
 
+def closest(word: str, choices) -> str | None:
+    """The one of ``choices`` a misspelt ``word`` most likely meant (neighbors: neighbours,
+    --segmnets: --segments), or None: one measure for every "did you mean" recforge says."""
+    found = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.7)
+    return found[0] if found else None
+
+
 def check_choice(value, name: str, choices) -> str:
-    """Return ``value`` if it is one of ``choices`` (strings), else raise naming the options."""
+    """Return ``value`` if it is one of ``choices`` (strings), else raise naming the options
+    (and the one a misspelling meant)."""
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a string, got {type(value).__name__} {value!r}")
     if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {value!r}")
+        meant = closest(value, choices)
+        hint = f" (did you mean {meant!r}?)" if meant else ""
+        raise ValueError(f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {value!r}{hint}")
     return value
 
 

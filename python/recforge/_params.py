@@ -5,9 +5,10 @@ attributes a file keeps. Models and feature encoders both build on it, so one fi
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import warnings
+
+from ._checks import closest
 
 
 def renamed_argument(value, old_value, old: str, new: str, default, check=None):
@@ -26,8 +27,8 @@ def renamed_argument(value, old_value, old: str, new: str, default, check=None):
 def no_such_parameter(cls, names: list[str], unknown: str) -> str:
     """ "ItemKNN has no parameter 'neighbors'; did you mean 'neighbours'? Its parameters: ...":
     one wording for the constructor, set_params, rf.tune and --param."""
-    close = difflib.get_close_matches(unknown, names, n=1, cutoff=0.7)
-    meant = f"; did you mean {close[0]!r}?" if close else ""
+    close = closest(unknown, names)
+    meant = f"; did you mean {close!r}?" if close else ""
     return f"{cls.__name__} has no parameter {unknown!r}{meant} (its parameters: {', '.join(names)})"
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import difflib
 import io
 import os
 import sys
 import warnings
 
+from .._checks import closest
 from .._tables import DAMAGED
 from .._version import __version__
 from ._common import (
@@ -44,7 +44,7 @@ def unknown_arguments(command_parser: argparse.ArgumentParser, extra: list) -> N
     parser said "recforge: error" without naming the command."""
     known = [o for action in command_parser._actions for o in action.option_strings if o.startswith("--")]
     options = [a.split("=", 1)[0] for a in extra if a.startswith("--")]
-    close = next((m for o in options for m in difflib.get_close_matches(o, known, n=1, cutoff=0.75)), None)
+    close = next((m for m in map(lambda o: closest(o, known), options) if m), None)
     hint = f"; did you mean {close}?" if close else ""
     command_parser.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
 

@@ -3,7 +3,6 @@ marketer sends: re-ranked top-k with descriptions and reasons, pseudonymised ids
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from .._checks import closest
 from .._csv_out import Coded
 from .._factorize import factorize, lookup
 from ..campaign import (
@@ -156,8 +156,8 @@ def _rules(path, item_ids):
     if not isinstance(rules, dict) or set(rules) - RULE_KEYS:
         got = sorted(map(str, rules)) if isinstance(rules, dict) else f"a JSON {type(rules).__name__}"
         unknown = sorted(map(str, set(rules) - RULE_KEYS)) if isinstance(rules, dict) else []
-        close = [m for key in unknown for m in difflib.get_close_matches(key, sorted(RULE_KEYS), n=1, cutoff=0.7)]
-        meant = f"; did you mean {close[0]!r}?" if close else ""
+        close = next((m for m in map(lambda key: closest(key, RULE_KEYS), unknown) if m), None)
+        meant = f"; did you mean {close!r}?" if close else ""
         raise CliError(f"--rules: a JSON object with keys among {sorted(RULE_KEYS)}, got {got}{meant}")
 
     def columns(values, key):
