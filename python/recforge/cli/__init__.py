@@ -297,10 +297,9 @@ def main(argv=None) -> int:
     if getattr(args, "k", 1) < 1:  # an empty list is never what a command line asks for
         print(f"recforge {args.command}: error: --k must be >= 1", file=sys.stderr)
         return 2
-    for name in ("seed", "holdout_seed"):  # seeds are >= 0: the models' refusal named --param
-        if (getattr(args, name, None) or 0) < 0:
-            print(f"recforge {args.command}: error: --{name.replace('_', '-')} must be >= 0", file=sys.stderr)
-            return 2
+    if (getattr(args, "seed", None) or 0) < 0:  # the models' refusal named --param, or none came
+        print(f"recforge {args.command}: error: --seed must be >= 0", file=sys.stderr)
+        return 2
     clash = output_clash(args) or unmet_dependency(args) or sample_as_shipped(args, cli.commands[args.command], argv)
     if clash:
         print(f"recforge {args.command}: error: {clash}", file=sys.stderr)
