@@ -1128,6 +1128,8 @@ def test_names_reads_an_event_file_without_a_header_line(tmp_path, capsys):
         (["evaluate", "--budget", "5"], "--budget needs --tune"),
         (["evaluate", "--trials", "3"], "--trials needs --tune"),
         (["evaluate", "--cutoff", "2011-06-01"], "--cutoff is the date of --split temporal"),
+        (["evaluate", "--split", "leave-one-out", "--test-frac", "0.3"], "--test-frac has no part in"),
+        (["evaluate", "--split", "temporal", "--cutoff", "2011-06-01", "--test-frac", "0.3"], "give one of them"),
         (["demo", "--trials", "3"], "--trials needs --tune"),
         # the shipped sample is read as shipped: how to read a file was ignored
         (["train", "--model", "ease", "--out", "m.npz", "--weight-col", "Quantity"], "--weight-col is for your own"),

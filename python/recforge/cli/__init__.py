@@ -142,7 +142,9 @@ def parser() -> argparse.ArgumentParser:
     add_data_arguments(e)
     e.add_argument("--models", default="popularity,itemknn", help=f"comma-separated, first is the baseline ({models})")
     e.add_argument("--split", default="per-user", choices=("temporal", "per-user", "leave-one-out", "random"))
-    e.add_argument("--test-frac", type=float, default=0.2, help="share of pairs in test (default: 0.2)")
+    e.add_argument(
+        "--test-frac", type=float, help="share of pairs in test (default: 0.2; not with leave-one-out or --cutoff)"
+    )
     e.add_argument("--cutoff", help="temporal split date (default: the time leaving --test-frac of pairs after it)")
     e.add_argument("--k", type=int, default=10)
     e.add_argument("--seed", type=int, default=0, help=f"the split's and --tune's draws; {SEED_HELP}")

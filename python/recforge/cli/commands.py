@@ -318,10 +318,18 @@ def recommend(args) -> None:
 
 def evaluate(args) -> None:
     check_output(args.out, suffixes=(".json",))
-    if not 0 < args.test_frac < 1:
-        raise CliError(f"--test-frac must be in (0, 1), got {args.test_frac}")
     if args.cutoff is not None and args.split != "temporal":  # it would be ignored
         raise CliError(f"--cutoff is the date of --split temporal, not of --split {args.split}")
+    if args.test_frac is not None and (args.split == "leave-one-out" or args.cutoff is not None):
+        # ignored as well: one pair per customer is held out, or the date places the split
+        raise CliError(
+            "--test-frac has no part in --split leave-one-out (one pair per customer is held out)"
+            if args.split == "leave-one-out"
+            else "--test-frac and --cutoff both place the temporal split: give one of them"
+        )
+    args.test_frac = 0.2 if args.test_frac is None else args.test_frac
+    if not 0 < args.test_frac < 1:
+        raise CliError(f"--test-frac must be in (0, 1), got {args.test_frac}")
     names = [name.strip() for name in args.models.split(",")]
     twice = sorted({name for name in names if names.count(name) > 1})
     if twice:  # one row per name: a repeat would silently vanish from the table
