@@ -451,6 +451,7 @@ _FEATURES = {
 }
 _EXPLORING = ("thompson", "epsilon")
 _PURCHASES = {"purchase_events": ("event_col", None)}
+_AUDIENCE = {"holdout_seed": ("holdout", 0)}  # a seed of no control group was ignored
 # an event type column is read through its weights (rows of other types are left out): each
 # needs the other, which the library said without naming the options
 _EVENTS = {"event_col": ("event_weights", None), "event_weights": ("event_col", None)}
@@ -461,13 +462,16 @@ DEPENDENT_OPTIONS = {
     "campaign": {
         **_PRODUCTS,
         "category_col": ("products", None),
+        "category_sep": ("category_col", "|"),
+        **_AUDIENCE,
         "segment_col": ("segments", "segment"),
         **_PURCHASES,
         **_EVENTS,
     },
     "evaluate": {"trials": ("tune", 10), "budget": ("tune", None), **_PURCHASES, **_EVENTS},
     "demo": {"trials": ("tune", 8)},
-    **{command: _PURCHASES for command in ("clv", "target")},
+    "clv": _PURCHASES,
+    "target": {**_PURCHASES, **_AUDIENCE},
     "customers": {**_PURCHASES, **_PRODUCTS},
     "lift": {"days": ("since", 30.0), **_PURCHASES},
     "serve": {

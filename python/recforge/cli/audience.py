@@ -29,7 +29,7 @@ def add_audience_arguments(parser) -> None:
         help="share of the customers held out as the control group (default: 0): left out of the list; the same "
         "customers in every run with one --holdout-seed (rf.campaign.holdout)",
     )
-    parser.add_argument("--holdout-seed", type=int, default=0, help="--holdout: which control group (default: 0)")
+    parser.add_argument("--holdout-seed", type=int, help="--holdout: which control group (default: 0)")
     parser.add_argument(
         "--holdout-out", help="--holdout: the control group's list, to measure the send against (recforge lift)"
     )

@@ -208,7 +208,6 @@ def add_product_arguments(parser, categories: bool = False) -> None:
         parser.add_argument("--category-col", help="--products: category column (caps and calibration)")
         parser.add_argument(
             "--category-sep",
-            default="|",
             help='--category-col: what separates a product\'s several categories ("Adventure|Comedy": two, '
             "each counting 1/2 in calibration and in full against caps; default: |; '' for one category a cell)",
         )
