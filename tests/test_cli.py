@@ -1132,6 +1132,7 @@ def test_names_reads_an_event_file_without_a_header_line(tmp_path, capsys):
         (["campaign", "--out", "c.csv", "--holdout-seed", "3"], "--holdout-seed needs --holdout"),
         (["target", "--item", "22423", "--out", "t.csv", "--holdout-seed", "3"], "--holdout-seed needs --holdout"),
         (["campaign", "--out", "c.csv", "--category-sep", ";"], "--category-sep needs --category-col"),
+        (["customers", "--out", "c.csv", "--min-size", "5"], "--min-size needs --segments"),
         (["evaluate", "--split", "temporal", "--cutoff", "2011-06-01", "--test-frac", "0.3"], "give one of them"),
         (["demo", "--trials", "3"], "--trials needs --tune"),
         # the shipped sample is read as shipped: how to read a file was ignored

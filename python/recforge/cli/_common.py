@@ -472,7 +472,7 @@ DEPENDENT_OPTIONS = {
     "demo": {"trials": ("tune", 8)},
     "clv": _PURCHASES,
     "target": {**_PURCHASES, **_AUDIENCE},
-    "customers": {**_PURCHASES, **_PRODUCTS},
+    "customers": {**_PURCHASES, **_PRODUCTS, "min_size": ("segments", 10)},
     "lift": {"days": ("since", 30.0), **_PURCHASES},
     "serve": {
         "candidates": ("explore", 50, _EXPLORING),

@@ -401,8 +401,7 @@ def add_parsers(sub) -> None:
     c.add_argument(
         "--min-size",
         type=int,
-        default=10,
-        help="segments smaller than this are reported with their size only (privacy)",
+        help="--segments: segments smaller than this are reported with their size only (privacy; default: 10)",
     )
     c.add_argument("--out", help="customer table: .csv, .csv.gz or .parquet")
     c.add_argument("--chart", help="with --segments: a PNG of segment sizes and revenue (needs recforge[plot])")
