@@ -64,6 +64,15 @@ def test_command_line_mistakes_are_one_line(capsys, argv, words):
     assert err.startswith("recforge") and words in err and "--help')" in err, err
 
 
+def test_returns_without_a_weight_column_is_refused(tmp_path, events, capsys):
+    """Without --weight-col every row counts 1: --returns keep (which the negative-numbers hint
+    named) changed nothing, without a word."""
+    for command in (["train", "--model", "itemknn", "--out", str(tmp_path / "m.npz")], ["evaluate"]):
+        code = main([command[0], "--data", str(events), *COLS, *command[1:], "--returns", "keep", "--quiet"])
+        one_line_error(capsys, code, "--returns needs --weight-col")
+    assert not (tmp_path / "m.npz").exists()
+
+
 def test_header_only_csv(tmp_path, capsys):
     path = tmp_path / "empty.csv"
     path.write_text("customer,sku\n")

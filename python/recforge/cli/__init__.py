@@ -302,7 +302,7 @@ def main(argv=None) -> int:
     if (getattr(args, "seed", None) or 0) < 0:  # the models' refusal named --param, or none came
         print(f"recforge {args.command}: error: --seed must be >= 0", file=sys.stderr)
         return 2
-    clash = output_clash(args) or unmet_dependency(args) or sample_as_shipped(args, cli.commands[args.command], argv)
+    clash = output_clash(args) or sample_as_shipped(args, cli.commands[args.command], argv) or unmet_dependency(args)
     if clash:
         print(f"recforge {args.command}: error: {clash}", file=sys.stderr)
         return 2

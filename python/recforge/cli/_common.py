@@ -86,14 +86,14 @@ def add_data_arguments(parser, required: bool = True) -> None:
         help="how repeated (customer, product) events merge (default: sum)",
     )
     add_csv_arguments(g)
-    add_returns_argument(g)
+    add_returns_argument(g, default=None)  # "drop" once --weight-col is known to be given
 
 
-def add_returns_argument(parser) -> None:
+def add_returns_argument(parser, default: str | None = "drop") -> None:
     """--returns: what happens to rows with a negative weight (training and scoring alike)."""
     parser.add_argument(
         "--returns",
-        default="drop",
+        default=default,
         choices=("drop", "keep"),
         help="rows with a negative --weight-col value (returns, cancellations): drop them and say "
         "how many (default), or keep them, subtracting from their pairs",
@@ -455,8 +455,11 @@ _AUDIENCE = {"holdout_seed": ("holdout", 0)}  # a seed of no control group was i
 # an event type column is read through its weights (rows of other types are left out): each
 # needs the other, which the library said without naming the options
 _EVENTS = {"event_col": ("event_weights", None), "event_weights": ("event_col", None)}
+# without a weight every row counts 1: a negative number elsewhere (Quantity) is not read, and
+# --returns keep (which the negative-numbers hint names) changed nothing
+_RETURNS = {"returns": ("weight_col", "drop")}
 DEPENDENT_OPTIONS = {
-    "train": {**_FEATURES, **_EVENTS},
+    "train": {**_FEATURES, **_EVENTS, **_RETURNS},
     "recommend": {**_PRODUCTS, "user_key": ("customers", "user")},
     "similar": _PRODUCTS,
     "campaign": {
@@ -467,8 +470,9 @@ DEPENDENT_OPTIONS = {
         "segment_col": ("segments", "segment"),
         **_PURCHASES,
         **_EVENTS,
+        **_RETURNS,
     },
-    "evaluate": {"trials": ("tune", 10), "budget": ("tune", None), **_PURCHASES, **_EVENTS},
+    "evaluate": {"trials": ("tune", 10), "budget": ("tune", None), **_PURCHASES, **_EVENTS, **_RETURNS},
     "demo": {"trials": ("tune", 8)},
     "clv": _PURCHASES,
     "target": {**_PURCHASES, **_AUDIENCE},
