@@ -82,6 +82,19 @@ def test_demo_writes_the_campaign_list(tmp_path, capsys):
     assert sum(bool(r["because_you_bought"]) for r in rows) > 0.5 * len(rows)
 
 
+def test_recommend_on_the_sample_leaves_out_its_postage_and_fees(tmp_path, capsys):
+    """demo and campaign left the shipped shop's postage and fees out; recommend offered POST
+    and PADS (5 of 21,690 rows with ItemKNN)."""
+    model, out = str(tmp_path / "m.npz"), str(tmp_path / "r.csv")
+    assert main(["train", "--data", "sample", "--model", "itemknn", "--out", model, "--quiet"]) == 0
+    assert main(["recommend", "--model", model, "--data", "sample", "--out", out, "--quiet"]) == 0
+    assert "the sample's postage and fees left out" in capsys.readouterr().out
+    data = rf.datasets.sample()
+    rows = read_csv(out)
+    assert len(rows) == 10 * data.interactions.n_users  # full lists all the same
+    assert not {r["item"] for r in rows} & set(data.interactions.item_ids[data.items["service"]].tolist())
+
+
 def test_train_a_factor_model_with_string_and_number_parameters(tmp_path, events_csv, capsys):
     path = tmp_path / "als.npz"
     assert (

@@ -280,11 +280,20 @@ def progress(total: int, desc: str, quiet: bool, unit: str = "customers"):
 
 
 def recommend_all(
-    model, users: np.ndarray, history, k: int, quiet: bool, labels=None, user_features=None, exclude_seen=True
+    model,
+    users: np.ndarray,
+    history,
+    k: int,
+    quiet: bool,
+    labels=None,
+    user_features=None,
+    exclude_seen=True,
+    allow=None,
 ):
     """Top-k for ``users`` (rows of ``history``) in batches, with a progress bar. With
     ``labels`` (the model's id per user, -1 for customers it has not seen: a ColdStart model)
-    also each item's path; ``user_features`` rows go with ``users``."""
+    also each item's path; ``user_features`` rows go with ``users``; ``allow``: the only
+    products offered."""
     k = min(k, getattr(model, "n_items_", history.shape[1]))  # never more columns than items
     ids = np.full((users.size, k), -1, dtype=np.int64)
     scores = np.full((users.size, k), -np.inf)
@@ -294,7 +303,9 @@ def recommend_all(
             chunk = users[start : start + BATCH]
             part = slice(start, start + chunk.size)
             if labels is None:
-                ids[part], scores[part] = model.recommend(chunk, history[chunk], k=k, exclude_seen=exclude_seen)
+                ids[part], scores[part] = model.recommend(
+                    chunk, history[chunk], k=k, exclude_seen=exclude_seen, allow=allow
+                )
             else:
                 features = None if user_features is None else user_features[start : start + chunk.size]
                 ids[part], scores[part], paths[part] = model.recommend(
@@ -302,6 +313,7 @@ def recommend_all(
                     history[chunk],
                     k=k,
                     exclude_seen=exclude_seen,
+                    allow=allow,
                     user_features=features,
                     return_paths=True,
                 )

@@ -248,6 +248,11 @@ def recommend(args) -> None:
         known.spec = dict(known.spec, time_col=None)
     events = events_like_training(args, known)
     fallbacks = isinstance(model, ColdStart)
+    allow, note = None, ""
+    if args.data == "sample":  # the shipped shop's postage and fees are not products to offer (as in campaign)
+        from ..datasets.online_retail import is_service
+
+        allow, note = np.flatnonzero(~is_service(known.item_ids)), "; the sample's postage and fees left out"
     if args.customers and not fallbacks:
         raise CliError("--customers: the model has no fallbacks; train it without --no-fallbacks")
     try:
@@ -264,10 +269,10 @@ def recommend(args) -> None:
             f"{users.size:,} known customers with events in {args.data}"
             + (f"; {len(new):,} customers the model has not seen were skipped" if len(new) else "")
             + (f"; {emptied.size:,} customers had no usable event left and got no list" if emptied.size else "")
-            + f"; dropped rows: {dropped_rows(history.report)}"
+            + f"; dropped rows: {dropped_rows(history.report)}{note}"
         )
         ids, scores = recommend_all(
-            model, users, history.matrix, args.k, args.quiet, exclude_seen=args.exclude_seen == "all"
+            model, users, history.matrix, args.k, args.quiet, exclude_seen=args.exclude_seen == "all", allow=allow
         )
         table = campaign_rows(known.user_ids, known.item_ids, users, ids, scores)
     else:
@@ -287,6 +292,7 @@ def recommend(args) -> None:
             labels=labels,
             user_features=None if UF is None else UF[users],
             exclude_seen=args.exclude_seen == "all",
+            allow=allow,
         )
         table = campaign_rows(user_ids, known.item_ids, users, ids, scores, paths=paths, path_names=ColdStart.PATHS)
         first = paths[:, 0] if paths.shape[1] else np.zeros(0, dtype=np.int8)
@@ -297,7 +303,7 @@ def recommend(args) -> None:
             + (f"; answered by {answered_by}" if answered_by else "")
             + (f"; {emptied.size:,} of them had no usable event left" if emptied.size else "")
             + "".join(f"; --customers rows left out: {n:,} ({why})" for why, n in left_out.items())
-            + f"; dropped rows: {dropped_rows(history.report)}"
+            + f"; dropped rows: {dropped_rows(history.report)}{note}"
         )
     report = history.report
     warn_unknown_products(report.get("dropped", {}), report.get("rows", 0), known.item_ids, report.get("new_items", ()))
