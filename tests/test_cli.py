@@ -931,7 +931,9 @@ def test_customers_errors_are_one_line(tmp_path, events_csv, capsys):
         (["customers", "--data", "sample", "--segments", "many"], "--segments must be a number or 'auto'"),
         (["customers", "--data", str(events_csv), "--user-col", "shopper"], "no column 'shopper'"),
         (["clv", "--data", str(events_csv), "--user-col", "customer", "--time-col", "ts"], "--amount-col is needed"),
-        (["clv", "--data", "sample", "--months", "0"], "--months >= 1"),
+        (["clv", "--data", "sample", "--months", "0"], "--months in [1, 10,000]"),
+        # an OverflowError traceback after the fits (and 1e8 passes over the customers before it)
+        (["clv", "--data", "sample", "--months", "100000000"], "--months in [1, 10,000]"),
         (["customers", "--data", "sample", "--out", str(tmp_path / "x.xlsx")], "recforge writes"),
         (["clv", "--data", "sample", "--chart", str(tmp_path / "x.jpg")], "--chart"),
         # it was ignored without --segments: no chart, exit 0

@@ -700,6 +700,12 @@ def test_lifetime_value_is_the_discounted_sum():
         for i in (1, 2, 3)
     )
     np.testing.assert_allclose(got, want, rtol=1e-12)
+    # a long horizon: (1 + d) ** i raised OverflowError (a traceback from `recforge clv --months`),
+    # and a horizon of 1e8 steps ran a pass over every customer for each
+    far = lifetime_value(bg, gg, f, rec, T, m, horizon=10_000, step=4.0, discount_rate=0.1)
+    assert np.isfinite(far).all() and (far >= got).all()
+    with pytest.raises(ValueError, match="horizon must be <= 10,000 steps"):
+        lifetime_value(bg, gg, f, rec, T, m, horizon=10**8)
 
 
 def test_public_names():

@@ -24,6 +24,7 @@ from ..customers import (
     summary,
 )
 from ..customers.summary import sorted_codes
+from ..customers.value import MAX_HORIZON
 from . import audience
 from ._amount import HELP as AMOUNT_HELP
 from ._amount import amount_columns, amount_values
@@ -216,8 +217,8 @@ def customers(args) -> None:
 def clv(args) -> None:
     check_output(args.out)
     _check_chart(args.chart)
-    if args.days < 0 or args.months < 1 or not args.discount >= 0 or not args.penalizer >= 0:
-        raise CliError("--days must be >= 0, --months >= 1, --discount and --penalizer >= 0")
+    if args.days < 0 or not 1 <= args.months <= MAX_HORIZON or not args.discount >= 0 or not args.penalizer >= 0:
+        raise CliError(f"--days must be >= 0, --months in [1, {MAX_HORIZON:,}], --discount and --penalizer >= 0")
     if not args.spend_penalizer >= 0:
         raise CliError(f"--spend-penalizer must be >= 0, got {args.spend_penalizer}")
     if args.amount_col is None and args.data != "sample":

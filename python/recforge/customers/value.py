@@ -8,6 +8,8 @@ import numpy as np
 from .._checks import check_int, check_real
 from .summary import summary_columns
 
+MAX_HORIZON = 10_000  # steps: each is a pass over every customer
+
 
 def lifetime_value(
     purchases,
@@ -35,7 +37,7 @@ def lifetime_value(
         The customers' summary, in the unit the models were fitted in; or a
         :class:`CustomerSummary` as ``frequency``, alone.
     horizon : int, default 12
-        Steps ahead (>= 1).
+        Steps ahead (1 to 10,000).
     step : float, default 30.0
         Length of a step in the summary's unit (30 days: months).
     discount_rate : float, default 0.01
@@ -53,6 +55,8 @@ def lifetime_value(
         if not callable(getattr(model, method, None)):
             raise TypeError(f"{name} must be a fitted {kind} (with {method}), got {type(model).__name__}")
     horizon = check_int(horizon, "horizon", minimum=1)
+    if horizon > MAX_HORIZON:  # one pass over every customer per step: 1e8 months ran for hours
+        raise ValueError(f"horizon must be <= {MAX_HORIZON:,} steps (833 years of months), got {horizon:,}")
     step = check_real(step, "step", minimum=0.0)
     discount_rate = check_real(discount_rate, "discount_rate", minimum=0.0)
     frequency, recency, T, monetary_value = summary_columns(
@@ -63,6 +67,7 @@ def lifetime_value(
     before = np.zeros_like(value)
     for i in range(1, horizon + 1):
         after = purchases.expected_purchases(i * step, frequency, recency, T)
-        total += value * (after - before) / (1 + discount_rate) ** i
+        # as exp(-i log(1 + d)): (1 + d) ** i raised OverflowError past 1e308 (--months 1e8)
+        total += value * (after - before) * np.exp(-i * np.log1p(discount_rate))
         before = after
     return total
