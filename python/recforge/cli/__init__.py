@@ -44,7 +44,7 @@ def unknown_arguments(command_parser: argparse.ArgumentParser, extra: list) -> N
     parser said "recforge: error" without naming the command."""
     known = [o for action in command_parser._actions for o in action.option_strings if o.startswith("--")]
     options = [a.split("=", 1)[0] for a in extra if a.startswith("--")]
-    close = next((m for m in map(lambda o: closest(o, known), options) if m), None)
+    close = next((m for m in (closest(o, known) for o in options) if m), None)
     hint = f"; did you mean {close}?" if close else ""
     command_parser.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
 

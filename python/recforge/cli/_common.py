@@ -321,6 +321,16 @@ def recommend_all(
     return (ids, scores) if labels is None else (ids, scores, paths)
 
 
+def sample_services(args, item_ids) -> np.ndarray:
+    """Positions in ``item_ids`` of the shipped sample's postage and fees (not products to
+    offer: demo, campaign and recommend leave them out of the lists); none for other data."""
+    if args.data != "sample":
+        return np.zeros(0, dtype=np.int64)
+    from ..datasets.online_retail import is_service
+
+    return np.flatnonzero(is_service(item_ids))
+
+
 def co_purchase_similarity(X):
     """The products' cosine over the customers (100 neighbours each): what the campaign's MMR
     diversifies against (the measured defaults of ``bench/bench_rerank.py tradeoff``)."""

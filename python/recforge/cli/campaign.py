@@ -35,6 +35,7 @@ from ._common import (
     make_model,
     progress,
     pseudonym_key,
+    sample_services,
     write_table,
 )
 from ._purchases import PURCHASE, purchased
@@ -156,7 +157,7 @@ def _rules(path, item_ids):
     if not isinstance(rules, dict) or set(rules) - RULE_KEYS:
         got = sorted(map(str, rules)) if isinstance(rules, dict) else f"a JSON {type(rules).__name__}"
         unknown = sorted(map(str, set(rules) - RULE_KEYS)) if isinstance(rules, dict) else []
-        close = next((m for m in map(lambda key: closest(key, RULE_KEYS), unknown) if m), None)
+        close = next((m for m in (closest(key, RULE_KEYS) for key in unknown) if m), None)
         meant = f"; did you mean {close!r}?" if close else ""
         raise CliError(f"--rules: a JSON object with keys among {sorted(RULE_KEYS)}, got {got}{meant}")
 
@@ -256,12 +257,9 @@ def campaign(args) -> None:
     model.fit(inter)
     descriptions, categories = _product_table(args, inter.item_ids)
     options = _rules(args.rules, inter.item_ids)
-    if args.data == "sample":  # the shipped shop's postage and fees are not products to offer
-        from ..datasets.online_retail import is_service
-
-        options["deny"] = np.union1d(
-            options.get("deny", np.zeros(0, dtype=np.int64)), np.flatnonzero(is_service(inter.item_ids))
-        )
+    services = sample_services(args, inter.item_ids)  # the shipped shop's postage and fees
+    if services.size:
+        options["deny"] = np.union1d(options.get("deny", np.zeros(0, dtype=np.int64)), services)
     if ("caps" in options or args.calibration > 0) and categories is None:
         raise CliError("caps and --calibration need product categories: give --products and --category-col")
     if categories is not None:  # prepared once for every batch of customers, as the similarity

@@ -34,6 +34,7 @@ from ._common import (
     progress,
     read_events,
     recommend_all,
+    sample_services,
     write_table,
 )
 from ._purchases import purchased
@@ -249,10 +250,10 @@ def recommend(args) -> None:
     events = events_like_training(args, known)
     fallbacks = isinstance(model, ColdStart)
     allow, note = None, ""
-    if args.data == "sample":  # the shipped shop's postage and fees are not products to offer (as in campaign)
-        from ..datasets.online_retail import is_service
-
-        allow, note = np.flatnonzero(~is_service(known.item_ids)), "; the sample's postage and fees left out"
+    services = sample_services(args, known.item_ids)  # not products to offer, as in campaign
+    if services.size:
+        allow = np.setdiff1d(np.arange(known.item_ids.size), services)
+        note = "; the sample's postage and fees left out"
     if args.customers and not fallbacks:
         raise CliError("--customers: the model has no fallbacks; train it without --no-fallbacks")
     try:
