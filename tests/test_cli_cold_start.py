@@ -240,3 +240,45 @@ def test_an_event_log_serves_as_its_own_product_and_customer_table(tmp_path, cap
     assert from_log.item_ids_.tolist() == by_hand.item_ids_.tolist() == ["A", "B", "C", "D"]
     for side in ("item_features_", "user_features_"):
         assert (getattr(from_log, side) != getattr(by_hand, side)).nnz == 0, side
+
+
+def test_tables_keyed_as_the_events_need_no_key_option(tmp_path, shop, capsys):
+    """A product or customer table whose id column has the events' name (sku beside --item-col
+    sku, movieId beside movieId) was refused without --item-key / --product-col / --user-key
+    ("has no column 'item'"); it is read by that name now, a table keyed "item" / "user" as
+    before, and one keyed neither way is refused naming both and the option."""
+    events, products, customers = shop
+    keyed = train(tmp_path, events, products, customers)
+    by_name = tmp_path / "by_name.npz"
+    args = ["train", "--data", str(events), *DATA_ARGS, "--model", "als", "--param", "factors=8"]
+    args += ["--item-features", str(products), "--item-text", "title", "--item-categorical", "kind"]
+    args += ["--item-numeric", "price", "--user-features", str(customers), "--user-categorical", "country"]
+    assert main([*args, "--out", str(by_name), "--quiet"]) == 0
+    a, b = rf.load(str(keyed)), rf.load(str(by_name))
+    assert a.item_ids_.tolist() == b.item_ids_.tolist() and "SKU-NEW1" in b.item_ids_.tolist()
+    assert (a.item_features_ != b.item_features_).nnz == 0 and (a.user_features_ != b.user_features_).nnz == 0
+
+    table = tmp_path / "who.csv"
+    table.write_text("customer,country\nNEW-B,FR\n")
+    out = tmp_path / "recs.csv"
+    recommend = ["recommend", "--model", str(by_name), "--data", str(events), "--out", str(out)]
+    assert main([*recommend, "--customers", str(table), "--products", str(products), "--description-col", "title"]) == 0
+    rows = read_csv(out)
+    assert {r["customer"] for r in rows} >= {"NEW-B", "C0001"} and all(r["description"] for r in rows)
+    capsys.readouterr()
+    assert main(["similar", "--model", str(by_name), "--items", "SKU-1", "--products", str(products)]) == 2
+    assert "column 'description'" in capsys.readouterr().err  # the key was found: the column asked for is not
+    assert main(["similar", "--model", str(by_name), "--items", "SKU-1", "--k", "2", "--products", str(products),
+                 "--description-col", "title"]) == 0  # fmt: skip
+    assert capsys.readouterr().out.startswith("SKU-1\tblue tea set\t1\t")  # SKU-1 and its title
+
+    legacy = tmp_path / "legacy.csv"
+    legacy.write_text(products.read_text().replace("sku,", "item,", 1))
+    assert main(["similar", "--model", str(by_name), "--items", "SKU-1", "--products", str(legacy),
+                 "--description-col", "title"]) == 0  # fmt: skip
+    other = tmp_path / "other.csv"
+    other.write_text(products.read_text().replace("sku,", "code,", 1))
+    capsys.readouterr()
+    assert main([*recommend, "--products", str(other), "--description-col", "title"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "has no column 'sku' or 'item' for its ids" in err[0] and "--product-col" in err[0]

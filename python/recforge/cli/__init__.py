@@ -117,7 +117,9 @@ def parser() -> argparse.ArgumentParser:
         help="also answer the customers of this table (its --user-key column and the attribute "
         "columns the model was trained with), events or not",
     )
-    r.add_argument("--user-key", help="the --customers id column (default: user)")
+    r.add_argument(
+        "--user-key", help="the --customers id column (default: the events' --user-col where it has one, else user)"
+    )
     r.add_argument(
         "--out",
         required=True,

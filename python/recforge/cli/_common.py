@@ -464,12 +464,12 @@ def dropped_rows(report: dict) -> str:
 # ignored without a word: --category-col without --products applied no cap, --item-text
 # without --item-features trained without the text, serve's --decision-log without
 # --explore logged nothing.
-_PRODUCTS = {"product_col": ("products", "item"), "description_col": ("products", "description")}
+_PRODUCTS = {"product_col": ("products", None), "description_col": ("products", "description")}
 _FEATURES = {
     **{f"item_{kind}": ("item_features", None) for kind in ("text", "categorical", "numeric")},
     **{f"user_{kind}": ("user_features", None) for kind in ("categorical", "numeric")},
-    "item_key": ("item_features", "item"),
-    "user_key": ("user_features", "user"),
+    "item_key": ("item_features", None),  # the tables' id columns: features.resolve_table_keys
+    "user_key": ("user_features", None),
 }
 _EXPLORING = ("thompson", "epsilon")
 _PURCHASES = {"purchase_events": ("event_col", None)}
@@ -482,7 +482,7 @@ _EVENTS = {"event_col": ("event_weights", None), "event_weights": ("event_col", 
 _RETURNS = {"returns": ("weight_col", "drop")}
 DEPENDENT_OPTIONS = {
     "train": {**_FEATURES, **_EVENTS, **_RETURNS},
-    "recommend": {**_PRODUCTS, "user_key": ("customers", "user")},
+    "recommend": {**_PRODUCTS, "user_key": ("customers", None)},
     "similar": _PRODUCTS,
     "campaign": {
         **_PRODUCTS,

@@ -93,8 +93,8 @@ def warn_negatives(args, used, option: str = "--weight-col") -> None:
         # let a few bulk orders dominate: on Online Retail ALS's precision@10 fell from 0.151 to
         # 0.099 and ItemKNN's from 0.127 to 0.083 (with count: 0.152 and 0.130)
         way_out = (
-            f"--weight-col {name} --aggregate count drops them and counts each pair's rows (summed, a few bulk "
-            f"orders outweigh the rest); --weight-col {name} --returns keep subtracts them"
+            f"--weight-col {name} --aggregate count drops them and counts each pair's rows (summing the {name} "
+            f"instead lets a few bulk orders outweigh the rest); --weight-col {name} --returns keep subtracts them"
         )
     else:  # money per line: the quantity, or the quantity times a price column
         way_out = f"{option} {name} (or {name}*<price column>) makes them returns"

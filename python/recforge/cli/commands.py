@@ -38,7 +38,7 @@ from ._common import (
     write_table,
 )
 from ._purchases import purchased
-from .features import read_attribute_table, read_features, read_products
+from .features import read_attribute_table, read_features, read_products, table_key
 
 
 def train(args) -> None:
@@ -178,10 +178,14 @@ def recommend_out_of_core(args, start: float) -> None:
     if args.customers:  # split into the blocks like the events; those without events answered too
         if not os.path.exists(args.customers):
             raise CliError(f"--customers: no such file {args.customers!r}")
-        described.update(customers=args.customers, customer_key=args.user_key)
+        described.update(
+            customers=args.customers, customer_key=table_key(args, "customers", known.spec.get("user_col"))
+        )
     if args.products:  # as in memory: descriptions, and the input's own column names
         ids = np.asarray(model.item_ids_)
-        described["descriptions"] = dict(zip(ids.tolist(), read_products(args, ids).tolist()))
+        described["descriptions"] = dict(
+            zip(ids.tolist(), read_products(args, ids, events_column=known.spec.get("item_col")).tolist())
+        )
         described["names"] = {
             "user": known.spec.get("user_col") or "user",
             "item": known.spec.get("item_col") or "item",
@@ -242,7 +246,9 @@ def recommend(args) -> None:
     check_output(args.out, or_folder=True)
     model, known = trained(args.model)
     # read before any scoring: a product table that matches nothing is refused at once
-    descriptions = read_products(args, known.item_ids) if args.products else None
+    descriptions = (
+        read_products(args, known.item_ids, events_column=known.spec.get("item_col")) if args.products else None
+    )
     if known.spec.get("aggregate", "sum") != "last":
         # the lists need no times (only "last" picks a pair's weight by them): an export
         # without the time column is scored, as out of core
@@ -478,6 +484,7 @@ def _with_customers(model, user_ids: np.ndarray, H, args):
     encoder = model.user_encoder_
     columns = [] if encoder is None else encoder.text + encoder.categorical + encoder.numeric
     text = [] if encoder is None else encoder.text + encoder.categorical
+    table_key(args, "customers", (model.events_spec_ or {}).get("user_col"))
     table = read_attribute_table(args.customers, args.user_key, columns, text, "--customers", args.sep, args.decimal)
     kept, left_out = kept_rows(to_numpy(table[args.user_key]))  # no row without an id, one per id
     listed = np.asarray(table[args.user_key], dtype=object if user_ids.dtype.kind not in "iuf" else None)[kept]
@@ -539,7 +546,7 @@ def similar(args) -> None:
         "score": scores[ok],
     }
     if args.products:  # the input's own column name, and descriptions of both products
-        descriptions = read_products(args, known.item_ids)
+        descriptions = read_products(args, known.item_ids, events_column=known.spec.get("item_col"))
         column = known.spec.get("item_col") or "item"
         asked_text = descriptions[items] if args.text is None else np.array([args.text], dtype=object)
         table = {

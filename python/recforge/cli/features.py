@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 
 from .._factorize import factorize, lookup, missing_mask, pd, to_numpy
-from .._tables import is_whitespace, open_text, read_parquet, read_table
+from .._tables import is_whitespace, open_text, parquet_dataset, read_parquet, read_table
 from ..data import features
 from ..data.features import category_tokens
 from ._common import CliError, is_parquet
@@ -30,7 +30,9 @@ def add_feature_arguments(parser) -> None:
         help="product table (.csv or .parquet), one row per product; or events whose lines carry the product's "
         "columns (each product takes its first given text and its median number)",
     )
-    g.add_argument("--item-key", help="its product id column (default: item)")
+    g.add_argument(
+        "--item-key", help="its product id column (default: the events' --item-col where it has one, else item)"
+    )
     g.add_argument("--item-text", metavar="COLS", help="text columns (descriptions, titles): TF-IDF")
     g.add_argument("--item-categorical", metavar="COLS", help='category columns; "A|B" holds two values')
     g.add_argument("--item-numeric", metavar="COLS", help="numeric columns (price): quantile bins")
@@ -39,7 +41,9 @@ def add_feature_arguments(parser) -> None:
         metavar="FILE",
         help="customer table (.csv or .parquet), one row per customer; or events whose lines carry them",
     )
-    g.add_argument("--user-key", help="its customer id column (default: user)")
+    g.add_argument(
+        "--user-key", help="its customer id column (default: the events' --user-col where it has one, else user)"
+    )
     g.add_argument("--user-categorical", metavar="COLS", help="attribute columns (country, channel, segment)")
     g.add_argument("--user-numeric", metavar="COLS", help="numeric attributes (age): quantile bins")
     g.add_argument(
@@ -63,16 +67,63 @@ def table_delimiter(path: str, key: str, sep: str) -> str:
     that does. A shop may keep its events with semicolons and its product table with commas,
     or the other way round, and --sep names one; a header that neither splits to the key keeps
     --sep (and reading it then says what is missing)."""
-    try:
-        with open_text(path) as f:
-            header = f.readline().rstrip("\r\n")
-    except (OSError, UnicodeError, ValueError, EOFError):
-        return sep
-    for candidate in dict.fromkeys((sep, *_COMMON_DELIMITERS)):
-        fields = header.split() if is_whitespace(candidate) else header.split(candidate)
-        if key in (field.strip().strip('"') for field in fields):
+    candidates = dict.fromkeys((sep, *_COMMON_DELIMITERS))
+    for candidate, fields in zip(candidates, _header_splits(path, sep) or ()):
+        if key in fields:
             return candidate
     return sep
+
+
+def _header_splits(path: str, sep: str) -> list[list[str]] | None:
+    """The header of a table beside the events, split by --sep and by each common delimiter
+    (a Parquet file's column names, once), or None where it cannot be read (reading the table
+    then says why)."""
+    try:
+        if is_parquet(path):
+            return [list(parquet_dataset(path, repr(path)).schema.names)]
+        with open_text(path) as f:
+            header = f.readline().rstrip("\r\n")
+    except (OSError, UnicodeError, ValueError, EOFError, ImportError):
+        return None
+    splits = (
+        header.split() if is_whitespace(c) else header.split(c) for c in dict.fromkeys((sep, *_COMMON_DELIMITERS))
+    )
+    return [[field.strip().strip('"') for field in fields] for fields in splits]
+
+
+# The id column of a table beside the events where its option is not given, by table option:
+# (key option, the events' column option, recforge's own name). The events' name comes first: a
+# product table keyed as the events are (movieId beside movieId), or the event log itself (Online
+# Retail's StockCode and Description), needs no --product-col, as the lists beside the events
+# (segments, opt-outs) need none; a table keyed "item" / "user" reads as it always did.
+_TABLE_KEYS = {
+    "products": ("product_col", "item_col", "item"),
+    "item_features": ("item_key", "item_col", "item"),
+    "user_features": ("user_key", "user_col", "user"),
+    "customers": ("user_key", "user_col", "user"),
+}
+
+
+def table_key(args, table: str, events_column: str | None = None) -> str:
+    """The id column of the table of option ``table`` (its key option where given, else the
+    events' column name, ``events_column`` or the command's --item-col / --user-col, where the
+    table's header holds it, else recforge's own); a CliError where it holds neither, naming
+    both and the option."""
+    key, events_option, own = _TABLE_KEYS[table]
+    if getattr(args, key) is not None:
+        return getattr(args, key)
+    path = getattr(args, table)
+    names = list(dict.fromkeys(n for n in (events_column or getattr(args, events_option, None), own) if n))
+    splits = _header_splits(path, getattr(args, "sep", ","))
+    found = [n for n in names if splits is None or any(n in fields for fields in splits)]
+    if not found:
+        option, flag = (f"--{name.replace('_', '-')}" for name in (table, key))
+        raise CliError(
+            f"{option}: {path!r} has no column {' or '.join(map(repr, names))} for its ids (columns: "
+            f"{max(splits, key=len)}): name it with {flag}"
+        )
+    setattr(args, key, found[0])
+    return found[0]
 
 
 def read_attribute_table(
@@ -140,7 +191,7 @@ def read_features(args, side: str, ids):
     named = [c for cols in kinds.values() for c in cols]
     if not named:
         raise CliError(f"{option}: name its columns with --{side}-text, --{side}-categorical or --{side}-numeric")
-    key = getattr(args, f"{side}_key")
+    key = table_key(args, f"{side}_features")
     table = read_attribute_table(
         path, key, named, kinds["text"] + kinds["categorical"], option, args.sep, getattr(args, "decimal", ".")
     )
@@ -202,7 +253,10 @@ def _median_by(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
 def add_product_arguments(parser, categories: bool = False) -> None:
     """--products (a product table) and its columns."""
     parser.add_argument("--products", help="product table (.csv or .parquet): descriptions in the output")
-    parser.add_argument("--product-col", help="--products: product id column (default: item)")
+    parser.add_argument(
+        "--product-col",
+        help="--products: product id column (default: the events' --item-col where it has one, else item)",
+    )
     parser.add_argument("--description-col", help="--products: description column (default: description)")
     if categories:
         parser.add_argument("--category-col", help="--products: category column (caps and calibration)")
@@ -225,10 +279,12 @@ def rows_of(table_ids, ids) -> np.ndarray:
     return np.where(at >= 0, first[np.maximum(at, 0)], -1)
 
 
-def read_products(args, item_ids, categories: bool = False):
+def read_products(args, item_ids, categories: bool = False, events_column: str | None = None):
     """Descriptions (the id where the table has none) and, with ``categories``, each product's
-    category (None where missing) from --products, aligned with ``item_ids``."""
+    category (None where missing) from --products, aligned with ``item_ids``; ``events_column``:
+    the events' product column where the command has no --item-col (:func:`table_key`)."""
     columns = [args.description_col] + ([args.category_col] if categories and args.category_col else [])
+    table_key(args, "products", events_column)
     table = read_attribute_table(
         args.products, args.product_col, columns, columns, "--products", getattr(args, "sep", ",")
     )
@@ -282,7 +338,7 @@ def point_out_descriptions(args, what: str) -> None:
         if bare(str(name)) in DESCRIPTION_NAMES:
             warnings.warn(
                 f"--data: column {name} looks like product descriptions; without --products {what} name "
-                f"products by id: --products {args.data} --product-col {args.item_col} --description-col {name} "
+                f"products by id: --products {args.data} --description-col {name} "
                 "names them",
                 Hint,
                 stacklevel=3,
