@@ -331,6 +331,20 @@ def test_mbgnbd_equals_lifetimes_on_the_cdnow_sample():
         rtol=1e-10,
     )
     assert ours.expected_purchases_new(39) == pytest.approx(theirs.expected_number_of_purchases_up_to_time(39))
+    # a cohort's curve: an array of horizons, as lifetimes takes (it raised "t must be a real number")
+    weeks = np.arange(1, 79.0)
+    for mine, reference in ((ours, theirs), (BetaGeoFitter(), lifetimes.BetaGeoFitter())):
+        mine.params_ = reference.fit(x, t_x, T).params_.to_dict()
+        np.testing.assert_allclose(
+            mine.expected_purchases_new(weeks), reference.expected_number_of_purchases_up_to_time(weeks), rtol=1e-10
+        )
+        grid = mine.expected_purchases_new([[1, 2], [3, 4]])
+        assert grid.shape == (2, 2) and grid[1, 1] == mine.expected_purchases_new(4)
+        assert isinstance(mine.expected_purchases_new(np.float64(4)), float)
+        with pytest.raises(ValueError, match="t must be >= 0"):
+            mine.expected_purchases_new([3, -1])
+        with pytest.raises(TypeError, match="array of them"):
+            mine.expected_purchases_new(["3"])
 
 
 def test_distinct_rows_against_numpy():

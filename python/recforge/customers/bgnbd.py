@@ -154,6 +154,19 @@ def _survival_term(x, T, t: float, r: float, alpha: float, b0: float, c0: float)
     return term
 
 
+def _per_horizon(t, one):
+    """``one(t)`` for a number of periods ``t`` >= 0, or for an array of them the array of
+    ``one`` at each (each horizon is a scalar computation of its own: the fallbacks of
+    :func:`_survival_term` are per horizon)."""
+    if np.ndim(t) == 0:
+        return one(check_real(t.item() if isinstance(t, np.ndarray) else t, "t", minimum=0.0))
+    horizons = np.asarray(t)
+    if horizons.dtype.kind not in "iuf":
+        raise TypeError(f"t must be a number of periods or an array of them, got dtype {horizons.dtype}")
+    values = [one(check_real(h, "t", minimum=0.0)) for h in horizons.ravel().tolist()]
+    return np.array(values, dtype=np.float64).reshape(horizons.shape)
+
+
 _SERIES_TERMS = 20_000  # terms of the series fallback at most; past that the horizon is refused
 
 
@@ -309,12 +322,17 @@ class BetaGeoFitter(Parametrised):
         )
         return head / (1 + alive_odds)
 
-    def expected_purchases_new(self, t) -> float:
-        """E[purchases in ``t`` periods] of a customer just acquired (eq. 7 of the paper)."""
+    def expected_purchases_new(self, t) -> float | np.ndarray:
+        """E[purchases in ``t`` periods] of a customer just acquired (eq. 7 of the paper): a
+        float, or for an array of horizons the array of them (a cohort's expected cumulative
+        purchases, as lifetimes' ``expected_number_of_purchases_up_to_time`` takes)."""
         r, alpha, a, b = self._params()
-        t = check_real(t, "t", minimum=0.0)
-        term = _survival_term(np.zeros(1), np.zeros(1), t, r, alpha, b, a + b - 1)[0]  # x = 0 at age 0
-        return float((a + b - 1) / (a - 1) * (1 - term))
+
+        def one(t: float) -> float:
+            term = _survival_term(np.zeros(1), np.zeros(1), t, r, alpha, b, a + b - 1)[0]  # x = 0 at age 0
+            return float((a + b - 1) / (a - 1) * (1 - term))
+
+        return _per_horizon(t, one)
 
 
 class ModifiedBetaGeoFitter(BetaGeoFitter):
@@ -356,8 +374,12 @@ class ModifiedBetaGeoFitter(BetaGeoFitter):
         head = (a + b + x) / (a - 1) * (1 - _survival_term(x, T, t, r, alpha, b + 1, a + b))
         return head / (1 + a / (b + x) * ((alpha + T) / (alpha + t_x)) ** (r + x))
 
-    def expected_purchases_new(self, t) -> float:
-        """E[purchases in ``t`` periods] of a customer just acquired."""
+    def expected_purchases_new(self, t) -> float | np.ndarray:
+        """E[purchases in ``t`` periods] of a customer just acquired: a float, or for an array
+        of horizons the array of them."""
         r, alpha, a, b = self._params()
-        t = check_real(t, "t", minimum=0.0)
-        return float(b / (a - 1) * (1 - _survival_term(np.zeros(1), np.zeros(1), t, r, alpha, b + 1, a + b)[0]))
+
+        def one(t: float) -> float:
+            return float(b / (a - 1) * (1 - _survival_term(np.zeros(1), np.zeros(1), t, r, alpha, b + 1, a + b)[0]))
+
+        return _per_horizon(t, one)
