@@ -78,6 +78,9 @@ def test_models_that_predict_ratings_get_their_rating_error():
     want = stats.ttest_rel(errors["knn"] ** 2, errors["mf"] ** 2).pvalue
     assert result.rating_p_values["knn"]["rmse"] == pytest.approx(want) and "mf" not in result.rating_p_values
     assert "Rating error over" in str(result) and "| knn | " in str(result).split("Rating error")[0].split("| mae |")[1]
+    assert "p: paired t-test against mf." in str(result).split("Rating error")[1]
+    alone = rf.compare({"pop": rf.Popularity().fit(train), "mf": mf}, train, test, k=5)
+    assert "against mf" not in str(alone).split("Rating error")[1]  # one rating model: tested against nothing
     pytest.importorskip("pandas")
     frame = result.to_frame()
     assert np.isnan(frame.loc["pop", "rmse"]) and frame.loc["knn", "rmse_p"] == pytest.approx(want)
@@ -309,3 +312,6 @@ def test_the_new_products_group_holds_only_customers_with_a_new_product_in_test(
     evaluated = rf.evaluate(model, train, test, k=5, groups=True)["groups"]["new_products"]
     assert compared.n_users == evaluated["n_users"] == who.size
     assert compared.metrics["m"]["recall"][0] == pytest.approx(want) and evaluated["recall"] == pytest.approx(want)
+    # the table says what the group ranks: every model's equal numbers there are no fault
+    assert compared.candidates == evaluated["candidates"] == cold.size
+    assert f"ranked among the {cold.size:,} products without training interactions" in str(compared)

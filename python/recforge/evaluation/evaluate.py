@@ -302,6 +302,8 @@ class Comparison:
     ratings: dict = field(default_factory=dict)
     rating_p_values: dict = field(default_factory=dict)
     n_ratings: int = 0
+    # The "new_products" group: how many products without training interactions it ranks
+    candidates: int | None = None
     lists: dict = field(default_factory=dict, repr=False)  # internal: top-k lists while measuring
 
     def __str__(self) -> str:
@@ -337,9 +339,12 @@ class Comparison:
                     cells.append(f"{value:.4f} [{low:.4f}, {high:.4f}]" + ("" if p is None else f" ({_p_text(p)})"))
                 lines.append(f"| {name} | " + " | ".join(cells) + " |")
             first = next(iter(self.ratings))
+            tested = f"; p: paired t-test against {first}" if len(self.ratings) > 1 else ""
+            lines.append(f"\nRating error over {self.n_ratings:,} test ratings, with its 95% interval{tested}.")
+        if self.candidates is not None and self.n_users:
             lines.append(
-                f"\nRating error over {self.n_ratings:,} test ratings, with its 95% interval; p: paired t-test "
-                f"against {first}."
+                f"Each customer's new products ranked among the {self.candidates:,} products without training "
+                "interactions: a model without product features ranks them alike, as chance would."
             )
         for name, group in self.groups.items():
             lines.append(f"\n{name}:\n" + (str(group) if group.n_users else "no customers"))
@@ -433,6 +438,7 @@ def compare(
             out.groups[name] = _compare(models, chosen, train[chosen], test[chosen], k, exclude_seen)
         cold, chosen, held = _new_products(train, test)
         out.groups["new_products"] = _compare(models, chosen, train[chosen], held, k, exclude_seen, cold)
+        out.groups["new_products"].candidates = int(cold.size)
     return out
 
 
