@@ -549,3 +549,63 @@ def test_the_descriptions_hint_keeps_quiet_without_pandas(tmp_path, capsys, monk
     assert main([*argv, "--fit", "itemknn", "--quiet", "--out", str(tmp_path / "c.csv")]) == 0
     assert "looks like product descriptions" not in capsys.readouterr().err
     assert (tmp_path / "c.csv").exists()
+
+
+def test_a_customer_the_model_cannot_answer_gets_trending_products_and_a_message(tmp_path, capsys):
+    """Online Retail's 13672 kept one product after returns, one nobody else bought: ItemKNN
+    had no neighbour to offer, the campaign file held no row for them and the messages file
+    "Hello! Picked for you:" and nothing after it. Short lists are now completed with trending
+    products, ranked after the model's own; a customer whom the rules leave no product gets no
+    message, and the count is said."""
+    rng = np.random.default_rng(0)
+    rows = [(f"C{u}", f"P{rng.zipf(1.5) % 20}") for u in range(60) for _ in range(4)]
+    rows += [("LONER", "ONLY"), ("PAIR1", "RARE"), ("PAIR2", "RARE"), ("PAIR2", "P1")]
+    log = tmp_path / "log.csv"
+    pd.DataFrame(rows, columns=["customer", "sku"]).to_csv(log, index=False)
+    out, messages = tmp_path / "c.csv", tmp_path / "m.csv"
+    argv = ["campaign", "--data", str(log), "--user-col", "customer", "--item-col", "sku", "--fit", "itemknn"]
+    argv += ["--k", "5", "--candidates", "10", "--quiet", "--messages", str(messages), "--out", str(out)]
+    assert main(argv) == 0
+    said = capsys.readouterr().out
+    table = pd.read_csv(out, dtype=str, keep_default_na=False)
+    loner = table[table.customer == "LONER"]
+    assert len(loner) == 5 and set(loner["reason"]) == {""}  # best sellers, nobody's "because"
+    buyers = pd.DataFrame(rows, columns=["customer", "sku"]).drop_duplicates()["sku"].value_counts()
+    assert set(loner["item"]) <= set(buyers.index[buyers >= buyers.iloc[9]])  # of the 10 best sellers
+    assert "lists hold trending products (the model offered fewer than 10 candidates)" in said
+    # PAIR1's model offers what PAIR2 bought beside RARE first, the trending products after it
+    pair1 = table[table.customer == "PAIR1"].sort_values("rank")
+    assert pair1["item"].iloc[0] == "P1" and pair1["reason"].iloc[0] == "RARE" and len(pair1) == 5
+    sent = pd.read_csv(messages, dtype=str)
+    assert set(sent.customer) == set(table.customer) and "LONER" in set(sent.customer)
+    assert all(m.count("\n") > 2 for m in sent.message)  # every message lists products
+
+    # a rule that leaves some customers nothing: no list, no message, said
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps({"allow": ["P1"]}))
+    assert main([*argv, "--rules", str(rules)]) == 0
+    said = capsys.readouterr().out
+    table = pd.read_csv(out, dtype=str)
+    sent = pd.read_csv(messages, dtype=str)
+    bought_p1 = {c for c, i in rows if i == "P1"}
+    assert set(table.customer) == set(sent.customer) and not set(sent.customer) & bought_p1
+    assert f"({len(bought_p1):,} customers without a product get none)" in said
+
+
+def test_trending_products_that_complete_a_list_rank_below_the_models():
+    """Re-ranking scales each list's scores to [0, 1]: trending's counts (about 100) beside a
+    neighbour model's scores (about 1) outranked every product the model chose."""
+    from recforge.cli._candidates import FLOOR, relevance
+
+    popular = rf.ColdStart.PATHS.index("popular")
+    ids = np.array([[4, 7, 1, 2], [3, 5, -1, -1], [8, 9, 6, -1], [0, 1, 2, -1]])
+    paths = np.array([[0, 0, popular, popular], [popular, popular, -1, -1], [0, 0, 0, -1], [0, popular, popular, -1]])
+    scores = np.array(
+        [[2.0, 1.5, 180.0, 170.0], [180.0, 170.0, -np.inf, -np.inf], [3.0, 2.0, 1.0, -np.inf], [0.7, 90, 80, -np.inf]]
+    )
+    got = relevance(scores, paths.astype(np.int8), ids)
+    np.testing.assert_allclose(got[0], [1.0, FLOOR, FLOOR * 2 / 3, FLOOR / 3])
+    np.testing.assert_array_equal(got[1:3], scores[1:3])  # lists of one path keep their scores
+    np.testing.assert_allclose(got[3, :3], [1.0, FLOOR * 2 / 3, FLOOR / 3])  # a lone model product counts 1
+    top, _ = rf.campaign.rerank(ids, got, 2, diversity=0.0)
+    assert top[0].tolist() == [4, 7] and top[3].tolist() == [0, 1]  # the model's own first, as ColdStart

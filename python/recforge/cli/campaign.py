@@ -24,7 +24,9 @@ from ..campaign import (
     pseudonymise,
     rerank,
 )
+from ..models import ColdStart, Popularity
 from . import audience
+from ._candidates import POPULAR, picked, positions, relevance
 from ._common import (
     SEED_HELP,
     CliError,
@@ -252,9 +254,12 @@ def campaign(args) -> None:
         except (OSError, ValueError, ImportError) as e:
             raise CliError(f"--template: {e}") from None
 
-    model = make_model(args.fit, {}, "--fit", seed=args.seed)  # before reading the events: a typo costs nothing
+    bare = make_model(args.fit, {}, "--fit", seed=args.seed)  # before reading the events: a typo costs nothing
     inter = build_interactions(args)
-    model.fit(inter)
+    # A list the model cannot fill (a customer whose only product has no neighbours: Online
+    # Retail's 13672 got no product and an empty message) is completed with trending products,
+    # as recforge recommend and demo complete theirs
+    model = bare.fit(inter) if isinstance(bare, Popularity) else ColdStart(bare).fit(inter)
     descriptions, categories = _product_table(args, inter.item_ids)
     options = _rules(args.rules, inter.item_ids)
     services = sample_services(args, inter.item_ids)  # the shipped shop's postage and fees
@@ -300,22 +305,23 @@ def campaign(args) -> None:
     ids = np.full((users.size, args.k), -1, dtype=np.int64)
     reasons = np.full((users.size, args.k), -1, dtype=np.int64)
     scores = np.full((users.size, args.k), -np.inf)
-    short = 0
+    short = trending = 0
     try:
         with progress(users.size, "campaign", args.quiet) as bar:
             for first in range(0, users.size, BATCH):
                 rows = users[first : first + BATCH]
                 part = slice(first, first + rows.size)
-                candidates, candidate_scores = model.recommend(
+                candidates, candidate_scores, *paths = model.recommend(
                     rows,
                     X[rows],
                     k=args.candidates,
                     exclude_seen=args.exclude_seen == "all",
                     exclude=None if blocked is None else blocked[rows],
+                    **({"return_paths": True} if isinstance(model, ColdStart) else {}),
                 )
                 top, top_scores, report = rerank(
                     candidates,
-                    candidate_scores,
+                    relevance(candidate_scores, paths[0], candidates) if paths else candidate_scores,
                     args.k,
                     diversity=args.diversity,
                     similarity=similarity,
@@ -330,6 +336,10 @@ def campaign(args) -> None:
                     **options,
                 )
                 width = top.shape[1]
+                if paths:  # the candidates' own scores, and which lists trending completed
+                    at = positions(candidates, top)
+                    top_scores = picked(candidate_scores, at, -np.inf)
+                    trending += int((picked(paths[0], at, -1) == POPULAR).any(axis=1).sum())
                 ids[part, :width], scores[part, :width] = top, top_scores
                 short += report["short_lists"]
                 if explainer is not None:
@@ -352,10 +362,13 @@ def campaign(args) -> None:
     # customer leaves no campaign file behind without its messages.
     messages = None
     if template is not None:
+        # a customer left without a product (rules, exclusions) gets no message: "Picked for
+        # you:" and nothing after it is not a message to send
+        to = np.flatnonzero((ids >= 0).any(axis=1) & (True if held is None else ~held))
         messages = _messages(
-            template, shown[sent], segments, users[sent], ids[sent], reasons[sent], inter.item_ids, descriptions,
-            scores[sent],
-        )  # fmt: skip
+            template, shown[to], segments, users[to], ids[to], reasons[to], inter.item_ids, descriptions, scores[to]
+        )
+        messages["unsent"] = int(np.count_nonzero(~(ids >= 0).any(axis=1) & (True if held is None else ~held)))
     write_table(table, args.out)
     if held is not None:
         write_table(_campaign_rows(held, *lists, args.k), args.holdout_out)
@@ -365,6 +378,11 @@ def campaign(args) -> None:
         f"(diversity {args.diversity:g}{', mean penalty' if args.diversity_penalty == 'mean' else ''}, "
         f"novelty {args.novelty:g}"
         f"{'; ' + ', '.join(sorted(options)) if options else ''})"
+        + (
+            f"; {trending:,} lists hold trending products (the model offered fewer than {args.candidates} candidates)"
+            if trending
+            else ""
+        )
         + (f"; {short:,} lists shorter than {args.k}" if short else "")
         + audience.audience_summary(args, n_suppressed, n_held)
         + (
@@ -380,8 +398,12 @@ def campaign(args) -> None:
         )
     )
     if messages is not None:
+        unsent = messages.pop("unsent")
         write_table(messages, args.messages)
-        print(f"{len(messages['message']):,} messages -> {args.messages}")
+        print(
+            f"{len(messages['message']):,} messages -> {args.messages}"
+            + (f" ({unsent:,} customers without a product get none)" if unsent else "")
+        )
     print(f"{table['rank'].size:,} rows in {time.perf_counter() - start:.1f} s -> {args.out}")
 
 

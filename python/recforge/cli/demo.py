@@ -13,6 +13,7 @@ from ..data import Interactions, features
 from ..datasets import sample
 from ..evaluation import compare, default_space, split, tune
 from ..models import ALS, EASE, ColdStart, ItemKNN, Popularity, UserKNN
+from ._candidates import picked, positions, relevance
 from ._common import CliError, campaign_rows, check_output, co_purchase_similarity, recommend_all, write_table
 
 SHOWN = ("precision", "recall", "ndcg", "map", "hit_rate")
@@ -134,7 +135,7 @@ def _campaign_lists(model, X, users, args, deny):
     cand, cand_scores, cand_paths = recommend_all(model, users, X, CANDIDATES, args.quiet, labels=users)
     ids, scores = rerank(
         cand,
-        cand_scores,
+        relevance(cand_scores, cand_paths, cand),
         args.k,
         diversity=0.4,
         similarity=co_purchase_similarity(X),
@@ -143,8 +144,8 @@ def _campaign_lists(model, X, users, args, deny):
         deny=deny,
         n_items=X.shape[1],
     )
-    at = np.argmax(cand[:, None, :] == ids[:, :, None], axis=2)  # each chosen item's candidate slot
-    paths = np.where(ids >= 0, np.take_along_axis(cand_paths, at, axis=1), -1)
+    at = positions(cand, ids)  # each chosen item's candidate slot: its path and its own score
+    paths, scores = picked(cand_paths, at, -1), picked(cand_scores, at, -np.inf)
     because, _ = explain(model, X[users], ids, top=1)
     return ids, scores, paths, because[:, :, 0]
 
