@@ -1578,3 +1578,28 @@ def test_propensity_features_net_returns_on_request():
     old = rf.customers.Propensity()
     del old.__dict__["returns"]  # a pickle of a model made before the parameter
     assert pickle.loads(pickle.dumps(old)).returns == "drop" and "returns='drop'" in repr(old)
+
+
+def test_an_as_of_far_after_the_log_is_said(tmp_path, capsys):
+    """CDNOW (1997-01-01 to 1998-06-30) measured as of 2011-09-01: 13 years of silence for every
+    customer, read as such by BG/NBD (r 0.13, a 3.33 against 0.24, 0.79 at the last line),
+    without a word. An --as-of further after the last transaction than the log is long is said;
+    one a few days after it, or none, is not."""
+    from recforge.cli import main
+
+    rng = np.random.default_rng(0)
+    days = np.sort(rng.integers(0, 200, 600))
+    who = rng.integers(0, 80, days.size)
+    spend = rng.gamma(4.0, rng.gamma(2.0, 10.0, 80)[who] / 4)  # customers spend on their own scales
+    lines = [f"C{c},{np.datetime64('2020-01-01') + d},{m:.2f}" for c, d, m in zip(who, days, spend)]
+    log = tmp_path / "log.csv"
+    log.write_text("customer,date,amount\n" + "\n".join(lines) + "\n")
+    argv = ["--data", str(log), "--user-col", "customer", "--time-col", "date", "--amount-col", "amount", "--quiet"]
+    for command in ("customers", "clv"):
+        for as_of, said in ((["--as-of", "2021-06-01"], True), (["--as-of", "2020-07-25"], False), ([], False)):
+            steady = ["--penalizer", "0.01", "--spend-penalizer", "0.01", "--accept-bounds"] if command == "clv" else []
+            assert main([command, *argv, *as_of, *steady, "--out", str(tmp_path / f"{command}.csv")]) == 0
+            err = capsys.readouterr().err
+            assert ("days after the log's last transaction" in err) == said, (command, as_of, err)
+            if said:
+                assert "--as-of 2021-06-01T00:00:00 is " in err and "leave --as-of out" in err

@@ -29,6 +29,7 @@ from . import audience
 from ._amount import HELP as AMOUNT_HELP
 from ._amount import amount_columns, amount_values
 from ._common import CliError, add_csv_arguments, check_output, dropped_rows, read_events, write_table
+from ._hints import Hint
 from ._negatives import warn_negatives
 from ._purchases import add_purchase_arguments, keep_lines, purchase_lines, warn_event_types
 from .features import add_product_arguments, point_out_descriptions, read_products
@@ -113,7 +114,28 @@ def _summary(args, as_of=None, log=None):
     print(f"{len(s):,} customers from {s.report['lines']:,} lines{returns}; dropped rows: {dropped}")
     if args.returns == "drop" and amounts is not None and s.report.get("returns"):
         _warn_returned(customers, amounts)
+    if args.as_of is not None:
+        _warn_far_as_of(s)
     return s, customers, items
+
+
+def _warn_far_as_of(s) -> None:
+    """Say so where --as-of lies further after the log's last transaction than the log is long:
+    CDNOW (1997-01-01 to 1998-06-30) measured as of 2011-09-01 gave every customer 13 years of
+    silence, and BG/NBD fitted r 0.13, a 3.33, b 6.74 on it (0.24, 0.79, 2.43 at the last line)
+    without a word. A log extracted long ago, or an --as-of of the wrong year, reads so."""
+    if not len(s):
+        return
+    first, last = float(np.min(s.first_purchase)), float(np.max(s.last_purchase))
+    gap, span = s.as_of - last, last - first
+    if gap > max(span, 86400.0):
+        warnings.warn(
+            f"--as-of {moment_text(s.as_of)} is {gap / 86400:,.0f} days after the log's last transaction "
+            f"({moment_text(last)}), longer than the log's {span / 86400:,.0f} days: every customer's time since "
+            "then counts as time without a purchase; leave --as-of out to measure at the last line",
+            Hint,
+            stacklevel=2,
+        )
 
 
 def _warn_returned(customers, amounts) -> None:
