@@ -1603,3 +1603,22 @@ def test_an_as_of_far_after_the_log_is_said(tmp_path, capsys):
             assert ("days after the log's last transaction" in err) == said, (command, as_of, err)
             if said:
                 assert "--as-of 2021-06-01T00:00:00 is " in err and "leave --as-of out" in err
+
+
+def test_clv_does_not_read_an_item_column_it_has_no_use_for(tmp_path, capsys):
+    """recforge clv shared customers' --item-col ("for the segments' top products"): it read the
+    column, used it nowhere, and failed on a log without it. It is taken, so that one set of
+    options serves customers, clv and target, and not read; its help says so."""
+    from recforge.cli import main
+
+    ev = rf.datasets.sample().interactions.events  # the shipped shop's purchases, without products
+    log = tmp_path / "log.csv"
+    lines = (f"{c},{int(t)},{float(m)!r}" for c, t, m in zip(ev.user_ids[ev.user], ev.time, ev.amount))
+    log.write_text("customer,time,amount\n" + "\n".join(lines) + "\n")
+    out = tmp_path / "v.csv"
+    argv = ["clv", "--data", str(log), "--user-col", "customer", "--amount-col", "amount", "--accept-bounds"]
+    assert main([*argv, "--quiet", "--item-col", "sku", "--out", str(out)]) == 0, capsys.readouterr().err
+    assert out.exists()
+    with pytest.raises(SystemExit):
+        main(["clv", "--help"])
+    assert "not read: lifetime value is per customer" in " ".join(capsys.readouterr().out.split())

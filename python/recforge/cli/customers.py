@@ -35,7 +35,7 @@ from ._purchases import add_purchase_arguments, keep_lines, purchase_lines, warn
 from .features import add_product_arguments, point_out_descriptions, read_products
 
 
-def add_log_arguments(parser) -> None:
+def add_log_arguments(parser, items: str | None = None) -> None:
     g = parser.add_argument_group("transactions")
     g.add_argument(
         "--data", required=True, metavar="FILE", help='.csv (.gz/...) or .parquet; "sample" for the shipped sample'
@@ -43,7 +43,13 @@ def add_log_arguments(parser) -> None:
     g.add_argument("--user-col", default="user", help="customer id column (default: user)")
     g.add_argument("--time-col", default="time", help="time column: epoch seconds or dates (default: time)")
     g.add_argument("--amount-col", help=f"{AMOUNT_HELP} (default: none, monetary columns are 0)")
-    g.add_argument("--item-col", help="product column (for the segments' top products)")
+    g.add_argument(
+        "--item-col",
+        help=f"product column ({items})"
+        if items
+        else "not read: lifetime value is per customer (taken so that one set of options serves customers, clv "
+        "and target)",
+    )
     g.add_argument("--as-of", help="end of observation (default: the last line's time)")
     g.add_argument(
         "--returns",
@@ -237,6 +243,7 @@ def customers(args) -> None:
 
 
 def clv(args) -> None:
+    args.item_col = None  # not read: a column clv has no use for cost memory, or failed where absent
     check_output(args.out)
     _check_chart(args.chart)
     if args.days < 0 or not 1 <= args.months <= MAX_HORIZON or not args.discount >= 0 or not args.penalizer >= 0:
@@ -419,7 +426,7 @@ def add_parsers(sub) -> None:
         description="Summarise a transaction log per customer (transactions, days since last, value), score "
         "RFM 1-5 with the named segments, and optionally cluster customers (--segments) and profile the groups.",
     )
-    add_log_arguments(c)
+    add_log_arguments(c, "for the segments' top products")
     c.add_argument("--segments", help="k-means segments: a number, or 'auto' to choose k by silhouette")
     c.add_argument(
         "--min-size",
@@ -479,7 +486,7 @@ def add_parsers(sub) -> None:
         description="Fit rf.customers.Propensity for the given products on the log (labels from the window "
         "before --as-of) and rank every customer by the probability of buying one of them in the window after it.",
     )
-    add_log_arguments(g)
+    add_log_arguments(g, "needed: its values name the --item products")
     g.add_argument("--item", required=True, help="product id, or several comma-separated (a category)")
     g.add_argument("--top", type=int, default=100, help="customers to list (default: 100)")
     g.add_argument("--window", type=float, default=30.0, help="days ahead (default: 30)")
