@@ -251,6 +251,22 @@ def test_returns_netted_to_nothing_leave_the_pairs(tmp_path, capsys):
         rows = list(csv.DictReader(open(tmp_path / "all.csv" if table is not None else target)))
         lists[where] = sorted((r["user"], r["item"]) for r in rows)
     assert lists["r.csv"] == lists["blocks"] and ("A", "S1") in lists["r.csv"]  # returned: not held, offered again
+    # the model file keeps --returns keep: recommend (and serve) read the returns as training did;
+    # without it the returns were dropped and A's returned S1 counted as bought, not offered
+    for where in ("r.csv", "blocks"):
+        target = tmp_path / f"as_trained_{where}"
+        extra = ["--blocks", "2", "--out", str(target) + "/"] if where == "blocks" else ["--out", str(target)]
+        assert main(["recommend", "--model", str(out), "--data", str(path), "--quiet", *extra]) == 0
+        assert "rows with a negative qty" not in capsys.readouterr().err
+        table = rf.batch.collect(str(target), str(tmp_path / "all.csv")) if where == "blocks" else None
+        rows = list(csv.DictReader(open(tmp_path / "all.csv" if table is not None else target)))
+        assert sorted((r["user"], r["item"]) for r in rows) == lists["r.csv"]
+    dropped = tmp_path / "dropped.csv"
+    assert (
+        main(["recommend", "--model", str(out), "--data", str(path), "--returns", "drop", "--out", str(dropped)]) == 0
+    )
+    assert ("A", "S1") not in {(r["user"], r["item"]) for r in csv.DictReader(open(dropped))}
+    assert "dropped 1 rows with a negative qty" in capsys.readouterr().err
 
 
 def test_biased_mf_on_quantities_gives_advice_that_works(tmp_path, capsys):

@@ -102,7 +102,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--model", required=True, help="file written by 'recforge train'")
     r.add_argument("--data", required=True, help='events (.csv or .parquet), or "sample"')
     add_csv_arguments(r)
-    add_returns_argument(r)
+    add_returns_argument(r, default=None, trained=True)
     r.add_argument("--k", type=int, default=10, help="products per customer (default: 10)")
     r.add_argument(
         "--exclude-seen",

@@ -89,14 +89,16 @@ def add_data_arguments(parser, required: bool = True) -> None:
     add_returns_argument(g, default=None)  # "drop" once --weight-col is known to be given
 
 
-def add_returns_argument(parser, default: str | None = "drop") -> None:
-    """--returns: what happens to rows with a negative weight (training and scoring alike)."""
+def add_returns_argument(parser, default: str | None = "drop", trained: bool = False) -> None:
+    """--returns: what happens to rows with a negative weight (training and scoring alike);
+    ``trained``: a scoring command, whose default is the model's training."""
     parser.add_argument(
         "--returns",
         default=default,
         choices=("drop", "keep"),
         help="rows with a negative --weight-col value (returns, cancellations): drop them and say "
-        "how many (default), or keep them, subtracting from their pairs",
+        "how many, or keep them, subtracting from their pairs"
+        + (" (default: as the model was trained)" if trained else " (default: drop)"),
     )
 
 
@@ -190,9 +192,11 @@ def drop_returns(events, args):
     negative = w < 0
     if not negative.any():
         return events
+    # serve has no --returns: a model trained with --returns keep nets them there
+    instead = "a model trained with --returns keep" if args.command == "serve" else "--returns keep"
     print(
         f"dropped {int(negative.sum()):,} rows with a negative {weight} (returns or cancellations; "
-        "--returns keep subtracts them instead)",
+        f"{instead} subtracts them instead)",
         file=sys.stderr,
     )
     keep = ~negative

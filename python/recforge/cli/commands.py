@@ -53,6 +53,9 @@ def train(args) -> None:
             "ones from their history: train it with --no-fallbacks ('recommend' then skips new customers)"
         )
     inter = build_interactions(args)
+    if args.weight_col is not None and args.data != "sample":
+        # kept in the model file, so that recommend and serve read returns as training did
+        inter.spec = dict(inter.spec, returns=args.returns)
     print(f"{inter} from {args.data}; dropped rows: {dropped_rows(inter.report)}")
     item_features = read_features(args, "item", inter.item_ids)
     user_features = read_features(args, "user", inter.user_ids)
@@ -129,7 +132,16 @@ def events_like_training(args, known: Interactions):
     for key in ("user_col", "item_col", "weight_col", "time_col", "event_col"):
         setattr(args, key, known.spec.get(key))
     args.event_weights = None
+    args.returns = returns_as_trained(args, known)
     return drop_returns(read_events(args, arrow_text=True), args)
+
+
+def returns_as_trained(args, known: Interactions) -> str:
+    """--returns where given, else as the model was trained (``recforge train --returns keep``
+    kept in its file; "drop" for files written before): a model trained on netted returns
+    scored histories with them dropped, unless --returns keep was given again."""
+    given = getattr(args, "returns", None)
+    return given if given is not None else known.spec.get("returns") or "drop"
 
 
 OUT_OF_CORE_BYTES = 2**30  # inputs above this are scored block by block
@@ -194,7 +206,7 @@ def recommend_out_of_core(args, start: float) -> None:
         report = batch.recommend(
             model, args.data, work, k=args.k, blocks=args.blocks, sep=args.sep, encoding=args.encoding,
             decimal=args.decimal,
-            csv_names=args.names, returns=getattr(args, "returns", "drop"),
+            csv_names=args.names, returns=returns_as_trained(args, known),
             exclude_seen=args.exclude_seen == "all", show_progress=not args.quiet, **described,
         )  # fmt: skip
     except (ValueError, ImportError) as e:

@@ -88,7 +88,7 @@ def serve(args) -> None:
         if args.data is not None:
             events = events_like_training(args, known)
             try:
-                history = known.transform(events, new_users="append")
+                history = known.transform(events, new_users="append").returns_netted()  # as recommend
             except (ValueError, TypeError) as e:
                 raise CliError(f"--data: {e}") from None
         online = OnlineRecommender(model, history, log=args.log)
