@@ -162,8 +162,12 @@ def test_index_lookups(backend):
     assert inter.item_index(np.array(["b", "zz"]), missing="ignore").tolist() == [1, -1]
     with pytest.raises(KeyError, match="unknown user id: 'nobody'"):
         inter.user_index("nobody")
-    with pytest.raises(KeyError, match=r"'x', 'y' \(2 of 3\)"):
+    with pytest.raises(KeyError, match=r"'x', 'y' \(2 of 3\)") as raised:
         inter.item_index(["x", "a", "y"])
+    assert "did you mean" not in str(raised.value)  # a code one letter away is another product
+    # an id differing only in case or blanks (a product code typed in lower case): the one meant
+    with pytest.raises(KeyError, match=r"unknown user id: ' U2' \(1 of 1\); did you mean 'u2'\?"):
+        inter.user_index(" U2")
     with pytest.raises(ValueError, match="missing"):
         inter.user_index("u1", missing="skip")
     with pytest.raises(ValueError, match=r"raw must be one user id or a 1-D list of them, got shape \(1, 1\)"):

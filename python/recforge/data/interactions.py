@@ -133,6 +133,19 @@ def _aggregate(u, i, w, t, shape, aggregate: str):
     return M, T
 
 
+def _id_meant(known, raw):
+    """The known id an unknown ``raw`` one was meant to be where they differ only in case or
+    surrounding blanks (85123a: 85123A), or None. Not the closest spelling: a product code one
+    digit away is another product."""
+    text = str(raw).strip().casefold()
+    names = np.asarray(known).astype(str)
+    same = np.flatnonzero(np.char.lower(np.char.strip(names)) == text)
+    if not same.size:
+        return None
+    found = known[int(same[0])]
+    return found.item() if isinstance(found, np.generic) else found
+
+
 def _columns(data, spec: dict) -> dict:
     """The named columns of a DataFrame or mapping, with a clear error for absent ones. A
     DataFrame's named index levels count as columns, as in pandas' ``groupby`` and ``merge``
@@ -659,9 +672,11 @@ class Interactions:
         codes = lookup(known, values)
         if missing == "raise" and (codes < 0).any():
             bad = values[codes < 0].tolist()
+            meant = _id_meant(known, bad[0])
             raise KeyError(
                 f"unknown {kind} id{'s' if len(bad) > 1 else ''}: "
                 f"{', '.join(map(repr, bad[:5]))}{' ...' if len(bad) > 5 else ''} ({len(bad)} of {len(values)})"
+                + (f"; did you mean {meant!r}?" if meant is not None else "")
             )
         return int(codes[0]) if scalar else codes
 
