@@ -315,3 +315,33 @@ def test_the_new_products_group_holds_only_customers_with_a_new_product_in_test(
     # the table says what the group ranks: every model's equal numbers there are no fault
     assert compared.candidates == evaluated["candidates"] == cold.size
     assert f"ranked among the {cold.size:,} products without training interactions" in str(compared)
+
+
+def test_paired_tests_of_nearly_constant_differences_say_nothing_of_their_own():
+    """scipy's "Precision loss occurred in moment calculation" reached `recforge evaluate` as a
+    recforge warning where two models' per-customer values differed by nearly one constant."""
+    import warnings
+
+    from recforge.evaluation.evaluate import _paired_p
+    from scipy import stats
+
+    base = np.linspace(0.0, 1.0, 50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _paired_p(base + 0.1, base) == 0.0  # one constant: certain
+        assert _paired_p(base, base) == 1.0  # no difference
+        assert _paired_p(base + 0.1 + 1e-16 * (np.arange(50) % 2), base) <= 1e-10  # nearly constant: no warning
+    rng = np.random.default_rng(0)
+    a, b = rng.random(40), rng.random(40)
+    assert _paired_p(a, b) == pytest.approx(stats.ttest_rel(a, b).pvalue)
+
+
+def test_a_diversity_of_lists_of_one_reads_not_applicable():
+    """With k=1 intra-list diversity has no pair to measure: the table printed "nan"."""
+    X = sp.csr_matrix(interactions(seed=3, n_users=60, n_items=25))
+    train, test = rf.split.per_user_split(X, 0.3, seed=0)
+    S = rf.similarity(sp.csr_matrix(train.T), k=10)
+    result = rf.compare({"pop": rf.Popularity().fit(train)}, train, test, k=1, beyond=True, similarity=S)
+    assert np.isnan(result.beyond["pop"]["intra_list_diversity"])
+    table = str(result)
+    assert "nan" not in table and "| n/a |" in table and "needs lists of two or more" in table

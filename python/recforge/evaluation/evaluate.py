@@ -3,6 +3,7 @@ comparison of several models on the same users (the offline A/B test before a ca
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -327,7 +328,9 @@ class Comparison:
             lines.append("\n| model | " + " | ".join(names) + " |")
             lines.append("|---|" + "---:|" * len(names))
             for name, measures in self.beyond.items():
-                lines.append(f"| {name} | " + " | ".join(f"{measures[m]:.4f}" for m in names) + " |")
+                lines.append(f"| {name} | " + " | ".join(_measure_text(measures[m]) for m in names) + " |")
+            if any(np.isnan(measures.get("intra_list_diversity", 0.0)) for measures in self.beyond.values()):
+                lines.append("n/a: intra-list diversity needs lists of two or more products.")
         if self.ratings:
             lines.append("\n| model | " + " | ".join(RATING_METRICS) + " |")
             lines.append("|---|" + "---:|" * len(RATING_METRICS))
@@ -458,20 +461,36 @@ def _compare(models, users, history, held_out, k, exclude_seen, allow=None, list
             out.lists[name] = ids[:, :k]
     if len(users) == 0:
         return out
-    from scipy import stats  # here, not at import (a third of `import recforge`)
-
     for name, values in per_user.items():
         out.metrics[name] = {m: _interval(values[m]) for m in RANKING_METRICS}
         if name != baseline:
             out.p_values[name] = {}
             for m in RANKING_METRICS:
-                diff = values[m] - per_user[baseline][m]
-                out.p_values[name][m] = (
-                    float(stats.ttest_rel(values[m], per_user[baseline][m]).pvalue)
-                    if len(users) > 1 and np.any(diff != 0)
-                    else 1.0
-                )
+                out.p_values[name][m] = _paired_p(values[m], per_user[baseline][m])
     return out
+
+
+def _measure_text(value: float) -> str:
+    """A beyond-accuracy measure in the table: "n/a" where it is undefined (NaN: the diversity of
+    lists of one product), not "nan"."""
+    return "n/a" if np.isnan(value) else f"{value:.4f}"
+
+
+def _paired_p(mine: np.ndarray, theirs: np.ndarray) -> float:
+    """The paired t-test's p-value of two models' per-user (or per-pair) values: 1 where they
+    never differ, 0 where they differ by one constant (no spread: the difference is certain),
+    and scipy's otherwise, without its warning about nearly constant differences (the p-value
+    stands; the warning reached the command line as a recforge one)."""
+    from scipy import stats  # here, not at import (a third of `import recforge`)
+
+    diff = np.asarray(mine, dtype=np.float64) - np.asarray(theirs, dtype=np.float64)
+    if diff.size < 2 or not np.any(diff != 0):
+        return 1.0
+    if np.all(diff == diff[0]):
+        return 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(stats.ttest_rel(mine, theirs).pvalue)
 
 
 def _rating_errors(out: Comparison, models: dict, test) -> None:
@@ -479,18 +498,13 @@ def _rating_errors(out: Comparison, models: dict, test) -> None:
     errors = {name: rating_errors(m, test) for name, m in models.items() if predicts_ratings(m) and test.nnz}
     if not errors:
         return
-    from scipy import stats  # here, not at import (a third of `import recforge`)
-
     out.n_ratings = int(test.nnz)
     first = next(iter(errors))
     for name, e in errors.items():
         out.ratings[name] = error_intervals(e, _interval)
         if name != first:
             mine, theirs = paired_errors(e), paired_errors(errors[first])
-            out.rating_p_values[name] = {
-                m: float(stats.ttest_rel(mine[m], theirs[m]).pvalue) if np.any(mine[m] != theirs[m]) else 1.0
-                for m in RATING_METRICS
-            }
+            out.rating_p_values[name] = {m: _paired_p(mine[m], theirs[m]) for m in RATING_METRICS}
 
 
 def cross_validate(make_model, user_items, folds: int = 5, k: int = 10, seed: int = 0) -> dict:
