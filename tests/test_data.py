@@ -437,7 +437,7 @@ def test_a_parquet_folder_without_a_column_is_named_in_one_line(tmp_path, capsys
     with pytest.raises(ValueError, match="did you mean 'CustomerID' for 'customerid'"):
         rf.Interactions.from_parquet(folder, "customerid", "StockCode")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ValueError, match="holds no Parquet file"):
+    with pytest.raises(ValueError, match="holds no Parquet or CSV file"):
         rf.Interactions.from_parquet(tmp_path / "empty", "CustomerID", "StockCode")
     (tmp_path / "e.parquet").write_text("user,item\n")
     with pytest.raises(ValueError, match="cannot read it as Parquet"):
@@ -551,3 +551,32 @@ def test_named_index_levels_count_as_columns():
         rf.Interactions.from_pandas(ev.set_index("c"), user_col="customer", item_col="i")
     with pytest.raises(ValueError, match="user_col 'c' is not a column"):  # an unnamed index is no column
         rf.Interactions.from_pandas(ev.set_index("c").rename_axis(None), user_col="c", item_col="i")
+
+
+def test_a_folder_of_csv_files_reads_as_one_table(tmp_path):
+    """Daily or monthly exports in a folder (some compressed, some in subfolders) were refused:
+    "a folder is read as Parquet files". They read as one table, in the order of their names,
+    each file under its own header; files that disagree on the columns are named."""
+    import gzip
+
+    from recforge._tables import read_table
+
+    folder = tmp_path / "exports"
+    (folder / "2011").mkdir(parents=True)
+    (folder / "2010-12.csv.gz").write_bytes(gzip.compress(b"user,item,ts\na,x,2010-12-01\nb,y,2010-12-02\n"))
+    (folder / "2011" / "2011-01.csv").write_text("user,item,ts\na,y,2011-01-05\nc,x,2011-01-06\n")
+    (folder / "2011" / "2011-02.csv").write_text("user,item,ts\nc,z,2011-02-01\n")
+    (folder / "_SUCCESS").write_text("")  # as Spark writes: not data
+    whole = tmp_path / "whole.csv"
+    whole.write_text("user,item,ts\na,x,2010-12-01\nb,y,2010-12-02\na,y,2011-01-05\nc,x,2011-01-06\nc,z,2011-02-01\n")
+    a = rf.Interactions.from_csv(str(folder), time_col="ts")
+    b = rf.Interactions.from_csv(str(whole), time_col="ts")
+    assert a.user_ids.tolist() == b.user_ids.tolist() and a.item_ids.tolist() == b.item_ids.tolist()
+    assert (a.matrix != b.matrix).nnz == 0 and (a.times != b.times).nnz == 0
+    table = read_table(str(folder), text=["user", "item", "ts"])
+    assert table["user"].tolist() == ["a", "b", "a", "c", "c"]
+    (folder / "2011" / "2011-03.csv").write_text("user,sku,ts\nd,x,2011-03-01\n")
+    with pytest.raises(ValueError, match=r"'2011-03.csv' has the columns \['user', 'sku', 'ts'\]"):
+        read_table(str(folder), text=["user", "item", "ts"])
+    with pytest.raises(ValueError, match=r"2011-03.csv' has no column 'item'"):
+        rf.Interactions.from_csv(str(folder))

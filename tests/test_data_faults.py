@@ -541,22 +541,30 @@ def test_a_compressed_file_cut_short_is_named(tmp_path, capsys, suffix):
         assert "is damaged or cut short" in err and err.count("\n") == 1, err
 
 
-def test_a_folder_of_csv_files_is_named_as_such(tmp_path, capsys):
-    """A folder is read as Parquet files: one of CSV part files (Spark's write.csv) was refused
-    with Arrow's "Parquet magic bytes not found in footer" about its first file."""
+def test_a_folder_of_csv_files_is_read_as_one_table(tmp_path, capsys):
+    """A folder was read as Parquet files: one of CSV part files (Spark's write.csv, daily
+    exports) was refused, first with Arrow's "Parquet magic bytes not found in footer", then by
+    name. The command line and rf.batch.recommend read it as one table; from_parquet names it."""
     pytest.importorskip("pyarrow")
+    pd = pytest.importorskip("pandas")
     from recforge.cli import main
 
     folder = tmp_path / "events"
     folder.mkdir()
     (folder / "_SUCCESS").write_text("")
     for part in range(2):
-        (folder / f"part-{part:05d}.csv").write_text("user,item\nc1,p1\nc2,p2\n")
-    with pytest.raises(ValueError, match=r"is a folder of 2 CSV files \(part-00000.csv, part-00001.csv\)"):
+        (folder / f"part-{part:05d}.csv").write_text(f"user,item\nc{part},p1\nc{part + 1},p2\nc{part},p3\n")
+    with pytest.raises(ValueError, match=r"is a folder of 2 CSV files \(part-00000.csv, part-00001.csv\), not of"):
         rf.Interactions.from_parquet(str(folder), "user", "item")
-    assert main(["train", "--data", str(folder), "--model", "popularity", "--out", str(tmp_path / "m.npz")]) == 2
-    err = capsys.readouterr().err
-    assert "is a folder of 2 CSV files" in err and err.count("\n") == 1
-    model = rf.ColdStart(rf.Popularity()).fit(rf.Interactions.from_arrays(["c1", "c2"], ["p1", "p2"]))
-    with pytest.raises(ValueError, match="is a folder of 2 CSV files"):
-        rf.batch.recommend(model, folder, tmp_path / "lists", k=2)
+    model = tmp_path / "m.npz"
+    assert main(["train", "--data", str(folder), "--model", "itemknn", "--out", str(model), "--quiet"]) == 0
+    assert "3 users x 3 items" in capsys.readouterr().out
+    in_memory, blocks = tmp_path / "lists.csv", tmp_path / "lists"
+    assert main(["recommend", "--model", str(model), "--data", str(folder), "--out", str(in_memory), "--quiet"]) == 0
+    assert (
+        main(["recommend", "--model", str(model), "--data", str(folder), "--out", f"{blocks}/", "--blocks", "2"]) == 0
+    )
+    a = pd.read_csv(in_memory, dtype=str).sort_values(["user", "rank"]).reset_index(drop=True)
+    b = pd.read_parquet(blocks).astype({"rank": str}).sort_values(["user", "rank"]).reset_index(drop=True)
+    assert len(a) and a[["user", "item"]].equals(b[["user", "item"]])
+    assert "3 customers" in capsys.readouterr().out

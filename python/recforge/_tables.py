@@ -321,7 +321,8 @@ def read_table(
     Parameters
     ----------
     source : path or bytes
-        A file (gzip/bz2/xz/zip by suffix) or its raw bytes.
+        A file (gzip/bz2/xz/zip by suffix) or its raw bytes; or a folder of such files (daily
+        exports), read as one table in the order of their names, each with its header line.
     columns : list of str, optional
         Columns to keep (default all).
     names : list of str, optional
@@ -359,8 +360,71 @@ def read_table(
         No such file.
     """
     where = "the data" if isinstance(source, bytes) else repr(os.fspath(source))
+    files = None if isinstance(source, bytes) else text_table_files(source)
+    if files is not None:
+        return _read_folder(files, columns, names, text, sep, encoding, quoted, arrow_text, decimal, where)
     with intact(where):
         return _read_table(source, columns, names, text, sep, encoding, quoted, arrow_text, decimal, where)
+
+
+def _read_folder(files, columns, names, text, sep, encoding, quoted, arrow_text, decimal, where):
+    """The CSV files of a folder as one table, in the order of their names: each read as a file
+    of its own (its errors name it), with the same columns in the same order."""
+    if columns is None and names is None:  # every column: the files must agree on them, said before any is read
+        headers = [header_fields(path, sep, encoding, quoted) for path in files]
+        for path, header in zip(files, headers):
+            if header is not None and headers[0] is not None and header != headers[0]:
+                raise ValueError(
+                    f"{where}: {os.path.basename(path)!r} has the columns {header}, {os.path.basename(files[0])!r} "
+                    f"{headers[0]}: the files of a folder are read as one table, under one header"
+                )
+    parts = []
+    for path in files:
+        part = read_table(
+            path, columns, names=names, text=text, sep=sep, encoding=encoding, quoted=quoted,
+            arrow_text=arrow_text, decimal=decimal,
+        )  # fmt: skip
+        if parts and list(part) != list(parts[0]):
+            raise ValueError(
+                f"{where}: {os.path.basename(path)!r} has the columns {list(part)}, {os.path.basename(files[0])!r} "
+                f"{list(parts[0])}: the files of a folder are read as one table, under one header"
+            )
+        parts.append(part)
+    return {c: _concatenated([part[c] for part in parts]) for c in parts[0]}
+
+
+def _concatenated(arrays):
+    """One column of several files: numpy arrays joined by numpy, pandas' (Arrow strings) by
+    pandas, and a mix of the two as objects."""
+    if len(arrays) == 1:
+        return arrays[0]
+    if all(isinstance(a, np.ndarray) for a in arrays):
+        return np.concatenate(arrays)
+    return pd.concat([pd.Series(a) for a in arrays], ignore_index=True).array
+
+
+def text_table_files(path) -> list | None:
+    """The files of a folder of CSV files (daily exports, Spark's ``write.csv``), sorted by name,
+    or None where ``path`` is no folder, or a folder of Parquet files (a dataset)."""
+    name = os.fspath(path)
+    if not os.path.isdir(name):
+        return None
+    files = _folder_files(name)
+    text = [f for f in files if f.lower().endswith(_TEXT_TABLES)]
+    if not text or any(f.lower().endswith(".parquet") for f in files):
+        return None
+    return [os.path.join(name, f) for f in text]
+
+
+def _folder_files(name: str) -> list:
+    """A folder's data files, relative to it, sorted: hidden files and those starting with "_"
+    left out, as Arrow leaves them (Spark's _SUCCESS, checksums)."""
+    return sorted(
+        os.path.relpath(os.path.join(folder, f), name)
+        for folder, _, names in os.walk(name)
+        for f in names
+        if not f.startswith((".", "_"))
+    )
 
 
 def _read_table(source, columns, names, text, sep, encoding, quoted, arrow_text, decimal, where):
@@ -672,20 +736,13 @@ def parquet_dataset(path, where: str):
     import pyarrow.dataset as ds
 
     name = os.fspath(path)
-    if os.path.isdir(name):
-        files = sorted(
-            os.path.relpath(os.path.join(folder, f), name)
-            for folder, _, names in os.walk(name)
-            for f in names
-            if not f.startswith((".", "_"))  # as Arrow: Spark's _SUCCESS, checksums
+    text = text_table_files(name)
+    if text is not None:
+        shown = ", ".join(os.path.relpath(f, name) for f in text[:3]) + (", ..." if len(text) > 3 else "")
+        raise ValueError(
+            f"{where} is a folder of {len(text):,} CSV files ({shown}), not of Parquet files: read it as CSV "
+            "(Interactions.from_csv, rf.batch.recommend and the command line read such a folder as one table)"
         )
-        text = [f for f in files if f.lower().endswith(_TEXT_TABLES)]
-        if text and not any(f.lower().endswith(".parquet") for f in files):
-            shown = ", ".join(text[:3]) + (", ..." if len(text) > 3 else "")
-            raise ValueError(
-                f"{where} is a folder of {len(text):,} CSV files ({shown}): a folder is read as Parquet files; "
-                "give the events as one CSV file (the files' lines under one header line) or as Parquet"
-            )
     try:
         return ds.dataset(name, format="parquet")
     except (OSError, ValueError) as e:  # ArrowInvalid is a ValueError: not Parquet, unreadable
@@ -698,7 +755,7 @@ def read_parquet(path, columns, where: str):
     Arrow's schema dump over several lines)."""
     names = parquet_dataset(path, where).schema.names
     if not names and os.path.isdir(path):
-        raise ValueError(f"{where} holds no Parquet file")
+        raise ValueError(f"{where} holds no Parquet or CSV file")
     check_header(where, [c for c in columns if c is not None], names)
     return pd.read_parquet(path, columns=[c for c in columns if c is not None])
 

@@ -28,7 +28,14 @@ from .._atomic import atomic_output, atomic_path, check_writable
 from .._checks import NotFittedError, check_bool, check_choice, check_int, check_model
 from .._csv_out import GZIP_LEVEL, Coded, frame_of, write_csv
 from .._factorize import found_written_otherwise, id_kind, ids_like
-from .._tables import check_column_names, check_decimal, check_table_suffix, parquet_dataset, text_size
+from .._tables import (
+    check_column_names,
+    check_decimal,
+    check_table_suffix,
+    parquet_dataset,
+    text_size,
+    text_table_files,
+)
 from ..data import Interactions
 from ..models import ColdStart
 from .customers import CustomerTable, emptied_customers, table_kinds, with_empty_rows
@@ -83,9 +90,16 @@ def _plan(model, events: str, k: int) -> tuple[dict, dict]:
 
 
 def _file_identity(path: str) -> dict:
-    """What tells an input file apart in the job manifest: a changed file is another job."""
-    stat = os.stat(path)
-    return {"input": os.path.abspath(path), "input_bytes": stat.st_size, "input_mtime_ns": stat.st_mtime_ns}
+    """What tells an input file apart in the job manifest: a changed file is another job (in a
+    folder of CSV files, a file added, removed or changed)."""
+    files = text_table_files(path)
+    stats = [os.stat(f) for f in files] if files is not None else [os.stat(path)]
+    return {
+        "input": os.path.abspath(path),
+        "input_bytes": sum(st.st_size for st in stats),
+        "input_mtime_ns": max(st.st_mtime_ns for st in stats),
+        **({"input_files": len(files)} if files is not None else {}),
+    }
 
 
 # Recorded in the manifest only when used, so that jobs written without them still resume.
@@ -123,6 +137,9 @@ def _descriptions_and_names(descriptions, names, job: dict):
 def _count_rows(events: str) -> int:
     """Input rows: exact for Parquet (its metadata), estimated for CSV from the file size and the
     first rows' length."""
+    files = text_table_files(events)
+    if files is not None:  # a folder of CSV files
+        return sum(_count_rows(file) for file in files)
     if os.path.isdir(events) or events.lower().endswith(".parquet"):
         return int(parquet_dataset(events, f"events {events!r}").count_rows())
     size, head = text_size(events)  # of the text: a compressed file's own size is a fraction of it
@@ -168,8 +185,9 @@ def recommend(
         customer (new ones from their events); any other model answers the customers it was
         fitted on, from the events in the file, and counts the others as skipped.
     events : str or path
-        A Parquet file, a folder of Parquet files (a dataset), or a CSV file, with the columns
-        the model was trained with, in any order: every customer's events are gathered.
+        A Parquet file, a folder of Parquet files (a dataset), a CSV file or a folder of them
+        (read in the order of their names), with the columns the model was trained with, in
+        any order: every customer's events are gathered.
     out : str or path
         The output folder (see the module docstring); created if absent. A rerun of the same
         job continues where it stopped; another job's folder is refused.
@@ -248,7 +266,7 @@ def recommend(
         raise ValueError(f"events {events!r} does not exist")
     csv_names = check_column_names(csv_names, "csv_names")
     if csv_names is not None:
-        if os.path.isdir(events) or events.lower().endswith(".parquet"):
+        if (os.path.isdir(events) and text_table_files(events) is None) or events.lower().endswith(".parquet"):
             raise ValueError("csv_names is for a CSV without a header line; Parquet names its own columns")
     kinds, job = _plan(model, events, k)
     if csv_names is not None:  # the same file read under other names is another job

@@ -31,6 +31,7 @@ from .._tables import (
     pandas_sep,
     parquet_dataset,
     repeated_header,
+    text_table_files,
 )
 
 
@@ -63,7 +64,7 @@ def read_chunks(
     decimal: str = ".",
 ) -> Iterator:
     """Arrow tables of at most ``chunk_rows`` rows of ``columns`` from a Parquet file or folder
-    (a dataset) or a CSV file, each column cast to its kind in ``kinds`` ("str", "int" or
+    (a dataset), a CSV file or a folder of them, each column cast to its kind in ``kinds`` ("str", "int" or
     "float"), so every chunk has the same schema. ``what`` names the input in errors; ``names``
     are the column names of a CSV without a header line. A CSV is read by Arrow's streaming
     reader where ``fast`` (raising ArrowBalked, possibly after some chunks, where it cannot
@@ -74,6 +75,11 @@ def read_chunks(
 
     schema = arrow_schema(kinds)
     lower = path.lower()
+    files = text_table_files(path)
+    if files is not None:  # a folder of CSV files: each in turn, in the order of their names
+        for file in files:
+            yield from read_chunks(file, columns, kinds, chunk_rows, sep, encoding, what, names, fast, decimal)
+        return
     if os.path.isdir(path) or lower.endswith(".parquet"):
         dataset = parquet_dataset(path, f"{what} {path!r}")
         missing = [c for c in columns if c not in dataset.schema.names]

@@ -17,7 +17,15 @@ from .._atomic import atomic_output, atomic_path, check_writable
 from .._checks import as_numbers
 from .._csv_out import Coded, frame_of, save_csv
 from .._factorize import pd
-from .._tables import DECIMALS, TABLE_SUFFIXES, check_no_header_line, check_table_suffix, read_parquet, read_table
+from .._tables import (
+    DECIMALS,
+    TABLE_SUFFIXES,
+    check_no_header_line,
+    check_table_suffix,
+    read_parquet,
+    read_table,
+    text_table_files,
+)
 from ..data import Interactions
 from ..models import MODELS
 from ._hints import CliError
@@ -70,8 +78,8 @@ def add_data_arguments(parser, required: bool = True) -> None:
         "--data",
         required=required,
         metavar="FILE",
-        help='events: .csv (.gz/.bz2/.xz/.zip), .parquet or a folder of Parquet files; "sample" for the '
-        "shipped Online Retail sample",
+        help="events: .csv (.gz/.bz2/.xz/.zip), .parquet, or a folder of Parquet or of CSV files (daily exports, "
+        'read as one table); "sample" for the shipped Online Retail sample',
     )
     g.add_argument("--user-col", default="user", help="customer id column (default: user)")
     g.add_argument("--item-col", default="item", help="product id column (default: item)")
@@ -131,7 +139,7 @@ def spec_of(args) -> dict:
 def is_parquet(path: str) -> bool:
     """A .parquet file, or a folder of them (a dataset as Spark, Dask or pandas' partition_cols
     write it; the out-of-core reader takes the same)."""
-    return os.path.isdir(path) or path.lower().endswith(".parquet")
+    return (os.path.isdir(path) and text_table_files(path) is None) or path.lower().endswith(".parquet")
 
 
 def read_events(args, columns=None, text=None, arrow_text: bool = False):
@@ -154,13 +162,15 @@ def read_events(args, columns=None, text=None, arrow_text: bool = False):
                 raise CliError("reading Parquet needs pandas and pyarrow: pip install 'recforge[io]'")
             return read_parquet(args.data, columns, repr(args.data))
         names = getattr(args, "names", None)
+        files = text_table_files(args.data) or [args.data]  # a folder of CSV files: read as one table
         if names:  # checked here too, to name the option (the reader's error would name names=)
-            where, encoding = repr(args.data), getattr(args, "encoding", "utf-8")
+            encoding = getattr(args, "encoding", "utf-8")
             try:
-                check_no_header_line(args.data, columns or names, args.sep, encoding, True, where, option="--names")
+                for path in files:
+                    check_no_header_line(path, columns or names, args.sep, encoding, True, repr(path), option="--names")
             except ValueError as e:
                 raise CliError(str(e)) from None
-        size = os.path.getsize(args.data)
+        size = sum(os.path.getsize(path) for path in files)
         if size > LARGE_FILE and not getattr(args, "quiet", False):  # parsing takes a while: say so
             print(f"reading {args.data} ({size / 2**20:,.0f} MiB) ...", file=sys.stderr)
         return read_table(

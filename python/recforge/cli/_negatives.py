@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 
 from .._factorize import pd
-from .._tables import header_fields, intact, parquet_dataset, read_table, streamed_text
+from .._tables import header_fields, intact, parquet_dataset, read_table, streamed_text, text_table_files
 from ._hints import Hint
 
 SAMPLE_CHARACTERS = 4 * 2**20  # the file's start that is looked at: a few tens of thousands of rows
@@ -62,7 +62,10 @@ def first_rows(args):
 
 @functools.lru_cache(maxsize=1)
 def _first_rows(path: str, mtime_ns: int, size: int, sep: str, encoding: str, names: tuple | None):
-    if os.path.isdir(path) or path.lower().endswith(".parquet"):
+    files = text_table_files(path)
+    if files is not None:  # a folder of CSV files: its first file's first lines
+        path = files[0]
+    elif os.path.isdir(path) or path.lower().endswith(".parquet"):
         dataset = parquet_dataset(path, repr(path))
         return dataset.head(SAMPLE_ROWS).to_pandas()
     with intact(repr(path)), streamed_text(path, encoding) as f:

@@ -15,7 +15,7 @@ from .._atomic import atomic_output
 from .._csv_out import Coded
 from .._factorize import to_numpy
 from .._sparse import row_ids
-from .._tables import text_size
+from .._tables import text_size, text_table_files
 from ..batch.customers import emptied_customers, kept_rows, with_empty_rows
 from ..data import Interactions
 from ..evaluation import compare, default_space, split, tune
@@ -162,6 +162,9 @@ def _out_of_core(args) -> bool:
 def _size(path: str) -> int:
     """Bytes of the input as read: a folder's files, a compressed CSV's text (its own size is a
     fifth to a tenth of what memory holds once it is read)."""
+    files = text_table_files(path)
+    if files is not None:  # a folder of CSV files: their text, as one file's
+        return sum(_size(f) for f in files)
     if os.path.isdir(path):
         return sum(os.path.getsize(os.path.join(path, f)) for f in os.listdir(path))
     if path.lower().endswith(".parquet"):

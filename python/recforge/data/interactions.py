@@ -413,6 +413,8 @@ class Interactions:
         Parameters
         ----------
         path : str or os.PathLike
+            A CSV file (gzip/bz2/xz/zip by suffix), or a folder of them (daily exports): read
+            as one table in the order of their names, each under its own header line.
         user_col, item_col, weight_col, time_col, event_col, event_weights, aggregate
             As for :meth:`from_pandas`.
         amount_col, order_col, keep_events
