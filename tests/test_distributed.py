@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import sys
+import tempfile
 import time
 import warnings
 
@@ -235,6 +236,11 @@ def test_bad_input_is_refused(client):
         rfd.recommend(model, ddf, k=3, npartitions=0, client=client)
     with pytest.raises(ValueError, match="events 'absent.parquet' does not exist"):
         rfd.recommend(model, "absent.parquet", k=3, client=client)
+    with tempfile.TemporaryDirectory() as folder:  # Arrow's Parquet error said nothing of CSV files
+        for day in ("01", "02"):
+            events(1, 5).to_csv(os.path.join(folder, f"2026-12-{day}.csv"), index=False)
+        with pytest.raises(ValueError, match=r"is a folder of CSV files.*dask.dataframe.read_csv\("):
+            rfd.recommend(model, folder, k=3, client=client)
     with pytest.raises(TypeError, match="events must be a Dask or pandas DataFrame, or a Parquet path, got list"):
         rfd.recommend(model, [("c1", "p1")], k=3, client=client)
     with pytest.raises(TypeError, match="model must be a fitted recforge model, got the class ItemKNN"):

@@ -14,6 +14,7 @@ import pandas as pd
 from distributed import get_client
 
 from .._checks import check_int
+from .._tables import text_table_files
 from ..batch import BlockScorer
 from ..batch.customers import CustomerTable, table_kinds
 from ..batch.score import add_counts, check_scoring_model
@@ -168,6 +169,11 @@ def _frame(data, name: str, columns: list, parts: int = 1) -> dd.DataFrame:
         path = os.fspath(data)
         if "://" not in path and not os.path.exists(path):  # a local path; URLs go to Dask
             raise ValueError(f"{name} {path!r} does not exist")
+        if "://" not in path and text_table_files(path) is not None:  # Arrow's Parquet error said nothing of it
+            raise ValueError(
+                f"{name} {path!r} is a folder of CSV files, and a path is read as Parquet here: pass "
+                f"dask.dataframe.read_csv({os.path.join(path, '*.csv')!r}) (a Dask DataFrame) instead"
+            )
         data = dd.read_parquet(path, columns=columns)
     if not isinstance(data, dd.DataFrame):
         raise TypeError(f"{name} must be a Dask or pandas DataFrame, or a Parquet path, got {type(data).__name__}")
