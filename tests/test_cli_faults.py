@@ -4,6 +4,7 @@ exit status 2, checked before the work where it can be; returns; progress."""
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 
 import numpy as np
@@ -129,6 +130,27 @@ def test_cutoff_after_all_data(tmp_path, events, capsys):
     one_line_error(capsys, code, "--cutoff: 'soon' is not a date")
     temporal = ["evaluate", "--data", str(events), *COLS, "--time-col", "ts", "--split", "temporal"]
     one_line_error(capsys, main([*temporal, "--cutoff", "soon"]), "--cutoff")
+    # a cutoff a day after the sample starts: the campaign file was written, then the purchase
+    # prediction failed on "cutoff 2010-11-02T00:00:00", a date nobody gave; now refused first
+    out = tmp_path / "early.csv"
+    code = main(["demo", "--cutoff", "2010-12-02", "--out", str(out), "--quiet"])
+    one_line_error(
+        capsys, code, "--cutoff 2010-12-02: the purchase prediction learns", "give a cutoff after 2010-12-31"
+    )
+    assert not out.exists()
+    code = main(["demo", "--neighbours", "0", "--out", str(out), "--quiet"])
+    one_line_error(capsys, code, "--neighbours must be >= 1, got 0")  # was "ValueError: neighbours must be"
+
+
+def test_demo_reranks_as_many_candidates_as_the_lists_ask(tmp_path, capsys):
+    """--k 150 re-ranked the 100 candidates of every customer: lists of at most 100 under
+    "top-150"."""
+    out = tmp_path / "c.csv"
+    assert main(["demo", "--k", "150", "--out", str(out), "--quiet"]) == 0
+    assert "top-150 of 150 re-ranked" in capsys.readouterr().out
+    rows = list(csv.DictReader(open(out)))
+    longest = max(sum(1 for _ in group) for _, group in itertools.groupby(rows, key=lambda r: r["customer_id"]))
+    assert longest == 150
 
 
 def test_model_from_a_newer_version_or_with_an_unknown_parameter(tmp_path, model, events, capsys):

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from .._times import as_moment
+from .._times import as_moment, moment_text
 from ..campaign import explain, rerank
 from ..customers import Propensity, rfm, summary
 from ..data import Interactions, features
@@ -17,12 +17,17 @@ from ._candidates import picked, positions, relevance
 from ._common import CliError, campaign_rows, check_output, co_purchase_similarity, recommend_all, write_table
 
 SHOWN = ("precision", "recall", "ndcg", "map", "hit_rate")
-CANDIDATES = 100  # per customer, re-ranked to --k
+CANDIDATES = 100  # per customer, re-ranked to --k (or --k of them, where it asks for more)
+WINDOW_DAYS = 30  # the purchase prediction: who buys in the month after the cutoff
 
 
 def demo(args) -> None:
     start = time.perf_counter()
     check_output(args.out)
+    if args.neighbours < 1:  # before any work; the model's own refusal did not name the option
+        raise CliError(f"--neighbours must be >= 1, got {args.neighbours}")
+    if args.tune and args.trials < 1:
+        raise CliError(f"--trials must be >= 1, got {args.trials}")
     data = sample()
     inter = data.interactions
     print(
@@ -31,14 +36,21 @@ def demo(args) -> None:
     )
 
     train, test = split_events_by_time(inter, args.cutoff)
+    first = float(np.nanmin(inter.events.time))
+    if as_moment(args.cutoff, "cutoff") - WINDOW_DAYS * 86400.0 <= first:
+        # the purchase prediction learns from the month before the cutoff: refused after the
+        # campaign file had been written, naming a date the command line never gave
+        raise CliError(
+            f"--cutoff {args.cutoff}: the purchase prediction learns who bought in the {WINDOW_DAYS} days before it, "
+            f"and the sample starts {moment_text(first)[:10]}: give a cutoff after "
+            f"{moment_text(first + WINDOW_DAYS * 86400.0)[:10]}"
+        )
     returning = np.diff(train.matrix.indptr)[np.diff(test.matrix.indptr) > 0] > 0
     print(
         f"time split at {args.cutoff}: train on {train.nnz:,} earlier (customer, product) pairs; measure on the "
         f"{test.nnz:,} products customers bought for the first time after it: {int(returning.sum()):,} returning "
         f"customers, {int((~returning).sum()):,} new ones (answered from their country)"
     )
-    if args.tune and args.trials < 1:
-        raise CliError(f"--trials must be >= 1, got {args.trials}")
     countries = _countries(data, inter)
     candidates = {
         "popularity": Popularity(),
@@ -91,8 +103,8 @@ def demo(args) -> None:
         if (first == code).any()
     )
     print(
-        f"campaign list: top-{args.k} of {CANDIDATES} re-ranked (diversity 0.4, novelty 1; postage and fees "
-        f"left out) "
+        f"campaign list: top-{args.k} of {max(CANDIDATES, args.k)} re-ranked (diversity 0.4, novelty 1; postage "
+        "and fees left out) "
         f"for {users.size:,} customers ({table['rank'].size:,} rows) -> {args.out}"
         f"\n  answered by: {answered}"
     )
@@ -118,10 +130,10 @@ def _customers(data, cutoff: str) -> None:
     top = sorted(zip(counts, names), reverse=True)[:5]
     print("\ncustomers by RFM segment: " + ", ".join(f"{name} {count:,}" for count, name in top) + ", ...")
     end = as_moment(cutoff, "cutoff")
-    model = Propensity(window=30).fit(who, when, money, cutoff=end - 30 * 86400.0)
+    model = Propensity(window=WINDOW_DAYS).fit(who, when, money, cutoff=end - WINDOW_DAYS * 86400.0)
     result = model.evaluate(who, when, money, cutoff=end)
     print(
-        f"buyers in the 30 days from {cutoff}: AUC {result['auc']:.3f}, the top 10% of customers buy "
+        f"buyers in the {WINDOW_DAYS} days from {cutoff}: AUC {result['auc']:.3f}, the top 10% of customers buy "
         f"{result['lift'].lift[0]:.1f}x as often as average ({result['customers']:,} customers; "
         f"recency alone: AUC {result['auc_recency']:.3f}, BG/NBD: {result['auc_bgnbd']:.3f})"
     )
@@ -132,7 +144,8 @@ def _campaign_lists(model, X, users, args, deny):
     (MMR against the co-purchase cosine, diversity 0.4, novelty bonus 1) without the ``deny``
     items (the shop's postage and fees), each item's path, and the customer's own product behind
     each (-1: none, e.g. a fallback's best seller)."""
-    cand, cand_scores, cand_paths = recommend_all(model, users, X, CANDIDATES, args.quiet, labels=users)
+    width = max(CANDIDATES, args.k)  # --k 150 was re-ranked from 100: lists of 100 under "top-150"
+    cand, cand_scores, cand_paths = recommend_all(model, users, X, width, args.quiet, labels=users)
     ids, scores = rerank(
         cand,
         relevance(cand_scores, cand_paths, cand),
