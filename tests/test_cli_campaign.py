@@ -590,22 +590,3 @@ def test_a_customer_the_model_cannot_answer_gets_trending_products_and_a_message
     bought_p1 = {c for c, i in rows if i == "P1"}
     assert set(table.customer) == set(sent.customer) and not set(sent.customer) & bought_p1
     assert f"({len(bought_p1):,} customers without a product get none)" in said
-
-
-def test_trending_products_that_complete_a_list_rank_below_the_models():
-    """Re-ranking scales each list's scores to [0, 1]: trending's counts (about 100) beside a
-    neighbour model's scores (about 1) outranked every product the model chose."""
-    from recforge.cli._candidates import FLOOR, relevance
-
-    popular = rf.ColdStart.PATHS.index("popular")
-    ids = np.array([[4, 7, 1, 2], [3, 5, -1, -1], [8, 9, 6, -1], [0, 1, 2, -1]])
-    paths = np.array([[0, 0, popular, popular], [popular, popular, -1, -1], [0, 0, 0, -1], [0, popular, popular, -1]])
-    scores = np.array(
-        [[2.0, 1.5, 180.0, 170.0], [180.0, 170.0, -np.inf, -np.inf], [3.0, 2.0, 1.0, -np.inf], [0.7, 90, 80, -np.inf]]
-    )
-    got = relevance(scores, paths.astype(np.int8), ids)
-    np.testing.assert_allclose(got[0], [1.0, FLOOR, FLOOR * 2 / 3, FLOOR / 3])
-    np.testing.assert_array_equal(got[1:3], scores[1:3])  # lists of one path keep their scores
-    np.testing.assert_allclose(got[3, :3], [1.0, FLOOR * 2 / 3, FLOOR / 3])  # a lone model product counts 1
-    top, _ = rf.campaign.rerank(ids, got, 2, diversity=0.0)
-    assert top[0].tolist() == [4, 7] and top[3].tolist() == [0, 1]  # the model's own first, as ColdStart

@@ -468,3 +468,30 @@ def test_prepared_categories_give_the_labels_lists():
         rf.campaign.rerank(ids, scores, k=5, categories=prepared, caps=1, n_items=n_items + 1)
     with pytest.raises(TypeError, match="one value per item"):
         rf.campaign.PreparedCategories(3)
+
+
+def test_trending_products_that_complete_a_list_rank_after_the_models():
+    """ColdStart scores each path on its own scale: trending's counts (about 100) beside a
+    neighbour model's scores (about 1) in one list. Re-ranking scales each list to [0, 1], so
+    the products trending added to a short list outranked every product the model chose.
+    With ``paths`` they come after the model's, and the scores returned are the candidates'."""
+    popular = rf.ColdStart.PATHS.index("popular")
+    ids = np.array([[4, 7, 1, 2], [3, 5, -1, -1], [8, 9, 6, -1], [0, 1, 2, -1]])
+    paths = np.array([[0, 0, popular, popular], [popular, popular, -1, -1], [0, 0, 0, -1], [0, popular, popular, -1]])
+    scores = np.array(
+        [[2.0, 1.5, 180.0, 170.0], [180.0, 170.0, -np.inf, -np.inf], [3.0, 2.0, 1.0, -np.inf], [0.7, 90, 80, -np.inf]]
+    )
+    plain, _ = rf.campaign.rerank(ids, scores, 2)
+    assert plain[0].tolist() == [1, 2]  # by the raw scores: trending's first
+    top, top_scores = rf.campaign.rerank(ids, scores, 3, paths=paths)
+    assert top.tolist() == [[4, 7, 1], [3, 5, -1], [8, 9, 6], [0, 1, 2]]
+    np.testing.assert_array_equal(top_scores[0], [2.0, 1.5, 180.0])  # the candidates' own scores
+    np.testing.assert_array_equal(top_scores[1], [180.0, 170.0, -np.inf])
+    # trending's relevance lies below 0.05, the model's weakest at 0.05: a boost decides between them
+    boost = np.zeros(10)
+    for bonus, second in ((0.01, 7), (0.03, 1)):
+        boost[1] = bonus
+        assert rf.campaign.rerank(ids, scores, 2, paths=paths, boost=boost)[0][0].tolist() == [4, second]
+    with pytest.raises(ValueError, match="paths must be integers of the shape of ids"):
+        rf.campaign.rerank(ids, scores, 2, paths=paths[:, :2])
+    assert (rf.campaign.rerank(ids[:, :0], scores[:, :0], 2, paths=paths[:, :0])[0] == -1).all()  # no candidate

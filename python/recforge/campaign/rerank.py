@@ -11,6 +11,7 @@ from .._checks import as_numbers, check_bool, check_choice, check_int, check_rea
 from .._config import resolve_threads
 from .._sparse import check_sparse
 from ..kernels.similarity import symmetric
+from ..models import ColdStart
 from .categories import membership_of, mix_of_membership
 
 
@@ -107,6 +108,7 @@ def rerank(
     new_items=None,
     min_new: int = 0,
     n_items: int | None = None,
+    paths=None,
     return_report: bool = False,
     n_threads: int = 0,
 ):
@@ -187,6 +189,13 @@ def rerank(
     min_new : int, default 0
     n_items : int, optional
         Catalogue size; default from the arrays given (else ``ids.max() + 1``).
+    paths : numpy.ndarray of int, same shape, optional
+        Each candidate's path, as ``ColdStart.recommend(..., return_paths=True)`` gives them.
+        Each path scores on its own scale (a neighbour model about 1, trending's decayed
+        purchase counts about 100): in a list that trending completed where the model had too
+        few candidates, the model's are scaled to [0.05, 1] and trending's below 0.05, in their
+        order, so that they come after the model's (without ``paths`` they would outrank
+        them). The scores returned stay the candidates' own.
     return_report : bool, default False
         Also return {"short_lists": lists with fewer than k items, "missing_new": lists with
         fewer than ``min_new`` new products, "categories": the category labels by code}.
@@ -222,6 +231,12 @@ def rerank(
         raise ValueError(f"scores must have the shape of ids {ids.shape}, got {scores.shape}")
     scores = np.ascontiguousarray(scores)
     dtype = scores.dtype
+    own_scores = None
+    if paths is not None:
+        paths = np.asarray(paths)
+        if paths.shape != ids.shape or paths.dtype.kind not in "iu":
+            raise ValueError(f"paths must be integers of the shape of ids {ids.shape}, got {paths.dtype} {paths.shape}")
+        own_scores, scores = scores, _relevance_by_path(scores, paths, ids).astype(dtype)
     k = check_int(k, "k", minimum=0)
     return_report = check_bool(return_report, "return_report")
     diversity = check_real(diversity, "diversity", minimum=0.0)
@@ -334,9 +349,56 @@ def rerank(
             "items) must cover every candidate. A ColdStart model's new products come after its known "
             "ones (model.n_items_ in all)"
         ) from None
+    if own_scores is not None:
+        out_scores = _chosen_values(ids, own_scores, out_ids, -np.inf)
     if return_report:
         return out_ids, out_scores, {"short_lists": int(short), "missing_new": int(missing), "categories": labels}
     return out_ids, out_scores
+
+
+# ColdStart's path of a trending product (recforge.ColdStart.PATHS), and the relevance under
+# which such products sit in a list they completed: the model's products keep 95% of their
+# spread (their places against diversity and novelty barely move)
+_POPULAR = ColdStart.PATHS.index("popular")
+_FLOOR = 0.05
+
+
+def _relevance_by_path(scores, paths, ids) -> np.ndarray:
+    """Scores to re-rank by (float64): in a list holding both the model's products and trending
+    ones, the model's min-max scaled to [_FLOOR, 1] (1 where they are all equal) and trending's
+    in (0, _FLOOR) in their order; lists of one path keep their scores."""
+    scores = np.asarray(scores, dtype=np.float64).copy()
+    filled = (paths == _POPULAR) & (ids >= 0)
+    own = (paths != _POPULAR) & (ids >= 0)
+    rows = np.flatnonzero(filled.any(axis=1) & own.any(axis=1))
+    if rows.size == 0:
+        return scores
+    sub, mine, added = scores[rows], own[rows], filled[rows]
+    low = np.where(mine, sub, np.inf).min(axis=1, keepdims=True)
+    spread = np.where(mine, sub, -np.inf).max(axis=1, keepdims=True) - low
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scaled = np.where(spread > 0, (sub - low) / spread, 1.0)
+    order = np.cumsum(added, axis=1)  # 1, 2, ... along each list's trending products
+    below = _FLOOR * (1 - order / (added.sum(axis=1, keepdims=True) + 1))
+    scores[rows] = np.where(mine, _FLOOR + (1 - _FLOOR) * scaled, np.where(added, below, sub))
+    return scores
+
+
+_MATCH_ROWS = 4096  # customers matched at once: a (rows x k x candidates) boolean array
+
+
+def _chosen_values(candidates, values, chosen, fill):
+    """``values`` (one per candidate) of each ``chosen`` product (its first candidate slot),
+    ``fill`` for padding; in blocks of customers, so memory stays bounded."""
+    out = np.full(chosen.shape, fill, dtype=values.dtype)
+    if 0 in candidates.shape or 0 in chosen.shape:
+        return out
+    for start in range(0, chosen.shape[0], _MATCH_ROWS):
+        block = slice(start, start + _MATCH_ROWS)
+        c, top = candidates[block], chosen[block]
+        at = np.argmax(c[:, None, :] == top[:, :, None], axis=2)
+        out[block] = np.where(top >= 0, np.take_along_axis(values[block], at, axis=1), fill)
+    return out
 
 
 def novelty_bonus(popularity, n_items: int, dtype=np.float64) -> np.ndarray:

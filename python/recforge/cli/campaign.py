@@ -26,7 +26,7 @@ from ..campaign import (
 )
 from ..models import ColdStart, Popularity
 from . import audience
-from ._candidates import POPULAR, picked, positions, relevance
+from ._candidates import POPULAR, picked, positions
 from ._common import (
     SEED_HELP,
     CliError,
@@ -321,7 +321,7 @@ def campaign(args) -> None:
                 )
                 top, top_scores, report = rerank(
                     candidates,
-                    relevance(candidate_scores, paths[0], candidates) if paths else candidate_scores,
+                    candidate_scores,
                     args.k,
                     diversity=args.diversity,
                     similarity=similarity,
@@ -332,14 +332,13 @@ def campaign(args) -> None:
                     calibration=args.calibration,
                     history=X[rows] if args.calibration > 0 else None,
                     n_items=X.shape[1],
+                    paths=paths[0] if paths else None,  # trending completes a short list after the model's own
                     return_report=True,
                     **options,
                 )
                 width = top.shape[1]
-                if paths:  # the candidates' own scores, and which lists trending completed
-                    at = positions(candidates, top)
-                    top_scores = picked(candidate_scores, at, -np.inf)
-                    trending += int((picked(paths[0], at, -1) == POPULAR).any(axis=1).sum())
+                if paths:  # which lists hold a product trending added
+                    trending += int((picked(paths[0], positions(candidates, top), -1) == POPULAR).any(axis=1).sum())
                 ids[part, :width], scores[part, :width] = top, top_scores
                 short += report["short_lists"]
                 if explainer is not None:

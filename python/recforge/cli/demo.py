@@ -13,7 +13,7 @@ from ..data import Interactions, features
 from ..datasets import sample
 from ..evaluation import compare, default_space, split, tune
 from ..models import ALS, EASE, ColdStart, ItemKNN, Popularity, UserKNN
-from ._candidates import picked, positions, relevance
+from ._candidates import picked, positions
 from ._common import CliError, campaign_rows, check_output, co_purchase_similarity, recommend_all, write_table
 
 SHOWN = ("precision", "recall", "ndcg", "map", "hit_rate")
@@ -148,7 +148,7 @@ def _campaign_lists(model, X, users, args, deny):
     cand, cand_scores, cand_paths = recommend_all(model, users, X, width, args.quiet, labels=users)
     ids, scores = rerank(
         cand,
-        relevance(cand_scores, cand_paths, cand),
+        cand_scores,
         args.k,
         diversity=0.4,
         similarity=co_purchase_similarity(X),
@@ -156,9 +156,9 @@ def _campaign_lists(model, X, users, args, deny):
         popularity=np.bincount(X.indices, minlength=X.shape[1]),
         deny=deny,
         n_items=X.shape[1],
+        paths=cand_paths,  # trending completes a short list after the model's own
     )
-    at = positions(cand, ids)  # each chosen item's candidate slot: its path and its own score
-    paths, scores = picked(cand_paths, at, -1), picked(cand_scores, at, -np.inf)
+    paths = picked(cand_paths, positions(cand, ids), -1)  # each chosen item's path
     because, _ = explain(model, X[users], ids, top=1)
     return ids, scores, paths, because[:, :, 0]
 
