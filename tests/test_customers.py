@@ -1622,3 +1622,26 @@ def test_clv_does_not_read_an_item_column_it_has_no_use_for(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["clv", "--help"])
     assert "not read: lifetime value is per customer" in " ".join(capsys.readouterr().out.split())
+
+
+def test_the_returns_hint_names_a_customer_as_the_table_writes_them(tmp_path, capsys):
+    """A Parquet customer column with a gap is a float column: the hint named "12346.0" while
+    the customer table wrote 12346."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    from recforge.cli import main
+
+    log = pd.DataFrame(
+        {
+            "customer": [12346.0, 12346.0, 12347.0, None, 12347.0],
+            "date": pd.to_datetime(["2011-01-18", "2011-01-18", "2011-01-20", "2011-01-21", "2011-02-01"]),
+            "amount": [77183.6, -77183.6, 20.0, 5.0, 30.0],
+        }
+    )
+    log.to_parquet(tmp_path / "log.parquet")
+    out = tmp_path / "c.csv"
+    argv = ["customers", "--data", str(tmp_path / "log.parquet"), "--user-col", "customer", "--time-col", "date"]
+    assert main([*argv, "--amount-col", "amount", "--out", str(out), "--quiet"]) == 0
+    said = capsys.readouterr()
+    assert "(e.g. 12346: 77,183.60 of 77,183.60)" in said.out + said.err
+    assert pd.read_csv(out, dtype=str)["customer"].tolist() == ["12346", "12347"]
