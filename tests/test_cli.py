@@ -1168,3 +1168,20 @@ def test_an_option_without_the_one_it_belongs_to_is_refused(tmp_path, monkeypatc
     err = capsys.readouterr().err
     assert words in err and err.count("\n") == 1
     assert not list(tmp_path.iterdir())
+
+
+def test_params_given_together_or_twice_are_said(tmp_path, capsys):
+    """--param factors=8,iterations=3 read factors as the text "8,iterations=3"; a parameter
+    given twice took the last without a word; Python's None, True and False read as text."""
+    argv = ["train", "--data", "sample", "--model", "als", "--out", str(tmp_path / "m.npz"), "--quiet"]
+    assert main([*argv, "--param", "factors=8,iterations=3"]) == 2
+    err = capsys.readouterr().err
+    assert "holds several parameters: give each its own (--param factors=8 --param iterations=3)" in err
+    assert main([*argv, "--param", "factors=8", "--param", "factors=16"]) == 2
+    assert "--param: factors is given twice" in capsys.readouterr().err
+    assert not (tmp_path / "m.npz").exists()
+    from recforge.cli._common import parse_params
+
+    assert parse_params(["random_state=None", "binary=False", "calculate_loss=True"]) == {
+        "random_state": None, "binary": False, "calculate_loss": True}  # fmt: skip
+    assert parse_params(["metric=cosine,bm25"]) == {"metric": "cosine,bm25"}  # a value with a comma, no NAME=

@@ -9,6 +9,7 @@ import importlib.util
 import io
 import json
 import os
+import re
 import sys
 
 import numpy as np
@@ -258,11 +259,20 @@ def parse_params(pairs) -> dict:
         name, eq, value = pair.partition("=")
         if not eq or not name:
             raise CliError(f"--param: {pair!r} is not NAME=VALUE")
+        if re.search(r",\s*[A-Za-z_]\w*=", value):  # "factors=8,iterations=3" read as factors "8,iterations=3"
+            each = " ".join(f"--param {p.strip()}" for p in pair.split(","))
+            raise CliError(f"--param: {pair!r} holds several parameters: give each its own ({each})")
+        if name in out:  # the last one won without a word
+            raise CliError(f"--param: {name} is given twice ({name}={out[name]!r} and {pair!r})")
         try:
             out[name] = json.loads(value)
         except json.JSONDecodeError:
-            out[name] = value
+            out[name] = _PYTHON_WORDS.get(value, value)
     return out
+
+
+# Python's spelling of what JSON writes null, true and false: --param random_state=None
+_PYTHON_WORDS = {"None": None, "True": True, "False": False}
 
 
 SEED_HELP = (
