@@ -124,6 +124,12 @@ def test_cross_validate_uses_every_interaction_once():
     assert sum(X.nnz - n for n in seen) == X.nnz  # the test folds partition the interactions
     mean, low, high = out["ndcg"]
     assert low <= mean <= high
+    # more folds than interactions: folds without a test pair, each one more fit (a typo's
+    # folds=200000 on the shipped sample ran on for hours); refused before any fit
+    seen.clear()
+    with pytest.raises(ValueError, match=f"folds must be at most the {X.nnz:,} interactions"):
+        rf.cross_validate(Recording, X, folds=X.nnz + 1, k=5)
+    assert not seen
 
 
 def test_mismatched_shapes_are_rejected(split):

@@ -527,6 +527,10 @@ def cross_validate(make_model, user_items, folds: int = 5, k: int = 10, seed: in
         )
     X = check_sparse(user_items, "user_items")
     folds = check_int(folds, "folds", minimum=2)
+    if folds > X.indices.size:  # folds without a test interaction, each one more fit: a typo ran for hours
+        raise ValueError(
+            f"folds must be at most the {X.indices.size:,} interactions (one per fold at least), got {folds:,}"
+        )
     fold_of = np.random.default_rng(check_int(seed, "seed", minimum=0)).permutation(X.indices.size) % folds
     results = []
     for f in range(folds):
