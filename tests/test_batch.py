@@ -669,3 +669,18 @@ def test_decimal_commas_out_of_core_on_both_readers(tmp_path, fast):
     chunks = spill.read_chunks(str(path), list(kinds), kinds, 2, ";", fast=fast, decimal=",")
     weights = np.concatenate([c.column("weight").to_numpy(zero_copy_only=False) for c in chunks])
     np.testing.assert_array_equal(weights, [2.5, np.nan, np.nan, 7.0, np.nan])
+
+
+def test_blocks_beyond_any_use_are_refused_before_any_file(tmp_path):
+    """--blocks 100000000 over 430k rows spilled row after row into files of their own for
+    minutes and would have scored for hours: more blocks than MANY_BLOCKS and than twice the
+    rows are refused, before the output folder is made."""
+    from recforge.batch.score import MANY_BLOCKS
+
+    frame = pd.DataFrame({"user": ["a", "b", "a"], "item": ["x", "y", "y"]})
+    model = rf.ColdStart(rf.ItemKNN(neighbours=5)).fit(rf.Interactions.from_pandas(frame))
+    frame.to_csv(tmp_path / "e.csv", index=False)
+    with pytest.raises(ValueError, match=r"blocks \(100,001\) is more than the input's rows \(about \d\)"):
+        rf.batch.recommend(model, tmp_path / "e.csv", tmp_path / "out", k=3, blocks=MANY_BLOCKS + 1)
+    assert not (tmp_path / "out").exists()
+    assert rf.batch.recommend(model, tmp_path / "e.csv", tmp_path / "out", k=3, blocks=MANY_BLOCKS)["customers"] == 2

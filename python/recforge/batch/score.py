@@ -89,6 +89,13 @@ def _plan(model, events: str, k: int) -> tuple[dict, dict]:
     return kinds, job
 
 
+# More blocks than this, and more than twice the input's rows, are refused: a block without
+# customers costs a pass of its own (about 10 us) and one with customers a spill file and a
+# scoring (about 6 ms); --blocks 100000000 over 430k rows spilled for minutes and would have
+# run for hours
+MANY_BLOCKS = 100_000
+
+
 def _file_identity(path: str) -> dict:
     """What tells an input file apart in the job manifest: a changed file is another job (in a
     folder of CSV files, a file added, removed or changed)."""
@@ -286,6 +293,14 @@ def recommend(
         if not os.path.exists(customers):
             raise ValueError(f"customers {customers!r} does not exist")
         job["customers"] = {**_file_identity(customers), "key": customer_key}
+    if blocks is not None:  # before the output folder is made
+        check_int(blocks, "blocks", minimum=1)
+        rows = _count_rows(events)
+        if blocks > max(2 * rows + 1, MANY_BLOCKS):  # CSV rows are estimated: room for the estimate's error
+            raise ValueError(
+                f"blocks ({blocks:,}) is more than the input's rows (about {rows:,}): a block holds whole customers "
+                "and costs a pass of its own; choose far fewer (the default holds block_events rows each)"
+            )
     os.makedirs(out, exist_ok=True)
     manifest = os.path.join(out, MANIFEST)
     earlier = None
@@ -311,7 +326,7 @@ def recommend(
         if os.listdir(out):
             raise ValueError(f"out {out!r} is not empty and holds no recforge job; choose an empty folder")
         rows = _count_rows(events)
-        n_blocks = check_int(blocks, "blocks", minimum=1) if blocks is not None else max(1, -(-rows // block_events))
+        n_blocks = blocks if blocks is not None else max(1, -(-rows // block_events))
         with atomic_output(manifest, "w", encoding="utf-8") as f:
             json.dump({**job, "blocks": n_blocks}, f, indent=1)
     done = os.path.join(out, DONE)
