@@ -929,6 +929,8 @@ def test_a_column_of_event_types_unused_in_training_is_pointed_out_after_success
 def test_customers_errors_are_one_line(tmp_path, events_csv, capsys):
     cases = [
         (["customers", "--data", "sample", "--segments", "many"], "--segments must be a number or 'auto'"),
+        # "ValueError: n_segments (100000) is more than the customers (2169)": the option unnamed
+        (["customers", "--data", "sample", "--segments", "100000"], "--segments 100,000 is more than the 2,169"),
         (["customers", "--data", str(events_csv), "--user-col", "shopper"], "no column 'shopper'"),
         (["clv", "--data", str(events_csv), "--user-col", "customer", "--time-col", "ts"], "--amount-col is needed"),
         (["clv", "--data", "sample", "--months", "0"], "--months in [1, 10,000]"),

@@ -339,7 +339,7 @@ def recommend(args) -> None:
         table = {**named, **table}
     write_table(table, args.out)
     print(
-        f"{table['rank'].size:,} recommendations (up to {args.k} per customer) in "
+        f"{table['rank'].size:,} recommendations (up to {min(args.k, len(known.item_ids)):,} per customer) in "
         f"{time.perf_counter() - start:.1f} s -> {args.out}"
     )
 

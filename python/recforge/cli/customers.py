@@ -207,6 +207,8 @@ def customers(args) -> None:
         k = None if args.segments == "auto" else int(args.segments)
         if k is not None and k < 1:
             raise CliError("--segments must be >= 1")
+        if k is not None and k > len(s):  # the model's refusal named n_segments, not the option
+            raise CliError(f"--segments {k:,} is more than the {len(s):,} customers")
         segmenter = Segmenter(n_segments=k).fit(s)
         table["segment"] = segmenter.labels_
         bought = None
