@@ -157,10 +157,10 @@ def test_render_lists_equals_rendering_each_customers_context():
         ]
         expected.append(t.render({"customer": customers[u], "segment": segments[u], "items": items}))
     assert got == expected
-    assert got[0] == "Zoë0|None|"
+    assert got[0] == "Zoë0||"  # no segment prints as nothing ("None" was written into messages)
     # without the optional arrays: column numbers as ids, no score, no reason, no segment
     bare = t.render_lists(customers[:2], lists[:2], descriptions)
-    assert bare[1] == "Zoë1|None|" + "".join(f"{r + 1}:{j}:{descriptions[j]}:None:;" for r, j in enumerate(lists[1]))
+    assert bare[1] == "Zoë1||" + "".join(f"{r + 1}:{j}:{descriptions[j]}::;" for r, j in enumerate(lists[1]))
 
 
 def test_render_lists_in_worker_processes_gives_the_same_messages(monkeypatch):
@@ -215,3 +215,15 @@ def test_a_template_shows_its_start():
     short = rf.campaign.MessageTemplate("Hi {{ customer }}")
     assert repr(short) == "MessageTemplate('Hi {{ customer }}', autoescape=False)"
     assert repr(rf.campaign.MessageTemplate("x" * 100)) == f"MessageTemplate('{'x' * 37}...', autoescape=False)"
+
+
+def test_none_prints_as_nothing():
+    """Without a segment table a template's {{ segment }} wrote "None" into the customers'
+    messages; None prints as nothing, and a name the context lacks is still an error."""
+    template = rf.campaign.MessageTemplate("Hej {{ customer }}[{{ segment }}]{% if not segment %}!{% endif %}")
+    assert template.render({"customer": "Åsa", "segment": None}) == "Hej Åsa[]!"
+    assert template.render({"customer": "Åsa", "segment": "Champions"}) == "Hej Åsa[Champions]"
+    messages = template.render_lists(["a"], np.array([[0]]), ["Kaffekopp"])  # no segments given
+    assert messages == ["Hej a[]!"]
+    with pytest.raises(ValueError, match="undefined|no attribute|is not defined"):
+        rf.campaign.MessageTemplate("{{ segmnet }}").render({"customer": "a", "segment": None})

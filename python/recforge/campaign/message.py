@@ -3,7 +3,7 @@ copy, the recommended products with descriptions and the reason, in whatever lan
 template is written (UTF-8 throughout).
 
 A template sees, per customer: ``customer`` (the id or pseudonym written to the file),
-``segment`` (when a segment table was given, else None), ``items`` (a list of dicts: ``rank``,
+``segment`` (when a segment table was given, else None, which prints as nothing), ``items`` (a list of dicts: ``rank``,
 ``item``, ``description``, ``score``, ``reason``, ``again``: true where the product is its own
 reason, bought before and offered again, ``path``) and any extra fields the caller adds.
 Undefined names are errors, not blanks: a typo in a template stops the run instead of
@@ -25,6 +25,11 @@ DEFAULT_TEMPLATE = "default.txt"
 # about a second (each imports recforge and Jinja2), so fewer customers render in this process.
 PARALLEL_FROM = 50_000
 BLOCK = 10_000  # the smallest block of customers a worker is sent
+
+
+def _blank_none(value):
+    """What a template prints for a value: None as nothing, everything else as it is."""
+    return "" if value is None else value
 
 
 def _jinja():
@@ -73,7 +78,9 @@ class MessageTemplate:
         Sandboxed, Strict = _jinja()
         from jinja2 import TemplateSyntaxError
 
-        env = Sandboxed(undefined=Strict, autoescape=autoescape, keep_trailing_newline=True)
+        # None (the segment of a campaign without segments, a product without a reason) prints
+        # as nothing: "{{ segment }}" wrote "None" into customers' messages
+        env = Sandboxed(undefined=Strict, autoescape=autoescape, keep_trailing_newline=True, finalize=_blank_none)
         try:
             self._template = env.from_string(source)
         except TemplateSyntaxError as e:
