@@ -197,6 +197,11 @@ def test_returns_are_dropped_and_counted(tmp_path, capsys):
         == 0
     )
     assert "dropped 1 rows with a negative qty" in capsys.readouterr().err
+    # a model trained without --weight-col has no returns to drop or keep: ignored without a word
+    plain = tmp_path / "plain.npz"
+    assert main(["train", "--data", str(path), *COLS, "--model", "itemknn", "--out", str(plain), "--quiet"]) == 0
+    code = main(["recommend", "--model", str(plain), "--data", str(path), "--returns", "keep", "--out", str(dropped)])
+    one_line_error(capsys, code, "--returns: the model was trained without --weight-col")
     recs = tmp_path / "r.csv"
     assert main(["recommend", "--model", str(out), "--data", str(path), "--out", str(recs), "--quiet"]) == 0
     with open(recs) as f:
@@ -289,6 +294,11 @@ def test_returns_netted_to_nothing_leave_the_pairs(tmp_path, capsys):
     )
     assert ("A", "S1") not in {(r["user"], r["item"]) for r in csv.DictReader(open(dropped))}
     assert "dropped 1 rows with a negative qty" in capsys.readouterr().err
+    # a model trained without --weight-col has no returns to drop or keep: ignored without a word
+    plain = tmp_path / "plain.npz"
+    assert main(["train", "--data", str(path), *COLS, "--model", "itemknn", "--out", str(plain), "--quiet"]) == 0
+    code = main(["recommend", "--model", str(plain), "--data", str(path), "--returns", "keep", "--out", str(dropped)])
+    one_line_error(capsys, code, "--returns: the model was trained without --weight-col")
 
 
 def test_biased_mf_on_quantities_gives_advice_that_works(tmp_path, capsys):

@@ -141,6 +141,10 @@ def returns_as_trained(args, known: Interactions) -> str:
     kept in its file; "drop" for files written before): a model trained on netted returns
     scored histories with them dropped, unless --returns keep was given again."""
     given = getattr(args, "returns", None)
+    if given is not None and known.spec.get("weight_col") is None:  # it was ignored without a word
+        raise CliError(
+            "--returns: the model was trained without --weight-col, so every row counts 1 and no row is a return"
+        )
     return given if given is not None else known.spec.get("returns") or "drop"
 
 
