@@ -282,3 +282,21 @@ def test_tables_keyed_as_the_events_need_no_key_option(tmp_path, shop, capsys):
     assert main([*recommend, "--products", str(other), "--description-col", "title"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "has no column 'sku' or 'item' for its ids" in err[0] and "--product-col" in err[0]
+
+
+def test_a_feature_table_keyed_otherwise_is_refused_and_gaps_are_counted(tmp_path, shop, capsys):
+    """A product table whose ids matched none of the events' ("sku-1" beside "SKU-1") trained
+    every known product without features and called the table's rows new products ("42 new
+    products"), exit 0. Refused now; a table that lacks some products or customers is counted."""
+    events, products, customers = shop
+    lower = tmp_path / "lower.csv"
+    lower.write_text(products.read_text().replace("SKU-", "sku-"))
+    argv = ["train", "--data", str(events), *DATA_ARGS, "--model", "itemknn", "--out", str(tmp_path / "m.npz")]
+    assert main([*argv, "--item-features", str(lower), "--item-text", "title"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--item-features: none of the data's 40 products is in its column 'sku'" in err[0]
+    assert not (tmp_path / "m.npz").exists()
+    some = tmp_path / "some.csv"
+    some.write_text("customer,country\nC0001,UK\nC0002,FR\n")
+    assert main([*argv, "--user-features", str(some), "--user-categorical", "country", "--quiet"]) == 0
+    assert "--user-features: 98 of 100 customers of the data have no row there" in capsys.readouterr().err

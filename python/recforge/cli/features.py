@@ -195,7 +195,15 @@ def read_features(args, side: str, ids):
     table = read_attribute_table(
         path, key, named, kinds["text"] + kinds["categorical"], option, args.sep, getattr(args, "decimal", ".")
     )
-    table = one_row_per_id(table, key, kinds["numeric"], option, "products" if side == "item" else "customers")
+    what = "products" if side == "item" else "customers"
+    table = one_row_per_id(table, key, kinds["numeric"], option, what)
+    found = table_rows(table[key], ids, option, key, what) >= 0
+    if not found.all():  # said: a table keyed otherwise gave every known product none, in silence
+        print(
+            f"{option}: {int((~found).sum()):,} of {ids.size:,} {what} of the data have no row there "
+            f"(e.g. {np.asarray(ids)[~found][:3].tolist()}): no features for them",
+            file=sys.stderr,
+        )
     try:
         return features(table, ids=ids, id_col=key, **kinds)
     except (ValueError, TypeError) as e:
@@ -279,6 +287,19 @@ def rows_of(table_ids, ids) -> np.ndarray:
     return np.where(at >= 0, first[np.maximum(at, 0)], -1)
 
 
+def table_rows(table_ids, ids, option: str, key: str, what: str) -> np.ndarray:
+    """:func:`rows_of`, refusing a table that holds none of ``ids`` (keyed otherwise: "85123ax"
+    beside 85123A), naming a few of each."""
+    at = rows_of(table_ids, ids)
+    if len(ids) and not (at >= 0).any():
+        sample = np.asarray(table_ids, dtype=object)[:3].tolist()
+        raise CliError(
+            f"{option}: none of the data's {len(ids):,} {what} is in its column {key!r} (which holds e.g. "
+            f"{sample}; the data's ids are e.g. {np.asarray(ids)[:3].tolist()})"
+        )
+    return at
+
+
 def read_products(args, item_ids, categories: bool = False, events_column: str | None = None):
     """Descriptions (the id where the table has none) and, with ``categories``, each product's
     category (None where missing) from --products, aligned with ``item_ids``; ``events_column``:
@@ -288,13 +309,7 @@ def read_products(args, item_ids, categories: bool = False, events_column: str |
     table = read_attribute_table(
         args.products, args.product_col, columns, columns, "--products", getattr(args, "sep", ",")
     )
-    found = rows_of(table[args.product_col], item_ids) >= 0
-    if item_ids.size and not found.any():
-        sample = np.asarray(table[args.product_col], dtype=object)[:3].tolist()
-        raise CliError(
-            f"--products: none of the data's {item_ids.size:,} products is in its column "
-            f"{args.product_col!r} (which holds e.g. {sample}; the data's ids are e.g. {item_ids[:3].tolist()})"
-        )
+    table_rows(table[args.product_col], item_ids, "--products", args.product_col, "products")
     text = first_given(table[args.product_col], table[args.description_col], item_ids)
     missing = missing_mask(text)
     descriptions = np.where(missing, item_ids.astype(str).astype(object), text)
