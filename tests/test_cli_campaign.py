@@ -590,3 +590,17 @@ def test_a_customer_the_model_cannot_answer_gets_trending_products_and_a_message
     bought_p1 = {c for c, i in rows if i == "P1"}
     assert set(table.customer) == set(sent.customer) and not set(sent.customer) & bought_p1
     assert f"({len(bought_p1):,} customers without a product get none)" in said
+
+
+def test_a_segment_table_of_other_ids_is_refused_and_gaps_are_counted(tmp_path, capsys):
+    """A segment table whose ids matched none of the customers left every segment empty and
+    the messages without their segment copy, exit 0."""
+    table = tmp_path / "segments.csv"
+    table.write_text("customer,segment\nX1,VIP\nX2,Lost\n")
+    code, path = run(tmp_path, "--segments", str(table))
+    assert code == 2 and not path.exists()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--segments: none of the data's 2,169 customers is in it" in err[0]
+    table.write_text("customer,segment\n17850,VIP\n12583,Lost\n")
+    code, path = run(tmp_path, "--segments", str(table))
+    assert code == 0 and "--segments: 2,167 of 2,169 customers are in no segment" in capsys.readouterr().err

@@ -41,7 +41,13 @@ from ._common import (
     write_table,
 )
 from ._purchases import PURCHASE, purchased
-from .features import add_product_arguments, point_out_descriptions, read_list_table, read_products, rows_of
+from .features import (
+    add_product_arguments,
+    point_out_descriptions,
+    read_list_table,
+    read_products,
+    table_rows,
+)
 
 RULE_KEYS = {"caps", "allow", "deny", "boost", "new_items", "min_new"}
 BATCH = 20_000  # customers per model call: bounds the candidate arrays' memory
@@ -229,7 +235,10 @@ def _segments(args, customer_ids):
     torn = int(np.count_nonzero(np.bincount(pairs[0]) > 1)) if pairs.size else 0
     if torn:
         print(f"--segments: {torn:,} customers are in more than one segment; their first row is used", file=sys.stderr)
-    at = rows_of(table[key], customer_ids)
+    # a table of other ids gave every customer no segment, and the messages no segment copy, in silence
+    at = table_rows(table[key], customer_ids, "--segments", None, "customers")  # read as key or "customer"
+    if (at < 0).any():
+        print(f"--segments: {int((at < 0).sum()):,} of {at.size:,} customers are in no segment", file=sys.stderr)
     segments = np.asarray(table[args.segment_col], dtype=object)
     return np.where(at >= 0, segments[np.maximum(at, 0)] if segments.size else None, None)
 

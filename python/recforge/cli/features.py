@@ -287,14 +287,16 @@ def rows_of(table_ids, ids) -> np.ndarray:
     return np.where(at >= 0, first[np.maximum(at, 0)], -1)
 
 
-def table_rows(table_ids, ids, option: str, key: str, what: str) -> np.ndarray:
+def table_rows(table_ids, ids, option: str, key: str | None, what: str) -> np.ndarray:
     """:func:`rows_of`, refusing a table that holds none of ``ids`` (keyed otherwise: "85123ax"
-    beside 85123A), naming a few of each."""
+    beside 85123A), naming a few of each; ``key``: the table's id column (None: not named, for
+    a list read under either of two names)."""
     at = rows_of(table_ids, ids)
     if len(ids) and not (at >= 0).any():
         sample = np.asarray(table_ids, dtype=object)[:3].tolist()
+        where = f"its column {key!r}" if key is not None else "it"
         raise CliError(
-            f"{option}: none of the data's {len(ids):,} {what} is in its column {key!r} (which holds e.g. "
+            f"{option}: none of the data's {len(ids):,} {what} is in {where} (which holds e.g. "
             f"{sample}; the data's ids are e.g. {np.asarray(ids)[:3].tolist()})"
         )
     return at
