@@ -197,11 +197,6 @@ def test_returns_are_dropped_and_counted(tmp_path, capsys):
         == 0
     )
     assert "dropped 1 rows with a negative qty" in capsys.readouterr().err
-    # a model trained without --weight-col has no returns to drop or keep: ignored without a word
-    plain = tmp_path / "plain.npz"
-    assert main(["train", "--data", str(path), *COLS, "--model", "itemknn", "--out", str(plain), "--quiet"]) == 0
-    code = main(["recommend", "--model", str(plain), "--data", str(path), "--returns", "keep", "--out", str(dropped)])
-    one_line_error(capsys, code, "--returns: the model was trained without --weight-col")
     recs = tmp_path / "r.csv"
     assert main(["recommend", "--model", str(out), "--data", str(path), "--out", str(recs), "--quiet"]) == 0
     with open(recs) as f:
