@@ -1582,7 +1582,7 @@ def test_propensity_features_net_returns_on_request():
 
 def test_an_as_of_far_after_the_log_is_said(tmp_path, capsys):
     """CDNOW (1997-01-01 to 1998-06-30) measured as of 2011-09-01: 13 years of silence for every
-    customer, read as such by BG/NBD (r 0.13, a 3.33 against 0.24, 0.79 at the last line),
+    customer, read as such by BG/NBD (r 0.13, a 3.33 against 0.27, 0.48 at the last line),
     without a word. An --as-of further after the last transaction than the log is long is said;
     one a few days after it, or none, is not."""
     from recforge.cli import main

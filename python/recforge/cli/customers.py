@@ -128,7 +128,7 @@ def _summary(args, as_of=None, log=None):
 def _warn_far_as_of(s) -> None:
     """Say so where --as-of lies further after the log's last transaction than the log is long:
     CDNOW (1997-01-01 to 1998-06-30) measured as of 2011-09-01 gave every customer 13 years of
-    silence, and BG/NBD fitted r 0.13, a 3.33, b 6.74 on it (0.24, 0.79, 2.43 at the last line)
+    silence, and BG/NBD fitted r 0.13, a 3.33, b 6.74 on it (0.27, 0.48, 2.11 at the last line)
     without a word. A log extracted long ago, or an --as-of of the wrong year, reads so."""
     if not len(s):
         return
