@@ -378,18 +378,22 @@ def _read_folder(files, columns, names, text, sep, encoding, quoted, arrow_text,
                     f"{where}: {os.path.basename(path)!r} has the columns {header}, {os.path.basename(files[0])!r} "
                     f"{headers[0]}: the files of a folder are read as one table, under one header"
                 )
-    parts = []
-    for path in files:
-        part = read_table(
-            path, columns, names=names, text=text, sep=sep, encoding=encoding, quoted=quoted,
-            arrow_text=arrow_text, decimal=decimal,
+    # each file gives the same columns: those asked for (its reader refuses one without them),
+    # the ``names`` given, or a header checked above to be the first file's
+    parts = [
+        read_table(
+            path,
+            columns,
+            names=names,
+            text=text,
+            sep=sep,
+            encoding=encoding,
+            quoted=quoted,
+            arrow_text=arrow_text,
+            decimal=decimal,
         )  # fmt: skip
-        if parts and list(part) != list(parts[0]):
-            raise ValueError(
-                f"{where}: {os.path.basename(path)!r} has the columns {list(part)}, {os.path.basename(files[0])!r} "
-                f"{list(parts[0])}: the files of a folder are read as one table, under one header"
-            )
-        parts.append(part)
+        for path in files
+    ]
     return {c: _concatenated([part[c] for part in parts]) for c in parts[0]}
 
 

@@ -350,7 +350,7 @@ def rerank(
             "ones (model.n_items_ in all)"
         ) from None
     if own_scores is not None:
-        out_scores = _chosen_values(ids, own_scores, out_ids, -np.inf)
+        out_scores = at_positions(own_scores, candidate_positions(ids, out_ids), -np.inf)
     if return_report:
         return out_ids, out_scores, {"short_lists": int(short), "missing_new": int(missing), "categories": labels}
     return out_ids, out_scores
@@ -387,18 +387,29 @@ def _relevance_by_path(scores, paths, ids) -> np.ndarray:
 _MATCH_ROWS = 4096  # customers matched at once: a (rows x k x candidates) boolean array
 
 
-def _chosen_values(candidates, values, chosen, fill):
-    """``values`` (one per candidate) of each ``chosen`` product (its first candidate slot),
-    ``fill`` for padding; in blocks of customers, so memory stays bounded."""
-    out = np.full(chosen.shape, fill, dtype=values.dtype)
+def candidate_positions(candidates, chosen) -> np.ndarray:
+    """Each product of ``chosen`` (a re-ranked list of each customer's ``candidates``, as
+    :func:`rerank` returns them) at its first slot among the candidates, -1 for padding: the
+    slot that gives back its own score or ColdStart path. In blocks of customers, so memory
+    stays bounded."""
+    candidates, chosen = np.asarray(candidates), np.asarray(chosen)
+    out = np.full(chosen.shape, -1, dtype=np.int64)
     if 0 in candidates.shape or 0 in chosen.shape:
         return out
     for start in range(0, chosen.shape[0], _MATCH_ROWS):
         block = slice(start, start + _MATCH_ROWS)
         c, top = candidates[block], chosen[block]
-        at = np.argmax(c[:, None, :] == top[:, :, None], axis=2)
-        out[block] = np.where(top >= 0, np.take_along_axis(values[block], at, axis=1), fill)
+        out[block] = np.where(top >= 0, np.argmax(c[:, None, :] == top[:, :, None], axis=2), -1)
     return out
+
+
+def at_positions(values, at, fill) -> np.ndarray:
+    """``values`` (one per candidate) at the slots ``at`` of :func:`candidate_positions`;
+    ``fill`` for -1."""
+    values = np.asarray(values)
+    if 0 in at.shape or 0 in values.shape:
+        return np.full(at.shape, fill, dtype=values.dtype)
+    return np.where(at >= 0, np.take_along_axis(values, np.maximum(at, 0), axis=1), fill)
 
 
 def novelty_bonus(popularity, n_items: int, dtype=np.float64) -> np.ndarray:

@@ -26,7 +26,7 @@ from ..campaign import (
 )
 from ..models import ColdStart, Popularity
 from . import audience
-from ._candidates import POPULAR, picked, positions
+from ._candidates import POPULAR, chosen_paths
 from ._common import (
     SEED_HELP,
     CliError,
@@ -347,7 +347,7 @@ def campaign(args) -> None:
                 )
                 width = top.shape[1]
                 if paths:  # which lists hold a product trending added
-                    trending += int((picked(paths[0], positions(candidates, top), -1) == POPULAR).any(axis=1).sum())
+                    trending += int((chosen_paths(candidates, paths[0], top) == POPULAR).any(axis=1).sum())
                 ids[part, :width], scores[part, :width] = top, top_scores
                 short += report["short_lists"]
                 if explainer is not None:

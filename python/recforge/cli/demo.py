@@ -13,7 +13,7 @@ from ..data import Interactions, features
 from ..datasets import sample
 from ..evaluation import compare, default_space, split, tune
 from ..models import ALS, EASE, ColdStart, ItemKNN, Popularity, UserKNN
-from ._candidates import picked, positions
+from ._candidates import chosen_paths
 from ._common import CliError, campaign_rows, check_output, co_purchase_similarity, recommend_all, write_table
 
 SHOWN = ("precision", "recall", "ndcg", "map", "hit_rate")
@@ -158,7 +158,7 @@ def _campaign_lists(model, X, users, args, deny):
         n_items=X.shape[1],
         paths=cand_paths,  # trending completes a short list after the model's own
     )
-    paths = picked(cand_paths, positions(cand, ids), -1)  # each chosen item's path
+    paths = chosen_paths(cand, cand_paths, ids)
     because, _ = explain(model, X[users], ids, top=1)
     return ids, scores, paths, because[:, :, 0]
 
