@@ -183,6 +183,25 @@ def test_target_lists_are_measured_on_the_products_they_were_for(tmp_path, capsy
     capsys.readouterr()
     assert main(argv) == 2
     assert "needs --items" in capsys.readouterr().err
+    # the hint is for a list without products, not for a customer column named otherwise
+    assert main([*argv, "--customer-col", "CustomerID"]) == 2
+    err = capsys.readouterr().err
+    assert "no column 'CustomerID'" in err and "--items" not in err
+
+
+def test_items_nobody_bought_are_named(tmp_path, capsys):
+    """A mistyped --items product converts nobody in either group: 0% against 0% reads as a
+    result, so the products nobody bought are named, with the id meant where only case differs."""
+    pd.DataFrame({"customer": ["a", "b"], "rank": [1, 2]}).to_csv(tmp_path / "sent.csv", index=False)
+    pd.DataFrame({"customer": ["e"], "rank": [3]}).to_csv(tmp_path / "control.csv", index=False)
+    pd.DataFrame({"user": ["a", "e"], "item": ["85123A", "P1"]}).to_csv(tmp_path / "after.csv", index=False)
+    argv = ["lift", "--campaign", str(tmp_path / "sent.csv"), "--control", str(tmp_path / "control.csv")]
+    argv += ["--data", str(tmp_path / "after.csv")]
+    assert main([*argv, "--items", "85123a,NOPE,P1"]) == 0
+    err = capsys.readouterr().err
+    assert "2 of 3 products were bought by nobody in --data: '85123a' (did you mean '85123A'?), 'NOPE'" in err
+    assert main([*argv, "--items", "85123A,P1"]) == 0
+    assert "bought by nobody" not in capsys.readouterr().err
 
 
 def test_spend_per_customer_counts_everyone_of_each_group(tmp_path, capsys):

@@ -170,6 +170,19 @@ def integer_written_otherwise(text: str):
     return head if tail and set(tail) == {"0"} else None
 
 
+def id_meant(known, raw):
+    """The known id an unknown ``raw`` one was meant to be where they differ only in case or
+    surrounding blanks (85123a: 85123A), or None. Not the closest spelling: a product code one
+    digit away is another product."""
+    text = str(raw).strip().casefold()
+    names = np.asarray(known).astype(str)
+    same = np.flatnonzero(np.char.lower(np.char.strip(names)) == text)
+    if not same.size:
+        return None
+    found = known[int(same[0])]
+    return found.item() if isinstance(found, np.generic) else found
+
+
 def _lookup(known: np.ndarray, raw) -> np.ndarray:
     raw = ids_like(raw, known)
     text = arrow_strings(raw)

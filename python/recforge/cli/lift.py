@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 import sys
+import warnings
 
 import numpy as np
 
-from .._factorize import factorize, id_kind, ids_like, lookup, missing_mask, to_numpy
+from .._factorize import factorize, id_kind, id_meant, ids_like, lookup, missing_mask, to_numpy
 from .._times import as_moment, as_seconds
 from ..campaign import lift, mean_lift, pseudonymise
 from ._amount import HELP as AMOUNT_HELP
@@ -23,6 +24,7 @@ from ._common import (
     read_events,
     write_table,
 )
+from ._hints import Hint
 from ._negatives import warn_negatives
 from ._purchases import add_purchase_arguments, keep_lines, purchase_lines, warn_event_types
 from .features import read_attribute_table
@@ -85,6 +87,14 @@ def _text(values) -> np.ndarray:
     return out
 
 
+def _items_given(args) -> np.ndarray:
+    """The products of --items, as text."""
+    given = np.array([i.strip() for i in args.items.split(",") if i.strip()], dtype=object)
+    if not given.size:
+        raise CliError(f"--items names no product: {args.items!r}")
+    return given
+
+
 def _lists(path: str, args, option: str):
     """(distinct customers, the customer code and the product of each row) of a list file; with
     --items, every customer's list is those products (a recforge target list has no products)."""
@@ -92,15 +102,15 @@ def _lists(path: str, args, option: str):
     try:
         table = read_attribute_table(path, args.customer_col, columns, columns, option, args.sep)
     except CliError as e:
-        hint = "" if args.items else "; a list without products (recforge target's) needs --items"
+        # the list has no product column: maybe a recforge target list, which names none
+        lacks_products = not args.items and f"no column {args.list_item_col!r}" in str(e)
+        hint = "; a list without products (recforge target's) needs --items" if lacks_products else ""
         raise CliError(f"{e}{hint}") from None
     codes, customers = factorize(_text(table[args.customer_col]), f"{option} customers")
     if not customers.size:  # a group of nobody: every rate and the lift would be NaN, exit 0
         raise CliError(f"{option}: {path!r} names no customer: a lift compares two groups of customers")
     if args.items:
-        given = np.array([i.strip() for i in args.items.split(",") if i.strip()], dtype=object)
-        if not given.size:
-            raise CliError(f"--items names no product: {args.items!r}")
+        given = _items_given(args)
         return customers, np.repeat(np.arange(customers.size), given.size), np.tile(given, customers.size)
     items = _text(table[args.list_item_col])
     listed = (codes >= 0) & ~missing_mask(items)
@@ -185,6 +195,25 @@ def _check_id_kinds(treated: np.ndarray, control: np.ndarray, users: np.ndarray,
         )
 
 
+def _warn_unbought(given: np.ndarray, bought: np.ndarray, args) -> None:
+    """Say which --items nobody bought in the window: their conversion reads 0% in both groups,
+    a result where a product code was only mistyped (85123a for 85123A)."""
+    unbought = given[lookup(bought, given) < 0]
+    if not unbought.size:
+        return
+    named = []
+    for i in unbought[:5].tolist():
+        meant = id_meant(bought, i)
+        named.append(repr(i) if meant is None else f"{i!r} (did you mean {meant!r}?)")
+    names = ", ".join(named) + (", ..." if unbought.size > 5 else "")
+    window = "in the window" if args.since is not None else "in --data"
+    warnings.warn(
+        f"--items: {unbought.size:,} of {given.size:,} products were bought by nobody {window}: {names}",
+        Hint,
+        stacklevel=2,
+    )
+
+
 def _converted(group, users, products, bought) -> tuple[np.ndarray, np.ndarray]:
     """For each customer of a group: bought anything in the window, and bought a product of
     their own list. ``products``: each event's product as a code into ``bought``, the distinct
@@ -233,6 +262,8 @@ def lift_command(args) -> None:
     # nets their spend. A line without an amount is a purchase of unknown value.
     purchase = slice(None) if amounts is None else ~(amounts < 0)
     products, bought = factorize(items[purchase], "--data products")
+    if args.items:
+        _warn_unbought(_items_given(args), bought, args)
     groups = (("treated", treated), ("control", control))
     rows = {name: _converted(group, users[purchase], products, bought) for name, group in groups}
     if users.size and not any((lookup(group[0], users) >= 0).any() for _, group in groups):
@@ -255,7 +286,7 @@ def lift_command(args) -> None:
         table["conversion"].append(what)
         for column in list(table)[1:]:
             table[column].append(result[column])
-    window = "every line of --data" if args.since is None else f"{args.days:g} days from {args.since}"
+    window = "every line of --data" if args.since is None else f"{args.days:g} day{'s' * (args.days != 1)} from {args.since}"
     print(
         f"{table['n_treated'][0]:,} customers received the campaign, {table['n_control'][0]:,} were held out; "
         f"{len(users):,} event lines in the window ({window}); dropped rows: {dropped_rows({'dropped': dropped})}"

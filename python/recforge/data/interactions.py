@@ -19,6 +19,7 @@ from .._factorize import (
     factorize,
     factorize_columns,
     ids_in_kind_of,
+    id_meant,
     ids_like,
     lookup,
     missing_mask,
@@ -131,19 +132,6 @@ def _aggregate(u, i, w, t, shape, aggregate: str):
     M = sp.csr_matrix((values, indices, indptr), shape=shape)
     T = None if t is None else sp.csr_matrix((latest, indices.copy(), indptr.copy()), shape=shape)
     return M, T
-
-
-def _id_meant(known, raw):
-    """The known id an unknown ``raw`` one was meant to be where they differ only in case or
-    surrounding blanks (85123a: 85123A), or None. Not the closest spelling: a product code one
-    digit away is another product."""
-    text = str(raw).strip().casefold()
-    names = np.asarray(known).astype(str)
-    same = np.flatnonzero(np.char.lower(np.char.strip(names)) == text)
-    if not same.size:
-        return None
-    found = known[int(same[0])]
-    return found.item() if isinstance(found, np.generic) else found
 
 
 def _columns(data, spec: dict) -> dict:
@@ -674,7 +662,7 @@ class Interactions:
         codes = lookup(known, values)
         if missing == "raise" and (codes < 0).any():
             bad = values[codes < 0].tolist()
-            meant = _id_meant(known, bad[0])
+            meant = id_meant(known, bad[0])
             raise KeyError(
                 f"unknown {kind} id{'s' if len(bad) > 1 else ''}: "
                 f"{', '.join(map(repr, bad[:5]))}{' ...' if len(bad) > 5 else ''} ({len(bad)} of {len(values)})"
