@@ -272,6 +272,21 @@ def test_similar_items_of_a_new_product_by_features(shop):
     np.testing.assert_allclose(scores, np.sort(cos)[::-1][:4], rtol=1e-5)
 
 
+@pytest.mark.parametrize("k", [3, 100])
+def test_a_known_products_neighbours_do_not_depend_on_the_company_it_is_asked_in(shop, k):
+    """Asked beside a new product (as recforge similar --all asks), a known product still gets
+    the model's neighbours, not its features' ones; the new product gets the features' ones."""
+    inter, F, U = shop
+    cs = rf.ColdStart(rf.ItemKNN()).fit(inter, F)
+    new = inter.n_items + 1
+    ids, scores = cs.similar_items([0, new, 2], k=k)
+    for row, item in ((0, 0), (1, new), (2, 2)):
+        want_ids, want_scores = cs.similar_items(item, k=k)
+        np.testing.assert_array_equal(ids[row, : want_ids.size], want_ids)
+        np.testing.assert_array_equal(scores[row, : want_scores.size], want_scores)
+        assert (ids[row, want_ids.size :] == -1).all()
+
+
 @pytest.mark.parametrize(
     "call, exc, match",
     [

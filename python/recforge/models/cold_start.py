@@ -563,8 +563,10 @@ class ColdStart(Recommender):
         return U
 
     def _similar_items(self, items, k):
-        n_known = self.n_known_items_
-        if (items < n_known).all():
+        # Known products are answered by the model and new ones by their features, each
+        # alone: a known product's neighbours do not change with the company it is asked in.
+        known = items < self.n_known_items_
+        if known.all():
             return self.model_._similar_items(items, k)
         if self.item_features_ is None:
             raise ValueError("similar items of new products need item_features")
@@ -572,7 +574,17 @@ class ColdStart(Recommender):
             "unit_items", lambda: check_sparse(unit_rows(self.item_features_, np.float32), "item_features")
         )
         FT = self._cached("unit_items_t", lambda: unit_columns(self.item_features_))
-        return sparse_topk_parts(F, FT, k, self_exclusion(items, self.n_items_), None, self._threads, items)
+        new = items[~known]
+        new_ids, new_scores = sparse_topk_parts(F, FT, k, self_exclusion(new, self.n_items_), None, self._threads, new)
+        if not known.any():
+            return new_ids, new_scores
+        known_ids, known_scores = self.model_._similar_items(items[known], k)
+        ids = np.full((items.size, k), -1, dtype=np.result_type(new_ids, known_ids))
+        scores = np.full((items.size, k), -np.inf, dtype=np.result_type(new_scores, known_scores))
+        for rows, part_ids, part_scores in ((known, known_ids, known_scores), (~known, new_ids, new_scores)):
+            ids[rows, : part_ids.shape[1]] = part_ids
+            scores[rows, : part_scores.shape[1]] = part_scores
+        return ids, scores
 
     def _similar_users(self, users, k):
         return self.model_._similar_users(users, k)
