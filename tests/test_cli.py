@@ -449,6 +449,8 @@ def test_help(command, capsys):
             "TYPE=NUMBER",
         ),
         (["recommend", "--model", "{events}", "--data", "{events}", "--out", "r.csv"], "not a recforge model file"),
+        (["similar", "--model", "absent.npz", "--items", "SKU-1"], "--model: no such file 'absent.npz'; write one"),
+        (["similar", "--model", ".", "--items", "SKU-1"], "--model: '.' is a folder, not a model file"),
         (["evaluate", "--data", "{events}", *DATA_ARGS, "--models", "ease,itemknn,ease"], "ease listed more than once"),
         (  # the model's own size check raises MemoryError: it gave a traceback
             [

@@ -108,6 +108,9 @@ def _nobody(report: dict, fallbacks: bool) -> str:
 
 def trained(path: str):
     """The model, and an empty Interactions carrying its id maps and event columns."""
+    if not os.path.isfile(path):
+        what = f"{path!r} is a folder, not a model file" if os.path.isdir(path) else f"no such file {path!r}"
+        raise CliError(f"--model: {what}; write one with 'recforge train --out'")
     try:
         model = load(path)
     except (ValueError, OSError) as e:
