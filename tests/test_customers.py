@@ -1605,6 +1605,25 @@ def test_an_as_of_far_after_the_log_is_said(tmp_path, capsys):
                 assert "--as-of 2021-06-01T00:00:00 is " in err and "leave --as-of out" in err
 
 
+def test_a_log_where_every_customer_ties_is_said(tmp_path, capsys):
+    """One day of Online Retail made every customer R 1 F 1, "Lost", without a word: the scores
+    rank tied customers at the lowest score. A log where everyone ties on recency or frequency
+    is said; one where they differ is not."""
+    from recforge.cli import main
+
+    one_day = "customer,date,amount\n" + "".join(f"C{i},2010-12-01,{i + 1}.5\n" for i in range(30))
+    (tmp_path / "day.csv").write_text(one_day)
+    two_days = one_day + "C0,2010-12-02,3.0\n"
+    (tmp_path / "days.csv").write_text(two_days)
+    argv = ["customers", "--user-col", "customer", "--time-col", "date", "--amount-col", "amount", "--quiet"]
+    assert main([*argv, "--data", str(tmp_path / "day.csv"), "--out", str(tmp_path / "c.csv")]) == 0
+    out, err = capsys.readouterr()
+    assert "Lost 30" in out
+    assert "every customer has the same recency (0 days since the last purchase) and frequency (1 transaction)" in err
+    assert main([*argv, "--data", str(tmp_path / "days.csv"), "--out", str(tmp_path / "c.csv")]) == 0
+    assert "every customer has the same" not in capsys.readouterr().err
+
+
 def test_clv_does_not_read_an_item_column_it_has_no_use_for(tmp_path, capsys):
     """recforge clv shared customers' --item-col ("for the segments' top products"): it read the
     column, used it nowhere, and failed on a log without it. It is taken, so that one set of

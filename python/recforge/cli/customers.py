@@ -144,6 +144,29 @@ def _warn_far_as_of(s) -> None:
         )
 
 
+def _warn_tied_scores(s) -> None:
+    """Say so where every customer ties on recency or frequency: quantile scores give tied
+    customers the score of their lowest rank, so a log of one day made every customer R 1 and
+    F 1, "Lost", where nobody can be told from anybody."""
+    if len(s) < 2:
+        return
+    tied = [
+        f"{name} ({value})"
+        for name, values, value in (
+            ("recency", s.since_last, f"{float(s.since_last[0]):g} day{'s' * (float(s.since_last[0]) != 1)} since the last purchase"),
+            ("frequency", s.transactions, f"{int(s.transactions[0]):,} transaction{'s' * (int(s.transactions[0]) != 1)}"),
+        )
+        if np.ptp(values) == 0
+    ]
+    if tied:
+        warnings.warn(
+            f"every customer has the same {' and '.join(tied)}: the RFM scores rank tied customers alike, "
+            "at the lowest score, so the segments tell nobody apart on that; a longer log (or --as-of) is needed",
+            Hint,
+            stacklevel=2,
+        )
+
+
 def _warn_returned(customers, amounts) -> None:
     """Say so where dropping returns keeps purchases their customers took back: on Online Retail
     customer 16446's 168,470 order, cancelled the same day, made the highest lifetime value."""
@@ -203,6 +226,7 @@ def customers(args) -> None:
     print(
         "RFM segments: " + ", ".join(f"{n} {c:,}" for n, c in sorted(zip(names, counts), key=lambda t: (-t[1], t[0])))
     )
+    _warn_tied_scores(s)
     if args.segments is not None:
         k = None if args.segments == "auto" else int(args.segments)
         if k is not None and k < 1:
