@@ -167,6 +167,12 @@ def test_seeded_commands_give_the_same_models_run_after_run(tmp_path, capsys):
         assert capsys.readouterr().err == f"recforge {argv[0]}: error: --seed must be >= 0\n"
 
 
+def test_trending_is_called_time_decayed_only_where_the_events_have_times(tmp_path, events_csv, capsys):
+    argv = ["train", "--data", str(events_csv), "--user-col", "customer", "--item-col", "sku", "--model", "itemknn"]
+    assert main([*argv, "--out", str(tmp_path / "m.npz")]) == 0
+    assert "fallbacks: popular, history" in capsys.readouterr().out
+
+
 def test_train_recommend_similar(tmp_path, events_csv, capsys):
     model_path = tmp_path / "model.npz"
     assert (
@@ -186,7 +192,9 @@ def test_train_recommend_similar(tmp_path, events_csv, capsys):
         )
         == 0
     )
-    assert "unknown_event" in capsys.readouterr().out  # wishlist rows were dropped and said so
+    out = capsys.readouterr().out
+    assert "unknown_event" in out  # wishlist rows were dropped and said so
+    assert "fallbacks: popular (time-decayed), history" in out
     model = rf.load(model_path).model_
     assert model.get_params()["neighbours"] == 20
     out = tmp_path / "recs.csv"

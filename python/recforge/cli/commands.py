@@ -69,7 +69,7 @@ def train(args) -> None:
         model = ColdStart(model).fit(inter, item_features=item_features, user_features=user_features)
         new = model.n_items_ - model.n_known_items_
         print(
-            "fallbacks: popular (time-decayed), history"
+            f"fallbacks: popular{' (time-decayed)' if inter.times is not None else ''}, history"
             + (f", customer attributes ({user_features.shape[1]:,} features)" if user_features is not None else "")
             + (f", {new:,} new products from {item_features.shape[1]:,} features" if item_features is not None else "")
         )
