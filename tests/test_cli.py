@@ -73,7 +73,10 @@ def test_demo_writes_the_campaign_list(tmp_path, capsys):
     }
     assert not any((r["customer_id"], r["stock_code"]) in bought for r in rows)
     # postage and fees are not offered: 25 lists held POSTAGE, Manual, CARRIAGE...
-    assert not {r["stock_code"] for r in rows} & set(inter.item_ids[data.items["service"]].tolist())
+    services = np.flatnonzero(data.items["service"])
+    assert not {r["stock_code"] for r in rows} & set(inter.item_ids[services].tolist())
+    # nor named as a reason ("you bought POSTAGE")
+    assert not {r["because_you_bought"] for r in rows} & set(data.describe_items(services).astype(str).tolist())
     first = [r for r in rows if r["customer_id"] == rows[0]["customer_id"]]
     assert [int(r["rank"]) for r in first] == list(range(1, 11))
     assert all(r["description"] for r in rows)

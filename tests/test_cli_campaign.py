@@ -42,7 +42,12 @@ def test_campaign_writes_reranked_lists_with_reasons(tmp_path, capsys):
     assert (table["reason"].fillna("") != "").mean() > 0.9  # nearly every product says why
     assert not table.duplicated(["customer", "item"]).any()
     # the shipped shop's postage, carriage, fees and manual lines are not offered (POSTAGE was)
-    assert not set(table["item"]) & {"POST", "M", "C2", "BANK CHARGES", "PADS"}
+    services = {"POST", "M", "C2", "BANK CHARGES", "PADS"}
+    assert not set(table["item"]) & services
+    # nor are they a reason: "because you bought POSTAGE" headed 121 of these lists
+    sample = rf.datasets.sample()
+    at = sample.interactions.item_index(sorted(services))
+    assert not set(table["reason"].dropna()) & set(sample.describe_items(at).astype(str))
     # diversity 0 and novelty 0 give the model's own top 10, in its order
     code, plain = run(tmp_path, "--fit", "ease", "--diversity", "0", "--novelty", "0", out="plain.parquet")
     assert code == 0
@@ -78,6 +83,24 @@ def test_reasons_name_only_products_the_customer_bought(tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path / "none.csv")]) == 0  # the default type, purchase, names none
     assert "no event is a purchase ('purchase'; its types are" in capsys.readouterr().err
     assert (pd.read_csv(tmp_path / "none.csv", dtype=str, keep_default_na=False)["reason"] == "").all()
+
+
+def test_a_denied_product_is_never_a_reason(tmp_path, capsys):
+    """--rules deny keeps a product out of every list (a recall, a fee line); the message's
+    "because you bought ..." named it all the same, for every customer who had bought it."""
+    rng = np.random.default_rng(1)
+    rows = [(f"c{u}", "RECALLED") for u in range(80)]
+    rows += [(f"c{u}", f"p{i}") for u in range(80) for i in rng.choice(40, 4, replace=False)]
+    pd.DataFrame(rows, columns=["user", "item"]).to_csv(tmp_path / "log.csv", index=False)
+    (tmp_path / "rules.json").write_text(json.dumps({"deny": ["RECALLED"]}))
+    argv = ["campaign", "--data", str(tmp_path / "log.csv"), "--fit", "itemknn", "--quiet", "--k", "5"]
+    assert main([*argv, "--out", str(tmp_path / "open.csv")]) == 0
+    opened = pd.read_csv(tmp_path / "open.csv", dtype=str, keep_default_na=False)
+    assert (opened["reason"] == "RECALLED").any()  # the bought-by-all product explains much, unruled
+    assert main([*argv, "--rules", str(tmp_path / "rules.json"), "--out", str(tmp_path / "denied.csv")]) == 0
+    denied = pd.read_csv(tmp_path / "denied.csv", dtype=str, keep_default_na=False)
+    assert "RECALLED" not in set(denied["item"]) | set(denied["reason"])
+    assert (denied["reason"] != "").mean() > 0.9  # the customers' other products say why instead
 
 
 def test_recforge_own_tables_read_back_as_segments_exclusions_and_opt_outs(tmp_path, capsys):

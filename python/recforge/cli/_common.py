@@ -13,6 +13,7 @@ import re
 import sys
 
 import numpy as np
+import scipy.sparse as sp
 
 from .._atomic import atomic_output, atomic_path, check_writable
 from .._checks import as_numbers
@@ -353,6 +354,21 @@ def sample_services(args, item_ids) -> np.ndarray:
     from ..datasets.online_retail import is_service
 
     return np.flatnonzero(is_service(item_ids))
+
+
+def citable(history, denied):
+    """``history`` without the ``denied`` products' columns: what a reason ("because you bought
+    ...") may name. A product the rules keep out of every list (the shipped sample's postage, a
+    recalled product) is no more a reason to write to a customer: "because you bought POSTAGE"
+    headed hundreds of the sample's lists."""
+    denied = np.zeros(0, dtype=np.int64) if denied is None else np.asarray(denied)
+    if not (denied.any() if denied.dtype == bool else denied.size):
+        return history
+    keep = np.ones(history.shape[1], dtype=history.dtype)
+    keep[denied if denied.dtype == bool else denied.astype(np.int64)] = 0  # a mask or positions, as rerank's deny
+    cited = sp.csr_matrix(history.multiply(keep[None, :]))
+    cited.eliminate_zeros()
+    return cited
 
 
 def co_purchase_similarity(X):

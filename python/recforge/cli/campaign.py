@@ -32,6 +32,7 @@ from ._common import (
     CliError,
     build_interactions,
     check_output,
+    citable,
     co_purchase_similarity,
     dropped_rows,
     make_model,
@@ -294,6 +295,7 @@ def campaign(args) -> None:
     X = inter.matrix
     # the reasons name products the customer bought, not ones they only viewed or carted
     bought = purchased(inter, args) if args.event_col else X
+    cited = citable(bought, options.get("deny"))  # nor products the rules deny
     # what may not come back: the history (the model leaves it out), the purchases alone (a
     # viewed product may, as a reminder), or nothing (a product bought before may be bought
     # again); and --exclude in every case
@@ -351,7 +353,7 @@ def campaign(args) -> None:
                 ids[part, :width], scores[part, :width] = top, top_scores
                 short += report["short_lists"]
                 if explainer is not None:
-                    because, _ = explainer.explain(bought[rows], top, top=1)
+                    because, _ = explainer.explain(cited[rows], top, top=1)
                     reasons[part, :width] = because[:, :, 0]
                 if width and args.exclude_seen != "all":  # a product bought before is its own reason
                     listed = np.flatnonzero(top.ravel() >= 0)

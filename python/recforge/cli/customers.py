@@ -153,8 +153,16 @@ def _warn_tied_scores(s) -> None:
     tied = [
         f"{name} ({value})"
         for name, values, value in (
-            ("recency", s.since_last, f"{float(s.since_last[0]):g} day{'s' * (float(s.since_last[0]) != 1)} since the last purchase"),
-            ("frequency", s.transactions, f"{int(s.transactions[0]):,} transaction{'s' * (int(s.transactions[0]) != 1)}"),
+            (
+                "recency",
+                s.since_last,
+                f"{float(s.since_last[0]):g} day{'s' * (float(s.since_last[0]) != 1)} since the last purchase",
+            ),
+            (
+                "frequency",
+                s.transactions,
+                f"{int(s.transactions[0]):,} transaction{'s' * (int(s.transactions[0]) != 1)}",
+            ),
         )
         if np.ptp(values) == 0
     ]

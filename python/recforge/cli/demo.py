@@ -14,7 +14,15 @@ from ..datasets import sample
 from ..evaluation import compare, default_space, split, tune
 from ..models import ALS, EASE, ColdStart, ItemKNN, Popularity, UserKNN
 from ._candidates import chosen_paths
-from ._common import CliError, campaign_rows, check_output, co_purchase_similarity, recommend_all, write_table
+from ._common import (
+    CliError,
+    campaign_rows,
+    check_output,
+    citable,
+    co_purchase_similarity,
+    recommend_all,
+    write_table,
+)
 
 SHOWN = ("precision", "recall", "ndcg", "map", "hit_rate")
 CANDIDATES = 100  # per customer, re-ranked to --k (or --k of them, where it asks for more)
@@ -159,7 +167,7 @@ def _campaign_lists(model, X, users, args, deny):
         paths=cand_paths,  # trending completes a short list after the model's own
     )
     paths = chosen_paths(cand, cand_paths, ids)
-    because, _ = explain(model, X[users], ids, top=1)
+    because, _ = explain(model, citable(X[users], deny), ids, top=1)
     return ids, scores, paths, because[:, :, 0]
 
 

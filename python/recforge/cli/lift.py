@@ -286,7 +286,9 @@ def lift_command(args) -> None:
         table["conversion"].append(what)
         for column in list(table)[1:]:
             table[column].append(result[column])
-    window = "every line of --data" if args.since is None else f"{args.days:g} day{'s' * (args.days != 1)} from {args.since}"
+    window = (
+        "every line of --data" if args.since is None else f"{args.days:g} day{'s' * (args.days != 1)} from {args.since}"
+    )
     print(
         f"{table['n_treated'][0]:,} customers received the campaign, {table['n_control'][0]:,} were held out; "
         f"{len(users):,} event lines in the window ({window}); dropped rows: {dropped_rows({'dropped': dropped})}"

@@ -18,8 +18,8 @@ from .._config import resolve_threads
 from .._factorize import (
     factorize,
     factorize_columns,
-    ids_in_kind_of,
     id_meant,
+    ids_in_kind_of,
     ids_like,
     lookup,
     missing_mask,
