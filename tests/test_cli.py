@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import subprocess
 import sys
@@ -168,6 +169,26 @@ def test_seeded_commands_give_the_same_models_run_after_run(tmp_path, capsys):
                  ["campaign", "--data", "sample", "--out", str(tmp_path / "x.csv")]):  # fmt: skip
         assert main([*argv, "--seed", "-1"]) == 2
         assert capsys.readouterr().err == f"recforge {argv[0]}: error: --seed must be >= 0\n"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_standard_input_and_pipes_are_refused_with_the_way_out(tmp_path, events_csv, capsys):
+    """zcat log.gz | recforge customers --data /dev/stdin: the header was read, then the lines
+    were gone, and pandas said "No columns to parse from file". A rules file, read in one go,
+    may come from a pipe."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    argv = ["customers", "--user-col", "customer", "--time-col", "ts", "--out", str(tmp_path / "c.csv")]
+    for data, said in (("-", "--data -: recforge reads files, not standard input"), (str(fifo), "is a pipe")):
+        assert main([*argv, "--data", data]) == 2
+        err = capsys.readouterr().err
+        assert said in err and "write it to a file first" in err and err.count("\n") == 1
+    rules = tmp_path / "rules.fifo"
+    os.mkfifo(rules)
+    writer = subprocess.Popen(["sh", "-c", f'echo \'{{"deny": ["SKU-1"]}}\' > {rules}'])
+    argv = ["campaign", "--data", str(events_csv), "--user-col", "customer", "--item-col", "sku", "--quiet"]
+    assert main([*argv, "--fit", "itemknn", "--rules", str(rules), "--out", str(tmp_path / "c.csv")]) == 0
+    writer.wait()
 
 
 def test_trending_is_called_time_decayed_only_where_the_events_have_times(tmp_path, events_csv, capsys):

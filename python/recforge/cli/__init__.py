@@ -22,6 +22,7 @@ from ._common import (
     add_data_arguments,
     add_returns_argument,
     output_clash,
+    piped_input,
     sample_as_shipped,
     unmet_dependency,
 )
@@ -304,7 +305,12 @@ def main(argv=None) -> int:
     if (getattr(args, "seed", None) or 0) < 0:  # the models' refusal named --param, or none came
         print(f"recforge {args.command}: error: --seed must be >= 0", file=sys.stderr)
         return 2
-    clash = output_clash(args) or sample_as_shipped(args, cli.commands[args.command], argv) or unmet_dependency(args)
+    clash = (
+        piped_input(args)
+        or output_clash(args)
+        or sample_as_shipped(args, cli.commands[args.command], argv)
+        or unmet_dependency(args)
+    )
     if clash:
         print(f"recforge {args.command}: error: {clash}", file=sys.stderr)
         return 2

@@ -401,6 +401,29 @@ INPUT_OPTIONS = ("data", "model", "products", "segments", "rules", "exclude", "s
 OUTPUT_OPTIONS = ("out", "messages", "holdout_out", "chart")
 
 
+READ_ONCE = ("rules", "template", "key_file")  # the inputs a pipe can give: read in one go
+
+
+def piped_input(args) -> str | None:
+    """Why an input cannot be read, being standard input or a pipe (``zcat log.gz | recforge
+    ... --data /dev/stdin``), or None: a table's header is read before its lines and a model
+    file is a zip read out of order, and a pipe gives its bytes once (pandas then said "No
+    columns to parse from file")."""
+    for name in INPUT_OPTIONS:
+        value = getattr(args, name, None)
+        if name in READ_ONCE or not isinstance(value, str):
+            continue
+        option = f"--{name.replace('_', '-')}"
+        way_out = "write it to a file first" + (
+            "" if name == "model" else " (a .gz, .bz2, .xz or .zip file is read as it is)"
+        )
+        if value == "-":
+            return f"{option} -: recforge reads files, not standard input; {way_out}"
+        if os.path.exists(value) and not os.path.isfile(value) and not os.path.isdir(value):
+            return f"{option} {value!r} is a pipe, not a file: recforge reads it more than once; {way_out}"
+    return None
+
+
 def output_clash(args) -> str | None:
     """Why an output would replace an input file (a typo that would destroy the event log once
     the run succeeds: outputs are written atomically, over whatever was there) or another
