@@ -1165,6 +1165,19 @@ def test_names_reads_an_event_file_without_a_header_line(tmp_path, capsys):
         main(["train", "--data", str(parquet), "--names", "user,item", "--model", "itemknn", "--out", str(model)]) == 2
     )
     assert "a Parquet file names its own columns" in capsys.readouterr().err
+    # without --names the first line read as a header named no column asked for: said why
+    assert main(base) == 2
+    assert "has no column 'user', 'item' (columns: [" in (err := capsys.readouterr().err)
+    assert "its first line looks like data, not column names" in err
+    # a product table without a header line (MovieLens' u.item) likewise
+    (tmp_path / "u.item").write_text("1|Toy Story (1995)|01-Jan-1995||0|0|1\n2|GoldenEye (1995)|01-Jan-1995||1|0|0\n")
+    argv = ["similar", "--model", str(model), "--items", "1", "--products", str(tmp_path / "u.item")]
+    assert main(argv) == 2
+    assert "its first line looks like data, not column names: give the table a header line" in capsys.readouterr().err
+    # a header of names is no such line
+    (tmp_path / "named.csv").write_text("sku,title\n1,Toy Story (1995)\n")
+    assert main(["similar", "--model", str(model), "--items", "1", "--products", str(tmp_path / "named.csv")]) == 2
+    assert "name it with --product-col" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -811,12 +811,31 @@ def check_repeated_names(source, columns, sep: str, encoding: str, quoted: bool,
             )
 
 
+def looks_like_data(header) -> bool:
+    """Whether a header line reads as a line of data: most of its fields are numbers
+    (MovieLens' u.data, "196\t242\t3\t881250949", read with its first line as the header)."""
+    fields = [str(f).strip() for f in header if str(f).strip()]
+    numbers = 0
+    for field in fields:
+        try:
+            float(field)
+        except ValueError:
+            continue
+        numbers += 1
+    return bool(fields) and 2 * numbers >= len(fields)
+
+
 def check_header(where, columns, header) -> None:
-    """ValueError naming the ``columns`` that ``header`` lacks (with a hint at a wrong delimiter
-    or a column named in another case); ``where`` names the input."""
+    """ValueError naming the ``columns`` that ``header`` lacks (with a hint at a wrong delimiter,
+    a column named in another case, or a file without a header line); ``where`` names the input."""
     absent = [c for c in columns if c not in header]
     if absent:
         hint = _separator_hint(header, "") if len(header) == 1 else _case_hint(absent, header)
+        if not hint and looks_like_data(header):
+            hint = (
+                "; its first line looks like data, not column names: a file without a header line needs its "
+                "names given (names=, or --names for a command's --data)"
+            )
         raise ValueError(f"{where} has no column {', '.join(map(repr, absent))} (columns: {list(header)}){hint}")
 
 

@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 
 from .._factorize import factorize, lookup, missing_mask, pd, to_numpy
-from .._tables import is_whitespace, open_text, parquet_dataset, read_parquet, read_table
+from .._tables import is_whitespace, looks_like_data, open_text, parquet_dataset, read_parquet, read_table
 from ..data import features
 from ..data.features import category_tokens
 from ._common import CliError, is_parquet
@@ -118,9 +118,15 @@ def table_key(args, table: str, events_column: str | None = None) -> str:
     found = [n for n in names if splits is None or any(n in fields for fields in splits)]
     if not found:
         option, flag = (f"--{name.replace('_', '-')}" for name in (table, key))
+        header = max(splits, key=len)
+        way_out = (
+            "its first line looks like data, not column names: give the table a header line naming its columns"
+            if looks_like_data(header)
+            else f"name it with {flag}"
+        )
         raise CliError(
-            f"{option}: {path!r} has no column {' or '.join(map(repr, names))} for its ids (columns: "
-            f"{max(splits, key=len)}): name it with {flag}"
+            f"{option}: {path!r} has no column {' or '.join(map(repr, names))} for its ids "
+            f"(columns: {header}): {way_out}"
         )
     setattr(args, key, found[0])
     return found[0]
