@@ -93,7 +93,8 @@ def add_data_arguments(parser, required: bool = True) -> None:
         "--aggregate",
         default="sum",
         choices=("sum", "max", "count", "last"),
-        help="how repeated (customer, product) events merge (default: sum)",
+        help="how repeated (customer, product) events merge: their total weight, the largest, their number, or "
+        "the latest one's weight (by --time-col, else the later line) (default: sum)",
     )
     add_csv_arguments(g)
     add_returns_argument(g, default=None)  # "drop" once --weight-col is known to be given
