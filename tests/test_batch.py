@@ -555,6 +555,13 @@ def test_a_customer_table_is_split_with_the_events_and_answers_those_without_any
         pd.DataFrame({"id": [1]}).to_csv(tmp_path / "ids.csv", index=False)
         rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / "o3", k=4, customers=tmp_path / "ids.csv",
                            customer_key="id")  # fmt: skip
+    # an age that is no number: refused, as the in-memory reader refuses it, not read as unknown
+    for suffix, write in ((".csv", "to_csv"), (".parquet", "to_parquet")):
+        bad = table.dropna(subset=["id"]).astype({"age": str}).assign(age=["10", "x", "30", "", "0", "20", "10"])
+        getattr(bad, write)(tmp_path / f"bad{suffix}", index=False)
+        with pytest.raises(ValueError, match=rf"customers '.*bad{suffix}': column 'age' must hold numbers, got 'x'"):
+            rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / f"o{suffix}", k=4,
+                               customers=tmp_path / f"bad{suffix}", customer_key="id")  # fmt: skip
 
 
 def test_ids_that_look_missing_are_customers_out_of_core_as_in_memory(tmp_path):

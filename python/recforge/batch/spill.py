@@ -47,7 +47,9 @@ def require_io() -> None:
 def arrow_schema(kinds: dict):
     import pyarrow as pa
 
-    types = {"str": pa.string(), "int": pa.int64(), "float": pa.float64()}
+    # "number": a float column where text that is no number is an error (a table of customer
+    # attributes, as the in-memory reader refuses it), not a gap whose row is dropped (events)
+    types = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "number": pa.float64()}
     return pa.schema([(column, types[kind]) for column, kind in kinds.items()])
 
 
@@ -64,13 +66,21 @@ def read_chunks(
     decimal: str = ".",
 ) -> Iterator:
     """Arrow tables of at most ``chunk_rows`` rows of ``columns`` from a Parquet file or folder
-    (a dataset), a CSV file or a folder of them, each column cast to its kind in ``kinds`` ("str", "int" or
-    "float"), so every chunk has the same schema. ``what`` names the input in errors; ``names``
-    are the column names of a CSV without a header line. A CSV is read by Arrow's streaming
-    reader where ``fast`` (raising ArrowBalked, possibly after some chunks, where it cannot
-    read the file: see :func:`spill_input`), else by pandas' chunked reader. ``decimal``: the
-    number columns' decimal mark (with ",", a number field holding a point is missing, as any
-    number that does not parse)."""
+    (a dataset), a CSV file or a folder of them, each column cast to its kind in ``kinds``
+    ("str", "int", "float", or "number": a float where text is an error), so every chunk has
+    the same schema. ``what`` names the input in errors; ``names`` are the column names of a
+    CSV without a header line. A CSV is read by Arrow's streaming reader where ``fast``
+    (raising ArrowBalked, possibly after some chunks, where it cannot read the file: see
+    :func:`spill_input`), else by pandas' chunked reader. ``decimal``: the number columns'
+    decimal mark (with ",", a number field holding a point is missing, as any number that
+    does not parse)."""
+    try:
+        yield from _chunks(path, columns, kinds, chunk_rows, sep, encoding, what, names, fast, decimal)
+    except NotNumbers as e:
+        raise ValueError(f"{what} {path!r}: {e}") from None
+
+
+def _chunks(path, columns, kinds, chunk_rows, sep, encoding, what, names, fast, decimal) -> Iterator:
     import pyarrow as pa
 
     schema = arrow_schema(kinds)
@@ -263,8 +273,23 @@ def _cast(frame, kinds: dict, decimal: str = "."):
         elif kind == "int":
             frame[column] = pd.to_numeric(values, errors="coerce").astype("Int64")  # gaps: dropped later
         else:
-            frame[column] = pd.to_numeric(values, errors="coerce").astype(np.float64)
+            numbers = pd.to_numeric(values, errors="coerce").astype(np.float64)
+            if kind == "number":
+                _check_numbers(values, numbers, column)
+            frame[column] = numbers
     return frame
+
+
+def _check_numbers(values, numbers, column: str) -> None:
+    """ValueError naming the first field of ``values`` that holds text but parsed as no number."""
+    text = values.astype("string").str.strip()
+    bad = np.flatnonzero((numbers.isna() & values.notna() & (text != "")).to_numpy())
+    if bad.size:
+        raise NotNumbers(f"column {column!r} must hold numbers, got {values.iloc[int(bad[0])]!r}")
+
+
+class NotNumbers(ValueError):
+    """A "number" column holding text (named with its file by :func:`read_chunks`)."""
 
 
 def spill_input(
