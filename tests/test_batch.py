@@ -564,6 +564,23 @@ def test_a_customer_table_is_split_with_the_events_and_answers_those_without_any
                                customers=tmp_path / f"bad{suffix}", customer_key="id")  # fmt: skip
 
 
+def test_a_weight_that_is_text_is_refused_out_of_core_as_in_memory(tmp_path):
+    """A quantity of "abc": the in-memory reader refuses the file naming the line; out of core
+    the row was dropped and counted as a bad weight, so one file gave an error or lists by its
+    size alone. Both refuse it now; an empty field stays a gap, dropped and counted by both."""
+    frame = pd.DataFrame({"user": ["a", "a", "b", "c"], "item": ["x", "y", "x", "y"], "qty": [1.0, 2.0, 1.0, 3.0]})
+    model = rf.ColdStart(rf.ItemKNN()).fit(rf.Interactions.from_pandas(frame, weight_col="qty"))
+    (tmp_path / "text.csv").write_text("user,item,qty\na,x,1\nb,y,abc\n")
+    with pytest.raises(ValueError, match=r"events '.*text.csv': column 'qty' must hold numbers, got 'abc'"):
+        rf.batch.recommend(model, tmp_path / "text.csv", tmp_path / "o1", k=2, show_progress=False)
+    with pytest.raises(ValueError, match="must hold numbers"):
+        rf.Interactions.from_csv(tmp_path / "text.csv", weight_col="qty")
+    (tmp_path / "gap.csv").write_text("user,item,qty\na,x,1\nb,y,\n")
+    report = rf.batch.recommend(model, tmp_path / "gap.csv", tmp_path / "o2", k=2, show_progress=False)
+    assert report["dropped"] == {"bad_weight": 1}
+    assert rf.Interactions.from_csv(tmp_path / "gap.csv", weight_col="qty").report["dropped"]["bad_weight"] == 1
+
+
 def test_ids_that_look_missing_are_customers_out_of_core_as_in_memory(tmp_path):
     """ "NA", "null", "None" are ids to every reader of recforge (only an empty field is
     missing): out of core too, where pandas' chunked reader read them as missing and dropped

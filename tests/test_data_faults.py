@@ -243,6 +243,11 @@ def test_a_weight_beyond_float32_is_refused():
         rf.Interactions.from_arrays(["a"], ["x"], [1e39])
     with pytest.raises(ValueError, match="customer 'a', product 'x' is beyond"):  # fine alone, too big merged
         rf.Interactions.from_arrays(["a", "a"], ["x", "x"], [3e38, 3e38])
+    # ids held as Python objects (a pandas column, the out-of-core reader's): the message, not
+    # AttributeError: 'str' object has no attribute 'tolist'
+    ids = np.array(["a", "a"], dtype=object)
+    with pytest.raises(ValueError, match="customer 'a', product 'a' is beyond"):
+        rf.Interactions.from_arrays(ids, ids, [3e38, 3e38])
 
 
 def test_event_weights_must_be_finite_numbers_and_columns_one_dimensional():

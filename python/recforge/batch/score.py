@@ -76,7 +76,7 @@ def _plan(model, events: str, k: int) -> tuple[dict, dict]:
     spec = check_scoring_model(model)
     kinds = {spec["user_col"]: _kind(model.user_ids_), spec["item_col"]: _kind(model.item_ids_)}
     if spec.get("weight_col"):
-        kinds[spec["weight_col"]] = "float"
+        kinds[spec["weight_col"]] = "number"  # text is refused, as in memory; an empty field is a gap
     if spec.get("event_col"):
         kinds[spec["event_col"]] = "str"
     job = {

@@ -611,9 +611,11 @@ class Interactions:
         if not np.isfinite(M.data).all():
             bad = int(np.flatnonzero(~np.isfinite(M.data))[0])
             row = int(np.searchsorted(M.indptr, bad, side="right") - 1)
+            user, item = (ids[at] for ids, at in ((user_ids, row), (item_ids, M.indices[bad])))
+            user, item = (v.item() if isinstance(v, np.generic) else v for v in (user, item))  # as Python values
             raise ValueError(
-                f"the weight of customer {user_ids[row].tolist()!r}, product {item_ids[M.indices[bad]].tolist()!r} is "
-                f"beyond float32's range (about 3.4e38) once merged; scale the weights down"
+                f"the weight of customer {user!r}, product {item!r} is beyond float32's range (about 3.4e38) once "
+                "merged; scale the weights down"
             )
         report.update(
             kept=int(u.size),
