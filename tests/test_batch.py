@@ -581,6 +581,37 @@ def test_a_weight_that_is_text_is_refused_out_of_core_as_in_memory(tmp_path):
     assert rf.Interactions.from_csv(tmp_path / "gap.csv", weight_col="qty").report["dropped"]["bad_weight"] == 1
 
 
+def test_latest_event_weights_and_ids_written_otherwise_out_of_core_as_in_memory(tmp_path):
+    """Two differences between recforge recommend in memory and out of core, found by scoring
+    random event files both ways. aggregate="last" merged a pair's events by their order in the
+    file, not by time (the times were not read). A customer written "5" and "5.0" (pandas'
+    export of an integer column with a gap) got two lists, one per spelling, in memory one."""
+    rng = np.random.default_rng(0)
+    n = 600
+    frame = pd.DataFrame({"user": rng.integers(0, 40, n).astype(str), "item": rng.integers(0, 30, n).astype(str),
+                          "w": rng.integers(1, 9, n).astype(float), "t": rng.integers(0, 10**6, n)})  # fmt: skip
+    inter = rf.Interactions.from_pandas(frame, weight_col="w", time_col="t", aggregate="last")
+    model = rf.ColdStart(rf.ItemKNN(neighbours=10)).fit(inter)
+    later = frame.iloc[:200].copy()
+    later = pd.concat([later, later.assign(w=later["w"] + 5, t=later["t"] - 10**6)])  # heavier, but earlier
+    later["user"] = later["user"].where(later["user"] != "7", "7.0")  # and customer 7 written two ways...
+    later = pd.concat([later, pd.DataFrame({"user": ["7"], "item": ["3"], "w": [2.0], "t": [5]})])  # ...in one file
+    later.to_csv(tmp_path / "later.csv", index=False)
+    rf.batch.recommend(model, tmp_path / "later.csv", tmp_path / "out", k=5, blocks=3, show_progress=False)
+    got = read_lists(tmp_path / "out").astype({"user": str})
+    known = inter.transform(later, new_users="append")
+    labels = pd.Index(model.user_ids_).get_indexer(known.user_ids)
+    want, _ = model.recommend(labels, known.matrix, k=5)
+    assert known.matrix.max() <= 8  # the latest weights, not the heavier earlier ones
+    assert "7.0" not in set(known.user_ids) and "7.0" in set(later["user"])
+    assert got.groupby("user").size().max() == 5 and "7.0" not in set(got["user"])
+    with_events = np.flatnonzero(np.diff(known.matrix.indptr) > 0)
+    assert set(got["user"]) == set(known.user_ids[with_events])
+    for row in with_events.tolist():
+        mine = got[got["user"] == known.user_ids[row]].sort_values("rank")["item"].tolist()
+        assert mine == model.item_ids_[want[row][want[row] >= 0]].tolist(), known.user_ids[row]
+
+
 def test_ids_that_look_missing_are_customers_out_of_core_as_in_memory(tmp_path):
     """ "NA", "null", "None" are ids to every reader of recforge (only an empty field is
     missing): out of core too, where pandas' chunked reader read them as missing and dropped

@@ -53,6 +53,12 @@ def _column_of(codes: np.ndarray, labels: np.ndarray):
     return Coded(codes, labels) if labels.dtype == object else labels[codes]
 
 
+def needs_times(spec: dict) -> bool:
+    """Whether scoring reads the events' times: only ``aggregate="last"`` picks a pair's weight
+    by them (the latest event's); every other merge, and the lists, need none."""
+    return spec.get("aggregate") == "last" and spec.get("time_col") is not None
+
+
 def _kind(ids: np.ndarray) -> str:
     return "int" if np.asarray(ids).dtype.kind in "iu" else "str"
 
@@ -79,6 +85,8 @@ def _plan(model, events: str, k: int) -> tuple[dict, dict]:
         kinds[spec["weight_col"]] = "number"  # text is refused, as in memory; an empty field is a gap
     if spec.get("event_col"):
         kinds[spec["event_col"]] = "str"
+    if needs_times(spec):  # read as text, parsed as the in-memory reader parses them
+        kinds[spec["time_col"]] = "str"
     job = {
         "format": 1,
         **_file_identity(events),
@@ -462,7 +470,10 @@ class BlockScorer:
         self.returns_col = weight if drop_returns and weight is not None else None
         self.k = min(k, int(model.n_items_))
         self.fallbacks = isinstance(model, ColdStart)
-        unused = ("time_col", "amount_col", "order_col")  # not read: the lists need no times or amounts
+        # not read: the lists need no amounts, nor times but to merge events by the latest
+        unused = (
+            ("amount_col", "order_col") if needs_times(model.events_spec_) else ("time_col", "amount_col", "order_col")
+        )
         spec = {key: value for key, value in model.events_spec_.items() if key not in unused}
         user_ids = np.asarray(model.user_ids_)
         empty = sp.csr_matrix((0, int(model.n_items_)), dtype=np.float32)
@@ -479,6 +490,17 @@ class BlockScorer:
         self.__dict__.update(state)
         self.known = pd.Index(np.asarray(self.model.user_ids_))
 
+    def _written_otherwise(self, raw_ids: np.ndarray) -> dict:
+        """The block's customer ids that a known customer's id is written otherwise ("17850.0"
+        for 17850, as :func:`~recforge._factorize.lookup` matches them), each with the id as
+        the model knows it: their rows are that customer's, as in memory."""
+        ids = ids_like(raw_ids, kind=self.user_kind)
+        first = np.asarray(self.known.get_indexer(ids), dtype=np.int64)
+        labels = found_written_otherwise(first, ids, self.known, self.known.get_indexer)
+        again = np.flatnonzero(labels != first)
+        known = np.asarray(self.known)
+        return {raw_ids[i]: known[labels[i]] for i in again.tolist()}
+
     def score(self, frame, customers: CustomerTable | None = None) -> tuple:
         """The block's lists as a DataFrame, and its counts. ``customers``: the block's rows of a
         customer table (a model with fallbacks): its customers are answered too, those without
@@ -490,6 +512,11 @@ class BlockScorer:
             if returned:
                 frame = frame[~negative]
         history = self.empty.transform(frame, new_users="append").returns_netted()  # returned in full: not held
+        written = self._written_otherwise(history.user_ids)
+        if written:  # "5.0" beside "5": one known customer, one history (two lists before)
+            col = self.model.events_spec_["user_col"]
+            frame = frame.assign(**{col: frame[col].replace(written)})
+            history = self.empty.transform(frame, new_users="append").returns_netted()
         H = history.matrix.tocsr()
         customers_ids = history.user_ids
         # Customers whose every event was dropped (all on products the model does not know, say):

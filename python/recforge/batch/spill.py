@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .._factorize import pd
+from .._factorize import other_integer_text, pd
 from .._tables import (
     SingleDelimitedText,
     arrow_decoding,
@@ -336,10 +336,21 @@ def block_of(customers, n_blocks: int) -> np.ndarray:
             values = pc.fill_null(customers, -1).to_numpy().astype(np.int64, copy=False)
         else:
             values = customers.to_numpy(zero_copy_only=False).astype(object)
+            if pa.types.is_string(customers.type) and not pc.any(pc.match_substring(customers, ".")).as_py():
+                return _hashed(values, n_blocks)  # no "17850.0" to look for (Arrow tells in ms)
     else:
         values = np.asarray(customers)
         if values.dtype.kind not in "iu":
             values = values.astype(object)
+    if values.dtype == object:  # "17850.0" hashes as "17850": one customer's rows meet in one block
+        other = other_integer_text(values, whole=False)
+        if other is not None:
+            values = values.copy()
+            values[other[0]] = other[1]
+    return _hashed(values, n_blocks)
+
+
+def _hashed(values: np.ndarray, n_blocks: int) -> np.ndarray:
     return (pd.util.hash_array(values, categorize=False) % np.uint64(n_blocks)).astype(np.int64)
 
 

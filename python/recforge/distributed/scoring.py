@@ -17,7 +17,7 @@ from .._checks import check_int
 from .._tables import text_table_files
 from ..batch import BlockScorer
 from ..batch.customers import CustomerTable, table_kinds
-from ..batch.score import add_counts, check_scoring_model
+from ..batch.score import add_counts, check_scoring_model, needs_times
 from ..batch.spill import block_of
 from ..models import ColdStart
 from .shipping import ship
@@ -266,6 +266,8 @@ def recommend(
     if npartitions is not None:
         npartitions = check_int(npartitions, "npartitions", minimum=1)
     columns = [spec[key] for key in ("user_col", "item_col", "weight_col", "event_col") if spec.get(key)]
+    if needs_times(spec):  # aggregate="last": a pair's weight is its latest event's
+        columns.append(spec["time_col"])
     if not isinstance(overwrite, (bool, np.bool_)):
         raise TypeError(f"overwrite must be True or False, got {overwrite!r}")
     if not isinstance(exclude_seen, (bool, np.bool_)):
