@@ -1234,3 +1234,13 @@ def test_params_given_together_or_twice_are_said(tmp_path, capsys):
     assert parse_params(["random_state=None", "binary=False", "calculate_loss=True"]) == {
         "random_state": None, "binary": False, "calculate_loss": True}  # fmt: skip
     assert parse_params(["metric=cosine,bm25"]) == {"metric": "cosine,bm25"}  # a value with a comma, no NAME=
+
+
+def test_dropped_rows_are_said_in_the_order_reasons_are_checked():
+    """Out of core the blocks' counts were merged in the order the blocks met them: one file
+    said "new_item 4, unknown_event 5" in memory and "unknown_event 5, new_item 4" in blocks."""
+    from recforge.cli._common import dropped_rows
+
+    merged = {"dropped": {"unknown_event": 5, "returns": 2, "new_item": 4, "missing_user": 0}}
+    assert dropped_rows(merged) == "new_item 4, unknown_event 5, returns 2"
+    assert dropped_rows({"dropped": {}}) == "none"

@@ -28,7 +28,7 @@ from .._tables import (
     read_table,
     text_table_files,
 )
-from ..data import Interactions
+from ..data import DROP_REASONS, Interactions
 from ..models import MODELS
 from ._hints import CliError
 from ._negatives import warn_negatives
@@ -520,7 +520,11 @@ def dropped_rows(report: dict) -> str:
     """An Interactions report's dropped rows for the console ("missing_user 135,080"), or "none":
     every command that reads events says what it left out."""
     dropped = {k: v for k, v in report.get("dropped", {}).items() if v}
-    return ", ".join(f"{k} {v:,}" for k, v in dropped.items()) or "none"
+    # in the order a row's reasons are checked, however the report was merged (out of core, the
+    # blocks' counts came in the order each block met them)
+    order = {reason: at for at, reason in enumerate(DROP_REASONS)}
+    ordered = sorted(dropped.items(), key=lambda kv: order.get(kv[0], len(order)))
+    return ", ".join(f"{k} {v:,}" for k, v in ordered) or "none"
 
 
 # Options that mean something only beside another, per command: name -> (the option it needs,
