@@ -612,6 +612,18 @@ def test_latest_event_weights_and_ids_written_otherwise_out_of_core_as_in_memory
         assert mine == model.item_ids_[want[row][want[row] >= 0]].tolist(), known.user_ids[row]
 
 
+def test_a_file_of_another_delimiter_gets_the_in_memory_readers_hint(tmp_path):
+    """A semicolon file read with the default comma: in memory the error asks whether the
+    delimiter is ';'; out of core it named only the first missing column."""
+    frame = pd.DataFrame({"user": ["a", "b"], "item": ["x", "y"]})
+    model = rf.ColdStart(rf.ItemKNN()).fit(rf.Interactions.from_pandas(frame))
+    (tmp_path / "e.csv").write_text("user;item\na;x\nb;y\n")
+    with pytest.raises(ValueError, match=r"has no column 'user', 'item' .*is the delimiter ';'\?"):
+        rf.batch.recommend(model, tmp_path / "e.csv", tmp_path / "out", k=2, show_progress=False)
+    with pytest.raises(ValueError, match=r"is the delimiter ';'\?"):
+        rf.Interactions.from_csv(tmp_path / "e.csv")
+
+
 def test_ids_that_look_missing_are_customers_out_of_core_as_in_memory(tmp_path):
     """ "NA", "null", "None" are ids to every reader of recforge (only an empty field is
     missing): out of core too, where pandas' chunked reader read them as missing and dropped

@@ -21,6 +21,7 @@ from .._tables import (
     SingleDelimitedText,
     arrow_decoding,
     arrow_present,
+    check_header,
     check_names_cover,
     check_no_header_line,
     check_repeated_names,
@@ -92,9 +93,7 @@ def _chunks(path, columns, kinds, chunk_rows, sep, encoding, what, names, fast, 
         return
     if os.path.isdir(path) or lower.endswith(".parquet"):
         dataset = parquet_dataset(path, f"{what} {path!r}")
-        missing = [c for c in columns if c not in dataset.schema.names]
-        if missing:
-            raise ValueError(f"{what} {path!r} has no column {missing[0]!r} (columns: {dataset.schema.names})")
+        check_header(f"{what} {path!r}", columns, dataset.schema.names)
         # No read-ahead: Arrow would otherwise decode up to 16 batches (and 4 files) ahead of
         # the one being split, and memory would grow with the input (2.4 GiB at 100M events).
         batches = dataset.to_batches(columns=columns, batch_size=chunk_rows, batch_readahead=0, fragment_readahead=0)
@@ -133,9 +132,7 @@ def _csv_chunks(path, columns, kinds, chunk_rows, sep, encoding, what, names, fa
         with source() as s:
             check_names_cover(s, header, f"{what} {path!r}", **read_options)
         check_no_header_line(path, columns, sep, encoding, True, f"{what} {path!r}")
-    missing = [c for c in columns if c not in header]
-    if missing:
-        raise ValueError(f"{what} {path!r} has no column {missing[0]!r} (columns: {list(header)})")
+    check_header(f"{what} {path!r}", columns, header)  # with the in-memory reader's hints (a wrong --sep)
     if names is None:
         check_repeated_names(path, columns, sep, encoding, True, f"{what} {path!r}")
         with source() as s:
