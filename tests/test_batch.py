@@ -624,6 +624,27 @@ def test_a_file_of_another_delimiter_gets_the_in_memory_readers_hint(tmp_path):
         rf.Interactions.from_csv(tmp_path / "e.csv")
 
 
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_point_in_a_file_of_decimal_commas_is_refused_out_of_core_as_in_memory(tmp_path, monkeypatch, fast):
+    """decimal=",": in memory "3.06" is refused (1.234,5 or 3.06: which is meant cannot be
+    told); out of core every such weight was a gap, and a file written with points gave lists
+    from nothing but popularity ("bad_weight 500")."""
+    from recforge.batch import spill
+
+    frame = pd.DataFrame({"user": ["a", "b"], "item": ["x", "y"], "qty": [1.5, 2.0]})
+    model = rf.ColdStart(rf.ItemKNN()).fit(rf.Interactions.from_pandas(frame, weight_col="qty"))
+    (tmp_path / "e.csv").write_text("user;item;qty\na;x;1,5\nb;y;3.06\n")
+    if not fast:  # pandas' reader, where Arrow's balks
+        monkeypatch.setattr(spill, "_arrow_csv_chunks", lambda *a: (_ for _ in ()).throw(spill.ArrowBalked("x")))
+    args = dict(k=2, sep=";", decimal=",", show_progress=False)
+    with pytest.raises(ValueError, match=r"column 'qty' must hold numbers with decimal commas, got '3.06'"):
+        rf.batch.recommend(model, tmp_path / "e.csv", tmp_path / "out", **args)
+    with pytest.raises(ValueError, match="decimal commas"):
+        rf.Interactions.from_csv(tmp_path / "e.csv", weight_col="qty", sep=";", decimal=",")
+    (tmp_path / "ok.csv").write_text("user;item;qty\na;x;1,5\nb;y;\n")  # an empty field: a gap
+    assert rf.batch.recommend(model, tmp_path / "ok.csv", tmp_path / "o2", **args)["dropped"] == {"bad_weight": 1}
+
+
 def test_ids_that_look_missing_are_customers_out_of_core_as_in_memory(tmp_path):
     """ "NA", "null", "None" are ids to every reader of recforge (only an empty field is
     missing): out of core too, where pandas' chunked reader read them as missing and dropped

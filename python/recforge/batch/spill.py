@@ -249,6 +249,8 @@ def _converted(table, kinds: dict, what: str, path: str, first_row: int, has_hea
         if kind != "str":
             if decimal == ",":  # "2,55" as "2.55"; a field with a point too is no number here
                 with_point = pc.match_substring(values, ".")
+                if kind == "number" and pc.any(with_point).as_py():
+                    _refuse_point(values.filter(with_point)[0].as_py(), column)
                 values = pc.if_else(with_point, pa.scalar(None, pa.string()), pc.replace_substring(values, ",", "."))
             try:
                 values = pc.cast(values, pa.int64() if kind == "int" else pa.float64())
@@ -264,7 +266,10 @@ def _cast(frame, kinds: dict, decimal: str = "."):
         values = frame[column]
         if kind != "str" and decimal == "," and not pd.api.types.is_numeric_dtype(values):
             text = values.astype("string")
-            values = text.where(~text.str.contains(".", regex=False)).str.replace(",", ".", regex=False)
+            dotted = text.str.contains(".", regex=False).fillna(False).to_numpy(dtype=bool)
+            if kind == "number" and dotted.any():
+                _refuse_point(text[dotted].iloc[0], column)
+            values = text.where(~dotted).str.replace(",", ".", regex=False)
         if kind == "str":
             frame[column] = values.astype(str).where(values.notna(), None)
         elif kind == "int":
@@ -275,6 +280,15 @@ def _cast(frame, kinds: dict, decimal: str = "."):
                 _check_numbers(values, numbers, column)
             frame[column] = numbers
     return frame
+
+
+def _refuse_point(value: str, column: str) -> None:
+    """NotNumbers for a "number" field holding a point in a file of decimal commas, as the
+    in-memory reader refuses it (1.234,5 or 3.06: which is meant cannot be told)."""
+    raise NotNumbers(
+        f"column {column!r} must hold numbers with decimal commas, got {value!r} (a point: thousands "
+        "separators are not read)"
+    )
 
 
 def _check_numbers(values, numbers, column: str) -> None:
