@@ -234,6 +234,31 @@ def test_rules_products_segments_and_messages(tmp_path, products):
     assert first == [[item, d] for item, d in zip(rows["item"], rows["description"])]  # product ids, not codes
 
 
+@pytest.mark.parametrize("suffix, escaped", [(".html", True), (".HTM", True), (".xml", True), (".txt", False)])
+def test_an_html_template_escapes_what_it_prints(tmp_path, suffix, escaped):
+    """An HTML e-mail template printed 'RECORD FRAME 7" SINGLE SIZE' and 'SNAKES & LADDERS'
+    as they are, breaking its attributes; as Jinja2's select_autoescape, a template named
+    .html, .htm or .xml escapes the values (never its own markup), any other prints text."""
+    log = pd.DataFrame({"user": ["a", "a", "b", "b", "c"], "item": ["p1", "p2", "p1", "p3", "p2"]})
+    log.to_csv(tmp_path / "log.csv", index=False)
+    products = pd.DataFrame(
+        {"item": ["p1", "p2", "p3"], "description": ['FRAME 7" <SINGLE>', "SNAKES & LADDERS", "MUG"]}
+    )
+    products.to_csv(tmp_path / "products.csv", index=False)
+    template = tmp_path / f"mail{suffix}"
+    template.write_text('<ul>{% for i in items %}<li title="{{ i.description }}">x</li>{% endfor %}</ul>')
+    argv = ["campaign", "--data", str(tmp_path / "log.csv"), "--fit", "itemknn", "--quiet", "--products"]
+    argv += [str(tmp_path / "products.csv"), "--messages", str(tmp_path / "m.csv"), "--template", str(template)]
+    assert main([*argv, "--out", str(tmp_path / "c.csv"), "--novelty", "0", "--diversity", "0"]) == 0
+    text = " ".join(pd.read_csv(tmp_path / "m.csv")["message"])
+    assert text.startswith("<ul><li title=")
+    if escaped:
+        assert "SNAKES &amp; LADDERS" in text or "FRAME 7&#34; &lt;SINGLE&gt;" in text
+        assert "SNAKES & LADDERS" not in text and '7" <SINGLE>' not in text
+    else:
+        assert "SNAKES & LADDERS" in text or '7" <SINGLE>' in text
+
+
 def test_a_product_of_several_categories_counts_in_each(tmp_path, products):
     """--category-col "A|B" (MovieLens' genres "Adventure|Comedy") is two categories, as the
     content features read it: a cap of one keeps every category of the list once; --category-sep

@@ -130,8 +130,20 @@ def add_campaign_parser(sub, add_data_arguments) -> None:
     )
     c.add_argument("--key-file", help="--pseudonymise: file holding the key (never written anywhere)")
     c.add_argument("--messages", help="also write one message per customer (.csv, .csv.gz or .parquet)")
-    c.add_argument("--template", help="--messages: Jinja2 template file (UTF-8; default: the English one)")
+    c.add_argument(
+        "--template",
+        help="--messages: Jinja2 template file (UTF-8; default: the English one); a .html, .htm or .xml one has "
+        "the values it prints HTML-escaped (a description with & or <), as Jinja2's select_autoescape does",
+    )
     c.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+MARKUP_SUFFIXES = (".html", ".htm", ".xml", ".xhtml")  # Jinja2's select_autoescape defaults
+
+
+def _is_markup(path: str | None) -> bool:
+    """Whether a template file is HTML or XML by its name (escaped values), as Jinja2 tells."""
+    return path is not None and path.lower().endswith(MARKUP_SUFFIXES)
 
 
 def _product_table(args, item_ids):
@@ -260,7 +272,8 @@ def campaign(args) -> None:
     if args.messages:
         try:
             source = default_template() if args.template is None else Path(args.template).read_text(encoding="utf-8")
-            template = MessageTemplate(source)
+            # an HTML e-mail escapes what it prints: "SNAKES & LADDERS", 'RECORD FRAME 7"'
+            template = MessageTemplate(source, autoescape=_is_markup(args.template))
         except (OSError, ValueError, ImportError) as e:
             raise CliError(f"--template: {e}") from None
 
