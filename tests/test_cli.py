@@ -778,7 +778,7 @@ def test_netted_returns_are_not_called_dropped(tmp_path, capsys):
     assert "dropped rows: returns 3" in line and "netted" not in line
     # b took back all it bought (Online Retail's 16446 took back a 168,470 order, and had the
     # highest lifetime value): dropping returns keeps that purchase, and the command says so
-    assert "1 customers returned at least half of what they bought (e.g. b: 5.00 of 5.00)" in said.err
+    assert "1 customer returned at least half of what they bought (e.g. b: 5.00 of 5.00)" in said.err
 
 
 def test_money_per_line_from_a_quantity_and_a_unit_price(tmp_path, capsys):
@@ -1244,3 +1244,12 @@ def test_dropped_rows_are_said_in_the_order_reasons_are_checked():
     merged = {"dropped": {"unknown_event": 5, "returns": 2, "new_item": 4, "missing_user": 0}}
     assert dropped_rows(merged) == "new_item 4, unknown_event 5, returns 2"
     assert dropped_rows({"dropped": {}}) == "none"
+
+
+def test_counts_of_one_are_said_in_the_singular():
+    """ "1 customers had no usable event left", "1 customers in 1 block": the counts a run
+    prints take their noun's singular for one, and a verb that agrees."""
+    from recforge.cli._common import counted, were
+
+    assert counted(1, "customer") == "1 customer" and counted(4010, "customer") == "4,010 customers"
+    assert counted(0, "list") == "0 lists" and were(1) == "was" and were(2) == "were"

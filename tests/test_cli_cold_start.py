@@ -181,7 +181,7 @@ def test_a_bare_model_still_skips_new_customers_and_refuses_customer_tables(tmp_
     later.write_text("customer,sku,event,ts\nNEW-A,SKU-1,purchase,1700000002\nC0002,SKU-1,purchase,1\n")
     out = tmp_path / "r.csv"
     assert main(["recommend", "--model", str(model), "--data", str(later), "--out", str(out)]) == 0
-    assert "1 customers the model has not seen were skipped" in capsys.readouterr().out
+    assert "1 customer the model has not seen was skipped" in capsys.readouterr().out
     assert (
         main(
             ["recommend", "--model", str(model), "--data", str(later), "--customers", str(customers), "--out", str(out)]

@@ -516,6 +516,16 @@ def write_table(table: dict, path: str, exact: bool = False) -> None:
             f.detach()
 
 
+def counted(n: int, noun: str) -> str:
+    """``n`` and its noun, plural but for one: "1 customer", "4,010 customers"."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def were(n: int) -> str:
+    """The verb a count of ``n`` takes: "1 customer was", "2 customers were"."""
+    return "was" if n == 1 else "were"
+
+
 def dropped_rows(report: dict) -> str:
     """An Interactions report's dropped rows for the console ("missing_user 135,080"), or "none":
     every command that reads events says what it left out."""

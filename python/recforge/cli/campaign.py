@@ -34,6 +34,7 @@ from ._common import (
     check_output,
     citable,
     co_purchase_similarity,
+    counted,
     dropped_rows,
     make_model,
     progress,
@@ -397,16 +398,18 @@ def campaign(args) -> None:
         write_table(_campaign_rows(held, *lists, args.k), args.holdout_out)
     print(
         f"{inter}; dropped rows: {dropped_rows(inter.report)}; "
-        f"{users.size - (0 if held is None else n_held):,} customers, top-{args.k} of {args.candidates} candidates "
+        f"{counted(users.size - (0 if held is None else n_held), 'customer')}, "
+        f"top-{args.k} of {args.candidates} candidates "
         f"(diversity {args.diversity:g}{', mean penalty' if args.diversity_penalty == 'mean' else ''}, "
         f"novelty {args.novelty:g}"
         f"{'; ' + ', '.join(sorted(options)) if options else ''})"
         + (
-            f"; {trending:,} lists hold trending products (the model offered fewer than {args.candidates} candidates)"
+            f"; {counted(trending, 'list')} hold{'s' * (trending == 1)} trending products "
+            f"(the model offered fewer than {args.candidates} candidates)"
             if trending
             else ""
         )
-        + (f"; {short:,} lists shorter than {args.k}" if short else "")
+        + (f"; {counted(short, 'list')} shorter than {args.k}" if short else "")
         + audience.audience_summary(args, n_suppressed, n_held)
         + (
             f"; {excluded.nnz:,} pairs excluded (--exclude; rows with a customer or product not in --data: "
@@ -425,7 +428,7 @@ def campaign(args) -> None:
         write_table(messages, args.messages)
         print(
             f"{len(messages['message']):,} messages -> {args.messages}"
-            + (f" ({unsent:,} customers without a product get none)" if unsent else "")
+            + (f" ({counted(unsent, 'customer')} without a product get{'s' * (unsent == 1)} none)" if unsent else "")
         )
     print(f"{table['rank'].size:,} rows in {time.perf_counter() - start:.1f} s -> {args.out}")
 

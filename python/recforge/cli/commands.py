@@ -27,6 +27,7 @@ from ._common import (
     build_interactions,
     campaign_rows,
     check_output,
+    counted,
     drop_returns,
     dropped_rows,
     make_model,
@@ -35,6 +36,7 @@ from ._common import (
     read_events,
     recommend_all,
     sample_services,
+    were,
     write_table,
 )
 from ._purchases import purchased
@@ -235,10 +237,11 @@ def recommend_out_of_core(args, start: float) -> None:
     dropped = ", ".join(f"{k} {v:,}" for k, v in report["dropped"].items()) or "none"
     left_out = report.get("customer_rows_dropped", {})
     print(
-        f"{report['customers']:,} customers in {report['blocks']} block{'' if report['blocks'] == 1 else 's'}"
+        f"{counted(report['customers'], 'customer')} in {counted(report['blocks'], 'block')}"
         + (f" ({report['resumed_blocks']} written by an earlier run)" if report["resumed_blocks"] else "")
         + (
-            f"; {report['skipped_customers']:,} customers the model has not seen were skipped"
+            f"; {counted(report['skipped_customers'], 'customer')} the model has not seen "
+            f"{were(report['skipped_customers'])} skipped"
             if report["skipped_customers"]
             else ""
         )  # fmt: skip
@@ -249,7 +252,7 @@ def recommend_out_of_core(args, start: float) -> None:
         )  # fmt: skip
         + ("; answered by " + ", ".join(f"{p} {n:,}" for p, n in report["paths"].items()) if report["paths"] else "")
         + (
-            f"; {report['customers_all_dropped']:,} customers had no usable event left"
+            f"; {counted(report['customers_all_dropped'], 'customer')} had no usable event left"
             + ("" if isinstance(model, ColdStart) else " and got no list")
             if report.get("customers_all_dropped")
             else ""
@@ -295,9 +298,9 @@ def recommend(args) -> None:
     if not fallbacks:
         users = np.flatnonzero(np.diff(history.matrix.indptr) > 0)
         print(
-            f"{users.size:,} known customers with events in {args.data}"
-            + (f"; {len(new):,} customers the model has not seen were skipped" if len(new) else "")
-            + (f"; {emptied.size:,} customers had no usable event left and got no list" if emptied.size else "")
+            f"{counted(users.size, 'known customer')} with events in {args.data}"
+            + (f"; {counted(len(new), 'customer')} the model has not seen {were(len(new))} skipped" if len(new) else "")
+            + (f"; {counted(emptied.size, 'customer')} had no usable event left, no list" if emptied.size else "")
             + f"; dropped rows: {dropped_rows(history.report)}{note}"
         )
         ids, scores = recommend_all(
@@ -328,7 +331,7 @@ def recommend(args) -> None:
         counts = {name: int(np.count_nonzero(first == code)) for code, name in enumerate(ColdStart.PATHS)}
         answered_by = ", ".join(f"{name} {n:,}" for name, n in counts.items() if n)
         print(
-            f"{users.size:,} customers ({int((labels >= 0).sum()):,} known, {int((labels < 0).sum()):,} new)"
+            f"{counted(users.size, 'customer')} ({int((labels >= 0).sum()):,} known, {int((labels < 0).sum()):,} new)"
             + (f"; answered by {answered_by}" if answered_by else "")
             + (f"; {emptied.size:,} of them had no usable event left" if emptied.size else "")
             + "".join(f"; --customers rows left out: {n:,} ({why})" for why, n in left_out.items())

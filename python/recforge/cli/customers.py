@@ -28,7 +28,7 @@ from ..customers.value import MAX_HORIZON
 from . import audience
 from ._amount import HELP as AMOUNT_HELP
 from ._amount import amount_columns, amount_values
-from ._common import CliError, add_csv_arguments, check_output, dropped_rows, read_events, write_table
+from ._common import CliError, add_csv_arguments, check_output, counted, dropped_rows, read_events, write_table
 from ._hints import Hint
 from ._negatives import warn_negatives
 from ._purchases import add_purchase_arguments, keep_lines, purchase_lines, warn_event_types
@@ -117,7 +117,7 @@ def _summary(args, as_of=None, log=None):
         {"dropped": {k: v for k, v in s.report.items() if k != "lines" and not (netted and k == "returns")}}
     )
     returns = f"; {s.report['returns']:,} return lines netted" if netted and s.report.get("returns") else ""
-    print(f"{len(s):,} customers from {s.report['lines']:,} lines{returns}; dropped rows: {dropped}")
+    print(f"{counted(len(s), 'customer')} from {counted(s.report['lines'], 'line')}{returns}; dropped rows: {dropped}")
     if args.returns == "drop" and amounts is not None and s.report.get("returns"):
         _warn_returned(customers, amounts)
     if args.as_of is not None:
@@ -189,7 +189,7 @@ def _warn_returned(customers, amounts) -> None:
     if mostly.any():
         worst = int(np.argmax(np.where(mostly, returned, -1.0)))
         print(
-            f"{int(mostly.sum()):,} customers returned at least half of what they bought (e.g. {ids[worst]}: "
+            f"{counted(int(mostly.sum()), 'customer')} returned at least half of what they bought (e.g. {ids[worst]}: "
             f"{returned[worst]:,.2f} of {bought[worst]:,.2f}), and --returns drop counts their purchases in full; "
             "--returns net subtracts returns from their day's purchases",
             file=sys.stderr,

@@ -19,9 +19,11 @@ from ._common import (
     CliError,
     add_csv_arguments,
     check_output,
+    counted,
     dropped_rows,
     pseudonym_key,
     read_events,
+    were,
     write_table,
 )
 from ._hints import Hint
@@ -290,7 +292,8 @@ def lift_command(args) -> None:
         "every line of --data" if args.since is None else f"{args.days:g} day{'s' * (args.days != 1)} from {args.since}"
     )
     print(
-        f"{table['n_treated'][0]:,} customers received the campaign, {table['n_control'][0]:,} were held out; "
+        f"{counted(table['n_treated'][0], 'customer')} received the campaign, {table['n_control'][0]:,} "
+        f"{were(table['n_control'][0])} held out; "
         f"{len(users):,} event lines in the window ({window}); dropped rows: {dropped_rows({'dropped': dropped})}"
     )
     print(f"{'conversion':<25}{'treated':>9}{'control':>9}{'lift':>9}   {args.confidence:.0%} interval    p-value")
