@@ -995,6 +995,15 @@ def test_target_lists_the_likeliest_buyers(tmp_path, events_csv, capsys):
     assert "most likely to buy 85123A" in capsys.readouterr().out
     assert main(["target", "--data", "sample", "--item", "NOPE"]) == 2
     assert "no line has product 'NOPE'" in capsys.readouterr().err
+    # a product only on lines without a customer (Online Retail's 85123a): said, with the one meant
+    log = tmp_path / "log.csv"
+    lines = [f"C{i % 30},{'85123A' if i % 3 else 'X'},2011-0{1 + i % 9}-0{1 + i % 9}" for i in range(300)]
+    log.write_text("customer,sku,ts\n" + "\n".join(lines + [",85123a,2011-05-05"]) + "\n")
+    argv = ["target", "--data", str(log), "--user-col", "customer", "--item-col", "sku", "--time-col", "ts"]
+    assert main([*argv, "--item", "85123a"]) == 2
+    assert "only lines without a customer have product '85123a'; did you mean '85123A'?" in capsys.readouterr().err
+    assert main([*argv, "--item", "x"]) == 2
+    assert "no line has product 'x'; did you mean 'X'?" in capsys.readouterr().err
     assert main(["target", "--data", str(events_csv), "--user-col", "customer", "--time-col", "ts", "--item", "x"]) == 2
     assert "--item-col is needed" in capsys.readouterr().err
     # times in messages are dates, not epoch seconds; a window longer than the log is named
