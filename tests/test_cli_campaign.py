@@ -458,6 +458,8 @@ def test_bad_rules_are_refused(tmp_path, capsys):
         # nothing left to offer wrote a campaign file of no rows, exit 0
         ({"allow": []}, "--rules: allow is empty: every list would be empty"),
         ({"allow": ["22423"], "deny": ["22423"]}, "--rules: allow and deny leave no product"),
+        # a product written in another case is named
+        ({"deny": ["85123a", "NOPE"]}, "not in the data: ['85123a', 'NOPE']; did you mean '85123A' for '85123a'?"),
     ):
         rules.write_text(json.dumps(given))
         assert run(tmp_path, "--rules", str(rules))[0] == 2

@@ -14,7 +14,7 @@ import scipy.sparse as sp
 
 from .._checks import closest
 from .._csv_out import Coded
-from .._factorize import factorize, lookup
+from .._factorize import factorize, id_meant, lookup
 from ..campaign import (
     Explainer,
     MessageTemplate,
@@ -190,8 +190,12 @@ def _rules(path, item_ids):
             raise CliError(f"--rules {key}: a list of product ids, got {json.dumps(values)[:80]}")
         at = lookup(item_ids, np.array([v if isinstance(v, str) else str(v) for v in values], dtype=object))
         if (at < 0).any():
+            absent = np.asarray(values, dtype=object)[at < 0]
+            meant = [(v, id_meant(item_ids, v)) for v in absent[:5].tolist()]
+            meant = ", ".join(f"{m!r} for {v!r}" for v, m in meant if m is not None)
             raise CliError(
-                f"--rules {key}: products not in the data: {np.asarray(values, dtype=object)[at < 0][:5].tolist()}"
+                f"--rules {key}: products not in the data: {absent[:5].tolist()}"
+                + (f"; did you mean {meant}?" if meant else "")
             )
         return at
 
