@@ -746,17 +746,20 @@ def test_returns_are_dropped_out_of_core_as_in_memory(tmp_path, fitted, capsys):
 
 @pytest.mark.parametrize("fast", [True, False])
 def test_decimal_commas_out_of_core_on_both_readers(tmp_path, fast):
-    """Arrow's streaming reader and pandas' chunks read "2,5" as 2.5 with decimal ","; a field
-    with a point too ("1.234,5", "1.234") is no number (missing: its row is dropped and counted
-    later, as any weight that does not parse out of core)."""
+    """Arrow's streaming reader and pandas' chunks read "2,5" as 2.5 with decimal ","; an empty
+    field is missing; a field with a point too ("1.234,5", "1.234") is refused, as the in-memory
+    reader refuses it (it was a gap out of core)."""
     from recforge.batch import spill
 
     path = tmp_path / "e.csv"
-    path.write_text("user;item;weight\nc1;p1;2,5\nc2;p2;1.234,5\nc3;p1;1.234\nc4;p3;7\nc5;p1;\n")
+    path.write_text("user;item;weight\nc1;p1;2,5\nc4;p3;7\nc5;p1;\n")
     kinds = {"user": "str", "item": "str", "weight": "float"}
     chunks = spill.read_chunks(str(path), list(kinds), kinds, 2, ";", fast=fast, decimal=",")
     weights = np.concatenate([c.column("weight").to_numpy(zero_copy_only=False) for c in chunks])
-    np.testing.assert_array_equal(weights, [2.5, np.nan, np.nan, 7.0, np.nan])
+    np.testing.assert_array_equal(weights, [2.5, 7.0, np.nan])
+    path.write_text("user;item;weight\nc1;p1;2,5\nc2;p2;1.234,5\n")
+    with pytest.raises(ValueError, match=r"column 'weight' must hold numbers with decimal commas, got '1.234,5'"):
+        list(spill.read_chunks(str(path), list(kinds), kinds, 2, ";", fast=fast, decimal=","))
 
 
 def test_blocks_beyond_any_use_are_refused_before_any_file(tmp_path):

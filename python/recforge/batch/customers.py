@@ -25,8 +25,7 @@ def attribute_columns(model) -> tuple[list, list]:
 
 
 def table_kinds(model, key: str, id_kind: str) -> dict:
-    """Columns of the table to read, each with its kind ("str", "int", or "number": a float
-    where text is an error)."""
+    """Columns of the table to read, each with its kind ("str", "int", "float")."""
     if not isinstance(model, ColdStart):
         raise ValueError(
             "customers: the model has no fallbacks, so customers without events cannot be answered; "
@@ -37,7 +36,7 @@ def table_kinds(model, key: str, id_kind: str) -> dict:
     text, numeric = attribute_columns(model)
     if key in text or key in numeric:
         raise ValueError(f"customer_key {key!r} is also an attribute column of the model")
-    return {key: id_kind, **dict.fromkeys(text, "str"), **dict.fromkeys(numeric, "number")}
+    return {key: id_kind, **dict.fromkeys(text, "str"), **dict.fromkeys(numeric, "float")}
 
 
 def with_empty_rows(user_ids: np.ndarray, H: sp.csr_matrix, more) -> tuple[np.ndarray, sp.csr_matrix, np.ndarray]:

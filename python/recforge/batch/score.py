@@ -82,7 +82,7 @@ def _plan(model, events: str, k: int) -> tuple[dict, dict]:
     spec = check_scoring_model(model)
     kinds = {spec["user_col"]: _kind(model.user_ids_), spec["item_col"]: _kind(model.item_ids_)}
     if spec.get("weight_col"):
-        kinds[spec["weight_col"]] = "number"  # text is refused, as in memory; an empty field is a gap
+        kinds[spec["weight_col"]] = "float"  # text is refused, as in memory; an empty field is a gap
     if spec.get("event_col"):
         kinds[spec["event_col"]] = "str"
     if needs_times(spec):  # read as text, parsed as the in-memory reader parses them

@@ -48,9 +48,7 @@ def require_io() -> None:
 def arrow_schema(kinds: dict):
     import pyarrow as pa
 
-    # "number": a float column where text that is no number is an error (a table of customer
-    # attributes, as the in-memory reader refuses it), not a gap whose row is dropped (events)
-    types = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "number": pa.float64()}
+    types = {"str": pa.string(), "int": pa.int64(), "float": pa.float64()}
     return pa.schema([(column, types[kind]) for column, kind in kinds.items()])
 
 
@@ -68,13 +66,14 @@ def read_chunks(
 ) -> Iterator:
     """Arrow tables of at most ``chunk_rows`` rows of ``columns`` from a Parquet file or folder
     (a dataset), a CSV file or a folder of them, each column cast to its kind in ``kinds``
-    ("str", "int", "float", or "number": a float where text is an error), so every chunk has
-    the same schema. ``what`` names the input in errors; ``names`` are the column names of a
-    CSV without a header line. A CSV is read by Arrow's streaming reader where ``fast``
-    (raising ArrowBalked, possibly after some chunks, where it cannot read the file: see
-    :func:`spill_input`), else by pandas' chunked reader. ``decimal``: the number columns'
-    decimal mark (with ",", a number field holding a point is missing, as any number that
-    does not parse)."""
+    ("str", "int" or "float"), so every chunk has the same schema. ``what`` names the input in
+    errors; ``names`` are the column names of a CSV without a header line. A CSV is read by
+    Arrow's streaming reader where ``fast`` (raising ArrowBalked, possibly after some chunks,
+    where it cannot read the file: see :func:`spill_input`), else by pandas' chunked reader.
+    An empty field is missing; in a "float" column, text that is no number is an error, as the
+    in-memory reader has it (an "int" column is of ids: such a row is dropped and counted
+    later). ``decimal``: the number columns' decimal mark (with ",", a "float" field holding a
+    point is an error: 1.234,5 or 3.06, which is meant cannot be told)."""
     try:
         yield from _chunks(path, columns, kinds, chunk_rows, sep, encoding, what, names, fast, decimal)
     except NotNumbers as e:
@@ -249,7 +248,7 @@ def _converted(table, kinds: dict, what: str, path: str, first_row: int, has_hea
         if kind != "str":
             if decimal == ",":  # "2,55" as "2.55"; a field with a point too is no number here
                 with_point = pc.match_substring(values, ".")
-                if kind == "number" and pc.any(with_point).as_py():
+                if kind == "float" and pc.any(with_point).as_py():
                     _refuse_point(values.filter(with_point)[0].as_py(), column)
                 values = pc.if_else(with_point, pa.scalar(None, pa.string()), pc.replace_substring(values, ",", "."))
             try:
@@ -267,7 +266,7 @@ def _cast(frame, kinds: dict, decimal: str = "."):
         if kind != "str" and decimal == "," and not pd.api.types.is_numeric_dtype(values):
             text = values.astype("string")
             dotted = text.str.contains(".", regex=False).fillna(False).to_numpy(dtype=bool)
-            if kind == "number" and dotted.any():
+            if kind == "float" and dotted.any():
                 _refuse_point(text[dotted].iloc[0], column)
             values = text.where(~dotted).str.replace(",", ".", regex=False)
         if kind == "str":
@@ -276,14 +275,13 @@ def _cast(frame, kinds: dict, decimal: str = "."):
             frame[column] = pd.to_numeric(values, errors="coerce").astype("Int64")  # gaps: dropped later
         else:
             numbers = pd.to_numeric(values, errors="coerce").astype(np.float64)
-            if kind == "number":
-                _check_numbers(values, numbers, column)
+            _check_numbers(values, numbers, column)
             frame[column] = numbers
     return frame
 
 
 def _refuse_point(value: str, column: str) -> None:
-    """NotNumbers for a "number" field holding a point in a file of decimal commas, as the
+    """NotNumbers for a "float" field holding a point in a file of decimal commas, as the
     in-memory reader refuses it (1.234,5 or 3.06: which is meant cannot be told)."""
     raise NotNumbers(
         f"column {column!r} must hold numbers with decimal commas, got {value!r} (a point: thousands "
@@ -300,7 +298,7 @@ def _check_numbers(values, numbers, column: str) -> None:
 
 
 class NotNumbers(ValueError):
-    """A "number" column holding text (named with its file by :func:`read_chunks`)."""
+    """A "float" column holding text (named with its file by :func:`read_chunks`)."""
 
 
 def spill_input(
