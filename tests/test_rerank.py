@@ -494,4 +494,8 @@ def test_trending_products_that_complete_a_list_rank_after_the_models():
         assert rf.campaign.rerank(ids, scores, 2, paths=paths, boost=boost)[0][0].tolist() == [4, second]
     with pytest.raises(ValueError, match="paths must be integers of the shape of ids"):
         rf.campaign.rerank(ids, scores, 2, paths=paths[:, :2])
+    with pytest.raises(
+        ValueError, match=r"paths holds 99: ColdStart.PATHS codes are 0 to 4"
+    ):  # was taken as the model's
+        rf.campaign.rerank(ids, scores, 2, paths=np.where(paths == 0, 99, paths))
     assert (rf.campaign.rerank(ids[:, :0], scores[:, :0], 2, paths=paths[:, :0])[0] == -1).all()  # no candidate

@@ -236,6 +236,11 @@ def rerank(
         paths = np.asarray(paths)
         if paths.shape != ids.shape or paths.dtype.kind not in "iu":
             raise ValueError(f"paths must be integers of the shape of ids {ids.shape}, got {paths.dtype} {paths.shape}")
+        odd = (paths < -1) | (paths >= _N_PATHS)
+        if odd.any():  # a path of another model's numbering, or text codes cast: not ColdStart's
+            raise ValueError(
+                f"paths holds {paths[odd].flat[0]}: ColdStart.PATHS codes are 0 to {_N_PATHS - 1} (-1 for padding)"
+            )
         own_scores, scores = scores, _relevance_by_path(scores, paths, ids).astype(dtype)
     k = check_int(k, "k", minimum=0)
     return_report = check_bool(return_report, "return_report")
@@ -360,6 +365,7 @@ def rerank(
 # which such products sit in a list they completed: the model's products keep 95% of their
 # spread (their places against diversity and novelty barely move)
 _POPULAR = ColdStart.PATHS.index("popular")
+_N_PATHS = len(ColdStart.PATHS)
 _FLOOR = 0.05
 
 
