@@ -930,6 +930,12 @@ def test_evaluate_measures_on_purchases_what_is_learnt_from_every_event(tmp_path
     assert main(argv) == 0  # every test pair measured, views too
     assert json.loads((tmp_path / "r.json").read_text())["n_users"] == len({inter.user_ids[r] for r in T.row})
     assert main([*argv, "--purchase-events", "buy", "--tune", "--trials", "2"]) == 0
+    # no event of the types given: said as such (it said "the reasons name no product", then
+    # "the test side is empty; give more events")
+    assert main([*argv, "--purchase-events", "purchase"]) == 2
+    err = capsys.readouterr().err
+    assert "--purchase-events purchase: no event of --event-col event is one of 'purchase'" in err
+    assert "nothing to measure" in err and err.count("\n") == 1
     argv = ["evaluate", "--data", str(tmp_path / "log.csv"), "--purchase-events", "buy"]
     assert main(argv) == 2 and "--purchase-events needs --event-col" in capsys.readouterr().err
 

@@ -96,15 +96,21 @@ def _purchase_types_of(labels, types: list[str]) -> tuple[np.ndarray, np.ndarray
     return text, np.isin(text, np.array(types, dtype=object))
 
 
-def purchased(inter, args):
+def purchased(inter, args, measured: bool = False):
     """Customers x products, 1 where the customer bought the product (an event of a type in
     --purchase-events) in ``inter``'s event log: what a campaign's reason, "because you bought
     ...", may name. A model trained on views and purchases otherwise explained a list by a
-    product the customer only looked at. Says so on stderr when no event is a purchase."""
+    product the customer only looked at. Says so on stderr when no event is a purchase; with
+    ``measured`` (evaluate measures on the purchases), it is an error: nothing would be measured."""
     events = inter.events
     types = purchase_types(args)
     text, is_purchase = _purchase_types_of(events.event_types, types)
     bought = (events.event >= 0) & is_purchase[np.maximum(events.event, 0)]
+    if not bought.any() and measured:
+        raise CliError(
+            f"--purchase-events {args.purchase_events}: no event of --event-col {args.event_col} is one of "
+            f"{', '.join(map(repr, types))} (its types are {', '.join(text.tolist())}): there is nothing to measure"
+        )
     if not bought.any():
         print(
             f"--event-col {args.event_col}: no event is a purchase ({', '.join(map(repr, types))}; its types are "

@@ -377,7 +377,7 @@ def evaluate(args) -> None:
     train_set, test_set = split_events(inter, args.split, args.test_frac, args.cutoff, args.seed)
     bought, measured, n_test = None, "", test_set.nnz
     if args.purchase_events is not None:  # measured on what customers buy, learnt from every event
-        bought = purchased(inter, args)
+        bought = purchased(inter, args, measured=True)
         test_set = relevant_part(test_set, bought)
         measured = f", of which {test_set.nnz:,} purchases ({args.purchase_events}) measured"
     # Every customer with a test item is measured, as rf.evaluate / rf.compare do; the groups
