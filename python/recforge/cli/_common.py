@@ -421,7 +421,7 @@ def piped_input(args) -> str | None:
         if value == "-":
             return f"{option} -: recforge reads files, not standard input; {way_out}"
         if os.path.exists(value) and not os.path.isfile(value) and not os.path.isdir(value):
-            return f"{option} {value!r} is a pipe, not a file: recforge reads it more than once; {way_out}"
+            return f"{option} {value!r} is a pipe or device, not a file: recforge reads it more than once; {way_out}"
     return None
 
 
