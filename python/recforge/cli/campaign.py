@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from ..campaign import (
     pseudonymise,
     rerank,
 )
+from ..datasets.online_retail import is_service
 from ..models import ColdStart, Popularity
 from . import audience
 from ._candidates import POPULAR, chosen_paths
@@ -42,6 +44,7 @@ from ._common import (
     sample_services,
     write_table,
 )
+from ._hints import Hint
 from ._purchases import PURCHASE, purchased
 from .features import (
     add_product_arguments,
@@ -137,6 +140,33 @@ def add_campaign_parser(sub, add_data_arguments) -> None:
         "the values it prints HTML-escaped (a description with & or <), as Jinja2's select_autoescape does",
     )
     c.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _warn_services(args, item_ids, ids, reasons, denied) -> None:
+    """Say so where the lists offer, or their reasons name, what Online Retail's codes for
+    postage, fees and manual lines are (POST, M, BANK CHARGES ...; the shipped sample leaves them
+    out by itself): on the full UCI file EASE's campaign offered POST 42 times and gave POSTAGE
+    as the reason 83 times. Only where the data holds two such codes or more: an "M" alone may
+    be a shop's product."""
+    if args.data == "sample":
+        return
+    services = np.flatnonzero(is_service(item_ids))
+    if denied is not None and len(denied):
+        services = np.setdiff1d(services, np.flatnonzero(denied) if np.asarray(denied).dtype == bool else denied)
+    if services.size < 2:
+        return
+    shown = np.bincount(ids[ids >= 0], minlength=item_ids.size)[services]
+    cited = np.bincount(reasons[reasons >= 0], minlength=item_ids.size)[services]
+    if not (shown.any() or cited.any()):
+        return
+    named = ", ".join(f"{item_ids[j]} ({n:,})" for j, n in zip(services, shown + cited) if n)
+    deny = json.dumps({"deny": item_ids[services].tolist()})
+    warnings.warn(
+        f"the lists offer or give as a reason {named}: Online Retail's codes for postage, fees and manual lines, "
+        f"not products; --rules with {deny} keeps them out of the lists and the reasons",
+        Hint,
+        stacklevel=2,
+    )
 
 
 MARKUP_SUFFIXES = (".html", ".htm", ".xml", ".xhtml")  # Jinja2's select_autoescape defaults
@@ -397,6 +427,7 @@ def campaign(args) -> None:
             template, shown[to], segments, users[to], ids[to], reasons[to], inter.item_ids, descriptions, scores[to]
         )
         messages["unsent"] = int(np.count_nonzero(~(ids >= 0).any(axis=1) & (True if held is None else ~held)))
+    _warn_services(args, inter.item_ids, ids, reasons, options.get("deny"))
     write_table(table, args.out)
     if held is not None:
         write_table(_campaign_rows(held, *lists, args.k), args.holdout_out)
