@@ -118,6 +118,30 @@ def test_random_search_is_seeded_and_stops_on_trials_or_budget():
     assert quick.stopped == "budget" and len(quick.trials) == 1
 
 
+def test_a_random_search_tries_the_models_own_parameters_first():
+    """Two random draws from ALS's space scored NDCG@10 0.183 on the sample's validation split,
+    its defaults 0.212: tuning ended below where it started. The model's own parameters are
+    tried first where the space holds them (the defaults, or a given model's values), never
+    again among the draws; a space without them, and a grid, search as before."""
+    from scipy import stats
+
+    X = sp.csr_matrix(interactions(seed=7))
+    space = {"regularization": [10.0, 100.0, 300.0, 1000.0], "neighbours": [None, 5]}
+    result = rf.tune(rf.EASE, space, X, n_trials=8, refit=False)
+    drawn = [t["params"] for t in result.trials]
+    assert drawn[0] == {"regularization": 300.0, "neighbours": None}  # EASE's defaults
+    assert len({tuple(sorted(d.items(), key=str)) for d in drawn}) == 8  # all eight, none twice
+    given = rf.tune(rf.EASE(regularization=10.0, neighbours=5), space, X, n_trials=2, refit=False)
+    assert given.trials[0]["params"] == {"regularization": 10.0, "neighbours": 5}
+    assert given.best_score >= given.trials[0]["score"]
+    elsewhere = rf.tune(rf.EASE, {"regularization": [10.0, 100.0]}, X, n_trials=1, seed=1, refit=False)
+    assert elsewhere.trials[0]["params"]["regularization"] in (10.0, 100.0)  # 300 is not in the space
+    ranged = rf.tune(rf.EASE, {"regularization": stats.loguniform(1.0, 1000.0)}, X, n_trials=2, refit=False)
+    assert ranged.trials[0]["params"] == {"regularization": 300.0}  # within the distribution's support
+    grid = rf.tune(rf.EASE, {"regularization": [10.0, 300.0]}, X, search="grid", refit=False)
+    assert [t["params"]["regularization"] for t in grid.trials] == [10.0, 300.0]  # a grid keeps its order
+
+
 @pytest.mark.parametrize(
     "kwargs, exc, match",
     [

@@ -129,8 +129,9 @@ def edges(space: dict, best: dict) -> dict:
     return out
 
 
-def _candidates(space: dict, search: str, rng: np.random.Generator):
-    """Parameter dicts: every combination (grid, in order) or independent draws (random)."""
+def _candidates(space: dict, search: str, rng: np.random.Generator, start: dict | None = None):
+    """Parameter dicts: every combination (grid, in order) or independent draws (random),
+    ``start`` (the model's own values, where the space holds them) drawn first."""
     names = list(space)
     for name, values in space.items():
         if not hasattr(values, "rvs") and (isinstance(values, (str, bytes)) or not hasattr(values, "__len__")):
@@ -144,12 +145,16 @@ def _candidates(space: dict, search: str, rng: np.random.Generator):
         for combo in itertools.product(*(space[n] for n in names)):
             yield dict(zip(names, combo))
         return
+    if start is not None:
+        yield dict(start)
     sizes = [len(space[n]) for n in names] if lists else []
     if lists and int(np.prod(sizes, dtype=np.float64)) <= 1_000_000:
         # A finite grid: draws without replacement (no trial repeats another), then "space".
         for flat in rng.permutation(int(np.prod(sizes))):
             position = np.unravel_index(int(flat), sizes)
-            yield {n: _plain(space[n][int(i)]) for n, i in zip(names, position)}
+            draw = {n: _plain(space[n][int(i)]) for n, i in zip(names, position)}
+            if draw != start:
+                yield draw
         return
     while True:
         yield {
@@ -160,6 +165,39 @@ def _candidates(space: dict, search: str, rng: np.random.Generator):
             )
             for n in names
         }
+
+
+def _starting_point(own: dict, space: dict) -> dict | None:
+    """The model's own values of the searched parameters where the space holds every one of
+    them (in its list, or its distribution's support), else None: tried first, a random search
+    never ends below where it started (2 draws from ALS's space scored NDCG 0.183 on the
+    sample's validation split, its defaults 0.212)."""
+    start = {}
+    for name, values in space.items():
+        if name not in own:
+            return None
+        value = own[name]
+        if not hasattr(values, "rvs") and (isinstance(values, (str, bytes)) or not hasattr(values, "__len__")):
+            return None  # not a space: _candidates says so
+        if hasattr(values, "rvs"):
+            low, high = values.support()
+            if not (
+                isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and low <= value <= high
+            ):
+                return None
+        elif not any(_same_value(value, v) for v in values):
+            return None
+        start[name] = _plain(value)
+    return start
+
+
+def _same_value(a, b) -> bool:
+    """Whether two parameter values are one (64 and 64.0 alike; "cosine" and True never)."""
+    if isinstance(a, (bool, np.bool_)) or isinstance(b, (bool, np.bool_)):
+        return isinstance(a, (bool, np.bool_)) and isinstance(b, (bool, np.bool_)) and bool(a) == bool(b)
+    if isinstance(a, (int, float, np.number)) and isinstance(b, (int, float, np.number)):
+        return float(a) == float(b)
+    return type(a) is type(b) and a == b
 
 
 def _plain(value):
@@ -219,7 +257,9 @@ def tune(
         predictions of the held-out ratings (lower is better).
     search : {"random", "grid"}, default "random"
         Random draws from ``space`` (without repeats when every entry is a list), or every
-        combination in order.
+        combination in order. A random search tries the model's own parameters first where
+        the space holds them (its defaults, or the values of a model given), so that it never
+        ends below where it started.
     n_trials : int, default 20
         Most trials (random search; a grid stops at its end or here, whichever comes first).
     budget : float, optional
@@ -282,7 +322,8 @@ def tune(
     rng = np.random.default_rng(check_int(seed, "seed", minimum=0))
     start = time.perf_counter()
     trials, stopped = [], "space"
-    for n, params in enumerate(_candidates(space, search, rng)):
+    own = _starting_point(make().get_params(deep=True), space) if search == "random" else None
+    for n, params in enumerate(_candidates(space, search, rng, own)):
         if n == n_trials:
             stopped = "n_trials"
             break
