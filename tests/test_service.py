@@ -124,6 +124,10 @@ def test_similar_answers_as_the_model(served):
     assert body["items"] == model.item_ids_[ids[ids >= 0]].tolist()
     np.testing.assert_allclose(body["scores"], scores[ids >= 0])
     assert client.get("/similar", params={"item": "nope"}).status_code == 404
+    # a product written in another case: the one meant is named
+    answer = client.get("/similar", params={"item": "P2"})
+    assert answer.status_code == 404 and "did you mean 'p2'?" in answer.json()["error"]
+    assert "did you mean" not in client.get("/similar", params={"item": "nope"}).json()["error"]
 
 
 def test_event_times_in_milliseconds_or_iso_text_keep_the_trending_clock(served):

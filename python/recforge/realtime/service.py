@@ -46,7 +46,7 @@ except ImportError as e:  # the serve extra is optional
     raise ImportError("recforge's service needs the serve extra: pip install 'recforge[serve]'") from e
 
 from .._checks import check_int
-from .._factorize import integer_written_otherwise
+from .._factorize import id_meant, integer_written_otherwise
 from .._version import __version__
 from .metrics import Metrics
 from .online import OnlineRecommender
@@ -212,7 +212,10 @@ class Service:
         k = _integer(query, "k", 10, 0, self.max_k)
         found = self.online.similar_items(raw, k)
         if found is None:
-            raise Refused(404, f"item {raw!r} is not a product of the model")
+            meant = id_meant(self.online.item_ids, raw)  # 85123a for 85123A
+            raise Refused(
+                404, f"item {raw!r} is not a product of the model" + (f"; did you mean {meant!r}?" if meant else "")
+            )
         return {"item": raw, "items": found[0].tolist(), "scores": found[1].tolist()}
 
     def events(self, body: dict) -> dict:
