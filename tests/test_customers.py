@@ -834,11 +834,12 @@ def test_profile_lift_against_plain_python():
         for j in range(items):
             inside = bought[members, j].sum()
             if inside >= 2:
-                lifts[f"i{j}"] = (inside / members.sum()) / (bought[:, j].sum() / n)
-        want = sorted(lifts.items(), key=lambda kv: (-kv[1], int(kv[0][1:])))[:4]
+                lifts[f"i{j}"] = ((inside / members.sum()) / (bought[:, j].sum() / n), inside)
+        # equal lifts: more buyers in the segment first, then the item's order
+        want = sorted(lifts.items(), key=lambda kv: (-round(kv[1][0], 9), -kv[1][1], int(kv[0][1:])))[:4]
         got = [(item, lift) for item, lift, _ in prof.top_items[seg_index]]
         assert [g[0] for g in got] == [w[0] for w in want]
-        np.testing.assert_allclose([g[1] for g in got], [w[1] for w in want])
+        np.testing.assert_allclose([g[1] for g in got], [w[1][0] for w in want])
     np.testing.assert_allclose(prof.revenue_share.sum(), 1.0)
     np.testing.assert_allclose(prof.customer_share.sum(), 1.0)
     hidden = rf.customers.profile(labels, s, X, min_size=n)  # every segment below the minimum size
@@ -846,6 +847,23 @@ def test_profile_lift_against_plain_python():
     assert "| segment |" in str(prof)
     with pytest.raises(ValueError, match="one segment per customer"):
         rf.customers.profile(labels[:-1], s)
+
+
+def test_equal_lifts_go_to_the_product_more_of_the_segment_bought():
+    """On Online Retail's two segments, every product bought only by one segment's customers has
+    the largest lift there is: the 5 buyers of a bracelet came before the 13 of a basket, by id
+    order. Equal lifts now go to the product with more buyers in the segment."""
+    import scipy.sparse as sp
+
+    n = 40
+    s = summary([f"c{i:02d}" for i in range(n)], np.full(n, 1.6e9), np.ones(n))
+    labels = np.repeat([0, 1], n // 2)
+    X = np.zeros((n, 3), dtype=np.float32)
+    X[:5, 0] = 1  # "a": 5 buyers, all in segment 0
+    X[:15, 1] = 1  # "b": 15 buyers, all in segment 0
+    X[:, 2] = 1  # "c": everyone
+    prof = rf.customers.profile(labels, s, sp.csr_matrix(X), item_ids=["a", "b", "c"], top=3)
+    assert [(item, buyers) for item, _, buyers in prof.top_items[0]] == [("b", 15), ("a", 5), ("c", 20)]
 
 
 def sp_random(n, items, rng):
@@ -1664,3 +1682,27 @@ def test_the_returns_hint_names_a_customer_as_the_table_writes_them(tmp_path, ca
     said = capsys.readouterr()
     assert "(e.g. 12346: 77,183.60 of 77,183.60)" in said.out + said.err
     assert pd.read_csv(out, dtype=str)["customer"].tolist() == ["12346", "12347"]
+
+
+def test_a_segments_products_are_what_its_customers_bought_not_returned(tmp_path, capsys):
+    """recforge customers --segments read every line with a product as bought: Online Retail's
+    "Discount" lines (negative amounts) headed a segment's top products. With --amount-col, a
+    line of negative amount (a return, a cancellation, a discount) names no product bought."""
+    from recforge.cli import main
+
+    rng = np.random.default_rng(4)
+    lines = []
+    for c in range(60):
+        heavy = c < 20  # a segment of frequent, big spenders
+        for d in range(12 if heavy else 2):
+            lines.append(
+                f"C{c},2011-0{1 + d % 9}-1{d % 9},{'P1' if heavy else 'P2'},{rng.uniform(50, 90) if heavy else 5:.2f}"
+            )
+        if heavy:
+            lines += [f"C{c},2011-03-0{1 + k},DISCOUNT,-10.00" for k in range(3)]  # only "bought" back
+    (tmp_path / "log.csv").write_text("customer,date,sku,amount\n" + "\n".join(lines) + "\n")
+    argv = ["customers", "--data", str(tmp_path / "log.csv"), "--user-col", "customer", "--time-col", "date"]
+    argv += ["--amount-col", "amount", "--item-col", "sku", "--segments", "2", "--quiet"]
+    assert main([*argv, "--out", str(tmp_path / "c.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "DISCOUNT" not in out and "P1 (" in out

@@ -217,7 +217,9 @@ def customers(args) -> None:
     if args.products is not None and (args.segments is None or args.item_col is None):
         # descriptions name the segments' top products, which need both
         raise CliError("--products needs --segments and --item-col (it names the segments' top products)")
-    s, customer_of_line, items = _summary(args)
+    log = read_log(args, arrow=True)
+    s, customer_of_line, items = _summary(args, log=log)
+    amounts = log[2]
     scores = rfm(s)
     table = {
         "customer": s.customer_ids,
@@ -252,6 +254,8 @@ def customers(args) -> None:
             row = lookup(s.customer_ids, customer_of_line)
             product, products = factorize(items, "--item-col")
             known = (row >= 0) & (product >= 0)
+            if amounts is not None:  # a return, a cancellation or a discount line is no purchase
+                known &= ~(np.asarray(amounts, dtype=np.float64) < 0)
             item_ids, col = sorted_codes(product[known], products)  # columns in id order: ties by id
             bought = sp.csr_matrix(
                 (np.ones(col.size), (row[known], col)), shape=(len(s), item_ids.size), dtype=np.float32

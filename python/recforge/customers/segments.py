@@ -302,7 +302,8 @@ def profile(
 
     Lift of item j in segment s = (share of s's customers who bought j) / (share of all
     customers who bought j); items with fewer than ``min_buyers`` buyers in the segment are left
-    out (a lift from two customers is noise). ``user_items``: an :class:`~recforge.Interactions`,
+    out (a lift from two customers is noise), and equal lifts go to the item with more buyers
+    in the segment. ``user_items``: an :class:`~recforge.Interactions`,
     whose rows are matched to the summary's customers by id (customers without interactions
     have none; its item ids name the products unless ``item_ids`` does), or a customers x items
     matrix whose rows are the summary's customers in its order (``summary.customer_ids``: sorted,
@@ -344,7 +345,10 @@ def profile(
             share = per_segment[s] / count[s]
             lift = np.divide(share, overall, out=np.zeros_like(share), where=overall > 0)
             lift[per_segment[s] < min_buyers] = 0.0
-            best = np.lexsort((np.arange(lift.size), -lift))[:top]
+            # equal lifts (every buyer of a product in this segment: the largest lift there is,
+            # often for many products) are ranked by their buyers in the segment, not by id
+            # order: 5 buyers of a bracelet came before 300 of a tea set
+            best = np.lexsort((np.arange(lift.size), -per_segment[s], -np.round(lift, 9)))[:top]
             tops[s] = [(names[j], float(lift[j]), int(per_segment[s, j])) for j in best if lift[j] > 0]
 
     small = count < min_size
