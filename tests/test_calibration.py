@@ -25,11 +25,13 @@ def random_log(seed: int, n: int = 600, customers: int = 50):
 
 
 def reference_holdout(customers, times, amounts, cutoff, end, returns):
-    """Per calibration customer: transactions (days with purchases) and value in (cutoff, end]."""
-    before = {c for c, t, a in zip(customers, times, amounts) if t <= cutoff and (returns == "net" or a >= 0)}
+    """Per calibration customer: transactions (days with purchases) and value in the days after
+    the cutoff's, up to the end's (whole days, as the summaries count them)."""
+    day = lambda t: math.floor(t / DAY)  # noqa: E731
+    before = {c for c, t, a in zip(customers, times, amounts) if day(t) <= day(cutoff) and (returns == "net" or a >= 0)}
     days = {}
     for c, t, a in zip(customers, times, amounts):
-        if cutoff < t <= end and (returns == "net" or a >= 0):
+        if day(cutoff) < day(t) <= day(end) and (returns == "net" or a >= 0):
             days.setdefault(c, {}).setdefault(math.floor(t / DAY), 0.0)
             days[c][math.floor(t / DAY)] += a
     out = {}
@@ -54,7 +56,12 @@ def test_holdout_purchases_match_plain_python(returns):
     np.testing.assert_allclose(cut.value, [want.get(c, (0, 0.0))[1] for c in ids], atol=1e-9)
     assert cut.duration == math.floor(end / DAY) - math.floor(cutoff / DAY) and cut.end == end
     assert cut.report["new_customers"] == len(set(want) - set(ids))
-    assert cut.report["holdout_lines"] == int(((times > cutoff) & (times <= end)).sum())
+    days = np.floor(times / DAY)
+    assert cut.report["holdout_lines"] == int(
+        ((days > math.floor(cutoff / DAY)) & (days <= math.floor(end / DAY))).sum()
+    )
+    # the cut falls inside a day: that day's lines after its moment are the calibration's too
+    assert ((times > cutoff) & (days == math.floor(cutoff / DAY))).any()
 
 
 class Stub:
@@ -98,10 +105,12 @@ def test_the_check_table_by_calibration_frequency():
 
 def test_refusals_and_an_empty_holdout():
     customers, times, amounts = random_log(5)
-    with pytest.raises(ValueError, match="is not before the last line"):
+    with pytest.raises(ValueError, match="must fall on a day before the last line"):
         rf.customers.calibration_holdout(customers, times, amounts, cutoff=times.max())
-    with pytest.raises(ValueError, match="end .* must be after cutoff"):
+    with pytest.raises(ValueError, match="end .* must fall on a day after cutoff"):
         rf.customers.calibration_holdout(customers, times, amounts, cutoff=1.6e9 + 10 * DAY, end=1.6e9)
+    with pytest.raises(ValueError, match="end .* must fall on a day after cutoff"):  # later, but that same day
+        rf.customers.calibration_holdout(customers, times, amounts, cutoff=1.6e9 + 10 * DAY, end=1.6e9 + 10.2 * DAY)
     cut = rf.customers.calibration_holdout(customers, times, amounts, cutoff=1.6e9 + 100 * DAY)
     with pytest.raises(TypeError, match="purchases must be a fitted BetaGeoFitter"):
         cut.check(StubSpend())
@@ -110,7 +119,7 @@ def test_refusals_and_an_empty_holdout():
     with pytest.raises(ValueError, match="max_frequency"):
         cut.check(Stub(), max_frequency=0)
     # every holdout line a return: nobody bought in the holdout
-    late = times > 1.6e9 + 100 * DAY
+    late = np.floor(times / DAY) > math.floor((1.6e9 + 100 * DAY) / DAY)
     cut = rf.customers.calibration_holdout(
         customers, times, np.where(late, -5.0, np.abs(amounts)), cutoff=1.6e9 + 100 * DAY
     )
@@ -161,7 +170,10 @@ def test_clv_checks_on_a_holdout_first(tmp_path, capsys):
     assert "check: fitted on " in printed and "lines up to 2011-09-01" in printed
     assert "| repeat purchases in calibration |" in printed and "| 7+ |" in printed
     assert "customers first bought after it" in printed and out.exists()
-    for date, message in (("2099-01-01", "is not before the last line"), ("soon", "--calibration-end: cutoff")):
+    for date, message in (
+        ("2099-01-01", "must fall on a day before the last line"),
+        ("soon", "--calibration-end: cutoff"),
+    ):
         assert main(["clv", "--data", "sample", "--calibration-end", date, "--quiet"]) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1

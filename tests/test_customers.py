@@ -29,11 +29,12 @@ def period_start(t, period) -> int:
 
 
 def reference_summary(customers, times, amounts, as_of, unit, period, returns):
-    """Customer by customer in plain Python; periods from the calendar, in days."""
+    """Customer by customer in plain Python; periods from the calendar, in days. The whole of
+    as_of's period is observed, as lifetimes' observation_period_end."""
     step, scale = 1, {"day": 1, "week": 7}[unit]
     per = {}
     for c, t, a in zip(customers, times, amounts):
-        if t > as_of or (returns == "drop" and a < 0):
+        if period_start(t, period) > period_start(as_of, period) or (returns == "drop" and a < 0):
             continue
         per.setdefault(c, {}).setdefault(period_start(t, period), 0.0)
         per[c][period_start(t, period)] += a
@@ -69,8 +70,10 @@ def test_summary_matches_plain_python(unit, period, returns):
     for name in ("frequency", "recency", "T", "monetary_value", "total_value"):
         np.testing.assert_allclose(getattr(s, name), [want[c][name] for c in s.customer_ids], atol=1e-9)
     np.testing.assert_allclose(s.since_last, s.T - s.recency)
-    assert s.report["after_as_of"] == int((times > as_of).sum())
-    assert s.report["returns"] == int(((amounts < 0) & (times <= as_of)).sum())
+    seen = np.array([period_start(t, period) <= period_start(as_of, period) for t in times])
+    assert ((times > as_of) & seen).any()  # as_of falls inside a period with lines after it
+    assert s.report["after_as_of"] == int((~seen).sum())
+    assert s.report["returns"] == int(((amounts < 0) & seen).sum())
 
 
 def test_summary_example_and_the_lines_it_drops():
@@ -1508,9 +1511,9 @@ def test_summary_select_names_a_bad_selection():
 
 def test_calibration_holdout_names_its_dates():
     who, when, money, _ = random_log(10)
-    with pytest.raises(ValueError, match=r"cutoff 2021-\S+ is not before the last line \(2021-\S+\)"):
+    with pytest.raises(ValueError, match=r"cutoff 2021-\S+ must fall on a day before the last line's \(2021-\S+\)"):
         rf.customers.calibration_holdout(who, when, money, cutoff=float(when.max()) + DAY)
-    with pytest.raises(ValueError, match=r"end 2020-\S+ must be after cutoff 2020-\S+"):
+    with pytest.raises(ValueError, match=r"end 2020-\S+ must fall on a day after cutoff 2020-\S+"):
         rf.customers.calibration_holdout(who, when, money, cutoff=1.6e9 + 100 * DAY, end=1.6e9 + 50 * DAY)
 
 
@@ -1706,3 +1709,34 @@ def test_a_segments_products_are_what_its_customers_bought_not_returned(tmp_path
     assert main([*argv, "--out", str(tmp_path / "c.csv")]) == 0
     out = capsys.readouterr().out
     assert "DISCOUNT" not in out and "P1 (" in out
+
+
+def test_as_of_a_date_counts_that_whole_day(tmp_path, capsys):
+    """--as-of 2020-03-10 counts 10 March: T counts it, so its purchases count, as lifetimes'
+    observation_period_end has it. The cut at its midnight dropped the day's lines, aged every
+    customer a day without a purchase, and target scored as of a midnight."""
+    import pandas as pd
+    from lifetimes.utils import summary_data_from_transaction_data
+    from recforge.cli import main
+
+    rng = np.random.default_rng(3)
+    n = 500
+    when = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 100 * 86400, n), unit="s")
+    log = pd.DataFrame({"customer": rng.integers(0, 60, n), "time": when, "amount": rng.gamma(2.0, 10.0, n).round(2)})
+    log["product"] = np.where(rng.random(n) < 0.3, "P1", "P2")
+    path = tmp_path / "log.csv"
+    log.to_csv(path, index=False)
+    day = log.time.dt.floor("D") == pd.Timestamp("2020-03-10")
+    later = log.time.dt.floor("D") > pd.Timestamp("2020-03-10")
+    assert day.sum() > 0 and later.sum() > 0
+    argv = ["--data", str(path), "--user-col", "customer", "--amount-col", "amount", "--as-of", "2020-03-10"]
+    assert main(["customers", *argv, "--out", str(tmp_path / "c.csv")]) == 0
+    assert f"after_as_of {later.sum()}" in capsys.readouterr().out
+    got = pd.read_csv(tmp_path / "c.csv").set_index("customer").sort_index()
+    want = summary_data_from_transaction_data(log, "customer", "time", observation_period_end="2020-03-10")
+    np.testing.assert_array_equal(got.transactions, want.frequency + 1)
+    np.testing.assert_array_equal(got.days_since_last, want["T"] - want.recency)
+    out = tmp_path / "t.csv"
+    assert main(["target", *argv, "--item-col", "product", "--item", "P1", "--window", "20", "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert f"after_as_of {later.sum()}" in said and "in the 20 days after 2020-03-10 (of" in said

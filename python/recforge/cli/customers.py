@@ -23,7 +23,7 @@ from ..customers import (
     rfm,
     summary,
 )
-from ..customers.summary import sorted_codes
+from ..customers.summary import periods, sorted_codes
 from ..customers.value import MAX_HORIZON
 from . import audience
 from ._amount import HELP as AMOUNT_HELP
@@ -50,7 +50,10 @@ def add_log_arguments(parser, items: str | None = None) -> None:
         else "not read: lifetime value is per customer (taken so that one set of options serves customers, clv "
         "and target)",
     )
-    g.add_argument("--as-of", help="end of observation (default: the last line's time)")
+    g.add_argument(
+        "--as-of",
+        help="last day observed: the lines of that whole day count, later ones do not (default: the last line's day)",
+    )
     g.add_argument(
         "--returns",
         default="drop",
@@ -420,7 +423,11 @@ def target(args) -> None:
         )
     wanted = products[at].tolist()
     t = as_seconds(times, "times")
-    end = float(np.nanmax(t)) if args.as_of is None else as_moment(args.as_of, "as_of")
+    # Whole days, as customers and clv observe them: --as-of 2011-12-01 counts the lines of
+    # 1 December, the window after it is 2 to 31 December, and the fitting cut falls between
+    # days too rather than inside one
+    last_day = periods(np.nanmax(t) if args.as_of is None else as_moment(args.as_of, "--as-of"), "day")
+    end = float(np.nextafter((last_day + 1) * 86400.0, -np.inf))
     first = float(np.nanmin(t))
     if end - args.window * 86400.0 <= first:
         # the model learns from the last window whose outcome is known: it must start after the log does
@@ -452,7 +459,7 @@ def target(args) -> None:
     products = ", ".join(map(str, wanted))
     print(
         f"the {order.size:,} customers most likely to buy {products} in the {args.window:g} days after "
-        f"{np.datetime64(int(end), 's')} (of {ids.size:,}; base rate {model.base_rate_:.1%} when fitted)"
+        f"{str(np.datetime64(int(end), 's'))[:10]} (of {ids.size:,}; base rate {model.base_rate_:.1%} when fitted)"
         + audience.audience_summary(args, n_suppressed, 0 if held is None else int(held.sum()))
         + ":"
     )

@@ -205,9 +205,11 @@ def calibration_holdout(
     customers, times, amounts
         The log, as for :func:`summary`.
     cutoff : time
-        Lines up to it (inclusive) are the calibration, lines after it the holdout.
+        Lines up to the end of its period (its day, or week) are the calibration, lines of later
+        periods the holdout: ``cutoff="1997-09-30"`` puts 30 September in the calibration.
     end : time, optional
-        End of the holdout (default: the last line's time); lines after it are left out.
+        End of the holdout, whose period is in it as ``as_of``'s is in :func:`summary`'s
+        (default: the last line's time); lines of later periods are left out.
     unit, period, returns, n_threads
         As for :func:`summary`; the holdout's purchases are counted the same way.
 
@@ -240,18 +242,23 @@ def calibration_holdout(
         stop = float(finite.max()) if finite.size else start
     else:
         stop = as_moment(end, "end")
-    if not stop > start:
+    # Whole periods, as the summaries count them: a cut inside a day once put the day's
+    # purchases after it in the holdout while the holdout's duration started the day after
+    first, last = periods(start, period), periods(stop, period)
+    if not last > first:
         if end is None:
             raise ValueError(
-                f"cutoff {moment_text(start)} is not before the last line ({moment_text(stop)}): "
+                f"cutoff {moment_text(start)} must fall on a {period} before the last line's ({moment_text(stop)}): "
                 "the holdout holds no time"
             )
         raise ValueError(
-            f"end {moment_text(stop)} must be after cutoff {moment_text(start)}: the holdout holds no time"
+            f"end {moment_text(stop)} must fall on a {period} after cutoff {moment_text(start)}'s: "
+            "the holdout holds no time"
         )
     options = dict(unit=unit, period=period, returns=returns, n_threads=n_threads)
     calibration = summary(customers, t, money, as_of=start, **options)
-    later = (t > start) & (t <= stop)
+    slot = periods(t, period)
+    later = (slot > first) & (slot <= last)
     purchases = np.zeros(len(calibration), dtype=np.int64)
     value = np.zeros(len(calibration))
     report = {"holdout_lines": int(later.sum()), "new_customers": 0}
@@ -266,5 +273,5 @@ def calibration_holdout(
             purchases[row[known]] = held.transactions[known]
             value[row[known]] = held.total_value[known]
             report["new_customers"] = int((~known).sum())
-    duration = (periods(stop, period) - periods(start, period)) * UNITS[period] / UNITS[unit]
+    duration = (last - first) * UNITS[period] / UNITS[unit]
     return CalibrationHoldout(calibration, purchases, value, float(duration), stop, report)

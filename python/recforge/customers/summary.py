@@ -173,8 +173,10 @@ def summary(
     amounts : array-like, shape (n_lines,), optional
         Money of each line (negative for a return). None: 0 (no monetary columns).
     as_of : time, optional
-        End of observation (default: the last line's time). Lines after it are dropped and
-        counted.
+        End of observation (default: the last line's time). Its whole period is observed, as
+        lifetimes' ``observation_period_end`` has it: with ``period="day"``, ``as_of="2011-12-09"``
+        counts the lines of 9 December, the day its ``T`` counts. Lines of later periods are
+        dropped and counted.
     unit : {"day", "week"}, default "day"
         Unit of recency, T and since_last.
     period : {"day", "week"}, default "day"
@@ -239,7 +241,9 @@ def summary(
         needs = "a customer, a time and an amount" if amounts is not None else "a customer and a time"
         raise ValueError(f"no line of {n:,} has {needs}{what}: nothing to summarise" if n else "no line to summarise")
     end = float(np.max(t, where=keep, initial=-np.inf)) if as_of is None else as_moment(as_of, "as_of")
-    late = keep & (t > end)
+    # T counts as_of's period as observed, so its lines count too: a cut at its moment (midnight
+    # for a date) aged every customer a day without letting anyone buy in it
+    late = keep & (periods(t, period) > periods(end, period))
     report["after_as_of"] = int(late.sum())
     keep &= ~late
     if not keep.any():
