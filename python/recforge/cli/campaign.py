@@ -253,6 +253,19 @@ def _rules(path, item_ids):
     return out
 
 
+def _warn_missing_new(args, lists: int, min_new: int) -> None:
+    """Say how many lists the min_new rule could not fill: the re-ranking places new products
+    from the customer's candidates only, so a rule of one new product a list left 44 of 130
+    lists without one (MovieLens, 50 candidates) while the run said nothing of it."""
+    warnings.warn(
+        f"{counted(lists, 'list')} hold{'s' * (lists == 1)} fewer than {counted(min_new, 'new product')} "
+        f"(--rules min_new): their {args.candidates} candidates held too few new products the rules let through; "
+        "a larger --candidates reaches further down each customer's ranking",
+        Hint,
+        stacklevel=2,
+    )
+
+
 def _excluded_pairs(args, inter, pseudonyms=None):
     """--exclude as a matrix over the data's customers and products (None without it), and the
     file's rows that name a customer or product the data does not hold (counted, not used).
@@ -364,7 +377,7 @@ def campaign(args) -> None:
     ids = np.full((users.size, args.k), -1, dtype=np.int64)
     reasons = np.full((users.size, args.k), -1, dtype=np.int64)
     scores = np.full((users.size, args.k), -np.inf)
-    short = trending = 0
+    short = trending = missing_new = 0
     try:
         with progress(users.size, "campaign", args.quiet) as bar:
             for first in range(0, users.size, BATCH):
@@ -400,6 +413,7 @@ def campaign(args) -> None:
                     trending += int((chosen_paths(candidates, paths[0], top) == POPULAR).any(axis=1).sum())
                 ids[part, :width], scores[part, :width] = top, top_scores
                 short += report["short_lists"]
+                missing_new += report["missing_new"]
                 if explainer is not None:
                     because, _ = explainer.explain(cited[rows], top, top=1)
                     reasons[part, :width] = because[:, :, 0]
@@ -428,6 +442,8 @@ def campaign(args) -> None:
         )
         messages["unsent"] = int(np.count_nonzero(~(ids >= 0).any(axis=1) & (True if held is None else ~held)))
     _warn_services(args, inter.item_ids, ids, reasons, options.get("deny"))
+    if missing_new:
+        _warn_missing_new(args, missing_new, options["min_new"])
     write_table(table, args.out)
     if held is not None:
         write_table(_campaign_rows(held, *lists, args.k), args.holdout_out)
