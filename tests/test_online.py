@@ -359,6 +359,26 @@ def test_updates_after_the_log_is_closed_are_refused_not_left_unlogged(tmp_path)
         rf.realtime.OnlineRecommender(rf.ItemKNN().fit(inter), log=tmp_path)
 
 
+def test_a_weight_beyond_float32_is_refused_neither_logged_nor_applied(tmp_path):
+    """A weight of 1e308 was taken, and every later answer for that customer failed (ItemKNN's
+    infinite scores cannot be written as JSON): refused as Interactions refuses it, once merged."""
+    u, i, w = events(0, 100)
+    inter = rf.Interactions.from_arrays(u, i, w)
+    log = tmp_path / "events.jsonl"
+    online = rf.realtime.OnlineRecommender(rf.ItemKNN().fit(inter), inter, log=log)
+    before, c2 = online.recommend("c1", k=5), online.history("c2").toarray()
+    with pytest.raises(ValueError, match=r"customer 'c1', product 'p1' would be beyond float32's range"):
+        online.update(["c2", "c1"], ["p2", "p1"], weights=[1.0, 1e308])
+    online.update(["c1"], ["p1"], weights=[2e38])
+    with pytest.raises(ValueError, match="once merged"):  # 2e38 twice
+        online.update(["c1"], ["p1"], weights=[2e38])
+    assert online.sequence == 1 and len(log.read_text().splitlines()) == 1  # only the batch taken
+    np.testing.assert_array_equal(online.history("c2").toarray(), c2)  # the refused batch's first event too
+    assert online.history("c1").max() == pytest.approx(2e38)
+    online.update(["c1"], ["p1"], weights=[-2e38])  # a return takes it back out
+    np.testing.assert_array_equal(online.recommend("c1", k=5)[0], before[0])
+
+
 def test_online_refuses_bad_input():
     u, i, w = events(0, 100)
     inter = rf.Interactions.from_arrays(u, i, w)

@@ -204,6 +204,31 @@ def test_bad_requests_get_a_status_and_a_message(served, method, path, payload, 
     assert service.online.sequence == 0  # nothing was applied
 
 
+def test_an_event_from_the_future_is_refused(tmp_path):
+    """The trending counters decay to the latest time seen: one event dated 9999-12-31 (a
+    warehouse's "no date") aged every other to nothing, and every new customer's list held its
+    product alone, for good."""
+    users, items, weights = events(0, 400)
+    history = rf.Interactions.from_arrays(users, items, weights, times=1.6e9 + np.arange(400) * 600.0)
+    service = svc.Service(rf.realtime.OnlineRecommender(rf.ItemKNN().fit(history), history))
+    with TestClient(svc.create_app(service)) as client:
+        trending = client.get("/recommend", params={"customer": "new", "k": 5}).json()["items"]
+        assert len(trending) == 5
+        for early, late in (("2020-09-14", "9999-12-31"), (1.6e9, time.time() + 3 * 86400),
+                            (1.6e12, (time.time() + 3 * 86400) * 1000)):  # fmt: skip
+            batch = [{"customer": "c1", "item": "p1", "time": early}, {"customer": "c2", "item": "p2", "time": late}]
+            reply = client.post("/events", json={"events": batch})
+            assert reply.status_code == 422, late
+            assert "event 1's time" in reply.json()["error"] and "is more than a day after now" in reply.json()["error"]
+        assert service.online.sequence == 0
+        assert client.get("/recommend", params={"customer": "new", "k": 5}).json()["items"] == trending
+        # an hour ahead (a clock that runs fast), in milliseconds: taken
+        reply = client.post(
+            "/events", json={"events": [{"customer": "c2", "item": "p2", "time": (time.time() + 3600) * 1000}]}
+        )
+        assert reply.status_code == 200 and service.online.sequence == 1
+
+
 def test_oversized_requests_are_refused(tmp_path):
     history = rf.Interactions.from_arrays(*events(0, 200))
     online = rf.realtime.OnlineRecommender(rf.ItemKNN().fit(history), history)

@@ -65,6 +65,7 @@ class CustomerState(NamedTuple):
 # Products the model does not know kept per customer (the most recent): a client posting
 # nonsense ids cannot grow a customer's state without bound.
 MAX_PENDING = 100
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # the models score in float32 (or float64)
 
 
 class _Live(NamedTuple):
@@ -80,6 +81,20 @@ class _Live(NamedTuple):
     state: dict  # customer -> CustomerState; entries replaced whole under the writers' lock
     trend: np.ndarray  # decayed event weight per product, at trend_time
     trend_time: float
+
+
+def _check_range(states: dict, item_ids: np.ndarray) -> None:
+    """Refuse histories beyond float32's range, which the models score in: a weight of 1e308
+    was taken, and every later answer for that customer failed (ItemKNN's infinite scores, ALS's
+    overflowing confidence), as Interactions refuses such a weight once merged."""
+    for customer, state in states.items():
+        beyond = np.flatnonzero(np.abs(state.weights) > FLOAT32_MAX)
+        if beyond.size:
+            item = item_ids[state.items[beyond[0]]]
+            raise ValueError(
+                f"the weight of customer {customer!r}, product {_plain(item)!r} would be beyond float32's range "
+                "(about 3.4e38) once merged; scale the weights down"
+            )
 
 
 def _live(model, state: dict, trend: np.ndarray, trend_time: float) -> _Live:
@@ -299,7 +314,9 @@ class OnlineRecommender:
         weights : array-like of float, optional
             Per event (default 1): a view may weigh 1, a purchase 5. A return weighs below 0:
             it is subtracted from the product's weight, and a product whose weight falls to 0
-            or below leaves the history (and returns do not count as trending).
+            or below leaves the history (and returns do not count as trending). A batch that
+            would leave a weight beyond float32's range (the models score in it) is refused,
+            neither logged nor applied.
         times : array-like, optional
             Per event, for the trending counters (default: the latest time seen): epoch seconds,
             datetimes or ISO 8601 strings, as everywhere in recforge.
@@ -343,14 +360,15 @@ class OnlineRecommender:
             raw = _as_catalogue_ids(live, items)  # converted once: looked up, and kept as written when unknown
             cols = _looked_up(live, raw)
             known = cols >= 0
-            if self._log is not None:  # write-ahead: on disk before it is applied
-                self._write_log(customers, items, w, t)
             touched: dict = {}
             for customer, col, weight, item in zip(keys, cols.tolist(), w.tolist(), raw.tolist()):
                 touched.setdefault(customer, []).append((col, weight, item))
             state = self._state
-            for customer, events in touched.items():
-                state[customer] = self._merged(state.get(customer), events)
+            merged = {customer: self._merged(state.get(customer), events) for customer, events in touched.items()}
+            _check_range(merged, live.item_ids)  # before the log: a batch refused is neither logged nor applied
+            if self._log is not None:  # write-ahead: on disk before it is applied
+                self._write_log(customers, items, w, t)
+            state.update(merged)
             counted = known & (w > 0)  # a return is no sign of a product selling
             self._count_trend(cols[counted], w[counted], None if t is None else t[counted], t)
             self.sequence += items.size

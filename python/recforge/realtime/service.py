@@ -7,7 +7,8 @@ Endpoints (JSON in, JSON out; errors are ``{"error": "..."}`` with a 4xx/5xx sta
 ``/recommend``     GET    ``?customer=&k=&exclude_seen=&explore=&segment=`` (or POST as JSON)
 ``/similar``       GET    ``?item=&k=`` (or POST): the model's most similar products
 ``/events``        POST   ``{"events": [{"customer", "item", "weight"?, "time"?, "event"?}, ...]}``
-                          (times: epoch seconds, or milliseconds, or ISO 8601 text; "event":
+                          (times: epoch seconds, or milliseconds, or ISO 8601 text, none more
+                          than a day after the service's clock; "event":
                           the type, weighed as the model was trained, when it was trained
                           with --event-weights)
 ``/feedback``      POST   ``{"feedback": [{"customer", "item", "reward", "request"?, "segment"?}]}``
@@ -47,6 +48,7 @@ except ImportError as e:  # the serve extra is optional
 
 from .._checks import check_int
 from .._factorize import id_meant, integer_written_otherwise
+from .._times import as_seconds, moment_text
 from .._version import __version__
 from .metrics import Metrics
 from .online import OnlineRecommender
@@ -54,6 +56,7 @@ from .online import OnlineRecommender
 MAX_BODY = 1 << 20  # bytes of one request body
 MAX_EVENTS = 10_000  # events (or feedback lines) in one request
 MAX_K = 1_000
+FUTURE_TOLERANCE = 86400.0  # seconds an event's time may lie ahead of the service's clock
 
 
 class Refused(Exception):
@@ -229,6 +232,8 @@ class Service:
         times = _times([e["time"] for e in rows]) if all(timed) and rows else None
         kinds = self._event_types(rows)
         try:
+            if times is not None:
+                times = _not_ahead(as_seconds(np.array(times, dtype=object), "times"), time.time())
             report = self.online.update(customers, items, weights, times, events=kinds)
         except ValueError as e:  # times in a mix of units
             raise Refused(422, f"events: {e}") from None
@@ -419,6 +424,22 @@ def _times(values: list) -> list:
     if any(text):
         raise Refused(422, "events: give every time as a number (epoch seconds) or every time as ISO 8601 text")
     return [_number({"time": v}, "time", None) for v in values]
+
+
+def _not_ahead(seconds: np.ndarray, now: float) -> np.ndarray:
+    """The events' times, none later than a day after ``now``: the trending counters decay to
+    the latest time seen, so one event dated 9999-12-31 (a warehouse's "no date") aged every
+    other event to nothing, and every new customer's list held that event's product alone, for
+    good. A day allows for clocks that differ and for local times taken as UTC."""
+    late = np.flatnonzero(seconds > now + FUTURE_TOLERANCE)
+    if late.size:
+        j = int(late[0])
+        more = f", as are {late.size - 1:,} more of the batch" if late.size > 1 else ""
+        raise ValueError(
+            f"event {j}'s time {moment_text(seconds[j])} is more than a day after now ({moment_text(now)}){more}: "
+            "a time from the future would age every other event's trend; send the time each event happened"
+        )
+    return seconds
 
 
 def _segment(query: dict):
