@@ -3,6 +3,7 @@ columns are converted to UTC (not read as pandas' internal integers), offsets in
 naive times are UTC, and text that is not a time is refused by name."""
 
 import datetime as dt
+import time
 import warnings
 
 import numpy as np
@@ -228,5 +229,26 @@ def test_epoch_seconds_beside_milliseconds_are_refused():
         _summary([1.7e12, 1.7e12, 1.7e15, 1.7e12])
     with warnings.catch_warnings():  # below 1e11 (the year 5138): seconds, as always
         warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", message=".*dated after today")  # the year 5107 is, though
         s = _summary([1.7e9, 1.7e9 + 86400, 9.9e10, 1.7e9], as_of=9.9e10)
     assert s.T[list(s.customer_ids).index("b")] == 0.0 and s.recency[0] == pytest.approx(1.0)
+
+
+def test_a_time_after_today_is_said():
+    """One line dated 9999-12-31 (a warehouse's "no date") among Online Retail's made the
+    time-decayed popular list one product long: every other event decayed from it to nothing.
+    Such a date is said where events are read; a "no date" past the year 5000 beside real dates
+    is named as one where the mixed units are refused."""
+    tomorrow = str(np.datetime64(int(time.time()), "s") + np.timedelta64(20, "h"))
+    times = ["2011-11-01", "2011-11-02", "2099-12-31", "2100-01-01"]
+    for build in (
+        lambda t: rf.Interactions.from_arrays(CUSTOMERS, ["x", "y", "z", "w"], times=t),
+        lambda t: rf.customers.summary(CUSTOMERS, t),
+    ):
+        with pytest.warns(UserWarning, match=r"2 rows are dated after today \(the latest 2100-01-01T00:00:00\)"):
+            build(times)
+        with warnings.catch_warnings():  # a clock a few hours behind the data's is no mistake
+            warnings.simplefilter("error")
+            build(times[:2] + [tomorrow, tomorrow])
+    with pytest.raises(ValueError, match=r'253402214400, 9999-12-31T00:00:00 in seconds.*"no date"'):
+        _summary([1.7e9, 1.7e9, 253402214400.0, 1.7e9])

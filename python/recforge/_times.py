@@ -7,6 +7,7 @@ UTC) or ISO 8601 strings (with or without an offset)."""
 from __future__ import annotations
 
 import re
+import time
 import warnings
 
 import numpy as np
@@ -78,6 +79,25 @@ _SUBSECOND_UNITS = ((1e14, 1e3, "milliseconds"), (1e17, 1e6, "microseconds"), (n
 # customer one transaction. A column whose every time is in that window is read as such dates.
 _SERIAL_RANGE = (20000.0, 80000.0)
 _SERIAL_EPOCH = 25569.0  # the serial of 1970-01-01
+AHEAD = 86400.0  # seconds an event's time may lie after this machine's clock: clocks differ, local times pass as UTC
+
+
+def warn_ahead(seconds: np.ndarray, name: str, stacklevel: int = 4) -> None:
+    """Warn where events are dated more than :data:`AHEAD` after this machine's clock. An event
+    log records the past, and trending, recency and temporal splits measure from its latest
+    time: one line dated 9999-12-31 (a warehouse's "no date") among Online Retail's made the
+    time-decayed popular list one product long, every other product decayed to 0."""
+    with np.errstate(invalid="ignore"):
+        ahead = seconds > time.time() + AHEAD  # NaN (a missing time) is not ahead
+    if ahead.any():
+        n = int(ahead.sum())
+        warnings.warn(
+            f"{name}: {n:,} {'row is' if n == 1 else 'rows are'} dated after today (the latest "
+            f"{moment_text(float(seconds[ahead].max()))}): trending, recency and temporal splits measure from the "
+            "latest time, so such a row makes every other event look old; fix or drop it",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
 
 
 def _dates_from_serials(numbers: np.ndarray, name: str) -> np.ndarray | None:
@@ -113,9 +133,11 @@ def _in_seconds(numbers: np.ndarray, name: str) -> np.ndarray:
         return numbers
     bands = np.searchsorted([limit for limit, _, _ in _SUBSECOND_UNITS], size[large], side="right")
     if not large.all() or bands.min() != bands.max():
+        most = float(size[large].max())
         raise ValueError(
-            f"{name} mixes epoch seconds with larger numbers (such as {size[large].max():.0f}, past the year "
-            "5000 in seconds: milliseconds?); give every time in one unit, seconds"
+            f"{name} mixes epoch seconds with larger numbers (such as {most:.0f}, {moment_text(most)} in seconds, "
+            'past the year 5000): milliseconds, or a far-future date standing for "no date"? Give every time in '
+            "one unit, seconds, and leave a missing one empty"
         )
     _, per_second, unit = _SUBSECOND_UNITS[int(bands[0])]
     warnings.warn(

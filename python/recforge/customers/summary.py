@@ -11,7 +11,7 @@ from .. import _core
 from .._checks import as_numbers, check_choice
 from .._config import resolve_threads
 from .._factorize import arrow_strings, factorize, whole_ids
-from .._times import as_moment, as_seconds, moment_text
+from .._times import as_moment, as_seconds, moment_text, warn_ahead
 
 RETURNS = ("drop", "net")
 UNITS = {"day": 86400.0, "week": 7 * 86400.0}
@@ -213,6 +213,7 @@ def summary(
     text = arrow_strings(customers)  # Arrow strings (from_csv's, Parquet's) stay so: no Python string per line
     customers = text if text is not None else np.asarray(customers)
     t = as_seconds(times, "times")
+    warn_ahead(t, "times", stacklevel=3)
     n = customers.shape[0] if customers.ndim == 1 else -1
     if customers.ndim != 1 or t.shape != (n,):
         raise ValueError(f"customers and times must be 1-D of one length, got {customers.shape} and {t.shape}")

@@ -31,7 +31,7 @@ from .._factorize import (
 from .._ids import decode_ids, encode_ids
 from .._npz import file_kind_hint, open_npz
 from .._sparse import check_aligned, check_sparse, row_ids
-from .._times import as_seconds
+from .._times import as_seconds, warn_ahead
 from .events import Events
 
 AGGREGATES = ("sum", "max", "count", "last")
@@ -530,6 +530,8 @@ class Interactions:
         # named by its column where it has one: "time column 'timestamp'" at the command line too
         named = f"time column {spec['time_col']!r}" if spec.get("time_col") not in (None, "time") else "time"
         t = as_seconds(cols["time"], named) if cols.get("time") is not None else None
+        if t is not None:
+            warn_ahead(t, named)
         amount = _numbers(cols["amount"], "amounts") if cols.get("amount") is not None else None
         report = {"rows": n}
         if known is None:
