@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pytest
 import recforge as rf
+from recforge._times import as_seconds
 
 pd = pytest.importorskip("pandas")
 
@@ -78,12 +79,27 @@ def test_day_first_dates_read_alike_whatever_the_rows_order(order):
 def test_year_first_dates_are_never_read_day_first():
     """With one impossible month among them (2024-13-01), pandas' day-first retry read every
     ISO date as year-day-month: 2024-01-02 became 1 February."""
-    from recforge._times import as_seconds
-
     with pytest.raises(ValueError, match="2024-13-01"):
         as_seconds(np.array(["2024-01-02", "2024-13-01", "2024-01-05"], dtype=object), "time")
     slashes = as_seconds(np.array(["2024/01/02", "2024/12/31"], dtype=object), "time")
     assert pd.to_datetime(slashes, unit="s").strftime("%Y-%m-%d").tolist() == ["2024-01-02", "2024-12-31"]
+
+
+def test_dotted_dates_that_read_both_ways_are_read_day_first():
+    """01.02.2011 is written day first wherever dates are written with dots (Germany, Russia,
+    Scandinavia), nowhere month first: a German shop's log of the first twelve days of its months
+    was read as January 2nd and so on, with a warning but against every reader's sense."""
+    dotted = ["01.02.2011 10:00", "03.04.2011 11:00", "12.05.2011 09:30"]
+    with pytest.warns(UserWarning, match=r"'01.02.2011 10:00': 2011-01-02 or 2011-02-01\); read day first"):
+        inter = rf.Interactions.from_arrays(["a", "b", "c"], ["x", "y", "z"], times=dotted)
+    got = pd.to_datetime(np.sort(inter.times.data), unit="s").strftime("%Y-%m-%d %H:%M").tolist()
+    assert got == ["2011-02-01 10:00", "2011-04-03 11:00", "2011-05-12 09:30"]
+    # a day past 12 settles it without a word, in either order of the rows
+    for times in (dotted + ["13.05.2011 08:00"], ["13.05.2011 08:00"] + dotted):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            seconds = as_seconds(np.array(times, dtype=object), "time")
+        assert sorted(pd.to_datetime(seconds, unit="s").strftime("%Y-%m-%d"))[0] == "2011-02-01"
 
 
 def test_a_column_every_date_of_which_reads_both_ways_is_warned_of():

@@ -166,7 +166,10 @@ def _parsed(values, name: str) -> np.ndarray:
         with warnings.catch_warnings():  # "could not infer format": each value then parses alone
             warnings.simplefilter("ignore", UserWarning)
             parsed = pd.to_datetime(values, utc=True)
-        _warn_if_both_orders_read(values, name)
+        if _warn_if_both_orders_read(values, name):  # dotted dates: day first
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                parsed = pd.to_datetime(values, utc=True, dayfirst=True)
     except (ValueError, TypeError) as first:
         # pandas infers one format from the first value: ISO 8601 text may vary in precision, and
         # a day-first log whose first date reads both ways ("01/02/2024") was taken month-first.
@@ -192,16 +195,20 @@ def _parsed(values, name: str) -> np.ndarray:
 
 
 _DAY_MONTH = re.compile(r"\s*\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
+# 01.02.2011 is written day first wherever dates are written with dots (Germany, Russia,
+# Scandinavia...); nowhere month first
+_DOTTED = re.compile(r"\s*\d{1,2}\.\d{1,2}\.\d{2,4}")
 
 
-def _warn_if_both_orders_read(values, name: str) -> None:
-    """Warn where every date of a day/month column reads both month first (taken) and day first
-    to other dates: a European log of the first twelve days of a month (01/12 .. 12/12) is
-    read as twelve months, and nothing else could tell."""
+def _warn_if_both_orders_read(values, name: str) -> bool:
+    """Warn where every date of a day/month column reads both month first and day first to
+    other dates: a European log of the first twelve days of a month (01/12 .. 12/12) is read as
+    twelve months, and nothing else could tell. Slashes and dashes are read month first (as
+    pandas does); dots day first, as they are written: True then, for the caller to reread."""
     array = to_numpy(values)
     first = _first_text(array)
     if first is None or not _DAY_MONTH.match(first):  # ISO text, the common case: nothing to ask
-        return
+        return False
     spread = [v for v in array[:: max(1, array.size // 1000)].tolist() if isinstance(v, str)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -212,18 +219,21 @@ def _warn_if_both_orders_read(values, name: str) -> None:
                 return
             day_first = pd.to_datetime(text, utc=True, dayfirst=True)
         except (ValueError, TypeError):
-            return  # only one order reads every date
+            return False  # only one order reads every date
         month_first = pd.to_datetime(text, utc=True)
     differ = np.flatnonzero(np.asarray(month_first != day_first))
+    dotted = _DOTTED.match(first) is not None
     if differ.size:
         example = text[int(differ[0])]
+        taken = "day first, as dates written with dots are" if dotted else "month first"
         warnings.warn(
             f"{name}: every date reads both month first and day first ({example!r}: "
-            f"{month_first[differ[0]]:%Y-%m-%d} or {day_first[differ[0]]:%Y-%m-%d}); read month first. "
+            f"{month_first[differ[0]]:%Y-%m-%d} or {day_first[differ[0]]:%Y-%m-%d}); read {taken}. "
             "Write the dates as ISO 8601 (YYYY-MM-DD) to be sure",
             UserWarning,
             stacklevel=4,
         )
+    return dotted and differ.size > 0
 
 
 _YEAR_FIRST = re.compile(r"\s*\d{4}[-/.]")
