@@ -550,3 +550,17 @@ def test_customers_say_the_lines_they_left_out_as_every_reader_does(tmp_path, ca
     assert main([*argv, "--out", str(tmp_path / "c.csv")]) == 0
     out = capsys.readouterr().out
     assert "2 customers from 4 lines; dropped rows: missing_customer 1, returns 1" in out and "{" not in out
+
+
+def test_an_empty_out_or_a_full_folder_is_named_as_the_option(tmp_path, capsys, monkeypatch):
+    """--out '' was offered the folder '/' ("or a folder ending in '/': '/'"), and a folder that
+    holds other files was called "out", the library's name, not the option's."""
+    model, events = tmp_path / "m.npz", tmp_path / "events.csv"
+    events.write_text("user,item\n" + "".join(f"c{u},p{(u * 7 + j) % 13}\n" for u in range(30) for j in range(3)))
+    assert main(["train", "--data", str(events), "--model", "popularity", "--out", str(model), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["recommend", "--model", str(model), "--data", str(events), "--out", "", "--quiet"]) == 2
+    assert capsys.readouterr().err == "recforge recommend: error: --out is empty: give a file name\n"
+    monkeypatch.chdir(tmp_path)  # holds the model and the events
+    assert main(["recommend", "--model", str(model), "--data", str(events), "--out", ".", "--quiet"]) == 2
+    assert capsys.readouterr().err.startswith("recforge recommend: error: --out '.' is not empty")

@@ -469,6 +469,8 @@ def check_output(path, option: str = "--out", suffixes=None, or_folder: bool = F
     ``or_folder``: the command also writes a folder of Parquet files (the message says so)."""
     if path is None:
         return
+    if not path.strip():  # not a file, nor (with or_folder) the folder "/"
+        raise CliError(f"{option} is empty: give a file name")
     try:
         check_writable(path, option)
     except ValueError as e:

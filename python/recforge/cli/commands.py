@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -221,8 +222,8 @@ def recommend_out_of_core(args, start: float) -> None:
             csv_names=args.names, returns=returns_as_trained(args, known),
             exclude_seen=args.exclude_seen == "all", show_progress=not args.quiet, **described,
         )  # fmt: skip
-    except (ValueError, ImportError) as e:
-        raise CliError(str(e)) from None
+    except (ValueError, ImportError) as e:  # named as the command names the folder
+        raise CliError(re.sub(r"^out ", "--out ", str(e))) from None
     if report.get("returns"):  # as in memory (drop_returns)
         print(
             f"dropped {report['returns']:,} rows with a negative {known.spec.get('weight_col')} (returns or "
