@@ -596,6 +596,21 @@ def test_similar_says_which_products_have_no_similar_one(tmp_path, capsys):
     assert "1 of 2 products have no similar product in the model (e.g. ['lonely'])" in out.err
 
 
+def test_similar_with_a_popularity_model_says_these_are_best_sellers(tmp_path, capsys):
+    """Popularity has no notion of similarity: its "similar products" are the best sellers, one
+    list for every product, printed as if they were similar ones."""
+    events = tmp_path / "e.csv"
+    events.write_text("customer,sku\na,x\na,y\nb,x\nb,z\nc,z\n")
+    columns = ["--data", str(events), "--user-col", "customer", "--item-col", "sku", "--quiet"]
+    for name, said in (("popularity", True), ("itemknn", False)):
+        model = str(tmp_path / f"{name}.npz")
+        assert main(["train", *columns, "--model", name, "--out", model]) == 0
+        capsys.readouterr()
+        assert main(["similar", "--model", model, "--items", "y"]) == 0
+        err = capsys.readouterr().err
+        assert ("which has no notion of similarity: these are the best sellers" in err) == said, err
+
+
 def test_console_entry_point():
     names = {ep.name: ep.value for ep in entry_points(group="console_scripts")}
     assert names.get("recforge") == "recforge.cli:main"

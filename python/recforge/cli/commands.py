@@ -8,6 +8,7 @@ import re
 import shutil
 import sys
 import time
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -22,7 +23,7 @@ from ..data import Interactions
 from ..evaluation import compare, default_space, split, tune
 from ..evaluation.tune import relevant_part
 from ..kernels import similarity
-from ..models import ColdStart, KNNRegressor, load
+from ..models import ColdStart, KNNRegressor, Popularity, load
 from ._common import (
     CliError,
     build_interactions,
@@ -40,6 +41,7 @@ from ._common import (
     were,
     write_table,
 )
+from ._hints import Hint
 from ._purchases import purchased
 from .features import read_attribute_table, read_features, read_products, table_key
 
@@ -553,6 +555,14 @@ def similar(args) -> None:
             raise CliError(f"--items: {e.args[0]}{'; separate ids by spaces' if listed else ''}") from None
         names = known.item_ids[items]
         ids, scores = model.similar_items(items, k=args.k)
+    if isinstance(model.model if isinstance(model, ColdStart) else model, Popularity) and args.text is None:
+        warnings.warn(
+            "the model is popularity, which has no notion of similarity: these are the best sellers, one list "
+            "for every product (itself left out); a model trained with --model itemknn, ease or als gives "
+            "similar products",
+            Hint,
+            stacklevel=2,
+        )
     rank = np.broadcast_to(np.arange(1, ids.shape[1] + 1), ids.shape)  # k above the catalogue: fewer columns
     ok = ids >= 0
     alone = ~ok.any(axis=1)  # an empty answer said, not a file or a print of nothing
