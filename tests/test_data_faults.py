@@ -429,6 +429,8 @@ def test_decimal_commas_are_read_with_decimal_comma(tmp_path, backend):
     field that holds a point too is refused by its line (1.234,5 has a thousands separator;
     1.234 would read as a thousandth of what it means)."""
     text = "user;item;weight\nC1;SKU1;2,5\nC2;SKU2;1\nC1;SKU3;-0,25\nC3;SKU1;\n"
+    with pytest.raises(ValueError, match=r"line 2 has '2,5' \(a decimal comma\? give ',' as the decimal mark"):
+        rf.Interactions.from_csv(write(tmp_path, "e.csv", text), "user", "item", "weight", sep=";")
     inter = rf.Interactions.from_csv(write(tmp_path, "e.csv", text), "user", "item", "weight", sep=";", decimal=",")
     np.testing.assert_array_equal(inter.matrix.toarray(), [[2.5, 0, -0.25], [0, 1, 0]])
     assert inter.report["dropped"]["bad_weight"] == 1  # the empty weight, as with points
@@ -445,7 +447,7 @@ def test_a_bad_number_of_a_file_without_header_is_named_by_its_own_line(tmp_path
     """With names= (no header line) the lines were counted as if a header came first: the
     first line's 'x' was reported on line 2."""
     headerless = write(tmp_path, "n.csv", "C1,SKU1,x\nC2,SKU2,1\n")
-    with pytest.raises(ValueError, match="must hold numbers: line 1 has 'x'"):
+    with pytest.raises(ValueError, match="must hold numbers: line 1 has 'x'$"):  # no decimal comma to suggest
         rf.Interactions.from_csv(headerless, "u", "i", "w", names=["u", "i", "w"])
     commas = write(tmp_path, "c.csv", "C1;SKU1;2,5\nC2;SKU2;1.5\n")
     with pytest.raises(ValueError, match="decimal commas: line 2 has '1.5'"):

@@ -590,10 +590,16 @@ def _numbers(vals: np.ndarray, column: str, where: str, decimal: str = ".", head
         try:
             out[n] = float(v) if v != "" else np.nan
         except (TypeError, ValueError):
+            comma = decimal == "." and isinstance(v, str) and _DECIMAL_COMMA.fullmatch(v) is not None
             raise ValueError(
                 f"column {column!r} of {where} must hold numbers: line {_line_of(n, header)} has {v!r}"
+                + (" (a decimal comma? give ',' as the decimal mark, --decimal ,)" if comma else "")
             ) from None
     return out
+
+
+# 1,5 or -1234,56: a number written with a decimal comma (a European spreadsheet's export)
+_DECIMAL_COMMA = re.compile(r"\s*[-+]?\d*,\d+\s*")
 
 
 def _read_csv_module(source, columns, names, sep, encoding, where, quoting) -> dict:
