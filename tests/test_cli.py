@@ -988,9 +988,12 @@ def test_customers_errors_are_one_line(tmp_path, events_csv, capsys):
         (["customers", "--data", "sample", "--segments", "100000"], "--segments 100,000 is more than the 2,169"),
         (["customers", "--data", str(events_csv), "--user-col", "shopper"], "no column 'shopper'"),
         (["clv", "--data", str(events_csv), "--user-col", "customer", "--time-col", "ts"], "--amount-col is needed"),
-        (["clv", "--data", "sample", "--months", "0"], "--months in [1, 10,000]"),
+        (["clv", "--data", "sample", "--months", "0"], "--months must be in [1, 10,000], got 0"),
         # an OverflowError traceback after the fits (and 1e8 passes over the customers before it)
-        (["clv", "--data", "sample", "--months", "100000000"], "--months in [1, 10,000]"),
+        (["clv", "--data", "sample", "--months", "100000000"], "--months must be in [1, 10,000], got 100000000"),
+        # a column of purchases in the next 0 days, every one 0, was written
+        (["clv", "--data", "sample", "--days", "0"], "--days must be >= 1, got 0"),
+        (["clv", "--data", "sample", "--discount", "-0.1"], "--discount must be >= 0, got -0.1"),
         (["customers", "--data", "sample", "--out", str(tmp_path / "x.xlsx")], "recforge writes"),
         (["clv", "--data", "sample", "--chart", str(tmp_path / "x.jpg")], "--chart"),
         # it was ignored without --segments: no chart, exit 0

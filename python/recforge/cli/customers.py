@@ -288,10 +288,16 @@ def clv(args) -> None:
     args.item_col = None  # not read: a column clv has no use for cost memory, or failed where absent
     check_output(args.out)
     _check_chart(args.chart)
-    if args.days < 0 or not 1 <= args.months <= MAX_HORIZON or not args.discount >= 0 or not args.penalizer >= 0:
-        raise CliError(f"--days must be >= 0, --months in [1, {MAX_HORIZON:,}], --discount and --penalizer >= 0")
-    if not args.spend_penalizer >= 0:
-        raise CliError(f"--spend-penalizer must be >= 0, got {args.spend_penalizer}")
+    # each option named with what it got (a column of purchases in the next 0 days, all 0, was written)
+    for wrong, rule, got in (
+        (args.days < 1, "--days must be >= 1", args.days),
+        (not 1 <= args.months <= MAX_HORIZON, f"--months must be in [1, {MAX_HORIZON:,}]", args.months),
+        (not args.discount >= 0, "--discount must be >= 0", args.discount),
+        (not args.penalizer >= 0, "--penalizer must be >= 0", args.penalizer),
+        (not args.spend_penalizer >= 0, "--spend-penalizer must be >= 0", args.spend_penalizer),
+    ):
+        if wrong:
+            raise CliError(f"{rule}, got {got}")
     if args.amount_col is None and args.data != "sample":
         raise CliError("--amount-col is needed: lifetime value is money")
     log = read_log(args, arrow=True)
