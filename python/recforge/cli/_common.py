@@ -463,6 +463,16 @@ def pseudonym_key(args) -> bytes | None:
         raise CliError(f"--pseudonymise: {e}") from None
 
 
+def check_options(*rules: tuple) -> None:
+    """Refuse the first option that breaks its rule, named alone with the value it got:
+    ``rules`` are (broken, "--days must be >= 1", value). One sentence listing every option's
+    rule ("--diversity must be in [0, 1], --calibration and --novelty >= 0") left the user to
+    find which one they had got wrong."""
+    for broken, rule, got in rules:
+        if broken:
+            raise CliError(f"{rule}, got {got}")
+
+
 def check_output(path, option: str = "--out", suffixes=None, or_folder: bool = False) -> None:
     """Refuse an output the run could not write, before any work: a missing folder, a suffix
     recforge does not write (``suffixes``; default the table formats), Parquet without pyarrow.

@@ -11,7 +11,7 @@ import numpy as np
 
 from .._factorize import lookup
 from ..campaign import holdout
-from ._common import CliError, check_output
+from ._common import CliError, check_options, check_output
 from ._hints import Hint
 from .features import read_list_table
 
@@ -36,10 +36,10 @@ def add_audience_arguments(parser) -> None:
 
 
 def check_audience(args) -> None:
-    if not 0 <= args.holdout < 1 or args.holdout_seed < 0:
-        raise CliError(
-            f"--holdout must be in [0, 1) and --holdout-seed >= 0, got {args.holdout} and {args.holdout_seed}"
-        )
+    check_options(
+        (not 0 <= args.holdout < 1, "--holdout must be in [0, 1)", args.holdout),
+        (args.holdout_seed < 0, "--holdout-seed must be >= 0", args.holdout_seed),
+    )
     if args.holdout_out and not args.holdout:
         raise CliError("--holdout-out needs --holdout (the share of customers held out)")
     check_output(args.holdout_out, "--holdout-out")

@@ -33,6 +33,7 @@ from ._common import (
     SEED_HELP,
     CliError,
     build_interactions,
+    check_options,
     check_output,
     citable,
     co_purchase_similarity,
@@ -308,10 +309,13 @@ def campaign(args) -> None:
     start = time.perf_counter()
     check_output(args.out)
     check_output(args.messages, "--messages")
-    if args.k < 1 or args.candidates < args.k:
-        raise CliError(f"--k must be >= 1 and --candidates >= --k, got {args.k} and {args.candidates}")
-    if not 0 <= args.diversity <= 1 or not args.calibration >= 0 or not args.novelty >= 0:
-        raise CliError("--diversity must be in [0, 1], --calibration and --novelty >= 0")
+    check_options(
+        (args.k < 1, "--k must be >= 1", args.k),
+        (args.candidates < args.k, f"--candidates must be >= --k ({args.k})", args.candidates),
+        (not 0 <= args.diversity <= 1, "--diversity must be in [0, 1]", args.diversity),
+        (not args.calibration >= 0, "--calibration must be >= 0", args.calibration),
+        (not args.novelty >= 0, "--novelty must be >= 0", args.novelty),
+    )
     if args.template and not args.messages:
         raise CliError("--template needs --messages (the file the messages go to)")
     audience.check_audience(args)

@@ -28,7 +28,16 @@ from ..customers.value import MAX_HORIZON
 from . import audience
 from ._amount import HELP as AMOUNT_HELP
 from ._amount import amount_columns, amount_values
-from ._common import CliError, add_csv_arguments, check_output, counted, dropped_rows, read_events, write_table
+from ._common import (
+    CliError,
+    add_csv_arguments,
+    check_options,
+    check_output,
+    counted,
+    dropped_rows,
+    read_events,
+    write_table,
+)
 from ._hints import Hint
 from ._negatives import warn_negatives
 from ._purchases import add_purchase_arguments, keep_lines, purchase_lines, warn_event_types
@@ -288,16 +297,13 @@ def clv(args) -> None:
     args.item_col = None  # not read: a column clv has no use for cost memory, or failed where absent
     check_output(args.out)
     _check_chart(args.chart)
-    # each option named with what it got (a column of purchases in the next 0 days, all 0, was written)
-    for wrong, rule, got in (
-        (args.days < 1, "--days must be >= 1", args.days),
+    check_options(
+        (args.days < 1, "--days must be >= 1", args.days),  # purchases in the next 0 days, all 0, were written
         (not 1 <= args.months <= MAX_HORIZON, f"--months must be in [1, {MAX_HORIZON:,}]", args.months),
         (not args.discount >= 0, "--discount must be >= 0", args.discount),
         (not args.penalizer >= 0, "--penalizer must be >= 0", args.penalizer),
         (not args.spend_penalizer >= 0, "--spend-penalizer must be >= 0", args.spend_penalizer),
-    ):
-        if wrong:
-            raise CliError(f"{rule}, got {got}")
+    )
     if args.amount_col is None and args.data != "sample":
         raise CliError("--amount-col is needed: lifetime value is money")
     log = read_log(args, arrow=True)
@@ -405,8 +411,9 @@ def _check_on_holdout(args, log) -> None:
 
 def target(args) -> None:
     check_output(args.out)
-    if args.top < 1 or not args.window > 0:
-        raise CliError("--top must be >= 1 and --window > 0 days")
+    check_options(
+        (args.top < 1, "--top must be >= 1", args.top), (not args.window > 0, "--window must be > 0", args.window)
+    )
     audience.check_audience(args)
     customers_of_line, times, amounts, items = read_log(args)
     if items is None:
