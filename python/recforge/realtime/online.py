@@ -87,6 +87,8 @@ def _check_range(states: dict, item_ids: np.ndarray) -> None:
     """Refuse histories beyond float32's range, which the models score in: a weight of 1e308
     was taken, and every later answer for that customer failed (ItemKNN's infinite scores, ALS's
     overflowing confidence), as Interactions refuses such a weight once merged."""
+    if not states or np.abs(np.concatenate([state.weights for state in states.values()])).max(initial=0) <= FLOAT32_MAX:
+        return  # one pass over the batch's customers, the common case
     for customer, state in states.items():
         beyond = np.flatnonzero(np.abs(state.weights) > FLOAT32_MAX)
         if beyond.size:
