@@ -77,6 +77,26 @@ def test_new_customers_are_answered_and_every_row_says_how(tmp_path, shop, capsy
     assert len({row["user"] for row in rows}) == 4
 
 
+def test_customer_attributes_the_model_never_saw_are_said(tmp_path, shop, capsys):
+    """An unseen category is encoded as missing: a table that wrote "uk" where training wrote "UK"
+    answered every such customer as one without a country, without a word."""
+    events, products, customers = shop
+    model_path = train(tmp_path, events, products, customers)
+    table = tmp_path / "who.csv"
+    table.write_text("customer,country\nNEW-B,FR\nNEW-C,uk\nNEW-D,DE\nNEW-E,\n")
+    args = ["recommend", "--model", str(model_path), "--data", str(events), "--customers", str(table)]
+    capsys.readouterr()
+    assert main([*args, "--user-key", "customer", "--out", str(tmp_path / "r.csv"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert (
+        "--customers: values the model never saw in training, taken as missing: country 'DE', 'uk' (did you mean 'UK'?)"
+        in err
+    )
+    table.write_text("customer,country\nNEW-B,FR\nNEW-E,\n")  # a missing value is no unseen one
+    assert main([*args, "--user-key", "customer", "--out", str(tmp_path / "r.csv"), "--quiet"]) == 0
+    assert "never saw" not in capsys.readouterr().err
+
+
 def test_a_customer_table_out_of_core_gives_the_in_memory_lists(tmp_path, shop, capsys):
     pd = pytest.importorskip("pandas", reason="out-of-core scoring needs the io extra")
     pytest.importorskip("pyarrow", reason="out-of-core scoring needs the io extra")

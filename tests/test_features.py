@@ -210,3 +210,20 @@ def test_the_encoder_travels_in_a_model_file_and_encodes_alike(tmp_path):
     new = {"title": ["blue glass set"], "genres": ["Drama|Sci-Fi"], "price": [12.0]}
     assert (back.encoder_.transform(new) != F.encoder.transform(new)).nnz == 0
     assert back.item_ids_.tolist() == F.ids.tolist()
+
+
+def test_unseen_categories_are_listed_by_column():
+    """transform ignores categories fit did not see; unseen names them, so that a caller can say
+    so ("Engineer" where training wrote "engineer" is encoded as no occupation)."""
+    pd = pytest.importorskip("pandas")
+    table = pd.DataFrame({"gender": ["F", "M", "F"], "job": ["engineer", "student|artist", None], "age": [20, 30, 40]})
+    encoder = rf.FeatureEncoder(categorical=["gender", "job"], numeric=["age"]).fit(table)
+    assert encoder.unseen(table) == {}
+    later = pd.DataFrame(
+        {"gender": ["X", None, "F"], "job": ["Engineer", "student|poet", "engineer"], "age": [1, 2, 3]}
+    )
+    assert encoder.unseen(later) == {"gender": ["X"], "job": ["Engineer", "poet"]}
+    row = encoder.transform(later.iloc[[0]])
+    assert row.nnz == 1  # the age bin alone: the unseen gender and job are encoded as nothing
+    with pytest.raises(rf.NotFittedError):
+        rf.FeatureEncoder(categorical=["gender"]).unseen(table)

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 
 from .._atomic import atomic_output
 from .._csv_out import Coded
-from .._factorize import to_numpy
+from .._factorize import id_meant, to_numpy
 from .._sparse import row_ids
 from .._tables import text_size, text_table_files
 from ..batch.customers import emptied_customers, kept_rows, with_empty_rows
@@ -518,14 +518,40 @@ def _with_customers(model, user_ids: np.ndarray, H, args):
     listed = np.asarray(table[args.user_key], dtype=object if user_ids.dtype.kind not in "iuf" else None)[kept]
     user_ids, H, rows = with_empty_rows(user_ids, H, listed)
     if encoder is not None:
+        attributes = {c: to_numpy(table[c])[kept] for c in columns}
         try:
-            encoded = encoder.transform({c: to_numpy(table[c])[kept] for c in columns})
+            encoded = encoder.transform(attributes)
         except (ValueError, TypeError) as e:
             raise CliError(f"--customers: {e}") from None
+        _warn_unseen(encoder, encoder.unseen(attributes))
         UF = sp.csr_matrix((user_ids.size, encoded.shape[1]), dtype=np.float32).tolil()
         UF[rows] = encoded
         UF = sp.csr_matrix(UF)
     return user_ids, H, UF, rows, {why: n for why, n in left_out.items() if n}
+
+
+def _warn_unseen(encoder, unseen: dict) -> None:
+    """Say which categories of --customers the model never saw: they are encoded as missing, so
+    a table that writes "Engineer" where training wrote "engineer" answered every such customer
+    as one without an occupation, without a word."""
+    if not unseen:
+        return
+    said = []
+    for column, values in unseen.items():
+        known = np.array(
+            [name.split("=", 1)[1] for name in encoder.names_ if name.startswith(f"{column}=")], dtype=object
+        )
+        shown = []
+        for value in values[:3]:
+            meant = id_meant(known, value) if known.size else None
+            shown.append(repr(value) + (f" (did you mean {meant!r}?)" if meant is not None else ""))
+        more = f" and {len(values) - 3:,} more" if len(values) > 3 else ""
+        said.append(f"{column} {', '.join(shown)}{more}")
+    warnings.warn(
+        f"--customers: values the model never saw in training, taken as missing: {'; '.join(said)}",
+        Hint,
+        stacklevel=2,
+    )
 
 
 def similar(args) -> None:

@@ -304,6 +304,37 @@ class FeatureEncoder(Parametrised):
         out.eliminate_zeros()
         return out
 
+    def unseen(self, table) -> dict:
+        """The categories of ``table``'s categorical columns that :meth:`fit` did not see.
+
+        :meth:`transform` ignores them, as scikit-learn's ``handle_unknown="ignore"`` does: a
+        customer whose occupation is written "Engineer" where training wrote "engineer" is
+        encoded as one without an occupation. Missing cells are not counted.
+
+        Returns
+        -------
+        dict
+            Column -> sorted list of the categories not seen, for the columns that have any.
+        """
+        if not self.is_fitted:
+            raise NotFittedError("this FeatureEncoder is not fitted yet: call fit(table) first")
+        cols = self._read(table)
+        out = {}
+        for block in self.blocks_:
+            if block["kind"] != "categorical":
+                continue
+            prefix = f"{block['column']}="
+            known = {name[len(prefix) :] for name in self.names_[block["start"] : block["stop"]]}
+            cells = to_numpy(cols[block["column"]])
+            try:
+                distinct = factorize(cells, block["column"])[1].tolist()
+            except TypeError:  # values numpy cannot sort (without pandas)
+                distinct = list(dict.fromkeys(cells.tolist()))
+            new = {t for v in distinct for t in category_tokens(v, self.sep, self.path_sep)} - known
+            if new:
+                out[block["column"]] = sorted(new)
+        return out
+
     def fit_transform(self, table) -> sp.csr_matrix:
         """:meth:`fit`, then :meth:`transform` of the same table."""
         return self.fit(table).transform(table)
