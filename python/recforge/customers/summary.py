@@ -244,7 +244,8 @@ def summary(
     end = float(np.max(t, where=keep, initial=-np.inf)) if as_of is None else as_moment(as_of, "as_of")
     # T counts as_of's period as observed, so its lines count too: a cut at its moment (midnight
     # for a date) aged every customer a day without letting anyone buy in it
-    late = keep & (periods(t, period) > periods(end, period))
+    slot = periods(t, period)
+    late = keep & (slot > periods(end, period))
     report["after_as_of"] = int(late.sum())
     keep &= ~late
     if not keep.any():
@@ -256,10 +257,10 @@ def summary(
     if not keep.any():
         raise ValueError("every line is a return (a negative amount): nothing to summarise; returns='net' nets them")
     if not keep.all():  # most logs lose no line: no copies then
-        codes, t, money = codes[keep], t[keep], money[keep]
+        codes, slot, money = codes[keep], slot[keep], money[keep]
     ids, code = sorted_codes(codes, uniques)
     step = UNITS[period]
-    slot = periods(t, period).astype(np.int64)
+    slot = slot.astype(np.int64)
     # one transaction per (customer, period), each period's lines summed in line order (C++)
     counts, first_slot, last_slot, first_value, total, netted = _core.summarise_customers(
         code, slot, np.ascontiguousarray(money), ids.size, returns == "net", resolve_threads(n_threads)
