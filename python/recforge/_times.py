@@ -82,13 +82,20 @@ _SERIAL_EPOCH = 25569.0  # the serial of 1970-01-01
 AHEAD = 86400.0  # seconds an event's time may lie after this machine's clock: clocks differ, local times pass as UTC
 
 
+def ahead_of_clock(seconds: np.ndarray, now: float | None = None) -> np.ndarray:
+    """Which times lie more than :data:`AHEAD` after ``now`` (default: this machine's clock):
+    the one rule for events from the future, said where logs are read and refused by the
+    service. A missing time (NaN) is not ahead."""
+    with np.errstate(invalid="ignore"):
+        return np.asarray(seconds) > (time.time() if now is None else now) + AHEAD
+
+
 def warn_ahead(seconds: np.ndarray, name: str, stacklevel: int = 4) -> None:
     """Warn where events are dated more than :data:`AHEAD` after this machine's clock. An event
     log records the past, and trending, recency and temporal splits measure from its latest
     time: one line dated 9999-12-31 (a warehouse's "no date") among Online Retail's made the
     time-decayed popular list one product long, every other product decayed to 0."""
-    with np.errstate(invalid="ignore"):
-        ahead = seconds > time.time() + AHEAD  # NaN (a missing time) is not ahead
+    ahead = ahead_of_clock(seconds)
     if ahead.any():
         n = int(ahead.sum())
         warnings.warn(

@@ -48,7 +48,7 @@ except ImportError as e:  # the serve extra is optional
 
 from .._checks import check_int
 from .._factorize import id_meant, integer_written_otherwise
-from .._times import AHEAD, as_seconds, moment_text
+from .._times import ahead_of_clock, as_seconds, moment_text
 from .._version import __version__
 from .metrics import Metrics
 from .online import OnlineRecommender
@@ -430,7 +430,7 @@ def _not_ahead(seconds: np.ndarray, now: float) -> np.ndarray:
     the latest time seen, so one event dated 9999-12-31 (a warehouse's "no date") aged every
     other event to nothing, and every new customer's list held that event's product alone, for
     good. A day allows for clocks that differ and for local times taken as UTC."""
-    late = np.flatnonzero(seconds > now + AHEAD)
+    late = np.flatnonzero(ahead_of_clock(seconds, now))
     if late.size:
         j = int(late[0])
         more = f", as are {late.size - 1:,} more of the batch" if late.size > 1 else ""
