@@ -349,7 +349,7 @@ def test_exploration_logs_propensities_and_learns_from_feedback(tmp_path):
         reply = client.post(
             "/feedback", json={"feedback": [{"customer": "c3", "item": item, "reward": 1, "request": body["request"]}]}
         )
-        assert reply.json() == {"applied": 1, "unknown_items": 0}
+        assert reply.json() == {"applied": 1, "unknown_items": 0, "not_shown": 0, "repeated": 0, "unknown_requests": 0}
         assert client.post("/feedback", json={"feedback": {"item": item, "reward": 2}}).status_code == 422
     alpha, beta = policy.posterior(online.item_index([item]))
     assert (alpha[0], beta[0]) == (2.0, 1.0)
@@ -373,6 +373,61 @@ def test_exploration_logs_propensities_and_learns_from_feedback(tmp_path):
     log.write_text('not json\n{"item": "p1", "reward": 1}\n')
     with pytest.raises(ValueError, match="line 1 is not a decision or feedback"):
         svc.Service(online, policy=again, decision_log=log)
+
+
+def test_feedback_is_learned_once_and_only_for_what_its_request_showed(tmp_path):
+    """A click a client sends twice (a retried POST) or a product its list did not hold was
+    learned as a real reward: the posteriors drifted towards whatever was reported most. Now a
+    feedback line naming its request is learned once, for a product that request showed; the
+    answer counts the others, the decision log holds only what was learned, and a restart
+    knows the logged lists and their rewards again."""
+    history = rf.Interactions.from_arrays(*events(0, 400))
+    online = rf.realtime.OnlineRecommender(rf.ItemKNN(neighbours=10).fit(history), history)
+    policy = rf.realtime.ThompsonSampling(random_state=0)
+    log = tmp_path / "decisions.jsonl"
+    service = svc.Service(online, policy=policy, candidates=8, decision_log=log, max_pending=2)
+    with TestClient(svc.create_app(service)) as client:
+        first = client.get("/recommend", params={"customer": "c3", "k": 3}).json()
+        shown, request = first["items"], first["request"]
+        hidden = next(p for p in online.item_ids.tolist() if p not in shown)
+
+        def send(*lines):
+            reply = client.post(
+                "/feedback", json={"feedback": [dict(zip(("item", "reward", "request"), x)) for x in lines]}
+            )
+            assert reply.status_code == 200, reply.text
+            return reply.json()
+
+        reply = send((shown[0], 1, request), (shown[0], 1, request), (hidden, 1, request), (shown[1], 0, "f" * 32))
+        assert reply == {"applied": 1, "unknown_items": 0, "not_shown": 1, "repeated": 1, "unknown_requests": 1}
+        none = dict.fromkeys(reply, 0)
+        assert send((shown[0], 1, request)) == {**none, "repeated": 1}
+        assert send((shown[1], 0, request), (hidden, 1)) == {**none, "applied": 2}  # without its request: as given
+        assert (
+            client.post("/feedback", json={"feedback": [{"item": hidden, "reward": 1, "request": 7}]}).status_code
+            == 422
+        )
+        for _ in range(2):  # the oldest list is forgotten beyond max_pending
+            client.get("/recommend", params={"customer": "c3", "k": 3})
+        assert send((shown[2], 1, request))["unknown_requests"] == 1
+    alpha, beta = policy.posterior(online.item_index([shown[0], shown[1], hidden]))
+    assert alpha.tolist() == [2.0, 1.0, 2.0] and beta.tolist() == [1.0, 2.0, 1.0]
+    rewards = [json.loads(line) for line in log.read_text().splitlines() if "reward" in line]
+    assert [(r["item"], r["reward"]) for r in rewards] == [(shown[0], 1.0), (shown[1], 0.0), (hidden, 1.0)]
+    # After a restart the logged lists are known again, with the rewards they already had.
+    again = rf.realtime.ThompsonSampling(random_state=0)
+    restarted = svc.Service(online, policy=again, candidates=8, decision_log=log)
+    assert restarted.resumed_feedback == 3
+    lists = [json.loads(line) for line in log.read_text().splitlines() if "propensities" in line]
+    assert restarted.feedback({"feedback": [{"item": shown[0], "reward": 1, "request": request}]})["repeated"] == 1
+    last = lists[-1]
+    assert (
+        restarted.feedback({"feedback": [{"item": last["items"][0], "reward": 1, "request": last["request"]}]})[
+            "applied"
+        ]
+        == 1
+    )
+    restarted.close()
 
 
 def test_health_and_metrics_count_what_happened(served):
@@ -519,6 +574,9 @@ def test_cli_serves_until_sigterm_then_saves_the_state(tmp_path):
         (["--decision-log", "d.jsonl"], "--decision-log needs --explore"),
         (["--seed", "3"], "--seed needs --explore"),
         (["--candidates", "20"], "--candidates needs --explore"),
+        (["--max-pending", "20"], "--max-pending needs --explore"),
+        (["--explore", "thompson", "--max-pending", "0"], "--max-pending must be >= 1, got 0"),
+        (["--explore", "thompson", "--candidates", "0"], "--candidates must be >= 1, got 0"),
         (["--explore", "thompson", "--epsilon", "0.2"], "--epsilon needs --explore epsilon"),
         # a folder given for a file: --log said it "holds events", --state an IsADirectoryError
         (["--state", "s.npz", "--log", "."], "--log: '.' is a folder, expected a file name"),

@@ -592,6 +592,7 @@ DEPENDENT_OPTIONS = {
     "lift": {"days": ("since", 30.0), **_PURCHASES},
     "serve": {
         "candidates": ("explore", 50, _EXPLORING),
+        "max_pending": ("explore", 200_000, _EXPLORING),
         "decision_log": ("explore", None, _EXPLORING),
         "seed": ("explore", None, _EXPLORING),
         "epsilon": ("explore", 0.1, ("epsilon",)),

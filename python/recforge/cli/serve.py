@@ -7,7 +7,7 @@ import socket
 import sys
 
 from ..realtime import EpsilonGreedy, OnlineRecommender, ThompsonSampling
-from ._common import CliError, add_csv_arguments, dropped_rows
+from ._common import CliError, add_csv_arguments, check_options, dropped_rows
 from .commands import events_like_training, trained
 
 
@@ -42,6 +42,13 @@ def add_serve_parser(sub) -> None:
     s.add_argument(
         "--decision-log", metavar="FILE", help="--explore: JSON lines of shown lists (propensities) and feedback"
     )
+    s.add_argument(
+        "--max-pending",
+        type=int,
+        metavar="N",
+        help="--explore: the latest explored lists whose feedback is checked (learned once, for a product its "
+        "list showed; older lists' feedback is counted, not learned; default: 200000)",
+    )
     s.add_argument("--seed", type=int, help="--explore: the exploration's random seed")
     s.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1, this machine only)")
     s.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0: any free one)")
@@ -54,8 +61,11 @@ def serve(args) -> None:
         from ..realtime import service
     except ImportError as e:
         raise CliError(str(e)) from None
-    if args.candidates < 1 or args.max_body < 1:
-        raise CliError("--candidates and --max-body must be >= 1")
+    check_options(
+        (args.candidates < 1, "--candidates must be >= 1", args.candidates),
+        (args.max_pending < 1, "--max-pending must be >= 1", args.max_pending),
+        (args.max_body < 1, "--max-body must be >= 1", args.max_body),
+    )
     if not 0 <= args.port <= 65535:  # before the model is read: socket.bind says it with a traceback
         raise CliError(f"--port must be in [0, 65535], got {args.port}")
     if args.explore == "epsilon" and not 0 <= args.epsilon <= 1:
@@ -109,6 +119,7 @@ def serve(args) -> None:
             decision_log=args.decision_log,
             state_path=args.state,
             max_body=args.max_body,
+            max_pending=args.max_pending,
         )
     except ValueError as e:  # a decision log that is not one
         online.close()

@@ -12,6 +12,8 @@ Endpoints (JSON in, JSON out; errors are ``{"error": "..."}`` with a 4xx/5xx sta
                           the type, weighed as the model was trained, when it was trained
                           with --event-weights)
 ``/feedback``      POST   ``{"feedback": [{"customer", "item", "reward", "request"?, "segment"?}]}``
+                          (with its request: learned once, and only for a product that
+                          request showed)
 ``/reload``        POST   reload the model file, swapped in atomically
 ``/health``        GET    status, model, customers, events applied, reloads
 ``/metrics``       GET    Prometheus text: requests by endpoint and status, latency histograms
@@ -33,6 +35,7 @@ import signal
 import threading
 import time
 import uuid
+from collections import OrderedDict
 
 import numpy as np
 
@@ -56,6 +59,9 @@ from .online import OnlineRecommender
 MAX_BODY = 1 << 20  # bytes of one request body
 MAX_EVENTS = 10_000  # events (or feedback lines) in one request
 MAX_K = 1_000
+# Explored lists whose feedback is checked against them: about 290 bytes a list of 10 (the
+# request id and the shown products' numbers, packed), so 57 MB at the default.
+MAX_PENDING = 200_000
 
 
 class Refused(Exception):
@@ -122,6 +128,13 @@ class Service:
         Where the state is saved at shutdown (:meth:`OnlineRecommender.save`).
     max_body, max_events, max_k : int
         Requests over these sizes are refused (413, or 422 for k).
+    max_pending : int, default 200,000
+        The latest explored lists whose feedback is checked: a feedback line naming its
+        ``request`` is learned once, and only for a product that request showed (a click a
+        client sends twice, or on a product the list did not hold, would bias the posteriors
+        as much as a real one). A request older than these (or not answered by this service)
+        is not learned from; the answer counts such lines. Feedback without a ``request`` is
+        taken as given. With ``decision_log``, a restart knows the logged lists again.
     """
 
     def __init__(
@@ -138,6 +151,7 @@ class Service:
         max_body: int = MAX_BODY,
         max_events: int = MAX_EVENTS,
         max_k: int = MAX_K,
+        max_pending: int = MAX_PENDING,
     ):
         if not isinstance(online, OnlineRecommender):
             raise TypeError(f"online must be an OnlineRecommender, got {type(online).__name__}")
@@ -150,8 +164,14 @@ class Service:
         if loader is None:
             from ..models import load as loader
         self.loader = loader
-        limits = {"candidates": candidates, "max_body": max_body, "max_events": max_events, "max_k": max_k}
-        self.candidates, self.max_body, self.max_events, self.max_k = (
+        limits = {
+            "candidates": candidates,
+            "max_body": max_body,
+            "max_events": max_events,
+            "max_k": max_k,
+            "max_pending": max_pending,
+        }
+        self.candidates, self.max_body, self.max_events, self.max_k, self.max_pending = (
             check_int(value, name, minimum=1) for name, value in limits.items()
         )
         if policy is not None and not (
@@ -173,6 +193,11 @@ class Service:
         # posteriors learned so far stay with their products.
         self._numbered = {item: j for j, item in enumerate(online.item_ids.tolist())}
         self._numbering = threading.Lock()
+        # request id -> the shown products' numbers (int64 bytes: a tuple of ints took 860
+        # bytes a list of 10), oldest first; and the (request, number) pairs rewarded already
+        self._pending: OrderedDict[str, bytes] = OrderedDict()
+        self._rewarded: set[tuple[str, int]] = set()
+        self._pending_lock = threading.Lock()
         self.resumed_feedback = 0
         if policy is not None and decision_log is not None and os.path.exists(decision_log):
             self.resumed_feedback = self._resume(decision_log)
@@ -196,6 +221,7 @@ class Service:
         at = {c: j for j, c in enumerate(numbers.tolist())}
         shown = np.array([at[c] for c in shown.tolist()], dtype=np.int64)  # positions in the candidates
         request = uuid.uuid4().hex
+        self._await(request, numbers[shown].tolist())
         answer.update(
             request=request,
             items=items[shown].tolist(),
@@ -272,12 +298,52 @@ class Service:
         if not all(0.0 <= r <= 1.0 for r in rewards):
             raise Refused(422, "feedback: every reward must be in [0, 1]")
         segments = [_segment(e) for e in rows]
-        known = self._learn(items, rewards, segments)
-        for e, segment in zip(rows, segments):
+        requests = [_request(e) for e in rows]
+        verdicts = self._claim(requests, items)
+        taken = [v == "taken" for v in verdicts]
+        known = self._learn(*([x for x, t in zip(column, taken) if t] for column in (items, rewards, segments)))
+        for e, segment, take in zip(rows, segments, taken):
+            if not take:  # never learned, so never logged: a restart learns what the log holds
+                continue
             line = {"request": e.get("request"), "customer": e.get("customer"), "item": e["item"],
                     "reward": float(e["reward"]), "time": time.time()}  # fmt: skip
             self._decide(line if segment is None else {**line, "segment": segment})
-        return {"applied": int(known.sum()), "unknown_items": int((~known).sum())}
+        out = {"applied": int(known.sum()), "unknown_items": int((~known).sum())}
+        return {**out, **{name: verdicts.count(name) for name in ("not_shown", "repeated", "unknown_requests")}}
+
+    def _await(self, request: str, shown: list) -> None:
+        """Remember an explored list's products until its feedback comes (the latest
+        ``max_pending`` lists)."""
+        packed = np.asarray(shown, dtype=np.int64).tobytes()
+        with self._pending_lock:
+            self._pending[request] = packed
+            while len(self._pending) > self.max_pending:
+                old, products = self._pending.popitem(last=False)
+                self._rewarded.difference_update((old, j) for j in np.frombuffer(products, np.int64).tolist())
+
+    def _claim(self, requests: list, items: list) -> list:
+        """Per feedback line: "taken" (no request named, or the first reward of a product its
+        request showed), "not_shown", "repeated" or "unknown_requests". Products the model
+        does not know are taken here and counted by :meth:`_learn`."""
+        numbers = self._product_numbers(items)
+        known = self.online.item_index(items) >= 0
+        verdicts = []
+        with self._pending_lock:
+            for request, number, is_known in zip(requests, numbers.tolist(), known.tolist()):
+                if request is None or not is_known:
+                    verdicts.append("taken")
+                    continue
+                shown = self._pending.get(request)
+                if shown is None:
+                    verdicts.append("unknown_requests")
+                elif number not in np.frombuffer(shown, np.int64):
+                    verdicts.append("not_shown")
+                elif (request, number) in self._rewarded:
+                    verdicts.append("repeated")
+                else:
+                    self._rewarded.add((request, number))
+                    verdicts.append("taken")
+        return verdicts
 
     def _learn(self, items: list, rewards: list, segments: list) -> np.ndarray:
         """Feed rewards of raw products to the policy; returns which the model knows (the
@@ -292,7 +358,7 @@ class Service:
     def _resume(self, path) -> int:
         """Feed the policy the feedback of an earlier run's decision log; returns how many
         lines. A last line cut short by a crash is skipped (never acknowledged)."""
-        items, rewards, segments = [], [], []
+        items, rewards, segments, shown, rewarded = [], [], [], [], []
         with open(path, "rb") as f:
             lines = f.read().split(b"\n")
         for number, raw in enumerate(lines, 1):
@@ -304,6 +370,9 @@ class Service:
                     items.append(self.item(line["item"]))
                     rewards.append(_number(line, "reward", None))
                     segments.append(_segment(line))
+                    rewarded.append((_request(line), items[-1]))
+                elif "propensities" in line:  # an explored list: its feedback may still come
+                    shown.append((str(line["request"]), [self.item(i) for i in line["items"]]))
             except (ValueError, KeyError, TypeError, Refused) as e:
                 if number == len(lines):  # the end of a write cut short
                     continue
@@ -315,6 +384,10 @@ class Service:
             raise ValueError(f"decision log {os.fspath(path)!r}: a reward outside [0, 1]")
         if items:
             self._learn(items, rewards, segments)
+        for request, products in shown:
+            self._await(request, self._product_numbers(products).tolist())
+        if rewarded:  # the products rewarded already are not learned twice
+            self._claim(*map(list, zip(*rewarded)))
         return len(items)
 
     def reload(self) -> dict:
@@ -445,6 +518,15 @@ def _segment(query: dict):
     value = query.get("segment")
     if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int))):
         raise Refused(422, f"segment must be a string or an integer, got {json.dumps(value)[:40]}")
+    return value
+
+
+def _request(row: dict) -> str | None:
+    value = row.get("request")
+    if value is not None and not isinstance(value, str):
+        raise Refused(
+            422, f"request must be the request id /recommend answered (a string), got {json.dumps(value)[:40]}"
+        )
     return value
 
 
