@@ -3,7 +3,7 @@ known BG/NBD and Gamma-Gamma processes (so the fitted parameters can be checked 
 
     pip install ".[bench]"
     python bench/bench_customers.py [--customers 1000000] [--repeats 3] [--lifetimes-customers 200000]
-    python bench/bench_customers.py --cdnow-only   # CDNOW's published fits and the holdout check
+    python bench/bench_customers.py --cdnow-only   # CDNOW's published fits, the holdout check, Pareto/NBD
 
 The log: each customer's purchases follow BG/NBD (r, alpha, a, b) over 52 weeks of days, each
 purchase's value Gamma-Gamma (p, q, v), one to three lines per purchase. Both libraries go
@@ -221,7 +221,7 @@ def cdnow_holdout(repeats: int) -> None:
     print("\n| model | log-likelihood | holdout purchases predicted (19,684 made) | MAE | AUC P(alive) ", end="")
     print("| AUC E[purchases] |")
     print("|---|---:|---:|---:|---:|---:|")
-    for model in (rf.customers.BetaGeoFitter(), rf.customers.ModifiedBetaGeoFitter()):
+    for model in (rf.customers.BetaGeoFitter(), rf.customers.ModifiedBetaGeoFitter(), rf.customers.ParetoNBDFitter()):
         model.fit(s)
         c = cut.check(model)
         alive = roc_auc_score(bought, model.probability_alive(s.frequency, s.recency, s.T))
@@ -231,6 +231,49 @@ def cdnow_holdout(repeats: int) -> None:
             f"{c.mean_absolute_error:.3f} | {alive:.3f} | {expected:.3f} |"
         )
     print(f"| days since the last purchase alone | | | | {roc_auc_score(bought, -s.since_last):.3f} | |")
+
+
+def pareto_nbd(repeats: int) -> None:
+    """Pareto/NBD beside lifetimes' ParetoNBDFitter: the fit on CDNOW's 2,357-customer sample
+    (weeks; Fader & Hardie's published r = 0.55, alpha = 10.58, s = 0.61, beta = 11.67, LL
+    -9594.98) and on the whole log's 23,570 customers in days (from the same summary), each
+    library's parameters and log-likelihood (recforge's function, at both optima)."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    try:
+        from lifetimes import ParetoNBDFitter
+    except ImportError:
+        print("(Pareto/NBD beside lifetimes skipped: pip install '.[bench]')")
+        return
+    from recforge.customers.pareto_nbd import row_log_likelihood
+
+    folder = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "cdnow"
+    if not folder.is_dir():
+        print(f"\n(Pareto/NBD on CDNOW skipped: no {folder})")
+        return
+    sample = pd.read_csv(folder / "cdnow_customers_summary.csv")
+    log = pd.read_csv(folder / "CDNOW_master.txt", sep=r"\s+", dtype={"customer_id": str, "date": str})
+    whole = rf.customers.summary(log.customer_id, log.date, log.dollar_value)
+    sets = {
+        "CDNOW sample, weeks": tuple(sample[c].to_numpy(np.float64) for c in ("frequency", "recency", "T")),
+        "CDNOW whole log, days": (whole.frequency, whole.recency, whole.T),
+    }
+    for name, columns in sets.items():
+        contenders = {
+            "rf.customers.ParetoNBDFitter": lambda columns=columns: rf.customers.ParetoNBDFitter().fit(*columns),
+            "lifetimes ParetoNBDFitter": lambda columns=columns: ParetoNBDFitter().fit(*columns),
+        }
+        timings, fitted = measure_rounds(contenders, repeats=repeats, warmup=0, track_memory=False)
+        print(f"\nPareto/NBD on {name} ({columns[0].size:,} customers):")
+        print(table(timings, "rf.customers.ParetoNBDFitter"))
+        ours, theirs = fitted["rf.customers.ParetoNBDFitter"].params_, fitted["lifetimes ParetoNBDFitter"].params_
+        print("| library | r | alpha | s | beta | log-likelihood |\n|---|---:|---:|---:|---:|---:|")
+        for library, params in (("recforge", ours), ("lifetimes", theirs)):
+            values = [float(params[p]) for p in ("r", "alpha", "s", "beta")]
+            ll = row_log_likelihood(values, *columns).sum()
+            print(f"| {library} | " + " | ".join(f"{v:.4f}" for v in values) + f" | {ll:.4f} |")
 
 
 def summary_scale(n_lines: int, repeats: int) -> None:
@@ -282,6 +325,7 @@ def main():
     warnings.filterwarnings("ignore")
     cdnow()
     cdnow_holdout(args.repeats)
+    pareto_nbd(args.repeats)
     if args.cdnow_only:
         return
     start = time.perf_counter()

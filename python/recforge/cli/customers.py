@@ -14,6 +14,7 @@ from ..customers import (
     BetaGeoFitter,
     GammaGammaFitter,
     ModifiedBetaGeoFitter,
+    ParetoNBDFitter,
     Propensity,
     Segmenter,
     calibration_holdout,
@@ -311,8 +312,7 @@ def clv(args) -> None:
         _check_on_holdout(args, log)
     s, _, _ = _summary(args, log=log)
     bg, gg = _value_models(s, args)
-    p = bg.params_
-    print(f"{bg.model_name}: r={p['r']:.4g} alpha={p['alpha']:.4g} a={p['a']:.4g} b={p['b']:.4g} (days)")
+    print(f"{bg.model_name}: {_params_text(bg)} (days)")
     q = gg.params_
     print(f"Gamma-Gamma: p={q['p']:.4g} q={q['q']:.4g} v={q['v']:.4g} on {gg.n_customers_:,} repeat customers")
     monetary = np.maximum(s.monetary_value, 0.0)
@@ -356,7 +356,12 @@ def clv(args) -> None:
 
 
 # --model: the purchase model of recforge clv
-PURCHASE_MODELS = {"bgnbd": BetaGeoFitter, "mbgnbd": ModifiedBetaGeoFitter}
+PURCHASE_MODELS = {"bgnbd": BetaGeoFitter, "mbgnbd": ModifiedBetaGeoFitter, "paretonbd": ParetoNBDFitter}
+
+
+def _params_text(model) -> str:
+    """A purchase model's parameters as the command prints them: r=0.243 alpha=4.414 ..."""
+    return " ".join(f"{name}={value:.4g}" for name, value in model.params_.items())
 
 
 def _value_models(s, args, where: str = "") -> tuple:
@@ -398,10 +403,9 @@ def _check_on_holdout(args, log) -> None:
     except ValueError as e:
         raise CliError(f"--calibration-end: {e}") from None
     bg, gg = _value_models(cut.calibration, args, where="--calibration-end: ")
-    p = bg.params_
     print(
         f"check: fitted on {len(cut.calibration):,} customers' lines up to {args.calibration_end} "
-        f"({bg.model_name} r={p['r']:.4g} alpha={p['alpha']:.4g} a={p['a']:.4g} b={p['b']:.4g})"
+        f"({bg.model_name} {_params_text(bg)})"
     )
     print(cut.check(bg, gg))
     if cut.report["new_customers"]:
@@ -508,8 +512,9 @@ def add_parsers(sub) -> None:
 
     v = sub.add_parser(
         "clv",
-        help="lifetime value: BG/NBD purchases, P(alive) and Gamma-Gamma spend per customer",
-        description="Fit BG/NBD and Gamma-Gamma on a transaction log (times in days) and write each customer's "
+        help="lifetime value: BG/NBD (or MBG/NBD, Pareto/NBD) purchases, P(alive) and Gamma-Gamma spend per customer",
+        description="Fit BG/NBD (or --model) and Gamma-Gamma on a transaction log (times in days) and write each "
+        "customer's "
         "P(alive), expected purchases, expected spend per purchase and discounted lifetime value.",
     )
     add_log_arguments(v)
@@ -520,8 +525,9 @@ def add_parsers(sub) -> None:
         "--model",
         choices=tuple(PURCHASE_MODELS),
         default="bgnbd",
-        help="purchase model: bgnbd (default), or mbgnbd, in which one-time buyers can have dropped out too "
-        "(under bgnbd their P(alive) is 1 however long ago they bought)",
+        help="purchase model: bgnbd (default); mbgnbd, in which one-time buyers can have dropped out too "
+        "(under bgnbd their P(alive) is 1 however long ago they bought); or paretonbd, in which customers drop "
+        "out at any moment, not only at a purchase",
     )
     v.add_argument(
         "--penalizer", type=float, default=0.0, help="L2 penalty on the purchase model's parameters (default: 0)"
@@ -535,8 +541,8 @@ def add_parsers(sub) -> None:
     v.add_argument(
         "--accept-bounds",
         action="store_true",
-        help="accept a BG/NBD fit whose parameter runs to its bound (a -> 0: nobody seems to drop out, "
-        "every customer stays alive) instead of refusing it",
+        help="accept a purchase model's fit whose parameter runs to its bound (BG/NBD's a -> 0, Pareto/NBD's "
+        "s -> 0: nobody seems to drop out, every customer stays alive) instead of refusing it",
     )
     v.add_argument(
         "--calibration-end",

@@ -1,11 +1,12 @@
 """Know the customer: transaction summaries, RFM scores and segments (k-means, profiles),
-lifetime value and churn risk (BG/NBD, MBG/NBD, Gamma-Gamma) with its check on a holdout period,
-purchase propensity, and charts."""
+lifetime value and churn risk (BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma) with its check on a
+holdout period, purchase propensity, and charts."""
 
 from . import charts  # matplotlib itself waits for the first chart
 from .bgnbd import BetaGeoFitter, ModifiedBetaGeoFitter
 from .calibration import CalibrationHoldout, HoldoutCheck, calibration_holdout
 from .gamma_gamma import GammaGammaFitter
+from .pareto_nbd import ParetoNBDFitter
 from .propensity import (
     FEATURES,
     LiftTable,
@@ -33,6 +34,7 @@ __all__ = [
     "HoldoutCheck",
     "LiftTable",
     "ModifiedBetaGeoFitter",
+    "ParetoNBDFitter",
     "Propensity",
     "SegmentProfile",
     "Segmenter",

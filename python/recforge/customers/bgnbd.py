@@ -24,8 +24,9 @@ PARAMS = ("r", "alpha", "a", "b")
 NO_DROPOUT = 1e-6
 
 
-def _columns(frequency, recency, T):
-    """(x, t_x, T) checked, from three arrays or a :class:`CustomerSummary` given alone."""
+def repeat_columns(frequency, recency, T):
+    """(x, t_x, T) checked, from three arrays or a :class:`CustomerSummary` given alone: the
+    input of every repeat-purchase model."""
     frequency, recency, T = summary_columns(frequency, (recency, T), ("frequency", "recency", "T"))
     x = as_numbers(frequency, "frequency")
     t_x = as_numbers(recency, "recency")
@@ -154,7 +155,7 @@ def _survival_term(x, T, t: float, r: float, alpha: float, b0: float, c0: float)
     return term
 
 
-def _per_horizon(t, one):
+def per_horizon(t, one):
     """``one(t)`` for a number of periods ``t`` >= 0, or for an array of them the array of
     ``one`` at each (each horizon is a scalar computation of its own: the fallbacks of
     :func:`_survival_term` are per horizon)."""
@@ -256,7 +257,7 @@ class BetaGeoFitter(Parametrised):
             When the optimiser stops without converging, or (``strict``) at a bound; the
             message gives the reason and the way out (a ``penalizer``, other ``initial`` values).
         """
-        x, t_x, T = _columns(frequency, recency, T)
+        x, t_x, T = repeat_columns(frequency, recency, T)
         if x.size == 0:
             raise ValueError("no customers to fit on")
         if not self._modified and self.penalizer == 0 and not np.any(x > 0):
@@ -306,7 +307,7 @@ class BetaGeoFitter(Parametrised):
         """P(still active | frequency, recency, T) for each customer (or a
         :class:`CustomerSummary` given alone)."""
         r, alpha, a, b = self._params()
-        x, t_x, T = _columns(frequency, recency, T)
+        x, t_x, T = repeat_columns(frequency, recency, T)
         log_ratio = np.log(a) - np.log(np.where(x > 0, b + x - 1, 1.0)) + (r + x) * np.log((alpha + T) / (alpha + t_x))
         return np.where(x > 0, special.expit(-log_ratio), 1.0)
 
@@ -315,7 +316,7 @@ class BetaGeoFitter(Parametrised):
         for each customer (or a :class:`CustomerSummary` given alone)."""
         r, alpha, a, b = self._params()
         t = check_real(t, "t", minimum=0.0)
-        x, t_x, T = _columns(frequency, recency, T)
+        x, t_x, T = repeat_columns(frequency, recency, T)
         head = (a + b + x - 1) / (a - 1) * (1 - _survival_term(x, T, t, r, alpha, b, a + b - 1))
         alive_odds = np.where(
             x > 0, a / np.where(x > 0, b + x - 1, 1.0) * ((alpha + T) / (alpha + t_x)) ** (r + x), 0.0
@@ -332,7 +333,7 @@ class BetaGeoFitter(Parametrised):
             term = _survival_term(np.zeros(1), np.zeros(1), t, r, alpha, b, a + b - 1)[0]  # x = 0 at age 0
             return float((a + b - 1) / (a - 1) * (1 - term))
 
-        return _per_horizon(t, one)
+        return per_horizon(t, one)
 
 
 class ModifiedBetaGeoFitter(BetaGeoFitter):
@@ -362,7 +363,7 @@ class ModifiedBetaGeoFitter(BetaGeoFitter):
         """P(still active | frequency, recency, T) for each customer (or a
         :class:`CustomerSummary` given alone)."""
         r, alpha, a, b = self._params()
-        x, t_x, T = _columns(frequency, recency, T)
+        x, t_x, T = repeat_columns(frequency, recency, T)
         return special.expit(-(np.log(a) - np.log(b + x) + (r + x) * np.log((alpha + T) / (alpha + t_x))))
 
     def expected_purchases(self, t, frequency, recency=None, T=None) -> np.ndarray:
@@ -370,7 +371,7 @@ class ModifiedBetaGeoFitter(BetaGeoFitter):
         :class:`CustomerSummary` given alone)."""
         r, alpha, a, b = self._params()
         t = check_real(t, "t", minimum=0.0)
-        x, t_x, T = _columns(frequency, recency, T)
+        x, t_x, T = repeat_columns(frequency, recency, T)
         head = (a + b + x) / (a - 1) * (1 - _survival_term(x, T, t, r, alpha, b + 1, a + b))
         return head / (1 + a / (b + x) * ((alpha + T) / (alpha + t_x)) ** (r + x))
 
@@ -382,4 +383,4 @@ class ModifiedBetaGeoFitter(BetaGeoFitter):
         def one(t: float) -> float:
             return float(b / (a - 1) * (1 - _survival_term(np.zeros(1), np.zeros(1), t, r, alpha, b + 1, a + b)[0]))
 
-        return _per_horizon(t, one)
+        return per_horizon(t, one)
