@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 from scipy import special
 
+from .. import _core
 from .._checks import check_fitted, check_real
 from .._params import Parametrised
 from ._mle import maximise
@@ -43,9 +44,14 @@ def log_a0(params, x, t_x, T) -> np.ndarray:
     else:
         top, second = beta, r + x
     gap = abs(alpha - beta)
-    rsx = r + s + x
-    at_last = _log_hyp2f1_next(rsx, second, gap / (top + t_x)) - rsx * np.log(top + t_x)
-    at_end = _log_hyp2f1_next(rsx, second, gap / (top + T)) - rsx * np.log(top + T)
+
+    def at(age) -> np.ndarray:  # once per distinct (x, age): Online Retail's 4,339 customers hold 1,580 (x, t_x)
+        first, inverse = _core.distinct_rows(np.column_stack([x, age]).astype(np.float64))
+        rsx = r + s + x[first]
+        b = second if np.ndim(second) == 0 else second[first]
+        return (_log_hyp2f1_next(rsx, b, gap / (top + age[first])) - rsx * np.log(top + age[first]))[inverse]
+
+    at_last, at_end = at(t_x), at(T)
     with np.errstate(divide="ignore"):
         # log(e^at_last - e^at_end), at_end <= at_last: exact to the last bits where they are close
         return at_last + np.log(-np.expm1(np.minimum(at_end - at_last, 0.0)))
