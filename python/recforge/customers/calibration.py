@@ -127,7 +127,7 @@ class CalibrationHoldout:
 
         Parameters
         ----------
-        purchases : BetaGeoFitter
+        purchases : BetaGeoFitter, ModifiedBetaGeoFitter or ParetoNBDFitter
             Fitted on ``calibration``: its expected purchases over ``duration``, given each
             customer's calibration summary.
         spend : GammaGammaFitter, optional

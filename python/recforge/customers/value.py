@@ -26,12 +26,13 @@ def lifetime_value(
     """Discounted value of each customer's purchases over the next ``horizon`` steps.
 
     CLV = sum over i = 1..horizon of  E[spend] (E[X(i step)] - E[X((i-1) step)]) / (1 + d)^i,
-    with E[X(t)] from ``purchases`` (a fitted :class:`BetaGeoFitter`) and E[spend] from
-    ``spend`` (a fitted :class:`GammaGammaFitter`), as ``lifetimes``' customer_lifetime_value.
+    with E[X(t)] from ``purchases`` (a fitted :class:`BetaGeoFitter`, :class:`ModifiedBetaGeoFitter`
+    or :class:`ParetoNBDFitter`) and E[spend] from ``spend`` (a fitted :class:`GammaGammaFitter`),
+    as ``lifetimes``' customer_lifetime_value.
 
     Parameters
     ----------
-    purchases : BetaGeoFitter
+    purchases : BetaGeoFitter, ModifiedBetaGeoFitter or ParetoNBDFitter
     spend : GammaGammaFitter
     frequency, recency, T, monetary_value : array-like
         The customers' summary, in the unit the models were fitted in; or a
