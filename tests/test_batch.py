@@ -345,6 +345,27 @@ def test_an_empty_job_has_its_columns_and_many_blocks_cost_no_files(tmp_path):
     assert report["customers"] == 2 and len(os.listdir(tmp_path / "out")) <= 5
 
 
+@pytest.mark.parametrize("ids", ["text", "integers"])
+def test_a_job_whose_first_block_is_empty_reads_as_one_table(tmp_path, ids):
+    """Block 0 is always written, for the columns; without customers its text columns were
+    Parquet's null type, so the folder could not be read as one table (pandas, Dask, Spark:
+    "Unsupported cast from large_string to null") and --out lists.parquet failed at the end
+    ("Table schema does not match"). They are typed as the model's ids now."""
+    rng = np.random.default_rng(0)
+    users = np.array(["a", "b", "c", "d", "e"]) if ids == "text" else np.array([11, 23, 35, 47, 59])
+    frame = pd.DataFrame({"user": users[rng.integers(0, 5, 60)], "item": [f"p{i}" for i in rng.integers(0, 20, 60)]})
+    model = rf.ColdStart(rf.ItemKNN(neighbours=5)).fit(rf.Interactions.from_pandas(frame))
+    frame.to_csv(tmp_path / "e.csv", index=False)
+    blocks = next(b for b in range(2, 200) if 0 not in block_of(np.asarray(model.user_ids_), b).tolist())
+    rf.batch.recommend(model, tmp_path / "e.csv", tmp_path / "out", k=3, blocks=blocks)
+    assert pd.read_parquet(tmp_path / "out" / "part-00000.parquet").empty
+    whole = pd.read_parquet(tmp_path / "out")  # every part, as one table
+    assert len(whole) == 15 and set(whole.user.tolist()) == set(users.tolist())
+    assert rf.batch.collect(tmp_path / "out", tmp_path / "lists.parquet") == 15
+    collected = pd.read_parquet(tmp_path / "lists.parquet")
+    pd.testing.assert_frame_equal(collected, whole)
+
+
 def test_the_split_holds_no_file_open_per_block(tmp_path, fitted):
     """A thousand blocks or more used to fail where a process may hold 1,024 files (256 on macOS)."""
     resource = pytest.importorskip("resource")

@@ -592,7 +592,25 @@ class BlockScorer:
             table["path"] = pd.Categorical.from_codes(paths[ok], categories=list(ColdStart.PATHS))
             first = paths[:, 0] if self.k else np.zeros(0, np.int8)
             counts["paths"] = {str(names[c]): int((first == c).sum()) for c in np.unique(first[first >= 0])}
+        if not ok.any():
+            return self._typed_empty(table), counts
         return frame_of(table), counts
+
+    def _typed_empty(self, table: dict) -> pd.DataFrame:
+        """The frame of a block without lists, its columns typed as a block with lists has them
+        (the model's kinds of ids): an empty text column is Parquet's null type, and a folder of
+        blocks holding one (block 0 is always written) could neither be read as one table
+        ("Unsupported cast from large_string to null") nor collected into one file."""
+        one = {}
+        for name, column in table.items():
+            if isinstance(column, Coded):  # text ids or descriptions: one of the model's labels
+                labels = column.labels if len(column.labels) else np.asarray(self.model.user_ids_)
+                one[name] = Coded(np.zeros(1, dtype=np.int64), labels)
+            elif isinstance(column, pd.Categorical):
+                one[name] = pd.Categorical.from_codes([0], dtype=column.dtype)
+            else:
+                one[name] = np.zeros(1, dtype=np.asarray(column).dtype)
+        return frame_of(one).iloc[:0]
 
 
 __all__ = ["BlockScorer", "add_counts", "block_of", "collect", "recommend"]
