@@ -344,3 +344,24 @@ def test_a_list_of_nobody_is_refused(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--control" in err and "names no customer" in err and err.count("\n") == 1
     assert not (tmp_path / "lift.csv").exists()
+
+
+def test_pseudonyms_of_a_customer_written_17850_and_17850_0_are_one(tmp_path, capsys, monkeypatch):
+    """The campaign pseudonymised the customer 17850 (its events read as one customer however
+    the export wrote it); the events after the send, exported with a gap, write "17850.0", and
+    lift hashed that text: another pseudonym, and the customer's purchases were nobody's."""
+    monkeypatch.setenv("RECFORGE_PSEUDONYM_KEY", KEY)
+    key = KEY.encode()
+    sent = rf.campaign.pseudonymise(["17850", "12346"], key)
+    pd.DataFrame({"customer": sent, "item": ["P1", "P1"]}).to_csv(tmp_path / "sent.csv", index=False)
+    held = rf.campaign.pseudonymise(["13047"], key)
+    pd.DataFrame({"customer": held, "item": ["P1"]}).to_csv(tmp_path / "control.csv", index=False)
+    events = pd.DataFrame({"user": [17850.0, np.nan, 13047.0], "item": ["P1", "P1", "P2"]})
+    events.to_csv(tmp_path / "after.csv", index=False)
+    assert "17850.0" in (tmp_path / "after.csv").read_text()
+    argv = ["lift", "--campaign", str(tmp_path / "sent.csv"), "--control", str(tmp_path / "control.csv")]
+    argv += ["--data", str(tmp_path / "after.csv"), "--pseudonymise", "--out", str(tmp_path / "lift.csv")]
+    assert main(argv) == 0
+    table = pd.read_csv(tmp_path / "lift.csv").set_index("conversion")
+    assert table.loc["bought anything", "treated"] == 0.5 and table.loc["bought anything", "control"] == 1.0
+    assert table.loc["bought a listed product", "treated"] == 0.5

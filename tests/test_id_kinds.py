@@ -332,3 +332,43 @@ def test_customers_in_two_segments_are_counted(files, tmp_path, capsys):
     assert "--segments: 2 customers are in more than one segment; their first row is used" in capsys.readouterr().err
     table = pd.read_csv(out, dtype=str)
     assert set(table.loc[table["customer"] == "100", "segment"]) == {"vip"}  # the first row's
+
+
+def test_an_integer_written_with_and_without_a_zero_decimal_part_is_one_customer(tmp_path):
+    """A folder of daily exports, some days with a gap in the customer column (pandas writes
+    the customer 17850 as "17850.0" there) and some without ("17850"): each such customer was
+    two customers, in Interactions, the summary and every command (Online Retail's 3,974
+    customers read as 5,709, each with half a history), and the outputs said 17850.0. They are
+    one customer now, written 17850; other text ids stay as they are."""
+    users = np.array(["17850.0", "17850", "A1", "12.50", "+13047.00", None], dtype=object)
+    inter = rf.Interactions.from_arrays(users, np.array(["x", "y", "x", "y", "x", "x"]))
+    assert inter.user_ids.tolist() == ["17850", "A1", "12.50", "13047"]
+    np.testing.assert_array_equal(inter.matrix.toarray()[0], [1, 1])
+    later = inter.transform(pd.DataFrame({"user": ["99.0", "99", "17850.0"], "item": ["x", "y", "x"]}), "append")
+    assert later.user_ids.tolist() == ["17850", "A1", "12.50", "13047", "99"]
+    np.testing.assert_array_equal(later.matrix.toarray()[[0, 4]], [[1, 0], [1, 1]])
+    s = rf.customers.summary(np.array(["17850.0", "17850", "13047.0"], dtype=object), [0, 3 * 86400, 0], [1.0] * 3)
+    assert s.customer_ids.tolist() == ["13047", "17850"] and s.frequency.tolist() == [0, 1]
+
+    days = tmp_path / "days"
+    days.mkdir()
+    first = {"user": [17850.0, np.nan, 13047.0], "item": ["p1", "p2", "p2"], "time": ["2011-01-03"] * 3}
+    pd.DataFrame({**first, "amount": [1.0, 2.0, 3.0]}).to_csv(days / "a.csv", index=False)
+    second = {"user": [17850, 13047], "item": ["p3", "p1"], "time": ["2011-02-03", "2011-02-04"]}
+    pd.DataFrame({**second, "amount": [4.0, 5.0]}).to_csv(days / "b.csv", index=False)
+    assert "17850.0" in (days / "a.csv").read_text() and "17850.0" not in (days / "b.csv").read_text()
+    out = tmp_path / "customers.csv"
+    argv = ["customers", "--data", str(days), "--time-col", "time", "--amount-col", "amount"]
+    assert main([*argv, "--out", str(out), "--quiet"]) == 0
+    table = pd.read_csv(out, dtype={"customer": str})
+    assert table.customer.tolist() == ["13047", "17850"] and table.transactions.tolist() == [2, 2]
+    model = str(tmp_path / "m.npz")
+    assert main(["train", "--data", str(days), "--model", "itemknn", "--out", model, "--quiet"]) == 0
+    lists = {}
+    for name, extra in (("memory.csv", []), ("blocks/", ["--blocks", "2"])):
+        target = str(tmp_path) + "/" + name  # a folder keeps its "/" (pathlib drops it)
+        assert main(["recommend", "--model", model, "--data", str(days), "--out", target, "--quiet", *extra]) == 0
+        got = pd.read_parquet(target) if name.endswith("/") else pd.read_csv(target)
+        lists[name] = got.astype({"user": str}).sort_values(["user", "rank"]).reset_index(drop=True)
+    assert sorted(set(lists["memory.csv"].user)) == ["13047", "17850"]
+    pd.testing.assert_frame_equal(lists["memory.csv"][["user", "item"]], lists["blocks/"][["user", "item"]])

@@ -71,6 +71,38 @@ def factorize(values, name: str) -> tuple[np.ndarray, np.ndarray]:
     return codes, uniques[order]
 
 
+def factorize_ids(values, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`factorize` of customer or product ids, an integer's text written with a zero
+    decimal part taken as the integer's text (:func:`merge_integer_texts`)."""
+    return merge_integer_texts(*factorize(values, name))
+
+
+def merge_integer_texts(codes: np.ndarray, uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``codes`` and distinct ``uniques`` (as :func:`factorize` gives them) with the text ids
+    that are integers written with a zero decimal part ("17850.0": pandas' export of an integer
+    id column with a gap) as the integer's text ("17850"), merged with it where both occur. A
+    folder of daily exports, some days with a gap, held each of their customers twice (Online
+    Retail's 3,974 customers read as 5,709), and the outputs said 17850.0 where the customer
+    is 17850. Other ids as they are; no copy where none is written so."""
+    if _first_kind(uniques) != "string":
+        return codes, uniques
+    try:  # ids without a point, the common case, cost one join (1M ids: 20 ms, against 150 ms)
+        dotted = "." in "".join(uniques.tolist())
+    except TypeError:  # not all text: looked at one by one
+        dotted = True
+    if not dotted:
+        return codes, uniques
+    other = other_integer_text(uniques, whole=False)
+    if other is None:
+        return codes, uniques
+    texts = uniques.astype(object)
+    texts[other[0]] = other[1]
+    remap, merged = factorize(texts, "ids")
+    if merged.size == uniques.size:  # renamed only: the order of first appearance is the same
+        return codes, merged
+    return np.where(codes >= 0, remap[np.maximum(codes, 0)], -1), merged
+
+
 # Columns longer than this are factorized side by side: pandas' hashing of Arrow strings and of
 # numbers runs without the GIL, so two columns take little more than one (10M events: 1.2 s ->
 # 0.9 s on 2 cores). Shorter ones are not worth a thread.

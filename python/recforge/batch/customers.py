@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .._factorize import factorize, ids_like, lookup, to_numpy
+from .._factorize import factorize_ids, ids_like, lookup, to_numpy
 from ..models import ColdStart
 
 # Rows of the table left out, by reason (reported; the same names in every report).
@@ -45,7 +45,7 @@ def with_empty_rows(user_ids: np.ndarray, H: sp.csr_matrix, more) -> tuple[np.nd
     more = ids_like(to_numpy(more), user_ids)  # "400" among integer ids is 400, and joins as one
     at = lookup(user_ids, more)
     if (at < 0).any():
-        extra = factorize(more[at < 0], "customer ids")[1]
+        extra = factorize_ids(more[at < 0], "customer ids")[1]
         try:
             extra = extra.astype(user_ids.dtype, copy=False)
         except (ValueError, TypeError):  # an id of another kind ("C9" among integers): kept as it is
@@ -63,7 +63,7 @@ def emptied_customers(history, raw_users) -> np.ndarray:
     know. Empty, at no cost, where the report counts none."""
     if not history.report.get("users_all_dropped"):
         return history.user_ids[:0]
-    ids = factorize(raw_users, "customer ids")[1]
+    ids = factorize_ids(raw_users, "customer ids")[1]
     rows = lookup(history.user_ids, ids)
     has_events = np.zeros(ids.size, dtype=bool)
     found = rows >= 0
@@ -76,7 +76,7 @@ def kept_rows(ids) -> tuple[np.ndarray, dict]:
     row of each id (as assigning the rows in order would leave it); and the rows left out, by
     reason. A row without an id answers no one: kept, it would be matched to no customer, or
     (as a row number -1) to the last one."""
-    codes, distinct = factorize(ids, "customer ids")
+    codes, distinct = factorize_ids(ids, "customer ids")
     present = np.flatnonzero(codes >= 0)
     last = np.full(distinct.size, -1, dtype=np.int64)
     np.maximum.at(last, codes[present], present)

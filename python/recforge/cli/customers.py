@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 
-from .._factorize import arrow_strings, factorize, id_meant, lookup, missing_mask, whole_ids
+from .._factorize import arrow_strings, factorize, factorize_ids, id_meant, lookup, missing_mask, whole_ids
 from .._times import as_moment, as_seconds, moment_text
 from ..customers import (
     BetaGeoFitter,
@@ -191,7 +191,7 @@ def _warn_tied_scores(s) -> None:
 def _warn_returned(customers, amounts) -> None:
     """Say so where dropping returns keeps purchases their customers took back: on Online Retail
     customer 16446's 168,470 order, cancelled the same day, made the highest lifetime value."""
-    codes, ids = factorize(customers, "--user-col")
+    codes, ids = factorize_ids(customers, "--user-col")
     ids = whole_ids(ids)  # 12346, as the customer table writes it, not the float column's 12346.0
     money = np.asarray(amounts, dtype=np.float64)
     ok = (codes >= 0) & np.isfinite(money)

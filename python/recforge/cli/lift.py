@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-from .._factorize import factorize, id_kind, id_meant, ids_like, lookup, missing_mask, to_numpy
+from .._factorize import factorize, factorize_ids, id_kind, id_meant, ids_like, lookup, missing_mask, to_numpy
 from .._times import as_moment, as_seconds
 from ..campaign import lift, mean_lift, pseudonymise
 from ._amount import HELP as AMOUNT_HELP
@@ -165,7 +165,9 @@ def _events(args, key):
         dropped["missing_time"] = int((np.isnan(times) & ~no_user & ~no_item).sum())
     users, items = users[keep], items[keep]
     if key is not None and users.size:
-        users = pseudonymise(users, key).astype(object)
+        # as the campaign named them: "17850.0" (an export with a gap) is customer 17850
+        codes, distinct = factorize_ids(users, "--data customers")
+        users = pseudonymise(distinct, key).astype(object)[codes]
     return users, items, None if amounts is None else amounts[keep], dropped
 
 

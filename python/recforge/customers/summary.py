@@ -10,7 +10,7 @@ import numpy as np
 from .. import _core
 from .._checks import as_numbers, check_choice
 from .._config import resolve_threads
-from .._factorize import arrow_strings, factorize, whole_ids
+from .._factorize import arrow_strings, factorize_ids, whole_ids
 from .._times import as_moment, as_seconds, moment_text, warn_ahead
 
 RETURNS = ("drop", "net")
@@ -301,7 +301,7 @@ def customer_codes(customers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         low, high = int(customers.min()), int(customers.max())
         if high - low <= 4 * customers.size + 1024:
             return customers.astype(np.int64) - low, np.arange(low, high + 1, dtype=customers.dtype)
-    return factorize(customers, "customers")
+    return factorize_ids(customers, "customers")
 
 
 def is_sorted(values: np.ndarray) -> bool:

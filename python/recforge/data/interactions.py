@@ -18,10 +18,12 @@ from .._config import resolve_threads
 from .._factorize import (
     factorize,
     factorize_columns,
+    factorize_ids,
     id_meant,
     ids_in_kind_of,
     ids_like,
     lookup,
+    merge_integer_texts,
     missing_mask,
     one_kind,
     pd,
@@ -536,6 +538,8 @@ class Interactions:
         report = {"rows": n}
         if known is None:
             (u, user_ids), (i, item_ids) = factorize_columns([users, items], ["user ids", "item ids"])
+            # "17850.0" (a day's export with a gap) and "17850" are one customer
+            (u, user_ids), (i, item_ids) = merge_integer_texts(u, user_ids), merge_integer_texts(i, item_ids)
             # An integer id column with a gap is read as floats: its ids are integers again, so
             # that outputs say 12347, not 12347.0, and the file's ids meet other files' (CSV, an
             # integer Parquet column) as one
@@ -552,7 +556,7 @@ class Interactions:
                 ("items", i, items, missing_i, item_ids),
             ):
                 new = (codes < 0) & ~missing
-                report[f"new_{role}"] = ids_in_kind_of(factorize(raw[new], role)[1], ids)
+                report[f"new_{role}"] = ids_in_kind_of(factorize_ids(raw[new], role)[1], ids)
             n_known_users = user_ids.size
             if append_users and report["new_users"].size:
                 new = (u < 0) & ~missing_u
