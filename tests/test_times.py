@@ -1,6 +1,7 @@
 """Event times in every form a user holds them become the same epoch seconds: time-zone aware
 columns are converted to UTC (not read as pandas' internal integers), offsets in text count,
-naive times are UTC, and text that is not a time is refused by name."""
+naive times are UTC, and text that is not a time is refused by name. The customer models count
+an aware column's days in its own zone (as lifetimes does)."""
 
 import datetime as dt
 import time
@@ -40,7 +41,12 @@ def test_aware_times_are_converted_to_utc(zone, form):
         "array": local.array,
         "objects": np.array(local.tolist(), dtype=object),
     }[form]
-    _same(_summary(times), _summary(NAIVE_UTC))
+    np.testing.assert_array_equal(as_seconds(times, "times"), as_seconds(NAIVE_UTC, "times"))
+    # the customer models count the zone's own days: the times its clocks showed
+    np.testing.assert_array_equal(
+        as_seconds(times, "times", wall_clock=True), as_seconds(local.dt.tz_localize(None), "times")
+    )
+    _same(_summary(times), _summary(local.dt.tz_localize(None)))
     # T is in days: a reading as nanoseconds or microseconds would give ~1e8 days
     assert _summary(times).T.max() < 100
 
@@ -119,9 +125,9 @@ def test_a_column_every_date_of_which_reads_both_ways_is_warned_of():
 
 
 def test_aware_as_of_and_cutoff():
-    aware_end = pd.Timestamp("2024-03-10", tz="America/New_York")  # 05:00 UTC
+    aware_end = pd.Timestamp("2024-03-10 23:00", tz="America/New_York")  # 04:00 UTC on the 11th
     s = _summary(NAIVE_UTC, as_of=aware_end)
-    t = _summary(NAIVE_UTC, as_of="2024-03-10T05:00:00")
+    t = _summary(NAIVE_UTC, as_of="2024-03-10")  # the summary counts New York's 10 March
     _same(s, t)
     X = rf.Interactions.from_pandas(
         pd.DataFrame({"user": CUSTOMERS, "item": ["x", "y", "x", "z"], "time": NAIVE_UTC.dt.tz_localize("Asia/Tokyo")}),

@@ -6,6 +6,7 @@ UTC) or ISO 8601 strings (with or without an offset)."""
 
 from __future__ import annotations
 
+import datetime
 import re
 import time
 import warnings
@@ -279,14 +280,48 @@ def _naive_utc(values) -> np.ndarray:
     return pd.DatetimeIndex(values).tz_convert("UTC").tz_localize(None).to_numpy()
 
 
-def as_seconds(values, name: str) -> np.ndarray:
+def _zone_of(values):
+    """The time zone of a time-zone aware pandas column (its own dtype or Arrow's), else None."""
+    dtype = getattr(values, "dtype", None)
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return dtype.tz
+    if isinstance(dtype, pd.ArrowDtype) and getattr(dtype.pyarrow_dtype, "tz", None):
+        return dtype.pyarrow_dtype.tz
+    return None
+
+
+def _wall_clock_objects(array: np.ndarray) -> np.ndarray:
+    """An object array's aware datetimes without their zones (the times their clocks showed);
+    the array itself where it holds none."""
+    first = next((v for v in array.flat if isinstance(v, datetime.datetime)), None)
+    if first is None or first.tzinfo is None:
+        return array
+    return np.array(
+        [v.replace(tzinfo=None) if isinstance(v, datetime.datetime) else v for v in array.tolist()], dtype=object
+    )
+
+
+def as_seconds(values, name: str, *, wall_clock: bool = False) -> np.ndarray:
     """``values`` as float64 epoch seconds, NaN where missing; ValueError (naming ``name``) for
     values that are not times, TypeError for a dtype that cannot hold them. Numbers are epoch
     seconds, unless every present one is a valid date written YYYYMMDD (19970101, as a number
-    or as text): then they are those dates, at midnight UTC."""
-    if pd is not None and isinstance(getattr(values, "dtype", None), pd.DatetimeTZDtype):
+    or as text): then they are those dates, at midnight UTC.
+
+    A time-zone aware column is taken in UTC, or with ``wall_clock`` as the times its zone's
+    clocks showed (as seconds of a naive time): the customer's calendar days, which the
+    customer-base models count, as lifetimes counts them (a Sydney shop's purchases at 9:00 and
+    23:00 of one day were two days in UTC)."""
+    zone = _zone_of(values) if pd is not None else None
+    # aware datetime objects (a list, an object column): each as its own clock showed it; a
+    # column of text (Arrow's, or pandas' own) is never copied into Python objects for this
+    if wall_clock and zone is None and getattr(values, "dtype", np.dtype(object)) == np.dtype(object):
+        values = _wall_clock_objects(to_numpy(values))
+    if zone is not None:
         # Before the text path: pandas reads an aware column as numbers in its own unit.
-        array = _naive_utc(values)
+        series = pd.Series(values, copy=False)
+        if not isinstance(series.dtype, pd.DatetimeTZDtype):  # Arrow's timestamps with a zone
+            series = series.astype(pd.DatetimeTZDtype(unit="ns", tz=zone))
+        array = series.dt.tz_localize(None).to_numpy() if wall_clock else _naive_utc(series)
     elif pd is not None and pd.api.types.is_string_dtype(getattr(values, "dtype", None)):
         # before any numpy copy: an object array of Arrow strings is a Python string per field
         numbers = _numbers_in_text(values)
@@ -310,9 +345,12 @@ def as_seconds(values, name: str) -> np.ndarray:
     return np.where(np.isnat(array), np.nan, seconds).astype(np.float64)
 
 
-def as_moment(value, name: str) -> float:
+def as_moment(value, name: str, *, wall_clock: bool = False) -> float:
     """One time (``now``, ``cutoff``...) as epoch seconds: a number as it is, a datetime, numpy
-    datetime64 or ISO 8601 text read as :func:`as_seconds` reads a column."""
+    datetime64 or ISO 8601 text read as :func:`as_seconds` reads a column (``wall_clock``: an
+    aware datetime as its zone's clocks showed it)."""
+    if wall_clock and isinstance(value, datetime.datetime) and value.tzinfo is not None:
+        value = value.replace(tzinfo=None)  # pandas' Timestamp is a datetime too
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
         seconds = float(_seconds_or_dates(np.array([value], dtype=np.float64), name, column=False)[0])
     else:

@@ -107,7 +107,7 @@ def read_log(args, arrow: bool = False):
             for c in (args.user_col, args.time_col, args.item_col)
         )
         # here, where the options are known: a Parquet text column is named by its option
-        when = as_seconds(when, "--time-col")
+        when = as_seconds(when, "--time-col", wall_clock=True)
         money = amount_values(table, args.amount_col)
     except KeyError as e:
         raise CliError(f"--data: no column {e.args[0]!r} in {args.data!r}") from None
@@ -439,11 +439,11 @@ def target(args) -> None:
             + (f"; did you mean {meant!r}?" if meant is not None else "")
         )
     wanted = products[at].tolist()
-    t = as_seconds(times, "times")
+    t = as_seconds(times, "times", wall_clock=True)
     # Whole days, as customers and clv observe them: --as-of 2011-12-01 counts the lines of
     # 1 December, the window after it is 2 to 31 December, and the fitting cut falls between
     # days too rather than inside one
-    last_day = periods(np.nanmax(t) if args.as_of is None else as_moment(args.as_of, "--as-of"), "day")
+    last_day = periods(np.nanmax(t) if args.as_of is None else as_moment(args.as_of, "--as-of", wall_clock=True), "day")
     end = float(np.nextafter((last_day + 1) * 86400.0, -np.inf))
     first = float(np.nanmin(t))
     if end - args.window * 86400.0 <= first:

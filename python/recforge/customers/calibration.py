@@ -232,16 +232,16 @@ def calibration_holdout(
     """
     text = arrow_strings(customers)
     customers = text if text is not None else np.asarray(customers)
-    t = as_seconds(times, "times")
+    t = as_seconds(times, "times", wall_clock=True)
     if customers.ndim != 1 or t.shape != (customers.shape[0],):
         raise ValueError(f"customers and times must be 1-D of one length, got {customers.shape} and {t.shape}")
     money = None if amounts is None else np.asarray(amounts)
-    start = as_moment(cutoff, "cutoff")
+    start = as_moment(cutoff, "cutoff", wall_clock=True)
     if end is None:
         finite = t[np.isfinite(t)]
         stop = float(finite.max()) if finite.size else start
     else:
-        stop = as_moment(end, "end")
+        stop = as_moment(end, "end", wall_clock=True)
     # Whole periods, as the summaries count them: a cut inside a day once put the day's
     # purchases after it in the holdout while the holdout's duration started the day after
     first, last = periods(start, period), periods(stop, period)

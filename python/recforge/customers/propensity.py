@@ -45,7 +45,7 @@ def feature_names(recommender=None, segmenter=None) -> tuple:
 
 def _lines(customers, times, amounts, items):
     customers = np.asarray(customers)
-    t = as_seconds(times, "times")
+    t = as_seconds(times, "times", wall_clock=True)
     n = customers.shape[0] if customers.ndim == 1 else -1
     if customers.ndim != 1 or t.shape != (n,):
         raise ValueError(f"customers and times must be 1-D of one length, got {customers.shape} and {t.shape}")
@@ -87,7 +87,7 @@ def summary_before(customers, times, amounts=None, *, cutoff, returns: str = "dr
     """The customer summary at ``cutoff`` from the lines up to it (the population propensity
     describes); ``returns`` as for :func:`summary`."""
     customers, t, money, _ = _lines(customers, times, amounts, None)
-    end = as_moment(cutoff, "cutoff")
+    end = as_moment(cutoff, "cutoff", wall_clock=True)
     before = t <= end
     if not before.any():
         raise ValueError(f"cutoff {moment_text(end)} is before every line: no customer to describe")
@@ -127,7 +127,7 @@ def features_at(
     never a purchase of a target product.
     """
     customers, t, money, items = _lines(customers, times, amounts, items)
-    end = as_moment(cutoff, "cutoff")
+    end = as_moment(cutoff, "cutoff", wall_clock=True)
     before = t <= end
     s = summary_before(customers, t, money, cutoff=end, returns=returns)
     ids = s.customer_ids
@@ -211,7 +211,7 @@ def labels_after(
     as :func:`summary` counts purchases: a customer who only returned something in the window
     did not buy."""
     customers, t, money, items = _lines(customers, times, amounts, items)
-    start = as_moment(cutoff, "cutoff")
+    start = as_moment(cutoff, "cutoff", wall_clock=True)
     inside = (t > start) & (t <= start + window * DAY) & (money >= 0)
     hit = _in_target(items, target)
     if hit is not None:
@@ -430,13 +430,13 @@ class Propensity(Parametrised):
         return ids, X, y
 
     def fit(self, customers, times, amounts=None, items=None, *, cutoff) -> Propensity:
-        times = as_seconds(times, "times")  # once: every cutoff below reuses the seconds
+        times = as_seconds(times, "times", wall_clock=True)  # once: every cutoff below reuses the seconds
         hit = _in_target(items, self.target)
         if hit is not None and not hit.any():  # e.g. ids given as numbers where the log's are text
             shown = ", ".join(repr(t) for t in self.target[:3]) + (", ..." if len(self.target) > 3 else "")
             raise ValueError(f"target ({shown}) names no product of items (the lines' products)")
         names = feature_names(self.recommender, self.segmenter)
-        end = as_moment(cutoff, "cutoff")
+        end = as_moment(cutoff, "cutoff", wall_clock=True)
         first = float(np.nanmin(times))
         cutoffs = [end - i * self.window * DAY for i in range(self.history)]
         cutoffs = [at for at in cutoffs if at > first]  # before the first line: no customer yet
@@ -482,9 +482,11 @@ class Propensity(Parametrised):
 
         check_fitted(self, "classifier_")
         segmenter = getattr(self, "segmenter_", None)  # the fit's (older pickles lack it without one)
-        ids, X, y = self._data(customers, as_seconds(times, "times"), amounts, items, cutoff, segmenter)
+        ids, X, y = self._data(
+            customers, as_seconds(times, "times", wall_clock=True), amounts, items, cutoff, segmenter
+        )
         if y.all() or not y.any():
-            at = moment_text(as_moment(cutoff, "cutoff"))
+            at = moment_text(as_moment(cutoff, "cutoff", wall_clock=True))
             raise ValueError(f"the {self.window:g} days after cutoff {at} hold only one class: no AUC")
         p = self.classifier_.predict_proba(X)[:, 1]
         recency, expected = -X[:, FEATURES.index("days_since_last")], X[:, FEATURES.index("expected_purchases")]

@@ -169,7 +169,9 @@ def summary(
         Customer id of each line (any hashable ids; lines with a missing id, None or NaN, are
         dropped and counted).
     times : array-like, shape (n_lines,)
-        Epoch seconds, datetimes or date strings.
+        Epoch seconds, datetimes or date strings. A time-zone aware column is counted in its
+        zone's calendar days (a shop's days, as lifetimes counts them), not in UTC's; so is an
+        aware ``as_of``.
     amounts : array-like, shape (n_lines,), optional
         Money of each line (negative for a return). None: 0 (no monetary columns).
     as_of : time, optional
@@ -212,7 +214,7 @@ def summary(
     check_choice(returns, "returns", RETURNS)
     text = arrow_strings(customers)  # Arrow strings (from_csv's, Parquet's) stay so: no Python string per line
     customers = text if text is not None else np.asarray(customers)
-    t = as_seconds(times, "times")
+    t = as_seconds(times, "times", wall_clock=True)
     warn_ahead(t, "times", stacklevel=3)
     n = customers.shape[0] if customers.ndim == 1 else -1
     if customers.ndim != 1 or t.shape != (n,):
@@ -241,7 +243,7 @@ def summary(
         what = f" ({', '.join(f'{k} {v:,}' for k, v in lacked.items())})" if lacked else ""
         needs = "a customer, a time and an amount" if amounts is not None else "a customer and a time"
         raise ValueError(f"no line of {n:,} has {needs}{what}: nothing to summarise" if n else "no line to summarise")
-    end = float(np.max(t, where=keep, initial=-np.inf)) if as_of is None else as_moment(as_of, "as_of")
+    end = float(np.max(t, where=keep, initial=-np.inf)) if as_of is None else as_moment(as_of, "as_of", wall_clock=True)
     # T counts as_of's period as observed, so its lines count too: a cut at its moment (midnight
     # for a date) aged every customer a day without letting anyone buy in it
     slot = periods(t, period)
