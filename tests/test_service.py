@@ -428,6 +428,10 @@ def test_feedback_is_learned_once_and_only_for_what_its_request_showed(tmp_path)
         == 1
     )
     restarted.close()
+    # a log written before requests were checked may name them by any JSON value: resumed
+    with open(log, "a") as f:
+        f.write(json.dumps({"request": 7, "item": shown[2], "reward": 1.0}) + "\n")
+    assert svc.Service(online, policy=rf.realtime.ThompsonSampling(), decision_log=log).resumed_feedback == 5
 
 
 def test_health_and_metrics_count_what_happened(served):

@@ -290,11 +290,20 @@ def _zone_of(values):
     return None
 
 
+def _missing(value) -> bool:
+    """None, NaN, NaT or pandas' NA (whose comparisons have no truth value)."""
+    try:
+        return value is None or not bool(value == value)
+    except TypeError:
+        return True
+
+
 def _wall_clock_objects(array: np.ndarray) -> np.ndarray:
     """An object array's aware datetimes without their zones (the times their clocks showed);
     the array itself where it holds none."""
-    first = next((v for v in array.flat if isinstance(v, datetime.datetime)), None)
-    if first is None or first.tzinfo is None:
+    # the first present value says (missing ones aside): a column of text is not scanned
+    first = next((v for v in array.flat if not _missing(v)), None)
+    if not isinstance(first, datetime.datetime) or first.tzinfo is None:
         return array
     return np.array(
         [v.replace(tzinfo=None) if isinstance(v, datetime.datetime) else v for v in array.tolist()], dtype=object

@@ -370,7 +370,8 @@ class Service:
                     items.append(self.item(line["item"]))
                     rewards.append(_number(line, "reward", None))
                     segments.append(_segment(line))
-                    rewarded.append((_request(line), items[-1]))
+                    request = line.get("request")  # a log of before may hold any JSON value there
+                    rewarded.append((request if isinstance(request, str) else None, items[-1]))
                 elif "propensities" in line:  # an explored list: its feedback may still come
                     shown.append((str(line["request"]), [self.item(i) for i in line["items"]]))
             except (ValueError, KeyError, TypeError, Refused) as e:
