@@ -218,14 +218,15 @@ def test_a_bare_model_still_skips_new_customers_and_refuses_customer_tables(tmp_
 def test_an_event_log_serves_as_its_own_product_and_customer_table(tmp_path, capsys):
     """--item-features / --user-features pointed at the event file (Online Retail's lines carry
     each product's description and price, each customer's country) were refused: "the table
-    holds ids more than once". Each id now takes its first given text and its median number:
-    the same features as the tables with one row per id written by hand."""
+    holds ids more than once". Each id now takes its most given text (the latest of equally
+    frequent ones) and its median number: the same features as the tables with one row per id
+    written by hand."""
     rows = [  # customer, sku, ts, title, price, country
-        ("C1", "A", 1, "", 2.0, ""),  # A's first line has no title: the first given one is taken
+        ("C1", "A", 1, "", 2.0, ""),  # A's first line has no title: not counted
         ("C1", "B", 2, "blue mug", 5.0, "UK"),
         ("C2", "A", 3, "red tea set", 4.0, "FR"),
         ("C2", "C", 4, "green kettle", 1.0, "FR"),
-        ("C3", "A", 5, "other words", 9.0, "DE"),  # A's median price: 4 of 2, 4, 9
+        ("C3", "A", 5, "other words", 9.0, "DE"),  # A's median price: 4 of 2, 4, 9; title: the later of two
         ("C3", "B", 6, "blue mug", 7.0, "DE"),  # B's: 6, between 5 and 7
         ("", "D", 7, "grey jug", 3.0, ""),  # no customer: D is a product nobody is known to buy
     ]
@@ -237,7 +238,7 @@ def test_an_event_log_serves_as_its_own_product_and_customer_table(tmp_path, cap
     products, customers = tmp_path / "products.csv", tmp_path / "customers.csv"
     with open(products, "w", newline="") as f:
         csv.writer(f).writerows(
-            [["sku", "title", "price"], ["A", "red tea set", 4.0], ["B", "blue mug", 6.0], ["C", "green kettle", 1.0]]
+            [["sku", "title", "price"], ["A", "other words", 4.0], ["B", "blue mug", 6.0], ["C", "green kettle", 1.0]]
             + [["D", "grey jug", 3.0]]
         )
     with open(customers, "w", newline="") as f:
@@ -254,7 +255,7 @@ def test_an_event_log_serves_as_its_own_product_and_customer_table(tmp_path, cap
         )
         models.append(rf.load(str(out)))
     err = capsys.readouterr().err
-    assert "--item-features: 7 rows for 4 products: each takes its first given value" in err, err
+    assert "--item-features: 7 rows for 4 products: each takes its most given value" in err, err
     assert "--user-features: 6 rows for 3 customers" in err, err
     from_log, by_hand = models
     assert from_log.item_ids_.tolist() == by_hand.item_ids_.tolist() == ["A", "B", "C", "D"]
@@ -320,3 +321,39 @@ def test_a_feature_table_keyed_otherwise_is_refused_and_gaps_are_counted(tmp_pat
     some.write_text("customer,country\nC0001,UK\nC0002,FR\n")
     assert main([*argv, "--user-features", str(some), "--user-categorical", "country", "--quiet"]) == 0
     assert "--user-features: 98 of 100 customers of the data have no row there" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_most_given_value_per_id_against_plain_python(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 60))
+    ids = np.array([None if rng.random() < 0.1 else f"p{i}" for i in rng.integers(0, 8, n)], dtype=object)
+    values = np.array([rng.choice([None, "", "a", "b", "c", "d"]) for _ in range(n)], dtype=object)
+    distinct, best = rf._factorize.most_given(ids, values)
+    want = {}
+    for i in dict.fromkeys(v for v in ids.tolist() if v is not None):
+        given = [(k, v) for k, (j, v) in enumerate(zip(ids.tolist(), values.tolist())) if j == i and v]
+        counts = {v: sum(1 for _, w in given if w == v) for _, v in given}
+        top = max(counts.values(), default=0)
+        want[i] = max((k, v) for k, v in given if counts[v] == top)[1] if given else None  # latest of the most given
+    assert distinct.tolist() == list(want) and best.tolist() == list(want.values())
+
+
+def test_an_event_log_as_product_table_names_each_product_by_its_most_given_description(tmp_path, capsys):
+    """Online Retail's first line of three of its 100 best sellers reads "mailout" (a warehouse
+    note, not the product's name): --products pointed at the events took each product's first
+    given description, and the campaign's lists and messages printed "mailout"."""
+    rows = [("C1", "23203", "mailout"), ("C1", "22423", "REGENCY CAKESTAND 3 TIER")]
+    rows += [(f"C{c}", "23203", "JUMBO BAG DOILEY PATTERNS ") for c in range(2, 6)]
+    rows += [(f"C{c}", "22423", "REGENCY CAKESTAND 3 TIER") for c in range(3, 7)]
+    events = tmp_path / "events.csv"
+    with open(events, "w", newline="") as f:
+        csv.writer(f).writerows([["customer", "sku", "Description"], *rows])
+    model = str(tmp_path / "m.npz")
+    base = ["--user-col", "customer", "--item-col", "sku"]
+    assert main(["train", "--data", str(events), *base, "--model", "itemknn", "--out", model, "--quiet"]) == 0
+    capsys.readouterr()
+    argv = ["similar", "--model", model, "--items", "22423", "--products", str(events)]
+    assert main([*argv, "--description-col", "Description"]) == 0
+    out = capsys.readouterr().out
+    assert "JUMBO BAG DOILEY PATTERNS" in out and "mailout" not in out, out

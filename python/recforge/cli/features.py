@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from .._factorize import factorize, lookup, missing_mask, pd, to_numpy
+from .._factorize import most_given as most_given_by_id
 from .._tables import is_whitespace, looks_like_data, open_text, parquet_dataset, read_parquet, read_table
 from ..data import features
 from ..data.features import category_tokens
@@ -28,7 +29,7 @@ def add_feature_arguments(parser) -> None:
         "--item-features",
         metavar="FILE",
         help="product table (.csv or .parquet), one row per product; or events whose lines carry the product's "
-        "columns (each product takes its first given text and its median number)",
+        "columns (each product takes its most given text and its median number)",
     )
     g.add_argument(
         "--item-key", help="its product id column (default: the events' --item-col where it has one, else item)"
@@ -219,7 +220,7 @@ def read_features(args, side: str, ids):
 def one_row_per_id(table, key: str, numeric: list[str], option: str, what: str):
     """``table`` with one row per id of its ``key`` column. An event log given as the product or
     customer table (Online Retail's lines carry each product's description and price, and each
-    customer's country) holds an id on many rows: each id then takes its first given value of
+    customer's country) holds an id on many rows: each id then takes its most given value of
     a text or category column, as --products reads descriptions, and the median of a numeric
     one (a product's price varies from line to line). A table with one row per id is returned
     as it is; a key column with gaps keeps its rows without an id (counted by the features)."""
@@ -236,9 +237,9 @@ def one_row_per_id(table, key: str, numeric: list[str], option: str, what: str):
         if column in numeric and values.dtype.kind in "iufb":
             out[column] = _median_by(codes[present], values[present].astype(np.float64), distinct.size)
         else:  # text, or a numeric column holding text, which the features refuse by name
-            out[column] = first_given(ids, values, distinct)
+            out[column] = most_given(ids, values, distinct)
     taken = [
-        *(["its first given value of each text or category column"] if len(out) > len(numeric) + 1 else []),
+        *(["its most given value of each text or category column"] if len(out) > len(numeric) + 1 else []),
         *(["the median of each numeric one"] if numeric else []),
     ]
     print(
@@ -318,7 +319,7 @@ def read_products(args, item_ids, categories: bool = False, events_column: str |
         args.products, args.product_col, columns, columns, "--products", getattr(args, "sep", ",")
     )
     table_rows(table[args.product_col], item_ids, "--products", args.product_col, "products")
-    text = first_given(table[args.product_col], table[args.description_col], item_ids)
+    text = most_given(table[args.product_col], table[args.description_col], item_ids)
     missing = missing_mask(text)
     descriptions = np.where(missing, item_ids.astype(str).astype(object), text)
     if missing.any():  # counted, as dropped rows are: a few ids with stray spaces go unseen otherwise
@@ -332,7 +333,7 @@ def read_products(args, item_ids, categories: bool = False, events_column: str |
         return descriptions
     category = None
     if args.category_col:
-        category = first_given(table[args.product_col], table[args.category_col], item_ids)
+        category = most_given(table[args.product_col], table[args.category_col], item_ids)
         category = np.where(missing_mask(category), None, category)
         if args.category_sep:
             category = split_categories(category, args.category_sep)
@@ -382,17 +383,20 @@ def split_categories(values, sep: str) -> np.ndarray:
     return out
 
 
-def first_given(table_ids, values, ids) -> np.ndarray:
-    """Each of ``ids``' first value in ``values`` that is not missing (None where it has none):
-    a table with a row per event (a purchase log given as the product table) may leave a
-    product's description empty on its first rows and give it later. Text is stripped of the
-    spaces around it (Online Retail writes "REGENCY MILK JUG PINK ", which a message would
-    print before its closing parenthesis; the feature encoder strips categories alike), and
-    text of spaces only is missing."""
+def most_given(table_ids, values, ids) -> np.ndarray:
+    """Each of ``ids``' most given value in ``values`` (missing and empty ones aside), the
+    latest row's among equally frequent ones; None where it has none. An event log given as
+    the product table names a product on each of its lines, mostly by its name, now and then by
+    a note of the warehouse's: the first line of three of Online Retail's 100 best sellers
+    reads "mailout", which the campaign's messages printed where the first given value was
+    taken. A table with one row per id gives that row's value. Text is stripped of the spaces
+    around it (Online Retail writes "REGENCY MILK JUG PINK ", which a message would print
+    before its closing parenthesis; the feature encoder strips categories alike), and text of
+    spaces only is missing."""
     values = to_numpy(values).astype(object, copy=False)
     values = np.array([v.strip() if isinstance(v, str) else v for v in values.tolist()], dtype=object)
-    given = ~missing_mask(values) & (values != "")
-    at = rows_of(to_numpy(table_ids)[given], ids)
+    distinct, best = most_given_by_id(table_ids, values)
+    at = lookup(distinct, ids)
     out = np.full(len(ids), None, dtype=object)
-    out[at >= 0] = values[given][at[at >= 0]]
+    out[at >= 0] = best[at[at >= 0]]
     return out

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .._checks import check_bool
-from .._factorize import factorize, lookup, pd
+from .._factorize import lookup, most_given, pd
 from .._params import renamed_argument
 from .._tables import read_table
 from ..data import Interactions
@@ -157,17 +157,10 @@ def purchases(events: dict) -> np.ndarray:
 
 
 def _most_frequent_description(events: dict) -> dict:
-    code, desc = events["StockCode"], events["Description"]
-    known = np.array([d is not None and c is not None for c, d in zip(code.tolist(), desc.tolist())], dtype=bool)
-    c_codes, c_ids = factorize(code[known], "StockCode")
-    d_codes, d_ids = factorize(desc[known], "Description")
-    pairs, counts = np.unique(c_codes * np.int64(d_ids.size) + d_codes, return_counts=True)
-    # Per product, the most frequent description (ties: the first in the file).
-    order = np.lexsort((-counts, pairs // d_ids.size))
-    pairs = pairs[order]
-    first = np.r_[True, (pairs[1:] // d_ids.size) != (pairs[:-1] // d_ids.size)]
-    best = pairs[first]
-    return dict(zip(c_ids[best // d_ids.size].tolist(), d_ids[best % d_ids.size].tolist()))
+    """Per product, the description most of its lines give (the latest among equally frequent
+    ones): not a note such as "mailout" on one of them."""
+    codes, best = most_given(events["StockCode"], events["Description"])
+    return {c: d for c, d in zip(codes.tolist(), best.tolist()) if d is not None}
 
 
 def _dataset(name: str, events: dict, description: dict) -> Dataset:
