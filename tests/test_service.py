@@ -578,6 +578,7 @@ def test_cli_serves_until_sigterm_then_saves_the_state(tmp_path):
         (["--decision-log", "d.jsonl"], "--decision-log needs --explore"),
         (["--seed", "3"], "--seed needs --explore"),
         (["--candidates", "20"], "--candidates needs --explore"),
+        (["--half-life", "0"], "--half-life must be > 0 days, got 0"),
         (["--max-pending", "20"], "--max-pending needs --explore"),
         (["--explore", "thompson", "--max-pending", "0"], "--max-pending must be >= 1, got 0"),
         (["--explore", "thompson", "--candidates", "0"], "--candidates must be >= 1, got 0"),
@@ -598,6 +599,30 @@ def test_cli_refuses_a_bad_port_or_epsilon_before_reading_the_model(tmp_path, ca
     code = main(["serve", "--model", str(tmp_path / "never-read.npz"), "--quiet", *extra])
     err = capsys.readouterr().err
     assert code == 2 and words in err and err.count("\n") == 1, err
+
+
+def test_cli_half_life_sets_the_trending_counters_and_a_state_keeps_its_own(tmp_path, capsys, monkeypatch):
+    """The service's trending half-life (7 days) could not be set from the command line, beside
+    a model whose own trending decays over 30 days: --half-life DAYS sets it; a --state keeps
+    the one its counters were decayed at, and another is refused rather than mixed in."""
+    from recforge.cli import main
+
+    history = rf.Interactions.from_arrays(*events(0, 50))
+    trained = str(tmp_path / "model.npz")
+    rf.ItemKNN().fit(history).save(trained)
+    served = []
+    monkeypatch.setattr(svc, "serve", lambda app, sock: (served.append(app.online.half_life), sock.close()))
+    assert main(["serve", "--model", trained, "--quiet", "--half-life", "30", "--port", "0"]) == 0
+    assert main(["serve", "--model", trained, "--quiet", "--port", "0"]) == 0
+    assert served == [30 * 86400.0, 7 * 86400.0]
+    state = str(tmp_path / "state.npz")
+    rf.realtime.OnlineRecommender(rf.load(trained), history, half_life=3 * 86400.0).save(state)
+    assert main(["serve", "--model", trained, "--state", state, "--quiet", "--port", "0"]) == 0
+    assert served[-1] == 3 * 86400.0
+    capsys.readouterr()
+    assert main(["serve", "--model", trained, "--state", state, "--quiet", "--half-life", "30"]) == 2
+    err = capsys.readouterr().err
+    assert "--half-life 30: the state was saved with a half-life of 3 days" in err and err.count("\n") == 1, err
 
 
 def test_cli_names_the_state_option_when_its_file_is_of_another_kind(tmp_path, capsys):

@@ -10,6 +10,9 @@ from ..realtime import EpsilonGreedy, OnlineRecommender, ThompsonSampling
 from ._common import CliError, add_csv_arguments, check_options, dropped_rows
 from .commands import events_like_training, trained
 
+DAY = 86400.0
+DEFAULT_HALF_LIFE_DAYS = 7.0  # OnlineRecommender's: trends of a week, for answers in real time
+
 
 def add_serve_parser(sub) -> None:
     s = sub.add_parser(
@@ -35,6 +38,13 @@ def add_serve_parser(sub) -> None:
         metavar="FILE",
         help="event log (JSON lines), with --state: appended to, and replayed after the state at the next start "
         "(events since its last save survive a crash)",
+    )
+    s.add_argument(
+        "--half-life",
+        type=float,
+        metavar="DAYS",
+        help="half-life of the trending counters that answer customers without a history (default: 7; a --state "
+        "keeps the one it was saved with)",
     )
     s.add_argument("--explore", choices=("none", "thompson", "epsilon"), default="none", help="exploration policy")
     s.add_argument("--epsilon", type=float, help="--explore epsilon: share of random lists (default: 0.1)")
@@ -62,6 +72,7 @@ def serve(args) -> None:
     except ImportError as e:
         raise CliError(str(e)) from None
     check_options(
+        (args.half_life is not None and not args.half_life > 0, "--half-life must be > 0 days", args.half_life),
         (args.candidates < 1, "--candidates must be >= 1", args.candidates),
         (args.max_pending < 1, "--max-pending must be >= 1", args.max_pending),
         (args.max_body < 1, "--max-body must be >= 1", args.max_body),
@@ -85,6 +96,12 @@ def serve(args) -> None:
         except (ValueError, TypeError) as e:  # a file of another kind, or a log that does not follow it
             raise CliError(f"--state: {e}") from None
         source = f"state {args.state} (events {online.sequence:,})"
+        if args.half_life is not None and abs(args.half_life * DAY - online.half_life) > 1e-6 * online.half_life:
+            online.close()  # its trending counters were decayed at the saved rate: another would not match them
+            raise CliError(
+                f"--half-life {args.half_life:g}: the state was saved with a half-life of "
+                f"{online.half_life / DAY:g} days, which it keeps; leave --half-life out, or start a new --state"
+            )
         change = online.report.get("catalogue")
         if change is not None and not args.quiet:  # a model refitted since the snapshot
             print(
@@ -101,7 +118,8 @@ def serve(args) -> None:
                 history = known.transform(events, new_users="append").returns_netted()  # as recommend
             except (ValueError, TypeError) as e:
                 raise CliError(f"--data: {e}") from None
-        online = OnlineRecommender(model, history, log=args.log)
+        days = DEFAULT_HALF_LIFE_DAYS if args.half_life is None else args.half_life
+        online = OnlineRecommender(model, history, log=args.log, half_life=days * DAY)
         # what the history left out, as every command that reads events says it
         source = "no history" if history is None else f"{args.data}; dropped rows: {dropped_rows(history.report)}"
     policy = None
