@@ -71,6 +71,22 @@ def test_lists_equal_the_single_process_answer(client, kind):
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
 
 
+def test_a_customer_written_17850_0_and_17850_gets_one_list(client):
+    """Exports of one shop, some with a gap in the customer column (pandas writes "17850.0"),
+    some without ("17850"): the events were shuffled by the raw value, so each form of a
+    customer's id reached its own partition, and the customer got two lists from two halves
+    of their history. Routed by the out-of-core job's hash now, as the table rows were."""
+    train = events(0, 1500)
+    train["user"] = [u.removeprefix("c") for u in train.user]
+    model = rf.ItemKNN(neighbours=10).fit(rf.Interactions.from_pandas(train, weight_col="weight"))
+    written = train.copy()
+    written.loc[written.index % 2 == 0, "user"] += ".0"  # half of each customer's events
+    got = rfd.recommend(model, dd.from_pandas(written, npartitions=4), k=5, client=client).compute()
+    got = got.sort_values(["user", "rank"]).reset_index(drop=True)
+    assert not got.duplicated(["user", "rank"]).any()
+    pd.testing.assert_frame_equal(got, single_process(model, train, 5), check_dtype=False)
+
+
 def test_products_bought_before_may_come_back_as_in_one_process(client):
     """exclude_seen=False: a customer's own products may be offered again (replenishment), the
     lists equal to the single-process answer; a non-bool is refused before anything runs."""

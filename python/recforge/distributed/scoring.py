@@ -30,7 +30,7 @@ def _import_on_worker() -> None:
 
 
 def _score_partition(frame: pd.DataFrame, scorer: BlockScorer, counted: bool = False):
-    table, counts = scorer.score(frame)
+    table, counts = scorer.score(frame.drop(columns=[BLOCK, ORDER]))
     return (table, counts) if counted else table
 
 
@@ -276,10 +276,10 @@ def recommend(
         fs, path, earlier = _output_folder(out, overwrite, {"events": events, "customer table": customers})
     parts = npartitions or max(1, sum(client.nthreads().values()))  # a pandas frame: a part per thread
     events = _frame(events, "events", columns, parts)
+    integer_ids = _integer_ids(model)
     table = None
     if customers is not None:
         key = spec["user_col"] if customer_key is None else customer_key
-        integer_ids = _integer_ids(model)
         wanted = list(table_kinds(model, key, "int" if integer_ids else "str"))  # refuses a bare model
         table = _frame(customers, "customers", wanted, parts)[wanted]
     # Import what the tasks unpickle on every worker first: two task threads importing
@@ -289,14 +289,16 @@ def recommend(
     # The scorer (the model and its customer index) travels once to every worker and lives as
     # long as the job's tasks need it: a registry on the workers kept every job's model.
     shipped = ship(client, BlockScorer(model, k, columns, exclude_seen=bool(exclude_seen)), every_worker=True)
+    # Routed by the out-of-core job's hash of the id, not by the raw value: a folder of exports
+    # writing one customer "17850.0" here and "17850" there (pandas' gap) gave them two lists
+    sides = [(events[columns], spec["user_col"])] + ([] if table is None else [(table, key)])
+    frames = [
+        frame.map_partitions(_routed, column, n, integer_ids, partition_info=True).shuffle(on=BLOCK, npartitions=n)
+        for frame, column in sides
+    ]
     if table is None:
-        frames = [events[columns].shuffle(on=spec["user_col"], npartitions=n)]
         score, arguments = _score_partition, (shipped,)
-    else:  # both sides routed by one hash of the id into the same n partitions
-        frames = [
-            frame.map_partitions(_routed, column, n, integer_ids, partition_info=True).shuffle(on=BLOCK, npartitions=n)
-            for frame, column in ((events[columns], spec["user_col"]), (table, key))
-        ]
+    else:  # both sides routed by one hash into the same n partitions
         score, arguments = _score_partition_with_table, (shipped, key, integer_ids)
     if out is not None:
         _clear(fs, earlier)
