@@ -6,8 +6,9 @@ the outputs are identical.
 
 - scoring: the model and events as bench/bench_out_of_core.py: ColdStart(ALS, 64 factors) on the
   synthetic set; --customers customers with about 5 events each in one Parquet file.
-  Distributed: read_parquet -> shuffle by customer -> each partition scored on a worker (the
-  model shipped once) -> Parquet. Single process: the whole file read, one Interactions,
+  Distributed: read_parquet -> shuffle by customer (Dask's p2p, its default on a cluster, and
+  its in-memory tasks shuffle) -> each partition scored on a worker (the model shipped once)
+  -> Parquet. Single process: the whole file read, one Interactions,
   recommend in batches of 20k -> Parquet. Seconds are wall time from the file to the lists.
 - similarity: item-item cosine top-50 of the synthetic set, rf.similarity against
   recforge.distributed.similarity (median of --repeats runs each). --scale N: the synthetic
@@ -134,25 +135,35 @@ def bench_scoring(X, args) -> None:
         events = os.path.join(tmp, "events.parquet")
         rows = write_events(events, args.customers, X.shape[1])
         print(f"{args.customers:,} customers, {rows:,} events; top 10 each")
-        start = time.perf_counter()
-        single_process(model, events, os.path.join(tmp, "single.parquet"))
-        single = time.perf_counter() - start
+        single, spread = [], {"p2p": [], "tasks": []}  # Dask's default on a cluster; in memory
         with distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster, distributed.Client(cluster) as client:  # fmt: skip
-            start = time.perf_counter()
-            rfd.recommend(model, events, k=10, out=os.path.join(tmp, "dist"), npartitions=args.partitions,
-                          client=client)  # fmt: skip
-            spread = time.perf_counter() - start
+            threads = os.environ.pop("OMP_NUM_THREADS", None)  # LocalCluster set it to 1 here too
+            for _ in range(args.repeats):  # interleaved: the machine's load drifts
+                start = time.perf_counter()
+                single_process(model, events, os.path.join(tmp, "single.parquet"))
+                single.append(time.perf_counter() - start)
+                for method, seconds in spread.items():
+                    start = time.perf_counter()
+                    rfd.recommend(model, events, k=10, out=os.path.join(tmp, method), npartitions=args.partitions,
+                                  client=client, shuffle_method=method, overwrite=True)  # fmt: skip
+                    seconds.append(time.perf_counter() - start)
+            if threads is not None:
+                os.environ["OMP_NUM_THREADS"] = threads
         key = ["user", "rank"]
         a = pd.read_parquet(os.path.join(tmp, "single.parquet")).sort_values(key).reset_index(drop=True)
-        b = pd.read_parquet(os.path.join(tmp, "dist")).sort_values(key).reset_index(drop=True)
-        same = a[["user", "rank", "item"]].equals(b[["user", "rank", "item"]]) and np.array_equal(a.score, b.score)
+        single = float(np.median(single))
+        print(f"(medians of {args.repeats}, interleaved)")
         print("| run | seconds | vs single process |")
         print("|---|---:|---:|")
         print(f"| one process, 2 threads | {single:.1f} | 1.00x |")
-        print(f"| LocalCluster, 2 workers x 1 thread | {spread:.1f} | {spread / single:.2f}x |")
-        print(f"lists identical: {same} ({len(a):,} rows)")
+        for method, runs in spread.items():
+            seconds = float(np.median(runs))
+            b = pd.read_parquet(os.path.join(tmp, method)).sort_values(key).reset_index(drop=True)
+            same = a[["user", "rank", "item"]].equals(b[["user", "rank", "item"]]) and np.array_equal(a.score, b.score)
+            print(f"| LocalCluster, 2 workers x 1 thread, {method} shuffle | {seconds:.1f} | {seconds / single:.2f}x |")
+            print(f"lists identical: {same} ({len(a):,} rows)")
 
 
 if __name__ == "__main__":

@@ -263,6 +263,25 @@ def test_bad_input_is_refused(client):
         rfd.recommend(rf.ItemKNN, ddf, k=3, client=client)
     with pytest.raises(rf.NotFittedError):
         rfd.recommend(rf.ItemKNN(), ddf, k=3, client=client)
+    with pytest.raises(ValueError, match=r"shuffle_method must be one of \(None, 'p2p', 'tasks', 'disk'\), got 'fast'"):
+        rfd.recommend(model, ddf, k=3, shuffle_method="fast", client=client)
+
+
+@pytest.mark.parametrize("shuffle_method", [None, "tasks"])
+def test_the_customers_spread_over_every_partition(client, shuffle_method):
+    """The events carried their block (hash modulo n) and Dask's shuffle hashed the block
+    again into n partitions: of 16, four got no customer and one got three blocks' worth (a
+    job as slow as its fullest partition). Routed by the whole 64-bit hash now."""
+    train = events(0, 3000, n_users=800)
+    model = rf.ItemKNN(neighbours=10).fit(model_input(train))
+    ddf = dd.from_pandas(train, npartitions=4)
+    options = {} if shuffle_method is None else {"shuffle_method": shuffle_method}
+    lists = rfd.recommend(model, ddf, k=3, npartitions=16, client=client, **options)
+    customers = lists.map_partitions(lambda part: pd.Series([part.user.nunique()])).compute().to_numpy()
+    assert customers.size == 16 and customers.sum() == train.user.nunique()
+    assert customers.min() > 0 and customers.max() < 3 * customers.sum() / 16, customers
+    got = lists.compute().sort_values(["user", "rank"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, single_process(model, train, 3), check_dtype=False)
 
 
 def test_a_pandas_frame_is_scored_as_its_dask_frame(client):

@@ -334,9 +334,15 @@ def spill_input(
 
 
 def block_of(customers, n_blocks: int) -> np.ndarray:
-    """The block of each customer id (an Arrow or numpy column): a keyed hash (pandas', fixed
-    key: the same on every run and machine) modulo ``n_blocks``. Integer ids hash as int64
-    (missing ones as -1: they are dropped later), text ids as Python strings."""
+    """The block of each customer id (an Arrow or numpy column): :func:`customer_hash` modulo
+    ``n_blocks``."""
+    return (customer_hash(customers) % np.uint64(n_blocks)).astype(np.int64)
+
+
+def customer_hash(customers) -> np.ndarray:
+    """A 64-bit hash (uint64) of each customer id (an Arrow or numpy column): pandas' keyed hash,
+    fixed key, the same on every run and machine. Integer ids hash as int64 (missing ones as -1:
+    they are dropped later), text ids as Python strings, "17850.0" as "17850"."""
     if hasattr(customers, "type"):  # an Arrow column
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -345,8 +351,9 @@ def block_of(customers, n_blocks: int) -> np.ndarray:
             values = pc.fill_null(customers, -1).to_numpy().astype(np.int64, copy=False)
         else:
             values = customers.to_numpy(zero_copy_only=False).astype(object)
-            if pa.types.is_string(customers.type) and not pc.any(pc.match_substring(customers, ".")).as_py():
-                return _hashed(values, n_blocks)  # no "17850.0" to look for (Arrow tells in ms)
+            textual = pa.types.is_string(customers.type) or pa.types.is_large_string(customers.type)
+            if textual and not pc.any(pc.match_substring(customers, ".")).as_py():
+                return _hashed(values)  # no "17850.0" to look for (Arrow tells in ms)
     else:
         values = np.asarray(customers)
         if values.dtype.kind not in "iu":
@@ -356,11 +363,11 @@ def block_of(customers, n_blocks: int) -> np.ndarray:
         if other is not None:
             values = values.copy()
             values[other[0]] = other[1]
-    return _hashed(values, n_blocks)
+    return _hashed(values)
 
 
-def _hashed(values: np.ndarray, n_blocks: int) -> np.ndarray:
-    return (pd.util.hash_array(values, categorize=False) % np.uint64(n_blocks)).astype(np.int64)
+def _hashed(values: np.ndarray) -> np.ndarray:
+    return pd.util.hash_array(values, categorize=False)
 
 
 OPEN_BLOCKS = 64  # block files held open at once while splitting (macOS lets a process hold 256)

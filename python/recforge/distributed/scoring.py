@@ -18,7 +18,7 @@ from .._tables import text_table_files
 from ..batch import BlockScorer
 from ..batch.customers import CustomerTable, table_kinds
 from ..batch.score import add_counts, check_scoring_model, needs_times
-from ..batch.spill import block_of
+from ..batch.spill import customer_hash
 from ..models import ColdStart
 from .shipping import ship
 
@@ -30,13 +30,18 @@ def _import_on_worker() -> None:
 
 
 def _score_partition(frame: pd.DataFrame, scorer: BlockScorer, counted: bool = False):
-    table, counts = scorer.score(frame.drop(columns=[BLOCK, ORDER]))
+    table, counts = scorer.score(frame.drop(columns=[KEY]))
     return (table, counts) if counted else table
 
 
-# Columns added to route a customer's events and table rows to one partition, and to keep the
+# Columns added to route a customer's events and table rows to one partition (the 64-bit hash
+# of the id, which Dask's shuffle hashes again: a column of block numbers 0..n-1, hashed into n
+# partitions, left a quarter of them empty and others with three blocks), and to keep the
 # table's rows in input order (its last row of a customer wins, as out of core).
-BLOCK, ORDER = "_recforge_block", "_recforge_order"
+KEY, ORDER = "_recforge_key", "_recforge_order"
+
+
+SHUFFLE_METHODS = (None, "p2p", "tasks", "disk")  # Dask's shuffles of a DataFrame
 
 
 def _integer_ids(model) -> bool:
@@ -48,21 +53,30 @@ def _key_values(column: pd.Series, integer_ids: bool) -> pd.Series:
     return pd.to_numeric(column, errors="coerce").astype("Int64") if integer_ids else column
 
 
-def _routed(frame: pd.DataFrame, column: str, n: int, integer_ids: bool, partition_info=None) -> pd.DataFrame:
-    """``frame`` with each row's block (the out-of-core hash of its customer id, modulo ``n``)
-    and its place in the input (partition, row)."""
+def _routed(frame: pd.DataFrame, column: str, integer_ids: bool, ordered: bool, partition_info=None) -> pd.DataFrame:
+    """``frame`` with each row's routing key (the out-of-core hash of its customer id) and, if
+    ``ordered``, its place in the input (partition, row)."""
     ids = _key_values(frame[column], integer_ids)
-    values = ids.fillna(-1).to_numpy(dtype=np.int64) if integer_ids else ids.to_numpy(dtype=object)
-    number = partition_info.get("number", 0) if isinstance(partition_info, dict) else 0  # Dask's meta run: True
-    order = np.int64(number) << np.int64(32) | np.arange(len(frame), dtype=np.int64)
-    return frame.assign(**{BLOCK: block_of(values, n), ORDER: order})
+    if integer_ids:
+        values = ids.fillna(-1).to_numpy(dtype=np.int64)
+    elif hasattr(ids.array, "__arrow_array__"):  # Dask reads text as Arrow: hashed without Python strings
+        import pyarrow as pa
+
+        values = pa.chunked_array(pa.array(ids.array))
+    else:
+        values = ids.to_numpy(dtype=object)
+    added = {KEY: customer_hash(values).view(np.int64)}
+    if ordered:
+        number = partition_info.get("number", 0) if isinstance(partition_info, dict) else 0  # Dask's meta: True
+        added[ORDER] = np.int64(number) << np.int64(32) | np.arange(len(frame), dtype=np.int64)
+    return frame.assign(**added)
 
 
 def _score_partition_with_table(frame, table, scorer: BlockScorer, key: str, integer_ids: bool, counted: bool = False):
-    table = table.sort_values(ORDER, kind="stable").drop(columns=[BLOCK, ORDER])
+    table = table.sort_values(ORDER, kind="stable").drop(columns=[KEY, ORDER])
     table[key] = _key_values(table[key], integer_ids)
     listed = CustomerTable(scorer.model, table, key)
-    result, counts = scorer.score(frame.drop(columns=[BLOCK, ORDER]), customers=listed)
+    result, counts = scorer.score(frame.drop(columns=[KEY]), customers=listed)
     return (result, counts) if counted else result
 
 
@@ -195,6 +209,7 @@ def recommend(
     overwrite: bool = False,
     client=None,
     exclude_seen: bool = True,
+    shuffle_method: str | None = None,
 ):
     """Top-k for every customer of a Dask DataFrame (or Parquet dataset) of events, on a cluster.
 
@@ -236,6 +251,12 @@ def recommend(
     exclude_seen : bool, default True
         Leave each customer's own products out of their list; False lets a product bought
         before be offered again (replenishment), as :func:`recforge.batch.recommend`.
+    shuffle_method : {None, "p2p", "tasks", "disk"}, default None
+        How Dask moves the events to their customer's partition: None takes Dask's default
+        (``"p2p"`` on a cluster: spilled to the workers' disks, for data larger than their
+        memory). ``"tasks"`` moves the partitions' pieces in memory: faster where the events fit
+        the workers' memory (1M customers, 5M events on 2 workers: 1.12x the one-process time
+        against 1.25-1.33x with ``"p2p"``). The lists are the same either way.
 
     Returns
     -------
@@ -272,6 +293,8 @@ def recommend(
         raise TypeError(f"overwrite must be True or False, got {overwrite!r}")
     if not isinstance(exclude_seen, (bool, np.bool_)):
         raise TypeError(f"exclude_seen must be True or False, got {exclude_seen!r}")
+    if shuffle_method not in SHUFFLE_METHODS:
+        raise ValueError(f"shuffle_method must be one of {SHUFFLE_METHODS}, got {shuffle_method!r}")
     if out is not None:  # before any work: a refused folder costs nothing
         fs, path, earlier = _output_folder(out, overwrite, {"events": events, "customer table": customers})
     parts = npartitions or max(1, sum(client.nthreads().values()))  # a pandas frame: a part per thread
@@ -285,16 +308,18 @@ def recommend(
     # Import what the tasks unpickle on every worker first: two task threads importing
     # dask.dataframe at once can fail (KeyError in importlib) and cost a worker.
     client.run(_import_on_worker)
-    n = npartitions or events.npartitions
+    n = npartitions or events.npartitions  # both sides: one key, one count, so aligned partitions
     # The scorer (the model and its customer index) travels once to every worker and lives as
     # long as the job's tasks need it: a registry on the workers kept every job's model.
     shipped = ship(client, BlockScorer(model, k, columns, exclude_seen=bool(exclude_seen)), every_worker=True)
     # Routed by the out-of-core job's hash of the id, not by the raw value: a folder of exports
     # writing one customer "17850.0" here and "17850" there (pandas' gap) gave them two lists
-    sides = [(events[columns], spec["user_col"])] + ([] if table is None else [(table, key)])
+    sides = [(events[columns], spec["user_col"], False)] + ([] if table is None else [(table, key, True)])
     frames = [
-        frame.map_partitions(_routed, column, n, integer_ids, partition_info=True).shuffle(on=BLOCK, npartitions=n)
-        for frame, column in sides
+        frame.map_partitions(_routed, column, integer_ids, ordered, partition_info=True).shuffle(
+            on=KEY, npartitions=n, shuffle_method=shuffle_method
+        )
+        for frame, column, ordered in sides
     ]
     if table is None:
         score, arguments = _score_partition, (shipped,)
