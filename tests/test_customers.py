@@ -1408,6 +1408,20 @@ def test_bgnbd_without_repeat_purchases_refuses_instead_of_infinite_predictions(
     assert np.all(np.isfinite(ModifiedBetaGeoFitter().fit(x, t_x, T).expected_purchases(10, x, t_x, T)))
 
 
+@pytest.mark.parametrize("model", ["bgnbd_penalised", "mbgnbd", "paretonbd_penalised"])
+def test_customers_never_observed_for_any_time_are_refused(model):
+    """Every T 0: the likelihood is 1 whatever the parameters. BG/NBD with a penalizer returned
+    the penalty's optimum (r, alpha, a, b all 6e-4) and predicted 5 purchases in 10 periods from
+    nothing; MBG/NBD returned its start (1, 1, 1, 1) as a fit."""
+    fitter = {
+        "bgnbd_penalised": BetaGeoFitter(penalizer=0.001),
+        "mbgnbd": ModifiedBetaGeoFitter(),
+        "paretonbd_penalised": rf.customers.ParetoNBDFitter(penalizer=0.001),
+    }[model]
+    with pytest.raises(ValueError, match="every customer's T is 0: nobody was observed for any time"):
+        fitter.fit(np.zeros(5), np.zeros(5), np.zeros(5))
+
+
 def test_propensity_at_the_logs_start_warns_of_nothing():
     """A cutoff a day after the first line: the BG/NBD features of that day (nobody repeats)
     were tried at a = 1 and leaked numpy's divide-by-zero warnings before the next fit."""

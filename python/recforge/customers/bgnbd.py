@@ -45,6 +45,23 @@ def repeat_columns(frequency, recency, T):
     return x, t_x, T
 
 
+def fitting_rows(frequency, recency, T, model_name: str, without_repeats: str | None) -> Rows:
+    """The customers a fit reads (:func:`repeat_columns`, collapsed into :class:`Rows`), refused
+    where they hold nothing to fit: no customer, nobody observed for any time, or (where the
+    model needs one to ``without_repeats``, what it then cannot do) no repeat purchase."""
+    x, t_x, T = repeat_columns(frequency, recency, T)
+    if x.size == 0:
+        raise ValueError("no customers to fit on")
+    if not np.any(T > 0):  # the likelihood is 1 whatever the parameters: a fit is the start or the penalty's
+        raise ValueError("every customer's T is 0: nobody was observed for any time, there is nothing to fit")
+    if without_repeats is not None and not np.any(x > 0):
+        raise ValueError(
+            f"no customer of {x.size} has a repeat purchase (frequency > 0): {model_name} cannot {without_repeats}; "
+            "give the model a longer history, or a penalizer (e.g. penalizer=0.001)"
+        )
+    return Rows(x, t_x, T)
+
+
 class Rows:
     """Customers' (x, t_x, T) prepared for repeated likelihood evaluations: identical rows
     collapsed into weights (C++ hashing, first-appearance order), and each row's distinct
@@ -257,17 +274,10 @@ class BetaGeoFitter(Parametrised):
             When the optimiser stops without converging, or (``strict``) at a bound; the
             message gives the reason and the way out (a ``penalizer``, other ``initial`` values).
         """
-        x, t_x, T = repeat_columns(frequency, recency, T)
-        if x.size == 0:
-            raise ValueError("no customers to fit on")
-        if not self._modified and self.penalizer == 0 and not np.any(x > 0):
-            # BG/NBD's dropout happens at repeat purchases: without one, the likelihood does not
-            # depend on a and b, which stay where the search starts (a = 1: infinite predictions)
-            raise ValueError(
-                f"no customer of {x.size} has a repeat purchase (frequency > 0): BG/NBD cannot estimate "
-                "dropout; give the model a longer history, or a penalizer (e.g. penalizer=0.001)"
-            )
-        rows = Rows(x, t_x, T)
+        # BG/NBD's dropout happens at repeat purchases: without one, the likelihood does not
+        # depend on a and b, which stay where the search starts (a = 1: infinite predictions)
+        needs_repeats = not self._modified and self.penalizer == 0
+        rows = fitting_rows(frequency, recency, T, self.model_name, "estimate dropout" if needs_repeats else None)
         threads = resolve_threads(self.n_threads)
 
         def mean_log_likelihood(params):

@@ -14,7 +14,7 @@ from .. import _core
 from .._checks import check_fitted, check_real
 from .._params import Parametrised
 from ._mle import maximise
-from .bgnbd import NO_DROPOUT, Rows, per_horizon, repeat_columns
+from .bgnbd import NO_DROPOUT, fitting_rows, per_horizon, repeat_columns
 
 PARAMS = ("r", "alpha", "s", "beta")
 # Step of the central differences of the log-likelihood, per log-parameter: its error (h^2 of
@@ -151,20 +151,10 @@ class ParetoNBDFitter(Parametrised):
             When the optimiser stops without converging, or (``strict``) at a bound; the
             message gives the reason and the way out (a ``penalizer``, other ``initial`` values).
         """
-        x, t_x, T = repeat_columns(frequency, recency, T)
-        if x.size == 0:
-            raise ValueError("no customers to fit on")
-        if not np.any(T > 0):
-            raise ValueError("every customer's T is 0: nobody was observed for any time, there is nothing to fit")
-        if self.penalizer == 0 and not np.any(x > 0):
-            # without a repeat purchase, a customer who left and one who buys rarely look alike:
-            # the search ran off to a split of them that P(alive) = 0 for everybody read as fact
-            raise ValueError(
-                f"no customer of {x.size} has a repeat purchase (frequency > 0): Pareto/NBD cannot tell who "
-                "dropped out from who buys rarely; give the model a longer history, or a penalizer (e.g. "
-                "penalizer=0.001)"
-            )
-        rows = Rows(x, t_x, T)
+        # without a repeat purchase, a customer who left and one who buys rarely look alike: the
+        # search ran off to a split of them that P(alive) = 0 for everybody read as fact
+        without = "tell who dropped out from who buys rarely" if self.penalizer == 0 else None
+        rows = fitting_rows(frequency, recency, T, self.model_name, without)
 
         def mean(params) -> float:
             with np.errstate(invalid="ignore", over="ignore", divide="ignore"):  # non-finite: the search backs off
@@ -182,14 +172,14 @@ class ParetoNBDFitter(Parametrised):
                 slopes[i] = (mean(up) - mean(down)) / (2 * STEP) / params[i]
             return value, slopes
 
-        scale = float(T.max()) / 10.0
+        scale = float(rows.T.max()) / 10.0
         start = np.array([1.0, scale, 1.0, scale]) if initial is None else initial
         params = maximise(mean_log_likelihood, start, PARAMS, self.penalizer, max_iterations, self.model_name, strict)
         r, alpha, s, beta = params
         # the share of customers dropping out within the longest T: where it is all but 0, the
         # search stands on the ridge to "nobody ever drops out" (s -> 0, beta -> inf): on Online
         # Retail's year it stops at s = 9e-7, beta = 78,000 days (lifetimes at beta = 1,400)
-        leaving = -np.expm1(-s * np.log1p(T.max() / beta))
+        leaving = -np.expm1(-s * np.log1p(rows.T.max() / beta))
         if strict and leaving < NO_DROPOUT:
             warnings.warn(
                 f"{self.model_name} stands on its limit s -> 0 (s = {s:.3g}, beta = {beta:.3g}: a customer drops out "

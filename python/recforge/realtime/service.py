@@ -299,9 +299,12 @@ class Service:
             raise Refused(422, "feedback: every reward must be in [0, 1]")
         segments = [_segment(e) for e in rows]
         requests = [_request(e) for e in rows]
-        verdicts = self._claim(requests, items)
-        taken = [v == "taken" for v in verdicts]
-        known = self._learn(*([x for x, t in zip(column, taken) if t] for column in (items, rewards, segments)))
+        numbers, known = self._looked_up(items)
+        verdicts = self._claim(requests, numbers, known)
+        taken = np.array([v == "taken" for v in verdicts], dtype=bool)
+        known = known[taken]
+        learned = [s for s, take in zip(segments, taken) if take]
+        self._learn(numbers[taken], known, np.asarray(rewards, dtype=np.float64)[taken], learned)
         for e, segment, take in zip(rows, segments, taken):
             if not take:  # never learned, so never logged: a restart learns what the log holds
                 continue
@@ -321,12 +324,15 @@ class Service:
                 old, products = self._pending.popitem(last=False)
                 self._rewarded.difference_update((old, j) for j in np.frombuffer(products, np.int64).tolist())
 
-    def _claim(self, requests: list, items: list) -> list:
-        """Per feedback line: "taken" (no request named, or the first reward of a product its
-        request showed), "not_shown", "repeated" or "unknown_requests". Products the model
-        does not know are taken here and counted by :meth:`_learn`."""
-        numbers = self._product_numbers(items)
-        known = self.online.item_index(items) >= 0
+    def _looked_up(self, items: list) -> tuple[np.ndarray, np.ndarray]:
+        """The policy's numbers of raw products, and which of them the model knows."""
+        return self._product_numbers(items), self.online.item_index(items) >= 0
+
+    def _claim(self, requests: list, numbers: np.ndarray, known: np.ndarray) -> list:
+        """Per feedback line (its request, and its product's number and whether the model knows
+        it, as :meth:`_looked_up` gives them): "taken" (no request named, or the first reward
+        of a product its request showed), "not_shown", "repeated" or "unknown_requests".
+        Products the model does not know are taken here and left out by :meth:`_learn`."""
         verdicts = []
         with self._pending_lock:
             for request, number, is_known in zip(requests, numbers.tolist(), known.tolist()):
@@ -345,20 +351,16 @@ class Service:
                     verdicts.append("taken")
         return verdicts
 
-    def _learn(self, items: list, rewards: list, segments: list) -> np.ndarray:
-        """Feed rewards of raw products to the policy; returns which the model knows (the
-        others are not learned)."""
-        known = self.online.item_index(items) >= 0
-        numbers = self._product_numbers(items)
+    def _learn(self, numbers: np.ndarray, known: np.ndarray, rewards: np.ndarray, segments: list) -> None:
+        """Feed the policy the rewards of the products the model knows (:meth:`_looked_up`)."""
         for segment in set(segments):  # the posteriors of each customer's segment (with by_segment)
             mine = known & np.array([s == segment for s in segments])
-            self.policy.feedback(numbers[mine], np.asarray(rewards, dtype=np.float64)[mine], segment=segment)
-        return known
+            self.policy.feedback(numbers[mine], rewards[mine], segment=segment)
 
     def _resume(self, path) -> int:
         """Feed the policy the feedback of an earlier run's decision log; returns how many
         lines. A last line cut short by a crash is skipped (never acknowledged)."""
-        items, rewards, segments, shown, rewarded = [], [], [], [], []
+        items, rewards, segments, shown, requests = [], [], [], [], []
         with open(path, "rb") as f:
             lines = f.read().split(b"\n")
         for number, raw in enumerate(lines, 1):
@@ -371,7 +373,7 @@ class Service:
                     rewards.append(_number(line, "reward", None))
                     segments.append(_segment(line))
                     request = line.get("request")  # a log of before may hold any JSON value there
-                    rewarded.append((request if isinstance(request, str) else None, items[-1]))
+                    requests.append(request if isinstance(request, str) else None)
                 elif "propensities" in line:  # an explored list: its feedback may still come
                     shown.append((str(line["request"]), [self.item(i) for i in line["items"]]))
             except (ValueError, KeyError, TypeError, Refused) as e:
@@ -383,12 +385,12 @@ class Service:
                 ) from None
         if items and not all(0.0 <= r <= 1.0 for r in rewards):
             raise ValueError(f"decision log {os.fspath(path)!r}: a reward outside [0, 1]")
+        numbers, known = self._looked_up(items)
         if items:
-            self._learn(items, rewards, segments)
+            self._learn(numbers, known, np.asarray(rewards, dtype=np.float64), segments)
         for request, products in shown:
             self._await(request, self._product_numbers(products).tolist())
-        if rewarded:  # the products rewarded already are not learned twice
-            self._claim(*map(list, zip(*rewarded)))
+        self._claim(requests, numbers, known)  # the products rewarded already are not learned twice
         return len(items)
 
     def reload(self) -> dict:
