@@ -9,8 +9,7 @@ import warnings
 
 import numpy as np
 
-from .._factorize import factorize, lookup, missing_mask, pd, to_numpy
-from .._factorize import most_given as most_given_by_id
+from .._factorize import factorize, lookup, missing_mask, most_given, pd, to_numpy
 from .._tables import is_whitespace, looks_like_data, open_text, parquet_dataset, read_parquet, read_table
 from ..data import features
 from ..data.features import category_tokens
@@ -237,7 +236,7 @@ def one_row_per_id(table, key: str, numeric: list[str], option: str, what: str):
         if column in numeric and values.dtype.kind in "iufb":
             out[column] = _median_by(codes[present], values[present].astype(np.float64), distinct.size)
         else:  # text, or a numeric column holding text, which the features refuse by name
-            out[column] = most_given(ids, values, distinct)
+            out[column] = given_for(ids, values, distinct)
     taken = [
         *(["its most given value of each text or category column"] if len(out) > len(numeric) + 1 else []),
         *(["the median of each numeric one"] if numeric else []),
@@ -319,7 +318,7 @@ def read_products(args, item_ids, categories: bool = False, events_column: str |
         args.products, args.product_col, columns, columns, "--products", getattr(args, "sep", ",")
     )
     table_rows(table[args.product_col], item_ids, "--products", args.product_col, "products")
-    text = most_given(table[args.product_col], table[args.description_col], item_ids)
+    text = given_for(table[args.product_col], table[args.description_col], item_ids)
     missing = missing_mask(text)
     descriptions = np.where(missing, item_ids.astype(str).astype(object), text)
     if missing.any():  # counted, as dropped rows are: a few ids with stray spaces go unseen otherwise
@@ -333,7 +332,7 @@ def read_products(args, item_ids, categories: bool = False, events_column: str |
         return descriptions
     category = None
     if args.category_col:
-        category = most_given(table[args.product_col], table[args.category_col], item_ids)
+        category = given_for(table[args.product_col], table[args.category_col], item_ids)
         category = np.where(missing_mask(category), None, category)
         if args.category_sep:
             category = split_categories(category, args.category_sep)
@@ -383,7 +382,7 @@ def split_categories(values, sep: str) -> np.ndarray:
     return out
 
 
-def most_given(table_ids, values, ids) -> np.ndarray:
+def given_for(table_ids, values, ids) -> np.ndarray:
     """Each of ``ids``' most given value in ``values`` (missing and empty ones aside), the
     latest row's among equally frequent ones; None where it has none. An event log given as
     the product table names a product on each of its lines, mostly by its name, now and then by
@@ -395,7 +394,7 @@ def most_given(table_ids, values, ids) -> np.ndarray:
     spaces only is missing."""
     values = to_numpy(values).astype(object, copy=False)
     values = np.array([v.strip() if isinstance(v, str) else v for v in values.tolist()], dtype=object)
-    distinct, best = most_given_by_id(table_ids, values)
+    distinct, best = most_given(table_ids, values)
     at = lookup(distinct, ids)
     out = np.full(len(ids), None, dtype=object)
     out[at >= 0] = best[at[at >= 0]]
