@@ -53,6 +53,11 @@ def one_line_error(capsys, code, *words):
         (["recommend", "--model", "m.npz", "--data", "e.csv", "--out", "o.csv", "--k", "ten"], "invalid int"),
         (["similar", "--model", "m.npz"], "--items --text --all is required"),
         (["train", "--data", "e.csv", "--model", "als"], "required: --out"),
+        # a model's command reads the model's columns: "did you mean --user-key?" led nowhere
+        (
+            ["recommend", "--model", "m.npz", "--data", "e.csv", "--out", "o.csv", "--user-col", "CustomerID"],
+            "--user-col: --data is read with the event columns the model was trained with (its file names them)",
+        ),
     ],
 )
 def test_command_line_mistakes_are_one_line(capsys, argv, words):

@@ -39,12 +39,24 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
+# The event columns of the commands that read them as given (train, evaluate, campaign, ...);
+# a command given a model reads the model's own
+EVENT_COLUMN_OPTIONS = ("--user-col", "--item-col", "--weight-col", "--time-col", "--event-col")
+
+
 def unknown_arguments(command_parser: argparse.ArgumentParser, extra: list) -> None:
     """Exit 2 naming the arguments ``command_parser`` does not know, with the option it has
     that is closest to the first unknown one ("--items: did you mean --item?"): the top-level
     parser said "recforge: error" without naming the command."""
     known = [o for action in command_parser._actions for o in action.option_strings if o.startswith("--")]
     options = [a.split("=", 1)[0] for a in extra if a.startswith("--")]
+    columns = [o for o in options if o in EVENT_COLUMN_OPTIONS]
+    if columns and {"--model", "--data"} <= set(known):  # recommend, serve: "did you mean --user-key?" led nowhere
+        hint = (
+            f"; {', '.join(columns)}: --data is read with the event columns the model was trained with "
+            "(its file names them), so rename --data's columns where they differ"
+        )
+        command_parser.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
     close = next((m for m in (closest(o, known) for o in options) if m), None)
     hint = f"; did you mean {close}?" if close else ""
     command_parser.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
