@@ -186,6 +186,23 @@ def found_written_otherwise(at: np.ndarray, raw, known, find) -> np.ndarray:
     return at
 
 
+def id_texts(ids) -> np.ndarray:
+    """Each of ``ids``' text as recforge writes ids (an object array of ``ids``' shape):
+    ``str(id)``, an integer written with a zero decimal part ("17850.0", or the float 17850.0:
+    pandas' integer column with a gap) as the integer's text ("17850"), as
+    :func:`merge_integer_texts` names them. A missing id (None, NaN) raises ValueError: as
+    text, every such customer would be one ("nan")."""
+    values = np.asarray(ids, dtype=object)
+    missing = missing_mask(values.ravel())
+    if missing.any():
+        raise ValueError(f"ids holds a missing id (None or NaN) at position {int(np.argmax(missing))}")
+    texts = np.array([str(v) for v in values.ravel().tolist()], dtype=object)
+    other = other_integer_text(texts, whole=False) if texts.size else None
+    if other is not None:
+        texts[other[0]] = other[1]
+    return texts.reshape(values.shape)
+
+
 def other_integer_text(values: np.ndarray, whole: bool = True):
     """(positions, texts) of the integer texts among ``values`` written the other way: "17850.0"
     as "17850" and (with ``whole``) "17850" as "17850.0"; None when none is. For ids not found

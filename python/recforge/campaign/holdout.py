@@ -14,7 +14,7 @@ import hashlib
 import numpy as np
 
 from .._checks import check_int, check_real
-from .._factorize import missing_mask
+from .._factorize import id_texts
 
 _SPAN = float(2**64)
 
@@ -22,7 +22,7 @@ _SPAN = float(2**64)
 def holdout(ids, fraction: float, *, seed: int = 0) -> np.ndarray:
     """Which customers are held out of a campaign (the control group).
 
-    Each id is hashed as its text (``str(id)``, UTF-8; 5 and "5" alike, as
+    Each id is hashed as its text (``str(id)``, UTF-8; 5 and "5" alike, 17850.0 as 17850, as
     :func:`pseudonymise` does) with BLAKE2b keyed by ``seed``, and held out where the hash,
     read as a number in [0, 1), is below ``fraction``. So each customer is held out with
     probability ``fraction``, independently of the others: the group's share of a given set of
@@ -55,20 +55,17 @@ def holdout(ids, fraction: float, *, seed: int = 0) -> np.ndarray:
     if fraction >= 1.0:
         raise ValueError(f"fraction must be below 1 (someone must receive the campaign), got {fraction}")
     seed = check_int(seed, "seed", minimum=0)
-    values = np.asarray(ids, dtype=object)
-    missing = missing_mask(values.ravel())
-    if missing.any():  # "None" as text would put every such customer in one group
-        raise ValueError(f"ids holds a missing id (None or NaN) at position {int(np.argmax(missing))}")
+    texts = id_texts(ids)
     key = f"recforge holdout {seed}".encode()
     draws = np.fromiter(
         (
-            int.from_bytes(hashlib.blake2b(str(v).encode("utf-8"), digest_size=8, key=key).digest(), "little")
-            for v in values.ravel().tolist()
+            int.from_bytes(hashlib.blake2b(t.encode("utf-8"), digest_size=8, key=key).digest(), "little")
+            for t in texts.ravel().tolist()
         ),
         dtype=np.float64,
-        count=values.size,
+        count=texts.size,
     )
-    return (draws / _SPAN < fraction).reshape(values.shape)
+    return (draws / _SPAN < fraction).reshape(texts.shape)
 
 
 def _groups(treated, control, confidence, kinds: str, valid, what: str):

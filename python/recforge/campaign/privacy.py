@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .._checks import check_int
-from .._factorize import missing_mask
+from .._factorize import id_texts
 
 KEY_ENV = "RECFORGE_PSEUDONYM_KEY"
 MIN_KEY_BYTES = 16
@@ -63,9 +63,11 @@ def load_key(path=None, env: str = KEY_ENV) -> bytes:
 def pseudonymise(ids, key: bytes, length: int = 32) -> np.ndarray:
     """Stable keyed pseudonyms: the first ``length`` hex digits of HMAC-SHA256(key, id as text).
 
-    Ids are hashed as their text (``str(id)``, UTF-8): 5 and "5" get the same pseudonym, 5.0
-    another one. 32 hex digits (128 bits) make a collision between two customers practically
-    impossible; fewer are refused below 16.
+    Ids are hashed as their text (``str(id)``, UTF-8): 5 and "5" get the same pseudonym, and so
+    do 17850.0 and "17850.0" (an integer id column with a gap, as pandas writes it), which are
+    read as 17850 here as everywhere in recforge: the campaign file names that customer 17850.
+    32 hex digits (128 bits) make a collision between two customers practically impossible;
+    fewer are refused below 16.
 
     Parameters
     ----------
@@ -98,11 +100,8 @@ def pseudonymise(ids, key: bytes, length: int = 32) -> np.ndarray:
     if length > 64:
         raise ValueError(f"length must be at most 64 hex digits (SHA-256), got {length}")
     key = bytes(key)
-    values = np.asarray(ids, dtype=object)
-    missing = missing_mask(values.ravel())
-    if missing.any():  # "None" or "nan" as text would give every such customer one pseudonym
-        raise ValueError(f"ids holds a missing id (None or NaN) at position {int(np.argmax(missing))}")
+    texts = id_texts(ids)
     return np.array(
-        [hmac.digest(key, str(v).encode("utf-8"), "sha256").hex()[:length] for v in values.ravel().tolist()],
+        [hmac.digest(key, t.encode("utf-8"), "sha256").hex()[:length] for t in texts.ravel().tolist()],
         dtype=f"<U{length}",
-    ).reshape(values.shape)
+    ).reshape(texts.shape)
