@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import recforge as rf
 import scipy.sparse as sp
+import sklearn.base
 
 
 def events(seed: int, n: int, n_users: int = 30, n_items: int = 40):
@@ -367,16 +368,47 @@ def test_a_weight_beyond_float32_is_refused_neither_logged_nor_applied(tmp_path)
     log = tmp_path / "events.jsonl"
     online = rf.realtime.OnlineRecommender(rf.ItemKNN().fit(inter), inter, log=log)
     before, c2 = online.recommend("c1", k=5), online.history("c2").toarray()
-    with pytest.raises(ValueError, match=r"customer 'c1', product 'p1' would be beyond float32's range"):
+    with pytest.raises(ValueError, match=r"customer 'c1' would add up to 1e\+308 .*product 'p1'"):
         online.update(["c2", "c1"], ["p2", "p1"], weights=[1.0, 1e308])
-    online.update(["c1"], ["p1"], weights=[2e38])
-    with pytest.raises(ValueError, match="once merged"):  # 2e38 twice
-        online.update(["c1"], ["p1"], weights=[2e38])
+    online.update(["c1"], ["p1"], weights=[2e32])
+    with pytest.raises(ValueError, match="once merged"):  # 2e32 twice
+        online.update(["c1"], ["p1"], weights=[2e32])
     assert online.sequence == 1 and len(log.read_text().splitlines()) == 1  # only the batch taken
     np.testing.assert_array_equal(online.history("c2").toarray(), c2)  # the refused batch's first event too
-    assert online.history("c1").max() == pytest.approx(2e38)
-    online.update(["c1"], ["p1"], weights=[-2e38])  # a return takes it back out
+    assert online.history("c1").max() == pytest.approx(2e32)
+    online.update(["c1"], ["p1"], weights=[-2e32])  # a return takes it back out
     np.testing.assert_array_equal(online.recommend("c1", k=5)[0], before[0])
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        rf.ItemKNN(),
+        rf.ItemKNN(metric="bm25"),
+        rf.BPR(factors=8, iterations=3, random_state=0),
+        rf.ALS(factors=8, iterations=3, random_state=0),
+        rf.ALS(factors=8, iterations=3, alpha=1e6, random_state=0),
+        rf.RP3beta(),
+    ],
+    ids=["itemknn", "bm25", "bpr", "als", "als_alpha_1e6", "rp3beta"],
+)
+def test_a_history_is_refused_before_its_scores_overflow(model):
+    """Ten weights of 3e38, each within float32's range, were taken: ItemKNN's and BPR's
+    scores (sums over the history) were infinite and ALS's confidence overflowed, so every
+    later answer for the customer failed (the service's 500). A history may weigh float32's
+    range over a million in all, and every model's scores stay finite up to it."""
+    u, i, w = events(0, 200)
+    inter = rf.Interactions.from_arrays(u, i, w)
+    online = rf.realtime.OnlineRecommender(sklearn.base.clone(model).fit(inter), inter)
+    heavy = 3.4e31  # ten of them: under float32's largest (3.403e38) over a million
+    products = [f"p{j}" for j in range(10)]
+    online.update(["new"] * 10, products, weights=[heavy * 0.999] * 10)
+    items, scores = online.recommend("new", k=5)
+    assert items.size == 5 and np.all(np.isfinite(scores)), scores
+    with pytest.raises(ValueError, match="customer 'new' would add up to"):
+        online.update(["new"], ["p11"], weights=[heavy * 0.02])
+    with pytest.raises(ValueError, match="customer 'other' would add up to"):
+        online.update(["other"] * 10, products, weights=[3e38] * 10)
 
 
 def test_online_refuses_bad_input():

@@ -66,6 +66,7 @@ class CustomerState(NamedTuple):
 # nonsense ids cannot grow a customer's state without bound.
 MAX_PENDING = 100
 FLOAT32_MAX = float(np.finfo(np.float32).max)  # the models score in float32 (or float64)
+HISTORY_LIMIT = FLOAT32_MAX / 1e6  # a customer's absolute weights in all (_check_range)
 
 
 class _Live(NamedTuple):
@@ -84,19 +85,24 @@ class _Live(NamedTuple):
 
 
 def _check_range(states: dict, item_ids: np.ndarray) -> None:
-    """Refuse histories beyond float32's range, which the models score in: a weight of 1e308
-    was taken, and every later answer for that customer failed (ItemKNN's infinite scores, ALS's
-    overflowing confidence), as Interactions refuses such a weight once merged."""
-    if not states or np.abs(np.concatenate([state.weights for state in states.values()])).max(initial=0) <= FLOAT32_MAX:
+    """Refuse histories the models cannot score: a customer's weights may add up (in absolute
+    value) to HISTORY_LIMIT. A weight of 1e308 was taken, and every later answer for that
+    customer failed; so did ten of 3e38 each, within float32's range one by one (ItemKNN's and
+    BPR's scores, sums over the history, were infinite and cannot be written as JSON; ALS's
+    confidence 1 + alpha * weight overflowed). Under the limit, the sums stay finite for
+    similarities and confidence weights (alpha) up to a million."""
+    if not states:
+        return
+    totals = np.array([np.abs(state.weights).sum() for state in states.values()])
+    if totals.max(initial=0) <= HISTORY_LIMIT:
         return  # one pass over the batch's customers, the common case
-    for customer, state in states.items():
-        beyond = np.flatnonzero(np.abs(state.weights) > FLOAT32_MAX)
-        if beyond.size:
-            item = item_ids[state.items[beyond[0]]]
-            raise ValueError(
-                f"the weight of customer {customer!r}, product {_plain(item)!r} would be beyond float32's range "
-                "(about 3.4e38) once merged; scale the weights down"
-            )
+    customer, state = list(states.items())[int(np.argmax(totals))]
+    item = item_ids[state.items[int(np.argmax(np.abs(state.weights)))]]
+    raise ValueError(
+        f"the weights of customer {customer!r} would add up to {totals.max():.3g} once merged (their largest: "
+        f"product {_plain(item)!r}), beyond the {HISTORY_LIMIT:.3g} a history may weigh (float32's range over a "
+        "million, which keeps every model's scores finite); scale the weights down"
+    )
 
 
 def _live(model, state: dict, trend: np.ndarray, trend_time: float) -> _Live:
@@ -317,8 +323,9 @@ class OnlineRecommender:
             Per event (default 1): a view may weigh 1, a purchase 5. A return weighs below 0:
             it is subtracted from the product's weight, and a product whose weight falls to 0
             or below leaves the history (and returns do not count as trending). A batch that
-            would leave a weight beyond float32's range (the models score in it) is refused,
-            neither logged nor applied.
+            would leave a customer's weights adding up (in absolute value) to more than 3.4e32
+            (float32's range, which the models score in, over a million: their scores stay
+            finite) is refused, neither logged nor applied.
         times : array-like, optional
             Per event, for the trending counters (default: the latest time seen): epoch seconds,
             datetimes or ISO 8601 strings, as everywhere in recforge.
