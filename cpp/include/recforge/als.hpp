@@ -29,6 +29,7 @@
 #include "multiversion.hpp"
 #include "parallel.hpp"
 #include "score_tile.hpp"
+#include "scratch.hpp"
 
 namespace recforge {
 
@@ -157,8 +158,8 @@ struct AlsProblem {
 template <typename T>
 struct AlsScratch {
     static constexpr int64_t kGather = 256;  // scaled rows gathered per pass on the f x f path
-    std::vector<T> xt, r, p, Ap, z, U;
-    std::vector<double> S, t, column;
+    AlignedVector<T> xt, r, p, Ap, z, U;  // aligned: the same rounding in every run (scratch.hpp)
+    AlignedVector<double> S, t, column;
     dense::GramScratch<T> gram;
     explicit AlsScratch(int64_t f)
         : xt(f), r(f), p(f), Ap(f), z(f), U(static_cast<size_t>(std::max(kGather, f) * f)),

@@ -16,6 +16,7 @@
 #include <new>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -81,5 +82,36 @@ struct UninitAllocator : std::allocator<T> {
         ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
     }
 };
+
+// AlignedAllocator: a std::vector's elements at a 64-byte boundary (a cache line, an AVX-512
+// register). Why: GCC vectorises a loop over a small working vector with a scalar prologue up to
+// that boundary, and contracts a * b + c into one fused multiply-add differently in the prologue
+// and in the vector body; so a vector from malloc (16-byte aligned, its address differing by run
+// and by thread) gave results that differed in the last bit from run to run (ALS's CG step).
+// At a fixed boundary every run takes the same path through the loop.
+template <typename T, size_t Align = 64>
+struct AlignedAllocator {
+    using value_type = T;
+    template <typename U>
+    struct rebind {
+        using other = AlignedAllocator<U, Align>;
+    };
+    AlignedAllocator() = default;
+    template <typename U>
+    AlignedAllocator(const AlignedAllocator<U, Align>&) noexcept {}
+    T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(Align))); }
+    void deallocate(T* p, size_t) noexcept { ::operator delete(p, std::align_val_t(Align)); }
+    template <typename U>
+    bool operator==(const AlignedAllocator<U, Align>&) const noexcept {
+        return true;
+    }
+    template <typename U>
+    bool operator!=(const AlignedAllocator<U, Align>&) const noexcept {
+        return false;
+    }
+};
+
+template <typename T>
+using AlignedVector = std::vector<T, AlignedAllocator<T>>;
 
 }  // namespace recforge
