@@ -134,6 +134,28 @@ def test_an_interrupted_run_resumes_without_redoing_or_duplicating(tmp_path, fit
     assert rf.batch.recommend(model, tmp_path / "e.parquet", tmp_path / "out", k=5)["resumed_blocks"] == 6
 
 
+def test_another_fit_of_the_same_model_is_another_job(tmp_path, fitted):
+    """A job was known by the model's repr and shape: a second fit of ALS without a seed (or on
+    other data of the same shape) read as the same job, so the rerun into the folder of the
+    first returned the first model's lists as done, or mixed its blocks with them."""
+    _, train = fitted
+    inter = rf.Interactions.from_pandas(train, weight_col="weight")
+    first, second = (rf.ColdStart(rf.ALS(factors=8, iterations=3)).fit(inter) for _ in range(2))
+    assert repr(first) == repr(second) and not np.array_equal(first.model_.item_factors_, second.model_.item_factors_)
+    train.to_parquet(tmp_path / "e.parquet", index=False)
+    rf.batch.recommend(first, tmp_path / "e.parquet", tmp_path / "out", k=5, blocks=2)
+    with pytest.raises(ValueError, match="another job"):
+        rf.batch.recommend(second, tmp_path / "e.parquet", tmp_path / "out", k=5)
+    first.save(tmp_path / "first.npz")  # the same fit, saved and loaded: the same job
+    again = rf.batch.recommend(rf.load(tmp_path / "first.npz"), tmp_path / "e.parquet", tmp_path / "out", k=5)
+    assert again["resumed_blocks"] == 2
+    manifest = tmp_path / "out" / "_recforge_job.json"  # a job of an earlier version, without the digest
+    job = json.loads(manifest.read_text())
+    del job["model_digest"]
+    manifest.write_text(json.dumps(job))
+    assert rf.batch.recommend(first, tmp_path / "e.parquet", tmp_path / "out", k=5)["resumed_blocks"] == 2
+
+
 def test_another_job_or_a_foreign_folder_is_refused(tmp_path, fitted):
     model, train = fitted
     train.to_parquet(tmp_path / "e.parquet", index=False)

@@ -129,8 +129,8 @@ def fitted_digest(model) -> str:
                 add(value[key], depth + 1)
         elif hasattr(value, "get_params") and depth < 8:  # a model held by the model
             digest.update(type(value).__name__.encode())
-            for name in sorted(vars(value)):
-                if name.endswith("_") and not name.startswith("_"):
+            for name in sorted(vars(value)):  # None: not learned (a file leaves it out)
+                if name.endswith("_") and not name.startswith("_") and vars(value)[name] is not None:
                     digest.update(name.encode())
                     add(vars(value)[name], depth + 1)
         else:
