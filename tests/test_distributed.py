@@ -215,6 +215,12 @@ def test_a_customer_table_answers_customers_without_events(client, tmp_path, id_
     assert counts["customers_without_events"] > 0 and not got.duplicated(["user", "rank"]).any()
     assert set(got.user) == set(later.user) | {name(u) for u in [100, 101, 102, 103, 104, 7]}
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    # Dask's in-memory shuffle routes both sides into aligned partitions too
+    tasks = rfd.recommend(
+        model, ddf, k=4, customers=dtable, customer_key="id", npartitions=5, shuffle_method="tasks", client=client
+    )
+    tasks = tasks.compute().sort_values(["user", "rank"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(tasks, want, check_dtype=False)
     # From Parquet, the key defaulting to the events' customer column; written, with the counts.
     table.rename(columns={"id": "user"}).to_parquet(tmp_path / "who.parquet", index=False)
     report = rfd.recommend(model, ddf, k=4, customers=tmp_path / "who.parquet", out=tmp_path / "out", client=client)
