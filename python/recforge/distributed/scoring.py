@@ -36,7 +36,7 @@ def _score_partition(frame: pd.DataFrame, scorer: BlockScorer, counted: bool = F
 
 # Columns added to route a customer's events and table rows to one partition (the 64-bit hash
 # of the id, which Dask's shuffle hashes again: a column of block numbers 0..n-1, hashed into n
-# partitions, left a quarter of them empty and others with three blocks), and to keep the
+# partitions, left 4 or 5 of 16 empty and others with three blocks), and to keep the
 # table's rows in input order (its last row of a customer wins, as out of core).
 KEY, ORDER = "_recforge_key", "_recforge_order"
 
@@ -255,8 +255,8 @@ def recommend(
         How Dask moves the events to their customer's partition: None takes Dask's default
         (``"p2p"`` on a cluster: spilled to the workers' disks, for data larger than their
         memory). ``"tasks"`` moves the partitions' pieces in memory: faster where the events fit
-        the workers' memory (1M customers, 5M events on 2 workers: 1.12x the one-process time
-        against 1.25-1.33x with ``"p2p"``). The lists are the same either way.
+        the workers' memory (1M customers, 5M events on 2 workers: 1.05x the one-process time
+        against 1.25x with ``"p2p"``, medians of 3). The lists are the same either way.
 
     Returns
     -------
