@@ -104,15 +104,14 @@ def fitted_digest(model) -> str:
     ending in ``_``), those of the models it holds, the arrays' bytes read in place. Two fits
     with one repr (ALS with random_state=None; other data of the same shape) are another job:
     a rerun into the folder of the first returned the first model's lists as done, or mixed
-    its blocks with the second's. 52 MB of EASE weights: about 50 ms."""
+    its blocks with the second's. 52 MB of EASE weights: about 0.1 s; 200k ids: 20 ms."""
     digest = hashlib.blake2b(digest_size=16)
 
     def add(value, depth: int = 0) -> None:
         if isinstance(value, np.ndarray):
             digest.update(f"{value.dtype.str}{value.shape}".encode())
-            if value.dtype == object:  # ids: their text, one by one
-                for v in value.ravel().tolist():
-                    digest.update(repr(v).encode("utf-8", "surrogatepass") + b"\x00")
+            if value.dtype == object:  # ids: pandas' fixed-key hash of each (1M ids: 0.1 s)
+                digest.update(pd.util.hash_array(value.ravel(), categorize=False).data)
             else:
                 digest.update(np.ascontiguousarray(value).reshape(-1).view(np.uint8).data)
         elif sp.issparse(value):
