@@ -390,22 +390,27 @@ def _relevance_by_path(scores, paths, ids) -> np.ndarray:
     return scores
 
 
-_MATCH_ROWS = 4096  # customers matched at once: a (rows x k x candidates) boolean array
-
-
 def candidate_positions(candidates, chosen) -> np.ndarray:
     """Each product of ``chosen`` (a re-ranked list of each customer's ``candidates``, as
-    :func:`rerank` returns them) at its first slot among the candidates, -1 for padding: the
-    slot that gives back its own score or ColdStart path. In blocks of customers, so memory
-    stays bounded."""
+    :func:`rerank` returns them) at its first slot among the candidates, -1 for padding (and
+    for a product not among them): the slot that gives back its own score or ColdStart path.
+    By one sort of (customer, product) keys and a search of the chosen ones: matching each
+    chosen product against every candidate built a (customers x k x candidates) array, 23 GB
+    for the sample's 2,169 customers at k 3,000 of 3,500 (and 169 s)."""
     candidates, chosen = np.asarray(candidates), np.asarray(chosen)
     out = np.full(chosen.shape, -1, dtype=np.int64)
     if 0 in candidates.shape or 0 in chosen.shape:
         return out
-    for start in range(0, chosen.shape[0], _MATCH_ROWS):
-        block = slice(start, start + _MATCH_ROWS)
-        c, top = candidates[block], chosen[block]
-        out[block] = np.where(top >= 0, np.argmax(c[:, None, :] == top[:, :, None], axis=2), -1)
+    n, width = candidates.shape
+    span = int(max(candidates.max(), chosen.max())) + 2  # products 0.., padding -1: keys per customer
+    rows = np.arange(n, dtype=np.int64)[:, None] * span
+    keys = (rows + (candidates.astype(np.int64) + 1)).ravel()
+    order = np.argsort(keys, kind="stable")  # a product's first slot first among its equals
+    ordered = keys[order]
+    wanted = (rows + (chosen.astype(np.int64) + 1)).ravel()
+    at = np.minimum(np.searchsorted(ordered, wanted), ordered.size - 1)
+    found = (ordered[at] == wanted) & (chosen.ravel() >= 0)
+    out.ravel()[found] = order[at[found]] % width
     return out
 
 
