@@ -132,8 +132,49 @@ def candidates(rng, n, width, n_items, dtype, duplicates=False):
 def test_rerank_matches_the_plain_python_greedy(
     seed, n, width, k, dtype, index, diversity, calibration, use_caps, use_rules, min_new, duplicates, penalty, several
 ):
+    check_against_the_reference(
+        seed,
+        n,
+        width,
+        k,
+        dtype,
+        index,
+        diversity,
+        calibration,
+        use_caps,
+        use_rules,
+        min_new,
+        duplicates,
+        penalty,
+        several,
+    )
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(1, 2),
+    width=st.integers(65, 100),
+    k=st.integers(65, 90),
+    diversity=st.sampled_from([0.3, 0.7, 1.0]),
+    duplicates=st.booleans(),
+    penalty=st.sampled_from(["max", "mean"]),
+    use_caps=st.booleans(),
+)
+def test_long_lists_match_the_plain_python_greedy(seed, n, width, k, diversity, duplicates, penalty, use_caps):
+    """Lists longer than 64 keep every candidate's similarity to the chosen items up to date as
+    each is chosen, and mark the chosen items (k 1,000 of 1,000 candidates: 10 s to 3 s for the
+    sample's customers): the same lists."""
+    check_against_the_reference(
+        seed, n, width, k, np.float32, np.int32, diversity, 0.0, use_caps, True, 2, duplicates, penalty, False, 120
+    )
+
+
+def check_against_the_reference(
+    seed, n, width, k, dtype, index, diversity, calibration, use_caps, use_rules, min_new, duplicates, penalty, several,
+    n_items=12,
+):  # fmt: skip
     rng = np.random.default_rng(seed)
-    n_items = 12
     ids, scores = candidates(rng, n, width, n_items, dtype, duplicates)
     S = sp.random(n_items, n_items, density=0.4, random_state=seed, format="csr", dtype=np.float64)
     S.data -= 0.3 * (seed % 2)  # signed similarities half the time: negative ones count as 0

@@ -78,6 +78,11 @@ struct RerankReport {
 
 namespace detail {
 
+// Lists up to this long look for a repeated item among the chosen ones (k of them: O(k^2) a
+// list, nothing for short lists); longer ones mark the chosen items in a per-thread array of
+// n_items bytes (k 3,000 of 3,500 candidates spent seconds in the search).
+constexpr int64_t kFindChosen = 64;
+
 // Per-thread buffers of the greedy loop.
 struct RerankScratch {
     std::vector<double> bound;    // width: (1 - diversity) * (rel + boost), the most c can be worth
@@ -86,6 +91,9 @@ struct RerankScratch {
     std::vector<int64_t> order;   // width: candidates by decreasing bound (stable)
     std::vector<uint8_t> taken;   // width: chosen or never eligible
     std::vector<int64_t> chosen;  // k: the items chosen so far
+    std::vector<uint8_t> listed;  // n_items, long lists only: 1 for the items chosen so far
+    std::vector<int64_t> slot_of;  // n_items, long lists with similarity: an item's first slot, -1
+    std::vector<int64_t> next_slot;  // width: the item's next slot among the candidates, -1
     std::vector<int64_t> count;   // n_categories: chosen items in each (caps)
     std::vector<double> share;    // n_categories: their summed weights (calibration's q, times m)
     std::vector<double> p_of;     // n_categories: the customer's mix, 0 outside it
@@ -149,6 +157,11 @@ RerankReport rerank(const RerankProblem<T, I>& P, int n_threads) {
             S->order.resize(static_cast<size_t>(W));
             S->taken.resize(static_cast<size_t>(W));
             S->chosen.resize(static_cast<size_t>(K));
+            if (K > detail::kFindChosen) S->listed.assign(static_cast<size_t>(P.n_items), 0);
+            if (K > detail::kFindChosen && use_sim) {
+                S->slot_of.assign(static_cast<size_t>(P.n_items), -1);
+                S->next_slot.resize(static_cast<size_t>(W));
+            }
             if (use_cat) S->count.resize(static_cast<size_t>(P.n_categories));
             if (use_cal) {
                 S->share.resize(static_cast<size_t>(P.n_categories));
@@ -210,7 +223,21 @@ RerankReport rerank(const RerankProblem<T, I>& P, int n_threads) {
                 for (int64_t e = P.target_mix.row_begin(u); e < P.target_mix.row_end(u); ++e)
                     S->p_of[static_cast<size_t>(P.target_mix.indices[e])] =
                         std::max(static_cast<double>(P.target_mix.data[e]), 0.0);
+            // A long list keeps every candidate's similarity to the chosen items up to date as each
+            // is chosen (its row's entries, through the candidates' slots), where a short one brings
+            // a candidate up to date when it is valued: at k 1,000 of 1,000 candidates each was
+            // brought up to date hundreds of times, a search in a chosen item's row each time.
+            // Both add the chosen items' similarities in the order they were chosen: the same sums.
+            const bool eager = use_sim && K > detail::kFindChosen;
+            if (eager)
+                for (int64_t c = W - 1; c >= 0; --c)
+                    if (cand[c] >= 0) {
+                        int64_t& first = S->slot_of[static_cast<size_t>(cand[c])];
+                        S->next_slot[static_cast<size_t>(c)] = first;
+                        first = c;
+                    }
             int64_t m = 0, new_chosen = 0;
+            int64_t head = 0;  // order[0, head) are taken: each position's scan starts after them
             for (; m < K; ++m) {
                 const int64_t owed = std::max<int64_t>(0, P.min_new - new_chosen);
                 const bool only_new = owed > 0 && K - m <= owed && n_new_left > 0;
@@ -249,7 +276,8 @@ RerankReport rerank(const RerankProblem<T, I>& P, int n_threads) {
                 const double least_cost = P.calibration * kl_least;
                 int64_t best = -1;
                 double best_value = -std::numeric_limits<double>::infinity();
-                for (int64_t r = 0; r < W; ++r) {
+                while (head < W && S->taken[static_cast<size_t>(S->order[static_cast<size_t>(head)])]) ++head;
+                for (int64_t r = head; r < W; ++r) {
                     const int64_t c = S->order[static_cast<size_t>(r)];
                     if (S->taken[static_cast<size_t>(c)]) continue;
                     const double bound = S->bound[static_cast<size_t>(c)];
@@ -260,7 +288,10 @@ RerankReport rerank(const RerankProblem<T, I>& P, int n_threads) {
                     if (P.cap != nullptr && detail::at_cap(P.cap, cats, first, last, S->count)) continue;
                     if (only_new && !P.is_new[item]) continue;
                     double value = bound;
-                    if (use_sim) {  // bring c's largest (or summed) similarity up to the items chosen since
+                    if (eager) {
+                        const double ms = S->max_sim[static_cast<size_t>(c)];
+                        value -= P.diversity * (P.mean_penalty && m > 0 ? ms / static_cast<double>(m) : ms);
+                    } else if (use_sim) {  // bring c's largest (or summed) similarity up to the items chosen since
                         double& ms = S->max_sim[static_cast<size_t>(c)];
                         for (int64_t& j = S->seen[static_cast<size_t>(c)]; j < m; ++j) {
                             const double sim = csr_entry(P.similarity, S->chosen[static_cast<size_t>(j)], item);
@@ -302,11 +333,24 @@ RerankReport rerank(const RerankProblem<T, I>& P, int n_threads) {
                 // An item listed twice (candidates merged from several sources) is chosen once:
                 // a repeat is dropped and the position valued again (one check per position,
                 // not per candidate valued)
-                if (std::find(S->chosen.begin(), S->chosen.begin() + m, item) != S->chosen.begin() + m) {
+                const bool repeat = K > detail::kFindChosen
+                                        ? S->listed[static_cast<size_t>(item)] != 0
+                                        : std::find(S->chosen.begin(), S->chosen.begin() + m, item) != S->chosen.begin() + m;
+                if (repeat) {
                     --m;
                     continue;
                 }
+                if (K > detail::kFindChosen) S->listed[static_cast<size_t>(item)] = 1;
                 S->chosen[static_cast<size_t>(m)] = item;
+                if (eager)  // every candidate's similarity to the items chosen, this one now too
+                    for (int64_t e = P.similarity.row_begin(item); e < P.similarity.row_end(item); ++e) {
+                        const double sim = static_cast<double>(P.similarity.data[e]);
+                        for (int64_t c = S->slot_of[static_cast<size_t>(P.similarity.indices[e])]; c >= 0;
+                             c = S->next_slot[static_cast<size_t>(c)]) {
+                            double& ms = S->max_sim[static_cast<size_t>(c)];
+                            ms = P.mean_penalty ? ms + std::max(sim, 0.0) : std::max(ms, sim);
+                        }
+                    }
                 out[m] = item;
                 out_score[m] = score[best];
                 if (use_cat)
@@ -322,6 +366,11 @@ RerankReport rerank(const RerankProblem<T, I>& P, int n_threads) {
             }
             // back to zero for the next list, touching only what this one set (a catalogue of
             // many categories is not cleared a list)
+            if (K > detail::kFindChosen)
+                for (int64_t j = 0; j < m; ++j) S->listed[static_cast<size_t>(S->chosen[static_cast<size_t>(j)])] = 0;
+            if (eager)
+                for (int64_t c = 0; c < W; ++c)
+                    if (cand[c] >= 0) S->slot_of[static_cast<size_t>(cand[c])] = -1;
             if (use_cat)
                 for (int64_t j = 0; j < m; ++j)
                     for (int64_t e = cats.row_begin(S->chosen[static_cast<size_t>(j)]);
