@@ -158,7 +158,7 @@ struct AlsProblem {
 template <typename T>
 struct AlsScratch {
     static constexpr int64_t kGather = 256;  // scaled rows gathered per pass on the f x f path
-    AlignedVector<T> xt, r, p, Ap, z, U;  // aligned: the same rounding in every run (scratch.hpp)
+    AlignedVector<T> xt, r, p, Ap, z, U;     // aligned: the same rounding in every run (scratch.hpp)
     AlignedVector<double> S, t, column;
     dense::GramScratch<T> gram;
     explicit AlsScratch(int64_t f)

@@ -85,21 +85,21 @@ constexpr int64_t kFindChosen = 64;
 
 // Per-thread buffers of the greedy loop.
 struct RerankScratch {
-    std::vector<double> bound;    // width: (1 - diversity) * (rel + boost), the most c can be worth
-    std::vector<double> max_sim;  // width: largest similarity to the first seen[c] chosen items
-    std::vector<int64_t> seen;    // width
-    std::vector<int64_t> order;   // width: candidates by decreasing bound (stable)
-    std::vector<uint8_t> taken;   // width: chosen or never eligible
-    std::vector<int64_t> chosen;  // k: the items chosen so far
-    std::vector<uint8_t> listed;  // n_items, long lists only: 1 for the items chosen so far
-    std::vector<int64_t> slot_of;  // n_items, long lists with similarity: an item's first slot, -1
+    std::vector<double> bound;       // width: (1 - diversity) * (rel + boost), the most c can be worth
+    std::vector<double> max_sim;     // width: largest similarity to the first seen[c] chosen items
+    std::vector<int64_t> seen;       // width
+    std::vector<int64_t> order;      // width: candidates by decreasing bound (stable)
+    std::vector<uint8_t> taken;      // width: chosen or never eligible
+    std::vector<int64_t> chosen;     // k: the items chosen so far
+    std::vector<uint8_t> listed;     // n_items, long lists only: 1 for the items chosen so far
+    std::vector<int64_t> slot_of;    // n_items, long lists with similarity: an item's first slot, -1
     std::vector<int64_t> next_slot;  // width: the item's next slot among the candidates, -1
-    std::vector<int64_t> count;   // n_categories: chosen items in each (caps)
-    std::vector<double> share;    // n_categories: their summed weights (calibration's q, times m)
-    std::vector<double> p_of;     // n_categories: the customer's mix, 0 outside it
-    std::vector<double> term;     // n_categories: p log(p / q~) of each category of the mix, now
-    std::vector<double> delta;    // n_categories: its change when an item of it alone is added
-                                  // (NaN: not needed yet at this position)
+    std::vector<int64_t> count;      // n_categories: chosen items in each (caps)
+    std::vector<double> share;       // n_categories: their summed weights (calibration's q, times m)
+    std::vector<double> p_of;        // n_categories: the customer's mix, 0 outside it
+    std::vector<double> term;        // n_categories: p log(p / q~) of each category of the mix, now
+    std::vector<double> delta;       // n_categories: its change when an item of it alone is added
+                                     // (NaN: not needed yet at this position)
 };
 
 // p log(p / q~) of a category with target share p and summed weight n_h in a list of mm items.
@@ -333,9 +333,9 @@ RerankReport rerank(const RerankProblem<T, I>& P, int n_threads) {
                 // An item listed twice (candidates merged from several sources) is chosen once:
                 // a repeat is dropped and the position valued again (one check per position,
                 // not per candidate valued)
-                const bool repeat = K > detail::kFindChosen
-                                        ? S->listed[static_cast<size_t>(item)] != 0
-                                        : std::find(S->chosen.begin(), S->chosen.begin() + m, item) != S->chosen.begin() + m;
+                const bool repeat = K > detail::kFindChosen ? S->listed[static_cast<size_t>(item)] != 0
+                                                            : std::find(S->chosen.begin(), S->chosen.begin() + m,
+                                                                        item) != S->chosen.begin() + m;
                 if (repeat) {
                     --m;
                     continue;
