@@ -234,6 +234,16 @@ def test_a_column_name_heading_two_columns_is_named():
         rf.Interactions.from_pandas(frame, user_col="user", item_col="item")
 
 
+def test_ids_that_cannot_be_ids_are_named():
+    """A frame whose customer column holds lists (exploded the wrong way round) raised pandas'
+    "unhashable type: 'list'", naming neither the column nor what ids may be."""
+    pd = pytest.importorskip("pandas")
+    with pytest.raises(TypeError, match=r"user ids holds a value that cannot be an id \(unhashable type: 'list'\)"):
+        rf.Interactions.from_pandas(pd.DataFrame({"user": [["a"], ["b"]], "item": ["x", "y"]}))
+    with pytest.raises(TypeError, match="item ids holds a value that cannot be an id"):
+        rf.Interactions.from_pandas(pd.DataFrame({"user": ["a", "b"], "item": [{"x": 1}, "y"]}))
+
+
 def test_bad_input(backend):
     with pytest.raises(ValueError, match="item has 2 rows but user has 3"):
         rf.Interactions.from_arrays([1, 2, 3], [1, 2])

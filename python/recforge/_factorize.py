@@ -52,7 +52,10 @@ def factorize(values, name: str) -> tuple[np.ndarray, np.ndarray]:
     """
     if pd is not None:
         direct = isinstance(values, (pd.Series, pd.Index, pd.api.extensions.ExtensionArray))
-        codes, uniques = pd.factorize(values if direct else to_numpy(values))
+        try:
+            codes, uniques = pd.factorize(values if direct else to_numpy(values))
+        except TypeError as e:  # pandas' own words named no argument: "unhashable type: 'list'"
+            raise TypeError(f"{name} holds a value that cannot be an id ({e}); ids are numbers or text") from None
         return np.asarray(codes, dtype=np.int64), to_numpy(uniques)
     array = to_numpy(values)
     if array.ndim != 1:
