@@ -126,8 +126,10 @@ bool at_cap(const int64_t* cap, const CsrView<T, I>& cats, int64_t first, int64_
 // bound below the best value found: a position values a few candidates, not all of them. A
 // candidate's largest similarity to the chosen items is brought up to date only when it is
 // valued, by binary search in the rows of the items chosen since (negative similarities count as
-// 0). Folding every chosen row into a dense array instead measured 2x slower: its scattered
-// compare-and-store mispredicts. Ties go to the earlier candidate, as a full scan would.
+// 0). Folding every chosen row into a dense array instead measured 2x slower for short lists:
+// its scattered compare-and-store mispredicts. Lists longer than kFindChosen fold each chosen
+// row at once (their candidates are valued again and again). Ties go to the earlier candidate,
+// as a full scan would.
 template <typename T, typename I>
 RerankReport rerank(const RerankProblem<T, I>& P, int n_threads) {
     const int64_t W = P.width, K = P.k;
