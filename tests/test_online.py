@@ -568,6 +568,15 @@ def test_loading_what_is_not_a_sound_state_is_refused(tmp_path):
         with pytest.raises(ValueError, match="is damaged"):
             rf.realtime.OnlineRecommender.load(tmp_path / "bad.npz", model)
     assert rf.realtime.OnlineRecommender.load(tmp_path / "state.npz", model).sequence == online.sequence
+    # A snapshot from before the history limit: its heavy customer's every answer would fail.
+    online.update(["b", "c"], ["x", "z"])
+    online.save(tmp_path / "state.npz")
+    arrays = dict(np.load(tmp_path / "state.npz"))
+    heavy = arrays["weights"].copy()
+    heavy[arrays["indptr"][1] :] = 3e38  # the second customer's products, each within float32's range
+    np.savez(tmp_path / "heavy.npz", **{**arrays, "weights": heavy})
+    with pytest.raises(ValueError, match=r"holds a history of customer 'b' whose weights add up to 6e\+38, beyond"):
+        rf.realtime.OnlineRecommender.load(tmp_path / "heavy.npz", model)
 
 
 @pytest.mark.parametrize("customers", [["x\x00", "x", "é", "9f1c0c8e-8b4e-4c55-9a7e-0d4b7a1f2c3d"], [7, 2**40]])

@@ -105,6 +105,23 @@ def _check_range(states: dict, item_ids: np.ndarray) -> None:
     )
 
 
+def _check_saved_range(weights: np.ndarray, indptr: np.ndarray, customers: np.ndarray, where: str) -> None:
+    """A saved history must be one :func:`_check_range` lets in: snapshots written before the
+    limit may hold heavier ones, whose every answer would fail after the load."""
+    held = np.flatnonzero(indptr[1:] > indptr[:-1])  # reduceat sums each start to the next: empty rows left out
+    totals = np.zeros(customers.size)
+    if held.size:
+        totals[held] = np.add.reduceat(np.abs(weights.astype(np.float64)), indptr[held])
+    if totals.max(initial=0) > HISTORY_LIMIT:
+        r = int(np.argmax(totals))
+        raise ValueError(
+            f"{where} holds a history of customer {customers[r]!r} whose weights add up to {totals[r]:.3g}, beyond "
+            f"the {HISTORY_LIMIT:.3g} a history may weigh (float32's range over a million, which keeps every "
+            "model's scores finite): every answer for that customer would fail; it was saved by a recforge "
+            "that took such weights"
+        )
+
+
 def _live(model, state: dict, trend: np.ndarray, trend_time: float) -> _Live:
     item_ids = np.asarray(model.item_ids_)
     column = {item: j for j, item in enumerate(item_ids.tolist())}
@@ -554,6 +571,7 @@ class OnlineRecommender:
             raise ValueError(f"{where} is damaged: its products are not a list")
         _check_state_arrays(a, where, customers.size, saved_ids.size)
         indptr, rp = a["indptr"], a["recent_indptr"]
+        _check_saved_range(a["weights"], indptr, customers, where)
         live = online._live
         pp, pending_ids, pending_weights = np.zeros(customers.size + 1, dtype=np.int64), [], []
         if "pending_indptr" in a:  # snapshots before pending products have none
