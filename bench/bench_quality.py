@@ -4,9 +4,9 @@ for every model), then measured once on the test part.
 
     python bench/bench_quality.py [--datasets ml-100k,ml-100k-4,ml-latest-small,online-retail]
                                    [--trials 8] [--shared ../shared/datasets]
-    python bench/bench_quality.py --weights [--datasets ...]
+    python bench/bench_quality.py --weights [--datasets ...] [--only RP3beta,...]
 
---weights: EASE, SparseEASE, ItemKNN and UserKNN on the data as loaded (ratings 1-5, purchase
+--weights: EASE, SparseEASE, ItemKNN, UserKNN and RP3beta on the data as loaded (ratings 1-5, purchase
 counts) with binary=True (0/1) and binary=False (the weights as given), at their defaults and at
 the parameters chosen on validation (WEIGHTS_SPACES), where the table above binarises every data
 set first.
@@ -102,7 +102,7 @@ RECFORGE = {
     ),
     "recforge RP3beta": (
         rf.RP3beta,
-        {"alpha": [0.6, 0.8, 1.0, 1.2], "beta": [0.0, 0.2, 0.4, 0.6], "neighbours": [50, 100, 200]},
+        {"alpha": [0.4, 0.5, 0.6, 0.7, 0.8, 1.0], "beta": [0.3, 0.4, 0.5, 0.6, 0.7], "neighbours": [50, 100, 200]},
     ),
     "recforge ALS": (
         rf.ALS,
@@ -141,6 +141,7 @@ WEIGHTS_SPACES = {
     rf.SparseEASE: {"regularization": [100.0, 300.0, 1000.0, 3000.0, 10000.0]},
     rf.ItemKNN: {"neighbours": [20, 50, 100, 200], "metric": ["cosine", "bm25", "tfidf"]},
     rf.UserKNN: {"neighbours": [20, 50, 100, 200], "metric": ["cosine", "bm25", "tfidf"]},
+    rf.RP3beta: {"alpha": [0.5, 0.7, 1.0], "beta": [0.3, 0.5, 0.7], "neighbours": [100, 200]},
 }
 
 
@@ -153,6 +154,8 @@ def weights_table(args) -> None:
         train, test = rf.split.per_user_split(X, 0.2, seed=0)
         fit_part, held = rf.split.per_user_split(train, 0.2, seed=0)
         for cls, space in WEIGHTS_SPACES.items():
+            if args.only and cls.__name__ not in args.only.split(","):
+                continue
             size = int(np.prod([len(v) for v in space.values()]))
             rows = {}
             for binary in (True, False):
@@ -184,6 +187,7 @@ def main():
         "--defaults-only", action="store_true", help="only recforge's models at their default parameters (no tuning)"
     )
     parser.add_argument("--weights", action="store_true", help="models on the weights as given against binary=True")
+    parser.add_argument("--only", default="", help="with --weights: these models only (class names, comma-separated)")
     args = parser.parse_args()
     if args.weights:
         weights_table(args)

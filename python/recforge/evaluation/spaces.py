@@ -8,7 +8,12 @@ from __future__ import annotations
 SPACES: dict[str, dict[str, list]] = {
     "EASE": {"regularization": [50.0, 100.0, 200.0, 300.0, 500.0, 1000.0, 2000.0]},
     "SparseEASE": {"regularization": [50.0, 100.0, 200.0, 500.0, 1000.0], "neighbours": [100, 200, 400]},
-    "RP3beta": {"alpha": [0.6, 0.8, 1.0, 1.2], "beta": [0.0, 0.2, 0.4, 0.6], "neighbours": [50, 100, 200]},
+    "RP3beta": {
+        "alpha": [0.4, 0.5, 0.6, 0.7, 0.8, 1.0],
+        "beta": [0.3, 0.4, 0.5, 0.6, 0.7],
+        "neighbours": [50, 100, 200],
+        "binary": [True, False],
+    },
     # ALS is under-regularized below ~1 on every one of these sets (precision@10 on MovieLens
     # 100K: 0.29 at 0.05, 0.37 at 30)
     "ALS": {"factors": [64, 128], "regularization": [1.0, 10.0, 30.0, 100.0], "alpha": [0.0, 4.0, 9.0, 19.0]},
