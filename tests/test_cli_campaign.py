@@ -473,6 +473,8 @@ def test_bad_rules_are_refused(tmp_path, capsys):
         ({"deny": "22423"}, '--rules deny: a list of product ids, got "22423"'),
         ({"allow": [None]}, "--rules allow: a list of product ids"),
         ({"boost": {"22423": "high"}}, "--rules boost: an object of product id -> number"),
+        # an integer of 400 digits gave "TypeError: ufunc 'isfinite' not supported"
+        ({"boost": {"22423": 10**400}}, "--rules boost: an object of product id -> number"),
         (["deny"], "got a JSON list"),
         # a misspelt key named none of the keys meant
         ({"boosts": {"22423": 2}}, "got ['boosts']; did you mean 'boost'?"),

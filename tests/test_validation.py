@@ -377,3 +377,29 @@ def test_boolean_options_refuse_text():
         rf.metrics.ranking_metrics(ids, X[:2], 2, per_user="no")
     with pytest.raises(TypeError, match="exclude_seen must be a bool"):
         online.recommend("a", k=2, exclude_seen="no")
+
+
+@pytest.mark.parametrize("case", range(13))
+def test_integers_beyond_float_range_are_refused_as_values(case):
+    """An integer of 400 digits (Python's and JSON's integers have no end) raised OverflowError
+    from float(), which no caller expects: now it reads as infinite, as "1e400" does, and each
+    function refuses it as it refuses inf."""
+    call, _ = _number_arguments()[case]
+    try:
+        call(np.array([1, 10**400, 0], dtype=object))
+    except ValueError:
+        return
+    assert case == 0  # summary drops a line of an infinite amount, counted, as one of NaN
+
+
+def test_reals_and_times_beyond_float_range_are_named():
+    from recforge._checks import as_numbers, check_real, is_finite_number
+    from recforge._times import as_seconds
+
+    np.testing.assert_array_equal(as_numbers([1, 10**400, -(10**400)], "x"), [1.0, np.inf, -np.inf])
+    with pytest.raises(ValueError, match="regularization must be finite, got inf"):
+        check_real(10**400, "regularization")
+    with pytest.raises(ValueError, match="regularization must be finite"):
+        rf.ALS(regularization=10**400)
+    assert is_finite_number(2**70) and not is_finite_number(10**400) and not is_finite_number(True)
+    np.testing.assert_array_equal(as_seconds([1.6e9, 10**400], "times"), [1.6e9, np.inf])

@@ -47,11 +47,30 @@ def check_int(value, name: str, *, minimum: int | None = None) -> int:
     return value
 
 
+def as_float(value) -> float:
+    """``float(value)``, an integer beyond float64's range (2**1024 and more, as JSON and Python
+    allow) as +-inf, as float() reads such a number written as text: ``float(10**400)`` raised
+    OverflowError, which escaped every check for a finite value."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
+def is_finite_number(value) -> bool:
+    """Whether ``value`` is a real number (not a bool) with a finite float value."""
+    return (
+        isinstance(value, (numbers.Real, np.floating, np.integer))
+        and not isinstance(value, (bool, np.bool_))
+        and math.isfinite(as_float(value))
+    )
+
+
 def check_real(value, name: str, *, minimum: float | None = None) -> float:
     """Return ``value`` as a finite Python float, or raise TypeError/ValueError naming ``name``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
+    value = as_float(value)
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
     if minimum is not None and value < minimum:
@@ -104,8 +123,8 @@ def as_numbers(values, name: str) -> np.ndarray:
     names neither."""
     try:
         return np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        pass  # the slow path below finds the culprit, or reads pandas' NA in an object column
+    except (TypeError, ValueError, OverflowError):
+        pass  # the slow path below finds the culprit, reads pandas' NA in an object column, or 10**400 as inf
     try:
         objects = np.asarray(values, dtype=object)
     except ValueError:
@@ -117,7 +136,7 @@ def as_numbers(values, name: str) -> np.ndarray:
             flat[position] = np.nan  # missing: None, pandas' NA, an empty field of a text column
             continue
         try:
-            flat[position] = float(value)
+            flat[position] = as_float(value)
         except (TypeError, ValueError):
             raise ValueError(f"{name} must hold numbers: position {position} holds {value!r}") from None
     return out

@@ -13,10 +13,11 @@ import warnings
 
 import numpy as np
 
+from ._checks import as_numbers
 from ._factorize import arrow_strings, pd, to_numpy
 
 
-def _numbers_in_text(values) -> np.ndarray | None:
+def _numbers_in_text(values, name: str) -> np.ndarray | None:
     """Epoch seconds written as text (a CSV column read as strings), else None."""
     text = arrow_strings(values)
     if text is not None:  # Arrow strings: Arrow's parser, 35x pandas' on them
@@ -37,6 +38,8 @@ def _numbers_in_text(values) -> np.ndarray | None:
         return np.array([np.nan if v is None or v != v or v == "" else float(v) for v in to_numpy(values).tolist()])
     except (ValueError, TypeError):
         return None
+    except OverflowError:  # an integer beyond float64's range (10**400): +-inf, as its text would read
+        return as_numbers(to_numpy(values), name)
 
 
 # Dates written as the number YYYYMMDD (CDNOW's log, many warehouse exports), as integers or
@@ -333,14 +336,14 @@ def as_seconds(values, name: str, *, wall_clock: bool = False) -> np.ndarray:
         array = series.dt.tz_localize(None).to_numpy() if wall_clock else _naive_utc(series)
     elif pd is not None and pd.api.types.is_string_dtype(getattr(values, "dtype", None)):
         # before any numpy copy: an object array of Arrow strings is a Python string per field
-        numbers = _numbers_in_text(values)
+        numbers = _numbers_in_text(values, name)
         if numbers is not None:
             return _seconds_or_dates(numbers, name)
         array = _parsed(values, name)
     else:
         array = to_numpy(values)
         if array.dtype.kind in "OUS":
-            numbers = _numbers_in_text(values)
+            numbers = _numbers_in_text(values, name)
             if numbers is not None:
                 return _seconds_or_dates(numbers, name)
             array = _parsed(values, name)

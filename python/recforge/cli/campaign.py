@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from .._checks import closest
+from .._checks import closest, is_finite_number
 from .._csv_out import Coded
 from .._factorize import factorize, id_meant, lookup
 from ..campaign import (
@@ -195,7 +195,7 @@ def _is_id(value) -> bool:
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
+    return isinstance(value, (int, float)) and is_finite_number(value)  # JSON's 2**70 too
 
 
 def _rules(path, item_ids):

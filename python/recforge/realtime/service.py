@@ -49,7 +49,7 @@ try:
 except ImportError as e:  # the serve extra is optional
     raise ImportError("recforge's service needs the serve extra: pip install 'recforge[serve]'") from e
 
-from .._checks import check_int
+from .._checks import as_float, check_int, is_finite_number
 from .._factorize import id_meant, integer_written_otherwise
 from .._times import ahead_of_clock, as_seconds, moment_text
 from .._version import __version__
@@ -486,9 +486,9 @@ def _number(row: dict, name: str, default) -> float:
     value = row.get(name, default)
     if value is None:
         raise Refused(422, f"{name} is required")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+    if not isinstance(value, (int, float)) or not is_finite_number(value):  # 2**70 too: JSON's integers have no end
         raise Refused(422, f"{name} must be a finite number, got {json.dumps(value)[:40]}")
-    return float(value)
+    return as_float(value)
 
 
 def _times(values: list) -> list:
