@@ -993,7 +993,11 @@ def test_customers_errors_are_one_line(tmp_path, events_csv, capsys):
         (["clv", "--data", "sample", "--months", "100000000"], "--months must be in [1, 10,000], got 100000000"),
         # a column of purchases in the next 0 days, every one 0, was written
         (["clv", "--data", "sample", "--days", "0"], "--days must be >= 1, got 0"),
-        (["clv", "--data", "sample", "--discount", "-0.1"], "--discount must be >= 0, got -0.1"),
+        (["clv", "--data", "sample", "--discount", "-0.1"], "--discount must be a finite number >= 0, got -0.1"),
+        # inf passed ">= 0" and was refused after the fits, naming --months or no option
+        (["clv", "--data", "sample", "--discount", "inf"], "--discount must be a finite number >= 0, got inf"),
+        (["clv", "--data", "sample", "--penalizer", "inf"], "--penalizer must be a finite number >= 0, got inf"),
+        (["clv", "--data", "sample", "--spend-penalizer", "inf"], "--spend-penalizer must be a finite number >= 0"),
         (["customers", "--data", "sample", "--out", str(tmp_path / "x.xlsx")], "recforge writes"),
         (["clv", "--data", "sample", "--chart", str(tmp_path / "x.jpg")], "--chart"),
         # it was ignored without --segments: no chart, exit 0
@@ -1019,6 +1023,9 @@ def test_target_lists_the_likeliest_buyers(tmp_path, events_csv, capsys):
     assert "most likely to buy 85123A" in capsys.readouterr().out
     assert main(["target", "--data", "sample", "--item", "NOPE"]) == 2
     assert "no line has product 'NOPE'" in capsys.readouterr().err
+    # an infinite window was said to reach back before the log's first line
+    assert main(["target", "--data", "sample", "--item", "85123A", "--window", "inf"]) == 2
+    assert capsys.readouterr().err == "recforge target: error: --window must be a finite number > 0, got inf\n"
     # a product only on lines without a customer (Online Retail's 85123a): said, with the one meant
     log = tmp_path / "log.csv"
     lines = [f"C{i % 30},{'85123A' if i % 3 else 'X'},2011-0{1 + i % 9}-0{1 + i % 9}" for i in range(300)]

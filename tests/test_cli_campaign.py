@@ -319,7 +319,10 @@ def test_a_product_of_several_categories_counts_in_each(tmp_path, products):
         (["--pseudonymise"], "no pseudonym key"),
         (["--key-file", "k.txt"], "--key-file needs --pseudonymise"),
         (["--diversity", "2"], "--diversity must be in [0, 1], got 2.0"),
-        (["--novelty", "-1"], "--novelty must be >= 0, got -1.0"),
+        (["--novelty", "-1"], "--novelty must be a finite number >= 0, got -1.0"),
+        # inf was refused as a --rules error
+        (["--novelty", "inf"], "--novelty must be a finite number >= 0, got inf"),
+        (["--calibration", "inf"], "--calibration must be a finite number >= 0, got inf"),
         (["--k", "20", "--candidates", "10"], "--candidates must be >= --k (20), got 10"),
         (["--calibration", "1"], "categories"),
         (["--exclude", "absent.csv"], "--exclude: no such file"),

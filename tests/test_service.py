@@ -588,7 +588,9 @@ def test_cli_serves_until_sigterm_then_saves_the_state(tmp_path):
         (["--decision-log", "d.jsonl"], "--decision-log needs --explore"),
         (["--seed", "3"], "--seed needs --explore"),
         (["--candidates", "20"], "--candidates needs --explore"),
-        (["--half-life", "0"], "--half-life must be > 0 days, got 0"),
+        (["--half-life", "0"], "--half-life must be a finite number > 0 (days), got 0"),
+        # "ValueError: half_life must be finite, got inf": the option unnamed
+        (["--half-life", "inf"], "--half-life must be a finite number > 0 (days), got inf"),
         (["--max-pending", "20"], "--max-pending needs --explore"),
         (["--explore", "thompson", "--max-pending", "0"], "--max-pending must be >= 1, got 0"),
         (["--explore", "thompson", "--candidates", "0"], "--candidates must be >= 1, got 0"),

@@ -313,8 +313,8 @@ def campaign(args) -> None:
         (args.k < 1, "--k must be >= 1", args.k),
         (args.candidates < args.k, f"--candidates must be >= --k ({args.k})", args.candidates),
         (not 0 <= args.diversity <= 1, "--diversity must be in [0, 1]", args.diversity),
-        (not args.calibration >= 0, "--calibration must be >= 0", args.calibration),
-        (not args.novelty >= 0, "--novelty must be >= 0", args.novelty),
+        (not 0 <= args.calibration < np.inf, "--calibration must be a finite number >= 0", args.calibration),
+        (not 0 <= args.novelty < np.inf, "--novelty must be a finite number >= 0", args.novelty),
     )
     if args.template and not args.messages:
         raise CliError("--template needs --messages (the file the messages go to)")

@@ -301,9 +301,14 @@ def clv(args) -> None:
     check_options(
         (args.days < 1, "--days must be >= 1", args.days),  # purchases in the next 0 days, all 0, were written
         (not 1 <= args.months <= MAX_HORIZON, f"--months must be in [1, {MAX_HORIZON:,}]", args.months),
-        (not args.discount >= 0, "--discount must be >= 0", args.discount),
-        (not args.penalizer >= 0, "--penalizer must be >= 0", args.penalizer),
-        (not args.spend_penalizer >= 0, "--spend-penalizer must be >= 0", args.spend_penalizer),
+        # inf passed ">= 0": the models refused it later, naming neither option (or --months)
+        (not 0 <= args.discount < np.inf, "--discount must be a finite number >= 0", args.discount),
+        (not 0 <= args.penalizer < np.inf, "--penalizer must be a finite number >= 0", args.penalizer),
+        (
+            not 0 <= args.spend_penalizer < np.inf,
+            "--spend-penalizer must be a finite number >= 0",
+            args.spend_penalizer,
+        ),
     )
     if args.amount_col is None and args.data != "sample":
         raise CliError("--amount-col is needed: lifetime value is money")
@@ -416,7 +421,8 @@ def _check_on_holdout(args, log) -> None:
 def target(args) -> None:
     check_output(args.out)
     check_options(
-        (args.top < 1, "--top must be >= 1", args.top), (not args.window > 0, "--window must be > 0", args.window)
+        (args.top < 1, "--top must be >= 1", args.top),
+        (not 0 < args.window < np.inf, "--window must be a finite number > 0", args.window),
     )
     audience.check_audience(args)
     customers_of_line, times, amounts, items = read_log(args)

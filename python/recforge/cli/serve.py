@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import sys
@@ -72,7 +73,11 @@ def serve(args) -> None:
     except ImportError as e:
         raise CliError(str(e)) from None
     check_options(
-        (args.half_life is not None and not args.half_life > 0, "--half-life must be > 0 days", args.half_life),
+        (
+            args.half_life is not None and not 0 < args.half_life < math.inf,
+            "--half-life must be a finite number > 0 (days)",
+            args.half_life,
+        ),
         (args.candidates < 1, "--candidates must be >= 1", args.candidates),
         (args.max_pending < 1, "--max-pending must be >= 1", args.max_pending),
         (args.max_body < 1, "--max-body must be >= 1", args.max_body),
