@@ -177,6 +177,21 @@ def test_encoding_and_separator_hints(tmp_path, capsys):
     one_line_error(capsys, main(base + ["--sep", ";"]), "encoding")  # not utf-8
     assert main(base + ["--sep", ";", "--encoding", "latin-1", "--quiet"]) == 0
     one_line_error(capsys, main(base + ["--sep", ";", "--encoding", "no-such-codec"]), "--encoding")
+    # an empty delimiter was 'TypeError: "delimiter" must be a 1-character string', under --data or none
+    for bad in ("", '"', "\n"):
+        with pytest.raises(SystemExit) as e:
+            main(base + ["--sep", bad])
+        one_line_error(capsys, e.value.code, "argument --sep: a delimiter must be one or more")
+
+
+def test_a_tab_written_as_backslash_t_is_a_tab(tmp_path, capsys):
+    """A shell's quotes keep --sep '\\t' as two characters: a tab-separated file read as one
+    column, and the hint said "is the delimiter '\\t'? give it as the separator, --sep"."""
+    path = tmp_path / "events.tsv"
+    path.write_text("customer\tsku\nA\tS1\nB\tS2\nA\tS2\n")
+    base = ["train", "--data", str(path), *COLS, "--model", "popularity", "--out", str(tmp_path / "m.npz")]
+    one_line_error(capsys, main(base), "is the delimiter '\\t'?")
+    assert main(base + ["--sep", "\\t", "--quiet"]) == 0
 
 
 def test_returns_are_dropped_and_counted(tmp_path, capsys):

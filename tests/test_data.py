@@ -590,3 +590,12 @@ def test_a_folder_of_csv_files_reads_as_one_table(tmp_path):
         read_table(str(folder), text=["user", "item", "ts"])
     with pytest.raises(ValueError, match=r"2011-03.csv' has no column 'item'"):
         rf.Interactions.from_csv(str(folder))
+
+
+@pytest.mark.parametrize("sep, error", [("", ValueError), ('"', ValueError), ("\n", ValueError), (None, TypeError)])
+def test_a_delimiter_that_cannot_delimit_is_named(tmp_path, sep, error):
+    """sep="" reached the csv module as 'TypeError: "delimiter" must be a 1-character string'."""
+    path = tmp_path / "events.csv"
+    path.write_text("user,item\na,x\n")
+    with pytest.raises(error, match="sep must be"):
+        rf.Interactions.from_csv(path, user_col="user", item_col="item", sep=sep)

@@ -42,6 +42,18 @@ def is_whitespace(sep: str) -> bool:
     return sep in (WHITESPACE, r"\s+")
 
 
+def check_sep(sep, name: str = "sep") -> str:
+    """``sep`` if it can delimit fields: one or more characters, no quote and no line break (an
+    empty one reached the csv module as 'TypeError: "delimiter" must be a 1-character string')."""
+    if not isinstance(sep, str):
+        raise TypeError(f"{name} must be a string (the delimiter), got {type(sep).__name__}")
+    if not sep or '"' in sep or "\n" in sep or "\r" in sep:
+        raise ValueError(
+            f"{name} must be one or more characters other than quotes and line breaks (or {WHITESPACE!r}), got {sep!r}"
+        )
+    return sep
+
+
 def pandas_sep(sep: str) -> str:
     """``sep`` as pandas' read_csv takes it."""
     return r"\s+" if is_whitespace(sep) else sep
@@ -359,6 +371,7 @@ def read_table(
     FileNotFoundError
         No such file.
     """
+    check_sep(sep)
     where = "the data" if isinstance(source, bytes) else repr(os.fspath(source))
     files = None if isinstance(source, bytes) else text_table_files(source)
     if files is not None:

@@ -23,6 +23,7 @@ from .._tables import (
     DECIMALS,
     TABLE_SUFFIXES,
     check_no_header_line,
+    check_sep,
     check_table_suffix,
     read_parquet,
     read_table,
@@ -39,12 +40,26 @@ LARGE_FILE = 20 * 2**20  # bytes above which reading is announced
 BATCH = 2_000  # users per recommend call: bounds memory, moves the progress bar often
 
 
+def _delimiter(text: str) -> str:
+    """--sep as argparse reads it: :func:`check_sep`'s refusal is argparse's one line. The two
+    characters \\t are a tab, which a shell's quotes do not make of them: a tab-separated file
+    read with --sep '\\t' was one column, and the hint then said "is the delimiter '\\t'?"."""
+    if text == "\\t":
+        return "\t"
+    try:
+        return check_sep(text, "a delimiter")
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def add_csv_arguments(parser) -> None:
     """--sep and --encoding: how an event CSV is read (every command that reads one)."""
     parser.add_argument(
         "--sep",
         default=",",
-        help="CSV delimiter (default: ,); whitespace: columns split by runs of spaces or tabs (CDNOW_master.txt). "
+        type=_delimiter,
+        help="CSV delimiter (default: ,; \\t: a tab); whitespace: columns split by runs of spaces or tabs "
+        "(CDNOW_master.txt). "
         "Tables beside the events (products, customers, lists) are read with it, or with the delimiter "
         "their header line is written with",
     )
