@@ -599,3 +599,23 @@ def test_a_delimiter_that_cannot_delimit_is_named(tmp_path, sep, error):
     path.write_text("user,item\na,x\n")
     with pytest.raises(error, match="sep must be"):
         rf.Interactions.from_csv(path, user_col="user", item_col="item", sep=sep)
+
+
+def test_arrow_reads_bytes_from_memory_it_owns(monkeypatch):
+    """Arrow's reader over a Python bytes object (a "::" log, a member of a zip) held it as a
+    PyBuffer: after a failed read (an absent column) a read-ahead task dropped the last
+    reference, which takes the GIL, and at interpreter exit that aborted the process ("terminate
+    called without an active exception", exit 134 about one run in 150 on a busy machine). The
+    bytes are copied into Arrow's own memory, freed without Python."""
+    pa = pytest.importorskip("pyarrow")
+    from recforge._tables import read_table
+
+    seen = []
+    real = pa.BufferReader
+    monkeypatch.setattr(pa, "BufferReader", lambda data: seen.append(data) or real(data))
+    assert read_table(b"user::item\na::x\n", ["user", "item"], text=["user", "item"], sep="::")["user"].tolist() == [
+        "a"
+    ]
+    with pytest.raises(ValueError, match="no column 'customer'"):
+        read_table(b"user,item\na,x\n", ["customer"], text=["customer"])
+    assert len(seen) == 2 and all(isinstance(b, pa.Buffer) and b.is_mutable for b in seen), seen

@@ -485,6 +485,19 @@ def _read_table(source, columns, names, text, sep, encoding, quoted, arrow_text,
     return out
 
 
+def _arrow_owned(pa, data: bytes):
+    """``data`` copied into memory Arrow allocated. Arrow's reader over a Python ``bytes`` holds
+    it as a PyBuffer; when the read fails (an absent column: a wrong --sep), a read-ahead task
+    still in flight drops the last reference after read_csv has returned, which takes the GIL,
+    and at interpreter exit that kills the thread mid-C++: "terminate called without an active
+    exception", exit status 134 after the command's error (about one run in 150 on a busy
+    machine; core dump: arrow::py::PyBuffer::~PyBuffer in a ThreadPool worker). Memory Arrow
+    owns is freed without Python."""
+    buffer = pa.allocate_buffer(len(data))
+    np.frombuffer(buffer, dtype=np.uint8)[:] = np.frombuffer(data, dtype=np.uint8)
+    return buffer
+
+
 def _read_arrow(
     source, columns, names, text, sep, encoding, quoted, where, arrow_text=False, decimal="."
 ) -> dict | None:
@@ -505,7 +518,7 @@ def _read_arrow(
     wanted = list(dict.fromkeys(columns))
     try:
         table = pa_csv.read_csv(
-            pa.BufferReader(source) if isinstance(source, bytes) else os.fspath(source),
+            pa.BufferReader(_arrow_owned(pa, source)) if isinstance(source, bytes) else os.fspath(source),
             read_options=pa_csv.ReadOptions(
                 encoding=arrow_decoding(encoding),
                 column_names=None if names is None else list(names),
