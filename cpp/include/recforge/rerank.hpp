@@ -136,6 +136,9 @@ RerankReport rerank(const RerankProblem<T, I>& P, int n_threads) {
     const bool use_sim = P.diversity > 0.0 && P.similarity.n_rows > 0;
     const bool use_cat = P.item_categories.n_rows > 0;
     const bool use_cal = P.calibration > 0.0 && P.target_mix.n_rows > 0 && use_cat;
+    // Long lists mark their chosen items (listed) and, with a similarity, fold each chosen row at once.
+    const bool long_list = K > detail::kFindChosen;
+    const bool eager = use_sim && long_list;
     const CsrView<T, I>& cats = P.item_categories;
     // Whether an item has several categories: its KL is then not bounded below by the single
     // categories' (a film of two genres can fit a mix better than either genre alone)
@@ -159,8 +162,8 @@ RerankReport rerank(const RerankProblem<T, I>& P, int n_threads) {
             S->order.resize(static_cast<size_t>(W));
             S->taken.resize(static_cast<size_t>(W));
             S->chosen.resize(static_cast<size_t>(K));
-            if (K > detail::kFindChosen) S->listed.assign(static_cast<size_t>(P.n_items), 0);
-            if (K > detail::kFindChosen && use_sim) {
+            if (long_list) S->listed.assign(static_cast<size_t>(P.n_items), 0);
+            if (eager) {
                 S->slot_of.assign(static_cast<size_t>(P.n_items), -1);
                 S->next_slot.resize(static_cast<size_t>(W));
             }
@@ -230,7 +233,6 @@ RerankReport rerank(const RerankProblem<T, I>& P, int n_threads) {
             // a candidate up to date when it is valued: at k 1,000 of 1,000 candidates each was
             // brought up to date hundreds of times, a search in a chosen item's row each time.
             // Both add the chosen items' similarities in the order they were chosen: the same sums.
-            const bool eager = use_sim && K > detail::kFindChosen;
             if (eager)
                 for (int64_t c = W - 1; c >= 0; --c)
                     if (cand[c] >= 0) {
@@ -335,14 +337,14 @@ RerankReport rerank(const RerankProblem<T, I>& P, int n_threads) {
                 // An item listed twice (candidates merged from several sources) is chosen once:
                 // a repeat is dropped and the position valued again (one check per position,
                 // not per candidate valued)
-                const bool repeat = K > detail::kFindChosen ? S->listed[static_cast<size_t>(item)] != 0
-                                                            : std::find(S->chosen.begin(), S->chosen.begin() + m,
-                                                                        item) != S->chosen.begin() + m;
+                const bool repeat =
+                    long_list ? S->listed[static_cast<size_t>(item)] != 0
+                              : std::find(S->chosen.begin(), S->chosen.begin() + m, item) != S->chosen.begin() + m;
                 if (repeat) {
                     --m;
                     continue;
                 }
-                if (K > detail::kFindChosen) S->listed[static_cast<size_t>(item)] = 1;
+                if (long_list) S->listed[static_cast<size_t>(item)] = 1;
                 S->chosen[static_cast<size_t>(m)] = item;
                 if (eager)  // every candidate's similarity to the items chosen, this one now too
                     for (int64_t e = P.similarity.row_begin(item); e < P.similarity.row_end(item); ++e) {
@@ -368,7 +370,7 @@ RerankReport rerank(const RerankProblem<T, I>& P, int n_threads) {
             }
             // back to zero for the next list, touching only what this one set (a catalogue of
             // many categories is not cleared a list)
-            if (K > detail::kFindChosen)
+            if (long_list)
                 for (int64_t j = 0; j < m; ++j) S->listed[static_cast<size_t>(S->chosen[static_cast<size_t>(j)])] = 0;
             if (eager)
                 for (int64_t c = 0; c < W; ++c)
